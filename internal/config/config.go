@@ -1,0 +1,125 @@
+// Package config holds the settings of one Obmen process. It reads the
+// environment and command-line flags; nothing here is global.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a running Obmen needs to know about its surroundings.
+type Config struct {
+	DataDir       string // directory holding the SQLite file and other state
+	Addr          string // HTTP listen address
+	DatabaseURL   string // postgres://… switches from SQLite to PostgreSQL
+	AdminPassword string // password for the first-start admin user; generated when empty
+	LogFormat     string // "text" or "json"
+	LogLevel      string // debug, info, warn, error
+
+	// SQLiteSync is the SQLite synchronous pragma: NORMAL (survives a process
+	// crash) or FULL (survives power loss as well).
+	SQLiteSync string
+	// MaxBodyBytes caps every request body of the REST API.
+	MaxBodyBytes int64
+	// ShutdownTimeout bounds how long in-flight requests may run after a
+	// shutdown signal.
+	ShutdownTimeout time.Duration
+	// GroupCommitMax is the most writes committed in one SQLite transaction.
+	GroupCommitMax int
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		DataDir:         "./obmen-data",
+		Addr:            "127.0.0.1:8080",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		SQLiteSync:      "NORMAL",
+		MaxBodyBytes:    4 << 20,
+		ShutdownTimeout: 30 * time.Second,
+		GroupCommitMax:  128,
+	}
+}
+
+// FromEnv overlays the OBMEN_* environment variables on c.
+func (c *Config) FromEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("OBMEN_DATA", &c.DataDir)
+	str("OBMEN_ADDR", &c.Addr)
+	str("OBMEN_DATABASE_URL", &c.DatabaseURL)
+	str("OBMEN_ADMIN_PASSWORD", &c.AdminPassword)
+	str("OBMEN_LOG_FORMAT", &c.LogFormat)
+	str("OBMEN_LOG_LEVEL", &c.LogLevel)
+	str("OBMEN_SQLITE_SYNC", &c.SQLiteSync)
+	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("config: OBMEN_MAX_BODY_BYTES: %q is not a positive number", v)
+		}
+		c.MaxBodyBytes = n
+	}
+	if v := getenv("OBMEN_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("config: OBMEN_SHUTDOWN_TIMEOUT: %w", err)
+		}
+		c.ShutdownTimeout = d
+	}
+	return nil
+}
+
+// RegisterFlags binds the common flags to c; the flag defaults are c's
+// current values, so environment variables read before act as defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (env OBMEN_DATA)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://… to use PostgreSQL instead of SQLite (env OBMEN_DATABASE_URL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (env OBMEN_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (env OBMEN_LOG_LEVEL)")
+	fs.StringVar(&c.SQLiteSync, "sqlite-sync", c.SQLiteSync, "SQLite synchronous mode: NORMAL or FULL (env OBMEN_SQLITE_SYNC)")
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	switch strings.ToUpper(c.SQLiteSync) {
+	case "NORMAL", "FULL":
+		c.SQLiteSync = strings.ToUpper(c.SQLiteSync)
+	default:
+		return fmt.Errorf("config: sqlite-sync: %q is neither NORMAL nor FULL", c.SQLiteSync)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log-format: %q is neither text nor json", c.LogFormat)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("config: database-url: only postgres:// URLs are supported")
+	}
+	if c.GroupCommitMax < 1 {
+		c.GroupCommitMax = 1
+	}
+	return nil
+}
+
+// SQLitePath is the database file inside the data directory.
+func (c *Config) SQLitePath() string {
+	return filepath.Join(c.DataDir, "obmen.db")
+}
+
+// Load builds a Config from the defaults and the process environment.
+func Load() (Config, error) {
+	c := Default()
+	if err := c.FromEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	return c, nil
+}

@@ -1,0 +1,118 @@
+package crm
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// DefaultRegion is the country assumed for phone numbers written without
+// one: Obmen's users are Russian businesses, so "8 (925) 642-42-90" is
+// +79256424290.
+const DefaultRegion = "RU"
+
+// NormalizePhone returns the E.164 form of a phone number written in any
+// usual way. ok is false when the text holds no plausible number; callers
+// then keep the raw value and use the digits for matching.
+func NormalizePhone(raw string) (string, bool) {
+	digits := onlyDigits(raw)
+	if len(digits) < 5 || len(digits) > 15 {
+		return "", false
+	}
+	// A Russian number written 8XXXXXXXXXX or 7XXXXXXXXXX without "+":
+	// libphonenumber handles the national prefix 8; a bare leading 7 with
+	// eleven digits is the country code written without the plus.
+	text := raw
+	if len(digits) == 11 && digits[0] == '7' && !strings.Contains(raw, "+") {
+		text = "+" + digits
+	}
+	num, err := phonenumbers.Parse(text, DefaultRegion)
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return "+" + digits, false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
+}
+
+// PhoneKey is the value phones are matched by: E.164 when the number
+// parses, else "+" and its digits.
+func PhoneKey(raw string) string {
+	n, _ := NormalizePhone(raw)
+	if n == "" {
+		return "+" + onlyDigits(raw)
+	}
+	return n
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// NormalizeEmail lower-cases and trims an address and checks its shape.
+func NormalizeEmail(raw string) (string, bool) {
+	s := strings.ToLower(strings.TrimSpace(raw))
+	if s == "" || strings.ContainsFunc(s, unicode.IsSpace) {
+		return s, false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		return s, false
+	}
+	return s, true
+}
+
+// ValidINN checks a Russian taxpayer number: 10 digits for an organisation,
+// 12 for a person or sole proprietor, with its check digits.
+func ValidINN(inn string) error {
+	for _, r := range inn {
+		if r < '0' || r > '9' {
+			return Invalid("inn", "must hold digits only, got %q", inn)
+		}
+	}
+	d := func(i int) int { return int(inn[i] - '0') }
+	check := func(w []int) int {
+		s := 0
+		for i, k := range w {
+			s += k * d(i)
+		}
+		return s % 11 % 10
+	}
+	switch len(inn) {
+	case 10:
+		if check([]int{2, 4, 10, 3, 5, 9, 4, 6, 8}) != d(9) {
+			return Invalid("inn", "check digit of %s does not match", inn)
+		}
+	case 12:
+		if check([]int{7, 2, 4, 10, 3, 5, 9, 4, 6, 8}) != d(10) ||
+			check([]int{3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8}) != d(11) {
+			return Invalid("inn", "check digits of %s do not match", inn)
+		}
+	default:
+		return Invalid("inn", "must have 10 or 12 digits, got %d", len(inn))
+	}
+	return nil
+}
+
+// SearchText is the lower-cased text that q= searches match against. It is
+// computed here, not in SQL, because SQLite's lower() folds only ASCII.
+func SearchText(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strings.ToLower(p))
+	}
+	return b.String()
+}

@@ -1,0 +1,233 @@
+// Package db opens Obmen's database — an embedded SQLite file by default,
+// PostgreSQL when a URL is given — applies the embedded migrations and
+// runs every write through one place, so that SQLite writes can be
+// committed in groups.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Options say how to open a database.
+type Options struct {
+	// SQLitePath is the database file; used when PostgresURL is empty.
+	SQLitePath string
+	// PostgresURL, when set, selects PostgreSQL.
+	PostgresURL string
+	// SQLiteSync is NORMAL or FULL.
+	SQLiteSync string
+	// GroupCommitMax bounds how many writes share one SQLite commit.
+	GroupCommitMax int
+	// ReadConns is the size of the read pool (0: a default by CPU count).
+	ReadConns int
+}
+
+// DB is an open database. Reads go through Read; every write goes through
+// Write.
+type DB struct {
+	Dialect Dialect
+	// Read is the pool for queries. On PostgreSQL it is also the write pool.
+	Read *sql.DB
+
+	write  *sql.DB // SQLite: a single connection owned by the group committer
+	commit *groupCommitter
+	path   string
+}
+
+// Open opens (creating if needed) the database described by o. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.PostgresURL != "" {
+		return openPostgres(ctx, o)
+	}
+	return openSQLite(ctx, o)
+}
+
+func openSQLite(ctx context.Context, o Options) (*DB, error) {
+	if o.SQLitePath == "" {
+		return nil, errors.New("db: no SQLite path given")
+	}
+	if err := os.MkdirAll(filepath.Dir(o.SQLitePath), 0o750); err != nil {
+		return nil, fmt.Errorf("db: create data directory: %w", err)
+	}
+	sync := o.SQLiteSync
+	if sync == "" {
+		sync = "NORMAL"
+	}
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"synchronous(" + sync + ")",
+		"busy_timeout(15000)",
+		"foreign_keys(ON)",
+		"temp_store(MEMORY)",
+		"cache_size(-32000)",
+	} {
+		q.Add("_pragma", p)
+	}
+	readQ := url.Values{}
+	for k, v := range q {
+		readQ[k] = v
+	}
+	readQ.Add("_pragma", "query_only(ON)")
+	q.Set("_txlock", "immediate")
+	base := "file:" + o.SQLitePath
+
+	w, err := sql.Open("sqlite", base+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s: %w", o.SQLitePath, err)
+	}
+	// One writer connection: SQLite allows one writer at a time anyway, and
+	// owning it in one goroutine means our own writes never meet "database
+	// is locked"; other processes (the CLI) wait on busy_timeout.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open %s: %w", o.SQLitePath, err)
+	}
+	r, err := sql.Open("sqlite", base+"?"+readQ.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open %s for reading: %w", o.SQLitePath, err)
+	}
+	n := o.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.NumCPU())
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath}
+	d.commit = newGroupCommitter(w, max(1, o.GroupCommitMax))
+	return d, nil
+}
+
+func openPostgres(ctx context.Context, o Options) (*DB, error) {
+	p, err := sql.Open("pgx", o.PostgresURL)
+	if err != nil {
+		return nil, fmt.Errorf("db: open PostgreSQL: %w", err)
+	}
+	p.SetMaxOpenConns(max(16, 8*runtime.NumCPU()))
+	p.SetMaxIdleConns(max(16, 8*runtime.NumCPU()))
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := p.PingContext(pctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("db: connect to PostgreSQL: %w", err)
+	}
+	return &DB{Dialect: Postgres, Read: p, write: p}, nil
+}
+
+// Close stops the group committer and closes the pools.
+func (d *DB) Close() error {
+	if d.commit != nil {
+		d.commit.stop()
+	}
+	var errs []error
+	if d.write != nil && d.write != d.Read {
+		errs = append(errs, d.write.Close())
+	}
+	errs = append(errs, d.Read.Close())
+	return errors.Join(errs...)
+}
+
+// WriteFunc is one unit of work done inside a write transaction. ctx is the
+// transaction's context, not the caller's: on SQLite several callers share
+// one transaction, and one caller going away must not abort the others.
+type WriteFunc func(ctx context.Context, tx *sql.Tx) error
+
+// Write runs fn in a transaction and commits it. It returns fn's error (the
+// work is then rolled back) or the commit's. When Write returns nil the
+// work is durable to the degree the engine is configured for.
+//
+// On SQLite concurrent calls are committed together (group commit): each
+// call runs inside its own savepoint of a shared transaction, so one
+// call's failure rolls back only its own work.
+func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.commit != nil {
+		return d.commit.do(ctx, fn)
+	}
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	if err := fn(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the live database to path. SQLite is
+// copied with VACUUM INTO, which reads one snapshot while writers go on;
+// PostgreSQL is dumped with pg_dump.
+func (d *DB) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("db: backup: %s already exists", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("db: backup: %w", err)
+	}
+	switch d.Dialect {
+	case SQLite:
+		// VACUUM INTO is a write-free read of one snapshot; run it on a
+		// connection without query_only.
+		if _, err := d.write.ExecContext(ctx, "VACUUM INTO $1", abs); err != nil {
+			return fmt.Errorf("db: backup to %s: %w", abs, err)
+		}
+		return nil
+	default:
+		return errors.New("db: backup of PostgreSQL is done with pg_dump")
+	}
+}
+
+// Path is the SQLite file, or "" on PostgreSQL.
+func (d *DB) Path() string { return d.path }
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// IsForeignKeyViolation reports whether err is a foreign-key failure.
+func IsForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "SQLSTATE 23503")
+}

@@ -1,0 +1,225 @@
+// Package events is the change-event log: every create, update, delete,
+// restore and conversion of a CRM record appends an event in the same
+// transaction, and readers page through the log by id.
+//
+// Ordering: ids are not taken from a sequence. The writing transaction
+// takes them from the single event_seq row as its very last statement, and
+// the row lock it takes there is held until commit. Ids are therefore
+// handed out in commit order, and a reader that has seen id N can never
+// later see an id below N appear: no event is skipped by a reader paging
+// concurrently with writers, on SQLite (one writer at a time anyway) or
+// on PostgreSQL (where a sequence would leave in-flight holes). A rolled
+// back transaction gives its ids back, so the log has no gaps at all.
+package events
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Actions.
+const (
+	Create  = "create"
+	Update  = "update"
+	Delete  = "delete"
+	Restore = "restore"
+	Purge   = "purge"
+	Convert = "convert"
+)
+
+// Written counts events committed to the log.
+var Written = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "obmen_events_written_total",
+	Help: "Change events committed to the event log.",
+})
+
+// Change is one field's value before and after; null where absent.
+type Change struct {
+	Old json.RawMessage `json:"old"`
+	New json.RawMessage `json:"new"`
+}
+
+// Event is one entry of the log.
+type Event struct {
+	ID          int64             `json:"id"`
+	Entity      string            `json:"entity"`
+	RecordID    int64             `json:"record_id"`
+	Action      string            `json:"action"`
+	Changes     map[string]Change `json:"changes"`
+	Actor       string            `json:"actor"`
+	ActorUserID int64             `json:"actor_user_id"`
+	Integration string            `json:"integration,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// Execer is what Append needs of a transaction.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Append writes evs with fresh ids, setting each ID. It must be the last
+// statement of the transaction before commit (see the package comment).
+func Append(ctx context.Context, tx Execer, evs []*Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "UPDATE event_seq SET last = last + $1 WHERE id = 1 RETURNING last", len(evs)).Scan(&last); err != nil {
+		return fmt.Errorf("events: take ids: %w", err)
+	}
+	first := last - int64(len(evs)) + 1
+	// One multi-row insert: fewer round trips for conversions and batches.
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) VALUES ")
+	args := make([]any, 0, 9*len(evs))
+	for i, ev := range evs {
+		ev.ID = first + int64(i)
+		ch, err := json.Marshal(ev.Changes)
+		if err != nil {
+			return fmt.Errorf("events: encode changes of %s %d: %w", ev.Entity, ev.RecordID, err)
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, string(ch), ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+	}
+	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		return fmt.Errorf("events: insert: %w", err)
+	}
+	return nil
+}
+
+// Query selects a page of the log.
+type Query struct {
+	After  int64  // return events with id > After
+	Limit  int    // at most this many (1..10000; default 100)
+	Entity string // only this entity, when set
+	// RecordID, with Entity, selects one record's history.
+	RecordID int64
+	// ExcludeIntegration skips events written by that integration, so a
+	// sync does not read back its own changes.
+	ExcludeIntegration string
+}
+
+// Querier is what Read needs: a pool or a transaction.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Read returns events in id order.
+func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	if p.Limit > 10000 {
+		p.Limit = 10000
+	}
+	where := []string{"id > $1"}
+	args := []any{p.After}
+	if p.Entity != "" {
+		args = append(args, p.Entity)
+		where = append(where, fmt.Sprintf("entity = $%d", len(args)))
+	}
+	if p.RecordID != 0 {
+		args = append(args, p.RecordID)
+		where = append(where, fmt.Sprintf("record_id = $%d", len(args)))
+	}
+	if p.ExcludeIntegration != "" {
+		args = append(args, p.ExcludeIntegration)
+		where = append(where, fmt.Sprintf("integration <> $%d", len(args)))
+	}
+	args = append(args, p.Limit)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(
+		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at FROM events WHERE %s ORDER BY id LIMIT $%d",
+		strings.Join(where, " AND "), len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: read after %d: %w", p.After, err)
+	}
+	defer rows.Close()
+	out := make([]Event, 0, min(p.Limit, 1024))
+	for rows.Next() {
+		var ev Event
+		var changes string
+		var at int64
+		if err := rows.Scan(&ev.ID, &ev.Entity, &ev.RecordID, &ev.Action, &changes, &ev.Actor, &ev.ActorUserID, &ev.Integration, &at); err != nil {
+			return nil, fmt.Errorf("events: scan: %w", err)
+		}
+		if err := json.Unmarshal([]byte(changes), &ev.Changes); err != nil {
+			return nil, fmt.Errorf("events: event %d: decode changes: %w", ev.ID, err)
+		}
+		ev.CreatedAt = time.UnixMicro(at).UTC()
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: read after %d: %w", p.After, err)
+	}
+	return out, nil
+}
+
+// ignored fields change on every write and say nothing about what changed.
+var ignored = map[string]bool{"updated_at": true, "updated_by_id": true}
+
+var null = json.RawMessage("null")
+
+// Diff compares two records field by field through their JSON form and
+// returns the changed top-level fields. old may be nil (a creation: every
+// field that is set appears with old null).
+func Diff(old, cur any) (map[string]Change, error) {
+	var a, b map[string]json.RawMessage
+	if old != nil {
+		ob, err := json.Marshal(old)
+		if err != nil {
+			return nil, fmt.Errorf("events: diff: %w", err)
+		}
+		if err := json.Unmarshal(ob, &a); err != nil {
+			return nil, fmt.Errorf("events: diff: %w", err)
+		}
+	}
+	nb, err := json.Marshal(cur)
+	if err != nil {
+		return nil, fmt.Errorf("events: diff: %w", err)
+	}
+	if err := json.Unmarshal(nb, &b); err != nil {
+		return nil, fmt.Errorf("events: diff: %w", err)
+	}
+	out := map[string]Change{}
+	for k, nv := range b {
+		if ignored[k] {
+			continue
+		}
+		ov, had := a[k]
+		if !had {
+			if old == nil && isEmpty(nv) {
+				continue
+			}
+			ov = null
+		}
+		if !bytes.Equal(ov, nv) {
+			out[k] = Change{Old: ov, New: nv}
+		}
+	}
+	for k, ov := range a {
+		if _, ok := b[k]; !ok && !ignored[k] {
+			out[k] = Change{Old: ov, New: null}
+		}
+	}
+	return out, nil
+}
+
+func isEmpty(v json.RawMessage) bool {
+	switch string(v) {
+	case "null", `""`, "0", "0.00", "false", "[]", "{}":
+		return true
+	}
+	return false
+}

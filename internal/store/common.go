@@ -1,0 +1,156 @@
+package store
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// stampNew fills the meta of a record being created.
+func (t *Tx) stampNew(m *crm.Meta) {
+	m.CreatedByID = t.actor.UserID
+	m.UpdatedByID = t.actor.UserID
+	m.CreatedAt = t.now
+	m.UpdatedAt = t.now
+	m.DeletedAt = nil
+	m.DeletedByID = 0
+	if m.AssignedByID == 0 {
+		m.AssignedByID = t.actor.UserID
+	}
+}
+
+// stampUpdate fills the meta of a record being changed.
+func (t *Tx) stampUpdate(m *crm.Meta) {
+	m.UpdatedByID = t.actor.UserID
+	m.UpdatedAt = t.now
+}
+
+// refs checks the references a record makes before it is written: the
+// responsible user, dictionary codes, linked records. It reads through
+// whatever t is (pool or transaction).
+type refs struct {
+	t   txq
+	err error
+}
+
+func (r *refs) check(ok bool, field, format string, args ...any) {
+	if r.err == nil && !ok {
+		r.err = crm.Invalid(field, format, args...)
+	}
+}
+
+func (r *refs) exists(field, query string, args ...any) bool {
+	if r.err != nil {
+		return true
+	}
+	var one int
+	err := r.t.q.QueryRowContext(r.t.ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false
+	}
+	if err != nil {
+		r.err = fmt.Errorf("store: check %s: %w", field, err)
+		return true
+	}
+	return true
+}
+
+func (r *refs) user(field string, id int64) {
+	if id == 0 {
+		return
+	}
+	r.check(r.exists(field, "SELECT 1 FROM users WHERE id = $1 AND active = TRUE", id), field, "no active user with id %d", id)
+}
+
+func (r *refs) status(field, entityID, code string) {
+	if code == "" {
+		return
+	}
+	r.check(r.exists(field, "SELECT 1 FROM statuses WHERE entity_id = $1 AND status_id = $2", entityID, code), field, "%q is not in the %s dictionary", code, entityID)
+}
+
+func (r *refs) currency(field, code string) {
+	r.check(r.exists(field, "SELECT 1 FROM currencies WHERE code = $1 AND active = TRUE", code), field, "currency %s is not active", code)
+}
+
+func (r *refs) record(field, entity string, id int64) {
+	if id == 0 {
+		return
+	}
+	table := entityTables[entity]
+	r.check(r.exists(field, "SELECT 1 FROM "+table+" WHERE id = $1 AND deleted_at = 0", id), field, "no %s with id %d", entity, id)
+}
+
+func (r *refs) custom(entity string, custom *map[string]any) {
+	if r.err != nil {
+		return
+	}
+	c, err := checkCustom(r.t, entity, *custom)
+	if err != nil {
+		r.err = err
+		return
+	}
+	*custom = c
+}
+
+func (r *refs) items(field string, items []crm.LineItem) {
+	if r.err != nil {
+		return
+	}
+	r.err = resolveItems(r.t, field, items)
+}
+
+// sameJSON reports whether a and b encode identically.
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// clone deep-copies a record through JSON.
+func clone[T any](v T) (T, error) {
+	var out T
+	b, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	err = d.Decode(&out)
+	return out, err
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+func fromJSON(field, text string, dst any) error {
+	if err := json.Unmarshal([]byte(text), dst); err != nil {
+		return fmt.Errorf("store: decode %s: %w", field, err)
+	}
+	return nil
+}
+
+func normExtra(e *crm.Extra) {
+	if e.Custom == nil {
+		e.Custom = map[string]any{}
+	}
+	if e.ExternalIDs == nil {
+		e.ExternalIDs = map[string]string{}
+	}
+}
+
+func null() []byte { return []byte("null") }
+
+func jsonRaw(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+var leadSpec = spec{
+	entity: EntityLead, table: "leads", comms: true,
+	columns: map[string]Column{
+		"title": {"title", KindText}, "name": {"name", KindText}, "second_name": {"second_name", KindText},
+		"last_name": {"last_name", KindText}, "company_title": {"company_title", KindText},
+		"source_id": {"source_id", KindText}, "status_id": {"status_id", KindText},
+		"opportunity": {"opportunity", KindAmount}, "currency": {"currency", KindText},
+		"utm_source": {"utm_source", KindText}, "utm_medium": {"utm_medium", KindText},
+		"utm_campaign": {"utm_campaign", KindText}, "utm_content": {"utm_content", KindText}, "utm_term": {"utm_term", KindText},
+		"ga_client_id": {"ga_client_id", KindText}, "ym_client_id": {"ym_client_id", KindText},
+		"contact_id": {"contact_id", KindInt}, "account_id": {"account_id", KindInt}, "deal_id": {"deal_id", KindInt},
+		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
+		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
+	},
+}
+
+const leadColumns = `id, title, honorific, name, second_name, last_name, company_title, position, birthdate,
+	source_id, source_description, status_id, status_description, opportunity, currency, comments,
+	utm_source, utm_medium, utm_campaign, utm_content, utm_term, ga_client_id, ym_client_id, address,
+	contact_id, account_id, deal_id, converted_at, assigned_by_id, created_by_id, updated_by_id,
+	created_at, updated_at, deleted_at, deleted_by_id`
+
+// loadLeads reads full leads by id, in the order given; missing ids are
+// left out.
+func loadLeads(t txq, ids []int64) ([]crm.Lead, error) {
+	if len(ids) == 0 {
+		return []crm.Lead{}, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+leadColumns+" FROM leads WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load leads: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*crm.Lead, len(ids))
+	for rows.Next() {
+		var l crm.Lead
+		var address string
+		var converted, created, updated, deleted int64
+		if err := rows.Scan(&l.ID, &l.Title, &l.Honorific, &l.Name, &l.SecondName, &l.LastName, &l.CompanyTitle, &l.Position, &l.Birthdate,
+			&l.SourceID, &l.SourceDescription, &l.StatusID, &l.StatusDescription, (*int64)(&l.Opportunity), &l.Currency, &l.Comments,
+			&l.UTMSource, &l.UTMMedium, &l.UTMCampaign, &l.UTMContent, &l.UTMTerm, &l.GAClientID, &l.YMClientID, &address,
+			&l.ContactID, &l.AccountID, &l.DealID, &converted, &l.AssignedByID, &l.CreatedByID, &l.UpdatedByID,
+			&created, &updated, &deleted, &l.DeletedByID); err != nil {
+			return nil, fmt.Errorf("store: load leads: %w", err)
+		}
+		if err := fromJSON("lead address", address, &l.Address); err != nil {
+			return nil, err
+		}
+		l.ConvertedAt = optTime(converted)
+		l.CreatedAt, l.UpdatedAt, l.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
+		byID[l.ID] = &l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load leads: %w", err)
+	}
+	comms, err := loadComms(t, EntityLead, ids)
+	if err != nil {
+		return nil, err
+	}
+	items, err := loadItems(t, EntityLead, ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := loadCustom(t, EntityLead, ids)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := loadExternal(t, EntityLead, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.Lead, 0, len(byID))
+	for _, id := range ids {
+		l, ok := byID[id]
+		if !ok {
+			continue
+		}
+		l.Comms = *comms[id]
+		l.ProductRows = items[id]
+		l.Custom = custom[id]
+		l.ExternalIDs = ext[id]
+		out = append(out, *l)
+	}
+	return out, nil
+}
+
+func getLead(t txq, id int64) (crm.Lead, error) {
+	ls, err := loadLeads(t, []int64{id})
+	if err != nil {
+		return crm.Lead{}, err
+	}
+	if len(ls) == 0 {
+		return crm.Lead{}, NotFound("lead", id)
+	}
+	return ls[0], nil
+}
+
+// GetLead returns a lead, live or in the recycle bin.
+func (s *Store) GetLead(ctx context.Context, id int64) (crm.Lead, error) {
+	return getLead(s.rq(ctx), id)
+}
+
+// ListLeads returns a page of leads.
+func (s *Store) ListLeads(ctx context.Context, p ListParams) ([]crm.Lead, string, error) {
+	page, err := s.listIDs(s.rq(ctx), leadSpec, p)
+	if err != nil {
+		return nil, "", err
+	}
+	ls, err := loadLeads(s.rq(ctx), page.IDs)
+	return ls, page.NextCursor, err
+}
+
+// checkLead validates what a lead refers to.
+func checkLead(t txq, l *crm.Lead) error {
+	r := refs{t: t}
+	r.user("assigned_by_id", l.AssignedByID)
+	r.status("status_id", "STATUS", l.StatusID)
+	r.status("source_id", "SOURCE", l.SourceID)
+	r.currency("currency", l.Currency)
+	r.items("product_rows", l.ProductRows)
+	r.custom(EntityLead, &l.Custom)
+	return r.err
+}
+
+// CreateLead validates and stores a new lead with its create event.
+func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (crm.Lead, error) {
+	normExtra(&l.Extra)
+	if err := l.Normalize(); err != nil {
+		return l, err
+	}
+	l.ContactID, l.AccountID, l.DealID, l.ConvertedAt = 0, 0, 0, nil
+	if err := checkLead(s.rq(ctx), &l); err != nil {
+		return l, err
+	}
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		t.stampNew(&l.Meta)
+		if err := t.insertLead(&l); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityLead, l.ID, events.Create, nil, l)
+	})
+	return l, err
+}
+
+func (t *Tx) insertLead(l *crm.Lead) error {
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO leads (title, honorific, name, second_name, last_name, company_title, position, birthdate,
+		source_id, source_description, status_id, status_description, opportunity, currency, comments,
+		utm_source, utm_medium, utm_campaign, utm_content, utm_term, ga_client_id, ym_client_id, address,
+		search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+		RETURNING id`,
+		l.Title, l.Honorific, l.Name, l.SecondName, l.LastName, l.CompanyTitle, l.Position, l.Birthdate,
+		l.SourceID, l.SourceDescription, l.StatusID, l.StatusDescription, int64(l.Opportunity), l.Currency, l.Comments,
+		l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMContent, l.UTMTerm, l.GAClientID, l.YMClientID, jsonText(l.Address),
+		l.SearchText(), l.AssignedByID, l.CreatedByID, l.UpdatedByID, micro(l.CreatedAt), micro(l.UpdatedAt)).Scan(&l.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert lead: %w", err)
+	}
+	if err := t.saveComms(EntityLead, l.ID, &l.Comms, true); err != nil {
+		return err
+	}
+	if err := t.saveItems(EntityLead, l.ID, l.ProductRows, true); err != nil {
+		return err
+	}
+	if err := t.saveCustom(EntityLead, l.ID, l.Custom, true); err != nil {
+		return err
+	}
+	return t.saveExternal(EntityLead, l.ID, l.ExternalIDs, true)
+}
+
+// UpdateLead loads a live lead, lets mutate change it, validates and
+// stores the result with an update event naming the changed fields.
+func (s *Store) UpdateLead(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Lead) error) (crm.Lead, error) {
+	var cur crm.Lead
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		old, err := getLead(t.rq(), id)
+		if err != nil {
+			return err
+		}
+		if old.DeletedAt != nil {
+			return NotFound("lead", id)
+		}
+		if cur, err = clone(old); err != nil {
+			return err
+		}
+		if err := mutate(&cur); err != nil {
+			return err
+		}
+		cur.Meta = old.Meta
+		normExtra(&cur.Extra)
+		if err := cur.Normalize(); err != nil {
+			return err
+		}
+		if err := checkLead(t.rq(), &cur); err != nil {
+			return err
+		}
+		t.stampUpdate(&cur.Meta)
+		if err := t.updateLead(&old, &cur); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityLead, id, events.Update, old, cur)
+	})
+	return cur, err
+}
+
+func (t *Tx) updateLead(old, l *crm.Lead) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE leads SET title = $1, honorific = $2, name = $3, second_name = $4, last_name = $5,
+		company_title = $6, position = $7, birthdate = $8, source_id = $9, source_description = $10, status_id = $11,
+		status_description = $12, opportunity = $13, currency = $14, comments = $15, utm_source = $16, utm_medium = $17,
+		utm_campaign = $18, utm_content = $19, utm_term = $20, ga_client_id = $21, ym_client_id = $22, address = $23,
+		contact_id = $24, account_id = $25, deal_id = $26, converted_at = $27, search = $28, assigned_by_id = $29,
+		updated_by_id = $30, updated_at = $31 WHERE id = $32`,
+		l.Title, l.Honorific, l.Name, l.SecondName, l.LastName, l.CompanyTitle, l.Position, l.Birthdate,
+		l.SourceID, l.SourceDescription, l.StatusID, l.StatusDescription, int64(l.Opportunity), l.Currency, l.Comments,
+		l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMContent, l.UTMTerm, l.GAClientID, l.YMClientID, jsonText(l.Address),
+		l.ContactID, l.AccountID, l.DealID, optMicro(l.ConvertedAt), l.SearchText(), l.AssignedByID,
+		l.UpdatedByID, micro(l.UpdatedAt), l.ID)
+	if err != nil {
+		return fmt.Errorf("store: update lead %d: %w", l.ID, err)
+	}
+	if !sameJSON(old.Comms, l.Comms) {
+		if err := t.saveComms(EntityLead, l.ID, &l.Comms, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ProductRows, l.ProductRows) {
+		if err := t.saveItems(EntityLead, l.ID, l.ProductRows, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.Custom, l.Custom) {
+		if err := t.saveCustom(EntityLead, l.ID, l.Custom, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ExternalIDs, l.ExternalIDs) {
+		return t.saveExternal(EntityLead, l.ID, l.ExternalIDs, false)
+	}
+	return nil
+}

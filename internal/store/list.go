@@ -1,0 +1,383 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// entityTables maps entity names to their tables; only these names ever
+// reach SQL text.
+var entityTables = map[string]string{
+	EntityLead: "leads", EntityContact: "contacts", EntityAccount: "accounts", EntityDeal: "deals",
+	EntitySalesOrder: "sales_orders", EntityProduct: "products", EntityService: "services",
+	EntityCatalog: "catalogs", EntityInvoice: "invoices", EntityTicket: "tickets", EntityActivity: "activities",
+}
+
+// Kinds of filterable columns.
+const (
+	KindText   = "text"
+	KindInt    = "int"
+	KindAmount = "amount"
+	KindQty    = "quantity"
+	KindBool   = "bool"
+	KindTime   = "time"
+	KindDate   = "date"
+)
+
+// Column is a filterable, sortable field of an entity list.
+type Column struct {
+	Name string // SQL column
+	Kind string
+}
+
+// spec describes how to list an entity.
+type spec struct {
+	entity  string
+	table   string
+	columns map[string]Column // JSON field name → column
+	comms   bool              // has phones/e-mails (phone=, email= lookups)
+	inn     bool              // has an inn column
+}
+
+// Filter is one condition of a list: Field Op Value, with Op one of eq,
+// ne, gt, gte, lt, lte, in, like. Custom fields are named "custom.CODE".
+type Filter struct {
+	Field string
+	Op    string
+	Value string
+}
+
+// ListParams select a page of an entity's records.
+type ListParams struct {
+	Filters []Filter
+	Q       string // text search on names, phones, e-mails, INN
+	Phone   string // any format; matched on the normalized number
+	Email   string
+	INN     string
+	Sort    string // a column's JSON name; "-name" for descending
+	Cursor  string // from the previous page's NextCursor
+	Limit   int    // 1..500, default 50
+	Deleted bool   // list the recycle bin instead of live records
+}
+
+// Page is one page of a list: the records' ids in order and the cursor of
+// the next page ("" at the end).
+type Page struct {
+	IDs        []int64
+	NextCursor string
+}
+
+type cursor struct {
+	V  string `json:"v"`
+	ID int64  `json:"id"`
+}
+
+// filterValue converts a filter's text to the column's stored form.
+func filterValue(field string, kind, v string) (any, error) {
+	switch kind {
+	case KindText, KindDate:
+		if kind == KindDate && v != "" {
+			if _, err := time.Parse(time.DateOnly, v); err != nil {
+				return nil, crm.Invalid(field, "%q is not a date in YYYY-MM-DD form", v)
+			}
+		}
+		return v, nil
+	case KindInt:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, crm.Invalid(field, "%q is not an integer", v)
+		}
+		return n, nil
+	case KindAmount:
+		a, err := crm.ParseAmount(v)
+		if err != nil {
+			return nil, crm.Invalid(field, "%q is not an amount", v)
+		}
+		return int64(a), nil
+	case KindQty:
+		q, err := crm.ParseQuantity(v)
+		if err != nil {
+			return nil, crm.Invalid(field, "%q is not a quantity", v)
+		}
+		return int64(q), nil
+	case KindBool:
+		switch strings.ToLower(v) {
+		case "true", "y", "1":
+			return true, nil
+		case "false", "n", "0":
+			return false, nil
+		}
+		return nil, crm.Invalid(field, "%q is not true or false", v)
+	case KindTime:
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t.UnixMicro(), nil
+		}
+		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			return t.UnixMicro(), nil
+		}
+		return nil, crm.Invalid(field, "%q is not a time (RFC 3339) or a date (YYYY-MM-DD)", v)
+	}
+	return nil, crm.Invalid(field, "cannot filter")
+}
+
+var sqlOps = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+// listIDs runs the filtered, sorted, keyset-paginated query of a list.
+func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
+	if p.Limit <= 0 {
+		p.Limit = 50
+	}
+	if p.Limit > 500 {
+		return Page{}, crm.Invalid("limit", "at most 500")
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if p.Deleted {
+		where = append(where, "r.deleted_at <> 0")
+	} else {
+		where = append(where, "r.deleted_at = 0")
+	}
+	for _, f := range p.Filters {
+		name := f.Field
+		if f.Op == "" {
+			f.Op = "eq"
+		}
+		if code, ok := strings.CutPrefix(name, "custom."); ok {
+			cond, err := s.customFilter(t, sp.entity, code, f, arg)
+			if err != nil {
+				return Page{}, err
+			}
+			where = append(where, cond)
+			continue
+		}
+		col, ok := sp.columns[name]
+		if !ok {
+			return Page{}, crm.Invalid(name, "cannot filter %s by this field", sp.table)
+		}
+		switch f.Op {
+		case "in":
+			var ph []string
+			for _, v := range strings.Split(f.Value, ",") {
+				x, err := filterValue(name, col.Kind, strings.TrimSpace(v))
+				if err != nil {
+					return Page{}, err
+				}
+				ph = append(ph, arg(x))
+			}
+			where = append(where, fmt.Sprintf("r.%s IN (%s)", col.Name, strings.Join(ph, ", ")))
+		case "like":
+			if col.Kind != KindText {
+				return Page{}, crm.Invalid(name, "like works on text fields only")
+			}
+			where = append(where, fmt.Sprintf("r.%s LIKE %s", col.Name, arg("%"+escapeLike(f.Value)+"%"))+" ESCAPE '\\'")
+		default:
+			op, ok := sqlOps[f.Op]
+			if !ok {
+				return Page{}, crm.Invalid(name, "unknown operator %q (eq, ne, gt, gte, lt, lte, in, like)", f.Op)
+			}
+			x, err := filterValue(name, col.Kind, f.Value)
+			if err != nil {
+				return Page{}, err
+			}
+			where = append(where, fmt.Sprintf("r.%s %s %s", col.Name, op, arg(x)))
+		}
+	}
+	if p.Phone != "" {
+		if !sp.comms {
+			return Page{}, crm.Invalid("phone", "%s have no phones", sp.table)
+		}
+		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'PHONE' AND normalized = %s AND entity = %s)", arg(crm.PhoneKey(p.Phone)), arg(sp.entity)))
+	}
+	if p.Email != "" {
+		if !sp.comms {
+			return Page{}, crm.Invalid("email", "%s have no e-mails", sp.table)
+		}
+		e, _ := crm.NormalizeEmail(p.Email)
+		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'EMAIL' AND normalized = %s AND entity = %s)", arg(e), arg(sp.entity)))
+	}
+	if p.INN != "" {
+		if !sp.inn {
+			return Page{}, crm.Invalid("inn", "%s have no INN", sp.table)
+		}
+		where = append(where, "r.inn = "+arg(strings.TrimSpace(p.INN)))
+	}
+	if q := strings.TrimSpace(p.Q); q != "" {
+		conds := []string{"r.search LIKE " + arg("%"+escapeLike(strings.ToLower(q))+"%") + " ESCAPE '\\'"}
+		if sp.comms {
+			e := strings.ToLower(q)
+			ph := crm.PhoneKey(q)
+			conds = append(conds, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind IN ('PHONE', 'EMAIL') AND normalized IN (%s, %s) AND entity = %s)", arg(ph), arg(e), arg(sp.entity)))
+		}
+		if sp.inn {
+			conds = append(conds, "r.inn = "+arg(q))
+		}
+		where = append(where, "("+strings.Join(conds, " OR ")+")")
+	}
+
+	sortName, desc := p.Sort, false
+	if strings.HasPrefix(sortName, "-") {
+		sortName, desc = sortName[1:], true
+	}
+	if sortName == "" {
+		sortName = "id"
+	}
+	sortCol := Column{Name: "id", Kind: KindInt}
+	if sortName != "id" {
+		c, ok := sp.columns[sortName]
+		if !ok {
+			return Page{}, crm.Invalid("sort", "cannot sort %s by %q", sp.table, sortName)
+		}
+		sortCol = c
+	}
+	if p.Cursor != "" {
+		var c cursor
+		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if err == nil {
+			err = json.Unmarshal(b, &c)
+		}
+		if err != nil {
+			return Page{}, crm.Invalid("cursor", "not a cursor returned by this list")
+		}
+		v, err := filterValue("cursor", sortCol.Kind, c.V)
+		if err != nil {
+			return Page{}, crm.Invalid("cursor", "not a cursor returned by this list")
+		}
+		cmp := ">"
+		if desc {
+			cmp = "<"
+		}
+		if sortCol.Name == "id" {
+			where = append(where, fmt.Sprintf("r.id %s %s", cmp, arg(c.ID)))
+		} else {
+			va := arg(v)
+			where = append(where, fmt.Sprintf("(r.%s %s %s OR (r.%s = %s AND r.id %s %s))", sortCol.Name, cmp, va, sortCol.Name, va, cmp, arg(c.ID)))
+		}
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	order := "r.id " + dir
+	if sortCol.Name != "id" {
+		order = fmt.Sprintf("r.%s %s, r.id %s", sortCol.Name, dir, dir)
+	}
+	query := fmt.Sprintf("SELECT r.id, r.%s FROM %s r WHERE %s ORDER BY %s LIMIT %s",
+		sortCol.Name, sp.table, strings.Join(where, " AND "), order, arg(p.Limit+1))
+	rows, err := t.q.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
+	}
+	defer rows.Close()
+	var page Page
+	var lastV any
+	for rows.Next() {
+		var id int64
+		var v any
+		if err := rows.Scan(&id, &v); err != nil {
+			return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
+		}
+		if len(page.IDs) == p.Limit {
+			b, _ := json.Marshal(cursor{V: cursorText(sortCol.Kind, lastV), ID: page.IDs[len(page.IDs)-1]})
+			page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+			break
+		}
+		page.IDs = append(page.IDs, id)
+		lastV = v
+	}
+	return page, rows.Err()
+}
+
+// cursorText writes a sort value back in the form filterValue reads.
+func cursorText(kind string, v any) string {
+	switch x := v.(type) {
+	case int64:
+		switch kind {
+		case KindTime:
+			return time.UnixMicro(x).UTC().Format(time.RFC3339Nano)
+		case KindAmount:
+			return crm.Amount(x).String()
+		case KindQty:
+			return crm.Quantity(x).String()
+		case KindBool:
+			return strconv.FormatBool(x != 0)
+		}
+		return strconv.FormatInt(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	case []byte:
+		return string(x)
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// customFilter turns a filter on a custom field into an EXISTS condition.
+func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any) string) (string, error) {
+	def, err := customDef(t, entity, code)
+	if err != nil {
+		return "", err
+	}
+	base := fmt.Sprintf("EXISTS (SELECT 1 FROM custom_values cv WHERE cv.entity = %s AND cv.record_id = r.id AND cv.code = %s AND ", arg(entity), arg(code))
+	numeric := def.Type == "number" || def.Type == "date"
+	val := func(v string) (string, error) {
+		text, num, err := customValue(def, v)
+		if err != nil {
+			return "", err
+		}
+		if numeric {
+			return arg(*num), nil
+		}
+		return arg(text), nil
+	}
+	col := "cv.value"
+	if numeric {
+		col = "cv.num"
+	}
+	switch f.Op {
+	case "in":
+		var ph []string
+		for _, v := range strings.Split(f.Value, ",") {
+			x, err := val(strings.TrimSpace(v))
+			if err != nil {
+				return "", err
+			}
+			ph = append(ph, x)
+		}
+		return base + col + " IN (" + strings.Join(ph, ", ") + "))", nil
+	case "like":
+		return base + "cv.value LIKE " + arg("%"+escapeLike(f.Value)+"%") + " ESCAPE '\\')", nil
+	case "ne":
+		x, err := val(f.Value)
+		if err != nil {
+			return "", err
+		}
+		return "NOT " + base + col + " = " + x + ")", nil
+	}
+	op, ok := sqlOps[f.Op]
+	if !ok {
+		return "", crm.Invalid("custom."+code, "unknown operator %q", f.Op)
+	}
+	x, err := val(f.Value)
+	if err != nil {
+		return "", err
+	}
+	return base + col + " " + op + " " + x + ")", nil
+}

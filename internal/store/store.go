@@ -1,0 +1,161 @@
+// Package store reads and writes the CRM in SQL that runs unchanged on
+// SQLite and PostgreSQL. Every write goes through Store.write, which runs
+// it in a transaction together with its change events.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/events"
+)
+
+// Errors callers check with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// NotFound wraps ErrNotFound naming what is missing.
+func NotFound(what string, id any) error {
+	return fmt.Errorf("store: %s %v: %w", what, id, ErrNotFound)
+}
+
+// Store is the CRM's storage.
+type Store struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// New returns a Store over an open, migrated database.
+func New(d *db.DB) *Store {
+	return &Store{db: d, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// DB is the underlying database.
+func (s *Store) DB() *db.DB { return s.db }
+
+// querier is a pool or a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is one write: its SQL transaction, who makes it, when, and the change
+// events it will append at the end.
+type Tx struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	actor  crm.Actor
+	now    time.Time
+	events []*events.Event
+	store  *Store
+}
+
+// Emit records a change event, appended when the write's work is done.
+func (t *Tx) Emit(entity string, id int64, action string, changes map[string]events.Change) {
+	if changes == nil {
+		changes = map[string]events.Change{}
+	}
+	t.events = append(t.events, &events.Event{
+		Entity: entity, RecordID: id, Action: action, Changes: changes,
+		Actor: t.actor.String(), ActorUserID: t.actor.UserID, Integration: t.actor.Integration,
+		CreatedAt: t.now,
+	})
+}
+
+// EmitDiff records an event with the fields that differ between old and cur.
+// An update that changes nothing records nothing.
+func (t *Tx) EmitDiff(entity string, id int64, action string, old, cur any) error {
+	ch, err := events.Diff(old, cur)
+	if err != nil {
+		return err
+	}
+	if action == events.Update && len(ch) == 0 {
+		return nil
+	}
+	t.Emit(entity, id, action, ch)
+	return nil
+}
+
+// Write runs fn as one transaction with its events. The events are
+// appended last, which keeps the event log's ids in commit order.
+func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) error {
+	var n int
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		t := &Tx{ctx: ctx, tx: tx, actor: actor, now: s.now(), store: s}
+		if err := fn(t); err != nil {
+			return err
+		}
+		n = len(t.events)
+		return events.Append(ctx, tx, t.events)
+	})
+	if err == nil && n > 0 {
+		events.Written.Add(float64(n))
+	}
+	return err
+}
+
+// Events reads the change-event log.
+func (s *Store) Events(ctx context.Context, q events.Query) ([]events.Event, error) {
+	return events.Read(ctx, s.db.Read, q)
+}
+
+// micro converts a time to the stored form; zero time is 0.
+func micro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicro converts a stored time; 0 is the zero time.
+func fromMicro(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// optTime is nil for 0.
+func optTime(v int64) *time.Time {
+	if v == 0 {
+		return nil
+	}
+	t := time.UnixMicro(v).UTC()
+	return &t
+}
+
+func optMicro(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// placeholders returns "$start, $start+1, …" for n values.
+func placeholders(start, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", start+i)
+	}
+	return b.String()
+}
+
+func int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Obmen test command: lint + tests (SQLite and a throwaway PostgreSQL).
+#
+#   bash scripts/test.sh                    # everything, go test ./...
+#   bash scripts/test.sh ./internal/store/... # custom go test package pattern
+#   OBMEN_TEST_SKIP_LINT=1 bash scripts/test.sh   # skip gofmt/vet/staticcheck
+#
+# Works on a fresh Debian 12 as root with only Go installed: installs the
+# PostgreSQL server (and a C compiler for -race) via apt-get when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# One ordered stream (progress messages from scripts/lib/pg.sh go to stderr).
+exec 2>&1
+
+STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+if [ "$#" -gt 0 ]; then
+	PKGS=("$@")
+else
+	PKGS=(./...)
+fi
+
+heading() { printf '\n=== %s\n' "$*"; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+# shellcheck source=lib/pg.sh
+source scripts/lib/pg.sh
+
+# The race detector needs cgo, i.e. a C compiler.
+ensure_cc() {
+	local cc
+	cc=$(go env CC)
+	if command -v "${cc%% *}" >/dev/null 2>&1; then
+		return 0
+	fi
+	[ "$(id -u)" -eq 0 ] || die "C compiler '$cc' not found; go test -race needs it (apt-get install gcc libc6-dev)"
+	echo "C compiler not found, installing gcc with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
+}
+
+failed=()
+
+# ---------------------------------------------------------------- lint
+if [ "${OBMEN_TEST_SKIP_LINT:-}" = 1 ]; then
+	heading "lint skipped (OBMEN_TEST_SKIP_LINT=1)"
+else
+	heading gofmt
+	if ! out=$(gofmt -l . 2>&1) || [ -n "$out" ]; then
+		echo "gofmt: these files need formatting (run: gofmt -w .):"
+		printf '%s\n' "$out"
+		failed+=(gofmt)
+	else
+		echo ok
+	fi
+
+	heading vet
+	if go vet ./...; then echo ok; else failed+=(vet); fi
+
+	heading staticcheck
+	if go run "$STATICCHECK" ./...; then echo ok; else failed+=(staticcheck); fi
+fi
+
+# ---------------------------------------------------------------- tests
+heading "postgres"
+ensure_cc
+export CGO_ENABLED=1
+trap 'rc=$?; pg_stop; exit $rc' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+pg_start || die "could not start PostgreSQL"
+
+heading test
+echo "go test -race -count=1 -timeout 20m ${PKGS[*]}"
+if go test -race -count=1 -timeout 20m "${PKGS[@]}"; then
+	:
+else
+	failed+=(test)
+fi
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+	echo "FAILED stages: ${failed[*]}"
+	exit 1
+fi
+echo "ALL OK"
