@@ -8,22 +8,22 @@ import (
 // Lead is a request that has not yet become a deal: Bitrix24's crm.lead.
 type Lead struct {
 	Meta
-	Title             string `json:"title"`
-	Honorific         string `json:"honorific"`
-	Name              string `json:"name"`
-	SecondName        string `json:"second_name"`
-	LastName          string `json:"last_name"`
-	CompanyTitle      string `json:"company_title"`
-	Position          string `json:"position"`
-	Birthdate         string `json:"birthdate"`
+	Title        string `json:"title"`
+	Honorific    string `json:"honorific"`
+	Name         string `json:"name"`
+	SecondName   string `json:"second_name"`
+	LastName     string `json:"last_name"`
+	CompanyTitle string `json:"company_title"`
+	Position     string `json:"position"`
+	Birthdate    string `json:"birthdate"`
 	Comms
-	SourceID          string     `json:"source_id"`
-	SourceDescription string     `json:"source_description"`
-	StatusID          string     `json:"status_id"`
-	StatusDescription string     `json:"status_description"`
-	Opportunity       Amount     `json:"opportunity"`
-	Currency          string     `json:"currency"`
-	Comments          string     `json:"comments"`
+	SourceID          string `json:"source_id"`
+	SourceDescription string `json:"source_description"`
+	StatusID          string `json:"status_id"`
+	StatusDescription string `json:"status_description"`
+	Opportunity       Amount `json:"opportunity"`
+	Currency          string `json:"currency"`
+	Comments          string `json:"comments"`
 	UTM
 	GAClientID  string     `json:"ga_client_id"`
 	YMClientID  string     `json:"ym_client_id"`
