@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -109,6 +110,12 @@ func formatFixed(v int64, scale int, minFrac int) string {
 	return s
 }
 
+// decimalError is returned from UnmarshalJSON as a type error, so that
+// encoding/json adds the name of the field at fault.
+func decimalError(b []byte, t reflect.Type, err error) error {
+	return &json.UnmarshalTypeError{Value: strings.TrimPrefix(err.Error(), ErrDecimal.Error()+": "), Type: t}
+}
+
 func unmarshalFixed(b []byte, scale int) (int64, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
@@ -140,7 +147,7 @@ func (a Amount) MarshalJSON() ([]byte, error) { return []byte(a.String()), nil }
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	v, err := unmarshalFixed(b, 2)
 	if err != nil {
-		return err
+		return decimalError(b, reflect.TypeOf(*a), err)
 	}
 	*a = Amount(v)
 	return nil
@@ -162,7 +169,7 @@ func (q Quantity) MarshalJSON() ([]byte, error) { return []byte(q.String()), nil
 func (q *Quantity) UnmarshalJSON(b []byte) error {
 	v, err := unmarshalFixed(b, 3)
 	if err != nil {
-		return err
+		return decimalError(b, reflect.TypeOf(*q), err)
 	}
 	*q = Quantity(v)
 	return nil

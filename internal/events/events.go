@@ -167,7 +167,7 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 }
 
 // ignored fields change on every write and say nothing about what changed.
-var ignored = map[string]bool{"updated_at": true, "updated_by_id": true}
+var ignored = map[string]bool{"id": true, "created_at": true, "created_by_id": true, "updated_at": true, "updated_by_id": true}
 
 var null = json.RawMessage("null")
 
@@ -219,6 +219,18 @@ func Diff(old, cur any) (map[string]Change, error) {
 func isEmpty(v json.RawMessage) bool {
 	switch string(v) {
 	case "null", `""`, "0", "0.00", "false", "[]", "{}":
+		return true
+	}
+	if len(v) > 0 && v[0] == '{' {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(v, &m) != nil {
+			return false
+		}
+		for _, x := range m {
+			if !isEmpty(x) {
+				return false
+			}
+		}
 		return true
 	}
 	return false

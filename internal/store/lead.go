@@ -196,7 +196,11 @@ func (s *Store) UpdateLead(ctx context.Context, actor crm.Actor, id int64, mutat
 		if err := mutate(&cur); err != nil {
 			return err
 		}
+		assigned := cur.AssignedByID
 		cur.Meta = old.Meta
+		if assigned != 0 {
+			cur.AssignedByID = assigned
+		}
 		normExtra(&cur.Extra)
 		if err := cur.Normalize(); err != nil {
 			return err

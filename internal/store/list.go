@@ -43,6 +43,11 @@ type spec struct {
 	columns map[string]Column // JSON field name → column
 	comms   bool              // has phones/e-mails (phone=, email= lookups)
 	inn     bool              // has an inn column
+	// relations are filters on linked records rather than columns: a
+	// query returning record ids for "<query> IN (values)", e.g. the
+	// contacts linked to an account. They take integer ids, filter with eq
+	// and in only, and do not sort.
+	relations map[string]string
 }
 
 // Filter is one condition of a list: Field Op Value, with Op one of eq,
@@ -158,6 +163,26 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 				return Page{}, err
 			}
 			where = append(where, cond)
+			continue
+		}
+		if sub, ok := sp.relations[name]; ok {
+			var ph []string
+			vals := []string{f.Value}
+			switch f.Op {
+			case "eq":
+			case "in":
+				vals = strings.Split(f.Value, ",")
+			default:
+				return Page{}, crm.Invalid(name, "only eq and in work on this field")
+			}
+			for _, v := range vals {
+				x, err := filterValue(name, KindInt, strings.TrimSpace(v))
+				if err != nil {
+					return Page{}, err
+				}
+				ph = append(ph, arg(x))
+			}
+			where = append(where, fmt.Sprintf("r.id IN (%s IN (%s))", sub, strings.Join(ph, ", ")))
 			continue
 		}
 		col, ok := sp.columns[name]

@@ -61,6 +61,8 @@ func (s *Store) Restore(ctx context.Context, actor crm.Actor, entity string, id 
 var purgeChildren = map[string][]string{
 	EntityLead: {
 		"DELETE FROM line_items WHERE owner_type = 'lead' AND owner_id = $1",
+		"UPDATE contacts SET lead_id = 0 WHERE lead_id = $1",
+		"UPDATE deals SET lead_id = 0 WHERE lead_id = $1",
 	},
 	EntityContact: {
 		"DELETE FROM contact_accounts WHERE contact_id = $1",

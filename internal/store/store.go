@@ -89,10 +89,16 @@ func (t *Tx) EmitDiff(entity string, id int64, action string, old, cur any) erro
 // appended last, which keeps the event log's ids in commit order.
 func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) error {
 	var n int
+	idem, hasIdem := ctx.Value(idemKey{}).(Idempotency)
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		t := &Tx{ctx: ctx, tx: tx, actor: actor, now: s.now(), store: s}
+		t := &Tx{ctx: ctx, tx: tx, actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
 		if err := fn(t); err != nil {
 			return err
+		}
+		if hasIdem {
+			if err := t.saveIdempotency(idem); err != nil {
+				return err
+			}
 		}
 		n = len(t.events)
 		return events.Append(ctx, tx, t.events)

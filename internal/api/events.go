@@ -1,0 +1,55 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/httpx"
+)
+
+// EventsResponse is a page of the change-event log. LastID is the cursor
+// for the next call (after=LastID); it equals after when the page is empty.
+type EventsResponse struct {
+	Events []events.Event `json:"events"`
+	LastID int64          `json:"last_id"`
+}
+
+func (a *API) eventRoutes(mux *http.ServeMux) {
+	a.handle(mux, "GET /api/v1/events", "Page through the change-event log in id order (after, limit, entity, record_id, exclude_integration)", nil, EventsResponse{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			q := r.URL.Query()
+			var eq events.Query
+			for _, f := range []struct {
+				name string
+				dst  *int64
+			}{{"after", &eq.After}, {"record_id", &eq.RecordID}} {
+				if v := q.Get(f.name); v != "" {
+					n, err := strconv.ParseInt(v, 10, 64)
+					if err != nil || n < 0 {
+						return httpx.Errorf(http.StatusBadRequest, "bad_request", f.name, "%q is not a non-negative integer", v)
+					}
+					*f.dst = n
+				}
+			}
+			if v := q.Get("limit"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 10000 {
+					return httpx.Errorf(http.StatusBadRequest, "bad_request", "limit", "must be a number from 1 to 10000")
+				}
+				eq.Limit = n
+			}
+			eq.Entity = q.Get("entity")
+			eq.ExcludeIntegration = q.Get("exclude_integration")
+			evs, err := a.store.Events(r.Context(), eq)
+			if err != nil {
+				return err
+			}
+			last := eq.After
+			if len(evs) > 0 {
+				last = evs[len(evs)-1].ID
+			}
+			httpx.WriteJSON(w, http.StatusOK, EventsResponse{Events: evs, LastID: last})
+			return nil
+		})
+}

@@ -1,0 +1,270 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// resource is a CRM entity served as a REST collection: list, create, get,
+// patch, delete (into the recycle bin), restore, timeline and comments.
+type resource[T any] struct {
+	path     string // URL segment: "leads"
+	entity   string // store entity name: "lead"
+	readOnly []string
+	get      func(ctx context.Context, id int64) (T, error)
+	list     func(ctx context.Context, p store.ListParams) ([]T, string, error)
+	create   func(ctx context.Context, a crm.Actor, v T) (T, error)
+	update   func(ctx context.Context, a crm.Actor, id int64, mutate func(*T) error) (T, error)
+}
+
+// ListResponse is the body of a list.
+type ListResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+var listReserved = map[string]bool{"q": true, "phone": true, "email": true, "inn": true, "sort": true, "cursor": true, "limit": true, "deleted": true}
+
+var filterOps = map[string]bool{"eq": true, "ne": true, "gt": true, "gte": true, "lt": true, "lte": true, "in": true, "like": true}
+
+// parseList reads the list parameters of a query string.
+func parseList(r *http.Request) (store.ListParams, error) {
+	q := r.URL.Query()
+	p := store.ListParams{Q: q.Get("q"), Phone: q.Get("phone"), Email: q.Get("email"), INN: q.Get("inn"), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, httpx.Errorf(http.StatusBadRequest, "bad_request", "limit", "%q is not a positive number", v)
+		}
+		p.Limit = n
+	}
+	if v := q.Get("deleted"); v != "" {
+		p.Deleted = v == "true" || v == "1"
+	}
+	for key, vals := range q {
+		if listReserved[key] {
+			continue
+		}
+		field, op := key, "eq"
+		if i := strings.LastIndexByte(key, '.'); i > 0 && filterOps[key[i+1:]] {
+			field, op = key[:i], key[i+1:]
+		}
+		for _, v := range vals {
+			p.Filters = append(p.Filters, store.Filter{Field: field, Op: op, Value: v})
+		}
+	}
+	return p, nil
+}
+
+// requestHash identifies a request for Idempotency-Key reuse checks.
+func requestHash(method, path string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(method + " " + path + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var idemKeyOK = func(k string) bool { return len(k) >= 1 && len(k) <= 255 }
+
+// register adds the routes of a resource.
+func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
+	base := "/api/v1/" + res.path
+	readOnly := map[string]bool{}
+	for k := range crm.ReadOnlyFields {
+		readOnly[k] = true
+	}
+	for _, k := range res.readOnly {
+		readOnly[k] = true
+	}
+	checkReadOnly := func(body []byte) error {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil // DecodeJSON reports it precisely
+		}
+		for k := range m {
+			if readOnly[k] {
+				return httpx.Errorf(http.StatusBadRequest, "read_only_field", k, "%s is set by the server and cannot be written", k)
+			}
+		}
+		return nil
+	}
+
+	a.handle(mux, "GET "+base, "List "+res.path, nil, ListResponse[T]{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		lp, err := parseList(r)
+		if err != nil {
+			return err
+		}
+		items, next, err := res.list(r.Context(), lp)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, ListResponse[T]{Items: items, NextCursor: next})
+		return nil
+	})
+
+	var zero T
+	a.handle(mux, "POST "+base, "Create a "+res.entity, zero, zero, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if e := httpx.CheckJSONContentType(r); e != nil {
+			return e
+		}
+		body, e := httpx.ReadBody(r, a.maxBody)
+		if e != nil {
+			return e
+		}
+		if err := checkReadOnly(body); err != nil {
+			return err
+		}
+		var v T
+		if e := httpx.DecodeJSON(body, &v); e != nil {
+			return e
+		}
+		ctx := r.Context()
+		key := r.Header.Get("Idempotency-Key")
+		var idem store.Idempotency
+		if key != "" {
+			if !idemKeyOK(key) {
+				return httpx.Errorf(http.StatusBadRequest, "bad_request", "Idempotency-Key", "must have 1 to 255 characters")
+			}
+			idem = store.Idempotency{UserID: p.User.ID, Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: requestHash(r.Method, r.URL.Path, body)}
+			if done, err := replay(a, w, r, res.get, idem); done || err != nil {
+				return err
+			}
+			ctx = store.WithIdempotency(ctx, idem)
+		}
+		created, err := res.create(ctx, p.Actor, v)
+		if key != "" && errors.Is(err, store.ErrConflict) {
+			// Another request with the same key committed first.
+			if done, err := replay(a, w, r, res.get, idem); done || err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", base+"/"+strconv.FormatInt(idOf(created), 10))
+		httpx.WriteJSON(w, http.StatusCreated, created)
+		return nil
+	})
+
+	a.handle(mux, "GET "+base+"/{id}", "Get a "+res.entity, nil, zero, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		v, err := res.get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, v)
+		return nil
+	})
+
+	a.handle(mux, "PATCH "+base+"/{id}", "Change fields of a "+res.entity+" (fields not sent stay as they are; arrays are replaced)", zero, zero,
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if e := httpx.CheckJSONContentType(r); e != nil {
+				return e
+			}
+			body, e := httpx.ReadBody(r, a.maxBody)
+			if e != nil {
+				return e
+			}
+			if err := checkReadOnly(body); err != nil {
+				return err
+			}
+			// Validate the patch's shape before taking the write lock.
+			var probe T
+			if e := httpx.DecodeJSON(body, &probe); e != nil {
+				return e
+			}
+			v, err := res.update(r.Context(), p.Actor, id, func(cur *T) error {
+				if e := httpx.DecodeJSON(body, cur); e != nil {
+					return e
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, v)
+			return nil
+		})
+
+	a.handle(mux, "DELETE "+base+"/{id}", "Move a "+res.entity+" to the recycle bin", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := a.store.Delete(r.Context(), p.Actor, res.entity, id); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+
+	a.handle(mux, "POST "+base+"/{id}/restore", "Restore a "+res.entity+" from the recycle bin", nil, zero, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := a.store.Restore(r.Context(), p.Actor, res.entity, id); err != nil {
+			return err
+		}
+		v, err := res.get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, v)
+		return nil
+	})
+
+}
+
+// replay answers a request whose Idempotency-Key was seen before. done is
+// false when the key is new.
+func replay[T any](a *API, w http.ResponseWriter, r *http.Request, get func(context.Context, int64) (T, error), idem store.Idempotency) (bool, error) {
+	prev, err := a.store.LookupIdempotency(r.Context(), idem.UserID, idem.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	if prev.RequestHash != idem.RequestHash {
+		return true, httpx.Errorf(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key", "this key was used with a different request")
+	}
+	v, err := get(r.Context(), prev.ID)
+	if err != nil {
+		return true, err
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	httpx.WriteJSON(w, prev.Status, v)
+	return true, nil
+}
+
+// idOf reads the ID of a record (every record embeds crm.Meta).
+func idOf(v any) int64 {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	if rv.Kind() != reflect.Struct {
+		return 0
+	}
+	f := rv.FieldByName("ID")
+	if !f.IsValid() || f.Kind() != reflect.Int64 {
+		return 0
+	}
+	return f.Int()
+}

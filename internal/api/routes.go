@@ -1,0 +1,63 @@
+package api
+
+import (
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Route is one endpoint, as registered and as documented in OpenAPI.
+type Route struct {
+	Method   string
+	Path     string
+	Summary  string
+	Request  reflect.Type // nil: no body
+	Response reflect.Type // nil: no body (204)
+	Public   bool         // no authentication
+}
+
+// handle registers an authenticated endpoint and records it for the
+// OpenAPI document.
+func (a *API) handle(mux *http.ServeMux, pattern, summary string, req, resp any, h handler) {
+	method, path, _ := strings.Cut(pattern, " ")
+	a.routes = append(a.routes, Route{Method: method, Path: path, Summary: summary, Request: typeOf(req), Response: typeOf(resp)})
+	mux.Handle(pattern, a.wrap(h))
+}
+
+// handlePublic registers an endpoint that needs no authentication.
+func (a *API) handlePublic(mux *http.ServeMux, pattern, summary string, req, resp any, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	a.routes = append(a.routes, Route{Method: method, Path: path, Summary: summary, Request: typeOf(req), Response: typeOf(resp), Public: true})
+	mux.Handle(pattern, h)
+}
+
+func typeOf(v any) reflect.Type {
+	if v == nil {
+		return nil
+	}
+	return reflect.TypeOf(v)
+}
+
+// Routes lists the registered endpoints.
+func (a *API) Routes() []Route { return a.routes }
+
+// Register adds every /api/v1 route to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	s := a.store
+	register(a, mux, resource[crm.Lead]{
+		path: "leads", entity: store.EntityLead,
+		readOnly: []string{"contact_id", "account_id", "deal_id", "converted_at"},
+		get:      s.GetLead, list: s.ListLeads, create: s.CreateLead, update: s.UpdateLead,
+	})
+	a.eventRoutes(mux)
+	a.userRoutes(mux)
+	a.recycleRoutes(mux)
+	a.customFieldRoutes(mux)
+	a.handlePublic(mux, "GET /api/v1/openapi.json", "This document", nil, map[string]any{}, a.serveOpenAPI)
+	mux.Handle("/api/v1/", a.wrap(func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		return notFoundRoute(r)
+	}))
+}

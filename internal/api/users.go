@@ -1,0 +1,256 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// UserInput is the body that creates or changes a user.
+type UserInput struct {
+	Login      *string   `json:"login"`
+	FirstName  *string   `json:"first_name"`
+	MiddleName *string   `json:"middle_name"`
+	LastName   *string   `json:"last_name"`
+	Email      *string   `json:"email"`
+	Phones     *[]string `json:"phones"`
+	Position   *string   `json:"position"`
+	Department *string   `json:"department"`
+	Role       *string   `json:"role"`
+	Active     *bool     `json:"active"`
+	Password   *string   `json:"password"`
+}
+
+func (in UserInput) apply(u *crm.User) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&u.Login, in.Login)
+	set(&u.FirstName, in.FirstName)
+	set(&u.MiddleName, in.MiddleName)
+	set(&u.LastName, in.LastName)
+	set(&u.Email, in.Email)
+	set(&u.Position, in.Position)
+	set(&u.Department, in.Department)
+	set(&u.Role, in.Role)
+	if in.Phones != nil {
+		u.Phones = *in.Phones
+	}
+	if in.Active != nil {
+		u.Active = *in.Active
+	}
+}
+
+// KeyInput names a new API key.
+type KeyInput struct {
+	Name string `json:"name"`
+}
+
+// NewKeyResponse carries a new key; Key is shown only here.
+type NewKeyResponse struct {
+	crm.APIKey
+	Key string `json:"key"`
+}
+
+// SessionInput signs in.
+type SessionInput struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+// SessionResponse is the signed-in user and the CSRF token to send as
+// X-CSRF-Token with every state-changing request made with the cookie.
+type SessionResponse struct {
+	User      crm.User  `json:"user"`
+	CSRFToken string    `json:"csrf_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SessionTTL is how long a session lasts.
+const SessionTTL = 12 * time.Hour
+
+func (a *API) userRoutes(mux *http.ServeMux) {
+	a.handle(mux, "GET /api/v1/me", "The authenticated user", nil, crm.User{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		httpx.WriteJSON(w, http.StatusOK, p.User)
+		return nil
+	})
+	a.handle(mux, "GET /api/v1/users", "List users", nil, ListResponse[crm.User]{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		us, err := a.store.ListUsers(r.Context())
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, ListResponse[crm.User]{Items: us})
+		return nil
+	})
+	a.handle(mux, "GET /api/v1/users/{id}", "Get a user", nil, crm.User{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		u, err := a.store.GetUser(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, u)
+		return nil
+	})
+	a.handle(mux, "POST /api/v1/users", "Create a user (admin)", UserInput{}, crm.User{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if err := requireAdmin(p); err != nil {
+			return err
+		}
+		var in UserInput
+		if err := a.body(r, &in); err != nil {
+			return err
+		}
+		var u crm.User
+		in.apply(&u)
+		pw := ""
+		if in.Password != nil {
+			pw = *in.Password
+		}
+		u, err := a.store.CreateUser(r.Context(), p.Actor, u, pw)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusCreated, u)
+		return nil
+	})
+	a.handle(mux, "PATCH /api/v1/users/{id}", "Change a user (admin; users may change their own name, contacts and password)", UserInput{}, crm.User{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			var in UserInput
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			if !p.IsAdmin() {
+				if id != p.User.ID {
+					return requireAdmin(p)
+				}
+				if in.Role != nil || in.Active != nil || in.Login != nil {
+					return httpx.Errorf(http.StatusForbidden, "forbidden", "role", "only an administrator may change login, role or active")
+				}
+			}
+			u, err := a.store.GetUser(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			in.apply(&u)
+			if u, err = a.store.UpdateUser(r.Context(), p.Actor, u); err != nil {
+				return err
+			}
+			if in.Password != nil {
+				if err := a.store.SetPassword(r.Context(), p.Actor, id, *in.Password); err != nil {
+					return err
+				}
+			}
+			httpx.WriteJSON(w, http.StatusOK, u)
+			return nil
+		})
+	a.handle(mux, "GET /api/v1/users/{id}/keys", "List a user's API keys (admin or self)", nil, ListResponse[crm.APIKey]{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if id != p.User.ID && !p.IsAdmin() {
+				return requireAdmin(p)
+			}
+			ks, err := a.store.ListAPIKeys(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, ListResponse[crm.APIKey]{Items: ks})
+			return nil
+		})
+	a.handle(mux, "POST /api/v1/users/{id}/keys", "Create an API key; the key is in this answer only (admin or self)", KeyInput{}, NewKeyResponse{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if id != p.User.ID && !p.IsAdmin() {
+				return requireAdmin(p)
+			}
+			var in KeyInput
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			k, full, err := a.store.CreateAPIKey(r.Context(), p.Actor, id, in.Name)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			httpx.WriteJSON(w, http.StatusCreated, NewKeyResponse{APIKey: k, Key: full})
+			return nil
+		})
+	a.handle(mux, "DELETE /api/v1/keys/{id}", "Revoke an API key (admin or its owner)", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if !p.IsAdmin() {
+			ks, err := a.store.ListAPIKeys(r.Context(), p.User.ID)
+			if err != nil {
+				return err
+			}
+			mine := false
+			for _, k := range ks {
+				mine = mine || k.ID == id
+			}
+			if !mine {
+				return store.NotFound("API key", id)
+			}
+		}
+		if err := a.store.RevokeAPIKey(r.Context(), p.Actor, id); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+
+	a.handlePublic(mux, "POST /api/v1/session", "Sign in with login and password; sets the session cookie", SessionInput{}, SessionResponse{},
+		func(w http.ResponseWriter, r *http.Request) {
+			var in SessionInput
+			if err := a.body(r, &in); err != nil {
+				a.fail(w, r, toHTTPError(err))
+				return
+			}
+			u, err := a.store.Authenticate(r.Context(), in.Login, in.Password)
+			if errors.Is(err, store.ErrBadCredentials) {
+				a.log.Warn("api: failed sign-in", "login", in.Login, "remote", r.RemoteAddr)
+				a.fail(w, r, httpx.Errorf(http.StatusUnauthorized, "unauthorized", "", "wrong login or password"))
+				return
+			}
+			if err != nil {
+				a.fail(w, r, toHTTPError(err))
+				return
+			}
+			sess, err := a.store.CreateSession(r.Context(), u.ID, SessionTTL)
+			if err != nil {
+				a.fail(w, r, toHTTPError(err))
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+				Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", Expires: sess.ExpiresAt})
+			httpx.WriteJSON(w, http.StatusOK, SessionResponse{User: u, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+		})
+	a.handle(mux, "DELETE /api/v1/session", "Sign out", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if p.Session != nil {
+			if err := a.store.DeleteSession(r.Context(), p.Session.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}

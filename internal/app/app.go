@@ -1,0 +1,210 @@
+// Package app wires Obmen together: database, store, HTTP surfaces,
+// metrics, and the server's lifecycle.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/obmen/obmen/internal/api"
+	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Version is the build's version, set with -ldflags "-X …/app.Version=…".
+var Version = "dev"
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenDB opens and migrates the configured database.
+func OpenDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
+	d, err := db.Open(ctx, db.Options{
+		SQLitePath: cfg.SQLitePath(), PostgresURL: cfg.DatabaseURL,
+		SQLiteSync: cfg.SQLiteSync, GroupCommitMax: cfg.GroupCommitMax,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.Migrate(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("database migrated", "applied", n, "engine", d.Dialect)
+	}
+	return d, nil
+}
+
+// EnsureAdmin creates the user "admin" on first start. The password comes
+// from the configuration or is generated and written to out, once.
+func EnsureAdmin(ctx context.Context, s *store.Store, cfg config.Config, out io.Writer) error {
+	n, err := s.CountUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("app: count users: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	pw := cfg.AdminPassword
+	generated := pw == ""
+	if generated {
+		b := make([]byte, 15)
+		_, _ = rand.Read(b)
+		pw = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if _, err := s.CreateUser(ctx, crm.Actor{}, crm.User{Login: "admin", Role: crm.RoleAdmin, FirstName: "Administrator"}, pw); err != nil {
+		return fmt.Errorf("app: create admin: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(out, "Created user admin with password: %s\n(shown once; change it with: obmen user set-password admin)\n", pw)
+	}
+	return nil
+}
+
+// Server is a running Obmen HTTP server.
+type Server struct {
+	DB      *db.DB
+	Store   *store.Store
+	API     *api.API
+	Handler http.Handler
+	log     *slog.Logger
+	ready   chan struct{}
+}
+
+// NewServer builds the HTTP handler over an open database.
+func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) *Server {
+	s := store.New(d)
+	a := api.New(s, log, cfg.MaxBodyBytes)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(d.Read, "read"),
+		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := &Server{DB: d, Store: s, API: a, log: log, ready: make(chan struct{})}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var one int
+		if err := d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			http.Error(w, "database unavailable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv.Handler = httpx.Observe(log, securityHeaders(mux))
+	return srv
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish (up to the shutdown timeout)
+// and closes the database. ready, if not nil, receives the bound address.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, ready func(addr string)) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	d, err := OpenDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	srv := NewServer(d, cfg, log)
+	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	where := cfg.SQLitePath()
+	if d.Dialect == db.Postgres {
+		where = redactURL(cfg.DatabaseURL)
+	}
+	log.Info("obmen listening", "addr", ln.Addr().String(), "version", Version, "engine", d.Dialect, "database", where)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
+
+// Stderr is where the CLI writes diagnostics; a variable for tests.
+var Stderr io.Writer = os.Stderr

@@ -1,0 +1,391 @@
+// Package bench is "obmen bench": a load generator that drives a running
+// Obmen server over real HTTP on loopback and reports throughput and
+// latency percentiles. It can start the server itself (as a separate
+// process of the same binary) on a fresh data directory.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options of a bench run.
+type Options struct {
+	URL          string
+	Key          string
+	Data         string
+	DatabaseURL  string
+	SQLiteSync   string
+	Workers      int
+	Duration     time.Duration
+	SeedContacts int
+	Lookups      int
+	SkipCreate   bool
+	JSON         bool
+}
+
+// Main parses the command line and runs the benchmark.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o Options
+	fs := flag.NewFlagSet("obmen bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.URL, "url", "", "base URL of a running server (default: start one on a temporary data directory)")
+	fs.StringVar(&o.Key, "key", "", "API key for --url")
+	fs.StringVar(&o.Data, "data", "", "data directory of the server to start (default: a new temporary one)")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("OBMEN_DATABASE_URL"), "run the started server on this PostgreSQL")
+	fs.StringVar(&o.SQLiteSync, "sqlite-sync", "NORMAL", "SQLite synchronous mode of the started server: NORMAL or FULL")
+	fs.IntVar(&o.Workers, "workers", 64, "concurrent HTTP clients creating leads")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to create leads")
+	fs.IntVar(&o.SeedContacts, "seed-contacts", 0, "load this many contacts (bulk SQL) and measure find-by-phone")
+	fs.IntVar(&o.Lookups, "lookups", 5000, "find-by-phone requests to time")
+	fs.BoolVar(&o.SkipCreate, "skip-create", false, "skip the lead-create phase")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.URL != "" && o.Key == "" {
+		return errors.New("bench: --url needs --key")
+	}
+	if o.URL != "" && o.SeedContacts > 0 && o.Data == "" && o.DatabaseURL == "" {
+		return errors.New("bench: --seed-contacts with --url needs --data or --database-url of that server's database")
+	}
+	r, err := Run(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	r.Print(stdout)
+	return nil
+}
+
+// Report is what a run measured.
+type Report struct {
+	Machine     string  `json:"machine"`
+	Engine      string  `json:"engine"`
+	SQLiteSync  string  `json:"sqlite_sync,omitempty"`
+	Workers     int     `json:"workers"`
+	Creates     int64   `json:"creates"`
+	CreateErrs  int64   `json:"create_errors"`
+	CreatesPerS float64 `json:"creates_per_second"`
+	CreateP50   float64 `json:"create_p50_ms"`
+	CreateP99   float64 `json:"create_p99_ms"`
+	Events      int64   `json:"events_read"`
+	EventsPerS  float64 `json:"events_per_second"`
+	Contacts    int64   `json:"contacts"`
+	SeedPerS    float64 `json:"seed_contacts_per_second,omitempty"`
+	LookupP50   float64 `json:"find_by_phone_p50_ms,omitempty"`
+	LookupP99   float64 `json:"find_by_phone_p99_ms,omitempty"`
+	LookupMiss  int64   `json:"find_by_phone_misses,omitempty"`
+}
+
+// Print writes the report for people.
+func (r Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "machine: %s\nengine: %s %s\n", r.Machine, r.Engine, r.SQLiteSync)
+	if r.Creates > 0 || r.CreateErrs > 0 {
+		fmt.Fprintf(w, "lead create over HTTP: %d acknowledged, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms (%d workers)\n",
+			r.Creates, r.CreateErrs, r.CreatesPerS, r.CreateP50, r.CreateP99, r.Workers)
+	}
+	fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
+	if r.Contacts > 0 {
+		fmt.Fprintf(w, "contacts: %d (seeded at %.0f/s)\nfind-by-phone over HTTP: p50 %.3f ms, p99 %.3f ms, misses %d\n",
+			r.Contacts, r.SeedPerS, r.LookupP50, r.LookupP99, r.LookupMiss)
+	}
+}
+
+// Run performs the benchmark.
+func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
+	rep := Report{Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()), Workers: o.Workers, Engine: "sqlite"}
+	if o.DatabaseURL != "" {
+		rep.Engine = "postgres"
+	} else {
+		rep.SQLiteSync = o.SQLiteSync
+	}
+	if o.URL == "" {
+		stop, err := startServer(ctx, &o, log)
+		if err != nil {
+			return rep, err
+		}
+		defer stop()
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
+	if !o.SkipCreate {
+		if err := createLeads(ctx, client, o, &rep); err != nil {
+			return rep, err
+		}
+	}
+	if err := readEvents(ctx, client, o, &rep); err != nil {
+		return rep, err
+	}
+	if o.SeedContacts > 0 {
+		phones, dur, err := Seed(ctx, o.Data, o.DatabaseURL, o.SeedContacts, log)
+		if err != nil {
+			return rep, err
+		}
+		rep.Contacts = int64(o.SeedContacts)
+		rep.SeedPerS = float64(o.SeedContacts) / dur.Seconds()
+		if err := lookups(ctx, client, o, phones, &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// startServer runs "obmen serve" from this binary on a free port and
+// creates an API key for the bench.
+func startServer(ctx context.Context, o *Options, log io.Writer) (func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	tmp := ""
+	if o.Data == "" {
+		if tmp, err = os.MkdirTemp("", "obmen-bench-*"); err != nil {
+			return nil, err
+		}
+		o.Data = tmp
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(os.Environ(), "OBMEN_ADMIN_PASSWORD=bench-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_SQLITE_SYNC="+o.SQLiteSync)
+	if o.DatabaseURL != "" {
+		env = append(env, "OBMEN_DATABASE_URL="+o.DatabaseURL)
+	}
+	cmd := exec.Command(exe, "serve", "--data", o.Data, "--addr", addr)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = io.Discard, log
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}
+	o.URL = "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(o.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, errors.New("bench: server did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	key, err := sessionKey(o.URL)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	o.Key = key
+	return stop, nil
+}
+
+// sessionKey signs in as admin and creates an API key over the API.
+func sessionKey(base string) (string, error) {
+	body := `{"login":"admin","password":"bench-password"}`
+	resp, err := http.Post(base+"/api/v1/session", "application/json", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var s struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 {
+		return "", fmt.Errorf("bench: sign in: status %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/users/%d/keys", base, s.User.ID), strings.NewReader(`{"name":"bench"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", s.CSRF)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	kr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer kr.Body.Close()
+	var k struct {
+		Key string `json:"key"`
+	}
+	if err := json.NewDecoder(kr.Body).Decode(&k); err != nil || k.Key == "" {
+		return "", fmt.Errorf("bench: create key: status %d %v", kr.StatusCode, err)
+	}
+	return k.Key, nil
+}
+
+func percentile(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(float64(len(d)-1) * p)
+	return float64(d[i].Microseconds()) / 1000
+}
+
+func createLeads(ctx context.Context, client *http.Client, o Options, rep *Report) error {
+	var ok, bad atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(o.Duration)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+				body := fmt.Sprintf(`{"title":"Заявка с сайта %d-%d","name":"Иван","last_name":"Петров","phones":[{"value":"8 (9%02d) %03d-%02d-%02d","value_type":"mobile"}],"emails":[{"value":"lead%d.%d@example.ru"}],"source_id":"WEB","utm_source":"yandex","utm_medium":"cpc","utm_campaign":"spring"}`,
+					w, i, w%100, i%1000, (i/1000)%100, i%97, w, i)
+				req, _ := http.NewRequestWithContext(ctx, "POST", o.URL+"/api/v1/leads", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+o.Key)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				d := time.Since(t0)
+				if err != nil {
+					bad.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					bad.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d: %s", resp.StatusCode, b))
+					continue
+				}
+				ok.Add(1)
+				local = append(local, d)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	rep.Creates, rep.CreateErrs = ok.Load(), bad.Load()
+	rep.CreatesPerS = float64(rep.Creates) / el.Seconds()
+	rep.CreateP50, rep.CreateP99 = percentile(lat, .5), percentile(lat, .99)
+	if rep.Creates == 0 {
+		return fmt.Errorf("bench: no lead was created: %v", firstErr.Load())
+	}
+	return nil
+}
+
+func readEvents(ctx context.Context, client *http.Client, o Options, rep *Report) error {
+	after := int64(0)
+	start := time.Now()
+	var n int64
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/events?after=%d&limit=1000", o.URL, after), nil)
+		req.Header.Set("Authorization", "Bearer "+o.Key)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Events []json.RawMessage `json:"events"`
+			LastID int64             `json:"last_id"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("bench: events: %w", err)
+		}
+		if len(page.Events) == 0 {
+			break
+		}
+		n += int64(len(page.Events))
+		after = page.LastID
+	}
+	rep.Events = n
+	rep.EventsPerS = float64(n) / time.Since(start).Seconds()
+	return nil
+}
+
+func lookups(ctx context.Context, client *http.Client, o Options, phones []string, rep *Report) error {
+	if len(phones) == 0 {
+		return nil
+	}
+	lat := make([]time.Duration, 0, o.Lookups)
+	var miss int64
+	for i := 0; i < o.Lookups; i++ {
+		p := phones[(i*7919)%len(phones)]
+		req, _ := http.NewRequestWithContext(ctx, "GET", o.URL+"/api/v1/contacts?phone="+urlEscape(p), nil)
+		req.Header.Set("Authorization", "Bearer "+o.Key)
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		d := time.Since(t0)
+		if err := json.Unmarshal(b, &page); err != nil || resp.StatusCode != 200 {
+			return fmt.Errorf("bench: find by phone: status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		}
+		if len(page.Items) != 1 {
+			miss++
+		}
+		lat = append(lat, d)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	rep.LookupP50, rep.LookupP99, rep.LookupMiss = percentile(lat, .5), percentile(lat, .99), miss
+	return nil
+}
+
+func urlEscape(s string) string {
+	r := strings.NewReplacer("+", "%2B", " ", "%20", "(", "%28", ")", "%29")
+	return r.Replace(s)
+}
+
+// dataPath is the SQLite file of a data directory.
+func dataPath(dir string) string { return filepath.Join(dir, "obmen.db") }

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/events"
+)
+
+// Idempotency describes a POST made with an Idempotency-Key header. Put on
+// a context with WithIdempotency, it makes the write that creates a record
+// also remember the key, in the same transaction: a retry then finds the
+// key and gets the first result, and nothing is created twice.
+type Idempotency struct {
+	UserID      int64
+	Key         string
+	Method      string
+	Path        string
+	RequestHash string
+}
+
+// IdempotentResult is what a remembered key points at.
+type IdempotentResult struct {
+	RequestHash string
+	Status      int
+	Entity      string
+	ID          int64
+}
+
+type idemKey struct{}
+
+// WithIdempotency attaches an idempotency key to ctx for Store.Write.
+func WithIdempotency(ctx context.Context, k Idempotency) context.Context {
+	return context.WithValue(ctx, idemKey{}, k)
+}
+
+// saveIdempotency remembers the first record created by t under the key.
+func (t *Tx) saveIdempotency(k Idempotency) error {
+	var ev *events.Event
+	for _, e := range t.events {
+		if e.Action == events.Create {
+			ev = e
+			break
+		}
+	}
+	if ev == nil {
+		return nil
+	}
+	resp, _ := json.Marshal(map[string]any{"entity": ev.Entity, "id": ev.RecordID})
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, status, response, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.UserID, k.Key, k.Method, k.Path, k.RequestHash, 201, string(resp), micro(t.now))
+	if err != nil {
+		// A concurrent request with the same key won: this write is
+		// undone and the caller replays the winner's result.
+		return fmt.Errorf("store: idempotency key %q: %w", k.Key, ErrConflict)
+	}
+	return nil
+}
+
+// LookupIdempotency finds a remembered key.
+func (s *Store) LookupIdempotency(ctx context.Context, userID int64, key string) (IdempotentResult, error) {
+	var r IdempotentResult
+	var resp string
+	err := s.db.Read.QueryRowContext(ctx, "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2", userID, key).
+		Scan(&r.RequestHash, &r.Status, &resp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, NotFound("idempotency key", key)
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: idempotency key: %w", err)
+	}
+	var v struct {
+		Entity string `json:"entity"`
+		ID     int64  `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(resp), &v); err != nil {
+		return r, fmt.Errorf("store: idempotency key %q: %w", key, err)
+	}
+	r.Entity, r.ID = v.Entity, v.ID
+	return r, nil
+}
