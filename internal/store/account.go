@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+var accountSpec = spec{
+	entity: EntityAccount, table: "accounts", comms: true, inn: true,
+	columns: map[string]Column{
+		"title": {"title", KindText}, "full_name": {"full_name", KindText}, "kind": {"kind", KindText},
+		"company_type": {"company_type", KindText}, "industry": {"industry", KindText},
+		"inn": {"inn", KindText}, "kpp": {"kpp", KindText}, "ogrn": {"ogrn", KindText},
+		"source_id":      {"source_id", KindText},
+		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
+		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
+	},
+}
+
+const accountColumns = `id, title, full_name, kind, company_type, industry, inn, kpp, ogrn, legal_address, actual_address,
+	comments, source_id, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
+
+// loadAccounts reads full accounts, with their requisites, by id in the
+// order given; missing ids are left out.
+func loadAccounts(t txq, ids []int64) ([]crm.Account, error) {
+	if len(ids) == 0 {
+		return []crm.Account{}, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+accountColumns+" FROM accounts WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load accounts: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*crm.Account, len(ids))
+	for rows.Next() {
+		var a crm.Account
+		var legal, actual string
+		var created, updated, deleted int64
+		if err := rows.Scan(&a.ID, &a.Title, &a.FullName, &a.Kind, &a.CompanyType, &a.Industry, &a.INN, &a.KPP, &a.OGRN, &legal, &actual,
+			&a.Comments, &a.SourceID, &a.AssignedByID, &a.CreatedByID, &a.UpdatedByID, &created, &updated, &deleted, &a.DeletedByID); err != nil {
+			return nil, fmt.Errorf("store: load accounts: %w", err)
+		}
+		if err := fromJSON("account legal_address", legal, &a.LegalAddress); err != nil {
+			return nil, err
+		}
+		if err := fromJSON("account actual_address", actual, &a.ActualAddress); err != nil {
+			return nil, err
+		}
+		a.CreatedAt, a.UpdatedAt, a.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
+		byID[a.ID] = &a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load accounts: %w", err)
+	}
+	comms, err := loadComms(t, EntityAccount, ids)
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := loadRequisites(t, ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := loadCustom(t, EntityAccount, ids)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := loadExternal(t, EntityAccount, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.Account, 0, len(byID))
+	for _, id := range ids {
+		a, ok := byID[id]
+		if !ok {
+			continue
+		}
+		a.Comms = *comms[id]
+		a.Requisites = reqs[id]
+		a.Custom = custom[id]
+		a.ExternalIDs = ext[id]
+		out = append(out, *a)
+	}
+	return out, nil
+}
+
+func getAccount(t txq, id int64) (crm.Account, error) {
+	as, err := loadAccounts(t, []int64{id})
+	if err != nil {
+		return crm.Account{}, err
+	}
+	if len(as) == 0 {
+		return crm.Account{}, NotFound("account", id)
+	}
+	return as[0], nil
+}
+
+// GetAccount returns an account, live or in the recycle bin.
+func (s *Store) GetAccount(ctx context.Context, id int64) (crm.Account, error) {
+	return getAccount(s.rq(ctx), id)
+}
+
+// ListAccounts returns a page of accounts.
+func (s *Store) ListAccounts(ctx context.Context, p ListParams) ([]crm.Account, string, error) {
+	page, err := s.listIDs(s.rq(ctx), accountSpec, p)
+	if err != nil {
+		return nil, "", err
+	}
+	as, err := loadAccounts(s.rq(ctx), page.IDs)
+	return as, page.NextCursor, err
+}
+
+// checkAccount validates what an account refers to.
+func checkAccount(t txq, a *crm.Account) error {
+	r := refs{t: t}
+	r.user("assigned_by_id", a.AssignedByID)
+	r.status("source_id", "SOURCE", a.SourceID)
+	r.custom(EntityAccount, &a.Custom)
+	return r.err
+}
+
+// CreateAccount validates and stores a new account with its create event.
+// Requisites are not written here (see CreateRequisite); any given are
+// dropped.
+func (s *Store) CreateAccount(ctx context.Context, actor crm.Actor, a crm.Account) (crm.Account, error) {
+	normExtra(&a.Extra)
+	a.Requisites = []crm.Requisite{}
+	if err := a.Normalize(); err != nil {
+		return a, err
+	}
+	if err := checkAccount(s.rq(ctx), &a); err != nil {
+		return a, err
+	}
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		t.stampNew(&a.Meta)
+		if err := t.insertAccount(&a); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityAccount, a.ID, events.Create, nil, a)
+	})
+	return a, err
+}
+
+// insertAccount inserts the row and its comms, custom values and external
+// ids; requisites are not written.
+func (t *Tx) insertAccount(a *crm.Account) error {
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO accounts (title, full_name, kind, company_type, industry, inn, kpp, ogrn,
+		legal_address, actual_address, comments, source_id, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		RETURNING id`,
+		a.Title, a.FullName, a.Kind, a.CompanyType, a.Industry, a.INN, a.KPP, a.OGRN,
+		jsonText(a.LegalAddress), jsonText(a.ActualAddress), a.Comments, a.SourceID, a.SearchText(),
+		a.AssignedByID, a.CreatedByID, a.UpdatedByID, micro(a.CreatedAt), micro(a.UpdatedAt)).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert account: %w", err)
+	}
+	if err := t.saveComms(EntityAccount, a.ID, &a.Comms, true); err != nil {
+		return err
+	}
+	if err := t.saveCustom(EntityAccount, a.ID, a.Custom, true); err != nil {
+		return err
+	}
+	return t.saveExternal(EntityAccount, a.ID, a.ExternalIDs, true)
+}
+
+// UpdateAccount loads a live account, lets mutate change it, validates and
+// stores the result with an update event naming the changed fields.
+// mutate may reassign the account (AssignedByID); the rest of Meta is
+// kept, and so are the requisites as stored, whatever mutate does to them.
+func (s *Store) UpdateAccount(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Account) error) (crm.Account, error) {
+	var cur crm.Account
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		old, err := getAccount(t.rq(), id)
+		if err != nil {
+			return err
+		}
+		if old.DeletedAt != nil {
+			return NotFound("account", id)
+		}
+		if cur, err = clone(old); err != nil {
+			return err
+		}
+		if err := mutate(&cur); err != nil {
+			return err
+		}
+		assigned := cur.AssignedByID
+		cur.Meta = old.Meta
+		if assigned != 0 {
+			cur.AssignedByID = assigned
+		}
+		if cur.Requisites, err = clone(old.Requisites); err != nil {
+			return err
+		}
+		normExtra(&cur.Extra)
+		if err := cur.Normalize(); err != nil {
+			return err
+		}
+		if err := checkAccount(t.rq(), &cur); err != nil {
+			return err
+		}
+		t.stampUpdate(&cur.Meta)
+		if err := t.updateAccount(&old, &cur); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityAccount, id, events.Update, old, cur)
+	})
+	return cur, err
+}
+
+// updateAccount writes the row and its changed comms, custom values and
+// external ids; requisites are not written.
+func (t *Tx) updateAccount(old, a *crm.Account) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE accounts SET title = $1, full_name = $2, kind = $3, company_type = $4, industry = $5,
+		inn = $6, kpp = $7, ogrn = $8, legal_address = $9, actual_address = $10, comments = $11, source_id = $12, search = $13,
+		assigned_by_id = $14, updated_by_id = $15, updated_at = $16 WHERE id = $17`,
+		a.Title, a.FullName, a.Kind, a.CompanyType, a.Industry, a.INN, a.KPP, a.OGRN,
+		jsonText(a.LegalAddress), jsonText(a.ActualAddress), a.Comments, a.SourceID, a.SearchText(),
+		a.AssignedByID, a.UpdatedByID, micro(a.UpdatedAt), a.ID)
+	if err != nil {
+		return fmt.Errorf("store: update account %d: %w", a.ID, err)
+	}
+	if !sameJSON(old.Comms, a.Comms) {
+		if err := t.saveComms(EntityAccount, a.ID, &a.Comms, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.Custom, a.Custom) {
+		if err := t.saveCustom(EntityAccount, a.ID, a.Custom, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ExternalIDs, a.ExternalIDs) {
+		return t.saveExternal(EntityAccount, a.ID, a.ExternalIDs, false)
+	}
+	return nil
+}

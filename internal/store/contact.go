@@ -1,0 +1,305 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+// contactSpec has no account_id column: "linked to this account" goes
+// through contact_accounts, which the generic list builder cannot express.
+var contactSpec = spec{
+	entity: EntityContact, table: "contacts", comms: true,
+	columns: map[string]Column{
+		"name": {"name", KindText}, "last_name": {"last_name", KindText}, "second_name": {"second_name", KindText},
+		"position": {"position", KindText}, "birthdate": {"birthdate", KindDate},
+		"source_id": {"source_id", KindText}, "lead_id": {"lead_id", KindInt},
+		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
+		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
+	},
+}
+
+const contactColumns = `id, honorific, name, second_name, last_name, position, birthdate, address, other_address,
+	source_id, source_description, comments, lead_id, assigned_by_id, created_by_id, updated_by_id,
+	created_at, updated_at, deleted_at, deleted_by_id`
+
+// loadContacts reads full contacts by id, in the order given; missing ids
+// are left out.
+func loadContacts(t txq, ids []int64) ([]crm.Contact, error) {
+	if len(ids) == 0 {
+		return []crm.Contact{}, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+contactColumns+" FROM contacts WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load contacts: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*crm.Contact, len(ids))
+	for rows.Next() {
+		var c crm.Contact
+		var address, other string
+		var created, updated, deleted int64
+		if err := rows.Scan(&c.ID, &c.Honorific, &c.Name, &c.SecondName, &c.LastName, &c.Position, &c.Birthdate, &address, &other,
+			&c.SourceID, &c.SourceDescription, &c.Comments, &c.LeadID, &c.AssignedByID, &c.CreatedByID, &c.UpdatedByID,
+			&created, &updated, &deleted, &c.DeletedByID); err != nil {
+			return nil, fmt.Errorf("store: load contacts: %w", err)
+		}
+		if err := fromJSON("contact address", address, &c.Address); err != nil {
+			return nil, err
+		}
+		if err := fromJSON("contact other_address", other, &c.OtherAddress); err != nil {
+			return nil, err
+		}
+		c.CreatedAt, c.UpdatedAt, c.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
+		byID[c.ID] = &c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load contacts: %w", err)
+	}
+	comms, err := loadComms(t, EntityContact, ids)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := loadContactAccounts(t, ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := loadCustom(t, EntityContact, ids)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := loadExternal(t, EntityContact, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.Contact, 0, len(byID))
+	for _, id := range ids {
+		c, ok := byID[id]
+		if !ok {
+			continue
+		}
+		c.Comms = *comms[id]
+		c.AccountIDs = accounts[id]
+		c.Custom = custom[id]
+		c.ExternalIDs = ext[id]
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// loadContactAccounts returns the live accounts each contact is linked
+// to, main one first. Links to accounts in the recycle bin stay stored but
+// are not shown, so restoring the account brings the link back.
+func loadContactAccounts(t txq, ids []int64) (map[int64][]int64, error) {
+	out := make(map[int64][]int64, len(ids))
+	for _, id := range ids {
+		out[id] = []int64{}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, `SELECT ca.contact_id, ca.account_id FROM contact_accounts ca
+		JOIN accounts a ON a.id = ca.account_id
+		WHERE a.deleted_at = 0 AND ca.contact_id IN (`+placeholders(1, len(ids))+`)
+		ORDER BY ca.contact_id, ca.sort, ca.account_id`, int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load contact accounts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cid, aid int64
+		if err := rows.Scan(&cid, &aid); err != nil {
+			return nil, fmt.Errorf("store: load contact accounts: %w", err)
+		}
+		out[cid] = append(out[cid], aid)
+	}
+	return out, rows.Err()
+}
+
+// saveContactAccounts makes the contact's live account links equal to ids,
+// in that order, the first being the main one. Links to accounts in the
+// recycle bin are kept, moved after the new list and no longer main.
+func (t *Tx) saveContactAccounts(id int64, ids []int64, creating bool) error {
+	if !creating {
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM contact_accounts WHERE contact_id = $1
+			AND account_id IN (SELECT id FROM accounts WHERE deleted_at = 0)`, id); err != nil {
+			return fmt.Errorf("store: contact %d: account links: %w", id, err)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, "UPDATE contact_accounts SET sort = sort + $1, is_primary = FALSE WHERE contact_id = $2",
+			len(ids), id); err != nil {
+			return fmt.Errorf("store: contact %d: account links: %w", id, err)
+		}
+	}
+	for i, aid := range ids {
+		if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO contact_accounts (contact_id, account_id, sort, is_primary) VALUES ($1, $2, $3, $4)",
+			id, aid, i, i == 0); err != nil {
+			return fmt.Errorf("store: contact %d: link account %d: %w", id, aid, err)
+		}
+	}
+	return nil
+}
+
+func getContact(t txq, id int64) (crm.Contact, error) {
+	cs, err := loadContacts(t, []int64{id})
+	if err != nil {
+		return crm.Contact{}, err
+	}
+	if len(cs) == 0 {
+		return crm.Contact{}, NotFound("contact", id)
+	}
+	return cs[0], nil
+}
+
+// GetContact returns a contact, live or in the recycle bin.
+func (s *Store) GetContact(ctx context.Context, id int64) (crm.Contact, error) {
+	return getContact(s.rq(ctx), id)
+}
+
+// ListContacts returns a page of contacts.
+func (s *Store) ListContacts(ctx context.Context, p ListParams) ([]crm.Contact, string, error) {
+	page, err := s.listIDs(s.rq(ctx), contactSpec, p)
+	if err != nil {
+		return nil, "", err
+	}
+	cs, err := loadContacts(s.rq(ctx), page.IDs)
+	return cs, page.NextCursor, err
+}
+
+// checkContact validates what a contact refers to.
+func checkContact(t txq, c *crm.Contact) error {
+	return checkContactRefs(t, c, 0)
+}
+
+// checkContactRefs is checkContact for a contact whose lead_id was
+// keptLead before: an unchanged lead_id is not checked again, as the lead
+// may have gone since the conversion that set it.
+func checkContactRefs(t txq, c *crm.Contact, keptLead int64) error {
+	r := refs{t: t}
+	r.user("assigned_by_id", c.AssignedByID)
+	r.status("source_id", "SOURCE", c.SourceID)
+	for _, aid := range c.AccountIDs {
+		r.record("account_ids", EntityAccount, aid)
+	}
+	if c.LeadID != 0 && c.LeadID != keptLead {
+		r.check(r.exists("lead_id", "SELECT 1 FROM leads WHERE id = $1", c.LeadID), "lead_id", "no lead with id %d", c.LeadID)
+	}
+	r.custom(EntityContact, &c.Custom)
+	return r.err
+}
+
+// CreateContact validates and stores a new contact with its create event.
+func (s *Store) CreateContact(ctx context.Context, actor crm.Actor, c crm.Contact) (crm.Contact, error) {
+	normExtra(&c.Extra)
+	if err := c.Normalize(); err != nil {
+		return c, err
+	}
+	if err := checkContact(s.rq(ctx), &c); err != nil {
+		return c, err
+	}
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		t.stampNew(&c.Meta)
+		if err := t.insertContact(&c); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityContact, c.ID, events.Create, nil, c)
+	})
+	return c, err
+}
+
+func (t *Tx) insertContact(c *crm.Contact) error {
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO contacts (honorific, name, second_name, last_name, position, birthdate,
+		address, other_address, source_id, source_description, comments, lead_id, search,
+		assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		RETURNING id`,
+		c.Honorific, c.Name, c.SecondName, c.LastName, c.Position, c.Birthdate,
+		jsonText(c.Address), jsonText(c.OtherAddress), c.SourceID, c.SourceDescription, c.Comments, c.LeadID, c.SearchText(),
+		c.AssignedByID, c.CreatedByID, c.UpdatedByID, micro(c.CreatedAt), micro(c.UpdatedAt)).Scan(&c.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert contact: %w", err)
+	}
+	if err := t.saveComms(EntityContact, c.ID, &c.Comms, true); err != nil {
+		return err
+	}
+	if err := t.saveContactAccounts(c.ID, c.AccountIDs, true); err != nil {
+		return err
+	}
+	if err := t.saveCustom(EntityContact, c.ID, c.Custom, true); err != nil {
+		return err
+	}
+	return t.saveExternal(EntityContact, c.ID, c.ExternalIDs, true)
+}
+
+// UpdateContact loads a live contact, lets mutate change it, validates and
+// stores the result with an update event naming the changed fields.
+// mutate may reassign the contact (AssignedByID); the rest of Meta is kept.
+func (s *Store) UpdateContact(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Contact) error) (crm.Contact, error) {
+	var cur crm.Contact
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		old, err := getContact(t.rq(), id)
+		if err != nil {
+			return err
+		}
+		if old.DeletedAt != nil {
+			return NotFound("contact", id)
+		}
+		if cur, err = clone(old); err != nil {
+			return err
+		}
+		if err := mutate(&cur); err != nil {
+			return err
+		}
+		assigned := cur.AssignedByID
+		cur.Meta = old.Meta
+		if assigned != 0 {
+			cur.AssignedByID = assigned
+		}
+		normExtra(&cur.Extra)
+		if err := cur.Normalize(); err != nil {
+			return err
+		}
+		if err := checkContactRefs(t.rq(), &cur, old.LeadID); err != nil {
+			return err
+		}
+		t.stampUpdate(&cur.Meta)
+		if err := t.updateContact(&old, &cur); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityContact, id, events.Update, old, cur)
+	})
+	return cur, err
+}
+
+func (t *Tx) updateContact(old, c *crm.Contact) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET honorific = $1, name = $2, second_name = $3, last_name = $4,
+		position = $5, birthdate = $6, address = $7, other_address = $8, source_id = $9, source_description = $10,
+		comments = $11, lead_id = $12, search = $13, assigned_by_id = $14, updated_by_id = $15, updated_at = $16
+		WHERE id = $17`,
+		c.Honorific, c.Name, c.SecondName, c.LastName, c.Position, c.Birthdate,
+		jsonText(c.Address), jsonText(c.OtherAddress), c.SourceID, c.SourceDescription,
+		c.Comments, c.LeadID, c.SearchText(), c.AssignedByID, c.UpdatedByID, micro(c.UpdatedAt), c.ID)
+	if err != nil {
+		return fmt.Errorf("store: update contact %d: %w", c.ID, err)
+	}
+	if !sameJSON(old.Comms, c.Comms) {
+		if err := t.saveComms(EntityContact, c.ID, &c.Comms, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.AccountIDs, c.AccountIDs) {
+		if err := t.saveContactAccounts(c.ID, c.AccountIDs, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.Custom, c.Custom) {
+		if err := t.saveCustom(EntityContact, c.ID, c.Custom, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ExternalIDs, c.ExternalIDs) {
+		return t.saveExternal(EntityContact, c.ID, c.ExternalIDs, false)
+	}
+	return nil
+}
