@@ -76,6 +76,12 @@ func (d *Deal) Normalize() error {
 	return firstErr(
 		checkLen("title", d.Title, 255),
 		checkLen("comments", d.Comments, 65000),
+		checkLen("source_description", d.SourceDescription, 65000),
+		checkLen("utm_source", d.UTMSource, 255),
+		checkLen("utm_medium", d.UTMMedium, 255),
+		checkLen("utm_campaign", d.UTMCampaign, 255),
+		checkLen("utm_content", d.UTMContent, 255),
+		checkLen("utm_term", d.UTMTerm, 255),
 		checkDate("begin_date", d.BeginDate),
 		checkDate("close_date", d.CloseDate),
 		checkCurrency("currency", d.Currency),

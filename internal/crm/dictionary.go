@@ -100,3 +100,98 @@ func (f *CustomField) Normalize() error {
 	}
 	return nil
 }
+
+// Semantics of a status or stage: it ends the process with success (S) or
+// failure (F); "" is a step in progress.
+const (
+	SemanticsSuccess = "S"
+	SemanticsFailure = "F"
+)
+
+// ParseRate parses a currency rate written as decimal text with at most
+// four fractional digits into ten-thousandths: "92.5" is 925000.
+func ParseRate(s string) (int64, error) { return parseFixed(s, 4) }
+
+// FormatRate writes a rate held in ten-thousandths as decimal text without
+// trailing zeros: 925000 is "92.5".
+func FormatRate(v int64) string { return formatFixed(v, 4, 0) }
+
+// Normalize validates a currency and writes its code and rate in their
+// canonical form. The base currency has the rate 1 and is active.
+func (c *Currency) Normalize() error {
+	c.Code = CanonicalCurrency(c.Code)
+	trimAll(&c.Name, &c.Rate)
+	if err := checkCurrency("code", c.Code); err != nil {
+		return err
+	}
+	if c.Rate == "" && c.Base {
+		c.Rate = "1"
+	}
+	if c.Rate == "" {
+		return Invalid("rate", "required")
+	}
+	v, err := ParseRate(c.Rate)
+	if err != nil {
+		return Invalid("rate", "%q is not a decimal number with at most 4 fractional digits", c.Rate)
+	}
+	if v <= 0 {
+		return Invalid("rate", "must be greater than zero")
+	}
+	if c.Base && v != 10000 {
+		return Invalid("rate", "the base currency's rate is 1, not %s", FormatRate(v))
+	}
+	if c.Base && !c.Active {
+		return Invalid("active", "the base currency must be active")
+	}
+	c.Rate = FormatRate(v)
+	return checkLen("name", c.Name, 100)
+}
+
+var okeiCode = regexp.MustCompile(`^[0-9]{3,4}$`)
+
+// Normalize validates a unit; its name is kept as sent (trimmed), its
+// title defaults to the name.
+func (u *Unit) Normalize() error {
+	trimAll(&u.Name, &u.Title, &u.OKEI)
+	if u.Name == "" {
+		return Invalid("name", "required")
+	}
+	if u.Title == "" {
+		u.Title = u.Name
+	}
+	if u.OKEI != "" && !okeiCode.MatchString(u.OKEI) {
+		return Invalid("okei", "%q is not an OKEI code (3 or 4 digits)", u.OKEI)
+	}
+	return firstErr(checkLen("name", u.Name, 50), checkLen("title", u.Title, 255))
+}
+
+// Normalize validates a pipeline.
+func (p *Pipeline) Normalize() error {
+	trimAll(&p.Name)
+	if p.Name == "" {
+		return Invalid("name", "required")
+	}
+	return checkLen("name", p.Name, 255)
+}
+
+var statusEntity = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,49}$`)
+
+// Normalize validates a status entry.
+func (s *Status) Normalize() error {
+	trimAll(&s.EntityID, &s.StatusID, &s.Name, &s.Semantics)
+	s.EntityID = strings.ToUpper(s.EntityID)
+	s.Semantics = strings.ToUpper(s.Semantics)
+	if !statusEntity.MatchString(s.EntityID) {
+		return Invalid("entity_id", "%q is not a dictionary name such as STATUS, SOURCE or DEAL_STAGE_1", s.EntityID)
+	}
+	if s.StatusID == "" {
+		return Invalid("status_id", "required")
+	}
+	if s.Name == "" {
+		return Invalid("name", "required")
+	}
+	if s.Semantics != "" && s.Semantics != SemanticsSuccess && s.Semantics != SemanticsFailure {
+		return Invalid("semantics", "%q is not one of \"\" (in progress), S (success), F (failure)", s.Semantics)
+	}
+	return firstErr(checkLen("status_id", s.StatusID, 50), checkLen("name", s.Name, 255))
+}
