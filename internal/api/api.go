@@ -204,6 +204,16 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// pathIDZero parses an {id} that may be 0 (the default pipeline).
+func pathIDZero(r *http.Request, name string) (int64, error) {
+	v := r.PathValue(name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 0 {
+		return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", name, "%q is not an id", v)
+	}
+	return id, nil
+}
+
 // body reads and strictly decodes a JSON body into dst.
 func (a *API) body(r *http.Request, dst any) error {
 	if e := httpx.CheckJSONContentType(r); e != nil {

@@ -52,6 +52,21 @@ func (a *API) Register(mux *http.ServeMux) {
 		readOnly: []string{"contact_id", "account_id", "deal_id", "converted_at"},
 		get:      s.GetLead, list: s.ListLeads, create: s.CreateLead, update: s.UpdateLead,
 	})
+	a.leadRoutes(mux)
+	register(a, mux, resource[crm.Contact]{
+		path: "contacts", entity: store.EntityContact, readOnly: []string{"lead_id"},
+		get: s.GetContact, list: s.ListContacts, create: s.CreateContact, update: s.UpdateContact,
+	})
+	register(a, mux, resource[crm.Account]{
+		path: "accounts", entity: store.EntityAccount, readOnly: []string{"requisites"},
+		get: s.GetAccount, list: s.ListAccounts, create: s.CreateAccount, update: s.UpdateAccount,
+	})
+	a.requisiteRoutes(mux)
+	register(a, mux, resource[crm.Deal]{
+		path: "deals", entity: store.EntityDeal, readOnly: []string{"closed", "won"},
+		get: s.GetDeal, list: s.ListDeals, create: s.CreateDeal, update: s.UpdateDeal,
+	})
+	a.dictionaryRoutes(mux)
 	a.eventRoutes(mux)
 	a.userRoutes(mux)
 	a.recycleRoutes(mux)

@@ -12,6 +12,9 @@ import (
 // through contact_accounts, which the generic list builder cannot express.
 var contactSpec = spec{
 	entity: EntityContact, table: "contacts", comms: true,
+	relations: map[string]string{
+		"account_id": "SELECT ca.contact_id FROM contact_accounts ca WHERE ca.account_id",
+	},
 	columns: map[string]Column{
 		"name": {"name", KindText}, "last_name": {"last_name", KindText}, "second_name": {"second_name", KindText},
 		"position": {"position", KindText}, "birthdate": {"birthdate", KindDate},

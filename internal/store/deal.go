@@ -12,6 +12,9 @@ import (
 
 var dealSpec = spec{
 	entity: EntityDeal, table: "deals",
+	relations: map[string]string{
+		"contact_id": "SELECT dc.deal_id FROM deal_contacts dc WHERE dc.contact_id",
+	},
 	columns: map[string]Column{
 		"title": {"title", KindText}, "category_id": {"category_id", KindInt}, "stage_id": {"stage_id", KindText},
 		"opportunity": {"opportunity", KindAmount}, "currency": {"currency", KindText}, "probability": {"probability", KindInt},
