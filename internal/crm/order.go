@@ -78,7 +78,7 @@ type Invoice struct {
 
 // Normalize validates the invoice and computes its totals.
 func (v *Invoice) Normalize() error {
-	trimAll(&v.Status, &v.Currency, &v.PaymentURL)
+	trimAll(&v.Status, &v.Currency, &v.PaymentURL, &v.InvoiceDate, &v.DueDate)
 	if v.Status == "" {
 		v.Status = "N"
 	}
@@ -97,13 +97,20 @@ func (v *Invoice) Normalize() error {
 	if v.PaymentURL != "" && !strings.HasPrefix(v.PaymentURL, "https://") && !strings.HasPrefix(v.PaymentURL, "http://") {
 		return Invalid("payment_url", "must be an http(s) URL")
 	}
-	return firstErr(
+	if err := firstErr(
 		checkDate("invoice_date", v.InvoiceDate),
 		checkDate("due_date", v.DueDate),
 		checkCurrency("currency", v.Currency),
 		checkLen("payment_url", v.PaymentURL, 2000),
 		checkLen("comments", v.Comments, 65000),
-	)
+	); err != nil {
+		return err
+	}
+	// YYYY-MM-DD compares as text in date order.
+	if v.InvoiceDate != "" && v.DueDate != "" && v.DueDate < v.InvoiceDate {
+		return Invalid("due_date", "%s is before invoice_date %s", v.DueDate, v.InvoiceDate)
+	}
+	return nil
 }
 
 // SearchText is what q= matches.

@@ -1,0 +1,373 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+var invoiceSpec = spec{
+	entity: EntityInvoice, table: "invoices",
+	columns: map[string]Column{
+		"number": {"number", KindText}, "status": {"status", KindText},
+		"invoice_date": {"invoice_date", KindDate}, "due_date": {"due_date", KindDate},
+		"deal_id": {"deal_id", KindInt}, "account_id": {"account_id", KindInt}, "contact_id": {"contact_id", KindInt},
+		"currency": {"currency", KindText}, "subtotal": {"subtotal", KindAmount}, "total": {"total", KindAmount},
+		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
+		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
+	},
+}
+
+const invoiceColumns = `id, number, status, invoice_date, due_date, deal_id, account_id, contact_id, currency,
+	subtotal, discount, tax, total, payment_url, comments, assigned_by_id, created_by_id, updated_by_id,
+	created_at, updated_at, deleted_at, deleted_by_id`
+
+// loadInvoices reads full invoices by id, in the order given; missing ids
+// are left out.
+func loadInvoices(t txq, ids []int64) ([]crm.Invoice, error) {
+	if len(ids) == 0 {
+		return []crm.Invoice{}, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+invoiceColumns+" FROM invoices WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load invoices: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*crm.Invoice, len(ids))
+	for rows.Next() {
+		var v crm.Invoice
+		var created, updated, deleted int64
+		if err := rows.Scan(&v.ID, &v.Number, &v.Status, &v.InvoiceDate, &v.DueDate, &v.DealID, &v.AccountID, &v.ContactID, &v.Currency,
+			(*int64)(&v.Subtotal), (*int64)(&v.Discount), (*int64)(&v.Tax), (*int64)(&v.Total), &v.PaymentURL, &v.Comments,
+			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &created, &updated, &deleted, &v.DeletedByID); err != nil {
+			return nil, fmt.Errorf("store: load invoices: %w", err)
+		}
+		v.CreatedAt, v.UpdatedAt, v.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
+		byID[v.ID] = &v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load invoices: %w", err)
+	}
+	items, err := loadItems(t, EntityInvoice, ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := loadCustom(t, EntityInvoice, ids)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := loadExternal(t, EntityInvoice, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.Invoice, 0, len(byID))
+	for _, id := range ids {
+		v, ok := byID[id]
+		if !ok {
+			continue
+		}
+		v.Items = items[id]
+		v.Custom = custom[id]
+		v.ExternalIDs = ext[id]
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+func getInvoice(t txq, id int64) (crm.Invoice, error) {
+	vs, err := loadInvoices(t, []int64{id})
+	if err != nil {
+		return crm.Invoice{}, err
+	}
+	if len(vs) == 0 {
+		return crm.Invoice{}, NotFound("invoice", id)
+	}
+	return vs[0], nil
+}
+
+// GetInvoice returns an invoice, live or in the recycle bin.
+func (s *Store) GetInvoice(ctx context.Context, id int64) (crm.Invoice, error) {
+	return getInvoice(s.rq(ctx), id)
+}
+
+// InvoiceByNumber returns the invoice with the given number, live or in
+// the recycle bin (numbers are never reused).
+func (s *Store) InvoiceByNumber(ctx context.Context, number string) (crm.Invoice, error) {
+	number = strings.TrimSpace(number)
+	var id int64
+	err := s.db.Read.QueryRowContext(ctx, "SELECT id FROM invoices WHERE number = $1", number).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.Invoice{}, NotFound("invoice", number)
+	}
+	if err != nil {
+		return crm.Invoice{}, fmt.Errorf("store: invoice %s: %w", number, err)
+	}
+	return s.GetInvoice(ctx, id)
+}
+
+// ListInvoices returns a page of invoices.
+func (s *Store) ListInvoices(ctx context.Context, p ListParams) ([]crm.Invoice, string, error) {
+	page, err := s.listIDs(s.rq(ctx), invoiceSpec, p)
+	if err != nil {
+		return nil, "", err
+	}
+	vs, err := loadInvoices(s.rq(ctx), page.IDs)
+	return vs, page.NextCursor, err
+}
+
+// checkInvoice validates what a new invoice refers to.
+func checkInvoice(t txq, v *crm.Invoice) error {
+	return checkInvoiceRefs(t, v, nil)
+}
+
+// checkInvoiceRefs validates what v refers to. On an update (old set)
+// links that did not change are not checked again, as for sales orders.
+func checkInvoiceRefs(t txq, v, old *crm.Invoice) error {
+	r := refs{t: t}
+	r.user("assigned_by_id", v.AssignedByID)
+	r.status("status", "INVOICE_STATUS", v.Status)
+	r.currency("currency", v.Currency)
+	if old == nil || v.DealID != old.DealID {
+		r.record("deal_id", EntityDeal, v.DealID)
+	}
+	if old == nil || v.AccountID != old.AccountID {
+		r.record("account_id", EntityAccount, v.AccountID)
+	}
+	if old == nil || v.ContactID != old.ContactID {
+		r.record("contact_id", EntityContact, v.ContactID)
+	}
+	r.items("items", v.Items)
+	r.custom(EntityInvoice, &v.Custom)
+	return r.err
+}
+
+// CreateInvoice validates and stores a new invoice with its create event.
+// The number is the system's (the caller's is replaced); an empty
+// invoice_date is today (UTC).
+func (s *Store) CreateInvoice(ctx context.Context, actor crm.Actor, v crm.Invoice) (crm.Invoice, error) {
+	normExtra(&v.Extra)
+	v.Number = ""
+	if strings.TrimSpace(v.InvoiceDate) == "" {
+		v.InvoiceDate = s.now().UTC().Format(time.DateOnly)
+	}
+	if err := v.Normalize(); err != nil {
+		return v, err
+	}
+	if err := checkInvoice(s.rq(ctx), &v); err != nil {
+		return v, err
+	}
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		t.stampNew(&v.Meta)
+		if err := t.insertInvoice(&v); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityInvoice, v.ID, events.Create, nil, v)
+	})
+	return v, err
+}
+
+// CreateInvoiceFromDeal bills a live deal: the new invoice takes the
+// deal's account, its primary (else first) live contact, its currency,
+// its responsible user when still active, and a copy of its product rows.
+// The deal is read in the invoice's own transaction, so the copy is of one
+// consistent state.
+func (s *Store) CreateInvoiceFromDeal(ctx context.Context, actor crm.Actor, dealID int64) (crm.Invoice, error) {
+	var v crm.Invoice
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		var err error
+		if v, err = invoiceFromDeal(t.rq(), dealID); err != nil {
+			return err
+		}
+		v.InvoiceDate = t.now.UTC().Format(time.DateOnly)
+		normExtra(&v.Extra)
+		if err := v.Normalize(); err != nil {
+			return err
+		}
+		if err := checkInvoice(t.rq(), &v); err != nil {
+			return err
+		}
+		t.stampNew(&v.Meta)
+		if err := t.insertInvoice(&v); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityInvoice, v.ID, events.Create, nil, v)
+	})
+	return v, err
+}
+
+// invoiceFromDeal builds an unsaved invoice from a deal's rows. It reads
+// the deals, deal_contacts and line_items tables directly. Links to
+// records now in the recycle bin are left out, and product rows whose
+// product or service is gone keep their name and price as free rows.
+func invoiceFromDeal(t txq, dealID int64) (crm.Invoice, error) {
+	var v crm.Invoice
+	var assigned, deleted int64
+	err := t.q.QueryRowContext(t.ctx, "SELECT account_id, currency, assigned_by_id, deleted_at FROM deals WHERE id = $1", dealID).
+		Scan(&v.AccountID, &v.Currency, &assigned, &deleted)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && deleted != 0) {
+		return v, NotFound("deal", dealID)
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: invoice from deal %d: %w", dealID, err)
+	}
+	v.DealID = dealID
+	live := func(query string, args ...any) (bool, error) {
+		var one int
+		err := t.q.QueryRowContext(t.ctx, query, args...).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("store: invoice from deal %d: %w", dealID, err)
+		}
+		return true, nil
+	}
+	if v.AccountID != 0 {
+		ok, err := live("SELECT 1 FROM accounts WHERE id = $1 AND deleted_at = 0", v.AccountID)
+		if err != nil {
+			return v, err
+		}
+		if !ok {
+			v.AccountID = 0
+		}
+	}
+	if ok, err := live("SELECT 1 FROM users WHERE id = $1 AND active = TRUE", assigned); err != nil {
+		return v, err
+	} else if ok {
+		v.AssignedByID = assigned
+	}
+	err = t.q.QueryRowContext(t.ctx, `SELECT dc.contact_id FROM deal_contacts dc JOIN contacts c ON c.id = dc.contact_id
+		WHERE dc.deal_id = $1 AND c.deleted_at = 0 ORDER BY dc.is_primary DESC, dc.sort, dc.contact_id LIMIT 1`, dealID).Scan(&v.ContactID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("store: invoice from deal %d: contact: %w", dealID, err)
+	}
+	rows, err := loadItems(t, EntityDeal, []int64{dealID})
+	if err != nil {
+		return v, err
+	}
+	v.Items = rows[dealID]
+	for i := range v.Items {
+		it := &v.Items[i]
+		it.ID = 0
+		if it.ProductID != 0 {
+			ok, err := live("SELECT 1 FROM products WHERE id = $1 AND deleted_at = 0", it.ProductID)
+			if err != nil {
+				return v, err
+			}
+			if !ok {
+				it.ProductID = 0
+			}
+		}
+		if it.ServiceID != 0 {
+			ok, err := live("SELECT 1 FROM services WHERE id = $1 AND deleted_at = 0", it.ServiceID)
+			if err != nil {
+				return v, err
+			}
+			if !ok {
+				it.ServiceID = 0
+			}
+		}
+	}
+	return v, nil
+}
+
+// insertInvoice inserts the row and its children. An empty Number is taken
+// from the counter here, inside the transaction.
+func (t *Tx) insertInvoice(v *crm.Invoice) error {
+	if v.Number == "" {
+		n, err := t.nextDocNumber("invoice", "invoice.prefix", "INV-", "invoices")
+		if err != nil {
+			return err
+		}
+		v.Number = n
+	}
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO invoices (number, status, invoice_date, due_date, deal_id, account_id, contact_id, currency,
+		subtotal, discount, tax, total, payment_url, comments, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		RETURNING id`,
+		v.Number, v.Status, v.InvoiceDate, v.DueDate, v.DealID, v.AccountID, v.ContactID, v.Currency,
+		int64(v.Subtotal), int64(v.Discount), int64(v.Tax), int64(v.Total), v.PaymentURL, v.Comments, v.SearchText(),
+		v.AssignedByID, v.CreatedByID, v.UpdatedByID, micro(v.CreatedAt), micro(v.UpdatedAt)).Scan(&v.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert invoice %s: %w", v.Number, err)
+	}
+	if err := t.saveItems(EntityInvoice, v.ID, v.Items, true); err != nil {
+		return err
+	}
+	if err := t.saveCustom(EntityInvoice, v.ID, v.Custom, true); err != nil {
+		return err
+	}
+	return t.saveExternal(EntityInvoice, v.ID, v.ExternalIDs, true)
+}
+
+// UpdateInvoice loads a live invoice, lets mutate change it, validates and
+// stores the result with an update event naming the changed fields. The
+// number cannot be changed.
+func (s *Store) UpdateInvoice(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Invoice) error) (crm.Invoice, error) {
+	var cur crm.Invoice
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		old, err := getInvoice(t.rq(), id)
+		if err != nil {
+			return err
+		}
+		if old.DeletedAt != nil {
+			return NotFound("invoice", id)
+		}
+		if cur, err = clone(old); err != nil {
+			return err
+		}
+		if err := mutate(&cur); err != nil {
+			return err
+		}
+		if strings.TrimSpace(cur.Number) != old.Number {
+			return crm.Invalid("number", "is given by the system and cannot be changed")
+		}
+		cur.Number = old.Number
+		cur.Meta = old.Meta
+		normExtra(&cur.Extra)
+		if err := cur.Normalize(); err != nil {
+			return err
+		}
+		if err := checkInvoiceRefs(t.rq(), &cur, &old); err != nil {
+			return err
+		}
+		t.stampUpdate(&cur.Meta)
+		if err := t.updateInvoice(&old, &cur); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityInvoice, id, events.Update, old, cur)
+	})
+	return cur, err
+}
+
+func (t *Tx) updateInvoice(old, v *crm.Invoice) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE invoices SET status = $1, invoice_date = $2, due_date = $3, deal_id = $4,
+		account_id = $5, contact_id = $6, currency = $7, subtotal = $8, discount = $9, tax = $10, total = $11,
+		payment_url = $12, comments = $13, search = $14, assigned_by_id = $15, updated_by_id = $16, updated_at = $17 WHERE id = $18`,
+		v.Status, v.InvoiceDate, v.DueDate, v.DealID, v.AccountID, v.ContactID, v.Currency,
+		int64(v.Subtotal), int64(v.Discount), int64(v.Tax), int64(v.Total), v.PaymentURL, v.Comments,
+		v.SearchText(), v.AssignedByID, v.UpdatedByID, micro(v.UpdatedAt), v.ID)
+	if err != nil {
+		return fmt.Errorf("store: update invoice %d: %w", v.ID, err)
+	}
+	if !sameJSON(old.Items, v.Items) {
+		if err := t.saveItems(EntityInvoice, v.ID, v.Items, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.Custom, v.Custom) {
+		if err := t.saveCustom(EntityInvoice, v.ID, v.Custom, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ExternalIDs, v.ExternalIDs) {
+		return t.saveExternal(EntityInvoice, v.ID, v.ExternalIDs, false)
+	}
+	return nil
+}

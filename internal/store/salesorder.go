@@ -1,0 +1,307 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+var salesOrderSpec = spec{
+	entity: EntitySalesOrder, table: "sales_orders",
+	columns: map[string]Column{
+		"number": {"number", KindText}, "status": {"status", KindText}, "order_date": {"order_date", KindDate},
+		"account_id": {"account_id", KindInt}, "contact_id": {"contact_id", KindInt}, "deal_id": {"deal_id", KindInt},
+		"currency": {"currency", KindText}, "subtotal": {"subtotal", KindAmount}, "total": {"total", KindAmount},
+		"from_site":      {"from_site", KindText},
+		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
+		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
+	},
+}
+
+const salesOrderColumns = `id, number, status, order_date, account_id, contact_id, deal_id, currency,
+	subtotal, discount, tax, total, from_site, comments, assigned_by_id, created_by_id, updated_by_id,
+	created_at, updated_at, deleted_at, deleted_by_id`
+
+// loadSalesOrders reads full sales orders by id, in the order given;
+// missing ids are left out.
+func loadSalesOrders(t txq, ids []int64) ([]crm.SalesOrder, error) {
+	if len(ids) == 0 {
+		return []crm.SalesOrder{}, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+salesOrderColumns+" FROM sales_orders WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load sales orders: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*crm.SalesOrder, len(ids))
+	for rows.Next() {
+		var o crm.SalesOrder
+		var created, updated, deleted int64
+		if err := rows.Scan(&o.ID, &o.Number, &o.Status, &o.OrderDate, &o.AccountID, &o.ContactID, &o.DealID, &o.Currency,
+			(*int64)(&o.Subtotal), (*int64)(&o.Discount), (*int64)(&o.Tax), (*int64)(&o.Total), &o.FromSite, &o.Comments,
+			&o.AssignedByID, &o.CreatedByID, &o.UpdatedByID, &created, &updated, &deleted, &o.DeletedByID); err != nil {
+			return nil, fmt.Errorf("store: load sales orders: %w", err)
+		}
+		o.CreatedAt, o.UpdatedAt, o.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
+		byID[o.ID] = &o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load sales orders: %w", err)
+	}
+	items, err := loadItems(t, EntitySalesOrder, ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := loadCustom(t, EntitySalesOrder, ids)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := loadExternal(t, EntitySalesOrder, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.SalesOrder, 0, len(byID))
+	for _, id := range ids {
+		o, ok := byID[id]
+		if !ok {
+			continue
+		}
+		o.Items = items[id]
+		o.Custom = custom[id]
+		o.ExternalIDs = ext[id]
+		out = append(out, *o)
+	}
+	return out, nil
+}
+
+func getSalesOrder(t txq, id int64) (crm.SalesOrder, error) {
+	orders, err := loadSalesOrders(t, []int64{id})
+	if err != nil {
+		return crm.SalesOrder{}, err
+	}
+	if len(orders) == 0 {
+		return crm.SalesOrder{}, NotFound("sales order", id)
+	}
+	return orders[0], nil
+}
+
+// GetSalesOrder returns a sales order, live or in the recycle bin.
+func (s *Store) GetSalesOrder(ctx context.Context, id int64) (crm.SalesOrder, error) {
+	return getSalesOrder(s.rq(ctx), id)
+}
+
+// SalesOrderByNumber returns the sales order with the given number, live
+// or in the recycle bin (numbers are never reused).
+func (s *Store) SalesOrderByNumber(ctx context.Context, number string) (crm.SalesOrder, error) {
+	number = strings.TrimSpace(number)
+	var id int64
+	err := s.db.Read.QueryRowContext(ctx, "SELECT id FROM sales_orders WHERE number = $1", number).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.SalesOrder{}, NotFound("sales order", number)
+	}
+	if err != nil {
+		return crm.SalesOrder{}, fmt.Errorf("store: sales order %s: %w", number, err)
+	}
+	return s.GetSalesOrder(ctx, id)
+}
+
+// ListSalesOrders returns a page of sales orders.
+func (s *Store) ListSalesOrders(ctx context.Context, p ListParams) ([]crm.SalesOrder, string, error) {
+	page, err := s.listIDs(s.rq(ctx), salesOrderSpec, p)
+	if err != nil {
+		return nil, "", err
+	}
+	orders, err := loadSalesOrders(s.rq(ctx), page.IDs)
+	return orders, page.NextCursor, err
+}
+
+// checkSalesOrder validates what a new sales order refers to.
+func checkSalesOrder(t txq, o *crm.SalesOrder) error {
+	return checkSalesOrderRefs(t, o, nil)
+}
+
+// checkSalesOrderRefs validates what o refers to. On an update (old set)
+// links that did not change are not checked again: an order whose account
+// went to the recycle bin can still change status, and keeps the link so
+// that restoring the account brings it back.
+func checkSalesOrderRefs(t txq, o, old *crm.SalesOrder) error {
+	r := refs{t: t}
+	r.user("assigned_by_id", o.AssignedByID)
+	r.status("status", "ORDER_STATUS", o.Status)
+	r.currency("currency", o.Currency)
+	if old == nil || o.AccountID != old.AccountID {
+		r.record("account_id", EntityAccount, o.AccountID)
+	}
+	if old == nil || o.ContactID != old.ContactID {
+		r.record("contact_id", EntityContact, o.ContactID)
+	}
+	if old == nil || o.DealID != old.DealID {
+		r.record("deal_id", EntityDeal, o.DealID)
+	}
+	r.items("items", o.Items)
+	r.custom(EntitySalesOrder, &o.Custom)
+	return r.err
+}
+
+// CreateSalesOrder validates and stores a new sales order with its create
+// event. The number is the system's: whatever the caller sent is replaced
+// by the next one from the configured prefix and counter. An empty
+// order_date is today (UTC).
+func (s *Store) CreateSalesOrder(ctx context.Context, actor crm.Actor, o crm.SalesOrder) (crm.SalesOrder, error) {
+	normExtra(&o.Extra)
+	o.Number = ""
+	if strings.TrimSpace(o.OrderDate) == "" {
+		o.OrderDate = s.now().UTC().Format(time.DateOnly)
+	}
+	if err := o.Normalize(); err != nil {
+		return o, err
+	}
+	if err := checkSalesOrder(s.rq(ctx), &o); err != nil {
+		return o, err
+	}
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		t.stampNew(&o.Meta)
+		if err := t.insertSalesOrder(&o); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntitySalesOrder, o.ID, events.Create, nil, o)
+	})
+	return o, err
+}
+
+// insertSalesOrder inserts the row and its children. An empty Number is
+// taken from the counter here, inside the transaction.
+func (t *Tx) insertSalesOrder(o *crm.SalesOrder) error {
+	if o.Number == "" {
+		n, err := t.nextDocNumber("sales_order", "sales_order.prefix", "SO-", "sales_orders")
+		if err != nil {
+			return err
+		}
+		o.Number = n
+	}
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO sales_orders (number, status, order_date, account_id, contact_id, deal_id, currency,
+		subtotal, discount, tax, total, from_site, comments, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		RETURNING id`,
+		o.Number, o.Status, o.OrderDate, o.AccountID, o.ContactID, o.DealID, o.Currency,
+		int64(o.Subtotal), int64(o.Discount), int64(o.Tax), int64(o.Total), o.FromSite, o.Comments, o.SearchText(),
+		o.AssignedByID, o.CreatedByID, o.UpdatedByID, micro(o.CreatedAt), micro(o.UpdatedAt)).Scan(&o.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert sales order %s: %w", o.Number, err)
+	}
+	if err := t.saveItems(EntitySalesOrder, o.ID, o.Items, true); err != nil {
+		return err
+	}
+	if err := t.saveCustom(EntitySalesOrder, o.ID, o.Custom, true); err != nil {
+		return err
+	}
+	return t.saveExternal(EntitySalesOrder, o.ID, o.ExternalIDs, true)
+}
+
+// UpdateSalesOrder loads a live sales order, lets mutate change it,
+// validates and stores the result with an update event naming the changed
+// fields. The number cannot be changed.
+func (s *Store) UpdateSalesOrder(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.SalesOrder) error) (crm.SalesOrder, error) {
+	var cur crm.SalesOrder
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		old, err := getSalesOrder(t.rq(), id)
+		if err != nil {
+			return err
+		}
+		if old.DeletedAt != nil {
+			return NotFound("sales order", id)
+		}
+		if cur, err = clone(old); err != nil {
+			return err
+		}
+		if err := mutate(&cur); err != nil {
+			return err
+		}
+		if strings.TrimSpace(cur.Number) != old.Number {
+			return crm.Invalid("number", "is given by the system and cannot be changed")
+		}
+		cur.Number = old.Number
+		cur.Meta = old.Meta
+		normExtra(&cur.Extra)
+		if err := cur.Normalize(); err != nil {
+			return err
+		}
+		if err := checkSalesOrderRefs(t.rq(), &cur, &old); err != nil {
+			return err
+		}
+		t.stampUpdate(&cur.Meta)
+		if err := t.updateSalesOrder(&old, &cur); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntitySalesOrder, id, events.Update, old, cur)
+	})
+	return cur, err
+}
+
+func (t *Tx) updateSalesOrder(old, o *crm.SalesOrder) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE sales_orders SET status = $1, order_date = $2, account_id = $3, contact_id = $4,
+		deal_id = $5, currency = $6, subtotal = $7, discount = $8, tax = $9, total = $10, from_site = $11, comments = $12,
+		search = $13, assigned_by_id = $14, updated_by_id = $15, updated_at = $16 WHERE id = $17`,
+		o.Status, o.OrderDate, o.AccountID, o.ContactID, o.DealID, o.Currency,
+		int64(o.Subtotal), int64(o.Discount), int64(o.Tax), int64(o.Total), o.FromSite, o.Comments,
+		o.SearchText(), o.AssignedByID, o.UpdatedByID, micro(o.UpdatedAt), o.ID)
+	if err != nil {
+		return fmt.Errorf("store: update sales order %d: %w", o.ID, err)
+	}
+	if !sameJSON(old.Items, o.Items) {
+		if err := t.saveItems(EntitySalesOrder, o.ID, o.Items, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.Custom, o.Custom) {
+		if err := t.saveCustom(EntitySalesOrder, o.ID, o.Custom, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ExternalIDs, o.ExternalIDs) {
+		return t.saveExternal(EntitySalesOrder, o.ID, o.ExternalIDs, false)
+	}
+	return nil
+}
+
+// nextDocNumber takes the next number of a document counter: the prefix
+// from settings (defPrefix when unset) and the counter zero-padded to six
+// digits. The UPDATE locks the counter row until commit, so concurrent
+// creates get distinct, contiguous numbers, and a rolled-back create
+// gives its number back. Numbers already in table (a prefix changed back,
+// a counter reset by hand) are skipped rather than failing the create.
+func (t *Tx) nextDocNumber(counter, prefixKey, defPrefix, table string) (string, error) {
+	prefix := defPrefix
+	err := t.tx.QueryRowContext(t.ctx, "SELECT value FROM settings WHERE key = $1", prefixKey).Scan(&prefix)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: %s number prefix: %w", counter, err)
+	}
+	for range 1000 {
+		var n int64
+		err := t.tx.QueryRowContext(t.ctx, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", counter).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The migration seeds the row; recreate it if someone removed it.
+			n = 1
+			_, err = t.tx.ExecContext(t.ctx, "INSERT INTO counters (name, value) VALUES ($1, $2)", counter, n)
+		}
+		if err != nil {
+			return "", fmt.Errorf("store: %s number: %w", counter, err)
+		}
+		number := fmt.Sprintf("%s%06d", prefix, n)
+		var one int
+		err = t.tx.QueryRowContext(t.ctx, "SELECT 1 FROM "+table+" WHERE number = $1", number).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return number, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("store: %s number: %w", counter, err)
+		}
+	}
+	return "", fmt.Errorf("store: %s number: no free number after 1000 tries", counter)
+}
