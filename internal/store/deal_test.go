@@ -38,13 +38,6 @@ func dealTestAccount(t *testing.T, s *store.Store, title string) int64 {
 		VALUES ($1, 1, 1, 1, 1, 1) RETURNING id`, title)
 }
 
-func fieldOf(err error) string {
-	if fe, ok := crm.AsFieldError(err); ok {
-		return fe.Field
-	}
-	return fmt.Sprintf("not a field error: %v", err)
-}
-
 func TestDealLifecycle(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		ctx := context.Background()

@@ -84,13 +84,6 @@ func docItems(productID int64) []crm.LineItem {
 
 var docTotals = crm.Totals{Subtotal: 1405122, Discount: 100097, Tax: 242521, Total: 1485025}
 
-func fieldOf(err error) string {
-	if fe, ok := crm.AsFieldError(err); ok {
-		return fe.Field
-	}
-	return fmt.Sprintf("not a field error: %v", err)
-}
-
 func TestSalesOrderLifecycle(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		ctx := context.Background()
