@@ -66,6 +66,23 @@ func (a *API) Register(mux *http.ServeMux) {
 		path: "deals", entity: store.EntityDeal, readOnly: []string{"closed", "won"},
 		get: s.GetDeal, list: s.ListDeals, create: s.CreateDeal, update: s.UpdateDeal,
 	})
+	register(a, mux, resource[crm.SalesOrder]{
+		path: "sales-orders", entity: store.EntitySalesOrder, readOnly: []string{"number", "subtotal", "discount", "tax", "total"},
+		get: s.GetSalesOrder, list: s.ListSalesOrders, create: s.CreateSalesOrder, update: s.UpdateSalesOrder,
+	})
+	register(a, mux, resource[crm.Invoice]{
+		path: "invoices", entity: store.EntityInvoice, readOnly: []string{"number", "subtotal", "discount", "tax", "total"},
+		get: s.GetInvoice, list: s.ListInvoices, create: s.CreateInvoice, update: s.UpdateInvoice,
+	})
+	a.handle(mux, "POST /api/v1/deals/{id}/invoice", "Make an invoice from a deal (account, main contact, currency, product rows)", nil, crm.Invoice{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			inv, err := s.CreateInvoiceFromDeal(r.Context(), p.Actor, id)
+			return writeOne(w, http.StatusCreated, inv, err)
+		})
 	a.dictionaryRoutes(mux)
 	a.eventRoutes(mux)
 	a.userRoutes(mux)

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -114,7 +117,7 @@ func (g *groupCommitter) run(batch []writeReq) {
 		}
 	}()
 
-	tx, err := g.conn.BeginTx(ctx, nil)
+	tx, err := g.begin(ctx)
 	if err != nil {
 		fail(fmt.Errorf("db: begin: %w", err))
 		return
@@ -150,6 +153,28 @@ func (g *groupCommitter) run(batch []writeReq) {
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("db: commit: %w", err))
 	}
+}
+
+// beginPatience is how long a write waits for another process (the CLI,
+// a backup) to release SQLite's write lock. busy_timeout already waits
+// inside SQLite, but its handler can lose every race against a busy
+// writer in the other process; retrying here bounds that starvation.
+const beginPatience = 2 * time.Minute
+
+func (g *groupCommitter) begin(ctx context.Context) (*sql.Tx, error) {
+	deadline := time.Now().Add(beginPatience)
+	for {
+		tx, err := g.conn.BeginTx(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		time.Sleep(time.Duration(1+rand.IntN(10)) * time.Millisecond)
+	}
+}
+
+func isBusy(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
 }
 
 // call runs one writer's function, turning a panic into an error so that a

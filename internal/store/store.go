@@ -31,6 +31,10 @@ func NotFound(what string, id any) error {
 type Store struct {
 	db  *db.DB
 	now func() time.Time
+	// afterAppend, set only by tests, runs after a write's events are
+	// appended and before its commit: it stretches the window in which a
+	// reader could see a later event before an earlier one.
+	afterAppend func()
 }
 
 // New returns a Store over an open, migrated database.
@@ -101,7 +105,13 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 			}
 		}
 		n = len(t.events)
-		return events.Append(ctx, tx, t.events)
+		if err := events.Append(ctx, tx, t.events); err != nil {
+			return err
+		}
+		if s.afterAppend != nil && n > 0 {
+			s.afterAppend()
+		}
+		return nil
 	})
 	if err == nil && n > 0 {
 		events.Written.Add(float64(n))
