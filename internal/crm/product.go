@@ -1,6 +1,9 @@
 package crm
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Product is a stock item.
 type Product struct {
@@ -35,8 +38,9 @@ func (p *Product) Normalize() error {
 	if p.VATRate != nil && (*p.VATRate < 0 || *p.VATRate > 10000) {
 		return Invalid("vat_rate", "must be between 0 and 100")
 	}
-	if p.CatalogIDs == nil {
-		p.CatalogIDs = []int64{}
+	var err error
+	if p.CatalogIDs, err = SortedUniqueIDs("catalog_ids", p.CatalogIDs); err != nil {
+		return err
 	}
 	return firstErr(
 		checkLen("name", p.Name, 500),
@@ -80,8 +84,9 @@ func (s *Service) Normalize() error {
 	if s.VATRate != nil && (*s.VATRate < 0 || *s.VATRate > 10000) {
 		return Invalid("vat_rate", "must be between 0 and 100")
 	}
-	if s.CatalogIDs == nil {
-		s.CatalogIDs = []int64{}
+	var err error
+	if s.CatalogIDs, err = SortedUniqueIDs("catalog_ids", s.CatalogIDs); err != nil {
+		return err
 	}
 	return firstErr(checkLen("name", s.Name, 500), checkLen("unit", s.Unit, 50), checkCurrency("currency", s.Currency))
 }
@@ -112,3 +117,17 @@ func (c *Catalog) Normalize() error {
 
 // SearchText is what q= matches.
 func (c *Catalog) SearchText() string { return SearchText(c.Name) }
+
+// SortedUniqueIDs returns a list of record ids sorted and without repeats, as it
+// reads back from the store; field names the list in errors.
+func SortedUniqueIDs(field string, ids []int64) ([]int64, error) {
+	out := make([]int64, 0, len(ids))
+	for i, id := range ids {
+		if id <= 0 {
+			return nil, Invalid(field+"["+itoa(int64(i))+"]", "%d is not a record id", id)
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+var productSpec = spec{
+	entity: EntityProduct, table: "products",
+	columns: map[string]Column{
+		"name": {"name", KindText}, "article": {"article", KindText}, "unit": {"unit", KindText},
+		"price": {"price", KindAmount}, "currency": {"currency", KindText}, "stock": {"stock", KindQty},
+		"active":         {"active", KindBool},
+		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
+		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
+	},
+}
+
+const productColumns = `id, name, article, unit, price, currency, vat_rate, vat_included, stock, description, active,
+	assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
+
+// loadProducts reads full products by id, in the order given; missing ids
+// are left out.
+func loadProducts(t txq, ids []int64) ([]crm.Product, error) {
+	if len(ids) == 0 {
+		return []crm.Product{}, nil
+	}
+	rows, err := t.q.QueryContext(t.ctx, "SELECT "+productColumns+" FROM products WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load products: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*crm.Product, len(ids))
+	for rows.Next() {
+		var p crm.Product
+		var vat *int64
+		var created, updated, deleted int64
+		if err := rows.Scan(&p.ID, &p.Name, &p.Article, &p.Unit, (*int64)(&p.Price), &p.Currency, &vat, &p.VATIncluded,
+			(*int64)(&p.Stock), &p.Description, &p.Active,
+			&p.AssignedByID, &p.CreatedByID, &p.UpdatedByID, &created, &updated, &deleted, &p.DeletedByID); err != nil {
+			return nil, fmt.Errorf("store: load products: %w", err)
+		}
+		if vat != nil {
+			a := crm.Amount(*vat)
+			p.VATRate = &a
+		}
+		p.CreatedAt, p.UpdatedAt, p.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
+		byID[p.ID] = &p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: load products: %w", err)
+	}
+	cats, err := loadMemberships(t, EntityProduct, ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := loadCustom(t, EntityProduct, ids)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := loadExternal(t, EntityProduct, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.Product, 0, len(byID))
+	for _, id := range ids {
+		p, ok := byID[id]
+		if !ok {
+			continue
+		}
+		p.CatalogIDs = cats[id]
+		p.Custom = custom[id]
+		p.ExternalIDs = ext[id]
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+func getProduct(t txq, id int64) (crm.Product, error) {
+	ps, err := loadProducts(t, []int64{id})
+	if err != nil {
+		return crm.Product{}, err
+	}
+	if len(ps) == 0 {
+		return crm.Product{}, NotFound("product", id)
+	}
+	return ps[0], nil
+}
+
+// GetProduct returns a product, live or in the recycle bin.
+func (s *Store) GetProduct(ctx context.Context, id int64) (crm.Product, error) {
+	return getProduct(s.rq(ctx), id)
+}
+
+// ListProducts returns a page of products.
+func (s *Store) ListProducts(ctx context.Context, p ListParams) ([]crm.Product, string, error) {
+	page, err := s.listIDs(s.rq(ctx), productSpec, p)
+	if err != nil {
+		return nil, "", err
+	}
+	ps, err := loadProducts(s.rq(ctx), page.IDs)
+	return ps, page.NextCursor, err
+}
+
+// FindProduct returns the live product with exactly this name and article
+// (the oldest, if several). An empty article is a value like any other: it
+// matches only products without one.
+func (s *Store) FindProduct(ctx context.Context, name, article string) (crm.Product, error) {
+	name, article = strings.TrimSpace(name), strings.TrimSpace(article)
+	var id int64
+	err := s.db.Read.QueryRowContext(ctx, "SELECT id FROM products WHERE name = $1 AND article = $2 AND deleted_at = 0 ORDER BY id LIMIT 1",
+		name, article).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.Product{}, NotFound("product", fmt.Sprintf("%q with article %q", name, article))
+	}
+	if err != nil {
+		return crm.Product{}, fmt.Errorf("store: find product %q: %w", name, err)
+	}
+	return s.GetProduct(ctx, id)
+}
+
+// checkProduct validates what a product refers to.
+func checkProduct(t txq, p *crm.Product) error {
+	r := refs{t: t}
+	r.user("assigned_by_id", p.AssignedByID)
+	r.currency("currency", p.Currency)
+	r.catalogs("catalog_ids", p.CatalogIDs)
+	r.custom(EntityProduct, &p.Custom)
+	return r.err
+}
+
+// CreateProduct validates and stores a new product with its create event.
+func (s *Store) CreateProduct(ctx context.Context, actor crm.Actor, p crm.Product) (crm.Product, error) {
+	normExtra(&p.Extra)
+	if err := p.Normalize(); err != nil {
+		return p, err
+	}
+	if err := checkProduct(s.rq(ctx), &p); err != nil {
+		return p, err
+	}
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		t.stampNew(&p.Meta)
+		if err := t.insertProduct(&p); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityProduct, p.ID, events.Create, nil, p)
+	})
+	return p, err
+}
+
+// productVATArg is the nullable vat_rate of a product or service as a
+// statement argument.
+func productVATArg(a *crm.Amount) any {
+	if a == nil {
+		return nil
+	}
+	return int64(*a)
+}
+
+func (t *Tx) insertProduct(p *crm.Product) error {
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO products (name, article, unit, price, currency, vat_rate, vat_included, stock,
+		description, active, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		p.Name, p.Article, p.Unit, int64(p.Price), p.Currency, productVATArg(p.VATRate), p.VATIncluded, int64(p.Stock),
+		p.Description, p.Active, p.SearchText(), p.AssignedByID, p.CreatedByID, p.UpdatedByID, micro(p.CreatedAt), micro(p.UpdatedAt)).Scan(&p.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert product: %w", err)
+	}
+	if err := t.saveMemberships(EntityProduct, p.ID, p.CatalogIDs, true); err != nil {
+		return err
+	}
+	if err := t.saveCustom(EntityProduct, p.ID, p.Custom, true); err != nil {
+		return err
+	}
+	return t.saveExternal(EntityProduct, p.ID, p.ExternalIDs, true)
+}
+
+// UpdateProduct loads a live product, lets mutate change it, validates and
+// stores the result with an update event naming the changed fields.
+func (s *Store) UpdateProduct(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Product) error) (crm.Product, error) {
+	var cur crm.Product
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		old, err := getProduct(t.rq(), id)
+		if err != nil {
+			return err
+		}
+		if old.DeletedAt != nil {
+			return NotFound("product", id)
+		}
+		if cur, err = clone(old); err != nil {
+			return err
+		}
+		if err := mutate(&cur); err != nil {
+			return err
+		}
+		cur.Meta = old.Meta
+		normExtra(&cur.Extra)
+		if err := cur.Normalize(); err != nil {
+			return err
+		}
+		if err := checkProduct(t.rq(), &cur); err != nil {
+			return err
+		}
+		t.stampUpdate(&cur.Meta)
+		if err := t.updateProduct(&old, &cur); err != nil {
+			return err
+		}
+		return t.EmitDiff(EntityProduct, id, events.Update, old, cur)
+	})
+	return cur, err
+}
+
+func (t *Tx) updateProduct(old, p *crm.Product) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE products SET name = $1, article = $2, unit = $3, price = $4, currency = $5,
+		vat_rate = $6, vat_included = $7, stock = $8, description = $9, active = $10, search = $11, assigned_by_id = $12,
+		updated_by_id = $13, updated_at = $14 WHERE id = $15`,
+		p.Name, p.Article, p.Unit, int64(p.Price), p.Currency, productVATArg(p.VATRate), p.VATIncluded, int64(p.Stock),
+		p.Description, p.Active, p.SearchText(), p.AssignedByID, p.UpdatedByID, micro(p.UpdatedAt), p.ID)
+	if err != nil {
+		return fmt.Errorf("store: update product %d: %w", p.ID, err)
+	}
+	if !sameJSON(old.CatalogIDs, p.CatalogIDs) {
+		if err := t.saveMemberships(EntityProduct, p.ID, p.CatalogIDs, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.Custom, p.Custom) {
+		if err := t.saveCustom(EntityProduct, p.ID, p.Custom, false); err != nil {
+			return err
+		}
+	}
+	if !sameJSON(old.ExternalIDs, p.ExternalIDs) {
+		return t.saveExternal(EntityProduct, p.ID, p.ExternalIDs, false)
+	}
+	return nil
+}
