@@ -26,6 +26,9 @@ type resource[T any] struct {
 	list     func(ctx context.Context, p store.ListParams) ([]T, string, error)
 	create   func(ctx context.Context, a crm.Actor, v T) (T, error)
 	update   func(ctx context.Context, a crm.Actor, id int64, mutate func(*T) error) (T, error)
+	// defaults, when set, gives a new record's values for fields a create
+	// leaves out (a product is active unless it says otherwise).
+	defaults func() T
 }
 
 // ListResponse is the body of a list.
@@ -126,6 +129,9 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			return err
 		}
 		var v T
+		if res.defaults != nil {
+			v = res.defaults()
+		}
 		if e := httpx.DecodeJSON(body, &v); e != nil {
 			return e
 		}

@@ -83,6 +83,30 @@ func (a *API) Register(mux *http.ServeMux) {
 			inv, err := s.CreateInvoiceFromDeal(r.Context(), p.Actor, id)
 			return writeOne(w, http.StatusCreated, inv, err)
 		})
+	register(a, mux, resource[crm.Product]{
+		path: "products", entity: store.EntityProduct,
+		get: s.GetProduct, list: s.ListProducts, create: s.CreateProduct, update: s.UpdateProduct,
+		defaults: func() crm.Product { return crm.Product{Active: true} },
+	})
+	register(a, mux, resource[crm.Service]{
+		path: "services", entity: store.EntityService,
+		get: s.GetService, list: s.ListServices, create: s.CreateService, update: s.UpdateService,
+		defaults: func() crm.Service { return crm.Service{Active: true} },
+	})
+	register(a, mux, resource[crm.Catalog]{
+		path: "catalogs", entity: store.EntityCatalog,
+		get: s.GetCatalog, list: s.ListCatalogs, create: s.CreateCatalog, update: s.UpdateCatalog,
+	})
+	a.catalogRoutes(mux)
+	register(a, mux, resource[crm.Ticket]{
+		path: "tickets", entity: store.EntityTicket,
+		get: s.GetTicket, list: s.ListTickets, create: s.CreateTicket, update: s.UpdateTicket,
+	})
+	register(a, mux, resource[crm.Activity]{
+		path: "activities", entity: store.EntityActivity, readOnly: []string{"completed_at"},
+		get: s.GetActivity, list: s.ListActivities, create: s.CreateActivity, update: s.UpdateActivity,
+	})
+	a.calendarRoutes(mux)
 	a.dictionaryRoutes(mux)
 	a.eventRoutes(mux)
 	a.userRoutes(mux)

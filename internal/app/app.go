@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -176,6 +177,19 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	log.Info("obmen listening", "addr", ln.Addr().String(), "version", Version, "engine", d.Dialect, "database", where)
 	if ready != nil {
 		ready(ln.Addr().String())
+	}
+	if cfg.DebugAddr != "" {
+		// Profiling on its own listener, never on the public one.
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			log.Info("debug listener", "addr", cfg.DebugAddr)
+			if err := http.ListenAndServe(cfg.DebugAddr, dbg); err != nil {
+				log.Error("debug listener", "err", err)
+			}
+		}()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

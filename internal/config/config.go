@@ -31,6 +31,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// GroupCommitMax is the most writes committed in one SQLite transaction.
 	GroupCommitMax int
+	// DebugAddr, when set, serves Go's pprof profiles on that address.
+	DebugAddr string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -61,6 +63,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_LOG_FORMAT", &c.LogFormat)
 	str("OBMEN_LOG_LEVEL", &c.LogLevel)
 	str("OBMEN_SQLITE_SYNC", &c.SQLiteSync)
+	str("OBMEN_DEBUG_ADDR", &c.DebugAddr)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

@@ -52,6 +52,10 @@ type DB struct {
 	write  *sql.DB // SQLite: a single connection owned by the group committer
 	commit *groupCommitter
 	path   string
+
+	writeStmts, readStmts *stmtCache // SQLite only
+
+	stopCheckpoint, checkpointDone chan struct{}
 }
 
 // Open opens (creating if needed) the database described by o. It does not
@@ -91,17 +95,24 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	}
 	readQ.Add("_pragma", "query_only(ON)")
 	q.Set("_txlock", "immediate")
+	// Checkpoints copy the WAL into the database file and fsync it; left
+	// automatic they run inside a commit and stall every writer of the
+	// group. A background goroutine does them instead (checkpointLoop).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	base := "file:" + o.SQLitePath
 
 	w, err := sql.Open("sqlite", base+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", o.SQLitePath, err)
 	}
-	// One writer connection: SQLite allows one writer at a time anyway, and
-	// owning it in one goroutine means our own writes never meet "database
-	// is locked"; other processes (the CLI) wait on busy_timeout.
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// One writer: SQLite allows one writer at a time anyway, and only the
+	// group committer's goroutine begins write transactions here, so our
+	// own writes never meet "database is locked"; other processes (the
+	// CLI) wait on busy_timeout. The pool has a second connection so that
+	// statements can be prepared for the cache while a transaction holds
+	// the first (a one-connection pool would wait on itself).
+	w.SetMaxOpenConns(3)
+	w.SetMaxIdleConns(3)
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -118,8 +129,12 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath}
+	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath,
+		writeStmts: &stmtCache{pool: w}, readStmts: &stmtCache{pool: r}}
 	d.commit = newGroupCommitter(w, max(1, o.GroupCommitMax))
+	d.stopCheckpoint = make(chan struct{})
+	d.checkpointDone = make(chan struct{})
+	go d.checkpointLoop()
 	return d, nil
 }
 
@@ -144,6 +159,17 @@ func openPostgres(ctx context.Context, o Options) (*DB, error) {
 func (d *DB) Close() error {
 	if d.commit != nil {
 		d.commit.stop()
+	}
+	if d.stopCheckpoint != nil {
+		close(d.stopCheckpoint)
+		<-d.checkpointDone
+		// A last full checkpoint leaves a short WAL behind.
+		_, _ = d.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	for _, c := range []*stmtCache{d.writeStmts, d.readStmts} {
+		if c != nil {
+			c.close()
+		}
 	}
 	var errs []error
 	if d.write != nil && d.write != d.Read {

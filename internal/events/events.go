@@ -2,14 +2,15 @@
 // restore and conversion of a CRM record appends an event in the same
 // transaction, and readers page through the log by id.
 //
-// Ordering: ids are not taken from a sequence. The writing transaction
-// takes them from the single event_seq row as its very last statement, and
-// the row lock it takes there is held until commit. Ids are therefore
-// handed out in commit order, and a reader that has seen id N can never
-// later see an id below N appear: no event is skipped by a reader paging
-// concurrently with writers, on SQLite (one writer at a time anyway) or
-// on PostgreSQL (where a sequence would leave in-flight holes). A rolled
-// back transaction gives its ids back, so the log has no gaps at all.
+// Ordering: ids are not taken from a sequence. On PostgreSQL the writing
+// transaction takes them from the single event_seq row as its very last
+// statement, and the row lock it takes there is held until commit. Ids
+// are therefore handed out in commit order, and a reader that has seen id
+// N can never later see an id below N appear: no event is skipped by a
+// reader paging concurrently with writers (a sequence would leave
+// in-flight holes). On SQLite, where one writer holds the whole database
+// until it commits, the next id is MAX(id)+1. Either way a rolled-back
+// transaction gives its ids back, so the log has no gaps at all.
 package events
 
 import (
@@ -67,12 +68,38 @@ type Execer interface {
 
 // Append writes evs with fresh ids, setting each ID. It must be the last
 // statement of the transaction before commit (see the package comment).
-func Append(ctx context.Context, tx Execer, evs []*Event) error {
+//
+// The one dialect difference of the log lives here. On SQLite a single
+// writer holds the database lock for the whole transaction, so the next
+// id is simply MAX(id)+1, read in the same statement (one statement per
+// event instead of two). PostgreSQL runs writers concurrently and takes
+// the ids from the event_seq row, whose lock serializes the commits.
+func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	if serialWriter && len(evs) == 1 {
+		ev := evs[0]
+		ch, err := json.Marshal(ev.Changes)
+		if err != nil {
+			return fmt.Errorf("events: encode changes of %s %d: %w", ev.Entity, ev.RecordID, err)
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at)
+			VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			ev.Entity, ev.RecordID, ev.Action, string(ch), ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro()).Scan(&ev.ID)
+		if err != nil {
+			return fmt.Errorf("events: insert: %w", err)
+		}
+		return nil
+	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, "UPDATE event_seq SET last = last + $1 WHERE id = 1 RETURNING last", len(evs)).Scan(&last); err != nil {
+	var err error
+	if serialWriter {
+		err = tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + $1 FROM events", len(evs)).Scan(&last)
+	} else {
+		err = tx.QueryRowContext(ctx, "UPDATE event_seq SET last = last + $1 WHERE id = 1 RETURNING last", len(evs)).Scan(&last)
+	}
+	if err != nil {
 		return fmt.Errorf("events: take ids: %w", err)
 	}
 	first := last - int64(len(evs)) + 1

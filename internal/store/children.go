@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -51,23 +52,56 @@ func (t *Tx) saveComms(entity string, id int64, c *crm.Comms, creating bool) err
 	}
 	kept := map[int64]bool{}
 	sortN := 0
-	for _, group := range []*[]crm.Comm{&c.Phones, &c.Emails, &c.IMs, &c.Webs} {
-		kind := map[*[]crm.Comm]string{&c.Phones: crm.KindPhone, &c.Emails: crm.KindEmail, &c.IMs: crm.KindIM, &c.Webs: crm.KindWeb}[group]
-		for i := range *group {
-			it := &(*group)[i]
+	// New items go in with one multi-row insert; RETURNING gives each id
+	// back with its sort number, which is unique within the record.
+	var fresh []*crm.Comm
+	var ins strings.Builder
+	var args []any
+	for _, group := range []struct {
+		kind  string
+		items []crm.Comm
+	}{{crm.KindPhone, c.Phones}, {crm.KindEmail, c.Emails}, {crm.KindIM, c.IMs}, {crm.KindWeb, c.Webs}} {
+		for i := range group.items {
+			it := &group.items[i]
 			sortN++
 			if it.ID != 0 && existing[it.ID] && !kept[it.ID] {
 				kept[it.ID] = true
 				if _, err := t.tx.ExecContext(t.ctx, "UPDATE comms SET kind = $1, value = $2, value_type = $3, normalized = $4, sort = $5 WHERE id = $6",
-					kind, it.Value, it.ValueType, it.Normalized, sortN, it.ID); err != nil {
-					return fmt.Errorf("store: %s %d: update %s: %w", entity, id, kind, err)
+					group.kind, it.Value, it.ValueType, it.Normalized, sortN, it.ID); err != nil {
+					return fmt.Errorf("store: %s %d: update %s: %w", entity, id, group.kind, err)
 				}
 				continue
 			}
-			if err := t.tx.QueryRowContext(t.ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-				entity, id, kind, it.Value, it.ValueType, it.Normalized, sortN).Scan(&it.ID); err != nil {
-				return fmt.Errorf("store: %s %d: insert %s: %w", entity, id, kind, err)
+			if len(fresh) > 0 {
+				ins.WriteString(", ")
 			}
+			n := len(args)
+			fmt.Fprintf(&ins, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			args = append(args, entity, id, group.kind, it.Value, it.ValueType, it.Normalized, sortN)
+			it.ID = int64(sortN) // placeholder until RETURNING maps it
+			fresh = append(fresh, it)
+		}
+	}
+	if len(fresh) > 0 {
+		rows, err := t.tx.QueryContext(t.ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES "+ins.String()+" RETURNING id, sort", args...)
+		if err != nil {
+			return fmt.Errorf("store: %s %d: insert comms: %w", entity, id, err)
+		}
+		bySort := map[int64]int64{}
+		for rows.Next() {
+			var cid, sn int64
+			if err := rows.Scan(&cid, &sn); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: %s %d: insert comms: %w", entity, id, err)
+			}
+			bySort[sn] = cid
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: %s %d: insert comms: %w", entity, id, err)
+		}
+		for _, it := range fresh {
+			it.ID = bySort[it.ID]
 		}
 	}
 	for cid := range existing {
@@ -287,9 +321,10 @@ func (s *Store) FindByExternalID(ctx context.Context, entity, system, externalID
 // txq is a querier with its context: the read pool, or a write's
 // transaction when a write reads what it is about to change.
 type txq struct {
-	ctx context.Context
-	q   querier
+	ctx   context.Context
+	q     querier
+	cache *lookupCache
 }
 
-func (s *Store) rq(ctx context.Context) txq { return txq{ctx, s.db.Read} }
-func (t *Tx) rq() txq                       { return txq{t.ctx, t.tx} }
+func (s *Store) rq(ctx context.Context) txq { return txq{ctx, s.db.Reader(), &s.cache} }
+func (t *Tx) rq() txq                       { return txq{t.ctx, t.tx, &t.store.cache} }

@@ -6,20 +6,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 )
 
 // stampNew fills the meta of a record being created.
-func (t *Tx) stampNew(m *crm.Meta) {
-	m.CreatedByID = t.actor.UserID
-	m.UpdatedByID = t.actor.UserID
-	m.CreatedAt = t.now
-	m.UpdatedAt = t.now
+func (t *Tx) stampNew(m *crm.Meta) { stampNew(m, t.actor, t.now) }
+
+func stampNew(m *crm.Meta, actor crm.Actor, now time.Time) {
+	now = now.Truncate(time.Microsecond)
+	m.CreatedByID = actor.UserID
+	m.UpdatedByID = actor.UserID
+	m.CreatedAt = now
+	m.UpdatedAt = now
 	m.DeletedAt = nil
 	m.DeletedByID = 0
 	if m.AssignedByID == 0 {
-		m.AssignedByID = t.actor.UserID
+		m.AssignedByID = actor.UserID
 	}
 }
 
@@ -63,18 +67,37 @@ func (r *refs) user(field string, id int64) {
 	if id == 0 {
 		return
 	}
-	r.check(r.exists(field, "SELECT 1 FROM users WHERE id = $1 AND active = TRUE", id), field, "no active user with id %d", id)
+	r.check(r.cachedExists(field, "SELECT 1 FROM users WHERE id = $1 AND active = TRUE", id), field, "no active user with id %d", id)
 }
 
 func (r *refs) status(field, entityID, code string) {
 	if code == "" {
 		return
 	}
-	r.check(r.exists(field, "SELECT 1 FROM statuses WHERE entity_id = $1 AND status_id = $2", entityID, code), field, "%q is not in the %s dictionary", code, entityID)
+	r.check(r.cachedExists(field, "SELECT 1 FROM statuses WHERE entity_id = $1 AND status_id = $2", entityID, code), field, "%q is not in the %s dictionary", code, entityID)
 }
 
 func (r *refs) currency(field, code string) {
-	r.check(r.exists(field, "SELECT 1 FROM currencies WHERE code = $1 AND active = TRUE", code), field, "currency %s is not active", code)
+	r.check(r.cachedExists(field, "SELECT 1 FROM currencies WHERE code = $1 AND active = TRUE", code), field, "currency %s is not active", code)
+}
+
+// cachedExists is exists through the lookup cache: positive answers about
+// dictionaries and users are remembered briefly; links to records are
+// always read.
+func (r *refs) cachedExists(field, query string, args ...any) bool {
+	c := r.t.cache
+	if c == nil {
+		return r.exists(field, query, args...)
+	}
+	key := fmt.Sprint(query, args)
+	if _, ok := c.get(key); ok {
+		return true
+	}
+	ok := r.exists(field, query, args...)
+	if ok && r.err == nil {
+		c.put(key, true)
+	}
+	return ok
 }
 
 func (r *refs) record(field, entity string, id int64) {

@@ -20,6 +20,19 @@ func (s *Store) CustomFields(ctx context.Context, entity string) ([]crm.CustomFi
 }
 
 func customDefs(t txq, entity string) ([]crm.CustomField, error) {
+	if t.cache != nil {
+		if v, ok := t.cache.get("customdefs:" + entity); ok {
+			return v.([]crm.CustomField), nil
+		}
+	}
+	defs, err := readCustomDefs(t, entity)
+	if err == nil && t.cache != nil {
+		t.cache.put("customdefs:"+entity, defs)
+	}
+	return defs, err
+}
+
+func readCustomDefs(t txq, entity string) ([]crm.CustomField, error) {
 	q := "SELECT id, entity, code, label, type, options, required, sort FROM custom_fields"
 	var args []any
 	if entity != "" {

@@ -142,12 +142,20 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 	if err := checkLead(s.rq(ctx), &l); err != nil {
 		return l, err
 	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&l.Meta)
+	// Lead creation is the hottest write (every web form, call and shop
+	// order): stamp and compute the event's fields here, in the caller's
+	// goroutine, so that the shared write transaction only runs SQL.
+	stampNew(&l.Meta, actor, s.now())
+	changes, err := events.Diff(nil, l)
+	if err != nil {
+		return l, err
+	}
+	err = s.Write(ctx, actor, func(t *Tx) error {
 		if err := t.insertLead(&l); err != nil {
 			return err
 		}
-		return t.EmitDiff(EntityLead, l.ID, events.Create, nil, l)
+		t.Emit(EntityLead, l.ID, events.Create, changes)
+		return nil
 	})
 	return l, err
 }

@@ -35,6 +35,7 @@ type Store struct {
 	// appended and before its commit: it stretches the window in which a
 	// reader could see a later event before an earlier one.
 	afterAppend func()
+	cache       lookupCache
 }
 
 // New returns a Store over an open, migrated database.
@@ -56,7 +57,7 @@ type querier interface {
 // events it will append at the end.
 type Tx struct {
 	ctx    context.Context
-	tx     *sql.Tx
+	tx     *db.Tx
 	actor  crm.Actor
 	now    time.Time
 	events []*events.Event
@@ -95,7 +96,7 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 	var n int
 	idem, hasIdem := ctx.Value(idemKey{}).(Idempotency)
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		t := &Tx{ctx: ctx, tx: tx, actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
+		t := &Tx{ctx: ctx, tx: s.db.WrapTx(tx), actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 			}
 		}
 		n = len(t.events)
-		if err := events.Append(ctx, tx, t.events); err != nil {
+		if err := events.Append(ctx, t.tx, s.db.Dialect == db.SQLite, t.events); err != nil {
 			return err
 		}
 		if s.afterAppend != nil && n > 0 {
@@ -116,12 +117,18 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 	if err == nil && n > 0 {
 		events.Written.Add(float64(n))
 	}
+	if err == nil && n == 0 {
+		// Writes of CRM records always log events; the writes that log
+		// none change dictionaries, users, keys or custom fields — what
+		// the lookup cache holds — so they clear it.
+		s.cache.clear()
+	}
 	return err
 }
 
 // Events reads the change-event log.
 func (s *Store) Events(ctx context.Context, q events.Query) ([]events.Event, error) {
-	return events.Read(ctx, s.db.Read, q)
+	return events.Read(ctx, s.db.Reader(), q)
 }
 
 // micro converts a time to the stored form; zero time is 0.

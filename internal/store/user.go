@@ -260,10 +260,14 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	if !ok || len(prefix) != 12 || len(secret) != 64 {
 		return KeyOwner{}, ErrBadCredentials
 	}
+	cacheKey := "apikey:" + keyHash(full)
+	if v, ok := s.cache.get(cacheKey); ok {
+		return v.(KeyOwner), nil
+	}
 	var ko KeyOwner
 	var hash string
 	var lastUsed int64
-	row := s.db.Read.QueryRowContext(ctx, `SELECT k.id, k.hash, k.last_used_at, `+prefixed("u.", userColumns)+`
+	row := s.db.Reader().QueryRowContext(ctx, `SELECT k.id, k.hash, k.last_used_at, `+prefixed("u.", userColumns)+`
 		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = $1 AND k.revoked_at = 0`, prefix)
 	var u crm.User
 	var phones string
@@ -284,6 +288,7 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(updated)
 	ko.User = u
 	ko.LastUsed = fromMicro(lastUsed)
+	s.cache.put(cacheKey, ko)
 	return ko, nil
 }
 

@@ -1,8 +1,9 @@
 -- Obmen core schema. Times are BIGINT microseconds since the Unix epoch
 -- (UTC); calendar dates are TEXT 'YYYY-MM-DD' ('' when unset); money is
 -- BIGINT minor units (kopecks); quantities are BIGINT thousandths; rates and
--- percentages are BIGINT hundredths. {{id}} and {{float}} are the only
--- engine-specific words (see migrate.go).
+-- percentages are BIGINT hundredths. {{id}}, {{rowid}} and {{float}} are
+-- the only engine-specific words (see migrate.go): {{id}} never reuses an
+-- id (records that other systems refer to), {{rowid}} may (child rows).
 
 CREATE TABLE users (
     id {{id}},
@@ -119,7 +120,7 @@ CREATE INDEX custom_values_num ON custom_values (entity, code, num);
 
 -- PHONE / EMAIL / IM / WEB multi-fields of leads, contacts and accounts.
 CREATE TABLE comms (
-    id {{id}},
+    id {{rowid}},
     entity TEXT NOT NULL,
     record_id BIGINT NOT NULL,
     kind TEXT NOT NULL,
@@ -388,7 +389,7 @@ CREATE INDEX catalog_items_item ON catalog_items (item_type, item_id);
 
 -- Product rows of leads and deals, line items of sales orders and invoices.
 CREATE TABLE line_items (
-    id {{id}},
+    id {{rowid}},
     owner_type TEXT NOT NULL,
     owner_id BIGINT NOT NULL,
     product_id BIGINT NOT NULL DEFAULT 0,
