@@ -59,7 +59,7 @@ func (a *API) OpenAPI() map[string]any {
 		paths[rt.Path][strings.ToLower(rt.Method)] = op
 	}
 	g.defs["Error"] = map[string]any{"type": "object", "properties": map[string]any{"error": map[string]any{"type": "object",
-		"required": []string{"code", "message"},
+		"required":   []string{"code", "message"},
 		"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "field": map[string]any{"type": "string"}}}}}
 	return map[string]any{
 		"openapi": "3.0.3",
