@@ -19,6 +19,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -58,6 +59,20 @@ type Event struct {
 	ActorUserID int64             `json:"actor_user_id"`
 	Integration string            `json:"integration,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
+	// Encoded, when set, is Changes already in JSON; writers fill it
+	// outside the shared write transaction to keep that short.
+	Encoded json.RawMessage `json:"-"`
+}
+
+func (ev *Event) encode() (string, error) {
+	if ev.Encoded != nil {
+		return string(ev.Encoded), nil
+	}
+	b, err := json.Marshal(ev.Changes)
+	if err != nil {
+		return "", fmt.Errorf("events: encode changes of %s %d: %w", ev.Entity, ev.RecordID, err)
+	}
+	return string(b), nil
 }
 
 // Execer is what Append needs of a transaction.
@@ -80,13 +95,13 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 	}
 	if serialWriter && len(evs) == 1 {
 		ev := evs[0]
-		ch, err := json.Marshal(ev.Changes)
+		ch, err := ev.encode()
 		if err != nil {
-			return fmt.Errorf("events: encode changes of %s %d: %w", ev.Entity, ev.RecordID, err)
+			return err
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at)
 			VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			ev.Entity, ev.RecordID, ev.Action, string(ch), ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro()).Scan(&ev.ID)
+			ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro()).Scan(&ev.ID)
 		if err != nil {
 			return fmt.Errorf("events: insert: %w", err)
 		}
@@ -109,16 +124,16 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 	args := make([]any, 0, 9*len(evs))
 	for i, ev := range evs {
 		ev.ID = first + int64(i)
-		ch, err := json.Marshal(ev.Changes)
+		ch, err := ev.encode()
 		if err != nil {
-			return fmt.Errorf("events: encode changes of %s %d: %w", ev.Entity, ev.RecordID, err)
+			return err
 		}
 		if i > 0 {
 			sb.WriteString(", ")
 		}
 		n := len(args)
 		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-		args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, string(ch), ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+		args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
 	}
 	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 		return fmt.Errorf("events: insert: %w", err)
@@ -241,6 +256,42 @@ func Diff(old, cur any) (map[string]Change, error) {
 		}
 	}
 	return out, nil
+}
+
+// CreateChanges is Diff(nil, cur) already encoded: every field of a new
+// record that is set, as {"field":{"old":null,"new":value}}. It builds the
+// JSON directly, which matters on the hottest write, creating a lead.
+func CreateChanges(cur any) (json.RawMessage, error) {
+	nb, err := json.Marshal(cur)
+	if err != nil {
+		return nil, fmt.Errorf("events: diff: %w", err)
+	}
+	var b map[string]json.RawMessage
+	if err := json.Unmarshal(nb, &b); err != nil {
+		return nil, fmt.Errorf("events: diff: %w", err)
+	}
+	keys := make([]string, 0, len(b))
+	for k, v := range b {
+		if !ignored[k] && !isEmpty(v) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out bytes.Buffer
+	out.Grow(len(nb) + 24*len(keys))
+	out.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		out.Write(kb)
+		out.WriteString(`:{"old":null,"new":`)
+		out.Write(b[k])
+		out.WriteByte('}')
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
 }
 
 func isEmpty(v json.RawMessage) bool {

@@ -146,7 +146,7 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 	// order): stamp and compute the event's fields here, in the caller's
 	// goroutine, so that the shared write transaction only runs SQL.
 	stampNew(&l.Meta, actor, s.now())
-	changes, err := events.Diff(nil, l)
+	changes, err := events.CreateChanges(l)
 	if err != nil {
 		return l, err
 	}
@@ -154,7 +154,7 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 		if err := t.insertLead(&l); err != nil {
 			return err
 		}
-		t.Emit(EntityLead, l.ID, events.Create, changes)
+		t.EmitEncoded(EntityLead, l.ID, events.Create, changes)
 		return nil
 	})
 	return l, err

@@ -76,6 +76,12 @@ func (t *Tx) Emit(entity string, id int64, action string, changes map[string]eve
 	})
 }
 
+// EmitEncoded records an event whose changes are already JSON.
+func (t *Tx) EmitEncoded(entity string, id int64, action string, changes []byte) {
+	t.Emit(entity, id, action, nil)
+	t.events[len(t.events)-1].Encoded = changes
+}
+
 // EmitDiff records an event with the fields that differ between old and cur.
 // An update that changes nothing records nothing.
 func (t *Tx) EmitDiff(entity string, id int64, action string, old, cur any) error {
