@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,6 +149,9 @@ type Query struct {
 	Entity string // only this entity, when set
 	// RecordID, with Entity, selects one record's history.
 	RecordID int64
+	// Raw leaves Changes undecoded, in Encoded: for passing events on as
+	// JSON without building maps.
+	Raw bool
 	// ExcludeIntegration skips events written by that integration, so a
 	// sync does not read back its own changes.
 	ExcludeIntegration string
@@ -196,7 +200,9 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 		if err := rows.Scan(&ev.ID, &ev.Entity, &ev.RecordID, &ev.Action, &changes, &ev.Actor, &ev.ActorUserID, &ev.Integration, &at); err != nil {
 			return nil, fmt.Errorf("events: scan: %w", err)
 		}
-		if err := json.Unmarshal([]byte(changes), &ev.Changes); err != nil {
+		if p.Raw {
+			ev.Encoded = json.RawMessage(changes)
+		} else if err := json.Unmarshal([]byte(changes), &ev.Changes); err != nil {
 			return nil, fmt.Errorf("events: event %d: decode changes: %w", ev.ID, err)
 		}
 		ev.CreatedAt = time.UnixMicro(at).UTC()
@@ -206,6 +212,59 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 		return nil, fmt.Errorf("events: read after %d: %w", p.After, err)
 	}
 	return out, nil
+}
+
+// AppendJSON appends the event as JSON, the same document encoding/json
+// would write, without reflection; the log is read in bulk by every sync.
+func (ev *Event) AppendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, ev.ID, 10)
+	b = append(b, `,"entity":`...)
+	b = appendString(b, ev.Entity)
+	b = append(b, `,"record_id":`...)
+	b = strconv.AppendInt(b, ev.RecordID, 10)
+	b = append(b, `,"action":`...)
+	b = appendString(b, ev.Action)
+	b = append(b, `,"changes":`...)
+	if ev.Encoded != nil {
+		b = append(b, ev.Encoded...)
+	} else {
+		c, err := json.Marshal(ev.Changes)
+		if err != nil {
+			c = []byte("{}")
+		}
+		b = append(b, c...)
+	}
+	b = append(b, `,"actor":`...)
+	b = appendString(b, ev.Actor)
+	b = append(b, `,"actor_user_id":`...)
+	b = strconv.AppendInt(b, ev.ActorUserID, 10)
+	if ev.Integration != "" {
+		b = append(b, `,"integration":`...)
+		b = appendString(b, ev.Integration)
+	}
+	b = append(b, `,"created_at":"`...)
+	b = ev.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `"}`...)
+	return b
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(b, q...)
 }
 
 // ignored fields change on every write and say nothing about what changed.
