@@ -39,6 +39,15 @@ ensure_cc() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
 }
 
+# The README's API tour (run by a test) uses curl.
+ensure_curl() {
+	command -v curl >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || die "curl not found; the README tour test needs it (apt-get install curl)"
+	echo "curl not found, installing it with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl ca-certificates >/dev/null
+}
+
 failed=()
 
 # ---------------------------------------------------------------- lint
@@ -64,6 +73,7 @@ fi
 # ---------------------------------------------------------------- tests
 heading "postgres"
 ensure_cc
+ensure_curl
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT
