@@ -238,6 +238,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		return nil
 	})
 
+	a.timelineRoutes(mux, base, res.entity)
 }
 
 // replay answers a request whose Idempotency-Key was seen before. done is

@@ -174,14 +174,3 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	*q = Quantity(v)
 	return nil
 }
-
-// divRound divides rounding half away from zero.
-func divRound(n, d int64) int64 {
-	if d < 0 {
-		n, d = -n, -d
-	}
-	if n >= 0 {
-		return (n + d/2) / d
-	}
-	return -((-n + d/2) / d)
-}
