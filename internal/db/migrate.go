@@ -6,7 +6,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,21 +38,41 @@ var typeWords = map[Dialect]map[string]string{
 }
 
 // Migrations returns the embedded migrations in order, rendered for d.
+// A file named NNNN_what.sql is for both engines; NNNN_what.postgres.sql
+// or NNNN_what.sqlite.sql for one only (the other engine records the
+// number as applied with nothing to do).
 func Migrations(d Dialect) ([]Migration, error) {
 	entries, err := fs.ReadDir(migrationFiles, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("db: read migrations: %w", err)
 	}
-	var out []Migration
+	byVersion := map[int]*Migration{}
+	maxV := 0
 	for _, e := range entries {
 		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		if !ok {
-			return nil, fmt.Errorf("db: migration %s: name must be NNNN_what.sql", name)
+		num, rest, ok := strings.Cut(name, "_")
+		if !ok || !strings.HasSuffix(rest, ".sql") {
+			return nil, fmt.Errorf("db: migration %s: name must be NNNN_what[.engine].sql", name)
 		}
 		v, err := strconv.Atoi(num)
 		if err != nil {
 			return nil, fmt.Errorf("db: migration %s: %w", name, err)
+		}
+		base := strings.TrimSuffix(rest, ".sql")
+		only := ""
+		for _, eng := range []Dialect{SQLite, Postgres} {
+			if strings.HasSuffix(base, "."+string(eng)) {
+				only = string(eng)
+			}
+		}
+		m := byVersion[v]
+		if m == nil {
+			m = &Migration{Version: v, Name: name}
+			byVersion[v] = m
+		}
+		maxV = max(maxV, v)
+		if only != "" && only != string(d) {
+			continue
 		}
 		b, err := migrationFiles.ReadFile("migrations/" + name)
 		if err != nil {
@@ -63,13 +82,15 @@ func Migrations(d Dialect) ([]Migration, error) {
 		for k, w := range typeWords[d] {
 			text = strings.ReplaceAll(text, k, w)
 		}
-		out = append(out, Migration{Version: v, Name: name, SQL: text})
+		m.Name, m.SQL = name, m.SQL+text
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	for i := range out {
-		if out[i].Version != i+1 {
-			return nil, fmt.Errorf("db: migration %s: expected number %d", out[i].Name, i+1)
+	out := make([]Migration, 0, maxV)
+	for v := 1; v <= maxV; v++ {
+		m, ok := byVersion[v]
+		if !ok {
+			return nil, fmt.Errorf("db: migration number %d is missing", v)
 		}
+		out = append(out, *m)
 	}
 	return out, nil
 }
@@ -139,19 +160,23 @@ func (d *DB) applyOne(ctx context.Context, conn *sql.Conn, m Migration) (bool, e
 	return true, nil
 }
 
-// splitStatements splits a migration on semicolons at line ends. Migrations
-// hold plain DDL and inserts, never bodies with inner semicolons.
+// splitStatements splits a migration on semicolons at line ends, except
+// inside $$-quoted bodies (PostgreSQL functions).
 func splitStatements(text string) []string {
 	var out []string
 	var cur strings.Builder
+	inBody := false
 	for _, line := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "--") || t == "" {
+		if !inBody && (strings.HasPrefix(t, "--") || t == "") {
 			continue
 		}
 		cur.WriteString(line)
 		cur.WriteString("\n")
-		if strings.HasSuffix(t, ";") {
+		if strings.Count(line, "$$")%2 == 1 {
+			inBody = !inBody
+		}
+		if !inBody && strings.HasSuffix(t, ";") {
 			out = append(out, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}

@@ -2,15 +2,17 @@
 // restore and conversion of a CRM record appends an event in the same
 // transaction, and readers page through the log by id.
 //
-// Ordering: ids are not taken from a sequence. On PostgreSQL the writing
-// transaction takes them from the single event_seq row as its very last
-// statement, and the row lock it takes there is held until commit. Ids
-// are therefore handed out in commit order, and a reader that has seen id
-// N can never later see an id below N appear: no event is skipped by a
-// reader paging concurrently with writers (a sequence would leave
-// in-flight holes). On SQLite, where one writer holds the whole database
-// until it commits, the next id is MAX(id)+1. Either way a rolled-back
-// transaction gives its ids back, so the log has no gaps at all.
+// Ordering: ids are handed out in commit order, so a reader that has seen
+// id N can never later see an id below N appear, and no event is skipped
+// by a reader paging concurrently with writers. A plain sequence would
+// not do: ids taken at insert become visible in commit order, leaving
+// in-flight holes that a reader would step over. On SQLite, where one
+// writer holds the whole database until it commits, the next id is simply
+// MAX(id)+1, taken as the last statement of the transaction. On
+// PostgreSQL events are inserted with provisional negative ids and a
+// deferred trigger numbers them at COMMIT under an advisory lock that is
+// released only after the commit is visible (migration 0002). A rolled
+// back transaction takes no id on either engine.
 package events
 
 import (
@@ -79,6 +81,7 @@ func (ev *Event) encode() (string, error) {
 // Execer is what Append needs of a transaction.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
@@ -87,9 +90,9 @@ type Execer interface {
 //
 // The one dialect difference of the log lives here. On SQLite a single
 // writer holds the database lock for the whole transaction, so the next
-// id is simply MAX(id)+1, read in the same statement (one statement per
-// event instead of two). PostgreSQL runs writers concurrently and takes
-// the ids from the event_seq row, whose lock serializes the commits.
+// id is simply MAX(id)+1, read in the same statement. PostgreSQL runs
+// writers concurrently: events get provisional ids and are numbered at
+// commit (see the package comment); ev.ID stays 0 there.
 func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -108,23 +111,40 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 		}
 		return nil
 	}
-	var last int64
-	var err error
 	if serialWriter {
-		err = tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + $1 FROM events", len(evs)).Scan(&last)
-	} else {
-		err = tx.QueryRowContext(ctx, "UPDATE event_seq SET last = last + $1 WHERE id = 1 RETURNING last", len(evs)).Scan(&last)
+		var last int64
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + $1 FROM events", len(evs)).Scan(&last); err != nil {
+			return fmt.Errorf("events: take ids: %w", err)
+		}
+		first := last - int64(len(evs)) + 1
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) VALUES ")
+		args := make([]any, 0, 9*len(evs))
+		for i, ev := range evs {
+			ev.ID = first + int64(i)
+			ch, err := ev.encode()
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("events: insert: %w", err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("events: take ids: %w", err)
-	}
-	first := last - int64(len(evs)) + 1
-	// One multi-row insert: fewer round trips for conversions and batches.
+	// PostgreSQL: provisional negative ids now; the real ids are given at
+	// COMMIT by the trigger of migration 0002 (see the package comment),
+	// so they are not known here.
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) VALUES ")
-	args := make([]any, 0, 9*len(evs))
+	args := make([]any, 0, 8*len(evs))
 	for i, ev := range evs {
-		ev.ID = first + int64(i)
 		ch, err := ev.encode()
 		if err != nil {
 			return err
@@ -133,8 +153,9 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 			sb.WriteString(", ")
 		}
 		n := len(args)
-		fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-		args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+		fmt.Fprintf(&sb, "(-nextval('event_provisional'), $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		args = append(args, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+		ev.ID = 0
 	}
 	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 		return fmt.Errorf("events: insert: %w", err)

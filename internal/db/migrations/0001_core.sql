@@ -523,16 +523,7 @@ CREATE TABLE comments (
 );
 CREATE INDEX comments_record ON comments (entity, record_id, id);
 
--- The change-event log. ids come from event_seq under its row lock, taken
--- as the last step of every writing transaction: the lock is held until
--- commit, so ids become visible in id order with no holes (see
--- internal/events).
-CREATE TABLE event_seq (
-    id INTEGER PRIMARY KEY,
-    last BIGINT NOT NULL
-);
-INSERT INTO event_seq (id, last) VALUES (1, 0);
-
+-- The change-event log: ids in commit order, see internal/events.
 CREATE TABLE events (
     id BIGINT PRIMARY KEY,
     entity TEXT NOT NULL,
