@@ -32,6 +32,9 @@ type API struct {
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // API key id → last recorded use
+
+	openapiOnce sync.Once
+	openapiJSON []byte
 }
 
 // New returns the API over a store.

@@ -65,12 +65,6 @@ func (r resp) json(t testing.TB, dst any) {
 	}
 }
 
-func (r resp) m(t testing.TB) map[string]any {
-	var m map[string]any
-	r.json(t, &m)
-	return m
-}
-
 // do sends a request with the admin key; body may be a string or a value
 // to encode.
 func (e *env) do(method, path string, body any, headers ...string) resp {

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -43,7 +42,7 @@ func (a *API) OpenAPI() map[string]any {
 			resp["204"] = map[string]any{"description": "Done"}
 		default:
 			code := "200"
-			if rt.Method == http.MethodPost && (strings.Count(rt.Path, "/") == 3 || strings.HasSuffix(rt.Path, "/keys") || strings.HasSuffix(rt.Path, "/comments")) && !rt.Public {
+			if rt.Method == http.MethodPost && (strings.Count(rt.Path, "/") == 3 || strings.HasSuffix(rt.Path, "/keys") || strings.HasSuffix(rt.Path, "/comments") || strings.HasSuffix(rt.Path, "/requisites") || strings.HasSuffix(rt.Path, "/invoice")) && !rt.Public {
 				code = "201"
 			}
 			resp[code] = map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(rt.Response)}}}
@@ -80,13 +79,10 @@ func operationID(rt Route) string {
 	return strings.ToLower(rt.Method) + "_" + strings.Trim(p, "_")
 }
 
-var openapiOnce sync.Once
-var openapiJSON []byte
-
 func (a *API) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	openapiOnce.Do(func() { openapiJSON, _ = json.MarshalIndent(a.OpenAPI(), "", "  ") })
+	a.openapiOnce.Do(func() { a.openapiJSON, _ = json.MarshalIndent(a.OpenAPI(), "", "  ") })
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write(openapiJSON)
+	_, _ = w.Write(a.openapiJSON)
 }
 
 type schemaGen struct {

@@ -176,7 +176,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		return nil
 	})
 
-	a.handle(mux, "PATCH "+base+"/{id}", "Change fields of a "+res.entity+" (fields not sent stay as they are; arrays are replaced)", zero, zero,
+	a.handle(mux, "PATCH "+base+"/{id}", "Change fields of a "+res.entity+" (JSON merge patch: fields not sent stay, objects merge, arrays are replaced, null clears)", zero, zero,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 			id, err := pathID(r, "id")
 			if err != nil {
@@ -197,10 +197,22 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			if e := httpx.DecodeJSON(body, &probe); e != nil {
 				return e
 			}
+			// JSON merge patch (RFC 7396): fields not sent stay, objects
+			// merge, arrays are replaced whole, null clears.
 			v, err := res.update(r.Context(), p.Actor, id, func(cur *T) error {
-				if e := httpx.DecodeJSON(body, cur); e != nil {
+				doc, err := json.Marshal(cur)
+				if err != nil {
+					return err
+				}
+				merged, err := httpx.MergePatch(doc, body)
+				if err != nil {
+					return httpx.Errorf(http.StatusBadRequest, "invalid_json", "", "%v", err)
+				}
+				var next T
+				if e := httpx.DecodeJSON(merged, &next); e != nil {
 					return e
 				}
+				*cur = next
 				return nil
 			})
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 )
 
@@ -52,10 +53,13 @@ func (t *Tx) saveIdempotency(k Idempotency) error {
 	resp, _ := json.Marshal(map[string]any{"entity": ev.Entity, "id": ev.RecordID})
 	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, status, response, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.UserID, k.Key, k.Method, k.Path, k.RequestHash, 201, string(resp), micro(t.now))
-	if err != nil {
+	if db.IsUniqueViolation(err) {
 		// A concurrent request with the same key won: this write is
 		// undone and the caller replays the winner's result.
 		return fmt.Errorf("store: idempotency key %q: %w", k.Key, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("store: idempotency key %q: %w", k.Key, err)
 	}
 	return nil
 }
