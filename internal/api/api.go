@@ -35,6 +35,8 @@ type API struct {
 
 	openapiOnce sync.Once
 	openapiJSON []byte
+
+	loginByIP, loginByName *httpx.Limiter
 }
 
 // New returns the API over a store.
@@ -42,7 +44,12 @@ func New(s *store.Store, log *slog.Logger, maxBody int64) *API {
 	if maxBody <= 0 {
 		maxBody = 4 << 20
 	}
-	return &API{store: s, log: log, maxBody: maxBody, touched: map[int64]time.Time{}}
+	return &API{store: s, log: log, maxBody: maxBody, touched: map[int64]time.Time{},
+		// 20 sign-ins at once per address, then one every 3 s; 10 per
+		// login, then one every 6 s.
+		loginByIP:   httpx.NewLimiter(3*time.Second, 20),
+		loginByName: httpx.NewLimiter(6*time.Second, 10),
+	}
 }
 
 // Principal is who makes a request.

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -219,9 +220,22 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 
 	a.handlePublic(mux, "POST /api/v1/session", "Sign in with login and password; sets the session cookie", SessionInput{}, SessionResponse{},
 		func(w http.ResponseWriter, r *http.Request) {
+			// Password guessing is limited per client address and per
+			// login, so that neither many logins from one address nor one
+			// login from many addresses gets more than a few tries.
+			if ok, wait := a.loginByIP.Allow(httpx.ClientIP(r)); !ok {
+				a.log.Warn("api: sign-in rate limited", "remote", r.RemoteAddr)
+				httpx.TooManyRequests(w, wait)
+				return
+			}
 			var in SessionInput
 			if err := a.body(r, &in); err != nil {
 				a.fail(w, r, toHTTPError(err))
+				return
+			}
+			if ok, wait := a.loginByName.Allow(strings.ToLower(in.Login)); !ok {
+				a.log.Warn("api: sign-in rate limited", "login", in.Login, "remote", r.RemoteAddr)
+				httpx.TooManyRequests(w, wait)
 				return
 			}
 			u, err := a.store.Authenticate(r.Context(), in.Login, in.Password)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,6 +57,7 @@ type DB struct {
 	writeStmts, readStmts *stmtCache // SQLite only
 
 	stopCheckpoint, checkpointDone chan struct{}
+	pgURL                          string
 }
 
 // Open opens (creating if needed) the database described by o. It does not
@@ -152,7 +154,7 @@ func openPostgres(ctx context.Context, o Options) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("db: connect to PostgreSQL: %w", err)
 	}
-	return &DB{Dialect: Postgres, Read: p, write: p}, nil
+	return &DB{Dialect: Postgres, Read: p, write: p, pgURL: o.PostgresURL}, nil
 }
 
 // Close stops the group committer and closes the pools.
@@ -214,7 +216,7 @@ func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 
 // Backup writes a consistent copy of the live database to path. SQLite is
 // copied with VACUUM INTO, which reads one snapshot while writers go on;
-// PostgreSQL is dumped with pg_dump.
+// PostgreSQL is dumped with pg_dump (custom format, for pg_restore).
 func (d *DB) Backup(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("db: backup: %s already exists", path)
@@ -232,8 +234,37 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		}
 		return nil
 	default:
-		return errors.New("db: backup of PostgreSQL is done with pg_dump")
+		return d.pgDump(ctx, abs)
 	}
+}
+
+// pgDump writes a custom-format dump (restore with pg_restore) of the
+// database — one consistent snapshot, taken while writers go on.
+func (d *DB) pgDump(ctx context.Context, path string) error {
+	bin, err := exec.LookPath("pg_dump")
+	if err != nil {
+		return errors.New("db: backup of PostgreSQL needs pg_dump (Debian: apt-get install postgresql-client)")
+	}
+	u, err := url.Parse(d.pgURL)
+	if err != nil {
+		return fmt.Errorf("db: backup: %w", err)
+	}
+	args := []string{"--format=custom", "--no-owner", "--file=" + path}
+	// search_path is a pgx connection parameter that libpq does not know:
+	// turn it into --schema.
+	q := u.Query()
+	if sp := q.Get("search_path"); sp != "" {
+		args = append(args, "--schema="+sp)
+		q.Del("search_path")
+		u.RawQuery = q.Encode()
+	}
+	args = append(args, u.String())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("db: pg_dump: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Path is the SQLite file, or "" on PostgreSQL.

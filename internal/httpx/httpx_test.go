@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMergePatch(t *testing.T) {
@@ -67,4 +68,20 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("bad error for %q: %+v", b, e)
 		}
 	})
+}
+
+func TestLimiter(t *testing.T) {
+	l := NewLimiter(time.Hour, 3)
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("1.2.3.4"); !ok {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+	}
+	ok, wait := l.Allow("1.2.3.4")
+	if ok || wait <= 0 || wait > time.Hour {
+		t.Fatalf("4th attempt: ok=%v wait=%v", ok, wait)
+	}
+	if ok, _ := l.Allow("5.6.7.8"); !ok {
+		t.Fatal("another key shares the bucket")
+	}
 }

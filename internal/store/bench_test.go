@@ -24,7 +24,6 @@ import (
 type benchEngine struct {
 	name string
 	open func(testing.TB) *db.DB
-	dir  func(testing.TB) (string, string) // data dir or PostgreSQL URL, for bulk seeding
 }
 
 func benchEngines(b *testing.B) []benchEngine {
