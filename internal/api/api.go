@@ -52,6 +52,12 @@ func New(s *store.Store, log *slog.Logger, maxBody int64) *API {
 	}
 }
 
+// SetSignInLimits replaces the sign-in rate limiters (per client address
+// and per login); tests use it to make limits reachable quickly.
+func (a *API) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
+	a.loginByIP, a.loginByName = perIP, perLogin
+}
+
 // Principal is who makes a request.
 type Principal struct {
 	User    crm.User

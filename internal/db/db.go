@@ -133,7 +133,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath,
 		writeStmts: &stmtCache{pool: w}, readStmts: &stmtCache{pool: r}}
-	d.commit = newGroupCommitter(w, max(1, o.GroupCommitMax))
+	d.commit = newGroupCommitter(w, d.writeStmts, max(1, o.GroupCommitMax))
 	d.stopCheckpoint = make(chan struct{})
 	d.checkpointDone = make(chan struct{})
 	go d.checkpointLoop()

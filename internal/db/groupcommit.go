@@ -34,7 +34,8 @@ type writeReq struct {
 // a savepoint of one transaction and commits once. Under load this turns N
 // fsyncs into one; alone, a write costs the same as a plain transaction.
 type groupCommitter struct {
-	conn *sql.DB
+	conn  *sql.DB
+	stmts *stmtCache
 	max  int
 	reqs chan writeReq
 	quit chan struct{}
@@ -42,8 +43,8 @@ type groupCommitter struct {
 	once sync.Once
 }
 
-func newGroupCommitter(conn *sql.DB, max int) *groupCommitter {
-	g := &groupCommitter{conn: conn, max: max, reqs: make(chan writeReq, 4*max), quit: make(chan struct{})}
+func newGroupCommitter(conn *sql.DB, stmts *stmtCache, max int) *groupCommitter {
+	g := &groupCommitter{conn: conn, stmts: stmts, max: max, reqs: make(chan writeReq, 4*max), quit: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
 	return g
@@ -130,20 +131,20 @@ func (g *groupCommitter) run(batch []writeReq) {
 		}
 	} else {
 		for i, r := range batch {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if _, err := g.exec(ctx, tx, "SAVEPOINT w"); err != nil {
 				_ = tx.Rollback()
 				fail(fmt.Errorf("db: savepoint: %w", err))
 				return
 			}
 			if err := call(ctx, tx, r); err != nil {
 				results[i] = err
-				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				if _, rerr := g.exec(ctx, tx, "ROLLBACK TO w"); rerr != nil {
 					_ = tx.Rollback()
 					fail(fmt.Errorf("db: rollback to savepoint: %w", rerr))
 					return
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			if _, err := g.exec(ctx, tx, "RELEASE w"); err != nil {
 				_ = tx.Rollback()
 				fail(fmt.Errorf("db: release savepoint: %w", err))
 				return
@@ -153,6 +154,16 @@ func (g *groupCommitter) run(batch []writeReq) {
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("db: commit: %w", err))
 	}
+}
+
+// exec runs one of the savepoint statements, prepared once.
+func (g *groupCommitter) exec(ctx context.Context, tx *sql.Tx, q string) (sql.Result, error) {
+	if g.stmts != nil {
+		if st, ok := g.stmts.get(ctx, q); ok {
+			return tx.StmtContext(ctx, st).ExecContext(ctx)
+		}
+	}
+	return tx.ExecContext(ctx, q)
 }
 
 // beginPatience is how long a write waits for another process (the CLI,

@@ -29,13 +29,8 @@ func TestPostgresInFlightTransactionIsNotSkipped(t *testing.T) {
 		inserted := make(chan struct{})
 		release := make(chan struct{})
 		aDone := make(chan error, 1)
-		go func() {
-			aDone <- s.Write(ctx, admin, func(tx *store.Tx) error {
-				tx.Emit(store.EntityLead, 1001, events.Create, nil)
-				return nil
-			})
-		}()
-		// Stretch A between its event insert and its commit.
+		// Stretch A between its event insert and its commit: the first
+		// write to reach the hook (A) waits there; later ones pass.
 		s.SetAfterAppendHook(func() {
 			select {
 			case <-inserted:
@@ -44,6 +39,12 @@ func TestPostgresInFlightTransactionIsNotSkipped(t *testing.T) {
 				<-release
 			}
 		})
+		go func() {
+			aDone <- s.Write(ctx, admin, func(tx *store.Tx) error {
+				tx.Emit(store.EntityLead, 1001, events.Create, nil)
+				return nil
+			})
+		}()
 		<-inserted
 		// B writes and commits while A is in flight.
 		if _, err := s.CreateLead(ctx, admin, crm.Lead{Name: "B"}); err != nil {
