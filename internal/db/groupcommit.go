@@ -36,11 +36,11 @@ type writeReq struct {
 type groupCommitter struct {
 	conn  *sql.DB
 	stmts *stmtCache
-	max  int
-	reqs chan writeReq
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	max   int
+	reqs  chan writeReq
+	quit  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
 }
 
 func newGroupCommitter(conn *sql.DB, stmts *stmtCache, max int) *groupCommitter {
