@@ -72,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		fs := newFlags("serve", &cfg, stderr)
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (env OBMEN_ADDR)")
+		fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate (chain) to serve HTTPS (env OBMEN_TLS_CERT)")
+		fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key for --tls-cert (env OBMEN_TLS_KEY)")
 		if err := parse(fs, rest, 0); err != nil {
 			return err
 		}

@@ -75,6 +75,17 @@ func (s *syncBuffer) String() string {
 // startServer runs obmen serve with env and waits until it answers.
 func startServer(t testing.TB, env []string, addr string) *server {
 	t.Helper()
+	return startWith(t, env, addr, http.DefaultClient, "http")
+}
+
+// startHTTPS is startServer for a server with TLS.
+func startHTTPS(t testing.TB, env []string, addr string, client *http.Client) *server {
+	t.Helper()
+	return startWith(t, env, addr, client, "https")
+}
+
+func startWith(t testing.TB, env []string, addr string, client *http.Client, scheme string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, "serve", "--addr", addr)
 	cmd.Env = append(os.Environ(), env...)
 	out := &syncBuffer{}
@@ -87,7 +98,7 @@ func startServer(t testing.TB, env []string, addr string) *server {
 	t.Cleanup(func() { s.kill() })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := client.Get(scheme + "://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

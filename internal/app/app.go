@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -167,6 +168,14 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)
 	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("app: TLS certificate %s / key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -180,7 +189,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if d.Dialect == db.Postgres {
 		where = redactURL(cfg.DatabaseURL)
 	}
-	log.Info("obmen listening", "addr", ln.Addr().String(), "version", Version, "engine", d.Dialect, "database", where)
+	log.Info("obmen listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "", "version", Version, "engine", d.Dialect, "database", where)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

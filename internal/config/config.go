@@ -33,6 +33,9 @@ type Config struct {
 	GroupCommitMax int
 	// DebugAddr, when set, serves Go's pprof profiles on that address.
 	DebugAddr string
+	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
+	// files; Bitrix24's SDK, for one, refuses plain HTTP).
+	TLSCert, TLSKey string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -64,6 +67,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_LOG_LEVEL", &c.LogLevel)
 	str("OBMEN_SQLITE_SYNC", &c.SQLiteSync)
 	str("OBMEN_DEBUG_ADDR", &c.DebugAddr)
+	str("OBMEN_TLS_CERT", &c.TLSCert)
+	str("OBMEN_TLS_KEY", &c.TLSKey)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -106,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("config: database-url: only postgres:// URLs are supported")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("config: tls-cert and tls-key go together")
 	}
 	if c.GroupCommitMax < 1 {
 		c.GroupCommitMax = 1
