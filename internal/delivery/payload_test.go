@@ -1,0 +1,78 @@
+package delivery
+
+import (
+	"encoding/json"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/events"
+)
+
+func TestBitrixEventNames(t *testing.T) {
+	for _, tt := range []struct{ entity, action, want string }{
+		{"lead", events.Create, "ONCRMLEADADD"},
+		{"deal", events.Update, "ONCRMDEALUPDATE"},
+		{"account", events.Delete, "ONCRMCOMPANYDELETE"},
+		{"contact", events.Restore, "ONCRMCONTACTADD"},
+		{"lead", events.Convert, "ONCRMLEADUPDATE"},
+		{"activity", events.Purge, "ONCRMACTIVITYDELETE"},
+		{"ticket", events.Create, ""},
+	} {
+		if got := BitrixEventName(tt.entity, tt.action); got != tt.want {
+			t.Errorf("%s/%s = %q, want %q", tt.entity, tt.action, got, tt.want)
+		}
+	}
+	if n := len(BitrixEventNames()); n != 18 {
+		t.Fatalf("%d event names", n)
+	}
+}
+
+// The form must parse the way PHP and Bitrix24 handlers read it.
+func TestBitrixFormShape(t *testing.T) {
+	ev := events.Event{ID: 5, Entity: "deal", RecordID: 39, Action: events.Update, CreatedAt: time.Unix(1707749333, 0)}
+	f := BitrixForm(ev, 7, "e57xiy964jb6slr0gfa0j6lpigf7gnij", Portal{Domain: "crm.example.ru", MemberID: "51e2c566"})
+	back, err := url.ParseQuery(f.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"event": "ONCRMDEALUPDATE", "event_handler_id": "7", "data[FIELDS][ID]": "39", "ts": "1707749333",
+		"auth[domain]": "crm.example.ru", "auth[client_endpoint]": "https://crm.example.ru/rest/",
+		"auth[member_id]": "51e2c566", "auth[application_token]": "e57xiy964jb6slr0gfa0j6lpigf7gnij",
+	}
+	for k, v := range want {
+		if back.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, back.Get(k), v)
+		}
+	}
+}
+
+func TestNativeSignature(t *testing.T) {
+	ev := events.Event{ID: 9, Entity: "lead", RecordID: 3, Action: events.Create, Actor: "user:1", CreatedAt: time.Unix(1700000000, 0).UTC(),
+		Changes: map[string]events.Change{"title": {Old: json.RawMessage("null"), New: json.RawMessage(`"x"`)}}}
+	body, err := NativeBody(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("s3cret")
+	now := time.Unix(1700000100, 0)
+	sig := Sign(secret, body, now)
+	if err := Verify(secret, body, sig, now.Add(time.Minute), 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for name, check := range map[string]func() error{
+		"tampered body": func() error { return Verify(secret, append([]byte{}, append(body, ' ')...), sig, now, time.Minute) },
+		"wrong secret":  func() error { return Verify([]byte("other"), body, sig, now, time.Minute) },
+		"too old":       func() error { return Verify(secret, body, sig, now.Add(time.Hour), 5*time.Minute) },
+		"malformed":     func() error { return Verify(secret, body, "v1=abc", now, time.Minute) },
+	} {
+		if check() == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+	var p NativePayload
+	if err := json.Unmarshal(body, &p); err != nil || p.EventID != 9 || string(p.Changes["title"].New) != `"x"` {
+		t.Fatalf("payload %s", body)
+	}
+}
