@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -58,6 +59,11 @@ type DB struct {
 
 	stopCheckpoint, checkpointDone chan struct{}
 	pgURL                          string
+	sqliteDSN                      string // the write pool's, pragmas included
+
+	// pgTxConns maps each PostgreSQL write transaction in progress to the
+	// connection it runs on, for RawTx.
+	pgTxConns sync.Map // *sql.Tx → *sql.Conn
 }
 
 // Open opens (creating if needed) the database described by o. It does not
@@ -103,7 +109,8 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	q.Add("_pragma", "wal_autocheckpoint(0)")
 	base := "file:" + o.SQLitePath
 
-	w, err := sql.Open("sqlite", base+"?"+q.Encode())
+	dsn := base + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", o.SQLitePath, err)
 	}
@@ -131,7 +138,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath,
+	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath, sqliteDSN: dsn,
 		writeStmts: &stmtCache{pool: w}, readStmts: &stmtCache{pool: r}}
 	d.commit = newGroupCommitter(w, d.writeStmts, max(1, o.GroupCommitMax))
 	d.stopCheckpoint = make(chan struct{})
@@ -200,10 +207,19 @@ func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 	if d.commit != nil {
 		return d.commit.do(ctx, fn)
 	}
-	tx, err := d.write.BeginTx(ctx, nil)
+	// PostgreSQL: the transaction is begun on a connection of its own so
+	// that RawTx can reach the driver connection under it.
+	conn, err := d.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	d.pgTxConns.Store(tx, conn)
+	defer d.pgTxConns.Delete(tx)
 	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -269,6 +285,37 @@ func (d *DB) pgDump(ctx context.Context, path string) error {
 
 // Path is the SQLite file, or "" on PostgreSQL.
 func (d *DB) Path() string { return d.path }
+
+// SQLiteDSN is the data source name of the SQLite write pool, pragmas
+// included, or "" on PostgreSQL. Another pool that writes to the same file
+// (the job queue's) opens it with this, so that it waits on busy_timeout,
+// begins IMMEDIATE transactions and leaves checkpoints to us as our own
+// writer does.
+func (d *DB) SQLiteDSN() string { return d.sqliteDSN }
+
+// PostgresURL is the PostgreSQL URL the database was opened with, or "" on
+// SQLite.
+func (d *DB) PostgresURL() string { return d.pgURL }
+
+// ErrNotWriteTx is returned by RawTx for a transaction that is not a
+// PostgreSQL write in progress.
+var ErrNotWriteTx = errors.New("db: not a PostgreSQL write transaction in progress")
+
+// RawTx runs fn with the driver connection under tx, which must be the
+// transaction of a Write in progress on PostgreSQL (fn gets a
+// *stdlib.Conn of pgx). It lets a library that speaks the driver's own API
+// — River's pgx driver — work inside the write's transaction. Nothing else
+// uses the connection while fn runs, a cancelled context's rollback
+// included; fn must not end the transaction, and should check that the
+// connection is still inside one (the transaction may have been rolled
+// back by a cancelled context before fn was called).
+func (d *DB) RawTx(tx *sql.Tx, fn func(driverConn any) error) error {
+	c, ok := d.pgTxConns.Load(tx)
+	if !ok {
+		return ErrNotWriteTx
+	}
+	return c.(*sql.Conn).Raw(fn)
+}
 
 // IsUniqueViolation reports whether err is a unique-constraint failure on
 // either engine.

@@ -1,0 +1,266 @@
+// Package jobs is Obmen's durable job queue: River
+// (github.com/riverqueue/river) on whichever engine the database is, with
+// its own tables beside ours. A job is a typed args struct with Kind() and
+// one worker per kind, registered explicitly by the caller of New.
+//
+// Jobs are enqueued with Runner.InsertTx inside the transaction of the CRM
+// write that causes them (db.DB.Write, store.Store.Write), so a job exists
+// exactly when its write committed: a write that rolls back leaves no job,
+// and a job never runs before the data it needs is visible.
+//
+// # SQLite
+//
+// River's riversqlite driver runs over database/sql. InsertTx hands it the
+// write's *sql.Tx — which on SQLite is the group committer's shared
+// transaction, the caller inside its own savepoint — so the job row is
+// written by our single writer like any other row, and rolled back with the
+// caller's savepoint.
+//
+// River's own work (fetching jobs, recording results, leader election,
+// maintenance, its notification outbox) needs a pool of its own: River's
+// pool is a second *sql.DB on the same file, one connection as riversqlite
+// recommends, opened with exactly the DSN of our writer
+// (db.DB.SQLiteDSN): WAL, busy_timeout, foreign keys, IMMEDIATE
+// transactions and no automatic checkpoints (db checkpoints in the
+// background). SQLite has one write lock per file, so River's connection
+// and the group committer take turns on it: every write transaction of
+// either begins IMMEDIATE, which takes the lock up front and waits for it
+// on busy_timeout (15 s) instead of failing on a lock upgrade half-way, and
+// the committer additionally retries a busy BEGIN. Both hold the lock only
+// for a short transaction, never while a job's worker runs, so neither
+// meets "database is locked" (TestConcurrentWritesWhileWorking). The turns
+// are not fair: while the committer is saturated it re-takes the lock the
+// moment it commits, and River's connection, which polls from SQLite's
+// busy handler, gets it only now and then — jobs slow down (to a tenth or
+// less under a flood of small writes) but do not fail.
+//
+// # PostgreSQL
+//
+// River's pgx driver works on a *pgxpool.Pool (opened from the same URL)
+// and takes transactions as pgx.Tx, while our writes are database/sql
+// transactions over pgx's stdlib driver. InsertTx reaches the pgx
+// connection under the write's transaction (db.DB.RawTx, which holds the
+// connection for the duration), checks that it is inside a transaction, and
+// gives River a pgx.Tx view of it (connTx) whose statements run on that
+// connection and which cannot end the transaction. The job row is therefore
+// in the write's transaction, committed or rolled back with it.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/obmen/obmen/internal/db"
+)
+
+// Workers per client on the default queue. SQLite has one writer, so more
+// workers than a few would only queue on its lock.
+const (
+	sqliteMaxWorkers   = 4
+	postgresMaxWorkers = 16
+)
+
+// Option adjusts River's configuration before the client is built: tests
+// use it for a fast retry policy and short poll intervals.
+type Option func(*river.Config)
+
+// Runner is River's client on the database of a db.DB.
+type Runner struct {
+	d *db.DB
+
+	// Exactly one pair is set, by d.Dialect.
+	lite     *river.Client[*sql.Tx]
+	litePool *sql.DB
+	pg       *river.Client[pgx.Tx]
+	pgPool   *pgxpool.Pool
+}
+
+// New builds a Runner on d, whose River schema must be migrated (Migrate).
+// register adds one worker per job kind (river.AddWorker); with register
+// nil the Runner can only enqueue. The Runner works once Start is called.
+func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.Workers), opts ...Option) (*Runner, error) {
+	cfg := &river.Config{Logger: log}
+	if register != nil {
+		cfg.Workers = river.NewWorkers()
+		register(cfg.Workers)
+		n := postgresMaxWorkers
+		if d.Dialect == db.SQLite {
+			n = sqliteMaxWorkers
+		}
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	r := &Runner{d: d}
+	var err error
+	switch d.Dialect {
+	case db.SQLite:
+		if r.litePool, err = openSQLite(d); err != nil {
+			return nil, err
+		}
+		r.lite, err = river.NewClient(riversqlite.New(r.litePool), cfg)
+	default:
+		if r.pgPool, err = openPostgres(ctx, d); err != nil {
+			return nil, err
+		}
+		r.pg, err = river.NewClient(riverpgxv5.New(r.pgPool), cfg)
+	}
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("jobs: new client: %w", err)
+	}
+	return r, nil
+}
+
+// openSQLite opens River's pool on d's file: one connection, as
+// riversqlite recommends, with the pragmas of d's own writer.
+func openSQLite(d *db.DB) (*sql.DB, error) {
+	p, err := sql.Open("sqlite", d.SQLiteDSN())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open %s: %w", d.Path(), err)
+	}
+	p.SetMaxOpenConns(1)
+	p.SetMaxIdleConns(1)
+	p.SetConnMaxLifetime(0)
+	return p, nil
+}
+
+func openPostgres(ctx context.Context, d *db.DB) (*pgxpool.Pool, error) {
+	p, err := pgxpool.New(ctx, d.PostgresURL())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: connect to PostgreSQL: %w", err)
+	}
+	return p, nil
+}
+
+// Start starts fetching and working jobs. Cancelling ctx stops the Runner
+// hard (running jobs' contexts are cancelled); Stop is the graceful way.
+func (r *Runner) Start(ctx context.Context) error {
+	var err error
+	if r.lite != nil {
+		err = r.lite.Start(ctx)
+	} else {
+		err = r.pg.Start(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching new jobs and waits for the running ones to finish,
+// or for ctx to end. A stopped Runner can be started again.
+func (r *Runner) Stop(ctx context.Context) error {
+	var err error
+	if r.lite != nil {
+		err = r.lite.Stop(ctx)
+	} else {
+		err = r.pg.Stop(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// Close releases River's connections; call it after Stop.
+func (r *Runner) Close() {
+	if r.litePool != nil {
+		r.litePool.Close()
+	}
+	if r.pgPool != nil {
+		r.pgPool.Close()
+	}
+}
+
+// InsertTx enqueues a job in tx, the transaction of a db.DB.Write in
+// progress: the job exists if and only if that write commits, and is not
+// worked before.
+func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	if r.lite != nil {
+		if _, err := r.lite.InsertTx(ctx, tx, args, opts); err != nil {
+			return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+		}
+		return nil
+	}
+	err := r.d.RawTx(tx, func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is %T, not pgx's", dc)
+		}
+		conn := sc.Conn()
+		// Outside a transaction River's insert would commit on its own:
+		// refuse, whatever ended the write's transaction early.
+		if s := conn.PgConn().TxStatus(); s != 'T' {
+			return fmt.Errorf("connection is not in a live transaction (status %q)", s)
+		}
+		_, err := r.pg.InsertTx(ctx, &connTx{conn: conn}, args, opts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Migrate brings River's tables up to the River version in use. It is
+// idempotent; on PostgreSQL concurrent starts take turns through an
+// advisory lock.
+func Migrate(ctx context.Context, d *db.DB) error {
+	quiet := slog.New(slog.DiscardHandler)
+	switch d.Dialect {
+	case db.SQLite:
+		p, err := openSQLite(d)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		m, err := rivermigrate.New(riversqlite.New(p), &rivermigrate.Config{Logger: quiet})
+		if err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		return nil
+	default:
+		p, err := openPostgres(ctx, d)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		lock, err := p.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		defer lock.Release()
+		if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock(7310002)"); err != nil {
+			return fmt.Errorf("jobs: migrate: lock: %w", err)
+		}
+		defer lock.Exec(context.Background(), "SELECT pg_advisory_unlock(7310002)") //nolint:errcheck
+		m, err := rivermigrate.New(riverpgxv5.New(p), &rivermigrate.Config{Logger: quiet})
+		if err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		return nil
+	}
+}
+
+// errOuterTx is returned by connTx's Commit and Rollback: the transaction
+// belongs to db.DB.Write, which commits or rolls it back.
+var errOuterTx = errors.New("jobs: the write's transaction is ended by db.Write, not by River")
