@@ -1,0 +1,231 @@
+// Package bitrix serves a Bitrix24-compatible REST API over Obmen's CRM:
+// incoming webhooks at /rest/{user_id}/{code}/{method}, parameters in
+// Bitrix24's encodings (PHP-style brackets or JSON), answers in its
+// envelope, field names and types, so that a tool written for Bitrix24
+// works against Obmen by changing the portal URL.
+package bitrix
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Options tune a Handler; the zero value is usable.
+type Options struct {
+	// Location is the zone dates are answered in (Bitrix24 answers in the
+	// portal's zone); default time.Local.
+	Location *time.Location
+	// MaxBody bounds a request body; default 8 MiB.
+	MaxBody int64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the Bitrix24-compatible API. Mount it at "/rest/".
+type Handler struct {
+	db      *db.DB
+	store   *store.Store
+	hooks   *Webhooks
+	log     *slog.Logger
+	loc     *time.Location
+	maxBody int64
+	now     func() time.Time
+	methods map[string]method
+
+	touchMu sync.Mutex
+	touched map[int64]time.Time // webhook id → last recorded use
+}
+
+// method is one API method: the scopes that allow it (any of them; none
+// for the "basic" methods every webhook may call) and its function.
+type method struct {
+	scopes []string
+	fn     func(ctx context.Context, c *call) (reply, error)
+}
+
+// call is one method call: who makes it and with what parameters.
+type call struct {
+	hook    Webhook
+	user    crm.User
+	params  *Array
+	inBatch bool // a command of a batch, which may not be a batch itself
+}
+
+// actor is who the call's writes are made as.
+func (c *call) actor() crm.Actor { return c.hook.Actor() }
+
+// NewHandler returns the API over a database and its store, mounted at
+// "/rest/".
+func NewHandler(d *db.DB, s *store.Store, log *slog.Logger) http.Handler {
+	return New(d, s, log, Options{})
+}
+
+// New returns the API with options.
+func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 8 << 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Handler{db: d, store: s, hooks: NewWebhooks(d), log: log, loc: o.Location, maxBody: o.MaxBody, now: o.Now,
+		touched: map[int64]time.Time{}}
+	crmScope := []string{"crm"}
+	userScope := []string{"user", "user_brief", "user_basic"}
+	h.methods = map[string]method{
+		"batch":        {nil, h.batch},
+		"methods":      {nil, h.methodsList},
+		"scope":        {nil, h.scopeList},
+		"server.time":  {nil, h.serverTime},
+		"profile":      {nil, h.profile},
+		"user.current": {userScope, h.userCurrent},
+
+		"crm.lead.add":    {crmScope, h.leadAdd},
+		"crm.lead.get":    {crmScope, h.leadGet},
+		"crm.lead.update": {crmScope, h.leadUpdate},
+		"crm.lead.delete": {crmScope, h.leadDelete},
+		"crm.lead.list":   {crmScope, h.leadList},
+		"crm.lead.fields": {crmScope, h.leadFields},
+	}
+	return h
+}
+
+// Webhooks is the webhook table the handler authenticates against.
+func (h *Handler) Webhooks() *Webhooks { return h.hooks }
+
+// ServeHTTP answers /rest/{user_id}/{code}/{method}[.json].
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	answer := func(status int, body *Array) {
+		finish := h.now()
+		body.Set("time", timing{start: start, finish: finish, processing: finish.Sub(start)}.array(h.loc))
+		writeAnswer(w, status, body)
+	}
+	// Errors carry no time block, as in Bitrix24.
+	fail := func(e *Error) { writeAnswer(w, e.Status, errorBody(e)) }
+
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, POST")
+		fail(&Error{Status: http.StatusMethodNotAllowed, Code: "INVALID_REQUEST", Description: "Use GET or POST"})
+		return
+	}
+	rest, _ := strings.CutPrefix(r.URL.Path, "/rest/")
+	parts := strings.Split(rest, "/")
+	if len(parts) < 3 {
+		// /rest/{method}: an OAuth application's call, without a token.
+		fail(errNoAuth)
+		return
+	}
+	userID, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || userID <= 0 || len(parts[1]) == 0 || len(parts[1]) > 64 {
+		fail(errInvalidCredentials)
+		return
+	}
+	hook, user, err := h.hooks.Authenticate(r.Context(), userID, parts[1])
+	if errors.Is(err, ErrInvalidCredentials) {
+		h.log.Warn("bitrix: rejected webhook", "remote", r.RemoteAddr, "user_id", userID)
+		fail(errInvalidCredentials)
+		return
+	}
+	if err != nil {
+		h.log.Error("bitrix: check webhook", "err", err)
+		fail(errInternal)
+		return
+	}
+	h.touch(hook)
+	name := methodName(strings.Join(parts[2:], "/"))
+	params, err := readParams(r, h.maxBody)
+	if err != nil {
+		fail(toError(err, nil))
+		return
+	}
+	c := &call{hook: hook, user: user, params: params}
+	rep, e := h.invoke(r.Context(), c, name)
+	if e != nil {
+		fail(e)
+		return
+	}
+	body := NewArray().Set("result", rep.result)
+	if rep.next != nil {
+		body.Set("next", *rep.next)
+	}
+	if rep.total != nil {
+		body.Set("total", *rep.total)
+	}
+	answer(http.StatusOK, body)
+}
+
+// invoke runs a method for a call: it checks that the method exists and
+// that the webhook has its scope, and maps errors to Bitrix24's.
+func (h *Handler) invoke(ctx context.Context, c *call, name string) (reply, *Error) {
+	m, ok := h.methods[name]
+	if !ok {
+		return reply{}, errMethodNotFound
+	}
+	if len(m.scopes) > 0 && !slices.ContainsFunc(m.scopes, c.hook.HasScope) {
+		return reply{}, errInsufficientScope
+	}
+	rep, err := m.fn(ctx, c)
+	if err == nil {
+		return rep, nil
+	}
+	if e := toError(err, leadFieldName); e != nil {
+		return reply{}, e
+	}
+	h.log.Error("bitrix: method failed", "method", name, "webhook_id", c.hook.ID, "err", err)
+	return reply{}, errInternal
+}
+
+// touch records a webhook's use at most once a minute, off the request
+// path: a write per call would cost more than the call.
+func (h *Handler) touch(hook Webhook) {
+	now := h.now()
+	h.touchMu.Lock()
+	prev, ok := h.touched[hook.ID]
+	if !ok && hook.LastUsedAt != nil {
+		prev = *hook.LastUsedAt
+	}
+	if now.Sub(prev) < time.Minute {
+		h.touchMu.Unlock()
+		return
+	}
+	h.touched[hook.ID] = now
+	h.touchMu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.hooks.Touch(ctx, hook.ID, now); err != nil {
+			h.log.Warn("bitrix: record webhook use", "webhook_id", hook.ID, "err", err)
+		}
+	}()
+}
+
+// methodNames lists the methods allowed passes, sorted.
+func (h *Handler) methodNames(allowed func(m method) bool) []string {
+	var out []string
+	for name, m := range h.methods {
+		if allowed(m) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
