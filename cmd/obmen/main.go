@@ -16,8 +16,10 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/obmen/obmen/internal/api"
 	"github.com/obmen/obmen/internal/app"
 	"github.com/obmen/obmen/internal/bench"
+	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
@@ -33,6 +35,7 @@ Usage:
   obmen user set-password LOGIN [--password-stdin]
   obmen user disable LOGIN | obmen user enable LOGIN
   obmen user new-key [--name NAME] LOGIN                               print a new API key (only the key)
+  obmen bitrix webhook-add --user LOGIN --scope crm,user [--name N]    print the URL of a new incoming webhook
   obmen backup FILE                                                     consistent copy of the live SQLite database
   obmen bench    [--url URL --key KEY | --data DIR] [options]            load test over real HTTP (see obmen bench -h)
   obmen version
@@ -114,6 +117,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
 		return nil
+	case "bitrix":
+		return bitrixCmd(ctx, cfg, rest, stdout, stderr)
 	case "bench":
 		return bench.Main(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
@@ -307,4 +312,36 @@ func userCmd(ctx context.Context, cfg config.Config, args []string, stdin io.Rea
 		return nil
 	}
 	return usageError{fmt.Sprintf("user: unknown subcommand %q", sub)}
+}
+
+func bitrixCmd(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "webhook-add" {
+		return usageError{"bitrix: expected webhook-add"}
+	}
+	fs := newFlags("bitrix webhook-add", &cfg, stderr)
+	login := fs.String("user", "", "login of the user the webhook acts as (required)")
+	scope := fs.String("scope", "crm", "comma-separated scopes (crm, user, …)")
+	name := fs.String("name", "", "a name for the webhook")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "how others reach this server, e.g. https://crm.example.ru (env OBMEN_PUBLIC_URL)")
+	if err := parse(fs, args[1:], 0); err != nil {
+		return err
+	}
+	if *login == "" {
+		return usageError{"bitrix webhook-add: --user is required"}
+	}
+	s, done, err := openStore(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := s.UserByLogin(ctx, *login)
+	if err != nil {
+		return err
+	}
+	hook, code, err := bitrix.NewWebhooks(s.DB()).CreateWebhook(ctx, u.ID, *name, strings.Split(*scope, ","))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, api.BitrixWebhookURL(cfg.BaseURL(), hook.UserID, code))
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
@@ -37,6 +38,9 @@ type API struct {
 	openapiJSON []byte
 
 	loginByIP, loginByName *httpx.Limiter
+
+	bitrixHooks *bitrix.Webhooks
+	baseURL     string
 }
 
 // New returns the API over a store.

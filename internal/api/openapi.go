@@ -42,8 +42,8 @@ func (a *API) OpenAPI() map[string]any {
 			resp["204"] = map[string]any{"description": "Done"}
 		default:
 			code := "200"
-			if rt.Method == http.MethodPost && (strings.Count(rt.Path, "/") == 3 || strings.HasSuffix(rt.Path, "/keys") || strings.HasSuffix(rt.Path, "/comments") || strings.HasSuffix(rt.Path, "/requisites") || strings.HasSuffix(rt.Path, "/invoice")) && !rt.Public {
-				code = "201"
+			if rt.Method == http.MethodPost && !rt.Public && !isAction(rt.Path) {
+				code = "201" // a POST creates, unless it is an action on a record
 			}
 			resp[code] = map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(rt.Response)}}}
 		}
@@ -69,6 +69,18 @@ func (a *API) OpenAPI() map[string]any {
 		"components": map[string]any{"schemas": g.defs, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
 		"security":   []any{map[string]any{"bearer": []any{}}},
 	}
+}
+
+// actions are POST endpoints that act on an existing record and answer 200.
+var actions = []string{"/convert", "/restore", "/retry"}
+
+func isAction(path string) bool {
+	for _, a := range actions {
+		if strings.HasSuffix(path, a) {
+			return true
+		}
+	}
+	return false
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)

@@ -109,6 +109,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.calendarRoutes(mux)
 	a.dictionaryRoutes(mux)
 	a.eventRoutes(mux)
+	a.bitrixRoutes(mux)
 	a.userRoutes(mux)
 	a.recycleRoutes(mux)
 	a.customFieldRoutes(mux)

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/obmen/obmen/internal/api"
+	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -106,12 +107,15 @@ type Server struct {
 func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) *Server {
 	s := store.New(d)
 	a := api.New(s, log, cfg.MaxBodyBytes)
+	bx := bitrix.New(d, s, log, bitrix.Options{})
+	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
 		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
 	mux := http.NewServeMux()
 	a.Register(mux)
+	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
 	srv := &Server{DB: d, Store: s, API: a, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -33,6 +33,10 @@ type Config struct {
 	GroupCommitMax int
 	// DebugAddr, when set, serves Go's pprof profiles on that address.
 	DebugAddr string
+	// PublicURL is how users and other systems reach this server
+	// ("https://crm.example.ru"); it goes into the URLs Obmen hands out,
+	// such as incoming-webhook addresses. Default: http://<Addr>.
+	PublicURL string
 	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
 	// files; Bitrix24's SDK, for one, refuses plain HTTP).
 	TLSCert, TLSKey string
@@ -67,6 +71,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_LOG_LEVEL", &c.LogLevel)
 	str("OBMEN_SQLITE_SYNC", &c.SQLiteSync)
 	str("OBMEN_DEBUG_ADDR", &c.DebugAddr)
+	str("OBMEN_PUBLIC_URL", &c.PublicURL)
 	str("OBMEN_TLS_CERT", &c.TLSCert)
 	str("OBMEN_TLS_KEY", &c.TLSKey)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
@@ -119,6 +124,18 @@ func (c *Config) Validate() error {
 		c.GroupCommitMax = 1
 	}
 	return nil
+}
+
+// BaseURL is PublicURL, or the listen address when that is not set.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Addr
 }
 
 // SQLitePath is the database file inside the data directory.

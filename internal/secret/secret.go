@@ -64,8 +64,8 @@ func Load(envKey, dataDir string) (*Box, error) {
 		}
 		enc := base64.StdEncoding.EncodeToString(key) + "\n"
 		// O_EXCL: two processes starting together must not both write.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
+		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if ferr == nil {
 			_, werr := f.WriteString(enc)
 			if cerr := f.Close(); werr == nil {
 				werr = cerr
@@ -75,9 +75,10 @@ func Load(envKey, dataDir string) (*Box, error) {
 			}
 			return New(key)
 		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("secret: create %s: %w", path, err)
+		if !errors.Is(ferr, os.ErrExist) {
+			return nil, fmt.Errorf("secret: create %s: %w", path, ferr)
 		}
+		// Another process created it first: use its key.
 		b, err = os.ReadFile(path)
 	}
 	if err != nil {

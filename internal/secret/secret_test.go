@@ -55,3 +55,30 @@ func TestSealOpen(t *testing.T) {
 		t.Fatal("short key accepted")
 	}
 }
+
+// Two processes starting together on a new data directory end up with one
+// key: the loser of the O_EXCL race reads the winner's file.
+func TestLoadRace(t *testing.T) {
+	dir := t.TempDir()
+	boxes := make(chan *Box, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			b, err := Load("", dir)
+			if err != nil {
+				t.Error(err)
+			}
+			boxes <- b
+		}()
+	}
+	first := <-boxes
+	sealed, _ := first.Seal("x")
+	for i := 1; i < 8; i++ {
+		b := <-boxes
+		if b == nil {
+			t.Fatal("load failed")
+		}
+		if p, err := b.Open(sealed); err != nil || p != "x" {
+			t.Fatal("two keys were created")
+		}
+	}
+}
