@@ -63,16 +63,29 @@ func Load(envKey, dataDir string) (*Box, error) {
 			return nil, fmt.Errorf("secret: %w", err)
 		}
 		enc := base64.StdEncoding.EncodeToString(key) + "\n"
-		// O_EXCL: two processes starting together must not both write.
-		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// Write a temporary file, then link it into place: link fails if
+		// the name exists, so two processes starting together agree on
+		// one key, and the key file is never seen half written.
+		tmp, ferr := os.CreateTemp(dataDir, ".secret.key-*")
+		if ferr != nil {
+			return nil, fmt.Errorf("secret: %w", ferr)
+		}
+		defer os.Remove(tmp.Name())
+		_, werr := tmp.WriteString(enc)
+		if serr := tmp.Sync(); werr == nil {
+			werr = serr
+		}
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o600)
+		}
+		if werr != nil {
+			return nil, fmt.Errorf("secret: write %s: %w", path, werr)
+		}
+		ferr = os.Link(tmp.Name(), path)
 		if ferr == nil {
-			_, werr := f.WriteString(enc)
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				return nil, fmt.Errorf("secret: write %s: %w", path, werr)
-			}
 			return New(key)
 		}
 		if !errors.Is(ferr, os.ErrExist) {
