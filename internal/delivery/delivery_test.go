@@ -40,7 +40,7 @@ func TestFailsThenSucceeds(t *testing.T) {
 		}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL))
 		e.lead(e.admin, "Заявка")
 		ds := e.settled(h.ID, 1, 15*time.Second)
@@ -77,7 +77,7 @@ func TestTimeoutRetriedIdempotently(t *testing.T) {
 		}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL))
 		e.lead(e.admin, "Заявка")
 		ds := e.settled(h.ID, 1, 15*time.Second)
@@ -102,7 +102,7 @@ func TestSlowReceiver(t *testing.T) {
 		rc := &receiver{answer: func(int, received) (int, time.Duration) { return http.StatusNoContent, 150 * time.Millisecond }}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL))
 		for i := range 3 {
 			e.lead(e.admin, fmt.Sprint("Заявка ", i))
@@ -121,7 +121,7 @@ func TestGoneDisablesWebhook(t *testing.T) {
 		rc := &receiver{answer: func(int, received) (int, time.Duration) { return http.StatusGone, 0 }}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL))
 		e.lead(e.admin, "first")
 		ds := e.settled(h.ID, 1, 15*time.Second)
@@ -163,7 +163,7 @@ func TestOrderPerRecord(t *testing.T) {
 		}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL))
 		l := e.lead(e.admin, "v0")
 		for i := 1; i <= 3; i++ {
@@ -197,7 +197,7 @@ func TestBitrixFormDelivered(t *testing.T) {
 		rc := &receiver{}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(Webhook{Kind: KindBitrix, URL: srv.URL + "/handler.php", Events: []string{"ONCRMLEADADD"}, Token: "e57xiy964jb6slr0gfa0j6lpigf7gnij"})
 		l := e.lead(e.admin, "Заявка")
 		e.updateLead(l.ID, "not subscribed") // ONCRMLEADUPDATE is not chosen
@@ -242,7 +242,7 @@ func TestNativeSignedDelivery(t *testing.T) {
 		rc := &receiver{}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL, "lead.create"))
 		l := e.lead(e.admin, "Подпись")
 		ds := e.settled(h.ID, 1, 15*time.Second)
@@ -269,7 +269,7 @@ func TestEchoSuppressed(t *testing.T) {
 		rc := &receiver{}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		same := native(srv.URL)
 		same.Integration = "x"
 		echo := same
@@ -299,7 +299,7 @@ func TestSSRFRefusedWithoutRetry(t *testing.T) {
 		defer redirect.Close()
 		policy := loopback
 		policy.AllowCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-		e := newEnv(t, d, policy)
+		e := newStartedEnv(t, d, policy)
 		private := e.webhook(native("http://10.0.0.1:8080/hook"))
 		redirected := e.webhook(native(redirect.URL))
 		e.lead(e.admin, "ssrf")
@@ -330,7 +330,7 @@ func TestRestartMidStream(t *testing.T) {
 		}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		h := e.webhook(native(srv.URL))
 		const n = 120
 		for i := range n {
@@ -374,7 +374,7 @@ func TestManualRetry(t *testing.T) {
 		}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newEnv(t, d, loopback, WithMaxAge(200*time.Millisecond))
+		e := newStartedEnv(t, d, loopback, WithMaxAge(200*time.Millisecond))
 		h := e.webhook(native(srv.URL))
 		e.lead(e.admin, "retry me")
 		ds := e.settled(h.ID, 1, 15*time.Second)

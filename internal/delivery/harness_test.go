@@ -31,13 +31,14 @@ var loopback = httpx.OutboundPolicy{
 
 // env is a Service and a River runner on one database, started.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	d      *db.DB
 	st     *store.Store
 	admin  crm.Actor
 	box    *secret.Box
 	policy httpx.OutboundPolicy
 	opts   []Option
+	river  jobs.Option
 
 	mu     sync.Mutex
 	svc    *Service
@@ -57,15 +58,21 @@ func testBox(t testing.TB) *secret.Box {
 	return b
 }
 
-func newEnv(t *testing.T, d *db.DB, policy httpx.OutboundPolicy, opts ...Option) *env {
+func newEnv(t testing.TB, d *db.DB, policy httpx.OutboundPolicy, opts ...Option) *env {
 	t.Helper()
 	if err := jobs.Migrate(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
 	st := store.New(d)
-	e := &env{t: t, d: d, st: st, admin: storetest.Admin(t, st), box: testBox(t), policy: policy,
+	e := &env{t: t, d: d, st: st, admin: storetest.Admin(t, st), box: testBox(t), policy: policy, river: fastRiver,
 		opts: append([]Option{WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithOrderWait(10 * time.Millisecond),
 			WithPoll(20 * time.Millisecond)}, opts...)}
+	return e
+}
+
+// newStartedEnv is newEnv, started, stopped when the test ends.
+func newStartedEnv(t testing.TB, d *db.DB, policy httpx.OutboundPolicy, opts ...Option) *env {
+	e := newEnv(t, d, policy, opts...)
 	e.start()
 	t.Cleanup(e.stop)
 	return e
@@ -77,7 +84,7 @@ func (e *env) start() {
 	e.t.Helper()
 	ctx := context.Background()
 	svc := New(e.d, e.box, httpx.NewOutboundClient(e.policy), testPortal, slog.New(slog.DiscardHandler), e.opts...)
-	r, err := jobs.New(ctx, e.d, slog.New(slog.DiscardHandler), svc.Register, fastRiver)
+	r, err := jobs.New(ctx, e.d, slog.New(slog.DiscardHandler), svc.Register, e.river)
 	if err != nil {
 		e.t.Fatal(err)
 	}

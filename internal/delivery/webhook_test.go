@@ -147,7 +147,7 @@ func testHandle(mux *http.ServeMux, pattern, _ string, _, _ any, h func(w http.R
 
 func TestAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, loopback)
+		e := newStartedEnv(t, d, loopback)
 		mux := http.NewServeMux()
 		RegisterAPI(mux, testHandle, e.service())
 		srv := httptest.NewServer(mux)
