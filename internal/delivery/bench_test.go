@@ -1,0 +1,98 @@
+package delivery
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obmen/obmen/internal/jobs"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// BenchmarkEventToDelivery measures the latency from a lead's commit to
+// its arrival at a loopback receiver, under a steady 500 changes/s for 4
+// s, per engine and River fetch configuration. Run with -benchtime=1x:
+// one iteration is the whole 4 s run.
+//
+//	go test -run '^$' -bench EventToDelivery -benchtime=1x ./internal/delivery/
+func BenchmarkEventToDelivery(b *testing.B) {
+	configs := []struct {
+		name  string
+		river jobs.Option
+	}{
+		{"river-poll-50ms", func(c *river.Config) { c.FetchCooldown, c.FetchPollInterval = 10*time.Millisecond, 50*time.Millisecond }},
+		{"river-defaults", func(*river.Config) {}},
+	}
+	for _, eng := range storetest.Engines(b) {
+		for _, cfg := range configs {
+			b.Run(eng.Name+"/"+cfg.name, func(b *testing.B) {
+				for b.Loop() {
+					benchLatency(b, eng, cfg.river)
+				}
+			})
+		}
+	}
+}
+
+func benchLatency(b *testing.B, eng storetest.Engine, riverOpt jobs.Option) {
+	const rate, dur = 500, 4 * time.Second
+	var mu sync.Mutex
+	arrived := map[int64]time.Time{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var p NativePayload
+		body, _ := readAll(r)
+		if err := json.Unmarshal(body, &p); err == nil {
+			mu.Lock()
+			arrived[p.RecordID] = now
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	e := newEnv(b, eng.Open(b), loopback, WithBackoff(10*time.Millisecond, 100*time.Millisecond))
+	e.river = riverOpt
+	e.start()
+	defer e.stop()
+	e.webhook(native(srv.URL, "lead.create"))
+
+	committed := map[int64]time.Time{}
+	var cmu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / rate)
+	end := time.Now().Add(dur)
+	for time.Now().Before(end) {
+		<-tick.C
+		wg.Go(func() {
+			l := e.lead(e.admin, "bench")
+			at := time.Now()
+			cmu.Lock()
+			committed[l.ID] = at
+			cmu.Unlock()
+		})
+	}
+	tick.Stop()
+	wg.Wait()
+	n := len(committed)
+	waitFor(b, 60*time.Second, "every delivery", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(arrived) >= n
+	})
+	lat := make([]time.Duration, 0, n)
+	for id, c := range committed {
+		lat = append(lat, max(0, arrived[id].Sub(c)))
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	b.ReportMetric(float64(q(0.50).Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99_ms")
+	b.ReportMetric(float64(n)/dur.Seconds(), "changes/s")
+	b.Logf("%d changes: p50 %s p90 %s p99 %s max %s", n, q(0.5), q(0.9), q(0.99), lat[len(lat)-1])
+}

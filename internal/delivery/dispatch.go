@@ -1,0 +1,113 @@
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obmen/obmen/internal/events"
+)
+
+// cursorName is the dispatcher's row in outbox_cursors.
+const cursorName = "delivery"
+
+// deliverArgs is the job of sending one delivery.
+type deliverArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+func (deliverArgs) Kind() string { return "delivery" }
+
+// Dispatch reads the events after the cursor (up to 500) and, in one
+// write transaction, inserts a delivery per matching active webhook,
+// enqueues a job per new delivery and advances the cursor. It returns how
+// many events it read.
+//
+// Several dispatchers (instances of Obmen on one PostgreSQL) may run at
+// once without delivering twice, so no lock is needed: a delivery is
+// unique per (webhook, event) and inserted ON CONFLICT DO NOTHING, and a
+// job is enqueued only for a row this transaction inserted (RETURNING).
+// On PostgreSQL a second dispatcher inserting the same pair waits on the
+// unique index until the first commits, then inserts nothing; the cursor
+// only moves forward (the upsert's WHERE). Deliveries, their jobs and the
+// cursor commit together, so a crash between them loses and repeats
+// nothing. Racing dispatchers only waste a little work.
+func (s *Service) Dispatch(ctx context.Context) (int, error) {
+	if s.runner == nil {
+		return 0, errors.New("delivery: dispatch before Start")
+	}
+	var n int
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n = 0
+		var cursor int64
+		err := tx.QueryRowContext(ctx, "SELECT last_id FROM outbox_cursors WHERE name = $1", cursorName).Scan(&cursor)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("delivery: read cursor: %w", err)
+		}
+		hooks, err := s.listWebhooks(ctx, tx, "SELECT "+webhookColumns+" FROM outbound_webhooks WHERE active = TRUE ORDER BY id")
+		if err != nil {
+			return err
+		}
+		if len(hooks) == 0 {
+			// Nobody listens: skip to the end of the log, so that a
+			// webhook created later does not receive the past.
+			var last int64
+			if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&last); err != nil {
+				return fmt.Errorf("delivery: read log end: %w", err)
+			}
+			if last > cursor {
+				return advance(ctx, tx, last)
+			}
+			return nil
+		}
+		evs, err := events.Read(ctx, tx, events.Query{After: cursor, Limit: dispatchBatch, Raw: true})
+		if err != nil {
+			return err
+		}
+		n = len(evs)
+		if n == 0 {
+			return nil
+		}
+		now := s.now().UnixMicro()
+		for i := range evs {
+			ev := &evs[i]
+			for j := range hooks {
+				if !Matches(&hooks[j], ev) {
+					continue
+				}
+				var id int64
+				err := tx.QueryRowContext(ctx, `INSERT INTO deliveries (webhook_id, event_id, entity, record_id, status, created_at, updated_at)
+					VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`,
+					hooks[j].ID, ev.ID, ev.Entity, ev.RecordID, now).Scan(&id)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // another dispatcher has it
+				}
+				if err != nil {
+					return fmt.Errorf("delivery: insert delivery of event %d: %w", ev.ID, err)
+				}
+				if err := s.enqueue(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+		}
+		return advance(ctx, tx, evs[n-1].ID)
+	})
+	return n, err
+}
+
+func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, deliveryID int64) error {
+	return s.runner.InsertTx(ctx, tx, deliverArgs{DeliveryID: deliveryID}, &river.InsertOpts{MaxAttempts: maxAttempts})
+}
+
+// advance moves the cursor forward to last, never back.
+func advance(ctx context.Context, tx *sql.Tx, last int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox_cursors (name, last_id) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id WHERE outbox_cursors.last_id < excluded.last_id`, cursorName, last)
+	if err != nil {
+		return fmt.Errorf("delivery: advance cursor: %w", err)
+	}
+	return nil
+}

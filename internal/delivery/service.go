@@ -1,0 +1,167 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/jobs"
+	"github.com/obmen/obmen/internal/secret"
+)
+
+// Defaults of the delivery policy; Options change them (tests make them
+// fast).
+const (
+	DefaultBackoffBase = time.Second
+	DefaultBackoffCap  = time.Hour
+	DefaultMaxAge      = 24 * time.Hour
+	DefaultOrderWait   = time.Second
+	DefaultPoll        = 100 * time.Millisecond
+	// dispatchBatch is how many events one dispatch transaction reads.
+	dispatchBatch = 500
+	// maxAttempts is River's cap; the maximum age normally ends retrying
+	// first (about 36 attempts reach 24 h with a 1 h cap).
+	maxAttempts = 100
+	// excerptBytes caps the response excerpt kept per attempt.
+	excerptBytes = 1024
+)
+
+// Service owns outbound webhooks: their storage, the dispatcher that turns
+// change events into deliveries, and the worker that sends them.
+//
+// Wiring: s := New(…); r := jobs.New(ctx, d, log, s.Register, …);
+// r.Start(ctx); s.Start(ctx, r); and on shutdown s.Stop() before
+// r.Stop(ctx).
+type Service struct {
+	db     *db.DB
+	box    *secret.Box
+	client *http.Client
+	portal Portal
+	log    *slog.Logger
+	now    func() time.Time
+
+	backoffBase, backoffCap time.Duration
+	maxAge, orderWait, poll time.Duration
+
+	runner *jobs.Runner
+	pokeCh chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+}
+
+// Option changes a Service's policy.
+type Option func(*Service)
+
+// WithBackoff sets the retry backoff: base × 2^(attempt-1), capped.
+func WithBackoff(base, cap time.Duration) Option {
+	return func(s *Service) { s.backoffBase, s.backoffCap = base, cap }
+}
+
+// WithMaxAge sets how long after its enqueueing a delivery is retried.
+func WithMaxAge(d time.Duration) Option { return func(s *Service) { s.maxAge = d } }
+
+// WithOrderWait sets how long a delivery waits (snoozes) when an earlier
+// delivery of the same record is still pending.
+func WithOrderWait(d time.Duration) Option { return func(s *Service) { s.orderWait = d } }
+
+// WithPoll sets the dispatcher's polling interval.
+func WithPoll(d time.Duration) Option { return func(s *Service) { s.poll = d } }
+
+// WithClock replaces time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// New returns a Service. client should come from httpx.NewOutboundClient,
+// so that every handler URL passes the SSRF guard.
+func New(d *db.DB, box *secret.Box, client *http.Client, portal Portal, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{db: d, box: box, client: client, portal: portal, log: log, now: time.Now,
+		backoffBase: DefaultBackoffBase, backoffCap: DefaultBackoffCap, maxAge: DefaultMaxAge,
+		orderWait: DefaultOrderWait, poll: DefaultPoll, pokeCh: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Register adds the delivery worker to River's workers; pass it to
+// jobs.New.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &worker{s: s})
+}
+
+// Start starts the dispatcher, which enqueues deliveries on r.
+func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runner = r
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go s.loop(ctx, s.done)
+}
+
+// Stop stops the dispatcher and waits for it. Deliveries already enqueued
+// stay with River.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel, s.done = nil, nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// Poke wakes the dispatcher now; call it after a write that emitted
+// events, so that deliveries do not wait for the next poll.
+func (s *Service) Poke() {
+	select {
+	case s.pokeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(s.poll)
+	defer t.Stop()
+	for {
+		n, err := s.Dispatch(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("delivery: dispatch", "err", err)
+		}
+		if n == dispatchBatch && err == nil {
+			continue // more waiting
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.pokeCh:
+		}
+	}
+}
+
+// backoff is the wait before retry number attempt (1 = the first retry):
+// exponential from the base, capped, with "equal jitter" — half fixed,
+// half random — so that receivers coming back are not hit by every
+// delivery at once.
+func (s *Service) backoff(attempt int) time.Duration {
+	d := s.backoffBase
+	for i := 1; i < attempt && d < s.backoffCap; i++ {
+		d *= 2
+	}
+	d = min(d, s.backoffCap)
+	half := d / 2
+	return half + rand.N(half+1)
+}
