@@ -41,6 +41,7 @@ type API struct {
 
 	bitrixHooks *bitrix.Webhooks
 	baseURL     string
+	extra       []func(*http.ServeMux)
 }
 
 // New returns the API over a store.

@@ -29,8 +29,12 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.AdminPassword = "admin-password"
+	cfg.DataDir = t.TempDir() // the secrets key file
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.NewServer(d, cfg, log)
+	a, err := app.NewServer(d, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := app.EnsureAdmin(context.Background(), a.Store, cfg, io.Discard); err != nil {
 		t.Fatal(err)
 	}

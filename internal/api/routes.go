@@ -41,6 +41,21 @@ func typeOf(v any) reflect.Type {
 	return reflect.TypeOf(v)
 }
 
+// HandleAdmin registers an endpoint for administrators, for packages that
+// bring their own REST handlers (delivery): h returns an error to be
+// written as the envelope.
+func (a *API) HandleAdmin(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request) error) {
+	a.handle(mux, pattern, summary+" (admin)", req, resp, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if err := requireAdmin(p); err != nil {
+			return err
+		}
+		return h(w, r)
+	})
+}
+
+// Extra registers more routes when Register runs (after the CRM's).
+func (a *API) Extra(f func(mux *http.ServeMux)) { a.extra = append(a.extra, f) }
+
 // Routes lists the registered endpoints.
 func (a *API) Routes() []Route { return a.routes }
 
@@ -110,6 +125,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.dictionaryRoutes(mux)
 	a.eventRoutes(mux)
 	a.bitrixRoutes(mux)
+	for _, f := range a.extra {
+		f(mux)
+	}
 	a.userRoutes(mux)
 	a.recycleRoutes(mux)
 	a.customFieldRoutes(mux)

@@ -28,6 +28,7 @@ import (
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
@@ -95,20 +96,27 @@ func EnsureAdmin(ctx context.Context, s *store.Store, cfg config.Config, out io.
 
 // Server is a running Obmen HTTP server.
 type Server struct {
-	DB      *db.DB
-	Store   *store.Store
-	API     *api.API
-	Handler http.Handler
-	log     *slog.Logger
-	ready   chan struct{}
+	DB       *db.DB
+	Store    *store.Store
+	API      *api.API
+	Delivery *delivery.Service
+	Handler  http.Handler
+	log      *slog.Logger
+	ready    chan struct{}
 }
 
 // NewServer builds the HTTP handler over an open database.
-func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) *Server {
+func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
 	a := api.New(s, log, cfg.MaxBodyBytes)
 	bx := bitrix.New(d, s, log, bitrix.Options{})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
+	svc, err := newDelivery(d, s, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.OnCommit(svc.Poke)
+	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
@@ -116,7 +124,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) *Server {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
-	srv := &Server{DB: d, Store: s, API: a, log: log, ready: make(chan struct{})}
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -134,7 +142,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) *Server {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv.Handler = httpx.Observe(log, securityHeaders(mux))
-	return srv
+	return srv, nil
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -164,10 +172,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	defer d.Close()
-	srv := NewServer(d, cfg, log)
+	srv, err := NewServer(d, cfg, log)
+	if err != nil {
+		return err
+	}
 	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
 		return err
 	}
+	stopJobs, err := startJobs(ctx, d, srv.Delivery, log)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)

@@ -37,6 +37,13 @@ type Config struct {
 	// ("https://crm.example.ru"); it goes into the URLs Obmen hands out,
 	// such as incoming-webhook addresses. Default: http://<Addr>.
 	PublicURL string
+	// SecretKey (base64 of 32 bytes) encrypts connector secrets; when empty
+	// a key file in the data directory is used (created on first start).
+	SecretKey string
+	// OutboundAllow lists hosts and address ranges (CIDR) on private
+	// networks that outbound requests may reach (1C on the office LAN);
+	// everything private is refused otherwise.
+	OutboundAllow []string
 	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
 	// files; Bitrix24's SDK, for one, refuses plain HTTP).
 	TLSCert, TLSKey string
@@ -72,6 +79,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_SQLITE_SYNC", &c.SQLiteSync)
 	str("OBMEN_DEBUG_ADDR", &c.DebugAddr)
 	str("OBMEN_PUBLIC_URL", &c.PublicURL)
+	str("OBMEN_SECRET_KEY", &c.SecretKey)
+	if v := getenv("OBMEN_OUTBOUND_ALLOW"); v != "" {
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				c.OutboundAllow = append(c.OutboundAllow, x)
+			}
+		}
+	}
 	str("OBMEN_TLS_CERT", &c.TLSCert)
 	str("OBMEN_TLS_KEY", &c.TLSKey)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {

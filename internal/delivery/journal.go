@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -129,9 +131,6 @@ func (s *Service) Delivery(ctx context.Context, id int64) (Delivery, error) {
 // Retry sends a failed delivery again, with a fresh maximum age. Its
 // webhook must be active (re-activate one that a 410 disabled first).
 func (s *Service) Retry(ctx context.Context, id int64) error {
-	if s.runner == nil {
-		return errors.New("delivery: retry before Start")
-	}
 	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var status string
 		var active bool
@@ -148,6 +147,9 @@ func (s *Service) Retry(ctx context.Context, id int64) error {
 		}
 		if !active {
 			return fmt.Errorf("delivery: the webhook of delivery %d is disabled; activate it first: %w", id, store.ErrConflict)
+		}
+		if s.runner == nil {
+			return httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "delivery: the job queue is not running on this server")
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET status = 'pending', updated_at = $1 WHERE id = $2",
 			s.now().UnixMicro(), id); err != nil {

@@ -9,8 +9,11 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +27,7 @@ const prefix = "v1:"
 // Box seals and opens secrets with one key.
 type Box struct {
 	aead cipher.AEAD
+	id   []byte // HMAC of a fixed label under the key, for ID
 }
 
 // New returns a Box for a 32-byte key.
@@ -39,7 +43,9 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("obmen installation id"))
+	return &Box{aead: aead, id: m.Sum(nil)}, nil
 }
 
 // Load returns the Box of this installation: the key from envKey (base64)
@@ -136,4 +142,11 @@ func (b *Box) Open(sealed string) (string, error) {
 		return "", errors.New("secret: cannot open the value: wrong key or damaged data")
 	}
 	return string(plain), nil
+}
+
+// ID is a short, stable identifier derived from the key (not the key: a
+// one-way hash), for naming this installation to others.
+func (b *Box) ID() string {
+	sum := sha256.Sum256(b.id)
+	return hex.EncodeToString(sum[:16])
 }

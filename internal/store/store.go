@@ -36,7 +36,13 @@ type Store struct {
 	// reader could see a later event before an earlier one.
 	afterAppend func()
 	cache       lookupCache
+	onCommit    func() // after a write that logged events has committed
 }
+
+// OnCommit sets a function called after every committed write that logged
+// events (the delivery dispatcher uses it to wake up at once). It must not
+// block.
+func (s *Store) OnCommit(f func()) { s.onCommit = f }
 
 // New returns a Store over an open, migrated database.
 func New(d *db.DB) *Store {
@@ -122,6 +128,9 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 	})
 	if err == nil && n > 0 {
 		events.Written.Add(float64(n))
+		if s.onCommit != nil {
+			s.onCommit()
+		}
 	}
 	if err == nil && n == 0 {
 		// Writes of CRM records always log events; the writes that log

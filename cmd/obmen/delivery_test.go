@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/delivery"
+)
+
+// TestOutboundWebhooksEndToEnd runs the real server with its job queue: a
+// native webhook and a Bitrix24-style one receive a lead created over the
+// API — signed, form-encoded as Bitrix24 sends — and a restart in between
+// loses nothing.
+func TestOutboundWebhooksEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var native, bx []string
+	var sigOK bool
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/native":
+			sigOK = delivery.Verify([]byte("signing-secret"), b, r.Header.Get(delivery.HeaderSignature), time.Now(), time.Minute) == nil
+			native = append(native, r.Header.Get(delivery.HeaderEventID))
+		case "/bitrix":
+			f, _ := url.ParseQuery(string(b))
+			bx = append(bx, f.Get("event")+":"+f.Get("data[FIELDS][ID]")+":"+f.Get("auth[application_token]"))
+		}
+	}))
+	defer recv.Close()
+
+	addr := freeAddr(t)
+	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
+		"OBMEN_OUTBOUND_ALLOW=127.0.0.1"}
+	srv := startServer(t, env, addr)
+	key := strings.TrimSpace(obmen(t, env, "", "user", "new-key", "admin"))
+	api := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, body := range []string{
+		fmt.Sprintf(`{"kind":"native","url":%q,"events":["lead.*"],"token":"signing-secret"}`, recv.URL+"/native"),
+		fmt.Sprintf(`{"kind":"bitrix","url":%q,"events":["ONCRMLEADADD","ONCRMLEADUPDATE"],"token":"app-token"}`, recv.URL+"/bitrix"),
+	} {
+		if code, b := api("POST", "/api/v1/outbound-webhooks", body); code != 201 || strings.Contains(b, "signing-secret") || strings.Contains(b, "app-token") {
+			t.Fatalf("create webhook: %d %s", code, b)
+		}
+	}
+	if code, b := api("POST", "/api/v1/leads", `{"title":"Заявка"}`); code != 201 {
+		t.Fatalf("create lead: %d %s", code, b)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			done := ok()
+			mu.Unlock()
+			if done {
+				return
+			}
+		}
+		t.Fatalf("timed out waiting for %s (native %v, bitrix %v)", what, native, bx)
+	}
+	waitFor("the create", func() bool { return len(native) == 1 && len(bx) == 1 })
+	mu.Lock()
+	if !sigOK || native[0] == "" || bx[0] != "ONCRMLEADADD:1:app-token" {
+		t.Errorf("deliveries: signature ok %v, native %v, bitrix %v", sigOK, native, bx)
+	}
+	mu.Unlock()
+
+	// After a restart the dispatcher goes on from where it was.
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, env, addr)
+	if code, b := api("PATCH", "/api/v1/leads/1", `{"status_id":"IN_PROCESS"}`); code != 200 {
+		t.Fatalf("update lead: %d %s", code, b)
+	}
+	waitFor("the update", func() bool { return len(native) == 2 && len(bx) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if bx[1] != "ONCRMLEADUPDATE:1:app-token" || native[0] == native[1] {
+		t.Errorf("after restart: native %v, bitrix %v", native, bx)
+	}
+}

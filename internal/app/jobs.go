@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/delivery"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/jobs"
+	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// newDelivery builds the outbound-webhook service: its secrets box, its
+// SSRF-guarded client and the portal identity Bitrix24 handlers see.
+func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) (*delivery.Service, error) {
+	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	var pol httpx.OutboundPolicy
+	for _, a := range cfg.OutboundAllow {
+		if p, err := netip.ParsePrefix(a); err == nil {
+			pol.AllowCIDRs = append(pol.AllowCIDRs, p)
+		} else if ip, err := netip.ParseAddr(a); err == nil {
+			pol.AllowCIDRs = append(pol.AllowCIDRs, netip.PrefixFrom(ip, ip.BitLen()))
+		} else {
+			pol.AllowHosts = append(pol.AllowHosts, a)
+		}
+	}
+	domain := cfg.BaseURL()
+	if u, err := url.Parse(domain); err == nil && u.Host != "" {
+		domain = u.Host
+	}
+	portal := delivery.Portal{Domain: domain, MemberID: installationID(box)}
+	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log), nil
+}
+
+// installationID is a stable, non-secret id of this installation (Bitrix24's
+// member_id), derived from the secrets key so that every instance of one
+// installation agrees on it.
+func installationID(box *secret.Box) string {
+	return strings.ToLower(box.ID())
+}
+
+// startJobs migrates River's tables and starts the job runner with the
+// workers of every package that has jobs, then the delivery dispatcher.
+func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.Logger) (stop func(), err error) {
+	if err := jobs.Migrate(ctx, d); err != nil {
+		return nil, fmt.Errorf("app: job queue: %w", err)
+	}
+	fast := func(c *river.Config) {
+		// Deliveries should leave within a fraction of a second of the
+		// change; River's default 1 s poll is for batch work.
+		c.FetchCooldown, c.FetchPollInterval = 10*time.Millisecond, 50*time.Millisecond
+	}
+	r, err := jobs.New(ctx, d, log, svc.Register, fast)
+	if err != nil {
+		return nil, fmt.Errorf("app: job queue: %w", err)
+	}
+	if err := r.Start(ctx); err != nil {
+		return nil, fmt.Errorf("app: start job queue: %w", err)
+	}
+	svc.Start(ctx, r)
+	return func() {
+		svc.Stop()
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.Stop(sctx); err != nil {
+			log.Warn("stop job queue", "err", err)
+		}
+	}, nil
+}
