@@ -104,7 +104,20 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.lead.delete": {crmScope, h.leadDelete},
 		"crm.lead.list":   {crmScope, h.leadList},
 		"crm.lead.fields": {crmScope, h.leadFields},
+
+		"crm.deal.productrows.get":   {crmScope, h.dealRowsGet},
+		"crm.deal.productrows.set":   {crmScope, h.dealRowsSet},
+		"crm.deal.contact.items.get": {crmScope, h.dealContactsGet},
+		"crm.deal.contact.items.set": {crmScope, h.dealContactsSet},
+		"crm.status.list":            {crmScope, h.statusList},
+		"crm.status.entity.types":    {crmScope, h.statusEntityTypes},
+		"crm.category.list":          {crmScope, h.categoryList},
+		"crm.dealcategory.list":      {crmScope, h.dealCategoryList},
+		"crm.duplicate.findbycomm":   {crmScope, h.duplicateFindByComm},
 	}
+	h.contactCRUD().register(h.methods, "contact", crmScope)
+	h.companyCRUD().register(h.methods, "company", crmScope)
+	h.dealCRUD().register(h.methods, "deal", crmScope)
 	return h
 }
 

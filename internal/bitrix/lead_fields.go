@@ -335,7 +335,7 @@ func applyLeadFields(l *crm.Lead, fields *Array, defs []crm.CustomField, creatin
 		val, _ := fields.Get(key)
 		name := strings.ToUpper(strings.TrimSpace(key))
 		if strings.HasPrefix(name, "UF_") {
-			if err := applyCustom(l, name, val, defs); err != nil {
+			if err := applyCustom(&l.Custom, name, val, defs); err != nil {
 				return err
 			}
 			continue
@@ -367,14 +367,14 @@ func applyLeadFields(l *crm.Lead, fields *Array, defs []crm.CustomField, creatin
 		}
 	}
 	if originator != nil || origin != nil {
-		applyOrigin(l, originator, origin)
+		applyOrigin(&l.Extra, originator, origin)
 	}
 	return nil
 }
 
 // applyOrigin keeps ORIGINATOR_ID/ORIGIN_ID as the lead's id in an
 // external system.
-func applyOrigin(l *crm.Lead, originator, origin *string) {
+func applyOrigin(l *crm.Extra, originator, origin *string) {
 	if l.ExternalIDs == nil {
 		l.ExternalIDs = map[string]string{}
 	}
@@ -516,7 +516,7 @@ func lookupFold(a *Array, key string) (any, bool) {
 }
 
 // applyCustom writes a UF_ field. An empty value clears it.
-func applyCustom(l *crm.Lead, code string, val any, defs []crm.CustomField) error {
+func applyCustom(custom *map[string]any, code string, val any, defs []crm.CustomField) error {
 	var def *crm.CustomField
 	for i := range defs {
 		if defs[i].Code == code {
@@ -526,9 +526,10 @@ func applyCustom(l *crm.Lead, code string, val any, defs []crm.CustomField) erro
 	if def == nil {
 		return nil
 	}
-	if l.Custom == nil {
-		l.Custom = map[string]any{}
+	if *custom == nil {
+		*custom = map[string]any{}
 	}
+	l := struct{ Custom map[string]any }{*custom}
 	if a, ok := val.(*Array); ok {
 		vals := a.Values()
 		switch len(vals) {
@@ -648,6 +649,22 @@ func parseSelect(a *Array) *selection {
 
 // describeLeadFields answers crm.lead.fields.
 func describeLeadFields(defs []crm.CustomField) *Array {
+	descs := make([]fieldDesc, 0, len(leadFields))
+	for _, f := range leadFields {
+		descs = append(descs, fieldDesc{name: f.name, typ: f.typ, title: f.title, statusType: f.statusType, readOnly: f.readOnly})
+	}
+	return describeFields(descs, true, defs)
+}
+
+// fieldDesc is a standard field as a *.fields method describes it.
+type fieldDesc struct {
+	name, typ, title, statusType string
+	readOnly, multiple           bool
+}
+
+// describeFields answers a *.fields method: the standard fields, the
+// multi-fields when multi, and the custom fields.
+func describeFields(descs []fieldDesc, multi bool, defs []crm.CustomField) *Array {
 	out := NewArray()
 	desc := func(typ, title, statusType string, required, readOnly, multiple, dynamic bool) *Array {
 		d := NewArray().Set("type", typ).Set("isRequired", required).Set("isReadOnly", readOnly).
@@ -657,11 +674,13 @@ func describeLeadFields(defs []crm.CustomField) *Array {
 		}
 		return d.Set("title", title)
 	}
-	for _, f := range leadFields {
-		out.Set(f.name, desc(f.typ, f.title, f.statusType, false, f.readOnly, false, false))
+	for _, f := range descs {
+		out.Set(f.name, desc(f.typ, f.title, f.statusType, false, f.readOnly, f.multiple, false))
 	}
 	for _, m := range multiFields {
-		out.Set(m.name, desc("crm_multifield", m.title, "", false, false, true, false))
+		if multi {
+			out.Set(m.name, desc("crm_multifield", m.title, "", false, false, true, false))
+		}
 	}
 	for _, def := range defs {
 		typ := map[string]string{"string": "string", "text": "string", "number": "double", "date": "date", "bool": "boolean", "enum": "enumeration"}[def.Type]

@@ -60,8 +60,10 @@ func splitFilterKey(key string) (op, field string) {
 
 var sqlCompare = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
-// leadFilter adds the conditions of a Bitrix24 filter to q.
-func (h *Handler) leadFilter(q *sqlQuery, filter *Array, defs []crm.CustomField) error {
+// recordFilter adds the conditions of a Bitrix24 filter on records of an
+// entity to q; standard makes the condition on a standard field.
+func (h *Handler) recordFilter(q *sqlQuery, entity string, filter *Array, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error)) error {
 	for _, key := range filter.Keys() {
 		raw, _ := filter.Get(key)
 		op, field := splitFilterKey(key)
@@ -81,11 +83,11 @@ func (h *Handler) leadFilter(q *sqlQuery, filter *Array, defs []crm.CustomField)
 		var err error
 		switch {
 		case strings.HasPrefix(field, "UF_"):
-			cond, err = customCondition(q, field, op, vals, defs, h.loc)
-		case multiField(field) != nil:
-			cond, err = commCondition(q, field, op, vals)
+			cond, err = customCondition(q, entity, field, op, vals, defs, h.loc)
+		case multiField(field) != nil && entity != store.EntityDeal:
+			cond, err = commCondition(q, entity, field, op, vals)
 		default:
-			cond, err = h.leadCondition(q, field, op, vals)
+			cond, err = standard(q, field, op, vals)
 		}
 		if err != nil {
 			return err
@@ -283,7 +285,7 @@ func semanticCondition(q *sqlQuery, op string, vals []any) (string, error) {
 // commCondition filters on a multi-field: = and @ match the normalized
 // value (a phone in any format, an e-mail in any case), % the value as
 // typed; ! and !@ and !% are their negations.
-func commCondition(q *sqlQuery, field, op string, vals []any) (string, error) {
+func commCondition(q *sqlQuery, entity, field, op string, vals []any) (string, error) {
 	not := false
 	switch op {
 	case "ne":
@@ -295,7 +297,7 @@ func commCondition(q *sqlQuery, field, op string, vals []any) (string, error) {
 	case "notlikeraw":
 		op, not = "likeraw", true
 	}
-	base := "EXISTS (SELECT 1 FROM comms c WHERE c.entity = 'lead' AND c.record_id = r.id AND c.kind = " + q.arg(field) + " AND "
+	base := "EXISTS (SELECT 1 FROM comms c WHERE c.entity = " + q.arg(entity) + " AND c.record_id = r.id AND c.kind = " + q.arg(field) + " AND "
 	var cond string
 	var err error
 	switch op {
@@ -339,7 +341,7 @@ func normalizedComm(kind, s string) string {
 // customCondition filters on a UF_ field the way the store does: numbers
 // and dates (as YYYYMMDD) on custom_values.num, the rest on the text; a
 // negation matches records without the value too.
-func customCondition(q *sqlQuery, code, op string, vals []any, defs []crm.CustomField, loc *time.Location) (string, error) {
+func customCondition(q *sqlQuery, entity, code, op string, vals []any, defs []crm.CustomField, loc *time.Location) (string, error) {
 	var def *crm.CustomField
 	for i := range defs {
 		if defs[i].Code == code {
@@ -347,7 +349,7 @@ func customCondition(q *sqlQuery, code, op string, vals []any, defs []crm.Custom
 		}
 	}
 	if def == nil {
-		return "", crmError("Field %s: no such custom field on leads", code)
+		return "", crmError("Field %s: no such custom field on %ss", code, entity)
 	}
 	not := false
 	switch op {
@@ -399,7 +401,7 @@ func customCondition(q *sqlQuery, code, op string, vals []any, defs []crm.Custom
 	if err != nil {
 		return "", err
 	}
-	exists := "EXISTS (SELECT 1 FROM custom_values cv WHERE cv.entity = 'lead' AND cv.record_id = r.id AND cv.code = " + q.arg(code) + " AND " + cond + ")"
+	exists := "EXISTS (SELECT 1 FROM custom_values cv WHERE cv.entity = " + q.arg(entity) + " AND cv.record_id = r.id AND cv.code = " + q.arg(code) + " AND " + cond + ")"
 	if not {
 		return "NOT " + exists, nil
 	}
@@ -439,7 +441,7 @@ const leadListColumns = `r.id, r.title, r.honorific, r.name, r.second_name, r.la
 // listLeads answers one page of crm.lead.list.
 func (h *Handler) listLeads(ctx context.Context, filter, order *Array, sel *selection, start int64, defs []crm.CustomField) ([]leadRow, *int64, error) {
 	q := &sqlQuery{where: []string{"r.deleted_at = 0"}}
-	if err := h.leadFilter(q, filter, defs); err != nil {
+	if err := h.recordFilter(q, store.EntityLead, filter, defs, h.leadCondition); err != nil {
 		return nil, nil, err
 	}
 	where := strings.Join(q.where, " AND ")

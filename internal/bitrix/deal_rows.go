@@ -1,0 +1,264 @@
+package bitrix
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// dealRowsGet is crm.deal.productrows.get. PRICE is the unit price after
+// the discount, with the tax when it is included, as in Bitrix24.
+func (h *Handler) dealRowsGet(ctx context.Context, c *call) (reply, error) {
+	id, err := c.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	d, err := h.dealCRUD().load(ctx, id)
+	if err != nil {
+		return reply{}, err
+	}
+	out := NewArray()
+	for i, li := range d.ProductRows {
+		qty := float64(li.Quantity) / 1000
+		price := float64(li.Price) / 100
+		discount := 0.0
+		if qty > 0 {
+			discount = float64(li.Discount) / 100 / qty
+		}
+		final := price - discount
+		exclusive := final
+		rate := any(nil)
+		if li.VATRate != nil {
+			r := float64(*li.VATRate) / 100
+			rate = r
+			if li.VATIncluded {
+				exclusive = final / (1 + r/100)
+			} else {
+				final = final * (1 + r/100)
+			}
+		}
+		name := li.Name
+		out.Append(NewArray().Set("ID", strconv.FormatInt(li.ID, 10)).Set("OWNER_ID", strconv.FormatInt(d.ID, 10)).
+			Set("OWNER_TYPE", "D").Set("PRODUCT_ID", li.ProductID).Set("PRODUCT_NAME", name).
+			Set("ORIGINAL_PRODUCT_NAME", name).Set("PRODUCT_DESCRIPTION", "").
+			Set("PRICE", round2(final)).Set("PRICE_EXCLUSIVE", round2(exclusive)).Set("PRICE_NETTO", round2(price)).
+			Set("PRICE_BRUTTO", round2(final)).Set("PRICE_ACCOUNT", strconv.FormatFloat(round2(final), 'f', 2, 64)).
+			Set("QUANTITY", qty).Set("DISCOUNT_TYPE_ID", discountType(li)).
+			Set("DISCOUNT_RATE", float64(li.DiscountRate)/100).Set("DISCOUNT_SUM", round2(discount)).
+			Set("TAX_RATE", rate).Set("TAX_INCLUDED", yn(li.VATIncluded)).Set("CUSTOMIZED", "Y").
+			Set("MEASURE_CODE", 0).Set("MEASURE_NAME", li.Unit).Set("SORT", (i+1)*10).Set("TYPE", 1).Set("STORE_ID", nil))
+	}
+	return reply{result: out}, nil
+}
+
+func round2(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 2, 64), 64)
+	return v
+}
+
+// discountType is Bitrix24's DISCOUNT_TYPE_ID: 1 a sum, 2 a percentage.
+func discountType(li crm.LineItem) int {
+	if li.DiscountRate != 0 {
+		return 2
+	}
+	return 1
+}
+
+// dealRowsSet is crm.deal.productrows.set: rows replace the deal's
+// product rows; the deal's amount follows them.
+func (h *Handler) dealRowsSet(ctx context.Context, c *call) (reply, error) {
+	id, err := c.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	rowsParam, err := c.paramArray("rows")
+	if err != nil {
+		return reply{}, err
+	}
+	items := []crm.LineItem{}
+	for i, raw := range rowsParam.valuesOrNil() {
+		row, ok := raw.(*Array)
+		if !ok {
+			return reply{}, crmError("Parameter rows[%d] must be an array", i)
+		}
+		li, err := parseRow(row, i)
+		if err != nil {
+			return reply{}, err
+		}
+		items = append(items, li)
+	}
+	if _, err := h.dealCRUD().load(ctx, id); err != nil {
+		return reply{}, err
+	}
+	if _, err := h.store.UpdateDeal(ctx, c.actor(), id, func(d *crm.Deal) error {
+		d.ProductRows = items
+		return nil
+	}); err != nil {
+		return reply{}, err
+	}
+	return reply{result: true}, nil
+}
+
+func (a *Array) valuesOrNil() []any {
+	if a == nil {
+		return nil
+	}
+	return a.Values()
+}
+
+// parseRow reads one product row. Bitrix24's PRICE is the unit price
+// after the discount; Obmen keeps the price before it, so DISCOUNT_SUM
+// (per unit) is added back. A row with DISCOUNT_RATE and no DISCOUNT_SUM
+// takes PRICE as the price before the discount.
+func parseRow(row *Array, i int) (crm.LineItem, error) {
+	get := func(k string) (string, error) {
+		v, _ := lookupFold(row, k)
+		s, ok := scalarText(v)
+		if !ok {
+			return "", crmError("Field rows[%d][%s]: must be a single value", i, k)
+		}
+		return strings.TrimSpace(s), nil
+	}
+	name := func(k string) string { return "rows[" + strconv.Itoa(i) + "][" + k + "]" }
+	var li crm.LineItem
+	var err error
+	s, err := get("PRODUCT_ID")
+	if err != nil {
+		return li, err
+	}
+	if li.ProductID, err = parseInt(name("PRODUCT_ID"), s); err != nil {
+		return li, err
+	}
+	if li.Name, err = get("PRODUCT_NAME"); err != nil {
+		return li, err
+	}
+	if li.Unit, err = get("MEASURE_NAME"); err != nil {
+		return li, err
+	}
+	money := func(k string) (crm.Amount, error) {
+		s, err := get(k)
+		if err != nil {
+			return 0, err
+		}
+		return parseMoney(name(k), s)
+	}
+	if li.Price, err = money("PRICE"); err != nil {
+		return li, err
+	}
+	perUnit, err := money("DISCOUNT_SUM")
+	if err != nil {
+		return li, err
+	}
+	if li.DiscountRate, err = money("DISCOUNT_RATE"); err != nil {
+		return li, err
+	}
+	q, err := get("QUANTITY")
+	if err != nil {
+		return li, err
+	}
+	if q == "" {
+		q = "1"
+	}
+	qa, err := parseMoney(name("QUANTITY"), q) // hundredths
+	if err != nil {
+		return li, err
+	}
+	li.Quantity = crm.Quantity(int64(qa) * 10)
+	if perUnit > 0 {
+		li.Price += perUnit
+		li.DiscountRate = 0
+		li.Discount = crm.Amount(int64(perUnit) * int64(li.Quantity) / 1000)
+	}
+	if s, err = get("TAX_RATE"); err != nil {
+		return li, err
+	}
+	if s != "" {
+		r, err := parseMoney(name("TAX_RATE"), s)
+		if err != nil {
+			return li, err
+		}
+		li.VATRate = &r
+	}
+	s, err = get("TAX_INCLUDED")
+	if err != nil {
+		return li, err
+	}
+	li.VATIncluded = s == "" || truthy(s)
+	return li, nil
+}
+
+// dealContactsGet is crm.deal.contact.items.get.
+func (h *Handler) dealContactsGet(ctx context.Context, c *call) (reply, error) {
+	id, err := c.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	d, err := h.dealCRUD().load(ctx, id)
+	if err != nil {
+		return reply{}, err
+	}
+	out := NewArray()
+	for i, cid := range d.ContactIDs {
+		out.Append(NewArray().Set("CONTACT_ID", cid).Set("SORT", (i+1)*10).Set("ROLE_ID", 0).Set("IS_PRIMARY", yn(i == 0)))
+	}
+	return reply{result: out}, nil
+}
+
+// dealContactsSet is crm.deal.contact.items.set: items replace the deal's
+// contacts, by SORT, the one with IS_PRIMARY=Y first.
+func (h *Handler) dealContactsSet(ctx context.Context, c *call) (reply, error) {
+	id, err := c.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	items, err := c.paramArray("items")
+	if err != nil {
+		return reply{}, err
+	}
+	type item struct {
+		id      int64
+		sort    int64
+		primary bool
+	}
+	var list []item
+	for i, raw := range items.valuesOrNil() {
+		it, ok := raw.(*Array)
+		if !ok {
+			return reply{}, crmError("Parameter items[%d] must be an array", i)
+		}
+		v, _ := lookupFold(it, "CONTACT_ID")
+		cid, err := parseInt("CONTACT_ID", v)
+		if err != nil || cid <= 0 {
+			return reply{}, crmError("Field items[%d][CONTACT_ID]: not a contact id", i)
+		}
+		sv, _ := lookupFold(it, "SORT")
+		sort, _ := parseInt("SORT", sv)
+		pv, _ := lookupFold(it, "IS_PRIMARY")
+		list = append(list, item{cid, sort, truthy(pv)})
+	}
+	// Stable: the primary first, then by SORT, then as sent.
+	for i := 1; i < len(list); i++ {
+		for j := i; j > 0; j-- {
+			a, b := list[j-1], list[j]
+			if (b.primary && !a.primary) || (b.primary == a.primary && b.sort < a.sort) {
+				list[j-1], list[j] = b, a
+			}
+		}
+	}
+	ids := []int64{}
+	for _, it := range list {
+		ids = append(ids, it.id)
+	}
+	if _, err := h.dealCRUD().load(ctx, id); err != nil {
+		return reply{}, err
+	}
+	if _, err := h.store.UpdateDeal(ctx, c.actor(), id, func(d *crm.Deal) error {
+		d.ContactIDs = ids
+		return nil
+	}); err != nil {
+		return reply{}, err
+	}
+	return reply{result: true}, nil
+}

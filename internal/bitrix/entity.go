@@ -1,0 +1,571 @@
+package bitrix
+
+// The contact, company and deal methods share one machinery: a table of
+// fields per entity (recField), answered, written and filtered like the
+// lead's fields; lists select the page of ids with the lead list's filter
+// and order semantics (recordFilter) and load each record through the
+// store.
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// recField is one Bitrix24 field of a record of type T.
+type recField[T any] struct {
+	name, typ, title, statusType string
+	readOnly, multiple           bool
+	out                          func(v *recView, r *T) any
+	in                           func(r *T, val any, name string) error
+	// col is the SQL expression (over the table as r) to filter and sort
+	// on, "" for none; kind how filter values are read.
+	col, kind string
+}
+
+// recView holds what answering records needs besides the record.
+type recView struct {
+	loc       *time.Location
+	defs      []crm.CustomField
+	semantics map[string]string // status or stage id → S, F or ""
+}
+
+// entityDef describes one entity to the shared machinery.
+type entityDef[T any] struct {
+	entity string // store entity: comms, custom values, recycle bin
+	table  string
+	fields []recField[T]
+	byName map[string]*recField[T]
+	comms  func(r *T) *crm.Comms // nil: no multi-fields
+	extra  func(r *T) *crm.Extra
+}
+
+func newEntity[T any](entity, table string, fields []recField[T], comms func(*T) *crm.Comms, extra func(*T) *crm.Extra) *entityDef[T] {
+	d := &entityDef[T]{entity: entity, table: table, fields: fields, byName: map[string]*recField[T]{}, comms: comms, extra: extra}
+	for i := range d.fields {
+		d.byName[d.fields[i].name] = &d.fields[i]
+	}
+	return d
+}
+
+func rText[T any](name, title, col string, get func(r *T) *string) recField[T] {
+	return recField[T]{name: name, typ: "string", title: title, col: col, kind: kText,
+		out: func(_ *recView, r *T) any { return nullText(*get(r)) },
+		in: func(r *T, v any, name string) error {
+			s, ok := scalarText(v)
+			if !ok {
+				return crmError("Field %s: must be a string", name)
+			}
+			*get(r) = strings.TrimSpace(s)
+			return nil
+		}}
+}
+
+func rStatus[T any](name, title, statusType, col string, get func(r *T) *string) recField[T] {
+	f := rText(name, title, col, get)
+	f.typ, f.statusType = "crm_status", statusType
+	return f
+}
+
+func rRead[T any](name, typ, title, col, kind string, out func(v *recView, r *T) any) recField[T] {
+	return recField[T]{name: name, typ: typ, title: title, readOnly: true, col: col, kind: kind, out: out}
+}
+
+func rDate[T any](name, title, col string, get func(r *T) *string) recField[T] {
+	return recField[T]{name: name, typ: "date", title: title, col: col, kind: kDate,
+		out: func(v *recView, r *T) any { return bitrixDate(*get(r), v.loc) },
+		in: func(r *T, val any, name string) error {
+			s, ok := scalarText(val)
+			if !ok {
+				return crmError("Field %s: must be a date", name)
+			}
+			if s = strings.TrimSpace(s); s == "" {
+				*get(r) = ""
+				return nil
+			}
+			t, ok := parseBitrixTime(s, time.UTC)
+			if !ok {
+				return crmError("Field %s: %q is not a date", name, s)
+			}
+			*get(r) = t.Format(time.DateOnly)
+			return nil
+		}}
+}
+
+func rID[T any](name, typ, title, col string, get func(r *T) *int64) recField[T] {
+	return recField[T]{name: name, typ: typ, title: title, col: col, kind: kInt,
+		out: func(_ *recView, r *T) any { return idText(*get(r)) },
+		in: func(r *T, val any, name string) error {
+			n, err := parseInt(name, val)
+			if err == nil && n < 0 {
+				err = crmError("Field %s: %d is not an id", name, n)
+			}
+			*get(r) = n
+			return err
+		}}
+}
+
+func rAddress[T any](prefix string, addr func(r *T) *crm.Address) []recField[T] {
+	part := func(name, title string, get func(a *crm.Address) *string) recField[T] {
+		f := recField[T]{name: prefix + name, typ: "string", title: title}
+		if get == nil {
+			f.out = func(*recView, *T) any { return nil }
+			f.in = func(*T, any, string) error { return nil }
+			return f
+		}
+		f.out = func(_ *recView, r *T) any {
+			a := *addr(r)
+			v := *get(&a)
+			if name == "ADDRESS" && a.House != "" {
+				v = strings.TrimSpace(strings.Join([]string{v, a.House}, ", "))
+			}
+			return nullText(v)
+		}
+		f.in = func(r *T, val any, field string) error {
+			s, ok := scalarText(val)
+			if !ok {
+				return crmError("Field %s: must be a string", field)
+			}
+			a := addr(r)
+			*get(a) = strings.TrimSpace(s)
+			if name == "ADDRESS" {
+				a.House = ""
+			}
+			return nil
+		}
+		return f
+	}
+	return []recField[T]{
+		part("ADDRESS", "Address", func(a *crm.Address) *string { return &a.Street }),
+		part("ADDRESS_2", "Address (Line 2)", func(a *crm.Address) *string { return &a.Flat }),
+		part("ADDRESS_CITY", "City", func(a *crm.Address) *string { return &a.City }),
+		part("ADDRESS_POSTAL_CODE", "Postal Code", func(a *crm.Address) *string { return &a.Postcode }),
+		part("ADDRESS_REGION", "Region", nil),
+		part("ADDRESS_PROVINCE", "Province", func(a *crm.Address) *string { return &a.Region }),
+		part("ADDRESS_COUNTRY", "Country", func(a *crm.Address) *string { return &a.Country }),
+		part("ADDRESS_COUNTRY_CODE", "Country Code", nil),
+	}
+}
+
+// rMeta are the fields every record has, from its crm.Meta.
+func rMeta[T any](meta func(r *T) *crm.Meta) []recField[T] {
+	return []recField[T]{
+		{name: "ASSIGNED_BY_ID", typ: "user", title: "Responsible User", col: "r.assigned_by_id", kind: kInt,
+			out: func(_ *recView, r *T) any { return idText(meta(r).AssignedByID) },
+			in: func(r *T, val any, name string) error {
+				n, err := parseInt(name, val)
+				if err == nil && n < 0 {
+					err = crmError("Field %s: %d is not a user id", name, n)
+				}
+				meta(r).AssignedByID = n
+				return err
+			}},
+		rRead("CREATED_BY_ID", "user", "Created By", "r.created_by_id", kInt, func(_ *recView, r *T) any { return idText(meta(r).CreatedByID) }),
+		rRead("MODIFY_BY_ID", "user", "Modified By", "r.updated_by_id", kInt, func(_ *recView, r *T) any { return idText(meta(r).UpdatedByID) }),
+		rRead("DATE_CREATE", "datetime", "Created", "r.created_at", kTime, func(v *recView, r *T) any { return bitrixTime(meta(r).CreatedAt, v.loc) }),
+		rRead("DATE_MODIFY", "datetime", "Modified", "r.updated_at", kTime, func(v *recView, r *T) any { return bitrixTime(meta(r).UpdatedAt, v.loc) }),
+		{name: "OPENED", typ: "char", title: "Available to everyone", out: func(*recView, *T) any { return "Y" },
+			in: func(*T, any, string) error { return nil }},
+	}
+}
+
+// rOrigin are ORIGINATOR_ID and ORIGIN_ID over the external ids (written
+// by apply).
+func rOrigin[T any](extra func(r *T) *crm.Extra) []recField[T] {
+	return []recField[T]{
+		{name: "ORIGINATOR_ID", typ: "string", title: "External source",
+			out: func(_ *recView, r *T) any { sys, _ := firstExternal(extra(r).ExternalIDs); return nullText(sys) }},
+		{name: "ORIGIN_ID", typ: "string", title: "Item ID in data source",
+			out: func(_ *recView, r *T) any { _, id := firstExternal(extra(r).ExternalIDs); return nullText(id) }},
+	}
+}
+
+// rHas are HAS_PHONE, HAS_EMAIL and HAS_IMOL.
+func rHas[T any](entity string, comms func(r *T) *crm.Comms) []recField[T] {
+	has := func(name, title, kind string, items func(c *crm.Comms) []crm.Comm) recField[T] {
+		return rRead(name, "char", title, "CASE WHEN EXISTS (SELECT 1 FROM comms c WHERE c.entity = '"+entity+"' AND c.record_id = r.id AND c.kind = '"+kind+"') THEN 'Y' ELSE 'N' END", kText,
+			func(_ *recView, r *T) any { return yn(len(items(comms(r))) > 0) })
+	}
+	return []recField[T]{
+		has("HAS_PHONE", "Has phone", crm.KindPhone, func(c *crm.Comms) []crm.Comm { return c.Phones }),
+		has("HAS_EMAIL", "Has email", crm.KindEmail, func(c *crm.Comms) []crm.Comm { return c.Emails }),
+		rRead("HAS_IMOL", "char", "Has Open Channel", "", "", func(_ *recView, r *T) any {
+			for _, im := range comms(r).IMs {
+				if im.ValueType == "IMOL" || im.ValueType == "OPENLINE" {
+					return "Y"
+				}
+			}
+			return "N"
+		}),
+	}
+}
+
+// apply writes Bitrix24 fields into r, as applyLeadFields does for leads.
+func (d *entityDef[T]) apply(r *T, fields *Array, defs []crm.CustomField, creating bool) error {
+	var originator, origin *string
+	for _, key := range fields.Keys() {
+		val, _ := fields.Get(key)
+		name := strings.ToUpper(strings.TrimSpace(key))
+		if strings.HasPrefix(name, "UF_") {
+			if err := applyCustom(&d.extra(r).Custom, name, val, defs); err != nil {
+				return err
+			}
+			continue
+		}
+		switch name {
+		case "ORIGINATOR_ID", "ORIGIN_ID":
+			s, ok := scalarText(val)
+			if !ok {
+				return crmError("Field %s: must be a string", name)
+			}
+			s = strings.TrimSpace(s)
+			if name == "ORIGINATOR_ID" {
+				originator = &s
+			} else {
+				origin = &s
+			}
+			continue
+		}
+		if m := multiField(name); m != nil && d.comms != nil {
+			if err := applyComms(name, m.items(d.comms(r)), val, creating); err != nil {
+				return err
+			}
+			continue
+		}
+		if f := d.byName[name]; f != nil && f.in != nil && !f.readOnly {
+			if err := f.in(r, val, name); err != nil {
+				return err
+			}
+		}
+	}
+	if originator != nil || origin != nil {
+		applyOrigin(d.extra(r), originator, origin)
+	}
+	return nil
+}
+
+// render answers a record with the fields sel selects.
+func (d *entityDef[T]) render(v *recView, r *T, sel *selection) *Array {
+	out := NewArray()
+	for i := range d.fields {
+		f := &d.fields[i]
+		if f.name == "ID" || sel.has(f.name) {
+			out.Set(f.name, f.out(v, r))
+		}
+	}
+	x := d.extra(r)
+	for _, def := range v.defs {
+		if sel.hasCustom(def.Code) {
+			out.Set(def.Code, customOut(def, x.Custom[def.Code], v.loc))
+		}
+	}
+	if d.comms == nil {
+		return out
+	}
+	c := d.comms(r)
+	for _, m := range multiFields {
+		items := *m.items(c)
+		if !sel.hasMulti(m.name) || len(items) == 0 {
+			continue
+		}
+		list := NewArray()
+		for _, it := range items {
+			list.Append(NewArray().Set("ID", strconv.FormatInt(it.ID, 10)).Set("VALUE_TYPE", it.ValueType).
+				Set("VALUE", it.Value).Set("TYPE_ID", m.name))
+		}
+		out.Set(m.name, list)
+	}
+	return out
+}
+
+// describe answers the entity's *.fields method.
+func (d *entityDef[T]) describe(defs []crm.CustomField) *Array {
+	descs := make([]fieldDesc, 0, len(d.fields))
+	for _, f := range d.fields {
+		descs = append(descs, fieldDesc{name: f.name, typ: f.typ, title: f.title, statusType: f.statusType,
+			readOnly: f.readOnly || f.in == nil, multiple: f.multiple})
+	}
+	return describeFields(descs, d.comms != nil, defs)
+}
+
+// condition is a filter condition on a standard field.
+func (d *entityDef[T]) condition(h *Handler) func(q *sqlQuery, field, op string, vals []any) (string, error) {
+	return func(q *sqlQuery, field, op string, vals []any) (string, error) {
+		f := d.byName[field]
+		if f == nil || f.col == "" {
+			return "", crmError("Field %s: cannot filter %ss by this field", field, d.entity)
+		}
+		if f.typ == "char" && f.kind == kText {
+			// Y/N fields computed in SQL compare as text; a bool column is
+			// compared with the flag.
+			return columnCondition(q, f.col, field, kText, op, vals, func(v any) (any, error) { return yn(truthy(v)), nil })
+		}
+		if f.kind == "bool" {
+			return flagCondition(field, op, vals, f.col)
+		}
+		convert := func(v any) (any, error) { return h.filterValue(field, f.kind, v) }
+		return columnCondition(q, f.col, field, f.kind, op, vals, convert)
+	}
+}
+
+// order is the ORDER BY of a list, the id breaking ties.
+func (d *entityDef[T]) order(order *Array) string {
+	var parts []string
+	hasID := false
+	for _, key := range order.Keys() {
+		v, _ := order.Get(key)
+		f := d.byName[strings.ToUpper(strings.TrimSpace(key))]
+		if f == nil || f.col == "" {
+			continue
+		}
+		dir := "ASC"
+		if s, _ := scalarText(v); strings.EqualFold(strings.TrimSpace(s), "DESC") {
+			dir = "DESC"
+		}
+		parts = append(parts, f.col+" "+dir)
+		hasID = hasID || f.col == "r.id"
+	}
+	if !hasID {
+		parts = append(parts, "r.id ASC")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// listPage is a *.list call: the ids of one page by filter and order, and
+// the total unless start=-1.
+func (h *Handler) listPage(ctx context.Context, c *call, table, entity string, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
+	filter, err := c.paramArray("filter")
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	order, err := c.paramArray("order")
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	selArr, err := c.paramArray("select")
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	startText, err := c.paramText("start")
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	start, perr := strconv.ParseInt(startText, 10, 64)
+	if perr != nil || start < -1 {
+		start = 0
+	}
+	q := &sqlQuery{where: []string{"r.deleted_at = 0"}}
+	if err := h.recordFilter(q, entity, orEmpty(filter), defs, standard); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	where := strings.Join(q.where, " AND ")
+	if start >= 0 {
+		var n int64
+		if err := h.db.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" r WHERE "+where, q.args...).Scan(&n); err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("bitrix: count %s: %w", table, err)
+		}
+		total = &n
+	}
+	query := "SELECT r.id FROM " + table + " r WHERE " + where + " ORDER BY " + orderBy(orEmpty(order)) +
+		" LIMIT " + q.arg(pageSize) + " OFFSET " + q.arg(max(start, 0))
+	rows, err := h.db.Read.QueryContext(ctx, query, q.args...)
+	if err != nil {
+		return nil, nil, 0, nil, fmt.Errorf("bitrix: list %s: %w", table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("bitrix: list %s: %w", table, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, nil, fmt.Errorf("bitrix: list %s: %w", table, err)
+	}
+	return ids, parseSelect(selArr), start, total, nil
+}
+
+// listReply is the reply of a list: result, total and next.
+func listReply(result *Array, start int64, total *int64) reply {
+	rep := reply{result: result}
+	if total == nil {
+		zero := int64(0)
+		rep.total = &zero
+		return rep
+	}
+	rep.total = total
+	if next := start + pageSize; next < *total {
+		rep.next = &next
+	}
+	return rep
+}
+
+// semantics maps the status ids of the dictionaries whose entity id
+// begins with prefix to their semantics.
+func (h *Handler) semantics(ctx context.Context, prefix string) (map[string]string, error) {
+	all, err := h.store.ListStatuses(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, st := range all {
+		if strings.HasPrefix(st.EntityID, prefix) {
+			m[st.StatusID] = st.Semantics
+		}
+	}
+	return m, nil
+}
+
+// crud serves crm.{entity}.{add,get,update,delete,list,fields} over an
+// entity's store functions.
+type crud[T any] struct {
+	h      *Handler
+	def    *entityDef[T]
+	meta   func(r *T) *crm.Meta
+	get    func(ctx context.Context, id int64) (T, error)
+	create func(ctx context.Context, a crm.Actor, r T) (T, error)
+	update func(ctx context.Context, a crm.Actor, id int64, mutate func(*T) error) (T, error)
+	// semPrefix selects the status dictionaries of the entity's semantics.
+	semPrefix string
+}
+
+func (c *crud[T]) view(ctx context.Context) (*recView, error) {
+	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
+	if err != nil {
+		return nil, err
+	}
+	v := &recView{loc: c.h.loc, defs: defs, semantics: map[string]string{}}
+	if c.semPrefix != "" {
+		if v.semantics, err = c.h.semantics(ctx, c.semPrefix); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// load returns a live record.
+func (c *crud[T]) load(ctx context.Context, id int64) (T, error) {
+	r, err := c.get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if c.meta(&r).DeletedAt != nil {
+		return r, errNotFound
+	}
+	return r, nil
+}
+
+func (c *crud[T]) add(ctx context.Context, cl *call) (reply, error) {
+	fields, err := cl.paramArray("fields")
+	if err != nil {
+		return reply{}, err
+	}
+	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
+	if err != nil {
+		return reply{}, err
+	}
+	var r T
+	if err := c.def.apply(&r, orEmpty(fields), defs, true); err != nil {
+		return reply{}, err
+	}
+	created, err := c.create(ctx, cl.actor(), r)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{result: c.meta(&created).ID}, nil
+}
+
+func (c *crud[T]) getOne(ctx context.Context, cl *call) (reply, error) {
+	id, err := cl.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	r, err := c.load(ctx, id)
+	if err != nil {
+		return reply{}, err
+	}
+	v, err := c.view(ctx)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{result: c.def.render(v, &r, everything)}, nil
+}
+
+func (c *crud[T]) updateOne(ctx context.Context, cl *call) (reply, error) {
+	id, err := cl.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	fields, err := cl.paramArray("fields")
+	if err != nil {
+		return reply{}, err
+	}
+	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
+	if err != nil {
+		return reply{}, err
+	}
+	if _, err := c.load(ctx, id); err != nil {
+		return reply{}, err
+	}
+	if _, err := c.update(ctx, cl.actor(), id, func(r *T) error {
+		return c.def.apply(r, orEmpty(fields), defs, false)
+	}); err != nil {
+		return reply{}, err
+	}
+	return reply{result: true}, nil
+}
+
+func (c *crud[T]) deleteOne(ctx context.Context, cl *call) (reply, error) {
+	id, err := cl.recordID()
+	if err != nil {
+		return reply{}, err
+	}
+	if err := c.h.store.Delete(ctx, cl.actor(), c.def.entity, id); err != nil {
+		return reply{}, err
+	}
+	return reply{result: true}, nil
+}
+
+func (c *crud[T]) list(ctx context.Context, cl *call) (reply, error) {
+	v, err := c.view(ctx)
+	if err != nil {
+		return reply{}, err
+	}
+	ids, sel, start, total, err := c.h.listPage(ctx, cl, c.def.table, c.def.entity, v.defs, c.def.condition(c.h), c.def.order)
+	if err != nil {
+		return reply{}, err
+	}
+	result := NewArray()
+	for _, id := range ids {
+		r, err := c.get(ctx, id)
+		if err != nil {
+			return reply{}, err
+		}
+		result.Append(c.def.render(v, &r, sel))
+	}
+	return listReply(result, start, total), nil
+}
+
+func (c *crud[T]) fields(ctx context.Context, _ *call) (reply, error) {
+	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{result: c.def.describe(defs)}, nil
+}
+
+// register adds crm.{name}.* to the methods.
+func (c *crud[T]) register(m map[string]method, name string, scopes []string) {
+	m["crm."+name+".add"] = method{scopes, c.add}
+	m["crm."+name+".get"] = method{scopes, c.getOne}
+	m["crm."+name+".update"] = method{scopes, c.updateOne}
+	m["crm."+name+".delete"] = method{scopes, c.deleteOne}
+	m["crm."+name+".list"] = method{scopes, c.list}
+	m["crm."+name+".fields"] = method{scopes, c.fields}
+}
