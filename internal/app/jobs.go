@@ -60,8 +60,13 @@ func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.L
 	}
 	fast := func(c *river.Config) {
 		// Deliveries should leave within a fraction of a second of the
-		// change; River's default 1 s poll is for batch work.
+		// change; River's default 1 s poll is for batch work. On SQLite
+		// every fetch takes the database's write lock away from the CRM's
+		// writer, so it polls less often there.
 		c.FetchCooldown, c.FetchPollInterval = 10*time.Millisecond, 50*time.Millisecond
+		if d.Dialect == db.SQLite {
+			c.FetchPollInterval = 200 * time.Millisecond
+		}
 	}
 	r, err := jobs.New(ctx, d, log, svc.Register, fast)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -40,6 +41,8 @@ const (
 // r.Start(ctx); s.Start(ctx, r); and on shutdown s.Stop() before
 // r.Stop(ctx).
 type Service struct {
+	lastSkip atomic.Int64 // unix ns of the last cursor move with no webhook active
+
 	db     *db.DB
 	box    *secret.Box
 	client *http.Client
@@ -148,9 +151,20 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 			return
 		case <-t.C:
 		case <-s.pokeCh:
+			// Under a stream of commits pokes come thousands of times a
+			// second; gather them for a moment so that one dispatch
+			// serves many changes.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pokeGather):
+			}
 		}
 	}
 }
+
+// pokeGather is how long the dispatcher lets pokes accumulate.
+const pokeGather = 20 * time.Millisecond
 
 // backoff is the wait before retry number attempt (1 = the first retry):
 // exponential from the base, capped, with "equal jitter" — half fixed,
