@@ -64,10 +64,12 @@ import (
 	"github.com/obmen/obmen/internal/db"
 )
 
-// Workers per client on the default queue. SQLite has one writer, so more
-// workers than a few would only queue on its lock.
+// Workers per client on the default queue. Most jobs (deliveries) wait on
+// the network, not on the database: with 4 workers on SQLite a stream of
+// 500 changes/s backed up to a 2 s p99 from commit to receiver, with 16 it
+// is under 100 ms (BenchmarkEventToDelivery).
 const (
-	sqliteMaxWorkers   = 4
+	sqliteMaxWorkers   = 16
 	postgresMaxWorkers = 16
 )
 
