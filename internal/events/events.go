@@ -173,6 +173,13 @@ type Query struct {
 	// Raw leaves Changes undecoded, in Encoded: for passing events on as
 	// JSON without building maps.
 	Raw bool
+	// Newest reads backwards from the end (or from before Before, when
+	// set): a record's latest history without paging through all of it.
+	// The result is still in descending id order.
+	Newest bool
+	Before int64
+	// SkipAction leaves out events with this action.
+	SkipAction string
 	// ExcludeIntegration skips events written by that integration, so a
 	// sync does not read back its own changes.
 	ExcludeIntegration string
@@ -193,6 +200,18 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 	}
 	where := []string{"id > $1"}
 	args := []any{p.After}
+	if p.Before > 0 {
+		args = append(args, p.Before)
+		where = append(where, fmt.Sprintf("id < $%d", len(args)))
+	}
+	if p.SkipAction != "" {
+		args = append(args, p.SkipAction)
+		where = append(where, fmt.Sprintf("action <> $%d", len(args)))
+	}
+	order := "id"
+	if p.Newest {
+		order = "id DESC"
+	}
 	if p.Entity != "" {
 		args = append(args, p.Entity)
 		where = append(where, fmt.Sprintf("entity = $%d", len(args)))
@@ -207,8 +226,8 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 	}
 	args = append(args, p.Limit)
 	rows, err := q.QueryContext(ctx, fmt.Sprintf(
-		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at FROM events WHERE %s ORDER BY id LIMIT $%d",
-		strings.Join(where, " AND "), len(args)), args...)
+		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at FROM events WHERE %s ORDER BY %s LIMIT $%d",
+		strings.Join(where, " AND "), order, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: read after %d: %w", p.After, err)
 	}

@@ -155,26 +155,11 @@ func (s *Store) Timeline(ctx context.Context, entity string, recordID int64, lim
 		items = append(items, TimelineItem{Kind: TimelineActivity, At: at, Activity: &acts[i]})
 	}
 
-	// The log reads forward only: page through the record's history and
-	// keep its newest events.
-	var evs []events.Event
-	for after := int64(0); ; {
-		page, err := events.Read(ctx, s.db.Read, events.Query{After: after, Limit: 1000, Entity: entity, RecordID: recordID})
-		if err != nil {
-			return nil, fmt.Errorf("store: timeline of %s %d: %w", entity, recordID, err)
-		}
-		for _, e := range page {
-			if e.Action != ActionComment {
-				evs = append(evs, e)
-			}
-		}
-		if len(evs) > limit {
-			evs = evs[len(evs)-limit:]
-		}
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
+	// The record's newest events, read backwards through events_record.
+	evs, err := events.Read(ctx, s.db.Reader(), events.Query{Entity: entity, RecordID: recordID, Newest: true,
+		SkipAction: ActionComment, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("store: timeline of %s %d: %w", entity, recordID, err)
 	}
 	for i := range evs {
 		items = append(items, TimelineItem{Kind: TimelineEvent, At: evs[i].CreatedAt, Event: &evs[i]})

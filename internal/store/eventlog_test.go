@@ -217,3 +217,32 @@ func TestSQLiteManyWritersNeverLocked(t *testing.T) {
 		t.Fatalf("expected %d events, the log ends at %d", writers*perWriter*2, last)
 	}
 }
+
+func TestEventsNewestFirst(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		l, err := s.CreateLead(ctx, admin, crm.Lead{Title: "история"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []string{"IN_PROCESS", "PROCESSED", "NEW"} {
+			if _, err := s.UpdateLead(ctx, admin, l.ID, func(x *crm.Lead) error { x.StatusID = st; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		evs, err := s.Events(ctx, events.Query{Entity: store.EntityLead, RecordID: l.ID, Newest: true, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 2 || evs[0].ID <= evs[1].ID || string(evs[0].Changes["status_id"].New) != `"NEW"` {
+			t.Fatalf("newest two: %+v", evs)
+		}
+		older, err := s.Events(ctx, events.Query{Entity: store.EntityLead, RecordID: l.ID, Newest: true, Before: evs[1].ID, SkipAction: events.Create})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(older) != 1 || older[0].Action != events.Update || string(older[0].Changes["status_id"].New) != `"IN_PROCESS"` {
+			t.Fatalf("before %d without the create: %+v", evs[1].ID, older)
+		}
+	})
+}
