@@ -31,6 +31,13 @@ type Options struct {
 	MaxBody int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// RateLimit is the calls a second a webhook may make on average, as
+	// Bitrix24's leaky bucket drains; 0 (the default) is no limit. A call
+	// over the limit is answered 503 QUERY_LIMIT_EXCEEDED.
+	RateLimit float64
+	// Burst is the bucket: the calls a webhook may make at once; 0 is
+	// RateLimit rounded up.
+	Burst int
 }
 
 // Handler serves the Bitrix24-compatible API. Mount it at "/rest/".
@@ -43,6 +50,7 @@ type Handler struct {
 	maxBody int64
 	now     func() time.Time
 	methods map[string]method
+	limit   *limiter // nil: no rate limit
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // webhook id → last recorded use
@@ -87,7 +95,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		log = slog.Default()
 	}
 	h := &Handler{db: d, store: s, hooks: NewWebhooks(d), log: log, loc: o.Location, maxBody: o.MaxBody, now: o.Now,
-		touched: map[int64]time.Time{}}
+		touched: map[int64]time.Time{}, limit: newLimiter(o.RateLimit, o.Burst)}
 	crmScope := []string{"crm"}
 	userScope := []string{"user", "user_brief", "user_basic"}
 	h.methods = map[string]method{
@@ -97,6 +105,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"server.time":  {nil, h.serverTime},
 		"profile":      {nil, h.profile},
 		"user.current": {userScope, h.userCurrent},
+		"user.get":     {userScope, h.userGet},
 
 		"crm.lead.add":    {crmScope, h.leadAdd},
 		"crm.lead.get":    {crmScope, h.leadGet},
@@ -114,6 +123,15 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.category.list":          {crmScope, h.categoryList},
 		"crm.dealcategory.list":      {crmScope, h.dealCategoryList},
 		"crm.duplicate.findbycomm":   {crmScope, h.duplicateFindByComm},
+
+		"crm.timeline.comment.add":  {crmScope, h.timelineCommentAdd},
+		"crm.timeline.comment.list": {crmScope, h.timelineCommentList},
+
+		"crm.activity.add":    {crmScope, h.activityAdd},
+		"crm.activity.get":    {crmScope, h.activityGet},
+		"crm.activity.update": {crmScope, h.activityUpdate},
+		"crm.activity.delete": {crmScope, h.activityDelete},
+		"crm.activity.list":   {crmScope, h.activityList},
 	}
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
@@ -161,6 +179,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Error("bitrix: check webhook", "err", err)
 		fail(errInternal)
+		return
+	}
+	if !h.limit.allow(hook.ID, h.now()) {
+		fail(errQueryLimit)
 		return
 	}
 	h.touch(hook)
