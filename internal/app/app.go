@@ -109,7 +109,7 @@ type Server struct {
 func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
 	a := api.New(s, log, cfg.MaxBodyBytes)
-	bx := bitrix.New(d, s, log, bitrix.Options{})
+	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	svc, err := newDelivery(d, s, cfg, log)
 	if err != nil {

@@ -44,6 +44,11 @@ type Config struct {
 	// networks that outbound requests may reach (1C on the office LAN);
 	// everything private is refused otherwise.
 	OutboundAllow []string
+	// BitrixRateLimit (requests per second) and BitrixBurst bound each
+	// incoming webhook of the Bitrix24-compatible API like Bitrix24's
+	// leaky bucket; 0 turns the limit off (the default).
+	BitrixRateLimit float64
+	BitrixBurst     int
 	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
 	// files; Bitrix24's SDK, for one, refuses plain HTTP).
 	TLSCert, TLSKey string
@@ -95,6 +100,20 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: OBMEN_MAX_BODY_BYTES: %q is not a positive number", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := getenv("OBMEN_BITRIX_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("config: OBMEN_BITRIX_RATE_LIMIT: %q is not a non-negative number", v)
+		}
+		c.BitrixRateLimit = f
+	}
+	if v := getenv("OBMEN_BITRIX_BURST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("config: OBMEN_BITRIX_BURST: %q is not a non-negative number", v)
+		}
+		c.BitrixBurst = n
 	}
 	if v := getenv("OBMEN_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
