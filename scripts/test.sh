@@ -48,6 +48,19 @@ ensure_curl() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl ca-certificates >/dev/null
 }
 
+# Bitrix24's official JS SDK drives the Bitrix24-compatible API in a test
+# (cmd/obmen/jssdk_test.go); install node when missing and the SDK pinned
+# by internal/bitrix/testdata/sdk/package-lock.json.
+ensure_sdk() {
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		[ "$(id -u)" -eq 0 ] || die "node and npm not found; the Bitrix24 SDK test needs them (apt-get install nodejs npm)"
+		echo "node not found, installing nodejs and npm with apt-get ..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+	fi
+	(cd internal/bitrix/testdata/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci of the Bitrix24 SDK failed"
+}
+
 failed=()
 
 # ---------------------------------------------------------------- lint
@@ -74,6 +87,7 @@ fi
 heading "postgres"
 ensure_cc
 ensure_curl
+ensure_sdk
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT

@@ -22,7 +22,11 @@ import (
 // TestServesHTTPS makes a throw-away CA and a certificate for 127.0.0.1,
 // starts the server with --tls-cert/--tls-key and talks HTTPS to it with a
 // client that trusts only that CA.
-func TestServesHTTPS(t *testing.T) {
+// testCert makes a throw-away CA and a certificate for 127.0.0.1 signed by
+// it; it returns the certificate and key files, the CA's PEM file and a
+// pool trusting only that CA.
+func testCert(t *testing.T) (certFile, keyFile, caFile string, pool *x509.CertPool) {
+	t.Helper()
 	dir := t.TempDir()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Obmen test CA"},
@@ -43,15 +47,22 @@ func TestServesHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 
+	caFile = filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600)
+	pool = x509.NewCertPool()
+	pool.AddCert(ca)
+	return certFile, keyFile, caFile, pool
+}
+
+func TestServesHTTPS(t *testing.T) {
+	certFile, keyFile, _, pool := testCert(t)
 	addr := freeAddr(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
 		"OBMEN_TLS_CERT=" + certFile, "OBMEN_TLS_KEY=" + keyFile}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	// startServer polls plain HTTP; poll HTTPS here instead.
 	cmd := startHTTPS(t, env, addr, client)
@@ -72,4 +83,8 @@ func TestServesHTTPS(t *testing.T) {
 			t.Fatal("plain HTTP served on the TLS port")
 		}
 	}
+}
+
+func tlsClient(pool *x509.CertPool) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }

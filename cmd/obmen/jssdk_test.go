@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBitrix24JSSDK runs seed 002/003 flows through Bitrix24's official
+// JavaScript SDK (@bitrix24/b24jssdk, B24Hook), pointed at an incoming
+// webhook of a server speaking HTTPS — the SDK refuses plain HTTP — with a
+// throw-away CA. scripts/test.sh installs the SDK (npm ci).
+func TestBitrix24JSSDK(t *testing.T) {
+	dir, err := filepath.Abs("../../internal/bitrix/testdata/sdk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@bitrix24", "b24jssdk", "package.json"))
+	if err != nil || modErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("node or the SDK is missing (scripts/test.sh runs npm ci in %s): %v %v", dir, err, modErr)
+		}
+		t.Skipf("node or the SDK is missing; run: npm ci --prefix %s", dir)
+	}
+	certFile, keyFile, caFile, pool := testCert(t)
+	addr := freeAddr(t)
+	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
+		"OBMEN_TLS_CERT=" + certFile, "OBMEN_TLS_KEY=" + keyFile, "OBMEN_PUBLIC_URL=https://" + addr}
+	srv := startHTTPS(t, env, addr, tlsClient(pool))
+	defer srv.kill()
+	hook := strings.TrimSpace(obmen(t, env, "", "bitrix", "webhook-add", "--user", "admin", "--scope", "crm,user"))
+	if !strings.HasPrefix(hook, "https://"+addr+"/rest/") {
+		t.Fatalf("webhook URL %q", hook)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "flows.mjs", hook)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+caFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "ok") {
+		t.Fatalf("SDK flows failed: %v\n%s\nserver log:\n%s", err, out, srv.out.String())
+	}
+	t.Logf("b24jssdk:\n%s", out)
+}
