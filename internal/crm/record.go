@@ -151,3 +151,11 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// RecordMeta returns the meta of the record it is embedded in, so that
+// code generic over record types can reach it.
+func (m *Meta) RecordMeta() *Meta { return m }
+
+// RecordExtra returns the custom fields and external ids of the record it
+// is embedded in.
+func (e *Extra) RecordExtra() *Extra { return e }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var accountSpec = spec{
@@ -125,22 +124,8 @@ func checkAccount(t txq, a *crm.Account) error {
 // Requisites are not written here (see CreateRequisite); any given are
 // dropped.
 func (s *Store) CreateAccount(ctx context.Context, actor crm.Actor, a crm.Account) (crm.Account, error) {
-	normExtra(&a.Extra)
-	a.Requisites = []crm.Requisite{}
-	if err := a.Normalize(); err != nil {
-		return a, err
-	}
-	if err := checkAccount(s.rq(ctx), &a); err != nil {
-		return a, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&a.Meta)
-		if err := t.insertAccount(&a); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityAccount, a.ID, events.Create, nil, a)
-	})
-	return a, err
+	a.Requisites = []crm.Requisite{} // managed on their own (requisite.go)
+	return createRecord(s, ctx, actor, EntityAccount, a, checkAccount, func(t *Tx, v *crm.Account) error { return t.insertAccount(v) })
 }
 
 // insertAccount inserts the row and its comms, custom values and external
@@ -170,43 +155,13 @@ func (t *Tx) insertAccount(a *crm.Account) error {
 // mutate may reassign the account (AssignedByID); the rest of Meta is
 // kept, and so are the requisites as stored, whatever mutate does to them.
 func (s *Store) UpdateAccount(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Account) error) (crm.Account, error) {
-	var cur crm.Account
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getAccount(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("account", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		assigned := cur.AssignedByID
-		cur.Meta = old.Meta
-		if assigned != 0 {
-			cur.AssignedByID = assigned
-		}
-		if cur.Requisites, err = clone(old.Requisites); err != nil {
-			return err
-		}
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkAccount(t.rq(), &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateAccount(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityAccount, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Account]{
+		entity: EntityAccount, get: getAccount,
+		// Requisites are managed on their own (requisite.go).
+		fix:   func(old, cur *crm.Account) (err error) { cur.Requisites, err = clone(old.Requisites); return err },
+		check: func(q txq, _, cur *crm.Account) error { return checkAccount(q, cur) },
+		save:  func(t *Tx, old, cur *crm.Account) error { return t.updateAccount(old, cur) },
+	}, mutate)
 }
 
 // updateAccount writes the row and its changed comms, custom values and

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var activitySpec = spec{
@@ -188,22 +187,10 @@ func activityTimes(old, a *crm.Activity, now time.Time) {
 
 // CreateActivity validates and stores a new activity with its create event.
 func (s *Store) CreateActivity(ctx context.Context, actor crm.Actor, a crm.Activity) (crm.Activity, error) {
-	normExtra(&a.Extra)
-	if err := a.Normalize(); err != nil {
-		return a, err
-	}
-	if err := checkActivity(s.rq(ctx), &a); err != nil {
-		return a, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&a.Meta)
-		activityTimes(nil, &a, t.now)
-		if err := t.insertActivity(&a); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityActivity, a.ID, events.Create, nil, a)
+	return createRecord(s, ctx, actor, EntityActivity, a, checkActivity, func(t *Tx, a *crm.Activity) error {
+		activityTimes(nil, a, t.now)
+		return t.insertActivity(a)
 	})
-	return a, err
 }
 
 func (t *Tx) insertActivity(a *crm.Activity) error {
@@ -225,37 +212,14 @@ func (t *Tx) insertActivity(a *crm.Activity) error {
 // UpdateActivity loads a live activity, lets mutate change it, validates
 // and stores the result with an update event naming the changed fields.
 func (s *Store) UpdateActivity(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Activity) error) (crm.Activity, error) {
-	var cur crm.Activity
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getActivity(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("activity", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkActivityChange(t.rq(), &old, &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		activityTimes(&old, &cur, t.now)
-		if err := t.updateActivity(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityActivity, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Activity]{
+		entity: EntityActivity, get: getActivity,
+		check: checkActivityChange,
+		save: func(t *Tx, old, cur *crm.Activity) error {
+			activityTimes(old, cur, t.now)
+			return t.updateActivity(old, cur)
+		},
+	}, mutate)
 }
 
 func (t *Tx) updateActivity(old, a *crm.Activity) error {

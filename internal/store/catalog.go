@@ -136,22 +136,8 @@ func catalogCycle(t txq, id, parent int64) error {
 
 // CreateCatalog validates and stores a new catalog with its create event.
 func (s *Store) CreateCatalog(ctx context.Context, actor crm.Actor, c crm.Catalog) (crm.Catalog, error) {
-	normExtra(&c.Extra)
-	if err := c.Normalize(); err != nil {
-		return c, err
-	}
 	c.ID = 0
-	if err := checkCatalog(s.rq(ctx), &c); err != nil {
-		return c, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&c.Meta)
-		if err := t.insertCatalog(&c); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityCatalog, c.ID, events.Create, nil, c)
-	})
-	return c, err
+	return createRecord(s, ctx, actor, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v) })
 }
 
 func (t *Tx) insertCatalog(c *crm.Catalog) error {
@@ -172,36 +158,11 @@ func (t *Tx) insertCatalog(c *crm.Catalog) error {
 // UpdateCatalog loads a live catalog, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateCatalog(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Catalog) error) (crm.Catalog, error) {
-	var cur crm.Catalog
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getCatalog(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("catalog", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkCatalogChange(t.rq(), &old, &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateCatalog(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityCatalog, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Catalog]{
+		entity: EntityCatalog, get: getCatalog,
+		check: checkCatalogChange,
+		save:  func(t *Tx, old, cur *crm.Catalog) error { return t.updateCatalog(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateCatalog(old, c *crm.Catalog) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 // contactSpec has no account_id column: "linked to this account" goes
@@ -194,21 +193,7 @@ func checkContactRefs(t txq, c *crm.Contact, keptLead int64) error {
 
 // CreateContact validates and stores a new contact with its create event.
 func (s *Store) CreateContact(ctx context.Context, actor crm.Actor, c crm.Contact) (crm.Contact, error) {
-	normExtra(&c.Extra)
-	if err := c.Normalize(); err != nil {
-		return c, err
-	}
-	if err := checkContact(s.rq(ctx), &c); err != nil {
-		return c, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&c.Meta)
-		if err := t.insertContact(&c); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityContact, c.ID, events.Create, nil, c)
-	})
-	return c, err
+	return createRecord(s, ctx, actor, EntityContact, c, checkContact, func(t *Tx, v *crm.Contact) error { return t.insertContact(v) })
 }
 
 func (t *Tx) insertContact(c *crm.Contact) error {
@@ -239,40 +224,11 @@ func (t *Tx) insertContact(c *crm.Contact) error {
 // stores the result with an update event naming the changed fields.
 // mutate may reassign the contact (AssignedByID); the rest of Meta is kept.
 func (s *Store) UpdateContact(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Contact) error) (crm.Contact, error) {
-	var cur crm.Contact
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getContact(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("contact", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		assigned := cur.AssignedByID
-		cur.Meta = old.Meta
-		if assigned != 0 {
-			cur.AssignedByID = assigned
-		}
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkContactRefs(t.rq(), &cur, old.LeadID); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateContact(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityContact, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Contact]{
+		entity: EntityContact, get: getContact,
+		check: func(q txq, old, cur *crm.Contact) error { return checkContactRefs(q, cur, old.LeadID) },
+		save:  func(t *Tx, old, cur *crm.Contact) error { return t.updateContact(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateContact(old, c *crm.Contact) error {

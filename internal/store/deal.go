@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var dealSpec = spec{
@@ -223,21 +222,7 @@ func stageSemantics(t txq, categoryID int64, stageID string) (string, error) {
 
 // CreateDeal validates and stores a new deal with its create event.
 func (s *Store) CreateDeal(ctx context.Context, actor crm.Actor, d crm.Deal) (crm.Deal, error) {
-	normExtra(&d.Extra)
-	if err := d.Normalize(); err != nil {
-		return d, err
-	}
-	if err := checkDeal(s.rq(ctx), &d); err != nil {
-		return d, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&d.Meta)
-		if err := t.insertDeal(&d); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityDeal, d.ID, events.Create, nil, d)
-	})
-	return d, err
+	return createRecord(s, ctx, actor, EntityDeal, d, checkDeal, func(t *Tx, v *crm.Deal) error { return t.insertDeal(v) })
 }
 
 // insertDeal writes a new deal with its contact links, product rows,
@@ -271,36 +256,11 @@ func (t *Tx) insertDeal(d *crm.Deal) error {
 // UpdateDeal loads a live deal, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateDeal(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Deal) error) (crm.Deal, error) {
-	var cur crm.Deal
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getDeal(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("deal", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkDealChange(t.rq(), &old, &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateDeal(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityDeal, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Deal]{
+		entity: EntityDeal, get: getDeal,
+		check: checkDealChange,
+		save:  func(t *Tx, old, cur *crm.Deal) error { return t.updateDeal(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateDeal(old, d *crm.Deal) error {

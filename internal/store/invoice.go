@@ -151,25 +151,11 @@ func checkInvoiceRefs(t txq, v, old *crm.Invoice) error {
 // The number is the system's (the caller's is replaced); an empty
 // invoice_date is today (UTC).
 func (s *Store) CreateInvoice(ctx context.Context, actor crm.Actor, v crm.Invoice) (crm.Invoice, error) {
-	normExtra(&v.Extra)
-	v.Number = ""
+	v.Number = "" // given by the system
 	if strings.TrimSpace(v.InvoiceDate) == "" {
 		v.InvoiceDate = s.now().UTC().Format(time.DateOnly)
 	}
-	if err := v.Normalize(); err != nil {
-		return v, err
-	}
-	if err := checkInvoice(s.rq(ctx), &v); err != nil {
-		return v, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&v.Meta)
-		if err := t.insertInvoice(&v); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityInvoice, v.ID, events.Create, nil, v)
-	})
-	return v, err
+	return createRecord(s, ctx, actor, EntityInvoice, v, checkInvoice, func(t *Tx, v *crm.Invoice) error { return t.insertInvoice(v) })
 }
 
 // CreateInvoiceFromDeal bills a live deal: the new invoice takes the
@@ -310,40 +296,12 @@ func (t *Tx) insertInvoice(v *crm.Invoice) error {
 // stores the result with an update event naming the changed fields. The
 // number cannot be changed.
 func (s *Store) UpdateInvoice(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Invoice) error) (crm.Invoice, error) {
-	var cur crm.Invoice
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getInvoice(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("invoice", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		if strings.TrimSpace(cur.Number) != old.Number {
-			return crm.Invalid("number", "is given by the system and cannot be changed")
-		}
-		cur.Number = old.Number
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkInvoiceRefs(t.rq(), &cur, &old); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateInvoice(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityInvoice, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Invoice]{
+		entity: EntityInvoice, get: getInvoice,
+		fix:   keepNumber(func(v *crm.Invoice) *string { return &v.Number }),
+		check: func(q txq, old, cur *crm.Invoice) error { return checkInvoiceRefs(q, cur, old) },
+		save:  func(t *Tx, old, cur *crm.Invoice) error { return t.updateInvoice(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateInvoice(old, v *crm.Invoice) error {

@@ -189,40 +189,11 @@ func (t *Tx) insertLead(l *crm.Lead) error {
 // UpdateLead loads a live lead, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateLead(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Lead) error) (crm.Lead, error) {
-	var cur crm.Lead
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getLead(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("lead", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		assigned := cur.AssignedByID
-		cur.Meta = old.Meta
-		if assigned != 0 {
-			cur.AssignedByID = assigned
-		}
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkLead(t.rq(), &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateLead(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityLead, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Lead]{
+		entity: EntityLead, get: getLead,
+		check: func(q txq, _, cur *crm.Lead) error { return checkLead(q, cur) },
+		save:  func(t *Tx, old, cur *crm.Lead) error { return t.updateLead(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateLead(old, l *crm.Lead) error {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var productSpec = spec{
@@ -137,21 +136,7 @@ func checkProduct(t txq, p *crm.Product) error {
 
 // CreateProduct validates and stores a new product with its create event.
 func (s *Store) CreateProduct(ctx context.Context, actor crm.Actor, p crm.Product) (crm.Product, error) {
-	normExtra(&p.Extra)
-	if err := p.Normalize(); err != nil {
-		return p, err
-	}
-	if err := checkProduct(s.rq(ctx), &p); err != nil {
-		return p, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&p.Meta)
-		if err := t.insertProduct(&p); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityProduct, p.ID, events.Create, nil, p)
-	})
-	return p, err
+	return createRecord(s, ctx, actor, EntityProduct, p, checkProduct, func(t *Tx, v *crm.Product) error { return t.insertProduct(v) })
 }
 
 // productVATArg is the nullable vat_rate of a product or service as a
@@ -184,36 +169,11 @@ func (t *Tx) insertProduct(p *crm.Product) error {
 // UpdateProduct loads a live product, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateProduct(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Product) error) (crm.Product, error) {
-	var cur crm.Product
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getProduct(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("product", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkProduct(t.rq(), &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateProduct(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityProduct, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Product]{
+		entity: EntityProduct, get: getProduct,
+		check: func(q txq, _, cur *crm.Product) error { return checkProduct(q, cur) },
+		save:  func(t *Tx, old, cur *crm.Product) error { return t.updateProduct(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateProduct(old, p *crm.Product) error {

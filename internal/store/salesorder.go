@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var salesOrderSpec = spec{
@@ -154,25 +153,11 @@ func checkSalesOrderRefs(t txq, o, old *crm.SalesOrder) error {
 // by the next one from the configured prefix and counter. An empty
 // order_date is today (UTC).
 func (s *Store) CreateSalesOrder(ctx context.Context, actor crm.Actor, o crm.SalesOrder) (crm.SalesOrder, error) {
-	normExtra(&o.Extra)
-	o.Number = ""
+	o.Number = "" // given by the system
 	if strings.TrimSpace(o.OrderDate) == "" {
 		o.OrderDate = s.now().UTC().Format(time.DateOnly)
 	}
-	if err := o.Normalize(); err != nil {
-		return o, err
-	}
-	if err := checkSalesOrder(s.rq(ctx), &o); err != nil {
-		return o, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&o.Meta)
-		if err := t.insertSalesOrder(&o); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntitySalesOrder, o.ID, events.Create, nil, o)
-	})
-	return o, err
+	return createRecord(s, ctx, actor, EntitySalesOrder, o, checkSalesOrder, func(t *Tx, v *crm.SalesOrder) error { return t.insertSalesOrder(v) })
 }
 
 // insertSalesOrder inserts the row and its children. An empty Number is
@@ -208,40 +193,12 @@ func (t *Tx) insertSalesOrder(o *crm.SalesOrder) error {
 // validates and stores the result with an update event naming the changed
 // fields. The number cannot be changed.
 func (s *Store) UpdateSalesOrder(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.SalesOrder) error) (crm.SalesOrder, error) {
-	var cur crm.SalesOrder
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getSalesOrder(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("sales order", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		if strings.TrimSpace(cur.Number) != old.Number {
-			return crm.Invalid("number", "is given by the system and cannot be changed")
-		}
-		cur.Number = old.Number
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkSalesOrderRefs(t.rq(), &cur, &old); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateSalesOrder(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntitySalesOrder, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.SalesOrder]{
+		entity: EntitySalesOrder, get: getSalesOrder,
+		fix:   keepNumber(func(v *crm.SalesOrder) *string { return &v.Number }),
+		check: func(q txq, old, cur *crm.SalesOrder) error { return checkSalesOrderRefs(q, cur, old) },
+		save:  func(t *Tx, old, cur *crm.SalesOrder) error { return t.updateSalesOrder(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateSalesOrder(old, o *crm.SalesOrder) error {

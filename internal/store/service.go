@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var serviceSpec = spec{
@@ -133,21 +132,7 @@ func checkService(t txq, v *crm.Service) error {
 
 // CreateService validates and stores a new service with its create event.
 func (s *Store) CreateService(ctx context.Context, actor crm.Actor, v crm.Service) (crm.Service, error) {
-	normExtra(&v.Extra)
-	if err := v.Normalize(); err != nil {
-		return v, err
-	}
-	if err := checkService(s.rq(ctx), &v); err != nil {
-		return v, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&v.Meta)
-		if err := t.insertService(&v); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityService, v.ID, events.Create, nil, v)
-	})
-	return v, err
+	return createRecord(s, ctx, actor, EntityService, v, checkService, func(t *Tx, v *crm.Service) error { return t.insertService(v) })
 }
 
 func (t *Tx) insertService(v *crm.Service) error {
@@ -171,36 +156,11 @@ func (t *Tx) insertService(v *crm.Service) error {
 // UpdateService loads a live service, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateService(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Service) error) (crm.Service, error) {
-	var cur crm.Service
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getService(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("service", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkService(t.rq(), &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateService(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityService, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Service]{
+		entity: EntityService, get: getService,
+		check: func(q txq, _, cur *crm.Service) error { return checkService(q, cur) },
+		save:  func(t *Tx, old, cur *crm.Service) error { return t.updateService(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateService(old, v *crm.Service) error {

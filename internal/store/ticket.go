@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/events"
 )
 
 var ticketSpec = spec{
@@ -117,21 +116,7 @@ func checkTicketChange(t txq, old, k *crm.Ticket) error {
 
 // CreateTicket validates and stores a new ticket with its create event.
 func (s *Store) CreateTicket(ctx context.Context, actor crm.Actor, k crm.Ticket) (crm.Ticket, error) {
-	normExtra(&k.Extra)
-	if err := k.Normalize(); err != nil {
-		return k, err
-	}
-	if err := checkTicket(s.rq(ctx), &k); err != nil {
-		return k, err
-	}
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(&k.Meta)
-		if err := t.insertTicket(&k); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityTicket, k.ID, events.Create, nil, k)
-	})
-	return k, err
+	return createRecord(s, ctx, actor, EntityTicket, k, checkTicket, func(t *Tx, v *crm.Ticket) error { return t.insertTicket(v) })
 }
 
 func (t *Tx) insertTicket(k *crm.Ticket) error {
@@ -152,36 +137,11 @@ func (t *Tx) insertTicket(k *crm.Ticket) error {
 // UpdateTicket loads a live ticket, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateTicket(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Ticket) error) (crm.Ticket, error) {
-	var cur crm.Ticket
-	err := s.Write(ctx, actor, func(t *Tx) error {
-		old, err := getTicket(t.rq(), id)
-		if err != nil {
-			return err
-		}
-		if old.DeletedAt != nil {
-			return NotFound("ticket", id)
-		}
-		if cur, err = clone(old); err != nil {
-			return err
-		}
-		if err := mutate(&cur); err != nil {
-			return err
-		}
-		cur.Meta = old.Meta
-		normExtra(&cur.Extra)
-		if err := cur.Normalize(); err != nil {
-			return err
-		}
-		if err := checkTicketChange(t.rq(), &old, &cur); err != nil {
-			return err
-		}
-		t.stampUpdate(&cur.Meta)
-		if err := t.updateTicket(&old, &cur); err != nil {
-			return err
-		}
-		return t.EmitDiff(EntityTicket, id, events.Update, old, cur)
-	})
-	return cur, err
+	return updateRecord(s, ctx, actor, id, updateOps[crm.Ticket]{
+		entity: EntityTicket, get: getTicket,
+		check: checkTicketChange,
+		save:  func(t *Tx, old, cur *crm.Ticket) error { return t.updateTicket(old, cur) },
+	}, mutate)
 }
 
 func (t *Tx) updateTicket(old, k *crm.Ticket) error {
