@@ -108,6 +108,7 @@ type Server struct {
 // NewServer builds the HTTP handler over an open database.
 func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
+	api.Version = Version
 	a := api.New(s, log, cfg.MaxBodyBytes)
 	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -41,15 +40,10 @@ func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) 
 	if u, err := url.Parse(domain); err == nil && u.Host != "" {
 		domain = u.Host
 	}
-	portal := delivery.Portal{Domain: domain, MemberID: installationID(box)}
+	// member_id: a stable, non-secret id every instance of the
+	// installation derives from the shared secrets key.
+	portal := delivery.Portal{Domain: domain, MemberID: box.ID()}
 	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log), nil
-}
-
-// installationID is a stable, non-secret id of this installation (Bitrix24's
-// member_id), derived from the secrets key so that every instance of one
-// installation agrees on it.
-func installationID(box *secret.Box) string {
-	return strings.ToLower(box.ID())
 }
 
 // startJobs migrates River's tables and starts the job runner with the

@@ -1,5 +1,7 @@
 package crm
 
+import "strconv"
+
 // Account kinds: a legal entity, a sole proprietor (ИП) or a private person.
 const (
 	AccountLegal  = "legal"
@@ -123,7 +125,7 @@ func (r *Requisite) Normalize() error {
 	for i := range r.BankDetails {
 		b := &r.BankDetails[i]
 		trimAll(&b.Name, &b.BIK, &b.Bank, &b.Account, &b.CorrAccount)
-		p := "bank_details[" + itoa(int64(i)) + "]"
+		p := "bank_details[" + strconv.FormatInt(int64(i), 10) + "]"
 		if err := firstErr(digitsField("bik", b.BIK, 9), digitsField("account", b.Account, 20), digitsField("corr_account", b.CorrAccount, 20)); err != nil {
 			return Prefixed(p, err)
 		}

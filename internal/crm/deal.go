@@ -1,6 +1,9 @@
 package crm
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Deal is an opportunity moving through a pipeline's stages: Bitrix24's
 // crm.deal.
@@ -37,7 +40,7 @@ func (d *Deal) Normalize() error {
 	if d.StageID == "" {
 		d.StageID = "NEW"
 		if d.CategoryID != 0 {
-			d.StageID = "C" + itoa(d.CategoryID) + ":NEW"
+			d.StageID = "C" + strconv.FormatInt(d.CategoryID, 10) + ":NEW"
 		}
 	}
 	if d.Currency == "" {
@@ -94,7 +97,7 @@ func StageEntityID(categoryID int64) string {
 	if categoryID == 0 {
 		return "DEAL_STAGE"
 	}
-	return "DEAL_STAGE_" + itoa(categoryID)
+	return "DEAL_STAGE_" + strconv.FormatInt(categoryID, 10)
 }
 
 // SearchText is what q= matches.

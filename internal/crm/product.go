@@ -2,6 +2,7 @@ package crm
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -124,7 +125,7 @@ func SortedUniqueIDs(field string, ids []int64) ([]int64, error) {
 	out := make([]int64, 0, len(ids))
 	for i, id := range ids {
 		if id <= 0 {
-			return nil, Invalid(field+"["+itoa(int64(i))+"]", "%d is not a record id", id)
+			return nil, Invalid(field+"["+strconv.FormatInt(int64(i), 10)+"]", "%d is not a record id", id)
 		}
 		out = append(out, id)
 	}

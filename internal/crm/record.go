@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -79,34 +80,12 @@ func (a Actor) String() string {
 	case a.Integration != "":
 		return "integration:" + a.Integration
 	case a.KeyID != 0:
-		return "apikey:" + itoa(a.KeyID)
+		return "apikey:" + strconv.FormatInt(a.KeyID, 10)
 	case a.UserID != 0:
-		return "user:" + itoa(a.UserID)
+		return "user:" + strconv.FormatInt(a.UserID, 10)
 	default:
 		return "system"
 	}
-}
-
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
 
 // checkLen reports a field longer than max runes.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -282,5 +281,5 @@ func customDef(t txq, entity, code string) (crm.CustomField, error) {
 			return d, nil
 		}
 	}
-	return crm.CustomField{}, errors.Join(crm.Invalid("custom."+code, "no such custom field on %s", entity))
+	return crm.CustomField{}, crm.Invalid("custom."+code, "no such custom field on %s", entity)
 }

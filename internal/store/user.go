@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -178,7 +179,12 @@ func (s *Store) SetPassword(ctx context.Context, actor crm.Actor, userID int64, 
 
 // dummyHash keeps a failed login by an unknown name as slow as a wrong
 // password, so timing does not reveal which logins exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("obmen-dummy-password"), bcrypt.DefaultCost)
+// It is made on first use: a bcrypt hash at package start would slow every
+// CLI command down.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("obmen-dummy-password"), bcrypt.DefaultCost)
+	return h
+})
 
 // Authenticate checks a login and password of an active user.
 func (s *Store) Authenticate(ctx context.Context, login, password string) (crm.User, error) {
@@ -190,7 +196,7 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (crm.U
 		return crm.User{}, fmt.Errorf("store: authenticate: %w", err)
 	}
 	if err != nil || hash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return crm.User{}, ErrBadCredentials
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || !active {
