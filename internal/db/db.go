@@ -56,6 +56,7 @@ type DB struct {
 	path   string
 
 	writeStmts, readStmts *stmtCache // SQLite only
+	turn                  WriteTurn  // SQLite only
 
 	stopCheckpoint, checkpointDone chan struct{}
 	pgURL                          string
@@ -140,7 +141,8 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	d := &DB{Dialect: SQLite, Read: r, write: w, path: o.SQLitePath, sqliteDSN: dsn,
 		writeStmts: &stmtCache{pool: w}, readStmts: &stmtCache{pool: r}}
-	d.commit = newGroupCommitter(w, d.writeStmts, max(1, o.GroupCommitMax))
+	d.turn = make(WriteTurn, 1)
+	d.commit = newGroupCommitter(w, d.turn, d.writeStmts, max(1, o.GroupCommitMax))
 	d.stopCheckpoint = make(chan struct{})
 	d.checkpointDone = make(chan struct{})
 	go d.checkpointLoop()

@@ -35,6 +35,7 @@ type writeReq struct {
 // fsyncs into one; alone, a write costs the same as a plain transaction.
 type groupCommitter struct {
 	conn  *sql.DB
+	turn  WriteTurn
 	stmts *stmtCache
 	max   int
 	reqs  chan writeReq
@@ -43,8 +44,8 @@ type groupCommitter struct {
 	once  sync.Once
 }
 
-func newGroupCommitter(conn *sql.DB, stmts *stmtCache, max int) *groupCommitter {
-	g := &groupCommitter{conn: conn, stmts: stmts, max: max, reqs: make(chan writeReq, 4*max), quit: make(chan struct{})}
+func newGroupCommitter(conn *sql.DB, turn WriteTurn, stmts *stmtCache, max int) *groupCommitter {
+	g := &groupCommitter{conn: conn, turn: turn, stmts: stmts, max: max, reqs: make(chan writeReq, 4*max), quit: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
 	return g
@@ -118,6 +119,10 @@ func (g *groupCommitter) run(batch []writeReq) {
 		}
 	}()
 
+	// Our turn at SQLite's write lock, shared fairly with the other writers
+	// of this process (River's connection); held until commit or rollback.
+	_ = g.turn.Take(ctx)
+	defer g.turn.Give()
 	tx, err := g.begin(ctx)
 	if err != nil {
 		fail(fmt.Errorf("db: begin: %w", err))

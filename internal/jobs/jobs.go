@@ -22,17 +22,15 @@
 // recommends, opened with exactly the DSN of our writer
 // (db.DB.SQLiteDSN): WAL, busy_timeout, foreign keys, IMMEDIATE
 // transactions and no automatic checkpoints (db checkpoints in the
-// background). SQLite has one write lock per file, so River's connection
-// and the group committer take turns on it: every write transaction of
-// either begins IMMEDIATE, which takes the lock up front and waits for it
-// on busy_timeout (15 s) instead of failing on a lock upgrade half-way, and
-// the committer additionally retries a busy BEGIN. Both hold the lock only
-// for a short transaction, never while a job's worker runs, so neither
-// meets "database is locked" (TestConcurrentWritesWhileWorking). The turns
-// are not fair: while the committer is saturated it re-takes the lock the
-// moment it commits, and River's connection, which polls from SQLite's
-// busy handler, gets it only now and then — jobs slow down (to a tenth or
-// less under a flood of small writes) but do not fail.
+// background). SQLite has one write lock per file, and its busy handler
+// is unfair: a writer waiting in it sleeps and loses the race to one that
+// commits and begins again at once. So River's connection and the group
+// committer take turns before SQLite's lock, in process (db.WriteTurn,
+// first come first served): River's connection takes the turn for each
+// transaction and each statement outside one (turnConnector). Neither side
+// starves the other under a flood of writes, neither meets "database is
+// locked" (TestConcurrentWritesWhileWorking), and both hold the turn only
+// for a short transaction, never while a job's worker runs.
 //
 // # PostgreSQL
 //
@@ -60,6 +58,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"modernc.org/sqlite"
 
 	"github.com/obmen/obmen/internal/db"
 )
@@ -109,9 +108,7 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 	var err error
 	switch d.Dialect {
 	case db.SQLite:
-		if r.litePool, err = openSQLite(d); err != nil {
-			return nil, err
-		}
+		r.litePool = openSQLite(d)
 		r.lite, err = river.NewClient(riversqlite.New(r.litePool), cfg)
 	default:
 		if r.pgPool, err = openPostgres(ctx, d); err != nil {
@@ -127,16 +124,14 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 }
 
 // openSQLite opens River's pool on d's file: one connection, as
-// riversqlite recommends, with the pragmas of d's own writer.
-func openSQLite(d *db.DB) (*sql.DB, error) {
-	p, err := sql.Open("sqlite", d.SQLiteDSN())
-	if err != nil {
-		return nil, fmt.Errorf("jobs: open %s: %w", d.Path(), err)
-	}
+// riversqlite recommends, with the pragmas of d's own writer, that writes
+// only in its turn (turnConnector).
+func openSQLite(d *db.DB) *sql.DB {
+	p := sql.OpenDB(&turnConnector{dsn: d.SQLiteDSN(), drv: &sqlite.Driver{}, turn: d.WriteTurn()})
 	p.SetMaxOpenConns(1)
 	p.SetMaxIdleConns(1)
 	p.SetConnMaxLifetime(0)
-	return p, nil
+	return p
 }
 
 func openPostgres(ctx context.Context, d *db.DB) (*pgxpool.Pool, error) {
@@ -224,10 +219,7 @@ func Migrate(ctx context.Context, d *db.DB) error {
 	quiet := slog.New(slog.DiscardHandler)
 	switch d.Dialect {
 	case db.SQLite:
-		p, err := openSQLite(d)
-		if err != nil {
-			return err
-		}
+		p := openSQLite(d)
 		defer p.Close()
 		m, err := rivermigrate.New(riversqlite.New(p), &rivermigrate.Config{Logger: quiet})
 		if err != nil {

@@ -1,0 +1,272 @@
+package jobs
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"reflect"
+	"sync"
+
+	"github.com/obmen/obmen/internal/db"
+)
+
+// turnConnector opens River's SQLite connection so that it writes only in
+// its turn (db.WriteTurn), shared with the group committer: a transaction
+// takes the turn at BEGIN and gives it back at COMMIT or ROLLBACK; a
+// statement outside a transaction (River runs many as single UPDATE …
+// RETURNING statements) holds it while it runs and, for a query, until its
+// rows are closed — SQLite keeps the write lock until then.
+type turnConnector struct {
+	dsn  string
+	drv  driver.Driver
+	turn db.WriteTurn
+}
+
+func (c *turnConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &turnConn{inner: dc, turn: c.turn}, nil
+}
+
+func (c *turnConnector) Driver() driver.Driver { return c.drv }
+
+// inner is what the modernc.org/sqlite connection offers; Connect checks
+// nothing because database/sql probes these interfaces itself, so turnConn
+// falls back exactly as database/sql would.
+type turnConn struct {
+	inner driver.Conn
+	turn  db.WriteTurn
+	tx    *turnTx // the transaction in progress, if any
+}
+
+var (
+	_ driver.ConnBeginTx            = (*turnConn)(nil)
+	_ driver.ConnPrepareContext     = (*turnConn)(nil)
+	_ driver.ExecerContext          = (*turnConn)(nil)
+	_ driver.QueryerContext         = (*turnConn)(nil)
+	_ driver.SessionResetter        = (*turnConn)(nil)
+	_ driver.Validator              = (*turnConn)(nil)
+	_ driver.Pinger                 = (*turnConn)(nil)
+	_ driver.NamedValueChecker      = (*turnConn)(nil)
+	_ driver.StmtExecContext        = (*turnStmt)(nil)
+	_ driver.StmtQueryContext       = (*turnStmt)(nil)
+	_ driver.Tx                     = (*turnTx)(nil)
+	_ driver.Rows                   = (*turnRows)(nil)
+	_ driver.RowsNextResultSet      = (*turnRows)(nil)
+	_ driver.RowsColumnTypeScanType = (*turnRows)(nil)
+)
+
+// errNoContext is never returned: the modernc driver implements every
+// context-taking interface; it guards a driver that does not.
+var errNoContext = errors.New("jobs: the SQLite driver lacks a context-aware method River needs")
+
+func (c *turnConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *turnConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	p, ok := c.inner.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, errNoContext
+	}
+	st, err := p.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &turnStmt{inner: st, conn: c}, nil
+}
+
+func (c *turnConn) Close() error { return c.inner.Close() }
+
+func (c *turnConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *turnConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	b, ok := c.inner.(driver.ConnBeginTx)
+	if !ok {
+		return nil, errNoContext
+	}
+	if err := c.turn.Take(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := b.BeginTx(ctx, opts)
+	if err != nil {
+		c.turn.Give()
+		return nil, err
+	}
+	c.tx = &turnTx{inner: tx, conn: c}
+	return c.tx, nil
+}
+
+// outside takes the turn for one statement outside a transaction; inside
+// one the transaction already holds it. The returned func gives it back.
+func (c *turnConn) outside(ctx context.Context) (func(), error) {
+	if c.tx != nil {
+		return func() {}, nil
+	}
+	if err := c.turn.Take(ctx); err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(c.turn.Give) }, nil
+}
+
+func (c *turnConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	e, ok := c.inner.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	give, err := c.outside(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer give()
+	return e.ExecContext(ctx, query, args)
+}
+
+func (c *turnConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := c.inner.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	give, err := c.outside(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, query, args)
+	if err != nil {
+		give()
+		return nil, err
+	}
+	return &turnRows{Rows: rows, give: give}, nil
+}
+
+func (c *turnConn) ResetSession(ctx context.Context) error {
+	if r, ok := c.inner.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *turnConn) IsValid() bool {
+	if v, ok := c.inner.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (c *turnConn) Ping(ctx context.Context) error {
+	if p, ok := c.inner.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *turnConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+type turnTx struct {
+	inner driver.Tx
+	conn  *turnConn
+}
+
+func (t *turnTx) Commit() error {
+	defer t.end()
+	return t.inner.Commit()
+}
+
+func (t *turnTx) Rollback() error {
+	defer t.end()
+	return t.inner.Rollback()
+}
+
+func (t *turnTx) end() {
+	if t.conn.tx == t {
+		t.conn.tx = nil
+		t.conn.turn.Give()
+	}
+}
+
+type turnStmt struct {
+	inner driver.Stmt
+	conn  *turnConn
+}
+
+func (s *turnStmt) Close() error  { return s.inner.Close() }
+func (s *turnStmt) NumInput() int { return s.inner.NumInput() }
+
+func (s *turnStmt) Exec(args []driver.Value) (driver.Result, error) {
+	return nil, errNoContext
+}
+
+func (s *turnStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return nil, errNoContext
+}
+
+func (s *turnStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	e, ok := s.inner.(driver.StmtExecContext)
+	if !ok {
+		return nil, errNoContext
+	}
+	give, err := s.conn.outside(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer give()
+	return e.ExecContext(ctx, args)
+}
+
+func (s *turnStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := s.inner.(driver.StmtQueryContext)
+	if !ok {
+		return nil, errNoContext
+	}
+	give, err := s.conn.outside(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, args)
+	if err != nil {
+		give()
+		return nil, err
+	}
+	return &turnRows{Rows: rows, give: give}, nil
+}
+
+// turnRows gives the turn back when the rows of a statement outside a
+// transaction are closed.
+type turnRows struct {
+	driver.Rows
+	give func()
+}
+
+func (r *turnRows) Close() error {
+	defer r.give()
+	return r.Rows.Close()
+}
+
+func (r *turnRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *turnRows) NextResultSet() error {
+	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
+		return n.NextResultSet()
+	}
+	return errors.New("jobs: no next result set")
+}
+
+func (r *turnRows) ColumnTypeScanType(i int) reflect.Type {
+	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}
