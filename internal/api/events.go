@@ -52,7 +52,13 @@ func (a *API) eventRoutes(mux *http.ServeMux) {
 			}
 			// Written by hand: the log is read in bulk and this is the
 			// hot path of every sync (see events.AppendJSON).
-			b := make([]byte, 0, 64+len(evs)*512)
+			// Sized up front: growing a page of several megabytes by
+			// doubling copied it twice over.
+			size := 64
+			for i := range evs {
+				size += 192 + len(evs[i].Encoded) + len(evs[i].Entity) + len(evs[i].Actor) + len(evs[i].Integration)
+			}
+			b := make([]byte, 0, size)
 			b = append(b, `{"events":[`...)
 			for i := range evs {
 				if i > 0 {

@@ -120,12 +120,44 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 	} else {
 		rep.SQLiteSync = o.SQLiteSync
 	}
+	var phones []string
+	seed := func() error {
+		var dur time.Duration
+		var err error
+		if phones, dur, err = Seed(ctx, o.Data, o.DatabaseURL, o.SeedContacts, log); err != nil {
+			return err
+		}
+		rep.Contacts = int64(o.SeedContacts)
+		rep.SeedPerS = float64(o.SeedContacts) / dur.Seconds()
+		return nil
+	}
 	if o.URL == "" {
+		if o.Data == "" {
+			tmp, err := os.MkdirTemp("", "obmen-bench-*")
+			if err != nil {
+				return rep, err
+			}
+			defer os.RemoveAll(tmp)
+			o.Data = tmp
+		}
+		// A bulk load goes before the server starts, as an import would:
+		// from another process it would fight the server's writers (River's
+		// connection) for SQLite's lock and leave a WAL of hundreds of
+		// megabytes for the server to checkpoint while lookups are timed.
+		if o.SeedContacts > 0 {
+			if err := seed(); err != nil {
+				return rep, err
+			}
+		}
 		stop, err := startServer(ctx, &o, log)
 		if err != nil {
 			return rep, err
 		}
 		defer stop()
+	} else if o.SeedContacts > 0 {
+		if err := seed(); err != nil {
+			return rep, err
+		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
 	if !o.SkipCreate {
@@ -137,12 +169,6 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 		return rep, err
 	}
 	if o.SeedContacts > 0 {
-		phones, dur, err := Seed(ctx, o.Data, o.DatabaseURL, o.SeedContacts, log)
-		if err != nil {
-			return rep, err
-		}
-		rep.Contacts = int64(o.SeedContacts)
-		rep.SeedPerS = float64(o.SeedContacts) / dur.Seconds()
 		if err := lookups(ctx, client, o, phones, &rep); err != nil {
 			return rep, err
 		}
@@ -156,13 +182,6 @@ func startServer(ctx context.Context, o *Options, log io.Writer) (func(), error)
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
-	}
-	tmp := ""
-	if o.Data == "" {
-		if tmp, err = os.MkdirTemp("", "obmen-bench-*"); err != nil {
-			return nil, err
-		}
-		o.Data = tmp
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -188,9 +207,6 @@ func startServer(ctx context.Context, o *Options, log io.Writer) (func(), error)
 		case <-done:
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-		}
-		if tmp != "" {
-			os.RemoveAll(tmp)
 		}
 	}
 	o.URL = "http://" + addr

@@ -103,6 +103,10 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 		readQ[k] = v
 	}
 	readQ.Add("_pragma", "query_only(ON)")
+	// Readers map the file: pages come straight from the OS cache instead of
+	// being copied into each connection's page cache (event log pages read
+	// once by a sync went from ~45,000 to ~70,000 events/s).
+	readQ.Add("_pragma", "mmap_size(1073741824)")
 	q.Set("_txlock", "immediate")
 	// Checkpoints copy the WAL into the database file and fsync it; left
 	// automatic they run inside a commit and stall every writer of the
