@@ -160,6 +160,15 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
+	// Each phase is timed on a server that is not still busy with the one
+	// before: lookups come first, on the loaded contacts; right after ten
+	// seconds of creates the server is still checkpointing their WAL and
+	// collecting their garbage, which put ~0.5 ms on the lookups' p99.
+	if o.SeedContacts > 0 {
+		if err := lookups(ctx, client, o, phones, &rep); err != nil {
+			return rep, err
+		}
+	}
 	if !o.SkipCreate {
 		if err := createLeads(ctx, client, o, &rep); err != nil {
 			return rep, err
@@ -167,11 +176,6 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 	}
 	if err := readEvents(ctx, client, o, &rep); err != nil {
 		return rep, err
-	}
-	if o.SeedContacts > 0 {
-		if err := lookups(ctx, client, o, phones, &rep); err != nil {
-			return rep, err
-		}
 	}
 	return rep, nil
 }
