@@ -1,8 +1,12 @@
 package main
 
 import (
+	"database/sql"
+	"path/filepath"
+
 	"fmt"
 	"io"
+	_ "modernc.org/sqlite"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -97,5 +101,92 @@ func TestOutboundWebhooksEndToEnd(t *testing.T) {
 	defer mu.Unlock()
 	if bx[1] != "ONCRMLEADUPDATE:1:app-token" || native[0] == native[1] {
 		t.Errorf("after restart: native %v, bitrix %v", native, bx)
+	}
+}
+
+// TestShutdownFinishesDeliveryInFlight: SIGINT while a receiver is still
+// answering does not cut the delivery; the server waits for it and records
+// the job as completed, so nothing is sent again after a restart.
+func TestShutdownFinishesDeliveryInFlight(t *testing.T) {
+	got := make(chan struct{}, 1)
+	release := make(chan struct{})
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+		<-release
+	}))
+	defer recv.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+
+	data := t.TempDir()
+	addr := freeAddr(t)
+	env := []string{"OBMEN_DATA=" + data, "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
+		"OBMEN_OUTBOUND_ALLOW=127.0.0.1"}
+	srv := startServer(t, env, addr)
+	key := strings.TrimSpace(obmen(t, env, "", "user", "new-key", "admin"))
+	post := func(path, body string) {
+		req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	post("/api/v1/outbound-webhooks", fmt.Sprintf(`{"kind":"native","url":%q,"events":["lead.*"],"token":"signing-secret"}`, recv.URL))
+	post("/api/v1/leads", `{"title":"Заявка"}`)
+	select {
+	case <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the delivery never reached the receiver")
+	}
+	// The receiver holds the request; the server is told to stop, then the
+	// receiver answers.
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.stop() }()
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := sql.Open("sqlite", "file:"+filepath.Join(data, "obmen.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rows, err := d.Query("SELECT state, COUNT(*) FROM river_job GROUP BY state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	states := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		states[s] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || states["completed"] != 1 {
+		t.Fatalf("jobs after a graceful stop: %v, want the one delivery completed", states)
 	}
 }

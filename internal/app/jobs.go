@@ -68,10 +68,16 @@ func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}
-	if err := r.Start(ctx); err != nil {
+	// The queue and the dispatcher end by the returned stop, gracefully:
+	// River stops hard (cancelling running jobs) when its Start context
+	// ends, and the caller's context ends at the first SIGINT — a delivery
+	// in flight would be cut after the receiver had it, and sent again
+	// after the restart.
+	run := context.WithoutCancel(ctx)
+	if err := r.Start(run); err != nil {
 		return nil, fmt.Errorf("app: start job queue: %w", err)
 	}
-	svc.Start(ctx, r)
+	svc.Start(run, r)
 	return func() {
 		svc.Stop()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
