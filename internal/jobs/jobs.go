@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -72,6 +73,16 @@ const (
 	postgresMaxWorkers = 16
 )
 
+// JobTimeout bounds a job's run unless its worker says otherwise (River's
+// Worker.Timeout; deliveries do, by their HTTP client's timeout).
+const JobTimeout = time.Minute
+
+// RescueAfter is how long a job may stay "running" before River takes it
+// for abandoned — its process crashed or was killed mid-job — and
+// schedules it again. River's default is an hour, too long for a webhook
+// delivery that a kill -9 interrupted; no job runs this long (JobTimeout).
+const RescueAfter = 5 * time.Minute
+
 // Option adjusts River's configuration before the client is built: tests
 // use it for a fast retry policy and short poll intervals.
 type Option func(*river.Config)
@@ -91,7 +102,7 @@ type Runner struct {
 // register adds one worker per job kind (river.AddWorker); with register
 // nil the Runner can only enqueue. The Runner works once Start is called.
 func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.Workers), opts ...Option) (*Runner, error) {
-	cfg := &river.Config{Logger: log}
+	cfg := &river.Config{Logger: log, JobTimeout: JobTimeout, RescueStuckJobsAfter: RescueAfter}
 	if register != nil {
 		cfg.Workers = river.NewWorkers()
 		register(cfg.Workers)

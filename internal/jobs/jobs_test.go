@@ -551,3 +551,32 @@ func TestConcurrentWritesWhileWorking(t *testing.T) {
 		}
 	})
 }
+
+// TestAbandonedJobIsRescued: a job left "running" by a process that died
+// mid-job (kill -9) is scheduled again once it has been running longer
+// than jobs.RescueAfter, with the default configuration.
+func TestAbandonedJobIsRescued(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		rec := &recorder{}
+		r := newRunner(t, d, rec, newLogCapture(t), func(c *river.Config) { c.RetryPolicy = fastRetry{} })
+		if err := enqueue(ctx, d, r, pingArgs{N: 7}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// What a crash leaves behind: taken by a client that is gone,
+		// attempted well over RescueAfter ago.
+		ago := "datetime('now', 'subsec', '-" + fmt.Sprint(int(2*jobs.RescueAfter/time.Minute)) + " minutes')"
+		if d.Dialect == db.Postgres {
+			ago = fmt.Sprintf("now() - interval '%d minutes'", int(2*jobs.RescueAfter/time.Minute))
+		}
+		err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = "+ago+" WHERE kind = 'ping'")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, r)
+		waitFor(t, 30*time.Second, "the abandoned job to be rescued and run", func() bool { return rec.count(7) == 1 })
+	})
+}
