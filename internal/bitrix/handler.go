@@ -120,6 +120,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.lead.productrows.set": {crmScope, h.leadRows().put},
 		"crm.status.list":          {crmScope, h.statusList},
 		"crm.status.entity.types":  {crmScope, h.statusEntityTypes},
+		"crm.status.entity.items":  {crmScope, h.statusEntityItems},
 		"crm.category.list":        {crmScope, h.categoryList},
 		"crm.dealcategory.list":    {crmScope, h.dealCategoryList},
 		"crm.duplicate.findbycomm": {crmScope, h.duplicateFindByComm},
