@@ -431,6 +431,9 @@ type crud[T any] struct {
 	get    func(ctx context.Context, id int64) (T, error)
 	create func(ctx context.Context, a crm.Actor, r T) (T, error)
 	update func(ctx context.Context, a crm.Actor, id int64, mutate func(*T) error) (T, error)
+	// init, when set, gives a new record its defaults before add applies
+	// the fields sent.
+	init func(r *T)
 	// semPrefix selects the status dictionaries of the entity's semantics.
 	semPrefix string
 }
@@ -471,6 +474,9 @@ func (c *crud[T]) add(ctx context.Context, cl *call) (reply, error) {
 		return reply{}, err
 	}
 	var r T
+	if c.init != nil {
+		c.init(&r)
+	}
 	if err := c.def.apply(&r, orEmpty(fields), defs, true); err != nil {
 		return reply{}, err
 	}

@@ -137,6 +137,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)
+	h.productCRUD().register(h.methods, "product", crmScope)
 	h.dealContacts().register(h.methods, "crm.deal.contact.items", crmScope)
 	h.companyContacts().register(h.methods, "crm.company.contact.items", crmScope)
 	h.contactCompanies().register(h.methods, "crm.contact.company.items", crmScope)
