@@ -7,10 +7,12 @@ package bitrix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // binding is the linked ids of one kind of owner.
@@ -30,6 +32,9 @@ func (h *Handler) dealContacts() binding {
 			return d.ContactIDs, err
 		},
 		save: func(ctx context.Context, a crm.Actor, id int64, ids []int64) error {
+			if err := checkLinked(ctx, "CONTACT_ID", ids, h.contactCRUD().load); err != nil {
+				return err
+			}
 			_, err := h.store.UpdateDeal(ctx, a, id, func(d *crm.Deal) error { d.ContactIDs = ids; return nil })
 			return err
 		}}
@@ -42,6 +47,9 @@ func (h *Handler) contactCompanies() binding {
 			return c.AccountIDs, err
 		},
 		save: func(ctx context.Context, a crm.Actor, id int64, ids []int64) error {
+			if err := checkLinked(ctx, "COMPANY_ID", ids, h.companyCRUD().load); err != nil {
+				return err
+			}
 			_, err := h.store.UpdateContact(ctx, a, id, func(c *crm.Contact) error { c.AccountIDs = ids; return nil })
 			return err
 		}}
@@ -81,10 +89,8 @@ func (h *Handler) companyContacts() binding {
 		if err != nil {
 			return err
 		}
-		for i, cid := range ids {
-			if _, err := h.contactCRUD().load(ctx, cid); err != nil {
-				return crmError("Field items[%d][CONTACT_ID]: no contact with id %d", i, cid)
-			}
+		if err := checkLinked(ctx, "CONTACT_ID", ids, h.contactCRUD().load); err != nil {
+			return err
 		}
 		for _, cid := range cur {
 			if slices.Contains(ids, cid) {
@@ -113,6 +119,19 @@ func (h *Handler) companyContacts() binding {
 		return nil
 	}
 	return binding{key: "CONTACT_ID", kind: "contact", load: load, save: save}
+}
+
+// checkLinked refuses ids of records that are missing or in the recycle
+// bin, naming the field; the store checks again in its write.
+func checkLinked[T any](ctx context.Context, key string, ids []int64, load func(context.Context, int64) (T, error)) error {
+	for _, id := range ids {
+		if _, err := load(ctx, id); errors.Is(err, errNotFound) || errors.Is(err, store.ErrNotFound) {
+			return crmError("Field %s: no record with id %d", key, id)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // register adds prefix.{get,set,add,delete}, e.g. crm.deal.contact.items.get.

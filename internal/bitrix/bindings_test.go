@@ -90,13 +90,15 @@ func TestContactBindings(t *testing.T) {
 		e.fails(e.get("crm.company.contact.items.get", "id=999999"), 400, "", "Not found")
 		e.fails(e.get("crm.contact.company.items.get", "id=999999"), 400, "", "Not found")
 		e.fails(e.json("crm.company.contact.items.set", map[string]any{"id": co, "items": []any{map[string]any{"CONTACT_ID": "999999"}}}),
-			400, "", "items[0][CONTACT_ID]")
+			400, "", "Field CONTACT_ID: no record with id 999999")
 		e.fails(e.json("crm.company.contact.items.add", map[string]any{"id": co, "fields": map[string]any{"CONTACT_ID": "x"}}),
 			400, "", "fields[CONTACT_ID]")
 		e.fails(e.json("crm.contact.company.items.set", map[string]any{"id": c1, "items": []any{map[string]any{"COMPANY_ID": 0}}}),
 			400, "", "items[0][COMPANY_ID]")
 		e.fails(e.json("crm.contact.company.items.set", map[string]any{"id": c1, "items": []any{map[string]any{"COMPANY_ID": "999999"}}}),
-			400, "", "")
+			400, "", "Field COMPANY_ID: no record with id 999999")
+		e.fails(e.json("crm.deal.contact.items.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": "999999"}}),
+			400, "", "Field CONTACT_ID: no record with id 999999")
 		e.fails(e.json("crm.deal.contact.items.delete", map[string]any{"id": deal}), 400, "", "fields[CONTACT_ID]")
 	})
 }

@@ -218,6 +218,9 @@ func (d *entityDef[T]) apply(r *T, fields *Array, defs []crm.CustomField, creati
 		}
 		switch name {
 		case "ORIGINATOR_ID", "ORIGIN_ID":
+			if d.byName["ORIGIN_ID"] == nil {
+				continue // an entity without them (products) keeps its external ids
+			}
 			s, ok := scalarText(val)
 			if !ok {
 				return crmError("Field %s: must be a string", name)

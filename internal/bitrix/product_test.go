@@ -22,7 +22,7 @@ func TestProducts(t *testing.T) {
 
 		add := e.ok(e.json("crm.product.add", map[string]any{"fields": map[string]any{
 			"NAME": "Фотокнига 20×20", "PRICE": 1500.5, "CURRENCY_ID": "RUB", "XML_ID": "FB-2020", "DESCRIPTION": "Твёрдая обложка",
-			"SECTION_ID": section, "VAT_ID": "4", "VAT_INCLUDED": "Y", "MEASURE": "5", "SORT": 100,
+			"SECTION_ID": section, "VAT_ID": "4", "VAT_INCLUDED": "Y", "MEASURE": "5", "SORT": 100, "ORIGINATOR_ID": "1c", "ORIGIN_ID": "x",
 		}}))
 		golden(t, "crm.product.add", add)
 		id := idOf(t, add)
@@ -32,7 +32,7 @@ func TestProducts(t *testing.T) {
 			"result/XML_ID": "FB-2020", "result/SECTION_ID": section, "result/VAT_ID": "4", "result/VAT_INCLUDED": "Y",
 			"result/MEASURE": "5", "result/ACTIVE": "Y", "result/SORT": "500", "result/CURRENCY_ID": "RUB"})
 		p, err := e.s.GetProduct(ctx, mustInt(t, id))
-		if err != nil || p.Article != "FB-2020" || p.Unit != "шт" || p.VATRate == nil || *p.VATRate != 2000 || !p.VATIncluded {
+		if err != nil || p.Article != "FB-2020" || p.Unit != "шт" || p.VATRate == nil || *p.VATRate != 2000 || !p.VATIncluded || len(p.ExternalIDs) != 0 {
 			t.Fatalf("stored as %+v (%v)", p, err)
 		}
 
