@@ -134,17 +134,33 @@ func checkLinked[T any](ctx context.Context, key string, ids []int64, load func(
 	return nil
 }
 
-// register adds prefix.{get,set,add,delete}, e.g. crm.deal.contact.items.get.
-func (b binding) register(m map[string]method, prefix string, scopes []string) {
-	m[prefix+".get"] = method{scopes, b.get}
-	m[prefix+".set"] = method{scopes, b.set}
-	m[prefix+".add"] = method{scopes, b.add}
-	m[prefix+".delete"] = method{scopes, b.remove}
+// register adds, after Bitrix24, {base}.items.get, .items.set and
+// .items.delete (which clears the set), {base}.add and {base}.delete
+// (one item), e.g. crm.deal.contact.items.get and crm.deal.contact.add.
+func (b binding) register(m map[string]method, base string, scopes []string) {
+	m[base+".items.get"] = method{scopes, b.get}
+	m[base+".items.set"] = method{scopes, b.set}
+	m[base+".items.delete"] = method{scopes, b.clear}
+	m[base+".add"] = method{scopes, b.add}
+	m[base+".delete"] = method{scopes, b.remove}
+}
+
+// errBadOwner is Bitrix24's answer to a missing or invalid id of these
+// methods.
+var errBadOwner = crmError("The parameter ownerEntityID is invalid or not defined.")
+
+// ownerID reads the id parameter.
+func ownerID(c *call) (int64, error) {
+	id, err := c.recordID()
+	if err != nil {
+		return 0, errBadOwner
+	}
+	return id, nil
 }
 
 // get answers the links: the primary first, SORT by tens.
 func (b binding) get(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
+	id, err := ownerID(c)
 	if err != nil {
 		return reply{}, err
 	}
@@ -185,7 +201,7 @@ func (b binding) parseItem(it *Array, name string) (bindItem, error) {
 // set replaces the links by items, the one with IS_PRIMARY=Y first, then
 // by SORT.
 func (b binding) set(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
+	id, err := ownerID(c)
 	if err != nil {
 		return reply{}, err
 	}
@@ -233,7 +249,7 @@ func (b binding) set(ctx context.Context, c *call) (reply, error) {
 // first, else the item goes last; a linked one only moves when made
 // primary.
 func (b binding) add(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
+	id, err := ownerID(c)
 	if err != nil {
 		return reply{}, err
 	}
@@ -266,7 +282,7 @@ func (b binding) add(ctx context.Context, c *call) (reply, error) {
 // remove unlinks one (fields: KEY); unlinking one not linked is no
 // error.
 func (b binding) remove(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
+	id, err := ownerID(c)
 	if err != nil {
 		return reply{}, err
 	}
@@ -288,6 +304,24 @@ func (b binding) remove(ctx context.Context, c *call) (reply, error) {
 	ids = slices.DeleteFunc(ids, func(x int64) bool { return x == it.id })
 	if err := b.save(ctx, c.actor(), id, ids); err != nil {
 		return reply{}, err
+	}
+	return reply{result: true}, nil
+}
+
+// clear unlinks all.
+func (b binding) clear(ctx context.Context, c *call) (reply, error) {
+	id, err := ownerID(c)
+	if err != nil {
+		return reply{}, err
+	}
+	ids, err := b.load(ctx, id)
+	if err != nil {
+		return reply{}, err
+	}
+	if len(ids) > 0 {
+		if err := b.save(ctx, c.actor(), id, []int64{}); err != nil {
+			return reply{}, err
+		}
 	}
 	return reply{result: true}, nil
 }

@@ -62,44 +62,59 @@ func TestContactBindings(t *testing.T) {
 		expect(t, cc, map[string]string{"result/0/COMPANY_ID": co2, "result/0/IS_PRIMARY": "Y", "result/1/COMPANY_ID": co, "result/1/IS_PRIMARY": "N"})
 		expect(t, e.ok(e.get("crm.contact.get", "id="+c1)), map[string]string{"result/COMPANY_ID": co})
 
-		e.ok(e.json("crm.company.contact.items.delete", map[string]any{"id": co, "fields": map[string]any{"CONTACT_ID": c1}}))
+		e.ok(e.json("crm.company.contact.delete", map[string]any{"id": co, "fields": map[string]any{"CONTACT_ID": c1}}))
 		expect(t, e.ok(e.get("crm.company.contact.items.get", "id="+co)), map[string]string{"result/0/CONTACT_ID": c2})
 		expect(t, e.ok(e.get("crm.contact.get", "id="+c1)), map[string]string{"result/COMPANY_ID": ""})
-		e.ok(e.form("crm.company.contact.items.add", "id="+co+"&"+q("fields[CONTACT_ID]", c1)))
+		e.ok(e.form("crm.company.contact.add", "id="+co+"&"+q("fields[CONTACT_ID]", c1)))
 		expect(t, e.ok(e.get("crm.company.contact.items.get", "id="+co)), map[string]string{"result/0/CONTACT_ID": c1, "result/1/CONTACT_ID": c2})
 		e.ok(e.json("crm.company.contact.items.set", map[string]any{"id": co, "items": []any{}}))
 		expect(t, e.ok(e.get("crm.contact.company.items.get", "id="+c2)), map[string]string{"result/0/COMPANY_ID": co2})
+		// items.delete clears the set.
+		e.ok(e.json("crm.company.contact.items.set", map[string]any{"id": co, "items": []any{map[string]any{"CONTACT_ID": c1}, map[string]any{"CONTACT_ID": c2}}}))
+		e.ok(e.get("crm.company.contact.items.delete", "id="+co))
+		if n := e.ok(e.get("crm.company.contact.items.get", "id="+co)).get(t, "result").(interface{ Len() int }).Len(); n != 0 {
+			t.Fatalf("%d contacts left", n)
+		}
 
 		// The contact's side: set orders by IS_PRIMARY, then SORT.
 		e.ok(e.json("crm.contact.company.items.set", map[string]any{"id": c1, "items": []any{
 			map[string]any{"COMPANY_ID": co, "SORT": 20}, map[string]any{"COMPANY_ID": co2, "SORT": 10}}}))
 		expect(t, e.ok(e.get("crm.contact.company.items.get", "id="+c1)), map[string]string{"result/0/COMPANY_ID": co2, "result/1/COMPANY_ID": co, "result/1/SORT": "20"})
-		e.ok(e.json("crm.contact.company.items.add", map[string]any{"id": c1, "fields": map[string]any{"COMPANY_ID": co, "IS_PRIMARY": "Y"}}))
+		e.ok(e.json("crm.contact.company.add", map[string]any{"id": c1, "fields": map[string]any{"COMPANY_ID": co, "IS_PRIMARY": "Y"}}))
 		expect(t, e.ok(e.get("crm.contact.get", "id="+c1)), map[string]string{"result/COMPANY_ID": co, "result/COMPANY_IDS/1": co2})
 
 		// A deal's contacts: add and delete beside set.
 		deal := idOf(t, e.ok(e.json("crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "Заказ", "CONTACT_ID": c1}})))
-		e.ok(e.json("crm.deal.contact.items.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": c2}}))
+		e.ok(e.json("crm.deal.contact.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": c2}}))
 		expect(t, e.ok(e.get("crm.deal.contact.items.get", "id="+deal)), map[string]string{"result/0/CONTACT_ID": c1, "result/1/CONTACT_ID": c2, "result/1/IS_PRIMARY": "N"})
-		e.ok(e.json("crm.deal.contact.items.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": c2, "IS_PRIMARY": "Y"}}))
+		e.ok(e.json("crm.deal.contact.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": c2, "IS_PRIMARY": "Y"}}))
 		expect(t, e.ok(e.get("crm.deal.get", "id="+deal)), map[string]string{"result/CONTACT_ID": c2})
-		e.ok(e.json("crm.deal.contact.items.delete", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": c2}}))
+		e.ok(e.json("crm.deal.contact.delete", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": c2}}))
 		expect(t, e.ok(e.get("crm.deal.contact.items.get", "id="+deal)), map[string]string{"result/0/CONTACT_ID": c1, "result/0/IS_PRIMARY": "Y"})
 
+		e.ok(e.get("crm.deal.contact.items.delete", "id="+deal))
+		expect(t, e.ok(e.get("crm.deal.get", "id="+deal)), map[string]string{"result/CONTACT_ID": ""})
+		e.ok(e.json("crm.contact.company.delete", map[string]any{"id": c1, "fields": map[string]any{"COMPANY_ID": co}}))
+		expect(t, e.ok(e.get("crm.contact.get", "id="+c1)), map[string]string{"result/COMPANY_ID": co2})
+		e.ok(e.get("crm.contact.company.items.delete", "id="+c1))
+		expect(t, e.ok(e.get("crm.contact.get", "id="+c1)), map[string]string{"result/COMPANY_ID": ""})
+
 		// Errors.
+		e.fails(e.get("crm.company.contact.items.get", "id=0"), 400, "", "The parameter ownerEntityID is invalid or not defined.")
+		e.fails(e.get("crm.deal.contact.items.delete", ""), 400, "", "ownerEntityID")
 		e.fails(e.get("crm.company.contact.items.get", "id=999999"), 400, "", "Not found")
 		e.fails(e.get("crm.contact.company.items.get", "id=999999"), 400, "", "Not found")
 		e.fails(e.json("crm.company.contact.items.set", map[string]any{"id": co, "items": []any{map[string]any{"CONTACT_ID": "999999"}}}),
 			400, "", "Field CONTACT_ID: no record with id 999999")
-		e.fails(e.json("crm.company.contact.items.add", map[string]any{"id": co, "fields": map[string]any{"CONTACT_ID": "x"}}),
+		e.fails(e.json("crm.company.contact.add", map[string]any{"id": co, "fields": map[string]any{"CONTACT_ID": "x"}}),
 			400, "", "fields[CONTACT_ID]")
 		e.fails(e.json("crm.contact.company.items.set", map[string]any{"id": c1, "items": []any{map[string]any{"COMPANY_ID": 0}}}),
 			400, "", "items[0][COMPANY_ID]")
 		e.fails(e.json("crm.contact.company.items.set", map[string]any{"id": c1, "items": []any{map[string]any{"COMPANY_ID": "999999"}}}),
 			400, "", "Field COMPANY_ID: no record with id 999999")
-		e.fails(e.json("crm.deal.contact.items.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": "999999"}}),
+		e.fails(e.json("crm.deal.contact.add", map[string]any{"id": deal, "fields": map[string]any{"CONTACT_ID": "999999"}}),
 			400, "", "Field CONTACT_ID: no record with id 999999")
-		e.fails(e.json("crm.deal.contact.items.delete", map[string]any{"id": deal}), 400, "", "fields[CONTACT_ID]")
+		e.fails(e.json("crm.deal.contact.delete", map[string]any{"id": deal}), 400, "", "fields[CONTACT_ID]")
 	})
 }
 
@@ -131,9 +146,10 @@ func TestNewMethodsScope(t *testing.T) {
 		u := *e
 		u.base = e.srv.URL + "/rest/" + strconv.FormatInt(e.admin.UserID, 10) + "/" + code + "/"
 		for _, m := range []string{"crm.lead.productrows.get", "crm.lead.productrows.set", "crm.company.contact.items.get",
-			"crm.company.contact.items.set", "crm.company.contact.items.add", "crm.company.contact.items.delete",
-			"crm.contact.company.items.get", "crm.contact.company.items.set", "crm.deal.contact.items.add",
-			"crm.deal.contact.items.delete", "crm.status.entity.items", "crm.product.add", "crm.product.get",
+			"crm.company.contact.items.set", "crm.company.contact.items.delete", "crm.company.contact.add", "crm.company.contact.delete",
+			"crm.contact.company.items.get", "crm.contact.company.items.set", "crm.contact.company.items.delete",
+			"crm.contact.company.add", "crm.contact.company.delete", "crm.deal.contact.add", "crm.deal.contact.items.delete",
+			"crm.deal.contact.delete", "crm.status.entity.items", "crm.product.add", "crm.product.get",
 			"crm.product.list", "crm.product.update", "crm.product.delete", "crm.product.fields"} {
 			u.with(t).fails(u.get(m, "id=1"), 403, "insufficient_scope", "higher privileges")
 		}

@@ -138,9 +138,9 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)
 	h.productCRUD().register(h.methods, "product", crmScope)
-	h.dealContacts().register(h.methods, "crm.deal.contact.items", crmScope)
-	h.companyContacts().register(h.methods, "crm.company.contact.items", crmScope)
-	h.contactCompanies().register(h.methods, "crm.contact.company.items", crmScope)
+	h.dealContacts().register(h.methods, "crm.deal.contact", crmScope)
+	h.companyContacts().register(h.methods, "crm.company.contact", crmScope)
+	h.contactCompanies().register(h.methods, "crm.contact.company", crmScope)
 	return h
 }
 
