@@ -8,19 +8,54 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 )
 
-// dealRowsGet is crm.deal.productrows.get. PRICE is the unit price after
+// rowOwner is an entity with product rows — a deal or a lead — to the
+// crm.{deal,lead}.productrows.* methods, which are one implementation.
+type rowOwner struct {
+	typ  string // OWNER_TYPE: D or L
+	rows func(ctx context.Context, id int64) ([]crm.LineItem, error)
+	set  func(ctx context.Context, a crm.Actor, id int64, rows []crm.LineItem) error
+}
+
+func (h *Handler) dealRows() rowOwner {
+	return rowOwner{typ: "D",
+		rows: func(ctx context.Context, id int64) ([]crm.LineItem, error) {
+			d, err := h.dealCRUD().load(ctx, id)
+			return d.ProductRows, err
+		},
+		set: func(ctx context.Context, a crm.Actor, id int64, rows []crm.LineItem) error {
+			_, err := h.store.UpdateDeal(ctx, a, id, func(d *crm.Deal) error { d.ProductRows = rows; return nil })
+			return err
+		}}
+}
+
+func (h *Handler) leadRows() rowOwner {
+	return rowOwner{typ: "L",
+		rows: func(ctx context.Context, id int64) ([]crm.LineItem, error) {
+			l, err := h.store.GetLead(ctx, id)
+			if err == nil && l.DeletedAt != nil {
+				err = errNotFound
+			}
+			return l.ProductRows, err
+		},
+		set: func(ctx context.Context, a crm.Actor, id int64, rows []crm.LineItem) error {
+			_, err := h.store.UpdateLead(ctx, a, id, func(l *crm.Lead) error { l.ProductRows = rows; return nil })
+			return err
+		}}
+}
+
+// get is crm.{deal,lead}.productrows.get. PRICE is the unit price after
 // the discount, with the tax when it is included, as in Bitrix24.
-func (h *Handler) dealRowsGet(ctx context.Context, c *call) (reply, error) {
+func (o rowOwner) get(ctx context.Context, c *call) (reply, error) {
 	id, err := c.recordID()
 	if err != nil {
 		return reply{}, err
 	}
-	d, err := h.dealCRUD().load(ctx, id)
+	rows, err := o.rows(ctx, id)
 	if err != nil {
 		return reply{}, err
 	}
 	out := NewArray()
-	for i, li := range d.ProductRows {
+	for i, li := range rows {
 		qty := float64(li.Quantity) / 1000
 		price := float64(li.Price) / 100
 		discount := 0.0
@@ -40,8 +75,8 @@ func (h *Handler) dealRowsGet(ctx context.Context, c *call) (reply, error) {
 			}
 		}
 		name := li.Name
-		out.Append(NewArray().Set("ID", strconv.FormatInt(li.ID, 10)).Set("OWNER_ID", strconv.FormatInt(d.ID, 10)).
-			Set("OWNER_TYPE", "D").Set("PRODUCT_ID", li.ProductID).Set("PRODUCT_NAME", name).
+		out.Append(NewArray().Set("ID", strconv.FormatInt(li.ID, 10)).Set("OWNER_ID", strconv.FormatInt(id, 10)).
+			Set("OWNER_TYPE", o.typ).Set("PRODUCT_ID", li.ProductID).Set("PRODUCT_NAME", name).
 			Set("ORIGINAL_PRODUCT_NAME", name).Set("PRODUCT_DESCRIPTION", "").
 			Set("PRICE", round2(final)).Set("PRICE_EXCLUSIVE", round2(exclusive)).Set("PRICE_NETTO", round2(price)).
 			Set("PRICE_BRUTTO", round2(final)).Set("PRICE_ACCOUNT", strconv.FormatFloat(round2(final), 'f', 2, 64)).
@@ -66,9 +101,9 @@ func discountType(li crm.LineItem) int {
 	return 1
 }
 
-// dealRowsSet is crm.deal.productrows.set: rows replace the deal's
-// product rows; the deal's amount follows them.
-func (h *Handler) dealRowsSet(ctx context.Context, c *call) (reply, error) {
+// put is crm.{deal,lead}.productrows.set: rows replace the owner's
+// product rows; its amount follows them.
+func (o rowOwner) put(ctx context.Context, c *call) (reply, error) {
 	id, err := c.recordID()
 	if err != nil {
 		return reply{}, err
@@ -89,13 +124,10 @@ func (h *Handler) dealRowsSet(ctx context.Context, c *call) (reply, error) {
 		}
 		items = append(items, li)
 	}
-	if _, err := h.dealCRUD().load(ctx, id); err != nil {
+	if _, err := o.rows(ctx, id); err != nil {
 		return reply{}, err
 	}
-	if _, err := h.store.UpdateDeal(ctx, c.actor(), id, func(d *crm.Deal) error {
-		d.ProductRows = items
-		return nil
-	}); err != nil {
+	if err := o.set(ctx, c.actor(), id, items); err != nil {
 		return reply{}, err
 	}
 	return reply{result: true}, nil
@@ -187,78 +219,4 @@ func parseRow(row *Array, i int) (crm.LineItem, error) {
 	}
 	li.VATIncluded = s == "" || truthy(s)
 	return li, nil
-}
-
-// dealContactsGet is crm.deal.contact.items.get.
-func (h *Handler) dealContactsGet(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	d, err := h.dealCRUD().load(ctx, id)
-	if err != nil {
-		return reply{}, err
-	}
-	out := NewArray()
-	for i, cid := range d.ContactIDs {
-		out.Append(NewArray().Set("CONTACT_ID", cid).Set("SORT", (i+1)*10).Set("ROLE_ID", 0).Set("IS_PRIMARY", yn(i == 0)))
-	}
-	return reply{result: out}, nil
-}
-
-// dealContactsSet is crm.deal.contact.items.set: items replace the deal's
-// contacts, by SORT, the one with IS_PRIMARY=Y first.
-func (h *Handler) dealContactsSet(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	items, err := c.paramArray("items")
-	if err != nil {
-		return reply{}, err
-	}
-	type item struct {
-		id      int64
-		sort    int64
-		primary bool
-	}
-	var list []item
-	for i, raw := range items.valuesOrNil() {
-		it, ok := raw.(*Array)
-		if !ok {
-			return reply{}, crmError("Parameter items[%d] must be an array", i)
-		}
-		v, _ := lookupFold(it, "CONTACT_ID")
-		cid, err := parseInt("CONTACT_ID", v)
-		if err != nil || cid <= 0 {
-			return reply{}, crmError("Field items[%d][CONTACT_ID]: not a contact id", i)
-		}
-		sv, _ := lookupFold(it, "SORT")
-		sort, _ := parseInt("SORT", sv)
-		pv, _ := lookupFold(it, "IS_PRIMARY")
-		list = append(list, item{cid, sort, truthy(pv)})
-	}
-	// Stable: the primary first, then by SORT, then as sent.
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0; j-- {
-			a, b := list[j-1], list[j]
-			if (b.primary && !a.primary) || (b.primary == a.primary && b.sort < a.sort) {
-				list[j-1], list[j] = b, a
-			}
-		}
-	}
-	ids := []int64{}
-	for _, it := range list {
-		ids = append(ids, it.id)
-	}
-	if _, err := h.dealCRUD().load(ctx, id); err != nil {
-		return reply{}, err
-	}
-	if _, err := h.store.UpdateDeal(ctx, c.actor(), id, func(d *crm.Deal) error {
-		d.ContactIDs = ids
-		return nil
-	}); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
 }

@@ -138,3 +138,38 @@ func (h *Handler) dealCategoryList(ctx context.Context, _ *call) (reply, error) 
 	n := int64(out.Len())
 	return reply{result: out, total: &n}, nil
 }
+
+// statusEntityItems is crm.status.entity.items: the items of one
+// dictionary, by SORT, as NAME, SORT (a number) and STATUS_ID.
+func (h *Handler) statusEntityItems(ctx context.Context, c *call) (reply, error) {
+	entity, err := c.paramText("entityId")
+	if err != nil || entity == "" {
+		return reply{}, errBadEntityID
+	}
+	types, err := h.statusEntityTypes(ctx, c)
+	if err != nil {
+		return reply{}, err
+	}
+	known := false
+	for _, t := range types.result.(*Array).Values() {
+		if id, _ := t.(*Array).Get("ID"); id == entity {
+			known = true
+		}
+	}
+	if !known {
+		return reply{}, errBadEntityID
+	}
+	all, err := h.store.ListStatuses(ctx, entity)
+	if err != nil {
+		return reply{}, err
+	}
+	out := NewArray()
+	for _, st := range all {
+		out.Append(NewArray().Set("NAME", st.Name).Set("SORT", st.Sort).Set("STATUS_ID", st.StatusID))
+	}
+	return reply{result: out}, nil
+}
+
+// errBadEntityID is Bitrix24's answer to a missing or unknown entityId,
+// with the message as the code.
+var errBadEntityID = badRequest("The parameter entityId is not defined or invalid.", "The directory ID is not specified or is incorrect.")

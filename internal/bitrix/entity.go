@@ -218,6 +218,9 @@ func (d *entityDef[T]) apply(r *T, fields *Array, defs []crm.CustomField, creati
 		}
 		switch name {
 		case "ORIGINATOR_ID", "ORIGIN_ID":
+			if d.byName["ORIGIN_ID"] == nil {
+				continue // an entity without them (products) keeps its external ids
+			}
 			s, ok := scalarText(val)
 			if !ok {
 				return crmError("Field %s: must be a string", name)
@@ -431,6 +434,9 @@ type crud[T any] struct {
 	get    func(ctx context.Context, id int64) (T, error)
 	create func(ctx context.Context, a crm.Actor, r T) (T, error)
 	update func(ctx context.Context, a crm.Actor, id int64, mutate func(*T) error) (T, error)
+	// init, when set, gives a new record its defaults before add applies
+	// the fields sent.
+	init func(r *T)
 	// semPrefix selects the status dictionaries of the entity's semantics.
 	semPrefix string
 }
@@ -471,6 +477,9 @@ func (c *crud[T]) add(ctx context.Context, cl *call) (reply, error) {
 		return reply{}, err
 	}
 	var r T
+	if c.init != nil {
+		c.init(&r)
+	}
 	if err := c.def.apply(&r, orEmpty(fields), defs, true); err != nil {
 		return reply{}, err
 	}

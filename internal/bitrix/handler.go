@@ -114,15 +114,16 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.lead.list":   {crmScope, h.leadList},
 		"crm.lead.fields": {crmScope, h.leadFields},
 
-		"crm.deal.productrows.get":   {crmScope, h.dealRowsGet},
-		"crm.deal.productrows.set":   {crmScope, h.dealRowsSet},
-		"crm.deal.contact.items.get": {crmScope, h.dealContactsGet},
-		"crm.deal.contact.items.set": {crmScope, h.dealContactsSet},
-		"crm.status.list":            {crmScope, h.statusList},
-		"crm.status.entity.types":    {crmScope, h.statusEntityTypes},
-		"crm.category.list":          {crmScope, h.categoryList},
-		"crm.dealcategory.list":      {crmScope, h.dealCategoryList},
-		"crm.duplicate.findbycomm":   {crmScope, h.duplicateFindByComm},
+		"crm.deal.productrows.get": {crmScope, h.dealRows().get},
+		"crm.deal.productrows.set": {crmScope, h.dealRows().put},
+		"crm.lead.productrows.get": {crmScope, h.leadRows().get},
+		"crm.lead.productrows.set": {crmScope, h.leadRows().put},
+		"crm.status.list":          {crmScope, h.statusList},
+		"crm.status.entity.types":  {crmScope, h.statusEntityTypes},
+		"crm.status.entity.items":  {crmScope, h.statusEntityItems},
+		"crm.category.list":        {crmScope, h.categoryList},
+		"crm.dealcategory.list":    {crmScope, h.dealCategoryList},
+		"crm.duplicate.findbycomm": {crmScope, h.duplicateFindByComm},
 
 		"crm.timeline.comment.add":  {crmScope, h.timelineCommentAdd},
 		"crm.timeline.comment.list": {crmScope, h.timelineCommentList},
@@ -136,6 +137,10 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)
+	h.productCRUD().register(h.methods, "product", crmScope)
+	h.dealContacts().register(h.methods, "crm.deal.contact", crmScope)
+	h.companyContacts().register(h.methods, "crm.company.contact", crmScope)
+	h.contactCompanies().register(h.methods, "crm.contact.company", crmScope)
 	return h
 }
 
