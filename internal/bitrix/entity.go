@@ -210,7 +210,7 @@ func (d *entityDef[T]) apply(r *T, fields *Array, defs []crm.CustomField, creati
 	for _, key := range fields.Keys() {
 		val, _ := fields.Get(key)
 		name := strings.ToUpper(strings.TrimSpace(key))
-		if strings.HasPrefix(name, "UF_") {
+		if strings.HasPrefix(name, "UF_") && d.byName[name] == nil {
 			if err := applyCustom(&d.extra(r).Custom, name, val, defs); err != nil {
 				return err
 			}

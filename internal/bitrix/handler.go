@@ -146,6 +146,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		h.methods["event.unbind"] = method{nil, h.eventUnbind}
 		h.methods["event.get"] = method{nil, h.eventGet}
 	}
+	h.registerInvoice(crmScope)
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)
