@@ -195,6 +195,13 @@ func TestEventBindDelivers(t *testing.T) {
 		if got := rc.got(); len(got) != 3 || f3[2].Get("event") != "ONCRMLEADUPDATE" {
 			t.Fatalf("after unbind the receiver got %v", got)
 		}
+
+		// Invoices raise ONCRMINVOICEADD.
+		e.ok(e.form("event.bind", q("event", "ONCRMINVOICEADD", "handler", handler)))
+		inv := e.ok(e.json("crm.invoice.add", map[string]any{"fields": map[string]any{"ORDER_TOPIC": "Счёт"}})).str(t, "result")
+		if f4 := rc.waitFor(t, 4)[3]; f4.Get("event") != "ONCRMINVOICEADD" || f4.Get("data[FIELDS][ID]") != inv {
+			t.Fatalf("invoice form %v, want ONCRMINVOICEADD of %s", f4, inv)
+		}
 	})
 }
 
@@ -214,6 +221,19 @@ func TestEventGetIsPerWebhook(t *testing.T) {
 		golden(t, "event.get.empty", other.ok(other.get("event.get", "")))
 		if n := other.ok(other.form("event.unbind", q("event", "ONCRMDEALADD", "handler", "https://example.ru/a"))).str(t, "result", "count"); n != "0" {
 			t.Fatalf("another webhook unbound %s", n)
+		}
+		other.ok(other.form("event.bind", q("event", "ONCRMINVOICEADD", "handler", "https://example.ru/c")))
+
+		// Deleting a webhook takes its bindings, and only its, with it.
+		if err := e.h.Webhooks().DeleteWebhook(context.Background(), e.hook.ID); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := d.Read.QueryRow("SELECT COUNT(*) FROM outbound_webhooks").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("%d outbound webhooks left after deleting the webhook, want the other's 1", n)
 		}
 	})
 }

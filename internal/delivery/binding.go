@@ -101,36 +101,9 @@ func (s *Service) Unbind(ctx context.Context, owner, event, handler string, auth
 	}
 	var n int
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			for _, del := range []string{
-				"DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = $1)",
-				"DELETE FROM deliveries WHERE webhook_id = $1",
-				"DELETE FROM outbound_webhooks WHERE id = $1",
-			} {
-				if _, err := tx.ExecContext(ctx, del, id); err != nil {
-					return err
-				}
-			}
-		}
-		n = len(ids)
-		return nil
+		var err error
+		n, err = deleteBindings(ctx, tx, q, args...)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delivery: unbind %s: %w", event, err)
@@ -160,4 +133,50 @@ func (s *Service) Bindings(ctx context.Context, owner string) ([]Binding, error)
 		return nil, fmt.Errorf("delivery: list bindings: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteBindingsTx removes every binding of owner with its deliveries, in
+// the caller's transaction: deleting an incoming webhook takes its
+// handlers with it, as uninstalling a Bitrix24 application does.
+func DeleteBindingsTx(ctx context.Context, tx *sql.Tx, owner string) error {
+	_, err := deleteBindings(ctx, tx, "SELECT id FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND name LIKE 'event.bind auth_type=%'",
+		owner, KindBitrix)
+	if err != nil {
+		return fmt.Errorf("delivery: delete bindings of %s: %w", owner, err)
+	}
+	return nil
+}
+
+// deleteBindings deletes the webhooks the query selects, with their
+// deliveries and journal, and says how many.
+func deleteBindings(ctx context.Context, tx *sql.Tx, q string, args ...any) (int, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		for _, del := range []string{
+			"DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = $1)",
+			"DELETE FROM deliveries WHERE webhook_id = $1",
+			"DELETE FROM outbound_webhooks WHERE id = $1",
+		} {
+			if _, err := tx.ExecContext(ctx, del, id); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(ids), nil
 }
