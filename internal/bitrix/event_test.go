@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,6 +235,32 @@ func TestEventGetIsPerWebhook(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("%d outbound webhooks left after deleting the webhook, want the other's 1", n)
+		}
+	})
+}
+
+// A handler on an address the outbound policy refuses (the cloud metadata
+// service) is bound, as Bitrix24 binds any URL, but never called: the
+// delivery's journal says why.
+func TestEventBindSSRFGuard(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEventEnv(t, d)
+		e.ok(e.form("event.bind", q("event", "ONCRMLEADADD", "handler", "http://169.254.169.254/latest/meta-data/")))
+		e.ok(e.json("crm.lead.add", map[string]any{"fields": map[string]any{"TITLE": "SSRF"}}))
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var msg string
+			err := d.Read.QueryRow("SELECT last_error FROM deliveries WHERE last_error <> ''").Scan(&msg)
+			if err == nil {
+				if !strings.Contains(msg, "refused") {
+					t.Fatalf("delivery error %q, want the SSRF guard's refusal", msg)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no refused delivery journaled: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

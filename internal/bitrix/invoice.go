@@ -18,7 +18,8 @@ import (
 // subject, is kept in the invoice's comments, the one free text an
 // Obmen invoice has.
 
-// invoiceFields are in the order Bitrix24 answers crm.invoice.get.
+// invoiceFields are in the order Bitrix24 answers crm.invoice.get;
+// crm.invoice.list leaves PRODUCT_ROWS out unless selected by name.
 var invoiceFields = func() []recField[crm.Invoice] {
 	type V = crm.Invoice
 	money := func(a crm.Amount) string { return a.String() }
@@ -53,7 +54,7 @@ var invoiceFields = func() []recField[crm.Invoice] {
 		rID("UF_DEAL_ID", "integer", "Deal", "r.deal_id", func(r *V) *int64 { return &r.DealID }),
 		rID("UF_COMPANY_ID", "integer", "Company", "r.account_id", func(r *V) *int64 { return &r.AccountID }),
 		rID("UF_CONTACT_ID", "integer", "Contact", "r.contact_id", func(r *V) *int64 { return &r.ContactID }),
-		{name: "PRODUCT_ROWS", typ: "array", title: "Product rows", multiple: true,
+		{name: "PRODUCT_ROWS", typ: "array", title: "Product rows", multiple: true, getOnly: true,
 			out: func(_ *recView, r *V) any { return invoiceRowsOut(r) },
 			in: func(r *V, val any, name string) error {
 				items, err := invoiceRowsIn(val)

@@ -46,6 +46,17 @@ func TestInvoiceMethods(t *testing.T) {
 		if total := all.str(t, "total"); total != "2" {
 			t.Errorf("total = %s, want 2", total)
 		}
+		star := e.ok(e.json("crm.invoice.list", map[string]any{"filter": map[string]any{"ID": id}}))
+		if _, ok := star.Doc.Lookup("result", "0", "PRODUCT_ROWS"); ok {
+			t.Errorf("crm.invoice.list answers PRODUCT_ROWS unasked: %s", star.Body)
+		}
+		if _, ok := star.Doc.Lookup("result", "0", "ORDER_TOPIC"); !ok {
+			t.Errorf("crm.invoice.list without select lacks ORDER_TOPIC: %s", star.Body)
+		}
+		rows := e.ok(e.json("crm.invoice.list", map[string]any{"filter": map[string]any{"ID": id}, "select": []string{"ID", "PRODUCT_ROWS"}}))
+		if v, ok := rows.Doc.Lookup("result", "0", "PRODUCT_ROWS", "0", "PRODUCT_NAME"); !ok || v != "Баннер" {
+			t.Errorf("crm.invoice.list with PRODUCT_ROWS selected: %s", rows.Body)
+		}
 
 		for _, c := range []struct {
 			name   string
