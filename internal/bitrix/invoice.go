@@ -85,13 +85,10 @@ func (h *Handler) invoiceCRUD() *crud[crm.Invoice] {
 		semPrefix: "INVOICE_STATUS"}
 }
 
-// registerInvoice adds crm.invoice.{add,get,update,list}.
+// registerInvoice adds crm.invoice.{add,get,update,delete,list,fields};
+// delete moves the invoice to Obmen's recycle bin.
 func (h *Handler) registerInvoice(scopes []string) {
-	c := h.invoiceCRUD()
-	h.methods["crm.invoice.add"] = method{scopes, c.add}
-	h.methods["crm.invoice.get"] = method{scopes, c.getOne}
-	h.methods["crm.invoice.update"] = method{scopes, c.updateOne}
-	h.methods["crm.invoice.list"] = method{scopes, c.list}
+	h.invoiceCRUD().register(h.methods, "invoice", scopes)
 }
 
 // invoiceNames maps Obmen's invoice field names to Bitrix24's.

@@ -58,6 +58,17 @@ func TestInvoiceMethods(t *testing.T) {
 			t.Errorf("crm.invoice.list with PRODUCT_ROWS selected: %s", rows.Body)
 		}
 
+		fields := e.ok(e.get("crm.invoice.fields", ""))
+		if typ := fields.str(t, "result", "UF_DEAL_ID", "type"); typ != "integer" {
+			t.Errorf("crm.invoice.fields UF_DEAL_ID type %q", typ)
+		}
+		if ro := fields.str(t, "result", "PRICE", "isReadOnly"); ro != "true" {
+			t.Errorf("crm.invoice.fields PRICE isReadOnly %q", ro)
+		}
+		second := all.str(t, "result", "1", "ID")
+		e.ok(e.form("crm.invoice.delete", q("id", second)))
+		e.fails(e.form("crm.invoice.get", q("id", second)), http.StatusBadRequest, "", "Not found")
+
 		for _, c := range []struct {
 			name   string
 			method string
