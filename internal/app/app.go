@@ -110,12 +110,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
 	api.Version = Version
 	a := api.New(s, log, cfg.MaxBodyBytes)
-	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst})
-	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	svc, err := newDelivery(d, s, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc})
+	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
 	reg := prometheus.NewRegistry()

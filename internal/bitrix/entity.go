@@ -20,8 +20,11 @@ import (
 type recField[T any] struct {
 	name, typ, title, statusType string
 	readOnly, multiple           bool
-	out                          func(v *recView, r *T) any
-	in                           func(r *T, val any, name string) error
+	// getOnly fields are answered by get, and by list only when named in
+	// select (an invoice's PRODUCT_ROWS).
+	getOnly bool
+	out     func(v *recView, r *T) any
+	in      func(r *T, val any, name string) error
 	// col is the SQL expression (over the table as r) to filter and sort
 	// on, "" for none; kind how filter values are read.
 	col, kind string
@@ -210,7 +213,7 @@ func (d *entityDef[T]) apply(r *T, fields *Array, defs []crm.CustomField, creati
 	for _, key := range fields.Keys() {
 		val, _ := fields.Get(key)
 		name := strings.ToUpper(strings.TrimSpace(key))
-		if strings.HasPrefix(name, "UF_") {
+		if strings.HasPrefix(name, "UF_") && d.byName[name] == nil {
 			if err := applyCustom(&d.extra(r).Custom, name, val, defs); err != nil {
 				return err
 			}
@@ -256,6 +259,9 @@ func (d *entityDef[T]) render(v *recView, r *T, sel *selection) *Array {
 	out := NewArray()
 	for i := range d.fields {
 		f := &d.fields[i]
+		if f.getOnly && sel != everything && !sel.names[f.name] {
+			continue
+		}
 		if f.name == "ID" || sel.has(f.name) {
 			out.Set(f.name, f.out(v, r))
 		}

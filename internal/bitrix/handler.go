@@ -19,6 +19,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -38,6 +39,9 @@ type Options struct {
 	// Burst is the bucket: the calls a webhook may make at once; 0 is
 	// RateLimit rounded up.
 	Burst int
+	// Delivery keeps and sends the bindings of event.bind; without it the
+	// event.* methods are not served.
+	Delivery *delivery.Service
 }
 
 // Handler serves the Bitrix24-compatible API. Mount it at "/rest/".
@@ -51,6 +55,8 @@ type Handler struct {
 	now     func() time.Time
 	methods map[string]method
 	limit   *limiter // nil: no rate limit
+	// delivery is where event.bind's bindings live; nil: no event.*.
+	delivery *delivery.Service
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // webhook id → last recorded use
@@ -95,7 +101,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		log = slog.Default()
 	}
 	h := &Handler{db: d, store: s, hooks: NewWebhooks(d), log: log, loc: o.Location, maxBody: o.MaxBody, now: o.Now,
-		touched: map[int64]time.Time{}, limit: newLimiter(o.RateLimit, o.Burst)}
+		touched: map[int64]time.Time{}, limit: newLimiter(o.RateLimit, o.Burst), delivery: o.Delivery}
 	crmScope := []string{"crm"}
 	userScope := []string{"user", "user_brief", "user_basic"}
 	h.methods = map[string]method{
@@ -134,6 +140,14 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.activity.delete": {crmScope, h.activityDelete},
 		"crm.activity.list":   {crmScope, h.activityList},
 	}
+	if h.delivery != nil {
+		// Bitrix24 asks no scope of the event methods: any valid
+		// webhook may bind its handlers.
+		h.methods["event.bind"] = method{nil, h.eventBind}
+		h.methods["event.unbind"] = method{nil, h.eventUnbind}
+		h.methods["event.get"] = method{nil, h.eventGet}
+	}
+	h.registerInvoice(crmScope)
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)

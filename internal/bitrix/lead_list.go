@@ -82,7 +82,7 @@ func (h *Handler) recordFilter(q *sqlQuery, entity string, filter *Array, defs [
 		var cond string
 		var err error
 		switch {
-		case strings.HasPrefix(field, "UF_"):
+		case strings.HasPrefix(field, "UF_") && !(entity == store.EntityInvoice && invoiceBuiltinUF[field]):
 			cond, err = customCondition(q, entity, field, op, vals, defs, h.loc)
 		case multiField(field) != nil && entity != store.EntityDeal:
 			cond, err = commCondition(q, entity, field, op, vals)

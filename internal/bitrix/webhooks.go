@@ -16,6 +16,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -218,9 +219,19 @@ func (w *Webhooks) SetWebhookActive(ctx context.Context, id int64, active bool) 
 	return w.exec(ctx, id, "UPDATE bitrix_webhooks SET active = $1 WHERE id = $2", active, id)
 }
 
-// DeleteWebhook removes a webhook for good.
+// DeleteWebhook removes a webhook for good, with the event handlers it
+// bound (event.bind).
 func (w *Webhooks) DeleteWebhook(ctx context.Context, id int64) error {
-	return w.exec(ctx, id, "DELETE FROM bitrix_webhooks WHERE id = $1", id)
+	return w.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM bitrix_webhooks WHERE id = $1", id)
+		if err != nil {
+			return fmt.Errorf("bitrix: webhook %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.NotFound("bitrix webhook", id)
+		}
+		return delivery.DeleteBindingsTx(ctx, tx, Webhook{ID: id}.Actor().Integration)
+	})
 }
 
 func (w *Webhooks) exec(ctx context.Context, id int64, q string, args ...any) error {

@@ -21,7 +21,7 @@ import (
 // bitrixEntity maps our entities to the names in Bitrix24 event codes.
 var bitrixEntity = map[string]string{
 	"lead": "LEAD", "deal": "DEAL", "contact": "CONTACT", "account": "COMPANY",
-	"product": "PRODUCT", "activity": "ACTIVITY",
+	"product": "PRODUCT", "activity": "ACTIVITY", "invoice": "INVOICE",
 }
 
 // bitrixAction maps our actions to Bitrix24's event suffixes. Bitrix24 has
@@ -49,7 +49,7 @@ func BitrixEventName(entity, action string) string {
 // BitrixEventNames lists every code a subscription may choose.
 func BitrixEventNames() []string {
 	var out []string
-	for _, e := range []string{"LEAD", "DEAL", "CONTACT", "COMPANY", "PRODUCT", "ACTIVITY"} {
+	for _, e := range []string{"LEAD", "DEAL", "CONTACT", "COMPANY", "PRODUCT", "ACTIVITY", "INVOICE"} {
 		for _, a := range []string{"ADD", "UPDATE", "DELETE"} {
 			out = append(out, "ONCRM"+e+a)
 		}

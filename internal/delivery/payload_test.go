@@ -17,13 +17,14 @@ func TestBitrixEventNames(t *testing.T) {
 		{"contact", events.Restore, "ONCRMCONTACTADD"},
 		{"lead", events.Convert, "ONCRMLEADUPDATE"},
 		{"activity", events.Purge, "ONCRMACTIVITYDELETE"},
+		{"invoice", events.Create, "ONCRMINVOICEADD"},
 		{"ticket", events.Create, ""},
 	} {
 		if got := BitrixEventName(tt.entity, tt.action); got != tt.want {
 			t.Errorf("%s/%s = %q, want %q", tt.entity, tt.action, got, tt.want)
 		}
 	}
-	if n := len(BitrixEventNames()); n != 18 {
+	if n := len(BitrixEventNames()); n != 21 {
 		t.Fatalf("%d event names", n)
 	}
 }
