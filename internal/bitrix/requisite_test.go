@@ -124,7 +124,9 @@ func TestRequisiteErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		company, req := itoa(a.ID), itoa(r.ID)
-		add := func(fields map[string]any) answer { return e.json("crm.requisite.add", map[string]any{"fields": fields}) }
+		add := func(fields map[string]any) answer {
+			return e.json("crm.requisite.add", map[string]any{"fields": fields})
+		}
 		base := func(extra map[string]any) map[string]any {
 			m := map[string]any{"ENTITY_TYPE_ID": 4, "ENTITY_ID": company, "PRESET_ID": 1, "NAME": "x"}
 			for k, v := range extra {

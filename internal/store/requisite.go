@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/events"
@@ -328,15 +327,15 @@ func (s *Store) GetBankDetail(ctx context.Context, id int64) (crm.BankDetail, in
 func (s *Store) AddBankDetail(ctx context.Context, actor crm.Actor, requisiteID int64, b crm.BankDetail) (crm.BankDetail, error) {
 	b.ID = 0
 	r, err := s.ChangeRequisite(ctx, actor, requisiteID, func(r *crm.Requisite) error {
+		// Validated here first, so that errors name the field without
+		// the list's index.
+		if err := b.Normalize(); err != nil {
+			return err
+		}
 		r.BankDetails = append(r.BankDetails, b)
 		return nil
 	})
 	if err != nil {
-		if fe, ok := crm.AsFieldError(err); ok {
-			// The new item's index means nothing to the caller.
-			_, field, _ := strings.Cut(fe.Field, ".")
-			return b, crm.Invalid(field, "%s", fe.Message)
-		}
 		return b, err
 	}
 	// Ids only grow: the new row has the largest.
