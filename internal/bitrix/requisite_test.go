@@ -106,7 +106,7 @@ func TestRequisites(t *testing.T) {
 		e.fails(e.get("crm.requisite.get", "id="+reqID), http.StatusBadRequest, "", "The Requisite with ID '"+reqID+"' is not found")
 		e.fails(e.get("crm.requisite.bankdetail.get", "id="+bankID), http.StatusBadRequest, "", "The RequisiteBankDetail with ID '"+bankID+"' is not found")
 		e.ok(e.get("crm.requisite.bankdetail.delete", "id="+idOf(t, e.ok(e.json("crm.requisite.bankdetail.add", map[string]any{"fields": map[string]any{"ENTITY_ID": ipID, "NAME": "x"}})))))
-		if rs, err := e.s.RequisitesOf(ctx, store.EntityContact, mustInt(t, contactID)); err != nil || len(rs) != 1 || len(rs[0].BankDetails) != 1 {
+		if rs, err := e.s.RequisitesOf(ctx, store.EntityContact, requisiteOwnerID(t, contactID)); err != nil || len(rs) != 1 || len(rs[0].BankDetails) != 1 {
 			t.Fatalf("contact requisites at the end: %v %+v", err, rs)
 		}
 	})
@@ -123,7 +123,7 @@ func TestRequisiteErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		company, req := itoa(a.ID), itoa(r.ID)
+		company, req := strconv.FormatInt(a.ID, 10), strconv.FormatInt(r.ID, 10)
 		add := func(fields map[string]any) answer {
 			return e.json("crm.requisite.add", map[string]any{"fields": fields})
 		}
@@ -181,9 +181,9 @@ func TestRequisiteErrors(t *testing.T) {
 	})
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func mustInt(t *testing.T, s string) int64 {
+// requisiteOwnerID reads an id answered by crm.*.add (named apart from the
+// other tests' helpers).
+func requisiteOwnerID(t *testing.T, s string) int64 {
 	t.Helper()
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
