@@ -69,6 +69,7 @@ func operations(t *testing.T, doc map[string]any) []operation {
 // so that their success status is checked against the document too.
 var sampleBodies = map[string]string{
 	"POST /api/v1/accounts/{id}/requisites": `{"name":"Основные","inn":"7707083893"}`,
+	"POST /api/v1/contacts/{id}/requisites": `{"name":"ИП","preset_id":2,"inn":"500100732259"}`,
 	"PUT /api/v1/requisites/{id}":           `{"name":"Изменённые"}`,
 	"POST /api/v1/leads/{id}/convert":       `{"deal":true}`,
 	"PUT /api/v1/catalogs/{id}/items":       `{"product_ids":[1],"service_ids":[1]}`,
@@ -197,6 +198,7 @@ func TestOpenAPIDocument(t *testing.T) {
 				"POST /api/v1/leads/{id}/restore", "POST /api/v1/leads/{id}/convert",
 				"GET /api/v1/events", "GET /api/v1/contacts", "GET /api/v1/calendar",
 				"GET /api/v1/accounts/{id}/requisites", "POST /api/v1/accounts/{id}/requisites", "PUT /api/v1/requisites/{id}", "DELETE /api/v1/requisites/{id}",
+				"GET /api/v1/contacts/{id}/requisites", "POST /api/v1/contacts/{id}/requisites",
 				"POST /api/v1/deals/{id}/invoice", "GET /api/v1/catalogs/{id}/items", "PUT /api/v1/catalogs/{id}/items",
 				"GET /api/v1/currencies", "PUT /api/v1/currencies/{code}", "GET /api/v1/units", "POST /api/v1/units", "DELETE /api/v1/units/{id}",
 				"GET /api/v1/pipelines", "POST /api/v1/pipelines", "PUT /api/v1/pipelines/{id}", "DELETE /api/v1/pipelines/{id}",

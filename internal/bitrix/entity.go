@@ -345,8 +345,15 @@ func (d *entityDef[T]) order(order *Array) string {
 }
 
 // listPage is a *.list call: the ids of one page by filter and order, and
-// the total unless start=-1.
+// the total unless start=-1. Records are the live ones (deleted_at = 0).
 func (h *Handler) listPage(ctx context.Context, c *call, table, entity string, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
+	return h.listPageWhere(ctx, c, table, "r.deleted_at = 0", entity, defs, standard, orderBy)
+}
+
+// listPageWhere is listPage over the rows that base selects, for tables
+// without a recycle bin.
+func (h *Handler) listPageWhere(ctx context.Context, c *call, table, base, entity string, defs []crm.CustomField,
 	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
 	filter, err := c.paramArray("filter")
 	if err != nil {
@@ -368,7 +375,7 @@ func (h *Handler) listPage(ctx context.Context, c *call, table, entity string, d
 	if perr != nil || start < -1 {
 		start = 0
 	}
-	q := &sqlQuery{where: []string{"r.deleted_at = 0"}}
+	q := &sqlQuery{where: []string{base}}
 	if err := h.recordFilter(q, entity, orEmpty(filter), defs, standard); err != nil {
 		return nil, nil, 0, nil, err
 	}

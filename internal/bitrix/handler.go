@@ -139,6 +139,20 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.activity.update": {crmScope, h.activityUpdate},
 		"crm.activity.delete": {crmScope, h.activityDelete},
 		"crm.activity.list":   {crmScope, h.activityList},
+
+		"crm.requisite.add":               {crmScope, h.requisiteAdd},
+		"crm.requisite.get":               {crmScope, h.requisiteGet},
+		"crm.requisite.update":            {crmScope, h.requisiteUpdate},
+		"crm.requisite.delete":            {crmScope, h.requisiteDelete},
+		"crm.requisite.list":              {crmScope, h.requisiteList},
+		"crm.requisite.fields":            {crmScope, h.requisiteFields},
+		"crm.requisite.bankdetail.add":    {crmScope, h.bankDetailAdd},
+		"crm.requisite.bankdetail.get":    {crmScope, h.bankDetailGet},
+		"crm.requisite.bankdetail.update": {crmScope, h.bankDetailUpdate},
+		"crm.requisite.bankdetail.delete": {crmScope, h.bankDetailDelete},
+		"crm.requisite.bankdetail.list":   {crmScope, h.bankDetailList},
+		"crm.requisite.bankdetail.fields": {crmScope, h.bankDetailFields},
+		"crm.requisite.preset.list":       {crmScope, h.requisitePresetList},
 	}
 	if h.delivery != nil {
 		// Bitrix24 asks no scope of the event methods: any valid

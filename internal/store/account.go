@@ -8,7 +8,7 @@ import (
 )
 
 var accountSpec = spec{
-	entity: EntityAccount, table: "accounts", comms: true, inn: true,
+	entity: EntityAccount, table: "accounts", comms: true, inn: true, requisites: true,
 	columns: map[string]Column{
 		"title": {"title", KindText}, "full_name": {"full_name", KindText}, "kind": {"kind", KindText},
 		"company_type": {"company_type", KindText}, "industry": {"industry", KindText},
@@ -58,7 +58,7 @@ func loadAccounts(t txq, ids []int64) ([]crm.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	reqs, err := loadRequisites(t, ids)
+	reqs, err := loadRequisites(t, EntityAccount, ids)
 	if err != nil {
 		return nil, err
 	}

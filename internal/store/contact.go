@@ -10,7 +10,7 @@ import (
 // contactSpec has no account_id column: "linked to this account" goes
 // through contact_accounts, which the generic list builder cannot express.
 var contactSpec = spec{
-	entity: EntityContact, table: "contacts", comms: true,
+	entity: EntityContact, table: "contacts", comms: true, requisites: true,
 	relations: map[string]string{
 		"account_id": "SELECT ca.contact_id FROM contact_accounts ca WHERE ca.account_id",
 	},

@@ -43,6 +43,9 @@ type spec struct {
 	columns map[string]Column // JSON field name → column
 	comms   bool              // has phones/e-mails (phone=, email= lookups)
 	inn     bool              // has an inn column
+	// requisites: INN lookups also match the INNs of the records'
+	// requisites (accounts, contacts).
+	requisites bool
 	// relations are filters on linked records rather than columns: a
 	// query returning record ids for "<query> IN (values)", e.g. the
 	// contacts linked to an account. They take integer ids, filter with eq
@@ -231,10 +234,10 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'EMAIL' AND normalized = %s AND entity = %s)", arg(e), arg(sp.entity)))
 	}
 	if p.INN != "" {
-		if !sp.inn {
+		if !sp.inn && !sp.requisites {
 			return Page{}, crm.Invalid("inn", "%s have no INN", sp.table)
 		}
-		where = append(where, "r.inn = "+arg(strings.TrimSpace(p.INN)))
+		where = append(where, "("+innCondition(sp, arg(strings.TrimSpace(p.INN)))+")")
 	}
 	if q := strings.TrimSpace(p.Q); q != "" {
 		conds := []string{"r.search LIKE " + arg("%"+escapeLike(strings.ToLower(q))+"%") + " ESCAPE '\\'"}
@@ -243,8 +246,8 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 			ph := crm.PhoneKey(q)
 			conds = append(conds, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind IN ('PHONE', 'EMAIL') AND normalized IN (%s, %s) AND entity = %s)", arg(ph), arg(e), arg(sp.entity)))
 		}
-		if sp.inn {
-			conds = append(conds, "r.inn = "+arg(q))
+		if sp.inn || sp.requisites {
+			conds = append(conds, innCondition(sp, arg(q)))
 		}
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
@@ -320,6 +323,19 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		lastV = v
 	}
 	return page, rows.Err()
+}
+
+// innCondition matches an INN (the placeholder ph) on the record's own
+// column and on its requisites, as the spec has them.
+func innCondition(sp spec, ph string) string {
+	var conds []string
+	if sp.inn {
+		conds = append(conds, "r.inn = "+ph)
+	}
+	if sp.requisites {
+		conds = append(conds, "r.id IN (SELECT rq.record_id FROM requisites rq WHERE rq.inn = "+ph+" AND rq.entity = '"+sp.entity+"')")
+	}
+	return strings.Join(conds, " OR ")
 }
 
 // cursorText writes a sort value back in the form filterValue reads.

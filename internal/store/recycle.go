@@ -67,6 +67,8 @@ var purgeChildren = map[string][]string{
 	EntityContact: {
 		"DELETE FROM contact_accounts WHERE contact_id = $1",
 		"DELETE FROM deal_contacts WHERE contact_id = $1",
+		"DELETE FROM bank_details WHERE requisite_id IN (SELECT id FROM requisites WHERE entity = 'contact' AND record_id = $1)",
+		"DELETE FROM requisites WHERE entity = 'contact' AND record_id = $1",
 		"UPDATE leads SET contact_id = 0 WHERE contact_id = $1",
 		"UPDATE sales_orders SET contact_id = 0 WHERE contact_id = $1",
 		"UPDATE invoices SET contact_id = 0 WHERE contact_id = $1",
@@ -74,8 +76,8 @@ var purgeChildren = map[string][]string{
 	},
 	EntityAccount: {
 		"DELETE FROM contact_accounts WHERE account_id = $1",
-		"DELETE FROM bank_details WHERE requisite_id IN (SELECT id FROM requisites WHERE account_id = $1)",
-		"DELETE FROM requisites WHERE account_id = $1",
+		"DELETE FROM bank_details WHERE requisite_id IN (SELECT id FROM requisites WHERE entity = 'account' AND record_id = $1)",
+		"DELETE FROM requisites WHERE entity = 'account' AND record_id = $1",
 		"UPDATE leads SET account_id = 0 WHERE account_id = $1",
 		"UPDATE deals SET account_id = 0 WHERE account_id = $1",
 		"UPDATE sales_orders SET account_id = 0 WHERE account_id = $1",
