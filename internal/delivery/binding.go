@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,8 +16,8 @@ import (
 // event.bind: an outbound webhook of kind bitrix for one event, owned by
 // the incoming webhook that made it (its integration), sent also the
 // changes its owner makes, as Bitrix24 sends them. It is told from the
-// webhooks admins make by its name, "event.bind auth_type=N", which keeps
-// the auth_type event.get answers without a column of its own.
+// webhooks admins make by its bound_auth_type, which admin-made webhooks
+// lack (NULL).
 //
 // The admin API lists, disables and deletes bindings like any webhook.
 type Binding struct {
@@ -32,17 +31,17 @@ type Binding struct {
 // has bound already.
 var ErrAlreadyBound = errors.New("delivery: handler already bound")
 
-// bindingPrefix starts the name of every binding.
-const bindingPrefix = "event.bind auth_type="
+// bindingName is the name of every binding in the admin API's list.
+const bindingName = "event.bind"
 
 // Bind stores a binding for owner. Every binding of one owner carries the
 // same application token, made on its first binding, as Bitrix24 sends
 // one token per application.
 func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, error) {
-	w := Webhook{Kind: KindBitrix, Name: bindingPrefix + strconv.FormatInt(b.AuthType, 10), URL: strings.TrimSpace(b.Handler),
+	w := Webhook{Kind: KindBitrix, Name: bindingName, URL: strings.TrimSpace(b.Handler),
 		Events: []string{strings.ToUpper(strings.TrimSpace(b.Event))}, Integration: owner, IncludeEcho: true, Active: true}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT url, events, token FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND name LIKE 'event.bind auth_type=%'`,
+		rows, err := tx.QueryContext(ctx, `SELECT url, events, token FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND bound_auth_type IS NOT NULL`,
 			owner, KindBitrix)
 		if err != nil {
 			return err
@@ -76,9 +75,9 @@ func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, e
 			return err
 		}
 		now := s.now().Truncate(time.Microsecond).UnixMicro()
-		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, TRUE, TRUE, '', $7, $7) RETURNING id`,
-			w.Kind, w.Name, w.URL, w.Events[0], sealed, owner, now).Scan(&b.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, bound_auth_type)
+			VALUES ($1, $2, $3, $4, $5, $6, TRUE, TRUE, '', $7, $7, $8) RETURNING id`,
+			w.Kind, w.Name, w.URL, w.Events[0], sealed, owner, now, b.AuthType).Scan(&b.ID)
 	})
 	if err != nil {
 		if _, ok := crm.AsFieldError(err); ok || errors.Is(err, ErrAlreadyBound) {
@@ -93,11 +92,11 @@ func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, e
 // Unbind removes owner's bindings of event to handler (of one auth_type
 // when authType is not nil) with their deliveries, and says how many.
 func (s *Service) Unbind(ctx context.Context, owner, event, handler string, authType *int64) (int, error) {
-	q := "SELECT id FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND name LIKE 'event.bind auth_type=%' AND events = $3 AND url = $4"
+	q := "SELECT id FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND bound_auth_type IS NOT NULL AND events = $3 AND url = $4"
 	args := []any{owner, KindBitrix, strings.ToUpper(strings.TrimSpace(event)), strings.TrimSpace(handler)}
 	if authType != nil {
-		q += " AND name = $5"
-		args = append(args, bindingPrefix+strconv.FormatInt(*authType, 10))
+		q += " AND bound_auth_type = $5"
+		args = append(args, *authType)
 	}
 	var n int
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -113,8 +112,8 @@ func (s *Service) Unbind(ctx context.Context, owner, event, handler string, auth
 
 // Bindings lists owner's bindings by id.
 func (s *Service) Bindings(ctx context.Context, owner string) ([]Binding, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT id, events, url, name FROM outbound_webhooks
-		WHERE integration = $1 AND kind = $2 AND name LIKE 'event.bind auth_type=%' ORDER BY id`, owner, KindBitrix)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT id, events, url, bound_auth_type FROM outbound_webhooks
+		WHERE integration = $1 AND kind = $2 AND bound_auth_type IS NOT NULL ORDER BY id`, owner, KindBitrix)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: list bindings: %w", err)
 	}
@@ -122,11 +121,9 @@ func (s *Service) Bindings(ctx context.Context, owner string) ([]Binding, error)
 	out := []Binding{}
 	for rows.Next() {
 		var b Binding
-		var name string
-		if err := rows.Scan(&b.ID, &b.Event, &b.Handler, &name); err != nil {
+		if err := rows.Scan(&b.ID, &b.Event, &b.Handler, &b.AuthType); err != nil {
 			return nil, fmt.Errorf("delivery: list bindings: %w", err)
 		}
-		b.AuthType, _ = strconv.ParseInt(strings.TrimPrefix(name, bindingPrefix), 10, 64)
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
@@ -139,7 +136,7 @@ func (s *Service) Bindings(ctx context.Context, owner string) ([]Binding, error)
 // the caller's transaction: deleting an incoming webhook takes its
 // handlers with it, as uninstalling a Bitrix24 application does.
 func DeleteBindingsTx(ctx context.Context, tx *sql.Tx, owner string) error {
-	_, err := deleteBindings(ctx, tx, "SELECT id FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND name LIKE 'event.bind auth_type=%'",
+	_, err := deleteBindings(ctx, tx, "SELECT id FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND bound_auth_type IS NOT NULL",
 		owner, KindBitrix)
 	if err != nil {
 		return fmt.Errorf("delivery: delete bindings of %s: %w", owner, err)
