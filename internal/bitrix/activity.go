@@ -332,25 +332,7 @@ func (h *Handler) activityCondition(q *sqlQuery, field, op string, vals []any) (
 
 // activityOrder is the ORDER BY of crm.activity.list.
 func activityOrder(order *Array) string {
-	var parts []string
-	hasID := false
-	for _, key := range order.Keys() {
-		v, _ := order.Get(key)
-		col, ok := activityColumns[strings.ToUpper(strings.TrimSpace(key))]
-		if !ok {
-			continue
-		}
-		dir := "ASC"
-		if s, _ := scalarText(v); strings.EqualFold(strings.TrimSpace(s), "DESC") {
-			dir = "DESC"
-		}
-		parts = append(parts, col[0]+" "+dir)
-		hasID = hasID || col[0] == "r.id"
-	}
-	if !hasID {
-		parts = append(parts, "r.id ASC")
-	}
-	return strings.Join(parts, ", ")
+	return orderClause(order, func(field string) string { return activityColumns[field][0] })
 }
 
 func (h *Handler) activityList(ctx context.Context, c *call) (reply, error) {

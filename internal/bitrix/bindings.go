@@ -249,39 +249,31 @@ func (b binding) set(ctx context.Context, c *call) (reply, error) {
 // first, else the item goes last; a linked one only moves when made
 // primary.
 func (b binding) add(ctx context.Context, c *call) (reply, error) {
-	id, err := ownerID(c)
-	if err != nil {
-		return reply{}, err
-	}
-	fields, err := c.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
-	it, err := b.parseItem(orEmpty(fields), "fields")
-	if err != nil {
-		return reply{}, err
-	}
-	ids, err := b.load(ctx, id)
-	if err != nil {
-		return reply{}, err
-	}
-	switch {
-	case it.primary:
-		ids = append([]int64{it.id}, slices.DeleteFunc(ids, func(x int64) bool { return x == it.id })...)
-	case !slices.Contains(ids, it.id):
-		ids = append(ids, it.id)
-	default:
-		return reply{result: true}, nil
-	}
-	if err := b.save(ctx, c.actor(), id, ids); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+	return b.change(ctx, c, func(ids []int64, it bindItem) ([]int64, bool) {
+		switch {
+		case it.primary:
+			return append([]int64{it.id}, slices.DeleteFunc(ids, func(x int64) bool { return x == it.id })...), true
+		case !slices.Contains(ids, it.id):
+			return append(ids, it.id), true
+		}
+		return ids, false
+	})
 }
 
 // remove unlinks one (fields: KEY); unlinking one not linked is no
 // error.
 func (b binding) remove(ctx context.Context, c *call) (reply, error) {
+	return b.change(ctx, c, func(ids []int64, it bindItem) ([]int64, bool) {
+		if !slices.Contains(ids, it.id) {
+			return ids, false
+		}
+		return slices.DeleteFunc(ids, func(x int64) bool { return x == it.id }), true
+	})
+}
+
+// change reads the owner and the one item in fields, and saves the links
+// edit returns when it says they changed.
+func (b binding) change(ctx context.Context, c *call, edit func(ids []int64, it bindItem) ([]int64, bool)) (reply, error) {
 	id, err := ownerID(c)
 	if err != nil {
 		return reply{}, err
@@ -298,12 +290,10 @@ func (b binding) remove(ctx context.Context, c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	if !slices.Contains(ids, it.id) {
-		return reply{result: true}, nil
-	}
-	ids = slices.DeleteFunc(ids, func(x int64) bool { return x == it.id })
-	if err := b.save(ctx, c.actor(), id, ids); err != nil {
-		return reply{}, err
+	if ids, changed := edit(ids, it); changed {
+		if err := b.save(ctx, c.actor(), id, ids); err != nil {
+			return reply{}, err
+		}
 	}
 	return reply{result: true}, nil
 }

@@ -323,20 +323,32 @@ func (d *entityDef[T]) condition(h *Handler) func(q *sqlQuery, field, op string,
 
 // order is the ORDER BY of a list, the id breaking ties.
 func (d *entityDef[T]) order(order *Array) string {
+	return orderClause(order, func(field string) string {
+		if f := d.byName[field]; f != nil {
+			return f.col
+		}
+		return ""
+	})
+}
+
+// orderClause is an ORDER BY from a list's order parameter, the id
+// breaking ties; col gives the column of a field ("" when the field does
+// not sort).
+func orderClause(order *Array, col func(field string) string) string {
 	var parts []string
 	hasID := false
 	for _, key := range order.Keys() {
 		v, _ := order.Get(key)
-		f := d.byName[strings.ToUpper(strings.TrimSpace(key))]
-		if f == nil || f.col == "" {
+		c := col(strings.ToUpper(strings.TrimSpace(key)))
+		if c == "" {
 			continue
 		}
 		dir := "ASC"
 		if s, _ := scalarText(v); strings.EqualFold(strings.TrimSpace(s), "DESC") {
 			dir = "DESC"
 		}
-		parts = append(parts, f.col+" "+dir)
-		hasID = hasID || f.col == "r.id"
+		parts = append(parts, c+" "+dir)
+		hasID = hasID || c == "r.id"
 	}
 	if !hasID {
 		parts = append(parts, "r.id ASC")

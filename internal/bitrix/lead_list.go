@@ -411,25 +411,12 @@ func customCondition(q *sqlQuery, entity, code, op string, vals []any, defs []cr
 // leadOrder reads order[FIELD]=ASC|DESC; unknown fields are ignored, as
 // Bitrix24 ignores them. The id breaks ties, so that pages do not overlap.
 func leadOrder(order *Array) string {
-	var parts []string
-	hasID := false
-	for _, key := range order.Keys() {
-		v, _ := order.Get(key)
-		f := leadFieldByName[strings.ToUpper(strings.TrimSpace(key))]
-		if f == nil || f.col == "" {
-			continue
+	return orderClause(order, func(field string) string {
+		if f := leadFieldByName[field]; f != nil && f.col != "" {
+			return "r." + f.col
 		}
-		dir := "ASC"
-		if s, _ := scalarText(v); strings.EqualFold(strings.TrimSpace(s), "DESC") {
-			dir = "DESC"
-		}
-		parts = append(parts, "r."+f.col+" "+dir)
-		hasID = hasID || f.col == "id"
-	}
-	if !hasID {
-		parts = append(parts, "r.id ASC")
-	}
-	return strings.Join(parts, ", ")
+		return ""
+	})
 }
 
 const leadListColumns = `r.id, r.title, r.honorific, r.name, r.second_name, r.last_name, r.company_title, r.position, r.birthdate,

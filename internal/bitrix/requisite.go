@@ -152,25 +152,12 @@ func (t *rqTable[T]) condition(h *Handler, what string) func(q *sqlQuery, field,
 }
 
 func (t *rqTable[T]) order(order *Array) string {
-	var parts []string
-	hasID := false
-	for _, key := range order.Keys() {
-		v, _ := order.Get(key)
-		f := t.byName[strings.ToUpper(strings.TrimSpace(key))]
-		if f == nil || f.col == "" || f.kind == "bool" {
-			continue
+	return orderClause(order, func(field string) string {
+		if f := t.byName[field]; f != nil && f.kind != "bool" {
+			return f.col
 		}
-		dir := "ASC"
-		if s, _ := scalarText(v); strings.EqualFold(strings.TrimSpace(s), "DESC") {
-			dir = "DESC"
-		}
-		parts = append(parts, f.col+" "+dir)
-		hasID = hasID || f.col == "r.id"
-	}
-	if !hasID {
-		parts = append(parts, "r.id ASC")
-	}
-	return strings.Join(parts, ", ")
+		return ""
+	})
 }
 
 // fieldError names the field of a store error as Bitrix24 does
