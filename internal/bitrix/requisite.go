@@ -362,12 +362,18 @@ func (h *Handler) requisiteUpdate(ctx context.Context, c *call) (reply, error) {
 }
 
 func (h *Handler) requisiteDelete(ctx context.Context, c *call) (reply, error) {
+	return deleteRow(ctx, c, h.store.DeleteRequisite, requisiteNotFound)
+}
+
+// deleteRow answers a *.delete of a row without a recycle bin: del removes
+// the call's id, and a missing one is answered notFound.
+func deleteRow(ctx context.Context, c *call, del func(context.Context, crm.Actor, int64) error, notFound func(int64) *Error) (reply, error) {
 	id, err := c.recordID()
 	if err != nil {
 		return reply{}, err
 	}
-	if err := h.store.DeleteRequisite(ctx, c.actor(), id); errors.Is(err, store.ErrNotFound) {
-		return reply{}, requisiteNotFound(id)
+	if err := del(ctx, c.actor(), id); errors.Is(err, store.ErrNotFound) {
+		return reply{}, notFound(id)
 	} else if err != nil {
 		return reply{}, err
 	}
@@ -462,16 +468,7 @@ func (h *Handler) bankDetailUpdate(ctx context.Context, c *call) (reply, error) 
 }
 
 func (h *Handler) bankDetailDelete(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	if err := h.store.DeleteBankDetail(ctx, c.actor(), id); errors.Is(err, store.ErrNotFound) {
-		return reply{}, bankDetailNotFound(id)
-	} else if err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+	return deleteRow(ctx, c, h.store.DeleteBankDetail, bankDetailNotFound)
 }
 
 func (h *Handler) bankDetailList(ctx context.Context, c *call) (reply, error) {
