@@ -32,6 +32,7 @@ import (
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/web"
 )
 
 // Version is the build's version, set with -ldflags "-X …/app.Version=…".
@@ -100,6 +101,7 @@ type Server struct {
 	Store    *store.Store
 	API      *api.API
 	Delivery *delivery.Service
+	UI       *web.UI
 	Handler  http.Handler
 	log      *slog.Logger
 	ready    chan struct{}
@@ -125,7 +127,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, log: log, ready: make(chan struct{})}
+	ui, err := web.New(s, log)
+	if err != nil {
+		return nil, err
+	}
+	// The integrations' exchange journals shown in the UI.
+	ui.AddJournal(web.Deliveries{Service: svc})
+	ui.Register(mux) // the admin UI at "/"
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")

@@ -164,6 +164,12 @@ func (s *Store) ListDeals(ctx context.Context, p ListParams) ([]crm.Deal, string
 	return ds, page.NextCursor, err
 }
 
+// ListDealIDs is ListDeals without loading the deals: one page of ids,
+// enough to count the deals of a stage up to a bound (the UI's home page).
+func (s *Store) ListDealIDs(ctx context.Context, p ListParams) (Page, error) {
+	return s.listIDs(s.rq(ctx), dealSpec, p)
+}
+
 // checkDeal validates what a deal refers to and sets Closed and Won from
 // its stage's semantics (whatever the caller sent). It must run before
 // insertDeal.
