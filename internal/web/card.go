@@ -45,17 +45,18 @@ type timelineItem struct {
 }
 
 type cardData struct {
-	Entity    *entity
-	Label     string
-	ID        int64
-	Title     string
-	Fields    []fieldView
-	Error     string
-	Related   []relatedView
-	Timeline  []timelineItem
-	New       bool
-	Action    string
+	Entity     *entity
+	Label      string
+	ID         int64
+	Title      string
+	Fields     []fieldView
+	Error      string
+	Related    []relatedView
+	Timeline   []timelineItem
+	New        bool
+	Action     string
 	CanConvert bool
+	Deleted    string // when the record is in the recycle bin: its restore URL
 }
 
 func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
@@ -127,6 +128,9 @@ func (u *UI) showCard(w http.ResponseWriter, r *http.Request, rq *request, e *en
 		if errField == "" {
 			d.Error = errMsg
 		}
+	}
+	if rec["deleted_at"] != nil {
+		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false
 	}
 	for _, rel := range e.Related {
 		re, ok := u.byPath[rel.Entity]

@@ -328,7 +328,7 @@ func entities(s *store.Store) []*entity {
 		{Name: store.EntitySalesOrder, ops: bind(s.GetSalesOrder, s.ListSalesOrders, s.CreateSalesOrder, s.UpdateSalesOrder, nil),
 			Fields: meta(
 				field{Name: "number", Kind: kText, RO: true, List: true, Sort: true},
-				field{Name: "status", Kind: kText, List: true, Sort: true},
+				field{Name: "status", Kind: kStatus, Dict: "ORDER_STATUS", List: true, Sort: true, Filter: true},
 				field{Name: "order_date", Kind: kDate, List: true, Sort: true},
 				field{Name: "account_id", Kind: kRef, Ref: store.EntityAccount, List: true, Sort: true},
 				field{Name: "contact_id", Kind: kRef, Ref: store.EntityContact, Sort: true},
@@ -342,7 +342,7 @@ func entities(s *store.Store) []*entity {
 		{Name: store.EntityInvoice, ops: bind(s.GetInvoice, s.ListInvoices, s.CreateInvoice, s.UpdateInvoice, nil),
 			Fields: meta(
 				field{Name: "number", Kind: kText, RO: true, List: true, Sort: true},
-				field{Name: "status", Kind: kText, List: true, Sort: true},
+				field{Name: "status", Kind: kStatus, Dict: "INVOICE_STATUS", List: true, Sort: true, Filter: true},
 				field{Name: "invoice_date", Kind: kDate, List: true, Sort: true},
 				field{Name: "due_date", Kind: kDate, Sort: true},
 				field{Name: "deal_id", Kind: kRef, Ref: store.EntityDeal, Sort: true},
@@ -392,7 +392,7 @@ func entities(s *store.Store) []*entity {
 		{Name: store.EntityTicket, ops: bind(s.GetTicket, s.ListTickets, s.CreateTicket, s.UpdateTicket, nil),
 			Fields: meta(
 				field{Name: "title", Kind: kText, List: true, Sort: true},
-				field{Name: "status", Kind: kText, List: true, Sort: true, Filter: true},
+				field{Name: "status", Kind: kStatus, Dict: "TICKET_STATUS", List: true, Sort: true, Filter: true},
 				field{Name: "priority", Kind: kText, List: true, Sort: true},
 				field{Name: "category", Kind: kText, Sort: true},
 				field{Name: "account_id", Kind: kRef, Ref: store.EntityAccount, List: true, Sort: true},

@@ -12,10 +12,10 @@ import (
 const kanbanPerStage = 50
 
 type kanbanCard struct {
-	ID                 int64
+	ID                  int64
 	Title, Link, Amount string
-	Account            string
-	Stage              string
+	Account             string
+	Stage               string
 }
 
 type kanbanColumn struct {

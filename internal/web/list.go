@@ -81,7 +81,13 @@ func parseListQuery(e *entity, q url.Values) listQuery {
 		lq.params.Limit = n
 	}
 	if p := q.Get("prev"); p != "" {
-		lq.prev = strings.Split(p, ".")
+		// The cursors of the pages before, "-" standing for the first.
+		for _, c := range strings.Split(p, ".") {
+			if c == "-" {
+				c = ""
+			}
+			lq.prev = append(lq.prev, c)
+		}
 	}
 	for _, f := range e.Fields {
 		if v := q.Get("f." + f.Name); v != "" && f.Sort {
@@ -179,12 +185,28 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	if next != "" {
-		d.NextURL = with(map[string]string{"cursor": next, "prev": strings.Join(append(lq.prev, lq.params.Cursor), ".")})
+		var stack []string
+		for _, c := range append(lq.prev, lq.params.Cursor) {
+			if c == "" {
+				c = "-"
+			}
+			stack = append(stack, c)
+		}
+		d.NextURL = with(map[string]string{"cursor": next, "prev": strings.Join(stack, ".")})
 	}
 	if lq.params.Cursor != "" {
 		d.FirstURL = with(map[string]string{"cursor": "", "prev": ""})
 		if n := len(lq.prev); n > 0 {
-			d.PrevURL = with(map[string]string{"cursor": lq.prev[n-1], "prev": strings.Join(lq.prev[:n-1], ".")})
+			var stack []string
+			for _, c := range lq.prev[:n-1] {
+				if c == "" {
+					c = "-"
+				}
+				stack = append(stack, c)
+			}
+			d.PrevURL = with(map[string]string{"cursor": lq.prev[n-1], "prev": strings.Join(stack, ".")})
+		} else {
+			d.PrevURL = d.FirstURL
 		}
 	}
 	exp := url.Values{}

@@ -26,6 +26,13 @@ func (u *UI) recycle(w http.ResponseWriter, r *http.Request, rq *request) {
 	lk := newLookups(r.Context(), u.store)
 	var rows []binRow
 	for _, it := range items {
+		if it.Entity == store.EntityContact {
+			// The bin's title of a contact is its lower-cased search
+			// text; show the name as typed.
+			if rec, err := u.byPath[it.Entity].get(r.Context(), it.ID); err == nil {
+				it.Title = titleOf(it.Entity, rec)
+			}
+		}
 		rows = append(rows, binRow{Entity: it.Entity, EntityLabel: rq.T("e1." + it.Entity), Title: it.Title, ID: it.ID,
 			At: it.DeletedAt.Local().Format("02.01.2006 15:04"), By: lk.userName(it.DeletedByID),
 			Base: "/recycle/" + it.Entity + "/" + strconv.FormatInt(it.ID, 10)})
@@ -57,7 +64,9 @@ func (u *UI) binAction(w http.ResponseWriter, r *http.Request, rq *request, purg
 	back(w, r, "/recycle?flash="+url.QueryEscape(rq.T(msg)))
 }
 
-func (u *UI) restore(w http.ResponseWriter, r *http.Request, rq *request) { u.binAction(w, r, rq, false) }
+func (u *UI) restore(w http.ResponseWriter, r *http.Request, rq *request) {
+	u.binAction(w, r, rq, false)
+}
 
 func (u *UI) purge(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !rq.IsAdmin() {

@@ -34,6 +34,9 @@ var staticFS embed.FS
 // SessionCookie is the API's session cookie, shared with the UI.
 const SessionCookie = "obmen_session"
 
+// maxForm bounds a submitted form.
+const maxForm = 1 << 20
+
 // sessionTTL matches the API's session lifetime.
 const sessionTTL = 12 * time.Hour
 
@@ -182,6 +185,11 @@ func (u *UI) auth(h authed) http.Handler {
 		}
 		rq := &request{User: usr, Sess: sess, Lang: lang}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := r.ParseForm(); err != nil {
+				u.fail(w, r, rq, http.StatusBadRequest, err.Error())
+				return
+			}
 			tok := r.Header.Get("X-CSRF-Token")
 			if tok == "" {
 				tok = r.PostFormValue("csrf")

@@ -1,0 +1,496 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+func TestSignInAndOut(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		if p := b.get("/e/lead?q=x"); p.Status != http.StatusSeeOther || p.Location != "/login?next="+url.QueryEscape("/e/lead?q=x") {
+			t.Fatalf("signed out: %d %q", p.Status, p.Location)
+		}
+		if p := b.get("/login"); p.Status != http.StatusOK || !strings.Contains(p.Body, `name="login"`) || !strings.Contains(p.Body, `name="password"`) {
+			t.Fatalf("login page: %d", p.Status)
+		}
+		p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {"wrong"}})
+		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "Неверный логин или пароль") {
+			t.Fatalf("wrong password: %d", p.Status)
+		}
+		p = b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}, "next": {"/e/deal"}})
+		if p.Status != http.StatusSeeOther || p.Location != "/e/deal" {
+			t.Fatalf("sign in: %d %q", p.Status, p.Location)
+		}
+		c := p.Header.Get("Set-Cookie")
+		for _, want := range []string{"obmen_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
+			if !strings.Contains(c, want) {
+				t.Errorf("cookie %q lacks %s", c, want)
+			}
+		}
+		if strings.Contains(c, "Secure") {
+			t.Errorf("cookie over plain HTTP is Secure: %q", c)
+		}
+		// An open redirect through next is refused.
+		p = b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}, "next": {"//evil.example/"}})
+		if p.Location != "/" {
+			t.Errorf("next=//evil.example/ redirected to %q", p.Location)
+		}
+		if p := b.get("/"); p.Status != http.StatusOK || !strings.Contains(p.Body, "Главная") {
+			t.Fatalf("home: %d", p.Status)
+		}
+		// The UI's session works for the API too (same cookie).
+		if p := b.get("/api/v1/me"); p.Status != http.StatusOK || !strings.Contains(p.Body, `"login":"admin"`) {
+			t.Fatalf("API with the UI session: %d %s", p.Status, p.Body)
+		}
+		if p := b.post("/logout", nil); p.Status != http.StatusSeeOther || p.Location != "/login" {
+			t.Fatalf("logout: %d %q", p.Status, p.Location)
+		}
+		if p := b.get("/"); p.Status != http.StatusSeeOther {
+			t.Fatalf("after logout: %d", p.Status)
+		}
+	})
+}
+
+func TestSignInRateLimited(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		e.app.UI.SetSignInLimits(httpx.NewLimiter(time.Hour, 100), httpx.NewLimiter(time.Hour, 2))
+		b := e.browser()
+		for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests} {
+			p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {"guess"}})
+			if p.Status != want {
+				t.Fatalf("attempt %d: %d, want %d", i+1, p.Status, want)
+			}
+			if want == http.StatusTooManyRequests && p.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		}
+		// Even the right password waits now.
+		if p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}}); p.Status != http.StatusTooManyRequests {
+			t.Fatalf("right password while limited: %d", p.Status)
+		}
+	})
+}
+
+func TestCSRFRequired(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		form := url.Values{"title": {"no token"}}
+		for name, p := range map[string]page{
+			"none":  b.do(http.MethodPost, "/e/lead/new", form),
+			"wrong": b.do(http.MethodPost, "/e/lead/new", url.Values{"title": {"bad token"}, "csrf": {"0123456789abcdef0123456789abcdef"}}),
+		} {
+			if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "CSRF") {
+				t.Errorf("%s: %d", name, p.Status)
+			}
+		}
+		if p := b.post("/logout", url.Values{"csrf": {""}}); p.Status != http.StatusForbidden {
+			t.Errorf("logout without token: %d", p.Status)
+		}
+		leads, _, err := e.app.Store.ListLeads(context.Background(), store.ListParams{})
+		if err != nil || len(leads) != 0 {
+			t.Fatalf("refused posts wrote %d leads (%v)", len(leads), err)
+		}
+		// htmx sends the token as a header.
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/e/lead/new", strings.NewReader("title=by+header"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-CSRF-Token", b.csrf)
+		req.Header.Set("HX-Request", "true")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("HX-Redirect"), "/e/lead/") {
+			t.Fatalf("with X-CSRF-Token: %d %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
+		}
+	})
+}
+
+// TestEveryEntity opens the list, the new form, creates a record through
+// the form and opens its card, for every entity.
+func TestEveryEntity(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		forms := map[string]url.Values{
+			"lead":        {"title": {"Лид"}},
+			"account":     {"title": {"ООО Ромашка"}, "inn": {"7707083893"}},
+			"contact":     {"name": {"Иван"}, "last_name": {"Петров"}, "phones": {"+7 912 345-67-89"}},
+			"deal":        {"title": {"Сделка"}, "category_id": {"0"}, "stage_id": {"NEW"}},
+			"sales_order": {"order_date": {"2026-11-23"}},
+			"invoice":     {"invoice_date": {"2026-11-23"}},
+			"product":     {"name": {"Кирпич"}, "price": {"12,50"}, "active": {"on"}, "active.shown": {"1"}},
+			"service":     {"name": {"Доставка"}, "price": {"500"}},
+			"catalog":     {"name": {"Стройматериалы"}},
+			"ticket":      {"title": {"Не работает"}},
+			"activity":    {"subject": {"Позвонить"}, "kind": {"call"}, "start_at": {"2026-11-23T10:00"}},
+		}
+		for name, form := range forms {
+			if p := b.get("/e/" + name); p.Status != http.StatusOK {
+				t.Fatalf("%s list: %d", name, p.Status)
+			}
+			if p := b.get("/e/" + name + "/new"); p.Status != http.StatusOK {
+				t.Fatalf("%s new: %d", name, p.Status)
+			}
+			p := b.post("/e/"+name+"/new", form)
+			if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/e/"+name+"/") {
+				t.Fatalf("%s create: %d %q %s", name, p.Status, p.Location, errorsOf(p.Body))
+			}
+			card := b.get(strings.Split(p.Location, "?")[0])
+			if card.Status != http.StatusOK {
+				t.Fatalf("%s card: %d", name, card.Status)
+			}
+			list := b.get("/e/" + name)
+			if !strings.Contains(list.Body, `<table class="list" id="list">`) {
+				t.Fatalf("%s list after create has no rows", name)
+			}
+		}
+		p, _, err := e.app.Store.ListProducts(context.Background(), store.ListParams{})
+		if err != nil || len(p) != 1 || p[0].Price.String() != "12.50" || !p[0].Active {
+			t.Fatalf("product from the form: %+v %v", p, err)
+		}
+	})
+}
+
+func errorsOf(body string) string {
+	var out []string
+	for _, part := range strings.Split(body, `class="error"`)[1:] {
+		if i := strings.Index(part, "</p>"); i > 0 {
+			out = append(out, part[:i])
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func TestValidationBesideField(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		cases := []struct {
+			name, field, want string
+			form              url.Values
+		}{
+			{"form parse", "opportunity", "Нужно число", url.Values{"title": {"x"}, "opportunity": {"много"}}},
+			{"store validation", "emails", "not an e-mail", url.Values{"title": {"x"}, "emails": {"not-an-email"}}},
+			{"date", "birthdate", "Нужна дата", url.Values{"name": {"x"}, "birthdate": {"31.02.2020"}}},
+		}
+		for _, c := range cases {
+			path := "/e/lead/new"
+			if c.field == "birthdate" {
+				path = "/e/contact/new"
+			}
+			p := b.post(path, c.form)
+			if p.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("%s: %d", c.name, p.Status)
+			}
+			// The message sits right after the field, tied to it.
+			if !strings.Contains(p.Body, `id="e-`+c.field+`" role="alert">`) || !strings.Contains(p.Body, `aria-describedby="e-`+c.field+`"`) ||
+				!strings.Contains(errorsOf(p.Body), c.want) {
+				t.Fatalf("%s: no error beside %s: %s", c.name, c.field, errorsOf(p.Body))
+			}
+			// What was typed is shown back.
+			for k, v := range c.form {
+				if !strings.Contains(p.Body, `value="`+v[0]+`"`) && !strings.Contains(p.Body, ">"+v[0]+"<") {
+					t.Errorf("%s: input %s=%q not kept", c.name, k, v[0])
+				}
+			}
+		}
+	})
+}
+
+func TestListSearchSortFilterExport(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		for i, title := range []string{"Бета", "Альфа", "Гамма"} {
+			st := "NEW"
+			if i == 2 {
+				st = "IN_PROCESS"
+			}
+			if _, err := s.CreateLead(ctx, e.admin, crm.Lead{Title: title, StatusID: st, Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 912 000-00-0" + strconv.Itoa(i)}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := e.browser()
+		b.signIn()
+		order := func(body string, titles ...string) bool {
+			last := -1
+			for _, tl := range titles {
+				i := strings.Index(body, ">"+tl+"<")
+				if i < last || i < 0 {
+					return false
+				}
+				last = i
+			}
+			return true
+		}
+		if p := b.get("/e/lead?sort=title"); !order(p.Body, "Альфа", "Бета", "Гамма") || !strings.Contains(p.Body, `aria-sort="ascending"`) {
+			t.Errorf("sort by title: %s", p.Body)
+		}
+		if p := b.get("/e/lead?sort=-title"); !order(p.Body, "Гамма", "Бета", "Альфа") {
+			t.Error("sort by title descending")
+		}
+		if p := b.get("/e/lead?q=Гамма"); !strings.Contains(p.Body, ">Гамма<") || strings.Contains(p.Body, ">Альфа<") {
+			t.Error("search")
+		}
+		if p := b.get("/e/lead?f.status_id=NEW"); strings.Contains(p.Body, ">Гамма<") || !strings.Contains(p.Body, ">Альфа<") {
+			t.Error("filter by status")
+		}
+		// Column choice: only the title and INN-less phones.
+		p := b.get("/e/lead?cols=title&cols=phones")
+		if strings.Contains(p.Body, `Сумма</a></th>`) || !strings.Contains(p.Body, `Название</a></th>`) || !strings.Contains(p.Body, "&#43;7 912 000-00-01") {
+			t.Error("column choice")
+		}
+		// Pages: two per page, next then previous.
+		p = b.get("/e/lead?sort=title&limit=10")
+		if !strings.Contains(p.Body, ">Гамма<") {
+			t.Error("limit 10")
+		}
+		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=status_id")
+		if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Статус\r\n") && !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Статус\n") {
+			t.Fatalf("CSV head: %q", csv.Body[:min(len(csv.Body), 80)])
+		}
+		if a, b, g := strings.Index(csv.Body, ",Альфа,Не обработан\n"), strings.Index(csv.Body, ",Бета,"), strings.Index(csv.Body, ",Гамма,В работе\n"); a < 0 || a > b || b > g || strings.Count(csv.Body, "\n") != 4 {
+			t.Fatalf("CSV rows: %q", csv.Body)
+		}
+		if ct := csv.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+			t.Errorf("CSV content type %q", ct)
+		}
+	})
+}
+
+func TestListPages(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		for i := range 25 {
+			if _, err := e.app.Store.CreateLead(context.Background(), e.admin, crm.Lead{Title: "Лид " + strconv.Itoa(100+i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := e.browser()
+		b.signIn()
+		p := b.get("/e/lead?sort=title&limit=10")
+		seen := map[string]bool{}
+		for page := 0; page < 3; page++ {
+			n := strings.Count(p.Body, `<tr><td><a href="/e/lead/`)
+			if want := []int{10, 10, 5}[page]; n != want {
+				t.Fatalf("page %d: %d rows, want %d", page+1, n, want)
+			}
+			for i := range 25 {
+				if strings.Contains(p.Body, ">Лид "+strconv.Itoa(100+i)+"<") {
+					seen[strconv.Itoa(i)] = true
+				}
+			}
+			i := strings.Index(p.Body, `rel="next" id="next-page"`)
+			if page == 2 {
+				if i >= 0 {
+					t.Fatal("a next link on the last page")
+				}
+				break
+			}
+			href := p.Body[strings.LastIndex(p.Body[:i], `href="`)+6:]
+			href = strings.ReplaceAll(href[:strings.Index(href, `"`)], "&amp;", "&")
+			p = b.get(href)
+			if !strings.Contains(p.Body, `rel="prev"`) {
+				t.Fatalf("page %d has no previous link", page+2)
+			}
+		}
+		if len(seen) != 25 {
+			t.Fatalf("saw %d of 25 leads over the pages", len(seen))
+		}
+	})
+}
+
+func TestCardEditHistoryComment(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		l, err := e.app.Store.CreateLead(ctx, e.admin, crm.Lead{Title: "Старое", Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 912 345-67-89"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		path := "/e/lead/" + strconv.FormatInt(l.ID, 10)
+		card := b.get(path)
+		if !strings.Contains(card.Body, `value="Старое"`) {
+			t.Fatal("card lacks the title input")
+		}
+		p := b.post(path, url.Values{"title": {"Новое"}, "phones": {"+7 912 345-67-89"}, "opportunity": {"1000"}})
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("save: %d %s", p.Status, errorsOf(p.Body))
+		}
+		got, _ := e.app.Store.GetLead(ctx, l.ID)
+		if got.Title != "Новое" || got.Opportunity.String() != "1000.00" || len(got.Phones) != 1 || got.Phones[0].ID != l.Phones[0].ID {
+			t.Fatalf("after save: %+v", got)
+		}
+		if p := b.post(path+"/comment", url.Values{"body": {"Перезвонить в понедельник"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("comment: %d", p.Status)
+		}
+		card = b.get(path)
+		for _, want := range []string{"Перезвонить в понедельник", "<del>Старое</del> → <ins>Новое</ins>", "<del>0.00</del> → <ins>1000.00</ins>", "создал(а) запись"} {
+			if !strings.Contains(card.Body, want) {
+				t.Errorf("card lacks %q", want)
+			}
+		}
+		// An unchanged phone list is not a change.
+		if strings.Contains(card.Body, "<span class=\"f\">Телефоны</span>") {
+			t.Error("unchanged phones logged as a change")
+		}
+	})
+}
+
+func TestConvertWithDuplicate(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		c, err := s.CreateContact(ctx, e.admin, crm.Contact{Name: "Иван", LastName: "Петров", Comms: crm.Comms{Phones: []crm.Comm{{Value: "8 (912) 345-67-89"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.CreateLead(ctx, e.admin, crm.Lead{Title: "С сайта", Name: "Иван", CompanyTitle: "ООО Ромашка",
+			Comms: crm.Comms{Phones: []crm.Comm{{Value: "+79123456789"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		path := "/e/lead/" + strconv.FormatInt(l.ID, 10) + "/convert"
+		p := b.get(path)
+		if !strings.Contains(p.Body, "Петров Иван</a> — совпадение: &#43;79123456789") {
+			t.Fatalf("no duplicate warning: %s", p.Body)
+		}
+		if !strings.Contains(p.Body, `<option value="`+strconv.FormatInt(c.ID, 10)+`" selected>`) || strings.Contains(p.Body, `id="conv-contact" checked`) {
+			t.Fatal("the duplicate is not proposed for linking")
+		}
+		p = b.post(path, url.Values{"deal": {"on"}, "account": {"on"}, "contact_id": {strconv.FormatInt(c.ID, 10)},
+			"deal_title": {"Сделка с сайта"}, "category_id": {"0"}, "stage_id": {"NEW"}})
+		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/e/deal/") {
+			t.Fatalf("convert: %d %q %s", p.Status, p.Location, errorsOf(p.Body))
+		}
+		got, _ := s.GetLead(ctx, l.ID)
+		if got.ContactID != c.ID || got.DealID == 0 || got.AccountID == 0 {
+			t.Fatalf("converted lead: %+v", got)
+		}
+		d, _ := s.GetDeal(ctx, got.DealID)
+		if d.Title != "Сделка с сайта" {
+			t.Fatalf("deal title %q", d.Title)
+		}
+		if p := b.get(path); !strings.Contains(p.Body, "Лид уже конвертирован") {
+			t.Error("converting twice is not warned")
+		}
+	})
+}
+
+func TestKanbanMoveAndRecycle(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		d, err := s.CreateDeal(ctx, e.admin, crm.Deal{Title: "Поставка", StageID: "NEW"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		k := b.get("/kanban")
+		if !strings.Contains(k.Body, `id="deal-`+strconv.FormatInt(d.ID, 10)+`"`) || !strings.Contains(k.Body, `data-stage="EXECUTING"`) {
+			t.Fatal("kanban lacks the deal or a stage")
+		}
+		id := strconv.FormatInt(d.ID, 10)
+		if p := b.post("/kanban/"+id+"/stage", url.Values{"stage_id": {"EXECUTING"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("move: %d", p.Status)
+		}
+		if got, _ := s.GetDeal(ctx, d.ID); got.StageID != "EXECUTING" {
+			t.Fatalf("stage %q", got.StageID)
+		}
+		if p := b.post("/kanban/"+id+"/stage", url.Values{"stage_id": {"NO_SUCH"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("move to a missing stage: %d", p.Status)
+		}
+		if p := b.get("/"); !strings.Contains(p.Body, `f.stage_id=EXECUTING">В работе</a></th><td>1</td>`) {
+			t.Error("home page does not count the deal")
+		}
+
+		c, err := s.CreateContact(ctx, e.admin, crm.Contact{Name: "Удаляемый"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cid := strconv.FormatInt(c.ID, 10)
+		if p := b.post("/e/contact/"+cid+"/delete", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("delete: %d", p.Status)
+		}
+		if p := b.get("/e/contact/" + cid); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="in-bin"`) {
+			t.Fatalf("deleted card: %d, no recycle-bin notice", p.Status)
+		}
+		bin := b.get("/recycle")
+		if !strings.Contains(bin.Body, `id="bin-contact-`+cid+`"`) || !strings.Contains(bin.Body, "Удаляемый") {
+			t.Fatal("recycle bin lacks the contact")
+		}
+		if p := b.post("/recycle/contact/"+cid+"/restore", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("restore: %d", p.Status)
+		}
+		if p := b.get("/e/contact/" + cid); p.Status != http.StatusOK || strings.Contains(p.Body, `id="in-bin"`) {
+			t.Fatalf("restored card: %d", p.Status)
+		}
+		if p := b.post("/recycle/contact/"+cid+"/restore", nil); p.Status != http.StatusNotFound {
+			t.Fatalf("restore twice: %d", p.Status)
+		}
+		_ = b.post("/e/contact/"+cid+"/delete", nil)
+		if p := b.post("/recycle/contact/"+cid+"/purge", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("purge: %d", p.Status)
+		}
+		if p := b.get("/recycle"); strings.Contains(p.Body, "Удаляемый") {
+			t.Fatal("purged contact still in the bin")
+		}
+	})
+}
+
+func TestPasswordChange(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		if p := b.post("/password", url.Values{"current": {"wrong"}, "new": {"new-password-1"}, "again": {"new-password-1"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong current: %d", p.Status)
+		}
+		if p := b.post("/password", url.Values{"current": {adminPassword}, "new": {"new-password-1"}, "again": {"other"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("mismatch: %d", p.Status)
+		}
+		if p := b.post("/password", url.Values{"current": {adminPassword}, "new": {"new-password-1"}, "again": {"new-password-1"}}); p.Status != http.StatusOK {
+			t.Fatalf("change: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if _, err := e.app.Store.Authenticate(context.Background(), "admin", "new-password-1"); err != nil {
+			t.Fatalf("new password: %v", err)
+		}
+	})
+}
+
+func TestLanguageAndOtherSurfaces(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		if p := b.do(http.MethodPost, "/lang", url.Values{"lang": {"en"}, "next": {"/e/lead"}}); p.Status != http.StatusSeeOther || p.Location != "/e/lead" {
+			t.Fatalf("lang: %d %q", p.Status, p.Location)
+		}
+		if p := b.get("/e/lead"); !strings.Contains(p.Body, "<h1>Leads</h1>") || !strings.Contains(p.Body, `lang="en"`) {
+			t.Fatal("English not applied")
+		}
+		for path, want := range map[string]int{"/healthz": 200, "/api/v1/openapi.json": 200, "/metrics": 200, "/no/such/page": 404,
+			"/static/app.css": 200, "/static/htmx-2.0.11.min.js": 200, "/integrations": 200, "/e/nosuch": 404, "/e/lead/999": 404} {
+			if p := b.get(path); p.Status != want {
+				t.Errorf("%s: %d, want %d", path, p.Status, want)
+			}
+		}
+		// The API still refuses a cookie request without its header.
+		if p := b.do(http.MethodPost, "/api/v1/leads", url.Values{}); p.Status != http.StatusForbidden {
+			t.Errorf("API POST with cookie, no X-CSRF-Token: %d", p.Status)
+		}
+	})
+}
