@@ -61,6 +61,17 @@ ensure_sdk() {
 	(cd internal/bitrix/testdata/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci of the Bitrix24 SDK failed"
 }
 
+# The admin UI's end-to-end tests drive Debian's Chromium headless
+# (internal/web/e2e_test.go); they fail, not skip, without it.
+ensure_chromium() {
+	if [ ! -x /usr/bin/chromium ]; then
+		[ "$(id -u)" -eq 0 ] || die "/usr/bin/chromium not found; the web UI end-to-end tests need it (apt-get install chromium)"
+		echo "chromium not found, installing it with apt-get ..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null || die "apt-get install chromium failed"
+	fi
+}
+
 failed=()
 
 # ---------------------------------------------------------------- lint
@@ -88,6 +99,7 @@ heading "postgres"
 ensure_cc
 ensure_curl
 ensure_sdk
+ensure_chromium
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT
