@@ -125,6 +125,16 @@ func (u *UI) passwordSubmit(w http.ResponseWriter, r *http.Request, rq *request)
 			return
 		}
 	} else {
+		// SetPassword ends every session of the user, this one too:
+		// start a new one so that the user stays signed in here.
+		sess, err := u.store.CreateSession(r.Context(), rq.User.ID, sessionTTL)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: secure(r), Expires: sess.ExpiresAt})
+		rq.Sess = sess
 		d.Done, status = rq.T("pw.done"), http.StatusOK
 	}
 	u.render(w, r, rq, status, "password", rq.T("pw.title"), "", d)

@@ -79,11 +79,20 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
-	"fmtTime": func(t time.Time) string {
-		if t.IsZero() {
+	"fmtTime": func(t any) string {
+		var tm time.Time
+		switch v := t.(type) {
+		case time.Time:
+			tm = v
+		case *time.Time:
+			if v != nil {
+				tm = *v
+			}
+		}
+		if tm.IsZero() {
 			return ""
 		}
-		return t.Local().Format("02.01.2006 15:04")
+		return tm.Local().Format("02.01.2006 15:04")
 	},
 }
 
@@ -140,6 +149,12 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /recycle", u.auth(u.recycle))
 	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
 	mux.Handle("POST /recycle/{entity}/{id}/purge", u.auth(u.purge))
+	mux.Handle("GET /admin/users", u.auth(u.users))
+	mux.Handle("POST /admin/users", u.auth(u.createUser))
+	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
+	mux.Handle("GET /keys", u.auth(u.keys))
+	mux.Handle("POST /keys", u.auth(u.createKey))
+	mux.Handle("POST /keys/{id}/revoke", u.auth(u.revokeKey))
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	// "/" without a method, so that the API's "/api/v1/" and "/rest/"

@@ -469,6 +469,10 @@ func TestPasswordChange(t *testing.T) {
 		if _, err := e.app.Store.Authenticate(context.Background(), "admin", "new-password-1"); err != nil {
 			t.Fatalf("new password: %v", err)
 		}
+		// Still signed in here (other sessions of the user ended).
+		if p := b.get("/"); p.Status != http.StatusOK {
+			t.Fatalf("after the change: %d", p.Status)
+		}
 	})
 }
 
@@ -491,6 +495,78 @@ func TestLanguageAndOtherSurfaces(t *testing.T) {
 		// The API still refuses a cookie request without its header.
 		if p := b.do(http.MethodPost, "/api/v1/leads", url.Values{}); p.Status != http.StatusForbidden {
 			t.Errorf("API POST with cookie, no X-CSRF-Token: %d", p.Status)
+		}
+	})
+}
+
+func TestAdminUsersAndKeys(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		if p := b.post("/admin/users", url.Values{"login": {"anna"}, "first_name": {"Анна"}, "role": {"manager"}, "password": {"short"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("weak password: %d", p.Status)
+		}
+		if p := b.post("/admin/users", url.Values{"login": {"anna"}, "first_name": {"Анна"}, "role": {"manager"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("create user: %d %s", p.Status, errorsOf(p.Body))
+		}
+		anna, err := e.app.Store.UserByLogin(context.Background(), "anna")
+		if err != nil || anna.Role != crm.RoleManager {
+			t.Fatalf("anna: %+v %v", anna, err)
+		}
+		if p := b.post("/admin/users/"+strconv.FormatInt(e.admin.UserID, 10), url.Values{"role": {"manager"}, "active": {"on"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("admin demoting self: %d", p.Status)
+		}
+
+		// A manager: no admin pages, but own keys.
+		m := e.browser()
+		if p := m.do(http.MethodPost, "/login", url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("anna signs in: %d", p.Status)
+		}
+		if p := m.get("/admin/users"); p.Status != http.StatusForbidden {
+			t.Fatalf("manager on /admin/users: %d", p.Status)
+		}
+		if p := m.get("/keys?user=" + strconv.FormatInt(e.admin.UserID, 10)); p.Status != http.StatusForbidden {
+			t.Fatalf("manager on the admin's keys: %d", p.Status)
+		}
+		p := m.post("/keys", url.Values{"name": {"1С"}})
+		if p.Status != http.StatusCreated {
+			t.Fatalf("create key: %d", p.Status)
+		}
+		i := strings.Index(p.Body, `id="new-key" readonly size="60" value="`)
+		if i < 0 {
+			t.Fatal("the new key is not shown")
+		}
+		key := p.Body[i+len(`id="new-key" readonly size="60" value="`):]
+		key = key[:strings.Index(key, `"`)]
+		if p := m.get("/keys"); strings.Contains(p.Body, key) {
+			t.Fatal("the key is shown again")
+		}
+		api := func() int {
+			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/me", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if s := api(); s != http.StatusOK {
+			t.Fatalf("new key on the API: %d", s)
+		}
+		ks, _ := e.app.Store.ListAPIKeys(context.Background(), anna.ID)
+		if p := m.post("/keys/"+strconv.FormatInt(ks[0].ID, 10)+"/revoke", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("revoke: %d", p.Status)
+		}
+		if s := api(); s != http.StatusUnauthorized {
+			t.Fatalf("revoked key on the API: %d", s)
+		}
+		// Disabling anna ends her session.
+		if p := b.post("/admin/users/"+strconv.FormatInt(anna.ID, 10), url.Values{"role": {"manager"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("disable: %d", p.Status)
+		}
+		if p := m.get("/"); p.Status != http.StatusSeeOther {
+			t.Fatalf("disabled user still signed in: %d", p.Status)
 		}
 	})
 }
