@@ -149,6 +149,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /recycle", u.auth(u.recycle))
 	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
 	mux.Handle("POST /recycle/{entity}/{id}/purge", u.auth(u.purge))
+	mux.Handle("GET /calendar", u.auth(u.calendar))
 	mux.Handle("GET /admin/users", u.auth(u.users))
 	mux.Handle("POST /admin/users", u.auth(u.createUser))
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))

@@ -570,3 +570,35 @@ func TestAdminUsersAndKeys(t *testing.T) {
 		}
 	})
 }
+
+func TestCalendar(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		now := time.Now()
+		at := time.Date(now.Year(), now.Month(), now.Day(), 10, 30, 0, 0, time.Local)
+		if _, err := e.app.Store.CreateActivity(context.Background(), e.admin, crm.Activity{Kind: "call", Subject: "Созвон с поставщиком", StartAt: &at}); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		for _, q := range []string{"", "?view=week", "?view=day", "?view=month&user=0", "?view=day&date=" + at.Format(time.DateOnly)} {
+			p := b.get("/calendar" + q)
+			if p.Status != http.StatusOK || !strings.Contains(p.Body, "10:30 Созвон с поставщиком") {
+				t.Fatalf("calendar%s: %d, activity missing", q, p.Status)
+			}
+		}
+		if p := b.get("/calendar?view=day&date=2001-01-01"); strings.Contains(p.Body, "Созвон") {
+			t.Fatal("another day shows the activity")
+		}
+		// The "+" of a day opens a new activity starting then.
+		p := b.get("/calendar?view=day&date=" + at.Format(time.DateOnly))
+		i := strings.Index(p.Body, `/e/activity/new?`)
+		if i < 0 {
+			t.Fatal("no new-activity link")
+		}
+		href := strings.ReplaceAll(p.Body[i:i+strings.Index(p.Body[i:], `"`)], "&amp;", "&")
+		form := b.get(href)
+		if form.Status != http.StatusOK || !strings.Contains(form.Body, `value="`+at.Format(time.DateOnly)+`T08:00"`) {
+			t.Fatalf("new activity from the calendar: %d", form.Status)
+		}
+	})
+}
