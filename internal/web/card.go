@@ -57,6 +57,7 @@ type cardData struct {
 	Action     string
 	CanConvert bool
 	Deleted    string // when the record is in the recycle bin: its restore URL
+	Items      *itemsView
 }
 
 func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
@@ -113,6 +114,12 @@ func (u *UI) card(w http.ResponseWriter, r *http.Request, rq *request) {
 // showCard renders a card, with the submitted input and an error when a
 // save failed.
 func (u *UI) showCard(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errField, errMsg string) {
+	u.showCardWith(w, r, rq, e, id, status, input, errField, errMsg, nil)
+}
+
+// showCardWith is showCard with the line-items editor as submitted (iv),
+// when a save of the items failed.
+func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errField, errMsg string, iv *itemsView) {
 	ctx := r.Context()
 	rec, err := e.get(ctx, id)
 	if err != nil {
@@ -128,6 +135,17 @@ func (u *UI) showCard(w http.ResponseWriter, r *http.Request, rq *request, e *en
 		if errField == "" {
 			d.Error = errMsg
 		}
+	}
+	if field, ok := itemsField[e.Name]; ok {
+		if iv == nil {
+			iv = &itemsView{Field: field, Rows: itemRows(rec[field])}
+			items, _, _ := parseItems(itemsForm(iv.Rows), field, rq.T)
+			computeView(iv, items, nil)
+			// A blank row to type a new item into.
+			iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows)})
+		}
+		iv.Action, iv.Lang, iv.CSRF = d.Action+"/items", rq.Lang, rq.Sess.CSRF
+		d.Items = iv
 	}
 	if rec["deleted_at"] != nil {
 		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false

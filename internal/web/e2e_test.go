@@ -160,7 +160,20 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if loc := location(); l.DealID == 0 || l.ContactID == 0 || l.AccountID == 0 || !strings.Contains(loc, "/e/deal/"+strconv.FormatInt(l.DealID, 10)) {
 		t.Fatalf("converted lead %+v, at %s", l, loc)
 	}
-	run("deal card", shot(dir, "deal-card"))
+	// The deal's product rows: totals follow the typing (htmx), then save.
+	run("line items",
+		chromedp.SendKeys(chromedp.CSS(`#in-0`), "Цемент М500"),
+		chromedp.SendKeys(chromedp.CSS(`#ip-0`), "450"),
+		chromedp.SendKeys(chromedp.CSS(`#iq-0`), "3"),
+	)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#t-total').textContent.trim() === '1350.00'`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("live total: %v", err)
+	}
+	run("deal card", shot(dir, "deal-card"), chromedp.Click(chromedp.CSS(`#items-save`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	if d, _ := s.GetDeal(bg, l.DealID); len(d.ProductRows) != 1 || d.Opportunity.String() != "1350.00" && d.ProductRows[0].Sum.String() != "1350.00" {
+		t.Fatalf("deal rows after save: %+v", d.ProductRows)
+	}
 
 	// Kanban: drag the card to "Подготовка документов" …
 	card := `#deal-` + strconv.FormatInt(l.DealID, 10)

@@ -79,6 +79,7 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
+	"add":  func(a, b int) int { return a + b },
 	"fmtTime": func(t any) string {
 		var tm time.Time
 		switch v := t.(type) {
@@ -142,6 +143,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /e/{entity}/{id}", u.auth(u.updateRecord))
 	mux.Handle("POST /e/{entity}/{id}/delete", u.auth(u.deleteRecord))
 	mux.Handle("POST /e/{entity}/{id}/comment", u.auth(u.addComment))
+	mux.Handle("POST /e/{entity}/{id}/items", u.auth(u.saveItems))
+	mux.Handle("POST /e/{entity}/{id}/items/preview", u.auth(u.itemsPreview))
 	mux.Handle("GET /e/lead/{id}/convert", u.auth(u.convertPage))
 	mux.Handle("POST /e/lead/{id}/convert", u.auth(u.convertSubmit))
 	mux.Handle("GET /kanban", u.auth(u.kanban))
@@ -280,6 +283,19 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderPart writes one named template of the page set "parts" (an htmx
+// fragment).
+func (u *UI) renderPart(w http.ResponseWriter, r *http.Request, rq *request, name string, data any) {
+	var buf bytes.Buffer
+	if err := u.pages["error"].ExecuteTemplate(&buf, name, data); err != nil {
+		u.log.Error("web: render part", "part", name, "err", err)
+		http.Error(w, "internal error; see the server log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(buf.Bytes())
 }
 

@@ -602,3 +602,62 @@ func TestCalendar(t *testing.T) {
 		}
 	})
 }
+
+func TestLineItemsEditor(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		inv, err := e.app.Store.CreateInvoice(ctx, e.admin, crm.Invoice{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		path := "/e/invoice/" + strconv.FormatInt(inv.ID, 10)
+		if p := b.get(path); !strings.Contains(p.Body, `id="items-form"`) || !strings.Contains(p.Body, `hx-post="`+path+`/items/preview"`) {
+			t.Fatal("invoice card has no line-items editor")
+		}
+		rows := url.Values{
+			"item_name": {"Цемент М500", "Доставка", ""}, "item_price": {"450,50", "3000", ""}, "item_quantity": {"10", "1", ""},
+			"item_unit": {"меш", "", ""}, "item_discount_rate": {"10", "", ""}, "item_vat_rate": {"20", "20", ""},
+			"item_vat_included": {"true", "false", "false"}, "item_product_id": {"", "", ""}, "item_service_id": {"", "", ""},
+		}
+		// Live totals: 4505.00 − 10 % = 4054.50 (VAT inside); 3000 + 20 % = 3600.00.
+		p := b.post(path+"/items/preview", rows)
+		for _, want := range []string{`id="t-subtotal">7505.00<`, `<b>7654.50</b>`, `<output id="sum-0" hx-swap-oob="true">4054.50</output>`, `<output id="sum-1" hx-swap-oob="true">3600.00</output>`} {
+			if !strings.Contains(p.Body, want) {
+				t.Fatalf("preview lacks %s: %s", want, p.Body)
+			}
+		}
+		if p := b.post(path+"/items", rows); p.Status != http.StatusSeeOther {
+			t.Fatalf("save items: %d %s", p.Status, errorsOf(p.Body))
+		}
+		got, _ := e.app.Store.GetInvoice(ctx, inv.ID)
+		if len(got.Items) != 2 || got.Total.String() != "7654.50" {
+			t.Fatalf("saved invoice: %d items, total %s", len(got.Items), got.Total)
+		}
+		// A bad price is named on its row, and nothing is saved.
+		bad := url.Values{}
+		for k, v := range rows {
+			bad[k] = append([]string{}, v...)
+		}
+		bad["item_price"][1] = "дорого"
+		p = b.post(path+"/items", bad)
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="ip-1" name="item_price" value="дорого" inputmode="decimal" size="8" aria-invalid="true"`) {
+			t.Fatalf("bad price: %d %s", p.Status, errorsOf(p.Body))
+		}
+		bad["item_price"][1], bad["item_quantity"][1] = "10", "0"
+		p = b.post(path+"/items", bad)
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(errorsOf(p.Body), "items[1].quantity") {
+			t.Fatalf("zero quantity: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if got2, _ := e.app.Store.GetInvoice(ctx, inv.ID); got2.Total != got.Total {
+			t.Fatal("a refused save changed the invoice")
+		}
+		// Add a row without saving.
+		rows.Set("add_row", "1")
+		p = b.post(path+"/items", rows)
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="in-2"`) {
+			t.Fatalf("add row: %d", p.Status)
+		}
+	})
+}
