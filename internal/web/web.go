@@ -153,6 +153,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
 	mux.Handle("POST /recycle/{entity}/{id}/purge", u.auth(u.purge))
 	mux.Handle("GET /calendar", u.auth(u.calendar))
+	mux.Handle("GET /import", u.auth(u.importPage))
+	mux.Handle("POST /import", u.auth(u.importUpload))
+	mux.Handle("POST /import/run", u.auth(u.importRun))
 	mux.Handle("GET /admin/users", u.auth(u.users))
 	mux.Handle("POST /admin/users", u.auth(u.createUser))
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
@@ -204,8 +207,15 @@ func (u *UI) auth(h authed) http.Handler {
 		}
 		rq := &request{User: usr, Sess: sess, Lang: lang}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := r.ParseForm(); err != nil {
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+maxForm)
+				err = r.ParseMultipartForm(maxForm)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes*2)
+				err = r.ParseForm()
+			}
+			if err != nil {
 				u.fail(w, r, rq, http.StatusBadRequest, err.Error())
 				return
 			}

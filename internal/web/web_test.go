@@ -1,13 +1,18 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/encoding/charmap"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -658,6 +663,85 @@ func TestLineItemsEditor(t *testing.T) {
 		p = b.post(path+"/items", rows)
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="in-2"`) {
 			t.Fatalf("add row: %d", p.Status)
+		}
+	})
+}
+
+func TestImportCSV(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		// Windows-1251, ";" — as Russian Excel saves it.
+		csvText := "Название;Имя;Телефон;E-mail;Статус;Сумма;Лишнее\n" +
+			"Заявка 1;Анна;+7 912 000-00-01;anna@example.ru;В работе;1500,50;x\n" +
+			"Заявка 2;Олег;8 912 000-00-02;не-адрес;;;y\n"
+		enc, err := charmap.Windows1251.NewEncoder().String(csvText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		_ = mw.WriteField("csrf", b.csrf)
+		_ = mw.WriteField("entity", "lead")
+		fw, _ := mw.CreateFormFile("file", "leads.csv")
+		_, _ = fw.Write([]byte(enc))
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/import", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("upload: %d %s", resp.StatusCode, errorsOf(string(page)))
+		}
+		// Columns were guessed from their headers.
+		for i, want := range []string{"title", "name", "phones", "emails", "status_id", "opportunity", ""} {
+			sel := `name="map.` + strconv.Itoa(i) + `">`
+			j := strings.Index(string(page), sel)
+			if j < 0 {
+				t.Fatalf("no select for column %d", i)
+			}
+			rest := string(page)[j:]
+			rest = rest[:strings.Index(rest, "</select>")]
+			if !strings.Contains(rest, `value="`+want+`" selected`) {
+				t.Errorf("column %d not mapped to %q", i, want)
+			}
+		}
+		form := url.Values{"entity": {"lead"}, "delim": {";"}, "data": {csvText}, "dry_run": {"1"},
+			"map.0": {"title"}, "map.1": {"name"}, "map.2": {"phones"}, "map.3": {"emails"}, "map.4": {"status_id"}, "map.5": {"opportunity"}, "map.6": {""}}
+		p := b.post("/import/run", form)
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "строка 3: E-mail") {
+			t.Fatalf("dry run with a bad e-mail: %d %s", p.Status, p.Body)
+		}
+		form.Del("dry_run")
+		form.Set("import", "1")
+		if p := b.post("/import/run", form); p.Status != http.StatusUnprocessableEntity || strings.Contains(p.Body, `id="imported"`) {
+			t.Fatalf("import with a bad row: %d", p.Status)
+		}
+		if ls, _, _ := e.app.Store.ListLeads(context.Background(), store.ListParams{}); len(ls) != 0 {
+			t.Fatalf("a refused import wrote %d leads", len(ls))
+		}
+		fixed := strings.Replace(csvText, "не-адрес", "oleg@example.ru", 1)
+		form.Set("data", fixed)
+		form.Del("import")
+		form.Set("dry_run", "1")
+		if p := b.post("/import/run", form); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="dry-ok"`) {
+			t.Fatalf("dry run: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if ls, _, _ := e.app.Store.ListLeads(context.Background(), store.ListParams{}); len(ls) != 0 {
+			t.Fatal("a dry run wrote leads")
+		}
+		form.Del("dry_run")
+		form.Set("import", "1")
+		if p := b.post("/import/run", form); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="imported"`) {
+			t.Fatalf("import: %d %s", p.Status, errorsOf(p.Body))
+		}
+		ls, _, _ := e.app.Store.ListLeads(context.Background(), store.ListParams{Sort: "title"})
+		if len(ls) != 2 || ls[0].StatusID != "IN_PROCESS" || ls[0].Opportunity.String() != "1500.50" || ls[1].Emails[0].Value != "oleg@example.ru" {
+			t.Fatalf("imported: %+v", ls)
 		}
 	})
 }
