@@ -151,7 +151,8 @@ func getDeal(t txq, id int64) (crm.Deal, error) {
 
 // GetDeal returns a deal, live or in the recycle bin.
 func (s *Store) GetDeal(ctx context.Context, id int64) (crm.Deal, error) {
-	return getDeal(s.rq(ctx), id)
+	v, err := getDeal(s.rq(ctx), id)
+	return scoped1(ctx, EntityDeal, v, err)
 }
 
 // ListDeals returns a page of deals.

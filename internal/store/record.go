@@ -63,6 +63,9 @@ func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 		if err != nil {
 			return err
 		}
+		if err := allowed(ctx, ops.entity, id, P(&old).RecordMeta().AssignedByID); err != nil {
+			return err
+		}
 		om := P(&old).RecordMeta()
 		if om.DeletedAt != nil {
 			return NotFound(ops.entity, id)

@@ -11,9 +11,10 @@ import (
 )
 
 type usersData struct {
-	Users []crm.User
-	Error string
-	Form  url.Values
+	Users   []crm.User
+	SeesAll map[int64]bool
+	Error   string
+	Form    url.Values
 }
 
 func (u *UI) requireAdmin(w http.ResponseWriter, r *http.Request, rq *request) bool {
@@ -41,7 +42,14 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, rq *request, stat
 	if form == nil {
 		form = url.Values{}
 	}
-	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, Error: errMsg, Form: form})
+	all := map[int64]bool{}
+	for _, x := range us {
+		if all[x.ID], err = u.store.SeesAll(r.Context(), x); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
+	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, SeesAll: all, Error: errMsg, Form: form})
 }
 
 func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -90,6 +98,12 @@ func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		u.failErr(w, r, rq, err)
 		return
+	}
+	if cur.Role != crm.RoleAdmin {
+		if err := u.store.SetSeesAll(r.Context(), rq.Actor(), id, f.Get("sees_all") == "on"); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
 	}
 	if pw := f.Get("password"); pw != "" {
 		if err := u.store.SetPassword(r.Context(), rq.Actor(), id, pw); err != nil {

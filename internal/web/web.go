@@ -230,7 +230,14 @@ func (u *UI) auth(h authed) http.Handler {
 			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		h(w, r, rq)
+		// A manager sees and changes only the records they are
+		// responsible for, unless an administrator granted more.
+		ctx, err := u.store.ScopeFor(r.Context(), usr)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		h(w, r.WithContext(ctx), rq)
 	})
 }
 

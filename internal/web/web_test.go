@@ -745,3 +745,56 @@ func TestImportCSV(t *testing.T) {
 		}
 	})
 }
+
+// TestManagerSeesOwnRecords: the access rule through the UI and the API.
+func TestManagerSeesOwnRecords(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		anna, err := s.CreateUser(ctx, e.admin, crm.User{Login: "anna", Role: crm.RoleManager, FirstName: "Анна"}, "anna-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, _ := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Лид Анны", Meta: crm.Meta{AssignedByID: anna.ID}})
+		theirs, _ := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Лид админа"})
+		m := e.browser()
+		if p := m.do(http.MethodPost, "/login", url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("sign in: %d", p.Status)
+		}
+		p := m.get("/e/lead")
+		if !strings.Contains(p.Body, "Лид Анны") || strings.Contains(p.Body, "Лид админа") {
+			t.Fatal("the manager's list shows another's lead or not her own")
+		}
+		if p := m.get("/e/lead/" + strconv.FormatInt(theirs.ID, 10)); p.Status != http.StatusNotFound {
+			t.Fatalf("another's card: %d", p.Status)
+		}
+		if p := m.post("/e/lead/"+strconv.FormatInt(theirs.ID, 10), url.Values{"title": {"взлом"}}); p.Status != http.StatusNotFound {
+			t.Fatalf("editing another's lead: %d", p.Status)
+		}
+		if p := m.get("/e/lead/" + strconv.FormatInt(mine.ID, 10)); p.Status != http.StatusOK {
+			t.Fatalf("own card: %d", p.Status)
+		}
+		if csv := m.get("/e/lead/export.csv"); strings.Contains(csv.Body, "Лид админа") {
+			t.Fatal("CSV export leaks another's lead")
+		}
+		// The API, with the same session: the same rule.
+		if p := m.get("/api/v1/leads/" + strconv.FormatInt(theirs.ID, 10)); p.Status != http.StatusNotFound {
+			t.Fatalf("API get of another's lead: %d", p.Status)
+		}
+		if p := m.get("/api/v1/leads"); strings.Contains(p.Body, "Лид админа") || !strings.Contains(p.Body, "Лид Анны") {
+			t.Fatalf("API list: %s", p.Body)
+		}
+		// The admin grants her everything.
+		b := e.browser()
+		b.signIn()
+		if p := b.post("/admin/users/"+strconv.FormatInt(anna.ID, 10), url.Values{"role": {"manager"}, "active": {"on"}, "sees_all": {"on"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("grant: %d", p.Status)
+		}
+		if p := m.get("/e/lead"); !strings.Contains(p.Body, "Лид админа") {
+			t.Fatal("the grant does not show everything")
+		}
+		if p := b.get("/admin/users"); !strings.Contains(p.Body, `id="sees-all-`+strconv.FormatInt(anna.ID, 10)+`" checked`) {
+			t.Fatal("the grant is not shown")
+		}
+	})
+}
