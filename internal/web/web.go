@@ -159,6 +159,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users", u.auth(u.users))
 	mux.Handle("POST /admin/users", u.auth(u.createUser))
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
+	mux.Handle("GET /admin/dict", u.auth(u.dictionaries))
+	mux.Handle("POST /admin/dict/{action}", u.auth(u.dictAction))
 	mux.Handle("GET /keys", u.auth(u.keys))
 	mux.Handle("POST /keys", u.auth(u.createKey))
 	mux.Handle("POST /keys/{id}/revoke", u.auth(u.revokeKey))

@@ -798,3 +798,64 @@ func TestManagerSeesOwnRecords(t *testing.T) {
 		}
 	})
 }
+
+func TestDictionaries(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		b := e.browser()
+		b.signIn()
+		if p := b.get("/admin/dict"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="statuses"`) {
+			t.Fatalf("dictionaries: %d", p.Status)
+		}
+		steps := []struct {
+			action string
+			form   url.Values
+		}{
+			{"status-add", url.Values{"dict": {"SOURCE"}, "status_id": {"AVITO"}, "name": {"Авито"}, "sort": {"50"}}},
+			{"pipe-add", url.Values{"name": {"Опт"}}},
+			{"currency-save", url.Values{"code": {"usd"}, "name": {"Доллар США"}, "rate": {"92,50"}, "active": {"on"}}},
+			{"unit-add", url.Values{"name": {"меш"}, "title": {"Мешок"}}},
+			{"prefix-save", url.Values{"sales_order.prefix": {"ЗК-"}}},
+			{"cf-add", url.Values{"entity": {"lead"}, "code": {"UF_CRM_CITY"}, "label": {"Город"}, "type": {"string"}}},
+		}
+		for _, s := range steps {
+			if p := b.post("/admin/dict/"+s.action, s.form); p.Status != http.StatusSeeOther {
+				t.Fatalf("%s: %d %s", s.action, p.Status, errorsOf(p.Body))
+			}
+		}
+		if sts, _ := e.app.Store.ListStatuses(ctx, "SOURCE"); !strings.Contains(fmtStatuses(sts), "AVITO=Авито") {
+			t.Error("status not added")
+		}
+		if c, err := e.app.Store.GetCurrency(ctx, "USD"); err != nil || c.Rate != "92.5" && c.Rate != "92.50" && c.Rate != "92.5000" {
+			t.Errorf("currency: %+v %v", c, err)
+		}
+		if v, _ := e.app.Store.GetSetting(ctx, "sales_order.prefix"); v != "ЗК-" {
+			t.Errorf("prefix %q", v)
+		}
+		if cf, _ := e.app.Store.CustomFields(ctx, "lead"); len(cf) != 1 || cf[0].Label != "Город" {
+			t.Errorf("custom fields: %+v", cf)
+		}
+		// A bad code is refused with the reason.
+		if p := b.post("/admin/dict/cf-add", url.Values{"entity": {"lead"}, "code": {"city"}, "label": {"x"}, "type": {"string"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="dict-error"`) {
+			t.Fatalf("bad custom field code: %d", p.Status)
+		}
+		// A system status cannot be deleted.
+		sts, _ := e.app.Store.ListStatuses(ctx, "STATUS")
+		for _, st := range sts {
+			if st.System {
+				if p := b.post("/admin/dict/status-del", url.Values{"dict": {"STATUS"}, "id": {strconv.FormatInt(st.ID, 10)}}); p.Status != http.StatusUnprocessableEntity {
+					t.Fatalf("deleting a system status: %d", p.Status)
+				}
+				break
+			}
+		}
+	})
+}
+
+func fmtStatuses(sts []crm.Status) string {
+	var out []string
+	for _, s := range sts {
+		out = append(out, s.StatusID+"="+s.Name)
+	}
+	return strings.Join(out, ",")
+}
