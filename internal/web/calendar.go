@@ -78,7 +78,7 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	user := strconv.FormatInt(userID, 10)
 	link := func(view string, d time.Time) string {
 		return "/calendar?" + url.Values{"view": {view}, "date": {d.Format(time.DateOnly)}, "user": {user}}.Encode()

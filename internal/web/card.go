@@ -88,7 +88,7 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 			fv.Link = "/e/" + f.Ref + "/" + strOf(rec[f.Name])
 		}
 		switch f.Kind {
-		case kStatus, kStage, kPipeline, kUser:
+		case kStatus, kStage, kPipeline, kUser, kChoice:
 			fv.Options = lk.options(f, rec, rq.T)
 		}
 		if f.Name == errField {
@@ -126,7 +126,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(ctx, u.store)
+	lk := newLookups(ctx, u.store, rq.Lang)
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), ID: id, Title: titleOf(e.Name, rec),
 		Fields: fieldViews(e, rec, lk, rq, input, errField, errMsg), Action: "/e/" + e.Name + "/" + strconv.FormatInt(id, 10),
 		CanConvert: e.Name == store.EntityLead && intOf(rec["deal_id"]) == 0 && intOf(rec["contact_id"]) == 0 && intOf(rec["account_id"]) == 0}
@@ -271,7 +271,7 @@ func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string) {
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	var fs []field
 	for _, f := range e.Fields {
 		if !f.RO {

@@ -28,6 +28,7 @@ const (
 	kPipeline = "pipeline" // a deal pipeline id
 	kUser     = "user"     // a user id
 	kComms    = "comms"    // phones or e-mails
+	kChoice   = "choice"   // one of Choices, labelled "choice.<value>"
 )
 
 // field describes one field of an entity in the UI.
@@ -40,6 +41,8 @@ type field struct {
 	Sort   bool   // the store sorts and filters by it
 	Filter bool   // offered as a list filter
 	RO     bool   // shown, never edited
+	// Choices are the values of a kChoice field.
+	Choices []string
 }
 
 // related is a list of other records shown on a card: those of Entity
@@ -393,7 +396,7 @@ func entities(s *store.Store) []*entity {
 			Fields: meta(
 				field{Name: "title", Kind: kText, List: true, Sort: true},
 				field{Name: "status", Kind: kStatus, Dict: "TICKET_STATUS", List: true, Sort: true, Filter: true},
-				field{Name: "priority", Kind: kText, List: true, Sort: true},
+				field{Name: "priority", Kind: kChoice, Choices: []string{"low", "normal", "high", "urgent"}, List: true, Sort: true, Filter: true},
 				field{Name: "category", Kind: kText, Sort: true},
 				field{Name: "account_id", Kind: kRef, Ref: store.EntityAccount, List: true, Sort: true},
 				field{Name: "contact_id", Kind: kRef, Ref: store.EntityContact, Sort: true},
@@ -404,13 +407,13 @@ func entities(s *store.Store) []*entity {
 		{Name: store.EntityActivity, ops: bind(s.GetActivity, s.ListActivities, s.CreateActivity, s.UpdateActivity, nil),
 			Fields: meta(
 				field{Name: "subject", Kind: kText, List: true, Sort: true},
-				field{Name: "kind", Kind: kText, List: true, Sort: true, Filter: true},
+				field{Name: "kind", Kind: kChoice, Choices: []string{"call", "meeting", "task", "email"}, List: true, Sort: true, Filter: true},
 				field{Name: "start_at", Kind: kDateTime, List: true, Sort: true},
 				field{Name: "end_at", Kind: kDateTime, Sort: true},
-				field{Name: "owner_type", Kind: kText, Sort: true},
+				field{Name: "owner_type", Kind: kChoice, Choices: crm.OwnerTypes, Sort: true},
 				field{Name: "owner_id", Kind: kInt, Sort: true},
-				field{Name: "direction", Kind: kText, Sort: true},
-				field{Name: "priority", Kind: kText, Sort: true},
+				field{Name: "direction", Kind: kChoice, Choices: []string{"in", "out"}, Sort: true},
+				field{Name: "priority", Kind: kChoice, Choices: []string{"low", "normal", "high"}, Sort: true},
 				field{Name: "done", Kind: kBool, List: true, Sort: true, Filter: true},
 				field{Name: "description", Kind: kLong},
 			),

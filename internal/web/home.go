@@ -65,7 +65,7 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 		d.NewLeads = append(d.NewLeads, homeItem{Title: titleOf(store.EntityLead, record{"id": l.ID, "title": l.Title}),
 			Link: "/e/lead/" + strconv.FormatInt(l.ID, 10), When: l.CreatedAt.Local().Format("02.01 15:04")})
 	}
-	lk := newLookups(ctx, u.store)
+	lk := newLookups(ctx, u.store, rq.Lang)
 	for _, st := range lk.statusList("DEAL_STAGE") {
 		page, err := u.store.ListDealIDs(ctx, store.ListParams{Limit: homeCount, Filters: []store.Filter{
 			{Field: "category_id", Op: "eq", Value: "0"}, {Field: "stage_id", Op: "eq", Value: st.StatusID}}})

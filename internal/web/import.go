@@ -273,7 +273,7 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		d.Cols = append(d.Cols, c)
 	}
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	var patches []record
 	for n, row := range rows[1:] {
 		vals := map[string]string{}

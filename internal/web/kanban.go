@@ -38,7 +38,7 @@ func (u *UI) kanban(w http.ResponseWriter, r *http.Request, rq *request) {
 	if err != nil || pid < 0 {
 		pid, pipe = 0, "0"
 	}
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	d := kanbanData{Pipeline: pipe, Pipelines: lk.options(field{Kind: kPipeline}, nil, rq.T), Limit: kanbanPerStage}
 	for _, st := range lk.statusList(stageDict(pid)) {
 		d.Stages = append(d.Stages, option{st.StatusID, st.Name})

@@ -121,7 +121,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	base := "/e/" + e.Name
 	// with returns the current URL with some parameters changed.
 	with := func(set map[string]string) string {
@@ -232,7 +232,7 @@ func (u *UI) exportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 	lq := parseListQuery(e, r.URL.Query())
 	lq.params.Limit = 500
 	lq.params.Cursor = ""
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+e.Name+`-`+time.Now().Format("20060102-1504")+`.csv"`)
 	_, _ = w.Write([]byte("\xEF\xBB\xBF"))

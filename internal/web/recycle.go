@@ -23,7 +23,7 @@ func (u *UI) recycle(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store)
+	lk := newLookups(r.Context(), u.store, rq.Lang)
 	var rows []binRow
 	for _, it := range items {
 		if it.Entity == store.EntityContact {

@@ -26,11 +26,12 @@ type lookups struct {
 	userOpts []option
 	statuses map[string][]crm.Status
 	pipes    []crm.Pipeline
+	lang     string
 	err      error
 }
 
-func newLookups(ctx context.Context, s *store.Store) *lookups {
-	return &lookups{ctx: ctx, s: s, statuses: map[string][]crm.Status{}}
+func newLookups(ctx context.Context, s *store.Store, lang string) *lookups {
+	return &lookups{ctx: ctx, s: s, statuses: map[string][]crm.Status{}, lang: lang}
 }
 
 func (l *lookups) loadUsers() {
@@ -136,6 +137,10 @@ func (l *lookups) options(f field, rec record, t func(string) string) []option {
 		out = append(out, l.userOpts...)
 	case kBool:
 		out = append(out, option{"true", t("yes")}, option{"false", t("no")})
+	case kChoice:
+		for _, c := range f.Choices {
+			out = append(out, option{c, choiceLabel(c, t)})
+		}
 	}
 	return out
 }
@@ -178,8 +183,25 @@ func (l *lookups) display(f field, rec record) string {
 			return "✓"
 		}
 		return ""
+	case kChoice:
+		if s := strOf(v); s != "" {
+			return choiceLabel(s, func(k string) string { return translate(l.lang, k) })
+		}
+		return ""
 	}
 	return strOf(v)
+}
+
+// choiceLabel names a choice: "choice.call", then an entity's name, then
+// the value itself.
+func choiceLabel(v string, t func(string) string) string {
+	if s := t("choice." + v); s != "choice."+v {
+		return s
+	}
+	if s := t("e1." + v); s != "e1."+v {
+		return s
+	}
+	return v
 }
 
 // inputValue is a field's value as an input holds it.
