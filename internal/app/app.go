@@ -131,8 +131,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The integrations' exchange journals shown in the UI.
-	ui.AddJournal(web.Deliveries{Service: svc})
+	// Each integration's page and exchange journal in the UI.
+	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,7 @@ type UI struct {
 	entities []*entity
 	byPath   map[string]*entity
 	journal  []JournalSource
+	integ    []Integration
 
 	loginByIP, loginByName *httpx.Limiter
 }
@@ -166,6 +167,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /keys/{id}/revoke", u.auth(u.revokeKey))
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
+	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
+	mux.Handle("POST /integrations/{name}/check", u.auth(u.integrationCheck))
 	// "/" without a method, so that the API's "/api/v1/" and "/rest/"
 	// stay the more specific patterns.
 	mux.Handle("/", u.auth(func(w http.ResponseWriter, r *http.Request, rq *request) {

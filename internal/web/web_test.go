@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+	"github.com/obmen/obmen/internal/web"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -858,4 +861,57 @@ func fmtStatuses(sts []crm.Status) string {
 		out = append(out, s.StatusID+"="+s.Name)
 	}
 	return strings.Join(out, ",")
+}
+
+func TestIntegrationsSection(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		if p := b.get("/integrations"); !strings.Contains(p.Body, `<a href="/integrations/webhooks">Исходящие вебхуки</a>`) {
+			t.Fatal("the section does not list the outbound webhooks")
+		}
+		if p := b.get("/integrations/webhooks"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check"`) {
+			t.Fatalf("webhooks page: %d", p.Status)
+		}
+		if p := b.post("/integrations/webhooks/check", nil); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check-ok"`) {
+			t.Fatalf("check: %d", p.Status)
+		}
+		if p := b.get("/integrations/nosuch"); p.Status != http.StatusNotFound {
+			t.Fatalf("unknown integration: %d", p.Status)
+		}
+	})
+}
+
+// TestJournalSource: a registered source's entries show in the section's
+// journal and on the home page's failures, with a payload link.
+func TestJournalSource(t *testing.T) {
+	d := storetest.OpenSQLite(t)
+	e := newEnv(t, d)
+	e.app.UI.AddIntegration(web.Integration{Name: "fake1c", Title: map[string]string{"ru": "1С (тест)"},
+		Journal: fakeJournal{}, Check: func(context.Context) (string, error) { return "", errors.New("нет ответа от 1С") }})
+	b := e.browser()
+	b.signIn()
+	p := b.get("/integrations")
+	if !strings.Contains(p.Body, "import.xml: строка 412") || !strings.Contains(p.Body, `href="/integrations/fake1c/7"`) {
+		t.Fatalf("journal: %s", p.Body)
+	}
+	if p := b.get("/"); !strings.Contains(p.Body, "import.xml: строка 412") {
+		t.Fatal("home page lacks the failure")
+	}
+	if p := b.get("/integrations/fake1c/7"); !strings.Contains(p.Body, "КоммерческаяИнформация") {
+		t.Fatal("payload page")
+	}
+	if p := b.post("/integrations/fake1c/check", nil); !strings.Contains(p.Body, "нет ответа от 1С") {
+		t.Fatal("a failed check is not shown")
+	}
+}
+
+type fakeJournal struct{}
+
+func (fakeJournal) Name() string { return "fake1c" }
+func (fakeJournal) Journal(ctx context.Context, failed bool, limit int) ([]web.JournalEntry, error) {
+	return []web.JournalEntry{{ID: 7, At: time.Now(), Integration: "1С", Direction: "in", Status: "failed", Failed: true, Error: "import.xml: строка 412"}}, nil
+}
+func (fakeJournal) Payload(ctx context.Context, id int64) (any, error) {
+	return map[string]string{"file": "<КоммерческаяИнформация/>"}, nil
 }
