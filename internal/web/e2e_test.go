@@ -260,5 +260,27 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if !strings.Contains(text, "e-mail") {
 		t.Fatalf("error beside e-mails: %q", text)
 	}
-	run("integrations", chromedp.Navigate(base+"/integrations"), chromedp.WaitVisible(chromedp.CSS(`h1`)), shot(dir, "integrations"))
+	// The other main pages render and are screenshotted.
+	at := time.Now().Truncate(time.Hour).Add(time.Hour)
+	if _, err := s.CreateActivity(bg, e.admin, crm.Activity{Kind: "call", Subject: "Перезвонить Петрову", StartAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+	for _, pg := range []struct{ path, wait, name string }{
+		{"/calendar", "#calendar", "calendar"},
+		{"/integrations", "#integrations", "integrations"},
+		{"/import?entity=lead", "#upload", "import"},
+		{"/admin/users", "#users", "users"},
+		{"/admin/dict", "#statuses", "dictionaries"},
+		{"/e/deal?sort=-created_at", "#list", "deals"},
+	} {
+		run(pg.name, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.wait)), shot(dir, pg.name))
+	}
+
+	// Keyboard only: from the top of a page, Tab reaches the skip link
+	// first, and Enter on it moves to the content.
+	run("skip link", chromedp.Navigate(base+"/e/lead"), chromedp.WaitVisible(chromedp.CSS(`#list`)), chromedp.KeyEvent(kb.Tab))
+	focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className`))
+	if err != nil || focused != "skip" {
+		t.Fatalf("first Tab focuses %q (%v), want the skip link", focused, err)
+	}
 }
