@@ -127,8 +127,14 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		return
 	}
 	lk := newLookups(ctx, u.store, rq.Lang)
+	defs, err := u.store.CustomFields(ctx, e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), ID: id, Title: titleOf(e.Name, rec),
-		Fields: fieldViews(e, rec, lk, rq, input, errField, errMsg), Action: "/e/" + e.Name + "/" + strconv.FormatInt(id, 10),
+		Fields:     append(fieldViews(e, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
+		Action:     "/e/" + e.Name + "/" + strconv.FormatInt(id, 10),
 		CanConvert: e.Name == store.EntityLead && intOf(rec["deal_id"]) == 0 && intOf(rec["contact_id"]) == 0 && intOf(rec["account_id"]) == 0}
 	if errMsg != "" {
 		d.Error = rq.T("err.form")
@@ -167,6 +173,17 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			return
 		}
 		rv := relatedView{Label: rq.T("e." + re.Name), AllURL: "/e/" + re.Name + "?" + q.Encode()}
+		// "New" prefilled with the link to this record.
+		nq := url.Values{}
+		if _, ok := re.Field(rel.Field); ok {
+			nq.Set(rel.Field, strconv.FormatInt(id, 10))
+		} else if _, ok := re.Field(rel.Field + "s"); ok {
+			nq.Set(rel.Field+"s", strconv.FormatInt(id, 10))
+		}
+		if rel.Field == "owner_id" {
+			nq.Set("owner_type", e.Name)
+		}
+		rv.NewURL = "/e/" + re.Name + "/new?" + nq.Encode()
 		var cols []field
 		for _, f := range re.Fields {
 			if f.List && len(cols) < 4 {
@@ -240,6 +257,12 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T)
 	if fe == nil {
+		defs, err := u.store.CustomFields(r.Context(), e.Name)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		parseCustom(defs, r.PostForm, patch)
 		if err := e.update(r.Context(), rq.Actor(), id, patch); err != nil {
 			var ok bool
 			if fe, ok = crm.AsFieldError(err); !ok {
@@ -279,8 +302,14 @@ func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *ent
 		}
 	}
 	ne := &entity{Name: e.Name, Fields: fs}
+	defs, err := u.store.CustomFields(r.Context(), e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), Title: rq.T("card.new"), New: true,
-		Fields: fieldViews(ne, rec, lk, rq, input, errField, errMsg), Action: "/e/" + e.Name + "/new"}
+		Fields: append(fieldViews(ne, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
+		Action: "/e/" + e.Name + "/new"}
 	if errMsg != "" {
 		d.Error = rq.T("err.form")
 		if errField == "" {
@@ -298,7 +327,12 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T)
 	var id int64
 	if fe == nil {
-		var err error
+		defs, err := u.store.CustomFields(r.Context(), e.Name)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		parseCustom(defs, r.PostForm, patch)
 		id, err = e.create(r.Context(), rq.Actor(), patch)
 		if err != nil {
 			var ok bool

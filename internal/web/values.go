@@ -357,6 +357,9 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 // fieldOfError maps a store field error ("phones[1].value") to the form
 // field it belongs to ("phones").
 func fieldOfError(e *entity, fe *crm.FieldError) string {
+	if strings.HasPrefix(fe.Field, "custom.") {
+		return fe.Field
+	}
 	name := fe.Field
 	if i := strings.IndexAny(name, "[."); i > 0 {
 		name = name[:i]

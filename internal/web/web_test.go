@@ -915,3 +915,54 @@ func (fakeJournal) Journal(ctx context.Context, failed bool, limit int) ([]web.J
 func (fakeJournal) Payload(ctx context.Context, id int64) (any, error) {
 	return map[string]string{"file": "<КоммерческаяИнформация/>"}, nil
 }
+
+func TestCustomFieldsAndRelatedNew(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		for _, cf := range []crm.CustomField{
+			{Entity: "lead", Code: "UF_CRM_CITY", Label: "Город", Type: "string"},
+			{Entity: "lead", Code: "UF_CRM_AREA", Label: "Площадь, м²", Type: "number"},
+			{Entity: "lead", Code: "UF_CRM_KIND", Label: "Вид работ", Type: "enum", Options: []string{"Ремонт", "Стройка"}},
+		} {
+			if _, err := s.CreateCustomField(ctx, e.admin, cf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := e.browser()
+		b.signIn()
+		p := b.post("/e/lead/new", url.Values{"title": {"С полями"}, "custom.UF_CRM_CITY": {"Казань"}, "custom.UF_CRM_AREA": {"много"}})
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="e-custom.UF_CRM_AREA"`) {
+			t.Fatalf("bad number: %d %s", p.Status, errorsOf(p.Body))
+		}
+		p = b.post("/e/lead/new", url.Values{"title": {"С полями"}, "custom.UF_CRM_CITY": {"Казань"}, "custom.UF_CRM_AREA": {"120.5"}, "custom.UF_CRM_KIND": {"Стройка"}})
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d %s", p.Status, errorsOf(p.Body))
+		}
+		path := strings.Split(p.Location, "?")[0]
+		if card := b.get(path); !strings.Contains(card.Body, `value="Казань"`) || !strings.Contains(card.Body, `<option value="Стройка" selected>`) {
+			t.Fatal("card lacks the custom values")
+		}
+		// Emptying a custom field removes it.
+		if p := b.post(path, url.Values{"title": {"С полями"}, "custom.UF_CRM_CITY": {""}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("update: %d %s", p.Status, errorsOf(p.Body))
+		}
+		id, _ := strconv.ParseInt(strings.TrimPrefix(path, "/e/lead/"), 10, 64)
+		l, _ := s.GetLead(ctx, id)
+		if _, ok := l.Custom["UF_CRM_CITY"]; ok || l.Custom["UF_CRM_KIND"] != "Стройка" {
+			t.Fatalf("custom after update: %+v", l.Custom)
+		}
+		// A related list's "+" opens a new record linked to this one.
+		a, _ := s.CreateAccount(ctx, e.admin, crm.Account{Title: "ООО Ромашка"})
+		card := b.get("/e/account/" + strconv.FormatInt(a.ID, 10))
+		aid := strconv.FormatInt(a.ID, 10)
+		for _, want := range []string{`href="/e/contact/new?account_ids=` + aid + `"`, `href="/e/deal/new?account_id=` + aid + `"`, `href="/e/activity/new?owner_id=` + aid + `&amp;owner_type=account"`} {
+			if !strings.Contains(card.Body, want) {
+				t.Errorf("account card lacks %s", want)
+			}
+		}
+		if p := b.get("/e/deal/new?account_id=" + aid); !strings.Contains(p.Body, `id="f-account_id" name="account_id" value="`+aid+`"`) {
+			t.Error("new deal not prefilled with the account")
+		}
+	})
+}
