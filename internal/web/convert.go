@@ -54,8 +54,15 @@ func (u *UI) findDupes(r *http.Request, l crm.Lead) (contacts, accounts []dupe, 
 	for _, e := range l.Emails {
 		lookups = append(lookups, store.ListParams{Email: e.Value, Limit: 5})
 	}
+	// Leads have no INN field; web forms and integrations put it in a
+	// custom field. Any custom value that is a valid INN is looked up.
+	for _, v := range l.Custom {
+		if s, ok := v.(string); ok && crm.ValidINN(strings.TrimSpace(s)) == nil {
+			lookups = append(lookups, store.ListParams{INN: strings.TrimSpace(s), Limit: 5})
+		}
+	}
 	for _, lp := range lookups {
-		by := lp.Phone + lp.Email
+		by := lp.Phone + lp.Email + lp.INN
 		cs, _, err := u.store.ListContacts(r.Context(), lp)
 		if err != nil {
 			return nil, nil, err

@@ -966,3 +966,27 @@ func TestCustomFieldsAndRelatedNew(t *testing.T) {
 		}
 	})
 }
+
+func TestConvertDuplicateByINN(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		if _, err := s.CreateCustomField(ctx, e.admin, crm.CustomField{Entity: "lead", Code: "UF_CRM_INN", Label: "ИНН", Type: "string"}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.CreateAccount(ctx, e.admin, crm.Account{Title: "ПАО Сбербанк", INN: "7707083893"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Заявка от банка", Extra: crm.Extra{Custom: map[string]any{"UF_CRM_INN": "7707083893"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		p := b.get("/e/lead/" + strconv.FormatInt(l.ID, 10) + "/convert")
+		if !strings.Contains(p.Body, "ПАО Сбербанк</a> — совпадение: 7707083893") || !strings.Contains(p.Body, `<option value="`+strconv.FormatInt(a.ID, 10)+`" selected>`) {
+			t.Fatalf("no INN duplicate: %s", p.Body)
+		}
+	})
+}
