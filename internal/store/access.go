@@ -32,6 +32,12 @@ func scopeOf(ctx context.Context) (int64, bool) {
 	return id, ok
 }
 
+// IsScoped reports whether ctx is limited to one user's records.
+func IsScoped(ctx context.Context) bool {
+	_, ok := scopeOf(ctx)
+	return ok
+}
+
 // SeesAll reports whether a user sees every record: administrators do,
 // managers when an administrator granted it.
 func (s *Store) SeesAll(ctx context.Context, u crm.User) (bool, error) {

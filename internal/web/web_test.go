@@ -787,6 +787,9 @@ func TestManagerSeesOwnRecords(t *testing.T) {
 		if p := m.get("/api/v1/leads"); strings.Contains(p.Body, "Лид админа") || !strings.Contains(p.Body, "Лид Анны") {
 			t.Fatalf("API list: %s", p.Body)
 		}
+		if p := m.get("/api/v1/events"); p.Status != http.StatusForbidden {
+			t.Fatalf("API event log for a limited manager: %d", p.Status)
+		}
 		// The admin grants her everything.
 		b := e.browser()
 		b.signIn()
@@ -795,6 +798,9 @@ func TestManagerSeesOwnRecords(t *testing.T) {
 		}
 		if p := m.get("/e/lead"); !strings.Contains(p.Body, "Лид админа") {
 			t.Fatal("the grant does not show everything")
+		}
+		if p := m.get("/api/v1/events"); p.Status != http.StatusOK {
+			t.Fatalf("API event log with the grant: %d", p.Status)
 		}
 		if p := b.get("/admin/users"); !strings.Contains(p.Body, `id="sees-all-`+strconv.FormatInt(anna.ID, 10)+`" checked`) {
 			t.Fatal("the grant is not shown")
