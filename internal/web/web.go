@@ -277,6 +277,7 @@ type view struct {
 	Flash    string
 	Entities []*entity
 	Data     any
+	Path     string // this page, for the language switch to come back to
 }
 
 // T translates a message key.
@@ -290,6 +291,13 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 		panic("web: no page template " + page)
 	}
 	v := &view{Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash")}
+	if r.Method == http.MethodGet {
+		here := *r.URL
+		q := here.Query()
+		q.Del("flash")
+		here.RawQuery = q.Encode()
+		v.Path = here.RequestURI()
+	}
 	if rq != nil {
 		v.User, v.CSRF, v.Lang = rq.User, rq.Sess.CSRF, rq.Lang
 	}
