@@ -38,6 +38,18 @@ func IsScoped(ctx context.Context) bool {
 	return ok
 }
 
+// ScopeCondition is the SQL condition that limits a query over entity's
+// table (aliased alias) to the request's records, or "" when the request
+// is not limited; arg binds a value and returns its placeholder. Packages
+// with their own list SQL (the Bitrix24 REST) add it to their WHERE.
+func ScopeCondition(ctx context.Context, entity, alias string, arg func(any) string) string {
+	uid, ok := scopeOf(ctx)
+	if !ok || !scoped[entity] {
+		return ""
+	}
+	return alias + ".assigned_by_id = " + arg(uid)
+}
+
 // SeesAll reports whether a user sees every record: administrators do,
 // managers when an administrator granted it.
 func (s *Store) SeesAll(ctx context.Context, u crm.User) (bool, error) {
