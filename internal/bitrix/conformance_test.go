@@ -32,7 +32,7 @@ import (
 // shapeExempt lists, per method, the documented keys Obmen does not send,
 // each with the reason. Anything else missing fails the test.
 var shapeExempt = map[string]map[string]string{
-	"crm.lead.list": {"next": "sent only when another page follows; this list has one page (paging: TestLeadListFiltersAndPaging)"},
+	"crm.lead.list":             {"next": "sent only when another page follows; this list has one page (paging: TestLeadListFiltersAndPaging)"},
 	"crm.timeline.comment.list": {"result[].FILES": "sent only for comments with attached files; Obmen's comments carry none"},
 }
 
