@@ -112,6 +112,11 @@ func Matches(w *Webhook, ev *events.Event) bool {
 
 const webhookColumns = "id, kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at"
 
+// webhookColumnsOf is webhookColumns of the table as alias.
+func webhookColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(webhookColumns, ", ", ", "+alias+".")
+}
+
 type scanner interface{ Scan(dest ...any) error }
 
 // scanWebhook reads a row of webhookColumns, opening the token.
