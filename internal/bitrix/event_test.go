@@ -225,6 +225,19 @@ func TestEventBindDelivers(t *testing.T) {
 		if f5 := rc.waitFor(t, 5)[4]; f5.Get("data[FIELDS][ID]") != inv2 {
 			t.Fatalf("after enabling the webhook again the handler got %v, want invoice %s", f5, inv2)
 		}
+
+		// A status change of an invoice raises ONCRMINVOICESETSTATUS; a
+		// change of anything else does not.
+		e.ok(e.form("event.bind", q("event", "ONCRMINVOICESETSTATUS", "handler", handler)))
+		e.ok(e.json("crm.invoice.update", map[string]any{"id": inv2, "fields": map[string]any{"COMMENTS": "без смены статуса"}}))
+		e.ok(e.json("crm.invoice.update", map[string]any{"id": inv2, "fields": map[string]any{"STATUS_ID": "P"}}))
+		if f6 := rc.waitFor(t, 6)[5]; f6.Get("event") != "ONCRMINVOICESETSTATUS" || f6.Get("data[FIELDS][ID]") != inv2 {
+			t.Fatalf("status change form %v, want ONCRMINVOICESETSTATUS of %s", f6, inv2)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if got := rc.got(); len(got) != 6 {
+			t.Fatalf("the handler got %d forms, want 6: %v", len(got), got)
+		}
 	})
 }
 

@@ -98,8 +98,7 @@ func Matches(w *Webhook, ev *events.Event) bool {
 		return false
 	}
 	if w.Kind == KindBitrix {
-		name := BitrixEventName(ev.Entity, ev.Action)
-		return name != "" && slices.Contains(w.Events, name)
+		return bitrixEventFor(w, ev) != ""
 	}
 	for _, p := range w.Events {
 		ent, act, _ := strings.Cut(p, ".")

@@ -175,7 +175,7 @@ func (s *Service) request(ctx context.Context, hook *Webhook, ev *events.Event) 
 	var body []byte
 	var ctype string
 	if hook.Kind == KindBitrix {
-		body = []byte(BitrixForm(*ev, hook.ID, hook.Token, s.portal).Encode())
+		body = []byte(BitrixForm(*ev, bitrixEventFor(hook, ev), hook.ID, hook.Token, s.portal).Encode())
 		ctype = "application/x-www-form-urlencoded"
 	} else {
 		var err error
