@@ -59,6 +59,18 @@ type updateOps[T any] struct {
 func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.Actor, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
 	var cur T
 	err := s.Write(ctx, actor, func(t *Tx) error {
+		var err error
+		cur, err = updateInTx[T, P](t, id, ops, mutate)
+		return err
+	})
+	return cur, err
+}
+
+// updateInTx is updateRecord's work inside a write already begun, for
+// changes that update several records at once.
+func updateInTx[T any, P record[T]](t *Tx, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
+	var cur T
+	err := func() error {
 		old, err := ops.get(t.rq(), id)
 		if err != nil {
 			return err
@@ -96,7 +108,7 @@ func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 			return err
 		}
 		return t.EmitDiff(ops.entity, id, events.Update, old, cur)
-	})
+	}()
 	return cur, err
 }
 
