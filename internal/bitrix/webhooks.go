@@ -245,19 +245,6 @@ func (w *Webhooks) DeleteWebhook(ctx context.Context, id int64) error {
 	})
 }
 
-func (w *Webhooks) exec(ctx context.Context, id int64, q string, args ...any) error {
-	return w.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("bitrix: webhook %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.NotFound("bitrix webhook", id)
-		}
-		return nil
-	})
-}
-
 // Authenticate finds the active webhook of an active user by the user id
 // and code of its URL and returns it with the user. The code's hash is
 // compared in constant time with each of the user's webhooks, rather than
