@@ -31,6 +31,7 @@ import (
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -100,6 +101,7 @@ type Server struct {
 	Store    *store.Store
 	API      *api.API
 	Delivery *delivery.Service
+	Intake   *intake.Service
 	Handler  http.Handler
 	log      *slog.Logger
 	ready    chan struct{}
@@ -118,6 +120,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
+	in := intake.New(s, log)
+	a.Extra(func(mux *http.ServeMux) { intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes) })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
@@ -125,7 +129,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, log: log, ready: make(chan struct{})}
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
