@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,9 @@ type Source struct {
 	Actor  crm.Actor
 	// Note is added to the activity's description (a collector's kind).
 	Note string
+	// OnFail, when set, runs in the write that journals a refusal, with
+	// the journal row's id (a collector records the message's key there).
+	OnFail func(t *store.Tx, journalID int64) error
 }
 
 // Result is what one request became.
@@ -244,12 +248,35 @@ func (s *Service) Fail(ctx context.Context, src Source, err error) error {
 		if f.Line > 0 {
 			e.Error = fmt.Sprintf("line %d: %s", f.Line, f.Message)
 		}
+		var n interface{ AttachmentName() string }
+		if errors.As(err, &n) {
+			e.Error = "attachment " + strconv.Quote(n.AttachmentName()) + ": " + e.Error
+		}
 		err = f
 	}
-	if _, jerr := s.Journal(ctx, e); jerr != nil {
+	jerr := s.store.Write(ctx, crm.Actor{}, func(t *store.Tx) error {
+		id, err := JournalTx(t, e)
+		if err != nil {
+			return err
+		}
+		if src.OnFail != nil {
+			return src.OnFail(t, id)
+		}
+		return nil
+	})
+	if jerr != nil {
 		s.log.Error("intake: journal a refused request", "source", src.Kind, "source_id", src.ID, "err", jerr, "refused", err)
+		if src.OnFail != nil {
+			// The caller relies on the refusal being recorded.
+			return jerr
+		}
 	}
 	return err
+}
+
+// JournalTx writes one entry inside a write.
+func JournalTx(t *store.Tx, e Entry) (int64, error) {
+	return journal(t.Ctx(), t.SQL(), t.Now(), e)
 }
 
 // Journal writes one entry in a write of its own.

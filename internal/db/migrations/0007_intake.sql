@@ -26,6 +26,7 @@ CREATE TABLE intake_mail_keys (
     uid_validity BIGINT NOT NULL,
     uid BIGINT NOT NULL,
     message_id TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL,
     journal_id BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (mailbox, uid_validity, uid)

@@ -1,0 +1,327 @@
+package mail_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+var userSeq atomic.Int32
+
+// nextUser is a fresh mailbox on the shared Dovecot.
+func nextUser() string { return fmt.Sprintf("u%d", userSeq.Add(1)) }
+
+type env struct {
+	st    *store.Store
+	in    *intake.Service
+	box   *secret.Box
+	admin crm.Actor
+}
+
+func newEnv(t testing.TB, d *db.DB) *env {
+	st := store.New(d)
+	box, err := secret.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{st: st, in: intake.New(st, slog.New(slog.DiscardHandler)), box: box, admin: storetest.Admin(t, st)}
+}
+
+func (e *env) service() *mail.Service {
+	return mail.New(e.in, e.box, slog.New(slog.DiscardHandler))
+}
+
+func cp1251(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := charmap.Windows1251.NewEncoder().Bytes([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// part is an attachment: its MIME type line and its bytes (sent base64).
+type part struct {
+	ctype, name string
+	data        []byte
+}
+
+// message builds a multipart/mixed message with a text body and the parts.
+func message(subject, messageID string, parts ...part) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: site@example.ru\nTo: orders@example.ru\nSubject: %s\nMessage-ID: %s\nDate: Mon, 23 Nov 2026 10:00:00 +0300\nMIME-Version: 1.0\n", subject, messageID)
+	if len(parts) == 0 {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\n\nЗаявка без вложения.\n")
+		return b.String()
+	}
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"XYZ\"\n\n--XYZ\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nТело письма игнорируется: {\"Тема\": \"не отсюда\"}\n")
+	for _, p := range parts {
+		enc := base64.StdEncoding.EncodeToString(p.data)
+		var lines []string
+		for len(enc) > 76 {
+			lines, enc = append(lines, enc[:76]), enc[76:]
+		}
+		lines = append(lines, enc)
+		fmt.Fprintf(&b, "--XYZ\nContent-Type: %s\nContent-Disposition: attachment; filename=\"%s\"\nContent-Transfer-Encoding: base64\n\n%s\n",
+			p.ctype, mime.BEncoding.Encode("utf-8", p.name), strings.Join(lines, "\n"))
+	}
+	b.WriteString("--XYZ--\n")
+	return b.String()
+}
+
+const orderJSON = `{"Тема": "%s", "Дата": "23.11.2026 10:00:00", "Телефон": "+7 925 000-00-%02d", "КонтактноеЛицо": "Иванов Иван",
+ "Товары": [{"Номенклатура": "Баннер", "Разрешеине": "720 dpi", "Материал": "Баннер 440", "Ширина": 3, "Высота": 1.5, "Количество": 1, "Цена": 4500, "Сумма": 4500,
+ "ДополнительныеРаботы": [{"ВидРаботы": "Люверсы", "Количество": 12, "Описание": "по периметру"}]}]}`
+
+func orderFile(subject string, n int) string { return fmt.Sprintf(orderJSON, subject, n) }
+
+func leadsByTitle(t testing.TB, st *store.Store) map[string]crm.Lead {
+	t.Helper()
+	ls, _, err := st.ListLeads(context.Background(), store.ListParams{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]crm.Lead{}
+	for _, l := range ls {
+		if _, dup := out[l.Title]; dup {
+			t.Errorf("two leads titled %q", l.Title)
+		}
+		out[l.Title] = l
+	}
+	return out
+}
+
+func TestCollectorFromDovecot(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d)
+		login := nextUser()
+		imc := dc.client(t, login)
+		subj1251 := mime.BEncoding.Encode("windows-1251", string(cp1251(t, "ORDER: 2 Заявка с сайта")))
+		msgs := []string{
+			message("ORDER: 1", "<m1@site>", part{"application/json; charset=utf-8", "order.json", []byte(orderFile("Заказ UTF-8", 1))}),
+			message(subj1251, "<m2@site>", part{"text/plain; charset=windows-1251", "заявка.txt", cp1251(t, orderFile("Заказ в windows-1251", 2))}),
+			message("Re: ORDER 3", "<m3@site>", part{"application/octet-stream", "data.bin", cp1251(t, orderFile("Заказ 1251 без метки", 3))}),
+			message("ORDER: 4", "<m4@site>",
+				part{"application/json", "broken.json", []byte(`{"Тема": "обрыв`)},
+				part{"application/json", "order.json", append([]byte("\xef\xbb\xbf"), orderFile("Заказ из второго вложения", 4)...)},
+				part{"application/json", "third.json", []byte(orderFile("Третье вложение", 5))}),
+			message("ORDER: 5", "<m5@site>", part{"application/json", "bad.json", []byte("{\n\"Тема\": \"x\",\n\"Товары\": [{\"Номенклатура\": \"a\", \"Цена\": \"дорого\"}]\n}")}),
+			message("ORDER: 6", "<m6@site>"),
+			message("Привет, это не заявка", "<m7@site>", part{"application/json", "order.json", []byte(orderFile("Не заявка", 7))}),
+			message("REORDERED items", "<m8@site>", part{"application/json", "order.json", []byte(orderFile("Тоже не заявка", 8))}),
+		}
+		for _, m := range msgs {
+			appendMsg(t, imc, "INBOX", m)
+		}
+		svc := e.service()
+		// STARTTLS over the plain port, with the test's certificate.
+		svc.TLSConfig = dc.TLS
+		c, err := svc.Create(ctx, mail.Collector{Name: "Заявки с сайта", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityStartTLS,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Processed", FailedFolder: "Failed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Password != "" || !c.PasswordSet || c.Keyword != "ORDER" || c.Folder != "INBOX" {
+			t.Errorf("collector = %+v", c)
+		}
+		st, err := svc.Run(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("run: %v (%+v)", err, st)
+		}
+		if st.Messages != 8 || st.Taken != 6 || st.Created != 4 || st.Failed != 2 || st.Finished != 0 {
+			t.Errorf("stats = %+v", st)
+		}
+		leads := leadsByTitle(t, e.st)
+		for _, title := range []string{"Заказ UTF-8", "Заказ в windows-1251", "Заказ 1251 без метки", "Заказ из второго вложения"} {
+			l, ok := leads[title]
+			if !ok {
+				t.Errorf("no lead %q (have %v)", title, leads)
+				continue
+			}
+			if l.AssignedByID != e.admin.UserID || len(l.ProductRows) != 1 || l.ProductRows[0].Properties["resolution"] != "720 dpi" || l.LastName != "Иванов" {
+				t.Errorf("lead %q = %+v", title, l)
+			}
+		}
+		if len(leads) != 4 {
+			t.Errorf("leads = %d, want 4", len(leads))
+		}
+		if n, _ := count(t, imc, "INBOX", ""); n != 2 {
+			t.Errorf("INBOX keeps %d, want the 2 messages without the keyword", n)
+		}
+		if n, f := count(t, imc, "Processed", mail.FlagDone); n != 4 || f != 4 {
+			t.Errorf("Processed has %d (%d flagged), want 4", n, f)
+		}
+		if n, f := count(t, imc, "Failed", mail.FlagFailed); n != 2 || f != 2 {
+			t.Errorf("Failed has %d (%d flagged), want 2", n, f)
+		}
+		js, err := e.in.ListJournal(ctx, intake.JournalQuery{Source: intake.SourceMail, SourceID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failed []intake.Entry
+		for _, j := range js {
+			if j.Outcome == intake.OutcomeFailed {
+				failed = append(failed, j)
+			}
+		}
+		if len(js) != 6 || len(failed) != 2 {
+			t.Fatalf("journal = %+v", js)
+		}
+		// Newest first: m6 (no attachment), then m5 (bad price).
+		if failed[0].Field != "attachment" || !strings.Contains(failed[0].Error, "no attachment") {
+			t.Errorf("no-attachment entry = %+v", failed[0])
+		}
+		if failed[1].Field != "Товары[0].Цена" || !strings.Contains(failed[1].Error, `attachment "bad.json"`) || !strings.Contains(failed[1].Ref, "<m5@site>") {
+			t.Errorf("bad-price entry = %+v", failed[1])
+		}
+
+		// A second run finds nothing new.
+		st, err = svc.Run(ctx, c.ID)
+		if err != nil || st.Taken != 0 || st.Created != 0 || st.Messages != 2 {
+			t.Errorf("second run: %+v, %v", st, err)
+		}
+		// The same message delivered again (copied back, a new UID): its
+		// Message-ID is known, so it is only moved.
+		appendMsg(t, imc, "INBOX", msgs[0])
+		st, err = svc.Run(ctx, c.ID)
+		if err != nil || st.Taken != 0 || st.Finished != 1 {
+			t.Errorf("redelivered: %+v, %v", st, err)
+		}
+		if got := len(leadsByTitle(t, e.st)); got != 4 {
+			t.Errorf("leads after redelivery = %d", got)
+		}
+		got, err := svc.Get(ctx, c.ID)
+		if err != nil || got.LastRunAt == nil || got.LastError != "" {
+			t.Errorf("collector after runs = %+v, %v", got, err)
+		}
+	})
+}
+
+// TestCollectorCrashBetweenInsertAndFlag stops the collector right after
+// a message's lead committed and before the message is flagged — as a
+// crash there would — then runs a new collector (a restarted Obmen): the
+// message is only flagged and moved, no second lead appears.
+func TestCollectorCrashBetweenInsertAndFlag(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d)
+		login := nextUser()
+		imc := dc.client(t, login)
+		for i := 1; i <= 3; i++ {
+			appendMsg(t, imc, "INBOX", message(fmt.Sprintf("ORDER: %d", i), fmt.Sprintf("<crash%d@site>", i),
+				part{"application/json", "o.json", []byte(orderFile(fmt.Sprintf("Заказ %d", i), i))}))
+		}
+		svc := e.service()
+		c, err := svc.Create(ctx, mail.Collector{Name: "crash", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crash := errors.New("crash after commit")
+		n := 0
+		svc.SetAfterCommit(func(uint32) error {
+			if n++; n == 2 {
+				return crash
+			}
+			return nil
+		})
+		if _, err := svc.Run(ctx, c.ID); !errors.Is(err, crash) {
+			t.Fatalf("run = %v, want the crash", err)
+		}
+		if got := len(leadsByTitle(t, e.st)); got != 2 {
+			t.Fatalf("leads after the crash = %d, want 2", got)
+		}
+		if n, _ := count(t, imc, "INBOX", ""); n != 2 {
+			t.Fatalf("INBOX after the crash has %d, want 2 (the crashed one and the untouched one)", n)
+		}
+		restarted := e.service()
+		st, err := restarted.Run(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Finished != 1 || st.Created != 1 || st.Taken != 1 {
+			t.Errorf("after restart: %+v", st)
+		}
+		leads := leadsByTitle(t, e.st)
+		if len(leads) != 3 {
+			t.Errorf("leads = %d, want 3: %v", len(leads), leads)
+		}
+		if n, _ := count(t, imc, "INBOX", ""); n != 0 {
+			t.Errorf("INBOX keeps %d", n)
+		}
+		if n, f := count(t, imc, "Done", mail.FlagDone); n != 3 || f != 3 {
+			t.Errorf("Done has %d (%d flagged), want 3", n, f)
+		}
+	})
+}
+
+// TestCollectorTLSAndErrors: implicit TLS works; a wrong password is the
+// collector's last error, and nothing is journaled for it.
+func TestCollectorTLSAndErrors(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d)
+		login := nextUser()
+		appendMsg(t, dc.client(t, login), "INBOX", message("ORDER: tls", "<tls@site>", part{"application/json", "o.json", []byte(orderFile("По TLS", 1))}))
+		svc := e.service()
+		svc.TLSConfig = dc.TLS
+		c, err := svc.Create(ctx, mail.Collector{Name: "tls", Enabled: true, Host: "127.0.0.1", Port: dc.TLSPort, Security: mail.SecurityTLS,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.RunAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := leadsByTitle(t, e.st)["По TLS"]; !ok {
+			t.Error("no lead over TLS")
+		}
+		// Kept in INBOX (no processed folder) but flagged: not taken again.
+		st, err := svc.Run(ctx, c.ID)
+		if err != nil || st.Taken != 0 || st.Messages != 1 {
+			t.Errorf("second run: %+v, %v", st, err)
+		}
+		c.Password = "wrong"
+		if _, err := svc.Update(ctx, c.ID, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Run(ctx, c.ID); err == nil {
+			t.Error("wrong password: no error")
+		}
+		got, _ := svc.Get(ctx, c.ID)
+		if !strings.Contains(got.LastError, "log in") {
+			t.Errorf("last error = %q", got.LastError)
+		}
+		for _, bad := range []mail.Collector{
+			{Name: "", Host: "h", Login: "l", UserID: e.admin.UserID},
+			{Name: "x", Host: "h", Login: "l", UserID: e.admin.UserID, Security: "ssl"},
+			{Name: "x", Host: "h", Login: "l", UserID: 9999},
+		} {
+			if _, err := svc.Create(ctx, bad); err == nil {
+				t.Errorf("created %+v", bad)
+			} else if _, ok := crm.AsFieldError(err); !ok {
+				t.Errorf("create %+v: %v is not a field error", bad, err)
+			}
+		}
+	})
+}
