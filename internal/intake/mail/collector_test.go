@@ -10,13 +10,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/riverqueue/river"
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -322,6 +325,59 @@ func TestCollectorTLSAndErrors(t *testing.T) {
 			} else if _, ok := crm.AsFieldError(err); !ok {
 				t.Errorf("create %+v: %v is not a field error", bad, err)
 			}
+		}
+	})
+}
+
+// TestPeriodicJob: River's periodic job runs the enabled collectors.
+func TestPeriodicJob(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := jobs.Migrate(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, d)
+		login := nextUser()
+		appendMsg(t, dc.client(t, login), "INBOX", message("ORDER: job", "<job@site>", part{"application/json", "o.json", []byte(orderFile("Из задания", 1))}))
+		svc := e.service()
+		if _, err := svc.Create(ctx, mail.Collector{Name: "job", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Create(ctx, mail.Collector{Name: "disabled", Enabled: false, Host: "127.0.0.1", Port: 1, Security: mail.SecurityNone,
+			Login: "nobody", UserID: e.admin.UserID}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, func(c *river.Config) {
+			c.FetchCooldown, c.FetchPollInterval = 5*time.Millisecond, 20*time.Millisecond
+			c.PeriodicJobs = []*river.PeriodicJob{mail.Periodic(time.Second)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			_ = r.Stop(sctx)
+			r.Close()
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for len(leadsByTitle(t, e.st)) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the periodic job made no lead in 30 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cs, err := svc.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs[1].LastRunAt != nil {
+			t.Errorf("the disabled collector ran: %+v", cs[1])
 		}
 	})
 }
