@@ -611,7 +611,9 @@ type attachmentFault struct {
 	err  error
 }
 
-func (a *attachmentFault) Error() string { return "attachment " + strconv.Quote(a.name) + ": " + a.err.Error() }
+func (a *attachmentFault) Error() string {
+	return "attachment " + strconv.Quote(a.name) + ": " + a.err.Error()
+}
 func (a *attachmentFault) Unwrap() error { return a.err }
 
 // AttachmentName lets the journal name the file at fault.
