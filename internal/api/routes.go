@@ -62,12 +62,6 @@ func (a *API) HandleUser(mux *http.ServeMux, pattern, summary string, req, resp 
 	})
 }
 
-// HandlePublic registers an endpoint that needs no authentication, for
-// packages that bring their own (web form submits).
-func (a *API) HandlePublic(mux *http.ServeMux, pattern, summary string, req, resp any, h http.HandlerFunc) {
-	a.handlePublic(mux, pattern, summary, req, resp, h)
-}
-
 // Extra registers more routes when Register runs (after the CRM's).
 func (a *API) Extra(f func(mux *http.ServeMux)) { a.extra = append(a.extra, f) }
 

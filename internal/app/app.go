@@ -33,6 +33,7 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -105,10 +106,12 @@ type Server struct {
 	Intake   *intake.Service
 	// Collectors are the lead-intake mail collectors.
 	Collectors *mail.Service
-	mailEvery  time.Duration
-	Handler    http.Handler
-	log        *slog.Logger
-	ready      chan struct{}
+	// Forms are the web forms.
+	Forms     *webform.Service
+	mailEvery time.Duration
+	Handler   http.Handler
+	log       *slog.Logger
+	ready     chan struct{}
 }
 
 // NewServer builds the HTTP handler over an open database.
@@ -129,9 +132,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL()})
 	a.Extra(func(mux *http.ServeMux) {
 		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
 		mail.RegisterAPI(mux, a.HandleAdmin, mailSvc, cfg.MaxBodyBytes)
+		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
+		forms.Register(mux)
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -140,7 +146,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")

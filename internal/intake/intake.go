@@ -436,3 +436,40 @@ func activityText(o order.Order, src Source) string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// Created is what a source's create function made inside the write.
+type Created struct {
+	Entity string // store.EntityLead, …
+	ID     int64
+	Title  string // for the calendar entry
+	Text   string // the calendar entry's description
+}
+
+// Record creates what create writes (a web form's lead, contact, …) in one
+// transaction with the activity on the responsible user's calendar and the
+// journal row; a content fault is journaled as failed and nothing else is
+// written.
+func (s *Service) Record(ctx context.Context, src Source, create func(t *store.Tx) (Created, error)) (Result, error) {
+	var res Result
+	err := s.store.Write(ctx, src.Actor, func(t *store.Tx) error {
+		c, err := create(t)
+		if err != nil {
+			return err
+		}
+		res = Result{Entity: c.Entity, RecordID: c.ID}
+		if c.Entity == store.EntityLead {
+			res.LeadID = c.ID
+		}
+		if res.ActivityID, err = s.activity(t, src, c.Entity, c.ID, c.Title, c.Text); err != nil {
+			return err
+		}
+		return s.finish(t, src, &res, nil)
+	})
+	if err != nil {
+		if _, ok := AsFault(err); ok {
+			return Result{}, s.Fail(ctx, src, err)
+		}
+		return Result{}, err
+	}
+	return res, nil
+}
