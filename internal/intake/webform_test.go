@@ -368,4 +368,3 @@ func TestWebformModules(t *testing.T) {
 		}
 	})
 }
-
