@@ -42,7 +42,53 @@ func addRecord[T any, P record[T]](t *Tx, entity string, v *T, check func(txq, *
 	if err := insert(t, v); err != nil {
 		return err
 	}
-	return t.EmitDiff(entity, p.RecordMeta().ID, events.Create, nil, *v)
+	changes, err := events.CreateChanges(*v)
+	if err != nil {
+		return err
+	}
+	t.EmitEncoded(entity, p.RecordMeta().ID, events.Create, changes)
+	return nil
+}
+
+// Pending is a record made ready outside the write — normalized, checked
+// on the read pool, stamped, its create event encoded — so that the
+// shared write transaction only runs its SQL (Tx.Insert). Web form
+// submits use it: many at once, each waiting for its commit.
+type Pending struct {
+	entity  string
+	id      *int64
+	changes []byte
+	insert  func(*Tx) error
+}
+
+// ID is the record's id once inserted.
+func (p *Pending) ID() int64 { return *p.id }
+
+// PendingLead readies a new lead without links (see Pending).
+func (s *Store) PendingLead(ctx context.Context, actor crm.Actor, l *crm.Lead) (*Pending, error) {
+	normExtra(&l.Extra)
+	if err := l.Normalize(); err != nil {
+		return nil, err
+	}
+	l.ContactID, l.AccountID, l.DealID, l.ConvertedAt = 0, 0, 0, nil
+	if err := checkLead(s.rq(ctx), l); err != nil {
+		return nil, err
+	}
+	stampNew(&l.Meta, actor, s.now())
+	changes, err := events.CreateChanges(*l)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{entity: EntityLead, id: &l.ID, changes: changes, insert: func(t *Tx) error { return t.insertLead(l) }}, nil
+}
+
+// Insert writes a pending record with its create event.
+func (t *Tx) Insert(p *Pending) error {
+	if err := p.insert(t); err != nil {
+		return err
+	}
+	t.EmitEncoded(p.entity, *p.id, events.Create, p.changes)
+	return nil
 }
 
 // AddLead creates a lead in the write, linked to the account and contact

@@ -1,6 +1,7 @@
 package webform
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -32,10 +33,12 @@ func check(f Form, sub submission) error {
 	return nil
 }
 
-// create writes the form's record in the intake transaction.
-func create(t *store.Tx, f Form, sub submission) (intake.Created, error) {
+// build checks a submission and readies the form's record: what it
+// returns writes it inside the intake transaction. A lead — the hot path
+// — is normalized, checked and encoded here, outside the shared write.
+func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t *store.Tx) (intake.Created, error), error) {
 	if err := check(f, sub); err != nil {
-		return intake.Created{}, err
+		return nil, err
 	}
 	v := sub.values
 	comms := crm.Comms{}
@@ -75,8 +78,6 @@ func create(t *store.Tx, f Form, sub submission) (intake.Created, error) {
 		a, _ := crm.ParseAmount(strings.ReplaceAll(strings.ReplaceAll(s, " ", ""), ",", "."))
 		return a
 	}
-	var c intake.Created
-	var err error
 	switch f.Module {
 	case "leads":
 		l := crm.Lead{Title: v["title"], Name: v["name"], LastName: v["last_name"], SecondName: v["second_name"], CompanyTitle: v["company_title"],
@@ -89,8 +90,17 @@ func create(t *store.Tx, f Form, sub submission) (intake.Created, error) {
 		if l.Title == "" {
 			l.Title = "Заявка: " + f.Name
 		}
-		err = t.AddLead(&l)
-		c = intake.Created{Entity: store.EntityLead, ID: l.ID, Title: l.Title}
+		p, err := st.PendingLead(ctx, crm.Actor{Integration: "webform"}, &l)
+		if err != nil {
+			return nil, fault(err)
+		}
+		text := join(strings.Join(extra, "\n"), source)
+		return func(t *store.Tx) (intake.Created, error) {
+			if err := t.Insert(p); err != nil {
+				return intake.Created{}, err
+			}
+			return intake.Created{Entity: store.EntityLead, ID: p.ID(), Title: l.Title, Text: text}, nil
+		}, nil
 	case "contacts":
 		k := crm.Contact{Name: v["name"], LastName: v["last_name"], SecondName: v["second_name"], Position: v["position"], Comms: comms,
 			Comments: join(v["comments"], strings.Join(extra[min(len(extra), countSet(v["name"], v["phone"], v["email"])):], "\n")),
@@ -99,36 +109,57 @@ func create(t *store.Tx, f Form, sub submission) (intake.Created, error) {
 		if k.Name == "" && k.LastName == "" {
 			k.Name = firstNonEmpty(v["email"], v["phone"], "Посетитель сайта")
 		}
-		err = t.AddContact(&k)
-		c = intake.Created{Entity: store.EntityContact, ID: k.ID, Title: strings.TrimSpace(k.LastName + " " + k.Name)}
+		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
+			err := t.AddContact(&k)
+			return intake.Created{Entity: store.EntityContact, ID: k.ID, Title: strings.TrimSpace(k.LastName + " " + k.Name)}, err
+		}), nil
 	case "accounts":
 		a := crm.Account{Title: v["title"], INN: v["inn"], Comms: comms, Comments: v["comments"], SourceID: "WEB", ActualAddress: crm.Address{City: v["city"]}}
 		a.AssignedByID = f.UserID
 		if a.Title == "" {
 			a.Title = firstNonEmpty(v["inn"], v["email"], v["phone"], "Компания с сайта")
 		}
-		err = t.AddAccount(&a)
-		c = intake.Created{Entity: store.EntityAccount, ID: a.ID, Title: a.Title}
+		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
+			err := t.AddAccount(&a)
+			return intake.Created{Entity: store.EntityAccount, ID: a.ID, Title: a.Title}, err
+		}), nil
 	case "tickets":
 		k := crm.Ticket{Title: firstNonEmpty(v["title"], "Обращение: "+f.Name), Description: join(v["description"], strings.Join(extra, "\n"), source)}
 		k.AssignedByID = f.UserID
-		err = t.AddTicket(&k)
-		c = intake.Created{Entity: store.EntityTicket, ID: k.ID, Title: k.Title}
-	case "deals":
+		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
+			err := t.AddTicket(&k)
+			return intake.Created{Entity: store.EntityTicket, ID: k.ID, Title: k.Title}, err
+		}), nil
+	default: // deals
 		d := crm.Deal{Title: firstNonEmpty(v["title"], "Сделка: "+f.Name), Opportunity: amount(v["opportunity"]), UTM: sub.utm,
 			Comments: join(v["comments"], strings.Join(extra, "\n")), SourceID: "WEB", SourceDescription: source}
 		d.AssignedByID = f.UserID
-		err = t.AddDeal(&d)
-		c = intake.Created{Entity: store.EntityDeal, ID: d.ID, Title: d.Title}
+		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
+			err := t.AddDeal(&d)
+			return intake.Created{Entity: store.EntityDeal, ID: d.ID, Title: d.Title}, err
+		}), nil
 	}
-	if err != nil {
-		if fe, ok := crm.AsFieldError(err); ok {
-			return c, &intake.Fault{Field: formField(fe.Field), Message: fe.Message}
+}
+
+// inTx wraps a create inside the write: a field error becomes a fault
+// named as the form names it.
+func inTx(extra []string, source string, add func(t *store.Tx) (intake.Created, error)) func(t *store.Tx) (intake.Created, error) {
+	return func(t *store.Tx) (intake.Created, error) {
+		c, err := add(t)
+		if err != nil {
+			return c, fault(err)
 		}
-		return c, err
+		c.Text = strings.Join(append(append([]string{}, extra...), source), "\n")
+		return c, nil
 	}
-	c.Text = join(strings.Join(extra, "\n"), source)
-	return c, nil
+}
+
+// fault renames a crm field error as the form's field.
+func fault(err error) error {
+	if fe, ok := crm.AsFieldError(err); ok {
+		return &intake.Fault{Field: formField(fe.Field), Message: fe.Message}
+	}
+	return err
 }
 
 // formField names a record field as the form does.

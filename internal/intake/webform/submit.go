@@ -266,7 +266,13 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := collect(f, vals, r)
-	res, err := s.in.Record(ctx, src, func(t *store.Tx) (intake.Created, error) { return create(t, f, sub) })
+	write, err := build(ctx, s.in.Store(), f, sub)
+	var res intake.Result
+	if err == nil {
+		res, err = s.in.Record(ctx, src, write)
+	} else if _, ok := intake.AsFault(err); ok {
+		err = s.in.Fail(ctx, src, err)
+	}
 	if err != nil {
 		if fault, ok := intake.AsFault(err); ok {
 			s.refuse(w, r, f, http.StatusUnprocessableEntity, "validation_failed", fault.Field, fault.Message)
