@@ -16,6 +16,10 @@
 // flags and moves the message. Two runs racing on one message meet on
 // the key's primary key; the loser rolls back.
 //
+// Messages are taken in batches of 100 (one FETCH, up to 8 transactions
+// at once, then one STORE and MOVE per outcome), so a crash after the
+// commits leaves up to a batch to be flagged by the next run.
+//
 // # Several attachments
 //
 // The attachments are tried in MIME order and the FIRST that reads as a
@@ -152,6 +156,8 @@ type Service struct {
 	// before the message is flagged: an error aborts the run there, as a
 	// crash would.
 	afterCommit func(uid uint32) error
+	// beforeTake, set by tests, runs before a message's write.
+	beforeTake func()
 	// TLSConfig, when set, is used for TLS and STARTTLS (tests trust
 	// their own certificate with it).
 	TLSConfig *tls.Config
@@ -479,38 +485,110 @@ func (s *Service) collect(ctx context.Context, cl *imapclient.Client, c Collecto
 		todo = append(todo, m)
 	}
 	mailbox := c.Mailbox()
-	for _, m := range todo {
-		if err := ctx.Err(); err != nil {
+	for len(todo) > 0 {
+		n := min(len(todo), batchSize)
+		if err := s.batch(ctx, cl, c, mailbox, uidValidity, todo[:n], st); err != nil {
 			return err
 		}
-		outcome, err := s.known(ctx, mailbox, uidValidity, m)
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// Messages are handled in batches: one FETCH of their bodies, their leads
+// written by several goroutines at once (the database commits them
+// together), then one STORE and one MOVE per outcome.
+const (
+	batchSize = 100
+	takers    = 8
+)
+
+func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector, mailbox string, uidValidity uint32, ms []message, st *Stats) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	outcome := make(map[imap.UID]string, len(ms))
+	var fresh []message
+	var set imap.UIDSet
+	for _, m := range ms {
+		o, err := s.known(ctx, mailbox, uidValidity, m)
 		if err != nil {
 			return err
 		}
-		if outcome == "" {
-			st.Taken++
-			outcome, err = s.take(ctx, cl, c, mailbox, uidValidity, m)
-			if err != nil {
-				return err
+		if o != "" {
+			outcome[m.uid] = o
+			st.Finished++
+			continue
+		}
+		fresh = append(fresh, m)
+		set.AddNum(m.uid)
+	}
+	if len(fresh) > 0 {
+		body := &imap.FetchItemBodySection{Peek: true}
+		bufs, err := cl.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{body}}).Collect()
+		if err != nil {
+			return fmt.Errorf("mail: fetch messages of %s: %w", c.Folder, err)
+		}
+		raw := make(map[imap.UID][]byte, len(bufs))
+		for _, b := range bufs {
+			raw[b.UID] = b.FindBodySection(body)
+		}
+		results := make([]string, len(fresh))
+		errs := make([]error, len(fresh))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(takers, len(fresh)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					m := fresh[i]
+					r, ok := raw[m.uid]
+					if !ok {
+						errs[i] = fmt.Errorf("mail: message %d vanished", m.uid)
+						continue
+					}
+					results[i], errs[i] = s.take(ctx, c, mailbox, uidValidity, m, r)
+				}
+			}()
+		}
+		for i := range fresh {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		for i, m := range fresh {
+			if errs[i] != nil {
+				// Those committed are flagged by the next run, which
+				// finds their keys.
+				return errs[i]
 			}
-			if outcome == intake.OutcomeCreated {
+			st.Taken++
+			if results[i] == intake.OutcomeCreated {
 				st.Created++
 			} else {
 				st.Failed++
 			}
+			outcome[m.uid] = results[i]
 			if s.afterCommit != nil {
 				if err := s.afterCommit(uint32(m.uid)); err != nil {
 					return err
 				}
 			}
-		} else {
-			st.Finished++
-		}
-		if err := finish(cl, c, m.uid, outcome); err != nil {
-			return err
 		}
 	}
-	return nil
+	var done, failed imap.UIDSet
+	for _, m := range ms {
+		if outcome[m.uid] == intake.OutcomeCreated {
+			done.AddNum(m.uid)
+		} else {
+			failed.AddNum(m.uid)
+		}
+	}
+	if err := finish(cl, done, FlagDone, c.ProcessedFolder); err != nil {
+		return err
+	}
+	return finish(cl, failed, FlagFailed, c.FailedFolder)
 }
 
 // headerValues reads Subject and Message-ID from a header block.
@@ -560,16 +638,10 @@ func (s *Service) known(ctx context.Context, mailbox string, uidValidity uint32,
 
 // take fetches a new message, turns it into a lead or a journaled
 // failure, and records its key in that same transaction.
-func (s *Service) take(ctx context.Context, cl *imapclient.Client, c Collector, mailbox string, uidValidity uint32, m message) (string, error) {
-	body := &imap.FetchItemBodySection{Peek: true}
-	bufs, err := cl.Fetch(imap.UIDSetNum(m.uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{body}}).Collect()
-	if err != nil {
-		return "", fmt.Errorf("mail: fetch message %d: %w", m.uid, err)
+func (s *Service) take(ctx context.Context, c Collector, mailbox string, uidValidity uint32, m message, raw []byte) (string, error) {
+	if s.beforeTake != nil {
+		s.beforeTake()
 	}
-	if len(bufs) == 0 {
-		return "", fmt.Errorf("mail: message %d vanished", m.uid)
-	}
-	raw := bufs[0].FindBodySection(body)
 	src := intake.Source{Kind: intake.SourceMail, ID: c.ID, UserID: c.UserID, Actor: crm.Actor{Integration: "mail"},
 		Ref: fmt.Sprintf("%s uidvalidity %d uid %d %s", mailbox, uidValidity, m.uid, m.messageID), Note: "Сборщик почты: " + c.Name + " (" + c.Kind + ")"}
 	record := func(t *store.Tx, outcome string, journalID int64) error {
@@ -648,19 +720,17 @@ func pick(raw []byte) (order.Order, string, error) {
 	return order.Order{}, "", first
 }
 
-// finish flags a handled message and moves it to its folder.
-func finish(cl *imapclient.Client, c Collector, uid imap.UID, outcome string) error {
-	flag, folder := FlagDone, c.ProcessedFolder
-	if outcome != intake.OutcomeCreated {
-		flag, folder = FlagFailed, c.FailedFolder
+// finish flags handled messages and moves them to their folder.
+func finish(cl *imapclient.Client, set imap.UIDSet, flag imap.Flag, folder string) error {
+	if len(set) == 0 {
+		return nil
 	}
-	set := imap.UIDSetNum(uid)
 	if err := cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen, flag}}, nil).Close(); err != nil {
-		return fmt.Errorf("mail: flag message %d: %w", uid, err)
+		return fmt.Errorf("mail: flag messages %s: %w", set, err)
 	}
 	if folder != "" {
 		if _, err := cl.Move(set, folder).Wait(); err != nil {
-			return fmt.Errorf("mail: move message %d to %s: %w", uid, folder, err)
+			return fmt.Errorf("mail: move messages %s to %s: %w", set, folder, err)
 		}
 	}
 	return nil

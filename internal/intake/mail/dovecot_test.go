@@ -262,5 +262,9 @@ func count(t testing.TB, c *imapclient.Client, folder string, flag imap.Flag) (i
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Deselect: STATUS of a selected mailbox may lag behind.
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
 	return n, len(res.AllUIDs())
 }
