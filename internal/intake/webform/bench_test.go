@@ -77,4 +77,3 @@ func BenchmarkFormSubmit(b *testing.B) {
 		b.Fatalf("leads = %d, want %d (%v)", leads, b.N, err)
 	}
 }
-
