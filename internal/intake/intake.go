@@ -211,10 +211,7 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 func (s *Service) activity(t *store.Tx, src Source, ownerType string, ownerID int64, title, text string) (int64, error) {
 	start := t.Now()
 	end := start.Add(time.Hour)
-	subject := "Заявка с сайта: " + title
-	if r := []rune(subject); len(r) > 500 {
-		subject = string(r[:500])
-	}
+	subject := clipRunes("Заявка с сайта: "+title, 500)
 	a := crm.Activity{Kind: crm.ActivityTask, Subject: subject, Description: text, StartAt: &start, EndAt: &end,
 		OwnerType: ownerType, OwnerID: ownerID, Direction: "in"}
 	a.AssignedByID = src.UserID
@@ -451,18 +448,33 @@ type Created struct {
 // written.
 func (s *Service) Record(ctx context.Context, src Source, create func(t *store.Tx) (Created, error)) (Result, error) {
 	var res Result
-	err := s.store.Write(ctx, src.Actor, func(t *store.Tx) error {
-		c, err := create(t)
-		if err != nil {
+	var c Created
+	// The calendar entry is readied outside the shared write; its owner
+	// and subject are set inside, once the record exists.
+	act := crm.Activity{Kind: crm.ActivityTask, Subject: "Заявка с сайта", Direction: "in"}
+	act.AssignedByID = src.UserID
+	pend, err := s.store.PendingActivity(ctx, src.Actor, &act, func(a *crm.Activity) {
+		start := time.Now().UTC()
+		end := start.Add(time.Hour)
+		a.StartAt, a.EndAt = &start, &end
+		a.OwnerType, a.OwnerID, a.Subject, a.Description = c.Entity, c.ID, clipRunes("Заявка с сайта: "+c.Title, 500), c.Text
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("intake: calendar activity: %w", err)
+	}
+	err = s.store.Write(ctx, src.Actor, func(t *store.Tx) error {
+		var err error
+		if c, err = create(t); err != nil {
 			return err
 		}
 		res = Result{Entity: c.Entity, RecordID: c.ID}
 		if c.Entity == store.EntityLead {
 			res.LeadID = c.ID
 		}
-		if res.ActivityID, err = s.activity(t, src, c.Entity, c.ID, c.Title, c.Text); err != nil {
-			return err
+		if err := t.Insert(pend); err != nil {
+			return fmt.Errorf("intake: calendar activity: %w", err)
 		}
+		res.ActivityID = pend.ID()
 		return s.finish(t, src, &res, nil)
 	})
 	if err != nil {
@@ -472,4 +484,11 @@ func (s *Service) Record(ctx context.Context, src Source, create func(t *store.T
 		return Result{}, err
 	}
 	return res, nil
+}
+
+func clipRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }

@@ -82,6 +82,39 @@ func (s *Store) PendingLead(ctx context.Context, actor crm.Actor, l *crm.Lead) (
 	return &Pending{entity: EntityLead, id: &l.ID, changes: changes, insert: func(t *Tx) error { return t.insertLead(l) }}, nil
 }
 
+// PendingActivity readies a calendar activity whose owner is created in
+// the same write: set sets its owner (and anything else known only
+// then) inside the write, just before the insert; the owner is trusted
+// to exist, having just been written.
+func (s *Store) PendingActivity(ctx context.Context, actor crm.Actor, a *crm.Activity, set func(a *crm.Activity)) (*Pending, error) {
+	normExtra(&a.Extra)
+	if err := a.Normalize(); err != nil {
+		return nil, err
+	}
+	r := refs{t: s.rq(ctx)}
+	r.user("assigned_by_id", a.AssignedByID)
+	r.custom(EntityActivity, &a.Custom)
+	if r.err != nil {
+		return nil, r.err
+	}
+	stampNew(&a.Meta, actor, s.now())
+	p := &Pending{entity: EntityActivity, id: &a.ID}
+	p.insert = func(t *Tx) error {
+		set(a)
+		if err := a.Normalize(); err != nil {
+			return err
+		}
+		activityTimes(nil, a, t.now)
+		if err := t.insertActivity(a); err != nil {
+			return err
+		}
+		changes, err := events.CreateChanges(*a)
+		p.changes = changes
+		return err
+	}
+	return p, nil
+}
+
 // Insert writes a pending record with its create event.
 func (t *Tx) Insert(p *Pending) error {
 	if err := p.insert(t); err != nil {
