@@ -73,6 +73,15 @@ ensure_dovecot() {
 	fi
 }
 
+ensure_chromium() {
+	if [ ! -x /usr/bin/chromium ]; then
+		[ "$(id -u)" -eq 0 ] || die "/usr/bin/chromium not found; the web UI end-to-end tests need it (apt-get install chromium)"
+		echo "chromium not found, installing it with apt-get ..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null || die "apt-get install chromium failed"
+	fi
+}
+
 failed=()
 
 # ---------------------------------------------------------------- lint
@@ -101,6 +110,7 @@ ensure_cc
 ensure_curl
 ensure_sdk
 ensure_dovecot
+ensure_chromium
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT
