@@ -18,6 +18,7 @@ import (
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // site is a web site on another loopback origin that shows a form's
@@ -367,4 +368,34 @@ func TestWebformModules(t *testing.T) {
 			t.Errorf("deleted form: %d", res.StatusCode)
 		}
 	})
+}
+
+// TestWebformRateLimit: one address sending form after form is stopped
+// with 429 and Retry-After; nothing past the limit is written.
+func TestWebformRateLimit(t *testing.T) {
+	d := storetest.OpenSQLite(t)
+	e := newEnv(t, d)
+	f := e.createForm(t, map[string]any{"name": "limit", "user_id": e.admin.ID, "module": "leads", "fields": []map[string]any{{"name": "name", "required": true}}})
+	created, limited := 0, 0
+	for i := 0; i < 40; i++ {
+		res, _ := post(t, http.DefaultClient, e.srv.URL+"/f/"+f.PublicID, "application/json", `{"name":"бот `+strconv.Itoa(i)+`"}`)
+		switch res.StatusCode {
+		case http.StatusOK:
+			created++
+		case http.StatusTooManyRequests:
+			limited++
+			if res.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	if limited == 0 || created == 0 || created > 25 {
+		t.Errorf("created %d, limited %d", created, limited)
+	}
+	ls, _, err := e.app.Store.ListLeads(context.Background(), store.ListParams{Limit: 100})
+	if err != nil || len(ls) != created {
+		t.Errorf("leads = %d, want %d (%v)", len(ls), created, err)
+	}
 }

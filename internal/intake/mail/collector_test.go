@@ -319,6 +319,41 @@ func TestCollectorCrashBeforeCommit(t *testing.T) {
 	})
 }
 
+// TestCollectorDeletesOld: with delete_after_days, processed messages
+// older than that are deleted; newer ones and failed ones stay.
+func TestCollectorDeletesOld(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d)
+		login := nextUser()
+		imc := dc.client(t, login)
+		old := time.Now().AddDate(0, 0, -30)
+		appendAt(t, imc, "INBOX", message("ORDER: old", "<old@site>", part{"application/json", "o.json", []byte(orderFile("Старый", 1))}), old)
+		appendAt(t, imc, "INBOX", message("ORDER: bad", "<oldbad@site>"), old)
+		appendMsg(t, imc, "INBOX", message("ORDER: new", "<new@site>", part{"application/json", "o.json", []byte(orderFile("Новый", 2))}))
+		svc := e.service()
+		c, err := svc.Create(ctx, mail.Collector{Name: "old", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done", FailedFolder: "Failed", DeleteAfterDays: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := svc.Run(ctx, c.ID)
+		if err != nil || st.Created != 2 || st.Failed != 1 || st.Deleted != 1 {
+			t.Fatalf("run: %+v, %v", st, err)
+		}
+		if n, _ := count(t, imc, "Done", ""); n != 1 {
+			t.Errorf("Done keeps %d, want the new one", n)
+		}
+		if n, _ := count(t, imc, "Failed", ""); n != 1 {
+			t.Errorf("Failed keeps %d, want 1", n)
+		}
+		if got := len(leadsByTitle(t, e.st)); got != 2 {
+			t.Errorf("leads = %d", got)
+		}
+	})
+}
+
 // TestCollectorTLSAndErrors: implicit TLS works; a wrong password is the
 // collector's last error, and nothing is journaled for it.
 func TestCollectorTLSAndErrors(t *testing.T) {

@@ -230,8 +230,18 @@ func (d *dovecot) client(t testing.TB, login string) *imapclient.Client {
 // appendMsg stores a raw message in a folder (APPEND).
 func appendMsg(t testing.TB, c *imapclient.Client, folder string, raw string) {
 	t.Helper()
+	appendAt(t, c, folder, raw, time.Time{})
+}
+
+// appendAt stores a raw message with an internal date (zero: now).
+func appendAt(t testing.TB, c *imapclient.Client, folder string, raw string, at time.Time) {
+	t.Helper()
 	raw = strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n")
-	cmd := c.Append(folder, int64(len(raw)), nil)
+	var opts *imap.AppendOptions
+	if !at.IsZero() {
+		opts = &imap.AppendOptions{Time: at}
+	}
+	cmd := c.Append(folder, int64(len(raw)), opts)
 	if _, err := cmd.Write([]byte(raw)); err != nil {
 		t.Fatal(err)
 	}
