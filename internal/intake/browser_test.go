@@ -70,11 +70,13 @@ func TestWebformAJAXInChromium(t *testing.T) {
 	t.Cleanup(landing.Close)
 	f := e.createForm(t, map[string]any{"name": "Баннеры", "user_id": e.admin.ID, "module": "leads", "captcha": true,
 		"return_url": landing.URL + "/thanks",
-		"fields": []map[string]any{{"name": "name", "required": true}, {"name": "phone", "required": true}, {"name": "comments"}}})
+		"fields":     []map[string]any{{"name": "name", "required": true}, {"name": "phone", "required": true}, {"name": "comments"}}})
 	// The form points at the configured public URL; here Obmen is the
 	// test server.
 	formHTML = strings.ReplaceAll(f.HTML, strings.TrimSuffix(f.SubmitURL, "/f/"+f.PublicID), e.srv.URL)
-	sel := func(name string) chromedp.CSS { return chromedp.CSS(`#obmen-form-` + f.PublicID + ` [name="` + name + `"]`) }
+	sel := func(name string) chromedp.CSS {
+		return chromedp.CSS(`#obmen-form-` + f.PublicID + ` [name="` + name + `"]`)
+	}
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(landing.URL+"/?utm_source=yandex&utm_medium=cpc&utm_campaign=banners"),
 		chromedp.WaitVisible(chromedp.CSS(`.obmen-captcha-question`)),
