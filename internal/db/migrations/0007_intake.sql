@@ -52,6 +52,9 @@ CREATE TABLE intake_collectors (
     delete_after_days INTEGER NOT NULL DEFAULT 0,
     last_run_at BIGINT NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
+    -- A run holds the collector until then (unix microseconds): one run
+    -- at a time across instances.
+    lease_until BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

@@ -365,6 +365,13 @@ func (s *Service) Run(ctx context.Context, id int64) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	// One run at a time across instances too: two sessions moving the
+	// same messages would copy them twice.
+	release, err := s.lease(ctx, id)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer release()
 	pw := ""
 	if sealed != "" {
 		if pw, err = s.box.Open(sealed); err != nil {
@@ -384,6 +391,42 @@ func (s *Service) Run(ctx context.Context, id int64) (Stats, error) {
 		runErr = werr
 	}
 	return st, runErr
+}
+
+// ErrBusy is a collector already being run (by another instance).
+var ErrBusy = fmt.Errorf("mail: the collector is running elsewhere: %w", store.ErrConflict)
+
+// leaseFor bounds a run's hold on its collector: a run of a crashed
+// instance is let go after it (the job's timeout).
+const leaseFor = 15 * time.Minute
+
+func (s *Service) lease(ctx context.Context, id int64) (release func(), err error) {
+	var n int64
+	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
+		now := t.Now().UnixMicro()
+		res, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = $1 WHERE id = $2 AND lease_until < $3",
+			now+leaseFor.Microseconds(), id, now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mail: lease collector %d: %w", id, err)
+	}
+	if n == 0 {
+		return nil, ErrBusy
+	}
+	return func() {
+		err := s.in.Store().Write(context.WithoutCancel(ctx), crm.Actor{}, func(t *store.Tx) error {
+			_, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = 0 WHERE id = $1", id)
+			return err
+		})
+		if err != nil {
+			s.log.Warn("mail: release collector", "collector", id, "err", err)
+		}
+	}, nil
 }
 
 func (s *Service) dial(c Collector) (*imapclient.Client, error) {
@@ -663,15 +706,20 @@ func (s *Service) take(ctx context.Context, c Collector, mailbox string, uidVali
 		_, err = s.in.CreateLead(ctx, src, o, func(t *store.Tx, r *intake.Result) error {
 			return record(t, intake.OutcomeCreated, r.JournalID)
 		})
-		if err == nil || errors.Is(err, store.ErrConflict) {
+		if err == nil {
 			return intake.OutcomeCreated, nil
 		}
 	}
+	if errors.Is(err, store.ErrConflict) {
+		// Another run took the message first: its outcome stands.
+		o, kerr := s.known(context.WithoutCancel(ctx), mailbox, uidValidity, m)
+		if kerr != nil || o == "" {
+			return "", fmt.Errorf("mail: message %d: %w", m.uid, errors.Join(err, kerr))
+		}
+		return o, nil
+	}
 	if _, ok := intake.AsFault(err); ok {
 		s.log.Info("mail: message refused", "collector", c.ID, "uid", m.uid, "err", err)
-		return intake.OutcomeFailed, nil
-	}
-	if errors.Is(err, store.ErrConflict) {
 		return intake.OutcomeFailed, nil
 	}
 	return "", err

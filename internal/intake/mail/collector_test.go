@@ -354,6 +354,54 @@ func TestCollectorDeletesOld(t *testing.T) {
 	})
 }
 
+// TestCollectorRacingInstances: two Obmen instances run the same
+// collector at once; every message still makes exactly one lead.
+func TestCollectorRacingInstances(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d)
+		login := nextUser()
+		imc := dc.client(t, login)
+		const n = 60
+		for i := 0; i < n; i++ {
+			appendMsg(t, imc, "INBOX", message(fmt.Sprintf("ORDER: %d", i), fmt.Sprintf("<race%d@site>", i),
+				part{"application/json", "o.json", []byte(orderFile(fmt.Sprintf("Гонка %d", i), i))}))
+		}
+		c, err := e.service().Create(ctx, mail.Collector{Name: "race", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := e.service().Run(ctx, c.ID)
+				errs <- err
+			}()
+		}
+		busy := 0
+		for range 2 {
+			if err := <-errs; errors.Is(err, mail.ErrBusy) {
+				busy++
+			} else if err != nil {
+				t.Errorf("a racing run: %v", err)
+			}
+		}
+		t.Logf("%d run(s) found the collector busy", busy)
+		// Whatever a run left unflagged, the next finishes.
+		if _, err := e.service().Run(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(leadsByTitle(t, e.st)); got != n {
+			t.Errorf("leads = %d, want %d", got, n)
+		}
+		if k, _ := count(t, imc, "Done", ""); k != n {
+			t.Errorf("Done has %d, want %d", k, n)
+		}
+	})
+}
+
 // TestCollectorTLSAndErrors: implicit TLS works; a wrong password is the
 // collector's last error, and nothing is journaled for it.
 func TestCollectorTLSAndErrors(t *testing.T) {
