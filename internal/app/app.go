@@ -31,6 +31,9 @@ import (
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -100,9 +103,15 @@ type Server struct {
 	Store    *store.Store
 	API      *api.API
 	Delivery *delivery.Service
-	Handler  http.Handler
-	log      *slog.Logger
-	ready    chan struct{}
+	Intake   *intake.Service
+	// Collectors are the lead-intake mail collectors.
+	Collectors *mail.Service
+	// Forms are the web forms.
+	Forms     *webform.Service
+	mailEvery time.Duration
+	Handler   http.Handler
+	log       *slog.Logger
+	ready     chan struct{}
 }
 
 // NewServer builds the HTTP handler over an open database.
@@ -118,6 +127,18 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
+	in := intake.New(s, log)
+	mailSvc, err := newCollectors(in, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL()})
+	a.Extra(func(mux *http.ServeMux) {
+		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
+		mail.RegisterAPI(mux, a.HandleAdmin, mailSvc, cfg.MaxBodyBytes)
+		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
+		forms.Register(mux)
+	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
@@ -125,7 +146,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, log: log, ready: make(chan struct{})}
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -180,7 +201,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
 		return err
 	}
-	stopJobs, err := startJobs(ctx, d, srv.Delivery, log)
+	stopJobs, err := startJobs(ctx, d, srv, log)
 	if err != nil {
 		return err
 	}
