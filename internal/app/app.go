@@ -34,6 +34,7 @@ import (
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -119,20 +120,19 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
 	api.Version = Version
 	a := api.New(s, log, cfg.MaxBodyBytes)
-	svc, err := newDelivery(d, s, cfg, log)
+	// One secrets box for every package that seals secrets or derives keys.
+	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
+	svc := newDelivery(d, cfg, box, log)
 	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
 	in := intake.New(s, log)
-	mailSvc, err := newCollectors(in, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL()})
+	mailSvc := mail.New(in, box, log)
+	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL(), CaptchaKey: box.Derive("web form captcha")})
 	a.Extra(func(mux *http.ServeMux) {
 		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
 		mail.RegisterAPI(mux, a.HandleAdmin, mailSvc, cfg.MaxBodyBytes)

@@ -14,20 +14,14 @@ import (
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
-	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
-	"github.com/obmen/obmen/internal/store"
 )
 
-// newDelivery builds the outbound-webhook service: its secrets box, its
+// newDelivery builds the outbound-webhook service: the secrets box, its
 // SSRF-guarded client and the portal identity Bitrix24 handlers see.
-func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) (*delivery.Service, error) {
-	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
+func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger) *delivery.Service {
 	var pol httpx.OutboundPolicy
 	for _, a := range cfg.OutboundAllow {
 		if p, err := netip.ParsePrefix(a); err == nil {
@@ -45,17 +39,7 @@ func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) 
 	// member_id: a stable, non-secret id every instance of the
 	// installation derives from the shared secrets key.
 	portal := delivery.Portal{Domain: domain, MemberID: box.ID()}
-	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log), nil
-}
-
-// newCollectors builds the lead-intake mail collectors with the
-// installation's secrets box (their passwords are sealed).
-func newCollectors(in *intake.Service, cfg config.Config, log *slog.Logger) (*mail.Service, error) {
-	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	return mail.New(in, box, log), nil
+	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log)
 }
 
 // startJobs migrates River's tables and starts the job runner with the

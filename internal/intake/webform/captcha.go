@@ -14,8 +14,9 @@ import (
 
 // The built-in captcha needs no outside service: a small sum to solve,
 // whose answer is not in the page — the token carries only an HMAC of
-// (form, expiry, nonce, answer) under a key of this process. A token is
-// good once and for captchaTTL.
+// (form, expiry, nonce, answer) under a key every instance shares (derived
+// from the installation's secret key). A token is good for captchaTTL and
+// once per instance (the used nonces are kept in memory).
 const captchaTTL = 10 * time.Minute
 
 // Challenge is a question to show and the token to send back with the
@@ -32,10 +33,14 @@ type captcha struct {
 	used map[string]time.Time // nonce → expiry
 }
 
-func newCaptcha() *captcha {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return &captcha{key: k, used: map[string]time.Time{}}
+// newCaptcha uses key, or a random one (good in this process only) when
+// key is empty.
+func newCaptcha(key []byte) *captcha {
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	return &captcha{key: key, used: map[string]time.Time{}}
 }
 
 func (c *captcha) mac(form string, exp int64, nonce string, answer int) string {

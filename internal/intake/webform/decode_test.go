@@ -75,7 +75,7 @@ func FuzzDecode(f *testing.F) {
 
 func TestCaptcha(t *testing.T) {
 	t.Parallel()
-	c := newCaptcha()
+	c := newCaptcha(nil)
 	now := time.Now()
 	ch := c.issue("form1", now)
 	var a, b int
@@ -100,5 +100,21 @@ func TestCaptcha(t *testing.T) {
 	}
 	if c.check("form1", strings.Replace(ch.Token, ".", "x", 1), ans, now) || c.check("form1", "", ans, now) {
 		t.Error("malformed token passed")
+	}
+
+	// Instances with the same key accept each other's questions; one
+	// with another key does not.
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a1, a2, other := newCaptcha(key), newCaptcha(key), newCaptcha(nil)
+	ch = a1.issue("form1", now)
+	if _, err := fmt.Sscanf(ch.Question, "Сколько будет %d + %d?", &a, &b); err != nil {
+		t.Fatal(err)
+	}
+	ans = strconv.Itoa(a + b)
+	if other.check("form1", ch.Token, ans, now) {
+		t.Error("a question passed on an instance with another key")
+	}
+	if !a2.check("form1", ch.Token, ans, now) {
+		t.Error("a question was refused by another instance with the same key")
 	}
 }

@@ -24,6 +24,9 @@ type Options struct {
 	BaseURL string
 	// PerIP and PerForm limit submits: a burst, then one every interval.
 	PerIP, PerForm *httpx.Limiter
+	// CaptchaKey signs the captcha's questions; instances sharing it (on
+	// one PostgreSQL) accept each other's. Empty: a key of this process.
+	CaptchaKey []byte
 }
 
 // Service keeps the forms and takes their submits.
@@ -47,7 +50,7 @@ func New(in *intake.Service, log *slog.Logger, o Options) *Service {
 	if o.PerForm == nil {
 		o.PerForm = httpx.NewLimiter(time.Millisecond, 5000)
 	}
-	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: newCaptcha(),
+	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: newCaptcha(o.CaptchaKey),
 		cache: formCache{m: map[string]cachedForm{}}}
 }
 
