@@ -12,7 +12,7 @@ import (
 // OrdersWriter writes an orders document one <Документ> at a time.
 type OrdersWriter struct {
 	bw        *bufio.Writer
-	out       io.Writer
+	enc       io.Writer // the charset encoder over the destination
 	version   string
 	container bool // 2.08+ wraps each document in <Контейнер>
 	err       error
@@ -35,8 +35,8 @@ func NewOrdersWriter(w io.Writer, enc Encoding, version string, at time.Time) (*
 	if err := CheckVersion(version); err != nil {
 		return nil, fmt.Errorf("commerceml: %w", err)
 	}
-	ow := &OrdersWriter{out: w, version: version, container: version >= "2.08"}
-	ow.bw = bufio.NewWriterSize(encoder(enc, w), 32<<10)
+	ow := &OrdersWriter{enc: encoder(enc, w), version: version, container: version >= "2.08"}
+	ow.bw = bufio.NewWriterSize(ow.enc, 32<<10)
 	ow.printf("<?xml version=\"1.0\" encoding=\"%s\"?>\n", enc)
 	ow.printf("<%s ВерсияСхемы=\"%s\" ДатаФормирования=\"%s\">\n", RootElement, version, at.Format("2006-01-02T15:04:05"))
 	return ow, ow.err
@@ -154,8 +154,10 @@ func (w *OrdersWriter) Close() error {
 	if w.err == nil {
 		w.err = w.bw.Flush()
 	}
-	if c, ok := w.out.(interface{ Flush() error }); ok && w.err == nil {
-		w.err = c.Flush()
+	// The windows-1251 encoder holds back a partial rune until closed; it
+	// does not close the destination.
+	if c, ok := w.enc.(io.Closer); ok && w.err == nil {
+		w.err = c.Close()
 	}
 	return w.err
 }
