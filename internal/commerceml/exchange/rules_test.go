@@ -17,11 +17,13 @@ type fakeLookup struct {
 	ext      map[string]int64 // "entity/id"
 }
 
-func (f fakeLookup) ProductByNameArticle(n, a string) (int64, error) { return f.products[[2]string{n, a}], nil }
-func (f fakeLookup) ServiceByName(n string) (int64, error)           { return f.services[n], nil }
-func (f fakeLookup) AccountByName(n string) (int64, error)           { return f.accounts[n], nil }
-func (f fakeLookup) OrderByNumber(n string) (int64, error)           { return f.orders[n], nil }
-func (f fakeLookup) ByExternal(e, id string) (int64, error)          { return f.ext[e+"/"+id], nil }
+func (f fakeLookup) ProductByNameArticle(n, a string) (int64, error) {
+	return f.products[[2]string{n, a}], nil
+}
+func (f fakeLookup) ServiceByName(n string) (int64, error)  { return f.services[n], nil }
+func (f fakeLookup) AccountByName(n string) (int64, error)  { return f.accounts[n], nil }
+func (f fakeLookup) OrderByNumber(n string) (int64, error)  { return f.orders[n], nil }
+func (f fakeLookup) ByExternal(e, id string) (int64, error) { return f.ext[e+"/"+id], nil }
 
 var crmNow = fakeLookup{
 	products: map[[2]string]int64{{"Дрель", "DR-1"}: 1, {"Кабель", ""}: 2, {"Дрель", "DR-2"}: 3},
