@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"golang.org/x/text/transform"
 )
 
 // OrdersWriter writes an orders document one <Документ> at a time.
@@ -155,8 +157,8 @@ func (w *OrdersWriter) Close() error {
 		w.err = w.bw.Flush()
 	}
 	// The windows-1251 encoder holds back a partial rune until closed; it
-	// does not close the destination.
-	if c, ok := w.enc.(io.Closer); ok && w.err == nil {
+	// does not close the destination (which is not ours to close).
+	if c, ok := w.enc.(*transform.Writer); ok && w.err == nil {
 		w.err = c.Close()
 	}
 	return w.err
