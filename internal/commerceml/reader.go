@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // RootElement is the root of every CommerceML 2 document.
@@ -74,6 +75,11 @@ func (r *Reader) fail(elem string, err error) error {
 	var se *xml.SyntaxError
 	if errors.As(err, &se) && se.Msg == "unexpected EOF" || errors.Is(err, io.ErrUnexpectedEOF) {
 		err = errors.New("document ends before its elements are closed (truncated?)")
+	}
+	if !utf8.ValidString(err.Error()) {
+		// encoding/xml quotes the offending bytes; name the likely cause
+		// instead of echoing them.
+		err = errors.New("bytes that are not valid in the declared encoding (UTF-8 declared for a windows-1251 file?)")
 	}
 	return &Error{File: r.file, Line: r.line(), Element: elem, Err: fmt.Errorf("%w: %w", ErrSyntax, err)}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -66,6 +67,7 @@ func (e *env) start() {
 	if err := app.EnsureAdmin(e.ctx, a.Store, e.cfg, io.Discard); err != nil {
 		e.t.Fatal(err)
 	}
+	a.CommerceML.SetAuthLimiter(httpx.NewLimiter(time.Millisecond, 1000))
 	e.app = a
 	e.srv = httptest.NewServer(a.Handler)
 	e.t.Cleanup(func() { e.srv.Close(); a.CommerceML.Close() })
@@ -286,5 +288,3 @@ func parseOrders(t testing.TB, body string) []*commerceml.Document {
 		out = append(out, v.(*commerceml.Document))
 	}
 }
-
-var _ = time.Second

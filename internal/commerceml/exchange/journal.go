@@ -128,6 +128,8 @@ func (s *Service) finish(ctx context.Context, id int64, status string, counts Co
 // failed journals an exchange that failed before it began (a refused
 // upload, a missing file) and returns the error text for the answer.
 func (s *Service) failed(ctx context.Context, sessionID, typ, filename string, cause error) string {
+	// Journaled even when the client has gone (a broken upload).
+	ctx = context.WithoutCancel(ctx)
 	e, err := s.newEntry(ctx, Entry{sessionID: sessionID, Type: typ, Direction: DirIn, Filename: filename, Status: StatusRunning})
 	if err == nil {
 		err = s.finish(ctx, e.ID, StatusFailure, nil, nil, cause.Error())

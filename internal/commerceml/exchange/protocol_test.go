@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // The whole protocol as 1C plays it: sign-in, catalog upload in chunks
@@ -206,7 +208,10 @@ func TestProtocol(t *testing.T) {
 		if _, err := s.UpdateSalesOrder(e.ctx, e.admin, orders[2].ID, func(o *crm.SalesOrder) error { o.Comments = "позвонить"; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		e.settings(func(s *exchange.Settings) { s.StatusMap = map[string]string{"Created": "Новый"}; s.Version = "2.08" })
+		e.settings(func(s *exchange.Settings) {
+			s.StatusMap = map[string]string{"Created": "Новый"}
+			s.Version = "2.08"
+		})
 		_, body = c.call("sale", "query", nil, nil)
 		docs = parseOrders(t, body)
 		if len(docs) != 1 || docs[0].Number != orders[2].Number || !strings.Contains(body, "<Контейнер>") {
@@ -251,4 +256,22 @@ func containsID(ids []int64, id int64) bool {
 		}
 	}
 	return false
+}
+
+// checkauth is rate-limited per client address and answers 429 with a
+// failure once the burst is spent.
+func TestCheckauthRateLimit(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		e.settings(func(*exchange.Settings) {})
+		e.app.CommerceML.SetAuthLimiter(httpx.NewLimiter(time.Hour, 3))
+		bad := e.oneC()
+		bad.key = "obmen_wrong"
+		for i := 0; i < 3; i++ {
+			bad.must("catalog", "checkauth", nil, nil, "failure\nwrong user name or access key")
+		}
+		code, out := e.oneC().call("catalog", "checkauth", nil, nil)
+		if code != 429 || !strings.HasPrefix(out, "failure\ntoo many sign-in attempts") {
+			t.Fatalf("%d %q", code, out)
+		}
+	})
 }

@@ -71,6 +71,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) *Service {
 	return s
 }
 
+// SetAuthLimiter replaces the checkauth rate limiter (per client
+// address); tests use it to sign in often.
+func (s *Service) SetAuthLimiter(l *httpx.Limiter) { s.limiter = l }
+
 // Close stops the imports under way; they resume on the next call.
 func (s *Service) Close() {
 	s.cancel()
