@@ -199,7 +199,7 @@ func (s *Service) runCatalog(ctx context.Context, e Entry, sess session, set Set
 			if err := c.apply(v); err != nil {
 				return err
 			}
-			if c.n++; c.n%1000 == 0 {
+			if c.n++; c.n%64 == 0 {
 				if err := t.FlushEvents(); err != nil {
 					return err
 				}
