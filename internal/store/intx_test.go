@@ -31,7 +31,7 @@ func TestWriteManyInOneTx(t *testing.T) {
 				return err
 			}
 			for i := 0; i < 150; i++ {
-				p, err := tx.CreateProduct(crm.Product{Name: "Дрель", Article: string(rune('A' + i%26)) + "-" + string(rune('0'+i/26)),
+				p, err := tx.CreateProduct(crm.Product{Name: "Дрель", Article: string(rune('A'+i%26)) + "-" + string(rune('0'+i/26)),
 					Unit: "м2", CatalogIDs: []int64{cat.ID}})
 				if err != nil {
 					return err
