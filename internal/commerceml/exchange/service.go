@@ -299,7 +299,8 @@ func (s *Service) file(w http.ResponseWriter, r *http.Request, sess session, typ
 		s.importSale(w, r, sess, set, clean)
 		return
 	}
-	if typ == "sale" && IsZip(filepath.Join(dir, filepath.FromSlash(clean))) {
+	if typ == "sale" && IsZip(filepath.Join(dir, filepath.FromSlash(clean))) && zipComplete(filepath.Join(dir, filepath.FromSlash(clean))) {
+		// An archive is whole once its central directory has arrived.
 		s.importSale(w, r, sess, set, clean)
 		return
 	}

@@ -117,6 +117,17 @@ func IsZip(p string) bool {
 	return err == nil && string(b) == "PK\x03\x04"
 }
 
+// zipComplete reports whether an archive can be opened: its last chunk,
+// which holds the central directory, has arrived.
+func zipComplete(p string) bool {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return false
+	}
+	zr.Close()
+	return true
+}
+
 // Unzip unpacks the archive at src into dir, refusing zip-slip names
 // (absolute, "..", backslashes), symlinks, and archives that would unpack
 // beyond the limits, before or while writing (the sizes in the directory
