@@ -33,6 +33,9 @@ import (
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -102,8 +105,14 @@ type Server struct {
 	Store    *store.Store
 	API      *api.API
 	Delivery *delivery.Service
+	Intake   *intake.Service
+	// Collectors are the lead-intake mail collectors.
+	Collectors *mail.Service
+	// Forms are the web forms.
+	Forms *webform.Service
 	// CommerceML serves the exchange with 1C (/1c_exchange.php).
 	CommerceML *exchange.Service
+	mailEvery  time.Duration
 	Handler    http.Handler
 	log        *slog.Logger
 	ready      chan struct{}
@@ -122,6 +131,18 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
+	in := intake.New(s, log)
+	mailSvc, err := newCollectors(in, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL()})
+	a.Extra(func(mux *http.ServeMux) {
+		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
+		mail.RegisterAPI(mux, a.HandleAdmin, mailSvc, cfg.MaxBodyBytes)
+		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
+		forms.Register(mux)
+	})
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleAdmin, cml) })
 	reg := prometheus.NewRegistry()
@@ -132,7 +153,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Register(mux)
 	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, CommerceML: cml, log: log, ready: make(chan struct{})}
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -187,7 +208,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
 		return err
 	}
-	stopJobs, err := startJobs(ctx, d, srv.Delivery, log)
+	stopJobs, err := startJobs(ctx, d, srv, log)
 	if err != nil {
 		return err
 	}

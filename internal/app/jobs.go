@@ -14,6 +14,8 @@ import (
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
@@ -46,9 +48,21 @@ func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) 
 	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log), nil
 }
 
+// newCollectors builds the lead-intake mail collectors with the
+// installation's secrets box (their passwords are sealed).
+func newCollectors(in *intake.Service, cfg config.Config, log *slog.Logger) (*mail.Service, error) {
+	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return mail.New(in, box, log), nil
+}
+
 // startJobs migrates River's tables and starts the job runner with the
-// workers of every package that has jobs, then the delivery dispatcher.
-func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.Logger) (stop func(), err error) {
+// workers of every package that has jobs and the periodic mail
+// collection, then the delivery dispatcher.
+func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (stop func(), err error) {
+	svc := srv.Delivery
 	if err := jobs.Migrate(ctx, d); err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}
@@ -64,7 +78,14 @@ func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.L
 			c.FetchPollInterval = 100 * time.Millisecond
 		}
 	}
-	r, err := jobs.New(ctx, d, log, svc.Register, fast)
+	register := func(w *river.Workers) {
+		svc.Register(w)
+		srv.Collectors.Register(w)
+	}
+	periodic := func(c *river.Config) {
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
+	}
+	r, err := jobs.New(ctx, d, log, register, fast, periodic)
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}

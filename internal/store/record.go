@@ -79,14 +79,16 @@ type updateOps[T any] struct {
 // the changed fields.
 func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.Actor, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
 	var cur T
-	err := s.Write(ctx, actor, func(t *Tx) (err error) {
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		var err error
 		cur, err = updateInTx[T, P](t, id, ops, mutate)
 		return err
 	})
 	return cur, err
 }
 
-// updateInTx is updateRecord inside a write already under way.
+// updateInTx is updateRecord's work inside a write already begun, for
+// changes that update several records at once.
 func updateInTx[T any, P record[T]](t *Tx, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
 	var cur T
 	err := func() error {
