@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/obmen/obmen/internal/api"
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -108,11 +110,13 @@ type Server struct {
 	// Collectors are the lead-intake mail collectors.
 	Collectors *mail.Service
 	// Forms are the web forms.
-	Forms     *webform.Service
-	mailEvery time.Duration
-	Handler   http.Handler
-	log       *slog.Logger
-	ready     chan struct{}
+	Forms *webform.Service
+	// CommerceML serves the exchange with 1C (/1c_exchange.php).
+	CommerceML *exchange.Service
+	mailEvery  time.Duration
+	Handler    http.Handler
+	log        *slog.Logger
+	ready      chan struct{}
 }
 
 // NewServer builds the HTTP handler over an open database.
@@ -139,14 +143,17 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
 		forms.Register(mux)
 	})
+	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
+	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleAdmin, cml) })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
 		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
 	mux := http.NewServeMux()
 	a.Register(mux)
-	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
+	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
+	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -261,6 +268,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
+	// 1C imports under way roll back and resume on 1C's next call.
+	srv.CommerceML.Close()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
