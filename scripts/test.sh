@@ -61,8 +61,18 @@ ensure_sdk() {
 	(cd internal/bitrix/testdata/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci of the Bitrix24 SDK failed"
 }
 
-# The admin UI's end-to-end tests drive Debian's Chromium headless
-# (internal/web/e2e_test.go); they fail, not skip, without it.
+# The mail collector tests run a real Dovecot (internal/intake/mail); the
+# test starts it itself, unprivileged, on a loopback port.
+ensure_dovecot() {
+	if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+		[ "$(id -u)" -eq 0 ] || die "dovecot not found; the mail collector tests need it (apt-get install dovecot-imapd)"
+		echo "dovecot not found, installing dovecot-imapd with apt-get ..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+		# The package's own service is not wanted: tests run their own.
+	fi
+}
+
 ensure_chromium() {
 	if [ ! -x /usr/bin/chromium ]; then
 		[ "$(id -u)" -eq 0 ] || die "/usr/bin/chromium not found; the web UI end-to-end tests need it (apt-get install chromium)"
@@ -99,6 +109,7 @@ heading "postgres"
 ensure_cc
 ensure_curl
 ensure_sdk
+ensure_dovecot
 ensure_chromium
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT

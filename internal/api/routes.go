@@ -53,6 +53,15 @@ func (a *API) HandleAdmin(mux *http.ServeMux, pattern, summary string, req, resp
 	})
 }
 
+// HandleUser registers an endpoint for any signed-in user or API key, for
+// packages that bring their own REST handlers (intake): h gets the actor
+// and returns an error to be written as the envelope.
+func (a *API) HandleUser(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request, user crm.User, actor crm.Actor) error) {
+	a.handle(mux, pattern, summary, req, resp, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		return h(w, r, p.User, p.Actor)
+	})
+}
+
 // Extra registers more routes when Register runs (after the CRM's).
 func (a *API) Extra(f func(mux *http.ServeMux)) { a.extra = append(a.extra, f) }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -25,12 +26,17 @@ import (
 
 	"github.com/obmen/obmen/internal/api"
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/web"
 )
@@ -101,10 +107,19 @@ type Server struct {
 	Store    *store.Store
 	API      *api.API
 	Delivery *delivery.Service
-	UI       *web.UI
-	Handler  http.Handler
-	log      *slog.Logger
-	ready    chan struct{}
+	Intake   *intake.Service
+	// Collectors are the lead-intake mail collectors.
+	Collectors *mail.Service
+	// Forms are the web forms.
+	Forms *webform.Service
+	// CommerceML serves the exchange with 1C (/1c_exchange.php).
+	CommerceML *exchange.Service
+	mailEvery  time.Duration
+	// UI is the admin web interface at "/".
+	UI      *web.UI
+	Handler http.Handler
+	log     *slog.Logger
+	ready   chan struct{}
 }
 
 // NewServer builds the HTTP handler over an open database.
@@ -112,21 +127,35 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
 	api.Version = Version
 	a := api.New(s, log, cfg.MaxBodyBytes)
-	svc, err := newDelivery(d, s, cfg, log)
+	// One secrets box for every package that seals secrets or derives keys.
+	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
+	svc := newDelivery(d, cfg, box, log)
 	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
+	in := intake.New(s, log)
+	mailSvc := mail.New(in, box, log)
+	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL(), CaptchaKey: box.Derive("web form captcha")})
+	a.Extra(func(mux *http.ServeMux) {
+		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
+		mail.RegisterAPI(mux, a.HandleAdmin, mailSvc, cfg.MaxBodyBytes)
+		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
+		forms.Register(mux)
+	})
+	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
+	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleAdmin, cml) })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
 		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
 	mux := http.NewServeMux()
 	a.Register(mux)
-	mux.Handle("/rest/", bx) // the Bitrix24-compatible API
+	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
+	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
 	ui, err := web.New(s, log)
 	if err != nil {
 		return nil, err
@@ -134,7 +163,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// Each integration's page and exchange journal in the UI.
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, UI: ui, log: log, ready: make(chan struct{})}
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval,
+		UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -189,7 +219,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
 		return err
 	}
-	stopJobs, err := startJobs(ctx, d, srv.Delivery, log)
+	stopJobs, err := startJobs(ctx, d, srv, log)
 	if err != nil {
 		return err
 	}
@@ -249,6 +279,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
+	// 1C imports under way roll back and resume on 1C's next call.
+	srv.CommerceML.Close()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -14,18 +14,14 @@ import (
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
-	"github.com/obmen/obmen/internal/store"
 )
 
-// newDelivery builds the outbound-webhook service: its secrets box, its
+// newDelivery builds the outbound-webhook service: the secrets box, its
 // SSRF-guarded client and the portal identity Bitrix24 handlers see.
-func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) (*delivery.Service, error) {
-	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
+func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger) *delivery.Service {
 	var pol httpx.OutboundPolicy
 	for _, a := range cfg.OutboundAllow {
 		if p, err := netip.ParsePrefix(a); err == nil {
@@ -43,12 +39,14 @@ func newDelivery(d *db.DB, s *store.Store, cfg config.Config, log *slog.Logger) 
 	// member_id: a stable, non-secret id every instance of the
 	// installation derives from the shared secrets key.
 	portal := delivery.Portal{Domain: domain, MemberID: box.ID()}
-	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log), nil
+	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log)
 }
 
 // startJobs migrates River's tables and starts the job runner with the
-// workers of every package that has jobs, then the delivery dispatcher.
-func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.Logger) (stop func(), err error) {
+// workers of every package that has jobs and the periodic mail
+// collection, then the delivery dispatcher.
+func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (stop func(), err error) {
+	svc := srv.Delivery
 	if err := jobs.Migrate(ctx, d); err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}
@@ -64,7 +62,14 @@ func startJobs(ctx context.Context, d *db.DB, svc *delivery.Service, log *slog.L
 			c.FetchPollInterval = 100 * time.Millisecond
 		}
 	}
-	r, err := jobs.New(ctx, d, log, svc.Register, fast)
+	register := func(w *river.Workers) {
+		svc.Register(w)
+		srv.Collectors.Register(w)
+	}
+	periodic := func(c *river.Config) {
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
+	}
+	r, err := jobs.New(ctx, d, log, register, fast, periodic)
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}

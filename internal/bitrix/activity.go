@@ -26,6 +26,8 @@ var (
 	directions    = []string{"", "in", "out"}
 	// providerIDs are the PROVIDER_ID Bitrix24 gives each TYPE_ID.
 	providerIDs = []string{"", "CRM_MEETING", "VOXIMPLANT_CALL", "CRM_TASKS_TASK", "CRM_EMAIL"}
+	// providerTypeIDs are the PROVIDER_TYPE_ID Bitrix24 gives each TYPE_ID.
+	providerTypeIDs = []string{"", "MEETING", "CALL", "TASK", "EMAIL"}
 )
 
 // numberOf is the Bitrix24 number of name in table, "" when it has none.
@@ -217,7 +219,28 @@ func (h *Handler) renderActivity(a *crm.Activity) *Array {
 		Set("LAST_UPDATED", bitrixTime(a.UpdatedAt, h.loc)).
 		Set("AUTHOR_ID", strconv.FormatInt(a.CreatedByID, 10)).
 		Set("EDITOR_ID", strconv.FormatInt(a.UpdatedByID, 10)).
-		Set("COMMUNICATIONS", comms)
+		Set("COMMUNICATIONS", comms).
+		// What Obmen's activities do not keep, as a fresh portal answers
+		// it: no reminder, no result, no provider data.
+		Set("PROVIDER_TYPE_ID", providerTypeIDs[max(0, atoi(typeID))]).
+		Set("PROVIDER_GROUP_ID", nil).
+		Set("ASSOCIATED_ENTITY_ID", "0").
+		Set("NOTIFY_TYPE", "0").
+		Set("NOTIFY_VALUE", "0").
+		Set("LOCATION", "").
+		Set("SETTINGS", NewArray()).
+		Set("ORIGINATOR_ID", nil).
+		Set("ORIGIN_ID", nil).
+		Set("PROVIDER_PARAMS", NewArray()).
+		Set("PROVIDER_DATA", nil).
+		Set("RESULT_MARK", "0").
+		Set("RESULT_VALUE", nil).
+		Set("RESULT_SUM", nil).
+		Set("RESULT_CURRENCY_ID", nil).
+		Set("RESULT_STATUS", "0").
+		Set("RESULT_STREAM", "0").
+		Set("RESULT_SOURCE_ID", nil).
+		Set("AUTOCOMPLETE_RULE", "0")
 }
 
 func atoi(s string) int {

@@ -58,65 +58,20 @@ func (h *Handler) contactCompanies() binding {
 // companyContacts are the contacts linked to a company. Obmen keeps the
 // link on the contact (its companies in order, the first its main one),
 // so a company's contacts come in id order, and changing them updates
-// each contact gained or lost: the company goes last among a gained
-// contact's companies (first when it had none).
+// each contact gained or lost, all in one transaction
+// (store.SetAccountContacts).
 func (h *Handler) companyContacts() binding {
 	load := func(ctx context.Context, id int64) ([]int64, error) {
 		if _, err := h.companyCRUD().load(ctx, id); err != nil {
 			return nil, err
 		}
-		rows, err := h.db.Read.QueryContext(ctx, `SELECT ca.contact_id FROM contact_accounts ca
-			JOIN contacts c ON c.id = ca.contact_id WHERE ca.account_id = $1 AND c.deleted_at = 0 ORDER BY ca.contact_id`, id)
-		if err != nil {
-			return nil, fmt.Errorf("bitrix: company %d contacts: %w", id, err)
-		}
-		defer rows.Close()
-		ids := []int64{}
-		for rows.Next() {
-			var cid int64
-			if err := rows.Scan(&cid); err != nil {
-				return nil, fmt.Errorf("bitrix: company %d contacts: %w", id, err)
-			}
-			ids = append(ids, cid)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("bitrix: company %d contacts: %w", id, err)
-		}
-		return ids, nil
+		return h.store.AccountContactIDs(ctx, id)
 	}
 	save := func(ctx context.Context, a crm.Actor, id int64, ids []int64) error {
-		cur, err := load(ctx, id)
-		if err != nil {
-			return err
-		}
 		if err := checkLinked(ctx, "CONTACT_ID", ids, h.contactCRUD().load); err != nil {
 			return err
 		}
-		for _, cid := range cur {
-			if slices.Contains(ids, cid) {
-				continue
-			}
-			if _, err := h.store.UpdateContact(ctx, a, cid, func(c *crm.Contact) error {
-				c.AccountIDs = slices.DeleteFunc(c.AccountIDs, func(x int64) bool { return x == id })
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		for _, cid := range ids {
-			if slices.Contains(cur, cid) {
-				continue
-			}
-			if _, err := h.store.UpdateContact(ctx, a, cid, func(c *crm.Contact) error {
-				if !slices.Contains(c.AccountIDs, id) {
-					c.AccountIDs = append(c.AccountIDs, id)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return h.store.SetAccountContacts(ctx, a, id, ids)
 	}
 	return binding{key: "CONTACT_ID", kind: "contact", load: load, save: save}
 }

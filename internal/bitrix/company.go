@@ -34,6 +34,22 @@ var companyFields = func() []recField[crm.Account] {
 		rText("RQ_KPP", "KPP", "r.kpp", func(r *A) *string { return &r.KPP }),
 		rText("RQ_OGRN", "OGRN", "r.ogrn", func(r *A) *string { return &r.OGRN }),
 	)
+	fs = append(fs, rActivity(func(r *A) *crm.Meta { return &r.Meta })...)
+	fs = append(fs, rNoUTM[A]()...)
+	fs = append(fs,
+		// The legal address as one line, as Bitrix24's old ADDRESS_LEGAL.
+		rRead("ADDRESS_LEGAL", "string", "Legal address", "", "", func(_ *recView, r *A) any { return nullText(r.LegalAddress.String()) }),
+		rNone[A]("BANKING_DETAILS", "string", "Payment details", nil),
+		rNone[A]("CURRENCY_ID", "crm_currency", "Currency", nil),
+		rNone[A]("REVENUE", "double", "Annual revenue", nil),
+		rNone[A]("EMPLOYEES", "crm_status", "Employees", nil),
+		rNone[A]("LEAD_ID", "crm_lead", "Lead", nil),
+		rNone[A]("LOGO", "file", "Logo", nil),
+		rNone[A]("LAST_COMMUNICATION_TIME", "string", "Last communication", nil),
+		rNone[A]("ORIGIN_VERSION", "string", "Origin version", nil),
+		rNone[A]("ADDRESS_LOC_ADDR_ID", "integer", "Location address ID", nil),
+		rNone[A]("REG_ADDRESS_LOC_ADDR_ID", "integer", "Legal location address ID", nil),
+	)
 	return fs
 }()
 

@@ -63,6 +63,16 @@ var contactFields = func() []recField[crm.Contact] {
 	)
 	fs = append(fs, rOrigin(func(r *C) *crm.Extra { return &r.Extra })...)
 	fs = append(fs, rAddress("", func(r *C) *crm.Address { return &r.Address })...)
+	fs = append(fs, rActivity(func(r *C) *crm.Meta { return &r.Meta })...)
+	fs = append(fs, rNoUTM[C]()...)
+	fs = append(fs,
+		rNone[C]("TYPE_ID", "crm_status", "Contact type", nil),
+		rNone[C]("EXPORT", "char", "Included in export", "Y"),
+		rNone[C]("PHOTO", "file", "Photo", nil),
+		rNone[C]("FACE_ID", "integer", "Face ID", nil),
+		rNone[C]("ORIGIN_VERSION", "string", "Origin version", nil),
+		rNone[C]("ADDRESS_LOC_ADDR_ID", "integer", "Location address ID", nil),
+	)
 	return fs
 }()
 

@@ -108,6 +108,25 @@ var dealFields = func() []recField[crm.Deal] {
 		text("UTM_CONTENT", "Campaign contents", "r.utm_content", func(r *D) *string { return &r.UTMContent }),
 		text("UTM_TERM", "Campaign search term", "r.utm_term", func(r *D) *string { return &r.UTMTerm }),
 	)
+	fs = append(fs, rActivity(func(r *D) *crm.Meta { return &r.Meta })...)
+	fs = append(fs,
+		rRead("TAX_VALUE", "double", "Tax", "", "", func(_ *recView, r *D) any {
+			var tax crm.Amount
+			for _, row := range r.ProductRows {
+				tax += row.Tax
+			}
+			return tax.String()
+		}),
+		rNone[D]("TYPE_ID", "crm_status", "Type", nil),
+		rNone[D]("QUOTE_ID", "crm_quote", "Quote", nil),
+		rNone[D]("ADDITIONAL_INFO", "string", "Additional information", nil),
+		rNone[D]("LOCATION_ID", "location", "Location", nil),
+		rNone[D]("IS_RECURRING", "char", "Recurring deal", "N"),
+		rNone[D]("IS_RETURN_CUSTOMER", "char", "Repeat deal", "N"),
+		rNone[D]("IS_REPEATED_APPROACH", "char", "Repeated inquiry", "N"),
+		rNone[D]("MOVED_BY_ID", "user", "Stage changed by", nil),
+		rNone[D]("MOVED_TIME", "datetime", "Stage changed", nil),
+	)
 	return fs
 }()
 

@@ -83,7 +83,9 @@ func (o rowOwner) get(ctx context.Context, c *call) (reply, error) {
 			Set("QUANTITY", qty).Set("DISCOUNT_TYPE_ID", discountType(li)).
 			Set("DISCOUNT_RATE", float64(li.DiscountRate)/100).Set("DISCOUNT_SUM", round2(discount)).
 			Set("TAX_RATE", rate).Set("TAX_INCLUDED", yn(li.VATIncluded)).Set("CUSTOMIZED", "Y").
-			Set("MEASURE_CODE", 0).Set("MEASURE_NAME", li.Unit).Set("SORT", (i+1)*10).Set("TYPE", 1).Set("STORE_ID", nil))
+			Set("MEASURE_CODE", 0).Set("MEASURE_NAME", li.Unit).Set("SORT", (i+1)*10).Set("TYPE", 1).Set("STORE_ID", nil).
+			// Obmen reserves no stock and keeps no basket ids.
+			Set("XML_ID", nil).Set("RESERVE_ID", nil).Set("DATE_RESERVE_END", nil).Set("RESERVE_QUANTITY", nil))
 	}
 	return reply{result: out}, nil
 }

@@ -50,10 +50,27 @@ func statusArray(st crm.Status) *Array {
 	if st.Semantics != "" {
 		sem = st.Semantics
 	}
-	return NewArray().Set("ID", strconv.FormatInt(st.ID, 10)).Set("ENTITY_ID", st.EntityID).
+	a := NewArray().Set("ID", strconv.FormatInt(st.ID, 10)).Set("ENTITY_ID", st.EntityID).
 		Set("STATUS_ID", st.StatusID).Set("NAME", st.Name).Set("NAME_INIT", "").
 		Set("SORT", strconv.Itoa(st.Sort)).Set("SYSTEM", yn(st.System)).Set("CATEGORY_ID", category).
 		Set("COLOR", nil).Set("SEMANTICS", sem)
+	if st.EntityID == "STATUS" || strings.HasPrefix(st.EntityID, "DEAL_STAGE") {
+		// Stages and lead statuses carry their semantics in words too.
+		a.Set("EXTRA", NewArray().Set("SEMANTICS", semanticsWord(st.Semantics)).Set("COLOR", nil))
+	}
+	return a
+}
+
+// semanticsWord is a stage's semantics as the EXTRA block of
+// crm.status.list words it.
+func semanticsWord(s string) string {
+	switch s {
+	case crm.SemanticsSuccess:
+		return "success"
+	case crm.SemanticsFailure:
+		return "failure"
+	}
+	return "process"
 }
 
 // statusEntityTypes is crm.status.entity.types: the dictionaries, one

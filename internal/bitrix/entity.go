@@ -155,6 +155,37 @@ func rAddress[T any](prefix string, addr func(r *T) *crm.Address) []recField[T] 
 	}
 }
 
+// rNone is a field Bitrix24 has and Obmen does not keep: answered as a
+// fresh portal answers it (value, often null) and ignored on write, as
+// Bitrix24 ignores writes to read-only fields.
+func rNone[T any](name, typ, title string, value any) recField[T] {
+	return recField[T]{name: name, typ: typ, title: title, readOnly: true,
+		out: func(*recView, *T) any { return value }}
+}
+
+// rActivity are LAST_ACTIVITY_TIME and LAST_ACTIVITY_BY. Obmen does not
+// track a record's last activity apart from its last change, so those
+// are the last change's time and author (Bitrix24 also starts them at
+// the creation).
+func rActivity[T any](meta func(r *T) *crm.Meta) []recField[T] {
+	return []recField[T]{
+		rRead("LAST_ACTIVITY_TIME", "datetime", "Last activity", "r.updated_at", kTime, func(v *recView, r *T) any { return bitrixTime(meta(r).UpdatedAt, v.loc) }),
+		rRead("LAST_ACTIVITY_BY", "user", "Last activity by", "r.updated_by_id", kInt, func(_ *recView, r *T) any { return idText(meta(r).UpdatedByID) }),
+	}
+}
+
+// rNoUTM are the UTM fields of an entity that keeps none (contacts and
+// companies; leads and deals keep theirs).
+func rNoUTM[T any]() []recField[T] {
+	return []recField[T]{
+		rNone[T]("UTM_SOURCE", "string", "Ad system", nil),
+		rNone[T]("UTM_MEDIUM", "string", "Medium", nil),
+		rNone[T]("UTM_CAMPAIGN", "string", "Ad campaign UTM", nil),
+		rNone[T]("UTM_CONTENT", "string", "Campaign contents", nil),
+		rNone[T]("UTM_TERM", "string", "Campaign search term", nil),
+	}
+}
+
 // rMeta are the fields every record has, from its crm.Meta.
 func rMeta[T any](meta func(r *T) *crm.Meta) []recField[T] {
 	return []recField[T]{

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -202,6 +203,40 @@ func TestEventBindDelivers(t *testing.T) {
 		inv := e.ok(e.json("crm.invoice.add", map[string]any{"fields": map[string]any{"ORDER_TOPIC": "Счёт"}})).str(t, "result")
 		if f4 := rc.waitFor(t, 4)[3]; f4.Get("event") != "ONCRMINVOICEADD" || f4.Get("data[FIELDS][ID]") != inv {
 			t.Fatalf("invoice form %v, want ONCRMINVOICEADD of %s", f4, inv)
+		}
+
+		// A disabled incoming webhook's handlers receive nothing; enabled
+		// again, they receive the changes made from then on.
+		hooks := e.h.Webhooks()
+		if err := hooks.SetWebhookActive(context.Background(), e.hook.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.CreateInvoice(context.Background(), e.admin, crm.Invoice{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if got := rc.got(); len(got) != 4 {
+			t.Fatalf("a disabled webhook's handler got %d forms, want still 4: %v", len(got), got)
+		}
+		if err := hooks.SetWebhookActive(context.Background(), e.hook.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		inv2 := e.ok(e.json("crm.invoice.add", map[string]any{"fields": map[string]any{"ORDER_TOPIC": "Снова включён"}})).str(t, "result")
+		if f5 := rc.waitFor(t, 5)[4]; f5.Get("data[FIELDS][ID]") != inv2 {
+			t.Fatalf("after enabling the webhook again the handler got %v, want invoice %s", f5, inv2)
+		}
+
+		// A status change of an invoice raises ONCRMINVOICESETSTATUS; a
+		// change of anything else does not.
+		e.ok(e.form("event.bind", q("event", "ONCRMINVOICESETSTATUS", "handler", handler)))
+		e.ok(e.json("crm.invoice.update", map[string]any{"id": inv2, "fields": map[string]any{"COMMENTS": "без смены статуса"}}))
+		e.ok(e.json("crm.invoice.update", map[string]any{"id": inv2, "fields": map[string]any{"STATUS_ID": "P"}}))
+		if f6 := rc.waitFor(t, 6)[5]; f6.Get("event") != "ONCRMINVOICESETSTATUS" || f6.Get("data[FIELDS][ID]") != inv2 {
+			t.Fatalf("status change form %v, want ONCRMINVOICESETSTATUS of %s", f6, inv2)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if got := rc.got(); len(got) != 6 {
+			t.Fatalf("the handler got %d forms, want 6: %v", len(got), got)
 		}
 	})
 }

@@ -125,6 +125,8 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"crm.lead.productrows.get": {crmScope, h.leadRows().get},
 		"crm.lead.productrows.set": {crmScope, h.leadRows().put},
 		"crm.status.list":          {crmScope, h.statusList},
+		"crm.vat.list":             {crmScope, h.vatList},
+		"crm.measure.list":         {crmScope, h.measureList},
 		"crm.status.entity.types":  {crmScope, h.statusEntityTypes},
 		"crm.status.entity.items":  {crmScope, h.statusEntityItems},
 		"crm.category.list":        {crmScope, h.categoryList},

@@ -19,8 +19,38 @@ var (
 		id   string
 		rate *crm.Amount // nil: without VAT
 	}{{"1", nil}, {"2", amountPtr(0)}, {"3", amountPtr(1000)}, {"4", amountPtr(2000)}}
-	measureIDs = []struct{ id, unit string }{{"1", "м"}, {"2", "л"}, {"3", "г"}, {"4", "кг"}, {"5", "шт"}}
+	measureIDs = []struct{ id, unit, title, okei, intl string }{
+		{"1", "м", "Метр", "006", "m"}, {"2", "л", "Литр", "112", "l"}, {"3", "г", "Грамм", "163", "g"},
+		{"4", "кг", "Килограмм", "166", "kg"}, {"5", "шт", "Штука", "796", "pc. 1"}}
 )
+
+// vatList is crm.vat.list: the rates VAT_ID refers to, so that a client
+// maps rates to ids as on a portal rather than assuming them.
+func (h *Handler) vatList(context.Context, *call) (reply, error) {
+	out := NewArray()
+	for i, v := range vatIDs {
+		name, rate := any("Без НДС"), any(nil)
+		if v.rate != nil {
+			name, rate = "НДС "+strings.TrimSuffix(v.rate.String(), ".00")+"%", v.rate.String()
+		}
+		out.Append(NewArray().Set("ID", v.id).Set("ACTIVE", "Y").Set("C_SORT", strconv.Itoa((i+1)*100)).
+			Set("NAME", name).Set("RATE", rate))
+	}
+	n := int64(out.Len())
+	return reply{result: out, total: &n}, nil
+}
+
+// measureList is crm.measure.list: the units MEASURE refers to.
+func (h *Handler) measureList(context.Context, *call) (reply, error) {
+	out := NewArray()
+	for _, m := range measureIDs {
+		out.Append(NewArray().Set("ID", m.id).Set("CODE", m.okei).Set("MEASURE_TITLE", m.title).
+			Set("SYMBOL_RUS", m.unit).Set("SYMBOL_INTL", m.intl).Set("SYMBOL_LETTER_INTL", strings.ToUpper(m.intl)).
+			Set("IS_DEFAULT", yn(m.unit == "шт")))
+	}
+	n := int64(out.Len())
+	return reply{result: out, total: &n}, nil
+}
 
 func amountPtr(a crm.Amount) *crm.Amount { return &a }
 

@@ -20,6 +20,21 @@ func TestProducts(t *testing.T) {
 
 		golden(t, "crm.product.fields", e.ok(e.get("crm.product.fields", "")))
 
+		// A client finds the ids of a rate and a unit as on a portal.
+		vats := e.ok(e.get("crm.vat.list", ""))
+		conform(t, "crm.vat.list", vats)
+		golden(t, "crm.vat.list", vats)
+		golden(t, "crm.measure.list", e.ok(e.get("crm.measure.list", "")))
+		vat20 := ""
+		for i := range 4 {
+			if vats.str(t, "result", strconv.Itoa(i), "RATE") == "20.00" {
+				vat20 = vats.str(t, "result", strconv.Itoa(i), "ID")
+			}
+		}
+		if vat20 != "4" {
+			t.Fatalf("crm.vat.list gives VAT 20%% the id %q, the product below is written with 4", vat20)
+		}
+
 		add := e.ok(e.json("crm.product.add", map[string]any{"fields": map[string]any{
 			"NAME": "Фотокнига 20×20", "PRICE": 1500.5, "CURRENCY_ID": "RUB", "XML_ID": "FB-2020", "DESCRIPTION": "Твёрдая обложка",
 			"SECTION_ID": section, "VAT_ID": "4", "VAT_INCLUDED": "Y", "MEASURE": "5", "SORT": 100, "ORIGINATOR_ID": "1c", "ORIGIN_ID": "x",

@@ -97,6 +97,17 @@ func newRqTable[T any](fields []rqField[T]) *rqTable[T] {
 	return t
 }
 
+// rqNone are fields Bitrix24 has and Obmen does not keep (other
+// countries' codes, identity documents …): answered as null, as a fresh
+// portal answers an empty field; writes to them are ignored.
+func rqNone[T any](names ...string) []rqField[T] {
+	out := make([]rqField[T], len(names))
+	for i, n := range names {
+		out[i] = rqField[T]{name: n, typ: "string", title: n, out: func(*recView, *T) any { return nil }}
+	}
+	return out
+}
+
 // apply writes Bitrix24 fields into r; immutable fields only when adding.
 func (t *rqTable[T]) apply(r *T, fields *Array, adding bool) error {
 	for _, key := range fields.Keys() {
@@ -246,7 +257,14 @@ var requisiteTable = newRqTable(slices.Concat([]rqField[crm.Requisite]{
 	rqText("RQ_OGRN", "OGRN", "ogrn", "r.ogrn", func(r *crm.Requisite) *string { return &r.OGRN }),
 	rqText("RQ_OGRNIP", "OGRNIP", "ogrnip", "r.ogrnip", func(r *crm.Requisite) *string { return &r.OGRNIP }),
 	rqText("RQ_OKPO", "OKPO", "okpo", "r.okpo", func(r *crm.Requisite) *string { return &r.OKPO }),
-}))
+	{name: "ADDRESS_ONLY", typ: "char", title: "Address only", out: func(*recView, *crm.Requisite) any { return "N" }},
+}, rqNone[crm.Requisite]("CODE", "ORIGINATOR_ID", "RQ_NAME", "RQ_COMPANY_ID", "RQ_COMPANY_REG_DATE", "RQ_CEO_NAME",
+	"RQ_CEO_WORK_POS", "RQ_CONTACT", "RQ_EMAIL", "RQ_PHONE", "RQ_FAX", "RQ_IDENT_TYPE", "RQ_IDENT_DOC", "RQ_IDENT_DOC_SER",
+	"RQ_IDENT_DOC_NUM", "RQ_IDENT_DOC_PERS_NUM", "RQ_IDENT_DOC_DATE", "RQ_IDENT_DOC_ISSUED_BY", "RQ_IDENT_DOC_DEP_CODE",
+	"RQ_OKTMO", "RQ_OKVED", "RQ_IFNS", "RQ_LEGAL_FORM", "RQ_CAPITAL", "RQ_BASE_DOC", "RQ_VAT_PAYER", "RQ_VAT_ID",
+	"RQ_VAT_CERT_SER", "RQ_VAT_CERT_NUM", "RQ_VAT_CERT_DATE", "RQ_RESIDENCE_COUNTRY", "RQ_ST_CERT_SER", "RQ_ST_CERT_NUM",
+	"RQ_ST_CERT_DATE", "RQ_EDRPOU", "RQ_DRFO", "RQ_BIN", "RQ_IIN", "RQ_KBE", "RQ_USRLE", "RQ_STATE_REG", "RQ_MNPL_REG",
+	"RQ_KRS", "RQ_PESEL", "RQ_REGON", "RQ_SIREN", "RQ_SIRET", "RQ_RCS", "RQ_CNPJ", "RQ_CPF")))
 
 // bankRow is a bank detail with the requisite it belongs to.
 type bankRow struct {
@@ -280,7 +298,8 @@ var bankDetailTable = newRqTable(slices.Concat([]rqField[bankRow]{
 	rqText("RQ_ACC_CURRENCY", "Account currency", "currency", "r.currency", func(r *bankRow) *string { return &r.Currency }),
 	rqText("RQ_COR_ACC_NUM", "Correspondent account", "corr_account", "r.corr_account", func(r *bankRow) *string { return &r.CorrAccount }),
 	rqText("COMMENTS", "Comment", "comments", "r.comments", func(r *bankRow) *string { return &r.Comments }),
-}))
+}, rqNone[bankRow]("CODE", "ORIGINATOR_ID", "RQ_BANK_CODE", "RQ_BANK_ROUTE_NUM", "RQ_MFO", "RQ_ACC_NAME", "RQ_ACC_TYPE",
+	"RQ_IIK", "RQ_IBAN", "RQ_SWIFT", "RQ_BIC", "RQ_CODEB", "RQ_CODEG", "RQ_RIB", "RQ_AGENCY_NAME")))
 
 func (h *Handler) view() *recView { return &recView{loc: h.loc} }
 

@@ -59,16 +59,22 @@ func (h *Handler) profile(ctx context.Context, c *call) (reply, error) {
 		Set("TIME_ZONE", "")}, nil
 }
 
-// userCurrent is "user.current" in Bitrix24's user fields. Obmen keeps no
-// sign-in times or departments as records: LAST_LOGIN is "" and
-// UF_DEPARTMENT empty; the department's name is WORK_DEPARTMENT.
+// userCurrent is "user.current" in Bitrix24's user fields.
 func (h *Handler) userCurrent(ctx context.Context, c *call) (reply, error) {
-	u := c.user
+	return reply{result: userArray(c.user, h.loc)}, nil
+}
+
+// userArray is a user in Bitrix24's user fields, as user.get and
+// user.current answer. Obmen keeps no sign-in times, presence or
+// departments as records: LAST_LOGIN and LAST_ACTIVITY_DATE are "",
+// IS_ONLINE is N and UF_DEPARTMENT empty; the department's name is
+// WORK_DEPARTMENT.
+func userArray(u crm.User, loc *time.Location) *Array {
 	mobile := ""
 	if len(u.Phones) > 0 {
 		mobile = u.Phones[0]
 	}
-	return reply{result: NewArray().
+	return NewArray().
 		Set("ID", strconv.FormatInt(u.ID, 10)).
 		Set("ACTIVE", u.Active).
 		Set("NAME", u.FirstName).
@@ -76,15 +82,22 @@ func (h *Handler) userCurrent(ctx context.Context, c *call) (reply, error) {
 		Set("SECOND_NAME", u.MiddleName).
 		Set("EMAIL", u.Email).
 		Set("LAST_LOGIN", "").
-		Set("DATE_REGISTER", bitrixTime(u.CreatedAt, h.loc)).
+		Set("DATE_REGISTER", bitrixTime(u.CreatedAt, loc)).
+		Set("TIME_ZONE", "").
 		Set("IS_ONLINE", "N").
+		Set("TIMESTAMP_X", bitrixTime(u.UpdatedAt, loc)).
+		Set("LAST_ACTIVITY_DATE", "").
 		Set("PERSONAL_GENDER", "").
+		Set("PERSONAL_WWW", "").
 		Set("PERSONAL_BIRTHDAY", "").
 		Set("PERSONAL_MOBILE", mobile).
+		Set("PERSONAL_CITY", "").
+		Set("WORK_PHONE", "").
 		Set("WORK_POSITION", u.Position).
 		Set("WORK_DEPARTMENT", u.Department).
 		Set("UF_EMPLOYMENT_DATE", "").
-		Set("UF_DEPARTMENT", NewArray())}, nil
+		Set("UF_DEPARTMENT", NewArray()).
+		Set("USER_TYPE", "employee")
 }
 
 func anys[T any](vs []T) []any {

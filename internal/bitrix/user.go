@@ -55,15 +55,7 @@ func (h *Handler) userGet(ctx context.Context, c *call) (reply, error) {
 			continue
 		}
 		if n >= start && n < start+pageSize {
-			result.Append(NewArray().
-				Set("ID", strconv.FormatInt(u.ID, 10)).
-				Set("ACTIVE", u.Active).
-				Set("NAME", u.FirstName).
-				Set("LAST_NAME", u.LastName).
-				Set("SECOND_NAME", u.MiddleName).
-				Set("EMAIL", u.Email).
-				Set("WORK_POSITION", u.Position).
-				Set("UF_DEPARTMENT", NewArray()))
+			result.Append(userArray(u, h.loc))
 		}
 		n++
 	}

@@ -214,9 +214,20 @@ func (w *Webhooks) GetWebhook(ctx context.Context, id int64) (Webhook, error) {
 	return h, nil
 }
 
-// SetWebhookActive enables or disables a webhook.
+// SetWebhookActive enables or disables a webhook, and with it the event
+// handlers it bound (event.bind): a disabled application receives no
+// events.
 func (w *Webhooks) SetWebhookActive(ctx context.Context, id int64, active bool) error {
-	return w.exec(ctx, id, "UPDATE bitrix_webhooks SET active = $1 WHERE id = $2", active, id)
+	return w.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE bitrix_webhooks SET active = $1 WHERE id = $2", active, id)
+		if err != nil {
+			return fmt.Errorf("bitrix: webhook %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.NotFound("bitrix webhook", id)
+		}
+		return delivery.SetBindingsActiveTx(ctx, tx, Webhook{ID: id}.Actor().Integration, active, time.Now())
+	})
 }
 
 // DeleteWebhook removes a webhook for good, with the event handlers it
@@ -231,19 +242,6 @@ func (w *Webhooks) DeleteWebhook(ctx context.Context, id int64) error {
 			return store.NotFound("bitrix webhook", id)
 		}
 		return delivery.DeleteBindingsTx(ctx, tx, Webhook{ID: id}.Actor().Integration)
-	})
-}
-
-func (w *Webhooks) exec(ctx context.Context, id int64, q string, args ...any) error {
-	return w.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("bitrix: webhook %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.NotFound("bitrix webhook", id)
-		}
-		return nil
 	})
 }
 

@@ -52,6 +52,9 @@ type Config struct {
 	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
 	// files; Bitrix24's SDK, for one, refuses plain HTTP).
 	TLSCert, TLSKey string
+	// MailInterval is how often the lead-intake mail collectors run
+	// (OBMEN_MAIL_INTERVAL, default 1m).
+	MailInterval time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -65,6 +68,7 @@ func Default() Config {
 		MaxBodyBytes:    4 << 20,
 		ShutdownTimeout: 30 * time.Second,
 		GroupCommitMax:  128,
+		MailInterval:    time.Minute,
 	}
 }
 
@@ -114,6 +118,13 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: OBMEN_BITRIX_BURST: %q is not a non-negative number", v)
 		}
 		c.BitrixBurst = n
+	}
+	if v := getenv("OBMEN_MAIL_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("config: OBMEN_MAIL_INTERVAL: %q is not a duration of at least 1s", v)
+		}
+		c.MailInterval = d
 	}
 	if v := getenv("OBMEN_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -58,6 +58,11 @@ type Querier interface {
 type Tx struct {
 	*sql.Tx
 	cache *stmtCache
+	// bound are the statements already bound to this transaction:
+	// database/sql keeps every Tx.StmtContext until the transaction ends,
+	// so a long write (a 1C catalog of 100,000 products) that bound one
+	// per call would grow by a statement per call.
+	bound map[string]*sql.Stmt
 }
 
 // WrapTx returns tx with cached statements (a no-op wrapper on PostgreSQL).
@@ -69,11 +74,21 @@ func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	if t.cache == nil {
 		return nil
 	}
+	if st, ok := t.bound[q]; ok {
+		return st
+	}
 	st, ok := t.cache.get(ctx, q)
 	if !ok {
 		return nil
 	}
-	return t.Tx.StmtContext(ctx, st)
+	bst := t.Tx.StmtContext(ctx, st)
+	if t.bound == nil {
+		t.bound = map[string]*sql.Stmt{}
+	}
+	if len(t.bound) < 256 {
+		t.bound[q] = bst
+	}
+	return bst
 }
 
 // ExecContext runs q in the transaction.

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -60,7 +62,7 @@ func benchLatency(b *testing.B, eng storetest.Engine, riverOpt jobs.Option) {
 	e.river = riverOpt
 	e.start()
 	defer e.stop()
-	e.webhook(native(srv.URL, "lead.create"))
+	hook := e.webhook(native(srv.URL, "lead.create"))
 
 	committed := map[int64]time.Time{}
 	var cmu sync.Mutex
@@ -95,4 +97,55 @@ func benchLatency(b *testing.B, eng storetest.Engine, riverOpt jobs.Option) {
 	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99_ms")
 	b.ReportMetric(float64(n)/dur.Seconds(), "changes/s")
 	b.Logf("%d changes: p50 %s p90 %s p99 %s max %s", n, q(0.5), q(0.9), q(0.99), lat[len(lat)-1])
+	logStages(b, e, hook.ID)
+}
+
+// logStages splits the latency by the times the database recorded: the
+// event's commit → its delivery row (the dispatcher), → the end of the
+// HTTP call (River's fetch, the worker's reads, the send).
+func logStages(b *testing.B, e *env, webhookID int64) {
+	rows, err := e.d.Read.QueryContext(context.Background(), `SELECT d.created_at - ev.created_at, a.at - d.created_at
+		FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN delivery_attempts a ON a.delivery_id = d.id
+		WHERE d.webhook_id = $1`, webhookID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var dispatch, send []time.Duration
+	for rows.Next() {
+		var d, s int64
+		if err := rows.Scan(&d, &s); err != nil {
+			b.Fatal(err)
+		}
+		dispatch, send = append(dispatch, time.Duration(d)*time.Microsecond), append(send, time.Duration(s)*time.Microsecond)
+	}
+	if err := rows.Err(); err != nil || len(dispatch) == 0 {
+		b.Fatalf("stages: %v (%d rows)", err, len(dispatch))
+	}
+	pct := func(l []time.Duration, p float64) time.Duration {
+		slices.Sort(l)
+		return l[min(len(l)-1, int(p*float64(len(l))))]
+	}
+	b.Logf("commit→dispatched p50 %s p99 %s; dispatched→sent p50 %s p99 %s",
+		pct(dispatch, 0.5), pct(dispatch, 0.99), pct(send, 0.5), pct(send, 0.99))
+	if e.d.Dialect == db.Postgres {
+		// River's own times: waiting to be fetched, then worked and
+		// completed (riversqlite keeps them as text; PostgreSQL only).
+		var wait, work []time.Duration
+		rows, err := e.d.Read.QueryContext(context.Background(), `SELECT EXTRACT(EPOCH FROM attempted_at - created_at)*1000000, EXTRACT(EPOCH FROM finalized_at - attempted_at)*1000000 FROM river_job WHERE kind = 'delivery' AND finalized_at IS NOT NULL`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var a, c float64
+			if err := rows.Scan(&a, &c); err != nil {
+				b.Fatal(err)
+			}
+			wait, work = append(wait, time.Duration(a)*time.Microsecond), append(work, time.Duration(c)*time.Microsecond)
+		}
+		rows.Close()
+		if len(wait) > 0 {
+			b.Logf("river: created→attempted p50 %s p99 %s; attempted→finalized p50 %s p99 %s", pct(wait, 0.5), pct(wait, 0.99), pct(work, 0.5), pct(work, 0.99))
+		}
+	}
 }

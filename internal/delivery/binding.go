@@ -144,6 +144,32 @@ func DeleteBindingsTx(ctx context.Context, tx *sql.Tx, owner string) error {
 	return nil
 }
 
+// ownerDisabled is the disabled_reason of the bindings whose incoming
+// webhook is disabled; enabling it again re-enables only those (a binding
+// disabled for another reason, a 410 Gone, stays disabled).
+const ownerDisabled = "its incoming webhook is disabled"
+
+// SetBindingsActiveTx follows the owner's incoming webhook being disabled
+// or enabled again, in that change's transaction: its bindings stop, or
+// start again, with it. Deliveries pending for a stopped binding end as
+// failed, as for any disabled webhook.
+func SetBindingsActiveTx(ctx context.Context, tx *sql.Tx, owner string, active bool, now time.Time) error {
+	var err error
+	if active {
+		_, err = tx.ExecContext(ctx, `UPDATE outbound_webhooks SET active = TRUE, disabled_reason = '', updated_at = $1
+			WHERE integration = $2 AND kind = $3 AND bound_auth_type IS NOT NULL AND active = FALSE AND disabled_reason = $4`,
+			now.UnixMicro(), owner, KindBitrix, ownerDisabled)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE outbound_webhooks SET active = FALSE, disabled_reason = $4, updated_at = $1
+			WHERE integration = $2 AND kind = $3 AND bound_auth_type IS NOT NULL AND active = TRUE`,
+			now.UnixMicro(), owner, KindBitrix, ownerDisabled)
+	}
+	if err != nil {
+		return fmt.Errorf("delivery: set bindings of %s active=%t: %w", owner, active, err)
+	}
+	return nil
+}
+
 // deleteBindings deletes the webhooks the query selects, with their
 // deliveries and journal, and says how many.
 func deleteBindings(ctx context.Context, tx *sql.Tx, q string, args ...any) (int, error) {

@@ -374,7 +374,9 @@ func TestManualRetry(t *testing.T) {
 		}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newStartedEnv(t, d, loopback, WithMaxAge(200*time.Millisecond))
+		// Retries come every 10–100 ms; two seconds of age leave room for
+		// several even when a loaded machine starts the first one late.
+		e := newStartedEnv(t, d, loopback, WithMaxAge(2*time.Second))
 		h := e.webhook(native(srv.URL))
 		e.lead(e.admin, "retry me")
 		ds := e.settled(h.ID, 1, 15*time.Second)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -96,27 +97,25 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		if n == 0 {
 			return nil
 		}
-		now := s.now().UnixMicro()
+		var rows []pendingRow
 		for i := range evs {
 			ev := &evs[i]
 			for j := range hooks {
-				if !Matches(&hooks[j], ev) {
-					continue
-				}
-				var id int64
-				err := tx.QueryRowContext(ctx, `INSERT INTO deliveries (webhook_id, event_id, entity, record_id, status, created_at, updated_at)
-					VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id`,
-					hooks[j].ID, ev.ID, ev.Entity, ev.RecordID, now).Scan(&id)
-				if errors.Is(err, sql.ErrNoRows) {
-					continue // another dispatcher has it
-				}
-				if err != nil {
-					return fmt.Errorf("delivery: insert delivery of event %d: %w", ev.ID, err)
-				}
-				if err := s.enqueue(ctx, tx, id); err != nil {
-					return err
+				if Matches(&hooks[j], ev) {
+					rows = append(rows, pendingRow{hooks[j].ID, ev.ID, ev.Entity, ev.RecordID})
 				}
 			}
+		}
+		ids, err := insertDeliveries(ctx, tx, rows, s.now().UnixMicro())
+		if err != nil {
+			return err
+		}
+		jobs := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
+			jobs[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: id}, InsertOpts: &river.InsertOpts{MaxAttempts: maxAttempts}}
+		}
+		if err := s.runner.InsertManyTx(ctx, tx, jobs); err != nil {
+			return err
 		}
 		return advance(ctx, tx, evs[n-1].ID)
 	})
@@ -125,6 +124,59 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 
 func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, deliveryID int64) error {
 	return s.runner.InsertTx(ctx, tx, deliverArgs{DeliveryID: deliveryID}, &river.InsertOpts{MaxAttempts: maxAttempts})
+}
+
+// pendingRow is a delivery to insert.
+type pendingRow struct {
+	webhookID, eventID int64
+	entity             string
+	recordID           int64
+}
+
+// insertChunk bounds the rows of one INSERT (5 parameters each).
+const insertChunk = 200
+
+// insertDeliveries inserts the rows as pending deliveries, a few hundred
+// per statement, and returns the ids of those this transaction inserted;
+// a pair another dispatcher has already inserted is skipped.
+func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []pendingRow, now int64) ([]int64, error) {
+	var ids []int64
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), insertChunk)]
+		rows = rows[len(chunk):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO deliveries (webhook_id, event_id, entity, record_id, status, created_at, updated_at) VALUES ")
+		args := make([]any, 0, len(chunk)*4+1)
+		args = append(args, now)
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, 'pending', $1, $1)", n+1, n+2, n+3, n+4)
+			args = append(args, r.webhookID, r.eventID, r.entity, r.recordID)
+		}
+		q.WriteString(" ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id")
+		res, err := tx.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("delivery: insert deliveries of events %d–%d: %w", chunk[0].eventID, chunk[len(chunk)-1].eventID, err)
+		}
+		for res.Next() {
+			var id int64
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("delivery: insert deliveries: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := res.Close(); err != nil {
+			return nil, fmt.Errorf("delivery: insert deliveries: %w", err)
+		}
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("delivery: insert deliveries: %w", err)
+		}
+	}
+	return ids, nil
 }
 
 // advance moves the cursor forward to last, never back.

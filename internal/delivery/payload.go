@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,10 @@ func BitrixEventName(entity, action string) string {
 	return "ONCRM" + e + a
 }
 
+// invoiceSetStatus is raised, besides ONCRMINVOICEUPDATE, by a change of
+// an invoice's status.
+const invoiceSetStatus = "ONCRMINVOICESETSTATUS"
+
 // BitrixEventNames lists every code a subscription may choose.
 func BitrixEventNames() []string {
 	var out []string
@@ -54,7 +59,49 @@ func BitrixEventNames() []string {
 			out = append(out, "ONCRM"+e+a)
 		}
 	}
-	return out
+	return append(out, invoiceSetStatus)
+}
+
+// bitrixEventsOf are the Bitrix24 event codes a change raises: its
+// BitrixEventName, and ONCRMINVOICESETSTATUS when it changes an invoice's
+// status.
+func bitrixEventsOf(ev *events.Event) []string {
+	name := BitrixEventName(ev.Entity, ev.Action)
+	if name == "" {
+		return nil
+	}
+	if ev.Entity == "invoice" && ev.Action == events.Update && changesField(ev, "status") {
+		return []string{name, invoiceSetStatus}
+	}
+	return []string{name}
+}
+
+// changesField says whether the change touches field; the dispatcher reads
+// events raw (Encoded), so those are looked into without decoding values.
+func changesField(ev *events.Event, field string) bool {
+	if ev.Changes != nil {
+		_, ok := ev.Changes[field]
+		return ok
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(ev.Encoded, &keys) != nil {
+		return false
+	}
+	_, ok := keys[field]
+	return ok
+}
+
+// bitrixEventFor is the code a Bitrix24-style webhook is sent for a
+// change: the first of the change's codes it subscribed to. A webhook that
+// chose both ONCRMINVOICEUPDATE and ONCRMINVOICESETSTATUS gets one post
+// (a delivery is one per webhook and change), for the update.
+func bitrixEventFor(w *Webhook, ev *events.Event) string {
+	for _, name := range bitrixEventsOf(ev) {
+		if slices.Contains(w.Events, name) {
+			return name
+		}
+	}
+	return ""
 }
 
 // Portal describes this Obmen as a Bitrix24 portal for the auth[] block.
@@ -68,9 +115,9 @@ type Portal struct {
 //	event=ONCRMDEALUPDATE&event_handler_id=7&data[FIELDS][ID]=39&ts=1707749333
 //	&auth[domain]=…&auth[client_endpoint]=https://…/rest/&auth[server_endpoint]=…
 //	&auth[member_id]=…&auth[application_token]=…
-func BitrixForm(ev events.Event, handlerID int64, token string, p Portal) url.Values {
+func BitrixForm(ev events.Event, event string, handlerID int64, token string, p Portal) url.Values {
 	v := url.Values{}
-	v.Set("event", BitrixEventName(ev.Entity, ev.Action))
+	v.Set("event", event)
 	v.Set("event_handler_id", strconv.FormatInt(handlerID, 10))
 	v.Set("data[FIELDS][ID]", strconv.FormatInt(ev.RecordID, 10))
 	v.Set("ts", strconv.FormatInt(ev.CreatedAt.Unix(), 10))

@@ -24,7 +24,7 @@ func TestBitrixEventNames(t *testing.T) {
 			t.Errorf("%s/%s = %q, want %q", tt.entity, tt.action, got, tt.want)
 		}
 	}
-	if n := len(BitrixEventNames()); n != 21 {
+	if n := len(BitrixEventNames()); n != 22 {
 		t.Fatalf("%d event names", n)
 	}
 }
@@ -32,7 +32,7 @@ func TestBitrixEventNames(t *testing.T) {
 // The form must parse the way PHP and Bitrix24 handlers read it.
 func TestBitrixFormShape(t *testing.T) {
 	ev := events.Event{ID: 5, Entity: "deal", RecordID: 39, Action: events.Update, CreatedAt: time.Unix(1707749333, 0)}
-	f := BitrixForm(ev, 7, "e57xiy964jb6slr0gfa0j6lpigf7gnij", Portal{Domain: "crm.example.ru", MemberID: "51e2c566"})
+	f := BitrixForm(ev, "ONCRMDEALUPDATE", 7, "e57xiy964jb6slr0gfa0j6lpigf7gnij", Portal{Domain: "crm.example.ru", MemberID: "51e2c566"})
 	back, err := url.ParseQuery(f.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -75,5 +75,38 @@ func TestNativeSignature(t *testing.T) {
 	var p NativePayload
 	if err := json.Unmarshal(body, &p); err != nil || p.EventID != 9 || string(p.Changes["title"].New) != `"x"` {
 		t.Fatalf("payload %s", body)
+	}
+}
+
+// A change of an invoice's status raises ONCRMINVOICESETSTATUS besides the
+// update; other changes, and other entities' status changes, do not.
+func TestInvoiceSetStatus(t *testing.T) {
+	status := map[string]events.Change{"status": {Old: []byte(`"draft"`), New: []byte(`"paid"`)}}
+	title := map[string]events.Change{"comments": {Old: []byte(`""`), New: []byte(`"x"`)}}
+	setStatus := &Webhook{Kind: KindBitrix, Active: true, Events: []string{"ONCRMINVOICESETSTATUS"}}
+	both := &Webhook{Kind: KindBitrix, Active: true, Events: []string{"ONCRMINVOICESETSTATUS", "ONCRMINVOICEUPDATE"}}
+	for _, tt := range []struct {
+		name    string
+		ev      events.Event
+		hook    *Webhook
+		matches bool
+		event   string
+	}{
+		{"status decoded", events.Event{Entity: "invoice", Action: events.Update, Changes: status}, setStatus, true, "ONCRMINVOICESETSTATUS"},
+		{"status raw", events.Event{Entity: "invoice", Action: events.Update, Encoded: []byte(`{"status":{"old":"draft","new":"paid"}}`)}, setStatus, true, "ONCRMINVOICESETSTATUS"},
+		{"other field", events.Event{Entity: "invoice", Action: events.Update, Changes: title}, setStatus, false, ""},
+		{"other field raw", events.Event{Entity: "invoice", Action: events.Update, Encoded: []byte(`{"comments":{"old":"","new":"x"}}`)}, setStatus, false, ""},
+		{"created", events.Event{Entity: "invoice", Action: events.Create, Changes: status}, setStatus, false, ""},
+		{"a deal's stage", events.Event{Entity: "deal", Action: events.Update, Changes: status}, setStatus, false, ""},
+		{"both chosen: the update", events.Event{Entity: "invoice", Action: events.Update, Changes: status}, both, true, "ONCRMINVOICEUPDATE"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Matches(tt.hook, &tt.ev); got != tt.matches {
+				t.Errorf("Matches = %t, want %t", got, tt.matches)
+			}
+			if got := bitrixEventFor(tt.hook, &tt.ev); got != tt.event {
+				t.Errorf("event = %q, want %q", got, tt.event)
+			}
+		})
 	}
 }

@@ -98,8 +98,7 @@ func Matches(w *Webhook, ev *events.Event) bool {
 		return false
 	}
 	if w.Kind == KindBitrix {
-		name := BitrixEventName(ev.Entity, ev.Action)
-		return name != "" && slices.Contains(w.Events, name)
+		return bitrixEventFor(w, ev) != ""
 	}
 	for _, p := range w.Events {
 		ent, act, _ := strings.Cut(p, ".")
@@ -111,6 +110,11 @@ func Matches(w *Webhook, ev *events.Event) bool {
 }
 
 const webhookColumns = "id, kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at"
+
+// webhookColumnsOf is webhookColumns of the table as alias.
+func webhookColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(webhookColumns, ", ", ", "+alias+".")
+}
 
 type scanner interface{ Scan(dest ...any) error }
 

@@ -4,19 +4,21 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
-	"github.com/obmen/obmen/internal/store"
 )
 
 // Delivery statuses.
@@ -50,6 +52,17 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	return w.s.deliver(ctx, job.Args.DeliveryID, job.CreatedAt, job.Attempt >= job.MaxAttempts)
 }
 
+// joinScan scans a row whose columns are before's, the ones a scanner
+// asks for, then after's.
+type joinScan struct {
+	row           scanner
+	before, after []any
+}
+
+func (j joinScan) Scan(dest ...any) error {
+	return j.row.Scan(slices.Concat(j.before, dest, j.after)...)
+}
+
 // deliveryRow is what the worker needs of a delivery.
 type deliveryRow struct {
 	id, webhookID, eventID, recordID int64
@@ -59,9 +72,27 @@ type deliveryRow struct {
 // deliver makes one attempt at delivery id, enqueued at enqueued; last
 // says River will not try again after a failure.
 func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, last bool) error {
-	var d deliveryRow
-	err := s.db.Read.QueryRowContext(ctx, "SELECT id, webhook_id, event_id, entity, record_id, status FROM deliveries WHERE id = $1", id).
-		Scan(&d.id, &d.webhookID, &d.eventID, &d.entity, &d.recordID, &d.status)
+	// One read: the delivery, whether an earlier delivery of the same
+	// record to this webhook is still pending, the webhook and the event.
+	var (
+		d       deliveryRow
+		earlier bool
+		ev      events.Event
+		evID    sql.NullInt64
+		evRec   sql.NullInt64
+		evUser  sql.NullInt64
+		evAt    sql.NullInt64
+		evText  [5]sql.NullString // entity, action, changes, actor, integration
+	)
+	row := s.db.Read.QueryRowContext(ctx, `SELECT d.id, d.webhook_id, d.event_id, d.entity, d.record_id, d.status,
+		EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.entity = d.entity AND p.record_id = d.record_id
+			AND p.event_id < d.event_id AND p.status = 'pending'), `+webhookColumnsOf("w")+`,
+		ev.id, ev.entity, ev.record_id, ev.action, ev.changes, ev.actor, ev.actor_user_id, ev.integration, ev.created_at
+		FROM deliveries d JOIN outbound_webhooks w ON w.id = d.webhook_id LEFT JOIN events ev ON ev.id = d.event_id
+		WHERE d.id = $1`, id)
+	hook, err := s.scanWebhook(joinScan{row: row,
+		before: []any{&d.id, &d.webhookID, &d.eventID, &d.entity, &d.recordID, &d.status, &earlier},
+		after:  []any{&evID, &evText[0], &evRec, &evText[1], &evText[2], &evText[3], &evUser, &evText[4], &evAt}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // its webhook was deleted
 	}
@@ -71,36 +102,24 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 	if d.status != StatusPending {
 		return nil // done already (a job repeated after a crash)
 	}
-	hook, err := s.Get(ctx, d.webhookID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
 	if !hook.Active {
 		return s.finish(ctx, d.id, StatusFailed, 0, "webhook disabled: "+hook.DisabledReason)
 	}
 	// Per-record order: an UPDATE must not overtake its ADD. Wait while an
 	// earlier delivery of the same record to this webhook is pending;
 	// snoozing does not count as an attempt.
-	var earlier int
-	err = s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id = $1 AND entity = $2 AND record_id = $3
-		AND event_id < $4 AND status = 'pending' LIMIT 1) AS e`, d.webhookID, d.entity, d.recordID, d.eventID).Scan(&earlier)
-	if err != nil {
-		return fmt.Errorf("delivery: check order of %d: %w", id, err)
-	}
-	if earlier > 0 {
+	if earlier {
 		return river.JobSnooze(s.orderWait)
 	}
-	evs, err := events.Read(ctx, s.db.Read, events.Query{After: d.eventID - 1, Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(evs) == 0 || evs[0].ID != d.eventID {
+	if !evID.Valid {
 		return s.finish(ctx, d.id, StatusFailed, 0, fmt.Sprintf("event %d is no longer in the log", d.eventID))
 	}
-	req, err := s.request(ctx, &hook, &evs[0])
+	ev = events.Event{ID: evID.Int64, Entity: evText[0].String, RecordID: evRec.Int64, Action: evText[1].String,
+		Actor: evText[3].String, ActorUserID: evUser.Int64, Integration: evText[4].String, CreatedAt: time.UnixMicro(evAt.Int64).UTC()}
+	if err := json.Unmarshal([]byte(evText[2].String), &ev.Changes); err != nil {
+		return s.finish(ctx, d.id, StatusFailed, 0, fmt.Sprintf("event %d: decode changes: %v", d.eventID, err))
+	}
+	req, err := s.request(ctx, &hook, &ev)
 	if err != nil {
 		return s.finish(ctx, d.id, StatusFailed, 0, err.Error())
 	}
@@ -156,7 +175,7 @@ func (s *Service) request(ctx context.Context, hook *Webhook, ev *events.Event) 
 	var body []byte
 	var ctype string
 	if hook.Kind == KindBitrix {
-		body = []byte(BitrixForm(*ev, hook.ID, hook.Token, s.portal).Encode())
+		body = []byte(BitrixForm(*ev, bitrixEventFor(hook, ev), hook.ID, hook.Token, s.portal).Encode())
 		ctype = "application/x-www-form-urlencoded"
 	} else {
 		var err error
@@ -191,14 +210,29 @@ type attempt struct {
 // set the webhook answered 410 and is disabled too.
 func (s *Service) record(ctx context.Context, id int64, a attempt, status string, gone *Webhook) error {
 	now := s.now().UnixMicro()
+	var delivered int64
+	if status == StatusDelivered {
+		delivered = now
+	}
+	if s.db.Dialect == db.Postgres && gone == nil {
+		// One statement, atomic on its own: a round trip instead of the
+		// four of a transaction (BEGIN, two writes, COMMIT) — the common
+		// case of every delivery. SQLite's group committer batches the
+		// transaction below anyway, and has no writable CTEs.
+		_, err := s.db.Read.ExecContext(context.WithoutCancel(ctx), `WITH a AS (INSERT INTO delivery_attempts
+			(delivery_id, at, status_code, latency_ms, error, response_excerpt) VALUES ($6, $7, $2, $8, $3, $9))
+			UPDATE deliveries SET status = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
+			updated_at = $4, delivered_at = $5 WHERE id = $6`,
+			status, a.status, a.err, now, delivered, id, a.at.UnixMicro(), a.latency.Milliseconds(), a.excerpt)
+		if err != nil {
+			return fmt.Errorf("delivery: record attempt of %d: %w", id, err)
+		}
+		return nil
+	}
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, at, status_code, latency_ms, error, response_excerpt)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.at.UnixMicro(), a.status, a.latency.Milliseconds(), a.err, a.excerpt); err != nil {
 			return err
-		}
-		var delivered int64
-		if status == StatusDelivered {
-			delivered = now
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
 			updated_at = $4, delivered_at = $5 WHERE id = $6`, status, a.status, a.err, now, delivered, id); err != nil {

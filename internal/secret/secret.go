@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -28,6 +29,7 @@ const prefix = "v1:"
 type Box struct {
 	aead cipher.AEAD
 	id   []byte // HMAC of a fixed label under the key, for ID
+	key  []byte // for Derive
 }
 
 // New returns a Box for a 32-byte key.
@@ -45,7 +47,16 @@ func New(key []byte) (*Box, error) {
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("obmen installation id"))
-	return &Box{aead: aead, id: m.Sum(nil)}, nil
+	return &Box{aead: aead, id: m.Sum(nil), key: slices.Clone(key)}, nil
+}
+
+// Derive returns a 32-byte key for one purpose (label), the same on every
+// instance that shares this installation's key: an HMAC of the label
+// under the key, which does not reveal the key.
+func (b *Box) Derive(label string) []byte {
+	m := hmac.New(sha256.New, b.key)
+	m.Write([]byte("obmen derived key: " + label))
+	return m.Sum(nil)
 }
 
 // Load returns the Box of this installation: the key from envKey (base64)

@@ -156,13 +156,15 @@ func (t *Tx) insertAccount(a *crm.Account) error {
 // mutate may reassign the account (AssignedByID); the rest of Meta is
 // kept, and so are the requisites as stored, whatever mutate does to them.
 func (s *Store) UpdateAccount(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Account) error) (crm.Account, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.Account]{
-		entity: EntityAccount, get: getAccount,
-		// Requisites are managed on their own (requisite.go).
-		fix:   func(old, cur *crm.Account) (err error) { cur.Requisites, err = clone(old.Requisites); return err },
-		check: func(q txq, _, cur *crm.Account) error { return checkAccount(q, cur) },
-		save:  func(t *Tx, old, cur *crm.Account) error { return t.updateAccount(old, cur) },
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, accountOps, mutate)
+}
+
+var accountOps = updateOps[crm.Account]{
+	entity: EntityAccount, get: getAccount,
+	// Requisites are managed on their own (requisite.go).
+	fix:   func(old, cur *crm.Account) (err error) { cur.Requisites, err = clone(old.Requisites); return err },
+	check: func(q txq, _, cur *crm.Account) error { return checkAccount(q, cur) },
+	save:  func(t *Tx, old, cur *crm.Account) error { return t.updateAccount(old, cur) },
 }
 
 // updateAccount writes the row and its changed comms, custom values and

@@ -158,11 +158,13 @@ func (t *Tx) insertCatalog(c *crm.Catalog) error {
 // UpdateCatalog loads a live catalog, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateCatalog(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Catalog) error) (crm.Catalog, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.Catalog]{
-		entity: EntityCatalog, get: getCatalog,
-		check: checkCatalogChange,
-		save:  func(t *Tx, old, cur *crm.Catalog) error { return t.updateCatalog(old, cur) },
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, catalogOps, mutate)
+}
+
+var catalogOps = updateOps[crm.Catalog]{
+	entity: EntityCatalog, get: getCatalog,
+	check: checkCatalogChange,
+	save:  func(t *Tx, old, cur *crm.Catalog) error { return t.updateCatalog(old, cur) },
 }
 
 func (t *Tx) updateCatalog(old, c *crm.Catalog) error {

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -225,11 +228,86 @@ func (t *Tx) insertContact(c *crm.Contact) error {
 // stores the result with an update event naming the changed fields.
 // mutate may reassign the contact (AssignedByID); the rest of Meta is kept.
 func (s *Store) UpdateContact(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Contact) error) (crm.Contact, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.Contact]{
-		entity: EntityContact, get: getContact,
-		check: func(q txq, old, cur *crm.Contact) error { return checkContactRefs(q, cur, old.LeadID) },
-		save:  func(t *Tx, old, cur *crm.Contact) error { return t.updateContact(old, cur) },
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, contactUpdate, mutate)
+}
+
+var contactUpdate = updateOps[crm.Contact]{
+	entity: EntityContact, get: getContact,
+	check: func(q txq, old, cur *crm.Contact) error { return checkContactRefs(q, cur, old.LeadID) },
+	save:  func(t *Tx, old, cur *crm.Contact) error { return t.updateContact(old, cur) },
+}
+
+// SetAccountContacts makes contactIDs the live contacts linked to an
+// account, in one transaction: each contact lost or gained is updated
+// (with its update event) or, on any error, none is. The link lives on
+// the contact; a gained contact gets the account last among its accounts
+// (first, its main one, when it had none).
+func (s *Store) SetAccountContacts(ctx context.Context, actor crm.Actor, accountID int64, contactIDs []int64) error {
+	return s.Write(ctx, actor, func(t *Tx) error {
+		var live bool
+		err := t.tx.QueryRowContext(t.ctx, "SELECT deleted_at = 0 FROM accounts WHERE id = $1", accountID).Scan(&live)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !live) {
+			return NotFound(EntityAccount, accountID)
+		}
+		if err != nil {
+			return fmt.Errorf("store: account %d: %w", accountID, err)
+		}
+		cur, err := accountContactIDs(t.rq(), accountID)
+		if err != nil {
+			return err
+		}
+		for _, cid := range cur {
+			if slices.Contains(contactIDs, cid) {
+				continue
+			}
+			if _, err := updateInTx(t, cid, contactUpdate, func(c *crm.Contact) error {
+				c.AccountIDs = slices.DeleteFunc(c.AccountIDs, func(x int64) bool { return x == accountID })
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		for _, cid := range contactIDs {
+			if slices.Contains(cur, cid) {
+				continue
+			}
+			if _, err := updateInTx(t, cid, contactUpdate, func(c *crm.Contact) error {
+				if !slices.Contains(c.AccountIDs, accountID) {
+					c.AccountIDs = append(c.AccountIDs, accountID)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AccountContactIDs are the live contacts linked to an account, by id.
+func (s *Store) AccountContactIDs(ctx context.Context, accountID int64) ([]int64, error) {
+	return accountContactIDs(s.rq(ctx), accountID)
+}
+
+func accountContactIDs(q txq, accountID int64) ([]int64, error) {
+	rows, err := q.q.QueryContext(q.ctx, `SELECT ca.contact_id FROM contact_accounts ca
+		JOIN contacts c ON c.id = ca.contact_id WHERE ca.account_id = $1 AND c.deleted_at = 0 ORDER BY ca.contact_id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("store: contacts of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: contacts of account %d: %w", accountID, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: contacts of account %d: %w", accountID, err)
+	}
+	return ids, nil
 }
 
 func (t *Tx) updateContact(old, c *crm.Contact) error {

@@ -269,3 +269,73 @@ func TestContactList(t *testing.T) {
 		}
 	})
 }
+
+// Setting an account's contacts updates every contact gained or lost in
+// one transaction: a failure on one (a contact in the recycle bin) leaves
+// all of them as they were.
+func TestSetAccountContacts(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		a := mustAccount(t, s, admin, "Печатный двор")
+		b := mustAccount(t, s, admin, "Другая")
+		contact := func(name string, accounts ...int64) crm.Contact {
+			t.Helper()
+			c, err := s.CreateContact(ctx, admin, crm.Contact{LastName: name, AccountIDs: accounts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		c1, c2, c3, gone := contact("Первый", a.ID), contact("Второй", b.ID), contact("Третий"), contact("Удалённый")
+		if err := s.Delete(ctx, admin, store.EntityContact, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		accounts := func(id int64) []int64 {
+			t.Helper()
+			c, err := s.GetContact(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.AccountIDs
+		}
+		linked := func() []int64 {
+			t.Helper()
+			ids, err := s.AccountContactIDs(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ids
+		}
+
+		if err := s.SetAccountContacts(ctx, admin, a.ID, []int64{c3.ID, c2.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if got := linked(); !slices.Equal(got, []int64{c2.ID, c3.ID}) {
+			t.Fatalf("linked %v, want [%d %d]", got, c2.ID, c3.ID)
+		}
+		if got := accounts(c1.ID); len(got) != 0 {
+			t.Errorf("c1 keeps %v", got)
+		}
+		if got := accounts(c2.ID); !slices.Equal(got, []int64{b.ID, a.ID}) {
+			t.Errorf("c2 has %v, want its own account first, then %d", got, a.ID)
+		}
+		if got := accounts(c3.ID); !slices.Equal(got, []int64{a.ID}) {
+			t.Errorf("c3 has %v", got)
+		}
+
+		// c1 would be gained, the deleted contact cannot be: nothing changes.
+		err := s.SetAccountContacts(ctx, admin, a.ID, []int64{c1.ID, gone.ID})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("with a deleted contact: %v, want not found", err)
+		}
+		if got := linked(); !slices.Equal(got, []int64{c2.ID, c3.ID}) {
+			t.Fatalf("after the failed change linked %v, want [%d %d] unchanged", got, c2.ID, c3.ID)
+		}
+		if got := accounts(c1.ID); len(got) != 0 {
+			t.Errorf("after the failed change c1 has %v", got)
+		}
+		if err := s.SetAccountContacts(ctx, admin, 999999, nil); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing account: %v", err)
+		}
+	})
+}

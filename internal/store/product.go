@@ -169,11 +169,13 @@ func (t *Tx) insertProduct(p *crm.Product) error {
 // UpdateProduct loads a live product, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateProduct(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Product) error) (crm.Product, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.Product]{
-		entity: EntityProduct, get: getProduct,
-		check: func(q txq, _, cur *crm.Product) error { return checkProduct(q, cur) },
-		save:  func(t *Tx, old, cur *crm.Product) error { return t.updateProduct(old, cur) },
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, productOps, mutate)
+}
+
+var productOps = updateOps[crm.Product]{
+	entity: EntityProduct, get: getProduct,
+	check: func(q txq, _, cur *crm.Product) error { return checkProduct(q, cur) },
+	save:  func(t *Tx, old, cur *crm.Product) error { return t.updateProduct(old, cur) },
 }
 
 func (t *Tx) updateProduct(old, p *crm.Product) error {

@@ -32,13 +32,34 @@ func createRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 		return v, err
 	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
-		t.stampNew(p.RecordMeta())
-		if err := insert(t, &v); err != nil {
-			return err
-		}
-		return t.EmitDiff(entity, p.RecordMeta().ID, events.Create, nil, v)
+		return insertLogged[T, P](t, entity, &v, insert)
 	})
 	return v, err
+}
+
+// insertLogged stamps, inserts and logs the create of a checked record.
+func insertLogged[T any, P record[T]](t *Tx, entity string, v *T, insert func(*Tx, *T) error) error {
+	p := P(v)
+	t.stampNew(p.RecordMeta())
+	if err := insert(t, v); err != nil {
+		return err
+	}
+	return t.EmitDiff(entity, p.RecordMeta().ID, events.Create, nil, *v)
+}
+
+// createInTx is createRecord inside a write already under way (one
+// transaction for many records, as the 1C catalog import needs); the
+// references are checked on the write's own transaction.
+func createInTx[T any, P record[T]](t *Tx, entity string, v T, check func(txq, *T) error, insert func(*Tx, *T) error) (T, error) {
+	p := P(&v)
+	normExtra(p.RecordExtra())
+	if err := p.Normalize(); err != nil {
+		return v, err
+	}
+	if err := check(t.rq(), &v); err != nil {
+		return v, err
+	}
+	return v, insertLogged[T, P](t, entity, &v, insert)
 }
 
 // updateOps are the entity-specific steps of updateRecord.
@@ -63,6 +84,18 @@ func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 		return cur, err
 	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
+		var err error
+		cur, err = updateInTx[T, P](t, id, ops, mutate)
+		return err
+	})
+	return cur, err
+}
+
+// updateInTx is updateRecord's work inside a write already begun, for
+// changes that update several records at once.
+func updateInTx[T any, P record[T]](t *Tx, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
+	var cur T
+	err := func() error {
 		old, err := ops.get(t.rq(), id)
 		if err != nil {
 			return err
@@ -100,7 +133,7 @@ func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 			return err
 		}
 		return t.EmitDiff(ops.entity, id, events.Update, old, cur)
-	})
+	}()
 	return cur, err
 }
 

@@ -194,12 +194,14 @@ func (t *Tx) insertSalesOrder(o *crm.SalesOrder) error {
 // validates and stores the result with an update event naming the changed
 // fields. The number cannot be changed.
 func (s *Store) UpdateSalesOrder(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.SalesOrder) error) (crm.SalesOrder, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.SalesOrder]{
-		entity: EntitySalesOrder, get: getSalesOrder,
-		fix:   keepNumber(func(v *crm.SalesOrder) *string { return &v.Number }),
-		check: func(q txq, old, cur *crm.SalesOrder) error { return checkSalesOrderRefs(q, cur, old) },
-		save:  func(t *Tx, old, cur *crm.SalesOrder) error { return t.updateSalesOrder(old, cur) },
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, salesOrderOps, mutate)
+}
+
+var salesOrderOps = updateOps[crm.SalesOrder]{
+	entity: EntitySalesOrder, get: getSalesOrder,
+	fix:   keepNumber(func(v *crm.SalesOrder) *string { return &v.Number }),
+	check: func(q txq, old, cur *crm.SalesOrder) error { return checkSalesOrderRefs(q, cur, old) },
+	save:  func(t *Tx, old, cur *crm.SalesOrder) error { return t.updateSalesOrder(old, cur) },
 }
 
 func (t *Tx) updateSalesOrder(old, o *crm.SalesOrder) error {

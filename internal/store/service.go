@@ -156,11 +156,13 @@ func (t *Tx) insertService(v *crm.Service) error {
 // UpdateService loads a live service, lets mutate change it, validates and
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateService(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Service) error) (crm.Service, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.Service]{
-		entity: EntityService, get: getService,
-		check: func(q txq, _, cur *crm.Service) error { return checkService(q, cur) },
-		save:  func(t *Tx, old, cur *crm.Service) error { return t.updateService(old, cur) },
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, serviceOps, mutate)
+}
+
+var serviceOps = updateOps[crm.Service]{
+	entity: EntityService, get: getService,
+	check: func(q txq, _, cur *crm.Service) error { return checkService(q, cur) },
+	save:  func(t *Tx, old, cur *crm.Service) error { return t.updateService(old, cur) },
 }
 
 func (t *Tx) updateService(old, v *crm.Service) error {

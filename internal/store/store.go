@@ -68,6 +68,8 @@ type Tx struct {
 	now    time.Time
 	events []*events.Event
 	store  *Store
+	// flushed counts events already appended by FlushEvents.
+	flushed int
 }
 
 // Emit records a change event, appended when the write's work is done.
@@ -117,7 +119,7 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 				return err
 			}
 		}
-		n = len(t.events)
+		n = len(t.events) + t.flushed
 		if err := events.Append(ctx, t.tx, s.db.Dialect == db.SQLite, t.events); err != nil {
 			return err
 		}

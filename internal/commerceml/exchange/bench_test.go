@@ -1,0 +1,195 @@
+package exchange_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// rssSampler records the peak anonymous and file-backed resident memory
+// of the process (Linux /proc/self/status), sampled every 50 ms: SQLite
+// readers map the database file (mmap_size), and those page-cache pages
+// count in VmHWM without being memory the server holds.
+type rssSampler struct {
+	stop       chan struct{}
+	done       chan struct{}
+	anon, file int // KiB
+}
+
+func statusKiB(field string) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			f := strings.Fields(l)
+			kb, _ := strconv.Atoi(f[1])
+			return kb
+		}
+	}
+	return 0
+}
+
+func sampleRSS() *rssSampler {
+	r := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			r.anon = max(r.anon, statusKiB("RssAnon"))
+			r.file = max(r.file, statusKiB("RssFile")+statusKiB("RssShmem"))
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return r
+}
+
+func (r *rssSampler) String() string {
+	close(r.stop)
+	<-r.done
+	return fmt.Sprintf("peak anonymous RSS %d MiB, peak file-backed RSS %d MiB", r.anon>>10, r.file>>10)
+}
+
+// peakRSS is the process's high-water resident set (Linux), in MiB.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.Atoi(f[1])
+			return strconv.Itoa(kb/1024) + " MiB"
+		}
+	}
+	return "?"
+}
+
+func benchN() int {
+	if v, err := strconv.Atoi(os.Getenv("OBMEN_CML_BENCH_N")); err == nil && v > 0 {
+		return v
+	}
+	return 100000
+}
+
+// BenchmarkCatalogImport imports a generated catalog (import.xml +
+// offers.xml, OBMEN_CML_BENCH_N products, 100,000 by default) through
+// the real protocol on SQLite: chunked upload, import until success.
+//
+//	go test -run '^$' -bench CatalogImport -benchtime 1x ./internal/commerceml/exchange/
+func BenchmarkCatalogImport(b *testing.B) {
+	n := benchN()
+	dir := b.TempDir()
+	imp, offers := filepath.Join(dir, "import.xml"), filepath.Join(dir, "offers.xml")
+	fi, _ := os.Create(imp)
+	_ = genCatalog(fi, n)
+	fi.Close()
+	fo, _ := os.Create(offers)
+	_ = genOffers(fo, n)
+	fo.Close()
+	for i := 0; i < b.N; i++ {
+		e := newEnv(b, storetest.OpenSQLite(b))
+		e.settings(func(s *exchange.Settings) { s.StepMillis = 20000 })
+		c := e.oneC()
+		runtime.GC()
+		rss := sampleRSS()
+		start := time.Now()
+		c.checkauth("catalog")
+		steps := 0
+		for _, p := range []string{imp, offers} {
+			up := time.Now()
+			if out := uploadFile(b, c, p, 8<<20); out != "success\n" {
+				b.Fatal(out)
+			}
+			upT := time.Since(up)
+			t0 := time.Now()
+			out, progress := c.importAll(filepath.Base(p))
+			if out != "success\n" {
+				b.Fatal(out)
+			}
+			steps += progress
+			st, _ := os.Stat(p)
+			b.Logf("%s: %d MiB uploaded in %v, imported in %v (%d progress answers)", filepath.Base(p), st.Size()>>20, upT, time.Since(t0), progress)
+		}
+		took := time.Since(start)
+		during := rss.String()
+		if got := len(e.products()); got != n {
+			b.Fatalf("%d products, want %d", got, n)
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.Logf("%d products with offers end to end in %v; during the exchange: %s; VmHWM of the process (server and 1C client, with the check after) %s; Go heap sys %d MiB",
+			n, took, during, peakRSS(), ms.HeapSys>>20)
+		b.ReportMetric(took.Seconds(), "s/catalog")
+	}
+}
+
+func uploadFile(b testing.TB, c *oneC, p string, chunk int) string {
+	f, err := os.Open(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, chunk)
+	out := ""
+	for {
+		k, _ := f.Read(buf)
+		if k == 0 {
+			return out
+		}
+		_, out = c.call("catalog", "file", map[string][]string{"filename": {filepath.Base(p)}}, buf[:k])
+		if out != "success\n" {
+			return out
+		}
+	}
+}
+
+// BenchmarkOrdersQuery exports 10,000 changed orders in one mode=query.
+//
+//	go test -run '^$' -bench OrdersQuery -benchtime 1x ./internal/commerceml/exchange/
+func BenchmarkOrdersQuery(b *testing.B) {
+	e := newEnv(b, storetest.OpenSQLite(b))
+	e.settings(func(s *exchange.Settings) {})
+	acc, _ := e.app.Store.CreateAccount(e.ctx, e.admin, crm.Account{Title: "ООО Покупатель", INN: "7707083893"})
+	t0 := time.Now()
+	const n = 10000
+	for i := 0; i < n; i++ {
+		if _, err := e.app.Store.CreateSalesOrder(e.ctx, e.admin, crm.SalesOrder{AccountID: acc.ID,
+			Items: []crm.LineItem{{Name: "Дрель", Price: 450000, Quantity: 1000}, {Name: "Монтаж", Price: 250000, Quantity: 2000}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%d orders created in %v", n, time.Since(t0))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := e.oneC()
+		c.checkauth("sale")
+		t1 := time.Now()
+		_, body := c.call("sale", "query", nil, nil)
+		took := time.Since(t1)
+		docs := parseOrders(b, body)
+		if len(docs) != n {
+			b.Fatalf("%d documents", len(docs))
+		}
+		b.Logf("query of %d orders: %v, %d KiB; peak RSS %s", n, took, len(body)>>10, peakRSS())
+		b.ReportMetric(took.Seconds(), "s/query")
+	}
+	_ = bytes.MinRead
+}

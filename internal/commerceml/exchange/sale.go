@@ -1,0 +1,446 @@
+package exchange
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/commerceml"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// importSale imports 1C's orders document (or the documents of an
+// uploaded archive) in one transaction: orders are found by number only
+// and updated, never created; an order that fails (an inactive currency)
+// is journaled and skipped while the others go on.
+func (s *Service) importSale(w http.ResponseWriter, r *http.Request, sess session, set Settings, name string) {
+	ctx := r.Context()
+	if e, ok, err := s.openEntry(ctx, sess.ID, "sale", name); err == nil && ok {
+		if e.Status == StatusFailure {
+			fail(w, e.Error)
+		} else {
+			answer(w, "success")
+		}
+		return
+	}
+	clean, err := CleanName(name)
+	if err != nil {
+		fail(w, s.failed(ctx, sess.ID, "sale", name, err))
+		return
+	}
+	dir := s.sessionDir(sess.ID)
+	p := filepath.Join(dir, filepath.FromSlash(clean))
+	files := []string{p}
+	if IsZip(p) {
+		out := p + ".d"
+		names, err := Unzip(p, out, ZipLimits{MaxFiles: 1000, MaxUnpacked: set.MaxUnpackedBytes, MaxRatio: set.MaxZipRatio})
+		if err != nil {
+			fail(w, s.failed(ctx, sess.ID, "sale", clean, err))
+			return
+		}
+		files = files[:0]
+		for _, n := range names {
+			if strings.HasSuffix(strings.ToLower(n), ".xml") {
+				files = append(files, filepath.Join(out, filepath.FromSlash(n)))
+			}
+		}
+	} else if _, err := os.Stat(p); err != nil {
+		fail(w, s.failed(ctx, sess.ID, "sale", clean, fmt.Errorf("%s was not uploaded in this session (mode=file first)", clean)))
+		return
+	}
+	st, _ := os.Stat(p)
+	e, err := s.newEntry(ctx, Entry{sessionID: sess.ID, Type: "sale", Direction: DirIn, Filename: clean, Status: StatusRunning,
+		filePath: p, FileSize: st.Size()})
+	if err != nil {
+		s.log.Error("exchange: sale import", "err", err)
+		fail(w, "internal error")
+		return
+	}
+	err = s.store.Write(ctx, actor(sess, set), func(t *store.Tx) error {
+		c := &catalogTx{t: t, counts: Counts{}, active: map[string]bool{}, units: map[string]bool{}}
+		for _, f := range files {
+			c.file = filepath.Base(f)
+			if err := c.orders(ctx, f); err != nil {
+				return err
+			}
+		}
+		_, err := t.Exec(finishSQL, finishArgs(e.ID, StatusSuccess, s.now(), c.counts, c.problems, "")...)
+		return err
+	})
+	if err != nil {
+		if ferr := s.finish(context.Background(), e.ID, StatusFailure, nil, nil, err.Error()); ferr != nil {
+			s.log.Error("exchange: journal", "err", ferr)
+		}
+		s.log.Warn("exchange: sale import failed", "file", clean, "err", err)
+		fail(w, err.Error())
+		return
+	}
+	answer(w, "success")
+}
+
+func (c *catalogTx) orders(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("exchange: %s: %w", c.file, err)
+	}
+	defer f.Close()
+	rd := commerceml.NewReader(f, c.file)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		d, ok := v.(*commerceml.Document)
+		if !ok {
+			return fmt.Errorf("commerceml: %s: a catalog belongs to type=catalog, not sale", c.file)
+		}
+		if err := c.order(d); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *catalogTx) order(d *commerceml.Document) error {
+	what := fmt.Sprintf("order %s", d.Number)
+	m, err := MatchOrder(c, d.Number)
+	if err != nil {
+		return err
+	}
+	if m.ID == 0 {
+		// Never created from 1C data (seed 000, item 4).
+		c.counts.of("sales_order").Skipped++
+		return nil
+	}
+	currency, err := Currency(d.Currency, "", c.isActive, what)
+	if err != nil {
+		return c.problem("sales_order", d.Line, what, fmt.Errorf("%w: %w", errEntity, err))
+	}
+	var accountID int64
+	if b := d.Buyer(); b != nil {
+		if accountID, err = c.account(b, d.Line); err != nil {
+			return err
+		}
+	}
+	items := make([]crm.LineItem, 0, len(d.Items))
+	for i := range d.Items {
+		it, err := c.item(&d.Items[i])
+		if err != nil {
+			return c.problem("sales_order", d.Line, fmt.Sprintf("%s, line item %d", what, i+1), err)
+		}
+		items = append(items, it)
+	}
+	status := DeriveStatus(d)
+	if _, err := c.t.UpdateSalesOrder(m.ID, func(o *crm.SalesOrder) error {
+		o.Status = status
+		o.Currency = currency
+		o.Items = items
+		if accountID != 0 {
+			o.AccountID = accountID
+		}
+		return nil
+	}); err != nil {
+		return c.problem("sales_order", d.Line, what, err)
+	}
+	if _, err := c.t.Exec("DELETE FROM cml_order_requisites WHERE order_id = $1", m.ID); err != nil {
+		return fmt.Errorf("exchange: %s: requisites: %w", what, err)
+	}
+	for _, r := range KeptRequisites(d) {
+		if _, err := c.t.Exec(`INSERT INTO cml_order_requisites (order_id, name, value) VALUES ($1, $2, $3)
+			ON CONFLICT (order_id, name) DO UPDATE SET value = excluded.value`, m.ID, r.Name, r.Value); err != nil {
+			return fmt.Errorf("exchange: %s: requisites: %w", what, err)
+		}
+	}
+	c.counts.of("sales_order").Updated++
+	return nil
+}
+
+// account finds or creates the order's counterparty.
+func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error) {
+	name := strings.TrimSpace(b.Name)
+	if name == "" {
+		name = strings.TrimSpace(b.FullName)
+	}
+	m, err := MatchAccount(c, b.ID, name)
+	if err != nil {
+		return 0, err
+	}
+	id1c := strings.TrimSpace(b.ID)
+	if m.ID == 0 {
+		if name == "" {
+			c.counts.of("account").Skipped++
+			return 0, nil
+		}
+		a := crm.Account{Title: name, FullName: strings.TrimSpace(b.FullName), INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP),
+			Extra: crm.Extra{ExternalIDs: map[string]string{}}}
+		if id1c != "" {
+			a.ExternalIDs[System] = id1c
+		}
+		got, err := c.t.CreateAccount(a)
+		if err != nil {
+			return 0, c.problem("account", line, fmt.Sprintf("counterparty %q", name), err)
+		}
+		c.counts.of("account").Created++
+		return got.ID, nil
+	}
+	_, err = c.t.UpdateAccount(m.ID, func(a *crm.Account) error {
+		if v := strings.TrimSpace(b.FullName); v != "" {
+			a.FullName = v
+		}
+		if v := strings.TrimSpace(b.INN); v != "" && a.INN == "" {
+			a.INN = v
+		}
+		if v := strings.TrimSpace(b.KPP); v != "" && a.KPP == "" {
+			a.KPP = v
+		}
+		return c.setExternal("account", a.ID, &a.ExternalIDs, id1c)
+	})
+	if err != nil {
+		return 0, c.problem("account", line, fmt.Sprintf("counterparty %q", name), err)
+	}
+	c.counts.of("account").Updated++
+	return m.ID, nil
+}
+
+// item is an order line as 1C sent it, linked to the product or service
+// it names when Obmen has one.
+func (c *catalogTx) item(it *commerceml.Item) (crm.LineItem, error) {
+	price, err := ParseAmount(it.Price)
+	if err != nil {
+		return crm.LineItem{}, fmt.Errorf("%w: price %q: %w", errEntity, it.Price, err)
+	}
+	qty, err := ParseQuantity(it.Quantity)
+	if err != nil {
+		return crm.LineItem{}, fmt.Errorf("%w: quantity %q: %w", errEntity, it.Quantity, err)
+	}
+	vat, err := ParseVAT(it.VAT())
+	if err != nil {
+		return crm.LineItem{}, fmt.Errorf("%w: %w", errEntity, err)
+	}
+	li := crm.LineItem{Name: strings.TrimSpace(it.Name), Price: price, Quantity: qty, Unit: strings.TrimSpace(it.Unit), VATRate: vat, VATIncluded: true}
+	for _, t := range it.Taxes {
+		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Included) == "false" {
+			li.VATIncluded = false
+		}
+	}
+	if err := c.unit(li.Unit); err != nil {
+		return li, err
+	}
+	if it.IsService() {
+		m, err := MatchService(c, it.Name, it.ID)
+		if err != nil {
+			return li, err
+		}
+		li.ServiceID = m.ID
+		return li, nil
+	}
+	m, err := MatchProduct(c, it.Name, it.Article, it.ID)
+	if err != nil {
+		return li, err
+	}
+	li.ProductID = m.ID
+	return li, nil
+}
+
+// query answers mode=query: the orders changed since the last confirmed
+// exchange by anything but the exchange itself, as one orders document —
+// never an empty body (1C takes that for an error), so an empty document
+// when nothing changed.
+func (s *Service) query(w http.ResponseWriter, r *http.Request, sess session, set Settings) {
+	ctx := r.Context()
+	var mark int64
+	if v, err := s.store.GetSetting(ctx, cursorKey); err == nil {
+		mark, _ = strconv.ParseInt(v, 10, 64)
+	}
+	e, err := s.newEntry(ctx, Entry{sessionID: sess.ID, Type: "sale", Direction: DirOut, Filename: "orders.xml", Status: StatusRunning})
+	if err != nil {
+		s.log.Error("exchange: query", "err", err)
+		fail(w, "internal error")
+		return
+	}
+	failQuery := func(err error) {
+		s.log.Error("exchange: query", "err", err)
+		_ = s.finish(context.Background(), e.ID, StatusFailure, nil, nil, err.Error())
+	}
+	// Events up to top are complete: ids are handed out in commit order.
+	var top int64
+	if err := s.db.Read.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&top); err != nil {
+		failQuery(err)
+		fail(w, "internal error")
+		return
+	}
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT DISTINCT record_id FROM events WHERE entity = $1 AND id > $2 AND id <= $3 AND integration <> $4
+		ORDER BY record_id`, store.EntitySalesOrder, mark, top, System)
+	if err != nil {
+		failQuery(err)
+		fail(w, "internal error")
+		return
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			failQuery(err)
+			fail(w, "internal error")
+			return
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	// Written to a file first: what is sent is kept for the journal, and a
+	// failure half-way is still a clean "failure" answer.
+	dir := filepath.Join(s.dir, "sent")
+	_ = os.MkdirAll(dir, 0o700)
+	p := filepath.Join(dir, fmt.Sprintf("orders-%d.xml", e.ID))
+	n, err := s.writeOrders(ctx, p, ids, set)
+	if err != nil {
+		failQuery(err)
+		fail(w, "cannot write the orders document: "+err.Error())
+		return
+	}
+	st, _ := os.Stat(p)
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE cml_sessions SET cursor = $1, query_exchange_id = $2 WHERE id = $3", top, e.ID, sess.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = $1, file_size = $2 WHERE id = $3", p, st.Size(), e.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, finishSQL, finishArgs(e.ID, StatusSuccess, s.now(), Counts{"sales_order": {Updated: n}}, nil, "")...)
+		return err
+	})
+	if err != nil {
+		failQuery(err)
+		fail(w, "internal error")
+		return
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		fail(w, "internal error")
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/xml; charset="+string(set.WriteEncoding()))
+	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	_, _ = io.Copy(w, f)
+}
+
+// writeOrders writes the orders document of ids to p; it returns how
+// many orders it holds (deleted ones are left out).
+func (s *Service) writeOrders(ctx context.Context, p string, ids []int64, set Settings) (int, error) {
+	f, err := os.Create(p)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	ow, err := commerceml.NewOrdersWriter(f, set.WriteEncoding(), set.Version, s.now())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	const batch = 500
+	for i := 0; i < len(ids); i += batch {
+		part := ids[i:min(i+batch, len(ids))]
+		orders, err := s.store.SalesOrdersByIDs(ctx, part)
+		if err != nil {
+			return n, err
+		}
+		var accIDs []int64
+		for _, o := range orders {
+			if o.AccountID != 0 {
+				accIDs = append(accIDs, o.AccountID)
+			}
+		}
+		accs, err := s.store.AccountsByIDs(ctx, accIDs)
+		if err != nil {
+			return n, err
+		}
+		byID := map[int64]*crm.Account{}
+		for i := range accs {
+			byID[accs[i].ID] = &accs[i]
+		}
+		for _, o := range orders {
+			if o.DeletedAt != nil {
+				continue
+			}
+			if err := ow.Write(orderDocument(&o, byID[o.AccountID], set)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if err := ow.Close(); err != nil {
+		return n, err
+	}
+	return n, f.Sync()
+}
+
+// orderDocument is a sales order as 1C reads it.
+func orderDocument(o *crm.SalesOrder, a *crm.Account, set Settings) *commerceml.Document {
+	d := &commerceml.Document{
+		ID: strconv.FormatInt(o.ID, 10), Number: o.Number, Date: o.OrderDate, Time: o.CreatedAt.Format("15:04:05"),
+		Operation: "Заказ товара", Role: "Продавец", Currency: o.Currency, Rate: "1", Sum: o.Total.String(), Comment: o.Comments,
+		Requisites: []commerceml.Requisite{
+			{Name: "Статус заказа", Value: StatusTo1C(o.Status, set.StatusMap)},
+			{Name: "ПометкаУдаления", Value: strconv.FormatBool(o.Status == crm.OrderCancelled)},
+		},
+	}
+	if d.Date == "" {
+		d.Date = o.CreatedAt.Format("2006-01-02")
+	}
+	if a != nil {
+		id := a.ExternalIDs[System]
+		if id == "" {
+			id = "obmen-account-" + strconv.FormatInt(a.ID, 10)
+		}
+		full := a.FullName
+		if full == "" {
+			full = a.Title
+		}
+		d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: full, Role: "Покупатель", INN: a.INN, KPP: a.KPP,
+			Address: a.LegalAddress.String()}}
+	}
+	for _, it := range o.Items {
+		kind := "Товар"
+		if it.ServiceID != 0 {
+			kind = "Услуга"
+		}
+		li := commerceml.Item{Name: it.Name, Unit: it.Unit, Price: it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
+			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}}}
+		if it.VATRate != nil {
+			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
+		}
+		d.Items = append(d.Items, li)
+	}
+	return d
+}
+
+// confirm answers mode=success: what the session's query sent is now
+// known to 1C, so the next query starts after it.
+func (s *Service) confirm(w http.ResponseWriter, r *http.Request, sess session) {
+	if sess.Cursor == 0 {
+		answer(w, "success")
+		return
+	}
+	err := s.store.SetSetting(r.Context(), crm.Actor{Integration: System}, cursorKey, strconv.FormatInt(sess.Cursor, 10))
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Error("exchange: success", "err", err)
+		fail(w, "internal error")
+		return
+	}
+	answer(w, "success")
+}

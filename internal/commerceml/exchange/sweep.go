@@ -1,0 +1,68 @@
+package exchange
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Sweep removes the raw files of exchanges older than the settings'
+// KeepDays, with the uploads of their sessions, and expired sessions;
+// the journal entries stay, without their files.
+func (s *Service) Sweep(ctx context.Context) error {
+	set, err := LoadSettings(ctx, s.store)
+	if err != nil {
+		return err
+	}
+	cutoff := s.now().Add(-time.Duration(set.KeepDays) * 24 * time.Hour).UnixMicro()
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT id FROM cml_sessions WHERE created_at < $1", cutoff)
+	if err != nil {
+		return fmt.Errorf("exchange: sweep: %w", err)
+	}
+	var old []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err == nil {
+			old = append(old, id)
+		}
+	}
+	rows.Close()
+	for _, id := range old {
+		if err := os.RemoveAll(s.sessionDir(id)); err != nil {
+			return fmt.Errorf("exchange: sweep: %w", err)
+		}
+	}
+	sent, _ := filepath.Glob(filepath.Join(s.dir, "sent", "*"))
+	for _, p := range sent {
+		if st, err := os.Stat(p); err == nil && st.ModTime().UnixMicro() < cutoff {
+			_ = os.Remove(p)
+		}
+	}
+	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE started_at < $1 AND status <> $2", cutoff, StatusRunning); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM cml_sessions WHERE created_at < $1", cutoff)
+		return err
+	})
+}
+
+// sweeper runs Sweep every hour while the service lives.
+func (s *Service) sweeper() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sweep(s.ctx); err != nil {
+				s.log.Warn("exchange: sweep", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package commerceml
+
+import "strings"
+
+// Header is the root element's attributes.
+type Header struct {
+	Version string // ВерсияСхемы, e.g. "2.04"
+	Date    string // ДатаФормирования as written
+}
+
+// Group is one group of the classifier; ParentID is "" at the top.
+type Group struct {
+	ID, Name, ParentID string
+	Line               int
+}
+
+// Catalog is the header of <Каталог>, read before its goods.
+type Catalog struct {
+	ID, ClassifierID, Name string
+	OnlyChanges            bool // СодержитТолькоИзменения
+	Line                   int
+}
+
+// Requisite is one ЗначениеРеквизита.
+type Requisite struct {
+	Name  string `xml:"Наименование"`
+	Value string `xml:"Значение"`
+}
+
+// TaxRate is one СтавкаНалога of a good.
+type TaxRate struct {
+	Name string `xml:"Наименование"`
+	Rate string `xml:"Ставка"`
+}
+
+// Good is one <Товар> of a catalog: a product or, by its requisites, a
+// service.
+type Good struct {
+	ID          string      `xml:"Ид"`
+	Article     string      `xml:"Артикул"`
+	Name        string      `xml:"Наименование"`
+	Unit        string      `xml:"БазоваяЕдиница"`
+	Description string      `xml:"Описание"`
+	GroupIDs    []string    `xml:"Группы>Ид"`
+	Taxes       []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+	Requisites  []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
+	Status      string      `xml:"Статус"`
+	DeleteMark  string      `xml:"ПометкаУдаления,attr"`
+	Line        int         `xml:"-"`
+}
+
+// Requisite returns the value of the named requisite, "" when absent.
+func requisite(rs []Requisite, name string) (string, bool) {
+	for _, r := range rs {
+		if strings.EqualFold(strings.TrimSpace(r.Name), name) {
+			return strings.TrimSpace(r.Value), true
+		}
+	}
+	return "", false
+}
+
+// IsService tells a service from a product: 1C marks it with the
+// requisite ВидНоменклатуры or ТипНоменклатуры "Услуга".
+func (g *Good) IsService() bool {
+	for _, n := range []string{"ВидНоменклатуры", "ТипНоменклатуры"} {
+		if v, ok := requisite(g.Requisites, n); ok && strings.EqualFold(v, "Услуга") {
+			return true
+		}
+	}
+	return false
+}
+
+// VAT is the НДС rate of a good as written ("18", "20", "без НДС"), "" if none.
+func (g *Good) VAT() string { return vatOf(g.Taxes) }
+
+func vatOf(ts []TaxRate) string {
+	for _, t := range ts {
+		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") {
+			return strings.TrimSpace(t.Rate)
+		}
+	}
+	return ""
+}
+
+// Offers is the header of <ПакетПредложений>.
+type Offers struct {
+	ID, CatalogID, ClassifierID, Name string
+	OnlyChanges                       bool
+	Line                              int
+}
+
+// PriceType is one <ТипЦены>.
+type PriceType struct {
+	ID       string `xml:"Ид"`
+	Name     string `xml:"Наименование"`
+	Currency string `xml:"Валюта"`
+	Tax      []struct {
+		Name     string `xml:"Наименование"`
+		Included string `xml:"УчтеноВСумме"`
+	} `xml:"Налог"`
+	Line int `xml:"-"`
+}
+
+// TaxIncluded reports whether VAT is inside the price of this type
+// (1C's default when it does not say).
+func (p *PriceType) TaxIncluded() bool {
+	for _, t := range p.Tax {
+		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") {
+			return strings.TrimSpace(t.Included) != "false"
+		}
+	}
+	return true
+}
+
+// Price is one <Цена> of an offer.
+type Price struct {
+	TypeID   string `xml:"ИдТипаЦены"`
+	PerUnit  string `xml:"ЦенаЗаЕдиницу"`
+	Currency string `xml:"Валюта"`
+	Unit     string `xml:"Единица"`
+}
+
+// Offer is one <Предложение>: price and stock of a good. Fields 1C left
+// out (prices in a rests file, stock in a prices file) stay nil/empty so
+// that the importer changes only what was sent.
+type Offer struct {
+	ID       string  `xml:"Ид"`
+	Article  string  `xml:"Артикул"`
+	Name     string  `xml:"Наименование"`
+	Unit     string  `xml:"БазоваяЕдиница"`
+	Prices   []Price `xml:"Цены>Цена"`
+	Quantity *string `xml:"Количество"`
+	// Rests of 2.08+: <Остатки><Остаток><Количество> or per warehouse
+	// <Склад><Количество>.
+	Rests []struct {
+		Quantity   *string  `xml:"Количество"`
+		Warehouses []string `xml:"Склад>Количество"`
+	} `xml:"Остатки>Остаток"`
+	Line int `xml:"-"`
+}
+
+// GoodID is the id of the good an offer is for: 1C writes
+// "<good>#<characteristic>" for characteristics.
+func (o *Offer) GoodID() string {
+	id, _, _ := strings.Cut(strings.TrimSpace(o.ID), "#")
+	return id
+}
+
+// Counterparty is a <Контрагент> of an order.
+type Counterparty struct {
+	ID       string `xml:"Ид"`
+	Name     string `xml:"Наименование"`
+	FullName string `xml:"ПолноеНаименование"`
+	Role     string `xml:"Роль"`
+	INN      string `xml:"ИНН"`
+	KPP      string `xml:"КПП"`
+	Address  string `xml:"АдресРегистрации>Представление"`
+}
+
+// ItemTax is one <Налог> of an order line.
+type ItemTax struct {
+	Name     string `xml:"Наименование"`
+	Included string `xml:"УчтеноВСумме"`
+	Sum      string `xml:"Сумма"`
+	Rate     string `xml:"Ставка"`
+}
+
+// Item is one <Товар> of an order.
+type Item struct {
+	ID         string      `xml:"Ид"`
+	Article    string      `xml:"Артикул"`
+	Name       string      `xml:"Наименование"`
+	Unit       string      `xml:"БазоваяЕдиница"`
+	Price      string      `xml:"ЦенаЗаЕдиницу"`
+	Quantity   string      `xml:"Количество"`
+	Sum        string      `xml:"Сумма"`
+	Requisites []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
+	Taxes      []ItemTax   `xml:"Налоги>Налог"`
+	Rates      []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+}
+
+// IsService tells a service line from a product line.
+func (it *Item) IsService() bool {
+	g := Good{Requisites: it.Requisites}
+	return g.IsService()
+}
+
+// VAT is the НДС rate of the line, "" if none.
+func (it *Item) VAT() string {
+	for _, t := range it.Taxes {
+		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Rate) != "" {
+			return strings.TrimSpace(t.Rate)
+		}
+	}
+	return vatOf(it.Rates)
+}
+
+// Document is one <Документ>: an order.
+type Document struct {
+	ID             string         `xml:"Ид"`
+	Number         string         `xml:"Номер"`
+	Date           string         `xml:"Дата"`
+	Time           string         `xml:"Время"`
+	Operation      string         `xml:"ХозОперация"`
+	Role           string         `xml:"Роль"`
+	Currency       string         `xml:"Валюта"`
+	Rate           string         `xml:"Курс"`
+	Sum            string         `xml:"Сумма"`
+	Comment        string         `xml:"Комментарий"`
+	Counterparties []Counterparty `xml:"Контрагенты>Контрагент"`
+	Items          []Item         `xml:"Товары>Товар"`
+	Requisites     []Requisite    `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
+	Line           int            `xml:"-"`
+}
+
+// Requisite returns a document requisite's value.
+func (d *Document) Requisite(name string) (string, bool) { return requisite(d.Requisites, name) }
+
+// Buyer is the counterparty in the role of buyer (or the first one).
+func (d *Document) Buyer() *Counterparty {
+	for i := range d.Counterparties {
+		if strings.EqualFold(strings.TrimSpace(d.Counterparties[i].Role), "Покупатель") {
+			return &d.Counterparties[i]
+		}
+	}
+	if len(d.Counterparties) > 0 {
+		return &d.Counterparties[0]
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package webform
+
+import (
+	"bytes"
+	"html/template"
+	"strings"
+)
+
+// The code to paste into a site: a plain form that posts to Obmen and
+// works without JavaScript, then a small script that, when it runs, fills
+// the UTM tags, referrer and analytics client ids, shows the captcha
+// question, and submits by fetch, answering in place.
+var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{.PublicID}}" class="obmen-form" action="{{.Action}}" method="post" accept-charset="utf-8">
+{{- range .Fields}}
+  <p><label for="obmen-{{$.PublicID}}-{{.Name}}">{{.Label}}{{if .Required}} *{{end}}</label><br>
+  {{- if eq .Kind "textarea"}}
+  <textarea id="obmen-{{$.PublicID}}-{{.Name}}" name="{{.Name}}"{{if .Required}} required{{end}}></textarea></p>
+  {{- else}}
+  <input id="obmen-{{$.PublicID}}-{{.Name}}" name="{{.Name}}" type="{{.Kind}}"{{if eq .Kind "number"}} step="any" min="0"{{end}}{{if .Required}} required{{end}}></p>
+  {{- end}}
+{{- end}}
+{{- range .Hidden}}
+  <input type="hidden" name="{{.}}" value="">
+{{- end}}
+  <div style="position:absolute;left:-10000px" aria-hidden="true"><label>Не заполняйте это поле <input type="text" name="obmen_hp" tabindex="-1" autocomplete="off"></label></div>
+{{- if .Captcha}}
+  <p class="obmen-captcha" hidden><label><span class="obmen-captcha-question"></span> <input name="obmen_captcha_answer" inputmode="numeric" autocomplete="off"></label><input type="hidden" name="obmen_captcha_token" value=""></p>
+{{- end}}
+  <p class="obmen-message" role="status"></p>
+  <p><button type="submit">Отправить</button></p>
+</form>
+<script>
+(function () {
+  var f = document.getElementById("obmen-form-{{.PublicID}}");
+  if (!f || !window.fetch || !window.FormData) return;
+  function set(n, v) { var e = f.elements[n]; if (e && v) e.value = v; }
+  var q = new URLSearchParams(location.search);
+  ["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"].forEach(function (n) { set(n, q.get(n)); });
+  set("obmen_referrer", document.referrer);
+  var c = {}; document.cookie.split("; ").forEach(function (p) { var i = p.indexOf("="); if (i > 0) c[p.slice(0, i)] = p.slice(i + 1); });
+  set("obmen_ga", c._ga); set("obmen_ym_uid", c._ym_uid);
+  var msg = f.querySelector(".obmen-message"), cap = f.querySelector(".obmen-captcha");
+  function challenge() {
+    if (!cap) return;
+    fetch({{.CaptchaURL}}).then(function (r) { return r.json(); }).then(function (d) {
+      cap.querySelector(".obmen-captcha-question").textContent = d.question;
+      set("obmen_captcha_token", d.token); f.elements.obmen_captcha_answer.value = ""; cap.hidden = false;
+    });
+  }
+  challenge();
+  f.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    msg.textContent = "";
+    fetch(f.action, { method: "POST", body: new FormData(f), headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+      .then(function (x) {
+        if (x.ok) { if (x.d.redirect) { location.href = x.d.redirect; return; } f.reset(); msg.textContent = "Спасибо! Заявка отправлена."; challenge(); return; }
+        var e = x.d.error || {}; msg.textContent = (e.field ? e.field + ": " : "") + (e.message || "Ошибка");
+        if (e.field === "obmen_captcha_answer") challenge();
+      })
+      .catch(function () { msg.textContent = "Не удалось отправить. Попробуйте ещё раз."; });
+  });
+})();
+</script>
+`))
+
+type htmlField struct {
+	Name, Label, Kind string
+	Required          bool
+}
+
+// render generates a form's HTML; base is Obmen's public URL.
+func render(f Form, base string) string {
+	base = strings.TrimRight(base, "/")
+	data := struct {
+		PublicID, Action, CaptchaURL string
+		Fields                       []htmlField
+		Hidden                       []string
+		Captcha                      bool
+	}{PublicID: f.PublicID, Action: base + "/f/" + f.PublicID, CaptchaURL: base + "/f/" + f.PublicID + "/captcha", Captcha: f.Captcha}
+	defs := catalogue[f.Module]
+	for _, fl := range f.Fields {
+		if fl.Override != "" {
+			continue // fixed by Obmen, never shown
+		}
+		data.Fields = append(data.Fields, htmlField{Name: fl.Name, Label: fl.Label, Kind: string(defs[fl.Name].kind), Required: fl.Required})
+	}
+	data.Hidden = append(append([]string{}, utmFields...), fieldReferrer, fieldGA, fieldYM)
+	var b bytes.Buffer
+	if err := formTmpl.Execute(&b, data); err != nil {
+		return "<!-- " + template.HTMLEscapeString(err.Error()) + " -->"
+	}
+	return b.String()
+}
+
+func (s *Service) withHTML(f Form) Form {
+	f.SubmitURL = strings.TrimRight(s.base, "/") + "/f/" + f.PublicID
+	f.HTML = render(f, s.base)
+	return f
+}
+
+// pageTmpl is the page Obmen answers a form without JavaScript with: the
+// thanks, the errors, or the captcha question with the values kept.
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Title}}</title></head>
+<body>
+<h1>{{.Title}}</h1>
+{{- if .Error}}<p>{{if .Field}}{{.Field}}: {{end}}{{.Error}}</p>{{end}}
+{{- if .Question}}
+<form action="{{.Action}}" method="post" accept-charset="utf-8">
+{{- range $k, $v := .Values}}
+<input type="hidden" name="{{$k}}" value="{{$v}}">
+{{- end}}
+<input type="hidden" name="obmen_captcha_token" value="{{.Token}}">
+<p><label>{{.Question}} <input name="obmen_captcha_answer" inputmode="numeric" autocomplete="off" autofocus></label></p>
+<p><button type="submit">Отправить</button></p>
+</form>
+{{- else if .Back}}<p><a href="{{.Back}}">Вернуться</a></p>{{end}}
+</body></html>
+`))

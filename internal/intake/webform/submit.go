@@ -1,0 +1,358 @@
+package webform
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Options tune the public endpoint.
+type Options struct {
+	// BaseURL is how sites reach Obmen (the forms' action).
+	BaseURL string
+	// PerIP and PerForm limit submits: a burst, then one every interval.
+	PerIP, PerForm *httpx.Limiter
+	// CaptchaKey signs the captcha's questions; instances sharing it (on
+	// one PostgreSQL) accept each other's. Empty: a key of this process.
+	CaptchaKey []byte
+}
+
+// Service keeps the forms and takes their submits.
+type Service struct {
+	in      *intake.Service
+	db      *db.DB
+	log     *slog.Logger
+	base    string
+	perIP   *httpx.Limiter
+	perForm *httpx.Limiter
+	captcha *captcha
+	cache   formCache
+}
+
+// New returns the web forms' service.
+func New(in *intake.Service, log *slog.Logger, o Options) *Service {
+	if o.PerIP == nil {
+		// A visitor sends a form or two; a script sends hundreds.
+		o.PerIP = httpx.NewLimiter(2*time.Second, 20)
+	}
+	if o.PerForm == nil {
+		o.PerForm = httpx.NewLimiter(time.Millisecond, 5000)
+	}
+	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: newCaptcha(o.CaptchaKey),
+		cache: formCache{m: map[string]cachedForm{}}}
+}
+
+type cachedForm struct {
+	f   Form
+	exp time.Time
+}
+
+// formCache keeps forms for a few seconds; other instances on the same
+// PostgreSQL see a change at most that late.
+type formCache struct {
+	mu sync.Mutex
+	m  map[string]cachedForm
+}
+
+func (c *formCache) get(pid string) (Form, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[pid]
+	if !ok || time.Now().After(e.exp) {
+		return Form{}, false
+	}
+	return e.f, true
+}
+
+func (c *formCache) put(pid string, f Form) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 1000 {
+		clear(c.m)
+	}
+	c.m[pid] = cachedForm{f: f, exp: time.Now().Add(5 * time.Second)}
+}
+
+func (c *formCache) drop(pid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, pid)
+}
+
+// Register adds the public endpoints, outside the REST API (no
+// authentication, no OpenAPI): POST /f/{public_id} (submit), OPTIONS for
+// CORS preflights, GET …/captcha (a challenge).
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /f/{public_id}", s.submit)
+	mux.HandleFunc("OPTIONS /f/{public_id}", s.preflight)
+	mux.HandleFunc("GET /f/{public_id}/captcha", s.challenge)
+	mux.HandleFunc("OPTIONS /f/{public_id}/captcha", s.preflight)
+}
+
+// SubmitResponse answers a JSON submit.
+type SubmitResponse struct {
+	OK       bool   `json:"ok"`
+	Entity   string `json:"entity,omitempty"`
+	ID       int64  `json:"id,omitempty"`
+	Redirect string `json:"redirect,omitempty"`
+}
+
+// cors checks the Origin against the form's allowed origins and, when it
+// is allowed, says so to the browser. A request without Origin (not from
+// a browser's cross-origin page) passes.
+func cors(w http.ResponseWriter, r *http.Request, f Form) bool {
+	origin := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if origin == "" {
+		return true
+	}
+	o := strings.ToLower(origin)
+	if u, err := url.Parse(o); err == nil && u.Host == strings.ToLower(r.Host) {
+		// Obmen's own page: the no-JavaScript captcha question.
+		return true
+	}
+	for _, a := range f.AllowedOrigins {
+		if a == o {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) preflight(w http.ResponseWriter, r *http.Request) {
+	f, err := s.byPublicID(r.Context(), r.PathValue("public_id"))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if !cors(w, r, f) {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "POST, GET")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Accept")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) challenge(w http.ResponseWriter, r *http.Request) {
+	f, err := s.byPublicID(r.Context(), r.PathValue("public_id"))
+	if err != nil {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, "not_found", "", "no such form"))
+		return
+	}
+	if !cors(w, r, f) {
+		httpx.WriteError(w, httpx.Errorf(http.StatusForbidden, "origin_not_allowed", "Origin", "this site may not use the form"))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, s.captcha.issue(f.PublicID, time.Now()))
+}
+
+// wantsJSON: a script's submit (Accept or body JSON) gets JSON; a plain
+// form gets a redirect or a page.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json") || strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+}
+
+// answer writes a refusal for the way the form was sent.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, f Form, status int, code, field, msg string) {
+	if wantsJSON(r) {
+		httpx.WriteError(w, &httpx.Error{Status: status, Code: code, Field: field, Message: msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	back := r.Header.Get("Referer")
+	if back == "" {
+		back = f.ReturnURL
+	}
+	_ = pageTmpl.Execute(w, map[string]any{"Title": "Заявка не отправлена", "Error": msg, "Field": field, "Back": back})
+}
+
+func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pid := r.PathValue("public_id")
+	ip := httpx.ClientIP(r)
+	if ok, wait := s.perIP.Allow(ip); !ok {
+		httpx.TooManyRequests(w, wait)
+		return
+	}
+	f, err := s.byPublicID(ctx, pid)
+	if errors.Is(err, store.ErrNotFound) {
+		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, "not_found", "", "no such form"))
+		return
+	}
+	if err != nil {
+		s.log.Error("webform: load form", "form", pid, "err", err)
+		httpx.WriteError(w, httpx.Errorf(http.StatusInternalServerError, "internal", "", "internal error"))
+		return
+	}
+	if !cors(w, r, f) {
+		s.refuse(w, r, f, http.StatusForbidden, "origin_not_allowed", "Origin", "the form may not be sent from "+r.Header.Get("Origin"))
+		return
+	}
+	if ok, wait := s.perForm.Allow(pid); !ok {
+		httpx.TooManyRequests(w, wait)
+		return
+	}
+	limit := int64(MaxBody)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		limit = MaxUpload
+	}
+	body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if rerr != nil {
+		var mb *http.MaxBytesError
+		if errors.As(rerr, &mb) {
+			s.refuse(w, r, f, http.StatusRequestEntityTooLarge, "body_too_large", "", fmt.Sprintf("the form is larger than %d bytes", limit))
+			return
+		}
+		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", "", "could not read the form")
+		return
+	}
+	src := intake.Source{Kind: intake.SourceForm, ID: f.ID, UserID: f.UserID, Actor: crm.Actor{Integration: "webform"},
+		Ref: ip, Note: "Веб-форма: " + f.Name}
+	vals, err := Decode(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		var de *DecodeError
+		errors.As(err, &de)
+		_ = s.in.Fail(ctx, src, &intake.Fault{Field: de.Field, Message: de.Message})
+		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", de.Field, de.Message)
+		return
+	}
+	if vals[fieldHoneypot] != "" {
+		// A bot: it is told all went well and nothing is written but
+		// the journal line.
+		_, _ = s.in.Journal(ctx, intake.Entry{Source: intake.SourceForm, SourceID: f.ID, Ref: ip, Outcome: intake.OutcomeSkipped, Field: fieldHoneypot, Error: "honeypot field filled: spam"})
+		s.success(w, r, f, intake.Result{})
+		return
+	}
+	if f.Captcha && !s.captcha.check(f.PublicID, vals[fieldCaptchaToken], vals[fieldCaptchaAnswer], time.Now()) {
+		if !wantsJSON(r) {
+			// Without JavaScript the page had no question: ask it here,
+			// keeping what the visitor typed.
+			keep := map[string]string{}
+			for k, v := range vals {
+				if k != fieldCaptchaToken && k != fieldCaptchaAnswer {
+					keep[k] = v
+				}
+			}
+			ch := s.captcha.issue(f.PublicID, time.Now())
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			status := http.StatusOK
+			if vals[fieldCaptchaToken] != "" {
+				status = http.StatusUnprocessableEntity
+			}
+			w.WriteHeader(status)
+			title := "Ответьте на вопрос, чтобы отправить заявку"
+			if status != http.StatusOK {
+				title = "Неверный ответ, попробуйте ещё раз"
+			}
+			_ = pageTmpl.Execute(w, map[string]any{"Title": title, "Values": keep, "Question": ch.Question, "Token": ch.Token, "Action": strings.TrimRight(s.base, "/") + "/f/" + f.PublicID})
+			return
+		}
+		s.refuse(w, r, f, http.StatusUnprocessableEntity, "captcha_failed", fieldCaptchaAnswer, "wrong or expired answer to the question")
+		return
+	}
+	sub := collect(f, vals, r)
+	write, err := build(ctx, s.in.Store(), f, sub)
+	var res intake.Result
+	if err == nil {
+		res, err = s.in.Record(ctx, src, write)
+	} else if _, ok := intake.AsFault(err); ok {
+		err = s.in.Fail(ctx, src, err)
+	}
+	if err != nil {
+		if fault, ok := intake.AsFault(err); ok {
+			s.refuse(w, r, f, http.StatusUnprocessableEntity, "validation_failed", fault.Field, fault.Message)
+			return
+		}
+		s.log.Error("webform: submit", "form", f.ID, "err", err)
+		s.refuse(w, r, f, http.StatusInternalServerError, "internal", "", "internal error; try again later")
+		return
+	}
+	s.success(w, r, f, res)
+}
+
+func (s *Service) success(w http.ResponseWriter, r *http.Request, f Form, res intake.Result) {
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, http.StatusOK, SubmitResponse{OK: true, Entity: res.Entity, ID: res.RecordID, Redirect: f.ReturnURL})
+		return
+	}
+	if f.ReturnURL != "" {
+		http.Redirect(w, r, f.ReturnURL, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pageTmpl.Execute(w, map[string]any{"Title": "Спасибо! Заявка отправлена.", "Back": r.Header.Get("Referer")})
+}
+
+// submission is a submit's values checked against the form, with the
+// visit's analytics.
+type submission struct {
+	values   map[string]string // field → value (overrides applied)
+	utm      crm.UTM
+	referrer string
+	ga, ym   string
+}
+
+// gaClientID turns a _ga cookie (GA1.2.123.456) into its client id.
+func gaClientID(v string) string {
+	p := strings.Split(v, ".")
+	if len(p) >= 4 && strings.HasPrefix(p[0], "GA") {
+		return p[len(p)-2] + "." + p[len(p)-1]
+	}
+	return v
+}
+
+func collect(f Form, v Values, r *http.Request) submission {
+	sub := submission{values: map[string]string{}}
+	for _, fl := range f.Fields {
+		if fl.Override != "" {
+			sub.values[fl.Name] = fl.Override
+		} else {
+			sub.values[fl.Name] = strings.TrimSpace(v[fl.Name])
+		}
+	}
+	clip := func(s string) string {
+		if len(s) > 255 {
+			return strings.ToValidUTF8(s[:255], "")
+		}
+		return s
+	}
+	sub.utm = crm.UTM{UTMSource: clip(v["utm_source"]), UTMMedium: clip(v["utm_medium"]), UTMCampaign: clip(v["utm_campaign"]),
+		UTMContent: clip(v["utm_content"]), UTMTerm: clip(v["utm_term"])}
+	sub.referrer = v[fieldReferrer]
+	if sub.referrer == "" {
+		sub.referrer = r.Header.Get("Referer")
+	}
+	if u, err := url.Parse(sub.referrer); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		sub.referrer = ""
+	}
+	sub.referrer = clip(sub.referrer)
+	// Hidden fields first (the script reads the site's cookies); cookies
+	// sent to Obmen itself when the form is on the same site.
+	sub.ga, sub.ym = v[fieldGA], v[fieldYM]
+	if c, err := r.Cookie("_ga"); err == nil && sub.ga == "" {
+		sub.ga = c.Value
+	}
+	if c, err := r.Cookie("_ym_uid"); err == nil && sub.ym == "" {
+		sub.ym = c.Value
+	}
+	sub.ga, sub.ym = clip(gaClientID(sub.ga)), clip(sub.ym)
+	return sub
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/events"
+)
+
+// The methods of this file create, update and find records inside one
+// write (Store.Write) for imports that must land whole or not at all, such
+// as a 1C catalog: each does what the Store method of the same name does,
+// on the write's transaction.
+
+// CreateProduct is Store.CreateProduct inside t.
+func (t *Tx) CreateProduct(p crm.Product) (crm.Product, error) {
+	return createInTx(t, EntityProduct, p, checkProduct, func(t *Tx, v *crm.Product) error { return t.insertProduct(v) })
+}
+
+// UpdateProduct is Store.UpdateProduct inside t.
+func (t *Tx) UpdateProduct(id int64, mutate func(*crm.Product) error) (crm.Product, error) {
+	return updateInTx(t, id, productOps, mutate)
+}
+
+// CreateService is Store.CreateService inside t.
+func (t *Tx) CreateService(v crm.Service) (crm.Service, error) {
+	return createInTx(t, EntityService, v, checkService, func(t *Tx, v *crm.Service) error { return t.insertService(v) })
+}
+
+// UpdateService is Store.UpdateService inside t.
+func (t *Tx) UpdateService(id int64, mutate func(*crm.Service) error) (crm.Service, error) {
+	return updateInTx(t, id, serviceOps, mutate)
+}
+
+// CreateCatalog is Store.CreateCatalog inside t.
+func (t *Tx) CreateCatalog(c crm.Catalog) (crm.Catalog, error) {
+	c.ID = 0
+	return createInTx(t, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v) })
+}
+
+// UpdateCatalog is Store.UpdateCatalog inside t.
+func (t *Tx) UpdateCatalog(id int64, mutate func(*crm.Catalog) error) (crm.Catalog, error) {
+	return updateInTx(t, id, catalogOps, mutate)
+}
+
+// CreateAccount is Store.CreateAccount inside t.
+func (t *Tx) CreateAccount(a crm.Account) (crm.Account, error) {
+	a.Requisites = []crm.Requisite{}
+	return createInTx(t, EntityAccount, a, checkAccount, func(t *Tx, v *crm.Account) error { return t.insertAccount(v) })
+}
+
+// UpdateAccount is Store.UpdateAccount inside t.
+func (t *Tx) UpdateAccount(id int64, mutate func(*crm.Account) error) (crm.Account, error) {
+	return updateInTx(t, id, accountOps, mutate)
+}
+
+// UpdateSalesOrder is Store.UpdateSalesOrder inside t.
+func (t *Tx) UpdateSalesOrder(id int64, mutate func(*crm.SalesOrder) error) (crm.SalesOrder, error) {
+	return updateInTx(t, id, salesOrderOps, mutate)
+}
+
+// EnsureUnit is Store.EnsureUnit inside t.
+func (t *Tx) EnsureUnit(name string) error {
+	u := crm.Unit{Name: name}
+	if err := u.Normalize(); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO units (name, title, okei) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+		u.Name, u.Title, u.OKEI); err != nil {
+		return fmt.Errorf("store: ensure unit %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// oneID runs a query for one id; 0 when there is no row.
+func (t *Tx) oneID(what, query string, args ...any) (int64, error) {
+	var id int64
+	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: find %s: %w", what, err)
+	}
+	return id, nil
+}
+
+// ProductIDByNameArticle is the live product with exactly this name and
+// article (an empty article matches only products without one), 0 if none.
+func (t *Tx) ProductIDByNameArticle(name, article string) (int64, error) {
+	return t.oneID("product", "SELECT id FROM products WHERE name = $1 AND article = $2 AND deleted_at = 0 ORDER BY id LIMIT 1",
+		strings.TrimSpace(name), strings.TrimSpace(article))
+}
+
+// ServiceIDByName is the live service with exactly this name, 0 if none.
+func (t *Tx) ServiceIDByName(name string) (int64, error) {
+	return t.oneID("service", "SELECT id FROM services WHERE name = $1 AND deleted_at = 0 ORDER BY id LIMIT 1", strings.TrimSpace(name))
+}
+
+// AccountIDByTitle is the live account with exactly this title, 0 if none.
+func (t *Tx) AccountIDByTitle(title string) (int64, error) {
+	return t.oneID("account", "SELECT id FROM accounts WHERE title = $1 AND deleted_at = 0 ORDER BY id LIMIT 1", strings.TrimSpace(title))
+}
+
+// SalesOrderIDByNumber is the live sales order with this number, 0 if none.
+func (t *Tx) SalesOrderIDByNumber(number string) (int64, error) {
+	return t.oneID("sales order", "SELECT id FROM sales_orders WHERE number = $1 AND deleted_at = 0", strings.TrimSpace(number))
+}
+
+// IDByExternal is the live record of entity with this id in system, 0 if
+// none (a record in the recycle bin does not match).
+func (t *Tx) IDByExternal(entity, system, externalID string) (int64, error) {
+	table := map[string]string{EntityProduct: "products", EntityService: "services", EntityCatalog: "catalogs",
+		EntityAccount: "accounts", EntitySalesOrder: "sales_orders"}[entity]
+	if table == "" {
+		return 0, fmt.Errorf("store: external ids of %q are not looked up", entity)
+	}
+	return t.oneID(entity+" by "+system+" id", `SELECT x.record_id FROM external_ids x JOIN `+table+` r ON r.id = x.record_id
+		WHERE x.entity = $1 AND x.system = $2 AND x.external_id = $3 AND r.deleted_at = 0`, entity, system, externalID)
+}
+
+// FlushEvents appends the events logged so far, so that a write of many
+// records does not hold them all in memory. The write's ordering
+// guarantee holds: on SQLite the writer holds the database until commit,
+// and on PostgreSQL ids are given at commit.
+func (t *Tx) FlushEvents() error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	err := events.Append(t.ctx, t.tx, t.store.db.Dialect == db.SQLite, t.events)
+	t.flushed += len(t.events)
+	t.events = t.events[:0]
+	return err
+}
+
+// CurrencyActive reports whether a currency is known and active.
+func (t *Tx) CurrencyActive(code string) (bool, error) {
+	var active bool
+	err := t.tx.QueryRowContext(t.ctx, "SELECT active FROM currencies WHERE code = $1", code).Scan(&active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: currency %s: %w", code, err)
+	}
+	return active, nil
+}
+
+// Exec runs a statement of the caller's own tables in the write.
+func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+// QueryRow runs a one-row query in the write.
+func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, query, args...)
+}
+
+// SalesOrdersByIDs returns the sales orders with these ids, in that order
+// (ids that do not exist are left out), for exports that page by id.
+func (s *Store) SalesOrdersByIDs(ctx context.Context, ids []int64) ([]crm.SalesOrder, error) {
+	return loadSalesOrders(s.rq(ctx), ids)
+}
+
+// AccountsByIDs returns the accounts with these ids, in that order.
+func (s *Store) AccountsByIDs(ctx context.Context, ids []int64) ([]crm.Account, error) {
+	return loadAccounts(s.rq(ctx), ids)
+}
