@@ -162,6 +162,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	// Each integration's page and exchange journal in the UI.
 	ui.AddIntegration(web.WebhooksIntegration(svc))
+	ui.AddIntegration(web.IntakeIntegration(in))
+	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval,
 		UI: ui, log: log, ready: make(chan struct{})}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 	"github.com/obmen/obmen/internal/web"
@@ -993,6 +994,36 @@ func TestConvertDuplicateByINN(t *testing.T) {
 		p := b.get("/e/lead/" + strconv.FormatInt(l.ID, 10) + "/convert")
 		if !strings.Contains(p.Body, "ПАО Сбербанк</a> — совпадение: 7707083893") || !strings.Contains(p.Body, `<option value="`+strconv.FormatInt(a.ID, 10)+`" selected>`) {
 			t.Fatalf("no INN duplicate: %s", p.Body)
+		}
+	})
+}
+
+// TestIntegrationPagesOfMain: lead intake's journal shows a submission
+// refused by the orders endpoint, and the 1C page renders.
+func TestIntegrationPagesOfMain(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		for _, name := range []string{"intake", "1c", "webhooks"} {
+			if p := b.get("/integrations/" + name); p.Status != http.StatusOK {
+				t.Fatalf("%s: %d", name, p.Status)
+			}
+		}
+		if _, err := e.app.Intake.Journal(context.Background(), intake.Entry{Source: "http", Ref: "order 42", Outcome: intake.OutcomeFailed, Field: "phone", Error: "not a phone number"}); err != nil {
+			t.Fatal(err)
+		}
+		p := b.get("/integrations/intake?failed=1")
+		if !strings.Contains(p.Body, "phone: not a phone number") || !strings.Contains(p.Body, "http order 42") {
+			t.Fatalf("intake journal: %s", errorsOf(p.Body))
+		}
+		i := strings.Index(p.Body, `href="/integrations/intake/`)
+		href := p.Body[i+6:]
+		href = href[:strings.Index(href, `"`)]
+		if pl := b.get(href); pl.Status != http.StatusOK || !strings.Contains(pl.Body, "order 42") {
+			t.Fatalf("intake payload %s: %d", href, pl.Status)
+		}
+		if p := b.get("/"); !strings.Contains(p.Body, "phone: not a phone number") {
+			t.Fatal("home page lacks the intake failure")
 		}
 	})
 }
