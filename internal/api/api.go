@@ -181,6 +181,13 @@ func (a *API) wrap(h handler) http.HandlerFunc {
 			return
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		// A manager sees and changes only the records they are
+		// responsible for, unless an administrator granted more.
+		ctx, err := a.store.ScopeFor(ctx, p.User)
+		if err != nil {
+			a.fail(w, r, toHTTPError(err))
+			return
+		}
 		if err := h(w, r.WithContext(ctx), p); err != nil {
 			a.fail(w, r, toHTTPError(err))
 		}

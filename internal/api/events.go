@@ -6,6 +6,7 @@ import (
 
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // EventsResponse is a page of the change-event log. LastID is the cursor
@@ -18,6 +19,11 @@ type EventsResponse struct {
 func (a *API) eventRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /api/v1/events", "Page through the change-event log in id order (after, limit, entity, record_id, exclude_integration)", nil, EventsResponse{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if store.IsScoped(r.Context()) {
+				// The log holds every record's changes; a manager limited
+				// to their own records may not read it.
+				return httpx.Errorf(http.StatusForbidden, "forbidden", "", "the change log covers every record: only administrators and users granted all records may read it")
+			}
 			q := r.URL.Query()
 			var eq events.Query
 			for _, f := range []struct {

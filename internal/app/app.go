@@ -38,6 +38,7 @@ import (
 	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/web"
 )
 
 // Version is the build's version, set with -ldflags "-X …/app.Version=…".
@@ -114,9 +115,11 @@ type Server struct {
 	// CommerceML serves the exchange with 1C (/1c_exchange.php).
 	CommerceML *exchange.Service
 	mailEvery  time.Duration
-	Handler    http.Handler
-	log        *slog.Logger
-	ready      chan struct{}
+	// UI is the admin web interface at "/".
+	UI      *web.UI
+	Handler http.Handler
+	log     *slog.Logger
+	ready   chan struct{}
 }
 
 // NewServer builds the HTTP handler over an open database.
@@ -153,7 +156,17 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Register(mux)
 	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval, log: log, ready: make(chan struct{})}
+	ui, err := web.New(s, log)
+	if err != nil {
+		return nil, err
+	}
+	// Each integration's page and exchange journal in the UI.
+	ui.AddIntegration(web.WebhooksIntegration(svc))
+	ui.AddIntegration(web.IntakeIntegration(in))
+	ui.AddIntegration(web.ExchangeIntegration(cml))
+	ui.Register(mux) // the admin UI at "/"
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval,
+		UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")

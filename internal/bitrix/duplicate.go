@@ -56,7 +56,11 @@ func (h *Handler) duplicateFindByComm(ctx context.Context, c *call) (reply, erro
 			}
 			ph = append(ph, q.arg(normalizedComm(kind, s)))
 		}
-		query := "SELECT DISTINCT c.record_id FROM comms c JOIN " + e.table + " r ON r.id = c.record_id AND r.deleted_at = 0" +
+		mine := ""
+		if c := store.ScopeCondition(ctx, e.entity, "r", q.arg); c != "" {
+			mine = " AND " + c // a manager's webhook finds their own records
+		}
+		query := "SELECT DISTINCT c.record_id FROM comms c JOIN " + e.table + " r ON r.id = c.record_id AND r.deleted_at = 0" + mine +
 			" WHERE c.entity = " + q.arg(e.entity) + " AND c.kind = " + q.arg(kind) + " AND c.normalized IN (" + strings.Join(ph, ", ") + ") ORDER BY c.record_id"
 		rows, err := h.db.Read.QueryContext(ctx, query, q.args...)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // recField is one Bitrix24 field of a record of type T.
@@ -419,6 +420,9 @@ func (h *Handler) listPageWhere(ctx context.Context, c *call, table, base, entit
 		start = 0
 	}
 	q := &sqlQuery{where: []string{base}}
+	if c := store.ScopeCondition(ctx, entity, "r", q.arg); c != "" {
+		q.where = append(q.where, c) // a manager's webhook sees their own records
+	}
 	if err := h.recordFilter(q, entity, orEmpty(filter), defs, standard); err != nil {
 		return nil, nil, 0, nil, err
 	}

@@ -228,7 +228,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{hook: hook, user: user, params: params}
-	rep, e := h.invoke(r.Context(), c, name)
+	// A manager's webhook sees and changes only the manager's records.
+	ctx, err := h.store.ScopeFor(r.Context(), user)
+	if err != nil {
+		h.log.Error("bitrix: access of webhook user", "err", err)
+		fail(errInternal)
+		return
+	}
+	rep, e := h.invoke(ctx, c, name)
 	if e != nil {
 		fail(e)
 		return

@@ -428,6 +428,9 @@ const leadListColumns = `r.id, r.title, r.honorific, r.name, r.second_name, r.la
 // listLeads answers one page of crm.lead.list.
 func (h *Handler) listLeads(ctx context.Context, filter, order *Array, sel *selection, start int64, defs []crm.CustomField) ([]leadRow, *int64, error) {
 	q := &sqlQuery{where: []string{"r.deleted_at = 0"}}
+	if c := store.ScopeCondition(ctx, store.EntityLead, "r", q.arg); c != "" {
+		q.where = append(q.where, c) // a manager's webhook sees their own leads
+	}
 	if err := h.recordFilter(q, store.EntityLead, filter, defs, h.leadCondition); err != nil {
 		return nil, nil, err
 	}

@@ -98,7 +98,8 @@ func getAccount(t txq, id int64) (crm.Account, error) {
 
 // GetAccount returns an account, live or in the recycle bin.
 func (s *Store) GetAccount(ctx context.Context, id int64) (crm.Account, error) {
-	return getAccount(s.rq(ctx), id)
+	v, err := getAccount(s.rq(ctx), id)
+	return scoped1(ctx, EntityAccount, v, err)
 }
 
 // ListAccounts returns a page of accounts.

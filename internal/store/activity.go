@@ -105,7 +105,8 @@ func getActivity(t txq, id int64) (crm.Activity, error) {
 
 // GetActivity returns an activity, live or in the recycle bin.
 func (s *Store) GetActivity(ctx context.Context, id int64) (crm.Activity, error) {
-	return getActivity(s.rq(ctx), id)
+	v, err := getActivity(s.rq(ctx), id)
+	return scoped1(ctx, EntityActivity, v, err)
 }
 
 // ListActivities returns a page of activities.
@@ -123,6 +124,9 @@ func (s *Store) ListActivities(ctx context.Context, p ListParams) ([]crm.Activit
 // instant at its start; one with only an end (a task with a deadline) is
 // an instant at its end; one with neither is on no calendar.
 func (s *Store) Calendar(ctx context.Context, userID int64, from, to time.Time) ([]crm.Activity, error) {
+	if uid, ok := scopeOf(ctx); ok {
+		userID = uid // a manager's calendar is their own
+	}
 	args := []any{from.UnixMicro(), to.UnixMicro()}
 	user := ""
 	if userID != 0 {

@@ -48,6 +48,9 @@ func (s *Store) AddComment(ctx context.Context, actor crm.Actor, entity string, 
 	if !slices.Contains(crm.OwnerTypes, entity) {
 		return c, crm.Invalid("entity", "%q is not one of %s", entity, strings.Join(crm.OwnerTypes, ", "))
 	}
+	if err := allowedID(s.rq(ctx), entity, recordID); err != nil {
+		return c, err
+	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		if err := recordExists(t.rq(), entity, recordID, true); err != nil {
 			return err
@@ -91,6 +94,9 @@ func (s *Store) ListComments(ctx context.Context, entity string, recordID int64)
 	if _, ok := entityTables[entity]; !ok {
 		return nil, crm.Invalid("entity", "%q is not a CRM entity", entity)
 	}
+	if err := allowedID(s.rq(ctx), entity, recordID); err != nil {
+		return nil, err
+	}
 	return scanComments(s.rq(ctx), "SELECT "+commentColumns+" FROM comments WHERE entity = $1 AND record_id = $2 ORDER BY id", entity, recordID)
 }
 
@@ -126,6 +132,9 @@ func (s *Store) Timeline(ctx context.Context, entity string, recordID int64, lim
 	limit = min(limit, 1000)
 	t := s.rq(ctx)
 	if err := recordExists(t, entity, recordID, false); err != nil {
+		return nil, err
+	}
+	if err := allowedID(t, entity, recordID); err != nil {
 		return nil, err
 	}
 	var items []TimelineItem

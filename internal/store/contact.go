@@ -159,7 +159,8 @@ func getContact(t txq, id int64) (crm.Contact, error) {
 
 // GetContact returns a contact, live or in the recycle bin.
 func (s *Store) GetContact(ctx context.Context, id int64) (crm.Contact, error) {
-	return getContact(s.rq(ctx), id)
+	v, err := getContact(s.rq(ctx), id)
+	return scoped1(ctx, EntityContact, v, err)
 }
 
 // ListContacts returns a page of contacts.

@@ -151,7 +151,8 @@ func getDeal(t txq, id int64) (crm.Deal, error) {
 
 // GetDeal returns a deal, live or in the recycle bin.
 func (s *Store) GetDeal(ctx context.Context, id int64) (crm.Deal, error) {
-	return getDeal(s.rq(ctx), id)
+	v, err := getDeal(s.rq(ctx), id)
+	return scoped1(ctx, EntityDeal, v, err)
 }
 
 // ListDeals returns a page of deals.
@@ -162,6 +163,12 @@ func (s *Store) ListDeals(ctx context.Context, p ListParams) ([]crm.Deal, string
 	}
 	ds, err := loadDeals(s.rq(ctx), page.IDs)
 	return ds, page.NextCursor, err
+}
+
+// ListDealIDs is ListDeals without loading the deals: one page of ids,
+// enough to count the deals of a stage up to a bound (the UI's home page).
+func (s *Store) ListDealIDs(ctx context.Context, p ListParams) (Page, error) {
+	return s.listIDs(s.rq(ctx), dealSpec, p)
 }
 
 // checkDeal validates what a deal refers to and sets Closed and Won from

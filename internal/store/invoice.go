@@ -93,7 +93,8 @@ func getInvoice(t txq, id int64) (crm.Invoice, error) {
 
 // GetInvoice returns an invoice, live or in the recycle bin.
 func (s *Store) GetInvoice(ctx context.Context, id int64) (crm.Invoice, error) {
-	return getInvoice(s.rq(ctx), id)
+	v, err := getInvoice(s.rq(ctx), id)
+	return scoped1(ctx, EntityInvoice, v, err)
 }
 
 // InvoiceByNumber returns the invoice with the given number, live or in

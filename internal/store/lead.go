@@ -107,7 +107,8 @@ func getLead(t txq, id int64) (crm.Lead, error) {
 
 // GetLead returns a lead, live or in the recycle bin.
 func (s *Store) GetLead(ctx context.Context, id int64) (crm.Lead, error) {
-	return getLead(s.rq(ctx), id)
+	v, err := getLead(s.rq(ctx), id)
+	return scoped1(ctx, EntityLead, v, err)
 }
 
 // ListLeads returns a page of leads.

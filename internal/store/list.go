@@ -155,6 +155,9 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	} else {
 		where = append(where, "r.deleted_at = 0")
 	}
+	if uid, ok := scopeOf(t.ctx); ok && scoped[sp.entity] {
+		where = append(where, "r.assigned_by_id = "+arg(uid))
+	}
 	for _, f := range p.Filters {
 		name := f.Field
 		if f.Op == "" {

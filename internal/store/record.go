@@ -79,6 +79,10 @@ type updateOps[T any] struct {
 // the changed fields.
 func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.Actor, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
 	var cur T
+	// A request limited to its user's records may not change another's.
+	if err := allowedID(s.rq(ctx), ops.entity, id); err != nil {
+		return cur, err
+	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		var err error
 		cur, err = updateInTx[T, P](t, id, ops, mutate)

@@ -18,6 +18,9 @@ func (s *Store) Delete(ctx context.Context, actor crm.Actor, entity string, id i
 	if !ok {
 		return fmt.Errorf("store: delete: unknown entity %q", entity)
 	}
+	if err := allowedID(s.rq(ctx), entity, id); err != nil {
+		return err
+	}
 	return s.Write(ctx, actor, func(t *Tx) error {
 		res, err := t.tx.ExecContext(t.ctx, "UPDATE "+table+" SET deleted_at = $1, deleted_by_id = $2 WHERE id = $3 AND deleted_at = 0",
 			micro(t.now), t.actor.UserID, id)
@@ -39,6 +42,9 @@ func (s *Store) Restore(ctx context.Context, actor crm.Actor, entity string, id 
 	table, ok := entityTables[entity]
 	if !ok {
 		return fmt.Errorf("store: restore: unknown entity %q", entity)
+	}
+	if err := allowedID(s.rq(ctx), entity, id); err != nil {
+		return err
 	}
 	return s.Write(ctx, actor, func(t *Tx) error {
 		var deleted int64
@@ -105,6 +111,9 @@ func (s *Store) Purge(ctx context.Context, actor crm.Actor, entity string, id in
 	if !ok {
 		return fmt.Errorf("store: purge: unknown entity %q", entity)
 	}
+	if err := allowedID(s.rq(ctx), entity, id); err != nil {
+		return err
+	}
 	return s.Write(ctx, actor, func(t *Tx) error {
 		var deleted int64
 		if err := t.tx.QueryRowContext(t.ctx, "SELECT deleted_at FROM "+table+" WHERE id = $1", id).Scan(&deleted); err != nil || deleted == 0 {
@@ -165,8 +174,12 @@ func (s *Store) RecycleBin(ctx context.Context, entity string, limit int) ([]Bin
 	}
 	out := []BinItem{}
 	for _, n := range names {
-		rows, err := s.db.Read.QueryContext(ctx, fmt.Sprintf("SELECT id, %s, deleted_at, deleted_by_id FROM %s WHERE deleted_at <> 0 ORDER BY deleted_at DESC LIMIT $1",
-			titleColumns[n], entityTables[n]), limit)
+		mine, args := "", []any{limit}
+		if uid, ok := scopeOf(ctx); ok && scoped[n] {
+			mine, args = " AND assigned_by_id = $2", append(args, uid)
+		}
+		rows, err := s.db.Read.QueryContext(ctx, fmt.Sprintf("SELECT id, %s, deleted_at, deleted_by_id FROM %s WHERE deleted_at <> 0%s ORDER BY deleted_at DESC LIMIT $1",
+			titleColumns[n], entityTables[n], mine), args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: recycle bin %s: %w", n, err)
 		}

@@ -92,7 +92,8 @@ func getSalesOrder(t txq, id int64) (crm.SalesOrder, error) {
 
 // GetSalesOrder returns a sales order, live or in the recycle bin.
 func (s *Store) GetSalesOrder(ctx context.Context, id int64) (crm.SalesOrder, error) {
-	return getSalesOrder(s.rq(ctx), id)
+	v, err := getSalesOrder(s.rq(ctx), id)
+	return scoped1(ctx, EntitySalesOrder, v, err)
 }
 
 // SalesOrderByNumber returns the sales order with the given number, live

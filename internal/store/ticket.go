@@ -79,7 +79,8 @@ func getTicket(t txq, id int64) (crm.Ticket, error) {
 
 // GetTicket returns a ticket, live or in the recycle bin.
 func (s *Store) GetTicket(ctx context.Context, id int64) (crm.Ticket, error) {
-	return getTicket(s.rq(ctx), id)
+	v, err := getTicket(s.rq(ctx), id)
+	return scoped1(ctx, EntityTicket, v, err)
 }
 
 // ListTickets returns a page of tickets.

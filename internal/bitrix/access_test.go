@@ -1,0 +1,54 @@
+package bitrix_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// TestManagerWebhookScope: a manager's webhook lists, finds and reads only
+// the manager's records (the access rule of the store, applied to the
+// Bitrix24 REST's own list SQL too).
+func TestManagerWebhookScope(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		anna, err := e.s.CreateUser(ctx, e.admin, crm.User{Login: "anna", Role: crm.RoleManager}, "anna-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		phone := crm.Comms{Phones: []crm.Comm{{Value: "+7 912 000-00-01"}}}
+		mine, _ := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Анны", Meta: crm.Meta{AssignedByID: anna.ID}, Comms: phone})
+		theirs, _ := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Чужой", Comms: phone})
+		if _, err := e.s.CreateContact(ctx, e.admin, crm.Contact{Name: "Чужой контакт"}); err != nil {
+			t.Fatal(err)
+		}
+		_, code, err := e.h.Webhooks().CreateWebhook(ctx, anna.ID, "anna", []string{"crm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := e.with(t)
+		m.base = fmt.Sprintf("%s/rest/%d/%s/", e.srv.URL, anna.ID, code)
+
+		list := m.ok(m.get("crm.lead.list", ""))
+		if total := list.str(t, "total"); total != "1" || !strings.Contains(string(list.Body), `"TITLE":"Анны"`) || strings.Contains(string(list.Body), "Чужой") {
+			t.Fatalf("crm.lead.list: %s", list.Body)
+		}
+		if c := m.ok(m.get("crm.contact.list", "")); c.str(t, "total") != "0" {
+			t.Fatalf("crm.contact.list: %s", c.Body)
+		}
+		dup := m.ok(m.get("crm.duplicate.findbycomm", q("type", "PHONE", "values[]", "+79120000001", "entity_type", "LEAD")))
+		if s := string(dup.Body); !strings.Contains(s, fmt.Sprint(mine.ID)) || strings.Contains(s, fmt.Sprintf("[%d,%d]", mine.ID, theirs.ID)) {
+			t.Fatalf("crm.duplicate.findbycomm: %s", dup.Body)
+		}
+		if a := m.get("crm.lead.get", q("id", fmt.Sprint(theirs.ID))); a.Status == 200 {
+			t.Fatalf("crm.lead.get of another's lead: %s", a.Body)
+		}
+		// The admin's webhook still sees all.
+		if all := e.ok(e.get("crm.lead.list", "")); all.str(t, "total") != "2" {
+			t.Fatalf("admin's crm.lead.list: %s", all.Body)
+		}
+	})
+}

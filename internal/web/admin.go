@@ -1,0 +1,215 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+type usersData struct {
+	Users   []crm.User
+	SeesAll map[int64]bool
+	Error   string
+	Form    url.Values
+}
+
+func (u *UI) requireAdmin(w http.ResponseWriter, r *http.Request, rq *request) bool {
+	if !rq.IsAdmin() {
+		u.fail(w, r, rq, http.StatusForbidden, rq.T("err.admin_only"))
+		return false
+	}
+	return true
+}
+
+// users lists the users and offers a form for a new one (admins only).
+func (u *UI) users(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.requireAdmin(w, r, rq) {
+		return
+	}
+	u.showUsers(w, r, rq, http.StatusOK, "", nil)
+}
+
+func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, rq *request, status int, errMsg string, form url.Values) {
+	us, err := u.store.ListUsers(r.Context())
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	if form == nil {
+		form = url.Values{}
+	}
+	all := map[int64]bool{}
+	for _, x := range us {
+		if all[x.ID], err = u.store.SeesAll(r.Context(), x); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
+	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, SeesAll: all, Error: errMsg, Form: form})
+}
+
+func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.requireAdmin(w, r, rq) {
+		return
+	}
+	f := r.PostForm
+	nu := crm.User{Login: strings.TrimSpace(f.Get("login")), FirstName: strings.TrimSpace(f.Get("first_name")),
+		LastName: strings.TrimSpace(f.Get("last_name")), Email: strings.TrimSpace(f.Get("email")), Role: f.Get("role"), Active: true}
+	if _, err := u.store.CreateUser(r.Context(), rq.Actor(), nu, f.Get("password")); err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fe.Message, f)
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	back(w, r, "/admin/users?flash="+url.QueryEscape(rq.T("card.created")))
+}
+
+// updateUser changes a user's role and active flag, and sets a new
+// password when one is given.
+func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.requireAdmin(w, r, rq) {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	cur, err := u.store.GetUser(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	f := r.PostForm
+	cur.Role, cur.Active = f.Get("role"), f.Get("active") == "on"
+	if id == rq.User.ID && (cur.Role != crm.RoleAdmin || !cur.Active) {
+		u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("adm.not_self"), nil)
+		return
+	}
+	if _, err := u.store.UpdateUser(r.Context(), rq.Actor(), cur); err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fe.Message, nil)
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	if cur.Role != crm.RoleAdmin {
+		if err := u.store.SetSeesAll(r.Context(), rq.Actor(), id, f.Get("sees_all") == "on"); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
+	if pw := f.Get("password"); pw != "" {
+		if err := u.store.SetPassword(r.Context(), rq.Actor(), id, pw); err != nil {
+			if fe, ok := crm.AsFieldError(err); ok {
+				u.showUsers(w, r, rq, http.StatusUnprocessableEntity, fe.Message, nil)
+				return
+			}
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
+	back(w, r, "/admin/users?flash="+url.QueryEscape(rq.T("card.saved")))
+}
+
+type keysData struct {
+	Owner crm.User
+	Keys  []crm.APIKey
+	New   string // a key just made: shown once
+	Error string
+}
+
+// keyOwner is the user whose keys a request is about: the user's own, or
+// any user's for an admin.
+func (u *UI) keyOwner(w http.ResponseWriter, r *http.Request, rq *request) (crm.User, bool) {
+	id := rq.User.ID
+	if v := r.URL.Query().Get("user"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+			return crm.User{}, false
+		}
+		id = n
+	}
+	if id != rq.User.ID && !u.requireAdmin(w, r, rq) {
+		return crm.User{}, false
+	}
+	owner, err := u.store.GetUser(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return crm.User{}, false
+	}
+	return owner, true
+}
+
+func (u *UI) keys(w http.ResponseWriter, r *http.Request, rq *request) {
+	owner, ok := u.keyOwner(w, r, rq)
+	if !ok {
+		return
+	}
+	u.showKeys(w, r, rq, http.StatusOK, keysData{Owner: owner})
+}
+
+func (u *UI) showKeys(w http.ResponseWriter, r *http.Request, rq *request, status int, d keysData) {
+	ks, err := u.store.ListAPIKeys(r.Context(), d.Owner.ID)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	d.Keys = ks
+	u.render(w, r, rq, status, "keys", rq.T("adm.keys"), "admin", d)
+}
+
+// createKey makes an API key and shows it on this answer only; it is
+// stored hashed.
+func (u *UI) createKey(w http.ResponseWriter, r *http.Request, rq *request) {
+	owner, ok := u.keyOwner(w, r, rq)
+	if !ok {
+		return
+	}
+	_, full, err := u.store.CreateAPIKey(r.Context(), rq.Actor(), owner.ID, strings.TrimSpace(r.PostFormValue("name")))
+	if err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.showKeys(w, r, rq, http.StatusUnprocessableEntity, keysData{Owner: owner, Error: fe.Field + ": " + fe.Message})
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	u.showKeys(w, r, rq, http.StatusCreated, keysData{Owner: owner, New: full})
+}
+
+func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request, rq *request) {
+	owner, ok := u.keyOwner(w, r, rq)
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	ks, err := u.store.ListAPIKeys(r.Context(), owner.ID)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	mine := false
+	for _, k := range ks {
+		mine = mine || k.ID == id
+	}
+	if !mine {
+		u.failErr(w, r, rq, store.NotFound("API key", id))
+		return
+	}
+	if err := u.store.RevokeAPIKey(r.Context(), rq.Actor(), id); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	back(w, r, "/keys?user="+strconv.FormatInt(owner.ID, 10)+"&flash="+url.QueryEscape(rq.T("adm.revoked")))
+}

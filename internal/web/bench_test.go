@@ -1,0 +1,128 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// benchLeads is how many leads the page benchmarks render over
+// (OBMEN_BENCH_LEADS overrides it, e.g. for a quick run).
+func benchLeads() int {
+	if n, err := strconv.Atoi(os.Getenv("OBMEN_BENCH_LEADS")); err == nil && n > 0 {
+		return n
+	}
+	return 100000
+}
+
+// seedLeads creates n leads with 64 concurrent writers.
+func seedLeads(b *testing.B, e *env, n int) {
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	statuses := []string{"NEW", "IN_PROCESS", "PROCESSED", "JUNK"}
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				_, err := e.app.Store.CreateLead(ctx, e.admin, crm.Lead{Title: fmt.Sprintf("Заявка %d", i), Name: "Иван", LastName: fmt.Sprintf("Петров-%d", i%977),
+					StatusID: statuses[i%4], SourceID: "WEB", Opportunity: crm.Amount(i * 100),
+					Comms: crm.Comms{Phones: []crm.Comm{{Value: fmt.Sprintf("8 (925) %03d-%02d-%02d", i%1000, i/1000%100, i%100)}},
+						Emails: []crm.Comm{{Value: fmt.Sprintf("l%d@example.ru", i)}}}})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPages renders UI pages over real HTTP against a database of
+// 100,000 leads: the lead list (default, sorted, filtered, searched, a
+// deep page) and a lead card. ns/op is the server time plus loopback
+// HTTP; the target is under 200 ms.
+func BenchmarkPages(b *testing.B) {
+	engines := []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", storetest.OpenSQLite}}
+	if os.Getenv("OBMEN_BENCH_PG") == "1" {
+		engines = append(engines, struct {
+			name string
+			open func(testing.TB) *db.DB
+		}{"postgres", storetest.OpenPostgres})
+	}
+	for _, eng := range engines {
+		b.Run(eng.name, func(b *testing.B) {
+			e := newEnv(b, eng.open(b))
+			n := benchLeads()
+			seedLeads(b, e, n)
+			br := e.browser()
+			br.signIn()
+			mid := strconv.Itoa(n / 2)
+			// A cursor deep into the list: follow "next" a few times.
+			deep := "/e/lead?sort=-created_at"
+			for range 5 {
+				p := br.get(deep)
+				i := strings.Index(p.Body, `rel="next"`)
+				if i < 0 {
+					break
+				}
+				j := strings.LastIndex(p.Body[:i], `href="`)
+				deep = strings.ReplaceAll(p.Body[j+6:i-2], "&amp;", "&")
+			}
+			pages := []struct{ name, path string }{
+				{"list", "/e/lead"},
+				{"list-sorted-title", "/e/lead?sort=title"},
+				{"list-sorted-created-desc", "/e/lead?sort=-created_at"},
+				{"list-filter-status", "/e/lead?f.status_id=IN_PROCESS&sort=-opportunity"},
+				{"list-search-phone", "/e/lead?q=" + url.QueryEscape("+7 925 500-05-00")},
+				{"list-search-name", "/e/lead?q=" + url.QueryEscape("Петров-500")},
+				{"list-page-6", deep},
+				{"list-200-rows", "/e/lead?limit=200"},
+				{"card", "/e/lead/" + mid},
+				{"home", "/"},
+				{"kanban", "/kanban"},
+			}
+			for _, pg := range pages {
+				b.Run(pg.name, func(b *testing.B) {
+					req, _ := http.NewRequest(http.MethodGet, e.srv.URL+pg.path, nil)
+					for b.Loop() {
+						resp, err := br.c.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							b.Fatalf("%s: %d", pg.path, resp.StatusCode)
+						}
+					}
+				})
+			}
+		})
+	}
+}

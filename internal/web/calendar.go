@@ -1,0 +1,153 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+type calItem struct {
+	Time, Subject, Link string
+	Done                bool
+}
+
+type calDay struct {
+	Date    string // YYYY-MM-DD
+	Label   string
+	Other   bool // outside the month shown
+	Today   bool
+	Items   []calItem
+	NewURL  string
+	DayURL  string
+	Hour    int // day view: the hour of this slot
+	HourTxt string
+}
+
+type calendarData struct {
+	View, Date, User string
+	Title            string
+	Users            []option
+	Weekdays         []string
+	Days             []calDay
+	PrevURL, NextURL string
+	TodayURL         string
+	Views            []option
+}
+
+var weekdays = map[string][]string{
+	"ru": {"Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"},
+	"en": {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"},
+}
+
+// calendar shows activities by month, week or day, of one user or of all;
+// every day (and every hour of a day) has a link that creates an activity
+// starting then.
+func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
+	q := r.URL.Query()
+	view := q.Get("view")
+	if view != "day" && view != "week" {
+		view = "month"
+	}
+	now := time.Now()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.Local)
+	if d, err := time.ParseInLocation(time.DateOnly, q.Get("date"), time.Local); err == nil {
+		day = d
+	}
+	userID := rq.User.ID
+	if v := q.Get("user"); v != "" {
+		userID, _ = strconv.ParseInt(v, 10, 64)
+	}
+	var from, to, prev, next time.Time
+	switch view {
+	case "day":
+		from, to = day, day.AddDate(0, 0, 1)
+		prev, next = day.AddDate(0, 0, -1), day.AddDate(0, 0, 1)
+	case "week":
+		from = day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+		to = from.AddDate(0, 0, 7)
+		prev, next = day.AddDate(0, 0, -7), day.AddDate(0, 0, 7)
+	default:
+		first := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.Local)
+		from = first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
+		to = from.AddDate(0, 0, 42)
+		prev, next = first.AddDate(0, -1, 0), first.AddDate(0, 1, 0)
+	}
+	acts, err := u.store.Calendar(r.Context(), userID, from.UTC(), to.UTC())
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	lk := newLookups(r.Context(), u.store, rq.Lang)
+	user := strconv.FormatInt(userID, 10)
+	link := func(view string, d time.Time) string {
+		return "/calendar?" + url.Values{"view": {view}, "date": {d.Format(time.DateOnly)}, "user": {user}}.Encode()
+	}
+	newURL := func(at time.Time) string {
+		return "/e/activity/new?" + url.Values{"start_at": {at.Format(time.RFC3339)}, "assigned_by_id": {user}}.Encode()
+	}
+	d := calendarData{View: view, Date: day.Format(time.DateOnly), User: user, Weekdays: weekdays[rq.Lang],
+		PrevURL: link(view, prev), NextURL: link(view, next), TodayURL: link(view, now)}
+	d.Users = append([]option{{"0", rq.T("cal.everyone")}}, lk.options(field{Kind: kUser}, nil, rq.T)[1:]...)
+	for _, v := range []string{"month", "week", "day"} {
+		d.Views = append(d.Views, option{link(v, day), rq.T("cal." + v)})
+	}
+	item := func(i int) calItem {
+		a := acts[i]
+		at := a.EndAt
+		if a.StartAt != nil {
+			at = a.StartAt
+		}
+		it := calItem{Subject: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Done: a.Done}
+		if at != nil {
+			it.Time = at.Local().Format("15:04")
+		}
+		return it
+	}
+	start := func(i int) time.Time {
+		if acts[i].StartAt != nil {
+			return acts[i].StartAt.Local()
+		}
+		return acts[i].EndAt.Local()
+	}
+	if view == "day" {
+		d.Title = day.Format("02.01.2006")
+		for h := 0; h < 24; h++ {
+			slot := day.Add(time.Duration(h) * time.Hour)
+			cd := calDay{Date: d.Date, Hour: h, HourTxt: slot.Format("15:04"), NewURL: newURL(slot)}
+			for i := range acts {
+				s := start(i)
+				if (s.Before(day) && h == 0) || (!s.Before(slot) && s.Before(slot.Add(time.Hour))) {
+					cd.Items = append(cd.Items, item(i))
+				}
+			}
+			if len(cd.Items) > 0 || (h >= 8 && h <= 20) {
+				d.Days = append(d.Days, cd)
+			}
+		}
+	} else {
+		n := int(to.Sub(from).Hours()/24 + 0.5)
+		if view == "month" {
+			d.Title = rq.T("month."+strconv.Itoa(int(day.Month()))) + " " + strconv.Itoa(day.Year())
+		} else {
+			d.Title = from.Format("02.01") + " – " + to.AddDate(0, 0, -1).Format("02.01.2006")
+		}
+		for k := 0; k < n; k++ {
+			dd := from.AddDate(0, 0, k)
+			cd := calDay{Date: dd.Format(time.DateOnly), Label: dd.Format("2"), Other: view == "month" && dd.Month() != day.Month(),
+				Today: dd.Format(time.DateOnly) == now.Format(time.DateOnly), NewURL: newURL(dd.Add(9 * time.Hour)), DayURL: link("day", dd)}
+			for i := range acts {
+				s := start(i)
+				if !s.Before(dd) && s.Before(dd.AddDate(0, 0, 1)) {
+					cd.Items = append(cd.Items, item(i))
+				}
+			}
+			d.Days = append(d.Days, cd)
+		}
+	}
+	if lk.err != nil {
+		u.failErr(w, r, rq, lk.err)
+		return
+	}
+	u.render(w, r, rq, http.StatusOK, "calendar", rq.T("cal.title"), "calendar", d)
+}

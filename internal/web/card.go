@@ -1,0 +1,387 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// fieldView is a field of a card's form.
+type fieldView struct {
+	Name, Label, Kind, Value, Display, Error, Link string
+	RO                                             bool
+	Checked                                        bool
+	Options                                        []option
+}
+
+// relatedView is a related list on a card.
+type relatedView struct {
+	Label  string
+	AllURL string
+	NewURL string
+	Rows   []row
+	Heads  []string
+}
+
+type change struct {
+	Field, Old, New string
+}
+
+// timelineItem is a comment, an activity or a change on a card.
+type timelineItem struct {
+	At      string
+	Kind    string // comment, activity, event
+	Who     string
+	Text    string
+	Link    string
+	Action  string
+	Changes []change
+}
+
+type cardData struct {
+	Entity     *entity
+	Label      string
+	ID         int64
+	Title      string
+	Fields     []fieldView
+	Error      string
+	Related    []relatedView
+	Timeline   []timelineItem
+	New        bool
+	Action     string
+	CanConvert bool
+	Deleted    string // when the record is in the recycle bin: its restore URL
+	Items      *itemsView
+}
+
+func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return 0, false
+	}
+	return id, true
+}
+
+// fieldViews builds the form of a record; input, when set, holds what the
+// user submitted (shown back with errors).
+func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Values, errField, errMsg string) []fieldView {
+	var out []fieldView
+	for _, f := range e.Fields {
+		fv := fieldView{Name: f.Name, Label: rq.T("f." + f.Name), Kind: f.Kind, RO: f.RO,
+			Value: inputValue(f, rec), Display: lk.display(f, rec)}
+		if input != nil && !f.RO {
+			if f.Kind == kBool {
+				fv.Value = input.Get(f.Name)
+			} else if input.Has(f.Name) {
+				fv.Value = input.Get(f.Name)
+			}
+		}
+		fv.Checked = fv.Value == "true" || fv.Value == "on"
+		if f.Kind == kRef && intOf(rec[f.Name]) != 0 {
+			fv.Link = "/e/" + f.Ref + "/" + strOf(rec[f.Name])
+		}
+		switch f.Kind {
+		case kStatus, kStage, kPipeline, kUser, kChoice:
+			fv.Options = lk.options(f, rec, rq.T)
+		}
+		if f.Name == errField {
+			fv.Error = errMsg
+		}
+		out = append(out, fv)
+	}
+	return out
+}
+
+func (u *UI) card(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	u.showCard(w, r, rq, e, id, http.StatusOK, nil, "", "")
+}
+
+// showCard renders a card, with the submitted input and an error when a
+// save failed.
+func (u *UI) showCard(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errField, errMsg string) {
+	u.showCardWith(w, r, rq, e, id, status, input, errField, errMsg, nil)
+}
+
+// showCardWith is showCard with the line-items editor as submitted (iv),
+// when a save of the items failed.
+func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errField, errMsg string, iv *itemsView) {
+	ctx := r.Context()
+	rec, err := e.get(ctx, id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	lk := newLookups(ctx, u.store, rq.Lang)
+	defs, err := u.store.CustomFields(ctx, e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), ID: id, Title: titleOf(e.Name, rec),
+		Fields:     append(fieldViews(e, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
+		Action:     "/e/" + e.Name + "/" + strconv.FormatInt(id, 10),
+		CanConvert: e.Name == store.EntityLead && intOf(rec["deal_id"]) == 0 && intOf(rec["contact_id"]) == 0 && intOf(rec["account_id"]) == 0}
+	if errMsg != "" {
+		d.Error = rq.T("err.form")
+		if errField == "" {
+			d.Error = errMsg
+		}
+	}
+	if field, ok := itemsField[e.Name]; ok {
+		if iv == nil {
+			iv = &itemsView{Field: field, Rows: itemRows(rec[field])}
+			items, _, _ := parseItems(itemsForm(iv.Rows), field, rq.T)
+			computeView(iv, items, nil)
+			// A blank row to type a new item into.
+			iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows)})
+		}
+		iv.Action, iv.Lang, iv.CSRF = d.Action+"/items", rq.Lang, rq.Sess.CSRF
+		d.Items = iv
+	}
+	if rec["deleted_at"] != nil {
+		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false
+	}
+	for _, rel := range e.Related {
+		re, ok := u.byPath[rel.Entity]
+		if !ok {
+			continue
+		}
+		filters := []store.Filter{{Field: rel.Field, Op: "eq", Value: strconv.FormatInt(id, 10)}}
+		q := url.Values{"f." + rel.Field: {strconv.FormatInt(id, 10)}}
+		if rel.Field == "owner_id" {
+			filters = append(filters, store.Filter{Field: "owner_type", Op: "eq", Value: e.Name})
+			q.Set("f.owner_type", e.Name)
+		}
+		recs, _, err := re.list(ctx, store.ListParams{Filters: filters, Limit: 10, Sort: "-created_at"})
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		rv := relatedView{Label: rq.T("e." + re.Name), AllURL: "/e/" + re.Name + "?" + q.Encode()}
+		// "New" prefilled with the link to this record.
+		nq := url.Values{}
+		if _, ok := re.Field(rel.Field); ok {
+			nq.Set(rel.Field, strconv.FormatInt(id, 10))
+		} else if _, ok := re.Field(rel.Field + "s"); ok {
+			nq.Set(rel.Field+"s", strconv.FormatInt(id, 10))
+		}
+		if rel.Field == "owner_id" {
+			nq.Set("owner_type", e.Name)
+		}
+		rv.NewURL = "/e/" + re.Name + "/new?" + nq.Encode()
+		var cols []field
+		for _, f := range re.Fields {
+			if f.List && len(cols) < 4 {
+				cols = append(cols, f)
+				rv.Heads = append(rv.Heads, rq.T("f."+f.Name))
+			}
+		}
+		for _, rr := range recs {
+			rw := row{ID: rr.ID(), Link: "/e/" + re.Name + "/" + strconv.FormatInt(rr.ID(), 10)}
+			for _, f := range cols {
+				rw.Cells = append(rw.Cells, cell{Text: lk.display(f, rr)})
+			}
+			rv.Rows = append(rv.Rows, rw)
+		}
+		d.Related = append(d.Related, rv)
+	}
+	items, err := u.store.Timeline(ctx, e.Name, id, 100)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	for _, it := range items {
+		ti := timelineItem{At: it.At.Local().Format("02.01.2006 15:04"), Kind: it.Kind}
+		switch {
+		case it.Comment != nil:
+			ti.Who, ti.Text = lk.userName(it.Comment.AuthorID), it.Comment.Body
+		case it.Activity != nil:
+			ti.Who, ti.Text = lk.userName(it.Activity.AssignedByID), it.Activity.Subject
+			ti.Link = "/e/activity/" + strconv.FormatInt(it.Activity.ID, 10)
+		case it.Event != nil:
+			ti.Who = lk.userName(it.Event.ActorUserID)
+			if ti.Who == "" {
+				ti.Who = it.Event.Integration
+			}
+			if ti.Who == "" {
+				ti.Who = rq.T("tl.system")
+			}
+			ti.Action = rq.T("tl." + it.Event.Action)
+			if it.Event.Action == events.Update {
+				for name, c := range it.Event.Changes {
+					if crm.ReadOnlyFields[name] {
+						continue
+					}
+					ti.Changes = append(ti.Changes, change{Field: rq.T("f." + name), Old: jsonText(c.Old), New: jsonText(c.New)})
+				}
+				sort.Slice(ti.Changes, func(i, j int) bool { return ti.Changes[i].Field < ti.Changes[j].Field })
+			}
+		}
+		d.Timeline = append(d.Timeline, ti)
+	}
+	if lk.err != nil {
+		u.failErr(w, r, rq, lk.err)
+		return
+	}
+	u.render(w, r, rq, status, "card", d.Label+": "+d.Title, e.Name, d)
+}
+
+func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	cur, err := e.get(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T)
+	if fe == nil {
+		defs, err := u.store.CustomFields(r.Context(), e.Name)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		parseCustom(defs, r.PostForm, patch)
+		if err := e.update(r.Context(), rq.Actor(), id, patch); err != nil {
+			var ok bool
+			if fe, ok = crm.AsFieldError(err); !ok {
+				u.failErr(w, r, rq, err)
+				return
+			}
+		}
+	}
+	if fe != nil {
+		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, fieldOfError(e, fe), fe.Message)
+		return
+	}
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
+}
+
+func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	rec := record{"assigned_by_id": rq.User.ID}
+	// Prefill from the query: a related list's "new" link passes the link.
+	for k, vs := range r.URL.Query() {
+		if _, ok := e.Field(k); ok && len(vs) > 0 {
+			rec[k] = vs[0]
+		}
+	}
+	u.showNew(w, r, rq, e, http.StatusOK, rec, nil, "", "")
+}
+
+func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string) {
+	lk := newLookups(r.Context(), u.store, rq.Lang)
+	var fs []field
+	for _, f := range e.Fields {
+		if !f.RO {
+			fs = append(fs, f)
+		}
+	}
+	ne := &entity{Name: e.Name, Fields: fs}
+	defs, err := u.store.CustomFields(r.Context(), e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), Title: rq.T("card.new"), New: true,
+		Fields: append(fieldViews(ne, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
+		Action: "/e/" + e.Name + "/new"}
+	if errMsg != "" {
+		d.Error = rq.T("err.form")
+		if errField == "" {
+			d.Error = errMsg
+		}
+	}
+	u.render(w, r, rq, status, "card", d.Label+": "+d.Title, e.Name, d)
+}
+
+func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T)
+	var id int64
+	if fe == nil {
+		defs, err := u.store.CustomFields(r.Context(), e.Name)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		parseCustom(defs, r.PostForm, patch)
+		id, err = e.create(r.Context(), rq.Actor(), patch)
+		if err != nil {
+			var ok bool
+			if fe, ok = crm.AsFieldError(err); !ok {
+				u.failErr(w, r, rq, err)
+				return
+			}
+		}
+	}
+	if fe != nil {
+		u.showNew(w, r, rq, e, http.StatusUnprocessableEntity, record{}, r.PostForm, fieldOfError(e, fe), fe.Message)
+		return
+	}
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
+}
+
+func (u *UI) deleteRecord(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	if err := u.store.Delete(r.Context(), rq.Actor(), e.Name, id); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	back(w, r, "/e/"+e.Name+"?flash="+url.QueryEscape(rq.T("card.deleted")))
+}
+
+func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	body := strings.TrimSpace(r.PostFormValue("body"))
+	if _, err := u.store.AddComment(r.Context(), rq.Actor(), e.Name, id, body); err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", fe.Field+": "+fe.Message)
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"#timeline")
+}

@@ -1,0 +1,64 @@
+package web
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// customKinds maps custom field types to input kinds.
+var customKinds = map[string]string{"string": kText, "text": kLong, "number": kText, "date": kDate, "bool": kBool, "enum": kChoice}
+
+// customViews are the inputs of an entity's custom fields ("custom.CODE").
+func customViews(defs []crm.CustomField, rec record, input url.Values, errField, errMsg string) []fieldView {
+	values, _ := rec["custom"].(map[string]any)
+	var out []fieldView
+	for _, d := range defs {
+		name := "custom." + d.Code
+		fv := fieldView{Name: name, Label: d.Label, Kind: customKinds[d.Type], Value: strOf(values[d.Code])}
+		if input != nil {
+			if d.Type == "bool" || input.Has(name) {
+				fv.Value = input.Get(name)
+			}
+		}
+		fv.Checked = fv.Value == "true" || fv.Value == "on"
+		if d.Type == "enum" {
+			fv.Options = []option{{"", "—"}}
+			for _, o := range d.Options {
+				fv.Options = append(fv.Options, option{o, o})
+			}
+		}
+		if name == errField {
+			fv.Error = errMsg
+		}
+		out = append(out, fv)
+	}
+	return out
+}
+
+// parseCustom reads the custom fields of a form into the patch's "custom"
+// object; an emptied field is removed (null in a merge patch).
+func parseCustom(defs []crm.CustomField, form url.Values, patch record) {
+	vals := map[string]any{}
+	for _, d := range defs {
+		name := "custom." + d.Code
+		if d.Type == "bool" {
+			if form.Has(name + ".shown") {
+				vals[d.Code] = form.Get(name) == "on"
+			}
+			continue
+		}
+		if !form.Has(name) {
+			continue
+		}
+		if v := strings.TrimSpace(form.Get(name)); v != "" {
+			vals[d.Code] = v
+		} else {
+			vals[d.Code] = nil
+		}
+	}
+	if len(vals) > 0 {
+		patch["custom"] = vals
+	}
+}

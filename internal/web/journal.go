@@ -1,0 +1,286 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/obmen/obmen/internal/delivery"
+)
+
+// JournalEntry is one exchange of an integration, as the generic journal
+// view shows it.
+type JournalEntry struct {
+	ID          int64
+	At          time.Time
+	Integration string // the source's name or a finer one ("webhook: CRM sync")
+	Direction   string // "out" or "in"
+	Status      string
+	Failed      bool
+	Error       string
+}
+
+// JournalSource is an integration's exchange journal. Each integration
+// (outbound webhooks today; 1C exchange, intake later) adds one with
+// UI.AddJournal, and the Integrations section and the home page show it.
+type JournalSource interface {
+	// Name is the source's short, URL-safe name ("webhooks").
+	Name() string
+	// Journal lists the newest entries, only failures when failed is set.
+	Journal(ctx context.Context, failed bool, limit int) ([]JournalEntry, error)
+	// Payload is what an entry carried, for the "payload" link.
+	Payload(ctx context.Context, id int64) (any, error)
+}
+
+// AddJournal registers an integration's journal.
+func (u *UI) AddJournal(src JournalSource) { u.journal = append(u.journal, src) }
+
+// Integration is an integration's page in the "Integrations" section:
+// its name, its settings (a page of its own, mounted by the integration),
+// its "check connection" action and its exchange journal. Integrations are
+// registered explicitly in app/ with AddIntegration.
+type Integration struct {
+	// Name is URL-safe and unique ("webhooks", "1c", "intake").
+	Name string
+	// Title is shown in the section, per language ("ru", "en").
+	Title map[string]string
+	// About says in a sentence what it does, per language.
+	About map[string]string
+	// SettingsURL, when set, is where its settings are edited.
+	SettingsURL string
+	// Check, when set, tries the connection and says how it went; the page
+	// offers a "check connection" button for it.
+	Check func(ctx context.Context) (string, error)
+	// Journal, when set, is its exchange journal (also listed in the
+	// section's common journal).
+	Journal JournalSource
+}
+
+// AddIntegration registers an integration's page (and its journal).
+func (u *UI) AddIntegration(in Integration) {
+	u.integ = append(u.integ, in)
+	if in.Journal != nil {
+		u.AddJournal(in.Journal)
+	}
+}
+
+func (u *UI) integration(name string) (Integration, bool) {
+	for _, in := range u.integ {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Integration{}, false
+}
+
+type integrationCard struct {
+	Name, Title, About, SettingsURL string
+	CanCheck                        bool
+}
+
+func cardOf(in Integration, lang string) integrationCard {
+	return integrationCard{Name: in.Name, Title: pick(in.Title, lang, in.Name), About: pick(in.About, lang, ""),
+		SettingsURL: in.SettingsURL, CanCheck: in.Check != nil}
+}
+
+func pick(m map[string]string, lang, def string) string {
+	if s := m[lang]; s != "" {
+		return s
+	}
+	if s := m[defaultLang]; s != "" {
+		return s
+	}
+	return def
+}
+
+type integrationPage struct {
+	integrationCard
+	Rows            []journalRow
+	Checked, Failed string
+	Failures        bool
+}
+
+// integrationShow is one integration's page: settings link, check, journal.
+func (u *UI) integrationShow(w http.ResponseWriter, r *http.Request, rq *request) {
+	in, ok := u.integration(r.PathValue("name"))
+	if !ok {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	u.showIntegration(w, r, rq, in, http.StatusOK, "", "")
+}
+
+func (u *UI) showIntegration(w http.ResponseWriter, r *http.Request, rq *request, in Integration, status int, checked, failed string) {
+	d := integrationPage{integrationCard: cardOf(in, rq.Lang), Checked: checked, Failed: failed, Failures: r.URL.Query().Get("failed") == "1"}
+	if in.Journal != nil {
+		var err error
+		if d.Rows, err = u.journalRows(r.Context(), in.Journal.Name(), d.Failures, 200); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
+	u.render(w, r, rq, status, "integration", d.Title, "integrations", d)
+}
+
+// integrationCheck runs an integration's connection check (admins only: it
+// reaches out to another system).
+func (u *UI) integrationCheck(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.requireAdmin(w, r, rq) {
+		return
+	}
+	in, ok := u.integration(r.PathValue("name"))
+	if !ok || in.Check == nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	msg, err := in.Check(r.Context())
+	if err != nil {
+		u.log.Warn("web: integration check failed", "integration", in.Name, "err", err)
+		u.showIntegration(w, r, rq, in, http.StatusOK, "", err.Error())
+		return
+	}
+	u.showIntegration(w, r, rq, in, http.StatusOK, msg, "")
+}
+
+func (u *UI) source(name string) JournalSource {
+	for _, s := range u.journal {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+type journalRow struct {
+	JournalEntry
+	Source, When, PayloadURL string
+}
+
+// journalRows merges the newest entries of every source.
+func (u *UI) journalRows(ctx context.Context, only string, failed bool, limit int) ([]journalRow, error) {
+	var rows []journalRow
+	for _, src := range u.journal {
+		if only != "" && src.Name() != only {
+			continue
+		}
+		es, err := src.Journal(ctx, failed, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			rows = append(rows, journalRow{JournalEntry: e, Source: src.Name(), When: e.At.Local().Format("02.01.2006 15:04:05"),
+				PayloadURL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(e.ID, 10)})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].At.After(rows[j].At) })
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	return rows, nil
+}
+
+type integrationsData struct {
+	Cards   []integrationCard
+	Sources []string
+	Source  string
+	Failed  bool
+	Rows    []journalRow
+}
+
+func (u *UI) integrations(w http.ResponseWriter, r *http.Request, rq *request) {
+	q := r.URL.Query()
+	d := integrationsData{Source: q.Get("source"), Failed: q.Get("failed") == "1"}
+	for _, in := range u.integ {
+		d.Cards = append(d.Cards, cardOf(in, rq.Lang))
+	}
+	for _, s := range u.journal {
+		d.Sources = append(d.Sources, s.Name())
+	}
+	var err error
+	if d.Rows, err = u.journalRows(r.Context(), d.Source, d.Failed, 200); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	u.render(w, r, rq, http.StatusOK, "integrations", rq.T("int.title"), "integrations", d)
+}
+
+func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request) {
+	src := u.source(r.PathValue("source"))
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	if src == nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	v, err := src.Payload(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	u.render(w, r, rq, http.StatusOK, "payload", rq.T("int.payload"), "integrations", string(b))
+}
+
+// WebhooksIntegration is the outbound webhooks' page: their journal; they
+// are set up through the REST API (/api/v1/outbound-webhooks).
+func WebhooksIntegration(svc *delivery.Service) Integration {
+	return Integration{Name: "webhooks",
+		Title: map[string]string{"ru": "Исходящие вебхуки", "en": "Outbound webhooks"},
+		About: map[string]string{
+			"ru": "Отправляют изменения CRM в другие системы (в формате Битрикс24 или JSON с подписью). Настраиваются через REST API: /api/v1/outbound-webhooks.",
+			"en": "Send CRM changes to other systems (Bitrix24-style or signed JSON). Set up through the REST API: /api/v1/outbound-webhooks.",
+		},
+		Check: func(ctx context.Context) (string, error) {
+			hooks, err := svc.List(ctx)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d", len(hooks)), nil
+		},
+		Journal: Deliveries{Service: svc}}
+}
+
+// Deliveries is the outbound-webhook delivery journal as a journal source.
+type Deliveries struct{ Service *delivery.Service }
+
+// Name implements JournalSource.
+func (Deliveries) Name() string { return "webhooks" }
+
+// Journal implements JournalSource: the newest deliveries of every webhook.
+func (d Deliveries) Journal(ctx context.Context, failed bool, limit int) ([]JournalEntry, error) {
+	hooks, err := d.Service.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status := ""
+	if failed {
+		status = delivery.StatusFailed
+	}
+	var out []JournalEntry
+	for _, h := range hooks {
+		ds, err := d.Service.Deliveries(ctx, h.ID, delivery.DeliveryQuery{Status: status, Limit: limit})
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range ds {
+			out = append(out, JournalEntry{ID: x.ID, At: x.UpdatedAt, Integration: "webhook: " + h.Name, Direction: "out",
+				Status: x.Status, Failed: x.Status == delivery.StatusFailed, Error: x.LastError})
+		}
+	}
+	return out, nil
+}
+
+// Payload implements JournalSource: the delivery with its attempts.
+func (d Deliveries) Payload(ctx context.Context, id int64) (any, error) {
+	return d.Service.Delivery(ctx, id)
+}

@@ -1,0 +1,268 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/store"
+)
+
+// column is a list column as the template shows it.
+type column struct {
+	Name, Label string
+	Sortable    bool
+	SortURL     string
+	Sorted      string // "asc", "desc" or ""
+	Chosen      bool
+}
+
+// cell is one value of a row; Link, when set, makes it a link.
+type cell struct {
+	Text, Link string
+}
+
+type row struct {
+	ID    int64
+	Link  string
+	Cells []cell
+}
+
+type filterView struct {
+	Name, Label, Value string
+	Options            []option
+}
+
+type listData struct {
+	Entity   *entity
+	Label    string
+	Q        string
+	Columns  []column // shown
+	All      []column // every column, for the chooser
+	Filters  []filterView
+	Rows     []row
+	Limit    int
+	NextURL  string
+	PrevURL  string
+	FirstURL string
+	CSVURL   string
+}
+
+// listQuery is what a list URL selects, parsed once for the page and the
+// CSV export.
+type listQuery struct {
+	params store.ListParams
+	cols   []field
+	prev   []string // cursors of the pages before this one
+}
+
+func (u *UI) entityOf(w http.ResponseWriter, r *http.Request, rq *request) (*entity, bool) {
+	e, ok := u.byPath[r.PathValue("entity")]
+	if !ok {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return nil, false
+	}
+	return e, true
+}
+
+// parseListQuery reads q, sort, cursor, prev, limit, cols and the filters
+// "f.<field>" (equality) of a list URL.
+func parseListQuery(e *entity, q url.Values) listQuery {
+	lq := listQuery{params: store.ListParams{Q: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursor"), Limit: 50}}
+	if s := q.Get("sort"); s != "" {
+		if f, ok := e.Field(strings.TrimPrefix(s, "-")); ok && f.Sort {
+			lq.params.Sort = s
+		}
+	}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n >= 10 && n <= 500 {
+		lq.params.Limit = n
+	}
+	if p := q.Get("prev"); p != "" {
+		// The cursors of the pages before, "-" standing for the first.
+		for _, c := range strings.Split(p, ".") {
+			if c == "-" {
+				c = ""
+			}
+			lq.prev = append(lq.prev, c)
+		}
+	}
+	for _, f := range e.Fields {
+		if v := q.Get("f." + f.Name); v != "" && f.Sort {
+			lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: "eq", Value: v})
+		}
+	}
+	chosen := map[string]bool{}
+	for _, c := range q["cols"] {
+		chosen[c] = true
+	}
+	for _, f := range e.Fields {
+		if f.Kind == kLong {
+			continue
+		}
+		if (len(chosen) == 0 && f.List) || chosen[f.Name] {
+			lq.cols = append(lq.cols, f)
+		}
+	}
+	return lq
+}
+
+func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	lq := parseListQuery(e, q)
+	recs, next, err := e.list(r.Context(), lq.params)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	lk := newLookups(r.Context(), u.store, rq.Lang)
+	base := "/e/" + e.Name
+	// with returns the current URL with some parameters changed.
+	with := func(set map[string]string) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		for k, val := range set {
+			if val == "" {
+				v.Del(k)
+			} else {
+				v.Set(k, val)
+			}
+		}
+		if s := v.Encode(); s != "" {
+			return base + "?" + s
+		}
+		return base
+	}
+	d := listData{Entity: e, Label: rq.T("e." + e.Name), Q: lq.params.Q, Limit: lq.params.Limit}
+	shown := map[string]bool{}
+	for _, f := range lq.cols {
+		shown[f.Name] = true
+	}
+	for _, f := range e.Fields {
+		if f.Kind == kLong {
+			continue
+		}
+		c := column{Name: f.Name, Label: rq.T("f." + f.Name), Sortable: f.Sort, Chosen: shown[f.Name]}
+		if f.Sort {
+			dir := f.Name
+			switch lq.params.Sort {
+			case f.Name:
+				c.Sorted, dir = "asc", "-"+f.Name
+			case "-" + f.Name:
+				c.Sorted = "desc"
+			}
+			c.SortURL = with(map[string]string{"sort": dir, "cursor": "", "prev": ""})
+		}
+		d.All = append(d.All, c)
+		if c.Chosen {
+			d.Columns = append(d.Columns, c)
+		}
+		if f.Filter {
+			d.Filters = append(d.Filters, filterView{Name: "f." + f.Name, Label: c.Label, Value: q.Get("f." + f.Name), Options: lk.options(f, record{}, rq.T)})
+		}
+	}
+	for _, rec := range recs {
+		rw := row{ID: rec.ID(), Link: base + "/" + strconv.FormatInt(rec.ID(), 10)}
+		for _, f := range lq.cols {
+			c := cell{Text: lk.display(f, rec)}
+			if f.Kind == kRef && intOf(rec[f.Name]) != 0 {
+				c.Link = "/e/" + f.Ref + "/" + strOf(rec[f.Name])
+			}
+			rw.Cells = append(rw.Cells, c)
+		}
+		d.Rows = append(d.Rows, rw)
+	}
+	if lk.err != nil {
+		u.failErr(w, r, rq, lk.err)
+		return
+	}
+	if next != "" {
+		var stack []string
+		for _, c := range append(lq.prev, lq.params.Cursor) {
+			if c == "" {
+				c = "-"
+			}
+			stack = append(stack, c)
+		}
+		d.NextURL = with(map[string]string{"cursor": next, "prev": strings.Join(stack, ".")})
+	}
+	if lq.params.Cursor != "" {
+		d.FirstURL = with(map[string]string{"cursor": "", "prev": ""})
+		if n := len(lq.prev); n > 0 {
+			var stack []string
+			for _, c := range lq.prev[:n-1] {
+				if c == "" {
+					c = "-"
+				}
+				stack = append(stack, c)
+			}
+			d.PrevURL = with(map[string]string{"cursor": lq.prev[n-1], "prev": strings.Join(stack, ".")})
+		} else {
+			d.PrevURL = d.FirstURL
+		}
+	}
+	exp := url.Values{}
+	for k, vs := range q {
+		if k != "cursor" && k != "prev" && k != "limit" {
+			exp[k] = vs
+		}
+	}
+	d.CSVURL = base + "/export.csv?" + exp.Encode()
+	u.render(w, r, rq, http.StatusOK, "list", d.Label, e.Name, d)
+}
+
+// maxExport bounds one CSV export.
+const maxExport = 100000
+
+// exportCSV writes the list (every page, the chosen columns) as CSV in
+// UTF-8 with a byte-order mark, so that Excel reads the Cyrillic right.
+func (u *UI) exportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	lq := parseListQuery(e, r.URL.Query())
+	lq.params.Limit = 500
+	lq.params.Cursor = ""
+	lk := newLookups(r.Context(), u.store, rq.Lang)
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+e.Name+`-`+time.Now().Format("20060102-1504")+`.csv"`)
+	_, _ = w.Write([]byte("\xEF\xBB\xBF"))
+	cw := csv.NewWriter(w)
+	head := []string{rq.T("f.id")}
+	for _, f := range lq.cols {
+		head = append(head, rq.T("f."+f.Name))
+	}
+	_ = cw.Write(head)
+	n := 0
+	for n < maxExport {
+		recs, next, err := e.list(r.Context(), lq.params)
+		if err != nil {
+			// The header is out; say so in the file rather than cut it silently.
+			u.log.Error("web: CSV export", "entity", e.Name, "err", err)
+			_ = cw.Write([]string{"ERROR: " + err.Error()})
+			break
+		}
+		for _, rec := range recs {
+			line := []string{strconv.FormatInt(rec.ID(), 10)}
+			for _, f := range lq.cols {
+				line = append(line, lk.display(f, rec))
+			}
+			_ = cw.Write(line)
+			n++
+		}
+		if next == "" {
+			break
+		}
+		lq.params.Cursor = next
+	}
+	cw.Flush()
+}

@@ -1,0 +1,141 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+type loginData struct {
+	Login, Next, Error string
+}
+
+func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
+	rq := &request{Lang: langOf(r)}
+	u.render(w, r, rq, http.StatusOK, "login", rq.T("login.title"), "", loginData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// loginSubmit signs in with the form fields login and password. Guessing
+// is limited per client address and per login, as in the API.
+func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	rq := &request{Lang: langOf(r)}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	login, pw := strings.TrimSpace(r.PostFormValue("login")), r.PostFormValue("password")
+	d := loginData{Login: login, Next: safeNext(r.PostFormValue("next"))}
+	limited := func(wait float64) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait))))
+		d.Error = rq.T("login.limited")
+		u.render(w, r, rq, http.StatusTooManyRequests, "login", rq.T("login.title"), "", d)
+	}
+	if ok, wait := u.loginByIP.Allow(httpx.ClientIP(r)); !ok {
+		u.log.Warn("web: sign-in rate limited", "remote", r.RemoteAddr)
+		limited(wait.Seconds())
+		return
+	}
+	if ok, wait := u.loginByName.Allow(strings.ToLower(login)); !ok {
+		u.log.Warn("web: sign-in rate limited", "login", login, "remote", r.RemoteAddr)
+		limited(wait.Seconds())
+		return
+	}
+	usr, err := u.store.Authenticate(r.Context(), login, pw)
+	if errors.Is(err, store.ErrBadCredentials) {
+		u.log.Warn("web: failed sign-in", "login", login, "remote", r.RemoteAddr)
+		d.Error = rq.T("login.bad")
+		u.render(w, r, rq, http.StatusUnauthorized, "login", rq.T("login.title"), "", d)
+		return
+	}
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	sess, err := u.store.CreateSession(r.Context(), usr.ID, sessionTTL)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: secure(r), Expires: sess.ExpiresAt})
+	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+func secure(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+func (u *UI) logout(w http.ResponseWriter, r *http.Request, rq *request) {
+	if err := u.store.DeleteSession(r.Context(), rq.Sess.ID); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r)})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// setLang stores the language choice in a cookie. It changes nothing on
+// the server, so it needs no session.
+func (u *UI) setLang(w http.ResponseWriter, r *http.Request) {
+	lang := r.PostFormValue("lang")
+	if _, ok := catalogue[lang]; !ok {
+		lang = defaultLang
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r)})
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+type passwordData struct {
+	Error, Done string
+}
+
+func (u *UI) passwordPage(w http.ResponseWriter, r *http.Request, rq *request) {
+	u.render(w, r, rq, http.StatusOK, "password", rq.T("pw.title"), "", passwordData{})
+}
+
+// passwordSubmit changes the user's own password after checking the
+// current one.
+func (u *UI) passwordSubmit(w http.ResponseWriter, r *http.Request, rq *request) {
+	cur, next, again := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("again")
+	var d passwordData
+	status := http.StatusUnprocessableEntity
+	if _, err := u.store.Authenticate(r.Context(), rq.User.Login, cur); err != nil {
+		d.Error = rq.T("pw.wrong")
+	} else if next != again {
+		d.Error = rq.T("pw.mismatch")
+	} else if err := u.store.SetPassword(r.Context(), rq.Actor(), rq.User.ID, next); err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			d.Error = fe.Message
+		} else {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	} else {
+		// SetPassword ends every session of the user, this one too:
+		// start a new one so that the user stays signed in here.
+		sess, err := u.store.CreateSession(r.Context(), rq.User.ID, sessionTTL)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: secure(r), Expires: sess.ExpiresAt})
+		rq.Sess = sess
+		d.Done, status = rq.T("pw.done"), http.StatusOK
+	}
+	u.render(w, r, rq, status, "password", rq.T("pw.title"), "", d)
+}

@@ -1,0 +1,404 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// option is one choice of a select.
+type option struct {
+	Value, Label string
+}
+
+// lookups resolve ids and codes to names for one request, reading each
+// dictionary at most once (the store caches them across requests).
+type lookups struct {
+	ctx      context.Context
+	s        *store.Store
+	users    map[int64]string
+	userOpts []option
+	statuses map[string][]crm.Status
+	pipes    []crm.Pipeline
+	lang     string
+	err      error
+}
+
+func newLookups(ctx context.Context, s *store.Store, lang string) *lookups {
+	return &lookups{ctx: ctx, s: s, statuses: map[string][]crm.Status{}, lang: lang}
+}
+
+func (l *lookups) loadUsers() {
+	if l.users != nil {
+		return
+	}
+	l.users = map[int64]string{}
+	us, err := l.s.ListUsers(l.ctx)
+	if err != nil {
+		l.err = err
+		return
+	}
+	for _, u := range us {
+		name := joinNonEmpty(u.FirstName, u.LastName)
+		if name == "" {
+			name = u.Login
+		}
+		l.users[u.ID] = name
+		l.userOpts = append(l.userOpts, option{strconv.FormatInt(u.ID, 10), name})
+	}
+}
+
+func (l *lookups) userName(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	l.loadUsers()
+	if n, ok := l.users[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+func (l *lookups) statusList(dict string) []crm.Status {
+	if st, ok := l.statuses[dict]; ok {
+		return st
+	}
+	st, err := l.s.ListStatuses(l.ctx, dict)
+	if err != nil {
+		l.err = err
+	}
+	l.statuses[dict] = st
+	return st
+}
+
+func (l *lookups) statusName(dict, id string) string {
+	for _, st := range l.statusList(dict) {
+		if st.StatusID == id {
+			return st.Name
+		}
+	}
+	return id
+}
+
+func (l *lookups) pipelines() []crm.Pipeline {
+	if l.pipes == nil {
+		ps, err := l.s.ListPipelines(l.ctx)
+		if err != nil {
+			l.err = err
+		}
+		l.pipes = append([]crm.Pipeline{{ID: 0, Name: ""}}, ps...)
+		for _, p := range ps {
+			if p.ID == 0 {
+				l.pipes = ps
+				break
+			}
+		}
+	}
+	return l.pipes
+}
+
+// stageDict names the stage dictionary of a pipeline.
+func stageDict(pipeline int64) string {
+	if pipeline == 0 {
+		return "DEAL_STAGE"
+	}
+	return "DEAL_STAGE_" + strconv.FormatInt(pipeline, 10)
+}
+
+// options lists a field's choices ("" first: none).
+func (l *lookups) options(f field, rec record, t func(string) string) []option {
+	out := []option{{"", "—"}}
+	switch f.Kind {
+	case kStatus:
+		for _, st := range l.statusList(f.Dict) {
+			out = append(out, option{st.StatusID, st.Name})
+		}
+	case kStage:
+		for _, st := range l.statusList(stageDict(intOf(rec["category_id"]))) {
+			out = append(out, option{st.StatusID, st.Name})
+		}
+	case kPipeline:
+		out = out[:0]
+		for _, p := range l.pipelines() {
+			name := p.Name
+			if name == "" {
+				name = t("kanban.default_pipeline")
+			}
+			out = append(out, option{strconv.FormatInt(p.ID, 10), name})
+		}
+	case kUser:
+		l.loadUsers()
+		out = append(out, l.userOpts...)
+	case kBool:
+		out = append(out, option{"true", t("yes")}, option{"false", t("no")})
+	case kChoice:
+		for _, c := range f.Choices {
+			out = append(out, option{c, choiceLabel(c, t)})
+		}
+	}
+	return out
+}
+
+// display is a field's value as text for lists, cards and CSV.
+func (l *lookups) display(f field, rec record) string {
+	v := rec[f.Name]
+	switch f.Kind {
+	case kUser:
+		return l.userName(intOf(v))
+	case kStatus:
+		return l.statusName(f.Dict, strOf(v))
+	case kStage:
+		return l.statusName(stageDict(intOf(rec["category_id"])), strOf(v))
+	case kPipeline:
+		id := intOf(v)
+		for _, p := range l.pipelines() {
+			if p.ID == id {
+				return p.Name
+			}
+		}
+		return strOf(v)
+	case kRef, kInt:
+		if intOf(v) == 0 {
+			return ""
+		}
+		return strOf(v)
+	case kComms:
+		return commsText(v)
+	case kIDs:
+		return idsText(v)
+	case kDateTime:
+		s := strOf(v)
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil && !t.IsZero() {
+			return t.Local().Format("02.01.2006 15:04")
+		}
+		return ""
+	case kBool:
+		if v == true {
+			return "✓"
+		}
+		return ""
+	case kChoice:
+		if s := strOf(v); s != "" {
+			return choiceLabel(s, func(k string) string { return translate(l.lang, k) })
+		}
+		return ""
+	}
+	return strOf(v)
+}
+
+// choiceLabel names a choice: "choice.call", then an entity's name, then
+// the value itself.
+func choiceLabel(v string, t func(string) string) string {
+	if s := t("choice." + v); s != "choice."+v {
+		return s
+	}
+	if s := t("e1." + v); s != "e1."+v {
+		return s
+	}
+	return v
+}
+
+// inputValue is a field's value as an input holds it.
+func inputValue(f field, rec record) string {
+	v := rec[f.Name]
+	switch f.Kind {
+	case kComms:
+		return commsText(v)
+	case kIDs:
+		return idsText(v)
+	case kRef, kUser:
+		if intOf(v) == 0 {
+			return ""
+		}
+	case kDateTime:
+		if t, err := time.Parse(time.RFC3339Nano, strOf(v)); err == nil && !t.IsZero() {
+			return t.Local().Format("2006-01-02T15:04")
+		}
+		return ""
+	}
+	return strOf(v)
+}
+
+func commsText(v any) string {
+	items, _ := v.([]any)
+	var parts []string
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			if s := strOf(m["value"]); s != "" {
+				parts = append(parts, s)
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func idsText(v any) string {
+	items, _ := v.([]any)
+	var parts []string
+	for _, it := range items {
+		parts = append(parts, strOf(it))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '\n' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseForm turns the submitted editable fields into a JSON merge patch.
+// A value that cannot be parsed is reported against its field, in the
+// user's language, before the store sees anything.
+func parseForm(e *entity, form func(string) string, has func(string) bool, cur record, t func(string) string) (record, *crm.FieldError) {
+	patch := record{}
+	for _, f := range e.Fields {
+		if f.RO || (f.Kind != kBool && !has(f.Name)) {
+			continue
+		}
+		raw := strings.TrimSpace(form(f.Name))
+		bad := func(key string) *crm.FieldError { return &crm.FieldError{Field: f.Name, Message: t(key)} }
+		switch f.Kind {
+		case kBool:
+			if !has(f.Name + ".shown") {
+				continue // the form did not offer it
+			}
+			patch[f.Name] = raw == "on" || raw == "true"
+		case kInt, kRef, kUser, kPipeline:
+			if raw == "" {
+				patch[f.Name] = 0
+				continue
+			}
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil || n < 0 {
+				return nil, bad("err.int")
+			}
+			patch[f.Name] = n
+		case kAmount:
+			if raw == "" {
+				raw = "0"
+			}
+			if _, err := crm.ParseAmount(strings.ReplaceAll(raw, ",", ".")); err != nil {
+				return nil, bad("err.amount")
+			}
+			patch[f.Name] = strings.ReplaceAll(raw, ",", ".")
+		case kQty:
+			if raw == "" {
+				raw = "0"
+			}
+			if _, err := crm.ParseQuantity(strings.ReplaceAll(raw, ",", ".")); err != nil {
+				return nil, bad("err.amount")
+			}
+			patch[f.Name] = strings.ReplaceAll(raw, ",", ".")
+		case kDate:
+			if raw != "" {
+				if _, err := time.Parse(time.DateOnly, raw); err != nil {
+					return nil, bad("err.date")
+				}
+			}
+			patch[f.Name] = raw
+		case kDateTime:
+			if raw == "" {
+				patch[f.Name] = nil
+				continue
+			}
+			tm, err := time.ParseInLocation("2006-01-02T15:04", raw, time.Local)
+			if err != nil {
+				return nil, bad("err.date")
+			}
+			patch[f.Name] = tm.UTC().Format(time.RFC3339)
+		case kIDs:
+			ids := []int64{}
+			for _, p := range splitList(raw) {
+				n, err := strconv.ParseInt(strings.TrimPrefix(p, "#"), 10, 64)
+				if err != nil || n <= 0 {
+					return nil, bad("err.int")
+				}
+				ids = append(ids, n)
+			}
+			patch[f.Name] = ids
+		case kComms:
+			// Items that stay keep their id and value type, so that an
+			// unchanged list is no change.
+			old := map[string]map[string]any{}
+			if items, ok := cur[f.Name].([]any); ok {
+				for _, it := range items {
+					if m, ok := it.(map[string]any); ok {
+						old[strOf(m["value"])] = m
+					}
+				}
+			}
+			items := []map[string]any{}
+			for _, p := range splitList(raw) {
+				it := map[string]any{"value": p}
+				if m, ok := old[p]; ok {
+					it["id"], it["value_type"] = m["id"], m["value_type"]
+				}
+				items = append(items, it)
+			}
+			patch[f.Name] = items
+		default:
+			patch[f.Name] = raw
+		}
+	}
+	return patch, nil
+}
+
+// fieldOfError maps a store field error ("phones[1].value") to the form
+// field it belongs to ("phones").
+func fieldOfError(e *entity, fe *crm.FieldError) string {
+	if strings.HasPrefix(fe.Field, "custom.") {
+		return fe.Field
+	}
+	name := fe.Field
+	if i := strings.IndexAny(name, "[."); i > 0 {
+		name = name[:i]
+	}
+	if _, ok := e.Field(name); ok {
+		return name
+	}
+	return ""
+}
+
+// jsonText renders an event change value (JSON) for people.
+func jsonText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "—"
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "" {
+			return "«»"
+		}
+		return s
+	}
+	var items []map[string]any
+	if json.Unmarshal(raw, &items) == nil {
+		var parts []string
+		for _, it := range items {
+			if v, ok := it["value"]; ok {
+				parts = append(parts, strOf(v))
+			} else if v, ok := it["name"]; ok {
+				parts = append(parts, strOf(v))
+			}
+		}
+		if len(parts) > 0 || len(items) == 0 {
+			return "[" + strings.Join(parts, ", ") + "]"
+		}
+	}
+	const max = 200
+	if len(raw) > max {
+		return string(raw[:max]) + "…"
+	}
+	return string(raw)
+}

@@ -1,0 +1,362 @@
+// Package web serves Obmen's admin UI: server-rendered html/template pages
+// with htmx (vendored, see static/README.md) and plain CSS, under "/" of the
+// same server as the REST API. Sessions are the API's (cookie
+// obmen_session); every state-changing request carries the session's CSRF
+// token.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// SessionCookie is the API's session cookie, shared with the UI.
+const SessionCookie = "obmen_session"
+
+// maxForm bounds a submitted form.
+const maxForm = 1 << 20
+
+// sessionTTL matches the API's session lifetime.
+const sessionTTL = 12 * time.Hour
+
+// UI is the admin web interface.
+type UI struct {
+	store    *store.Store
+	log      *slog.Logger
+	pages    map[string]*template.Template
+	entities []*entity
+	byPath   map[string]*entity
+	journal  []JournalSource
+	integ    []Integration
+
+	loginByIP, loginByName *httpx.Limiter
+}
+
+// New builds the UI over a store. Journal sources (the integrations'
+// exchange journals) are added with AddJournal.
+func New(s *store.Store, log *slog.Logger) (*UI, error) {
+	u := &UI{store: s, log: log,
+		// As the API's sign-in: 20 at once per address then one every
+		// 3 s; 10 per login then one every 6 s.
+		loginByIP:   httpx.NewLimiter(3*time.Second, 20),
+		loginByName: httpx.NewLimiter(6*time.Second, 10),
+	}
+	u.entities = entities(s)
+	u.byPath = map[string]*entity{}
+	for _, e := range u.entities {
+		u.byPath[e.Name] = e
+	}
+	if err := u.parse(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetSignInLimits replaces the sign-in limiters (tests make them small).
+func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
+	u.loginByIP, u.loginByName = perIP, perLogin
+}
+
+var funcs = template.FuncMap{
+	"strs": func(s ...string) []string { return s },
+	"add":  func(a, b int) int { return a + b },
+	"fmtTime": func(t any) string {
+		var tm time.Time
+		switch v := t.(type) {
+		case time.Time:
+			tm = v
+		case *time.Time:
+			if v != nil {
+				tm = *v
+			}
+		}
+		if tm.IsZero() {
+			return ""
+		}
+		return tm.Local().Format("02.01.2006 15:04")
+	},
+}
+
+// parse builds one template set per page: the layout plus the page file.
+func (u *UI) parse() error {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	u.pages = map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" || base == "parts" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", n)
+		if err != nil {
+			return fmt.Errorf("web: template %s: %w", n, err)
+		}
+		u.pages[base] = t
+	}
+	return nil
+}
+
+// Register mounts the UI on mux. The API, /rest/, /healthz and /metrics
+// keep their own, more specific patterns.
+func (u *UI) Register(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET /login", u.loginPage)
+	mux.HandleFunc("POST /login", u.loginSubmit)
+	mux.HandleFunc("POST /lang", u.setLang)
+
+	mux.Handle("POST /logout", u.auth(u.logout))
+	mux.Handle("GET /{$}", u.auth(u.home))
+	mux.Handle("GET /password", u.auth(u.passwordPage))
+	mux.Handle("POST /password", u.auth(u.passwordSubmit))
+	mux.Handle("GET /e/{entity}", u.auth(u.list))
+	mux.Handle("GET /e/{entity}/export.csv", u.auth(u.exportCSV))
+	mux.Handle("GET /e/{entity}/new", u.auth(u.newRecord))
+	mux.Handle("POST /e/{entity}/new", u.auth(u.createRecord))
+	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
+	mux.Handle("POST /e/{entity}/{id}", u.auth(u.updateRecord))
+	mux.Handle("POST /e/{entity}/{id}/delete", u.auth(u.deleteRecord))
+	mux.Handle("POST /e/{entity}/{id}/comment", u.auth(u.addComment))
+	mux.Handle("POST /e/{entity}/{id}/items", u.auth(u.saveItems))
+	mux.Handle("POST /e/{entity}/{id}/items/preview", u.auth(u.itemsPreview))
+	mux.Handle("GET /e/lead/{id}/convert", u.auth(u.convertPage))
+	mux.Handle("POST /e/lead/{id}/convert", u.auth(u.convertSubmit))
+	mux.Handle("GET /kanban", u.auth(u.kanban))
+	mux.Handle("POST /kanban/{id}/stage", u.auth(u.moveDeal))
+	mux.Handle("GET /recycle", u.auth(u.recycle))
+	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
+	mux.Handle("POST /recycle/{entity}/{id}/purge", u.auth(u.purge))
+	mux.Handle("GET /calendar", u.auth(u.calendar))
+	mux.Handle("GET /import", u.auth(u.importPage))
+	mux.Handle("POST /import", u.auth(u.importUpload))
+	mux.Handle("POST /import/run", u.auth(u.importRun))
+	mux.Handle("GET /admin/users", u.auth(u.users))
+	mux.Handle("POST /admin/users", u.auth(u.createUser))
+	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
+	mux.Handle("GET /admin/dict", u.auth(u.dictionaries))
+	mux.Handle("POST /admin/dict/{action}", u.auth(u.dictAction))
+	mux.Handle("GET /keys", u.auth(u.keys))
+	mux.Handle("POST /keys", u.auth(u.createKey))
+	mux.Handle("POST /keys/{id}/revoke", u.auth(u.revokeKey))
+	mux.Handle("GET /integrations", u.auth(u.integrations))
+	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
+	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
+	mux.Handle("POST /integrations/{name}/check", u.auth(u.integrationCheck))
+	// "/" without a method, so that the API's "/api/v1/" and "/rest/"
+	// stay the more specific patterns.
+	mux.Handle("/", u.auth(func(w http.ResponseWriter, r *http.Request, rq *request) {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	}))
+}
+
+// request is what a handler knows about the signed-in user.
+type request struct {
+	User crm.User
+	Sess store.Session
+	Lang string
+}
+
+// Actor is who the store records as the author of a write.
+func (rq *request) Actor() crm.Actor { return crm.Actor{UserID: rq.User.ID} }
+
+// T translates a message key into the request's language.
+func (rq *request) T(key string) string { return translate(rq.Lang, key) }
+
+// IsAdmin reports whether the user has the admin role.
+func (rq *request) IsAdmin() bool { return rq.User.Role == crm.RoleAdmin }
+
+type authed func(w http.ResponseWriter, r *http.Request, rq *request)
+
+// auth checks the session cookie (else redirects to /login) and, for
+// state-changing methods, the CSRF token: the form field "csrf" or the
+// X-CSRF-Token header (htmx sends it) must equal the session's token.
+func (u *UI) auth(h authed) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang := langOf(r)
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			u.toLogin(w, r)
+			return
+		}
+		sess, usr, err := u.store.CheckSession(r.Context(), c.Value)
+		if err != nil {
+			u.toLogin(w, r)
+			return
+		}
+		rq := &request{User: usr, Sess: sess, Lang: lang}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+maxForm)
+				err = r.ParseMultipartForm(maxForm)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes*2)
+				err = r.ParseForm()
+			}
+			if err != nil {
+				u.fail(w, r, rq, http.StatusBadRequest, err.Error())
+				return
+			}
+			tok := r.Header.Get("X-CSRF-Token")
+			if tok == "" {
+				tok = r.PostFormValue("csrf")
+			}
+			if !tokensEqual(tok, sess.CSRF) {
+				u.log.Warn("web: CSRF token missing or wrong", "path", r.URL.Path, "user", usr.Login, "remote", r.RemoteAddr)
+				u.fail(w, r, rq, http.StatusForbidden, rq.T("err.csrf"))
+				return
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		// A manager sees and changes only the records they are
+		// responsible for, unless an administrator granted more.
+		ctx, err := u.store.ScopeFor(r.Context(), usr)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		h(w, r.WithContext(ctx), rq)
+	})
+}
+
+func (u *UI) toLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("HX-Request") != "" {
+		w.Header().Set("HX-Redirect", "/login")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.Method != http.MethodGet {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+}
+
+func tokensEqual(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+// view is the data every page template gets.
+type view struct {
+	Lang     string
+	User     crm.User
+	CSRF     string
+	Title    string
+	Nav      string
+	Flash    string
+	Entities []*entity
+	Data     any
+	Path     string // this page, for the language switch to come back to
+}
+
+// T translates a message key.
+func (v *view) T(key string) string { return translate(v.Lang, key) }
+
+// render writes a page; the output is buffered so that a template error
+// becomes a 500 instead of half a page.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status int, page, title, nav string, data any) {
+	t, ok := u.pages[page]
+	if !ok {
+		panic("web: no page template " + page)
+	}
+	v := &view{Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash")}
+	if r.Method == http.MethodGet {
+		here := *r.URL
+		q := here.Query()
+		q.Del("flash")
+		here.RawQuery = q.Encode()
+		v.Path = here.RequestURI()
+	}
+	if rq != nil {
+		v.User, v.CSRF, v.Lang = rq.User, rq.Sess.CSRF, rq.Lang
+	}
+	var buf bytes.Buffer
+	name := "layout"
+	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Boosted") == "" && t.Lookup("fragment") != nil {
+		name = "fragment"
+	}
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		u.log.Error("web: render", "page", page, "err", err)
+		http.Error(w, "internal error; see the server log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderPart writes one named template of the page set "parts" (an htmx
+// fragment).
+func (u *UI) renderPart(w http.ResponseWriter, r *http.Request, rq *request, name string, data any) {
+	var buf bytes.Buffer
+	if err := u.pages["error"].ExecuteTemplate(&buf, name, data); err != nil {
+		u.log.Error("web: render part", "part", name, "err", err)
+		http.Error(w, "internal error; see the server log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders an error page.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, rq *request, status int, msg string) {
+	u.render(w, r, rq, status, "error", rq.T("err.title"), "", msg)
+}
+
+// failErr maps a store error to a page.
+func (u *UI) failErr(w http.ResponseWriter, r *http.Request, rq *request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	case errors.Is(err, context.Canceled):
+		u.fail(w, r, rq, http.StatusServiceUnavailable, err.Error())
+	default:
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.fail(w, r, rq, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			return
+		}
+		u.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		u.fail(w, r, rq, http.StatusInternalServerError, rq.T("err.internal"))
+	}
+}
+
+// back redirects after a successful POST (303, so the browser GETs).
+func back(w http.ResponseWriter, r *http.Request, to string) {
+	if r.Header.Get("HX-Request") != "" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
