@@ -31,9 +31,18 @@ type env struct {
 
 func newEnv(t testing.TB, d *db.DB) *env {
 	t.Helper()
+	return newEnvWith(t, d, nil)
+}
+
+// newEnvWith is newEnv with the configuration adjusted by tweak first.
+func newEnvWith(t testing.TB, d *db.DB, tweak func(*config.Config)) *env {
+	t.Helper()
 	cfg := config.Default()
 	cfg.AdminPassword = adminPassword
 	cfg.DataDir = t.TempDir()
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	a, err := app.NewServer(d, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -235,11 +235,12 @@ func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request)
 // are set up through the REST API (/api/v1/outbound-webhooks).
 func WebhooksIntegration(svc *delivery.Service) Integration {
 	return Integration{Name: "webhooks",
-		Title: map[string]string{"ru": "Исходящие вебхуки", "en": "Outbound webhooks"},
+		Title: map[string]string{"ru": "Вебхуки", "en": "Webhooks"},
 		About: map[string]string{
-			"ru": "Отправляют изменения CRM в другие системы (в формате Битрикс24 или JSON с подписью). Настраиваются через REST API: /api/v1/outbound-webhooks.",
-			"en": "Send CRM changes to other systems (Bitrix24-style or signed JSON). Set up through the REST API: /api/v1/outbound-webhooks.",
+			"ru": "Входящие вебхуки REST, совместимого с Битрикс24, и исходящие, отправляющие изменения CRM в другие системы (в формате Битрикс24 или JSON с подписью).",
+			"en": "Incoming webhooks of the Bitrix24-compatible REST, and outbound ones sending CRM changes to other systems (Bitrix24-style or signed JSON).",
 		},
+		SettingsURL: "/admin/webhooks",
 		Check: func(ctx context.Context) (string, error) {
 			hooks, err := svc.List(ctx)
 			if err != nil {

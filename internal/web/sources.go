@@ -16,8 +16,8 @@ func IntakeIntegration(svc *intake.Service) Integration {
 	return Integration{Name: "intake",
 		Title: map[string]string{"ru": "Приём заявок", "en": "Lead intake"},
 		About: map[string]string{
-			"ru": "Заявки с сайта, из почты и веб-форм. Сборщики почты и формы настраиваются через REST API (/api/v1/mail-collectors, /api/v1/webforms).",
-			"en": "Leads from the website, mail and web forms. Collectors and forms are set up through the REST API (/api/v1/mail-collectors, /api/v1/webforms).",
+			"ru": "Заявки с сайта, из почты и веб-форм. Сборщики почты и формы настраиваются через REST API (/api/v1/intake/collectors, /api/v1/webforms).",
+			"en": "Leads from the website, mail and web forms. Collectors and forms are set up through the REST API (/api/v1/intake/collectors, /api/v1/webforms).",
 		},
 		Journal: intakeJournal{svc}}
 }

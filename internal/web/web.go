@@ -20,7 +20,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -51,6 +53,11 @@ type UI struct {
 	integ    []Integration
 
 	loginByIP, loginByName *httpx.Limiter
+
+	// The webhooks pages' services (SetWebhooks).
+	inHooks  *bitrix.Webhooks
+	outHooks *delivery.Service
+	baseURL  string
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
@@ -165,6 +172,13 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /keys", u.auth(u.keys))
 	mux.Handle("POST /keys", u.auth(u.createKey))
 	mux.Handle("POST /keys/{id}/revoke", u.auth(u.revokeKey))
+	mux.Handle("GET /admin/webhooks", u.auth(u.webhooks))
+	mux.Handle("POST /admin/webhooks/incoming", u.auth(u.createIncoming))
+	mux.Handle("POST /admin/webhooks/incoming/{id}/{action}", u.auth(u.incomingAction))
+	mux.Handle("POST /admin/webhooks/outbound", u.auth(u.createOutbound))
+	mux.Handle("GET /admin/webhooks/outbound/{id}", u.auth(u.outboundShow))
+	mux.Handle("POST /admin/webhooks/outbound/{id}/{action}", u.auth(u.outboundAction))
+	mux.Handle("POST /admin/webhooks/outbound/{id}/retry/{delivery}", u.auth(u.retryDelivery))
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))

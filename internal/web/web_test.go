@@ -5,19 +5,28 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake"
+	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 	"github.com/obmen/obmen/internal/web"
@@ -1024,6 +1033,153 @@ func TestIntegrationPagesOfMain(t *testing.T) {
 		}
 		if p := b.get("/"); !strings.Contains(p.Body, "phone: not a phone number") {
 			t.Fatal("home page lacks the intake failure")
+		}
+	})
+}
+
+// The webhooks pages: an incoming webhook is made for a user with scopes,
+// its URL shown once and working, then disabled; an outbound webhook is
+// made, its failed delivery shown with the attempt and sent again.
+func TestWebhooksPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnvWith(t, d, func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+		ctx := context.Background()
+		if err := jobs.Migrate(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		svc := e.app.Delivery
+		runner, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, func(c *river.Config) {
+			c.FetchCooldown, c.FetchPollInterval = 5*time.Millisecond, 20*time.Millisecond
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := runner.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		svc.Start(ctx, runner)
+		t.Cleanup(func() {
+			svc.Stop()
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_ = runner.Stop(sctx)
+			runner.Close()
+		})
+
+		b := e.browser()
+		b.signIn()
+		if p := b.get("/admin/webhooks"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="new-incoming"`) {
+			t.Fatalf("webhooks page: %d", p.Status)
+		}
+
+		// Incoming: made, its URL shown once, working, then disabled.
+		p := b.post("/admin/webhooks/incoming", url.Values{"name": {"Интернет-магазин"}, "user_id": {strconv.FormatInt(e.admin.UserID, 10)}, "scope": {"crm"}})
+		const marker = `id="new-hook-url" readonly size="80" value="`
+		i := strings.Index(p.Body, marker)
+		if p.Status != http.StatusCreated || i < 0 {
+			t.Fatalf("create incoming webhook: %d %s", p.Status, errorsOf(p.Body))
+		}
+		hookURL := p.Body[i+len(marker):]
+		hookURL = hookURL[:strings.Index(hookURL, `"`)]
+		path := hookURL[strings.Index(hookURL, "/rest/"):]
+		call := func() int {
+			res, err := http.Post(e.srv.URL+path+"crm.lead.add", "application/json", strings.NewReader(`{"fields":{"TITLE":"С сайта"}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if s := call(); s != http.StatusOK {
+			t.Fatalf("the new webhook's URL answers %d", s)
+		}
+		if p := b.get("/admin/webhooks"); strings.Contains(p.Body, hookURL) || !strings.Contains(p.Body, "Интернет-магазин") {
+			t.Fatal("the webhook's URL is shown again, or the webhook is not listed")
+		}
+		hooks, err := e.app.Bitrix.ListWebhooks(ctx, 0)
+		if err != nil || len(hooks) != 1 {
+			t.Fatalf("incoming webhooks %v %v", hooks, err)
+		}
+		if p := b.post("/admin/webhooks/incoming/"+strconv.FormatInt(hooks[0].ID, 10)+"/disable", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("disable: %d", p.Status)
+		}
+		if s := call(); s != http.StatusUnauthorized {
+			t.Fatalf("a disabled webhook's URL answers %d, want 401", s)
+		}
+		if p := b.post("/admin/webhooks/incoming", url.Values{"name": {"x"}, "user_id": {"99999"}, "scope": {"crm"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("webhook of a missing user: %d", p.Status)
+		}
+
+		// Outbound: the receiver fails until told otherwise.
+		var up atomic.Bool
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if up.Load() {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			w.WriteHeader(http.StatusGone)
+		}))
+		defer rcv.Close()
+		if p := b.post("/admin/webhooks/outbound", url.Values{"name": {"CRM sync"}, "kind": {"native"}, "url": {"ftp://x"}, "native_events": {"lead.create"}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("outbound webhook with an ftp URL: %d", p.Status)
+		}
+		if p := b.post("/admin/webhooks/outbound", url.Values{"name": {"CRM sync"}, "kind": {"native"}, "url": {rcv.URL}, "native_events": {"lead.create"}, "token": {"s3cret"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("create outbound webhook: %d %s", p.Status, errorsOf(p.Body))
+		}
+		outs, err := svc.List(ctx)
+		if err != nil || len(outs) != 1 || outs[0].Events[0] != "lead.create" || !outs[0].HasToken {
+			t.Fatalf("outbound webhooks %+v %v", outs, err)
+		}
+		hook := strconv.FormatInt(outs[0].ID, 10)
+		if _, err := e.app.Store.CreateLead(ctx, e.admin, crm.Lead{Title: "Доставь меня"}); err != nil {
+			t.Fatal(err)
+		}
+		var failed delivery.Delivery
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			ds, err := svc.Deliveries(ctx, outs[0].ID, delivery.DeliveryQuery{Status: delivery.StatusFailed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The lead added through the incoming webhook above may be
+			// delivered too (the dispatcher may not have passed its event
+			// before this webhook existed): take the one the 410 failed.
+			if i := slices.IndexFunc(ds, func(x delivery.Delivery) bool { return x.LastStatus == http.StatusGone }); i >= 0 {
+				failed = ds[i]
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if failed.ID == 0 {
+			t.Fatal("the 410 did not fail the delivery")
+		}
+		page := b.get("/admin/webhooks/outbound/" + hook)
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, "HTTP 410") || !strings.Contains(page.Body, "/retry/"+strconv.FormatInt(failed.ID, 10)) {
+			t.Fatalf("delivery journal page %d lacks the 410 attempt or the retry button", page.Status)
+		}
+		// The 410 disabled the webhook: enable it, then retry.
+		if p := b.post("/admin/webhooks/outbound/"+hook+"/enable", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("enable: %d", p.Status)
+		}
+		up.Store(true)
+		if p := b.post("/admin/webhooks/outbound/"+hook+"/retry/"+strconv.FormatInt(failed.ID, 10), nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("retry: %d %s", p.Status, errorsOf(p.Body))
+		}
+		for deadline = time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if x, err := svc.Delivery(ctx, failed.ID); err == nil && x.Status == delivery.StatusDelivered {
+				break
+			}
+		}
+		if x, _ := svc.Delivery(ctx, failed.ID); x.Status != delivery.StatusDelivered {
+			t.Fatalf("after the retry the delivery is %s", x.Status)
+		}
+		if p := b.post("/admin/webhooks/outbound/"+hook+"/delete", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("delete: %d", p.Status)
+		}
+
+		// No POST without the CSRF token.
+		if p := b.do(http.MethodPost, "/admin/webhooks/incoming", url.Values{"name": {"no csrf"}}); p.Status != http.StatusForbidden {
+			t.Fatalf("POST without CSRF: %d", p.Status)
 		}
 	})
 }
