@@ -46,6 +46,28 @@ func TestManagerWebhookScope(t *testing.T) {
 		if a := m.get("crm.lead.get", q("id", fmt.Sprint(theirs.ID))); a.Status == 200 {
 			t.Fatalf("crm.lead.get of another's lead: %s", a.Body)
 		}
+		// Requisites and bank details go with their owner.
+		acc, err := e.s.CreateAccount(ctx, e.admin, crm.Account{Title: "Чужая компания"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rq, err := e.s.CreateRequisite(ctx, e.admin, acc.ID, crm.Requisite{PresetID: 1, Name: "Реквизиты", INN: "7707083893",
+			BankDetails: []crm.BankDetail{{Name: "Счёт", BIK: "044525225", Account: "40702810938000000001"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := m.ok(m.get("crm.requisite.list", "")); l.str(t, "total") != "0" {
+			t.Fatalf("crm.requisite.list: %s", l.Body)
+		}
+		if l := m.ok(m.get("crm.requisite.bankdetail.list", "")); l.str(t, "total") != "0" {
+			t.Fatalf("crm.requisite.bankdetail.list: %s", l.Body)
+		}
+		if a := m.get("crm.requisite.get", q("id", fmt.Sprint(rq.ID))); a.Status == 200 {
+			t.Fatalf("crm.requisite.get of another's: %s", a.Body)
+		}
+		if a := e.ok(e.get("crm.requisite.list", "")); a.str(t, "total") != "1" {
+			t.Fatalf("admin's crm.requisite.list: %s", a.Body)
+		}
 		// The admin's webhook still sees all.
 		if all := e.ok(e.get("crm.lead.list", "")); all.str(t, "total") != "2" {
 			t.Fatalf("admin's crm.lead.list: %s", all.Body)

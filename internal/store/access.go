@@ -44,10 +44,25 @@ func IsScoped(ctx context.Context) bool {
 // with their own list SQL (the Bitrix24 REST) add it to their WHERE.
 func ScopeCondition(ctx context.Context, entity, alias string, arg func(any) string) string {
 	uid, ok := scopeOf(ctx)
-	if !ok || !scoped[entity] {
+	if !ok {
+		return ""
+	}
+	switch entity {
+	case "requisite":
+		// A requisite goes with its owner, an account or a contact.
+		return requisiteScope(alias, arg, uid)
+	case "bank_detail":
+		return alias + ".requisite_id IN (SELECT rq.id FROM requisites rq WHERE " + requisiteScope("rq", arg, uid) + ")"
+	}
+	if !scoped[entity] {
 		return ""
 	}
 	return alias + ".assigned_by_id = " + arg(uid)
+}
+
+func requisiteScope(alias string, arg func(any) string, uid int64) string {
+	return "((" + alias + ".entity = 'account' AND " + alias + ".record_id IN (SELECT id FROM accounts WHERE assigned_by_id = " + arg(uid) + ")) OR (" +
+		alias + ".entity = 'contact' AND " + alias + ".record_id IN (SELECT id FROM contacts WHERE assigned_by_id = " + arg(uid) + ")))"
 }
 
 // SeesAll reports whether a user sees every record: administrators do,

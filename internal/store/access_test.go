@@ -114,3 +114,56 @@ func TestManagerScope(t *testing.T) {
 		}
 	})
 }
+
+// A manager sees and changes the requisites of their own accounts only.
+func TestManagerScopeRequisites(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		bg := context.Background()
+		anna, err := s.CreateUser(bg, admin, crm.User{Login: "anna", Role: crm.RoleManager}, "anna-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := s.CreateAccount(bg, admin, crm.Account{Title: "Моя", Meta: crm.Meta{AssignedByID: anna.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := s.CreateAccount(bg, admin, crm.Account{Title: "Чужая", Meta: crm.Meta{AssignedByID: admin.UserID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rq, err := s.CreateRequisite(bg, admin, theirs.ID, crm.Requisite{PresetID: 1, Name: "Реквизиты", INN: "7707083893"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, err := s.ScopeFor(bg, anna)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as := crm.Actor{UserID: anna.ID}
+		if _, err := s.GetRequisite(ctx, rq.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another's requisite: %v", err)
+		}
+		if _, err := s.RequisitesOf(ctx, store.EntityAccount, theirs.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another's account's requisites: %v", err)
+		}
+		if _, err := s.UpdateRequisite(ctx, as, rq.ID, crm.Requisite{PresetID: 1, Name: "x", INN: "7707083893"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("change another's requisite: %v", err)
+		}
+		if err := s.DeleteRequisite(ctx, as, rq.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("delete another's requisite: %v", err)
+		}
+		if _, err := s.CreateRequisite(ctx, as, theirs.ID, crm.Requisite{PresetID: 1, Name: "x", INN: "7707083893"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("add to another's account: %v", err)
+		}
+		own, err := s.CreateRequisite(ctx, as, mine.ID, crm.Requisite{PresetID: 1, Name: "Мои", INN: "7707083893"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.RequisitesOf(ctx, store.EntityAccount, mine.ID); err != nil || len(got) != 1 || got[0].ID != own.ID {
+			t.Errorf("own requisites: %v %v", got, err)
+		}
+		if _, err := s.GetRequisite(bg, rq.ID); err != nil {
+			t.Errorf("unscoped read: %v", err)
+		}
+	})
+}

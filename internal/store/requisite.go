@@ -130,6 +130,11 @@ func getRequisite(t txq, id int64) (crm.Requisite, error) {
 	if len(all) == 0 {
 		return crm.Requisite{}, NotFound("requisite", id)
 	}
+	// A requisite is seen and changed by whoever may see its owner.
+	entity, owner := requisiteOwner(&all[0])
+	if err := allowedID(t, entity, owner); err != nil {
+		return crm.Requisite{}, NotFound("requisite", id)
+	}
 	return all[0], nil
 }
 
@@ -151,6 +156,9 @@ func (s *Store) RequisitesOf(ctx context.Context, entity string, id int64) ([]cr
 		return nil, fmt.Errorf("store: %s records have no requisites", entity)
 	}
 	t := s.rq(ctx)
+	if err := allowedID(t, entity, id); err != nil {
+		return nil, err
+	}
 	var one int
 	err := t.q.QueryRowContext(t.ctx, "SELECT 1 FROM "+entityTables[entity]+" WHERE id = $1", id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -187,6 +195,10 @@ func (s *Store) AddRequisite(ctx context.Context, actor crm.Actor, r crm.Requisi
 	}
 	r.ID = 0
 	entity, owner := requisiteOwner(&r)
+	// The scope is on the caller's ctx, not on the write's.
+	if err := allowedID(s.rq(ctx), entity, owner); err != nil {
+		return r, err
+	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		return t.changeRequisites(entity, owner, func() error {
 			err := t.tx.QueryRowContext(t.ctx, `INSERT INTO requisites (entity, record_id, preset_id, name, active, sort, xml_id, inn, kpp, ogrn, ogrnip, okpo,
@@ -225,6 +237,10 @@ func (s *Store) UpdateRequisite(ctx context.Context, actor crm.Actor, id int64, 
 // writes nothing.
 func (s *Store) ChangeRequisite(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Requisite) error) (crm.Requisite, error) {
 	var out crm.Requisite
+	// The scope is on the caller's ctx, not on the write's.
+	if _, err := getRequisite(s.rq(ctx), id); err != nil {
+		return out, err
+	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		old, err := getRequisite(t.rq(), id)
 		if err != nil {
@@ -273,6 +289,9 @@ func requisiteRow(r crm.Requisite) crm.Requisite {
 
 // DeleteRequisite removes a requisite and its bank details for good.
 func (s *Store) DeleteRequisite(ctx context.Context, actor crm.Actor, id int64) error {
+	if _, err := getRequisite(s.rq(ctx), id); err != nil {
+		return err
+	}
 	return s.Write(ctx, actor, func(t *Tx) error {
 		old, err := getRequisite(t.rq(), id)
 		if err != nil {
