@@ -68,7 +68,8 @@ func ExchangeIntegration(svc *exchange.Service) Integration {
 			"ru": "Обмен товарами, остатками и заказами с 1С по протоколу CommerceML (адрес /1c_exchange.php). Файлы обменов скачиваются через /api/v1/exchanges/{id}/file.",
 			"en": "Products, stock and orders exchanged with 1C over CommerceML (/1c_exchange.php). Exchange files download from /api/v1/exchanges/{id}/file.",
 		},
-		Journal: exchangeJournal{svc}}
+		SettingsURL: "/admin/1c",
+		Journal:     exchangeJournal{svc}}
 }
 
 type exchangeJournal struct{ svc *exchange.Service }

@@ -88,6 +88,7 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
+	"div":  func(a, b int64) int64 { return a / b },
 	"fmtTime": func(t any) string {
 		var tm time.Time
 		switch v := t.(type) {
@@ -179,6 +180,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/webhooks/outbound/{id}", u.auth(u.outboundShow))
 	mux.Handle("POST /admin/webhooks/outbound/{id}/{action}", u.auth(u.outboundAction))
 	mux.Handle("POST /admin/webhooks/outbound/{id}/retry/{delivery}", u.auth(u.retryDelivery))
+	mux.Handle("GET /admin/1c", u.auth(u.onecSettings))
+	mux.Handle("POST /admin/1c", u.auth(u.saveOnec))
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))

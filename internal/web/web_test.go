@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -883,7 +884,7 @@ func TestIntegrationsSection(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := e.browser()
 		b.signIn()
-		if p := b.get("/integrations"); !strings.Contains(p.Body, `<a href="/integrations/webhooks">Исходящие вебхуки</a>`) {
+		if p := b.get("/integrations"); !strings.Contains(p.Body, `<a href="/integrations/webhooks">Вебхуки</a>`) {
 			t.Fatal("the section does not list the outbound webhooks")
 		}
 		if p := b.get("/integrations/webhooks"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check"`) {
@@ -1179,6 +1180,49 @@ func TestWebhooksPages(t *testing.T) {
 
 		// No POST without the CSRF token.
 		if p := b.do(http.MethodPost, "/admin/webhooks/incoming", url.Values{"name": {"no csrf"}}); p.Status != http.StatusForbidden {
+			t.Fatalf("POST without CSRF: %d", p.Status)
+		}
+	})
+}
+
+// The 1C exchange's settings page saves every setting and refuses what
+// is not a number, naming the field.
+func TestOnecSettingsPage(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		if p := b.get("/admin/1c"); p.Status != http.StatusOK || !strings.Contains(p.Body, "/1c_exchange.php") || !strings.Contains(p.Body, `name="status.Approved"`) {
+			t.Fatalf("settings page: %d", p.Status)
+		}
+		form := url.Values{"enabled": {"on"}, "zip": {"on"}, "responsible_user_id": {strconv.FormatInt(e.admin.UserID, 10)},
+			"file_limit": {"50"}, "max_file": {"1024"}, "max_unpacked": {"2048"}, "max_zip_ratio": {"100"},
+			"version": {"2.10"}, "encoding": {"windows-1251"}, "step_seconds": {"5"}, "keep_days": {"30"},
+			"status.Approved": {"Согласован"}, "status.Created": {""}}
+		bad := url.Values{}
+		for k, v := range form {
+			bad[k] = v
+		}
+		bad.Set("file_limit", "много")
+		if p := b.post("/admin/1c", bad); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "МиБ") {
+			t.Fatalf("a bad number: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if p := b.post("/admin/1c", form); p.Status != http.StatusSeeOther {
+			t.Fatalf("save: %d %s", p.Status, errorsOf(p.Body))
+		}
+		s, err := exchange.LoadSettings(context.Background(), e.app.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Enabled || !s.Zip || s.ResponsibleUserID != e.admin.UserID || s.FileLimit != 50<<20 || s.MaxFileBytes != 1024<<20 ||
+			s.MaxUnpackedBytes != 2048<<20 || s.MaxZipRatio != 100 || s.Version != "2.10" || s.Encoding != "windows-1251" ||
+			s.StepMillis != 5000 || s.KeepDays != 30 || s.StatusMap["Approved"] != "Согласован" || len(s.StatusMap) != 1 {
+			t.Fatalf("saved %+v", s)
+		}
+		if p := b.get("/admin/1c"); !strings.Contains(p.Body, `value="Согласован"`) || !strings.Contains(p.Body, `<option selected>2.10</option>`) {
+			t.Fatal("the page does not show the saved settings")
+		}
+		form.Del("csrf") // post added the page's token
+		if p := b.do(http.MethodPost, "/admin/1c", form); p.Status != http.StatusForbidden {
 			t.Fatalf("POST without CSRF: %d", p.Status)
 		}
 	})
