@@ -16,10 +16,11 @@ func IntakeIntegration(svc *intake.Service) Integration {
 	return Integration{Name: "intake",
 		Title: map[string]string{"ru": "Приём заявок", "en": "Lead intake"},
 		About: map[string]string{
-			"ru": "Заявки с сайта, из почты и веб-форм. Сборщики почты и формы настраиваются через REST API (/api/v1/intake/collectors, /api/v1/webforms).",
-			"en": "Leads from the website, mail and web forms. Collectors and forms are set up through the REST API (/api/v1/intake/collectors, /api/v1/webforms).",
+			"ru": "Заявки с сайта (POST /api/v1/intake/orders), из почты и веб-форм. Веб-формы — в настройках ниже, сборщики почты — на странице /admin/collectors; то же доступно через REST API (/api/v1/webforms, /api/v1/intake/collectors).",
+			"en": "Leads from the website (POST /api/v1/intake/orders), mail and web forms. Web forms are in the settings below, mail collectors on the /admin/collectors page; the REST API (/api/v1/webforms, /api/v1/intake/collectors) does the same.",
 		},
-		Journal: intakeJournal{svc}}
+		SettingsURL: "/admin/webforms",
+		Journal:     intakeJournal{svc}}
 }
 
 type intakeJournal struct{ svc *intake.Service }

@@ -883,7 +883,7 @@ func TestIntegrationsSection(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := e.browser()
 		b.signIn()
-		if p := b.get("/integrations"); !strings.Contains(p.Body, `<a href="/integrations/webhooks">Исходящие вебхуки</a>`) {
+		if p := b.get("/integrations"); !strings.Contains(p.Body, `<a href="/integrations/webhooks">Вебхуки</a>`) {
 			t.Fatal("the section does not list the outbound webhooks")
 		}
 		if p := b.get("/integrations/webhooks"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check"`) {
