@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"html"
 	"net"
@@ -41,7 +42,7 @@ func TestWebformPages(t *testing.T) {
 		ctx := context.Background()
 		b := e.browser()
 		b.signIn()
-		if p := b.get("/integrations/intake"); !strings.Contains(p.Body, `href="/admin/webforms"`) || !strings.Contains(p.Body, "/admin/collectors") {
+		if p := b.get("/integrations/intake"); !strings.Contains(p.Body, `href="/admin/webforms"`) || !strings.Contains(p.Body, `href="/admin/collectors">Сборщики почты</a>`) {
 			t.Fatal("the intake page does not lead to the web forms and collectors")
 		}
 		if p := b.get("/admin/webforms"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="webform-settings"`) {
@@ -218,6 +219,17 @@ func TestCollectorPages(t *testing.T) {
 		}
 		if c, _ = e.app.Collectors.Get(ctx, id); c.LastRunAt == nil || c.LastError == "" {
 			t.Fatalf("the run is not recorded: %+v", c)
+		}
+
+		// Running elsewhere (another instance holds the lease): a clear message.
+		if err := e.app.DB.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE intake_collectors SET lease_until = $1 WHERE id = $2", int64(1)<<60, id)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.post("/admin/collectors/"+sid+"/run", nil); p.Status != http.StatusConflict || !strings.Contains(errorsOf(p.Body), "уже работает") {
+			t.Fatalf("run of a busy collector: %d %s", p.Status, errorsOf(p.Body))
 		}
 
 		if p := b.do(http.MethodPost, "/admin/collectors/"+sid+"/run", url.Values{}); p.Status != http.StatusForbidden {

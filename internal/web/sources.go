@@ -16,10 +16,11 @@ func IntakeIntegration(svc *intake.Service) Integration {
 	return Integration{Name: "intake",
 		Title: map[string]string{"ru": "Приём заявок", "en": "Lead intake"},
 		About: map[string]string{
-			"ru": "Заявки с сайта (POST /api/v1/intake/orders), из почты и веб-форм. Веб-формы — в настройках ниже, сборщики почты — на странице /admin/collectors; то же доступно через REST API (/api/v1/webforms, /api/v1/intake/collectors).",
-			"en": "Leads from the website (POST /api/v1/intake/orders), mail and web forms. Web forms are in the settings below, mail collectors on the /admin/collectors page; the REST API (/api/v1/webforms, /api/v1/intake/collectors) does the same.",
+			"ru": "Заявки с сайта (POST /api/v1/intake/orders), из почты (сборщики IMAP) и веб-форм. Формы и сборщики настраиваются здесь или через REST API (/api/v1/webforms, /api/v1/intake/collectors).",
+			"en": "Leads from the website (POST /api/v1/intake/orders), mail (IMAP collectors) and web forms. Forms and collectors are set up here or through the REST API (/api/v1/webforms, /api/v1/intake/collectors).",
 		},
 		SettingsURL: "/admin/webforms",
+		Links:       []IntegrationLink{{URL: "/admin/collectors", Title: map[string]string{"ru": "Сборщики почты", "en": "Mail collectors"}}},
 		Journal:     intakeJournal{svc}}
 }
 
