@@ -52,6 +52,9 @@ type Integration struct {
 	About map[string]string
 	// SettingsURL, when set, is where its settings are edited.
 	SettingsURL string
+	// Links are more of its pages (beside the settings), each with its
+	// title per language.
+	Links []IntegrationLink
 	// Check, when set, tries the connection and says how it went; the page
 	// offers a "check connection" button for it.
 	Check func(ctx context.Context) (string, error)
@@ -77,14 +80,27 @@ func (u *UI) integration(name string) (Integration, bool) {
 	return Integration{}, false
 }
 
+// IntegrationLink is one more page of an integration.
+type IntegrationLink struct {
+	URL   string
+	Title map[string]string
+}
+
 type integrationCard struct {
 	Name, Title, About, SettingsURL string
+	Links                           []cardLink
 	CanCheck                        bool
 }
 
+type cardLink struct{ URL, Title string }
+
 func cardOf(in Integration, lang string) integrationCard {
-	return integrationCard{Name: in.Name, Title: pick(in.Title, lang, in.Name), About: pick(in.About, lang, ""),
+	c := integrationCard{Name: in.Name, Title: pick(in.Title, lang, in.Name), About: pick(in.About, lang, ""),
 		SettingsURL: in.SettingsURL, CanCheck: in.Check != nil}
+	for _, l := range in.Links {
+		c.Links = append(c.Links, cardLink{URL: l.URL, Title: pick(l.Title, lang, l.URL)})
+	}
+	return c
 }
 
 func pick(m map[string]string, lang, def string) string {

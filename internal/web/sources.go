@@ -16,10 +16,12 @@ func IntakeIntegration(svc *intake.Service) Integration {
 	return Integration{Name: "intake",
 		Title: map[string]string{"ru": "Приём заявок", "en": "Lead intake"},
 		About: map[string]string{
-			"ru": "Заявки с сайта, из почты и веб-форм. Сборщики почты и формы настраиваются через REST API (/api/v1/intake/collectors, /api/v1/webforms).",
-			"en": "Leads from the website, mail and web forms. Collectors and forms are set up through the REST API (/api/v1/intake/collectors, /api/v1/webforms).",
+			"ru": "Заявки с сайта (POST /api/v1/intake/orders), из почты (сборщики IMAP) и веб-форм. Формы и сборщики настраиваются здесь или через REST API (/api/v1/webforms, /api/v1/intake/collectors).",
+			"en": "Leads from the website (POST /api/v1/intake/orders), mail (IMAP collectors) and web forms. Forms and collectors are set up here or through the REST API (/api/v1/webforms, /api/v1/intake/collectors).",
 		},
-		Journal: intakeJournal{svc}}
+		SettingsURL: "/admin/webforms",
+		Links:       []IntegrationLink{{URL: "/admin/collectors", Title: map[string]string{"ru": "Сборщики почты", "en": "Mail collectors"}}},
+		Journal:     intakeJournal{svc}}
 }
 
 type intakeJournal struct{ svc *intake.Service }

@@ -24,6 +24,8 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -58,6 +60,10 @@ type UI struct {
 	inHooks  *bitrix.Webhooks
 	outHooks *delivery.Service
 	baseURL  string
+
+	// The lead intake settings pages' services (SetIntake).
+	forms      *webform.Service
+	collectors *mail.Service
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
@@ -182,6 +188,14 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/webhooks/outbound/{id}/retry/{delivery}", u.auth(u.retryDelivery))
 	mux.Handle("GET /admin/1c", u.auth(u.onecSettings))
 	mux.Handle("POST /admin/1c", u.auth(u.saveOnec))
+	mux.Handle("GET /admin/webforms", u.auth(u.webforms))
+	mux.Handle("POST /admin/webforms", u.auth(u.createWebform))
+	mux.Handle("GET /admin/webforms/{id}", u.auth(u.webformShow))
+	mux.Handle("POST /admin/webforms/{id}/{action}", u.auth(u.webformAction))
+	mux.Handle("GET /admin/collectors", u.auth(u.collectorsPage))
+	mux.Handle("POST /admin/collectors", u.auth(u.createCollector))
+	mux.Handle("GET /admin/collectors/{id}", u.auth(u.collectorShow))
+	mux.Handle("POST /admin/collectors/{id}/{action}", u.auth(u.collectorAction))
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
