@@ -223,14 +223,7 @@ func toHTTPError(err error) *httpx.Error {
 }
 
 // pathID parses the {id} path value.
-func pathID(r *http.Request, name string) (int64, error) {
-	v := r.PathValue(name)
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", name, "%q is not a record id", v)
-	}
-	return id, nil
-}
+func pathID(r *http.Request, name string) (int64, error) { return httpx.PathID(r, name, "record") }
 
 // pathIDZero parses an {id} that may be 0 (the default pipeline).
 func pathIDZero(r *http.Request, name string) (int64, error) {
@@ -243,19 +236,7 @@ func pathIDZero(r *http.Request, name string) (int64, error) {
 }
 
 // body reads and strictly decodes a JSON body into dst.
-func (a *API) body(r *http.Request, dst any) error {
-	if e := httpx.CheckJSONContentType(r); e != nil {
-		return e
-	}
-	b, e := httpx.ReadBody(r, a.maxBody)
-	if e != nil {
-		return e
-	}
-	if e := httpx.DecodeJSON(b, dst); e != nil {
-		return e
-	}
-	return nil
-}
+func (a *API) body(r *http.Request, dst any) error { return httpx.ReadJSON(r, a.maxBody, dst) }
 
 func requireAdmin(p *Principal) error {
 	if !p.IsAdmin() {

@@ -200,25 +200,8 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, svc *Service) {
 // maxRequestBody bounds a webhook's JSON.
 const maxRequestBody = 64 << 10
 
-func decodeBody(r *http.Request, dst any) error {
-	if e := httpx.CheckJSONContentType(r); e != nil {
-		return e
-	}
-	b, e := httpx.ReadBody(r, maxRequestBody)
-	if e != nil {
-		return e
-	}
-	if e := httpx.DecodeJSON(b, dst); e != nil {
-		return e
-	}
-	return nil
-}
+func decodeBody(r *http.Request, dst any) error { return httpx.ReadJSON(r, maxRequestBody, dst) }
 
 func pathID(r *http.Request, name string) (int64, error) {
-	v := r.PathValue(name)
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", name, "%q is not an id", v)
-	}
-	return id, nil
+	return httpx.PathID(r, name, "webhook or delivery")
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -195,4 +196,32 @@ func position(b []byte, off int64) (int, int) {
 		}
 	}
 	return line, col
+}
+
+// ReadJSON checks a request's Content-Type, reads its body (up to max
+// bytes) and decodes it strictly into dst: the one way every JSON surface
+// reads a request, with errors naming the field or the line at fault.
+func ReadJSON(r *http.Request, max int64, dst any) error {
+	if e := CheckJSONContentType(r); e != nil {
+		return e
+	}
+	b, e := ReadBody(r, max)
+	if e != nil {
+		return e
+	}
+	if e := DecodeJSON(b, dst); e != nil {
+		return e
+	}
+	return nil
+}
+
+// PathID parses the path value name as a positive id; what names the
+// thing for the error ("record", "form").
+func PathID(r *http.Request, name, what string) (int64, error) {
+	v := r.PathValue(name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, Errorf(http.StatusBadRequest, "bad_request", name, "%q is not a %s id", v, what)
+	}
+	return id, nil
 }

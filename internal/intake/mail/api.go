@@ -17,27 +17,8 @@ type CollectorList struct {
 // RegisterAPI adds the collectors' routes (admin): CRUD under
 // /api/v1/intake/collectors and POST …/{id}/run to run one now.
 func RegisterAPI(mux *http.ServeMux, admin intake.AdminHandler, s *Service, maxBody int64) {
-	read := func(r *http.Request, dst *Collector) error {
-		if e := httpx.CheckJSONContentType(r); e != nil {
-			return e
-		}
-		b, e := httpx.ReadBody(r, maxBody)
-		if e != nil {
-			return e
-		}
-		if e := httpx.DecodeJSON(b, dst); e != nil {
-			return e
-		}
-		return nil
-	}
-	id := func(r *http.Request) (int64, error) {
-		v := r.PathValue("id")
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", "id", "%q is not a collector id", v)
-		}
-		return n, nil
-	}
+	read := func(r *http.Request, dst *Collector) error { return httpx.ReadJSON(r, maxBody, dst) }
+	id := func(r *http.Request) (int64, error) { return httpx.PathID(r, "id", "collector") }
 	admin(mux, "GET /api/v1/intake/collectors", "Mail collectors", nil, CollectorList{}, func(w http.ResponseWriter, r *http.Request) error {
 		cs, err := s.List(r.Context())
 		if err != nil {

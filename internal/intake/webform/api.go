@@ -16,27 +16,8 @@ type FormList struct {
 // RegisterAPI adds the forms' CRUD under /api/v1/webforms (admin); every
 // record carries its public id, submit URL and generated HTML.
 func RegisterAPI(mux *http.ServeMux, admin intake.AdminHandler, s *Service, maxBody int64) {
-	read := func(r *http.Request, dst *Form) error {
-		if e := httpx.CheckJSONContentType(r); e != nil {
-			return e
-		}
-		b, e := httpx.ReadBody(r, maxBody)
-		if e != nil {
-			return e
-		}
-		if e := httpx.DecodeJSON(b, dst); e != nil {
-			return e
-		}
-		return nil
-	}
-	id := func(r *http.Request) (int64, error) {
-		v := r.PathValue("id")
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", "id", "%q is not a form id", v)
-		}
-		return n, nil
-	}
+	read := func(r *http.Request, dst *Form) error { return httpx.ReadJSON(r, maxBody, dst) }
+	id := func(r *http.Request) (int64, error) { return httpx.PathID(r, "id", "form") }
 	admin(mux, "GET /api/v1/webforms", "Web forms", nil, FormList{}, func(w http.ResponseWriter, r *http.Request) error {
 		fs, err := s.List(r.Context())
 		if err != nil {
