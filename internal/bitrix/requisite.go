@@ -360,6 +360,18 @@ func (h *Handler) requisiteGet(ctx context.Context, c *call) (reply, error) {
 }
 
 func (h *Handler) requisiteUpdate(ctx context.Context, c *call) (reply, error) {
+	return updateRow(c, requisiteNotFound, requisiteTable.fieldError, func(id int64, fields *Array) error {
+		_, err := h.store.ChangeRequisite(ctx, c.actor(), id, func(r *crm.Requisite) error {
+			return requisiteTable.apply(r, fields, false)
+		})
+		return err
+	})
+}
+
+// updateRow is the .update of a requisite or a bank detail: the id and
+// the fields from the call, change applies them, a missing row answers
+// notFound and a refused field fieldError.
+func updateRow(c *call, notFound func(int64) *Error, fieldError func(error) error, change func(id int64, fields *Array) error) (reply, error) {
 	id, err := c.recordID()
 	if err != nil {
 		return reply{}, err
@@ -368,14 +380,12 @@ func (h *Handler) requisiteUpdate(ctx context.Context, c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	_, err = h.store.ChangeRequisite(ctx, c.actor(), id, func(r *crm.Requisite) error {
-		return requisiteTable.apply(r, orEmpty(fields), false)
-	})
+	err = change(id, orEmpty(fields))
 	if errors.Is(err, store.ErrNotFound) {
-		return reply{}, requisiteNotFound(id)
+		return reply{}, notFound(id)
 	}
 	if err != nil {
-		return reply{}, requisiteTable.fieldError(err)
+		return reply{}, fieldError(err)
 	}
 	return reply{result: true}, nil
 }
@@ -461,29 +471,17 @@ func (h *Handler) bankDetailGet(ctx context.Context, c *call) (reply, error) {
 }
 
 func (h *Handler) bankDetailUpdate(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	fields, err := c.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
-	_, err = h.store.ChangeBankDetail(ctx, c.actor(), id, func(b *crm.BankDetail) error {
-		row := bankRow{BankDetail: *b}
-		if err := bankDetailTable.apply(&row, orEmpty(fields), false); err != nil {
-			return err
-		}
-		*b = row.BankDetail
-		return nil
+	return updateRow(c, bankDetailNotFound, bankDetailTable.fieldError, func(id int64, fields *Array) error {
+		_, err := h.store.ChangeBankDetail(ctx, c.actor(), id, func(b *crm.BankDetail) error {
+			row := bankRow{BankDetail: *b}
+			if err := bankDetailTable.apply(&row, fields, false); err != nil {
+				return err
+			}
+			*b = row.BankDetail
+			return nil
+		})
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return reply{}, bankDetailNotFound(id)
-	}
-	if err != nil {
-		return reply{}, bankDetailTable.fieldError(err)
-	}
-	return reply{result: true}, nil
 }
 
 func (h *Handler) bankDetailDelete(ctx context.Context, c *call) (reply, error) {
