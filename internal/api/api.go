@@ -129,6 +129,13 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (*Principal, 
 			a.fail(w, r, httpx.Errorf(http.StatusBadRequest, "bad_request", "X-Obmen-Integration", "integration name must be lower-case letters, digits, '.', '_' or '-'"))
 			return nil, false
 		}
+		if crm.BuiltinIntegration(name) {
+			// Changes made as "1c" are not sent to 1C; a client acting
+			// under that name would hide its changes from the exchange.
+			a.fail(w, r, httpx.Errorf(http.StatusBadRequest, "bad_request", "X-Obmen-Integration",
+				"integration name %q is reserved for Obmen's built-in integration; choose another name", name))
+			return nil, false
+		}
 		p.Actor.Integration = name
 	}
 	return p, true

@@ -481,6 +481,8 @@ func TestAuth(t *testing.T) {
 
 			{name: "bad integration name", method: "GET", path: "/api/v1/leads", headers: []string{"X-Obmen-Integration", "1C Bad"},
 				status: 400, code: "bad_request", field: "X-Obmen-Integration"},
+			{name: "built-in integration name", method: "POST", path: "/api/v1/leads", body: map[string]any{"title": "как будто из 1С"},
+				headers: []string{"X-Obmen-Integration", "1c"}, status: 400, code: "bad_request", field: "X-Obmen-Integration"},
 		})
 	})
 }
@@ -1479,20 +1481,20 @@ func TestDealsAndSalesOrders(t *testing.T) {
 func TestEventsIntegrationAndPaging(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		base := e.lastEventID()
-		oneC := []string{"X-Obmen-Integration", "1c"}
+		shop := []string{"X-Obmen-Integration", "shop"}
 		v := vars{}
 		runSteps(t, e, v, []step{
-			{name: "create from 1C", method: "POST", path: "/api/v1/leads", body: map[string]any{"title": "из 1С"}, headers: oneC, status: 201, save: "a",
-				events: []wantEvent{{entity: "lead", action: "create", record: "a", integration: "1c", actor: "integration:1c"}}},
+			{name: "create from the shop", method: "POST", path: "/api/v1/leads", body: map[string]any{"title": "из магазина"}, headers: shop, status: 201, save: "a",
+				events: []wantEvent{{entity: "lead", action: "create", record: "a", integration: "shop", actor: "integration:shop"}}},
 			{name: "create by hand", method: "POST", path: "/api/v1/leads", body: map[string]any{"title": "вручную"}, status: 201, save: "b",
 				events: []wantEvent{{entity: "lead", action: "create", record: "b", actor: "apikey:1"}}},
-			{name: "update from 1C", method: "PATCH", path: "/api/v1/leads/{b}", body: map[string]any{"title": "поправлено в 1С"}, headers: oneC, status: 200,
-				events: []wantEvent{{entity: "lead", action: "update", record: "b", integration: "1c", exact: true,
-					changes: map[string][2]string{"title": {`"вручную"`, `"поправлено в 1С"`}}}}},
+			{name: "update from the shop", method: "PATCH", path: "/api/v1/leads/{b}", body: map[string]any{"title": "поправлено в магазине"}, headers: shop, status: 200,
+				events: []wantEvent{{entity: "lead", action: "update", record: "b", integration: "shop", exact: true,
+					changes: map[string][2]string{"title": {`"вручную"`, `"поправлено в магазине"`}}}}},
 			{name: "contact by hand", method: "POST", path: "/api/v1/contacts", body: map[string]any{"name": "Олег"}, status: 201, save: "c",
 				events: []wantEvent{{entity: "contact", action: "create", record: "c"}}},
-			{name: "delete from 1C", method: "DELETE", path: "/api/v1/contacts/{c}", headers: oneC, status: 204,
-				events: []wantEvent{{entity: "contact", action: "delete", record: "c", integration: "1c"}}},
+			{name: "delete from the shop", method: "DELETE", path: "/api/v1/contacts/{c}", headers: shop, status: 204,
+				events: []wantEvent{{entity: "contact", action: "delete", record: "c", integration: "shop"}}},
 		})
 		all := e.eventsAfter(base, "")
 		if len(all) != 5 {
@@ -1508,12 +1510,12 @@ func TestEventsIntegrationAndPaging(t *testing.T) {
 			want  []int // indexes into all
 		}{
 			{"", []int{0, 1, 2, 3, 4}},
-			{"&exclude_integration=1c", []int{1, 3}},
+			{"&exclude_integration=shop", []int{1, 3}},
 			{"&exclude_integration=other", []int{0, 1, 2, 3, 4}},
 			{"&entity=lead", []int{0, 1, 2}},
 			{"&entity=contact", []int{3, 4}},
 			{"&entity=lead&record_id=" + v["b"], []int{1, 2}},
-			{"&entity=lead&exclude_integration=1c", []int{1}},
+			{"&entity=lead&exclude_integration=shop", []int{1}},
 			{"&entity=deal", nil},
 		}
 		for _, f := range filters {

@@ -73,6 +73,26 @@ type Actor struct {
 	Integration string `json:"integration,omitempty"`
 }
 
+// The integrations built into Obmen name their own changes with these.
+// An exchange skips its own echoes by them (1C's sale query leaves out
+// changes made as IntegrationOneC), so an API client must not borrow
+// them: see BuiltinIntegration.
+const (
+	IntegrationOneC    = "1c"
+	IntegrationWebform = "webform"
+	IntegrationMail    = "mail"
+)
+
+// BuiltinIntegration reports whether name belongs to one of Obmen's own
+// integrations, which only the server itself may act as.
+func BuiltinIntegration(name string) bool {
+	switch name {
+	case IntegrationOneC, IntegrationWebform, IntegrationMail:
+		return true
+	}
+	return false
+}
+
 // String is the actor as written in the event log: "user:1",
 // "apikey:3", "integration:1c" (with the user appended when known).
 func (a Actor) String() string {

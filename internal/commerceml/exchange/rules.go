@@ -15,7 +15,7 @@ import (
 
 // System is the name of 1C's ids in external_ids and the integration
 // name of the exchange's changes in the event log.
-const System = "1c"
+const System = crm.IntegrationOneC
 
 // Lookup is what matching needs to know about the CRM; ids are 0 when
 // nothing matches.

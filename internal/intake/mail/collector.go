@@ -685,7 +685,7 @@ func (s *Service) take(ctx context.Context, c Collector, mailbox string, uidVali
 	if s.beforeTake != nil {
 		s.beforeTake()
 	}
-	src := intake.Source{Kind: intake.SourceMail, ID: c.ID, UserID: c.UserID, Actor: crm.Actor{Integration: "mail"},
+	src := intake.Source{Kind: intake.SourceMail, ID: c.ID, UserID: c.UserID, Actor: crm.Actor{Integration: crm.IntegrationMail},
 		Ref: fmt.Sprintf("%s uidvalidity %d uid %d %s", mailbox, uidValidity, m.uid, m.messageID), Note: "Сборщик почты: " + c.Name + " (" + c.Kind + ")"}
 	record := func(t *store.Tx, outcome string, journalID int64) error {
 		_, err := t.SQL().ExecContext(t.Ctx(), `INSERT INTO intake_mail_keys (mailbox, uid_validity, uid, message_id, outcome, journal_id, created_at)

@@ -90,7 +90,7 @@ func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t
 		if l.Title == "" {
 			l.Title = "Заявка: " + f.Name
 		}
-		p, err := st.PendingLead(ctx, crm.Actor{Integration: "webform"}, &l)
+		p, err := st.PendingLead(ctx, crm.Actor{Integration: crm.IntegrationWebform}, &l)
 		if err != nil {
 			return nil, fault(err)
 		}

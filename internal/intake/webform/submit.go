@@ -223,7 +223,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", "", "could not read the form")
 		return
 	}
-	src := intake.Source{Kind: intake.SourceForm, ID: f.ID, UserID: f.UserID, Actor: crm.Actor{Integration: "webform"},
+	src := intake.Source{Kind: intake.SourceForm, ID: f.ID, UserID: f.UserID, Actor: crm.Actor{Integration: crm.IntegrationWebform},
 		Ref: ip, Note: "Веб-форма: " + f.Name}
 	vals, err := Decode(r.Header.Get("Content-Type"), body)
 	if err != nil {
