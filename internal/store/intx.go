@@ -167,6 +167,16 @@ func (s *Store) SalesOrdersByIDs(ctx context.Context, ids []int64) ([]crm.SalesO
 	return loadSalesOrders(s.rq(ctx), ids)
 }
 
+// ProductsByIDs returns the products with these ids, in that order.
+func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) ([]crm.Product, error) {
+	return loadProducts(s.rq(ctx), ids)
+}
+
+// ServicesByIDs returns the services with these ids, in that order.
+func (s *Store) ServicesByIDs(ctx context.Context, ids []int64) ([]crm.Service, error) {
+	return loadServices(s.rq(ctx), ids)
+}
+
 // AccountsByIDs returns the accounts with these ids, in that order.
 func (s *Store) AccountsByIDs(ctx context.Context, ids []int64) ([]crm.Account, error) {
 	return loadAccounts(s.rq(ctx), ids)

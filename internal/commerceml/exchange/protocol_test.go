@@ -220,6 +220,11 @@ func TestProtocol(t *testing.T) {
 		if st, _ := docs[0].Requisite("Статус заказа"); st != "Новый" {
 			t.Fatalf("status mapping: %q", st)
 		}
+		// A line names 1C's own item by its id, with the article.
+		if it := docs[0].Items; len(it) != 3 || it[0].Article != "DR-500" || it[0].ID == "" ||
+			it[0].ID != e.product("Дрель ударная", "DR-500").ExternalIDs["1c"] || it[1].Article != "DR-700" || it[2].Article != "" || it[2].ID == "" {
+			t.Fatalf("order lines: %+v", it)
+		}
 
 		// The journal: every exchange, with counts, and its raw file.
 		ents := e.entries()

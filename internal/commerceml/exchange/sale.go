@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -359,25 +360,15 @@ func (s *Service) writeOrders(ctx context.Context, p string, ids []int64, set Se
 		if err != nil {
 			return n, err
 		}
-		var accIDs []int64
-		for _, o := range orders {
-			if o.AccountID != 0 {
-				accIDs = append(accIDs, o.AccountID)
-			}
-		}
-		accs, err := s.store.AccountsByIDs(ctx, accIDs)
+		ref, err := s.references(ctx, orders)
 		if err != nil {
 			return n, err
-		}
-		byID := map[int64]*crm.Account{}
-		for i := range accs {
-			byID[accs[i].ID] = &accs[i]
 		}
 		for _, o := range orders {
 			if o.DeletedAt != nil {
 				continue
 			}
-			if err := ow.Write(orderDocument(&o, byID[o.AccountID], set)); err != nil {
+			if err := ow.Write(orderDocument(&o, ref, set)); err != nil {
 				return n, err
 			}
 			n++
@@ -389,8 +380,61 @@ func (s *Service) writeOrders(ctx context.Context, p string, ids []int64, set Se
 	return n, f.Sync()
 }
 
+// orderRefs are the records a page of orders refers to.
+type orderRefs struct {
+	accounts map[int64]*crm.Account
+	goods    map[int64]good // products
+	services map[int64]good
+}
+
+// good is what an order line says of its product or service: 1C's id,
+// so that 1C finds its own item, and the article.
+type good struct{ id1c, article string }
+
+// references loads the accounts, products and services of orders.
+func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orderRefs, error) {
+	ref := orderRefs{accounts: map[int64]*crm.Account{}, goods: map[int64]good{}, services: map[int64]good{}}
+	var accIDs, prodIDs, servIDs []int64
+	for _, o := range orders {
+		if o.AccountID != 0 {
+			accIDs = append(accIDs, o.AccountID)
+		}
+		for _, it := range o.Items {
+			switch {
+			case it.ProductID != 0:
+				prodIDs = append(prodIDs, it.ProductID)
+			case it.ServiceID != 0:
+				servIDs = append(servIDs, it.ServiceID)
+			}
+		}
+	}
+	accs, err := s.store.AccountsByIDs(ctx, accIDs)
+	if err != nil {
+		return ref, err
+	}
+	for i := range accs {
+		ref.accounts[accs[i].ID] = &accs[i]
+	}
+	ps, err := s.store.ProductsByIDs(ctx, slices.Compact(slices.Sorted(slices.Values(prodIDs))))
+	if err != nil {
+		return ref, err
+	}
+	for _, p := range ps {
+		ref.goods[p.ID] = good{id1c: p.ExternalIDs[System], article: p.Article}
+	}
+	vs, err := s.store.ServicesByIDs(ctx, slices.Compact(slices.Sorted(slices.Values(servIDs))))
+	if err != nil {
+		return ref, err
+	}
+	for _, v := range vs {
+		ref.services[v.ID] = good{id1c: v.ExternalIDs[System]}
+	}
+	return ref, nil
+}
+
 // orderDocument is a sales order as 1C reads it.
-func orderDocument(o *crm.SalesOrder, a *crm.Account, set Settings) *commerceml.Document {
+func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.Document {
+	a := ref.accounts[o.AccountID]
 	d := &commerceml.Document{
 		ID: strconv.FormatInt(o.ID, 10), Number: o.Number, Date: o.OrderDate, Time: o.CreatedAt.Format("15:04:05"),
 		Operation: "Заказ товара", Role: "Продавец", Currency: o.Currency, Rate: "1", Sum: o.Total.String(), Comment: o.Comments,
@@ -415,11 +459,11 @@ func orderDocument(o *crm.SalesOrder, a *crm.Account, set Settings) *commerceml.
 			Address: a.LegalAddress.String()}}
 	}
 	for _, it := range o.Items {
-		kind := "Товар"
+		kind, g := "Товар", ref.goods[it.ProductID]
 		if it.ServiceID != 0 {
-			kind = "Услуга"
+			kind, g = "Услуга", ref.services[it.ServiceID]
 		}
-		li := commerceml.Item{Name: it.Name, Unit: it.Unit, Price: it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
+		li := commerceml.Item{ID: g.id1c, Article: g.article, Name: it.Name, Unit: it.Unit, Price: it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
 			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}}}
 		if it.VATRate != nil {
 			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
