@@ -38,6 +38,11 @@ type Options struct {
 	Lookups      int
 	SkipCreate   bool
 	JSON         bool
+	// The 1C exchange phase (see onec.go).
+	Login        string
+	OneCProducts int
+	OneCOrders   int
+	ServerPID    int
 }
 
 // Main parses the command line and runs the benchmark.
@@ -56,6 +61,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Lookups, "lookups", 5000, "find-by-phone requests to time")
 	fs.BoolVar(&o.SkipCreate, "skip-create", false, "skip the lead-create phase")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&o.Login, "login", "admin", "user 1C signs in as, with --key as its password (for --url)")
+	fs.IntVar(&o.OneCProducts, "onec-products", 0, "exchange a generated catalog of this many products with offers through the 1C protocol")
+	fs.IntVar(&o.OneCOrders, "onec-orders", 0, "create this many sales orders over the API and take them out through one 1C sale query")
+	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,22 +89,23 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // Report is what a run measured.
 type Report struct {
-	Machine     string  `json:"machine"`
-	Engine      string  `json:"engine"`
-	SQLiteSync  string  `json:"sqlite_sync,omitempty"`
-	Workers     int     `json:"workers"`
-	Creates     int64   `json:"creates"`
-	CreateErrs  int64   `json:"create_errors"`
-	CreatesPerS float64 `json:"creates_per_second"`
-	CreateP50   float64 `json:"create_p50_ms"`
-	CreateP99   float64 `json:"create_p99_ms"`
-	Events      int64   `json:"events_read"`
-	EventsPerS  float64 `json:"events_per_second"`
-	Contacts    int64   `json:"contacts"`
-	SeedPerS    float64 `json:"seed_contacts_per_second,omitempty"`
-	LookupP50   float64 `json:"find_by_phone_p50_ms,omitempty"`
-	LookupP99   float64 `json:"find_by_phone_p99_ms,omitempty"`
-	LookupMiss  int64   `json:"find_by_phone_misses,omitempty"`
+	Machine     string      `json:"machine"`
+	Engine      string      `json:"engine"`
+	SQLiteSync  string      `json:"sqlite_sync,omitempty"`
+	Workers     int         `json:"workers"`
+	Creates     int64       `json:"creates"`
+	CreateErrs  int64       `json:"create_errors"`
+	CreatesPerS float64     `json:"creates_per_second"`
+	CreateP50   float64     `json:"create_p50_ms"`
+	CreateP99   float64     `json:"create_p99_ms"`
+	Events      int64       `json:"events_read"`
+	EventsPerS  float64     `json:"events_per_second"`
+	Contacts    int64       `json:"contacts"`
+	SeedPerS    float64     `json:"seed_contacts_per_second,omitempty"`
+	LookupP50   float64     `json:"find_by_phone_p50_ms,omitempty"`
+	LookupP99   float64     `json:"find_by_phone_p99_ms,omitempty"`
+	LookupMiss  int64       `json:"find_by_phone_misses,omitempty"`
+	OneC        *OneCReport `json:"onec,omitempty"`
 }
 
 // Print writes the report for people.
@@ -109,6 +119,9 @@ func (r Report) Print(w io.Writer) {
 	if r.Contacts > 0 {
 		fmt.Fprintf(w, "contacts: %d (seeded at %.0f/s)\nfind-by-phone over HTTP: p50 %.3f ms, p99 %.3f ms, misses %d\n",
 			r.Contacts, r.SeedPerS, r.LookupP50, r.LookupP99, r.LookupMiss)
+	}
+	if r.OneC != nil {
+		r.OneC.print(w)
 	}
 }
 
@@ -169,6 +182,14 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 	}
+	// The exchange goes before the creates, so that the server's memory
+	// figures are the exchange's.
+	if o.OneCProducts > 0 || o.OneCOrders > 0 {
+		rep.OneC = &OneCReport{}
+		if err := oneC(ctx, client, o, rep.OneC, log); err != nil {
+			return rep, err
+		}
+	}
 	if !o.SkipCreate {
 		if err := createLeads(ctx, client, o, &rep); err != nil {
 			return rep, err
@@ -203,6 +224,8 @@ func startServer(ctx context.Context, o *Options, log io.Writer) (func(), error)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	o.ServerPID = cmd.Process.Pid
+	o.Login = "admin"
 	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})

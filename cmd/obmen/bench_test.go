@@ -1,0 +1,41 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestBenchOneC runs "obmen bench" with the 1C phase on a small catalog:
+// the bench starts its own server process, exchanges the catalog through
+// the protocol, takes the orders out through one query, and reports the
+// server process's memory.
+func TestBenchOneC(t *testing.T) {
+	out := obmen(t, nil, "", "bench", "--skip-create", "--onec-products", "300", "--onec-orders", "40", "--json")
+	var r struct {
+		Events int64 `json:"events_read"`
+		OneC   struct {
+			Products       int     `json:"products"`
+			CatalogSeconds float64 `json:"catalog_seconds"`
+			ImportCalls    int     `json:"import_calls"`
+			Orders         int     `json:"orders"`
+			QueryDocuments int     `json:"query_documents"`
+			QueryBytes     int     `json:"query_bytes"`
+			Anon           int     `json:"server_peak_anon_rss_mib"`
+			HWM            int     `json:"server_vmhwm_mib"`
+		} `json:"onec"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	o := r.OneC
+	if o.Products != 300 || o.CatalogSeconds <= 0 || o.ImportCalls < 2 || o.Orders != 40 || o.QueryDocuments != 40 || o.QueryBytes == 0 {
+		t.Fatalf("1C phase: %+v", o)
+	}
+	if o.Anon <= 0 || o.HWM < o.Anon {
+		t.Fatalf("server memory not measured: %+v", o)
+	}
+	// 300 products created, then priced, and 40 orders: each a change event.
+	if r.Events < 300*2+40 {
+		t.Fatalf("%d events after the exchange", r.Events)
+	}
+}

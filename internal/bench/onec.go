@@ -1,0 +1,354 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/obmen/obmen/internal/commerceml"
+	"github.com/obmen/obmen/internal/commerceml/client"
+)
+
+// OneCReport is what the 1C exchange phase measured.
+type OneCReport struct {
+	Products       int     `json:"products"`
+	UploadSeconds  float64 `json:"upload_seconds"`
+	ImportSeconds  float64 `json:"import_xml_seconds"`
+	OffersSeconds  float64 `json:"offers_xml_seconds"`
+	CatalogSeconds float64 `json:"catalog_seconds"` // checkauth to offers.xml's success
+	ImportCalls    int     `json:"import_calls"`
+	Orders         int     `json:"orders"`
+	QuerySeconds   float64 `json:"query_seconds"`
+	QueryBytes     int     `json:"query_bytes"`
+	QueryDocuments int     `json:"query_documents"`
+	// The server process's memory (Linux /proc/PID/status), when bench
+	// started it or was given --server-pid: the peak anonymous RSS sampled
+	// every 50 ms during the phase, and VmHWM (all resident memory,
+	// including SQLite's mapped database pages) at its end.
+	ServerPeakAnonMiB int `json:"server_peak_anon_rss_mib,omitempty"`
+	ServerVmHWMMiB    int `json:"server_vmhwm_mib,omitempty"`
+}
+
+func (r *OneCReport) print(w io.Writer) {
+	if r.Products > 0 {
+		fmt.Fprintf(w, "1C catalog of %d products with offers over the exchange protocol: %.1f s end to end (upload %.1f s, import.xml %.1f s, offers.xml %.1f s, %d import calls)\n",
+			r.Products, r.CatalogSeconds, r.UploadSeconds, r.ImportSeconds, r.OffersSeconds, r.ImportCalls)
+	}
+	if r.Orders > 0 {
+		fmt.Fprintf(w, "1C sale query: %d orders in one document, %.1f MiB, %.2f s\n", r.QueryDocuments, float64(r.QueryBytes)/(1<<20), r.QuerySeconds)
+	}
+	if r.ServerVmHWMMiB > 0 {
+		fmt.Fprintf(w, "server process memory: peak anonymous RSS %d MiB during the exchange, VmHWM %d MiB\n", r.ServerPeakAnonMiB, r.ServerVmHWMMiB)
+	}
+}
+
+// procKiB reads one "Field:   N kB" line of /proc/PID/status.
+func procKiB(pid int, field string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field+":") {
+			if f := strings.Fields(l); len(f) > 1 {
+				kb, _ := strconv.Atoi(f[1])
+				return kb
+			}
+		}
+	}
+	return 0
+}
+
+// oneC runs the exchange phase: a generated catalog through the real
+// protocol, then orders made over the REST API out through one query.
+func oneC(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, log io.Writer) error {
+	if err := enableExchange(ctx, hc, o); err != nil {
+		return err
+	}
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if o.ServerPID > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for {
+				if kb := int64(procKiB(o.ServerPID, "RssAnon")); kb > peak.Load() {
+					peak.Store(kb)
+				}
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	err := func() error {
+		if o.OneCProducts > 0 {
+			if err := catalog(ctx, hc, o, rep, log); err != nil {
+				return err
+			}
+		}
+		if o.OneCOrders > 0 {
+			return orders(ctx, hc, o, rep, log)
+		}
+		return nil
+	}()
+	close(stop)
+	wg.Wait()
+	if o.ServerPID > 0 {
+		rep.ServerPeakAnonMiB = int(peak.Load() >> 10)
+		rep.ServerVmHWMMiB = procKiB(o.ServerPID, "VmHWM") >> 10
+	}
+	return err
+}
+
+func (o Options) exchangeClient(hc *http.Client) *client.Client {
+	return &client.Client{URL: o.URL + "/1c_exchange.php", Login: o.Login, Password: o.Key, HTTP: hc}
+}
+
+// enableExchange turns the exchange on, keeping the other settings.
+func enableExchange(ctx context.Context, hc *http.Client, o Options) error {
+	call := func(method string, body []byte) ([]byte, error) {
+		req, _ := http.NewRequestWithContext(ctx, method, o.URL+"/api/v1/exchanges/settings", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+o.Key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			return nil, fmt.Errorf("bench: %s exchange settings: status %d: %s", method, res.StatusCode, bytes.TrimSpace(b))
+		}
+		return b, nil
+	}
+	b, err := call("GET", nil)
+	if err != nil {
+		return err
+	}
+	var set map[string]any
+	if err := json.Unmarshal(b, &set); err != nil {
+		return fmt.Errorf("bench: exchange settings: %w", err)
+	}
+	set["enabled"] = true
+	b, _ = json.Marshal(set)
+	_, err = call("PUT", b)
+	return err
+}
+
+func catalog(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, log io.Writer) error {
+	dir, err := os.MkdirTemp("", "obmen-bench-1c-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	files := []struct {
+		name string
+		gen  func(io.Writer, int) error
+	}{{"import.xml", WriteCatalog}, {"offers.xml", WriteOffers}}
+	for _, f := range files {
+		w, err := os.Create(filepath.Join(dir, f.name))
+		if err != nil {
+			return err
+		}
+		if err := f.gen(w, o.OneCProducts); err != nil {
+			w.Close()
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(log, "bench: 1C catalog of %d products generated; exchanging\n", o.OneCProducts)
+	rep.Products = o.OneCProducts
+	c := o.exchangeClient(hc)
+	start := time.Now()
+	if err := c.Checkauth(ctx, "catalog"); err != nil {
+		return err
+	}
+	if _, _, err := c.Init(ctx, "catalog"); err != nil {
+		return err
+	}
+	// All files first, then their imports, as 1C does.
+	for _, f := range files {
+		r, err := os.Open(filepath.Join(dir, f.name))
+		if err != nil {
+			return err
+		}
+		err = c.Upload(ctx, "catalog", f.name, r)
+		r.Close()
+		if err != nil {
+			return err
+		}
+	}
+	rep.UploadSeconds = time.Since(start).Seconds()
+	for i, f := range files {
+		t0 := time.Now()
+		n, err := c.Import(ctx, "catalog", f.name, nil)
+		rep.ImportCalls += n
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			rep.ImportSeconds = time.Since(t0).Seconds()
+		} else {
+			rep.OffersSeconds = time.Since(t0).Seconds()
+		}
+	}
+	rep.CatalogSeconds = time.Since(start).Seconds()
+	return nil
+}
+
+// orders makes o.OneCOrders sales orders over the REST API, then takes
+// them out through one sale query, as 1C asks for them.
+func orders(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, log io.Writer) error {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && firstErr.Load() == nil {
+				i := next.Add(1)
+				if i > int64(o.OneCOrders) {
+					return
+				}
+				body := fmt.Sprintf(`{"comments":"bench %d","items":[{"name":"Товар номер %d","price":"%d.50","quantity":"2"},{"name":"Доставка","price":"500","quantity":"1"}]}`, i, i, 100+i%900)
+				req, _ := http.NewRequestWithContext(ctx, "POST", o.URL+"/api/v1/sales-orders", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+o.Key)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := hc.Do(req)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err.Error())
+					return
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusCreated {
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("create sales order: status %d: %s", res.StatusCode, bytes.TrimSpace(b)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if e := firstErr.Load(); e != nil {
+		return fmt.Errorf("bench: %v", e)
+	}
+	fmt.Fprintf(log, "bench: %d sales orders created; asking for them as 1C\n", o.OneCOrders)
+	rep.Orders = o.OneCOrders
+	c := o.exchangeClient(hc)
+	start := time.Now()
+	if err := c.Checkauth(ctx, "sale"); err != nil {
+		return err
+	}
+	if _, _, err := c.Init(ctx, "sale"); err != nil {
+		return err
+	}
+	body, err := c.Query(ctx)
+	if err != nil {
+		return err
+	}
+	rep.QuerySeconds = time.Since(start).Seconds()
+	rep.QueryBytes = len(body)
+	rd := commerceml.NewReader(bytes.NewReader(body), "orders.xml")
+	for {
+		v, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("bench: the orders document: %w", err)
+		}
+		if _, ok := v.(*commerceml.Document); ok {
+			rep.QueryDocuments++
+		}
+	}
+	if rep.QueryDocuments < o.OneCOrders {
+		return fmt.Errorf("bench: the query held %d orders, %d were made", rep.QueryDocuments, o.OneCOrders)
+	}
+	return c.Mode(ctx, "sale", "success")
+}
+
+// WriteCatalog writes a catalog of n products in 100 groups (import.xml),
+// the shape 1C writes.
+func WriteCatalog(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:15:00">
+	<Классификатор>
+		<Ид>gen-classifier</Ид>
+		<Наименование>Классификатор</Наименование>
+		<Группы>
+`)
+	for g := 0; g < 100; g++ {
+		fmt.Fprintf(bw, "\t\t\t<Группа><Ид>gen-group-%d</Ид><Наименование>Группа %d</Наименование></Группа>\n", g, g)
+	}
+	fmt.Fprintf(bw, `		</Группы>
+	</Классификатор>
+	<Каталог СодержитТолькоИзменения="false">
+		<Ид>gen-catalog</Ид>
+		<ИдКлассификатора>gen-classifier</ИдКлассификатора>
+		<Наименование>Основной каталог товаров</Наименование>
+		<Товары>
+`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(bw, `			<Товар>
+				<Ид>gen-%08d</Ид>
+				<Артикул>ART-%d</Артикул>
+				<Наименование>Товар номер %d</Наименование>
+				<БазоваяЕдиница Код="796" НаименованиеПолное="Штука">шт</БазоваяЕдиница>
+				<Группы><Ид>gen-group-%d</Ид></Группы>
+				<СтавкиНалогов><СтавкаНалога><Наименование>НДС</Наименование><Ставка>20</Ставка></СтавкаНалога></СтавкиНалогов>
+				<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>ВидНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>
+			</Товар>
+`, i, i, i, i%100)
+	}
+	fmt.Fprintf(bw, "\t\t</Товары>\n\t</Каталог>\n</КоммерческаяИнформация>\n")
+	return bw.Flush()
+}
+
+// WriteOffers writes the offers (price and stock) of WriteCatalog's
+// products (offers.xml).
+func WriteOffers(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:15:02">
+	<ПакетПредложений СодержитТолькоИзменения="false">
+		<Ид>gen-catalog#</Ид>
+		<Наименование>Пакет предложений</Наименование>
+		<ИдКаталога>gen-catalog</ИдКаталога>
+		<ТипыЦен><ТипЦены><Ид>retail</Ид><Наименование>Розничная</Наименование><Валюта>руб</Валюта></ТипЦены></ТипыЦен>
+		<Предложения>
+`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(bw, `			<Предложение>
+				<Ид>gen-%08d</Ид>
+				<Артикул>ART-%d</Артикул>
+				<Наименование>Товар номер %d</Наименование>
+				<БазоваяЕдиница Код="796">шт</БазоваяЕдиница>
+				<Цены><Цена><ИдТипаЦены>retail</ИдТипаЦены><ЦенаЗаЕдиницу>%d.%02d</ЦенаЗаЕдиницу><Валюта>руб</Валюта><Единица>шт</Единица><Коэффициент>1</Коэффициент></Цена></Цены>
+				<Количество>%d</Количество>
+			</Предложение>
+`, i, i, i, 100+i%1000, i%100, i%50)
+	}
+	fmt.Fprintf(bw, "\t\t</Предложения>\n\t</ПакетПредложений>\n</КоммерческаяИнформация>\n")
+	return bw.Flush()
+}
