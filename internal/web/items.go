@@ -33,6 +33,9 @@ type itemsView struct {
 	Subtotal, Discount, Tax, Total string
 	Error                          string
 	Lang, CSRF                     string
+	// OOB: the answer to a live recalculation, which also carries each
+	// row's sum out of band (on the page itself they are in the rows).
+	OOB bool
 }
 
 // T translates a message key.
@@ -175,7 +178,7 @@ func (u *UI) itemsPreview(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	items, rows, fe := parseItems(r.PostForm, field, rq.T)
-	iv := &itemsView{Field: field, Rows: rows, Lang: rq.Lang}
+	iv := &itemsView{Field: field, Rows: rows, Lang: rq.Lang, OOB: true}
 	computeView(iv, items, fe)
 	u.renderPart(w, r, rq, "items-totals", iv)
 }
