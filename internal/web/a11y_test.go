@@ -190,6 +190,56 @@ func describe(n *html.Node) string {
 	return sb.String() + ">"
 }
 
+// acts reports whether an element does something when clicked.
+func acts(n *html.Node) bool {
+	for _, a := range n.Attr {
+		if a.Key == "onclick" || a.Key == "hx-get" || a.Key == "hx-post" || a.Key == "hx-delete" || a.Key == "draggable" && a.Val == "true" {
+			if a.Key == "hx-get" || a.Key == "hx-post" {
+				// htmx on a form or a field acts on submit or change,
+				// which the keyboard reaches through the form.
+				if slices.Contains([]string{"form", "input", "select", "textarea", "button"}, n.Data) {
+					return false
+				}
+				if t, _ := attr(n, "hx-trigger"); t != "" && !strings.Contains(t, "click") {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func isDraggable(n *html.Node) bool {
+	v, _ := attr(n, "draggable")
+	return v == "true"
+}
+
+// keyboardAlternative reports whether a draggable element holds a
+// control that does what the drop does (the kanban card's stage select).
+func keyboardAlternative(n *html.Node) bool {
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode && (d.Data == "button" || d.Data == "select") {
+			return true
+		}
+	}
+	return false
+}
+
+// focusable reports whether Tab reaches an element and it has a role.
+func focusable(n *html.Node) bool {
+	switch n.Data {
+	case "button", "input", "select", "textarea", "summary":
+		return true
+	case "a":
+		_, ok := attr(n, "href")
+		return ok
+	}
+	ti, ok := attr(n, "tabindex")
+	_, role := attr(n, "role")
+	return ok && ti != "-1" && role
+}
+
 func a11yProblems(doc *html.Node) []string {
 	var problems []string
 	ids := map[string]int{}
@@ -273,6 +323,11 @@ func a11yProblems(doc *html.Node) []string {
 			if _, ok := attr(n, "alt"); !ok {
 				problems = append(problems, describe(n)+" without alt")
 			}
+		}
+		// Something that acts on a click must be reachable by Tab and say
+		// what it is, or a keyboard user cannot use it.
+		if acts(n) && !focusable(n) && !(isDraggable(n) && keyboardAlternative(n)) {
+			problems = append(problems, describe(n)+" acts on a click but cannot take the keyboard focus")
 		}
 	}
 	slices.Sort(problems)
