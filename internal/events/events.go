@@ -415,32 +415,38 @@ func isEmpty(v json.RawMessage) bool {
 
 // AppendFrom appends one event per row of query, a SELECT (with its
 // arguments args, numbered from $1) whose columns are entity, record_id,
-// action, changes and ord; events are numbered in ord order. The actor,
+// action, changes and ord, an integer unique among the rows: events are
+// numbered in ord order (with gaps where ord has gaps: the log's readers
+// need ids that grow in commit order, not dense ones). The actor,
 // integration and time are the same for every row. It is Append for
 // writes too large to pass through Go one event at a time (the switch of
-// a staged 1C catalog): the rows go from table to table in one statement.
-// Like Append, it keeps the log's commit order on both engines; on
-// SQLite it must run after any earlier event of the same transaction has
-// been appended.
+// a staged 1C catalog): the rows go from table to table in one statement,
+// without a sort. Like Append, it keeps the log's commit order on both
+// engines; on SQLite it must run after any earlier event of the same
+// transaction has been appended.
 func AppendFrom(ctx context.Context, tx Execer, serialWriter bool, actor string, actorUserID int64, integration string, at time.Time,
 	query string, args ...any) (int64, error) {
 	n := len(args)
 	tail := fmt.Sprintf("q.entity, q.record_id, q.action, q.changes, $%d, $%d, $%d, $%d FROM (%s) q", n+1, n+2, n+3, n+4, query)
-	args = append(args, actor, actorUserID, integration, at.UnixMicro())
+	extra := []any{actor, actorUserID, integration, at.UnixMicro()}
 	var stmt string
 	if serialWriter {
 		var base int64
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&base); err != nil {
+		var low sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), (SELECT MIN(q.ord) FROM ("+query+") q)", args...).Scan(&base, &low); err != nil {
 			return 0, fmt.Errorf("events: take ids: %w", err)
 		}
-		args = append(args, base)
-		stmt = fmt.Sprintf("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) SELECT $%d + ROW_NUMBER() OVER (ORDER BY q.ord), %s ORDER BY q.ord",
+		if !low.Valid {
+			return 0, nil
+		}
+		extra = append(extra, base-low.Int64+1)
+		stmt = fmt.Sprintf("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) SELECT q.ord + $%d, %s",
 			n+5, tail)
 	} else {
-		stmt = "INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) SELECT -nextval('event_provisional'), " +
-			tail + " ORDER BY q.ord"
+		// The trigger of migration 0002 numbers them at commit.
+		stmt = "INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) SELECT -nextval('event_provisional'), " + tail
 	}
-	res, err := tx.ExecContext(ctx, stmt, args...)
+	res, err := tx.ExecContext(ctx, stmt, append(args, extra...)...)
 	if err != nil {
 		return 0, fmt.Errorf("events: insert from query: %w", err)
 	}

@@ -166,21 +166,25 @@ func (b ProductBatch) where(op string) string {
 }
 
 // MarkStaleProducts sets column mark (a boolean of b.Table) on the rows
-// that no longer apply as prepared: a create whose name and article a
-// live product now has, or whose external id another record now holds;
-// an update of a product deleted or changed since it was prepared. The
-// caller applies those rows one by one, with the rules of a fresh import.
-func (t *Tx) MarkStaleProducts(b ProductBatch, mark string) (int64, error) {
+// that may no longer apply as prepared because of a write since the time
+// since (stored form): a create whose name and article a product created,
+// renamed or restored since has, or whose external id such a product
+// now holds; an update of a product changed or deleted since. The caller
+// applies those rows one by one, with the rules of a fresh import. Only
+// what changed since is read, not the whole batch. (A product purged from
+// the recycle bin since is not seen: its update then changes nothing.)
+func (t *Tx) MarkStaleProducts(b ProductBatch, mark string, since int64) (int64, error) {
 	var total int64
 	tb := b.Table
 	for _, q := range []struct {
 		cond string
 		args []any
 	}{
-		{b.where("create") + ` AND EXISTS (SELECT 1 FROM products p WHERE p.name = ` + tb + `.name AND p.article = ` + tb + `.article AND p.deleted_at = 0)`, nil},
-		{b.where("update") + ` AND NOT EXISTS (SELECT 1 FROM products p WHERE p.id = ` + tb + `.record_id AND p.deleted_at = 0 AND p.updated_at = ` + tb + `.base_updated_at)`, nil},
-		{b.where("") + ` AND ext_id <> '' AND EXISTS (SELECT 1 FROM external_ids x WHERE x.entity = 'product' AND x.system = $2
-			AND x.external_id = ` + tb + `.ext_id AND x.record_id <> ` + tb + `.record_id)`, []any{b.System}},
+		{b.where("create") + ` AND record_id IN (SELECT s.record_id FROM products p JOIN ` + tb + ` s ON s.batch_id = $1 AND s.name = p.name
+			AND s.article = p.article WHERE p.deleted_at = 0 AND p.updated_at >= $2)`, []any{since}},
+		{b.where("update") + ` AND record_id IN (SELECT id FROM products WHERE updated_at >= $2 OR deleted_at >= $2)`, []any{since}},
+		{b.where("") + ` AND ext_id <> '' AND ext_id IN (SELECT x.external_id FROM external_ids x JOIN products p ON p.id = x.record_id
+			WHERE x.entity = 'product' AND x.system = $2 AND p.updated_at >= $3)`, []any{b.System, since}},
 	} {
 		res, err := t.tx.ExecContext(t.ctx, "UPDATE "+tb+" SET "+mark+" = TRUE WHERE "+q.cond, append([]any{b.Batch}, q.args...)...)
 		if err != nil {
@@ -214,7 +218,7 @@ func (t *Tx) ApplyProducts(b ProductBatch) (created, updated int64, err error) {
 	}
 	cols := "name, article, unit, price, currency, vat_rate, vat_included, stock, description, active, search, assigned_by_id, updated_by_id, updated_at"
 	created, err = exec(`INSERT INTO products (id, created_by_id, created_at, ` + cols + `)
-		SELECT record_id, created_by_id, created_at, ` + cols + ` FROM ` + b.Table + ` WHERE ` + b.where("create") + ` ORDER BY record_id`)
+		SELECT record_id, created_by_id, created_at, ` + cols + ` FROM ` + b.Table + ` WHERE ` + b.where("create"))
 	if err != nil {
 		return fail("insert", err)
 	}
@@ -246,7 +250,7 @@ func (t *Tx) ApplyProducts(b ProductBatch) (created, updated int64, err error) {
 		return fail("external ids", err)
 	}
 	if _, err := events.AppendFrom(t.ctx, t.tx, t.store.db.Dialect == db.SQLite, t.actor.String(), t.actor.UserID, t.actor.Integration, t.now,
-		`SELECT 'product' AS entity, record_id, op AS action, changes, ord FROM `+b.Table+` WHERE `+b.where("")+` AND changes <> ''`, b.Batch); err != nil {
+		`SELECT 'product' AS entity, record_id, op AS action, changes, record_id AS ord FROM `+b.Table+` WHERE `+b.where("")+` AND changes <> ''`, b.Batch); err != nil {
 		return 0, 0, err
 	}
 	return created, updated, nil
@@ -295,4 +299,41 @@ func (t *Tx) ServiceIDsWithExternal(system string) ([]int64, error) {
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// EachProductKey calls fn with the name and article of every live
+// product, reading committed data in one pass (an import builds a filter
+// of what may match from it).
+func (s *Store) EachProductKey(ctx context.Context, fn func(name, article string)) error {
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT name, article FROM products WHERE deleted_at = 0")
+	if err != nil {
+		return fmt.Errorf("store: product keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n, a string
+		if err := rows.Scan(&n, &a); err != nil {
+			return fmt.Errorf("store: product keys: %w", err)
+		}
+		fn(n, a)
+	}
+	return rows.Err()
+}
+
+// EachExternalID calls fn with every id of system that records of entity
+// carry (in the recycle bin too), from committed data in one pass.
+func (s *Store) EachExternalID(ctx context.Context, entity, system string, fn func(id string)) error {
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT external_id FROM external_ids WHERE entity = $1 AND system = $2", entity, system)
+	if err != nil {
+		return fmt.Errorf("store: external ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("store: external ids: %w", err)
+		}
+		fn(id)
+	}
+	return rows.Err()
 }

@@ -8,7 +8,11 @@ import (
 
 // genCatalog writes a catalog of n products in 100 groups (import.xml) to
 // w, the shape 1C writes.
-func genCatalog(w io.Writer, n int) error {
+func genCatalog(w io.Writer, n int) error { return genGoods(w, 0, n, false) }
+
+// genGoods writes a catalog of the products first…first+n-1 of
+// genCatalog; onlyChanges marks it changes-only.
+func genGoods(w io.Writer, first, n int, onlyChanges bool) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>
 <КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:15:00">
@@ -22,13 +26,13 @@ func genCatalog(w io.Writer, n int) error {
 	}
 	fmt.Fprintf(bw, `		</Группы>
 	</Классификатор>
-	<Каталог СодержитТолькоИзменения="false">
+	<Каталог СодержитТолькоИзменения="%t">
 		<Ид>gen-catalog</Ид>
 		<ИдКлассификатора>gen-classifier</ИдКлассификатора>
 		<Наименование>Основной каталог товаров</Наименование>
 		<Товары>
-`)
-	for i := 0; i < n; i++ {
+`, onlyChanges)
+	for i := first; i < first+n; i++ {
 		fmt.Fprintf(bw, `			<Товар>
 				<Ид>gen-%08d</Ид>
 				<Артикул>ART-%d</Артикул>

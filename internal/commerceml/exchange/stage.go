@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path"
@@ -128,6 +129,62 @@ type stager struct {
 	byID1C   map[string]*stagedProduct // creates by 1C id
 	others   []otherRow
 	pending  int
+
+	// Filters of what may match, so that most goods of a large new
+	// catalog are staged without a look-up: hashes of the names and
+	// articles and of the 1C ids of committed products (as staging
+	// began: one a user creates since is caught at the switch, see
+	// store.MarkStaleProducts) and of the batch's staged creates.
+	committedKeys, committedIDs keySet
+	stagedKeys, stagedIDs       keyIDs
+}
+
+// keyIDs maps hashes to the product staged under them (a hit is checked).
+type keyIDs map[uint64]int64
+
+func (k keyIDs) add(id int64, parts ...string) { k[hashKey(parts...)] = id }
+
+// keySet holds 64-bit hashes: a miss is certain, a hit is checked.
+type keySet map[uint64]struct{}
+
+func hashKey(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p))
+		_, _ = h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+func (k keySet) add(parts ...string)      { k[hashKey(parts...)] = struct{}{} }
+func (k keySet) has(parts ...string) bool { _, ok := k[hashKey(parts...)]; return ok }
+
+// filters builds the filters from committed data and the batch.
+func (st *stager) filters() error {
+	st.committedKeys, st.committedIDs, st.stagedKeys, st.stagedIDs = keySet{}, keySet{}, keyIDs{}, keyIDs{}
+	if err := st.s.store.EachProductKey(st.ctx, func(n, a string) { st.committedKeys.add(n, a) }); err != nil {
+		return err
+	}
+	if err := st.s.store.EachExternalID(st.ctx, store.EntityProduct, System, func(id string) { st.committedIDs.add(id) }); err != nil {
+		return err
+	}
+	rows, err := st.s.db.Read.QueryContext(st.ctx, "SELECT record_id, name, article, id1c FROM cml_stage_products WHERE batch_id = $1 AND superseded_by = 0 AND op = 'create'", st.e.Batch)
+	if err != nil {
+		return fmt.Errorf("exchange: staged products: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rec int64
+		var n, a, id string
+		if err := rows.Scan(&rec, &n, &a, &id); err != nil {
+			return fmt.Errorf("exchange: staged products: %w", err)
+		}
+		st.stagedKeys.add(rec, n, a)
+		if id != "" {
+			st.stagedIDs.add(rec, id)
+		}
+	}
+	return rows.Err()
 }
 
 // companion is the name of the other file of a package: offers.xml for
@@ -210,6 +267,9 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 		st.e.Batch = batch
 	}
 	if err := st.load(); err != nil {
+		return err
+	}
+	if err := st.filters(); err != nil {
 		return err
 	}
 	f, err := os.Open(e.filePath)
@@ -400,21 +460,25 @@ func (st *stager) isActive(code string) bool {
 // Lookup over committed data and what the batch has staged.
 
 func (st *stager) ProductByNameArticle(n, a string) (int64, error) {
-	id, err := st.s.store.ProductIDByNameArticle(st.ctx, n, a)
-	if err != nil || id != 0 {
-		return id, err
-	}
 	n, a = strings.TrimSpace(n), strings.TrimSpace(a)
+	if st.committedKeys.has(n, a) {
+		id, err := st.s.store.ProductIDByNameArticle(st.ctx, n, a)
+		if err != nil || id != 0 {
+			return id, err
+		}
+	}
 	if r := st.byKey[n+"\x00"+a]; r != nil {
 		return r.RecordID, nil
 	}
-	return st.stagedCreate("name = $2 AND article = $3", n, a)
+	return st.stagedCreate(st.stagedKeys[hashKey(n, a)], func(p *stagedProduct) bool { return p.New.Name == n && p.New.Article == a })
 }
 
 func (st *stager) ByExternal(entity, id string) (int64, error) {
-	found, err := st.s.store.IDByExternal(st.ctx, entity, System, id)
-	if err != nil || found != 0 {
-		return found, err
+	if entity != store.EntityProduct || st.committedIDs.has(id) {
+		found, err := st.s.store.IDByExternal(st.ctx, entity, System, id)
+		if err != nil || found != 0 {
+			return found, err
+		}
 	}
 	switch entity {
 	case store.EntityCatalog:
@@ -423,7 +487,7 @@ func (st *stager) ByExternal(entity, id string) (int64, error) {
 		if r := st.byID1C[id]; r != nil {
 			return r.RecordID, nil
 		}
-		return st.stagedCreate("id1c = $2", id)
+		return st.stagedCreate(st.stagedIDs[hashKey(id)], func(p *stagedProduct) bool { return p.ID1C == id })
 	}
 	return 0, nil
 }
@@ -433,19 +497,21 @@ func (st *stager) ServiceByName(string) (int64, error) { return 0, nil }
 func (st *stager) AccountByName(string) (int64, error) { return 0, nil }
 func (st *stager) OrderByNumber(string) (int64, error) { return 0, nil }
 
-// stagedCreate is a product a committed chunk of the batch creates.
-func (st *stager) stagedCreate(cond string, args ...any) (int64, error) {
-	var id int64
-	err := st.s.db.Read.QueryRowContext(st.ctx, "SELECT record_id FROM cml_stage_products WHERE batch_id = $1 AND superseded_by = 0 AND op = 'create' AND "+
-		cond+" ORDER BY record_id LIMIT 1", append([]any{st.e.Batch}, args...)...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+// stagedCreate checks the product a filter found (0: none): a create an
+// earlier chunk of the batch staged, that is the one sought.
+func (st *stager) stagedCreate(id int64, is func(*stagedProduct) bool) (int64, error) {
+	if id == 0 {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("exchange: staged products: %w", err)
+	r, err := st.staged(id)
+	if err != nil || r == nil || r.Op != events.Create || !is(r) {
+		return 0, err
 	}
 	return id, nil
 }
+
+// A product has one row not superseded in a batch (flush supersedes the
+// earlier ones in the same write that adds the later).
 
 // base is the product id as the batch leaves it so far, to change
 // further: the row staged for it (in this chunk or an earlier one), else
@@ -454,35 +520,46 @@ func (st *stager) base(id int64) (*stagedProduct, error) {
 	if r := st.byRecord[id]; r != nil {
 		return r.clone(), nil
 	}
-	var r stagedProduct
-	var data, old, src string
-	err := st.s.db.Read.QueryRowContext(st.ctx, `SELECT op, id1c, base_updated_at, data, old, src, file_id FROM cml_stage_products
-		WHERE batch_id = $1 AND record_id = $2 AND superseded_by = 0 ORDER BY file_id DESC, seq DESC LIMIT 1`, st.e.Batch, id).
-		Scan(&r.Op, &r.ID1C, &r.Base, &data, &old, &src, &r.prevFile)
-	switch {
-	case err == nil:
-		r.RecordID, r.supersedes = id, true
-		if err := json.Unmarshal([]byte(data), &r.New); err != nil {
-			return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
-		}
-		if old != "" {
-			r.Old = &crm.Product{}
-			if err := json.Unmarshal([]byte(old), r.Old); err != nil {
-				return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
-			}
-		}
-		if err := json.Unmarshal([]byte(src), &r.Src); err != nil {
-			return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
-		}
-		return &r, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
+	r, err := st.staged(id)
+	if err != nil || r != nil {
+		return r, err
 	}
 	p, err := st.s.store.GetProduct(st.ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	return &stagedProduct{RecordID: id, Op: events.Update, Old: &p, New: cloneProduct(p), Base: store.ProductStamp(p)}, nil
+}
+
+// staged is the row an earlier chunk of the batch staged for a product,
+// nil if none.
+func (st *stager) staged(id int64) (*stagedProduct, error) {
+	var r stagedProduct
+	var data, old, src string
+	err := st.s.db.Read.QueryRowContext(st.ctx, `SELECT p.op, p.id1c, p.base_updated_at, s.data, s.old, s.src, p.file_id
+		FROM cml_stage_products p JOIN cml_stage_src s ON s.batch_id = p.batch_id AND s.file_id = p.file_id AND s.seq = p.seq
+		WHERE p.batch_id = $1 AND p.record_id = $2 AND p.superseded_by = 0 LIMIT 1`, st.e.Batch, id).
+		Scan(&r.Op, &r.ID1C, &r.Base, &data, &old, &src, &r.prevFile)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
+	}
+	r.RecordID, r.supersedes = id, true
+	if err := json.Unmarshal([]byte(data), &r.New); err != nil {
+		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
+	}
+	if old != "" {
+		r.Old = &crm.Product{}
+		if err := json.Unmarshal([]byte(old), r.Old); err != nil {
+			return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(src), &r.Src); err != nil {
+		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
+	}
+	return &r, nil
 }
 
 // put stages a row, replacing the one of the same product in the chunk.
@@ -497,8 +574,10 @@ func (st *stager) put(r *stagedProduct) {
 	}
 	if r.Op == events.Create {
 		st.byKey[r.New.Name+"\x00"+r.New.Article] = r
+		st.stagedKeys.add(r.RecordID, r.New.Name, r.New.Article)
 		if r.ID1C != "" {
 			st.byID1C[r.ID1C] = r
+			st.stagedIDs.add(r.RecordID, r.ID1C)
 		}
 	}
 }
@@ -537,11 +616,8 @@ func (st *stager) product(g *commerceml.Good) error {
 		p := crm.Product{Name: g.Name, Article: strings.TrimSpace(g.Article), Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true,
 			Description: g.Description, Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
-			if other, err := st.ByExternal(store.EntityProduct, id1c); err != nil {
-				return err
-			} else if other == 0 {
-				p.ExternalIDs[System] = id1c
-			}
+			// Not matched by it either: no product has it.
+			p.ExternalIDs[System] = id1c
 		}
 		if err := p.Normalize(); err != nil {
 			return st.problem("product", g.Line, what, err)
@@ -641,8 +717,8 @@ func sameIDs(a, b []int64) bool {
 
 const stageInsert = `INSERT INTO cml_stage_products (batch_id, file_id, seq, ord, record_id, op, id1c, name, article, unit, price, currency,
 	vat_rate, vat_included, stock, description, active, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at,
-	base_updated_at, ext_id, set_cats, cats, changes, data, old, src)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`
+	base_updated_at, ext_id, set_cats, cats, changes, slow)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
 
 // flush writes the chunk, with the file's progress, in one short
 // transaction; last marks the file staged.
@@ -651,7 +727,7 @@ func (st *stager) flush(items int64, last bool) error {
 		r                  *stagedProduct
 		ext, changes, cats string
 		data, old, src     []byte
-		setCats            bool
+		setCats, slow      bool
 		vat                any
 	}
 	// Everything is encoded before the write begins.
@@ -674,6 +750,9 @@ func (st *stager) flush(items int64, last bool) error {
 			p.setCats = true
 			p.ext = r.New.ExternalIDs[System]
 		}
+		// An id a record in the recycle bin holds: the one-by-one path
+		// deals with it as a fresh import does.
+		p.slow = p.ext != "" && st.committedIDs.has(p.ext)
 		ch, err := events.Diff(old, r.New)
 		if err != nil {
 			return err
@@ -731,6 +810,11 @@ func (st *stager) flush(items int64, last bool) error {
 			return err
 		}
 		defer item.Close()
+		src, err := tx.PrepareContext(ctx, "INSERT INTO cml_stage_src (batch_id, file_id, seq, data, old, src) VALUES ($1, $2, $3, $4, $5, $6)")
+		if err != nil {
+			return err
+		}
+		defer src.Close()
 		for _, p := range ps {
 			r := p.r
 			if r.supersedes {
@@ -748,8 +832,11 @@ func (st *stager) flush(items int64, last bool) error {
 			if _, err := ins.ExecContext(ctx, batch, file, r.seq, file<<32|r.seq, r.RecordID, r.Op, r.ID1C, n.Name, n.Article, n.Unit,
 				int64(n.Price), n.Currency, p.vat, n.VATIncluded, int64(n.Stock), n.Description, n.Active, n.SearchText(),
 				n.AssignedByID, n.CreatedByID, n.UpdatedByID, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), r.Base, p.ext, p.setCats,
-				p.cats, p.changes, string(p.data), string(p.old), string(p.src)); err != nil {
+				p.cats, p.changes, p.slow); err != nil {
 				return fmt.Errorf("stage product %q: %w", n.Name, err)
+			}
+			if _, err := src.ExecContext(ctx, batch, file, r.seq, string(p.data), string(p.old), string(p.src)); err != nil {
+				return err
 			}
 			if p.setCats {
 				for _, c := range n.CatalogIDs {

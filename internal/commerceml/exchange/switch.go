@@ -133,7 +133,11 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			}
 		}
 		pb := store.ProductBatch{Table: "cml_stage_products", Items: "cml_stage_items", Batch: batch, System: System, Filter: "superseded_by = 0"}
-		if _, err := t.MarkStaleProducts(pb, "slow"); err != nil {
+		since := staged[0].StartedAt.UnixMicro()
+		for _, f := range staged {
+			since = min(since, f.StartedAt.UnixMicro())
+		}
+		if _, err := t.MarkStaleProducts(pb, "slow", since); err != nil {
 			return err
 		}
 		// 3. One by one.
@@ -294,8 +298,10 @@ func (s *Service) applySlow(t *store.Tx, c *catalogTx, batch int64, problems map
 	}
 	var lastFile, lastSeq int64
 	for {
-		rows, err := t.Query(`SELECT file_id, seq, src FROM cml_stage_products WHERE batch_id = $1 AND superseded_by = 0 AND slow
-			AND (file_id > $2 OR (file_id = $2 AND seq > $3)) ORDER BY file_id, seq LIMIT 500`, batch, lastFile, lastSeq)
+		rows, err := t.Query(`SELECT p.file_id, p.seq, s.src FROM cml_stage_products p
+			JOIN cml_stage_src s ON s.batch_id = p.batch_id AND s.file_id = p.file_id AND s.seq = p.seq
+			WHERE p.batch_id = $1 AND p.superseded_by = 0 AND p.slow
+			AND (p.file_id > $2 OR (p.file_id = $2 AND p.seq > $3)) ORDER BY p.file_id, p.seq LIMIT 500`, batch, lastFile, lastSeq)
 		if err != nil {
 			return fmt.Errorf("exchange: staged products: %w", err)
 		}
@@ -394,6 +400,7 @@ func (s *Service) discard(ctx context.Context, e Entry, errText string) {
 		if e.Batch != 0 {
 			for _, q := range []string{
 				"DELETE FROM cml_stage_products WHERE batch_id = $1 AND file_id = $2",
+				"DELETE FROM cml_stage_src WHERE batch_id = $1 AND file_id = $2",
 				"UPDATE cml_stage_products SET superseded_by = 0 WHERE batch_id = $1 AND superseded_by = $2",
 				"DELETE FROM cml_stage_other WHERE batch_id = $1 AND file_id = $2",
 				"DELETE FROM cml_stage_items WHERE batch_id = $1 AND batch_id = $2",
@@ -536,7 +543,7 @@ func (s *Service) discardBatch(ctx context.Context, batch int64, cause error) {
 
 // dropStaged deletes a batch's staged rows, a few thousand per write.
 func (s *Service) dropStaged(ctx context.Context, batch int64) error {
-	for _, table := range []string{"cml_stage_products", "cml_stage_items", "cml_stage_other"} {
+	for _, table := range []string{"cml_stage_products", "cml_stage_src", "cml_stage_items", "cml_stage_other"} {
 		for {
 			var n int64
 			err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -17,8 +17,8 @@ ALTER TABLE cml_exchanges ADD COLUMN deactivated BOOLEAN NOT NULL DEFAULT FALSE;
 -- One prepared product per row: the columns of products as they will be
 -- written (record_id reserved ahead for a create), the event's changes,
 -- and what the switch needs to check that the row still applies
--- (base_updated_at) or to apply it afresh when it does not (src: what 1C
--- sent). A later row for the same product (the offer of a good staged in
+-- (base_updated_at); cml_stage_src has what it needs to apply it afresh
+-- when it does not. A later row for the same product (the offer of a good staged in
 -- the same batch) supersedes the earlier: superseded_by is its file.
 -- slow marks the rows the switch applies one by one.
 CREATE TABLE cml_stage_products (
@@ -50,9 +50,6 @@ CREATE TABLE cml_stage_products (
     set_cats BOOLEAN NOT NULL DEFAULT FALSE,
     cats TEXT NOT NULL DEFAULT '',
     changes TEXT NOT NULL DEFAULT '',
-    data TEXT NOT NULL,
-    old TEXT NOT NULL DEFAULT '',
-    src TEXT NOT NULL,
     slow BOOLEAN NOT NULL DEFAULT FALSE,
     superseded_by BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (batch_id, file_id, seq)
@@ -60,6 +57,21 @@ CREATE TABLE cml_stage_products (
 CREATE INDEX cml_stage_products_record ON cml_stage_products (batch_id, record_id);
 CREATE INDEX cml_stage_products_name ON cml_stage_products (batch_id, name, article);
 CREATE INDEX cml_stage_products_id1c ON cml_stage_products (batch_id, id1c);
+CREATE INDEX cml_stage_products_live ON cml_stage_products (batch_id, superseded_by, op);
+
+-- What the staging of later files and the one-by-one path of the switch
+-- need of a staged product, kept apart so that the switch's set-based
+-- statements read narrow rows: the product as staged and as it was
+-- (JSON), and what 1C sent.
+CREATE TABLE cml_stage_src (
+    batch_id BIGINT NOT NULL,
+    file_id BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    old TEXT NOT NULL DEFAULT '',
+    src TEXT NOT NULL,
+    PRIMARY KEY (batch_id, file_id, seq)
+);
 
 -- The catalog memberships of the staged products.
 CREATE TABLE cml_stage_items (
