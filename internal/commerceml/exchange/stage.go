@@ -137,6 +137,8 @@ type stager struct {
 	// store.MarkStaleProducts) and of the batch's staged creates.
 	committedKeys, committedIDs keySet
 	stagedKeys, stagedIDs       keyIDs
+	// last is the row stagedCreate read, not yet changed.
+	last *stagedProduct
 }
 
 // keyIDs maps hashes to the product staged under them (a hit is checked).
@@ -353,6 +355,7 @@ func (st *stager) replay(v any) {
 }
 
 func (st *stager) apply(v any) error {
+	st.last = nil
 	switch x := v.(type) {
 	case *commerceml.Group:
 		return st.catalog(x.ID, x.Name, x.ParentID, x.Line, false)
@@ -507,6 +510,7 @@ func (st *stager) stagedCreate(id int64, is func(*stagedProduct) bool) (int64, e
 	if err != nil || r == nil || r.Op != events.Create || !is(r) {
 		return 0, err
 	}
+	st.last = r // base asks for it next
 	return id, nil
 }
 
@@ -519,6 +523,10 @@ func (st *stager) stagedCreate(id int64, is func(*stagedProduct) bool) (int64, e
 func (st *stager) base(id int64) (*stagedProduct, error) {
 	if r := st.byRecord[id]; r != nil {
 		return r.clone(), nil
+	}
+	if r := st.last; r != nil && r.RecordID == id {
+		st.last = nil
+		return r, nil
 	}
 	r, err := st.staged(id)
 	if err != nil || r != nil {
