@@ -180,8 +180,13 @@ func (t *Tx) MarkStaleProducts(b ProductBatch, mark string, since int64) (int64,
 		cond string
 		args []any
 	}{
-		{b.where("create") + ` AND record_id IN (SELECT s.record_id FROM products p JOIN ` + tb + ` s ON s.batch_id = $1 AND s.name = p.name
-			AND s.article = p.article WHERE p.deleted_at = 0 AND p.updated_at >= $2)`, []any{since}},
+		// CROSS JOIN: SQLite then reads the products changed since
+		// first (few) instead of probing products for every staged row.
+		// (and then finds the few staged rows by record_id). Rows of any
+		// kind with such a name are marked: going one by one is always
+		// right, only slower.
+		{`batch_id = $1 AND record_id IN (SELECT s.record_id FROM products p CROSS JOIN ` + tb + ` s
+			WHERE s.batch_id = $1 AND s.name = p.name AND s.article = p.article AND p.deleted_at = 0 AND p.updated_at >= $2)`, []any{since}},
 		{b.where("update") + ` AND record_id IN (SELECT id FROM products WHERE updated_at >= $2 OR deleted_at >= $2)`, []any{since}},
 		{b.where("") + ` AND ext_id <> '' AND ext_id IN (SELECT x.external_id FROM external_ids x JOIN products p ON p.id = x.record_id
 			WHERE x.entity = 'product' AND x.system = $2 AND p.updated_at >= $3)`, []any{b.System, since}},
