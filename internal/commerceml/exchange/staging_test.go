@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/crm"
@@ -317,6 +318,42 @@ func TestDeactivate(t *testing.T) {
 		}
 		if en := e.entries()[0]; en.Counts["product"].Deactivated != 10 {
 			t.Fatalf("journal %+v", en.Counts["product"])
+		}
+	})
+}
+
+// A package left waiting (1C uploaded offers.xml and never imported it,
+// nor called mode=complete) is switched in by the sweeper, not lost:
+// import.xml was answered success.
+func TestSweeperSwitchesWaiting(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		e.settings(func(s *exchange.Settings) {})
+		c := e.uploadPackage(0, 40, false)
+		if out, _ := c.importAll("import.xml"); out != "success\n" {
+			t.Fatal(out)
+		}
+		svc := e.app.CommerceML
+		if err := svc.Sweep(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.products()); n != 0 {
+			t.Fatalf("switched before its time: %d products", n)
+		}
+		svc.SetNow(func() time.Time { return time.Now().Add(2 * time.Hour) })
+		if err := svc.Sweep(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.products()); n != 40 {
+			t.Fatalf("%d products after the sweep", n)
+		}
+		en := e.entry("import.xml")
+		if en.Status != "success" || en.Stage != exchange.StageSwitched || !strings.Contains(strings.Join(en.Problems, " "), "sweeper") {
+			t.Fatalf("journal %+v", en)
+		}
+		var staged int64
+		_ = e.d.Read.QueryRow("SELECT COUNT(*) FROM cml_stage_products").Scan(&staged)
+		if staged != 0 {
+			t.Fatalf("%d staged rows left", staged)
 		}
 	})
 }
