@@ -188,7 +188,9 @@ func (s *Service) runCatalog(ctx context.Context, e Entry, sess session, set Set
 // errJournaled: the failure is in the journal already.
 var errJournaled = errors.New("journaled")
 
-// catalogTx is one catalog file being applied.
+// catalogTx applies catalog entities one by one inside a write: the
+// switch uses it for units, catalogs and services, and for staged
+// products that no longer apply as staged (switch.go).
 type catalogTx struct {
 	t        *store.Tx
 	file     string
@@ -238,30 +240,6 @@ func (c *catalogTx) problem(entity string, line int, what string, err error) err
 
 // errEntity marks an error about one entity's data.
 var errEntity = errors.New("refused")
-
-func (c *catalogTx) apply(v any) error {
-	switch x := v.(type) {
-	case *commerceml.Group:
-		return c.catalog(x.ID, x.Name, x.ParentID, x.Line)
-	case *commerceml.Catalog:
-		if err := c.catalog(x.ID, x.Name, "", x.Line); err != nil {
-			return err
-		}
-		c.root = c.catalogs[x.ID]
-	case *commerceml.Good:
-		if x.IsService() {
-			return c.service(x)
-		}
-		return c.product(x)
-	case *commerceml.PriceType:
-		c.prices[strings.TrimSpace(x.ID)] = x
-	case *commerceml.Offer:
-		return c.offer(x)
-	case *commerceml.Document:
-		return fmt.Errorf("commerceml: %s line %d: an orders document belongs to type=sale", c.file, x.Line)
-	}
-	return nil
-}
 
 // catalog creates or renames the catalog of a 1C group or catalog,
 // matched by its 1C id only.
@@ -524,18 +502,6 @@ func readOffer(o *commerceml.Offer, prices map[string]*commerceml.PriceType, isA
 		v.Stock = &sum
 	}
 	return v, nil
-}
-
-// offer updates price, currency and stock of the good it is for. A good
-// is found as in the catalog: product by name and article, then by 1C id;
-// else service by name, then by 1C id. An offer for nothing known is
-// skipped.
-func (c *catalogTx) offer(o *commerceml.Offer) error {
-	v, err := readOffer(o, c.prices, c.isActive)
-	if err != nil {
-		return c.problem("offer", o.Line, fmt.Sprintf("offer %q (article %q)", o.Name, o.Article), err)
-	}
-	return c.applyOffer(v)
 }
 
 // applyOffer finds the good of an offer in the write and updates it.
