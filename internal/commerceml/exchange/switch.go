@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml"
@@ -107,7 +108,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			c.file = ""
 			for _, f := range staged {
 				if f.ID == file {
-					c.file = f.Filename
+					c.file = filepath.Base(f.Filename)
 				}
 			}
 		}
@@ -141,7 +142,11 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			return err
 		}
 		// 3. One by one.
-		if err := s.applySlow(t, c, batch, problems); err != nil {
+		names := map[int64]string{}
+		for _, f := range staged {
+			names[f.ID] = filepath.Base(f.Filename)
+		}
+		if err := s.applySlow(t, c, batch, names, problems); err != nil {
 			return err
 		}
 		// 4. Set-based.
@@ -291,7 +296,7 @@ func (c *catalogTx) replay(o stagedOther, changed map[int64]bool) error {
 
 // applySlow applies the marked rows one by one, in chunks read from the
 // staging table; the row is pointed at the product it applied to.
-func (s *Service) applySlow(t *store.Tx, c *catalogTx, batch int64, problems map[int64][]string) error {
+func (s *Service) applySlow(t *store.Tx, c *catalogTx, batch int64, names map[int64]string, problems map[int64][]string) error {
 	type slow struct {
 		file, seq int64
 		src       stagedSrc
@@ -328,7 +333,7 @@ func (s *Service) applySlow(t *store.Tx, c *catalogTx, batch int64, problems map
 		}
 		for _, r := range chunk {
 			// Counted when staged: the counts of this pass are not kept.
-			c.counts = Counts{}
+			c.counts, c.file = Counts{}, names[r.file]
 			before := len(c.problems)
 			c.lastID = 0
 			if r.src.Good != nil {
