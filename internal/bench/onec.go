@@ -289,7 +289,11 @@ func orders(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, lo
 
 // WriteCatalog writes a catalog of n products in 100 groups (import.xml),
 // the shape 1C writes.
-func WriteCatalog(w io.Writer, n int) error {
+func WriteCatalog(w io.Writer, n int) error { return WriteGoods(w, 0, n, false) }
+
+// WriteGoods writes a catalog of the products first…first+n-1 of
+// WriteCatalog; onlyChanges marks it changes-only (СодержитТолькоИзменения).
+func WriteGoods(w io.Writer, first, n int, onlyChanges bool) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>
 <КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:15:00">
@@ -303,13 +307,13 @@ func WriteCatalog(w io.Writer, n int) error {
 	}
 	fmt.Fprintf(bw, `		</Группы>
 	</Классификатор>
-	<Каталог СодержитТолькоИзменения="false">
+	<Каталог СодержитТолькоИзменения="%t">
 		<Ид>gen-catalog</Ид>
 		<ИдКлассификатора>gen-classifier</ИдКлассификатора>
 		<Наименование>Основной каталог товаров</Наименование>
 		<Товары>
-`)
-	for i := 0; i < n; i++ {
+`, onlyChanges)
+	for i := first; i < first+n; i++ {
 		fmt.Fprintf(bw, `			<Товар>
 				<Ид>gen-%08d</Ид>
 				<Артикул>ART-%d</Артикул>

@@ -93,9 +93,10 @@ func (t *Tx) oneID(what, query string, args ...any) (int64, error) {
 // ProductIDByNameArticle is the live product with exactly this name and
 // article (an empty article matches only products without one), 0 if none.
 func (t *Tx) ProductIDByNameArticle(name, article string) (int64, error) {
-	return t.oneID("product", "SELECT id FROM products WHERE name = $1 AND article = $2 AND deleted_at = 0 ORDER BY id LIMIT 1",
-		strings.TrimSpace(name), strings.TrimSpace(article))
+	return t.oneID("product", productByNameArticle, strings.TrimSpace(name), strings.TrimSpace(article))
 }
+
+const productByNameArticle = "SELECT id FROM products WHERE name = $1 AND article = $2 AND deleted_at = 0 ORDER BY id LIMIT 1"
 
 // ServiceIDByName is the live service with exactly this name, 0 if none.
 func (t *Tx) ServiceIDByName(name string) (int64, error) {
@@ -115,13 +116,21 @@ func (t *Tx) SalesOrderIDByNumber(number string) (int64, error) {
 // IDByExternal is the live record of entity with this id in system, 0 if
 // none (a record in the recycle bin does not match).
 func (t *Tx) IDByExternal(entity, system, externalID string) (int64, error) {
+	q, err := byExternalSQL(entity)
+	if err != nil {
+		return 0, err
+	}
+	return t.oneID(entity+" by "+system+" id", q, entity, system, externalID)
+}
+
+func byExternalSQL(entity string) (string, error) {
 	table := map[string]string{EntityProduct: "products", EntityService: "services", EntityCatalog: "catalogs",
 		EntityAccount: "accounts", EntitySalesOrder: "sales_orders"}[entity]
 	if table == "" {
-		return 0, fmt.Errorf("store: external ids of %q are not looked up", entity)
+		return "", fmt.Errorf("store: external ids of %q are not looked up", entity)
 	}
-	return t.oneID(entity+" by "+system+" id", `SELECT x.record_id FROM external_ids x JOIN `+table+` r ON r.id = x.record_id
-		WHERE x.entity = $1 AND x.system = $2 AND x.external_id = $3 AND r.deleted_at = 0`, entity, system, externalID)
+	return `SELECT x.record_id FROM external_ids x JOIN ` + table + ` r ON r.id = x.record_id
+		WHERE x.entity = $1 AND x.system = $2 AND x.external_id = $3 AND r.deleted_at = 0`, nil
 }
 
 // FlushEvents appends the events logged so far, so that a write of many
@@ -154,6 +163,11 @@ func (t *Tx) CurrencyActive(code string) (bool, error) {
 // Exec runs a statement of the caller's own tables in the write.
 func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+// Query runs a query of the caller's own tables in the write.
+func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
 // QueryRow runs a one-row query in the write.

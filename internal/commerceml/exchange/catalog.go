@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,9 +23,18 @@ type run struct {
 
 // importCatalog answers one mode=import call: it starts the import of the
 // file (or resumes it after a restart), works on it for up to the step
-// time and answers progress, success or failure. The whole file is
-// applied in one transaction, so users never see half of a catalog, and a
-// restart rolls it back and the next call starts it over.
+// time and answers progress, success or failure.
+//
+// A file is staged first (stage.go): read and prepared in small
+// transactions that users do not see, resumed where it stopped after a
+// restart; then switched in (switch.go) in one short transaction.
+// An import.xml whose offers.xml is uploaded in the same session and not
+// yet imported waits, staged, for it: the two switch together, so that no
+// product is ever visible without its price. Its mode=import answers
+// success once staged, as staged data is durable and will be applied
+// (by the offers' switch, mode=complete, mode=deactivate or, at the
+// latest, the sweeper): answering progress would keep 1C asking for the
+// import.xml forever, since it sends the offers only after.
 func (s *Service) importCatalog(w http.ResponseWriter, r *http.Request, sess session, set Settings) {
 	ctx := r.Context()
 	name := r.URL.Query().Get("filename")
@@ -45,19 +52,14 @@ func (s *Service) importCatalog(w http.ResponseWriter, r *http.Request, sess ses
 		}
 		st, _ := os.Stat(p)
 		e, err = s.newEntry(ctx, Entry{sessionID: sess.ID, Type: "catalog", Direction: DirIn, Filename: name, Status: StatusRunning,
-			filePath: p, FileSize: st.Size()})
+			filePath: p, FileSize: st.Size(), Stage: StageStaging})
 		if err != nil {
 			s.log.Error("exchange: import", "err", err)
 			fail(w, "internal error")
 			return
 		}
 	}
-	switch e.Status {
-	case StatusSuccess:
-		answer(w, "success")
-		return
-	case StatusFailure:
-		fail(w, e.Error)
+	if done, ok := s.answerEntry(ctx, w, e, sess); done || !ok {
 		return
 	}
 	rn := s.start(e, sess, set)
@@ -72,18 +74,41 @@ func (s *Service) importCatalog(w http.ResponseWriter, r *http.Request, sess ses
 		return
 	}
 	e, err = s.GetEntry(ctx, e.ID)
-	switch {
-	case err != nil:
+	if err != nil {
 		s.log.Error("exchange: import", "err", err)
 		fail(w, "internal error")
+		return
+	}
+	if done, ok := s.answerEntry(ctx, w, e, sess); done || !ok {
+		return
+	}
+	// Stopped by shutdown: the next call resumes.
+	answer(w, "progress", e.Filename+": resuming")
+}
+
+// answerEntry answers for an entry that needs no more work: done; ok is
+// false when the answer is an error.
+func (s *Service) answerEntry(ctx context.Context, w http.ResponseWriter, e Entry, sess session) (done, ok bool) {
+	switch {
 	case e.Status == StatusSuccess:
 		answer(w, "success")
+		return true, true
 	case e.Status == StatusFailure:
 		fail(w, e.Error)
-	default:
-		// Stopped by shutdown: the next call resumes.
-		answer(w, "progress", name+": resuming")
+		return true, true
+	case e.Stage == StageStaged:
+		wait, err := s.waiting(ctx, e, sess)
+		if err != nil {
+			s.log.Error("exchange: import", "err", err)
+			fail(w, "internal error")
+			return true, false
+		}
+		if wait {
+			answer(w, "success")
+			return true, true
+		}
 	}
+	return false, true
 }
 
 // start returns the run of an entry, starting it when none is under way
@@ -110,19 +135,62 @@ func (s *Service) start(e Entry, sess session, set Settings) *run {
 		if err != nil && s.ctx.Err() != nil {
 			return // shutting down: the entry stays running and resumes
 		}
-		if err != nil {
-			if ferr := s.finish(context.Background(), e.ID, StatusFailure, nil, nil, err.Error()); ferr != nil {
-				s.log.Error("exchange: journal", "err", ferr)
-			}
-			s.log.Warn("exchange: catalog import failed", "file", e.Filename, "err", err)
+		if errors.Is(err, errJournaled) {
 			return
 		}
-		s.log.Info("exchange: catalog imported", "file", e.Filename, "entities", rn.items.Load(), "took", time.Since(began))
+		if err != nil {
+			bg := context.Background()
+			if cur, gerr := s.GetEntry(bg, e.ID); gerr == nil {
+				e = cur
+			}
+			s.discard(bg, e, err.Error())
+			s.log.Warn("exchange: catalog import failed", "file", e.Filename, "err", err)
+			if e.Batch != 0 && e.Batch != e.ID {
+				// The import.xml it was to switch with goes in alone.
+				if err := s.switchBatch(bg, e.Batch, sess, set, false, e.Filename+" failed; switched in without it"); err != nil {
+					s.discardBatch(bg, e.Batch, err)
+				}
+			}
+			return
+		}
+		s.log.Info("exchange: catalog file done", "file", e.Filename, "entities", rn.items.Load(), "took", time.Since(began))
 	}()
 	return rn
 }
 
-// catalogTx is one catalog file being applied.
+// runCatalog stages the file (unless it is staged already) and switches
+// its batch in, unless the batch waits for the offers of its package.
+func (s *Service) runCatalog(ctx context.Context, e Entry, sess session, set Settings, rn *run) error {
+	if e.Stage != StageStaged {
+		if err := s.stage(ctx, e, sess, set, rn); err != nil {
+			return err
+		}
+		var err error
+		if e, err = s.GetEntry(ctx, e.ID); err != nil {
+			return err
+		}
+	}
+	wait, err := s.waiting(ctx, e, sess)
+	if err != nil || wait {
+		return err
+	}
+	if err := s.switchBatch(ctx, e.Batch, sess, set, false, ""); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		s.discardBatch(context.Background(), e.Batch, err)
+		s.log.Warn("exchange: catalog switch failed", "file", e.Filename, "err", err)
+		return errJournaled
+	}
+	return nil
+}
+
+// errJournaled: the failure is in the journal already.
+var errJournaled = errors.New("journaled")
+
+// catalogTx applies catalog entities one by one inside a write: the
+// switch uses it for units, catalogs and services, and for staged
+// products that no longer apply as staged (switch.go).
 type catalogTx struct {
 	t        *store.Tx
 	file     string
@@ -133,7 +201,7 @@ type catalogTx struct {
 	units    map[string]bool
 	active   map[string]bool
 	prices   map[string]*commerceml.PriceType
-	n        int
+	lastID   int64 // the record the last product, service or offer applied to
 }
 
 // Lookup over the write's transaction.
@@ -172,67 +240,6 @@ func (c *catalogTx) problem(entity string, line int, what string, err error) err
 
 // errEntity marks an error about one entity's data.
 var errEntity = errors.New("refused")
-
-func (s *Service) runCatalog(ctx context.Context, e Entry, sess session, set Settings, rn *run) error {
-	f, err := os.Open(e.filePath)
-	if err != nil {
-		return fmt.Errorf("exchange: %s: %w", e.Filename, err)
-	}
-	defer f.Close()
-	name := filepath.Base(e.Filename)
-	return s.store.Write(ctx, actor(sess, set), func(t *store.Tx) error {
-		c := &catalogTx{t: t, file: name, counts: Counts{}, catalogs: map[string]int64{}, units: map[string]bool{},
-			active: map[string]bool{}, prices: map[string]*commerceml.PriceType{}}
-		rd := commerceml.NewReader(f, name)
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			v, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			rn.items.Add(1)
-			if err := c.apply(v); err != nil {
-				return err
-			}
-			if c.n++; c.n%64 == 0 {
-				if err := t.FlushEvents(); err != nil {
-					return err
-				}
-			}
-		}
-		_, err := t.Exec(finishSQL, finishArgs(e.ID, StatusSuccess, s.now(), c.counts, c.problems, "")...)
-		return err
-	})
-}
-
-func (c *catalogTx) apply(v any) error {
-	switch x := v.(type) {
-	case *commerceml.Group:
-		return c.catalog(x.ID, x.Name, x.ParentID, x.Line)
-	case *commerceml.Catalog:
-		if err := c.catalog(x.ID, x.Name, "", x.Line); err != nil {
-			return err
-		}
-		c.root = c.catalogs[x.ID]
-	case *commerceml.Good:
-		if x.IsService() {
-			return c.service(x)
-		}
-		return c.product(x)
-	case *commerceml.PriceType:
-		c.prices[strings.TrimSpace(x.ID)] = x
-	case *commerceml.Offer:
-		return c.offer(x)
-	case *commerceml.Document:
-		return fmt.Errorf("commerceml: %s line %d: an orders document belongs to type=sale", c.file, x.Line)
-	}
-	return nil
-}
 
 // catalog creates or renames the catalog of a 1C group or catalog,
 // matched by its 1C id only.
@@ -338,12 +345,15 @@ func (c *catalogTx) product(g *commerceml.Good) error {
 				p.ExternalIDs[System] = id1c
 			}
 		}
-		if _, err := c.t.CreateProduct(p); err != nil {
+		np, err := c.t.CreateProduct(p)
+		if err != nil {
 			return c.problem("product", g.Line, what, err)
 		}
+		c.lastID = np.ID
 		c.counts.of("product").Created++
 		return nil
 	}
+	c.lastID = m.ID
 	_, err = c.t.UpdateProduct(m.ID, func(p *crm.Product) error {
 		if m.Rule == ByExternalID {
 			p.Name, p.Article = g.Name, strings.TrimSpace(g.Article)
@@ -392,12 +402,15 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 				v.ExternalIDs[System] = id1c
 			}
 		}
-		if _, err := c.t.CreateService(v); err != nil {
+		nv, err := c.t.CreateService(v)
+		if err != nil {
 			return c.problem("service", g.Line, what, err)
 		}
+		c.lastID = nv.ID
 		c.counts.of("service").Created++
 		return nil
 	}
+	c.lastID = m.ID
 	_, err = c.t.UpdateService(m.ID, func(v *crm.Service) error {
 		if m.Rule == ByExternalID {
 			v.Name = g.Name
@@ -418,41 +431,59 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 	return nil
 }
 
-// offer updates price, currency and stock of the good it is for. A good
-// is found as in the catalog: product by name and article, then by 1C id;
-// else service by name, then by 1C id. An offer for nothing known is
-// skipped.
-func (c *catalogTx) offer(o *commerceml.Offer) error {
-	what := fmt.Sprintf("offer %q (article %q)", o.Name, o.Article)
-	var price *crm.Amount
-	var currency string
-	included := true
+// offerVals is what an offer sets: price, currency and VAT inclusion
+// when it has a price, stock when it has a quantity; and how the good is
+// found.
+type offerVals struct {
+	Name, Article, ID1C string
+	Price               *crm.Amount
+	Currency            string
+	Included            bool
+	Stock               *crm.Quantity
+	Line                int
+}
+
+func (v *offerVals) what() string { return fmt.Sprintf("offer %q (article %q)", v.Name, v.Article) }
+
+// set applies the offer's values to a product.
+func (v *offerVals) set(p *crm.Product) {
+	if v.Price != nil {
+		p.Price, p.Currency, p.VATIncluded = *v.Price, v.Currency, v.Included
+	}
+	if v.Stock != nil {
+		p.Stock = *v.Stock
+	}
+}
+
+// readOffer reads an offer's values; an error wraps errEntity.
+func readOffer(o *commerceml.Offer, prices map[string]*commerceml.PriceType, isActive func(string) bool) (*offerVals, error) {
+	v := &offerVals{Name: o.Name, Article: o.Article, ID1C: o.GoodID(), Included: true, Line: o.Line}
+	what := v.what()
 	if len(o.Prices) > 0 {
 		p := o.Prices[0]
 		fallback := ""
-		if pt := c.prices[strings.TrimSpace(p.TypeID)]; pt != nil {
+		if pt := prices[strings.TrimSpace(p.TypeID)]; pt != nil {
 			fallback = pt.Currency
-			included = pt.TaxIncluded()
+			v.Included = pt.TaxIncluded()
 		}
 		a, err := ParseAmount(p.PerUnit)
 		if err != nil {
-			return c.problem("offer", o.Line, what, fmt.Errorf("%w: price %q: %w", errEntity, p.PerUnit, err))
+			return nil, fmt.Errorf("%w: price %q: %w", errEntity, p.PerUnit, err)
 		}
-		price = &a
-		cur, err := Currency(p.Currency, fallback, c.isActive, what)
+		v.Price = &a
+		cur, err := Currency(p.Currency, fallback, isActive, what)
 		if err != nil {
-			return c.problem("offer", o.Line, what, fmt.Errorf("%w: %w", errEntity, err))
+			return nil, fmt.Errorf("%w: %w", errEntity, err)
 		}
-		currency = cur
+		v.Currency = cur
 	}
-	var stock *crm.Quantity
 	switch {
 	case o.Quantity != nil:
 		q, err := ParseQuantity(*o.Quantity)
 		if err != nil {
-			return c.problem("offer", o.Line, what, fmt.Errorf("%w: quantity %q: %w", errEntity, *o.Quantity, err))
+			return nil, fmt.Errorf("%w: quantity %q: %w", errEntity, *o.Quantity, err)
 		}
-		stock = &q
+		v.Stock = &q
 	case len(o.Rests) > 0:
 		var sum crm.Quantity
 		for _, r := range o.Rests {
@@ -460,53 +491,54 @@ func (c *catalogTx) offer(o *commerceml.Offer) error {
 			if r.Quantity != nil {
 				vals = append(vals, *r.Quantity)
 			}
-			for _, v := range vals {
-				q, err := ParseQuantity(v)
+			for _, x := range vals {
+				q, err := ParseQuantity(x)
 				if err != nil {
-					return c.problem("offer", o.Line, what, fmt.Errorf("%w: rest %q: %w", errEntity, v, err))
+					return nil, fmt.Errorf("%w: rest %q: %w", errEntity, x, err)
 				}
 				sum += q
 			}
 		}
-		stock = &sum
+		v.Stock = &sum
 	}
-	id1c := o.GoodID()
-	pm, err := MatchProduct(c, o.Name, o.Article, id1c)
+	return v, nil
+}
+
+// applyOffer finds the good of an offer in the write and updates it.
+func (c *catalogTx) applyOffer(v *offerVals) error {
+	what := v.what()
+	pm, err := MatchProduct(c, v.Name, v.Article, v.ID1C)
 	if err != nil {
 		return err
 	}
-	if o.Name == "" && pm.Rule == ByNameArticle {
+	if v.Name == "" && pm.Rule == ByNameArticle {
 		pm = Match{Rule: NoMatch}
 	}
 	if pm.ID != 0 {
+		c.lastID = pm.ID
 		_, err := c.t.UpdateProduct(pm.ID, func(p *crm.Product) error {
-			if price != nil {
-				p.Price, p.Currency, p.VATIncluded = *price, currency, included
-			}
-			if stock != nil {
-				p.Stock = *stock
-			}
+			v.set(p)
 			return nil
 		})
 		if err != nil {
-			return c.problem("product", o.Line, what, err)
+			return c.problem("product", v.Line, what, err)
 		}
 		c.counts.of("product").Updated++
 		return nil
 	}
-	sm, err := MatchService(c, o.Name, id1c)
+	sm, err := MatchService(c, v.Name, v.ID1C)
 	if err != nil {
 		return err
 	}
-	if sm.ID == 0 || price == nil {
+	if sm.ID == 0 || v.Price == nil {
 		c.counts.of("offer").Skipped++
 		return nil
 	}
-	if _, err := c.t.UpdateService(sm.ID, func(v *crm.Service) error {
-		v.Price, v.Currency, v.VATIncluded = *price, currency, included
+	if _, err := c.t.UpdateService(sm.ID, func(x *crm.Service) error {
+		x.Price, x.Currency, x.VATIncluded = *v.Price, v.Currency, v.Included
 		return nil
 	}); err != nil {
-		return c.problem("service", o.Line, what, err)
+		return c.problem("service", v.Line, what, err)
 	}
 	c.counts.of("service").Updated++
 	return nil

@@ -26,7 +26,10 @@ func (e *env) snapshot() string {
 	var cats, units int64
 	_ = e.d.Read.QueryRow("SELECT COUNT(*) FROM catalogs").Scan(&cats)
 	_ = e.d.Read.QueryRow("SELECT COUNT(*) FROM units").Scan(&units)
-	return fmt.Sprintf("products=%d events=%d catalogs=%d units=%d", n, ev, cats, units)
+	// Nothing of a failed file stays staged either.
+	var staged int64
+	_ = e.d.Read.QueryRow("SELECT (SELECT COUNT(*) FROM cml_stage_products) + (SELECT COUNT(*) FROM cml_stage_other) + (SELECT COUNT(*) FROM cml_stage_src)").Scan(&staged)
+	return fmt.Sprintf("products=%d events=%d catalogs=%d units=%d staged=%d", n, ev, cats, units, staged)
 }
 
 // Bad input of every kind: a precise failure, a journal entry, nothing

@@ -17,6 +17,8 @@ type Count struct {
 	Updated int `json:"updated"`
 	Skipped int `json:"skipped"`
 	Failed  int `json:"failed"`
+	// Deactivated: goods a full catalog no longer has (mode=deactivate).
+	Deactivated int `json:"deactivated,omitempty"`
 }
 
 // Counts are by entity: product, service, catalog, account, sales_order.
@@ -53,19 +55,29 @@ type Entry struct {
 	FileSize   int64      `json:"file_size"`
 	// FileKept says whether the raw file can still be downloaded
 	// (GET /api/v1/exchanges/{id}/file).
-	FileKept  bool   `json:"file_kept"`
-	sessionID string // not shown: it is the 1C session's cookie
-	filePath  string
+	FileKept bool `json:"file_kept"`
+	// Stage of a catalog file: "staging", "staged" (read whole, waiting
+	// for its switch), "switched", "discarded"; "" for others.
+	Stage string `json:"stage,omitempty"`
+	// Batch is the entry whose switch applies this file: its own, or
+	// the import.xml's for the offers.xml of the same package.
+	Batch       int64  `json:"batch,omitempty"`
+	sessionID   string // not shown: it is the 1C session's cookie
+	filePath    string
+	stagedItems int64
+	full        bool
+	deactivated bool
 }
 
-const entryColumns = "id, session_id, type, direction, filename, status, started_at, finished_at, counts, problems, error, file_path, file_size"
+const entryColumns = `id, session_id, type, direction, filename, status, started_at, finished_at, counts, problems, error, file_path, file_size,
+	stage, batch_id, staged_items, full_catalog, deactivated`
 
 func scanEntry(sc interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
 	var started, finished int64
 	var counts, problems string
 	if err := sc.Scan(&e.ID, &e.sessionID, &e.Type, &e.Direction, &e.Filename, &e.Status, &started, &finished, &counts, &problems,
-		&e.Error, &e.filePath, &e.FileSize); err != nil {
+		&e.Error, &e.filePath, &e.FileSize, &e.Stage, &e.Batch, &e.stagedItems, &e.full, &e.deactivated); err != nil {
 		return e, err
 	}
 	e.StartedAt = time.UnixMicro(started).UTC()
@@ -90,9 +102,9 @@ func (s *Service) newEntry(ctx context.Context, e Entry) (Entry, error) {
 		e.Counts = Counts{}
 	}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO cml_exchanges (session_id, type, direction, filename, status, started_at, file_path, file_size)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			e.sessionID, e.Type, e.Direction, e.Filename, e.Status, e.StartedAt.UnixMicro(), e.filePath, e.FileSize).Scan(&e.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO cml_exchanges (session_id, type, direction, filename, status, started_at, file_path, file_size, stage)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			e.sessionID, e.Type, e.Direction, e.Filename, e.Status, e.StartedAt.UnixMicro(), e.filePath, e.FileSize, e.Stage).Scan(&e.ID)
 	})
 	if err != nil {
 		return e, fmt.Errorf("exchange: journal: %w", err)

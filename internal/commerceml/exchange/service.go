@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -55,6 +56,11 @@ type Service struct {
 	mu     sync.Mutex
 	runs   map[int64]*run // journal entry id → import under way
 	wg     sync.WaitGroup
+	// switchMu: one switch at a time.
+	switchMu sync.Mutex
+	// maxHold is the longest write the exchange has held (ns), lastSwitch
+	// the last switch's time (ns): the benchmark reports them.
+	maxHold, lastSwitch atomic.Int64
 }
 
 // New returns the service.
@@ -156,11 +162,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.confirm(w, r, sess)
-	case "deactivate", "complete":
-		// Newer 1C versions announce the end of a full catalog
-		// (deactivate: goods not sent may be hidden) and of the exchange.
-		// Obmen keeps goods 1C no longer sends, as seed 000 does.
-		answer(w, "success")
+	case "deactivate":
+		// Newer 1C versions, after a full catalog: the goods it did not
+		// send are to be hidden.
+		if typ != "catalog" {
+			answer(w, "success")
+			return
+		}
+		s.deactivateMode(w, r, sess, set)
+	case "complete":
+		// The end of the exchange: what is still staged goes in.
+		s.complete(w, r, sess, set)
 	default:
 		fail(w, fmt.Sprintf("unknown mode %q", mode))
 	}

@@ -17,6 +17,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.sweepStaged(ctx, set); err != nil {
+		return err
+	}
 	cutoff := s.now().Add(-time.Duration(set.KeepDays) * 24 * time.Hour).UnixMicro()
 	rows, err := s.db.Read.QueryContext(ctx, "SELECT id FROM cml_sessions WHERE created_at < $1", cutoff)
 	if err != nil {
