@@ -468,6 +468,10 @@ var catalogue = map[string]map[string]string{
 		"col.refused":              "отклонено",
 		"col.deleted_n":            "удалено старых",
 		"col.deleted":              "Сборщик удалён",
+		// Inline edit, kanban paging and sums, custom list columns, calendar moves.
+		"kanban.count":     "Сделок в стадии",
+		"kanban.sum":       "Сумма",
+		"kanban.show_more": "Показать ещё",
 	},
 	"en": {
 		"app":                      "Obmen",
@@ -897,5 +901,9 @@ var catalogue = map[string]map[string]string{
 		"col.refused":              "refused",
 		"col.deleted_n":            "old ones deleted",
 		"col.deleted":              "Collector deleted",
+		// Inline edit, kanban paging and sums, custom list columns, calendar moves.
+		"kanban.count":     "Deals in the stage",
+		"kanban.sum":       "Total",
+		"kanban.show_more": "Show more",
 	},
 }

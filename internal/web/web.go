@@ -163,6 +163,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /e/lead/{id}/convert", u.auth(u.convertPage))
 	mux.Handle("POST /e/lead/{id}/convert", u.auth(u.convertSubmit))
 	mux.Handle("GET /kanban", u.auth(u.kanban))
+	mux.Handle("GET /kanban/more", u.auth(u.kanbanMore))
 	mux.Handle("POST /kanban/{id}/stage", u.auth(u.moveDeal))
 	mux.Handle("GET /recycle", u.auth(u.recycle))
 	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
