@@ -17,6 +17,7 @@ func customViews(defs []crm.CustomField, rec record, input url.Values, errField,
 	for _, d := range defs {
 		name := "custom." + d.Code
 		fv := fieldView{Name: name, Label: d.Label, Kind: customKinds[d.Type], Value: strOf(values[d.Code])}
+		fv.Display = customDisplay(d, values[d.Code])
 		if input != nil {
 			if d.Type == "bool" || input.Has(name) {
 				fv.Value = input.Get(name)
@@ -61,4 +62,15 @@ func parseCustom(defs []crm.CustomField, form url.Values, patch record) {
 	if len(vals) > 0 {
 		patch["custom"] = vals
 	}
+}
+
+// customDisplay is a custom value as text for cards, lists and CSV.
+func customDisplay(d crm.CustomField, v any) string {
+	if d.Type == "bool" {
+		if v == true {
+			return "✓"
+		}
+		return ""
+	}
+	return strOf(v)
 }

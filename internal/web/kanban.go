@@ -144,11 +144,11 @@ func (u *UI) kanbanMore(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	kc.Appended = true
-	u.renderFrom(w, "kanban", "kanban-cards", &kc)
+	u.renderFrom(w, http.StatusOK, "kanban", "kanban-cards", &kc)
 }
 
 // renderFrom writes one named template of a page's set (an htmx fragment).
-func (u *UI) renderFrom(w http.ResponseWriter, page, name string, data any) {
+func (u *UI) renderFrom(w http.ResponseWriter, status int, page, name string, data any) {
 	var buf bytes.Buffer
 	if err := u.pages[page].ExecuteTemplate(&buf, name, data); err != nil {
 		u.log.Error("web: render fragment", "page", page, "fragment", name, "err", err)
@@ -156,6 +156,7 @@ func (u *UI) renderFrom(w http.ResponseWriter, page, name string, data any) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 

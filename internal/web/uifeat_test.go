@@ -140,3 +140,174 @@ func TestKanbanPagingCountsSums(t *testing.T) {
 		}
 	})
 }
+
+var (
+	fieldGetRe = regexp.MustCompile(`hx-get="(/e/[a-z_]+/\d+/field/[^"]+)"`)
+	versionRe  = regexp.MustCompile(`name="version" value="([^"]+)"`)
+)
+
+// TestInlineEditEveryEntity: every editable field of every entity's card
+// opens in place as a labelled input, and a long text saved in place
+// shows and is stored.
+func TestInlineEditEveryEntity(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		forms := map[string]url.Values{
+			"lead":        {"title": {"Лид"}},
+			"account":     {"title": {"ООО Ромашка"}, "inn": {"7707083893"}},
+			"contact":     {"name": {"Иван"}, "last_name": {"Петров"}, "phones": {"+7 912 345-67-89"}},
+			"deal":        {"title": {"Сделка"}, "category_id": {"0"}, "stage_id": {"NEW"}},
+			"sales_order": {"order_date": {"2026-11-23"}},
+			"invoice":     {"invoice_date": {"2026-11-23"}},
+			"product":     {"name": {"Кирпич"}, "price": {"12,50"}, "active": {"on"}, "active.shown": {"1"}},
+			"service":     {"name": {"Доставка"}, "price": {"500"}},
+			"catalog":     {"name": {"Стройматериалы"}},
+			"ticket":      {"title": {"Не работает"}},
+			"activity":    {"subject": {"Позвонить"}, "kind": {"call"}, "start_at": {"2026-11-23T10:00"}},
+		}
+		for name, form := range forms {
+			p := b.post("/e/"+name+"/new", form)
+			if p.Status != http.StatusSeeOther {
+				t.Fatalf("%s create: %d %s", name, p.Status, errorsOf(p.Body))
+			}
+			path := strings.Split(p.Location, "?")[0]
+			card := b.get(path)
+			if strings.Contains(card.Body, `id="record-form"`) || !strings.Contains(card.Body, `id="inline-fields"`) {
+				t.Fatalf("%s card is not in place-edit view", name)
+			}
+			links := fieldGetRe.FindAllStringSubmatch(card.Body, -1)
+			if len(links) < 3 {
+				t.Fatalf("%s card offers %d fields to edit", name, len(links))
+			}
+			long := ""
+			for _, m := range links {
+				f := b.htmxGet(m[1])
+				field := m[1][strings.LastIndex(m[1], "/")+1:]
+				if f.Status != http.StatusOK || !strings.Contains(f.Body, `class="field-inline editing"`) || strings.Contains(f.Body, "<html") {
+					t.Fatalf("%s: %d\n%s", m[1], f.Status, f.Body)
+				}
+				// Labelled: a label for the input (or around the checkbox).
+				if !strings.Contains(f.Body, `<label for="f-`+field+`">`) && !strings.Contains(f.Body, `id="f-`+field+`" name="`+field+`"`) {
+					t.Errorf("%s: no labelled input\n%s", m[1], f.Body)
+				}
+				if field == "comments" || field == "description" {
+					long = field
+				}
+			}
+			if long == "" {
+				t.Fatalf("%s has neither comments nor description", name)
+			}
+			open := b.htmxGet(path + "/field/" + long)
+			v := versionRe.FindStringSubmatch(open.Body)
+			if v == nil {
+				t.Fatalf("%s: the input carries no version", name)
+			}
+			saved := b.htmxPost(path+"/field/"+long, url.Values{long: {"Изменено на месте"}, "version": {v[1]}})
+			if saved.Status != http.StatusOK || !strings.Contains(saved.Body, "Изменено на месте") || !strings.Contains(saved.Body, `class="field-inline view"`) {
+				t.Fatalf("%s save %s: %d\n%s", name, long, saved.Status, saved.Body)
+			}
+			if c := b.get(path); !strings.Contains(c.Body, "<ins>Изменено на месте</ins>") {
+				t.Errorf("%s: the in-place change is not in the history", name)
+			}
+		}
+	})
+}
+
+// TestInlineEditValidationAndConflict: a refused value comes back beside
+// its field and nothing is written; a save over a change made meanwhile
+// is refused with the current value shown, and goes through when sent
+// again; no CSRF token, no write; read-only fields do not open.
+func TestInlineEditValidationAndConflict(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		if _, err := s.CreateCustomField(ctx, e.admin, crm.CustomField{Entity: "lead", Code: "UF_CRM_AREA", Label: "Площадь", Type: "number"}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Было", Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 912 345-67-89"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		path := "/e/lead/" + strconv.FormatInt(l.ID, 10)
+		card := b.get(path)
+		for _, want := range []string{`id="v-title"`, `aria-label="Изменить: Название, Было"`, `hx-get="` + path + `/field/title"`, `hx-get="` + path + `/field/custom.UF_CRM_AREA"`} {
+			if !strings.Contains(card.Body, want) {
+				t.Errorf("card lacks %s", want)
+			}
+		}
+		open := b.htmxGet(path + "/field/title")
+		if !strings.Contains(open.Body, `value="Было"`) || !strings.Contains(open.Body, `<label for="f-title">`) {
+			t.Fatalf("title input:\n%s", open.Body)
+		}
+		version := versionRe.FindStringSubmatch(open.Body)[1]
+
+		// No token: refused, nothing written.
+		req := url.Values{"title": {"Без токена"}, "version": {version}}
+		if p := b.do(http.MethodPost, path+"/field/title", req); p.Status != http.StatusForbidden {
+			t.Fatalf("no CSRF: %d", p.Status)
+		}
+		// A bad e-mail: beside the field, nothing written.
+		p := b.htmxPost(path+"/field/emails", url.Values{"emails": {"не-адрес"}, "version": {version}})
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="e-emails" role="alert"`) ||
+			!strings.Contains(p.Body, `aria-describedby="e-emails"`) || !strings.Contains(p.Body, `value="не-адрес"`) {
+			t.Fatalf("bad e-mail: %d\n%s", p.Status, p.Body)
+		}
+		// A bad number in a custom field, the same.
+		p = b.htmxPost(path+"/field/custom.UF_CRM_AREA", url.Values{"custom.UF_CRM_AREA": {"много"}, "version": {version}})
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="e-custom.UF_CRM_AREA"`) {
+			t.Fatalf("bad custom number: %d\n%s", p.Status, p.Body)
+		}
+		if got, _ := s.GetLead(ctx, l.ID); got.Title != "Было" || len(got.Emails) != 0 || len(got.Custom) != 0 {
+			t.Fatalf("a refused value was written: %+v", got)
+		}
+		// Someone else saves meanwhile.
+		if _, err := s.UpdateLead(ctx, e.admin, l.ID, func(x *crm.Lead) error { x.Title = "Чужое"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		p = b.htmxPost(path+"/field/title", url.Values{"title": {"Моё"}, "version": {version}})
+		if p.Status != http.StatusConflict || !strings.Contains(p.Body, "успела изменить другой пользователь; сейчас в этом поле: Чужое") || !strings.Contains(p.Body, `value="Моё"`) {
+			t.Fatalf("stale save: %d\n%s", p.Status, p.Body)
+		}
+		if got, _ := s.GetLead(ctx, l.ID); got.Title != "Чужое" {
+			t.Fatalf("a stale save overwrote: %q", got.Title)
+		}
+		// Sent again (with the version the conflict answer carries): saved.
+		now := versionRe.FindStringSubmatch(p.Body)[1]
+		if now == version {
+			t.Fatal("the conflict answer carries the old version")
+		}
+		p = b.htmxPost(path+"/field/title", url.Values{"title": {"Моё"}, "version": {now}})
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, ">Моё</button>") {
+			t.Fatalf("save after conflict: %d\n%s", p.Status, p.Body)
+		}
+		p = b.htmxPost(path+"/field/custom.UF_CRM_AREA", url.Values{"custom.UF_CRM_AREA": {"120.5"}})
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "120.5") {
+			t.Fatalf("custom save: %d\n%s", p.Status, p.Body)
+		}
+		got, _ := s.GetLead(ctx, l.ID)
+		if got.Title != "Моё" || len(got.Phones) != 1 || got.Phones[0].ID != l.Phones[0].ID || fmt.Sprint(got.Custom["UF_CRM_AREA"]) != "120.5" {
+			t.Fatalf("after in-place saves: %+v", got)
+		}
+		// Escape: the value back, unsaved.
+		if p := b.htmxGet(path + "/field/title?view=1"); !strings.Contains(p.Body, `class="field-inline view"`) || !strings.Contains(p.Body, ">Моё</button>") {
+			t.Fatalf("view fragment:\n%s", p.Body)
+		}
+		// Read-only and unknown fields do not open.
+		for _, f := range []string{"created_at", "deal_id", "nope"} {
+			if p := b.htmxGet(path + "/field/" + f); p.Status != http.StatusNotFound {
+				t.Errorf("field %s: %d", f, p.Status)
+			}
+		}
+		// The full form checks the version too.
+		form := url.Values{"title": {"Из формы"}, "version": {version}}
+		if p := b.post(path, form); p.Status != http.StatusConflict || !strings.Contains(p.Body, "сохраните ещё раз") || !strings.Contains(p.Body, `value="Из формы"`) {
+			t.Fatalf("stale full form: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if got, _ := s.GetLead(ctx, l.ID); got.Title != "Моё" {
+			t.Fatalf("stale full form overwrote: %q", got.Title)
+		}
+	})
+}

@@ -157,6 +157,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
 	mux.Handle("POST /e/{entity}/{id}", u.auth(u.updateRecord))
 	mux.Handle("POST /e/{entity}/{id}/delete", u.auth(u.deleteRecord))
+	mux.Handle("GET /e/{entity}/{id}/field/{field}", u.auth(u.fieldGet))
+	mux.Handle("POST /e/{entity}/{id}/field/{field}", u.auth(u.fieldSave))
 	mux.Handle("POST /e/{entity}/{id}/comment", u.auth(u.addComment))
 	mux.Handle("POST /e/{entity}/{id}/items", u.auth(u.saveItems))
 	mux.Handle("POST /e/{entity}/{id}/items/preview", u.auth(u.itemsPreview))

@@ -35,3 +35,63 @@ document.addEventListener("DOMContentLoaded", function () {
     form.requestSubmit();
   });
 });
+
+// In-place editing of a card's fields. The value is a button that fetches
+// the field's input (htmx); Enter submits it (the form's own submit),
+// leaving the field saves it, Escape or "Cancel" brings the value back
+// unsaved. A refused value (422) or a record changed meanwhile (409)
+// comes back as the input with the message beside it, so those answers
+// are swapped in like a 200.
+(function () {
+  function inlineForm(el) { return el && el.closest ? el.closest("form.field-inline") : null; }
+  function cancel(form) {
+    if (form.dataset.done) { return; }
+    form.dataset.done = "1";
+    htmx.ajax("GET", form.dataset.cancel, {target: form, swap: "outerHTML"});
+  }
+  function focusLost() {
+    var a = document.activeElement;
+    return !a || a === document.body || !a.isConnected;
+  }
+  document.addEventListener("keydown", function (ev) {
+    var form = inlineForm(ev.target);
+    if (form && ev.key === "Escape") {
+      ev.preventDefault();
+      cancel(form);
+    }
+  });
+  document.addEventListener("click", function (ev) {
+    var form = inlineForm(ev.target);
+    if (form && ev.target.closest(".cancel")) { cancel(form); }
+  });
+  document.addEventListener("submit", function (ev) {
+    var form = inlineForm(ev.target);
+    if (form) { form.dataset.done = "1"; }
+  }, true);
+  document.addEventListener("focusout", function (ev) {
+    var form = inlineForm(ev.target);
+    if (!form || form.dataset.done || !form.isConnected) { return; }
+    if (ev.relatedTarget && form.contains(ev.relatedTarget)) { return; }
+    form.requestSubmit();
+  });
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var s = ev.detail.xhr.status;
+    var t = ev.detail.target;
+    if ((s === 422 || s === 409) && t && t.matches && t.matches(".field-inline")) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+  // Keep the keyboard where the user is: into the input that opened, back
+  // to the value that was saved, unless the focus moved on meanwhile.
+  document.addEventListener("htmx:load", function (ev) {
+    var el = ev.detail.elt;
+    if (!el.matches || !focusLost()) { return; }
+    if (el.matches("form.field-inline")) {
+      var inp = el.querySelector("input:not([type=hidden]), select, textarea");
+      if (inp) { inp.focus(); }
+    } else if (el.matches(".field-inline.view")) {
+      el.querySelector("button.value").focus();
+    }
+  });
+})();
