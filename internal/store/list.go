@@ -28,6 +28,7 @@ const (
 	KindBool   = "bool"
 	KindTime   = "time"
 	KindDate   = "date"
+	KindFloat  = "float" // a custom number field's sort value
 )
 
 // Column is a filterable, sortable field of an entity list.
@@ -122,6 +123,12 @@ func filterValue(field string, kind, v string) (any, error) {
 			return false, nil
 		}
 		return nil, crm.Invalid(field, "%q is not true or false", v)
+	case KindFloat:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, crm.Invalid(field, "%q is not a number", v)
+		}
+		return f, nil
 	case KindTime:
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			return t.UnixMicro(), nil
@@ -149,6 +156,29 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
+	}
+	// The sort first: a custom field's join binds the first arguments, so
+	// that placeholders appear in the SQL text in their numbers' order.
+	sortName, desc := p.Sort, false
+	if strings.HasPrefix(sortName, "-") {
+		sortName, desc = sortName[1:], true
+	}
+	if sortName == "" {
+		sortName = "id"
+	}
+	sortCol := Column{Name: "id", Kind: KindInt}
+	sortExpr, join := "r.id", ""
+	if code, ok := strings.CutPrefix(sortName, "custom."); ok {
+		var err error
+		if sortExpr, join, sortCol, err = s.customSort(t, sp.entity, code, arg); err != nil {
+			return Page{}, err
+		}
+	} else if sortName != "id" {
+		c, ok := sp.columns[sortName]
+		if !ok {
+			return Page{}, crm.Invalid("sort", "cannot sort %s by %q", sp.table, sortName)
+		}
+		sortCol, sortExpr = c, "r."+c.Name
 	}
 	if p.Deleted {
 		where = append(where, "r.deleted_at <> 0")
@@ -255,21 +285,6 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
 
-	sortName, desc := p.Sort, false
-	if strings.HasPrefix(sortName, "-") {
-		sortName, desc = sortName[1:], true
-	}
-	if sortName == "" {
-		sortName = "id"
-	}
-	sortCol := Column{Name: "id", Kind: KindInt}
-	if sortName != "id" {
-		c, ok := sp.columns[sortName]
-		if !ok {
-			return Page{}, crm.Invalid("sort", "cannot sort %s by %q", sp.table, sortName)
-		}
-		sortCol = c
-	}
 	if p.Cursor != "" {
 		var c cursor
 		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
@@ -287,11 +302,11 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		if desc {
 			cmp = "<"
 		}
-		if sortCol.Name == "id" {
+		if sortExpr == "r.id" {
 			where = append(where, fmt.Sprintf("r.id %s %s", cmp, arg(c.ID)))
 		} else {
 			va := arg(v)
-			where = append(where, fmt.Sprintf("(r.%s %s %s OR (r.%s = %s AND r.id %s %s))", sortCol.Name, cmp, va, sortCol.Name, va, cmp, arg(c.ID)))
+			where = append(where, fmt.Sprintf("(%s %s %s OR (%s = %s AND r.id %s %s))", sortExpr, cmp, va, sortExpr, va, cmp, arg(c.ID)))
 		}
 	}
 	dir := "ASC"
@@ -299,11 +314,11 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		dir = "DESC"
 	}
 	order := "r.id " + dir
-	if sortCol.Name != "id" {
-		order = fmt.Sprintf("r.%s %s, r.id %s", sortCol.Name, dir, dir)
+	if sortExpr != "r.id" {
+		order = fmt.Sprintf("%s %s, r.id %s", sortExpr, dir, dir)
 	}
-	query := fmt.Sprintf("SELECT r.id, r.%s FROM %s r WHERE %s ORDER BY %s LIMIT %s",
-		sortCol.Name, sp.table, strings.Join(where, " AND "), order, arg(p.Limit+1))
+	query := fmt.Sprintf("SELECT r.id, %s FROM %s r%s WHERE %s ORDER BY %s LIMIT %s",
+		sortExpr, sp.table, join, strings.Join(where, " AND "), order, arg(p.Limit+1))
 	rows, err := t.q.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
@@ -356,6 +371,8 @@ func cursorText(kind string, v any) string {
 			return strconv.FormatBool(x != 0)
 		}
 		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
 	case []byte:
@@ -425,3 +442,22 @@ func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any)
 	}
 	return base + col + " " + op + " " + x + ")", nil
 }
+
+// customSort is the sort on a custom field: a LEFT JOIN of its values and
+// the expression to order by. A record without a value sorts as "" (text)
+// or below every number, the same on both engines (their NULLs order
+// differently, so there are none).
+func (s *Store) customSort(t txq, entity, code string, arg func(any) string) (expr, join string, col Column, err error) {
+	def, err := customDef(t, entity, code)
+	if err != nil {
+		return "", "", Column{}, crm.Invalid("sort", "%s", err.Error())
+	}
+	join = fmt.Sprintf(" LEFT JOIN custom_values cs ON cs.entity = %s AND cs.code = %s AND cs.record_id = r.id", arg(entity), arg(code))
+	if def.Type == "number" {
+		return "COALESCE(cs.num, " + noNumber + ")", join, Column{Name: "num", Kind: KindFloat}, nil
+	}
+	return "COALESCE(cs.value, '')", join, Column{Name: "value", Kind: KindText}, nil
+}
+
+// noNumber is where a custom number field's missing values sort.
+const noNumber = "-1e300"

@@ -74,3 +74,29 @@ func customDisplay(d crm.CustomField, v any) string {
 	}
 	return strOf(v)
 }
+
+// listFields are an entity's fields as lists offer them: its own, then its
+// custom fields, each a column that can be shown, sorted and filtered
+// (text with "like", the others by equality).
+func listFields(e *entity, defs []crm.CustomField) []field {
+	out := append([]field(nil), e.Fields...)
+	for i := range defs {
+		d := &defs[i]
+		kind := customKinds[d.Type]
+		if kind == kLong {
+			kind = kText // a column shows it on one line
+		}
+		f := field{Name: "custom." + d.Code, Kind: kind, Sort: true, Filter: true, Label: d.Label, Custom: d, Choices: d.Options}
+		out = append(out, f)
+	}
+	return out
+}
+
+// customOp is how a list filters by a custom field: text by substring,
+// the other types by equality.
+func customOp(d *crm.CustomField) string {
+	if d.Type == "string" || d.Type == "text" {
+		return "like"
+	}
+	return "eq"
+}

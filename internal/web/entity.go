@@ -45,6 +45,19 @@ type field struct {
 	RO     bool   // shown, never edited
 	// Choices are the values of a kChoice field.
 	Choices []string
+	// Label, when set, names the field instead of "f.<Name>" (custom
+	// fields carry their own labels).
+	Label string
+	// Custom is the declaration of a custom field ("custom.CODE").
+	Custom *crm.CustomField
+}
+
+// label names the field in the user's language.
+func (f field) label(t func(string) string) string {
+	if f.Label != "" {
+		return f.Label
+	}
+	return t("f." + f.Name)
 }
 
 // related is a list of other records shown on a card: those of Entity

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,6 +309,92 @@ func TestInlineEditValidationAndConflict(t *testing.T) {
 		}
 		if got, _ := s.GetLead(ctx, l.ID); got.Title != "Моё" {
 			t.Fatalf("stale full form overwrote: %q", got.Title)
+		}
+	})
+}
+
+// TestListCustomFieldColumns: an entity's custom fields are list columns
+// to choose, sort by and filter by, and go into the CSV export.
+func TestListCustomFieldColumns(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		for _, cf := range []crm.CustomField{
+			{Entity: "lead", Code: "UF_CRM_CITY", Label: "Город", Type: "string"},
+			{Entity: "lead", Code: "UF_CRM_AREA", Label: "Площадь", Type: "number"},
+			{Entity: "lead", Code: "UF_CRM_KIND", Label: "Вид работ", Type: "enum", Options: []string{"Ремонт", "Стройка"}},
+			{Entity: "lead", Code: "UF_CRM_VIP", Label: "VIP", Type: "bool"},
+		} {
+			if _, err := s.CreateCustomField(ctx, e.admin, cf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, l := range []struct {
+			title  string
+			custom map[string]any
+		}{
+			{"Бета", map[string]any{"UF_CRM_CITY": "Тверь", "UF_CRM_AREA": "100", "UF_CRM_KIND": "Ремонт"}},
+			{"Альфа", map[string]any{"UF_CRM_CITY": "Казань", "UF_CRM_AREA": "7.5", "UF_CRM_KIND": "Стройка", "UF_CRM_VIP": true}},
+			{"Гамма", map[string]any{"UF_CRM_AREA": "12"}},
+		} {
+			if _, err := s.CreateLead(ctx, e.admin, crm.Lead{Title: l.title, Extra: crm.Extra{Custom: l.custom}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := e.browser()
+		b.signIn()
+		order := func(body string, titles ...string) bool {
+			last := -1
+			for _, tl := range titles {
+				i := strings.Index(body, ">"+tl+"<")
+				if i < last || i < 0 {
+					return false
+				}
+				last = i
+			}
+			return true
+		}
+		list := b.get("/e/lead")
+		for _, want := range []string{
+			`name="cols" value="custom.UF_CRM_CITY"> Город</label>`, `name="cols" value="custom.UF_CRM_AREA"> Площадь</label>`,
+			`<label for="f.custom.UF_CRM_CITY">Город</label>`, `<input id="f.custom.UF_CRM_CITY" name="f.custom.UF_CRM_CITY" type="text"`,
+			`<select id="f.custom.UF_CRM_KIND" name="f.custom.UF_CRM_KIND"><option value="" selected>—</option><option value="Ремонт">Ремонт</option>`,
+		} {
+			if !strings.Contains(list.Body, want) {
+				i := strings.Index(list.Body, "f.custom.UF_CRM_KIND")
+				t.Errorf("list lacks %s\n%s", want, list.Body[max(i-100, 0):min(i+300, len(list.Body))])
+			}
+		}
+		p := b.get("/e/lead?cols=title&cols=custom.UF_CRM_CITY&cols=custom.UF_CRM_AREA&sort=-custom.UF_CRM_AREA")
+		if !order(p.Body, "Бета", "Гамма", "Альфа") || !strings.Contains(p.Body, "<td>Тверь</td><td>100</td>") || !strings.Contains(p.Body, `Площадь ▼</a>`) {
+			t.Errorf("sort by a custom number, descending:\n%s", p.Body)
+		}
+		if p := b.get("/e/lead?cols=title&sort=custom.UF_CRM_CITY"); !order(p.Body, "Гамма", "Альфа", "Бета") {
+			t.Error("sort by a custom string (the lead without a city first)")
+		}
+		for _, c := range []struct {
+			query string
+			want  []string
+		}{
+			{"f.custom.UF_CRM_CITY=" + url.QueryEscape("Каз"), []string{"Альфа"}},
+			{"f.custom.UF_CRM_AREA=12", []string{"Гамма"}},
+			{"f.custom.UF_CRM_KIND=" + url.QueryEscape("Ремонт"), []string{"Бета"}},
+			{"f.custom.UF_CRM_VIP=true", []string{"Альфа"}},
+		} {
+			p := b.get("/e/lead?cols=title&" + c.query)
+			for _, tl := range []string{"Альфа", "Бета", "Гамма"} {
+				if got, want := strings.Contains(p.Body, ">"+tl+"<"), slices.Contains(c.want, tl); got != want {
+					t.Errorf("%s: %s shown %v", c.query, tl, got)
+				}
+			}
+		}
+		if p := b.get("/e/lead?f.custom.UF_CRM_AREA=много"); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "custom.UF_CRM_AREA") {
+			t.Errorf("a bad number filter: %d", p.Status)
+		}
+		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=custom.UF_CRM_CITY&cols=custom.UF_CRM_AREA&cols=custom.UF_CRM_VIP")
+		if !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Город,Площадь,VIP\n") ||
+			!strings.Contains(csv.Body, ",Альфа,Казань,7.5,✓\n") || !strings.Contains(csv.Body, ",Гамма,,12,\n") {
+			t.Fatalf("CSV with custom columns: %q", csv.Body)
 		}
 	})
 }
