@@ -62,7 +62,7 @@ type cardData struct {
 	// nil shows the form of every field (?edit=all, or a failed save).
 	Inline  []inlineField
 	Version string // the record's updated_at, sent back by the form
-	Items      *itemsView
+	Items   *itemsView
 }
 
 func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
