@@ -390,13 +390,17 @@ func escapeLike(s string) string {
 	return r.Replace(s)
 }
 
-// customFilter turns a filter on a custom field into an EXISTS condition.
+// customFilter turns a filter on a custom field into "r.id IN (the
+// records whose value matches)". The subquery walks the custom_values
+// (entity, code, value|num) index, so a selective filter reads only its
+// matches; a correlated EXISTS made both engines probe every record of
+// the list instead (300 ms for one number among 100,000 leads on SQLite).
 func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any) string) (string, error) {
 	def, err := customDef(t, entity, code)
 	if err != nil {
 		return "", err
 	}
-	base := fmt.Sprintf("EXISTS (SELECT 1 FROM custom_values cv WHERE cv.entity = %s AND cv.record_id = r.id AND cv.code = %s AND ", arg(entity), arg(code))
+	base := fmt.Sprintf("r.id IN (SELECT cv.record_id FROM custom_values cv WHERE cv.entity = %s AND cv.code = %s AND ", arg(entity), arg(code))
 	numeric := def.Type == "number" || def.Type == "date"
 	val := func(v string) (string, error) {
 		text, num, err := customValue(def, v)
@@ -430,7 +434,7 @@ func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any)
 		if err != nil {
 			return "", err
 		}
-		return "NOT " + base + col + " = " + x + ")", nil
+		return "NOT " + base + col + " = " + x + ")", nil // record_id is never NULL
 	}
 	op, ok := sqlOps[f.Op]
 	if !ok {

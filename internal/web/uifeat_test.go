@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -395,6 +396,71 @@ func TestListCustomFieldColumns(t *testing.T) {
 		if !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Город,Площадь,VIP\n") ||
 			!strings.Contains(csv.Body, ",Альфа,Казань,7.5,✓\n") || !strings.Contains(csv.Body, ",Гамма,,12,\n") {
 			t.Fatalf("CSV with custom columns: %q", csv.Body)
+		}
+	})
+}
+
+// TestCalendarMove: the calendar offers every activity a labelled move
+// form and drop targets; moving keeps the activity's length and comes
+// back to the calendar shown; a bad date is refused, nothing written.
+func TestCalendarMove(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		now := time.Now()
+		start := time.Date(now.Year(), now.Month(), now.Day(), 10, 30, 0, 0, time.Local)
+		end := start.Add(45 * time.Minute)
+		a, err := s.CreateActivity(ctx, e.admin, crm.Activity{Kind: "meeting", Subject: "Встреча на объекте", StartAt: &start, EndAt: &end})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		id := strconv.FormatInt(a.ID, 10)
+		day := start.Format(time.DateOnly)
+		for _, view := range []string{"month", "week", "day"} {
+			p := b.get("/calendar?view=" + view + "&date=" + day)
+			for _, want := range []string{
+				`id="ev-` + id + `" draggable="true" data-start="` + day + `T10:30"`,
+				`action="/calendar/` + id + `/move"`, `<label for="mv-` + id + `">Новое начало</label>`,
+				`<span class="sr">Перенести: Встреча на объекте</span>`, `class="cal-day cal-slot`, `data-date="` + day + `"`,
+			} {
+				if view == "day" && want == `class="cal-day cal-slot` {
+					want = `<tr class="cal-slot" data-date="` + day + `" data-time="10:00"`
+				}
+				if !strings.Contains(p.Body, want) {
+					t.Errorf("%s view lacks %s", view, want)
+				}
+			}
+		}
+		next := start.AddDate(0, 0, 1).Format(time.DateOnly)
+		back := "/calendar?view=week&date=" + day + "&user=0"
+		p := b.post("/calendar/"+id+"/move", url.Values{"start_at": {next + "T14:00"}, "back": {back}})
+		if p.Status != http.StatusSeeOther || p.Location != back+"#ev-"+id {
+			t.Fatalf("move: %d %q", p.Status, p.Location)
+		}
+		got, _ := s.GetActivity(ctx, a.ID)
+		want := time.Date(start.Year(), start.Month(), start.Day()+1, 14, 0, 0, 0, time.Local)
+		if got.StartAt == nil || !got.StartAt.Equal(want) || got.EndAt == nil || got.EndAt.Sub(*got.StartAt) != 45*time.Minute {
+			t.Fatalf("after the move: %v – %v", got.StartAt, got.EndAt)
+		}
+		for _, bad := range []url.Values{{"start_at": {"завтра"}}, {"start_at": {""}}} {
+			if p := b.post("/calendar/"+id+"/move", bad); p.Status != http.StatusUnprocessableEntity {
+				t.Errorf("move to %q: %d", bad.Get("start_at"), p.Status)
+			}
+		}
+		if again, _ := s.GetActivity(ctx, a.ID); !again.StartAt.Equal(want) {
+			t.Error("a refused move wrote")
+		}
+		// Back only into the calendar.
+		if p := b.post("/calendar/"+id+"/move", url.Values{"start_at": {next + "T15:00"}, "back": {"//evil.example/"}}); p.Location != "/calendar#ev-"+id {
+			t.Errorf("back to %q", p.Location)
+		}
+		if p := b.do(http.MethodPost, "/calendar/"+id+"/move", url.Values{"start_at": {next + "T16:00"}}); p.Status != http.StatusForbidden {
+			t.Errorf("move without CSRF: %d", p.Status)
+		}
+		if p := b.post("/calendar/999999/move", url.Values{"start_at": {next + "T16:00"}}); p.Status != http.StatusNotFound {
+			t.Errorf("move a missing activity: %d", p.Status)
 		}
 	})
 }

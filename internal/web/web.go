@@ -94,6 +94,8 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
+	// calEv pairs the page's view with one calendar item.
+	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	"div":  func(a, b int64) int64 { return a / b },
 	"fmtTime": func(t any) string {
 		var tm time.Time
@@ -171,6 +173,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
 	mux.Handle("POST /recycle/{entity}/{id}/purge", u.auth(u.purge))
 	mux.Handle("GET /calendar", u.auth(u.calendar))
+	mux.Handle("POST /calendar/{id}/move", u.auth(u.moveActivity))
 	mux.Handle("GET /import", u.auth(u.importPage))
 	mux.Handle("POST /import", u.auth(u.importUpload))
 	mux.Handle("POST /import/run", u.auth(u.importRun))

@@ -95,3 +95,50 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
 })();
+
+// Calendar: an activity dragged to another day keeps its time of day; to
+// an hour of the day view, starts at that hour. The drop fills the
+// activity's own "move" form and submits it, the request the keyboard
+// path (⇄, a date and time, "Move") makes. A click on an empty part of a
+// day or an hour opens a new activity starting then (the "+" links are
+// the keyboard's way).
+(function () {
+  var dragged = null;
+  function slot(el) { return el && el.closest ? el.closest(".cal-slot") : null; }
+  document.addEventListener("dragstart", function (ev) {
+    var item = ev.target.closest && ev.target.closest(".ev[draggable]");
+    if (!item) { return; }
+    dragged = item;
+    ev.dataTransfer.setData("text/plain", item.id);
+    ev.dataTransfer.effectAllowed = "move";
+  });
+  document.addEventListener("dragover", function (ev) {
+    var s = slot(ev.target);
+    if (!s || !dragged) { return; }
+    ev.preventDefault();
+    s.classList.add("over");
+  });
+  document.addEventListener("dragleave", function (ev) {
+    var s = slot(ev.target);
+    if (s) { s.classList.remove("over"); }
+  });
+  document.addEventListener("drop", function (ev) {
+    var s = slot(ev.target);
+    if (!s) { return; }
+    ev.preventDefault();
+    s.classList.remove("over");
+    var item = dragged || document.getElementById(ev.dataTransfer.getData("text/plain"));
+    dragged = null;
+    if (!item) { return; }
+    var time = s.dataset.time || item.dataset.start.slice(11);
+    var form = item.querySelector("form.cal-move-form");
+    form.querySelector("input[name=start_at]").value = s.dataset.date + "T" + time;
+    form.requestSubmit();
+  });
+  document.addEventListener("click", function (ev) {
+    var s = slot(ev.target);
+    if (!s || !s.dataset.new) { return; }
+    if (ev.target.closest("a, button, input, select, textarea, summary, form, .ev, th")) { return; }
+    window.location.href = s.dataset.new;
+  });
+})();
