@@ -96,7 +96,7 @@ var funcs = template.FuncMap{
 	"add":  func(a, b int) int { return a + b },
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
-	"div":  func(a, b int64) int64 { return a / b },
+	"div":   func(a, b int64) int64 { return a / b },
 	"fmtTime": func(t any) string {
 		var tm time.Time
 		switch v := t.(type) {
