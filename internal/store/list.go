@@ -28,6 +28,7 @@ const (
 	KindBool   = "bool"
 	KindTime   = "time"
 	KindDate   = "date"
+	KindFloat  = "float" // a custom number field's sort value
 )
 
 // Column is a filterable, sortable field of an entity list.
@@ -84,6 +85,8 @@ type Page struct {
 type cursor struct {
 	V  string `json:"v"`
 	ID int64  `json:"id"`
+	// M: in the records without a value of a custom-field sort.
+	M bool `json:"m,omitempty"`
 }
 
 // filterValue converts a filter's text to the column's stored form.
@@ -122,6 +125,12 @@ func filterValue(field string, kind, v string) (any, error) {
 			return false, nil
 		}
 		return nil, crm.Invalid(field, "%q is not true or false", v)
+	case KindFloat:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, crm.Invalid(field, "%q is not a number", v)
+		}
+		return f, nil
 	case KindTime:
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			return t.UnixMicro(), nil
@@ -149,6 +158,28 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
+	}
+	sortName, desc := p.Sort, false
+	if strings.HasPrefix(sortName, "-") {
+		sortName, desc = sortName[1:], true
+	}
+	if sortName == "" {
+		sortName = "id"
+	}
+	sortCol := Column{Name: "id", Kind: KindInt}
+	var custom *crm.CustomField
+	if code, ok := strings.CutPrefix(sortName, "custom."); ok {
+		def, err := customDef(t, sp.entity, code)
+		if err != nil {
+			return Page{}, crm.Invalid("sort", "%s", err.Error())
+		}
+		custom = &def
+	} else if sortName != "id" {
+		c, ok := sp.columns[sortName]
+		if !ok {
+			return Page{}, crm.Invalid("sort", "cannot sort %s by %q", sp.table, sortName)
+		}
+		sortCol = c
 	}
 	if p.Deleted {
 		where = append(where, "r.deleted_at <> 0")
@@ -255,20 +286,8 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
 
-	sortName, desc := p.Sort, false
-	if strings.HasPrefix(sortName, "-") {
-		sortName, desc = sortName[1:], true
-	}
-	if sortName == "" {
-		sortName = "id"
-	}
-	sortCol := Column{Name: "id", Kind: KindInt}
-	if sortName != "id" {
-		c, ok := sp.columns[sortName]
-		if !ok {
-			return Page{}, crm.Invalid("sort", "cannot sort %s by %q", sp.table, sortName)
-		}
-		sortCol = c
+	if custom != nil {
+		return s.customSortedPage(t, sp, *custom, desc, where, args, p)
 	}
 	if p.Cursor != "" {
 		var c cursor
@@ -356,6 +375,8 @@ func cursorText(kind string, v any) string {
 			return strconv.FormatBool(x != 0)
 		}
 		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
 	case []byte:
@@ -373,13 +394,17 @@ func escapeLike(s string) string {
 	return r.Replace(s)
 }
 
-// customFilter turns a filter on a custom field into an EXISTS condition.
+// customFilter turns a filter on a custom field into "r.id IN (the
+// records whose value matches)". The subquery walks the custom_values
+// (entity, code, value|num) index, so a selective filter reads only its
+// matches; a correlated EXISTS made both engines probe every record of
+// the list instead (300 ms for one number among 100,000 leads on SQLite).
 func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any) string) (string, error) {
 	def, err := customDef(t, entity, code)
 	if err != nil {
 		return "", err
 	}
-	base := fmt.Sprintf("EXISTS (SELECT 1 FROM custom_values cv WHERE cv.entity = %s AND cv.record_id = r.id AND cv.code = %s AND ", arg(entity), arg(code))
+	base := fmt.Sprintf("r.id IN (SELECT cv.record_id FROM custom_values cv WHERE cv.entity = %s AND cv.code = %s AND ", arg(entity), arg(code))
 	numeric := def.Type == "number" || def.Type == "date"
 	val := func(v string) (string, error) {
 		text, num, err := customValue(def, v)
@@ -413,7 +438,7 @@ func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any)
 		if err != nil {
 			return "", err
 		}
-		return "NOT " + base + col + " = " + x + ")", nil
+		return "NOT " + base + col + " = " + x + ")", nil // record_id is never NULL
 	}
 	op, ok := sqlOps[f.Op]
 	if !ok {
@@ -424,4 +449,138 @@ func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any)
 		return "", err
 	}
 	return base + col + " " + op + " " + x + ")", nil
+}
+
+// customSortedPage is a page of a list sorted by a custom field. Records
+// without a value come first in ascending order (by id) and last in
+// descending order, the same on both engines. Each part is its own query
+// so that both read in index order and stop at the page's end: the records
+// with a value walk the custom_values (entity, code, value|num,
+// record_id) index, those without one the table's id (probing the
+// values' primary key). (One LEFT JOIN
+// ordered by COALESCE sorted every record of the entity instead: 150 ms on
+// SQLite, 285 ms on PostgreSQL with 100,000 leads.) The cursor says which
+// part it is in (M: the records without a value).
+func (s *Store) customSortedPage(t txq, sp spec, def crm.CustomField, desc bool, where []string, args []any, p ListParams) (Page, error) {
+	col, kind := "value", KindText
+	if def.Type == "number" {
+		col, kind = "num", KindFloat
+	}
+	var after *cursor
+	if p.Cursor != "" {
+		var c cursor
+		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if err == nil {
+			err = json.Unmarshal(b, &c)
+		}
+		if err != nil {
+			return Page{}, crm.Invalid("cursor", "not a cursor returned by this list")
+		}
+		after = &c
+	}
+	var afterV any
+	if after != nil && !after.M {
+		v, err := filterValue("cursor", kind, after.V)
+		if err != nil {
+			return Page{}, crm.Invalid("cursor", "not a cursor returned by this list")
+		}
+		afterV = v
+	}
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	type entry struct {
+		id      int64
+		v       any
+		missing bool
+	}
+	// query runs one part with the list's conditions (placeholders $1…)
+	// and its own, numbered after them.
+	query := func(build func(arg func(any) string) string) ([]entry, error) {
+		qa := append([]any(nil), args...)
+		arg := func(v any) string {
+			qa = append(qa, v)
+			return "$" + strconv.Itoa(len(qa))
+		}
+		q := build(arg)
+		rows, err := t.q.QueryContext(t.ctx, q, qa...)
+		if err != nil {
+			return nil, fmt.Errorf("store: list %s by %s: %w", sp.table, def.Code, err)
+		}
+		defer rows.Close()
+		var out []entry
+		for rows.Next() {
+			var e entry
+			if err := rows.Scan(&e.id, &e.v); err != nil {
+				return nil, fmt.Errorf("store: list %s by %s: %w", sp.table, def.Code, err)
+			}
+			out = append(out, e)
+		}
+		return out, rows.Err()
+	}
+	cond := strings.Join(where, " AND ")
+	missing := func(from *cursor, n int) ([]entry, error) {
+		es, err := query(func(arg func(any) string) string {
+			// NOT EXISTS probes the primary key (entity, record_id, code)
+			// of the records read in id order and stops with the page; a
+			// NOT IN hashed every value of the field first.
+			w := cond + fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM custom_values cs WHERE cs.entity = %s AND cs.record_id = r.id AND cs.code = %s)", arg(sp.entity), arg(def.Code))
+			if from != nil {
+				w += fmt.Sprintf(" AND r.id %s %s", cmp, arg(from.ID))
+			}
+			return fmt.Sprintf("SELECT r.id, r.id FROM %s r WHERE %s ORDER BY r.id %s LIMIT %s", sp.table, w, dir, arg(n))
+		})
+		for i := range es {
+			es[i].missing = true
+		}
+		return es, err
+	}
+	valued := func(from *cursor, n int) ([]entry, error) {
+		return query(func(arg func(any) string) string {
+			w := cond + fmt.Sprintf(" AND cs.entity = %s AND cs.code = %s", arg(sp.entity), arg(def.Code))
+			if from != nil {
+				va := arg(afterV)
+				w += fmt.Sprintf(" AND (cs.%s %s %s OR (cs.%s = %s AND cs.record_id %s %s))", col, cmp, va, col, va, cmp, arg(from.ID))
+			}
+			return fmt.Sprintf("SELECT r.id, cs.%s FROM custom_values cs JOIN %s r ON r.id = cs.record_id WHERE %s ORDER BY cs.%s %s, cs.record_id %s LIMIT %s",
+				col, sp.table, w, col, dir, dir, arg(n))
+		})
+	}
+	parts := []func(*cursor, int) ([]entry, error){missing, valued}
+	if desc {
+		parts = []func(*cursor, int) ([]entry, error){valued, missing}
+	}
+	first := 0
+	if after != nil && after.M == desc {
+		// The cursor is in the second part.
+		first = 1
+	}
+	var got []entry
+	for i := first; i < 2 && len(got) <= p.Limit; i++ {
+		from := after
+		if i != first {
+			from = nil
+		}
+		es, err := parts[i](from, p.Limit+1-len(got))
+		if err != nil {
+			return Page{}, err
+		}
+		got = append(got, es...)
+	}
+	var page Page
+	for i, e := range got {
+		if i == p.Limit {
+			last := got[i-1]
+			c := cursor{ID: last.id, M: last.missing}
+			if !last.missing {
+				c.V = cursorText(kind, last.v)
+			}
+			b, _ := json.Marshal(c)
+			page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+			break
+		}
+		page.IDs = append(page.IDs, e.id)
+	}
+	return page, nil
 }

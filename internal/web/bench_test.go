@@ -44,7 +44,7 @@ func seedLeads(b *testing.B, e *env, n int) {
 					return
 				}
 				_, err := e.app.Store.CreateLead(ctx, e.admin, crm.Lead{Title: fmt.Sprintf("Заявка %d", i), Name: "Иван", LastName: fmt.Sprintf("Петров-%d", i%977),
-					StatusID: statuses[i%4], SourceID: "WEB", Opportunity: crm.Amount(i * 100),
+					StatusID: statuses[i%4], SourceID: "WEB", Opportunity: crm.Amount(i * 100), Extra: benchCustom(i),
 					Comms: crm.Comms{Phones: []crm.Comm{{Value: fmt.Sprintf("8 (925) %03d-%02d-%02d", i%1000, i/1000%100, i%100)}},
 						Emails: []crm.Comm{{Value: fmt.Sprintf("l%d@example.ru", i)}}}})
 				if err != nil {
@@ -58,6 +58,22 @@ func seedLeads(b *testing.B, e *env, n int) {
 	if err, _ := firstErr.Load().(error); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// benchFields are the custom fields of the benchmark's leads.
+var benchFields = []crm.CustomField{
+	{Entity: "lead", Code: "UF_CRM_CITY", Label: "Город", Type: "string"},
+	{Entity: "lead", Code: "UF_CRM_AREA", Label: "Площадь", Type: "number"},
+}
+
+// benchCustom gives lead i a city (one of 50; every tenth lead none) and
+// an area.
+func benchCustom(i int64) crm.Extra {
+	c := map[string]any{"UF_CRM_AREA": strconv.FormatInt(i%5000, 10) + ".5"}
+	if i%10 != 0 {
+		c["UF_CRM_CITY"] = fmt.Sprintf("Город-%02d", i%50)
+	}
+	return crm.Extra{Custom: c}
 }
 
 // BenchmarkPages renders UI pages over real HTTP against a database of
@@ -78,6 +94,11 @@ func BenchmarkPages(b *testing.B) {
 	for _, eng := range engines {
 		b.Run(eng.name, func(b *testing.B) {
 			e := newEnv(b, eng.open(b))
+			for _, cf := range benchFields {
+				if _, err := e.app.Store.CreateCustomField(context.Background(), e.admin, cf); err != nil {
+					b.Fatal(err)
+				}
+			}
 			n := benchLeads()
 			seedLeads(b, e, n)
 			br := e.browser()
@@ -103,9 +124,17 @@ func BenchmarkPages(b *testing.B) {
 				{"list-search-name", "/e/lead?q=" + url.QueryEscape("Петров-500")},
 				{"list-page-6", deep},
 				{"list-200-rows", "/e/lead?limit=200"},
+				{"list-custom-columns", "/e/lead?cols=title&cols=custom.UF_CRM_CITY&cols=custom.UF_CRM_AREA"},
+				{"list-sort-custom-string", "/e/lead?cols=title&cols=custom.UF_CRM_CITY&sort=custom.UF_CRM_CITY"},
+				{"list-sort-custom-number-desc", "/e/lead?cols=title&cols=custom.UF_CRM_AREA&sort=-custom.UF_CRM_AREA"},
+				{"list-filter-custom-string", "/e/lead?cols=title&f.custom.UF_CRM_CITY=" + url.QueryEscape("Город-07")},
+				{"list-filter-custom-number", "/e/lead?cols=title&f.custom.UF_CRM_AREA=4321.5"},
+				{"list-filter-custom-sorted", "/e/lead?cols=title&f.custom.UF_CRM_CITY=" + url.QueryEscape("Город-07") + "&sort=-custom.UF_CRM_AREA"},
+				{"export-custom-filtered", "/e/lead/export.csv?cols=title&cols=custom.UF_CRM_CITY&f.custom.UF_CRM_AREA=4321.5"},
 				{"card", "/e/lead/" + mid},
 				{"home", "/"},
 				{"kanban", "/kanban"},
+				{"calendar", "/calendar"},
 			}
 			for _, pg := range pages {
 				b.Run(pg.name, func(b *testing.B) {

@@ -4,12 +4,23 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/obmen/obmen/internal/crm"
 )
 
 type calItem struct {
+	ID                  int64
 	Time, Subject, Link string
+	Start               string // the start as a datetime-local input holds it
 	Done                bool
+}
+
+// calEvView is what the "cal-ev" template gets: the page and an item.
+type calEvView struct {
+	V    *view
+	Item calItem
 }
 
 type calDay struct {
@@ -33,6 +44,7 @@ type calendarData struct {
 	PrevURL, NextURL string
 	TodayURL         string
 	Views            []option
+	Here             string // this calendar's URL, where a move comes back to
 }
 
 var weekdays = map[string][]string{
@@ -87,7 +99,7 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		return "/e/activity/new?" + url.Values{"start_at": {at.Format(time.RFC3339)}, "assigned_by_id": {user}}.Encode()
 	}
 	d := calendarData{View: view, Date: day.Format(time.DateOnly), User: user, Weekdays: weekdays[rq.Lang],
-		PrevURL: link(view, prev), NextURL: link(view, next), TodayURL: link(view, now)}
+		PrevURL: link(view, prev), NextURL: link(view, next), TodayURL: link(view, now), Here: link(view, day)}
 	d.Users = append([]option{{"0", rq.T("cal.everyone")}}, lk.options(field{Kind: kUser}, nil, rq.T)[1:]...)
 	for _, v := range []string{"month", "week", "day"} {
 		d.Views = append(d.Views, option{link(v, day), rq.T("cal." + v)})
@@ -98,9 +110,10 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		if a.StartAt != nil {
 			at = a.StartAt
 		}
-		it := calItem{Subject: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Done: a.Done}
+		it := calItem{ID: a.ID, Subject: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Done: a.Done}
 		if at != nil {
 			it.Time = at.Local().Format("15:04")
+			it.Start = at.Local().Format("2006-01-02T15:04")
 		}
 		return it
 	}
@@ -150,4 +163,42 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	u.render(w, r, rq, http.StatusOK, "calendar", rq.T("cal.title"), "calendar", d)
+}
+
+// moveActivity reschedules an activity: start_at is the new start (local
+// time, as a datetime-local input sends it); the end moves with it, so the
+// activity keeps its length. An activity dropped on another day or hour of
+// the calendar and the keyboard's "move" form send the same request.
+func (u *UI) moveActivity(w http.ResponseWriter, r *http.Request, rq *request) {
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	at, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(r.PostFormValue("start_at")), time.Local)
+	if err != nil {
+		u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("f.start_at")+": "+rq.T("err.date"))
+		return
+	}
+	_, err = u.store.UpdateActivity(r.Context(), rq.Actor(), id, func(a *crm.Activity) error {
+		start := at.UTC()
+		if a.StartAt != nil && a.EndAt != nil {
+			end := start.Add(a.EndAt.Sub(*a.StartAt))
+			a.EndAt = &end
+		}
+		a.StartAt = &start
+		return nil
+	})
+	if err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.fail(w, r, rq, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	to := r.PostFormValue("back")
+	if !strings.HasPrefix(to, "/calendar?") && to != "/calendar" {
+		to = "/calendar"
+	}
+	back(w, r, to+"#ev-"+strconv.FormatInt(id, 10))
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -57,7 +58,11 @@ type cardData struct {
 	Action     string
 	CanConvert bool
 	Deleted    string // when the record is in the recycle bin: its restore URL
-	Items      *itemsView
+	// Inline: the fields for in-place editing (the card's usual view);
+	// nil shows the form of every field (?edit=all, or a failed save).
+	Inline  []inlineField
+	Version string // the record's updated_at, sent back by the form
+	Items   *itemsView
 }
 
 func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
@@ -155,6 +160,19 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	if rec["deleted_at"] != nil {
 		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false
+	}
+	d.Version = strOf(rec["updated_at"])
+	if input == nil && errMsg == "" && r.URL.Query().Get("edit") == "" {
+		views := d.Fields
+		if d.Deleted != "" {
+			// A record in the bin is restored before it is edited.
+			views = make([]fieldView, len(d.Fields))
+			for i, fv := range d.Fields {
+				fv.RO = true
+				views[i] = fv
+			}
+		}
+		d.Inline = inlineFields(views, d.Action, d.Version, rq)
 	}
 	for _, rel := range e.Related {
 		re, ok := u.byPath[rel.Entity]
@@ -263,7 +281,15 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 			return
 		}
 		parseCustom(defs, r.PostForm, patch)
-		if err := e.update(r.Context(), rq.Actor(), id, patch); err != nil {
+		if err := e.update(r.Context(), rq.Actor(), id, patch, r.PostFormValue("version")); err != nil {
+			if errors.Is(err, errStale) {
+				// Someone saved the record since this form was opened:
+				// show it as it is now, with what was typed, instead of
+				// overwriting their change unseen.
+				fe = &crm.FieldError{Message: rq.T("inline.stale_form")}
+				u.showCard(w, r, rq, e, id, http.StatusConflict, r.PostForm, "", fe.Message)
+				return
+			}
 			var ok bool
 			if fe, ok = crm.AsFieldError(err); !ok {
 				u.failErr(w, r, rq, err)

@@ -17,6 +17,7 @@ func customViews(defs []crm.CustomField, rec record, input url.Values, errField,
 	for _, d := range defs {
 		name := "custom." + d.Code
 		fv := fieldView{Name: name, Label: d.Label, Kind: customKinds[d.Type], Value: strOf(values[d.Code])}
+		fv.Display = customDisplay(d, values[d.Code])
 		if input != nil {
 			if d.Type == "bool" || input.Has(name) {
 				fv.Value = input.Get(name)
@@ -61,4 +62,41 @@ func parseCustom(defs []crm.CustomField, form url.Values, patch record) {
 	if len(vals) > 0 {
 		patch["custom"] = vals
 	}
+}
+
+// customDisplay is a custom value as text for cards, lists and CSV.
+func customDisplay(d crm.CustomField, v any) string {
+	if d.Type == "bool" {
+		if v == true {
+			return "✓"
+		}
+		return ""
+	}
+	return strOf(v)
+}
+
+// listFields are an entity's fields as lists offer them: its own, then its
+// custom fields, each a column that can be shown, sorted and filtered
+// (text with "like", the others by equality).
+func listFields(e *entity, defs []crm.CustomField) []field {
+	out := append([]field(nil), e.Fields...)
+	for i := range defs {
+		d := &defs[i]
+		kind := customKinds[d.Type]
+		if kind == kLong {
+			kind = kText // a column shows it on one line
+		}
+		f := field{Name: "custom." + d.Code, Kind: kind, Sort: true, Filter: true, Label: d.Label, Custom: d, Choices: d.Options}
+		out = append(out, f)
+	}
+	return out
+}
+
+// customOp is how a list filters by a custom field: text by substring,
+// the other types by equality.
+func customOp(d *crm.CustomField) string {
+	if d.Type == "string" || d.Type == "text" {
+		return "like"
+	}
+	return "eq"
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -44,6 +45,19 @@ type field struct {
 	RO     bool   // shown, never edited
 	// Choices are the values of a kChoice field.
 	Choices []string
+	// Label, when set, names the field instead of "f.<Name>" (custom
+	// fields carry their own labels).
+	Label string
+	// Custom is the declaration of a custom field ("custom.CODE").
+	Custom *crm.CustomField
+}
+
+// label names the field in the user's language.
+func (f field) label(t func(string) string) string {
+	if f.Label != "" {
+		return f.Label
+	}
+	return t("f." + f.Name)
 }
 
 // related is a list of other records shown on a card: those of Entity
@@ -61,8 +75,14 @@ type ops struct {
 	get    func(ctx context.Context, id int64) (record, error)
 	list   func(ctx context.Context, p store.ListParams) ([]record, string, error)
 	create func(ctx context.Context, a crm.Actor, patch record) (int64, error)
-	update func(ctx context.Context, a crm.Actor, id int64, patch record) error
+	// update applies patch; when version is not "", only to the record
+	// whose updated_at is still version (else errStale, nothing written).
+	update func(ctx context.Context, a crm.Actor, id int64, patch record, version string) error
 }
+
+// errStale is an update refused because the record changed since the
+// user read it (its updated_at moved on).
+var errStale = errors.New("web: the record changed meanwhile")
 
 // entity is a CRM entity the UI lists and edits generically.
 type entity struct {
@@ -132,7 +152,7 @@ func bind[T any](get func(context.Context, int64) (T, error), list func(context.
 			}
 			return rec.ID(), nil
 		},
-		update: func(ctx context.Context, a crm.Actor, id int64, patch record) error {
+		update: func(ctx context.Context, a crm.Actor, id int64, patch record, version string) error {
 			pb, err := json.Marshal(patch)
 			if err != nil {
 				return err
@@ -141,6 +161,19 @@ func bind[T any](get func(context.Context, int64) (T, error), list func(context.
 				doc, err := json.Marshal(cur)
 				if err != nil {
 					return err
+				}
+				// Checked inside the store's write, so that no other write
+				// slips in between the check and this one.
+				if version != "" {
+					var v struct {
+						UpdatedAt string `json:"updated_at"`
+					}
+					if err := json.Unmarshal(doc, &v); err != nil {
+						return err
+					}
+					if v.UpdatedAt != version {
+						return errStale
+					}
 				}
 				merged, err := httpx.MergePatch(doc, pb)
 				if err != nil {

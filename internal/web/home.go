@@ -2,15 +2,12 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/obmen/obmen/internal/store"
 )
-
-// homeCount bounds the deals counted per stage on the home page; more
-// shows as "100+".
-const homeCount = 100
 
 type homeItem struct {
 	Title, Link, When string
@@ -20,9 +17,15 @@ type stageCount struct {
 	Name, Count, Link string
 }
 
+// pipelineCounts are the deals by stage of one pipeline.
+type pipelineCounts struct {
+	ID, Name string
+	Stages   []stageCount
+}
+
 type homeData struct {
 	Today, Overdue, NewLeads []homeItem
-	Stages                   []stageCount
+	Pipelines                []pipelineCounts
 	Failures                 []journalRow
 }
 
@@ -66,18 +69,26 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 			Link: "/e/lead/" + strconv.FormatInt(l.ID, 10), When: l.CreatedAt.Local().Format("02.01 15:04")})
 	}
 	lk := newLookups(ctx, u.store, rq.Lang)
-	for _, st := range lk.statusList("DEAL_STAGE") {
-		page, err := u.store.ListDealIDs(ctx, store.ListParams{Limit: homeCount, Filters: []store.Filter{
-			{Field: "category_id", Op: "eq", Value: "0"}, {Field: "stage_id", Op: "eq", Value: st.StatusID}}})
-		if err != nil {
-			u.failErr(w, r, rq, err)
-			return
+	totals, err := u.store.DealStageTotals(ctx)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	count := map[string]int{} // "pipeline/stage" → deals
+	for _, t := range totals {
+		count[strconv.FormatInt(t.CategoryID, 10)+"/"+t.StageID] += t.Count
+	}
+	for _, p := range lk.pipelines() {
+		pid := strconv.FormatInt(p.ID, 10)
+		pc := pipelineCounts{ID: pid, Name: p.Name}
+		if pc.Name == "" {
+			pc.Name = rq.T("kanban.default_pipeline")
 		}
-		n := strconv.Itoa(len(page.IDs))
-		if page.NextCursor != "" {
-			n += "+"
+		for _, st := range lk.statusList(stageDict(p.ID)) {
+			pc.Stages = append(pc.Stages, stageCount{Name: st.Name, Count: strconv.Itoa(count[pid+"/"+st.StatusID]),
+				Link: "/e/deal?f.category_id=" + pid + "&f.stage_id=" + url.QueryEscape(st.StatusID)})
 		}
-		d.Stages = append(d.Stages, stageCount{Name: st.Name, Count: n, Link: "/e/deal?f.category_id=0&f.stage_id=" + st.StatusID})
+		d.Pipelines = append(d.Pipelines, pc)
 	}
 	if d.Failures, err = u.journalRows(ctx, "", true, 10); err != nil {
 		u.failErr(w, r, rq, err)

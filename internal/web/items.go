@@ -213,7 +213,7 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 		if items == nil {
 			items = []crm.LineItem{}
 		}
-		err := e.update(r.Context(), rq.Actor(), id, record{field: items})
+		err := e.update(r.Context(), rq.Actor(), id, record{field: items}, "")
 		if err != nil {
 			var ok bool
 			if fe, ok = crm.AsFieldError(err); !ok {

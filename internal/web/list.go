@@ -34,6 +34,7 @@ type row struct {
 type filterView struct {
 	Name, Label, Value string
 	Options            []option
+	Type               string // of the input when there are no options: "text", "date"
 }
 
 type listData struct {
@@ -69,12 +70,14 @@ func (u *UI) entityOf(w http.ResponseWriter, r *http.Request, rq *request) (*ent
 }
 
 // parseListQuery reads q, sort, cursor, prev, limit, cols and the filters
-// "f.<field>" (equality) of a list URL.
-func parseListQuery(e *entity, q url.Values) listQuery {
+// "f.<field>" of a list URL; fields are the entity's listFields.
+func parseListQuery(fields []field, q url.Values) listQuery {
 	lq := listQuery{params: store.ListParams{Q: strings.TrimSpace(q.Get("q")), Cursor: q.Get("cursor"), Limit: 50}}
 	if s := q.Get("sort"); s != "" {
-		if f, ok := e.Field(strings.TrimPrefix(s, "-")); ok && f.Sort {
-			lq.params.Sort = s
+		for _, f := range fields {
+			if f.Name == strings.TrimPrefix(s, "-") && f.Sort {
+				lq.params.Sort = s
+			}
 		}
 	}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n >= 10 && n <= 500 {
@@ -89,16 +92,20 @@ func parseListQuery(e *entity, q url.Values) listQuery {
 			lq.prev = append(lq.prev, c)
 		}
 	}
-	for _, f := range e.Fields {
-		if v := q.Get("f." + f.Name); v != "" && f.Sort {
-			lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: "eq", Value: v})
+	for _, f := range fields {
+		if v := strings.TrimSpace(q.Get("f." + f.Name)); v != "" && f.Sort {
+			op := "eq"
+			if f.Custom != nil {
+				op = customOp(f.Custom)
+			}
+			lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: op, Value: v})
 		}
 	}
 	chosen := map[string]bool{}
 	for _, c := range q["cols"] {
 		chosen[c] = true
 	}
-	for _, f := range e.Fields {
+	for _, f := range fields {
 		if f.Kind == kLong {
 			continue
 		}
@@ -115,7 +122,13 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	q := r.URL.Query()
-	lq := parseListQuery(e, q)
+	defs, err := u.store.CustomFields(r.Context(), e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	fields := listFields(e, defs)
+	lq := parseListQuery(fields, q)
 	recs, next, err := e.list(r.Context(), lq.params)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -146,11 +159,11 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, f := range lq.cols {
 		shown[f.Name] = true
 	}
-	for _, f := range e.Fields {
+	for _, f := range fields {
 		if f.Kind == kLong {
 			continue
 		}
-		c := column{Name: f.Name, Label: rq.T("f." + f.Name), Sortable: f.Sort, Chosen: shown[f.Name]}
+		c := column{Name: f.Name, Label: f.label(rq.T), Sortable: f.Sort, Chosen: shown[f.Name]}
 		if f.Sort {
 			dir := f.Name
 			switch lq.params.Sort {
@@ -166,7 +179,15 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 			d.Columns = append(d.Columns, c)
 		}
 		if f.Filter {
-			d.Filters = append(d.Filters, filterView{Name: "f." + f.Name, Label: c.Label, Value: q.Get("f." + f.Name), Options: lk.options(f, record{}, rq.T)})
+			fv := filterView{Name: "f." + f.Name, Label: c.Label, Value: q.Get("f." + f.Name), Options: lk.options(f, record{}, rq.T)}
+			if f.Custom != nil && f.Kind != kChoice && f.Kind != kBool {
+				// A custom text, number or date: typed, not chosen.
+				fv.Options, fv.Type = nil, "text"
+				if f.Kind == kDate {
+					fv.Type = "date"
+				}
+			}
+			d.Filters = append(d.Filters, fv)
 		}
 	}
 	for _, rec := range recs {
@@ -229,7 +250,12 @@ func (u *UI) exportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	lq := parseListQuery(e, r.URL.Query())
+	defs, err := u.store.CustomFields(r.Context(), e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	lq := parseListQuery(listFields(e, defs), r.URL.Query())
 	lq.params.Limit = 500
 	lq.params.Cursor = ""
 	lk := newLookups(r.Context(), u.store, rq.Lang)
@@ -239,7 +265,7 @@ func (u *UI) exportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 	cw := csv.NewWriter(w)
 	head := []string{rq.T("f.id")}
 	for _, f := range lq.cols {
-		head = append(head, rq.T("f."+f.Name))
+		head = append(head, f.label(rq.T))
 	}
 	_ = cw.Write(head)
 	n := 0

@@ -139,7 +139,11 @@ func (l *lookups) options(f field, rec record, t func(string) string) []option {
 		out = append(out, option{"true", t("yes")}, option{"false", t("no")})
 	case kChoice:
 		for _, c := range f.Choices {
-			out = append(out, option{c, choiceLabel(c, t)})
+			label := c
+			if f.Custom == nil {
+				label = choiceLabel(c, t)
+			}
+			out = append(out, option{c, label})
 		}
 	}
 	return out
@@ -147,6 +151,10 @@ func (l *lookups) options(f field, rec record, t func(string) string) []option {
 
 // display is a field's value as text for lists, cards and CSV.
 func (l *lookups) display(f field, rec record) string {
+	if f.Custom != nil {
+		values, _ := rec["custom"].(map[string]any)
+		return customDisplay(*f.Custom, values[f.Custom.Code])
+	}
 	v := rec[f.Name]
 	switch f.Kind {
 	case kUser:

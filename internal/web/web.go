@@ -94,7 +94,9 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
-	"div":  func(a, b int64) int64 { return a / b },
+	// calEv pairs the page's view with one calendar item.
+	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
+	"div":   func(a, b int64) int64 { return a / b },
 	"fmtTime": func(t any) string {
 		var tm time.Time
 		switch v := t.(type) {
@@ -157,17 +159,21 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
 	mux.Handle("POST /e/{entity}/{id}", u.auth(u.updateRecord))
 	mux.Handle("POST /e/{entity}/{id}/delete", u.auth(u.deleteRecord))
+	mux.Handle("GET /e/{entity}/{id}/field/{field}", u.auth(u.fieldGet))
+	mux.Handle("POST /e/{entity}/{id}/field/{field}", u.auth(u.fieldSave))
 	mux.Handle("POST /e/{entity}/{id}/comment", u.auth(u.addComment))
 	mux.Handle("POST /e/{entity}/{id}/items", u.auth(u.saveItems))
 	mux.Handle("POST /e/{entity}/{id}/items/preview", u.auth(u.itemsPreview))
 	mux.Handle("GET /e/lead/{id}/convert", u.auth(u.convertPage))
 	mux.Handle("POST /e/lead/{id}/convert", u.auth(u.convertSubmit))
 	mux.Handle("GET /kanban", u.auth(u.kanban))
+	mux.Handle("GET /kanban/more", u.auth(u.kanbanMore))
 	mux.Handle("POST /kanban/{id}/stage", u.auth(u.moveDeal))
 	mux.Handle("GET /recycle", u.auth(u.recycle))
 	mux.Handle("POST /recycle/{entity}/{id}/restore", u.auth(u.restore))
 	mux.Handle("POST /recycle/{entity}/{id}/purge", u.auth(u.purge))
 	mux.Handle("GET /calendar", u.auth(u.calendar))
+	mux.Handle("POST /calendar/{id}/move", u.auth(u.moveActivity))
 	mux.Handle("GET /import", u.auth(u.importPage))
 	mux.Handle("POST /import", u.auth(u.importUpload))
 	mux.Handle("POST /import/run", u.auth(u.importRun))

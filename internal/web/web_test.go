@@ -340,7 +340,8 @@ func TestCardEditHistoryComment(t *testing.T) {
 		b := e.browser()
 		b.signIn()
 		path := "/e/lead/" + strconv.FormatInt(l.ID, 10)
-		card := b.get(path)
+		// The form of every field (the card itself edits in place).
+		card := b.get(path + "?edit=all")
 		if !strings.Contains(card.Body, `value="Старое"`) {
 			t.Fatal("card lacks the title input")
 		}
@@ -957,7 +958,7 @@ func TestCustomFieldsAndRelatedNew(t *testing.T) {
 			t.Fatalf("create: %d %s", p.Status, errorsOf(p.Body))
 		}
 		path := strings.Split(p.Location, "?")[0]
-		if card := b.get(path); !strings.Contains(card.Body, `value="Казань"`) || !strings.Contains(card.Body, `<option value="Стройка" selected>`) {
+		if card := b.get(path + "?edit=all"); !strings.Contains(card.Body, `value="Казань"`) || !strings.Contains(card.Body, `<option value="Стройка" selected>`) {
 			t.Fatal("card lacks the custom values")
 		}
 		// Emptying a custom field removes it.

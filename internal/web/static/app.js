@@ -1,27 +1,144 @@
 // Obmen UI: the little script there is. Kanban drag and drop sets the
 // card's own stage select and submits its form, so dragging and the
-// keyboard path (select + "Move") do the same request.
+// keyboard path (select + "Move") do the same request. The listeners sit
+// on the document, so that cards htmx adds later ("show more") drag too.
 document.addEventListener("DOMContentLoaded", function () {
   var dragged = null;
-  document.querySelectorAll(".kcard").forEach(function (card) {
-    card.addEventListener("dragstart", function (ev) {
-      dragged = card;
-      ev.dataTransfer.setData("text/plain", card.dataset.id);
-      ev.dataTransfer.effectAllowed = "move";
-    });
+  document.addEventListener("dragstart", function (ev) {
+    var card = ev.target.closest && ev.target.closest(".kcard");
+    if (!card) { return; }
+    dragged = card;
+    ev.dataTransfer.setData("text/plain", card.dataset.id);
+    ev.dataTransfer.effectAllowed = "move";
   });
-  document.querySelectorAll(".column").forEach(function (col) {
-    col.addEventListener("dragover", function (ev) { ev.preventDefault(); col.classList.add("over"); });
-    col.addEventListener("dragleave", function () { col.classList.remove("over"); });
-    col.addEventListener("drop", function (ev) {
-      ev.preventDefault();
-      col.classList.remove("over");
-      var id = ev.dataTransfer.getData("text/plain");
-      var card = dragged || document.getElementById("deal-" + id);
-      if (!card) { return; }
-      var form = card.querySelector("form.move");
-      form.querySelector("select").value = col.dataset.stage;
-      form.requestSubmit();
-    });
+  document.addEventListener("dragover", function (ev) {
+    var col = ev.target.closest && ev.target.closest(".column");
+    if (!col) { return; }
+    ev.preventDefault();
+    col.classList.add("over");
+  });
+  document.addEventListener("dragleave", function (ev) {
+    var col = ev.target.closest && ev.target.closest(".column");
+    if (col) { col.classList.remove("over"); }
+  });
+  document.addEventListener("drop", function (ev) {
+    var col = ev.target.closest && ev.target.closest(".column");
+    if (!col) { return; }
+    ev.preventDefault();
+    col.classList.remove("over");
+    var id = ev.dataTransfer.getData("text/plain");
+    var card = dragged || document.getElementById("deal-" + id);
+    dragged = null;
+    if (!card) { return; }
+    var form = card.querySelector("form.move");
+    form.querySelector("select").value = col.dataset.stage;
+    form.requestSubmit();
   });
 });
+
+// In-place editing of a card's fields. The value is a button that fetches
+// the field's input (htmx); Enter submits it (the form's own submit),
+// leaving the field saves it, Escape or "Cancel" brings the value back
+// unsaved. A refused value (422) or a record changed meanwhile (409)
+// comes back as the input with the message beside it, so those answers
+// are swapped in like a 200.
+(function () {
+  function inlineForm(el) { return el && el.closest ? el.closest("form.field-inline") : null; }
+  function cancel(form) {
+    if (form.dataset.done) { return; }
+    form.dataset.done = "1";
+    htmx.ajax("GET", form.dataset.cancel, {target: form, swap: "outerHTML"});
+  }
+  function focusLost() {
+    var a = document.activeElement;
+    return !a || a === document.body || !a.isConnected;
+  }
+  document.addEventListener("keydown", function (ev) {
+    var form = inlineForm(ev.target);
+    if (form && ev.key === "Escape") {
+      ev.preventDefault();
+      cancel(form);
+    }
+  });
+  document.addEventListener("click", function (ev) {
+    var form = inlineForm(ev.target);
+    if (form && ev.target.closest(".cancel")) { cancel(form); }
+  });
+  document.addEventListener("submit", function (ev) {
+    var form = inlineForm(ev.target);
+    if (form) { form.dataset.done = "1"; }
+  }, true);
+  document.addEventListener("focusout", function (ev) {
+    var form = inlineForm(ev.target);
+    if (!form || form.dataset.done || !form.isConnected) { return; }
+    if (ev.relatedTarget && form.contains(ev.relatedTarget)) { return; }
+    form.requestSubmit();
+  });
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var s = ev.detail.xhr.status;
+    var t = ev.detail.target;
+    if ((s === 422 || s === 409) && t && t.matches && t.matches(".field-inline")) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+  // Keep the keyboard where the user is: into the input that opened, back
+  // to the value that was saved, unless the focus moved on meanwhile.
+  document.addEventListener("htmx:load", function (ev) {
+    var el = ev.detail.elt;
+    if (!el.matches || !focusLost()) { return; }
+    if (el.matches("form.field-inline")) {
+      var inp = el.querySelector("input:not([type=hidden]), select, textarea");
+      if (inp) { inp.focus(); }
+    } else if (el.matches(".field-inline.view")) {
+      el.querySelector("button.value").focus();
+    }
+  });
+})();
+
+// Calendar: an activity dragged to another day keeps its time of day; to
+// an hour of the day view, starts at that hour. The drop fills the
+// activity's own "move" form and submits it, the request the keyboard
+// path (⇄, a date and time, "Move") makes. A click on an empty part of a
+// day or an hour opens a new activity starting then (the "+" links are
+// the keyboard's way).
+(function () {
+  var dragged = null;
+  function slot(el) { return el && el.closest ? el.closest(".cal-slot") : null; }
+  document.addEventListener("dragstart", function (ev) {
+    var item = ev.target.closest && ev.target.closest(".ev[draggable]");
+    if (!item) { return; }
+    dragged = item;
+    ev.dataTransfer.setData("text/plain", item.id);
+    ev.dataTransfer.effectAllowed = "move";
+  });
+  document.addEventListener("dragover", function (ev) {
+    var s = slot(ev.target);
+    if (!s || !dragged) { return; }
+    ev.preventDefault();
+    s.classList.add("over");
+  });
+  document.addEventListener("dragleave", function (ev) {
+    var s = slot(ev.target);
+    if (s) { s.classList.remove("over"); }
+  });
+  document.addEventListener("drop", function (ev) {
+    var s = slot(ev.target);
+    if (!s) { return; }
+    ev.preventDefault();
+    s.classList.remove("over");
+    var item = dragged || document.getElementById(ev.dataTransfer.getData("text/plain"));
+    dragged = null;
+    if (!item) { return; }
+    var time = s.dataset.time || item.dataset.start.slice(11);
+    var form = item.querySelector("form.cal-move-form");
+    form.querySelector("input[name=start_at]").value = s.dataset.date + "T" + time;
+    form.requestSubmit();
+  });
+  document.addEventListener("click", function (ev) {
+    var s = slot(ev.target);
+    if (!s || !s.dataset.new) { return; }
+    if (ev.target.closest("a, button, input, select, textarea, summary, form, .ev, th")) { return; }
+    window.location.href = s.dataset.new;
+  });
+})();
