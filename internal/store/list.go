@@ -155,8 +155,8 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	} else {
 		where = append(where, "r.deleted_at = 0")
 	}
-	if uid, ok := scopeOf(t.ctx); ok && scoped[sp.entity] {
-		where = append(where, "r.assigned_by_id = "+arg(uid))
+	if c := ScopeCondition(t.ctx, sp.entity, "r", arg); c != "" {
+		where = append(where, c)
 	}
 	for _, f := range p.Filters {
 		name := f.Field
