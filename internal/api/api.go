@@ -214,6 +214,8 @@ func toHTTPError(err error) *httpx.Error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return httpx.Errorf(http.StatusNotFound, "not_found", "", "%s", strings.TrimPrefix(err.Error(), "store: "))
+	case errors.Is(err, store.ErrForbidden):
+		return httpx.Errorf(http.StatusForbidden, "forbidden", "", "%s", strings.TrimPrefix(err.Error(), "store: "))
 	case errors.Is(err, store.ErrConflict):
 		return httpx.Errorf(http.StatusConflict, "conflict", "", "%s", strings.TrimPrefix(err.Error(), "store: "))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
