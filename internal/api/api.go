@@ -209,7 +209,7 @@ func toHTTPError(err error) *httpx.Error {
 		return he
 	}
 	if fe, ok := crm.AsFieldError(err); ok {
-		return &httpx.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Field: fe.Field, Message: fe.Message}
+		return &httpx.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Field: fe.Field, Message: fe.Message, Reason: fe.Code}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):

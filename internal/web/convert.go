@@ -160,7 +160,7 @@ func (u *UI) convertSubmit(w http.ResponseWriter, r *http.Request, rq *request) 
 	res, err := u.store.ConvertLead(r.Context(), rq.Actor(), id, o)
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showConvert(w, r, rq, id, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			u.showConvert(w, r, rq, id, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)
