@@ -47,7 +47,15 @@ func TestGrantsAPI(t *testing.T) {
 				events: []wantEvent{{entity: "lead", action: "update", record: "annas"}}},
 			{name: "change a lead granted to read", method: "PATCH", path: "/api/v1/leads/{olegs}", auth: "{head}", body: map[string]any{"title": "нет"}, status: 403, code: "forbidden"},
 			{name: "grant oneself", method: "PUT", path: "/api/v1/users/{head_id}/grants", body: map[string]any{"grants": []any{map[string]any{"owner_id": headID}}},
-				status: 422, code: "validation_failed", field: "grants[0].owner_id"},
+				status: 422, code: "validation_failed", field: "grants[0].owner_id",
+				check: func(t *testing.T, r resp, v vars) {
+					// The English message stays; the stable code is beside it.
+					var b struct{ Error struct{ Message, Reason string } }
+					r.json(t, &b)
+					if b.Error.Reason != "grant_self" || b.Error.Message != "a user always sees their own records" {
+						t.Errorf("error %+v", b.Error)
+					}
+				}},
 			{name: "grant a missing user", method: "PUT", path: "/api/v1/users/{head_id}/grants", body: map[string]any{"grants": []any{map[string]any{"owner_id": 999999}}},
 				status: 422, code: "validation_failed", field: "grants[0].owner_id"},
 			{name: "take back", method: "PUT", path: "/api/v1/users/{head_id}/grants", body: map[string]any{"grants": []any{}}, status: 200},

@@ -112,9 +112,15 @@ func TestScopedReads(t *testing.T) {
 			{"GetAccount", func(c context.Context) (int, error) { _, err := s.GetAccount(c, w.account.ID); return one(err) }},
 			{"GetDeal", func(c context.Context) (int, error) { _, err := s.GetDeal(c, w.deal.ID); return one(err) }},
 			{"GetSalesOrder", func(c context.Context) (int, error) { _, err := s.GetSalesOrder(c, w.order.ID); return one(err) }},
-			{"SalesOrderByNumber", func(c context.Context) (int, error) { _, err := s.SalesOrderByNumber(c, w.order.Number); return one(err) }},
+			{"SalesOrderByNumber", func(c context.Context) (int, error) {
+				_, err := s.SalesOrderByNumber(c, w.order.Number)
+				return one(err)
+			}},
 			{"GetInvoice", func(c context.Context) (int, error) { _, err := s.GetInvoice(c, w.invoice.ID); return one(err) }},
-			{"InvoiceByNumber", func(c context.Context) (int, error) { _, err := s.InvoiceByNumber(c, w.invoice.Number); return one(err) }},
+			{"InvoiceByNumber", func(c context.Context) (int, error) {
+				_, err := s.InvoiceByNumber(c, w.invoice.Number)
+				return one(err)
+			}},
 			{"GetTicket", func(c context.Context) (int, error) { _, err := s.GetTicket(c, w.ticket.ID); return one(err) }},
 			{"GetActivity", func(c context.Context) (int, error) { _, err := s.GetActivity(c, w.activity.ID); return one(err) }},
 			{"FindByExternalID", func(c context.Context) (int, error) {
@@ -228,7 +234,10 @@ func TestScopeCheckedInsideWrite(t *testing.T) {
 				_, err := s.UpdateLead(ctx, as, id, func(l *crm.Lead) error { l.Title = "взлом"; return nil })
 				return err
 			}},
-			{"comment", func(id int64) error { _, err := s.AddComment(ctx, as, store.EntityLead, id, "привет"); return err }},
+			{"comment", func(id int64) error {
+				_, err := s.AddComment(ctx, as, store.EntityLead, id, "привет")
+				return err
+			}},
 			{"convert", func(id int64) error {
 				_, err := s.ConvertLead(ctx, as, id, store.ConvertOptions{Deal: true})
 				return err
@@ -362,7 +371,6 @@ func TestGrants(t *testing.T) {
 		}
 	})
 }
-
 
 // TestTxLookupsScope: inside a manager's write, the lookups of Tx see
 // what the manager sees; t.Unscoped() — the system's own matching, as
