@@ -201,7 +201,7 @@ func TestValidationBesideField(t *testing.T) {
 			form              url.Values
 		}{
 			{"form parse", "opportunity", "Нужно число", url.Values{"title": {"x"}, "opportunity": {"много"}}},
-			{"store validation", "emails", "not an e-mail", url.Values{"title": {"x"}, "emails": {"not-an-email"}}},
+			{"store validation", "emails", "не адрес электронной почты", url.Values{"title": {"x"}, "emails": {"not-an-email"}}},
 			{"date", "birthdate", "Нужна дата", url.Values{"name": {"x"}, "birthdate": {"31.02.2020"}}},
 		}
 		for _, c := range cases {
