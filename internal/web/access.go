@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
@@ -47,7 +48,7 @@ func accessSummary(rq *request, gs []store.Grant) string {
 }
 
 func userName(x crm.User) string {
-	if n := x.FirstName + " " + x.LastName; len(n) > 1 {
+	if n := strings.TrimSpace(x.FirstName + " " + x.LastName); n != "" {
 		return n + " (" + x.Login + ")"
 	}
 	return x.Login

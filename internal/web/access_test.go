@@ -162,3 +162,42 @@ func excerpt(body, near string) string {
 	}
 	return body[i:min(len(body), i+300)]
 }
+
+// TestConvertShowsHiddenDuplicates: a manager converting a lead is told
+// that a colleague's contact has the same phone — who is responsible, not
+// the contact's name or link — and her own duplicates are shown in full.
+func TestConvertShowsHiddenDuplicates(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.app.Store
+		anna, err := s.CreateUser(ctx, e.admin, crm.User{Login: "anna", Role: crm.RoleManager}, "anna-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oleg, err := s.CreateUser(ctx, e.admin, crm.User{Login: "oleg", FirstName: "Олег", Role: crm.RoleManager}, "oleg-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		phone := crm.Comms{Phones: []crm.Comm{{Value: "+7 912 000-00-07"}}}
+		l, _ := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Лид Анны", Meta: crm.Meta{AssignedByID: anna.ID}, Comms: phone})
+		theirs, err := s.CreateContact(ctx, e.admin, crm.Contact{Name: "Секретный", Meta: crm.Meta{AssignedByID: oleg.ID}, Comms: phone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := e.browser()
+		if p := m.login(url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("sign in: %d", p.Status)
+		}
+		p := m.get("/e/lead/" + strconv.FormatInt(l.ID, 10) + "/convert")
+		if p.Status != http.StatusOK {
+			t.Fatalf("convert page: %d", p.Status)
+		}
+		hidden := excerpt(p.Body, `id="hidden-dupes"`)
+		if !strings.Contains(hidden, "Олег") || !strings.Contains(hidden, "912 000-00-07") {
+			t.Errorf("hidden duplicate not told: %q", hidden)
+		}
+		if strings.Contains(p.Body, "Секретный") || strings.Contains(p.Body, "/e/contact/"+strconv.FormatInt(theirs.ID, 10)) {
+			t.Error("the convert page shows another's contact")
+		}
+	})
+}

@@ -928,6 +928,7 @@ var accessCatalogue = map[string]map[string]string{
 		"acc.sum_team":       "свои и пользователей:",
 		"acc.read_only":      "Эта запись доступна вам только для просмотра.",
 		"acc.bad":            "Неверные данные формы.",
+		"acc.dupe_of":        "другого пользователя:",
 		"login.csrf_refused": "Форма входа устарела или отправлена не с этой страницы. Обновите страницу и войдите снова.",
 	},
 	"en": {
@@ -946,6 +947,7 @@ var accessCatalogue = map[string]map[string]string{
 		"acc.sum_team":       "own and users':",
 		"acc.read_only":      "You may view this record, not change it.",
 		"acc.bad":            "Invalid form data.",
+		"acc.dupe_of":        "of another user:",
 		"login.csrf_refused": "The sign-in form expired or was not sent from this page. Reload the page and sign in again.",
 	},
 }
