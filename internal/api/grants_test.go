@@ -50,7 +50,9 @@ func TestGrantsAPI(t *testing.T) {
 				status: 422, code: "validation_failed", field: "grants[0].owner_id",
 				check: func(t *testing.T, r resp, v vars) {
 					// The English message stays; the stable code is beside it.
-					var b struct{ Error struct{ Message, Reason string } }
+					var b struct {
+						Error struct{ Message, Reason string }
+					}
 					r.json(t, &b)
 					if b.Error.Reason != "grant_self" || b.Error.Message != "a user always sees their own records" {
 						t.Errorf("error %+v", b.Error)
