@@ -216,11 +216,13 @@ func toHTTPError(err error) *httpx.Error {
 		return he
 	}
 	if fe, ok := crm.AsFieldError(err); ok {
-		return &httpx.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Field: fe.Field, Message: fe.Message}
+		return &httpx.Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Field: fe.Field, Message: fe.Message, Reason: fe.Code}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return httpx.Errorf(http.StatusNotFound, "not_found", "", "%s", strings.TrimPrefix(err.Error(), "store: "))
+	case errors.Is(err, store.ErrForbidden):
+		return httpx.Errorf(http.StatusForbidden, "forbidden", "", "%s", strings.TrimPrefix(err.Error(), "store: "))
 	case errors.Is(err, store.ErrConflict):
 		return httpx.Errorf(http.StatusConflict, "conflict", "", "%s", strings.TrimPrefix(err.Error(), "store: "))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

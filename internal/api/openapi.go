@@ -58,8 +58,9 @@ func (a *API) OpenAPI() map[string]any {
 		paths[rt.Path][strings.ToLower(rt.Method)] = op
 	}
 	g.defs["Error"] = map[string]any{"type": "object", "properties": map[string]any{"error": map[string]any{"type": "object",
-		"required":   []string{"code", "message"},
-		"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "field": map[string]any{"type": "string"}}}}}
+		"required": []string{"code", "message"},
+		"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "field": map[string]any{"type": "string"},
+			"reason": map[string]any{"type": "string", "description": "with validation_failed: the stable code of the message (e.g. not_date), the same in every language; message stays English"}}}}}
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Obmen REST API", "version": Version,

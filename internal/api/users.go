@@ -59,6 +59,13 @@ type NewKeyResponse struct {
 	Key string `json:"key"`
 }
 
+// GrantsBody is what an administrator grants a manager beyond their own
+// records: the records of other users (owner_id), or of every user
+// (owner_id 0), to read, or to change too (edit).
+type GrantsBody struct {
+	Grants []store.Grant `json:"grants"`
+}
+
 // SessionInput signs in.
 type SessionInput struct {
 	Login    string `json:"login"`
@@ -154,6 +161,50 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 				}
 			}
 			httpx.WriteJSON(w, http.StatusOK, u)
+			return nil
+		})
+	a.handle(mux, "GET /api/v1/users/{id}/grants", "What a manager may see and change beyond their own records (admin)", nil, GrantsBody{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := requireAdmin(p); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if _, err := a.store.GetUser(r.Context(), id); err != nil {
+				return err
+			}
+			gs, err := a.store.Grants(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
+			return nil
+		})
+	a.handle(mux, "PUT /api/v1/users/{id}/grants",
+		"Replace what a manager may see and change beyond their own records: other users' records (owner_id) or everyone's (owner_id 0), to read or, with edit, to change (admin)",
+		GrantsBody{}, GrantsBody{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := requireAdmin(p); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			var in GrantsBody
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			if err := a.store.SetGrants(r.Context(), p.Actor, id, in.Grants); err != nil {
+				return err
+			}
+			gs, err := a.store.Grants(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
 			return nil
 		})
 	a.handle(mux, "GET /api/v1/users/{id}/keys", "List a user's API keys (admin or self)", nil, ListResponse[crm.APIKey]{},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // TestManagerWebhookScope: a manager's webhook lists, finds and reads only
@@ -71,6 +72,48 @@ func TestManagerWebhookScope(t *testing.T) {
 		// The admin's webhook still sees all.
 		if all := e.ok(e.get("crm.lead.list", "")); all.str(t, "total") != "2" {
 			t.Fatalf("admin's crm.lead.list: %s", all.Body)
+		}
+	})
+}
+
+// TestManagerWebhookGrants: a head of sales granted one manager's records
+// to view and another's to change sees both through her webhook, changes
+// only the second's, and is told ACCESS_DENIED for the first.
+func TestManagerWebhookGrants(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		mk := func(login string) crm.User {
+			u, err := e.s.CreateUser(ctx, e.admin, crm.User{Login: login, Role: crm.RoleManager}, login+"-password-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		head, anna, oleg := mk("head"), mk("anna"), mk("oleg")
+		annas, _ := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Анны", Meta: crm.Meta{AssignedByID: anna.ID}})
+		olegs, _ := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Олега", Meta: crm.Meta{AssignedByID: oleg.ID}})
+		if _, err := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Админа"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.SetGrants(ctx, e.admin, head.ID, []store.Grant{{OwnerID: anna.ID, Edit: true}, {OwnerID: oleg.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		_, code, err := e.h.Webhooks().CreateWebhook(ctx, head.ID, "head", []string{"crm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := e.with(t)
+		m.base = fmt.Sprintf("%s/rest/%d/%s/", e.srv.URL, head.ID, code)
+		if l := m.ok(m.get("crm.lead.list", "")); l.str(t, "total") != "2" || strings.Contains(string(l.Body), "Админа") {
+			t.Fatalf("crm.lead.list: %s", l.Body)
+		}
+		m.ok(m.get("crm.lead.update", q("id", fmt.Sprint(annas.ID), "fields[TITLE]", "Анны!")))
+		r := m.get("crm.lead.update", q("id", fmt.Sprint(olegs.ID), "fields[TITLE]", "нельзя"))
+		if r.Status != 403 || !strings.Contains(string(r.Body), "ACCESS_DENIED") {
+			t.Fatalf("crm.lead.update of a lead granted to view: %d %s", r.Status, r.Body)
+		}
+		if l, _ := e.s.GetLead(ctx, olegs.ID); l.Title != "Олега" {
+			t.Fatalf("a view-only lead changed: %q", l.Title)
 		}
 	})
 }

@@ -67,6 +67,10 @@ func toError(err error, names func(string) string) *Error {
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound
 	}
+	if errors.Is(err, store.ErrForbidden) {
+		// A record the webhook's user was granted to view only.
+		return &Error{Status: http.StatusForbidden, Code: "ACCESS_DENIED", Description: "Access denied"}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "INTERNAL_SERVER_ERROR", Description: "Request cancelled"}
 	}

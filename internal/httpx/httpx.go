@@ -20,6 +20,9 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Reason is the stable code of a validation message ("not_date"),
+	// the same in every language, beside Message in English.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (e *Error) Error() string {

@@ -163,8 +163,12 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 	var res Result
 	err = s.store.Write(ctx, src.Actor, func(t *store.Tx) error {
 		res = Result{}
+		// Matching the order to an account and a contact is the system's
+		// own lookup: the lead links to the company that exists, whoever is
+		// responsible for it and whoever's key sent the order.
+		sys := t.Unscoped()
 		if o.INN != "" {
-			id, err := t.FindAccountByINN(o.INN)
+			id, err := sys.FindAccountByINN(o.INN)
 			if errors.Is(err, store.ErrNotFound) {
 				a := accountFrom(o, src.UserID)
 				if err := t.AddAccount(&a); err != nil {
@@ -178,7 +182,7 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 			res.AccountID = id
 		}
 		if o.Phone != "" || o.Email != "" {
-			id, err := t.FindContactByComm(o.Phone, o.Email)
+			id, err := sys.FindContactByComm(o.Phone, o.Email)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -124,14 +125,17 @@ func (s *Store) ListActivities(ctx context.Context, p ListParams) ([]crm.Activit
 // instant at its start; one with only an end (a task with a deadline) is
 // an instant at its end; one with neither is on no calendar.
 func (s *Store) Calendar(ctx context.Context, userID int64, from, to time.Time) ([]crm.Activity, error) {
-	if uid, ok := scopeOf(ctx); ok {
-		userID = uid // a manager's calendar is their own
-	}
 	args := []any{from.UnixMicro(), to.UnixMicro()}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	user := ""
 	if userID != 0 {
-		args = append(args, userID)
-		user = " AND assigned_by_id = $3"
+		user = " AND assigned_by_id = " + arg(userID)
+	}
+	// A manager sees the calendars of the users whose records they see.
+	if sc, ok := scopeOf(ctx); ok {
+		if c := sc.cond("assigned_by_id", arg, false); c != "" {
+			user += " AND " + c
+		}
 	}
 	t := s.rq(ctx)
 	as, err := scanActivities(t, "SELECT "+activityColumns+` FROM activities

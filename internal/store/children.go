@@ -315,6 +315,11 @@ func (s *Store) FindByExternalID(ctx context.Context, entity, system, externalID
 	if err != nil {
 		return 0, fmt.Errorf("store: find %s by %s id: %w", entity, system, err)
 	}
+	if _, ok := entityTables[entity]; ok {
+		if err := allowedID(s.rq(ctx), entity, id); err != nil {
+			return 0, NotFound(entity+" with "+system+" id", externalID)
+		}
+	}
 	return id, nil
 }
 

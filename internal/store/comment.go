@@ -48,11 +48,11 @@ func (s *Store) AddComment(ctx context.Context, actor crm.Actor, entity string, 
 	if !slices.Contains(crm.OwnerTypes, entity) {
 		return c, crm.Invalid("entity", "%q is not one of %s", entity, strings.Join(crm.OwnerTypes, ", "))
 	}
-	if err := allowedID(s.rq(ctx), entity, recordID); err != nil {
-		return c, err
-	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		if err := recordExists(t.rq(), entity, recordID, true); err != nil {
+			return err
+		}
+		if err := editableID(t.rq(), entity, recordID); err != nil {
 			return err
 		}
 		c.CreatedAt = t.now.Truncate(time.Microsecond)

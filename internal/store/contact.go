@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -252,6 +253,9 @@ func (s *Store) SetAccountContacts(ctx context.Context, actor crm.Actor, account
 		if err != nil {
 			return fmt.Errorf("store: account %d: %w", accountID, err)
 		}
+		if err := editableID(t.rq(), EntityAccount, accountID); err != nil {
+			return err
+		}
 		cur, err := accountContactIDs(t.rq(), accountID)
 		if err != nil {
 			return err
@@ -286,12 +290,22 @@ func (s *Store) SetAccountContacts(ctx context.Context, actor crm.Actor, account
 
 // AccountContactIDs are the live contacts linked to an account, by id.
 func (s *Store) AccountContactIDs(ctx context.Context, accountID int64) ([]int64, error) {
+	if err := allowedID(s.rq(ctx), EntityAccount, accountID); err != nil {
+		return nil, err
+	}
 	return accountContactIDs(s.rq(ctx), accountID)
 }
 
 func accountContactIDs(q txq, accountID int64) ([]int64, error) {
+	// The contacts the request may not see are left out (and a change of
+	// the list leaves them linked).
+	args := []any{accountID}
+	mine := ""
+	if c := ScopeCondition(q.ctx, EntityContact, "c", func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }); c != "" {
+		mine = " AND " + c
+	}
 	rows, err := q.q.QueryContext(q.ctx, `SELECT ca.contact_id FROM contact_accounts ca
-		JOIN contacts c ON c.id = ca.contact_id WHERE ca.account_id = $1 AND c.deleted_at = 0 ORDER BY ca.contact_id`, accountID)
+		JOIN contacts c ON c.id = ca.contact_id WHERE ca.account_id = $1 AND c.deleted_at = 0`+mine+` ORDER BY ca.contact_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: contacts of account %d: %w", accountID, err)
 	}

@@ -72,13 +72,13 @@ func (s *Store) ConvertLead(ctx context.Context, actor crm.Actor, leadID int64, 
 	if o.Account && o.AccountID != 0 {
 		return res, crm.Invalid("account_id", "either create an account or link an existing one")
 	}
-	if err := allowedID(s.rq(ctx), EntityLead, leadID); err != nil {
-		return res, err
-	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		q := t.rq()
 		old, err := getLead(q, leadID)
 		if err != nil {
+			return err
+		}
+		if err := editable(t.ctx, EntityLead, leadID, old.AssignedByID); err != nil {
 			return err
 		}
 		if old.DeletedAt != nil {

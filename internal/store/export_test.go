@@ -3,3 +3,7 @@ package store
 // SetAfterAppendHook installs a function run between a write's event
 // append and its commit (tests only).
 func (s *Store) SetAfterAppendHook(f func()) { s.afterAppend = f }
+
+// SetBeforeWriteHook installs a function run when a write is called,
+// before its transaction begins (tests only).
+func (s *Store) SetBeforeWriteHook(f func()) { s.beforeWrite = f }

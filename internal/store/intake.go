@@ -184,14 +184,16 @@ func (t *Tx) AddActivity(a *crm.Activity) error {
 }
 
 // FindAccountByINN finds the live account with an INN, on the account
-// itself or on one of its requisites (the oldest when several match).
+// itself or on one of its requisites (the oldest when several match),
+// among those the write's caller may see (t.Unscoped(): among all).
 // ErrNotFound when none.
 func (t *Tx) FindAccountByINN(inn string) (int64, error) {
 	inn = strings.TrimSpace(inn)
 	var id int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT id FROM accounts WHERE deleted_at = 0 AND (inn = $1
-		OR id IN (SELECT rq.record_id FROM requisites rq WHERE rq.inn = $1 AND rq.entity = 'account'))
-		ORDER BY id LIMIT 1`, inn).Scan(&id)
+	args := []any{inn}
+	err := t.tx.QueryRowContext(t.ctx, `SELECT id FROM accounts a WHERE deleted_at = 0 AND (inn = $1
+		OR id IN (SELECT rq.record_id FROM requisites rq WHERE rq.inn = $1 AND rq.entity = 'account'))`+
+		t.scopeAnd(EntityAccount, "a", &args)+` ORDER BY id LIMIT 1`, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, NotFound("account with INN", inn)
 	}
@@ -202,13 +204,16 @@ func (t *Tx) FindAccountByINN(inn string) (int64, error) {
 }
 
 // FindContactByComm finds the oldest live contact with a phone (any
-// format, matched normalized) or, failing that, an e-mail. ErrNotFound
-// when none.
+// format, matched normalized) or, failing that, an e-mail, among those
+// the write's caller may see (t.Unscoped(): among all). ErrNotFound when
+// none.
 func (t *Tx) FindContactByComm(phone, email string) (int64, error) {
 	try := func(kind, norm string) (int64, error) {
 		var id int64
+		args := []any{kind, norm}
 		err := t.tx.QueryRowContext(t.ctx, `SELECT c.id FROM contacts c WHERE c.deleted_at = 0 AND c.id IN
-			(SELECT record_id FROM comms WHERE kind = $1 AND normalized = $2 AND entity = 'contact') ORDER BY c.id LIMIT 1`, kind, norm).Scan(&id)
+			(SELECT record_id FROM comms WHERE kind = $1 AND normalized = $2 AND entity = 'contact')`+
+			t.scopeAnd(EntityContact, "c", &args)+` ORDER BY c.id LIMIT 1`, args...).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
 		}

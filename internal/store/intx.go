@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -103,14 +104,32 @@ func (t *Tx) ServiceIDByName(name string) (int64, error) {
 	return t.oneID("service", "SELECT id FROM services WHERE name = $1 AND deleted_at = 0 ORDER BY id LIMIT 1", strings.TrimSpace(name))
 }
 
-// AccountIDByTitle is the live account with exactly this title, 0 if none.
+// AccountIDByTitle is the live account with exactly this title, 0 if none
+// (of those the write's caller may see, like every lookup of Tx; the
+// system's lookups go through t.Unscoped()).
 func (t *Tx) AccountIDByTitle(title string) (int64, error) {
-	return t.oneID("account", "SELECT id FROM accounts WHERE title = $1 AND deleted_at = 0 ORDER BY id LIMIT 1", strings.TrimSpace(title))
+	args := []any{strings.TrimSpace(title)}
+	return t.oneID("account", "SELECT id FROM accounts r WHERE title = $1 AND deleted_at = 0"+t.scopeAnd(EntityAccount, "r", &args)+" ORDER BY id LIMIT 1", args...)
 }
 
 // SalesOrderIDByNumber is the live sales order with this number, 0 if none.
 func (t *Tx) SalesOrderIDByNumber(number string) (int64, error) {
-	return t.oneID("sales order", "SELECT id FROM sales_orders WHERE number = $1 AND deleted_at = 0", strings.TrimSpace(number))
+	args := []any{strings.TrimSpace(number)}
+	return t.oneID("sales order", "SELECT id FROM sales_orders r WHERE number = $1 AND deleted_at = 0"+t.scopeAnd(EntitySalesOrder, "r", &args), args...)
+}
+
+// scopeAnd is " AND <condition>" limiting a query over entity's table
+// (aliased alias) to the records the write's caller may see, binding its
+// values after args; "" when the write is not limited.
+func (t *Tx) scopeAnd(entity, alias string, args *[]any) string {
+	c := ScopeCondition(t.ctx, entity, alias, func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	})
+	if c == "" {
+		return ""
+	}
+	return " AND " + c
 }
 
 // IDByExternal is the live record of entity with this id in system, 0 if
@@ -120,7 +139,8 @@ func (t *Tx) IDByExternal(entity, system, externalID string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return t.oneID(entity+" by "+system+" id", q, entity, system, externalID)
+	args := []any{entity, system, externalID}
+	return t.oneID(entity+" by "+system+" id", q+t.scopeAnd(entity, "r", &args), args...)
 }
 
 func byExternalSQL(entity string) (string, error) {
@@ -138,6 +158,7 @@ func byExternalSQL(entity string) (string, error) {
 // guarantee holds: on SQLite the writer holds the database until commit,
 // and on PostgreSQL ids are given at commit.
 func (t *Tx) FlushEvents() error {
+	t = t.root()
 	if len(t.events) == 0 {
 		return nil
 	}

@@ -167,6 +167,9 @@ func (s *Store) CreateInvoice(ctx context.Context, actor crm.Actor, v crm.Invoic
 func (s *Store) CreateInvoiceFromDeal(ctx context.Context, actor crm.Actor, dealID int64) (crm.Invoice, error) {
 	var v crm.Invoice
 	err := s.Write(ctx, actor, func(t *Tx) error {
+		if err := allowedID(t.rq(), EntityDeal, dealID); err != nil {
+			return err
+		}
 		var err error
 		if v, err = invoiceFromDeal(t.rq(), dealID); err != nil {
 			return err

@@ -170,8 +170,11 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	var custom *crm.CustomField
 	if code, ok := strings.CutPrefix(sortName, "custom."); ok {
 		def, err := customDef(t, sp.entity, code)
+		if _, bad := crm.AsFieldError(err); bad {
+			return Page{}, crm.Invalid("sort", "cannot sort %s by %q", sp.table, sortName)
+		}
 		if err != nil {
-			return Page{}, crm.Invalid("sort", "%s", err.Error())
+			return Page{}, err
 		}
 		custom = &def
 	} else if sortName != "id" {
@@ -186,8 +189,8 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	} else {
 		where = append(where, "r.deleted_at = 0")
 	}
-	if uid, ok := scopeOf(t.ctx); ok && scoped[sp.entity] {
-		where = append(where, "r.assigned_by_id = "+arg(uid))
+	if c := ScopeCondition(t.ctx, sp.entity, "r", arg); c != "" {
+		where = append(where, c)
 	}
 	for _, f := range p.Filters {
 		name := f.Field

@@ -79,10 +79,6 @@ type updateOps[T any] struct {
 // the changed fields.
 func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.Actor, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
 	var cur T
-	// A request limited to its user's records may not change another's.
-	if err := allowedID(s.rq(ctx), ops.entity, id); err != nil {
-		return cur, err
-	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		var err error
 		cur, err = updateInTx[T, P](t, id, ops, mutate)
@@ -101,6 +97,11 @@ func updateInTx[T any, P record[T]](t *Tx, id int64, ops updateOps[T], mutate fu
 			return err
 		}
 		om := P(&old).RecordMeta()
+		// A request limited in what it changes is judged on the record
+		// as the write sees it, not as it was before the write began.
+		if err := editable(t.ctx, ops.entity, id, om.AssignedByID); err != nil {
+			return err
+		}
 		if om.DeletedAt != nil {
 			return NotFound(ops.entity, id)
 		}

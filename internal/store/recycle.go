@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -18,10 +19,10 @@ func (s *Store) Delete(ctx context.Context, actor crm.Actor, entity string, id i
 	if !ok {
 		return fmt.Errorf("store: delete: unknown entity %q", entity)
 	}
-	if err := allowedID(s.rq(ctx), entity, id); err != nil {
-		return err
-	}
 	return s.Write(ctx, actor, func(t *Tx) error {
+		if err := editableID(t.rq(), entity, id); err != nil {
+			return err
+		}
 		res, err := t.tx.ExecContext(t.ctx, "UPDATE "+table+" SET deleted_at = $1, deleted_by_id = $2 WHERE id = $3 AND deleted_at = 0",
 			micro(t.now), t.actor.UserID, id)
 		if err != nil {
@@ -43,10 +44,10 @@ func (s *Store) Restore(ctx context.Context, actor crm.Actor, entity string, id 
 	if !ok {
 		return fmt.Errorf("store: restore: unknown entity %q", entity)
 	}
-	if err := allowedID(s.rq(ctx), entity, id); err != nil {
-		return err
-	}
 	return s.Write(ctx, actor, func(t *Tx) error {
+		if err := editableID(t.rq(), entity, id); err != nil {
+			return err
+		}
 		var deleted int64
 		if err := t.tx.QueryRowContext(t.ctx, "SELECT deleted_at FROM "+table+" WHERE id = $1", id).Scan(&deleted); err != nil || deleted == 0 {
 			return NotFound("deleted "+entity, id)
@@ -111,10 +112,10 @@ func (s *Store) Purge(ctx context.Context, actor crm.Actor, entity string, id in
 	if !ok {
 		return fmt.Errorf("store: purge: unknown entity %q", entity)
 	}
-	if err := allowedID(s.rq(ctx), entity, id); err != nil {
-		return err
-	}
 	return s.Write(ctx, actor, func(t *Tx) error {
+		if err := editableID(t.rq(), entity, id); err != nil {
+			return err
+		}
 		var deleted int64
 		if err := t.tx.QueryRowContext(t.ctx, "SELECT deleted_at FROM "+table+" WHERE id = $1", id).Scan(&deleted); err != nil || deleted == 0 {
 			return NotFound("deleted "+entity, id)
@@ -175,8 +176,10 @@ func (s *Store) RecycleBin(ctx context.Context, entity string, limit int) ([]Bin
 	out := []BinItem{}
 	for _, n := range names {
 		mine, args := "", []any{limit}
-		if uid, ok := scopeOf(ctx); ok && scoped[n] {
-			mine, args = " AND assigned_by_id = $2", append(args, uid)
+		if sc, ok := scopeOf(ctx); ok && scoped[n] {
+			if c := sc.cond("assigned_by_id", func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }, false); c != "" {
+				mine = " AND " + c
+			}
 		}
 		rows, err := s.db.Read.QueryContext(ctx, fmt.Sprintf("SELECT id, %s, deleted_at, deleted_by_id FROM %s WHERE deleted_at <> 0%s ORDER BY deleted_at DESC LIMIT $1",
 			titleColumns[n], entityTables[n], mine), args...)

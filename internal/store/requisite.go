@@ -195,10 +195,6 @@ func (s *Store) AddRequisite(ctx context.Context, actor crm.Actor, r crm.Requisi
 	}
 	r.ID = 0
 	entity, owner := requisiteOwner(&r)
-	// The scope is on the caller's ctx, not on the write's.
-	if err := allowedID(s.rq(ctx), entity, owner); err != nil {
-		return r, err
-	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		return t.changeRequisites(entity, owner, func() error {
 			err := t.tx.QueryRowContext(t.ctx, `INSERT INTO requisites (entity, record_id, preset_id, name, active, sort, xml_id, inn, kpp, ogrn, ogrnip, okpo,
@@ -237,10 +233,6 @@ func (s *Store) UpdateRequisite(ctx context.Context, actor crm.Actor, id int64, 
 // writes nothing.
 func (s *Store) ChangeRequisite(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Requisite) error) (crm.Requisite, error) {
 	var out crm.Requisite
-	// The scope is on the caller's ctx, not on the write's.
-	if _, err := getRequisite(s.rq(ctx), id); err != nil {
-		return out, err
-	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		old, err := getRequisite(t.rq(), id)
 		if err != nil {
@@ -289,9 +281,6 @@ func requisiteRow(r crm.Requisite) crm.Requisite {
 
 // DeleteRequisite removes a requisite and its bank details for good.
 func (s *Store) DeleteRequisite(ctx context.Context, actor crm.Actor, id int64) error {
-	if _, err := getRequisite(s.rq(ctx), id); err != nil {
-		return err
-	}
 	return s.Write(ctx, actor, func(t *Tx) error {
 		old, err := getRequisite(t.rq(), id)
 		if err != nil {
@@ -420,6 +409,11 @@ func (s *Store) DeleteBankDetail(ctx context.Context, actor crm.Actor, id int64)
 // before and after under "requisites". A change that changes nothing
 // records nothing.
 func (t *Tx) changeRequisites(entity string, owner int64, fn func() error) error {
+	// Whoever may change the owner changes its requisites, judged in the
+	// write's transaction.
+	if err := editableID(t.rq(), entity, owner); err != nil {
+		return err
+	}
 	table := entityTables[entity]
 	var deleted int64
 	err := t.tx.QueryRowContext(t.ctx, "SELECT deleted_at FROM "+table+" WHERE id = $1", owner).Scan(&deleted)

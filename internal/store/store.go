@@ -35,6 +35,9 @@ type Store struct {
 	// appended and before its commit: it stretches the window in which a
 	// reader could see a later event before an earlier one.
 	afterAppend func()
+	// beforeWrite, set only by tests, runs when a write is called, before
+	// its transaction begins: a change made there races the write.
+	beforeWrite func()
 	cache       lookupCache
 	onCommit    func() // after a write that logged events has committed
 }
@@ -70,10 +73,39 @@ type Tx struct {
 	store  *Store
 	// flushed counts events already appended by FlushEvents.
 	flushed int
+	// unscoped is the view of Unscoped, parent the write it views.
+	unscoped, parent *Tx
+}
+
+// Scope is what the write's caller may see and change, nil when it is
+// not limited.
+func (t *Tx) Scope() *Scope { return ScopeOf(t.ctx) }
+
+// Unscoped is the write for the system's own lookups (intake's match of
+// an account by INN, 1C's match by external id, conversion's duplicate
+// search): they see every record, whoever's request caused the write.
+// Its events are the write's own.
+func (t *Tx) Unscoped() *Tx {
+	if _, ok := scopeOf(t.ctx); !ok {
+		return t
+	}
+	if t.unscoped == nil {
+		t.unscoped = &Tx{ctx: Unscoped(t.ctx), tx: t.tx, actor: t.actor, now: t.now, store: t.store, parent: t}
+	}
+	return t.unscoped
+}
+
+// root is the Tx that holds the write's events.
+func (t *Tx) root() *Tx {
+	if t.parent != nil {
+		return t.parent
+	}
+	return t
 }
 
 // Emit records a change event, appended when the write's work is done.
 func (t *Tx) Emit(entity string, id int64, action string, changes map[string]events.Change) {
+	t = t.root()
 	if changes == nil {
 		changes = map[string]events.Change{}
 	}
@@ -86,6 +118,7 @@ func (t *Tx) Emit(entity string, id int64, action string, changes map[string]eve
 
 // EmitEncoded records an event whose changes are already JSON.
 func (t *Tx) EmitEncoded(entity string, id int64, action string, changes []byte) {
+	t = t.root()
 	t.Emit(entity, id, action, nil)
 	t.events[len(t.events)-1].Encoded = changes
 }
@@ -109,7 +142,17 @@ func (t *Tx) EmitDiff(entity string, id int64, action string, old, cur any) erro
 func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) error {
 	var n int
 	idem, hasIdem := ctx.Value(idemKey{}).(Idempotency)
+	// The write runs on the group committer's ctx, not the caller's: the
+	// caller's scope goes with it, so that what the write reads and
+	// changes is judged inside its transaction.
+	sc, hasScope := scopeOf(ctx)
+	if s.beforeWrite != nil {
+		s.beforeWrite()
+	}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if hasScope {
+			ctx = WithScopeOf(ctx, sc)
+		}
 		t := &Tx{ctx: ctx, tx: s.db.WrapTx(tx), actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
 		if err := fn(t); err != nil {
 			return err

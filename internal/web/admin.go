@@ -11,10 +11,11 @@ import (
 )
 
 type usersData struct {
-	Users   []crm.User
-	SeesAll map[int64]bool
-	Error   string
-	Form    url.Values
+	Users []crm.User
+	// Access sums up, per manager, what they see beyond their own.
+	Access map[int64]string
+	Error  string
+	Form   url.Values
 }
 
 func (u *UI) requireAdmin(w http.ResponseWriter, r *http.Request, rq *request) bool {
@@ -42,14 +43,19 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, rq *request, stat
 	if form == nil {
 		form = url.Values{}
 	}
-	all := map[int64]bool{}
+	access := map[int64]string{}
 	for _, x := range us {
-		if all[x.ID], err = u.store.SeesAll(r.Context(), x); err != nil {
+		if x.Role == crm.RoleAdmin {
+			continue
+		}
+		gs, err := u.store.Grants(r.Context(), x.ID)
+		if err != nil {
 			u.failErr(w, r, rq, err)
 			return
 		}
+		access[x.ID] = accessSummary(rq, gs)
 	}
-	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, SeesAll: all, Error: errMsg, Form: form})
+	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, Access: access, Error: errMsg, Form: form})
 }
 
 func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -61,7 +67,7 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
 		LastName: strings.TrimSpace(f.Get("last_name")), Email: strings.TrimSpace(f.Get("email")), Role: f.Get("role"), Active: true}
 	if _, err := u.store.CreateUser(r.Context(), rq.Actor(), nu, f.Get("password")); err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fe.Message, f)
+			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe), f)
 			return
 		}
 		u.failErr(w, r, rq, err)
@@ -93,22 +99,16 @@ func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	if _, err := u.store.UpdateUser(r.Context(), rq.Actor(), cur); err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fe.Message, nil)
+			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe), nil)
 			return
 		}
 		u.failErr(w, r, rq, err)
 		return
 	}
-	if cur.Role != crm.RoleAdmin {
-		if err := u.store.SetSeesAll(r.Context(), rq.Actor(), id, f.Get("sees_all") == "on"); err != nil {
-			u.failErr(w, r, rq, err)
-			return
-		}
-	}
 	if pw := f.Get("password"); pw != "" {
 		if err := u.store.SetPassword(r.Context(), rq.Actor(), id, pw); err != nil {
 			if fe, ok := crm.AsFieldError(err); ok {
-				u.showUsers(w, r, rq, http.StatusUnprocessableEntity, fe.Message, nil)
+				u.showUsers(w, r, rq, http.StatusUnprocessableEntity, fieldMessage(rq, fe), nil)
 				return
 			}
 			u.failErr(w, r, rq, err)
@@ -176,7 +176,7 @@ func (u *UI) createKey(w http.ResponseWriter, r *http.Request, rq *request) {
 	_, full, err := u.store.CreateAPIKey(r.Context(), rq.Actor(), owner.ID, strings.TrimSpace(r.PostFormValue("name")))
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showKeys(w, r, rq, http.StatusUnprocessableEntity, keysData{Owner: owner, Error: fe.Field + ": " + fe.Message})
+			u.showKeys(w, r, rq, http.StatusUnprocessableEntity, keysData{Owner: owner, Error: rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)})
 			return
 		}
 		u.failErr(w, r, rq, err)

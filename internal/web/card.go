@@ -298,7 +298,7 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	if fe != nil {
-		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, fieldOfError(e, fe), fe.Message)
+		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, fieldOfError(e, fe), fieldMessage(rq, fe))
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
@@ -369,7 +369,7 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	if fe != nil {
-		u.showNew(w, r, rq, e, http.StatusUnprocessableEntity, record{}, r.PostForm, fieldOfError(e, fe), fe.Message)
+		u.showNew(w, r, rq, e, http.StatusUnprocessableEntity, record{}, r.PostForm, fieldOfError(e, fe), fieldMessage(rq, fe))
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
@@ -403,7 +403,7 @@ func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {
 	body := strings.TrimSpace(r.PostFormValue("body"))
 	if _, err := u.store.AddComment(r.Context(), rq.Actor(), e.Name, id, body); err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", fe.Field+": "+fe.Message)
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)

@@ -18,15 +18,18 @@ type dupe struct {
 }
 
 type convertData struct {
-	Lead       crm.Lead
-	LeadTitle  string
-	DealTitle  string
-	Pipelines  []option
-	Pipeline   string
-	Stages     []option
-	Stage      string
-	Contacts   []dupe
-	Accounts   []dupe
+	Lead      crm.Lead
+	LeadTitle string
+	DealTitle string
+	Pipelines []option
+	Pipeline  string
+	Stages    []option
+	Stage     string
+	Contacts  []dupe
+	Accounts  []dupe
+	// Hidden are duplicates among the records the user may not see:
+	// named only by entity, responsible user and what matched.
+	Hidden     []hiddenDupe
 	Error      string
 	Action     string
 	DealOn     bool
@@ -35,18 +38,67 @@ type convertData struct {
 	HasCompany bool
 }
 
-// findDupes looks up contacts and accounts sharing a phone or an e-mail
-// with the lead.
-func (u *UI) findDupes(r *http.Request, l crm.Lead) (contacts, accounts []dupe, err error) {
-	seen := map[string]bool{}
-	add := func(list *[]dupe, entity string, id int64, title, by string) {
-		k := entity + strconv.FormatInt(id, 10)
-		if seen[k] {
-			return
-		}
-		seen[k] = true
-		*list = append(*list, dupe{ID: id, Title: title, Link: "/e/" + entity + "/" + strconv.FormatInt(id, 10), By: by})
+// hiddenDupe is a duplicate the user may not see.
+type hiddenDupe struct {
+	Entity, Owner, By string
+}
+
+// findHiddenDupes repeats the lookups of findDupes over every record —
+// explicitly unscoped, as a system check — and tells of the matches the
+// user's own lookups did not show, without their titles or links, so that
+// a manager does not create a second company that a colleague already
+// has.
+func (u *UI) findHiddenDupes(r *http.Request, l crm.Lead, contacts, accounts []dupe) ([]hiddenDupe, error) {
+	if !store.IsScoped(r.Context()) {
+		return nil, nil
 	}
+	shown := map[string]bool{}
+	for _, d := range contacts {
+		shown[store.EntityContact+strconv.FormatInt(d.ID, 10)] = true
+	}
+	for _, d := range accounts {
+		shown[store.EntityAccount+strconv.FormatInt(d.ID, 10)] = true
+	}
+	users, err := u.store.ListUsers(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	for _, x := range users {
+		names[x.ID] = userName(x)
+	}
+	sys := store.Unscoped(r.Context())
+	var out []hiddenDupe
+	add := func(entity string, id, owner int64, by string) {
+		k := entity + strconv.FormatInt(id, 10)
+		if !shown[k] {
+			shown[k] = true
+			out = append(out, hiddenDupe{Entity: entity, Owner: names[owner], By: by})
+		}
+	}
+	for _, lp := range dupeLookups(l) {
+		by := lp.Phone + lp.Email + lp.INN
+		cs, _, err := u.store.ListContacts(sys, lp)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			add(store.EntityContact, c.ID, c.AssignedByID, by)
+		}
+		as, _, err := u.store.ListAccounts(sys, lp)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			add(store.EntityAccount, a.ID, a.AssignedByID, by)
+		}
+	}
+	return out, nil
+}
+
+// dupeLookups are the lists that find a lead's duplicates: by each phone,
+// e-mail and INN.
+func dupeLookups(l crm.Lead) []store.ListParams {
 	var lookups []store.ListParams
 	for _, p := range l.Phones {
 		lookups = append(lookups, store.ListParams{Phone: p.Value, Limit: 5})
@@ -61,7 +113,22 @@ func (u *UI) findDupes(r *http.Request, l crm.Lead) (contacts, accounts []dupe, 
 			lookups = append(lookups, store.ListParams{INN: strings.TrimSpace(s), Limit: 5})
 		}
 	}
-	for _, lp := range lookups {
+	return lookups
+}
+
+// findDupes looks up contacts and accounts sharing a phone or an e-mail
+// with the lead, among those the user may see.
+func (u *UI) findDupes(r *http.Request, l crm.Lead) (contacts, accounts []dupe, err error) {
+	seen := map[string]bool{}
+	add := func(list *[]dupe, entity string, id int64, title, by string) {
+		k := entity + strconv.FormatInt(id, 10)
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		*list = append(*list, dupe{ID: id, Title: title, Link: "/e/" + entity + "/" + strconv.FormatInt(id, 10), By: by})
+	}
+	for _, lp := range dupeLookups(l) {
 		by := lp.Phone + lp.Email + lp.INN
 		cs, _, err := u.store.ListContacts(r.Context(), lp)
 		if err != nil {
@@ -129,6 +196,9 @@ func (u *UI) showConvert(w http.ResponseWriter, r *http.Request, rq *request, id
 		d.Stage = d.Stages[0].Value
 	}
 	d.Contacts, d.Accounts, err = u.findDupes(r, l)
+	if err == nil {
+		d.Hidden, err = u.findHiddenDupes(r, l, d.Contacts, d.Accounts)
+	}
 	if err != nil {
 		u.failErr(w, r, rq, err)
 		return
@@ -160,7 +230,7 @@ func (u *UI) convertSubmit(w http.ResponseWriter, r *http.Request, rq *request) 
 	res, err := u.store.ConvertLead(r.Context(), rq.Actor(), id, o)
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showConvert(w, r, rq, id, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			u.showConvert(w, r, rq, id, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)

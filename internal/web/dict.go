@@ -152,7 +152,7 @@ func (u *UI) dictAction(w http.ResponseWriter, r *http.Request, rq *request) {
 	r.URL.RawQuery = q.Encode()
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showDict(w, r, rq, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			u.showDict(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {

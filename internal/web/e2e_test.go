@@ -273,7 +273,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text, "e-mail") {
+	if !strings.Contains(text, "не адрес электронной почты") {
 		t.Fatalf("error beside e-mails: %q", text)
 	}
 	// The other main pages render and are screenshotted.

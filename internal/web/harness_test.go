@@ -124,10 +124,21 @@ func (b *browser) post(path string, form url.Values) page {
 	return b.do(http.MethodPost, path, form)
 }
 
+// login posts the sign-in form as a browser does: it loads /login first,
+// which gives the form's CSRF token (and its cookie).
+func (b *browser) login(form url.Values) page {
+	b.e.t.Helper()
+	if p := b.get("/login"); p.Status != http.StatusOK {
+		b.e.t.Fatalf("sign-in page: %d", p.Status)
+	}
+	form.Set("csrf", b.csrf)
+	return b.do(http.MethodPost, "/login", form)
+}
+
 // signIn signs in as admin and picks up a CSRF token.
 func (b *browser) signIn() {
 	b.e.t.Helper()
-	p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}})
+	p := b.login(url.Values{"login": {"admin"}, "password": {adminPassword}})
 	if p.Status != http.StatusSeeOther || p.Location != "/" {
 		b.e.t.Fatalf("sign in: %d %q %s", p.Status, p.Location, p.Body)
 	}

@@ -139,7 +139,7 @@ func (u *UI) createOutbound(w http.ResponseWriter, r *http.Request, rq *request)
 	if _, err := u.outHooks.Create(r.Context(), hook); err != nil {
 		msg := err.Error()
 		if fe, ok := crm.AsFieldError(err); ok {
-			msg = fe.Field + ": " + fe.Message
+			msg = rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)
 		}
 		u.showWebhooks(w, r, rq, http.StatusUnprocessableEntity, webhooksData{Error: msg, Form: f, FormHooks: "out"})
 		return

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
 )
 
 // Languages: Russian by default, English on request (cookie obmen_lang).
@@ -23,11 +26,15 @@ func langOf(r *http.Request) string {
 // translate finds key in lang, then in Russian; a missing key shows
 // itself, so that a gap is visible rather than blank.
 func translate(lang, key string) string {
-	if s, ok := catalogue[lang][key]; ok {
-		return s
+	for _, c := range []map[string]map[string]string{catalogue, accessCatalogue} {
+		if s, ok := c[lang][key]; ok {
+			return s
+		}
 	}
-	if s, ok := catalogue[defaultLang][key]; ok {
-		return s
+	for _, c := range []map[string]map[string]string{catalogue, accessCatalogue} {
+		if s, ok := c[defaultLang][key]; ok {
+			return s
+		}
 	}
 	if f, ok := strings.CutPrefix(key, "f."); ok {
 		return f
@@ -926,4 +933,179 @@ var catalogue = map[string]map[string]string{
 		"inline.stale":      "Someone else changed this record meanwhile; this field now holds:",
 		"inline.stale_form": "Someone else changed this record meanwhile. Below is the record as it is now with your edits; save again to write them over it.",
 	},
+}
+
+// ---- access, sign-in and validation messages (a block of their own) ----
+
+// accessCatalogue holds the messages of the access page, the sign-in
+// form's CSRF check and the read-only refusal.
+var accessCatalogue = map[string]map[string]string{
+	"ru": {
+		"acc.title":          "Доступ",
+		"acc.help":           "Менеджер всегда видит и меняет записи, за которые отвечает. Здесь можно дать ему больше: записи всех пользователей или выбранных (например, своего отдела) — только на просмотр или на просмотр и изменение.",
+		"acc.whose":          "Чьи записи",
+		"acc.level":          "Доступ",
+		"acc.none":           "нет",
+		"acc.read":           "просмотр",
+		"acc.edit":           "просмотр и изменение",
+		"acc.everyone":       "Все пользователи",
+		"acc.admin_all":      "Администратор видит и меняет все записи.",
+		"acc.sum_own":        "только свои",
+		"acc.sum_all":        "все записи",
+		"acc.sum_all_read":   "все записи (просмотр)",
+		"acc.sum_team":       "свои и пользователей:",
+		"acc.read_only":      "Эта запись доступна вам только для просмотра.",
+		"acc.bad":            "Неверные данные формы.",
+		"acc.dupe_of":        "другого пользователя:",
+		"login.csrf_refused": "Форма входа устарела или отправлена не с этой страницы. Обновите страницу и войдите снова.",
+	},
+	"en": {
+		"acc.title":          "Access",
+		"acc.help":           "A manager always sees and changes the records they are responsible for. Here you can grant more: the records of every user or of chosen users (their team, say), to view only or to view and change.",
+		"acc.whose":          "Whose records",
+		"acc.level":          "Access",
+		"acc.none":           "none",
+		"acc.read":           "view",
+		"acc.edit":           "view and change",
+		"acc.everyone":       "All users",
+		"acc.admin_all":      "An administrator sees and changes every record.",
+		"acc.sum_own":        "own only",
+		"acc.sum_all":        "all records",
+		"acc.sum_all_read":   "all records (view)",
+		"acc.sum_team":       "own and users':",
+		"acc.read_only":      "You may view this record, not change it.",
+		"acc.bad":            "Invalid form data.",
+		"acc.dupe_of":        "of another user:",
+		"login.csrf_refused": "The sign-in form expired or was not sent from this page. Reload the page and sign in again.",
+	},
+}
+
+// validationRU is the Russian of every FieldError code (crm/codes.go),
+// a format for the error's params with the same verbs as the English.
+var validationRU = map[string]string{
+	"not_record_id":            "%d — не идентификатор записи",
+	"not_user_id":              "%d — не идентификатор пользователя",
+	"bad_contact_id":           "%d — неверный или повторный идентификатор контакта",
+	"not_account_id":           "%d — не идентификатор компании",
+	"bad_preset":               "%d — не 1 (организация), 2 (ИП) или 3 (физлицо)",
+	"already_belongs":          "%q уже принадлежит записи %s %d",
+	"wrong_digit_count":        "в %q неверное число цифр",
+	"in_use":                   "%q уже используется",
+	"not_deal_stage_dict":      "%q — не DEAL_STAGE и не DEAL_STAGE_<номер воронки>",
+	"not_entity":               "%q — не сущность CRM",
+	"not_date":                 "%q — не дата в виде ГГГГ-ММ-ДД",
+	"not_decimal4":             "%q — не число с не более чем 4 знаками после запятой",
+	"not_dictionary":           "%q — не имя справочника (STATUS, SOURCE, DEAL_STAGE_1 …)",
+	"not_number":               "%q — не число",
+	"not_phone":                "%q — не номер телефона",
+	"not_quantity":             "%q — не количество",
+	"not_stage_of_pipeline":    "%q — не стадия воронки %d (%s)",
+	"not_currency_code3":       "%q — не трёхбуквенный код валюты",
+	"not_time":                 "%q — не время (RFC 3339) и не дата (ГГГГ-ММ-ДД)",
+	"not_iso4217":              "%q — не код валюты ISO 4217",
+	"not_okei":                 "%q — не код ОКЕИ (3 или 4 цифры)",
+	"not_amount":               "%q — не сумма",
+	"not_email":                "%q — не адрес электронной почты",
+	"not_integer":              "%q — не целое число",
+	"not_semantics":            "%q — не \"\" (в работе), S (успех) или F (провал)",
+	"not_one_of":               "%q — не одно из значений: %s",
+	"not_role":                 "%q — не admin и не manager",
+	"not_activity_kind":        "%q — не звонок (call), встреча (meeting), задача (task) или письмо (email)",
+	"not_direction":            "%q — не in (входящее) и не out (исходящее)",
+	"not_person_type":          "%q — не legal (юрлицо), ip (ИП) или person (физлицо)",
+	"not_priority":             "%q — не low, normal или high",
+	"not_ticket_priority":      "%q — не low, normal, high или urgent",
+	"not_bool":                 "%q — не «да» (true) и не «нет» (false)",
+	"taken":                    "%q уже занято",
+	"bad_custom_code":          "%q должно иметь вид UF_CRM_NAME (латинские заглавные, цифры, _)",
+	"exists_on":                "%s уже есть у %s",
+	"already_has":              "у %s уже есть %q",
+	"no_inn":                   "у %s нет ИНН",
+	"no_emails":                "у %s нет e-mail",
+	"no_phones":                "у %s нет телефонов",
+	"before_invoice_date":      "%s раньше даты счёта %s",
+	"base_currency":            "%s — базовая валюта; сначала сделайте базовой другую",
+	"system_entry_delete":      "%s/%s — системная запись, её нельзя удалить",
+	"system_entry_semantics":   "%s/%s — системная запись, её смысл не меняется",
+	"entry_in_use":             "%s/%s используется в %d записях (%s, с учётом корзины)",
+	"requisite_owner_both":     "реквизит принадлежит компании или контакту, но не обоим",
+	"row_product_service":      "строка — либо товар, либо услуга, но не оба",
+	"grant_self":               "пользователь и так видит свои записи",
+	"account_twice":            "компания %d указана дважды",
+	"enum_no_options":          "у поля-списка должен быть хотя бы один вариант",
+	"at_most_500":              "не больше 500",
+	"cannot_filter":            "по этому полю нельзя фильтровать",
+	"cannot_filter_by":         "%s нельзя фильтровать по этому полю",
+	"cannot_sort":              "%s нельзя сортировать по %q",
+	"catalog_cycle":            "раздел %d вложен в раздел %d: раздел не может быть собственным предком",
+	"check_digit":              "не сходится контрольная цифра %s",
+	"check_digits":             "не сходятся контрольные цифры %s",
+	"convert_nothing":          "выберите хотя бы одно: сделку, контакт, компанию",
+	"convert_contact_both":     "создайте контакт или привяжите существующий, но не то и другое",
+	"convert_account_both":     "создайте компанию или привяжите существующую, но не то и другое",
+	"before_start":             "раньше времени начала",
+	"system_number":            "присваивается системой и не меняется",
+	"like_text_only":           "поиск по подстроке работает только для текстовых полей",
+	"too_long":                 "длиннее %d символов",
+	"too_long_255":             "длиннее 255 символов",
+	"wrong_type":               "должно быть значением типа %s",
+	"not_url":                  "должно быть адресом http(s)",
+	"not_percent":              "должно быть от 0 до 100",
+	"discount_range":           "должно быть от 0 до суммы строки %s",
+	"not_positive":             "должно быть больше нуля",
+	"length_1_100":             "должно содержать от 1 до 100 символов",
+	"inn_length":               "должно содержать 10 или 12 цифр, а не %d",
+	"password_short":           "должен содержать не меньше 8 символов",
+	"password_long":            "должен быть не длиннее 72 байт",
+	"digits_only":              "должно содержать только цифры, а не %q",
+	"negative":                 "не может быть отрицательным",
+	"bad_login":                "не может содержать пробелы, косые черты и двоеточия",
+	"no_such":                  "нет такой записи (%s): %d",
+	"no_custom_field":          "у %s нет такого пользовательского поля",
+	"no_user":                  "нет пользователя с номером %d",
+	"bad_cursor":               "это не курсор этого списка",
+	"eq_in_only":               "для этого поля работают только eq и in",
+	"owner_pair":               "owner_type и owner_id задаются вместе",
+	"pipeline_has_deals":       "в воронке %d есть сделки (%d, с учётом корзины); сначала перенесите их",
+	"required":                 "обязательное поле",
+	"required_without_item":    "обязательно, если не указан ни товар, ни услуга",
+	"required_activity_kind":   "обязательно: звонок, встреча, задача или письмо",
+	"required_contact":         "укажите имя, фамилию, телефон или e-mail",
+	"required_lead":            "укажите название, имя, компанию, телефон или e-mail",
+	"system_name_length":       "системное имя %q должно содержать от 1 до 50 символов",
+	"requisite_owner_required": "укажите компанию или контакт, которым принадлежит реквизит",
+	"base_inactive":            "базовая валюта должна быть активной",
+	"base_rate":                "курс базовой валюты — 1, а не %s",
+	"default_pipeline":         "основную воронку удалить нельзя",
+	"lead_no_company":          "у лида нет названия компании, чтобы назвать ею компанию",
+	"unit_exists":              "единица %q уже есть",
+	"unknown_operator":         "неизвестный оператор %q",
+	"unknown_operator_list":    "неизвестный оператор %q (eq, ne, gt, gte, lt, lte, in, like)",
+	"unknown_type":             "неизвестный тип %s",
+	"user_disabled":            "пользователь %d отключён",
+	"grant_twice":              "пользователь %d указан дважды",
+	"not_in_dictionary":        "%q нет в справочнике %s",
+	"currency_inactive":        "валюта %s не активна",
+	"no_record":                "нет записи (%s) с номером %d",
+	"no_active_user":           "нет активного пользователя с номером %d",
+	"no_catalog":               "нет раздела каталога с номером %d",
+	"no_contact":               "нет контакта с номером %d",
+	"no_lead":                  "нет лида с номером %d",
+	"no_pipeline":              "нет воронки с номером %d",
+	"no_product":               "нет товара с номером %d",
+	"no_service":               "нет услуги с номером %d",
+	"invalid":                  "неверное значение",
+}
+
+// fieldMessage is a validation error's message in the request's language:
+// English as the store wrote it, Russian from its code and params. An
+// error made by the UI itself (no code) is already translated.
+func fieldMessage(rq *request, fe *crm.FieldError) string {
+	if rq.Lang == "en" || fe.Code == "" {
+		return fe.Message
+	}
+	if f, ok := validationRU[fe.Code]; ok && fe.Code != "invalid" {
+		return fmt.Sprintf(f, fe.Params...)
+	}
+	return fe.Message
 }

@@ -304,7 +304,7 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 		has := func(k string) bool { _, ok := vals[k]; return ok }
 		p, fe := parseForm(e, get, has, record{}, rq.T)
 		if fe != nil {
-			d.Errors = append(d.Errors, importError{Line: n + 2, Field: rq.T("f." + fe.Field), Error: fe.Message})
+			d.Errors = append(d.Errors, importError{Line: n + 2, Field: rq.T("f." + fe.Field), Error: fieldMessage(rq, fe)})
 			p = record{}
 		}
 		patches = append(patches, p)

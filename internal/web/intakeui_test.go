@@ -143,7 +143,7 @@ func managerBrowser(t *testing.T, e *env) *browser {
 		t.Fatal(err)
 	}
 	m := e.browser()
-	if p := m.do(http.MethodPost, "/login", url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+	if p := m.login(url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("anna signs in: %d", p.Status)
 	}
 	m.get("/")

@@ -136,8 +136,9 @@ func orZero(s string) string {
 // computeView computes sums and totals of parsed rows, placing a
 // validation error on its row.
 func computeView(iv *itemsView, items []crm.LineItem, fe *crm.FieldError) {
+	rq := &request{Lang: iv.Lang}
 	if fe != nil {
-		iv.Error = fe.Message
+		iv.Error = fieldMessage(rq, fe)
 		return
 	}
 	tot, err := crm.ComputeItems(iv.Field, items)
@@ -157,11 +158,12 @@ func computeView(iv *itemsView, items []crm.LineItem, fe *crm.FieldError) {
 
 // placeItemError puts "items[2].price: …" beside row 2's price.
 func placeItemError(iv *itemsView, fe *crm.FieldError) {
-	iv.Error = fe.Field + ": " + fe.Message
+	rq := &request{Lang: iv.Lang}
+	iv.Error = rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)
 	var idx int
 	var name string
 	if _, err := fmt.Sscanf(strings.TrimPrefix(fe.Field, iv.Field), "[%d].%s", &idx, &name); err == nil && idx >= 0 && idx < len(iv.Rows) {
-		iv.Rows[idx].ErrField, iv.Rows[idx].Error = name, fe.Message
+		iv.Rows[idx].ErrField, iv.Rows[idx].Error = name, fieldMessage(rq, fe)
 	}
 }
 
@@ -226,7 +228,7 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	if fe != nil {
-		iv.Error = fe.Field + ": " + fe.Message
+		iv.Error = rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)
 		u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", "", iv)
 		return
 	}

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"math"
 	"net/http"
@@ -25,11 +28,44 @@ func safeNext(next string) string {
 
 type loginData struct {
 	Login, Next, Error string
+	CSRF               string
+}
+
+// loginCSRFCookie carries the sign-in form's token before there is a
+// session: a POST /login must send the same value in its csrf field
+// (double submit), which a form on another site cannot read or set, so
+// that no one can sign a victim's browser into the attacker's account.
+const loginCSRFCookie = "obmen_login_csrf"
+
+// loginToken is the request's sign-in token, a new one (set as a cookie)
+// when it has none.
+func loginToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(loginCSRFCookie); err == nil && len(c.Value) == 64 {
+		if _, err := hex.DecodeString(c.Value); err == nil {
+			return c.Value
+		}
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("web: no randomness: " + err.Error())
+	}
+	tok := hex.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/login", MaxAge: 12 * 3600, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+	return tok
+}
+
+// loginCSRFValid reports whether a POST /login carries the token of its
+// cookie.
+func loginCSRFValid(r *http.Request) bool {
+	c, err := r.Cookie(loginCSRFCookie)
+	form := r.PostFormValue("csrf")
+	return err == nil && c.Value != "" && form != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) == 1
 }
 
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 	rq := &request{Lang: langOf(r)}
-	u.render(w, r, rq, http.StatusOK, "login", rq.T("login.title"), "", loginData{Next: safeNext(r.URL.Query().Get("next"))})
+	u.render(w, r, rq, http.StatusOK, "login", rq.T("login.title"), "", loginData{Next: safeNext(r.URL.Query().Get("next")), CSRF: loginToken(w, r)})
 }
 
 // loginSubmit signs in with the form fields login and password. Guessing
@@ -39,6 +75,8 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	login, pw := strings.TrimSpace(r.PostFormValue("login")), r.PostFormValue("password")
 	d := loginData{Login: login, Next: safeNext(r.PostFormValue("next"))}
+	valid := loginCSRFValid(r)
+	d.CSRF = loginToken(w, r)
 	limited := func(wait float64) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait))))
 		d.Error = rq.T("login.limited")
@@ -52,6 +90,12 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if ok, wait := u.loginByName.Allow(strings.ToLower(login)); !ok {
 		u.log.Warn("web: sign-in rate limited", "login", login, "remote", r.RemoteAddr)
 		limited(wait.Seconds())
+		return
+	}
+	if !valid {
+		u.log.Warn("web: sign-in without the form's CSRF token refused", "remote", r.RemoteAddr)
+		d.Error = rq.T("login.csrf_refused")
+		u.render(w, r, rq, http.StatusForbidden, "login", rq.T("login.title"), "", d)
 		return
 	}
 	usr, err := u.store.Authenticate(r.Context(), login, pw)
@@ -72,6 +116,9 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: secure(r), Expires: sess.ExpiresAt})
+	// The pre-session token has done its work; the session has its own.
+	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: secure(r)})
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }
 
@@ -119,7 +166,7 @@ func (u *UI) passwordSubmit(w http.ResponseWriter, r *http.Request, rq *request)
 		d.Error = rq.T("pw.mismatch")
 	} else if err := u.store.SetPassword(r.Context(), rq.Actor(), rq.User.ID, next); err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			d.Error = fe.Message
+			d.Error = fieldMessage(rq, fe)
 		} else {
 			u.failErr(w, r, rq, err)
 			return

@@ -93,7 +93,7 @@ func (u *UI) saveOnec(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	if _, err := exchange.SaveSettings(r.Context(), u.store, rq.Actor(), s); err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showOnec(w, r, rq, http.StatusUnprocessableEntity, s, fe.Field+": "+fe.Message)
+			u.showOnec(w, r, rq, http.StatusUnprocessableEntity, s, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)

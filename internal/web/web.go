@@ -180,6 +180,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users", u.auth(u.users))
 	mux.Handle("POST /admin/users", u.auth(u.createUser))
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
+	mux.Handle("GET /admin/users/{id}/access", u.auth(u.access))
+	mux.Handle("POST /admin/users/{id}/access", u.auth(u.saveAccess))
 	mux.Handle("GET /admin/dict", u.auth(u.dictionaries))
 	mux.Handle("POST /admin/dict/{action}", u.auth(u.dictAction))
 	mux.Handle("GET /keys", u.auth(u.keys))
@@ -376,11 +378,13 @@ func (u *UI) failErr(w http.ResponseWriter, r *http.Request, rq *request, err er
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	case errors.Is(err, store.ErrForbidden):
+		u.fail(w, r, rq, http.StatusForbidden, rq.T("acc.read_only"))
 	case errors.Is(err, context.Canceled):
 		u.fail(w, r, rq, http.StatusServiceUnavailable, err.Error())
 	default:
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.fail(w, r, rq, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -42,11 +42,11 @@ func TestSignInAndOut(t *testing.T) {
 		if p := b.get("/login"); p.Status != http.StatusOK || !strings.Contains(p.Body, `name="login"`) || !strings.Contains(p.Body, `name="password"`) {
 			t.Fatalf("login page: %d", p.Status)
 		}
-		p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {"wrong"}})
+		p := b.login(url.Values{"login": {"admin"}, "password": {"wrong"}})
 		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "Неверный логин или пароль") {
 			t.Fatalf("wrong password: %d", p.Status)
 		}
-		p = b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}, "next": {"/e/deal"}})
+		p = b.login(url.Values{"login": {"admin"}, "password": {adminPassword}, "next": {"/e/deal"}})
 		if p.Status != http.StatusSeeOther || p.Location != "/e/deal" {
 			t.Fatalf("sign in: %d %q", p.Status, p.Location)
 		}
@@ -60,7 +60,7 @@ func TestSignInAndOut(t *testing.T) {
 			t.Errorf("cookie over plain HTTP is Secure: %q", c)
 		}
 		// An open redirect through next is refused.
-		p = b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}, "next": {"//evil.example/"}})
+		p = b.login(url.Values{"login": {"admin"}, "password": {adminPassword}, "next": {"//evil.example/"}})
 		if p.Location != "/" {
 			t.Errorf("next=//evil.example/ redirected to %q", p.Location)
 		}
@@ -85,7 +85,7 @@ func TestSignInRateLimited(t *testing.T) {
 		e.app.UI.SetSignInLimits(httpx.NewLimiter(time.Hour, 100), httpx.NewLimiter(time.Hour, 2))
 		b := e.browser()
 		for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests} {
-			p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {"guess"}})
+			p := b.login(url.Values{"login": {"admin"}, "password": {"guess"}})
 			if p.Status != want {
 				t.Fatalf("attempt %d: %d, want %d", i+1, p.Status, want)
 			}
@@ -94,7 +94,7 @@ func TestSignInRateLimited(t *testing.T) {
 			}
 		}
 		// Even the right password waits now.
-		if p := b.do(http.MethodPost, "/login", url.Values{"login": {"admin"}, "password": {adminPassword}}); p.Status != http.StatusTooManyRequests {
+		if p := b.login(url.Values{"login": {"admin"}, "password": {adminPassword}}); p.Status != http.StatusTooManyRequests {
 			t.Fatalf("right password while limited: %d", p.Status)
 		}
 	})
@@ -201,7 +201,7 @@ func TestValidationBesideField(t *testing.T) {
 			form              url.Values
 		}{
 			{"form parse", "opportunity", "Нужно число", url.Values{"title": {"x"}, "opportunity": {"много"}}},
-			{"store validation", "emails", "not an e-mail", url.Values{"title": {"x"}, "emails": {"not-an-email"}}},
+			{"store validation", "emails", "не адрес электронной почты", url.Values{"title": {"x"}, "emails": {"not-an-email"}}},
 			{"date", "birthdate", "Нужна дата", url.Values{"name": {"x"}, "birthdate": {"31.02.2020"}}},
 		}
 		for _, c := range cases {
@@ -539,7 +539,7 @@ func TestAdminUsersAndKeys(t *testing.T) {
 
 		// A manager: no admin pages, but own keys.
 		m := e.browser()
-		if p := m.do(http.MethodPost, "/login", url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+		if p := m.login(url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
 			t.Fatalf("anna signs in: %d", p.Status)
 		}
 		if p := m.get("/admin/users"); p.Status != http.StatusForbidden {
@@ -773,7 +773,7 @@ func TestManagerSeesOwnRecords(t *testing.T) {
 		mine, _ := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Лид Анны", Meta: crm.Meta{AssignedByID: anna.ID}})
 		theirs, _ := s.CreateLead(ctx, e.admin, crm.Lead{Title: "Лид админа"})
 		m := e.browser()
-		if p := m.do(http.MethodPost, "/login", url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
+		if p := m.login(url.Values{"login": {"anna"}, "password": {"anna-password-1"}}); p.Status != http.StatusSeeOther {
 			t.Fatalf("sign in: %d", p.Status)
 		}
 		p := m.get("/e/lead")
@@ -805,7 +805,7 @@ func TestManagerSeesOwnRecords(t *testing.T) {
 		// The admin grants her everything.
 		b := e.browser()
 		b.signIn()
-		if p := b.post("/admin/users/"+strconv.FormatInt(anna.ID, 10), url.Values{"role": {"manager"}, "active": {"on"}, "sees_all": {"on"}}); p.Status != http.StatusSeeOther {
+		if p := b.post("/admin/users/"+strconv.FormatInt(anna.ID, 10)+"/access", url.Values{"owner": {"0"}, "level-0": {"edit"}}); p.Status != http.StatusSeeOther {
 			t.Fatalf("grant: %d", p.Status)
 		}
 		if p := m.get("/e/lead"); !strings.Contains(p.Body, "Лид админа") {
@@ -814,7 +814,7 @@ func TestManagerSeesOwnRecords(t *testing.T) {
 		if p := m.get("/api/v1/events"); p.Status != http.StatusOK {
 			t.Fatalf("API event log with the grant: %d", p.Status)
 		}
-		if p := b.get("/admin/users"); !strings.Contains(p.Body, `id="sees-all-`+strconv.FormatInt(anna.ID, 10)+`" checked`) {
+		if p := b.get("/admin/users"); !strings.Contains(p.Body, `id="access-`+strconv.FormatInt(anna.ID, 10)+`">все записи<`) {
 			t.Fatal("the grant is not shown")
 		}
 	})

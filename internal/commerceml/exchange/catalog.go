@@ -204,14 +204,20 @@ type catalogTx struct {
 	lastID   int64 // the record the last product, service or offer applied to
 }
 
-// Lookup over the write's transaction.
+// Lookup over the write's transaction. Matching 1C's documents to records
+// is the system's own: it sees every record (Unscoped), whoever's
+// session runs the exchange.
 func (c *catalogTx) ProductByNameArticle(n, a string) (int64, error) {
 	return c.t.ProductIDByNameArticle(n, a)
 }
-func (c *catalogTx) ServiceByName(n string) (int64, error)  { return c.t.ServiceIDByName(n) }
-func (c *catalogTx) AccountByName(n string) (int64, error)  { return c.t.AccountIDByTitle(n) }
-func (c *catalogTx) OrderByNumber(n string) (int64, error)  { return c.t.SalesOrderIDByNumber(n) }
-func (c *catalogTx) ByExternal(e, id string) (int64, error) { return c.t.IDByExternal(e, System, id) }
+func (c *catalogTx) ServiceByName(n string) (int64, error) { return c.t.ServiceIDByName(n) }
+func (c *catalogTx) AccountByName(n string) (int64, error) { return c.t.Unscoped().AccountIDByTitle(n) }
+func (c *catalogTx) OrderByNumber(n string) (int64, error) {
+	return c.t.Unscoped().SalesOrderIDByNumber(n)
+}
+func (c *catalogTx) ByExternal(e, id string) (int64, error) {
+	return c.t.Unscoped().IDByExternal(e, System, id)
+}
 
 func (c *catalogTx) isActive(code string) bool {
 	if v, ok := c.active[code]; ok {
@@ -306,7 +312,7 @@ func (c *catalogTx) setExternal(entity string, id int64, ext *map[string]string,
 	if id1c == "" || (*ext)[System] == id1c {
 		return nil
 	}
-	other, err := c.t.IDByExternal(entity, System, id1c)
+	other, err := c.t.Unscoped().IDByExternal(entity, System, id1c)
 	if err != nil {
 		return err
 	}
@@ -339,7 +345,7 @@ func (c *catalogTx) product(g *commerceml.Good) error {
 		p := crm.Product{Name: g.Name, Article: strings.TrimSpace(g.Article), Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true,
 			Description: g.Description, Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
-			if other, err := c.t.IDByExternal("product", System, id1c); err != nil {
+			if other, err := c.t.Unscoped().IDByExternal("product", System, id1c); err != nil {
 				return err
 			} else if other == 0 {
 				p.ExternalIDs[System] = id1c
@@ -396,7 +402,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 		v := crm.Service{Name: g.Name, Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true, Description: g.Description,
 			Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
-			if other, err := c.t.IDByExternal("service", System, id1c); err != nil {
+			if other, err := c.t.Unscoped().IDByExternal("service", System, id1c); err != nil {
 				return err
 			} else if other == 0 {
 				v.ExternalIDs[System] = id1c
