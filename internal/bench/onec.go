@@ -37,6 +37,7 @@ type OneCReport struct {
 	// every 50 ms during the phase, and VmHWM (all resident memory,
 	// including SQLite's mapped database pages) at its end.
 	ServerPeakAnonMiB int `json:"server_peak_anon_rss_mib,omitempty"`
+	ServerPeakFileMiB int `json:"server_peak_file_rss_mib,omitempty"`
 	ServerVmHWMMiB    int `json:"server_vmhwm_mib,omitempty"`
 }
 
@@ -49,7 +50,8 @@ func (r *OneCReport) print(w io.Writer) {
 		fmt.Fprintf(w, "1C sale query: %d orders in one document, %.1f MiB, %.2f s\n", r.QueryDocuments, float64(r.QueryBytes)/(1<<20), r.QuerySeconds)
 	}
 	if r.ServerVmHWMMiB > 0 {
-		fmt.Fprintf(w, "server process memory: peak anonymous RSS %d MiB during the exchange, VmHWM %d MiB\n", r.ServerPeakAnonMiB, r.ServerVmHWMMiB)
+		fmt.Fprintf(w, "server process memory during the exchange: peak anonymous RSS %d MiB, peak file-backed RSS %d MiB (the binary and the database pages readers map), VmHWM %d MiB\n",
+			r.ServerPeakAnonMiB, r.ServerPeakFileMiB, r.ServerVmHWMMiB)
 	}
 }
 
@@ -76,7 +78,7 @@ func oneC(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, log 
 	if err := enableExchange(ctx, hc, o); err != nil {
 		return err
 	}
-	var peak atomic.Int64
+	var peak, peakFile atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	if o.ServerPID > 0 {
@@ -88,6 +90,9 @@ func oneC(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, log 
 			for {
 				if kb := int64(procKiB(o.ServerPID, "RssAnon")); kb > peak.Load() {
 					peak.Store(kb)
+				}
+				if kb := int64(procKiB(o.ServerPID, "RssFile") + procKiB(o.ServerPID, "RssShmem")); kb > peakFile.Load() {
+					peakFile.Store(kb)
 				}
 				select {
 				case <-stop:
@@ -112,6 +117,7 @@ func oneC(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, log 
 	wg.Wait()
 	if o.ServerPID > 0 {
 		rep.ServerPeakAnonMiB = int(peak.Load() >> 10)
+		rep.ServerPeakFileMiB = int(peakFile.Load() >> 10)
 		rep.ServerVmHWMMiB = procKiB(o.ServerPID, "VmHWM") >> 10
 	}
 	return err
