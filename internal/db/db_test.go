@@ -99,3 +99,46 @@ func TestBackupPostgres(t *testing.T) {
 		t.Skip("needs PostgreSQL (OBMEN_TEST_DATABASE_URL)")
 	}
 }
+
+// TestSQLitePools checks the memory settings of the three SQLite pools:
+// readers map the file (fast lookups), the bulk pool used by imports does
+// not, and the write connections keep a small page cache.
+func TestSQLitePools(t *testing.T) {
+	d := storetest.OpenSQLite(t)
+	ctx := t.Context()
+	pragma := func(pool *sql.DB, name string) int64 {
+		t.Helper()
+		var v int64
+		if err := pool.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	if d.Bulk == nil || d.Bulk == d.Read {
+		t.Fatal("SQLite has no separate bulk pool")
+	}
+	if got := pragma(d.Read, "mmap_size"); got != 1<<30 {
+		t.Errorf("readers' mmap_size %d", got)
+	}
+	if got := pragma(d.Bulk, "mmap_size"); got != 0 {
+		t.Errorf("bulk pool's mmap_size %d, want 0", got)
+	}
+	if got := pragma(d.Bulk, "cache_size"); got != -2000 {
+		t.Errorf("bulk pool's cache_size %d", got)
+	}
+	if got := pragma(d.Bulk, "query_only"); got != 1 {
+		t.Errorf("bulk pool is not read-only")
+	}
+	if got := pragma(d.Read, "cache_size"); got != -32000 {
+		t.Errorf("readers' cache_size %d", got)
+	}
+	var wcache int64
+	if err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&wcache)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if wcache != -8000 {
+		t.Errorf("writer's cache_size %d, want -8000", wcache)
+	}
+}

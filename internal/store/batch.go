@@ -93,11 +93,12 @@ func (t *Tx) CreateCatalogWithID(c crm.Catalog) (crm.Catalog, error) {
 }
 
 // Look-ups on committed data, outside any write: what Tx's look-ups of
-// the same name do inside one.
+// the same name do inside one. They run on the Bulk pool (see db.DB.Bulk):
+// an import makes one per entity it reads.
 
 // ProductIDByNameArticle is Tx.ProductIDByNameArticle on committed data.
 func (s *Store) ProductIDByNameArticle(ctx context.Context, name, article string) (int64, error) {
-	return oneIDq(ctx, s.db.Read, "product", productByNameArticle, strings.TrimSpace(name), strings.TrimSpace(article))
+	return oneIDq(ctx, s.db.Bulk, "product", productByNameArticle, strings.TrimSpace(name), strings.TrimSpace(article))
 }
 
 // IDByExternal is Tx.IDByExternal on committed data.
@@ -106,7 +107,7 @@ func (s *Store) IDByExternal(ctx context.Context, entity, system, externalID str
 	if err != nil {
 		return 0, err
 	}
-	return oneIDq(ctx, s.db.Read, entity+" by "+system+" id", q, entity, system, externalID)
+	return oneIDq(ctx, s.db.Bulk, entity+" by "+system+" id", q, entity, system, externalID)
 }
 
 // ProductStamp is a product's updated_at in stored form (0: no live
@@ -310,7 +311,7 @@ func (t *Tx) ServiceIDsWithExternal(system string) ([]int64, error) {
 // product, reading committed data in one pass (an import builds a filter
 // of what may match from it).
 func (s *Store) EachProductKey(ctx context.Context, fn func(name, article string)) error {
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT name, article FROM products WHERE deleted_at = 0")
+	rows, err := s.db.Bulk.QueryContext(ctx, "SELECT name, article FROM products WHERE deleted_at = 0")
 	if err != nil {
 		return fmt.Errorf("store: product keys: %w", err)
 	}
@@ -328,7 +329,7 @@ func (s *Store) EachProductKey(ctx context.Context, fn func(name, article string
 // EachExternalID calls fn with every id of system that records of entity
 // carry (in the recycle bin too), from committed data in one pass.
 func (s *Store) EachExternalID(ctx context.Context, entity, system string, fn func(id string)) error {
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT external_id FROM external_ids WHERE entity = $1 AND system = $2", entity, system)
+	rows, err := s.db.Bulk.QueryContext(ctx, "SELECT external_id FROM external_ids WHERE entity = $1 AND system = $2", entity, system)
 	if err != nil {
 		return fmt.Errorf("store: external ids: %w", err)
 	}

@@ -331,5 +331,20 @@ type txq struct {
 	cache *lookupCache
 }
 
-func (s *Store) rq(ctx context.Context) txq { return txq{ctx, s.db.Reader(), &s.cache} }
-func (t *Tx) rq() txq                       { return txq{t.ctx, t.tx, &t.store.cache} }
+func (s *Store) rq(ctx context.Context) txq {
+	if ctx.Value(bulkKey{}) != nil {
+		return txq{ctx, s.db.Bulk, &s.cache}
+	}
+	return txq{ctx, s.db.Reader(), &s.cache}
+}
+
+type bulkKey struct{}
+
+// WithBulkReads marks ctx as that of a background job walking many
+// records (the 1C exchange's staging): the store's reads under it go
+// through the database's Bulk pool, which on SQLite does not map the file,
+// so the walk does not grow the server's resident memory.
+func WithBulkReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bulkKey{}, true)
+}
+func (t *Tx) rq() txq { return txq{t.ctx, t.tx, &t.store.cache} }

@@ -170,7 +170,7 @@ func (st *stager) filters() error {
 	if err := st.s.store.EachExternalID(st.ctx, store.EntityProduct, System, func(id string) { st.committedIDs.add(id) }); err != nil {
 		return err
 	}
-	rows, err := st.s.db.Read.QueryContext(st.ctx, "SELECT record_id, name, article, id1c FROM cml_stage_products WHERE batch_id = $1 AND superseded_by = 0 AND op = 'create'", st.e.Batch)
+	rows, err := st.s.db.Bulk.QueryContext(st.ctx, "SELECT record_id, name, article, id1c FROM cml_stage_products WHERE batch_id = $1 AND superseded_by = 0 AND op = 'create'", st.e.Batch)
 	if err != nil {
 		return fmt.Errorf("exchange: staged products: %w", err)
 	}
@@ -242,7 +242,7 @@ func (s *Service) noteHold(t0 time.Time) {
 // stage reads the file and stages what it holds, chunk by chunk; after a
 // restart it skips the entities already staged.
 func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings, rn *run) error {
-	st := &stager{s: s, ctx: ctx, e: e, file: filepath.Base(e.Filename), actor: actor(sess, set), now: s.now(),
+	st := &stager{s: s, ctx: store.WithBulkReads(ctx), e: e, file: filepath.Base(e.Filename), actor: actor(sess, set), now: s.now(),
 		counts: e.Counts, problems: e.Problems, catalogs: map[string]int64{}, units: map[string]bool{},
 		active: map[string]bool{}, prices: map[string]*commerceml.PriceType{},
 		byRecord: map[int64]*stagedProduct{}, byKey: map[string]*stagedProduct{}, byID1C: map[string]*stagedProduct{}}
@@ -314,7 +314,7 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 // load takes back what earlier chunks of the file staged: its catalogs
 // and units.
 func (st *stager) load() error {
-	rows, err := st.s.db.Read.QueryContext(st.ctx, "SELECT kind, data FROM cml_stage_other WHERE batch_id = $1 AND file_id = $2 AND kind IN ('catalog', 'unit')",
+	rows, err := st.s.db.Bulk.QueryContext(st.ctx, "SELECT kind, data FROM cml_stage_other WHERE batch_id = $1 AND file_id = $2 AND kind IN ('catalog', 'unit')",
 		st.e.Batch, st.e.ID)
 	if err != nil {
 		return fmt.Errorf("exchange: staged rows: %w", err)
@@ -544,7 +544,7 @@ func (st *stager) base(id int64) (*stagedProduct, error) {
 func (st *stager) staged(id int64) (*stagedProduct, error) {
 	var r stagedProduct
 	var data, old, src string
-	err := st.s.db.Read.QueryRowContext(st.ctx, `SELECT p.op, p.id1c, p.base_updated_at, s.data, s.old, s.src, p.file_id
+	err := st.s.db.Bulk.QueryRowContext(st.ctx, `SELECT p.op, p.id1c, p.base_updated_at, s.data, s.old, s.src, p.file_id
 		FROM cml_stage_products p JOIN cml_stage_src s ON s.batch_id = p.batch_id AND s.file_id = p.file_id AND s.seq = p.seq
 		WHERE p.batch_id = $1 AND p.record_id = $2 AND p.superseded_by = 0 LIMIT 1`, st.e.Batch, id).
 		Scan(&r.Op, &r.ID1C, &r.Base, &data, &old, &src, &r.prevFile)
