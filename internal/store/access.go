@@ -297,6 +297,13 @@ func editable(ctx context.Context, entity string, id, assignedTo int64) error {
 	return nil
 }
 
+// CanChange reports whether the request may change a record of entity
+// that assignedTo is responsible for (false: it may at most view it), so
+// that a page shows edit controls only where a save would be accepted.
+func CanChange(ctx context.Context, entity string, assignedTo int64) bool {
+	return editable(ctx, entity, 0, assignedTo) == nil
+}
+
 // assignedOf is who is responsible for a record known by id only; ok is
 // false when the record does not exist or the request is not limited.
 func assignedOf(t txq, entity string, id int64) (int64, bool, error) {

@@ -121,6 +121,26 @@ func TestAccessPage(t *testing.T) {
 		if l, _ := s.GetLead(ctx, olegs.ID); l.Title != "Лид Олега" {
 			t.Fatalf("a read-only lead changed: %q", l.Title)
 		}
+		// The card of a lead granted to view shows no edit controls; one
+		// granted with change does.
+		ro := h.get("/e/lead/" + strconv.FormatInt(olegs.ID, 10))
+		if ro.Status != http.StatusOK || !strings.Contains(ro.Body, `id="view-only"`) {
+			t.Fatalf("view-only card: %d, no notice", ro.Status)
+		}
+		for _, control := range []string{`id="delete"`, `id="v-title"`, `id="edit-all"`, `id="comment-body"`, `id="convert"`} {
+			if strings.Contains(ro.Body, control) {
+				t.Errorf("view-only card shows %s", control)
+			}
+		}
+		if !strings.Contains(ro.Body, `<fieldset class="plain" disabled>`) {
+			t.Error("view-only card's line items can be edited")
+		}
+		rw := h.get("/e/lead/" + strconv.FormatInt(annas.ID, 10))
+		for _, control := range []string{`id="delete"`, `id="v-title"`, `id="comment-body"`} {
+			if !strings.Contains(rw.Body, control) || strings.Contains(rw.Body, `id="view-only"`) {
+				t.Errorf("card granted with change lacks %s", control)
+			}
+		}
 		if _, err := s.UpdateLead(mustScope(t, s, head), crm.Actor{UserID: head.ID}, annas.ID,
 			func(l *crm.Lead) error { l.Title = "можно"; return nil }); err != nil {
 			t.Fatalf("change a lead granted with edit: %v", err)

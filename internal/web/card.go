@@ -58,6 +58,9 @@ type cardData struct {
 	Action     string
 	CanConvert bool
 	Deleted    string // when the record is in the recycle bin: its restore URL
+	// ViewOnly: the user may see the record but not change it (a grant
+	// to view a colleague's records); the card shows no edit controls.
+	ViewOnly bool
 	// Inline: the fields for in-place editing (the card's usual view);
 	// nil shows the form of every field (?edit=all, or a failed save).
 	Inline  []inlineField
@@ -161,11 +164,18 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	if rec["deleted_at"] != nil {
 		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false
 	}
+	if !store.CanChange(ctx, e.Name, intOf(rec["assigned_by_id"])) {
+		d.ViewOnly, d.CanConvert = true, false
+		if d.Items != nil {
+			d.Items.ReadOnly = true
+		}
+	}
 	d.Version = strOf(rec["updated_at"])
 	if input == nil && errMsg == "" && r.URL.Query().Get("edit") == "" {
 		views := d.Fields
-		if d.Deleted != "" {
-			// A record in the bin is restored before it is edited.
+		if d.Deleted != "" || d.ViewOnly {
+			// A record in the bin is restored before it is edited; a
+			// colleague's record granted to view is only shown.
 			views = make([]fieldView, len(d.Fields))
 			for i, fv := range d.Fields {
 				fv.RO = true

@@ -36,6 +36,8 @@ type itemsView struct {
 	// OOB: the answer to a live recalculation, which also carries each
 	// row's sum out of band (on the page itself they are in the rows).
 	OOB bool
+	// ReadOnly shows the rows without letting them be changed.
+	ReadOnly bool
 }
 
 // T translates a message key.
