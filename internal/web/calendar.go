@@ -190,7 +190,7 @@ func (u *UI) moveActivity(w http.ResponseWriter, r *http.Request, rq *request) {
 	})
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.fail(w, r, rq, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)

@@ -147,10 +147,10 @@ func (u *UI) fieldSave(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	if fe != nil {
-		msg := fe.Message
+		msg := fieldMessage(rq, fe)
 		if at := fieldOfError(e, fe); at != name {
 			// The store refused because of another field: say which.
-			msg = fe.Field + ": " + msg
+			msg = rq.T("f."+fe.Field) + ": " + msg
 		}
 		_, _, _, nf, ok := u.inlineView(w, r, rq, form, name, msg)
 		if !ok {

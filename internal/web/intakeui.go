@@ -34,9 +34,9 @@ func (u *UI) intakeReady(w http.ResponseWriter, r *http.Request, rq *request, ok
 }
 
 // fieldMsg is an error for a page: a field error names its field.
-func fieldMsg(err error) string {
+func fieldMsg(rq *request, err error) string {
 	if fe, ok := crm.AsFieldError(err); ok {
-		return fe.Field + ": " + fe.Message
+		return fe.Field + ": " + fieldMessage(rq, fe)
 	}
 	return err.Error()
 }
@@ -137,7 +137,7 @@ func (u *UI) createWebform(w http.ResponseWriter, r *http.Request, rq *request) 
 			u.failErr(w, r, rq, err)
 			return
 		}
-		u.showWebforms(w, r, rq, http.StatusUnprocessableEntity, webformsData{Form: in, Error: fieldMsg(err)})
+		u.showWebforms(w, r, rq, http.StatusUnprocessableEntity, webformsData{Form: in, Error: fieldMsg(rq, err)})
 		return
 	}
 	back(w, r, "/admin/webforms/"+strconv.FormatInt(f.ID, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
@@ -197,7 +197,7 @@ func (u *UI) webformAction(w http.ResponseWriter, r *http.Request, rq *request) 
 				return
 			}
 			in.ID, in.PublicID, in.HTML, in.SubmitURL = old.ID, old.PublicID, old.HTML, old.SubmitURL
-			u.showWebform(w, r, rq, http.StatusUnprocessableEntity, webformsData{Form: in, Error: fieldMsg(err)})
+			u.showWebform(w, r, rq, http.StatusUnprocessableEntity, webformsData{Form: in, Error: fieldMsg(rq, err)})
 			return
 		}
 		back(w, r, "/admin/webforms/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
@@ -262,7 +262,7 @@ func (u *UI) createCollector(w http.ResponseWriter, r *http.Request, rq *request
 			u.failErr(w, r, rq, err)
 			return
 		}
-		u.showCollectors(w, r, rq, http.StatusUnprocessableEntity, collectorsData{Collector: in, Error: fieldMsg(err)})
+		u.showCollectors(w, r, rq, http.StatusUnprocessableEntity, collectorsData{Collector: in, Error: fieldMsg(rq, err)})
 		return
 	}
 	back(w, r, "/admin/collectors/"+strconv.FormatInt(c.ID, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
@@ -324,7 +324,7 @@ func (u *UI) collectorAction(w http.ResponseWriter, r *http.Request, rq *request
 				return
 			}
 			in.ID, in.PasswordSet, in.LastRunAt, in.LastError = old.ID, old.PasswordSet, old.LastRunAt, old.LastError
-			u.showCollector(w, r, rq, http.StatusUnprocessableEntity, collectorsData{Collector: in, Error: fieldMsg(err)})
+			u.showCollector(w, r, rq, http.StatusUnprocessableEntity, collectorsData{Collector: in, Error: fieldMsg(rq, err)})
 			return
 		}
 		back(w, r, "/admin/collectors/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))

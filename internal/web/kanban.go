@@ -137,7 +137,7 @@ func (u *UI) kanbanMore(w http.ResponseWriter, r *http.Request, rq *request) {
 	kc, err := u.kanbanPage(r, rq, pipe, q.Get("stage"), q.Get("cursor"), stages, total, shown)
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.fail(w, r, rq, http.StatusBadRequest, fe.Field+": "+fe.Message)
+			u.fail(w, r, rq, http.StatusBadRequest, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)
@@ -174,7 +174,7 @@ func (u *UI) moveDeal(w http.ResponseWriter, r *http.Request, rq *request) {
 	})
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.fail(w, r, rq, http.StatusUnprocessableEntity, fe.Field+": "+fe.Message)
+			u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
 			return
 		}
 		u.failErr(w, r, rq, err)

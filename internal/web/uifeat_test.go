@@ -254,7 +254,8 @@ func TestInlineEditValidationAndConflict(t *testing.T) {
 		// A bad e-mail: beside the field, nothing written.
 		p := b.htmxPost(path+"/field/emails", url.Values{"emails": {"не-адрес"}, "version": {version}})
 		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="e-emails" role="alert"`) ||
-			!strings.Contains(p.Body, `aria-describedby="e-emails"`) || !strings.Contains(p.Body, `value="не-адрес"`) {
+			!strings.Contains(p.Body, `aria-describedby="e-emails"`) || !strings.Contains(p.Body, `value="не-адрес"`) ||
+			!strings.Contains(p.Body, "не адрес электронной почты") {
 			t.Fatalf("bad e-mail: %d\n%s", p.Status, p.Body)
 		}
 		// A bad number in a custom field, the same.
