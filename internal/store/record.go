@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 )
 
@@ -89,9 +91,27 @@ func updateRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 
 // updateInTx is updateRecord's work inside a write already begun, for
 // changes that update several records at once.
+// lockRow takes the row lock of a record about to be read and changed. On
+// PostgreSQL two writes of one record would otherwise both read it as it
+// was and the second would silently undo the first's change; SQLite has
+// one writer, so there it is not needed.
+func (t *Tx) lockRow(entity string, id int64) error {
+	table, ok := entityTables[entity]
+	if !ok || t.store.db.Dialect != db.Postgres {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "SELECT id FROM "+table+" WHERE id = $1 FOR UPDATE", id); err != nil {
+		return fmt.Errorf("store: lock %s %d: %w", entity, id, err)
+	}
+	return nil
+}
+
 func updateInTx[T any, P record[T]](t *Tx, id int64, ops updateOps[T], mutate func(*T) error) (T, error) {
 	var cur T
 	err := func() error {
+		if err := t.lockRow(ops.entity, id); err != nil {
+			return err
+		}
 		old, err := ops.get(t.rq(), id)
 		if err != nil {
 			return err
