@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -27,13 +28,11 @@ func benchLeads() int {
 	return 100000
 }
 
-// seedLeads creates n leads with 64 concurrent writers.
-func seedLeads(b *testing.B, e *env, n int) {
-	ctx := context.Background()
+// seed calls create(1..n) from 64 concurrent writers.
+func seed(b *testing.B, n int, create func(i int64) error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	statuses := []string{"NEW", "IN_PROCESS", "PROCESSED", "JUNK"}
 	for w := 0; w < 64; w++ {
 		wg.Add(1)
 		go func() {
@@ -43,11 +42,7 @@ func seedLeads(b *testing.B, e *env, n int) {
 				if i > int64(n) {
 					return
 				}
-				_, err := e.app.Store.CreateLead(ctx, e.admin, crm.Lead{Title: fmt.Sprintf("Заявка %d", i), Name: "Иван", LastName: fmt.Sprintf("Петров-%d", i%977),
-					StatusID: statuses[i%4], SourceID: "WEB", Opportunity: crm.Amount(i * 100), Extra: benchCustom(i),
-					Comms: crm.Comms{Phones: []crm.Comm{{Value: fmt.Sprintf("8 (925) %03d-%02d-%02d", i%1000, i/1000%100, i%100)}},
-						Emails: []crm.Comm{{Value: fmt.Sprintf("l%d@example.ru", i)}}}})
-				if err != nil {
+				if err := create(i); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
@@ -58,6 +53,39 @@ func seedLeads(b *testing.B, e *env, n int) {
 	if err, _ := firstErr.Load().(error); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// seedLeads creates n leads.
+func seedLeads(b *testing.B, e *env, n int) {
+	ctx := context.Background()
+	statuses := []string{"NEW", "IN_PROCESS", "PROCESSED", "JUNK"}
+	seed(b, n, func(i int64) error {
+		_, err := e.app.Store.CreateLead(ctx, e.admin, crm.Lead{Title: fmt.Sprintf("Заявка %d", i), Name: "Иван", LastName: fmt.Sprintf("Петров-%d", i%977),
+			StatusID: statuses[i%4], SourceID: "WEB", Opportunity: crm.Amount(i * 100), Extra: benchCustom(i),
+			Comms: crm.Comms{Phones: []crm.Comm{{Value: fmt.Sprintf("8 (925) %03d-%02d-%02d", i%1000, i/1000%100, i%100)}},
+				Emails: []crm.Comm{{Value: fmt.Sprintf("l%d@example.ru", i)}}}})
+		return err
+	})
+}
+
+// seedDeals creates n deals over the default pipeline's stages, and n
+// activities over the three years around now (some 2,800 a month).
+func seedDeals(b *testing.B, e *env, n int) {
+	ctx := context.Background()
+	stages := []string{"NEW", "PREPARATION", "PREPAYMENT_INVOICE", "EXECUTING", "FINAL_INVOICE", "WON", "LOSE"}
+	seed(b, n, func(i int64) error {
+		_, err := e.app.Store.CreateDeal(ctx, e.admin, crm.Deal{Title: fmt.Sprintf("Сделка %d", i), StageID: stages[i%int64(len(stages))],
+			Opportunity: crm.Amount(i * 1000), Currency: "RUB"})
+		return err
+	})
+	start := time.Now().AddDate(-1, 0, 0).Truncate(time.Hour)
+	span := time.Duration(3*365*24) * time.Hour
+	seed(b, n, func(i int64) error {
+		at := start.Add(time.Duration(i) * span / time.Duration(n))
+		end := at.Add(30 * time.Minute)
+		_, err := e.app.Store.CreateActivity(ctx, e.admin, crm.Activity{Kind: "call", Subject: fmt.Sprintf("Звонок %d", i), StartAt: &at, EndAt: &end})
+		return err
+	})
 }
 
 // benchFields are the custom fields of the benchmark's leads.
@@ -77,8 +105,9 @@ func benchCustom(i int64) crm.Extra {
 }
 
 // BenchmarkPages renders UI pages over real HTTP against a database of
-// 100,000 leads: the lead list (default, sorted, filtered, searched, a
-// deep page) and a lead card. ns/op is the server time plus loopback
+// 100,000 leads, 100,000 deals and 100,000 activities: the lead list
+// (default, sorted, filtered, searched, a deep page), a lead card, the
+// deal list and kanban, the home page and the calendar. ns/op is the server time plus loopback
 // HTTP; the target is under 200 ms.
 func BenchmarkPages(b *testing.B) {
 	engines := []struct {
@@ -101,6 +130,7 @@ func BenchmarkPages(b *testing.B) {
 			}
 			n := benchLeads()
 			seedLeads(b, e, n)
+			seedDeals(b, e, n)
 			br := e.browser()
 			br.signIn()
 			mid := strconv.Itoa(n / 2)
@@ -133,8 +163,12 @@ func BenchmarkPages(b *testing.B) {
 				{"export-custom-filtered", "/e/lead/export.csv?cols=title&cols=custom.UF_CRM_CITY&f.custom.UF_CRM_AREA=4321.5"},
 				{"card", "/e/lead/" + mid},
 				{"home", "/"},
+				{"deals", "/e/deal"},
+				{"deals-sorted-amount", "/e/deal?sort=-opportunity"},
 				{"kanban", "/kanban"},
 				{"calendar", "/calendar"},
+				{"calendar-week", "/calendar?view=week"},
+				{"activities", "/e/activity"},
 			}
 			for _, pg := range pages {
 				b.Run(pg.name, func(b *testing.B) {
