@@ -188,12 +188,22 @@ func (s *Service) ListEntries(ctx context.Context, before int64, limit int) ([]E
 	if before <= 0 {
 		before = 1 << 62
 	}
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT "+entryColumns+" FROM cml_exchanges WHERE id < $1 ORDER BY id DESC LIMIT $2", before, limit)
+	out, err := s.queryEntries(ctx, "WHERE id < $1 ORDER BY id DESC LIMIT $2", before, limit)
+	if out == nil {
+		out = []Entry{}
+	}
+	return out, err
+}
+
+// queryEntries reads the journal entries that the rest of a query (its
+// WHERE and ORDER BY) picks.
+func (s *Service) queryEntries(ctx context.Context, rest string, args ...any) ([]Entry, error) {
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT "+entryColumns+" FROM cml_exchanges "+rest, args...)
 	if err != nil {
 		return nil, fmt.Errorf("exchange: journal: %w", err)
 	}
 	defer rows.Close()
-	out := []Entry{}
+	var out []Entry
 	for rows.Next() {
 		e, err := scanEntry(rows)
 		if err != nil {

@@ -38,20 +38,7 @@ var errSwitched = errors.New("batch already switched")
 
 // batchFiles are the journal entries of a batch's files.
 func (s *Service) batchFiles(ctx context.Context, batch int64) ([]Entry, error) {
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT "+entryColumns+" FROM cml_exchanges WHERE batch_id = $1 ORDER BY id", batch)
-	if err != nil {
-		return nil, fmt.Errorf("exchange: journal: %w", err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("exchange: journal: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.queryEntries(ctx, "WHERE batch_id = $1 ORDER BY id", batch)
 }
 
 // switchBatch switches a staged batch in; a batch switched already, or
@@ -436,21 +423,7 @@ func (s *Service) sessionOf(ctx context.Context, id string) session {
 
 // pending are the batches of a session that are staged and not switched.
 func (s *Service) sessionBatches(ctx context.Context, sessionID, cond string) ([]Entry, error) {
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT "+entryColumns+" FROM cml_exchanges WHERE session_id = $1 AND type = 'catalog' AND batch_id = id AND "+cond+
-		" ORDER BY id", sessionID)
-	if err != nil {
-		return nil, fmt.Errorf("exchange: journal: %w", err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.queryEntries(ctx, "WHERE session_id = $1 AND type = 'catalog' AND batch_id = id AND "+cond+" ORDER BY id", sessionID)
 }
 
 // complete (mode=complete) switches what the session left staged and
