@@ -76,20 +76,7 @@ func (t *Tx) CreateCatalogWithID(c crm.Catalog) (crm.Catalog, error) {
 		return c, errors.New("store: create catalog with id: no id")
 	}
 	id := c.ID
-	return createInTx(t, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error {
-		v.ID = id
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO catalogs (id, name, parent_id, description, search,
-			assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			v.ID, v.Name, v.ParentID, v.Description, v.SearchText(),
-			v.AssignedByID, v.CreatedByID, v.UpdatedByID, micro(v.CreatedAt), micro(v.UpdatedAt)); err != nil {
-			return fmt.Errorf("store: insert catalog %d: %w", v.ID, err)
-		}
-		if err := t.saveCustom(EntityCatalog, v.ID, v.Custom, true); err != nil {
-			return err
-		}
-		return t.saveExternal(EntityCatalog, v.ID, v.ExternalIDs, true)
-	})
+	return createInTx(t, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v, id) })
 }
 
 // Look-ups on committed data, outside any write: what Tx's look-ups of

@@ -137,15 +137,21 @@ func catalogCycle(t txq, id, parent int64) error {
 // CreateCatalog validates and stores a new catalog with its create event.
 func (s *Store) CreateCatalog(ctx context.Context, actor crm.Actor, c crm.Catalog) (crm.Catalog, error) {
 	c.ID = 0
-	return createRecord(s, ctx, actor, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v) })
+	return createRecord(s, ctx, actor, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v, 0) })
 }
 
-func (t *Tx) insertCatalog(c *crm.Catalog) error {
-	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO catalogs (name, parent_id, description, search,
+// insertCatalog inserts c with the id given (reserved by ReserveIDs), or
+// a new one when id is 0, and sets c.ID.
+func (t *Tx) insertCatalog(c *crm.Catalog, id int64) error {
+	args := []any{c.Name, c.ParentID, c.Description, c.SearchText(), c.AssignedByID, c.CreatedByID, c.UpdatedByID, micro(c.CreatedAt), micro(c.UpdatedAt)}
+	idCol, idVal := "", ""
+	if id > 0 {
+		idCol, idVal = "id, ", "$10, "
+		args = append(args, id)
+	}
+	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO catalogs (`+idCol+`name, parent_id, description, search,
 		assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		c.Name, c.ParentID, c.Description, c.SearchText(),
-		c.AssignedByID, c.CreatedByID, c.UpdatedByID, micro(c.CreatedAt), micro(c.UpdatedAt)).Scan(&c.ID)
+		VALUES (`+idVal+`$1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, args...).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert catalog: %w", err)
 	}

@@ -41,7 +41,7 @@ func (t *Tx) UpdateService(id int64, mutate func(*crm.Service) error) (crm.Servi
 // CreateCatalog is Store.CreateCatalog inside t.
 func (t *Tx) CreateCatalog(c crm.Catalog) (crm.Catalog, error) {
 	c.ID = 0
-	return createInTx(t, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v) })
+	return createInTx(t, EntityCatalog, c, checkCatalog, func(t *Tx, v *crm.Catalog) error { return t.insertCatalog(v, 0) })
 }
 
 // UpdateCatalog is Store.UpdateCatalog inside t.
@@ -80,15 +80,7 @@ func (t *Tx) EnsureUnit(name string) error {
 
 // oneID runs a query for one id; 0 when there is no row.
 func (t *Tx) oneID(what, query string, args ...any) (int64, error) {
-	var id int64
-	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: find %s: %w", what, err)
-	}
-	return id, nil
+	return oneIDq(t.ctx, t.tx, what, query, args...)
 }
 
 // ProductIDByNameArticle is the live product with exactly this name and
