@@ -71,6 +71,13 @@ type Actor struct {
 	UserID      int64  `json:"user_id,omitempty"`
 	KeyID       int64  `json:"key_id,omitempty"`
 	Integration string `json:"integration,omitempty"`
+	// BundleID and RunID are set when an automation bundle's run makes
+	// the change (UserID is then the user it runs as): the bundle is the
+	// actor, and the run is written into the change event, so that a
+	// bundle does not trigger itself and a chain of bundles knows its
+	// depth.
+	BundleID int64 `json:"bundle_id,omitempty"`
+	RunID    int64 `json:"run_id,omitempty"`
 }
 
 // The integrations built into Obmen name their own changes with these.
@@ -94,9 +101,11 @@ func BuiltinIntegration(name string) bool {
 }
 
 // String is the actor as written in the event log: "user:1",
-// "apikey:3", "integration:1c" (with the user appended when known).
+// "apikey:3", "integration:1c", "bundle:7".
 func (a Actor) String() string {
 	switch {
+	case a.BundleID != 0:
+		return "bundle:" + strconv.FormatInt(a.BundleID, 10)
 	case a.Integration != "":
 		return "integration:" + a.Integration
 	case a.KeyID != 0:

@@ -61,7 +61,10 @@ type Event struct {
 	Actor       string            `json:"actor"`
 	ActorUserID int64             `json:"actor_user_id"`
 	Integration string            `json:"integration,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
+	// RunID is the automation run whose step made the change, 0 when no
+	// bundle did: a run it triggers is one deeper in the chain.
+	RunID     int64     `json:"run_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 	// Encoded, when set, is Changes already in JSON; writers fill it
 	// outside the shared write transaction to keep that short.
 	Encoded json.RawMessage `json:"-"`
@@ -103,9 +106,9 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at)
-			VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro()).Scan(&ev.ID)
+		err = tx.QueryRowContext(ctx, `INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id)
+			VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro(), ev.RunID).Scan(&ev.ID)
 		if err != nil {
 			return fmt.Errorf("events: insert: %w", err)
 		}
@@ -118,8 +121,8 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 		}
 		first := last - int64(len(evs)) + 1
 		var sb strings.Builder
-		sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) VALUES ")
-		args := make([]any, 0, 9*len(evs))
+		sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id) VALUES ")
+		args := make([]any, 0, 10*len(evs))
 		for i, ev := range evs {
 			ev.ID = first + int64(i)
 			ch, err := ev.encode()
@@ -130,8 +133,8 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 				sb.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-			args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10)
+			args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro(), ev.RunID)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("events: insert: %w", err)
@@ -142,8 +145,8 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 	// COMMIT by the trigger of migration 0002 (see the package comment),
 	// so they are not known here.
 	var sb strings.Builder
-	sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at) VALUES ")
-	args := make([]any, 0, 8*len(evs))
+	sb.WriteString("INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id) VALUES ")
+	args := make([]any, 0, 9*len(evs))
 	for i, ev := range evs {
 		ch, err := ev.encode()
 		if err != nil {
@@ -153,8 +156,8 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 			sb.WriteString(", ")
 		}
 		n := len(args)
-		fmt.Fprintf(&sb, "(-nextval('event_provisional'), $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
-		args = append(args, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro())
+		fmt.Fprintf(&sb, "(-nextval('event_provisional'), $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		args = append(args, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro(), ev.RunID)
 		ev.ID = 0
 	}
 	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -226,7 +229,7 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 	}
 	args = append(args, p.Limit)
 	rows, err := q.QueryContext(ctx, fmt.Sprintf(
-		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at FROM events WHERE %s ORDER BY %s LIMIT $%d",
+		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id FROM events WHERE %s ORDER BY %s LIMIT $%d",
 		strings.Join(where, " AND "), order, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: read after %d: %w", p.After, err)
@@ -237,7 +240,7 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 		var ev Event
 		var changes string
 		var at int64
-		if err := rows.Scan(&ev.ID, &ev.Entity, &ev.RecordID, &ev.Action, &changes, &ev.Actor, &ev.ActorUserID, &ev.Integration, &at); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.Entity, &ev.RecordID, &ev.Action, &changes, &ev.Actor, &ev.ActorUserID, &ev.Integration, &at, &ev.RunID); err != nil {
 			return nil, fmt.Errorf("events: scan: %w", err)
 		}
 		if p.Raw {
@@ -282,6 +285,10 @@ func (ev *Event) AppendJSON(b []byte) []byte {
 	if ev.Integration != "" {
 		b = append(b, `,"integration":`...)
 		b = appendString(b, ev.Integration)
+	}
+	if ev.RunID != 0 {
+		b = append(b, `,"run_id":`...)
+		b = strconv.AppendInt(b, ev.RunID, 10)
 	}
 	b = append(b, `,"created_at":"`...)
 	b = ev.CreatedAt.AppendFormat(b, time.RFC3339Nano)

@@ -112,7 +112,7 @@ func (t *Tx) Emit(entity string, id int64, action string, changes map[string]eve
 	t.events = append(t.events, &events.Event{
 		Entity: entity, RecordID: id, Action: action, Changes: changes,
 		Actor: t.actor.String(), ActorUserID: t.actor.UserID, Integration: t.actor.Integration,
-		CreatedAt: t.now,
+		RunID: t.actor.RunID, CreatedAt: t.now,
 	})
 }
 

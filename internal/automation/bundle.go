@@ -1,0 +1,134 @@
+package automation
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/obmen/obmen/internal/automation/tmpl"
+)
+
+// Definition is a bundle as the API takes it and export writes it.
+type Definition struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	Active      bool           `json:"active"`
+	Trigger     TriggerSpec    `json:"trigger"`
+	Filters     tmpl.Condition `json:"filters,omitzero"`
+	Steps       []Step         `json:"steps"`
+	// SelfTrigger lets the bundle's own changes trigger it again.
+	SelfTrigger bool `json:"self_trigger,omitempty"`
+	// MaxDepth stops a chain of bundles triggering each other at this
+	// depth (0: DefaultMaxDepth).
+	MaxDepth int `json:"max_depth,omitempty"`
+	// Concurrency is how many runs of the bundle may run at once (0: as
+	// many as the workers take).
+	Concurrency int `json:"concurrency,omitempty"`
+	// OrderKey, a template over the trigger data known when the run is
+	// made (for a CRM event: trigger.event), makes the runs with the same
+	// key run one after another, in the order they were made.
+	OrderKey string `json:"order_key,omitempty"`
+	// MaxAttempts bounds the attempts of a step that fails transiently
+	// (0: DefaultMaxAttempts).
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// RunAs is the user whose name the bundle's CRM changes carry (0: the
+	// administrator who made the bundle).
+	RunAs int64 `json:"run_as_user_id,omitempty"`
+}
+
+// Defaults.
+const (
+	DefaultMaxDepth    = 5
+	DefaultMaxAttempts = 5
+	// MaxSteps bounds a bundle's chain.
+	MaxSteps = 100
+)
+
+// TriggerSpec is what starts a bundle.
+type TriggerSpec struct {
+	Type string `json:"type"`
+	// crm.event (and manual: the entity whose cards show "Run").
+	Entity    string         `json:"entity,omitempty"`
+	Actions   []string       `json:"actions,omitempty"`
+	Fields    []string       `json:"fields,omitempty"`
+	ChangedTo map[string]any `json:"changed_to,omitempty"`
+	// schedule: a cron expression (5 fields, or @daily, @every 1h…) and
+	// its time zone (default Europe/Moscow).
+	Cron string `json:"cron,omitempty"`
+	TZ   string `json:"tz,omitempty"`
+	// Connection and Options are for connectors' triggers.
+	Connection int64          `json:"connection,omitempty"`
+	Options    map[string]any `json:"options,omitempty"`
+}
+
+// Step is one link of the chain.
+type Step struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name,omitempty"`
+	Action     string          `json:"action"`
+	Input      any             `json:"input,omitempty"`
+	Duplicates *Duplicates     `json:"duplicates,omitempty"`
+	OnError    string          `json:"on_error,omitempty"`
+	When       *tmpl.Condition `json:"when,omitempty"`
+}
+
+// On error.
+const (
+	OnErrorStop     = "stop"
+	OnErrorContinue = "continue"
+)
+
+// Bundle is a stored bundle: its current definition and state.
+type Bundle struct {
+	ID         int64      `json:"id"`
+	Version    int        `json:"version"`
+	Definition            // the current version
+	WebhookURL string     `json:"webhook_url,omitempty"`
+	NextFireAt *time.Time `json:"next_fire_at,omitempty"`
+	CreatedBy  int64      `json:"created_by_id"`
+	UpdatedBy  int64      `json:"updated_by_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	// Stats, filled by the list.
+	LastRunAt *time.Time `json:"last_run_at,omitempty"`
+	LastRun   string     `json:"last_run_status,omitempty"`
+	Errors24h int        `json:"errors_24h"`
+}
+
+// Built-in trigger types.
+const (
+	TriggerCRMEvent = "crm.event"
+	TriggerSchedule = "schedule"
+	TriggerWebhook  = "webhook"
+	TriggerManual   = "manual"
+)
+
+// TriggerKind is a kind of trigger. The built-in ones are served by the
+// engine itself; a connector's polling trigger gives Poll, a push trigger
+// calls Service.Fire from its own endpoint.
+type TriggerKind struct {
+	Type  string
+	Group string
+	// Data describes the trigger data (trigger.*) for the value picker.
+	Data []Field
+	// Validate checks the rest of the trigger's settings.
+	Validate func(spec TriggerSpec) []Problem
+	// Poll, for polling triggers: items after cursor (an opaque string the
+	// kind owns; "" the first time) and the cursor after them. Every says
+	// how often to poll. An item's Key must be unique and stable: it is
+	// what makes a poll repeated after a crash produce no second run.
+	Poll  func(ctx context.Context, b *Bundle, cursor string) (items []Item, next string, err error)
+	Every time.Duration
+}
+
+// Item is one thing a trigger produced: its key (unique per bundle) and
+// its data (trigger.* in templates).
+type Item struct {
+	Key  string
+	Data map[string]any
+	// OrderKey, when set, overrides the bundle's.
+	OrderKey string
+}
+
+// MarshalDefinition is the definition's canonical JSON.
+func MarshalDefinition(d Definition) ([]byte, error) { return json.Marshal(d) }
