@@ -96,8 +96,11 @@ type Field struct {
 	Enum     []string `json:"enum,omitempty"`
 	Fields   []Field  `json:"fields,omitempty"`
 	Item     *Field   `json:"item,omitempty"`
-	Label    Text     `json:"label"`
-	Hint     Text     `json:"hint,omitzero"`
+	// Secret: the value is a password or token — sealed in the stored
+	// definition, shown as a mask, never written to the journal.
+	Secret bool `json:"secret,omitempty"`
+	Label  Text `json:"label"`
+	Hint   Text `json:"hint,omitzero"`
 }
 
 // Call is what a step's run knows of its place: the run, the step, who
@@ -227,4 +230,11 @@ type Records interface {
 	// Record returns the record, live or in the recycle bin; an error
 	// wrapping store.ErrNotFound when there is none.
 	Record(ctx context.Context, entity string, id int64) (map[string]any, error)
+}
+
+// Redactor is an action that hides parts of its rendered input before
+// the journal keeps it, beyond its Secret fields (an Authorization
+// header among free-form headers).
+type Redactor interface {
+	Redact(input any) any
 }

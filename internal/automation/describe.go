@@ -28,7 +28,7 @@ type Func[In, Out any] func(ctx context.Context, c *Call, in In) (Out, error)
 // Define makes an Action of a typed function. Its input and output fields
 // are read from In and Out: the JSON names, types from the Go types, and
 // the tag `auto:"required"`, `auto:"enum=a|b"`, `auto:"type=date"` (a
-// string holding a date). Labels come from the message files when the
+// string holding a date), `auto:"secret"` (a password or token). Labels come from the message files when the
 // action is registered.
 func Define[In, Out any](spec Spec, run Func[In, Out]) Action {
 	var in In
@@ -219,6 +219,8 @@ func fieldsOf(t reflect.Type) []Field {
 			switch {
 			case o == "required":
 				f.Required = true
+			case o == "secret":
+				f.Secret = true
 			case strings.HasPrefix(o, "enum="):
 				f.Enum = strings.Split(strings.TrimPrefix(o, "enum="), "|")
 			case strings.HasPrefix(o, "type="):
