@@ -23,6 +23,9 @@ type Error struct {
 	// Reason is the stable code of a validation message ("not_date"),
 	// the same in every language, beside Message in English.
 	Reason string `json:"reason,omitempty"`
+	// Details, when set, lists every problem found (a bundle refused
+	// names each step and field at fault), the first being Message.
+	Details any `json:"details,omitempty"`
 }
 
 func (e *Error) Error() string {

@@ -51,7 +51,8 @@ CREATE TABLE automation_bundle_versions (
 -- trigger data ({"event":…,"record":…} for a CRM event, filled when the
 -- run starts); order_key serializes runs of one bundle with the same key.
 -- step is the index of the next step to run; resume_at is when a waiting
--- run continues (unix µs).
+-- run continues (unix µs); lease_until is how long the worker that
+-- claimed a running run holds it (a second job of the same run waits).
 CREATE TABLE automation_runs (
     id {{id}},
     bundle_id BIGINT NOT NULL REFERENCES automation_bundles(id) ON DELETE CASCADE,
@@ -73,6 +74,7 @@ CREATE TABLE automation_runs (
     error_step TEXT NOT NULL DEFAULT '',
     filter_trace TEXT NOT NULL DEFAULT '',
     resume_at BIGINT NOT NULL DEFAULT 0,
+    lease_until BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     started_at BIGINT NOT NULL DEFAULT 0,
     finished_at BIGINT NOT NULL DEFAULT 0,

@@ -1,0 +1,218 @@
+package automation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/jobs"
+	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Queue is River's queue for runs: their own workers, so that a flood of
+// runs does not hold up webhook deliveries and the mail collector.
+const Queue = "automation"
+
+// QueueWorkers is how many runs one instance works at once. Most of a
+// run's time is spent waiting: for the database's group commit, for a
+// remote API.
+const QueueWorkers = 64
+
+// Service owns bundles and their runs: storage, the producers of runs
+// (change events, schedules, webhooks, manual runs, connectors' polls)
+// and the worker that runs them.
+//
+// Wiring: s := New(…); jobs.New(ctx, d, log, s.Register, s.Queues, …);
+// r.Start(ctx); s.Start(ctx, r); on shutdown s.Stop() before r.Stop.
+type Service struct {
+	db      *db.DB
+	store   *store.Store
+	reg     *Registry
+	records Records
+	box     *secret.Box
+	log     *slog.Logger
+	now     func() time.Time
+	baseURL string
+
+	backoffBase, backoffCap time.Duration
+	orderWait, poll         time.Duration
+	keepFiltered, keepRuns  time.Duration
+	stepTimeout             time.Duration
+
+	hookLimiter *httpx.Limiter
+	ipLimiter   *httpx.Limiter
+	maxHookBody int64
+
+	compiled sync.Map // versionKey → *Compiled
+
+	mu       sync.Mutex
+	runner   *jobs.Runner
+	cancel   context.CancelFunc
+	done     chan struct{}
+	pokeCh   chan struct{}
+	schedCh  chan struct{}
+	lastSkip time.Time
+}
+
+// Option changes a Service's policy (tests use short intervals).
+type Option func(*Service)
+
+// WithBackoff sets the retry backoff of transient failures: base ×
+// 2^(attempt-1), capped, with jitter.
+func WithBackoff(base, cap time.Duration) Option {
+	return func(s *Service) { s.backoffBase, s.backoffCap = base, cap }
+}
+
+// WithPoll sets how often the producers look for work without a poke.
+func WithPoll(d time.Duration) Option { return func(s *Service) { s.poll = d } }
+
+// WithOrderWait sets how long a run waits for an earlier run with the
+// same order key, or for a free place under the bundle's concurrency.
+func WithOrderWait(d time.Duration) Option { return func(s *Service) { s.orderWait = d } }
+
+// WithClock replaces time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithHookLimits sets the webhook trigger's rate limit (per bundle and
+// per client address: one request per every, burst at once) and body
+// size.
+func WithHookLimits(every time.Duration, burst int, maxBody int64) Option {
+	return func(s *Service) {
+		s.hookLimiter = httpx.NewLimiter(every, burst)
+		s.ipLimiter = httpx.NewLimiter(every, burst)
+		s.maxHookBody = maxBody
+	}
+}
+
+// WithStepTimeout bounds one step's run.
+func WithStepTimeout(d time.Duration) Option { return func(s *Service) { s.stepTimeout = d } }
+
+// Defaults.
+const (
+	DefaultBackoffBase = 5 * time.Second
+	DefaultBackoffCap  = 30 * time.Minute
+	DefaultOrderWait   = 200 * time.Millisecond
+	DefaultPoll        = time.Second
+	// Filtered runs are kept a day: long enough to see why a trigger did
+	// nothing, short enough not to fill the journal.
+	DefaultKeepFiltered = 24 * time.Hour
+	DefaultKeepRuns     = 90 * 24 * time.Hour
+	DefaultStepTimeout  = 3 * time.Minute
+	DefaultHookBody     = 1 << 20
+)
+
+// New returns a Service. baseURL is how others reach this server (the
+// webhook trigger's URLs).
+func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.Box, baseURL string, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{db: d, store: st, reg: reg, records: records, box: box, baseURL: baseURL, log: log, now: time.Now,
+		backoffBase: DefaultBackoffBase, backoffCap: DefaultBackoffCap, orderWait: DefaultOrderWait, poll: DefaultPoll,
+		keepFiltered: DefaultKeepFiltered, keepRuns: DefaultKeepRuns, stepTimeout: DefaultStepTimeout,
+		hookLimiter: httpx.NewLimiter(20*time.Millisecond, 200), ipLimiter: httpx.NewLimiter(20*time.Millisecond, 200),
+		maxHookBody: DefaultHookBody,
+		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	registerBuiltinTriggers(reg)
+	return s
+}
+
+// Registry is the service's registry of actions and triggers.
+func (s *Service) Registry() *Registry { return s.reg }
+
+// Register adds the run worker to River's workers; pass it to jobs.New.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &runWorker{s: s})
+}
+
+// Queues adds the automation queue to River's configuration; pass it to
+// jobs.New as an option.
+func (s *Service) Queues(c *river.Config) {
+	if c.Queues == nil {
+		c.Queues = map[string]river.QueueConfig{}
+	}
+	c.Queues[Queue] = river.QueueConfig{MaxWorkers: QueueWorkers}
+}
+
+// Start starts the producers, which enqueue runs on r.
+func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runner = r
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); s.dispatchLoop(ctx) }()
+	go func() { defer wg.Done(); s.scheduleLoop(ctx) }()
+	go func() { defer wg.Done(); s.housekeeping(ctx) }()
+	go func() { wg.Wait(); close(s.done) }()
+}
+
+// Stop stops the producers and waits for them. Runs already enqueued stay
+// with River.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel, s.done = nil, nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// Poke wakes the change-event dispatcher; call it after a write that
+// logged events (store.OnCommit).
+func (s *Service) Poke() {
+	select {
+	case s.pokeCh <- struct{}{}:
+	default:
+	}
+}
+
+// pokeSchedules wakes the schedule loop: a bundle's schedule changed.
+func (s *Service) pokeSchedules() {
+	select {
+	case s.schedCh <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) started() (*jobs.Runner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runner == nil {
+		return nil, errNotStarted
+	}
+	return s.runner, nil
+}
+
+var errNotStarted = errors.New("automation: the service is not started")
+
+// housekeeping drops old runs: filtered ones after a day, the rest after
+// the journal's keeping time.
+func (s *Service) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.Purge(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("automation: purge old runs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
