@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/obmen/obmen/internal/api"
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
@@ -115,6 +116,8 @@ type Server struct {
 	Forms *webform.Service
 	// CommerceML serves the exchange with 1C (/1c_exchange.php).
 	CommerceML *exchange.Service
+	// Automation runs bundles: triggers, filters, chains of actions.
+	Automation *automation.Service
 	mailEvery  time.Duration
 	// UI is the admin web interface at "/".
 	UI      *web.UI
@@ -136,7 +139,6 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	svc := newDelivery(d, cfg, box, log)
 	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
-	s.OnCommit(svc.Poke)
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
 	in := intake.New(s, log)
 	mailSvc := mail.New(in, box, log)
@@ -147,6 +149,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
 		forms.Register(mux)
 	})
+	auto, err := newAutomation(d, s, cfg, box, log)
+	if err != nil {
+		return nil, err
+	}
+	s.OnCommit(func() { svc.Poke(); auto.Poke() })
+	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleAdmin, cml) })
 	reg := prometheus.NewRegistry()
@@ -157,6 +165,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Register(mux)
 	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
+	auto.RegisterHooks(mux)             // the webhook trigger of bundles
 	ui, err := web.New(s, log)
 	if err != nil {
 		return nil, err
@@ -168,7 +177,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, mailEvery: cfg.MailInterval,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, mailEvery: cfg.MailInterval,
 		UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -17,6 +18,7 @@ import (
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // newDelivery builds the outbound-webhook service: the secrets box, its
@@ -65,11 +67,12 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 	register := func(w *river.Workers) {
 		svc.Register(w)
 		srv.Collectors.Register(w)
+		srv.Automation.Register(w)
 	}
 	periodic := func(c *river.Config) {
 		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
 	}
-	r, err := jobs.New(ctx, d, log, register, fast, periodic)
+	r, err := jobs.New(ctx, d, log, register, fast, periodic, srv.Automation.Queues)
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}
@@ -83,7 +86,9 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 		return nil, fmt.Errorf("app: start job queue: %w", err)
 	}
 	svc.Start(run, r)
+	srv.Automation.Start(run, r)
 	return func() {
+		srv.Automation.Stop()
 		svc.Stop()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -91,4 +96,11 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 			log.Warn("stop job queue", "err", err)
 		}
 	}, nil
+}
+
+// newAutomation builds the bundles' engine with every action registered:
+// the CRM's, HTTP and flow actions; connectors add theirs here.
+func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger) (*automation.Service, error) {
+	reg := automation.NewRegistry(nil)
+	return automation.New(d, s, reg, automation.StoreRecords(s), box, cfg.BaseURL(), log), nil
 }
