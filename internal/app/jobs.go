@@ -44,10 +44,13 @@ func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger)
 	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log)
 }
 
-// startJobs migrates River's tables and starts the job runner with the
+// StartJobs migrates River's tables and starts the job runner with the
 // workers of every package that has jobs and the periodic mail
-// collection, then the delivery dispatcher.
-func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (stop func(), err error) {
+// collection, then the delivery dispatcher and the automation's
+// producers. opts adjust River (tests poll faster). stop ends it all
+// gracefully.
+func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop func(), err error) {
+	d, log := srv.DB, srv.log
 	svc := srv.Delivery
 	if err := jobs.Migrate(ctx, d); err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
@@ -72,7 +75,8 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 	periodic := func(c *river.Config) {
 		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
 	}
-	r, err := jobs.New(ctx, d, log, register, fast, periodic, srv.Automation.Queues)
+	rescue := func(c *river.Config) { c.RescueStuckJobsAfter = srv.cfg.JobRescueAfter }
+	r, err := jobs.New(ctx, d, log, register, append([]jobs.Option{fast, periodic, rescue, srv.Automation.Queues}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}
@@ -102,5 +106,6 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 // the CRM's, HTTP and flow actions; connectors add theirs here.
 func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger) (*automation.Service, error) {
 	reg := automation.NewRegistry(nil)
-	return automation.New(d, s, reg, automation.StoreRecords(s), box, cfg.BaseURL(), log), nil
+	return automation.New(d, s, reg, automation.StoreRecords(s), box, cfg.BaseURL(), log,
+		automation.WithStepTimeout(cfg.StepTimeout)), nil
 }

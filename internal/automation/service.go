@@ -127,6 +127,14 @@ func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.
 	return s
 }
 
+// Configure applies options before Start (tests shorten the policy of a
+// service the app built).
+func (s *Service) Configure(opts ...Option) {
+	for _, o := range opts {
+		o(s)
+	}
+}
+
 // Registry is the service's registry of actions and triggers.
 func (s *Service) Registry() *Registry { return s.reg }
 
@@ -150,13 +158,14 @@ func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
 	defer s.mu.Unlock()
 	s.runner = r
 	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
+	done := make(chan struct{})
+	s.done = done
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); s.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); s.scheduleLoop(ctx) }()
 	go func() { defer wg.Done(); s.housekeeping(ctx) }()
-	go func() { wg.Wait(); close(s.done) }()
+	go func() { wg.Wait(); close(done) }()
 }
 
 // Stop stops the producers and waits for them. Runs already enqueued stay
