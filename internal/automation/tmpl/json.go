@@ -1,0 +1,144 @@
+package tmpl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+)
+
+// FromJSON decodes JSON into the values expressions see: objects as
+// map[string]any, arrays as []any, integral numbers within int64 as int64
+// (so {{trigger.record.id}} renders 5, not 5.0), other numbers as float64.
+func FromJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("tmpl: json: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("tmpl: json: unexpected data after the value")
+	}
+	return Normalize(v), nil
+}
+
+// Normalize returns v with the number conversion of FromJSON applied
+// throughout: json.Number and integral float64 become int64 when they fit,
+// other Go integer and float kinds become int64 and float64, and typed
+// slices and maps become []any and map[string]any. Containers are copied,
+// never modified; values of other types are returned as they are.
+func Normalize(v any) any {
+	out, _ := normalize(v, nil)
+	return out
+}
+
+// normalize is Normalize with an optional budget: with a run, every node
+// costs one unit (a result can be a DAG built by reduce, exponentially
+// larger as a tree) and unsupported types are errors.
+func normalize(v any, r *run) (any, error) {
+	if r != nil {
+		if err := r.charge(1); err != nil {
+			return nil, err
+		}
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int64, time.Time:
+		return v, nil
+	case float64:
+		return normFloat(x), nil
+	case int:
+		return int64(x), nil
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i, nil
+		}
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return string(x), nil
+		}
+		return normFloat(f), nil
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			n, err := normalize(e, r)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = n
+		}
+		return m, nil
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			n, err := normalize(e, r)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = n
+		}
+		return l, nil
+	case []byte:
+		return string(x), nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			return float64(u), nil
+		}
+		return int64(u), nil
+	case reflect.Float32, reflect.Float64:
+		return normFloat(rv.Float()), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.Slice, reflect.Array:
+		l := make([]any, rv.Len())
+		for i := range l {
+			n, err := normalize(rv.Index(i).Interface(), r)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = n
+		}
+		return l, nil
+	case reflect.Map:
+		m := make(map[string]any, rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			n, err := normalize(it.Value().Interface(), r)
+			if err != nil {
+				return nil, err
+			}
+			// groupBy makes maps keyed by any value; JSON keys are text.
+			m[plainText(it.Key().Interface())] = n
+		}
+		return m, nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+	}
+	if r != nil {
+		return nil, fmt.Errorf("unsupported value of type %T", v)
+	}
+	return v, nil
+}
+
+// normFloat turns an integral float64 within int64 into int64. -0 becomes 0.
+func normFloat(f float64) any {
+	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return int64(f)
+	}
+	return f
+}
