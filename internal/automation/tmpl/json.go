@@ -39,11 +39,12 @@ func Normalize(v any) any {
 }
 
 // normalize is Normalize with an optional budget: with a run, every node
-// costs one unit (a result can be a DAG built by reduce, exponentially
-// larger as a tree) and unsupported types are errors.
+// costs about the bytes it allocates (a result can be a DAG built by
+// reduce, exponentially larger as a tree) and unsupported types are
+// errors.
 func normalize(v any, r *run) (any, error) {
 	if r != nil {
-		if err := r.charge(1); err != nil {
+		if err := r.charge(nodeCost); err != nil {
 			return nil, err
 		}
 	}

@@ -30,6 +30,10 @@ const (
 	// nested loops over environment lists would otherwise be unbounded.
 	workBudget = 8 << 20
 	tickCost   = 8
+	// nodeCost is charged per value when a result is copied into JSON-like
+	// form (see normalize): roughly the bytes one []any slot and its boxing
+	// take.
+	nodeCost = 16
 )
 
 // Option adjusts one render (Template.Render, Value.Render, Cond.Eval).
