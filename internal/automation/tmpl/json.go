@@ -25,7 +25,7 @@ func FromJSON(raw []byte) (any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("tmpl: json: unexpected data after the value")
 	}
-	return Normalize(v), nil
+	return normalizer{strict: true}.normalize(v)
 }
 
 // Normalize returns v with the number conversion of FromJSON applied
@@ -34,16 +34,27 @@ func FromJSON(raw []byte) (any, error) {
 // slices and maps become []any and map[string]any. Containers are copied,
 // never modified; values of other types are returned as they are.
 func Normalize(v any) any {
-	out, _ := normalize(v, nil)
+	out, _ := normalizer{}.normalize(v)
 	return out
 }
 
-// normalize is Normalize with an optional budget: with a run, every node
-// costs about the bytes it allocates (a result can be a DAG built by
-// reduce, exponentially larger as a tree) and unsupported types are
-// errors.
+// normalizer converts values for Normalize (lenient: what cannot be
+// converted is kept), FromJSON and render results (strict: a number out
+// of range or a value of an unsupported type is an error). With a run,
+// every value costs about the bytes it allocates: a result can be a DAG
+// built by reduce, exponentially larger as a tree.
+type normalizer struct {
+	r      *run
+	strict bool
+}
+
+// normalize returns a render result in JSON-like form.
 func normalize(v any, r *run) (any, error) {
-	if r != nil {
+	return normalizer{r: r, strict: true}.normalize(v)
+}
+
+func (nz normalizer) normalize(v any) (any, error) {
+	if r := nz.r; r != nil {
 		if err := r.charge(nodeCost); err != nil {
 			return nil, err
 		}
@@ -61,13 +72,16 @@ func normalize(v any, r *run) (any, error) {
 		}
 		f, err := strconv.ParseFloat(string(x), 64)
 		if err != nil {
+			if nz.strict {
+				return nil, fmt.Errorf("number %s is out of range", truncate(string(x), 32))
+			}
 			return string(x), nil
 		}
 		return normFloat(f), nil
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := normalize(e, r)
+			n, err := nz.normalize(e)
 			if err != nil {
 				return nil, err
 			}
@@ -77,7 +91,7 @@ func normalize(v any, r *run) (any, error) {
 	case []any:
 		l := make([]any, len(x))
 		for i, e := range x {
-			n, err := normalize(e, r)
+			n, err := nz.normalize(e)
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +120,7 @@ func normalize(v any, r *run) (any, error) {
 	case reflect.Slice, reflect.Array:
 		l := make([]any, rv.Len())
 		for i := range l {
-			n, err := normalize(rv.Index(i).Interface(), r)
+			n, err := nz.normalize(rv.Index(i).Interface())
 			if err != nil {
 				return nil, err
 			}
@@ -117,7 +131,7 @@ func normalize(v any, r *run) (any, error) {
 		m := make(map[string]any, rv.Len())
 		it := rv.MapRange()
 		for it.Next() {
-			n, err := normalize(it.Value().Interface(), r)
+			n, err := nz.normalize(it.Value().Interface())
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +144,7 @@ func normalize(v any, r *run) (any, error) {
 			return nil, nil
 		}
 	}
-	if r != nil {
+	if nz.strict {
 		return nil, fmt.Errorf("unsupported value of type %T", v)
 	}
 	return v, nil
