@@ -151,7 +151,9 @@ func TestConditionOps(t *testing.T) {
 func TestConditionGroups(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
-	eq := func(a string) string { return `{"value": "{{trigger.record.stage_id}}", "op": "eq", "arg": "` + a + `"}` }
+	eq := func(a string) string {
+		return `{"value": "{{trigger.record.stage_id}}", "op": "eq", "arg": "` + a + `"}`
+	}
 	cases := []struct {
 		cond string
 		want bool

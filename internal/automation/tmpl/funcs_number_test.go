@@ -1,6 +1,9 @@
 package tmpl
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 const nbsp = "\u00a0"
 
@@ -118,6 +121,8 @@ func TestParseNumber(t *testing.T) {
 		{"1,50", 1.5}, {"0.25", 0.25}, {"-1 234,5", -1234.5}, {"1.234.567,89", 1234567.89},
 		{"1,234.5.6", nil}, {".5", nil}, {"5.", nil}, {"-", nil}, {"", nil}, {"1-2", nil}, {"0x10", nil},
 		{"99999999999999999999", 1e20}, {"9223372036854775807", int64(9223372036854775807)},
+		{"1" + strings.Repeat("0", 400), nil}, // beyond float64: not a number, not +Inf
+		{"0," + strings.Repeat("0", 400) + "1", int64(0)},
 	}
 	for _, c := range cases {
 		n, ok := parseNumber(c.in)

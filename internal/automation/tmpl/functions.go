@@ -62,20 +62,30 @@ func isPublicFunction(name string) bool {
 	return ok && !strings.HasPrefix(name, "tmpl.")
 }
 
+// errInternal marks a panic inside one of our functions: a bug, reported
+// as an error (expr's VM would recover it anyway, with a less useful
+// message) and looked for by the fuzz tests.
+var errInternal = errors.New("internal error")
+
 // bind adapts fn to expr's calling convention: the run arrives as the
 // first argument (put there by rewrite), and errors of public functions
 // name the function.
 func bind(name string, f fn) func(params ...any) (any, error) {
 	hidden := strings.HasPrefix(name, "tmpl.")
-	return func(params ...any) (any, error) {
+	return func(params ...any) (out any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				out, err = nil, fmt.Errorf("%s: %w: %v", name, errInternal, p)
+			}
+		}()
 		if len(params) == 0 {
-			return nil, errors.New("internal error: call without a run")
+			return nil, fmt.Errorf("%s: %w: call without a run", name, errInternal)
 		}
 		r, ok := params[0].(*run)
 		if !ok {
-			return nil, errors.New("internal error: call without a run")
+			return nil, fmt.Errorf("%s: %w: call without a run", name, errInternal)
 		}
-		out, err := f(r, params[1:])
+		out, err = f(r, params[1:])
 		if err != nil && !hidden {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

@@ -102,7 +102,9 @@ func isGroupSpace(r rune) bool {
 // ("8 912 345 67 89") from reading as numbers. No exponents, no "Inf".
 func parseNumber(s string) (number, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 64 {
+	// 1 KiB holds the largest float64 (309 digits) with NBSP groups and
+	// decimals, so what number() writes always reads back.
+	if s == "" || len(s) > 1024 {
 		return number{}, false
 	}
 	neg := false
@@ -151,7 +153,7 @@ func parseNumber(s string) (number, bool) {
 		text += "." + frac
 	}
 	f, err := strconv.ParseFloat(text, 64)
-	if err != nil && !isRangeErr(err) {
+	if err != nil && !(isRangeErr(err) && !math.IsInf(f, 0)) { // underflow to 0 is fine
 		return number{}, false
 	}
 	if i, ok := normFloat(f).(int64); ok {
