@@ -21,9 +21,10 @@ const TimeLayout = "02.01.2006 15:04"
 // charging the run for every byte, so formatting a huge or exponentially
 // shared value (a DAG built by reduce) stops early.
 type textWriter struct {
-	b   strings.Builder
-	r   *run
-	max int
+	b     strings.Builder
+	r     *run
+	max   int
+	depth int // nesting of the JSON being written
 }
 
 func newTextWriter(r *run) *textWriter { return &textWriter{r: r, max: MaxTextLen} }
@@ -147,6 +148,11 @@ func plainText(v any) string {
 // encoding/json because encoding/json builds the whole output in memory
 // before anyone can stop it.
 func writeJSON(w *textWriter, v any) error {
+	if w.depth >= MaxDepth {
+		return errTooDeep
+	}
+	w.depth++
+	defer func() { w.depth-- }()
 	switch x := v.(type) {
 	case nil:
 		return w.WriteString("null")

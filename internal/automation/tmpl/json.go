@@ -25,7 +25,7 @@ func FromJSON(raw []byte) (any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("tmpl: json: unexpected data after the value")
 	}
-	return normalizer{strict: true}.normalize(v)
+	return normalizer{strict: true}.normalize(v, 0)
 }
 
 // Normalize returns v with the number conversion of FromJSON applied
@@ -34,7 +34,7 @@ func FromJSON(raw []byte) (any, error) {
 // slices and maps become []any and map[string]any. Containers are copied,
 // never modified; values of other types are returned as they are.
 func Normalize(v any) any {
-	out, _ := normalizer{}.normalize(v)
+	out, _ := normalizer{}.normalize(v, 0)
 	return out
 }
 
@@ -50,10 +50,16 @@ type normalizer struct {
 
 // normalize returns a render result in JSON-like form.
 func normalize(v any, r *run) (any, error) {
-	return normalizer{r: r, strict: true}.normalize(v)
+	return normalizer{r: r, strict: true}.normalize(v, 0)
 }
 
-func (nz normalizer) normalize(v any) (any, error) {
+func (nz normalizer) normalize(v any, depth int) (any, error) {
+	if depth > MaxDepth {
+		if nz.strict {
+			return nil, errTooDeep
+		}
+		return v, nil
+	}
 	if r := nz.r; r != nil {
 		if err := r.charge(nodeCost); err != nil {
 			return nil, err
@@ -81,7 +87,7 @@ func (nz normalizer) normalize(v any) (any, error) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := nz.normalize(e)
+			n, err := nz.normalize(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -91,7 +97,7 @@ func (nz normalizer) normalize(v any) (any, error) {
 	case []any:
 		l := make([]any, len(x))
 		for i, e := range x {
-			n, err := nz.normalize(e)
+			n, err := nz.normalize(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +126,7 @@ func (nz normalizer) normalize(v any) (any, error) {
 	case reflect.Slice, reflect.Array:
 		l := make([]any, rv.Len())
 		for i := range l {
-			n, err := nz.normalize(rv.Index(i).Interface())
+			n, err := nz.normalize(rv.Index(i).Interface(), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -131,7 +137,7 @@ func (nz normalizer) normalize(v any) (any, error) {
 		m := make(map[string]any, rv.Len())
 		it := rv.MapRange()
 		for it.Next() {
-			n, err := nz.normalize(it.Value().Interface())
+			n, err := nz.normalize(it.Value().Interface(), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -149,6 +155,14 @@ func (nz normalizer) normalize(v any) (any, error) {
 	}
 	return v, nil
 }
+
+// MaxDepth is how deeply lists and maps may nest in values that are
+// converted or written out. CRM data nests a few levels; a deeper value
+// was built on purpose (reduce(1..100000, [#acc], 1)) and would cost a
+// deep recursion.
+const MaxDepth = 1000
+
+var errTooDeep = limitError(fmt.Sprintf("value nested deeper than %d levels", MaxDepth))
 
 // normFloat turns an integral float64 within int64 into int64. -0 becomes 0.
 func normFloat(f float64) any {

@@ -3,6 +3,7 @@ package tmpl
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +28,7 @@ func TestFromJSON(t *testing.T) {
 		{`{"a": 1} {"b": 2}`, nil, true},
 		{`{"a": `, nil, true},
 		{``, nil, true},
+		{strings.Repeat("[", 2000) + strings.Repeat("]", 2000), nil, true}, // deeper than MaxDepth
 	}
 	for _, c := range cases {
 		got, err := FromJSON([]byte(c.in))

@@ -34,6 +34,9 @@ func TestLimits(t *testing.T) {
 		"{{ map(1..100000, upper(s)) }}",
 		"{{ map(L, map(L, replace(s, 'я', 'ю'))) }}",
 		"{{ replace(repeat('a', 500000), 'a', 'aaa') }}",
+		"{{ reduce(1..100000, [#acc], 1) }}",
+		"x{{ reduce(1..100000, [#acc], 1) }}",
+		"{{ json(reduce(1..5000, ({a: #acc}), 1)) }}",
 		"{{ sum(map(L, len(json(L)))) + sum(map(L, len(json(L)))) + sum(map(L, len(json(L)))) }}",
 	}
 	for _, src := range cases {

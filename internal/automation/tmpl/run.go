@@ -29,7 +29,7 @@ const (
 	// a predicate (map, filter, all…). expr does not count iterations, so
 	// nested loops over environment lists would otherwise be unbounded.
 	workBudget = 8 << 20
-	tickCost   = 8
+	tickCost   = 16 // about half a million iterations per render
 	// nodeCost is charged per value when a result is copied into JSON-like
 	// form (see normalize): roughly the bytes one []any slot and its boxing
 	// take.
