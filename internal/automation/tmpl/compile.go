@@ -54,8 +54,10 @@ var exprOptions = sync.OnceValue(func() []expr.Option {
 
 // parseConfig is the configuration our own parse (validation and Refs)
 // uses, built by the same options so that it sees builtins and functions
-// exactly as expr.Compile will.
-var parseConfig = sync.OnceValue(func() *conf.Config {
+// exactly as expr.Compile will. It is built per compile, as expr.Compile
+// builds its own: the parser consults the environment's nature cache,
+// which is not safe to share between goroutines.
+func parseConfig() *conf.Config {
 	c := conf.CreateNew()
 	for _, o := range exprOptions() {
 		o(c)
@@ -64,7 +66,7 @@ var parseConfig = sync.OnceValue(func() *conf.Config {
 		delete(c.Builtins, name)
 	}
 	return c
-})
+}
 
 // compileExpr compiles the expression of one {{ … }}; offset is the byte
 // offset of its "{{" in the template, for errors and Refs.

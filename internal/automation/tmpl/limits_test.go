@@ -66,6 +66,9 @@ func TestCompileLimits(t *testing.T) {
 	if _, err := Compile(long); !errors.Is(err, ErrLimit) {
 		t.Errorf("long source: %v", err)
 	}
+	if _, err := Compile(strings.Repeat("{{1}}", 501)); !errors.Is(err, ErrLimit) {
+		t.Errorf("many expressions: %v", err)
+	}
 	literal := strings.Repeat("x", 2*MaxSourceLen) // literals have no bound: they cost nothing
 	if _, err := Compile(literal); err != nil {
 		t.Errorf("long literal: %v", err)

@@ -21,6 +21,9 @@ const (
 	MaxTextLen = 1 << 20
 	// maxNodes caps the AST of one expression; it also bounds nesting.
 	maxNodes = 2000
+	// maxExprs caps the {{ … }} of one template: compiling one costs tens
+	// of microseconds, and no message needs hundreds.
+	maxExprs = 500
 	// vmMemory is expr's own budget per expression run: ranges, array and
 	// map literals and sortBy count against it.
 	vmMemory = 1_000_000

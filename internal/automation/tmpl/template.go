@@ -48,7 +48,9 @@ func Compile(src string) (*Template, error) {
 			t.parts = append(t.parts, part{text: s.text, offset: s.offset})
 			continue
 		}
-		exprs++
+		if exprs++; exprs > maxExprs {
+			return nil, fmt.Errorf("tmpl: more than %d expressions in one template: %w", maxExprs, limitError("too many expressions"))
+		}
 		prog, refs, err := compileExpr(s.text, s.offset)
 		if err != nil {
 			return nil, err

@@ -202,6 +202,28 @@ func TestConcurrentRender(t *testing.T) {
 	wg.Wait()
 }
 
+// Compiling from many goroutines shares nothing mutable (run with -race).
+func TestConcurrentCompile(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			src := fmt.Sprintf("{{ upper(steps.s%d.name) }} {{ date(now()) }} {{ map(x, #.y + %d) }}", i, i)
+			tp, err := Compile(src)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if refs := tp.Refs(); len(refs) != 2 || refs[0].String() != fmt.Sprintf("steps.s%d.name", i) {
+				t.Errorf("refs %v", refs)
+			}
+		}(i)
+	}
+	wg.Wait()
+}
+
 func TestWithLocation(t *testing.T) {
 	t.Parallel()
 	ekb, err := time.LoadLocation("Asia/Yekaterinburg")
