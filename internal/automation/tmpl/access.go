@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm/runtime"
@@ -166,6 +167,18 @@ func fnAdd(r *run, args []any) (out any, err error) {
 		}
 	}
 	return arith("+", a, b, runtime.Add)
+}
+
+// fnSub is "-": expr's arithmetic, except that two times give the seconds
+// between them (int64 when whole), which divide into minutes or days;
+// expr would give a time.Duration in nanoseconds.
+func fnSub(_ *run, args []any) (any, error) {
+	if a, ok := args[0].(time.Time); ok {
+		if b, ok := args[1].(time.Time); ok {
+			return normFloat(a.Sub(b).Seconds()), nil
+		}
+	}
+	return arith("-", args[0], args[1], runtime.Subtract)
 }
 
 var errDivZero = errors.New("division by zero")

@@ -67,7 +67,8 @@
 // numeric text; formatting functions give "" for nil. Arithmetic is
 // expr's: + - * / % ** (/ always divides as a float; a float result that
 // is whole becomes int64); "+" joins two texts; text and a number do not
-// mix, use num() or string().
+// mix, use num() or string(). Two times subtract to the seconds between
+// them: floor((now() - add_days(x, 0)) / 86400) is whole days since x.
 //
 // Dates: date(v[, layout[, tz]]) writes v, which may be a time, RFC 3339
 // text, "2026-12-05", "2026-12-05 14:30[:00]", "05.12.2026[ 14:30]" or a

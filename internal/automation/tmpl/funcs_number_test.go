@@ -107,6 +107,10 @@ func TestArithmetic(t *testing.T) {
 		{src: "{{ trigger.record.amount + 1 }}", err: "cannot compute text + number"},
 		{src: "{{ 1 / 0.0 }}", err: "division by zero"},
 		{src: "{{ 1.5 % 1 }}", err: "cannot compute number % number"},
+		{src: "{{ now() - add_days(now(), -1) }}", want: int64(86400)},
+		{src: "{{ (now() - add_hours(now(), -1.5)) / 60 }}", want: int64(90)},
+		{src: "{{ floor((now() - add_days(trigger.record.created, 0)) / 86400) }}", want: int64(0)},
+		{src: "{{ now() - 1 }}", err: "cannot compute"},
 	})
 }
 

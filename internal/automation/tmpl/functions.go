@@ -50,6 +50,7 @@ var functions = sync.OnceValue(func() map[string]fn {
 		"tmpl.get":   fnGet,
 		"tmpl.slice": fnSlice,
 		"tmpl.add":   fnAdd,
+		"tmpl.sub":   fnSub,
 		"tmpl.div":   fnDiv,
 		"tmpl.mod":   fnMod,
 		"tmpl.tick":  fnTick,

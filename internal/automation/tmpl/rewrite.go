@@ -10,9 +10,10 @@ import "github.com/expr-lang/expr/ast"
 //     maps and lists can be read (no fields or methods of Go values);
 //   - a[i:j] becomes tmpl.slice: lenient and counted in runes for text;
 //   - "+" becomes tmpl.add, which charges string concatenation to the work
-//     budget (doubling a string twenty times is otherwise a gigabyte), and
-//     "/" and "%" become tmpl.div and tmpl.mod, which refuse a zero
-//     divisor (expr's "/" returns +Inf);
+//     budget (doubling a string twenty times is otherwise a gigabyte);
+//     "-" becomes tmpl.sub, which gives seconds between two times; "/"
+//     and "%" become tmpl.div and tmpl.mod, which refuse a zero divisor
+//     (expr's "/" returns +Inf);
 //   - the list a loop builtin walks (map, filter, all…) becomes `list ?? []`,
 //     so looping over a missing list yields nothing instead of an error;
 //   - every predicate body becomes tmpl.tick(body), charging each
@@ -32,7 +33,7 @@ var loopBuiltins = map[string]bool{
 	"count": true, "sum": true, "groupBy": true, "sortBy": true, "reduce": true,
 }
 
-var operatorFuncs = map[string]string{"+": "tmpl.add", "/": "tmpl.div", "%": "tmpl.mod"}
+var operatorFuncs = map[string]string{"+": "tmpl.add", "-": "tmpl.sub", "/": "tmpl.div", "%": "tmpl.mod"}
 
 func (rewrite) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
