@@ -91,11 +91,13 @@
 //
 // # Bounds
 //
-// A template is at most MaxSourceLen bytes and an expression at most 2000
-// AST nodes; a template renders to at most MaxTextLen bytes of text. Each
+// A template is at most MaxSourceLen bytes with at most 500 expressions,
+// an expression at most 2000 AST nodes; a template renders to at most
+// MaxTextLen bytes of text, and values nest at most MaxDepth levels. Each
 // expression runs with expr's memory budget (ranges, literals, sortBy,
 // repeat), and each render has a work budget shared by its expressions:
-// text our functions and "+" produce or scan, and every iteration of a
+// text our functions and "+" produce or scan, values copied into results,
+// and every iteration of a
 // loop. Going over any bound is an error matching ErrLimit. What is not
 // bounded beyond that: expr's own linear operators (in, contains, ==) on
 // large environment values repeated inside loops cost CPU in proportion to

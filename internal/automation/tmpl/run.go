@@ -127,3 +127,11 @@ func loadZone(name string) (*time.Location, error) {
 	zones.Store(name, loc)
 	return loc, nil
 }
+
+// fnTick wraps every predicate body: one iteration of a loop.
+func fnTick(r *run, args []any) (any, error) {
+	if err := r.charge(tickCost); err != nil {
+		return nil, err
+	}
+	return args[0], nil
+}
