@@ -97,12 +97,11 @@
 // expression runs with expr's memory budget (ranges, literals, sortBy,
 // repeat), and each render has a work budget shared by its expressions:
 // text our functions and "+" produce or scan, values copied into results,
-// and every iteration of a
-// loop. Going over any bound is an error matching ErrLimit. What is not
-// bounded beyond that: expr's own linear operators (in, contains, ==) on
-// large environment values repeated inside loops cost CPU in proportion to
-// iterations × size; both factors are bounded, their product is large only
-// for very large environments.
+// and every iteration of a loop. Going over any bound is an error matching
+// ErrLimit. Not bounded beyond that: expr's own linear operators (in,
+// contains, ==, matches) on large environment values, repeated inside
+// loops, cost CPU in proportion to iterations × size; both factors are
+// bounded, and their product is large only for very large environments.
 //
 // # Conditions
 //
