@@ -178,6 +178,9 @@ func condErr(path, msg string) error {
 // Refs returns the variables the condition reads, each with the JSON path
 // of its template in Field. changed reads trigger.event.changes.<field>.
 func (c *Cond) Refs() []Ref {
+	if c == nil {
+		return nil
+	}
 	var refs []Ref
 	c.collectRefs(&refs)
 	return refs

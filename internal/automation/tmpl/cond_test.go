@@ -177,6 +177,10 @@ func TestConditionGroups(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v", c.cond, got, err, c.want)
 		}
 	}
+	var none *Cond
+	if ok, tr, err := none.Eval(env); !ok || !tr.Result || err != nil || none.Refs() != nil {
+		t.Errorf("nil Cond: %v %+v %v", ok, tr, err)
+	}
 }
 
 func TestConditionTrace(t *testing.T) {

@@ -20,8 +20,12 @@ type Trace struct {
 // Eval decides the condition against env (see Template.Render). Groups
 // stop at the first item that settles them (all at a false, any at a
 // true), so the trace shows the items that were evaluated. On error the
-// trace holds what was decided so far; the error names the path.
+// trace holds what was decided so far; the error names the path. A nil
+// *Cond is always true, like the empty Condition.
 func (c *Cond) Eval(env map[string]any, opts ...Option) (bool, Trace, error) {
+	if c == nil {
+		return true, Trace{Result: true, Note: "no conditions"}, nil
+	}
 	r := newRun(opts)
 	tr, err := c.eval(r, r.env(env))
 	return tr.Result, tr, err

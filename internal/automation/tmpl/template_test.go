@@ -267,3 +267,21 @@ func TestSingleDetection(t *testing.T) {
 		t.Errorf("got %#v", got)
 	}
 }
+
+func BenchmarkRender(b *testing.B) {
+	env := testEnv(b)
+	for _, src := range []string{
+		"{{ trigger.record.id }}",
+		"Сделка №{{ trigger.record.id }} на {{ money(trigger.record.amount) }}, клиент {{ trim(trigger.record.name) }}, {{ date(now(), 'D MMMM YYYY') }}",
+	} {
+		tp := MustCompile(src)
+		b.Run(src[:min(len(src), 30)], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tp.Render(env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
