@@ -54,6 +54,9 @@ func parseMoment(v any, loc *time.Location, numbers bool) (moment, bool) {
 	case time.Time:
 		return moment{t: x}, true
 	case string:
+		if len(x) > 256 { // before trimming, which may scan it all
+			return moment{}, false
+		}
 		s := strings.TrimSpace(x)
 		if len(s) < 8 || len(s) > 40 {
 			return moment{}, false

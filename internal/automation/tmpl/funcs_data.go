@@ -55,7 +55,7 @@ func fnJSON(r *run, args []any) (any, error) {
 
 // fnLen is len(v): letters (runes) of text, items of a list or map, 0 for
 // nil — users write len(trigger.record.phones) for records without phones.
-func fnLen(_ *run, args []any) (any, error) {
+func fnLen(r *run, args []any) (any, error) {
 	if err := arity(args, 1, 1); err != nil {
 		return nil, err
 	}
@@ -63,6 +63,9 @@ func fnLen(_ *run, args []any) (any, error) {
 	case nil:
 		return int64(0), nil
 	case string:
+		if err := r.charge(len(v)); err != nil { // counting runes reads it all
+			return nil, err
+		}
 		return int64(utf8.RuneCountInString(v)), nil
 	}
 	if isList(args[0]) || isMap(args[0]) {

@@ -36,7 +36,11 @@ func fnDate(r *run, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return formatDate(m.in(loc), layout), nil
+	out := formatDate(m.in(loc), layout)
+	if err := r.charge(dateCost + len(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // fnNow is now(): the render's clock in the render's zone.

@@ -41,14 +41,14 @@ func fnTrim(r *run, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.charge(len(s)); err != nil {
+		return nil, err
+	}
 	if len(args) == 1 {
 		return strings.TrimSpace(s), nil
 	}
 	cut, err := textArg(r, args[1])
 	if err != nil {
-		return nil, err
-	}
-	if err := r.charge(len(s)); err != nil {
 		return nil, err
 	}
 	return strings.Trim(s, cut), nil
@@ -213,6 +213,11 @@ func fnPhone(r *run, args []any) (any, error) {
 	}
 	if len(s) > 256 { // no phone is written in more; spares the parser
 		return "", nil
+	}
+	// libphonenumber takes microseconds a number; a loop over thousands
+	// of them is not what a template is for.
+	if err := r.charge(phoneCost); err != nil {
+		return nil, err
 	}
 	e164, ok := crm.NormalizePhone(s)
 	if !ok {

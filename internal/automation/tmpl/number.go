@@ -101,9 +101,13 @@ func isGroupSpace(r rune) bool {
 // three digits, which keeps dates ("05.12.2026") and phone numbers
 // ("8 912 345 67 89") from reading as numbers. No exponents, no "Inf".
 func parseNumber(s string) (number, bool) {
-	s = strings.TrimSpace(s)
 	// 1 KiB holds the largest float64 (309 digits) with NBSP groups and
-	// decimals, so what number() writes always reads back.
+	// decimals, so what number() writes always reads back. Checked before
+	// trimming too, which may scan a long text of spaces.
+	if len(s) > 4096 {
+		return number{}, false
+	}
+	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 1024 {
 		return number{}, false
 	}

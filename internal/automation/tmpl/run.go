@@ -37,6 +37,10 @@ const (
 	// form (see normalize): roughly the bytes one []any slot and its boxing
 	// take.
 	nodeCost = 16
+	// phoneCost and dateCost are charged per call of phone() and date(),
+	// whose work does not show in the length of their text.
+	phoneCost = 1024
+	dateCost  = 64
 )
 
 // Option adjusts one render (Template.Render, Value.Render, Cond.Eval).
