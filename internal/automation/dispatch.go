@@ -86,8 +86,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 			}
 			r := newRun{bundleID: l.id, version: l.version, status: StatusQueued, triggerType: TriggerCRMEvent,
 				key: "event:" + strconv.FormatInt(ev.ID, 10), eventID: ev.ID, entity: ev.Entity, recordID: ev.RecordID}
+			// A run started by a person's or a system's change is the
+			// first of its chain; one started by a bundle's change is one
+			// deeper than the run that made it.
+			r.depth = 1
 			if ev.RunID != 0 {
-				r.depth = depths[ev.RunID] + 1
+				r.depth = max(depths[ev.RunID], 1) + 1
 			}
 			if r.depth > maxDepth {
 				r.status = StatusError

@@ -317,7 +317,7 @@ func TestSelfTriggerAndDepth(t *testing.T) {
 			t.Fatalf("%d runs", len(runs))
 		}
 		for i, r := range runs[:3] {
-			if r.Status != automation.StatusOK || r.Depth != i {
+			if r.Status != automation.StatusOK || r.Depth != i+1 {
 				t.Fatalf("run %d: %s depth %d", i, r.Status, r.Depth)
 			}
 		}

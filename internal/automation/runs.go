@@ -141,6 +141,9 @@ func (s *Service) insertRuns(ctx context.Context, tx *sql.Tx, runs []newRun) ([]
 			n := len(args)
 			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1, $%d)",
 				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16)
+			if r.depth == 0 {
+				r.depth = 1
+			}
 			var finished int64
 			if r.status != StatusQueued {
 				finished = now
