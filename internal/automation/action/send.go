@@ -26,7 +26,7 @@ const (
 	maxRetryAfter = time.Hour
 	// excerptRunes is how much of a refused response's body an error
 	// quotes.
-	excerptRunes = 200
+	excerptRunes   = 200
 	defaultTimeout = 30 * time.Second
 )
 
