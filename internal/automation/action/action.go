@@ -129,8 +129,15 @@ func (a *raw) Run(ctx context.Context, c *automation.Call, input any) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	if v, ok := out.(valueForm); ok {
+		return map[string]any(v), nil
+	}
 	return automation.ToValue(out)
 }
+
+// valueForm is an output already in the JSON-like form: converting it
+// again would turn a decimal such as 3001.00 into the integer 3001.
+type valueForm map[string]any
 
 func isEmpty(v any) bool {
 	switch x := v.(type) {

@@ -192,7 +192,7 @@ func (e *entity[T, P]) output(v T, outcome string, dups bool, m matches[T]) (any
 			out["matched_by"] = m.by
 		}
 	}
-	return out, nil
+	return valueForm(out), nil
 }
 
 // patch changes record id by a merge patch of the given fields; in test

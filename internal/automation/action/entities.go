@@ -31,6 +31,7 @@ func newEntities(s *store.Store) entities {
 		get:      s.GetLead, list: s.ListLeads, create: s.CreateLead, update: s.UpdateLead,
 		comms: func(v *crm.Lead) *crm.Comms { return &v.Comms },
 		rows:  func(v *crm.Lead) *[]crm.LineItem { return &v.ProductRows }, rowsField: "product_rows",
+		amount: func(v *crm.Lead) *crm.Amount { return &v.Opportunity },
 	}
 	es.leads.dupName, es.leads.findName = titleKeys(func(v *crm.Lead) string { return v.Title })
 
@@ -78,6 +79,7 @@ func newEntities(s *store.Store) entities {
 		dupKeys:  []string{ByExternalID, ByName},
 		get:      s.GetDeal, list: s.ListDeals, create: s.CreateDeal, update: s.UpdateDeal,
 		rows: func(v *crm.Deal) *[]crm.LineItem { return &v.ProductRows }, rowsField: "product_rows",
+		amount: func(v *crm.Deal) *crm.Amount { return &v.Opportunity },
 	}
 	es.deals.dupName, es.deals.findName = titleKeys(func(v *crm.Deal) string { return v.Title })
 

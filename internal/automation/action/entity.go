@@ -44,7 +44,10 @@ type entity[T any, P rec[T]] struct {
 	comms     func(*T) *crm.Comms
 	rows      func(*T) *[]crm.LineItem
 	rowsField string
-	inn       func(*T) string
+	// amount is the lead's or deal's opportunity, which its rows make
+	// while it has any.
+	amount func(*T) *crm.Amount
+	inn    func(*T) string
 	// dupName is how a record looks for its namesakes (ok false: it has
 	// no name to look by); findName how find looks for a typed name.
 	dupName  func(v *T) (p store.ListParams, same func(*T) bool, ok bool)
@@ -143,6 +146,7 @@ func merged[T any](cur T, patch map[string]any) (T, error) {
 // keepIDs gives cur the phones, e-mails and line items of old, ids
 // included, where cur's are the same values: otherwise they would be
 // stored anew under new ids, and a repeated update would log a change.
+// It also drops the amount of a lead or deal whose rows are cleared.
 func (e *entity[T, P]) keepIDs(old, cur *T) {
 	if e.comms != nil {
 		o, c := e.comms(old), e.comms(cur)
@@ -162,6 +166,11 @@ func (e *entity[T, P]) keepIDs(old, cur *T) {
 		o, c := e.rows(old), e.rows(cur)
 		if sameRows(*o, *c) {
 			*c = cloneJSON(*o)
+		}
+		// The amount was the rows' sum: with the rows gone, it goes too
+		// (the CRM keeps an amount typed on a record without rows).
+		if e.amount != nil && len(*o) > 0 && len(*c) == 0 && *e.amount(old) == *e.amount(cur) {
+			*e.amount(cur) = 0
 		}
 	}
 }
