@@ -160,7 +160,9 @@ func TestDuplicates(t *testing.T) {
 						t.Fatalf("skip: %v", out)
 					}
 					e.unchanged(before)
-					res, err := e.run(func() *automation.Call { c := e.dup(key, automation.DupSkip); c.DryRun = true; return c }(), create, probe(n))
+					dry := e.dup(key, automation.DupSkip)
+					dry.DryRun = true
+					res, err := e.run(dry, create, probe(n))
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -53,7 +53,8 @@ func redactURL(raw string) string {
 			u.RawQuery = q.Encode()
 		}
 	}
-	return u.String()
+	// "*" needs no escaping in user info or a query (RFC 3986).
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", mask)
 }
 
 // redactFields masks the values of credential-like keys of an object.
