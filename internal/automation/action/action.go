@@ -58,11 +58,11 @@ func Register(reg *automation.Registry, d Deps) error {
 	if err := reg.AddMessages(messages, "messages"); err != nil {
 		return fmt.Errorf("action: %w", err)
 	}
-	return reg.Add(Actions(d)...)
+	return reg.Add(actions(d)...)
 }
 
-// Actions lists the actions of this package.
-func Actions(d Deps) []automation.Action {
+// actions lists the actions of this package.
+func actions(d Deps) []automation.Action {
 	var out []automation.Action
 	out = append(out, crmActions(d)...)
 	out = append(out, httpRequest(d), webhookSend(d), delay(d), stop())
