@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -83,10 +84,13 @@ func define[In, Out any](spec automation.Spec, run func(ctx context.Context, c *
 }
 
 func describe[In, Out any](spec automation.Spec) automation.Description {
-	return automation.Define(spec, func(context.Context, *automation.Call, In) (Out, error) {
+	d := automation.Define(spec, func(context.Context, *automation.Call, In) (Out, error) {
 		var out Out
 		return out, nil
 	}).Describe()
+	refine(d.Input, reflect.TypeFor[In]())
+	refine(d.Output, reflect.TypeFor[Out]())
+	return d
 }
 
 func (a *typed[In]) Describe() automation.Description { return a.desc }

@@ -53,6 +53,21 @@ func TestDescriptions(t *testing.T) {
 	if create.Label.Ru != "Создать лид" || create.Label.En != "Create a lead" || create.Hint.Ru == "" {
 		t.Errorf("labels: %+v %+v", create.Label, create.Hint)
 	}
+	types := map[string]string{}
+	for _, f := range create.Input {
+		types[f.Name] = f.Type
+		if f.Name == "product_rows" {
+			for _, r := range f.Item.Fields {
+				types["product_rows."+r.Name] = r.Type
+			}
+		}
+	}
+	for f, want := range map[string]string{"opportunity": "number", "birthdate": "date", "title": "string", "product_rows.price": "number",
+		"product_rows.quantity": "number", "product_rows.product_id": "integer", "product_rows.vat_rate": "number", "address": "object"} {
+		if types[f] != want {
+			t.Errorf("%s: type %q, want %q", f, types[f], want)
+		}
+	}
 	update := desc("crm.sales_order.update")
 	if update.Input[0].Name != "id" || !update.Input[0].Required || slices.Contains(names(update.Input), "number") || slices.Contains(names(update.Input), "total") {
 		t.Errorf("update: %v", names(update.Input))
