@@ -15,15 +15,17 @@ import (
 	"github.com/obmen/obmen/internal/store"
 )
 
-// A job works a run's steps for at most sliceTime, then hands the rest to
-// a new job: River takes a job running longer than jobs.RescueAfter for
-// abandoned, and would start it a second time. With a step bounded by
-// the step timeout, no job comes near that.
-const sliceTime = 30 * time.Second
+// sliceTime: a job works a run's steps for at most this long, then hands
+// the rest to a new job. River takes a job running longer than its
+// rescue time for abandoned and would start it a second time; with a
+// step bounded by the step timeout, no job comes near that.
+func (s *Service) sliceTime() time.Duration {
+	return min(30*time.Second, max(s.stepTimeout/2, time.Second))
+}
 
 // leaseTime is how long a claimed run is held by its worker without
 // news; each recorded step renews it.
-func (s *Service) leaseTime() time.Duration { return s.stepTimeout + sliceTime }
+func (s *Service) leaseTime() time.Duration { return s.stepTimeout + s.sliceTime() }
 
 // runWorker works one run per job.
 type runWorker struct {
@@ -33,7 +35,7 @@ type runWorker struct {
 
 // Timeout: the slice and one step's timeout, with room.
 func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration {
-	return w.s.stepTimeout + sliceTime + 30*time.Second
+	return w.s.leaseTime() + 5*time.Second
 }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
@@ -145,7 +147,7 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		return s.fail(ctx, &r, "", err.Error())
 	}
 	ctx = sctx
-	deadline := s.now().Add(sliceTime)
+	deadline := s.now().Add(s.sliceTime())
 	for r.step < len(c.Steps) {
 		if s.now().After(deadline) {
 			return s.continueLater(ctx, &r)
