@@ -2,6 +2,8 @@ package automation_test
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"net/http"
 	"slices"
 	"sync"
@@ -147,10 +149,29 @@ func BenchmarkThreeStepRuns(b *testing.B) {
 					}(w)
 				}
 				wg.Wait()
+				if f := os.Getenv("OBMEN_BENCH_RUN_PROFILE"); f != "" {
+					out, err := os.Create(f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_ = pprof.StartCPUProfile(out)
+					defer func() { pprof.StopCPUProfile(); out.Close() }()
+				}
 				start := time.Now()
 				e.start()
-				runs := e.waitRunsAll(bundle.ID, n)
+				var dispatched time.Duration
+				e.waitFor("runs", 10*time.Minute, func() bool {
+					var st automation.RunStats
+					e.must(e.do("GET", fmt.Sprintf("/api/v1/bundles/%d/stats", bundle.ID), nil), 200).json(e.t, &st)
+					if dispatched == 0 && st.Total >= n {
+						dispatched = time.Since(start)
+					}
+					time.Sleep(200 * time.Millisecond)
+					return st.Total >= n && st.Open == 0
+				})
 				elapsed := time.Since(start)
+				runs := e.waitRunsAll(bundle.ID, n)
+				b.ReportMetric(dispatched.Seconds(), "s-to-dispatch")
 				for _, r := range runs {
 					if r.Status != automation.StatusOK {
 						b.Fatalf("run %d: %s %s", r.ID, r.Status, r.Error)

@@ -165,44 +165,48 @@ type benchRun struct {
 }
 
 // waitRuns waits until the bundle has n runs, all finished (10 minutes
-// at most).
+// at most), and returns them.
 func (c *apiCaller) waitRuns(ctx context.Context, bundle int64, n int) ([]benchRun, error) {
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
-		var all []benchRun
-		before := int64(0)
-		for {
-			var page struct {
-				Items      []benchRun `json:"items"`
-				NextBefore int64      `json:"next_before"`
-			}
-			q := fmt.Sprintf("/api/v1/bundles/%d/runs?limit=500", bundle)
-			if before > 0 {
-				q += fmt.Sprintf("&before=%d", before)
-			}
-			if err := c.call(ctx, "GET", q, "", 200, &page); err != nil {
-				return nil, err
-			}
-			all = append(all, page.Items...)
-			if page.NextBefore == 0 {
-				break
-			}
-			before = page.NextBefore
+		var st struct {
+			Total int `json:"total"`
+			Open  int `json:"open"`
 		}
-		open := slices.ContainsFunc(all, func(r benchRun) bool {
-			return r.Status == "queued" || r.Status == "running" || r.Status == "waiting"
-		})
-		if len(all) >= n && !open {
-			return all, nil
+		if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/bundles/%d/stats", bundle), "", 200, &st); err != nil {
+			return nil, err
+		}
+		if st.Total >= n && st.Open == 0 {
+			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("bench: bundle %d has %d of %d runs done after 10 minutes", bundle, len(all), n)
+			return nil, fmt.Errorf("bench: bundle %d has %d of %d runs, %d not done, after 10 minutes", bundle, st.Total, n, st.Open)
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+	var all []benchRun
+	before := int64(0)
+	for {
+		var page struct {
+			Items      []benchRun `json:"items"`
+			NextBefore int64      `json:"next_before"`
+		}
+		q := fmt.Sprintf("/api/v1/bundles/%d/runs?limit=500", bundle)
+		if before > 0 {
+			q += fmt.Sprintf("&before=%d", before)
+		}
+		if err := c.call(ctx, "GET", q, "", 200, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.NextBefore == 0 {
+			return all, nil
+		}
+		before = page.NextBefore
 	}
 }
 
