@@ -2,9 +2,9 @@ package automation_test
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"runtime/pprof"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
