@@ -20,10 +20,11 @@ import (
 // runs does not hold up webhook deliveries and the mail collector.
 const Queue = "automation"
 
-// QueueWorkers is how many runs one instance works at once. Most of a
+// QueueWorkers is how many jobs of runs one instance works at once (a
+// job of new runs works up to runsPerJob of them together). Most of a
 // run's time is spent waiting: for the database's group commit, for a
 // remote API.
-const QueueWorkers = 256
+const QueueWorkers = 64
 
 // Service owns bundles and their runs: storage, the producers of runs
 // (change events, schedules, webhooks, manual runs, connectors' polls)
@@ -141,6 +142,7 @@ func (s *Service) Registry() *Registry { return s.reg }
 // Register adds the run worker to River's workers; pass it to jobs.New.
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &runWorker{s: s})
+	river.AddWorker(w, &runsWorker{s: s})
 }
 
 // Queues adds the automation queue to River's configuration; pass it to
