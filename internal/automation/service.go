@@ -150,13 +150,15 @@ func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
 	defer s.mu.Unlock()
 	s.runner = r
 	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
+	// The closer keeps its own copy: Stop clears s.done before waiting.
+	done := make(chan struct{})
+	s.done = done
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); s.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); s.scheduleLoop(ctx) }()
 	go func() { defer wg.Done(); s.housekeeping(ctx) }()
-	go func() { wg.Wait(); close(s.done) }()
+	go func() { wg.Wait(); close(done) }()
 }
 
 // Stop stops the producers and waits for them. Runs already enqueued stay
