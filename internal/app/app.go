@@ -119,6 +119,7 @@ type Server struct {
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
 	mailEvery  time.Duration
+	cfg        config.Config
 	// UI is the admin web interface at "/".
 	UI      *web.UI
 	Handler http.Handler
@@ -178,7 +179,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, mailEvery: cfg.MailInterval,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -234,7 +235,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
 		return err
 	}
-	stopJobs, err := startJobs(ctx, d, srv, log)
+	stopJobs, err := srv.StartJobs(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -21,9 +22,9 @@ import (
 	"github.com/obmen/obmen/internal/store"
 )
 
-// newDelivery builds the outbound-webhook service: the secrets box, its
-// SSRF-guarded client and the portal identity Bitrix24 handlers see.
-func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger) *delivery.Service {
+// outboundPolicy is the SSRF guard's policy: private networks refused
+// but for the hosts and ranges the configuration allows.
+func outboundPolicy(cfg config.Config) httpx.OutboundPolicy {
 	var pol httpx.OutboundPolicy
 	for _, a := range cfg.OutboundAllow {
 		if p, err := netip.ParsePrefix(a); err == nil {
@@ -34,6 +35,12 @@ func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger)
 			pol.AllowHosts = append(pol.AllowHosts, a)
 		}
 	}
+	return pol
+}
+
+// newDelivery builds the outbound-webhook service: the secrets box, its
+// SSRF-guarded client and the portal identity Bitrix24 handlers see.
+func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger) *delivery.Service {
 	domain := cfg.BaseURL()
 	if u, err := url.Parse(domain); err == nil && u.Host != "" {
 		domain = u.Host
@@ -41,13 +48,16 @@ func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger)
 	// member_id: a stable, non-secret id every instance of the
 	// installation derives from the shared secrets key.
 	portal := delivery.Portal{Domain: domain, MemberID: box.ID()}
-	return delivery.New(d, box, httpx.NewOutboundClient(pol), portal, log)
+	return delivery.New(d, box, httpx.NewOutboundClient(outboundPolicy(cfg)), portal, log)
 }
 
-// startJobs migrates River's tables and starts the job runner with the
+// StartJobs migrates River's tables and starts the job runner with the
 // workers of every package that has jobs and the periodic mail
-// collection, then the delivery dispatcher.
-func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (stop func(), err error) {
+// collection, then the delivery dispatcher and the automation's
+// producers. opts adjust River (tests poll faster). stop ends it all
+// gracefully.
+func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop func(), err error) {
+	d, log := srv.DB, srv.log
 	svc := srv.Delivery
 	if err := jobs.Migrate(ctx, d); err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
@@ -72,7 +82,8 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 	periodic := func(c *river.Config) {
 		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
 	}
-	r, err := jobs.New(ctx, d, log, register, fast, periodic, srv.Automation.Queues)
+	rescue := func(c *river.Config) { c.RescueStuckJobsAfter = srv.cfg.JobRescueAfter }
+	r, err := jobs.New(ctx, d, log, register, append([]jobs.Option{fast, periodic, rescue, srv.Automation.Queues}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)
 	}
@@ -102,5 +113,10 @@ func startJobs(ctx context.Context, d *db.DB, srv *Server, log *slog.Logger) (st
 // the CRM's, HTTP and flow actions; connectors add theirs here.
 func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger) (*automation.Service, error) {
 	reg := automation.NewRegistry(nil)
-	return automation.New(d, s, reg, automation.StoreRecords(s), box, cfg.BaseURL(), log), nil
+	// Every URL a bundle's step fetches passes the SSRF guard.
+	if err := action.Register(reg, action.Deps{Store: s, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg))}); err != nil {
+		return nil, err
+	}
+	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
+		automation.WithStepTimeout(cfg.StepTimeout)), nil
 }

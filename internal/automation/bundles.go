@@ -474,14 +474,22 @@ func (s *Service) RotateHook(ctx context.Context, actor crm.Actor, id int64) (Bu
 func (s *Service) Export(ctx context.Context, ids []int64) ([]Definition, error) {
 	var out []Definition
 	if len(ids) == 0 {
-		bs, err := s.List(ctx)
+		rows, err := s.db.Read.QueryContext(ctx, "SELECT id FROM automation_bundles ORDER BY id")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("automation: export: %w", err)
 		}
-		for _, b := range bs {
-			out = append(out, s.exportable(b.Definition))
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("automation: export: %w", err)
+			}
+			ids = append(ids, id)
 		}
-		return out, nil
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("automation: export: %w", err)
+		}
 	}
 	for _, id := range ids {
 		b, err := s.Get(ctx, id)

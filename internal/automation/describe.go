@@ -182,7 +182,10 @@ func isEmptyValue(v any) bool {
 	return false
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType      = reflect.TypeOf(time.Time{})
+	marshalerType = reflect.TypeFor[json.Marshaler]()
+)
 
 // fieldsOf describes the JSON fields of a struct type.
 func fieldsOf(t reflect.Type) []Field {
@@ -240,6 +243,21 @@ func fieldOf(name string, t reflect.Type) Field {
 	switch {
 	case t == timeType:
 		f.Type = "datetime"
+	case t.Kind() != reflect.Struct && t.Implements(marshalerType):
+		// A type with its own JSON form (the CRM's fixed-point amounts
+		// are integers in Go, numbers in JSON): described by what it
+		// writes.
+		f.Type = "any"
+		if b, err := json.Marshal(reflect.Zero(t).Interface()); err == nil && len(b) > 0 {
+			switch c := b[0]; {
+			case c == '"':
+				f.Type = "string"
+			case c == '-' || (c >= '0' && c <= '9'):
+				f.Type = "number"
+			case c == 't' || c == 'f':
+				f.Type = "boolean"
+			}
+		}
 	case t.Name() == "Decimal":
 		f.Type = "decimal"
 	case t.Kind() == reflect.String:

@@ -17,23 +17,25 @@ import (
 const dispatchBatch = 500
 
 // Dispatch reads the change events after the cursors of the active
-// crm.event bundles and, in one write transaction, makes a run of each
-// event a bundle's trigger takes (with its job) and moves each bundle's
-// cursor past what it has seen. It returns how many events it read.
+// crm.event bundles and makes a run of each event a bundle's trigger
+// takes, moving each bundle's cursor past what it has seen. It returns
+// how many events it read.
 //
-// Nothing is missed or run twice, across restarts and instances: runs,
-// their jobs and the cursors commit together, and a run is unique per
-// (bundle, "event:<id>"), so two dispatchers racing on PostgreSQL insert
-// it once (the second waits on the unique index, then inserts nothing).
-// On PostgreSQL each dispatcher also locks the bundles it works on (FOR
-// UPDATE SKIP LOCKED): instances share the bundles rather than repeat
-// each other's work.
+// The reading is done outside any write: the events, the record of each
+// event that a trigger takes (as it was right after the change), the
+// filters. The write then inserts the runs — a queued run with its job
+// when the filters pass, a "filtered" run without one when they do not —
+// and moves the cursors, in one transaction: nothing is missed or run
+// twice across restarts and instances. A run is unique per (bundle,
+// "event:<id>"), so two dispatchers racing on PostgreSQL insert it once;
+// each locks the bundles it moves (FOR UPDATE SKIP LOCKED) and leaves a
+// bundle whose cursor moved since it read to the one that moved it.
 func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	if _, err := s.started(); err != nil {
 		return 0, err
 	}
-	// A cheap look from the read pool first: the dispatcher wakes after
-	// every commit, and most wake-ups find nothing new.
+	// A cheap look first: the dispatcher wakes after every commit, and
+	// most wake-ups find nothing new.
 	var low, last sql.NullInt64
 	var active int
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
@@ -45,114 +47,150 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	if active == 0 || !last.Valid || last.Int64 <= low.Int64 {
 		return 0, nil
 	}
-	n := 0
-	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n = 0
+	ls, err := s.listeners(ctx, s.db.Reader(), "")
+	if err != nil || len(ls) == 0 {
+		return 0, err
+	}
+	from := ls[0].cursor
+	for _, l := range ls {
+		from = min(from, l.cursor)
+	}
+	evs, err := events.Read(ctx, s.db.Reader(), events.Query{After: from, Limit: dispatchBatch})
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	depths, err := s.chainDepths(ctx, s.db.Reader(), evs)
+	if err != nil {
+		return 0, err
+	}
+	runs := map[int64][]newRun{} // by bundle
+	trigs := map[int64]map[string]any{}
+	for _, l := range ls {
+		c, err := s.compiledVersion(ctx, l.id, l.version)
+		if err != nil {
+			s.log.Error("automation: dispatch: a bundle does not compile; it is skipped", "bundle", l.id, "err", err)
+			continue
+		}
+		self := "bundle:" + strconv.FormatInt(l.id, 10)
+		maxDepth := c.Def.MaxDepth
+		if maxDepth == 0 {
+			maxDepth = DefaultMaxDepth
+		}
+		for i := range evs {
+			ev := &evs[i]
+			if ev.ID <= l.cursor || !matchEvent(&c.Def.Trigger, ev) {
+				continue
+			}
+			if ev.Actor == self && !c.Def.SelfTrigger {
+				continue
+			}
+			r := newRun{bundleID: l.id, version: l.version, status: StatusQueued, triggerType: TriggerCRMEvent,
+				key: "event:" + strconv.FormatInt(ev.ID, 10), eventID: ev.ID, entity: ev.Entity, recordID: ev.RecordID}
+			// A run started by a person's or a system's change is the
+			// first of its chain; one started by a bundle's change is one
+			// deeper than the run that made it.
+			r.depth = 1
+			if ev.RunID != 0 {
+				r.depth = max(depths[ev.RunID], 1) + 1
+			}
+			if r.depth > maxDepth {
+				r.status = StatusError
+				r.err = fmt.Sprintf("stopped: a chain of bundles reached depth %d (the bundle's limit is %d); the change was made by run %d",
+					r.depth, maxDepth, ev.RunID)
+				runs[l.id] = append(runs[l.id], r)
+				continue
+			}
+			trig, ok := trigs[ev.ID]
+			if !ok {
+				if trig, err = s.eventData(ctx, ev); err != nil {
+					return 0, err
+				}
+				trigs[ev.ID] = trig
+			}
+			r.trigger = mustJSON(trig)
+			env := map[string]any{"trigger": trig}
+			if c.OrderKey != nil {
+				k, err := c.OrderKey.Render(env)
+				if err != nil {
+					r.status, r.err = StatusError, "order_key: "+err.Error()
+				} else {
+					r.orderKey = textOf(k)
+				}
+			}
+			if c.Filters != nil && r.status == StatusQueued {
+				pass, trace, err := c.Filters.Eval(env)
+				switch {
+				case err != nil:
+					r.status, r.err = StatusError, "filters: "+err.Error()
+				case !pass:
+					r.status, r.trace = StatusFiltered, mustJSON(trace)
+				}
+			}
+			runs[l.id] = append(runs[l.id], r)
+		}
+	}
+	end := evs[len(evs)-1].ID
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		lock := ""
 		if s.db.Dialect == db.Postgres {
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, version, cursor FROM automation_bundles
-			WHERE active = TRUE AND trigger_type = 'crm.event' ORDER BY id`+lock)
-		if err != nil {
-			return fmt.Errorf("automation: dispatch: bundles: %w", err)
-		}
-		type listener struct {
-			id, cursor int64
-			version    int
-		}
-		var ls []listener
-		for rows.Next() {
-			var l listener
-			if err := rows.Scan(&l.id, &l.version, &l.cursor); err != nil {
-				rows.Close()
-				return fmt.Errorf("automation: dispatch: bundles: %w", err)
-			}
-			ls = append(ls, l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("automation: dispatch: bundles: %w", err)
-		}
-		if len(ls) == 0 {
-			return nil
-		}
-		from := ls[0].cursor
-		for _, l := range ls {
-			from = min(from, l.cursor)
-		}
-		evs, err := events.Read(ctx, tx, events.Query{After: from, Limit: dispatchBatch})
+		now, err := s.listeners(ctx, tx, lock)
 		if err != nil {
 			return err
 		}
-		n = len(evs)
-		if n == 0 {
-			return nil
-		}
-		depths, err := s.chainDepths(ctx, tx, evs)
-		if err != nil {
-			return err
-		}
-		var runs []newRun
+		read := map[int64]listener{}
 		for _, l := range ls {
-			c, err := s.compiledVersion(ctx, l.id, l.version)
-			if err != nil {
-				s.log.Error("automation: dispatch: a bundle does not compile; it is skipped", "bundle", l.id, "err", err)
-				continue
-			}
-			self := "bundle:" + strconv.FormatInt(l.id, 10)
-			maxDepth := c.Def.MaxDepth
-			if maxDepth == 0 {
-				maxDepth = DefaultMaxDepth
-			}
-			for i := range evs {
-				ev := &evs[i]
-				if ev.ID <= l.cursor || !matchEvent(&c.Def.Trigger, ev) {
-					continue
-				}
-				if ev.Actor == self && !c.Def.SelfTrigger {
-					continue
-				}
-				r := newRun{bundleID: l.id, version: l.version, status: StatusQueued, triggerType: TriggerCRMEvent,
-					key: "event:" + strconv.FormatInt(ev.ID, 10), eventID: ev.ID, entity: ev.Entity, recordID: ev.RecordID}
-				if ev.RunID != 0 {
-					r.depth = depths[ev.RunID] + 1
-				}
-				if r.depth > maxDepth {
-					r.status = StatusError
-					r.err = fmt.Sprintf("stopped: a chain of bundles reached depth %d (the bundle's limit is %d); the change was made by run %d",
-						r.depth, maxDepth, ev.RunID)
-				}
-				if c.OrderKey != nil {
-					k, err := c.OrderKey.Render(map[string]any{"trigger": map[string]any{"event": eventMap(ev)}})
-					if err != nil {
-						r.status, r.err = StatusError, "order_key: "+err.Error()
-					} else {
-						r.orderKey = textOf(k)
-					}
-				}
-				runs = append(runs, r)
-			}
+			read[l.id] = l
 		}
-		if _, err := s.insertRuns(ctx, tx, runs); err != nil {
-			return err
-		}
-		end := evs[n-1].ID
-		for _, l := range ls {
+		var all []newRun
+		for _, l := range now {
+			if was, ok := read[l.id]; !ok || was.cursor != l.cursor || was.version != l.version {
+				continue // moved on by another dispatcher, or changed since the read: next time
+			}
+			all = append(all, runs[l.id]...)
 			if l.cursor < end {
 				if _, err := tx.ExecContext(ctx, "UPDATE automation_bundles SET cursor = $2 WHERE id = $1 AND cursor < $2", l.id, end); err != nil {
 					return fmt.Errorf("automation: dispatch: advance bundle %d: %w", l.id, err)
 				}
 			}
 		}
-		return nil
+		_, err = s.insertRuns(ctx, tx, all)
+		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return len(evs), nil
+}
+
+// listener is a crm.event bundle and how far it has read the log.
+type listener struct {
+	id, cursor int64
+	version    int
+}
+
+func (s *Service) listeners(ctx context.Context, q queryer, lock string) ([]listener, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, version, cursor FROM automation_bundles
+		WHERE active = TRUE AND trigger_type = 'crm.event' ORDER BY id`+lock)
+	if err != nil {
+		return nil, fmt.Errorf("automation: dispatch: bundles: %w", err)
+	}
+	defer rows.Close()
+	var ls []listener
+	for rows.Next() {
+		var l listener
+		if err := rows.Scan(&l.id, &l.version, &l.cursor); err != nil {
+			return nil, fmt.Errorf("automation: dispatch: bundles: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, rows.Err()
 }
 
 // chainDepths reads how deep in a chain of bundles each run that made
 // one of evs is.
-func (s *Service) chainDepths(ctx context.Context, tx *sql.Tx, evs []events.Event) (map[int64]int, error) {
+func (s *Service) chainDepths(ctx context.Context, tx queryer, evs []events.Event) (map[int64]int, error) {
 	seen := map[int64]bool{}
 	var ids []string
 	for i := range evs {

@@ -102,8 +102,13 @@ func (s *Service) work(ctx context.Context, id int64) error {
 
 	// The trigger data: a CRM event's record is read when the run starts,
 	// and kept, so that a replay sees the same data.
+	// The filters of a CRM event's run were judged when it was made (a
+	// run they refused is "filtered" and never gets here); the others'
+	// are judged now, and a replay's by the version it runs.
+	judge := r.triggerType != TriggerCRMEvent || r.replayOf != 0
 	var trig map[string]any
 	if r.trigger == "" {
+		judge = true
 		if trig, err = s.eventTrigger(ctx, r.eventID); err != nil {
 			return s.fail(ctx, &r, "", err.Error())
 		}
@@ -115,7 +120,7 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		trig, _ = v.(map[string]any)
 	}
 	env := map[string]any{"trigger": trig, "steps": map[string]any{}}
-	if r.startedAt == 0 {
+	if r.startedAt == 0 && judge {
 		// Filters, once, before the first step.
 		if c.Filters != nil {
 			ok, trace, err := c.Filters.Eval(env)

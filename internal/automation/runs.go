@@ -108,6 +108,7 @@ type newRun struct {
 	test        bool
 	replayOf    int64
 	err         string
+	trace       []byte // why the filters refused it
 }
 
 const insertRunChunk = 100
@@ -130,22 +131,25 @@ func (s *Service) insertRuns(ctx context.Context, tx *sql.Tx, runs []newRun) ([]
 		runs = runs[len(chunk):]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO automation_runs (bundle_id, version, status, trigger_type, trigger_key, trigger, event_id, entity,
-			record_id, order_key, depth, test, replay_of, error, created_at, finished_at) VALUES `)
-		args := make([]any, 0, 15*len(chunk)+1)
+			record_id, order_key, depth, test, replay_of, error, filter_trace, created_at, finished_at) VALUES `)
+		args := make([]any, 0, 16*len(chunk)+1)
 		args = append(args, now)
 		for i, r := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1, $%d)",
-				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1, $%d)",
+				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16)
+			if r.depth == 0 {
+				r.depth = 1
+			}
 			var finished int64
 			if r.status != StatusQueued {
 				finished = now
 			}
 			args = append(args, r.bundleID, r.version, r.status, r.triggerType, r.key, string(r.trigger), r.eventID, r.entity,
-				r.recordID, r.orderKey, r.depth, r.test, r.replayOf, r.err, finished)
+				r.recordID, r.orderKey, r.depth, r.test, r.replayOf, r.err, string(r.trace), finished)
 		}
 		q.WriteString(" ON CONFLICT (bundle_id, trigger_key) DO NOTHING RETURNING id, bundle_id, trigger_key, status")
 		rows, err := tx.QueryContext(ctx, q.String(), args...)

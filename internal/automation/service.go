@@ -127,6 +127,14 @@ func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.
 	return s
 }
 
+// Configure applies options before Start (tests shorten the policy of a
+// service the app built).
+func (s *Service) Configure(opts ...Option) {
+	for _, o := range opts {
+		o(s)
+	}
+}
+
 // Registry is the service's registry of actions and triggers.
 func (s *Service) Registry() *Registry { return s.reg }
 
@@ -150,7 +158,6 @@ func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
 	defer s.mu.Unlock()
 	s.runner = r
 	ctx, s.cancel = context.WithCancel(ctx)
-	// The closer keeps its own copy: Stop clears s.done before waiting.
 	done := make(chan struct{})
 	s.done = done
 	var wg sync.WaitGroup

@@ -114,14 +114,19 @@ func eventMap(ev *events.Event) map[string]any {
 // record as it was right after the change (the current record with the
 // later changes undone) and as it was before.
 func (s *Service) eventTrigger(ctx context.Context, eventID int64) (map[string]any, error) {
-	evs, err := events.Read(ctx, s.db.Read, events.Query{After: eventID - 1, Limit: 1})
+	evs, err := events.Read(ctx, s.db.Reader(), events.Query{After: eventID - 1, Limit: 1})
 	if err != nil {
 		return nil, err
 	}
 	if len(evs) == 0 || evs[0].ID != eventID {
 		return nil, fmt.Errorf("change event %d is no longer in the log", eventID)
 	}
-	ev := &evs[0]
+	return s.eventData(ctx, &evs[0])
+}
+
+// eventData is eventTrigger of an event already read.
+func (s *Service) eventData(ctx context.Context, ev *events.Event) (map[string]any, error) {
+	eventID := ev.ID
 	out := map[string]any{"event": eventMap(ev)}
 	rec, err := s.records.Record(ctx, ev.Entity, ev.RecordID)
 	switch {
@@ -132,7 +137,7 @@ func (s *Service) eventTrigger(ctx context.Context, eventID int64) (map[string]a
 		return nil, fmt.Errorf("read %s %d: %w", ev.Entity, ev.RecordID, err)
 	}
 	if rec != nil {
-		later, err := events.Read(ctx, s.db.Read, events.Query{After: eventID, Entity: ev.Entity, RecordID: ev.RecordID, Limit: 10000})
+		later, err := events.Read(ctx, s.db.Reader(), events.Query{After: eventID, Entity: ev.Entity, RecordID: ev.RecordID, Limit: 10000})
 		if err != nil {
 			return nil, err
 		}

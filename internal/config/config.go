@@ -55,6 +55,13 @@ type Config struct {
 	// MailInterval is how often the lead-intake mail collectors run
 	// (OBMEN_MAIL_INTERVAL, default 1m).
 	MailInterval time.Duration
+	// JobRescueAfter is how long a background job may seem to run before
+	// it is taken for abandoned (its process killed) and run again
+	// (OBMEN_JOB_RESCUE_AFTER, default 5m).
+	JobRescueAfter time.Duration
+	// StepTimeout bounds one step of an automation bundle's run
+	// (OBMEN_AUTOMATION_STEP_TIMEOUT, default 2m).
+	StepTimeout time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -69,6 +76,8 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		GroupCommitMax:  128,
 		MailInterval:    time.Minute,
+		JobRescueAfter:  5 * time.Minute,
+		StepTimeout:     2 * time.Minute,
 	}
 }
 
@@ -125,6 +134,19 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: OBMEN_MAIL_INTERVAL: %q is not a duration of at least 1s", v)
 		}
 		c.MailInterval = d
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}} {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < d.min {
+				return fmt.Errorf("config: %s: %q is not a duration of at least %s", d.name, v, d.min)
+			}
+			*d.dst = x
+		}
 	}
 	if v := getenv("OBMEN_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)

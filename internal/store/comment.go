@@ -18,6 +18,9 @@ import (
 // ActionComment is the event action of a comment added to a record.
 const ActionComment = "comment"
 
+// EntityComment names a comment where an idempotency key remembers one.
+const EntityComment = "comment"
+
 // maxCommentLen is the longest comment body, in characters.
 const maxCommentLen = 65000
 
@@ -36,7 +39,9 @@ func recordExists(t txq, entity string, id int64, live bool) error {
 }
 
 // AddComment adds a comment to a live record of one of crm.OwnerTypes, with an event on that
-// record (action "comment", change "comment" holding the body).
+// record (action "comment", change "comment" holding the body). Under an
+// idempotency key (WithIdempotency) the key remembers the comment, as
+// entity "comment".
 func (s *Store) AddComment(ctx context.Context, actor crm.Actor, entity string, recordID int64, body string) (crm.Comment, error) {
 	c := crm.Comment{Entity: entity, RecordID: recordID, Body: strings.TrimSpace(body), AuthorID: actor.UserID}
 	if c.Body == "" {
@@ -60,6 +65,7 @@ func (s *Store) AddComment(ctx context.Context, actor crm.Actor, entity string, 
 			entity, recordID, c.Body, c.AuthorID, micro(c.CreatedAt)).Scan(&c.ID); err != nil {
 			return fmt.Errorf("store: comment on %s %d: %w", entity, recordID, err)
 		}
+		t.remember(EntityComment, c.ID)
 		t.Emit(entity, recordID, ActionComment, map[string]events.Change{
 			"comment": {Old: null(), New: jsonRaw(c.Body)},
 		})

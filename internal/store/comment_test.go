@@ -213,3 +213,30 @@ func TestTimeline(t *testing.T) {
 		}
 	})
 }
+
+// A comment made under an idempotency key is remembered by it, so that a
+// retried automation step finds the comment instead of adding another.
+func TestCommentIdempotency(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		lead, err := s.CreateLead(ctx, admin, crm.Lead{Name: "Ольга"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idem := store.Idempotency{UserID: admin.UserID, Key: "run:1:step:note", Method: "AUTOMATION", Path: "crm.timeline.add", RequestHash: "h"}
+		c, err := s.AddComment(store.WithIdempotency(ctx, idem), admin, store.EntityLead, lead.ID, "Перезвонить")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LookupIdempotency(ctx, admin.UserID, idem.Key)
+		if err != nil || got.Entity != store.EntityComment || got.ID != c.ID || got.RequestHash != "h" {
+			t.Fatalf("lookup: %+v %v", got, err)
+		}
+		if _, err := s.AddComment(store.WithIdempotency(ctx, idem), admin, store.EntityLead, lead.ID, "Перезвонить"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second comment under the key: %v", err)
+		}
+		if cs, err := s.ListComments(ctx, store.EntityLead, lead.ID); err != nil || len(cs) != 1 {
+			t.Fatalf("comments: %d %v", len(cs), err)
+		}
+	})
+}

@@ -38,19 +38,38 @@ func WithIdempotency(ctx context.Context, k Idempotency) context.Context {
 	return context.WithValue(ctx, idemKey{}, k)
 }
 
-// saveIdempotency remembers the first record created by t under the key.
+type madeRecord struct {
+	entity string
+	id     int64
+}
+
+// remember marks a record the write created that no create event
+// announces — a comment, whose event is on the record it comments — so
+// that an idempotency key on the write points at it.
+func (t *Tx) remember(entity string, id int64) {
+	t = t.root()
+	if t.made == nil {
+		t.made = &madeRecord{entity: entity, id: id}
+	}
+}
+
+// saveIdempotency remembers the first record created by t under the key:
+// the first create event's, else the one remember was told of.
 func (t *Tx) saveIdempotency(k Idempotency) error {
-	var ev *events.Event
+	var made *madeRecord
 	for _, e := range t.events {
 		if e.Action == events.Create {
-			ev = e
+			made = &madeRecord{entity: e.Entity, id: e.RecordID}
 			break
 		}
 	}
-	if ev == nil {
+	if made == nil {
+		made = t.made
+	}
+	if made == nil {
 		return nil
 	}
-	resp, _ := json.Marshal(map[string]any{"entity": ev.Entity, "id": ev.RecordID})
+	resp, _ := json.Marshal(map[string]any{"entity": made.entity, "id": made.id})
 	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, status, response, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.UserID, k.Key, k.Method, k.Path, k.RequestHash, 201, string(resp), micro(t.now))
 	if db.IsUniqueViolation(err) {

@@ -75,6 +75,9 @@ type Tx struct {
 	flushed int
 	// unscoped is the view of Unscoped, parent the write it views.
 	unscoped, parent *Tx
+	// made is a record the write created that no create event of its
+	// own announces (a comment), for saveIdempotency.
+	made *madeRecord
 }
 
 // Scope is what the write's caller may see and change, nil when it is

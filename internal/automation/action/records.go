@@ -1,0 +1,81 @@
+package action
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// records reads any CRM record by entity name.
+type records struct {
+	get map[string]func(context.Context, int64) (any, *crm.Meta, error)
+}
+
+// NewRecords reads CRM records for the engine (a trigger's record, a
+// manual run's) as the REST API returns them, live or in the recycle bin.
+func NewRecords(s *store.Store) automation.Records { return newRecords(s) }
+
+func newRecords(s *store.Store) *records {
+	return &records{get: map[string]func(context.Context, int64) (any, *crm.Meta, error){
+		store.EntityLead:       getter(s.GetLead),
+		store.EntityContact:    getter(s.GetContact),
+		store.EntityAccount:    getter(s.GetAccount),
+		store.EntityDeal:       getter(s.GetDeal),
+		store.EntitySalesOrder: getter(s.GetSalesOrder),
+		store.EntityInvoice:    getter(s.GetInvoice),
+		store.EntityProduct:    getter(s.GetProduct),
+		store.EntityService:    getter(s.GetService),
+		store.EntityCatalog:    getter(s.GetCatalog),
+		store.EntityTicket:     getter(s.GetTicket),
+		store.EntityActivity:   getter(s.GetActivity),
+	}}
+}
+
+func getter[T any, P rec[T]](get func(context.Context, int64) (T, error)) func(context.Context, int64) (any, *crm.Meta, error) {
+	return func(ctx context.Context, id int64) (any, *crm.Meta, error) {
+		v, err := get(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return v, P(&v).RecordMeta(), nil
+	}
+}
+
+// Record returns the record in the JSON-like form; an error wrapping
+// store.ErrNotFound when there is none.
+func (r *records) Record(ctx context.Context, entity string, id int64) (map[string]any, error) {
+	get, ok := r.get[entity]
+	if !ok {
+		return nil, fmt.Errorf("action: %q is not a CRM entity", entity)
+	}
+	v, _, err := get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	val, err := automation.ToValue(v)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := val.(map[string]any)
+	return m, nil
+}
+
+// live is the meta of a record that exists and is not in the recycle
+// bin; a NotFoundError otherwise.
+func (r *records) live(ctx context.Context, entity string, id int64) (*crm.Meta, error) {
+	get, ok := r.get[entity]
+	if !ok {
+		return nil, automation.InputErrorf("entity", "%q is not a CRM entity", entity)
+	}
+	_, m, err := get(ctx, id)
+	if err != nil {
+		return nil, failOn(err, entity, id)
+	}
+	if m.DeletedAt != nil {
+		return nil, &NotFoundError{Entity: entity, ID: id}
+	}
+	return m, nil
+}
