@@ -221,8 +221,11 @@ func (u *UI) showEditor(w http.ResponseWriter, r *http.Request, rq *request, d e
 		boot.Ops = append(boot.Ops, named{op, rq.T("auto.op." + op)})
 	}
 	for _, a := range u.auto.Registry().Actions() {
-		// A connector's group without a text of ours keeps its name.
-		if s := rq.T("auto.group." + a.Group); s != "auto.group."+a.Group {
+		// The group's label from the actions' message files ("group.crm"),
+		// else ours, else its name.
+		if s, ok := u.auto.Registry().Messages().Lookup(rq.Lang, "group."+a.Group); ok {
+			boot.Groups[a.Group] = s
+		} else if s := rq.T("auto.group." + a.Group); s != "auto.group."+a.Group {
 			boot.Groups[a.Group] = s
 		} else {
 			boot.Groups[a.Group] = a.Group

@@ -750,7 +750,24 @@
       return fs;
     }
     var holder = {get: function () { return s.input; }, ensure: function () { return s.input; }};
-    (desc.input || []).forEach(function (f) { fs.appendChild(fieldEditor(holder, f, "input." + f.name, base, pick)); });
+    // The first fields, the required ones and those with a value show;
+    // the rest wait under "more fields" (a CRM record has dozens).
+    var more = [];
+    (desc.input || []).forEach(function (f, n) {
+      if (n < 8 || f.required || s.input[f.name] !== undefined) {
+        fs.appendChild(fieldEditor(holder, f, "input." + f.name, base, pick));
+      } else {
+        more.push(f);
+      }
+    });
+    if (more.length) {
+      var mkey = base + "#more";
+      var det = el("details", {class: "more-fields", open: modes[mkey] === "open" ? true : null},
+        [el("summary", {text: tf("auto.more_fields", more.length), dataset: {key: mkey}})]);
+      det.addEventListener("toggle", function () { modes[mkey] = det.open ? "open" : ""; });
+      more.forEach(function (f) { det.appendChild(fieldEditor(holder, f, "input." + f.name, base, pick)); });
+      fs.appendChild(det);
+    }
     var known = {};
     (desc.input || []).forEach(function (f) { known[f.name] = true; });
     var extra = {};
@@ -1122,14 +1139,19 @@
   // ------------------------------------------------------------ problems
 
   var validateTimer = null, validateSeq = 0;
+  // data-validating marks a check scheduled or under way (its messages
+  // are about to move the fields).
   function scheduleValidate() {
     clearTimeout(validateTimer);
+    root.dataset.validating = "1";
     validateTimer = setTimeout(validate, 600);
   }
   function validate() {
     var n = ++validateSeq;
+    root.dataset.validating = "1";
     return api("POST", "/api/v1/bundles/validate", collect()).then(function (res) {
       if (n !== validateSeq) { return; }
+      delete root.dataset.validating;
       if (res.status === 204) { showProblems([]); }
       else if (res.status === 422 && res.body && res.body.error) { showProblems(res.body.error.details || [{field: res.body.error.field || "", message: res.body.error.message}]); }
       else { showProblems([{field: "", message: apiMessage(res)}]); }
@@ -1227,6 +1249,10 @@
         document.getElementById("bundle-problems").appendChild(note);
       }
       if (card) { card.classList.add("has-problem"); }
+      // A problem in a folded part unfolds it.
+      for (var d = note.parentElement; d && d !== root; d = d.parentElement) {
+        if (d.tagName === "DETAILS" && !d.open) { d.open = true; }
+      }
       var where = p.step ? tf("auto.step_n", p.step.charAt(0) === "#" ? p.step.slice(1) : "«" + p.step + "»") + " · " : "";
       var link = el("a", {href: "#" + id, onclick: function (ev) {
         ev.preventDefault();
