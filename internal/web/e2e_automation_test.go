@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"golang.org/x/net/html"
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/automation/tmpl"
@@ -146,6 +147,19 @@ func (bs *browserSession) addStep(n int, action, id string) string {
 	return card
 }
 
+// labelled runs TestEveryPageLabelled's checks on the page as the script
+// built it: every control the editor makes has a label, ids are unique.
+func (bs *browserSession) labelled(name string) {
+	bs.t.Helper()
+	doc, err := html.Parse(strings.NewReader(bs.eval(`document.documentElement.outerHTML`)))
+	if err != nil {
+		bs.t.Fatal(err)
+	}
+	for _, p := range a11yProblems(doc) {
+		bs.t.Errorf("%s: %s", name, p)
+	}
+}
+
 // noHorizontalScroll checks that the page is no wider than the window.
 func (bs *browserSession) noHorizontalScroll(name string) {
 	bs.t.Helper()
@@ -262,6 +276,7 @@ func TestBrowserAutomationEditor(t *testing.T) {
 	// Live validation agrees; the editor's screenshot.
 	bs.waitJS("validation", `document.getElementById("auto-status").textContent === "Ошибок нет"`)
 	bs.run("editor shot", shotEl(bs.dir, "automation-editor", `#chain`))
+	bs.labelled("the editor with the bundle built")
 
 	bs.settled()
 	bs.run("save", chromedp.Click(chromedp.CSS(`#auto-save`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)), chromedp.WaitVisible(chromedp.CSS(`#bundle-version`)))
@@ -419,8 +434,10 @@ func TestBrowserAutomationPhoneWidth(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#picker`)),
 	)
 	bs.noHorizontalScroll("the editor with the picker open")
+	bs.labelled("the editor with the picker open")
 	bs.run("chooser open", chromedp.KeyEvent(kb.Escape), chromedp.Click(chromedp.CSS(`#add-step`)), chromedp.WaitVisible(chromedp.CSS(`.chooser`)))
 	bs.noHorizontalScroll("the editor with the action chooser open")
+	bs.labelled("the editor with the action chooser open")
 	bs.run("journal", chromedp.Navigate(base+"/automation/runs"), chromedp.WaitVisible(chromedp.CSS(`#runs`)))
 	bs.noHorizontalScroll("the journal")
 	bs.run("journal shot", shot(bs.dir, "automation-journal-phone"))
@@ -456,6 +473,7 @@ func TestBrowserAutomationEditorParts(t *testing.T) {
 	id := strconv.FormatInt(b.ID, 10)
 	bs.run("editor", chromedp.Navigate(e.srv.URL+"/automation/"+id), chromedp.WaitVisible(chromedp.CSS(`.hook-url`)))
 	bs.waitJS("first check", `document.getElementById("auto-status").textContent === "Ошибок нет"`)
+	bs.labelled("the editor of a webhook bundle")
 	// The secret is masked; the webhook's URL is the service's.
 	if got := bs.eval(`document.querySelector('#step-1 input[data-path="input.token"]').type + " " + document.querySelector('#step-1 input[data-path="input.token"]').value`); got != "password ••••••••" {
 		t.Fatalf("secret field: %q", got)
@@ -547,6 +565,7 @@ func TestBrowserAutomationEditorParts(t *testing.T) {
 	bs.eval(`(function(){ const i = document.querySelector('input[data-path="trigger.cron"]'); i.value = "61 * * * *"; i.dispatchEvent(new Event("input", {bubbles: true})); return "" })()`)
 	bs.waitJS("bad cron", `document.getElementById("next-fires").textContent.startsWith("Расписание не разбирается")`)
 	bs.waitJS("bad cron beside the field", `document.querySelector('input[data-path="trigger.cron"]').getAttribute("aria-invalid") === "true"`)
+	bs.labelled("the editor with a schedule and its problem")
 
 	// The test panel on data of one's own: the filters say no, with
 	// their trace.
