@@ -260,7 +260,7 @@ func TestBrowserAutomationEditor(t *testing.T) {
 	// Tab closes the list of the entity's values the browser offers.
 	bs.run("comment", chromedp.SendKeys(chromedp.CSS(c2+` input[data-path="input.entity"]`), "lead"), chromedp.KeyEvent(kb.Tab))
 	bs.pick(c2+` input[data-path="input.id"]`, "trigger.record.id")
-	bs.run("comment text", chromedp.SendKeys(chromedp.CSS(c2+` textarea[data-path="input.text"], `+c2+` input[data-path="input.text"]`), "Клиент: контакт "))
+	bs.run("comment text", chromedp.SendKeys(chromedp.CSS(c2+` [data-path="input.text"]`), "Клиент: контакт "))
 	// The picker of step 2 offers step 1's output, not its own.
 	bs.settled()
 	bs.center(c2 + ` [data-path="input.text"] + .picker-btn`)
@@ -430,7 +430,7 @@ func TestBrowserAutomationPhoneWidth(t *testing.T) {
 	bs.noHorizontalScroll("the editor")
 	bs.run("editor shot", shot(bs.dir, "automation-editor-phone"))
 	bs.run("picker open",
-		chromedp.Click(chromedp.CSS(`#step-1 input[data-path="input.text"] + .picker-btn, #step-1 textarea[data-path="input.text"] + .picker-btn`)),
+		chromedp.Click(chromedp.CSS(`#step-1 [data-path="input.text"] + .picker-btn`)),
 		chromedp.WaitVisible(chromedp.CSS(`#picker`)),
 	)
 	bs.noHorizontalScroll("the editor with the picker open")
@@ -500,7 +500,7 @@ func TestBrowserAutomationEditorParts(t *testing.T) {
 	bs.run("move first down", chromedp.Focus(chromedp.CSS(`#step-1 [data-key$=":down"]`)), chromedp.KeyEvent(kb.Enter),
 		chromedp.KeyEvent(kb.Enter))
 	bs.waitJS("order", `Array.from(document.querySelectorAll('.node-step input[data-path="id"]')).map(i => i.value).join() === "third,second,first"`)
-	bs.waitJS("problem beside the field", `(function(){ const f = document.querySelector('#step-2 input[data-path="input.text"]');
+	bs.waitJS("problem beside the field", `(function(){ const f = document.querySelector('#step-2 [data-path="input.text"]');
 		return f.getAttribute("aria-invalid") === "true" && document.getElementById(f.getAttribute("aria-describedby").split(" ").pop()).textContent.includes("first") })()`)
 	if got := bs.eval(`document.getElementById("auto-status").textContent + " | " + document.getElementById("auto-problems").innerText`); !strings.Contains(got, "Ошибок: 1") ||
 		!strings.Contains(got, "«second»") {
@@ -523,8 +523,8 @@ func TestBrowserAutomationEditorParts(t *testing.T) {
 	// "second": a text of its own, two phone rows, extra as one
 	// expression, and a condition.
 	c := "#step-2"
-	bs.eval(`(function(){ const i = document.querySelector('#step-2 input[data-path="input.text"]'); i.value = ""; i.dispatchEvent(new Event("input", {bubbles: true})); return "" })()`)
-	bs.run("text", chromedp.SendKeys(chromedp.CSS(c+` input[data-path="input.text"]`), "текст"),
+	bs.eval(`(function(){ const i = document.querySelector('#step-2 [data-path="input.text"]'); i.value = ""; i.dispatchEvent(new Event("input", {bubbles: true})); return "" })()`)
+	bs.run("text", chromedp.SendKeys(chromedp.CSS(c+` [data-path="input.text"]`), "текст"),
 		chromedp.SendKeys(chromedp.CSS(c+` input[data-path="input.phones[0].value"]`), "+79990000001"))
 	bs.settled()
 	bs.center(c + ` [data-key$="input.phones#add"]`)

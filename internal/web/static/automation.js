@@ -811,11 +811,16 @@
     return fieldBox(label, scalarControl(f, cur, path, key, pick, label, set), opts);
   }
 
+  // Texts that are usually longer than a line get a textarea.
+  var longTexts = {text: true, description: true, comments: true, comment: true, body: true, message: true, note: true};
+
   function scalarControl(f, cur, path, key, pick, label, set) {
     var listID = f.enum && f.enum.length ? uid("dl") : null;
+    var multiline = f.type === "string" && !listID && !f.secret && longTexts[f.name];
     var ph = {date: "ГГГГ-ММ-ДД", datetime: "2026-12-05T14:30:00+03:00", integer: "0", number: "0", decimal: "0.00"}[f.type];
     if (lang === "en" && f.type === "date") { ph = "YYYY-MM-DD"; }
     return textControl({value: valueText(cur), key: key, path: path, label: label, pick: pick, secret: f.secret, required: f.required,
+      multiline: multiline, rows: 2,
       list: listID, options: f.enum, placeholder: f.enum && f.enum.length ? f.enum.join(", ") : ph,
       inputmode: f.type === "integer" ? "numeric" : (f.type === "number" || f.type === "decimal") ? "decimal" : null,
       onInput: function (v) { set(typedValue(f.type, v)); }});
