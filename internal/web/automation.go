@@ -183,7 +183,7 @@ func (u *UI) autoExport(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, p := range strings.FieldsFunc(r.URL.Query().Get("ids"), func(c rune) bool { return c == ',' || c == ' ' }) {
 		id, err := strconv.ParseInt(p, 10, 64)
 		if err != nil || id <= 0 {
-			u.fail(w, r, rq, http.StatusBadRequest, rq.T("err.not_found"))
+			u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 			return
 		}
 		ids = append(ids, id)

@@ -229,6 +229,23 @@ func TestAutomationBundlePages(t *testing.T) {
 			t.Fatalf("last event of no entity: %d", p.Status)
 		}
 
+		// A secret stays out of the editor's page and the export.
+		sec, err := e.app.Automation.Create(ctx, e.admin, automation.Definition{Name: "С секретом", Trigger: automation.TriggerSpec{Type: automation.TriggerWebhook},
+			Steps: []automation.Step{{ID: "s", Action: "test.echo", Input: map[string]any{"text": "x", "token": "s3cret-token"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sid := strconv.FormatInt(sec.ID, 10)
+		for _, path := range []string{"/automation/" + sid, "/automation/export?ids=" + sid, "/automation/export"} {
+			if p := b.get(path); p.Status != http.StatusOK || strings.Contains(p.Body, "s3cret-token") || !strings.Contains(p.Body, automation.Mask) {
+				t.Errorf("%s: %d, the secret shown or no mask", path, p.Status)
+			}
+		}
+		if p := b.get("/automation/" + sid); !strings.Contains(p.Body, `/hooks/`) {
+			t.Error("the webhook bundle's editor has no URL")
+		}
+		b.post("/automation/"+sid+"/delete", nil)
+
 		// Delete: refused without the token, then gone with its runs.
 		if p := b.do(http.MethodPost, "/automation/"+id+"/delete", url.Values{}); p.Status != http.StatusForbidden {
 			t.Fatalf("delete without CSRF: %d", p.Status)

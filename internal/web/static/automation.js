@@ -327,7 +327,15 @@
     var info = triggerByType[tr.type];
     var entity = tr.entity;
     var fill = function (path) {
-      if (entity && (path === "trigger.record" || path === "trigger.old")) { return recordFields(entity); }
+      if (!entity) { return null; }
+      if (path === "trigger.record" || path === "trigger.old") { return recordFields(entity); }
+      if (path === "trigger.event.changes") {
+        // Each field's change: what it was and what it became.
+        return recordFields(entity).filter(function (f) { return f.type !== "object" && f.type !== "list"; }).map(function (f) {
+          return {name: f.name, type: "object", label: f.label, fields: [{name: "old", type: f.type, label: t("auto.change_old")},
+            {name: "new", type: f.type, label: t("auto.change_new")}]};
+        });
+      }
       return null;
     };
     return {label: t("auto.trigger") + (info ? ": " + lbl(info.label) : ""), items: flatten(info ? info.data : [], "trigger", "", [], 0, fill)};
