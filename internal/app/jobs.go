@@ -82,7 +82,10 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	periodic := func(c *river.Config) {
 		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
 	}
-	rescue := func(c *river.Config) { c.RescueStuckJobsAfter = srv.cfg.JobRescueAfter }
+	rescue := func(c *river.Config) {
+		c.RescueStuckJobsAfter = srv.cfg.JobRescueAfter
+		c.JobTimeout = min(c.JobTimeout, c.RescueStuckJobsAfter)
+	}
 	r, err := jobs.New(ctx, d, log, register, append([]jobs.Option{fast, periodic, rescue, srv.Automation.Queues}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("app: job queue: %w", err)

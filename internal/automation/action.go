@@ -238,3 +238,10 @@ type Records interface {
 type Redactor interface {
 	Redact(input any) any
 }
+
+// ManyRecords is Records that also reads many records of one entity at
+// once (missing ids left out): the dispatcher uses it for a batch of
+// changes.
+type ManyRecords interface {
+	Many(ctx context.Context, entity string, ids []int64) (map[int64]map[string]any, error)
+}

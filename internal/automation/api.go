@@ -267,6 +267,21 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 		httpx.WriteJSON(w, http.StatusOK, list)
 		return nil
 	})
+	admin("GET /api/v1/bundles/{id}/stats", "A bundle's runs counted by status", nil, RunStats{}, func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
+		id, err := httpx.PathID(r, "id", "bundle")
+		if err != nil {
+			return err
+		}
+		if _, err := s.Get(r.Context(), id); err != nil {
+			return err
+		}
+		st, err := s.Stats(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, st)
+		return nil
+	})
 	handle(mux, "POST /api/v1/bundles/{id}/run", "Run a manual bundle on a record", ManualRun{}, Run{},
 		func(w http.ResponseWriter, r *http.Request, u crm.User, _ crm.Actor) error {
 			id, err := httpx.PathID(r, "id", "bundle")

@@ -336,7 +336,7 @@ func (s *Service) compiledVersion(ctx context.Context, id int64, version int) (*
 		return c.(*Compiled), nil
 	}
 	var def string
-	err := s.db.Read.QueryRowContext(ctx, "SELECT definition FROM automation_bundle_versions WHERE bundle_id = $1 AND version = $2", id, version).Scan(&def)
+	err := s.db.Reader().QueryRowContext(ctx, "SELECT definition FROM automation_bundle_versions WHERE bundle_id = $1 AND version = $2", id, version).Scan(&def)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.NotFound("bundle version", fmt.Sprintf("%d/%d", id, version))
 	}

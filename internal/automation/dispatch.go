@@ -63,8 +63,15 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	runs := map[int64][]newRun{} // by bundle
-	trigs := map[int64]map[string]any{}
+	// Which bundle takes which event; then the trigger data of those
+	// events, read for the whole batch at once.
+	type taken struct {
+		c   *Compiled
+		run newRun
+		ev  *events.Event
+	}
+	var items []taken
+	needs := map[int64]*events.Event{}
 	for _, l := range ls {
 		c, err := s.compiledVersion(ctx, l.id, l.version)
 		if err != nil {
@@ -97,16 +104,27 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 				r.status = StatusError
 				r.err = fmt.Sprintf("stopped: a chain of bundles reached depth %d (the bundle's limit is %d); the change was made by run %d",
 					r.depth, maxDepth, ev.RunID)
-				runs[l.id] = append(runs[l.id], r)
-				continue
+			} else {
+				needs[ev.ID] = ev
 			}
-			trig, ok := trigs[ev.ID]
-			if !ok {
-				if trig, err = s.eventData(ctx, ev); err != nil {
-					return 0, err
-				}
-				trigs[ev.ID] = trig
-			}
+			items = append(items, taken{c: c, run: r, ev: ev})
+		}
+	}
+	list := make([]*events.Event, 0, len(needs))
+	for i := range evs {
+		if ev := needs[evs[i].ID]; ev != nil {
+			list = append(list, ev)
+		}
+	}
+	trigs, err := s.eventDataBatch(ctx, list, evs)
+	if err != nil {
+		return 0, err
+	}
+	runs := map[int64][]newRun{} // by bundle
+	for _, it := range items {
+		r, c := it.run, it.c
+		if r.status == StatusQueued {
+			trig := trigs[it.ev.ID]
 			r.trigger = mustJSON(trig)
 			env := map[string]any{"trigger": trig}
 			if c.OrderKey != nil {
@@ -126,8 +144,8 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 					r.status, r.trace = StatusFiltered, mustJSON(trace)
 				}
 			}
-			runs[l.id] = append(runs[l.id], r)
 		}
+		runs[r.bundleID] = append(runs[r.bundleID], r)
 	}
 	end := evs[len(evs)-1].ID
 	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {

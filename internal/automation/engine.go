@@ -12,18 +12,21 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store"
 )
 
-// A job works a run's steps for at most sliceTime, then hands the rest to
-// a new job: River takes a job running longer than jobs.RescueAfter for
-// abandoned, and would start it a second time. With a step bounded by
-// the step timeout, no job comes near that.
-const sliceTime = 30 * time.Second
+// sliceTime: a job works a run's steps for at most this long, then hands
+// the rest to a new job. River takes a job running longer than its
+// rescue time for abandoned and would start it a second time; with a
+// step bounded by the step timeout, no job comes near that.
+func (s *Service) sliceTime() time.Duration {
+	return min(30*time.Second, max(s.stepTimeout/2, time.Second))
+}
 
 // leaseTime is how long a claimed run is held by its worker without
 // news; each recorded step renews it.
-func (s *Service) leaseTime() time.Duration { return s.stepTimeout + sliceTime }
+func (s *Service) leaseTime() time.Duration { return s.stepTimeout + s.sliceTime() }
 
 // runWorker works one run per job.
 type runWorker struct {
@@ -33,7 +36,7 @@ type runWorker struct {
 
 // Timeout: the slice and one step's timeout, with room.
 func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration {
-	return w.s.stepTimeout + sliceTime + 30*time.Second
+	return w.s.leaseTime() + 5*time.Second
 }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
@@ -49,11 +52,24 @@ type runState struct {
 	resumeAt, leaseUntil, startedAt           int64
 	bundleActive                              bool
 	runAs, createdBy                          int64
+
+	// pending are step rows not yet written (see record); unclaimed says
+	// the run started without a claim of its own, its first write marks
+	// it running.
+	pending   []stepRow
+	unclaimed bool
+}
+
+// stepRow is one attempt of a step as the journal keeps it.
+type stepRow struct {
+	seq, attempt int
+	id, action   string
+	o            stepOutcome
 }
 
 func (s *Service) loadRun(ctx context.Context, id int64) (runState, error) {
 	var r runState
-	err := s.db.Read.QueryRowContext(ctx, `SELECT r.id, r.bundle_id, r.event_id, r.record_id, r.replay_of, r.version, r.step, r.attempt,
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT r.id, r.bundle_id, r.event_id, r.record_id, r.replay_of, r.version, r.step, r.attempt,
 		r.depth, r.status, r.trigger_type, r.trigger, r.entity, r.order_key, r.resume_at, r.lease_until, r.started_at, b.active,
 		b.run_as_user_id, b.created_by_id
 		FROM automation_runs r JOIN automation_bundles b ON b.id = r.bundle_id WHERE r.id = $1`, id).
@@ -132,9 +148,18 @@ func (s *Service) work(ctx context.Context, id int64) error {
 			}
 		}
 	}
-	claimed, err := s.claim(ctx, &r, c, trig)
-	if err != nil || !claimed {
-		return err
+	// A run made queued with its trigger data, on a bundle without a
+	// concurrency limit, starts without a claim of its own: its first
+	// write marks it running (one write less per run). Its job is the
+	// only one: a run's next job is enqueued only by the job before.
+	if r.status == StatusQueued && r.startedAt == 0 && r.trigger != "" && c.Def.Concurrency == 0 {
+		r.unclaimed = true
+		r.startedAt = s.now().UnixMicro()
+	} else {
+		claimed, err := s.claim(ctx, &r, c, trig)
+		if err != nil || !claimed {
+			return err
+		}
 	}
 	if err := s.restoreSteps(ctx, &r, c, env); err != nil {
 		return err
@@ -145,10 +170,14 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		return s.fail(ctx, &r, "", err.Error())
 	}
 	ctx = sctx
-	deadline := s.now().Add(sliceTime)
+	deadline := s.now().Add(s.sliceTime())
 	for r.step < len(c.Steps) {
 		if s.now().After(deadline) {
-			return s.continueLater(ctx, &r)
+			ok, err := s.flush(ctx, &r, runUpdate{status: StatusQueued, step: r.step}, s.now())
+			if err != nil || !ok {
+				return err
+			}
+			return nil
 		}
 		st := &c.Steps[r.step]
 		call := &Call{RunID: r.id, BundleID: r.bundleID, StepID: st.ID, Attempt: r.attempt + 1, Actor: actor,
@@ -159,6 +188,7 @@ func (s *Service) work(ctx context.Context, id int64) error {
 			return err
 		}
 	}
+	// Nothing was left to run (a delay was the last step).
 	return s.finish(ctx, &r, StatusOK, "", "")
 }
 
@@ -177,7 +207,7 @@ func (s *Service) actorOf(r *runState) crm.Actor {
 func (s *Service) gate(ctx context.Context, r *runState, c *Compiled) (time.Duration, error) {
 	if r.orderKey != "" {
 		var earlier bool
-		err := s.db.Read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM automation_runs WHERE bundle_id = $1 AND order_key = $2
+		err := s.db.Reader().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM automation_runs WHERE bundle_id = $1 AND order_key = $2
 			AND id < $3 AND status IN ('queued', 'running', 'waiting'))`, r.bundleID, r.orderKey, r.id).Scan(&earlier)
 		if err != nil {
 			return 0, fmt.Errorf("automation: run %d: order: %w", r.id, err)
@@ -291,19 +321,19 @@ func (s *Service) record(ctx context.Context, r *runState, c *Compiled, st *Comp
 	}
 	seq := r.step
 	attempt := r.attempt + 1
-	upd := runUpdate{status: StatusRunning, step: seq + 1, lease: s.now().Add(s.leaseTime())}
+	upd := runUpdate{status: StatusRunning, step: seq + 1}
 	var next time.Time // a job to enqueue at
 	done := false
 	switch {
 	case o.result == ResultWaiting:
-		upd.status, upd.step, upd.resume, upd.lease = StatusWaiting, seq, o.wait, time.Time{}
+		upd.status, upd.step, upd.resume = StatusWaiting, seq, o.wait
 		next, done = o.wait, true
 	case o.result == ResultError && o.transient && attempt < maxAttempts:
 		wait := s.backoff(attempt)
 		if o.retryAfter > 0 {
 			wait = min(max(o.retryAfter, wait/2), time.Hour)
 		}
-		upd.status, upd.step, upd.attempt, upd.resume, upd.lease = StatusQueued, seq, attempt, s.now().Add(wait), time.Time{}
+		upd.status, upd.step, upd.attempt, upd.resume = StatusQueued, seq, attempt, s.now().Add(wait)
 		next, done = upd.resume, true
 	case o.result == ResultError && st.OnError != OnErrorContinue:
 		msg := o.err
@@ -325,18 +355,25 @@ func (s *Service) record(ctx context.Context, r *runState, c *Compiled, st *Comp
 		upd.status, upd.finished = StatusOK, true
 		done = true
 	}
-	ok, err := s.writeStep(ctx, r, seq, st, attempt, o, upd, next)
-	if err != nil {
-		return true, err
-	}
-	if !ok {
-		return true, nil // cancelled meanwhile
-	}
+	r.pending = append(r.pending, stepRow{seq: seq, attempt: attempt, id: st.ID, action: st.Step.Action, o: o})
 	r.step, r.attempt = upd.step, upd.attempt
 	if !done {
 		steps[st.ID] = stepValue(o)
 	}
-	return done, nil
+	// A CRM step that went through is written with the next write of the
+	// run rather than on its own: were the process to die before, the
+	// step runs again on resume, and its idempotency key makes that
+	// harmless. Any other step (a remote call, a message) is written at
+	// once, so that the window in which a remote side could see it twice
+	// is as short as it can be.
+	if !done && st.Action.Describe().Group == "crm" && (o.result == ResultOK || o.result == ResultSkipped) {
+		return false, nil
+	}
+	ok, err := s.flush(ctx, r, upd, next)
+	if err != nil {
+		return true, err
+	}
+	return done || !ok, nil
 }
 
 // runUpdate is how a step's record changes its run.
@@ -349,26 +386,41 @@ type runUpdate struct {
 	trigger, filter []byte
 }
 
-// writeStep inserts a step's row and updates its run in one transaction,
-// enqueueing the run's next job at next when set. false: the run was
-// cancelled meanwhile (the row is kept, the run not changed).
-func (s *Service) writeStep(ctx context.Context, r *runState, seq int, st *CompiledStep, attempt int, o stepOutcome, upd runUpdate, next time.Time) (bool, error) {
-	in, outp := "", ""
-	if o.input != nil {
-		in = string(mustJSON(o.input))
+// flush writes the run's pending step rows and updates the run in one
+// transaction, enqueueing the run's next job at next when set. false:
+// the run was cancelled meanwhile (the rows are kept, the run is not
+// changed).
+func (s *Service) flush(ctx context.Context, r *runState, upd runUpdate, next time.Time) (bool, error) {
+	type row struct {
+		stepRow
+		in, out string
 	}
-	if o.output != nil {
-		outp = string(mustJSON(o.output))
+	rows := make([]row, len(r.pending))
+	for i, p := range r.pending {
+		rows[i].stepRow = p
+		if p.o.input != nil {
+			rows[i].in = string(mustJSON(p.o.input))
+		}
+		if p.o.output != nil {
+			rows[i].out = string(mustJSON(p.o.output))
+		}
+	}
+	upd.lease = time.Time{}
+	if upd.status == StatusRunning {
+		upd.lease = s.now().Add(s.leaseTime())
 	}
 	updated := false
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+		wtx := s.db.WrapTx(tx)
 		updated = false
-		if _, err := tx.ExecContext(ctx, `INSERT INTO automation_run_steps (run_id, seq, step_id, action, attempt, status, input, output, error,
-			started_at, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			r.id, seq, st.ID, st.Action.Describe().Name, attempt, o.result, in, outp, o.err, o.started.UnixMicro(), o.dur.Microseconds()); err != nil {
-			return fmt.Errorf("automation: run %d: record step %s: %w", r.id, st.ID, err)
+		for _, p := range rows {
+			if _, err := wtx.ExecContext(ctx, `INSERT INTO automation_run_steps (run_id, seq, step_id, action, attempt, status, input, output, error,
+				started_at, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				r.id, p.seq, p.id, p.action, p.attempt, p.o.result, p.in, p.out, p.o.err, p.o.started.UnixMicro(), p.o.dur.Microseconds()); err != nil {
+				return fmt.Errorf("automation: run %d: record step %s: %w", r.id, p.id, err)
+			}
 		}
-		n, err := s.updateRun(ctx, tx, r.id, upd)
+		n, err := s.updateRun(ctx, wtx, r, upd)
 		if err != nil || n == 0 {
 			return err
 		}
@@ -378,12 +430,18 @@ func (s *Service) writeStep(ctx context.Context, r *runState, seq int, st *Compi
 		}
 		return nil
 	})
-	return updated, err
+	if err != nil {
+		return false, err
+	}
+	r.pending = r.pending[:0]
+	r.unclaimed = false
+	return updated, nil
 }
 
 // updateRun applies upd to a running run; it returns 0 when the run is no
 // longer running (cancelled).
-func (s *Service) updateRun(ctx context.Context, tx *sql.Tx, id int64, upd runUpdate) (int64, error) {
+func (s *Service) updateRun(ctx context.Context, tx db.Querier, r *runState, upd runUpdate) (int64, error) {
+	id := r.id
 	var finished, resume, lease int64
 	now := s.now().UnixMicro()
 	if upd.finished {
@@ -395,9 +453,15 @@ func (s *Service) updateRun(ctx context.Context, tx *sql.Tx, id int64, upd runUp
 	if !upd.lease.IsZero() {
 		lease = upd.lease.UnixMicro()
 	}
+	// A run started without a claim is still "queued" until this write.
+	claimed := "'running'"
+	if r.unclaimed {
+		claimed = "'queued'"
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE automation_runs SET status = $2, step = $3, attempt = $4, resume_at = $5, lease_until = $6,
-		error = $7, error_step = $8, finished_at = $9 WHERE id = $1 AND status = 'running'`,
-		id, upd.status, upd.step, upd.attempt, resume, lease, upd.err, upd.errStep, finished)
+		error = $7, error_step = $8, finished_at = $9, started_at = CASE WHEN started_at = 0 THEN $10 ELSE started_at END
+		WHERE id = $1 AND status = `+claimed,
+		id, upd.status, upd.step, upd.attempt, resume, lease, upd.err, upd.errStep, finished, r.startedAt)
 	if err != nil {
 		return 0, fmt.Errorf("automation: update run %d: %w", id, err)
 	}
@@ -420,14 +484,15 @@ func (s *Service) claim(ctx context.Context, r *runState, c *Compiled, trig map[
 	var busy bool
 	claimed := false
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+		wtx := s.db.WrapTx(tx)
 		claimed, busy = false, false
 		if c.Def.Concurrency > 0 {
 			// The bundle's row serializes claims on PostgreSQL.
-			if _, err := tx.ExecContext(ctx, "SELECT id FROM automation_bundles WHERE id = $1"+s.forUpdate(), r.bundleID); err != nil {
+			if _, err := wtx.ExecContext(ctx, "SELECT id FROM automation_bundles WHERE id = $1"+s.forUpdate(), r.bundleID); err != nil {
 				return fmt.Errorf("automation: run %d: claim: %w", r.id, err)
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM automation_runs WHERE bundle_id = $1 AND status = 'running'
+			if err := wtx.QueryRowContext(ctx, `SELECT COUNT(*) FROM automation_runs WHERE bundle_id = $1 AND status = 'running'
 				AND lease_until > $2 AND id <> $3`, r.bundleID, now.UnixMicro(), r.id).Scan(&n); err != nil {
 				return fmt.Errorf("automation: run %d: claim: %w", r.id, err)
 			}
@@ -439,7 +504,7 @@ func (s *Service) claim(ctx context.Context, r *runState, c *Compiled, trig map[
 		step := r.step
 		if resumed {
 			step++
-			if _, err := tx.ExecContext(ctx, `UPDATE automation_run_steps SET status = 'OK' WHERE run_id = $1 AND seq = $2 AND status = 'WAITING'`,
+			if _, err := wtx.ExecContext(ctx, `UPDATE automation_run_steps SET status = 'OK' WHERE run_id = $1 AND seq = $2 AND status = 'WAITING'`,
 				r.id, r.step); err != nil {
 				return fmt.Errorf("automation: run %d: resume: %w", r.id, err)
 			}
@@ -455,7 +520,7 @@ func (s *Service) claim(ctx context.Context, r *runState, c *Compiled, trig map[
 			}
 		}
 		q += ` WHERE id = $1 AND (status IN ('queued', 'waiting') OR (status = 'running' AND lease_until <= $3))`
-		res, err := tx.ExecContext(ctx, q, args...)
+		res, err := wtx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("automation: run %d: claim: %w", r.id, err)
 		}
@@ -489,7 +554,7 @@ func (s *Service) restoreSteps(ctx context.Context, r *runState, c *Compiled, en
 	if r.step == 0 {
 		return nil
 	}
-	rows, err := s.runSteps(ctx, s.db.Read, r.id)
+	rows, err := s.runSteps(ctx, s.db.Reader(), r.id)
 	if err != nil {
 		return err
 	}
@@ -508,24 +573,11 @@ func (s *Service) restoreSteps(ctx context.Context, r *runState, c *Compiled, en
 	return nil
 }
 
-// continueLater hands the rest of a long run to a new job.
-func (s *Service) continueLater(ctx context.Context, r *runState) error {
-	return s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE automation_runs SET status = 'queued', lease_until = 0 WHERE id = $1 AND status = 'running'`, r.id)
-		if err != nil {
-			return fmt.Errorf("automation: run %d: continue: %w", r.id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		return s.enqueue(ctx, tx, r.id, time.Time{})
-	})
-}
-
 // finish ends a run that has not run steps in this job.
 func (s *Service) finish(ctx context.Context, r *runState, status, step, msg string) error {
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE automation_runs SET status = $2, error = $3, error_step = $4, finished_at = $5, lease_until = 0
+		wtx := s.db.WrapTx(tx)
+		_, err := wtx.ExecContext(ctx, `UPDATE automation_runs SET status = $2, error = $3, error_step = $4, finished_at = $5, lease_until = 0
 			WHERE id = $1 AND status IN ('queued', 'running', 'waiting')`, r.id, status, msg, step, s.now().UnixMicro())
 		return err
 	})
@@ -544,7 +596,8 @@ func (s *Service) fail(ctx context.Context, r *runState, step, msg string) error
 // keeping the data and why.
 func (s *Service) filtered(ctx context.Context, r *runState, trig map[string]any, trace any) error {
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE automation_runs SET status = 'filtered', trigger = $2, filter_trace = $3, finished_at = $4
+		wtx := s.db.WrapTx(tx)
+		_, err := wtx.ExecContext(ctx, `UPDATE automation_runs SET status = 'filtered', trigger = $2, filter_trace = $3, finished_at = $4
 			WHERE id = $1 AND status = 'queued'`, r.id, string(mustJSON(trig)), string(mustJSON(trace)), s.now().UnixMicro())
 		return err
 	})

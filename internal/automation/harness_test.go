@@ -21,6 +21,7 @@ import (
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -36,6 +37,8 @@ type env struct {
 	client *http.Client
 	acts   *testActions
 	stop   func()
+
+	riverOpt func(*river.Config)
 }
 
 func fastRiver(c *river.Config) {
@@ -52,6 +55,13 @@ var fastPolicy = []automation.Option{
 }
 
 func newEnv(t testing.TB, d *db.DB, opts ...automation.Option) *env {
+	t.Helper()
+	return newEnvRiver(t, d, fastRiver, opts...)
+}
+
+// newEnvRiver is newEnv with River adjusted by riverOpt (nil: as the app
+// sets it).
+func newEnvRiver(t testing.TB, d *db.DB, riverOpt func(*river.Config), opts ...automation.Option) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
@@ -84,7 +94,7 @@ func newEnv(t testing.TB, d *db.DB, opts ...automation.Option) *env {
 		t.Fatal(err)
 	}
 	a.Automation.Configure(append(append([]automation.Option{}, fastPolicy...), opts...)...)
-	e := &env{t: t, d: d, app: a, key: key, admin: u, srv: srv}
+	e := &env{t: t, d: d, app: a, key: key, admin: u, srv: srv, riverOpt: riverOpt}
 	e.acts = registerTestActions(t, a)
 	srv.Config.Handler = a.Handler
 	srv.Start()
@@ -97,7 +107,11 @@ func newEnv(t testing.TB, d *db.DB, opts ...automation.Option) *env {
 
 func (e *env) start() {
 	e.t.Helper()
-	stop, err := e.app.StartJobs(context.Background(), fastRiver)
+	var opts []jobs.Option
+	if e.riverOpt != nil {
+		opts = append(opts, e.riverOpt)
+	}
+	stop, err := e.app.StartJobs(context.Background(), opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

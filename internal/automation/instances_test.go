@@ -104,7 +104,13 @@ func TestTwoInstancesRunEachItemOnce(t *testing.T) {
 func (e *env) waitRunsAll(bundle int64, n int) []automation.Run {
 	e.t.Helper()
 	var all []automation.Run
-	e.waitFor(fmt.Sprintf("%d finished runs of bundle %d", n, bundle), 60*time.Second, func() bool {
+	e.waitFor(fmt.Sprintf("%d finished runs of bundle %d", n, bundle), 120*time.Second, func() bool {
+		var st automation.RunStats
+		e.must(e.do("GET", fmt.Sprintf("/api/v1/bundles/%d/stats", bundle), nil), 200).json(e.t, &st)
+		if st.Total < n || st.Open > 0 {
+			time.Sleep(80 * time.Millisecond)
+			return false
+		}
 		all = all[:0]
 		before := int64(0)
 		for {

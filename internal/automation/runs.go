@@ -250,7 +250,7 @@ func (s *Service) GetRun(ctx context.Context, id int64) (Run, error) {
 	if trace != "" {
 		r.FilterTrace, _ = DecodeValue([]byte(trace))
 	}
-	if r.Steps, err = s.runSteps(ctx, s.db.Read, id); err != nil {
+	if r.Steps, err = s.runSteps(ctx, s.db.Reader(), id); err != nil {
 		return r, err
 	}
 	if d, err := s.Version(ctx, r.BundleID, r.Version); err == nil {
@@ -474,4 +474,42 @@ func mustJSON(v any) []byte {
 		return []byte("null")
 	}
 	return b
+}
+
+// RunStats counts a bundle's runs by status.
+type RunStats struct {
+	ByStatus map[string]int `json:"by_status"`
+	Total    int            `json:"total"`
+	// Open counts the runs not over (queued, running, waiting).
+	Open int `json:"open"`
+	// LastFinishedAt is when the latest run ended.
+	LastFinishedAt *time.Time `json:"last_finished_at,omitempty"`
+}
+
+// Stats counts a bundle's runs in the journal.
+func (s *Service) Stats(ctx context.Context, bundleID int64) (RunStats, error) {
+	st := RunStats{ByStatus: map[string]int{}}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT status, COUNT(*), MAX(finished_at) FROM automation_runs WHERE bundle_id = $1 GROUP BY status`, bundleID)
+	if err != nil {
+		return st, fmt.Errorf("automation: stats of bundle %d: %w", bundleID, err)
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		var status string
+		var n int
+		var fin int64
+		if err := rows.Scan(&status, &n, &fin); err != nil {
+			return st, fmt.Errorf("automation: stats of bundle %d: %w", bundleID, err)
+		}
+		st.ByStatus[status] = n
+		st.Total += n
+		switch status {
+		case StatusQueued, StatusRunning, StatusWaiting:
+			st.Open += n
+		}
+		last = max(last, fin)
+	}
+	st.LastFinishedAt = optTime(last)
+	return st, rows.Err()
 }

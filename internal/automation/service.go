@@ -23,7 +23,7 @@ const Queue = "automation"
 // QueueWorkers is how many runs one instance works at once. Most of a
 // run's time is spent waiting: for the database's group commit, for a
 // remote API.
-const QueueWorkers = 64
+const QueueWorkers = 256
 
 // Service owns bundles and their runs: storage, the producers of runs
 // (change events, schedules, webhooks, manual runs, connectors' polls)

@@ -97,10 +97,12 @@ func Templates() []Template {
 						"emails": []any{map[string]any{"value": "{{trigger.body.email}}", "value_type": "work"}},
 					}, Duplicates: &Duplicates{By: []string{"phone"}, Then: DupSkip}},
 					{ID: "order", Action: "crm.sales_order.create", Input: map[string]any{
-						"subject":    "Заказ с сайта № {{trigger.body.number}}",
+						"comments":   "Заказ с сайта № {{trigger.body.number}}",
 						"contact_id": "{{steps.client.id}}",
 						"from_site":  "{{trigger.body.number}}",
-						"items":      "{{map(trigger.body.items, {\"name\": #.name, \"price\": string(#.price), \"quantity\": #.quantity})}}",
+						// A map literal in parentheses: bare braces in
+						// map() are a predicate.
+						"items": "{{map(trigger.body.items, ({\"name\": #.name, \"price\": string(#.price), \"quantity\": #.quantity}))}}",
 					}},
 				},
 			},

@@ -171,3 +171,96 @@ func undo(rec map[string]any, changes map[string]events.Change) {
 		rec[f] = v
 	}
 }
+
+// eventDataBatch is eventData of many events of one batch of the log
+// (in id order, ending at end): the records are read a few queries per
+// entity, and the changes made after each event undone, those of the
+// batch from memory and those after it from one query per entity.
+func (s *Service) eventDataBatch(ctx context.Context, evs []*events.Event, batch []events.Event) (map[int64]map[string]any, error) {
+	out := make(map[int64]map[string]any, len(evs))
+	many, ok := s.records.(ManyRecords)
+	if !ok {
+		for _, ev := range evs {
+			d, err := s.eventData(ctx, ev)
+			if err != nil {
+				return nil, err
+			}
+			out[ev.ID] = d
+		}
+		return out, nil
+	}
+	end := batch[len(batch)-1].ID
+	byEntity := map[string][]int64{}
+	seen := map[string]map[int64]bool{}
+	for _, ev := range evs {
+		if seen[ev.Entity] == nil {
+			seen[ev.Entity] = map[int64]bool{}
+		}
+		if !seen[ev.Entity][ev.RecordID] {
+			seen[ev.Entity][ev.RecordID] = true
+			byEntity[ev.Entity] = append(byEntity[ev.Entity], ev.RecordID)
+		}
+	}
+	type key struct {
+		entity string
+		id     int64
+	}
+	current := map[key]map[string]any{}
+	later := map[key][]events.Event{} // changes after each record's events, in id order
+	for entity, ids := range byEntity {
+		recs, err := many.Many(ctx, entity, ids)
+		if err != nil {
+			return nil, fmt.Errorf("read %s records: %w", entity, err)
+		}
+		for id, r := range recs {
+			current[key{entity, id}] = r
+		}
+		for start := 0; start < len(ids); start += 200 {
+			chunk := ids[start:min(len(ids), start+200)]
+			after, err := events.Read(ctx, s.db.Reader(), events.Query{After: end, Entity: entity, RecordIDs: chunk, Limit: 10000})
+			if err != nil {
+				return nil, err
+			}
+			for _, ev := range after {
+				k := key{ev.Entity, ev.RecordID}
+				later[k] = append(later[k], ev)
+			}
+		}
+	}
+	for _, ev := range evs {
+		k := key{ev.Entity, ev.RecordID}
+		data := map[string]any{"event": eventMap(ev)}
+		cur, ok := current[k]
+		if !ok {
+			data["record"] = nil // purged since
+			out[ev.ID] = data
+			continue
+		}
+		rec := make(map[string]any, len(cur))
+		for f, v := range cur {
+			rec[f] = v
+		}
+		after := later[k]
+		for i := len(after) - 1; i >= 0; i-- {
+			undo(rec, after[i].Changes)
+		}
+		for i := len(batch) - 1; i >= 0 && batch[i].ID > ev.ID; i-- {
+			if b := &batch[i]; b.Entity == ev.Entity && b.RecordID == ev.RecordID {
+				undo(rec, b.Changes)
+			}
+		}
+		data["record"] = rec
+		if ev.Action == events.Create {
+			data["old"] = nil
+		} else {
+			old := make(map[string]any, len(rec))
+			for f, v := range rec {
+				old[f] = v
+			}
+			undo(old, ev.Changes)
+			data["old"] = old
+		}
+		out[ev.ID] = data
+	}
+	return out, nil
+}

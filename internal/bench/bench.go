@@ -43,6 +43,8 @@ type Options struct {
 	OneCProducts int
 	OneCOrders   int
 	ServerPID    int
+	// Automation runs the automation phase (automation.go).
+	Automation bool
 }
 
 // Main parses the command line and runs the benchmark.
@@ -65,6 +67,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.OneCProducts, "onec-products", 0, "exchange a generated catalog of this many products with offers through the 1C protocol")
 	fs.IntVar(&o.OneCOrders, "onec-orders", 0, "create this many sales orders over the API and take them out through one 1C sale query")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
+	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,23 +92,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // Report is what a run measured.
 type Report struct {
-	Machine     string      `json:"machine"`
-	Engine      string      `json:"engine"`
-	SQLiteSync  string      `json:"sqlite_sync,omitempty"`
-	Workers     int         `json:"workers"`
-	Creates     int64       `json:"creates"`
-	CreateErrs  int64       `json:"create_errors"`
-	CreatesPerS float64     `json:"creates_per_second"`
-	CreateP50   float64     `json:"create_p50_ms"`
-	CreateP99   float64     `json:"create_p99_ms"`
-	Events      int64       `json:"events_read"`
-	EventsPerS  float64     `json:"events_per_second"`
-	Contacts    int64       `json:"contacts"`
-	SeedPerS    float64     `json:"seed_contacts_per_second,omitempty"`
-	LookupP50   float64     `json:"find_by_phone_p50_ms,omitempty"`
-	LookupP99   float64     `json:"find_by_phone_p99_ms,omitempty"`
-	LookupMiss  int64       `json:"find_by_phone_misses,omitempty"`
-	OneC        *OneCReport `json:"onec,omitempty"`
+	Machine     string            `json:"machine"`
+	Engine      string            `json:"engine"`
+	SQLiteSync  string            `json:"sqlite_sync,omitempty"`
+	Workers     int               `json:"workers"`
+	Creates     int64             `json:"creates"`
+	CreateErrs  int64             `json:"create_errors"`
+	CreatesPerS float64           `json:"creates_per_second"`
+	CreateP50   float64           `json:"create_p50_ms"`
+	CreateP99   float64           `json:"create_p99_ms"`
+	Events      int64             `json:"events_read"`
+	EventsPerS  float64           `json:"events_per_second"`
+	Contacts    int64             `json:"contacts"`
+	SeedPerS    float64           `json:"seed_contacts_per_second,omitempty"`
+	LookupP50   float64           `json:"find_by_phone_p50_ms,omitempty"`
+	LookupP99   float64           `json:"find_by_phone_p99_ms,omitempty"`
+	LookupMiss  int64             `json:"find_by_phone_misses,omitempty"`
+	OneC        *OneCReport       `json:"onec,omitempty"`
+	Automation  *AutomationReport `json:"automation,omitempty"`
 }
 
 // Print writes the report for people.
@@ -122,6 +126,9 @@ func (r Report) Print(w io.Writer) {
 	}
 	if r.OneC != nil {
 		r.OneC.print(w)
+	}
+	if r.Automation != nil {
+		r.Automation.print(w)
 	}
 }
 
@@ -197,6 +204,11 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 	}
 	if err := readEvents(ctx, client, o, &rep); err != nil {
 		return rep, err
+	}
+	if o.Automation {
+		if err := automation(ctx, client, o, &rep); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

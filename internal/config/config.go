@@ -187,6 +187,12 @@ func (c *Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config: tls-cert and tls-key go together")
 	}
+	// A run's job lasts at most a step and a slice of half a step (at most
+	// 30 s); River must not take it for abandoned before that.
+	if longest := c.StepTimeout + min(30*time.Second, c.StepTimeout/2) + 5*time.Second; c.JobRescueAfter < longest {
+		return fmt.Errorf("config: OBMEN_JOB_RESCUE_AFTER (%s) must be at least %s with OBMEN_AUTOMATION_STEP_TIMEOUT %s",
+			c.JobRescueAfter, longest, c.StepTimeout)
+	}
 	if c.GroupCommitMax < 1 {
 		c.GroupCommitMax = 1
 	}

@@ -65,6 +65,10 @@ type DB struct {
 
 	writeStmts, readStmts *stmtCache // SQLite only
 	turn                  WriteTurn  // SQLite only
+	keyLocks              keyLocks   // SQLite only (LockKeys)
+	lockOnce              sync.Once  // PostgreSQL only: locks, its pool
+	locks                 *sql.DB
+	lockErr               error
 
 	stopCheckpoint, checkpointDone chan struct{}
 	pgURL                          string
@@ -220,6 +224,9 @@ func (d *DB) Close() error {
 	}
 	if d.Bulk != nil && d.Bulk != d.Read {
 		errs = append(errs, d.Bulk.Close())
+	}
+	if d.locks != nil {
+		errs = append(errs, d.locks.Close())
 	}
 	errs = append(errs, d.Read.Close())
 	return errors.Join(errs...)

@@ -171,8 +171,10 @@ type Query struct {
 	After  int64  // return events with id > After
 	Limit  int    // at most this many (1..10000; default 100)
 	Entity string // only this entity, when set
-	// RecordID, with Entity, selects one record's history.
-	RecordID int64
+	// RecordID, with Entity, selects one record's history; RecordIDs
+	// several records' (at most a few hundred).
+	RecordID  int64
+	RecordIDs []int64
 	// Raw leaves Changes undecoded, in Encoded: for passing events on as
 	// JSON without building maps.
 	Raw bool
@@ -222,6 +224,14 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 	if p.RecordID != 0 {
 		args = append(args, p.RecordID)
 		where = append(where, fmt.Sprintf("record_id = $%d", len(args)))
+	}
+	if len(p.RecordIDs) > 0 {
+		ph := make([]string, len(p.RecordIDs))
+		for i, id := range p.RecordIDs {
+			args = append(args, id)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		where = append(where, "record_id IN ("+strings.Join(ph, ", ")+")")
 	}
 	if p.ExcludeIntegration != "" {
 		args = append(args, p.ExcludeIntegration)

@@ -133,6 +133,15 @@ func (e *entity[T, P]) runCreate(ctx context.Context, c *automation.Call, d Deps
 	}
 	var m matches[T]
 	if dups {
+		if !c.DryRun {
+			// Look and create under the keys' locks, so that two runs
+			// making the same client at once make one.
+			release, err := d.Store.DB().LockKeys(ctx, e.lockKeys(c.Duplicates.By, &probe)...)
+			if err != nil {
+				return nil, automation.Transient(err, 0)
+			}
+			defer release()
+		}
 		if m, err = e.duplicates(ctx, c.Duplicates.By, &probe); err != nil {
 			return nil, err
 		}

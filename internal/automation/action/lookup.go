@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -214,4 +215,50 @@ func longestWord(s string) string {
 		}
 	}
 	return best
+}
+
+// lockKeys are the keys a find-or-create by these duplicate keys holds
+// while it looks and creates (db.LockKeys): two runs creating the same
+// client at once must not both find nothing and both create. A name
+// locks the entity's whole name space: names are matched loosely.
+func (e *entity[T, P]) lockKeys(by []string, v *T) []string {
+	var keys []string
+	add := func(k string) { keys = append(keys, "automation/"+e.name+"/"+k) }
+	for _, key := range by {
+		switch key {
+		case ByPhone:
+			if e.comms != nil {
+				for _, c := range e.comms(v).Phones {
+					if strings.TrimSpace(c.Value) != "" {
+						add("phone:" + crm.PhoneKey(c.Value))
+					}
+				}
+			}
+		case ByEmail:
+			if e.comms != nil {
+				for _, c := range e.comms(v).Emails {
+					if n, ok := crm.NormalizeEmail(c.Value); ok {
+						add("email:" + n)
+					} else if s := strings.TrimSpace(c.Value); s != "" {
+						add("email:" + strings.ToLower(s))
+					}
+				}
+			}
+		case ByINN:
+			if e.inn != nil {
+				if inn := strings.TrimSpace(e.inn(v)); inn != "" {
+					add("inn:" + inn)
+				}
+			}
+		case ByExternalID:
+			for sys, id := range P(v).RecordExtra().ExternalIDs {
+				if id != "" {
+					add("external:" + sys + ":" + id)
+				}
+			}
+		case ByName:
+			add("name")
+		}
+	}
+	return keys
 }

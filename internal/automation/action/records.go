@@ -11,7 +11,8 @@ import (
 
 // records reads any CRM record by entity name.
 type records struct {
-	get map[string]func(context.Context, int64) (any, *crm.Meta, error)
+	get   map[string]func(context.Context, int64) (any, *crm.Meta, error)
+	store *store.Store
 }
 
 // NewRecords reads CRM records for the engine (a trigger's record, a
@@ -31,7 +32,25 @@ func newRecords(s *store.Store) *records {
 		store.EntityCatalog:    getter(s.GetCatalog),
 		store.EntityTicket:     getter(s.GetTicket),
 		store.EntityActivity:   getter(s.GetActivity),
-	}}
+	}, store: s}
+}
+
+// Many reads many records of one entity in a few queries (the
+// dispatcher's batch); missing ids are left out.
+func (r *records) Many(ctx context.Context, entity string, ids []int64) (map[int64]map[string]any, error) {
+	vs, err := r.store.GetMany(ctx, entity, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]map[string]any, len(vs))
+	for id, v := range vs {
+		val, err := automation.ToValue(v)
+		if err != nil {
+			return nil, err
+		}
+		out[id], _ = val.(map[string]any)
+	}
+	return out, nil
 }
 
 func getter[T any, P rec[T]](get func(context.Context, int64) (T, error)) func(context.Context, int64) (any, *crm.Meta, error) {

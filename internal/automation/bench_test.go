@@ -1,0 +1,236 @@
+package automation_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// The benchmarks run the server as the app configures it (River's and
+// the engine's production polling), over loopback HTTP. One iteration is
+// the whole run: use -benchtime=1x.
+//
+//	go test -run '^$' -bench 'EventToFirstStep|ThreeStep|LeadCreate' -benchtime=1x ./internal/automation/
+
+// newBenchEnv is a server with the production policy.
+func newBenchEnv(b *testing.B, eng storetest.Engine) *env {
+	b.Helper()
+	saved := fastPolicy
+	fastPolicy = nil
+	defer func() { fastPolicy = saved }()
+	e := newEnvRiver(b, eng.Open(b), nil)
+	return e
+}
+
+// BenchmarkEventToFirstStep: a steady 500 lead creates/s for 4 s (after
+// 2 s of the same load not counted), a bundle on lead creation; the
+// latency from each change's commit to its run's first step starting.
+func BenchmarkEventToFirstStep(b *testing.B) {
+	for _, eng := range storetest.Engines(b) {
+		b.Run(eng.Name, func(b *testing.B) {
+			for b.Loop() {
+				e := newBenchEnv(b, eng)
+				bundle := e.bundle(jsonOf(b, `{"name": "latency", "active": true,
+					"trigger": {"type": "crm.event", "entity": "lead", "actions": ["create"]},
+					"steps": [{"id": "note", "action": "crm.timeline.add", "input": {"entity": "lead", "id": "{{trigger.record.id}}", "text": "принято"}}]}`))
+				const rate, warm, dur = 500, 2 * time.Second, 4 * time.Second
+				warmed := pace(e, rate, warm, nil)
+				var ids []int64
+				var mu sync.Mutex
+				pace(e, rate, dur, func(id int64) { mu.Lock(); ids = append(ids, id); mu.Unlock() })
+				runs := e.waitRunsAll(bundle.ID, len(ids)+warmed)
+				byLead := map[int64]automation.Run{}
+				for _, r := range runs {
+					byLead[r.RecordID] = r
+				}
+				var lat []float64
+				for _, id := range ids {
+					r := e.run(byLead[id].ID)
+					created, err := time.Parse(time.RFC3339Nano, fmt.Sprint(path(r.Trigger, "event.created_at")))
+					if err != nil || len(r.Steps) == 0 {
+						b.Fatalf("run %d: %v %+v", r.ID, err, r)
+					}
+					lat = append(lat, float64(r.Steps[0].StartedAt.Sub(created).Microseconds())/1000)
+				}
+				p50, p99 := percentile(lat, 50), percentile(lat, 99)
+				b.ReportMetric(p50, "p50-ms")
+				b.ReportMetric(p99, "p99-ms")
+				b.ReportMetric(float64(len(lat)), "changes")
+			}
+		})
+	}
+}
+
+// pace creates leads at rate per second for d from several clients;
+// got, when set, receives each created lead's id. It returns how many it
+// created.
+func pace(e *env, rate int, d time.Duration, got func(int64)) int {
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	work := make(chan int, rate)
+	var wg sync.WaitGroup
+	var seq atomic.Int64
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range work {
+				n := seq.Add(1)
+				id := e.lead(map[string]any{"title": fmt.Sprintf("bench %d", n), "phones": []any{map[string]any{"value": fmt.Sprintf("+7 901 %07d", n)}}})
+				if got != nil {
+					got(id)
+				}
+			}
+		}()
+	}
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		<-tick.C
+		select {
+		case work <- 1:
+		default: // the clients are behind: the rate is not met; do not queue up
+		}
+	}
+	close(work)
+	wg.Wait()
+	return int(seq.Load())
+}
+
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+// threeStep is the CRM-only bundle of the throughput target: find or
+// create the contact, update the lead, a timeline comment.
+const threeStep = `{"name": "три шага", "active": true,
+	"trigger": {"type": "crm.event", "entity": "lead", "actions": ["create"]},
+	"steps": [
+		{"id": "client", "action": "crm.contact.create", "input": {"name": "{{trigger.record.title}}",
+			"phones": [{"value": "{{trigger.record.phones[0].value}}", "value_type": "mobile"}]},
+		 "duplicates": {"by": ["phone"], "then": "skip"}},
+		{"id": "lead", "action": "crm.lead.update", "input": {"id": "{{trigger.record.id}}", "comments": "Контакт {{steps.client.id}}"}},
+		{"id": "note", "action": "crm.timeline.add", "input": {"entity": "lead", "id": "{{trigger.record.id}}", "text": "Клиент: контакт {{steps.client.id}}"}}
+	]}`
+
+// BenchmarkThreeStepRuns: 5,000 leads are created while the job runner is
+// stopped, then it starts; completed runs of the three-step bundle per
+// second until the last is done.
+func BenchmarkThreeStepRuns(b *testing.B) {
+	for _, eng := range storetest.Engines(b) {
+		b.Run(eng.Name, func(b *testing.B) {
+			for b.Loop() {
+				e := newBenchEnv(b, eng)
+				bundle := e.bundle(threeStep)
+				e.stopJobs()
+				const n = 5000
+				var wg sync.WaitGroup
+				for w := 0; w < 16; w++ {
+					wg.Add(1)
+					go func(w int) {
+						defer wg.Done()
+						for i := w; i < n; i += 16 {
+							e.lead(map[string]any{"title": fmt.Sprintf("Клиент %d", i), "phones": []any{map[string]any{"value": fmt.Sprintf("+7 902 %07d", i)}}})
+						}
+					}(w)
+				}
+				wg.Wait()
+				if f := os.Getenv("OBMEN_BENCH_RUN_PROFILE"); f != "" {
+					out, err := os.Create(f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_ = pprof.StartCPUProfile(out)
+					defer func() { pprof.StopCPUProfile(); out.Close() }()
+				}
+				start := time.Now()
+				e.start()
+				var dispatched time.Duration
+				e.waitFor("runs", 10*time.Minute, func() bool {
+					var st automation.RunStats
+					e.must(e.do("GET", fmt.Sprintf("/api/v1/bundles/%d/stats", bundle.ID), nil), 200).json(e.t, &st)
+					if dispatched == 0 && st.Total >= n {
+						dispatched = time.Since(start)
+					}
+					time.Sleep(200 * time.Millisecond)
+					return st.Total >= n && st.Open == 0
+				})
+				elapsed := time.Since(start)
+				runs := e.waitRunsAll(bundle.ID, n)
+				b.ReportMetric(dispatched.Seconds(), "s-to-dispatch")
+				for _, r := range runs {
+					if r.Status != automation.StatusOK {
+						b.Fatalf("run %d: %s %s", r.ID, r.Status, r.Error)
+					}
+				}
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "runs/s")
+			}
+		})
+	}
+}
+
+// BenchmarkLeadCreateWithBundle: lead creates over HTTP at full speed (64
+// clients, 5 s) with no bundle, then with the three-step bundle active
+// on leads, and with a bundle whose filters leave out every lead.
+func BenchmarkLeadCreateWithBundle(b *testing.B) {
+	for _, eng := range storetest.Engines(b) {
+		b.Run(eng.Name, func(b *testing.B) {
+			for b.Loop() {
+				e := newBenchEnv(b, eng)
+				const d = 5 * time.Second
+				base := createRate(e, d)
+				filtered := e.bundle(jsonOf(b, `{"name": "звонки", "active": true,
+					"trigger": {"type": "crm.event", "entity": "lead", "actions": ["create"]},
+					"filters": {"all": [{"value": "{{trigger.record.source_id}}", "op": "eq", "arg": "CALL"}]},
+					"steps": [{"id": "note", "action": "crm.timeline.add", "input": {"entity": "lead", "id": "{{trigger.record.id}}", "text": "звонок"}}]}`))
+				withFiltered := createRate(e, d)
+				e.must(e.do("POST", fmt.Sprintf("/api/v1/bundles/%d/deactivate", filtered.ID), nil), http.StatusOK)
+				bundle := e.bundle(threeStep)
+				withBundle := createRate(e, d)
+				b.ReportMetric(base, "creates/s")
+				b.ReportMetric(withFiltered, "creates/s-filtered-bundle")
+				b.ReportMetric(withBundle, "creates/s-3step-bundle")
+				b.ReportMetric(100*(1-withFiltered/base), "drop%-filtered")
+				b.ReportMetric(100*(1-withBundle/base), "drop%-3step")
+				_ = bundle
+			}
+		})
+	}
+}
+
+// createRate creates leads from 64 clients for d; leads per second.
+func createRate(e *env, d time.Duration) float64 {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	base := seqBase.Add(1_000_000)
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; time.Now().Before(end); i++ {
+				k := base + int64(i*64+w)
+				e.lead(map[string]any{"title": fmt.Sprintf("Клиент %d", k), "phones": []any{map[string]any{"value": fmt.Sprintf("+7 903 %07d", k%10_000_000)}}})
+				n.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+var seqBase atomic.Int64
