@@ -435,6 +435,22 @@ func TestAutomationRunPages(t *testing.T) {
 			t.Fatal("a cancelled run's page still polls")
 		}
 
+		// Every form of the section is refused without the CSRF token and
+		// changes nothing.
+		before, _ := e.app.Automation.ListRuns(ctx, automation.RunQuery{Limit: 500})
+		bid := strconv.FormatInt(bun.ID, 10)
+		for _, path := range []string{"/automation/" + bid + "/activate", "/automation/" + bid + "/deactivate", "/automation/" + bid + "/copy",
+			"/automation/" + bid + "/delete", "/automation/import", "/automation/runs/" + rid + "/replay", "/automation/runs/" + frid + "/retry",
+			"/automation/runs/" + rid + "/cancel", card + "/run/" + bid} {
+			if p := b.do(http.MethodPost, path, url.Values{"csrf": {"0123456789abcdef0123456789abcdef"}}); p.Status != http.StatusForbidden {
+				t.Errorf("POST %s with a wrong token: %d", path, p.Status)
+			}
+		}
+		after, _ := e.app.Automation.ListRuns(ctx, automation.RunQuery{Limit: 500})
+		if got, _ := e.app.Automation.Get(ctx, bun.ID); len(after.Items) != len(before.Items) || !got.Active || countBundles(t, e) != 3 {
+			t.Fatalf("refused posts changed something: runs %d → %d, active %v, %d bundles", len(before.Items), len(after.Items), got.Active, countBundles(t, e))
+		}
+
 		// The journal: every run, filters, the per-bundle view.
 		p = b.get("/automation/runs")
 		for _, want := range []string{`id="run-` + rid + `"`, `id="run-` + frid + `"`, `id="run-` + brid + `"`, "st-error", "st-ok", "st-cancelled",

@@ -434,9 +434,16 @@
       li.appendChild(fieldBox(t("auto.entity"), entitySelect(tr, true), {hint: t("auto.manual_hint")}));
       break;
     default:
+      // A connector's trigger: its connection and its options.
+      li.appendChild(fieldBox(t("auto.connection"), textControl({value: tr.connection || "", key: "trigger.connection", path: "trigger.connection",
+        label: t("auto.connection"), inputmode: "numeric", onInput: function (v) {
+          var n = parseInt(v, 10);
+          if (n > 0) { tr.connection = n; } else { delete tr.connection; }
+          changed();
+        }})));
       li.appendChild(jsonField(t("auto.trigger_options"), tr.options, "trigger.options", "trigger.options", null, function (v) {
         if (v === undefined) { delete tr.options; } else { tr.options = v; }
-      }));
+      }, "", true));
     }
     li.appendChild(el("div", {class: "node-problems", dataset: {problems: "trigger"}}));
     return li;
