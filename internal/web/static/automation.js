@@ -192,6 +192,15 @@
       disabled: o.disabled, dataset: {key: o.key || ""}, onclick: o.onClick}, [text]);
   }
 
+  // foldable is a <details> that stays open or closed as the user left it
+  // when the chain is drawn again; open at first when it holds something.
+  function foldable(cls, key, holds, summary) {
+    var open = modes[key] ? modes[key] === "open" : holds;
+    var det = el("details", {class: cls, open: open ? true : null}, [el("summary", {text: summary, dataset: {key: key}})]);
+    det.addEventListener("toggle", function () { modes[key] = det.open ? "open" : "closed"; });
+    return det;
+  }
+
   // ------------------------------------------------------------ picker
 
   var picker = null;
@@ -479,8 +488,7 @@
 
     var fields = recordFields(tr.entity).filter(function (f) { return f.type !== "object" && f.type !== "list"; });
     var chosen = tr.fields || [];
-    var det = el("details", {class: "trigger-fields", open: chosen.length ? true : null},
-      [el("summary", {text: t("auto.only_fields") + (chosen.length ? " (" + chosen.length + ")" : "")})]);
+    var det = foldable("trigger-fields", "trigger.fields#open", chosen.length > 0, t("auto.only_fields") + (chosen.length ? " (" + chosen.length + ")" : ""));
     var grid = el("fieldset", {class: "checks grid-checks", dataset: {path: "trigger.fields"}}, [el("legend", {class: "sr", text: t("auto.only_fields")})]);
     fields.forEach(function (f) {
       grid.appendChild(checkControl(lbl(f.label) || f.name, chosen.indexOf(f.name) >= 0, "trigger.fields." + f.name, "", function (on) {
@@ -730,7 +738,7 @@
     // it out).
     var when = s.when || (s.when = {all: []});
     var hasWhen = (when.all || when.any || []).length > 0;
-    var det = el("details", {class: "step-when", open: hasWhen ? true : null}, [el("summary", {text: t("auto.when") + (hasWhen ? " ✓" : "")})]);
+    var det = foldable("step-when", base + "#when", hasWhen, t("auto.when") + (hasWhen ? " ✓" : ""));
     det.appendChild(el("p", {class: "hint", text: t("auto.when_hint")}));
     det.appendChild(groupEditor(when, "when", base + ":when", pick, 0, null, t("auto.when")));
     li.appendChild(det);
@@ -776,10 +784,7 @@
       }
     });
     if (more.length) {
-      var mkey = base + "#more";
-      var det = el("details", {class: "more-fields", open: modes[mkey] === "open" ? true : null},
-        [el("summary", {text: tf("auto.more_fields", more.length), dataset: {key: mkey}})]);
-      det.addEventListener("toggle", function () { modes[mkey] = det.open ? "open" : ""; });
+      var det = foldable("more-fields", base + "#more", false, tf("auto.more_fields", more.length));
       more.forEach(function (f) { det.appendChild(fieldEditor(holder, f, "input." + f.name, base, pick)); });
       fs.appendChild(det);
     }
