@@ -1180,6 +1180,11 @@
       if (res.status === 204) { showProblems([]); }
       else if (res.status === 422 && res.body && res.body.error) { showProblems(res.body.error.details || [{field: res.body.error.field || "", message: res.body.error.message}]); }
       else { showProblems([{field: "", message: apiMessage(res)}]); }
+    }, function (err) {
+      // The server out of reach: say so, try again with the next change.
+      if (n !== validateSeq) { return; }
+      delete root.dataset.validating;
+      document.getElementById("auto-status").textContent = t("auto.check_failed") + ": " + err.message;
     });
   }
 
