@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -41,6 +42,47 @@ func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration {
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	return w.s.work(ctx, job.Args.RunID)
+}
+
+// runsWorker works several new runs per job, at once.
+type runsWorker struct {
+	river.WorkerDefaults[runsArgs]
+	s *Service
+}
+
+func (w *runsWorker) Timeout(*river.Job[runsArgs]) time.Duration {
+	return w.s.leaseTime() + 5*time.Second
+}
+
+// Work works each run in its own goroutine. A run that must wait (an
+// earlier run of its order key, the bundle's concurrency) is handed to a
+// job of its own at the time it may go on, so that it does not hold the
+// others; a failure of the engine (the database away) fails the job, and
+// River's retry works again the runs not yet done.
+func (w *runsWorker) Work(ctx context.Context, job *river.Job[runsArgs]) error {
+	errs := make([]error, len(job.Args.RunIDs))
+	var wg sync.WaitGroup
+	for i, id := range job.Args.RunIDs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := w.s.work(ctx, id)
+			var snooze *river.JobSnoozeError
+			if errors.As(err, &snooze) {
+				err = w.s.handOff(ctx, id, time.Now().Add(snooze.Duration))
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// handOff gives a run a job of its own at a time.
+func (s *Service) handOff(ctx context.Context, id int64, at time.Time) error {
+	return s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+		return s.enqueue(ctx, tx, id, at)
+	})
 }
 
 // runState is what the worker reads of a run.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,7 +126,7 @@ func (s *Service) insertRuns(ctx context.Context, tx *sql.Tx, runs []newRun) ([]
 	}
 	now := s.now().UnixMicro()
 	ids := make([]int64, 0, len(runs))
-	var jobs []river.InsertManyParams
+	var queued []int64
 	for len(runs) > 0 {
 		chunk := runs[:min(len(runs), insertRunChunk)]
 		runs = runs[len(chunk):]
@@ -166,7 +167,7 @@ func (s *Service) insertRuns(ctx context.Context, tx *sql.Tx, runs []newRun) ([]
 			}
 			got[strconv.FormatInt(bundle, 10)+"\x00"+key] = id
 			if status == StatusQueued {
-				jobs = append(jobs, river.InsertManyParams{Args: runArgs{RunID: id}, InsertOpts: runOpts(time.Time{})})
+				queued = append(queued, id)
 			}
 		}
 		rows.Close()
@@ -177,11 +178,32 @@ func (s *Service) insertRuns(ctx context.Context, tx *sql.Tx, runs []newRun) ([]
 			ids = append(ids, got[strconv.FormatInt(r.bundleID, 10)+"\x00"+r.key])
 		}
 	}
+	// A job takes several runs: on SQLite River's own bookkeeping of a job
+	// (fetching it, marking it done) holds the database's single writer
+	// about as long as a three-step run's writes, so one job per run
+	// would halve what the engine can do.
+	var jobs []river.InsertManyParams
+	for len(queued) > 0 {
+		chunk := queued[:min(len(queued), runsPerJob)]
+		queued = queued[len(chunk):]
+		jobs = append(jobs, river.InsertManyParams{Args: runsArgs{RunIDs: slices.Clone(chunk)}, InsertOpts: runOpts(time.Time{})})
+	}
 	if err := runner.InsertManyTx(ctx, tx, jobs); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
+
+// runsPerJob is how many new runs one job takes at most.
+const runsPerJob = 16
+
+// runsArgs is the job of working several new runs, each from its first
+// step, at once.
+type runsArgs struct {
+	RunIDs []int64 `json:"run_ids"`
+}
+
+func (runsArgs) Kind() string { return "automation_runs" }
 
 // enqueue adds a job for run id, at a time (zero: now), in tx.
 func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, id int64, at time.Time) error {
@@ -192,7 +214,8 @@ func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, id int64, at time.Tim
 	return runner.InsertTx(ctx, tx, runArgs{RunID: id}, runOpts(at))
 }
 
-// runArgs is the job of working one run, from its next step.
+// runArgs is the job of working one run, from its next step: a run's
+// continuation, retry or resumption after a delay.
 type runArgs struct {
 	RunID int64 `json:"run_id"`
 }

@@ -20,10 +20,17 @@ import (
 // runs does not hold up webhook deliveries and the mail collector.
 const Queue = "automation"
 
-// QueueWorkers is how many runs one instance works at once. Most of a
-// run's time is spent waiting: for the database's group commit, for a
-// remote API.
-const QueueWorkers = 256
+// Jobs of runs one instance works at once, by engine (a job of new runs
+// works up to runsPerJob of them together). On SQLite most of a run's
+// time is spent waiting for the group commit, which grows with the
+// writers waiting: many runs at once. On PostgreSQL each run's
+// transaction holds one of the pool's connections (16 on this kind of
+// machine); more runs than a few per connection only queue for them and
+// starve the dispatcher.
+const (
+	sqliteQueueWorkers   = 64
+	postgresQueueWorkers = 8
+)
 
 // Service owns bundles and their runs: storage, the producers of runs
 // (change events, schedules, webhooks, manual runs, connectors' polls)
@@ -141,6 +148,7 @@ func (s *Service) Registry() *Registry { return s.reg }
 // Register adds the run worker to River's workers; pass it to jobs.New.
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &runWorker{s: s})
+	river.AddWorker(w, &runsWorker{s: s})
 }
 
 // Queues adds the automation queue to River's configuration; pass it to
@@ -149,7 +157,11 @@ func (s *Service) Queues(c *river.Config) {
 	if c.Queues == nil {
 		c.Queues = map[string]river.QueueConfig{}
 	}
-	c.Queues[Queue] = river.QueueConfig{MaxWorkers: QueueWorkers}
+	n := sqliteQueueWorkers
+	if s.db.Dialect == db.Postgres {
+		n = postgresQueueWorkers
+	}
+	c.Queues[Queue] = river.QueueConfig{MaxWorkers: n}
 }
 
 // Start starts the producers, which enqueue runs on r.
