@@ -174,6 +174,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// Each integration's page and exchange journal in the UI.
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
 	ui.SetIntake(forms, mailSvc)
+	ui.SetAutomation(auto)
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))

@@ -134,7 +134,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 			if herr != nil {
 				return herr
 			}
-			defs, err := importDefinitions(body)
+			defs, err := ParseImport(body)
 			if err != nil {
 				return err
 			}
@@ -423,8 +423,9 @@ func runQuery(r *http.Request) (RunQuery, error) {
 	return out, nil
 }
 
-// importDefinitions reads an export file, a list of definitions or one.
-func importDefinitions(body []byte) ([]Definition, error) {
+// ParseImport reads what import takes: an export file, a list of
+// definitions or one definition (the API and the web UI's upload).
+func ParseImport(body []byte) ([]Definition, error) {
 	trimmed := strings.TrimSpace(string(body))
 	if strings.HasPrefix(trimmed, "[") {
 		var defs []Definition

@@ -220,3 +220,29 @@ func (s *Service) pollOne(ctx context.Context, id int64, version int, cursor str
 	}
 	return release(next, every, runs)
 }
+
+// NextFires lists the next n times of a schedule after from, in its time
+// zone (DefaultTZ when tz is ""): the editor shows them as a cron
+// expression is typed. The error says what does not parse.
+func NextFires(expr, tz string, from time.Time, n int) ([]time.Time, error) {
+	if tz == "" {
+		tz = DefaultTZ
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a time zone", tz)
+	}
+	sch, err := cronParser.Parse(expr)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", expr, err)
+	}
+	out := make([]time.Time, 0, n)
+	at := from.In(loc)
+	for range n {
+		if at = sch.Next(at); at.IsZero() {
+			break
+		}
+		out = append(out, at)
+	}
+	return out, nil
+}

@@ -98,8 +98,11 @@ func (r *Registry) Compile(d Definition) (*Compiled, error) {
 	// Templates may name the trigger and the steps before theirs: a step
 	// joins known after its own templates are checked.
 	known := map[string]bool{}
-	checkRefs := func(step, field string, refs []tmpl.Ref) {
+	checkRefs := func(step, group string, refs []tmpl.Ref) {
 		for _, ref := range refs {
+			// The template's own path ("input.phones[0].value"), so that
+			// the editor shows the problem beside its field.
+			field := refField(ref, group)
 			switch ref.Root {
 			case "trigger":
 			case "steps":
@@ -127,9 +130,9 @@ func (r *Registry) Compile(d Definition) (*Compiled, error) {
 			c.Filters = f
 			for _, ref := range f.Refs() {
 				if ref.Root == "steps" {
-					add("", "filters", "filters see only the trigger, not steps")
+					add("", refField(ref, "filters"), "filters see only the trigger, not steps")
 				} else if ref.Root != "trigger" {
-					add("", "filters", "unknown name %q: filters see trigger", ref.Root)
+					add("", refField(ref, "filters"), "unknown name %q: filters see trigger", ref.Root)
 				}
 			}
 		}
@@ -343,4 +346,13 @@ func trimErr(err error) string {
 		msg = rest
 	}
 	return strings.TrimPrefix(msg, "tmpl: ")
+}
+
+// refField is the JSON path of a reference's template within group
+// ("input", "when", "filters"), else the group.
+func refField(ref tmpl.Ref, group string) string {
+	if ref.Field == group || strings.HasPrefix(ref.Field, group+".") || strings.HasPrefix(ref.Field, group+"[") {
+		return ref.Field
+	}
+	return group
 }

@@ -10,7 +10,9 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // TestEveryPageLabelled signs in as admin, follows every link of the UI
@@ -22,6 +24,7 @@ import (
 func TestEveryPageLabelled(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		seedOneOfEach(t, e)
+		seedAutomation(t, e)
 		b := e.browser()
 		b.signIn()
 		seen := map[string]bool{}
@@ -63,6 +66,15 @@ func TestEveryPageLabelled(t *testing.T) {
 					}
 				}
 			}))
+		}
+		// The Automation section was crawled: the list, the gallery, the
+		// editor (new, from a template, of a bundle), the journal, a run
+		// and the version it ran.
+		for _, p := range []string{"/automation", "/automation/templates", "/automation/new", "/automation/1", "/automation/runs",
+			"/automation/runs/1", "/automation/1/versions/1"} {
+			if !seen[p] {
+				t.Errorf("%s was not crawled", p)
+			}
 		}
 		t.Logf("%d pages checked", pages)
 	})
@@ -332,4 +344,39 @@ func a11yProblems(doc *html.Node) []string {
 	}
 	slices.Sort(problems)
 	return problems
+}
+
+// seedAutomation makes bundles of each trigger and a finished run with a
+// failed step, so that the Automation pages show every part.
+func seedAutomation(t *testing.T, e *env) {
+	t.Helper()
+	addTestActions(t, e)
+	startAutomation(t, e)
+	ctx, svc := t.Context(), e.app.Automation
+	echo := []automation.Step{{ID: "echo", Action: "test.echo", Input: map[string]any{"text": "{{trigger.record.title}}"}},
+		{ID: "boom", Action: "test.fail", OnError: "continue"}}
+	var manual automation.Bundle
+	for i, tr := range []automation.TriggerSpec{
+		{Type: automation.TriggerManual, Entity: "lead"},
+		{Type: automation.TriggerCRMEvent, Entity: "deal", Actions: []string{"update"}, ChangedTo: map[string]any{"stage_id": "WON"}},
+		{Type: automation.TriggerSchedule, Cron: "0 9 * * 1-5"},
+		{Type: automation.TriggerWebhook},
+	} {
+		b, err := svc.Create(ctx, e.admin, automation.Definition{Name: "Связка " + tr.Type, Active: true, Trigger: tr, Steps: echo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			manual = b
+		}
+	}
+	leads, _, err := e.app.Store.ListLeads(ctx, store.ListParams{})
+	if err != nil || len(leads) == 0 {
+		t.Fatalf("no lead to run on: %v", err)
+	}
+	run, err := svc.RunManual(ctx, crm.User{ID: e.admin.UserID, Role: crm.RoleAdmin}, manual.ID, "lead", leads[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRun(t, e, run.ID)
 }

@@ -66,6 +66,8 @@ type cardData struct {
 	Inline  []inlineField
 	Version string // the record's updated_at, sent back by the form
 	Items   *itemsView
+	// Auto is the Run menu of manual bundles and the record's runs.
+	Auto *cardAuto
 }
 
 func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
@@ -227,6 +229,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			rv.Rows = append(rv.Rows, rw)
 		}
 		d.Related = append(d.Related, rv)
+	}
+	if d.Auto, err = u.cardAutomation(r, rq, e.Name, id, d.Deleted != ""); err != nil {
+		u.failErr(w, r, rq, err)
+		return
 	}
 	items, err := u.store.Timeline(ctx, e.Name, id, 100)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/i18n"
 )
 
 // Languages: Russian by default, English on request (cookie obmen_lang).
@@ -23,16 +24,21 @@ func langOf(r *http.Request) string {
 	return defaultLang
 }
 
-// translate finds key in lang, then in Russian; a missing key shows
-// itself, so that a gap is visible rather than blank.
+// messages is the message files' catalogue (internal/i18n): new texts
+// go there; the Go maps below hold the older ones.
+var messages = i18n.New()
+
+// translate finds key in lang, then in Russian — in the Go maps, then in
+// the message files; a missing key shows itself, so that a gap is
+// visible rather than blank.
 func translate(lang, key string) string {
-	for _, c := range []map[string]map[string]string{catalogue, accessCatalogue} {
-		if s, ok := c[lang][key]; ok {
-			return s
+	for _, l := range []string{lang, defaultLang} {
+		for _, c := range []map[string]map[string]string{catalogue, accessCatalogue} {
+			if s, ok := c[l][key]; ok {
+				return s
+			}
 		}
-	}
-	for _, c := range []map[string]map[string]string{catalogue, accessCatalogue} {
-		if s, ok := c[defaultLang][key]; ok {
+		if s, ok := messages.Lookup(l, key); ok {
 			return s
 		}
 	}

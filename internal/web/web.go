@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
@@ -64,6 +65,10 @@ type UI struct {
 	// The lead intake settings pages' services (SetIntake).
 	forms      *webform.Service
 	collectors *mail.Service
+
+	// The bundles' service (SetAutomation): the Automation section, the
+	// cards' Run menu and runs.
+	auto *automation.Service
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
@@ -204,6 +209,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/collectors", u.auth(u.createCollector))
 	mux.Handle("GET /admin/collectors/{id}", u.auth(u.collectorShow))
 	mux.Handle("POST /admin/collectors/{id}/{action}", u.auth(u.collectorAction))
+	u.registerAutomation(mux)
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
@@ -317,6 +323,8 @@ type view struct {
 	Entities []*entity
 	Data     any
 	Path     string // this page, for the language switch to come back to
+	// Auto: the Automation section is there (its menu entry for admins).
+	Auto bool
 }
 
 // T translates a message key.
@@ -329,7 +337,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 	if !ok {
 		panic("web: no page template " + page)
 	}
-	v := &view{Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash")}
+	v := &view{Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash"), Auto: u.auto != nil}
 	if r.Method == http.MethodGet {
 		here := *r.URL
 		q := here.Query()
