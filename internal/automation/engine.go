@@ -420,12 +420,11 @@ func (s *Service) record(ctx context.Context, r *runState, c *Compiled, st *Comp
 
 // runUpdate is how a step's record changes its run.
 type runUpdate struct {
-	status          string
-	step, attempt   int
-	resume, lease   time.Time
-	err, errStep    string
-	finished        bool
-	trigger, filter []byte
+	status        string
+	step, attempt int
+	resume, lease time.Time
+	err, errStep  string
+	finished      bool
 }
 
 // flush writes the run's pending step rows and updates the run in one

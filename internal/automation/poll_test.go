@@ -45,9 +45,9 @@ func TestPollingTrigger(t *testing.T) {
 		}
 		b := e.bundle(jsonOf(t, `{"name": "звонки", "active": true, "trigger": {"type": "test.calls"},
 			"steps": [{"id": "s", "action": "test.echo", "input": {"value": "{{trigger.call_id}}"}}]}`))
+		e.waitRuns(b.ID, 5)
+		time.Sleep(300 * time.Millisecond) // more polls, with overlap
 		runs := e.waitRuns(b.ID, 5)
-		time.Sleep(300 * time.Millisecond)
-		runs = e.waitRuns(b.ID, 5)
 		seen := map[string]bool{}
 		for _, r := range runs {
 			v := fmt.Sprint(path(e.run(r.ID).Steps[0].Output, "value"))

@@ -59,13 +59,12 @@ type Service struct {
 
 	compiled sync.Map // versionKey → *Compiled
 
-	mu       sync.Mutex
-	runner   *jobs.Runner
-	cancel   context.CancelFunc
-	done     chan struct{}
-	pokeCh   chan struct{}
-	schedCh  chan struct{}
-	lastSkip time.Time
+	mu      sync.Mutex
+	runner  *jobs.Runner
+	cancel  context.CancelFunc
+	done    chan struct{}
+	pokeCh  chan struct{}
+	schedCh chan struct{}
 }
 
 // Option changes a Service's policy (tests use short intervals).
