@@ -116,6 +116,10 @@ type Call struct {
 	// DryRun is test mode: the action must not change anything; one that
 	// writes returns what it would send instead (Preview).
 	DryRun bool
+	// Fresh says this step of this run has certainly not been tried
+	// before (the run started in this very job): an action may skip
+	// looking for what an earlier attempt made under Key.
+	Fresh bool
 	// Duplicates is the step's duplicate handling, nil when it has none.
 	Duplicates *Duplicates
 	Log        *slog.Logger

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -27,6 +28,9 @@ func newBenchEnv(b *testing.B, eng storetest.Engine) *env {
 	saved := fastPolicy
 	fastPolicy = nil
 	defer func() { fastPolicy = saved }()
+	// As app.Run sets it for the server.
+	gc := debug.SetGCPercent(200)
+	b.Cleanup(func() { debug.SetGCPercent(gc) })
 	e := newEnvRiver(b, eng.Open(b), nil)
 	return e
 }

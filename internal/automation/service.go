@@ -58,6 +58,7 @@ type Service struct {
 	maxHookBody int64
 
 	compiled sync.Map // versionKey → *Compiled
+	admins   sync.Map // user id → when it was last seen an active admin
 
 	mu      sync.Mutex
 	runner  *jobs.Runner

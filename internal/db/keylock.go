@@ -65,9 +65,11 @@ func (d *DB) lockPool() (*sql.DB, error) {
 			d.lockErr = fmt.Errorf("db: open the lock pool: %w", err)
 			return
 		}
-		p.SetMaxOpenConns(64)
-		p.SetMaxIdleConns(8)
-		p.SetConnMaxIdleTime(time.Minute)
+		// Kept open: a PostgreSQL connection costs a process and
+		// milliseconds to start, more than the lock it holds.
+		p.SetMaxOpenConns(16)
+		p.SetMaxIdleConns(16)
+		p.SetConnMaxIdleTime(10 * time.Minute)
 		d.locks = p
 	})
 	return d.locks, d.lockErr

@@ -115,7 +115,7 @@ func (e *entity[T, P]) runCreate(ctx context.Context, c *automation.Call, d Deps
 	probe := cloneJSON(v)
 	_ = P(&probe).Normalize()
 	idem := idempotencyOf(c, name, in)
-	if !c.DryRun {
+	if !c.DryRun && !c.Fresh {
 		made, ok, err := replay(ctx, c, d.Store, idem, e.name, e.get)
 		if err != nil {
 			return nil, err

@@ -41,7 +41,7 @@ func timelineAdd(d Deps) automation.Action {
 			return crm.Comment{}, store.NotFound("comment", id)
 		}
 		idem := idempotencyOf(c, spec.Name, in)
-		if !c.DryRun {
+		if !c.DryRun && !c.Fresh {
 			if made, ok, err := replay(ctx, c, d.Store, idem, store.EntityComment, get); ok || err != nil {
 				return made, err
 			}
