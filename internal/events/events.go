@@ -333,6 +333,16 @@ var null = json.RawMessage("null")
 // returns the changed top-level fields. old may be nil (a creation: every
 // field that is set appears with old null).
 func Diff(old, cur any) (map[string]Change, error) {
+	if old != nil {
+		if out, ok, err := diffFields(old, cur); ok || err != nil {
+			return out, err
+		}
+	}
+	return diffJSON(old, cur)
+}
+
+// diffJSON is Diff through each record's whole JSON form.
+func diffJSON(old, cur any) (map[string]Change, error) {
 	var a, b map[string]json.RawMessage
 	if old != nil {
 		ob, err := json.Marshal(old)
