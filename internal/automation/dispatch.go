@@ -125,7 +125,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		r, c := it.run, it.c
 		if r.status == StatusQueued {
 			trig := trigs[it.ev.ID]
-			r.trigger = mustJSON(trig)
+			// Stored: the record as it was after the change, which the
+			// log alone cannot give back once the record is purged; the
+			// event and the record before it are read again from the
+			// log (completeTrigger). A third of the bytes, written by
+			// SQLite's single writer.
+			r.trigger = mustJSON(map[string]any{"record": trig["record"]})
 			env := map[string]any{"trigger": trig}
 			if c.OrderKey != nil {
 				k, err := c.OrderKey.Render(env)
@@ -141,7 +146,9 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 				case err != nil:
 					r.status, r.err = StatusError, "filters: "+err.Error()
 				case !pass:
-					r.status, r.trace = StatusFiltered, mustJSON(trace)
+					// Why is kept (the trace holds the values compared),
+					// the data is not: refused items can be many.
+					r.status, r.trace, r.trigger = StatusFiltered, mustJSON(trace), nil
 				}
 			}
 		}

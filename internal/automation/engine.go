@@ -175,7 +175,10 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		if err != nil {
 			return s.fail(ctx, &r, "", "trigger data: "+err.Error())
 		}
-		trig, _ = v.(map[string]any)
+		stored, _ := v.(map[string]any)
+		if trig, err = s.completeTrigger(ctx, r.triggerType, r.eventID, stored); err != nil {
+			return s.fail(ctx, &r, "", err.Error())
+		}
 	}
 	env := map[string]any{"trigger": trig, "steps": map[string]any{}}
 	if r.startedAt == 0 && judge {

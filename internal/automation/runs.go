@@ -267,8 +267,15 @@ func (s *Service) GetRun(ctx context.Context, id int64) (Run, error) {
 	if err != nil {
 		return r, fmt.Errorf("automation: run %d: %w", id, err)
 	}
+	var stored map[string]any
 	if trig != "" {
-		r.Trigger, _ = DecodeValue([]byte(trig))
+		v, _ := DecodeValue([]byte(trig))
+		stored, _ = v.(map[string]any)
+	}
+	if full, err := s.completeTrigger(ctx, r.TriggerType, r.EventID, stored); err == nil && full != nil {
+		r.Trigger = full
+	} else if stored != nil {
+		r.Trigger = stored
 	}
 	if trace != "" {
 		r.FilterTrace, _ = DecodeValue([]byte(trace))

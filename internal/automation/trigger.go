@@ -264,3 +264,38 @@ func (s *Service) eventDataBatch(ctx context.Context, evs []*events.Event, batch
 	}
 	return out, nil
 }
+
+// completeTrigger gives a CRM event run's stored trigger data (the record
+// after the change) its event and the record before the change, read
+// from the log; other runs' data is whole as stored. A run stored
+// without data (refused by the filters) gets it rebuilt from the log and
+// the current record.
+func (s *Service) completeTrigger(ctx context.Context, typ string, eventID int64, stored map[string]any) (map[string]any, error) {
+	if typ != TriggerCRMEvent || eventID == 0 {
+		return stored, nil
+	}
+	if stored == nil {
+		return s.eventTrigger(ctx, eventID)
+	}
+	if _, ok := stored["event"]; ok {
+		return stored, nil
+	}
+	evs, err := events.Read(ctx, s.db.Reader(), events.Query{After: eventID - 1, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 || evs[0].ID != eventID {
+		return nil, fmt.Errorf("change event %d is no longer in the log", eventID)
+	}
+	ev := &evs[0]
+	out := map[string]any{"event": eventMap(ev), "record": stored["record"], "old": nil}
+	if rec, ok := stored["record"].(map[string]any); ok && ev.Action != events.Create {
+		old := make(map[string]any, len(rec))
+		for f, v := range rec {
+			old[f] = v
+		}
+		undo(old, ev.Changes)
+		out["old"] = old
+	}
+	return out, nil
+}
