@@ -125,6 +125,28 @@ func (e *entity[T, P]) decode(in map[string]any) (T, error) {
 // are replaced, null clears.
 func merged[T any](cur T, patch map[string]any) (T, error) {
 	var next T
+	if flatPatch(patch) {
+		// Only top-level text, numbers and booleans: decoding the patch
+		// over a copy of the record is the merge patch, without encoding
+		// the record and decoding it back (this runs inside the write).
+		// The copy shares lists and maps with cur, which the patch does
+		// not touch.
+		pb, err := json.Marshal(patch)
+		if err != nil {
+			return next, automation.InputErrorf("", "input: %v", err)
+		}
+		next = cur
+		if err := json.Unmarshal(pb, &next); err != nil {
+			return next, automation.InputErrorf("", "input: %v", err)
+		}
+		return next, nil
+	}
+	return mergedJSON(cur, patch)
+}
+
+// mergedJSON is merged through the record's JSON (RFC 7396).
+func mergedJSON[T any](cur T, patch map[string]any) (T, error) {
+	var next T
 	doc, err := json.Marshal(cur)
 	if err != nil {
 		return next, err
@@ -241,4 +263,17 @@ func cloneJSON[T any](v T) T {
 		_ = json.Unmarshal(b, &out)
 	}
 	return out
+}
+
+// flatPatch reports whether a patch sets only top-level scalars (no null,
+// which clears, no object or list).
+func flatPatch(patch map[string]any) bool {
+	for _, v := range patch {
+		switch v.(type) {
+		case string, bool, int64, float64, int, json.Number:
+		default:
+			return false
+		}
+	}
+	return true
 }
