@@ -249,3 +249,10 @@ type Redactor interface {
 type ManyRecords interface {
 	Many(ctx context.Context, entity string, ids []int64) (map[int64]map[string]any, error)
 }
+
+// ZeroRecords is Records that also gives an entity's empty record (every
+// field at its zero value, as the REST API writes it): the dispatcher
+// judges a creation's filters on it and the creation's event.
+type ZeroRecords interface {
+	Zero(entity string) (map[string]any, bool)
+}

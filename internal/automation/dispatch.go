@@ -66,12 +66,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	// Which bundle takes which event; then the trigger data of those
 	// events, read for the whole batch at once.
 	type taken struct {
-		c   *Compiled
-		run newRun
-		ev  *events.Event
+		c      *Compiled
+		run    newRun
+		ev     *events.Event
+		judged bool // the filters passed already
 	}
 	var items []taken
-	needs := map[int64]*events.Event{}
 	for _, l := range ls {
 		c, err := s.compiledVersion(ctx, l.id, l.version)
 		if err != nil {
@@ -104,10 +104,41 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 				r.status = StatusError
 				r.err = fmt.Sprintf("stopped: a chain of bundles reached depth %d (the bundle's limit is %d); the change was made by run %d",
 					r.depth, maxDepth, ev.RunID)
-			} else {
-				needs[ev.ID] = ev
 			}
 			items = append(items, taken{c: c, run: r, ev: ev})
+		}
+	}
+	// The filters of a creation are judged on the record as the event
+	// describes it (every field it was made with), without reading it:
+	// where most creations are refused (a bundle on calls only, among
+	// every lead), that is most of the dispatcher's reading saved. The
+	// records of what passes are then read in one go.
+	zeros, _ := s.records.(ZeroRecords)
+	for i := range items {
+		it := &items[i]
+		r, c := &it.run, it.c
+		if r.status != StatusQueued || c.Filters == nil || it.ev.Action != events.Create || zeros == nil {
+			continue
+		}
+		zero, ok := zeros.Zero(it.ev.Entity)
+		if !ok {
+			continue
+		}
+		env := map[string]any{"trigger": map[string]any{"event": eventMap(it.ev), "record": createdRecord(zero, it.ev), "old": nil}}
+		pass, trace, err := c.Filters.Eval(env)
+		switch {
+		case err != nil:
+			r.status, r.err = StatusError, "filters: "+err.Error()
+		case !pass:
+			r.status, r.trace = StatusFiltered, mustJSON(trace)
+		default:
+			it.judged = true
+		}
+	}
+	needs := map[int64]*events.Event{}
+	for _, it := range items {
+		if it.run.status == StatusQueued {
+			needs[it.ev.ID] = it.ev
 		}
 	}
 	list := make([]*events.Event, 0, len(needs))
@@ -140,7 +171,7 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 					r.orderKey = textOf(k)
 				}
 			}
-			if c.Filters != nil && r.status == StatusQueued {
+			if c.Filters != nil && r.status == StatusQueued && !it.judged {
 				pass, trace, err := c.Filters.Eval(env)
 				switch {
 				case err != nil:

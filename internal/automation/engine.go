@@ -41,7 +41,7 @@ func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration {
 }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
-	return w.s.work(ctx, job.Args.RunID)
+	return w.s.work(db.Background(ctx), job.Args.RunID)
 }
 
 // runsWorker works several new runs per job, at once.
@@ -60,6 +60,7 @@ func (w *runsWorker) Timeout(*river.Job[runsArgs]) time.Duration {
 // others; a failure of the engine (the database away) fails the job, and
 // River's retry works again the runs not yet done.
 func (w *runsWorker) Work(ctx context.Context, job *river.Job[runsArgs]) error {
+	ctx = db.Background(ctx)
 	errs := make([]error, len(job.Args.RunIDs))
 	var wg sync.WaitGroup
 	for i, id := range job.Args.RunIDs {

@@ -169,7 +169,8 @@ func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runner = r
-	ctx, s.cancel = context.WithCancel(ctx)
+	// The producers' writes are background work: requests go first.
+	ctx, s.cancel = context.WithCancel(db.Background(ctx))
 	done := make(chan struct{})
 	s.done = done
 	var wg sync.WaitGroup
@@ -237,3 +238,6 @@ func (s *Service) housekeeping(ctx context.Context) {
 		}
 	}
 }
+
+// Records reads the CRM's records as the engine does.
+func (s *Service) Records() Records { return s.records }

@@ -299,3 +299,23 @@ func (s *Service) completeTrigger(ctx context.Context, typ string, eventID int64
 	}
 	return out, nil
 }
+
+// createdRecord is a record as its creation event describes it: the
+// entity's empty record with every field the event gives, and the fields
+// the log leaves out of a creation (the id, the times, who made it).
+// Good for judging filters; the stored trigger data is the record read.
+func createdRecord(zero map[string]any, ev *events.Event) map[string]any {
+	rec := make(map[string]any, len(zero)+4)
+	for k, v := range zero {
+		rec[k] = v
+	}
+	for f, ch := range ev.Changes {
+		if v, err := DecodeValue(ch.New); err == nil {
+			rec[f] = v
+		}
+	}
+	at := ev.CreatedAt.Format(time.RFC3339Nano)
+	rec["id"], rec["created_at"], rec["updated_at"] = ev.RecordID, at, at
+	rec["created_by_id"], rec["updated_by_id"] = ev.ActorUserID, ev.ActorUserID
+	return rec
+}

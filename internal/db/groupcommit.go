@@ -24,9 +24,10 @@ var BatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 })
 
 type writeReq struct {
-	ctx  context.Context
-	fn   WriteFunc
-	done chan error
+	ctx        context.Context
+	fn         WriteFunc
+	done       chan error
+	background bool
 }
 
 // groupCommitter owns SQLite's single write connection. Writers queue their
@@ -52,7 +53,7 @@ func newGroupCommitter(conn *sql.DB, turn WriteTurn, stmts *stmtCache, max int) 
 }
 
 func (g *groupCommitter) do(ctx context.Context, fn WriteFunc) error {
-	r := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), background: IsBackground(ctx)}
 	select {
 	case g.reqs <- r:
 	case <-g.quit:
@@ -73,30 +74,55 @@ func (g *groupCommitter) stop() {
 func (g *groupCommitter) loop() {
 	defer g.wg.Done()
 	batch := make([]writeReq, 0, g.max)
+	var held []writeReq // background writes not yet taken
 	for {
-		select {
-		case r := <-g.reqs:
-			batch = append(batch[:0], r)
-		case <-g.quit:
-			// Finish what is queued, then refuse.
-			for {
-				select {
-				case r := <-g.reqs:
-					g.run([]writeReq{r})
-				default:
-					return
+		batch = batch[:0]
+		var fg []writeReq
+		if len(held) == 0 {
+			select {
+			case r := <-g.reqs:
+				if r.background {
+					held = append(held, r)
+				} else {
+					fg = append(fg, r)
+				}
+			case <-g.quit:
+				// Finish what is queued, then refuse.
+				for {
+					select {
+					case r := <-g.reqs:
+						g.run([]writeReq{r})
+					default:
+						return
+					}
 				}
 			}
 		}
 	drain:
-		for len(batch) < g.max {
+		for len(fg) < g.max {
 			select {
 			case r := <-g.reqs:
-				batch = append(batch, r)
+				if r.background {
+					held = append(held, r)
+				} else {
+					fg = append(fg, r)
+				}
 			default:
 				break drain
 			}
 		}
+		// Requests first, background work beside them: while requests
+		// wait, a batch takes one background write for every eight of
+		// theirs (at least one, so that it goes on); alone, it takes as
+		// many as fit.
+		batch = append(batch, fg...)
+		quota := g.max - len(batch)
+		if len(fg) > 0 {
+			quota = min(quota, max(1, len(fg)/8))
+		}
+		n := min(quota, len(held))
+		batch = append(batch, held[:n]...)
+		held = append(held[:0], held[n:]...)
 		g.run(batch)
 	}
 }
@@ -205,4 +231,19 @@ func call(ctx context.Context, tx *sql.Tx, r writeReq) (err error) {
 		}
 	}()
 	return r.fn(ctx, tx)
+}
+
+type backgroundKey struct{}
+
+// Background marks ctx's writes as background work (automation runs):
+// on SQLite, whose one writer they share with the requests people and
+// systems are waiting on, they yield to those (see groupCommitter.loop).
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx's writes are background work.
+func IsBackground(ctx context.Context) bool {
+	v, _ := ctx.Value(backgroundKey{}).(bool)
+	return v
 }

@@ -3,6 +3,8 @@ package action
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"time"
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/crm"
@@ -13,6 +15,7 @@ import (
 type records struct {
 	get   map[string]func(context.Context, int64) (any, *crm.Meta, error)
 	store *store.Store
+	zeros map[string]map[string]any
 }
 
 // NewRecords reads CRM records for the engine (a trigger's record, a
@@ -32,7 +35,55 @@ func newRecords(s *store.Store) *records {
 		store.EntityCatalog:    getter(s.GetCatalog),
 		store.EntityTicket:     getter(s.GetTicket),
 		store.EntityActivity:   getter(s.GetActivity),
-	}, store: s}
+	}, store: s, zeros: zeroRecords()}
+}
+
+// zeroRecords are the entities' empty records in the JSON-like form.
+func zeroRecords() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for entity, v := range map[string]any{
+		store.EntityLead: crm.Lead{}, store.EntityContact: crm.Contact{}, store.EntityAccount: crm.Account{},
+		store.EntityDeal: crm.Deal{}, store.EntitySalesOrder: crm.SalesOrder{}, store.EntityInvoice: crm.Invoice{},
+		store.EntityProduct: crm.Product{}, store.EntityService: crm.Service{}, store.EntityCatalog: crm.Catalog{},
+		store.EntityTicket: crm.Ticket{}, store.EntityActivity: crm.Activity{},
+	} {
+		// Lists and maps empty rather than absent, as a stored record
+		// reads back.
+		rv := reflect.New(reflect.TypeOf(v)).Elem()
+		emptyContainers(rv)
+		val, err := automation.ToValue(rv.Interface())
+		if m, ok := val.(map[string]any); err == nil && ok {
+			out[entity] = m
+		}
+	}
+	return out
+}
+
+// emptyContainers gives every nil slice and map of a struct (embedded
+// ones included) an empty value.
+func emptyContainers(v reflect.Value) {
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 0, 0))
+		case reflect.Map:
+			f.Set(reflect.MakeMap(f.Type()))
+		case reflect.Struct:
+			if f.Type() != reflect.TypeFor[time.Time]() {
+				emptyContainers(f)
+			}
+		}
+	}
+}
+
+// Zero is the entity's empty record; callers must not change it.
+func (r *records) Zero(entity string) (map[string]any, bool) {
+	m, ok := r.zeros[entity]
+	return m, ok
 }
 
 // Many reads many records of one entity in a few queries (the

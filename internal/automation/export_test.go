@@ -1,0 +1,4 @@
+package automation
+
+// CreatedRecord is createdRecord, for the external tests.
+var CreatedRecord = createdRecord
