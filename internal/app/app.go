@@ -150,7 +150,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
 		forms.Register(mux)
 	})
-	auto, err := newAutomation(d, s, cfg, box, log)
+	load := &httpx.Load{}
+	auto, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(load.InFlight, busyRequests))
 	if err != nil {
 		return nil, err
 	}
@@ -197,9 +198,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv.Handler = httpx.Observe(log, securityHeaders(mux))
+	srv.Handler = httpx.Observe(log, load.Wrap(securityHeaders(mux)))
 	return srv, nil
 }
+
+// busyRequests is how many requests in flight make the server busy:
+// automation runs then give the processor and the writer to them, and
+// catch up when the load passes.
+const busyRequests = 8
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -114,12 +114,12 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 
 // newAutomation builds the bundles' engine with every action registered:
 // the CRM's, HTTP and flow actions; connectors add theirs here.
-func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger) (*automation.Service, error) {
+func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger, opts ...automation.Option) (*automation.Service, error) {
 	reg := automation.NewRegistry(nil)
 	// Every URL a bundle's step fetches passes the SSRF guard.
 	if err := action.Register(reg, action.Deps{Store: s, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg))}); err != nil {
 		return nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
-		automation.WithStepTimeout(cfg.StepTimeout)), nil
+		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), nil
 }

@@ -286,6 +286,7 @@ func (s *Service) dispatchLoop(ctx context.Context) {
 			s.log.Error("automation: dispatch", "err", err)
 		}
 		if n == dispatchBatch && err == nil {
+			s.pause(ctx)
 			continue
 		}
 		select {
@@ -301,6 +302,7 @@ func (s *Service) dispatchLoop(ctx context.Context) {
 				return
 			case <-time.After(pokeGather):
 			}
+			s.pause(ctx)
 		}
 	}
 }

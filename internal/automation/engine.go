@@ -226,12 +226,14 @@ func (s *Service) work(ctx context.Context, id int64) error {
 			}
 			return nil
 		}
+		done := s.yield(ctx)
 		st := &c.Steps[r.step]
 		call := &Call{RunID: r.id, BundleID: r.bundleID, StepID: st.ID, Attempt: r.attempt + 1, Actor: actor,
 			Duplicates: st.Duplicates, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
 		out := s.execStep(ctx, c, st, env, call)
-		done, err := s.record(ctx, &r, c, st, out, env)
-		if err != nil || done {
+		finished, err := s.record(ctx, &r, c, st, out, env)
+		done()
+		if err != nil || finished {
 			return err
 		}
 	}

@@ -53,6 +53,10 @@ type Service struct {
 	keepFiltered, keepRuns  time.Duration
 	stepTimeout             time.Duration
 
+	pressure func() int64
+	busy     int64
+	slots    chan struct{}
+
 	hookLimiter *httpx.Limiter
 	ipLimiter   *httpx.Limiter
 	maxHookBody int64
@@ -98,6 +102,14 @@ func WithHookLimits(every time.Duration, burst int, maxBody int64) Option {
 	}
 }
 
+// WithPressure tells the engine how busy the server is (requests in
+// flight) and from what number on it is busy: runs then wait between
+// steps and the dispatcher reads the log less often, so that people and
+// systems waiting on requests go first; the runs catch up after.
+func WithPressure(inFlight func() int64, busy int64) Option {
+	return func(s *Service) { s.pressure, s.busy = inFlight, busy }
+}
+
 // WithStepTimeout bounds one step's run.
 func WithStepTimeout(d time.Duration) Option { return func(s *Service) { s.stepTimeout = d } }
 
@@ -123,7 +135,7 @@ func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.
 		keepFiltered: DefaultKeepFiltered, keepRuns: DefaultKeepRuns, stepTimeout: DefaultStepTimeout,
 		hookLimiter: httpx.NewLimiter(20*time.Millisecond, 200), ipLimiter: httpx.NewLimiter(20*time.Millisecond, 200),
 		maxHookBody: DefaultHookBody,
-		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1)}
+		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1), slots: make(chan struct{}, busySlots)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -241,3 +253,39 @@ func (s *Service) housekeeping(ctx context.Context) {
 
 // Records reads the CRM's records as the engine does.
 func (s *Service) Records() Records { return s.records }
+
+// yield lets a run's next step go when the server is not busy with
+// requests; while it is, only a few steps of all runs go at a time (the
+// others wait, using nothing), so that the requests keep the processor
+// and the writer and the runs catch up when the load passes. The
+// returned func ends the step.
+func (s *Service) yield(ctx context.Context) func() {
+	if s.pressure == nil || s.pressure() < s.busy {
+		return func() {}
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }
+	case <-ctx.Done():
+		return func() {}
+	}
+}
+
+// busyWait is how long the dispatcher waits between readings of the log
+// while the server is busy: fewer, larger batches.
+const busyWait = time.Second
+
+// pause waits busyWait if the server is busy.
+func (s *Service) pause(ctx context.Context) {
+	if s.pressure == nil || s.pressure() < s.busy {
+		return
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(busyWait):
+	}
+}
+
+// busySlots is how many steps of all runs go at once while the server is
+// busy.
+const busySlots = 1

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,3 +77,21 @@ func Observe(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 	})
 }
+
+// Load counts the requests being served: the server's own measure of how
+// busy it is, which background work (automation runs) defers to.
+type Load struct {
+	n atomic.Int64
+}
+
+// Wrap counts next's requests while they run.
+func (l *Load) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.n.Add(1)
+		defer l.n.Add(-1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// InFlight is how many requests are being served now.
+func (l *Load) InFlight() int64 { return l.n.Load() }
