@@ -1,0 +1,60 @@
+package automation
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// While the server is busy, steps go one at a time; when it is not, all
+// go at once.
+func TestYieldUnderPressure(t *testing.T) {
+	var inFlight atomic.Int64
+	s := &Service{slots: make(chan struct{}, busySlots)}
+	WithPressure(inFlight.Load, 8)(s)
+	ctx := context.Background()
+
+	inFlight.Store(20)
+	var running, most atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := s.yield(ctx)
+			n := running.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(5 * time.Millisecond)
+			running.Add(-1)
+			done()
+		}()
+	}
+	wg.Wait()
+	if most.Load() != busySlots {
+		t.Fatalf("%d steps at once while busy, want %d", most.Load(), busySlots)
+	}
+
+	inFlight.Store(1)
+	start := make(chan struct{})
+	var dones []func()
+	for i := 0; i < 6; i++ {
+		dones = append(dones, s.yield(ctx))
+	}
+	close(start)
+	for _, d := range dones {
+		d()
+	}
+	// A waiting step gives up with its context.
+	inFlight.Store(20)
+	hold := s.yield(ctx)
+	c, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	s.yield(c)()
+	if c.Err() == nil {
+		t.Fatal("a step went while the only slot was held")
+	}
+	hold()
+}
