@@ -202,10 +202,10 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	return srv, nil
 }
 
-// busyRequests is how many requests in flight make the server busy:
-// automation runs then give the processor and the writer to them, and
-// catch up when the load passes.
-const busyRequests = 8
+// busyRequests is how many requests in flight, on average over a
+// moment, make the server busy: automation runs then give the processor
+// and the writer to them, and catch up when the load passes.
+const busyRequests = 16
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

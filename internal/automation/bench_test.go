@@ -196,6 +196,7 @@ func BenchmarkLeadCreateWithBundle(b *testing.B) {
 			for b.Loop() {
 				e := newBenchEnv(b, eng)
 				const d = 5 * time.Second
+				createRate(e, 2*time.Second) // the pools and caches warm up
 				base := createRate(e, d)
 				filtered := e.bundle(jsonOf(b, `{"name": "звонки", "active": true,
 					"trigger": {"type": "crm.event", "entity": "lead", "actions": ["create"]},

@@ -13,8 +13,19 @@ import (
 	"github.com/obmen/obmen/internal/events"
 )
 
-// dispatchBatch is how many change events one dispatch reads.
-const dispatchBatch = 500
+// dispatchBatch is how many change events one dispatch reads; busyBatch
+// while the server is busy with requests (once a second: see pause).
+const (
+	dispatchBatch = 500
+	busyBatch     = 100
+)
+
+func (s *Service) batchSize() int {
+	if s.isBusy() {
+		return busyBatch
+	}
+	return dispatchBatch
+}
 
 // Dispatch reads the change events after the cursors of the active
 // crm.event bundles and makes a run of each event a bundle's trigger
@@ -55,7 +66,7 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	for _, l := range ls {
 		from = min(from, l.cursor)
 	}
-	evs, err := events.Read(ctx, s.db.Reader(), events.Query{After: from, Limit: dispatchBatch})
+	evs, err := events.Read(ctx, s.db.Reader(), events.Query{After: from, Limit: s.batchSize()})
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
@@ -285,7 +296,7 @@ func (s *Service) dispatchLoop(ctx context.Context) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("automation: dispatch", "err", err)
 		}
-		if n == dispatchBatch && err == nil {
+		if n >= busyBatch && err == nil {
 			s.pause(ctx)
 			continue
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -55,6 +57,7 @@ type Service struct {
 
 	pressure func() int64
 	busy     int64
+	load     atomic.Uint64 // float64 bits: the average requests in flight
 	slots    chan struct{}
 
 	hookLimiter *httpx.Limiter
@@ -186,7 +189,8 @@ func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
 	done := make(chan struct{})
 	s.done = done
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); s.watchLoad(ctx) }()
 	go func() { defer wg.Done(); s.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); s.scheduleLoop(ctx) }()
 	go func() { defer wg.Done(); s.housekeeping(ctx) }()
@@ -260,7 +264,7 @@ func (s *Service) Records() Records { return s.records }
 // and the writer and the runs catch up when the load passes. The
 // returned func ends the step.
 func (s *Service) yield(ctx context.Context) func() {
-	if s.pressure == nil || s.pressure() < s.busy {
+	if !s.isBusy() {
 		return func() {}
 	}
 	select {
@@ -277,7 +281,7 @@ const busyWait = time.Second
 
 // pause waits busyWait if the server is busy.
 func (s *Service) pause(ctx context.Context) {
-	if s.pressure == nil || s.pressure() < s.busy {
+	if !s.isBusy() {
 		return
 	}
 	select {
@@ -289,3 +293,33 @@ func (s *Service) pause(ctx context.Context) {
 // busySlots is how many steps of all runs go at once while the server is
 // busy.
 const busySlots = 1
+
+// isBusy reports whether the server has been busy of late: the requests
+// in flight, averaged over the last quarter of a second or so (sampled
+// by watchLoad), reach the busy number. A burst of a few requests is not
+// a load; a stream that keeps many in flight is.
+func (s *Service) isBusy() bool {
+	return s.pressure != nil && math.Float64frombits(s.load.Load()) >= float64(s.busy)
+}
+
+// watchLoad samples the requests in flight every loadSample into an
+// exponentially weighted average.
+func (s *Service) watchLoad(ctx context.Context) {
+	if s.pressure == nil {
+		return
+	}
+	t := time.NewTicker(loadSample)
+	defer t.Stop()
+	avg := 0.0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		avg += 0.2 * (float64(s.pressure()) - avg)
+		s.load.Store(math.Float64bits(avg))
+	}
+}
+
+const loadSample = 50 * time.Millisecond

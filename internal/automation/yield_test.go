@@ -14,9 +14,23 @@ func TestYieldUnderPressure(t *testing.T) {
 	var inFlight atomic.Int64
 	s := &Service{slots: make(chan struct{}, busySlots)}
 	WithPressure(inFlight.Load, 8)(s)
-	ctx := context.Background()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go s.watchLoad(ctx)
+	settle := func(n int64) {
+		inFlight.Store(n)
+		for want := n >= 8; s.isBusy() != want; {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 
+	// A burst is not a load.
 	inFlight.Store(20)
+	time.Sleep(loadSample + 10*time.Millisecond)
+	if s.isBusy() {
+		t.Fatal("one sample of 20 made the server busy")
+	}
+	settle(20)
 	var running, most atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 6; i++ {
@@ -37,7 +51,7 @@ func TestYieldUnderPressure(t *testing.T) {
 		t.Fatalf("%d steps at once while busy, want %d", most.Load(), busySlots)
 	}
 
-	inFlight.Store(1)
+	settle(1)
 	start := make(chan struct{})
 	var dones []func()
 	for i := 0; i < 6; i++ {
@@ -48,7 +62,7 @@ func TestYieldUnderPressure(t *testing.T) {
 		d()
 	}
 	// A waiting step gives up with its context.
-	inFlight.Store(20)
+	settle(20)
 	hold := s.yield(ctx)
 	c, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
