@@ -267,13 +267,32 @@ func (s *Service) yield(ctx context.Context) func() {
 	if !s.isBusy() {
 		return func() {}
 	}
-	select {
-	case s.slots <- struct{}{}:
-		return func() { <-s.slots }
-	case <-ctx.Done():
-		return func() {}
+	tick := time.NewTicker(busyStep)
+	defer tick.Stop()
+	for {
+		select {
+		case s.slots <- struct{}{}:
+			start := time.Now()
+			return func() {
+				// The slot is held busyStep at least: while busy, the
+				// runs go on at a trickle of steps a second.
+				if rest := busyStep - time.Since(start); rest > 0 {
+					time.Sleep(rest)
+				}
+				<-s.slots
+			}
+		case <-tick.C:
+			if !s.isBusy() {
+				return func() {} // the load passed: no more waiting
+			}
+		case <-ctx.Done():
+			return func() {}
+		}
 	}
 }
+
+// busyStep is the least time a step takes while the server is busy.
+const busyStep = 50 * time.Millisecond
 
 // busyWait is how long the dispatcher waits between readings of the log
 // while the server is busy: fewer, larger batches.

@@ -70,5 +70,14 @@ func TestYieldUnderPressure(t *testing.T) {
 	if c.Err() == nil {
 		t.Fatal("a step went while the only slot was held")
 	}
+	// A step waiting for the slot goes when the load passes, slot or not.
+	went := make(chan struct{})
+	go func() { s.yield(ctx)(); close(went) }()
+	settle(1)
+	select {
+	case <-went:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a waiting step still waits after the load passed")
+	}
 	hold()
 }
