@@ -348,7 +348,7 @@ func (h *Handler) activityCondition(q *sqlQuery, field, op string, vals []any) (
 		if op != "eq" && op != "ne" && op != "in" && op != "notin" {
 			return "", crmError("Field %s: takes =, ! or a list", field)
 		}
-		return columnCondition(q, col[0], field, kText, op, vals, func(v any) (any, error) { return nameOf(table, field, v) })
+		return columnCondition(q, col[0], field, kCode, op, vals, func(v any) (any, error) { return nameOf(table, field, v) })
 	}
 	return columnCondition(q, col[0], field, col[1], op, vals, func(v any) (any, error) { return h.filterValue(field, col[1], v) })
 }

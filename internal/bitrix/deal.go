@@ -24,7 +24,7 @@ var dealFields = func() []recField[crm.Deal] {
 			}},
 		rStatus("STAGE_ID", "Deal stage", "DEAL_STAGE", "r.stage_id", func(r *D) *string { return &r.StageID }),
 		rRead("STAGE_SEMANTIC_ID", "string", "Stage group",
-			"COALESCE((SELECT MAX(s.semantics) FROM statuses s WHERE s.entity_id LIKE 'DEAL_STAGE%' AND s.status_id = r.stage_id AND s.semantics <> ''), 'P')", kText, func(v *recView, r *D) any {
+			"COALESCE((SELECT MAX(s.semantics) FROM statuses s WHERE s.entity_id LIKE 'DEAL_STAGE%' AND s.status_id = r.stage_id AND s.semantics <> ''), 'P')", kCode, func(v *recView, r *D) any {
 				if s := v.semantics[r.StageID]; s != "" {
 					return s
 				}
@@ -42,7 +42,7 @@ var dealFields = func() []recField[crm.Deal] {
 			}},
 		func() recField[D] {
 			f := text("CURRENCY_ID", "Currency", "r.currency", func(r *D) *string { return &r.Currency })
-			f.typ = "crm_currency"
+			f.typ, f.kind = "crm_currency", kCode
 			return f
 		}(),
 		{name: "OPPORTUNITY", typ: "double", title: "Amount", col: "r.opportunity", kind: kAmount,

@@ -71,7 +71,7 @@ func rText[T any](name, title, col string, get func(r *T) *string) recField[T] {
 
 func rStatus[T any](name, title, statusType, col string, get func(r *T) *string) recField[T] {
 	f := rText(name, title, col, get)
-	f.typ, f.statusType = "crm_status", statusType
+	f.typ, f.statusType, f.kind = "crm_status", statusType, kCode
 	return f
 }
 
@@ -222,7 +222,7 @@ func rOrigin[T any](extra func(r *T) *crm.Extra) []recField[T] {
 // rHas are HAS_PHONE, HAS_EMAIL and HAS_IMOL.
 func rHas[T any](entity string, comms func(r *T) *crm.Comms) []recField[T] {
 	has := func(name, title, kind string, items func(c *crm.Comms) []crm.Comm) recField[T] {
-		return rRead(name, "char", title, "CASE WHEN EXISTS (SELECT 1 FROM comms c WHERE c.entity = '"+entity+"' AND c.record_id = r.id AND c.kind = '"+kind+"') THEN 'Y' ELSE 'N' END", kText,
+		return rRead(name, "char", title, "CASE WHEN EXISTS (SELECT 1 FROM comms c WHERE c.entity = '"+entity+"' AND c.record_id = r.id AND c.kind = '"+kind+"') THEN 'Y' ELSE 'N' END", kCode,
 			func(_ *recView, r *T) any { return yn(len(items(comms(r))) > 0) })
 	}
 	return []recField[T]{
@@ -340,10 +340,10 @@ func (d *entityDef[T]) condition(h *Handler) func(q *sqlQuery, field, op string,
 		if f == nil || f.col == "" {
 			return "", crmError("Field %s: cannot filter %ss by this field", field, d.entity)
 		}
-		if f.typ == "char" && f.kind == kText {
+		if f.typ == "char" && (f.kind == kText || f.kind == kCode) {
 			// Y/N fields computed in SQL compare as text; a bool column is
 			// compared with the flag.
-			return columnCondition(q, f.col, field, kText, op, vals, func(v any) (any, error) { return yn(truthy(v)), nil })
+			return columnCondition(q, f.col, field, kCode, op, vals, func(v any) (any, error) { return yn(truthy(v)), nil })
 		}
 		if f.kind == "bool" {
 			return flagCondition(field, op, vals, f.col)

@@ -36,6 +36,7 @@ const (
 	kAmount = "amount"
 	kTime   = "time"
 	kDate   = "date"
+	kCode   = "code" // text compared exactly: status ids, currencies
 )
 
 // leadRow is a lead with what list answers need beyond crm.Lead.
@@ -71,7 +72,7 @@ func textField(name, title, col, jsonName string, get func(l *crm.Lead) *string)
 
 func statusField(name, title, statusType, col, jsonName string, get func(l *crm.Lead) *string) leadField {
 	f := textField(name, title, col, jsonName, get)
-	f.typ, f.statusType = "crm_status", statusType
+	f.typ, f.statusType, f.kind = "crm_status", statusType, kCode
 	return f
 }
 
@@ -121,7 +122,7 @@ var leadFields = []leadField{
 	textField("COMMENTS", "Comments", "comments", "comments", func(l *crm.Lead) *string { return &l.Comments }),
 	func() leadField {
 		f := textField("CURRENCY_ID", "Currency", "currency", "currency", func(l *crm.Lead) *string { return &l.Currency })
-		f.typ = "crm_currency"
+		f.typ, f.kind = "crm_currency", kCode
 		return f
 	}(),
 	{name: "OPPORTUNITY", typ: "double", title: "Amount", col: "opportunity", kind: kAmount, json: "opportunity",

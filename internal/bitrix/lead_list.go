@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -120,8 +121,16 @@ func (h *Handler) leadCondition(q *sqlQuery, field, op string, vals []any) (stri
 	return columnCondition(q, col, field, f.kind, op, vals, convert)
 }
 
-// columnCondition compares an SQL expression with converted values.
+// columnCondition compares an SQL expression with converted values. Text
+// (kText) compares as Bitrix24's does, ignoring case in every alphabet
+// (db.Fold on both sides); codes (kCode: statuses, currencies) compare
+// exactly, so that their indexes serve.
 func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, convert func(any) (any, error)) (string, error) {
+	arg := q.arg
+	if kind == kText {
+		col = db.Fold + "(" + col + ")"
+		arg = func(v any) string { return db.Fold + "(" + q.arg(v) + ")" }
+	}
 	switch op {
 	case "in", "notin":
 		if len(vals) == 0 {
@@ -136,7 +145,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 			if err != nil {
 				return "", err
 			}
-			ph = append(ph, q.arg(x))
+			ph = append(ph, arg(x))
 		}
 		not := ""
 		if op == "notin" {
@@ -144,7 +153,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 		}
 		return fmt.Sprintf("%s %sIN (%s)", col, not, strings.Join(ph, ", ")), nil
 	case "like", "likeraw", "notlike", "notlikeraw":
-		if kind != kText && kind != kDate {
+		if kind != kText && kind != kDate && kind != kCode {
 			return "", crmError("Field %s: %% works on text fields only", field)
 		}
 		var conds []string
@@ -157,7 +166,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 			if strings.HasSuffix(op, "raw") {
 				pattern = s // the client's own % and _
 			}
-			expr := col + " LIKE " + q.arg(pattern)
+			expr := col + " LIKE " + arg(pattern)
 			if !strings.HasSuffix(op, "raw") {
 				expr += ` ESCAPE '\'`
 			}
@@ -186,7 +195,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s %s %s", col, cmp, q.arg(x)), nil
+	return fmt.Sprintf("%s %s %s", col, cmp, arg(x)), nil
 }
 
 func escapeLike(s string) string {
@@ -302,7 +311,7 @@ func commCondition(q *sqlQuery, entity, field, op string, vals []any) (string, e
 	var err error
 	switch op {
 	case "eq", "in":
-		cond, err = columnCondition(q, "c.normalized", field, kText, "in", vals, func(v any) (any, error) {
+		cond, err = columnCondition(q, "c.normalized", field, kCode, "in", vals, func(v any) (any, error) {
 			s, ok := scalarText(v)
 			if !ok {
 				return nil, crmError("Field %s: must be a single value", field)
@@ -364,6 +373,9 @@ func customCondition(q *sqlQuery, entity, code, op string, vals []any, defs []cr
 	}
 	numeric := def.Type == "number" || def.Type == "date"
 	col, kind := "cv.value", kText
+	if def.Type == "bool" {
+		kind = kCode
+	}
 	if numeric {
 		col, kind = "cv.num", kInt
 	}
