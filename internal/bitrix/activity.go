@@ -359,7 +359,11 @@ func activityOrder(order *Array) string {
 }
 
 func (h *Handler) activityList(ctx context.Context, c *call) (reply, error) {
-	ids, sel, start, total, err := h.listPage(ctx, c, "activities", store.EntityActivity, nil, h.activityCondition, activityOrder)
+	la, err := c.listArgs()
+	if err != nil {
+		return reply{}, err
+	}
+	ids, sel, start, total, err := h.listPage(ctx, la, "activities", store.EntityActivity, nil, h.activityCondition, activityOrder)
 	if err != nil {
 		return reply{}, err
 	}

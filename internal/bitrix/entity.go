@@ -388,37 +388,50 @@ func orderClause(order *Array, col func(field string) string) string {
 	return strings.Join(parts, ", ")
 }
 
-// listPage is a *.list call: the ids of one page by filter and order, and
-// the total unless start=-1. Records are the live ones (deleted_at = 0).
-func (h *Handler) listPage(ctx context.Context, c *call, table, entity string, defs []crm.CustomField,
-	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
-	return h.listPageWhere(ctx, c, table, "r.deleted_at = 0", entity, defs, standard, orderBy)
+// listArgs are a list call's filter, order, select and start, in
+// Bitrix24's legacy field names.
+type listArgs struct {
+	filter, order, sel *Array
+	start              int64 // -1: no count
 }
 
-// listPageWhere is listPage over the rows that base selects, for tables
-// without a recycle bin.
-func (h *Handler) listPageWhere(ctx context.Context, c *call, table, base, entity string, defs []crm.CustomField,
-	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
-	filter, err := c.paramArray("filter")
-	if err != nil {
-		return nil, nil, 0, nil, err
+// listArgs reads a *.list call's parameters.
+func (c *call) listArgs() (listArgs, error) {
+	var la listArgs
+	var err error
+	if la.filter, err = c.paramArray("filter"); err != nil {
+		return la, err
 	}
-	order, err := c.paramArray("order")
-	if err != nil {
-		return nil, nil, 0, nil, err
+	if la.order, err = c.paramArray("order"); err != nil {
+		return la, err
 	}
-	selArr, err := c.paramArray("select")
-	if err != nil {
-		return nil, nil, 0, nil, err
+	if la.sel, err = c.paramArray("select"); err != nil {
+		return la, err
 	}
 	startText, err := c.paramText("start")
 	if err != nil {
-		return nil, nil, 0, nil, err
+		return la, err
 	}
 	start, perr := strconv.ParseInt(startText, 10, 64)
 	if perr != nil || start < -1 {
 		start = 0
 	}
+	la.start = start
+	return la, nil
+}
+
+// listPage is a *.list call: the ids of one page by filter and order, and
+// the total unless start=-1. Records are the live ones (deleted_at = 0).
+func (h *Handler) listPage(ctx context.Context, la listArgs, table, entity string, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
+	return h.listPageWhere(ctx, la, table, "r.deleted_at = 0", entity, defs, standard, orderBy)
+}
+
+// listPageWhere is listPage over the rows that base selects, for tables
+// without a recycle bin.
+func (h *Handler) listPageWhere(ctx context.Context, la listArgs, table, base, entity string, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
+	filter, order, selArr, start := la.filter, la.order, la.sel, la.start
 	q := &sqlQuery{where: []string{base}}
 	if c := store.ScopeCondition(ctx, entity, "r", q.arg); c != "" {
 		q.where = append(q.where, c) // a manager's webhook sees their own records
@@ -527,114 +540,172 @@ func (c *crud[T]) load(ctx context.Context, id int64) (T, error) {
 	return r, nil
 }
 
-func (c *crud[T]) add(ctx context.Context, cl *call) (reply, error) {
-	fields, err := cl.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
+// The record operations below are the one implementation behind both API
+// generations: crm.{entity}.* calls them with Bitrix24's legacy field
+// names, crm.item.* (item.go) through its camelCase mapping.
+
+func (c *crud[T]) entityName() string { return c.def.entity }
+
+func (c *crud[T]) addRecord(ctx context.Context, a crm.Actor, fields *Array) (int64, error) {
 	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
 	if err != nil {
-		return reply{}, err
+		return 0, err
 	}
 	var r T
 	if c.init != nil {
 		c.init(&r)
 	}
 	if err := c.def.apply(&r, orEmpty(fields), defs, true); err != nil {
-		return reply{}, err
+		return 0, err
 	}
-	created, err := c.create(ctx, cl.actor(), r)
+	created, err := c.create(ctx, a, r)
 	if err != nil {
-		return reply{}, err
+		return 0, err
 	}
-	return reply{result: c.meta(&created).ID}, nil
+	return c.meta(&created).ID, nil
 }
 
-func (c *crud[T]) getOne(ctx context.Context, cl *call) (reply, error) {
-	id, err := cl.recordID()
-	if err != nil {
-		return reply{}, err
-	}
+func (c *crud[T]) getRecord(ctx context.Context, id int64) (*Array, error) {
 	r, err := c.load(ctx, id)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
 	v, err := c.view(ctx)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
-	return reply{result: c.def.render(v, &r, everything)}, nil
+	return c.def.render(v, &r, everything), nil
 }
 
-func (c *crud[T]) updateOne(ctx context.Context, cl *call) (reply, error) {
-	id, err := cl.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	fields, err := cl.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
+func (c *crud[T]) updateRecord(ctx context.Context, a crm.Actor, id int64, fields *Array) error {
 	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
 	if err != nil {
-		return reply{}, err
+		return err
 	}
 	if _, err := c.load(ctx, id); err != nil {
-		return reply{}, err
+		return err
 	}
-	if _, err := c.update(ctx, cl.actor(), id, func(r *T) error {
+	_, err = c.update(ctx, a, id, func(r *T) error {
 		return c.def.apply(r, orEmpty(fields), defs, false)
-	}); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+	})
+	return err
 }
 
-func (c *crud[T]) deleteOne(ctx context.Context, cl *call) (reply, error) {
-	id, err := cl.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	if err := c.h.store.Delete(ctx, cl.actor(), c.def.entity, id); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+func (c *crud[T]) deleteRecord(ctx context.Context, a crm.Actor, id int64) error {
+	return c.h.store.Delete(ctx, a, c.def.entity, id)
 }
 
-func (c *crud[T]) list(ctx context.Context, cl *call) (reply, error) {
+func (c *crud[T]) listRecords(ctx context.Context, la listArgs) ([]*Array, int64, *int64, error) {
 	v, err := c.view(ctx)
 	if err != nil {
-		return reply{}, err
+		return nil, 0, nil, err
 	}
-	ids, sel, start, total, err := c.h.listPage(ctx, cl, c.def.table, c.def.entity, v.defs, c.def.condition(c.h), c.def.order)
+	ids, sel, start, total, err := c.h.listPage(ctx, la, c.def.table, c.def.entity, v.defs, c.def.condition(c.h), c.def.order)
 	if err != nil {
-		return reply{}, err
+		return nil, 0, nil, err
 	}
-	result := NewArray()
+	out := make([]*Array, 0, len(ids))
 	for _, id := range ids {
 		r, err := c.get(ctx, id)
 		if err != nil {
-			return reply{}, err
+			return nil, 0, nil, err
 		}
-		result.Append(c.def.render(v, &r, sel))
+		out = append(out, c.def.render(v, &r, sel))
 	}
-	return listReply(result, start, total), nil
+	return out, start, total, nil
 }
 
-func (c *crud[T]) fields(ctx context.Context, _ *call) (reply, error) {
+func (c *crud[T]) describeRecords(ctx context.Context) (*Array, error) {
 	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
-	return reply{result: c.def.describe(defs)}, nil
+	return c.def.describe(defs), nil
+}
+
+// methodsOf are the legacy crm.{entity}.* methods over an entity's
+// record operations.
+func methodsOf(r records) (add, get, update, del, list, fields func(ctx context.Context, c *call) (reply, error)) {
+	add = func(ctx context.Context, c *call) (reply, error) {
+		f, err := c.paramArray("fields")
+		if err != nil {
+			return reply{}, err
+		}
+		id, err := r.addRecord(ctx, c.actor(), f)
+		return reply{result: id}, err
+	}
+	get = func(ctx context.Context, c *call) (reply, error) {
+		id, err := c.recordID()
+		if err != nil {
+			return reply{}, err
+		}
+		rec, err := r.getRecord(ctx, id)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{result: rec}, nil
+	}
+	update = func(ctx context.Context, c *call) (reply, error) {
+		id, err := c.recordID()
+		if err != nil {
+			return reply{}, err
+		}
+		f, err := c.paramArray("fields")
+		if err != nil {
+			return reply{}, err
+		}
+		if err := r.updateRecord(ctx, c.actor(), id, f); err != nil {
+			return reply{}, err
+		}
+		return reply{result: true}, nil
+	}
+	del = func(ctx context.Context, c *call) (reply, error) {
+		id, err := c.recordID()
+		if err != nil {
+			return reply{}, err
+		}
+		if err := r.deleteRecord(ctx, c.actor(), id); err != nil {
+			return reply{}, err
+		}
+		return reply{result: true}, nil
+	}
+	list = func(ctx context.Context, c *call) (reply, error) {
+		la, err := c.listArgs()
+		if err != nil {
+			return reply{}, err
+		}
+		recs, start, total, err := r.listRecords(ctx, la)
+		if err != nil {
+			return reply{}, err
+		}
+		result := NewArray()
+		for _, rec := range recs {
+			result.Append(rec)
+		}
+		return listReply(result, start, total), nil
+	}
+	fields = func(ctx context.Context, _ *call) (reply, error) {
+		d, err := r.describeRecords(ctx)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{result: d}, nil
+	}
+	return
 }
 
 // register adds crm.{name}.* to the methods.
 func (c *crud[T]) register(m map[string]method, name string, scopes []string) {
-	m["crm."+name+".add"] = method{scopes, c.add}
-	m["crm."+name+".get"] = method{scopes, c.getOne}
-	m["crm."+name+".update"] = method{scopes, c.updateOne}
-	m["crm."+name+".delete"] = method{scopes, c.deleteOne}
-	m["crm."+name+".list"] = method{scopes, c.list}
-	m["crm."+name+".fields"] = method{scopes, c.fields}
+	registerRecords(m, name, scopes, c)
+}
+
+// registerRecords adds crm.{name}.* over an entity's record operations.
+func registerRecords(m map[string]method, name string, scopes []string, r records) {
+	add, get, update, del, list, fields := methodsOf(r)
+	m["crm."+name+".add"] = method{scopes, add}
+	m["crm."+name+".get"] = method{scopes, get}
+	m["crm."+name+".update"] = method{scopes, update}
+	m["crm."+name+".delete"] = method{scopes, del}
+	m["crm."+name+".list"] = method{scopes, list}
+	m["crm."+name+".fields"] = method{scopes, fields}
 }
