@@ -210,13 +210,21 @@ func rMeta[T any](meta func(r *T) *crm.Meta) []recField[T] {
 
 // rOrigin are ORIGINATOR_ID and ORIGIN_ID over the external ids (written
 // by apply).
-func rOrigin[T any](extra func(r *T) *crm.Extra) []recField[T] {
+func rOrigin[T any](entity string, extra func(r *T) *crm.Extra) []recField[T] {
 	return []recField[T]{
-		{name: "ORIGINATOR_ID", typ: "string", title: "External source",
+		{name: "ORIGINATOR_ID", typ: "string", title: "External source", col: originCol(entity, "system"), kind: kCode,
 			out: func(_ *recView, r *T) any { sys, _ := firstExternal(extra(r).ExternalIDs); return nullText(sys) }},
-		{name: "ORIGIN_ID", typ: "string", title: "Item ID in data source",
+		{name: "ORIGIN_ID", typ: "string", title: "Item ID in data source", col: originCol(entity, "external_id"), kind: kCode,
 			out: func(_ *recView, r *T) any { _, id := firstExternal(extra(r).ExternalIDs); return nullText(id) }},
 	}
+}
+
+// originCol is the SQL of ORIGINATOR_ID (col "system") or ORIGIN_ID (col
+// "external_id"): the record's first external id by system name, as
+// firstExternal answers it; '' when it has none.
+func originCol(entity, col string) string {
+	return "COALESCE((SELECT x." + col + " FROM external_ids x WHERE x.entity = '" + entity +
+		"' AND x.record_id = r.id ORDER BY x.system LIMIT 1), '')"
 }
 
 // rHas are HAS_PHONE, HAS_EMAIL and HAS_IMOL.

@@ -179,9 +179,9 @@ var leadFields = []leadField{
 		in: func(*crm.Lead, any, string) error { return nil }},
 	// The lead's id in another system: Obmen's external ids, the first by
 	// system name.
-	{name: "ORIGINATOR_ID", typ: "string", title: "External Source",
+	{name: "ORIGINATOR_ID", typ: "string", title: "External Source", col: "system", kind: kCode,
 		out: func(_ *leadView, r *leadRow) any { sys, _ := firstExternal(r.ExternalIDs); return nullText(sys) }},
-	{name: "ORIGIN_ID", typ: "string", title: "Identifier in External Source",
+	{name: "ORIGIN_ID", typ: "string", title: "Identifier in External Source", col: "external_id", kind: kCode,
 		out: func(_ *leadView, r *leadRow) any { _, id := firstExternal(r.ExternalIDs); return nullText(id) }},
 	// Obmen does not record who moved a lead between statuses; the last
 	// change stands in.

@@ -62,11 +62,52 @@ func splitFilterKey(key string) (op, field string) {
 var sqlCompare = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 // recordFilter adds the conditions of a Bitrix24 filter on records of an
-// entity to q; standard makes the condition on a standard field.
+// entity to q; standard makes the condition on a standard field. The
+// conditions of a level are joined by AND, or by OR when the level has
+// LOGIC: OR; a nested level is a key of digits ("0", "1" — a list in
+// the filter) or any key whose value holds a LOGIC.
 func (h *Handler) recordFilter(q *sqlQuery, entity string, filter *Array, defs []crm.CustomField,
 	standard func(q *sqlQuery, field, op string, vals []any) (string, error)) error {
+	conds, logic, err := h.filterGroup(q, entity, filter, defs, standard)
+	if err != nil {
+		return err
+	}
+	if logic == "OR" && len(conds) > 0 {
+		q.where = append(q.where, "("+strings.Join(conds, " OR ")+")")
+		return nil
+	}
+	q.where = append(q.where, conds...)
+	return nil
+}
+
+// filterGroup is the conditions of one level of a filter and its LOGIC.
+func (h *Handler) filterGroup(q *sqlQuery, entity string, filter *Array, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error)) ([]string, string, error) {
+	logic := "AND"
+	var conds []string
 	for _, key := range filter.Keys() {
 		raw, _ := filter.Get(key)
+		if strings.EqualFold(strings.TrimSpace(key), "LOGIC") {
+			s, _ := scalarText(raw)
+			switch strings.ToUpper(strings.TrimSpace(s)) {
+			case "OR":
+				logic = "OR"
+			case "AND", "":
+			default:
+				return nil, "", crmError("Filter LOGIC: %q is not AND or OR", s)
+			}
+			continue
+		}
+		if sub, ok := raw.(*Array); ok && isFilterGroup(key, sub) {
+			subConds, subLogic, err := h.filterGroup(q, entity, sub, defs, standard)
+			if err != nil {
+				return nil, "", err
+			}
+			if len(subConds) > 0 {
+				conds = append(conds, "("+strings.Join(subConds, " "+subLogic+" ")+")")
+			}
+			continue
+		}
 		op, field := splitFilterKey(key)
 		vals := itemsOf(raw)
 		if _, isArray := raw.(*Array); isArray {
@@ -91,11 +132,21 @@ func (h *Handler) recordFilter(q *sqlQuery, entity string, filter *Array, defs [
 			cond, err = standard(q, field, op, vals)
 		}
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		q.where = append(q.where, cond)
+		conds = append(conds, cond)
 	}
-	return nil
+	return conds, logic, nil
+}
+
+// isFilterGroup tells a nested level of a filter from a field's list of
+// values.
+func isFilterGroup(key string, v *Array) bool {
+	if key = strings.TrimSpace(key); key != "" && strings.Trim(key, "0123456789") == "" {
+		return true
+	}
+	_, ok := lookupFold(v, "LOGIC")
+	return ok
 }
 
 // leadCondition is a condition on a standard field.
@@ -117,6 +168,9 @@ func (h *Handler) leadCondition(q *sqlQuery, field, op string, vals []any) (stri
 		return "", crmError("Field %s: cannot filter leads by this field", field)
 	}
 	col := "r." + f.col
+	if field == "ORIGINATOR_ID" || field == "ORIGIN_ID" {
+		col = originCol(store.EntityLead, f.col)
+	}
 	convert := func(v any) (any, error) { return h.filterValue(field, f.kind, v) }
 	return columnCondition(q, col, field, f.kind, op, vals, convert)
 }
@@ -425,6 +479,9 @@ func customCondition(q *sqlQuery, entity, code, op string, vals []any, defs []cr
 func leadOrder(order *Array) string {
 	return orderClause(order, func(field string) string {
 		if f := leadFieldByName[field]; f != nil && f.col != "" {
+			if field == "ORIGINATOR_ID" || field == "ORIGIN_ID" {
+				return originCol(store.EntityLead, f.col)
+			}
 			return "r." + f.col
 		}
 		return ""
