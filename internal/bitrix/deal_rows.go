@@ -222,3 +222,18 @@ func parseRow(row *Array, i int) (crm.LineItem, error) {
 	li.VATIncluded = s == "" || truthy(s)
 	return li, nil
 }
+
+// invoiceRows are a smart invoice's rows (crm.item.productrow with
+// ownerType SI) over Obmen's invoice items.
+func (h *Handler) invoiceRows() rowOwner {
+	c := h.invoiceCRUD()
+	return rowOwner{typ: "SI",
+		rows: func(ctx context.Context, id int64) ([]crm.LineItem, error) {
+			v, err := c.load(ctx, id)
+			return v.Items, err
+		},
+		set: func(ctx context.Context, a crm.Actor, id int64, rows []crm.LineItem) error {
+			_, err := c.update(ctx, a, id, func(v *crm.Invoice) error { v.Items = rows; return nil })
+			return err
+		}}
+}

@@ -157,6 +157,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		h.methods["event.get"] = method{nil, h.eventGet}
 	}
 	registerRecords(h.methods, "lead", crmScope, h.leads())
+	h.registerItem(crmScope) // the universal crm.item.* (issue 19)
 	h.registerInvoice(crmScope)
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
