@@ -221,7 +221,7 @@ func rOrigin[T any](entity string, extra func(r *T) *crm.Extra) []recField[T] {
 
 // originCol is the SQL of ORIGINATOR_ID (col "system") or ORIGIN_ID (col
 // "external_id"): the record's first external id by system name, as
-// firstExternal answers it; '' when it has none.
+// firstExternal answers it; ” when it has none.
 func originCol(entity, col string) string {
 	return "COALESCE((SELECT x." + col + " FROM external_ids x WHERE x.entity = '" + entity +
 		"' AND x.record_id = r.id ORDER BY x.system LIMIT 1), '')"
