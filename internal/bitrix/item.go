@@ -245,6 +245,33 @@ func (k itemKind) toItem(n *itemFieldNames, rec *Array) *Array {
 			Set("imol", first("IM", "IMOL")).Set("email", first("EMAIL", "")).Set("phone", first("PHONE", ""))
 	}
 	out.Set("observers", NewArray())
+	// Fields Bitrix24 answers that Obmen does not keep: the ones
+	// Bitrix24 itself answers null ("Field is disabled" in
+	// object-fields.md) and the ones without a counterpart.
+	for _, name := range []string{"dateCreateShort", "dateModifyShort", "productId", "searchContent"} {
+		out.Set(name, nil)
+	}
+	out.Set("webformId", 0)
+	switch k.id {
+	case typeLead:
+		for _, name := range []string{"isConvert", "shortName", "login", "skype", "icq", "address"} {
+			out.Set(name, nil)
+		}
+		ids := NewArray()
+		if id, _ := out.Get("contactId"); id != nil {
+			ids.Append(id)
+		}
+		out.Set("contactIds", ids)
+	case typeDeal:
+		for _, name := range []string{"begindateShort", "closedateShort", "eventDate", "eventDateShort", "eventId",
+			"eventDescription", "orderStage", "receivedAmount", "lostAmount"} {
+			out.Set(name, nil)
+		}
+		sem, _ := out.Get("stageSemanticId")
+		out.Set("isWork", yn(sem == "P")).Set("isWon", yn(sem == "S")).Set("isLose", yn(sem == "F"))
+		manual, _ := out.Get("isManualOpportunity")
+		out.Set("hasProducts", yn(manual == "N"))
+	}
 	out.Set("entityTypeId", k.id)
 	return out
 }
@@ -591,4 +618,11 @@ func (h *Handler) registerItem(scopes []string) {
 	h.methods["crm.item.delete"] = method{scopes, h.itemDelete}
 	h.methods["crm.item.list"] = method{scopes, h.itemList}
 	h.methods["crm.item.fields"] = method{scopes, h.itemFields}
+	h.methods["crm.item.productrow.add"] = method{scopes, h.productRowAdd}
+	h.methods["crm.item.productrow.get"] = method{scopes, h.productRowGet}
+	h.methods["crm.item.productrow.update"] = method{scopes, h.productRowUpdate}
+	h.methods["crm.item.productrow.delete"] = method{scopes, h.productRowDelete}
+	h.methods["crm.item.productrow.list"] = method{scopes, h.productRowList}
+	h.methods["crm.item.productrow.set"] = method{scopes, h.productRowSet}
+	h.methods["crm.item.productrow.fields"] = method{scopes, h.productRowFields}
 }
