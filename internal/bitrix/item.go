@@ -625,4 +625,5 @@ func (h *Handler) registerItem(scopes []string) {
 	h.methods["crm.item.productrow.list"] = method{scopes, h.productRowList}
 	h.methods["crm.item.productrow.set"] = method{scopes, h.productRowSet}
 	h.methods["crm.item.productrow.fields"] = method{scopes, h.productRowFields}
+	h.registerUserFields(scopes)
 }

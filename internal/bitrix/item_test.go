@@ -167,3 +167,69 @@ func TestItemFilters(t *testing.T) {
 		}
 	})
 }
+
+// A user field made through crm.deal.userfield.add is set and filtered
+// through the legacy and the universal methods; the userfield methods
+// answer in the documented shape.
+func TestUserFields(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d).with(t)
+		for _, c := range []struct {
+			name, typ string
+			extra     map[string]any
+		}{
+			{"ORDER_NO", "string", nil}, {"PAGES", "integer", nil}, {"WEIGHT", "double", nil}, {"PAID", "boolean", nil},
+			{"SHIP_DATE", "date", nil}, {"SHIP_AT", "datetime", nil}, {"PRICE", "money", nil}, {"SITE", "url", nil},
+			{"ADDR", "address", nil}, {"SCAN", "file", nil},
+			{"FORMAT", "enumeration", map[string]any{"LIST": []map[string]any{{"VALUE": "A4"}, {"VALUE": "A5"}}}},
+		} {
+			fields := map[string]any{"FIELD_NAME": c.name, "USER_TYPE_ID": c.typ, "EDIT_FORM_LABEL": map[string]any{"ru": "Поле " + c.name}}
+			for k, v := range c.extra {
+				fields[k] = v
+			}
+			add := e.ok(e.json("crm.deal.userfield.add", map[string]any{"fields": fields}))
+			if c.name == "ORDER_NO" {
+				conform(t, "crm.deal.userfield.add", add)
+				id := add.str(t, "result")
+				got := e.ok(e.json("crm.deal.userfield.get", map[string]any{"id": id}))
+				conform(t, "crm.deal.userfield.get", got)
+				if n := got.str(t, "result", "FIELD_NAME"); n != "UF_CRM_ORDER_NO" {
+					t.Errorf("FIELD_NAME %q", n)
+				}
+				conform(t, "crm.deal.userfield.update", e.ok(e.json("crm.deal.userfield.update", map[string]any{"id": id,
+					"fields": map[string]any{"EDIT_FORM_LABEL": "Номер заказа"}})))
+			}
+		}
+		list := e.ok(e.json("crm.deal.userfield.list", map[string]any{"filter": map[string]any{"USER_TYPE_ID": "enumeration"}}))
+		conform(t, "crm.deal.userfield.list", list)
+		if v := list.str(t, "result", "0", "LIST", "1", "VALUE"); v != "A5" {
+			t.Errorf("enumeration LIST: %s", list.Body)
+		}
+		if ut := e.ok(e.json("crm.deal.fields", map[string]any{})).str(t, "result", "UF_CRM_PAGES", "type"); ut != "integer" {
+			t.Errorf("crm.deal.fields UF_CRM_PAGES type %q, want integer", ut)
+		}
+		// Set through both generations, filter through both.
+		a := e.ok(e.json("crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "Заказ А", "UF_CRM_ORDER_NO": "Б-101", "UF_CRM_PAGES": 24, "UF_CRM_PAID": "Y", "UF_CRM_FORMAT": "A4"}})).str(t, "result")
+		b := e.ok(e.json("crm.item.add", map[string]any{"entityTypeId": 2, "fields": map[string]any{"title": "Заказ Б", "ufCrmOrderNo": "б-202", "ufCrmPages": 48, "ufCrmPaid": "N", "ufCrmFormat": "A5"}})).str(t, "result", "item", "id")
+		if v := e.ok(e.json("crm.item.get", map[string]any{"entityTypeId": 2, "id": a})).str(t, "result", "item", "ufCrmOrderNo"); v != "Б-101" {
+			t.Errorf("ufCrmOrderNo %q", v)
+		}
+		for _, c := range []struct {
+			filter map[string]any
+			want   []string
+		}{
+			{map[string]any{"%ufCrmOrderNo": "б-"}, []string{a, b}},
+			{map[string]any{">ufCrmPages": 30}, []string{b}},
+			{map[string]any{"ufCrmPaid": 1}, []string{a}},
+			{map[string]any{"UF_CRM_FORMAT": "A5"}, []string{b}},
+		} {
+			if got := itemIDs(t, e.ok(e.json("crm.item.list", map[string]any{"entityTypeId": 2, "filter": c.filter}))); !slices.Equal(got, c.want) {
+				t.Errorf("crm.item.list %v: %v, want %v", c.filter, got, c.want)
+			}
+		}
+		id := e.ok(e.json("crm.deal.userfield.list", map[string]any{"filter": map[string]any{"FIELD_NAME": "UF_CRM_SCAN"}})).str(t, "result", "0", "ID")
+		conform(t, "crm.deal.userfield.delete", e.ok(e.json("crm.deal.userfield.delete", map[string]any{"id": id})))
+		e.fails(e.json("crm.deal.userfield.get", map[string]any{"id": id}), http.StatusBadRequest, "", "not found")
+		e.fails(e.json("crm.deal.userfield.add", map[string]any{"fields": map[string]any{"FIELD_NAME": "X", "USER_TYPE_ID": "hlblock"}}), http.StatusBadRequest, "", "USER_TYPE_ID")
+	})
+}

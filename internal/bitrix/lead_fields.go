@@ -684,7 +684,7 @@ func describeFields(descs []fieldDesc, multi bool, defs []crm.CustomField) *Arra
 		}
 	}
 	for _, def := range defs {
-		typ := map[string]string{"string": "string", "text": "string", "number": "double", "date": "date", "bool": "boolean", "enum": "enumeration"}[def.Type]
+		typ := userTypeOf(def)
 		d := desc(typ, def.Code, "", def.Required, false, false, true)
 		label := def.Label
 		if label == "" {
