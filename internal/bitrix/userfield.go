@@ -199,7 +199,11 @@ func (u userFields) add(ctx context.Context, c *call) (reply, error) {
 		return reply{}, err
 	}
 	fields = orEmpty(fields)
-	text := func(k string) string { v, _ := lookupFold(fields, k); s, _ := scalarText(v); return strings.TrimSpace(s) }
+	text := func(k string) string {
+		v, _ := lookupFold(fields, k)
+		s, _ := scalarText(v)
+		return strings.TrimSpace(s)
+	}
 	name := strings.ToUpper(text("FIELD_NAME"))
 	if name == "" {
 		return reply{}, crmError("Field FIELD_NAME: required")
