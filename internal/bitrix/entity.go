@@ -612,11 +612,19 @@ func (c *crud[T]) listRecords(ctx context.Context, la listArgs) ([]*Array, int64
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	// The page's records in a few queries (store.GetMany), not a few
+	// per record.
+	recs, err := c.h.store.GetMany(ctx, c.def.entity, ids)
+	if err != nil {
+		return nil, 0, nil, err
+	}
 	out := make([]*Array, 0, len(ids))
 	for _, id := range ids {
-		r, err := c.get(ctx, id)
-		if err != nil {
-			return nil, 0, nil, err
+		r, ok := recs[id].(T)
+		if !ok {
+			if r, err = c.get(ctx, id); err != nil {
+				return nil, 0, nil, err
+			}
 		}
 		out = append(out, c.def.render(v, &r, sel))
 	}
