@@ -455,7 +455,8 @@ func (h *Handler) listPageWhere(ctx context.Context, la listArgs, table, base, e
 		}
 		total = &n
 	}
-	query := "SELECT r.id FROM " + table + " r WHERE " + where + " ORDER BY " + orderBy(orEmpty(order)) +
+	ob := orderBy(orEmpty(order))
+	query := "SELECT r.id FROM " + table + " r WHERE " + pageWhere(where, ob) + " ORDER BY " + ob +
 		" LIMIT " + q.arg(pageSize) + " OFFSET " + q.arg(max(start, 0))
 	rows, err := h.db.Read.QueryContext(ctx, query, q.args...)
 	if err != nil {
@@ -473,6 +474,19 @@ func (h *Handler) listPageWhere(ctx context.Context, la listArgs, table, base, e
 		return nil, nil, 0, nil, fmt.Errorf("bitrix: list %s: %w", table, err)
 	}
 	return ids, parseSelect(selArr), start, total, nil
+}
+
+// pageWhere is the WHERE of a page in id order: the live-records term
+// is written +r.deleted_at = 0, which keeps SQLite from reading the page
+// through an index on deleted_at (deals_stage_totals) and sorting all
+// its rows by id; walking the table in id order stops after the page
+// (crm.item.list of 50 deals at 100,000: 40 → 2 ms). PostgreSQL reads
+// +x as x.
+func pageWhere(where, orderBy string) string {
+	if !strings.HasPrefix(orderBy, "r.id ") {
+		return where
+	}
+	return strings.Replace(where, "r.deleted_at = 0", "+r.deleted_at = 0", 1)
 }
 
 // listReply is the reply of a list: result, total and next.

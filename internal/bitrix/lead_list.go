@@ -513,7 +513,8 @@ func (h *Handler) listLeads(ctx context.Context, filter, order *Array, sel *sele
 		total = &n
 	}
 	offset := max(start, 0)
-	query := "SELECT " + leadListColumns + " FROM leads r WHERE " + where + " ORDER BY " + leadOrder(order) +
+	ob := leadOrder(order)
+	query := "SELECT " + leadListColumns + " FROM leads r WHERE " + pageWhere(where, ob) + " ORDER BY " + ob +
 		" LIMIT " + q.arg(pageSize) + " OFFSET " + q.arg(offset)
 	rows, err := h.db.Read.QueryContext(ctx, query, q.args...)
 	if err != nil {
