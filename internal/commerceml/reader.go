@@ -214,6 +214,7 @@ func (r *Reader) start(t xml.StartElement) error {
 			return err
 		}
 		doc.Line = line
+		doc.normalize()
 		r.queue = append(r.queue, doc)
 		return nil
 	case name == "Каталог" && p1 == RootElement:
