@@ -217,8 +217,6 @@ func (u *UnitRef) OKEI() string {
 	return ""
 }
 
-func (u *UnitRef) empty() bool { return u.Name() == "" }
-
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -291,56 +289,34 @@ func (it *Item) UnitCode() string {
 	return ""
 }
 
-// normalize fills Unit and Price from whichever element carried them.
+// normalize fills Unit and Price from whichever element carried them:
+// the unit is the first one named (БазоваяЕдиница, Единица, the unit of
+// <Цена>), a bare ОКЕИ code only when none is.
 func (it *Item) normalize() {
-	it.Unit = it.BaseUnit.Name()
-	if it.Unit == "" {
-		it.Unit = it.LineUnit.Name()
-	}
-	if strings.TrimSpace(it.Price) == "" && it.LinePrice != nil {
-		it.Price = strings.TrimSpace(it.LinePrice.PerUnit)
-		if it.Price == "" {
-			it.Price = strings.TrimSpace(it.LinePrice.Text)
-		}
-		if it.Unit == "" {
-			it.Unit = it.LinePrice.Unit.Name()
+	units := []*UnitRef{&it.BaseUnit, &it.LineUnit}
+	if it.LinePrice != nil {
+		units = append(units, &it.LinePrice.Unit)
+		if strings.TrimSpace(it.Price) == "" {
+			it.Price = strings.TrimSpace(it.LinePrice.PerUnit)
+			if it.Price == "" {
+				it.Price = strings.TrimSpace(it.LinePrice.Text)
+			}
 		}
 	}
 	it.Price = strings.TrimSpace(it.Price)
-}
-
-// IsService tells a service line from a product line.
-func (it *Item) IsService() bool {
-	g := Good{Requisites: it.Requisites}
-	return g.IsService()
-}
-
-// VAT is the НДС rate of the line, "" if none.
-func (it *Item) VAT() string {
-	for _, t := range it.Taxes {
-		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Rate) != "" {
-			return strings.TrimSpace(t.Rate)
+	it.Unit = ""
+	for _, u := range units {
+		if n := u.Name(); n != "" && n != u.OKEI() {
+			it.Unit = n
+			return
 		}
 	}
-	return vatOf(it.Rates)
-}
-
-// Document is one <Документ>: an order.
-type Document struct {
-	ID             string         `xml:"Ид"`
-	Number         string         `xml:"Номер"`
-	Date           string         `xml:"Дата"`
-	Time           string         `xml:"Время"`
-	Operation      string         `xml:"ХозОперация"`
-	Role           string         `xml:"Роль"`
-	Currency       string         `xml:"Валюта"`
-	Rate           string         `xml:"Курс"`
-	Sum            string         `xml:"Сумма"`
-	Comment        string         `xml:"Комментарий"`
-	Counterparties []Counterparty `xml:"Контрагенты>Контрагент"`
-	Items          []Item         `xml:"Товары>Товар"`
-	Requisites     []Requisite    `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
-	Line           int            `xml:"-"`
+	for _, u := range units {
+		if n := u.Name(); n != "" {
+			it.Unit = n
+			return
+		}
+	}
 }
 
 // normalize brings the shapes of 2.03–2.10 to one: see Item.normalize.
