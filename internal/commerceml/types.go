@@ -319,6 +319,40 @@ func (it *Item) normalize() {
 	}
 }
 
+// IsService tells a service line from a product line.
+func (it *Item) IsService() bool {
+	g := Good{Requisites: it.Requisites}
+	return g.IsService()
+}
+
+// VAT is the НДС rate of the line, "" if none.
+func (it *Item) VAT() string {
+	for _, t := range it.Taxes {
+		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Rate) != "" {
+			return strings.TrimSpace(t.Rate)
+		}
+	}
+	return vatOf(it.Rates)
+}
+
+// Document is one <Документ>: an order.
+type Document struct {
+	ID             string         `xml:"Ид"`
+	Number         string         `xml:"Номер"`
+	Date           string         `xml:"Дата"`
+	Time           string         `xml:"Время"`
+	Operation      string         `xml:"ХозОперация"`
+	Role           string         `xml:"Роль"`
+	Currency       string         `xml:"Валюта"`
+	Rate           string         `xml:"Курс"`
+	Sum            string         `xml:"Сумма"`
+	Comment        string         `xml:"Комментарий"`
+	Counterparties []Counterparty `xml:"Контрагенты>Контрагент"`
+	Items          []Item         `xml:"Товары>Товар"`
+	Requisites     []Requisite    `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
+	Line           int            `xml:"-"`
+}
+
 // normalize brings the shapes of 2.03–2.10 to one: see Item.normalize.
 func (d *Document) normalize() {
 	for i := range d.Items {
