@@ -150,7 +150,11 @@ func (c *catalogTx) order(d *commerceml.Document, statuses map[string]string) er
 	if _, err := c.t.UpdateSalesOrder(m.ID, func(o *crm.SalesOrder) error {
 		o.Status = status
 		o.Currency = currency
-		o.Items = items
+		// A document without lines (a cancellation, a status) says
+		// nothing of them: they stay as they were.
+		if len(d.Items) > 0 {
+			o.Items = items
+		}
 		if accountID != 0 {
 			o.AccountID = accountID
 		}
@@ -173,9 +177,15 @@ func (c *catalogTx) order(d *commerceml.Document, statuses map[string]string) er
 
 // account finds or creates the order's counterparty.
 func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error) {
+	// A company's full name is its ОфициальноеНаименование, a person's
+	// the ПолноеНаименование.
+	full := strings.TrimSpace(b.FullName)
+	if full == "" {
+		full = strings.TrimSpace(b.OfficialName)
+	}
 	name := strings.TrimSpace(b.Name)
 	if name == "" {
-		name = strings.TrimSpace(b.FullName)
+		name = full
 	}
 	m, err := MatchAccount(c, b.ID, name)
 	if err != nil {
@@ -187,7 +197,7 @@ func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error)
 			c.counts.of("account").Skipped++
 			return 0, nil
 		}
-		a := crm.Account{Title: name, FullName: strings.TrimSpace(b.FullName), INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP),
+		a := crm.Account{Title: name, FullName: full, INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP),
 			Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
 			a.ExternalIDs[System] = id1c
@@ -200,8 +210,8 @@ func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error)
 		return got.ID, nil
 	}
 	_, err = c.t.UpdateAccount(m.ID, func(a *crm.Account) error {
-		if v := strings.TrimSpace(b.FullName); v != "" {
-			a.FullName = v
+		if full != "" {
+			a.FullName = full
 		}
 		if v := strings.TrimSpace(b.INN); v != "" && a.INN == "" {
 			a.INN = v
