@@ -175,70 +175,52 @@ func TestOrderShapes(t *testing.T) {
 		c.checkauth("sale")
 		c.must("sale", "init", nil, nil, "zip=")
 		var sent []int64
-		for _, sh := range orderShapes {
-			raw := testdata(t, sh.file)
-			doc := utf8Of(t, raw)
-			// Obmen's orders, to be found by their numbers.
-			numbers := map[string]crm.SalesOrder{}
-			var order []string
-			for _, m := range numberRE.FindAllStringSubmatch(doc, -1) {
-				o, err := s.CreateSalesOrder(e.ctx, e.admin, crm.SalesOrder{Items: []crm.LineItem{{Name: "Старая строка", Price: 100, Quantity: 1000}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				numbers[m[1]] = o
-				order = append(order, m[1])
-				sent = append(sent, o.ID)
+		// File by file, then all of them in one archive uploaded in
+		// chunks: the same orders stored either way.
+		for _, zipped := range []bool{false, true} {
+			type prepared struct {
+				raw     []byte
+				doc     string
+				numbers map[string]crm.SalesOrder
+				order   []string
 			}
-			for n, o := range numbers {
-				raw = bytes.ReplaceAll(raw, encodeLike(t, raw, "<Номер>"+n+"</Номер>"), encodeLike(t, raw, "<Номер>"+o.Number+"</Номер>"))
-			}
-			if out := c.upload("sale", sh.file, raw, 1500); out != "success\n" {
-				t.Fatalf("%s: upload: %q", sh.file, out)
-			}
-			c.must("sale", "import", url.Values{"filename": {sh.file}}, nil, "success")
-
-			lines, sums := fileOrders(t, doc)
-			var got strings.Builder
-			for i, n := range order {
-				o, err := s.GetSalesOrder(e.ctx, numbers[n].ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o.Status != sh.statuses[i] {
-					t.Errorf("%s order %s: status %s, want %s", sh.file, n, o.Status, sh.statuses[i])
-				}
-				// The lines of the file, all of them, in their order.
-				if len(lines[i]) == 0 && len(o.Items) == 1 && o.Items[0].Name == "Старая строка" {
-					// A document without lines leaves them as they were.
-				} else if len(o.Items) != len(lines[i]) {
-					t.Errorf("%s order %s: %d lines stored, the file has %d", sh.file, n, len(o.Items), len(lines[i]))
-				} else {
-					if total, err := exchange.ParseAmount(sums[i]); err != nil || o.Total != total {
-						t.Errorf("%s order %s: total %s, the file's <Сумма> is %q", sh.file, n, o.Total, sums[i])
+			files := map[string][]byte{}
+			var preps []prepared
+			for _, sh := range orderShapes {
+				p := prepared{raw: testdata(t, sh.file), numbers: map[string]crm.SalesOrder{}}
+				p.doc = utf8Of(t, p.raw)
+				// Obmen's orders, to be found by their numbers.
+				for _, m := range numberRE.FindAllStringSubmatch(p.doc, -1) {
+					o, err := s.CreateSalesOrder(e.ctx, e.admin, crm.SalesOrder{Items: []crm.LineItem{{Name: "Старая строка", Price: 100, Quantity: 1000}}})
+					if err != nil {
+						t.Fatal(err)
 					}
-					for j, fl := range lines[i] {
-						q, err := exchange.ParseQuantity(fl.qty)
-						if err != nil || o.Items[j].Name != strings.TrimSpace(fl.name) || o.Items[j].Quantity != q {
-							t.Errorf("%s order %s line %d: stored %q x %s, the file has %q x %q", sh.file, n, j+1, o.Items[j].Name, o.Items[j].Quantity, fl.name, fl.qty)
-						}
+					p.numbers[m[1]] = o
+					p.order = append(p.order, m[1])
+					sent = append(sent, o.ID)
+				}
+				for n, o := range p.numbers {
+					p.raw = bytes.ReplaceAll(p.raw, encodeLike(t, p.raw, "<Номер>"+n+"</Номер>"), encodeLike(t, p.raw, "<Номер>"+o.Number+"</Номер>"))
+				}
+				files[sh.file] = p.raw
+				preps = append(preps, p)
+			}
+			if zipped {
+				if out := c.upload("sale", "orders.zip", zipOf(t, files), 1500); out != "success\n" {
+					t.Fatalf("zip upload: %q", out)
+				}
+				c.must("sale", "import", url.Values{"filename": {"orders.zip"}}, nil, "success")
+			} else {
+				for _, sh := range orderShapes {
+					if out := c.upload("sale", sh.file, files[sh.file], 1500); out != "success\n" {
+						t.Fatalf("%s: upload: %q", sh.file, out)
 					}
-				}
-				got.WriteString(storedOrder(e, o, n))
-			}
-			golden := "../testdata/stored/" + strings.TrimSuffix(sh.file, ".xml") + ".txt"
-			if *updateStored {
-				_ = os.MkdirAll("../testdata/stored", 0o755)
-				if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-					t.Fatal(err)
+					c.must("sale", "import", url.Values{"filename": {sh.file}}, nil, "success")
 				}
 			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update-stored)", err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("%s: stored orders differ from %s:\n%s", sh.file, golden, got.String())
+			for k, sh := range orderShapes {
+				p := preps[k]
+				checkStored(t, e, sh.file, sh.statuses, p.doc, p.numbers, p.order)
 			}
 		}
 		// The journal names no problem: nothing was refused.
@@ -290,11 +272,59 @@ func TestOrderShapes(t *testing.T) {
 				t.Errorf("no line written back with <Ид>%s</Ид>; written: %v", id, sortedKeys(ids))
 			}
 		}
-		if chars != 6 {
-			t.Errorf("%d characteristics written back, want 6", chars)
+		if chars != 12 {
+			t.Errorf("%d characteristics written back, want 12 (6 a pass)", chars)
 		}
 		c.must("sale", "success", nil, nil, "success")
 	})
+}
+
+// checkStored compares the orders stored from one file with the file's
+// own lines and totals and with the golden record of what is stored.
+func checkStored(t *testing.T, e *env, file string, statuses []string, doc string, numbers map[string]crm.SalesOrder, order []string) {
+	t.Helper()
+	lines, sums := fileOrders(t, doc)
+	var got strings.Builder
+	for i, n := range order {
+		o, err := e.app.Store.GetSalesOrder(e.ctx, numbers[n].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Status != statuses[i] {
+			t.Errorf("%s order %s: status %s, want %s", file, n, o.Status, statuses[i])
+		}
+		// The lines of the file, all of them, in their order.
+		if len(lines[i]) == 0 && len(o.Items) == 1 && o.Items[0].Name == "Старая строка" {
+			// A document without lines leaves them as they were.
+		} else if len(o.Items) != len(lines[i]) {
+			t.Errorf("%s order %s: %d lines stored, the file has %d", file, n, len(o.Items), len(lines[i]))
+		} else {
+			if total, err := exchange.ParseAmount(sums[i]); err != nil || o.Total != total {
+				t.Errorf("%s order %s: total %s, the file's <Сумма> is %q", file, n, o.Total, sums[i])
+			}
+			for j, fl := range lines[i] {
+				q, err := exchange.ParseQuantity(fl.qty)
+				if err != nil || o.Items[j].Name != strings.TrimSpace(fl.name) || o.Items[j].Quantity != q {
+					t.Errorf("%s order %s line %d: stored %q x %s, the file has %q x %q", file, n, j+1, o.Items[j].Name, o.Items[j].Quantity, fl.name, fl.qty)
+				}
+			}
+		}
+		got.WriteString(storedOrder(e, o, n))
+	}
+	golden := "../testdata/stored/" + strings.TrimSuffix(file, ".xml") + ".txt"
+	if *updateStored {
+		_ = os.MkdirAll("../testdata/stored", 0o755)
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update-stored)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("%s: stored orders differ from %s:\n%s", file, golden, got.String())
+	}
 }
 
 func sortedKeys(m map[string]bool) []string {
