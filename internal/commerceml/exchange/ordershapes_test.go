@@ -349,3 +349,53 @@ func encodeLike(t testing.TB, raw []byte, s string) []byte {
 }
 
 var updateStored = flag.Bool("update-stored", false, "rewrite testdata/stored (what the order shapes store)")
+
+// A line 1C wrote wrong refuses its order only, named in the journal by
+// file, line, order, line item and element; the other orders go on and
+// the refused one is left as it was.
+func TestOrderLineRefused(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		s := e.app.Store
+		e.settings(func(*exchange.Settings) {})
+		var nums []string
+		var ids []int64
+		for i := 0; i < 2; i++ {
+			o, err := s.CreateSalesOrder(e.ctx, e.admin, crm.SalesOrder{Items: []crm.LineItem{{Name: "Старая строка", Price: 100, Quantity: 1000}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nums, ids = append(nums, o.Number), append(ids, o.ID)
+		}
+		doc := string(testdata(t, "orders_209_price_unit.xml"))
+		doc = strings.Replace(doc, "<Номер>P-310</Номер>", "<Номер>"+nums[0]+"</Номер>", 1)
+		doc = strings.Replace(doc, "<Номер>P-311</Номер>", "<Номер>"+nums[1]+"</Номер>", 1)
+		doc = strings.Replace(doc, "<Количество>15</Количество>", "<Количество>много</Количество>", 1)
+		c := e.oneC()
+		c.checkauth("sale")
+		if out := c.upload("sale", "orders.xml", []byte(doc), 4000); out != "success\n" {
+			t.Fatalf("upload: %q", out)
+		}
+		c.must("sale", "import", url.Values{"filename": {"orders.xml"}}, nil, "success")
+		if o, _ := s.GetSalesOrder(e.ctx, ids[0]); len(o.Items) != 1 || o.Items[0].Name != "Старая строка" || o.Status != crm.OrderCreated {
+			t.Errorf("the refused order changed: %+v", o)
+		}
+		if o, _ := s.GetSalesOrder(e.ctx, ids[1]); len(o.Items) != 1 || o.Items[0].Name != "Монтаж оборудования" {
+			t.Errorf("the other order was not updated: %+v", o.Items)
+		}
+		var en exchange.Entry
+		for _, x := range e.entries() {
+			if x.Filename == "orders.xml" {
+				en = x
+			}
+		}
+		want := []string{"orders.xml line 3", "order " + nums[0], "line item 2", "<Количество>", "много"}
+		if len(en.Problems) != 1 || en.Counts["sales_order"] == nil || en.Counts["sales_order"].Failed != 1 || en.Counts["sales_order"].Updated != 1 {
+			t.Fatalf("journal: %+v %+v", en.Problems, en.Counts["sales_order"])
+		}
+		for _, w := range want {
+			if !strings.Contains(en.Problems[0], w) {
+				t.Errorf("problem %q does not name %q", en.Problems[0], w)
+			}
+		}
+	})
+}
