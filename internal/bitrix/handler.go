@@ -164,6 +164,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		h.methods["event.get"] = method{nil, h.eventGet}
 	}
 	h.registerInvoice(crmScope)
+	h.registerSystem(crmScope, userScope)
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)

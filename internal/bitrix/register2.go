@@ -1,0 +1,34 @@
+package bitrix
+
+// registerSystem adds the system and dictionary methods of the second
+// pass (issue 19): app.*, options, departments, user.search, currencies,
+// enumerations, statuses, categories, timeline comments, to-dos and
+// offline events. Kept in one place so that the method table's other
+// additions merge without touching these.
+func (h *Handler) registerSystem(crmScope, userScope []string) {
+	deptScope := []string{"department"}
+	for name, m := range map[string]method{
+		"app.info":        {nil, h.appInfo},
+		"app.option.get":  {nil, h.optionGet(appOptionUser)},
+		"app.option.set":  {nil, h.optionSet(appOptionUser, true)},
+		"user.option.get": {nil, h.optionGet(userOptionUser)},
+		"user.option.set": {nil, h.optionSet(userOptionUser, false)},
+
+		"user.search":       {userScope, h.userSearch},
+		"department.get":    {deptScope, h.departmentGet},
+		"department.add":    {deptScope, h.departmentAdd},
+		"department.update": {deptScope, h.departmentUpdate},
+		"department.delete": {deptScope, h.departmentDelete},
+		"department.fields": {deptScope, h.departmentFieldsList},
+
+		"crm.currency.list":     {crmScope, h.currencyList},
+		"crm.currency.get":      {crmScope, h.currencyGet},
+		"crm.currency.base.get": {crmScope, h.currencyBaseGet},
+		"crm.multifield.fields": {crmScope, h.multifieldFields},
+		"crm.enum.ownertype":    {crmScope, h.enumOwnerType},
+		"crm.enum.activitytype": {crmScope, h.enumActivityType},
+		"crm.enum.fields":       {crmScope, h.enumFields},
+	} {
+		h.methods[name] = m
+	}
+}
