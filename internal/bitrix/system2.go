@@ -276,8 +276,12 @@ func enumReply(items []enumItem) reply {
 	return reply{result: out}
 }
 
-func (h *Handler) enumOwnerType(context.Context, *call) (reply, error)    { return enumReply(ownerTypes), nil }
-func (h *Handler) enumActivityType(context.Context, *call) (reply, error) { return enumReply(activityTypeEnum), nil }
+func (h *Handler) enumOwnerType(context.Context, *call) (reply, error) {
+	return enumReply(ownerTypes), nil
+}
+func (h *Handler) enumActivityType(context.Context, *call) (reply, error) {
+	return enumReply(activityTypeEnum), nil
+}
 
 // enumFields is crm.enum.fields: the fields of an enumeration's item.
 func (h *Handler) enumFields(context.Context, *call) (reply, error) {
