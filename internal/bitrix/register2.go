@@ -28,6 +28,18 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 		"crm.enum.ownertype":    {crmScope, h.enumOwnerType},
 		"crm.enum.activitytype": {crmScope, h.enumActivityType},
 		"crm.enum.fields":       {crmScope, h.enumFields},
+
+		"crm.status.add":              {crmScope, h.statusAdd},
+		"crm.status.get":              {crmScope, h.statusGet},
+		"crm.status.update":           {crmScope, h.statusUpdate},
+		"crm.status.delete":           {crmScope, h.statusDelete},
+		"crm.status.fields":           {crmScope, h.statusFields},
+		"crm.dealcategory.stage.list": {crmScope, h.dealCategoryStageList},
+		"crm.category.get":            {crmScope, h.categoryGet},
+		"crm.category.add":            {crmScope, h.categoryAdd},
+		"crm.category.update":         {crmScope, h.categoryUpdate},
+		"crm.category.delete":         {crmScope, h.categoryDelete},
+		"crm.category.fields":         {crmScope, h.categoryFields},
 	} {
 		h.methods[name] = m
 	}

@@ -17,14 +17,14 @@ func (d *Department) Normalize() error {
 	if d.Name == "" {
 		return Invalid("name", "required")
 	}
-	if len([]rune(d.Name)) > 255 {
-		return Invalid("name", "must have at most 255 characters")
+	if err := checkLen("name", d.Name, 255); err != nil {
+		return err
 	}
 	if d.Sort == 0 {
 		d.Sort = 500
 	}
 	if d.HeadUserID < 0 {
-		return Invalid("head_user_id", "must be a user id")
+		return Invalid("head_user_id", "%d is not a user id", d.HeadUserID)
 	}
 	return nil
 }

@@ -181,17 +181,16 @@ func (s *Store) DeleteDepartment(ctx context.Context, actor crm.Actor, id int64)
 		if d.ParentID == nil {
 			return crm.Invalid("id", "the root department cannot be deleted")
 		}
-		for _, c := range []struct{ what, q string }{
-			{"sub-departments", "SELECT COUNT(*) FROM departments WHERE parent_id = $1"},
-			{"members", "SELECT COUNT(*) FROM user_departments WHERE department_id = $1"},
-		} {
-			var n int
-			if err := t.tx.QueryRowContext(t.ctx, c.q, id).Scan(&n); err != nil {
-				return fmt.Errorf("store: delete department %d: %w", id, err)
-			}
-			if n > 0 {
-				return crm.Invalid("id", "department %d has %d %s; move them first", id, n, c.what)
-			}
+		var subs, members int
+		if err := t.tx.QueryRowContext(t.ctx, `SELECT (SELECT COUNT(*) FROM departments WHERE parent_id = $1),
+			(SELECT COUNT(*) FROM user_departments WHERE department_id = $1)`, id).Scan(&subs, &members); err != nil {
+			return fmt.Errorf("store: delete department %d: %w", id, err)
+		}
+		if subs > 0 {
+			return crm.Invalid("id", "department %d has %d sub-departments; move them first", id, subs)
+		}
+		if members > 0 {
+			return crm.Invalid("id", "department %d has %d members; move them first", id, members)
 		}
 		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM departments WHERE id = $1", id); err != nil {
 			return fmt.Errorf("store: delete department %d: %w", id, err)

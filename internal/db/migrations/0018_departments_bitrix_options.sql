@@ -30,3 +30,6 @@ CREATE TABLE bitrix_options (
     value TEXT NOT NULL,
     PRIMARY KEY (owner, user_id, name)
 );
+
+-- A stage's colour (crm.status.* COLOR), #RRGGBB; '' is the default one.
+ALTER TABLE statuses ADD COLUMN color TEXT NOT NULL DEFAULT '';
