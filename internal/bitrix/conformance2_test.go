@@ -12,6 +12,7 @@ import (
 
 func init() {
 	for m, ex := range map[string]map[string]string{
+		"crm.timeline.comment.get": {"result.FILES": "sent only for comments with attached files; Obmen's comments carry none"},
 		"crm.currency.get": {
 			"result.LANG.en": "languages of the documentation's portal; Obmen answers ru, the language it runs in",
 			"result.LANG.de": "languages of the documentation's portal; Obmen answers ru, the language it runs in",
@@ -207,5 +208,40 @@ func TestCategoryListByEntityType(t *testing.T) {
 		e.fails(e.json("crm.category.list", map[string]any{"entityTypeId": 999}), http.StatusBadRequest, "NOT_FOUND", "Smart process not found")
 		e.fails(e.json("crm.category.get", map[string]any{"entityTypeId": 999, "id": 1}), http.StatusBadRequest, "NOT_FOUND", "SPA not found")
 		e.fails(e.json("crm.category.get", map[string]any{"entityTypeId": 2, "id": 77}), http.StatusBadRequest, "NOT_FOUND", "Element not found")
+	})
+}
+
+// TestConformanceTimelineCommentsAndTodos: a business process comments,
+// corrects and removes its comment, and plans a to-do.
+func TestConformanceTimelineCommentsAndTodos(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d).with(t)
+		deal := e.ok(e.json("crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "Сделка"}})).str(t, "result")
+		cm := e.ok(e.json("crm.timeline.comment.add", map[string]any{"fields": map[string]any{"ENTITY_ID": deal, "ENTITY_TYPE": "deal", "COMMENT": "Черновик"}})).str(t, "result")
+		conform(t, "crm.timeline.comment.fields", e.ok(e.json("crm.timeline.comment.fields", map[string]any{})))
+		conform(t, "crm.timeline.comment.get", e.ok(e.json("crm.timeline.comment.get", map[string]any{"id": cm})))
+		up := e.ok(e.json("crm.timeline.comment.update", map[string]any{"id": cm, "ownerTypeId": 2, "ownerId": deal, "fields": map[string]any{"COMMENT": "Согласовано"}}))
+		conform(t, "crm.timeline.comment.update", up)
+		if got := e.ok(e.json("crm.timeline.comment.get", map[string]any{"id": cm})).str(t, "result", "COMMENT"); got != "Согласовано" {
+			t.Errorf("updated comment %q", got)
+		}
+		e.fails(e.json("crm.timeline.comment.update", map[string]any{"id": cm, "fields": map[string]any{"COMMENT": " "}}), http.StatusBadRequest, "INVALID_ARG_VALUE", "Empty comment")
+		e.fails(e.json("crm.timeline.comment.update", map[string]any{"id": cm, "ownerTypeId": 1, "ownerId": deal, "fields": map[string]any{"COMMENT": "x"}}),
+			http.StatusBadRequest, "OWNER_NOT_FOUND", "Owner")
+		e.fails(e.json("crm.timeline.comment.update", map[string]any{"fields": map[string]any{"COMMENT": "x"}}), http.StatusBadRequest, "100", "id")
+		conform(t, "crm.timeline.comment.delete", e.ok(e.json("crm.timeline.comment.delete", map[string]any{"id": cm})))
+		e.fails(e.json("crm.timeline.comment.get", map[string]any{"id": cm}), http.StatusBadRequest, "", "Not found.")
+		e.fails(e.json("crm.timeline.comment.delete", map[string]any{"id": cm}), http.StatusBadRequest, "NOT_FOUND", "Not found.")
+
+		todo := e.ok(e.json("crm.activity.todo.add", map[string]any{"ownerTypeId": 2, "ownerId": deal, "deadline": "2026-12-10T15:00:00",
+			"title": "Позвонить", "description": "Уточнить адрес", "pingOffsets": []int{0, 15}}))
+		conform(t, "crm.activity.todo.add", todo)
+		act := e.ok(e.json("crm.activity.get", map[string]any{"id": todo.str(t, "result", "id")}))
+		if typ, subj, end := act.str(t, "result", "TYPE_ID"), act.str(t, "result", "SUBJECT"), act.str(t, "result", "END_TIME"); typ != "3" || subj != "Позвонить" || end != "2026-12-10T15:00:00+03:00" {
+			t.Errorf("to-do as activity: TYPE_ID %s SUBJECT %q END_TIME %s", typ, subj, end)
+		}
+		e.fails(e.json("crm.activity.todo.add", map[string]any{"ownerTypeId": 2, "ownerId": deal}), http.StatusBadRequest, "100", "deadline")
+		e.fails(e.json("crm.activity.todo.add", map[string]any{"ownerTypeId": 2, "ownerId": deal, "deadline": "завтра"}), http.StatusBadRequest, "WRONG_DATETIME_FORMAT", "")
+		e.fails(e.json("crm.activity.todo.add", map[string]any{"ownerTypeId": 2, "ownerId": 99999, "deadline": "2026-12-10"}), http.StatusBadRequest, "OWNER_NOT_FOUND", "")
 	})
 }

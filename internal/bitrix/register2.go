@@ -40,6 +40,12 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 		"crm.category.update":         {crmScope, h.categoryUpdate},
 		"crm.category.delete":         {crmScope, h.categoryDelete},
 		"crm.category.fields":         {crmScope, h.categoryFields},
+
+		"crm.timeline.comment.get":    {crmScope, h.timelineCommentGet},
+		"crm.timeline.comment.update": {crmScope, h.timelineCommentUpdate},
+		"crm.timeline.comment.delete": {crmScope, h.timelineCommentDelete},
+		"crm.timeline.comment.fields": {crmScope, h.timelineCommentFields},
+		"crm.activity.todo.add":       {crmScope, h.activityTodoAdd},
 	} {
 		h.methods[name] = m
 	}
