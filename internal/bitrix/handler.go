@@ -196,6 +196,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rest, _ := strings.CutPrefix(r.URL.Path, "/rest/")
 	parts := strings.Split(rest, "/")
+	if parts[0] == "api" {
+		h.serveV3(w, r, parts[1:])
+		return
+	}
 	if len(parts) < 3 {
 		// /rest/{method}: an OAuth application's call, without a token.
 		fail(errNoAuth)
