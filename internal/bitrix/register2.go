@@ -49,4 +49,11 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 	} {
 		h.methods[name] = m
 	}
+	if h.delivery != nil {
+		// Served with event.bind, whose offline bindings fill the queue;
+		// as event.bind, they ask no scope.
+		h.methods["event.offline.get"] = method{nil, h.eventOfflineGet}
+		h.methods["event.offline.clear"] = method{nil, h.eventOfflineClear}
+		h.methods["event.offline.list"] = method{nil, h.eventOfflineList}
+	}
 }

@@ -33,3 +33,39 @@ CREATE TABLE bitrix_options (
 
 -- A stage's colour (crm.status.* COLOR), #RRGGBB; '' is the default one.
 ALTER TABLE statuses ADD COLUMN color TEXT NOT NULL DEFAULT '';
+
+-- Offline events of the Bitrix24-compatible API (event.bind with
+-- event_type=offline, event.offline.*): a webhook integration's offline
+-- bindings, each queueing the change events after since_event_id; the
+-- queue holds one row per record and event name (the latest change), as
+-- Bitrix24's does, until event.offline.get takes it (or reserves it under
+-- a process_id for event.offline.clear).
+CREATE TABLE bitrix_offline_bindings (
+    owner TEXT NOT NULL,
+    event TEXT NOT NULL,
+    connector TEXT NOT NULL DEFAULT '',
+    since_event_id BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (owner, event, connector)
+);
+
+CREATE TABLE bitrix_offline_cursors (
+    owner TEXT PRIMARY KEY,
+    last_event_id BIGINT NOT NULL
+);
+
+CREATE TABLE bitrix_offline_queue (
+    id {{id}},
+    owner TEXT NOT NULL,
+    connector TEXT NOT NULL DEFAULT '',
+    event_name TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    record_id BIGINT NOT NULL,
+    event_id BIGINT NOT NULL,
+    process_id TEXT NOT NULL DEFAULT '',
+    error BOOLEAN NOT NULL DEFAULT FALSE,
+    changed_at BIGINT NOT NULL,
+    UNIQUE (owner, connector, event_name, message_id, process_id)
+);
+CREATE INDEX bitrix_offline_queue_owner ON bitrix_offline_queue (owner, connector, process_id, id);
