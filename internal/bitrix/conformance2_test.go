@@ -245,3 +245,38 @@ func TestConformanceTimelineCommentsAndTodos(t *testing.T) {
 		e.fails(e.json("crm.activity.todo.add", map[string]any{"ownerTypeId": 2, "ownerId": 99999, "deadline": "2026-12-10"}), http.StatusBadRequest, "OWNER_NOT_FOUND", "")
 	})
 }
+
+// TestConformanceRequisiteLinks: a deal is made out with the client
+// company's requisite and bank account.
+func TestConformanceRequisiteLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d).with(t)
+		company := e.ok(e.json("crm.company.add", map[string]any{"fields": map[string]any{"TITLE": "ООО Клиент"}})).str(t, "result")
+		other := e.ok(e.json("crm.company.add", map[string]any{"fields": map[string]any{"TITLE": "ООО Чужая"}})).str(t, "result")
+		rq := e.ok(e.json("crm.requisite.add", map[string]any{"fields": map[string]any{"ENTITY_TYPE_ID": 4, "ENTITY_ID": company, "PRESET_ID": 1, "NAME": "Реквизиты", "RQ_INN": "7707083893"}})).str(t, "result")
+		foreign := e.ok(e.json("crm.requisite.add", map[string]any{"fields": map[string]any{"ENTITY_TYPE_ID": 4, "ENTITY_ID": other, "PRESET_ID": 1, "NAME": "Чужие"}})).str(t, "result")
+		bank := e.ok(e.json("crm.requisite.bankdetail.add", map[string]any{"fields": map[string]any{"ENTITY_ID": rq, "NAME": "Счёт", "RQ_BIK": "044525225", "RQ_ACC_NUM": "40702810938000000001"}})).str(t, "result")
+		deal := e.ok(e.json("crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "Заказ", "COMPANY_ID": company}})).str(t, "result")
+
+		conform(t, "crm.requisite.link.fields", e.ok(e.json("crm.requisite.link.fields", map[string]any{})))
+		link := map[string]any{"ENTITY_TYPE_ID": 2, "ENTITY_ID": deal, "REQUISITE_ID": rq, "BANK_DETAIL_ID": bank, "MC_REQUISITE_ID": 0, "MC_BANK_DETAIL_ID": 0}
+		conform(t, "crm.requisite.link.register", e.ok(e.json("crm.requisite.link.register", map[string]any{"fields": link})))
+		got := e.ok(e.json("crm.requisite.link.get", map[string]any{"entityTypeId": 2, "entityId": deal}))
+		conform(t, "crm.requisite.link.get", got)
+		if r, b := got.str(t, "result", "REQUISITE_ID"), got.str(t, "result", "BANK_DETAIL_ID"); r != rq || b != bank {
+			t.Errorf("link: requisite %s bank %s", r, b)
+		}
+		list := e.ok(e.json("crm.requisite.link.list", map[string]any{"filter": map[string]any{"ENTITY_ID": deal}}))
+		conform(t, "crm.requisite.link.list", list)
+		if n := list.str(t, "total"); n != "1" {
+			t.Errorf("link list total %s", n)
+		}
+		bad := map[string]any{"ENTITY_TYPE_ID": 2, "ENTITY_ID": deal, "REQUISITE_ID": foreign, "BANK_DETAIL_ID": 0, "MC_REQUISITE_ID": 0, "MC_BANK_DETAIL_ID": 0}
+		e.fails(e.json("crm.requisite.link.register", map[string]any{"fields": bad}), http.StatusBadRequest, "", "not the client's")
+		bad["REQUISITE_ID"], bad["BANK_DETAIL_ID"] = rq, 99999
+		e.fails(e.json("crm.requisite.link.register", map[string]any{"fields": bad}), http.StatusBadRequest, "", "no bank detail with id 99999")
+		e.fails(e.json("crm.requisite.link.register", map[string]any{"fields": map[string]any{"ENTITY_TYPE_ID": 7, "ENTITY_ID": 1}}), http.StatusBadRequest, "", "ENTITY_TYPE_ID is not defined or invalid")
+		conform(t, "crm.requisite.link.unregister", e.ok(e.json("crm.requisite.link.unregister", map[string]any{"entityTypeId": 2, "entityId": deal})))
+		e.fails(e.json("crm.requisite.link.get", map[string]any{"entityTypeId": 2, "entityId": deal}), http.StatusBadRequest, "", "Not found")
+	})
+}

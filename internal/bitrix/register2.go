@@ -46,6 +46,12 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 		"crm.timeline.comment.delete": {crmScope, h.timelineCommentDelete},
 		"crm.timeline.comment.fields": {crmScope, h.timelineCommentFields},
 		"crm.activity.todo.add":       {crmScope, h.activityTodoAdd},
+
+		"crm.requisite.link.register":   {crmScope, h.requisiteLinkRegister},
+		"crm.requisite.link.get":        {crmScope, h.requisiteLinkGet},
+		"crm.requisite.link.list":       {crmScope, h.requisiteLinkList},
+		"crm.requisite.link.unregister": {crmScope, h.requisiteLinkUnregister},
+		"crm.requisite.link.fields":     {crmScope, h.requisiteLinkFields},
 	} {
 		h.methods[name] = m
 	}

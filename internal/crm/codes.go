@@ -5,6 +5,11 @@ package crm
 // of the code in the user's language with the error's params. A message
 // missing here gets the code "invalid" (TestEveryMessageHasACode fails).
 var codes = map[string]string{
+	"bank detail %d given without its requisite":                            "bank_detail_without_requisite",
+	"no requisite with id %d":                                               "no_requisite",
+	"requisite %d is not the client's (it is %s %d's)":                      "requisite_not_clients",
+	"no bank detail with id %d":                                             "no_bank_detail",
+	"bank detail %d is not of requisite %d":                                 "bank_detail_not_of_requisite",
 	"%q is not a colour written #RRGGBB":                                    "not_color",
 	"department %d cannot be placed under itself or its own sub-department": "department_cycle",
 	"no department with id %d":                                              "no_department",

@@ -69,3 +69,16 @@ CREATE TABLE bitrix_offline_queue (
     UNIQUE (owner, connector, event_name, message_id, process_id)
 );
 CREATE INDEX bitrix_offline_queue_owner ON bitrix_offline_queue (owner, connector, process_id, id);
+
+-- Which requisites and bank accounts a deal or an invoice is made out
+-- with (Bitrix24's crm.requisite.link.*): the client's, and the seller's
+-- own (mc_*); 0 is none.
+CREATE TABLE requisite_links (
+    entity TEXT NOT NULL,
+    record_id BIGINT NOT NULL,
+    requisite_id BIGINT NOT NULL DEFAULT 0,
+    bank_detail_id BIGINT NOT NULL DEFAULT 0,
+    mc_requisite_id BIGINT NOT NULL DEFAULT 0,
+    mc_bank_detail_id BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (entity, record_id)
+);
