@@ -440,16 +440,22 @@ func (h *Handler) eventOfflineGet(ctx context.Context, c *call) (reply, error) {
 			return err
 		}
 		got = rows
-		for _, r := range rows {
-			switch {
-			case clear:
-				_, err = tx.ExecContext(ctx, "DELETE FROM bitrix_offline_queue WHERE id = $1", r.id)
-			case newPID != "":
-				_, err = tx.ExecContext(ctx, "UPDATE bitrix_offline_queue SET process_id = $1 WHERE id = $2", newPID, r.id)
-			}
-			if err != nil {
-				return fmt.Errorf("bitrix: offline event %d: %w", r.id, err)
-			}
+		if len(rows) == 0 || (!clear && newPID == "") {
+			return nil
+		}
+		// One statement for the taken rows (ids are the queue's own).
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = strconv.FormatInt(r.id, 10)
+		}
+		in := " WHERE id IN (" + strings.Join(ids, ", ") + ")"
+		if clear {
+			_, err = tx.ExecContext(ctx, "DELETE FROM bitrix_offline_queue"+in)
+		} else {
+			_, err = tx.ExecContext(ctx, "UPDATE bitrix_offline_queue SET process_id = $1"+in, newPID)
+		}
+		if err != nil {
+			return fmt.Errorf("bitrix: take offline events: %w", err)
 		}
 		return nil
 	})

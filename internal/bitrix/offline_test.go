@@ -1,10 +1,19 @@
 package bitrix_test
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/delivery"
+	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -84,4 +93,45 @@ func TestOfflineEvents(t *testing.T) {
 		}
 		e.fails(e.json("event.offline.list", map[string]any{"filter": map[string]any{"HANDLER": "x"}}), http.StatusBadRequest, "", "HANDLER")
 	})
+}
+
+// BenchmarkOfflineGet1000 is event.offline.get taking 1000 queued lead
+// creations on SQLite: the pass over the change log that queues them and
+// the take (clear=1), per 1000 changes:
+// go test -run x -bench OfflineGet1000 ./internal/bitrix/
+func BenchmarkOfflineGet1000(b *testing.B) {
+	d := storetest.OpenSQLite(b)
+	box, err := secret.New(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := delivery.New(d, box, http.DefaultClient, delivery.Portal{Domain: "crm.example.ru"}, slog.New(slog.DiscardHandler))
+	s := store.New(d)
+	admin := storetest.Admin(b, s)
+	h := bitrix.New(d, s, slog.New(slog.DiscardHandler), bitrix.Options{Location: msk, Delivery: svc})
+	hook, code, err := h.Webhooks().CreateWebhook(context.Background(), admin.UserID, "bench", []string{"crm"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	e := &env{t: b, d: d, s: s, h: h, srv: srv, admin: admin, hook: hook, client: srv.Client(),
+		base: fmt.Sprintf("%s/rest/%d/%s/", srv.URL, admin.UserID, code)}
+	e.ok(e.json("event.bind", map[string]any{"event": "ONCRMLEADADD", "event_type": "offline"}))
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		for j := range 1000 {
+			if _, err := s.CreateLead(ctx, admin, crm.Lead{Title: fmt.Sprintf("Лид %d-%d", i, j)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		got := e.ok(e.json("event.offline.get", map[string]any{"limit": 1000}))
+		if _, ok := got.Doc.Lookup("result", "events", "999"); !ok {
+			b.Fatalf("took fewer than 1000: %.300s", got.Body)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
 }
