@@ -276,6 +276,11 @@ func TestConformanceRequisiteLinks(t *testing.T) {
 		bad["REQUISITE_ID"], bad["BANK_DETAIL_ID"] = rq, 99999
 		e.fails(e.json("crm.requisite.link.register", map[string]any{"fields": bad}), http.StatusBadRequest, "", "no bank detail with id 99999")
 		e.fails(e.json("crm.requisite.link.register", map[string]any{"fields": map[string]any{"ENTITY_TYPE_ID": 7, "ENTITY_ID": 1}}), http.StatusBadRequest, "", "ENTITY_TYPE_ID is not defined or invalid")
+		// A deleted bank account no longer shows in the link.
+		e.ok(e.json("crm.requisite.bankdetail.delete", map[string]any{"id": bank}))
+		if b := e.ok(e.json("crm.requisite.link.get", map[string]any{"entityTypeId": 2, "entityId": deal})).str(t, "result", "BANK_DETAIL_ID"); b != "0" {
+			t.Errorf("link to a deleted bank account: %s", b)
+		}
 		conform(t, "crm.requisite.link.unregister", e.ok(e.json("crm.requisite.link.unregister", map[string]any{"entityTypeId": 2, "entityId": deal})))
 		e.fails(e.json("crm.requisite.link.get", map[string]any{"entityTypeId": 2, "entityId": deal}), http.StatusBadRequest, "", "Not found")
 	})

@@ -16,6 +16,15 @@ import (
 
 const requisiteLinkColumns = "entity, record_id, requisite_id, bank_detail_id, mc_requisite_id, mc_bank_detail_id"
 
+// requisiteLinkRead reads a link from requisite_links l; a requisite or
+// bank account deleted since it was linked reads as 0 (none), so that a
+// link never names what is gone.
+const requisiteLinkRead = `l.entity, l.record_id,
+	CASE WHEN EXISTS (SELECT 1 FROM requisites r WHERE r.id = l.requisite_id) THEN l.requisite_id ELSE 0 END,
+	CASE WHEN EXISTS (SELECT 1 FROM bank_details b WHERE b.id = l.bank_detail_id) THEN l.bank_detail_id ELSE 0 END,
+	CASE WHEN EXISTS (SELECT 1 FROM requisites r WHERE r.id = l.mc_requisite_id) THEN l.mc_requisite_id ELSE 0 END,
+	CASE WHEN EXISTS (SELECT 1 FROM bank_details b WHERE b.id = l.mc_bank_detail_id) THEN l.mc_bank_detail_id ELSE 0 END`
+
 func scanRequisiteLink(sc interface{ Scan(...any) error }) (crm.RequisiteLink, error) {
 	var l crm.RequisiteLink
 	err := sc.Scan(&l.Entity, &l.RecordID, &l.RequisiteID, &l.BankDetailID, &l.MCRequisiteID, &l.MCBankDetailID)
@@ -33,7 +42,7 @@ func (s *Store) GetRequisiteLink(ctx context.Context, entity string, id int64) (
 	if err := allowedID(t, entity, id); err != nil {
 		return crm.RequisiteLink{}, err
 	}
-	l, err := scanRequisiteLink(t.q.QueryRowContext(t.ctx, "SELECT "+requisiteLinkColumns+" FROM requisite_links WHERE entity = $1 AND record_id = $2", entity, id))
+	l, err := scanRequisiteLink(t.q.QueryRowContext(t.ctx, "SELECT "+requisiteLinkRead+" FROM requisite_links l WHERE l.entity = $1 AND l.record_id = $2", entity, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, NotFound("requisite link of "+entity, id)
 	}
@@ -46,7 +55,7 @@ func (s *Store) GetRequisiteLink(ctx context.Context, entity string, id int64) (
 // ListRequisiteLinks returns the links of the records the caller may see,
 // by entity and record id.
 func (s *Store) ListRequisiteLinks(ctx context.Context) ([]crm.RequisiteLink, error) {
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT "+requisiteLinkColumns+" FROM requisite_links ORDER BY entity, record_id")
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT "+requisiteLinkRead+" FROM requisite_links l ORDER BY l.entity, l.record_id")
 	if err != nil {
 		return nil, fmt.Errorf("store: requisite links: %w", err)
 	}
