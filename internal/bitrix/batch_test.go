@@ -210,7 +210,8 @@ func TestScopes(t *testing.T) {
 		t.Fatalf("methods full=true: %v", all.Values())
 	}
 	basic := crmOnly.ok(crmOnly.get("methods", "scope=")).get(t, "result").(*bitrix.Array)
-	if fmt.Sprint(basic.Values()...) != fmt.Sprint("batch", "methods", "profile", "scope", "server.time") {
+	if fmt.Sprint(basic.Values()...) != fmt.Sprint("app.info", "app.option.get", "app.option.set", "batch", "methods", "profile", "scope",
+		"server.time", "user.option.get", "user.option.set") {
 		t.Fatalf("methods scope=: %v", basic.Values())
 	}
 }

@@ -53,10 +53,10 @@ func statusArray(st crm.Status) *Array {
 	a := NewArray().Set("ID", strconv.FormatInt(st.ID, 10)).Set("ENTITY_ID", st.EntityID).
 		Set("STATUS_ID", st.StatusID).Set("NAME", st.Name).Set("NAME_INIT", "").
 		Set("SORT", strconv.Itoa(st.Sort)).Set("SYSTEM", yn(st.System)).Set("CATEGORY_ID", category).
-		Set("COLOR", nil).Set("SEMANTICS", sem)
+		Set("COLOR", nullText(st.Color)).Set("SEMANTICS", sem)
 	if st.EntityID == "STATUS" || strings.HasPrefix(st.EntityID, "DEAL_STAGE") {
 		// Stages and lead statuses carry their semantics in words too.
-		a.Set("EXTRA", NewArray().Set("SEMANTICS", semanticsWord(st.Semantics)).Set("COLOR", nil))
+		a.Set("EXTRA", NewArray().Set("SEMANTICS", semanticsWord(st.Semantics)).Set("COLOR", nullText(st.Color)))
 	}
 	return a
 }
@@ -109,32 +109,6 @@ func (h *Handler) statusEntityTypes(ctx context.Context, _ *call) (reply, error)
 func semanticInfo(success, failure string) *Array {
 	return NewArray().Set("START_FIELD", "NEW").Set("FINAL_SUCCESS_FIELD", success).Set("FINAL_UNSUCCESS_FIELD", failure).
 		Set("FINAL_SORT", 0)
-}
-
-// categoryList is crm.category.list: the deal pipelines for
-// entityTypeId=2, none for other types (Obmen has pipelines for deals
-// only).
-func (h *Handler) categoryList(ctx context.Context, c *call) (reply, error) {
-	t, err := c.paramText("entityTypeId")
-	if err != nil {
-		return reply{}, err
-	}
-	if t == "" {
-		return reply{}, crmError("Parameter entityTypeId is required")
-	}
-	cats := NewArray()
-	if t == "2" {
-		pipes, err := h.store.ListPipelines(ctx)
-		if err != nil {
-			return reply{}, err
-		}
-		for _, p := range pipes {
-			cats.Append(NewArray().Set("id", p.ID).Set("name", p.Name).Set("sort", p.Sort).
-				Set("entityTypeId", 2).Set("isDefault", yn(p.IsDefault)))
-		}
-	}
-	n := int64(cats.Len())
-	return reply{result: NewArray().Set("categories", cats), total: &n}, nil
 }
 
 // dealCategoryList is crm.dealcategory.list: the pipelines besides the

@@ -72,9 +72,12 @@ func authTypeArg(c *call) (*int64, error) {
 
 // eventBind is "event.bind": deliveries of event to handler, in Bitrix24's
 // outbound form, through internal/delivery (its retries, journal and SSRF
-// guard). Only online events: offline ones (event.offline.*) are not
-// served.
+// guard). With event_type=offline it is offlineBind: changes are queued
+// for event.offline.* instead.
 func (h *Handler) eventBind(ctx context.Context, c *call) (reply, error) {
+	if isOffline(c) {
+		return h.offlineBind(ctx, c)
+	}
 	event, handler, err := eventArgs(c)
 	if err != nil {
 		return reply{}, err
@@ -83,7 +86,7 @@ func (h *Handler) eventBind(ctx context.Context, c *call) (reply, error) {
 		return reply{}, errEventNotFound
 	}
 	if t, _ := c.paramText("event_type"); t != "" && !strings.EqualFold(t, "online") {
-		return reply{}, crmError("Field event_type: only online events are supported")
+		return reply{}, crmError("Field event_type: %q is not one of online, offline", t)
 	}
 	at, err := authTypeArg(c)
 	if err != nil {
@@ -113,6 +116,9 @@ func (h *Handler) eventBind(ctx context.Context, c *call) (reply, error) {
 
 // eventUnbind is "event.unbind": {"count": N} bindings removed.
 func (h *Handler) eventUnbind(ctx context.Context, c *call) (reply, error) {
+	if isOffline(c) {
+		return h.offlineUnbind(ctx, c)
+	}
 	event, handler, err := eventArgs(c)
 	if err != nil {
 		return reply{}, err
@@ -142,6 +148,13 @@ func (h *Handler) eventGet(ctx context.Context, c *call) (reply, error) {
 			Set("handler", b.Handler).
 			Set("auth_type", strconv.FormatInt(b.AuthType, 10)).
 			Set("offline", 0))
+	}
+	off, err := h.offlineBindings(ctx, bindingOwner(c))
+	if err != nil {
+		return reply{}, err
+	}
+	for _, a := range off {
+		out.Append(a)
 	}
 	return reply{result: out}, nil
 }

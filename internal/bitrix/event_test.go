@@ -138,7 +138,7 @@ func TestEventBindDelivers(t *testing.T) {
 			"ERROR_EVENT_NOT_FOUND", "Event not found")
 		e.fails(e.form("event.bind", q("event", "ONCRMLEADADD")), http.StatusBadRequest, "ERROR_CORE", "HANDLER")
 		e.fails(e.form("event.bind", q("event", "ONCRMLEADADD", "handler", "ftp://example.ru/x")), http.StatusBadRequest, "", "Field HANDLER")
-		e.fails(e.form("event.bind", q("event", "ONCRMLEADADD", "handler", handler, "event_type", "offline")), http.StatusBadRequest, "", "event_type")
+		e.fails(e.form("event.bind", q("event", "ONCRMLEADADD", "handler", handler, "event_type", "later")), http.StatusBadRequest, "", "event_type")
 
 		if got := e.ok(e.form("event.bind", q("event", "onCrmLeadAdd", "handler", handler))).get(t, "result"); got != true {
 			t.Fatalf("event.bind result = %v, want true", got)

@@ -159,6 +159,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 	registerRecords(h.methods, "lead", crmScope, h.leads())
 	h.registerItem(crmScope) // the universal crm.item.* (issue 19)
 	h.registerInvoice(crmScope)
+	h.registerSystem(crmScope, userScope)
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)
 	h.dealCRUD().register(h.methods, "deal", crmScope)
@@ -190,6 +191,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rest, _ := strings.CutPrefix(r.URL.Path, "/rest/")
 	parts := strings.Split(rest, "/")
+	if parts[0] == "api" {
+		h.serveV3(w, r, parts[1:])
+		return
+	}
 	if len(parts) < 3 {
 		// /rest/{method}: an OAuth application's call, without a token.
 		fail(errNoAuth)

@@ -61,15 +61,19 @@ func (h *Handler) profile(ctx context.Context, c *call) (reply, error) {
 
 // userCurrent is "user.current" in Bitrix24's user fields.
 func (h *Handler) userCurrent(ctx context.Context, c *call) (reply, error) {
-	return reply{result: userArray(c.user, h.loc)}, nil
+	depts, err := h.store.UserDepartments(ctx)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{result: userArray(c.user, depts[c.user.ID], h.loc)}, nil
 }
 
 // userArray is a user in Bitrix24's user fields, as user.get and
-// user.current answer. Obmen keeps no sign-in times, presence or
-// departments as records: LAST_LOGIN and LAST_ACTIVITY_DATE are "",
-// IS_ONLINE is N and UF_DEPARTMENT empty; the department's name is
-// WORK_DEPARTMENT.
-func userArray(u crm.User, loc *time.Location) *Array {
+// user.current answer, with the ids of the departments the user belongs
+// to as UF_DEPARTMENT. Obmen keeps no sign-in times or presence:
+// LAST_LOGIN and LAST_ACTIVITY_DATE are "" and IS_ONLINE is N; the
+// user's own department text is WORK_DEPARTMENT.
+func userArray(u crm.User, departments []int64, loc *time.Location) *Array {
 	mobile := ""
 	if len(u.Phones) > 0 {
 		mobile = u.Phones[0]
@@ -96,7 +100,7 @@ func userArray(u crm.User, loc *time.Location) *Array {
 		Set("WORK_POSITION", u.Position).
 		Set("WORK_DEPARTMENT", u.Department).
 		Set("UF_EMPLOYMENT_DATE", "").
-		Set("UF_DEPARTMENT", NewArray()).
+		Set("UF_DEPARTMENT", List(anys(departments)...)).
 		Set("USER_TYPE", "employee")
 }
 

@@ -48,6 +48,10 @@ func (h *Handler) userGet(ctx context.Context, c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	depts, err := h.store.UserDepartments(ctx)
+	if err != nil {
+		return reply{}, err
+	}
 	result := NewArray()
 	var n int64
 	for _, u := range users {
@@ -55,7 +59,7 @@ func (h *Handler) userGet(ctx context.Context, c *call) (reply, error) {
 			continue
 		}
 		if n >= start && n < start+pageSize {
-			result.Append(userArray(u, h.loc))
+			result.Append(userArray(u, depts[u.ID], h.loc))
 		}
 		n++
 	}

@@ -56,6 +56,8 @@ type Status struct {
 	Semantics  string `json:"semantics"`
 	PipelineID *int64 `json:"pipeline_id"`
 	System     bool   `json:"system"`
+	// Color is the stage's colour as #RRGGBB, "" for the default one.
+	Color string `json:"color"`
 }
 
 // Custom field types.
@@ -180,10 +182,16 @@ func (p *Pipeline) Normalize() error {
 
 var statusEntity = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,49}$`)
 
+var statusColor = regexp.MustCompile(`^#[0-9A-F]{6}$`)
+
 // Normalize validates a status entry.
 func (s *Status) Normalize() error {
-	trimAll(&s.EntityID, &s.StatusID, &s.Name, &s.Semantics)
+	trimAll(&s.EntityID, &s.StatusID, &s.Name, &s.Semantics, &s.Color)
 	s.EntityID = strings.ToUpper(s.EntityID)
+	s.Color = strings.ToUpper(s.Color)
+	if s.Color != "" && !statusColor.MatchString(s.Color) {
+		return Invalid("color", "%q is not a colour written #RRGGBB", s.Color)
+	}
 	s.Semantics = strings.ToUpper(s.Semantics)
 	if !statusEntity.MatchString(s.EntityID) {
 		return Invalid("entity_id", "%q is not a dictionary name such as STATUS, SOURCE or DEAL_STAGE_1", s.EntityID)

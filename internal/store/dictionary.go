@@ -300,12 +300,12 @@ func (s *Store) DeletePipeline(ctx context.Context, actor crm.Actor, id int64) e
 	})
 }
 
-const statusColumns = "id, entity_id, status_id, name, sort, semantics, pipeline_id, system"
+const statusColumns = "id, entity_id, status_id, name, sort, semantics, pipeline_id, system, color"
 
 func scanStatus(sc interface{ Scan(...any) error }) (crm.Status, error) {
 	var st crm.Status
 	var pipeline sql.NullInt64
-	if err := sc.Scan(&st.ID, &st.EntityID, &st.StatusID, &st.Name, &st.Sort, &st.Semantics, &pipeline, &st.System); err != nil {
+	if err := sc.Scan(&st.ID, &st.EntityID, &st.StatusID, &st.Name, &st.Sort, &st.Semantics, &pipeline, &st.System, &st.Color); err != nil {
 		return st, err
 	}
 	if pipeline.Valid {
@@ -403,9 +403,9 @@ func (s *Store) CreateStatus(ctx context.Context, actor crm.Actor, st crm.Status
 		if st.PipelineID != nil {
 			pipeline = *st.PipelineID
 		}
-		err := t.tx.QueryRowContext(t.ctx, `INSERT INTO statuses (entity_id, status_id, name, sort, semantics, pipeline_id, system)
-			VALUES ($1, $2, $3, $4, $5, $6, FALSE) RETURNING id`,
-			st.EntityID, st.StatusID, st.Name, st.Sort, st.Semantics, pipeline).Scan(&st.ID)
+		err := t.tx.QueryRowContext(t.ctx, `INSERT INTO statuses (entity_id, status_id, name, sort, semantics, pipeline_id, system, color)
+			VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING id`,
+			st.EntityID, st.StatusID, st.Name, st.Sort, st.Semantics, pipeline, st.Color).Scan(&st.ID)
 		if db.IsUniqueViolation(err) {
 			return crm.Invalid("status_id", "%s already has %q", st.EntityID, st.StatusID)
 		}
@@ -417,7 +417,7 @@ func (s *Store) CreateStatus(ctx context.Context, actor crm.Actor, st crm.Status
 	return st, err
 }
 
-// UpdateStatus changes the name, sort and semantics of entry st.ID; its
+// UpdateStatus changes the name, sort, semantics and colour of entry st.ID; its
 // dictionary and code stay. The semantics of a system entry, or of one
 // that records use, cannot change: deals' closed and won flags and lead
 // conversion depend on them.
@@ -429,7 +429,7 @@ func (s *Store) UpdateStatus(ctx context.Context, actor crm.Actor, st crm.Status
 			return err
 		}
 		cur := old
-		cur.Name, cur.Sort, cur.Semantics = st.Name, st.Sort, st.Semantics
+		cur.Name, cur.Sort, cur.Semantics, cur.Color = st.Name, st.Sort, st.Semantics, st.Color
 		if err := cur.Normalize(); err != nil {
 			return err
 		}
@@ -441,8 +441,8 @@ func (s *Store) UpdateStatus(ctx context.Context, actor crm.Actor, st crm.Status
 				return err
 			}
 		}
-		if _, err := t.tx.ExecContext(t.ctx, "UPDATE statuses SET name = $1, sort = $2, semantics = $3 WHERE id = $4",
-			cur.Name, cur.Sort, cur.Semantics, cur.ID); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, "UPDATE statuses SET name = $1, sort = $2, semantics = $3, color = $4 WHERE id = $5",
+			cur.Name, cur.Sort, cur.Semantics, cur.Color, cur.ID); err != nil {
 			return fmt.Errorf("store: update status %d: %w", cur.ID, err)
 		}
 		out = cur

@@ -126,6 +126,7 @@ func (s *Store) Purge(ctx context.Context, actor crm.Actor, entity string, id in
 			"DELETE FROM custom_values WHERE entity = '"+entity+"' AND record_id = $1",
 			"DELETE FROM external_ids WHERE entity = '"+entity+"' AND record_id = $1",
 			"DELETE FROM comments WHERE entity = '"+entity+"' AND record_id = $1",
+			"DELETE FROM requisite_links WHERE entity = '"+entity+"' AND record_id = $1",
 			"UPDATE activities SET owner_type = '', owner_id = 0 WHERE owner_type = '"+entity+"' AND owner_id = $1",
 			"DELETE FROM "+table+" WHERE id = $1",
 		)
