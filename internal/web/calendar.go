@@ -26,6 +26,7 @@ type calEvView struct {
 type calDay struct {
 	Date    string // YYYY-MM-DD
 	Label   string
+	Weekday string // its weekday's short name, shown on a phone
 	Other   bool // outside the month shown
 	Today   bool
 	Items   []calItem
@@ -147,7 +148,7 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		for k := 0; k < n; k++ {
 			dd := from.AddDate(0, 0, k)
-			cd := calDay{Date: dd.Format(time.DateOnly), Label: dd.Format("2"), Other: view == "month" && dd.Month() != day.Month(),
+			cd := calDay{Date: dd.Format(time.DateOnly), Label: dd.Format("2"), Weekday: d.Weekdays[(int(dd.Weekday())+6)%7], Other: view == "month" && dd.Month() != day.Month(),
 				Today: dd.Format(time.DateOnly) == now.Format(time.DateOnly), NewURL: newURL(dd.Add(9 * time.Hour)), DayURL: link("day", dd)}
 			for i := range acts {
 				s := start(i)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"embed"
 	"fmt"
 	"net/http"
 	"strings"
@@ -26,7 +27,18 @@ func langOf(r *http.Request) string {
 
 // messages is the message files' catalogue (internal/i18n): new texts
 // go there; the Go maps below hold the older ones.
-var messages = i18n.New()
+var messages = func() *i18n.Catalog {
+	c := i18n.New()
+	if err := c.Add(uxMessages, "messages/ux"); err != nil {
+		panic(err) // embedded; the tests load it
+	}
+	return c
+}()
+
+// uxMessages are the texts of the layout, formats and pickers.
+//
+//go:embed messages/ux/*.json
+var uxMessages embed.FS
 
 // translate finds key in lang, then in Russian — in the Go maps, then in
 // the message files; a missing key shows itself, so that a gap is

@@ -142,3 +142,30 @@ document.addEventListener("DOMContentLoaded", function () {
     window.location.href = s.dataset.new;
   });
 })();
+
+// The folded menu of a phone-width page; and the column names that a
+// list's cells show when the table is laid out as cards.
+document.addEventListener("DOMContentLoaded", function () {
+  var toggle = document.getElementById("menu-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      toggle.closest("header").classList.toggle("open", open);
+    });
+  }
+  labelCells(document);
+  document.body.addEventListener("htmx:afterSwap", function (ev) { labelCells(ev.target.closest("table") || document); });
+});
+function labelCells(root) {
+  var tables = root.matches && root.matches("table.list") ? [root] : root.querySelectorAll("table.list");
+  Array.prototype.forEach.call(tables, function (t) {
+    var heads = Array.prototype.map.call(t.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+    if (!heads.length) { return; }
+    Array.prototype.forEach.call(t.querySelectorAll("tbody tr"), function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        if (td.tagName === "TD" && !td.hasAttribute("data-label") && heads[i]) { td.setAttribute("data-label", heads[i]); }
+      });
+    });
+  });
+}
