@@ -27,7 +27,7 @@ type calDay struct {
 	Date    string // YYYY-MM-DD
 	Label   string
 	Weekday string // its weekday's short name, shown on a phone
-	Other   bool // outside the month shown
+	Other   bool   // outside the month shown
 	Today   bool
 	Items   []calItem
 	NewURL  string
