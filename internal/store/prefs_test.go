@@ -1,0 +1,45 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+func TestUserPrefs(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		uid := admin.UserID
+		if _, err := s.GetPref(ctx, uid, "time_zone"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unset preference: %v", err)
+		}
+		for _, p := range []store.Pref{{"time_zone", "Asia/Yekaterinburg"}, {"list:lead", "sort=-created_at"}, {"list:lead", "sort=title&f.status_id=NEW"},
+			{"filter:lead:Мои новые", "f.status_id=NEW"}, {"filter:deal:Мои", "mine=1"}} {
+			if err := s.SetPref(ctx, uid, p.Key, p.Value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v, err := s.GetPref(ctx, uid, "list:lead"); err != nil || v != "sort=title&f.status_id=NEW" {
+			t.Fatalf("replaced preference: %q %v", v, err)
+		}
+		ps, err := s.Prefs(ctx, uid, "filter:lead:")
+		if err != nil || len(ps) != 1 || ps[0].Value != "f.status_id=NEW" {
+			t.Fatalf("prefix: %+v %v", ps, err)
+		}
+		if err := s.DeletePref(ctx, uid, "filter:lead:Мои новые"); err != nil {
+			t.Fatal(err)
+		}
+		if ps, _ := s.Prefs(ctx, uid, "filter:lead:"); len(ps) != 0 {
+			t.Fatalf("after delete: %+v", ps)
+		}
+		var fe *crm.FieldError
+		if err := s.SetPref(ctx, uid, "list:deal", strings.Repeat("x", 5000)); !errors.As(err, &fe) || fe.Field != "value" {
+			t.Fatalf("a too long value: %v", err)
+		}
+	})
+}
