@@ -181,6 +181,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
+	ui.SetTimeZone(cfg.TimeZone)
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))

@@ -52,6 +52,11 @@ type Config struct {
 	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
 	// files; Bitrix24's SDK, for one, refuses plain HTTP).
 	TLSCert, TLSKey string
+	// TimeZone is the installation's time zone (OBMEN_TIME_ZONE, an IANA
+	// name, default Europe/Moscow): the UI shows and takes times in it
+	// unless an admin sets another or a user chooses their own. Times are
+	// stored in UTC.
+	TimeZone string
 	// MailInterval is how often the lead-intake mail collectors run
 	// (OBMEN_MAIL_INTERVAL, default 1m).
 	MailInterval time.Duration
@@ -76,6 +81,7 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		GroupCommitMax:  128,
 		MailInterval:    time.Minute,
+		TimeZone:        "Europe/Moscow",
 		JobRescueAfter:  5 * time.Minute,
 		StepTimeout:     2 * time.Minute,
 	}
@@ -105,6 +111,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			}
 		}
 	}
+	str("OBMEN_TIME_ZONE", &c.TimeZone)
 	str("OBMEN_TLS_CERT", &c.TLSCert)
 	str("OBMEN_TLS_KEY", &c.TLSKey)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
@@ -170,6 +177,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		return fmt.Errorf("config: OBMEN_TIME_ZONE: %q is not a time zone (an IANA name such as Europe/Moscow)", c.TimeZone)
+	}
 	switch strings.ToUpper(c.SQLiteSync) {
 	case "NORMAL", "FULL":
 		c.SQLiteSync = strings.ToUpper(c.SQLiteSync)

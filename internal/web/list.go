@@ -20,9 +20,11 @@ type column struct {
 	Chosen      bool
 }
 
-// cell is one value of a row; Link, when set, makes it a link.
+// cell is one value of a row; Links, when set, are the records it names.
 type cell struct {
-	Text, Link string
+	Text  string
+	Links []option
+	Num   bool // a number or an amount, aligned right
 }
 
 type row struct {
@@ -134,7 +136,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	base := "/e/" + e.Name
 	// with returns the current URL with some parameters changed.
 	with := func(set map[string]string) string {
@@ -193,10 +195,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, rec := range recs {
 		rw := row{ID: rec.ID(), Link: base + "/" + strconv.FormatInt(rec.ID(), 10)}
 		for _, f := range lq.cols {
-			c := cell{Text: lk.display(f, rec)}
-			if f.Kind == kRef && intOf(rec[f.Name]) != 0 {
-				c.Link = "/e/" + f.Ref + "/" + strOf(rec[f.Name])
-			}
+			c := cell{Text: lk.show(f, rec), Links: lk.refLinks(f, rec)}
 			rw.Cells = append(rw.Cells, c)
 		}
 		d.Rows = append(d.Rows, rw)

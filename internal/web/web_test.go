@@ -301,7 +301,7 @@ func TestListPages(t *testing.T) {
 		p := b.get("/e/lead?sort=title&limit=10")
 		seen := map[string]bool{}
 		for page := 0; page < 3; page++ {
-			n := strings.Count(p.Body, `<tr><td><a href="/e/lead/`)
+			n := strings.Count(p.Body, `<tr><td data-label="№"><a href="/e/lead/`)
 			if want := []int{10, 10, 5}[page]; n != want {
 				t.Fatalf("page %d: %d rows, want %d", page+1, n, want)
 			}
