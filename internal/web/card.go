@@ -21,9 +21,13 @@ type fieldView struct {
 	// Ref is the entity a kRef or kIDs field's picker searches; RefFrom
 	// the field that names it when it varies.
 	Ref, RefFrom string
-	RO           bool
-	Checked      bool
-	Options      []option
+	// Chosen is the linked records as the picker's JSON; PickHint,
+	// PickNone and PickRemove its texts.
+	Chosen                         string
+	PickHint, PickNone, PickRemove string
+	RO                             bool
+	Checked                        bool
+	Options                        []option
 }
 
 // Text is what the field shows (the "links" template's fallback).
@@ -103,7 +107,11 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 		}
 		fv.Checked = fv.Value == "true" || fv.Value == "on"
 		fv.Links = lk.refLinks(f, rec)
-		fv.Ref, fv.RefFrom = f.Ref, f.RefFrom
+		if f.Kind == kRef || f.Kind == kIDs {
+			fv.Ref, fv.RefFrom = f.Ref, f.RefFrom
+			fv.Chosen = chosenJSON(fv.Links)
+			fv.PickHint, fv.PickNone, fv.PickRemove = rq.T("pick.hint"), rq.T("pick.none"), rq.T("pick.remove")
+		}
 		switch f.Kind {
 		case kStatus, kStage, kPipeline, kUser, kChoice:
 			fv.Options = lk.options(f, rec, rq.T)
@@ -161,7 +169,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	if field, ok := itemsField[e.Name]; ok {
 		if iv == nil {
-			iv = &itemsView{Field: field, Rows: itemRows(rec[field])}
+			iv = &itemsView{Field: field, Rows: itemRows(rec[field]), Lang: rq.Lang}
 			items, _, _ := parseItems(itemsForm(iv.Rows), field, rq.T)
 			computeView(iv, items, nil)
 			// A blank row to type a new item into.

@@ -152,10 +152,11 @@ func computeView(iv *itemsView, items []crm.LineItem, fe *crm.FieldError) {
 		iv.Error = err.Error()
 		return
 	}
+	num := func(a crm.Amount) string { return groupDigits(iv.Lang, a.String()) }
 	for i := range items {
-		iv.Rows[i].Sum = items[i].Sum.String()
+		iv.Rows[i].Sum = num(items[i].Sum)
 	}
-	iv.Subtotal, iv.Discount, iv.Tax, iv.Total = tot.Subtotal.String(), tot.Discount.String(), tot.Tax.String(), tot.Total.String()
+	iv.Subtotal, iv.Discount, iv.Tax, iv.Total = num(tot.Subtotal), num(tot.Discount), num(tot.Tax), num(tot.Total)
 }
 
 // placeItemError puts "items[2].price: …" beside row 2's price.

@@ -162,6 +162,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", u.auth(u.home))
 	mux.Handle("GET /password", u.auth(u.passwordPage))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
+	mux.Handle("GET /pick/{entity}", u.auth(u.pick))
 	mux.Handle("GET /settings", u.auth(u.settingsPage))
 	mux.Handle("POST /settings", u.auth(u.settingsSave))
 	mux.Handle("GET /e/{entity}", u.auth(u.list))
