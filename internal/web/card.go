@@ -276,7 +276,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 					if crm.ReadOnlyFields[name] {
 						continue
 					}
-					ti.Changes = append(ti.Changes, change{Field: rq.T("f." + name), Old: jsonText(c.Old), New: jsonText(c.New)})
+					ti.Changes = append(ti.Changes, change{Field: rq.T("f." + name), Old: lk.changeText(e, name, c.Old, rec), New: lk.changeText(e, name, c.New, rec)})
 				}
 				sort.Slice(ti.Changes, func(i, j int) bool { return ti.Changes[i].Field < ti.Changes[j].Field })
 			}

@@ -489,6 +489,31 @@ func fieldOfError(e *entity, fe *crm.FieldError) string {
 	return ""
 }
 
+// changeText is a value of a change in a card's history as the card
+// shows it: a status or stage by its name, a user or a linked record by
+// name, money and dates in the user's format, product rows by their
+// names; rec gives the context (the deal's pipeline, the currency).
+func (l *lookups) changeText(e *entity, name string, raw json.RawMessage, rec record) string {
+	f, ok := e.Field(name)
+	if !ok || len(raw) == 0 || string(raw) == "null" || f.Kind == kText || f.Kind == kLong {
+		return jsonText(raw)
+	}
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return jsonText(raw)
+	}
+	r := record{name: v, "currency": rec["currency"], "category_id": rec["category_id"]}
+	if f.RefFrom != "" {
+		r[f.RefFrom] = rec[f.RefFrom]
+	}
+	if s := l.show(f, r); s != "" {
+		return s
+	}
+	return "—"
+}
+
 // jsonText renders an event change value (JSON) for people.
 func jsonText(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -511,8 +536,11 @@ func jsonText(raw json.RawMessage) string {
 				parts = append(parts, strOf(v))
 			}
 		}
-		if len(parts) > 0 || len(items) == 0 {
-			return "[" + strings.Join(parts, ", ") + "]"
+		if len(items) == 0 {
+			return "—"
+		}
+		if len(parts) > 0 {
+			return strings.Join(parts, ", ")
 		}
 	}
 	const max = 200

@@ -107,6 +107,8 @@ var funcs = template.FuncMap{
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	"div":   func(a, b int64) int64 { return a / b },
+	// netErr says a connection error in the user's language.
+	"netErr": netErrorText,
 	"fmtTime": func(loc *time.Location, t any) string {
 		var tm time.Time
 		switch v := t.(type) {
