@@ -43,3 +43,30 @@ func TestUserPrefs(t *testing.T) {
 		}
 	})
 }
+
+func TestCountRecords(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		for i, st := range []string{"NEW", "NEW", "IN_PROCESS"} {
+			if _, err := s.CreateLead(ctx, admin, crm.Lead{Title: "Заявка " + string(rune('А'+i)), StatusID: st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			p    store.ListParams
+			want int
+		}{
+			{store.ListParams{}, 3},
+			{store.ListParams{Filters: []store.Filter{{Field: "status_id", Value: "NEW"}}}, 2},
+			{store.ListParams{Q: "Заявка Б"}, 1},
+			{store.ListParams{Limit: 1, Cursor: "x"}, 3}, // a page's cursor does not narrow the count
+		} {
+			if n, err := s.CountRecords(ctx, store.EntityLead, c.p); err != nil || n != c.want {
+				t.Errorf("%+v: %d %v, want %d", c.p, n, err, c.want)
+			}
+		}
+		if _, err := s.CountRecords(ctx, "nothing", store.ListParams{}); err == nil {
+			t.Error("an unknown entity counted")
+		}
+	})
+}

@@ -52,6 +52,12 @@ type listData struct {
 	PrevURL  string
 	FirstURL string
 	CSVURL   string
+	// Total counts the records of every page.
+	Total int
+	// Saved are the user's saved filters (name → URL); SaveQuery the
+	// query a new one saves.
+	Saved     []option
+	SaveQuery string
 }
 
 // listQuery is what a list URL selects, parsed once for the page and the
@@ -79,6 +85,15 @@ func parseListQuery(fields []field, q url.Values) listQuery {
 		for _, f := range fields {
 			if f.Name == strings.TrimPrefix(s, "-") && f.Sort {
 				lq.params.Sort = s
+			}
+		}
+	}
+	if lq.params.Sort == "" {
+		// Newest first.
+		lq.params.Sort = "-id"
+		for _, f := range fields {
+			if f.Name == "created_at" && f.Sort {
+				lq.params.Sort = "-created_at"
 			}
 		}
 	}
@@ -124,6 +139,9 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	q := r.URL.Query()
+	if u.rememberList(w, r, rq, e, q) {
+		return
+	}
 	defs, err := u.store.CustomFields(r.Context(), e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -236,6 +254,15 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	d.CSVURL = base + "/export.csv?" + exp.Encode()
+	if d.Total, err = u.store.CountRecords(r.Context(), e.Name, lq.params); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	if d.Saved, err = u.savedFilters(r, rq, e); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	d.SaveQuery = listState(q).Encode()
 	u.render(w, r, rq, http.StatusOK, "list", d.Label, e.Name, d)
 }
 

@@ -169,6 +169,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings", u.auth(u.settingsSave))
 	mux.Handle("GET /e/{entity}", u.auth(u.list))
 	mux.Handle("GET /e/{entity}/export.csv", u.auth(u.exportCSV))
+	mux.Handle("POST /e/{entity}/filters", u.auth(u.saveFilter))
 	mux.Handle("GET /e/{entity}/new", u.auth(u.newRecord))
 	mux.Handle("POST /e/{entity}/new", u.auth(u.createRecord))
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
