@@ -57,6 +57,10 @@ type Config struct {
 	// unless an admin sets another or a user chooses their own. Times are
 	// stored in UTC.
 	TimeZone string
+	// CurrencyRatesURL is where the Central Bank of Russia's daily rates
+	// are loaded from every few hours (OBMEN_CBR_RATES_URL, default
+	// https://www.cbr.ru/scripts/XML_daily.asp; "off" turns it off).
+	CurrencyRatesURL string
 	// MailInterval is how often the lead-intake mail collectors run
 	// (OBMEN_MAIL_INTERVAL, default 1m).
 	MailInterval time.Duration
@@ -72,18 +76,19 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		DataDir:         "./obmen-data",
-		Addr:            "127.0.0.1:8080",
-		LogFormat:       "text",
-		LogLevel:        "info",
-		SQLiteSync:      "NORMAL",
-		MaxBodyBytes:    4 << 20,
-		ShutdownTimeout: 30 * time.Second,
-		GroupCommitMax:  128,
-		MailInterval:    time.Minute,
-		TimeZone:        "Europe/Moscow",
-		JobRescueAfter:  5 * time.Minute,
-		StepTimeout:     2 * time.Minute,
+		DataDir:          "./obmen-data",
+		Addr:             "127.0.0.1:8080",
+		LogFormat:        "text",
+		LogLevel:         "info",
+		SQLiteSync:       "NORMAL",
+		MaxBodyBytes:     4 << 20,
+		ShutdownTimeout:  30 * time.Second,
+		GroupCommitMax:   128,
+		MailInterval:     time.Minute,
+		TimeZone:         "Europe/Moscow",
+		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
+		JobRescueAfter:   5 * time.Minute,
+		StepTimeout:      2 * time.Minute,
 	}
 }
 
@@ -112,6 +117,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 	}
 	str("OBMEN_TIME_ZONE", &c.TimeZone)
+	str("OBMEN_CBR_RATES_URL", &c.CurrencyRatesURL)
 	str("OBMEN_TLS_CERT", &c.TLSCert)
 	str("OBMEN_TLS_KEY", &c.TLSKey)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
