@@ -54,6 +54,9 @@ type listData struct {
 	CSVURL   string
 	// Total counts the records of every page.
 	Total int
+	// Filtered: a search or filter narrows the list; Scoped: the user sees
+	// only their own records (the empty list says why).
+	Filtered, Scoped bool
 	// Saved are the user's saved filters (name → URL); SaveQuery the
 	// query a new one saves.
 	Saved     []option
@@ -263,6 +266,8 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	d.SaveQuery = listState(q).Encode()
+	d.Filtered = lq.params.Q != "" || len(lq.params.Filters) > 0
+	d.Scoped = !rq.IsAdmin() && store.ScopeCondition(r.Context(), e.Name, "r", func(any) string { return "?" }) != ""
 	u.render(w, r, rq, http.StatusOK, "list", d.Label, e.Name, d)
 }
 

@@ -132,3 +132,37 @@ func inOrder(body string, texts ...string) bool {
 	}
 	return true
 }
+
+// TestEmptyStatesSayWhatNext: an empty list says how to fill it, a
+// filtered one how to widen it, and a manager who sees nothing is told
+// that they see only their own records and whom to ask; the home page's
+// empty sections say what comes there.
+func TestEmptyStatesSayWhatNext(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		b.signIn()
+		if p := b.get("/e/deal?reset=1"); !strings.Contains(p.Body, "Создайте первую кнопкой «Создать»") || strings.Contains(p.Body, `id="scope-hint"`) {
+			t.Error("admin's empty list")
+		}
+		if p := b.get("/e/deal?q=нет-такого"); !strings.Contains(p.Body, "По этому поиску и фильтрам ничего не найдено") {
+			t.Error("filtered empty list")
+		}
+		if p := b.get("/"); !strings.Contains(p.Body, "Новых лидов нет. Они появятся здесь из веб-форм") {
+			t.Error("home's empty new leads")
+		}
+		if _, err := e.app.Store.CreateDeal(context.Background(), e.admin, crm.Deal{Title: "Сделка администратора"}); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.post("/admin/users", url.Values{"login": {"olga"}, "first_name": {"Ольга"}, "role": {"manager"}, "password": {"olga-password-1"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("create user: %d", p.Status)
+		}
+		m := e.browser()
+		if p := m.login(url.Values{"login": {"olga"}, "password": {"olga-password-1"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("olga signs in: %d", p.Status)
+		}
+		p := m.get("/e/deal")
+		if strings.Contains(p.Body, "Сделка администратора") || !strings.Contains(p.Body, `id="scope-hint"`) || !strings.Contains(p.Body, "попросите администратора открыть вам доступ") {
+			t.Error("the manager who sees nothing is not told why")
+		}
+	})
+}
