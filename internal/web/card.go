@@ -169,7 +169,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	if field, ok := itemsField[e.Name]; ok {
 		if iv == nil {
-			iv = &itemsView{Field: field, Rows: itemRows(rec[field]), Lang: rq.Lang}
+			iv = &itemsView{Field: field, Rows: itemRows(rec[field]), Lang: rq.Lang, Current: strOf(rec["opportunity"])}
 			items, _, _ := parseItems(itemsForm(iv.Rows), field, rq.T)
 			computeView(iv, items, nil)
 			// A blank row to type a new item into.

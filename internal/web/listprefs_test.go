@@ -166,3 +166,25 @@ func TestEmptyStatesSayWhatNext(t *testing.T) {
 		}
 	})
 }
+
+// TestRowsReplacingAmountSaySo: a deal whose amount was typed by hand is
+// told, as rows are typed, that saving them replaces the amount.
+func TestRowsReplacingAmountSaySo(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		d, err := e.app.Store.CreateDeal(context.Background(), e.admin, crm.Deal{Title: "Вывеска", Opportunity: 4500000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		path := "/e/deal/" + itoa(d.ID)
+		if p := b.get(path); !strings.Contains(p.Body, `name="current_amount" value="45000.00"`) || strings.Contains(p.Body, `id="items-replaces"`) {
+			t.Fatal("the card before rows")
+		}
+		p := b.post(path+"/items/preview", url.Values{"current_amount": {"45000.00"}, "item_name": {"Баннер"}, "item_price": {"1500,50"}, "item_quantity": {"2"},
+			"item_unit": {""}, "item_discount_rate": {""}, "item_vat_rate": {""}, "item_vat_included": {"false"}, "item_product_id": {""}, "item_service_id": {""}})
+		if !strings.Contains(p.Body, "Сумма записи 45\u00a0000,00 будет заменена итогом строк 3\u00a0001,00 при сохранении.") {
+			t.Fatalf("no notice: %s", p.Body)
+		}
+	})
+}
