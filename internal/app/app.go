@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/obmen/obmen/internal/currency"
 	"io"
 	"log/slog"
 	"net"
@@ -118,8 +119,11 @@ type Server struct {
 	CommerceML *exchange.Service
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
-	mailEvery  time.Duration
-	cfg        config.Config
+	// Rates loads the Central Bank's currency rates on a schedule (nil
+	// when OBMEN_CBR_RATES_URL is "off").
+	Rates     *currency.Service
+	mailEvery time.Duration
+	cfg       config.Config
 	// UI is the admin web interface at "/".
 	UI      *web.UI
 	Handler http.Handler
@@ -181,12 +185,16 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
+	ui.SetTimeZone(cfg.TimeZone)
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
+	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
+		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/obmen/obmen/internal/currency"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -78,9 +79,15 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		svc.Register(w)
 		srv.Collectors.Register(w)
 		srv.Automation.Register(w)
+		if srv.Rates != nil {
+			srv.Rates.Register(w)
+		}
 	}
 	periodic := func(c *river.Config) {
 		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
+		if srv.Rates != nil {
+			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
+		}
 	}
 	rescue := func(c *river.Config) {
 		c.RescueStuckJobsAfter = srv.cfg.JobRescueAfter

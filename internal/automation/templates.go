@@ -63,7 +63,7 @@ func Templates() []Template {
 			Name:  "deal-won-comment-task",
 			Title: Text{Ru: "Сделка выиграна → комментарий и задача выставить счёт", En: "Deal won → comment and a task to issue the invoice"},
 			Description: Text{
-				Ru: "Когда сделка переходит в стадию «Успешно» (WON): пишет в её ленту сумму и дату и ставит ответственному задачу выставить счёт.",
+				Ru: "Когда сделка переходит в стадию «Успешно»: пишет в её ленту сумму и дату и ставит ответственному задачу выставить счёт.",
 				En: "When a deal moves to the WON stage: writes the amount and date to its timeline and gives the responsible user a task to issue the invoice."},
 			Definition: Definition{
 				Name:    "Сделка выиграна → счёт",

@@ -52,6 +52,15 @@ type Config struct {
 	// TLSCert and TLSKey, both set, make the server speak HTTPS (PEM
 	// files; Bitrix24's SDK, for one, refuses plain HTTP).
 	TLSCert, TLSKey string
+	// TimeZone is the installation's time zone (OBMEN_TIME_ZONE, an IANA
+	// name, default Europe/Moscow): the UI shows and takes times in it
+	// unless an admin sets another or a user chooses their own. Times are
+	// stored in UTC.
+	TimeZone string
+	// CurrencyRatesURL is where the Central Bank of Russia's daily rates
+	// are loaded from every few hours (OBMEN_CBR_RATES_URL, default
+	// https://www.cbr.ru/scripts/XML_daily.asp; "off" turns it off).
+	CurrencyRatesURL string
 	// MailInterval is how often the lead-intake mail collectors run
 	// (OBMEN_MAIL_INTERVAL, default 1m).
 	MailInterval time.Duration
@@ -67,17 +76,19 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		DataDir:         "./obmen-data",
-		Addr:            "127.0.0.1:8080",
-		LogFormat:       "text",
-		LogLevel:        "info",
-		SQLiteSync:      "NORMAL",
-		MaxBodyBytes:    4 << 20,
-		ShutdownTimeout: 30 * time.Second,
-		GroupCommitMax:  128,
-		MailInterval:    time.Minute,
-		JobRescueAfter:  5 * time.Minute,
-		StepTimeout:     2 * time.Minute,
+		DataDir:          "./obmen-data",
+		Addr:             "127.0.0.1:8080",
+		LogFormat:        "text",
+		LogLevel:         "info",
+		SQLiteSync:       "NORMAL",
+		MaxBodyBytes:     4 << 20,
+		ShutdownTimeout:  30 * time.Second,
+		GroupCommitMax:   128,
+		MailInterval:     time.Minute,
+		TimeZone:         "Europe/Moscow",
+		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
+		JobRescueAfter:   5 * time.Minute,
+		StepTimeout:      2 * time.Minute,
 	}
 }
 
@@ -105,6 +116,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			}
 		}
 	}
+	str("OBMEN_TIME_ZONE", &c.TimeZone)
+	str("OBMEN_CBR_RATES_URL", &c.CurrencyRatesURL)
 	str("OBMEN_TLS_CERT", &c.TLSCert)
 	str("OBMEN_TLS_KEY", &c.TLSKey)
 	if v := getenv("OBMEN_MAX_BODY_BYTES"); v != "" {
@@ -170,6 +183,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		return fmt.Errorf("config: OBMEN_TIME_ZONE: %q is not a time zone (an IANA name such as Europe/Moscow)", c.TimeZone)
+	}
 	switch strings.ToUpper(c.SQLiteSync) {
 	case "NORMAL", "FULL":
 		c.SQLiteSync = strings.ToUpper(c.SQLiteSync)

@@ -215,7 +215,13 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 func (s *Service) activity(t *store.Tx, src Source, ownerType string, ownerID int64, title, text string) (int64, error) {
 	start := t.Now()
 	end := start.Add(time.Hour)
-	subject := clipRunes("Заявка с сайта: "+title, 500)
+	// A request with no title of its own is already titled "Заявка с
+	// сайта": the task does not say it twice.
+	subject := title
+	if !strings.HasPrefix(strings.ToLower(title), "заявка") {
+		subject = "Заявка с сайта: " + title
+	}
+	subject = clipRunes(subject, 500)
 	a := crm.Activity{Kind: crm.ActivityTask, Subject: subject, Description: text, StartAt: &start, EndAt: &end,
 		OwnerType: ownerType, OwnerID: ownerID, Direction: "in"}
 	a.AssignedByID = src.UserID

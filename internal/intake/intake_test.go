@@ -231,3 +231,21 @@ func TestPostOrderIdempotencyKey(t *testing.T) {
 		}
 	})
 }
+
+// TestTaskTitleNotDoubled: a request with neither a title nor a contact
+// person is the lead "Заявка с сайта", and its task is titled so once,
+// not "Заявка с сайта: Заявка с сайта".
+func TestTaskTitleNotDoubled(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		r := e.do("POST", "/api/v1/intake/orders", []byte(`{"Телефон": "+7 925 642-42-91"}`), "Content-Type", "application/json")
+		if r.Status != http.StatusCreated {
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+		var a orderAnswer
+		r.json(t, &a)
+		act, err := e.app.Store.GetActivity(context.Background(), a.ActivityID)
+		if err != nil || a.Lead.Title != "Заявка с сайта" || act.Subject != "Заявка с сайта" {
+			t.Fatalf("lead %q, task %q (%v)", a.Lead.Title, act.Subject, err)
+		}
+	})
+}

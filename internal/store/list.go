@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -74,6 +75,9 @@ type ListParams struct {
 	Cursor  string // from the previous page's NextCursor
 	Limit   int    // 1..500, default 50
 	Deleted bool   // list the recycle bin instead of live records
+
+	// countOnly makes listIDs count the matching records (CountRecords).
+	countOnly bool
 }
 
 // Page is one page of a list: the records' ids in order and the cursor of
@@ -81,6 +85,8 @@ type ListParams struct {
 type Page struct {
 	IDs        []int64
 	NextCursor string
+	// Total is the number of matching records (CountRecords only).
+	Total int
 }
 
 type cursor struct {
@@ -291,6 +297,13 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
 
+	if p.countOnly {
+		var n int
+		if err := t.q.QueryRowContext(t.ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s r WHERE %s", sp.table, strings.Join(where, " AND ")), args...).Scan(&n); err != nil {
+			return Page{}, fmt.Errorf("store: count %s: %w", sp.table, err)
+		}
+		return Page{Total: n}, nil
+	}
 	if custom != nil {
 		return s.customSortedPage(t, sp, *custom, desc, where, args, p)
 	}
@@ -588,4 +601,23 @@ func (s *Store) customSortedPage(t txq, sp spec, def crm.CustomField, desc bool,
 		page.IDs = append(page.IDs, e.id)
 	}
 	return page, nil
+}
+
+// listSpecs finds an entity's list spec by its name.
+var listSpecs = map[string]*spec{
+	EntityLead: &leadSpec, EntityContact: &contactSpec, EntityAccount: &accountSpec, EntityDeal: &dealSpec,
+	EntitySalesOrder: &salesOrderSpec, EntityInvoice: &invoiceSpec, EntityProduct: &productSpec, EntityService: &serviceSpec,
+	EntityCatalog: &catalogSpec, EntityTicket: &ticketSpec, EntityActivity: &activitySpec,
+}
+
+// CountRecords counts the records of entity that a list with p's filters
+// and search shows to the caller (its scope), over every page.
+func (s *Store) CountRecords(ctx context.Context, entity string, p ListParams) (int, error) {
+	sp, ok := listSpecs[entity]
+	if !ok {
+		return 0, crm.Invalid("entity", "unknown entity %q", entity)
+	}
+	p.countOnly, p.Cursor, p.Sort, p.Limit = true, "", "", 1
+	page, err := s.listIDs(s.rq(ctx), *sp, p)
+	return page.Total, err
 }

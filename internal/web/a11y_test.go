@@ -28,44 +28,16 @@ func TestEveryPageLabelled(t *testing.T) {
 		b := e.browser()
 		b.signIn()
 		seen := map[string]bool{}
-		queue := []string{"/"}
-		pages := 0
-		for len(queue) > 0 && pages < 400 {
-			p := queue[0]
-			queue = queue[1:]
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			res := b.get(p)
-			if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
-				if res.Status >= 500 {
-					t.Errorf("%s: status %d", p, res.Status)
-				}
-				continue
-			}
-			pages++
-			doc, err := html.Parse(strings.NewReader(res.Body))
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
+		pages := crawl(t, b, func(p string, doc *html.Node) {
 			for _, problem := range a11yProblems(doc) {
 				t.Errorf("%s: %s", p, problem)
 			}
-			for _, l := range links(doc) {
-				if u := crawlable(l); u != "" && !seen[u] {
-					queue = append(queue, u)
-				}
-			}
+		})
+		for _, p := range pages {
+			seen[p] = true
 		}
-		if pages < 30 {
-			t.Fatalf("only %d pages reached: %v", pages, slices.Sorted(func(yield func(string) bool) {
-				for k := range seen {
-					if !yield(k) {
-						return
-					}
-				}
-			}))
+		if len(pages) < 30 {
+			t.Fatalf("only %d pages reached: %v", len(pages), pages)
 		}
 		// The Automation section was crawled: the list, the gallery, the
 		// editor (new, from a template, of a bundle), the journal, a run
@@ -76,8 +48,47 @@ func TestEveryPageLabelled(t *testing.T) {
 				t.Errorf("%s was not crawled", p)
 			}
 		}
-		t.Logf("%d pages checked", pages)
+		t.Logf("%d pages checked", len(pages))
 	})
+}
+
+// crawl follows every link of the UI from the home page (GET only) as the
+// signed-in browser b and calls check on each HTML page; it returns the
+// pages visited in the order met.
+func crawl(t *testing.T, b *browser, check func(path string, doc *html.Node)) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	queue := []string{"/"}
+	var pages []string
+	for len(queue) > 0 && len(pages) < 400 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		res := b.get(p)
+		if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			if res.Status >= 500 {
+				t.Errorf("%s: status %d", p, res.Status)
+			}
+			continue
+		}
+		pages = append(pages, p)
+		doc, err := html.Parse(strings.NewReader(res.Body))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if check != nil {
+			check(p, doc)
+		}
+		for _, l := range links(doc) {
+			if u := crawlable(l); u != "" && !seen[u] {
+				queue = append(queue, u)
+			}
+		}
+	}
+	return pages
 }
 
 // seedOneOfEach makes a record of each kind, so that cards and their

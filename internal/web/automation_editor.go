@@ -294,7 +294,7 @@ func (u *UI) autoLastEvent(w http.ResponseWriter, r *http.Request, rq *request) 
 		for _, ev := range evs {
 			if len(actions) == 0 || slices.Contains(actions, ev.Action) {
 				httpx.WriteJSON(w, http.StatusOK, map[string]any{"event_id": ev.ID, "record_id": ev.RecordID, "action": ev.Action,
-					"at": ev.CreatedAt.Local().Format("02.01.2006 15:04")})
+					"at": ev.CreatedAt.In(rq.Loc).Format("02.01.2006 15:04")})
 				return
 			}
 		}
@@ -308,7 +308,7 @@ func (u *UI) autoLastEvent(w http.ResponseWriter, r *http.Request, rq *request) 
 
 // runOptionLabel names a run in the test panel's list.
 func runOptionLabel(rq *request, r automation.Run) string {
-	s := "#" + strconv.FormatInt(r.ID, 10) + " · " + r.CreatedAt.Local().Format("02.01.2006 15:04") + " · " + rq.T("auto.st."+r.Status)
+	s := "#" + strconv.FormatInt(r.ID, 10) + " · " + r.CreatedAt.In(rq.Loc).Format("02.01.2006 15:04") + " · " + rq.T("auto.st."+r.Status)
 	if r.RecordID != 0 {
 		s += " · " + rq.T("e1."+r.Entity) + " " + strconv.FormatInt(r.RecordID, 10)
 	}

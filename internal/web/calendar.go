@@ -26,7 +26,8 @@ type calEvView struct {
 type calDay struct {
 	Date    string // YYYY-MM-DD
 	Label   string
-	Other   bool // outside the month shown
+	Weekday string // its weekday's short name, shown on a phone
+	Other   bool   // outside the month shown
 	Today   bool
 	Items   []calItem
 	NewURL  string
@@ -61,9 +62,9 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 	if view != "day" && view != "week" {
 		view = "month"
 	}
-	now := time.Now()
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.Local)
-	if d, err := time.ParseInLocation(time.DateOnly, q.Get("date"), time.Local); err == nil {
+	now := time.Now().In(rq.Loc)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, rq.Loc)
+	if d, err := time.ParseInLocation(time.DateOnly, q.Get("date"), rq.Loc); err == nil {
 		day = d
 	}
 	userID := rq.User.ID
@@ -80,7 +81,7 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		to = from.AddDate(0, 0, 7)
 		prev, next = day.AddDate(0, 0, -7), day.AddDate(0, 0, 7)
 	default:
-		first := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.Local)
+		first := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, rq.Loc)
 		from = first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
 		to = from.AddDate(0, 0, 42)
 		prev, next = first.AddDate(0, -1, 0), first.AddDate(0, 1, 0)
@@ -90,7 +91,7 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	user := strconv.FormatInt(userID, 10)
 	link := func(view string, d time.Time) string {
 		return "/calendar?" + url.Values{"view": {view}, "date": {d.Format(time.DateOnly)}, "user": {user}}.Encode()
@@ -112,16 +113,16 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		it := calItem{ID: a.ID, Subject: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Done: a.Done}
 		if at != nil {
-			it.Time = at.Local().Format("15:04")
-			it.Start = at.Local().Format("2006-01-02T15:04")
+			it.Time = at.In(rq.Loc).Format("15:04")
+			it.Start = at.In(rq.Loc).Format("2006-01-02T15:04")
 		}
 		return it
 	}
 	start := func(i int) time.Time {
 		if acts[i].StartAt != nil {
-			return acts[i].StartAt.Local()
+			return acts[i].StartAt.In(rq.Loc)
 		}
-		return acts[i].EndAt.Local()
+		return acts[i].EndAt.In(rq.Loc)
 	}
 	if view == "day" {
 		d.Title = day.Format("02.01.2006")
@@ -147,7 +148,7 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		for k := 0; k < n; k++ {
 			dd := from.AddDate(0, 0, k)
-			cd := calDay{Date: dd.Format(time.DateOnly), Label: dd.Format("2"), Other: view == "month" && dd.Month() != day.Month(),
+			cd := calDay{Date: dd.Format(time.DateOnly), Label: dd.Format("2"), Weekday: d.Weekdays[(int(dd.Weekday())+6)%7], Other: view == "month" && dd.Month() != day.Month(),
 				Today: dd.Format(time.DateOnly) == now.Format(time.DateOnly), NewURL: newURL(dd.Add(9 * time.Hour)), DayURL: link("day", dd)}
 			for i := range acts {
 				s := start(i)
@@ -174,7 +175,7 @@ func (u *UI) moveActivity(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	at, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(r.PostFormValue("start_at")), time.Local)
+	at, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(r.PostFormValue("start_at")), rq.Loc)
 	if err != nil {
 		u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("f.start_at")+": "+rq.T("err.date"))
 		return

@@ -15,11 +15,23 @@ import (
 
 // fieldView is a field of a card's form.
 type fieldView struct {
-	Name, Label, Kind, Value, Display, Error, Link string
-	RO                                             bool
-	Checked                                        bool
-	Options                                        []option
+	Name, Label, Kind, Value, Display, Error string
+	// Links are the linked records (URL, title) of a kRef or kIDs field.
+	Links []option
+	// Ref is the entity a kRef or kIDs field's picker searches; RefFrom
+	// the field that names it when it varies.
+	Ref, RefFrom string
+	// Chosen is the linked records as the picker's JSON; PickHint,
+	// PickNone and PickRemove its texts.
+	Chosen                         string
+	PickHint, PickNone, PickRemove string
+	RO                             bool
+	Checked                        bool
+	Options                        []option
 }
+
+// Text is what the field shows (the "links" template's fallback).
+func (f fieldView) Text() string { return f.Display }
 
 // relatedView is a related list on a card.
 type relatedView struct {
@@ -85,7 +97,7 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 	var out []fieldView
 	for _, f := range e.Fields {
 		fv := fieldView{Name: f.Name, Label: rq.T("f." + f.Name), Kind: f.Kind, RO: f.RO,
-			Value: inputValue(f, rec), Display: lk.display(f, rec)}
+			Value: inputValue(f, rec, lk.loc), Display: lk.show(f, rec)}
 		if input != nil && !f.RO {
 			if f.Kind == kBool {
 				fv.Value = input.Get(f.Name)
@@ -94,8 +106,11 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 			}
 		}
 		fv.Checked = fv.Value == "true" || fv.Value == "on"
-		if f.Kind == kRef && intOf(rec[f.Name]) != 0 {
-			fv.Link = "/e/" + f.Ref + "/" + strOf(rec[f.Name])
+		fv.Links = lk.refLinks(f, rec)
+		if f.Kind == kRef || f.Kind == kIDs {
+			fv.Ref, fv.RefFrom = f.Ref, f.RefFrom
+			fv.Chosen = chosenJSON(fv.Links)
+			fv.PickHint, fv.PickNone, fv.PickRemove = rq.T("pick.hint"), rq.T("pick.none"), rq.T("pick.remove")
 		}
 		switch f.Kind {
 		case kStatus, kStage, kPipeline, kUser, kChoice:
@@ -136,7 +151,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(ctx, u.store, rq.Lang)
+	lk := u.lookupsFor(ctx, rq)
 	defs, err := u.store.CustomFields(ctx, e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -154,7 +169,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	if field, ok := itemsField[e.Name]; ok {
 		if iv == nil {
-			iv = &itemsView{Field: field, Rows: itemRows(rec[field])}
+			iv = &itemsView{Field: field, Rows: itemRows(rec[field]), Lang: rq.Lang, Current: strOf(rec["opportunity"])}
 			items, _, _ := parseItems(itemsForm(iv.Rows), field, rq.T)
 			computeView(iv, items, nil)
 			// A blank row to type a new item into.
@@ -224,7 +239,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		for _, rr := range recs {
 			rw := row{ID: rr.ID(), Link: "/e/" + re.Name + "/" + strconv.FormatInt(rr.ID(), 10)}
 			for _, f := range cols {
-				rw.Cells = append(rw.Cells, cell{Text: lk.display(f, rr)})
+				rw.Cells = append(rw.Cells, cell{Text: lk.show(f, rr), Links: lk.refLinks(f, rr)})
 			}
 			rv.Rows = append(rv.Rows, rw)
 		}
@@ -240,7 +255,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		return
 	}
 	for _, it := range items {
-		ti := timelineItem{At: it.At.Local().Format("02.01.2006 15:04"), Kind: it.Kind}
+		ti := timelineItem{At: it.At.In(rq.Loc).Format("02.01.2006 15:04"), Kind: it.Kind}
 		switch {
 		case it.Comment != nil:
 			ti.Who, ti.Text = lk.userName(it.Comment.AuthorID), it.Comment.Body
@@ -261,7 +276,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 					if crm.ReadOnlyFields[name] {
 						continue
 					}
-					ti.Changes = append(ti.Changes, change{Field: rq.T("f." + name), Old: jsonText(c.Old), New: jsonText(c.New)})
+					ti.Changes = append(ti.Changes, change{Field: rq.T("f." + name), Old: lk.changeText(e, name, c.Old, rec), New: lk.changeText(e, name, c.New, rec)})
 				}
 				sort.Slice(ti.Changes, func(i, j int) bool { return ti.Changes[i].Field < ti.Changes[j].Field })
 			}
@@ -289,7 +304,7 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T)
+	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T, rq.Loc)
 	if fe == nil {
 		defs, err := u.store.CustomFields(r.Context(), e.Name)
 		if err != nil {
@@ -336,7 +351,7 @@ func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string) {
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	var fs []field
 	for _, f := range e.Fields {
 		if !f.RO {
@@ -366,7 +381,7 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T)
+	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T, rq.Loc)
 	var id int64
 	if fe == nil {
 		defs, err := u.store.CustomFields(r.Context(), e.Name)

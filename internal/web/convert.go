@@ -183,7 +183,7 @@ func (u *UI) showConvert(w http.ResponseWriter, r *http.Request, rq *request, id
 	if d.DealTitle == "" {
 		d.DealTitle = joinNonEmpty(l.Name, l.LastName)
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	pipe := r.URL.Query().Get("category_id")
 	if pipe == "" {
 		pipe = "0"

@@ -166,7 +166,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#ip-0`), "450"),
 		chromedp.SendKeys(chromedp.CSS(`#iq-0`), "3"),
 	)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#t-total').textContent.trim() === '1350.00'`,
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#t-total').textContent.trim() === '1\u00a0350,00'`,
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("live total: %v", err)
 	}

@@ -35,14 +35,17 @@ const (
 
 // field describes one field of an entity in the UI.
 type field struct {
-	Name   string
-	Kind   string
-	Ref    string // entity of kRef and kIDs
-	Dict   string // dictionary of kStatus
-	List   bool   // a default column of the list
-	Sort   bool   // the store sorts and filters by it
-	Filter bool   // offered as a list filter
-	RO     bool   // shown, never edited
+	Name string
+	Kind string
+	Ref  string // entity of kRef and kIDs
+	// RefFrom names the field that holds the entity of a kRef whose
+	// entity varies (an activity's owner_type).
+	RefFrom string
+	Dict    string // dictionary of kStatus
+	List    bool   // a default column of the list
+	Sort    bool   // the store sorts and filters by it
+	Filter  bool   // offered as a list filter
+	RO      bool   // shown, never edited
 	// Choices are the values of a kChoice field.
 	Choices []string
 	// Label, when set, names the field instead of "f.<Name>" (custom
@@ -448,7 +451,7 @@ func entities(s *store.Store) []*entity {
 				field{Name: "start_at", Kind: kDateTime, List: true, Sort: true},
 				field{Name: "end_at", Kind: kDateTime, Sort: true},
 				field{Name: "owner_type", Kind: kChoice, Choices: crm.OwnerTypes, Sort: true},
-				field{Name: "owner_id", Kind: kInt, Sort: true},
+				field{Name: "owner_id", Kind: kRef, RefFrom: "owner_type", Sort: true},
 				field{Name: "direction", Kind: kChoice, Choices: []string{"in", "out"}, Sort: true},
 				field{Name: "priority", Kind: kChoice, Choices: []string{"low", "normal", "high"}, Sort: true},
 				field{Name: "done", Kind: kBool, List: true, Sort: true, Filter: true},

@@ -40,6 +40,12 @@ func newEnvWith(t testing.TB, d *db.DB, tweak func(*config.Config)) *env {
 	cfg := config.Default()
 	cfg.AdminPassword = adminPassword
 	cfg.DataDir = t.TempDir()
+	// The tests written before time zones read times in the machine's
+	// zone; TestTimeZones sets others.
+	cfg.TimeZone = "Local"
+	// No requests to the Central Bank from tests (internal/currency
+	// tests the rates against a fake).
+	cfg.CurrencyRatesURL = "off"
 	if tweak != nil {
 		tweak(&cfg)
 	}

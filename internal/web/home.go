@@ -31,8 +31,8 @@ type homeData struct {
 
 func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	ctx := r.Context()
-	now := time.Now()
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.Local)
+	now := time.Now().In(rq.Loc)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, rq.Loc)
 	me := strconv.FormatInt(rq.User.ID, 10)
 	acts := func(from, to time.Time) ([]homeItem, error) {
 		as, _, err := u.store.ListActivities(ctx, store.ListParams{Limit: 20, Sort: "start_at", Filters: []store.Filter{
@@ -43,7 +43,7 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 		for _, a := range as {
 			it := homeItem{Title: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10)}
 			if a.StartAt != nil {
-				it.When = a.StartAt.Local().Format("02.01 15:04")
+				it.When = a.StartAt.In(rq.Loc).Format("02.01 15:04")
 			}
 			out = append(out, it)
 		}
@@ -66,9 +66,9 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	for _, l := range leads {
 		d.NewLeads = append(d.NewLeads, homeItem{Title: titleOf(store.EntityLead, record{"id": l.ID, "title": l.Title}),
-			Link: "/e/lead/" + strconv.FormatInt(l.ID, 10), When: l.CreatedAt.Local().Format("02.01 15:04")})
+			Link: "/e/lead/" + strconv.FormatInt(l.ID, 10), When: l.CreatedAt.In(rq.Loc).Format("02.01 15:04")})
 	}
-	lk := newLookups(ctx, u.store, rq.Lang)
+	lk := u.lookupsFor(ctx, rq)
 	totals, err := u.store.DealStageTotals(ctx)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -90,7 +90,7 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		d.Pipelines = append(d.Pipelines, pc)
 	}
-	if d.Failures, err = u.journalRows(ctx, "", true, 10); err != nil {
+	if d.Failures, err = u.journalRows(ctx, rq.Loc, "", true, 10); err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}

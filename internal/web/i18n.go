@@ -1,6 +1,7 @@
 package web
 
 import (
+	"embed"
 	"fmt"
 	"net/http"
 	"strings"
@@ -26,7 +27,18 @@ func langOf(r *http.Request) string {
 
 // messages is the message files' catalogue (internal/i18n): new texts
 // go there; the Go maps below hold the older ones.
-var messages = i18n.New()
+var messages = func() *i18n.Catalog {
+	c := i18n.New()
+	if err := c.Add(uxMessages, "messages/ux"); err != nil {
+		panic(err) // embedded; the tests load it
+	}
+	return c
+}()
+
+// uxMessages are the texts of the layout, formats and pickers.
+//
+//go:embed messages/ux/*.json
+var uxMessages embed.FS
 
 // translate finds key in lang, then in Russian — in the Go maps, then in
 // the message files; a missing key shows itself, so that a gap is
@@ -396,9 +408,9 @@ var catalogue = map[string]map[string]string{
 		"f.ogrn":                   "ОГРН",
 		"f.industry":               "Отрасль",
 		"f.birthdate":              "Дата рождения",
-		"f.account_ids":            "Компании (номера)",
-		"f.contact_ids":            "Контакты (номера)",
-		"f.catalog_ids":            "Каталоги (номера)",
+		"f.account_ids":            "Компании",
+		"f.contact_ids":            "Контакты",
+		"f.catalog_ids":            "Разделы каталога",
 		"f.category_id":            "Воронка",
 		"f.stage_id":               "Стадия",
 		"f.probability":            "Вероятность, %",
@@ -428,7 +440,7 @@ var catalogue = map[string]map[string]string{
 		"f.start_at":               "Начало",
 		"f.end_at":                 "Окончание",
 		"f.owner_type":             "К чему относится",
-		"f.owner_id":               "Номер записи",
+		"f.owner_id":               "Запись",
 		"f.direction":              "Направление",
 		"f.done":                   "Выполнено",
 		"wf.title":                 "Веб-формы",
@@ -841,9 +853,9 @@ var catalogue = map[string]map[string]string{
 		"f.ogrn":                   "OGRN",
 		"f.industry":               "Industry",
 		"f.birthdate":              "Birth date",
-		"f.account_ids":            "Accounts (ids)",
-		"f.contact_ids":            "Contacts (ids)",
-		"f.catalog_ids":            "Catalogs (ids)",
+		"f.account_ids":            "Accounts",
+		"f.contact_ids":            "Contacts",
+		"f.catalog_ids":            "Catalog sections",
 		"f.category_id":            "Pipeline",
 		"f.stage_id":               "Stage",
 		"f.probability":            "Probability, %",
@@ -873,7 +885,7 @@ var catalogue = map[string]map[string]string{
 		"f.start_at":               "Start",
 		"f.end_at":                 "End",
 		"f.owner_type":             "Belongs to",
-		"f.owner_id":               "Record id",
+		"f.owner_id":               "Record",
 		"f.direction":              "Direction",
 		"f.done":                   "Done",
 		"wf.title":                 "Web forms",

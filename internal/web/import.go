@@ -273,7 +273,7 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		d.Cols = append(d.Cols, c)
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	var patches []record
 	for n, row := range rows[1:] {
 		vals := map[string]string{}
@@ -302,7 +302,7 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		get := func(k string) string { return vals[k] }
 		has := func(k string) bool { _, ok := vals[k]; return ok }
-		p, fe := parseForm(e, get, has, record{}, rq.T)
+		p, fe := parseForm(e, get, has, record{}, rq.T, rq.Loc)
 		if fe != nil {
 			d.Errors = append(d.Errors, importError{Line: n + 2, Field: rq.T("f." + fe.Field), Error: fieldMessage(rq, fe)})
 			p = record{}

@@ -54,7 +54,7 @@ func (u *UI) inlineView(w http.ResponseWriter, r *http.Request, rq *request, inp
 		u.failErr(w, r, rq, err)
 		return nil, 0, nil, nil, false
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	views := append(fieldViews(e, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...)
 	if lk.err != nil {
 		u.failErr(w, r, rq, lk.err)
@@ -104,7 +104,7 @@ func (u *UI) fieldSave(w http.ResponseWriter, r *http.Request, rq *request) {
 			form[k] = r.PostForm[k]
 		}
 	}
-	patch, fe := parseForm(e, form.Get, form.Has, cur, rq.T)
+	patch, fe := parseForm(e, form.Get, form.Has, cur, rq.T, rq.Loc)
 	if fe == nil {
 		defs, err := u.store.CustomFields(r.Context(), e.Name)
 		if err != nil {
@@ -124,10 +124,10 @@ func (u *UI) fieldSave(w http.ResponseWriter, r *http.Request, rq *request) {
 			if !ok {
 				return
 			}
-			lk := newLookups(r.Context(), u.store, rq.Lang)
+			lk := u.lookupsFor(r.Context(), rq)
 			shown := nf.Field.Display
 			if fd, ok := e.Field(name); ok {
-				shown = lk.display(fd, now)
+				shown = lk.show(fd, now)
 			} else if v, ok := now["custom"].(map[string]any); ok {
 				shown = strOf(v[name[len("custom."):]])
 			}

@@ -38,6 +38,11 @@ type itemsView struct {
 	OOB bool
 	// ReadOnly shows the rows without letting them be changed.
 	ReadOnly bool
+	// Current is the record's amount as saved (a deal's or lead's
+	// opportunity); Replaces says that saving the rows will replace it
+	// with their total.
+	Current  string
+	Replaces string
 }
 
 // T translates a message key.
@@ -152,10 +157,14 @@ func computeView(iv *itemsView, items []crm.LineItem, fe *crm.FieldError) {
 		iv.Error = err.Error()
 		return
 	}
+	num := func(a crm.Amount) string { return groupDigits(iv.Lang, a.String()) }
 	for i := range items {
-		iv.Rows[i].Sum = items[i].Sum.String()
+		iv.Rows[i].Sum = num(items[i].Sum)
 	}
-	iv.Subtotal, iv.Discount, iv.Tax, iv.Total = tot.Subtotal.String(), tot.Discount.String(), tot.Tax.String(), tot.Total.String()
+	iv.Subtotal, iv.Discount, iv.Tax, iv.Total = num(tot.Subtotal), num(tot.Discount), num(tot.Tax), num(tot.Total)
+	if cur, err := crm.ParseAmount(iv.Current); err == nil && cur != 0 && len(items) > 0 && cur != tot.Total {
+		iv.Replaces = fmt.Sprintf(translate(iv.Lang, "items.replaces"), num(cur), num(tot.Total))
+	}
 }
 
 // placeItemError puts "items[2].price: …" beside row 2's price.
@@ -182,7 +191,7 @@ func (u *UI) itemsPreview(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	items, rows, fe := parseItems(r.PostForm, field, rq.T)
-	iv := &itemsView{Field: field, Rows: rows, Lang: rq.Lang, OOB: true}
+	iv := &itemsView{Field: field, Rows: rows, Lang: rq.Lang, OOB: true, Current: r.PostFormValue("current_amount")}
 	computeView(iv, items, fe)
 	u.renderPart(w, r, rq, "items-totals", iv)
 }

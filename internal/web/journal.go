@@ -134,7 +134,7 @@ func (u *UI) showIntegration(w http.ResponseWriter, r *http.Request, rq *request
 	d := integrationPage{integrationCard: cardOf(in, rq.Lang), Checked: checked, Failed: failed, Failures: r.URL.Query().Get("failed") == "1"}
 	if in.Journal != nil {
 		var err error
-		if d.Rows, err = u.journalRows(r.Context(), in.Journal.Name(), d.Failures, 200); err != nil {
+		if d.Rows, err = u.journalRows(r.Context(), rq.Loc, in.Journal.Name(), d.Failures, 200); err != nil {
 			u.failErr(w, r, rq, err)
 			return
 		}
@@ -177,7 +177,7 @@ type journalRow struct {
 }
 
 // journalRows merges the newest entries of every source.
-func (u *UI) journalRows(ctx context.Context, only string, failed bool, limit int) ([]journalRow, error) {
+func (u *UI) journalRows(ctx context.Context, loc *time.Location, only string, failed bool, limit int) ([]journalRow, error) {
 	var rows []journalRow
 	for _, src := range u.journal {
 		if only != "" && src.Name() != only {
@@ -188,7 +188,7 @@ func (u *UI) journalRows(ctx context.Context, only string, failed bool, limit in
 			return nil, err
 		}
 		for _, e := range es {
-			rows = append(rows, journalRow{JournalEntry: e, Source: src.Name(), When: e.At.Local().Format("02.01.2006 15:04:05"),
+			rows = append(rows, journalRow{JournalEntry: e, Source: src.Name(), When: e.At.In(loc).Format("02.01.2006 15:04:05"),
 				PayloadURL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(e.ID, 10)})
 		}
 	}
@@ -217,7 +217,7 @@ func (u *UI) integrations(w http.ResponseWriter, r *http.Request, rq *request) {
 		d.Sources = append(d.Sources, s.Name())
 	}
 	var err error
-	if d.Rows, err = u.journalRows(r.Context(), d.Source, d.Failed, 200); err != nil {
+	if d.Rows, err = u.journalRows(r.Context(), rq.Loc, d.Source, d.Failed, 200); err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}

@@ -85,7 +85,7 @@ func pipelineOf(r *http.Request) (int64, string) {
 
 func (u *UI) kanban(w http.ResponseWriter, r *http.Request, rq *request) {
 	pid, pipe := pipelineOf(r)
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	d := kanbanData{Pipeline: pipe, Pipelines: lk.options(field{Kind: kPipeline}, nil, rq.T), Limit: kanbanPerStage}
 	for _, st := range lk.statusList(stageDict(pid)) {
 		d.Stages = append(d.Stages, option{st.StatusID, st.Name})
@@ -123,7 +123,7 @@ func (u *UI) kanban(w http.ResponseWriter, r *http.Request, rq *request) {
 func (u *UI) kanbanMore(w http.ResponseWriter, r *http.Request, rq *request) {
 	pid, pipe := pipelineOf(r)
 	q := r.URL.Query()
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	var stages []option
 	for _, st := range lk.statusList(stageDict(pid)) {
 		stages = append(stages, option{st.StatusID, st.Name})

@@ -20,9 +20,11 @@ type column struct {
 	Chosen      bool
 }
 
-// cell is one value of a row; Link, when set, makes it a link.
+// cell is one value of a row; Links, when set, are the records it names.
 type cell struct {
-	Text, Link string
+	Text  string
+	Links []option
+	Num   bool // a number or an amount, aligned right
 }
 
 type row struct {
@@ -50,6 +52,15 @@ type listData struct {
 	PrevURL  string
 	FirstURL string
 	CSVURL   string
+	// Total counts the records of every page.
+	Total int
+	// Filtered: a search or filter narrows the list; Scoped: the user sees
+	// only their own records (the empty list says why).
+	Filtered, Scoped bool
+	// Saved are the user's saved filters (name → URL); SaveQuery the
+	// query a new one saves.
+	Saved     []option
+	SaveQuery string
 }
 
 // listQuery is what a list URL selects, parsed once for the page and the
@@ -77,6 +88,15 @@ func parseListQuery(fields []field, q url.Values) listQuery {
 		for _, f := range fields {
 			if f.Name == strings.TrimPrefix(s, "-") && f.Sort {
 				lq.params.Sort = s
+			}
+		}
+	}
+	if lq.params.Sort == "" {
+		// Newest first.
+		lq.params.Sort = "-id"
+		for _, f := range fields {
+			if f.Name == "created_at" && f.Sort {
+				lq.params.Sort = "-created_at"
 			}
 		}
 	}
@@ -122,6 +142,9 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	q := r.URL.Query()
+	if u.rememberList(w, r, rq, e, q) {
+		return
+	}
 	defs, err := u.store.CustomFields(r.Context(), e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -134,7 +157,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	base := "/e/" + e.Name
 	// with returns the current URL with some parameters changed.
 	with := func(set map[string]string) string {
@@ -193,10 +216,7 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, rec := range recs {
 		rw := row{ID: rec.ID(), Link: base + "/" + strconv.FormatInt(rec.ID(), 10)}
 		for _, f := range lq.cols {
-			c := cell{Text: lk.display(f, rec)}
-			if f.Kind == kRef && intOf(rec[f.Name]) != 0 {
-				c.Link = "/e/" + f.Ref + "/" + strOf(rec[f.Name])
-			}
+			c := cell{Text: lk.show(f, rec), Links: lk.refLinks(f, rec)}
 			rw.Cells = append(rw.Cells, c)
 		}
 		d.Rows = append(d.Rows, rw)
@@ -237,6 +257,17 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	d.CSVURL = base + "/export.csv?" + exp.Encode()
+	if d.Total, err = u.store.CountRecords(r.Context(), e.Name, lq.params); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	if d.Saved, err = u.savedFilters(r, rq, e); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	d.SaveQuery = listState(q).Encode()
+	d.Filtered = lq.params.Q != "" || len(lq.params.Filters) > 0
+	d.Scoped = !rq.IsAdmin() && store.ScopeCondition(r.Context(), e.Name, "r", func(any) string { return "?" }) != ""
 	u.render(w, r, rq, http.StatusOK, "list", d.Label, e.Name, d)
 }
 

@@ -23,7 +23,7 @@ func (u *UI) recycle(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	lk := newLookups(r.Context(), u.store, rq.Lang)
+	lk := u.lookupsFor(r.Context(), rq)
 	var rows []binRow
 	for _, it := range items {
 		if it.Entity == store.EntityContact {
@@ -34,7 +34,7 @@ func (u *UI) recycle(w http.ResponseWriter, r *http.Request, rq *request) {
 			}
 		}
 		rows = append(rows, binRow{Entity: it.Entity, EntityLabel: rq.T("e1." + it.Entity), Title: it.Title, ID: it.ID,
-			At: it.DeletedAt.Local().Format("02.01.2006 15:04"), By: lk.userName(it.DeletedByID),
+			At: it.DeletedAt.In(rq.Loc).Format("02.01.2006 15:04"), By: lk.userName(it.DeletedByID),
 			Base: "/recycle/" + it.Entity + "/" + strconv.FormatInt(it.ID, 10)})
 	}
 	u.render(w, r, rq, http.StatusOK, "recycle", rq.T("bin.title"), "recycle", rows)

@@ -28,10 +28,121 @@ type lookups struct {
 	pipes    []crm.Pipeline
 	lang     string
 	err      error
+	// loc is the time zone times are shown in.
+	loc *time.Location
+	// ents finds a linked record's entity; names caches their titles
+	// ("account/3" → "ООО Ромашка").
+	ents  map[string]*entity
+	names map[string]string
 }
 
 func newLookups(ctx context.Context, s *store.Store, lang string) *lookups {
-	return &lookups{ctx: ctx, s: s, statuses: map[string][]crm.Status{}, lang: lang}
+	return &lookups{ctx: ctx, s: s, statuses: map[string][]crm.Status{}, lang: lang, loc: time.Local}
+}
+
+// lookupsFor are the lookups of a request: its language and time zone,
+// and linked records named.
+func (u *UI) lookupsFor(ctx context.Context, rq *request) *lookups {
+	l := newLookups(ctx, u.store, rq.Lang)
+	if rq.Loc != nil {
+		l.loc = rq.Loc
+	}
+	l.ents, l.names = u.byPath, map[string]string{}
+	return l
+}
+
+// refEntity is the entity a kRef or kIDs field links to; an activity's
+// owner_id links to the entity its owner_type names.
+func refEntity(f field, rec record) string {
+	if f.RefFrom != "" {
+		return strOf(rec[f.RefFrom])
+	}
+	return f.Ref
+}
+
+// refName is a linked record's title, "№ 3" when it cannot be read (gone,
+// or not the user's to see).
+func (l *lookups) refName(ent string, id int64) string {
+	key := ent + "/" + strconv.FormatInt(id, 10)
+	if n, ok := l.names[key]; ok {
+		return n
+	}
+	name := "№ " + strconv.FormatInt(id, 10)
+	if e, ok := l.ents[ent]; ok {
+		if rec, err := e.get(l.ctx, id); err == nil {
+			name = titleOf(ent, rec)
+		}
+	}
+	if l.names != nil {
+		l.names[key] = name
+	}
+	return name
+}
+
+// refLinks are the records a kRef or kIDs field links to, as
+// (URL, title) pairs.
+func (l *lookups) refLinks(f field, rec record) []option {
+	ent := refEntity(f, rec)
+	if ent == "" || l.ents == nil {
+		return nil
+	}
+	var ids []int64
+	switch f.Kind {
+	case kRef:
+		if id := intOf(rec[f.Name]); id != 0 {
+			ids = []int64{id}
+		}
+	case kIDs:
+		items, _ := rec[f.Name].([]any)
+		for _, it := range items {
+			if id := intOf(it); id != 0 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	var out []option
+	for _, id := range ids {
+		out = append(out, option{"/e/" + ent + "/" + strconv.FormatInt(id, 10), l.refName(ent, id)})
+	}
+	return out
+}
+
+// show is a field's value as a person reads it in the UI: linked records
+// by name, money as "45 000,50 ₽", numbers and dates in the user's
+// format, yes/no spelled out, empty amounts empty. (display is the plain
+// text of the CSV export.)
+func (l *lookups) show(f field, rec record) string {
+	if f.Custom != nil {
+		return l.display(f, rec)
+	}
+	v := rec[f.Name]
+	switch f.Kind {
+	case kRef, kIDs:
+		if links := l.refLinks(f, rec); links != nil {
+			names := make([]string, len(links))
+			for i, o := range links {
+				names[i] = o.Label
+			}
+			return strings.Join(names, ", ")
+		}
+		return l.display(f, rec)
+	case kAmount:
+		a, err := crm.ParseAmount(strOf(v))
+		if err != nil || a == 0 {
+			return ""
+		}
+		return formatMoney(l.lang, strOf(v), strOf(rec["currency"]))
+	case kQty:
+		return formatNumber(l.lang, strOf(v))
+	case kDate:
+		return formatDate(strOf(v))
+	case kBool:
+		if v == true {
+			return translate(l.lang, "yes")
+		}
+		return translate(l.lang, "no")
+	}
+	return l.display(f, rec)
 }
 
 func (l *lookups) loadUsers() {
@@ -183,7 +294,7 @@ func (l *lookups) display(f field, rec record) string {
 	case kDateTime:
 		s := strOf(v)
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil && !t.IsZero() {
-			return t.Local().Format("02.01.2006 15:04")
+			return formatTime(t, l.loc)
 		}
 		return ""
 	case kBool:
@@ -213,7 +324,7 @@ func choiceLabel(v string, t func(string) string) string {
 }
 
 // inputValue is a field's value as an input holds it.
-func inputValue(f field, rec record) string {
+func inputValue(f field, rec record, loc *time.Location) string {
 	v := rec[f.Name]
 	switch f.Kind {
 	case kComms:
@@ -226,7 +337,7 @@ func inputValue(f field, rec record) string {
 		}
 	case kDateTime:
 		if t, err := time.Parse(time.RFC3339Nano, strOf(v)); err == nil && !t.IsZero() {
-			return t.Local().Format("2006-01-02T15:04")
+			return t.In(loc).Format("2006-01-02T15:04")
 		}
 		return ""
 	}
@@ -268,7 +379,7 @@ func splitList(s string) []string {
 // parseForm turns the submitted editable fields into a JSON merge patch.
 // A value that cannot be parsed is reported against its field, in the
 // user's language, before the store sees anything.
-func parseForm(e *entity, form func(string) string, has func(string) bool, cur record, t func(string) string) (record, *crm.FieldError) {
+func parseForm(e *entity, form func(string) string, has func(string) bool, cur record, t func(string) string, loc *time.Location) (record, *crm.FieldError) {
 	patch := record{}
 	for _, f := range e.Fields {
 		if f.RO || (f.Kind != kBool && !has(f.Name)) {
@@ -320,7 +431,7 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 				patch[f.Name] = nil
 				continue
 			}
-			tm, err := time.ParseInLocation("2006-01-02T15:04", raw, time.Local)
+			tm, err := time.ParseInLocation("2006-01-02T15:04", raw, loc)
 			if err != nil {
 				return nil, bad("err.date")
 			}
@@ -378,6 +489,31 @@ func fieldOfError(e *entity, fe *crm.FieldError) string {
 	return ""
 }
 
+// changeText is a value of a change in a card's history as the card
+// shows it: a status or stage by its name, a user or a linked record by
+// name, money and dates in the user's format, product rows by their
+// names; rec gives the context (the deal's pipeline, the currency).
+func (l *lookups) changeText(e *entity, name string, raw json.RawMessage, rec record) string {
+	f, ok := e.Field(name)
+	if !ok || len(raw) == 0 || string(raw) == "null" || f.Kind == kText || f.Kind == kLong {
+		return jsonText(raw)
+	}
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return jsonText(raw)
+	}
+	r := record{name: v, "currency": rec["currency"], "category_id": rec["category_id"]}
+	if f.RefFrom != "" {
+		r[f.RefFrom] = rec[f.RefFrom]
+	}
+	if s := l.show(f, r); s != "" {
+		return s
+	}
+	return "—"
+}
+
 // jsonText renders an event change value (JSON) for people.
 func jsonText(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -400,8 +536,11 @@ func jsonText(raw json.RawMessage) string {
 				parts = append(parts, strOf(v))
 			}
 		}
-		if len(parts) > 0 || len(items) == 0 {
-			return "[" + strings.Join(parts, ", ") + "]"
+		if len(items) == 0 {
+			return "—"
+		}
+		if len(parts) > 0 {
+			return strings.Join(parts, ", ")
 		}
 	}
 	const max = 200

@@ -69,6 +69,10 @@ type UI struct {
 	// The bundles' service (SetAutomation): the Automation section, the
 	// cards' Run menu and runs.
 	auto *automation.Service
+
+	// tz is the installation's time zone from the configuration
+	// (SetTimeZone); the setting "time_zone" overrides it.
+	tz *time.Location
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
@@ -80,6 +84,7 @@ func New(s *store.Store, log *slog.Logger) (*UI, error) {
 		loginByIP:   httpx.NewLimiter(3*time.Second, 20),
 		loginByName: httpx.NewLimiter(6*time.Second, 10),
 	}
+	u.tz, _ = time.LoadLocation("Europe/Moscow")
 	u.entities = entities(s)
 	u.byPath = map[string]*entity{}
 	for _, e := range u.entities {
@@ -102,7 +107,9 @@ var funcs = template.FuncMap{
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	"div":   func(a, b int64) int64 { return a / b },
-	"fmtTime": func(t any) string {
+	// netErr says a connection error in the user's language.
+	"netErr": netErrorText,
+	"fmtTime": func(loc *time.Location, t any) string {
 		var tm time.Time
 		switch v := t.(type) {
 		case time.Time:
@@ -115,7 +122,7 @@ var funcs = template.FuncMap{
 		if tm.IsZero() {
 			return ""
 		}
-		return tm.Local().Format("02.01.2006 15:04")
+		return formatTime(tm, loc)
 	},
 }
 
@@ -157,8 +164,12 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", u.auth(u.home))
 	mux.Handle("GET /password", u.auth(u.passwordPage))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
+	mux.Handle("GET /pick/{entity}", u.auth(u.pick))
+	mux.Handle("GET /settings", u.auth(u.settingsPage))
+	mux.Handle("POST /settings", u.auth(u.settingsSave))
 	mux.Handle("GET /e/{entity}", u.auth(u.list))
 	mux.Handle("GET /e/{entity}/export.csv", u.auth(u.exportCSV))
+	mux.Handle("POST /e/{entity}/filters", u.auth(u.saveFilter))
 	mux.Handle("GET /e/{entity}/new", u.auth(u.newRecord))
 	mux.Handle("POST /e/{entity}/new", u.auth(u.createRecord))
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
@@ -226,6 +237,8 @@ type request struct {
 	User crm.User
 	Sess store.Session
 	Lang string
+	// Loc is the time zone the user reads and types times in.
+	Loc *time.Location
 }
 
 // Actor is who the store records as the author of a write.
@@ -255,7 +268,7 @@ func (u *UI) auth(h authed) http.Handler {
 			u.toLogin(w, r)
 			return
 		}
-		rq := &request{User: usr, Sess: sess, Lang: lang}
+		rq := &request{User: usr, Sess: sess, Lang: lang, Loc: u.userZone(r.Context(), usr.ID)}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -325,6 +338,8 @@ type view struct {
 	Path     string // this page, for the language switch to come back to
 	// Auto: the Automation section is there (its menu entry for admins).
 	Auto bool
+	// Loc is the user's time zone, for the times the page shows.
+	Loc *time.Location
 }
 
 // T translates a message key.
@@ -337,7 +352,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 	if !ok {
 		panic("web: no page template " + page)
 	}
-	v := &view{Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash"), Auto: u.auto != nil}
+	v := &view{Loc: u.zone(r.Context()), Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash"), Auto: u.auto != nil}
 	if r.Method == http.MethodGet {
 		here := *r.URL
 		q := here.Query()
@@ -346,7 +361,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 		v.Path = here.RequestURI()
 	}
 	if rq != nil {
-		v.User, v.CSRF, v.Lang = rq.User, rq.Sess.CSRF, rq.Lang
+		v.User, v.CSRF, v.Lang, v.Loc = rq.User, rq.Sess.CSRF, rq.Lang, rq.Loc
 	}
 	var buf bytes.Buffer
 	name := "layout"

@@ -301,7 +301,7 @@ func TestListPages(t *testing.T) {
 		p := b.get("/e/lead?sort=title&limit=10")
 		seen := map[string]bool{}
 		for page := 0; page < 3; page++ {
-			n := strings.Count(p.Body, `<tr><td><a href="/e/lead/`)
+			n := strings.Count(p.Body, `<tr><td data-label="№"><a href="/e/lead/`)
 			if want := []int{10, 10, 5}[page]; n != want {
 				t.Fatalf("page %d: %d rows, want %d", page+1, n, want)
 			}
@@ -357,7 +357,7 @@ func TestCardEditHistoryComment(t *testing.T) {
 			t.Fatalf("comment: %d", p.Status)
 		}
 		card = b.get(path)
-		for _, want := range []string{"Перезвонить в понедельник", "<del>Старое</del> → <ins>Новое</ins>", "<del>0.00</del> → <ins>1000.00</ins>", "создал(а) запись"} {
+		for _, want := range []string{"Перезвонить в понедельник", "<del>Старое</del> → <ins>Новое</ins>", "<del>—</del> → <ins>1\u00a0000,00\u00a0₽</ins>", "создал(а) запись"} {
 			if !strings.Contains(card.Body, want) {
 				t.Errorf("card lacks %q", want)
 			}
@@ -503,7 +503,7 @@ func TestLanguageAndOtherSurfaces(t *testing.T) {
 		if p := b.do(http.MethodPost, "/lang", url.Values{"lang": {"en"}, "next": {"/e/lead"}}); p.Status != http.StatusSeeOther || p.Location != "/e/lead" {
 			t.Fatalf("lang: %d %q", p.Status, p.Location)
 		}
-		if p := b.get("/e/lead"); !strings.Contains(p.Body, "<h1>Leads</h1>") || !strings.Contains(p.Body, `lang="en"`) {
+		if p := b.get("/e/lead"); !strings.Contains(p.Body, "<h1>Leads <small") || !strings.Contains(p.Body, `lang="en"`) {
 			t.Fatal("English not applied")
 		}
 		for path, want := range map[string]int{"/healthz": 200, "/api/v1/openapi.json": 200, "/metrics": 200, "/no/such/page": 404,
@@ -643,7 +643,7 @@ func TestLineItemsEditor(t *testing.T) {
 		}
 		// Live totals: 4505.00 − 10 % = 4054.50 (VAT inside); 3000 + 20 % = 3600.00.
 		p := b.post(path+"/items/preview", rows)
-		for _, want := range []string{`id="t-subtotal">7505.00<`, `<b>7654.50</b>`, `<output id="sum-0" hx-swap-oob="true">4054.50</output>`, `<output id="sum-1" hx-swap-oob="true">3600.00</output>`} {
+		for _, want := range []string{"id=\"t-subtotal\">7\u00a0505,00<", "<b>7\u00a0654,50</b>", "<output id=\"sum-0\" hx-swap-oob=\"true\">4\u00a0054,50</output>", "<output id=\"sum-1\" hx-swap-oob=\"true\">3\u00a0600,00</output>"} {
 			if !strings.Contains(p.Body, want) {
 				t.Fatalf("preview lacks %s: %s", want, p.Body)
 			}

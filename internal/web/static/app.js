@@ -142,3 +142,144 @@ document.addEventListener("DOMContentLoaded", function () {
     window.location.href = s.dataset.new;
   });
 })();
+
+// The folded menu of a phone-width page; and the column names that a
+// list's cells show when the table is laid out as cards.
+document.addEventListener("DOMContentLoaded", function () {
+  var toggle = document.getElementById("menu-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      toggle.closest("header").classList.toggle("open", open);
+    });
+  }
+  labelCells(document);
+  document.body.addEventListener("htmx:afterSwap", function (ev) { labelCells(ev.target.closest("table") || document); });
+});
+function labelCells(root) {
+  var tables = root.matches && root.matches("table.list") ? [root] : root.querySelectorAll("table.list");
+  Array.prototype.forEach.call(tables, function (t) {
+    var heads = Array.prototype.map.call(t.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+    if (!heads.length) { return; }
+    Array.prototype.forEach.call(t.querySelectorAll("tbody tr"), function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        if (td.tagName === "TD" && !td.hasAttribute("data-label") && heads[i]) { td.setAttribute("data-label", heads[i]); }
+      });
+    });
+  });
+}
+
+// Record pickers: a field that links records (a deal's company, its
+// contacts, an activity's record) is a search-as-you-type box. The form
+// keeps the plain input of ids (it works without scripts); the script
+// hides it, shows the chosen records by name and offers matches from
+// /pick/<entity>?q= as the user types (arrows and Enter, or the mouse).
+(function () {
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text) { e.textContent = text; }
+    return e;
+  }
+  function setup(box) {
+    if (box.dataset.ready) { return; }
+    box.dataset.ready = "1";
+    var input = box.querySelector("input[name]");
+    var multi = box.dataset.multi === "1";
+    var chosen = JSON.parse(box.dataset.chosen || "[]"); // [{id, title}]
+    var form = box.closest("form");
+    var id = input.id;
+    input.id = id + "-ids";
+    input.type = "hidden";
+    var list = el("ul", {"class": "chips", "aria-live": "polite"});
+    var search = el("input", {"type": "search", id: id, "role": "combobox", "aria-autocomplete": "list", "aria-expanded": "false",
+      "aria-controls": id + "-options", "autocomplete": "off", placeholder: box.dataset.hint || ""});
+    var options = el("ul", {id: id + "-options", role: "listbox", "class": "pick-options", hidden: ""});
+    box.append(list, search, options);
+    var active = -1, found = [], timer = null, seq = 0;
+    function entity() {
+      if (box.dataset.refFrom && form) {
+        var sel = form.querySelector("[name='" + box.dataset.refFrom + "']");
+        return sel ? sel.value : "";
+      }
+      return box.dataset.ref;
+    }
+    function sync() {
+      input.value = chosen.map(function (c) { return c.id; }).join(multi ? ", " : "");
+      list.textContent = "";
+      chosen.forEach(function (c, i) {
+        var li = el("li", {"class": "chip"});
+        var a = el("a", {href: "/e/" + (c.entity || entity()) + "/" + c.id}, c.title);
+        var x = el("button", {type: "button", "class": "chip-x", "aria-label": (box.dataset.remove || "×") + ": " + c.title}, "×");
+        x.addEventListener("click", function () { chosen.splice(i, 1); sync(); input.dispatchEvent(new Event("change", {bubbles: true})); search.focus(); });
+        li.append(a, " ", x);
+        list.append(li);
+      });
+      search.hidden = !multi && chosen.length > 0;
+    }
+    function close() { options.hidden = true; search.setAttribute("aria-expanded", "false"); active = -1; search.removeAttribute("aria-activedescendant"); }
+    function show() {
+      options.textContent = "";
+      if (!found.length) {
+        options.append(el("li", {"class": "pick-none"}, box.dataset.none || "—"));
+      }
+      found.forEach(function (f, i) {
+        var li = el("li", {id: id + "-opt-" + i, role: "option", "aria-selected": i === active ? "true" : "false"}, f.title);
+        if (f.hint) { li.append(el("span", {"class": "pick-hint"}, f.hint)); }
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+        options.append(li);
+      });
+      options.hidden = false;
+      search.setAttribute("aria-expanded", "true");
+      if (active >= 0) { search.setAttribute("aria-activedescendant", id + "-opt-" + active); }
+    }
+    function choose(i) {
+      var f = found[i];
+      if (!f) { return; }
+      if (!multi) { chosen = []; }
+      if (!chosen.some(function (c) { return c.id === f.id; })) { chosen.push({id: f.id, title: f.title, entity: entity()}); }
+      search.value = "";
+      close();
+      sync();
+      input.dispatchEvent(new Event("change", {bubbles: true}));
+      (multi ? search : list.querySelector("a") || search).focus();
+    }
+    function query() {
+      var ent = entity(), q = search.value.trim(), my = ++seq;
+      if (!ent || !q) { close(); return; }
+      fetch("/pick/" + encodeURIComponent(ent) + "?q=" + encodeURIComponent(q), {headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (rows) { if (my !== seq) { return; } found = rows || []; active = found.length ? 0 : -1; show(); })
+        .catch(function () {});
+    }
+    search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(query, 150); });
+    search.addEventListener("keydown", function (ev) {
+      if (options.hidden) {
+        if (ev.key === "Backspace" && !search.value && chosen.length) { chosen.pop(); sync(); }
+        return;
+      }
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        active = (active + (ev.key === "ArrowDown" ? 1 : found.length - 1)) % Math.max(found.length, 1);
+        show();
+      } else if (ev.key === "Enter") {
+        ev.preventDefault();
+        choose(active);
+      } else if (ev.key === "Escape") {
+        close();
+      }
+    });
+    search.addEventListener("blur", function () { setTimeout(close, 150); });
+    if (box.dataset.refFrom && form) {
+      var sel = form.querySelector("[name='" + box.dataset.refFrom + "']");
+      if (sel) { sel.addEventListener("change", function () { chosen = []; sync(); }); }
+    }
+    sync();
+  }
+  function all(root) { Array.prototype.forEach.call((root || document).querySelectorAll(".ref-picker"), setup); }
+  document.addEventListener("DOMContentLoaded", function () {
+    all(document);
+    document.body.addEventListener("htmx:afterSwap", function (ev) { all(ev.target); });
+  });
+})();
