@@ -39,7 +39,7 @@ type Good struct {
 	ID          string      `xml:"Ид"`
 	Article     string      `xml:"Артикул"`
 	Name        string      `xml:"Наименование"`
-	Unit        string      `xml:"БазоваяЕдиница"`
+	Unit        Unit        `xml:"БазоваяЕдиница"`
 	Description string      `xml:"Описание"`
 	GroupIDs    []string    `xml:"Группы>Ид"`
 	Taxes       []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
@@ -127,7 +127,7 @@ type Offer struct {
 	ID       string  `xml:"Ид"`
 	Article  string  `xml:"Артикул"`
 	Name     string  `xml:"Наименование"`
-	Unit     string  `xml:"БазоваяЕдиница"`
+	Unit     Unit    `xml:"БазоваяЕдиница"`
 	Prices   []Price `xml:"Цены>Цена"`
 	Quantity *string `xml:"Количество"`
 	// Rests of 2.08+: <Остатки><Остаток><Количество> or per warehouse

@@ -204,11 +204,48 @@ type catalogTx struct {
 	lastID   int64 // the record the last product, service or offer applied to
 }
 
+// named converts the store's products found by name and article.
+func named(ps []store.NamedProduct) []Named {
+	out := make([]Named, len(ps))
+	for i, p := range ps {
+		out[i] = Named{ID: p.ID, ID1C: p.ExternalID}
+	}
+	return out
+}
+
+// unitOf is the dictionary's unit for what 1C wrote; ok is false when it
+// names none.
+func unitOf(u commerceml.Unit) (crm.Unit, bool) {
+	r := u.Resolved()
+	key := r.Key()
+	if key == "" {
+		return crm.Unit{}, false
+	}
+	cu := crm.Unit{Name: key, Title: r.FullName}
+	if okeiDigits(r.Code) {
+		cu.OKEI = r.Code
+	}
+	return cu, true
+}
+
+func okeiDigits(s string) bool {
+	if len(s) < 3 || len(s) > 4 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Lookup over the write's transaction. Matching 1C's documents to records
 // is the system's own: it sees every record (Unscoped), whoever's
 // session runs the exchange.
-func (c *catalogTx) ProductByNameArticle(n, a string) (int64, error) {
-	return c.t.ProductIDByNameArticle(n, a)
+func (c *catalogTx) ProductsByNameArticle(n, a string) ([]Named, error) {
+	ps, err := c.t.ProductsByNameArticle(n, a, System)
+	return named(ps), err
 }
 func (c *catalogTx) ServiceByName(n string) (int64, error) { return c.t.ServiceIDByName(n) }
 func (c *catalogTx) AccountByName(n string) (int64, error) { return c.t.Unscoped().AccountIDByTitle(n) }
@@ -282,14 +319,26 @@ func (c *catalogTx) catalog(id1c, name, parent1c string, line int) error {
 	return nil
 }
 
-func (c *catalogTx) unit(name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" || c.units[name] {
+// unit ensures a unit named in an order line.
+func (c *catalogTx) unit(name string) error { return c.goodUnit(commerceml.Unit{Short: name}) }
+
+// goodUnit ensures the unit of a good, with its ОКЕИ code and full name.
+func (c *catalogTx) goodUnit(u commerceml.Unit) error {
+	cu, ok := unitOf(u)
+	if !ok || c.units[cu.Name] {
 		return nil
 	}
-	c.units[name] = true
-	return c.t.EnsureUnit(name)
+	c.units[cu.Name] = true
+	return c.t.EnsureUnitCoded(cu)
 }
+
+func (c *catalogTx) warn(text string) {
+	if len(c.problems) < 1000 {
+		c.problems = append(c.problems, text)
+	}
+}
+
+func (c *catalogTx) fileName() string { return c.file }
 
 func (c *catalogTx) memberships(groups []string) []int64 {
 	var ids []int64
@@ -326,31 +375,17 @@ func (c *catalogTx) setExternal(entity string, id int64, ext *map[string]string,
 	return nil
 }
 
+// product applies a good as the stager does (goods.go), in the write.
 func (c *catalogTx) product(g *commerceml.Good) error {
 	what := fmt.Sprintf("product %q (article %q)", g.Name, g.Article)
-	vat, err := ParseVAT(g.VAT())
-	if err != nil {
-		return c.problem("product", g.Line, what, fmt.Errorf("%w: %w", errEntity, err))
-	}
-	if err := c.unit(g.Unit); err != nil {
-		return err
-	}
-	m, err := MatchProduct(c, g.Name, g.Article, g.ID)
-	if err != nil {
+	m, vat, ok, err := matchGood(c, g)
+	if err != nil || !ok {
 		return err
 	}
 	cats := c.memberships(g.GroupIDs)
-	id1c := strings.TrimSpace(g.ID)
 	if m.ID == 0 {
-		p := crm.Product{Name: g.Name, Article: strings.TrimSpace(g.Article), Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true,
-			Description: g.Description, Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
-		if id1c != "" {
-			if other, err := c.t.Unscoped().IDByExternal("product", System, id1c); err != nil {
-				return err
-			} else if other == 0 {
-				p.ExternalIDs[System] = id1c
-			}
-		}
+		var p crm.Product
+		fillFromGood(&p, g, m, vat, cats)
 		np, err := c.t.CreateProduct(p)
 		if err != nil {
 			return c.problem("product", g.Line, what, err)
@@ -361,20 +396,8 @@ func (c *catalogTx) product(g *commerceml.Good) error {
 	}
 	c.lastID = m.ID
 	_, err = c.t.UpdateProduct(m.ID, func(p *crm.Product) error {
-		if m.Rule == ByExternalID {
-			p.Name, p.Article = g.Name, strings.TrimSpace(g.Article)
-		}
-		if u := strings.TrimSpace(g.Unit); u != "" {
-			p.Unit = u
-		}
-		p.VATRate = vat
-		if g.Description != "" {
-			p.Description = g.Description
-		}
-		if len(cats) > 0 {
-			p.CatalogIDs = cats
-		}
-		return c.setExternal("product", p.ID, &p.ExternalIDs, id1c)
+		fillFromGood(p, g, m, vat, cats)
+		return nil
 	})
 	if err != nil {
 		return c.problem("product", g.Line, what, err)
@@ -389,7 +412,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 	if err != nil {
 		return c.problem("service", g.Line, what, fmt.Errorf("%w: %w", errEntity, err))
 	}
-	if err := c.unit(g.Unit); err != nil {
+	if err := c.goodUnit(g.Unit); err != nil {
 		return err
 	}
 	m, err := MatchService(c, g.Name, g.ID)
@@ -399,7 +422,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 	cats := c.memberships(g.GroupIDs)
 	id1c := strings.TrimSpace(g.ID)
 	if m.ID == 0 {
-		v := crm.Service{Name: g.Name, Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true, Description: g.Description,
+		v := crm.Service{Name: g.Name, Unit: g.Unit.Key(), VATRate: vat, VATIncluded: true, Description: g.Description,
 			Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
 			if other, err := c.t.Unscoped().IDByExternal("service", System, id1c); err != nil {
@@ -421,7 +444,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 		if m.Rule == ByExternalID {
 			v.Name = g.Name
 		}
-		if u := strings.TrimSpace(g.Unit); u != "" {
+		if u := g.Unit.Key(); u != "" {
 			v.Unit = u
 		}
 		v.VATRate = vat
@@ -516,9 +539,6 @@ func (c *catalogTx) applyOffer(v *offerVals) error {
 	pm, err := MatchProduct(c, v.Name, v.Article, v.ID1C)
 	if err != nil {
 		return err
-	}
-	if v.Name == "" && pm.Rule == ByNameArticle {
-		pm = Match{Rule: NoMatch}
 	}
 	if pm.ID != 0 {
 		c.lastID = pm.ID

@@ -326,9 +326,9 @@ func (st *stager) load() error {
 			return fmt.Errorf("exchange: staged rows: %w", err)
 		}
 		if kind == "unit" {
-			var u string
+			var u commerceml.Unit
 			_ = json.Unmarshal([]byte(data), &u)
-			st.units[u] = true
+			st.units[u.Key()] = true
 			continue
 		}
 		var c catalogRow
@@ -364,7 +364,7 @@ func (st *stager) apply(v any) error {
 		return st.catalog(x.ID, x.Name, "", x.Line, true)
 	case *commerceml.Good:
 		if x.IsService() {
-			if err := st.unit(x.Unit); err != nil {
+			if err := st.goodUnit(x.Unit); err != nil {
 				return err
 			}
 			st.other("service", x)
@@ -424,15 +424,23 @@ func (st *stager) catalog(id1c, name, parent1c string, line int, root bool) erro
 	return nil
 }
 
-func (st *stager) unit(name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" || st.units[name] {
+func (st *stager) goodUnit(u commerceml.Unit) error {
+	key := u.Key()
+	if key == "" || st.units[key] {
 		return nil
 	}
-	st.units[name] = true
-	st.other("unit", name)
+	st.units[key] = true
+	st.other("unit", u)
 	return nil
 }
+
+func (st *stager) warn(text string) {
+	if len(st.problems) < 1000 {
+		st.problems = append(st.problems, text)
+	}
+}
+
+func (st *stager) fileName() string { return st.file }
 
 func (st *stager) memberships(groups []string) []int64 {
 	var ids []int64
@@ -462,18 +470,27 @@ func (st *stager) isActive(code string) bool {
 
 // Lookup over committed data and what the batch has staged.
 
-func (st *stager) ProductByNameArticle(n, a string) (int64, error) {
+func (st *stager) ProductsByNameArticle(n, a string) ([]Named, error) {
 	n, a = strings.TrimSpace(n), strings.TrimSpace(a)
+	var out []Named
 	if st.committedKeys.has(n, a) {
-		id, err := st.s.store.ProductIDByNameArticle(st.ctx, n, a)
-		if err != nil || id != 0 {
-			return id, err
+		ps, err := st.s.store.ProductsByNameArticle(st.ctx, n, a, System)
+		if err != nil {
+			return nil, err
 		}
+		out = named(ps)
 	}
+	// The batch's staged creates: only the latest of a name and article
+	// is kept in the filter, and it carries a 1C id unless its good had
+	// none, so one is all MatchProduct needs to keep goods apart.
 	if r := st.byKey[n+"\x00"+a]; r != nil {
-		return r.RecordID, nil
+		return append(out, Named{ID: r.RecordID, ID1C: r.ID1C}), nil
 	}
-	return st.stagedCreate(st.stagedKeys[hashKey(n, a)], func(p *stagedProduct) bool { return p.New.Name == n && p.New.Article == a })
+	id, err := st.stagedCreate(st.stagedKeys[hashKey(n, a)], func(p *stagedProduct) bool { return p.New.Name == n && p.New.Article == a })
+	if err != nil || id == 0 {
+		return out, err
+	}
+	return append(out, Named{ID: id, ID1C: st.last.ID1C}), nil
 }
 
 func (st *stager) ByExternal(entity, id string) (int64, error) {
@@ -603,30 +620,18 @@ func (st *stager) newID() (int64, error) {
 	return id, nil
 }
 
-// product stages a good as seed 000 applies it: matched by name and
-// article, then by 1C id, else created.
+// product stages a good as the one-by-one path applies it (goods.go).
 func (st *stager) product(g *commerceml.Good) error {
 	what := fmt.Sprintf("product %q (article %q)", g.Name, g.Article)
-	vat, err := ParseVAT(g.VAT())
-	if err != nil {
-		return st.problem("product", g.Line, what, fmt.Errorf("%w: %w", errEntity, err))
-	}
-	if err := st.unit(g.Unit); err != nil {
-		return err
-	}
-	m, err := MatchProduct(st, g.Name, g.Article, g.ID)
-	if err != nil {
+	m, vat, ok, err := matchGood(st, g)
+	if err != nil || !ok {
 		return err
 	}
 	cats := st.memberships(g.GroupIDs)
 	id1c := strings.TrimSpace(g.ID)
 	if m.ID == 0 {
-		p := crm.Product{Name: g.Name, Article: strings.TrimSpace(g.Article), Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true,
-			Description: g.Description, Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
-		if id1c != "" {
-			// Not matched by it either: no product has it.
-			p.ExternalIDs[System] = id1c
-		}
+		var p crm.Product
+		fillFromGood(&p, g, m, vat, cats)
 		if err := p.Normalize(); err != nil {
 			return st.problem("product", g.Line, what, err)
 		}
@@ -643,31 +648,7 @@ func (st *stager) product(g *commerceml.Good) error {
 		return err
 	}
 	p := &r.New
-	if m.Rule == ByExternalID {
-		p.Name, p.Article = g.Name, strings.TrimSpace(g.Article)
-	}
-	if u := strings.TrimSpace(g.Unit); u != "" {
-		p.Unit = u
-	}
-	p.VATRate = vat
-	if g.Description != "" {
-		p.Description = g.Description
-	}
-	if len(cats) > 0 {
-		p.CatalogIDs = cats
-	}
-	if id1c != "" && p.ExternalIDs[System] != id1c {
-		other, err := st.ByExternal(store.EntityProduct, id1c)
-		if err != nil {
-			return err
-		}
-		if other == 0 || other == p.ID {
-			if p.ExternalIDs == nil {
-				p.ExternalIDs = map[string]string{}
-			}
-			p.ExternalIDs[System] = id1c
-		}
-	}
+	fillFromGood(p, g, m, vat, cats)
 	if err := p.Normalize(); err != nil {
 		return st.problem("product", g.Line, what, err)
 	}
@@ -691,9 +672,6 @@ func (st *stager) offer(o *commerceml.Offer) error {
 	pm, err := MatchProduct(st, v.Name, v.Article, v.ID1C)
 	if err != nil {
 		return err
-	}
-	if v.Name == "" && pm.Rule == ByNameArticle {
-		pm = Match{Rule: NoMatch}
 	}
 	if pm.ID == 0 {
 		st.other("offer", v)

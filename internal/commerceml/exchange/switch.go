@@ -225,11 +225,11 @@ func loadOthers(t *store.Tx, batch int64, cond string) ([]stagedOther, error) {
 func (c *catalogTx) replay(o stagedOther, changed map[int64]bool) error {
 	switch o.kind {
 	case "unit":
-		var u string
+		var u commerceml.Unit
 		if err := json.Unmarshal(o.data, &u); err != nil {
 			return err
 		}
-		return c.unit(u)
+		return c.goodUnit(u)
 	case "catalog":
 		var r catalogRow
 		if err := json.Unmarshal(o.data, &r); err != nil {
