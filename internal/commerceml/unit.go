@@ -102,19 +102,34 @@ var okei = []struct{ code, short, full, intl string }{
 // unit; a unit the table does not know stays as written.
 func (u Unit) Resolved() Unit {
 	u.Code, u.FullName, u.Short, u.Intl = strings.TrimSpace(u.Code), strings.TrimSpace(u.FullName), strings.TrimSpace(u.Short), strings.TrimSpace(u.Intl)
-	for _, k := range okei {
-		if (u.Code != "" && (u.Code == k.code || strings.TrimLeft(u.Code, "0") == strings.TrimLeft(k.code, "0"))) ||
-			(u.Code == "" && (sameName(u.Short, k.short) || strings.EqualFold(u.FullName, k.full) || strings.EqualFold(u.Short, k.full) ||
-				(u.Short == "" && u.FullName == "" && strings.EqualFold(u.Intl, k.intl)))) {
-			out := Unit{Code: k.code, FullName: k.full, Short: k.short, Intl: k.intl}
-			if u.FullName != "" {
-				out.FullName = u.FullName
-			}
-			if u.Intl != "" {
-				out.Intl = u.Intl
-			}
-			return out
+	// The text is what a person reads; the code decides only without it.
+	match := func(k int) bool {
+		e := okei[k]
+		switch {
+		case u.Short != "":
+			return sameName(u.Short, e.short) || strings.EqualFold(u.Short, e.full)
+		case u.Code != "":
+			return strings.TrimLeft(u.Code, "0") == strings.TrimLeft(e.code, "0")
+		case u.FullName != "":
+			return strings.EqualFold(u.FullName, e.full)
 		}
+		return u.Intl != "" && strings.EqualFold(u.Intl, e.intl)
+	}
+	for k, e := range okei {
+		if !match(k) {
+			continue
+		}
+		out := Unit{Code: e.code, FullName: e.full, Short: e.short, Intl: e.intl}
+		if u.Code != "" {
+			out.Code = u.Code
+		}
+		if u.FullName != "" {
+			out.FullName = u.FullName
+		}
+		if u.Intl != "" {
+			out.Intl = u.Intl
+		}
+		return out
 	}
 	return u
 }

@@ -237,18 +237,42 @@ func KeptRequisites(d *commerceml.Document) []commerceml.Requisite {
 // code and refuses one that is not active in Obmen, naming it and what
 // carries it. An empty code is the fallback (the price type's, or RUB).
 func Currency(code, fallback string, active func(string) bool, what string) (string, error) {
+	return CurrencyWith(nil, code, fallback, active, what)
+}
+
+// CurrencyWith is Currency through an alias table (upper-cased alias →
+// ISO code; the editable one of the database) before the built-in one.
+func CurrencyWith(aliases map[string]string, code, fallback string, active func(string) bool, what string) (string, error) {
 	c := strings.TrimSpace(code)
 	if c == "" {
-		c = fallback
+		c = strings.TrimSpace(fallback)
 	}
 	if c == "" {
 		c = "RUB"
 	}
-	iso := crm.CanonicalCurrency(c)
+	iso, ok := aliases[strings.ToUpper(c)]
+	if !ok {
+		iso = crm.CanonicalCurrency(c)
+	}
 	if !active(iso) {
+		if !isISO(iso) {
+			return "", fmt.Errorf("currency %q of %s is not known: map it to an ISO code under currency aliases", c, what)
+		}
 		return "", fmt.Errorf("currency %s (%q) of %s is not active in Obmen: add it under currencies and set its rate", iso, c, what)
 	}
 	return iso, nil
+}
+
+func isISO(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // StatusTo1C is the order status as written to 1C: through the mapping

@@ -119,8 +119,17 @@ type stager struct {
 	units    map[string]bool
 	active   map[string]bool
 	prices   map[string]*commerceml.PriceType
-	ids      []int64 // product ids reserved and not used yet
-	seq      int64
+	// The price type chosen for products' price (ChoosePriceType), once
+	// the first offer is read; priceSetting is the settings' choice.
+	chosen       string
+	chosenDone   bool
+	priceSetting string
+	aliases      map[string]string // currency aliases
+	skipped      []SkippedItem
+	cur          SkippedItem // the entity being read: problems name it
+	offerRows    []stagedOffer
+	ids          []int64 // product ids reserved and not used yet
+	seq          int64
 
 	// The chunk being staged.
 	rows     []*stagedProduct
@@ -245,7 +254,8 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 	st := &stager{s: s, ctx: store.WithBulkReads(ctx), e: e, file: filepath.Base(e.Filename), actor: actor(sess, set), now: s.now(),
 		counts: e.Counts, problems: e.Problems, catalogs: map[string]int64{}, units: map[string]bool{},
 		active: map[string]bool{}, prices: map[string]*commerceml.PriceType{},
-		byRecord: map[int64]*stagedProduct{}, byKey: map[string]*stagedProduct{}, byID1C: map[string]*stagedProduct{}}
+		byRecord: map[int64]*stagedProduct{}, byKey: map[string]*stagedProduct{}, byID1C: map[string]*stagedProduct{},
+		priceSetting: set.PriceType, skipped: e.Skipped}
 	if st.counts == nil {
 		st.counts = Counts{}
 	}
@@ -271,6 +281,11 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 	if err := st.load(); err != nil {
 		return err
 	}
+	aliases, err := s.store.CurrencyAliasMap(st.ctx)
+	if err != nil {
+		return err
+	}
+	st.aliases = aliases
 	if err := st.filters(); err != nil {
 		return err
 	}
@@ -356,6 +371,13 @@ func (st *stager) replay(v any) {
 
 func (st *stager) apply(v any) error {
 	st.last = nil
+	st.cur = SkippedItem{}
+	switch x := v.(type) {
+	case *commerceml.Good:
+		st.cur = SkippedItem{ID: strings.TrimSpace(x.ID), Name: strings.TrimSpace(x.Name)}
+	case *commerceml.Offer:
+		st.cur = SkippedItem{ID: strings.TrimSpace(x.ID), Name: strings.TrimSpace(x.Name)}
+	}
 	switch x := v.(type) {
 	case *commerceml.Group:
 		return st.catalog(x.ID, x.Name, x.ParentID, x.Line, false)
@@ -394,7 +416,15 @@ func (st *stager) problem(entity string, line int, what string, err error) error
 	if len(st.problems) < 1000 {
 		st.problems = append(st.problems, fmt.Sprintf("%s line %d: %s: %v", st.file, line, what, err))
 	}
+	if len(st.skipped) < maxSkipped {
+		st.skipped = append(st.skipped, SkippedItem{ID: st.cur.ID, Name: st.cur.Name, File: st.file, Line: line, Reason: fmt.Sprintf("%s: %v", what, err)})
+	}
 	return nil
+}
+
+// currency maps what an offer writes through the alias table.
+func (st *stager) currency(code, fallback, what string) (string, error) {
+	return CurrencyWith(st.aliases, code, fallback, st.isActive, what)
 }
 
 func (st *stager) catalog(id1c, name, parent1c string, line int, root bool) error {
@@ -665,9 +695,24 @@ func (st *stager) product(g *commerceml.Good) error {
 // offer for no product is applied at the switch (services are matched
 // there).
 func (st *stager) offer(o *commerceml.Offer) error {
-	v, err := readOffer(o, st.prices, st.isActive)
+	if !st.chosenDone {
+		c, err := ChoosePriceType(st.prices, st.priceSetting)
+		if err != nil {
+			return fmt.Errorf("commerceml: %s line %d: %w", st.file, o.Line, err)
+		}
+		st.chosen, st.chosenDone = c, true
+	}
+	v, err := readOffer(o, st.prices, st.chosen, st.currency)
 	if err != nil {
 		return st.problem("offer", o.Line, fmt.Sprintf("offer %q (article %q)", o.Name, o.Article), err)
+	}
+	if v.OfferID != "" {
+		st.offerRows = append(st.offerRows, stagedOffer{seq: st.seq, v: v})
+	}
+	if v.Variant {
+		// Applied at the switch to its good's product, whatever the file
+		// that brought the good.
+		return nil
 	}
 	pm, err := MatchProduct(st, v.Name, v.Article, v.ID1C)
 	if err != nil {
@@ -777,6 +822,14 @@ func (st *stager) flush(items int64, last bool) error {
 	}
 	counts, _ := json.Marshal(st.counts)
 	problems, _ := json.Marshal(st.problems)
+	skipped, _ := json.Marshal(st.skipped)
+	if st.skipped == nil {
+		skipped = []byte("[]")
+	}
+	offers, err := prepareOffers(st.offerRows)
+	if err != nil {
+		return err
+	}
 	if st.problems == nil {
 		problems = []byte("[]")
 	}
@@ -785,7 +838,7 @@ func (st *stager) flush(items int64, last bool) error {
 		stage = StageStaged
 	}
 	batch, file := st.e.Batch, st.e.ID
-	err := st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, stageInsert)
 		if err != nil {
 			return err
@@ -838,14 +891,17 @@ func (st *stager) flush(items int64, last bool) error {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE cml_exchanges SET staged_items = $1, counts = $2, problems = $3, stage = $4, full_catalog = $5 WHERE id = $6",
-			items, string(counts), string(problems), stage, st.full, file)
+		if err := stageOffers(ctx, tx, batch, file, offers); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE cml_exchanges SET staged_items = $1, counts = $2, problems = $3, stage = $4, full_catalog = $5, skipped = $6 WHERE id = $7",
+			items, string(counts), string(problems), stage, st.full, string(skipped), file)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("exchange: staging %s: %w", st.file, err)
 	}
-	st.rows, st.others, st.pending = st.rows[:0], st.others[:0], 0
+	st.rows, st.others, st.offerRows, st.pending = st.rows[:0], st.others[:0], st.offerRows[:0], 0
 	st.byRecord, st.byKey, st.byID1C = map[int64]*stagedProduct{}, map[string]*stagedProduct{}, map[string]*stagedProduct{}
 	return nil
 }
