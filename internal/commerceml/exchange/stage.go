@@ -509,6 +509,22 @@ func (st *stager) ProductsByNameArticle(n, a string) ([]Named, error) {
 			return nil, err
 		}
 		out = named(ps)
+		// A product the batch has linked to a good already carries its
+		// 1C id, though not in committed data yet.
+		for i := range out {
+			if out[i].ID1C != "" {
+				continue
+			}
+			r := st.byRecord[out[i].ID]
+			if r == nil {
+				if r, err = st.staged(out[i].ID); err != nil {
+					return nil, err
+				}
+			}
+			if r != nil {
+				out[i].ID1C = r.New.ExternalIDs[System]
+			}
+		}
 	}
 	// The batch's staged creates: only the latest of a name and article
 	// is kept in the filter, and it carries a 1C id unless its good had
