@@ -37,11 +37,11 @@ type setMeta struct {
 
 // node is a generic XML element.
 type node struct {
-	name  string
-	attr  map[string]string
-	text  string
-	kids  []*node
-	line  int
+	name string
+	attr map[string]string
+	text string
+	kids []*node
+	line int
 }
 
 func (n *node) all(name string) []*node {
