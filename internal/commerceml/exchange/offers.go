@@ -5,8 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-
-	"github.com/obmen/obmen/internal/store"
+	"strings"
 )
 
 // Offers carry more than a product's one price and stock: variants (1C's
@@ -104,33 +103,32 @@ func stageOffers(ctx context.Context, tx *sql.Tx, batch, file int64, offers []pr
 	return nil
 }
 
-// liveOffers selects the batch's staged offers that apply: the last one
-// of each 1C id (a duplicate earlier in the batch is superseded), whose
-// good is a live product; aliased s, with the product's id as x.record_id.
-const liveOffers = `cml_stage_offers s
-	JOIN external_ids x ON x.entity = 'product' AND x.system = $2 AND x.external_id = s.good_id1c
-	JOIN products p ON p.id = x.record_id AND p.deleted_at = 0
-	WHERE s.batch_id = $1 AND s.ord = (SELECT MAX(t.ord) FROM cml_stage_offers t WHERE t.batch_id = s.batch_id AND t.owner_id1c = s.owner_id1c)`
-
 // applyOffers writes the batch's staged variants, prices per type and
 // stocks per warehouse, then the totals of the products with variants
 // (stock: the sum; price: the lowest variant price). Variant offers whose
 // good is no product are skipped and listed. It returns the variants
-// created and updated.
+// created and updated. Each step is one statement whatever the number of
+// offers.
 func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64, skipped []SkippedItem, err error) {
 	t := c.t
 	exec := func(what, q string, args ...any) (int64, error) {
-		res, err := t.Exec(q, append([]any{batch, System}, args...)...)
+		res, err := t.Exec(q, append([]any{batch}, args...)...)
 		if err != nil {
 			return 0, fmt.Errorf("exchange: apply offers: %s: %w", what, err)
 		}
 		n, _ := res.RowsAffected()
 		return n, nil
 	}
-	// Variants whose good is not a product: listed.
-	rows, err := t.Query(`SELECT s.owner_id1c, s.name, s.line, s.file_id FROM cml_stage_offers s WHERE s.batch_id = $1 AND s.variant
-		AND NOT EXISTS (SELECT 1 FROM external_ids x JOIN products p ON p.id = x.record_id AND p.deleted_at = 0
-			WHERE x.entity = 'product' AND x.system = $2 AND x.external_id = s.good_id1c) ORDER BY s.ord`, batch, System)
+	// The good's product of each offer, and which row of an offer's 1C id
+	// applies (the last in the batch).
+	if _, err := exec("goods", `UPDATE cml_stage_offers SET
+		product_id = COALESCE((SELECT x.record_id FROM external_ids x JOIN products p ON p.id = x.record_id AND p.deleted_at = 0
+			WHERE x.entity = 'product' AND x.system = $2 AND x.external_id = cml_stage_offers.good_id1c), 0),
+		live = (ord = (SELECT MAX(t.ord) FROM cml_stage_offers t WHERE t.batch_id = $1 AND t.owner_id1c = cml_stage_offers.owner_id1c))
+		WHERE batch_id = $1`, System); err != nil {
+		return 0, 0, nil, err
+	}
+	rows, err := t.Query(`SELECT owner_id1c, name, line, file_id FROM cml_stage_offers WHERE batch_id = $1 AND variant AND product_id = 0 ORDER BY ord`, batch)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("exchange: apply offers: %w", err)
 	}
@@ -149,51 +147,54 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 	if err := rows.Err(); err != nil {
 		return 0, 0, nil, err
 	}
-	if updated, err = exec("variants", `UPDATE product_variants SET product_id = s.record_id,
+	const live = "batch_id = $1 AND live AND product_id <> 0"
+	if updated, err = exec("variants", `UPDATE product_variants SET product_id = s.product_id,
 		name = CASE WHEN s.name <> '' THEN s.name ELSE product_variants.name END,
 		article = CASE WHEN s.name <> '' THEN s.article ELSE product_variants.article END,
 		characteristics = CASE WHEN s.has_chars THEN s.chars ELSE product_variants.characteristics END,
 		price = CASE WHEN s.has_price THEN s.price ELSE product_variants.price END,
 		currency = CASE WHEN s.has_price AND s.currency <> '' THEN s.currency ELSE product_variants.currency END,
 		stock = CASE WHEN s.has_stock THEN s.stock ELSE product_variants.stock END,
-		active = TRUE, updated_at = $3
-		FROM (SELECT s.*, x.record_id FROM `+liveOffers+` AND s.variant) s WHERE product_variants.id1c = s.owner_id1c`, now); err != nil {
+		active = TRUE, updated_at = $2
+		FROM (SELECT * FROM cml_stage_offers WHERE `+live+` AND variant) s WHERE product_variants.id1c = s.owner_id1c`, now); err != nil {
 		return 0, 0, nil, err
 	}
 	if created, err = exec("variants", `INSERT INTO product_variants (product_id, id1c, name, article, characteristics, price, currency, stock, active, updated_at)
-		SELECT x.record_id, s.owner_id1c, s.name, s.article, CASE WHEN s.has_chars THEN s.chars ELSE '[]' END, s.price,
-		CASE WHEN s.currency <> '' THEN s.currency ELSE 'RUB' END, s.stock, TRUE, $3
-		FROM `+liveOffers+` AND s.variant AND NOT EXISTS (SELECT 1 FROM product_variants v WHERE v.id1c = s.owner_id1c)`, now); err != nil {
+		SELECT s.product_id, s.owner_id1c, s.name, s.article, CASE WHEN s.has_chars THEN s.chars ELSE '[]' END, s.price,
+		CASE WHEN s.currency <> '' THEN s.currency ELSE 'RUB' END, s.stock, TRUE, $2
+		FROM cml_stage_offers s WHERE s.`+strings.ReplaceAll(live, " AND ", " AND s.")+` AND s.variant
+		AND NOT EXISTS (SELECT 1 FROM product_variants v WHERE v.id1c = s.owner_id1c)`, now); err != nil {
 		return 0, 0, nil, err
 	}
-	// The owner of a price or stock row: the product, or its variant.
-	owner := `SELECT x.record_id AS product_id, CASE WHEN s.variant THEN (SELECT v.id FROM product_variants v WHERE v.id1c = s.owner_id1c) ELSE 0 END AS variant_id,
-		s.file_id, s.seq FROM ` + liveOffers
+	if _, err := exec("variants", `UPDATE cml_stage_offers SET variant_id = COALESCE((SELECT v.id FROM product_variants v WHERE v.id1c = cml_stage_offers.owner_id1c), 0)
+		WHERE `+live+` AND variant`); err != nil {
+		return 0, 0, nil, err
+	}
 	if _, err := exec("prices", `INSERT INTO product_prices (product_id, variant_id, price_type, type_id1c, price, currency)
-		SELECT o.product_id, o.variant_id, sp.price_type, sp.type_id1c, sp.price, sp.currency FROM (`+owner+`) o
-		JOIN cml_stage_offer_prices sp ON sp.batch_id = $1 AND sp.file_id = o.file_id AND sp.seq = o.seq
+		SELECT s.product_id, s.variant_id, sp.price_type, sp.type_id1c, sp.price, sp.currency FROM cml_stage_offers s
+		JOIN cml_stage_offer_prices sp ON sp.batch_id = s.batch_id AND sp.file_id = s.file_id AND sp.seq = s.seq
+		WHERE s.`+strings.ReplaceAll(live, " AND ", " AND s.")+`
 		ON CONFLICT (product_id, variant_id, price_type) DO UPDATE SET type_id1c = excluded.type_id1c, price = excluded.price, currency = excluded.currency`); err != nil {
 		return 0, 0, nil, err
 	}
 	// Stock per warehouse: an offer that has stock replaces its rows.
-	if _, err := exec("stocks", `DELETE FROM product_stocks WHERE EXISTS (SELECT 1 FROM (`+owner+` AND s.has_stock) o
-		WHERE o.product_id = product_stocks.product_id AND o.variant_id = product_stocks.variant_id)`); err != nil {
+	if _, err := exec("stocks", `DELETE FROM product_stocks WHERE (product_id, variant_id) IN
+		(SELECT product_id, variant_id FROM cml_stage_offers WHERE `+live+` AND has_stock)`); err != nil {
 		return 0, 0, nil, err
 	}
 	if _, err := exec("stocks", `INSERT INTO product_stocks (product_id, variant_id, warehouse, quantity)
-		SELECT o.product_id, o.variant_id, ss.warehouse, ss.quantity FROM (`+owner+` AND s.has_stock) o
-		JOIN cml_stage_offer_stocks ss ON ss.batch_id = $1 AND ss.file_id = o.file_id AND ss.seq = o.seq`); err != nil {
+		SELECT s.product_id, s.variant_id, ss.warehouse, ss.quantity FROM cml_stage_offers s
+		JOIN cml_stage_offer_stocks ss ON ss.batch_id = s.batch_id AND ss.file_id = s.file_id AND ss.seq = s.seq
+		WHERE s.`+strings.ReplaceAll(live, " AND ", " AND s.")+` AND s.has_stock`); err != nil {
 		return 0, 0, nil, err
 	}
 	// Totals of the products whose variants changed.
 	if _, err := exec("totals", `UPDATE products SET
 		stock = (SELECT COALESCE(SUM(v.stock), 0) FROM product_variants v WHERE v.product_id = products.id AND v.active),
 		price = COALESCE((SELECT MIN(v.price) FROM product_variants v WHERE v.product_id = products.id AND v.active AND v.price > 0), products.price),
-		updated_at = $3
-		WHERE id IN (SELECT x.record_id FROM `+liveOffers+` AND s.variant)`, now); err != nil {
+		updated_at = $2
+		WHERE id IN (SELECT product_id FROM cml_stage_offers WHERE `+live+` AND variant)`, now); err != nil {
 		return 0, 0, nil, err
 	}
 	return created, updated, skipped, nil
 }
-
-var _ = store.EntityProduct

@@ -60,7 +60,9 @@ INSERT INTO currency_aliases (alias, code) VALUES ('РУБ', 'RUB'), ('РУБ.',
 -- set-based at the switch once the goods' products exist. owner_id1c is
 -- the offer's 1C id (a variant's "<good>#<characteristic>"), good_id1c
 -- its good's. has_stock/has_chars: the file carried them (a prices file
--- carries no stock, a rests file no prices).
+-- carries no stock, a rests file no prices). The switch resolves
+-- product_id (the good's product, 0 none), variant_id and live (the last
+-- row of its 1C id in the batch) before it applies them.
 CREATE TABLE cml_stage_offers (
     batch_id BIGINT NOT NULL,
     file_id BIGINT NOT NULL,
@@ -79,6 +81,9 @@ CREATE TABLE cml_stage_offers (
     stock BIGINT NOT NULL DEFAULT 0,
     has_stock BOOLEAN NOT NULL DEFAULT FALSE,
     line BIGINT NOT NULL DEFAULT 0,
+    product_id BIGINT NOT NULL DEFAULT 0,
+    variant_id BIGINT NOT NULL DEFAULT 0,
+    live BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (batch_id, file_id, seq)
 );
 CREATE INDEX cml_stage_offers_owner ON cml_stage_offers (batch_id, owner_id1c, ord);
