@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // Offers carry more than a product's one price and stock: variants (1C's
@@ -68,9 +67,21 @@ func stageOffers(ctx context.Context, tx *sql.Tx, batch, file int64, offers []pr
 		return err
 	}
 	defer ins.Close()
+	goods, err := tx.PrepareContext(ctx, "INSERT INTO cml_stage_goods (batch_id, good_id1c) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+	if err != nil {
+		return err
+	}
+	defer goods.Close()
 	var price, stock *sql.Stmt
+	lastGood := ""
 	for _, o := range offers {
 		v := o.v
+		if o.goodID1C != lastGood {
+			if _, err := goods.ExecContext(ctx, batch, o.goodID1C); err != nil {
+				return fmt.Errorf("stage offer %q: %w", o.ownerID1C, err)
+			}
+			lastGood = o.goodID1C
+		}
 		if _, err := ins.ExecContext(ctx, batch, file, o.seq, file<<32|o.seq, o.ownerID1C, o.goodID1C, v.Variant, o.name, o.artic,
 			o.chars, v.HasChars, o.price, v.Currency, o.hasPrice, o.stock, o.hasStock, v.Line); err != nil {
 			return fmt.Errorf("stage offer %q: %w", o.ownerID1C, err)
@@ -119,16 +130,21 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		n, _ := res.RowsAffected()
 		return n, nil
 	}
-	// The good's product of each offer, and which row of an offer's 1C id
-	// applies (the last in the batch).
-	if _, err := exec("goods", `UPDATE cml_stage_offers SET
-		product_id = COALESCE((SELECT x.record_id FROM external_ids x JOIN products p ON p.id = x.record_id AND p.deleted_at = 0
-			WHERE x.entity = 'product' AND x.system = $2 AND x.external_id = cml_stage_offers.good_id1c), 0),
-		live = (ord = (SELECT MAX(t.ord) FROM cml_stage_offers t WHERE t.batch_id = $1 AND t.owner_id1c = cml_stage_offers.owner_id1c))
-		WHERE batch_id = $1`, System); err != nil {
+	// The product of each good, and which row of an offer's 1C id applies
+	// (the last in the batch; duplicates are rare, and only they are
+	// looked at).
+	if _, err := exec("goods", `UPDATE cml_stage_goods SET product_id = COALESCE((SELECT x.record_id FROM external_ids x
+		JOIN products p ON p.id = x.record_id AND p.deleted_at = 0
+		WHERE x.entity = 'product' AND x.system = $2 AND x.external_id = cml_stage_goods.good_id1c), 0) WHERE batch_id = $1`, System); err != nil {
 		return 0, 0, nil, err
 	}
-	rows, err := t.Query(`SELECT owner_id1c, name, line, file_id FROM cml_stage_offers WHERE batch_id = $1 AND variant AND product_id = 0 ORDER BY ord`, batch)
+	if _, err := exec("duplicates", `UPDATE cml_stage_offers SET live = FALSE WHERE batch_id = $1 AND owner_id1c IN
+		(SELECT owner_id1c FROM cml_stage_offers WHERE batch_id = $1 GROUP BY owner_id1c HAVING COUNT(*) > 1)
+		AND ord < (SELECT MAX(t.ord) FROM cml_stage_offers t WHERE t.batch_id = $1 AND t.owner_id1c = cml_stage_offers.owner_id1c)`); err != nil {
+		return 0, 0, nil, err
+	}
+	rows, err := t.Query(`SELECT s.owner_id1c, s.name, s.line, s.file_id FROM cml_stage_goods g CROSS JOIN cml_stage_offers s
+		WHERE g.batch_id = $1 AND g.product_id = 0 AND s.batch_id = $1 AND s.good_id1c = g.good_id1c AND s.variant ORDER BY s.ord`, batch)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("exchange: apply offers: %w", err)
 	}
@@ -147,8 +163,15 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 	if err := rows.Err(); err != nil {
 		return 0, 0, nil, err
 	}
-	const live = "batch_id = $1 AND live AND product_id <> 0"
-	if updated, err = exec("variants", `UPDATE product_variants SET product_id = s.product_id,
+	// The batch's offers that apply, with their product (g.product_id)
+	// and variant (v.id, 0 for a product's own offer): SQLite reads the
+	// staged offers first and finds the rest by key.
+	const (
+		from = `cml_stage_offers s CROSS JOIN cml_stage_goods g`
+		vj   = ` LEFT JOIN product_variants v ON s.variant AND v.id1c = s.owner_id1c`
+		live = ` s.batch_id = $1 AND s.live AND g.batch_id = $1 AND g.good_id1c = s.good_id1c AND g.product_id <> 0`
+	)
+	if updated, err = exec("variants", `UPDATE product_variants SET product_id = g.product_id,
 		name = CASE WHEN s.name <> '' THEN s.name ELSE product_variants.name END,
 		article = CASE WHEN s.name <> '' THEN s.article ELSE product_variants.article END,
 		characteristics = CASE WHEN s.has_chars THEN s.chars ELSE product_variants.characteristics END,
@@ -156,36 +179,32 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		currency = CASE WHEN s.has_price AND s.currency <> '' THEN s.currency ELSE product_variants.currency END,
 		stock = CASE WHEN s.has_stock THEN s.stock ELSE product_variants.stock END,
 		active = TRUE, updated_at = $2
-		FROM (SELECT * FROM cml_stage_offers WHERE `+live+` AND variant) s WHERE product_variants.id1c = s.owner_id1c`, now); err != nil {
+		FROM cml_stage_offers s CROSS JOIN cml_stage_goods g
+		WHERE s.batch_id = $1 AND s.owner_id1c = product_variants.id1c AND s.live AND s.variant
+		AND g.batch_id = $1 AND g.good_id1c = s.good_id1c AND g.product_id <> 0`, now); err != nil {
 		return 0, 0, nil, err
 	}
 	if created, err = exec("variants", `INSERT INTO product_variants (product_id, id1c, name, article, characteristics, price, currency, stock, active, updated_at)
-		SELECT s.product_id, s.owner_id1c, s.name, s.article, CASE WHEN s.has_chars THEN s.chars ELSE '[]' END, s.price,
+		SELECT g.product_id, s.owner_id1c, s.name, s.article, CASE WHEN s.has_chars THEN s.chars ELSE '[]' END, s.price,
 		CASE WHEN s.currency <> '' THEN s.currency ELSE 'RUB' END, s.stock, TRUE, $2
-		FROM cml_stage_offers s WHERE s.`+strings.ReplaceAll(live, " AND ", " AND s.")+` AND s.variant
-		AND NOT EXISTS (SELECT 1 FROM product_variants v WHERE v.id1c = s.owner_id1c)`, now); err != nil {
-		return 0, 0, nil, err
-	}
-	if _, err := exec("variants", `UPDATE cml_stage_offers SET variant_id = COALESCE((SELECT v.id FROM product_variants v WHERE v.id1c = cml_stage_offers.owner_id1c), 0)
-		WHERE `+live+` AND variant`); err != nil {
+		FROM `+from+vj+` WHERE`+live+` AND s.variant AND v.id IS NULL`, now); err != nil {
 		return 0, 0, nil, err
 	}
 	if _, err := exec("prices", `INSERT INTO product_prices (product_id, variant_id, price_type, type_id1c, price, currency)
-		SELECT s.product_id, s.variant_id, sp.price_type, sp.type_id1c, sp.price, sp.currency FROM cml_stage_offers s
-		JOIN cml_stage_offer_prices sp ON sp.batch_id = s.batch_id AND sp.file_id = s.file_id AND sp.seq = s.seq
-		WHERE s.`+strings.ReplaceAll(live, " AND ", " AND s.")+`
+		SELECT g.product_id, COALESCE(v.id, 0), sp.price_type, sp.type_id1c, sp.price, sp.currency
+		FROM `+from+` CROSS JOIN cml_stage_offer_prices sp`+vj+`
+		WHERE`+live+` AND sp.batch_id = $1 AND sp.file_id = s.file_id AND sp.seq = s.seq
 		ON CONFLICT (product_id, variant_id, price_type) DO UPDATE SET type_id1c = excluded.type_id1c, price = excluded.price, currency = excluded.currency`); err != nil {
 		return 0, 0, nil, err
 	}
 	// Stock per warehouse: an offer that has stock replaces its rows.
 	if _, err := exec("stocks", `DELETE FROM product_stocks WHERE (product_id, variant_id) IN
-		(SELECT product_id, variant_id FROM cml_stage_offers WHERE `+live+` AND has_stock)`); err != nil {
+		(SELECT g.product_id, COALESCE(v.id, 0) FROM `+from+vj+` WHERE`+live+` AND s.has_stock)`); err != nil {
 		return 0, 0, nil, err
 	}
 	if _, err := exec("stocks", `INSERT INTO product_stocks (product_id, variant_id, warehouse, quantity)
-		SELECT s.product_id, s.variant_id, ss.warehouse, ss.quantity FROM cml_stage_offers s
-		JOIN cml_stage_offer_stocks ss ON ss.batch_id = s.batch_id AND ss.file_id = s.file_id AND ss.seq = s.seq
-		WHERE s.`+strings.ReplaceAll(live, " AND ", " AND s.")+` AND s.has_stock`); err != nil {
+		SELECT g.product_id, COALESCE(v.id, 0), ss.warehouse, ss.quantity FROM `+from+` CROSS JOIN cml_stage_offer_stocks ss`+vj+`
+		WHERE`+live+` AND s.has_stock AND ss.batch_id = $1 AND ss.file_id = s.file_id AND ss.seq = s.seq`); err != nil {
 		return 0, 0, nil, err
 	}
 	// Totals of the products whose variants changed.
@@ -193,7 +212,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		stock = (SELECT COALESCE(SUM(v.stock), 0) FROM product_variants v WHERE v.product_id = products.id AND v.active),
 		price = COALESCE((SELECT MIN(v.price) FROM product_variants v WHERE v.product_id = products.id AND v.active AND v.price > 0), products.price),
 		updated_at = $2
-		WHERE id IN (SELECT product_id FROM cml_stage_offers WHERE `+live+` AND variant)`, now); err != nil {
+		WHERE id IN (SELECT g.product_id FROM `+from+` WHERE`+live+` AND s.variant)`, now); err != nil {
 		return 0, 0, nil, err
 	}
 	return created, updated, skipped, nil

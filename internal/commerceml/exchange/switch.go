@@ -569,13 +569,16 @@ func (s *Service) discardBatch(ctx context.Context, batch int64, cause error) {
 // dropStaged deletes a batch's staged rows, a few thousand per write.
 func (s *Service) dropStaged(ctx context.Context, batch int64) error {
 	for _, table := range []string{"cml_stage_products", "cml_stage_src", "cml_stage_items", "cml_stage_other", "cml_stage_offers",
-		"cml_stage_offer_prices", "cml_stage_offer_stocks"} {
+		"cml_stage_offer_prices", "cml_stage_offer_stocks", "cml_stage_goods"} {
 		for {
 			var n int64
 			err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-				key := "record_id"
-				if table != "cml_stage_items" {
-					key = "seq"
+				key := "seq"
+				switch table {
+				case "cml_stage_items":
+					key = "record_id"
+				case "cml_stage_goods":
+					key = "good_id1c"
 				}
 				res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE batch_id = $1 AND "+key+" IN (SELECT "+key+" FROM "+table+
 					" WHERE batch_id = $1 ORDER BY "+key+" LIMIT 5000)", batch)

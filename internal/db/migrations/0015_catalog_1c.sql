@@ -60,9 +60,8 @@ INSERT INTO currency_aliases (alias, code) VALUES ('РУБ', 'RUB'), ('РУБ.',
 -- set-based at the switch once the goods' products exist. owner_id1c is
 -- the offer's 1C id (a variant's "<good>#<characteristic>"), good_id1c
 -- its good's. has_stock/has_chars: the file carried them (a prices file
--- carries no stock, a rests file no prices). The switch resolves
--- product_id (the good's product, 0 none), variant_id and live (the last
--- row of its 1C id in the batch) before it applies them.
+-- carries no stock, a rests file no prices). live: the last row of its
+-- 1C id in the batch (the switch clears it on the earlier ones).
 CREATE TABLE cml_stage_offers (
     batch_id BIGINT NOT NULL,
     file_id BIGINT NOT NULL,
@@ -81,12 +80,18 @@ CREATE TABLE cml_stage_offers (
     stock BIGINT NOT NULL DEFAULT 0,
     has_stock BOOLEAN NOT NULL DEFAULT FALSE,
     line BIGINT NOT NULL DEFAULT 0,
-    product_id BIGINT NOT NULL DEFAULT 0,
-    variant_id BIGINT NOT NULL DEFAULT 0,
-    live BOOLEAN NOT NULL DEFAULT FALSE,
+    live BOOLEAN NOT NULL DEFAULT TRUE,
     PRIMARY KEY (batch_id, file_id, seq)
 );
 CREATE INDEX cml_stage_offers_owner ON cml_stage_offers (batch_id, owner_id1c, ord);
+-- The goods the batch's offers are for, each once; product_id is set at
+-- the switch (0: no such product).
+CREATE TABLE cml_stage_goods (
+    batch_id BIGINT NOT NULL,
+    good_id1c TEXT NOT NULL,
+    product_id BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (batch_id, good_id1c)
+);
 CREATE TABLE cml_stage_offer_prices (
     batch_id BIGINT NOT NULL,
     file_id BIGINT NOT NULL,
