@@ -51,8 +51,11 @@ func (s *Store) CurrencyAliasMap(ctx context.Context) (map[string]string, error)
 func normalizeAlias(a *CurrencyAlias) error {
 	a.Alias = strings.ToUpper(strings.TrimSpace(a.Alias))
 	a.Code = strings.ToUpper(strings.TrimSpace(a.Code))
-	if a.Alias == "" || len(a.Alias) > 50 {
-		return crm.Invalid("alias", "must have 1 to 50 characters")
+	if a.Alias == "" {
+		return crm.Invalid("alias", "required")
+	}
+	if n := len([]rune(a.Alias)); n > 50 {
+		return crm.Invalid("alias", "longer than %d characters", 50)
 	}
 	c := crm.Currency{Code: a.Code, Rate: "1"}
 	if err := c.Normalize(); err != nil || c.Code != a.Code {
