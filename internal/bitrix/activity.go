@@ -348,7 +348,7 @@ func (h *Handler) activityCondition(q *sqlQuery, field, op string, vals []any) (
 		if op != "eq" && op != "ne" && op != "in" && op != "notin" {
 			return "", crmError("Field %s: takes =, ! or a list", field)
 		}
-		return columnCondition(q, col[0], field, kText, op, vals, func(v any) (any, error) { return nameOf(table, field, v) })
+		return columnCondition(q, col[0], field, kCode, op, vals, func(v any) (any, error) { return nameOf(table, field, v) })
 	}
 	return columnCondition(q, col[0], field, col[1], op, vals, func(v any) (any, error) { return h.filterValue(field, col[1], v) })
 }
@@ -359,7 +359,11 @@ func activityOrder(order *Array) string {
 }
 
 func (h *Handler) activityList(ctx context.Context, c *call) (reply, error) {
-	ids, sel, start, total, err := h.listPage(ctx, c, "activities", store.EntityActivity, nil, h.activityCondition, activityOrder)
+	la, err := c.listArgs()
+	if err != nil {
+		return reply{}, err
+	}
+	ids, sel, start, total, err := h.listPage(ctx, la, "activities", store.EntityActivity, nil, h.activityCondition, activityOrder)
 	if err != nil {
 		return reply{}, err
 	}

@@ -26,7 +26,7 @@ var companyFields = func() []recField[crm.Account] {
 	)
 	fs = append(fs, rMeta(func(r *A) *crm.Meta { return &r.Meta })...)
 	fs = append(fs, rRead("IS_MY_COMPANY", "char", "My Company", "", "", func(*recView, *A) any { return "N" }))
-	fs = append(fs, rOrigin(func(r *A) *crm.Extra { return &r.Extra })...)
+	fs = append(fs, rOrigin(store.EntityAccount, func(r *A) *crm.Extra { return &r.Extra })...)
 	fs = append(fs, rAddress("", func(r *A) *crm.Address { return &r.ActualAddress })...)
 	fs = append(fs, rAddress("REG_", func(r *A) *crm.Address { return &r.LegalAddress })...)
 	fs = append(fs,

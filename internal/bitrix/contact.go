@@ -61,7 +61,7 @@ var contactFields = func() []recField[crm.Contact] {
 			}},
 		rID("LEAD_ID", "crm_lead", "Lead", "r.lead_id", func(r *C) *int64 { return &r.LeadID }),
 	)
-	fs = append(fs, rOrigin(func(r *C) *crm.Extra { return &r.Extra })...)
+	fs = append(fs, rOrigin(store.EntityContact, func(r *C) *crm.Extra { return &r.Extra })...)
 	fs = append(fs, rAddress("", func(r *C) *crm.Address { return &r.Address })...)
 	fs = append(fs, rActivity(func(r *C) *crm.Meta { return &r.Meta })...)
 	fs = append(fs, rNoUTM[C]()...)

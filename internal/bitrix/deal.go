@@ -24,13 +24,13 @@ var dealFields = func() []recField[crm.Deal] {
 			}},
 		rStatus("STAGE_ID", "Deal stage", "DEAL_STAGE", "r.stage_id", func(r *D) *string { return &r.StageID }),
 		rRead("STAGE_SEMANTIC_ID", "string", "Stage group",
-			"COALESCE((SELECT MAX(s.semantics) FROM statuses s WHERE s.entity_id LIKE 'DEAL_STAGE%' AND s.status_id = r.stage_id AND s.semantics <> ''), 'P')", kText, func(v *recView, r *D) any {
+			"COALESCE((SELECT MAX(s.semantics) FROM statuses s WHERE s.entity_id LIKE 'DEAL_STAGE%' AND s.status_id = r.stage_id AND s.semantics <> ''), 'P')", kCode, func(v *recView, r *D) any {
 				if s := v.semantics[r.StageID]; s != "" {
 					return s
 				}
 				return "P"
 			}),
-		rRead("IS_NEW", "char", "New deal", "", "", func(_ *recView, r *D) any {
+		rRead("IS_NEW", "char", "New deal", "CASE WHEN r.stage_id = 'NEW' OR r.stage_id LIKE '%:NEW' THEN 'Y' ELSE 'N' END", kCode, func(_ *recView, r *D) any {
 			return yn(r.StageID == "NEW" || strings.HasSuffix(r.StageID, ":NEW"))
 		}),
 		{name: "PROBABILITY", typ: "integer", title: "Probability", col: "r.probability", kind: kInt,
@@ -42,7 +42,7 @@ var dealFields = func() []recField[crm.Deal] {
 			}},
 		func() recField[D] {
 			f := text("CURRENCY_ID", "Currency", "r.currency", func(r *D) *string { return &r.Currency })
-			f.typ = "crm_currency"
+			f.typ, f.kind = "crm_currency", kCode
 			return f
 		}(),
 		{name: "OPPORTUNITY", typ: "double", title: "Amount", col: "r.opportunity", kind: kAmount,
@@ -100,7 +100,7 @@ var dealFields = func() []recField[crm.Deal] {
 		text("SOURCE_DESCRIPTION", "Source information", "r.source_description", func(r *D) *string { return &r.SourceDescription }),
 		rID("LEAD_ID", "crm_lead", "Lead", "r.lead_id", func(r *D) *int64 { return &r.LeadID }),
 	)
-	fs = append(fs, rOrigin(func(r *D) *crm.Extra { return &r.Extra })...)
+	fs = append(fs, rOrigin(store.EntityDeal, func(r *D) *crm.Extra { return &r.Extra })...)
 	fs = append(fs,
 		text("UTM_SOURCE", "Ad system", "r.utm_source", func(r *D) *string { return &r.UTMSource }),
 		text("UTM_MEDIUM", "Medium", "r.utm_medium", func(r *D) *string { return &r.UTMMedium }),
@@ -117,7 +117,13 @@ var dealFields = func() []recField[crm.Deal] {
 			}
 			return tax.String()
 		}),
-		rNone[D]("TYPE_ID", "crm_status", "Type", nil),
+		// Obmen's deals have no type: TYPE_ID is empty, and a filter on
+		// it matches what an empty type matches.
+		func() recField[D] {
+			f := rNone[D]("TYPE_ID", "crm_status", "Type", nil)
+			f.col, f.kind, f.statusType = "''", kCode, "DEAL_TYPE"
+			return f
+		}(),
 		rNone[D]("QUOTE_ID", "crm_quote", "Quote", nil),
 		rNone[D]("ADDITIONAL_INFO", "string", "Additional information", nil),
 		rNone[D]("LOCATION_ID", "location", "Location", nil),

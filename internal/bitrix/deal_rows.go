@@ -55,6 +55,15 @@ func (o rowOwner) get(ctx context.Context, c *call) (reply, error) {
 		return reply{}, err
 	}
 	out := NewArray()
+	for _, row := range o.render(id, rows) {
+		out.Append(row)
+	}
+	return reply{result: out}, nil
+}
+
+// render answers an owner's rows in Bitrix24's legacy names.
+func (o rowOwner) render(id int64, rows []crm.LineItem) []*Array {
+	out := make([]*Array, 0, len(rows))
 	for i, li := range rows {
 		qty := float64(li.Quantity) / 1000
 		price := float64(li.Price) / 100
@@ -75,7 +84,7 @@ func (o rowOwner) get(ctx context.Context, c *call) (reply, error) {
 			}
 		}
 		name := li.Name
-		out.Append(NewArray().Set("ID", strconv.FormatInt(li.ID, 10)).Set("OWNER_ID", strconv.FormatInt(id, 10)).
+		out = append(out, NewArray().Set("ID", strconv.FormatInt(li.ID, 10)).Set("OWNER_ID", strconv.FormatInt(id, 10)).
 			Set("OWNER_TYPE", o.typ).Set("PRODUCT_ID", li.ProductID).Set("PRODUCT_NAME", name).
 			Set("ORIGINAL_PRODUCT_NAME", name).Set("PRODUCT_DESCRIPTION", "").
 			Set("PRICE", round2(final)).Set("PRICE_EXCLUSIVE", round2(exclusive)).Set("PRICE_NETTO", round2(price)).
@@ -87,7 +96,7 @@ func (o rowOwner) get(ctx context.Context, c *call) (reply, error) {
 			// Obmen reserves no stock and keeps no basket ids.
 			Set("XML_ID", nil).Set("RESERVE_ID", nil).Set("DATE_RESERVE_END", nil).Set("RESERVE_QUANTITY", nil))
 	}
-	return reply{result: out}, nil
+	return out
 }
 
 func round2(f float64) float64 {
@@ -221,4 +230,19 @@ func parseRow(row *Array, i int) (crm.LineItem, error) {
 	}
 	li.VATIncluded = s == "" || truthy(s)
 	return li, nil
+}
+
+// invoiceRows are a smart invoice's rows (crm.item.productrow with
+// ownerType SI) over Obmen's invoice items.
+func (h *Handler) invoiceRows() rowOwner {
+	c := h.invoiceCRUD()
+	return rowOwner{typ: "SI",
+		rows: func(ctx context.Context, id int64) ([]crm.LineItem, error) {
+			v, err := c.load(ctx, id)
+			return v.Items, err
+		},
+		set: func(ctx context.Context, a crm.Actor, id int64, rows []crm.LineItem) error {
+			_, err := c.update(ctx, a, id, func(v *crm.Invoice) error { v.Items = rows; return nil })
+			return err
+		}}
 }

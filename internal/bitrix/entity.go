@@ -71,7 +71,7 @@ func rText[T any](name, title, col string, get func(r *T) *string) recField[T] {
 
 func rStatus[T any](name, title, statusType, col string, get func(r *T) *string) recField[T] {
 	f := rText(name, title, col, get)
-	f.typ, f.statusType = "crm_status", statusType
+	f.typ, f.statusType, f.kind = "crm_status", statusType, kCode
 	return f
 }
 
@@ -210,19 +210,27 @@ func rMeta[T any](meta func(r *T) *crm.Meta) []recField[T] {
 
 // rOrigin are ORIGINATOR_ID and ORIGIN_ID over the external ids (written
 // by apply).
-func rOrigin[T any](extra func(r *T) *crm.Extra) []recField[T] {
+func rOrigin[T any](entity string, extra func(r *T) *crm.Extra) []recField[T] {
 	return []recField[T]{
-		{name: "ORIGINATOR_ID", typ: "string", title: "External source",
+		{name: "ORIGINATOR_ID", typ: "string", title: "External source", col: originCol(entity, "system"), kind: kCode,
 			out: func(_ *recView, r *T) any { sys, _ := firstExternal(extra(r).ExternalIDs); return nullText(sys) }},
-		{name: "ORIGIN_ID", typ: "string", title: "Item ID in data source",
+		{name: "ORIGIN_ID", typ: "string", title: "Item ID in data source", col: originCol(entity, "external_id"), kind: kCode,
 			out: func(_ *recView, r *T) any { _, id := firstExternal(extra(r).ExternalIDs); return nullText(id) }},
 	}
+}
+
+// originCol is the SQL of ORIGINATOR_ID (col "system") or ORIGIN_ID (col
+// "external_id"): the record's first external id by system name, as
+// firstExternal answers it; ” when it has none.
+func originCol(entity, col string) string {
+	return "COALESCE((SELECT x." + col + " FROM external_ids x WHERE x.entity = '" + entity +
+		"' AND x.record_id = r.id ORDER BY x.system LIMIT 1), '')"
 }
 
 // rHas are HAS_PHONE, HAS_EMAIL and HAS_IMOL.
 func rHas[T any](entity string, comms func(r *T) *crm.Comms) []recField[T] {
 	has := func(name, title, kind string, items func(c *crm.Comms) []crm.Comm) recField[T] {
-		return rRead(name, "char", title, "CASE WHEN EXISTS (SELECT 1 FROM comms c WHERE c.entity = '"+entity+"' AND c.record_id = r.id AND c.kind = '"+kind+"') THEN 'Y' ELSE 'N' END", kText,
+		return rRead(name, "char", title, "CASE WHEN EXISTS (SELECT 1 FROM comms c WHERE c.entity = '"+entity+"' AND c.record_id = r.id AND c.kind = '"+kind+"') THEN 'Y' ELSE 'N' END", kCode,
 			func(_ *recView, r *T) any { return yn(len(items(comms(r))) > 0) })
 	}
 	return []recField[T]{
@@ -340,10 +348,10 @@ func (d *entityDef[T]) condition(h *Handler) func(q *sqlQuery, field, op string,
 		if f == nil || f.col == "" {
 			return "", crmError("Field %s: cannot filter %ss by this field", field, d.entity)
 		}
-		if f.typ == "char" && f.kind == kText {
+		if f.typ == "char" && (f.kind == kText || f.kind == kCode) {
 			// Y/N fields computed in SQL compare as text; a bool column is
 			// compared with the flag.
-			return columnCondition(q, f.col, field, kText, op, vals, func(v any) (any, error) { return yn(truthy(v)), nil })
+			return columnCondition(q, f.col, field, kCode, op, vals, func(v any) (any, error) { return yn(truthy(v)), nil })
 		}
 		if f.kind == "bool" {
 			return flagCondition(field, op, vals, f.col)
@@ -388,37 +396,50 @@ func orderClause(order *Array, col func(field string) string) string {
 	return strings.Join(parts, ", ")
 }
 
-// listPage is a *.list call: the ids of one page by filter and order, and
-// the total unless start=-1. Records are the live ones (deleted_at = 0).
-func (h *Handler) listPage(ctx context.Context, c *call, table, entity string, defs []crm.CustomField,
-	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
-	return h.listPageWhere(ctx, c, table, "r.deleted_at = 0", entity, defs, standard, orderBy)
+// listArgs are a list call's filter, order, select and start, in
+// Bitrix24's legacy field names.
+type listArgs struct {
+	filter, order, sel *Array
+	start              int64 // -1: no count
 }
 
-// listPageWhere is listPage over the rows that base selects, for tables
-// without a recycle bin.
-func (h *Handler) listPageWhere(ctx context.Context, c *call, table, base, entity string, defs []crm.CustomField,
-	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
-	filter, err := c.paramArray("filter")
-	if err != nil {
-		return nil, nil, 0, nil, err
+// listArgs reads a *.list call's parameters.
+func (c *call) listArgs() (listArgs, error) {
+	var la listArgs
+	var err error
+	if la.filter, err = c.paramArray("filter"); err != nil {
+		return la, err
 	}
-	order, err := c.paramArray("order")
-	if err != nil {
-		return nil, nil, 0, nil, err
+	if la.order, err = c.paramArray("order"); err != nil {
+		return la, err
 	}
-	selArr, err := c.paramArray("select")
-	if err != nil {
-		return nil, nil, 0, nil, err
+	if la.sel, err = c.paramArray("select"); err != nil {
+		return la, err
 	}
 	startText, err := c.paramText("start")
 	if err != nil {
-		return nil, nil, 0, nil, err
+		return la, err
 	}
 	start, perr := strconv.ParseInt(startText, 10, 64)
 	if perr != nil || start < -1 {
 		start = 0
 	}
+	la.start = start
+	return la, nil
+}
+
+// listPage is a *.list call: the ids of one page by filter and order, and
+// the total unless start=-1. Records are the live ones (deleted_at = 0).
+func (h *Handler) listPage(ctx context.Context, la listArgs, table, entity string, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
+	return h.listPageWhere(ctx, la, table, "r.deleted_at = 0", entity, defs, standard, orderBy)
+}
+
+// listPageWhere is listPage over the rows that base selects, for tables
+// without a recycle bin.
+func (h *Handler) listPageWhere(ctx context.Context, la listArgs, table, base, entity string, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error), orderBy func(*Array) string) (ids []int64, sel *selection, start int64, total *int64, err error) {
+	filter, order, selArr, start := la.filter, la.order, la.sel, la.start
 	q := &sqlQuery{where: []string{base}}
 	if c := store.ScopeCondition(ctx, entity, "r", q.arg); c != "" {
 		q.where = append(q.where, c) // a manager's webhook sees their own records
@@ -434,7 +455,8 @@ func (h *Handler) listPageWhere(ctx context.Context, c *call, table, base, entit
 		}
 		total = &n
 	}
-	query := "SELECT r.id FROM " + table + " r WHERE " + where + " ORDER BY " + orderBy(orEmpty(order)) +
+	ob := orderBy(orEmpty(order))
+	query := "SELECT r.id FROM " + table + " r WHERE " + pageWhere(where, ob) + " ORDER BY " + ob +
 		" LIMIT " + q.arg(pageSize) + " OFFSET " + q.arg(max(start, 0))
 	rows, err := h.db.Read.QueryContext(ctx, query, q.args...)
 	if err != nil {
@@ -452,6 +474,19 @@ func (h *Handler) listPageWhere(ctx context.Context, c *call, table, base, entit
 		return nil, nil, 0, nil, fmt.Errorf("bitrix: list %s: %w", table, err)
 	}
 	return ids, parseSelect(selArr), start, total, nil
+}
+
+// pageWhere is the WHERE of a page in id order: the live-records term
+// is written +r.deleted_at = 0, which keeps SQLite from reading the page
+// through an index on deleted_at (deals_stage_totals) and sorting all
+// its rows by id; walking the table in id order stops after the page
+// (crm.item.list of 50 deals at 100,000: 40 → 2 ms). PostgreSQL reads
+// +x as x.
+func pageWhere(where, orderBy string) string {
+	if !strings.HasPrefix(orderBy, "r.id ") {
+		return where
+	}
+	return strings.Replace(where, "r.deleted_at = 0", "+r.deleted_at = 0", 1)
 }
 
 // listReply is the reply of a list: result, total and next.
@@ -527,114 +562,180 @@ func (c *crud[T]) load(ctx context.Context, id int64) (T, error) {
 	return r, nil
 }
 
-func (c *crud[T]) add(ctx context.Context, cl *call) (reply, error) {
-	fields, err := cl.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
+// The record operations below are the one implementation behind both API
+// generations: crm.{entity}.* calls them with Bitrix24's legacy field
+// names, crm.item.* (item.go) through its camelCase mapping.
+
+func (c *crud[T]) entityName() string { return c.def.entity }
+
+func (c *crud[T]) addRecord(ctx context.Context, a crm.Actor, fields *Array) (int64, error) {
 	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
 	if err != nil {
-		return reply{}, err
+		return 0, err
 	}
 	var r T
 	if c.init != nil {
 		c.init(&r)
 	}
 	if err := c.def.apply(&r, orEmpty(fields), defs, true); err != nil {
-		return reply{}, err
+		return 0, err
 	}
-	created, err := c.create(ctx, cl.actor(), r)
+	created, err := c.create(ctx, a, r)
 	if err != nil {
-		return reply{}, err
+		return 0, err
 	}
-	return reply{result: c.meta(&created).ID}, nil
+	return c.meta(&created).ID, nil
 }
 
-func (c *crud[T]) getOne(ctx context.Context, cl *call) (reply, error) {
-	id, err := cl.recordID()
-	if err != nil {
-		return reply{}, err
-	}
+func (c *crud[T]) getRecord(ctx context.Context, id int64) (*Array, error) {
 	r, err := c.load(ctx, id)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
 	v, err := c.view(ctx)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
-	return reply{result: c.def.render(v, &r, everything)}, nil
+	return c.def.render(v, &r, everything), nil
 }
 
-func (c *crud[T]) updateOne(ctx context.Context, cl *call) (reply, error) {
-	id, err := cl.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	fields, err := cl.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
+func (c *crud[T]) updateRecord(ctx context.Context, a crm.Actor, id int64, fields *Array) error {
 	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
 	if err != nil {
-		return reply{}, err
+		return err
 	}
 	if _, err := c.load(ctx, id); err != nil {
-		return reply{}, err
+		return err
 	}
-	if _, err := c.update(ctx, cl.actor(), id, func(r *T) error {
+	_, err = c.update(ctx, a, id, func(r *T) error {
 		return c.def.apply(r, orEmpty(fields), defs, false)
-	}); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+	})
+	return err
 }
 
-func (c *crud[T]) deleteOne(ctx context.Context, cl *call) (reply, error) {
-	id, err := cl.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	if err := c.h.store.Delete(ctx, cl.actor(), c.def.entity, id); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+func (c *crud[T]) deleteRecord(ctx context.Context, a crm.Actor, id int64) error {
+	return c.h.store.Delete(ctx, a, c.def.entity, id)
 }
 
-func (c *crud[T]) list(ctx context.Context, cl *call) (reply, error) {
+func (c *crud[T]) listRecords(ctx context.Context, la listArgs) ([]*Array, int64, *int64, error) {
 	v, err := c.view(ctx)
 	if err != nil {
-		return reply{}, err
+		return nil, 0, nil, err
 	}
-	ids, sel, start, total, err := c.h.listPage(ctx, cl, c.def.table, c.def.entity, v.defs, c.def.condition(c.h), c.def.order)
+	ids, sel, start, total, err := c.h.listPage(ctx, la, c.def.table, c.def.entity, v.defs, c.def.condition(c.h), c.def.order)
 	if err != nil {
-		return reply{}, err
+		return nil, 0, nil, err
 	}
-	result := NewArray()
+	// The page's records in a few queries (store.GetMany), not a few
+	// per record.
+	recs, err := c.h.store.GetMany(ctx, c.def.entity, ids)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	out := make([]*Array, 0, len(ids))
 	for _, id := range ids {
-		r, err := c.get(ctx, id)
+		r, ok := recs[id].(T)
+		if !ok {
+			if r, err = c.get(ctx, id); err != nil {
+				return nil, 0, nil, err
+			}
+		}
+		out = append(out, c.def.render(v, &r, sel))
+	}
+	return out, start, total, nil
+}
+
+func (c *crud[T]) describeRecords(ctx context.Context) (*Array, error) {
+	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
+	if err != nil {
+		return nil, err
+	}
+	return c.def.describe(defs), nil
+}
+
+// methodsOf are the legacy crm.{entity}.* methods over an entity's
+// record operations.
+func methodsOf(r records) (add, get, update, del, list, fields func(ctx context.Context, c *call) (reply, error)) {
+	add = func(ctx context.Context, c *call) (reply, error) {
+		f, err := c.paramArray("fields")
 		if err != nil {
 			return reply{}, err
 		}
-		result.Append(c.def.render(v, &r, sel))
+		id, err := r.addRecord(ctx, c.actor(), f)
+		return reply{result: id}, err
 	}
-	return listReply(result, start, total), nil
-}
-
-func (c *crud[T]) fields(ctx context.Context, _ *call) (reply, error) {
-	defs, err := c.h.store.CustomFields(ctx, c.def.entity)
-	if err != nil {
-		return reply{}, err
+	get = func(ctx context.Context, c *call) (reply, error) {
+		id, err := c.recordID()
+		if err != nil {
+			return reply{}, err
+		}
+		rec, err := r.getRecord(ctx, id)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{result: rec}, nil
 	}
-	return reply{result: c.def.describe(defs)}, nil
+	update = func(ctx context.Context, c *call) (reply, error) {
+		id, err := c.recordID()
+		if err != nil {
+			return reply{}, err
+		}
+		f, err := c.paramArray("fields")
+		if err != nil {
+			return reply{}, err
+		}
+		if err := r.updateRecord(ctx, c.actor(), id, f); err != nil {
+			return reply{}, err
+		}
+		return reply{result: true}, nil
+	}
+	del = func(ctx context.Context, c *call) (reply, error) {
+		id, err := c.recordID()
+		if err != nil {
+			return reply{}, err
+		}
+		if err := r.deleteRecord(ctx, c.actor(), id); err != nil {
+			return reply{}, err
+		}
+		return reply{result: true}, nil
+	}
+	list = func(ctx context.Context, c *call) (reply, error) {
+		la, err := c.listArgs()
+		if err != nil {
+			return reply{}, err
+		}
+		recs, start, total, err := r.listRecords(ctx, la)
+		if err != nil {
+			return reply{}, err
+		}
+		result := NewArray()
+		for _, rec := range recs {
+			result.Append(rec)
+		}
+		return listReply(result, start, total), nil
+	}
+	fields = func(ctx context.Context, _ *call) (reply, error) {
+		d, err := r.describeRecords(ctx)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{result: d}, nil
+	}
+	return
 }
 
 // register adds crm.{name}.* to the methods.
 func (c *crud[T]) register(m map[string]method, name string, scopes []string) {
-	m["crm."+name+".add"] = method{scopes, c.add}
-	m["crm."+name+".get"] = method{scopes, c.getOne}
-	m["crm."+name+".update"] = method{scopes, c.updateOne}
-	m["crm."+name+".delete"] = method{scopes, c.deleteOne}
-	m["crm."+name+".list"] = method{scopes, c.list}
-	m["crm."+name+".fields"] = method{scopes, c.fields}
+	registerRecords(m, name, scopes, c)
+}
+
+// registerRecords adds crm.{name}.* over an entity's record operations.
+func registerRecords(m map[string]method, name string, scopes []string, r records) {
+	add, get, update, del, list, fields := methodsOf(r)
+	m["crm."+name+".add"] = method{scopes, add}
+	m["crm."+name+".get"] = method{scopes, get}
+	m["crm."+name+".update"] = method{scopes, update}
+	m["crm."+name+".delete"] = method{scopes, del}
+	m["crm."+name+".list"] = method{scopes, list}
+	m["crm."+name+".fields"] = method{scopes, fields}
 }

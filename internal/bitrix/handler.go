@@ -113,13 +113,6 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		"user.current": {userScope, h.userCurrent},
 		"user.get":     {userScope, h.userGet},
 
-		"crm.lead.add":    {crmScope, h.leadAdd},
-		"crm.lead.get":    {crmScope, h.leadGet},
-		"crm.lead.update": {crmScope, h.leadUpdate},
-		"crm.lead.delete": {crmScope, h.leadDelete},
-		"crm.lead.list":   {crmScope, h.leadList},
-		"crm.lead.fields": {crmScope, h.leadFields},
-
 		"crm.deal.productrows.get": {crmScope, h.dealRows().get},
 		"crm.deal.productrows.set": {crmScope, h.dealRows().put},
 		"crm.lead.productrows.get": {crmScope, h.leadRows().get},
@@ -163,6 +156,8 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 		h.methods["event.unbind"] = method{nil, h.eventUnbind}
 		h.methods["event.get"] = method{nil, h.eventGet}
 	}
+	registerRecords(h.methods, "lead", crmScope, h.leads())
+	h.registerItem(crmScope) // the universal crm.item.* (issue 19)
 	h.registerInvoice(crmScope)
 	h.contactCRUD().register(h.methods, "contact", crmScope)
 	h.companyCRUD().register(h.methods, "company", crmScope)

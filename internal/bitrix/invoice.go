@@ -32,7 +32,7 @@ var invoiceFields = func() []recField[crm.Invoice] {
 		rRead("TAX_VALUE", "double", "Tax amount", "r.tax", kAmount, func(_ *recView, r *V) any { return money(r.Tax) }),
 		func() recField[V] {
 			f := rText("CURRENCY", "Currency", "r.currency", func(r *V) *string { return &r.Currency })
-			f.typ = "crm_currency"
+			f.typ, f.kind = "crm_currency", kCode
 			return f
 		}(),
 		rRead("PAYED", "char", "Paid", "", "", func(_ *recView, r *V) any { return yn(r.Status == "P") }),

@@ -2,145 +2,96 @@ package bitrix
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
 
-// leadAdd is crm.lead.add: fields → a new lead; the result is its id as a
-// number.
-func (h *Handler) leadAdd(ctx context.Context, c *call) (reply, error) {
-	fields, err := c.paramArray("fields")
+// leadRecords are the lead's record operations (records): its own field
+// table (lead_fields.go) and list query (lead_list.go), which reads the
+// page in one query instead of loading each lead.
+type leadRecords struct{ h *Handler }
+
+func (h *Handler) leads() leadRecords { return leadRecords{h} }
+
+func (l leadRecords) entityName() string { return store.EntityLead }
+
+// addRecord is crm.lead.add: fields → a new lead.
+func (l leadRecords) addRecord(ctx context.Context, a crm.Actor, fields *Array) (int64, error) {
+	defs, err := l.h.store.CustomFields(ctx, store.EntityLead)
 	if err != nil {
-		return reply{}, err
+		return 0, err
 	}
-	defs, err := h.store.CustomFields(ctx, store.EntityLead)
+	var lead crm.Lead
+	if err := applyLeadFields(&lead, orEmpty(fields), defs, true); err != nil {
+		return 0, err
+	}
+	created, err := l.h.store.CreateLead(ctx, a, lead)
 	if err != nil {
-		return reply{}, err
+		return 0, err
 	}
-	var l crm.Lead
-	if err := applyLeadFields(&l, orEmpty(fields), defs, true); err != nil {
-		return reply{}, err
-	}
-	created, err := h.store.CreateLead(ctx, c.actor(), l)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{result: created.ID}, nil
+	return created.ID, nil
 }
 
-// leadGet is crm.lead.get.
-func (h *Handler) leadGet(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
+// getRecord is crm.lead.get.
+func (l leadRecords) getRecord(ctx context.Context, id int64) (*Array, error) {
+	lead, err := l.h.store.GetLead(ctx, id)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
-	l, err := h.store.GetLead(ctx, id)
+	if lead.DeletedAt != nil {
+		return nil, errNotFound
+	}
+	v, err := l.h.leadView(ctx)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
-	if l.DeletedAt != nil {
-		return reply{}, errNotFound
-	}
-	v, err := h.leadView(ctx)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{result: v.render(&leadRow{Lead: l, hasRows: len(l.ProductRows) > 0}, everything)}, nil
+	return v.render(&leadRow{Lead: lead, hasRows: len(lead.ProductRows) > 0}, everything), nil
 }
 
-// leadUpdate is crm.lead.update: the fields sent change, the rest stay.
-func (h *Handler) leadUpdate(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
+// updateRecord is crm.lead.update: the fields sent change, the rest stay.
+func (l leadRecords) updateRecord(ctx context.Context, a crm.Actor, id int64, fields *Array) error {
+	defs, err := l.h.store.CustomFields(ctx, store.EntityLead)
 	if err != nil {
-		return reply{}, err
+		return err
 	}
-	fields, err := c.paramArray("fields")
-	if err != nil {
-		return reply{}, err
-	}
-	defs, err := h.store.CustomFields(ctx, store.EntityLead)
-	if err != nil {
-		return reply{}, err
-	}
-	_, err = h.store.UpdateLead(ctx, c.actor(), id, func(l *crm.Lead) error {
-		return applyLeadFields(l, orEmpty(fields), defs, false)
+	_, err = l.h.store.UpdateLead(ctx, a, id, func(lead *crm.Lead) error {
+		return applyLeadFields(lead, orEmpty(fields), defs, false)
 	})
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+	return err
 }
 
-// leadDelete is crm.lead.delete: the lead goes to the recycle bin.
-func (h *Handler) leadDelete(ctx context.Context, c *call) (reply, error) {
-	id, err := c.recordID()
-	if err != nil {
-		return reply{}, err
-	}
-	if err := h.store.Delete(ctx, c.actor(), store.EntityLead, id); err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+// deleteRecord is crm.lead.delete: the lead goes to the recycle bin.
+func (l leadRecords) deleteRecord(ctx context.Context, a crm.Actor, id int64) error {
+	return l.h.store.Delete(ctx, a, store.EntityLead, id)
 }
 
-// leadList is crm.lead.list: filter, select, order and pages of 50 by
+// listRecords is crm.lead.list: filter, select, order and pages of 50 by
 // start; start=-1 skips the count (total is then 0, as in Bitrix24).
-func (h *Handler) leadList(ctx context.Context, c *call) (reply, error) {
-	filter, err := c.paramArray("filter")
+func (l leadRecords) listRecords(ctx context.Context, la listArgs) ([]*Array, int64, *int64, error) {
+	v, err := l.h.leadView(ctx)
 	if err != nil {
-		return reply{}, err
+		return nil, 0, nil, err
 	}
-	order, err := c.paramArray("order")
+	selection := parseSelect(la.sel)
+	rows, total, err := l.h.listLeads(ctx, orEmpty(la.filter), orEmpty(la.order), selection, la.start, v.defs)
 	if err != nil {
-		return reply{}, err
+		return nil, 0, nil, err
 	}
-	sel, err := c.paramArray("select")
-	if err != nil {
-		return reply{}, err
-	}
-	startText, err := c.paramText("start")
-	if err != nil {
-		return reply{}, err
-	}
-	start, perr := strconv.ParseInt(startText, 10, 64)
-	if perr != nil || start < -1 {
-		start = 0
-	}
-	v, err := h.leadView(ctx)
-	if err != nil {
-		return reply{}, err
-	}
-	selection := parseSelect(sel)
-	rows, total, err := h.listLeads(ctx, orEmpty(filter), orEmpty(order), selection, start, v.defs)
-	if err != nil {
-		return reply{}, err
-	}
-	result := NewArray()
+	out := make([]*Array, 0, len(rows))
 	for i := range rows {
-		result.Append(v.render(&rows[i], selection))
+		out = append(out, v.render(&rows[i], selection))
 	}
-	rep := reply{result: result}
-	if total == nil {
-		zero := int64(0)
-		rep.total = &zero
-		return rep, nil
-	}
-	rep.total = total
-	if next := start + pageSize; next < *total {
-		rep.next = &next
-	}
-	return rep, nil
+	return out, la.start, total, nil
 }
 
-// leadFields is crm.lead.fields.
-func (h *Handler) leadFields(ctx context.Context, c *call) (reply, error) {
-	defs, err := h.store.CustomFields(ctx, store.EntityLead)
+// describeRecords is crm.lead.fields.
+func (l leadRecords) describeRecords(ctx context.Context) (*Array, error) {
+	defs, err := l.h.store.CustomFields(ctx, store.EntityLead)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
-	return reply{result: describeLeadFields(defs)}, nil
+	return describeLeadFields(defs), nil
 }
 
 func orEmpty(a *Array) *Array {

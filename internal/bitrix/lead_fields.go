@@ -36,6 +36,7 @@ const (
 	kAmount = "amount"
 	kTime   = "time"
 	kDate   = "date"
+	kCode   = "code" // text compared exactly: status ids, currencies
 )
 
 // leadRow is a lead with what list answers need beyond crm.Lead.
@@ -71,7 +72,7 @@ func textField(name, title, col, jsonName string, get func(l *crm.Lead) *string)
 
 func statusField(name, title, statusType, col, jsonName string, get func(l *crm.Lead) *string) leadField {
 	f := textField(name, title, col, jsonName, get)
-	f.typ, f.statusType = "crm_status", statusType
+	f.typ, f.statusType, f.kind = "crm_status", statusType, kCode
 	return f
 }
 
@@ -121,7 +122,7 @@ var leadFields = []leadField{
 	textField("COMMENTS", "Comments", "comments", "comments", func(l *crm.Lead) *string { return &l.Comments }),
 	func() leadField {
 		f := textField("CURRENCY_ID", "Currency", "currency", "currency", func(l *crm.Lead) *string { return &l.Currency })
-		f.typ = "crm_currency"
+		f.typ, f.kind = "crm_currency", kCode
 		return f
 	}(),
 	{name: "OPPORTUNITY", typ: "double", title: "Amount", col: "opportunity", kind: kAmount, json: "opportunity",
@@ -178,9 +179,9 @@ var leadFields = []leadField{
 		in: func(*crm.Lead, any, string) error { return nil }},
 	// The lead's id in another system: Obmen's external ids, the first by
 	// system name.
-	{name: "ORIGINATOR_ID", typ: "string", title: "External Source",
+	{name: "ORIGINATOR_ID", typ: "string", title: "External Source", col: "system", kind: kCode,
 		out: func(_ *leadView, r *leadRow) any { sys, _ := firstExternal(r.ExternalIDs); return nullText(sys) }},
-	{name: "ORIGIN_ID", typ: "string", title: "Identifier in External Source",
+	{name: "ORIGIN_ID", typ: "string", title: "Identifier in External Source", col: "external_id", kind: kCode,
 		out: func(_ *leadView, r *leadRow) any { _, id := firstExternal(r.ExternalIDs); return nullText(id) }},
 	// Obmen does not record who moved a lead between statuses; the last
 	// change stands in.
@@ -683,7 +684,7 @@ func describeFields(descs []fieldDesc, multi bool, defs []crm.CustomField) *Arra
 		}
 	}
 	for _, def := range defs {
-		typ := map[string]string{"string": "string", "text": "string", "number": "double", "date": "date", "bool": "boolean", "enum": "enumeration"}[def.Type]
+		typ := userTypeOf(def)
 		d := desc(typ, def.Code, "", def.Required, false, false, true)
 		label := def.Label
 		if label == "" {

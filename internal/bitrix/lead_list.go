@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -61,11 +62,52 @@ func splitFilterKey(key string) (op, field string) {
 var sqlCompare = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 // recordFilter adds the conditions of a Bitrix24 filter on records of an
-// entity to q; standard makes the condition on a standard field.
+// entity to q; standard makes the condition on a standard field. The
+// conditions of a level are joined by AND, or by OR when the level has
+// LOGIC: OR; a nested level is a key of digits ("0", "1" — a list in
+// the filter) or any key whose value holds a LOGIC.
 func (h *Handler) recordFilter(q *sqlQuery, entity string, filter *Array, defs []crm.CustomField,
 	standard func(q *sqlQuery, field, op string, vals []any) (string, error)) error {
+	conds, logic, err := h.filterGroup(q, entity, filter, defs, standard)
+	if err != nil {
+		return err
+	}
+	if logic == "OR" && len(conds) > 0 {
+		q.where = append(q.where, "("+strings.Join(conds, " OR ")+")")
+		return nil
+	}
+	q.where = append(q.where, conds...)
+	return nil
+}
+
+// filterGroup is the conditions of one level of a filter and its LOGIC.
+func (h *Handler) filterGroup(q *sqlQuery, entity string, filter *Array, defs []crm.CustomField,
+	standard func(q *sqlQuery, field, op string, vals []any) (string, error)) ([]string, string, error) {
+	logic := "AND"
+	var conds []string
 	for _, key := range filter.Keys() {
 		raw, _ := filter.Get(key)
+		if strings.EqualFold(strings.TrimSpace(key), "LOGIC") {
+			s, _ := scalarText(raw)
+			switch strings.ToUpper(strings.TrimSpace(s)) {
+			case "OR":
+				logic = "OR"
+			case "AND", "":
+			default:
+				return nil, "", crmError("Filter LOGIC: %q is not AND or OR", s)
+			}
+			continue
+		}
+		if sub, ok := raw.(*Array); ok && isFilterGroup(key, sub) {
+			subConds, subLogic, err := h.filterGroup(q, entity, sub, defs, standard)
+			if err != nil {
+				return nil, "", err
+			}
+			if len(subConds) > 0 {
+				conds = append(conds, "("+strings.Join(subConds, " "+subLogic+" ")+")")
+			}
+			continue
+		}
 		op, field := splitFilterKey(key)
 		vals := itemsOf(raw)
 		if _, isArray := raw.(*Array); isArray {
@@ -90,11 +132,21 @@ func (h *Handler) recordFilter(q *sqlQuery, entity string, filter *Array, defs [
 			cond, err = standard(q, field, op, vals)
 		}
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		q.where = append(q.where, cond)
+		conds = append(conds, cond)
 	}
-	return nil
+	return conds, logic, nil
+}
+
+// isFilterGroup tells a nested level of a filter from a field's list of
+// values.
+func isFilterGroup(key string, v *Array) bool {
+	if key = strings.TrimSpace(key); key != "" && strings.Trim(key, "0123456789") == "" {
+		return true
+	}
+	_, ok := lookupFold(v, "LOGIC")
+	return ok
 }
 
 // leadCondition is a condition on a standard field.
@@ -116,12 +168,23 @@ func (h *Handler) leadCondition(q *sqlQuery, field, op string, vals []any) (stri
 		return "", crmError("Field %s: cannot filter leads by this field", field)
 	}
 	col := "r." + f.col
+	if field == "ORIGINATOR_ID" || field == "ORIGIN_ID" {
+		col = originCol(store.EntityLead, f.col)
+	}
 	convert := func(v any) (any, error) { return h.filterValue(field, f.kind, v) }
 	return columnCondition(q, col, field, f.kind, op, vals, convert)
 }
 
-// columnCondition compares an SQL expression with converted values.
+// columnCondition compares an SQL expression with converted values. Text
+// (kText) compares as Bitrix24's does, ignoring case in every alphabet
+// (db.Fold on both sides); codes (kCode: statuses, currencies) compare
+// exactly, so that their indexes serve.
 func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, convert func(any) (any, error)) (string, error) {
+	arg := q.arg
+	if kind == kText {
+		col = db.Fold + "(" + col + ")"
+		arg = func(v any) string { return db.Fold + "(" + q.arg(v) + ")" }
+	}
 	switch op {
 	case "in", "notin":
 		if len(vals) == 0 {
@@ -136,7 +199,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 			if err != nil {
 				return "", err
 			}
-			ph = append(ph, q.arg(x))
+			ph = append(ph, arg(x))
 		}
 		not := ""
 		if op == "notin" {
@@ -144,7 +207,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 		}
 		return fmt.Sprintf("%s %sIN (%s)", col, not, strings.Join(ph, ", ")), nil
 	case "like", "likeraw", "notlike", "notlikeraw":
-		if kind != kText && kind != kDate {
+		if kind != kText && kind != kDate && kind != kCode {
 			return "", crmError("Field %s: %% works on text fields only", field)
 		}
 		var conds []string
@@ -157,7 +220,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 			if strings.HasSuffix(op, "raw") {
 				pattern = s // the client's own % and _
 			}
-			expr := col + " LIKE " + q.arg(pattern)
+			expr := col + " LIKE " + arg(pattern)
 			if !strings.HasSuffix(op, "raw") {
 				expr += ` ESCAPE '\'`
 			}
@@ -186,7 +249,7 @@ func columnCondition(q *sqlQuery, col, field, kind, op string, vals []any, conve
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s %s %s", col, cmp, q.arg(x)), nil
+	return fmt.Sprintf("%s %s %s", col, cmp, arg(x)), nil
 }
 
 func escapeLike(s string) string {
@@ -302,7 +365,7 @@ func commCondition(q *sqlQuery, entity, field, op string, vals []any) (string, e
 	var err error
 	switch op {
 	case "eq", "in":
-		cond, err = columnCondition(q, "c.normalized", field, kText, "in", vals, func(v any) (any, error) {
+		cond, err = columnCondition(q, "c.normalized", field, kCode, "in", vals, func(v any) (any, error) {
 			s, ok := scalarText(v)
 			if !ok {
 				return nil, crmError("Field %s: must be a single value", field)
@@ -364,6 +427,9 @@ func customCondition(q *sqlQuery, entity, code, op string, vals []any, defs []cr
 	}
 	numeric := def.Type == "number" || def.Type == "date"
 	col, kind := "cv.value", kText
+	if def.Type == "bool" {
+		kind = kCode
+	}
 	if numeric {
 		col, kind = "cv.num", kInt
 	}
@@ -413,6 +479,9 @@ func customCondition(q *sqlQuery, entity, code, op string, vals []any, defs []cr
 func leadOrder(order *Array) string {
 	return orderClause(order, func(field string) string {
 		if f := leadFieldByName[field]; f != nil && f.col != "" {
+			if field == "ORIGINATOR_ID" || field == "ORIGIN_ID" {
+				return originCol(store.EntityLead, f.col)
+			}
 			return "r." + f.col
 		}
 		return ""
@@ -444,7 +513,8 @@ func (h *Handler) listLeads(ctx context.Context, filter, order *Array, sel *sele
 		total = &n
 	}
 	offset := max(start, 0)
-	query := "SELECT " + leadListColumns + " FROM leads r WHERE " + where + " ORDER BY " + leadOrder(order) +
+	ob := leadOrder(order)
+	query := "SELECT " + leadListColumns + " FROM leads r WHERE " + pageWhere(where, ob) + " ORDER BY " + ob +
 		" LIMIT " + q.arg(pageSize) + " OFFSET " + q.arg(offset)
 	rows, err := h.db.Read.QueryContext(ctx, query, q.args...)
 	if err != nil {

@@ -410,7 +410,11 @@ func deleteRow(ctx context.Context, c *call, del func(context.Context, crm.Actor
 }
 
 func (h *Handler) requisiteList(ctx context.Context, c *call) (reply, error) {
-	ids, sel, start, total, err := h.listPageWhere(ctx, c, "requisites", "1 = 1", "requisite", nil,
+	la, err := c.listArgs()
+	if err != nil {
+		return reply{}, err
+	}
+	ids, sel, start, total, err := h.listPageWhere(ctx, la, "requisites", "1 = 1", "requisite", nil,
 		requisiteTable.condition(h, "requisites"), requisiteTable.order)
 	if err != nil {
 		return reply{}, err
@@ -489,7 +493,11 @@ func (h *Handler) bankDetailDelete(ctx context.Context, c *call) (reply, error) 
 }
 
 func (h *Handler) bankDetailList(ctx context.Context, c *call) (reply, error) {
-	ids, sel, start, total, err := h.listPageWhere(ctx, c, "bank_details", "1 = 1", "bank_detail", nil,
+	la, err := c.listArgs()
+	if err != nil {
+		return reply{}, err
+	}
+	ids, sel, start, total, err := h.listPageWhere(ctx, la, "bank_details", "1 = 1", "bank_detail", nil,
 		bankDetailTable.condition(h, "bank details"), bankDetailTable.order)
 	if err != nil {
 		return reply{}, err

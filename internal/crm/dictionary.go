@@ -76,6 +76,10 @@ type CustomField struct {
 	Options  []string `json:"options"`
 	Required bool     `json:"required"`
 	Sort     int      `json:"sort"`
+	// UserType is the Bitrix24 user type the field was made with through
+	// the Bitrix24-compatible API (integer, money, url, file …), kept to
+	// be answered back; "" for fields made in Obmen.
+	UserType string `json:"user_type,omitempty"`
 }
 
 var customCode = regexp.MustCompile(`^UF_CRM_[A-Z0-9_]{1,50}$`)

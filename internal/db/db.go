@@ -95,6 +95,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(o.SQLitePath), 0o750); err != nil {
 		return nil, fmt.Errorf("db: create data directory: %w", err)
 	}
+	registerFold()
 	sync := o.SQLiteSync
 	if sync == "" {
 		sync = "NORMAL"

@@ -145,8 +145,29 @@ func loadComms(t txq, entity string, ids []int64) (map[int64]*crm.Comms, error) 
 
 // saveItems replaces the line items of an owner. Rows that name a product
 // or service without a name take its name and unit.
+//
+// A row that keeps the id of one of the owner's rows keeps that id, so
+// that a row can be changed or removed by its id (crm.item.productrow.*);
+// any other id is ignored and the row gets a new one.
 func (t *Tx) saveItems(owner string, id int64, items []crm.LineItem, creating bool) error {
+	kept := map[int64]bool{}
 	if !creating {
+		rows, err := t.tx.QueryContext(t.ctx, "SELECT id FROM line_items WHERE owner_type = $1 AND owner_id = $2", owner, id)
+		if err != nil {
+			return fmt.Errorf("store: %s %d: items: %w", owner, id, err)
+		}
+		for rows.Next() {
+			var rid int64
+			if err := rows.Scan(&rid); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: %s %d: items: %w", owner, id, err)
+			}
+			kept[rid] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: %s %d: items: %w", owner, id, err)
+		}
 		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM line_items WHERE owner_type = $1 AND owner_id = $2", owner, id); err != nil {
 			return fmt.Errorf("store: %s %d: delete items: %w", owner, id, err)
 		}
@@ -161,11 +182,19 @@ func (t *Tx) saveItems(owner string, id int64, items []crm.LineItem, creating bo
 		if it.VATRate != nil {
 			vat = int64(*it.VATRate)
 		}
-		if err := t.tx.QueryRowContext(t.ctx, `INSERT INTO line_items (owner_type, owner_id, product_id, service_id, name, price, quantity, unit,
+		// A kept id is written; otherwise the table gives the next one.
+		cols, vals := "", ""
+		args := []any{owner, id, it.ProductID, it.ServiceID, it.Name, int64(it.Price), int64(it.Quantity), it.Unit,
+			int64(it.DiscountRate), int64(it.Discount), vat, it.VATIncluded, int64(it.Sum), int64(it.Tax), string(props), i}
+		if kept[it.ID] {
+			cols, vals = "id, ", "$17, "
+			args = append(args, it.ID)
+			delete(kept, it.ID) // an id twice: the second row gets a new one
+		}
+		if err := t.tx.QueryRowContext(t.ctx, `INSERT INTO line_items (`+cols+`owner_type, owner_id, product_id, service_id, name, price, quantity, unit,
 			discount_rate, discount, vat_rate, vat_included, sum, tax, properties, sort)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
-			owner, id, it.ProductID, it.ServiceID, it.Name, int64(it.Price), int64(it.Quantity), it.Unit,
-			int64(it.DiscountRate), int64(it.Discount), vat, it.VATIncluded, int64(it.Sum), int64(it.Tax), string(props), i).Scan(&it.ID); err != nil {
+			VALUES (`+vals+`$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			args...).Scan(&it.ID); err != nil {
 			return fmt.Errorf("store: %s %d: insert item %d: %w", owner, id, i, err)
 		}
 	}

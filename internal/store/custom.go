@@ -32,7 +32,7 @@ func customDefs(t txq, entity string) ([]crm.CustomField, error) {
 }
 
 func readCustomDefs(t txq, entity string) ([]crm.CustomField, error) {
-	q := "SELECT id, entity, code, label, type, options, required, sort FROM custom_fields"
+	q := "SELECT id, entity, code, label, type, options, required, sort, user_type FROM custom_fields"
 	var args []any
 	if entity != "" {
 		q += " WHERE entity = $1"
@@ -47,7 +47,7 @@ func readCustomDefs(t txq, entity string) ([]crm.CustomField, error) {
 	for rows.Next() {
 		var f crm.CustomField
 		var opts string
-		if err := rows.Scan(&f.ID, &f.Entity, &f.Code, &f.Label, &f.Type, &opts, &f.Required, &f.Sort); err != nil {
+		if err := rows.Scan(&f.ID, &f.Entity, &f.Code, &f.Label, &f.Type, &opts, &f.Required, &f.Sort, &f.UserType); err != nil {
 			return nil, fmt.Errorf("store: custom fields: %w", err)
 		}
 		if err := json.Unmarshal([]byte(opts), &f.Options); err != nil {
@@ -68,8 +68,8 @@ func (s *Store) CreateCustomField(ctx context.Context, actor crm.Actor, f crm.Cu
 	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		opts, _ := json.Marshal(f.Options)
-		err := t.tx.QueryRowContext(t.ctx, "INSERT INTO custom_fields (entity, code, label, type, options, required, sort, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-			f.Entity, f.Code, f.Label, f.Type, string(opts), f.Required, f.Sort, micro(t.now)).Scan(&f.ID)
+		err := t.tx.QueryRowContext(t.ctx, "INSERT INTO custom_fields (entity, code, label, type, options, required, sort, user_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+			f.Entity, f.Code, f.Label, f.Type, string(opts), f.Required, f.Sort, f.UserType, micro(t.now)).Scan(&f.ID)
 		if db.IsUniqueViolation(err) {
 			return crm.Invalid("code", "%s already exists on %s", f.Code, f.Entity)
 		}
@@ -79,6 +79,45 @@ func (s *Store) CreateCustomField(ctx context.Context, actor crm.Actor, f crm.Cu
 		return nil
 	})
 	return f, err
+}
+
+// UpdateCustomField changes a declaration's label, options, required
+// flag and sort; its entity, code and type stay (values are kept in the
+// type's form).
+func (s *Store) UpdateCustomField(ctx context.Context, actor crm.Actor, id int64, mutate func(f *crm.CustomField) error) (crm.CustomField, error) {
+	var out crm.CustomField
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		defs, err := readCustomDefs(txq{q: t.tx, ctx: t.ctx}, "")
+		if err != nil {
+			return err
+		}
+		var cur *crm.CustomField
+		for i := range defs {
+			if defs[i].ID == id {
+				cur = &defs[i]
+			}
+		}
+		if cur == nil {
+			return NotFound("custom field", id)
+		}
+		f := *cur
+		f.Options = append([]string(nil), cur.Options...)
+		if err := mutate(&f); err != nil {
+			return err
+		}
+		f.ID, f.Entity, f.Code, f.Type, f.UserType = cur.ID, cur.Entity, cur.Code, cur.Type, cur.UserType
+		if err := f.Normalize(); err != nil {
+			return err
+		}
+		opts, _ := json.Marshal(f.Options)
+		if _, err := t.tx.ExecContext(t.ctx, "UPDATE custom_fields SET label = $1, options = $2, required = $3, sort = $4 WHERE id = $5",
+			f.Label, string(opts), f.Required, f.Sort, id); err != nil {
+			return fmt.Errorf("store: update custom field %d: %w", id, err)
+		}
+		out = f
+		return nil
+	})
+	return out, err
 }
 
 // DeleteCustomField removes a declaration and its values.

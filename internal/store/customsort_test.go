@@ -130,7 +130,7 @@ func TestListSortByCustomField(t *testing.T) {
 			want int
 		}{
 			{store.Filter{Field: "custom.UF_CRM_CITY", Op: "eq", Value: "Астрахань"}, 4},
-			{store.Filter{Field: "custom.UF_CRM_CITY", Op: "like", Value: "астр"}, 0},
+			{store.Filter{Field: "custom.UF_CRM_CITY", Op: "like", Value: "астр"}, 4}, // case ignored in every alphabet
 			{store.Filter{Field: "custom.UF_CRM_CITY", Op: "like", Value: "Аст"}, 4},
 			{store.Filter{Field: "custom.UF_CRM_AREA", Op: "gte", Value: "7"}, 6},
 			{store.Filter{Field: "custom.UF_CRM_AREA", Op: "ne", Value: "7"}, 10},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 )
 
 // entityTables maps entity names to their tables; only these names ever
@@ -244,7 +245,8 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 			if col.Kind != KindText {
 				return Page{}, crm.Invalid(name, "like works on text fields only")
 			}
-			where = append(where, fmt.Sprintf("r.%s LIKE %s", col.Name, arg("%"+escapeLike(f.Value)+"%"))+" ESCAPE '\\'")
+			// Case-insensitive in every alphabet, on both engines.
+			where = append(where, fmt.Sprintf("%s(r.%s) LIKE %s(%s)", db.Fold, col.Name, db.Fold, arg("%"+escapeLike(f.Value)+"%"))+" ESCAPE '\\'")
 		default:
 			op, ok := sqlOps[f.Op]
 			if !ok {
@@ -435,7 +437,7 @@ func (s *Store) customFilter(t txq, entity, code string, f Filter, arg func(any)
 		}
 		return base + col + " IN (" + strings.Join(ph, ", ") + "))", nil
 	case "like":
-		return base + "cv.value LIKE " + arg("%"+escapeLike(f.Value)+"%") + " ESCAPE '\\')", nil
+		return base + db.Fold + "(cv.value) LIKE " + db.Fold + "(" + arg("%"+escapeLike(f.Value)+"%") + ") ESCAPE '\\')", nil
 	case "ne":
 		x, err := val(f.Value)
 		if err != nil {

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBitrix24JSSDKItems runs the universal CRM API (issue 19: crm.item.*
+// for each type, product rows, a user field made by the SDK then set and
+// filtered, LOGIC OR, a Cyrillic filter ignoring case) through Bitrix24's
+// official JavaScript SDK, as TestBitrix24JSSDK runs the legacy flows.
+func TestBitrix24JSSDKItems(t *testing.T) {
+	dir, err := filepath.Abs("../../internal/bitrix/testdata/sdk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@bitrix24", "b24jssdk", "package.json"))
+	if err != nil || modErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("node or the SDK is missing (scripts/test.sh runs npm ci in %s): %v %v", dir, err, modErr)
+		}
+		t.Skipf("node or the SDK is missing; run: npm ci --prefix %s", dir)
+	}
+	certFile, keyFile, caFile, pool := testCert(t)
+	addr := freeAddr(t)
+	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
+		"OBMEN_TLS_CERT=" + certFile, "OBMEN_TLS_KEY=" + keyFile, "OBMEN_PUBLIC_URL=https://" + addr}
+	srv := startHTTPS(t, env, addr, tlsClient(pool))
+	defer srv.kill()
+	hook := strings.TrimSpace(obmen(t, env, "", "bitrix", "webhook-add", "--user", "admin", "--scope", "crm,user"))
+	if !strings.HasPrefix(hook, "https://"+addr+"/rest/") {
+		t.Fatalf("webhook URL %q", hook)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "items.mjs", hook)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+caFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "ok") {
+		t.Fatalf("SDK item flows failed: %v\n%s\nserver log:\n%s", err, out, srv.out.String())
+	}
+	t.Logf("b24jssdk:\n%s", out)
+}

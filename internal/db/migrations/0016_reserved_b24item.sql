@@ -1,0 +1,3 @@
+-- Reserved for another branch's migration 0016 (issue 19 work, branch wt-b24item,
+-- needs the numbers before its 0017 contiguous). Delete this file when the
+-- real 0016 is merged; comment-only, it changes nothing either way.
