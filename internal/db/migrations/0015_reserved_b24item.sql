@@ -1,3 +1,0 @@
--- Reserved for another branch's migration 0015 (issue 19 work, branch wt-b24item,
--- needs the numbers before its 0017 contiguous). Delete this file when the
--- real 0015 is merged; comment-only, it changes nothing either way.
