@@ -5,6 +5,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // SettingInput sets one setting.
@@ -40,6 +41,30 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 			out, err := s.UpsertCurrency(r.Context(), p.Actor, c)
 			return writeOne(w, http.StatusOK, out, err)
 		})
+	a.handle(mux, "GET /api/v1/currency-aliases", "What 1C writes for currencies (грн, руб., у.е.) and the ISO code each means", nil,
+		ListResponse[store.CurrencyAlias]{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			v, err := s.ListCurrencyAliases(r.Context())
+			return writeList(w, v, err)
+		})
+	a.handle(mux, "PUT /api/v1/currency-aliases/{alias}", "Map a currency spelling to an ISO code (admin)", store.CurrencyAlias{}, store.CurrencyAlias{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := requireAdmin(p); err != nil {
+				return err
+			}
+			var in store.CurrencyAlias
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			in.Alias = r.PathValue("alias")
+			out, err := s.SetCurrencyAlias(r.Context(), p.Actor, in)
+			return writeOne(w, http.StatusOK, out, err)
+		})
+	a.handle(mux, "DELETE /api/v1/currency-aliases/{alias}", "Remove a currency spelling (admin)", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if err := requireAdmin(p); err != nil {
+			return err
+		}
+		return writeNone(w, s.DeleteCurrencyAlias(r.Context(), p.Actor, r.PathValue("alias")))
+	})
 	a.handle(mux, "GET /api/v1/units", "Units of measure", nil, ListResponse[crm.Unit]{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 		v, err := s.ListUnits(r.Context())
 		return writeList(w, v, err)

@@ -77,6 +77,7 @@ var sampleBodies = map[string]string{
 	"POST /api/v1/pipelines":                `{"name":"Опт"}`,
 	"POST /api/v1/statuses":                 `{"entity_id":"SOURCE","status_id":"FAIR","name":"Выставка"}`,
 	"PUT /api/v1/currencies/{code}":         `{"name":"Российский рубль","active":true,"base":true,"rate":"1"}`,
+	"PUT /api/v1/currency-aliases/{alias}":  `{"code":"UAH"}`,
 	"POST /api/v1/users":                    `{"login":"sweep","password":"sweep-password"}`,
 	"POST /api/v1/custom-fields":            `{"entity":"deal","code":"UF_CRM_SWEEP","label":"s","type":"string"}`,
 	"POST /api/v1/leads":                    `{"title":"Лид"}`,
@@ -94,7 +95,7 @@ var sampleBodies = map[string]string{
 	"POST /api/v1/users/{id}/keys":          `{"name":"sweep2"}`,
 }
 
-var pathParams = map[string]string{"{id}": "1", "{entity}": "lead", "{code}": "RUB", "{key}": "sales_order.prefix", "{version}": "1"}
+var pathParams = map[string]string{"{id}": "1", "{entity}": "lead", "{code}": "RUB", "{key}": "sales_order.prefix", "{version}": "1", "{alias}": "HRN"}
 
 func TestOpenAPIDocument(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {

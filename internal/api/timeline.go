@@ -76,6 +76,15 @@ type CatalogItems struct {
 }
 
 func (a *API) catalogRoutes(mux *http.ServeMux) {
+	a.handle(mux, "GET /api/v1/products/{id}/offers", "A product's variants (1C characteristics), prices per price type and stock per warehouse", nil, crm.ProductOffers{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			out, err := a.store.ProductOffers(r.Context(), id)
+			return writeOne(w, http.StatusOK, out, err)
+		})
 	a.handle(mux, "GET /api/v1/catalogs/{id}/items", "Products and services in a catalog", nil, CatalogItems{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 			id, err := pathID(r, "id")

@@ -337,7 +337,17 @@ func WriteGoods(w io.Writer, first, n int, onlyChanges bool) error {
 
 // WriteOffers writes the offers (price and stock) of WriteCatalog's
 // products (offers.xml).
-func WriteOffers(w io.Writer, n int) error {
+func WriteOffers(w io.Writer, n int) error { return WriteOffersVariants(w, n, 0) }
+
+// WriteOffersVariants writes, when variants > 0, that many offers of
+// characteristics ("gen-<n>#v<k>", size and colour) for each product of
+// WriteCatalog instead of its own offer, as 1C does for goods with
+// characteristics: two price types (Закупочная listed first) and the
+// stock in two warehouses each.
+func WriteOffersVariants(w io.Writer, n, variants int) error {
+	if variants > 0 {
+		return writeVariantOffers(w, n, variants)
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>
 <КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:15:02">
@@ -358,6 +368,41 @@ func WriteOffers(w io.Writer, n int) error {
 				<Количество>%d</Количество>
 			</Предложение>
 `, i, i, i, 100+i%1000, i%100, i%50)
+	}
+	fmt.Fprintf(bw, "\t\t</Предложения>\n\t</ПакетПредложений>\n</КоммерческаяИнформация>\n")
+	return bw.Flush()
+}
+
+func writeVariantOffers(w io.Writer, n, variants int) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-11-20T10:15:02">
+	<ПакетПредложений СодержитТолькоИзменения="false">
+		<Ид>gen-catalog#</Ид>
+		<Наименование>Пакет предложений</Наименование>
+		<ИдКаталога>gen-catalog</ИдКаталога>
+		<ТипыЦен>
+			<ТипЦены><Ид>purchase</Ид><Наименование>Закупочная</Наименование><Валюта>руб</Валюта></ТипЦены>
+			<ТипЦены><Ид>retail</Ид><Наименование>Розничная</Наименование><Валюта>руб</Валюта></ТипЦены>
+		</ТипыЦен>
+		<Склады><Склад><Ид>wh-1</Ид><Наименование>Основной склад</Наименование></Склад><Склад><Ид>wh-2</Ид><Наименование>Магазин</Наименование></Склад></Склады>
+		<Предложения>
+`)
+	sizes := []string{"S", "M", "L", "XL", "XXL"}
+	for i := 0; i < n; i++ {
+		for k := 0; k < variants; k++ {
+			fmt.Fprintf(bw, `			<Предложение>
+				<Ид>gen-%08d#v%d</Ид>
+				<Артикул>ART-%d</Артикул>
+				<Наименование>Товар номер %d (%s)</Наименование>
+				<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE"/>
+				<ХарактеристикиТовара><ХарактеристикаТовара><Наименование>Размер</Наименование><Значение>%s</Значение></ХарактеристикаТовара></ХарактеристикиТовара>
+				<Цены><Цена><ИдТипаЦены>purchase</ИдТипаЦены><ЦенаЗаЕдиницу>%d.00</ЦенаЗаЕдиницу><Валюта>руб</Валюта></Цена><Цена><ИдТипаЦены>retail</ИдТипаЦены><ЦенаЗаЕдиницу>%d.%02d</ЦенаЗаЕдиницу><Валюта>руб</Валюта></Цена></Цены>
+				<Количество>%d</Количество>
+				<Склад ИдСклада="wh-1" КоличествоНаСкладе="%d"/><Склад ИдСклада="wh-2" КоличествоНаСкладе="%d"/>
+			</Предложение>
+`, i, k, i, i, sizes[k%len(sizes)], sizes[k%len(sizes)], 50+i%500, 100+i%1000+k, i%100, i%50+k, i%50, k)
+		}
 	}
 	fmt.Fprintf(bw, "\t\t</Предложения>\n\t</ПакетПредложений>\n</КоммерческаяИнформация>\n")
 	return bw.Flush()

@@ -39,7 +39,7 @@ type Good struct {
 	ID          string      `xml:"Ид"`
 	Article     string      `xml:"Артикул"`
 	Name        string      `xml:"Наименование"`
-	Unit        string      `xml:"БазоваяЕдиница"`
+	Unit        Unit        `xml:"БазоваяЕдиница"`
 	Description string      `xml:"Описание"`
 	GroupIDs    []string    `xml:"Группы>Ид"`
 	Taxes       []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
@@ -127,16 +127,40 @@ type Offer struct {
 	ID       string  `xml:"Ид"`
 	Article  string  `xml:"Артикул"`
 	Name     string  `xml:"Наименование"`
-	Unit     string  `xml:"БазоваяЕдиница"`
+	Unit     Unit    `xml:"БазоваяЕдиница"`
 	Prices   []Price `xml:"Цены>Цена"`
 	Quantity *string `xml:"Количество"`
+	// Stock per warehouse before 2.08: <Склад ИдСклада="…"
+	// КоличествоНаСкладе="…"/> (УТ 11 writes an empty quantity for none).
+	Stores []StoreStock `xml:"Склад"`
 	// Rests of 2.08+: <Остатки><Остаток><Количество> or per warehouse
-	// <Склад><Количество>.
+	// <Склад><Ид><Количество>.
 	Rests []struct {
-		Quantity   *string  `xml:"Количество"`
-		Warehouses []string `xml:"Склад>Количество"`
+		Quantity   *string         `xml:"Количество"`
+		Warehouses []WarehouseRest `xml:"Склад"`
 	} `xml:"Остатки>Остаток"`
-	Line int `xml:"-"`
+	// Characteristics of a variant (an offer with a "#" id).
+	Characteristics []Requisite `xml:"ХарактеристикиТовара>ХарактеристикаТовара"`
+	Line            int         `xml:"-"`
+}
+
+// StoreStock is the attribute form of an offer's stock in a warehouse.
+type StoreStock struct {
+	ID       string `xml:"ИдСклада,attr"`
+	Quantity string `xml:"КоличествоНаСкладе,attr"`
+}
+
+// WarehouseRest is the 2.08+ form of an offer's stock in a warehouse.
+type WarehouseRest struct {
+	ID       string `xml:"Ид"`
+	Quantity string `xml:"Количество"`
+}
+
+// IsVariant reports whether the offer is for a characteristic of its
+// good ("<good>#<characteristic>").
+func (o *Offer) IsVariant() bool {
+	_, c, ok := strings.Cut(strings.TrimSpace(o.ID), "#")
+	return ok && c != ""
 }
 
 // GoodID is the id of the good an offer is for: 1C writes

@@ -18,7 +18,12 @@ type Currency struct {
 }
 
 // CurrencyAliases are the codes 1C and old systems write for ISO ones.
-var CurrencyAliases = map[string]string{"РУБ": "RUB", "RUR": "RUB", "РУБ.": "RUB", "643": "RUB"}
+// The database keeps an editable table of them (currency_aliases) seeded
+// with the same.
+var CurrencyAliases = map[string]string{"РУБ": "RUB", "RUR": "RUB", "РУБ.": "RUB", "643": "RUB", "₽": "RUB", "РУБЛЬ": "RUB",
+	"РУБЛИ": "RUB", "Р.": "RUB", "ГРН": "UAH", "ГРН.": "UAH", "₴": "UAH", "980": "UAH", "ГРИВНА": "UAH", "ДОЛЛ": "USD",
+	"ДОЛЛ.": "USD", "$": "USD", "840": "USD", "У.Е.": "USD", "УЕ": "USD", "ЕВРО": "EUR", "€": "EUR", "978": "EUR",
+	"ТЕНГЕ": "KZT", "ТГ": "KZT", "₸": "KZT", "398": "KZT", "BYR": "BYN", "БЕЛ. РУБ.": "BYN", "933": "BYN"}
 
 // CanonicalCurrency maps an alias to its ISO code.
 func CanonicalCurrency(code string) string {

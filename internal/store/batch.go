@@ -88,6 +88,11 @@ func (s *Store) ProductIDByNameArticle(ctx context.Context, name, article string
 	return oneIDq(ctx, s.db.Bulk, "product", productByNameArticle, strings.TrimSpace(name), strings.TrimSpace(article))
 }
 
+// ProductsByNameArticle is Tx.ProductsByNameArticle on committed data.
+func (s *Store) ProductsByNameArticle(ctx context.Context, name, article, system string) ([]NamedProduct, error) {
+	return namedProducts(ctx, s.db.Bulk, name, article, system)
+}
+
 // IDByExternal is Tx.IDByExternal on committed data.
 func (s *Store) IDByExternal(ctx context.Context, entity, system, externalID string) (int64, error) {
 	q, err := byExternalSQL(entity)

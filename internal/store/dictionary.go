@@ -53,18 +53,27 @@ func getCurrency(t txq, code string) (crm.Currency, error) {
 // GetCurrency returns a currency by its code (aliases such as RUR are
 // accepted).
 func (s *Store) GetCurrency(ctx context.Context, code string) (crm.Currency, error) {
-	return getCurrency(s.rq(ctx), crm.CanonicalCurrency(code))
+	iso, err := resolveCurrency(s.rq(ctx), code)
+	if err != nil {
+		return crm.Currency{}, err
+	}
+	return getCurrency(s.rq(ctx), iso)
 }
 
 // UpsertCurrency creates or replaces a currency. Making it the base one
 // takes that role from the previous base currency; the base currency
 // itself cannot give it up, another one has to take it.
 func (s *Store) UpsertCurrency(ctx context.Context, actor crm.Actor, c crm.Currency) (crm.Currency, error) {
+	iso, err := resolveCurrency(s.rq(ctx), c.Code)
+	if err != nil {
+		return c, err
+	}
+	c.Code = iso
 	if err := c.Normalize(); err != nil {
 		return c, err
 	}
 	rate, _ := crm.ParseRate(c.Rate)
-	err := s.Write(ctx, actor, func(t *Tx) error {
+	err = s.Write(ctx, actor, func(t *Tx) error {
 		old, err := getCurrency(t.rq(), c.Code)
 		switch {
 		case err == nil:

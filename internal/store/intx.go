@@ -78,6 +78,21 @@ func (t *Tx) EnsureUnit(name string) error {
 	return nil
 }
 
+// EnsureUnitCoded is EnsureUnit for a unit that comes with its full name
+// and ОКЕИ code (a 1C catalog): a unit of that name that has none yet
+// takes them; one that has them keeps its own.
+func (t *Tx) EnsureUnitCoded(u crm.Unit) error {
+	if err := u.Normalize(); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO units (name, title, okei) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE
+		SET title = CASE WHEN units.title = '' OR units.title = units.name THEN excluded.title ELSE units.title END,
+		okei = CASE WHEN units.okei = '' THEN excluded.okei ELSE units.okei END`, u.Name, u.Title, u.OKEI); err != nil {
+		return fmt.Errorf("store: ensure unit %q: %w", u.Name, err)
+	}
+	return nil
+}
+
 // oneID runs a query for one id; 0 when there is no row.
 func (t *Tx) oneID(what, query string, args ...any) (int64, error) {
 	return oneIDq(t.ctx, t.tx, what, query, args...)
@@ -90,6 +105,44 @@ func (t *Tx) ProductIDByNameArticle(name, article string) (int64, error) {
 }
 
 const productByNameArticle = "SELECT id FROM products WHERE name = $1 AND article = $2 AND deleted_at = 0 ORDER BY id LIMIT 1"
+
+// NamedProduct is a live product found by its name and article, with
+// the id of an external system it carries ("" none).
+type NamedProduct struct {
+	ID         int64
+	ExternalID string
+}
+
+// productsByNameArticle lists the live products with a name and article
+// and the id of system $3 each carries, oldest first (a few at most: an
+// import that links goods by name and article needs to see all of them).
+const productsByNameArticle = `SELECT p.id, COALESCE(x.external_id, '') FROM products p
+	LEFT JOIN external_ids x ON x.entity = 'product' AND x.system = $3 AND x.record_id = p.id
+	WHERE p.name = $1 AND p.article = $2 AND p.deleted_at = 0 ORDER BY p.id LIMIT 100`
+
+func namedProducts(ctx context.Context, q querier, name, article, system string) ([]NamedProduct, error) {
+	rows, err := q.QueryContext(ctx, productsByNameArticle, strings.TrimSpace(name), strings.TrimSpace(article), system)
+	if err != nil {
+		return nil, fmt.Errorf("store: products named %q (article %q): %w", name, article, err)
+	}
+	defer rows.Close()
+	var out []NamedProduct
+	for rows.Next() {
+		var p NamedProduct
+		if err := rows.Scan(&p.ID, &p.ExternalID); err != nil {
+			return nil, fmt.Errorf("store: products named %q (article %q): %w", name, article, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ProductsByNameArticle lists the live products with exactly this name
+// and article (an empty article matches only products without one), with
+// the id of system each carries.
+func (t *Tx) ProductsByNameArticle(name, article, system string) ([]NamedProduct, error) {
+	return namedProducts(t.ctx, t.tx, name, article, system)
+}
 
 // ServiceIDByName is the live service with exactly this name, 0 if none.
 func (t *Tx) ServiceIDByName(name string) (int64, error) {

@@ -80,6 +80,48 @@ type cardData struct {
 	Items   *itemsView
 	// Auto is the Run menu of manual bundles and the record's runs.
 	Auto *cardAuto
+	// Offers: a product's variants, prices per type and stock per
+	// warehouse (from the 1C exchange).
+	Offers *offersView
+}
+
+type offersView struct {
+	Variants []offerVariantRow
+	Prices   []offerPriceRow
+	Stocks   []offerStockRow
+}
+
+type offerVariantRow struct{ Name, Article, Chars, Price, Stock, ID1C string }
+type offerPriceRow struct{ Owner, Type, Price string }
+type offerStockRow struct{ Owner, Warehouse, Quantity string }
+
+// productOffers is the view of a product's variants and prices; nil when
+// it has none.
+func productOffers(o crm.ProductOffers, itself string) *offersView {
+	if len(o.Variants) == 0 && len(o.Prices) == 0 && len(o.Stocks) == 0 {
+		return nil
+	}
+	v := &offersView{}
+	names := map[int64]string{0: itself}
+	for _, x := range o.Variants {
+		var cs []string
+		for _, c := range x.Characteristics {
+			cs = append(cs, c.Name+": "+c.Value)
+		}
+		names[x.ID] = x.Name
+		if x.Name == "" {
+			names[x.ID] = strings.Join(cs, ", ")
+		}
+		v.Variants = append(v.Variants, offerVariantRow{Name: x.Name, Article: x.Article, Chars: strings.Join(cs, ", "),
+			Price: x.Price.String() + " " + x.Currency, Stock: x.Stock.String(), ID1C: x.ID1C})
+	}
+	for _, p := range o.Prices {
+		v.Prices = append(v.Prices, offerPriceRow{Owner: names[p.VariantID], Type: p.PriceType, Price: p.Price.String() + " " + p.Currency})
+	}
+	for _, st := range o.Stocks {
+		v.Stocks = append(v.Stocks, offerStockRow{Owner: names[st.VariantID], Warehouse: st.Warehouse, Quantity: st.Quantity.String()})
+	}
+	return v
 }
 
 func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int64, bool) {
@@ -177,6 +219,14 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		}
 		iv.Action, iv.Lang, iv.CSRF = d.Action+"/items", rq.Lang, rq.Sess.CSRF
 		d.Items = iv
+	}
+	if e.Name == store.EntityProduct {
+		o, err := u.store.ProductOffers(ctx, id)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		d.Offers = productOffers(o, rq.T("card.product_itself"))
 	}
 	if rec["deleted_at"] != nil {
 		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/obmen/obmen/internal/commerceml/exchange"
@@ -85,7 +86,9 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 	}
 	var out []JournalEntry
 	for _, e := range es {
-		bad := e.Status == exchange.StatusFailure
+		// A partly failed exchange answered success to 1C with items
+		// refused or skipped: it is shown with the failures.
+		bad := e.Status == exchange.StatusFailure || e.PartlyFailed
 		if failed && !bad {
 			continue
 		}
@@ -97,8 +100,13 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 		if msg == "" && len(e.Problems) > 0 {
 			msg = strings.Join(e.Problems, "; ")
 		}
+		status := e.Status
+		if e.PartlyFailed && e.Status == exchange.StatusSuccess {
+			status = "partly_failed"
+			msg = fmt.Sprintf("partly failed: %d items skipped or refused, listed in /api/v1/exchanges/%d/skipped.csv; %s", len(e.Skipped), e.ID, msg)
+		}
 		out = append(out, JournalEntry{ID: e.ID, At: e.StartedAt, Integration: "1С " + e.Type + " " + e.Filename, Direction: dir,
-			Status: e.Status, Failed: bad, Error: msg})
+			Status: status, Failed: bad, Error: msg})
 	}
 	return out, nil
 }

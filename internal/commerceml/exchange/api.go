@@ -1,11 +1,13 @@
 package exchange
 
 import (
+	"encoding/csv"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -92,6 +94,20 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 			_, _ = io.Copy(w, f)
 			return nil
 		})
+	handle(mux, "GET /api/v1/exchanges/{id}/skipped.csv", "The items a 1C exchange skipped or refused, as CSV: Ид, name, file, line, reason (admin)", nil, nil,
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID(r)
+			if err != nil {
+				return err
+			}
+			e, err := s.GetEntry(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+`-skipped.csv"`)
+			return WriteSkippedCSV(w, e.Skipped)
+		})
 	handle(mux, "GET /api/v1/exchanges/settings", "1C exchange settings (admin)", nil, Settings{},
 		func(w http.ResponseWriter, r *http.Request) error {
 			set, err := LoadSettings(r.Context(), s.store)
@@ -143,4 +159,27 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 			httpx.WriteJSON(w, http.StatusOK, out)
 			return nil
 		})
+}
+
+// WriteSkippedCSV writes skipped items as CSV with a header row; a UTF-8
+// byte order mark first, so that Excel opens the Cyrillic right.
+func WriteSkippedCSV(w io.Writer, items []SkippedItem) error {
+	if _, err := w.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"Ид", "Наименование", "Файл", "Строка", "Причина"})
+	for _, it := range items {
+		_ = cw.Write([]string{csvSafe(it.ID), csvSafe(it.Name), csvSafe(it.File), strconv.Itoa(it.Line), csvSafe(it.Reason)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obmen/obmen/internal/bench"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/commerceml/schematest"
 	"github.com/obmen/obmen/internal/crm"
@@ -83,6 +84,15 @@ func peakRSS() string {
 	return "?"
 }
 
+// benchVariants is the variants per product of the generated offers
+// (OBMEN_CML_BENCH_VARIANTS, 3 by default; 0: one offer per product).
+func benchVariants() int {
+	if v, err := strconv.Atoi(os.Getenv("OBMEN_CML_BENCH_VARIANTS")); err == nil && v >= 0 {
+		return v
+	}
+	return 3
+}
+
 func benchN() int {
 	if v, err := strconv.Atoi(os.Getenv("OBMEN_CML_BENCH_N")); err == nil && v > 0 {
 		return v
@@ -91,7 +101,8 @@ func benchN() int {
 }
 
 // BenchmarkCatalogImport imports a generated catalog (import.xml +
-// offers.xml, OBMEN_CML_BENCH_N products, 100,000 by default) through
+// offers.xml, OBMEN_CML_BENCH_N products, 100,000 by default, with
+// OBMEN_CML_BENCH_VARIANTS variants each, 3 by default) through
 // the real protocol on SQLite: chunked upload, import until success.
 //
 //	go test -run '^$' -bench CatalogImport -benchtime 1x ./internal/commerceml/exchange/
@@ -103,7 +114,8 @@ func BenchmarkCatalogImport(b *testing.B) {
 	_ = genCatalog(fi, n)
 	fi.Close()
 	fo, _ := os.Create(offers)
-	_ = genOffers(fo, n)
+	variants := benchVariants()
+	_ = bench.WriteOffersVariants(fo, n, variants)
 	fo.Close()
 	for i := 0; i < b.N; i++ {
 		e := newEnv(b, storetest.OpenSQLite(b))
@@ -138,6 +150,13 @@ func BenchmarkCatalogImport(b *testing.B) {
 		if got := len(e.products()); got != n {
 			b.Fatalf("%d products, want %d", got, n)
 		}
+		var nv, np int
+		_ = e.d.Read.QueryRow("SELECT COUNT(*) FROM product_variants").Scan(&nv)
+		_ = e.d.Read.QueryRow("SELECT COUNT(*) FROM product_prices").Scan(&np)
+		if nv != n*variants {
+			b.Fatalf("%d variants, want %d", nv, n*variants)
+		}
+		b.Logf("%d variants (%d per product), %d prices per type", nv, variants, np)
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		b.Logf("%d products with offers end to end in %v; during the exchange: %s; VmHWM of the process (server and 1C client, with the check after) %s; Go heap sys %d MiB",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -202,13 +203,51 @@ type catalogTx struct {
 	active   map[string]bool
 	prices   map[string]*commerceml.PriceType
 	lastID   int64 // the record the last product, service or offer applied to
+	skipped  []SkippedItem
+}
+
+// named converts the store's products found by name and article.
+func named(ps []store.NamedProduct) []Named {
+	out := make([]Named, len(ps))
+	for i, p := range ps {
+		out[i] = Named{ID: p.ID, ID1C: p.ExternalID}
+	}
+	return out
+}
+
+// unitOf is the dictionary's unit for what 1C wrote; ok is false when it
+// names none.
+func unitOf(u commerceml.Unit) (crm.Unit, bool) {
+	r := u.Resolved()
+	key := r.Key()
+	if key == "" {
+		return crm.Unit{}, false
+	}
+	cu := crm.Unit{Name: key, Title: r.FullName}
+	if okeiDigits(r.Code) {
+		cu.OKEI = r.Code
+	}
+	return cu, true
+}
+
+func okeiDigits(s string) bool {
+	if len(s) < 3 || len(s) > 4 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Lookup over the write's transaction. Matching 1C's documents to records
 // is the system's own: it sees every record (Unscoped), whoever's
 // session runs the exchange.
-func (c *catalogTx) ProductByNameArticle(n, a string) (int64, error) {
-	return c.t.ProductIDByNameArticle(n, a)
+func (c *catalogTx) ProductsByNameArticle(n, a string) ([]Named, error) {
+	ps, err := c.t.ProductsByNameArticle(n, a, System)
+	return named(ps), err
 }
 func (c *catalogTx) ServiceByName(n string) (int64, error) { return c.t.ServiceIDByName(n) }
 func (c *catalogTx) AccountByName(n string) (int64, error) { return c.t.Unscoped().AccountIDByTitle(n) }
@@ -240,6 +279,9 @@ func (c *catalogTx) problem(entity string, line int, what string, err error) err
 	c.counts.of(entity).Failed++
 	if len(c.problems) < 1000 {
 		c.problems = append(c.problems, fmt.Sprintf("%s line %d: %s: %v", c.file, line, what, err))
+	}
+	if len(c.skipped) < maxSkipped {
+		c.skipped = append(c.skipped, SkippedItem{File: c.file, Line: line, Name: what, Reason: err.Error()})
 	}
 	return nil
 }
@@ -282,14 +324,26 @@ func (c *catalogTx) catalog(id1c, name, parent1c string, line int) error {
 	return nil
 }
 
-func (c *catalogTx) unit(name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" || c.units[name] {
+// unit ensures a unit named in an order line.
+func (c *catalogTx) unit(name string) error { return c.goodUnit(commerceml.Unit{Short: name}) }
+
+// goodUnit ensures the unit of a good, with its ОКЕИ code and full name.
+func (c *catalogTx) goodUnit(u commerceml.Unit) error {
+	cu, ok := unitOf(u)
+	if !ok || c.units[cu.Name] {
 		return nil
 	}
-	c.units[name] = true
-	return c.t.EnsureUnit(name)
+	c.units[cu.Name] = true
+	return c.t.EnsureUnitCoded(cu)
 }
+
+func (c *catalogTx) warn(text string) {
+	if len(c.problems) < 1000 {
+		c.problems = append(c.problems, text)
+	}
+}
+
+func (c *catalogTx) fileName() string { return c.file }
 
 func (c *catalogTx) memberships(groups []string) []int64 {
 	var ids []int64
@@ -326,31 +380,17 @@ func (c *catalogTx) setExternal(entity string, id int64, ext *map[string]string,
 	return nil
 }
 
+// product applies a good as the stager does (goods.go), in the write.
 func (c *catalogTx) product(g *commerceml.Good) error {
 	what := fmt.Sprintf("product %q (article %q)", g.Name, g.Article)
-	vat, err := ParseVAT(g.VAT())
-	if err != nil {
-		return c.problem("product", g.Line, what, fmt.Errorf("%w: %w", errEntity, err))
-	}
-	if err := c.unit(g.Unit); err != nil {
-		return err
-	}
-	m, err := MatchProduct(c, g.Name, g.Article, g.ID)
-	if err != nil {
+	m, vat, ok, err := matchGood(c, g)
+	if err != nil || !ok {
 		return err
 	}
 	cats := c.memberships(g.GroupIDs)
-	id1c := strings.TrimSpace(g.ID)
 	if m.ID == 0 {
-		p := crm.Product{Name: g.Name, Article: strings.TrimSpace(g.Article), Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true,
-			Description: g.Description, Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
-		if id1c != "" {
-			if other, err := c.t.Unscoped().IDByExternal("product", System, id1c); err != nil {
-				return err
-			} else if other == 0 {
-				p.ExternalIDs[System] = id1c
-			}
-		}
+		var p crm.Product
+		fillFromGood(&p, g, m, vat, cats)
 		np, err := c.t.CreateProduct(p)
 		if err != nil {
 			return c.problem("product", g.Line, what, err)
@@ -361,20 +401,8 @@ func (c *catalogTx) product(g *commerceml.Good) error {
 	}
 	c.lastID = m.ID
 	_, err = c.t.UpdateProduct(m.ID, func(p *crm.Product) error {
-		if m.Rule == ByExternalID {
-			p.Name, p.Article = g.Name, strings.TrimSpace(g.Article)
-		}
-		if u := strings.TrimSpace(g.Unit); u != "" {
-			p.Unit = u
-		}
-		p.VATRate = vat
-		if g.Description != "" {
-			p.Description = g.Description
-		}
-		if len(cats) > 0 {
-			p.CatalogIDs = cats
-		}
-		return c.setExternal("product", p.ID, &p.ExternalIDs, id1c)
+		fillFromGood(p, g, m, vat, cats)
+		return nil
 	})
 	if err != nil {
 		return c.problem("product", g.Line, what, err)
@@ -389,7 +417,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 	if err != nil {
 		return c.problem("service", g.Line, what, fmt.Errorf("%w: %w", errEntity, err))
 	}
-	if err := c.unit(g.Unit); err != nil {
+	if err := c.goodUnit(g.Unit); err != nil {
 		return err
 	}
 	m, err := MatchService(c, g.Name, g.ID)
@@ -399,7 +427,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 	cats := c.memberships(g.GroupIDs)
 	id1c := strings.TrimSpace(g.ID)
 	if m.ID == 0 {
-		v := crm.Service{Name: g.Name, Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true, Description: g.Description,
+		v := crm.Service{Name: g.Name, Unit: g.Unit.Key(), VATRate: vat, VATIncluded: true, Description: g.Description,
 			Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
 			if other, err := c.t.Unscoped().IDByExternal("service", System, id1c); err != nil {
@@ -421,7 +449,7 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 		if m.Rule == ByExternalID {
 			v.Name = g.Name
 		}
-		if u := strings.TrimSpace(g.Unit); u != "" {
+		if u := g.Unit.Key(); u != "" {
 			v.Unit = u
 		}
 		v.VATRate = vat
@@ -437,16 +465,37 @@ func (c *catalogTx) service(g *commerceml.Good) error {
 	return nil
 }
 
-// offerVals is what an offer sets: price, currency and VAT inclusion
-// when it has a price, stock when it has a quantity; and how the good is
-// found.
+// offerVals is what an offer sets: price (of the chosen price type),
+// currency and VAT inclusion when it has one, stock when it has a
+// quantity; the prices of every type and the stock per warehouse; and how
+// the good is found. A variant (an offer with a "#" id) sets its own
+// row, never the product's price or stock directly.
 type offerVals struct {
 	Name, Article, ID1C string
+	OfferID             string                 `json:",omitempty"`
+	Variant             bool                   `json:",omitempty"`
+	Chars               []commerceml.Requisite `json:",omitempty"`
+	HasChars            bool                   `json:",omitempty"`
 	Price               *crm.Amount
 	Currency            string
 	Included            bool
+	Prices              []typedPrice `json:",omitempty"`
 	Stock               *crm.Quantity
+	Stocks              []whStock `json:",omitempty"`
 	Line                int
+}
+
+// typedPrice is an offer's price of one price type.
+type typedPrice struct {
+	Type, TypeID1C string
+	Price          crm.Amount
+	Currency       string
+}
+
+// whStock is an offer's stock in one warehouse (1C's id of it).
+type whStock struct {
+	Warehouse string
+	Quantity  crm.Quantity
 }
 
 func (v *offerVals) what() string { return fmt.Sprintf("offer %q (article %q)", v.Name, v.Article) }
@@ -461,28 +510,95 @@ func (v *offerVals) set(p *crm.Product) {
 	}
 }
 
-// readOffer reads an offer's values; an error wraps errEntity.
-func readOffer(o *commerceml.Offer, prices map[string]*commerceml.PriceType, isActive func(string) bool) (*offerVals, error) {
-	v := &offerVals{Name: o.Name, Article: o.Article, ID1C: o.GoodID(), Included: true, Line: o.Line}
+// readOffer reads an offer's values; chosen is the id of the price type
+// the product's price is taken from ("" when the package declares no
+// price types: then the offer's only price). An error wraps errEntity.
+func readOffer(o *commerceml.Offer, prices map[string]*commerceml.PriceType, chosen string, currency func(code, fallback, what string) (string, error)) (*offerVals, error) {
+	v := &offerVals{Name: strings.TrimSpace(o.Name), Article: strings.TrimSpace(o.Article), ID1C: o.GoodID(), OfferID: strings.TrimSpace(o.ID),
+		Variant: o.IsVariant(), Included: true, Line: o.Line}
+	for _, ch := range o.Characteristics {
+		v.Chars = append(v.Chars, commerceml.Requisite{Name: strings.TrimSpace(ch.Name), Value: strings.TrimSpace(ch.Value)})
+	}
+	v.HasChars = len(o.Characteristics) > 0
 	what := v.what()
-	if len(o.Prices) > 0 {
-		p := o.Prices[0]
-		fallback := ""
-		if pt := prices[strings.TrimSpace(p.TypeID)]; pt != nil {
-			fallback = pt.Currency
-			v.Included = pt.TaxIncluded()
+	if chosen == "" && len(o.Prices) > 1 {
+		return nil, fmt.Errorf("%w: %d prices and no <ТипыЦен> in the package to choose the price type from", errEntity, len(o.Prices))
+	}
+	for _, p := range o.Prices {
+		typeID := strings.TrimSpace(p.TypeID)
+		fallback, name, included := "", typeID, true
+		if pt := prices[typeID]; pt != nil {
+			fallback, included = pt.Currency, pt.TaxIncluded()
+			if n := strings.TrimSpace(pt.Name); n != "" {
+				name = n
+			}
 		}
+		isChosen := chosen == "" || typeID == chosen
 		a, err := ParseAmount(p.PerUnit)
 		if err != nil {
-			return nil, fmt.Errorf("%w: price %q: %w", errEntity, p.PerUnit, err)
+			if !isChosen {
+				continue // a price of another type that cannot be read is not kept
+			}
+			return nil, fmt.Errorf("%w: price %q of type %q: %w", errEntity, p.PerUnit, name, err)
 		}
-		v.Price = &a
-		cur, err := Currency(p.Currency, fallback, isActive, what)
+		cur, err := currency(p.Currency, fallback, what)
 		if err != nil {
+			if !isChosen {
+				continue
+			}
 			return nil, fmt.Errorf("%w: %w", errEntity, err)
 		}
-		v.Currency = cur
+		if name == "" {
+			name = "—"
+		}
+		v.Prices = append(v.Prices, typedPrice{Type: name, TypeID1C: typeID, Price: a, Currency: cur})
+		if isChosen && v.Price == nil {
+			v.Price, v.Currency, v.Included = &a, cur, included
+		}
 	}
+	var stocks []whStock
+	var sum crm.Quantity
+	addStock := func(wh, x string) error {
+		if strings.TrimSpace(x) == "" {
+			return nil // УТ 11 writes КоличествоНаСкладе="" for none
+		}
+		q, err := ParseQuantity(x)
+		if err != nil {
+			return fmt.Errorf("%w: stock %q of warehouse %q: %w", errEntity, x, wh, err)
+		}
+		sum += q
+		if wh = strings.TrimSpace(wh); wh != "" {
+			for i := range stocks {
+				if stocks[i].Warehouse == wh {
+					stocks[i].Quantity += q
+					return nil
+				}
+			}
+			stocks = append(stocks, whStock{Warehouse: wh, Quantity: q})
+		}
+		return nil
+	}
+	seen := false
+	for _, st := range o.Stores {
+		seen = true
+		if err := addStock(st.ID, st.Quantity); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range o.Rests {
+		seen = true
+		for _, w := range r.Warehouses {
+			if err := addStock(w.ID, w.Quantity); err != nil {
+				return nil, err
+			}
+		}
+		if r.Quantity != nil && len(r.Warehouses) == 0 {
+			if err := addStock("", *r.Quantity); err != nil {
+				return nil, err
+			}
+		}
+	}
+	v.Stocks = stocks
 	switch {
 	case o.Quantity != nil:
 		q, err := ParseQuantity(*o.Quantity)
@@ -490,25 +606,62 @@ func readOffer(o *commerceml.Offer, prices map[string]*commerceml.PriceType, isA
 			return nil, fmt.Errorf("%w: quantity %q: %w", errEntity, *o.Quantity, err)
 		}
 		v.Stock = &q
-	case len(o.Rests) > 0:
-		var sum crm.Quantity
-		for _, r := range o.Rests {
-			vals := r.Warehouses
-			if r.Quantity != nil {
-				vals = append(vals, *r.Quantity)
-			}
-			for _, x := range vals {
-				q, err := ParseQuantity(x)
-				if err != nil {
-					return nil, fmt.Errorf("%w: rest %q: %w", errEntity, x, err)
-				}
-				sum += q
-			}
-		}
+	case seen:
 		v.Stock = &sum
 	}
 	return v, nil
 }
+
+// ChoosePriceType picks the price type the products' price is taken
+// from, among those a package declares: the one the settings name (by
+// name or 1C id), else the one named "Розничная", else the only one. It
+// refuses when that leaves a choice, naming the types. No types
+// declared: "" (an offer's only price is taken).
+func ChoosePriceType(types map[string]*commerceml.PriceType, setting string) (string, error) {
+	if len(types) == 0 {
+		return "", nil
+	}
+	var ids []string
+	for id := range types {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	find := func(want string) string {
+		want = strings.TrimSpace(want)
+		for _, id := range ids {
+			if id == want {
+				return id
+			}
+		}
+		for _, id := range ids {
+			if strings.EqualFold(strings.TrimSpace(types[id].Name), want) {
+				return id
+			}
+		}
+		return ""
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = fmt.Sprintf("%q (Ид %s)", strings.TrimSpace(types[id].Name), id)
+	}
+	if strings.TrimSpace(setting) != "" {
+		if id := find(setting); id != "" {
+			return id, nil
+		}
+		return "", fmt.Errorf("the price type %q chosen in the exchange settings is not among the package's price types: %s", setting, strings.Join(names, ", "))
+	}
+	if id := find(DefaultPriceType); id != "" {
+		return id, nil
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	return "", fmt.Errorf("the package has %d price types (%s) and none is named %q: choose the one to take in the exchange settings (price type)",
+		len(ids), strings.Join(names, ", "), DefaultPriceType)
+}
+
+// DefaultPriceType is the price type taken when the settings choose none.
+const DefaultPriceType = "Розничная"
 
 // applyOffer finds the good of an offer in the write and updates it.
 func (c *catalogTx) applyOffer(v *offerVals) error {
@@ -516,9 +669,6 @@ func (c *catalogTx) applyOffer(v *offerVals) error {
 	pm, err := MatchProduct(c, v.Name, v.Article, v.ID1C)
 	if err != nil {
 		return err
-	}
-	if v.Name == "" && pm.Rule == ByNameArticle {
-		pm = Match{Rule: NoMatch}
 	}
 	if pm.ID != 0 {
 		c.lastID = pm.ID
@@ -538,6 +688,13 @@ func (c *catalogTx) applyOffer(v *offerVals) error {
 	}
 	if sm.ID == 0 || v.Price == nil {
 		c.counts.of("offer").Skipped++
+		if len(c.skipped) < maxSkipped {
+			reason := "offer skipped: no product or service has its 1C id (nor, for a hand-made one, its name and article)"
+			if sm.ID != 0 {
+				reason = "offer of a service skipped: it has no price of the chosen price type"
+			}
+			c.skipped = append(c.skipped, SkippedItem{ID: v.OfferID, Name: v.Name, File: c.file, Line: v.Line, Reason: reason})
+		}
 		return nil
 	}
 	if _, err := c.t.UpdateService(sm.ID, func(x *crm.Service) error {

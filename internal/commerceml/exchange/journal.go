@@ -61,23 +61,41 @@ type Entry struct {
 	Stage string `json:"stage,omitempty"`
 	// Batch is the entry whose switch applies this file: its own, or
 	// the import.xml's for the offers.xml of the same package.
-	Batch       int64  `json:"batch,omitempty"`
-	sessionID   string // not shown: it is the 1C session's cookie
-	filePath    string
-	stagedItems int64
-	full        bool
-	deactivated bool
+	Batch int64 `json:"batch,omitempty"`
+	// Skipped lists each item skipped or refused (GET
+	// /api/v1/exchanges/{id}/skipped.csv).
+	Skipped []SkippedItem `json:"skipped"`
+	// PartlyFailed: the exchange succeeded toward 1C with items refused
+	// or skipped.
+	PartlyFailed bool   `json:"partly_failed"`
+	sessionID    string // not shown: it is the 1C session's cookie
+	filePath     string
+	stagedItems  int64
+	full         bool
+	deactivated  bool
 }
 
 const entryColumns = `id, session_id, type, direction, filename, status, started_at, finished_at, counts, problems, error, file_path, file_size,
-	stage, batch_id, staged_items, full_catalog, deactivated`
+	stage, batch_id, staged_items, full_catalog, deactivated, skipped, partly_failed`
+
+// SkippedItem is one item of a file that was skipped or refused.
+type SkippedItem struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// maxSkipped caps the items listed per file (the counts hold them all).
+const maxSkipped = 100000
 
 func scanEntry(sc interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
 	var started, finished int64
-	var counts, problems string
+	var counts, problems, skipped string
 	if err := sc.Scan(&e.ID, &e.sessionID, &e.Type, &e.Direction, &e.Filename, &e.Status, &started, &finished, &counts, &problems,
-		&e.Error, &e.filePath, &e.FileSize, &e.Stage, &e.Batch, &e.stagedItems, &e.full, &e.deactivated); err != nil {
+		&e.Error, &e.filePath, &e.FileSize, &e.Stage, &e.Batch, &e.stagedItems, &e.full, &e.deactivated, &skipped, &e.PartlyFailed); err != nil {
 		return e, err
 	}
 	e.StartedAt = time.UnixMicro(started).UTC()
@@ -90,6 +108,10 @@ func scanEntry(sc interface{ Scan(...any) error }) (Entry, error) {
 	_ = json.Unmarshal([]byte(problems), &e.Problems)
 	if e.Problems == nil {
 		e.Problems = []string{}
+	}
+	_ = json.Unmarshal([]byte(skipped), &e.Skipped)
+	if e.Skipped == nil {
+		e.Skipped = []SkippedItem{}
 	}
 	e.FileKept = e.filePath != ""
 	return e, nil

@@ -20,11 +20,20 @@ const System = crm.IntegrationOneC
 // Lookup is what matching needs to know about the CRM; ids are 0 when
 // nothing matches.
 type Lookup interface {
-	ProductByNameArticle(name, article string) (int64, error)
+	// ProductsByNameArticle lists the live products with exactly this
+	// name and article, oldest first, with the 1C id each carries.
+	ProductsByNameArticle(name, article string) ([]Named, error)
 	ServiceByName(name string) (int64, error)
 	AccountByName(name string) (int64, error)
 	OrderByNumber(number string) (int64, error)
 	ByExternal(entity, id string) (int64, error)
+}
+
+// Named is a product found by name and article: its id and the 1C id it
+// carries ("" none).
+type Named struct {
+	ID   int64
+	ID1C string
 }
 
 // Match is the outcome of matching: the record found (0: create one) and
@@ -56,17 +65,73 @@ func first(steps ...func() (int64, string, error)) (Match, error) {
 	return Match{Rule: NoMatch}, nil
 }
 
-// MatchProduct: by name AND article (an empty article is a value: it
-// matches only products without one), then by the hidden 1C id; else a new
-// product. Same name with another article is a new product.
-func MatchProduct(l Lookup, name, article, id1c string) (Match, error) {
-	return first(
-		func() (int64, string, error) {
-			id, err := l.ProductByNameArticle(strings.TrimSpace(name), strings.TrimSpace(article))
-			return id, ByNameArticle, err
-		},
-		func() (int64, string, error) { return byExternal(l, "product", id1c) },
-	)
+// ProductMatch is the outcome of matching a 1C good (or the good of an
+// offer) to a product.
+type ProductMatch struct {
+	Match
+	// Link: the product is to carry the good's 1C id (a new product, or
+	// one made by hand that the good was linked to by name and article).
+	Link bool
+	// Collisions are the products with the good's name and article that
+	// carry another 1C id: the good is kept apart from them, and the
+	// journal names each.
+	Collisions []Named
+}
+
+// MatchProduct is the one rule that links a 1C good to a product, for the
+// stager and the one-by-one path alike (seed 000, kept in spirit):
+//
+//   - a product that carries a 1C id is only ever matched by that id, so
+//     two 1C goods never share a product;
+//   - else by name AND article (an empty article is a value: it matches
+//     only products without one), only among products without a 1C id:
+//     those made by hand in the CRM, which the good then links to;
+//   - else a new product. Same name with another article is a new product.
+//
+// An offer without a name (a prices or rests file) is matched by its 1C
+// id only.
+func MatchProduct(l Lookup, name, article, id1c string) (ProductMatch, error) {
+	name, article, id1c = strings.TrimSpace(name), strings.TrimSpace(article), strings.TrimSpace(id1c)
+	if id1c != "" {
+		id, err := l.ByExternal("product", id1c)
+		if err != nil {
+			return ProductMatch{}, err
+		}
+		if id != 0 {
+			return ProductMatch{Match: Match{ID: id, Rule: ByExternalID}}, nil
+		}
+	}
+	m := ProductMatch{Match: Match{Rule: NoMatch}, Link: id1c != ""}
+	if name == "" {
+		return m, nil
+	}
+	named, err := l.ProductsByNameArticle(name, article)
+	if err != nil {
+		return ProductMatch{}, err
+	}
+	for _, n := range named {
+		switch {
+		case n.ID1C == "" && m.ID == 0:
+			m.ID, m.Rule = n.ID, ByNameArticle
+		case n.ID1C != "" && n.ID1C != id1c:
+			m.Collisions = append(m.Collisions, n)
+		}
+	}
+	return m, nil
+}
+
+// CollisionWarning is the journal line for a good kept apart from
+// products with its name and article that carry other 1C ids.
+func CollisionWarning(file string, line int, name, article, id1c string, with []Named) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s line %d: name+article collision: good %q (article %q, Ид %q) kept apart from", file, line, name, article, id1c)
+	for i, n := range with {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " product %d (Ид %q)", n.ID, n.ID1C)
+	}
+	return b.String()
 }
 
 // MatchService: by name, then by the 1C id.
@@ -172,18 +237,42 @@ func KeptRequisites(d *commerceml.Document) []commerceml.Requisite {
 // code and refuses one that is not active in Obmen, naming it and what
 // carries it. An empty code is the fallback (the price type's, or RUB).
 func Currency(code, fallback string, active func(string) bool, what string) (string, error) {
+	return CurrencyWith(nil, code, fallback, active, what)
+}
+
+// CurrencyWith is Currency through an alias table (upper-cased alias →
+// ISO code; the editable one of the database) before the built-in one.
+func CurrencyWith(aliases map[string]string, code, fallback string, active func(string) bool, what string) (string, error) {
 	c := strings.TrimSpace(code)
 	if c == "" {
-		c = fallback
+		c = strings.TrimSpace(fallback)
 	}
 	if c == "" {
 		c = "RUB"
 	}
-	iso := crm.CanonicalCurrency(c)
+	iso, ok := aliases[strings.ToUpper(c)]
+	if !ok {
+		iso = crm.CanonicalCurrency(c)
+	}
 	if !active(iso) {
+		if !isISO(iso) {
+			return "", fmt.Errorf("currency %q of %s is not known: map it to an ISO code under currency aliases", c, what)
+		}
 		return "", fmt.Errorf("currency %s (%q) of %s is not active in Obmen: add it under currencies and set its rate", iso, c, what)
 	}
 	return iso, nil
+}
+
+func isISO(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // StatusTo1C is the order status as written to 1C: through the mapping

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -10,14 +11,14 @@ import (
 
 // fakeLookup is the CRM as maps.
 type fakeLookup struct {
-	products map[[2]string]int64
+	products map[[2]string][]Named
 	services map[string]int64
 	accounts map[string]int64
 	orders   map[string]int64
 	ext      map[string]int64 // "entity/id"
 }
 
-func (f fakeLookup) ProductByNameArticle(n, a string) (int64, error) {
+func (f fakeLookup) ProductsByNameArticle(n, a string) ([]Named, error) {
 	return f.products[[2]string{n, a}], nil
 }
 func (f fakeLookup) ServiceByName(n string) (int64, error)  { return f.services[n], nil }
@@ -26,12 +27,47 @@ func (f fakeLookup) OrderByNumber(n string) (int64, error)  { return f.orders[n]
 func (f fakeLookup) ByExternal(e, id string) (int64, error) { return f.ext[e+"/"+id], nil }
 
 var crmNow = fakeLookup{
-	products: map[[2]string]int64{{"Дрель", "DR-1"}: 1, {"Кабель", ""}: 2, {"Дрель", "DR-2"}: 3},
+	products: map[[2]string][]Named{{"Дрель", "DR-1"}: {{1, "g-1"}}, {"Кабель", ""}: {{2, ""}}, {"Дрель", "DR-2"}: {{3, ""}},
+		{"Пила", "P-1"}: {{4, "g-4"}, {5, ""}}},
 	services: map[string]int64{"Монтаж": 10},
 	accounts: map[string]int64{"ООО Ромашка": 20},
 	orders:   map[string]int64{"SO-1": 30},
-	ext: map[string]int64{"product/g-1": 1, "product/g-9": 9, "service/s-1": 11, "catalog/c-1": 40,
+	ext: map[string]int64{"product/g-1": 1, "product/g-9": 9, "product/g-4": 4, "service/s-1": 11, "catalog/c-1": 40,
 		"account/a-1": 21},
+}
+
+// TestMatchProduct: a product carrying a 1C id is only ever matched by
+// that id; name and article link goods to products made by hand only.
+func TestMatchProduct(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name                string
+		good, article, id1c string
+		want                ProductMatch
+	}{
+		{"by 1C id", "Дрель", "DR-1", "g-1", ProductMatch{Match: Match{1, ByExternalID}}},
+		{"1C id wins over name and article", "Дрель", "DR-2", "g-1", ProductMatch{Match: Match{1, ByExternalID}}},
+		{"renamed in 1C, found by 1C id", "Дрель новая", "DR-9", "g-9", ProductMatch{Match: Match{9, ByExternalID}}},
+		{"hand-made product linked by name and article", "Дрель", "DR-2", "g-new", ProductMatch{Match: Match{3, ByNameArticle}, Link: true}},
+		{"a product with another 1C id is never shared", "Дрель", "DR-1", "g-2",
+			ProductMatch{Match: Match{0, NoMatch}, Link: true, Collisions: []Named{{1, "g-1"}}}},
+		{"hand-made twin of a 1C product is linked, the collision named", "Пила", "P-1", "g-5",
+			ProductMatch{Match: Match{5, ByNameArticle}, Link: true, Collisions: []Named{{4, "g-4"}}}},
+		{"a good without a 1C id does not take a product with one", "Дрель", "DR-1", "",
+			ProductMatch{Match: Match{0, NoMatch}, Collisions: []Named{{1, "g-1"}}}},
+		{"empty article matches the product without one", "Кабель", "", "", ProductMatch{Match: Match{2, ByNameArticle}}},
+		{"empty article does not match one with an article", "Дрель", "", "", ProductMatch{Match: Match{0, NoMatch}}},
+		{"same name, other article → new", "Дрель", "DR-3", "", ProductMatch{Match: Match{0, NoMatch}}},
+		{"nothing → new, carrying the 1C id", "Пила", "P-2", "g-404", ProductMatch{Match: Match{0, NoMatch}, Link: true}},
+		{"offer without a name: by 1C id", "", "", "g-1", ProductMatch{Match: Match{1, ByExternalID}}},
+		{"offer without a name: never by name", " ", "", "g-404", ProductMatch{Match: Match{0, NoMatch}, Link: true}},
+	}
+	for _, c := range cases {
+		got, err := MatchProduct(crmNow, c.good, c.article, c.id1c)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
 }
 
 func TestMatchRules(t *testing.T) {
@@ -41,13 +77,6 @@ func TestMatchRules(t *testing.T) {
 		got  func() (Match, error)
 		want Match
 	}{
-		{"product by name and article", func() (Match, error) { return MatchProduct(crmNow, "Дрель", "DR-1", "") }, Match{1, ByNameArticle}},
-		{"product: name and article win over another 1C id", func() (Match, error) { return MatchProduct(crmNow, "Дрель", "DR-2", "g-1") }, Match{3, ByNameArticle}},
-		{"product: empty article matches the product without one", func() (Match, error) { return MatchProduct(crmNow, "Кабель", "", "") }, Match{2, ByNameArticle}},
-		{"product: empty article does not match one with an article", func() (Match, error) { return MatchProduct(crmNow, "Дрель", "", "") }, Match{0, NoMatch}},
-		{"product: same name, other article → new", func() (Match, error) { return MatchProduct(crmNow, "Дрель", "DR-3", "") }, Match{0, NoMatch}},
-		{"product: renamed in 1C, found by 1C id", func() (Match, error) { return MatchProduct(crmNow, "Дрель новая", "DR-9", "g-9") }, Match{9, ByExternalID}},
-		{"product: nothing → new", func() (Match, error) { return MatchProduct(crmNow, "Пила", "P-1", "g-404") }, Match{0, NoMatch}},
 		{"service by name", func() (Match, error) { return MatchService(crmNow, " Монтаж ", "s-404") }, Match{10, ByName}},
 		{"service by 1C id", func() (Match, error) { return MatchService(crmNow, "Монтаж (новое)", "s-1") }, Match{11, ByExternalID}},
 		{"service: nothing → new", func() (Match, error) { return MatchService(crmNow, "Доставка", "") }, Match{0, NoMatch}},

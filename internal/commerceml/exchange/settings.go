@@ -44,6 +44,11 @@ type Settings struct {
 	// StepMillis is how long one import call may work before answering
 	// "progress".
 	StepMillis int64 `json:"step_millis"`
+	// PriceType is the price type (its name or 1C id, from the package's
+	// <ТипыЦен>) products' price is taken from; "" takes the one named
+	// "Розничная", else the only one. The other types are kept per
+	// product too.
+	PriceType string `json:"price_type"`
 	// KeepDays is how long the raw files of an exchange are kept.
 	KeepDays int `json:"keep_days"`
 }
@@ -81,6 +86,7 @@ func (s *Settings) Normalize() error {
 	if s.StatusMap == nil {
 		s.StatusMap = map[string]string{}
 	}
+	s.PriceType = strings.TrimSpace(s.PriceType)
 	s.Version = strings.TrimSpace(s.Version)
 	if s.Version == "" {
 		s.Version = d.Version

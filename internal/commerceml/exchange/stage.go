@@ -119,8 +119,17 @@ type stager struct {
 	units    map[string]bool
 	active   map[string]bool
 	prices   map[string]*commerceml.PriceType
-	ids      []int64 // product ids reserved and not used yet
-	seq      int64
+	// The price type chosen for products' price (ChoosePriceType), once
+	// the first offer is read; priceSetting is the settings' choice.
+	chosen       string
+	chosenDone   bool
+	priceSetting string
+	aliases      map[string]string // currency aliases
+	skipped      []SkippedItem
+	cur          SkippedItem // the entity being read: problems name it
+	offerRows    []stagedOffer
+	ids          []int64 // product ids reserved and not used yet
+	seq          int64
 
 	// The chunk being staged.
 	rows     []*stagedProduct
@@ -245,7 +254,8 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 	st := &stager{s: s, ctx: store.WithBulkReads(ctx), e: e, file: filepath.Base(e.Filename), actor: actor(sess, set), now: s.now(),
 		counts: e.Counts, problems: e.Problems, catalogs: map[string]int64{}, units: map[string]bool{},
 		active: map[string]bool{}, prices: map[string]*commerceml.PriceType{},
-		byRecord: map[int64]*stagedProduct{}, byKey: map[string]*stagedProduct{}, byID1C: map[string]*stagedProduct{}}
+		byRecord: map[int64]*stagedProduct{}, byKey: map[string]*stagedProduct{}, byID1C: map[string]*stagedProduct{},
+		priceSetting: set.PriceType, skipped: e.Skipped}
 	if st.counts == nil {
 		st.counts = Counts{}
 	}
@@ -271,6 +281,11 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 	if err := st.load(); err != nil {
 		return err
 	}
+	aliases, err := s.store.CurrencyAliasMap(st.ctx)
+	if err != nil {
+		return err
+	}
+	st.aliases = aliases
 	if err := st.filters(); err != nil {
 		return err
 	}
@@ -326,9 +341,9 @@ func (st *stager) load() error {
 			return fmt.Errorf("exchange: staged rows: %w", err)
 		}
 		if kind == "unit" {
-			var u string
+			var u commerceml.Unit
 			_ = json.Unmarshal([]byte(data), &u)
-			st.units[u] = true
+			st.units[u.Key()] = true
 			continue
 		}
 		var c catalogRow
@@ -356,6 +371,13 @@ func (st *stager) replay(v any) {
 
 func (st *stager) apply(v any) error {
 	st.last = nil
+	st.cur = SkippedItem{}
+	switch x := v.(type) {
+	case *commerceml.Good:
+		st.cur = SkippedItem{ID: strings.TrimSpace(x.ID), Name: strings.TrimSpace(x.Name)}
+	case *commerceml.Offer:
+		st.cur = SkippedItem{ID: strings.TrimSpace(x.ID), Name: strings.TrimSpace(x.Name)}
+	}
 	switch x := v.(type) {
 	case *commerceml.Group:
 		return st.catalog(x.ID, x.Name, x.ParentID, x.Line, false)
@@ -364,7 +386,7 @@ func (st *stager) apply(v any) error {
 		return st.catalog(x.ID, x.Name, "", x.Line, true)
 	case *commerceml.Good:
 		if x.IsService() {
-			if err := st.unit(x.Unit); err != nil {
+			if err := st.goodUnit(x.Unit); err != nil {
 				return err
 			}
 			st.other("service", x)
@@ -394,7 +416,15 @@ func (st *stager) problem(entity string, line int, what string, err error) error
 	if len(st.problems) < 1000 {
 		st.problems = append(st.problems, fmt.Sprintf("%s line %d: %s: %v", st.file, line, what, err))
 	}
+	if len(st.skipped) < maxSkipped {
+		st.skipped = append(st.skipped, SkippedItem{ID: st.cur.ID, Name: st.cur.Name, File: st.file, Line: line, Reason: fmt.Sprintf("%s: %v", what, err)})
+	}
 	return nil
+}
+
+// currency maps what an offer writes through the alias table.
+func (st *stager) currency(code, fallback, what string) (string, error) {
+	return CurrencyWith(st.aliases, code, fallback, st.isActive, what)
 }
 
 func (st *stager) catalog(id1c, name, parent1c string, line int, root bool) error {
@@ -424,15 +454,23 @@ func (st *stager) catalog(id1c, name, parent1c string, line int, root bool) erro
 	return nil
 }
 
-func (st *stager) unit(name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" || st.units[name] {
+func (st *stager) goodUnit(u commerceml.Unit) error {
+	key := u.Key()
+	if key == "" || st.units[key] {
 		return nil
 	}
-	st.units[name] = true
-	st.other("unit", name)
+	st.units[key] = true
+	st.other("unit", u)
 	return nil
 }
+
+func (st *stager) warn(text string) {
+	if len(st.problems) < 1000 {
+		st.problems = append(st.problems, text)
+	}
+}
+
+func (st *stager) fileName() string { return st.file }
 
 func (st *stager) memberships(groups []string) []int64 {
 	var ids []int64
@@ -462,18 +500,43 @@ func (st *stager) isActive(code string) bool {
 
 // Lookup over committed data and what the batch has staged.
 
-func (st *stager) ProductByNameArticle(n, a string) (int64, error) {
+func (st *stager) ProductsByNameArticle(n, a string) ([]Named, error) {
 	n, a = strings.TrimSpace(n), strings.TrimSpace(a)
+	var out []Named
 	if st.committedKeys.has(n, a) {
-		id, err := st.s.store.ProductIDByNameArticle(st.ctx, n, a)
-		if err != nil || id != 0 {
-			return id, err
+		ps, err := st.s.store.ProductsByNameArticle(st.ctx, n, a, System)
+		if err != nil {
+			return nil, err
+		}
+		out = named(ps)
+		// A product the batch has linked to a good already carries its
+		// 1C id, though not in committed data yet.
+		for i := range out {
+			if out[i].ID1C != "" {
+				continue
+			}
+			r := st.byRecord[out[i].ID]
+			if r == nil {
+				if r, err = st.staged(out[i].ID); err != nil {
+					return nil, err
+				}
+			}
+			if r != nil {
+				out[i].ID1C = r.New.ExternalIDs[System]
+			}
 		}
 	}
+	// The batch's staged creates: only the latest of a name and article
+	// is kept in the filter, and it carries a 1C id unless its good had
+	// none, so one is all MatchProduct needs to keep goods apart.
 	if r := st.byKey[n+"\x00"+a]; r != nil {
-		return r.RecordID, nil
+		return append(out, Named{ID: r.RecordID, ID1C: r.ID1C}), nil
 	}
-	return st.stagedCreate(st.stagedKeys[hashKey(n, a)], func(p *stagedProduct) bool { return p.New.Name == n && p.New.Article == a })
+	id, err := st.stagedCreate(st.stagedKeys[hashKey(n, a)], func(p *stagedProduct) bool { return p.New.Name == n && p.New.Article == a })
+	if err != nil || id == 0 {
+		return out, err
+	}
+	return append(out, Named{ID: id, ID1C: st.last.ID1C}), nil
 }
 
 func (st *stager) ByExternal(entity, id string) (int64, error) {
@@ -603,30 +666,18 @@ func (st *stager) newID() (int64, error) {
 	return id, nil
 }
 
-// product stages a good as seed 000 applies it: matched by name and
-// article, then by 1C id, else created.
+// product stages a good as the one-by-one path applies it (goods.go).
 func (st *stager) product(g *commerceml.Good) error {
 	what := fmt.Sprintf("product %q (article %q)", g.Name, g.Article)
-	vat, err := ParseVAT(g.VAT())
-	if err != nil {
-		return st.problem("product", g.Line, what, fmt.Errorf("%w: %w", errEntity, err))
-	}
-	if err := st.unit(g.Unit); err != nil {
-		return err
-	}
-	m, err := MatchProduct(st, g.Name, g.Article, g.ID)
-	if err != nil {
+	m, vat, ok, err := matchGood(st, g)
+	if err != nil || !ok {
 		return err
 	}
 	cats := st.memberships(g.GroupIDs)
 	id1c := strings.TrimSpace(g.ID)
 	if m.ID == 0 {
-		p := crm.Product{Name: g.Name, Article: strings.TrimSpace(g.Article), Unit: strings.TrimSpace(g.Unit), VATRate: vat, VATIncluded: true,
-			Description: g.Description, Active: true, CatalogIDs: cats, Extra: crm.Extra{ExternalIDs: map[string]string{}}}
-		if id1c != "" {
-			// Not matched by it either: no product has it.
-			p.ExternalIDs[System] = id1c
-		}
+		var p crm.Product
+		fillFromGood(&p, g, m, vat, cats)
 		if err := p.Normalize(); err != nil {
 			return st.problem("product", g.Line, what, err)
 		}
@@ -643,31 +694,7 @@ func (st *stager) product(g *commerceml.Good) error {
 		return err
 	}
 	p := &r.New
-	if m.Rule == ByExternalID {
-		p.Name, p.Article = g.Name, strings.TrimSpace(g.Article)
-	}
-	if u := strings.TrimSpace(g.Unit); u != "" {
-		p.Unit = u
-	}
-	p.VATRate = vat
-	if g.Description != "" {
-		p.Description = g.Description
-	}
-	if len(cats) > 0 {
-		p.CatalogIDs = cats
-	}
-	if id1c != "" && p.ExternalIDs[System] != id1c {
-		other, err := st.ByExternal(store.EntityProduct, id1c)
-		if err != nil {
-			return err
-		}
-		if other == 0 || other == p.ID {
-			if p.ExternalIDs == nil {
-				p.ExternalIDs = map[string]string{}
-			}
-			p.ExternalIDs[System] = id1c
-		}
-	}
+	fillFromGood(p, g, m, vat, cats)
 	if err := p.Normalize(); err != nil {
 		return st.problem("product", g.Line, what, err)
 	}
@@ -684,16 +711,28 @@ func (st *stager) product(g *commerceml.Good) error {
 // offer for no product is applied at the switch (services are matched
 // there).
 func (st *stager) offer(o *commerceml.Offer) error {
-	v, err := readOffer(o, st.prices, st.isActive)
+	if !st.chosenDone {
+		c, err := ChoosePriceType(st.prices, st.priceSetting)
+		if err != nil {
+			return fmt.Errorf("commerceml: %s line %d: %w", st.file, o.Line, err)
+		}
+		st.chosen, st.chosenDone = c, true
+	}
+	v, err := readOffer(o, st.prices, st.chosen, st.currency)
 	if err != nil {
 		return st.problem("offer", o.Line, fmt.Sprintf("offer %q (article %q)", o.Name, o.Article), err)
+	}
+	if v.OfferID != "" {
+		st.offerRows = append(st.offerRows, stagedOffer{seq: st.seq, v: v})
+	}
+	if v.Variant {
+		// Applied at the switch to its good's product, whatever the file
+		// that brought the good.
+		return nil
 	}
 	pm, err := MatchProduct(st, v.Name, v.Article, v.ID1C)
 	if err != nil {
 		return err
-	}
-	if v.Name == "" && pm.Rule == ByNameArticle {
-		pm = Match{Rule: NoMatch}
 	}
 	if pm.ID == 0 {
 		st.other("offer", v)
@@ -799,6 +838,14 @@ func (st *stager) flush(items int64, last bool) error {
 	}
 	counts, _ := json.Marshal(st.counts)
 	problems, _ := json.Marshal(st.problems)
+	skipped, _ := json.Marshal(st.skipped)
+	if st.skipped == nil {
+		skipped = []byte("[]")
+	}
+	offers, err := prepareOffers(st.offerRows)
+	if err != nil {
+		return err
+	}
 	if st.problems == nil {
 		problems = []byte("[]")
 	}
@@ -807,7 +854,7 @@ func (st *stager) flush(items int64, last bool) error {
 		stage = StageStaged
 	}
 	batch, file := st.e.Batch, st.e.ID
-	err := st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, stageInsert)
 		if err != nil {
 			return err
@@ -860,14 +907,17 @@ func (st *stager) flush(items int64, last bool) error {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE cml_exchanges SET staged_items = $1, counts = $2, problems = $3, stage = $4, full_catalog = $5 WHERE id = $6",
-			items, string(counts), string(problems), stage, st.full, file)
+		if err := stageOffers(ctx, tx, batch, file, offers); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE cml_exchanges SET staged_items = $1, counts = $2, problems = $3, stage = $4, full_catalog = $5, skipped = $6 WHERE id = $7",
+			items, string(counts), string(problems), stage, st.full, string(skipped), file)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("exchange: staging %s: %w", st.file, err)
 	}
-	st.rows, st.others, st.pending = st.rows[:0], st.others[:0], 0
+	st.rows, st.others, st.offerRows, st.pending = st.rows[:0], st.others[:0], st.offerRows[:0], 0
 	st.byRecord, st.byKey, st.byID1C = map[int64]*stagedProduct{}, map[string]*stagedProduct{}, map[string]*stagedProduct{}
 	return nil
 }

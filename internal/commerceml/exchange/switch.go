@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml"
@@ -105,6 +106,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			return err
 		}
 		changed := map[int64]bool{}
+		names := map[int64]string{}
 		for _, o := range others {
 			at(o.file)
 			before := len(c.problems)
@@ -129,7 +131,6 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			return err
 		}
 		// 3. One by one.
-		names := map[int64]string{}
 		for _, f := range staged {
 			names[f.ID] = filepath.Base(f.Filename)
 		}
@@ -153,6 +154,21 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			}
 			problems[o.file] = append(problems[o.file], c.problems[before:]...)
 		}
+		// Variants, prices per type, stock per warehouse.
+		at(batch)
+		vc, vu, vskipped, err := c.applyOffers(batch, s.now().UnixMicro())
+		if err != nil {
+			return err
+		}
+		c.counts.of("variant").Created += int(vc)
+		c.counts.of("variant").Updated += int(vu)
+		for _, it := range vskipped {
+			var file int64
+			fmt.Sscan(it.File, &file)
+			it.File = names[file]
+			c.counts.of("variant").Skipped++
+			c.skipped = append(c.skipped, it)
+		}
 		if deactivate && full {
 			at(batch)
 			if err := c.deactivate(batch); err != nil {
@@ -160,9 +176,30 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			}
 		}
 		// 6. The journal.
+		skipped := map[int64][]SkippedItem{}
+		for _, it := range c.skipped {
+			for _, f := range staged {
+				if filepath.Base(f.Filename) == it.File {
+					skipped[f.ID] = append(skipped[f.ID], it)
+					break
+				}
+			}
+		}
 		for _, f := range staged {
-			_, err := t.Exec(finishSQL, finishArgs(f.ID, StatusSuccess, s.now(), addCounts(f.Counts, counts[f.ID]), problems[f.ID], "")...)
+			total := addCounts(f.Counts, counts[f.ID])
+			_, err := t.Exec(finishSQL, finishArgs(f.ID, StatusSuccess, s.now(), total, problems[f.ID], "")...)
 			if err != nil {
+				return err
+			}
+			items := append(slices.Clone(f.Skipped), skipped[f.ID]...)
+			if len(items) > maxSkipped {
+				items = items[:maxSkipped]
+			}
+			partly := len(items) > 0
+			for _, n := range total {
+				partly = partly || n.Failed > 0 || n.Skipped > 0
+			}
+			if _, err := t.Exec("UPDATE cml_exchanges SET skipped = $1, partly_failed = $2 WHERE id = $3", mustJSON(orEmpty(items)), partly, f.ID); err != nil {
 				return err
 			}
 		}
@@ -225,11 +262,11 @@ func loadOthers(t *store.Tx, batch int64, cond string) ([]stagedOther, error) {
 func (c *catalogTx) replay(o stagedOther, changed map[int64]bool) error {
 	switch o.kind {
 	case "unit":
-		var u string
+		var u commerceml.Unit
 		if err := json.Unmarshal(o.data, &u); err != nil {
 			return err
 		}
-		return c.unit(u)
+		return c.goodUnit(u)
 	case "catalog":
 		var r catalogRow
 		if err := json.Unmarshal(o.data, &r); err != nil {
@@ -395,6 +432,9 @@ func (s *Service) discard(ctx context.Context, e Entry, errText string) {
 				"DELETE FROM cml_stage_src WHERE batch_id = $1 AND file_id = $2",
 				"UPDATE cml_stage_products SET superseded_by = 0 WHERE batch_id = $1 AND superseded_by = $2",
 				"DELETE FROM cml_stage_other WHERE batch_id = $1 AND file_id = $2",
+				"DELETE FROM cml_stage_offers WHERE batch_id = $1 AND file_id = $2",
+				"DELETE FROM cml_stage_offer_prices WHERE batch_id = $1 AND file_id = $2",
+				"DELETE FROM cml_stage_offer_stocks WHERE batch_id = $1 AND file_id = $2",
 				"DELETE FROM cml_stage_items WHERE batch_id = $1 AND batch_id = $2",
 			} {
 				if _, err := tx.ExecContext(ctx, q, e.Batch, e.ID); err != nil {
@@ -497,6 +537,13 @@ func (s *Service) deactivateMode(w http.ResponseWriter, r *http.Request, sess se
 	answer(w, "success")
 }
 
+func orEmpty(items []SkippedItem) []SkippedItem {
+	if items == nil {
+		return []SkippedItem{}
+	}
+	return items
+}
+
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -521,13 +568,17 @@ func (s *Service) discardBatch(ctx context.Context, batch int64, cause error) {
 
 // dropStaged deletes a batch's staged rows, a few thousand per write.
 func (s *Service) dropStaged(ctx context.Context, batch int64) error {
-	for _, table := range []string{"cml_stage_products", "cml_stage_src", "cml_stage_items", "cml_stage_other"} {
+	for _, table := range []string{"cml_stage_products", "cml_stage_src", "cml_stage_items", "cml_stage_other", "cml_stage_offers",
+		"cml_stage_offer_prices", "cml_stage_offer_stocks", "cml_stage_goods"} {
 		for {
 			var n int64
 			err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-				key := "record_id"
-				if table != "cml_stage_items" {
-					key = "seq"
+				key := "seq"
+				switch table {
+				case "cml_stage_items":
+					key = "record_id"
+				case "cml_stage_goods":
+					key = "good_id1c"
 				}
 				res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE batch_id = $1 AND "+key+" IN (SELECT "+key+" FROM "+table+
 					" WHERE batch_id = $1 ORDER BY "+key+" LIMIT 5000)", batch)
