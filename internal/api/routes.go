@@ -139,6 +139,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	a.userRoutes(mux)
 	a.recycleRoutes(mux)
+	a.searchRoutes(mux)
 	a.customFieldRoutes(mux)
 	a.handlePublic(mux, "GET /api/v1/openapi.json", "This document", nil, map[string]any{}, a.serveOpenAPI)
 	mux.Handle("/api/v1/", a.wrap(func(w http.ResponseWriter, r *http.Request, p *Principal) error {

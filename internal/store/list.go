@@ -282,6 +282,7 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 			e := strings.ToLower(q)
 			ph := crm.PhoneKey(q)
 			conds = append(conds, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind IN ('PHONE', 'EMAIL') AND normalized IN (%s, %s) AND entity = %s)", arg(ph), arg(e), arg(sp.entity)))
+			conds = append(conds, s.commsSearch(q, sp.entity, arg)...)
 		}
 		if sp.inn || sp.requisites {
 			conds = append(conds, innCondition(sp, arg(q)))

@@ -102,6 +102,8 @@ var funcs = template.FuncMap{
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	"div":   func(a, b int64) int64 { return a / b },
+	// tel is a phone's tel: link (html/template keeps the scheme).
+	"tel": func(phone string) template.URL { return template.URL(telHref(phone)) },
 	"fmtTime": func(t any) string {
 		var tm time.Time
 		switch v := t.(type) {
@@ -156,6 +158,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /logout", u.auth(u.logout))
 	mux.Handle("GET /{$}", u.auth(u.home))
 	mux.Handle("GET /password", u.auth(u.passwordPage))
+	mux.Handle("GET /search", u.auth(u.search))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
 	mux.Handle("GET /e/{entity}", u.auth(u.list))
 	mux.Handle("GET /e/{entity}/export.csv", u.auth(u.exportCSV))

@@ -1,0 +1,46 @@
+-- Global search (issue 20, point 11): the last 7 digits of a phone find
+-- it ("1234567" for +7 916 123-45-67). The expression is the same text
+-- in the queries (store/list.go), so that both engines use the index; a
+-- phone shorter than 7 digits never equals a 7-digit key on either.
+CREATE INDEX comms_phone_tail ON comms ((substr(normalized, length(normalized) - 6)), entity) WHERE kind = 'PHONE';
+
+-- Lead distribution rules (point 13): the first active rule (by sort,
+-- then id) whose channel, form and source match a new lead and whose
+-- hours contain the moment gives the lead to the next of its users in
+-- turn; position is the turn, advanced by an UPDATE … RETURNING in the
+-- lead's own transaction, so that two instances never hand out the same
+-- turn. hours_from/hours_to are minutes of the day in tz (equal: all
+-- day); weekdays is a bit mask, Monday = 1 … Sunday = 64 (0: every day).
+-- fallback_user_id takes the lead when none of the users is active.
+CREATE TABLE distribution_rules (
+    id {{id}},
+    name TEXT NOT NULL,
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    sort INTEGER NOT NULL DEFAULT 100,
+    channel TEXT NOT NULL DEFAULT '',
+    form_id BIGINT NOT NULL DEFAULT 0,
+    source_id TEXT NOT NULL DEFAULT '',
+    user_ids TEXT NOT NULL DEFAULT '',
+    hours_from INTEGER NOT NULL DEFAULT 0,
+    hours_to INTEGER NOT NULL DEFAULT 0,
+    weekdays INTEGER NOT NULL DEFAULT 0,
+    tz TEXT NOT NULL DEFAULT 'Europe/Moscow',
+    fallback_user_id BIGINT NOT NULL DEFAULT 0,
+    position BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+-- In-app notifications (point 12): one row per user and event; read_at 0
+-- while unread. The bell counts a user's unread rows through the index.
+CREATE TABLE notifications (
+    id {{id}},
+    user_id BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    entity TEXT NOT NULL DEFAULT '',
+    record_id BIGINT NOT NULL DEFAULT 0,
+    title TEXT NOT NULL,
+    read_at BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX notifications_user ON notifications (user_id, read_at, id);

@@ -1,0 +1,68 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// BenchmarkSearchAndReports renders the global search and the reports over
+// real HTTP against 100,000 leads, deals and activities (OBMEN_BENCH_LEADS
+// overrides the count; OBMEN_BENCH_PG=1 adds PostgreSQL). ns/op is the
+// server time plus loopback HTTP; the target is under 200 ms.
+func BenchmarkSearchAndReports(b *testing.B) {
+	engines := []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", storetest.OpenSQLite}}
+	if os.Getenv("OBMEN_BENCH_PG") == "1" {
+		engines = append(engines, struct {
+			name string
+			open func(testing.TB) *db.DB
+		}{"postgres", storetest.OpenPostgres})
+	}
+	for _, eng := range engines {
+		b.Run(eng.name, func(b *testing.B) {
+			e := newEnv(b, eng.open(b))
+			n := benchLeads()
+			seedLeads(b, e, n)
+			seedDeals(b, e, n)
+			br := e.browser()
+			br.signIn()
+			pages := []struct{ name, path string }{
+				{"search-phone-tail", "/search?q=" + url.QueryEscape("500-05-00")},
+				{"search-phone-full", "/search?q=" + url.QueryEscape("+7 925 500-05-00")},
+				{"search-domain-common", "/search?q=example.ru"},
+				{"search-domain-none", "/search?q=mail.ru"},
+				{"search-name", "/search?q=" + url.QueryEscape("ПЕТРОВ-500")},
+				{"search-nothing", "/search?q=" + url.QueryEscape("Несуществующий")},
+				{"search-api", "/api/v1/search?q=" + url.QueryEscape("500-05-00")},
+			}
+			pages = append(pages, reportBenchPages...)
+			for _, pg := range pages {
+				b.Run(pg.name, func(b *testing.B) {
+					req, _ := http.NewRequest(http.MethodGet, e.srv.URL+pg.path, nil)
+					for b.Loop() {
+						resp, err := br.c.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							b.Fatalf("%s: %d", pg.path, resp.StatusCode)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// reportBenchPages are the reports' pages (empty until there are reports).
+var reportBenchPages []struct{ name, path string }
