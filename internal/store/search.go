@@ -88,7 +88,7 @@ type SearchHit struct {
 // SearchResult is the global search's answer: up to the limit of hits
 // per entity, newest first, and whether an entity has more.
 type SearchResult struct {
-	Hits []SearchHit    `json:"hits"`
+	Hits []SearchHit     `json:"hits"`
 	More map[string]bool `json:"more"`
 }
 
