@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -29,6 +30,11 @@ func BenchmarkSearchAndReports(b *testing.B) {
 	for _, eng := range engines {
 		b.Run(eng.name, func(b *testing.B) {
 			e := newEnv(b, eng.open(b))
+			for _, cf := range benchFields {
+				if _, err := e.app.Store.CreateCustomField(context.Background(), e.admin, cf); err != nil {
+					b.Fatal(err)
+				}
+			}
 			n := benchLeads()
 			seedLeads(b, e, n)
 			seedDeals(b, e, n)

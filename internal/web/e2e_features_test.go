@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -63,5 +65,53 @@ func TestBrowserGlobalSearch(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(hit)),
 	); err != nil {
 		t.Fatalf("search by name: %v", err)
+	}
+}
+
+// TestBrowserDistribution: an administrator makes a round-robin rule for
+// web forms on the "Распределение лидов" page in Chromium; the next two
+// web-form leads go to the two managers in turn.
+func TestBrowserDistribution(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	ctx := newChrome(t)
+	s := e.app.Store
+	bg := context.Background()
+	var m []crm.User
+	for _, login := range []string{"olga", "pavel"} {
+		u, err := s.CreateUser(bg, e.admin, crm.User{Login: login, Role: crm.RoleManager, Active: true}, "manager-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m = append(m, u)
+	}
+	chromeSignIn(t, ctx, e.srv.URL)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/admin/users"),
+		chromedp.Click(chromedp.CSS(`#to-distribution`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rules-empty`)),
+		chromedp.SendKeys(chromedp.CSS(`#dr-name`), "Сайт по очереди"),
+		chromedp.SetValue(chromedp.CSS(`#dr-channel`), "form"),
+		chromedp.Click(chromedp.CSS(`#dr-users input[value="`+strconv.FormatInt(m[0].ID, 10)+`"]`)),
+		chromedp.Click(chromedp.CSS(`#dr-users input[value="`+strconv.FormatInt(m[1].ID, 10)+`"]`)),
+		chromedp.Click(chromedp.CSS(`#dr-save`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rules`)),
+	); err != nil {
+		t.Fatalf("make the rule: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#rules tbody tr`)))
+	if err != nil || !strings.Contains(text, "Сайт по очереди") || !strings.Contains(text, "Веб-формы") || !strings.Contains(text, "olga, pavel") {
+		t.Fatalf("rule row %q (%v)", text, err)
+	}
+	var owners []int64
+	for range 2 {
+		l, err := s.CreateLead(store.WithIntake(bg, store.Intake{Channel: crm.ChannelForm, FormID: 1}), crm.Actor{Integration: crm.IntegrationWebform},
+			crm.Lead{Title: "Заявка с сайта", Meta: crm.Meta{AssignedByID: e.admin.UserID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners = append(owners, l.AssignedByID)
+	}
+	if owners[0] != m[0].ID || owners[1] != m[1].ID {
+		t.Fatalf("owners %v", owners)
 	}
 }
