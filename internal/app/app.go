@@ -36,6 +36,7 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
+	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
@@ -118,7 +119,9 @@ type Server struct {
 	CommerceML *exchange.Service
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
-	mailEvery  time.Duration
+	// Notify makes and sends the users' notifications.
+	Notify    *notify.Service
+	mailEvery time.Duration
 	cfg        config.Config
 	// UI is the admin web interface at "/".
 	UI      *web.UI
@@ -181,11 +184,17 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
+	var tg notify.Sender
+	if cfg.TelegramToken != "" {
+		tg = &notify.Telegram{Base: cfg.TelegramAPI, Token: cfg.TelegramToken, Client: httpx.NewOutboundClient(outboundPolicy(cfg)), PublicURL: cfg.PublicURL}
+	}
+	notifier := notify.New(d, tg, nil, log)
+	ui.SetNotify(notifier)
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Notify: notifier, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -12,3 +12,6 @@ func (s *Store) SetBeforeWriteHook(f func()) { s.beforeWrite = f }
 
 // SetClock replaces the store's clock (tests only).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// DomainQuery exposes domainQuery (tests only).
+var DomainQuery = domainQuery

@@ -64,7 +64,18 @@ func domainQuery(q string) (string, bool) {
 		return "", false
 	}
 	for _, r := range d {
-		if unicode.IsSpace(r) || r == '@' {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-') {
+			return "", false
+		}
+	}
+	// The last label is the zone: letters only, two at least ("ru",
+	// "рф"), so that "М5.0" is a name, not a domain.
+	zone := []rune(d[strings.LastIndex(d, ".")+1:])
+	if len(zone) < 2 {
+		return "", false
+	}
+	for _, r := range zone {
+		if !unicode.IsLetter(r) {
 			return "", false
 		}
 	}
@@ -106,7 +117,26 @@ func (s *Store) Search(ctx context.Context, q string, perEntity int) (SearchResu
 		perEntity = 5
 	}
 	p := ListParams{Q: q, Sort: "-id", Limit: perEntity}
+	// A phone or an e-mail (or its domain) is looked up through the
+	// comms' indexes only: the records with phones and e-mails, and the
+	// numbered documents when it is all digits.
+	_, phone := phoneQuery(q)
+	_, domain := domainQuery(q)
+	ident := phone || domain || strings.Contains(q, "@")
 	for _, e := range SearchEntities {
+		p.QNoText = false
+		if ident {
+			switch e {
+			case EntityLead, EntityContact, EntityAccount:
+				p.QNoText = true
+			case EntitySalesOrder, EntityInvoice:
+				if !phone {
+					continue
+				}
+			default:
+				continue
+			}
+		}
 		hits, more, err := s.search1(ctx, e, p)
 		if err != nil {
 			return SearchResult{}, fmt.Errorf("store: search %s: %w", e, err)

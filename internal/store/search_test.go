@@ -130,3 +130,12 @@ func TestGlobalSearch(t *testing.T) {
 		}
 	})
 }
+
+func TestDomainQuery(t *testing.T) {
+	for q, want := range map[string]bool{"mail.ru": true, "@Mail.RU": true, "пример.рф": true, "my-firm.co.uk": true,
+		"М5.0": false, "v.2": false, "mail.ru ": false, "a b.ru": false, ".ru": false, "mail.": false, "иван@mail.ru": false} {
+		if _, got := store.DomainQuery(q); got != want {
+			t.Errorf("%q: %v", q, got)
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -69,6 +70,9 @@ type UI struct {
 	// The bundles' service (SetAutomation): the Automation section, the
 	// cards' Run menu and runs.
 	auto *automation.Service
+
+	// The notifications (SetNotify): the bell and its page.
+	notify *notify.Service
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
@@ -102,6 +106,7 @@ var funcs = template.FuncMap{
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	"div":   func(a, b int64) int64 { return a / b },
+	"bellOf": func(n int, label string) bellView { return bellView{Count: n, Label: label} },
 	// tel is a phone's tel: link (html/template keeps the scheme).
 	"tel": func(phone string) template.URL { return template.URL(telHref(phone)) },
 	"fmtTime": func(t any) string {
@@ -216,6 +221,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/collectors/{id}", u.auth(u.collectorShow))
 	mux.Handle("POST /admin/collectors/{id}/{action}", u.auth(u.collectorAction))
 	u.registerAutomation(mux)
+	u.registerNotify(mux)
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
@@ -331,6 +337,9 @@ type view struct {
 	Path     string // this page, for the language switch to come back to
 	// Auto: the Automation section is there (its menu entry for admins).
 	Auto bool
+	// Bell: notifications are on; Unread is the bell's count.
+	Bell   bool
+	Unread int
 }
 
 // T translates a message key.
@@ -353,6 +362,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 	}
 	if rq != nil {
 		v.User, v.CSRF, v.Lang = rq.User, rq.Sess.CSRF, rq.Lang
+		v.Unread, v.Bell = u.unread(r, rq.User.ID)
 	}
 	var buf bytes.Buffer
 	name := "layout"

@@ -31,8 +31,10 @@ CREATE TABLE distribution_rules (
     updated_at BIGINT NOT NULL
 );
 
--- In-app notifications (point 12): one row per user and event; read_at 0
--- while unread. The bell counts a user's unread rows through the index.
+-- Notifications (point 12, internal/notify): one row per user and
+-- occasion; read_at 0 while unread. dedup names the occasion ("ev:17:3":
+-- event 17 for user 3), so that two instances scanning at once insert it
+-- once. The bell counts a user's unread rows through the index.
 CREATE TABLE notifications (
     id {{id}},
     user_id BIGINT NOT NULL,
@@ -40,7 +42,24 @@ CREATE TABLE notifications (
     entity TEXT NOT NULL DEFAULT '',
     record_id BIGINT NOT NULL DEFAULT 0,
     title TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    dedup TEXT NOT NULL,
     read_at BIGINT NOT NULL DEFAULT 0,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    UNIQUE (dedup)
 );
 CREATE INDEX notifications_user ON notifications (user_id, read_at, id);
+
+-- A user's channels besides the bell: e-mail (to the user's address) and
+-- Telegram (a chat id the user gets from the bot).
+CREATE TABLE notify_prefs (
+    user_id BIGINT PRIMARY KEY,
+    email BOOLEAN NOT NULL DEFAULT FALSE,
+    telegram_chat_id TEXT NOT NULL DEFAULT '',
+    updated_at BIGINT NOT NULL
+);
+
+-- Reminders look at the activities starting soon, failed-delivery alerts
+-- at the deliveries that failed lately: both by time, across users.
+CREATE INDEX activities_start ON activities (start_at);
+CREATE INDEX deliveries_failed ON deliveries (status, updated_at);
