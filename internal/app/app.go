@@ -36,8 +36,8 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
-	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/web"
@@ -122,7 +122,7 @@ type Server struct {
 	// Notify makes and sends the users' notifications.
 	Notify    *notify.Service
 	mailEvery time.Duration
-	cfg        config.Config
+	cfg       config.Config
 	// UI is the admin web interface at "/".
 	UI      *web.UI
 	Handler http.Handler

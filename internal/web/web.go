@@ -104,8 +104,8 @@ var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
 	// calEv pairs the page's view with one calendar item.
-	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
-	"div":   func(a, b int64) int64 { return a / b },
+	"calEv":  func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
+	"div":    func(a, b int64) int64 { return a / b },
 	"bellOf": func(n int, label string) bellView { return bellView{Count: n, Label: label} },
 	// tel is a phone's tel: link (html/template keeps the scheme).
 	"tel": func(phone string) template.URL { return template.URL(telHref(phone)) },
