@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -70,5 +71,11 @@ func BenchmarkSearchAndReports(b *testing.B) {
 	}
 }
 
-// reportBenchPages are the reports' pages (empty until there are reports).
-var reportBenchPages []struct{ name, path string }
+// reportBenchPages are the reports' pages: the default (the last six
+// months, everyone), a manager's, a year, and a table's CSV.
+var reportBenchPages = []struct{ name, path string }{
+	{"reports", "/reports"},
+	{"reports-manager", "/reports?user=1"},
+	{"reports-year", "/reports?from=" + time.Now().AddDate(-1, 0, 0).Format(time.DateOnly)},
+	{"reports-csv-leads", "/reports/export.csv?table=leads_source"},
+}

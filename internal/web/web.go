@@ -164,6 +164,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", u.auth(u.home))
 	mux.Handle("GET /password", u.auth(u.passwordPage))
 	mux.Handle("GET /search", u.auth(u.search))
+	mux.Handle("GET /reports", u.auth(u.reports))
+	mux.Handle("GET /reports/export.csv", u.auth(u.reportCSV))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
 	mux.Handle("GET /e/{entity}", u.auth(u.list))
 	mux.Handle("GET /e/{entity}/export.csv", u.auth(u.exportCSV))
