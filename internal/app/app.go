@@ -182,6 +182,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	// Each integration's page and exchange journal in the UI.
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
+	ui.SetBitrixScopes(bx.Scopes)
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
 	var tg notify.Sender

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestGlobalSearchPage: the header has the search box; /search finds by
@@ -59,4 +60,22 @@ func TestGlobalSearchPage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWebhookScopesOffered: the new incoming webhook form offers only the
+// scopes the Bitrix24-compatible REST serves (crm, user …), not Bitrix24's
+// others (telephony, disk, im …) that would only mislead.
+func TestWebhookScopesOffered(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	b := e.browser()
+	b.signIn()
+	p := b.get("/admin/webhooks")
+	if !strings.Contains(p.Body, `name="scope" value="crm"`) || !strings.Contains(p.Body, `name="scope" value="user"`) {
+		t.Fatalf("served scopes missing: %s", p.Body)
+	}
+	for _, s := range []string{"telephony", "disk", "im", "imopenlines", "calendar", "sale"} {
+		if strings.Contains(p.Body, `name="scope" value="`+s+`"`) {
+			t.Errorf("scope %s offered", s)
+		}
+	}
 }

@@ -73,6 +73,9 @@ type UI struct {
 
 	// The notifications (SetNotify): the bell and its page.
 	notify *notify.Service
+
+	// bitrixScopes lists the scopes the Bitrix24 REST serves.
+	bitrixScopes func() []string
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
