@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -76,6 +77,27 @@ func TestWebhookScopesOffered(t *testing.T) {
 	for _, s := range []string{"telephony", "disk", "im", "imopenlines", "calendar", "sale"} {
 		if strings.Contains(p.Body, `name="scope" value="`+s+`"`) {
 			t.Errorf("scope %s offered", s)
+		}
+	}
+}
+
+// TestOnecUnreachableWarning: the 1C page warns when the exchange address
+// is loopback (OBMEN_PUBLIC_URL unset or local) and links to make the API
+// key 1C needs; a public address gives no warning.
+func TestOnecUnreachableWarning(t *testing.T) {
+	for _, tc := range []struct {
+		public string
+		warn   bool
+	}{{"", true}, {"http://127.0.0.1:8080", true}, {"http://192.168.1.10", true}, {"https://crm.example.ru", false}} {
+		e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.PublicURL = tc.public })
+		b := e.browser()
+		b.signIn()
+		p := b.get("/admin/1c")
+		if got := strings.Contains(p.Body, `id="onec-unreachable"`); got != tc.warn {
+			t.Errorf("%q: warning %v", tc.public, got)
+		}
+		if !strings.Contains(p.Body, `<a href="/keys">Создать API-ключ</a>`) {
+			t.Errorf("%q: no link to make the key", tc.public)
 		}
 	}
 }
