@@ -98,7 +98,18 @@ func pct(a, b int64) string {
 }
 
 // buildReports computes every section.
-func (u *UI) buildReports(r *http.Request, rq *request) (reportsPage, error) {
+func (u *UI) buildReports(r *http.Request, rq *request, only string) (reportsPage, error) {
+	want := func(names ...string) bool {
+		if only == "" {
+			return true
+		}
+		for _, n := range names {
+			if n == only {
+				return true
+			}
+		}
+		return false
+	}
 	ctx := r.Context()
 	f, pipe, from, to := reportParams(r)
 	lk := newLookups(ctx, u.store, rq.Lang)
@@ -118,56 +129,60 @@ func (u *UI) buildReports(r *http.Request, rq *request) (reportsPage, error) {
 
 	// 1. The funnel of the pipeline: deals created in the period by
 	// stage; "reached" counts a deal at a stage for every stage before it.
-	dict := "DEAL_STAGE"
-	if pipe != 0 {
-		dict = "DEAL_STAGE_" + strconv.FormatInt(pipe, 10)
-	}
-	stages := lk.statusList(dict)
-	counts, err := u.store.ReportDealStages(ctx, pipe, f)
-	if err != nil {
-		return page, err
-	}
-	byStage := map[string]store.StageCount{}
-	for _, c := range counts {
-		byStage[c.StageID] = c
-	}
-	var flow, lost []crm.Status
-	for _, st := range stages {
-		if st.Semantics == "F" {
-			lost = append(lost, st)
-		} else {
-			flow = append(flow, st)
+	if want("funnel") {
+		dict := "DEAL_STAGE"
+		if pipe != 0 {
+			dict = "DEAL_STAGE_" + strconv.FormatInt(pipe, 10)
 		}
-	}
-	reached := make([]int64, len(flow))
-	for i := len(flow) - 1; i >= 0; i-- {
-		reached[i] = byStage[flow[i].StatusID].Count
-		if i+1 < len(flow) {
-			reached[i] += reached[i+1]
+		stages := lk.statusList(dict)
+		counts, err := u.store.ReportDealStages(ctx, pipe, f)
+		if err != nil {
+			return page, err
 		}
-	}
-	funnel := reportTable{Name: "funnel", Title: rq.T("rep.funnel"), Header: []string{rq.T("rep.stage"), rq.T("rep.now"), rq.T("rep.reached"), rq.T("rep.conversion"), rq.T("rep.sum")}}
-	var fbars []hbar
-	for i, st := range flow {
-		conv := "100 %"
-		if i > 0 {
-			conv = pct(reached[i], reached[i-1])
+		byStage := map[string]store.StageCount{}
+		for _, c := range counts {
+			byStage[c.StageID] = c
 		}
-		c := byStage[st.StatusID]
-		funnel.Rows = append(funnel.Rows, []string{st.Name, fmt.Sprint(c.Count), fmt.Sprint(reached[i]), conv, money(c.Sum)})
-		fbars = append(fbars, hbar{Label: st.Name, Parts: []float64{float64(reached[i])}, Note: groupDigits(reached[i]) + " · " + conv})
+		var flow, lost []crm.Status
+		for _, st := range stages {
+			if st.Semantics == "F" {
+				lost = append(lost, st)
+			} else {
+				flow = append(flow, st)
+			}
+		}
+		reached := make([]int64, len(flow))
+		for i := len(flow) - 1; i >= 0; i-- {
+			reached[i] = byStage[flow[i].StatusID].Count
+			if i+1 < len(flow) {
+				reached[i] += reached[i+1]
+			}
+		}
+		funnel := reportTable{Name: "funnel", Title: rq.T("rep.funnel"), Header: []string{rq.T("rep.stage"), rq.T("rep.now"), rq.T("rep.reached"), rq.T("rep.conversion"), rq.T("rep.sum")}}
+		var fbars []hbar
+		for i, st := range flow {
+			conv := "100 %"
+			if i > 0 {
+				conv = pct(reached[i], reached[i-1])
+			}
+			c := byStage[st.StatusID]
+			funnel.Rows = append(funnel.Rows, []string{st.Name, fmt.Sprint(c.Count), fmt.Sprint(reached[i]), conv, money(c.Sum)})
+			fbars = append(fbars, hbar{Label: st.Name, Parts: []float64{float64(reached[i])}, Note: groupDigits(reached[i]) + " · " + conv})
+		}
+		for _, st := range lost {
+			c := byStage[st.StatusID]
+			funnel.Rows = append(funnel.Rows, []string{st.Name, fmt.Sprint(c.Count), "", pct(c.Count, reached[0]), money(c.Sum)})
+			fbars = append(fbars, hbar{Label: st.Name, Parts: []float64{0, 0, 0, 0, 0, float64(c.Count)}, Note: groupDigits(c.Count) + " · " + pct(c.Count, max(reached[0], 0))})
+		}
+		page.Sections = append(page.Sections, reportSection{ID: "funnel", Title: funnel.Title, Hint: rq.T("rep.funnel_hint"), Chart: hbarChart(funnel.Title, fbars, nil), Table: funnel})
 	}
-	for _, st := range lost {
-		c := byStage[st.StatusID]
-		funnel.Rows = append(funnel.Rows, []string{st.Name, fmt.Sprint(c.Count), "", pct(c.Count, reached[0]), money(c.Sum)})
-		fbars = append(fbars, hbar{Label: st.Name, Parts: []float64{0, 0, 0, 0, 0, float64(c.Count)}, Note: groupDigits(c.Count) + " · " + pct(c.Count, max(reached[0], 0))})
-	}
-	page.Sections = append(page.Sections, reportSection{ID: "funnel", Title: funnel.Title, Hint: rq.T("rep.funnel_hint"), Chart: hbarChart(funnel.Title, fbars, nil), Table: funnel})
 
 	// 2. Leads by source and by UTM campaign, per month.
-	leads, err := u.store.ReportLeads(ctx, f)
-	if err != nil {
-		return page, err
+	var leads []store.LeadCount
+	if want("leads_source", "leads_campaign") {
+		if leads, err = u.store.ReportLeads(ctx, f); err != nil {
+			return page, err
+		}
 	}
 	monthIdx := map[string]int{}
 	for i, m := range ms {
@@ -230,76 +245,84 @@ func (u *UI) buildReports(r *http.Request, rq *request) (reportsPage, error) {
 		}
 		page.Sections = append(page.Sections, reportSection{ID: id, Title: title, Hint: hint, Chart: vbarChart(title, monthLabels, series, legend), Table: t})
 	}
-	leadSection("leads_source", rq.T("rep.leads_source"), rq.T("rep.leads_hint"), func(c store.LeadCount) string { return c.SourceID }, func(k string) string {
-		if k == "" {
-			return rq.T("rep.none")
-		}
-		return lk.statusName("SOURCE", k)
-	})
-	leadSection("leads_campaign", rq.T("rep.leads_campaign"), "", func(c store.LeadCount) string { return c.Campaign }, func(k string) string {
-		if k == "" {
-			return rq.T("rep.none")
-		}
-		return k
-	})
+	if want("leads_source", "leads_campaign") {
+		leadSection("leads_source", rq.T("rep.leads_source"), rq.T("rep.leads_hint"), func(c store.LeadCount) string { return c.SourceID }, func(k string) string {
+			if k == "" {
+				return rq.T("rep.none")
+			}
+			return lk.statusName("SOURCE", k)
+		})
+		leadSection("leads_campaign", rq.T("rep.leads_campaign"), "", func(c store.LeadCount) string { return c.Campaign }, func(k string) string {
+			if k == "" {
+				return rq.T("rep.none")
+			}
+			return k
+		})
+
+	}
 
 	// 3. Won deals and revenue by manager and month.
-	won, err := u.store.ReportWon(ctx, f)
-	if err != nil {
-		return page, err
-	}
-	type agg struct{ n, sum []int64 }
-	byUser := map[int64]*agg{}
-	var userOrder []int64
-	monthSum := make([]float64, len(ms))
-	for _, c := range won {
-		i, ok := monthIdx[monthOf(c.Day)]
-		if !ok {
-			continue
+	if want("won") {
+		won, err := u.store.ReportWon(ctx, f)
+		if err != nil {
+			return page, err
 		}
-		a := byUser[c.UserID]
-		if a == nil {
-			a = &agg{make([]int64, len(ms)), make([]int64, len(ms))}
-			byUser[c.UserID] = a
-			userOrder = append(userOrder, c.UserID)
-		}
-		a.n[i] += c.Count
-		a.sum[i] += c.Sum
-		monthSum[i] += float64(c.Sum) / 100
-	}
-	sort.Slice(userOrder, func(a, b int) bool { return lk.userName(userOrder[a]) < lk.userName(userOrder[b]) })
-	wt := reportTable{Name: "won", Title: rq.T("rep.won"), Header: []string{rq.T("rep.manager"), rq.T("rep.month"), rq.T("rep.won_count"), rq.T("rep.revenue")}}
-	var wseries [][]float64
-	var wlegend []string
-	for _, uid := range userOrder {
-		a := byUser[uid]
-		s := make([]float64, len(ms))
-		for i := range ms {
-			s[i] = float64(a.sum[i]) / 100
-			if a.n[i] > 0 {
-				wt.Rows = append(wt.Rows, []string{lk.userName(uid), monthLabels[i], fmt.Sprint(a.n[i]), money(a.sum[i])})
+		type agg struct{ n, sum []int64 }
+		byUser := map[int64]*agg{}
+		var userOrder []int64
+		monthSum := make([]float64, len(ms))
+		for _, c := range won {
+			i, ok := monthIdx[monthOf(c.Day)]
+			if !ok {
+				continue
 			}
+			a := byUser[c.UserID]
+			if a == nil {
+				a = &agg{make([]int64, len(ms)), make([]int64, len(ms))}
+				byUser[c.UserID] = a
+				userOrder = append(userOrder, c.UserID)
+			}
+			a.n[i] += c.Count
+			a.sum[i] += c.Sum
+			monthSum[i] += float64(c.Sum) / 100
 		}
-		wseries = append(wseries, s)
-		wlegend = append(wlegend, lk.userName(uid))
+		sort.Slice(userOrder, func(a, b int) bool { return lk.userName(userOrder[a]) < lk.userName(userOrder[b]) })
+		wt := reportTable{Name: "won", Title: rq.T("rep.won"), Header: []string{rq.T("rep.manager"), rq.T("rep.month"), rq.T("rep.won_count"), rq.T("rep.revenue")}}
+		var wseries [][]float64
+		var wlegend []string
+		for _, uid := range userOrder {
+			a := byUser[uid]
+			s := make([]float64, len(ms))
+			for i := range ms {
+				s[i] = float64(a.sum[i]) / 100
+				if a.n[i] > 0 {
+					wt.Rows = append(wt.Rows, []string{lk.userName(uid), monthLabels[i], fmt.Sprint(a.n[i]), money(a.sum[i])})
+				}
+			}
+			wseries = append(wseries, s)
+			wlegend = append(wlegend, lk.userName(uid))
+		}
+		page.Sections = append(page.Sections, reportSection{ID: "won", Title: wt.Title, Hint: rq.T("rep.won_hint"), Chart: vbarChart(wt.Title, monthLabels, wseries, wlegend), Table: wt})
+
 	}
-	page.Sections = append(page.Sections, reportSection{ID: "won", Title: wt.Title, Hint: rq.T("rep.won_hint"), Chart: vbarChart(wt.Title, monthLabels, wseries, wlegend), Table: wt})
 
 	// 4. Activities done, overdue and planned by manager.
-	acts, err := u.store.ReportActivities(ctx, f, time.Now())
-	if err != nil {
-		return page, err
+	if want("activities") {
+		acts, err := u.store.ReportActivities(ctx, f, time.Now())
+		if err != nil {
+			return page, err
+		}
+		at := reportTable{Name: "activities", Title: rq.T("rep.activities"), Header: []string{rq.T("rep.manager"), rq.T("rep.done"), rq.T("rep.overdue"), rq.T("rep.planned")}}
+		var abars []hbar
+		for _, c := range acts {
+			name := lk.userName(c.UserID)
+			at.Rows = append(at.Rows, []string{name, fmt.Sprint(c.Done), fmt.Sprint(c.Overdue), fmt.Sprint(c.Planned)})
+			abars = append(abars, hbar{Label: name, Parts: []float64{0, 0, float64(c.Done), 0, 0, float64(c.Overdue), float64(c.Planned)},
+				Note: fmt.Sprintf("%d / %d / %d", c.Done, c.Overdue, c.Planned)})
+		}
+		page.Sections = append(page.Sections, reportSection{ID: "activities", Title: at.Title, Hint: rq.T("rep.activities_hint"),
+			Chart: hbarChart(at.Title, abars, nil), Table: at})
 	}
-	at := reportTable{Name: "activities", Title: rq.T("rep.activities"), Header: []string{rq.T("rep.manager"), rq.T("rep.done"), rq.T("rep.overdue"), rq.T("rep.planned")}}
-	var abars []hbar
-	for _, c := range acts {
-		name := lk.userName(c.UserID)
-		at.Rows = append(at.Rows, []string{name, fmt.Sprint(c.Done), fmt.Sprint(c.Overdue), fmt.Sprint(c.Planned)})
-		abars = append(abars, hbar{Label: name, Parts: []float64{0, 0, float64(c.Done), 0, 0, float64(c.Overdue), float64(c.Planned)},
-			Note: fmt.Sprintf("%d / %d / %d", c.Done, c.Overdue, c.Planned)})
-	}
-	page.Sections = append(page.Sections, reportSection{ID: "activities", Title: at.Title, Hint: rq.T("rep.activities_hint"),
-		Chart: hbarChart(at.Title, abars, nil), Table: at})
 
 	qs := url.Values{"from": {from}, "to": {to}}
 	if f.UserID != 0 {
@@ -317,7 +340,7 @@ func (u *UI) buildReports(r *http.Request, rq *request) (reportsPage, error) {
 
 // reports is the "Отчёты" section.
 func (u *UI) reports(w http.ResponseWriter, r *http.Request, rq *request) {
-	page, err := u.buildReports(r, rq)
+	page, err := u.buildReports(r, rq, "")
 	if err != nil {
 		u.failErr(w, r, rq, err)
 		return
@@ -328,12 +351,15 @@ func (u *UI) reports(w http.ResponseWriter, r *http.Request, rq *request) {
 // reportCSV writes one report's table for Excel: UTF-8 with a BOM,
 // semicolons, decimal commas.
 func (u *UI) reportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
-	page, err := u.buildReports(r, rq)
+	name := r.URL.Query().Get("table")
+	if name == "" {
+		name = "-"
+	}
+	page, err := u.buildReports(r, rq, name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	name := r.URL.Query().Get("table")
 	for _, s := range page.Sections {
 		if s.Table.Name != name {
 			continue
