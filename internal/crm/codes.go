@@ -5,6 +5,13 @@ package crm
 // of the code in the user's language with the error's params. A message
 // missing here gets the code "invalid" (TestEveryMessageHasACode fails).
 var codes = map[string]string{
+	"%q is not a channel (form, mail, http, api)":                        "not_channel",
+	"choose the managers who get the leads":                              "no_managers",
+	"%d is not a user id or is chosen twice":                             "bad_user_ids",
+	"must be a time of day from 00:00 to 23:59":                          "not_time_of_day",
+	"must be a set of days of the week":                                  "not_weekdays",
+	"%q is not a time zone":                                              "not_time_zone",
+	"%q is not a time of day (HH:MM)":                                    "not_hhmm",
 	"%d is not a record id":                                              "not_record_id",
 	"%d is not a user id":                                                "not_user_id",
 	"%d is not a valid or is a repeated contact id":                      "bad_contact_id",

@@ -119,7 +119,7 @@ func parseHHMM(field, s string) (int, error) {
 	hi, err1 := strconv.Atoi(h)
 	mi, err2 := strconv.Atoi(m)
 	if !ok || err1 != nil || err2 != nil || hi < 0 || hi > 23 || mi < 0 || mi > 59 {
-		return 0, crm.Invalid(field, "%q is not a time of day (ЧЧ:ММ)", s)
+		return 0, crm.Invalid(field, "%q is not a time of day (HH:MM)", s)
 	}
 	return hi*60 + mi, nil
 }
@@ -140,13 +140,13 @@ func ruleFromForm(f url.Values) (crm.DistributionRule, error) {
 	for _, v := range f["user_ids"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return r, crm.Invalid("user_ids", "%q is not a user id", v)
+			return r, crm.Invalid("user_ids", "%q is not a number", v)
 		}
 		r.UserIDs = append(r.UserIDs, id)
 	}
 	if v := f.Get("fallback_user_id"); v != "" {
 		if r.FallbackUserID, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return r, crm.Invalid("fallback_user_id", "%q is not a user id", v)
+			return r, crm.Invalid("fallback_user_id", "%q is not a number", v)
 		}
 	}
 	if r.HoursFrom, err = parseHHMM("hours_from", f.Get("hours_from")); err != nil {
@@ -158,7 +158,7 @@ func ruleFromForm(f url.Values) (crm.DistributionRule, error) {
 	for _, v := range f["weekdays"] {
 		d, err := strconv.Atoi(v)
 		if err != nil || d < 0 || d > 6 {
-			return r, crm.Invalid("weekdays", "%q is not a day of the week", v)
+			return r, crm.Invalid("weekdays", "must be a set of days of the week")
 		}
 		r.Weekdays |= 1 << d
 	}

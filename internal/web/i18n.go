@@ -995,6 +995,13 @@ var accessCatalogue = map[string]map[string]string{
 var validationRU = map[string]string{
 	"not_record_id":            "%d — не идентификатор записи",
 	"not_user_id":              "%d — не идентификатор пользователя",
+	"not_channel":              "%q — не канал (form, mail, http, api)",
+	"no_managers":              "выберите менеджеров, которым раздавать лиды",
+	"bad_user_ids":             "%d — не пользователь или выбран дважды",
+	"not_time_of_day":          "время суток от 00:00 до 23:59",
+	"not_weekdays":             "выберите дни недели",
+	"not_time_zone":            "%q — не часовой пояс",
+	"not_hhmm":                 "%q — не время (ЧЧ:ММ)",
 	"bad_contact_id":           "%d — неверный или повторный идентификатор контакта",
 	"not_account_id":           "%d — не идентификатор компании",
 	"bad_preset":               "%d — не 1 (организация), 2 (ИП) или 3 (физлицо)",
