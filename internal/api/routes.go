@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"reflect"
 	"strings"
@@ -74,7 +75,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	register(a, mux, resource[crm.Lead]{
 		path: "leads", entity: store.EntityLead,
 		readOnly: []string{"contact_id", "account_id", "deal_id", "converted_at"},
-		get:      s.GetLead, list: s.ListLeads, create: s.CreateLead, update: s.UpdateLead,
+		get:      s.GetLead, list: s.ListLeads, update: s.UpdateLead,
+		// A lead sent without assigned_by_id goes by the distribution
+		// rules (channel "api"); without a matching rule, to the key's
+		// user as before.
+		create: func(ctx context.Context, actor crm.Actor, l crm.Lead) (crm.Lead, error) {
+			if l.AssignedByID == 0 {
+				ctx = store.WithIntake(ctx, store.Intake{Channel: crm.ChannelAPI})
+			}
+			return s.CreateLead(ctx, actor, l)
+		},
 	})
 	a.leadRoutes(mux)
 	register(a, mux, resource[crm.Contact]{
@@ -139,6 +149,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	a.userRoutes(mux)
 	a.recycleRoutes(mux)
+	a.searchRoutes(mux)
 	a.customFieldRoutes(mux)
 	a.handlePublic(mux, "GET /api/v1/openapi.json", "This document", nil, map[string]any{}, a.serveOpenAPI)
 	mux.Handle("/api/v1/", a.wrap(func(w http.ResponseWriter, r *http.Request, p *Principal) error {

@@ -38,6 +38,7 @@ import (
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/web"
@@ -121,7 +122,9 @@ type Server struct {
 	Automation *automation.Service
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
-	Rates     *currency.Service
+	Rates *currency.Service
+	// Notify makes and sends the users' notifications.
+	Notify    *notify.Service
 	mailEvery time.Duration
 	cfg       config.Config
 	// UI is the admin web interface at "/".
@@ -183,14 +186,21 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	// Each integration's page and exchange journal in the UI.
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
+	ui.SetBitrixScopes(bx.Scopes)
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
 	ui.SetTimeZone(cfg.TimeZone)
+	var tg notify.Sender
+	if cfg.TelegramToken != "" {
+		tg = &notify.Telegram{Base: cfg.TelegramAPI, Token: cfg.TelegramToken, Client: httpx.NewOutboundClient(outboundPolicy(cfg)), PublicURL: cfg.PublicURL}
+	}
+	notifier := notify.New(d, tg, nil, log)
+	ui.SetNotify(notifier)
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Notify: notifier, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

@@ -19,6 +19,7 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/jobs"
+	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -82,9 +83,10 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		if srv.Rates != nil {
 			srv.Rates.Register(w)
 		}
+		srv.Notify.Register(w)
 	}
 	periodic := func(c *river.Config) {
-		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery))
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval))
 		if srv.Rates != nil {
 			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
 		}
@@ -102,6 +104,7 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	// ends, and the caller's context ends at the first SIGINT — a delivery
 	// in flight would be cut after the receiver had it, and sent again
 	// after the restart.
+	srv.Notify.Start(r) // before the first scan runs
 	run := context.WithoutCancel(ctx)
 	if err := r.Start(run); err != nil {
 		return nil, fmt.Errorf("app: start job queue: %w", err)

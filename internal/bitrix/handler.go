@@ -306,3 +306,20 @@ func (h *Handler) methodNames(allowed func(m method) bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Scopes are the scopes the served methods ask for: what a new webhook
+// is worth giving (a scope without a method here would only mislead).
+func (h *Handler) Scopes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range h.methods {
+		for _, s := range m.scopes {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -71,6 +71,16 @@ type Config struct {
 	// StepTimeout bounds one step of an automation bundle's run
 	// (OBMEN_AUTOMATION_STEP_TIMEOUT, default 2m).
 	StepTimeout time.Duration
+	// TelegramToken is the bot that sends notifications to the users who
+	// gave their chat id (OBMEN_TELEGRAM_TOKEN; empty: no Telegram);
+	// TelegramAPI the Bot API's address (OBMEN_TELEGRAM_API, default
+	// https://api.telegram.org; a proxy or a test's fake).
+	TelegramToken string
+	TelegramAPI   string
+	// NotifyInterval is how often notifications are looked for: new
+	// assignments, activities due, failures (OBMEN_NOTIFY_INTERVAL,
+	// default 15s).
+	NotifyInterval time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -89,6 +99,7 @@ func Default() Config {
 		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
 		JobRescueAfter:   5 * time.Minute,
 		StepTimeout:      2 * time.Minute,
+		NotifyInterval:   15 * time.Second,
 	}
 }
 
@@ -109,6 +120,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_DEBUG_ADDR", &c.DebugAddr)
 	str("OBMEN_PUBLIC_URL", &c.PublicURL)
 	str("OBMEN_SECRET_KEY", &c.SecretKey)
+	str("OBMEN_TELEGRAM_TOKEN", &c.TelegramToken)
+	str("OBMEN_TELEGRAM_API", &c.TelegramAPI)
 	if v := getenv("OBMEN_OUTBOUND_ALLOW"); v != "" {
 		for _, x := range strings.Split(v, ",") {
 			if x = strings.TrimSpace(x); x != "" {
@@ -152,7 +165,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		name string
 		dst  *time.Duration
 		min  time.Duration
-	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}} {
+	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}, {"OBMEN_NOTIFY_INTERVAL", &c.NotifyInterval, time.Second}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x < d.min {

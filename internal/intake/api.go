@@ -87,7 +87,7 @@ func (s *Service) postOrder(w http.ResponseWriter, r *http.Request, u crm.User, 
 		if err != nil || id <= 0 {
 			return httpx.Errorf(http.StatusBadRequest, "bad_request", "assigned_by_id", "%q is not a user id", v)
 		}
-		src.UserID = id
+		src.UserID, src.Fixed = id, true
 	}
 	key := r.Header.Get("Idempotency-Key")
 	var idem store.Idempotency

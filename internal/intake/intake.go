@@ -64,6 +64,9 @@ type Source struct {
 	Actor  crm.Actor
 	// Note is added to the activity's description (a collector's kind).
 	Note string
+	// Fixed: the request named the responsible user (assigned_by_id), so
+	// the distribution rules do not choose one.
+	Fixed bool
 	// OnFail, when set, runs in the write that journals a refusal, with
 	// the journal row's id (a collector records the message's key there).
 	OnFail func(t *store.Tx, journalID int64) error
@@ -161,7 +164,7 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 	}
 	lead.AssignedByID = src.UserID
 	var res Result
-	err = s.store.Write(ctx, src.Actor, func(t *store.Tx) error {
+	err = s.store.Write(distributed(ctx, src), src.Actor, func(t *store.Tx) error {
 		res = Result{}
 		// Matching the order to an account and a contact is the system's
 		// own lookup: the lead links to the company that exists, whoever is
@@ -194,7 +197,7 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 			return err
 		}
 		res.Entity, res.RecordID, res.LeadID = store.EntityLead, l.ID, l.ID
-		act, err := s.activity(t, src, "lead", l.ID, l.Title, activityText(o, src))
+		act, err := s.activity(t, l.AssignedByID, "lead", l.ID, l.Title, activityText(o, src))
 		if err != nil {
 			return err
 		}
@@ -212,7 +215,7 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 
 // activity puts the request on the responsible user's calendar: a task
 // starting now, linked to the new record.
-func (s *Service) activity(t *store.Tx, src Source, ownerType string, ownerID int64, title, text string) (int64, error) {
+func (s *Service) activity(t *store.Tx, userID int64, ownerType string, ownerID int64, title, text string) (int64, error) {
 	start := t.Now()
 	end := start.Add(time.Hour)
 	// A request with no title of its own is already titled "Заявка с
@@ -224,7 +227,7 @@ func (s *Service) activity(t *store.Tx, src Source, ownerType string, ownerID in
 	subject = clipRunes(subject, 500)
 	a := crm.Activity{Kind: crm.ActivityTask, Subject: subject, Description: text, StartAt: &start, EndAt: &end,
 		OwnerType: ownerType, OwnerID: ownerID, Direction: "in"}
-	a.AssignedByID = src.UserID
+	a.AssignedByID = userID
 	if err := t.AddActivity(&a); err != nil {
 		return 0, fmt.Errorf("intake: calendar activity: %w", err)
 	}
@@ -472,7 +475,7 @@ func (s *Service) Record(ctx context.Context, src Source, create func(t *store.T
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: calendar activity: %w", err)
 	}
-	err = s.store.Write(ctx, src.Actor, func(t *store.Tx) error {
+	err = s.store.Write(distributed(ctx, src), src.Actor, func(t *store.Tx) error {
 		var err error
 		if c, err = create(t); err != nil {
 			return err
@@ -480,6 +483,10 @@ func (s *Service) Record(ctx context.Context, src Source, create func(t *store.T
 		res = Result{Entity: c.Entity, RecordID: c.ID}
 		if c.Entity == store.EntityLead {
 			res.LeadID = c.ID
+			// The task goes to whom the distribution rules gave the lead.
+			if act.AssignedByID, err = t.AssignedOf(c.Entity, c.ID); err != nil {
+				return err
+			}
 		}
 		if err := t.Insert(pend); err != nil {
 			return fmt.Errorf("intake: calendar activity: %w", err)
@@ -501,4 +508,13 @@ func clipRunes(s string, n int) string {
 		return string(r[:n])
 	}
 	return s
+}
+
+// distributed marks a source's leads for the distribution rules, unless
+// the request named the responsible user.
+func distributed(ctx context.Context, src Source) context.Context {
+	if src.Fixed {
+		return ctx
+	}
+	return store.WithIntake(ctx, store.Intake{Channel: src.Kind, FormID: src.ID})
 }

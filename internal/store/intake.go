@@ -79,7 +79,20 @@ func (s *Store) PendingLead(ctx context.Context, actor crm.Actor, l *crm.Lead) (
 	if err != nil {
 		return nil, err
 	}
-	return &Pending{entity: EntityLead, id: &l.ID, changes: changes, insert: func(t *Tx) error { return t.insertLead(l) }}, nil
+	p := &Pending{entity: EntityLead, id: &l.ID, changes: changes}
+	owner := l.AssignedByID
+	p.insert = func(t *Tx) error {
+		if err := t.insertLead(l); err != nil {
+			return err
+		}
+		if l.AssignedByID != owner { // distributed by the rules
+			c, err := events.CreateChanges(*l)
+			p.changes = c
+			return err
+		}
+		return nil
+	}
+	return p, nil
 }
 
 // PendingActivity readies a calendar activity whose owner is created in

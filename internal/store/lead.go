@@ -152,8 +152,17 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 		return l, err
 	}
 	err = s.Write(ctx, actor, func(t *Tx) error {
+		owner := l.AssignedByID
 		if err := t.insertLead(&l); err != nil {
 			return err
+		}
+		if l.AssignedByID != owner { // distributed by the rules
+			c, err := events.CreateChanges(l)
+			if err != nil {
+				return err
+			}
+			t.EmitEncoded(EntityLead, l.ID, events.Create, c)
+			return nil
 		}
 		t.EmitEncoded(EntityLead, l.ID, events.Create, changes)
 		return nil
@@ -162,6 +171,9 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 }
 
 func (t *Tx) insertLead(l *crm.Lead) error {
+	if err := t.distribute(l); err != nil {
+		return err
+	}
 	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO leads (title, honorific, name, second_name, last_name, company_title, position, birthdate,
 		source_id, source_description, status_id, status_description, opportunity, currency, comments,
 		utm_source, utm_medium, utm_campaign, utm_content, utm_term, ga_client_id, ym_client_id, address,

@@ -68,6 +68,11 @@ type Filter struct {
 type ListParams struct {
 	Filters []Filter
 	Q       string // text search on names, phones, e-mails, INN
+	// QNoText: Q matches phones (and their last 7 digits), e-mails (and
+	// their domain) and INN only, not the names' text — the global
+	// search's phone and e-mail queries, which a substring scan of every
+	// row would only slow down.
+	QNoText bool
 	Phone   string // any format; matched on the normalized number
 	Email   string
 	INN     string
@@ -285,14 +290,21 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		where = append(where, "("+innCondition(sp, arg(strings.TrimSpace(p.INN)))+")")
 	}
 	if q := strings.TrimSpace(p.Q); q != "" {
-		conds := []string{"r.search LIKE " + arg("%"+escapeLike(strings.ToLower(q))+"%") + " ESCAPE '\\'"}
+		var conds []string
+		if !p.QNoText {
+			conds = append(conds, "r.search LIKE "+arg("%"+escapeLike(strings.ToLower(q))+"%")+" ESCAPE '\\'")
+		}
 		if sp.comms {
 			e := strings.ToLower(q)
 			ph := crm.PhoneKey(q)
 			conds = append(conds, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind IN ('PHONE', 'EMAIL') AND normalized IN (%s, %s) AND entity = %s)", arg(ph), arg(e), arg(sp.entity)))
+			conds = append(conds, s.commsSearch(q, sp.entity, arg)...)
 		}
 		if sp.inn || sp.requisites {
 			conds = append(conds, innCondition(sp, arg(q)))
+		}
+		if len(conds) == 0 {
+			conds = append(conds, "FALSE")
 		}
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}

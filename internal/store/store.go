@@ -149,12 +149,16 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 	// caller's scope goes with it, so that what the write reads and
 	// changes is judged inside its transaction.
 	sc, hasScope := scopeOf(ctx)
+	in, hasIntake := intakeOf(ctx)
 	if s.beforeWrite != nil {
 		s.beforeWrite()
 	}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if hasScope {
 			ctx = WithScopeOf(ctx, sc)
+		}
+		if hasIntake {
+			ctx = WithIntake(ctx, in)
 		}
 		t := &Tx{ctx: ctx, tx: s.db.WrapTx(tx), actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
 		if err := fn(t); err != nil {

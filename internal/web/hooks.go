@@ -74,6 +74,9 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, rq *request, s
 		d.Form = url.Values{}
 	}
 	d.Scopes, d.Events = bitrix.KnownScopes, delivery.BitrixEventNames()
+	if u.bitrixScopes != nil {
+		d.Scopes = u.bitrixScopes()
+	}
 	u.render(w, r, rq, status, "webhooks", rq.T("hooks.title"), "integrations", d)
 }
 
@@ -230,3 +233,7 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, rq *request) 
 	}
 	back(w, r, "/admin/webhooks/outbound/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("hooks.retried")))
 }
+
+// SetBitrixScopes gives the scopes the Bitrix24-compatible REST serves:
+// the new-webhook form offers only those.
+func (u *UI) SetBitrixScopes(f func() []string) { u.bitrixScopes = f }

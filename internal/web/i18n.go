@@ -1130,6 +1130,13 @@ var validationRU = map[string]string{
 	"no_bank_detail":                "нет банковских реквизитов с номером %d",
 	"bank_detail_not_of_requisite":  "банковские реквизиты %d не относятся к реквизитам %d",
 	"invalid":                       "неверное значение",
+	"not_channel":                   "%q — не канал (form, mail, http, api)",
+	"no_managers":                   "выберите менеджеров, которым раздавать лиды",
+	"bad_user_ids":                  "%d — не пользователь или выбран дважды",
+	"not_time_of_day":               "время суток от 00:00 до 23:59",
+	"not_weekdays":                  "выберите дни недели",
+	"not_time_zone":                 "%q — не часовой пояс",
+	"not_hhmm":                      "%q — не время (ЧЧ:ММ)",
 }
 
 // fieldMessage is a validation error's message in the request's language:

@@ -57,6 +57,7 @@ type Integration struct {
 	Links []IntegrationLink
 	// Check, when set, tries the connection and says how it went; the page
 	// offers a "check connection" button for it.
+	// Its message is written in Lang(ctx).
 	Check func(ctx context.Context) (string, error)
 	// Journal, when set, is its exchange journal (also listed in the
 	// section's common journal).
@@ -153,7 +154,7 @@ func (u *UI) integrationCheck(w http.ResponseWriter, r *http.Request, rq *reques
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
-	msg, err := in.Check(r.Context())
+	msg, err := in.Check(context.WithValue(r.Context(), langKey{}, rq.Lang))
 	if err != nil {
 		u.log.Warn("web: integration check failed", "integration", in.Name, "err", err)
 		u.showIntegration(w, r, rq, in, http.StatusOK, "", err.Error())
@@ -257,12 +258,34 @@ func WebhooksIntegration(svc *delivery.Service) Integration {
 			"en": "Incoming webhooks of the Bitrix24-compatible REST, and outbound ones sending CRM changes to other systems (Bitrix24-style or signed JSON).",
 		},
 		SettingsURL: "/admin/webhooks",
+		// The check says what a person can act on: how many webhooks
+		// there are and whether deliveries fail (a bare count read as
+		// "the connection works: 0").
 		Check: func(ctx context.Context) (string, error) {
+			lang := Lang(ctx)
 			hooks, err := svc.List(ctx)
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("%d", len(hooks)), nil
+			if len(hooks) == 0 {
+				return translate(lang, "int.hooks_none"), nil
+			}
+			active := 0
+			for _, h := range hooks {
+				if h.Active {
+					active++
+				}
+			}
+			msg := fmt.Sprintf(translate(lang, "int.hooks_count"), len(hooks), active)
+			failed, err := Deliveries{Service: svc}.Journal(ctx, true, 1)
+			if err != nil {
+				return "", err
+			}
+			if len(failed) == 0 {
+				return msg + " " + translate(lang, "int.hooks_no_fail"), nil
+			}
+			f := failed[0]
+			return msg + " " + fmt.Sprintf(translate(lang, "int.hooks_last_fail"), f.At.Local().Format("02.01.2006 15:04"), f.Integration, f.Error), nil
 		},
 		Journal: Deliveries{Service: svc}}
 }
@@ -300,4 +323,14 @@ func (d Deliveries) Journal(ctx context.Context, failed bool, limit int) ([]Jour
 // Payload implements JournalSource: the delivery with its attempts.
 func (d Deliveries) Payload(ctx context.Context, id int64) (any, error) {
 	return d.Service.Delivery(ctx, id)
+}
+
+type langKey struct{}
+
+// Lang is the language an integration's check writes its message in.
+func Lang(ctx context.Context) string {
+	if l, ok := ctx.Value(langKey{}).(string); ok {
+		return l
+	}
+	return defaultLang
 }

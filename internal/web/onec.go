@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,6 +24,27 @@ type onecData struct {
 	Versions []string
 	Error    string
 	MiB      map[string]int64
+	// Unreachable: the address above is loopback, private or unset, so
+	// 1C on another machine cannot reach it (OBMEN_PUBLIC_URL).
+	Unreachable bool
+}
+
+// unreachableURL reports whether base is an address 1C elsewhere cannot
+// reach: none, localhost, a loopback, private or link-local address.
+func unreachableURL(base string) bool {
+	pu, err := url.Parse(base)
+	if err != nil || pu.Hostname() == "" {
+		return true
+	}
+	host := pu.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false // a name: reachable as far as we can tell here
+	}
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
 }
 
 func (u *UI) onecSettings(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -49,8 +71,9 @@ func (u *UI) showOnec(w http.ResponseWriter, r *http.Request, rq *request, statu
 		return
 	}
 	d := onecData{S: s, Users: us, Statuses: sts, URL: u.baseURL + "/1c_exchange.php", Error: errMsg,
-		Versions: []string{"2.03", "2.04", "2.05", "2.07", "2.08", "2.09", "2.10"},
-		MiB:      map[string]int64{"file_limit": s.FileLimit / mib, "max_file": s.MaxFileBytes / mib, "max_unpacked": s.MaxUnpackedBytes / mib}}
+		Versions:    []string{"2.03", "2.04", "2.05", "2.07", "2.08", "2.09", "2.10"},
+		MiB:         map[string]int64{"file_limit": s.FileLimit / mib, "max_file": s.MaxFileBytes / mib, "max_unpacked": s.MaxUnpackedBytes / mib},
+		Unreachable: unreachableURL(u.baseURL)}
 	u.render(w, r, rq, status, "onec", rq.T("onec.title"), "integrations", d)
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -73,6 +74,11 @@ type UI struct {
 	// tz is the installation's time zone from the configuration
 	// (SetTimeZone); the setting "time_zone" overrides it.
 	tz *time.Location
+	// The notifications (SetNotify): the bell and its page.
+	notify *notify.Service
+
+	// bitrixScopes lists the scopes the Bitrix24 REST serves.
+	bitrixScopes func() []string
 }
 
 // New builds the UI over a store. Journal sources (the integrations'
@@ -109,6 +115,9 @@ var funcs = template.FuncMap{
 	"div":   func(a, b int64) int64 { return a / b },
 	// netErr says a connection error in the user's language.
 	"netErr": netErrorText,
+	"bellOf": func(n int, label string) bellView { return bellView{Count: n, Label: label} },
+	// tel is a phone's tel: link (html/template keeps the scheme).
+	"tel": func(phone string) template.URL { return template.URL(telHref(phone)) },
 	"fmtTime": func(loc *time.Location, t any) string {
 		var tm time.Time
 		switch v := t.(type) {
@@ -163,6 +172,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /logout", u.auth(u.logout))
 	mux.Handle("GET /{$}", u.auth(u.home))
 	mux.Handle("GET /password", u.auth(u.passwordPage))
+	mux.Handle("GET /search", u.auth(u.search))
+	mux.Handle("GET /reports", u.auth(u.reports))
+	mux.Handle("GET /reports/export.csv", u.auth(u.reportCSV))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
 	mux.Handle("GET /pick/{entity}", u.auth(u.pick))
 	mux.Handle("GET /settings", u.auth(u.settingsPage))
@@ -198,6 +210,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
 	mux.Handle("GET /admin/users/{id}/access", u.auth(u.access))
 	mux.Handle("POST /admin/users/{id}/access", u.auth(u.saveAccess))
+	mux.Handle("GET /admin/distribution", u.auth(u.distribution))
+	mux.Handle("POST /admin/distribution", u.auth(u.createDistribution))
+	mux.Handle("POST /admin/distribution/{id}/{action}", u.auth(u.distributionAction))
 	mux.Handle("GET /admin/dict", u.auth(u.dictionaries))
 	mux.Handle("POST /admin/dict/{action}", u.auth(u.dictAction))
 	mux.Handle("GET /keys", u.auth(u.keys))
@@ -221,6 +236,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/collectors/{id}", u.auth(u.collectorShow))
 	mux.Handle("POST /admin/collectors/{id}/{action}", u.auth(u.collectorAction))
 	u.registerAutomation(mux)
+	u.registerNotify(mux)
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
@@ -340,6 +356,9 @@ type view struct {
 	Auto bool
 	// Loc is the user's time zone, for the times the page shows.
 	Loc *time.Location
+	// Bell: notifications are on; Unread is the bell's count.
+	Bell   bool
+	Unread int
 }
 
 // T translates a message key.
@@ -362,6 +381,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 	}
 	if rq != nil {
 		v.User, v.CSRF, v.Lang, v.Loc = rq.User, rq.Sess.CSRF, rq.Lang, rq.Loc
+		v.Unread, v.Bell = u.unread(r, rq.User.ID)
 	}
 	var buf bytes.Buffer
 	name := "layout"

@@ -891,8 +891,16 @@ func TestIntegrationsSection(t *testing.T) {
 		if p := b.get("/integrations/webhooks"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check"`) {
 			t.Fatalf("webhooks page: %d", p.Status)
 		}
-		if p := b.post("/integrations/webhooks/check", nil); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check-ok"`) {
-			t.Fatalf("check: %d", p.Status)
+		// The check says what to do, not "Подключение работает: 0".
+		if p := b.post("/integrations/webhooks/check", nil); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="check-ok">Исходящих вебхуков пока нет: создайте их в настройках`) ||
+			strings.Contains(p.Body, "работает: 0") {
+			t.Fatalf("check: %d %s", p.Status, p.Body)
+		}
+		if _, err := e.app.Delivery.Create(context.Background(), delivery.Webhook{Name: "Склад", Kind: "native", URL: "https://example.ru/hook", Active: true, Events: []string{"lead.create"}}); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.post("/integrations/webhooks/check", nil); !strings.Contains(p.Body, "Исходящих вебхуков: 1, из них включено: 1. Ошибок доставки нет.") {
+			t.Fatalf("check with a webhook: %s", p.Body)
 		}
 		if p := b.get("/integrations/nosuch"); p.Status != http.StatusNotFound {
 			t.Fatalf("unknown integration: %d", p.Status)
