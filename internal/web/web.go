@@ -159,6 +159,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
 	mux.Handle("GET /e/{entity}", u.auth(u.list))
 	mux.Handle("GET /e/{entity}/export.csv", u.auth(u.exportCSV))
+	mux.Handle("GET /e/{entity}/export.xlsx", u.auth(u.exportXLSX))
 	mux.Handle("GET /e/{entity}/new", u.auth(u.newRecord))
 	mux.Handle("POST /e/{entity}/new", u.auth(u.createRecord))
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))

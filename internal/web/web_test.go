@@ -276,7 +276,7 @@ func TestListSearchSortFilterExport(t *testing.T) {
 		if !strings.Contains(p.Body, ">Гамма<") {
 			t.Error("limit 10")
 		}
-		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=status_id")
+		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=status_id&sep=comma")
 		if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Статус\r\n") && !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Статус\n") {
 			t.Fatalf("CSV head: %q", csv.Body[:min(len(csv.Body), 80)])
 		}
