@@ -216,7 +216,7 @@ func (u *UI) exportXLSX(w http.ResponseWriter, r *http.Request, rq *request) {
 	styles := map[string]int{}
 	for kind, s := range map[string]*excelize.Style{
 		"head":    {Font: &excelize.Font{Bold: true}},
-		kAmount:   {NumFmt: 4},                                // #,##0.00
+		kAmount:   {NumFmt: 4}, // #,##0.00
 		kQty:      {CustomNumFmt: ptr("#,##0.###")},
 		kDate:     {CustomNumFmt: ptr("dd.mm.yyyy")},
 		kDateTime: {CustomNumFmt: ptr("dd.mm.yyyy hh:mm")},
