@@ -87,6 +87,10 @@ type Fault struct {
 	Field   string
 	Line    int
 	Message string
+	// Code and Params, when the fault is a crm field error's, let a
+	// source word it for its reader (a web form's visitor).
+	Code   string
+	Params []any
 }
 
 func (f *Fault) Error() string {
@@ -114,7 +118,7 @@ func AsFault(err error) (*Fault, bool) {
 		return &Fault{Field: oe.Field, Line: oe.Line, Message: oe.Message}, true
 	}
 	if fe, ok := crm.AsFieldError(err); ok {
-		return &Fault{Field: seedField(fe.Field), Message: fe.Message}, true
+		return &Fault{Field: seedField(fe.Field), Message: fe.Message, Code: fe.Code, Params: fe.Params}, true
 	}
 	return nil, false
 }

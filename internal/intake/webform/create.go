@@ -2,7 +2,6 @@ package webform
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -11,35 +10,34 @@ import (
 )
 
 // check validates a submission against the form: required fields filled,
-// values of the fields' types. The error names the field as the form does.
-func check(f Form, sub submission) error {
+// values of the fields' types. It names every field at fault, as the form
+// does, and normalizes the values that pass.
+func check(f Form, sub submission) []*crm.FieldError {
 	defs := catalogue[f.Module]
+	var errs []*crm.FieldError
 	for _, fl := range f.Fields {
 		v := sub.values[fl.Name]
 		if v == "" {
 			if fl.Required {
-				return &intake.Fault{Field: fl.Name, Message: "required: fill in «" + fl.Label + "»"}
+				errs = append(errs, crm.Invalid(fl.Name, "required").(*crm.FieldError))
 			}
 			continue
 		}
 		n, err := checkValue(fl.Name, defs[fl.Name], v)
 		if err != nil {
-			var fe *crm.FieldError
-			errors.As(err, &fe)
-			return &intake.Fault{Field: fl.Name, Message: fe.Message}
+			fe, _ := crm.AsFieldError(err)
+			errs = append(errs, fe)
+			continue
 		}
 		sub.values[fl.Name] = n
 	}
-	return nil
+	return errs
 }
 
-// build checks a submission and readies the form's record: what it
+// build readies the form's record from a checked submission: what it
 // returns writes it inside the intake transaction. A lead — the hot path
 // — is normalized, checked and encoded here, outside the shared write.
 func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t *store.Tx) (intake.Created, error), error) {
-	if err := check(f, sub); err != nil {
-		return nil, err
-	}
 	v := sub.values
 	comms := crm.Comms{}
 	if v["phone"] != "" {
@@ -157,7 +155,7 @@ func inTx(extra []string, source string, add func(t *store.Tx) (intake.Created, 
 // fault renames a crm field error as the form's field.
 func fault(err error) error {
 	if fe, ok := crm.AsFieldError(err); ok {
-		return &intake.Fault{Field: formField(fe.Field), Message: fe.Message}
+		return &intake.Fault{Field: formField(fe.Field), Message: fe.Message, Code: fe.Code, Params: fe.Params}
 	}
 	return err
 }
