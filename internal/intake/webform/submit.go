@@ -310,7 +310,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		s.refuseForm(w, r, f, vals, http.StatusUnprocessableEntity, "captcha_failed", title, []problem{p})
 		return
 	}
-	write, err := build(ctx, s.in.Store(), f, sub)
+	write, err := build(ctx, s.in, f, sub)
 	var res intake.Result
 	if err == nil {
 		res, err = s.in.Record(ctx, src, write)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/i18n"
+	"github.com/obmen/obmen/internal/intake"
 )
 
 // What a site's visitor reads — errors, the captcha's prompts, thanks —
@@ -80,6 +81,9 @@ func (f Form) problemOf(field string, fe *crm.FieldError) problem {
 			}
 		}
 		p.Field, p.Label, p.Message = "", "", tr(lang, "webform.required_any", strings.Join(labels, ", "))
+		return p
+	case code == intake.CodeDuplicate:
+		p.Field, p.Label, p.Message = "", "", tr(lang, "webform.duplicate")
 		return p
 	case lbl == "":
 		// A field the visitor cannot see (an override): the form itself
