@@ -96,7 +96,15 @@ func build(ctx context.Context, in *intake.Service, f Form, sub submission) (fun
 		}
 		text := join(strings.Join(extra, "\n"), source)
 		if plan.LinkContact != 0 {
+			// A pending lead carries no links: this one is written (and
+			// its link checked) inside the write.
 			l.ContactID = plan.LinkContact
+			return func(t *store.Tx) (intake.Created, error) {
+				if err := t.AddLead(&l); err != nil {
+					return intake.Created{}, fault(err)
+				}
+				return intake.Created{Entity: store.EntityLead, ID: l.ID, Title: l.Title, Text: text, Warning: plan.Warning()}, nil
+			}, nil
 		}
 		if plan.MergeInto != 0 {
 			return func(t *store.Tx) (intake.Created, error) {
