@@ -74,7 +74,7 @@ func (s *Service) PlanFor(ctx context.Context, entity string, p dedup.Probe) (Pl
 // e-mails it lacks, the empty fields it fills, its comments appended.
 func MergeLead(t *store.Tx, id int64, add crm.Lead) error {
 	_, err := t.UpdateLead(id, func(cur *crm.Lead) error {
-		mergeComms(&cur.Comms, add.Comms)
+		crm.MergeComms(&cur.Comms, add.Comms)
 		fill(&cur.Name, add.Name)
 		fill(&cur.LastName, add.LastName)
 		fill(&cur.SecondName, add.SecondName)
@@ -97,7 +97,7 @@ func MergeLead(t *store.Tx, id int64, add crm.Lead) error {
 // MergeContact folds a new contact into contact id likewise.
 func MergeContact(t *store.Tx, id int64, add crm.Contact) error {
 	_, err := t.UpdateContact(id, func(cur *crm.Contact) error {
-		mergeComms(&cur.Comms, add.Comms)
+		crm.MergeComms(&cur.Comms, add.Comms)
 		fill(&cur.Name, add.Name)
 		fill(&cur.LastName, add.LastName)
 		fill(&cur.Position, add.Position)
@@ -113,7 +113,7 @@ func MergeContact(t *store.Tx, id int64, add crm.Contact) error {
 // MergeAccount folds a new company into account id likewise.
 func MergeAccount(t *store.Tx, id int64, add crm.Account) error {
 	_, err := t.UpdateAccount(id, func(cur *crm.Account) error {
-		mergeComms(&cur.Comms, add.Comms)
+		crm.MergeComms(&cur.Comms, add.Comms)
 		fill(&cur.INN, add.INN)
 		cur.Comments = appendText(cur.Comments, add.Comments)
 		return nil
@@ -139,32 +139,4 @@ func appendText(cur, add string) string {
 		return add
 	}
 	return cur + "\n\n" + add
-}
-
-// mergeComms adds the phones and e-mails of add that cur lacks.
-func mergeComms(cur *crm.Comms, add crm.Comms) {
-	has := func(list []crm.Comm, v string, key func(string) string) bool {
-		for _, c := range list {
-			if key(c.Value) == key(v) {
-				return true
-			}
-		}
-		return false
-	}
-	emailKey := func(v string) string {
-		if n, ok := crm.NormalizeEmail(v); ok {
-			return n
-		}
-		return strings.ToLower(strings.TrimSpace(v))
-	}
-	for _, c := range add.Phones {
-		if !has(cur.Phones, c.Value, crm.PhoneKey) {
-			cur.Phones = append(cur.Phones, crm.Comm{Value: c.Value, ValueType: c.ValueType})
-		}
-	}
-	for _, c := range add.Emails {
-		if !has(cur.Emails, c.Value, emailKey) {
-			cur.Emails = append(cur.Emails, crm.Comm{Value: c.Value, ValueType: c.ValueType})
-		}
-	}
 }
