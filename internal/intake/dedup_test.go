@@ -48,7 +48,9 @@ func TestIntakeDuplicateRules(t *testing.T) {
 
 		setRule(dedup.Warn)
 		first := post(order("+7 916 000-00-02", "первый"))
-		var a struct{ LeadID int64 `json:"lead_id"` }
+		var a struct {
+			LeadID int64 `json:"lead_id"`
+		}
 		first.json(t, &a)
 		if r := post(order("8 (916) 000-00-02", "второй")); r.Status != http.StatusCreated || leads() != 4 {
 			t.Fatalf("warn: %d %s", r.Status, r.Body)

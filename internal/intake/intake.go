@@ -475,8 +475,8 @@ type Created struct {
 	// Warning: the records it may duplicate.
 	Merged  bool
 	Warning string
-	Title  string // for the calendar entry
-	Text   string // the calendar entry's description
+	Title   string // for the calendar entry
+	Text    string // the calendar entry's description
 }
 
 // Record creates what create writes (a web form's lead, contact, …) in one

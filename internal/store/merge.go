@@ -69,7 +69,7 @@ func (s *Store) Merge(ctx context.Context, actor crm.Actor, entity string, keep,
 			return fmt.Errorf("store: merge: delete %s %d: %w", entity, drop, err)
 		}
 		t.Emit(entity, drop, events.Delete, map[string]events.Change{
-			"deleted_at": {Old: null(), New: jsonRaw(t.now.Format(time.RFC3339Nano))},
+			"deleted_at":  {Old: null(), New: jsonRaw(t.now.Format(time.RFC3339Nano))},
 			"merged_into": {Old: null(), New: jsonRaw(keep)},
 		})
 		_, err = t.tx.ExecContext(t.ctx, "INSERT INTO comments (entity, record_id, body, author_id, created_at) VALUES ($1, $2, $3, $4, $5)",

@@ -133,11 +133,11 @@ type importData struct {
 	ListURL  string
 	// Dups are the rows that duplicate a record or an earlier row;
 	// DupMode what the import does with them (skip, update, create).
-	Dups     []importDup
-	DupMode  string
-	Updated  int
-	Skipped  int
-	Done     bool
+	Dups    []importDup
+	DupMode string
+	Updated int
+	Skipped int
+	Done    bool
 }
 
 // importable are the fields a column can go to.
