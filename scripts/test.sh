@@ -73,6 +73,16 @@ ensure_dovecot() {
 	fi
 }
 
+# Every CommerceML document Obmen writes is validated against the schema
+# of its version with xmllint (internal/commerceml/schematest).
+ensure_xmllint() {
+	command -v xmllint >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || die "xmllint not found; the CommerceML schema tests need it (apt-get install libxml2-utils)"
+	echo "xmllint not found, installing libxml2-utils with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null || die "apt-get install libxml2-utils failed"
+}
+
 ensure_chromium() {
 	if [ ! -x /usr/bin/chromium ]; then
 		[ "$(id -u)" -eq 0 ] || die "/usr/bin/chromium not found; the web UI end-to-end tests need it (apt-get install chromium)"
@@ -111,6 +121,7 @@ ensure_curl
 ensure_sdk
 ensure_dovecot
 ensure_chromium
+ensure_xmllint
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT

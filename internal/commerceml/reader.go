@@ -214,6 +214,7 @@ func (r *Reader) start(t xml.StartElement) error {
 			return err
 		}
 		doc.Line = line
+		doc.normalize()
 		r.queue = append(r.queue, doc)
 		return nil
 	case name == "Каталог" && p1 == RootElement:
@@ -292,7 +293,7 @@ func CheckVersion(v string) error {
 	}
 	major, minor, ok := strings.Cut(v, ".")
 	if !ok || major != "2" || len(minor) != 2 || minor < "03" || minor > "10" {
-		return fmt.Errorf("schema version %q is not supported (2.03 to 2.10)", v)
+		return fmt.Errorf("schema version %q is not supported: Obmen reads CommerceML 2.03 to 2.10 (in 1C, set the exchange node's schema version to 2.10 or 2.08; 3.x is not read)", v)
 	}
 	return nil
 }

@@ -155,6 +155,17 @@ type Counterparty struct {
 	INN      string `xml:"ИНН"`
 	KPP      string `xml:"КПП"`
 	Address  string `xml:"АдресРегистрации>Представление"`
+	// OfficialName and LegalAddress are a legal entity's (the schema's
+	// РеквизитыЮрЛица); ПолноеНаименование and АдресРегистрации are a
+	// person's. 1C and Bitrix write either.
+	OfficialName string `xml:"ОфициальноеНаименование"`
+	LegalAddress string `xml:"ЮридическийАдрес>Представление"`
+}
+
+// IsLegal tells a company (written with ОфициальноеНаименование, ИНН
+// and КПП) from a person.
+func (c *Counterparty) IsLegal() bool {
+	return strings.TrimSpace(c.OfficialName) != "" || strings.TrimSpace(c.KPP) != ""
 }
 
 // ItemTax is one <Налог> of an order line.
@@ -165,18 +176,147 @@ type ItemTax struct {
 	Rate     string `xml:"Ставка"`
 }
 
-// Item is one <Товар> of an order.
+// UnitRef is a unit as 1C writes it on an order line: a text
+// ("шт", or the ОКЕИ code "796" in <Единица> of 2.09+) and, from 2.05 on,
+// attributes — often with no text at all.
+type UnitRef struct {
+	Code     string `xml:"Код,attr"`
+	FullName string `xml:"НаименованиеПолное,attr"`
+	Short    string `xml:"НаименованиеКраткое,attr"`
+	Intl     string `xml:"МеждународноеСокращение,attr"`
+	Text     string `xml:",chardata"`
+}
+
+// Name is the unit as a person reads it: the text unless it is only the
+// code, else the short, full or international name, else the code.
+func (u *UnitRef) Name() string {
+	text := strings.TrimSpace(u.Text)
+	code := strings.TrimSpace(u.Code)
+	if text != "" && !(isDigits(text) && (code == "" || code == text)) {
+		return text
+	}
+	for _, v := range []string{u.Short, u.FullName, u.Intl} {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	if text != "" {
+		return text
+	}
+	return code
+}
+
+// OKEI is the unit's ОКЕИ code: the attribute, or a text of digits.
+func (u *UnitRef) OKEI() string {
+	if c := strings.TrimSpace(u.Code); c != "" {
+		return c
+	}
+	if t := strings.TrimSpace(u.Text); isDigits(t) {
+		return t
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Characteristic is one <ХарактеристикаТовара> (size, colour) of a line
+// or an offer.
+type Characteristic struct {
+	ID    string `xml:"Ид"`
+	Name  string `xml:"Наименование"`
+	Value string `xml:"Значение"`
+}
+
+// LinePrice is the <Цена> some 1C configurations write on an order line
+// instead of ЦенаЗаЕдиницу: a number, or the structure of an offer's price.
+type LinePrice struct {
+	PerUnit string  `xml:"ЦенаЗаЕдиницу"`
+	Unit    UnitRef `xml:"Единица"`
+	Text    string  `xml:",chardata"`
+}
+
+// Item is one <Товар> of an order. After reading, Unit and Price hold
+// what the line says whichever shape it came in (see Document.normalize).
 type Item struct {
-	ID         string      `xml:"Ид"`
-	Article    string      `xml:"Артикул"`
-	Name       string      `xml:"Наименование"`
-	Unit       string      `xml:"БазоваяЕдиница"`
-	Price      string      `xml:"ЦенаЗаЕдиницу"`
-	Quantity   string      `xml:"Количество"`
-	Sum        string      `xml:"Сумма"`
+	ID              string           `xml:"Ид"`
+	Barcode         string           `xml:"Штрихкод"`
+	Article         string           `xml:"Артикул"`
+	Name            string           `xml:"Наименование"`
+	Unit            string           `xml:"-"`
+	BaseUnit        UnitRef          `xml:"БазоваяЕдиница"`
+	Characteristics []Characteristic `xml:"ХарактеристикиТовара>ХарактеристикаТовара"`
+	CatalogID       string           `xml:"ИдКаталога"`
+	Price           string           `xml:"ЦенаЗаЕдиницу"`
+	LinePrice       *LinePrice       `xml:"Цена"`
+	Quantity        string           `xml:"Количество"`
+	Sum             string           `xml:"Сумма"`
+	// LineUnit is <Единица> (2.09+): the unit of the quantity, an ОКЕИ
+	// code or a name, with or without attributes.
+	LineUnit   UnitRef     `xml:"Единица"`
+	Factor     string      `xml:"Коэффициент"`
 	Requisites []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
 	Taxes      []ItemTax   `xml:"Налоги>Налог"`
 	Rates      []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+}
+
+// GoodID is the 1C id of the good a line is for: 1C writes
+// "<good>#<characteristic>" for a line with characteristics.
+func (it *Item) GoodID() string {
+	id, _, _ := strings.Cut(strings.TrimSpace(it.ID), "#")
+	return id
+}
+
+// UnitCode is the ОКЕИ code of the line's unit, "" if not written.
+func (it *Item) UnitCode() string {
+	for _, u := range []*UnitRef{&it.BaseUnit, &it.LineUnit} {
+		if c := u.OKEI(); c != "" {
+			return c
+		}
+	}
+	if it.LinePrice != nil {
+		return it.LinePrice.Unit.OKEI()
+	}
+	return ""
+}
+
+// normalize fills Unit and Price from whichever element carried them:
+// the unit is the first one named (БазоваяЕдиница, Единица, the unit of
+// <Цена>), a bare ОКЕИ code only when none is.
+func (it *Item) normalize() {
+	units := []*UnitRef{&it.BaseUnit, &it.LineUnit}
+	if it.LinePrice != nil {
+		units = append(units, &it.LinePrice.Unit)
+		if strings.TrimSpace(it.Price) == "" {
+			it.Price = strings.TrimSpace(it.LinePrice.PerUnit)
+			if it.Price == "" {
+				it.Price = strings.TrimSpace(it.LinePrice.Text)
+			}
+		}
+	}
+	it.Price = strings.TrimSpace(it.Price)
+	it.Unit = ""
+	for _, u := range units {
+		if n := u.Name(); n != "" && n != u.OKEI() {
+			it.Unit = n
+			return
+		}
+	}
+	for _, u := range units {
+		if n := u.Name(); n != "" {
+			it.Unit = n
+			return
+		}
+	}
 }
 
 // IsService tells a service line from a product line.
@@ -211,6 +351,13 @@ type Document struct {
 	Items          []Item         `xml:"Товары>Товар"`
 	Requisites     []Requisite    `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
 	Line           int            `xml:"-"`
+}
+
+// normalize brings the shapes of 2.03–2.10 to one: see Item.normalize.
+func (d *Document) normalize() {
+	for i := range d.Items {
+		d.Items[i].normalize()
+	}
 }
 
 // Requisite returns a document requisite's value.

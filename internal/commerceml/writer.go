@@ -11,13 +11,19 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// OrdersWriter writes an orders document one <Документ> at a time.
+// Namespace is the target namespace of the official CommerceML 2 schemas
+// (2.03 to 2.10 share it). 1C's own exports declare it as the default
+// namespace, and so does every document Obmen writes.
+const Namespace = "urn:1C.ru:commerceml_2"
+
+// OrdersWriter writes an orders document one <Документ> at a time, in
+// the element order of the official schema: <Документ> directly under the
+// root (the schemas of 2.03 to 2.10 have no <Контейнер>; that is 3.x).
 type OrdersWriter struct {
-	bw        *bufio.Writer
-	enc       io.Writer // the charset encoder over the destination
-	version   string
-	container bool // 2.08+ wraps each document in <Контейнер>
-	err       error
+	bw      *bufio.Writer
+	enc     io.Writer // the charset encoder over the destination
+	version string
+	err     error
 }
 
 // DefaultEncoding is the encoding written for a schema version when the
@@ -37,10 +43,11 @@ func NewOrdersWriter(w io.Writer, enc Encoding, version string, at time.Time) (*
 	if err := CheckVersion(version); err != nil {
 		return nil, fmt.Errorf("commerceml: %w", err)
 	}
-	ow := &OrdersWriter{enc: encoder(enc, w), version: version, container: version >= "2.08"}
+	ow := &OrdersWriter{enc: encoder(enc, w), version: version}
 	ow.bw = bufio.NewWriterSize(ow.enc, 32<<10)
 	ow.printf("<?xml version=\"1.0\" encoding=\"%s\"?>\n", enc)
-	ow.printf("<%s ВерсияСхемы=\"%s\" ДатаФормирования=\"%s\">\n", RootElement, version, at.Format("2006-01-02T15:04:05"))
+	ow.printf("<%s xmlns=\"%s\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ВерсияСхемы=\"%s\" ДатаФормирования=\"%s\">\n",
+		RootElement, Namespace, version, at.Format("2006-01-02T15:04:05"))
 	return ow, ow.err
 }
 
@@ -50,15 +57,27 @@ func (w *OrdersWriter) printf(format string, args ...any) {
 	}
 }
 
+func (w *OrdersWriter) escape(v string) {
+	if w.err == nil {
+		w.err = xml.EscapeText(w.bw, []byte(v))
+	}
+}
+
 func (w *OrdersWriter) text(indent, name, v string) {
 	if v == "" {
 		return
 	}
 	w.printf("%s<%s>", indent, name)
-	if w.err == nil {
-		w.err = xml.EscapeText(w.bw, []byte(v))
-	}
+	w.escape(v)
 	w.printf("</%s>\n", name)
+}
+
+func (w *OrdersWriter) attr(name, v string) {
+	if v = strings.TrimSpace(v); v != "" {
+		w.printf(" %s=\"", name)
+		w.escape(v)
+		w.printf("\"")
+	}
 }
 
 func (w *OrdersWriter) requisites(indent string, rs []Requisite) {
@@ -70,23 +89,112 @@ func (w *OrdersWriter) requisites(indent string, rs []Requisite) {
 		w.printf("%s\t<ЗначениеРеквизита>\n", indent)
 		w.text(indent+"\t\t", "Наименование", r.Name)
 		w.printf("%s\t\t<Значение>", indent)
-		if w.err == nil {
-			w.err = xml.EscapeText(w.bw, []byte(r.Value))
-		}
+		w.escape(r.Value)
 		w.printf("</Значение>\n%s\t</ЗначениеРеквизита>\n", indent)
 	}
 	w.printf("%s</ЗначенияРеквизитов>\n", indent)
 }
 
-// Write adds one order.
-func (w *OrdersWriter) Write(d *Document) error {
-	in := "\t"
-	if w.container {
-		w.printf("\t<Контейнер>\n")
-		in = "\t\t"
-	}
-	w.printf("%s<Документ>\n", in)
+// counterparty writes one <Контрагент>: a company with the schema's
+// РеквизитыЮрЛица (ОфициальноеНаименование, ЮридическийАдрес, ИНН, КПП),
+// a person with РеквизитыФизЛица (ПолноеНаименование, ИНН,
+// АдресРегистрации); the role comes after them.
+func (w *OrdersWriter) counterparty(in string, c *Counterparty) {
+	w.printf("%s<Контрагент>\n", in)
 	i2 := in + "\t"
+	w.text(i2, "Ид", c.ID)
+	w.text(i2, "Наименование", c.Name)
+	address := func(name, v string) {
+		if v != "" {
+			w.printf("%s<%s>\n", i2, name)
+			w.text(i2+"\t", "Представление", v)
+			w.printf("%s</%s>\n", i2, name)
+		}
+	}
+	if c.IsLegal() {
+		w.text(i2, "ОфициальноеНаименование", firstOf(c.OfficialName, c.FullName, c.Name))
+		address("ЮридическийАдрес", firstOf(c.LegalAddress, c.Address))
+		w.text(i2, "ИНН", c.INN)
+		w.text(i2, "КПП", c.KPP)
+	} else {
+		w.text(i2, "ПолноеНаименование", firstOf(c.FullName, c.Name, c.OfficialName))
+		w.text(i2, "ИНН", c.INN)
+		w.text(i2, "КПП", c.KPP)
+		address("АдресРегистрации", firstOf(c.Address, c.LegalAddress))
+	}
+	w.text(i2, "Роль", c.Role)
+	w.printf("%s</Контрагент>\n", in)
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// item writes one line: the good's part of the schema's type Товар
+// (Ид … БазоваяЕдиница, ХарактеристикиТовара, ЗначенияРеквизитов) first,
+// then the line's own (ИдКаталога, ЦенаЗаЕдиницу, Количество, Сумма,
+// Налоги).
+func (w *OrdersWriter) item(in string, it *Item) {
+	w.printf("%s<Товар>\n", in)
+	i2 := in + "\t"
+	w.text(i2, "Ид", it.ID)
+	w.text(i2, "Штрихкод", it.Barcode)
+	w.text(i2, "Артикул", it.Article)
+	w.text(i2, "Наименование", it.Name)
+	// БазоваяЕдиница is required by the schema, text or not.
+	w.printf("%s<БазоваяЕдиница", i2)
+	w.attr("Код", it.BaseUnit.Code)
+	w.attr("НаименованиеПолное", it.BaseUnit.FullName)
+	w.attr("МеждународноеСокращение", it.BaseUnit.Intl)
+	w.printf(">")
+	w.escape(firstOf(it.Unit, it.BaseUnit.Text))
+	w.printf("</БазоваяЕдиница>\n")
+	if len(it.Characteristics) > 0 {
+		w.printf("%s<ХарактеристикиТовара>\n", i2)
+		for _, c := range it.Characteristics {
+			w.printf("%s\t<ХарактеристикаТовара>\n", i2)
+			w.text(i2+"\t\t", "Ид", c.ID)
+			w.text(i2+"\t\t", "Наименование", c.Name)
+			w.printf("%s\t\t<Значение>", i2)
+			w.escape(c.Value)
+			w.printf("</Значение>\n%s\t</ХарактеристикаТовара>\n", i2)
+		}
+		w.printf("%s</ХарактеристикиТовара>\n", i2)
+	}
+	w.requisites(i2, it.Requisites)
+	w.text(i2, "ИдКаталога", it.CatalogID)
+	w.text(i2, "ЦенаЗаЕдиницу", it.Price)
+	w.text(i2, "Количество", it.Quantity)
+	w.text(i2, "Сумма", it.Sum)
+	if len(it.Taxes) > 0 {
+		w.printf("%s<Налоги>\n", i2)
+		for _, t := range it.Taxes {
+			i4 := i2 + "\t\t"
+			w.printf("%s\t<Налог>\n", i2)
+			w.text(i4, "Наименование", t.Name)
+			w.text(i4, "УчтеноВСумме", t.Included)
+			w.text(i4, "Сумма", t.Sum)
+			w.text(i4, "Ставка", t.Rate)
+			w.printf("%s\t</Налог>\n", i2)
+		}
+		w.printf("%s</Налоги>\n", i2)
+	}
+	w.printf("%s</Товар>\n", in)
+}
+
+// Write adds one order. The schema requires at least one counterparty;
+// the caller gives one.
+func (w *OrdersWriter) Write(d *Document) error {
+	if len(d.Counterparties) == 0 {
+		return fmt.Errorf("commerceml: order %s: no counterparty (the schema requires one)", d.Number)
+	}
+	const in, i2 = "\t", "\t\t"
+	w.printf("%s<Документ>\n", in)
 	w.text(i2, "Ид", d.ID)
 	w.text(i2, "Номер", d.Number)
 	w.text(i2, "Дата", d.Date)
@@ -95,58 +203,22 @@ func (w *OrdersWriter) Write(d *Document) error {
 	w.text(i2, "Валюта", d.Currency)
 	w.text(i2, "Курс", d.Rate)
 	w.text(i2, "Сумма", d.Sum)
-	if len(d.Counterparties) > 0 {
-		w.printf("%s<Контрагенты>\n", i2)
-		for _, c := range d.Counterparties {
-			i4 := i2 + "\t\t"
-			w.printf("%s\t<Контрагент>\n", i2)
-			w.text(i4, "Ид", c.ID)
-			w.text(i4, "Наименование", c.Name)
-			w.text(i4, "ПолноеНаименование", c.FullName)
-			w.text(i4, "Роль", c.Role)
-			w.text(i4, "ИНН", c.INN)
-			w.text(i4, "КПП", c.KPP)
-			if c.Address != "" {
-				w.printf("%s<АдресРегистрации>\n", i4)
-				w.text(i4+"\t", "Представление", c.Address)
-				w.printf("%s</АдресРегистрации>\n", i4)
-			}
-			w.printf("%s\t</Контрагент>\n", i2)
-		}
-		w.printf("%s</Контрагенты>\n", i2)
+	w.printf("%s<Контрагенты>\n", i2)
+	for i := range d.Counterparties {
+		w.counterparty(i2+"\t", &d.Counterparties[i])
 	}
+	w.printf("%s</Контрагенты>\n", i2)
 	w.text(i2, "Время", d.Time)
 	w.text(i2, "Комментарий", d.Comment)
 	if len(d.Items) > 0 {
 		w.printf("%s<Товары>\n", i2)
-		for _, it := range d.Items {
-			i4 := i2 + "\t\t"
-			w.printf("%s\t<Товар>\n", i2)
-			w.text(i4, "Ид", it.ID)
-			w.text(i4, "Артикул", it.Article)
-			w.text(i4, "Наименование", it.Name)
-			w.text(i4, "БазоваяЕдиница", it.Unit)
-			w.text(i4, "ЦенаЗаЕдиницу", it.Price)
-			w.text(i4, "Количество", it.Quantity)
-			w.text(i4, "Сумма", it.Sum)
-			for _, t := range it.Taxes {
-				w.printf("%s<Налоги>\n%s\t<Налог>\n", i4, i4)
-				w.text(i4+"\t\t", "Наименование", t.Name)
-				w.text(i4+"\t\t", "УчтеноВСумме", t.Included)
-				w.text(i4+"\t\t", "Сумма", t.Sum)
-				w.text(i4+"\t\t", "Ставка", t.Rate)
-				w.printf("%s\t</Налог>\n%s</Налоги>\n", i4, i4)
-			}
-			w.requisites(i4, it.Requisites)
-			w.printf("%s\t</Товар>\n", i2)
+		for i := range d.Items {
+			w.item(i2+"\t", &d.Items[i])
 		}
 		w.printf("%s</Товары>\n", i2)
 	}
 	w.requisites(i2, d.Requisites)
 	w.printf("%s</Документ>\n", in)
-	if w.container {
-		w.printf("\t</Контейнер>\n")
-	}
 	return w.err
 }
 

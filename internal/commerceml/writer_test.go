@@ -5,21 +5,28 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/commerceml/schematest"
 )
 
 func sampleOrder() *Document {
 	return &Document{
 		ID: "17", Number: "SO-17", Date: "2026-11-20", Time: "09:05:00", Operation: "Заказ товара", Role: "Продавец",
 		Currency: "RUB", Rate: "1", Sum: "1200.00", Comment: "Позвонить <до> обеда & уточнить",
-		Counterparties: []Counterparty{{ID: "cp-1", Name: "ИП Петров", FullName: "Индивидуальный предприниматель Петров П. П.", Role: "Покупатель", INN: "500100732259", Address: "г. Москва"}},
+		Counterparties: []Counterparty{
+			{ID: "cp-1", Name: "ИП Петров", FullName: "Индивидуальный предприниматель Петров П. П.", Role: "Покупатель", INN: "500100732259", Address: "г. Москва"},
+			{ID: "cp-2", Name: "ООО \"Ромашка\"", OfficialName: "Общество с ограниченной ответственностью \"Ромашка\"", Role: "Плательщик",
+				INN: "7707083893", KPP: "773601001", LegalAddress: "г. Москва, ул. Ленина, 1"},
+		},
 		Items: []Item{
-			{ID: "g-1", Article: "A-1", Name: "Дрель", Unit: "шт", Price: "1000.00", Quantity: "1", Sum: "1000.00",
+			{ID: "g-1#c-1", Article: "A-1", Name: "Дрель", Unit: "шт", BaseUnit: UnitRef{Code: "796", FullName: "Штука", Intl: "PCE", Text: "шт"},
+				Characteristics: []Characteristic{{ID: "c-1", Name: "Цвет", Value: "Красный"}, {Name: "Размер", Value: "XL"}},
+				Price:           "1000.00", Quantity: "1", Sum: "1000.00",
 				Taxes:      []ItemTax{{Name: "НДС", Included: "true", Sum: "166.67", Rate: "20"}},
 				Requisites: []Requisite{{"ВидНоменклатуры", "Товар"}}},
-			{Name: "Монтаж", Unit: "ч", Price: "200.00", Quantity: "1", Sum: "200.00", Requisites: []Requisite{{"ВидНоменклатуры", "Услуга"}}},
+			{ID: "obmen-line-1", Name: "Монтаж", Unit: "ч", BaseUnit: UnitRef{Text: "ч"}, Price: "200.00", Quantity: "1", Sum: "200.00", Requisites: []Requisite{{"ВидНоменклатуры", "Услуга"}}},
 		},
 		Requisites: []Requisite{{"Статус заказа", "Approved"}, {"Номер по 1С", ""}},
 	}
@@ -32,7 +39,7 @@ func TestOrdersWriterRoundTrip(t *testing.T) {
 	for _, c := range []struct {
 		enc     Encoding
 		version string
-	}{{Windows1251, "2.04"}, {UTF8, "2.07"}, {UTF8, "2.08"}, {Windows1251, "2.10"}} {
+	}{{Windows1251, "2.03"}, {Windows1251, "2.04"}, {Windows1251, "2.05"}, {UTF8, "2.07"}, {UTF8, "2.08"}, {UTF8, "2.09"}, {Windows1251, "2.10"}, {UTF8, "2.10"}} {
 		var buf bytes.Buffer
 		w, err := NewOrdersWriter(&buf, c.enc, c.version, at)
 		if err != nil {
@@ -48,9 +55,11 @@ func TestOrdersWriterRoundTrip(t *testing.T) {
 		if c.enc == Windows1251 && bytes.Contains(buf.Bytes(), []byte("Дрель")) {
 			t.Fatalf("%s %s: output is not windows-1251", c.enc, c.version)
 		}
-		if c.version >= "2.08" != strings.Contains(buf.String(), "Контейнер") && c.enc == UTF8 {
-			t.Fatalf("%s: container wrapping wrong", c.version)
+		// The schemas of 2.x have no <Контейнер> (that is 3.x).
+		if bytes.Contains(buf.Bytes(), []byte("Контейнер")) || bytes.Contains(buf.Bytes(), []byte("\xca\xee\xed\xf2\xe5\xe9\xed\xe5\xf0")) {
+			t.Fatalf("%s: orders wrapped in <Контейнер>", c.version)
 		}
+		schematest.Validate(t, buf.Bytes())
 		rd := NewReader(&buf, "orders.xml")
 		v, err := rd.Next()
 		if err != nil {
@@ -87,6 +96,7 @@ func TestEmptyOrdersDocument(t *testing.T) {
 	if buf.String() != string(want) {
 		t.Fatalf("got\n%s", buf.String())
 	}
+	schematest.Validate(t, buf.Bytes())
 	if _, err := NewReader(&buf, "").Next(); err != io.EOF {
 		t.Fatalf("read back: %v", err)
 	}

@@ -330,7 +330,13 @@ func TestRestartMidStream(t *testing.T) {
 		}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		e := newStartedEnv(t, d, loopback)
+		// This test is about the restart: a request that outlives the
+		// client's timeout on a busy machine would be a legitimate
+		// duplicate (the receiver processed it, the sender never heard),
+		// so the timeout here is far beyond any answer's delay.
+		policy := loopback
+		policy.TotalTimeout = 30 * time.Second
+		e := newStartedEnv(t, d, policy)
 		h := e.webhook(native(srv.URL))
 		const n = 120
 		for i := range n {

@@ -49,7 +49,7 @@ func (u *UI) showOnec(w http.ResponseWriter, r *http.Request, rq *request, statu
 		return
 	}
 	d := onecData{S: s, Users: us, Statuses: sts, URL: u.baseURL + "/1c_exchange.php", Error: errMsg,
-		Versions: []string{"2.04", "2.05", "2.07", "2.08", "2.10"},
+		Versions: []string{"2.03", "2.04", "2.05", "2.07", "2.08", "2.09", "2.10"},
 		MiB:      map[string]int64{"file_limit": s.FileLimit / mib, "max_file": s.MaxFileBytes / mib, "max_unpacked": s.MaxUnpackedBytes / mib}}
 	u.render(w, r, rq, status, "onec", rq.T("onec.title"), "integrations", d)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/commerceml/schematest"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -196,6 +197,7 @@ func BenchmarkOrdersQuery(b *testing.B) {
 			b.Fatalf("%d documents", len(docs))
 		}
 		b.Logf("query of %d orders: %v, %d KiB; peak RSS %s", n, took, len(body)>>10, peakRSS())
+		schematest.Validate(b, []byte(body))
 		b.ReportMetric(took.Seconds(), "s/query")
 	}
 	_ = bytes.MinRead

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/commerceml/schematest"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 )
@@ -153,6 +154,7 @@ func TestProtocol(t *testing.T) {
 		c.must("sale", "init", nil, nil, "zip=yes")
 		_, body := c.call("sale", "query", nil, nil)
 		docs := parseOrders(t, body)
+		schematest.Validate(t, []byte(body))
 		if len(docs) != 5 || docs[0].Number != orders[0].Number || docs[0].Buyer().Name != "ООО \"Ромашка\"" {
 			t.Fatalf("query: %d documents\n%s", len(docs), body)
 		}
@@ -162,6 +164,7 @@ func TestProtocol(t *testing.T) {
 		c.must("sale", "success", nil, nil, "success")
 		// Nothing changed since: an empty but valid document.
 		_, body = c.call("sale", "query", nil, nil)
+		schematest.Validate(t, []byte(body))
 		if docs := parseOrders(t, body); len(docs) != 0 || !strings.Contains(body, `encoding="windows-1251"`) {
 			t.Fatalf("second query: %s", body)
 		}
@@ -214,7 +217,8 @@ func TestProtocol(t *testing.T) {
 		})
 		_, body = c.call("sale", "query", nil, nil)
 		docs = parseOrders(t, body)
-		if len(docs) != 1 || docs[0].Number != orders[2].Number || !strings.Contains(body, "<Контейнер>") {
+		schematest.Validate(t, []byte(body))
+		if len(docs) != 1 || docs[0].Number != orders[2].Number || strings.Contains(body, "<Контейнер>") {
 			t.Fatalf("manual change: %s", body)
 		}
 		if st, _ := docs[0].Requisite("Статус заказа"); st != "Новый" {

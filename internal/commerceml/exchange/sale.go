@@ -2,7 +2,9 @@ package exchange
 
 import (
 	"context"
+	"crypto/sha1"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/commerceml"
 	"github.com/obmen/obmen/internal/crm"
@@ -69,7 +72,7 @@ func (s *Service) importSale(w http.ResponseWriter, r *http.Request, sess sessio
 		c := &catalogTx{t: t, counts: Counts{}, active: map[string]bool{}, units: map[string]bool{}}
 		for _, f := range files {
 			c.file = filepath.Base(f)
-			if err := c.orders(ctx, f); err != nil {
+			if err := c.orders(ctx, f, set.StatusMap); err != nil {
 				return err
 			}
 		}
@@ -87,7 +90,7 @@ func (s *Service) importSale(w http.ResponseWriter, r *http.Request, sess sessio
 	answer(w, "success")
 }
 
-func (c *catalogTx) orders(ctx context.Context, path string) error {
+func (c *catalogTx) orders(ctx context.Context, path string, statuses map[string]string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("exchange: %s: %w", c.file, err)
@@ -109,13 +112,13 @@ func (c *catalogTx) orders(ctx context.Context, path string) error {
 		if !ok {
 			return fmt.Errorf("commerceml: %s: a catalog belongs to type=catalog, not sale", c.file)
 		}
-		if err := c.order(d); err != nil {
+		if err := c.order(d, statuses); err != nil {
 			return err
 		}
 	}
 }
 
-func (c *catalogTx) order(d *commerceml.Document) error {
+func (c *catalogTx) order(d *commerceml.Document, statuses map[string]string) error {
 	what := fmt.Sprintf("order %s", d.Number)
 	m, err := MatchOrder(c, d.Number)
 	if err != nil {
@@ -144,11 +147,15 @@ func (c *catalogTx) order(d *commerceml.Document) error {
 		}
 		items = append(items, it)
 	}
-	status := DeriveStatus(d)
+	status := OrderStatus(d, statuses)
 	if _, err := c.t.UpdateSalesOrder(m.ID, func(o *crm.SalesOrder) error {
 		o.Status = status
 		o.Currency = currency
-		o.Items = items
+		// A document without lines (a cancellation, a status) says
+		// nothing of them: they stay as they were.
+		if len(d.Items) > 0 {
+			o.Items = items
+		}
 		if accountID != 0 {
 			o.AccountID = accountID
 		}
@@ -171,9 +178,15 @@ func (c *catalogTx) order(d *commerceml.Document) error {
 
 // account finds or creates the order's counterparty.
 func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error) {
+	// A company's full name is its ОфициальноеНаименование, a person's
+	// the ПолноеНаименование.
+	full := strings.TrimSpace(b.FullName)
+	if full == "" {
+		full = strings.TrimSpace(b.OfficialName)
+	}
 	name := strings.TrimSpace(b.Name)
 	if name == "" {
-		name = strings.TrimSpace(b.FullName)
+		name = full
 	}
 	m, err := MatchAccount(c, b.ID, name)
 	if err != nil {
@@ -185,7 +198,7 @@ func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error)
 			c.counts.of("account").Skipped++
 			return 0, nil
 		}
-		a := crm.Account{Title: name, FullName: strings.TrimSpace(b.FullName), INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP),
+		a := crm.Account{Title: name, FullName: full, INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP),
 			Extra: crm.Extra{ExternalIDs: map[string]string{}}}
 		if id1c != "" {
 			a.ExternalIDs[System] = id1c
@@ -198,8 +211,8 @@ func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error)
 		return got.ID, nil
 	}
 	_, err = c.t.UpdateAccount(m.ID, func(a *crm.Account) error {
-		if v := strings.TrimSpace(b.FullName); v != "" {
-			a.FullName = v
+		if full != "" {
+			a.FullName = full
 		}
 		if v := strings.TrimSpace(b.INN); v != "" && a.INN == "" {
 			a.INN = v
@@ -217,21 +230,26 @@ func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error)
 }
 
 // item is an order line as 1C sent it, linked to the product or service
-// it names when Obmen has one.
+// it names when Obmen has one. Whatever the line carries that a line
+// item has no column for — 1C's own id of the line's good (with its
+// characteristic after "#"), the characteristics, the unit's ОКЕИ code —
+// is kept in its properties, so that nothing 1C sent is lost and the line
+// is written back the same.
 func (c *catalogTx) item(it *commerceml.Item) (crm.LineItem, error) {
-	price, err := ParseAmount(it.Price)
-	if err != nil {
-		return crm.LineItem{}, fmt.Errorf("%w: price %q: %w", errEntity, it.Price, err)
-	}
 	qty, err := ParseQuantity(it.Quantity)
 	if err != nil {
-		return crm.LineItem{}, fmt.Errorf("%w: quantity %q: %w", errEntity, it.Quantity, err)
+		return crm.LineItem{}, fmt.Errorf("%w: <Количество> %q: %w", errEntity, it.Quantity, err)
+	}
+	price, err := linePrice(it, qty)
+	if err != nil {
+		return crm.LineItem{}, err
 	}
 	vat, err := ParseVAT(it.VAT())
 	if err != nil {
 		return crm.LineItem{}, fmt.Errorf("%w: %w", errEntity, err)
 	}
-	li := crm.LineItem{Name: strings.TrimSpace(it.Name), Price: price, Quantity: qty, Unit: strings.TrimSpace(it.Unit), VATRate: vat, VATIncluded: true}
+	li := crm.LineItem{Name: strings.TrimSpace(it.Name), Price: price, Quantity: qty, Unit: strings.TrimSpace(it.Unit), VATRate: vat, VATIncluded: true,
+		Properties: lineProperties(it)}
 	for _, t := range it.Taxes {
 		if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Included) == "false" {
 			li.VATIncluded = false
@@ -241,19 +259,118 @@ func (c *catalogTx) item(it *commerceml.Item) (crm.LineItem, error) {
 		return li, err
 	}
 	if it.IsService() {
-		m, err := MatchService(c, it.Name, it.ID)
+		m, err := MatchService(c, it.Name, it.GoodID())
 		if err != nil {
 			return li, err
 		}
 		li.ServiceID = m.ID
 		return li, nil
 	}
-	m, err := MatchProduct(c, it.Name, it.Article, it.ID)
+	// The product is the good's; the characteristic after "#" stays in
+	// the properties until lines can name a product's variant.
+	m, err := MatchProduct(c, it.Name, it.Article, it.GoodID())
 	if err != nil {
 		return li, err
 	}
 	li.ProductID = m.ID
 	return li, nil
+}
+
+// linePrice is the line's price: <ЦенаЗаЕдиницу> (or <Цена>) as written;
+// when 1C left it out, the sum over the quantity (what the line costs is
+// what 1C charged); when it wrote neither, 0.
+func linePrice(it *commerceml.Item, qty crm.Quantity) (crm.Amount, error) {
+	if it.Price != "" {
+		p, err := ParseAmount(it.Price)
+		if err != nil {
+			return 0, fmt.Errorf("%w: <ЦенаЗаЕдиницу> %q: %w", errEntity, it.Price, err)
+		}
+		return p, nil
+	}
+	if strings.TrimSpace(it.Sum) == "" {
+		return 0, nil
+	}
+	sum, err := ParseAmount(it.Sum)
+	if err != nil {
+		return 0, fmt.Errorf("%w: <Сумма> %q: %w", errEntity, it.Sum, err)
+	}
+	if qty == 0 {
+		return sum, nil
+	}
+	return crm.Amount(divRound(int64(sum)*1000, int64(qty))), nil
+}
+
+// divRound is a/b rounded half away from zero (b > 0).
+func divRound(a, b int64) int64 {
+	q, r := a/b, a%b
+	if 2*abs(r) >= b {
+		if a < 0 {
+			q--
+		} else {
+			q++
+		}
+	}
+	return q
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// Properties of a line item the exchange reads and writes.
+const (
+	propID1C            = "1c_id"
+	propCharacteristics = "1c_characteristics"
+	propUnitCode        = "unit_code"
+)
+
+func lineProperties(it *commerceml.Item) map[string]any {
+	p := map[string]any{}
+	if id := strings.TrimSpace(it.ID); id != "" {
+		p[propID1C] = id
+	}
+	if code := it.UnitCode(); code != "" {
+		p[propUnitCode] = code
+	}
+	if len(it.Characteristics) > 0 {
+		cs := make([]any, 0, len(it.Characteristics))
+		for _, ch := range it.Characteristics {
+			m := map[string]any{"name": strings.TrimSpace(ch.Name), "value": strings.TrimSpace(ch.Value)}
+			if id := strings.TrimSpace(ch.ID); id != "" {
+				m["id"] = id
+			}
+			cs = append(cs, m)
+		}
+		p[propCharacteristics] = cs
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+// lineCharacteristics reads back what lineProperties kept (a JSON
+// round trip turns it into []any of map[string]any).
+func lineCharacteristics(props map[string]any) []commerceml.Characteristic {
+	list, _ := props[propCharacteristics].([]any)
+	var out []commerceml.Characteristic
+	for _, v := range list {
+		m, _ := v.(map[string]any)
+		if m == nil {
+			continue
+		}
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		out = append(out, commerceml.Characteristic{ID: str("id"), Name: str("name"), Value: str("value")})
+	}
+	return out
+}
+
+func propString(props map[string]any, k string) string {
+	s, _ := props[k].(string)
+	return strings.TrimSpace(s)
 }
 
 // query answers mode=query: the orders changed since the last confirmed
@@ -432,12 +549,12 @@ func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orde
 	return ref, nil
 }
 
-// orderDocument is a sales order as 1C reads it.
+// orderDocument is a sales order as 1C reads it, valid against the
+// official schema of every version 2.03–2.10 (see the schema tests).
 func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.Document {
-	a := ref.accounts[o.AccountID]
 	d := &commerceml.Document{
 		ID: strconv.FormatInt(o.ID, 10), Number: o.Number, Date: o.OrderDate, Time: o.CreatedAt.Format("15:04:05"),
-		Operation: "Заказ товара", Role: "Продавец", Currency: o.Currency, Rate: "1", Sum: o.Total.String(), Comment: o.Comments,
+		Operation: "Заказ товара", Role: "Продавец", Currency: o.Currency, Rate: "1", Sum: o.Total.String(), Comment: clip(o.Comments, 3000),
 		Requisites: []commerceml.Requisite{
 			{Name: "Статус заказа", Value: StatusTo1C(o.Status, set.StatusMap)},
 			{Name: "ПометкаУдаления", Value: strconv.FormatBool(o.Status == crm.OrderCancelled)},
@@ -446,24 +563,16 @@ func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.D
 	if d.Date == "" {
 		d.Date = o.CreatedAt.Format("2006-01-02")
 	}
-	if a != nil {
-		id := a.ExternalIDs[System]
-		if id == "" {
-			id = "obmen-account-" + strconv.FormatInt(a.ID, 10)
-		}
-		full := a.FullName
-		if full == "" {
-			full = a.Title
-		}
-		d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: full, Role: "Покупатель", INN: a.INN, KPP: a.KPP,
-			Address: a.LegalAddress.String()}}
-	}
+	d.Counterparties = []commerceml.Counterparty{buyer(o, ref)}
 	for _, it := range o.Items {
 		kind, g := "Товар", ref.goods[it.ProductID]
 		if it.ServiceID != 0 {
 			kind, g = "Услуга", ref.services[it.ServiceID]
 		}
-		li := commerceml.Item{ID: g.id1c, Article: g.article, Name: it.Name, Unit: it.Unit, Price: it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
+		li := commerceml.Item{ID: lineID(&it, g), Article: clip(g.article, 255), Name: clip(it.Name, 255), Unit: clip(it.Unit, 255),
+			BaseUnit:        commerceml.UnitRef{Code: propString(it.Properties, propUnitCode)},
+			Characteristics: lineCharacteristics(it.Properties),
+			Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
 			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}}}
 		if it.VATRate != nil {
 			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
@@ -471,6 +580,89 @@ func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.D
 		d.Items = append(d.Items, li)
 	}
 	return d
+}
+
+// retailBuyer stands for the buyer of an order that names no account:
+// the schema requires a counterparty, and 1C files such sales under one
+// retail customer.
+var retailBuyer = commerceml.Counterparty{ID: "obmen-retail-buyer", Name: "Розничный покупатель", FullName: "Розничный покупатель", Role: "Покупатель"}
+
+// buyer is the order's account as a counterparty: by 1C's id when 1C
+// knows it, else Obmen's own stable id.
+func buyer(o *crm.SalesOrder, ref orderRefs) commerceml.Counterparty {
+	a := ref.accounts[o.AccountID]
+	if a == nil {
+		return retailBuyer
+	}
+	id := a.ExternalIDs[System]
+	if id == "" {
+		id = "obmen-account-" + strconv.FormatInt(a.ID, 10)
+	}
+	c := commerceml.Counterparty{ID: id, Name: clip(a.Title, 255), FullName: clip(a.FullName, 255), Role: "Покупатель", INN: validINN(a.INN), KPP: validKPP(a.KPP)}
+	if c.FullName == "" {
+		c.FullName = c.Name
+	}
+	if c.KPP != "" || len(c.INN) == 10 {
+		// A company: ИНН of 10 digits, or a КПП.
+		c.OfficialName, c.LegalAddress = c.FullName, clip(a.LegalAddress.String(), 255)
+	} else {
+		c.Address = clip(a.LegalAddress.String(), 255)
+	}
+	return c
+}
+
+// clip cuts a text to the schema's limit in characters (names 255,
+// comments 3000): 1C refuses a whole document for one text too long, and
+// Obmen keeps the text whole.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+// validINN and validKPP leave out what the schema would refuse (ИНН of
+// 10 or 12 characters, КПП of 9): 1C refuses the whole document for one
+// such value, and Obmen keeps the account's value as it is.
+func validINN(v string) string {
+	if v = strings.TrimSpace(v); len(v) == 10 || len(v) == 12 {
+		return v
+	}
+	return ""
+}
+
+func validKPP(v string) string {
+	if v = strings.TrimSpace(v); len(v) == 9 {
+		return v
+	}
+	return ""
+}
+
+// lineID is the <Ид> of an order line: the 1C id of its product or
+// service; else the id 1C sent for the line (kept in its properties);
+// else Obmen's own stable id — of the product or service, or for a line
+// that names neither, of its name (the same text is one good to 1C).
+func lineID(it *crm.LineItem, g good) string {
+	kept := propString(it.Properties, propID1C)
+	if g.id1c != "" {
+		// "<good>#<characteristic>" as 1C sent it names the variant.
+		if good, _, _ := strings.Cut(kept, "#"); good == g.id1c {
+			return kept
+		}
+		return g.id1c
+	}
+	if kept != "" {
+		return kept
+	}
+	switch {
+	case it.ProductID != 0:
+		return "obmen-product-" + strconv.FormatInt(it.ProductID, 10)
+	case it.ServiceID != 0:
+		return "obmen-service-" + strconv.FormatInt(it.ServiceID, 10)
+	}
+	h := sha1.Sum([]byte(strings.ToLower(strings.Join(strings.Fields(it.Name), " "))))
+	return "obmen-line-" + hex.EncodeToString(h[:10])
 }
 
 // confirm answers mode=success: what the session's query sent is now
