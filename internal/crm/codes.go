@@ -29,6 +29,7 @@ var codes = map[string]string{
 	"%q is not an amount":                                                "not_amount",
 	"%q is not an e-mail address":                                        "not_email",
 	"%q is not an integer":                                               "not_integer",
+	"%q is not a field":                                                  "not_field",
 	"%q is not one of \"\" (in progress), S (success), F (failure)":      "not_semantics",
 	"%q is not one of %s":                                                "not_one_of",
 	"%q is not one of admin, manager":                                    "not_role",

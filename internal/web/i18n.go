@@ -1017,6 +1017,7 @@ var validationRU = map[string]string{
 	"not_amount":               "%q — не сумма",
 	"not_email":                "%q — не адрес электронной почты",
 	"not_integer":              "%q — не целое число",
+	"not_field":                "%q — не поле",
 	"not_semantics":            "%q — не \"\" (в работе), S (успех) или F (провал)",
 	"not_one_of":               "%q — не одно из значений: %s",
 	"not_role":                 "%q — не admin и не manager",
