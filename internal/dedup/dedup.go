@@ -258,6 +258,20 @@ func Find(ctx context.Context, st *store.Store, entity string, keys []string, p 
 		for _, lp := range params {
 			lp.Limit = maxMatches
 			for _, target := range targets {
+				if lp.Phone != "" || lp.Email != "" {
+					// The usual new record matches nothing: an index probe
+					// says so before any record is read.
+					kind, v := crm.KindPhone, lp.Phone
+					if lp.Email != "" {
+						kind, v = crm.KindEmail, lp.Email
+					}
+					if has, err := st.HasComm(ctx, target, kind, v); err != nil || !has {
+						if err != nil {
+							return nil, err
+						}
+						continue
+					}
+				}
 				ms, err := list(ctx, st, target, lp, key, p)
 				if err != nil {
 					return nil, err

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+
+	"github.com/obmen/obmen/internal/crm"
 )
 
 // DupGroup is a set of live records of one entity sharing a key.
@@ -116,4 +120,29 @@ func queryIDs(ctx context.Context, q txq, query string, args ...any) ([]int64, e
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// HasComm reports whether a live record of entity has the phone or
+// e-mail (kind PHONE or EMAIL, the value as typed): one index probe, so
+// that a duplicate check of a new record costs little when it finds
+// nothing — the usual case.
+func (s *Store) HasComm(ctx context.Context, entity, kind, value string) (bool, error) {
+	table, ok := entityTables[entity]
+	if !ok {
+		return false, fmt.Errorf("store: comms of %q: unknown entity", entity)
+	}
+	norm := crm.PhoneKey(value)
+	if kind == crm.KindEmail {
+		norm, _ = crm.NormalizeEmail(value)
+	}
+	var one int
+	err := s.rq(Unscoped(ctx)).q.QueryRowContext(ctx, "SELECT 1 FROM comms c JOIN "+table+" r ON r.id = c.record_id AND r.deleted_at = 0 WHERE c.entity = $1 AND c.kind = $2 AND c.normalized = $3 LIMIT 1",
+		entity, kind, norm).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: comms of %s: %w", entity, err)
+	}
+	return true, nil
 }
