@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -29,6 +31,9 @@ type resource[T any] struct {
 	// defaults, when set, gives a new record's values for fields a create
 	// leaves out (a product is active unless it says otherwise).
 	defaults func() T
+	// probe, when set, reads a new record's keys for the entity's
+	// duplicate rule (internal/dedup).
+	probe func(*T) dedup.Probe
 }
 
 // ListResponse is the body of a list.
@@ -148,7 +153,31 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			}
 			ctx = store.WithIdempotency(ctx, idem)
 		}
+		var dups []dedup.Match
+		if res.probe != nil && r.URL.Query().Get("duplicates") != "allow" {
+			d, err := dedup.Check(ctx, a.store, res.entity, res.probe(&v))
+			if err != nil {
+				return err
+			}
+			if d.Duplicate() && d.Rule.Action == dedup.Refuse {
+				m := d.Matches[0]
+				return &httpx.Error{Status: http.StatusConflict, Code: "duplicate", Field: m.By, Details: d.Matches,
+					Message: fmt.Sprintf("%s %d «%s» has the same %s; the duplicate rule refuses a new %s (add ?duplicates=allow to create it anyway)", m.Entity, m.ID, m.Title, m.By, res.entity)}
+			}
+			if d.Duplicate() {
+				dups = d.Matches
+			}
+		}
 		created, err := res.create(ctx, p.Actor, v)
+		if err == nil && len(dups) > 0 {
+			// Warn (link and merge act on the intake paths, where no one
+			// decides): the records it may duplicate, "lead/5 contact/1".
+			var refs []string
+			for _, m := range dups {
+				refs = append(refs, m.Entity+"/"+strconv.FormatInt(m.ID, 10))
+			}
+			w.Header().Set("Obmen-Duplicates", strings.Join(refs, " "))
+		}
 		if key != "" && errors.Is(err, store.ErrConflict) {
 			// Another request with the same key committed first.
 			if done, err := replay(a, w, r, res.get, idem); done || err != nil {

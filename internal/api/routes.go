@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -85,15 +86,18 @@ func (a *API) Register(mux *http.ServeMux) {
 			}
 			return s.CreateLead(ctx, actor, l)
 		},
+		probe: dedup.LeadProbe,
 	})
 	a.leadRoutes(mux)
 	register(a, mux, resource[crm.Contact]{
 		path: "contacts", entity: store.EntityContact, readOnly: []string{"lead_id"},
 		get: s.GetContact, list: s.ListContacts, create: s.CreateContact, update: s.UpdateContact,
+		probe: dedup.ContactProbe,
 	})
 	register(a, mux, resource[crm.Account]{
 		path: "accounts", entity: store.EntityAccount, readOnly: []string{"requisites"},
 		get: s.GetAccount, list: s.ListAccounts, create: s.CreateAccount, update: s.UpdateAccount,
+		probe: dedup.AccountProbe,
 	})
 	a.requisiteRoutes(mux)
 	register(a, mux, resource[crm.Deal]{

@@ -79,6 +79,7 @@ var codes = map[string]string{
 	"cannot filter":                                                          "cannot_filter",
 	"cannot filter %s by this field":                                         "cannot_filter_by",
 	"cannot sort %s by %q":                                                   "cannot_sort",
+	"%q is not a field":                                                      "not_field",
 	"catalog %d is inside catalog %d: a catalog cannot be its own ancestor":  "catalog_cycle",
 	"check digit of %s does not match":                                       "check_digit",
 	"check digits of %s do not match":                                        "check_digits",

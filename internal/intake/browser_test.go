@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/obmen/obmen/internal/intake"
@@ -114,5 +115,121 @@ func TestWebformAJAXInChromium(t *testing.T) {
 		l.UTMSource != "yandex" || l.UTMMedium != "cpc" || l.UTMCampaign != "banners" ||
 		l.GAClientID != "555111.1700000000" || l.YMClientID != "1700000000999" || !strings.Contains(l.SourceDescription, landing.URL) {
 		t.Errorf("lead = %+v", l)
+	}
+}
+
+// TestWebformTypoInChromium: a visitor in real Chromium types a wrong
+// phone and answers the captcha; the form says in Russian which field is
+// wrong (by its label), marks it, keeps the typed values and shows a new
+// question; the corrected submit with the new answer goes through. Then
+// the same with JavaScript off: Obmen's own page shows the form again.
+func TestWebformTypoInChromium(t *testing.T) {
+	d := storetest.OpenSQLite(t)
+	e := newEnv(t, d)
+	ctx := newChrome(t)
+	var formHTML string
+	landing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/thanks" {
+			fmt.Fprint(w, `<!doctype html><meta charset=utf-8><h1 id="thanks">Спасибо!</h1>`)
+			return
+		}
+		fmt.Fprintf(w, `<!doctype html><html><head><meta charset=utf-8><title>Печать</title></head><body>%s</body></html>`, formHTML)
+	}))
+	t.Cleanup(landing.Close)
+	f := e.createForm(t, map[string]any{"name": "Печать", "user_id": e.admin.ID, "module": "leads", "captcha": true,
+		"return_url": landing.URL + "/thanks",
+		"fields":     []map[string]any{{"name": "name", "label": "Ваше имя", "required": true}, {"name": "phone", "label": "Телефон для связи", "required": true}}})
+	formHTML = strings.ReplaceAll(f.HTML, strings.TrimSuffix(f.SubmitURL, "/f/"+f.PublicID), e.srv.URL)
+	form := `#obmen-form-` + f.PublicID
+	sel := func(name string) chromedp.CSS { return chromedp.CSS(form + ` [name="` + name + `"]`) }
+	question := func() string {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/\d+ \+ \d+/.test(document.querySelector('.obmen-captcha-question').textContent)`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("no captcha question: %v", err)
+		}
+		q, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.obmen-captcha-question').textContent + '|' + document.querySelector('[name="obmen_captcha_token"]').value`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(landing.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	first := question()
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(sel("name"), "Светлана"),
+		chromedp.SendKeys(sel("phone"), "12345"),
+		chromedp.SendKeys(sel("obmen_captcha_answer"), answerOf(t, first)),
+		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := chromedp.Run(ctx, chromedp.Poll[string](`(function(){ var t = document.querySelector('.obmen-message').textContent; return t || null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("no message: %v", err)
+	}
+	if msg != "Поле «Телефон для связи»: «12345» — не номер телефона" {
+		t.Errorf("message %q", msg)
+	}
+	noTechnical(t, "the form's message", msg)
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[document.querySelector('[name="phone"]').getAttribute('aria-invalid'), document.querySelector('[name="name"]').value, document.querySelector('[name="phone"]').value, document.activeElement.name].join('|')`))
+	if err != nil || state != "true|Светлана|12345|phone" {
+		t.Errorf("after the refusal: %q %v", state, err)
+	}
+	second := question()
+	if second == first {
+		t.Fatalf("the question was not renewed: %q", second)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(sel("phone"), "+7 903 765-43-21"),
+		chromedp.SendKeys(sel("obmen_captcha_answer"), answerOf(t, second)),
+		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#thanks`)),
+	); err != nil {
+		m, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('.obmen-message')||{}).textContent || location.href`))
+		t.Fatalf("corrected submit: %v (page says %q)", err, m)
+	}
+	if j := journalTop(t, e); j.Outcome != intake.OutcomeCreated {
+		t.Fatalf("journal = %+v", j)
+	}
+
+	// JavaScript off: the plain form posts to Obmen, which answers with
+	// its page: the question, then (a typo) the error beside the field.
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(landing.URL+"/"),
+		chromedp.SendKeys(sel("name"), "Пётр"),
+		chromedp.SendKeys(sel("phone"), "99"),
+		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.obmen-errors`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Поле «Телефон для связи»: «99» — не номер телефона") || !reQuestion.MatchString(text) {
+		t.Fatalf("no-JS page: %s", text)
+	}
+	noTechnical(t, "the no-JS page", text)
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#obmen-phone`), "+7 903 765-43-22"),
+		chromedp.SendKeys(chromedp.CSS(`#obmen-captcha`), answerOf(t, text)),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#thanks`)),
+	); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("no-JS corrected: %v (%s)", err, body)
+	}
+	j := journalTop(t, e)
+	l, err := e.app.Store.GetLead(context.Background(), j.RecordID)
+	if err != nil || l.Name != "Пётр" || len(l.Phones) != 1 || l.Phones[0].Normalized != "+79037654322" {
+		t.Errorf("no-JS lead = %+v, %v", l, err)
 	}
 }

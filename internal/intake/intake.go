@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/intake/order"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -82,6 +83,11 @@ type Result struct {
 	// ActivityID is the calendar entry.
 	ActivityID int64 `json:"activity_id,omitempty"`
 	JournalID  int64 `json:"journal_id"`
+	// Merged: the duplicate rule folded the request into the existing
+	// RecordID instead of creating one.
+	Merged bool `json:"merged,omitempty"`
+	// Warning names the records the new one may duplicate.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Fault is a request refused for its content: the field at fault (in the
@@ -90,6 +96,10 @@ type Fault struct {
 	Field   string
 	Line    int
 	Message string
+	// Code and Params, when the fault is a crm field error's, let a
+	// source word it for its reader (a web form's visitor).
+	Code   string
+	Params []any
 }
 
 func (f *Fault) Error() string {
@@ -117,7 +127,7 @@ func AsFault(err error) (*Fault, bool) {
 		return &Fault{Field: oe.Field, Line: oe.Line, Message: oe.Message}, true
 	}
 	if fe, ok := crm.AsFieldError(err); ok {
-		return &Fault{Field: seedField(fe.Field), Message: fe.Message}, true
+		return &Fault{Field: seedField(fe.Field), Message: fe.Message, Code: fe.Code, Params: fe.Params}, true
 	}
 	return nil, false
 }
@@ -163,6 +173,13 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 		return Result{}, s.Fail(ctx, src, err)
 	}
 	lead.AssignedByID = src.UserID
+	plan, err := s.PlanFor(ctx, store.EntityLead, dedup.LeadProbe(&lead))
+	if err != nil {
+		if _, ok := AsFault(err); ok {
+			return Result{}, s.Fail(ctx, src, err)
+		}
+		return Result{}, err
+	}
 	var res Result
 	err = s.store.Write(distributed(ctx, src), src.Actor, func(t *store.Tx) error {
 		res = Result{}
@@ -191,12 +208,20 @@ func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hoo
 			}
 			res.ContactID = id
 		}
+		if res.ContactID == 0 && plan.LinkContact != 0 {
+			res.ContactID = plan.LinkContact
+		}
 		l := lead
 		l.AccountID, l.ContactID = res.AccountID, res.ContactID
-		if err := t.AddLead(&l); err != nil {
+		if plan.MergeInto != 0 {
+			if err := MergeLead(t, plan.MergeInto, l); err != nil {
+				return err
+			}
+			l.ID, res.Merged = plan.MergeInto, true
+		} else if err := t.AddLead(&l); err != nil {
 			return err
 		}
-		res.Entity, res.RecordID, res.LeadID = store.EntityLead, l.ID, l.ID
+		res.Entity, res.RecordID, res.LeadID, res.Warning = store.EntityLead, l.ID, l.ID, plan.Warning()
 		act, err := s.activity(t, l.AssignedByID, "lead", l.ID, l.Title, activityText(o, src))
 		if err != nil {
 			return err
@@ -236,8 +261,12 @@ func (s *Service) activity(t *store.Tx, userID int64, ownerType string, ownerID 
 
 // finish journals a created record and runs the source's hook.
 func (s *Service) finish(t *store.Tx, src Source, res *Result, hook Hook) error {
-	id, err := journal(t.Ctx(), t.SQL(), t.Now(), Entry{Source: src.Kind, SourceID: src.ID, Ref: src.Ref, Outcome: OutcomeCreated,
-		Entity: res.Entity, RecordID: res.RecordID})
+	outcome := OutcomeCreated
+	if res.Merged {
+		outcome = OutcomeDuplicate
+	}
+	id, err := journal(t.Ctx(), t.SQL(), t.Now(), Entry{Source: src.Kind, SourceID: src.ID, Ref: src.Ref, Outcome: outcome,
+		Entity: res.Entity, RecordID: res.RecordID, Error: res.Warning})
 	if err != nil {
 		return err
 	}
@@ -451,8 +480,12 @@ func activityText(o order.Order, src Source) string {
 type Created struct {
 	Entity string // store.EntityLead, …
 	ID     int64
-	Title  string // for the calendar entry
-	Text   string // the calendar entry's description
+	// Merged: folded into the existing ID by the duplicate rule;
+	// Warning: the records it may duplicate.
+	Merged  bool
+	Warning string
+	Title   string // for the calendar entry
+	Text    string // the calendar entry's description
 }
 
 // Record creates what create writes (a web form's lead, contact, …) in one
@@ -480,7 +513,7 @@ func (s *Service) Record(ctx context.Context, src Source, create func(t *store.T
 		if c, err = create(t); err != nil {
 			return err
 		}
-		res = Result{Entity: c.Entity, RecordID: c.ID}
+		res = Result{Entity: c.Entity, RecordID: c.ID, Merged: c.Merged, Warning: c.Warning}
 		if c.Entity == store.EntityLead {
 			res.LeadID = c.ID
 			// The task goes to whom the distribution rules gave the lead.

@@ -39,7 +39,7 @@ func site(t *testing.T, formHTML func() string) *httptest.Server {
 var (
 	reFormAction = regexp.MustCompile(`<form [^>]*action="([^"]+)"`)
 	reInputName  = regexp.MustCompile(`<(?:input|textarea)[^>]*name="([^"]+)"`)
-	reHidden     = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	reHidden     = regexp.MustCompile(`<input [^>]*name="([^"]+)"[^>]* value="([^"]*)"`)
 	reQuestion   = regexp.MustCompile(`(\d+) \+ (\d+)`)
 )
 

@@ -261,3 +261,17 @@ func (s *Store) ServicesByIDs(ctx context.Context, ids []int64) ([]crm.Service, 
 func (s *Store) AccountsByIDs(ctx context.Context, ids []int64) ([]crm.Account, error) {
 	return loadAccounts(s.rq(ctx), ids)
 }
+
+// UpdateLead is Store.UpdateLead inside t.
+func (t *Tx) UpdateLead(id int64, mutate func(*crm.Lead) error) (crm.Lead, error) {
+	return updateInTx(t, id, updateOps[crm.Lead]{
+		entity: EntityLead, get: getLead,
+		check: func(q txq, _, cur *crm.Lead) error { return checkLead(q, cur) },
+		save:  func(t *Tx, old, cur *crm.Lead) error { return t.updateLead(old, cur) },
+	}, mutate)
+}
+
+// UpdateContact is Store.UpdateContact inside t.
+func (t *Tx) UpdateContact(id int64, mutate func(*crm.Contact) error) (crm.Contact, error) {
+	return updateInTx(t, id, contactUpdate, mutate)
+}

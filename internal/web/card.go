@@ -4,11 +4,13 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -58,6 +60,10 @@ type timelineItem struct {
 }
 
 type cardData struct {
+	// Dups are the records a new one may duplicate (the entity's rule
+	// warns or refuses: DupRefused).
+	Dups       []dedup.Match
+	DupRefused bool
 	Entity     *entity
 	Label      string
 	ID         int64
@@ -401,6 +407,10 @@ func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string) {
+	u.showNewDups(w, r, rq, e, status, rec, input, errField, errMsg, dedup.Decision{})
+}
+
+func (u *UI) showNewDups(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string, dups dedup.Decision) {
 	lk := u.lookupsFor(r.Context(), rq)
 	var fs []field
 	for _, f := range e.Fields {
@@ -416,7 +426,7 @@ func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *ent
 	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), Title: rq.T("card.new"), New: true,
 		Fields: append(fieldViews(ne, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
-		Action: "/e/" + e.Name + "/new"}
+		Action: "/e/" + e.Name + "/new", Dups: dups.Matches, DupRefused: dups.Rule.Action == dedup.Refuse}
 	if errMsg != "" {
 		d.Error = rq.T("err.form")
 		if errField == "" {
@@ -440,6 +450,24 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 			return
 		}
 		parseCustom(defs, r.PostForm, patch)
+		// The duplicate rule: the user sees the records a new one is
+		// like and creates it anyway, unless the rule refuses.
+		if slices.Contains(dedup.Entities, e.Name) {
+			probe, err := probeOf(e.Name, patch)
+			if err != nil {
+				u.failErr(w, r, rq, err)
+				return
+			}
+			d, err := dedup.Check(r.Context(), u.store, e.Name, probe)
+			if err != nil {
+				u.failErr(w, r, rq, err)
+				return
+			}
+			if d.Duplicate() && (d.Rule.Action == dedup.Refuse || r.PostForm.Get("dup_confirm") != "1") {
+				u.showNewDups(w, r, rq, e, http.StatusConflict, record{}, r.PostForm, "", "", d)
+				return
+			}
+		}
 		id, err = e.create(r.Context(), rq.Actor(), patch)
 		if err != nil {
 			var ok bool

@@ -270,7 +270,7 @@ var catalogue = map[string]map[string]string{
 		"list.columns":             "Колонки",
 		"list.filters":             "Фильтры",
 		"list.new":                 "Создать",
-		"list.export":              "Экспорт CSV",
+		"list.export":              "Экспорт",
 		"list.next":                "Следующая страница",
 		"list.prev":                "Предыдущая страница",
 		"list.first":               "В начало",
@@ -717,7 +717,7 @@ var catalogue = map[string]map[string]string{
 		"list.columns":             "Columns",
 		"list.filters":             "Filters",
 		"list.new":                 "New",
-		"list.export":              "Export CSV",
+		"list.export":              "Export",
 		"list.next":                "Next page",
 		"list.prev":                "Previous page",
 		"list.first":               "First page",
@@ -1137,6 +1137,7 @@ var validationRU = map[string]string{
 	"not_weekdays":                  "выберите дни недели",
 	"not_time_zone":                 "%q — не часовой пояс",
 	"not_hhmm":                      "%q — не время (ЧЧ:ММ)",
+	"not_field":                     "%q — не поле",
 }
 
 // fieldMessage is a validation error's message in the request's language:

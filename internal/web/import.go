@@ -131,6 +131,13 @@ type importData struct {
 	Checked  int
 	Imported int
 	ListURL  string
+	// Dups are the rows that duplicate a record or an earlier row;
+	// DupMode what the import does with them (skip, update, create).
+	Dups    []importDup
+	DupMode string
+	Updated int
+	Skipped int
+	Done    bool
 }
 
 // importable are the fields a column can go to.
@@ -275,6 +282,7 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	lk := u.lookupsFor(r.Context(), rq)
 	var patches []record
+	var lines []int // the file's line of each patch
 	for n, row := range rows[1:] {
 		vals := map[string]string{}
 		var line []string
@@ -308,6 +316,7 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 			p = record{}
 		}
 		patches = append(patches, p)
+		lines = append(lines, n+2)
 		if len(d.Preview) < 20 {
 			d.Preview = append(d.Preview, line)
 		}
@@ -326,21 +335,67 @@ func (u *UI) importRun(w http.ResponseWriter, r *http.Request, rq *request) {
 	if len(mapping) == 0 {
 		d.Error = rq.T("imp.no_mapping")
 	}
+	d.DupMode = f.Get("dup_mode")
+	if d.DupMode != dupUpdate && d.DupMode != dupCreate {
+		d.DupMode = dupSkip
+	}
 	if len(d.Errors) == 0 && d.Error == "" {
-		dry := !f.Has("import")
-		ids, bad, err := importerOf(u.store, name)(r.Context(), rq.Actor(), patches, dry)
+		dups, err := findImportDups(r.Context(), u.store, name, patches, func(i int) int { return lines[i] })
 		if err != nil {
 			u.failErr(w, r, rq, err)
 			return
+		}
+		ups := map[int64]record{}
+		create, createLines := patches, lines
+		if len(dups) > 0 && d.DupMode != dupCreate {
+			create, createLines = nil, nil
+			for i, p := range patches {
+				dup, ok := dups[i]
+				switch {
+				case !ok:
+					create, createLines = append(create, p), append(createLines, lines[i])
+				case d.DupMode == dupUpdate && dup.ID != 0:
+					ups[dup.ID] = p
+				default:
+					d.Skipped++
+				}
+			}
+		}
+		for i := range patches {
+			if dup, ok := dups[i]; ok {
+				d.Dups = append(d.Dups, dup)
+			}
+		}
+		dry := !f.Has("import")
+		ids, bad, err := importerOf(u.store, name)(r.Context(), rq.Actor(), create, dry)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		if !dry && len(bad) == 0 && len(ups) > 0 {
+			if err := u.updateExisting(r.Context(), rq.Actor(), name, ups); err != nil {
+				if !invalid(err) {
+					u.failErr(w, r, rq, err)
+					return
+				}
+				d.Error = fieldMsg(rq, err)
+			} else {
+				d.Updated = len(ups)
+			}
 		}
 		for _, b := range bad {
 			field := b.Field
 			if i := strings.IndexAny(field, "[."); i > 0 {
 				field = field[:i]
 			}
-			d.Errors = append(d.Errors, importError{Line: b.Row + 1, Field: rq.T("f." + field), Error: b.Message})
+			line := b.Row + 1
+			if b.Row >= 1 && b.Row <= len(createLines) {
+				line = createLines[b.Row-1]
+			}
+			d.Errors = append(d.Errors, importError{Line: line, Field: rq.T("f." + field), Error: b.Message})
 		}
 		d.Imported = len(ids)
+		d.Done = !dry && len(d.Errors) == 0 && d.Error == ""
 		d.ListURL = "/e/" + name + "?sort=-created_at"
 	}
 	if lk.err != nil {

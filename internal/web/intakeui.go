@@ -67,17 +67,19 @@ type webformsData struct {
 	Users    []crm.User
 	UserName map[int64]string
 	Modules  []string
-	Form     webform.Form // the form being created or edited
-	Rows     []webform.Field
-	Origins  string
-	Error    string
+	// Languages the form can speak to visitors.
+	Languages []string
+	Form      webform.Form // the form being created or edited
+	Rows      []webform.Field
+	Origins   string
+	Error     string
 }
 
 func (u *UI) webforms(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !u.intakeReady(w, r, rq, u.forms != nil) {
 		return
 	}
-	u.showWebforms(w, r, rq, http.StatusOK, webformsData{Form: webform.Form{Module: "leads", Enabled: true,
+	u.showWebforms(w, r, rq, http.StatusOK, webformsData{Form: webform.Form{Module: "leads", Enabled: true, Language: "ru",
 		Fields: []webform.Field{{Name: "name", Required: true}, {Name: "phone"}, {Name: "email"}, {Name: "comments"}}}})
 }
 
@@ -97,7 +99,7 @@ func (u *UI) showWebforms(w http.ResponseWriter, r *http.Request, rq *request, s
 
 // fill prepares the edit form: the fields' rows plus empty ones to add.
 func (d *webformsData) fill() {
-	d.Modules = webform.Modules
+	d.Modules, d.Languages = webform.Modules, webform.Languages
 	d.Rows = append(append([]webform.Field{}, d.Form.Fields...), make([]webform.Field, 3)...)
 	d.Origins = strings.Join(d.Form.AllowedOrigins, "\n")
 }
@@ -106,7 +108,7 @@ func (d *webformsData) fill() {
 // with no field name are skipped.
 func formFromPost(f url.Values) webform.Form {
 	userID, _ := strconv.ParseInt(f.Get("user_id"), 10, 64)
-	out := webform.Form{Name: f.Get("name"), UserID: userID, Module: f.Get("module"), ReturnURL: f.Get("return_url"),
+	out := webform.Form{Name: f.Get("name"), UserID: userID, Module: f.Get("module"), ReturnURL: f.Get("return_url"), Language: f.Get("language"),
 		Captcha: f.Get("captcha") == "on", Enabled: f.Get("enabled") == "on", Fields: []webform.Field{}}
 	out.AllowedOrigins = strings.FieldsFunc(f.Get("allowed_origins"), func(r rune) bool { return r == '\n' || r == ',' || r == ' ' || r == '\r' })
 	names, labels, overrides := f["field_name"], f["field_label"], f["field_override"]

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/obmen/obmen/internal/store"
 )
@@ -61,6 +59,7 @@ type listData struct {
 	// query a new one saves.
 	Saved     []option
 	SaveQuery string
+	XLSXURL   string
 }
 
 // listQuery is what a list URL selects, parsed once for the page and the
@@ -268,58 +267,6 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 	d.SaveQuery = listState(q).Encode()
 	d.Filtered = lq.params.Q != "" || len(lq.params.Filters) > 0
 	d.Scoped = !rq.IsAdmin() && store.ScopeCondition(r.Context(), e.Name, "r", func(any) string { return "?" }) != ""
+	d.XLSXURL = base + "/export.xlsx?" + exp.Encode()
 	u.render(w, r, rq, http.StatusOK, "list", d.Label, e.Name, d)
-}
-
-// maxExport bounds one CSV export.
-const maxExport = 100000
-
-// exportCSV writes the list (every page, the chosen columns) as CSV in
-// UTF-8 with a byte-order mark, so that Excel reads the Cyrillic right.
-func (u *UI) exportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
-	e, ok := u.entityOf(w, r, rq)
-	if !ok {
-		return
-	}
-	defs, err := u.store.CustomFields(r.Context(), e.Name)
-	if err != nil {
-		u.failErr(w, r, rq, err)
-		return
-	}
-	lq := parseListQuery(listFields(e, defs), r.URL.Query())
-	lq.params.Limit = 500
-	lq.params.Cursor = ""
-	lk := newLookups(r.Context(), u.store, rq.Lang)
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+e.Name+`-`+time.Now().Format("20060102-1504")+`.csv"`)
-	_, _ = w.Write([]byte("\xEF\xBB\xBF"))
-	cw := csv.NewWriter(w)
-	head := []string{rq.T("f.id")}
-	for _, f := range lq.cols {
-		head = append(head, f.label(rq.T))
-	}
-	_ = cw.Write(head)
-	n := 0
-	for n < maxExport {
-		recs, next, err := e.list(r.Context(), lq.params)
-		if err != nil {
-			// The header is out; say so in the file rather than cut it silently.
-			u.log.Error("web: CSV export", "entity", e.Name, "err", err)
-			_ = cw.Write([]string{"ERROR: " + err.Error()})
-			break
-		}
-		for _, rec := range recs {
-			line := []string{strconv.FormatInt(rec.ID(), 10)}
-			for _, f := range lq.cols {
-				line = append(line, lk.display(f, rec))
-			}
-			_ = cw.Write(line)
-			n++
-		}
-		if next == "" {
-			break
-		}
-		lq.params.Cursor = next
-	}
-	cw.Flush()
 }

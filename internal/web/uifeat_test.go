@@ -393,7 +393,7 @@ func TestListCustomFieldColumns(t *testing.T) {
 		if p := b.get("/e/lead?f.custom.UF_CRM_AREA=много"); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "custom.UF_CRM_AREA") {
 			t.Errorf("a bad number filter: %d", p.Status)
 		}
-		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=custom.UF_CRM_CITY&cols=custom.UF_CRM_AREA&cols=custom.UF_CRM_VIP")
+		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=custom.UF_CRM_CITY&cols=custom.UF_CRM_AREA&cols=custom.UF_CRM_VIP&sep=comma&decimal=point")
 		if !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Город,Площадь,VIP\n") ||
 			!strings.Contains(csv.Body, ",Альфа,Казань,7.5,✓\n") || !strings.Contains(csv.Body, ",Гамма,,12,\n") {
 			t.Fatalf("CSV with custom columns: %q", csv.Body)

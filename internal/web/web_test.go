@@ -276,7 +276,7 @@ func TestListSearchSortFilterExport(t *testing.T) {
 		if !strings.Contains(p.Body, ">Гамма<") {
 			t.Error("limit 10")
 		}
-		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=status_id")
+		csv := b.get("/e/lead/export.csv?sort=title&cols=title&cols=status_id&sep=comma")
 		if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Статус\r\n") && !strings.HasPrefix(csv.Body, "\xEF\xBB\xBF№,Название,Статус\n") {
 			t.Fatalf("CSV head: %q", csv.Body[:min(len(csv.Body), 80)])
 		}
@@ -757,6 +757,43 @@ func TestImportCSV(t *testing.T) {
 		ls, _, _ := e.app.Store.ListLeads(context.Background(), store.ListParams{Sort: "title"})
 		if len(ls) != 2 || ls[0].StatusID != "IN_PROCESS" || ls[0].Opportunity.String() != "1500.50" || ls[1].Emails[0].Value != "oleg@example.ru" {
 			t.Fatalf("imported: %+v", ls)
+		}
+
+		// The same file again: the dry run counts the duplicates (not
+		// "no errors") and offers what to do; skipping (the default)
+		// writes nothing, updating changes the records, creating makes
+		// new ones.
+		form.Del("import")
+		form.Set("dry_run", "1")
+		p = b.post("/import/run", form)
+		if p.Status != http.StatusOK || strings.Contains(p.Body, `id="dry-ok"`) || !strings.Contains(p.Body, `id="import-dups"`) ||
+			!strings.Contains(p.Body, "Найдены дубликаты — строки, которые повторяют существующие записи или строки выше: 2") ||
+			!strings.Contains(p.Body, `id="dup-skip" checked`) {
+			t.Fatalf("dry run of a re-import: %d %s", p.Status, p.Body)
+		}
+		form.Del("dry_run")
+		form.Set("import", "1")
+		if p := b.post("/import/run", form); p.Status != http.StatusOK || !strings.Contains(p.Body, "Пропущено дубликатов: 2") {
+			t.Fatalf("re-import, skip: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if ls, _, _ := e.app.Store.ListLeads(context.Background(), store.ListParams{}); len(ls) != 2 {
+			t.Fatalf("skip wrote: %d leads", len(ls))
+		}
+		form.Set("data", strings.Replace(fixed, "1500,50", "2500,50", 1))
+		form.Set("dup_mode", "update")
+		if p := b.post("/import/run", form); p.Status != http.StatusOK || !strings.Contains(p.Body, "Обновлено: 2") {
+			t.Fatalf("re-import, update: %d %s", p.Status, errorsOf(p.Body))
+		}
+		ls, _, _ = e.app.Store.ListLeads(context.Background(), store.ListParams{Sort: "title"})
+		if len(ls) != 2 || ls[0].Opportunity.String() != "2500.50" || len(ls[1].Emails) != 1 {
+			t.Fatalf("updated: %+v", ls)
+		}
+		form.Set("dup_mode", "create")
+		if p := b.post("/import/run", form); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="imported"`) {
+			t.Fatalf("re-import, create: %d %s", p.Status, errorsOf(p.Body))
+		}
+		if ls, _, _ := e.app.Store.ListLeads(context.Background(), store.ListParams{}); len(ls) != 4 {
+			t.Fatalf("create anyway: %d leads", len(ls))
 		}
 	})
 }

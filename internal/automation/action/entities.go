@@ -6,6 +6,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -51,14 +52,14 @@ func newEntities(s *store.Store) entities {
 			if q == "" {
 				q = name
 			}
-			return store.ListParams{Q: q}, func(r *crm.Contact) bool { return sameText(r.Name, name) && sameText(r.LastName, last) }, true
+			return store.ListParams{Q: q}, func(r *crm.Contact) bool { return dedup.SameText(r.Name, name) && dedup.SameText(r.LastName, last) }, true
 		},
 		// A typed name is its words in any order: "Иван Петров",
 		// "Петров Иван", "Петров Иван Сергеевич".
 		findName: func(value string) (store.ListParams, func(*crm.Contact) bool) {
-			w := words(value)
-			return store.ListParams{Q: longestWord(value)}, func(r *crm.Contact) bool {
-				return slices.Equal(words(r.Name, r.LastName), w) || slices.Equal(words(r.Name, r.SecondName, r.LastName), w)
+			w := dedup.Words(value)
+			return store.ListParams{Q: dedup.LongestWord(value)}, func(r *crm.Contact) bool {
+				return slices.Equal(dedup.Words(r.Name, r.LastName), w) || slices.Equal(dedup.Words(r.Name, r.SecondName, r.LastName), w)
 			}
 		},
 	}
@@ -115,11 +116,11 @@ func newEntities(s *store.Store) entities {
 				return store.ListParams{}, nil, false
 			}
 			return store.ListParams{Q: name}, func(r *crm.Product) bool {
-				return sameText(r.Name, name) && (article == "" || strings.TrimSpace(r.Article) == article)
+				return dedup.SameText(r.Name, name) && (article == "" || strings.TrimSpace(r.Article) == article)
 			}, true
 		},
 		findName: func(value string) (store.ListParams, func(*crm.Product) bool) {
-			return store.ListParams{Q: value}, func(r *crm.Product) bool { return sameText(r.Name, value) }
+			return store.ListParams{Q: value}, func(r *crm.Product) bool { return dedup.SameText(r.Name, value) }
 		},
 	}
 

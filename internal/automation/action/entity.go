@@ -8,6 +8,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -56,11 +57,11 @@ type entity[T any, P rec[T]] struct {
 
 // Duplicate and find keys.
 const (
-	ByPhone      = "phone"
-	ByEmail      = "email"
-	ByINN        = "inn"
+	ByPhone      = dedup.ByPhone
+	ByEmail      = dedup.ByEmail
+	ByINN        = dedup.ByINN
 	ByExternalID = "external_id"
-	ByName       = "name"
+	ByName       = dedup.ByName
 	ByID         = "id"
 )
 

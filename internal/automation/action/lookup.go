@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -169,12 +169,6 @@ func (e *entity[T, P]) find(ctx context.Context, by, value, system string) (matc
 	return m, err
 }
 
-// sameText compares names as people type them: case and the spaces
-// around them aside.
-func sameText(a, b string) bool {
-	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-}
-
 // titleKeys finds namesakes by a one-line name: the text search narrows,
 // the exact comparison decides.
 func titleKeys[T any](title func(*T) string) (
@@ -182,7 +176,7 @@ func titleKeys[T any](title func(*T) string) (
 	find func(value string) (store.ListParams, func(*T) bool),
 ) {
 	find = func(value string) (store.ListParams, func(*T) bool) {
-		return store.ListParams{Q: value}, func(r *T) bool { return sameText(title(r), value) }
+		return store.ListParams{Q: value}, func(r *T) bool { return dedup.SameText(title(r), value) }
 	}
 	dup = func(v *T) (store.ListParams, func(*T) bool, bool) {
 		t := strings.TrimSpace(title(v))
@@ -193,28 +187,6 @@ func titleKeys[T any](title func(*T) string) (
 		return p, same, true
 	}
 	return dup, find
-}
-
-// words are a name's words, lower-case and sorted, so that "Иван
-// Петров" and "Петров Иван" compare equal.
-func words(parts ...string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, strings.Fields(strings.ToLower(p))...)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// longestWord is the word of s that narrows a text search most.
-func longestWord(s string) string {
-	var best string
-	for _, w := range strings.Fields(s) {
-		if utf8.RuneCountInString(w) > utf8.RuneCountInString(best) {
-			best = w
-		}
-	}
-	return best
 }
 
 // lockKeys are the keys a find-or-create by these duplicate keys holds

@@ -2,44 +2,44 @@ package webform
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/store"
 )
 
 // check validates a submission against the form: required fields filled,
-// values of the fields' types. The error names the field as the form does.
-func check(f Form, sub submission) error {
+// values of the fields' types. It names every field at fault, as the form
+// does, and normalizes the values that pass.
+func check(f Form, sub submission) []*crm.FieldError {
 	defs := catalogue[f.Module]
+	var errs []*crm.FieldError
 	for _, fl := range f.Fields {
 		v := sub.values[fl.Name]
 		if v == "" {
 			if fl.Required {
-				return &intake.Fault{Field: fl.Name, Message: "required: fill in «" + fl.Label + "»"}
+				errs = append(errs, crm.Invalid(fl.Name, "required").(*crm.FieldError))
 			}
 			continue
 		}
 		n, err := checkValue(fl.Name, defs[fl.Name], v)
 		if err != nil {
-			var fe *crm.FieldError
-			errors.As(err, &fe)
-			return &intake.Fault{Field: fl.Name, Message: fe.Message}
+			fe, _ := crm.AsFieldError(err)
+			errs = append(errs, fe)
+			continue
 		}
 		sub.values[fl.Name] = n
 	}
-	return nil
+	return errs
 }
 
-// build checks a submission and readies the form's record: what it
+// build readies the form's record from a checked submission: what it
 // returns writes it inside the intake transaction. A lead — the hot path
 // — is normalized, checked and encoded here, outside the shared write.
-func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t *store.Tx) (intake.Created, error), error) {
-	if err := check(f, sub); err != nil {
-		return nil, err
-	}
+func build(ctx context.Context, in *intake.Service, f Form, sub submission) (func(t *store.Tx) (intake.Created, error), error) {
+	st := in.Store()
 	v := sub.values
 	comms := crm.Comms{}
 	if v["phone"] != "" {
@@ -90,16 +90,39 @@ func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t
 		if l.Title == "" {
 			l.Title = "Заявка: " + f.Name
 		}
+		plan, err := in.PlanFor(ctx, store.EntityLead, dedup.LeadProbe(&l))
+		if err != nil {
+			return nil, err
+		}
+		text := join(strings.Join(extra, "\n"), source)
+		if plan.LinkContact != 0 {
+			// A pending lead carries no links: this one is written (and
+			// its link checked) inside the write.
+			l.ContactID = plan.LinkContact
+			return func(t *store.Tx) (intake.Created, error) {
+				if err := t.AddLead(&l); err != nil {
+					return intake.Created{}, fault(err)
+				}
+				return intake.Created{Entity: store.EntityLead, ID: l.ID, Title: l.Title, Text: text, Warning: plan.Warning()}, nil
+			}, nil
+		}
+		if plan.MergeInto != 0 {
+			return func(t *store.Tx) (intake.Created, error) {
+				if err := intake.MergeLead(t, plan.MergeInto, l); err != nil {
+					return intake.Created{}, fault(err)
+				}
+				return intake.Created{Entity: store.EntityLead, ID: plan.MergeInto, Title: l.Title, Text: text, Merged: true}, nil
+			}, nil
+		}
 		p, err := st.PendingLead(ctx, crm.Actor{Integration: crm.IntegrationWebform}, &l)
 		if err != nil {
 			return nil, fault(err)
 		}
-		text := join(strings.Join(extra, "\n"), source)
 		return func(t *store.Tx) (intake.Created, error) {
 			if err := t.Insert(p); err != nil {
 				return intake.Created{}, err
 			}
-			return intake.Created{Entity: store.EntityLead, ID: p.ID(), Title: l.Title, Text: text}, nil
+			return intake.Created{Entity: store.EntityLead, ID: p.ID(), Title: l.Title, Text: text, Warning: plan.Warning()}, nil
 		}, nil
 	case "contacts":
 		k := crm.Contact{Name: v["name"], LastName: v["last_name"], SecondName: v["second_name"], Position: v["position"], Comms: comms,
@@ -109,9 +132,18 @@ func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t
 		if k.Name == "" && k.LastName == "" {
 			k.Name = firstNonEmpty(v["email"], v["phone"], "Посетитель сайта")
 		}
+		plan, err := in.PlanFor(ctx, store.EntityContact, dedup.ContactProbe(&k))
+		if err != nil {
+			return nil, err
+		}
 		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
+			c := intake.Created{Entity: store.EntityContact, ID: plan.MergeInto, Title: strings.TrimSpace(k.LastName + " " + k.Name), Merged: plan.MergeInto != 0, Warning: plan.Warning()}
+			if c.Merged {
+				return c, intake.MergeContact(t, plan.MergeInto, k)
+			}
 			err := t.AddContact(&k)
-			return intake.Created{Entity: store.EntityContact, ID: k.ID, Title: strings.TrimSpace(k.LastName + " " + k.Name)}, err
+			c.ID = k.ID
+			return c, err
 		}), nil
 	case "accounts":
 		a := crm.Account{Title: v["title"], INN: v["inn"], Comms: comms, Comments: v["comments"], SourceID: "WEB", ActualAddress: crm.Address{City: v["city"]}}
@@ -119,9 +151,18 @@ func build(ctx context.Context, st *store.Store, f Form, sub submission) (func(t
 		if a.Title == "" {
 			a.Title = firstNonEmpty(v["inn"], v["email"], v["phone"], "Компания с сайта")
 		}
+		plan, err := in.PlanFor(ctx, store.EntityAccount, dedup.AccountProbe(&a))
+		if err != nil {
+			return nil, err
+		}
 		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
+			c := intake.Created{Entity: store.EntityAccount, ID: plan.MergeInto, Title: a.Title, Merged: plan.MergeInto != 0, Warning: plan.Warning()}
+			if c.Merged {
+				return c, intake.MergeAccount(t, plan.MergeInto, a)
+			}
 			err := t.AddAccount(&a)
-			return intake.Created{Entity: store.EntityAccount, ID: a.ID, Title: a.Title}, err
+			c.ID = a.ID
+			return c, err
 		}), nil
 	case "tickets":
 		k := crm.Ticket{Title: firstNonEmpty(v["title"], "Обращение: "+f.Name), Description: join(v["description"], strings.Join(extra, "\n"), source)}
@@ -157,7 +198,7 @@ func inTx(extra []string, source string, add func(t *store.Tx) (intake.Created, 
 // fault renames a crm field error as the form's field.
 func fault(err error) error {
 	if fe, ok := crm.AsFieldError(err); ok {
-		return &intake.Fault{Field: formField(fe.Field), Message: fe.Message}
+		return &intake.Fault{Field: formField(fe.Field), Message: fe.Message, Code: fe.Code, Params: fe.Params}
 	}
 	return err
 }

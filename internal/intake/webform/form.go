@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/i18n"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -39,14 +40,17 @@ type Field struct {
 
 // Form is a web form.
 type Form struct {
-	ID             int64     `json:"id"`
-	PublicID       string    `json:"public_id"`
-	Name           string    `json:"name"`
-	Enabled        bool      `json:"enabled"`
-	UserID         int64     `json:"user_id"`
-	Module         string    `json:"module"`
-	ReturnURL      string    `json:"return_url"`
-	Captcha        bool      `json:"captcha"`
+	ID        int64  `json:"id"`
+	PublicID  string `json:"public_id"`
+	Name      string `json:"name"`
+	Enabled   bool   `json:"enabled"`
+	UserID    int64  `json:"user_id"`
+	Module    string `json:"module"`
+	ReturnURL string `json:"return_url"`
+	Captcha   bool   `json:"captcha"`
+	// Language is what the form says to visitors: "ru" (the default) or
+	// "en".
+	Language       string    `json:"language"`
 	Fields         []Field   `json:"fields"`
 	AllowedOrigins []string  `json:"allowed_origins"`
 	HTML           string    `json:"html"` // generated; read-only
@@ -135,6 +139,13 @@ func (f *Form) normalize() error {
 	defs, ok := catalogue[f.Module]
 	if !ok {
 		return crm.Invalid("module", "%q is not one of %s", f.Module, strings.Join(Modules, ", "))
+	}
+	switch f.Language = strings.TrimSpace(f.Language); f.Language {
+	case "":
+		f.Language = i18n.Ru
+	case i18n.Ru, i18n.En:
+	default:
+		return crm.Invalid("language", "%q is not one of %s", f.Language, strings.Join(Languages, ", "))
 	}
 	if f.ReturnURL != "" {
 		u, err := url.Parse(f.ReturnURL)
@@ -238,13 +249,13 @@ func newPublicID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-const formColumns = `id, public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at`
+const formColumns = `id, public_id, name, enabled, user_id, module, return_url, captcha, language, fields, allowed_origins, created_at, updated_at`
 
 func scanForm(sc interface{ Scan(...any) error }) (Form, error) {
 	var f Form
 	var fields, origins string
 	var created, updated int64
-	if err := sc.Scan(&f.ID, &f.PublicID, &f.Name, &f.Enabled, &f.UserID, &f.Module, &f.ReturnURL, &f.Captcha, &fields, &origins, &created, &updated); err != nil {
+	if err := sc.Scan(&f.ID, &f.PublicID, &f.Name, &f.Enabled, &f.UserID, &f.Module, &f.ReturnURL, &f.Captcha, &f.Language, &fields, &origins, &created, &updated); err != nil {
 		return f, err
 	}
 	if err := json.Unmarshal([]byte(fields), &f.Fields); err != nil {
@@ -324,9 +335,9 @@ func (s *Service) Create(ctx context.Context, f Form) (Form, error) {
 	}
 	f.PublicID = newPublicID()
 	err := s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
-		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO webforms (public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-			f.PublicID, f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro()).Scan(&f.ID)
+		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO webforms (public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at, language)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id`,
+			f.PublicID, f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), f.Language).Scan(&f.ID)
 	})
 	if err != nil {
 		return f, fmt.Errorf("webform: create: %w", err)
@@ -348,8 +359,8 @@ func (s *Service) Update(ctx context.Context, id int64, f Form) (Form, error) {
 	}
 	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		_, err := t.SQL().ExecContext(t.Ctx(), `UPDATE webforms SET name = $1, enabled = $2, user_id = $3, module = $4, return_url = $5, captcha = $6,
-			fields = $7, allowed_origins = $8, updated_at = $9 WHERE id = $10`,
-			f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), id)
+			fields = $7, allowed_origins = $8, updated_at = $9, language = $11 WHERE id = $10`,
+			f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), id, f.Language)
 		return err
 	})
 	if err != nil {

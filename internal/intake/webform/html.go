@@ -22,12 +22,12 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
 {{- range .Hidden}}
   <input type="hidden" name="{{.}}" value="">
 {{- end}}
-  <div style="position:absolute;left:-10000px" aria-hidden="true"><label>Не заполняйте это поле <input type="text" name="obmen_hp" tabindex="-1" autocomplete="off"></label></div>
+  <div style="position:absolute;left:-10000px" aria-hidden="true"><label>{{.Texts.Honeypot}} <input type="text" name="obmen_hp" tabindex="-1" autocomplete="off"></label></div>
 {{- if .Captcha}}
   <p class="obmen-captcha" hidden><label><span class="obmen-captcha-question"></span> <input name="obmen_captcha_answer" inputmode="numeric" autocomplete="off"></label><input type="hidden" name="obmen_captcha_token" value=""></p>
 {{- end}}
   <p class="obmen-message" role="status"></p>
-  <p><button type="submit">Отправить</button></p>
+  <p><button type="submit">{{.Texts.Send}}</button></p>
 </form>
 <script>
 (function () {
@@ -40,25 +40,32 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
   var c = {}; document.cookie.split("; ").forEach(function (p) { var i = p.indexOf("="); if (i > 0) c[p.slice(0, i)] = p.slice(i + 1); });
   set("obmen_ga", c._ga); set("obmen_ym_uid", c._ym_uid);
   var msg = f.querySelector(".obmen-message"), cap = f.querySelector(".obmen-captcha");
-  function challenge() {
+  function ask(d) {
+    cap.querySelector(".obmen-captcha-question").textContent = d.question;
+    set("obmen_captcha_token", d.token); f.elements.obmen_captcha_answer.value = ""; cap.hidden = false;
+  }
+  // A refused submit brings a fresh question (the one sent is spent).
+  function challenge(d) {
     if (!cap) return;
-    fetch({{.CaptchaURL}}).then(function (r) { return r.json(); }).then(function (d) {
-      cap.querySelector(".obmen-captcha-question").textContent = d.question;
-      set("obmen_captcha_token", d.token); f.elements.obmen_captcha_answer.value = ""; cap.hidden = false;
-    });
+    if (d && d.question) { ask(d); return; }
+    fetch({{.CaptchaURL}}).then(function (r) { return r.json(); }).then(ask);
   }
   challenge();
   f.addEventListener("submit", function (ev) {
     ev.preventDefault();
     msg.textContent = "";
+    Array.prototype.forEach.call(f.querySelectorAll("[aria-invalid]"), function (el) { el.removeAttribute("aria-invalid"); });
     fetch(f.action, { method: "POST", body: new FormData(f), headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
       .then(function (x) {
-        if (x.ok) { if (x.d.redirect) { location.href = x.d.redirect; return; } f.reset(); msg.textContent = "Спасибо! Заявка отправлена."; challenge(); return; }
-        var e = x.d.error || {}; msg.textContent = (e.field ? e.field + ": " : "") + (e.message || "Ошибка");
-        if (e.field === "obmen_captcha_answer") challenge();
+        if (x.ok) { if (x.d.redirect) { location.href = x.d.redirect; return; } f.reset(); msg.textContent = {{.Texts.Thanks}}; challenge(); return; }
+        var e = x.d.error || {}, list = e.details || [], first = null;
+        msg.textContent = list.length ? list.map(function (p) { return p.message; }).join(" ") : (e.message || {{.Texts.Failed}});
+        list.forEach(function (p) { var el = p.field && f.elements[p.field]; if (el && el.setAttribute) { el.setAttribute("aria-invalid", "true"); first = first || el; } });
+        challenge(x.d.captcha);
+        if (first && first.focus) first.focus();
       })
-      .catch(function () { msg.textContent = "Не удалось отправить. Попробуйте ещё раз."; });
+      .catch(function () { msg.textContent = {{.Texts.Network}}; challenge(); });
   });
 })();
 </script>
@@ -77,7 +84,11 @@ func render(f Form, base string) string {
 		Fields                       []htmlField
 		Hidden                       []string
 		Captcha                      bool
+		Texts                        struct{ Honeypot, Send, Thanks, Failed, Network string }
 	}{PublicID: f.PublicID, Action: base + "/f/" + f.PublicID, CaptchaURL: base + "/f/" + f.PublicID + "/captcha", Captcha: f.Captcha}
+	lang := f.lang()
+	data.Texts.Honeypot, data.Texts.Send, data.Texts.Thanks = tr(lang, "webform.honeypot"), tr(lang, "webform.send"), tr(lang, "webform.thanks")
+	data.Texts.Failed, data.Texts.Network = tr(lang, "webform.not_sent"), tr(lang, "webform.network")
 	defs := catalogue[f.Module]
 	for _, fl := range f.Fields {
 		if fl.Override != "" {
@@ -98,23 +109,3 @@ func (s *Service) withHTML(f Form) Form {
 	f.HTML = render(f, s.base)
 	return f
 }
-
-// pageTmpl is the page Obmen answers a form without JavaScript with: the
-// thanks, the errors, or the captcha question with the values kept.
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Title}}</title></head>
-<body>
-<h1>{{.Title}}</h1>
-{{- if .Error}}<p>{{if .Field}}{{.Field}}: {{end}}{{.Error}}</p>{{end}}
-{{- if .Question}}
-<form action="{{.Action}}" method="post" accept-charset="utf-8">
-{{- range $k, $v := .Values}}
-<input type="hidden" name="{{$k}}" value="{{$v}}">
-{{- end}}
-<input type="hidden" name="obmen_captcha_token" value="{{.Token}}">
-<p><label>{{.Question}} <input name="obmen_captcha_answer" inputmode="numeric" autocomplete="off" autofocus></label></p>
-<p><button type="submit">Отправить</button></p>
-</form>
-{{- else if .Back}}<p><a href="{{.Back}}">Вернуться</a></p>{{end}}
-</body></html>
-`))

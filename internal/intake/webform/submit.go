@@ -2,7 +2,6 @@ package webform
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -168,19 +167,62 @@ func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json") || strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
 }
 
-// answer writes a refusal for the way the form was sent.
-func (s *Service) refuse(w http.ResponseWriter, r *http.Request, f Form, status int, code, field, msg string) {
+// refusal is a submit's refusal as a script reads it: the error (Message
+// in the form's language, Details naming every field at fault by its
+// label) and, for a form with a captcha, a fresh question — the one sent
+// is spent or wrong, and the corrected resubmit needs a new one.
+type refusal struct {
+	Error   *httpx.Error `json:"error"`
+	Captcha *Challenge   `json:"captcha,omitempty"`
+}
+
+// refuse writes a refusal that shows no form again (a foreign site, a
+// body too large or unreadable): JSON, or a page with a way back.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, f Form, status int, code, msg string) {
 	if wantsJSON(r) {
-		httpx.WriteError(w, &httpx.Error{Status: status, Code: code, Field: field, Message: msg})
+		out := refusal{Error: &httpx.Error{Status: status, Code: code, Message: msg}}
+		if f.Captcha && status != http.StatusForbidden {
+			ch := s.captcha.issue(f.PublicID, time.Now())
+			out.Captcha = &ch
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.WriteJSON(w, status, out)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
 	back := r.Header.Get("Referer")
 	if back == "" {
 		back = f.ReturnURL
 	}
-	_ = pageTmpl.Execute(w, map[string]any{"Title": "Заявка не отправлена", "Error": msg, "Field": field, "Back": back})
+	s.page(w, status, page{Lang: f.lang(), Title: tr(f.lang(), "webform.not_sent"), Message: msg, Back: back, BackText: tr(f.lang(), "webform.back")})
+}
+
+// refuseForm refuses a submit the visitor can correct: every problem
+// named by its field's label, the values kept and, with a captcha, a
+// fresh question — as JSON for the script, or as the form again on a page
+// of Obmen's without JavaScript.
+func (s *Service) refuseForm(w http.ResponseWriter, r *http.Request, f Form, vals Values, status int, code, title string, problems []problem) {
+	if wantsJSON(r) {
+		e := &httpx.Error{Status: status, Code: code, Message: title}
+		if len(problems) > 0 {
+			e.Field, e.Message, e.Details = problems[0].Field, problems[0].Message, problems
+		}
+		out := refusal{Error: e}
+		if f.Captcha {
+			ch := s.captcha.issue(f.PublicID, time.Now())
+			out.Captcha = &ch
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.WriteJSON(w, status, out)
+		return
+	}
+	s.page(w, status, s.refill(f, vals, title, problems))
+}
+
+func (s *Service) page(w http.ResponseWriter, status int, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, p)
 }
 
 func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
@@ -201,8 +243,9 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusInternalServerError, "internal", "", "internal error"))
 		return
 	}
+	lang := f.lang()
 	if !cors(w, r, f) {
-		s.refuse(w, r, f, http.StatusForbidden, "origin_not_allowed", "Origin", "the form may not be sent from "+r.Header.Get("Origin"))
+		s.refuse(w, r, f, http.StatusForbidden, "origin_not_allowed", tr(lang, "webform.origin"))
 		return
 	}
 	if ok, wait := s.perForm.Allow(pid); !ok {
@@ -217,10 +260,10 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 	if rerr != nil {
 		var mb *http.MaxBytesError
 		if errors.As(rerr, &mb) {
-			s.refuse(w, r, f, http.StatusRequestEntityTooLarge, "body_too_large", "", fmt.Sprintf("the form is larger than %d bytes", limit))
+			s.refuse(w, r, f, http.StatusRequestEntityTooLarge, "body_too_large", tr(lang, "webform.too_large", limit>>10))
 			return
 		}
-		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", "", "could not read the form")
+		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", tr(lang, "webform.unreadable"))
 		return
 	}
 	src := intake.Source{Kind: intake.SourceForm, ID: f.ID, UserID: f.UserID, Actor: crm.Actor{Integration: crm.IntegrationWebform},
@@ -230,7 +273,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		var de *DecodeError
 		errors.As(err, &de)
 		_ = s.in.Fail(ctx, src, &intake.Fault{Field: de.Field, Message: de.Message})
-		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", de.Field, de.Message)
+		s.refuse(w, r, f, http.StatusBadRequest, "bad_request", tr(lang, "webform.unreadable"))
 		return
 	}
 	if vals[fieldHoneypot] != "" {
@@ -240,36 +283,34 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		s.success(w, r, f, intake.Result{})
 		return
 	}
-	if f.Captcha && !s.captcha.check(f.PublicID, vals[fieldCaptchaToken], vals[fieldCaptchaAnswer], time.Now()) {
-		if !wantsJSON(r) {
-			// Without JavaScript the page had no question: ask it here,
-			// keeping what the visitor typed.
-			keep := map[string]string{}
-			for k, v := range vals {
-				if k != fieldCaptchaToken && k != fieldCaptchaAnswer {
-					keep[k] = v
-				}
-			}
-			ch := s.captcha.issue(f.PublicID, time.Now())
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-store")
-			status := http.StatusOK
-			if vals[fieldCaptchaToken] != "" {
-				status = http.StatusUnprocessableEntity
-			}
-			w.WriteHeader(status)
-			title := "Ответьте на вопрос, чтобы отправить заявку"
-			if status != http.StatusOK {
-				title = "Неверный ответ, попробуйте ещё раз"
-			}
-			_ = pageTmpl.Execute(w, map[string]any{"Title": title, "Values": keep, "Question": ch.Question, "Token": ch.Token, "Action": strings.TrimRight(s.base, "/") + "/f/" + f.PublicID})
-			return
+	sub := collect(f, vals, r)
+	// The fields first: a visitor with a typo keeps an unspent question
+	// (and gets a fresh one anyway).
+	if errs := check(f, sub); len(errs) > 0 {
+		_ = s.in.Fail(ctx, src, &intake.Fault{Field: errs[0].Field, Message: errs[0].Message, Code: errs[0].Code, Params: errs[0].Params})
+		problems := make([]problem, len(errs))
+		for i, fe := range errs {
+			problems[i] = f.problemOf(fe.Field, fe)
 		}
-		s.refuse(w, r, f, http.StatusUnprocessableEntity, "captcha_failed", fieldCaptchaAnswer, "wrong or expired answer to the question")
+		s.refuseForm(w, r, f, vals, http.StatusUnprocessableEntity, "validation_failed", tr(lang, "webform.not_sent"), problems)
 		return
 	}
-	sub := collect(f, vals, r)
-	write, err := build(ctx, s.in.Store(), f, sub)
+	if f.Captcha && !s.captcha.check(f.PublicID, vals[fieldCaptchaToken], vals[fieldCaptchaAnswer], time.Now()) {
+		// Without JavaScript the page had no question: it is asked on a
+		// page of Obmen's, the values kept (200 the first time).
+		if vals[fieldCaptchaToken] == "" && !wantsJSON(r) {
+			s.page(w, http.StatusOK, s.refill(f, vals, tr(lang, "webform.captcha_ask"), nil))
+			return
+		}
+		p := problem{Field: fieldCaptchaAnswer, Message: tr(lang, "webform.captcha_failed")}
+		title := tr(lang, "webform.captcha_wrong")
+		if wantsJSON(r) {
+			title = p.Message
+		}
+		s.refuseForm(w, r, f, vals, http.StatusUnprocessableEntity, "captcha_failed", title, []problem{p})
+		return
+	}
+	write, err := build(ctx, s.in, f, sub)
 	var res intake.Result
 	if err == nil {
 		res, err = s.in.Record(ctx, src, write)
@@ -278,11 +319,12 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if fault, ok := intake.AsFault(err); ok {
-			s.refuse(w, r, f, http.StatusUnprocessableEntity, "validation_failed", fault.Field, fault.Message)
+			fe := &crm.FieldError{Field: fault.Field, Message: fault.Message, Code: fault.Code, Params: fault.Params}
+			s.refuseForm(w, r, f, vals, http.StatusUnprocessableEntity, "validation_failed", tr(lang, "webform.not_sent"), []problem{f.problemOf(fault.Field, fe)})
 			return
 		}
 		s.log.Error("webform: submit", "form", f.ID, "err", err)
-		s.refuse(w, r, f, http.StatusInternalServerError, "internal", "", "internal error; try again later")
+		s.refuseForm(w, r, f, vals, http.StatusInternalServerError, "internal", tr(lang, "webform.internal"), nil)
 		return
 	}
 	s.success(w, r, f, res)
@@ -297,8 +339,7 @@ func (s *Service) success(w http.ResponseWriter, r *http.Request, f Form, res in
 		http.Redirect(w, r, f.ReturnURL, http.StatusSeeOther)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = pageTmpl.Execute(w, map[string]any{"Title": "Спасибо! Заявка отправлена.", "Back": r.Header.Get("Referer")})
+	s.page(w, http.StatusOK, page{Lang: f.lang(), Title: tr(f.lang(), "webform.thanks"), Back: r.Header.Get("Referer"), BackText: tr(f.lang(), "webform.back")})
 }
 
 // submission is a submit's values checked against the form, with the

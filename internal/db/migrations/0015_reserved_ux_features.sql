@@ -1,2 +1,0 @@
--- Number 0015 is another branch's migration; this file only keeps the numbers
--- contiguous on the ux-features branch (delete it when that one is merged).

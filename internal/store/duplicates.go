@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// DupGroup is a set of live records of one entity sharing a key.
+type DupGroup struct {
+	By    string // phone, email, inn, name
+	Value string
+	IDs   []int64
+}
+
+// maxDupGroups bounds one listing.
+const maxDupGroups = 100
+
+// DuplicateGroups lists the live records of entity (lead, contact,
+// account) that share a phone or e-mail (normalized), an INN, or a name
+// typed the same, oldest record first in each group; at most 100 groups.
+func (s *Store) DuplicateGroups(ctx context.Context, entity string) ([]DupGroup, error) {
+	table, ok := entityTables[entity]
+	if !ok || (entity != EntityLead && entity != EntityContact && entity != EntityAccount) {
+		return nil, fmt.Errorf("store: duplicates of %q: not a lead, contact or account", entity)
+	}
+	q := s.rq(Unscoped(ctx))
+	var out []DupGroup
+	groups := func(by, query string, args ...any) error {
+		if len(out) >= maxDupGroups {
+			return nil
+		}
+		rows, err := q.q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("store: duplicates of %s by %s: %w", entity, by, err)
+		}
+		defer rows.Close()
+		var keys [][2]string
+		for rows.Next() {
+			var kind, v string
+			if err := rows.Scan(&kind, &v); err != nil {
+				return err
+			}
+			keys = append(keys, [2]string{kind, v})
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for _, k := range keys {
+			if len(out) >= maxDupGroups {
+				break
+			}
+			g := DupGroup{By: by, Value: k[1]}
+			var idq string
+			var idArgs []any
+			switch by {
+			case "phone", "email":
+				g.By = map[string]string{"PHONE": "phone", "EMAIL": "email"}[k[0]]
+				idq = "SELECT DISTINCT c.record_id FROM comms c JOIN " + table + " r ON r.id = c.record_id AND r.deleted_at = 0 WHERE c.entity = $1 AND c.kind = $2 AND c.normalized = $3 ORDER BY c.record_id"
+				idArgs = []any{entity, k[0], k[1]}
+			case "inn":
+				idq = "SELECT id FROM accounts WHERE deleted_at = 0 AND inn = $1 ORDER BY id"
+				idArgs = []any{k[1]}
+			default:
+				idq = "SELECT id FROM " + table + " WHERE deleted_at = 0 AND " + nameExpr(entity) + " = $1 ORDER BY id"
+				idArgs = []any{k[1]}
+			}
+			ids, err := queryIDs(ctx, q, idq, idArgs...)
+			if err != nil {
+				return fmt.Errorf("store: duplicates of %s by %s: %w", entity, by, err)
+			}
+			if len(ids) > 1 {
+				g.IDs = ids
+				out = append(out, g)
+			}
+		}
+		return nil
+	}
+	err := groups("phone", `SELECT c.kind, c.normalized FROM comms c JOIN `+table+` r ON r.id = c.record_id AND r.deleted_at = 0
+		WHERE c.entity = $1 AND c.kind IN ('PHONE', 'EMAIL') AND c.normalized <> ''
+		GROUP BY c.kind, c.normalized HAVING COUNT(DISTINCT c.record_id) > 1 ORDER BY c.kind DESC, c.normalized LIMIT 100`, entity)
+	if err == nil && entity == EntityAccount {
+		err = groups("inn", `SELECT 'INN', inn FROM accounts WHERE deleted_at = 0 AND inn <> '' GROUP BY inn HAVING COUNT(*) > 1 ORDER BY inn LIMIT 100`)
+	}
+	if err == nil {
+		n := nameExpr(entity)
+		err = groups("name", `SELECT 'NAME', `+n+` FROM `+table+` WHERE deleted_at = 0 AND `+n+` <> ' ' AND `+n+` <> '' GROUP BY `+n+` HAVING COUNT(*) > 1 ORDER BY 2 LIMIT 100`)
+	}
+	return out, err
+}
+
+// nameExpr is the name a record is known by, as typed: a person's with
+// the company for a lead.
+func nameExpr(entity string) string {
+	switch entity {
+	case EntityLead:
+		return "(name || ' ' || last_name || ' ' || company_title)"
+	case EntityContact:
+		return "(name || ' ' || last_name)"
+	}
+	return "title"
+}
+
+func queryIDs(ctx context.Context, q txq, query string, args ...any) ([]int64, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// HasComm reports whether a live record of entity has the phone or
+// e-mail (kind PHONE or EMAIL, the value as typed): one index probe, so
+// that a duplicate check of a new record costs little when it finds
+// nothing — the usual case.
+func (s *Store) HasComm(ctx context.Context, entity, kind, value string) (bool, error) {
+	table, ok := entityTables[entity]
+	if !ok {
+		return false, fmt.Errorf("store: comms of %q: unknown entity", entity)
+	}
+	norm := crm.PhoneKey(value)
+	if kind == crm.KindEmail {
+		norm, _ = crm.NormalizeEmail(value)
+	}
+	var one int
+	err := s.rq(Unscoped(ctx)).q.QueryRowContext(ctx, "SELECT 1 FROM comms c JOIN "+table+" r ON r.id = c.record_id AND r.deleted_at = 0 WHERE c.entity = $1 AND c.kind = $2 AND c.normalized = $3 LIMIT 1",
+		entity, kind, norm).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: comms of %s: %w", entity, err)
+	}
+	return true, nil
+}
