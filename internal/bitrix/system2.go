@@ -198,8 +198,10 @@ func (h *Handler) currencyList(ctx context.Context, c *call) (reply, error) {
 		}
 	}
 	if order != nil {
-		for _, k := range order.Keys() {
-			v, _ := order.Get(k)
+		// Only the first key orders (the list is in the first key's order
+		// already; DESC reverses it).
+		if keys := order.Keys(); len(keys) > 0 {
+			v, _ := order.Get(keys[0])
 			dir, _ := scalarText(v)
 			if strings.EqualFold(dir, "DESC") {
 				vals := out.Values()
@@ -208,7 +210,6 @@ func (h *Handler) currencyList(ctx context.Context, c *call) (reply, error) {
 					out.Append(vals[i])
 				}
 			}
-			break
 		}
 	}
 	n := int64(out.Len())

@@ -41,7 +41,6 @@ type node struct {
 	attr map[string]string
 	text string
 	kids []*node
-	line int
 }
 
 func (n *node) all(name string) []*node {
