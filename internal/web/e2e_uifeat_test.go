@@ -42,7 +42,7 @@ func TestBrowserInlineKanbanCalendar(t *testing.T) {
 	}
 	waitJS := func(step, cond string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 			t.Fatalf("%s: waiting for %s: %v", step, cond, err)
 		}
 	}
