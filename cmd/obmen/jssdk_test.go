@@ -14,7 +14,24 @@ import (
 // JavaScript SDK (@bitrix24/b24jssdk, B24Hook), pointed at an incoming
 // webhook of a server speaking HTTPS — the SDK refuses plain HTTP — with a
 // throw-away CA. scripts/test.sh installs the SDK (npm ci).
-func TestBitrix24JSSDK(t *testing.T) {
+func TestBitrix24JSSDK(t *testing.T) { runJSSDK(t, "flows.mjs") }
+
+// TestBitrix24JSSDKItems runs the universal CRM API (issue 19: crm.item.*
+// for each type, product rows, a user field made by the SDK then set and
+// filtered, LOGIC OR, a Cyrillic filter ignoring case) through the SDK.
+func TestBitrix24JSSDKItems(t *testing.T) { runJSSDK(t, "items.mjs") }
+
+// TestBitrix24JSSDKHelperLoadData runs the SDK's start-up,
+// B24HelperManager.loadData() with every data type (app, profile,
+// currencies, app and user options; one batch with halt=1), to the end,
+// and checks what it parsed (testdata/sdk/helper.mjs).
+func TestBitrix24JSSDKHelperLoadData(t *testing.T) { runJSSDK(t, "helper.mjs") }
+
+// runJSSDK starts Obmen over HTTPS, makes an incoming webhook and runs
+// script (in internal/bitrix/testdata/sdk) with node against it; the
+// script prints "ok" last when every flow passed.
+func runJSSDK(t *testing.T, script string) {
+	t.Helper()
 	dir, err := filepath.Abs("../../internal/bitrix/testdata/sdk")
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +56,12 @@ func TestBitrix24JSSDK(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "flows.mjs", hook)
+	cmd := exec.CommandContext(ctx, node, script, hook)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+caFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "ok") {
-		t.Fatalf("SDK flows failed: %v\n%s\nserver log:\n%s", err, out, srv.out.String())
+		t.Fatalf("SDK %s failed: %v\n%s\nserver log:\n%s", script, err, out, srv.out.String())
 	}
-	t.Logf("b24jssdk:\n%s", out)
+	t.Logf("b24jssdk %s:\n%s", script, out)
 }
