@@ -200,27 +200,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(errNoAuth)
 		return
 	}
-	userID, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil || userID <= 0 || len(parts[1]) == 0 || len(parts[1]) > 64 {
-		fail(errInvalidCredentials)
+	hook, user, e := h.authenticate(r, parts[0], parts[1], "v2")
+	if e != nil {
+		fail(e)
 		return
 	}
-	hook, user, err := h.hooks.Authenticate(r.Context(), userID, parts[1])
-	if errors.Is(err, ErrInvalidCredentials) {
-		h.log.Warn("bitrix: rejected webhook", "remote", r.RemoteAddr, "user_id", userID)
-		fail(errInvalidCredentials)
-		return
-	}
-	if err != nil {
-		h.log.Error("bitrix: check webhook", "err", err)
-		fail(errInternal)
-		return
-	}
-	if !h.limit.allow(hook.ID, h.now()) {
-		fail(errQueryLimit)
-		return
-	}
-	h.touch(hook)
 	name := methodName(strings.Join(parts[2:], "/"))
 	params, err := readParams(r, h.maxBody)
 	if err != nil {
@@ -273,6 +257,30 @@ func (h *Handler) invoke(ctx context.Context, c *call, name string) (reply, *Err
 
 // touch records a webhook's use at most once a minute, off the request
 // path: a write per call would cost more than the call.
+// authenticate checks the webhook in a URL's {user_id}/{code} (any API
+// version: api names it in the log), takes a request from its leaky bucket
+// and notes its use; the error is the answer to give.
+func (h *Handler) authenticate(r *http.Request, user, code, api string) (Webhook, crm.User, *Error) {
+	userID, err := strconv.ParseInt(user, 10, 64)
+	if err != nil || userID <= 0 || len(code) == 0 || len(code) > 64 {
+		return Webhook{}, crm.User{}, errInvalidCredentials
+	}
+	hook, u, err := h.hooks.Authenticate(r.Context(), userID, code)
+	if errors.Is(err, ErrInvalidCredentials) {
+		h.log.Warn("bitrix: rejected webhook", "remote", r.RemoteAddr, "user_id", userID, "api", api)
+		return Webhook{}, crm.User{}, errInvalidCredentials
+	}
+	if err != nil {
+		h.log.Error("bitrix: check webhook", "err", err)
+		return Webhook{}, crm.User{}, errInternal
+	}
+	if !h.limit.allow(hook.ID, h.now()) {
+		return Webhook{}, crm.User{}, errQueryLimit
+	}
+	h.touch(hook)
+	return hook, u, nil
+}
+
 func (h *Handler) touch(hook Webhook) {
 	now := h.now()
 	h.touchMu.Lock()

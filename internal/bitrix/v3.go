@@ -1,9 +1,7 @@
 package bitrix
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -25,27 +23,10 @@ func (h *Handler) serveV3(w http.ResponseWriter, r *http.Request, parts []string
 		fail(errNoAuth)
 		return
 	}
-	userID, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil || userID <= 0 || len(parts[1]) == 0 || len(parts[1]) > 64 {
-		fail(errInvalidCredentials)
+	if _, _, e := h.authenticate(r, parts[0], parts[1], "v3"); e != nil {
+		fail(e)
 		return
 	}
-	hook, _, err := h.hooks.Authenticate(r.Context(), userID, parts[1])
-	if errors.Is(err, ErrInvalidCredentials) {
-		h.log.Warn("bitrix: rejected webhook", "remote", r.RemoteAddr, "user_id", userID, "api", "v3")
-		fail(errInvalidCredentials)
-		return
-	}
-	if err != nil {
-		h.log.Error("bitrix: check webhook", "err", err)
-		fail(errInternal)
-		return
-	}
-	if !h.limit.allow(hook.ID, h.now()) {
-		fail(errQueryLimit)
-		return
-	}
-	h.touch(hook)
 	name := methodName(strings.Join(parts[2:], "/"))
 	msg := "Method not found! REST 3.0 methods are not served; call " + name + " at /rest/{user_id}/{code}/"
 	if _, ok := h.methods[name]; !ok {
