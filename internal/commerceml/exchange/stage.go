@@ -762,10 +762,10 @@ func sameIDs(a, b []int64) bool {
 	return slices.Equal(a, b)
 }
 
-const stageInsert = `INSERT INTO cml_stage_products (batch_id, file_id, seq, ord, record_id, op, id1c, name, article, unit, price, currency,
-	vat_rate, vat_included, stock, description, active, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at,
-	base_updated_at, ext_id, set_cats, cats, changes, slow)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
+// stageColumns are the columns of a staged product.
+var stageColumns = []string{"batch_id", "file_id", "seq", "ord", "record_id", "op", "id1c", "name", "article", "unit", "price", "currency",
+	"vat_rate", "vat_included", "stock", "description", "active", "search", "assigned_by_id", "created_by_id", "updated_by_id", "created_at",
+	"updated_at", "base_updated_at", "ext_id", "set_cats", "cats", "changes", "slow"}
 
 // flush writes the chunk, with the file's progress, in one short
 // transaction; last marks the file staged.
@@ -855,50 +855,49 @@ func (st *stager) flush(items int64, last bool) error {
 	}
 	batch, file := st.e.Batch, st.e.ID
 	err = st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, stageInsert)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		item, err := tx.PrepareContext(ctx, "INSERT INTO cml_stage_items (batch_id, record_id, catalog_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-		if err != nil {
-			return err
-		}
-		defer item.Close()
-		src, err := tx.PrepareContext(ctx, "INSERT INTO cml_stage_src (batch_id, file_id, seq, data, old, src) VALUES ($1, $2, $3, $4, $5, $6)")
-		if err != nil {
-			return err
-		}
-		defer src.Close()
+		// Rows staged for the same products by earlier chunks stay
+		// behind the new ones: marked before those are written.
 		for _, p := range ps {
 			r := p.r
-			if r.supersedes {
-				if _, err := tx.ExecContext(ctx, "UPDATE cml_stage_products SET superseded_by = $1 WHERE batch_id = $2 AND record_id = $3 AND superseded_by = 0",
-					file, batch, r.RecordID); err != nil {
+			if !r.supersedes {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE cml_stage_products SET superseded_by = $1 WHERE batch_id = $2 AND record_id = $3 AND superseded_by = 0",
+				file, batch, r.RecordID); err != nil {
+				return err
+			}
+			if r.prevFile == file {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM cml_stage_items WHERE batch_id = $1 AND record_id = $2", batch, r.RecordID); err != nil {
 					return err
 				}
-				if r.prevFile == file {
-					if _, err := tx.ExecContext(ctx, "DELETE FROM cml_stage_items WHERE batch_id = $1 AND record_id = $2", batch, r.RecordID); err != nil {
-						return err
-					}
-				}
 			}
+		}
+		ins := newMultiInsert(ctx, tx, "cml_stage_products", stageColumns, "")
+		item := newMultiInsert(ctx, tx, "cml_stage_items", []string{"batch_id", "record_id", "catalog_id"}, " ON CONFLICT DO NOTHING")
+		src := newMultiInsert(ctx, tx, "cml_stage_src", []string{"batch_id", "file_id", "seq", "data", "old", "src"}, "")
+		for _, p := range ps {
+			r := p.r
 			n := r.New
-			if _, err := ins.ExecContext(ctx, batch, file, r.seq, file<<32|r.seq, r.RecordID, r.Op, r.ID1C, n.Name, n.Article, n.Unit,
+			if err := ins.add(batch, file, r.seq, file<<32|r.seq, r.RecordID, r.Op, r.ID1C, n.Name, n.Article, n.Unit,
 				int64(n.Price), n.Currency, p.vat, n.VATIncluded, int64(n.Stock), n.Description, n.Active, n.SearchText(),
 				n.AssignedByID, n.CreatedByID, n.UpdatedByID, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), r.Base, p.ext, p.setCats,
 				p.cats, p.changes, p.slow); err != nil {
-				return fmt.Errorf("stage product %q: %w", n.Name, err)
+				return fmt.Errorf("stage products: %w", err)
 			}
-			if _, err := src.ExecContext(ctx, batch, file, r.seq, string(p.data), string(p.old), string(p.src)); err != nil {
-				return err
+			if err := src.add(batch, file, r.seq, string(p.data), string(p.old), string(p.src)); err != nil {
+				return fmt.Errorf("stage products: %w", err)
 			}
 			if p.setCats {
 				for _, c := range n.CatalogIDs {
-					if _, err := item.ExecContext(ctx, batch, r.RecordID, c); err != nil {
-						return err
+					if err := item.add(batch, r.RecordID, c); err != nil {
+						return fmt.Errorf("stage catalog memberships: %w", err)
 					}
 				}
+			}
+		}
+		for _, m := range []*multiInsert{ins, src, item} {
+			if err := m.flush(); err != nil {
+				return fmt.Errorf("stage products: %w", err)
 			}
 		}
 		for i, o := range st.others {

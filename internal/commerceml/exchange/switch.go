@@ -79,6 +79,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		}
 	}
 	began := time.Now()
+	steps := newStepTimer()
 	err = s.store.Write(ctx, actor(sess, set), func(t *store.Tx) error {
 		t0 := time.Now()
 		defer s.noteHold(t0)
@@ -90,7 +91,8 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			return errSwitched
 		}
 		c := &catalogTx{t: t, catalogs: map[string]int64{}, units: map[string]bool{}, active: map[string]bool{},
-			prices: map[string]*commerceml.PriceType{}}
+			prices: map[string]*commerceml.PriceType{}, steps: steps}
+		steps.done("begin")
 		at := func(file int64) {
 			c.counts = counts[file]
 			c.file = ""
@@ -115,6 +117,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			}
 			problems[o.file] = append(problems[o.file], c.problems[before:]...)
 		}
+		steps.done("units, catalogs, services")
 		// 2. What no longer applies as staged.
 		for id := range changed {
 			if _, err := t.Exec(`UPDATE cml_stage_products SET slow = TRUE WHERE batch_id = $1 AND superseded_by = 0
@@ -130,6 +133,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		if _, err := t.MarkStaleProducts(pb, "slow", since); err != nil {
 			return err
 		}
+		steps.done("stale check")
 		// 3. One by one.
 		for _, f := range staged {
 			names[f.ID] = filepath.Base(f.Filename)
@@ -137,11 +141,13 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		if err := s.applySlow(t, c, batch, names, problems); err != nil {
 			return err
 		}
+		steps.done("one by one")
 		// 4. Set-based.
 		pb.Filter = "superseded_by = 0 AND NOT slow"
 		if _, _, err := t.ApplyProducts(pb); err != nil {
 			return err
 		}
+		steps.done("products")
 		// 5. Offers of services; deactivation.
 		if others, err = loadOthers(t, batch, "kind = 'offer'"); err != nil {
 			return err
@@ -175,6 +181,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 				return err
 			}
 		}
+		steps.done("deactivation")
 		// 6. The journal.
 		skipped := map[int64][]SkippedItem{}
 		for _, it := range c.skipped {
@@ -212,8 +219,10 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		return err
 	}
 	took := time.Since(began)
+	steps.done("commit")
 	s.lastSwitch.Store(int64(took))
-	s.log.Info("exchange: catalog switched in", "batch", batch, "files", len(staged), "took", took)
+	s.lastSteps.Store(steps.String())
+	s.log.Info("exchange: catalog switched in", "batch", batch, "files", len(staged), "took", took, "steps", steps.String())
 	return nil
 }
 
