@@ -267,17 +267,19 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 // changed — the rows themselves are the product's offers
 // (store.ProductOffers). The events of the products' own fields (name,
 // unit, a product's own offer's price...) were written with them
-// (store.ApplyProducts): a product created by the exchange has its
-// create event, then this one.
+// (store.ApplyProducts). A product the exchange created has its create
+// event, which says all its rows are new: it gets this one only when the
+// totals of its variants changed its price or stock.
 func (c *catalogTx) offerEvents(batch int64) error {
 	type changed struct {
-		id                       int64
-		variants, prices, stocks bool
-		oldPrice, oldStock       int64
-		price, stock             int64
+		id                                int64
+		variants, prices, stocks, created bool
+		oldPrice, oldStock                int64
+		price, stock                      int64
 	}
 	rows, err := c.t.Query(`SELECT g.product_id, MAX(CASE WHEN g.variants_changed THEN 1 ELSE 0 END), MAX(CASE WHEN g.prices_changed THEN 1 ELSE 0 END),
-		MAX(CASE WHEN g.stocks_changed THEN 1 ELSE 0 END), MIN(g.old_price), MIN(g.old_stock), p.price, p.stock
+		MAX(CASE WHEN g.stocks_changed THEN 1 ELSE 0 END), MIN(g.old_price), MIN(g.old_stock), p.price, p.stock,
+		MAX(CASE WHEN EXISTS (SELECT 1 FROM cml_stage_products c WHERE c.batch_id = $1 AND c.record_id = g.product_id AND c.op = 'create') THEN 1 ELSE 0 END)
 		FROM cml_stage_goods g JOIN products p ON p.id = g.product_id
 		WHERE g.batch_id = $1 AND g.product_id <> 0
 		AND (g.variants_changed OR g.prices_changed OR g.stocks_changed OR p.price <> g.old_price OR p.stock <> g.old_stock)
@@ -288,12 +290,15 @@ func (c *catalogTx) offerEvents(batch int64) error {
 	var all []changed
 	for rows.Next() {
 		var r changed
-		var v, p, s int
-		if err := rows.Scan(&r.id, &v, &p, &s, &r.oldPrice, &r.oldStock, &r.price, &r.stock); err != nil {
+		var v, p, s, cr int
+		if err := rows.Scan(&r.id, &v, &p, &s, &r.oldPrice, &r.oldStock, &r.price, &r.stock, &cr); err != nil {
 			rows.Close()
 			return fmt.Errorf("exchange: offer events: %w", err)
 		}
-		r.variants, r.prices, r.stocks = v != 0, p != 0, s != 0
+		r.variants, r.prices, r.stocks, r.created = v != 0, p != 0, s != 0, cr != 0
+		if r.created && r.price == r.oldPrice && r.stock == r.oldStock {
+			continue
+		}
 		all = append(all, r)
 	}
 	rows.Close()

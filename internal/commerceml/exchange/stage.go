@@ -294,13 +294,14 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 		return fmt.Errorf("exchange: %s: %w", e.Filename, err)
 	}
 	defer f.Close()
-	rd := commerceml.NewReader(f, st.file)
+	next, stop := readAhead(commerceml.NewReader(f, st.file))
+	defer stop()
 	var i int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		v, err := rd.Next()
+		v, err := next()
 		if err == io.EOF {
 			break
 		}
@@ -919,4 +920,43 @@ func (st *stager) flush(items int64, last bool) error {
 	st.rows, st.others, st.offerRows, st.pending = st.rows[:0], st.others[:0], st.offerRows[:0], 0
 	st.byRecord, st.byKey, st.byID1C = map[int64]*stagedProduct{}, map[string]*stagedProduct{}, map[string]*stagedProduct{}
 	return nil
+}
+
+// readAhead reads the document's entities in a goroutine of their own, a
+// few hundred ahead: decoding XML takes as long as staging what it
+// holds, and the two then run side by side. stop ends the reading (and
+// waits for it) when the caller is done, early or not.
+func readAhead(rd *commerceml.Reader) (next func() (any, error), stop func()) {
+	type item struct {
+		v   any
+		err error
+	}
+	ch := make(chan item, 256)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			v, err := rd.Next()
+			select {
+			case ch <- item{v, err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	next = func() (any, error) {
+		it, ok := <-ch
+		if !ok {
+			return nil, io.EOF
+		}
+		return it.v, it.err
+	}
+	stop = func() {
+		close(quit)
+		<-done
+	}
+	return next, stop
 }
