@@ -12,12 +12,16 @@ import (
 // hundred-odd rows a statement: staging a catalog of 100,000 goods with
 // three offers each writes about two million rows, and one statement per
 // row spent most of the staging in the driver and the statement machinery
-// of the database, not in writing the rows.
+// of the database, not in writing the rows. On SQLite the parameters are
+// anonymous ("?"): SQLite looks up a numbered parameter ("$n") in a list
+// of all the statement's parameter names, for each one bound and parsed,
+// which made a statement of a thousand parameters cost a million steps.
 type multiInsert struct {
 	ctx        context.Context
 	tx         *sql.Tx
 	head, tail string
 	cols, per  int
+	qmark      bool
 	args       []any
 	full       *sql.Stmt // the statement of per rows, prepared once
 }
@@ -27,10 +31,11 @@ type multiInsert struct {
 const maxInsertArgs = 4000
 
 // newMultiInsert prepares inserts into table's columns; tail follows the
-// VALUES list (e.g. " ON CONFLICT DO NOTHING").
-func newMultiInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, tail string) *multiInsert {
+// VALUES list (e.g. " ON CONFLICT DO NOTHING"). sqlite: the write is on
+// SQLite.
+func newMultiInsert(ctx context.Context, tx *sql.Tx, sqlite bool, table string, cols []string, tail string) *multiInsert {
 	return &multiInsert{ctx: ctx, tx: tx, head: "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ", tail: tail,
-		cols: len(cols), per: max(1, maxInsertArgs/len(cols))}
+		cols: len(cols), per: max(1, maxInsertArgs/len(cols)), qmark: sqlite}
 }
 
 func (m *multiInsert) sql(rows int) string {
@@ -47,7 +52,11 @@ func (m *multiInsert) sql(rows int) string {
 				b.WriteString(", ")
 			}
 			n++
-			fmt.Fprintf(&b, "$%d", n)
+			if m.qmark {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", n)
+			}
 		}
 		b.WriteByte(')')
 	}

@@ -63,16 +63,16 @@ func prepareOffers(rows []stagedOffer) ([]preparedOffer, error) {
 
 // stageOffers writes prepared offers in the stager's write, in
 // multi-row statements.
-func stageOffers(ctx context.Context, tx *sql.Tx, batch, file int64, offers []preparedOffer) error {
+func stageOffers(ctx context.Context, tx *sql.Tx, sqlite bool, batch, file int64, offers []preparedOffer) error {
 	if len(offers) == 0 {
 		return nil
 	}
-	ins := newMultiInsert(ctx, tx, "cml_stage_offers", []string{"batch_id", "file_id", "seq", "ord", "owner_id1c", "good_id1c", "variant",
+	ins := newMultiInsert(ctx, tx, sqlite, "cml_stage_offers", []string{"batch_id", "file_id", "seq", "ord", "owner_id1c", "good_id1c", "variant",
 		"name", "article", "chars", "has_chars", "price", "currency", "has_price", "stock", "has_stock", "line"}, "")
-	goods := newMultiInsert(ctx, tx, "cml_stage_goods", []string{"batch_id", "good_id1c"}, " ON CONFLICT DO NOTHING")
-	price := newMultiInsert(ctx, tx, "cml_stage_offer_prices", []string{"batch_id", "file_id", "seq", "price_type", "type_id1c", "price", "currency"},
+	goods := newMultiInsert(ctx, tx, sqlite, "cml_stage_goods", []string{"batch_id", "good_id1c"}, " ON CONFLICT DO NOTHING")
+	price := newMultiInsert(ctx, tx, sqlite, "cml_stage_offer_prices", []string{"batch_id", "file_id", "seq", "price_type", "type_id1c", "price", "currency"},
 		" ON CONFLICT DO NOTHING")
-	stock := newMultiInsert(ctx, tx, "cml_stage_offer_stocks", []string{"batch_id", "file_id", "seq", "warehouse", "quantity"}, " ON CONFLICT DO NOTHING")
+	stock := newMultiInsert(ctx, tx, sqlite, "cml_stage_offer_stocks", []string{"batch_id", "file_id", "seq", "warehouse", "quantity"}, " ON CONFLICT DO NOTHING")
 	fail := func(what string, err error) error { return fmt.Errorf("stage %s: %w", what, err) }
 	lastGood := ""
 	for _, o := range offers {
@@ -324,7 +324,7 @@ func (c *catalogTx) offerEvents(batch int64) error {
 			ch["stocks"] = yes
 		}
 		c.t.Emit(store.EntityProduct, r.id, events.Update, ch)
-		if (i+1)%5000 == 0 {
+		if (i+1)%1000 == 0 { // events.Append writes them in one statement
 			if err := c.t.FlushEvents(); err != nil {
 				return err
 			}

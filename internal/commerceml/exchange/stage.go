@@ -18,6 +18,7 @@ import (
 
 	"github.com/obmen/obmen/internal/commerceml"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -855,6 +856,7 @@ func (st *stager) flush(items int64, last bool) error {
 		stage = StageStaged
 	}
 	batch, file := st.e.Batch, st.e.ID
+	sqlite := st.s.db.Dialect == db.SQLite
 	err = st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// Rows staged for the same products by earlier chunks stay
 		// behind the new ones: marked before those are written.
@@ -873,9 +875,9 @@ func (st *stager) flush(items int64, last bool) error {
 				}
 			}
 		}
-		ins := newMultiInsert(ctx, tx, "cml_stage_products", stageColumns, "")
-		item := newMultiInsert(ctx, tx, "cml_stage_items", []string{"batch_id", "record_id", "catalog_id"}, " ON CONFLICT DO NOTHING")
-		src := newMultiInsert(ctx, tx, "cml_stage_src", []string{"batch_id", "file_id", "seq", "data", "old", "src"}, "")
+		ins := newMultiInsert(ctx, tx, sqlite, "cml_stage_products", stageColumns, "")
+		item := newMultiInsert(ctx, tx, sqlite, "cml_stage_items", []string{"batch_id", "record_id", "catalog_id"}, " ON CONFLICT DO NOTHING")
+		src := newMultiInsert(ctx, tx, sqlite, "cml_stage_src", []string{"batch_id", "file_id", "seq", "data", "old", "src"}, "")
 		for _, p := range ps {
 			r := p.r
 			n := r.New
@@ -907,7 +909,7 @@ func (st *stager) flush(items int64, last bool) error {
 				return err
 			}
 		}
-		if err := stageOffers(ctx, tx, batch, file, offers); err != nil {
+		if err := stageOffers(ctx, tx, sqlite, batch, file, offers); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE cml_exchanges SET staged_items = $1, counts = $2, problems = $3, stage = $4, full_catalog = $5, skipped = $6 WHERE id = $7",
