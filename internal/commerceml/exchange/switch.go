@@ -31,9 +31,18 @@ import (
 //     would: matched again, updated or created;
 //  4. all the others in a few set-based statements (store.ApplyProducts),
 //     with their change events;
-//  5. offers of services, and the deactivation of mode=deactivate;
+//  5. offers of services; variants, prices per type and stocks per
+//     warehouse, set-based, writing only the rows that differ, with an
+//     update event for each product whose offers changed something
+//     (applyOffers); the deactivation of mode=deactivate;
 //  6. the journal entries of the batch's files, in the same transaction:
 //     after a restart a switched batch is never switched again.
+//
+// All of it is one transaction: a reader sees the catalog as it was or
+// as the batch leaves it, never a mix, and a crash in the middle leaves
+// the batch staged, switched in whole by 1C's next call or the sweeper.
+// The price is that the switch holds the writer throughout (other writes
+// wait for it): the benchmark reports how long (s-switch, and each step).
 
 var errSwitched = errors.New("batch already switched")
 
