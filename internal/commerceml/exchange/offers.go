@@ -139,6 +139,12 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		WHERE cml_stage_goods.batch_id = $1 AND x.entity = 'product' AND x.system = $2 AND x.external_id = cml_stage_goods.good_id1c`, System); err != nil {
 		return 0, 0, nil, err
 	}
+	// A product the batch creates has no rows of its own yet: all its
+	// offers' rows are written, without looking for what differs.
+	if _, err := exec("new products", `UPDATE cml_stage_goods SET variants_changed = TRUE, prices_changed = TRUE, stocks_changed = TRUE
+		WHERE batch_id = $1 AND product_id IN (SELECT record_id FROM cml_stage_products WHERE batch_id = $1 AND op = 'create')`); err != nil {
+		return 0, 0, nil, err
+	}
 	if _, err := exec("duplicates", `UPDATE cml_stage_offers SET live = FALSE WHERE batch_id = $1 AND owner_id1c IN
 		(SELECT owner_id1c FROM cml_stage_offers WHERE batch_id = $1 GROUP BY owner_id1c HAVING COUNT(*) > 1)
 		AND ord < (SELECT MAX(t.ord) FROM cml_stage_offers t WHERE t.batch_id = $1 AND t.owner_id1c = cml_stage_offers.owner_id1c)`); err != nil {
@@ -181,7 +187,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 			OR (s.has_price AND (v.price <> s.price OR (s.currency <> '' AND v.currency <> s.currency)))
 			OR (s.has_stock AND v.stock <> s.stock))`)
 	}
-	if _, err := exec("variants changed", fmt.Sprintf(mark, "variants_changed")+from+vj+` WHERE`+live+` AND s.variant
+	if _, err := exec("variants changed", fmt.Sprintf(mark, "variants_changed")+from+vj+` WHERE`+live+` AND NOT g.variants_changed AND s.variant
 		AND (v.id IS NULL OR `+differs("v")+`))`); err != nil {
 		return 0, 0, nil, err
 	}
@@ -207,7 +213,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 	// Prices per type: an offer's price of a type replaces the stored one.
 	if _, err := exec("prices changed", fmt.Sprintf(mark, "prices_changed")+from+` CROSS JOIN cml_stage_offer_prices sp`+vj+`
 		LEFT JOIN product_prices pp ON pp.product_id = g.product_id AND pp.variant_id = COALESCE(v.id, 0) AND pp.price_type = sp.price_type
-		WHERE`+live+` AND sp.batch_id = $1 AND sp.file_id = s.file_id AND sp.seq = s.seq
+		WHERE`+live+` AND NOT g.prices_changed AND sp.batch_id = $1 AND sp.file_id = s.file_id AND sp.seq = s.seq
 		AND (pp.product_id IS NULL OR pp.price <> sp.price OR pp.currency <> sp.currency OR pp.type_id1c <> sp.type_id1c))`); err != nil {
 		return 0, 0, nil, err
 	}
@@ -224,7 +230,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 	// new or gone.
 	if _, err := exec("stocks changed", fmt.Sprintf(mark, "stocks_changed")+from+` CROSS JOIN cml_stage_offer_stocks ss`+vj+`
 		LEFT JOIN product_stocks ps ON ps.product_id = g.product_id AND ps.variant_id = COALESCE(v.id, 0) AND ps.warehouse = ss.warehouse
-		WHERE`+live+` AND s.has_stock AND ss.batch_id = $1 AND ss.file_id = s.file_id AND ss.seq = s.seq
+		WHERE`+live+` AND NOT g.stocks_changed AND s.has_stock AND ss.batch_id = $1 AND ss.file_id = s.file_id AND ss.seq = s.seq
 		AND (ps.product_id IS NULL OR ps.quantity <> ss.quantity))`); err != nil {
 		return 0, 0, nil, err
 	}
@@ -268,8 +274,8 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 // (store.ProductOffers). The events of the products' own fields (name,
 // unit, a product's own offer's price...) were written with them
 // (store.ApplyProducts). A product the exchange created has its create
-// event, which says all its rows are new: it gets this one only when the
-// totals of its variants changed its price or stock.
+// event, which says all its rows are new: it gets this one, with its
+// price and stock only, when the totals of its variants changed them.
 func (c *catalogTx) offerEvents(batch int64) error {
 	type changed struct {
 		id                                int64
@@ -296,8 +302,11 @@ func (c *catalogTx) offerEvents(batch int64) error {
 			return fmt.Errorf("exchange: offer events: %w", err)
 		}
 		r.variants, r.prices, r.stocks, r.created = v != 0, p != 0, s != 0, cr != 0
-		if r.created && r.price == r.oldPrice && r.stock == r.oldStock {
-			continue
+		if r.created {
+			if r.price == r.oldPrice && r.stock == r.oldStock {
+				continue
+			}
+			r.variants, r.prices, r.stocks = false, false, false
 		}
 		all = append(all, r)
 	}
