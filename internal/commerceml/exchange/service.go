@@ -62,6 +62,8 @@ type Service struct {
 	// maxHold is the longest write the exchange has held (ns), lastSwitch
 	// the last switch's time (ns): the benchmark reports them.
 	maxHold, lastSwitch atomic.Int64
+	// lastSteps: how long each step of the last switch took.
+	lastSteps atomic.Value
 }
 
 // New returns the service.
