@@ -68,5 +68,6 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 		h.methods["event.offline.get"] = method{nil, h.eventOfflineGet}
 		h.methods["event.offline.clear"] = method{nil, h.eventOfflineClear}
 		h.methods["event.offline.list"] = method{nil, h.eventOfflineList}
+		h.methods["event.offline.error"] = method{nil, h.eventOfflineError}
 	}
 }
