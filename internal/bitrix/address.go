@@ -181,26 +181,10 @@ func (h *Handler) addressDelete(ctx context.Context, c *call) (reply, error) {
 }
 
 func (h *Handler) addressList(ctx context.Context, c *call) (reply, error) {
-	la, err := c.listArgs()
-	if err != nil {
-		return reply{}, err
-	}
-	ids, sel, start, total, err := h.listPageWhere(ctx, la, "requisite_addresses", "1 = 1", "requisite_address", nil,
-		addressTable.condition(h, "addresses"), addressTable.order)
-	if err != nil {
-		return reply{}, err
-	}
-	v := h.view()
-	result := NewArray()
-	for _, id := range ids {
+	return listRows(ctx, h, c, "requisite_addresses", "requisite_address", "addresses", addressTable, func(id int64) (addressRow, error) {
 		a, r, err := h.store.GetRequisiteAddress(ctx, id)
-		if err != nil {
-			return reply{}, err
-		}
-		row := addressRow{RequisiteAddress: a, requisite: r}
-		result.Append(addressTable.render(v, &row, sel))
-	}
-	return listReply(result, start, total), nil
+		return addressRow{RequisiteAddress: a, requisite: r}, err
+	})
 }
 
 func (h *Handler) addressFields(context.Context, *call) (reply, error) {

@@ -540,20 +540,7 @@ func offlineTarget(c *call) (string, []any, error) {
 // eventOfflineClear is event.offline.clear: removes the records reserved
 // under process_id, or those of them given by id[] or message_id[].
 func (h *Handler) eventOfflineClear(ctx context.Context, c *call) (reply, error) {
-	where, args, err := offlineTarget(c)
-	if err != nil {
-		return reply{}, err
-	}
-	err = h.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM bitrix_offline_queue WHERE "+where, args...); err != nil {
-			return fmt.Errorf("bitrix: offline clear: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{result: true}, nil
+	return h.offlineChange(ctx, c, "clear", "DELETE FROM bitrix_offline_queue WHERE {target}")
 }
 
 // eventOfflineError is event.offline.error: the records reserved under
@@ -564,18 +551,26 @@ func (h *Handler) eventOfflineClear(ctx context.Context, c *call) (reply, error)
 // (the queue holds a record's latest change): that one stays, and the
 // failed one goes.
 func (h *Handler) eventOfflineError(ctx context.Context, c *call) (reply, error) {
+	return h.offlineChange(ctx, c, "error",
+		`DELETE FROM bitrix_offline_queue WHERE {target} AND EXISTS (SELECT 1 FROM bitrix_offline_queue w
+			WHERE w.owner = bitrix_offline_queue.owner AND w.connector = bitrix_offline_queue.connector
+			AND w.event_name = bitrix_offline_queue.event_name AND w.message_id = bitrix_offline_queue.message_id AND w.process_id = '')`,
+		"UPDATE bitrix_offline_queue SET error = TRUE, process_id = '' WHERE {target}")
+}
+
+// offlineChange runs statements over the records a call of
+// event.offline.clear or .error is about ({target} in each), in one
+// transaction.
+func (h *Handler) offlineChange(ctx context.Context, c *call, what string, stmts ...string) (reply, error) {
 	where, args, err := offlineTarget(c)
 	if err != nil {
 		return reply{}, err
 	}
 	err = h.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM bitrix_offline_queue WHERE `+where+` AND EXISTS (SELECT 1 FROM bitrix_offline_queue w
-			WHERE w.owner = bitrix_offline_queue.owner AND w.connector = bitrix_offline_queue.connector
-			AND w.event_name = bitrix_offline_queue.event_name AND w.message_id = bitrix_offline_queue.message_id AND w.process_id = '')`, args...); err != nil {
-			return fmt.Errorf("bitrix: offline error: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE bitrix_offline_queue SET error = TRUE, process_id = '' WHERE "+where, args...); err != nil {
-			return fmt.Errorf("bitrix: offline error: %w", err)
+		for _, st := range stmts {
+			if _, err := tx.ExecContext(ctx, strings.ReplaceAll(st, "{target}", where), args...); err != nil {
+				return fmt.Errorf("bitrix: offline %s: %w", what, err)
+			}
 		}
 		return nil
 	})
