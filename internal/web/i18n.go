@@ -1057,6 +1057,7 @@ var validationRU = map[string]string{
 	"row_product_service":           "строка — либо товар, либо услуга, но не оба",
 	"grant_self":                    "пользователь и так видит свои записи",
 	"account_twice":                 "компания %d указана дважды",
+	"address_type_twice":            "адрес типа %d указан дважды",
 	"enum_no_options":               "у поля-списка должен быть хотя бы один вариант",
 	"at_most_500":                   "не больше 500",
 	"cannot_filter":                 "по этому полю нельзя фильтровать",
