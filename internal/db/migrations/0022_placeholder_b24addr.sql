@@ -1,2 +1,0 @@
--- Placeholder of branch b24addr so that 0024 applies in local tests; DELETE THIS FILE AT MERGE
--- (the real 0022 comes from another branch).
