@@ -33,3 +33,7 @@ func (s *Store) ReportWonFull(ctx context.Context, f ReportFilter) ([]WonCount, 
 func (s *Store) ReportActivitiesFull(ctx context.Context, f ReportFilter, now time.Time) ([]ActivityCount, error) {
 	return s.activitiesFull(ctx, f, now, nil)
 }
+
+// SetPlainSearch makes q= one OR of LIKE and IN conditions, as before
+// migration 0025 (tests only; not safe while other tests search).
+func SetPlainSearch(on bool) { plainSearch = on }

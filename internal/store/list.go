@@ -211,7 +211,7 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	if custom != nil {
 		return s.customSortedPage(t, sp, *custom, desc, where, args, p)
 	}
-	if sortCol.Name == "id" && nq > 0 {
+	if sortCol.Name == "id" && nq > 0 && !plainSearch {
 		return s.unionPage(t, sp, p, desc, nq)
 	}
 	if p.Cursor != "" {
@@ -280,6 +280,11 @@ func parseCursor(text, kind string) (cursor, any, error) {
 	return c, v, nil
 }
 
+// plainSearch turns unionPage and the trigram tables off: q= as one OR
+// of LIKE and IN conditions, as before migration 0025 (tests compare the
+// two).
+var plainSearch = false
+
 // unionPage is a page in id order of a list searched with q=, whose
 // conditions (names, phones and their tails, e-mails and their domain,
 // INN) are OR'ed: one query per condition, each the first Limit+1 ids in
@@ -316,14 +321,15 @@ func (s *Store) unionPage(t txq, sp spec, p ListParams, desc bool, nq int) (Page
 		if p.Cursor != "" {
 			where = append(where, "r.id "+cmp+" "+arg(afterID))
 		}
-		query := fmt.Sprintf("SELECT r.id FROM %s r WHERE %s ORDER BY r.id %s LIMIT %s", sp.table, strings.Join(where, " AND "), dir, arg(p.Limit+1))
+		limit := arg(p.Limit + 1)
+		query := fmt.Sprintf("SELECT r.id FROM %s r WHERE %s ORDER BY r.id %s LIMIT %s", sp.table, strings.Join(where, " AND "), dir, limit)
 		if drive.from != "" {
 			distinct := ""
 			if drive.distinct {
 				distinct = "DISTINCT "
 			}
 			query = fmt.Sprintf("SELECT %s%s FROM %s JOIN %s r ON r.id = %s WHERE %s ORDER BY %s %s LIMIT %s",
-				distinct, drive.id, drive.from, sp.table, drive.id, strings.Join(where, " AND "), drive.id, dir, arg(p.Limit+1))
+				distinct, drive.id, drive.from, sp.table, drive.id, strings.Join(where, " AND "), drive.id, dir, limit)
 		}
 		rows, err := t.q.QueryContext(t.ctx, query, args...)
 		if err != nil {
@@ -346,7 +352,7 @@ func (s *Store) unionPage(t txq, sp spec, p ListParams, desc bool, nq int) (Page
 			return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return (ids[i] < ids[j]) != desc })
+	sort.Slice(ids, func(i, j int) bool { return (ids[i] < ids[j]) == desc })
 	var page Page
 	if len(ids) > p.Limit {
 		last := ids[p.Limit-1]

@@ -288,7 +288,7 @@ func (s *Store) textCondition(table, q string) qCond {
 	like := func(arg func(any) string) string {
 		return "r.search LIKE " + arg("%"+escapeLike(lq)+"%") + " ESCAPE '\\'"
 	}
-	if s.db.Dialect != db.SQLite || !ftsTables[table] || utf8.RuneCountInString(lq) < 3 {
+	if s.db.Dialect != db.SQLite || !ftsTables[table] || utf8.RuneCountInString(lq) < 3 || plainSearch {
 		return qCond{sql: like}
 	}
 	phrase := `"` + strings.ReplaceAll(lq, `"`, `""`) + `"`
