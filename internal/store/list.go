@@ -352,7 +352,7 @@ func (s *Store) unionPage(t txq, sp spec, p ListParams, desc bool, nq int) (Page
 			return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return (ids[i] < ids[j]) == desc })
+	sort.Slice(ids, func(i, j int) bool { return (ids[i] < ids[j]) != desc })
 	var page Page
 	if len(ids) > p.Limit {
 		last := ids[p.Limit-1]
