@@ -263,7 +263,11 @@ func (s *Service) Records() Records { return s.records }
 // others wait, using nothing), so that the requests keep the processor
 // and the writer and the runs catch up when the load passes. The
 // returned func ends the step.
-func (s *Service) yield(ctx context.Context) func() {
+func (s *Service) yield(ctx context.Context) func() { return s.yieldSteps(ctx, 1) }
+
+// yieldSteps is yield for n steps that go at once (runJoined): the slot
+// is held n times as long.
+func (s *Service) yieldSteps(ctx context.Context, n int) func() {
 	if !s.isBusy() {
 		return func() {}
 	}
@@ -276,7 +280,7 @@ func (s *Service) yield(ctx context.Context) func() {
 			return func() {
 				// The slot is held busyStep at least: while busy, the
 				// runs go on at a trickle of steps a second.
-				if rest := busyStep - time.Since(start); rest > 0 {
+				if rest := time.Duration(max(n, 1))*busyStep - time.Since(start); rest > 0 {
 					time.Sleep(rest)
 				}
 				<-s.slots
