@@ -85,4 +85,3 @@ func TestCRMRunCommitsOnce(t *testing.T) {
 		})
 	}
 }
-
