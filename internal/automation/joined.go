@@ -27,6 +27,13 @@ func (s *Service) joinable(c *Compiled, step int) bool {
 	return true
 }
 
+// joinedRuns is how many runs hold a joined transaction at once: half
+// the smallest PostgreSQL pool (16), so that each may still take another
+// connection of the pool for a read that does not go through its
+// transaction, and the pool is never all held by transactions waiting
+// for one.
+const joinedRuns = 8
+
 // errStepFailed rolls back a failed step's savepoint.
 var errStepFailed = errors.New("automation: the step failed")
 
@@ -46,6 +53,12 @@ func (s *Service) runJoined(ctx context.Context, r *runState, c *Compiled, env m
 	// steps would have taken it one by one.
 	release := s.yieldSteps(ctx, len(c.Steps)-r.step)
 	defer release()
+	select {
+	case s.joinSlots <- struct{}{}:
+		defer func() { <-s.joinSlots }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	deadline := s.now().Add(s.sliceTime())
 	var jctx context.Context
 	err := s.db.Write(context.WithoutCancel(ctx), func(wctx context.Context, tx *sql.Tx) error {

@@ -59,6 +59,9 @@ type Service struct {
 	busy     int64
 	load     atomic.Uint64 // float64 bits: the average requests in flight
 	slots    chan struct{}
+	// joinSlots bounds the runs in a joined transaction at once (see
+	// joinedRuns).
+	joinSlots chan struct{}
 
 	hookLimiter *httpx.Limiter
 	ipLimiter   *httpx.Limiter
@@ -138,7 +141,8 @@ func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.
 		keepFiltered: DefaultKeepFiltered, keepRuns: DefaultKeepRuns, stepTimeout: DefaultStepTimeout,
 		hookLimiter: httpx.NewLimiter(20*time.Millisecond, 200), ipLimiter: httpx.NewLimiter(20*time.Millisecond, 200),
 		maxHookBody: DefaultHookBody,
-		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1), slots: make(chan struct{}, busySlots)}
+		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1), slots: make(chan struct{}, busySlots),
+		joinSlots: make(chan struct{}, joinedRuns)}
 	for _, o := range opts {
 		o(s)
 	}
