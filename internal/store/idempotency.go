@@ -91,7 +91,7 @@ func (t *Tx) saveIdempotency(k Idempotency) error {
 func (s *Store) LookupIdempotency(ctx context.Context, userID int64, key string) (IdempotentResult, error) {
 	var r IdempotentResult
 	var resp string
-	err := s.db.Read.QueryRowContext(ctx, "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2", userID, key).
+	err := s.db.Reader().QueryRowContext(ctx, "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2", userID, key).
 		Scan(&r.RequestHash, &r.Status, &resp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, NotFound("idempotency key", key)
