@@ -109,6 +109,8 @@ func seedOneOfEach(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	items := []crm.LineItem{{ProductID: p.ID, Quantity: 1000}}
+	// The order's row names a variant: its card shows the variant picker.
+	red, _ := seedVariants(t, e, p.ID)
 	steps := []error{
 		func() error { _, err := s.CreateLead(ctx, a, crm.Lead{Title: "Заявка"}); return err }(),
 		func() error {
@@ -116,7 +118,7 @@ func seedOneOfEach(t *testing.T, e *env) {
 			return err
 		}(),
 		func() error {
-			_, err := s.CreateSalesOrder(ctx, a, crm.SalesOrder{AccountID: acc.ID, Items: items})
+			_, err := s.CreateSalesOrder(ctx, a, crm.SalesOrder{AccountID: acc.ID, Items: []crm.LineItem{{ProductID: p.ID, VariantID: red, Quantity: 1000}}})
 			return err
 		}(),
 		func() error {
