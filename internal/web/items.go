@@ -17,16 +17,16 @@ var itemsField = map[string]string{
 }
 
 type itemRow struct {
-	Index                                          int
-	ProductID, ServiceID, VariantID                string
+	Index                           int
+	ProductID, ServiceID, VariantID string
 	// PrevProductID and PrevVariantID are what the row was shown with:
 	// a refresh that finds them changed fills the row from the product or
 	// variant chosen since.
 	PrevProductID, PrevVariantID string
 	// ProductChosen is the product picker's chosen record (JSON);
 	// Variants the product's variants to pick from (none: no picker).
-	ProductChosen string
-	Variants      []variantOption
+	ProductChosen                                  string
+	Variants                                       []variantOption
 	Name, Price, Quantity, Unit, DiscountRate, VAT string
 	VATIncluded                                    bool
 	Sum                                            string
