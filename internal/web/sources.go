@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
@@ -104,7 +103,6 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 		status := e.Status
 		if e.PartlyFailed && e.Status == exchange.StatusSuccess {
 			status = "partly_failed"
-			msg = fmt.Sprintf("partly failed: %d items skipped or refused; %s", len(e.Skipped), msg)
 		}
 		out = append(out, JournalEntry{ID: e.ID, At: e.StartedAt, Integration: "1С " + e.Type + " " + e.Filename, Direction: dir,
 			Status: status, Failed: bad, Error: msg, Skipped: len(e.Skipped)})
