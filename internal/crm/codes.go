@@ -69,6 +69,7 @@ var codes = map[string]string{
 	"no such variant: %d":                                                    "no_variant",
 	"variant %d belongs to product %d, not to product %d":                    "variant_of_other_product",
 	"a user always sees their own records":                                   "grant_self",
+	"address type %d is listed twice":                                        "address_type_twice",
 	"account %d is listed twice":                                             "account_twice",
 	"an enum field needs at least one option":                                "enum_no_options",
 	"%q is not a channel (form, mail, http, api)":                            "not_channel",

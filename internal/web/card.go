@@ -392,7 +392,7 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, fieldOfError(e, fe), fieldMessage(rq, fe))
 		return
 	}
-	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash=card.saved")
 }
 
 func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -485,7 +485,7 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showNew(w, r, rq, e, http.StatusUnprocessableEntity, record{}, r.PostForm, fieldOfError(e, fe), fieldMessage(rq, fe))
 		return
 	}
-	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash=card.created")
 }
 
 func (u *UI) deleteRecord(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -501,7 +501,7 @@ func (u *UI) deleteRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/e/"+e.Name+"?flash="+url.QueryEscape(rq.T("card.deleted")))
+	back(w, r, "/e/"+e.Name+"?flash=card.deleted")
 }
 
 func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {
