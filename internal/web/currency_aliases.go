@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -47,7 +46,7 @@ func (u *UI) saveCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *reque
 		return
 	}
 	a := store.CurrencyAlias{Alias: strings.TrimSpace(r.PostFormValue("alias")), Code: strings.TrimSpace(r.PostFormValue("code"))}
-	saved, err := u.store.SetCurrencyAlias(r.Context(), rq.Actor(), a)
+	_, err := u.store.SetCurrencyAlias(r.Context(), rq.Actor(), a)
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
 			u.showAliases(w, r, rq, http.StatusUnprocessableEntity, aliasesData{Alias: a.Alias, Code: a.Code, ErrField: fe.Field,
@@ -57,7 +56,7 @@ func (u *UI) saveCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *reque
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/currency-aliases?flash="+url.QueryEscape(rq.T("card.saved")+": "+saved.Alias+" → "+saved.Code))
+	back(w, r, "/admin/currency-aliases?flash=card.saved")
 }
 
 func (u *UI) deleteCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -69,5 +68,5 @@ func (u *UI) deleteCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *req
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/currency-aliases?flash="+url.QueryEscape(rq.T("ca.deleted")+": "+strings.ToUpper(strings.TrimSpace(alias))))
+	back(w, r, "/admin/currency-aliases?flash=ca.deleted")
 }

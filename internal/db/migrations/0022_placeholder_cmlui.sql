@@ -1,2 +1,0 @@
--- Placeholder for number 0022, which another branch uses: DELETE THIS FILE
--- AT MERGE (branch cmlui only needs it so that 0023 is not a gap).
