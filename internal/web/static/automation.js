@@ -1354,7 +1354,7 @@
       saveBtn.disabled = false;
       if ((res.status === 200 || res.status === 201) && res.body) {
         dirty = false;
-        window.location.assign("/automation/" + res.body.id + "?flash=" + encodeURIComponent(t("auto.saved")));
+        window.location.assign("/automation/" + res.body.id + "?flash=auto.saved");
         return;
       }
       if (res.status === 422 && res.body && res.body.error) {
