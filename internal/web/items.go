@@ -219,7 +219,7 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 		computeView(iv, items, fe)
 		iv.Error = ""
 		iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows), Quantity: "1"})
-		u.showCardWith(w, r, rq, e, id, http.StatusOK, nil, "", "", iv)
+		u.showCardWith(w, r, rq, e, id, http.StatusOK, nil, nil, iv)
 		return
 	}
 	if fe == nil {
@@ -234,13 +234,13 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 				return
 			}
 			placeItemError(iv, fe)
-			u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", "", iv)
+			u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, nil, iv)
 			return
 		}
 	}
 	if fe != nil {
 		iv.Error = rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)
-		u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", "", iv)
+		u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, nil, iv)
 		return
 	}
 	back(w, r, base+"?flash="+url.QueryEscape(rq.T("card.saved"))+"#items")
