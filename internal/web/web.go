@@ -177,6 +177,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /search", u.auth(u.search))
 	mux.Handle("GET /reports", u.auth(u.reports))
 	mux.Handle("GET /reports/export.csv", u.auth(u.reportCSV))
+	mux.Handle("GET /reports/export.xlsx", u.auth(u.reportXLSX))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
 	mux.Handle("GET /pick/{entity}", u.auth(u.pick))
 	mux.Handle("GET /settings", u.auth(u.settingsPage))
