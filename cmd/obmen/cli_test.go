@@ -139,7 +139,7 @@ func TestBackupWhileServing(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn"}
+	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_METRICS_TOKEN=scrape-token"}
 	addr := freeAddr(t)
 	startServer(t, env, addr)
 	key := strings.TrimSpace(obmen(t, env, "", "user", "new-key", "admin"))
@@ -151,8 +151,12 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Fatalf("create: %v", err)
 	}
 	resp.Body.Close()
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
+	get := func(path string, hdr ...string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +170,13 @@ func TestHealthAndMetrics(t *testing.T) {
 	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
 		t.Fatalf("readyz: %d %q", code, body)
 	}
-	code, body := get("/metrics")
+	// The metrics are not public: a scraper presents the token.
+	for _, auth := range []string{"", "Bearer wrong-token", "Basic c2NyYXBlLXRva2Vu"} {
+		if code, _ := get("/metrics", "Authorization", auth); code != http.StatusUnauthorized {
+			t.Errorf("metrics with %q: %d, want 401", auth, code)
+		}
+	}
+	code, body := get("/metrics", "Authorization", "Bearer scrape-token")
 	if code != 200 {
 		t.Fatalf("metrics: %d", code)
 	}

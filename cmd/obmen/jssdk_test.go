@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestBitrix24JSSDK runs seed 002/003 flows through Bitrix24's official
@@ -18,7 +20,8 @@ func TestBitrix24JSSDK(t *testing.T) { runJSSDK(t, "flows.mjs") }
 
 // TestBitrix24JSSDKItems runs the universal CRM API (issue 19: crm.item.*
 // for each type, product rows, a user field made by the SDK then set and
-// filtered, LOGIC OR, a Cyrillic filter ignoring case) through the SDK.
+// filtered, LOGIC OR, a Cyrillic filter ignoring case) and crm.address.*
+// on a requisite through the SDK.
 func TestBitrix24JSSDKItems(t *testing.T) { runJSSDK(t, "items.mjs") }
 
 // TestBitrix24JSSDKHelperLoadData runs the SDK's start-up,
@@ -27,10 +30,26 @@ func TestBitrix24JSSDKItems(t *testing.T) { runJSSDK(t, "items.mjs") }
 // and checks what it parsed (testdata/sdk/helper.mjs).
 func TestBitrix24JSSDKHelperLoadData(t *testing.T) { runJSSDK(t, "helper.mjs") }
 
-// runJSSDK starts Obmen over HTTPS, makes an incoming webhook and runs
-// script (in internal/bitrix/testdata/sdk) with node against it; the
-// script prints "ok" last when every flow passed.
+// runJSSDK runs script on each engine: SQLite, and PostgreSQL when
+// OBMEN_TEST_DATABASE_URL is set.
 func runJSSDK(t *testing.T, script string) {
+	t.Helper()
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			var extra []string
+			if e.Name == "postgres" {
+				extra = []string{"OBMEN_DATABASE_URL=" + storetest.PostgresURL(t)}
+			}
+			runJSSDKOn(t, script, extra)
+		})
+	}
+}
+
+// runJSSDKOn starts Obmen over HTTPS (extra: its database settings),
+// makes an incoming webhook and runs script (in
+// internal/bitrix/testdata/sdk) with node against it; the script prints
+// "ok" last when every flow passed.
+func runJSSDKOn(t *testing.T, script string, extra []string) {
 	t.Helper()
 	dir, err := filepath.Abs("../../internal/bitrix/testdata/sdk")
 	if err != nil {
@@ -48,6 +67,7 @@ func runJSSDK(t *testing.T, script string) {
 	addr := freeAddr(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
 		"OBMEN_TLS_CERT=" + certFile, "OBMEN_TLS_KEY=" + keyFile, "OBMEN_PUBLIC_URL=https://" + addr}
+	env = append(env, extra...)
 	srv := startHTTPS(t, env, addr, tlsClient(pool))
 	defer srv.kill()
 	hook := strings.TrimSpace(obmen(t, env, "", "bitrix", "webhook-add", "--user", "admin", "--scope", "crm,user"))

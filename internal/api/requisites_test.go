@@ -33,3 +33,34 @@ func TestContactRequisites(t *testing.T) {
 		checkErr(t, e.do("GET", "/api/v1/contacts/999999/requisites", nil), 404, "not_found", "", "")
 	})
 }
+
+// TestRequisiteAddresses: Obmen's API serves a requisite's typed
+// addresses (Bitrix24's crm.address.*) beside its one address, which is
+// the legal typed one; a PUT without addresses keeps them, with an empty
+// list removes them, and a repeated type is refused naming the item.
+func TestRequisiteAddresses(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		id := e.create("/api/v1/accounts", map[string]any{"title": "ООО Адреса"})
+		r := decode[crm.Requisite](t, must(t, e.do("POST", fmt.Sprintf("/api/v1/accounts/%d/requisites", id), map[string]any{
+			"name": "Организация", "address": map[string]any{"city": "Москва", "street": "ул. Ленина", "house": "1"},
+			"addresses": []any{map[string]any{"type_id": crm.AddressDelivery, "city": "Химки", "address_1": "Склад 3"}},
+		}), 201))
+		if len(r.Addresses) != 2 || r.Addresses[0].TypeID != crm.AddressLegal || r.Addresses[0].Address1 != "ул. Ленина, 1" ||
+			r.Addresses[1].TypeID != crm.AddressDelivery || r.Addresses[1].City != "Химки" {
+			t.Fatalf("created: %+v", r.Addresses)
+		}
+		path := fmt.Sprintf("/api/v1/requisites/%d", r.ID)
+		// A client of before typed addresses changes the address only.
+		up := decode[crm.Requisite](t, must(t, e.do("PUT", path, map[string]any{"name": "Организация", "address": map[string]any{"city": "Тверь"}}), 200))
+		if len(up.Addresses) != 2 || up.Addresses[0].City != "Тверь" || up.Addresses[0].Address1 != "" || up.Addresses[1].City != "Химки" {
+			t.Fatalf("after a PUT of the address: %+v", up.Addresses)
+		}
+		checkErr(t, e.do("PUT", path, map[string]any{"addresses": []any{map[string]any{"type_id": 1}, map[string]any{"type_id": 1}}}),
+			422, "validation_failed", "addresses[1].type_id", "")
+		none := decode[crm.Requisite](t, must(t, e.do("PUT", path, map[string]any{"name": "Организация", "address": map[string]any{"city": "Тверь"},
+			"addresses": []any{}}), 200))
+		if len(none.Addresses) != 0 || none.Address != (crm.Address{}) {
+			t.Fatalf("after a PUT of no addresses: %+v %+v", none.Addresses, none.Address)
+		}
+	})
+}

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -130,6 +131,10 @@ type Server struct {
 	// UI is the admin web interface at "/".
 	UI      *web.UI
 	Handler http.Handler
+	// Metrics is the Prometheus handler; the main listener serves it only
+	// to a scraper with OBMEN_METRICS_TOKEN, the debug listener to anyone
+	// who reaches that address.
+	Metrics http.Handler
 	log     *slog.Logger
 	ready   chan struct{}
 }
@@ -225,9 +230,29 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux.Handle("GET /metrics", metricsGate(cfg.MetricsToken, srv.Metrics))
 	srv.Handler = httpx.Observe(log, load.Wrap(securityHeaders(mux)))
 	return srv, nil
+}
+
+// metricsGate serves /metrics on the public listener only to a scraper
+// that presents token as a bearer token (compared in constant time); with
+// no token set the path does not exist there.
+func metricsGate(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			http.NotFound(w, r)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics: a bearer token (OBMEN_METRICS_TOKEN) is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // busyRequests is how many requests in flight, on average over a
@@ -235,12 +260,21 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 // and the writer to them, and catch up when the load passes.
 const busyRequests = 16
 
+// ContentSecurityPolicy is sent with every answer: scripts, styles,
+// images and connections from this origin only, no plugins, no framing,
+// forms post here only. The UI has no inline script or style; a page that
+// needs one (the web form's answer page) replaces the header with the
+// hash of exactly that style.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -309,6 +343,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 		dbg.HandleFunc("/debug/pprof/", pprof.Index)
 		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		dbg.Handle("GET /metrics", srv.Metrics)
 		go func() {
 			log.Info("debug listener", "addr", cfg.DebugAddr)
 			if err := http.ListenAndServe(cfg.DebugAddr, dbg); err != nil {

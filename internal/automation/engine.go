@@ -217,6 +217,9 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		return s.fail(ctx, &r, "", err.Error())
 	}
 	ctx = sctx
+	if s.joinable(c, r.step) {
+		return s.runJoined(ctx, &r, c, env, actor, fresh)
+	}
 	deadline := s.now().Add(s.sliceTime())
 	for r.step < len(c.Steps) {
 		if s.now().After(deadline) {
@@ -363,6 +366,28 @@ func stepValue(o stepOutcome) map[string]any {
 // record journals a step's attempt and moves the run on. done says the
 // job is over (the run finished, waits, retries later or was cancelled).
 func (s *Service) record(ctx context.Context, r *runState, c *Compiled, st *CompiledStep, o stepOutcome, env map[string]any) (bool, error) {
+	upd, next, done := s.advance(r, c, st, o, env)
+	// A CRM step that went through is written with the next write of the
+	// run rather than on its own: were the process to die before, the
+	// step runs again on resume, and its idempotency key makes that
+	// harmless. Any other step (a remote call, a message) is written at
+	// once, so that the window in which a remote side could see it twice
+	// is as short as it can be.
+	if !done && st.Action.Describe().Group == "crm" && (o.result == ResultOK || o.result == ResultSkipped) {
+		return false, nil
+	}
+	ok, err := s.flush(ctx, r, upd, next)
+	if err != nil {
+		return true, err
+	}
+	return done || !ok, nil
+}
+
+// advance adds a step's attempt to the run's pending rows and moves the
+// run on in memory: the update to write, a job to enqueue at next (when
+// not zero), and whether the job is over with it (the run finished,
+// waits, or retries later).
+func (s *Service) advance(r *runState, c *Compiled, st *CompiledStep, o stepOutcome, env map[string]any) (runUpdate, time.Time, bool) {
 	steps := env["steps"].(map[string]any)
 	maxAttempts := c.Def.MaxAttempts
 	if maxAttempts == 0 {
@@ -409,20 +434,7 @@ func (s *Service) record(ctx context.Context, r *runState, c *Compiled, st *Comp
 	if !done {
 		steps[st.ID] = stepValue(o)
 	}
-	// A CRM step that went through is written with the next write of the
-	// run rather than on its own: were the process to die before, the
-	// step runs again on resume, and its idempotency key makes that
-	// harmless. Any other step (a remote call, a message) is written at
-	// once, so that the window in which a remote side could see it twice
-	// is as short as it can be.
-	if !done && st.Action.Describe().Group == "crm" && (o.result == ResultOK || o.result == ResultSkipped) {
-		return false, nil
-	}
-	ok, err := s.flush(ctx, r, upd, next)
-	if err != nil {
-		return true, err
-	}
-	return done || !ok, nil
+	return upd, next, done
 }
 
 // runUpdate is how a step's record changes its run.
@@ -439,12 +451,37 @@ type runUpdate struct {
 // the run was cancelled meanwhile (the rows are kept, the run is not
 // changed).
 func (s *Service) flush(ctx context.Context, r *runState, upd runUpdate, next time.Time) (bool, error) {
-	type row struct {
-		stepRow
-		in, out string
+	// The JSON is made before the write: on SQLite the write runs in
+	// the single writer.
+	rows := encodeRows(r.pending)
+	updated := false
+	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		updated, err = s.flushTx(ctx, tx, r, rows, upd, next)
+		return err
+	})
+	if err != nil {
+		return false, err
 	}
-	rows := make([]row, len(r.pending))
-	for i, p := range r.pending {
+	s.flushed(r)
+	return updated, nil
+}
+
+// flushed is what a committed flush changes of the run in memory.
+func (s *Service) flushed(r *runState) {
+	r.pending = r.pending[:0]
+	r.unclaimed = false
+}
+
+// encodedRow is a step row with its input and output as JSON.
+type encodedRow struct {
+	stepRow
+	in, out string
+}
+
+func encodeRows(pending []stepRow) []encodedRow {
+	rows := make([]encodedRow, len(pending))
+	for i, p := range pending {
 		rows[i].stepRow = p
 		if p.o.input != nil {
 			rows[i].in = string(mustJSON(p.o.input))
@@ -453,37 +490,32 @@ func (s *Service) flush(ctx context.Context, r *runState, upd runUpdate, next ti
 			rows[i].out = string(mustJSON(p.o.output))
 		}
 	}
+	return rows
+}
+
+// flushTx is flush's work in tx: the rows (r.pending, encoded) and the
+// run's update.
+func (s *Service) flushTx(ctx context.Context, tx *sql.Tx, r *runState, rows []encodedRow, upd runUpdate, next time.Time) (bool, error) {
 	upd.lease = time.Time{}
 	if upd.status == StatusRunning {
 		upd.lease = s.now().Add(s.leaseTime())
 	}
-	updated := false
-	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		wtx := s.db.WrapTx(tx)
-		updated = false
-		for _, p := range rows {
-			if _, err := wtx.ExecContext(ctx, `INSERT INTO automation_run_steps (run_id, seq, step_id, action, attempt, status, input, output, error,
-				started_at, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				r.id, p.seq, p.id, p.action, p.attempt, p.o.result, p.in, p.out, p.o.err, p.o.started.UnixMicro(), p.o.dur.Microseconds()); err != nil {
-				return fmt.Errorf("automation: run %d: record step %s: %w", r.id, p.id, err)
-			}
+	wtx := s.db.WrapTx(tx)
+	for _, p := range rows {
+		if _, err := wtx.ExecContext(ctx, `INSERT INTO automation_run_steps (run_id, seq, step_id, action, attempt, status, input, output, error,
+			started_at, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			r.id, p.seq, p.id, p.action, p.attempt, p.o.result, p.in, p.out, p.o.err, p.o.started.UnixMicro(), p.o.dur.Microseconds()); err != nil {
+			return false, fmt.Errorf("automation: run %d: record step %s: %w", r.id, p.id, err)
 		}
-		n, err := s.updateRun(ctx, wtx, r, upd)
-		if err != nil || n == 0 {
-			return err
-		}
-		updated = true
-		if !next.IsZero() {
-			return s.enqueue(ctx, tx, r.id, next)
-		}
-		return nil
-	})
-	if err != nil {
+	}
+	n, err := s.updateRun(ctx, wtx, r, upd)
+	if err != nil || n == 0 {
 		return false, err
 	}
-	r.pending = r.pending[:0]
-	r.unclaimed = false
-	return updated, nil
+	if !next.IsZero() {
+		return true, s.enqueue(ctx, tx, r.id, next)
+	}
+	return true, nil
 }
 
 // updateRun applies upd to a running run; it returns 0 when the run is no

@@ -59,6 +59,9 @@ type Service struct {
 	busy     int64
 	load     atomic.Uint64 // float64 bits: the average requests in flight
 	slots    chan struct{}
+	// joinSlots bounds the runs in a joined transaction at once (see
+	// joinedRuns).
+	joinSlots chan struct{}
 
 	hookLimiter *httpx.Limiter
 	ipLimiter   *httpx.Limiter
@@ -138,7 +141,8 @@ func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.
 		keepFiltered: DefaultKeepFiltered, keepRuns: DefaultKeepRuns, stepTimeout: DefaultStepTimeout,
 		hookLimiter: httpx.NewLimiter(20*time.Millisecond, 200), ipLimiter: httpx.NewLimiter(20*time.Millisecond, 200),
 		maxHookBody: DefaultHookBody,
-		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1), slots: make(chan struct{}, busySlots)}
+		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1), slots: make(chan struct{}, busySlots),
+		joinSlots: make(chan struct{}, joinedRuns)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -263,7 +267,11 @@ func (s *Service) Records() Records { return s.records }
 // others wait, using nothing), so that the requests keep the processor
 // and the writer and the runs catch up when the load passes. The
 // returned func ends the step.
-func (s *Service) yield(ctx context.Context) func() {
+func (s *Service) yield(ctx context.Context) func() { return s.yieldSteps(ctx, 1) }
+
+// yieldSteps is yield for n steps that go at once (runJoined): the slot
+// is held n times as long.
+func (s *Service) yieldSteps(ctx context.Context, n int) func() {
 	if !s.isBusy() {
 		return func() {}
 	}
@@ -276,7 +284,7 @@ func (s *Service) yield(ctx context.Context) func() {
 			return func() {
 				// The slot is held busyStep at least: while busy, the
 				// runs go on at a trickle of steps a second.
-				if rest := busyStep - time.Since(start); rest > 0 {
+				if rest := time.Duration(max(n, 1))*busyStep - time.Since(start); rest > 0 {
 					time.Sleep(rest)
 				}
 				<-s.slots

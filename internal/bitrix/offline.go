@@ -21,7 +21,9 @@ import (
 // event.bind with event_type=offline queues changes instead of calling a
 // handler; event.offline.get takes them (clear=1, the default) or reserves
 // them under a process_id (clear=0) until event.offline.clear;
-// event.offline.list reads the queue without changing it. The queue is
+// event.offline.list reads the queue without changing it;
+// event.offline.error gives reserved records back marked as failed (a
+// later change of the record queues it afresh, unmarked). The queue is
 // filled from the change log on each read, one row per record and event
 // name holding the latest change, as Bitrix24 keeps the current state
 // rather than every change. A binding with an auth_connector leaves out
@@ -221,7 +223,7 @@ func (h *Handler) pumpOffline(ctx context.Context, owner string) error {
 						(owner, connector, event_name, message_id, entity, record_id, event_id, process_id, error, changed_at)
 						VALUES ($1, $2, $3, $4, $5, $6, $7, '', FALSE, $8)
 						ON CONFLICT (owner, connector, event_name, message_id, process_id)
-						DO UPDATE SET event_id = excluded.event_id, changed_at = excluded.changed_at`,
+						DO UPDATE SET event_id = excluded.event_id, changed_at = excluded.changed_at, error = FALSE`,
 						owner, b.connector, name, messageID(ch.entity, ch.record), ch.entity, ch.record, ch.id, ch.at); err != nil {
 						return fmt.Errorf("bitrix: queue offline event: %w", err)
 					}
@@ -375,24 +377,37 @@ func requireAdmin(c *call) error {
 	return nil
 }
 
+// offlineArgs are what event.offline.get and .list read the queue by.
+type offlineArgs struct {
+	owner, conn   string
+	filter, order *Array
+}
+
+// offlineRead begins event.offline.get and .list: an administrator's
+// call, its connector, filter and order, and the queue filled from the
+// change log up to now.
+func (h *Handler) offlineRead(ctx context.Context, c *call) (offlineArgs, error) {
+	var a offlineArgs
+	if err := requireAdmin(c); err != nil {
+		return a, err
+	}
+	var err error
+	if a.conn, err = connectorArg(c); err != nil {
+		return a, err
+	}
+	if a.filter, err = c.paramArray("filter"); err != nil {
+		return a, err
+	}
+	if a.order, err = c.paramArray("order"); err != nil {
+		return a, err
+	}
+	a.owner = bindingOwner(c)
+	return a, h.pumpOffline(ctx, a.owner)
+}
+
 // eventOfflineGet is event.offline.get.
 func (h *Handler) eventOfflineGet(ctx context.Context, c *call) (reply, error) {
-	if err := requireAdmin(c); err != nil {
-		return reply{}, err
-	}
-	conn, err := connectorArg(c)
-	if err != nil {
-		return reply{}, err
-	}
-	owner := bindingOwner(c)
-	if err := h.pumpOffline(ctx, owner); err != nil {
-		return reply{}, err
-	}
-	filter, err := c.paramArray("filter")
-	if err != nil {
-		return reply{}, err
-	}
-	order, err := c.paramArray("order")
+	a, err := h.offlineRead(ctx, c)
 	if err != nil {
 		return reply{}, err
 	}
@@ -421,7 +436,7 @@ func (h *Handler) eventOfflineGet(ctx context.Context, c *call) (reply, error) {
 	if !withErrors {
 		base += " AND error = FALSE"
 	}
-	where, args, err := h.offlineWhere(filter, []string{"ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID"}, []any{owner, conn, pid})
+	where, args, err := h.offlineWhere(a.filter, []string{"ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID"}, []any{a.owner, a.conn, pid})
 	if err != nil {
 		return reply{}, err
 	}
@@ -435,7 +450,7 @@ func (h *Handler) eventOfflineGet(ctx context.Context, c *call) (reply, error) {
 	}
 	var got []offlineRow
 	err = h.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := h.offlineQuery(ctx, tx, base+where+offlineOrder(order, "changed_at, id")+fmt.Sprintf(" LIMIT %d", limit), args...)
+		rows, err := h.offlineQuery(ctx, tx, base+where+offlineOrder(a.order, "changed_at, id")+fmt.Sprintf(" LIMIT %d", limit), args...)
 		if err != nil {
 			return err
 		}
@@ -476,51 +491,86 @@ func (h *Handler) eventOfflineGet(ctx context.Context, c *call) (reply, error) {
 	return reply{result: NewArray().Set("process_id", process).Set("events", events)}, nil
 }
 
-// eventOfflineClear is event.offline.clear: removes the records reserved
-// under process_id, or those of them given by id[] or message_id[].
-func (h *Handler) eventOfflineClear(ctx context.Context, c *call) (reply, error) {
+// offlineTarget reads the records a call of event.offline.clear or
+// .error is about: those reserved under process_id, or those of them given
+// by id[] or message_id[]; the answer is a condition on the queue with
+// its arguments.
+func offlineTarget(c *call) (string, []any, error) {
 	if err := requireAdmin(c); err != nil {
-		return reply{}, err
+		return "", nil, err
 	}
 	pid, err := c.paramText("process_id")
 	if err != nil {
-		return reply{}, err
+		return "", nil, err
 	}
 	if pid == "" {
-		return reply{}, errArgumentNull("PROCESS_ID")
+		return "", nil, errArgumentNull("PROCESS_ID")
 	}
 	conn, err := connectorArg(c)
 	if err != nil {
-		return reply{}, err
+		return "", nil, err
 	}
-	q := "DELETE FROM bitrix_offline_queue WHERE owner = $1 AND connector = $2 AND process_id = $3"
+	where := "owner = $1 AND connector = $2 AND process_id = $3"
 	args := []any{bindingOwner(c), conn, pid}
 	ids, _ := c.param("id")
 	msgs, _ := c.param("message_id")
+	var ph []string
 	switch {
 	case len(itemsOf(ids)) > 0:
-		var ph []string
 		for _, v := range itemsOf(ids) {
 			n, err := parseInt("id", v)
 			if err != nil {
-				return reply{}, err
+				return "", nil, err
 			}
 			args = append(args, n)
 			ph = append(ph, fmt.Sprintf("$%d", len(args)))
 		}
-		q += " AND id IN (" + strings.Join(ph, ", ") + ")"
+		where += " AND id IN (" + strings.Join(ph, ", ") + ")"
 	case len(itemsOf(msgs)) > 0:
-		var ph []string
 		for _, v := range itemsOf(msgs) {
 			s, _ := scalarText(v)
 			args = append(args, s)
 			ph = append(ph, fmt.Sprintf("$%d", len(args)))
 		}
-		q += " AND message_id IN (" + strings.Join(ph, ", ") + ")"
+		where += " AND message_id IN (" + strings.Join(ph, ", ") + ")"
+	}
+	return where, args, nil
+}
+
+// eventOfflineClear is event.offline.clear: removes the records reserved
+// under process_id, or those of them given by id[] or message_id[].
+func (h *Handler) eventOfflineClear(ctx context.Context, c *call) (reply, error) {
+	return h.offlineChange(ctx, c, "clear", "DELETE FROM bitrix_offline_queue WHERE {target}")
+}
+
+// eventOfflineError is event.offline.error: the records reserved under
+// process_id (those of message_id[] when given) are kept, marked as
+// failed, and given back from the reservation, so that event.offline.get
+// with error=1 reads them again and the process may clear the rest. A
+// record whose entity changed again meanwhile has a newer row waiting
+// (the queue holds a record's latest change): that one stays, and the
+// failed one goes.
+func (h *Handler) eventOfflineError(ctx context.Context, c *call) (reply, error) {
+	return h.offlineChange(ctx, c, "error",
+		`DELETE FROM bitrix_offline_queue WHERE {target} AND EXISTS (SELECT 1 FROM bitrix_offline_queue w
+			WHERE w.owner = bitrix_offline_queue.owner AND w.connector = bitrix_offline_queue.connector
+			AND w.event_name = bitrix_offline_queue.event_name AND w.message_id = bitrix_offline_queue.message_id AND w.process_id = '')`,
+		"UPDATE bitrix_offline_queue SET error = TRUE, process_id = '' WHERE {target}")
+}
+
+// offlineChange runs statements over the records a call of
+// event.offline.clear or .error is about ({target} in each), in one
+// transaction.
+func (h *Handler) offlineChange(ctx context.Context, c *call, what string, stmts ...string) (reply, error) {
+	where, args, err := offlineTarget(c)
+	if err != nil {
+		return reply{}, err
 	}
 	err = h.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("bitrix: offline clear: %w", err)
+		for _, st := range stmts {
+			if _, err := tx.ExecContext(ctx, strings.ReplaceAll(st, "{target}", where), args...); err != nil {
+				return fmt.Errorf("bitrix: offline %s: %w", what, err)
+			}
 		}
 		return nil
 	})
@@ -533,29 +583,15 @@ func (h *Handler) eventOfflineClear(ctx context.Context, c *call) (reply, error)
 // eventOfflineList is event.offline.list: the queue, 50 a page, without
 // changing it.
 func (h *Handler) eventOfflineList(ctx context.Context, c *call) (reply, error) {
-	if err := requireAdmin(c); err != nil {
-		return reply{}, err
-	}
-	conn, err := connectorArg(c)
+	a, err := h.offlineRead(ctx, c)
 	if err != nil {
 		return reply{}, err
 	}
-	owner := bindingOwner(c)
-	if err := h.pumpOffline(ctx, owner); err != nil {
-		return reply{}, err
-	}
-	filter, err := c.paramArray("filter")
+	where, args, err := h.offlineWhere(a.filter, []string{"ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID", "PROCESS_ID", "ERROR"}, []any{a.owner, a.conn})
 	if err != nil {
 		return reply{}, err
 	}
-	order, err := c.paramArray("order")
-	if err != nil {
-		return reply{}, err
-	}
-	where, args, err := h.offlineWhere(filter, []string{"ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID", "PROCESS_ID", "ERROR"}, []any{owner, conn})
-	if err != nil {
-		return reply{}, err
-	}
+	order := a.order
 	startText, _ := c.paramText("start")
 	start, perr := strconv.ParseInt(startText, 10, 64)
 	if perr != nil || start < 0 {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/obmen/obmen/internal/bitrix"
@@ -92,6 +93,82 @@ func TestOfflineEvents(t *testing.T) {
 			t.Errorf("offline unbind count %s", n)
 		}
 		e.fails(e.json("event.offline.list", map[string]any{"filter": map[string]any{"HANDLER": "x"}}), http.StatusBadRequest, "", "HANDLER")
+	})
+}
+
+// TestOfflineEventsError: event.offline.error gives reserved records back
+// marked as failed; event.offline.get reads them only with error=1, the
+// rest of the reservation is cleared as usual, and a later change of a
+// failed record queues it afresh.
+func TestOfflineEventsError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEventEnv(t, d).with(t)
+		e.ok(e.json("event.bind", map[string]any{"event": "ONCRMLEADADD", "event_type": "offline"}))
+		e.ok(e.json("event.bind", map[string]any{"event": "ONCRMLEADUPDATE", "event_type": "offline"}))
+		var leads []string
+		for _, title := range []string{"Первый", "Второй", "Третий"} {
+			leads = append(leads, e.ok(e.json("crm.lead.add", map[string]any{"fields": map[string]any{"TITLE": title}})).str(t, "result"))
+		}
+		res := e.ok(e.json("event.offline.get", map[string]any{"clear": 0}))
+		pid := res.str(t, "result", "process_id")
+		msg := map[string]string{}
+		for i := range 3 {
+			msg[res.str(t, "result", "events", strconv.Itoa(i), "EVENT_DATA", "FIELDS", "ID")] = res.str(t, "result", "events", strconv.Itoa(i), "MESSAGE_ID")
+		}
+		e.fails(e.json("event.offline.error", map[string]any{"message_id": []string{msg[leads[0]]}}), http.StatusBadRequest, "ERROR_CORE", "PROCESS_ID")
+		conform(t, "event.offline.error", e.ok(e.json("event.offline.error", map[string]any{"process_id": pid, "message_id": []string{msg[leads[0]], msg[leads[1]]}})))
+		e.ok(e.json("event.offline.clear", map[string]any{"process_id": pid}))
+
+		queue := e.ok(e.json("event.offline.list", map[string]any{"order": map[string]any{"ID": "ASC"}}))
+		if n := queue.str(t, "total"); n != "2" {
+			t.Fatalf("after error and clear: %s", queue.Body)
+		}
+		for i := range 2 {
+			if errFlag, p := queue.str(t, "result", strconv.Itoa(i), "ERROR"), queue.str(t, "result", strconv.Itoa(i), "PROCESS_ID"); errFlag != "1" || p != "" {
+				t.Errorf("failed row %d: ERROR %s PROCESS_ID %q", i, errFlag, p)
+			}
+		}
+		if got := e.ok(e.json("event.offline.get", map[string]any{})); got.Doc != nil {
+			if _, ok := got.Doc.Lookup("result", "events", "0"); ok {
+				t.Errorf("failed rows handed out without error=1: %s", got.Body)
+			}
+		}
+
+		// The second lead changes again: its row is fresh, not failed.
+		e.ok(e.json("crm.lead.update", map[string]any{"id": leads[1], "fields": map[string]any{"TITLE": "Второй, снова"}}))
+		fresh := e.ok(e.json("event.offline.get", map[string]any{"clear": 0}))
+		if id := fresh.str(t, "result", "events", "0", "EVENT_DATA", "FIELDS", "ID"); id != leads[1] {
+			t.Fatalf("fresh after a change: %s", fresh.Body)
+		}
+		if _, ok := fresh.Doc.Lookup("result", "events", "1"); ok {
+			t.Errorf("a failed row came without error=1: %s", fresh.Body)
+		}
+		// Its update fails too while its add is still failed: both kept.
+		e.ok(e.json("event.offline.error", map[string]any{"process_id": fresh.str(t, "result", "process_id")}))
+		failed := e.ok(e.json("event.offline.get", map[string]any{"error": 1, "limit": 10}))
+		n := 0
+		for i := range 10 {
+			if _, ok := failed.Doc.Lookup("result", "events", strconv.Itoa(i)); ok {
+				n++
+			}
+		}
+		if n != 3 {
+			t.Errorf("event.offline.get error=1 took %d rows, want 3 (two adds, one update): %s", n, failed.Body)
+		}
+		if n := e.ok(e.json("event.offline.list", map[string]any{})).str(t, "total"); n != "0" {
+			t.Errorf("queue after taking the failed rows: %s", n)
+		}
+
+		// A record that changed again while its reserved row failed: the
+		// newer row waits, the failed one goes.
+		e.ok(e.json("crm.lead.update", map[string]any{"id": leads[2], "fields": map[string]any{"TITLE": "Третий, 1"}}))
+		held := e.ok(e.json("event.offline.get", map[string]any{"clear": 0})).str(t, "result", "process_id")
+		e.ok(e.json("crm.lead.update", map[string]any{"id": leads[2], "fields": map[string]any{"TITLE": "Третий, 2"}}))
+		e.ok(e.json("event.offline.error", map[string]any{"process_id": held}))
+		left := e.ok(e.json("event.offline.list", map[string]any{}))
+		if n, errFlag := left.str(t, "total"), left.str(t, "result", "0", "ERROR"); n != "1" || errFlag != "0" {
+			t.Errorf("after a failed row with a newer change waiting: %s", left.Body)
+		}
 	})
 }
 

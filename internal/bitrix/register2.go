@@ -2,8 +2,8 @@ package bitrix
 
 // registerSystem adds the system and dictionary methods of the second
 // pass (issue 19): app.*, options, departments, user.search, currencies,
-// enumerations, statuses, categories, timeline comments, to-dos and
-// offline events. Kept in one place so that the method table's other
+// enumerations, statuses, categories, timeline comments, to-dos,
+// requisite links and addresses, and offline events. Kept in one place so that the method table's other
 // additions merge without touching these.
 func (h *Handler) registerSystem(crmScope, userScope []string) {
 	deptScope := []string{"department"}
@@ -52,6 +52,13 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 		"crm.requisite.link.list":       {crmScope, h.requisiteLinkList},
 		"crm.requisite.link.unregister": {crmScope, h.requisiteLinkUnregister},
 		"crm.requisite.link.fields":     {crmScope, h.requisiteLinkFields},
+
+		"crm.address.add":      {crmScope, h.addressAdd},
+		"crm.address.update":   {crmScope, h.addressUpdate},
+		"crm.address.delete":   {crmScope, h.addressDelete},
+		"crm.address.list":     {crmScope, h.addressList},
+		"crm.address.fields":   {crmScope, h.addressFields},
+		"crm.enum.addresstype": {crmScope, h.enumAddressType},
 	} {
 		h.methods[name] = m
 	}
@@ -61,5 +68,6 @@ func (h *Handler) registerSystem(crmScope, userScope []string) {
 		h.methods["event.offline.get"] = method{nil, h.eventOfflineGet}
 		h.methods["event.offline.clear"] = method{nil, h.eventOfflineClear}
 		h.methods["event.offline.list"] = method{nil, h.eventOfflineList}
+		h.methods["event.offline.error"] = method{nil, h.eventOfflineError}
 	}
 }

@@ -410,23 +410,31 @@ func deleteRow(ctx context.Context, c *call, del func(context.Context, crm.Actor
 }
 
 func (h *Handler) requisiteList(ctx context.Context, c *call) (reply, error) {
+	return listRows(ctx, h, c, "requisites", "requisite", "requisites", requisiteTable, func(id int64) (crm.Requisite, error) {
+		return h.store.GetRequisite(ctx, id)
+	})
+}
+
+// listRows answers the *.list of a table of requisites' rows (requisites,
+// bank_details, requisite_addresses; entity names it for the caller's
+// scope): the page of ids, each row loaded and rendered.
+func listRows[T any](ctx context.Context, h *Handler, c *call, table, entity, what string, t *rqTable[T], load func(id int64) (T, error)) (reply, error) {
 	la, err := c.listArgs()
 	if err != nil {
 		return reply{}, err
 	}
-	ids, sel, start, total, err := h.listPageWhere(ctx, la, "requisites", "1 = 1", "requisite", nil,
-		requisiteTable.condition(h, "requisites"), requisiteTable.order)
+	ids, sel, start, total, err := h.listPageWhere(ctx, la, table, "1 = 1", entity, nil, t.condition(h, what), t.order)
 	if err != nil {
 		return reply{}, err
 	}
 	v := h.view()
 	result := NewArray()
 	for _, id := range ids {
-		r, err := h.store.GetRequisite(ctx, id)
+		row, err := load(id)
 		if err != nil {
 			return reply{}, err
 		}
-		result.Append(requisiteTable.render(v, &r, sel))
+		result.Append(t.render(v, &row, sel))
 	}
 	return listReply(result, start, total), nil
 }
@@ -493,26 +501,10 @@ func (h *Handler) bankDetailDelete(ctx context.Context, c *call) (reply, error) 
 }
 
 func (h *Handler) bankDetailList(ctx context.Context, c *call) (reply, error) {
-	la, err := c.listArgs()
-	if err != nil {
-		return reply{}, err
-	}
-	ids, sel, start, total, err := h.listPageWhere(ctx, la, "bank_details", "1 = 1", "bank_detail", nil,
-		bankDetailTable.condition(h, "bank details"), bankDetailTable.order)
-	if err != nil {
-		return reply{}, err
-	}
-	v := h.view()
-	result := NewArray()
-	for _, id := range ids {
+	return listRows(ctx, h, c, "bank_details", "bank_detail", "bank details", bankDetailTable, func(id int64) (bankRow, error) {
 		b, rid, err := h.store.GetBankDetail(ctx, id)
-		if err != nil {
-			return reply{}, err
-		}
-		row := bankRow{BankDetail: b, requisiteID: rid}
-		result.Append(bankDetailTable.render(v, &row, sel))
-	}
-	return listReply(result, start, total), nil
+		return bankRow{BankDetail: b, requisiteID: rid}, err
+	})
 }
 
 func (h *Handler) bankDetailFields(context.Context, *call) (reply, error) {

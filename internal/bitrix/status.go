@@ -93,15 +93,25 @@ func statusError(err error) error {
 	return err
 }
 
-// statusAdd is crm.status.add: the new entry's id. Only administrators
-// change dictionaries.
-func (h *Handler) statusAdd(ctx context.Context, c *call) (reply, error) {
+// statusWriteFields begins crm.status.add and .update: only
+// administrators change dictionaries, and the fields must be an array.
+func statusWriteFields(c *call) (*Array, error) {
 	if c.user.Role != crm.RoleAdmin {
-		return reply{}, errCRMAccessDenied
+		return nil, errCRMAccessDenied
 	}
 	fields, err := c.paramArray("fields")
 	if err != nil || fields == nil {
-		return reply{}, crmError("Parameter 'fields' must be array.")
+		return nil, crmError("Parameter 'fields' must be array.")
+	}
+	return fields, nil
+}
+
+// statusAdd is crm.status.add: the new entry's id. Only administrators
+// change dictionaries.
+func (h *Handler) statusAdd(ctx context.Context, c *call) (reply, error) {
+	fields, err := statusWriteFields(c)
+	if err != nil {
+		return reply{}, err
 	}
 	st := crm.Status{Sort: 10}
 	given, err := statusInput(fields, &st)
@@ -160,16 +170,13 @@ func (h *Handler) statusGet(ctx context.Context, c *call) (reply, error) {
 // statusUpdate is crm.status.update: NAME, SORT, COLOR (and SEMANTICS,
 // which Obmen lets change on an entry no record uses).
 func (h *Handler) statusUpdate(ctx context.Context, c *call) (reply, error) {
-	if c.user.Role != crm.RoleAdmin {
-		return reply{}, errCRMAccessDenied
+	fields, err := statusWriteFields(c)
+	if err != nil {
+		return reply{}, err
 	}
 	id, err := statusID(c)
 	if err != nil {
 		return reply{}, err
-	}
-	fields, err := c.paramArray("fields")
-	if err != nil || fields == nil {
-		return reply{}, crmError("Parameter 'fields' must be array.")
 	}
 	st, err := h.store.GetStatus(ctx, id)
 	if err != nil {
@@ -431,29 +438,38 @@ func (h *Handler) categoryAdd(ctx context.Context, c *call) (reply, error) {
 	return reply{result: NewArray().Set("category", categoryArray(t, p))}, nil
 }
 
-// categoryUpdate is crm.category.update: name and sort.
-func (h *Handler) categoryUpdate(ctx context.Context, c *call) (reply, error) {
-	t, kind, err := categoryType(c, "Smart process not found")
+// categoryTarget begins crm.category.update and .delete: the entity type
+// (an unknown one answered typeNotFound), an administrator's call, and the
+// pipeline id names. A type with only its default category answers
+// defaultOnly for id 0.
+func (h *Handler) categoryTarget(ctx context.Context, c *call, typeNotFound string, defaultOnly func(t int64) *Error) (int64, crm.Pipeline, error) {
+	t, kind, err := categoryType(c, typeNotFound)
 	if err != nil {
-		return reply{}, err
+		return 0, crm.Pipeline{}, err
 	}
 	if c.user.Role != crm.RoleAdmin {
-		return reply{}, errCategory("ACCESS_DENIED", "Access denied")
+		return 0, crm.Pipeline{}, errCategory("ACCESS_DENIED", "Access denied")
 	}
 	id, err := categoryID(c)
 	if err != nil {
-		return reply{}, err
+		return 0, crm.Pipeline{}, err
 	}
 	if kind == categoryDefaultOnly {
 		if id != 0 {
-			return reply{}, errCategoryNotFound
+			return 0, crm.Pipeline{}, errCategoryNotFound
 		}
-		return reply{}, errDefaultOnly(t)
+		return 0, crm.Pipeline{}, defaultOnly(t)
 	}
 	p, err := h.store.GetPipeline(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return reply{}, errCategoryNotFound
+		return 0, crm.Pipeline{}, errCategoryNotFound
 	}
+	return t, p, err
+}
+
+// categoryUpdate is crm.category.update: name and sort.
+func (h *Handler) categoryUpdate(ctx context.Context, c *call) (reply, error) {
+	t, p, err := h.categoryTarget(ctx, c, "Smart process not found", errDefaultOnly)
 	if err != nil {
 		return reply{}, err
 	}
@@ -468,35 +484,16 @@ func (h *Handler) categoryUpdate(ctx context.Context, c *call) (reply, error) {
 
 // categoryDelete is crm.category.delete: result null, as in Bitrix24.
 func (h *Handler) categoryDelete(ctx context.Context, c *call) (reply, error) {
-	t, kind, err := categoryType(c, "SPA not found")
-	if err != nil {
-		return reply{}, err
-	}
-	if c.user.Role != crm.RoleAdmin {
-		return reply{}, errCategory("ACCESS_DENIED", "Access denied")
-	}
-	id, err := categoryID(c)
-	if err != nil {
-		return reply{}, err
-	}
-	if kind == categoryDefaultOnly {
-		if id != 0 {
-			return reply{}, errCategoryNotFound
-		}
-		_ = t
-		return reply{}, errCategory("REMOVING_DISABLED", "Deletion of system category is prohibited")
-	}
-	p, err := h.store.GetPipeline(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return reply{}, errCategoryNotFound
-	}
+	_, p, err := h.categoryTarget(ctx, c, "SPA not found", func(int64) *Error {
+		return errCategory("REMOVING_DISABLED", "Deletion of system category is prohibited")
+	})
 	if err != nil {
 		return reply{}, err
 	}
 	if p.IsDefault {
 		return reply{}, errCategory("0", "Default deal category cannot be deleted")
 	}
-	err = h.store.DeletePipeline(ctx, c.actor(), id)
+	err = h.store.DeletePipeline(ctx, c.actor(), p.ID)
 	if fe, ok := crm.AsFieldError(err); ok && strings.Contains(fe.Message, "holds") {
 		return reply{}, errCategory("0", "Deals related to the funnel "+p.Name+" found")
 	}

@@ -32,8 +32,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// GroupCommitMax is the most writes committed in one SQLite transaction.
 	GroupCommitMax int
-	// DebugAddr, when set, serves Go's pprof profiles on that address.
+	// DebugAddr, when set, serves Go's pprof profiles and /metrics on that
+	// address.
 	DebugAddr string
+	// MetricsToken, when set, opens /metrics on the main listener to a
+	// scraper that sends it as a bearer token; unset, /metrics is served
+	// only on DebugAddr.
+	MetricsToken string
 	// PublicURL is how users and other systems reach this server
 	// ("https://crm.example.ru"); it goes into the URLs Obmen hands out,
 	// such as incoming-webhook addresses. Default: http://<Addr>.
@@ -130,6 +135,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_LOG_LEVEL", &c.LogLevel)
 	str("OBMEN_SQLITE_SYNC", &c.SQLiteSync)
 	str("OBMEN_DEBUG_ADDR", &c.DebugAddr)
+	str("OBMEN_METRICS_TOKEN", &c.MetricsToken)
 	str("OBMEN_PUBLIC_URL", &c.PublicURL)
 	str("OBMEN_SECRET_KEY", &c.SecretKey)
 	str("OBMEN_TELEGRAM_TOKEN", &c.TelegramToken)

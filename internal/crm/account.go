@@ -57,20 +57,25 @@ type Requisite struct {
 	XMLID     string `json:"xml_id"`
 	// FullName is the organisation's full name (RQ_COMPANY_FULL_NAME),
 	// ShortName its short one (RQ_COMPANY_NAME).
-	FullName    string       `json:"full_name"`
-	ShortName   string       `json:"short_name"`
-	INN         string       `json:"inn"`
-	KPP         string       `json:"kpp"`
-	OGRN        string       `json:"ogrn"`
-	OGRNIP      string       `json:"ogrnip"`
-	OKPO        string       `json:"okpo"`
-	Director    string       `json:"director"`
-	Accountant  string       `json:"accountant"`
-	FirstName   string       `json:"first_name"`
-	LastName    string       `json:"last_name"`
-	SecondName  string       `json:"second_name"`
+	FullName   string `json:"full_name"`
+	ShortName  string `json:"short_name"`
+	INN        string `json:"inn"`
+	KPP        string `json:"kpp"`
+	OGRN       string `json:"ogrn"`
+	OGRNIP     string `json:"ogrnip"`
+	OKPO       string `json:"okpo"`
+	Director   string `json:"director"`
+	Accountant string `json:"accountant"`
+	FirstName  string `json:"first_name"`
+	LastName   string `json:"last_name"`
+	SecondName string `json:"second_name"`
+	// Address is the legal address, the same as the typed address of
+	// type AddressLegal in Addresses (the store keeps them equal).
 	Address     Address      `json:"address"`
 	BankDetails []BankDetail `json:"bank_details"`
+	// Addresses are the typed addresses (Bitrix24's crm.address.*), one
+	// of each type, ordered by type.
+	Addresses []RequisiteAddress `json:"addresses"`
 	RecordTimes
 }
 
@@ -181,6 +186,11 @@ func (r *Requisite) Normalize() error {
 	if r.BankDetails == nil {
 		r.BankDetails = []BankDetail{}
 	}
+	addrs, err := normalizeAddresses(r.Addresses)
+	if err != nil {
+		return err
+	}
+	r.Addresses = addrs
 	for i := range r.BankDetails {
 		if err := r.BankDetails[i].Normalize(); err != nil {
 			return Prefixed("bank_details["+strconv.FormatInt(int64(i), 10)+"]", err)

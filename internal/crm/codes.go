@@ -66,6 +66,7 @@ var codes = map[string]string{
 	"a requisite belongs to an account or to a contact, not both":            "requisite_owner_both",
 	"a row is either a product or a service, not both":                       "row_product_service",
 	"a user always sees their own records":                                   "grant_self",
+	"address type %d is listed twice":                                        "address_type_twice",
 	"account %d is listed twice":                                             "account_twice",
 	"an enum field needs at least one option":                                "enum_no_options",
 	"%q is not a channel (form, mail, http, api)":                            "not_channel",

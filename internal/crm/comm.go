@@ -3,6 +3,7 @@ package crm
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Comm kinds, as Bitrix24 names its multi-fields.
@@ -97,6 +98,9 @@ func normalizeComm(kind string, it *Comm) error {
 	}
 	switch kind {
 	case KindPhone:
+		if utf8.RuneCountInString(it.Value) > MaxPhoneLength {
+			return Invalid("value", "longer than %d characters", MaxPhoneLength)
+		}
 		if len(onlyDigits(it.Value)) < 3 {
 			return Invalid("value", "%q is not a phone number", it.Value)
 		}

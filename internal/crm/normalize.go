@@ -18,7 +18,9 @@ const DefaultRegion = "RU"
 // then keep the raw value and use the digits for matching.
 func NormalizePhone(raw string) (string, bool) {
 	digits := onlyDigits(raw)
-	if len(digits) < 5 || len(digits) > 15 {
+	// libphonenumber refuses input over 250 bytes; the fast path must
+	// agree with it, so such text is never a valid number on either path.
+	if len(raw) > maxPhoneInput || len(digits) < 5 || len(digits) > 15 {
 		return "", false
 	}
 	if fastPathEnabled {
@@ -39,6 +41,13 @@ func NormalizePhone(raw string) (string, bool) {
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), true
 }
+
+// maxPhoneInput is libphonenumber's MAX_INPUT_STRING_LENGTH.
+const maxPhoneInput = 250
+
+// MaxPhoneLength bounds a phone value at every boundary (forms, API,
+// imports): a number with an extension and a note fits many times over.
+const MaxPhoneLength = 100
 
 // PhoneKey is the value phones are matched by: E.164 when the number
 // parses, else "+" and its digits.

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -77,6 +78,19 @@ type DB struct {
 	// pgTxConns maps each PostgreSQL write transaction in progress to the
 	// connection it runs on, for RawTx.
 	pgTxConns sync.Map // *sql.Tx → *sql.Conn
+
+	commits atomic.Int64 // transactions Write committed (see Commits)
+}
+
+// Commits counts the transactions Write has committed since Open: on
+// SQLite one per group commit, on PostgreSQL one per Write outside a
+// joined transaction. Benchmarks and tests read it to count what a piece
+// of work costs the database.
+func (d *DB) Commits() int64 {
+	if d.commit != nil {
+		return d.commit.commits.Load()
+	}
+	return d.commits.Load()
 }
 
 // Open opens (creating if needed) the database described by o. It does not
@@ -88,12 +102,40 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	return openSQLite(ctx, o)
 }
 
+// privateFile makes the database file readable by its owner only before
+// SQLite opens it: it holds customers' data and sealed secrets. SQLite
+// gives the -wal and -shm files the database file's mode. A file made by
+// an older version with wider rights is narrowed.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("db: open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("db: stat %s: %w", path, err)
+	}
+	if st.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("db: make %s private: %w", p, err)
+		}
+	}
+	return nil
+}
+
 func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	if o.SQLitePath == "" {
 		return nil, errors.New("db: no SQLite path given")
 	}
 	if err := os.MkdirAll(filepath.Dir(o.SQLitePath), 0o750); err != nil {
 		return nil, fmt.Errorf("db: create data directory: %w", err)
+	}
+	if err := privateFile(o.SQLitePath); err != nil {
+		return nil, err
 	}
 	registerFold()
 	sync := o.SQLiteSync
@@ -252,6 +294,9 @@ func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 	if d.commit != nil {
 		return d.commit.do(ctx, fn)
 	}
+	if j := d.joinedOf(ctx); j != nil {
+		return j.write(ctx, fn)
+	}
 	// PostgreSQL: the transaction is begun on a connection of its own so
 	// that RawTx can reach the driver connection under it.
 	conn, err := d.write.Conn(ctx)
@@ -272,6 +317,7 @@ func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("db: commit: %w", err)
 	}
+	d.commits.Add(1)
 	return nil
 }
 
@@ -286,16 +332,28 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("db: backup: %w", err)
 	}
+	// The copy is as private as the database: an empty file of the
+	// owner's only, which VACUUM INTO and pg_dump then fill.
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("db: backup: %w", err)
+	}
+	f.Close()
 	switch d.Dialect {
 	case SQLite:
 		// VACUUM INTO is a write-free read of one snapshot; run it on a
 		// connection without query_only.
 		if _, err := d.write.ExecContext(ctx, "VACUUM INTO $1", abs); err != nil {
+			os.Remove(abs)
 			return fmt.Errorf("db: backup to %s: %w", abs, err)
 		}
 		return nil
 	default:
-		return d.pgDump(ctx, abs)
+		if err := d.pgDump(ctx, abs); err != nil {
+			os.Remove(abs)
+			return err
+		}
+		return nil
 	}
 }
 

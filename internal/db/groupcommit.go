@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,8 @@ type groupCommitter struct {
 	quit  chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
+
+	commits atomic.Int64
 }
 
 func newGroupCommitter(conn *sql.DB, turn WriteTurn, stmts *stmtCache, max int) *groupCommitter {
@@ -184,7 +187,9 @@ func (g *groupCommitter) run(batch []writeReq) {
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("db: commit: %w", err))
+		return
 	}
+	g.commits.Add(1)
 }
 
 // exec runs one of the savepoint statements, prepared once.

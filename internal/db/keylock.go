@@ -30,6 +30,18 @@ func (d *DB) LockKeys(ctx context.Context, keys ...string) (release func(), err 
 	if d.Dialect == SQLite {
 		return d.keyLocks.lock(ctx, keys)
 	}
+	if j := d.joinedOf(ctx); j != nil {
+		// Inside a joined transaction the lock must last until that
+		// transaction commits, or another writer would look before the
+		// work it guards is visible. PostgreSQL finds a deadlock between
+		// two such transactions and fails one of the statements.
+		for _, k := range keys {
+			if _, err := j.tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", keyHash(k)); err != nil {
+				return nil, fmt.Errorf("db: lock key %q: %w", k, err)
+			}
+		}
+		return func() {}, nil
+	}
 	pool, err := d.lockPool()
 	if err != nil {
 		return nil, err

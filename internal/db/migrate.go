@@ -161,11 +161,12 @@ func (d *DB) applyOne(ctx context.Context, conn *sql.Conn, m Migration) (bool, e
 }
 
 // splitStatements splits a migration on semicolons at line ends, except
-// inside $$-quoted bodies (PostgreSQL functions).
+// inside $$-quoted bodies (PostgreSQL functions) and the BEGIN … END; of
+// a SQLite trigger.
 func splitStatements(text string) []string {
 	var out []string
 	var cur strings.Builder
-	inBody := false
+	inBody, inTrigger := false, false
 	for _, line := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(line)
 		if !inBody && (strings.HasPrefix(t, "--") || t == "") {
@@ -175,6 +176,15 @@ func splitStatements(text string) []string {
 		cur.WriteString("\n")
 		if strings.Count(line, "$$")%2 == 1 {
 			inBody = !inBody
+		}
+		if strings.HasPrefix(strings.TrimSpace(cur.String()), "CREATE TRIGGER") && strings.HasSuffix(t, "BEGIN") {
+			inTrigger = true
+		}
+		if inTrigger {
+			if t != "END;" {
+				continue
+			}
+			inTrigger = false
 		}
 		if !inBody && strings.HasSuffix(t, ";") {
 			out = append(out, strings.TrimSpace(cur.String()))

@@ -22,6 +22,9 @@ type stmtCache struct {
 }
 
 func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, bool) {
+	if c == nil {
+		return nil, false
+	}
 	if v, ok := c.m.Load(q); ok {
 		return v.(*sql.Stmt), true
 	}
@@ -115,21 +118,25 @@ func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Ro
 	return t.Tx.QueryRowContext(ctx, q, args...)
 }
 
-// reader runs queries on the read pool with cached statements.
+// reader runs queries on the read pool with cached statements (SQLite),
+// or through the transaction its ctx joins (PostgreSQL, see Join).
 type reader struct {
+	d     *DB
 	pool  *sql.DB
 	cache *stmtCache
 }
 
-// Reader returns the read pool as a Querier using cached statements.
+// Reader returns the read pool as a Querier using cached statements;
+// under a ctx that joins a transaction (Join) its queries read through
+// that transaction.
 func (d *DB) Reader() Querier {
-	if d.readStmts == nil {
-		return d.Read
-	}
-	return reader{pool: d.Read, cache: d.readStmts}
+	return reader{d: d, pool: d.Read, cache: d.readStmts}
 }
 
 func (r reader) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if j := r.d.joinedOf(ctx); j != nil {
+		return j.tx.ExecContext(ctx, q, args...)
+	}
 	if st, ok := r.cache.get(ctx, q); ok {
 		return st.ExecContext(ctx, args...)
 	}
@@ -137,6 +144,9 @@ func (r reader) ExecContext(ctx context.Context, q string, args ...any) (sql.Res
 }
 
 func (r reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if j := r.d.joinedOf(ctx); j != nil {
+		return j.tx.QueryContext(ctx, q, args...)
+	}
 	if st, ok := r.cache.get(ctx, q); ok {
 		return st.QueryContext(ctx, args...)
 	}
@@ -144,6 +154,9 @@ func (r reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 }
 
 func (r reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if j := r.d.joinedOf(ctx); j != nil {
+		return j.tx.QueryRowContext(ctx, q, args...)
+	}
 	if st, ok := r.cache.get(ctx, q); ok {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -304,14 +304,25 @@ func checkRedirect(req *http.Request, via []*http.Request, max int) error {
 	if err := checkScheme(req.URL); err != nil {
 		return err
 	}
-	// net/http keeps credentials for a subdomain of the first host; we
-	// keep them only for the very same scheme, host and port.
+	// net/http keeps credentials for a subdomain of the first host and
+	// every header it does not know (a webhook's Obmen-Signature, an API
+	// key header) for any host. Another scheme, host or port gets only
+	// the headers that describe the request, none that prove who sent it.
 	if first := via[0].URL; !sameOrigin(first, req.URL) {
-		req.Header.Del("Authorization")
-		req.Header.Del("Proxy-Authorization")
-		req.Header.Del("Cookie")
+		for k := range req.Header {
+			if !crossOriginHeaders[http.CanonicalHeaderKey(k)] {
+				req.Header.Del(k)
+			}
+		}
 	}
 	return nil
+}
+
+// crossOriginHeaders are the request headers a redirect to another origin
+// keeps.
+var crossOriginHeaders = map[string]bool{
+	"Accept": true, "Accept-Encoding": true, "Accept-Language": true, "User-Agent": true,
+	"Content-Type": true, "Content-Encoding": true, "Content-Language": true,
 }
 
 func sameOrigin(a, b *url.URL) bool {

@@ -341,7 +341,7 @@ func TestOutboundRedirects(t *testing.T) {
 	var bAuth atomic.Value
 	b := serveOn(t, "127.0.0.2:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bHits.Add(1)
-		bAuth.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("Cookie"))
+		bAuth.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("Cookie") + "|" + r.Header.Get("Obmen-Signature") + "|" + r.Header.Get("X-Api-Key") + "|" + r.Header.Get("Accept"))
 		io.WriteString(w, "hello")
 	}))
 	var aAuth atomic.Value
@@ -420,11 +420,12 @@ func TestOutboundRedirects(t *testing.T) {
 		}
 	})
 	t.Run("credentials dropped for another host", func(t *testing.T) {
-		if _, _, err := get(NewOutboundClient(both), a.URL+"/to-b", "Authorization", "Bearer secret", "Cookie", "s=1"); err != nil {
+		if _, _, err := get(NewOutboundClient(both), a.URL+"/to-b", "Authorization", "Bearer secret", "Cookie", "s=1",
+			"Obmen-Signature", "t=1,v1=abc", "X-Api-Key", "k", "Accept", "application/json"); err != nil {
 			t.Fatal(err)
 		}
-		if got := bAuth.Load(); got != "|" {
-			t.Errorf("other host got Authorization|Cookie %q", got)
+		if got := bAuth.Load(); got != "||||application/json" {
+			t.Errorf("other host got Authorization|Cookie|Obmen-Signature|X-Api-Key|Accept %q", got)
 		}
 	})
 	t.Run("credentials dropped for a subdomain", func(t *testing.T) {

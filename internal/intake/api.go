@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -88,6 +90,13 @@ func (s *Service) postOrder(w http.ResponseWriter, r *http.Request, u crm.User, 
 			return httpx.Errorf(http.StatusBadRequest, "bad_request", "assigned_by_id", "%q is not a user id", v)
 		}
 		src.UserID, src.Fixed = id, true
+		// Checked before anything is written: a manager may put a lead on
+		// a user whose records they may change, no one else.
+		if sc := store.ScopeOf(r.Context()); sc != nil && !sc.Edits(id) {
+			err := httpx.Errorf(http.StatusForbidden, "forbidden", "assigned_by_id", "you may not assign records to user %d", id)
+			_ = s.Fail(r.Context(), src, err)
+			return err
+		}
 	}
 	key := r.Header.Get("Idempotency-Key")
 	var idem store.Idempotency
@@ -110,7 +119,9 @@ func (s *Service) postOrder(w http.ResponseWriter, r *http.Request, u crm.User, 
 	}
 	var hook Hook
 	if key != "" {
-		hook = func(t *store.Tx, res *Result) error { return t.RememberIdempotency(idem, res.Entity, res.RecordID) }
+		hook = func(t *store.Tx, res *Result) error {
+			return t.RememberIdempotentResult(idem, res.Entity, res.RecordID, res)
+		}
 	}
 	res, err := s.CreateLead(r.Context(), src, o, hook)
 	if key != "" && errors.Is(err, store.ErrConflict) {
@@ -126,9 +137,27 @@ func (s *Service) postOrder(w http.ResponseWriter, r *http.Request, u crm.User, 
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/leads/"+strconv.FormatInt(res.LeadID, 10))
-	httpx.WriteJSON(w, http.StatusCreated, OrderResponse{Result: res, Lead: l})
+	out, err := json.Marshal(OrderResponse{Result: res, Lead: l})
+	if err != nil {
+		return fmt.Errorf("intake: encode the answer: %w", err)
+	}
+	if key != "" {
+		// A retry answers these very bytes; if this write is lost, it
+		// rebuilds the answer from the result kept with the lead.
+		if err := s.store.SaveIdempotentBody(r.Context(), idem.UserID, idem.Key, out); err != nil {
+			s.log.Warn("intake: keep the answer for Idempotency-Key", "key", key, "err", err)
+		}
+	}
+	writeOrder(w, http.StatusCreated, res.LeadID, out)
 	return nil
+}
+
+func writeOrder(w http.ResponseWriter, status int, leadID int64, body []byte) {
+	w.Header().Set("Location", "/api/v1/leads/"+strconv.FormatInt(leadID, 10))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte("\n"))
 }
 
 func (s *Service) replay(w http.ResponseWriter, r *http.Request, idem store.Idempotency) (bool, error) {
@@ -142,13 +171,26 @@ func (s *Service) replay(w http.ResponseWriter, r *http.Request, idem store.Idem
 	if prev.RequestHash != idem.RequestHash {
 		return true, httpx.Errorf(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key", "this key was used with a different request")
 	}
-	l, err := s.store.GetLead(r.Context(), prev.ID)
+	w.Header().Set("Idempotent-Replayed", "true")
+	if len(prev.Body) > 0 {
+		writeOrder(w, prev.Status, prev.ID, prev.Body)
+		return true, nil
+	}
+	l, err := s.store.GetLead(store.Unscoped(r.Context()), prev.ID)
 	if err != nil {
 		return true, err
 	}
-	w.Header().Set("Idempotent-Replayed", "true")
-	httpx.WriteJSON(w, prev.Status, OrderResponse{Result: Result{Entity: prev.Entity, RecordID: prev.ID, LeadID: prev.ID,
-		AccountID: l.AccountID, ContactID: l.ContactID}, Lead: l})
+	res := Result{Entity: prev.Entity, RecordID: prev.ID, LeadID: prev.ID, AccountID: l.AccountID, ContactID: l.ContactID}
+	if len(prev.Result) > 0 {
+		if err := json.Unmarshal(prev.Result, &res); err != nil {
+			return true, fmt.Errorf("intake: replay of Idempotency-Key %q: %w", idem.Key, err)
+		}
+	}
+	body, err := json.Marshal(OrderResponse{Result: res, Lead: l})
+	if err != nil {
+		return true, err
+	}
+	writeOrder(w, prev.Status, prev.ID, body)
 	return true, nil
 }
 

@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -200,6 +201,18 @@ func TestPostOrderIdempotencyKey(t *testing.T) {
 		if a.LeadID == 0 || b.LeadID != a.LeadID || b.Lead.ID != a.LeadID {
 			t.Errorf("replayed lead %d, first %d", b.LeadID, a.LeadID)
 		}
+		// The replay is the first answer, byte for byte — the activity and
+		// journal ids too — even after the lead has changed since.
+		if _, err := e.app.Store.UpdateLead(context.Background(), crm.Actor{UserID: e.admin.ID}, a.LeadID, func(l *crm.Lead) error { l.Title = "изменено после"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		third := e.do("POST", "/api/v1/intake/orders", body, "Idempotency-Key", "site-order-123")
+		if !bytes.Equal(first.Body, second.Body) || !bytes.Equal(first.Body, third.Body) || third.Header.Get("Location") != first.Header.Get("Location") {
+			t.Errorf("replay differs:\nfirst  %s\nsecond %s\nthird  %s", first.Body, second.Body, third.Body)
+		}
+		if !strings.Contains(string(first.Body), `"activity_id":`) || strings.Contains(string(first.Body), `"journal_id":0`) {
+			t.Errorf("first answer lacks its ids: %s", first.Body)
+		}
 		if r := e.do("POST", "/api/v1/intake/orders", []byte(`{"Тема":"другое"}`), "Idempotency-Key", "site-order-123"); r.Status != http.StatusUnprocessableEntity ||
 			!strings.Contains(string(r.Body), "idempotency_key_reused") {
 			t.Errorf("other body, same key: %d %s", r.Status, r.Body)
@@ -246,6 +259,47 @@ func TestTaskTitleNotDoubled(t *testing.T) {
 		act, err := e.app.Store.GetActivity(context.Background(), a.ActivityID)
 		if err != nil || a.Lead.Title != "Заявка с сайта" || act.Subject != "Заявка с сайта" {
 			t.Fatalf("lead %q, task %q (%v)", a.Lead.Title, act.Subject, err)
+		}
+	})
+}
+
+// TestIntakeAssigneeCheckedBeforeWriting: a manager's key may not put an
+// order on another user; the refusal comes before anything is written —
+// no lead, no task — and is journaled with the field at fault.
+func TestIntakeAssigneeCheckedBeforeWriting(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		admin := crm.Actor{UserID: e.admin.ID}
+		m, err := e.app.Store.CreateUser(ctx, admin, crm.User{Login: "olga", Role: crm.RoleManager, Active: true}, "manager-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, mkey, err := e.app.Store.CreateAPIKey(ctx, admin, m.ID, "site")
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func() (leads, acts int) {
+			ls, _, _ := e.app.Store.ListLeads(ctx, store.ListParams{})
+			as, _, _ := e.app.Store.ListActivities(ctx, store.ListParams{})
+			return len(ls), len(as)
+		}
+		l0, a0 := count()
+		r := e.do("POST", fmt.Sprintf("/api/v1/intake/orders?assigned_by_id=%d", e.admin.ID), readFile(t, "seed004.json"), "Authorization", "Bearer "+mkey)
+		if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), `"field":"assigned_by_id"`) {
+			t.Fatalf("manager assigning to the admin: %d %s", r.Status, r.Body)
+		}
+		if l, a := count(); l != l0 || a != a0 {
+			t.Errorf("written anyway: leads %d→%d, activities %d→%d", l0, l, a0, a)
+		}
+		var j journalAnswer
+		e.do("GET", "/api/v1/intake/journal?source=http&limit=1", nil).json(t, &j)
+		if len(j.Items) != 1 || j.Items[0].Outcome != intake.OutcomeFailed || j.Items[0].RecordID != 0 || !strings.Contains(j.Items[0].Error, "assign") {
+			t.Errorf("journal = %+v", j.Items)
+		}
+		// Their own id is fine.
+		r = e.do("POST", fmt.Sprintf("/api/v1/intake/orders?assigned_by_id=%d", m.ID), readFile(t, "seed004.json"), "Authorization", "Bearer "+mkey)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("manager assigning to themselves: %d %s", r.Status, r.Body)
 		}
 	})
 }

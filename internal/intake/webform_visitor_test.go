@@ -1,10 +1,13 @@
 package intake_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +117,18 @@ func TestWebformRefusalSpeaksRussianAndRenewsCaptcha(t *testing.T) {
 			t.Fatalf("no-JS typo: %d %s", res.StatusCode, page)
 		}
 		noTechnical(t, "no-JS refusal", page)
+		// The page's one style is allowed by its hash and nothing else is:
+		// no script, no framing.
+		if m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(body); m == nil {
+			t.Errorf("no style on the no-JS page")
+		} else {
+			sum := sha256.Sum256([]byte(m[1]))
+			csp := res.Header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "style-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") || !strings.Contains(csp, "default-src 'none'") ||
+				!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("no-JS page policy %q", csp)
+			}
+		}
 		kept := url.Values{}
 		for _, h := range reHidden.FindAllStringSubmatch(body, -1) {
 			kept.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))

@@ -118,7 +118,8 @@ func (sc *Scope) entityCond(entity, alias string, arg func(any) string, edit boo
 	case "requisite":
 		// A requisite goes with its owner, an account or a contact.
 		return sc.requisiteCond(alias, arg, edit)
-	case "bank_detail":
+	case "bank_detail", "requisite_address":
+		// Rows of a requisite (bank_details, requisite_addresses).
 		c := sc.requisiteCond("rq", arg, edit)
 		if c == "" {
 			return ""

@@ -11,9 +11,9 @@ import (
 const cacheTTL = 2 * time.Second
 
 // lookupCache remembers positive answers to the small reads every write
-// makes — does this user, status, currency exist; which custom fields does
-// an entity declare; whose is this API key — so that creating a lead does
-// not cost five extra queries.
+// makes — which custom fields does an entity declare — so that creating a
+// lead does not cost extra queries. Credentials are never cached: a
+// revoked key or a disabled user must stop at once in every process.
 type lookupCache struct {
 	mu sync.RWMutex
 	m  map[string]cacheEntry

@@ -337,7 +337,7 @@ func loadExternal(t txq, entity string, ids []int64) (map[int64]map[string]strin
 // the given id in system.
 func (s *Store) FindByExternalID(ctx context.Context, entity, system, externalID string) (int64, error) {
 	var id int64
-	err := s.db.Read.QueryRowContext(ctx, "SELECT record_id FROM external_ids WHERE entity = $1 AND system = $2 AND external_id = $3", entity, system, externalID).Scan(&id)
+	err := s.db.Reader().QueryRowContext(ctx, "SELECT record_id FROM external_ids WHERE entity = $1 AND system = $2 AND external_id = $3", entity, system, externalID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, NotFound(entity+" with "+system+" id", externalID)
 	}

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetAfterAppendHook installs a function run between a write's event
 // append and its commit (tests only).
@@ -15,3 +18,22 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 // DomainQuery exposes domainQuery (tests only).
 var DomainQuery = domainQuery
+
+// The reports computed from the records alone, as before migration 0025's
+// counts (tests only).
+func (s *Store) ReportDealStagesFull(ctx context.Context, pipeline int64, f ReportFilter) ([]StageCount, error) {
+	return s.dealStagesFull(ctx, pipeline, f)
+}
+func (s *Store) ReportLeadsFull(ctx context.Context, f ReportFilter) ([]LeadCount, error) {
+	return s.leadsFull(ctx, f)
+}
+func (s *Store) ReportWonFull(ctx context.Context, f ReportFilter) ([]WonCount, error) {
+	return s.wonFull(ctx, f)
+}
+func (s *Store) ReportActivitiesFull(ctx context.Context, f ReportFilter, now time.Time) ([]ActivityCount, error) {
+	return s.activitiesFull(ctx, f, now, nil)
+}
+
+// SetPlainSearch makes q= one OR of LIKE and IN conditions, as before
+// migration 0025 (tests only; not safe while other tests search).
+func SetPlainSearch(on bool) { plainSearch = on }

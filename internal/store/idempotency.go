@@ -29,6 +29,10 @@ type IdempotentResult struct {
 	Status      int
 	Entity      string
 	ID          int64
+	// Result is what the source kept in the write (RememberIdempotentResult).
+	Result json.RawMessage
+	// Body is the first answer's body as sent, when it was stored.
+	Body []byte
 }
 
 type idemKey struct{}
@@ -87,7 +91,7 @@ func (t *Tx) saveIdempotency(k Idempotency) error {
 func (s *Store) LookupIdempotency(ctx context.Context, userID int64, key string) (IdempotentResult, error) {
 	var r IdempotentResult
 	var resp string
-	err := s.db.Read.QueryRowContext(ctx, "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2", userID, key).
+	err := s.db.Reader().QueryRowContext(ctx, "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2", userID, key).
 		Scan(&r.RequestHash, &r.Status, &resp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, NotFound("idempotency key", key)
@@ -95,13 +99,47 @@ func (s *Store) LookupIdempotency(ctx context.Context, userID int64, key string)
 	if err != nil {
 		return r, fmt.Errorf("store: idempotency key: %w", err)
 	}
-	var v struct {
-		Entity string `json:"entity"`
-		ID     int64  `json:"id"`
-	}
+	var v idemResponse
 	if err := json.Unmarshal([]byte(resp), &v); err != nil {
 		return r, fmt.Errorf("store: idempotency key %q: %w", key, err)
 	}
-	r.Entity, r.ID = v.Entity, v.ID
+	r.Entity, r.ID, r.Result, r.Body = v.Entity, v.ID, v.Result, v.Body
 	return r, nil
+}
+
+// idemResponse is the stored response column.
+type idemResponse struct {
+	Entity string          `json:"entity"`
+	ID     int64           `json:"id"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Body   []byte          `json:"body,omitempty"`
+}
+
+// SaveIdempotentBody keeps the body a remembered request was answered
+// with, so that a retry gets exactly those bytes. It is written after the
+// record's own commit (the body holds the record as read back); if it is
+// never written, a replay rebuilds the answer from the kept result.
+func (s *Store) SaveIdempotentBody(ctx context.Context, userID int64, key string, body []byte) error {
+	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var resp string
+		if err := tx.QueryRowContext(ctx, "SELECT response FROM idempotency_keys WHERE user_id = $1 AND key = $2", userID, key).Scan(&resp); err != nil {
+			return fmt.Errorf("store: idempotency key %q: %w", key, err)
+		}
+		var v idemResponse
+		if err := json.Unmarshal([]byte(resp), &v); err != nil {
+			return fmt.Errorf("store: idempotency key %q: %w", key, err)
+		}
+		if len(v.Body) > 0 {
+			return nil // the first answer's body stays
+		}
+		v.Body = body
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("store: idempotency key %q: %w", key, err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE idempotency_keys SET response = $1 WHERE user_id = $2 AND key = $3", string(b), userID, key); err != nil {
+			return fmt.Errorf("store: idempotency key %q: %w", key, err)
+		}
+		return nil
+	})
 }

@@ -253,7 +253,19 @@ func (t *Tx) FindContactByComm(phone, email string) (int64, error) {
 // already taken is ErrConflict (the write must roll back and the caller
 // replay the winner).
 func (t *Tx) RememberIdempotency(k Idempotency, entity string, id int64) error {
-	resp := jsonText(map[string]any{"entity": entity, "id": id})
+	return t.RememberIdempotentResult(k, entity, id, nil)
+}
+
+// RememberIdempotentResult is RememberIdempotency that also keeps the
+// source's own result (ids of what the request made), so that a replay
+// can answer with it even when the answer's body was never stored (see
+// SaveIdempotentBody).
+func (t *Tx) RememberIdempotentResult(k Idempotency, entity string, id int64, result any) error {
+	v := map[string]any{"entity": entity, "id": id}
+	if result != nil {
+		v["result"] = result
+	}
+	resp := jsonText(v)
 	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, status, response, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.UserID, k.Key, k.Method, k.Path, k.RequestHash, 201, resp, micro(t.now))
 	if db.IsUniqueViolation(err) {

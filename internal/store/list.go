@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -165,12 +166,6 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	if p.Limit > 500 {
 		return Page{}, crm.Invalid("limit", "at most 500")
 	}
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
 	sortName, desc := p.Sort, false
 	if strings.HasPrefix(sortName, "-") {
 		sortName, desc = sortName[1:], true
@@ -196,117 +191,14 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		}
 		sortCol = c
 	}
-	if p.Deleted {
-		where = append(where, "r.deleted_at <> 0")
-	} else {
-		where = append(where, "r.deleted_at = 0")
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
 	}
-	if c := ScopeCondition(t.ctx, sp.entity, "r", arg); c != "" {
-		where = append(where, c)
-	}
-	for _, f := range p.Filters {
-		name := f.Field
-		if f.Op == "" {
-			f.Op = "eq"
-		}
-		if code, ok := strings.CutPrefix(name, "custom."); ok {
-			cond, err := s.customFilter(t, sp.entity, code, f, arg)
-			if err != nil {
-				return Page{}, err
-			}
-			where = append(where, cond)
-			continue
-		}
-		if sub, ok := sp.relations[name]; ok {
-			var ph []string
-			vals := []string{f.Value}
-			switch f.Op {
-			case "eq":
-			case "in":
-				vals = strings.Split(f.Value, ",")
-			default:
-				return Page{}, crm.Invalid(name, "only eq and in work on this field")
-			}
-			for _, v := range vals {
-				x, err := filterValue(name, KindInt, strings.TrimSpace(v))
-				if err != nil {
-					return Page{}, err
-				}
-				ph = append(ph, arg(x))
-			}
-			where = append(where, fmt.Sprintf("r.id IN (%s IN (%s))", sub, strings.Join(ph, ", ")))
-			continue
-		}
-		col, ok := sp.columns[name]
-		if !ok {
-			return Page{}, crm.Invalid(name, "cannot filter %s by this field", sp.table)
-		}
-		switch f.Op {
-		case "in":
-			var ph []string
-			for _, v := range strings.Split(f.Value, ",") {
-				x, err := filterValue(name, col.Kind, strings.TrimSpace(v))
-				if err != nil {
-					return Page{}, err
-				}
-				ph = append(ph, arg(x))
-			}
-			where = append(where, fmt.Sprintf("r.%s IN (%s)", col.Name, strings.Join(ph, ", ")))
-		case "like":
-			if col.Kind != KindText {
-				return Page{}, crm.Invalid(name, "like works on text fields only")
-			}
-			// Case-insensitive in every alphabet, on both engines.
-			where = append(where, fmt.Sprintf("%s(r.%s) LIKE %s(%s)", db.Fold, col.Name, db.Fold, arg("%"+escapeLike(f.Value)+"%"))+" ESCAPE '\\'")
-		default:
-			op, ok := sqlOps[f.Op]
-			if !ok {
-				return Page{}, crm.Invalid(name, "unknown operator %q (eq, ne, gt, gte, lt, lte, in, like)", f.Op)
-			}
-			x, err := filterValue(name, col.Kind, f.Value)
-			if err != nil {
-				return Page{}, err
-			}
-			where = append(where, fmt.Sprintf("r.%s %s %s", col.Name, op, arg(x)))
-		}
-	}
-	if p.Phone != "" {
-		if !sp.comms {
-			return Page{}, crm.Invalid("phone", "%s have no phones", sp.table)
-		}
-		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'PHONE' AND normalized = %s AND entity = %s)", arg(crm.PhoneKey(p.Phone)), arg(sp.entity)))
-	}
-	if p.Email != "" {
-		if !sp.comms {
-			return Page{}, crm.Invalid("email", "%s have no e-mails", sp.table)
-		}
-		e, _ := crm.NormalizeEmail(p.Email)
-		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'EMAIL' AND normalized = %s AND entity = %s)", arg(e), arg(sp.entity)))
-	}
-	if p.INN != "" {
-		if !sp.inn && !sp.requisites {
-			return Page{}, crm.Invalid("inn", "%s have no INN", sp.table)
-		}
-		where = append(where, "("+innCondition(sp, arg(strings.TrimSpace(p.INN)))+")")
-	}
-	if q := strings.TrimSpace(p.Q); q != "" {
-		var conds []string
-		if !p.QNoText {
-			conds = append(conds, "r.search LIKE "+arg("%"+escapeLike(strings.ToLower(q))+"%")+" ESCAPE '\\'")
-		}
-		if sp.comms {
-			e := strings.ToLower(q)
-			ph := crm.PhoneKey(q)
-			conds = append(conds, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind IN ('PHONE', 'EMAIL') AND normalized IN (%s, %s) AND entity = %s)", arg(ph), arg(e), arg(sp.entity)))
-			conds = append(conds, s.commsSearch(q, sp.entity, arg)...)
-		}
-		if sp.inn || sp.requisites {
-			conds = append(conds, innCondition(sp, arg(q)))
-		}
-		if len(conds) == 0 {
-			conds = append(conds, "FALSE")
-		}
-		where = append(where, "("+strings.Join(conds, " OR ")+")")
+	where, nq, err := s.listWhere(t, sp, p, arg, -1, nil)
+	if err != nil {
+		return Page{}, err
 	}
 
 	if p.countOnly {
@@ -319,18 +211,13 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 	if custom != nil {
 		return s.customSortedPage(t, sp, *custom, desc, where, args, p)
 	}
+	if sortCol.Name == "id" && nq > 0 && !plainSearch {
+		return s.unionPage(t, sp, p, desc, nq)
+	}
 	if p.Cursor != "" {
-		var c cursor
-		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
-		if err == nil {
-			err = json.Unmarshal(b, &c)
-		}
+		c, v, err := parseCursor(p.Cursor, sortCol.Kind)
 		if err != nil {
-			return Page{}, crm.Invalid("cursor", "not a cursor returned by this list")
-		}
-		v, err := filterValue("cursor", sortCol.Kind, c.V)
-		if err != nil {
-			return Page{}, crm.Invalid("cursor", "not a cursor returned by this list")
+			return Page{}, err
 		}
 		cmp := ">"
 		if desc {
@@ -375,6 +262,259 @@ func (s *Store) listIDs(t txq, sp spec, p ListParams) (Page, error) {
 		lastV = v
 	}
 	return page, rows.Err()
+}
+
+func parseCursor(text, kind string) (cursor, any, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(text)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return c, nil, crm.Invalid("cursor", "not a cursor returned by this list")
+	}
+	v, err := filterValue("cursor", kind, c.V)
+	if err != nil {
+		return c, nil, crm.Invalid("cursor", "not a cursor returned by this list")
+	}
+	return c, v, nil
+}
+
+// plainSearch turns unionPage and the trigram tables off: q= as one OR
+// of LIKE and IN conditions, as before migration 0025 (tests compare the
+// two).
+var plainSearch = false
+
+// unionPage is a page in id order of a list searched with q=, whose
+// conditions (names, phones and their tails, e-mails and their domain,
+// INN) are OR'ed: one query per condition, each the first Limit+1 ids in
+// order, merged. The records are the same as the OR's; but each query
+// has one condition that its index answers (trigrams of the names, the
+// comms' expression indexes), where the OR made both engines read every
+// row of the table.
+func (s *Store) unionPage(t txq, sp spec, p ListParams, desc bool, nq int) (Page, error) {
+	afterID := int64(0)
+	if p.Cursor != "" {
+		c, _, err := parseCursor(p.Cursor, KindInt)
+		if err != nil {
+			return Page{}, err
+		}
+		afterID = c.ID
+	}
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	seen := map[int64]bool{}
+	var ids []int64
+	for branch := 0; branch < nq; branch++ {
+		var args []any
+		arg := func(v any) string {
+			args = append(args, v)
+			return "$" + strconv.Itoa(len(args))
+		}
+		var drive qDriver
+		where, _, err := s.listWhere(t, sp, p, arg, branch, &drive)
+		if err != nil {
+			return Page{}, err
+		}
+		if p.Cursor != "" {
+			where = append(where, "r.id "+cmp+" "+arg(afterID))
+		}
+		limit := arg(p.Limit + 1)
+		query := fmt.Sprintf("SELECT r.id FROM %s r WHERE %s ORDER BY r.id %s LIMIT %s", sp.table, strings.Join(where, " AND "), dir, limit)
+		if drive.from != "" {
+			distinct := ""
+			if drive.distinct {
+				distinct = "DISTINCT "
+			}
+			query = fmt.Sprintf("SELECT %s%s FROM %s JOIN %s r ON r.id = %s WHERE %s ORDER BY %s %s LIMIT %s",
+				distinct, drive.id, drive.from, sp.table, drive.id, strings.Join(where, " AND "), drive.id, dir, limit)
+		}
+		rows, err := t.q.QueryContext(t.ctx, query, args...)
+		if err != nil {
+			return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
+			}
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return Page{}, fmt.Errorf("store: list %s: %w", sp.table, err)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return (ids[i] < ids[j]) != desc })
+	var page Page
+	if len(ids) > p.Limit {
+		last := ids[p.Limit-1]
+		b, _ := json.Marshal(cursor{V: cursorText(KindInt, last), ID: last})
+		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+		ids = ids[:p.Limit]
+	}
+	page.IDs = ids
+	return page, nil
+}
+
+// listWhere is the WHERE of a list: the recycle bin or not, the scope,
+// the filters and the q= search, whose conditions (names, phones,
+// e-mails, INN) are OR'ed; with branch ≥ 0 only that one of them is kept.
+// It returns the number of the q= conditions too.
+func (s *Store) listWhere(t txq, sp spec, p ListParams, arg func(any) string, branch int, drive *qDriver) ([]string, int, error) {
+	var where []string
+	if p.Deleted {
+		where = append(where, "r.deleted_at <> 0")
+	} else {
+		where = append(where, "r.deleted_at = 0")
+	}
+	if c := ScopeCondition(t.ctx, sp.entity, "r", arg); c != "" {
+		where = append(where, c)
+	}
+	for _, f := range p.Filters {
+		name := f.Field
+		if f.Op == "" {
+			f.Op = "eq"
+		}
+		if code, ok := strings.CutPrefix(name, "custom."); ok {
+			cond, err := s.customFilter(t, sp.entity, code, f, arg)
+			if err != nil {
+				return nil, 0, err
+			}
+			where = append(where, cond)
+			continue
+		}
+		if sub, ok := sp.relations[name]; ok {
+			var ph []string
+			vals := []string{f.Value}
+			switch f.Op {
+			case "eq":
+			case "in":
+				vals = strings.Split(f.Value, ",")
+			default:
+				return nil, 0, crm.Invalid(name, "only eq and in work on this field")
+			}
+			for _, v := range vals {
+				x, err := filterValue(name, KindInt, strings.TrimSpace(v))
+				if err != nil {
+					return nil, 0, err
+				}
+				ph = append(ph, arg(x))
+			}
+			where = append(where, fmt.Sprintf("r.id IN (%s IN (%s))", sub, strings.Join(ph, ", ")))
+			continue
+		}
+		col, ok := sp.columns[name]
+		if !ok {
+			return nil, 0, crm.Invalid(name, "cannot filter %s by this field", sp.table)
+		}
+		switch f.Op {
+		case "in":
+			var ph []string
+			for _, v := range strings.Split(f.Value, ",") {
+				x, err := filterValue(name, col.Kind, strings.TrimSpace(v))
+				if err != nil {
+					return nil, 0, err
+				}
+				ph = append(ph, arg(x))
+			}
+			where = append(where, fmt.Sprintf("r.%s IN (%s)", col.Name, strings.Join(ph, ", ")))
+		case "like":
+			if col.Kind != KindText {
+				return nil, 0, crm.Invalid(name, "like works on text fields only")
+			}
+			// Case-insensitive in every alphabet, on both engines.
+			where = append(where, fmt.Sprintf("%s(r.%s) LIKE %s(%s)", db.Fold, col.Name, db.Fold, arg("%"+escapeLike(f.Value)+"%"))+" ESCAPE '\\'")
+		default:
+			op, ok := sqlOps[f.Op]
+			if !ok {
+				return nil, 0, crm.Invalid(name, "unknown operator %q (eq, ne, gt, gte, lt, lte, in, like)", f.Op)
+			}
+			x, err := filterValue(name, col.Kind, f.Value)
+			if err != nil {
+				return nil, 0, err
+			}
+			where = append(where, fmt.Sprintf("r.%s %s %s", col.Name, op, arg(x)))
+		}
+	}
+	if p.Phone != "" {
+		if !sp.comms {
+			return nil, 0, crm.Invalid("phone", "%s have no phones", sp.table)
+		}
+		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'PHONE' AND normalized = %s AND entity = %s)", arg(crm.PhoneKey(p.Phone)), arg(sp.entity)))
+	}
+	if p.Email != "" {
+		if !sp.comms {
+			return nil, 0, crm.Invalid("email", "%s have no e-mails", sp.table)
+		}
+		e, _ := crm.NormalizeEmail(p.Email)
+		where = append(where, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'EMAIL' AND normalized = %s AND entity = %s)", arg(e), arg(sp.entity)))
+	}
+	if p.INN != "" {
+		if !sp.inn && !sp.requisites {
+			return nil, 0, crm.Invalid("inn", "%s have no INN", sp.table)
+		}
+		where = append(where, "("+innCondition(sp, arg(strings.TrimSpace(p.INN)))+")")
+	}
+	nq := 0
+	if q := strings.TrimSpace(p.Q); q != "" {
+		var conds []qCond
+		if !p.QNoText {
+			conds = append(conds, s.textCondition(sp.table, q))
+		}
+		if sp.comms {
+			e := strings.ToLower(q)
+			ph := crm.PhoneKey(q)
+			conds = append(conds, qCond{sql: func(arg func(any) string) string {
+				return fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind IN ('PHONE', 'EMAIL') AND normalized IN (%s, %s) AND entity = %s)", arg(ph), arg(e), arg(sp.entity))
+			}})
+			conds = append(conds, s.commsSearch(q, sp.entity)...)
+		}
+		if sp.inn || sp.requisites {
+			conds = append(conds, qCond{sql: func(arg func(any) string) string { return innCondition(sp, arg(q)) }})
+		}
+		if len(conds) == 0 {
+			conds = append(conds, qCond{sql: func(func(any) string) string { return "FALSE" }})
+		}
+		nq = len(conds)
+		if branch >= 0 {
+			c := conds[branch]
+			if c.driver != nil && drive != nil {
+				*drive = c.driver(arg)
+				where = append(where, drive.where)
+				return where, nq, nil
+			}
+			conds = conds[branch : branch+1]
+		}
+		var ors []string
+		for _, c := range conds {
+			ors = append(ors, c.sql(arg))
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	return where, nq, nil
+}
+
+// qCond is one of q='s OR'ed conditions, built when used: sql is a
+// condition on the record r; driver, when set, the same as a join whose
+// table reads the matches in id order (unionPage's query of the branch).
+type qCond struct {
+	sql    func(arg func(any) string) string
+	driver func(arg func(any) string) qDriver
+}
+
+// qDriver joins a table to the list's records: SELECT [DISTINCT] id FROM
+// from JOIN the records r ON r.id = id WHERE … AND where ORDER BY id.
+type qDriver struct {
+	from, id, where string
+	distinct        bool
 }
 
 // innCondition matches an INN (the placeholder ph) on the record's own

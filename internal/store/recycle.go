@@ -75,6 +75,7 @@ var purgeChildren = map[string][]string{
 		"DELETE FROM contact_accounts WHERE contact_id = $1",
 		"DELETE FROM deal_contacts WHERE contact_id = $1",
 		"DELETE FROM bank_details WHERE requisite_id IN (SELECT id FROM requisites WHERE entity = 'contact' AND record_id = $1)",
+		"DELETE FROM requisite_addresses WHERE requisite_id IN (SELECT id FROM requisites WHERE entity = 'contact' AND record_id = $1)",
 		"DELETE FROM requisites WHERE entity = 'contact' AND record_id = $1",
 		"UPDATE leads SET contact_id = 0 WHERE contact_id = $1",
 		"UPDATE sales_orders SET contact_id = 0 WHERE contact_id = $1",
@@ -84,6 +85,7 @@ var purgeChildren = map[string][]string{
 	EntityAccount: {
 		"DELETE FROM contact_accounts WHERE account_id = $1",
 		"DELETE FROM bank_details WHERE requisite_id IN (SELECT id FROM requisites WHERE entity = 'account' AND record_id = $1)",
+		"DELETE FROM requisite_addresses WHERE requisite_id IN (SELECT id FROM requisites WHERE entity = 'account' AND record_id = $1)",
 		"DELETE FROM requisites WHERE entity = 'account' AND record_id = $1",
 		"UPDATE leads SET account_id = 0 WHERE account_id = $1",
 		"UPDATE deals SET account_id = 0 WHERE account_id = $1",

@@ -97,7 +97,72 @@ func queryRequisites(t txq, where string, args ...any) ([]crm.Requisite, error) 
 	if err := brows.Err(); err != nil {
 		return nil, fmt.Errorf("store: load bank details: %w", err)
 	}
-	return all, nil
+	brows.Close()
+	return all, loadRequisiteAddresses(t, all, index, ids)
+}
+
+// loadRequisiteAddresses fills the typed addresses of the requisites
+// (index maps an id to its place in all).
+func loadRequisiteAddresses(t txq, all []crm.Requisite, index map[int64]int, ids []int64) error {
+	for i := range all {
+		all[i].Addresses = []crm.RequisiteAddress{}
+	}
+	rows, err := t.q.QueryContext(t.ctx, `SELECT requisite_id, type_id, address_1, address_2, city, postal_code, region, province, country,
+		country_code, loc_addr_id FROM requisite_addresses WHERE requisite_id IN (`+placeholders(1, len(ids))+`) ORDER BY requisite_id, type_id`,
+		int64Args(ids)...)
+	if err != nil {
+		return fmt.Errorf("store: load requisite addresses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a crm.RequisiteAddress
+		var rid int64
+		if err := rows.Scan(&rid, &a.TypeID, &a.Address1, &a.Address2, &a.City, &a.PostalCode, &a.Region, &a.Province, &a.Country,
+			&a.CountryCode, &a.LocAddrID); err != nil {
+			return fmt.Errorf("store: load requisite addresses: %w", err)
+		}
+		r := &all[index[rid]]
+		r.Addresses = append(r.Addresses, a)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load requisite addresses: %w", err)
+	}
+	return nil
+}
+
+// saveRequisiteAddresses makes a requisite's typed addresses (old as
+// stored) equal to as; a type's row keeps its id while the type stays.
+func (t *Tx) saveRequisiteAddresses(requisiteID int64, old, as []crm.RequisiteAddress) error {
+	prev := map[int64]crm.RequisiteAddress{}
+	for _, a := range old {
+		prev[a.TypeID] = a
+	}
+	for _, a := range as {
+		p, had := prev[a.TypeID]
+		delete(prev, a.TypeID)
+		var err error
+		switch {
+		case had && p == a:
+			continue
+		case had:
+			_, err = t.tx.ExecContext(t.ctx, `UPDATE requisite_addresses SET address_1 = $1, address_2 = $2, city = $3, postal_code = $4,
+				region = $5, province = $6, country = $7, country_code = $8, loc_addr_id = $9 WHERE requisite_id = $10 AND type_id = $11`,
+				a.Address1, a.Address2, a.City, a.PostalCode, a.Region, a.Province, a.Country, a.CountryCode, a.LocAddrID, requisiteID, a.TypeID)
+		default:
+			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO requisite_addresses (requisite_id, type_id, address_1, address_2, city, postal_code,
+				region, province, country, country_code, loc_addr_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				requisiteID, a.TypeID, a.Address1, a.Address2, a.City, a.PostalCode, a.Region, a.Province, a.Country, a.CountryCode, a.LocAddrID)
+		}
+		if err != nil {
+			return fmt.Errorf("store: requisite %d: save address of type %d: %w", requisiteID, a.TypeID, err)
+		}
+	}
+	for typeID := range prev {
+		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM requisite_addresses WHERE requisite_id = $1 AND type_id = $2", requisiteID, typeID); err != nil {
+			return fmt.Errorf("store: requisite %d: delete address of type %d: %w", requisiteID, typeID, err)
+		}
+	}
+	return nil
 }
 
 // loadRequisites returns the requisites of the given accounts or
@@ -190,6 +255,7 @@ func (s *Store) AddRequisite(ctx context.Context, actor crm.Actor, r crm.Requisi
 	case r.AccountID < 0 || (r.AccountID == 0 && r.ContactID <= 0):
 		return r, crm.Invalid("account_id", "the account or contact the requisite belongs to is required")
 	}
+	crm.SyncLegalAddress(&crm.Requisite{}, &r)
 	if err := r.Normalize(); err != nil {
 		return r, err
 	}
@@ -210,6 +276,9 @@ func (s *Store) AddRequisite(ctx context.Context, actor crm.Actor, r crm.Requisi
 			if err := t.saveBankDetails(r.ID, nil, r.BankDetails); err != nil {
 				return err
 			}
+			if err := t.saveRequisiteAddresses(r.ID, nil, r.Addresses); err != nil {
+				return err
+			}
 			r, err = getRequisite(t.rq(), r.ID)
 			return err
 		})
@@ -219,10 +288,16 @@ func (s *Store) AddRequisite(ctx context.Context, actor crm.Actor, r crm.Requisi
 
 // UpdateRequisite replaces a requisite's fields and bank details. Bank
 // details that carry the id of one of the requisite's rows keep it; the
-// owner does not change.
+// owner does not change. Typed addresses are replaced when r has them
+// (an empty list removes them all) and kept when it has none (nil: a
+// client that does not know them).
 func (s *Store) UpdateRequisite(ctx context.Context, actor crm.Actor, id int64, r crm.Requisite) (crm.Requisite, error) {
 	return s.ChangeRequisite(ctx, actor, id, func(cur *crm.Requisite) error {
+		addrs := cur.Addresses
 		*cur = r
+		if r.Addresses == nil {
+			cur.Addresses = addrs
+		}
 		return nil
 	})
 }
@@ -246,6 +321,7 @@ func (s *Store) ChangeRequisite(ctx context.Context, actor crm.Actor, id int64, 
 			return err
 		}
 		cur.ID, cur.AccountID, cur.ContactID, cur.RecordTimes = old.ID, old.AccountID, old.ContactID, old.RecordTimes
+		crm.SyncLegalAddress(&old, &cur)
 		if err := cur.Normalize(); err != nil {
 			return err
 		}
@@ -265,6 +341,9 @@ func (s *Store) ChangeRequisite(ctx context.Context, actor crm.Actor, id int64, 
 			if err := t.saveBankDetails(id, old.BankDetails, cur.BankDetails); err != nil {
 				return err
 			}
+			if err := t.saveRequisiteAddresses(id, old.Addresses, cur.Addresses); err != nil {
+				return err
+			}
 			out, err = getRequisite(t.rq(), id)
 			return err
 		})
@@ -275,7 +354,7 @@ func (s *Store) ChangeRequisite(ctx context.Context, actor crm.Actor, id int64, 
 // requisiteRow is what the requisites row holds of r: r without its bank
 // details and stamps.
 func requisiteRow(r crm.Requisite) crm.Requisite {
-	r.BankDetails, r.RecordTimes = nil, crm.RecordTimes{}
+	r.BankDetails, r.Addresses, r.RecordTimes = nil, nil, crm.RecordTimes{}
 	return r
 }
 
@@ -289,6 +368,9 @@ func (s *Store) DeleteRequisite(ctx context.Context, actor crm.Actor, id int64) 
 		entity, owner := requisiteOwner(&old)
 		return t.changeRequisites(entity, owner, func() error {
 			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM bank_details WHERE requisite_id = $1", id); err != nil {
+				return fmt.Errorf("store: delete requisite %d: %w", id, err)
+			}
+			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM requisite_addresses WHERE requisite_id = $1", id); err != nil {
 				return fmt.Errorf("store: delete requisite %d: %w", id, err)
 			}
 			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM requisites WHERE id = $1", id); err != nil {
@@ -489,4 +571,28 @@ func (t *Tx) saveBankDetails(requisiteID int64, old, bs []crm.BankDetail) error 
 		}
 	}
 	return nil
+}
+
+// GetRequisiteAddress returns the typed address with the given row id
+// (requisite_addresses.id, the order of crm.address.list) and its
+// requisite.
+func (s *Store) GetRequisiteAddress(ctx context.Context, id int64) (crm.RequisiteAddress, crm.Requisite, error) {
+	t := s.rq(ctx)
+	var rid, typeID int64
+	err := t.q.QueryRowContext(t.ctx, "SELECT requisite_id, type_id FROM requisite_addresses WHERE id = $1", id).Scan(&rid, &typeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.RequisiteAddress{}, crm.Requisite{}, NotFound("requisite address", id)
+	}
+	if err != nil {
+		return crm.RequisiteAddress{}, crm.Requisite{}, fmt.Errorf("store: requisite address %d: %w", id, err)
+	}
+	r, err := getRequisite(t, rid)
+	if err != nil {
+		return crm.RequisiteAddress{}, crm.Requisite{}, err
+	}
+	a, ok := r.AddressOf(typeID)
+	if !ok {
+		return a, r, NotFound("requisite address", id) // removed meanwhile
+	}
+	return a, r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -19,24 +20,44 @@ const phoneTail = 7
 // a number typed without its country code) and an e-mail's domain. Both
 // walk the expression indexes of migration 0021, whose text the
 // conditions repeat.
-func (s *Store) commsSearch(q, entity string, arg func(any) string) []string {
-	var conds []string
+func (s *Store) commsSearch(q, entity string) []qCond {
+	var conds []qCond
 	if digits, ok := phoneQuery(q); ok {
-		c := fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'PHONE' AND substr(normalized, length(normalized) - 6) = %s AND entity = %s",
-			arg(digits[len(digits)-phoneTail:]), arg(entity))
-		if len(digits) > phoneTail {
-			c += " AND normalized LIKE " + arg("%"+digits)
+		tail := digits[len(digits)-phoneTail:]
+		cond := func(arg func(any) string) string {
+			c := fmt.Sprintf("comms.kind = 'PHONE' AND substr(comms.normalized, length(comms.normalized) - 6) = %s AND comms.entity = %s", arg(tail), arg(entity))
+			if len(digits) > phoneTail {
+				c += " AND comms.normalized LIKE " + arg("%"+digits)
+			}
+			return c
 		}
-		conds = append(conds, c+")")
+		conds = append(conds, commsCond(cond))
 	}
 	if domain, ok := domainQuery(q); ok {
-		expr := "substr(normalized, instr(normalized, '@') + 1)"
+		expr := "substr(comms.normalized, instr(comms.normalized, '@') + 1)"
 		if s.db.Dialect == db.Postgres {
-			expr = "split_part(normalized, '@', 2)"
+			expr = "split_part(comms.normalized, '@', 2)"
 		}
-		conds = append(conds, fmt.Sprintf("r.id IN (SELECT record_id FROM comms WHERE kind = 'EMAIL' AND %s = %s AND entity = %s)", expr, arg(domain), arg(entity)))
+		conds = append(conds, commsCond(func(arg func(any) string) string {
+			return fmt.Sprintf("comms.kind = 'EMAIL' AND %s = %s AND comms.entity = %s", expr, arg(domain), arg(entity))
+		}))
 	}
 	return conds
+}
+
+// commsCond is a q= condition on the comms (cond on comms' own columns):
+// r.id IN the matches, or, as a branch of unionPage, the comms joined to
+// the records in record_id order along the expression index (migration
+// 0025), so that a domain every lead has stops at the page's end.
+func commsCond(cond func(arg func(any) string) string) qCond {
+	return qCond{
+		sql: func(arg func(any) string) string {
+			return "r.id IN (SELECT comms.record_id FROM comms WHERE " + cond(arg) + ")"
+		},
+		driver: func(arg func(any) string) qDriver {
+			return qDriver{from: "comms", id: "comms.record_id", where: cond(arg), distinct: true}
+		},
+	}
 }
 
 // phoneQuery reports whether q is a phone or its end: 7 digits at least,
@@ -246,4 +267,40 @@ func joinName(parts ...string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// ftsTables are the tables whose search text has a trigram index on
+// SQLite: an FTS5 table T_fts (migration 0025) kept by triggers.
+var ftsTables = map[string]bool{
+	"leads": true, "contacts": true, "accounts": true, "deals": true,
+	"sales_orders": true, "invoices": true, "products": true,
+}
+
+// textCondition is q='s condition on the records' search text: a
+// case-insensitive substring (the text and q lower-cased in Go). On
+// PostgreSQL the LIKE walks the pg_trgm index of migration 0025 when the
+// extension could be created. On SQLite the FTS5 trigram table finds
+// the candidates (q as one phrase: its trigrams in a row, that is, q as
+// a substring, folded) and the LIKE keeps the exact meaning; q shorter
+// than a trigram is left to the LIKE alone.
+func (s *Store) textCondition(table, q string) qCond {
+	lq := strings.ToLower(q)
+	like := func(arg func(any) string) string {
+		return "r.search LIKE " + arg("%"+escapeLike(lq)+"%") + " ESCAPE '\\'"
+	}
+	if s.db.Dialect != db.SQLite || !ftsTables[table] || utf8.RuneCountInString(lq) < 3 || plainSearch {
+		return qCond{sql: like}
+	}
+	phrase := `"` + strings.ReplaceAll(lq, `"`, `""`) + `"`
+	fts := table + "_fts"
+	return qCond{
+		sql: func(arg func(any) string) string {
+			return "(r.id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH " + arg(phrase) + ") AND " + like(arg) + ")"
+		},
+		// FTS5 reads a phrase's rows in rowid order as asked, lazily: a
+		// word every record has stops at the page's end.
+		driver: func(arg func(any) string) qDriver {
+			return qDriver{from: fts, id: fts + ".rowid", where: fts + " MATCH " + arg(phrase) + " AND " + like(arg)}
+		},
+	}
 }

@@ -179,16 +179,22 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 		return nil
 	})
 	if err == nil && n > 0 {
-		events.Written.Add(float64(n))
-		if s.onCommit != nil {
-			s.onCommit()
-		}
+		// Inside a joined transaction (an automation run's steps, see
+		// db.Join) the commit comes later.
+		s.db.AfterCommit(ctx, func() {
+			events.Written.Add(float64(n))
+			if s.onCommit != nil {
+				s.onCommit()
+			}
+		})
 	}
 	if err == nil && n == 0 {
 		// Writes of CRM records always log events; the writes that log
 		// none change dictionaries, users, keys or custom fields — what
-		// the lookup cache holds — so they clear it.
+		// the lookup cache holds — so they clear it (again after a joined
+		// transaction's commit: a read meanwhile may have cached the old).
 		s.cache.clear()
+		s.db.AfterCommit(ctx, s.cache.clear)
 	}
 	return err
 }

@@ -266,10 +266,8 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	if !ok || len(prefix) != 12 || len(secret) != 64 {
 		return KeyOwner{}, ErrBadCredentials
 	}
-	cacheKey := "apikey:" + keyHash(full)
-	if v, ok := s.cache.get(cacheKey); ok {
-		return v.(KeyOwner), nil
-	}
+	// Not cached: a key revoked or a user disabled by another process
+	// (the CLI, another instance) stops working at its next request.
 	var ko KeyOwner
 	var hash string
 	var lastUsed int64
@@ -294,7 +292,6 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(updated)
 	ko.User = u
 	ko.LastUsed = fromMicro(lastUsed)
-	s.cache.put(cacheKey, ko)
 	return ko, nil
 }
 

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -131,5 +130,5 @@ func (u *UI) saveAccess(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/users?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/admin/users?flash=card.saved")
 }

@@ -73,7 +73,7 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/users?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/admin/users?flash=card.created")
 }
 
 // updateUser changes a user's role and active flag, and sets a new
@@ -115,7 +115,7 @@ func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
 			return
 		}
 	}
-	back(w, r, "/admin/users?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/admin/users?flash=card.saved")
 }
 
 type keysData struct {
@@ -211,5 +211,5 @@ func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/keys?user="+strconv.FormatInt(owner.ID, 10)+"&flash="+url.QueryEscape(rq.T("adm.revoked")))
+	back(w, r, "/keys?user="+strconv.FormatInt(owner.ID, 10)+"&flash=adm.revoked")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -126,7 +125,7 @@ func (u *UI) autoAction(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	ctx, a := r.Context(), rq.Actor()
 	var err error
-	flash := rq.T("card.saved")
+	flash := "card.saved"
 	to := "/automation"
 	switch r.PathValue("action") {
 	case "activate", "deactivate":
@@ -134,12 +133,12 @@ func (u *UI) autoAction(w http.ResponseWriter, r *http.Request, rq *request) {
 	case "copy":
 		var b automation.Bundle
 		if b, err = u.auto.Copy(ctx, a, id); err == nil {
-			flash = rq.T("auto.copied")
+			flash = "auto.copied"
 			to = "/automation/" + strconv.FormatInt(b.ID, 10)
 		}
 	case "delete":
 		err = u.auto.Delete(ctx, a, id)
-		flash = rq.T("auto.deleted")
+		flash = "auto.deleted"
 	default:
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
@@ -152,7 +151,7 @@ func (u *UI) autoAction(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, to+"?flash="+url.QueryEscape(flash))
+	back(w, r, to+"?flash="+flash)
 }
 
 // problemLines lists a refused definition's problems, one line each; nil
@@ -247,7 +246,7 @@ func (u *UI) autoImport(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showAutoList(w, r, rq, http.StatusUnprocessableEntity, append([]string{rq.T("auto.import_failed")}, ps...))
 		return
 	}
-	back(w, r, "/automation?flash="+url.QueryEscape(fmt.Sprintf(rq.T("auto.imported"), len(bs))))
+	back(w, r, "/automation?flash=auto.imported&n="+strconv.Itoa(len(bs)))
 }
 
 type autoTemplatesData struct {

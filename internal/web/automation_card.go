@@ -83,7 +83,7 @@ func (u *UI) runManual(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.autoFail(w, r, rq, err)
 		return
 	}
-	q := url.Values{"flash": {rq.T("auto.started")}}
+	q := url.Values{"flash": {"auto.started"}}
 	if rq.IsAdmin() {
 		q.Set("run", strconv.FormatInt(run.ID, 10))
 	}

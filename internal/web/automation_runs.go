@@ -278,13 +278,13 @@ func (u *UI) autoRunAction(w http.ResponseWriter, r *http.Request, rq *request) 
 	switch r.PathValue("action") {
 	case "replay":
 		run, err = u.auto.Replay(r.Context(), id)
-		flash = rq.T("auto.replayed")
+		flash = "auto.replayed"
 	case "retry":
 		run, err = u.auto.Retry(r.Context(), id)
-		flash = rq.T("auto.retried")
+		flash = "auto.retried"
 	case "cancel":
 		run, err = u.auto.Cancel(r.Context(), id)
-		flash = rq.T("auto.cancelled")
+		flash = "auto.cancelled"
 	default:
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
@@ -293,7 +293,7 @@ func (u *UI) autoRunAction(w http.ResponseWriter, r *http.Request, rq *request) 
 		u.autoFail(w, r, rq, err)
 		return
 	}
-	back(w, r, "/automation/runs/"+strconv.FormatInt(run.ID, 10)+"?flash="+url.QueryEscape(flash))
+	back(w, r, "/automation/runs/"+strconv.FormatInt(run.ID, 10)+"?flash="+flash)
 }
 
 // autoFail shows the service's refusals (a finished run cancelled, a run

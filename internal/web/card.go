@@ -380,7 +380,7 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		})
 		return
 	}
-	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash=card.saved")
 }
 
 func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -466,7 +466,7 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.refuseForm(w, r, rq, e, nil, err, refuse)
 		return
 	}
-	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash=card.created")
 }
 
 // refuseForm shows a form again with every field at fault (parsed: those
@@ -494,7 +494,7 @@ func (u *UI) deleteRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/e/"+e.Name+"?flash="+url.QueryEscape(rq.T("card.deleted")))
+	back(w, r, "/e/"+e.Name+"?flash=card.deleted")
 }
 
 func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {

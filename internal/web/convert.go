@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -240,5 +239,5 @@ func (u *UI) convertSubmit(w http.ResponseWriter, r *http.Request, rq *request) 
 	if res.Deal != nil {
 		to = "/e/deal/" + strconv.FormatInt(res.Deal.ID, 10)
 	}
-	back(w, r, to+"?flash="+url.QueryEscape(rq.T("card.converted")))
+	back(w, r, to+"?flash=card.converted")
 }

@@ -162,6 +162,6 @@ func (u *UI) dictAction(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	q.Set("flash", rq.T("card.saved"))
+	q.Set("flash", "card.saved")
 	back(w, r, "/admin/dict?"+q.Encode())
 }

@@ -182,7 +182,7 @@ func (u *UI) createDistribution(w http.ResponseWriter, r *http.Request, rq *requ
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/distribution?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/admin/distribution?flash=card.created")
 }
 
 // distributionAction turns a rule on or off, or deletes it.
@@ -212,5 +212,5 @@ func (u *UI) distributionAction(w http.ResponseWriter, r *http.Request, rq *requ
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/distribution?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/admin/distribution?flash=card.saved")
 }

@@ -108,7 +108,7 @@ func (u *UI) saveDupRule(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showDuplicates(w, r, rq, http.StatusUnprocessableEntity, rule.Entity, fieldMsg(rq, err))
 		return
 	}
-	back(w, r, "/duplicates?entity="+url.QueryEscape(rule.Entity)+"&flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/duplicates?entity="+url.QueryEscape(rule.Entity)+"&flash=card.saved")
 }
 
 type mergeRow struct {
@@ -197,7 +197,7 @@ func (u *UI) merge(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showMerge(w, r, rq, http.StatusUnprocessableEntity, entity, keep, drop, fieldMsg(rq, err))
 		return
 	}
-	back(w, r, "/e/"+entity+"/"+strconv.FormatInt(keep, 10)+"?flash="+url.QueryEscape(rq.T("dup.merged")))
+	back(w, r, "/e/"+entity+"/"+strconv.FormatInt(keep, 10)+"?flash=dup.merged")
 }
 
 func cutPrefix(s, p string) (string, bool) {

@@ -587,3 +587,54 @@ func TestBrowserAutomationEditorParts(t *testing.T) {
 		t.Fatalf("test with filters that say no: %q", got)
 	}
 }
+
+// TestBrowserAutomationStepAction: a step's action is changed in place
+// from its card: the input fields the new action also takes are kept,
+// the others dropped, its duplicate handling narrowed to the keys the new
+// action has; the focus stays on the choice, and the save stores it.
+func TestBrowserAutomationStepAction(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	if _, ok := e.app.Automation.Registry().Action("crm.deal.create"); !ok {
+		t.Skip("waits for the CRM actions: crm.deal.create is not registered")
+	}
+	startAutomation(t, e)
+	bg := context.Background()
+	b, err := e.app.Automation.Create(bg, e.admin, automation.Definition{Name: "Смена действия",
+		Trigger: automation.TriggerSpec{Type: automation.TriggerManual, Entity: "lead"},
+		Steps: []automation.Step{{ID: "client", Action: "crm.contact.create",
+			Input:      map[string]any{"name": "{{trigger.record.title}}", "last_name": "Иванов", "comments": "из заявки {{trigger.record.id}}"},
+			Duplicates: &automation.Duplicates{By: []string{"phone", "name"}, Then: "skip"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := newBrowserSession(t, e)
+	sel := `#step-1 select[data-path="action"]`
+	bs.run("editor", chromedp.Navigate(e.srv.URL+"/automation/"+strconv.FormatInt(b.ID, 10)), chromedp.WaitVisible(chromedp.CSS(sel)))
+	bs.waitJS("first check", `document.getElementById("auto-status").textContent === "Ошибок нет"`)
+	if got := bs.eval(`document.querySelector(` + strconv.Quote(sel) + `).value`); got != "crm.contact.create" {
+		t.Fatalf("the action shown is %q", got)
+	}
+	bs.run("focus the action", chromedp.Focus(chromedp.CSS(sel)))
+	bs.setSelect(sel, "crm.deal.create")
+	bs.waitJS("changed", `document.querySelector("#step-1 h2 code").textContent === "crm.deal.create"`)
+	if got := bs.eval(`document.activeElement.dataset.path + " " + document.activeElement.closest(".node-step").id`); got != "action step-1" {
+		t.Fatalf("after the change the focus is on %q", got)
+	}
+	if got := bs.eval(`String(!!document.querySelector('#step-1 [data-path="input.name"]')) + " " + document.querySelector('#step-1 [data-path="input.comments"]').value`); got != "false из заявки {{trigger.record.id}}" {
+		t.Fatalf("fields after the change: %q", got)
+	}
+	bs.labelled("the editor after a step's action changed")
+	bs.settled()
+	bs.run("save", chromedp.Click(chromedp.CSS(`#auto-save`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	bs.waitJS("saved", `document.getElementById("bundle-version") && document.getElementById("bundle-version").textContent.includes("2")`)
+	nb, err := e.app.Automation.Get(bg, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := nb.Definition.Steps
+	want := []automation.Step{{ID: "client", Action: "crm.deal.create", Input: map[string]any{"comments": "из заявки {{trigger.record.id}}"},
+		Duplicates: &automation.Duplicates{By: []string{"name"}, Then: "skip"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("saved steps:\n%+v\nwant\n%+v", got, want)
+	}
+}

@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -32,9 +35,12 @@ func TestBrowserEveryPageFits(t *testing.T) {
 			if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
 				bs.dir = d // to look at them
 			}
-			bs.run("viewport", chromedp.EmulateViewport(size.w, size.h))
+			bs.run("viewport", chromedp.EmulateViewport(size.w, size.h), watchCSP())
 			for _, p := range pages {
 				bs.run(p, chromedp.Navigate(e.srv.URL+p), chromedp.WaitReady(chromedp.CSS(`main`)))
+				if v := bs.eval(`JSON.stringify(window.__cspViolations || [])`); v != "[]" {
+					t.Errorf("%s breaks the Content-Security-Policy: %s", p, v)
+				}
 				wide := bs.eval(`(function(){
 					const se = document.scrollingElement;
 					if (se.scrollWidth <= innerWidth) return "";
@@ -55,6 +61,20 @@ func TestBrowserEveryPageFits(t *testing.T) {
 			t.Logf("%d pages at %d×%d", len(pages), size.w, size.h)
 		})
 	}
+}
+
+// watchCSP makes every page the tab opens from now on record the
+// Content-Security-Policy violations it reports (window.__cspViolations),
+// so that a crawl sees an inline script or style the policy blocks.
+func watchCSP() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			window.__cspViolations = [];
+			document.addEventListener("securitypolicyviolation", function (e) {
+				window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "") + " " + (e.sample || "") + " line " + e.lineNumber);
+			});`})
+		return err
+	})
 }
 
 // seedWide makes records whose values are long: a title with no spaces, a

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/obmen/obmen/internal/spreadsheet"
 )
 
 // Lists export as CSV for a spreadsheet (Russian Excel by default: ";"
@@ -176,11 +178,14 @@ func (u *UI) exportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 		if _, err := io.WriteString(w, "\xEF\xBB\xBF"); err != nil {
 			return err
 		}
-		return cw.Write(head)
+		return cw.Write(spreadsheet.Row(head))
 	}, func(cells []exportCell) error {
 		line := make([]string, len(cells))
 		for i, c := range cells {
 			line[i] = format.text(c)
+			if c.Num == "" {
+				line[i] = spreadsheet.Text(line[i])
+			}
 		}
 		return cw.Write(line)
 	})

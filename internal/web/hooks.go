@@ -119,7 +119,7 @@ func (u *UI) incomingAction(w http.ResponseWriter, r *http.Request, rq *request)
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/webhooks?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/admin/webhooks?flash=card.saved")
 }
 
 // createOutbound subscribes a URL to changes.
@@ -147,7 +147,7 @@ func (u *UI) createOutbound(w http.ResponseWriter, r *http.Request, rq *request)
 		u.showWebhooks(w, r, rq, http.StatusUnprocessableEntity, webhooksData{Error: msg, Form: f, FormHooks: "out"})
 		return
 	}
-	back(w, r, "/admin/webhooks?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/admin/webhooks?flash=card.created")
 }
 
 // outboundAction enables, disables or deletes an outbound webhook.
@@ -179,7 +179,7 @@ func (u *UI) outboundAction(w http.ResponseWriter, r *http.Request, rq *request)
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/webhooks?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/admin/webhooks?flash=card.saved")
 }
 
 type webhookData struct {
@@ -231,7 +231,7 @@ func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, rq *request) 
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/webhooks/outbound/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("hooks.retried")))
+	back(w, r, "/admin/webhooks/outbound/"+strconv.FormatInt(id, 10)+"?flash=hooks.retried")
 }
 
 // SetBitrixScopes gives the scopes the Bitrix24-compatible REST serves:

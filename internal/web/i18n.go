@@ -4,6 +4,9 @@ import (
 	"embed"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -1058,6 +1061,7 @@ var validationRU = map[string]string{
 	"row_product_service":           "строка — либо товар, либо услуга, но не оба",
 	"grant_self":                    "пользователь и так видит свои записи",
 	"account_twice":                 "компания %d указана дважды",
+	"address_type_twice":            "адрес типа %d указан дважды",
 	"enum_no_options":               "у поля-списка должен быть хотя бы один вариант",
 	"at_most_500":                   "не больше 500",
 	"cannot_filter":                 "по этому полю нельзя фильтровать",
@@ -1159,3 +1163,31 @@ func fieldMessage(rq *request, fe *crm.FieldError) string {
 	}
 	return fe.Message
 }
+
+// flashText is the notice a redirect asks the next page to show. The
+// query names a message of the catalogue (?flash=card.saved), never the
+// text itself, so that a link from elsewhere cannot put words on an Obmen
+// page; a message with a count takes it from n, digits only.
+func flashText(lang string, q url.Values) string {
+	key := q.Get("flash")
+	if key == "" || len(key) > 64 || !flashKey.MatchString(key) {
+		return ""
+	}
+	text := translate(lang, key)
+	if text == key {
+		return ""
+	}
+	if strings.Contains(text, "%d") {
+		n, err := strconv.Atoi(q.Get("n"))
+		if err != nil || n < 0 {
+			return ""
+		}
+		return fmt.Sprintf(text, n)
+	}
+	if strings.Contains(text, "%") {
+		return "" // a message that needs arguments other than a count
+	}
+	return text
+}
+
+var flashKey = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)

@@ -159,7 +159,7 @@ func (u *UI) createWebform(w http.ResponseWriter, r *http.Request, rq *request) 
 		u.showWebforms(w, r, rq, http.StatusUnprocessableEntity, webformsData{Form: in, Error: fieldMsg(rq, err)})
 		return
 	}
-	back(w, r, "/admin/webforms/"+strconv.FormatInt(f.ID, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/admin/webforms/"+strconv.FormatInt(f.ID, 10)+"?flash=card.created")
 }
 
 func (u *UI) webformShow(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -202,7 +202,7 @@ func (u *UI) webformAction(w http.ResponseWriter, r *http.Request, rq *request) 
 			u.failErr(w, r, rq, err)
 			return
 		}
-		back(w, r, "/admin/webforms?flash="+url.QueryEscape(rq.T("wf.deleted")))
+		back(w, r, "/admin/webforms?flash=wf.deleted")
 	case "save":
 		old, err := u.forms.Get(r.Context(), id)
 		if err != nil {
@@ -219,7 +219,7 @@ func (u *UI) webformAction(w http.ResponseWriter, r *http.Request, rq *request) 
 			u.showWebform(w, r, rq, http.StatusUnprocessableEntity, webformsData{Form: in, Error: fieldMsg(rq, err)})
 			return
 		}
-		back(w, r, "/admin/webforms/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
+		back(w, r, "/admin/webforms/"+strconv.FormatInt(id, 10)+"?flash=card.saved")
 	default:
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 	}
@@ -284,7 +284,7 @@ func (u *UI) createCollector(w http.ResponseWriter, r *http.Request, rq *request
 		u.showCollectors(w, r, rq, http.StatusUnprocessableEntity, collectorsData{Collector: in, Error: fieldMsg(rq, err)})
 		return
 	}
-	back(w, r, "/admin/collectors/"+strconv.FormatInt(c.ID, 10)+"?flash="+url.QueryEscape(rq.T("card.created")))
+	back(w, r, "/admin/collectors/"+strconv.FormatInt(c.ID, 10)+"?flash=card.created")
 }
 
 func (u *UI) collectorShow(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -329,7 +329,7 @@ func (u *UI) collectorAction(w http.ResponseWriter, r *http.Request, rq *request
 			u.failErr(w, r, rq, err)
 			return
 		}
-		back(w, r, "/admin/collectors?flash="+url.QueryEscape(rq.T("col.deleted")))
+		back(w, r, "/admin/collectors?flash=col.deleted")
 	case "save":
 		old, err := u.collectors.Get(ctx, id)
 		if err != nil {
@@ -346,7 +346,7 @@ func (u *UI) collectorAction(w http.ResponseWriter, r *http.Request, rq *request
 			u.showCollector(w, r, rq, http.StatusUnprocessableEntity, collectorsData{Collector: in, Error: fieldMsg(rq, err)})
 			return
 		}
-		back(w, r, "/admin/collectors/"+strconv.FormatInt(id, 10)+"?flash="+url.QueryEscape(rq.T("card.saved")))
+		back(w, r, "/admin/collectors/"+strconv.FormatInt(id, 10)+"?flash=card.saved")
 	case "run":
 		if _, err := u.collectors.Get(ctx, id); err != nil {
 			u.failErr(w, r, rq, err)

@@ -243,7 +243,7 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, nil, iv)
 		return
 	}
-	back(w, r, base+"?flash="+url.QueryEscape(rq.T("card.saved"))+"#items")
+	back(w, r, base+"?flash=card.saved#items")
 }
 
 // itemsForm is rows as the editor would submit them.

@@ -18,12 +18,42 @@ import (
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: only a path of
+// this origin survives, rebuilt from its parsed form so that what the
+// browser follows is exactly what was checked. Browsers drop tabs and
+// line breaks from URLs and read a backslash as a slash, so "/\t/host"
+// and "/\\host" would become "//host" — another site — after the check;
+// any control character, backslash or encoded slash at the start refuses
+// the value outright.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
 		return "/"
 	}
-	return next
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && c <= 0x9f) || c == '\u2028' || c == '\u2029' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(strings.ToLower(p), "/%2f") || strings.HasPrefix(strings.ToLower(p), "/%5c") {
+		return "/"
+	}
+	out := p
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	if u.Fragment != "" {
+		out += "#" + u.EscapedFragment()
+	}
+	// The rebuilt value must parse back to the same same-origin path.
+	if back, err := url.Parse(out); err != nil || back.Host != "" || back.Scheme != "" {
+		return "/"
+	}
+	return out
 }
 
 type loginData struct {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -126,5 +125,5 @@ func (u *UI) savePrefs(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/notifications?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/notifications?flash=card.saved")
 }

@@ -122,5 +122,5 @@ func (u *UI) saveOnec(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/admin/1c?flash="+url.QueryEscape(rq.T("card.saved")))
+	back(w, r, "/admin/1c?flash=card.saved")
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/obmen/obmen/internal/store"
@@ -61,7 +60,7 @@ func (u *UI) binAction(w http.ResponseWriter, r *http.Request, rq *request, purg
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/recycle?flash="+url.QueryEscape(rq.T(msg)))
+	back(w, r, "/recycle?flash="+msg)
 }
 
 func (u *UI) restore(w http.ResponseWriter, r *http.Request, rq *request) {

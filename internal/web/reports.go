@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/spreadsheet"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/xuri/excelize/v2"
 )
@@ -372,11 +373,11 @@ func (u *UI) reportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 		_, _ = w.Write([]byte("\uFEFF"))
 		cw := csv.NewWriter(w)
 		cw.Comma = ';'
-		_ = cw.Write(s.Table.Header)
+		_ = cw.Write(spreadsheet.Row(append([]string(nil), s.Table.Header...)))
 		for _, row := range s.Table.Rows {
 			out := make([]string, len(row))
 			for i, c := range row {
-				out[i] = strings.ReplaceAll(c, "\u202f", "") // Excel reads "45000,50" as a number
+				out[i] = spreadsheet.Text(strings.ReplaceAll(c, "\u202f", "")) // Excel reads "45000,50" as a number
 			}
 			_ = cw.Write(out)
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -125,5 +124,5 @@ func (u *UI) settingsSave(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	back(w, r, "/settings?flash="+url.QueryEscape(rq.T("settings.saved")))
+	back(w, r, "/settings?flash=settings.saved")
 }

@@ -379,11 +379,12 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 	if !ok {
 		panic("web: no page template " + page)
 	}
-	v := &view{Loc: u.zone(r.Context()), Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: r.URL.Query().Get("flash"), Auto: u.auto != nil}
+	v := &view{Loc: u.zone(r.Context()), Lang: langOf(r), Title: title, Nav: nav, Entities: u.entities, Data: data, Flash: flashText(langOf(r), r.URL.Query()), Auto: u.auto != nil}
 	if r.Method == http.MethodGet {
 		here := *r.URL
 		q := here.Query()
 		q.Del("flash")
+		q.Del("n")
 		here.RawQuery = q.Encode()
 		v.Path = here.RequestURI()
 	}

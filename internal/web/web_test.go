@@ -506,7 +506,7 @@ func TestLanguageAndOtherSurfaces(t *testing.T) {
 		if p := b.get("/e/lead"); !strings.Contains(p.Body, "<h1>Leads <small") || !strings.Contains(p.Body, `lang="en"`) {
 			t.Fatal("English not applied")
 		}
-		for path, want := range map[string]int{"/healthz": 200, "/api/v1/openapi.json": 200, "/metrics": 200, "/no/such/page": 404,
+		for path, want := range map[string]int{"/healthz": 200, "/api/v1/openapi.json": 200, "/metrics": 404, "/no/such/page": 404,
 			"/static/app.css": 200, "/static/htmx-2.0.11.min.js": 200, "/integrations": 200, "/e/nosuch": 404, "/e/lead/999": 404} {
 			if p := b.get(path); p.Status != want {
 				t.Errorf("%s: %d, want %d", path, p.Status, want)

@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/spreadsheet"
 )
 
 // HandleFunc is internal/api's registration for administrators' routes
@@ -170,16 +170,8 @@ func WriteSkippedCSV(w io.Writer, items []SkippedItem) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"Ид", "Наименование", "Файл", "Строка", "Причина"})
 	for _, it := range items {
-		_ = cw.Write([]string{csvSafe(it.ID), csvSafe(it.Name), csvSafe(it.File), strconv.Itoa(it.Line), csvSafe(it.Reason)})
+		_ = cw.Write([]string{spreadsheet.Text(it.ID), spreadsheet.Text(it.Name), spreadsheet.Text(it.File), strconv.Itoa(it.Line), spreadsheet.Text(it.Reason)})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

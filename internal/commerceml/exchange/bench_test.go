@@ -162,6 +162,7 @@ func BenchmarkCatalogImport(b *testing.B) {
 		b.Logf("%d products with offers end to end in %v; during the exchange: %s; VmHWM of the process (server and 1C client, with the check after) %s; Go heap sys %d MiB",
 			n, took, during, peakRSS(), ms.HeapSys>>20)
 		b.Logf("longest write held by the exchange %v; the switch (import.xml + offers.xml in one transaction) %v", hold, sw)
+		b.Logf("steps of the switch: %s", e.app.CommerceML.SwitchSteps())
 		b.ReportMetric(took.Seconds(), "s/catalog")
 		b.ReportMetric(hold.Seconds(), "s-max-write-hold")
 		b.ReportMetric(sw.Seconds(), "s-switch")

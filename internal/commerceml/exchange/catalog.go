@@ -204,6 +204,7 @@ type catalogTx struct {
 	prices   map[string]*commerceml.PriceType
 	lastID   int64 // the record the last product, service or offer applied to
 	skipped  []SkippedItem
+	steps    *stepTimer // the switch's, nil elsewhere
 }
 
 // named converts the store's products found by name and article.

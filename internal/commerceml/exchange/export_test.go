@@ -13,3 +13,6 @@ func (s *Service) Holds() (maxHold, lastSwitch time.Duration) {
 
 // ResetHolds forgets the writes measured so far.
 func (s *Service) ResetHolds() { s.maxHold.Store(0); s.lastSwitch.Store(0) }
+
+// SwitchSteps returns how long each step of the last switch took.
+func (s *Service) SwitchSteps() string { v, _ := s.lastSteps.Load().(string); return v }

@@ -284,3 +284,31 @@ func TestCheckauthRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionTokenNotStored: the database keeps only a hash of the 1C
+// session cookie — not in the sessions table, not in the journal — and
+// the hash itself does not open a session.
+func TestSessionTokenNotStored(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		e.settings(func(s *exchange.Settings) {})
+		c := e.oneC()
+		c.checkauth("catalog")
+		c.must("catalog", "init", nil, nil, "zip=")
+		var n int
+		if err := e.d.Read.QueryRowContext(e.ctx, "SELECT COUNT(*) FROM cml_sessions WHERE id = $1", c.cookie).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the cookie is stored in cml_sessions (%d, %v)", n, err)
+		}
+		var stored string
+		if err := e.d.Read.QueryRowContext(e.ctx, "SELECT id FROM cml_sessions").Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(stored, c.cookie) || len(stored) != 64 {
+			t.Fatalf("stored session id %q", stored)
+		}
+		thief := e.oneC()
+		thief.cookie = stored[:32]
+		thief.must("catalog", "init", nil, nil, "failure\n")
+		thief.cookie = stored
+		thief.must("catalog", "init", nil, nil, "failure\n")
+	})
+}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
@@ -61,6 +62,8 @@ type Service struct {
 	// maxHold is the longest write the exchange has held (ns), lastSwitch
 	// the last switch's time (ns): the benchmark reports them.
 	maxHold, lastSwitch atomic.Int64
+	// lastSteps: how long each step of the last switch took.
+	lastSteps atomic.Value
 }
 
 // New returns the service.
@@ -215,7 +218,7 @@ func (s *Service) checkauth(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	err = s.db.Write(r.Context(), func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO cml_sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-			id, ko.User.ID, now.UnixMicro(), now.Add(sessionTTL).UnixMicro())
+			sessionKey(id), ko.User.ID, now.UnixMicro(), now.Add(sessionTTL).UnixMicro())
 		return err
 	})
 	if err != nil {
@@ -225,6 +228,15 @@ func (s *Service) checkauth(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("exchange: 1C signed in", "user", ko.User.Login, "remote", ip)
 	answer(w, "success", CookieName, id, "sessid="+id, "timestamp="+strconv.FormatInt(now.Unix(), 10))
+}
+
+// sessionKey is what the database keeps of a session's cookie: its
+// SHA-256, as for API keys, so that a copy of the database or the journal
+// (whose entries name their session) cannot be replayed as a 1C session.
+// The key also names the session's upload directory and journal entries.
+func sessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 func (s *Service) session(r *http.Request) (session, error) {
@@ -242,7 +254,7 @@ func (s *Service) session(r *http.Request) (session, error) {
 	}
 	var sess session
 	var expires int64
-	err := s.db.Read.QueryRowContext(r.Context(), "SELECT id, user_id, cursor, expires_at FROM cml_sessions WHERE id = $1", id).
+	err := s.db.Read.QueryRowContext(r.Context(), "SELECT id, user_id, cursor, expires_at FROM cml_sessions WHERE id = $1", sessionKey(id)).
 		Scan(&sess.ID, &sess.UserID, &sess.Cursor, &expires)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires < s.now().UnixMicro()) {
 		return session{}, errors.New("session expired or unknown: call mode=checkauth again")

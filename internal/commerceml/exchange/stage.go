@@ -18,6 +18,7 @@ import (
 
 	"github.com/obmen/obmen/internal/commerceml"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -294,13 +295,14 @@ func (s *Service) stage(ctx context.Context, e Entry, sess session, set Settings
 		return fmt.Errorf("exchange: %s: %w", e.Filename, err)
 	}
 	defer f.Close()
-	rd := commerceml.NewReader(f, st.file)
+	next, stop := readAhead(commerceml.NewReader(f, st.file))
+	defer stop()
 	var i int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		v, err := rd.Next()
+		v, err := next()
 		if err == io.EOF {
 			break
 		}
@@ -762,10 +764,10 @@ func sameIDs(a, b []int64) bool {
 	return slices.Equal(a, b)
 }
 
-const stageInsert = `INSERT INTO cml_stage_products (batch_id, file_id, seq, ord, record_id, op, id1c, name, article, unit, price, currency,
-	vat_rate, vat_included, stock, description, active, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at,
-	base_updated_at, ext_id, set_cats, cats, changes, slow)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
+// stageColumns are the columns of a staged product.
+var stageColumns = []string{"batch_id", "file_id", "seq", "ord", "record_id", "op", "id1c", "name", "article", "unit", "price", "currency",
+	"vat_rate", "vat_included", "stock", "description", "active", "search", "assigned_by_id", "created_by_id", "updated_by_id", "created_at",
+	"updated_at", "base_updated_at", "ext_id", "set_cats", "cats", "changes", "slow"}
 
 // flush writes the chunk, with the file's progress, in one short
 // transaction; last marks the file staged.
@@ -854,51 +856,51 @@ func (st *stager) flush(items int64, last bool) error {
 		stage = StageStaged
 	}
 	batch, file := st.e.Batch, st.e.ID
+	sqlite := st.s.db.Dialect == db.SQLite
 	err = st.s.write(st.ctx, func(ctx context.Context, tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, stageInsert)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		item, err := tx.PrepareContext(ctx, "INSERT INTO cml_stage_items (batch_id, record_id, catalog_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-		if err != nil {
-			return err
-		}
-		defer item.Close()
-		src, err := tx.PrepareContext(ctx, "INSERT INTO cml_stage_src (batch_id, file_id, seq, data, old, src) VALUES ($1, $2, $3, $4, $5, $6)")
-		if err != nil {
-			return err
-		}
-		defer src.Close()
+		// Rows staged for the same products by earlier chunks stay
+		// behind the new ones: marked before those are written.
 		for _, p := range ps {
 			r := p.r
-			if r.supersedes {
-				if _, err := tx.ExecContext(ctx, "UPDATE cml_stage_products SET superseded_by = $1 WHERE batch_id = $2 AND record_id = $3 AND superseded_by = 0",
-					file, batch, r.RecordID); err != nil {
+			if !r.supersedes {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE cml_stage_products SET superseded_by = $1 WHERE batch_id = $2 AND record_id = $3 AND superseded_by = 0",
+				file, batch, r.RecordID); err != nil {
+				return err
+			}
+			if r.prevFile == file {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM cml_stage_items WHERE batch_id = $1 AND record_id = $2", batch, r.RecordID); err != nil {
 					return err
 				}
-				if r.prevFile == file {
-					if _, err := tx.ExecContext(ctx, "DELETE FROM cml_stage_items WHERE batch_id = $1 AND record_id = $2", batch, r.RecordID); err != nil {
-						return err
-					}
-				}
 			}
+		}
+		ins := newMultiInsert(ctx, tx, sqlite, "cml_stage_products", stageColumns, "")
+		item := newMultiInsert(ctx, tx, sqlite, "cml_stage_items", []string{"batch_id", "record_id", "catalog_id"}, " ON CONFLICT DO NOTHING")
+		src := newMultiInsert(ctx, tx, sqlite, "cml_stage_src", []string{"batch_id", "file_id", "seq", "data", "old", "src"}, "")
+		for _, p := range ps {
+			r := p.r
 			n := r.New
-			if _, err := ins.ExecContext(ctx, batch, file, r.seq, file<<32|r.seq, r.RecordID, r.Op, r.ID1C, n.Name, n.Article, n.Unit,
+			if err := ins.add(batch, file, r.seq, file<<32|r.seq, r.RecordID, r.Op, r.ID1C, n.Name, n.Article, n.Unit,
 				int64(n.Price), n.Currency, p.vat, n.VATIncluded, int64(n.Stock), n.Description, n.Active, n.SearchText(),
 				n.AssignedByID, n.CreatedByID, n.UpdatedByID, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), r.Base, p.ext, p.setCats,
 				p.cats, p.changes, p.slow); err != nil {
-				return fmt.Errorf("stage product %q: %w", n.Name, err)
+				return fmt.Errorf("stage products: %w", err)
 			}
-			if _, err := src.ExecContext(ctx, batch, file, r.seq, string(p.data), string(p.old), string(p.src)); err != nil {
-				return err
+			if err := src.add(batch, file, r.seq, string(p.data), string(p.old), string(p.src)); err != nil {
+				return fmt.Errorf("stage products: %w", err)
 			}
 			if p.setCats {
 				for _, c := range n.CatalogIDs {
-					if _, err := item.ExecContext(ctx, batch, r.RecordID, c); err != nil {
-						return err
+					if err := item.add(batch, r.RecordID, c); err != nil {
+						return fmt.Errorf("stage catalog memberships: %w", err)
 					}
 				}
+			}
+		}
+		for _, m := range []*multiInsert{ins, src, item} {
+			if err := m.flush(); err != nil {
+				return fmt.Errorf("stage products: %w", err)
 			}
 		}
 		for i, o := range st.others {
@@ -907,7 +909,7 @@ func (st *stager) flush(items int64, last bool) error {
 				return err
 			}
 		}
-		if err := stageOffers(ctx, tx, batch, file, offers); err != nil {
+		if err := stageOffers(ctx, tx, sqlite, batch, file, offers); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE cml_exchanges SET staged_items = $1, counts = $2, problems = $3, stage = $4, full_catalog = $5, skipped = $6 WHERE id = $7",
@@ -920,4 +922,43 @@ func (st *stager) flush(items int64, last bool) error {
 	st.rows, st.others, st.offerRows, st.pending = st.rows[:0], st.others[:0], st.offerRows[:0], 0
 	st.byRecord, st.byKey, st.byID1C = map[int64]*stagedProduct{}, map[string]*stagedProduct{}, map[string]*stagedProduct{}
 	return nil
+}
+
+// readAhead reads the document's entities in a goroutine of their own, a
+// few hundred ahead: decoding XML takes as long as staging what it
+// holds, and the two then run side by side. stop ends the reading (and
+// waits for it) when the caller is done, early or not.
+func readAhead(rd *commerceml.Reader) (next func() (any, error), stop func()) {
+	type item struct {
+		v   any
+		err error
+	}
+	ch := make(chan item, 256)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			v, err := rd.Next()
+			select {
+			case ch <- item{v, err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	next = func() (any, error) {
+		it, ok := <-ch
+		if !ok {
+			return nil, io.EOF
+		}
+		return it.v, it.err
+	}
+	stop = func() {
+		close(quit)
+		<-done
+	}
+	return next, stop
 }

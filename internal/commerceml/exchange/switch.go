@@ -31,9 +31,18 @@ import (
 //     would: matched again, updated or created;
 //  4. all the others in a few set-based statements (store.ApplyProducts),
 //     with their change events;
-//  5. offers of services, and the deactivation of mode=deactivate;
+//  5. offers of services; variants, prices per type and stocks per
+//     warehouse, set-based, writing only the rows that differ, with an
+//     update event for each product whose offers changed something
+//     (applyOffers); the deactivation of mode=deactivate;
 //  6. the journal entries of the batch's files, in the same transaction:
 //     after a restart a switched batch is never switched again.
+//
+// All of it is one transaction: a reader sees the catalog as it was or
+// as the batch leaves it, never a mix, and a crash in the middle leaves
+// the batch staged, switched in whole by 1C's next call or the sweeper.
+// The price is that the switch holds the writer throughout (other writes
+// wait for it): the benchmark reports how long (s-switch, and each step).
 
 var errSwitched = errors.New("batch already switched")
 
@@ -79,6 +88,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		}
 	}
 	began := time.Now()
+	steps := newStepTimer()
 	err = s.store.Write(ctx, actor(sess, set), func(t *store.Tx) error {
 		t0 := time.Now()
 		defer s.noteHold(t0)
@@ -90,7 +100,8 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			return errSwitched
 		}
 		c := &catalogTx{t: t, catalogs: map[string]int64{}, units: map[string]bool{}, active: map[string]bool{},
-			prices: map[string]*commerceml.PriceType{}}
+			prices: map[string]*commerceml.PriceType{}, steps: steps}
+		steps.done("begin")
 		at := func(file int64) {
 			c.counts = counts[file]
 			c.file = ""
@@ -115,6 +126,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			}
 			problems[o.file] = append(problems[o.file], c.problems[before:]...)
 		}
+		steps.done("units, catalogs, services")
 		// 2. What no longer applies as staged.
 		for id := range changed {
 			if _, err := t.Exec(`UPDATE cml_stage_products SET slow = TRUE WHERE batch_id = $1 AND superseded_by = 0
@@ -130,6 +142,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		if _, err := t.MarkStaleProducts(pb, "slow", since); err != nil {
 			return err
 		}
+		steps.done("stale check")
 		// 3. One by one.
 		for _, f := range staged {
 			names[f.ID] = filepath.Base(f.Filename)
@@ -137,11 +150,13 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		if err := s.applySlow(t, c, batch, names, problems); err != nil {
 			return err
 		}
+		steps.done("one by one")
 		// 4. Set-based.
 		pb.Filter = "superseded_by = 0 AND NOT slow"
 		if _, _, err := t.ApplyProducts(pb); err != nil {
 			return err
 		}
+		steps.done("products")
 		// 5. Offers of services; deactivation.
 		if others, err = loadOthers(t, batch, "kind = 'offer'"); err != nil {
 			return err
@@ -175,6 +190,7 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 				return err
 			}
 		}
+		steps.done("deactivation")
 		// 6. The journal.
 		skipped := map[int64][]SkippedItem{}
 		for _, it := range c.skipped {
@@ -212,8 +228,10 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 		return err
 	}
 	took := time.Since(began)
+	steps.done("commit")
 	s.lastSwitch.Store(int64(took))
-	s.log.Info("exchange: catalog switched in", "batch", batch, "files", len(staged), "took", took)
+	s.lastSteps.Store(steps.String())
+	s.log.Info("exchange: catalog switched in", "batch", batch, "files", len(staged), "took", took, "steps", steps.String())
 	return nil
 }
 
@@ -566,21 +584,23 @@ func (s *Service) discardBatch(ctx context.Context, batch int64, cause error) {
 	}
 }
 
-// dropStaged deletes a batch's staged rows, a few thousand per write.
+// dropStaged deletes a batch's staged rows, a few thousand per write,
+// in the order of each table's key (a sort of the whole table for each
+// few thousand took minutes for a catalog of 100,000 goods).
 func (s *Service) dropStaged(ctx context.Context, batch int64) error {
 	for _, table := range []string{"cml_stage_products", "cml_stage_src", "cml_stage_items", "cml_stage_other", "cml_stage_offers",
 		"cml_stage_offer_prices", "cml_stage_offer_stocks", "cml_stage_goods"} {
+		key := "file_id, seq"
+		switch table {
+		case "cml_stage_items":
+			key = "record_id"
+		case "cml_stage_goods":
+			key = "good_id1c"
+		}
 		for {
 			var n int64
 			err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-				key := "seq"
-				switch table {
-				case "cml_stage_items":
-					key = "record_id"
-				case "cml_stage_goods":
-					key = "good_id1c"
-				}
-				res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE batch_id = $1 AND "+key+" IN (SELECT "+key+" FROM "+table+
+				res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE batch_id = $1 AND ("+key+") IN (SELECT "+key+" FROM "+table+
 					" WHERE batch_id = $1 ORDER BY "+key+" LIMIT 5000)", batch)
 				if err == nil {
 					n, err = res.RowsAffected()

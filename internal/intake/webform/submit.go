@@ -221,6 +221,7 @@ func (s *Service) refuseForm(w http.ResponseWriter, r *http.Request, f Form, val
 func (s *Service) page(w http.ResponseWriter, status int, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, p)
 }

@@ -1,7 +1,9 @@
 package webform
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"strings"
@@ -178,12 +180,25 @@ func (s *Service) refill(f Form, vals Values, title string, problems []problem) 
 	return p
 }
 
+// pageStyle is the answer page's only style. The page is served under a
+// Content-Security-Policy that allows exactly this text by its hash.
+const pageStyle = "body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:1em auto;padding:0 1em}.obmen-error{color:#b00020}[aria-invalid=true]{border-color:#b00020}input,textarea{font:inherit;width:100%;box-sizing:border-box}"
+
+// pageCSP is the answer page's policy: nothing but this style, no
+// scripts, no framing. It sets no form-action: a form whose settings send
+// the visitor to the company's own thank-you page must be able to follow
+// that redirect.
+var pageCSP = func() string {
+	sum := sha256.Sum256([]byte(pageStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+}()
+
 // pageTmpl is the page Obmen answers a form without JavaScript with: the
 // thanks, a refusal, or the form again (values kept, errors beside their
 // fields, a fresh captcha question).
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:1em auto;padding:0 1em}.obmen-error{color:#b00020}[aria-invalid=true]{border-color:#b00020}input,textarea{font:inherit;width:100%;box-sizing:border-box}</style></head>
+<style>` + pageStyle + `</style></head>
 <body>
 <h1>{{.Title}}</h1>
 {{- if .Message}}

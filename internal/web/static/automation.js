@@ -721,6 +721,7 @@
     idRow.appendChild(fieldBox(t("auto.step_name"), textControl({value: s.name, key: base + ":name", path: "name", label: t("auto.step_name"),
       onInput: function (v) { if (v) { s.name = v; } else { delete s.name; } changed(); }})));
     li.appendChild(idRow);
+    li.appendChild(fieldBox(t("auto.step_action"), actionSelect(s, base, i), {hint: t("auto.step_action_hint")}));
     var pick = sourcesBefore(i);
     if (!desc) {
       li.appendChild(el("p", {class: "error", text: tf("auto.action_unknown", s.action)}));
@@ -743,6 +744,49 @@
     det.appendChild(groupEditor(when, "when", base + ":when", pick, 0, null, t("auto.when")));
     li.appendChild(det);
     return li;
+  }
+
+  // actionSelect changes a step's action in place, its groups as the
+  // step chooser shows them; an action not known here stays selectable.
+  function actionSelect(s, base, i) {
+    var groups = {}, order = [];
+    actions.forEach(function (a) {
+      if (!groups[a.group]) { groups[a.group] = []; order.push(a.group); }
+      groups[a.group].push(a);
+    });
+    var kids = order.map(function (g) {
+      return el("optgroup", {label: (boot.groups || {})[g] || g}, groups[g].map(function (a) {
+        return el("option", {value: a.name, text: lbl(a.label) + " — " + a.name});
+      }));
+    });
+    if (!actionByName[s.action]) { kids.unshift(el("option", {value: s.action, text: s.action})); }
+    var sel = el("select", {id: uid("s"), dataset: {path: "action", key: base + ":action"},
+      onchange: function () { changeAction(i, sel.value); }}, kids);
+    sel.value = s.action;
+    return sel;
+  }
+
+  // changeAction gives step i another action, keeping what of its input
+  // the new action also takes (the same field names) and its duplicate
+  // handling where the new action has one.
+  function changeAction(i, name) {
+    var s = def.steps[i];
+    var a = actionByName[name];
+    if (!a || s.action === name) { return; }
+    s.action = name;
+    if (isObj(s.input) && !a.free_input) {
+      var keep = {};
+      (a.input || []).forEach(function (f) { if (Object.prototype.hasOwnProperty.call(s.input, f.name)) { keep[f.name] = s.input[f.name]; } });
+      s.input = keep;
+    }
+    if (s.duplicates) {
+      var keys = a.duplicates || [];
+      var by = (s.duplicates.by || []).filter(function (k) { return keys.indexOf(k) >= 0; });
+      if (by.length) { s.duplicates.by = by; } else { delete s.duplicates; }
+    }
+    changed();
+    render("step:" + s._uid + ":action");
+    announce(tf("auto.step_action_changed", lbl(a.label)));
   }
 
   function moveStep(i, d) {

@@ -1,0 +1,56 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// TestKeyStopsAtOnceWhenChangedElsewhere: a store that has just accepted a
+// key refuses it on the next check once another store on the same
+// database — the CLI, another instance — disables its user or revokes it.
+func TestKeyStopsAtOnceWhenChangedElsewhere(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		server, cli := store.New(d), store.New(d)
+		admin := storetest.Admin(t, server)
+		u, err := server.CreateUser(ctx, admin, crm.User{Login: "olga", Role: crm.RoleManager, Active: true}, "manager-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, full, err := server.CreateAPIKey(ctx, admin, u.ID, "1c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2, full2, err := server.CreateAPIKey(ctx, admin, u.ID, "site")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := server.CheckAPIKey(ctx, full2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cli.RevokeAPIKey(ctx, admin, k2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := server.CheckAPIKey(ctx, full2); !errors.Is(err, store.ErrBadCredentials) {
+			t.Fatalf("a key revoked elsewhere: %v", err)
+		}
+		if _, err := server.CheckAPIKey(ctx, full); err != nil {
+			t.Fatal(err)
+		}
+		u.Active = false
+		if _, err := cli.UpdateUser(ctx, admin, u); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := server.CheckAPIKey(ctx, full); !errors.Is(err, store.ErrBadCredentials) {
+			t.Fatalf("the key of a user disabled elsewhere: %v", err)
+		}
+	})
+}
