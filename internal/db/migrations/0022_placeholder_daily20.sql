@@ -1,1 +1,0 @@
--- Placeholder for local testing of branch daily20 only: DELETE AT MERGE (the real 0022 comes from another branch).
