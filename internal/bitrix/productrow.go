@@ -222,6 +222,11 @@ func (h *Handler) productRowUpdate(ctx context.Context, c *call) (reply, error) 
 		return reply{}, err
 	}
 	li.ID = rows[i].ID
+	if li.ProductID == rows[i].ProductID {
+		// Bitrix24's row has no variant: a row that keeps its product
+		// keeps the variant chosen in Obmen.
+		li.VariantID = rows[i].VariantID
+	}
 	rows[i] = li
 	if err := o.set(ctx, c.actor(), owner, rows); err != nil {
 		return reply{}, err
@@ -268,9 +273,9 @@ func (h *Handler) productRowSet(ctx context.Context, c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	known := map[int64]bool{}
+	known := map[int64]crm.LineItem{}
 	for _, r := range rows {
-		known[r.ID] = true
+		known[r.ID] = r
 	}
 	items := []crm.LineItem{}
 	for i, raw := range list.valuesOrNil() {
@@ -284,8 +289,13 @@ func (h *Handler) productRowSet(ctx context.Context, c *call) (reply, error) {
 			return reply{}, err
 		}
 		if v, ok := legacy.Get("ID"); ok {
-			if id, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64); known[id] {
-				li.ID = id
+			if id, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64); id != 0 {
+				if old, ok := known[id]; ok {
+					li.ID = id
+					if li.ProductID == old.ProductID {
+						li.VariantID = old.VariantID // as in productRowUpdate
+					}
+				}
 			}
 		}
 		items = append(items, li)

@@ -10,9 +10,12 @@ import (
 // or invoice: a product, a service or a free name, with price, quantity,
 // discount and VAT. Sum and Tax are computed, in minor units.
 type LineItem struct {
-	ID           int64          `json:"id,omitempty"`
-	ProductID    int64          `json:"product_id"`
-	ServiceID    int64          `json:"service_id"`
+	ID        int64 `json:"id,omitempty"`
+	ProductID int64 `json:"product_id"`
+	ServiceID int64 `json:"service_id"`
+	// VariantID names a variant of the product (its characteristics:
+	// size, colour…); 0 for the product itself.
+	VariantID    int64          `json:"variant_id"`
 	Name         string         `json:"name"`
 	Price        Amount         `json:"price"`
 	Quantity     Quantity       `json:"quantity"`
@@ -56,7 +59,7 @@ func mulDiv(a, b, d int64) int64 {
 func (li *LineItem) Compute() error {
 	li.Name = strings.TrimSpace(li.Name)
 	li.Unit = strings.TrimSpace(li.Unit)
-	if li.Name == "" && li.ProductID == 0 && li.ServiceID == 0 {
+	if li.Name == "" && li.ProductID == 0 && li.ServiceID == 0 && li.VariantID == 0 {
 		return Invalid("name", "required when neither product_id nor service_id is given")
 	}
 	if li.ProductID != 0 && li.ServiceID != 0 {
@@ -64,6 +67,12 @@ func (li *LineItem) Compute() error {
 	}
 	if li.ProductID < 0 || li.ServiceID < 0 {
 		return Invalid("product_id", "must not be negative")
+	}
+	if li.VariantID < 0 {
+		return Invalid("variant_id", "must not be negative")
+	}
+	if li.VariantID != 0 && li.ServiceID != 0 {
+		return Invalid("variant_id", "a service has no variants")
 	}
 	if err := checkLen("name", li.Name, 500); err != nil {
 		return err

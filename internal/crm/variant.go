@@ -1,5 +1,7 @@
 package crm
 
+import "strings"
+
 // ProductVariant is a variant of a product: one of 1C's characteristics
 // of a good (size, colour…), with its own 1C id, article, price of the
 // chosen price type and stock. A product's stock is the sum of its
@@ -46,4 +48,22 @@ type ProductOffers struct {
 	Variants []ProductVariant `json:"variants"`
 	Prices   []ProductPrice   `json:"prices"`
 	Stocks   []ProductStock   `json:"stocks"`
+}
+
+// CharacteristicsText is the variant's characteristics as one line
+// ("Цвет: красный; Размер: XL"), or its name when it has none.
+func (v ProductVariant) CharacteristicsText() string {
+	parts := make([]string, 0, len(v.Characteristics))
+	for _, c := range v.Characteristics {
+		switch {
+		case c.Name != "" && c.Value != "":
+			parts = append(parts, c.Name+": "+c.Value)
+		case c.Value != "":
+			parts = append(parts, c.Value)
+		}
+	}
+	if len(parts) == 0 {
+		return v.Name
+	}
+	return strings.Join(parts, "; ")
 }

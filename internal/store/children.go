@@ -184,16 +184,20 @@ func (t *Tx) saveItems(owner string, id int64, items []crm.LineItem, creating bo
 		}
 		// A kept id is written; otherwise the table gives the next one.
 		cols, vals := "", ""
+		var variant any // NULL: the product itself
+		if it.VariantID != 0 {
+			variant = it.VariantID
+		}
 		args := []any{owner, id, it.ProductID, it.ServiceID, it.Name, int64(it.Price), int64(it.Quantity), it.Unit,
-			int64(it.DiscountRate), int64(it.Discount), vat, it.VATIncluded, int64(it.Sum), int64(it.Tax), string(props), i}
+			int64(it.DiscountRate), int64(it.Discount), vat, it.VATIncluded, int64(it.Sum), int64(it.Tax), string(props), i, variant}
 		if kept[it.ID] {
-			cols, vals = "id, ", "$17, "
+			cols, vals = "id, ", "$18, "
 			args = append(args, it.ID)
 			delete(kept, it.ID) // an id twice: the second row gets a new one
 		}
 		if err := t.tx.QueryRowContext(t.ctx, `INSERT INTO line_items (`+cols+`owner_type, owner_id, product_id, service_id, name, price, quantity, unit,
-			discount_rate, discount, vat_rate, vat_included, sum, tax, properties, sort)
-			VALUES (`+vals+`$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			discount_rate, discount, vat_rate, vat_included, sum, tax, properties, sort, variant_id)
+			VALUES (`+vals+`$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 			args...).Scan(&it.ID); err != nil {
 			return fmt.Errorf("store: %s %d: insert item %d: %w", owner, id, i, err)
 		}
@@ -201,11 +205,35 @@ func (t *Tx) saveItems(owner string, id int64, items []crm.LineItem, creating bo
 	return nil
 }
 
-// resolveItems checks product and service references and fills names and
-// units from them; field names the list in errors.
+// resolveItems checks product, variant and service references and fills
+// names and units from them; field names the list in errors. A variant
+// without a product names its product; with one, it must be that
+// product's.
 func resolveItems(t txq, field string, items []crm.LineItem) error {
 	for i := range items {
 		it := &items[i]
+		if it.VariantID != 0 {
+			var productID int64
+			var name string
+			err := t.q.QueryRowContext(t.ctx, "SELECT product_id, name FROM product_variants WHERE id = $1", it.VariantID).Scan(&productID, &name)
+			if errors.Is(err, sql.ErrNoRows) {
+				return crm.Invalid(fmt.Sprintf("%s[%d].variant_id", field, i), "no such variant: %d", it.VariantID)
+			}
+			if err != nil {
+				return fmt.Errorf("store: %s[%d].variant_id: %w", field, i, err)
+			}
+			switch {
+			case it.ServiceID != 0:
+				return crm.Invalid(fmt.Sprintf("%s[%d].variant_id", field, i), "a service has no variants")
+			case it.ProductID == 0:
+				it.ProductID = productID
+			case it.ProductID != productID:
+				return crm.Invalid(fmt.Sprintf("%s[%d].variant_id", field, i), "variant %d belongs to product %d, not to product %d", it.VariantID, productID, it.ProductID)
+			}
+			if it.Name == "" {
+				it.Name = strings.TrimSpace(name) // 1C's offer name: "Футболка (красный, XL)"
+			}
+		}
 		var table string
 		var ref int64
 		switch {
@@ -244,7 +272,7 @@ func loadItems(t txq, owner string, ids []int64) (map[int64][]crm.LineItem, erro
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := t.q.QueryContext(t.ctx, `SELECT id, owner_id, product_id, service_id, name, price, quantity, unit, discount_rate, discount,
+	rows, err := t.q.QueryContext(t.ctx, `SELECT id, owner_id, product_id, service_id, COALESCE(variant_id, 0), name, price, quantity, unit, discount_rate, discount,
 		vat_rate, vat_included, sum, tax, properties FROM line_items WHERE owner_type = $1 AND owner_id IN (`+placeholders(2, len(ids))+`) ORDER BY owner_id, sort, id`,
 		append([]any{owner}, int64Args(ids)...)...)
 	if err != nil {
@@ -256,7 +284,7 @@ func loadItems(t txq, owner string, ids []int64) (map[int64][]crm.LineItem, erro
 		var oid int64
 		var vat *int64
 		var props string
-		if err := rows.Scan(&it.ID, &oid, &it.ProductID, &it.ServiceID, &it.Name, (*int64)(&it.Price), (*int64)(&it.Quantity), &it.Unit,
+		if err := rows.Scan(&it.ID, &oid, &it.ProductID, &it.ServiceID, &it.VariantID, &it.Name, (*int64)(&it.Price), (*int64)(&it.Quantity), &it.Unit,
 			(*int64)(&it.DiscountRate), (*int64)(&it.Discount), &vat, &it.VATIncluded, (*int64)(&it.Sum), (*int64)(&it.Tax), &props); err != nil {
 			return nil, fmt.Errorf("store: load %s items: %w", owner, err)
 		}

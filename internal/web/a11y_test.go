@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -109,6 +112,8 @@ func seedOneOfEach(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	items := []crm.LineItem{{ProductID: p.ID, Quantity: 1000}}
+	// The order's row names a variant: its card shows the variant picker.
+	red, _ := seedVariants(t, e, p.ID)
 	steps := []error{
 		func() error { _, err := s.CreateLead(ctx, a, crm.Lead{Title: "Заявка"}); return err }(),
 		func() error {
@@ -116,7 +121,7 @@ func seedOneOfEach(t *testing.T, e *env) {
 			return err
 		}(),
 		func() error {
-			_, err := s.CreateSalesOrder(ctx, a, crm.SalesOrder{AccountID: acc.ID, Items: items})
+			_, err := s.CreateSalesOrder(ctx, a, crm.SalesOrder{AccountID: acc.ID, Items: []crm.LineItem{{ProductID: p.ID, VariantID: red, Quantity: 1000}}})
 			return err
 		}(),
 		func() error {
@@ -131,6 +136,16 @@ func seedOneOfEach(t *testing.T, e *env) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", i, err)
 		}
+	}
+	// A partly failed 1C exchange: its journal entry, its page and the
+	// home page show the button to download the skipped items.
+	if err := e.app.DB.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO cml_exchanges (session_id, type, direction, filename, status, open, started_at, finished_at, skipped, partly_failed)
+			VALUES ('seed', 'catalog', 'in', 'offers.xml', 'success', FALSE, $1, $1, $2, TRUE)`, time.Now().UnixMicro(),
+			`[{"id":"g1#c9","name":"Футболка (XXL)","file":"offers.xml","line":412,"reason":"no good g1"}]`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -217,6 +217,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows)})
 		}
 		iv.Action, iv.Lang, iv.CSRF = d.Action+"/items", rq.Lang, rq.Sess.CSRF
+		if err := u.itemPickers(ctx, rq, iv); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
 		d.Items = iv
 	}
 	if e.Name == store.EntityProduct {

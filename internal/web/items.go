@@ -17,8 +17,16 @@ var itemsField = map[string]string{
 }
 
 type itemRow struct {
-	Index                                          int
-	ProductID, ServiceID                           string
+	Index                           int
+	ProductID, ServiceID, VariantID string
+	// PrevProductID and PrevVariantID are what the row was shown with:
+	// a refresh that finds them changed fills the row from the product or
+	// variant chosen since.
+	PrevProductID, PrevVariantID string
+	// ProductChosen is the product picker's chosen record (JSON);
+	// Variants the product's variants to pick from (none: no picker).
+	ProductChosen                                  string
+	Variants                                       []variantOption
 	Name, Price, Quantity, Unit, DiscountRate, VAT string
 	VATIncluded                                    bool
 	Sum                                            string
@@ -63,6 +71,9 @@ func itemRows(v any) []itemRow {
 		if li.ServiceID != 0 {
 			r.ServiceID = strconv.FormatInt(li.ServiceID, 10)
 		}
+		if li.VariantID != 0 {
+			r.VariantID = strconv.FormatInt(li.VariantID, 10)
+		}
 		if li.VATRate != nil {
 			r.VAT = li.VATRate.String()
 		}
@@ -86,7 +97,8 @@ func parseItems(f url.Values, field string, t func(string) string) ([]crm.LineIt
 	var rows []itemRow
 	var first *crm.FieldError
 	for i := range names {
-		r := itemRow{Index: len(rows), ProductID: col("item_product_id", i), ServiceID: col("item_service_id", i), Name: col("item_name", i),
+		r := itemRow{Index: len(rows), ProductID: col("item_product_id", i), ServiceID: col("item_service_id", i), VariantID: col("item_variant_id", i),
+			PrevProductID: col("item_prev_product_id", i), PrevVariantID: col("item_prev_variant_id", i), Name: col("item_name", i),
 			Price: col("item_price", i), Quantity: col("item_quantity", i), Unit: col("item_unit", i),
 			DiscountRate: col("item_discount_rate", i), VAT: col("item_vat_rate", i), VATIncluded: col("item_vat_included", i) == "true"}
 		if r.Name == "" && r.Price == "" && r.ProductID == "" && r.ServiceID == "" {
@@ -101,6 +113,7 @@ func parseItems(f url.Values, field string, t func(string) string) ([]crm.LineIt
 		}
 		li.ProductID, _ = strconv.ParseInt(r.ProductID, 10, 64)
 		li.ServiceID, _ = strconv.ParseInt(r.ServiceID, 10, 64)
+		li.VariantID, _ = strconv.ParseInt(r.VariantID, 10, 64)
 		num := func(s string) string { return strings.ReplaceAll(s, ",", ".") }
 		if a, err := crm.ParseAmount(num(orZero(r.Price))); err != nil {
 			bad("price", "err.amount")
@@ -215,10 +228,21 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 	items, rows, fe := parseItems(r.PostForm, field, rq.T)
 	base := "/e/" + e.Name + "/" + strconv.FormatInt(id, 10)
 	iv := &itemsView{Field: field, Rows: rows, Action: base + "/items"}
-	if r.PostForm.Has("add_row") {
+	if r.PostForm.Has("add_row") || r.PostForm.Has("refresh") {
+		if r.PostForm.Has("refresh") {
+			// A product or variant was picked: the row takes its name,
+			// unit and price.
+			if err := u.fillPicked(r.Context(), rq, iv.Rows); err != nil {
+				u.failErr(w, r, rq, err)
+				return
+			}
+			items, _, fe = parseItems(itemsForm(iv.Rows), field, rq.T)
+		}
 		computeView(iv, items, fe)
 		iv.Error = ""
-		iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows), Quantity: "1"})
+		if r.PostForm.Has("add_row") {
+			iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows), Quantity: "1"})
+		}
 		u.showCardWith(w, r, rq, e, id, http.StatusOK, nil, nil, iv)
 		return
 	}
@@ -255,7 +279,8 @@ func itemsForm(rows []itemRow) url.Values {
 			vi = "true"
 		}
 		for k, v := range map[string]string{"item_name": r.Name, "item_price": r.Price, "item_quantity": r.Quantity, "item_unit": r.Unit,
-			"item_discount_rate": r.DiscountRate, "item_vat_rate": r.VAT, "item_vat_included": vi, "item_product_id": r.ProductID, "item_service_id": r.ServiceID} {
+			"item_discount_rate": r.DiscountRate, "item_vat_rate": r.VAT, "item_vat_included": vi, "item_product_id": r.ProductID, "item_service_id": r.ServiceID,
+			"item_variant_id": r.VariantID} {
 			f[k] = append(f[k], v)
 		}
 	}

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -22,6 +24,16 @@ type JournalEntry struct {
 	Status      string
 	Failed      bool
 	Error       string
+	// Skipped is how many items the entry skipped or refused, listed by
+	// the source's SkippedCSV (a "download" button beside the entry).
+	Skipped int
+}
+
+// SkippedSource is a JournalSource whose entries list the items they
+// skipped or refused (the 1C exchange), downloadable as CSV.
+type SkippedSource interface {
+	// SkippedCSV writes entry id's skipped items as CSV.
+	SkippedCSV(ctx context.Context, w io.Writer, id int64) error
 }
 
 // JournalSource is an integration's exchange journal. Each integration
@@ -175,6 +187,8 @@ func (u *UI) source(name string) JournalSource {
 type journalRow struct {
 	JournalEntry
 	Source, When, PayloadURL string
+	// SkippedURL downloads the entry's skipped items as CSV ("": none).
+	SkippedURL string
 }
 
 // journalRows merges the newest entries of every source.
@@ -189,8 +203,12 @@ func (u *UI) journalRows(ctx context.Context, loc *time.Location, only string, f
 			return nil, err
 		}
 		for _, e := range es {
-			rows = append(rows, journalRow{JournalEntry: e, Source: src.Name(), When: e.At.In(loc).Format("02.01.2006 15:04:05"),
-				PayloadURL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(e.ID, 10)})
+			row := journalRow{JournalEntry: e, Source: src.Name(), When: e.At.In(loc).Format("02.01.2006 15:04:05"),
+				PayloadURL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(e.ID, 10)}
+			if _, ok := src.(SkippedSource); ok && e.Skipped > 0 {
+				row.SkippedURL = row.PayloadURL + "/skipped.csv"
+			}
+			rows = append(rows, row)
 		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].At.After(rows[j].At) })
@@ -245,7 +263,50 @@ func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request)
 		u.failErr(w, r, rq, err)
 		return
 	}
-	u.render(w, r, rq, http.StatusOK, "payload", rq.T("int.payload"), "integrations", string(b))
+	d := payloadData{JSON: string(b)}
+	if _, ok := src.(SkippedSource); ok {
+		// The entry's own list says whether there is anything to download.
+		var e struct {
+			Skipped []json.RawMessage `json:"skipped"`
+		}
+		if json.Unmarshal(b, &e) == nil && len(e.Skipped) > 0 {
+			d.Skipped, d.SkippedURL = len(e.Skipped), "/integrations/"+src.Name()+"/"+strconv.FormatInt(id, 10)+"/skipped.csv"
+		}
+	}
+	u.render(w, r, rq, http.StatusOK, "payload", rq.T("int.payload"), "integrations", d)
+}
+
+// payloadData is a journal entry's page: what it carried, and the CSV of
+// what it skipped when it skipped anything.
+type payloadData struct {
+	JSON       string
+	Skipped    int
+	SkippedURL string
+}
+
+// journalSkipped downloads the items an entry skipped or refused as CSV
+// (administrators only, as the API's /exchanges/{id}/skipped.csv).
+func (u *UI) journalSkipped(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.requireAdmin(w, r, rq) {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	src, ok := u.source(r.PathValue("source")).(SkippedSource)
+	if !ok {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	var buf bytes.Buffer
+	if err := src.SkippedCSV(r.Context(), &buf, id); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+`-skipped.csv"`)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // WebhooksIntegration is the outbound webhooks' page: their journal; they

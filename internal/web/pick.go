@@ -53,15 +53,18 @@ func (u *UI) pick(w http.ResponseWriter, r *http.Request, rq *request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// pickHint tells apart records of the same name: a phone, an e-mail or
-// an INN.
+// pickHint tells apart records of the same name: a phone, an e-mail, an
+// INN or a product's article.
 func pickHint(rec record) string {
 	for _, k := range []string{"phones", "emails"} {
 		if s := commsText(rec[k]); s != "" {
 			return s
 		}
 	}
-	return strOf(rec["inn"])
+	if s := strOf(rec["inn"]); s != "" {
+		return s
+	}
+	return strOf(rec["article"])
 }
 
 // chosenJSON is a picker's chosen records ([{id, title, entity}]) from a

@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"strings"
 
 	"github.com/obmen/obmen/internal/commerceml/exchange"
@@ -103,14 +103,23 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 		status := e.Status
 		if e.PartlyFailed && e.Status == exchange.StatusSuccess {
 			status = "partly_failed"
-			msg = fmt.Sprintf("partly failed: %d items skipped or refused, listed in /api/v1/exchanges/%d/skipped.csv; %s", len(e.Skipped), e.ID, msg)
 		}
 		out = append(out, JournalEntry{ID: e.ID, At: e.StartedAt, Integration: "1С " + e.Type + " " + e.Filename, Direction: dir,
-			Status: status, Failed: bad, Error: msg})
+			Status: status, Failed: bad, Error: msg, Skipped: len(e.Skipped)})
 	}
 	return out, nil
 }
 
 func (j exchangeJournal) Payload(ctx context.Context, id int64) (any, error) {
 	return j.svc.GetEntry(ctx, id)
+}
+
+// SkippedCSV implements SkippedSource: the exchange's skipped and refused
+// items as the API's /exchanges/{id}/skipped.csv gives them.
+func (j exchangeJournal) SkippedCSV(ctx context.Context, w io.Writer, id int64) error {
+	e, err := j.svc.GetEntry(ctx, id)
+	if err != nil {
+		return err
+	}
+	return exchange.WriteSkippedCSV(w, e.Skipped)
 }

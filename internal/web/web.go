@@ -231,6 +231,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/webhooks/outbound/{id}/retry/{delivery}", u.auth(u.retryDelivery))
 	mux.Handle("GET /admin/1c", u.auth(u.onecSettings))
 	mux.Handle("POST /admin/1c", u.auth(u.saveOnec))
+	mux.Handle("GET /admin/currency-aliases", u.auth(u.currencyAliases))
+	mux.Handle("POST /admin/currency-aliases", u.auth(u.saveCurrencyAlias))
+	mux.Handle("POST /admin/currency-aliases/delete", u.auth(u.deleteCurrencyAlias))
 	mux.Handle("GET /duplicates", u.auth(u.duplicatesPage))
 	mux.Handle("POST /duplicates/rules", u.auth(u.saveDupRule))
 	mux.Handle("GET /duplicates/merge", u.auth(u.mergePage))
@@ -247,6 +250,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.registerNotify(mux)
 	mux.Handle("GET /integrations", u.auth(u.integrations))
 	mux.Handle("GET /integrations/{source}/{id}", u.auth(u.journalPayload))
+	mux.Handle("GET /integrations/{source}/{id}/skipped.csv", u.auth(u.journalSkipped))
 	mux.Handle("GET /integrations/{name}", u.auth(u.integrationShow))
 	mux.Handle("POST /integrations/{name}/check", u.auth(u.integrationCheck))
 	// "/" without a method, so that the API's "/api/v1/" and "/rest/"

@@ -266,13 +266,25 @@ func (c *catalogTx) item(it *commerceml.Item) (crm.LineItem, error) {
 		li.ServiceID = m.ID
 		return li, nil
 	}
-	// The product is the good's; the characteristic after "#" stays in
-	// the properties until lines can name a product's variant.
+	// The product is the good's; a line whose id is
+	// "<good>#<characteristic>" names the variant with that 1C id when
+	// Obmen has it (the characteristics stay in the properties as sent).
 	m, err := MatchProduct(c, it.Name, it.Article, it.GoodID())
 	if err != nil {
 		return li, err
 	}
 	li.ProductID = m.ID
+	if id := strings.TrimSpace(it.ID); strings.Contains(id, "#") {
+		var variantID, productID int64
+		err := c.t.QueryRow("SELECT id, product_id FROM product_variants WHERE id1c = $1", id).Scan(&variantID, &productID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return li, fmt.Errorf("exchange: variant %q: %w", id, err)
+		case li.ProductID == 0 || li.ProductID == productID:
+			li.ProductID, li.VariantID = productID, variantID
+		}
+	}
 	return li, nil
 }
 
@@ -502,6 +514,7 @@ type orderRefs struct {
 	accounts map[int64]*crm.Account
 	goods    map[int64]good // products
 	services map[int64]good
+	variants map[int64]crm.ProductVariant
 }
 
 // good is what an order line says of its product or service: 1C's id,
@@ -511,7 +524,7 @@ type good struct{ id1c, article string }
 // references loads the accounts, products and services of orders.
 func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orderRefs, error) {
 	ref := orderRefs{accounts: map[int64]*crm.Account{}, goods: map[int64]good{}, services: map[int64]good{}}
-	var accIDs, prodIDs, servIDs []int64
+	var accIDs, prodIDs, servIDs, varIDs []int64
 	for _, o := range orders {
 		if o.AccountID != 0 {
 			accIDs = append(accIDs, o.AccountID)
@@ -523,7 +536,14 @@ func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orde
 			case it.ServiceID != 0:
 				servIDs = append(servIDs, it.ServiceID)
 			}
+			if it.VariantID != 0 {
+				varIDs = append(varIDs, it.VariantID)
+			}
 		}
+	}
+	var err error
+	if ref.variants, err = s.store.VariantsByIDs(ctx, slices.Compact(slices.Sorted(slices.Values(varIDs)))); err != nil {
+		return ref, err
 	}
 	accs, err := s.store.AccountsByIDs(ctx, accIDs)
 	if err != nil {
@@ -569,9 +589,24 @@ func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.D
 		if it.ServiceID != 0 {
 			kind, g = "Услуга", ref.services[it.ServiceID]
 		}
+		chars := lineCharacteristics(it.Properties)
+		// A line that names a variant is 1C's characteristic of the good:
+		// its own Ид ("<good>#<characteristic>"), article and
+		// characteristics.
+		if v, ok := ref.variants[it.VariantID]; ok && it.VariantID != 0 && v.ID1C != "" {
+			g.id1c = v.ID1C
+			if v.Article != "" {
+				g.article = v.Article
+			}
+			if len(chars) == 0 {
+				for _, ch := range v.Characteristics {
+					chars = append(chars, commerceml.Characteristic{Name: ch.Name, Value: ch.Value})
+				}
+			}
+		}
 		li := commerceml.Item{ID: lineID(&it, g), Article: clip(g.article, 255), Name: clip(it.Name, 255), Unit: clip(it.Unit, 255),
 			BaseUnit:        commerceml.UnitRef{Code: propString(it.Properties, propUnitCode)},
-			Characteristics: lineCharacteristics(it.Properties),
+			Characteristics: chars,
 			Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
 			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}}}
 		if it.VATRate != nil {

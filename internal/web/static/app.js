@@ -281,6 +281,9 @@ function labelCells(root) {
   document.addEventListener("DOMContentLoaded", function () {
     all(document);
     document.body.addEventListener("htmx:afterSwap", function (ev) { all(ev.target); });
+    // An outerHTML swap (the line items after a product is picked)
+    // replaces its target: set up the pickers of what came in.
+    document.body.addEventListener("htmx:load", function (ev) { all(ev.detail.elt); });
   });
 })();
 

@@ -1,1 +1,0 @@
--- Placeholder for local testing of branch search20 (migration 0025); DELETE AT MERGE: the real 23 comes from another branch.
