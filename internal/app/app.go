@@ -199,7 +199,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if cfg.TelegramToken != "" {
 		tg = &notify.Telegram{Base: cfg.TelegramAPI, Token: cfg.TelegramToken, Client: httpx.NewOutboundClient(outboundPolicy(cfg)), PublicURL: cfg.PublicURL}
 	}
-	notifier := notify.New(d, tg, nil, log)
+	var email notify.Sender
+	if cfg.SMTPHost != "" {
+		email = &notify.Email{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS, Username: cfg.SMTPUser, Password: cfg.SMTPPassword,
+			From: cfg.SMTPFrom, PublicURL: cfg.PublicURL}
+	}
+	notifier := notify.New(d, tg, email, log)
 	ui.SetNotify(notifier)
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))

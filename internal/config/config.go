@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -86,6 +87,17 @@ type Config struct {
 	// assignments, activities due, failures (OBMEN_NOTIFY_INTERVAL,
 	// default 15s).
 	NotifyInterval time.Duration
+	// SMTP sends notifications by e-mail to the users who asked for them
+	// (OBMEN_SMTP_HOST, empty: no e-mail; OBMEN_SMTP_PORT, default 587;
+	// OBMEN_SMTP_TLS: starttls (default, required), tls (implicit, 465) or
+	// none (a relay on this host); OBMEN_SMTP_USER and OBMEN_SMTP_PASSWORD
+	// for SMTP AUTH; OBMEN_SMTP_FROM, the sender's address).
+	SMTPHost     string
+	SMTPPort     int
+	SMTPTLS      string
+	SMTPUser     string
+	SMTPPassword string
+	SMTPFrom     string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -128,6 +140,18 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_SECRET_KEY", &c.SecretKey)
 	str("OBMEN_TELEGRAM_TOKEN", &c.TelegramToken)
 	str("OBMEN_TELEGRAM_API", &c.TelegramAPI)
+	str("OBMEN_SMTP_HOST", &c.SMTPHost)
+	str("OBMEN_SMTP_TLS", &c.SMTPTLS)
+	str("OBMEN_SMTP_USER", &c.SMTPUser)
+	str("OBMEN_SMTP_PASSWORD", &c.SMTPPassword)
+	str("OBMEN_SMTP_FROM", &c.SMTPFrom)
+	if v := getenv("OBMEN_SMTP_PORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 65535 {
+			return fmt.Errorf("config: OBMEN_SMTP_PORT: %q is not a port number", v)
+		}
+		c.SMTPPort = n
+	}
 	if v := getenv("OBMEN_OUTBOUND_ALLOW"); v != "" {
 		for _, x := range strings.Split(v, ",") {
 			if x = strings.TrimSpace(x); x != "" {
@@ -202,6 +226,16 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
+	if c.SMTPHost != "" {
+		switch c.SMTPTLS {
+		case "", "starttls", "tls", "none":
+		default:
+			return fmt.Errorf("config: OBMEN_SMTP_TLS: %q is not starttls, tls or none", c.SMTPTLS)
+		}
+		if c.SMTPFrom == "" {
+			return errors.New("config: OBMEN_SMTP_FROM: the sender's address is needed to send e-mail")
+		}
+	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
 		return fmt.Errorf("config: OBMEN_TIME_ZONE: %q is not a time zone (an IANA name such as Europe/Moscow)", c.TimeZone)
 	}

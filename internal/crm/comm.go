@@ -45,6 +45,7 @@ type Comms struct {
 // Normalize validates every item, fills value types and normalized values,
 // and drops items with an empty value (Bitrix24: an empty VALUE deletes).
 func (c *Comms) Normalize() error {
+	var errs []error
 	for _, f := range []struct {
 		kind  string
 		field string
@@ -63,7 +64,8 @@ func (c *Comms) Normalize() error {
 			}
 			name := fmt.Sprintf("%s[%d]", f.field, i)
 			if err := normalizeComm(f.kind, &it); err != nil {
-				return Prefixed(name, err)
+				errs = append(errs, Prefixed(name, err))
+				continue
 			}
 			out = append(out, it)
 		}
@@ -72,7 +74,8 @@ func (c *Comms) Normalize() error {
 		}
 		*f.items = out
 	}
-	return nil
+	// Every item at fault, so that a form marks them all.
+	return JoinFields(errs...)
 }
 
 func normalizeComm(kind string, it *Comm) error {

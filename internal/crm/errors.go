@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 )
 
 // FieldError says which field of a record is wrong and why. Field uses the
@@ -63,4 +64,71 @@ func Prefixed(prefix string, err error) error {
 		return &FieldError{Field: prefix + "." + fe.Field, Message: fe.Message, Code: fe.Code, Params: fe.Params}
 	}
 	return err
+}
+
+// FieldErrors is every field at fault in one record, in field order, so
+// that a form can mark them all at once. errors.As finds the first as a
+// *FieldError, so code that shows one error keeps working.
+type FieldErrors []*FieldError
+
+func (es FieldErrors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap gives errors.Is/As every field error.
+func (es FieldErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// JoinFields keeps every field error of errs (nil ones dropped): nil for
+// none, the error itself for one, FieldErrors for several. An error that
+// is not about a field wins, as nothing more can be said past it.
+func JoinFields(errs ...error) error {
+	var fes FieldErrors
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var many FieldErrors
+		if errors.As(err, &many) {
+			fes = append(fes, many...)
+			continue
+		}
+		fe, ok := AsFieldError(err)
+		if !ok {
+			return err
+		}
+		fes = append(fes, fe)
+	}
+	switch len(fes) {
+	case 0:
+		return nil
+	case 1:
+		return fes[0]
+	}
+	return fes
+}
+
+// AllFieldErrors lists every field error in err's chain: several from a
+// FieldErrors, else the one FieldError, else none.
+func AllFieldErrors(err error) []*FieldError {
+	var many FieldErrors
+	if errors.As(err, &many) {
+		return many
+	}
+	if fe, ok := AsFieldError(err); ok {
+		return []*FieldError{fe}
+	}
+	return nil
 }

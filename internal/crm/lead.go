@@ -36,8 +36,9 @@ type Lead struct {
 	Extra
 }
 
-// Normalize trims, validates and fills defaults. It names the first field
-// at fault.
+// Normalize trims, validates and fills defaults. It names every field at
+// fault (a FieldErrors when there are several), so that the lead form
+// marks them all at once.
 func (l *Lead) Normalize() error {
 	trimAll(&l.Title, &l.Honorific, &l.Name, &l.SecondName, &l.LastName, &l.CompanyTitle, &l.Position,
 		&l.SourceID, &l.StatusID, &l.Currency, &l.GAClientID, &l.YMClientID)
@@ -48,8 +49,12 @@ func (l *Lead) Normalize() error {
 		l.Currency = "RUB"
 	}
 	l.Currency = strings.ToUpper(l.Currency)
+	var errs []error
 	if err := l.Comms.Normalize(); err != nil {
-		return err
+		if _, ok := AsFieldError(err); !ok {
+			return err
+		}
+		errs = append(errs, err)
 	}
 	if l.Title == "" {
 		l.Title = strings.TrimSpace(strings.Join([]string{l.LastName, l.Name, l.SecondName}, " "))
@@ -62,24 +67,27 @@ func (l *Lead) Normalize() error {
 		if l.Title == "" && len(l.Emails) > 0 {
 			l.Title = l.Emails[0].Value
 		}
-		if l.Title == "" {
-			return Invalid("title", "required: give a title, a name, a company, a phone or an e-mail")
+		if l.Title == "" && len(errs) == 0 {
+			// With a bad phone or e-mail, the title would have come from
+			// it: that error is the one to fix.
+			errs = append(errs, Invalid("title", "required: give a title, a name, a company, a phone or an e-mail"))
 		}
 	}
 	if l.Opportunity < 0 {
-		return Invalid("opportunity", "must not be negative")
+		errs = append(errs, Invalid("opportunity", "must not be negative"))
 	}
 	if len(l.ProductRows) > 0 {
 		t, err := ComputeItems("product_rows", l.ProductRows)
 		if err != nil {
-			return err
+			errs = append(errs, err)
+		} else {
+			l.Opportunity = t.Total
 		}
-		l.Opportunity = t.Total
 	}
 	if l.ProductRows == nil {
 		l.ProductRows = []LineItem{}
 	}
-	return firstErr(
+	errs = append(errs,
 		checkLen("title", l.Title, 255),
 		checkLen("name", l.Name, 100),
 		checkLen("second_name", l.SecondName, 100),
@@ -94,6 +102,7 @@ func (l *Lead) Normalize() error {
 		checkLen("utm_content", l.UTMContent, 255),
 		checkLen("utm_term", l.UTMTerm, 255),
 	)
+	return JoinFields(errs...)
 }
 
 // SearchText is what q= matches.

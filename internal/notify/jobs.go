@@ -74,17 +74,38 @@ func (s *Service) send(ctx context.Context, a sendArgs) error {
 	if err != nil {
 		return fmt.Errorf("notify: send %d: %w", a.NotificationID, err)
 	}
+	// A job River runs again after it sent (a crash before the job was
+	// marked done) finds its send recorded and sends nothing.
+	var sent int
+	if err := s.db.Reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM notify_sent WHERE notification_id = $1 AND channel = $2",
+		a.NotificationID, a.Channel).Scan(&sent); err != nil {
+		return fmt.Errorf("notify: send %d: %w", a.NotificationID, err)
+	}
+	if sent > 0 {
+		return nil
+	}
 	switch a.Channel {
 	case "telegram":
 		if s.telegram == nil || p.TelegramChatID == "" {
 			return nil // turned off since
 		}
-		return s.telegram.Send(ctx, p.TelegramChatID, n)
+		err = s.telegram.Send(ctx, p.TelegramChatID, n)
 	case "email":
 		if s.email == nil || !p.Email || email == "" {
 			return nil
 		}
-		return s.email.Send(ctx, email, n)
+		err = s.email.Send(ctx, email, n)
+	default:
+		return fmt.Errorf("notify: unknown channel %q", a.Channel)
 	}
-	return fmt.Errorf("notify: unknown channel %q", a.Channel)
+	if err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify_sent (notification_id, channel, sent_at) VALUES ($1, $2, $3)
+			ON CONFLICT (notification_id, channel) DO NOTHING`, a.NotificationID, a.Channel, s.now().UnixMicro()); err != nil {
+			return fmt.Errorf("notify: record send %d: %w", a.NotificationID, err)
+		}
+		return nil
+	})
 }

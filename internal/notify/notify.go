@@ -381,6 +381,10 @@ type sendArgs struct {
 
 func (sendArgs) Kind() string { return "notify.send" }
 
+// sendOpts: tried for about 11 hours (River backs off attempt⁴ seconds), and
+// one job per notification and channel however it was enqueued.
+var sendOpts = &river.InsertOpts{MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+
 // insert writes the notifications new to the table and enqueues their
 // sends per the users' preferences.
 func (s *Service) insert(ctx context.Context, tx *sql.Tx, ns []Notification, now time.Time) (int, error) {
@@ -409,10 +413,10 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, ns []Notification, now
 			prefs[n.UserID] = p
 		}
 		if p.Email && s.email != nil {
-			jobsToAdd = append(jobsToAdd, river.InsertManyParams{Args: sendArgs{id, "email"}, InsertOpts: &river.InsertOpts{MaxAttempts: 8}})
+			jobsToAdd = append(jobsToAdd, river.InsertManyParams{Args: sendArgs{id, "email"}, InsertOpts: sendOpts})
 		}
 		if p.TelegramChatID != "" && s.telegram != nil {
-			jobsToAdd = append(jobsToAdd, river.InsertManyParams{Args: sendArgs{id, "telegram"}, InsertOpts: &river.InsertOpts{MaxAttempts: 8}})
+			jobsToAdd = append(jobsToAdd, river.InsertManyParams{Args: sendArgs{id, "telegram"}, InsertOpts: sendOpts})
 		}
 	}
 	if len(jobsToAdd) > 0 {

@@ -17,10 +17,13 @@ type calItem struct {
 	Done                bool
 }
 
-// calEvView is what the "cal-ev" template gets: the page and an item.
+// calEvView is what the "cal-ev" template gets: the page and an item;
+// Prefix sets its element ids apart where an item is shown twice (the
+// week's hourly grid beside its list of days).
 type calEvView struct {
-	V    *view
-	Item calItem
+	V      *view
+	Item   calItem
+	Prefix string
 }
 
 type calDay struct {
@@ -42,6 +45,7 @@ type calendarData struct {
 	Users            []option
 	Weekdays         []string
 	Days             []calDay
+	Week             *weekGrid // the week view's hourly grid (wide screens)
 	PrevURL, NextURL string
 	TodayURL         string
 	Views            []option
@@ -157,6 +161,20 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 				}
 			}
 			d.Days = append(d.Days, cd)
+		}
+		if view == "week" {
+			var spans []weekSpan
+			for i := range acts {
+				it := item(i)
+				sp := weekSpan{Item: it, AllDay: acts[i].StartAt == nil}
+				sp.Start = start(i)
+				sp.End = sp.Start
+				if acts[i].StartAt != nil && acts[i].EndAt != nil {
+					sp.End = acts[i].EndAt.In(rq.Loc)
+				}
+				spans = append(spans, sp)
+			}
+			d.Week = buildWeek(from, spans, d.Days, newURL)
 		}
 	}
 	if lk.err != nil {

@@ -141,7 +141,7 @@ func (u *UI) recordID(w http.ResponseWriter, r *http.Request, rq *request) (int6
 
 // fieldViews builds the form of a record; input, when set, holds what the
 // user submitted (shown back with errors).
-func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Values, errField, errMsg string) []fieldView {
+func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Values, errs formErrs) []fieldView {
 	var out []fieldView
 	for _, f := range e.Fields {
 		fv := fieldView{Name: f.Name, Label: rq.T("f." + f.Name), Kind: f.Kind, RO: f.RO,
@@ -164,9 +164,7 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 		case kStatus, kStage, kPipeline, kUser, kChoice:
 			fv.Options = lk.options(f, rec, rq.T)
 		}
-		if f.Name == errField {
-			fv.Error = errMsg
-		}
+		fv.Error = errs[f.Name]
 		out = append(out, fv)
 	}
 	return out
@@ -181,18 +179,18 @@ func (u *UI) card(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	u.showCard(w, r, rq, e, id, http.StatusOK, nil, "", "")
+	u.showCard(w, r, rq, e, id, http.StatusOK, nil, nil)
 }
 
 // showCard renders a card, with the submitted input and an error when a
 // save failed.
-func (u *UI) showCard(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errField, errMsg string) {
-	u.showCardWith(w, r, rq, e, id, status, input, errField, errMsg, nil)
+func (u *UI) showCard(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errs formErrs) {
+	u.showCardWith(w, r, rq, e, id, status, input, errs, nil)
 }
 
 // showCardWith is showCard with the line-items editor as submitted (iv),
 // when a save of the items failed.
-func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errField, errMsg string, iv *itemsView) {
+func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, status int, input url.Values, errs formErrs, iv *itemsView) {
 	ctx := r.Context()
 	rec, err := e.get(ctx, id)
 	if err != nil {
@@ -206,15 +204,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		return
 	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), ID: id, Title: titleOf(e.Name, rec),
-		Fields:     append(fieldViews(e, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
+		Fields:     append(fieldViews(e, rec, lk, rq, input, errs), customViews(defs, rec, input, errs)...),
 		Action:     "/e/" + e.Name + "/" + strconv.FormatInt(id, 10),
 		CanConvert: e.Name == store.EntityLead && intOf(rec["deal_id"]) == 0 && intOf(rec["contact_id"]) == 0 && intOf(rec["account_id"]) == 0}
-	if errMsg != "" {
-		d.Error = rq.T("err.form")
-		if errField == "" {
-			d.Error = errMsg
-		}
-	}
+	d.Error = errs.banner(rq)
 	if field, ok := itemsField[e.Name]; ok {
 		if iv == nil {
 			iv = &itemsView{Field: field, Rows: itemRows(rec[field]), Lang: rq.Lang, Current: strOf(rec["opportunity"])}
@@ -248,7 +241,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		}
 	}
 	d.Version = strOf(rec["updated_at"])
-	if input == nil && errMsg == "" && r.URL.Query().Get("edit") == "" {
+	if input == nil && len(errs) == 0 && r.URL.Query().Get("edit") == "" {
 		views := d.Fields
 		if d.Deleted != "" || d.ViewOnly {
 			// A record in the bin is restored before it is edited; a
@@ -364,32 +357,31 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T, rq.Loc)
-	if fe == nil {
-		defs, err := u.store.CustomFields(r.Context(), e.Name)
-		if err != nil {
-			u.failErr(w, r, rq, err)
+	patch, parsed := parseFormAll(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T, rq.Loc)
+	defs, err := u.store.CustomFields(r.Context(), e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	parseCustom(defs, r.PostForm, patch)
+	if len(parsed) > 0 {
+		// Check the rest too, so that every field at fault is marked at once.
+		u.refuseForm(w, r, rq, e, parsed, e.check(cur, patch), func(errs formErrs) {
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, errs)
+		})
+		return
+	}
+	if err := e.update(r.Context(), rq.Actor(), id, patch, r.PostFormValue("version")); err != nil {
+		if errors.Is(err, errStale) {
+			// Someone saved the record since this form was opened:
+			// show it as it is now, with what was typed, instead of
+			// overwriting their change unseen.
+			u.showCard(w, r, rq, e, id, http.StatusConflict, r.PostForm, formErrs{"": rq.T("inline.stale_form")})
 			return
 		}
-		parseCustom(defs, r.PostForm, patch)
-		if err := e.update(r.Context(), rq.Actor(), id, patch, r.PostFormValue("version")); err != nil {
-			if errors.Is(err, errStale) {
-				// Someone saved the record since this form was opened:
-				// show it as it is now, with what was typed, instead of
-				// overwriting their change unseen.
-				fe = &crm.FieldError{Message: rq.T("inline.stale_form")}
-				u.showCard(w, r, rq, e, id, http.StatusConflict, r.PostForm, "", fe.Message)
-				return
-			}
-			var ok bool
-			if fe, ok = crm.AsFieldError(err); !ok {
-				u.failErr(w, r, rq, err)
-				return
-			}
-		}
-	}
-	if fe != nil {
-		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, fieldOfError(e, fe), fieldMessage(rq, fe))
+		u.refuseForm(w, r, rq, e, nil, err, func(errs formErrs) {
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, r.PostForm, errs)
+		})
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash=card.saved")
@@ -407,14 +399,14 @@ func (u *UI) newRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 			rec[k] = vs[0]
 		}
 	}
-	u.showNew(w, r, rq, e, http.StatusOK, rec, nil, "", "")
+	u.showNew(w, r, rq, e, http.StatusOK, rec, nil, nil)
 }
 
-func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string) {
-	u.showNewDups(w, r, rq, e, status, rec, input, errField, errMsg, dedup.Decision{})
+func (u *UI) showNew(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errs formErrs) {
+	u.showNewDups(w, r, rq, e, status, rec, input, errs, dedup.Decision{})
 }
 
-func (u *UI) showNewDups(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errField, errMsg string, dups dedup.Decision) {
+func (u *UI) showNewDups(w http.ResponseWriter, r *http.Request, rq *request, e *entity, status int, rec record, input url.Values, errs formErrs, dups dedup.Decision) {
 	lk := u.lookupsFor(r.Context(), rq)
 	var fs []field
 	for _, f := range e.Fields {
@@ -429,14 +421,9 @@ func (u *UI) showNewDups(w http.ResponseWriter, r *http.Request, rq *request, e 
 		return
 	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), Title: rq.T("card.new"), New: true,
-		Fields: append(fieldViews(ne, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...),
+		Fields: append(fieldViews(ne, rec, lk, rq, input, errs), customViews(defs, rec, input, errs)...),
 		Action: "/e/" + e.Name + "/new", Dups: dups.Matches, DupRefused: dups.Rule.Action == dedup.Refuse}
-	if errMsg != "" {
-		d.Error = rq.T("err.form")
-		if errField == "" {
-			d.Error = errMsg
-		}
-	}
+	d.Error = errs.banner(rq)
 	u.render(w, r, rq, status, "card", d.Label+": "+d.Title, e.Name, d)
 }
 
@@ -445,47 +432,57 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	patch, fe := parseForm(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T, rq.Loc)
-	var id int64
-	if fe == nil {
-		defs, err := u.store.CustomFields(r.Context(), e.Name)
+	patch, parsed := parseFormAll(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T, rq.Loc)
+	defs, err := u.store.CustomFields(r.Context(), e.Name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	parseCustom(defs, r.PostForm, patch)
+	refuse := func(errs formErrs) {
+		u.showNew(w, r, rq, e, http.StatusUnprocessableEntity, record{}, r.PostForm, errs)
+	}
+	if len(parsed) > 0 {
+		// Check the rest too, so that every field at fault is marked at once.
+		u.refuseForm(w, r, rq, e, parsed, e.check(nil, patch), refuse)
+		return
+	}
+	// The duplicate rule: the user sees the records a new one is
+	// like and creates it anyway, unless the rule refuses.
+	if slices.Contains(dedup.Entities, e.Name) {
+		probe, err := probeOf(e.Name, patch)
 		if err != nil {
 			u.failErr(w, r, rq, err)
 			return
 		}
-		parseCustom(defs, r.PostForm, patch)
-		// The duplicate rule: the user sees the records a new one is
-		// like and creates it anyway, unless the rule refuses.
-		if slices.Contains(dedup.Entities, e.Name) {
-			probe, err := probeOf(e.Name, patch)
-			if err != nil {
-				u.failErr(w, r, rq, err)
-				return
-			}
-			d, err := dedup.Check(r.Context(), u.store, e.Name, probe)
-			if err != nil {
-				u.failErr(w, r, rq, err)
-				return
-			}
-			if d.Duplicate() && (d.Rule.Action == dedup.Refuse || r.PostForm.Get("dup_confirm") != "1") {
-				u.showNewDups(w, r, rq, e, http.StatusConflict, record{}, r.PostForm, "", "", d)
-				return
-			}
-		}
-		id, err = e.create(r.Context(), rq.Actor(), patch)
+		d, err := dedup.Check(r.Context(), u.store, e.Name, probe)
 		if err != nil {
-			var ok bool
-			if fe, ok = crm.AsFieldError(err); !ok {
-				u.failErr(w, r, rq, err)
-				return
-			}
+			u.failErr(w, r, rq, err)
+			return
+		}
+		if d.Duplicate() && (d.Rule.Action == dedup.Refuse || r.PostForm.Get("dup_confirm") != "1") {
+			u.showNewDups(w, r, rq, e, http.StatusConflict, record{}, r.PostForm, nil, d)
+			return
 		}
 	}
-	if fe != nil {
-		u.showNew(w, r, rq, e, http.StatusUnprocessableEntity, record{}, r.PostForm, fieldOfError(e, fe), fieldMessage(rq, fe))
+	id, err := e.create(r.Context(), rq.Actor(), patch)
+	if err != nil {
+		u.refuseForm(w, r, rq, e, nil, err, refuse)
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?flash=card.created")
+}
+
+// refuseForm shows a form again with every field at fault (parsed: those
+// the form could not read; err: what the store or the check said), or
+// fails the request when err is not about fields.
+func (u *UI) refuseForm(w http.ResponseWriter, r *http.Request, rq *request, e *entity, parsed []*crm.FieldError, err error, show func(formErrs)) {
+	errs, ok := collectFieldErrs(rq, e, parsed, err)
+	if !ok {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	show(errs)
 }
 
 func (u *UI) deleteRecord(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -516,7 +513,7 @@ func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {
 	body := strings.TrimSpace(r.PostFormValue("body"))
 	if _, err := u.store.AddComment(r.Context(), rq.Actor(), e.Name, id, body); err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
-			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe))
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)})
 			return
 		}
 		u.failErr(w, r, rq, err)

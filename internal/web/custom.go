@@ -11,7 +11,7 @@ import (
 var customKinds = map[string]string{"string": kText, "text": kLong, "number": kText, "date": kDate, "bool": kBool, "enum": kChoice}
 
 // customViews are the inputs of an entity's custom fields ("custom.CODE").
-func customViews(defs []crm.CustomField, rec record, input url.Values, errField, errMsg string) []fieldView {
+func customViews(defs []crm.CustomField, rec record, input url.Values, errs formErrs) []fieldView {
 	values, _ := rec["custom"].(map[string]any)
 	var out []fieldView
 	for _, d := range defs {
@@ -30,9 +30,7 @@ func customViews(defs []crm.CustomField, rec record, input url.Values, errField,
 				fv.Options = append(fv.Options, option{o, o})
 			}
 		}
-		if name == errField {
-			fv.Error = errMsg
-		}
+		fv.Error = errs[name]
 		out = append(out, fv)
 	}
 	return out

@@ -259,22 +259,30 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatal("the refused POST wrote a lead")
 	}
 
-	// A validation error is shown beside its field.
+	// Every validation error is shown beside its field, with what was
+	// typed kept.
 	run("field error",
 		chromedp.Navigate(base+"/e/lead/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#f-title`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-title`), "Проверка"),
 		chromedp.SendKeys(chromedp.CSS(`#f-emails`), "не-адрес"),
+		chromedp.SendKeys(chromedp.CSS(`#f-phones`), "12"),
+		chromedp.SendKeys(chromedp.CSS(`#f-opportunity`), "много"),
 		chromedp.Click(chromedp.CSS(`#save`)),
 		chromedp.WaitVisible(chromedp.CSS(`#e-emails`)),
 		shot(dir, "field-error"),
 	)
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#e-emails`)))
-	if err != nil {
-		t.Fatal(err)
+	for sel, want := range map[string]string{"#e-emails": "не адрес электронной почты", "#e-phones": "не номер телефона", "#e-opportunity": "Нужно число"} {
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, want) {
+			t.Fatalf("error %s: %q, want %q", sel, text, want)
+		}
 	}
-	if !strings.Contains(text, "не адрес электронной почты") {
-		t.Fatalf("error beside e-mails: %q", text)
+	if kept, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#f-opportunity`))); err != nil || kept != "много" {
+		t.Fatalf("typed amount not kept: %q %v", kept, err)
 	}
 	// The other main pages render and are screenshotted.
 	at := time.Now().Truncate(time.Hour).Add(time.Hour)

@@ -81,6 +81,10 @@ type ops struct {
 	// update applies patch; when version is not "", only to the record
 	// whose updated_at is still version (else errStale, nothing written).
 	update func(ctx context.Context, a crm.Actor, id int64, patch record, version string) error
+	// check validates patch over cur (nil for a new record) as the store
+	// would, writing nothing: it finds the fields at fault beside those
+	// the form could not even parse.
+	check func(cur, patch record) error
 }
 
 // errStale is an update refused because the record changed since the
@@ -154,6 +158,41 @@ func bind[T any](get func(context.Context, int64) (T, error), list func(context.
 				return 0, err
 			}
 			return rec.ID(), nil
+		},
+		check: func(cur, patch record) error {
+			var v T
+			if defaults != nil {
+				v = defaults()
+			}
+			doc := []byte("{}")
+			if cur != nil {
+				b, err := json.Marshal(cur)
+				if err != nil {
+					return err
+				}
+				doc = b
+			} else if defaults != nil {
+				b, err := json.Marshal(v)
+				if err != nil {
+					return err
+				}
+				doc = b
+			}
+			pb, err := json.Marshal(patch)
+			if err != nil {
+				return err
+			}
+			merged, err := httpx.MergePatch(doc, pb)
+			if err != nil {
+				return err
+			}
+			if e := httpx.DecodeJSON(merged, &v); e != nil {
+				return crm.Invalid(e.Field, "%s", e.Message)
+			}
+			if n, ok := any(&v).(interface{ Normalize() error }); ok {
+				return n.Normalize()
+			}
+			return nil
 		},
 		update: func(ctx context.Context, a crm.Actor, id int64, patch record, version string) error {
 			pb, err := json.Marshal(patch)

@@ -55,7 +55,8 @@ func (u *UI) inlineView(w http.ResponseWriter, r *http.Request, rq *request, inp
 		return nil, 0, nil, nil, false
 	}
 	lk := u.lookupsFor(r.Context(), rq)
-	views := append(fieldViews(e, rec, lk, rq, input, errField, errMsg), customViews(defs, rec, input, errField, errMsg)...)
+	errs := formErrs{errField: errMsg}
+	views := append(fieldViews(e, rec, lk, rq, input, errs), customViews(defs, rec, input, errs)...)
 	if lk.err != nil {
 		u.failErr(w, r, rq, lk.err)
 		return nil, 0, nil, nil, false

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -73,6 +74,11 @@ type webformsData struct {
 	Rows      []webform.Field
 	Origins   string
 	Error     string
+	// Choices are the fields of the form's module, by their Russian
+	// labels; AllChoices every module's (JSON), for the picker to follow
+	// a change of module.
+	Choices    []webform.Choice
+	AllChoices string
 }
 
 func (u *UI) webforms(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -101,6 +107,17 @@ func (u *UI) showWebforms(w http.ResponseWriter, r *http.Request, rq *request, s
 func (d *webformsData) fill() {
 	d.Modules, d.Languages = webform.Modules, webform.Languages
 	d.Rows = append(append([]webform.Field{}, d.Form.Fields...), make([]webform.Field, 3)...)
+	module := d.Form.Module
+	if module == "" {
+		module = webform.Modules[0]
+	}
+	d.Choices = webform.Choices(module)
+	all := map[string][]webform.Choice{}
+	for _, m := range webform.Modules {
+		all[m] = webform.Choices(m)
+	}
+	b, _ := json.Marshal(all)
+	d.AllChoices = string(b)
 	d.Origins = strings.Join(d.Form.AllowedOrigins, "\n")
 }
 

@@ -72,6 +72,13 @@ func TestWebformPages(t *testing.T) {
 		if !strings.Contains(p.Body, `id="wf-submit-url" readonly size="80" value="`+f.SubmitURL+`"`) {
 			t.Fatal("the submit URL is not shown")
 		}
+		// The fields are picked by their Russian names, the saved ones chosen.
+		for _, want := range []string{`<select name="field_name" id="wf-f0-name"`, `<option value="name" selected>Имя</option>`,
+			`<option value="phone" selected>Телефон</option>`, `<option value="company_title">Компания</option>`} {
+			if !strings.Contains(p.Body, want) {
+				t.Errorf("the field picker lacks %s", want)
+			}
+		}
 
 		// Edit: the phone required, the title fixed.
 		p = b.post("/admin/webforms/"+strconv.FormatInt(id, 10)+"/save", url.Values{"name": {"Заявка с сайта"}, "module": {"leads"}, "user_id": {admin}, "enabled": {"on"},

@@ -243,7 +243,7 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 		if r.PostForm.Has("add_row") {
 			iv.Rows = append(iv.Rows, itemRow{Index: len(iv.Rows), Quantity: "1"})
 		}
-		u.showCardWith(w, r, rq, e, id, http.StatusOK, nil, "", "", iv)
+		u.showCardWith(w, r, rq, e, id, http.StatusOK, nil, nil, iv)
 		return
 	}
 	if fe == nil {
@@ -258,13 +258,13 @@ func (u *UI) saveItems(w http.ResponseWriter, r *http.Request, rq *request) {
 				return
 			}
 			placeItemError(iv, fe)
-			u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", "", iv)
+			u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, nil, iv)
 			return
 		}
 	}
 	if fe != nil {
 		iv.Error = rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)
-		u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, "", "", iv)
+		u.showCardWith(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, nil, iv)
 		return
 	}
 	back(w, r, base+"?flash=card.saved#items")

@@ -14,6 +14,7 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/spreadsheet"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/xuri/excelize/v2"
 )
 
 // reportTable is one report's table: the page shows it under the chart,
@@ -32,6 +33,7 @@ type reportSection struct {
 	Chart template.HTML
 	Table reportTable
 	CSV   string
+	XLSX  string
 }
 
 type reportsPage struct {
@@ -335,6 +337,7 @@ func (u *UI) buildReports(r *http.Request, rq *request, only string) (reportsPag
 	for i := range page.Sections {
 		qs.Set("table", page.Sections[i].Table.Name)
 		page.Sections[i].CSV = "/reports/export.csv?" + qs.Encode()
+		page.Sections[i].XLSX = "/reports/export.xlsx?" + qs.Encode()
 	}
 	return page, lk.err
 }
@@ -382,4 +385,136 @@ func (u *UI) reportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+}
+
+// reportXLSX writes one report's table as an XLSX workbook: a bold, frozen
+// header, and numbers, money and percentages as numbers Excel can sum (the
+// first column, the row's name, stays text).
+func (u *UI) reportXLSX(w http.ResponseWriter, r *http.Request, rq *request) {
+	name := r.URL.Query().Get("table")
+	if name == "" {
+		name = "-"
+	}
+	page, err := u.buildReports(r, rq, name)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	for _, s := range page.Sections {
+		if s.Table.Name != name {
+			continue
+		}
+		x, err := reportWorkbook(s.Table)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		defer x.Close()
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.xlsx"`, name, page.From, page.To))
+		if err := x.Write(w); err != nil {
+			u.log.Error("web: report xlsx write", "table", name, "err", err)
+		}
+		return
+	}
+	u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+}
+
+func reportWorkbook(t reportTable) (*excelize.File, error) {
+	x := excelize.NewFile()
+	sheet := t.Title
+	if sheet == "" || len([]rune(sheet)) > 31 || strings.ContainsAny(sheet, `[]:*?/\`) {
+		sheet = t.Name
+	}
+	fail := func(err error) (*excelize.File, error) {
+		x.Close()
+		return nil, fmt.Errorf("web: report %s xlsx: %w", t.Name, err)
+	}
+	if err := x.SetSheetName("Sheet1", sheet); err != nil {
+		return fail(err)
+	}
+	head, err := x.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return fail(err)
+	}
+	money, err := x.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
+	if err != nil {
+		return fail(err)
+	}
+	percent, err := x.NewStyle(&excelize.Style{NumFmt: 10}) // 0.00%
+	if err != nil {
+		return fail(err)
+	}
+	sw, err := x.NewStreamWriter(sheet)
+	if err != nil {
+		return fail(err)
+	}
+	cells := make([]any, len(t.Header))
+	for i, h := range t.Header {
+		cells[i] = excelize.Cell{StyleID: head, Value: h}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return fail(err)
+	}
+	if err := sw.SetRow("A1", cells); err != nil {
+		return fail(err)
+	}
+	for n, row := range t.Rows {
+		cells := make([]any, len(row))
+		for i, c := range row {
+			cells[i] = c
+			if i == 0 {
+				continue
+			}
+			if v, kind, ok := reportNumber(c); ok {
+				switch kind {
+				case "int":
+					cells[i] = int64(v)
+				case "percent":
+					cells[i] = excelize.Cell{StyleID: percent, Value: v / 100}
+				default:
+					cells[i] = excelize.Cell{StyleID: money, Value: v}
+				}
+			}
+		}
+		if err := sw.SetRow("A"+strconv.Itoa(n+2), cells); err != nil {
+			return fail(err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return fail(err)
+	}
+	return x, nil
+}
+
+// reportNumber reads a report's cell as shown ("45 000,50", "12", "33,3 %")
+// back into a number: kind "int", "decimal" or "percent".
+func reportNumber(c string) (float64, string, bool) {
+	s := strings.NewReplacer("\u202f", "", "\u00a0", "", " ", "", "₽", "").Replace(strings.TrimSpace(c))
+	kind := "int"
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		s, kind = p, "percent"
+	}
+	if s == "" || s == "-" {
+		return 0, "", false
+	}
+	if strings.Contains(s, ",") {
+		s = strings.Replace(s, ",", ".", 1)
+		if kind == "int" {
+			kind = "decimal"
+		}
+	}
+	for i, r := range s {
+		if !(r >= '0' && r <= '9' || r == '.' || (r == '-' && i == 0)) {
+			return 0, "", false
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	if kind == "int" && strings.Contains(s, ".") {
+		kind = "decimal"
+	}
+	return v, kind, true
 }

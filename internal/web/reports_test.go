@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/obmen/obmen/internal/crm"
 )
 
@@ -102,6 +104,37 @@ func TestReports(t *testing.T) {
 		}
 		if c := b.get("/reports/export.csv?table=nope"); c.Status != http.StatusNotFound {
 			t.Fatalf("unknown table: %d", c.Status)
+		}
+		// XLSX beside it: the same table, amounts as numbers.
+		if p := b.get("/reports"); !strings.Contains(p.Body, `id="xlsx-won"`) || !strings.Contains(p.Body, "Скачать XLSX") {
+			t.Error("no XLSX link beside the CSV")
+		}
+		x := b.get("/reports/export.xlsx?table=won")
+		if x.Status != http.StatusOK || x.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+			t.Fatalf("xlsx: %d %s", x.Status, x.Header.Get("Content-Type"))
+		}
+		f, err := excelize.OpenReader(strings.NewReader(x.Body))
+		if err != nil {
+			t.Fatalf("open the XLSX: %v", err)
+		}
+		defer f.Close()
+		sheet := f.GetSheetName(0)
+		rows, _ := f.GetRows(sheet, excelize.Options{RawCellValue: true})
+		if len(rows) < 2 || strings.Join(rows[0], ";") != "Менеджер;Месяц;Выиграно;Выручка, ₽" {
+			t.Fatalf("xlsx rows %q", rows)
+		}
+		found := false
+		for i, row := range rows[1:] {
+			if len(row) == 4 && row[2] == "1" && row[3] == "15000.5" {
+				typ, _ := f.GetCellType(sheet, "D"+strconv.Itoa(i+2))
+				found = typ == excelize.CellTypeUnset || typ == excelize.CellTypeNumber
+			}
+		}
+		if !found {
+			t.Fatalf("no won row with the number 15000.5: %q", rows)
+		}
+		if c := b.get("/reports/export.xlsx?table=nope"); c.Status != http.StatusNotFound {
+			t.Fatalf("unknown xlsx table: %d", c.Status)
 		}
 	})
 }

@@ -380,13 +380,24 @@ func splitList(s string) []string {
 // A value that cannot be parsed is reported against its field, in the
 // user's language, before the store sees anything.
 func parseForm(e *entity, form func(string) string, has func(string) bool, cur record, t func(string) string, loc *time.Location) (record, *crm.FieldError) {
+	patch, fes := parseFormAll(e, form, has, cur, t, loc)
+	if len(fes) > 0 {
+		return nil, fes[0]
+	}
+	return patch, nil
+}
+
+// parseFormAll is parseForm naming every field that cannot be parsed; the
+// patch holds the others, so that they can be checked too.
+func parseFormAll(e *entity, form func(string) string, has func(string) bool, cur record, t func(string) string, loc *time.Location) (record, []*crm.FieldError) {
 	patch := record{}
+	var fes []*crm.FieldError
 	for _, f := range e.Fields {
 		if f.RO || (f.Kind != kBool && !has(f.Name)) {
 			continue
 		}
 		raw := strings.TrimSpace(form(f.Name))
-		bad := func(key string) *crm.FieldError { return &crm.FieldError{Field: f.Name, Message: t(key)} }
+		bad := func(key string) { fes = append(fes, &crm.FieldError{Field: f.Name, Message: t(key)}) }
 		switch f.Kind {
 		case kBool:
 			if !has(f.Name + ".shown") {
@@ -400,7 +411,8 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 			}
 			n, err := strconv.ParseInt(raw, 10, 64)
 			if err != nil || n < 0 {
-				return nil, bad("err.int")
+				bad("err.int")
+				continue
 			}
 			patch[f.Name] = n
 		case kAmount:
@@ -408,7 +420,8 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 				raw = "0"
 			}
 			if _, err := crm.ParseAmount(strings.ReplaceAll(raw, ",", ".")); err != nil {
-				return nil, bad("err.amount")
+				bad("err.amount")
+				continue
 			}
 			patch[f.Name] = strings.ReplaceAll(raw, ",", ".")
 		case kQty:
@@ -416,13 +429,15 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 				raw = "0"
 			}
 			if _, err := crm.ParseQuantity(strings.ReplaceAll(raw, ",", ".")); err != nil {
-				return nil, bad("err.amount")
+				bad("err.amount")
+				continue
 			}
 			patch[f.Name] = strings.ReplaceAll(raw, ",", ".")
 		case kDate:
 			if raw != "" {
 				if _, err := time.Parse(time.DateOnly, raw); err != nil {
-					return nil, bad("err.date")
+					bad("err.date")
+					continue
 				}
 			}
 			patch[f.Name] = raw
@@ -433,7 +448,8 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 			}
 			tm, err := time.ParseInLocation("2006-01-02T15:04", raw, loc)
 			if err != nil {
-				return nil, bad("err.date")
+				bad("err.date")
+				continue
 			}
 			patch[f.Name] = tm.UTC().Format(time.RFC3339)
 		case kIDs:
@@ -441,9 +457,14 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 			for _, p := range splitList(raw) {
 				n, err := strconv.ParseInt(strings.TrimPrefix(p, "#"), 10, 64)
 				if err != nil || n <= 0 {
-					return nil, bad("err.int")
+					ids = nil
+					break
 				}
 				ids = append(ids, n)
+			}
+			if ids == nil {
+				bad("err.int")
+				continue
 			}
 			patch[f.Name] = ids
 		case kComms:
@@ -470,7 +491,7 @@ func parseForm(e *entity, form func(string) string, has func(string) bool, cur r
 			patch[f.Name] = raw
 		}
 	}
-	return patch, nil
+	return patch, fes
 }
 
 // fieldOfError maps a store field error ("phones[1].value") to the form

@@ -112,6 +112,8 @@ var funcs = template.FuncMap{
 	"add":  func(a, b int) int { return a + b },
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
+	// calEvIn is calEv with its element ids prefixed (an item shown twice).
+	"calEvIn": func(v *view, it calItem, prefix string) calEvView { return calEvView{V: v, Item: it, Prefix: prefix} },
 	"div":   func(a, b int64) int64 { return a / b },
 	// netErr says a connection error in the user's language.
 	"netErr": netErrorText,
@@ -175,6 +177,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /search", u.auth(u.search))
 	mux.Handle("GET /reports", u.auth(u.reports))
 	mux.Handle("GET /reports/export.csv", u.auth(u.reportCSV))
+	mux.Handle("GET /reports/export.xlsx", u.auth(u.reportXLSX))
 	mux.Handle("POST /password", u.auth(u.passwordSubmit))
 	mux.Handle("GET /pick/{entity}", u.auth(u.pick))
 	mux.Handle("GET /settings", u.auth(u.settingsPage))

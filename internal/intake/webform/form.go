@@ -388,3 +388,31 @@ func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Choice is a field an admin can put on a form: its name and the label a
+// visitor sees by default (Russian).
+type Choice struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+}
+
+// choiceOrder is the order fields are offered in: who, how to reach them,
+// then what they want.
+var choiceOrder = []string{"title", "name", "last_name", "second_name", "company_title", "position", "inn",
+	"phone", "email", "city", "opportunity", "description", "comments"}
+
+// Choices lists a module's fields for the admin's picker, in a fixed
+// order; nil for an unknown module.
+func Choices(module string) []Choice {
+	defs, ok := catalogue[module]
+	if !ok {
+		return nil
+	}
+	out := make([]Choice, 0, len(defs))
+	for _, n := range choiceOrder {
+		if d, ok := defs[n]; ok {
+			out = append(out, Choice{Name: n, Label: d.label})
+		}
+	}
+	return out
+}

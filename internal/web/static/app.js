@@ -286,3 +286,27 @@ function labelCells(root) {
     document.body.addEventListener("htmx:load", function (ev) { all(ev.detail.elt); });
   });
 })();
+
+// The web-form editor: the field pickers offer the fields of the module
+// chosen; a change of module refills them (a field the new module also
+// has stays chosen). Without JavaScript the save names a field the module
+// lacks and the page comes back with the new module's fields.
+document.addEventListener("DOMContentLoaded", function () {
+  var module = document.getElementById("wf-module");
+  var body = document.querySelector("#wf-fields tbody[data-choices]");
+  if (!module || !body) { return; }
+  var all;
+  try { all = JSON.parse(body.dataset.choices); } catch (e) { return; }
+  module.addEventListener("change", function () {
+    var choices = all[module.value] || [];
+    Array.prototype.forEach.call(body.querySelectorAll("select.wf-pick"), function (sel) {
+      var was = sel.value;
+      while (sel.options.length > 1) { sel.remove(1); }
+      choices.forEach(function (c) {
+        var o = new Option(c.label, c.name);
+        if (c.name === was) { o.selected = true; }
+        sel.add(o);
+      });
+    });
+  });
+});
