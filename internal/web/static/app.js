@@ -310,3 +310,21 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The week grid's boxes carry their place as data attributes; they become
+// CSS properties here, through the CSSOM, which the Content-Security-Policy
+// allows (inline style attributes it does not).
+(function () {
+  function place(root) {
+    if (!root || !root.querySelectorAll) return;
+    var boxes = Array.prototype.slice.call(root.querySelectorAll(".wk-box[data-top]"));
+    if (root.matches && root.matches(".wk-box[data-top]")) boxes.push(root);
+    boxes.forEach(function (b) {
+      ["top", "height", "lane", "lanes"].forEach(function (k) { b.style.setProperty("--" + k, b.dataset[k]); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    place(document);
+    document.body.addEventListener("htmx:load", function (ev) { place(ev.detail.elt); });
+  });
+})();
