@@ -11,7 +11,9 @@ import (
 func TestBuildWeek(t *testing.T) {
 	loc := time.FixedZone("UTC+5", 5*3600)
 	mon := time.Date(2026, 12, 7, 0, 0, 0, 0, loc)
-	at := func(day, h, m int) time.Time { return mon.AddDate(0, 0, day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	at := func(day, h, m int) time.Time {
+		return mon.AddDate(0, 0, day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	spans := []weekSpan{
 		{Item: calItem{ID: 1}, Start: at(2, 10, 30), End: at(2, 12, 0)},
 		{Item: calItem{ID: 2}, Start: at(2, 11, 0), End: at(2, 11, 30)},

@@ -114,7 +114,7 @@ var funcs = template.FuncMap{
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	// calEvIn is calEv with its element ids prefixed (an item shown twice).
 	"calEvIn": func(v *view, it calItem, prefix string) calEvView { return calEvView{V: v, Item: it, Prefix: prefix} },
-	"div":   func(a, b int64) int64 { return a / b },
+	"div":     func(a, b int64) int64 { return a / b },
 	// netErr says a connection error in the user's language.
 	"netErr": netErrorText,
 	"bellOf": func(n int, label string) bellView { return bellView{Count: n, Label: label} },
