@@ -155,6 +155,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
 	in := intake.New(s, log)
 	mailSvc := mail.New(in, box, log)
+	mailPolicy := outboundPolicy(cfg)
+	mailPolicy.ConnectTimeout = 20 * time.Second
+	mailSvc.Dialer = httpx.NewDialer(mailPolicy)
 	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL(), CaptchaKey: box.Derive("web form captcha")})
 	a.Extra(func(mux *http.ServeMux) {
 		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
@@ -201,8 +204,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	var email notify.Sender
 	if cfg.SMTPHost != "" {
+		// The relay the operator configured is trusted wherever it is;
+		// the connection still goes through the guarded dialer.
+		pol := outboundPolicy(cfg)
+		pol.AllowHosts = append(pol.AllowHosts, cfg.SMTPHost)
 		email = &notify.Email{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS, Username: cfg.SMTPUser, Password: cfg.SMTPPassword,
-			From: cfg.SMTPFrom, PublicURL: cfg.PublicURL}
+			From: cfg.SMTPFrom, PublicURL: cfg.PublicURL, Dialer: httpx.NewDialer(pol)}
 	}
 	notifier := notify.New(d, tg, email, log)
 	ui.SetNotify(notifier)

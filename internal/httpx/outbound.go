@@ -88,12 +88,8 @@ var (
 	ErrResponseTooLarge = errors.New("response body too large")
 )
 
-// NewOutboundClient returns a client that connects only where p allows.
-// The check is made on each address actually dialled, after resolving, so
-// a name that resolves to a public address when a URL is saved and to an
-// internal one later (DNS rebinding) is still refused. Environment proxies
-// are ignored: a proxy would connect on our behalf, past the check.
-func NewOutboundClient(p OutboundPolicy) *http.Client {
+// newGuard is the address check every outbound connection goes through.
+func newGuard(p OutboundPolicy) *guard {
 	g := &guard{
 		allowHosts: map[string]bool{},
 		resolver:   p.Resolver,
@@ -116,6 +112,32 @@ func NewOutboundClient(p OutboundPolicy) *http.Client {
 	if g.timeout <= 0 {
 		g.timeout = DefaultConnectTimeout
 	}
+	return g
+}
+
+// Dialer opens TCP connections for protocols other than HTTP — IMAP,
+// SMTP and whatever a connector speaks — under the same guard as the HTTP
+// client: the host is resolved once, internal addresses are refused
+// before connecting (unless the policy allows them), and the socket is
+// checked again as it connects.
+type Dialer struct{ g *guard }
+
+// NewDialer returns a guarded dialer for p (only the allow lists, the
+// resolver and ConnectTimeout apply).
+func NewDialer(p OutboundPolicy) *Dialer { return &Dialer{g: newGuard(p)} }
+
+// DialContext connects to addr ("host:port") over network ("tcp").
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d.g.dialContext(ctx, network, addr)
+}
+
+// NewOutboundClient returns a client that connects only where p allows.
+// The check is made on each address actually dialled, after resolving, so
+// a name that resolves to a public address when a URL is saved and to an
+// internal one later (DNS rebinding) is still refused. Environment proxies
+// are ignored: a proxy would connect on our behalf, past the check.
+func NewOutboundClient(p OutboundPolicy) *http.Client {
+	g := newGuard(p)
 	total := p.TotalTimeout
 	if total <= 0 {
 		total = DefaultTotalTimeout

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // Email sends notifications as plain-text letters through the configured
@@ -25,6 +27,9 @@ type Email struct {
 	Timeout   time.Duration
 	// Domain is the right-hand side of the letters' Message-IDs.
 	Domain string
+	// Dialer connects to the server. Nil: the guarded dialer that trusts
+	// Host, which the operator configured (a relay on this host or LAN).
+	Dialer *httpx.Dialer
 }
 
 // messageID is the same for every attempt at one notification, so that a
@@ -72,7 +77,11 @@ func (e *Email) Send(ctx context.Context, to string, n Notification) error {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(timeout)}
+	dialer := e.Dialer
+	if dialer == nil {
+		dialer = httpx.NewDialer(httpx.OutboundPolicy{AllowHosts: []string{e.Host}, ConnectTimeout: timeout})
+	}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(timeout), mail.WithDialContextFunc(dialer.DialContext)}
 	switch e.TLS {
 	case "tls":
 		opts = append(opts, mail.WithSSL())

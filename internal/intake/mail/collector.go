@@ -48,6 +48,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/order"
 	"github.com/obmen/obmen/internal/secret"
@@ -161,11 +162,16 @@ type Service struct {
 	// TLSConfig, when set, is used for TLS and STARTTLS (tests trust
 	// their own certificate with it).
 	TLSConfig *tls.Config
+	// Dialer connects to the mail servers. New sets the guarded dialer of
+	// the default policy (no internal addresses); the app sets the one of
+	// OBMEN_OUTBOUND_ALLOW, so that a server on the LAN can be allowed.
+	Dialer *httpx.Dialer
 }
 
 // New returns the collectors' service.
 func New(in *intake.Service, box *secret.Box, log *slog.Logger) *Service {
-	return &Service{in: in, db: in.Store().DB(), box: box, log: log, running: map[int64]*sync.Mutex{}}
+	return &Service{in: in, db: in.Store().DB(), box: box, log: log, running: map[int64]*sync.Mutex{},
+		Dialer: httpx.NewDialer(httpx.OutboundPolicy{ConnectTimeout: 20 * time.Second})}
 }
 
 // SetAfterCommit installs a test hook (see Service.afterCommit).
@@ -429,21 +435,44 @@ func (s *Service) lease(ctx context.Context, id int64) (release func(), err erro
 	}, nil
 }
 
+// dial connects to the collector's server through the guarded dialer (a
+// collector cannot be pointed at an internal or metadata address to have
+// Obmen send it a login and password), then speaks TLS as the collector
+// says.
 func (s *Service) dial(c Collector) (*imapclient.Client, error) {
 	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
-	opts := &imapclient.Options{Dialer: &net.Dialer{Timeout: 20 * time.Second}, WordDecoder: wordDecoder}
+	opts := &imapclient.Options{WordDecoder: wordDecoder}
 	if s.TLSConfig != nil {
 		opts.TLSConfig = s.TLSConfig.Clone()
 	} else {
 		opts.TLSConfig = &tls.Config{ServerName: c.Host, MinVersion: tls.VersionTLS12}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := s.Dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	switch c.Security {
 	case SecurityTLS:
-		return imapclient.DialTLS(addr, opts)
+		cfg := opts.TLSConfig.Clone()
+		if cfg.NextProtos == nil {
+			cfg.NextProtos = []string{"imap"}
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return imapclient.New(tc, opts), nil
 	case SecurityStartTLS:
-		return imapclient.DialStartTLS(addr, opts)
+		cl, err := imapclient.NewStartTLS(conn, opts)
+		if err != nil {
+			conn.Close()
+		}
+		return cl, err
 	default:
-		return imapclient.DialInsecure(addr, opts)
+		return imapclient.New(conn, opts), nil
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/jobs"
@@ -46,8 +49,55 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	return &env{st: st, in: intake.New(st, slog.New(slog.DiscardHandler)), box: box, admin: storetest.Admin(t, st)}
 }
 
+// service is the collectors' service allowed to reach the test's Dovecot
+// on loopback (the default dialer refuses internal addresses).
 func (e *env) service() *mail.Service {
-	return mail.New(e.in, e.box, slog.New(slog.DiscardHandler))
+	s := mail.New(e.in, e.box, slog.New(slog.DiscardHandler))
+	s.Dialer = httpx.NewDialer(httpx.OutboundPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	return s
+}
+
+// TestCollectorDialIsGuarded: by default a collector cannot reach an
+// internal address — loopback, the link-local metadata address — so it
+// never sends a login and password there; nothing even connects.
+func TestCollectorDialIsGuarded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ctx := context.Background()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		var accepted atomic.Int32
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				c.Close()
+			}
+		}()
+		port := ln.Addr().(*net.TCPAddr).Port
+		svc := mail.New(e.in, e.box, slog.New(slog.DiscardHandler))
+		for _, host := range []string{"127.0.0.1", "169.254.169.254", "localhost", "[::1]"} {
+			c, err := svc.Create(ctx, mail.Collector{Name: "guard " + host, Enabled: true, Host: strings.Trim(host, "[]"), Port: port, Security: mail.SecurityNone,
+				Login: "u", Password: "secret-password", Folder: "INBOX", UserID: e.admin.UserID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = svc.Run(ctx, c.ID)
+			var blocked *httpx.BlockedError
+			if !errors.As(err, &blocked) {
+				t.Errorf("%s: %v, want the guard's refusal", host, err)
+			}
+		}
+		if n := accepted.Load(); n != 0 {
+			t.Errorf("%d connections reached the listener", n)
+		}
+	})
 }
 
 func cp1251(t testing.TB, s string) []byte {
