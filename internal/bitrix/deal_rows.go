@@ -212,6 +212,11 @@ func parseRow(row *Array, i int) (crm.LineItem, error) {
 	if perUnit > 0 {
 		li.Price += perUnit
 		li.DiscountRate = 0
+		// Bounded first: with the product within MaxAmount the
+		// multiplication below cannot wrap.
+		if _, ok := crm.MulDiv(int64(perUnit), int64(li.Quantity), 1000); !ok {
+			return li, crmError("Field %s: the discount × quantity is too large", name("DISCOUNT_SUM"))
+		}
 		li.Discount = crm.Amount(int64(perUnit) * int64(li.Quantity) / 1000)
 	}
 	if s, err = get("TAX_RATE"); err != nil {

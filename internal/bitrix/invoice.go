@@ -219,8 +219,11 @@ func invoiceRowsIn(val any) ([]crm.LineItem, error) {
 			q = "1"
 		}
 		f, perr := strconv.ParseFloat(strings.ReplaceAll(q, ",", "."), 64)
-		if perr != nil || f < 0 || math.IsInf(f, 0) {
+		if perr != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*1000 > float64(crm.MaxQuantity) {
 			return nil, crmError("Field %s: %q is not a quantity", name("QUANTITY"), q)
+		}
+		if perUnit != 0 && math.Abs(float64(perUnit)*f) > float64(crm.MaxAmount) {
+			return nil, crmError("Field %s: the discount × quantity is too large", name("QUANTITY"))
 		}
 		li.Quantity = crm.Quantity(math.Round(f * 1000))
 		if perUnit != 0 {

@@ -140,7 +140,7 @@ func parseMoney(field string, v any) (crm.Amount, error) {
 		return a, nil
 	}
 	f, err := strconv.ParseFloat(strings.ReplaceAll(strings.ReplaceAll(s, " ", ""), ",", "."), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 9e15 {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f*100) > float64(crm.MaxAmount) {
 		return 0, crmError("Field %s: %q is not a number", field, s)
 	}
 	return crm.Amount(math.Round(f * 100)), nil

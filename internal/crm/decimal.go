@@ -21,6 +21,14 @@ type Amount int64
 // is Quantity(1500).
 type Quantity int64
 
+// MaxAmount bounds every amount Obmen takes in: ten trillion (10^13) in
+// major units. Price × quantity and the sums of rows are checked against
+// it too, so no computed money ever wraps around int64.
+const MaxAmount Amount = 1_000_000_000_000_000
+
+// MaxQuantity bounds a quantity: one billion (10^9) units.
+const MaxQuantity Quantity = 1_000_000_000_000
+
 // ErrDecimal is wrapped by every decimal parse failure.
 var ErrDecimal = errors.New("not a decimal number")
 
@@ -134,7 +142,24 @@ func unmarshalFixed(b []byte, scale int) (int64, error) {
 // ParseAmount parses decimal text with at most two fractional digits.
 func ParseAmount(s string) (Amount, error) {
 	v, err := parseFixed(s, 2)
+	if err == nil {
+		err = boundAmount(v)
+	}
 	return Amount(v), err
+}
+
+func boundAmount(v int64) error {
+	if v > int64(MaxAmount) || v < -int64(MaxAmount) {
+		return fmt.Errorf("%w: %s is beyond ±%s", ErrDecimal, formatFixed(v, 2, 0), formatFixed(int64(MaxAmount), 2, 0))
+	}
+	return nil
+}
+
+func boundQuantity(v int64) error {
+	if v > int64(MaxQuantity) || v < -int64(MaxQuantity) {
+		return fmt.Errorf("%w: %s is beyond ±%s", ErrDecimal, formatFixed(v, 3, 0), formatFixed(int64(MaxQuantity), 3, 0))
+	}
+	return nil
 }
 
 // String formats a as decimal text with two fractional digits ("1234.50").
@@ -146,6 +171,9 @@ func (a Amount) MarshalJSON() ([]byte, error) { return []byte(a.String()), nil }
 // UnmarshalJSON accepts a JSON number or a string holding one.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	v, err := unmarshalFixed(b, 2)
+	if err == nil {
+		err = boundAmount(v)
+	}
 	if err != nil {
 		return decimalError(b, reflect.TypeOf(*a), err)
 	}
@@ -156,6 +184,9 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // ParseQuantity parses decimal text with at most three fractional digits.
 func ParseQuantity(s string) (Quantity, error) {
 	v, err := parseFixed(s, 3)
+	if err == nil {
+		err = boundQuantity(v)
+	}
 	return Quantity(v), err
 }
 
@@ -168,6 +199,9 @@ func (q Quantity) MarshalJSON() ([]byte, error) { return []byte(q.String()), nil
 // UnmarshalJSON accepts a JSON number or a string holding one.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
 	v, err := unmarshalFixed(b, 3)
+	if err == nil {
+		err = boundQuantity(v)
+	}
 	if err != nil {
 		return decimalError(b, reflect.TypeOf(*q), err)
 	}

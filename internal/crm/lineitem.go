@@ -38,8 +38,21 @@ type Totals struct {
 	Total    Amount `json:"total"`
 }
 
-// mulDiv computes a*b/d rounded half away from zero, without overflow.
+// MulDiv is a*b/d rounded half away from zero; ok is false when the
+// result is beyond MaxAmount (it is then not to be stored).
+func MulDiv(a, b, d int64) (int64, bool) {
+	v, ok := mulDivBig(a, b, d)
+	return v, ok && v <= int64(MaxAmount) && v >= -int64(MaxAmount)
+}
+
+// mulDiv computes a*b/d rounded half away from zero; callers check the
+// result's range (MulDiv) where the inputs are not already bounded.
 func mulDiv(a, b, d int64) int64 {
+	v, _ := mulDivBig(a, b, d)
+	return v
+}
+
+func mulDivBig(a, b, d int64) (int64, bool) {
 	n := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
 	den := big.NewInt(d)
 	q, r := new(big.Int).QuoRem(n, den, new(big.Int))
@@ -51,7 +64,10 @@ func mulDiv(a, b, d int64) int64 {
 			q.Sub(q, big.NewInt(1))
 		}
 	}
-	return q.Int64()
+	if !q.IsInt64() {
+		return 0, false
+	}
+	return q.Int64(), true
 }
 
 // Compute validates the row and fills Discount (from DiscountRate when
@@ -80,8 +96,14 @@ func (li *LineItem) Compute() error {
 	if li.Price < 0 {
 		return Invalid("price", "must not be negative")
 	}
+	if li.Price > MaxAmount {
+		return Invalid("price", "must be at most %s", MaxAmount)
+	}
 	if li.Quantity <= 0 {
 		return Invalid("quantity", "must be greater than zero")
+	}
+	if li.Quantity > MaxQuantity {
+		return Invalid("quantity", "must be at most %s", MaxQuantity)
 	}
 	if li.DiscountRate < 0 || li.DiscountRate > 10000 {
 		return Invalid("discount_rate", "must be between 0 and 100")
@@ -89,7 +111,10 @@ func (li *LineItem) Compute() error {
 	if li.VATRate != nil && (*li.VATRate < 0 || *li.VATRate > 10000) {
 		return Invalid("vat_rate", "must be between 0 and 100")
 	}
-	gross := mulDiv(int64(li.Price), int64(li.Quantity), 1000)
+	gross, ok := MulDiv(int64(li.Price), int64(li.Quantity), 1000)
+	if !ok {
+		return Invalid("quantity", "price × quantity is beyond %s", MaxAmount)
+	}
 	if li.DiscountRate != 0 {
 		li.Discount = Amount(mulDiv(gross, int64(li.DiscountRate), 10000))
 	}
@@ -123,10 +148,15 @@ func ComputeItems(field string, items []LineItem) (Totals, error) {
 			return Totals{}, Prefixed(fmt.Sprintf("%s[%d]", field, i), err)
 		}
 		li := items[i]
+		// Each row is within MaxAmount, so the sums cannot wrap before
+		// they are checked.
 		t.Subtotal += Amount(mulDiv(int64(li.Price), int64(li.Quantity), 1000))
 		t.Discount += li.Discount
 		t.Tax += li.Tax
 		t.Total += li.Sum
+		if t.Subtotal > MaxAmount || t.Total > MaxAmount {
+			return Totals{}, Invalid(field, "the rows add up to more than %s", MaxAmount)
+		}
 	}
 	return t, nil
 }
