@@ -100,12 +100,31 @@ func (r *refs) cachedExists(field, query string, args ...any) bool {
 	return ok
 }
 
+// record checks a link to another record: it must exist and, for a
+// request limited in what it sees, be a record it may see — one it may
+// not see answers as if it did not exist, so that a link neither reveals
+// it nor puts the request's work into another user's timeline. Every
+// reference a write makes goes through here.
 func (r *refs) record(field, entity string, id int64) {
-	if id == 0 {
+	if id == 0 || r.err != nil {
 		return
 	}
 	table := entityTables[entity]
-	r.check(r.exists(field, "SELECT 1 FROM "+table+" WHERE id = $1 AND deleted_at = 0", id), field, "no %s with id %d", entity, id)
+	sc, limited := scopeOf(r.t.ctx)
+	if !limited || !scoped[entity] {
+		r.check(r.exists(field, "SELECT 1 FROM "+table+" WHERE id = $1 AND deleted_at = 0", id), field, "no %s with id %d", entity, id)
+		return
+	}
+	var assigned int64
+	err := r.t.q.QueryRowContext(r.t.ctx, "SELECT assigned_by_id FROM "+table+" WHERE id = $1 AND deleted_at = 0", id).Scan(&assigned)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r.check(false, field, "no %s with id %d", entity, id)
+	case err != nil:
+		r.err = fmt.Errorf("store: check %s: %w", field, err)
+	default:
+		r.check(sc.Sees(assigned), field, "no %s with id %d", entity, id)
+	}
 }
 
 func (r *refs) custom(entity string, custom *map[string]any) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -204,8 +205,10 @@ func checkDealChange(t txq, old, d *crm.Deal) error {
 		r.check(r.exists("lead_id", "SELECT 1 FROM leads WHERE id = $1", d.LeadID), "lead_id", "no lead with id %d", d.LeadID)
 	}
 	for i, cid := range d.ContactIDs {
-		r.check(r.exists("contact_ids", "SELECT 1 FROM contacts WHERE id = $1 AND deleted_at = 0", cid),
-			fmt.Sprintf("contact_ids[%d]", i), "no contact with id %d", cid)
+		if old != nil && slices.Contains(old.ContactIDs, cid) {
+			continue // a link the deal has: kept, not judged again
+		}
+		r.record(fmt.Sprintf("contact_ids[%d]", i), EntityContact, cid)
 	}
 	r.items("product_rows", d.ProductRows)
 	r.custom(EntityDeal, &d.Custom)
