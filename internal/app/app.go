@@ -192,6 +192,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One sign-in limit for every surface: the API's POST /api/v1/session,
+	// the UI's sign-in form and its password change count against the same
+	// per-address and per-login budgets.
+	byIP, byLogin := httpx.NewLimiter(3*time.Second, 20), httpx.NewLimiter(6*time.Second, 10)
+	a.SetSignInLimits(byIP, byLogin)
+	ui.SetSignInLimits(byIP, byLogin)
 	// Each integration's page and exchange journal in the UI.
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
 	ui.SetBitrixScopes(bx.Scopes)

@@ -99,6 +99,7 @@ var codes = map[string]string{
 	"must be an http(s) URL":                                                 "not_url",
 	"must be between 0 and 100":                                              "not_percent",
 	"must be between 0 and the row's amount %s":                              "discount_range",
+	"is one of the most common passwords; choose another":                    "common_password",
 	"must be at most %s":                                                     "amount_too_large",
 	"price × quantity is beyond %s":                                          "row_amount_too_large",
 	"the rows add up to more than %s":                                        "rows_total_too_large",

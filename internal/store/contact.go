@@ -190,7 +190,7 @@ func checkContactRefs(t txq, c *crm.Contact, keptLead int64) error {
 		// Existence only: an update carries every company link the contact
 		// already has, and those may be other users' (checking visibility
 		// here needs the old links — left for the access pass of issue 25).
-		r.check(r.exists("account_ids", "SELECT 1 FROM accounts WHERE id = $1 AND deleted_at = 0", aid), "account_ids", "no account with id %d", aid)
+		r.check(r.exists("account_ids", "SELECT 1 FROM accounts WHERE id = $1 AND deleted_at = 0", aid), "account_ids", "no %s with id %d", EntityAccount, aid)
 	}
 	if c.LeadID != 0 && c.LeadID != keptLead {
 		r.check(r.exists("lead_id", "SELECT 1 FROM leads WHERE id = $1", c.LeadID), "lead_id", "no lead with id %d", c.LeadID)

@@ -54,3 +54,18 @@ func TestKeyStopsAtOnceWhenChangedElsewhere(t *testing.T) {
 		}
 	})
 }
+
+// TestCommonPasswordsRefused: a password from the embedded list of the
+// most common ones is refused whatever its case; others pass.
+func TestCommonPasswordsRefused(t *testing.T) {
+	for _, pw := range []string{"password", "Password123", "QWERTYUIOP", "йцукенгш", "12345678"} {
+		if _, err := store.HashPassword(pw); err == nil {
+			t.Errorf("%q accepted", pw)
+		} else if fe, ok := crm.AsFieldError(err); !ok || fe.Field != "password" {
+			t.Errorf("%q: %v", pw, err)
+		}
+	}
+	if _, err := store.HashPassword("olga-password-1"); err != nil {
+		t.Errorf("an ordinary password: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,20 @@ func scanUser(sc interface{ Scan(...any) error }) (crm.User, error) {
 	return u, nil
 }
 
+//go:embed common_passwords.txt
+var commonPasswordsText string
+
+// commonPasswords are refused as passwords (common_passwords.txt).
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, l := range strings.Split(commonPasswordsText, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			m[strings.ToLower(l)] = true
+		}
+	}
+	return m
+}()
+
 // HashPassword hashes a password with bcrypt.
 func HashPassword(pw string) (string, error) {
 	if len(pw) < 8 {
@@ -48,6 +63,9 @@ func HashPassword(pw string) (string, error) {
 	}
 	if len(pw) > 72 {
 		return "", crm.Invalid("password", "must have at most 72 bytes")
+	}
+	if commonPasswords[strings.ToLower(pw)] {
+		return "", crm.Invalid("password", "is one of the most common passwords; choose another")
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
 	if err != nil {

@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/obmen/obmen/internal/app"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -31,5 +34,35 @@ func TestContentSecurityPolicy(t *testing.T) {
 	p := b.get("/")
 	if p.Status != http.StatusOK || strings.Contains(p.Body, "<script>") || strings.Contains(p.Body, "<style") || strings.Contains(p.Body, ` style="`) {
 		t.Errorf("home: %d, inline script or style in the page", p.Status)
+	}
+}
+
+// TestSignInLimitSharedAcrossSurfaces: guesses of one login through the
+// API's POST /api/v1/session count against the UI's sign-in form too —
+// one budget per login, not one per surface.
+func TestSignInLimitSharedAcrossSurfaces(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t))
+	if _, err := e.app.Store.CreateUser(context.Background(), crm.Actor{}, crm.User{Login: "olga", Role: crm.RoleManager, Active: true}, "olga-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	limited := false
+	for i := 0; i < 12; i++ {
+		res, err := http.Post(e.srv.URL+"/api/v1/session", "application/json", strings.NewReader(`{"login":"olga","password":"wrong-guess"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("the API never limited the guesses")
+	}
+	b := e.browser()
+	p := b.login(url.Values{"login": {"olga"}, "password": {"olga-password-1"}})
+	if p.Status != http.StatusTooManyRequests {
+		t.Errorf("the UI sign-in after the API's guesses: %d, want 429", p.Status)
 	}
 }

@@ -1085,6 +1085,7 @@ var validationRU = map[string]string{
 	"not_url":                       "должно быть адресом http(s)",
 	"not_percent":                   "должно быть от 0 до 100",
 	"discount_range":                "должно быть от 0 до суммы строки %s",
+	"common_password":               "один из самых распространённых паролей; выберите другой",
 	"row_amount_too_large":          "цена × количество больше %s",
 	"rows_total_too_large":          "сумма строк больше %s",
 	"amount_too_large":              "должно быть не больше %s",

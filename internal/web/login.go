@@ -190,6 +190,14 @@ func (u *UI) passwordSubmit(w http.ResponseWriter, r *http.Request, rq *request)
 	cur, next, again := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("again")
 	var d passwordData
 	status := http.StatusUnprocessableEntity
+	// Guessing the current password here counts against the sign-in limit
+	// of the login, as a sign-in would.
+	if ok, wait := u.loginByName.Allow(strings.ToLower(rq.User.Login)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		d.Error = rq.T("login.limited")
+		u.render(w, r, rq, http.StatusTooManyRequests, "password", rq.T("pw.title"), "", d)
+		return
+	}
 	if _, err := u.store.Authenticate(r.Context(), rq.User.Login, cur); err != nil {
 		d.Error = rq.T("pw.wrong")
 	} else if next != again {
