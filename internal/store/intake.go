@@ -149,7 +149,15 @@ func (t *Tx) AddLead(l *crm.Lead) error {
 		if accountID == 0 && contactID == 0 {
 			return nil
 		}
-		r := refs{t: t.rq()}
+		// A lead taken in by a form, mail or the intake endpoint links to
+		// the company and contact the system matched, whoever is
+		// responsible for them; a lead a user writes links only to what
+		// that user may see.
+		q := t.rq()
+		if in, ok := intakeOf(t.ctx); ok && in.Channel != crm.ChannelAPI {
+			q = t.Unscoped().rq()
+		}
+		r := refs{t: q}
 		if accountID != 0 {
 			r.record("account_id", EntityAccount, accountID)
 		}
