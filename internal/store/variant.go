@@ -15,28 +15,12 @@ func (s *Store) ProductOffers(ctx context.Context, productID int64) (crm.Product
 	if _, err := s.GetProduct(ctx, productID); err != nil {
 		return out, err
 	}
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT id, product_id, id1c, name, article, characteristics, price, currency, stock, active
-		FROM product_variants WHERE product_id = $1 ORDER BY id`, productID)
+	byProduct, err := s.variantsWhere(ctx, "product_id", []int64{productID})
 	if err != nil {
-		return out, fmt.Errorf("store: variants of product %d: %w", productID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var v crm.ProductVariant
-		var chars string
-		var price, stock int64
-		if err := rows.Scan(&v.ID, &v.ProductID, &v.ID1C, &v.Name, &v.Article, &chars, &price, &v.Currency, &stock, &v.Active); err != nil {
-			return out, fmt.Errorf("store: variants of product %d: %w", productID, err)
-		}
-		v.Price, v.Stock = crm.Amount(price), crm.Quantity(stock)
-		_ = json.Unmarshal([]byte(chars), &v.Characteristics)
-		if v.Characteristics == nil {
-			v.Characteristics = []crm.VariantCharacteristic{}
-		}
-		out.Variants = append(out.Variants, v)
-	}
-	if err := rows.Err(); err != nil {
 		return out, err
+	}
+	if vs := byProduct[productID]; vs != nil {
+		out.Variants = vs
 	}
 	prows, err := s.db.Read.QueryContext(ctx, `SELECT variant_id, price_type, type_id1c, price, currency FROM product_prices
 		WHERE product_id = $1 ORDER BY variant_id, price_type`, productID)

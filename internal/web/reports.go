@@ -352,9 +352,9 @@ func (u *UI) reports(w http.ResponseWriter, r *http.Request, rq *request) {
 	u.render(w, r, rq, http.StatusOK, "reports", rq.T("rep.title"), "reports", page)
 }
 
-// reportCSV writes one report's table for Excel: UTF-8 with a BOM,
-// semicolons, decimal commas.
-func (u *UI) reportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
+// reportTableOf finds the table ?table= names among the reports the
+// request may see; false (after a 404 or an error page) when there is none.
+func (u *UI) reportTableOf(w http.ResponseWriter, r *http.Request, rq *request) (reportTable, reportsPage, bool) {
 	name := r.URL.Query().Get("table")
 	if name == "" {
 		name = "-"
@@ -362,62 +362,59 @@ func (u *UI) reportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
 	page, err := u.buildReports(r, rq, name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
-		return
+		return reportTable{}, page, false
 	}
 	for _, s := range page.Sections {
-		if s.Table.Name != name {
-			continue
+		if s.Table.Name == name {
+			return s.Table, page, true
 		}
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.csv"`, name, page.From, page.To))
-		_, _ = w.Write([]byte("\uFEFF"))
-		cw := csv.NewWriter(w)
-		cw.Comma = ';'
-		_ = cw.Write(spreadsheet.Row(append([]string(nil), s.Table.Header...)))
-		for _, row := range s.Table.Rows {
-			out := make([]string, len(row))
-			for i, c := range row {
-				out[i] = spreadsheet.Text(strings.ReplaceAll(c, "\u202f", "")) // Excel reads "45000,50" as a number
-			}
-			_ = cw.Write(out)
-		}
-		cw.Flush()
-		return
 	}
 	u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	return reportTable{}, page, false
+}
+
+// reportCSV writes one report's table for Excel: UTF-8 with a BOM,
+// semicolons, decimal commas.
+func (u *UI) reportCSV(w http.ResponseWriter, r *http.Request, rq *request) {
+	t, page, ok := u.reportTableOf(w, r, rq)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.csv"`, t.Name, page.From, page.To))
+	_, _ = w.Write([]byte("\uFEFF"))
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	_ = cw.Write(spreadsheet.Row(append([]string(nil), t.Header...)))
+	for _, row := range t.Rows {
+		out := make([]string, len(row))
+		for i, c := range row {
+			out[i] = spreadsheet.Text(strings.ReplaceAll(c, "\u202f", "")) // Excel reads "45000,50" as a number
+		}
+		_ = cw.Write(out)
+	}
+	cw.Flush()
 }
 
 // reportXLSX writes one report's table as an XLSX workbook: a bold, frozen
 // header, and numbers, money and percentages as numbers Excel can sum (the
 // first column, the row's name, stays text).
 func (u *UI) reportXLSX(w http.ResponseWriter, r *http.Request, rq *request) {
-	name := r.URL.Query().Get("table")
-	if name == "" {
-		name = "-"
+	t, page, ok := u.reportTableOf(w, r, rq)
+	if !ok {
+		return
 	}
-	page, err := u.buildReports(r, rq, name)
+	x, err := reportWorkbook(t)
 	if err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	for _, s := range page.Sections {
-		if s.Table.Name != name {
-			continue
-		}
-		x, err := reportWorkbook(s.Table)
-		if err != nil {
-			u.failErr(w, r, rq, err)
-			return
-		}
-		defer x.Close()
-		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.xlsx"`, name, page.From, page.To))
-		if err := x.Write(w); err != nil {
-			u.log.Error("web: report xlsx write", "table", name, "err", err)
-		}
-		return
+	defer x.Close()
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s-%s.xlsx"`, t.Name, page.From, page.To))
+	if err := x.Write(w); err != nil {
+		u.log.Error("web: report xlsx write", "table", t.Name, "err", err)
 	}
-	u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 }
 
 func reportWorkbook(t reportTable) (*excelize.File, error) {
