@@ -231,9 +231,13 @@ func (t *Tx) FindAccountByINN(inn string) (int64, error) {
 func (t *Tx) FindContactByComm(phone, email string) (int64, error) {
 	try := func(kind, norm string) (int64, error) {
 		var id int64
-		args := []any{kind, norm}
-		err := t.tx.QueryRowContext(t.ctx, `SELECT c.id FROM contacts c WHERE c.deleted_at = 0 AND c.id IN
-			(SELECT record_id FROM comms WHERE kind = $1 AND normalized = $2 AND entity = 'contact')`+
+		kindSQL, err := commKindSQL(kind)
+		if err != nil {
+			return 0, err
+		}
+		args := []any{norm}
+		err = t.tx.QueryRowContext(t.ctx, `SELECT c.id FROM contacts c WHERE c.deleted_at = 0 AND c.id IN
+			(SELECT record_id FROM comms WHERE kind = `+kindSQL+` AND normalized = $1 AND entity = 'contact')`+
 			t.scopeAnd(EntityContact, "c", &args)+` ORDER BY c.id LIMIT 1`, args...).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
