@@ -108,7 +108,7 @@ func RuleOf(ctx context.Context, st *store.Store, entity string) (Rule, error) {
 		return r, nil
 	}
 	var keys string
-	err := st.DB().Read.QueryRowContext(ctx, "SELECT match_keys, action FROM dedup_rules WHERE entity = $1", entity).Scan(&keys, &r.Action)
+	err := st.DB().Reader().QueryRowContext(ctx, "SELECT match_keys, action FROM dedup_rules WHERE entity = $1", entity).Scan(&keys, &r.Action)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, nil
 	}
