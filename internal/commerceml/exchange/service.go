@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -346,11 +347,14 @@ func (s *Service) file(w http.ResponseWriter, r *http.Request, sess session, typ
 	// The session's quota counts every byte it uploaded, whatever the
 	// file: a session cannot fill the disk file after file.
 	quota := set.SessionQuota()
-	if sess.Uploaded >= quota {
+	body := &quotaReader{r: r.Body, room: quota - sess.Uploaded}
+	if st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(clean))); set.MaxFileBytes-fileSize(st, err) <= body.room {
+		// The file's own cap comes first: its refusal says so.
+		body.room = math.MaxInt64
+	} else if body.room <= 0 {
 		fail(w, s.failed(ctx, sess.ID, typ, clean, quotaError(quota)))
 		return
 	}
-	body := &quotaReader{r: r.Body, room: quota - sess.Uploaded}
 	size, err := AppendChunk(dir, clean, body, set.FileLimit, set.MaxFileBytes)
 	if errors.Is(err, errQuota) {
 		err = quotaError(quota)
@@ -391,6 +395,13 @@ func (s *Service) file(w http.ResponseWriter, r *http.Request, sess session, typ
 		return
 	}
 	answer(w, "success")
+}
+
+func fileSize(st os.FileInfo, err error) int64 {
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // errQuota: an upload would pass the session's quota.
