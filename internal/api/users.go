@@ -66,6 +66,14 @@ type GrantsBody struct {
 	Grants []store.Grant `json:"grants"`
 }
 
+// PermissionsBody is what an administrator permits a user on the
+// integration surfaces: "1c_exchange" (the 1C exchange of orders, within
+// the user's record access) and "1c_catalog" (also the catalog import,
+// which needs 1c_exchange). Administrators hold every permission.
+type PermissionsBody struct {
+	Permissions []string `json:"permissions"`
+}
+
 // SessionInput signs in.
 type SessionInput struct {
 	Login    string `json:"login"`
@@ -205,6 +213,50 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 				return err
 			}
 			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
+			return nil
+		})
+	a.handle(mux, "GET /api/v1/users/{id}/permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)", nil, PermissionsBody{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := requireAdmin(p); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if _, err := a.store.GetUser(r.Context(), id); err != nil {
+				return err
+			}
+			ps, err := a.store.UserPermissions(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, PermissionsBody{Permissions: ps})
+			return nil
+		})
+	a.handle(mux, "PUT /api/v1/users/{id}/permissions",
+		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange); administrators hold both (admin)",
+		PermissionsBody{}, PermissionsBody{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := requireAdmin(p); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			var in PermissionsBody
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			if err := a.store.SetUserPermissions(r.Context(), p.Actor, id, in.Permissions); err != nil {
+				return err
+			}
+			ps, err := a.store.UserPermissions(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, PermissionsBody{Permissions: ps})
 			return nil
 		})
 	a.handle(mux, "GET /api/v1/users/{id}/keys", "List a user's API keys (admin or self)", nil, ListResponse[crm.APIKey]{},
