@@ -75,7 +75,7 @@ func (s *Settings) Normalize() error {
 		s.MaxFileBytes = d.MaxFileBytes
 	}
 	if s.MaxSessionBytes < 0 {
-		return crm.Invalid("max_session_bytes", "must not be negative (0 is max_file_bytes)")
+		return crm.Invalid("max_session_bytes", "must not be negative")
 	}
 	if s.MaxUnpackedBytes <= 0 {
 		s.MaxUnpackedBytes = d.MaxUnpackedBytes
