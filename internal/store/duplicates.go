@@ -125,7 +125,6 @@ func queryIDs(ctx context.Context, q txq, query string, args ...any) ([]int64, e
 	return ids, rows.Err()
 }
 
-
 // commKindSQL is the SQL literal of a comm kind. Queries on comms name
 // the kind as a literal, never as a parameter: the partial indexes on
 // comms (phone tails, e-mail domains: WHERE kind = 'PHONE' …) make
