@@ -4,9 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/obmen/obmen/internal/db"
 	"strings"
 	"time"
+
+	"github.com/obmen/obmen/internal/db"
 )
 
 // multiInsert writes the rows of one table in multi-row INSERTs, a
