@@ -110,6 +110,10 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
+	// dayIn: day i (0 Monday … 6 Sunday) is in a weekday bit mask.
+	"dayIn": func(mask, i int) bool { return mask&(1<<i) != 0 },
+	// hhmm is minutes from midnight as "09:30".
+	"hhmm": hhmm,
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	// calEvIn is calEv with its element ids prefixed (an item shown twice).
@@ -212,6 +216,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users", u.auth(u.users))
 	mux.Handle("POST /admin/users", u.auth(u.createUser))
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
+	mux.Handle("POST /admin/users/{id}/hours", u.auth(u.updateUserHours))
 	mux.Handle("GET /admin/users/{id}/access", u.auth(u.access))
 	mux.Handle("POST /admin/users/{id}/access", u.auth(u.saveAccess))
 	mux.Handle("GET /admin/distribution", u.auth(u.distribution))
