@@ -112,6 +112,8 @@ var funcs = template.FuncMap{
 	"add":  func(a, b int) int { return a + b },
 	// dayIn: day i (0 Monday … 6 Sunday) is in a weekday bit mask.
 	"dayIn": func(mask, i int) bool { return mask&(1<<i) != 0 },
+	// fileSize is a size in bytes as people read it ("12 КБ").
+	"fileSize": fileSize,
 	// hhmm is minutes from midnight as "09:30".
 	"hhmm": hhmm,
 	// calEv pairs the page's view with one calendar item.
@@ -193,6 +195,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /e/{entity}/new", u.auth(u.newRecord))
 	mux.Handle("POST /e/{entity}/new", u.auth(u.createRecord))
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
+	mux.Handle("GET /e/lead/{id}/files/{file}", u.auth(u.leadFile))
 	mux.Handle("POST /e/{entity}/{id}", u.auth(u.updateRecord))
 	mux.Handle("POST /e/{entity}/{id}/delete", u.auth(u.deleteRecord))
 	mux.Handle("GET /e/{entity}/{id}/field/{field}", u.auth(u.fieldGet))
