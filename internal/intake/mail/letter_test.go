@@ -125,3 +125,15 @@ func FuzzParseLetter(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+// BenchmarkParseLetter reads the Outlook letter (windows-1251, QP, an
+// HTML alternative and a base64 attachment).
+func BenchmarkParseLetter(b *testing.B) {
+	raw := readLetter(b, "outlook-cp1251.eml")
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := mail.ParseLetter(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
