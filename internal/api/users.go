@@ -24,6 +24,8 @@ type UserInput struct {
 	Role       *string   `json:"role"`
 	Active     *bool     `json:"active"`
 	Password   *string   `json:"password"`
+	// WorkHours are the days and hours on duty (lead distribution).
+	WorkHours *crm.WorkHours `json:"work_hours"`
 }
 
 func (in UserInput) apply(u *crm.User) {
@@ -45,6 +47,9 @@ func (in UserInput) apply(u *crm.User) {
 	}
 	if in.Active != nil {
 		u.Active = *in.Active
+	}
+	if in.WorkHours != nil {
+		u.WorkHours = *in.WorkHours
 	}
 }
 

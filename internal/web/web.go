@@ -110,6 +110,12 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
+	// dayIn: day i (0 Monday … 6 Sunday) is in a weekday bit mask.
+	"dayIn": func(mask, i int) bool { return mask&(1<<i) != 0 },
+	// fileSize is a size in bytes as people read it ("12 КБ").
+	"fileSize": fileSize,
+	// hhmm is minutes from midnight as "09:30".
+	"hhmm": hhmm,
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	// calEvIn is calEv with its element ids prefixed (an item shown twice).
@@ -189,6 +195,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /e/{entity}/new", u.auth(u.newRecord))
 	mux.Handle("POST /e/{entity}/new", u.auth(u.createRecord))
 	mux.Handle("GET /e/{entity}/{id}", u.auth(u.card))
+	mux.Handle("GET /e/lead/{id}/files/{file}", u.auth(u.leadFile))
 	mux.Handle("POST /e/{entity}/{id}", u.auth(u.updateRecord))
 	mux.Handle("POST /e/{entity}/{id}/delete", u.auth(u.deleteRecord))
 	mux.Handle("GET /e/{entity}/{id}/field/{field}", u.auth(u.fieldGet))
@@ -212,6 +219,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users", u.auth(u.users))
 	mux.Handle("POST /admin/users", u.auth(u.createUser))
 	mux.Handle("POST /admin/users/{id}", u.auth(u.updateUser))
+	mux.Handle("POST /admin/users/{id}/hours", u.auth(u.updateUserHours))
 	mux.Handle("GET /admin/users/{id}/access", u.auth(u.access))
 	mux.Handle("POST /admin/users/{id}/access", u.auth(u.saveAccess))
 	mux.Handle("GET /admin/distribution", u.auth(u.distribution))
