@@ -67,7 +67,7 @@ func HashPassword(pw string) (string, error) {
 	if commonPasswords[strings.ToLower(pw)] {
 		return "", crm.Invalid("password", "is one of the most common passwords; choose another")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), passwordCost)
 	if err != nil {
 		return "", fmt.Errorf("store: hash password: %w", err)
 	}
@@ -202,7 +202,7 @@ func (s *Store) SetPassword(ctx context.Context, actor crm.Actor, userID int64, 
 // It is made on first use: a bcrypt hash at package start would slow every
 // CLI command down.
 var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("obmen-dummy-password"), bcrypt.DefaultCost)
+	h, _ := bcrypt.GenerateFromPassword([]byte("obmen-dummy-password"), passwordCost)
 	return h
 })
 
