@@ -1,0 +1,3 @@
+-- Placeholder so that 0028 applies on the htotp branch: 0027 is another
+-- helper's migration. Files of one number are concatenated, so this
+-- comment-only file is harmless beside the real 0027 (delete it then).
