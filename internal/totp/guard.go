@@ -3,9 +3,13 @@ package totp
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"image/png"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,3 +182,42 @@ func (g *Guard) Check(ctx context.Context, userID int64, code string) error {
 
 // Reset removes the user's factor and recovery codes.
 func (g *Guard) Reset(ctx context.Context, userID int64) error { return g.store.ResetTOTP(ctx, userID) }
+
+// ticketTTL is how long the second step may follow the password.
+const ticketTTL = 5 * time.Minute
+
+// Ticket is what a browser holds between the password and the code: the
+// user id and an expiry under an HMAC of the installation's key, so that
+// no session exists before the code is right and nothing is stored.
+func (g *Guard) Ticket(userID int64) string {
+	body := fmt.Sprintf("%d.%d", userID, g.now().Add(ticketTTL).Unix())
+	return body + "." + g.ticketMAC(body)
+}
+
+// TicketUser returns the user of a valid, unexpired ticket.
+func (g *Guard) TicketUser(ticket string) (int64, bool) {
+	i := strings.LastIndexByte(ticket, '.')
+	if i < 0 {
+		return 0, false
+	}
+	body, mac := ticket[:i], ticket[i+1:]
+	if !hmac.Equal([]byte(mac), []byte(g.ticketMAC(body))) {
+		return 0, false
+	}
+	id, exp, ok := strings.Cut(body, ".")
+	if !ok {
+		return 0, false
+	}
+	uid, err1 := strconv.ParseInt(id, 10, 64)
+	until, err2 := strconv.ParseInt(exp, 10, 64)
+	if err1 != nil || err2 != nil || g.now().Unix() > until {
+		return 0, false
+	}
+	return uid, true
+}
+
+func (g *Guard) ticketMAC(body string) string {
+	m := hmac.New(sha256.New, g.box.Derive("totp sign-in ticket"))
+	m.Write([]byte(body))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
