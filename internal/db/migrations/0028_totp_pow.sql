@@ -30,3 +30,8 @@ CREATE TABLE webform_pow_spent (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX webform_pow_spent_expires ON webform_pow_spent (expires_at);
+
+-- A web form's captcha: arithmetic (the default while captcha is on) or
+-- proof-of-work (a browser's small hash puzzle, the arithmetic question
+-- for a visitor without JavaScript); captcha off makes it 'off'.
+ALTER TABLE webforms ADD COLUMN captcha_mode TEXT NOT NULL DEFAULT '';
