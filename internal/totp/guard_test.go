@@ -3,6 +3,7 @@ package totp_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +104,33 @@ func TestGuardEnrolSignInReplayRecovery(t *testing.T) {
 			t.Errorf("recovery code after reset: %v", err)
 		}
 	})
+}
+
+func TestTicket(t *testing.T) {
+	t.Parallel()
+	box, _ := secret.New(make([]byte, 32))
+	otherBox, _ := secret.New([]byte("another installation key 32 byte"))
+	now := time.Unix(1_800_000_000, 0)
+	g := totp.NewGuard(nil, box, "", false)
+	g.SetClock(func() time.Time { return now })
+	other := totp.NewGuard(nil, otherBox, "", false)
+	other.SetClock(func() time.Time { return now })
+	tk := g.Ticket(42)
+	if id, ok := g.TicketUser(tk); !ok || id != 42 {
+		t.Fatalf("own ticket: %d %v", id, ok)
+	}
+	for name, bad := range map[string]string{
+		"other user":   "43" + tk[2:],
+		"other key":    other.Ticket(42),
+		"no signature": tk[:strings.LastIndexByte(tk, '.')],
+		"empty":        "",
+	} {
+		if _, ok := g.TicketUser(bad); ok {
+			t.Errorf("%s accepted", name)
+		}
+	}
+	now = now.Add(6 * time.Minute)
+	if _, ok := g.TicketUser(tk); ok {
+		t.Error("expired ticket accepted")
+	}
 }
