@@ -19,6 +19,7 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/totp"
 )
 
 // SessionCookie names the session cookie shared with the web UI.
@@ -38,6 +39,8 @@ type API struct {
 	openapiJSON []byte
 
 	loginByIP, loginByName *httpx.Limiter
+	// totp is the second sign-in step (SetTOTP); nil: none.
+	totp *totp.Guard
 
 	bitrixHooks *bitrix.Webhooks
 	baseURL     string
@@ -56,6 +59,10 @@ func New(s *store.Store, log *slog.Logger, maxBody int64) *API {
 		loginByName: httpx.NewLimiter(6*time.Second, 10),
 	}
 }
+
+// SetTOTP makes POST /api/v1/session ask users with two-factor sign-in
+// for their code.
+func (a *API) SetTOTP(g *totp.Guard) { a.totp = g }
 
 // SetSignInLimits replaces the sign-in rate limiters (per client address
 // and per login); tests use it to make limits reachable quickly.

@@ -9,6 +9,7 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/totp"
 )
 
 // UserInput is the body that creates or changes a user.
@@ -83,6 +84,11 @@ type PermissionsBody struct {
 type SessionInput struct {
 	Login    string `json:"login"`
 	Password string `json:"password"`
+	// TOTPCode is the user's current authenticator code or one of their
+	// recovery codes, required when the user has two-factor sign-in on
+	// (without it the answer is 401 with code "totp_required"). API keys
+	// do not need it.
+	TOTPCode string `json:"totp_code,omitempty"`
 }
 
 // SessionResponse is the signed-in user and the CSRF token to send as
@@ -355,6 +361,34 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err != nil {
 				a.fail(w, r, toHTTPError(err))
 				return
+			}
+			// The second step: a wrong code has already counted against
+			// the shared per-login limit above, as a wrong password does.
+			if a.totp != nil {
+				on, err := a.totp.Enabled(r.Context(), u.ID)
+				if err != nil {
+					a.fail(w, r, toHTTPError(err))
+					return
+				}
+				if on && in.TOTPCode == "" {
+					a.fail(w, r, httpx.Errorf(http.StatusUnauthorized, "totp_required", "totp_code", "two-factor sign-in is on: send totp_code"))
+					return
+				}
+				if on {
+					switch err := a.totp.Check(r.Context(), u.ID, in.TOTPCode); {
+					case errors.Is(err, totp.ErrWrongCode):
+						a.log.Warn("api: wrong TOTP code", "login", in.Login, "remote", r.RemoteAddr)
+						a.fail(w, r, httpx.Errorf(http.StatusUnauthorized, "totp_invalid", "totp_code", "wrong code"))
+						return
+					case errors.Is(err, totp.ErrReplay):
+						a.log.Warn("api: TOTP code replayed", "login", in.Login, "remote", r.RemoteAddr)
+						a.fail(w, r, httpx.Errorf(http.StatusUnauthorized, "totp_replay", "totp_code", "this code was used already; wait for the next one"))
+						return
+					case err != nil:
+						a.fail(w, r, toHTTPError(err))
+						return
+					}
+				}
 			}
 			sess, err := a.store.CreateSession(r.Context(), u.ID, SessionTTL)
 			if err != nil {

@@ -42,6 +42,7 @@ import (
 	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/totp"
 	"github.com/obmen/obmen/internal/web"
 )
 
@@ -125,7 +126,9 @@ type Server struct {
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
 	// Notify makes and sends the users' notifications.
-	Notify    *notify.Service
+	Notify *notify.Service
+	// TOTP is the optional second step of password sign-in.
+	TOTP      *totp.Guard
 	mailEvery time.Duration
 	cfg       config.Config
 	// UI is the admin web interface at "/".
@@ -198,6 +201,11 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	byIP, byLogin := httpx.NewLimiter(3*time.Second, 20), httpx.NewLimiter(6*time.Second, 10)
 	a.SetSignInLimits(byIP, byLogin)
 	ui.SetSignInLimits(byIP, byLogin)
+	// The optional TOTP second step of password sign-in, on both surfaces
+	// (API keys are not affected).
+	guard := totp.NewGuard(s, box, "Obmen", cfg.RequireTOTPAdmins)
+	a.SetTOTP(guard)
+	ui.SetTOTP(guard)
 	// Each integration's page and exchange journal in the UI.
 	ui.SetWebhooks(bx.Webhooks(), svc, cfg.BaseURL())
 	ui.SetBitrixScopes(bx.Scopes)
@@ -223,7 +231,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Notify: notifier, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

@@ -98,6 +98,9 @@ type Config struct {
 	SMTPUser     string
 	SMTPPassword string
 	SMTPFrom     string
+	// RequireTOTPAdmins makes every administrator enrol a TOTP second
+	// factor before using the UI (OBMEN_REQUIRE_TOTP_ADMINS=1).
+	RequireTOTPAdmins bool
 }
 
 // Default returns the configuration used when nothing is set.
@@ -141,6 +144,15 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OBMEN_TELEGRAM_TOKEN", &c.TelegramToken)
 	str("OBMEN_TELEGRAM_API", &c.TelegramAPI)
 	str("OBMEN_SMTP_HOST", &c.SMTPHost)
+	switch v := getenv("OBMEN_REQUIRE_TOTP_ADMINS"); v {
+	case "":
+	case "1", "true", "yes":
+		c.RequireTOTPAdmins = true
+	case "0", "false", "no":
+		c.RequireTOTPAdmins = false
+	default:
+		return fmt.Errorf("config: OBMEN_REQUIRE_TOTP_ADMINS: %q is not 1 or 0", v)
+	}
 	str("OBMEN_SMTP_TLS", &c.SMTPTLS)
 	str("OBMEN_SMTP_USER", &c.SMTPUser)
 	str("OBMEN_SMTP_PASSWORD", &c.SMTPPassword)

@@ -14,9 +14,12 @@ type usersData struct {
 	Users []crm.User
 	// Access sums up, per manager, what they see beyond their own.
 	Access map[int64]string
-	Error  string
-	Form   url.Values
-	Days   []string // the weekdays' short names, Monday first
+	// TOTP marks the users with two-factor sign-in on (nil: the
+	// installation has no second factor).
+	TOTP  map[int64]bool
+	Error string
+	Form  url.Values
+	Days  []string // the weekdays' short names, Monday first
 }
 
 func (u *UI) requireAdmin(w http.ResponseWriter, r *http.Request, rq *request) bool {
@@ -56,7 +59,19 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, rq *request, stat
 		}
 		access[x.ID] = accessSummary(rq, gs)
 	}
-	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, Access: access, Error: errMsg, Form: form, Days: weekdayNames(rq)})
+	var twoFA map[int64]bool
+	if u.totp != nil {
+		twoFA = map[int64]bool{}
+		for _, x := range us {
+			on, err := u.totp.Enabled(r.Context(), x.ID)
+			if err != nil {
+				u.failErr(w, r, rq, err)
+				return
+			}
+			twoFA[x.ID] = on
+		}
+	}
+	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, Access: access, TOTP: twoFA, Error: errMsg, Form: form, Days: weekdayNames(rq)})
 }
 
 func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {

@@ -126,7 +126,7 @@ func (d *webformsData) fill() {
 func formFromPost(f url.Values) webform.Form {
 	userID, _ := strconv.ParseInt(f.Get("user_id"), 10, 64)
 	out := webform.Form{Name: f.Get("name"), UserID: userID, Module: f.Get("module"), ReturnURL: f.Get("return_url"), Language: f.Get("language"),
-		Captcha: f.Get("captcha") == "on", Enabled: f.Get("enabled") == "on", Fields: []webform.Field{}}
+		Captcha: f.Get("captcha") == "on", CaptchaMode: f.Get("captcha_mode"), Enabled: f.Get("enabled") == "on", Fields: []webform.Field{}}
 	out.AllowedOrigins = strings.FieldsFunc(f.Get("allowed_origins"), func(r rune) bool { return r == '\n' || r == ',' || r == ' ' || r == '\r' })
 	names, labels, overrides := f["field_name"], f["field_label"], f["field_override"]
 	for i, n := range names {

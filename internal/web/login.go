@@ -139,17 +139,36 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	sess, err := u.store.CreateSession(r.Context(), usr.ID, sessionTTL)
+	if u.totp != nil {
+		on, err := u.totp.Enabled(r.Context(), usr.ID)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		if on {
+			u.askTOTP(w, r, rq, usr.ID, d.Next, d.CSRF)
+			return
+		}
+	}
+	u.startSession(w, r, rq, usr.ID, d.Next)
+}
+
+// startSession signs the browser in and sends it on to next.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, rq *request, userID int64, next string) {
+	sess, err := u.store.CreateSession(r.Context(), userID, sessionTTL)
 	if err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: secure(r), Expires: sess.ExpiresAt})
-	// The pre-session token has done its work; the session has its own.
-	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure(r)})
-	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+	// The pre-session token and the second step's ticket have done their
+	// work; the session has its own token.
+	for _, name := range []string{loginCSRFCookie, totpCookie} {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
+			SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func secure(r *http.Request) bool {

@@ -29,6 +29,7 @@ import (
 	"github.com/obmen/obmen/internal/intake/webform"
 	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/totp"
 )
 
 //go:embed templates/*.html
@@ -57,6 +58,8 @@ type UI struct {
 	integ    []Integration
 
 	loginByIP, loginByName *httpx.Limiter
+	// totp is the optional second sign-in step (SetTOTP); nil: none.
+	totp *totp.Guard
 
 	// The webhooks pages' services (SetWebhooks).
 	inHooks  *bitrix.Webhooks
@@ -176,6 +179,12 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /lang", u.setLang)
+	mux.HandleFunc("POST /login/totp", u.loginTOTPSubmit)
+	mux.Handle("GET /account/totp", u.auth(u.accountTOTP))
+	mux.Handle("GET /account/totp/qr.png", u.auth(u.accountTOTPQR))
+	mux.Handle("POST /account/totp", u.auth(u.accountTOTPConfirm))
+	mux.Handle("POST /account/totp/off", u.auth(u.accountTOTPOff))
+	mux.Handle("POST /admin/users/{id}/totp/reset", u.auth(u.adminTOTPReset))
 
 	mux.Handle("POST /logout", u.auth(u.logout))
 	mux.Handle("GET /{$}", u.auth(u.home))
@@ -329,6 +338,9 @@ func (u *UI) auth(h authed) http.Handler {
 			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if !u.totpGate(w, r, rq) {
+			return
+		}
 		// A manager sees and changes only the records they are
 		// responsible for, unless an administrator granted more.
 		ctx, err := u.store.ScopeFor(r.Context(), usr)

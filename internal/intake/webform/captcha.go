@@ -24,6 +24,9 @@ const captchaTTL = 10 * time.Minute
 type Challenge struct {
 	Question string `json:"question"`
 	Token    string `json:"token"`
+	// PoW is the proof-of-work puzzle of a form that uses one; the
+	// question stays for a browser that cannot solve it.
+	PoW *PoWChallenge `json:"pow,omitempty"`
 }
 
 type captcha struct {

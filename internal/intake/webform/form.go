@@ -48,6 +48,11 @@ type Form struct {
 	Module    string `json:"module"`
 	ReturnURL string `json:"return_url"`
 	Captcha   bool   `json:"captcha"`
+	// CaptchaMode is the kind of captcha: "arithmetic", "proof-of-work"
+	// (with the arithmetic question for visitors without JavaScript) or
+	// "off" (the same as captcha false). Empty: arithmetic when captcha
+	// is on.
+	CaptchaMode string `json:"captcha_mode"`
 	// Language is what the form says to visitors: "ru" (the default) or
 	// "en".
 	Language       string    `json:"language"`
@@ -129,6 +134,19 @@ func (f *Form) normalize() error {
 	f.Name, f.Module, f.ReturnURL = strings.TrimSpace(f.Name), strings.TrimSpace(f.Module), strings.TrimSpace(f.ReturnURL)
 	if f.Name == "" {
 		return crm.Invalid("name", "required")
+	}
+	switch f.CaptchaMode = strings.TrimSpace(f.CaptchaMode); f.CaptchaMode {
+	case "":
+		f.CaptchaMode = CaptchaOff
+		if f.Captcha {
+			f.CaptchaMode = CaptchaArithmetic
+		}
+	case CaptchaOff:
+		f.Captcha = false
+	case CaptchaArithmetic, CaptchaPoW:
+		f.Captcha = true
+	default:
+		return crm.Invalid("captcha_mode", "%q is not one of %s, %s, %s", f.CaptchaMode, CaptchaArithmetic, CaptchaPoW, CaptchaOff)
 	}
 	if len(f.Name) > 255 {
 		return crm.Invalid("name", "longer than 255 bytes")
@@ -249,13 +267,13 @@ func newPublicID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-const formColumns = `id, public_id, name, enabled, user_id, module, return_url, captcha, language, fields, allowed_origins, created_at, updated_at`
+const formColumns = `id, public_id, name, enabled, user_id, module, return_url, captcha, captcha_mode, language, fields, allowed_origins, created_at, updated_at`
 
 func scanForm(sc interface{ Scan(...any) error }) (Form, error) {
 	var f Form
 	var fields, origins string
 	var created, updated int64
-	if err := sc.Scan(&f.ID, &f.PublicID, &f.Name, &f.Enabled, &f.UserID, &f.Module, &f.ReturnURL, &f.Captcha, &f.Language, &fields, &origins, &created, &updated); err != nil {
+	if err := sc.Scan(&f.ID, &f.PublicID, &f.Name, &f.Enabled, &f.UserID, &f.Module, &f.ReturnURL, &f.Captcha, &f.CaptchaMode, &f.Language, &fields, &origins, &created, &updated); err != nil {
 		return f, err
 	}
 	if err := json.Unmarshal([]byte(fields), &f.Fields); err != nil {
@@ -335,9 +353,9 @@ func (s *Service) Create(ctx context.Context, f Form) (Form, error) {
 	}
 	f.PublicID = newPublicID()
 	err := s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
-		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO webforms (public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at, language)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id`,
-			f.PublicID, f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), f.Language).Scan(&f.ID)
+		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO webforms (public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at, language, captcha_mode)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING id`,
+			f.PublicID, f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), f.Language, f.CaptchaMode).Scan(&f.ID)
 	})
 	if err != nil {
 		return f, fmt.Errorf("webform: create: %w", err)
@@ -359,8 +377,8 @@ func (s *Service) Update(ctx context.Context, id int64, f Form) (Form, error) {
 	}
 	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		_, err := t.SQL().ExecContext(t.Ctx(), `UPDATE webforms SET name = $1, enabled = $2, user_id = $3, module = $4, return_url = $5, captcha = $6,
-			fields = $7, allowed_origins = $8, updated_at = $9, language = $11 WHERE id = $10`,
-			f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), id, f.Language)
+			fields = $7, allowed_origins = $8, updated_at = $9, language = $11, captcha_mode = $12 WHERE id = $10`,
+			f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), id, f.Language, f.CaptchaMode)
 		return err
 	})
 	if err != nil {

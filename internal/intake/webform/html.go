@@ -26,9 +26,16 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
 {{- if .Captcha}}
   <p class="obmen-captcha" hidden><label><span class="obmen-captcha-question"></span> <input name="obmen_captcha_answer" inputmode="numeric" autocomplete="off"></label><input type="hidden" name="obmen_captcha_token" value=""></p>
 {{- end}}
+{{- if .PoWURL}}
+  <input type="hidden" name="obmen_pow_token" value=""><input type="hidden" name="obmen_pow_nonce" value="">
+  <p class="obmen-pow-status" role="status" hidden>{{.Texts.PoWWait}}</p>
+{{- end}}
   <p class="obmen-message" role="status"></p>
   <p><button type="submit">{{.Texts.Send}}</button></p>
 </form>
+{{- if .PoWURL}}
+<script src="{{.PoWURL}}"></script>
+{{- end}}
 <script>
 (function () {
   var f = document.getElementById("obmen-form-{{.PublicID}}");
@@ -41,6 +48,9 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
   set("obmen_ga", c._ga); set("obmen_ym_uid", c._ym_uid);
   var msg = f.querySelector(".obmen-message"), cap = f.querySelector(".obmen-captcha");
   function ask(d) {
+    // A proof-of-work form: the browser solves the puzzle instead of
+    // the visitor answering the question.
+    if (d.pow && window.obmenPow && window.obmenPow.fill(f, d.pow.token, d.pow.bits)) { cap.hidden = true; return; }
     cap.querySelector(".obmen-captcha-question").textContent = d.question;
     set("obmen_captcha_token", d.token); f.elements.obmen_captcha_answer.value = ""; cap.hidden = false;
   }
@@ -84,11 +94,16 @@ func render(f Form, base string) string {
 		Fields                       []htmlField
 		Hidden                       []string
 		Captcha                      bool
-		Texts                        struct{ Honeypot, Send, Thanks, Failed, Network string }
+		PoWURL                       string
+		Texts                        struct{ Honeypot, Send, Thanks, Failed, Network, PoWWait string }
 	}{PublicID: f.PublicID, Action: base + "/f/" + f.PublicID, CaptchaURL: base + "/f/" + f.PublicID + "/captcha", Captcha: f.Captcha}
+	if f.usesPoW() {
+		data.PoWURL = base + "/f/pow.js"
+	}
 	lang := f.lang()
 	data.Texts.Honeypot, data.Texts.Send, data.Texts.Thanks = tr(lang, "webform.honeypot"), tr(lang, "webform.send"), tr(lang, "webform.thanks")
 	data.Texts.Failed, data.Texts.Network = tr(lang, "webform.not_sent"), tr(lang, "webform.network")
+	data.Texts.PoWWait = tr(lang, "webform.pow_wait")
 	defs := catalogue[f.Module]
 	for _, fl := range f.Fields {
 		if fl.Override != "" {

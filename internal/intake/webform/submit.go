@@ -26,6 +26,9 @@ type Options struct {
 	// CaptchaKey signs the captcha's questions; instances sharing it (on
 	// one PostgreSQL) accept each other's. Empty: a key of this process.
 	CaptchaKey []byte
+	// PoWBits is the proof-of-work captcha's difficulty in leading zero
+	// bits (0: DefaultPoWBits).
+	PoWBits int
 }
 
 // Service keeps the forms and takes their submits.
@@ -37,6 +40,7 @@ type Service struct {
 	perIP   *httpx.Limiter
 	perForm *httpx.Limiter
 	captcha *captcha
+	pow     *pow
 	cache   formCache
 }
 
@@ -49,7 +53,12 @@ func New(in *intake.Service, log *slog.Logger, o Options) *Service {
 	if o.PerForm == nil {
 		o.PerForm = httpx.NewLimiter(time.Millisecond, 5000)
 	}
-	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: newCaptcha(o.CaptchaKey),
+	if o.PoWBits <= 0 {
+		o.PoWBits = DefaultPoWBits
+	}
+	c := newCaptcha(o.CaptchaKey)
+	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: c,
+		pow:   &pow{key: c.key, bits: min(o.PoWBits, 32), db: in.Store().DB()},
 		cache: formCache{m: map[string]cachedForm{}}}
 }
 
@@ -98,6 +107,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("OPTIONS /f/{public_id}", s.preflight)
 	mux.HandleFunc("GET /f/{public_id}/captcha", s.challenge)
 	mux.HandleFunc("OPTIONS /f/{public_id}/captcha", s.preflight)
+	mux.HandleFunc("GET /f/pow.js", servePoWScript)
 }
 
 // SubmitResponse answers a JSON submit.
@@ -158,7 +168,7 @@ func (s *Service) challenge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, http.StatusOK, s.captcha.issue(f.PublicID, time.Now()))
+	httpx.WriteJSON(w, http.StatusOK, s.challengeOf(f))
 }
 
 // wantsJSON: a script's submit (Accept or body JSON) gets JSON; a plain
@@ -182,7 +192,7 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, f Form, status 
 	if wantsJSON(r) {
 		out := refusal{Error: &httpx.Error{Status: status, Code: code, Message: msg}}
 		if f.Captcha && status != http.StatusForbidden {
-			ch := s.captcha.issue(f.PublicID, time.Now())
+			ch := s.challengeOf(f)
 			out.Captcha = &ch
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -208,7 +218,7 @@ func (s *Service) refuseForm(w http.ResponseWriter, r *http.Request, f Form, val
 		}
 		out := refusal{Error: e}
 		if f.Captcha {
-			ch := s.captcha.issue(f.PublicID, time.Now())
+			ch := s.challengeOf(f)
 			out.Captcha = &ch
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -296,10 +306,10 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		s.refuseForm(w, r, f, vals, http.StatusUnprocessableEntity, "validation_failed", tr(lang, "webform.not_sent"), problems)
 		return
 	}
-	if f.Captcha && !s.captcha.check(f.PublicID, vals[fieldCaptchaToken], vals[fieldCaptchaAnswer], time.Now()) {
+	if f.Captcha && !s.captchaPassed(ctx, f, vals, ip) {
 		// Without JavaScript the page had no question: it is asked on a
 		// page of Obmen's, the values kept (200 the first time).
-		if vals[fieldCaptchaToken] == "" && !wantsJSON(r) {
+		if vals[fieldCaptchaToken] == "" && vals[fieldPoWNonce] == "" && !wantsJSON(r) {
 			s.page(w, http.StatusOK, s.refill(f, vals, tr(lang, "webform.captcha_ask"), nil))
 			return
 		}

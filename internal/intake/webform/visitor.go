@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
-	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/i18n"
@@ -136,8 +135,12 @@ type page struct {
 	Fields          []pageField
 	Hidden          map[string]string
 	Question, Token string
-	Send            string
-	Back, BackText  string
+	// PoW is the proof-of-work puzzle that /f/pow.js solves; the
+	// question is the answer of a visitor without JavaScript.
+	PoW            *PoWChallenge
+	PoWWait        string
+	Send           string
+	Back, BackText string
 }
 
 // refill is the page that shows the form again: the visitor's values
@@ -169,13 +172,14 @@ func (s *Service) refill(f Form, vals Values, title string, problems []problem) 
 			Error: byField[fl.Name], Required: fl.Required})
 	}
 	for k, v := range vals {
-		if !shown[k] && v != "" && k != fieldCaptchaToken && k != fieldCaptchaAnswer && k != fieldHoneypot {
+		if !shown[k] && v != "" && k != fieldCaptchaToken && k != fieldCaptchaAnswer && k != fieldHoneypot && k != fieldPoWToken && k != fieldPoWNonce {
 			p.Hidden[k] = v
 		}
 	}
 	if f.Captcha {
-		ch := s.captcha.issue(f.PublicID, time.Now())
-		p.Question, p.Token = ch.Question, ch.Token
+		ch := s.challengeOf(f)
+		p.Question, p.Token, p.PoW = ch.Question, ch.Token, ch.PoW
+		p.PoWWait = tr(lang, "webform.pow_wait")
 	}
 	return p
 }
@@ -184,13 +188,14 @@ func (s *Service) refill(f Form, vals Values, title string, problems []problem) 
 // Content-Security-Policy that allows exactly this text by its hash.
 const pageStyle = "body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:1em auto;padding:0 1em}.obmen-error{color:#b00020}[aria-invalid=true]{border-color:#b00020}input,textarea{font:inherit;width:100%;box-sizing:border-box}"
 
-// pageCSP is the answer page's policy: nothing but this style, no
-// scripts, no framing. It sets no form-action: a form whose settings send
+// pageCSP is the answer page's policy: nothing but this style and
+// Obmen's own proof-of-work script (/f/pow.js, no inline script), no
+// framing. It sets no form-action: a form whose settings send
 // the visitor to the company's own thank-you page must be able to follow
 // that redirect.
 var pageCSP = func() string {
 	sum := sha256.Sum256([]byte(pageStyle))
-	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 }()
 
 // pageTmpl is the page Obmen answers a form without JavaScript with: the
@@ -198,7 +203,7 @@ var pageCSP = func() string {
 // fields, a fresh captcha question).
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Title}}</title>
-<style>` + pageStyle + `</style></head>
+<style>` + pageStyle + `</style>{{if .PoW}}<script src="/f/pow.js" defer></script>{{end}}</head>
 <body>
 <h1>{{.Title}}</h1>
 {{- if .Message}}
@@ -225,7 +230,12 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{- end}}
 {{- if .Question}}
 <input type="hidden" name="obmen_captcha_token" value="{{.Token}}">
-<p><label for="obmen-captcha">{{.Question}}</label> <input id="obmen-captcha" name="obmen_captcha_answer" inputmode="numeric" autocomplete="off"{{if not .Problems}} autofocus{{end}}></p>
+{{- if .PoW}}
+<input type="hidden" name="obmen_pow_token" value="{{.PoW.Token}}" data-bits="{{.PoW.Bits}}">
+<input type="hidden" name="obmen_pow_nonce" value="">
+<p class="obmen-pow-status" role="status" hidden>{{.PoWWait}}</p>
+{{- end}}
+<p class="obmen-arith"><label for="obmen-captcha">{{.Question}}</label> <input id="obmen-captcha" name="obmen_captcha_answer" inputmode="numeric" autocomplete="off"{{if not .Problems}} autofocus{{end}}></p>
 {{- end}}
 <p><button type="submit">{{.Send}}</button></p>
 </form>
