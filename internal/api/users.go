@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
@@ -109,7 +110,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		return nil
 	})
 	a.handle(mux, "POST /api/v1/users", "Create a user (admin)", UserInput{}, crm.User{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Users, authz.Write, 0); err != nil {
 			return err
 		}
 		var in UserInput
@@ -139,10 +140,10 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err := a.body(r, &in); err != nil {
 				return err
 			}
+			if err := authorize(p, authz.Users, authz.Write, id); err != nil {
+				return err
+			}
 			if !p.IsAdmin() {
-				if id != p.User.ID {
-					return requireAdmin(p)
-				}
 				if in.Role != nil || in.Active != nil || in.Login != nil {
 					return httpx.Errorf(http.StatusForbidden, "forbidden", "role", "only an administrator may change login, role or active")
 				}
@@ -165,7 +166,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "GET /api/v1/users/{id}/grants", "What a manager may see and change beyond their own records (admin)", nil, GrantsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Grants, authz.Read, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -186,7 +187,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		"Replace what a manager may see and change beyond their own records: other users' records (owner_id) or everyone's (owner_id 0), to read or, with edit, to change (admin)",
 		GrantsBody{}, GrantsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Grants, authz.Write, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -213,8 +214,8 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			if id != p.User.ID && !p.IsAdmin() {
-				return requireAdmin(p)
+			if err := authorize(p, authz.APIKeys, authz.Read, id); err != nil {
+				return err
 			}
 			ks, err := a.store.ListAPIKeys(r.Context(), id)
 			if err != nil {
@@ -229,8 +230,8 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			if id != p.User.ID && !p.IsAdmin() {
-				return requireAdmin(p)
+			if err := authorize(p, authz.APIKeys, authz.Write, id); err != nil {
+				return err
 			}
 			var in KeyInput
 			if err := a.body(r, &in); err != nil {
