@@ -178,11 +178,15 @@ func (u *UI) showIntegration(w http.ResponseWriter, r *http.Request, rq *request
 // reaches out to another system).
 func (u *UI) integrationCheck(w http.ResponseWriter, r *http.Request, rq *request) {
 	in, ok := u.integration(r.PathValue("name"))
-	if !ok || in.Check == nil {
+	if !ok {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
 	if !u.allow(w, r, rq, in.Resource) {
+		return
+	}
+	if in.Check == nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
 	msg, err := in.Check(context.WithValue(r.Context(), langKey{}, rq.Lang))
@@ -194,15 +198,19 @@ func (u *UI) integrationCheck(w http.ResponseWriter, r *http.Request, rq *reques
 	u.showIntegration(w, r, rq, in, http.StatusOK, msg, "")
 }
 
-// source is the journal named name that user may read (nil: none, or
-// not theirs to read).
-func (u *UI) source(user crm.User, name string) JournalSource {
+// source is the journal named name, answering 404 when there is none
+// and 403 when authz does not let the user read it.
+func (u *UI) source(w http.ResponseWriter, r *http.Request, rq *request, name string) (JournalSource, bool) {
 	for _, s := range u.journal {
-		if s.Name() == name && authz.Can(user, s.res, authz.Read) {
-			return s.JournalSource
+		if s.Name() == name {
+			if !u.allowAs(w, r, rq, s.res, authz.Read, 0) {
+				return nil, false
+			}
+			return s.JournalSource, true
 		}
 	}
-	return nil
+	u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	return nil, false
 }
 
 type journalRow struct {
@@ -270,13 +278,12 @@ func (u *UI) integrations(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request) {
-	src := u.source(rq.User, r.PathValue("source"))
-	id, ok := u.recordID(w, r, rq)
+	src, ok := u.source(w, r, rq, r.PathValue("source"))
 	if !ok {
 		return
 	}
-	if src == nil {
-		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
 		return
 	}
 	v, err := src.Payload(r.Context(), id)
@@ -313,11 +320,15 @@ type payloadData struct {
 // journalSkipped downloads the items an entry skipped or refused as CSV
 // (administrators only, as the API's /exchanges/{id}/skipped.csv).
 func (u *UI) journalSkipped(w http.ResponseWriter, r *http.Request, rq *request) {
+	js, ok := u.source(w, r, rq, r.PathValue("source"))
+	if !ok {
+		return
+	}
 	id, ok := u.recordID(w, r, rq)
 	if !ok {
 		return
 	}
-	src, ok := u.source(rq.User, r.PathValue("source")).(SkippedSource)
+	src, ok := js.(SkippedSource)
 	if !ok {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
