@@ -40,8 +40,9 @@ const (
 	// Automation is the bundles and the journal of their runs (a manual
 	// run on a record is record access).
 	Automation Resource = "automation"
-	// Users is the user accounts and their access grants; reading the
-	// list (names to assign records to) is for everyone.
+	// Users is the user accounts: everyone reads the list (names to
+	// assign records to); a user changes their own name, contacts and
+	// password, administrators anyone's and make new ones.
 	Users Resource = "users"
 	// Grants is what a manager may see beyond their own records.
 	Grants Resource = "grants"
@@ -113,7 +114,7 @@ var rules = map[Resource]Rule{
 	Intake:         {Read: Admins, Write: Admins},
 	Exchange1C:     {Read: Admins, Write: Admins},
 	Automation:     {Read: Admins, Write: Admins},
-	Users:          {Read: Anyone, Write: Admins},
+	Users:          {Read: Anyone, Write: OwnerOrAdmin},
 	Grants:         {Read: Admins, Write: Admins},
 	APIKeys:        {Read: OwnerOrAdmin, Write: OwnerOrAdmin},
 	Dictionaries:   {Read: Anyone, Write: Admins},
@@ -171,6 +172,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	rule := rules[e.Resource]
+	who := rule.Read
+	if e.Action == Write {
+		who = rule.Write
+	}
+	if who == OwnerOrAdmin {
+		return fmt.Sprintf("authz: only the owner or an administrator may %s %s", e.Action, e.Resource)
+	}
 	return fmt.Sprintf("authz: only an administrator may %s %s", e.Action, e.Resource)
 }
 

@@ -77,8 +77,7 @@ var uiClass = map[string]class{
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /keys/{id}/revoke": record,
 
-	"POST /recycle/{entity}/{id}/purge": admin,
-	"GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin,
+	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
@@ -118,8 +117,7 @@ func apiClass() map[string]class {
 		"GET /api/v1/search": own, "GET /api/v1/calendar": own, "GET /api/v1/recyclebin": own,
 		"GET /api/v1/currencies": own, "GET /api/v1/currency-aliases": own, "GET /api/v1/units": own,
 		"GET /api/v1/pipelines": own, "GET /api/v1/statuses": own, "GET /api/v1/settings/{key}": own,
-		"GET /api/v1/custom-fields": own,
-		"GET /api/v1/bitrix/webhooks": own, "POST /api/v1/intake/orders": own,
+		"GET /api/v1/custom-fields": own, "GET /api/v1/bitrix/webhooks": own, "POST /api/v1/intake/orders": own,
 		"GET /api/v1/products/{id}/offers": own, "GET /api/v1/catalogs/{id}/items": own, "PUT /api/v1/catalogs/{id}/items": own,
 
 		"GET /api/v1/accounts/{id}/requisites": record, "POST /api/v1/accounts/{id}/requisites": record,
@@ -130,7 +128,7 @@ func apiClass() map[string]class {
 
 		// The change log covers every record: administrators and users
 		// granted all records.
-		"GET /api/v1/events": admin,
+		"GET /api/v1/events":  admin,
 		"GET /api/v1/actions": admin, "GET /api/v1/triggers": admin,
 		"PUT /api/v1/currencies/{code}": admin, "PUT /api/v1/currency-aliases/{alias}": admin, "DELETE /api/v1/currency-aliases/{alias}": admin,
 		"POST /api/v1/units": admin, "DELETE /api/v1/units/{id}": admin,
@@ -138,7 +136,7 @@ func apiClass() map[string]class {
 		"POST /api/v1/statuses": admin, "PUT /api/v1/statuses/{id}": admin, "DELETE /api/v1/statuses/{id}": admin,
 		"PUT /api/v1/settings/{key}": admin, "POST /api/v1/custom-fields": admin, "DELETE /api/v1/custom-fields/{id}": admin,
 		"DELETE /api/v1/recyclebin/{entity}/{id}": admin,
-		"POST /api/v1/bitrix/webhooks": admin, "DELETE /api/v1/bitrix/webhooks/{id}": admin,
+		"POST /api/v1/bitrix/webhooks":            admin, "DELETE /api/v1/bitrix/webhooks/{id}": admin,
 		"POST /api/v1/users": admin, "PATCH /api/v1/users/{id}": admin,
 		"GET /api/v1/users/{id}/grants": admin, "PUT /api/v1/users/{id}/grants": admin,
 		"GET /api/v1/users/{id}/keys": admin, "POST /api/v1/users/{id}/keys": admin,
