@@ -235,6 +235,8 @@ func Find(ctx context.Context, st *store.Store, entity string, keys []string, p 
 	if entity == store.EntityLead {
 		targets = []string{store.EntityLead, store.EntityContact}
 	}
+	var present map[store.CommProbe]bool
+	var err error
 	for _, key := range keys {
 		var params []store.ListParams
 		switch key {
@@ -259,16 +261,19 @@ func Find(ctx context.Context, st *store.Store, entity string, keys []string, p 
 			lp.Limit = maxMatches
 			for _, target := range targets {
 				if lp.Phone != "" || lp.Email != "" {
-					// The usual new record matches nothing: an index probe
-					// says so before any record is read.
+					// The usual new record matches nothing: the index
+					// probes (made at once, below) say so before any
+					// record is read.
 					kind, v := crm.KindPhone, lp.Phone
 					if lp.Email != "" {
 						kind, v = crm.KindEmail, lp.Email
 					}
-					if has, err := st.HasComm(ctx, target, kind, v); err != nil || !has {
-						if err != nil {
+					if present == nil {
+						if present, err = commsPresent(ctx, st, keys, targets, p); err != nil {
 							return nil, err
 						}
+					}
+					if !present[store.CommProbe{Entity: target, Kind: kind, Value: v}] {
 						continue
 					}
 				}
@@ -363,4 +368,34 @@ func LongestWord(s string) string {
 		}
 	}
 	return best
+}
+
+// commsPresent probes every phone and e-mail of p the keys match by, in
+// every target, in one read.
+func commsPresent(ctx context.Context, st *store.Store, keys, targets []string, p Probe) (map[store.CommProbe]bool, error) {
+	var probes []store.CommProbe
+	for _, key := range keys {
+		kind, values := crm.KindPhone, p.Phones
+		switch key {
+		case ByPhone:
+		case ByEmail:
+			kind, values = crm.KindEmail, p.Emails
+		default:
+			continue
+		}
+		for _, v := range values {
+			for _, target := range targets {
+				probes = append(probes, store.CommProbe{Entity: target, Kind: kind, Value: v})
+			}
+		}
+	}
+	has, err := st.CommsPresent(ctx, probes)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[store.CommProbe]bool, len(probes))
+	for i, pr := range probes {
+		out[pr] = has[i]
+	}
+	return out, nil
 }

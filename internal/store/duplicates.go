@@ -2,9 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -126,35 +125,6 @@ func queryIDs(ctx context.Context, q txq, query string, args ...any) ([]int64, e
 	return ids, rows.Err()
 }
 
-// HasComm reports whether a live record of entity has the phone or
-// e-mail (kind PHONE or EMAIL, the value as typed): one index probe, so
-// that a duplicate check of a new record costs little when it finds
-// nothing — the usual case.
-func (s *Store) HasComm(ctx context.Context, entity, kind, value string) (bool, error) {
-	table, ok := entityTables[entity]
-	if !ok {
-		return false, fmt.Errorf("store: comms of %q: unknown entity", entity)
-	}
-	norm := crm.PhoneKey(value)
-	if kind == crm.KindEmail {
-		norm, _ = crm.NormalizeEmail(value)
-	}
-	kindSQL, err := commKindSQL(kind)
-	if err != nil {
-		return false, err
-	}
-	var one int
-	err = s.rq(Unscoped(ctx)).q.QueryRowContext(ctx, "SELECT 1 FROM comms c JOIN "+table+" r ON r.id = c.record_id AND r.deleted_at = 0 WHERE c.entity = $1 AND c.kind = "+kindSQL+" AND c.normalized = $2 LIMIT 1",
-		entity, norm).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("store: comms of %s: %w", entity, err)
-	}
-	return true, nil
-}
-
 // commKindSQL is the SQL literal of a comm kind. Queries on comms name
 // the kind as a literal, never as a parameter: the partial indexes on
 // comms (phone tails, e-mail domains: WHERE kind = 'PHONE' …) make
@@ -169,4 +139,53 @@ func commKindSQL(kind string) (string, error) {
 		return "'EMAIL'", nil
 	}
 	return "", fmt.Errorf("store: comms: unknown kind %q", kind)
+}
+
+// CommProbe is one phone or e-mail (kind PHONE or EMAIL, the value as
+// typed) looked for among the live records of Entity.
+type CommProbe struct {
+	Entity, Kind, Value string
+}
+
+// CommsPresent reports, for each probe, whether a live record of its
+// entity has that phone or e-mail: one statement and one snapshot for
+// all of them — a duplicate check of a new lead asks four (its phone and
+// e-mail among leads and contacts), and on SQLite each separate read
+// starts a read transaction that re-reads the pages a writer changed.
+func (s *Store) CommsPresent(ctx context.Context, probes []CommProbe) ([]bool, error) {
+	out := make([]bool, len(probes))
+	if len(probes) == 0 {
+		return out, nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(probes))
+	for i, p := range probes {
+		table, ok := entityTables[p.Entity]
+		if !ok {
+			return nil, fmt.Errorf("store: comms of %q: unknown entity", p.Entity)
+		}
+		kindSQL, err := commKindSQL(p.Kind)
+		if err != nil {
+			return nil, err
+		}
+		norm := crm.PhoneKey(p.Value)
+		if p.Kind == crm.KindEmail {
+			norm, _ = crm.NormalizeEmail(p.Value)
+		}
+		args = append(args, norm)
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		// entity is one of entityTables' keys: a literal, like the kind.
+		fmt.Fprintf(&b, "SELECT %d WHERE EXISTS (SELECT 1 FROM comms c JOIN %s r ON r.id = c.record_id AND r.deleted_at = 0 WHERE c.kind = %s AND c.normalized = $%d AND c.entity = '%s')",
+			i, table, kindSQL, len(args), p.Entity)
+	}
+	ids, err := queryIDs(ctx, s.rq(Unscoped(ctx)), b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: comms present: %w", err)
+	}
+	for _, i := range ids {
+		out[i] = true
+	}
+	return out, nil
 }
