@@ -503,6 +503,7 @@ func (c *accessCrawl) crawlUI() {
 	if seen < 100 {
 		t.Errorf("only %d UI requests refused-checked: the crawl lost its routes", seen)
 	}
+	t.Logf("UI: %d routes, %d refusals checked", len(c.e.app.UI.Routes()), seen)
 }
 
 // apiPaths fills a REST route's wildcards with Boris's ids.
@@ -599,6 +600,7 @@ func (c *accessCrawl) crawlAPI() {
 	if seen < 120 {
 		t.Errorf("only %d API requests refused-checked: the crawl lost its routes", seen)
 	}
+	t.Logf("API: %d routes, %d refusals checked", len(c.e.app.API.Routes()), seen)
 }
 
 // compare asks the UI and the API about the same resource: for the
