@@ -220,7 +220,7 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 	}
 	_, c.annaKey = mk("anna")
 	c.boris, c.borisKey = mk("boris")
-	k, key, err := s.CreateAPIKey(ctx, e.admin, e.admin.UserID, "crawl")
+	_, key, err := s.CreateAPIKey(ctx, e.admin, e.admin.UserID, "crawl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,6 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 		t.Fatalf("boris's keys: %v %v", bk, err)
 	}
 	c.keyID = bk[0].ID
-	_ = k
 
 	// Boris's records, made by him through the API.
 	mine := func(path, title string, body map[string]any) int64 {
