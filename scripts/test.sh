@@ -4,6 +4,7 @@
 #   bash scripts/test.sh                    # everything, go test ./...
 #   bash scripts/test.sh ./internal/store/... # custom go test package pattern
 #   OBMEN_TEST_SKIP_LINT=1 bash scripts/test.sh   # skip gofmt/vet/staticcheck
+#   OBMEN_FUZZTIME=30s bash scripts/test.sh       # fuzz budget per target (default 5s; 0 skips the stage)
 #
 # Works on a fresh Debian 12 as root with only Go installed: installs the
 # PostgreSQL server (and a C compiler for -race) via apt-get when missing.
@@ -134,6 +135,73 @@ if go test -race -count=1 -timeout 20m "${PKGS[@]}"; then
 	:
 else
 	failed+=(test)
+fi
+
+# ---------------------------------------------------------------- fuzz
+# Every fuzz target (found by go test -list, so a new one joins by itself)
+# is fuzzed for OBMEN_FUZZTIME beyond its seeds (f.Add and the committed
+# testdata/fuzz corpus, which the test stage above already ran). A crasher
+# fails the stage; go writes it into the package's testdata/fuzz, where it
+# must be committed with the fix so that go test replays it from then on.
+FUZZTIME=${OBMEN_FUZZTIME:-5s}
+fuzz_stage() {
+	local t0 cands=() pkg line name list dir out rc n=0 bad=() t1
+	t0=$(date +%s)
+	# Only packages whose test files declare a Fuzz function can have a
+	# target; -list then names the targets exactly.
+	while IFS=' ' read -r pkg dir; do
+		if grep -qs '^func Fuzz' "$dir"/*_test.go; then
+			cands+=("$pkg")
+		fi
+	done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${PKGS[@]}")
+	if [ "${#cands[@]}" -eq 0 ]; then
+		echo "no fuzz targets in ${PKGS[*]}"
+		return 0
+	fi
+	if ! list=$(go test -vet=off -list '^Fuzz' "${cands[@]}" 2>&1); then
+		printf '%s\n' "$list"
+		echo "fuzz: listing the targets failed"
+		return 1
+	fi
+	# -list prints the names, then "ok <package> <time>" for each package.
+	local names=()
+	while IFS= read -r line; do
+		case $line in
+		Fuzz*) names+=("$line") ;;
+		ok*)
+			pkg=$(awk '{print $2}' <<<"$line")
+			for name in "${names[@]}"; do
+				n=$((n + 1))
+				printf -- '--- %s %s (%s)\n' "$pkg" "$name" "$FUZZTIME"
+				rc=0
+				out=$(go test -vet=off -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || rc=$?
+				printf '%s\n' "$out" | tail -n 3
+				if [ "$rc" -ne 0 ]; then
+					printf '%s\n' "$out"
+					dir=$(go list -f '{{.Dir}}' "$pkg")
+					if line=$(grep -o 'Failing input written to [^ ]*' <<<"$out"); then
+						echo "fuzz: $name found a failing input: ${dir#"$PWD"/}/${line#Failing input written to }"
+						echo "      fix the code, commit that file with the fix (go test replays it from then on)"
+					fi
+					bad+=("$pkg.$name")
+				fi
+			done
+			names=()
+			;;
+		esac
+	done <<<"$list"
+	t1=$(date +%s)
+	echo "fuzzed $n targets for $FUZZTIME each in $((t1 - t0)) s"
+	if [ "${#bad[@]}" -gt 0 ]; then
+		echo "fuzz failures: ${bad[*]}"
+		return 1
+	fi
+}
+if [ "$FUZZTIME" = 0 ]; then
+	heading "fuzz skipped (OBMEN_FUZZTIME=0)"
+else
+	heading "fuzz ($FUZZTIME per target)"
+	if fuzz_stage; then echo ok; else failed+=(fuzz); fi
 fi
 
 echo

@@ -45,6 +45,16 @@ func TestUserCommands(t *testing.T) {
 	if key2 == key {
 		t.Fatal("two keys are equal")
 	}
+	// permit grants integration permissions; without --permissions it shows them.
+	if out := obmen(t, env, "", "user", "permit", "olga"); !strings.Contains(out, "permissions of olga: \n") {
+		t.Fatalf("permit shows %q", out)
+	}
+	if out := obmen(t, env, "", "user", "permit", "--permissions", "1c_exchange,1c_catalog", "olga"); !strings.Contains(out, "permissions of olga: 1c_catalog,1c_exchange") {
+		t.Fatalf("permit printed %q", out)
+	}
+	if out := obmen(t, env, "", "user", "permit", "olga", "--permissions", ""); !strings.Contains(out, "permissions of olga: \n") {
+		t.Fatalf("permit \"\" printed %q", out)
+	}
 	obmen(t, env, "an-0ther-password\n", "user", "set-password", "olga")
 	obmen(t, env, "", "user", "disable", "olga")
 	if list := obmen(t, env, "", "user", "list"); !strings.Contains(list, "false") {
@@ -52,7 +62,7 @@ func TestUserCommands(t *testing.T) {
 	}
 
 	// Errors: unknown user, missing argument, unknown command.
-	for _, args := range [][]string{{"user", "new-key", "nobody"}, {"user", "new-key"}, {"frobnicate"}, {"user", "add", "x", "--role", "boss"}} {
+	for _, args := range [][]string{{"user", "new-key", "nobody"}, {"user", "new-key"}, {"user", "permit", "--permissions", "1c_catalog", "olga"}, {"user", "permit", "--permissions", "root", "olga"}, {"frobnicate"}, {"user", "add", "x", "--role", "boss"}} {
 		cmd := exec.Command(binary, args...)
 		cmd.Env = append(cmd.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err == nil {

@@ -188,7 +188,7 @@ func readPassword(stdin io.Reader) (string, error) {
 
 func userCmd(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"user: expected add, list, set-password, disable, enable or new-key"}
+		return usageError{"user: expected add, list, set-password, disable, enable, permit or new-key"}
 	}
 	sub, rest := args[0], args[1:]
 	fs := newFlags("user "+sub, &cfg, stderr)
@@ -289,6 +289,43 @@ func userCmd(ctx context.Context, cfg config.Config, args []string, stdin io.Rea
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s %sd\n", u.Login, sub)
+		return nil
+	case "permit":
+		perms := fs.String("permissions", "", "integration permissions, comma-separated: 1c_exchange, 1c_catalog; \"\" takes them all back; left out: show them")
+		if err := parse(fs, rest, 1); err != nil {
+			return err
+		}
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "permissions" })
+		s, done, err := openStore(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer done()
+		u, err := s.UserByLogin(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if set {
+			var list []string
+			for _, p := range strings.Split(*perms, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					list = append(list, p)
+				}
+			}
+			if err := s.SetUserPermissions(ctx, actor, u.ID, list); err != nil {
+				return err
+			}
+		}
+		got, err := s.UserPermissions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		note := ""
+		if u.Role == crm.RoleAdmin {
+			note = " (an administrator holds every permission)"
+		}
+		fmt.Fprintf(stdout, "permissions of %s: %s%s\n", u.Login, strings.Join(got, ","), note)
 		return nil
 	case "new-key":
 		name := fs.String("name", "cli", "a name for the key")

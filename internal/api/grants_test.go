@@ -65,3 +65,42 @@ func TestGrantsAPI(t *testing.T) {
 		})
 	})
 }
+
+// TestPermissionsAPI: an administrator permits a user the 1C exchange
+// over /users/{id}/permissions; managers may neither read nor set them;
+// a permission that does not exist, or the catalog without the exchange,
+// is refused naming the field.
+func TestPermissionsAPI(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		annaID, annaKey := e.newUser("anna", "manager")
+		v := vars{"anna": annaKey, "anna_id": idStr(annaID)}
+		perms := func(want ...string) func(t *testing.T, r resp, v vars) {
+			return func(t *testing.T, r resp, v vars) {
+				var b struct{ Permissions []string }
+				r.json(t, &b)
+				if len(b.Permissions) != len(want) {
+					t.Fatalf("permissions %v, want %v", b.Permissions, want)
+				}
+				for i := range want {
+					if b.Permissions[i] != want[i] {
+						t.Fatalf("permissions %v, want %v", b.Permissions, want)
+					}
+				}
+			}
+		}
+		both := map[string]any{"permissions": []string{store.PermExchange1C, store.PermCatalog1C}}
+		runSteps(t, e, v, []step{
+			{name: "none at first", method: "GET", path: "/api/v1/users/{anna_id}/permissions", status: 200, check: perms()},
+			{name: "a manager may not permit", method: "PUT", path: "/api/v1/users/{anna_id}/permissions", auth: "{anna}", body: both, status: 403, code: "forbidden"},
+			{name: "a manager may not read", method: "GET", path: "/api/v1/users/{anna_id}/permissions", auth: "{anna}", status: 403, code: "forbidden"},
+			{name: "permit both", method: "PUT", path: "/api/v1/users/{anna_id}/permissions", body: both, status: 200, check: perms(store.PermCatalog1C, store.PermExchange1C)},
+			{name: "read", method: "GET", path: "/api/v1/users/{anna_id}/permissions", status: 200, check: perms(store.PermCatalog1C, store.PermExchange1C)},
+			{name: "unknown permission", method: "PUT", path: "/api/v1/users/{anna_id}/permissions", body: map[string]any{"permissions": []string{"root"}},
+				status: 422, code: "validation_failed", field: "permissions[0]"},
+			{name: "catalog alone", method: "PUT", path: "/api/v1/users/{anna_id}/permissions", body: map[string]any{"permissions": []string{store.PermCatalog1C}},
+				status: 422, code: "validation_failed", field: "permissions"},
+			{name: "missing user", method: "PUT", path: "/api/v1/users/999999/permissions", body: both, status: 404, code: "not_found"},
+			{name: "take back", method: "PUT", path: "/api/v1/users/{anna_id}/permissions", body: map[string]any{"permissions": []string{}}, status: 200, check: perms()},
+		})
+	})
+}

@@ -25,6 +25,8 @@ type UserInput struct {
 	Role       *string   `json:"role"`
 	Active     *bool     `json:"active"`
 	Password   *string   `json:"password"`
+	// WorkHours are the days and hours on duty (lead distribution).
+	WorkHours *crm.WorkHours `json:"work_hours"`
 }
 
 func (in UserInput) apply(u *crm.User) {
@@ -47,6 +49,9 @@ func (in UserInput) apply(u *crm.User) {
 	if in.Active != nil {
 		u.Active = *in.Active
 	}
+	if in.WorkHours != nil {
+		u.WorkHours = *in.WorkHours
+	}
 }
 
 // KeyInput names a new API key.
@@ -65,6 +70,14 @@ type NewKeyResponse struct {
 // (owner_id 0), to read, or to change too (edit).
 type GrantsBody struct {
 	Grants []store.Grant `json:"grants"`
+}
+
+// PermissionsBody is what an administrator permits a user on the
+// integration surfaces: "1c_exchange" (the 1C exchange of orders, within
+// the user's record access) and "1c_catalog" (also the catalog import,
+// which needs 1c_exchange). Administrators hold every permission.
+type PermissionsBody struct {
+	Permissions []string `json:"permissions"`
 }
 
 // SessionInput signs in.
@@ -206,6 +219,50 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 				return err
 			}
 			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
+			return nil
+		})
+	a.handle(mux, "GET /api/v1/users/{id}/permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)", nil, PermissionsBody{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if _, err := a.store.GetUser(r.Context(), id); err != nil {
+				return err
+			}
+			ps, err := a.store.UserPermissions(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, PermissionsBody{Permissions: ps})
+			return nil
+		})
+	a.handle(mux, "PUT /api/v1/users/{id}/permissions",
+		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange); administrators hold both (admin)",
+		PermissionsBody{}, PermissionsBody{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			var in PermissionsBody
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			if err := a.store.SetUserPermissions(r.Context(), p.Actor, id, in.Permissions); err != nil {
+				return err
+			}
+			ps, err := a.store.UserPermissions(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, PermissionsBody{Permissions: ps})
 			return nil
 		})
 	a.handle(mux, "GET /api/v1/users/{id}/keys", "List a user's API keys (admin or self)", nil, ListResponse[crm.APIKey]{},

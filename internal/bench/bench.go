@@ -318,6 +318,9 @@ func percentile(d []time.Duration, p float64) float64 {
 	return float64(d[i].Microseconds()) / 1000
 }
 
+// leadSeq numbers the leads the bench creates, across phases.
+var leadSeq atomic.Int64
+
 func createLeads(ctx context.Context, client *http.Client, o Options, rep *Report) error {
 	var ok, bad atomic.Int64
 	var mu sync.Mutex
@@ -332,8 +335,12 @@ func createLeads(ctx context.Context, client *http.Client, o Options, rep *Repor
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)
 			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-				body := fmt.Sprintf(`{"title":"Заявка с сайта %d-%d","name":"Иван","last_name":"Петров","phones":[{"value":"8 (9%02d) %03d-%02d-%02d","value_type":"mobile"}],"emails":[{"value":"lead%d.%d@example.ru"}],"source_id":"WEB","utm_source":"yandex","utm_medium":"cpc","utm_campaign":"spring"}`,
-					w, i, w%100, i%1000, (i/1000)%100, i%97, w, i)
+				// Every lead of every phase has its own phone and e-mail:
+				// a phase repeating an earlier one's would measure the
+				// duplicate check finding and listing them.
+				n := leadSeq.Add(1)
+				body := fmt.Sprintf(`{"title":"Заявка с сайта %d-%d","name":"Иван","last_name":"Петров","phones":[{"value":"8 (9%02d) %03d-%02d-%02d","value_type":"mobile"}],"emails":[{"value":"lead%d@example.ru"}],"source_id":"WEB","utm_source":"yandex","utm_medium":"cpc","utm_campaign":"spring"}`,
+					w, i, n/10_000_000%100, n/10_000%1000, n/100%100, n%100, n)
 				req, _ := http.NewRequestWithContext(ctx, "POST", o.URL+"/api/v1/leads", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+o.Key)
 				req.Header.Set("Content-Type", "application/json")

@@ -17,6 +17,12 @@ import (
 var (
 	errEventNotFound = &Error{Status: http.StatusBadRequest, Code: "ERROR_EVENT_NOT_FOUND", Description: "Event not found"}
 	errAlreadyBound  = &Error{Status: http.StatusBadRequest, Code: "ERROR_CORE", Description: "Handler already binded"}
+	// errTooManyBindings is the answer past delivery.MaxBindings handlers
+	// (or as many offline bindings) of one webhook. b24restdocs documents
+	// no number and no code for Bitrix24's own cap; the refusal comes as
+	// its other event.bind refusals do, ERROR_CORE with HTTP 400.
+	errTooManyBindings = &Error{Status: http.StatusBadRequest, Code: "ERROR_CORE",
+		Description: "Handlers limit exceeded: an application binds at most " + strconv.Itoa(delivery.MaxBindings) + " handlers"}
 )
 
 func errArgumentNull(name string) *Error {
@@ -101,9 +107,14 @@ func (h *Handler) eventBind(ctx context.Context, c *call) (reply, error) {
 	if b.AuthType != 0 && b.AuthType != c.user.ID && c.user.Role != crm.RoleAdmin {
 		return reply{}, &Error{Status: http.StatusForbidden, Code: "ACCESS_DENIED", Description: "Access denied"}
 	}
-	_, err = h.delivery.Bind(ctx, bindingOwner(c), b)
+	// The binding is the webhook user's: its deliveries carry only the
+	// changes that user may see, and stop while the user is disabled.
+	_, err = h.delivery.Bind(ctx, bindingOwner(c), c.hook.UserID, b)
 	if errors.Is(err, delivery.ErrAlreadyBound) {
 		return reply{}, errAlreadyBound
+	}
+	if errors.Is(err, delivery.ErrTooManyBindings) {
+		return reply{}, errTooManyBindings
 	}
 	if fe, ok := crm.AsFieldError(err); ok {
 		return reply{}, crmError("Field HANDLER: %s", fe.Message)

@@ -52,8 +52,15 @@ func connectorArg(c *call) (string, error) {
 }
 
 // offlineBind is event.bind with event_type=offline: no handler; changes
-// after now are queued.
+// after now are queued. As in Bitrix24 (event-bind.md: "offline events
+// are not available" to a user who is not an administrator), only an
+// administrator's webhook binds them — reading the queue asks the same —
+// so a queue never holds a change its reader may not see. A webhook has
+// at most delivery.MaxBindings offline bindings, as many as handlers.
 func (h *Handler) offlineBind(ctx context.Context, c *call) (reply, error) {
+	if err := requireAdmin(c); err != nil {
+		return reply{}, err
+	}
 	event, err := c.paramText("event")
 	if err != nil {
 		return reply{}, err
@@ -72,8 +79,13 @@ func (h *Handler) offlineBind(ctx context.Context, c *call) (reply, error) {
 	owner := bindingOwner(c)
 	err = h.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var since int64
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&since); err != nil {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0), (SELECT COUNT(*) FROM bitrix_offline_bindings WHERE owner = $1) FROM events",
+			owner).Scan(&since, &n); err != nil {
 			return fmt.Errorf("bitrix: offline bind: %w", err)
+		}
+		if n >= delivery.MaxBindings {
+			return errTooManyBindings
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO bitrix_offline_bindings (owner, event, connector, since_event_id, created_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, event, connector) DO NOTHING`, owner, event, conn, since, h.now().UnixMicro())

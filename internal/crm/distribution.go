@@ -35,11 +35,15 @@ type DistributionRule struct {
 	HoursFrom int `json:"hours_from"`
 	HoursTo   int `json:"hours_to"`
 	// Weekdays is a bit mask, Monday 1, Tuesday 2 … Sunday 64; 0 every day.
-	Weekdays       int       `json:"weekdays"`
-	TZ             string    `json:"tz"`
-	FallbackUserID int64     `json:"fallback_user_id"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	Weekdays       int    `json:"weekdays"`
+	TZ             string `json:"tz"`
+	FallbackUserID int64  `json:"fallback_user_id"`
+	// WorkingHoursOnly gives leads only to the users on duty now by their
+	// own working hours (User.WorkHours, in the user's time zone); when
+	// none is, FallbackUserID takes the lead.
+	WorkingHoursOnly bool      `json:"working_hours_only"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Normalize validates a rule.

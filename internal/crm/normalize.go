@@ -152,8 +152,16 @@ func ValidINN(inn string) error {
 	return nil
 }
 
-// SearchText is the lower-cased text that q= searches match against. It is
-// computed here, not in SQL, because SQLite's lower() folds only ASCII.
+// FoldSearch folds text the way the search text is folded: lower case in
+// every alphabet and ё as е (Russian writes "Королёв" and "Королев" for one
+// name, and people type е), so that either finds the other.
+func FoldSearch(s string) string {
+	return strings.ReplaceAll(strings.ToLower(s), "ё", "е")
+}
+
+// SearchText is the folded text (FoldSearch) that q= searches match
+// against. It is computed here, not in SQL, because SQLite's lower() folds
+// only ASCII; migration 0030 folded the rows written before ё was.
 func SearchText(parts ...string) string {
 	var b strings.Builder
 	for _, p := range parts {
@@ -164,7 +172,7 @@ func SearchText(parts ...string) string {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(strings.ToLower(p))
+		b.WriteString(FoldSearch(p))
 	}
 	return b.String()
 }

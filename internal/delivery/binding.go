@@ -31,15 +31,28 @@ type Binding struct {
 // has bound already.
 var ErrAlreadyBound = errors.New("delivery: handler already bound")
 
+// MaxBindings is how many handlers one owner (an incoming webhook, as a
+// Bitrix24 application) may bind. Every binding of an event is a POST per
+// change, so without a cap one webhook multiplies each change into as
+// many requests as it likes. 50 is well above what an application binds
+// (one handler per event it follows; Obmen raises 22 events).
+const MaxBindings = 50
+
+// ErrTooManyBindings is returned by Bind when its owner has MaxBindings.
+var ErrTooManyBindings = fmt.Errorf("delivery: at most %d handlers per application", MaxBindings)
+
 // bindingName is the name of every binding in the admin API's list.
 const bindingName = "event.bind"
 
-// Bind stores a binding for owner. Every binding of one owner carries the
-// same application token, made on its first binding, as Bitrix24 sends
-// one token per application.
-func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, error) {
+// Bind stores a binding for owner, an incoming webhook of user userID
+// (whose access the binding's deliveries then follow). Every binding of
+// one owner carries the same application token, made on its first
+// binding, as Bitrix24 sends one token per application. An owner has at
+// most MaxBindings.
+func (s *Service) Bind(ctx context.Context, owner string, userID int64, b Binding) (Binding, error) {
 	w := Webhook{Kind: KindBitrix, Name: bindingName, URL: strings.TrimSpace(b.Handler),
-		Events: []string{strings.ToUpper(strings.TrimSpace(b.Event))}, Integration: owner, IncludeEcho: true, Active: true}
+		Events: []string{strings.ToUpper(strings.TrimSpace(b.Event))}, Integration: owner, IncludeEcho: true, Active: true,
+		OwnerUserID: userID}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT url, events, token FROM outbound_webhooks WHERE integration = $1 AND kind = $2 AND bound_auth_type IS NOT NULL`,
 			owner, KindBitrix)
@@ -48,6 +61,7 @@ func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, e
 		}
 		defer rows.Close()
 		var sealed string
+		n := 0
 		for rows.Next() {
 			var u, evs, tok string
 			if err := rows.Scan(&u, &evs, &tok); err != nil {
@@ -57,9 +71,13 @@ func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, e
 				return ErrAlreadyBound
 			}
 			sealed = tok
+			n++
 		}
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		if n >= MaxBindings {
+			return ErrTooManyBindings
 		}
 		if sealed != "" {
 			if w.Token, err = s.box.Open(sealed); err != nil {
@@ -75,12 +93,12 @@ func (s *Service) Bind(ctx context.Context, owner string, b Binding) (Binding, e
 			return err
 		}
 		now := s.now().Truncate(time.Microsecond).UnixMicro()
-		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, bound_auth_type)
-			VALUES ($1, $2, $3, $4, $5, $6, TRUE, TRUE, '', $7, $7, $8) RETURNING id`,
-			w.Kind, w.Name, w.URL, w.Events[0], sealed, owner, now, b.AuthType).Scan(&b.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, bound_auth_type, owner_user_id)
+			VALUES ($1, $2, $3, $4, $5, $6, TRUE, TRUE, '', $7, $7, $8, $9) RETURNING id`,
+			w.Kind, w.Name, w.URL, w.Events[0], sealed, owner, now, b.AuthType, userID).Scan(&b.ID)
 	})
 	if err != nil {
-		if _, ok := crm.AsFieldError(err); ok || errors.Is(err, ErrAlreadyBound) {
+		if _, ok := crm.AsFieldError(err); ok || errors.Is(err, ErrAlreadyBound) || errors.Is(err, ErrTooManyBindings) {
 			return Binding{}, err
 		}
 		return Binding{}, fmt.Errorf("delivery: bind %s: %w", w.Events[0], err)

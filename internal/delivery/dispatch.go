@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // cursorName is the dispatcher's row in outbox_cursors.
@@ -98,12 +99,28 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 			return nil
 		}
 		var rows []pendingRow
+		var aud *store.Audience // made on the first owned handler
 		for i := range evs {
 			ev := &evs[i]
 			for j := range hooks {
-				if Matches(&hooks[j], ev) {
-					rows = append(rows, pendingRow{hooks[j].ID, ev.ID, ev.Entity, ev.RecordID})
+				if !Matches(&hooks[j], ev) {
+					continue
 				}
+				if owner := hooks[j].OwnerUserID; owner != 0 {
+					// A user's handler is told only what the user may see,
+					// and nothing while the user is disabled.
+					if aud == nil {
+						aud = store.New(s.db).Audience()
+					}
+					ok, err := aud.Tells(ctx, owner, ev)
+					if err != nil {
+						return fmt.Errorf("delivery: dispatch event %d: %w", ev.ID, err)
+					}
+					if !ok {
+						continue
+					}
+				}
+				rows = append(rows, pendingRow{hooks[j].ID, ev.ID, ev.Entity, ev.RecordID})
 			}
 		}
 		ids, err := insertDeliveries(ctx, tx, rows, s.now().UnixMicro())

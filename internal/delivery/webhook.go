@@ -34,13 +34,18 @@ type Webhook struct {
 	Token string `json:"-"`
 	// Integration names the integration the handler belongs to: events
 	// written by that integration are not sent back unless IncludeEcho.
-	Integration    string    `json:"integration"`
-	IncludeEcho    bool      `json:"include_echo"`
-	Active         bool      `json:"active"`
-	DisabledReason string    `json:"disabled_reason"`
-	HasToken       bool      `json:"has_token"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	Integration    string `json:"integration"`
+	IncludeEcho    bool   `json:"include_echo"`
+	Active         bool   `json:"active"`
+	DisabledReason string `json:"disabled_reason"`
+	HasToken       bool   `json:"has_token"`
+	// OwnerUserID is the user a handler belongs to (one bound through
+	// event.bind: its webhook's user), 0 for the webhooks administrators
+	// make. An owned handler is sent only the changes its owner may see,
+	// and nothing while the owner is disabled (store.Audience).
+	OwnerUserID int64     `json:"owner_user_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // nativePattern is "entity.action" where either part may be "*".
@@ -109,7 +114,7 @@ func Matches(w *Webhook, ev *events.Event) bool {
 	return false
 }
 
-const webhookColumns = "id, kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at"
+const webhookColumns = "id, kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, owner_user_id"
 
 // webhookColumnsOf is webhookColumns of the table as alias.
 func webhookColumnsOf(alias string) string {
@@ -124,7 +129,7 @@ func (s *Service) scanWebhook(r scanner) (Webhook, error) {
 	var evs, token string
 	var created, updated int64
 	if err := r.Scan(&w.ID, &w.Kind, &w.Name, &w.URL, &evs, &token, &w.Integration, &w.IncludeEcho, &w.Active,
-		&w.DisabledReason, &created, &updated); err != nil {
+		&w.DisabledReason, &created, &updated, &w.OwnerUserID); err != nil {
 		return w, err
 	}
 	if evs != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // Delivery statuses.
@@ -118,6 +119,18 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 		Actor: evText[3].String, ActorUserID: evUser.Int64, Integration: evText[4].String, CreatedAt: time.UnixMicro(evAt.Int64).UTC()}
 	if err := json.Unmarshal([]byte(evText[2].String), &ev.Changes); err != nil {
 		return s.finish(ctx, d.id, StatusFailed, 0, fmt.Sprintf("event %d: decode changes: %v", d.eventID, err))
+	}
+	// Judged again when sent: the owner of a user's handler may have been
+	// disabled, or lost sight of the record, since the dispatch.
+	if hook.OwnerUserID != 0 {
+		ok, err := store.New(s.db).Audience().Tells(ctx, hook.OwnerUserID, &ev)
+		if err != nil {
+			return fmt.Errorf("delivery: delivery %d: %w", d.id, err)
+		}
+		if !ok {
+			return s.finish(ctx, d.id, StatusFailed, 0, fmt.Sprintf("not sent: user %d, whose handler this is, is disabled or may not see %s %d",
+				hook.OwnerUserID, ev.Entity, ev.RecordID))
+		}
 	}
 	req, err := s.request(ctx, &hook, &ev)
 	if err != nil {

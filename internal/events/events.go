@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/obmen/obmen/internal/db"
 )
 
 // Actions.
@@ -129,15 +131,9 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 			if err != nil {
 				return err
 			}
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			// Anonymous parameters: SQLite looks a numbered one up in
-			// the list of all the statement's names, which made the
-			// statement of a thousand events quadratic to prepare and bind.
-			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, ev.ID, ev.Entity, ev.RecordID, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro(), ev.RunID)
 		}
+		db.WriteValueRows(&sb, db.SQLite, len(evs), 10, 0)
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("events: insert: %w", err)
 		}

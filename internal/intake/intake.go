@@ -168,9 +168,19 @@ type Hook func(t *store.Tx, r *Result) error
 // fault (a *Fault in the chain, see AsFault) is journaled as failed in a
 // write of its own, and nothing else is written.
 func (s *Service) CreateLead(ctx context.Context, src Source, o order.Order, hook Hook) (Result, error) {
+	return s.CreateLeadWith(ctx, src, o, nil, hook)
+}
+
+// CreateLeadWith is CreateLead with shape changing the lead made of the
+// order before it is checked for duplicates and written (an e-mail's
+// lead: its source, the sender's name as written).
+func (s *Service) CreateLeadWith(ctx context.Context, src Source, o order.Order, shape func(*crm.Lead), hook Hook) (Result, error) {
 	lead, err := leadFrom(o)
 	if err != nil {
 		return Result{}, s.Fail(ctx, src, err)
+	}
+	if shape != nil {
+		shape(&lead)
 	}
 	lead.AssignedByID = src.UserID
 	plan, err := s.PlanFor(ctx, store.EntityLead, dedup.LeadProbe(&lead))

@@ -106,17 +106,32 @@ func (r *refs) cachedExists(field, query string, args ...any) bool {
 // it nor puts the request's work into another user's timeline. Every
 // reference a write makes goes through here.
 func (r *refs) record(field, entity string, id int64) {
+	r.linked(field, entity, id, true)
+}
+
+// anyRecord is record for a link that may point into the recycle bin (a
+// deal's or a contact's lead, kept while the lead is deleted): any record
+// that exists will do, if the request may see it.
+func (r *refs) anyRecord(field, entity string, id int64) {
+	r.linked(field, entity, id, false)
+}
+
+func (r *refs) linked(field, entity string, id int64, live bool) {
 	if id == 0 || r.err != nil {
 		return
 	}
 	table := entityTables[entity]
+	where := " WHERE id = $1"
+	if live {
+		where += " AND deleted_at = 0"
+	}
 	sc, limited := scopeOf(r.t.ctx)
 	if !limited || !scoped[entity] {
-		r.check(r.exists(field, "SELECT 1 FROM "+table+" WHERE id = $1 AND deleted_at = 0", id), field, "no %s with id %d", entity, id)
+		r.check(r.exists(field, "SELECT 1 FROM "+table+where, id), field, "no %s with id %d", entity, id)
 		return
 	}
 	var assigned int64
-	err := r.t.q.QueryRowContext(r.t.ctx, "SELECT assigned_by_id FROM "+table+" WHERE id = $1 AND deleted_at = 0", id).Scan(&assigned)
+	err := r.t.q.QueryRowContext(r.t.ctx, "SELECT assigned_by_id FROM "+table+where, id).Scan(&assigned)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		r.check(false, field, "no %s with id %d", entity, id)

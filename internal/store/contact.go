@@ -176,24 +176,27 @@ func (s *Store) ListContacts(ctx context.Context, p ListParams) ([]crm.Contact, 
 
 // checkContact validates what a contact refers to.
 func checkContact(t txq, c *crm.Contact) error {
-	return checkContactRefs(t, c, 0)
+	return checkContactRefs(t, nil, c)
 }
 
-// checkContactRefs is checkContact for a contact whose lead_id was
-// keptLead before: an unchanged lead_id is not checked again, as the lead
-// may have gone since the conversion that set it.
-func checkContactRefs(t txq, c *crm.Contact, keptLead int64) error {
+// checkContactRefs is checkContact for an update of old: a company link
+// and a lead_id the contact already has are not judged again — the lead
+// may have gone since the conversion that set it, and a link another user
+// made may be to a company this request cannot see. Every link gained is
+// checked as refs.record does (one a scoped request may not see answers
+// as a missing one).
+func checkContactRefs(t txq, old, c *crm.Contact) error {
 	r := refs{t: t}
 	r.user("assigned_by_id", c.AssignedByID)
 	r.status("source_id", "SOURCE", c.SourceID)
 	for _, aid := range c.AccountIDs {
-		// Existence only: an update carries every company link the contact
-		// already has, and those may be other users' (checking visibility
-		// here needs the old links — left for the access pass of issue 25).
-		r.check(r.exists("account_ids", "SELECT 1 FROM accounts WHERE id = $1 AND deleted_at = 0", aid), "account_ids", "no %s with id %d", EntityAccount, aid)
+		if old != nil && slices.Contains(old.AccountIDs, aid) {
+			continue // a link the contact has: kept, not judged again
+		}
+		r.record("account_ids", EntityAccount, aid)
 	}
-	if c.LeadID != 0 && c.LeadID != keptLead {
-		r.check(r.exists("lead_id", "SELECT 1 FROM leads WHERE id = $1", c.LeadID), "lead_id", "no lead with id %d", c.LeadID)
+	if c.LeadID != 0 && (old == nil || c.LeadID != old.LeadID) {
+		r.anyRecord("lead_id", EntityLead, c.LeadID)
 	}
 	r.custom(EntityContact, &c.Custom)
 	return r.err
@@ -237,7 +240,7 @@ func (s *Store) UpdateContact(ctx context.Context, actor crm.Actor, id int64, mu
 
 var contactUpdate = updateOps[crm.Contact]{
 	entity: EntityContact, get: getContact,
-	check: func(q txq, old, cur *crm.Contact) error { return checkContactRefs(q, cur, old.LeadID) },
+	check: func(q txq, old, cur *crm.Contact) error { return checkContactRefs(q, old, cur) },
 	save:  func(t *Tx, old, cur *crm.Contact) error { return t.updateContact(old, cur) },
 }
 

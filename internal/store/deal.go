@@ -202,7 +202,7 @@ func checkDealChange(t txq, old, d *crm.Deal) error {
 	if (old == nil || old.LeadID != d.LeadID) && d.LeadID != 0 {
 		// A deal keeps pointing at its lead while that lead is in the
 		// recycle bin, so any lead that exists will do.
-		r.check(r.exists("lead_id", "SELECT 1 FROM leads WHERE id = $1", d.LeadID), "lead_id", "no lead with id %d", d.LeadID)
+		r.anyRecord("lead_id", EntityLead, d.LeadID)
 	}
 	for i, cid := range d.ContactIDs {
 		if old != nil && slices.Contains(old.ContactIDs, cid) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -32,14 +33,14 @@ func intakeOf(ctx context.Context) (Intake, bool) {
 }
 
 const distributionColumns = `id, name, active, sort, channel, form_id, source_id, user_ids, hours_from, hours_to, weekdays, tz,
-	fallback_user_id, created_at, updated_at`
+	fallback_user_id, working_hours_only, created_at, updated_at`
 
 func scanDistributionRule(row interface{ Scan(...any) error }) (crm.DistributionRule, error) {
 	var r crm.DistributionRule
 	var users string
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.Name, &r.Active, &r.Sort, &r.Channel, &r.FormID, &r.SourceID, &users, &r.HoursFrom, &r.HoursTo,
-		&r.Weekdays, &r.TZ, &r.FallbackUserID, &created, &updated)
+		&r.Weekdays, &r.TZ, &r.FallbackUserID, &r.WorkingHoursOnly, &created, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -122,16 +123,16 @@ func (s *Store) SaveDistributionRule(ctx context.Context, actor crm.Actor, r crm
 		now := micro(t.now)
 		if r.ID == 0 {
 			return t.tx.QueryRowContext(t.ctx, `INSERT INTO distribution_rules (name, active, sort, channel, form_id, source_id, user_ids,
-				hours_from, hours_to, weekdays, tz, fallback_user_id, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
+				hours_from, hours_to, weekdays, tz, fallback_user_id, created_at, updated_at, working_hours_only)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id`,
 				r.Name, r.Active, r.Sort, r.Channel, r.FormID, r.SourceID, joinIDs(r.UserIDs), r.HoursFrom, r.HoursTo, r.Weekdays, r.TZ,
-				r.FallbackUserID, now).Scan(&r.ID)
+				r.FallbackUserID, now, r.WorkingHoursOnly).Scan(&r.ID)
 		}
 		res, err := t.tx.ExecContext(t.ctx, `UPDATE distribution_rules SET name = $1, active = $2, sort = $3, channel = $4, form_id = $5,
-			source_id = $6, user_ids = $7, hours_from = $8, hours_to = $9, weekdays = $10, tz = $11, fallback_user_id = $12, updated_at = $13
-			WHERE id = $14`,
+			source_id = $6, user_ids = $7, hours_from = $8, hours_to = $9, weekdays = $10, tz = $11, fallback_user_id = $12, updated_at = $13,
+			working_hours_only = $14 WHERE id = $15`,
 			r.Name, r.Active, r.Sort, r.Channel, r.FormID, r.SourceID, joinIDs(r.UserIDs), r.HoursFrom, r.HoursTo, r.Weekdays, r.TZ,
-			r.FallbackUserID, now, r.ID)
+			r.FallbackUserID, now, r.WorkingHoursOnly, r.ID)
 		if err != nil {
 			return err
 		}
@@ -182,6 +183,11 @@ func (t *Tx) distribute(l *crm.Lead) error {
 		if err != nil {
 			return err
 		}
+		if r.WorkingHoursOnly {
+			if users, err = t.onDuty(users, r.TZ); err != nil {
+				return err
+			}
+		}
 		if len(users) > 0 {
 			var pos int64
 			if err := t.tx.QueryRowContext(t.ctx, "UPDATE distribution_rules SET position = position + 1 WHERE id = $1 RETURNING position", r.ID).Scan(&pos); err != nil {
@@ -220,6 +226,52 @@ func (t *Tx) activeUsers(ids []int64) ([]int64, error) {
 		}
 	}
 	return out, nil
+}
+
+// onDuty keeps the users on duty at the write's moment by their working
+// hours, each read in the user's time zone: their own (the preference
+// "time_zone"), else the installation's (the setting "time_zone"), else
+// the rule's. The turn goes round the users on duty only, so that one
+// off duty never holds a turn.
+func (t *Tx) onDuty(ids []int64, ruleTZ string) ([]int64, error) {
+	install := ruleTZ
+	var v string
+	err := t.tx.QueryRowContext(t.ctx, "SELECT value FROM settings WHERE key = 'time_zone'").Scan(&v)
+	if err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("store: distribution: installation time zone: %w", err)
+	}
+	if v != "" {
+		install = v
+	}
+	var out []int64
+	for _, id := range ids {
+		var wh crm.WorkHours
+		var tz sql.NullString
+		err := t.tx.QueryRowContext(t.ctx, `SELECT u.work_days, u.work_from, u.work_to, p.value FROM users u
+			LEFT JOIN user_prefs p ON p.user_id = u.id AND p.key = 'time_zone' WHERE u.id = $1`, id).Scan(&wh.Days, &wh.From, &wh.To, &tz)
+		if err != nil {
+			return nil, fmt.Errorf("store: distribution: working hours of user %d: %w", id, err)
+		}
+		loc := zoneOf(tz.String, install, ruleTZ)
+		if wh.OnDuty(t.now, loc) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// zoneOf is the first of the names that is a known time zone; UTC when
+// none is.
+func zoneOf(names ...string) *time.Location {
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(n); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 // AssignedOf returns who is responsible for a record, as the write sees

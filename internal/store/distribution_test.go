@@ -225,3 +225,131 @@ func openPair(t *testing.T, engine string) (*db.DB, *db.DB) {
 	}
 	return out[0], out[1]
 }
+
+// TestDistributionWorkingHours: a rule "only during working hours" gives
+// leads round-robin among its managers on duty now by their own hours in
+// their own time zones (Moscow, Vladivostok, a night shift over
+// midnight), and to the fallback user when nobody is on duty; the same
+// rule without the flag ignores the hours.
+func TestDistributionWorkingHours(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		m := managers(t, s, admin, 4)
+		hours := map[int64]crm.WorkHours{
+			m[0]: {Days: 31, From: 9 * 60, To: 18 * 60}, // Moscow (the rule's zone), Mon–Fri 09–18
+			m[1]: {Days: 31, From: 9 * 60, To: 18 * 60}, // Vladivostok, Mon–Fri 09–18
+			m[2]: {Days: 31, From: 22 * 60, To: 6 * 60}, // Moscow by preference, nights starting Mon–Fri
+		}
+		for id, h := range hours {
+			u, err := s.GetUser(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.WorkHours = h
+			if _, err := s.UpdateUser(ctx, admin, u); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.GetUser(ctx, id); got.WorkHours != h {
+				t.Fatalf("user %d hours stored as %+v, want %+v", id, got.WorkHours, h)
+			}
+		}
+		if err := s.SetPref(ctx, m[1], "time_zone", "Asia/Vladivostok"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPref(ctx, m[2], "time_zone", "Europe/Moscow"); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := s.GetUser(ctx, m[0])
+		u.WorkHours = crm.WorkHours{Days: 128}
+		if _, err := s.UpdateUser(ctx, admin, u); fieldOf(err) != "work_days" {
+			t.Fatalf("days 128: %v", err)
+		}
+		rule, err := s.SaveDistributionRule(ctx, admin, crm.DistributionRule{Name: "Смены", Active: true, Channel: crm.ChannelMail,
+			UserIDs: []int64{m[0], m[1], m[2]}, FallbackUserID: m[3], WorkingHoursOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rule.WorkingHoursOnly {
+			t.Fatal("working_hours_only not stored")
+		}
+		in := store.WithIntake(ctx, store.Intake{Channel: crm.ChannelMail, FormID: 1})
+		leads := func(at time.Time, n int) []int64 {
+			t.Helper()
+			s.SetClock(func() time.Time { return at })
+			var out []int64
+			for range n {
+				l, err := s.CreateLead(in, admin, crm.Lead{Title: "Письмо"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, l.AssignedByID)
+			}
+			return out
+		}
+		cases := []struct {
+			name string
+			at   time.Time
+			want []int64
+		}{
+			// Mon 10:00 Moscow, 17:00 Vladivostok: the two day shifts.
+			{"monday morning", time.Date(2025, 12, 1, 7, 0, 0, 0, time.UTC), []int64{m[0], m[1], m[0], m[1]}},
+			// Mon 17:59 Moscow, Tue 00:59 Vladivostok: Moscow only.
+			{"monday evening", time.Date(2025, 12, 1, 14, 59, 0, 0, time.UTC), []int64{m[0], m[0]}},
+			// Mon 23:00 Moscow: the night shift started on Monday.
+			{"monday night", time.Date(2025, 12, 1, 20, 0, 0, 0, time.UTC), []int64{m[2], m[2]}},
+			// Tue 02:00 Moscow, 09:00 Vladivostok: the night shift past midnight and Vladivostok's morning.
+			{"after midnight", time.Date(2025, 12, 1, 23, 0, 0, 0, time.UTC), []int64{m[1], m[2], m[1]}},
+			// Sat 04:00 Moscow: Friday's night shift goes on.
+			{"friday's night on saturday", time.Date(2025, 12, 6, 1, 0, 0, 0, time.UTC), []int64{m[2]}},
+			// Sun 04:00 Moscow, 11:00 Vladivostok: nobody; the fallback.
+			{"sunday", time.Date(2025, 12, 7, 1, 0, 0, 0, time.UTC), []int64{m[3], m[3]}},
+			// Sat 06:00 Moscow: Friday's night shift ended at 06:00; a weekend.
+			{"shift end", time.Date(2025, 12, 6, 3, 0, 0, 0, time.UTC), []int64{m[3]}},
+		}
+		for _, c := range cases {
+			got := leads(c.at, len(c.want))
+			// The turn is shared: compare the set taken in order from
+			// the users on duty, whatever turn the last case left.
+			if !sameRotation(got, c.want) {
+				t.Errorf("%s: owners %v, want %v (in some turn order)", c.name, got, c.want)
+			}
+		}
+		rule.WorkingHoursOnly = false
+		if _, err := s.SaveDistributionRule(ctx, admin, rule); err != nil {
+			t.Fatal(err)
+		}
+		got := leads(time.Date(2025, 12, 7, 1, 0, 0, 0, time.UTC), 3)
+		if !sameRotation(got, []int64{m[0], m[1], m[2]}) {
+			t.Errorf("without the flag on Sunday: %v, want all three in turn", got)
+		}
+	})
+}
+
+// sameRotation reports whether got is want started at some point of its
+// cycle of distinct users (want lists one turn order).
+func sameRotation(got, want []int64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	var cycle []int64
+	seen := map[int64]bool{}
+	for _, id := range want {
+		if !seen[id] {
+			seen[id] = true
+			cycle = append(cycle, id)
+		}
+	}
+	for shift := range cycle {
+		ok := true
+		for i := range got {
+			if got[i] != cycle[(i+shift)%len(cycle)] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}

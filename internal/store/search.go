@@ -284,7 +284,7 @@ var ftsTables = map[string]bool{
 // a substring, folded) and the LIKE keeps the exact meaning; q shorter
 // than a trigram is left to the LIKE alone.
 func (s *Store) textCondition(table, q string) qCond {
-	lq := strings.ToLower(q)
+	lq := crm.FoldSearch(q)
 	like := func(arg func(any) string) string {
 		return "r.search LIKE " + arg("%"+escapeLike(lq)+"%") + " ESCAPE '\\'"
 	}

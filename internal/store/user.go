@@ -25,14 +25,14 @@ import (
 // never says which part was wrong.
 var ErrBadCredentials = errors.New("store: bad credentials")
 
-const userColumns = "id, login, first_name, middle_name, last_name, email, phones, position, department, role, active, created_at, updated_at"
+const userColumns = "id, login, first_name, middle_name, last_name, email, phones, position, department, role, active, work_days, work_from, work_to, created_at, updated_at"
 
 func scanUser(sc interface{ Scan(...any) error }) (crm.User, error) {
 	var u crm.User
 	var phones string
 	var created, updated int64
 	if err := sc.Scan(&u.ID, &u.Login, &u.FirstName, &u.MiddleName, &u.LastName, &u.Email, &phones, &u.Position, &u.Department,
-		&u.Role, &u.Active, &created, &updated); err != nil {
+		&u.Role, &u.Active, &u.WorkHours.Days, &u.WorkHours.From, &u.WorkHours.To, &created, &updated); err != nil {
 		return u, err
 	}
 	if err := json.Unmarshal([]byte(phones), &u.Phones); err != nil {
@@ -67,7 +67,7 @@ func HashPassword(pw string) (string, error) {
 	if commonPasswords[strings.ToLower(pw)] {
 		return "", crm.Invalid("password", "is one of the most common passwords; choose another")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), passwordCost)
 	if err != nil {
 		return "", fmt.Errorf("store: hash password: %w", err)
 	}
@@ -89,10 +89,11 @@ func (s *Store) CreateUser(ctx context.Context, actor crm.Actor, u crm.User, pas
 	u.Active = true
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		u.CreatedAt, u.UpdatedAt = t.now, t.now
-		err := t.tx.QueryRowContext(t.ctx, `INSERT INTO users (login, first_name, middle_name, last_name, email, phones, position, department, role, active, password_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		err := t.tx.QueryRowContext(t.ctx, `INSERT INTO users (login, first_name, middle_name, last_name, email, phones, position, department, role, active, password_hash, created_at, updated_at,
+			work_days, work_from, work_to)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 			u.Login, u.FirstName, u.MiddleName, u.LastName, u.Email, jsonText(u.Phones), u.Position, u.Department, u.Role, u.Active, hash,
-			micro(u.CreatedAt), micro(u.UpdatedAt)).Scan(&u.ID)
+			micro(u.CreatedAt), micro(u.UpdatedAt), u.WorkHours.Days, u.WorkHours.From, u.WorkHours.To).Scan(&u.ID)
 		if db.IsUniqueViolation(err) {
 			return crm.Invalid("login", "%q is taken", u.Login)
 		}
@@ -155,8 +156,9 @@ func (s *Store) UpdateUser(ctx context.Context, actor crm.Actor, u crm.User) (cr
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		u.UpdatedAt = t.now
 		res, err := t.tx.ExecContext(t.ctx, `UPDATE users SET login = $1, first_name = $2, middle_name = $3, last_name = $4, email = $5, phones = $6,
-			position = $7, department = $8, role = $9, active = $10, updated_at = $11 WHERE id = $12`,
-			u.Login, u.FirstName, u.MiddleName, u.LastName, u.Email, jsonText(u.Phones), u.Position, u.Department, u.Role, u.Active, micro(u.UpdatedAt), u.ID)
+			position = $7, department = $8, role = $9, active = $10, updated_at = $11, work_days = $12, work_from = $13, work_to = $14 WHERE id = $15`,
+			u.Login, u.FirstName, u.MiddleName, u.LastName, u.Email, jsonText(u.Phones), u.Position, u.Department, u.Role, u.Active, micro(u.UpdatedAt),
+			u.WorkHours.Days, u.WorkHours.From, u.WorkHours.To, u.ID)
 		if db.IsUniqueViolation(err) {
 			return crm.Invalid("login", "%q is taken", u.Login)
 		}
@@ -200,7 +202,7 @@ func (s *Store) SetPassword(ctx context.Context, actor crm.Actor, userID int64, 
 // It is made on first use: a bcrypt hash at package start would slow every
 // CLI command down.
 var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("obmen-dummy-password"), bcrypt.DefaultCost)
+	h, _ := bcrypt.GenerateFromPassword([]byte("obmen-dummy-password"), passwordCost)
 	return h
 })
 
@@ -295,7 +297,7 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	var phones string
 	var created, updated int64
 	err := row.Scan(&ko.KeyID, &hash, &lastUsed, &u.ID, &u.Login, &u.FirstName, &u.MiddleName, &u.LastName, &u.Email, &phones,
-		&u.Position, &u.Department, &u.Role, &u.Active, &created, &updated)
+		&u.Position, &u.Department, &u.Role, &u.Active, &u.WorkHours.Days, &u.WorkHours.From, &u.WorkHours.To, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		keyHash(secret) // same work as a hit
 		return KeyOwner{}, ErrBadCredentials

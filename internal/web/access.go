@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,15 @@ type accessRow struct {
 type accessData struct {
 	User  crm.User
 	Rows  []accessRow
+	Perms []permRow
 	Error string
+}
+
+// permRow is an integration permission's checkbox (store.Permissions).
+type permRow struct {
+	Name    string // store.PermExchange1C, …
+	Label   string
+	Checked bool
 }
 
 // accessSummary says in a few words what a manager sees beyond their own.
@@ -97,7 +106,16 @@ func (u *UI) showAccess(w http.ResponseWriter, r *http.Request, rq *request, sta
 			rows = append(rows, accessRow{OwnerID: x.ID, Name: userName(x), Level: level[x.ID]})
 		}
 	}
-	u.render(w, r, rq, status, "access", rq.T("acc.title")+": "+userName(who), "admin", accessData{User: who, Rows: rows, Error: errMsg})
+	ps, err := u.store.UserPermissions(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	var perms []permRow
+	for _, p := range store.Permissions {
+		perms = append(perms, permRow{Name: p, Label: rq.T("acc.perm." + p), Checked: slices.Contains(ps, p)})
+	}
+	u.render(w, r, rq, status, "access", rq.T("acc.title")+": "+userName(who), "admin", accessData{User: who, Rows: rows, Perms: perms, Error: errMsg})
 }
 
 // saveAccess replaces a manager's grants with the page's choices.
@@ -123,13 +141,26 @@ func (u *UI) saveAccess(w http.ResponseWriter, r *http.Request, rq *request) {
 			gs = append(gs, store.Grant{OwnerID: oid, Edit: true})
 		}
 	}
-	if err := u.store.SetGrants(r.Context(), rq.Actor(), id, gs); err != nil {
-		if fe, ok := crm.AsFieldError(err); ok {
-			u.showAccess(w, r, rq, http.StatusUnprocessableEntity, fieldMessage(rq, fe))
+	// The integration permissions (issue 25); the catalog goes through
+	// the exchange, so ticking it ticks the exchange too.
+	var perms []string
+	for _, p := range store.Permissions {
+		if r.PostForm.Get("perm-"+p) == "on" || (p == store.PermExchange1C && r.PostForm.Get("perm-"+store.PermCatalog1C) == "on") {
+			perms = append(perms, p)
+		}
+	}
+	for _, save := range []func() error{
+		func() error { return u.store.SetGrants(r.Context(), rq.Actor(), id, gs) },
+		func() error { return u.store.SetUserPermissions(r.Context(), rq.Actor(), id, perms) },
+	} {
+		if err := save(); err != nil {
+			if fe, ok := crm.AsFieldError(err); ok {
+				u.showAccess(w, r, rq, http.StatusUnprocessableEntity, fieldMessage(rq, fe))
+				return
+			}
+			u.failErr(w, r, rq, err)
 			return
 		}
-		u.failErr(w, r, rq, err)
-		return
 	}
 	back(w, r, "/admin/users?flash=card.saved")
 }

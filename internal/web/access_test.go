@@ -111,6 +111,28 @@ func TestAccessPage(t *testing.T) {
 		if p := b.get("/admin/users"); !strings.Contains(p.Body, "свои и пользователей: 2") {
 			t.Fatal("the users page does not sum up the grant")
 		}
+		// The 1C permissions (issue 25): the catalog brings the exchange.
+		if ps, _ := s.UserPermissions(ctx, head.ID); len(ps) != 0 {
+			t.Fatalf("permissions without a tick: %v", ps)
+		}
+		form.Set("perm-"+store.PermCatalog1C, "on")
+		if p := b.post("/admin/users/"+hid+"/access", form); p.Status != http.StatusSeeOther {
+			t.Fatalf("save permissions: %d %s", p.Status, p.Body)
+		}
+		if ps, _ := s.UserPermissions(ctx, head.ID); len(ps) != 2 {
+			t.Fatalf("permissions %v, want the catalog and the exchange", ps)
+		}
+		if p := b.get("/admin/users/" + hid + "/access"); !strings.Contains(p.Body, `id="perm-1c_exchange" name="perm-1c_exchange" checked`) ||
+			!strings.Contains(p.Body, "Обмен с 1С (заказы)") {
+			t.Fatal("the access page does not show the permissions")
+		}
+		form.Del("perm-" + store.PermCatalog1C)
+		if p := b.post("/admin/users/"+hid+"/access", form); p.Status != http.StatusSeeOther {
+			t.Fatalf("take permissions back: %d %s", p.Status, p.Body)
+		}
+		if ps, _ := s.UserPermissions(ctx, head.ID); len(ps) != 0 {
+			t.Fatalf("permissions after unticking: %v", ps)
+		}
 
 		if p := h.get("/e/lead"); !strings.Contains(p.Body, "Лид Анны") || !strings.Contains(p.Body, "Лид Олега") {
 			t.Fatal("the grant does not show the team's leads")

@@ -17,6 +17,7 @@ type usersData struct {
 	Access map[int64]string
 	Error  string
 	Form   url.Values
+	Days   []string // the weekdays' short names, Monday first
 }
 
 // allow applies authz's rule for res to the signed-in user, reading on GET
@@ -66,7 +67,7 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, rq *request, stat
 		}
 		access[x.ID] = accessSummary(rq, gs)
 	}
-	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, Access: access, Error: errMsg, Form: form})
+	u.render(w, r, rq, status, "users", rq.T("adm.users"), "admin", usersData{Users: us, Access: access, Error: errMsg, Form: form, Days: weekdayNames(rq)})
 }
 
 func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -127,6 +128,57 @@ func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	back(w, r, "/admin/users?flash=card.saved")
+}
+
+// updateUserHours sets a user's working hours (the days ticked, from and
+// to in the user's time zone), read by lead distribution rules.
+func (u *UI) updateUserHours(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.allowAs(w, r, rq, authz.Users, authz.Write, 0) {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	cur, err := u.store.GetUser(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	wh, err := workHoursFromForm(r.PostForm)
+	if err == nil {
+		cur.WorkHours = wh
+		_, err = u.store.UpdateUser(r.Context(), rq.Actor(), cur)
+	}
+	if err != nil {
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.showUsers(w, r, rq, http.StatusUnprocessableEntity, rq.T("f."+fe.Field)+": "+fieldMessage(rq, fe), nil)
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	back(w, r, "/admin/users?flash=card.saved")
+}
+
+// workHoursFromForm reads the days (0 Monday … 6 Sunday) and the times.
+func workHoursFromForm(f url.Values) (crm.WorkHours, error) {
+	var wh crm.WorkHours
+	var err error
+	for _, v := range f["work_days"] {
+		d, err := strconv.Atoi(v)
+		if err != nil || d < 0 || d > 6 {
+			return wh, crm.Invalid("work_days", "must be a set of days of the week")
+		}
+		wh.Days |= 1 << d
+	}
+	if wh.From, err = parseHHMM("work_from", f.Get("work_from")); err != nil {
+		return wh, err
+	}
+	if wh.To, err = parseHHMM("work_to", f.Get("work_to")); err != nil {
+		return wh, err
+	}
+	return wh, nil
 }
 
 type keysData struct {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,6 +90,8 @@ type cardData struct {
 	// Offers: a product's variants, prices per type and stock per
 	// warehouse (from the 1C exchange).
 	Offers *offersView
+	// Files: a lead's files (an e-mail's attachments), downloadable.
+	Files []store.LeadFile
 }
 
 type offersView struct {
@@ -297,6 +300,12 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			rv.Rows = append(rv.Rows, rw)
 		}
 		d.Related = append(d.Related, rv)
+	}
+	if e.Name == store.EntityLead {
+		if d.Files, err = u.store.LeadFiles(ctx, id); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
 	}
 	if d.Auto, err = u.cardAutomation(r, rq, e.Name, id, d.Deleted != ""); err != nil {
 		u.failErr(w, r, rq, err)
@@ -520,4 +529,35 @@ func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"#timeline")
+}
+
+// leadFile sends a lead's file as a download (never shown inline: the
+// file came from outside), to a user who may see the lead.
+func (u *UI) leadFile(w http.ResponseWriter, r *http.Request, rq *request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	fid, ferr := strconv.ParseInt(r.PathValue("file"), 10, 64)
+	if err != nil || ferr != nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	f, err := u.store.GetLeadFile(r.Context(), id, fid)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.FormatInt(int64(len(f.Data)), 10))
+	_, _ = w.Write(f.Data)
+}
+
+func fileSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " МБ"
+	case n >= 1<<10:
+		return strconv.FormatInt((n+512)>>10, 10) + " КБ"
+	}
+	return strconv.FormatInt(n, 10) + " Б"
 }

@@ -73,11 +73,11 @@ var uiClass = map[string]class{
 	"GET /e/{entity}/{id}": record, "POST /e/{entity}/{id}": record, "POST /e/{entity}/{id}/delete": record,
 	"GET /e/{entity}/{id}/field/{field}": record, "POST /e/{entity}/{id}/field/{field}": record,
 	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
-	"GET /e/lead/{id}/convert": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
+	"GET /e/lead/{id}/convert": record, "GET /e/lead/{id}/files/{file}": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /keys/{id}/revoke": record,
 
-	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin,
+	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
@@ -139,6 +139,7 @@ func apiClass() map[string]class {
 		"POST /api/v1/bitrix/webhooks":            admin, "DELETE /api/v1/bitrix/webhooks/{id}": admin,
 		"POST /api/v1/users": admin, "PATCH /api/v1/users/{id}": admin,
 		"GET /api/v1/users/{id}/grants": admin, "PUT /api/v1/users/{id}/grants": admin,
+		"GET /api/v1/users/{id}/permissions": admin, "PUT /api/v1/users/{id}/permissions": admin,
 		"GET /api/v1/users/{id}/keys": admin, "POST /api/v1/users/{id}/keys": admin,
 	}
 	for path := range apiRecords {
@@ -361,7 +362,7 @@ func (c *accessCrawl) uiPaths(pattern string) []string {
 	boris := strconv.FormatInt(c.boris.ID, 10)
 	fill := func(p, entity string) string {
 		r := strings.NewReplacer("{entity}", entity, "{field}", fieldOf[entity], "{bundle}", "1", "{action}", "delete",
-			"{delivery}", "1", "{version}", "1")
+			"{delivery}", "1", "{version}", "1", "{file}", "1")
 		p = r.Replace(p)
 		switch {
 		case strings.HasPrefix(p, "/kanban/"):

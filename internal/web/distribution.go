@@ -96,9 +96,20 @@ func (u *UI) showDistribution(w http.ResponseWriter, r *http.Request, rq *reques
 			when += ", " + strings.Join(ds, " ")
 		}
 		row.When = when + " (" + x.TZ + ")"
+		if x.WorkingHoursOnly {
+			row.When += "; " + rq.T("dist.on_duty_only")
+		}
 		data.Rules = append(data.Rules, row)
 	}
 	u.render(w, r, rq, status, "distribution", rq.T("dist.title"), "admin", data)
+}
+
+func weekdayNames(rq *request) []string {
+	var out []string
+	for _, k := range weekdayKeys {
+		out = append(out, rq.T(k))
+	}
+	return out
 }
 
 func userLabel(x crm.User) string {
@@ -128,7 +139,7 @@ func parseHHMM(field, s string) (int, error) {
 // ruleFromForm reads a rule from the page's form.
 func ruleFromForm(f url.Values) (crm.DistributionRule, error) {
 	r := crm.DistributionRule{Name: f.Get("name"), Active: f.Get("active") == "on", Channel: f.Get("channel"),
-		SourceID: strings.TrimSpace(f.Get("source_id")), TZ: f.Get("tz")}
+		SourceID: strings.TrimSpace(f.Get("source_id")), TZ: f.Get("tz"), WorkingHoursOnly: f.Get("working_hours_only") == "on"}
 	var err error
 	if r.Sort, err = strconv.Atoi(strings.TrimSpace(f.Get("sort"))); err != nil {
 		return r, crm.Invalid("sort", "%q is not a number", f.Get("sort"))

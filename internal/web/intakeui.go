@@ -268,7 +268,7 @@ func collectorFromPost(f url.Values) mail.Collector {
 	return mail.Collector{Name: f.Get("name"), Enabled: f.Get("enabled") == "on", Kind: strings.TrimSpace(f.Get("kind")), Host: f.Get("host"),
 		Port: port, Security: f.Get("security"), Login: f.Get("login"), Password: f.Get("password"), Folder: f.Get("folder"),
 		UserID: userID, Keyword: f.Get("keyword"), ProcessedFolder: f.Get("processed_folder"), FailedFolder: f.Get("failed_folder"),
-		DeleteAfterDays: days}
+		DeleteAfterDays: days, Mode: f.Get("mode")}
 }
 
 func (u *UI) createCollector(w http.ResponseWriter, r *http.Request, rq *request) {

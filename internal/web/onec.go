@@ -72,8 +72,9 @@ func (u *UI) showOnec(w http.ResponseWriter, r *http.Request, rq *request, statu
 		return
 	}
 	d := onecData{S: s, Users: us, Statuses: sts, URL: u.baseURL + "/1c_exchange.php", Error: errMsg,
-		Versions:    []string{"2.03", "2.04", "2.05", "2.07", "2.08", "2.09", "2.10"},
-		MiB:         map[string]int64{"file_limit": s.FileLimit / mib, "max_file": s.MaxFileBytes / mib, "max_unpacked": s.MaxUnpackedBytes / mib},
+		Versions: []string{"2.03", "2.04", "2.05", "2.07", "2.08", "2.09", "2.10"},
+		MiB: map[string]int64{"file_limit": s.FileLimit / mib, "max_file": s.MaxFileBytes / mib, "max_unpacked": s.MaxUnpackedBytes / mib,
+			"max_session": s.MaxSessionBytes / mib},
 		Unreachable: unreachableURL(u.baseURL)}
 	u.render(w, r, rq, status, "onec", rq.T("onec.title"), "integrations", d)
 }
@@ -103,6 +104,11 @@ func (u *UI) saveOnec(w http.ResponseWriter, r *http.Request, rq *request) {
 	s.Enabled, s.Zip = f.Get("enabled") == "on", f.Get("zip") == "on"
 	s.ResponsibleUserID = num("responsible_user_id", 1)
 	s.FileLimit, s.MaxFileBytes, s.MaxUnpackedBytes = num("file_limit", mib), num("max_file", mib), num("max_unpacked", mib)
+	if strings.TrimSpace(f.Get("max_session")) == "" {
+		s.MaxSessionBytes = 0 // as the largest file
+	} else {
+		s.MaxSessionBytes = num("max_session", mib)
+	}
 	s.MaxZipRatio, s.StepMillis, s.KeepDays = num("max_zip_ratio", 1), num("step_seconds", 1000), int(num("keep_days", 1))
 	s.Version, s.Encoding = f.Get("version"), f.Get("encoding")
 	s.StatusMap = map[string]string{}

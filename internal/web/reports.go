@@ -97,7 +97,8 @@ func pct(a, b int64) string {
 	if b == 0 {
 		return "—"
 	}
-	return strconv.FormatFloat(float64(a)*100/float64(b), 'f', 1, 64) + " %"
+	// The decimal comma, as in the report's sums ("60,0 %").
+	return strings.Replace(strconv.FormatFloat(float64(a)*100/float64(b), 'f', 1, 64), ".", ",", 1) + " %"
 }
 
 // buildReports computes every section.

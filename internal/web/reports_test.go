@@ -75,9 +75,9 @@ func TestReports(t *testing.T) {
 		}
 		for _, tc := range []struct{ section, want string }{
 			{"funnel", "<td>Новая</td><td>4</td><td>10</td><td>100 %</td>"},
-			{"funnel", "<td>Подготовка документов</td><td>3</td><td>6</td><td>60.0 %</td>"},
-			{"funnel", "<td>Сделка успешна</td><td>1</td><td>1</td><td>100.0 %</td><td>15\u202f000,50</td>"},
-			{"funnel", "<td>Сделка провалена</td><td>2</td><td></td><td>20.0 %</td>"},
+			{"funnel", "<td>Подготовка документов</td><td>3</td><td>6</td><td>60,0 %</td>"},
+			{"funnel", "<td>Сделка успешна</td><td>1</td><td>1</td><td>100,0 %</td><td>15\u202f000,50</td>"},
+			{"funnel", "<td>Сделка провалена</td><td>2</td><td></td><td>20,0 %</td>"},
 			{"funnel", "<svg"},
 			{"leads_source", "<td>Веб-сайт</td>"},
 			{"leads_source", "<td>Звонок</td>"},

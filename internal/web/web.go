@@ -111,6 +111,12 @@ func (u *UI) SetSignInLimits(perIP, perLogin *httpx.Limiter) {
 var funcs = template.FuncMap{
 	"strs": func(s ...string) []string { return s },
 	"add":  func(a, b int) int { return a + b },
+	// dayIn: day i (0 Monday … 6 Sunday) is in a weekday bit mask.
+	"dayIn": func(mask, i int) bool { return mask&(1<<i) != 0 },
+	// fileSize is a size in bytes as people read it ("12 КБ").
+	"fileSize": fileSize,
+	// hhmm is minutes from midnight as "09:30".
+	"hhmm": hhmm,
 	// calEv pairs the page's view with one calendar item.
 	"calEv": func(v *view, it calItem) calEvView { return calEvView{V: v, Item: it} },
 	// calEvIn is calEv with its element ids prefixed (an item shown twice).
@@ -190,6 +196,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /e/{entity}/new", u.newRecord)
 	u.handle(mux, "POST /e/{entity}/new", u.createRecord)
 	u.handle(mux, "GET /e/{entity}/{id}", u.card)
+	u.handle(mux, "GET /e/lead/{id}/files/{file}", u.leadFile)
 	u.handle(mux, "POST /e/{entity}/{id}", u.updateRecord)
 	u.handle(mux, "POST /e/{entity}/{id}/delete", u.deleteRecord)
 	u.handle(mux, "GET /e/{entity}/{id}/field/{field}", u.fieldGet)
@@ -213,6 +220,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /admin/users", u.users)
 	u.handle(mux, "POST /admin/users", u.createUser)
 	u.handle(mux, "POST /admin/users/{id}", u.updateUser)
+	u.handle(mux, "POST /admin/users/{id}/hours", u.updateUserHours)
 	u.handle(mux, "GET /admin/users/{id}/access", u.access)
 	u.handle(mux, "POST /admin/users/{id}/access", u.saveAccess)
 	u.handle(mux, "GET /admin/distribution", u.distribution)

@@ -1241,8 +1241,13 @@ func TestOnecSettingsPage(t *testing.T) {
 		if p := b.get("/admin/1c"); p.Status != http.StatusOK || !strings.Contains(p.Body, "/1c_exchange.php") || !strings.Contains(p.Body, `name="status.Approved"`) {
 			t.Fatalf("settings page: %d", p.Status)
 		}
+		// It recommends a user of its own for 1C and links to the users.
+		if p := b.get("/admin/1c"); !strings.Contains(p.Body, `id="onec-identity"`) || !strings.Contains(p.Body, "Рекомендуется отдельный пользователь для 1С") ||
+			!strings.Contains(p.Body, `href="/admin/users"`) {
+			t.Fatal("the settings page does not say how to set up the 1C user")
+		}
 		form := url.Values{"enabled": {"on"}, "zip": {"on"}, "responsible_user_id": {strconv.FormatInt(e.admin.UserID, 10)},
-			"file_limit": {"50"}, "max_file": {"1024"}, "max_unpacked": {"2048"}, "max_zip_ratio": {"100"},
+			"file_limit": {"50"}, "max_file": {"1024"}, "max_session": {"3000"}, "max_unpacked": {"2048"}, "max_zip_ratio": {"100"},
 			"version": {"2.10"}, "encoding": {"windows-1251"}, "step_seconds": {"5"}, "keep_days": {"30"},
 			"status.Approved": {"Согласован"}, "status.Created": {""}}
 		bad := url.Values{}
@@ -1261,7 +1266,7 @@ func TestOnecSettingsPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !s.Enabled || !s.Zip || s.ResponsibleUserID != e.admin.UserID || s.FileLimit != 50<<20 || s.MaxFileBytes != 1024<<20 ||
-			s.MaxUnpackedBytes != 2048<<20 || s.MaxZipRatio != 100 || s.Version != "2.10" || s.Encoding != "windows-1251" ||
+			s.MaxUnpackedBytes != 2048<<20 || s.MaxSessionBytes != 3000<<20 || s.MaxZipRatio != 100 || s.Version != "2.10" || s.Encoding != "windows-1251" ||
 			s.StepMillis != 5000 || s.KeepDays != 30 || s.StatusMap["Approved"] != "Согласован" || len(s.StatusMap) != 1 {
 			t.Fatalf("saved %+v", s)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/commerceml/schematest"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -221,4 +222,40 @@ func BenchmarkOrdersQuery(b *testing.B) {
 		b.ReportMetric(took.Seconds(), "s/query")
 	}
 	_ = bytes.MinRead
+}
+
+// BenchmarkOrdersQueryManager is BenchmarkOrdersQuery as a manager with
+// the 1C exchange permission: of 10,000 changed orders, the 5,000 that
+// are the manager's are sent (the scope condition on the events read).
+//
+//	go test -run '^$' -bench OrdersQueryManager -benchtime 1x ./internal/commerceml/exchange/
+func BenchmarkOrdersQueryManager(b *testing.B) {
+	e := newEnv(b, storetest.OpenSQLite(b))
+	e.settings(func(s *exchange.Settings) {})
+	m := e.managers()
+	e.grant(m.a.ID, store.PermExchange1C)
+	const n = 10000
+	for i := 0; i < n-2; i++ {
+		actor, owner := m.actorA, m.a.ID
+		if i%2 == 1 {
+			actor, owner = m.actB, m.b.ID
+		}
+		if _, err := e.app.Store.CreateSalesOrder(e.ctx, actor, crm.SalesOrder{Meta: crm.Meta{AssignedByID: owner}, AccountID: m.orderA.AccountID,
+			Items: []crm.LineItem{{Name: "Дрель", Price: 450000, Quantity: 1000}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := &oneC{t: b, e: e, login: m.a.Login, key: m.keyA}
+		c.checkauth("sale")
+		t1 := time.Now()
+		_, body := c.call("sale", "query", nil, nil)
+		took := time.Since(t1)
+		if docs := parseOrders(b, body); len(docs) != n/2 {
+			b.Fatalf("%d documents, want %d", len(docs), n/2)
+		}
+		b.Logf("manager's query, %d of %d orders: %v", n/2, n, took)
+		b.ReportMetric(took.Seconds(), "s/query")
+	}
 }

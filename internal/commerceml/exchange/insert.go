@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/obmen/obmen/internal/db"
 )
 
 // multiInsert writes the rows of one table in multi-row INSERTs, a
 // hundred-odd rows a statement: staging a catalog of 100,000 goods with
 // three offers each writes about two million rows, and one statement per
 // row spent most of the staging in the driver and the statement machinery
-// of the database, not in writing the rows. On SQLite the parameters are
-// anonymous ("?"): SQLite looks up a numbered parameter ("$n") in a list
-// of all the statement's parameter names, for each one bound and parsed,
-// which made a statement of a thousand parameters cost a million steps.
+// of the database, not in writing the rows. The VALUES list is
+// db.WriteValueRows' (anonymous parameters on SQLite).
 type multiInsert struct {
 	ctx        context.Context
 	tx         *sql.Tx
@@ -41,25 +41,11 @@ func newMultiInsert(ctx context.Context, tx *sql.Tx, sqlite bool, table string, 
 func (m *multiInsert) sql(rows int) string {
 	var b strings.Builder
 	b.WriteString(m.head)
-	n := 0
-	for r := 0; r < rows; r++ {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for c := 0; c < m.cols; c++ {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			n++
-			if m.qmark {
-				b.WriteByte('?')
-			} else {
-				fmt.Fprintf(&b, "$%d", n)
-			}
-		}
-		b.WriteByte(')')
+	dialect := db.Postgres
+	if m.qmark {
+		dialect = db.SQLite
 	}
+	db.WriteValueRows(&b, dialect, rows, m.cols, 0)
 	b.WriteString(m.tail)
 	return b.String()
 }

@@ -129,6 +129,11 @@ func (c *catalogTx) order(d *commerceml.Document, statuses map[string]string) er
 		c.counts.of("sales_order").Skipped++
 		return nil
 	}
+	// Only an order the exchange's user may change (issue 25): another
+	// manager's order is refused, the document's others go on.
+	if err := c.mayChange(store.EntitySalesOrder, "sales_orders", m.ID); err != nil {
+		return c.problem("sales_order", d.Line, what, err)
+	}
 	currency, err := Currency(d.Currency, "", c.isActive, what)
 	if err != nil {
 		return c.problem("sales_order", d.Line, what, fmt.Errorf("%w: %w", errEntity, err))
@@ -176,6 +181,29 @@ func (c *catalogTx) order(d *commerceml.Document, statuses map[string]string) er
 	return nil
 }
 
+// mayChange refuses (errEntity) a record of entity, in table, that the
+// write's user may not change: one another user is responsible for and
+// that was not granted to the user with edit.
+func (c *catalogTx) mayChange(entity, table string, id int64) error {
+	sc := store.ScopeOf(c.t.Ctx())
+	if sc == nil {
+		return nil
+	}
+	var owner int64
+	if err := c.t.QueryRow("SELECT assigned_by_id FROM "+table+" WHERE id = $1", id).Scan(&owner); err != nil {
+		return fmt.Errorf("exchange: %s %d: %w", entity, id, err)
+	}
+	if sc.Edits(owner) {
+		return nil
+	}
+	how := "may not see it"
+	if sc.Sees(owner) {
+		how = "may only view it"
+	}
+	return fmt.Errorf("%w: another user (id %d) is responsible for it, and user %d, whom 1C signed in as, %s; ask an administrator to grant access or exchange as the integration user",
+		errEntity, owner, sc.UserID, how)
+}
+
 // account finds or creates the order's counterparty.
 func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error) {
 	// A company's full name is its ОфициальноеНаименование, a person's
@@ -209,6 +237,10 @@ func (c *catalogTx) account(b *commerceml.Counterparty, line int) (int64, error)
 		}
 		c.counts.of("account").Created++
 		return got.ID, nil
+	}
+	if err := c.mayChange(store.EntityAccount, "accounts", m.ID); err != nil {
+		// The order keeps the account it has.
+		return 0, c.problem("account", line, fmt.Sprintf("counterparty %q", name), err)
 	}
 	_, err = c.t.UpdateAccount(m.ID, func(a *crm.Account) error {
 		if full != "" {
@@ -392,7 +424,7 @@ func propString(props map[string]any, k string) string {
 func (s *Service) query(w http.ResponseWriter, r *http.Request, sess session, set Settings) {
 	ctx := r.Context()
 	var mark int64
-	if v, err := s.store.GetSetting(ctx, cursorKey); err == nil {
+	if v, err := s.store.GetSetting(ctx, cursorOf(ctx)); err == nil {
 		mark, _ = strconv.ParseInt(v, 10, 64)
 	}
 	e, err := s.newEntry(ctx, Entry{sessionID: sess.ID, Type: "sale", Direction: DirOut, Filename: "orders.xml", Status: StatusRunning})
@@ -412,8 +444,16 @@ func (s *Service) query(w http.ResponseWriter, r *http.Request, sess session, se
 		fail(w, "internal error")
 		return
 	}
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT DISTINCT record_id FROM events WHERE entity = $1 AND id > $2 AND id <= $3 AND integration <> $4
-		ORDER BY record_id`, store.EntitySalesOrder, mark, top, System)
+	// Only the orders the user may see (issue 25): another manager's
+	// orders, and so their counterparties, are not sent.
+	args := []any{store.EntitySalesOrder, mark, top, System}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	visible := ""
+	if c := store.ScopeCondition(ctx, store.EntitySalesOrder, "so", arg); c != "" {
+		visible = " AND record_id IN (SELECT so.id FROM sales_orders so WHERE " + c + ")"
+	}
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT DISTINCT record_id FROM events WHERE entity = $1 AND id > $2 AND id <= $3 AND integration <> $4`+visible+`
+		ORDER BY record_id`, args...)
 	if err != nil {
 		failQuery(err)
 		fail(w, "internal error")
@@ -467,6 +507,19 @@ func (s *Service) query(w http.ResponseWriter, r *http.Request, sess session, se
 	w.Header().Set("Content-Type", "application/xml; charset="+string(set.WriteEncoding()))
 	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 	_, _ = io.Copy(w, f)
+}
+
+// cursorOf is the setting that holds the sale cursor of the request's
+// user: one for everyone who sees every order (the integration user,
+// administrators; the cursor there was before issue 25), and one per user
+// for a user limited to some orders, so that a manager's confirmed query
+// does not move the mark past orders the integration user has not been
+// sent.
+func cursorOf(ctx context.Context) string {
+	if sc := store.ScopeOf(ctx); sc != nil {
+		return cursorKey + ".user." + strconv.FormatInt(sc.UserID, 10)
+	}
+	return cursorKey
 }
 
 // writeOrders writes the orders document of ids to p; it returns how
@@ -549,7 +602,14 @@ func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orde
 	if err != nil {
 		return ref, err
 	}
+	sc := store.ScopeOf(ctx)
 	for i := range accs {
+		// An account the user may not see is not sent: the order goes
+		// with the retail buyer rather than reveal another manager's
+		// counterparty.
+		if sc != nil && !sc.Sees(accs[i].AssignedByID) {
+			continue
+		}
 		ref.accounts[accs[i].ID] = &accs[i]
 	}
 	ps, err := s.store.ProductsByIDs(ctx, slices.Compact(slices.Sorted(slices.Values(prodIDs))))
@@ -707,7 +767,7 @@ func (s *Service) confirm(w http.ResponseWriter, r *http.Request, sess session) 
 		answer(w, "success")
 		return
 	}
-	err := s.store.SetSetting(r.Context(), crm.Actor{Integration: System}, cursorKey, strconv.FormatInt(sess.Cursor, 10))
+	err := s.store.SetSetting(r.Context(), crm.Actor{Integration: System}, cursorOf(r.Context()), strconv.FormatInt(sess.Cursor, 10))
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Error("exchange: success", "err", err)
 		fail(w, "internal error")

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -94,6 +96,12 @@ type session struct {
 	ID     string
 	UserID int64
 	Cursor int64
+	// KeyID is the API key checkauth was given: revoking it ends the
+	// session. Uploaded is what the session uploaded so far (its quota).
+	KeyID    int64
+	Uploaded int64
+	// User is who 1C signed in as, read again at every call.
+	User crm.User
 }
 
 func (s *Service) sessionDir(id string) string { return filepath.Join(s.dir, "sessions", id) }
@@ -138,6 +146,21 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, err.Error())
 		return
 	}
+	// Checked at every call, not only at checkauth: a permission taken
+	// back, a user disabled or a key revoked stops the session's next
+	// call. What the call reads and changes is limited to what the user
+	// may see and change, as on the REST API.
+	sctx, err := s.authorize(ctx, &sess, typ)
+	if err != nil {
+		if !errors.Is(err, errRefused) {
+			s.log.Error("exchange: authorize", "err", err)
+			fail(w, "internal error")
+			return
+		}
+		fail(w, s.failed(ctx, sess.ID, typ, q.Get("filename"), err))
+		return
+	}
+	r = r.WithContext(sctx)
 	switch mode {
 	case "init":
 		zip := "no"
@@ -212,13 +235,23 @@ func (s *Service) checkauth(w http.ResponseWriter, r *http.Request) {
 		fail(w, "wrong user name or access key")
 		return
 	}
+	if err := s.permitted(r.Context(), ko.User, r.URL.Query().Get("type")); err != nil {
+		if !errors.Is(err, errRefused) {
+			s.log.Error("exchange: checkauth", "err", err)
+			fail(w, "internal error")
+			return
+		}
+		s.log.Warn("exchange: checkauth refused", "remote", ip, "login", login, "err", err)
+		fail(w, s.failed(r.Context(), "", r.URL.Query().Get("type"), "", err))
+		return
+	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
 	now := s.now()
 	err = s.db.Write(r.Context(), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO cml_sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-			sessionKey(id), ko.User.ID, now.UnixMicro(), now.Add(sessionTTL).UnixMicro())
+		_, err := tx.ExecContext(ctx, "INSERT INTO cml_sessions (id, user_id, key_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+			sessionKey(id), ko.User.ID, ko.KeyID, now.UnixMicro(), now.Add(sessionTTL).UnixMicro())
 		return err
 	})
 	if err != nil {
@@ -254,8 +287,8 @@ func (s *Service) session(r *http.Request) (session, error) {
 	}
 	var sess session
 	var expires int64
-	err := s.db.Read.QueryRowContext(r.Context(), "SELECT id, user_id, cursor, expires_at FROM cml_sessions WHERE id = $1", sessionKey(id)).
-		Scan(&sess.ID, &sess.UserID, &sess.Cursor, &expires)
+	err := s.db.Read.QueryRowContext(r.Context(), "SELECT id, user_id, cursor, key_id, uploaded_bytes, expires_at FROM cml_sessions WHERE id = $1", sessionKey(id)).
+		Scan(&sess.ID, &sess.UserID, &sess.Cursor, &sess.KeyID, &sess.Uploaded, &expires)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires < s.now().UnixMicro()) {
 		return session{}, errors.New("session expired or unknown: call mode=checkauth again")
 	}
@@ -311,8 +344,41 @@ func (s *Service) file(w http.ResponseWriter, r *http.Request, sess session, typ
 	if replaced > 0 {
 		_ = os.Remove(filepath.Join(dir, filepath.FromSlash(clean)))
 	}
-	size, err := AppendChunk(dir, clean, r.Body, set.FileLimit, set.MaxFileBytes)
+	// The session's quota counts every byte it uploaded, whatever the
+	// file: a session cannot fill the disk file after file.
+	quota := set.SessionQuota()
+	body := &quotaReader{r: r.Body, room: quota - sess.Uploaded}
+	if st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(clean))); set.MaxFileBytes-fileSize(st, err) <= body.room {
+		// The file's own cap comes first: its refusal says so.
+		body.room = math.MaxInt64
+	} else if body.room <= 0 {
+		fail(w, s.failed(ctx, sess.ID, typ, clean, quotaError(quota)))
+		return
+	}
+	size, err := AppendChunk(dir, clean, body, set.FileLimit, set.MaxFileBytes)
+	if errors.Is(err, errQuota) {
+		err = quotaError(quota)
+	}
 	if err != nil {
+		fail(w, s.failed(ctx, sess.ID, typ, clean, err))
+		return
+	}
+	// Two chunks at once may each fit alone: the one that would pass the
+	// quota is cut off again.
+	var counted int64
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE cml_sessions SET uploaded_bytes = uploaded_bytes + $1 WHERE id = $2 AND uploaded_bytes + $1 <= $3",
+			body.n, sess.ID, quota)
+		if err == nil {
+			counted, err = res.RowsAffected()
+		}
+		return err
+	})
+	if err == nil && counted == 0 {
+		err = quotaError(quota)
+	}
+	if err != nil {
+		_ = os.Truncate(filepath.Join(dir, filepath.FromSlash(clean)), size-body.n)
 		fail(w, s.failed(ctx, sess.ID, typ, clean, err))
 		return
 	}
@@ -329,6 +395,37 @@ func (s *Service) file(w http.ResponseWriter, r *http.Request, sess session, typ
 		return
 	}
 	answer(w, "success")
+}
+
+func fileSize(st os.FileInfo, err error) int64 {
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// errQuota: an upload would pass the session's quota.
+var errQuota = errors.New("session upload quota exceeded")
+
+func quotaError(quota int64) error {
+	return fmt.Errorf("%w: %w: a session may upload %d bytes in all (max_session_bytes)",
+		ErrUpload, errQuota, quota)
+}
+
+// quotaReader reads an upload until it passes room bytes, then fails
+// with errQuota; n is what it read.
+type quotaReader struct {
+	r       io.Reader
+	room, n int64
+}
+
+func (q *quotaReader) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	q.n += int64(n)
+	if q.n > q.room {
+		return n, errQuota
+	}
+	return n, err
 }
 
 // complete reports whether an uploaded XML file ends with the root's

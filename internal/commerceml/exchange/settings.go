@@ -31,6 +31,9 @@ type Settings struct {
 	FileLimit int64 `json:"file_limit"`
 	// MaxFileBytes caps one uploaded file (all its chunks).
 	MaxFileBytes int64 `json:"max_file_bytes"`
+	// MaxSessionBytes caps what one session (one checkauth) uploads in
+	// all, every file and chunk counted; 0 is MaxFileBytes.
+	MaxSessionBytes int64 `json:"max_session_bytes"`
 	// MaxUnpackedBytes and MaxZipRatio cap what an archive unpacks to.
 	MaxUnpackedBytes int64 `json:"max_unpacked_bytes"`
 	MaxZipRatio      int64 `json:"max_zip_ratio"`
@@ -71,6 +74,9 @@ func (s *Settings) Normalize() error {
 	if s.MaxFileBytes <= 0 {
 		s.MaxFileBytes = d.MaxFileBytes
 	}
+	if s.MaxSessionBytes < 0 {
+		return crm.Invalid("max_session_bytes", "must not be negative")
+	}
 	if s.MaxUnpackedBytes <= 0 {
 		s.MaxUnpackedBytes = d.MaxUnpackedBytes
 	}
@@ -105,6 +111,14 @@ func (s *Settings) Normalize() error {
 		return crm.Invalid("responsible_user_id", "must not be negative")
 	}
 	return nil
+}
+
+// SessionQuota is what one session may upload in all.
+func (s *Settings) SessionQuota() int64 {
+	if s.MaxSessionBytes > 0 {
+		return s.MaxSessionBytes
+	}
+	return s.MaxFileBytes
 }
 
 // WriteEncoding is the encoding of documents written to 1C.

@@ -62,6 +62,17 @@ const (
 	SecurityNone     = "none"
 )
 
+// Modes of a collector: what a message must be to become a lead.
+const (
+	// ModeOrder takes the messages whose subject has the keyword and reads
+	// their seed-004 JSON attachment.
+	ModeOrder = "order"
+	// ModeAny makes a lead of every ordinary e-mail (see letter.go):
+	// sender, subject, body and attachments; automatic replies and
+	// bounces are skipped and journaled.
+	ModeAny = "any"
+)
+
 // Flags the collector sets on messages it has handled.
 const (
 	FlagDone   = imap.Flag("$ObmenDone")
@@ -74,6 +85,7 @@ type Collector struct {
 	Name     string `json:"name"`
 	Enabled  bool   `json:"enabled"`
 	Kind     string `json:"kind"` // site_requests, …: noted on the activity
+	Mode     string `json:"mode"` // ModeOrder (default) or ModeAny
 	Host     string `json:"host"`
 	Port     int    `json:"port"`
 	Security string `json:"security"` // tls, starttls, none
@@ -104,6 +116,13 @@ func (c *Collector) normalize() error {
 	c.ProcessedFolder, c.FailedFolder = strings.TrimSpace(c.ProcessedFolder), strings.TrimSpace(c.FailedFolder)
 	if c.Kind == "" {
 		c.Kind = "site_requests"
+	}
+	c.Mode = strings.TrimSpace(c.Mode)
+	if c.Mode == "" {
+		c.Mode = ModeOrder
+	}
+	if c.Mode != ModeOrder && c.Mode != ModeAny {
+		return crm.Invalid("mode", "%q is not one of order, any", c.Mode)
 	}
 	if c.Folder == "" {
 		c.Folder = "INBOX"
@@ -178,14 +197,14 @@ func New(in *intake.Service, box *secret.Box, log *slog.Logger) *Service {
 func (s *Service) SetAfterCommit(f func(uid uint32) error) { s.afterCommit = f }
 
 const collectorColumns = `id, name, enabled, kind, host, port, security, login, password, folder, user_id, keyword,
-	processed_folder, failed_folder, delete_after_days, last_run_at, last_error, created_at, updated_at`
+	processed_folder, failed_folder, delete_after_days, last_run_at, last_error, created_at, updated_at, mode`
 
 func scanCollector(sc interface{ Scan(...any) error }) (Collector, string, error) {
 	var c Collector
 	var sealed string
 	var last, created, updated int64
 	err := sc.Scan(&c.ID, &c.Name, &c.Enabled, &c.Kind, &c.Host, &c.Port, &c.Security, &c.Login, &sealed, &c.Folder, &c.UserID, &c.Keyword,
-		&c.ProcessedFolder, &c.FailedFolder, &c.DeleteAfterDays, &last, &c.LastError, &created, &updated)
+		&c.ProcessedFolder, &c.FailedFolder, &c.DeleteAfterDays, &last, &c.LastError, &created, &updated, &c.Mode)
 	if err != nil {
 		return c, "", err
 	}
@@ -258,10 +277,10 @@ func (s *Service) Create(ctx context.Context, c Collector) (Collector, error) {
 	now := time.Now().UTC()
 	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO intake_collectors (name, enabled, kind, host, port, security, login, password, folder,
-			user_id, keyword, processed_folder, failed_folder, delete_after_days, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id`,
+			user_id, keyword, processed_folder, failed_folder, delete_after_days, created_at, updated_at, mode)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id`,
 			c.Name, c.Enabled, c.Kind, c.Host, c.Port, c.Security, c.Login, sealed, c.Folder, c.UserID, c.Keyword,
-			c.ProcessedFolder, c.FailedFolder, c.DeleteAfterDays, now.UnixMicro()).Scan(&c.ID)
+			c.ProcessedFolder, c.FailedFolder, c.DeleteAfterDays, now.UnixMicro(), c.Mode).Scan(&c.ID)
 	})
 	if err != nil {
 		return c, fmt.Errorf("mail: create collector: %w", err)
@@ -301,9 +320,9 @@ func (s *Service) Update(ctx context.Context, id int64, c Collector) (Collector,
 	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		_, err := t.SQL().ExecContext(t.Ctx(), `UPDATE intake_collectors SET name = $1, enabled = $2, kind = $3, host = $4, port = $5, security = $6,
 			login = $7, password = $8, folder = $9, user_id = $10, keyword = $11, processed_folder = $12, failed_folder = $13,
-			delete_after_days = $14, updated_at = $15 WHERE id = $16`,
+			delete_after_days = $14, updated_at = $15, mode = $16 WHERE id = $17`,
 			c.Name, c.Enabled, c.Kind, c.Host, c.Port, c.Security, c.Login, sealed, c.Folder, c.UserID, c.Keyword,
-			c.ProcessedFolder, c.FailedFolder, c.DeleteAfterDays, time.Now().UTC().UnixMicro(), id)
+			c.ProcessedFolder, c.FailedFolder, c.DeleteAfterDays, time.Now().UTC().UnixMicro(), c.Mode, id)
 		return err
 	})
 	if err != nil {
@@ -329,6 +348,7 @@ type Stats struct {
 	Taken    int    `json:"taken"`    // with the keyword, not handled before
 	Created  int    `json:"created"`  // leads created
 	Failed   int    `json:"failed"`   // refused (journaled, moved to the failed folder)
+	Skipped  int    `json:"skipped"`  // automatic replies and bounces (ModeAny; journaled, handled as done)
 	Finished int    `json:"finished"` // handled by an earlier run, only flagged/moved now
 	Deleted  int    `json:"deleted"`  // old processed messages deleted
 	Error    string `json:"error,omitempty"`
@@ -548,7 +568,7 @@ func (s *Service) collect(ctx context.Context, cl *imapclient.Client, c Collecto
 		m := message{uid: b.UID, flags: b.Flags}
 		raw := b.FindBodySection(hdr)
 		m.subject, m.messageID = headerValues(raw)
-		if !HasKeyword(m.subject, c.Keyword) {
+		if c.Mode != ModeAny && !HasKeyword(m.subject, c.Keyword) {
 			continue // not a request: left alone
 		}
 		if c.ProcessedFolder == "" && hasFlag(m.flags, FlagDone) || c.FailedFolder == "" && hasFlag(m.flags, FlagFailed) {
@@ -636,9 +656,12 @@ func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector,
 				return errs[i]
 			}
 			st.Taken++
-			if results[i] == intake.OutcomeCreated {
+			switch results[i] {
+			case intake.OutcomeCreated, intake.OutcomeDuplicate:
 				st.Created++
-			} else {
+			case intake.OutcomeSkipped:
+				st.Skipped++
+			default:
 				st.Failed++
 			}
 			outcome[m.uid] = results[i]
@@ -651,7 +674,7 @@ func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector,
 	}
 	var done, failed imap.UIDSet
 	for _, m := range ms {
-		if outcome[m.uid] == intake.OutcomeCreated {
+		if o := outcome[m.uid]; o == intake.OutcomeCreated || o == intake.OutcomeSkipped || o == intake.OutcomeDuplicate {
 			done.AddNum(m.uid)
 		} else {
 			failed.AddNum(m.uid)
@@ -725,6 +748,9 @@ func (s *Service) take(ctx context.Context, c Collector, mailbox string, uidVali
 		return err
 	}
 	src.OnFail = func(t *store.Tx, journalID int64) error { return record(t, intake.OutcomeFailed, journalID) }
+	if c.Mode == ModeAny {
+		return s.settle(ctx, c, mailbox, uidValidity, m, s.takeLetter(ctx, src, raw, record))
+	}
 	o, note, err := pick(raw)
 	if err != nil {
 		err = s.in.Fail(ctx, src, err)
@@ -738,6 +764,23 @@ func (s *Service) take(ctx context.Context, c Collector, mailbox string, uidVali
 		if err == nil {
 			return intake.OutcomeCreated, nil
 		}
+	}
+	return s.settle(ctx, c, mailbox, uidValidity, m, outcomeErr{"", err})
+}
+
+// outcomeErr is what taking a message came to: an outcome, or an error.
+type outcomeErr struct {
+	outcome string
+	err     error
+}
+
+// settle turns a take's error into the message's outcome: another run's
+// when it took the message first, failed when the content was refused
+// (journaled), else the error.
+func (s *Service) settle(ctx context.Context, c Collector, mailbox string, uidValidity uint32, m message, r outcomeErr) (string, error) {
+	err := r.err
+	if err == nil {
+		return r.outcome, nil
 	}
 	if errors.Is(err, store.ErrConflict) {
 		// Another run took the message first: its outcome stands.

@@ -23,6 +23,9 @@ type Attachment struct {
 	Type    string
 	Charset string
 	Data    []byte
+	// TooBig: the file was over the bound of a part (8 MB) and Data is
+	// empty (ParseLetter keeps the name to say so on the lead).
+	TooBig bool
 }
 
 // maxParts bounds the MIME parts walked in one message.
@@ -137,10 +140,13 @@ func decodeTransfer(cte string, r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > max {
-		return nil, fmt.Errorf("over %d bytes", max)
+		return nil, errTooBig
 	}
 	return b, nil
 }
+
+// errTooBig is a part over the bound of decodeTransfer.
+var errTooBig = fmt.Errorf("over %d bytes", 8<<20)
 
 // stripSpace drops line breaks and spaces from base64 text.
 type stripSpace struct{ r io.Reader }
