@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -254,9 +255,11 @@ func pathIDZero(r *http.Request, name string) (int64, error) {
 // body reads and strictly decodes a JSON body into dst.
 func (a *API) body(r *http.Request, dst any) error { return httpx.ReadJSON(r, a.maxBody, dst) }
 
-func requireAdmin(p *Principal) error {
-	if !p.IsAdmin() {
-		return httpx.Errorf(http.StatusForbidden, "forbidden", "", "only an administrator may do this")
+// authorize applies authz's rule for res to the principal: a 403 when it
+// may not perform act (owner: the user the thing belongs to, 0 none).
+func authorize(p *Principal, res authz.Resource, act authz.Action, owner int64) error {
+	if err := authz.CheckOwn(p.User, res, act, owner); err != nil {
+		return httpx.Errorf(http.StatusForbidden, "forbidden", "", "%s", strings.TrimPrefix(err.Error(), "authz: "))
 	}
 	return nil
 }

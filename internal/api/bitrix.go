@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -52,7 +53,7 @@ func (a *API) bitrixRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "POST /api/v1/bitrix/webhooks", "Create an incoming webhook for a user with scopes (admin); the URL is in this answer only",
 		BitrixWebhookInput{}, BitrixWebhookCreated{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Webhooks, authz.Write, 0); err != nil {
 				return err
 			}
 			var in BitrixWebhookInput
@@ -75,7 +76,7 @@ func (a *API) bitrixRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "DELETE /api/v1/bitrix/webhooks/{id}", "Delete an incoming webhook (admin)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Webhooks, authz.Write, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")

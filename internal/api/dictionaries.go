@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
@@ -30,7 +31,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 	})
 	a.handle(mux, "PUT /api/v1/currencies/{code}", "Create or change a currency (admin)", crm.Currency{}, crm.Currency{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			var c crm.Currency
@@ -48,7 +49,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "PUT /api/v1/currency-aliases/{alias}", "Map a currency spelling to an ISO code (admin)", store.CurrencyAlias{}, store.CurrencyAlias{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			var in store.CurrencyAlias
@@ -60,7 +61,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 			return writeOne(w, http.StatusOK, out, err)
 		})
 	a.handle(mux, "DELETE /api/v1/currency-aliases/{alias}", "Remove a currency spelling (admin)", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 			return err
 		}
 		return writeNone(w, s.DeleteCurrencyAlias(r.Context(), p.Actor, r.PathValue("alias")))
@@ -70,7 +71,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		return writeList(w, v, err)
 	})
 	a.handle(mux, "POST /api/v1/units", "Add a unit (admin)", crm.Unit{}, crm.Unit{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 			return err
 		}
 		var u crm.Unit
@@ -81,7 +82,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		return writeOne(w, http.StatusCreated, out, err)
 	})
 	a.handle(mux, "DELETE /api/v1/units/{id}", "Remove a unit (admin)", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 			return err
 		}
 		id, err := pathID(r, "id")
@@ -96,7 +97,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 	})
 	a.handle(mux, "POST /api/v1/pipelines", "Add a pipeline with its default stages (admin)", crm.Pipeline{}, crm.Pipeline{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			var in crm.Pipeline
@@ -108,7 +109,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "PUT /api/v1/pipelines/{id}", "Rename or re-sort a pipeline (admin)", crm.Pipeline{}, crm.Pipeline{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			id, err := pathIDZero(r, "id")
@@ -124,7 +125,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 			return writeOne(w, http.StatusOK, out, err)
 		})
 	a.handle(mux, "DELETE /api/v1/pipelines/{id}", "Remove an unused pipeline (admin)", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 			return err
 		}
 		id, err := pathIDZero(r, "id")
@@ -140,7 +141,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "POST /api/v1/statuses", "Add a status, stage or source (admin)", crm.Status{}, crm.Status{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			var in crm.Status
@@ -152,7 +153,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "PUT /api/v1/statuses/{id}", "Change a status's name, sort or semantics (admin)", crm.Status{}, crm.Status{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -168,7 +169,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 			return writeOne(w, http.StatusOK, out, err)
 		})
 	a.handle(mux, "DELETE /api/v1/statuses/{id}", "Remove an unused status (admin)", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 			return err
 		}
 		id, err := pathID(r, "id")
@@ -188,7 +189,7 @@ func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "PUT /api/v1/settings/{key}", "Change a setting (admin)", SettingInput{}, Setting{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Settings, authz.Write, 0); err != nil {
 				return err
 			}
 			key := r.PathValue("key")

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
@@ -29,7 +30,7 @@ func (a *API) recycleRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "DELETE /api/v1/recyclebin/{entity}/{id}", "Purge a deleted record for good (admin)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Recycle, authz.Write, 0); err != nil {
 				return err
 			}
 			entity := r.PathValue("entity")
@@ -60,7 +61,7 @@ func (a *API) customFieldRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "POST /api/v1/custom-fields", "Declare a custom field (admin)", crm.CustomField{}, crm.CustomField{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			var f crm.CustomField
@@ -76,7 +77,7 @@ func (a *API) customFieldRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "DELETE /api/v1/custom-fields/{id}", "Remove a custom field and its values (admin)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Dictionaries, authz.Write, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")

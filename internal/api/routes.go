@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/store"
@@ -43,16 +44,25 @@ func typeOf(v any) reflect.Type {
 	return reflect.TypeOf(v)
 }
 
-// HandleAdmin registers an endpoint for administrators, for packages that
-// bring their own REST handlers (delivery): h returns an error to be
-// written as the envelope.
-func (a *API) HandleAdmin(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request) error) {
-	a.handle(mux, pattern, summary+" (admin)", req, resp, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
-			return err
+// HandleFor gives packages that bring their own REST handlers (delivery,
+// intake, 1C exchange) a registrar for one authz resource: each endpoint
+// it registers answers 403 unless authz lets the caller read (GET) or
+// change (any other method) res; h returns an error to be written as the
+// envelope.
+func (a *API) HandleFor(res authz.Resource) func(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request) error) {
+	return func(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request) error) {
+		method, _, _ := strings.Cut(pattern, " ")
+		act := authz.ActionOf(method)
+		if rule := authz.RuleOf(res); (act == authz.Read && rule.Read == authz.Admins) || (act == authz.Write && rule.Write == authz.Admins) {
+			summary += " (admin)"
 		}
-		return h(w, r)
-	})
+		a.handle(mux, pattern, summary, req, resp, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := authorize(p, res, act, 0); err != nil {
+				return err
+			}
+			return h(w, r)
+		})
+	}
 }
 
 // HandleUser registers an endpoint for any signed-in user or API key, for

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
@@ -128,7 +129,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		return nil
 	})
 	a.handle(mux, "POST /api/v1/users", "Create a user (admin)", UserInput{}, crm.User{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-		if err := requireAdmin(p); err != nil {
+		if err := authorize(p, authz.Users, authz.Write, 0); err != nil {
 			return err
 		}
 		var in UserInput
@@ -158,10 +159,10 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err := a.body(r, &in); err != nil {
 				return err
 			}
+			if err := authorize(p, authz.Users, authz.Write, id); err != nil {
+				return err
+			}
 			if !p.IsAdmin() {
-				if id != p.User.ID {
-					return requireAdmin(p)
-				}
 				if in.Role != nil || in.Active != nil || in.Login != nil {
 					return httpx.Errorf(http.StatusForbidden, "forbidden", "role", "only an administrator may change login, role or active")
 				}
@@ -184,7 +185,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "GET /api/v1/users/{id}/grants", "What a manager may see and change beyond their own records (admin)", nil, GrantsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Grants, authz.Read, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -205,7 +206,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		"Replace what a manager may see and change beyond their own records: other users' records (owner_id) or everyone's (owner_id 0), to read or, with edit, to change (admin)",
 		GrantsBody{}, GrantsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Grants, authz.Write, 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -228,7 +229,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "GET /api/v1/users/{id}/permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)", nil, PermissionsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -249,7 +250,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange); administrators hold both (admin)",
 		PermissionsBody{}, PermissionsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := requireAdmin(p); err != nil {
+			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
 				return err
 			}
 			id, err := pathID(r, "id")
@@ -276,8 +277,8 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			if id != p.User.ID && !p.IsAdmin() {
-				return requireAdmin(p)
+			if err := authorize(p, authz.APIKeys, authz.Read, id); err != nil {
+				return err
 			}
 			ks, err := a.store.ListAPIKeys(r.Context(), id)
 			if err != nil {
@@ -292,8 +293,8 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			if id != p.User.ID && !p.IsAdmin() {
-				return requireAdmin(p)
+			if err := authorize(p, authz.APIKeys, authz.Write, id); err != nil {
+				return err
 			}
 			var in KeyInput
 			if err := a.body(r, &in); err != nil {

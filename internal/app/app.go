@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/obmen/obmen/internal/api"
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
@@ -155,7 +156,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	svc := newDelivery(d, cfg, box, log)
 	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
-	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleAdmin, svc) })
+	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleFor(authz.Webhooks), svc) })
 	in := intake.New(s, log)
 	mailSvc := mail.New(in, box, log)
 	mailPolicy := outboundPolicy(cfg)
@@ -163,9 +164,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mailSvc.Dialer = httpx.NewDialer(mailPolicy)
 	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL(), CaptchaKey: box.Derive("web form captcha")})
 	a.Extra(func(mux *http.ServeMux) {
-		intake.RegisterAPI(mux, a.HandleUser, a.HandleAdmin, in, cfg.MaxBodyBytes)
-		mail.RegisterAPI(mux, a.HandleAdmin, mailSvc, cfg.MaxBodyBytes)
-		webform.RegisterAPI(mux, a.HandleAdmin, forms, cfg.MaxBodyBytes)
+		intake.RegisterAPI(mux, a.HandleUser, a.HandleFor(authz.Intake), in, cfg.MaxBodyBytes)
+		mail.RegisterAPI(mux, a.HandleFor(authz.Intake), mailSvc, cfg.MaxBodyBytes)
+		webform.RegisterAPI(mux, a.HandleFor(authz.Intake), forms, cfg.MaxBodyBytes)
 		forms.Register(mux)
 	})
 	load := &httpx.Load{}
@@ -181,7 +182,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
-	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleAdmin, cml) })
+	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 )
@@ -50,8 +51,9 @@ const ExportFormat = "bundles/1"
 // the record.
 func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int64) {
 	admin := func(pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request, actor crm.Actor) error) {
+		method, _, _ := strings.Cut(pattern, " ")
 		handle(mux, pattern, summary+" (admin)", req, resp, func(w http.ResponseWriter, r *http.Request, u crm.User, a crm.Actor) error {
-			if u.Role != crm.RoleAdmin {
+			if !authz.Can(u, authz.Automation, authz.ActionOf(method)) {
 				return httpx.Errorf(http.StatusForbidden, "forbidden", "", "only administrators manage automation")
 			}
 			return apiError(h(w, r, a))
@@ -299,7 +301,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 			if err != nil {
 				return apiError(err)
 			}
-			if u.Role != crm.RoleAdmin {
+			if !authz.Can(u, authz.Automation, authz.Read) {
 				// The journal is for administrators.
 				run = Run{ID: run.ID, BundleID: run.BundleID, Status: run.Status, CreatedAt: run.CreatedAt}
 			}

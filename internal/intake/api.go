@@ -21,8 +21,8 @@ import (
 // (api.API.HandleUser).
 type UserHandler func(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request, user crm.User, actor crm.Actor) error)
 
-// AdminHandler registers an endpoint for administrators
-// (api.API.HandleAdmin).
+// AdminHandler registers an endpoint whose access is authz's rule for
+// intake (api.API.HandleFor(authz.Intake)): administrators.
 type AdminHandler func(mux *http.ServeMux, pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request) error)
 
 // OrderResponse answers POST /api/v1/intake/orders.

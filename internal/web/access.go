@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -66,7 +67,7 @@ func userName(x crm.User) string {
 // records: everyone's, or chosen users' (a team), each to read or to
 // change (admins only).
 func (u *UI) access(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Grants) {
 		return
 	}
 	u.showAccess(w, r, rq, http.StatusOK, "")
@@ -119,7 +120,7 @@ func (u *UI) showAccess(w http.ResponseWriter, r *http.Request, rq *request, sta
 
 // saveAccess replaces a manager's grants with the page's choices.
 func (u *UI) saveAccess(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Grants) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)

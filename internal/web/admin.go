@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -22,8 +23,17 @@ type usersData struct {
 	Days  []string // the weekdays' short names, Monday first
 }
 
-func (u *UI) requireAdmin(w http.ResponseWriter, r *http.Request, rq *request) bool {
-	if !rq.IsAdmin() {
+// allow applies authz's rule for res to the signed-in user, reading on GET
+// and changing on any other method, and answers 403 when it refuses: the
+// same function the REST API asks, so the two cannot disagree.
+func (u *UI) allow(w http.ResponseWriter, r *http.Request, rq *request, res authz.Resource) bool {
+	return u.allowAs(w, r, rq, res, authz.ActionOf(r.Method), 0)
+}
+
+// allowAs is allow for an explicit action on a thing owned by user owner
+// (0: nobody's).
+func (u *UI) allowAs(w http.ResponseWriter, r *http.Request, rq *request, res authz.Resource, act authz.Action, owner int64) bool {
+	if !authz.CanOwn(rq.User, res, act, owner) {
 		u.fail(w, r, rq, http.StatusForbidden, rq.T("err.admin_only"))
 		return false
 	}
@@ -32,7 +42,8 @@ func (u *UI) requireAdmin(w http.ResponseWriter, r *http.Request, rq *request) b
 
 // users lists the users and offers a form for a new one (admins only).
 func (u *UI) users(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	// The page manages accounts and sums up their grants.
+	if !u.allowAs(w, r, rq, authz.Users, authz.Write, 0) || !u.allow(w, r, rq, authz.Grants) {
 		return
 	}
 	u.showUsers(w, r, rq, http.StatusOK, "", nil)
@@ -75,7 +86,7 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, rq *request, stat
 }
 
 func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Users, authz.Write, 0) {
 		return
 	}
 	f := r.PostForm
@@ -95,7 +106,7 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request, rq *request) {
 // updateUser changes a user's role and active flag, and sets a new
 // password when one is given.
 func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Users, authz.Write, 0) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)
@@ -137,7 +148,7 @@ func (u *UI) updateUser(w http.ResponseWriter, r *http.Request, rq *request) {
 // updateUserHours sets a user's working hours (the days ticked, from and
 // to in the user's time zone), read by lead distribution rules.
 func (u *UI) updateUserHours(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Users, authz.Write, 0) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)
@@ -204,7 +215,7 @@ func (u *UI) keyOwner(w http.ResponseWriter, r *http.Request, rq *request) (crm.
 		}
 		id = n
 	}
-	if id != rq.User.ID && !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.APIKeys, authz.ActionOf(r.Method), id) {
 		return crm.User{}, false
 	}
 	owner, err := u.store.GetUser(r.Context(), id)

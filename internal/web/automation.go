@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/automation"
 )
 
@@ -22,20 +23,20 @@ import (
 func (u *UI) SetAutomation(s *automation.Service) { u.auto = s }
 
 func (u *UI) registerAutomation(mux *http.ServeMux) {
-	mux.Handle("GET /automation", u.auth(u.autoList))
-	mux.Handle("GET /automation/templates", u.auth(u.autoTemplates))
-	mux.Handle("GET /automation/new", u.auth(u.autoEditorNew))
-	mux.Handle("GET /automation/export", u.auth(u.autoExport))
-	mux.Handle("POST /automation/import", u.auth(u.autoImport))
-	mux.Handle("GET /automation/cron", u.auth(u.autoCron))
-	mux.Handle("GET /automation/last-event", u.auth(u.autoLastEvent))
-	mux.Handle("GET /automation/runs", u.auth(u.autoRuns))
-	mux.Handle("GET /automation/runs/{id}", u.auth(u.autoRun))
-	mux.Handle("POST /automation/runs/{id}/{action}", u.auth(u.autoRunAction))
-	mux.Handle("GET /automation/{id}", u.auth(u.autoEditor))
-	mux.Handle("GET /automation/{id}/versions/{version}", u.auth(u.autoVersion))
-	mux.Handle("POST /automation/{id}/{action}", u.auth(u.autoAction))
-	mux.Handle("POST /e/{entity}/{id}/run/{bundle}", u.auth(u.runManual))
+	u.handle(mux, "GET /automation", u.autoList)
+	u.handle(mux, "GET /automation/templates", u.autoTemplates)
+	u.handle(mux, "GET /automation/new", u.autoEditorNew)
+	u.handle(mux, "GET /automation/export", u.autoExport)
+	u.handle(mux, "POST /automation/import", u.autoImport)
+	u.handle(mux, "GET /automation/cron", u.autoCron)
+	u.handle(mux, "GET /automation/last-event", u.autoLastEvent)
+	u.handle(mux, "GET /automation/runs", u.autoRuns)
+	u.handle(mux, "GET /automation/runs/{id}", u.autoRun)
+	u.handle(mux, "POST /automation/runs/{id}/{action}", u.autoRunAction)
+	u.handle(mux, "GET /automation/{id}", u.autoEditor)
+	u.handle(mux, "GET /automation/{id}/versions/{version}", u.autoVersion)
+	u.handle(mux, "POST /automation/{id}/{action}", u.autoAction)
+	u.handle(mux, "POST /e/{entity}/{id}/run/{bundle}", u.runManual)
 }
 
 // autoAdmin lets an administrator through when the service is there.
@@ -44,7 +45,7 @@ func (u *UI) autoAdmin(w http.ResponseWriter, r *http.Request, rq *request) bool
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return false
 	}
-	return u.requireAdmin(w, r, rq)
+	return u.allow(w, r, rq, authz.Automation)
 }
 
 // bundleRow is a bundle in the list.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/automation"
 )
 
@@ -39,7 +40,7 @@ func (u *UI) cardAutomation(r *http.Request, rq *request, entity string, id int6
 			ca.Manual = append(ca.Manual, named{Name: strconv.FormatInt(b.ID, 10), Label: b.Name})
 		}
 	}
-	if rq.IsAdmin() {
+	if authz.Can(rq.User, authz.Automation, authz.Read) {
 		list, err := u.auto.ListRuns(ctx, automation.RunQuery{Entity: entity, RecordID: id, Limit: 10})
 		if err != nil {
 			return nil, err
@@ -84,7 +85,7 @@ func (u *UI) runManual(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	q := url.Values{"flash": {"auto.started"}}
-	if rq.IsAdmin() {
+	if authz.Can(rq.User, authz.Automation, authz.Read) {
 		q.Set("run", strconv.FormatInt(run.ID, 10))
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"?"+q.Encode())

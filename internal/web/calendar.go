@@ -193,6 +193,12 @@ func (u *UI) moveActivity(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
+	// Access first: another's activity is not found whatever the form
+	// says (a 422 would tell that the id exists).
+	if _, err := u.store.GetActivity(r.Context(), id); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	at, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(r.PostFormValue("start_at")), rq.Loc)
 	if err != nil {
 		u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("f.start_at")+": "+rq.T("err.date"))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -20,7 +21,7 @@ type aliasesData struct {
 }
 
 func (u *UI) currencyAliases(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Dictionaries, authz.Write, 0) {
 		return
 	}
 	u.showAliases(w, r, rq, http.StatusOK, aliasesData{})
@@ -42,7 +43,7 @@ func (u *UI) showAliases(w http.ResponseWriter, r *http.Request, rq *request, st
 // saveCurrencyAlias adds an alias or changes its code; a bad one is shown
 // with the form as sent.
 func (u *UI) saveCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Dictionaries, authz.Write, 0) {
 		return
 	}
 	a := store.CurrencyAlias{Alias: strings.TrimSpace(r.PostFormValue("alias")), Code: strings.TrimSpace(r.PostFormValue("code"))}
@@ -60,7 +61,7 @@ func (u *UI) saveCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (u *UI) deleteCurrencyAlias(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Dictionaries, authz.Write, 0) {
 		return
 	}
 	alias := r.PostFormValue("alias")

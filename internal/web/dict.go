@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -33,7 +34,7 @@ type dictData struct {
 var prefixSettings = []struct{ key, def string }{{"sales_order.prefix", "SO-"}, {"invoice.prefix", "INV-"}}
 
 func (u *UI) dictionaries(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Dictionaries, authz.Write, 0) {
 		return
 	}
 	u.showDict(w, r, rq, http.StatusOK, "")
@@ -93,7 +94,7 @@ func (u *UI) showDict(w http.ResponseWriter, r *http.Request, rq *request, statu
 
 // dictAction changes a dictionary: the action is the last path segment.
 func (u *UI) dictAction(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Dictionaries, authz.Write, 0) {
 		return
 	}
 	ctx, a, f := r.Context(), rq.Actor(), r.PostForm

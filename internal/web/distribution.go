@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 )
 
@@ -32,7 +33,7 @@ var weekdayKeys = []string{"dist.mon", "dist.tue", "dist.wed", "dist.thu", "dist
 
 // distribution lists the lead distribution rules and a form for a new one.
 func (u *UI) distribution(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Distribution) {
 		return
 	}
 	u.showDistribution(w, r, rq, http.StatusOK, "", nil)
@@ -178,7 +179,7 @@ func ruleFromForm(f url.Values) (crm.DistributionRule, error) {
 
 // createDistribution adds a rule.
 func (u *UI) createDistribution(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Distribution) {
 		return
 	}
 	rule, err := ruleFromForm(r.PostForm)
@@ -198,7 +199,7 @@ func (u *UI) createDistribution(w http.ResponseWriter, r *http.Request, rq *requ
 
 // distributionAction turns a rule on or off, or deletes it.
 func (u *UI) distributionAction(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Distribution) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)

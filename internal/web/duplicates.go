@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/dedup"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -46,7 +47,7 @@ type duplicatesData struct {
 }
 
 func (u *UI) duplicatesPage(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.DuplicateRules) {
 		return
 	}
 	u.showDuplicates(w, r, rq, http.StatusOK, r.URL.Query().Get("entity"), "")
@@ -95,7 +96,7 @@ func (u *UI) showDuplicates(w http.ResponseWriter, r *http.Request, rq *request,
 
 // saveDupRule stores one entity's rule from the page's form.
 func (u *UI) saveDupRule(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.DuplicateRules) {
 		return
 	}
 	f := r.PostForm
@@ -136,7 +137,7 @@ func mergeIDs(v url.Values) (string, int64, int64) {
 // mergePage shows two records side by side: for each field that differs,
 // which value the kept record is to have.
 func (u *UI) mergePage(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.DuplicateRules) {
 		return
 	}
 	entity, keep, drop := mergeIDs(r.URL.Query())
@@ -176,7 +177,7 @@ func (u *UI) showMerge(w http.ResponseWriter, r *http.Request, rq *request, stat
 // merge keeps one record with the chosen values and puts the other in
 // the recycle bin (store.Merge moves its links).
 func (u *UI) merge(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.DuplicateRules) {
 		return
 	}
 	f := r.PostForm

@@ -90,7 +90,7 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		d.Pipelines = append(d.Pipelines, pc)
 	}
-	if d.Failures, err = u.journalRows(ctx, rq.Loc, "", true, 10); err != nil {
+	if d.Failures, err = u.journalRows(ctx, rq.User, rq.Loc, "", true, 10); err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
@@ -37,7 +38,7 @@ type webhooksData struct {
 }
 
 func (u *UI) webhooks(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	u.showWebhooks(w, r, rq, http.StatusOK, webhooksData{})
@@ -82,7 +83,7 @@ func (u *UI) showWebhooks(w http.ResponseWriter, r *http.Request, rq *request, s
 
 // createIncoming makes an incoming webhook and shows its URL once.
 func (u *UI) createIncoming(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	f := r.PostForm
@@ -98,7 +99,7 @@ func (u *UI) createIncoming(w http.ResponseWriter, r *http.Request, rq *request)
 
 // incomingAction enables, disables or deletes an incoming webhook.
 func (u *UI) incomingAction(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)
@@ -124,7 +125,7 @@ func (u *UI) incomingAction(w http.ResponseWriter, r *http.Request, rq *request)
 
 // createOutbound subscribes a URL to changes.
 func (u *UI) createOutbound(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	f := r.PostForm
@@ -152,7 +153,7 @@ func (u *UI) createOutbound(w http.ResponseWriter, r *http.Request, rq *request)
 
 // outboundAction enables, disables or deletes an outbound webhook.
 func (u *UI) outboundAction(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)
@@ -193,7 +194,7 @@ type webhookData struct {
 // with its attempts (time, status code, latency, error, response
 // excerpt), failed ones with a retry button.
 func (u *UI) outboundShow(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)
@@ -215,7 +216,7 @@ func (u *UI) outboundShow(w http.ResponseWriter, r *http.Request, rq *request) {
 
 // retryDelivery sends a failed delivery again.
 func (u *UI) retryDelivery(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) || !u.hooksReady(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Webhooks) || !u.hooksReady(w, r, rq) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)

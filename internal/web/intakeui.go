@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
@@ -24,7 +25,7 @@ func (u *UI) SetIntake(forms *webform.Service, collectors *mail.Service) {
 }
 
 func (u *UI) intakeReady(w http.ResponseWriter, r *http.Request, rq *request, ok bool) bool {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Intake) {
 		return false
 	}
 	if !ok {

@@ -203,6 +203,17 @@ func (u *UI) itemsPreview(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
+	// The preview computes from the form alone, yet it is a route of one
+	// record: a record the user does not see is not found, as on every
+	// other route of it.
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	if _, err := e.get(r.Context(), id); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	items, rows, fe := parseItems(r.PostForm, field, rq.T)
 	iv := &itemsView{Field: field, Rows: rows, Lang: rq.Lang, OOB: true, Current: r.PostFormValue("current_amount")}
 	computeView(iv, items, fe)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/obmen/obmen/internal/authz"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
 )
 
@@ -48,8 +50,18 @@ type JournalSource interface {
 	Payload(ctx context.Context, id int64) (any, error)
 }
 
-// AddJournal registers an integration's journal.
-func (u *UI) AddJournal(src JournalSource) { u.journal = append(u.journal, src) }
+// journalSource is a registered journal with the authz resource that
+// guards it (its integration's).
+type journalSource struct {
+	JournalSource
+	res authz.Resource
+}
+
+// AddJournal registers an integration's journal, readable by whom authz
+// lets read res (an unknown resource: nobody).
+func (u *UI) AddJournal(src JournalSource, res authz.Resource) {
+	u.journal = append(u.journal, journalSource{JournalSource: src, res: res})
+}
 
 // Integration is an integration's page in the "Integrations" section:
 // its name, its settings (a page of its own, mounted by the integration),
@@ -74,13 +86,17 @@ type Integration struct {
 	// Journal, when set, is its exchange journal (also listed in the
 	// section's common journal).
 	Journal JournalSource
+	// Resource is the authz resource guarding its page, check and
+	// journal: the one its REST API answers with, so that the UI and the
+	// API refuse alike. Unset, nobody may open them.
+	Resource authz.Resource
 }
 
 // AddIntegration registers an integration's page (and its journal).
 func (u *UI) AddIntegration(in Integration) {
 	u.integ = append(u.integ, in)
 	if in.Journal != nil {
-		u.AddJournal(in.Journal)
+		u.AddJournal(in.Journal, in.Resource)
 	}
 }
 
@@ -140,6 +156,9 @@ func (u *UI) integrationShow(w http.ResponseWriter, r *http.Request, rq *request
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
+	if !u.allow(w, r, rq, in.Resource) {
+		return
+	}
 	u.showIntegration(w, r, rq, in, http.StatusOK, "", "")
 }
 
@@ -147,7 +166,7 @@ func (u *UI) showIntegration(w http.ResponseWriter, r *http.Request, rq *request
 	d := integrationPage{integrationCard: cardOf(in, rq.Lang), Checked: checked, Failed: failed, Failures: r.URL.Query().Get("failed") == "1"}
 	if in.Journal != nil {
 		var err error
-		if d.Rows, err = u.journalRows(r.Context(), rq.Loc, in.Journal.Name(), d.Failures, 200); err != nil {
+		if d.Rows, err = u.journalRows(r.Context(), rq.User, rq.Loc, in.Journal.Name(), d.Failures, 200); err != nil {
 			u.failErr(w, r, rq, err)
 			return
 		}
@@ -158,11 +177,15 @@ func (u *UI) showIntegration(w http.ResponseWriter, r *http.Request, rq *request
 // integrationCheck runs an integration's connection check (admins only: it
 // reaches out to another system).
 func (u *UI) integrationCheck(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	in, ok := u.integration(r.PathValue("name"))
+	if !ok {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
-	in, ok := u.integration(r.PathValue("name"))
-	if !ok || in.Check == nil {
+	if !u.allow(w, r, rq, in.Resource) {
+		return
+	}
+	if in.Check == nil {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
@@ -175,13 +198,19 @@ func (u *UI) integrationCheck(w http.ResponseWriter, r *http.Request, rq *reques
 	u.showIntegration(w, r, rq, in, http.StatusOK, msg, "")
 }
 
-func (u *UI) source(name string) JournalSource {
+// source is the journal named name, answering 404 when there is none
+// and 403 when authz does not let the user read it.
+func (u *UI) source(w http.ResponseWriter, r *http.Request, rq *request, name string) (JournalSource, bool) {
 	for _, s := range u.journal {
 		if s.Name() == name {
-			return s
+			if !u.allowAs(w, r, rq, s.res, authz.Read, 0) {
+				return nil, false
+			}
+			return s.JournalSource, true
 		}
 	}
-	return nil
+	u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	return nil, false
 }
 
 type journalRow struct {
@@ -191,11 +220,11 @@ type journalRow struct {
 	SkippedURL string
 }
 
-// journalRows merges the newest entries of every source.
-func (u *UI) journalRows(ctx context.Context, loc *time.Location, only string, failed bool, limit int) ([]journalRow, error) {
+// journalRows merges the newest entries of every source user may read.
+func (u *UI) journalRows(ctx context.Context, user crm.User, loc *time.Location, only string, failed bool, limit int) ([]journalRow, error) {
 	var rows []journalRow
 	for _, src := range u.journal {
-		if only != "" && src.Name() != only {
+		if (only != "" && src.Name() != only) || !authz.Can(user, src.res, authz.Read) {
 			continue
 		}
 		es, err := src.Journal(ctx, failed, limit)
@@ -205,7 +234,7 @@ func (u *UI) journalRows(ctx context.Context, loc *time.Location, only string, f
 		for _, e := range es {
 			row := journalRow{JournalEntry: e, Source: src.Name(), When: e.At.In(loc).Format("02.01.2006 15:04:05"),
 				PayloadURL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(e.ID, 10)}
-			if _, ok := src.(SkippedSource); ok && e.Skipped > 0 {
+			if _, ok := src.JournalSource.(SkippedSource); ok && e.Skipped > 0 {
 				row.SkippedURL = row.PayloadURL + "/skipped.csv"
 			}
 			rows = append(rows, row)
@@ -227,16 +256,21 @@ type integrationsData struct {
 }
 
 func (u *UI) integrations(w http.ResponseWriter, r *http.Request, rq *request) {
+	if !u.allow(w, r, rq, authz.Integrations) {
+		return
+	}
 	q := r.URL.Query()
 	d := integrationsData{Source: q.Get("source"), Failed: q.Get("failed") == "1"}
 	for _, in := range u.integ {
 		d.Cards = append(d.Cards, cardOf(in, rq.Lang))
 	}
 	for _, s := range u.journal {
-		d.Sources = append(d.Sources, s.Name())
+		if authz.Can(rq.User, s.res, authz.Read) {
+			d.Sources = append(d.Sources, s.Name())
+		}
 	}
 	var err error
-	if d.Rows, err = u.journalRows(r.Context(), rq.Loc, d.Source, d.Failed, 200); err != nil {
+	if d.Rows, err = u.journalRows(r.Context(), rq.User, rq.Loc, d.Source, d.Failed, 200); err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}
@@ -244,13 +278,12 @@ func (u *UI) integrations(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request) {
-	src := u.source(r.PathValue("source"))
-	id, ok := u.recordID(w, r, rq)
+	src, ok := u.source(w, r, rq, r.PathValue("source"))
 	if !ok {
 		return
 	}
-	if src == nil {
-		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
 		return
 	}
 	v, err := src.Payload(r.Context(), id)
@@ -287,14 +320,15 @@ type payloadData struct {
 // journalSkipped downloads the items an entry skipped or refused as CSV
 // (administrators only, as the API's /exchanges/{id}/skipped.csv).
 func (u *UI) journalSkipped(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	js, ok := u.source(w, r, rq, r.PathValue("source"))
+	if !ok {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)
 	if !ok {
 		return
 	}
-	src, ok := u.source(r.PathValue("source")).(SkippedSource)
+	src, ok := js.(SkippedSource)
 	if !ok {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
@@ -319,6 +353,7 @@ func WebhooksIntegration(svc *delivery.Service) Integration {
 			"en": "Incoming webhooks of the Bitrix24-compatible REST, and outbound ones sending CRM changes to other systems (Bitrix24-style or signed JSON).",
 		},
 		SettingsURL: "/admin/webhooks",
+		Resource:    authz.Webhooks,
 		// The check says what a person can act on: how many webhooks
 		// there are and whether deliveries fail (a bare count read as
 		// "the connection works: 0").

@@ -12,10 +12,10 @@ import (
 func (u *UI) SetNotify(n *notify.Service) { u.notify = n }
 
 func (u *UI) registerNotify(mux *http.ServeMux) {
-	mux.Handle("GET /notifications", u.auth(u.notifications))
-	mux.Handle("GET /notifications/bell", u.auth(u.bell))
-	mux.Handle("POST /notifications/read", u.auth(u.markRead))
-	mux.Handle("POST /notifications/prefs", u.auth(u.savePrefs))
+	u.handle(mux, "GET /notifications", u.notifications)
+	u.handle(mux, "GET /notifications/bell", u.bell)
+	u.handle(mux, "POST /notifications/read", u.markRead)
+	u.handle(mux, "POST /notifications/prefs", u.savePrefs)
 }
 
 type notifRow struct {

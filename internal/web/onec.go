@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -48,7 +49,7 @@ func unreachableURL(base string) bool {
 }
 
 func (u *UI) onecSettings(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Exchange1C) {
 		return
 	}
 	s, err := exchange.LoadSettings(r.Context(), u.store)
@@ -81,7 +82,7 @@ func (u *UI) showOnec(w http.ResponseWriter, r *http.Request, rq *request, statu
 // saveOnec stores the settings; a field error is shown with the form as
 // sent.
 func (u *UI) saveOnec(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allow(w, r, rq, authz.Exchange1C) {
 		return
 	}
 	f := r.PostForm

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -68,8 +69,7 @@ func (u *UI) restore(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) purge(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !rq.IsAdmin() {
-		u.fail(w, r, rq, http.StatusForbidden, "only an administrator may purge records")
+	if !u.allow(w, r, rq, authz.Recycle) {
 		return
 	}
 	u.binAction(w, r, rq, true)

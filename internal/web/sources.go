@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/store"
@@ -22,6 +23,7 @@ func IntakeIntegration(svc *intake.Service) Integration {
 		},
 		SettingsURL: "/admin/webforms",
 		Links:       []IntegrationLink{{URL: "/admin/collectors", Title: map[string]string{"ru": "Сборщики почты", "en": "Mail collectors"}}},
+		Resource:    authz.Intake,
 		Journal:     intakeJournal{svc}}
 }
 
@@ -72,6 +74,7 @@ func ExchangeIntegration(svc *exchange.Service) Integration {
 			"en": "Products, stock and orders exchanged with 1C over CommerceML (/1c_exchange.php). Exchange files download from /api/v1/exchanges/{id}/file.",
 		},
 		SettingsURL: "/admin/1c",
+		Resource:    authz.Exchange1C,
 		Journal:     exchangeJournal{svc}}
 }
 

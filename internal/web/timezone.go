@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/obmen/obmen/internal/authz"
 )
 
 // Time zones: the installation's (the configuration's OBMEN_TIME_ZONE,
@@ -107,8 +109,7 @@ func (u *UI) settingsSave(w http.ResponseWriter, r *http.Request, rq *request) {
 	var err error
 	switch {
 	case r.PostFormValue("scope") == "installation":
-		if !rq.IsAdmin() {
-			u.fail(w, r, rq, http.StatusForbidden, rq.T("err.admin_only"))
+		if !u.allow(w, r, rq, authz.Settings) {
 			return
 		}
 		if name == "" {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/totp"
@@ -242,7 +243,7 @@ func (u *UI) accountTOTPOff(w http.ResponseWriter, r *http.Request, rq *request)
 // adminTOTPReset removes another user's factor (a lost phone): the user
 // signs in with the password alone and may enrol again.
 func (u *UI) adminTOTPReset(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !u.requireAdmin(w, r, rq) {
+	if !u.allowAs(w, r, rq, authz.Users, authz.Write, 0) {
 		return
 	}
 	id, ok := u.recordID(w, r, rq)

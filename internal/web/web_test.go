@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/crm"
@@ -951,7 +952,7 @@ func TestJournalSource(t *testing.T) {
 	d := storetest.OpenSQLite(t)
 	e := newEnv(t, d)
 	e.app.UI.AddIntegration(web.Integration{Name: "fake1c", Title: map[string]string{"ru": "1С (тест)"},
-		Journal: fakeJournal{}, Check: func(context.Context) (string, error) { return "", errors.New("нет ответа от 1С") }})
+		Journal: fakeJournal{}, Resource: authz.Exchange1C, Check: func(context.Context) (string, error) { return "", errors.New("нет ответа от 1С") }})
 	b := e.browser()
 	b.signIn()
 	p := b.get("/integrations")
