@@ -57,10 +57,10 @@ const (
 // uiClass classifies every UI pattern. A pattern missing here fails the
 // test: decide its class when adding a page.
 var uiClass = map[string]class{
-	"GET /static/": public, "GET /login": public, "POST /login": public, "POST /lang": public,
+	"GET /static/": public, "GET /login": public, "POST /login": public, "POST /lang": public, "POST /login/totp": public,
 	"/": fallback,
 
-	"POST /logout": own, "GET /{$}": own, "GET /password": own, "POST /password": own, "GET /search": own,
+	"POST /logout": own, "GET /account/totp": own, "GET /account/totp/qr.png": own, "POST /account/totp": own, "POST /account/totp/off": own, "GET /{$}": own, "GET /password": own, "POST /password": own, "GET /search": own,
 	"GET /reports": own, "GET /reports/export.csv": own, "GET /reports/export.xlsx": own,
 	"GET /pick/{entity}": own, "GET /settings": own, "POST /settings": own,
 	"GET /e/{entity}": own, "GET /e/{entity}/export.csv": own, "GET /e/{entity}/export.xlsx": own,
@@ -77,7 +77,7 @@ var uiClass = map[string]class{
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /keys/{id}/revoke": record,
 
-	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin,
+	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin, "POST /admin/users/{id}/totp/reset": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
