@@ -66,7 +66,7 @@ func TestTOTPSignIn(t *testing.T) {
 		e.app.TOTP.SetClock(func() time.Time { return now })
 		b := e.browser()
 		b.signIn()
-		key, recovery := enrolTOTP(t, b, now)
+		key, _ := enrolTOTP(t, b, now)
 		b.post("/logout", nil)
 
 		// The password alone gives the code form and no session.
@@ -114,7 +114,7 @@ func TestTOTPSignIn(t *testing.T) {
 		bi := e.browser()
 		bi.login(ivan)
 		bi.get("/account/totp")
-		key, recovery = enrolTOTP(t, bi, now)
+		key, recovery := enrolTOTP(t, bi, now)
 		// A recovery code signs in once.
 		b2 = e.browser()
 		b2.login(ivan)
