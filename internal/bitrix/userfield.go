@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -193,7 +194,21 @@ func (u userFields) find(ctx context.Context, c *call) (crm.CustomField, error) 
 	return crm.CustomField{}, crmError("The entity with ID '%d' is not found.", id)
 }
 
+// userFieldsChange refuses a change of the user fields — a setting of
+// the whole CRM, as the REST API's custom fields — to all but the users
+// the authorization table lets change dictionaries (administrators), as
+// Bitrix24 does.
+func userFieldsChange(c *call) error {
+	if !authz.Can(c.user, authz.Dictionaries, authz.Write) {
+		return errCRMAccessDenied
+	}
+	return nil
+}
+
 func (u userFields) add(ctx context.Context, c *call) (reply, error) {
+	if err := userFieldsChange(c); err != nil {
+		return reply{}, err
+	}
 	fields, err := c.paramArray("fields")
 	if err != nil {
 		return reply{}, err
@@ -290,6 +305,9 @@ func (u userFields) list(ctx context.Context, c *call) (reply, error) {
 }
 
 func (u userFields) update(ctx context.Context, c *call) (reply, error) {
+	if err := userFieldsChange(c); err != nil {
+		return reply{}, err
+	}
 	f, err := u.find(ctx, c)
 	if err != nil {
 		return reply{}, err
@@ -307,6 +325,9 @@ func (u userFields) update(ctx context.Context, c *call) (reply, error) {
 }
 
 func (u userFields) delete(ctx context.Context, c *call) (reply, error) {
+	if err := userFieldsChange(c); err != nil {
+		return reply{}, err
+	}
 	f, err := u.find(ctx, c)
 	if err != nil {
 		return reply{}, err
