@@ -97,7 +97,8 @@ func TestBrowserWeekHours(t *testing.T) {
 			t.Fatalf("after the drop: %v – %v, want Friday 15:00 Yekaterinburg for 90 minutes", got.StartAt, got.EndAt)
 		}
 	}
-	bs.run("after the drop", chromedp.Navigate(week), chromedp.WaitVisible(chromedp.CSS(`#wk-col-2026-12-11 #wk-ev-`+id(long))))
+	navigateAfterSubmit(bs.ctx, week)
+	bs.run("after the drop", chromedp.WaitVisible(chromedp.CSS(`#wk-col-2026-12-11 #wk-ev-`+id(long))))
 
 	// A phone: the week is the list of days, with no sideways scroll.
 	bs.run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(week), chromedp.WaitVisible(chromedp.CSS(`#calendar #ev-`+id(short))))
@@ -105,4 +106,18 @@ func TestBrowserWeekHours(t *testing.T) {
 		t.Fatalf("at 390 px the grid is hidden and the list shown: %s", shown)
 	}
 	bs.noHorizontalScroll("week at phone width")
+}
+
+// navigateAfterSubmit opens url in a tab whose form (a drop's move) was
+// just submitted: the browser may still be following the submit's
+// redirect when the database shows the change, and that navigation can
+// abort this one (net::ERR_ABORTED) — it is tried again then; what the
+// page must show is waited for by the caller.
+func navigateAfterSubmit(ctx context.Context, url string) {
+	for try := 1; try <= 3; try++ {
+		if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

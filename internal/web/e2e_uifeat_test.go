@@ -220,16 +220,12 @@ func TestBrowserInlineKanbanCalendar(t *testing.T) {
 		}
 	}
 	tomorrow := day.AddDate(0, 0, 1)
-	run("calendar month",
-		chromedp.Navigate(base+"/calendar?view=month&date="+day.Format(time.DateOnly)),
-		chromedp.WaitVisible(chromedp.CSS(ev)),
-	)
+	navigateAfterSubmit(ctx, base+"/calendar?view=month&date="+day.Format(time.DateOnly))
+	run("calendar month", chromedp.WaitVisible(chromedp.CSS(ev)))
 	drag("drag to tomorrow", `.cal-day[data-date="`+tomorrow.Format(time.DateOnly)+`"]`)
 	at(tomorrow.Add(10*time.Hour + 30*time.Minute))
-	run("calendar day",
-		chromedp.Navigate(base+"/calendar?view=day&date="+tomorrow.Format(time.DateOnly)),
-		chromedp.WaitVisible(chromedp.CSS(ev)),
-	)
+	navigateAfterSubmit(ctx, base+"/calendar?view=day&date="+tomorrow.Format(time.DateOnly))
+	run("calendar day", chromedp.WaitVisible(chromedp.CSS(ev)))
 	drag("drag to 15:00", `tr.cal-slot[data-time="15:00"]`)
 	at(tomorrow.Add(15 * time.Hour))
 	// The keyboard: ⇄ (a summary), the date and time, Enter.
@@ -245,8 +241,8 @@ func TestBrowserInlineKanbanCalendar(t *testing.T) {
 	)
 	at(day.Add(9*time.Hour + 15*time.Minute))
 	// A click on an empty part of a day opens a new activity then.
+	navigateAfterSubmit(ctx, base+"/calendar?view=day&date="+day.Format(time.DateOnly))
 	run("click empty slot",
-		chromedp.Navigate(base+"/calendar?view=day&date="+day.Format(time.DateOnly)),
 		chromedp.WaitVisible(chromedp.CSS(`tr.cal-slot[data-time="13:00"]`)),
 		chromedp.Click(chromedp.CSS(`tr.cal-slot[data-time="13:00"] td`)),
 		chromedp.WaitVisible(chromedp.CSS(`#f-subject`)),
