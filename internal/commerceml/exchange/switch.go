@@ -103,6 +103,12 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 			prices: map[string]*commerceml.PriceType{}, steps: steps}
 		steps.done("begin")
 		at := func(file int64) {
+			if _, ok := counts[file]; !ok {
+				// The batch's own file was switched before (1C sent
+				// offers.xml after import.xml had gone in): what the
+				// batch as a whole does is counted to its last file now.
+				file = staged[len(staged)-1].ID
+			}
 			c.counts = counts[file]
 			c.file = ""
 			for _, f := range staged {
