@@ -65,7 +65,9 @@ func TestBrowserVariantPicker(t *testing.T) {
 		t.Fatalf("the product picker offers %q", got)
 	}
 	bs.run("choose", chromedp.KeyEvent(kb.Enter))
-	bs.waitJS("variants", `document.querySelector("#ivr-0") !== null`)
+	// The picker came in an htmx swap: its change trigger is bound once
+	// htmx has processed it and the swap has settled.
+	bs.waitJS("variants", `document.querySelector("#ivr-0") !== null && !!document.querySelector("#ivr-0")["htmx-internal-data"] && !document.querySelector(".htmx-settling, .htmx-swapping, .htmx-request")`)
 	for _, c := range []struct{ name, js, want string }{
 		{"name", `document.getElementById("in-0").value`, "Футболка хлопковая"},
 		{"price of the product", `document.getElementById("ip-0").value`, "1000.00"},
