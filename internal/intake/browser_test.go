@@ -52,7 +52,8 @@ func newChrome(t *testing.T) context.Context {
 // loopback origin with the generated form of Obmen on another; the
 // form's script fills the UTM tags from the address and the analytics ids
 // from the site's cookies, shows the captcha question fetched across
-// origins, and submits by fetch; the browser then goes to the return URL.
+// origins, takes the fill-time stamp, and submits by fetch (after the
+// form's minimum of a second); the browser then goes to the return URL.
 func TestWebformAJAXInChromium(t *testing.T) {
 	d := storetest.OpenSQLite(t)
 	e := newEnv(t, d)
@@ -70,7 +71,7 @@ func TestWebformAJAXInChromium(t *testing.T) {
 	}))
 	t.Cleanup(landing.Close)
 	f := e.createForm(t, map[string]any{"name": "Баннеры", "user_id": e.admin.ID, "module": "leads", "captcha": true,
-		"return_url": landing.URL + "/thanks",
+		"return_url": landing.URL + "/thanks", "min_fill_seconds": 1,
 		"fields":     []map[string]any{{"name": "name", "required": true}, {"name": "phone", "required": true}, {"name": "comments"}}})
 	// The form points at the configured public URL; here Obmen is the
 	// test server.
@@ -92,6 +93,10 @@ func TestWebformAJAXInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if stamp, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#obmen-form-`+f.PublicID+` [name="obmen_ts"]').value`)); err != nil || !strings.HasPrefix(stamp, "t1.f.") {
+		t.Fatalf("the script took no stamp: %q %v", stamp, err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the form's minimum fill time
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(sel("name"), "Светлана"),
 		chromedp.SendKeys(sel("phone"), "+7 903 765-43-21"),

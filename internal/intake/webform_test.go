@@ -49,8 +49,13 @@ func noRedirect() *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// createForm adds a form; one without a minimum fill time gets 0 (these
+// tests submit right after creating it; TestWebformMinFillTime times).
 func (e *env) createForm(t *testing.T, f map[string]any) webform.Form {
 	t.Helper()
+	if _, ok := f["min_fill_seconds"]; !ok {
+		f["min_fill_seconds"] = 0
+	}
 	r := e.doJSON("POST", "/api/v1/webforms", f)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create form: %d %s", r.Status, r.Body)

@@ -86,7 +86,7 @@ func (u *UI) webforms(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !u.intakeReady(w, r, rq, u.forms != nil) {
 		return
 	}
-	u.showWebforms(w, r, rq, http.StatusOK, webformsData{Form: webform.Form{Module: "leads", Enabled: true, Language: "ru",
+	u.showWebforms(w, r, rq, http.StatusOK, webformsData{Form: webform.Form{Module: "leads", Enabled: true, Language: "ru", MinFillSeconds: webform.DefaultMinFillSeconds,
 		Fields: []webform.Field{{Name: "name", Required: true}, {Name: "phone"}, {Name: "email"}, {Name: "comments"}}}})
 }
 
@@ -126,7 +126,16 @@ func (d *webformsData) fill() {
 // with no field name are skipped.
 func formFromPost(f url.Values) webform.Form {
 	userID, _ := strconv.ParseInt(f.Get("user_id"), 10, 64)
-	out := webform.Form{Name: f.Get("name"), UserID: userID, Module: f.Get("module"), ReturnURL: f.Get("return_url"), Language: f.Get("language"),
+	// An unreadable minimum goes on as -1, which the form refuses by name.
+	minFill := 0
+	if v := strings.TrimSpace(f.Get("min_fill_seconds")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			minFill = n
+		} else {
+			minFill = -1
+		}
+	}
+	out := webform.Form{Name: f.Get("name"), UserID: userID, Module: f.Get("module"), ReturnURL: f.Get("return_url"), Language: f.Get("language"), MinFillSeconds: minFill,
 		Captcha: f.Get("captcha") == "on", CaptchaMode: f.Get("captcha_mode"), Enabled: f.Get("enabled") == "on", Fields: []webform.Field{}}
 	out.AllowedOrigins = strings.FieldsFunc(f.Get("allowed_origins"), func(r rune) bool { return r == '\n' || r == ',' || r == ' ' || r == '\r' })
 	names, labels, overrides := f["field_name"], f["field_label"], f["field_override"]

@@ -45,8 +45,9 @@ func TestWebformPages(t *testing.T) {
 		if p := b.get("/integrations/intake"); !strings.Contains(p.Body, `href="/admin/webforms"`) || !strings.Contains(p.Body, `href="/admin/collectors">Сборщики почты</a>`) {
 			t.Fatal("the intake page does not lead to the web forms and collectors")
 		}
-		if p := b.get("/admin/webforms"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="webform-settings"`) {
-			t.Fatalf("web forms page: %d", p.Status)
+		if p := b.get("/admin/webforms"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="webform-settings"`) ||
+			!strings.Contains(p.Body, `name="min_fill_seconds" type="number" min="0" max="600" step="1" value="3"`) {
+			t.Fatalf("web forms page: %d (a new form's minimum fill time is 3 s)", p.Status)
 		}
 		admin := strconv.FormatInt(e.admin.UserID, 10)
 		if p := b.post("/admin/webforms", url.Values{"name": {"x"}, "module": {"bogus"}, "user_id": {admin}, "field_name": {"name"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(errorsOf(p.Body), "module") {
@@ -78,6 +79,24 @@ func TestWebformPages(t *testing.T) {
 			if !strings.Contains(p.Body, want) {
 				t.Errorf("the field picker lacks %s", want)
 			}
+		}
+
+		// The minimum fill time: saved, shown, refused out of bounds.
+		for _, tc := range []struct {
+			v      string
+			status int
+		}{{"7", http.StatusSeeOther}, {"601", http.StatusUnprocessableEntity}, {"seven", http.StatusUnprocessableEntity}} {
+			p := b.post("/admin/webforms/"+strconv.FormatInt(id, 10)+"/save", url.Values{"name": {"Заявка с сайта"}, "module": {"leads"}, "user_id": {admin}, "enabled": {"on"},
+				"field_name": {"name"}, "min_fill_seconds": {tc.v}})
+			if p.Status != tc.status || (tc.status != http.StatusSeeOther && !strings.Contains(errorsOf(p.Body), "min_fill_seconds")) {
+				t.Fatalf("minimum fill time %q: %d %s", tc.v, p.Status, errorsOf(p.Body))
+			}
+		}
+		if f, err := e.app.Forms.Get(ctx, id); err != nil || f.MinFillSeconds != 7 {
+			t.Fatalf("minimum fill time saved: %d %v", f.MinFillSeconds, err)
+		}
+		if p := b.get("/admin/webforms/" + strconv.FormatInt(id, 10)); !strings.Contains(p.Body, `name="min_fill_seconds" type="number" min="0" max="600" step="1" value="7"`) {
+			t.Fatal("the saved minimum fill time is not shown")
 		}
 
 		// Edit: the phone required, the title fixed.

@@ -18,7 +18,7 @@ func RegisterAPI(mux *http.ServeMux, admin intake.AdminHandler, s *Service, maxB
 		Path: "/api/v1/webforms", What: "form",
 		Summaries: [5]string{"Web forms", "Add a web form; the answer carries its public id and the HTML to paste into a site",
 			"A web form with its HTML", "Replace a web form's settings (its public id stays)", "Delete a web form"},
-		New:      func() Form { return Form{Enabled: true} },
+		New:      func() Form { return Form{Enabled: true, MinFillSeconds: DefaultMinFillSeconds} },
 		ID:       func(f Form) int64 { return f.ID },
 		List:     func(fs []Form) any { return FormList{Items: fs} },
 		Envelope: FormList{},

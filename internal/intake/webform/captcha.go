@@ -27,6 +27,9 @@ type Challenge struct {
 	// PoW is the proof-of-work puzzle of a form that uses one; the
 	// question stays for a browser that cannot solve it.
 	PoW *PoWChallenge `json:"pow,omitempty"`
+	// Stamp is the signed moment the form was served (stamp.go), sent
+	// back in obmen_ts for the minimum fill time.
+	Stamp string `json:"stamp"`
 }
 
 type captcha struct {

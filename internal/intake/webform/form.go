@@ -55,7 +55,10 @@ type Form struct {
 	CaptchaMode string `json:"captcha_mode"`
 	// Language is what the form says to visitors: "ru" (the default) or
 	// "en".
-	Language       string    `json:"language"`
+	Language string `json:"language"`
+	// MinFillSeconds is the minimum fill time: a submit sent sooner after
+	// the form was served is spam (0: not checked; see stamp.go).
+	MinFillSeconds int       `json:"min_fill_seconds"`
 	Fields         []Field   `json:"fields"`
 	AllowedOrigins []string  `json:"allowed_origins"`
 	HTML           string    `json:"html"` // generated; read-only
@@ -150,6 +153,9 @@ func (f *Form) normalize() error {
 	}
 	if len(f.Name) > 255 {
 		return crm.Invalid("name", "longer than 255 bytes")
+	}
+	if f.MinFillSeconds < 0 || f.MinFillSeconds > MaxMinFillSeconds {
+		return crm.Invalid("min_fill_seconds", "want whole seconds from 0 (off) to %d", MaxMinFillSeconds)
 	}
 	if f.UserID <= 0 {
 		return crm.Invalid("user_id", "required: the user responsible for what the form brings")
@@ -267,13 +273,13 @@ func newPublicID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-const formColumns = `id, public_id, name, enabled, user_id, module, return_url, captcha, captcha_mode, language, fields, allowed_origins, created_at, updated_at`
+const formColumns = `id, public_id, name, enabled, user_id, module, return_url, captcha, captcha_mode, language, min_fill_seconds, fields, allowed_origins, created_at, updated_at`
 
 func scanForm(sc interface{ Scan(...any) error }) (Form, error) {
 	var f Form
 	var fields, origins string
 	var created, updated int64
-	if err := sc.Scan(&f.ID, &f.PublicID, &f.Name, &f.Enabled, &f.UserID, &f.Module, &f.ReturnURL, &f.Captcha, &f.CaptchaMode, &f.Language, &fields, &origins, &created, &updated); err != nil {
+	if err := sc.Scan(&f.ID, &f.PublicID, &f.Name, &f.Enabled, &f.UserID, &f.Module, &f.ReturnURL, &f.Captcha, &f.CaptchaMode, &f.Language, &f.MinFillSeconds, &fields, &origins, &created, &updated); err != nil {
 		return f, err
 	}
 	if err := json.Unmarshal([]byte(fields), &f.Fields); err != nil {
@@ -353,9 +359,9 @@ func (s *Service) Create(ctx context.Context, f Form) (Form, error) {
 	}
 	f.PublicID = newPublicID()
 	err := s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
-		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO webforms (public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at, language, captcha_mode)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING id`,
-			f.PublicID, f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), f.Language, f.CaptchaMode).Scan(&f.ID)
+		return t.SQL().QueryRowContext(t.Ctx(), `INSERT INTO webforms (public_id, name, enabled, user_id, module, return_url, captcha, fields, allowed_origins, created_at, updated_at, language, captcha_mode, min_fill_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13) RETURNING id`,
+			f.PublicID, f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), f.Language, f.CaptchaMode, f.MinFillSeconds).Scan(&f.ID)
 	})
 	if err != nil {
 		return f, fmt.Errorf("webform: create: %w", err)
@@ -377,8 +383,8 @@ func (s *Service) Update(ctx context.Context, id int64, f Form) (Form, error) {
 	}
 	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		_, err := t.SQL().ExecContext(t.Ctx(), `UPDATE webforms SET name = $1, enabled = $2, user_id = $3, module = $4, return_url = $5, captcha = $6,
-			fields = $7, allowed_origins = $8, updated_at = $9, language = $11, captcha_mode = $12 WHERE id = $10`,
-			f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), id, f.Language, f.CaptchaMode)
+			fields = $7, allowed_origins = $8, updated_at = $9, language = $11, captcha_mode = $12, min_fill_seconds = $13 WHERE id = $10`,
+			f.Name, f.Enabled, f.UserID, f.Module, f.ReturnURL, f.Captcha, jsonText(f.Fields), jsonText(f.AllowedOrigins), t.Now().UnixMicro(), id, f.Language, f.CaptchaMode, f.MinFillSeconds)
 		return err
 	})
 	if err != nil {

@@ -8,8 +8,9 @@ import (
 
 // The code to paste into a site: a plain form that posts to Obmen and
 // works without JavaScript, then a small script that, when it runs, fills
-// the UTM tags, referrer and analytics client ids, shows the captcha
-// question, and submits by fetch, answering in place.
+// the UTM tags, referrer and analytics client ids, takes the fill-time
+// stamp, shows the captcha question, and submits by fetch, answering in
+// place.
 var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{.PublicID}}" class="obmen-form" action="{{.Action}}" method="post" accept-charset="utf-8">
 {{- range .Fields}}
   <p><label for="obmen-{{$.PublicID}}-{{.Name}}">{{.Label}}{{if .Required}} *{{end}}</label><br>
@@ -22,6 +23,7 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
 {{- range .Hidden}}
   <input type="hidden" name="{{.}}" value="">
 {{- end}}
+  <input type="hidden" name="obmen_ts" value="">
   <div style="position:absolute;left:-10000px" aria-hidden="true"><label>{{.Texts.Honeypot}} <input type="text" name="obmen_hp" tabindex="-1" autocomplete="off"></label></div>
 {{- if .Captcha}}
   <p class="obmen-captcha" hidden><label><span class="obmen-captcha-question"></span> <input name="obmen_captcha_answer" inputmode="numeric" autocomplete="off"></label><input type="hidden" name="obmen_captcha_token" value=""></p>
@@ -47,7 +49,11 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
   var c = {}; document.cookie.split("; ").forEach(function (p) { var i = p.indexOf("="); if (i > 0) c[p.slice(0, i)] = p.slice(i + 1); });
   set("obmen_ga", c._ga); set("obmen_ym_uid", c._ym_uid);
   var msg = f.querySelector(".obmen-message"), cap = f.querySelector(".obmen-captcha");
-  function ask(d) {
+  // stamp: take the challenge's fill-time stamp (on load and after a
+  // submit went in, not after a refusal: the fill time counts from load).
+  function ask(d, stamp) {
+    if (stamp) set("obmen_ts", d.stamp);
+    if (!cap) return;
     // A proof-of-work form: the browser solves the puzzle instead of
     // the visitor answering the question.
     if (d.pow && window.obmenPow && window.obmenPow.fill(f, d.pow.token, d.pow.bits)) { cap.hidden = true; return; }
@@ -55,12 +61,12 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
     set("obmen_captcha_token", d.token); f.elements.obmen_captcha_answer.value = ""; cap.hidden = false;
   }
   // A refused submit brings a fresh question (the one sent is spent).
-  function challenge(d) {
-    if (!cap) return;
-    if (d && d.question) { ask(d); return; }
-    fetch({{.CaptchaURL}}).then(function (r) { return r.json(); }).then(ask);
+  function challenge(d, stamp) {
+    if (!cap && !stamp) return;
+    if (d && d.question) { ask(d, stamp); return; }
+    fetch({{.CaptchaURL}}).then(function (r) { return r.json(); }).then(function (d) { ask(d, stamp); });
   }
-  challenge();
+  challenge(null, true);
   f.addEventListener("submit", function (ev) {
     ev.preventDefault();
     msg.textContent = "";
@@ -68,7 +74,7 @@ var formTmpl = template.Must(template.New("form").Parse(`<form id="obmen-form-{{
     fetch(f.action, { method: "POST", body: new FormData(f), headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
       .then(function (x) {
-        if (x.ok) { if (x.d.redirect) { location.href = x.d.redirect; return; } f.reset(); msg.textContent = {{.Texts.Thanks}}; challenge(); return; }
+        if (x.ok) { if (x.d.redirect) { location.href = x.d.redirect; return; } f.reset(); msg.textContent = {{.Texts.Thanks}}; challenge(null, true); return; }
         var e = x.d.error || {}, list = e.details || [], first = null;
         msg.textContent = list.length ? list.map(function (p) { return p.message; }).join(" ") : (e.message || {{.Texts.Failed}});
         list.forEach(function (p) { var el = p.field && f.elements[p.field]; if (el && el.setAttribute) { el.setAttribute("aria-invalid", "true"); first = first || el; } });

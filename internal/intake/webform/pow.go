@@ -155,13 +155,15 @@ func (f Form) usesPoW() bool { return f.Captcha && f.CaptchaMode == CaptchaPoW }
 
 // challengeOf is a form's captcha challenge: the arithmetic question and,
 // for a proof-of-work form, the puzzle that a browser with JavaScript
-// solves instead.
+// solves instead; with the form's fill-time stamp.
 func (s *Service) challengeOf(f Form) Challenge {
-	ch := s.captcha.issue(f.PublicID, time.Now())
+	now := time.Now()
+	ch := s.captcha.issue(f.PublicID, now)
 	if f.usesPoW() {
-		p := s.pow.issue(f.PublicID, time.Now())
+		p := s.pow.issue(f.PublicID, now)
 		ch.PoW = &p
 	}
+	ch.Stamp = s.captcha.stamp(f.PublicID, stampForm, now)
 	return ch
 }
 

@@ -288,11 +288,19 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if vals[fieldHoneypot] != "" {
-		// A bot: it is told all went well and nothing is written but
-		// the journal line.
-		_, _ = s.in.Journal(ctx, intake.Entry{Source: intake.SourceForm, SourceID: f.ID, Ref: ip, Outcome: intake.OutcomeSkipped, Field: fieldHoneypot, Error: "honeypot field filled: spam"})
-		s.success(w, r, f, intake.Result{})
+		s.spam(w, r, f, ip, fieldHoneypot, "honeypot field filled: spam")
 		return
+	}
+	// The minimum fill time (stamp.go). A plain form's submit without a
+	// stamp (no script ran) is confirmed on Obmen's own page, below.
+	unstamped := false
+	if least := f.minFill(); least > 0 {
+		if st := vals[fieldStamp]; st == "" && !wantsJSON(r) {
+			unstamped = true
+		} else if err := s.captcha.checkStamp(f.PublicID, st, least, time.Now()); err != nil {
+			s.spam(w, r, f, ip, fieldStamp, err.Error()+": spam")
+			return
+		}
 	}
 	sub := collect(f, vals, r)
 	// The fields first: a visitor with a typo keeps an unspent question
@@ -304,6 +312,16 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 			problems[i] = f.problemOf(fe.Field, fe)
 		}
 		s.refuseForm(w, r, f, vals, http.StatusUnprocessableEntity, "validation_failed", tr(lang, "webform.not_sent"), problems)
+		return
+	}
+	if unstamped {
+		// The form again on Obmen's page, values kept, with a stamp (and
+		// the captcha's question): one more press of the button.
+		title := tr(lang, "webform.confirm")
+		if f.Captcha {
+			title = tr(lang, "webform.captcha_ask")
+		}
+		s.page(w, http.StatusOK, s.refill(f, vals, title, nil))
 		return
 	}
 	if f.Captcha && !s.captchaPassed(ctx, f, vals, ip) {
@@ -339,6 +357,13 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.success(w, r, f, res)
+}
+
+// spam answers a bot as a visitor whose submit went in (it learns
+// nothing) and writes only the journal line: field and why.
+func (s *Service) spam(w http.ResponseWriter, r *http.Request, f Form, ip, field, why string) {
+	_, _ = s.in.Journal(r.Context(), intake.Entry{Source: intake.SourceForm, SourceID: f.ID, Ref: ip, Outcome: intake.OutcomeSkipped, Field: field, Error: why})
+	s.success(w, r, f, intake.Result{})
 }
 
 func (s *Service) success(w http.ResponseWriter, r *http.Request, f Form, res intake.Result) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/i18n"
@@ -137,21 +138,23 @@ type page struct {
 	Question, Token string
 	// PoW is the proof-of-work puzzle that /f/pow.js solves; the
 	// question is the answer of a visitor without JavaScript.
-	PoW            *PoWChallenge
-	PoWWait        string
+	PoW     *PoWChallenge
+	PoWWait string
+	// Stamp is the page's fill-time stamp (stamp.go).
+	Stamp          string
 	Send           string
 	Back, BackText string
 }
 
 // refill is the page that shows the form again: the visitor's values
 // kept, each problem beside its field, a fresh captcha question when the
-// form has one. The page is Obmen's own, at the submit's address: it
-// posts there again by a path (the public URL may be another name of
-// this server).
+// form has one, and a fill-time stamp of Obmen's page. The page is Obmen's
+// own, at the submit's address: it posts there again by a path (the public
+// URL may be another name of this server).
 func (s *Service) refill(f Form, vals Values, title string, problems []problem) page {
 	lang := f.lang()
 	p := page{Lang: lang, Title: title, Problems: problems, Fix: tr(lang, "webform.fix"), Send: tr(lang, "webform.send"),
-		Action: "/f/" + f.PublicID, Hidden: map[string]string{}}
+		Action: "/f/" + f.PublicID, Hidden: map[string]string{}, Stamp: s.captcha.stamp(f.PublicID, stampPage, time.Now())}
 	if len(problems) == 0 {
 		p.Fix = ""
 	}
@@ -172,7 +175,7 @@ func (s *Service) refill(f Form, vals Values, title string, problems []problem) 
 			Error: byField[fl.Name], Required: fl.Required})
 	}
 	for k, v := range vals {
-		if !shown[k] && v != "" && k != fieldCaptchaToken && k != fieldCaptchaAnswer && k != fieldHoneypot && k != fieldPoWToken && k != fieldPoWNonce {
+		if !shown[k] && v != "" && k != fieldCaptchaToken && k != fieldCaptchaAnswer && k != fieldHoneypot && k != fieldPoWToken && k != fieldPoWNonce && k != fieldStamp {
 			p.Hidden[k] = v
 		}
 	}
@@ -227,6 +230,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{- end}}
 {{- range $k, $v := .Hidden}}
 <input type="hidden" name="{{$k}}" value="{{$v}}">
+{{- end}}
+{{- if .Stamp}}
+<input type="hidden" name="obmen_ts" value="{{.Stamp}}">
 {{- end}}
 {{- if .Question}}
 <input type="hidden" name="obmen_captcha_token" value="{{.Token}}">
