@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -71,8 +69,7 @@ func ParseLetter(raw []byte) (Letter, error) {
 	l.Subject, l.FromName = strings.ToValidUTF8(l.Subject, "\uFFFD"), strings.ToValidUTF8(l.FromName, "\uFFFD")
 	l.AutoReply = autoReply(h, l.FromEmail)
 	var b bodies
-	n := 0
-	err = walkLetter(partHeader{h.Get("Content-Type"), h.Get("Content-Disposition"), h.Get("Content-Transfer-Encoding")}, m.Body, &b, &n, 0)
+	err = walkMIME(headerOf(h), m.Body, b.leaf)
 	if err != nil {
 		return l, err
 	}
@@ -123,75 +120,46 @@ func autoReply(h mail.Header, from string) string {
 	return ""
 }
 
-// bodies collects what walkLetter finds: the first plain and HTML body
+// bodies collects what the walk of a letter finds: the first plain and HTML body
 // parts and the attachments.
 type bodies struct {
 	plain, html string
 	atts        []Attachment
 }
 
-func walkLetter(h partHeader, body io.Reader, b *bodies, n *int, depth int) error {
-	*n++
-	if *n > maxParts || depth > 10 {
-		return errors.New("mail: too many MIME parts")
-	}
-	mt, params, err := mime.ParseMediaType(h.ctype)
-	if err != nil {
-		mt, params = "text/plain", map[string]string{}
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		if params["boundary"] == "" {
-			return fmt.Errorf("mail: %s without a boundary", mt)
-		}
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextRawPart()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("mail: read MIME part: %w", err)
-			}
-			ph := partHeader{p.Header.Get("Content-Type"), p.Header.Get("Content-Disposition"), p.Header.Get("Content-Transfer-Encoding")}
-			if err := walkLetter(ph, p, b, n, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	disp, dparams, _ := mime.ParseMediaType(h.disp)
-	name := dparams["filename"]
-	if name == "" {
-		name = params["name"]
-	}
-	data, err := decodeTransfer(h.cte, body)
-	if errors.Is(err, errTooBig) && name != "" {
-		b.atts = append(b.atts, Attachment{Name: DecodeHeader(name), Type: mt, TooBig: true})
+// leaf takes one part of a letter: the first plain and HTML bodies, the
+// rest as attachments (a part over the bound kept by name, TooBig).
+func (b *bodies) leaf(p mimePart) error {
+	data, err := decodeTransfer(p.cte, p.body)
+	if errors.Is(err, errTooBig) && p.name != "" {
+		b.atts = append(b.atts, Attachment{Name: DecodeHeader(p.name), Type: p.mt, TooBig: true})
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("mail: part %q: %w", name, err)
+		return fmt.Errorf("mail: part %q: %w", p.name, err)
 	}
-	isText := mt == "text/plain" || mt == "text/html"
-	if disp != "attachment" && name == "" && isText {
-		text := decodeCharset(data, params["charset"])
-		if mt == "text/plain" && b.plain == "" {
+	isText := p.mt == "text/plain" || p.mt == "text/html"
+	if p.disp != "attachment" && p.name == "" && isText {
+		text := decodeCharset(data, p.params["charset"])
+		if p.mt == "text/plain" && b.plain == "" {
 			b.plain = text
-		} else if mt == "text/html" && b.html == "" {
+		} else if p.mt == "text/html" && b.html == "" {
 			b.html = text
 		}
 		return nil
 	}
+	name := p.name
 	if name == "" {
-		switch mt {
+		switch p.mt {
 		case "message/delivery-status", "message/disposition-notification":
 			return nil
 		}
 		name = "file"
-		if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
+		if exts, _ := mime.ExtensionsByType(p.mt); len(exts) > 0 {
 			name += exts[0]
 		}
 	}
-	b.atts = append(b.atts, Attachment{Name: strings.ToValidUTF8(DecodeHeader(name), "\uFFFD"), Type: mt, Charset: params["charset"], Data: data})
+	b.atts = append(b.atts, Attachment{Name: strings.ToValidUTF8(DecodeHeader(name), "\uFFFD"), Type: p.mt, Charset: p.params["charset"], Data: data})
 	return nil
 }
 

@@ -76,14 +76,49 @@ func Attachments(raw []byte) ([]Attachment, error) {
 		return nil, fmt.Errorf("mail: read message: %w", err)
 	}
 	var out []Attachment
-	n := 0
-	err = walk(partHeader{m.Header.Get("Content-Type"), m.Header.Get("Content-Disposition"), m.Header.Get("Content-Transfer-Encoding")}, m.Body, &out, &n, 0)
+	err = walkMIME(headerOf(m.Header), m.Body, func(p mimePart) error {
+		if p.disp != "attachment" && p.name == "" {
+			return nil // body text: ignored
+		}
+		data, err := decodeTransfer(p.cte, p.body)
+		if err != nil {
+			return fmt.Errorf("mail: attachment %q: %w", p.name, err)
+		}
+		out = append(out, Attachment{Name: DecodeHeader(p.name), Type: p.mt, Charset: p.params["charset"], Data: data})
+		return nil
+	})
 	return out, err
 }
 
 type partHeader struct{ ctype, disp, cte string }
 
-func walk(h partHeader, body io.Reader, out *[]Attachment, n *int, depth int) error {
+// headerOf takes what the walk reads of a message's or a part's header.
+func headerOf(h interface{ Get(string) string }) partHeader {
+	return partHeader{h.Get("Content-Type"), h.Get("Content-Disposition"), h.Get("Content-Transfer-Encoding")}
+}
+
+// mimePart is a leaf of a message's MIME tree: its media type (text/plain
+// when unreadable) and parameters, its disposition, its file name
+// (Content-Disposition's filename, else Content-Type's name, undecoded),
+// its transfer encoding and its body, still encoded.
+type mimePart struct {
+	mt     string
+	params map[string]string
+	disp   string
+	name   string
+	cte    string
+	body   io.Reader
+}
+
+// walkMIME calls leaf on every part of a message that is not multipart, in
+// MIME order, descending into multiparts; at most maxParts parts, 10
+// levels deep. Attachments and ParseLetter differ only in their leaf.
+func walkMIME(h partHeader, body io.Reader, leaf func(mimePart) error) error {
+	n := 0
+	return walkPart(h, body, leaf, &n, 0)
+}
+
+func walkPart(h partHeader, body io.Reader, leaf func(mimePart) error, n *int, depth int) error {
 	*n++
 	if *n > maxParts || depth > 10 {
 		return errors.New("mail: too many MIME parts")
@@ -105,8 +140,7 @@ func walk(h partHeader, body io.Reader, out *[]Attachment, n *int, depth int) er
 			if err != nil {
 				return fmt.Errorf("mail: read MIME part: %w", err)
 			}
-			ph := partHeader{p.Header.Get("Content-Type"), p.Header.Get("Content-Disposition"), p.Header.Get("Content-Transfer-Encoding")}
-			if err := walk(ph, p, out, n, depth+1); err != nil {
+			if err := walkPart(headerOf(p.Header), p, leaf, n, depth+1); err != nil {
 				return err
 			}
 		}
@@ -116,15 +150,7 @@ func walk(h partHeader, body io.Reader, out *[]Attachment, n *int, depth int) er
 	if name == "" {
 		name = params["name"]
 	}
-	if disp != "attachment" && name == "" {
-		return nil // body text: ignored
-	}
-	data, err := decodeTransfer(h.cte, body)
-	if err != nil {
-		return fmt.Errorf("mail: attachment %q: %w", name, err)
-	}
-	*out = append(*out, Attachment{Name: DecodeHeader(name), Type: mt, Charset: params["charset"], Data: data})
-	return nil
+	return leaf(mimePart{mt: mt, params: params, disp: disp, name: name, cte: h.cte, body: body})
 }
 
 func decodeTransfer(cte string, r io.Reader) ([]byte, error) {
