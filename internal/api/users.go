@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -183,94 +184,12 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			httpx.WriteJSON(w, http.StatusOK, u)
 			return nil
 		})
-	a.handle(mux, "GET /api/v1/users/{id}/grants", "What a manager may see and change beyond their own records (admin)", nil, GrantsBody{},
-		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := authorize(p, authz.Grants, authz.Read, 0); err != nil {
-				return err
-			}
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			if _, err := a.store.GetUser(r.Context(), id); err != nil {
-				return err
-			}
-			gs, err := a.store.Grants(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
-			return nil
-		})
-	a.handle(mux, "PUT /api/v1/users/{id}/grants",
+	handleUserPart(a, mux, "grants", "What a manager may see and change beyond their own records (admin)",
 		"Replace what a manager may see and change beyond their own records: other users' records (owner_id) or everyone's (owner_id 0), to read or, with edit, to change (admin)",
-		GrantsBody{}, GrantsBody{},
-		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := authorize(p, authz.Grants, authz.Write, 0); err != nil {
-				return err
-			}
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			var in GrantsBody
-			if err := a.body(r, &in); err != nil {
-				return err
-			}
-			if err := a.store.SetGrants(r.Context(), p.Actor, id, in.Grants); err != nil {
-				return err
-			}
-			gs, err := a.store.Grants(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
-			return nil
-		})
-	a.handle(mux, "GET /api/v1/users/{id}/permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)", nil, PermissionsBody{},
-		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
-				return err
-			}
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			if _, err := a.store.GetUser(r.Context(), id); err != nil {
-				return err
-			}
-			ps, err := a.store.UserPermissions(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			httpx.WriteJSON(w, http.StatusOK, PermissionsBody{Permissions: ps})
-			return nil
-		})
-	a.handle(mux, "PUT /api/v1/users/{id}/permissions",
+		a.store.Grants, a.store.SetGrants, func(gs []store.Grant) GrantsBody { return GrantsBody{Grants: gs} }, func(b GrantsBody) []store.Grant { return b.Grants })
+	handleUserPart(a, mux, "permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)",
 		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange); administrators hold both (admin)",
-		PermissionsBody{}, PermissionsBody{},
-		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
-				return err
-			}
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			var in PermissionsBody
-			if err := a.body(r, &in); err != nil {
-				return err
-			}
-			if err := a.store.SetUserPermissions(r.Context(), p.Actor, id, in.Permissions); err != nil {
-				return err
-			}
-			ps, err := a.store.UserPermissions(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			httpx.WriteJSON(w, http.StatusOK, PermissionsBody{Permissions: ps})
-			return nil
-		})
+		a.store.UserPermissions, a.store.SetUserPermissions, func(ps []string) PermissionsBody { return PermissionsBody{Permissions: ps} }, func(b PermissionsBody) []string { return b.Permissions })
 	a.handle(mux, "GET /api/v1/users/{id}/keys", "List a user's API keys (admin or self)", nil, ListResponse[crm.APIKey]{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 			id, err := pathID(r, "id")
@@ -410,4 +329,44 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
+}
+
+// handleUserPart registers GET and PUT /api/v1/users/{id}/{part}: a part
+// of a user that administrators set (authz.Grants), read by get and
+// replaced by set, carried in a body B (wrap, unwrap); the PUT answers
+// what is stored after it.
+func handleUserPart[B, T any](a *API, mux *http.ServeMux, part, getSummary, putSummary string,
+	get func(ctx context.Context, userID int64) (T, error), set func(ctx context.Context, actor crm.Actor, userID int64, v T) error,
+	wrap func(T) B, unwrap func(B) T) {
+	// One handler for both: a PUT first replaces, a GET first checks that
+	// the user exists; both answer what is stored.
+	h := func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
+			return err
+		}
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if r.Method == http.MethodPut {
+			var in B
+			if err := a.body(r, &in); err != nil {
+				return err
+			}
+			if err := set(r.Context(), p.Actor, id, unwrap(in)); err != nil {
+				return err
+			}
+		} else if _, err := a.store.GetUser(r.Context(), id); err != nil {
+			return err
+		}
+		v, err := get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, wrap(v))
+		return nil
+	}
+	var doc B
+	a.handle(mux, "GET /api/v1/users/{id}/"+part, getSummary, nil, doc, h)
+	a.handle(mux, "PUT /api/v1/users/{id}/"+part, putSummary, doc, doc, h)
 }
