@@ -2,10 +2,12 @@ package exchange
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/i18n"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -21,22 +23,40 @@ import (
 // for 1C, granted the permission and access to every record.
 //
 // The refusals are 1C's failure reason, shown in its exchange log to
-// whoever set 1C up: in Russian, naming what to ask the administrator.
+// whoever set 1C up: in Russian, naming what to ask the administrator
+// (messages/ru.json; en.json for the day 1C is set up in English).
+
+//go:embed messages/*.json
+var messageFiles embed.FS
+
+var messages = func() *i18n.Catalog {
+	c := i18n.New()
+	if err := c.Add(messageFiles, "messages"); err != nil {
+		panic(err) // embedded; TestRefusalMessages reads them
+	}
+	return c
+}()
 
 // errRefused marks a refusal of the user's permission or access.
-var errRefused = errors.New("отказано")
+var errRefused = errors.New(messages.T(i18n.Ru, "exchange.refused"))
+
+// refusal is a refusal worded for 1C's log: message key with its
+// arguments, marked errRefused.
+func refusal(key string, args ...any) error {
+	return fmt.Errorf("%w: %s", errRefused, fmt.Sprintf(messages.T(i18n.Ru, key), args...))
+}
 
 // permitted reports whether u may exchange type typ.
 func (s *Service) permitted(ctx context.Context, u crm.User, typ string) error {
 	if !u.Active {
-		return fmt.Errorf("%w: пользователь %s отключён", errRefused, u.Login)
+		return refusal("exchange.user_disabled", u.Login)
 	}
 	ok, err := s.store.HasPermission(ctx, u, store.PermExchange1C)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%w: у пользователя %s нет права «Обмен с 1С»; его выдаёт администратор на странице «Доступ» пользователя", errRefused, u.Login)
+		return refusal("exchange.no_exchange_permission", u.Login)
 	}
 	if typ != "catalog" {
 		return nil
@@ -46,7 +66,7 @@ func (s *Service) permitted(ctx context.Context, u crm.User, typ string) error {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%w: у пользователя %s нет права «Загрузка каталога из 1С» (каталог общий для всех пользователей); его выдаёт администратор на странице «Доступ» пользователя", errRefused, u.Login)
+		return refusal("exchange.no_catalog_permission", u.Login)
 	}
 	return nil
 }
@@ -57,7 +77,7 @@ func (s *Service) permitted(ctx context.Context, u crm.User, typ string) error {
 func (s *Service) authorize(ctx context.Context, sess *session, typ string) (context.Context, error) {
 	u, err := s.store.GetUser(store.Unscoped(ctx), sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return ctx, fmt.Errorf("%w: пользователь сеанса удалён; выполните mode=checkauth заново", errRefused)
+		return ctx, refusal("exchange.session_user_deleted")
 	}
 	if err != nil {
 		return ctx, err
@@ -69,7 +89,7 @@ func (s *Service) authorize(ctx context.Context, sess *session, typ string) (con
 			return ctx, err
 		}
 		if !ok {
-			return ctx, fmt.Errorf("%w: ключ доступа, с которым открыт сеанс, отозван", errRefused)
+			return ctx, refusal("exchange.session_key_revoked")
 		}
 	}
 	if err := s.permitted(ctx, u, typ); err != nil {
