@@ -72,7 +72,7 @@ func TestWebformAJAXInChromium(t *testing.T) {
 	t.Cleanup(landing.Close)
 	f := e.createForm(t, map[string]any{"name": "Баннеры", "user_id": e.admin.ID, "module": "leads", "captcha": true,
 		"return_url": landing.URL + "/thanks", "min_fill_seconds": 1,
-		"fields":     []map[string]any{{"name": "name", "required": true}, {"name": "phone", "required": true}, {"name": "comments"}}})
+		"fields": []map[string]any{{"name": "name", "required": true}, {"name": "phone", "required": true}, {"name": "comments"}}})
 	// The form points at the configured public URL; here Obmen is the
 	// test server.
 	formHTML = strings.ReplaceAll(f.HTML, strings.TrimSuffix(f.SubmitURL, "/f/"+f.PublicID), e.srv.URL)
