@@ -156,7 +156,7 @@ func (c *catalogTx) applyOffers(batch int64, lo, hi string, now int64) (created,
 	}
 	rows, err := t.Query(`SELECT s.owner_id1c, s.name, s.line, s.file_id FROM cml_stage_goods g CROSS JOIN cml_stage_offers s
 		WHERE g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id = 0
-		AND s.batch_id = $1 AND s.good_id1c = g.good_id1c AND s.variant ORDER BY s.ord`, batch, lo, hi)
+		AND s.batch_id = $1 AND s.good_id1c = g.good_id1c || '' AND s.variant ORDER BY s.ord`, batch, lo, hi)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("exchange: apply offers: %w", err)
 	}
@@ -177,12 +177,17 @@ func (c *catalogTx) applyOffers(batch int64, lo, hi string, now int64) (created,
 	}
 	// The chunk's offers that apply, with their product (g.product_id)
 	// and variant (v.id, 0 for a product's own offer): SQLite reads the
-	// chunk's goods first and finds the rest by key.
+	// chunk's goods first and finds the rest by key. (|| '': else SQLite
+	// carries the range of g.good_id1c over to s.good_id1c and reads all
+	// the chunk's offers for each good.)
 	const (
 		from = `cml_stage_goods g CROSS JOIN cml_stage_offers s`
+		// In UPDATE … FROM SQLite places the target after both with a
+		// plain join, before s (a scan of it per good) with CROSS JOIN.
+		fromU = `cml_stage_goods g, cml_stage_offers s`
 		vj   = ` LEFT JOIN product_variants v ON s.variant AND v.id1c = s.owner_id1c`
 		live = ` g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id <> 0
-			AND s.batch_id = $1 AND s.good_id1c = g.good_id1c AND s.live`
+			AND s.batch_id = $1 AND s.good_id1c = g.good_id1c || '' AND s.live`
 		mark = `UPDATE cml_stage_goods SET %s = TRUE WHERE` + goods + ` AND good_id1c IN (SELECT s.good_id1c FROM `
 	)
 	// differs: variant v is not what offer s of good g makes it.
@@ -205,7 +210,7 @@ func (c *catalogTx) applyOffers(batch int64, lo, hi string, now int64) (created,
 		currency = CASE WHEN s.has_price AND s.currency <> '' THEN s.currency ELSE product_variants.currency END,
 		stock = CASE WHEN s.has_stock THEN s.stock ELSE product_variants.stock END,
 		active = TRUE, updated_at = $4
-		FROM `+from+` WHERE`+live+` AND s.owner_id1c = product_variants.id1c AND s.variant
+		FROM `+fromU+` WHERE`+live+` AND s.owner_id1c = product_variants.id1c AND s.variant
 		AND g.variants_changed AND `+differs("product_variants"), now); err != nil {
 		return 0, 0, nil, err
 	}

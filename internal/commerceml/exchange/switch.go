@@ -435,7 +435,7 @@ func (r *switchRun) nextProducts(t *store.Tx, file, seq int64) (f, lo, hi int64,
 // chunk costs the same at the start of a catalog as at its end.
 func (r *switchRun) markStale(t *store.Tx, file, lo int64, chunk string) error {
 	const earlier = `NOT EXISTS (SELECT 1 FROM cml_stage_products o WHERE o.batch_id = $1 AND o.record_id = p.id
-		AND (o.file_id < $4 OR (o.file_id = $4 AND o.seq <= $5)))`
+		AND (+o.file_id < $4 OR (+o.file_id = $4 AND o.seq <= $5)))`
 	_, err := t.Exec(`UPDATE cml_stage_products SET slow = TRUE WHERE batch_id = $1 AND `+chunk+` AND +superseded_by = 0 AND NOT slow AND (
 		EXISTS (SELECT 1 FROM products p WHERE p.name = cml_stage_products.name AND p.article = cml_stage_products.article
 			AND p.deleted_at = 0 AND p.updated_at >= $2 AND `+earlier+`)
@@ -811,7 +811,7 @@ func (s *Service) discard(ctx context.Context, e Entry, errText string) {
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET stage = $1 WHERE id = $2 AND stage <> ''", StageDiscarded, e.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET stage = $1, switch_at = '' WHERE id = $2 AND stage <> ''", StageDiscarded, e.ID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, finishSQL, finishArgs(e.ID, StatusFailure, s.now(), nil, nil, errText)...)
@@ -929,7 +929,7 @@ func (s *Service) discardBatch(ctx context.Context, batch int64, cause error) {
 	}
 	for _, f := range files {
 		if f.Status == StatusRunning {
-			s.discard(ctx, f, "switching the staged catalog in failed: "+cause.Error())
+			s.discard(ctx, f, "switching the staged catalog in failed (what its earlier writes applied stays): "+cause.Error())
 		}
 	}
 	if err := s.dropStaged(ctx, batch); err != nil {
