@@ -908,13 +908,6 @@ func (s *Service) deactivateMode(w http.ResponseWriter, r *http.Request, sess se
 	answer(w, "success")
 }
 
-func orEmpty(items []SkippedItem) []SkippedItem {
-	if items == nil {
-		return []SkippedItem{}
-	}
-	return items
-}
-
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
