@@ -185,8 +185,8 @@ func (c *catalogTx) applyOffers(batch int64, lo, hi string, now int64) (created,
 		// In UPDATE … FROM SQLite places the target after both with a
 		// plain join, before s (a scan of it per good) with CROSS JOIN.
 		fromU = `cml_stage_goods g, cml_stage_offers s`
-		vj   = ` LEFT JOIN product_variants v ON s.variant AND v.id1c = s.owner_id1c`
-		live = ` g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id <> 0
+		vj    = ` LEFT JOIN product_variants v ON s.variant AND v.id1c = s.owner_id1c`
+		live  = ` g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id <> 0
 			AND s.batch_id = $1 AND s.good_id1c = g.good_id1c || '' AND s.live`
 		mark = `UPDATE cml_stage_goods SET %s = TRUE WHERE` + goods + ` AND good_id1c IN (SELECT s.good_id1c FROM `
 	)
