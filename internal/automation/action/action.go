@@ -62,6 +62,9 @@ func Register(reg *automation.Registry, d Deps) error {
 	if err := reg.AddMessages(messages, "messages"); err != nil {
 		return fmt.Errorf("action: %w", err)
 	}
+	if err := reg.AddTrigger(invoiceStatusChanged()); err != nil {
+		return err
+	}
 	return reg.Add(actions(d)...)
 }
 

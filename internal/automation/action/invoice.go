@@ -157,3 +157,37 @@ func invoiceStatus(d Deps) automation.Action {
 		return o, nil
 	})
 }
+
+// TriggerInvoiceStatusChanged runs a bundle when an invoice's status
+// changes — to the letter in options.status when given ("P": paid) — so
+// that a bundle reacts to a payment without polling. It is served by the
+// change-event log as the crm.event trigger on invoices' "status" field
+// (trigger.record is the invoice, trigger.old the invoice before).
+const TriggerInvoiceStatusChanged = "invoice.status_changed"
+
+func invoiceStatusChanged() automation.TriggerKind {
+	eventFields := []automation.Field{{Name: "id", Type: "integer"}, {Name: "entity", Type: "string"}, {Name: "record_id", Type: "integer"},
+		{Name: "action", Type: "string"}, {Name: "changes", Type: "object"}, {Name: "created_at", Type: "datetime"}}
+	return automation.TriggerKind{Type: TriggerInvoiceStatusChanged, Group: GroupCRM,
+		Data: []automation.Field{{Name: "event", Type: "object", Fields: eventFields}, {Name: "record", Type: "object"}, {Name: "old", Type: "object"}},
+		Validate: func(spec automation.TriggerSpec) []automation.Problem {
+			for k, v := range spec.Options {
+				if k != "status" {
+					return []automation.Problem{{Field: "trigger.options." + k, Message: "unknown option; the only one is status"}}
+				}
+				if s, ok := v.(string); !ok || strings.TrimSpace(s) == "" {
+					return []automation.Problem{{Field: "trigger.options.status", Message: "must be a status letter such as P"}}
+				}
+			}
+			return nil
+		},
+		Events: func(spec automation.TriggerSpec) automation.TriggerSpec {
+			out := automation.TriggerSpec{Type: automation.TriggerCRMEvent, Entity: store.EntityInvoice,
+				Actions: []string{"update"}, Fields: []string{"status"}}
+			if s, ok := spec.Options["status"].(string); ok && strings.TrimSpace(s) != "" {
+				out.ChangedTo = map[string]any{"status": strings.TrimSpace(s)}
+			}
+			return out
+		},
+	}
+}
