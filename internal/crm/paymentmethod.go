@@ -104,6 +104,14 @@ func checkURLTemplate(t string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return Invalid("url_template", "must be an http(s) URL, got %q", t)
 	}
+	// The placeholders go after the host: an invoice's number must not
+	// choose where its payment link leads.
+	if i := strings.IndexByte(t, '{'); i >= 0 {
+		rest := strings.TrimPrefix(strings.TrimPrefix(t[:i], "https://"), "http://")
+		if !strings.ContainsAny(rest, "/?#") {
+			return Invalid("url_template", "the placeholders must come after the host (https://host/…{number}), got %q", t)
+		}
+	}
 	return nil
 }
 
