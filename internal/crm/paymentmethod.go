@@ -58,9 +58,9 @@ func (m *PaymentMethod) Normalize() error {
 	switch m.ClientType {
 	case ClientCompany, ClientContact:
 	case "":
-		return Invalid("client_type", "required: company or contact")
+		return Invalid("client_type", "required")
 	default:
-		return Invalid("client_type", "%q is not one of company, contact", m.ClientType)
+		return Invalid("client_type", "%q is not one of %s", m.ClientType, "company, contact")
 	}
 	if m.PrintForm != PrintFormInvoice {
 		return Invalid("print_form", "%q is not one of %s", m.PrintForm, PrintFormInvoice)

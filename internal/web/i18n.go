@@ -1112,6 +1112,17 @@ var accessCatalogue = map[string]map[string]string{
 // validationRU is the Russian of every FieldError code (crm/codes.go),
 // a format for the error's params with the same verbs as the English.
 var validationRU = map[string]string{
+	"unclosed_placeholder":          "незакрытая { в %q",
+	"unknown_placeholder":           "{%s} — не одна из подстановок {%s}",
+	"not_http_url":                  "должно быть ссылкой http(s), а не %q",
+	"placeholder_in_host":           "подстановки должны идти после адреса сайта (https://сайт/…{number}), а не в нём: %q",
+	"no_payment_method":             "нет способа оплаты с номером %d",
+	"deal_without_buyer":            "в сделке %d нет ни компании, ни контакта: счёту нужен покупатель",
+	"deal_without_products":         "в сделке %d нет товаров: счёту нужна хотя бы одна позиция",
+	"payment_method_client_type":    "способ оплаты %d (%s) — для клиентов типа %s, а не %s",
+	"payment_method_off":            "способ оплаты %d (%s) выключен",
+	"payment_method_link":           "ссылка способа оплаты %d %q: %v",
+	"payment_method_in_use":         "способ оплаты %d указан в %d счетах (с учётом корзины)",
 	"not_record_id":                 "%d — не идентификатор записи",
 	"not_user_id":                   "%d — не идентификатор пользователя",
 	"bad_contact_id":                "%d — неверный или повторный идентификатор контакта",

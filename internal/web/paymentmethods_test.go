@@ -51,13 +51,15 @@ func TestPaymentMethodsPage(t *testing.T) {
 			{"pm-add", url.Values{"name": {"X"}, "client_type": {"lead"}}, "lead"},
 			{"pm-add", url.Values{"name": {"X"}, "client_type": {"company"}, "url_template": {"https://x.example/?n={nomer}"}}, "{nomer}"},
 			{"pm-add", url.Values{"name": {"X"}, "client_type": {"company"}, "url_template": {"ftp://x.example/{number}"}}, "http(s)"},
-			{"pm-add", url.Values{"client_type": {"company"}}, "required"},
+			{"pm-add", url.Values{"client_type": {"company"}}, "обязательное поле"},
 			{"pm-seller", url.Values{"seller_account_id": {"abc"}}, "abc"},
 			{"pm-seller", url.Values{"seller_account_id": {"424242"}}, "424242"},
 		} {
 			p := b.post("/admin/dict/"+c.action, c.form)
-			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="dict-error"`) || !strings.Contains(p.Body, c.says) {
-				t.Errorf("%s %v: %d, want 422 saying %q", c.action, c.form, p.Status, c.says)
+			_, msg, _ := strings.Cut(p.Body, `id="dict-error">`)
+			msg, _, _ = strings.Cut(msg, "</p>")
+			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, c.says) {
+				t.Errorf("%s %v: %d %q, want 422 saying %q", c.action, c.form, p.Status, msg, c.says)
 			}
 		}
 		acc, err := e.app.Store.CreateAccount(bg, e.admin, crm.Account{Title: "Обмен"})
@@ -74,7 +76,7 @@ func TestPaymentMethodsPage(t *testing.T) {
 		if _, err := e.app.Store.CreateInvoice(bg, e.admin, crm.Invoice{PaymentMethodID: ms[0].ID}); err != nil {
 			t.Fatal(err)
 		}
-		if p := b.post("/admin/dict/pm-del", url.Values{"id": {id}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "used by 1 invoices") {
+		if p := b.post("/admin/dict/pm-del", url.Values{"id": {id}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "указан в 1 счетах") {
 			t.Errorf("delete a used method: %d", p.Status)
 		}
 		other, _ := e.app.Store.CreatePaymentMethod(bg, e.admin, crm.PaymentMethod{Name: "Лишний", ClientType: crm.ClientContact})
