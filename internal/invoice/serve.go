@@ -3,13 +3,16 @@ package invoice
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -34,6 +37,52 @@ type Service struct {
 	// every interval, as the web forms' submits are limited.
 	perIP *httpx.Limiter
 	now   func() time.Time
+	// pdfs keeps the PDFs made lately by what they print: drawing one
+	// takes about a tenth of a second (the fonts are parsed each time),
+	// and a link sent to a client is opened again and again.
+	pdfs pdfCache
+}
+
+// pdfCache is a small cache of PDFs by the hash of what they print; a
+// printed invoice whose data changed has another key.
+type pdfCache struct {
+	mu    sync.Mutex
+	byKey map[[32]byte][]byte
+	order [][32]byte
+}
+
+const pdfCacheSize = 64
+
+func (c *pdfCache) get(d Doc, made time.Time) ([]byte, error) {
+	b, _ := json.Marshal(struct {
+		Doc
+		Made time.Time
+	}{d, made})
+	key := sha256.Sum256(b)
+	c.mu.Lock()
+	out, ok := c.byKey[key]
+	c.mu.Unlock()
+	if ok {
+		return out, nil
+	}
+	out, err := PDF(d, made)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil {
+		c.byKey = map[[32]byte][]byte{}
+	}
+	if _, ok := c.byKey[key]; !ok {
+		c.byKey[key] = out
+		c.order = append(c.order, key)
+		if len(c.order) > pdfCacheSize {
+			delete(c.byKey, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return out, nil
 }
 
 // New makes the service; perIP nil is 60 pages at once, then one a second.
@@ -87,7 +136,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if asPDF {
-		b, err := PDF(doc, v.CreatedAt)
+		b, err := s.pdfs.get(doc, v.CreatedAt)
 		if err != nil {
 			s.log.Error("invoice: pdf", "invoice", v.ID, "err", err)
 			http.Error(w, "Счёт сейчас не открыть, попробуйте позже.", http.StatusInternalServerError)

@@ -81,7 +81,7 @@ func TestPublicPage(t *testing.T) {
 	t.Parallel()
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		mux := http.NewServeMux()
-		invoice.New(s, slog.New(slog.DiscardHandler), httpx.NewLimiter(time.Hour, 8)).Register(mux)
+		invoice.New(s, slog.New(slog.DiscardHandler), httpx.NewLimiter(time.Hour, 10)).Register(mux)
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
 		b := Billed(t, s, admin, srv.URL)
@@ -123,6 +123,23 @@ func TestPublicPage(t *testing.T) {
 			}
 		}
 
+		// Opened again: the same document (from the cache); after the
+		// buyer's requisite changes, the new name (the cache is keyed by
+		// what the PDF prints).
+		if _, again := get(t, srv.Client(), b.PublicURL+".pdf"); !bytes.Equal(again, pdf) {
+			t.Error("the PDF opened again differs")
+		}
+		l, err := s.GetRequisiteLink(t.Context(), store.EntityInvoice, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ChangeRequisite(t.Context(), admin, l.RequisiteID, func(r *crm.Requisite) error { r.FullName = "ООО «Ромашка и Ко»"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, changed := get(t, srv.Client(), b.PublicURL+".pdf"); !strings.Contains(pdfText(t, changed), "ООО «Ромашка и Ко»") {
+			t.Error("the PDF after the buyer's requisite changed still shows the old name")
+		}
+
 		resp, _ = get(t, srv.Client(), srv.URL+"/i/invoice.css")
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
 			t.Errorf("css: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -141,7 +158,7 @@ func TestPublicPage(t *testing.T) {
 		if resp, _ := get(t, srv.Client(), b.PublicURL); resp.StatusCode != 404 {
 			t.Errorf("a deleted invoice's page: %d", resp.StatusCode)
 		}
-		// The ninth page of one address within the hour is refused.
+		// The eleventh page of one address within the hour is refused.
 		if resp, _ := get(t, srv.Client(), b.PublicURL); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("past the limit: %d", resp.StatusCode)
 		}
