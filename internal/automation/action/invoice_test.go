@@ -91,8 +91,7 @@ func newBilling(t *testing.T, e *env) billing {
 	return b
 }
 
-func (b billing) deal(t *testing.T, e *env, account int64, contacts []int64, rows []crm.LineItem) int64 {
-	t.Helper()
+func (b billing) deal(_ *testing.T, e *env, account int64, contacts []int64, rows []crm.LineItem) int64 {
 	return must(e.s.CreateDeal(e.ctx, e.admin, crm.Deal{Title: "Сделка", AccountID: account, ContactIDs: contacts, ProductRows: rows})).ID
 }
 
@@ -298,4 +297,26 @@ func TestInvoiceStatus(t *testing.T) {
 		wantNotFound(t, err, "invoice 999999 not found")
 		e.fails(e.call(), "invoice.status", map[string]any{}, "id")
 	})
+}
+
+// go test -bench InvoiceFromDeal -run XXX ./internal/automation/action
+// (SQLite in a temporary directory): one invoice of a deal with two rows,
+// a company with requisites and a seller, per step.
+func BenchmarkInvoiceFromDeal(b *testing.B) {
+	s := store.New(storetest.OpenSQLite(b))
+	admin := storetest.Admin(b, s)
+	reg := automation.NewRegistry(nil)
+	if err := Register(reg, Deps{Store: s, HTTP: httpx.NewOutboundClient(loopback), PublicURL: testPublicURL}); err != nil {
+		b.Fatal(err)
+	}
+	e := &env{t: &testing.T{}, ctx: b.Context(), s: s, admin: admin, reg: reg}
+	bl := newBilling(nil, e)
+	deal := bl.deal(nil, e, bl.company, []int64{bl.person}, bl.rows)
+	a, _ := reg.Action("invoice.from_deal")
+	in := bl.input(deal)
+	for b.Loop() {
+		if _, err := a.Run(b.Context(), e.call(), in); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
