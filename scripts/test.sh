@@ -84,6 +84,14 @@ ensure_xmllint() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null || die "apt-get install libxml2-utils failed"
 }
 
+ensure_pdftotext() {
+	command -v pdftotext >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || die "pdftotext not found; the invoice PDF tests need it (apt-get install poppler-utils)"
+	echo "pdftotext not found, installing poppler-utils with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null || die "apt-get install poppler-utils failed"
+}
+
 ensure_chromium() {
 	if [ ! -x /usr/bin/chromium ]; then
 		[ "$(id -u)" -eq 0 ] || die "/usr/bin/chromium not found; the web UI end-to-end tests need it (apt-get install chromium)"
@@ -123,6 +131,9 @@ ensure_sdk
 ensure_dovecot
 ensure_chromium
 ensure_xmllint
+ensure_pdftotext
+# Tests that need a tool fail without it here, rather than skip.
+export OBMEN_TEST_CI=1
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT

@@ -75,6 +75,8 @@ var sampleBodies = map[string]string{
 	"PUT /api/v1/catalogs/{id}/items":       `{"product_ids":[1],"service_ids":[1]}`,
 	"POST /api/v1/units":                    `{"name":"кор","title":"Коробка","okei":"812"}`,
 	"POST /api/v1/pipelines":                `{"name":"Опт"}`,
+	"POST /api/v1/payment-methods":          `{"name":"Счёт","client_type":"company"}`,
+	"PUT /api/v1/payment-methods/{id}":      `{"name":"Счёт","client_type":"contact"}`,
 	"POST /api/v1/statuses":                 `{"entity_id":"SOURCE","status_id":"FAIR","name":"Выставка"}`,
 	"PUT /api/v1/currencies/{code}":         `{"name":"Российский рубль","active":true,"base":true,"rate":"1"}`,
 	"PUT /api/v1/currency-aliases/{alias}":  `{"code":"UAH"}`,

@@ -156,6 +156,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	})
 	a.calendarRoutes(mux)
 	a.dictionaryRoutes(mux)
+	a.paymentMethodRoutes(mux)
 	a.eventRoutes(mux)
 	a.bitrixRoutes(mux)
 	for _, f := range a.extra {

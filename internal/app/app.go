@@ -40,6 +40,7 @@ import (
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/invoice"
 	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
@@ -189,9 +190,10 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
 	mux := http.NewServeMux()
 	a.Register(mux)
-	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
-	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
-	auto.RegisterHooks(mux)             // the webhook trigger of bundles
+	mux.Handle("/rest/", bx)               // the Bitrix24-compatible API
+	mux.Handle("/1c_exchange.php", cml)    // CommerceML exchange with 1C
+	auto.RegisterHooks(mux)                // the webhook trigger of bundles
+	invoice.New(s, log, nil).Register(mux) // invoices' public pages
 	ui, err := web.New(s, log)
 	if err != nil {
 		return nil, err

@@ -127,7 +127,7 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger, opts ...automation.Option) (*automation.Service, error) {
 	reg := automation.NewRegistry(nil)
 	// Every URL a bundle's step fetches passes the SSRF guard.
-	if err := action.Register(reg, action.Deps{Store: s, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg))}); err != nil {
+	if err := action.Register(reg, action.Deps{Store: s, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), PublicURL: cfg.BaseURL()}); err != nil {
 		return nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,

@@ -119,6 +119,11 @@ type TriggerKind struct {
 	// what makes a poll repeated after a crash produce no second run.
 	Poll  func(ctx context.Context, b *Bundle, cursor string) (items []Item, next string, err error)
 	Every time.Duration
+	// Events, for a kind the change-event log serves (invoice.status_changed),
+	// is the crm.event trigger a bundle's trigger of this kind stands for:
+	// the dispatcher runs the bundle on the changes that one takes, and
+	// its runs are crm.event runs (trigger.event, trigger.record, trigger.old).
+	Events func(spec TriggerSpec) TriggerSpec
 }
 
 // Item is one thing a trigger produced: its key (unique per bundle) and

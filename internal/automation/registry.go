@@ -203,3 +203,18 @@ func (r *Registry) fieldText(prefix, path, name string) Text {
 	n := strings.ReplaceAll(name, "_", " ")
 	return Text{Ru: n, En: n}
 }
+
+// eventKinds are the types of the trigger kinds served by the change-event
+// log (TriggerKind.Events), sorted.
+func (r *Registry) eventKinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for t, k := range r.triggers {
+		if k.Events != nil {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -117,6 +117,7 @@ func apiClass() map[string]class {
 		"GET /api/v1/search": own, "GET /api/v1/calendar": own, "GET /api/v1/recyclebin": own,
 		"GET /api/v1/currencies": own, "GET /api/v1/currency-aliases": own, "GET /api/v1/units": own,
 		"GET /api/v1/pipelines": own, "GET /api/v1/statuses": own, "GET /api/v1/settings/{key}": own,
+		"GET /api/v1/payment-methods": own, "GET /api/v1/payment-methods/{id}": own,
 		"GET /api/v1/custom-fields": own, "GET /api/v1/bitrix/webhooks": own, "POST /api/v1/intake/orders": own,
 		"GET /api/v1/products/{id}/offers": own, "GET /api/v1/catalogs/{id}/items": own, "PUT /api/v1/catalogs/{id}/items": own,
 
@@ -132,6 +133,7 @@ func apiClass() map[string]class {
 		"GET /api/v1/actions": admin, "GET /api/v1/triggers": admin,
 		"PUT /api/v1/currencies/{code}": admin, "PUT /api/v1/currency-aliases/{alias}": admin, "DELETE /api/v1/currency-aliases/{alias}": admin,
 		"POST /api/v1/units": admin, "DELETE /api/v1/units/{id}": admin,
+		"POST /api/v1/payment-methods": admin, "PUT /api/v1/payment-methods/{id}": admin, "DELETE /api/v1/payment-methods/{id}": admin,
 		"POST /api/v1/pipelines": admin, "PUT /api/v1/pipelines/{id}": admin, "DELETE /api/v1/pipelines/{id}": admin,
 		"POST /api/v1/statuses": admin, "PUT /api/v1/statuses/{id}": admin, "DELETE /api/v1/statuses/{id}": admin,
 		"PUT /api/v1/settings/{key}": admin, "POST /api/v1/custom-fields": admin, "DELETE /api/v1/custom-fields/{id}": admin,
