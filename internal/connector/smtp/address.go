@@ -87,8 +87,9 @@ func splitList(s string) []string {
 
 // parseRecipients reads each entry; bad ones are returned apart, with the
 // reason, for the caller to weigh.
-func parseRecipients(list []string) (good []Address, bad []Rejected) {
-	seen := map[string]bool{}
+// An address already in seen (given in an earlier list: To before Cc
+// before Bcc) is left out.
+func parseRecipients(list []string, seen map[string]bool) (good []Address, bad []Rejected) {
 	for _, item := range list {
 		for _, s := range splitList(item) {
 			a, err := ParseAddress(s)

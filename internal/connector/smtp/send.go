@@ -184,11 +184,12 @@ func (d Deps) prepare(ctx context.Context, c *automation.Call, in SendInput) (le
 	var l letter
 	var bad []Rejected
 	var rb []Rejected
-	l.to, rb = parseRecipients(in.To)
+	seen := map[string]bool{}
+	l.to, rb = parseRecipients(in.To, seen)
 	bad = append(bad, rb...)
-	l.cc, rb = parseRecipients(in.Cc)
+	l.cc, rb = parseRecipients(in.Cc, seen)
 	bad = append(bad, rb...)
-	l.bcc, rb = parseRecipients(in.Bcc)
+	l.bcc, rb = parseRecipients(in.Bcc, seen)
 	bad = append(bad, rb...)
 	l.bad = bad
 	if len(l.to)+len(l.cc)+len(l.bcc) == 0 {
