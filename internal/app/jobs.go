@@ -12,10 +12,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/automation"
-	"github.com/obmen/obmen/internal/connection"
-	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
