@@ -54,6 +54,11 @@ func ParseAddress(s string) (Address, error) {
 		}
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.TrimSuffix(domain, "."))
+	if err == nil {
+		// A name whose punycode does not read back (the fuzzer found
+		// some) is not one a server would take either.
+		_, err = idna.Lookup.ToASCII(ascii)
+	}
 	if err != nil || !strings.Contains(ascii, ".") {
 		return Address{}, fmt.Errorf("%q: %q is not a domain", a.Addr, domain)
 	}
