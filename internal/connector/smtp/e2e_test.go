@@ -45,7 +45,9 @@ type env struct {
 // as an admin's OBMEN_OUTBOUND_ALLOW would.
 var loopback = httpx.OutboundPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 
-func newEnv(t *testing.T, m *mta, d *db.DB) *env {
+func newEnv(t *testing.T, m *mta, d *db.DB) *env { return newEnvTB(t, m, d) }
+
+func newEnvTB(t testing.TB, m *mta, d *db.DB) *env {
 	t.Helper()
 	box, err := secret.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
