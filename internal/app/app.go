@@ -219,6 +219,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetBitrixScopes(bx.Scopes)
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
+	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetTimeZone(cfg.TimeZone)
 	var tg notify.Sender
 	if cfg.TelegramToken != "" {
@@ -239,7 +240,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

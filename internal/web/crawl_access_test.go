@@ -89,6 +89,8 @@ var uiClass = map[string]class{
 	"GET /duplicates": admin, "POST /duplicates/rules": admin, "POST /duplicates/merge": admin,
 	"GET /admin/webforms": admin, "POST /admin/webforms": admin, "GET /admin/webforms/{id}": admin, "POST /admin/webforms/{id}/{action}": admin,
 	"GET /admin/collectors": admin, "POST /admin/collectors": admin, "GET /admin/collectors/{id}": admin, "POST /admin/collectors/{id}/{action}": admin,
+	"GET /admin/connections": admin, "GET /admin/connections/new": admin, "POST /admin/connections": admin,
+	"GET /admin/connections/{id}": admin, "POST /admin/connections/{id}/{action}": admin,
 	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/new": admin, "GET /automation/export": admin,
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
 	"GET /automation/runs": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
