@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"embed"
@@ -284,14 +285,13 @@ func (d Deps) send(ctx context.Context, c *automation.Call, in SendInput) (any, 
 		if l.html {
 			p.BodyType = "html"
 		}
-		for i, a := range in.Attachments {
+		for _, a := range in.Attachments {
 			switch {
 			case a.URL != "":
 				p.Attachments = append(p.Attachments, a.URL)
 			default:
 				p.Attachments = append(p.Attachments, fmt.Sprintf("lead %d file %d", a.LeadID, a.FileID))
 			}
-			_ = i
 		}
 		return automation.Preview{DryRun: true, Would: "send an e-mail through " + p.Server, Send: p}, nil
 	}
@@ -327,11 +327,12 @@ func (d Deps) send(ctx context.Context, c *automation.Call, in SendInput) (any, 
 		files = append(files, f)
 	}
 
-	m, err := d.message(l, files, messageID(key, l.from.Addr))
+	msgID := messageID(key, l.from.Addr)
+	m, err := d.message(l, files, msgID)
 	if err != nil {
 		return nil, err
 	}
-	out := SendOutput{MessageID: m.GetGenHeader(mail.HeaderMessageID)[0], Accepted: []string{}, Warnings: warnings, Rejected: l.bad}
+	out := SendOutput{MessageID: msgID, Accepted: []string{}, Warnings: warnings, Rejected: l.bad}
 	if err := d.deliver(ctx, l, m, &out); err != nil {
 		if transient(err) {
 			return nil, automation.Transient(fmt.Errorf("email.send via %s:%d: %w", l.server.Host, l.server.port(), err), 0)
@@ -469,7 +470,10 @@ func messageID(key, from string) string {
 		domain = from[i+1:]
 	}
 	if key == "" {
-		return mail.NewMsg().GetGenHeader(mail.HeaderMessageID)[0] // never: a call always has a key
+		// No step (a direct call without a key): a random one.
+		b := make([]byte, 12)
+		_, _ = rand.Read(b)
+		return "obmen." + hex.EncodeToString(b) + "@" + domain
 	}
 	h := sha256.Sum256([]byte(key))
 	return "obmen." + hex.EncodeToString(h[:12]) + "@" + domain
