@@ -146,7 +146,12 @@ func (u *UI) connectionNew(w http.ResponseWriter, r *http.Request, rq *request) 
 	if !u.connReady(w, r, rq) {
 		return
 	}
-	t, ok := u.conns.Registry().Info(r.URL.Query().Get("type"))
+	typ := r.URL.Query().Get("type")
+	if typ == "" {
+		u.connectionsPage(w, r, rq) // it lists the types to choose from
+		return
+	}
+	t, ok := u.conns.Registry().Info(typ)
 	if !ok {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
