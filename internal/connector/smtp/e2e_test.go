@@ -24,11 +24,13 @@ import (
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/smtp"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/i18n"
 	"github.com/obmen/obmen/internal/intake/mail/dovecottest"
 	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -61,7 +63,7 @@ func newEnvTB(t testing.TB, m *mta, d *db.DB) *env {
 	t.Cleanup(files.Close)
 	deps := smtp.Deps{
 		Dialing: smtp.Dialing{Dialer: httpx.NewDialer(loopback), TLS: &tls.Config{RootCAs: m.Dovecot.TLS.RootCAs}, Timeout: 10 * time.Second},
-		HTTP:    httpx.NewOutboundClient(loopback), Conns: conns, DB: d,
+		HTTP:    httpx.NewOutboundClient(loopback), Conns: conns, DB: d, Store: store.New(d),
 	}
 	if err := smtp.Register(creg, reg, deps); err != nil {
 		t.Fatal(err)
@@ -379,6 +381,41 @@ func TestSendThroughRealMTA(t *testing.T) {
 				"smtp": map[string]any{"host": "127.0.0.1", "port": m.STARTTLS, "security": "starttls", "from": "robot@example.test"}})
 			if out["result"] != "ERROR" || !strings.Contains(fmt.Sprint(out["error"]), "authentication required") {
 				t.Fatalf("result %v", out)
+			}
+		})
+
+		t.Run("a lead's file attached", func(t *testing.T) {
+			ctx := context.Background()
+			st := e.deps.Store
+			admin := storetest.Admin(t, st)
+			l, err := st.CreateLead(ctx, admin, crm.Lead{Title: "Письмо с вложением"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fid int64
+			if err := st.Write(ctx, admin, func(tx *store.Tx) error {
+				fid, err = tx.AddLeadFile(l.ID, "Реквизиты.pdf", "application/pdf", pdf[:5000])
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			out := e.run(t, &automation.Call{RunID: 6, StepID: "mail"}, map[string]any{
+				"to": "u5@example.test", "subject": "файл", "body": "см. вложение",
+				"attachments": []any{map[string]any{"lead_id": l.ID, "file_id": fid}, map[string]any{"lead_id": l.ID, "file_id": fid + 99}},
+				"smtp":        map[string]any{"host": "127.0.0.1", "port": m.Plain, "security": "none", "from": "robot@example.test"}})
+			if out["result"] != "OK" || !strings.Contains(fmt.Sprint(out["warnings"]), "attachment 2 left out: no file") {
+				t.Fatalf("result %v", out)
+			}
+			got := letters(t, m, "u5", base["u5"]+1)
+			base["u5"]++
+			var found bool
+			for _, p := range parts(t, got[len(got)-1].Header, got[len(got)-1].Body) {
+				if p.name == "Реквизиты.pdf" && bytes.Equal(p.data, pdf[:5000]) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatal("the lead's file did not arrive")
 			}
 		})
 
