@@ -88,7 +88,12 @@ func (d Deps) fetch(ctx context.Context, a Attachment) (file, error) {
 	}
 	resp, err := d.HTTP.Do(req)
 	if err != nil {
-		return file{}, err
+		// url.Error names the whole URL, its query (a token) included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return file{}, fmt.Errorf("GET %s: %w", redact(u), err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body.Close()
