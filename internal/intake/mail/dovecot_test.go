@@ -20,8 +20,6 @@ type dovecot struct{ *dovecottest.Server }
 
 const dovecotPassword = dovecottest.Password
 
-func freePort(t testing.TB) int { return dovecottest.FreePort(t) }
-
 func startDovecot(t testing.TB) *dovecot {
 	t.Helper()
 	return &dovecot{Server: dovecottest.Start(t)}
