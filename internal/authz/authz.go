@@ -40,6 +40,10 @@ const (
 	// Automation is the bundles and the journal of their runs (a manual
 	// run on a record is record access).
 	Automation Resource = "automation"
+	// Connections are the saved accounts of external systems that
+	// connectors use (SMTP servers, retailCRM keys): their settings and
+	// checks.
+	Connections Resource = "connections"
 	// Users is the user accounts: everyone reads the list (names to
 	// assign records to); a user changes their own name, contacts and
 	// password, administrators anyone's and make new ones.
@@ -114,6 +118,7 @@ var rules = map[Resource]Rule{
 	Intake:         {Read: Admins, Write: Admins},
 	Exchange1C:     {Read: Admins, Write: Admins},
 	Automation:     {Read: Admins, Write: Admins},
+	Connections:    {Read: Admins, Write: Admins},
 	Users:          {Read: Anyone, Write: OwnerOrAdmin},
 	Grants:         {Read: Admins, Write: Admins},
 	APIKeys:        {Read: OwnerOrAdmin, Write: OwnerOrAdmin},

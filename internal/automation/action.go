@@ -67,6 +67,9 @@ type Description struct {
 	// FreeInput: the input is any JSON (http.request's body, a remote
 	// record with custom fields): unknown fields are not refused.
 	FreeInput bool `json:"free_input,omitempty"`
+	// Connection is the type of saved connection a step of this action
+	// names by id in its "connection" (internal/connection), if any.
+	Connection string `json:"connection,omitempty"`
 }
 
 // Text is a label in each language of the interface.
@@ -122,6 +125,8 @@ type Call struct {
 	Fresh bool
 	// Duplicates is the step's duplicate handling, nil when it has none.
 	Duplicates *Duplicates
+	// Connection is the saved connection the step names (0: none).
+	Connection int64
 	Log        *slog.Logger
 	Now        func() time.Time
 

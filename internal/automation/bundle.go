@@ -63,11 +63,14 @@ type TriggerSpec struct {
 
 // Step is one link of the chain.
 type Step struct {
-	ID         string          `json:"id"`
-	Name       string          `json:"name,omitempty"`
-	Action     string          `json:"action"`
-	Input      any             `json:"input,omitempty"`
-	Duplicates *Duplicates     `json:"duplicates,omitempty"`
+	ID         string      `json:"id"`
+	Name       string      `json:"name,omitempty"`
+	Action     string      `json:"action"`
+	Input      any         `json:"input,omitempty"`
+	Duplicates *Duplicates `json:"duplicates,omitempty"`
+	// Connection is the id of the saved connection (internal/connection)
+	// the step's action works through.
+	Connection int64           `json:"connection,omitempty"`
 	OnError    string          `json:"on_error,omitempty"`
 	When       *tmpl.Condition `json:"when,omitempty"`
 }

@@ -232,7 +232,7 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		done := s.yield(ctx)
 		st := &c.Steps[r.step]
 		call := &Call{RunID: r.id, BundleID: r.bundleID, StepID: st.ID, Attempt: r.attempt + 1, Actor: actor,
-			Duplicates: st.Duplicates, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
+			Duplicates: st.Duplicates, Connection: st.Connection, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
 		out := s.execStep(ctx, c, st, env, call)
 		finished, err := s.record(ctx, &r, c, st, out, env)
 		done()

@@ -17,6 +17,7 @@ type Registry struct {
 	actions  map[string]Action
 	triggers map[string]TriggerKind
 	msgs     *i18n.Catalog
+	conns    Connections
 }
 
 // NewRegistry returns an empty registry whose labels come from msgs (nil:

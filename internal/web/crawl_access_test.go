@@ -89,6 +89,8 @@ var uiClass = map[string]class{
 	"GET /duplicates": admin, "POST /duplicates/rules": admin, "POST /duplicates/merge": admin,
 	"GET /admin/webforms": admin, "POST /admin/webforms": admin, "GET /admin/webforms/{id}": admin, "POST /admin/webforms/{id}/{action}": admin,
 	"GET /admin/collectors": admin, "POST /admin/collectors": admin, "GET /admin/collectors/{id}": admin, "POST /admin/collectors/{id}/{action}": admin,
+	"GET /admin/connections": admin, "GET /admin/connections/new": admin, "POST /admin/connections": admin,
+	"GET /admin/connections/{id}": admin, "POST /admin/connections/{id}/{action}": admin,
 	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/new": admin, "GET /automation/export": admin,
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
 	"GET /automation/runs": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
@@ -161,7 +163,7 @@ func apiClass() map[string]class {
 	}
 	// Integrations: all administrators'.
 	for _, prefix := range []string{"/api/v1/outbound-webhooks", "/api/v1/deliveries/", "/api/v1/intake/journal", "/api/v1/intake/collectors",
-		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges"} {
+		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections"} {
 		m["prefix "+prefix] = admin
 	}
 	return m

@@ -35,6 +35,9 @@ var messages = func() *i18n.Catalog {
 	if err := c.Add(uxMessages, "messages/ux"); err != nil {
 		panic(err) // embedded; the tests load it
 	}
+	if err := c.Add(connMessages, "messages/connections"); err != nil {
+		panic(err)
+	}
 	return c
 }()
 
@@ -42,6 +45,11 @@ var messages = func() *i18n.Catalog {
 //
 //go:embed messages/ux/*.json
 var uxMessages embed.FS
+
+// connMessages are the texts of the connections pages (connections.go).
+//
+//go:embed messages/connections/*.json
+var connMessages embed.FS
 
 // translate finds key in lang, then in Russian — in the Go maps, then in
 // the message files; a missing key shows itself, so that a gap is

@@ -22,6 +22,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -74,6 +75,10 @@ type UI struct {
 	// The bundles' service (SetAutomation): the Automation section, the
 	// cards' Run menu and runs.
 	auto *automation.Service
+	// conns are the saved connections (connections.go); connUsers names
+	// the bundles using one.
+	conns     *connection.Store
+	connUsers connection.Users
 
 	// tz is the installation's time zone from the configuration
 	// (SetTimeZone); the setting "time_zone" overrides it.
@@ -265,6 +270,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /admin/collectors/{id}", u.collectorShow)
 	u.handle(mux, "POST /admin/collectors/{id}/{action}", u.collectorAction)
 	u.registerAutomation(mux)
+	u.registerConnections(mux)
 	u.registerNotify(mux)
 	u.handle(mux, "GET /integrations", u.integrations)
 	u.handle(mux, "GET /integrations/{source}/{id}", u.journalPayload)
