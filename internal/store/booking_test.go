@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -297,6 +298,45 @@ func TestBookingConcurrentOverlap(t *testing.T) {
 		list, err := s.Bookings(ctx, store.BookingFilter{ResourceID: a.ID})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("bookings of room А: %+v %v", list, err)
+		}
+	})
+}
+
+// A custom field of type booking holds a booking's id: one that exists
+// and the request sees.
+func TestBookingCustomField(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		if _, err := s.CreateCustomField(ctx, admin, crm.CustomField{Entity: "deal", Code: "UF_CRM_BOOKING", Label: "Бронь", Type: "booking"}); err != nil {
+			t.Fatal(err)
+		}
+		room := mustResource(t, s, admin, "room", "Зал")
+		b, err := s.CreateBooking(ctx, admin, crm.Booking{ResourceIDs: []int64{room.ID}, StartAt: at(10, 0), EndAt: at(11, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.CreateDeal(ctx, admin, crm.Deal{Title: "Бронь зала", Extra: crm.Extra{Custom: map[string]any{"UF_CRM_BOOKING": " " + itoa(b.ID)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetDeal(ctx, d.ID)
+		if err != nil || got.Custom["UF_CRM_BOOKING"] != json.Number(itoa(b.ID)) {
+			t.Fatalf("read back %v %v", got.Custom, err)
+		}
+		for _, v := range []any{"завтра", "-3", "999999"} {
+			_, err := s.CreateDeal(ctx, admin, crm.Deal{Title: "x", Extra: crm.Extra{Custom: map[string]any{"UF_CRM_BOOKING": v}}})
+			if fieldOf(err) != "custom.UF_CRM_BOOKING" {
+				t.Errorf("%v: %v", v, err)
+			}
+		}
+		anna, err := s.CreateUser(ctx, admin, crm.User{Login: "anna", Role: crm.RoleManager, Active: true}, "manager-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.CreateDeal(store.WithScope(ctx, anna.ID), crm.Actor{UserID: anna.ID},
+			crm.Deal{Title: "x", Extra: crm.Extra{Custom: map[string]any{"UF_CRM_BOOKING": itoa(b.ID)}}})
+		if fe, ok := crm.AsFieldError(err); !ok || fe.Field != "custom.UF_CRM_BOOKING" || fe.Message != "no booking with id "+itoa(b.ID) {
+			t.Errorf("a booking anna does not see: %v", err)
 		}
 	})
 }
