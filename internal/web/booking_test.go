@@ -88,7 +88,7 @@ func TestBookingField(t *testing.T) {
 		form.Set("start_at", "2026-12-09T12:00")
 		p = b.post(otherPage, form)
 		body := html.UnescapeString(p.Body)
-		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "Ресурсы: ресурс «Кабинет 5» уже забронирован") {
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(body, `Ресурсы: ресурс "Кабинет 5" уже забронирован`) {
 			t.Fatalf("overlap: %d %s", p.Status, body)
 		}
 		if o, _ := s.GetDeal(ctx, other.ID); o.Custom["UF_CRM_VISIT"] != nil {
