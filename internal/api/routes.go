@@ -155,6 +155,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		get: s.GetActivity, list: s.ListActivities, create: s.CreateActivity, update: s.UpdateActivity,
 	})
 	a.calendarRoutes(mux)
+	a.bookingRoutes(mux)
 	a.dictionaryRoutes(mux)
 	a.paymentMethodRoutes(mux)
 	a.eventRoutes(mux)

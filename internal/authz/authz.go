@@ -66,6 +66,10 @@ const (
 	// Recycle is purging a deleted record for good (restoring one is
 	// record access).
 	Recycle Resource = "recycle"
+	// Bookable is the resources bookings take (rooms, equipment,
+	// people): everyone reads them to book, administrators change them
+	// (bookings themselves are record access).
+	Bookable Resource = "booking-resources"
 )
 
 // Action is reading or changing.
@@ -127,6 +131,7 @@ var rules = map[Resource]Rule{
 	DuplicateRules: {Read: Admins, Write: Admins},
 	Settings:       {Read: Anyone, Write: Admins},
 	Recycle:        {Read: Admins, Write: Admins},
+	Bookable:       {Read: Anyone, Write: Admins},
 }
 
 // RuleOf is a resource's rule (the zero Rule, nobody, when unknown).

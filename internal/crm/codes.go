@@ -162,4 +162,11 @@ var codes = map[string]string{
 	"no pipeline with id %d":                                       "no_pipeline",
 	"no product with id %d":                                        "no_product",
 	"no service with id %d":                                        "no_service",
+	"%q is not one of room, equipment, person":                     "not_resource_kind",
+	"resource %d is listed twice or is not an id":                  "resource_twice",
+	"entity and record_id go together":                             "record_pair",
+	"resource %q is already booked from %s to %s (booking %d)":     "resource_booked",
+	"%q is not a booking id":                                       "not_booking_id",
+	"resource %q is not active":                                    "resource_inactive",
+	"resource %q has %d bookings; make it inactive instead":        "resource_has_bookings",
 }

@@ -76,6 +76,7 @@ var uiClass = map[string]class{
 	"GET /e/lead/{id}/convert": record, "GET /e/lead/{id}/files/{file}": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /keys/{id}/revoke": record,
+	"GET /e/{entity}/{id}/booking/{code}": record, "POST /e/{entity}/{id}/booking/{code}": record,
 
 	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin, "POST /admin/users/{id}/totp/reset": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
@@ -128,6 +129,9 @@ func apiClass() map[string]class {
 		"PUT /api/v1/requisites/{id}": record, "DELETE /api/v1/requisites/{id}": record,
 		"POST /api/v1/deals/{id}/invoice": record, "POST /api/v1/leads/{id}/convert": record,
 		"DELETE /api/v1/keys/{id}": record, "POST /api/v1/bundles/{id}/run": record,
+		"GET /api/v1/resources": own, "GET /api/v1/resources/{id}": own, "GET /api/v1/bookings": own, "POST /api/v1/bookings": own,
+		"GET /api/v1/bookings/{id}": record, "PATCH /api/v1/bookings/{id}": record, "DELETE /api/v1/bookings/{id}": record,
+		"POST /api/v1/resources": admin, "PATCH /api/v1/resources/{id}": admin, "DELETE /api/v1/resources/{id}": admin,
 
 		// The change log covers every record: administrators and users
 		// granted all records.
@@ -196,13 +200,16 @@ type accessCrawl struct {
 	// ids are Boris's records by entity; deleted is his lead in the
 	// recycle bin; requisite, keyID and journal are his requisite, API
 	// key and intake journal entry.
-	ids                           map[string]int64
-	deleted, requisite, keyID, jr int64
+	ids                                     map[string]int64
+	deleted, requisite, keyID, jr, resource int64
 	// secrets are the titles of Boris's records: none may show to Anna.
 	secrets []string
 }
 
 const crawlMark = "crawlB7q"
+
+// crawlBookingField is a booking custom field on every scoped entity.
+const crawlBookingField = "UF_CRM_CRAWL_BOOKING"
 
 var scopedEntities = []string{store.EntityLead, store.EntityContact, store.EntityAccount, store.EntityDeal,
 	store.EntitySalesOrder, store.EntityInvoice, store.EntityTicket, store.EntityActivity}
@@ -271,6 +278,26 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 	c.ids[store.EntityActivity] = mine("activities", title("activity"), map[string]any{"subject": title("activity"), "kind": "call",
 		"owner_type": "deal", "owner_id": c.ids[store.EntityDeal]})
 	c.requisite = mine("accounts/"+strconv.FormatInt(c.ids[store.EntityAccount], 10)+"/requisites", title("requisite"), map[string]any{"name": title("requisite")})
+	// Boris's resource booking (on his calendar, for his deal), and a
+	// booking field on every entity for the records' booking pages.
+	st, b = c.api(c.admKey, http.MethodPost, "/api/v1/resources", map[string]any{"kind": "room", "name": "Зал"})
+	if st != http.StatusCreated {
+		t.Fatalf("resource: %d %s", st, b)
+	}
+	var room struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(b), &room)
+	c.resource = room.ID
+	c.ids[store.EntityBooking] = mine("bookings", title("booking"), map[string]any{"resource_ids": []int64{room.ID}, "service": title("booking"),
+		"start_at": "2026-12-07T10:00:00Z", "end_at": "2026-12-07T11:00:00Z", "entity": "deal", "record_id": c.ids[store.EntityDeal],
+		"users": []any{map[string]any{"user_id": c.boris.ID, "title": title("booking-event")}}})
+	c.secrets = append(c.secrets, title("booking-event"))
+	for _, en := range scopedEntities {
+		if _, err := s.CreateCustomField(ctx, e.admin, crm.CustomField{Entity: en, Code: crawlBookingField, Label: "Бронь", Type: "booking"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.deleted = mine("leads", title("deleted"), map[string]any{"title": title("deleted")})
 	if st, b := c.api(c.borisKey, http.MethodDelete, "/api/v1/leads/"+strconv.FormatInt(c.deleted, 10), nil); st != http.StatusNoContent {
 		t.Fatalf("boris deletes a lead: %d %s", st, b)
@@ -366,7 +393,7 @@ func (c *accessCrawl) uiPaths(pattern string) []string {
 	boris := strconv.FormatInt(c.boris.ID, 10)
 	fill := func(p, entity string) string {
 		r := strings.NewReplacer("{entity}", entity, "{field}", fieldOf[entity], "{bundle}", "1", "{action}", "delete",
-			"{delivery}", "1", "{version}", "1", "{file}", "1")
+			"{delivery}", "1", "{version}", "1", "{file}", "1", "{code}", crawlBookingField)
 		p = r.Replace(p)
 		switch {
 		case strings.HasPrefix(p, "/kanban/"):
@@ -527,6 +554,10 @@ func (c *accessCrawl) apiPaths(path string) string {
 		id = strconv.FormatInt(c.deleted, 10)
 	case seg[0] == "bundles":
 		id = "1"
+	case seg[0] == "bookings":
+		id = c.id(store.EntityBooking)
+	case seg[0] == "resources":
+		id = strconv.FormatInt(c.resource, 10)
 	default:
 		if en, ok := apiRecords[seg[0]]; ok {
 			id = c.id(en)

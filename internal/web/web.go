@@ -228,6 +228,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /recycle/{entity}/{id}/purge", u.purge)
 	u.handle(mux, "GET /calendar", u.calendar)
 	u.handle(mux, "POST /calendar/{id}/move", u.moveActivity)
+	u.handle(mux, "GET /e/{entity}/{id}/booking/{code}", u.bookingForm)
+	u.handle(mux, "POST /e/{entity}/{id}/booking/{code}", u.bookingForm)
 	u.handle(mux, "GET /import", u.importPage)
 	u.handle(mux, "POST /import", u.importUpload)
 	u.handle(mux, "POST /import/run", u.importRun)

@@ -72,6 +72,7 @@ func Register(reg *automation.Registry, d Deps) error {
 func actions(d Deps) []automation.Action {
 	var out []automation.Action
 	out = append(out, crmActions(d)...)
+	out = append(out, bookingActions(d)...)
 	out = append(out, httpRequest(d), webhookSend(d), delay(d), stop())
 	out = append(out, invoiceFromDeal(d), invoiceStatus(d))
 	return out
