@@ -130,6 +130,9 @@ func apiClass() map[string]class {
 		// granted all records.
 		"GET /api/v1/events":  admin,
 		"GET /api/v1/actions": admin, "GET /api/v1/triggers": admin,
+		// Direct action calls: administrators, and users granted the
+		// "actions" permission (the crawl's manager is not).
+		"POST /api/v1/actions/{name}": admin, "GET /api/v1/actions/calls": admin,
 		"PUT /api/v1/currencies/{code}": admin, "PUT /api/v1/currency-aliases/{alias}": admin, "DELETE /api/v1/currency-aliases/{alias}": admin,
 		"POST /api/v1/units": admin, "DELETE /api/v1/units/{id}": admin,
 		"POST /api/v1/pipelines": admin, "PUT /api/v1/pipelines/{id}": admin, "DELETE /api/v1/pipelines/{id}": admin,

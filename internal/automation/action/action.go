@@ -66,7 +66,7 @@ func Register(reg *automation.Registry, d Deps) error {
 func actions(d Deps) []automation.Action {
 	var out []automation.Action
 	out = append(out, crmActions(d)...)
-	out = append(out, httpRequest(d), webhookSend(d), delay(d), stop())
+	out = append(out, userInfoAction(d), httpRequest(d), webhookSend(d), delay(d), stop())
 	return out
 }
 
