@@ -133,6 +133,9 @@ func apiClass() map[string]class {
 		// Direct action calls: administrators, and users granted the
 		// "actions" permission (the crawl's manager is not).
 		"POST /api/v1/actions/{name}": admin, "GET /api/v1/actions/calls": admin,
+		// A profile is read by everyone, as the user list; changed by its
+		// user or an administrator.
+		"GET /api/v1/users/{id}/profile": own, "PUT /api/v1/users/{id}/profile": record,
 		"PUT /api/v1/currencies/{code}": admin, "PUT /api/v1/currency-aliases/{alias}": admin, "DELETE /api/v1/currency-aliases/{alias}": admin,
 		"POST /api/v1/units": admin, "DELETE /api/v1/units/{id}": admin,
 		"POST /api/v1/pipelines": admin, "PUT /api/v1/pipelines/{id}": admin, "DELETE /api/v1/pipelines/{id}": admin,

@@ -168,10 +168,18 @@ func addComms(key string) func(ctx context.Context, sp *seedPatch, v any) error 
 	}
 }
 
-// toCustom sets a custom field of the record: what the seed has and Obmen
-// keeps no column for.
-func toCustom(code string) func(ctx context.Context, sp *seedPatch, v any) error {
-	return func(_ context.Context, sp *seedPatch, v any) error {
+// toCustom sets a custom field of the record (UF_CRM_<CODE>): what the
+// seed has and Obmen keeps no column for. An administrator defines the
+// field; without it the input is refused, naming it.
+func toCustom(entity, code string) func(ctx context.Context, sp *seedPatch, v any) error {
+	return func(ctx context.Context, sp *seedPatch, v any) error {
+		defs, err := sp.st.CustomFields(ctx, entity)
+		if err != nil {
+			return fail(err)
+		}
+		if !slices.ContainsFunc(defs, func(f crm.CustomField) bool { return f.Code == code }) {
+			return automation.InputErrorf(sp.field, "Obmen keeps it in the custom field %s of %s, which is not defined (Settings → custom fields)", code, entityWords(entity))
+		}
 		c, _ := sp.patch["custom"].(map[string]any)
 		if c == nil {
 			c = map[string]any{}
@@ -353,9 +361,9 @@ var (
 var seedInputs = map[string][]seedField{
 	store.EntityAccount: {
 		{name: "industry", typ: "string", to: "industry"},
-		{name: "revenue", typ: "string", apply: toCustom("revenue")},
-		{name: "currency", typ: "string", apply: toCustom("currency")},
-		{name: "employees", typ: "string", apply: toCustom("employees")},
+		{name: "revenue", typ: "string", apply: toCustom(store.EntityAccount, "UF_CRM_REVENUE")},
+		{name: "currency", typ: "string", apply: toCustom(store.EntityAccount, "UF_CRM_CURRENCY")},
+		{name: "employees", typ: "string", apply: toCustom(store.EntityAccount, "UF_CRM_EMPLOYEES")},
 		{name: "contacts", typ: "any"}, // linked from the contacts' side after the update
 		seedPhone, seedEmail, seedMessengers, seedResponsible, seedComment,
 		{name: "address", typ: "string", apply: addressPart("actual_address", "street")},
@@ -364,7 +372,7 @@ var seedInputs = map[string][]seedField{
 	},
 	store.EntityContact: {
 		seedBirthday,
-		{name: "type", typ: "string", apply: toCustom("type")},
+		{name: "type", typ: "string", apply: toCustom(store.EntityContact, "UF_CRM_TYPE")},
 		seedSource,
 		{name: "companies", typ: "any", apply: idList("account_ids")},
 		seedPhone, seedEmail, seedMessengers, seedWeb,
@@ -374,17 +382,17 @@ var seedInputs = map[string][]seedField{
 	store.EntityLead: {
 		seedBirthday,
 		{name: "status", typ: "string", apply: dictionary("STATUS", "status_id")},
-		{name: "type", typ: "string", apply: toCustom("type")},
+		{name: "type", typ: "string", apply: toCustom(store.EntityLead, "UF_CRM_TYPE")},
 		seedSource,
 		{name: "companies", typ: "any", apply: firstID("account_id")},
 		seedPhone, seedEmail, seedResponsible, seedComment,
 	},
 	store.EntityActivity: seedActivity,
 	store.EntityDeal: {
-		{name: "type", typ: "string", apply: toCustom("type")},
+		{name: "type", typ: "string", apply: toCustom(store.EntityDeal, "UF_CRM_TYPE")},
 		{name: "category", typ: "string", apply: pipeline},
 		{name: "stage", typ: "string", apply: stage},
-		{name: "tax_rate", typ: "string", apply: toCustom("tax_rate")},
+		{name: "tax_rate", typ: "string", apply: toCustom(store.EntityDeal, "UF_CRM_TAX_RATE")},
 		{name: "company", typ: "any", apply: firstID("account_id")},
 		{name: "contacts", typ: "any", apply: idList("contact_ids")},
 		seedResponsible, seedComment, seedSource,
