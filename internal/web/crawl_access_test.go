@@ -91,7 +91,7 @@ var uiClass = map[string]class{
 	"GET /admin/collectors": admin, "POST /admin/collectors": admin, "GET /admin/collectors/{id}": admin, "POST /admin/collectors/{id}/{action}": admin,
 	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/new": admin, "GET /automation/export": admin,
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
-	"GET /automation/runs": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
+	"GET /automation/runs": admin, "GET /automation/calls": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
 	"GET /automation/{id}": admin, "GET /automation/{id}/versions/{version}": admin, "POST /automation/{id}/{action}": admin,
 	"GET /integrations": admin, "GET /integrations/{source}/{id}": admin, "GET /integrations/{source}/{id}/skipped.csv": admin,
 	"GET /integrations/{name}": admin, "POST /integrations/{name}/check": admin,
@@ -627,6 +627,7 @@ func (c *accessCrawl) compare() {
 		{"/admin/webforms", "/api/v1/webforms"},
 		{"/automation", "/api/v1/bundles"},
 		{"/automation/runs", "/api/v1/runs"},
+		{"/automation/calls", "/api/v1/actions/calls"},
 		{"/admin/users/" + boris + "/access", "/api/v1/users/" + boris + "/grants"},
 		{"/keys?user=" + boris, "/api/v1/users/" + boris + "/keys"},
 	}
