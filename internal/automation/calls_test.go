@@ -188,3 +188,60 @@ func TestCallAction(t *testing.T) {
 		}
 	})
 }
+
+// TestSeedActionsInABundle runs seed 003's actions as a bundle's steps:
+// user info, the four record updates, an activity made and deleted, a
+// timeline post — each step's output as the seed returns it.
+func TestSeedActionsInABundle(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		id := func(path string, body map[string]any) int64 {
+			var rec struct {
+				ID int64 `json:"id"`
+			}
+			e.must(e.do("POST", "/api/v1/"+path, body), http.StatusCreated).json(t, &rec)
+			return rec.ID
+		}
+		acc := id("accounts", map[string]any{"title": "Ромашка"})
+		ct := id("contacts", map[string]any{"name": "Иван"})
+		lead := id("leads", map[string]any{"title": "Заявка"})
+		deal := id("deals", map[string]any{"title": "Поставка", "account_id": acc})
+		b := e.bundle(jsonOf(t, fmt.Sprintf(`{"name": "seed 003", "active": true, "trigger": {"type": "manual", "entity": "deal"},
+			"steps": [
+				{"id": "who", "action": "user.info", "input": {"id": ["{{trigger.user.id}}"]}},
+				{"id": "deal", "action": "crm.deal.update", "input": {"id": "{{trigger.record.id}}", "stage": "Подготовка документов", "comment": "от {{steps.who.login}}", "contacts": [%d]}},
+				{"id": "company", "action": "crm.company.update", "input": {"id": "{{trigger.record.account_id}}", "phone": "+7 900 111-22-33", "contacts": "%d"}},
+				{"id": "contact", "action": "crm.contact.update", "input": {"id": %d, "post": "Директор", "source": "Звонок"}},
+				{"id": "lead", "action": "crm.lead.update", "input": {"id": %d, "status": "IN_PROCESS", "companies": ["{{trigger.record.account_id}}"]}},
+				{"id": "call", "action": "crm.activity.create", "input": {"title": "Позвонить", "type": "звонок", "content": "Счёт", "entity_type": "CRM_DEAL", "entity_id": "{{trigger.record.id}}", "importance": "high", "responsible": "{{steps.who.id}}", "communication": "+7 900 111-22-33"}},
+				{"id": "drop", "action": "crm.activity.delete", "input": {"id": "{{steps.call.id}}"}},
+				{"id": "post", "action": "crm.timeline.add", "input": {"entity": "CRM_DEAL", "id": "{{trigger.record.id}}", "title": "Оплачено", "text": "дело {{steps.call.id}}", "author": "{{steps.who.login}}"}},
+				{"id": "missing", "action": "crm.lead.update", "input": {"id": 999999, "title": "x"}, "on_error": "continue"}
+			]}`, ct, ct, ct, lead)))
+		var run automation.Run
+		e.must(e.do("POST", fmt.Sprintf("/api/v1/bundles/%d/run", b.ID), map[string]any{"entity": "deal", "record_id": deal}), http.StatusAccepted).json(t, &run)
+		r := e.waitStatus(run.ID, automation.StatusOK)
+		out := map[string]any{}
+		for _, s := range r.Steps {
+			out[s.StepID] = s.Output
+		}
+		for step, want := range map[string]string{"deal.result": "true", "company.result": "true", "contact.result": "true", "lead.result": "true",
+			"drop.result": "true", "post.result": "true", "who.login": "admin", "missing.result": "false", "missing.error": "lead 999999 not found"} {
+			if got := path(out, step); got != want {
+				t.Errorf("%s = %v, want %s", step, got, want)
+			}
+		}
+		d, _ := e.app.Store.GetDeal(ctx, deal)
+		c, _ := e.app.Store.GetContact(ctx, ct)
+		l, _ := e.app.Store.GetLead(ctx, lead)
+		a, _ := e.app.Store.GetAccount(ctx, acc)
+		if d.StageID != "PREPARATION" || d.Comments != "от admin" || len(d.ContactIDs) != 1 || c.Position != "Директор" || c.SourceID != "CALL" ||
+			len(c.AccountIDs) != 1 || l.StatusID != "IN_PROCESS" || l.AccountID != acc || len(a.Phones) != 1 {
+			t.Errorf("records: deal %+v\ncontact %+v\nlead %+v\naccount %+v", d, c, l, a)
+		}
+		comments, _ := e.app.Store.ListComments(ctx, "deal", deal)
+		if len(comments) != 1 || !strings.HasPrefix(comments[0].Body, "Оплачено\n\nдело ") {
+			t.Errorf("timeline %+v", comments)
+		}
+	})
+}
