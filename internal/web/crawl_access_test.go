@@ -79,6 +79,7 @@ var uiClass = map[string]class{
 
 	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin, "POST /admin/users/{id}/totp/reset": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
+	"GET /account/profile": own, "POST /account/profile": own, "GET /admin/users/{id}/profile": admin, "POST /admin/users/{id}/profile": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
 	"GET /admin/webhooks": admin, "POST /admin/webhooks/incoming": admin, "POST /admin/webhooks/incoming/{id}/{action}": admin,
