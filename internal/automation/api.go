@@ -370,7 +370,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 		return nil
 	})
 	handle(mux, "POST /api/v1/actions/{name}",
-		"Call an action directly with its input as the body: 200 with result OK or ERROR, 400 for an input the action refuses (field), 404 unknown action; administrators and users (and their API keys) holding the \"actions\" permission; the action runs as the caller; Idempotency-Key replays the stored answer",
+		"Call an action directly with its input as the body: 200 with result OK or ERROR, 400 invalid_input for an input the action refuses (field), 404 unknown action; administrators and users (and their API keys) holding the \"actions\" permission; the action runs as the caller; Idempotency-Key replays the stored answer",
 		map[string]any{}, CallResponse{}, func(w http.ResponseWriter, r *http.Request, u crm.User, a crm.Actor) error {
 			if e := httpx.CheckJSONContentType(r); e != nil {
 				return e
@@ -386,6 +386,12 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 			}
 			if ans.Replayed {
 				w.Header().Set("Idempotent-Replayed", "true")
+			}
+			if ans.Status == http.StatusBadRequest {
+				// An input the action refused: the API's error envelope,
+				// naming the field; the action's output in details.
+				return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_input", Field: ans.Response.Field,
+					Message: ans.Response.Error, Details: ans.Response.Output}
 			}
 			httpx.WriteJSON(w, ans.Status, ans.Response)
 			return nil

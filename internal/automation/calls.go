@@ -42,6 +42,8 @@ type CallRequest struct {
 
 // CallAnswer is a direct call's HTTP status and body; Replayed says it
 // was the stored answer of an earlier call with the same Idempotency-Key.
+// Status 400 is an input the action refused: Response names the field
+// and the error, which the API answers in its error envelope.
 type CallAnswer struct {
 	Status   int
 	Response CallResponse

@@ -21,8 +21,21 @@ func TestCallAction(t *testing.T) {
 			t.Helper()
 			r := e.doKey(key, "POST", "/api/v1/actions/"+name, body, headers...)
 			var cr automation.CallResponse
-			if r.Status == http.StatusOK || r.Status == http.StatusBadRequest && strings.Contains(string(r.Body), `"result"`) {
+			switch r.Status {
+			case http.StatusOK:
 				r.json(t, &cr)
+			case http.StatusBadRequest:
+				// The API's error envelope; the refused input's field.
+				var eb struct {
+					Error struct {
+						Code, Field, Message string
+						Details              any
+					}
+				}
+				r.json(t, &eb)
+				if eb.Error.Code == "invalid_input" {
+					cr = automation.CallResponse{Result: automation.ResultError, Field: eb.Error.Field, Error: eb.Error.Message, Output: eb.Error.Details}
+				}
 			}
 			return r, cr
 		}

@@ -1,0 +1,1 @@
+-- hapi local placeholder, never commit
