@@ -70,19 +70,20 @@ func (p *UserProfile) Normalize() error {
 	case "M", "F":
 		p.Gender = strings.ToUpper(p.Gender)
 	default:
-		return Invalid("gender", "%q is not M or F", p.Gender)
+		return Invalid("gender", "%q is not one of %s", p.Gender, "M, F")
 	}
 	if p.Birthday != "" {
 		if _, err := time.Parse(time.DateOnly, p.Birthday); err != nil {
-			return Invalid("birthday", "%q is not a date YYYY-MM-DD", p.Birthday)
+			return Invalid("birthday", "%q is not a date in YYYY-MM-DD form", p.Birthday)
 		}
 	}
-	for field, v := range map[string]string{"photo_url": p.PhotoURL, "website": p.Website} {
+	for _, f := range []struct{ field, v string }{{"photo_url", p.PhotoURL}, {"website", p.Website}} {
+		field, v := f.field, f.v
 		if v == "" {
 			continue
 		}
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return Invalid(field, "%q is not an http(s) address", v)
+			return Invalid(field, "must be an http(s) URL")
 		}
 	}
 	switch p.UserType {
@@ -90,7 +91,7 @@ func (p *UserProfile) Normalize() error {
 		p.UserType = UserTypeEmployee
 	case UserTypeEmployee, UserTypeExtranet, UserTypeEmail:
 	default:
-		return Invalid("user_type", "%q is not employee, extranet or email", p.UserType)
+		return Invalid("user_type", "%q is not one of %s", p.UserType, "employee, extranet, email")
 	}
 	return nil
 }
