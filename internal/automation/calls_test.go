@@ -1,10 +1,13 @@
 package automation_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/crm"
@@ -255,6 +258,34 @@ func TestSeedActionsInABundle(t *testing.T) {
 		comments, _ := e.app.Store.ListComments(ctx, "deal", deal)
 		if len(comments) != 1 || !strings.HasPrefix(comments[0].Body, "Оплачено\n\nдело ") {
 			t.Errorf("timeline %+v", comments)
+		}
+	})
+}
+
+// TestCallJournalKept: direct calls are purged with the runs, after the
+// journal's keeping time, and not before.
+func TestCallJournalKept(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		e.must(e.do("POST", "/api/v1/actions/user.info", map[string]any{"id": e.admin.ID}), http.StatusOK)
+		e.must(e.do("POST", "/api/v1/actions/user.info", map[string]any{"id": e.admin.ID}), http.StatusOK)
+		// One of them made older than the keeping time.
+		old := time.Now().Add(-automation.DefaultKeepRuns - time.Hour).UnixMicro()
+		if err := e.d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE automation_action_calls SET started_at = $1 WHERE id = (SELECT MIN(id) FROM automation_action_calls)", old)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.app.Automation.Purge(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := e.d.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM automation_action_calls").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%d calls after the purge, want the recent one", n)
 		}
 	})
 }
