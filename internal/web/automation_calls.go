@@ -13,6 +13,8 @@ import (
 
 type callRow struct {
 	automation.ActionCall
+	// ActionLabel is the action's label in the user's language.
+	ActionLabel           string
 	InputJSON, OutputJSON string
 }
 
@@ -31,8 +33,10 @@ func (u *UI) autoCalls(w http.ResponseWriter, r *http.Request, rq *request) {
 	q := r.URL.Query()
 	d := callsData{Action: q.Get("action"), Result: q.Get("result"), Source: q.Get("source")}
 	known := false
+	labels := map[string]string{}
 	for _, a := range u.auto.Registry().Actions() {
-		d.Actions = append(d.Actions, option{Value: a.Name, Label: a.Name + " — " + a.Label.In(rq.Lang)})
+		labels[a.Name] = a.Label.In(rq.Lang)
+		d.Actions = append(d.Actions, option{Value: a.Name, Label: a.Label.In(rq.Lang)})
 		known = known || a.Name == d.Action
 	}
 	if !known {
@@ -52,7 +56,10 @@ func (u *UI) autoCalls(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	for _, c := range list.Items {
-		row := callRow{ActionCall: c}
+		row := callRow{ActionCall: c, ActionLabel: labels[c.Action]}
+		if row.ActionLabel == "" {
+			row.ActionLabel = c.Action
+		}
 		if c.Input != nil {
 			row.InputJSON = prettyJSON(c.Input)
 		}
