@@ -1,1 +1,0 @@
--- hapi local placeholder, never commit
