@@ -16,8 +16,8 @@ import (
 const seenEvery = time.Minute
 
 // NoteSeen records that a user made a signed-in request (a session's or
-// an API key's), at most once a minute per user; a failure is only
-// logged by the caller's absence of it — online status is a hint.
+// an API key's), at most once a minute per user. A failed write is let
+// go: online status is a hint, and the next minute's request writes it.
 func (s *Store) NoteSeen(ctx context.Context, userID int64) {
 	now := s.now()
 	if v, ok := s.seen.Load(userID); ok && now.Sub(v.(time.Time)) < seenEvery {
