@@ -164,6 +164,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		f(mux)
 	}
 	a.userRoutes(mux)
+	a.profileRoutes(mux)
 	a.recycleRoutes(mux)
 	a.searchRoutes(mux)
 	a.customFieldRoutes(mux)

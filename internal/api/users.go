@@ -227,7 +227,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			httpx.WriteJSON(w, http.StatusOK, GrantsBody{Grants: gs})
 			return nil
 		})
-	a.handle(mux, "GET /api/v1/users/{id}/permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)", nil, PermissionsBody{},
+	a.handle(mux, "GET /api/v1/users/{id}/permissions", "A user's integration permissions: 1c_exchange, 1c_catalog, actions (admin)", nil, PermissionsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {
 				return err
@@ -247,7 +247,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			return nil
 		})
 	a.handle(mux, "PUT /api/v1/users/{id}/permissions",
-		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange); administrators hold both (admin)",
+		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange), actions (POST /api/v1/actions/{name} as the user); administrators hold them all (admin)",
 		PermissionsBody{}, PermissionsBody{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 			if err := authorize(p, authz.Grants, authz.ActionOf(r.Method), 0); err != nil {

@@ -261,3 +261,32 @@ type ManyRecords interface {
 type ZeroRecords interface {
 	Zero(entity string) (map[string]any, bool)
 }
+
+// OutputError is a failure that still has an output: seed 003's actions
+// answer "false" and the error text in their output, which the journal
+// and the API show beside the error.
+type OutputError struct {
+	Err    error
+	Output any
+}
+
+func (e *OutputError) Error() string { return e.Err.Error() }
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// FailWith is err with the output the action still gives.
+func FailWith(err error, output any) error {
+	if err == nil {
+		return nil
+	}
+	return &OutputError{Err: err, Output: output}
+}
+
+// errorOutput is the output a failed action gave with its error, nil
+// when none.
+func errorOutput(err error) any {
+	var oe *OutputError
+	if errors.As(err, &oe) {
+		return oe.Output
+	}
+	return nil
+}

@@ -315,7 +315,7 @@ func (s *Service) execStep(ctx context.Context, c *Compiled, st *CompiledStep, e
 	defer cancel()
 	out, err := safeRun(sctx, st.Action, call, input)
 	if err != nil {
-		o.result, o.err = ResultError, err.Error()
+		o.result, o.err, o.output = ResultError, err.Error(), errorOutput(err)
 		o.transient, o.retryAfter = IsTransient(err)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			o.err = fmt.Sprintf("the step took longer than %s", s.stepTimeout)

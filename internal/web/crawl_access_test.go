@@ -80,6 +80,7 @@ var uiClass = map[string]class{
 
 	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin, "POST /admin/users/{id}/totp/reset": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
+	"GET /account/profile": own, "POST /account/profile": own, "GET /admin/users/{id}/profile": admin, "POST /admin/users/{id}/profile": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
 	"GET /admin/webhooks": admin, "POST /admin/webhooks/incoming": admin, "POST /admin/webhooks/incoming/{id}/{action}": admin,
@@ -94,7 +95,7 @@ var uiClass = map[string]class{
 	"GET /admin/connections/{id}": admin, "POST /admin/connections/{id}/{action}": admin,
 	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/new": admin, "GET /automation/export": admin,
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
-	"GET /automation/runs": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
+	"GET /automation/runs": admin, "GET /automation/calls": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
 	"GET /automation/{id}": admin, "GET /automation/{id}/versions/{version}": admin, "POST /automation/{id}/{action}": admin,
 	"GET /integrations": admin, "GET /integrations/{source}/{id}": admin, "GET /integrations/{source}/{id}/skipped.csv": admin,
 	"GET /integrations/{name}": admin, "POST /integrations/{name}/check": admin,
@@ -137,6 +138,12 @@ func apiClass() map[string]class {
 		// granted all records.
 		"GET /api/v1/events":  admin,
 		"GET /api/v1/actions": admin, "GET /api/v1/triggers": admin,
+		// Direct action calls: administrators, and users granted the
+		// "actions" permission (the crawl's manager is not).
+		"POST /api/v1/actions/{name}": admin, "GET /api/v1/actions/calls": admin,
+		// A profile is read by everyone, as the user list; changed by its
+		// user or an administrator.
+		"GET /api/v1/users/{id}/profile": own, "PUT /api/v1/users/{id}/profile": record,
 		"PUT /api/v1/currencies/{code}": admin, "PUT /api/v1/currency-aliases/{alias}": admin, "DELETE /api/v1/currency-aliases/{alias}": admin,
 		"POST /api/v1/units": admin, "DELETE /api/v1/units/{id}": admin,
 		"POST /api/v1/payment-methods": admin, "PUT /api/v1/payment-methods/{id}": admin, "DELETE /api/v1/payment-methods/{id}": admin,
@@ -656,6 +663,7 @@ func (c *accessCrawl) compare() {
 		{"/admin/webforms", "/api/v1/webforms"},
 		{"/automation", "/api/v1/bundles"},
 		{"/automation/runs", "/api/v1/runs"},
+		{"/automation/calls", "/api/v1/actions/calls"},
 		{"/admin/users/" + boris + "/access", "/api/v1/users/" + boris + "/grants"},
 		{"/keys?user=" + boris, "/api/v1/users/" + boris + "/keys"},
 	}

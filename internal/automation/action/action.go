@@ -73,7 +73,7 @@ func actions(d Deps) []automation.Action {
 	var out []automation.Action
 	out = append(out, crmActions(d)...)
 	out = append(out, bookingActions(d)...)
-	out = append(out, httpRequest(d), webhookSend(d), delay(d), stop())
+	out = append(out, userInfoAction(d), httpRequest(d), webhookSend(d), delay(d), stop())
 	out = append(out, invoiceFromDeal(d), invoiceStatus(d))
 	return out
 }
