@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -118,7 +119,11 @@ func (e *env) run(t *testing.T, call *automation.Call, input map[string]any) map
 		call.Log = slog.New(slog.DiscardHandler)
 	}
 	out, err := e.action.Run(context.Background(), call, v)
-	if err != nil {
+	var oe *automation.OutputError
+	if errors.As(err, &oe) {
+		// A failed send: the step fails with its output (result ERROR).
+		out = oe.Output
+	} else if err != nil {
 		t.Fatalf("email.send: %v", err)
 	}
 	m, _ := out.(map[string]any)

@@ -339,7 +339,15 @@ func (d Deps) send(ctx context.Context, c *automation.Call, in SendInput) (any, 
 		}
 		out.Result, out.Error = ResultError, err.Error()
 		logOf(c).Warn("email.send: not sent", "server", l.server.Host, "error", err)
-		return out, nil
+		// Like every action of seed 003: the step fails (the journal and
+		// POST /api/v1/actions say ERROR) and keeps the output, so that a
+		// bundle going on after it ("on_error": "continue") reads
+		// steps.<id>.result and steps.<id>.error.
+		v, verr := automation.ToValue(out)
+		if verr != nil {
+			return nil, verr
+		}
+		return nil, automation.FailWith(fmt.Errorf("email.send via %s:%d: %w", l.server.Host, l.server.port(), err), v)
 	}
 	out.Result = ResultOK
 	for _, w := range out.Warnings {
