@@ -74,6 +74,18 @@ ensure_dovecot() {
 	fi
 }
 
+# email.send is tested end to end through a real MTA (exim, run by the
+# tests on loopback) delivering to the tests' Dovecot.
+ensure_mta() {
+	if ! command -v exim4 >/dev/null 2>&1 && ! command -v exim >/dev/null 2>&1 && [ ! -x /usr/sbin/exim4 ]; then
+		[ "$(id -u)" -eq 0 ] || die "exim not found; the SMTP connector tests need it (apt-get install exim4-daemon-light)"
+		echo "exim not found, installing exim4-daemon-light with apt-get ..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends exim4-daemon-light >/dev/null || die "apt-get install exim4-daemon-light failed"
+		# The package's own service is not wanted: tests run their own.
+	fi
+}
+
 # Every CommerceML document Obmen writes is validated against the schema
 # of its version with xmllint (internal/commerceml/schematest).
 ensure_xmllint() {
@@ -82,6 +94,14 @@ ensure_xmllint() {
 	echo "xmllint not found, installing libxml2-utils with apt-get ..."
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null || die "apt-get install libxml2-utils failed"
+}
+
+ensure_pdftotext() {
+	command -v pdftotext >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || die "pdftotext not found; the invoice PDF tests need it (apt-get install poppler-utils)"
+	echo "pdftotext not found, installing poppler-utils with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null || die "apt-get install poppler-utils failed"
 }
 
 ensure_chromium() {
@@ -121,8 +141,12 @@ ensure_cc
 ensure_curl
 ensure_sdk
 ensure_dovecot
+ensure_mta
 ensure_chromium
 ensure_xmllint
+ensure_pdftotext
+# Tests that need a tool fail without it here, rather than skip.
+export OBMEN_TEST_CI=1
 export CGO_ENABLED=1
 trap 'rc=$?; pg_stop; exit $rc' EXIT
 trap 'exit 130' INT

@@ -21,7 +21,7 @@ type Setting struct {
 }
 
 // settingKeys are the settings the API may read and write.
-var settingKeys = map[string]bool{"sales_order.prefix": true, "invoice.prefix": true}
+var settingKeys = map[string]bool{"sales_order.prefix": true, "invoice.prefix": true, store.SellerSetting: true}
 
 func (a *API) dictionaryRoutes(mux *http.ServeMux) {
 	s := a.store

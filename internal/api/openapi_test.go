@@ -75,6 +75,8 @@ var sampleBodies = map[string]string{
 	"PUT /api/v1/catalogs/{id}/items":       `{"product_ids":[1],"service_ids":[1]}`,
 	"POST /api/v1/units":                    `{"name":"кор","title":"Коробка","okei":"812"}`,
 	"POST /api/v1/pipelines":                `{"name":"Опт"}`,
+	"POST /api/v1/payment-methods":          `{"name":"Счёт","client_type":"company"}`,
+	"PUT /api/v1/payment-methods/{id}":      `{"name":"Счёт","client_type":"contact"}`,
 	"POST /api/v1/statuses":                 `{"entity_id":"SOURCE","status_id":"FAIR","name":"Выставка"}`,
 	"PUT /api/v1/currencies/{code}":         `{"name":"Российский рубль","active":true,"base":true,"rate":"1"}`,
 	"PUT /api/v1/currency-aliases/{alias}":  `{"code":"UAH"}`,
@@ -95,7 +97,7 @@ var sampleBodies = map[string]string{
 	"POST /api/v1/users/{id}/keys":          `{"name":"sweep2"}`,
 }
 
-var pathParams = map[string]string{"{id}": "1", "{entity}": "lead", "{code}": "RUB", "{key}": "sales_order.prefix", "{version}": "1", "{alias}": "HRN"}
+var pathParams = map[string]string{"{name}": "user.info", "{id}": "1", "{entity}": "lead", "{code}": "RUB", "{key}": "sales_order.prefix", "{version}": "1", "{alias}": "HRN"}
 
 func TestOpenAPIDocument(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {

@@ -155,13 +155,16 @@ func (a *API) Register(mux *http.ServeMux) {
 		get: s.GetActivity, list: s.ListActivities, create: s.CreateActivity, update: s.UpdateActivity,
 	})
 	a.calendarRoutes(mux)
+	a.bookingRoutes(mux)
 	a.dictionaryRoutes(mux)
+	a.paymentMethodRoutes(mux)
 	a.eventRoutes(mux)
 	a.bitrixRoutes(mux)
 	for _, f := range a.extra {
 		f(mux)
 	}
 	a.userRoutes(mux)
+	a.profileRoutes(mux)
 	a.recycleRoutes(mux)
 	a.searchRoutes(mux)
 	a.customFieldRoutes(mux)

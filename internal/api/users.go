@@ -187,8 +187,8 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 	handleUserPart(a, mux, "grants", "What a manager may see and change beyond their own records (admin)",
 		"Replace what a manager may see and change beyond their own records: other users' records (owner_id) or everyone's (owner_id 0), to read or, with edit, to change (admin)",
 		a.store.Grants, a.store.SetGrants, func(gs []store.Grant) GrantsBody { return GrantsBody{Grants: gs} }, func(b GrantsBody) []store.Grant { return b.Grants })
-	handleUserPart(a, mux, "permissions", "A user's integration permissions: 1c_exchange, 1c_catalog (admin)",
-		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange); administrators hold both (admin)",
+	handleUserPart(a, mux, "permissions", "A user's integration permissions: 1c_exchange, 1c_catalog, actions (admin)",
+		"Replace a user's integration permissions, and so their API keys': 1c_exchange (the 1C exchange of orders within the user's record access), 1c_catalog (also the catalog import; needs 1c_exchange), actions (POST /api/v1/actions/{name} as the user); administrators hold them all (admin)",
 		a.store.UserPermissions, a.store.SetUserPermissions, func(ps []string) PermissionsBody { return PermissionsBody{Permissions: ps} }, func(b PermissionsBody) []string { return b.Permissions })
 	a.handle(mux, "GET /api/v1/users/{id}/keys", "List a user's API keys (admin or self)", nil, ListResponse[crm.APIKey]{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {

@@ -32,6 +32,7 @@ import (
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -40,6 +41,7 @@ import (
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/intake/mail"
 	"github.com/obmen/obmen/internal/intake/webform"
+	"github.com/obmen/obmen/internal/invoice"
 	"github.com/obmen/obmen/internal/notify"
 	"github.com/obmen/obmen/internal/secret"
 	"github.com/obmen/obmen/internal/store"
@@ -123,6 +125,9 @@ type Server struct {
 	CommerceML *exchange.Service
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
+	// Connections are the saved accounts of external systems that
+	// connectors' steps use.
+	Connections *connection.Store
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -175,12 +180,15 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// 9–25 waiting, a steady 500/s sometimes 16, so they do not tell one
 	// from the other; requests in flight do: 60 against 0–2.)
 	pressure := load.InFlight
-	auto, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(pressure, busyRequests))
+	auto, conns, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(pressure, busyRequests))
 	if err != nil {
 		return nil, err
 	}
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
+	a.Extra(func(mux *http.ServeMux) {
+		connection.RegisterAPI(mux, connection.HandleUser(a.HandleUser), conns, bundlesUsing(auto), cfg.MaxBodyBytes)
+	})
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
 	reg := prometheus.NewRegistry()
@@ -189,9 +197,10 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
 	mux := http.NewServeMux()
 	a.Register(mux)
-	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
-	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
-	auto.RegisterHooks(mux)             // the webhook trigger of bundles
+	mux.Handle("/rest/", bx)               // the Bitrix24-compatible API
+	mux.Handle("/1c_exchange.php", cml)    // CommerceML exchange with 1C
+	auto.RegisterHooks(mux)                // the webhook trigger of bundles
+	invoice.New(s, log, nil).Register(mux) // invoices' public pages
 	ui, err := web.New(s, log)
 	if err != nil {
 		return nil, err
@@ -212,6 +221,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetBitrixScopes(bx.Scopes)
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
+	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetTimeZone(cfg.TimeZone)
 	var tg notify.Sender
 	if cfg.TelegramToken != "" {
@@ -232,7 +242,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

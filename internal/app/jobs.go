@@ -14,6 +14,8 @@ import (
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -124,12 +126,37 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 
 // newAutomation builds the bundles' engine with every action registered:
 // the CRM's, HTTP and flow actions; connectors add theirs here.
-func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger, opts ...automation.Option) (*automation.Service, error) {
+func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger, opts ...automation.Option) (*automation.Service, *connection.Store, error) {
 	reg := automation.NewRegistry(nil)
 	// Every URL a bundle's step fetches passes the SSRF guard.
-	if err := action.Register(reg, action.Deps{Store: s, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg))}); err != nil {
-		return nil, err
+	outbound := httpx.NewOutboundClient(outboundPolicy(cfg))
+	if err := action.Register(reg, action.Deps{Store: s, HTTP: outbound, PublicURL: cfg.BaseURL()}); err != nil {
+		return nil, nil, err
+	}
+	// The saved connections every connector shares, and the connectors.
+	conns := connection.NewStore(d, box, connection.NewRegistry(reg.Messages()))
+	reg.SetConnections(conns)
+	attach := outboundPolicy(cfg)
+	attach.MaxResponseBytes = smtp.MaxAttachment + 1
+	if err := smtp.Register(conns.Registry(), reg, smtp.Deps{Dialing: smtp.Dialing{Dialer: httpx.NewDialer(outboundPolicy(cfg))},
+		HTTP: httpx.NewOutboundClient(attach), Conns: conns, DB: d, Store: s}); err != nil {
+		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
-		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), nil
+		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), conns, nil
+}
+
+// bundlesUsing names the bundles whose steps use a connection.
+func bundlesUsing(auto *automation.Service) connection.Users {
+	return func(ctx context.Context, id int64) ([]string, error) {
+		bs, err := auto.UsingConnection(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(bs))
+		for i, b := range bs {
+			names[i] = b.Name
+		}
+		return names, nil
+	}
 }

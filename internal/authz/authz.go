@@ -40,6 +40,10 @@ const (
 	// Automation is the bundles and the journal of their runs (a manual
 	// run on a record is record access).
 	Automation Resource = "automation"
+	// Connections are the saved accounts of external systems that
+	// connectors use (SMTP servers, retailCRM keys): their settings and
+	// checks.
+	Connections Resource = "connections"
 	// Users is the user accounts: everyone reads the list (names to
 	// assign records to); a user changes their own name, contacts and
 	// password, administrators anyone's and make new ones.
@@ -62,6 +66,10 @@ const (
 	// Recycle is purging a deleted record for good (restoring one is
 	// record access).
 	Recycle Resource = "recycle"
+	// Bookable is the resources bookings take (rooms, equipment,
+	// people): everyone reads them to book, administrators change them
+	// (bookings themselves are record access).
+	Bookable Resource = "booking-resources"
 )
 
 // Action is reading or changing.
@@ -114,6 +122,7 @@ var rules = map[Resource]Rule{
 	Intake:         {Read: Admins, Write: Admins},
 	Exchange1C:     {Read: Admins, Write: Admins},
 	Automation:     {Read: Admins, Write: Admins},
+	Connections:    {Read: Admins, Write: Admins},
 	Users:          {Read: Anyone, Write: OwnerOrAdmin},
 	Grants:         {Read: Admins, Write: Admins},
 	APIKeys:        {Read: OwnerOrAdmin, Write: OwnerOrAdmin},
@@ -122,6 +131,7 @@ var rules = map[Resource]Rule{
 	DuplicateRules: {Read: Admins, Write: Admins},
 	Settings:       {Read: Anyone, Write: Admins},
 	Recycle:        {Read: Admins, Write: Admins},
+	Bookable:       {Read: Anyone, Write: Admins},
 }
 
 // RuleOf is a resource's rule (the zero Rule, nobody, when unknown).

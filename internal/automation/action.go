@@ -67,6 +67,9 @@ type Description struct {
 	// FreeInput: the input is any JSON (http.request's body, a remote
 	// record with custom fields): unknown fields are not refused.
 	FreeInput bool `json:"free_input,omitempty"`
+	// Connection is the type of saved connection a step of this action
+	// names by id in its "connection" (internal/connection), if any.
+	Connection string `json:"connection,omitempty"`
 }
 
 // Text is a label in each language of the interface.
@@ -122,6 +125,8 @@ type Call struct {
 	Fresh bool
 	// Duplicates is the step's duplicate handling, nil when it has none.
 	Duplicates *Duplicates
+	// Connection is the saved connection the step names (0: none).
+	Connection int64
 	Log        *slog.Logger
 	Now        func() time.Time
 
@@ -255,4 +260,33 @@ type ManyRecords interface {
 // judges a creation's filters on it and the creation's event.
 type ZeroRecords interface {
 	Zero(entity string) (map[string]any, bool)
+}
+
+// OutputError is a failure that still has an output: seed 003's actions
+// answer "false" and the error text in their output, which the journal
+// and the API show beside the error.
+type OutputError struct {
+	Err    error
+	Output any
+}
+
+func (e *OutputError) Error() string { return e.Err.Error() }
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// FailWith is err with the output the action still gives.
+func FailWith(err error, output any) error {
+	if err == nil {
+		return nil
+	}
+	return &OutputError{Err: err, Output: output}
+}
+
+// errorOutput is the output a failed action gave with its error, nil
+// when none.
+func errorOutput(err error) any {
+	var oe *OutputError
+	if errors.As(err, &oe) {
+		return oe.Output
+	}
+	return nil
 }

@@ -369,6 +369,51 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 		httpx.WriteJSON(w, http.StatusOK, ActionList{Items: s.reg.Actions()})
 		return nil
 	})
+	handle(mux, "POST /api/v1/actions/{name}",
+		"Call an action directly with its input as the body: 200 with result OK or ERROR, 400 invalid_input for an input the action refuses (field), 404 unknown action; administrators and users (and their API keys) holding the \"actions\" permission; the action runs as the caller; Idempotency-Key replays the stored answer",
+		map[string]any{}, CallResponse{}, func(w http.ResponseWriter, r *http.Request, u crm.User, a crm.Actor) error {
+			if e := httpx.CheckJSONContentType(r); e != nil {
+				return e
+			}
+			body, herr := httpx.ReadBody(r, maxBody)
+			if herr != nil {
+				return herr
+			}
+			ans, err := s.CallAction(r.Context(), CallRequest{User: u, Actor: a, Action: r.PathValue("name"), Body: body,
+				IdemKey: r.Header.Get("Idempotency-Key")})
+			if err != nil {
+				return err
+			}
+			if ans.Replayed {
+				w.Header().Set("Idempotent-Replayed", "true")
+			}
+			if ans.Status == http.StatusBadRequest {
+				// An input the action refused: the API's error envelope,
+				// naming the field; the action's output in details.
+				return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_input", Field: ans.Response.Field,
+					Message: ans.Response.Error, Details: ans.Response.Output}
+			}
+			httpx.WriteJSON(w, ans.Status, ans.Response)
+			return nil
+		})
+	admin("GET /api/v1/actions/calls", "The journal of action calls, direct (source api) and bundle steps (source bundle), newest first (action=, result=OK|ERROR, source=, before=, limit=)", nil, CallList{},
+		func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
+			q := r.URL.Query()
+			cq := CallQuery{Action: q.Get("action"), Result: q.Get("result"), Source: q.Get("source"), Before: q.Get("before")}
+			if v := q.Get("limit"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n <= 0 {
+					return httpx.Errorf(http.StatusBadRequest, "bad_request", "limit", "%q is not a positive number", v)
+				}
+				cq.Limit = n
+			}
+			list, err := s.ListCalls(r.Context(), cq)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, list)
+			return nil
+		})
 	admin("GET /api/v1/triggers", "The triggers bundles can start on, described", nil, TriggerList{}, func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
 		httpx.WriteJSON(w, http.StatusOK, TriggerList{Items: s.reg.Triggers()})
 		return nil

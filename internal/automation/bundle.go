@@ -63,11 +63,14 @@ type TriggerSpec struct {
 
 // Step is one link of the chain.
 type Step struct {
-	ID         string          `json:"id"`
-	Name       string          `json:"name,omitempty"`
-	Action     string          `json:"action"`
-	Input      any             `json:"input,omitempty"`
-	Duplicates *Duplicates     `json:"duplicates,omitempty"`
+	ID         string      `json:"id"`
+	Name       string      `json:"name,omitempty"`
+	Action     string      `json:"action"`
+	Input      any         `json:"input,omitempty"`
+	Duplicates *Duplicates `json:"duplicates,omitempty"`
+	// Connection is the id of the saved connection (internal/connection)
+	// the step's action works through.
+	Connection int64           `json:"connection,omitempty"`
 	OnError    string          `json:"on_error,omitempty"`
 	When       *tmpl.Condition `json:"when,omitempty"`
 }
@@ -119,6 +122,11 @@ type TriggerKind struct {
 	// what makes a poll repeated after a crash produce no second run.
 	Poll  func(ctx context.Context, b *Bundle, cursor string) (items []Item, next string, err error)
 	Every time.Duration
+	// Events, for a kind the change-event log serves (invoice.status_changed),
+	// is the crm.event trigger a bundle's trigger of this kind stands for:
+	// the dispatcher runs the bundle on the changes that one takes, and
+	// its runs are crm.event runs (trigger.event, trigger.record, trigger.old).
+	Events func(spec TriggerSpec) TriggerSpec
 }
 
 // Item is one thing a trigger produced: its key (unique per bundle) and

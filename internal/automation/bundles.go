@@ -159,6 +159,11 @@ func (s *Service) Validate(d Definition) error {
 	if _, err := s.reg.Compile(d); err != nil {
 		return err
 	}
+	if ps, err := s.reg.checkConnections(context.Background(), d); err != nil {
+		return err
+	} else if len(ps) > 0 {
+		return &InvalidError{Problems: ps}
+	}
 	return nil
 }
 
@@ -269,6 +274,11 @@ func (s *Service) save(ctx context.Context, actor crm.Actor, id int64, d Definit
 	c, err := s.reg.Compile(sealed)
 	if err != nil {
 		return err
+	}
+	if ps, err := s.reg.checkConnections(ctx, sealed); err != nil {
+		return err
+	} else if len(ps) > 0 {
+		return &InvalidError{Problems: ps}
 	}
 	if d.RunAs != 0 {
 		u, err := s.store.GetUser(ctx, d.RunAs)

@@ -20,6 +20,9 @@ type Spec struct {
 	Duplicates []string
 	Entity     string
 	FreeInput  bool
+	// Connection is the type of saved connection (internal/connection)
+	// a step of the action refers to by its "connection" id.
+	Connection string
 }
 
 // Func is an action's typed work.
@@ -34,7 +37,7 @@ func Define[In, Out any](spec Spec, run Func[In, Out]) Action {
 	var in In
 	var out Out
 	d := Description{Name: spec.Name, Group: spec.Group, Writes: spec.Writes, Duplicates: spec.Duplicates,
-		Entity: spec.Entity, FreeInput: spec.FreeInput,
+		Entity: spec.Entity, FreeInput: spec.FreeInput, Connection: spec.Connection,
 		Input: fieldsOf(reflect.TypeOf(in)), Output: fieldsOf(reflect.TypeOf(out))}
 	return &typed[In, Out]{desc: d, run: run}
 }

@@ -49,10 +49,11 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	// most wake-ups find nothing new.
 	var low, last sql.NullInt64
 	var active int
+	types, args := s.eventTriggerTypes(1)
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
-		(SELECT MIN(cursor) FROM automation_bundles WHERE active = TRUE AND trigger_type = 'crm.event'),
-		(SELECT COUNT(*) FROM automation_bundles WHERE active = TRUE AND trigger_type = 'crm.event'),
-		(SELECT MAX(id) FROM events)`).Scan(&low, &active, &last); err != nil {
+		(SELECT MIN(cursor) FROM automation_bundles WHERE active = TRUE AND trigger_type IN (`+types+`)),
+		(SELECT COUNT(*) FROM automation_bundles WHERE active = TRUE AND trigger_type IN (`+types+`)),
+		(SELECT MAX(id) FROM events)`, args...).Scan(&low, &active, &last); err != nil {
 		return 0, fmt.Errorf("automation: look for new events: %w", err)
 	}
 	if active == 0 || !last.Valid || last.Int64 <= low.Int64 {
@@ -90,13 +91,14 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 			continue
 		}
 		self := "bundle:" + strconv.FormatInt(l.id, 10)
+		spec := s.eventSpec(&c.Def.Trigger)
 		maxDepth := c.Def.MaxDepth
 		if maxDepth == 0 {
 			maxDepth = DefaultMaxDepth
 		}
 		for i := range evs {
 			ev := &evs[i]
-			if ev.ID <= l.cursor || !matchEvent(&c.Def.Trigger, ev) {
+			if ev.ID <= l.cursor || !matchEvent(spec, ev) {
 				continue
 			}
 			if ev.Actor == self && !c.Def.SelfTrigger {
@@ -238,8 +240,9 @@ type listener struct {
 }
 
 func (s *Service) listeners(ctx context.Context, q queryer, lock string) ([]listener, error) {
+	types, args := s.eventTriggerTypes(1)
 	rows, err := q.QueryContext(ctx, `SELECT id, version, cursor FROM automation_bundles
-		WHERE active = TRUE AND trigger_type = 'crm.event' ORDER BY id`+lock)
+		WHERE active = TRUE AND trigger_type IN (`+types+`) ORDER BY id`+lock, args...)
 	if err != nil {
 		return nil, fmt.Errorf("automation: dispatch: bundles: %w", err)
 	}
@@ -330,4 +333,32 @@ func textOf(v any) string {
 	default:
 		return strings.TrimSpace(string(mustJSON(x)))
 	}
+}
+
+// eventTriggerTypes are the trigger types the change-event log serves —
+// crm.event and the kinds that stand for one (TriggerKind.Events) — as
+// placeholders from $first and their arguments.
+func (s *Service) eventTriggerTypes(first int) (string, []any) {
+	args := []any{TriggerCRMEvent}
+	for _, k := range s.reg.eventKinds() {
+		args = append(args, k)
+	}
+	ph := make([]string, len(args))
+	for i := range args {
+		ph[i] = "$" + strconv.Itoa(first+i)
+	}
+	return strings.Join(ph, ", "), args
+}
+
+// eventSpec is the crm.event trigger a bundle's trigger stands for:
+// itself, or what its kind's Events makes of it.
+func (s *Service) eventSpec(t *TriggerSpec) *TriggerSpec {
+	if t.Type == TriggerCRMEvent {
+		return t
+	}
+	if k, ok := s.reg.Trigger(t.Type); ok && k.Events != nil {
+		spec := k.Events(*t)
+		return &spec
+	}
+	return t
 }

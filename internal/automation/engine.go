@@ -232,7 +232,7 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		done := s.yield(ctx)
 		st := &c.Steps[r.step]
 		call := &Call{RunID: r.id, BundleID: r.bundleID, StepID: st.ID, Attempt: r.attempt + 1, Actor: actor,
-			Duplicates: st.Duplicates, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
+			Duplicates: st.Duplicates, Connection: st.Connection, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
 		out := s.execStep(ctx, c, st, env, call)
 		finished, err := s.record(ctx, &r, c, st, out, env)
 		done()
@@ -315,7 +315,7 @@ func (s *Service) execStep(ctx context.Context, c *Compiled, st *CompiledStep, e
 	defer cancel()
 	out, err := safeRun(sctx, st.Action, call, input)
 	if err != nil {
-		o.result, o.err = ResultError, err.Error()
+		o.result, o.err, o.output = ResultError, err.Error(), errorOutput(err)
 		o.transient, o.retryAfter = IsTransient(err)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			o.err = fmt.Sprintf("the step took longer than %s", s.stepTimeout)

@@ -76,7 +76,7 @@ func (s *Service) runJoined(ctx context.Context, r *runState, c *Compiled, env m
 			default:
 				st := &c.Steps[r.step]
 				call := &Call{RunID: r.id, BundleID: r.bundleID, StepID: st.ID, Attempt: r.attempt + 1, Actor: actor,
-					Duplicates: st.Duplicates, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
+					Duplicates: st.Duplicates, Connection: st.Connection, Log: s.log, Now: s.now, Fresh: fresh && r.attempt == 0}
 				var out stepOutcome
 				err := db.Savepoint(wctx, tx, "automation_step", func() error {
 					out = s.execStep(jctx, c, st, env, call)

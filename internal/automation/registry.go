@@ -17,6 +17,7 @@ type Registry struct {
 	actions  map[string]Action
 	triggers map[string]TriggerKind
 	msgs     *i18n.Catalog
+	conns    Connections
 }
 
 // NewRegistry returns an empty registry whose labels come from msgs (nil:
@@ -202,4 +203,19 @@ func (r *Registry) fieldText(prefix, path, name string) Text {
 	}
 	n := strings.ReplaceAll(name, "_", " ")
 	return Text{Ru: n, En: n}
+}
+
+// eventKinds are the types of the trigger kinds served by the change-event
+// log (TriggerKind.Events), sorted.
+func (r *Registry) eventKinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for t, k := range r.triggers {
+		if k.Events != nil {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -480,8 +480,8 @@ func (s *Service) Cancel(ctx context.Context, id int64) (Run, error) {
 	return s.GetRun(ctx, id)
 }
 
-// Purge deletes filtered runs older than a day and other finished runs
-// older than the journal's keeping time.
+// Purge deletes filtered runs older than a day, and other finished runs
+// and direct action calls older than the journal's keeping time.
 func (s *Service) Purge(ctx context.Context) error {
 	now := s.now()
 	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -491,6 +491,10 @@ func (s *Service) Purge(ctx context.Context) error {
 			return fmt.Errorf("automation: purge: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM automation_runs WHERE "+cond, args...); err != nil {
+			return fmt.Errorf("automation: purge: %w", err)
+		}
+		// Direct calls of actions are kept as long as runs.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM automation_action_calls WHERE started_at < $1", args[1]); err != nil {
 			return fmt.Errorf("automation: purge: %w", err)
 		}
 		return nil

@@ -68,6 +68,11 @@ func (s *Service) Test(ctx context.Context, actor crm.Actor, id int64, req TestR
 	if err != nil {
 		return TestResult{}, err
 	}
+	if ps, err := s.reg.checkConnections(ctx, open); err != nil {
+		return TestResult{}, err
+	} else if len(ps) > 0 {
+		return TestResult{}, &InvalidError{Problems: ps}
+	}
 	trig, err := s.testTrigger(ctx, c, req)
 	if err != nil {
 		return TestResult{}, err
@@ -94,7 +99,7 @@ func (s *Service) Test(ctx context.Context, actor crm.Actor, id int64, req TestR
 	res.Status = StatusOK
 	for i := range c.Steps {
 		st := &c.Steps[i]
-		call := &Call{BundleID: id, StepID: st.ID, Attempt: 1, Actor: actor, DryRun: true, Duplicates: st.Duplicates, Log: s.log, Now: s.now,
+		call := &Call{BundleID: id, StepID: st.ID, Attempt: 1, Actor: actor, DryRun: true, Duplicates: st.Duplicates, Connection: st.Connection, Log: s.log, Now: s.now,
 			dedupe: "automation:test:" + randomKey()}
 		o := s.execStep(ctx, c, st, env, call)
 		res.Steps = append(res.Steps, RunStep{Seq: i, StepID: st.ID, Action: st.Def().Action, Attempt: 1, Result: o.result,

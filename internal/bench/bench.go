@@ -41,6 +41,7 @@ type Options struct {
 	// The 1C exchange phase (see onec.go).
 	Login        string
 	OneCProducts int
+	OneCVariants int
 	OneCOrders   int
 	ServerPID    int
 	// Automation runs the automation phase (automation.go).
@@ -65,6 +66,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&o.Login, "login", "admin", "user 1C signs in as, with --key as its password (for --url)")
 	fs.IntVar(&o.OneCProducts, "onec-products", 0, "exchange a generated catalog of this many products with offers through the 1C protocol")
+	fs.IntVar(&o.OneCVariants, "onec-variants", 3, "variants (1C characteristics: offers \"<good>#<characteristic>\" with prices per type and stock per warehouse) of each product of --onec-products; 0: one offer per product")
 	fs.IntVar(&o.OneCOrders, "onec-orders", 0, "create this many sales orders over the API and take them out through one 1C sale query")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
 	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")

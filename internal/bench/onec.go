@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 // OneCReport is what the 1C exchange phase measured.
 type OneCReport struct {
 	Products       int     `json:"products"`
+	Variants       int     `json:"variants_per_product"`
 	UploadSeconds  float64 `json:"upload_seconds"`
 	ImportSeconds  float64 `json:"import_xml_seconds"`
 	OffersSeconds  float64 `json:"offers_xml_seconds"`
@@ -39,12 +41,22 @@ type OneCReport struct {
 	ServerPeakAnonMiB int `json:"server_peak_anon_rss_mib,omitempty"`
 	ServerPeakFileMiB int `json:"server_peak_file_rss_mib,omitempty"`
 	ServerVmHWMMiB    int `json:"server_vmhwm_mib,omitempty"`
+	// Leads created over the REST API every 50 ms while the catalog was
+	// imported and switched in: what a shop's site waits for while 1C
+	// syncs (milliseconds).
+	Leads         int     `json:"concurrent_leads,omitempty"`
+	LeadP50Millis float64 `json:"concurrent_lead_p50_ms,omitempty"`
+	LeadP99Millis float64 `json:"concurrent_lead_p99_ms,omitempty"`
+	LeadMaxMillis float64 `json:"concurrent_lead_max_ms,omitempty"`
+	LeadErrors    int     `json:"concurrent_lead_errors,omitempty"`
 }
 
 func (r *OneCReport) print(w io.Writer) {
 	if r.Products > 0 {
-		fmt.Fprintf(w, "1C catalog of %d products with offers over the exchange protocol: %.1f s end to end (upload %.1f s, import.xml %.1f s, offers.xml %.1f s, %d import calls)\n",
-			r.Products, r.CatalogSeconds, r.UploadSeconds, r.ImportSeconds, r.OffersSeconds, r.ImportCalls)
+		fmt.Fprintf(w, "1C catalog of %d products with offers (%d variants each) over the exchange protocol: %.1f s end to end (upload %.1f s, import.xml %.1f s, offers.xml %.1f s, %d import calls)\n",
+			r.Products, r.Variants, r.CatalogSeconds, r.UploadSeconds, r.ImportSeconds, r.OffersSeconds, r.ImportCalls)
+		fmt.Fprintf(w, "leads created over the API every 50 ms during the imports: %d, p50 %.1f ms, p99 %.1f ms, worst %.1f ms, %d errors\n",
+			r.Leads, r.LeadP50Millis, r.LeadP99Millis, r.LeadMaxMillis, r.LeadErrors)
 	}
 	if r.Orders > 0 {
 		fmt.Fprintf(w, "1C sale query: %d orders in one document, %.1f MiB, %.2f s\n", r.QueryDocuments, float64(r.QueryBytes)/(1<<20), r.QuerySeconds)
@@ -164,10 +176,11 @@ func catalog(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, l
 		return err
 	}
 	defer os.RemoveAll(dir)
+	offers := func(w io.Writer, n int) error { return WriteOffersVariants(w, n, o.OneCVariants) }
 	files := []struct {
 		name string
 		gen  func(io.Writer, int) error
-	}{{"import.xml", WriteCatalog}, {"offers.xml", WriteOffers}}
+	}{{"import.xml", WriteCatalog}, {"offers.xml", offers}}
 	for _, f := range files {
 		w, err := os.Create(filepath.Join(dir, f.name))
 		if err != nil {
@@ -181,8 +194,8 @@ func catalog(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, l
 			return err
 		}
 	}
-	fmt.Fprintf(log, "bench: 1C catalog of %d products generated; exchanging\n", o.OneCProducts)
-	rep.Products = o.OneCProducts
+	fmt.Fprintf(log, "bench: 1C catalog of %d products with %d variants each generated; exchanging\n", o.OneCProducts, o.OneCVariants)
+	rep.Products, rep.Variants = o.OneCProducts, o.OneCVariants
 	c := o.exchangeClient(hc)
 	start := time.Now()
 	if err := c.Checkauth(ctx, "catalog"); err != nil {
@@ -204,6 +217,8 @@ func catalog(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, l
 		}
 	}
 	rep.UploadSeconds = time.Since(start).Seconds()
+	stopLeads := leadsMeanwhile(ctx, hc, o, rep)
+	defer stopLeads()
 	for i, f := range files {
 		t0 := time.Now()
 		n, err := c.Import(ctx, "catalog", f.name, nil)
@@ -218,7 +233,62 @@ func catalog(ctx context.Context, hc *http.Client, o Options, rep *OneCReport, l
 		}
 	}
 	rep.CatalogSeconds = time.Since(start).Seconds()
+	stopLeads()
 	return nil
+}
+
+// leadsMeanwhile creates a lead over the REST API every 50 ms until the
+// returned function is called, and puts their latencies in rep.
+func leadsMeanwhile(ctx context.Context, hc *http.Client, o Options, rep *OneCReport) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	var lat []time.Duration
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			n := leadSeq.Add(1)
+			body := fmt.Sprintf(`{"title":"Заявка во время обмена с 1С %d","name":"Иван","phones":[{"value":"8 (9%02d) %03d-%02d-%02d","value_type":"mobile"}]}`,
+				n, n/10_000_000%100, n/10_000%1000, n/100%100, n%100)
+			req, _ := http.NewRequestWithContext(ctx, "POST", o.URL+"/api/v1/leads", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+o.Key)
+			req.Header.Set("Content-Type", "application/json")
+			t0 := time.Now()
+			res, err := hc.Do(req)
+			d := time.Since(t0)
+			if err != nil {
+				rep.LeadErrors++
+				continue
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusCreated {
+				rep.LeadErrors++
+				continue
+			}
+			lat = append(lat, d)
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+			slices.Sort(lat)
+			rep.Leads = len(lat)
+			rep.LeadP50Millis, rep.LeadP99Millis = percentile(lat, 0.5), percentile(lat, 0.99)
+			if len(lat) > 0 {
+				rep.LeadMaxMillis = float64(lat[len(lat)-1].Microseconds()) / 1000
+			}
+		})
+	}
 }
 
 // orders makes o.OneCOrders sales orders over the REST API, then takes

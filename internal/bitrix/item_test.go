@@ -180,7 +180,7 @@ func TestUserFields(t *testing.T) {
 		}{
 			{"ORDER_NO", "string", nil}, {"PAGES", "integer", nil}, {"WEIGHT", "double", nil}, {"PAID", "boolean", nil},
 			{"SHIP_DATE", "date", nil}, {"SHIP_AT", "datetime", nil}, {"PRICE", "money", nil}, {"SITE", "url", nil},
-			{"ADDR", "address", nil}, {"SCAN", "file", nil},
+			{"ADDR", "address", nil}, {"SCAN", "file", nil}, {"BOOKING", "resourcebooking", nil},
 			{"FORMAT", "enumeration", map[string]any{"LIST": []map[string]any{{"VALUE": "A4"}, {"VALUE": "A5"}}}},
 		} {
 			fields := map[string]any{"FIELD_NAME": c.name, "USER_TYPE_ID": c.typ, "EDIT_FORM_LABEL": map[string]any{"ru": "Поле " + c.name}}
@@ -204,6 +204,11 @@ func TestUserFields(t *testing.T) {
 		conform(t, "crm.deal.userfield.list", list)
 		if v := list.str(t, "result", "0", "LIST", "1", "VALUE"); v != "A5" {
 			t.Errorf("enumeration LIST: %s", list.Body)
+		}
+		// A resource booking field is Obmen's booking type (its value a
+		// booking's id) and answers as made.
+		if n := e.ok(e.json("crm.deal.userfield.list", map[string]any{"filter": map[string]any{"USER_TYPE_ID": "resourcebooking"}})).str(t, "result", "0", "FIELD_NAME"); n != "UF_CRM_BOOKING" {
+			t.Errorf("resourcebooking field: %q", n)
 		}
 		if ut := e.ok(e.json("crm.deal.fields", map[string]any{})).str(t, "result", "UF_CRM_PAGES", "type"); ut != "integer" {
 			t.Errorf("crm.deal.fields UF_CRM_PAGES type %q, want integer", ut)

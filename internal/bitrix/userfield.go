@@ -23,12 +23,12 @@ import (
 var userTypes = map[string]string{
 	"string": "string", "integer": "number", "double": "number", "boolean": "bool", "date": "date",
 	"datetime": "string", "enumeration": "enum", "money": "string", "url": "string", "address": "string",
-	"file": "string",
+	"file": "string", "resourcebooking": "booking",
 }
 
 // obmenUserTypes is the user type answered for a field made in Obmen.
 var obmenUserTypes = map[string]string{"string": "string", "text": "string", "number": "double", "date": "date",
-	"bool": "boolean", "enum": "enumeration"}
+	"bool": "boolean", "enum": "enumeration", "booking": "resourcebooking"}
 
 // userFieldEntity is ENTITY_ID of an entity's fields.
 var userFieldEntity = map[string]string{store.EntityLead: "CRM_LEAD", store.EntityDeal: "CRM_DEAL",
@@ -229,7 +229,7 @@ func (u userFields) add(ctx context.Context, c *call) (reply, error) {
 	}
 	typ, ok := userTypes[ut]
 	if !ok {
-		return reply{}, crmError("Field USER_TYPE_ID: %q is not one of string, integer, double, boolean, date, datetime, enumeration, money, url, address, file", ut)
+		return reply{}, crmError("Field USER_TYPE_ID: %q is not one of string, integer, double, boolean, date, datetime, enumeration, money, url, address, file, resourcebooking", ut)
 	}
 	f := crm.CustomField{Entity: u.entity, Code: name, Type: typ, UserType: ut, Sort: 100, Options: []string{}}
 	if err := applyUserField(&f, fields); err != nil {

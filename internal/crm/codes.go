@@ -5,6 +5,17 @@ package crm
 // of the code in the user's language with the error's params. A message
 // missing here gets the code "invalid" (TestEveryMessageHasACode fails).
 var codes = map[string]string{
+	"an unclosed { at %q":            "unclosed_placeholder",
+	"{%s} is not one of {%s}":        "unknown_placeholder",
+	"must be an http(s) URL, got %q": "not_http_url",
+	"the placeholders must come after the host (https://host/…{number}), got %q": "placeholder_in_host",
+	"no payment method with id %d":                                           "no_payment_method",
+	"deal %d has neither a company nor a contact: an invoice needs a buyer":  "deal_without_buyer",
+	"deal %d has no products: an invoice needs at least one product row":     "deal_without_products",
+	"payment method %d (%s) is for %s clients, not %s":                       "payment_method_client_type",
+	"payment method %d (%s) is switched off":                                 "payment_method_off",
+	"the payment method %d's link %q: %v":                                    "payment_method_link",
+	"payment method %d is used by %d invoices (counting the recycle bin)":    "payment_method_in_use",
 	"bank detail %d given without its requisite":                             "bank_detail_without_requisite",
 	"no requisite with id %d":                                                "no_requisite",
 	"requisite %d is not the client's (it is %s %d's)":                       "requisite_not_clients",
@@ -151,4 +162,11 @@ var codes = map[string]string{
 	"no pipeline with id %d":                                       "no_pipeline",
 	"no product with id %d":                                        "no_product",
 	"no service with id %d":                                        "no_service",
+	"%q is not one of room, equipment, person":                     "not_resource_kind",
+	"resource %d is listed twice or is not an id":                  "resource_twice",
+	"entity and record_id go together":                             "record_pair",
+	"resource %q is already booked from %s to %s (booking %d)":     "resource_booked",
+	"%q is not a booking id":                                       "not_booking_id",
+	"resource %q is not active":                                    "resource_inactive",
+	"resource %q has %d bookings; make it inactive instead":        "resource_has_bookings",
 }

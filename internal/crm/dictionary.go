@@ -66,7 +66,10 @@ type Status struct {
 }
 
 // Custom field types.
-var CustomFieldTypes = []string{"string", "text", "number", "date", "bool", "enum"}
+// "booking" holds the id of a resource booking (crm.Booking): the card
+// picks the resources, time, service and users, and shows it as a
+// summary.
+var CustomFieldTypes = []string{"string", "text", "number", "date", "bool", "enum", "booking"}
 
 // CustomField declares a UF_CRM_* field of an entity.
 type CustomField struct {

@@ -72,7 +72,12 @@ type Invoice struct {
 	Items       []LineItem `json:"items"`
 	Totals
 	PaymentURL string `json:"payment_url"`
-	Comments   string `json:"comments"`
+	// PaymentMethodID is the payment method (0: none).
+	PaymentMethodID int64  `json:"payment_method_id"`
+	Comments        string `json:"comments"`
+	// PublicToken is the random part of the link of the invoice's public
+	// page ("" none); it never leaves through the API or the event log.
+	PublicToken string `json:"-"`
 	Extra
 }
 

@@ -53,7 +53,7 @@ func (a *Audience) Tells(ctx context.Context, userID int64, ev *events.Event) (b
 	if err != nil || !u.active {
 		return false, err
 	}
-	if u.scope == nil || u.scope.SeeAll || !scoped[ev.Entity] {
+	if u.scope == nil || u.scope.SeeAll || (!scoped[ev.Entity] && ev.Entity != EntityBooking) {
 		return true, nil
 	}
 	owners, err := a.ownersAt(ctx, ev)
@@ -98,6 +98,9 @@ func (a *Audience) ownersAt(ctx context.Context, ev *events.Event) ([]int64, err
 		return o, nil
 	}
 	table := entityTables[ev.Entity]
+	if ev.Entity == EntityBooking {
+		table = "bookings"
+	}
 	var owners []int64
 	var id int64
 	var changes string

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -195,6 +196,13 @@ func customValue(f crm.CustomField, v any) (string, *float64, error) {
 			}
 		}
 		return "", nil, crm.Invalid(field, "%q is not one of %s", s, strings.Join(f.Options, ", "))
+	case "booking":
+		id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || id <= 0 {
+			return "", nil, crm.Invalid(field, "%q is not a booking id", s)
+		}
+		n := float64(id)
+		return strconv.FormatInt(id, 10), &n, nil
 	}
 	return "", nil, crm.Invalid(field, "unknown type %s", f.Type)
 }
@@ -222,6 +230,16 @@ func checkCustom(t txq, entity string, custom map[string]any) (map[string]any, e
 		text, _, err := customValue(d, v)
 		if err != nil {
 			return nil, err
+		}
+		if d.Type == "booking" {
+			// A booking the request may not see is as good as missing.
+			id, _ := strconv.ParseInt(text, 10, 64)
+			if b, err := getBooking(t, id); err != nil || !bookingSeen(ScopeOf(t.ctx), b) {
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return nil, err
+				}
+				return nil, crm.Invalid("custom."+code, "no %s with id %d", "booking", id)
+			}
 		}
 		out[code] = typedCustom(d.Type, text)
 	}
@@ -274,7 +292,7 @@ func (t *Tx) saveCustom(entity string, id int64, custom map[string]any, creating
 
 func typedCustom(typ, text string) any {
 	switch typ {
-	case "number":
+	case "number", "booking":
 		return json.Number(text)
 	case "bool":
 		return text == "true"

@@ -22,11 +22,15 @@ const (
 	// PermCatalog1C also imports 1C's catalog (type=catalog), which
 	// changes the products, prices and stock everyone shares.
 	PermCatalog1C = "1c_catalog"
+	// PermActions calls automation actions directly (POST
+	// /api/v1/actions/{name}): the action runs as the user, within the
+	// user's record access.
+	PermActions = "actions"
 )
 
 // Permissions are the integration permissions there are, in the order
 // pages list them.
-var Permissions = []string{PermExchange1C, PermCatalog1C}
+var Permissions = []string{PermExchange1C, PermCatalog1C, PermActions}
 
 // UserPermissions returns the integration permissions granted to a user
 // (sorted; administrators hold them all whether listed or not, see

@@ -26,7 +26,7 @@ var invoiceSpec = spec{
 
 const invoiceColumns = `id, number, status, invoice_date, due_date, deal_id, account_id, contact_id, currency,
 	subtotal, discount, tax, total, payment_url, comments, assigned_by_id, created_by_id, updated_by_id,
-	created_at, updated_at, deleted_at, deleted_by_id`
+	created_at, updated_at, deleted_at, deleted_by_id, payment_method_id, public_token`
 
 // loadInvoices reads full invoices by id, in the order given; missing ids
 // are left out.
@@ -45,7 +45,7 @@ func loadInvoices(t txq, ids []int64) ([]crm.Invoice, error) {
 		var created, updated, deleted int64
 		if err := rows.Scan(&v.ID, &v.Number, &v.Status, &v.InvoiceDate, &v.DueDate, &v.DealID, &v.AccountID, &v.ContactID, &v.Currency,
 			(*int64)(&v.Subtotal), (*int64)(&v.Discount), (*int64)(&v.Tax), (*int64)(&v.Total), &v.PaymentURL, &v.Comments,
-			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &created, &updated, &deleted, &v.DeletedByID); err != nil {
+			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &created, &updated, &deleted, &v.DeletedByID, &v.PaymentMethodID, &v.PublicToken); err != nil {
 			return nil, fmt.Errorf("store: load invoices: %w", err)
 		}
 		v.CreatedAt, v.UpdatedAt, v.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
@@ -145,6 +145,13 @@ func checkInvoiceRefs(t txq, v, old *crm.Invoice) error {
 	}
 	r.items("items", v.Items)
 	r.custom(EntityInvoice, &v.Custom)
+	if r.err == nil && v.PaymentMethodID != 0 && (old == nil || v.PaymentMethodID != old.PaymentMethodID) {
+		if _, err := getPaymentMethod(t, v.PaymentMethodID); errors.Is(err, ErrNotFound) {
+			return crm.Invalid("payment_method_id", "no payment method with id %d", v.PaymentMethodID)
+		} else if err != nil {
+			return err
+		}
+	}
 	return r.err
 }
 
@@ -278,12 +285,13 @@ func (t *Tx) insertInvoice(v *crm.Invoice) error {
 		v.Number = n
 	}
 	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO invoices (number, status, invoice_date, due_date, deal_id, account_id, contact_id, currency,
-		subtotal, discount, tax, total, payment_url, comments, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		subtotal, discount, tax, total, payment_url, comments, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at,
+		payment_method_id, public_token)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		RETURNING id`,
 		v.Number, v.Status, v.InvoiceDate, v.DueDate, v.DealID, v.AccountID, v.ContactID, v.Currency,
 		int64(v.Subtotal), int64(v.Discount), int64(v.Tax), int64(v.Total), v.PaymentURL, v.Comments, v.SearchText(),
-		v.AssignedByID, v.CreatedByID, v.UpdatedByID, micro(v.CreatedAt), micro(v.UpdatedAt)).Scan(&v.ID)
+		v.AssignedByID, v.CreatedByID, v.UpdatedByID, micro(v.CreatedAt), micro(v.UpdatedAt), v.PaymentMethodID, v.PublicToken).Scan(&v.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert invoice %s: %w", v.Number, err)
 	}
@@ -311,10 +319,11 @@ func (s *Store) UpdateInvoice(ctx context.Context, actor crm.Actor, id int64, mu
 func (t *Tx) updateInvoice(old, v *crm.Invoice) error {
 	_, err := t.tx.ExecContext(t.ctx, `UPDATE invoices SET status = $1, invoice_date = $2, due_date = $3, deal_id = $4,
 		account_id = $5, contact_id = $6, currency = $7, subtotal = $8, discount = $9, tax = $10, total = $11,
-		payment_url = $12, comments = $13, search = $14, assigned_by_id = $15, updated_by_id = $16, updated_at = $17 WHERE id = $18`,
+		payment_url = $12, comments = $13, search = $14, assigned_by_id = $15, updated_by_id = $16, updated_at = $17,
+		payment_method_id = $18 WHERE id = $19`,
 		v.Status, v.InvoiceDate, v.DueDate, v.DealID, v.AccountID, v.ContactID, v.Currency,
 		int64(v.Subtotal), int64(v.Discount), int64(v.Tax), int64(v.Total), v.PaymentURL, v.Comments,
-		v.SearchText(), v.AssignedByID, v.UpdatedByID, micro(v.UpdatedAt), v.ID)
+		v.SearchText(), v.AssignedByID, v.UpdatedByID, micro(v.UpdatedAt), v.PaymentMethodID, v.ID)
 	if err != nil {
 		return fmt.Errorf("store: update invoice %d: %w", v.ID, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -39,7 +40,8 @@ type Store struct {
 	// its transaction begins: a change made there races the write.
 	beforeWrite func()
 	cache       lookupCache
-	onCommit    func() // after a write that logged events has committed
+	onCommit    func()   // after a write that logged events has committed
+	seen        sync.Map // user id → when NoteSeen last wrote (time.Time)
 }
 
 // OnCommit sets a function called after every committed write that logged

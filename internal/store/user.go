@@ -312,6 +312,7 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(updated)
 	ko.User = u
 	ko.LastUsed = fromMicro(lastUsed)
+	s.NoteSeen(ctx, u.ID)
 	return ko, nil
 }
 
@@ -402,6 +403,7 @@ func (s *Store) CheckSession(ctx context.Context, id string) (Session, crm.User,
 	if err != nil || !u.Active {
 		return sess, u, ErrBadCredentials
 	}
+	s.NoteSeen(ctx, u.ID)
 	return sess, u, nil
 }
 

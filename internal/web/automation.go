@@ -31,6 +31,7 @@ func (u *UI) registerAutomation(mux *http.ServeMux) {
 	u.handle(mux, "GET /automation/cron", u.autoCron)
 	u.handle(mux, "GET /automation/last-event", u.autoLastEvent)
 	u.handle(mux, "GET /automation/runs", u.autoRuns)
+	u.handle(mux, "GET /automation/calls", u.autoCalls)
 	u.handle(mux, "GET /automation/runs/{id}", u.autoRun)
 	u.handle(mux, "POST /automation/runs/{id}/{action}", u.autoRunAction)
 	u.handle(mux, "GET /automation/{id}", u.autoEditor)

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,19 @@ type calItem struct {
 	Time, Subject, Link string
 	Start               string // the start as a datetime-local input holds it
 	Done                bool
+	// Booking: a resource booking's event in a user's calendar (moved
+	// with the booking, not here); Key sets its element id apart, as one
+	// booking is in the calendar of each user involved.
+	Booking bool
+	Key     string
+	Detail  string // the booking's resources, time and service
+}
+
+// calEntry is an activity or a booking's event as the views place it.
+type calEntry struct {
+	item       calItem
+	start, end time.Time // end == start: no length
+	noTime     bool      // an activity with a due date only (all day)
 }
 
 // calEvView is what the "cal-ev" template gets: the page and an item;
@@ -95,6 +109,11 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.failErr(w, r, rq, err)
 		return
 	}
+	books, err := u.store.CalendarBookings(r.Context(), userID, from.UTC(), to.UTC())
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	lk := u.lookupsFor(r.Context(), rq)
 	user := strconv.FormatInt(userID, 10)
 	link := func(view string, d time.Time) string {
@@ -109,34 +128,47 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, v := range []string{"month", "week", "day"} {
 		d.Views = append(d.Views, option{link(v, day), rq.T("cal." + v)})
 	}
-	item := func(i int) calItem {
-		a := acts[i]
+	var entries []calEntry
+	for _, a := range acts {
 		at := a.EndAt
 		if a.StartAt != nil {
 			at = a.StartAt
 		}
-		it := calItem{ID: a.ID, Subject: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Done: a.Done}
+		it := calItem{ID: a.ID, Key: "ev-" + strconv.FormatInt(a.ID, 10), Subject: a.Subject, Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Done: a.Done}
+		e := calEntry{item: it, noTime: a.StartAt == nil}
 		if at != nil {
-			it.Time = at.In(rq.Loc).Format("15:04")
-			it.Start = at.In(rq.Loc).Format("2006-01-02T15:04")
+			e.start = at.In(rq.Loc)
+			e.item.Time = e.start.Format("15:04")
+			e.item.Start = e.start.Format("2006-01-02T15:04")
 		}
-		return it
-	}
-	start := func(i int) time.Time {
-		if acts[i].StartAt != nil {
-			return acts[i].StartAt.In(rq.Loc)
+		e.end = e.start
+		if a.StartAt != nil && a.EndAt != nil {
+			e.end = a.EndAt.In(rq.Loc)
 		}
-		return acts[i].EndAt.In(rq.Loc)
+		entries = append(entries, e)
 	}
+	for _, b := range books {
+		start := b.StartAt.In(rq.Loc)
+		it := calItem{ID: b.ID, Booking: true, Key: "bk-" + strconv.FormatInt(b.ID, 10) + "-" + strconv.FormatInt(b.UserID, 10),
+			Subject: b.Title, Time: start.Format("15:04"), Detail: b.Summary(rq.Loc)}
+		if userID == 0 {
+			it.Subject += " — " + lk.userName(b.UserID)
+		}
+		if b.Entity != "" {
+			it.Link = "/e/" + b.Entity + "/" + strconv.FormatInt(b.RecordID, 10)
+		}
+		entries = append(entries, calEntry{item: it, start: start, end: b.EndAt.In(rq.Loc)})
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].start.Before(entries[j].start) })
 	if view == "day" {
 		d.Title = day.Format("02.01.2006")
 		for h := 0; h < 24; h++ {
 			slot := day.Add(time.Duration(h) * time.Hour)
 			cd := calDay{Date: d.Date, Hour: h, HourTxt: slot.Format("15:04"), NewURL: newURL(slot)}
-			for i := range acts {
-				s := start(i)
+			for _, e := range entries {
+				s := e.start
 				if (s.Before(day) && h == 0) || (!s.Before(slot) && s.Before(slot.Add(time.Hour))) {
-					cd.Items = append(cd.Items, item(i))
+					cd.Items = append(cd.Items, e.item)
 				}
 			}
 			if len(cd.Items) > 0 || (h >= 8 && h <= 20) {
@@ -154,25 +186,17 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 			dd := from.AddDate(0, 0, k)
 			cd := calDay{Date: dd.Format(time.DateOnly), Label: dd.Format("2"), Weekday: d.Weekdays[(int(dd.Weekday())+6)%7], Other: view == "month" && dd.Month() != day.Month(),
 				Today: dd.Format(time.DateOnly) == now.Format(time.DateOnly), NewURL: newURL(dd.Add(9 * time.Hour)), DayURL: link("day", dd)}
-			for i := range acts {
-				s := start(i)
-				if !s.Before(dd) && s.Before(dd.AddDate(0, 0, 1)) {
-					cd.Items = append(cd.Items, item(i))
+			for _, e := range entries {
+				if !e.start.Before(dd) && e.start.Before(dd.AddDate(0, 0, 1)) {
+					cd.Items = append(cd.Items, e.item)
 				}
 			}
 			d.Days = append(d.Days, cd)
 		}
 		if view == "week" {
 			var spans []weekSpan
-			for i := range acts {
-				it := item(i)
-				sp := weekSpan{Item: it, AllDay: acts[i].StartAt == nil}
-				sp.Start = start(i)
-				sp.End = sp.Start
-				if acts[i].StartAt != nil && acts[i].EndAt != nil {
-					sp.End = acts[i].EndAt.In(rq.Loc)
-				}
-				spans = append(spans, sp)
+			for _, e := range entries {
+				spans = append(spans, weekSpan{Item: e.item, AllDay: e.noTime, Start: e.start, End: e.end})
 			}
 			d.Week = buildWeek(from, spans, d.Days, newURL)
 		}

@@ -207,7 +207,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		return
 	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), ID: id, Title: titleOf(e.Name, rec),
-		Fields:     append(fieldViews(e, rec, lk, rq, input, errs), customViews(defs, rec, input, errs)...),
+		Fields:     append(fieldViews(e, rec, lk, rq, input, errs), customViews(defs, rec, input, errs, lk, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10))...),
 		Action:     "/e/" + e.Name + "/" + strconv.FormatInt(id, 10),
 		CanConvert: e.Name == store.EntityLead && intOf(rec["deal_id"]) == 0 && intOf(rec["contact_id"]) == 0 && intOf(rec["account_id"]) == 0}
 	d.Error = errs.banner(rq)
@@ -430,7 +430,7 @@ func (u *UI) showNewDups(w http.ResponseWriter, r *http.Request, rq *request, e 
 		return
 	}
 	d := cardData{Entity: e, Label: rq.T("e1." + e.Name), Title: rq.T("card.new"), New: true,
-		Fields: append(fieldViews(ne, rec, lk, rq, input, errs), customViews(defs, rec, input, errs)...),
+		Fields: append(fieldViews(ne, rec, lk, rq, input, errs), customViews(defs, rec, input, errs, lk, "")...),
 		Action: "/e/" + e.Name + "/new", Dups: dups.Matches, DupRefused: dups.Rule.Action == dedup.Refuse}
 	d.Error = errs.banner(rq)
 	u.render(w, r, rq, status, "card", d.Label+": "+d.Title, e.Name, d)

@@ -76,9 +76,11 @@ var uiClass = map[string]class{
 	"GET /e/lead/{id}/convert": record, "GET /e/lead/{id}/files/{file}": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /keys/{id}/revoke": record,
+	"GET /e/{entity}/{id}/booking/{code}": record, "POST /e/{entity}/{id}/booking/{code}": record,
 
 	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin, "POST /admin/users/{id}/totp/reset": admin,
 	"GET /admin/users/{id}/access": admin, "POST /admin/users/{id}/access": admin,
+	"GET /account/profile": own, "POST /account/profile": own, "GET /admin/users/{id}/profile": admin, "POST /admin/users/{id}/profile": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
 	"GET /admin/webhooks": admin, "POST /admin/webhooks/incoming": admin, "POST /admin/webhooks/incoming/{id}/{action}": admin,
@@ -89,9 +91,11 @@ var uiClass = map[string]class{
 	"GET /duplicates": admin, "POST /duplicates/rules": admin, "POST /duplicates/merge": admin,
 	"GET /admin/webforms": admin, "POST /admin/webforms": admin, "GET /admin/webforms/{id}": admin, "POST /admin/webforms/{id}/{action}": admin,
 	"GET /admin/collectors": admin, "POST /admin/collectors": admin, "GET /admin/collectors/{id}": admin, "POST /admin/collectors/{id}/{action}": admin,
+	"GET /admin/connections": admin, "GET /admin/connections/new": admin, "POST /admin/connections": admin,
+	"GET /admin/connections/{id}": admin, "POST /admin/connections/{id}/{action}": admin,
 	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/new": admin, "GET /automation/export": admin,
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
-	"GET /automation/runs": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
+	"GET /automation/runs": admin, "GET /automation/calls": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
 	"GET /automation/{id}": admin, "GET /automation/{id}/versions/{version}": admin, "POST /automation/{id}/{action}": admin,
 	"GET /integrations": admin, "GET /integrations/{source}/{id}": admin, "GET /integrations/{source}/{id}/skipped.csv": admin,
 	"GET /integrations/{name}": admin, "POST /integrations/{name}/check": admin,
@@ -117,6 +121,7 @@ func apiClass() map[string]class {
 		"GET /api/v1/search": own, "GET /api/v1/calendar": own, "GET /api/v1/recyclebin": own,
 		"GET /api/v1/currencies": own, "GET /api/v1/currency-aliases": own, "GET /api/v1/units": own,
 		"GET /api/v1/pipelines": own, "GET /api/v1/statuses": own, "GET /api/v1/settings/{key}": own,
+		"GET /api/v1/payment-methods": own, "GET /api/v1/payment-methods/{id}": own,
 		"GET /api/v1/custom-fields": own, "GET /api/v1/bitrix/webhooks": own, "POST /api/v1/intake/orders": own,
 		"GET /api/v1/products/{id}/offers": own, "GET /api/v1/catalogs/{id}/items": own, "PUT /api/v1/catalogs/{id}/items": own,
 
@@ -125,13 +130,23 @@ func apiClass() map[string]class {
 		"PUT /api/v1/requisites/{id}": record, "DELETE /api/v1/requisites/{id}": record,
 		"POST /api/v1/deals/{id}/invoice": record, "POST /api/v1/leads/{id}/convert": record,
 		"DELETE /api/v1/keys/{id}": record, "POST /api/v1/bundles/{id}/run": record,
+		"GET /api/v1/resources": own, "GET /api/v1/resources/{id}": own, "GET /api/v1/bookings": own, "POST /api/v1/bookings": own,
+		"GET /api/v1/bookings/{id}": record, "PATCH /api/v1/bookings/{id}": record, "DELETE /api/v1/bookings/{id}": record,
+		"POST /api/v1/resources": admin, "PATCH /api/v1/resources/{id}": admin, "DELETE /api/v1/resources/{id}": admin,
 
 		// The change log covers every record: administrators and users
 		// granted all records.
 		"GET /api/v1/events":  admin,
 		"GET /api/v1/actions": admin, "GET /api/v1/triggers": admin,
+		// Direct action calls: administrators, and users granted the
+		// "actions" permission (the crawl's manager is not).
+		"POST /api/v1/actions/{name}": admin, "GET /api/v1/actions/calls": admin,
+		// A profile is read by everyone, as the user list; changed by its
+		// user or an administrator.
+		"GET /api/v1/users/{id}/profile": own, "PUT /api/v1/users/{id}/profile": record,
 		"PUT /api/v1/currencies/{code}": admin, "PUT /api/v1/currency-aliases/{alias}": admin, "DELETE /api/v1/currency-aliases/{alias}": admin,
 		"POST /api/v1/units": admin, "DELETE /api/v1/units/{id}": admin,
+		"POST /api/v1/payment-methods": admin, "PUT /api/v1/payment-methods/{id}": admin, "DELETE /api/v1/payment-methods/{id}": admin,
 		"POST /api/v1/pipelines": admin, "PUT /api/v1/pipelines/{id}": admin, "DELETE /api/v1/pipelines/{id}": admin,
 		"POST /api/v1/statuses": admin, "PUT /api/v1/statuses/{id}": admin, "DELETE /api/v1/statuses/{id}": admin,
 		"PUT /api/v1/settings/{key}": admin, "POST /api/v1/custom-fields": admin, "DELETE /api/v1/custom-fields/{id}": admin,
@@ -159,7 +174,7 @@ func apiClass() map[string]class {
 	}
 	// Integrations: all administrators'.
 	for _, prefix := range []string{"/api/v1/outbound-webhooks", "/api/v1/deliveries/", "/api/v1/intake/journal", "/api/v1/intake/collectors",
-		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges"} {
+		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections"} {
 		m["prefix "+prefix] = admin
 	}
 	return m
@@ -192,13 +207,16 @@ type accessCrawl struct {
 	// ids are Boris's records by entity; deleted is his lead in the
 	// recycle bin; requisite, keyID and journal are his requisite, API
 	// key and intake journal entry.
-	ids                           map[string]int64
-	deleted, requisite, keyID, jr int64
+	ids                                     map[string]int64
+	deleted, requisite, keyID, jr, resource int64
 	// secrets are the titles of Boris's records: none may show to Anna.
 	secrets []string
 }
 
 const crawlMark = "crawlB7q"
+
+// crawlBookingField is a booking custom field on every scoped entity.
+const crawlBookingField = "UF_CRM_CRAWL_BOOKING"
 
 var scopedEntities = []string{store.EntityLead, store.EntityContact, store.EntityAccount, store.EntityDeal,
 	store.EntitySalesOrder, store.EntityInvoice, store.EntityTicket, store.EntityActivity}
@@ -267,6 +285,26 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 	c.ids[store.EntityActivity] = mine("activities", title("activity"), map[string]any{"subject": title("activity"), "kind": "call",
 		"owner_type": "deal", "owner_id": c.ids[store.EntityDeal]})
 	c.requisite = mine("accounts/"+strconv.FormatInt(c.ids[store.EntityAccount], 10)+"/requisites", title("requisite"), map[string]any{"name": title("requisite")})
+	// Boris's resource booking (on his calendar, for his deal), and a
+	// booking field on every entity for the records' booking pages.
+	st, b = c.api(c.admKey, http.MethodPost, "/api/v1/resources", map[string]any{"kind": "room", "name": "Зал"})
+	if st != http.StatusCreated {
+		t.Fatalf("resource: %d %s", st, b)
+	}
+	var room struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(b), &room)
+	c.resource = room.ID
+	c.ids[store.EntityBooking] = mine("bookings", title("booking"), map[string]any{"resource_ids": []int64{room.ID}, "service": title("booking"),
+		"start_at": "2026-12-07T10:00:00Z", "end_at": "2026-12-07T11:00:00Z", "entity": "deal", "record_id": c.ids[store.EntityDeal],
+		"users": []any{map[string]any{"user_id": c.boris.ID, "title": title("booking-event")}}})
+	c.secrets = append(c.secrets, title("booking-event"))
+	for _, en := range scopedEntities {
+		if _, err := s.CreateCustomField(ctx, e.admin, crm.CustomField{Entity: en, Code: crawlBookingField, Label: "Бронь", Type: "booking"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.deleted = mine("leads", title("deleted"), map[string]any{"title": title("deleted")})
 	if st, b := c.api(c.borisKey, http.MethodDelete, "/api/v1/leads/"+strconv.FormatInt(c.deleted, 10), nil); st != http.StatusNoContent {
 		t.Fatalf("boris deletes a lead: %d %s", st, b)
@@ -362,7 +400,7 @@ func (c *accessCrawl) uiPaths(pattern string) []string {
 	boris := strconv.FormatInt(c.boris.ID, 10)
 	fill := func(p, entity string) string {
 		r := strings.NewReplacer("{entity}", entity, "{field}", fieldOf[entity], "{bundle}", "1", "{action}", "delete",
-			"{delivery}", "1", "{version}", "1", "{file}", "1")
+			"{delivery}", "1", "{version}", "1", "{file}", "1", "{code}", crawlBookingField)
 		p = r.Replace(p)
 		switch {
 		case strings.HasPrefix(p, "/kanban/"):
@@ -523,6 +561,10 @@ func (c *accessCrawl) apiPaths(path string) string {
 		id = strconv.FormatInt(c.deleted, 10)
 	case seg[0] == "bundles":
 		id = "1"
+	case seg[0] == "bookings":
+		id = c.id(store.EntityBooking)
+	case seg[0] == "resources":
+		id = strconv.FormatInt(c.resource, 10)
 	default:
 		if en, ok := apiRecords[seg[0]]; ok {
 			id = c.id(en)
@@ -621,6 +663,7 @@ func (c *accessCrawl) compare() {
 		{"/admin/webforms", "/api/v1/webforms"},
 		{"/automation", "/api/v1/bundles"},
 		{"/automation/runs", "/api/v1/runs"},
+		{"/automation/calls", "/api/v1/actions/calls"},
 		{"/admin/users/" + boris + "/access", "/api/v1/users/" + boris + "/grants"},
 		{"/keys?user=" + boris, "/api/v1/users/" + boris + "/keys"},
 	}

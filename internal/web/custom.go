@@ -8,16 +8,34 @@ import (
 )
 
 // customKinds maps custom field types to input kinds.
-var customKinds = map[string]string{"string": kText, "text": kLong, "number": kText, "date": kDate, "bool": kBool, "enum": kChoice}
+var customKinds = map[string]string{"string": kText, "text": kLong, "number": kText, "date": kDate, "bool": kBool, "enum": kChoice, "booking": kText}
 
 // customViews are the inputs of an entity's custom fields ("custom.CODE").
-func customViews(defs []crm.CustomField, rec record, input url.Values, errs formErrs) []fieldView {
+// A booking field is not typed in: it shows its booking's summary,
+// linked to the record's booking page (base is the record's card, "" for
+// a record not saved yet).
+func customViews(defs []crm.CustomField, rec record, input url.Values, errs formErrs, lk *lookups, base string) []fieldView {
 	values, _ := rec["custom"].(map[string]any)
 	var out []fieldView
 	for _, d := range defs {
 		name := "custom." + d.Code
 		fv := fieldView{Name: name, Label: d.Label, Kind: customKinds[d.Type], Value: strOf(values[d.Code])}
 		fv.Display = customDisplay(d, values[d.Code])
+		if d.Type == "booking" {
+			fv.RO = true
+			link := translate(lk.lang, "booking.book")
+			if values[d.Code] != nil {
+				fv.Display = lk.bookingSummary(values[d.Code])
+				link = fv.Display
+			}
+			if base != "" {
+				fv.Links = []option{{base + "/booking/" + url.PathEscape(d.Code), link}}
+			} else if values[d.Code] == nil {
+				fv.Display = translate(lk.lang, "booking.save_first")
+			}
+			out = append(out, fv)
+			continue
+		}
 		if input != nil {
 			if d.Type == "bool" || input.Has(name) {
 				fv.Value = input.Get(name)
@@ -42,6 +60,9 @@ func parseCustom(defs []crm.CustomField, form url.Values, patch record) {
 	vals := map[string]any{}
 	for _, d := range defs {
 		name := "custom." + d.Code
+		if d.Type == "booking" {
+			continue // set on its booking page
+		}
 		if d.Type == "bool" {
 			if form.Has(name + ".shown") {
 				vals[d.Code] = form.Get(name) == "on"

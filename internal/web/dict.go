@@ -23,12 +23,16 @@ type dictData struct {
 	Pipelines  []crm.Pipeline
 	Currencies []crm.Currency
 	Units      []crm.Unit
-	Prefixes   []option // setting key → value
-	Custom     []crm.CustomField
-	CFEntity   string
-	Entities   []option
-	Types      []string
-	Error      string
+	// PaymentMethods and Seller (the setting invoice.seller_account_id)
+	// are what invoices are made with.
+	PaymentMethods []crm.PaymentMethod
+	Seller         string
+	Prefixes       []option // setting key → value
+	Custom         []crm.CustomField
+	CFEntity       string
+	Entities       []option
+	Types          []string
+	Error          string
 }
 
 var prefixSettings = []struct{ key, def string }{{"sales_order.prefix", "SO-"}, {"invoice.prefix", "INV-"}}
@@ -70,7 +74,9 @@ func (u *UI) showDict(w http.ResponseWriter, r *http.Request, rq *request, statu
 	if d.Statuses, err = u.store.ListStatuses(ctx, d.Dict); err == nil {
 		if d.Currencies, err = u.store.ListCurrencies(ctx); err == nil {
 			if d.Units, err = u.store.ListUnits(ctx); err == nil {
-				d.Custom, err = u.store.CustomFields(ctx, d.CFEntity)
+				if d.PaymentMethods, err = u.store.ListPaymentMethods(ctx); err == nil {
+					d.Custom, err = u.store.CustomFields(ctx, d.CFEntity)
+				}
 			}
 		}
 	}
@@ -88,6 +94,13 @@ func (u *UI) showDict(w http.ResponseWriter, r *http.Request, rq *request, statu
 			return
 		}
 		d.Prefixes = append(d.Prefixes, option{p.key, v})
+	}
+	if d.Seller, err = u.store.GetSetting(ctx, store.SellerSetting); errors.Is(err, store.ErrNotFound) {
+		d.Seller, err = "0", nil
+	}
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
 	}
 	u.render(w, r, rq, status, "dict", rq.T("dict.title"), "admin", d)
 }
@@ -134,6 +147,34 @@ func (u *UI) dictAction(w http.ResponseWriter, r *http.Request, rq *request) {
 		_, err = u.store.CreateUnit(ctx, a, crm.Unit{Name: strings.TrimSpace(f.Get("name")), Title: strings.TrimSpace(f.Get("title")), OKEI: strings.TrimSpace(f.Get("okei"))})
 	case "unit-del":
 		err = u.store.DeleteUnit(ctx, a, id)
+	case "pm-add", "pm-save":
+		m := crm.PaymentMethod{ID: id, Name: f.Get("name"), ClientType: f.Get("client_type"), URLTemplate: f.Get("url_template"),
+			Active: f.Get("active") == "on", Sort: num("sort")}
+		if m.Sort == 0 {
+			m.Sort = 100
+		}
+		if r.PathValue("action") == "pm-add" {
+			_, err = u.store.CreatePaymentMethod(ctx, a, m)
+		} else {
+			_, err = u.store.UpdatePaymentMethod(ctx, a, m)
+		}
+	case "pm-del":
+		err = u.store.DeletePaymentMethod(ctx, a, id)
+	case "pm-seller":
+		v := strings.TrimSpace(f.Get("seller_account_id"))
+		if v == "" {
+			v = "0"
+		}
+		if n, perr := strconv.ParseInt(v, 10, 64); perr != nil || n < 0 {
+			err = crm.Invalid("seller_account_id", "%q is not an account id", v)
+		} else if n > 0 {
+			if _, gerr := u.store.GetAccount(ctx, n); gerr != nil {
+				err = crm.Invalid("seller_account_id", "no account with id %d", n)
+			}
+		}
+		if err == nil {
+			err = u.store.SetSetting(ctx, a, store.SellerSetting, v)
+		}
 	case "prefix-save":
 		for _, p := range prefixSettings {
 			if f.Has(p.key) && err == nil {

@@ -56,7 +56,7 @@ func (u *UI) inlineView(w http.ResponseWriter, r *http.Request, rq *request, inp
 	}
 	lk := u.lookupsFor(r.Context(), rq)
 	errs := formErrs{errField: errMsg}
-	views := append(fieldViews(e, rec, lk, rq, input, errs), customViews(defs, rec, input, errs)...)
+	views := append(fieldViews(e, rec, lk, rq, input, errs), customViews(defs, rec, input, errs, lk, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10))...)
 	if lk.err != nil {
 		u.failErr(w, r, rq, lk.err)
 		return nil, 0, nil, nil, false

@@ -264,6 +264,9 @@ func (l *lookups) options(f field, rec record, t func(string) string) []option {
 func (l *lookups) display(f field, rec record) string {
 	if f.Custom != nil {
 		values, _ := rec["custom"].(map[string]any)
+		if f.Custom.Type == "booking" && values[f.Custom.Code] != nil {
+			return l.bookingSummary(values[f.Custom.Code])
+		}
 		return customDisplay(*f.Custom, values[f.Custom.Code])
 	}
 	v := rec[f.Name]

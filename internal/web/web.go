@@ -22,6 +22,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -74,6 +75,10 @@ type UI struct {
 	// The bundles' service (SetAutomation): the Automation section, the
 	// cards' Run menu and runs.
 	auto *automation.Service
+	// conns are the saved connections (connections.go); connUsers names
+	// the bundles using one.
+	conns     *connection.Store
+	connUsers connection.Users
 
 	// tz is the installation's time zone from the configuration
 	// (SetTimeZone); the setting "time_zone" overrides it.
@@ -181,6 +186,10 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handlePublic(mux, "POST /login", u.loginSubmit)
 	u.handlePublic(mux, "POST /lang", u.setLang)
 	u.handlePublic(mux, "POST /login/totp", u.loginTOTPSubmit)
+	u.handle(mux, "GET /account/profile", u.ownProfile)
+	u.handle(mux, "POST /account/profile", u.ownProfile)
+	u.handle(mux, "GET /admin/users/{id}/profile", u.adminProfile)
+	u.handle(mux, "POST /admin/users/{id}/profile", u.adminProfile)
 	u.handle(mux, "GET /account/totp", u.accountTOTP)
 	u.handle(mux, "GET /account/totp/qr.png", u.accountTOTPQR)
 	u.handle(mux, "POST /account/totp", u.accountTOTPConfirm)
@@ -223,6 +232,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /recycle/{entity}/{id}/purge", u.purge)
 	u.handle(mux, "GET /calendar", u.calendar)
 	u.handle(mux, "POST /calendar/{id}/move", u.moveActivity)
+	u.handle(mux, "GET /e/{entity}/{id}/booking/{code}", u.bookingForm)
+	u.handle(mux, "POST /e/{entity}/{id}/booking/{code}", u.bookingForm)
 	u.handle(mux, "GET /import", u.importPage)
 	u.handle(mux, "POST /import", u.importUpload)
 	u.handle(mux, "POST /import/run", u.importRun)
@@ -265,6 +276,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /admin/collectors/{id}", u.collectorShow)
 	u.handle(mux, "POST /admin/collectors/{id}/{action}", u.collectorAction)
 	u.registerAutomation(mux)
+	u.registerConnections(mux)
 	u.registerNotify(mux)
 	u.handle(mux, "GET /integrations", u.integrations)
 	u.handle(mux, "GET /integrations/{source}/{id}", u.journalPayload)

@@ -43,6 +43,9 @@ type Deps struct {
 	// client of httpx.NewOutboundClient.
 	HTTP *http.Client
 	Now  func() time.Time
+	// PublicURL is how others reach this server (config BaseURL): the
+	// links of invoices' public pages start with it.
+	PublicURL string
 }
 
 // Register adds every action of this package, and its labels, to reg.
@@ -59,6 +62,9 @@ func Register(reg *automation.Registry, d Deps) error {
 	if err := reg.AddMessages(messages, "messages"); err != nil {
 		return fmt.Errorf("action: %w", err)
 	}
+	if err := reg.AddTrigger(invoiceStatusChanged()); err != nil {
+		return err
+	}
 	return reg.Add(actions(d)...)
 }
 
@@ -66,7 +72,9 @@ func Register(reg *automation.Registry, d Deps) error {
 func actions(d Deps) []automation.Action {
 	var out []automation.Action
 	out = append(out, crmActions(d)...)
-	out = append(out, httpRequest(d), webhookSend(d), delay(d), stop())
+	out = append(out, bookingActions(d)...)
+	out = append(out, userInfoAction(d), httpRequest(d), webhookSend(d), delay(d), stop())
+	out = append(out, invoiceFromDeal(d), invoiceStatus(d))
 	return out
 }
 

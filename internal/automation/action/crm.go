@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"reflect"
 	"strconv"
@@ -47,9 +46,13 @@ type findOut[T any] struct {
 	ID     int64 `json:"id"`
 }
 
+// deleteOut is a delete's output; Result is seed 003's "true" (on
+// failure "false", with the error, beside the step's error).
 type deleteOut struct {
-	ID      int64 `json:"id"`
-	Deleted bool  `json:"deleted"`
+	ID      int64  `json:"id"`
+	Deleted bool   `json:"deleted"`
+	Result  string `json:"result" auto:"enum=true|false"`
+	Error   string `json:"error"`
 }
 
 // text is a string input that also takes a number or true/false, as a
@@ -89,6 +92,9 @@ func (e *entity[T, P]) createAction(d Deps) automation.Action {
 	spec.Duplicates = e.dupKeys
 	desc := describe[T, T](spec)
 	desc.Input = e.writable(desc.Input)
+	if e.seedCreate {
+		desc.Input = append(desc.Input, seedDescribed(e.name, desc.Input)...)
+	}
 	if len(e.dupKeys) > 0 {
 		desc.Output = append(desc.Output, describe[struct{}, dupOut](automation.Spec{}).Output...)
 	}
@@ -100,6 +106,13 @@ func (e *entity[T, P]) createAction(d Deps) automation.Action {
 func (e *entity[T, P]) runCreate(ctx context.Context, c *automation.Call, d Deps, name string, in map[string]any) (any, error) {
 	if err := e.checkWritable(in, false); err != nil {
 		return nil, err
+	}
+	if e.seedCreate {
+		var err error
+		in, err = translateSeed(ctx, e.st, e.name, in, func(context.Context) (map[string]any, error) { return map[string]any{}, nil })
+		if err != nil {
+			return nil, err
+		}
 	}
 	v, err := e.decode(in)
 	if err != nil {
@@ -238,8 +251,22 @@ func (e *entity[T, P]) patch(ctx context.Context, c *automation.Call, id int64, 
 	return v, nil, nil
 }
 
+// updateOut is what an update adds to the record it returns: seed 003's
+// "true"/"false" and the error text. On failure the output is these two
+// alone, beside the step's error.
+type updateOut struct {
+	Result string `json:"result" auto:"enum=true|false"`
+	Error  string `json:"error"`
+}
+
 func (e *entity[T, P]) updateAction() automation.Action {
-	desc := describe[T, T](e.spec("update", true))
+	return e.updateActionNamed(e.spec("update", true))
+}
+
+// updateActionNamed is the update under another name (seed 003 calls an
+// account a company: crm.company.update).
+func (e *entity[T, P]) updateActionNamed(spec automation.Spec) automation.Action {
+	desc := describe[T, T](spec)
 	var idField automation.Field
 	for _, f := range desc.Input {
 		if f.Name == "id" {
@@ -248,29 +275,61 @@ func (e *entity[T, P]) updateAction() automation.Action {
 	}
 	idField.Required = true
 	desc.Input = append([]automation.Field{idField}, e.writable(desc.Input)...)
+	desc.Input = append(desc.Input, seedDescribed(e.name, desc.Input)...)
+	desc.Output = append(desc.Output, describe[struct{}, updateOut](automation.Spec{}).Output...)
 	return &raw{desc: desc, run: func(ctx context.Context, c *automation.Call, in map[string]any) (any, error) {
-		id, err := recordID("id", in["id"])
+		out, err := e.runUpdate(ctx, c, in)
 		if err != nil {
-			return nil, err
+			return nil, automation.FailWith(err, updateOut{Result: "false", Error: err.Error()})
 		}
-		if err := e.checkWritable(in, true); err != nil {
-			return nil, err
-		}
-		patch := maps.Clone(in)
-		delete(patch, "id")
-		// The fields' types are checked before the write.
-		if _, err := automation.DecodeInput[T](patch, automation.Description{}); err != nil {
-			return nil, err
-		}
-		v, pv, err := e.patch(ctx, c, id, patch)
-		if err != nil {
-			return nil, err
-		}
-		if pv != nil {
-			return *pv, nil
-		}
-		return v, nil
+		return out, nil
 	}}
+}
+
+func (e *entity[T, P]) runUpdate(ctx context.Context, c *automation.Call, in map[string]any) (any, error) {
+	id, err := recordID("id", in["id"])
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkWritable(in, true); err != nil {
+		return nil, err
+	}
+	patch, err := translateSeed(ctx, e.st, e.name, in, func(ctx context.Context) (map[string]any, error) {
+		v, err := e.getLive(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		val, err := automation.ToValue(v)
+		m, _ := val.(map[string]any)
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	delete(patch, "id")
+	// The fields' types are checked before the write.
+	if _, err := automation.DecodeInput[T](patch, automation.Description{}); err != nil {
+		return nil, err
+	}
+	v, pv, err := e.patch(ctx, c, id, patch)
+	if err != nil {
+		return nil, err
+	}
+	if pv != nil {
+		return *pv, nil
+	}
+	if e.afterUpdate != nil {
+		if err := e.afterUpdate(ctx, c, id, in); err != nil {
+			return nil, err
+		}
+	}
+	val, err := automation.ToValue(v)
+	if err != nil {
+		return nil, err
+	}
+	out, _ := val.(map[string]any)
+	out["result"], out["error"] = "true", ""
+	return valueForm(out), nil
 }
 
 // recordID reads a record id given as a number or as digits.
@@ -342,32 +401,40 @@ func (e *entity[T, P]) findAction() automation.Action {
 
 func (e *entity[T, P]) deleteAction(d Deps) automation.Action {
 	return define[idIn, deleteOut](e.spec("delete", true), func(ctx context.Context, c *automation.Call, in idIn) (any, error) {
-		if err := positiveID(in.ID); err != nil {
-			return nil, err
-		}
-		v, err := e.get(ctx, in.ID)
+		out, err := e.runDelete(ctx, c, d, in)
 		if err != nil {
-			return nil, failOn(err, e.name, in.ID)
+			return nil, automation.FailWith(err, deleteOut{ID: in.ID, Result: "false", Error: err.Error()})
 		}
-		done := deleteOut{ID: in.ID, Deleted: true}
-		if e.meta(&v).DeletedAt != nil {
-			return done, nil // deleted already: by an earlier attempt, or by someone
-		}
-		if c.DryRun {
-			return automation.Preview{DryRun: true, Would: fmt.Sprintf("delete %s %d", entityWords(e.name), in.ID), Send: idIn{ID: in.ID}}, nil
-		}
-		err = d.Store.Delete(ctx, c.Actor, e.name, in.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			// Deleted between the read and the write?
-			if v, gerr := e.get(ctx, in.ID); gerr == nil && e.meta(&v).DeletedAt != nil {
-				return done, nil
-			}
-		}
-		if err != nil {
-			return nil, failOn(err, e.name, in.ID)
-		}
-		return done, nil
+		return out, nil
 	})
+}
+
+func (e *entity[T, P]) runDelete(ctx context.Context, c *automation.Call, d Deps, in idIn) (any, error) {
+	if err := positiveID(in.ID); err != nil {
+		return nil, err
+	}
+	v, err := e.get(ctx, in.ID)
+	if err != nil {
+		return nil, failOn(err, e.name, in.ID)
+	}
+	done := deleteOut{ID: in.ID, Deleted: true, Result: "true"}
+	if e.meta(&v).DeletedAt != nil {
+		return done, nil // deleted already: by an earlier attempt, or by someone
+	}
+	if c.DryRun {
+		return automation.Preview{DryRun: true, Would: fmt.Sprintf("delete %s %d", entityWords(e.name), in.ID), Send: idIn{ID: in.ID}}, nil
+	}
+	err = d.Store.Delete(ctx, c.Actor, e.name, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted between the read and the write?
+		if v, gerr := e.get(ctx, in.ID); gerr == nil && e.meta(&v).DeletedAt != nil {
+			return done, nil
+		}
+	}
+	if err != nil {
+		return nil, failOn(err, e.name, in.ID)
+	}
+	return done, nil
 }
 
 type rowsIn struct {

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -74,6 +75,31 @@ func newEntities(s *store.Store) entities {
 	}
 	es.accounts.dupName, es.accounts.findName = titleKeys(func(v *crm.Account) string { return v.Title })
 
+	// Seed 003's "contacts" of a company: each contact gets the company
+	// among its companies.
+	es.accounts.afterUpdate = func(ctx context.Context, c *automation.Call, id int64, in map[string]any) error {
+		v, ok := in["contacts"]
+		if !ok {
+			return nil
+		}
+		ids, err := seedIDs("contacts", v)
+		if err != nil {
+			return err
+		}
+		for _, cid := range ids {
+			_, err := es.contacts.update(ctx, c.Actor, cid, func(ct *crm.Contact) error {
+				if !slices.Contains(ct.AccountIDs, id) {
+					ct.AccountIDs = append(ct.AccountIDs, id)
+				}
+				return nil
+			})
+			if err != nil {
+				return failOn(err, store.EntityContact, cid)
+			}
+		}
+		return nil
+	}
+
 	es.deals = &entity[crm.Deal, *crm.Deal]{
 		name: store.EntityDeal, st: s,
 		readOnly: []string{"closed", "won"},
@@ -128,6 +154,7 @@ func newEntities(s *store.Store) entities {
 		name: store.EntityActivity, st: s,
 		readOnly: []string{"completed_at"},
 		get:      s.GetActivity, list: s.ListActivities, create: s.CreateActivity, update: s.UpdateActivity,
+		seedCreate: true,
 	}
 
 	es.leads.findKeys = withID(es.leads.dupKeys...)
@@ -151,6 +178,7 @@ func crmActions(d Deps) []automation.Action {
 	out = append(out, es.products.recordActions(d)...)
 	out = append(out,
 		es.leads.setRowsAction(), es.deals.setRowsAction(), es.orders.setRowsAction(),
+		es.accounts.updateActionNamed(automation.Spec{Name: "crm.company.update", Group: GroupCRM, Writes: true, Entity: store.EntityAccount}),
 		convertLead(d, es.leads), timelineAdd(d),
 		es.activities.createAction(d), completeActivity(es.activities), es.activities.deleteAction(d),
 		moveDeal(d, es.deals),

@@ -53,6 +53,11 @@ type entity[T any, P rec[T]] struct {
 	// no name to look by); findName how find looks for a typed name.
 	dupName  func(v *T) (p store.ListParams, same func(*T) bool, ok bool)
 	findName func(value string) (p store.ListParams, same func(*T) bool)
+	// afterUpdate, when set, makes the links of an update's input kept on
+	// other records (a company's contacts are kept on the contacts).
+	afterUpdate func(ctx context.Context, c *automation.Call, id int64, in map[string]any) error
+	// seedCreate: the create also takes seed 003's inputs (seedInputs).
+	seedCreate bool
 }
 
 // Duplicate and find keys.

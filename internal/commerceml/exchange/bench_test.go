@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +137,10 @@ func BenchmarkCatalogImport(b *testing.B) {
 			b.Logf("%s: %d MiB uploaded in %v", filepath.Base(p), st.Size()>>20, time.Since(up))
 		}
 		e.app.CommerceML.ResetHolds()
+		// Another writer meanwhile: a web-form lead every 50 ms through
+		// the store; its worst latency is what a shop's site waits for
+		// while 1C syncs.
+		leads := startLeadWriter(e)
 		for _, p := range []string{imp, offers} {
 			t0 := time.Now()
 			out, progress := c.importAll(filepath.Base(p))
@@ -145,6 +150,7 @@ func BenchmarkCatalogImport(b *testing.B) {
 			b.Logf("%s: imported in %v (%d progress answers)", filepath.Base(p), time.Since(t0), progress)
 		}
 		c.must("catalog", "complete", nil, nil, "success")
+		lw := leads.stop()
 		hold, sw := e.app.CommerceML.Holds()
 		took := time.Since(start)
 		during := rss.String()
@@ -162,12 +168,73 @@ func BenchmarkCatalogImport(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		b.Logf("%d products with offers end to end in %v; during the exchange: %s; VmHWM of the process (server and 1C client, with the check after) %s; Go heap sys %d MiB",
 			n, took, during, peakRSS(), ms.HeapSys>>20)
-		b.Logf("longest write held by the exchange %v; the switch (import.xml + offers.xml in one transaction) %v", hold, sw)
-		b.Logf("steps of the switch: %s", e.app.CommerceML.SwitchSteps())
+		b.Logf("longest write held by the exchange %v; the switch (import.xml + offers.xml, in chunks) %v", hold, sw)
+		b.Logf("steps of the switch (summed over its writes): %s", e.app.CommerceML.SwitchSteps())
+		b.Logf("concurrent writer: %s", lw)
 		b.ReportMetric(took.Seconds(), "s/catalog")
 		b.ReportMetric(hold.Seconds(), "s-max-write-hold")
 		b.ReportMetric(sw.Seconds(), "s-switch")
+		b.ReportMetric(lw.worst.Seconds(), "s-lead-worst")
 	}
+}
+
+// leadWriter creates a lead through the store every 50 ms until stopped
+// and keeps the latencies.
+type leadWriter struct {
+	quit  chan struct{}
+	done  chan struct{}
+	lat   []time.Duration
+	worst time.Duration
+	fails int
+}
+
+func startLeadWriter(e *env) *leadWriter {
+	w := &leadWriter{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-w.quit:
+				return
+			case <-tick.C:
+			}
+			t0 := time.Now()
+			_, err := e.app.Store.CreateLead(e.ctx, e.admin, crm.Lead{Title: fmt.Sprintf("Заявка с сайта %d", i), Name: "Иван"})
+			d := time.Since(t0)
+			if err != nil {
+				w.fails++
+				continue
+			}
+			w.lat = append(w.lat, d)
+			w.worst = max(w.worst, d)
+		}
+	}()
+	return w
+}
+
+func (w *leadWriter) stop() *leadWriter {
+	close(w.quit)
+	<-w.done
+	return w
+}
+
+func (w *leadWriter) String() string {
+	if len(w.lat) == 0 {
+		return fmt.Sprintf("no lead written (%d failed)", w.fails)
+	}
+	s := slices.Clone(w.lat)
+	slices.Sort(s)
+	q := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))].Round(time.Millisecond) }
+	over := 0
+	for _, d := range s {
+		if d > time.Second {
+			over++
+		}
+	}
+	return fmt.Sprintf("%d leads created every 50 ms through the store during the imports and the switch: p50 %v, p99 %v, worst %v; %d took over 1 s; %d failed",
+		len(s), q(0.5), q(0.99), w.worst.Round(time.Millisecond), over, w.fails)
 }
 
 func uploadFile(b testing.TB, c *oneC, p string, chunk int) string {

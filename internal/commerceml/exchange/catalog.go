@@ -133,7 +133,7 @@ func (s *Service) start(e Entry, sess session, set Settings) *run {
 		}()
 		began := time.Now()
 		err := s.runCatalog(s.ctx, e, sess, set, rn)
-		if err != nil && s.ctx.Err() != nil {
+		if err != nil && (s.ctx.Err() != nil || errors.Is(err, errStopped)) {
 			return // shutting down: the entry stays running and resumes
 		}
 		if errors.Is(err, errJournaled) {
@@ -148,7 +148,7 @@ func (s *Service) start(e Entry, sess session, set Settings) *run {
 			s.log.Warn("exchange: catalog import failed", "file", e.Filename, "err", err)
 			if e.Batch != 0 && e.Batch != e.ID {
 				// The import.xml it was to switch with goes in alone.
-				if err := s.switchBatch(bg, e.Batch, sess, set, false, e.Filename+" failed; switched in without it"); err != nil {
+				if err := s.switchBatch(bg, e.Batch, sess, set, false, e.Filename+" failed; switched in without it"); err != nil && !errors.Is(err, errStopped) {
 					s.discardBatch(bg, e.Batch, err)
 				}
 			}
@@ -162,7 +162,7 @@ func (s *Service) start(e Entry, sess session, set Settings) *run {
 // runCatalog stages the file (unless it is staged already) and switches
 // its batch in, unless the batch waits for the offers of its package.
 func (s *Service) runCatalog(ctx context.Context, e Entry, sess session, set Settings, rn *run) error {
-	if e.Stage != StageStaged {
+	if e.Stage != StageStaged && e.Stage != StageSwitching {
 		if err := s.stage(ctx, e, sess, set, rn); err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func (s *Service) runCatalog(ctx context.Context, e Entry, sess session, set Set
 		return err
 	}
 	if err := s.switchBatch(ctx, e.Batch, sess, set, false, ""); err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errStopped) {
 			return err
 		}
 		s.discardBatch(context.Background(), e.Batch, err)

@@ -89,19 +89,44 @@ func (m *multiInsert) flush() error {
 // the log and the benchmark.
 type stepTimer struct {
 	last  time.Time
-	steps []string
+	names []string
+	took  map[string]time.Duration
+	times map[string]int
 }
 
-func newStepTimer() *stepTimer { return &stepTimer{last: time.Now()} }
+func newStepTimer() *stepTimer {
+	return &stepTimer{last: time.Now(), took: map[string]time.Duration{}, times: map[string]int{}}
+}
 
-// done ends the step under way.
+// done ends the step under way; the times of a step done in every chunk
+// of a switch add up.
 func (t *stepTimer) done(name string) {
 	if t == nil {
 		return
 	}
 	now := time.Now()
-	t.steps = append(t.steps, fmt.Sprintf("%s %v", name, now.Sub(t.last).Round(time.Millisecond)))
+	if _, ok := t.took[name]; !ok {
+		t.names = append(t.names, name)
+	}
+	t.took[name] += now.Sub(t.last)
+	t.times[name]++
 	t.last = now
 }
 
-func (t *stepTimer) String() string { return strings.Join(t.steps, ", ") }
+// skip starts the next step now: the time since the last one is no step's.
+func (t *stepTimer) skip() {
+	if t != nil {
+		t.last = time.Now()
+	}
+}
+
+func (t *stepTimer) String() string {
+	out := make([]string, len(t.names))
+	for i, n := range t.names {
+		out[i] = fmt.Sprintf("%s %v", n, t.took[n].Round(time.Millisecond))
+		if k := t.times[n]; k > 1 {
+			out[i] += fmt.Sprintf(" (%d×)", k)
+		}
+	}
+	return strings.Join(out, ", ")
+}

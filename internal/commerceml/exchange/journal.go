@@ -57,7 +57,8 @@ type Entry struct {
 	// (GET /api/v1/exchanges/{id}/file).
 	FileKept bool `json:"file_kept"`
 	// Stage of a catalog file: "staging", "staged" (read whole, waiting
-	// for its switch), "switched", "discarded"; "" for others.
+	// for its switch), "switching" (its switch has begun: part of it is
+	// applied), "switched", "discarded"; "" for others.
 	Stage string `json:"stage,omitempty"`
 	// Batch is the entry whose switch applies this file: its own, or
 	// the import.xml's for the offers.xml of the same package.

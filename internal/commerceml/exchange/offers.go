@@ -109,20 +109,22 @@ func stageOffers(ctx context.Context, tx *sql.Tx, sqlite bool, batch, file int64
 	return nil
 }
 
-// applyOffers writes the batch's staged variants, prices per type and
-// stocks per warehouse, then the totals of the products with variants
-// (stock: the sum; price: the lowest variant price), and a change event
-// for each product whose offers changed something (offerEvents).
-// Variant offers whose good is no product are skipped and listed. It
-// returns the variants created and changed. Each step is one statement
-// whatever the number of offers, and only rows that differ from what is
-// stored are written: the goods whose variants, prices or stocks differ
-// are marked first (cml_stage_goods), which also says what each event
-// names.
-func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64, skipped []SkippedItem, err error) {
+// applyOffers writes the staged variants, prices per type and stocks
+// per warehouse of the batch's goods after lo up to hi (1C ids, in
+// order: one chunk of the switch), then the totals of the products with
+// variants (stock: the sum; price: the lowest variant price), and a
+// change event for each product whose offers changed something
+// (offerEvents). Variant offers whose good is no product are skipped and
+// listed. It returns the variants created and changed. Each step is one
+// statement whatever the number of offers, reading the chunk's goods
+// first (cml_stage_goods' key, then cml_stage_offers by good), and only
+// rows that differ from what is stored are written: the goods whose
+// variants, prices or stocks differ are marked first (cml_stage_goods),
+// which also says what each event names.
+func (c *catalogTx) applyOffers(batch int64, lo, hi string, now int64) (created, updated int64, skipped []SkippedItem, err error) {
 	t := c.t
 	exec := func(what, q string, args ...any) (int64, error) {
-		res, err := t.Exec(q, append([]any{batch}, args...)...)
+		res, err := t.Exec(q, append([]any{batch, lo, hi}, args...)...)
 		if err != nil {
 			return 0, fmt.Errorf("exchange: apply offers: %s: %w", what, err)
 		}
@@ -130,28 +132,31 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		c.steps.done("offers: " + what)
 		return n, nil
 	}
+	const goods = ` batch_id = $1 AND good_id1c > $2 AND good_id1c <= $3`
 	// The product of each good, with its price and stock before the
 	// offers (for the events), and which row of an offer's 1C id applies
 	// (the last in the batch; duplicates are rare, and only they are
 	// looked at).
 	if _, err := exec("goods", `UPDATE cml_stage_goods SET product_id = x.record_id, old_price = p.price, old_stock = p.stock
 		FROM external_ids x JOIN products p ON p.id = x.record_id AND p.deleted_at = 0
-		WHERE cml_stage_goods.batch_id = $1 AND x.entity = 'product' AND x.system = $2 AND x.external_id = cml_stage_goods.good_id1c`, System); err != nil {
+		WHERE cml_stage_goods.batch_id = $1 AND cml_stage_goods.good_id1c > $2 AND cml_stage_goods.good_id1c <= $3
+		AND x.entity = 'product' AND x.system = $4 AND x.external_id = cml_stage_goods.good_id1c`, System); err != nil {
 		return 0, 0, nil, err
 	}
 	// A product the batch creates has no rows of its own yet: all its
 	// offers' rows are written, without looking for what differs.
 	if _, err := exec("new products", `UPDATE cml_stage_goods SET variants_changed = TRUE, prices_changed = TRUE, stocks_changed = TRUE
-		WHERE batch_id = $1 AND product_id IN (SELECT record_id FROM cml_stage_products WHERE batch_id = $1 AND op = 'create')`); err != nil {
+		WHERE`+goods+` AND product_id <> 0 AND EXISTS (SELECT 1 FROM cml_stage_products n
+		WHERE n.batch_id = $1 AND n.record_id = cml_stage_goods.product_id AND n.op = 'create')`); err != nil {
 		return 0, 0, nil, err
 	}
-	if _, err := exec("duplicates", `UPDATE cml_stage_offers SET live = FALSE WHERE batch_id = $1 AND owner_id1c IN
-		(SELECT owner_id1c FROM cml_stage_offers WHERE batch_id = $1 GROUP BY owner_id1c HAVING COUNT(*) > 1)
+	if _, err := exec("duplicates", `UPDATE cml_stage_offers SET live = FALSE WHERE`+goods+` AND live
 		AND ord < (SELECT MAX(t.ord) FROM cml_stage_offers t WHERE t.batch_id = $1 AND t.owner_id1c = cml_stage_offers.owner_id1c)`); err != nil {
 		return 0, 0, nil, err
 	}
 	rows, err := t.Query(`SELECT s.owner_id1c, s.name, s.line, s.file_id FROM cml_stage_goods g CROSS JOIN cml_stage_offers s
-		WHERE g.batch_id = $1 AND g.product_id = 0 AND s.batch_id = $1 AND s.good_id1c = g.good_id1c AND s.variant ORDER BY s.ord`, batch)
+		WHERE g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id = 0
+		AND s.batch_id = $1 AND s.good_id1c = g.good_id1c || '' AND s.variant ORDER BY s.ord`, batch, lo, hi)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("exchange: apply offers: %w", err)
 	}
@@ -170,14 +175,20 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 	if err := rows.Err(); err != nil {
 		return 0, 0, nil, err
 	}
-	// The batch's offers that apply, with their product (g.product_id)
+	// The chunk's offers that apply, with their product (g.product_id)
 	// and variant (v.id, 0 for a product's own offer): SQLite reads the
-	// staged offers first and finds the rest by key.
+	// chunk's goods first and finds the rest by key. (|| '': else SQLite
+	// carries the range of g.good_id1c over to s.good_id1c and reads all
+	// the chunk's offers for each good.)
 	const (
-		from = `cml_stage_offers s CROSS JOIN cml_stage_goods g`
-		vj   = ` LEFT JOIN product_variants v ON s.variant AND v.id1c = s.owner_id1c`
-		live = ` s.batch_id = $1 AND s.live AND g.batch_id = $1 AND g.good_id1c = s.good_id1c AND g.product_id <> 0`
-		mark = `UPDATE cml_stage_goods SET %s = TRUE WHERE batch_id = $1 AND good_id1c IN (SELECT s.good_id1c FROM `
+		from = `cml_stage_goods g CROSS JOIN cml_stage_offers s`
+		// In UPDATE … FROM SQLite places the target after both with a
+		// plain join, before s (a scan of it per good) with CROSS JOIN.
+		fromU = `cml_stage_goods g, cml_stage_offers s`
+		vj    = ` LEFT JOIN product_variants v ON s.variant AND v.id1c = s.owner_id1c`
+		live  = ` g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id <> 0
+			AND s.batch_id = $1 AND s.good_id1c = g.good_id1c || '' AND s.live`
+		mark = `UPDATE cml_stage_goods SET %s = TRUE WHERE` + goods + ` AND good_id1c IN (SELECT s.good_id1c FROM `
 	)
 	// differs: variant v is not what offer s of good g makes it.
 	differs := func(v string) string {
@@ -198,15 +209,14 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		price = CASE WHEN s.has_price THEN s.price ELSE product_variants.price END,
 		currency = CASE WHEN s.has_price AND s.currency <> '' THEN s.currency ELSE product_variants.currency END,
 		stock = CASE WHEN s.has_stock THEN s.stock ELSE product_variants.stock END,
-		active = TRUE, updated_at = $2
-		FROM cml_stage_offers s CROSS JOIN cml_stage_goods g
-		WHERE s.batch_id = $1 AND s.owner_id1c = product_variants.id1c AND s.live AND s.variant
-		AND g.batch_id = $1 AND g.good_id1c = s.good_id1c AND g.product_id <> 0 AND g.variants_changed AND `+differs("product_variants"), now); err != nil {
+		active = TRUE, updated_at = $4
+		FROM `+fromU+` WHERE`+live+` AND s.owner_id1c = product_variants.id1c AND s.variant
+		AND g.variants_changed AND `+differs("product_variants"), now); err != nil {
 		return 0, 0, nil, err
 	}
 	if created, err = exec("variants created", `INSERT INTO product_variants (product_id, id1c, name, article, characteristics, price, currency, stock, active, updated_at)
 		SELECT g.product_id, s.owner_id1c, s.name, s.article, CASE WHEN s.has_chars THEN s.chars ELSE '[]' END, s.price,
-		CASE WHEN s.currency <> '' THEN s.currency ELSE 'RUB' END, s.stock, TRUE, $2
+		CASE WHEN s.currency <> '' THEN s.currency ELSE 'RUB' END, s.stock, TRUE, $4
 		FROM `+from+vj+` WHERE`+live+` AND s.variant AND g.variants_changed AND v.id IS NULL`, now); err != nil {
 		return 0, 0, nil, err
 	}
@@ -250,7 +260,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		return 0, 0, nil, err
 	}
 	// Totals of the products with variants, where they differ.
-	if _, err := exec("totals", `UPDATE products SET stock = t.stock, price = COALESCE(t.price, products.price), updated_at = $2
+	if _, err := exec("totals", `UPDATE products SET stock = t.stock, price = COALESCE(t.price, products.price), updated_at = $4
 		FROM (SELECT v.product_id, SUM(CASE WHEN v.active THEN v.stock ELSE 0 END) AS stock,
 			MIN(CASE WHEN v.active AND v.price > 0 THEN v.price END) AS price
 			FROM product_variants v WHERE v.product_id IN (SELECT g.product_id FROM `+from+` WHERE`+live+` AND s.variant)
@@ -258,7 +268,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 		WHERE products.id = t.product_id AND (products.stock <> t.stock OR products.price <> COALESCE(t.price, products.price))`, now); err != nil {
 		return 0, 0, nil, err
 	}
-	if err := c.offerEvents(batch); err != nil {
+	if err := c.offerEvents(batch, lo, hi); err != nil {
 		return 0, 0, nil, err
 	}
 	c.steps.done("offers: events")
@@ -276,7 +286,7 @@ func (c *catalogTx) applyOffers(batch int64, now int64) (created, updated int64,
 // (store.ApplyProducts). A product the exchange created has its create
 // event, which says all its rows are new: it gets this one, with its
 // price and stock only, when the totals of its variants changed them.
-func (c *catalogTx) offerEvents(batch int64) error {
+func (c *catalogTx) offerEvents(batch int64, lo, hi string) error {
 	type changed struct {
 		id                                int64
 		variants, prices, stocks, created bool
@@ -287,9 +297,9 @@ func (c *catalogTx) offerEvents(batch int64) error {
 		MAX(CASE WHEN g.stocks_changed THEN 1 ELSE 0 END), MIN(g.old_price), MIN(g.old_stock), p.price, p.stock,
 		MAX(CASE WHEN EXISTS (SELECT 1 FROM cml_stage_products c WHERE c.batch_id = $1 AND c.record_id = g.product_id AND c.op = 'create') THEN 1 ELSE 0 END)
 		FROM cml_stage_goods g JOIN products p ON p.id = g.product_id
-		WHERE g.batch_id = $1 AND g.product_id <> 0
+		WHERE g.batch_id = $1 AND g.good_id1c > $2 AND g.good_id1c <= $3 AND g.product_id <> 0
 		AND (g.variants_changed OR g.prices_changed OR g.stocks_changed OR p.price <> g.old_price OR p.stock <> g.old_stock)
-		GROUP BY g.product_id, p.price, p.stock ORDER BY g.product_id`, batch)
+		GROUP BY g.product_id, p.price, p.stock ORDER BY g.product_id`, batch, lo, hi)
 	if err != nil {
 		return fmt.Errorf("exchange: offer events: %w", err)
 	}

@@ -66,6 +66,12 @@ type Service struct {
 	maxHold, lastSwitch atomic.Int64
 	// lastSteps: how long each step of the last switch took.
 	lastSteps atomic.Value
+	// switchChunk: the staged products, and the goods of staged offers,
+	// one write of a switch applies (defaultSwitchChunk; tests set less).
+	switchChunk int
+	// afterChunk, when set (tests), is called after each committed write
+	// of a switch; an error stops the switch there as a crash would.
+	afterChunk func(ctx context.Context, phase string, n int) error
 }
 
 // New returns the service.
@@ -76,7 +82,8 @@ func New(st *store.Store, log *slog.Logger, opt Options) *Service {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{store: st, db: st.DB(), log: log, dir: opt.Dir, limiter: lim,
-		now: func() time.Time { return time.Now().UTC() }, ctx: ctx, cancel: cancel, runs: map[int64]*run{}}
+		now: func() time.Time { return time.Now().UTC() }, ctx: ctx, cancel: cancel, runs: map[int64]*run{},
+		switchChunk: defaultSwitchChunk}
 	s.wg.Add(1)
 	go s.sweeper()
 	return s

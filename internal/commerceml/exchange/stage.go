@@ -27,6 +27,7 @@ import (
 const (
 	StageStaging   = "staging"
 	StageStaged    = "staged"
+	StageSwitching = "switching" // its switch has begun, chunk by chunk
 	StageSwitched  = "switched"
 	StageDiscarded = "discarded"
 )

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,6 +57,11 @@ func (s *Service) Sweep(ctx context.Context) error {
 // sweeper runs Sweep every hour while the service lives.
 func (s *Service) sweeper() {
 	defer s.wg.Done()
+	// A switch a restart stopped half-way goes on now: a reader sees the
+	// catalog part switched until it has.
+	if err := s.resumeSwitches(s.ctx); err != nil && s.ctx.Err() == nil {
+		s.log.Warn("exchange: resuming a switch", "err", err)
+	}
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -68,4 +74,40 @@ func (s *Service) sweeper() {
 			}
 		}
 	}
+}
+
+// resumeSwitches goes on with the switches stopped half-way.
+func (s *Service) resumeSwitches(ctx context.Context) error {
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT id, session_id FROM cml_exchanges WHERE batch_id = id AND switch_at <> '' ORDER BY id")
+	if err != nil {
+		return fmt.Errorf("exchange: switches to resume: %w", err)
+	}
+	type stopped struct {
+		id      int64
+		session string
+	}
+	var all []stopped
+	for rows.Next() {
+		var b stopped
+		if err := rows.Scan(&b.id, &b.session); err == nil {
+			all = append(all, b)
+		}
+	}
+	rows.Close()
+	if len(all) == 0 {
+		return rows.Err()
+	}
+	set, err := LoadSettings(ctx, s.store)
+	if err != nil {
+		return err
+	}
+	for _, b := range all {
+		if err := s.switchBatch(ctx, b.id, s.sessionOf(ctx, b.session), set, false, ""); err != nil {
+			if errors.Is(err, errStopped) {
+				return err
+			}
+			s.discardBatch(ctx, b.id, err)
+		}
+	}
+	return nil
 }

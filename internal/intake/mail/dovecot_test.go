@@ -1,216 +1,28 @@
 package mail_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
 	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/obmen/obmen/internal/intake/mail/dovecottest"
 )
 
 // dovecot is a real IMAP server (Debian's dovecot-imapd) run by the test
-// as an unprivileged process on loopback with a throw-away configuration:
-// passwd-file users u1…u40 with password "secret", maildirs in a temporary
-// directory, a plain listener and an implicit-TLS one with a self-signed
-// certificate.
-type dovecot struct {
-	Port, TLSPort int
-	// TLS trusts the server's certificate.
-	TLS *tls.Config
-}
+// (internal/intake/mail/dovecottest, shared with the SMTP connector's
+// tests).
+type dovecot struct{ *dovecottest.Server }
 
-const dovecotPassword = "secret"
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+const dovecotPassword = dovecottest.Password
 
 func startDovecot(t testing.TB) *dovecot {
 	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"} {
-			if _, e := os.Stat(p); e == nil {
-				bin, err = p, nil
-				break
-			}
-		}
-	}
-	if err != nil {
-		t.Fatal("dovecot is not installed: apt-get install -y dovecot-imapd (scripts/test.sh does it: ensure_dovecot)")
-	}
-	dir, err := os.MkdirTemp("", "obmen-dovecot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Dovecot refuses to run its login processes as root: as root, the
-	// server runs as nobody.
-	uid, gid := os.Getuid(), os.Getgid()
-	var cred *syscall.Credential
-	if uid == 0 {
-		u, err := user.Lookup("nobody")
-		if err != nil {
-			t.Fatalf("look up user nobody: %v", err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-	}
-	uname, gname := strconv.Itoa(uid), strconv.Itoa(gid)
-	if u, err := user.LookupId(uname); err == nil {
-		uname = u.Username
-	}
-	if g, err := user.LookupGroupId(gname); err == nil {
-		gname = g.Name
-	}
-	var pw strings.Builder
-	for i := 1; i <= 40; i++ {
-		fmt.Fprintf(&pw, "u%d:{PLAIN}%s\n", i, dovecotPassword)
-	}
-	certPEM, keyPEM, pool := selfSigned(t)
-	files := map[string]string{"passwd": pw.String(), "cert.pem": certPEM, "key.pem": keyPEM}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d := &dovecot{Port: freePort(t), TLSPort: freePort(t), TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <%[1]s/cert.pem
-ssl_key = <%[1]s/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_internal_user = %[2]s
-default_internal_group = %[3]s
-default_login_user = %[2]s
-first_valid_uid = 0
-mail_location = maildir:%[1]s/mail/%%u
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%%u %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[4]d gid=%[5]d home=%[1]s/mail/%%u
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[6]d
-  }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = %[7]d
-  }
-}
-service anvil {
-  chroot =
-}
-service imap {
-  process_limit = 64
-}
-`, dir, uname, gname, uid, gid, d.Port, d.TLSPort)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, sub := range []string{"run", "state", "mail"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if cred != nil {
-		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, gid) })
-	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
-	out, _ := os.Create(filepath.Join(dir, "stdout.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(d.Port)), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			so, _ := os.ReadFile(filepath.Join(dir, "stdout.log"))
-			t.Fatalf("dovecot did not start: %v\n%s\n%s", err, so, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return d
-}
-
-func selfSigned(t testing.TB) (certPEM, keyPEM string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(c)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})), pool
+	return &dovecot{Server: dovecottest.Start(t)}
 }
 
 // client logs in as a user on the plain port.
