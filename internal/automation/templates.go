@@ -107,5 +107,63 @@ func Templates() []Template {
 				},
 			},
 		},
+		{
+			Name: "deal-invoice-email",
+			Title: Text{Ru: "Сделка на стадии «Счёт на предоплату» → счёт → письмо клиенту со ссылкой на оплату → запись в ленте",
+				En: "Deal at the prepayment-invoice stage → invoice → e-mail with the payment link → timeline post"},
+			Description: Text{
+				Ru: "Пример бизнес-процесса: когда сделка переходит в стадию «Счёт на предоплату», создаёт счёт на основании сделки (выберите в шаге «Счёт» свои способы оплаты для компаний и для контактов), отправляет контакту сделки письмо со ссылкой на оплату через сохранённое подключение SMTP «Почта» (Интеграции → Подключения) и пишет номер счёта и ссылку в ленту сделки. Если счёт не создан (в сделке нет товаров, нет клиента), письмо не уходит, а в ленту пишется причина.",
+				En: "The classic business process: when a deal moves to the prepayment-invoice stage, makes an invoice from the deal (choose your payment methods for companies and for contacts in the «Счёт» step), e-mails the deal's contact the payment link through the saved SMTP connection «Почта» (Integrations → Connections) and posts the invoice number and link to the deal's timeline. When no invoice is made (no products, no client) no letter goes and the timeline says why."},
+			Definition: Definition{
+				Name:    "Сделка → счёт → письмо со ссылкой на оплату",
+				Trigger: TriggerSpec{Type: TriggerCRMEvent, Entity: "deal", Actions: []string{"update"}, ChangedTo: map[string]any{"stage_id": "PREPAYMENT_INVOICE"}},
+				Steps: []Step{
+					{ID: "inv", Name: "Счёт", Action: "invoice.from_deal", OnError: OnErrorContinue, Input: map[string]any{
+						"deal_id": "{{trigger.record.id}}", "pay_method_company": 1, "pay_method_contact": 2,
+					}},
+					{ID: "client", Name: "Контакт сделки", Action: "crm.contact.get",
+						When: &tmpl.Condition{All: []tmpl.Condition{
+							{Value: "{{steps.inv.number}}", Op: "not_empty"},
+							{Value: "{{trigger.record.contact_ids[0]}}", Op: "not_empty"},
+						}},
+						Input: map[string]any{"id": "{{trigger.record.contact_ids[0]}}"}},
+					{ID: "mail", Name: "Письмо клиенту", Action: "email.send",
+						When: &tmpl.Condition{Value: "{{steps.client.emails[0].value}}", Op: "not_empty"},
+						Input: map[string]any{
+							"smtp_account": "Почта",
+							"to":           "{{steps.client.emails[0].value}}",
+							"subject":      "Счёт № {{steps.inv.number}} на оплату",
+							"body":         "Здравствуйте, {{default(steps.client.name, \"клиент\")}}!\n\nНаправляем счёт № {{steps.inv.number}}. Оплатить: {{steps.inv.payment_url}}\nСчёт в PDF: {{steps.inv.pdf_url}}\n",
+						}},
+					{ID: "note", Name: "Запись в ленте", Action: "crm.timeline.add", Input: map[string]any{
+						"entity": "deal", "id": "{{trigger.record.id}}",
+						"text": "{{ (steps.inv.number ?? '') != '' ? 'Счёт № ' + steps.inv.number + ': ' + steps.inv.payment_url + ((steps?.mail?.message_id ?? '') != '' ? ' — отправлен ' + steps.client.emails[0].value : ' — письмо не отправлено') : 'Счёт не создан: ' + (steps.inv.error ?? '') }}",
+					}},
+				},
+			},
+		},
+		{
+			Name: "invoice-paid-deal-call",
+			Title: Text{Ru: "Счёт оплачен → сделка «Успешно» и звонок ответственному",
+				En: "Invoice paid → deal won and a call for the responsible user"},
+			Description: Text{
+				Ru: "Пример бизнес-процесса: когда счёт переходит в статус «Оплачен» (P), переводит его сделку в стадию «Успешно» и ставит ответственному за сделку звонок клиенту — без опроса, по журналу изменений.",
+				En: "The classic business process: when an invoice becomes paid (P), moves its deal to WON and gives the deal's responsible user a call to the client — from the change log, no polling."},
+			Definition: Definition{
+				Name:    "Счёт оплачен → сделка успешна, звонок",
+				Trigger: TriggerSpec{Type: "invoice.status_changed", Options: map[string]any{"status": "P"}},
+				Filters: tmpl.Condition{Value: "{{trigger.record.deal_id}}", Op: "not_empty"},
+				Steps: []Step{
+					{ID: "won", Name: "Сделка успешна", Action: "crm.deal.move", Input: map[string]any{
+						"id": "{{trigger.record.deal_id}}", "stage_id": "WON",
+					}},
+					{ID: "call", Name: "Звонок клиенту", Action: "crm.activity.create", Input: map[string]any{
+						"kind": "call", "subject": "Позвонить клиенту: счёт № {{trigger.record.number}} оплачен",
+						"owner_type": "deal", "owner_id": "{{trigger.record.deal_id}}",
+						"assigned_by_id": "{{steps.won.assigned_by_id}}", "priority": "high",
+					}},
+				},
+			},
+		},
 	}
 }
