@@ -639,7 +639,7 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 			link && link.getAttribute("href"), String(!!document.querySelector('#step-1 select[data-path="connection"]'))].join(" ; ");
 	})()`)
 	id := strconv.FormatInt(yandex.ID, 10)
-	if want := "Подключение ; =— не выбрано (учётная запись в полях ввода) —|" + id + "=Яндекс (№ " + id + ") ;  ; /admin/connections/new?type=smtp ; false"; got != want {
+	if want := "Подключение ; =— не выбрано —|" + id + "=Яндекс (№ " + id + ") ;  ; /admin/connections/new?type=smtp ; false"; got != want {
 		t.Fatalf("the connection select:\n%s\nwant\n%s", got, want)
 	}
 	bs.setSelect(conn, id)
