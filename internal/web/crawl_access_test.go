@@ -83,6 +83,7 @@ var uiClass = map[string]class{
 	"GET /account/profile": own, "POST /account/profile": own, "GET /admin/users/{id}/profile": admin, "POST /admin/users/{id}/profile": admin,
 	"GET /admin/distribution": admin, "POST /admin/distribution": admin, "POST /admin/distribution/{id}/{action}": admin,
 	"GET /admin/dict": admin, "POST /admin/dict/{action}": admin,
+	"GET /admin/resources": admin, "POST /admin/resources": admin, "POST /admin/resources/{id}/{action}": admin,
 	"GET /admin/webhooks": admin, "POST /admin/webhooks/incoming": admin, "POST /admin/webhooks/incoming/{id}/{action}": admin,
 	"POST /admin/webhooks/outbound": admin, "GET /admin/webhooks/outbound/{id}": admin,
 	"POST /admin/webhooks/outbound/{id}/{action}": admin, "POST /admin/webhooks/outbound/{id}/retry/{delivery}": admin,

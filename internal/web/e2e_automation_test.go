@@ -603,10 +603,12 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 		Trigger: automation.TriggerSpec{Type: automation.TriggerManual, Entity: "lead"},
 		Steps: []automation.Step{{ID: "client", Action: "crm.contact.create",
 			Input:      map[string]any{"name": "{{trigger.record.title}}", "last_name": "Иванов", "comments": "из заявки {{trigger.record.id}}"},
-			Duplicates: &automation.Duplicates{By: []string{"phone", "name"}, Then: "skip"}}}})
+			Duplicates: &automation.Duplicates{By: []string{"phone", "name"}, Then: "skip"}},
+			{ID: "mail", Action: "email.send", Input: map[string]any{"to": "a@example.ru"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	yandex := saveSMTP(t, e, "Яндекс")
 	bs := newBrowserSession(t, e)
 	sel := `#step-1 select[data-path="action"]`
 	bs.run("editor", chromedp.Navigate(e.srv.URL+"/automation/"+strconv.FormatInt(b.ID, 10)), chromedp.WaitVisible(chromedp.CSS(sel)))
@@ -624,6 +626,23 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 		t.Fatalf("fields after the change: %q", got)
 	}
 	bs.labelled("the editor after a step's action changed")
+
+	// email.send works through a saved SMTP connection: its step has the
+	// select of them (a CRM action's has none) and a link to create one.
+	conn := `#step-2 select[data-path="connection"]`
+	got := bs.eval(`(function(){
+		const s = document.querySelector(` + strconv.Quote(conn) + `);
+		if (!s) return "no select";
+		const label = document.querySelector('label[for="' + s.id + '"]');
+		const link = s.closest(".field").querySelector("a.conn-new");
+		return [label && label.textContent, Array.from(s.options).map(o => o.value + "=" + o.textContent).join("|"), s.value,
+			link && link.getAttribute("href"), String(!!document.querySelector('#step-1 select[data-path="connection"]'))].join(" ; ");
+	})()`)
+	id := strconv.FormatInt(yandex.ID, 10)
+	if want := "Подключение ; =— не выбрано —|" + id + "=Яндекс (№ " + id + ") ;  ; /admin/connections/new?type=smtp ; false"; got != want {
+		t.Fatalf("the connection select:\n%s\nwant\n%s", got, want)
+	}
+	bs.setSelect(conn, id)
 	bs.settled()
 	bs.run("save", chromedp.Click(chromedp.CSS(`#auto-save`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	bs.waitJS("saved", `document.getElementById("bundle-version") && document.getElementById("bundle-version").textContent.includes("2")`)
@@ -631,10 +650,11 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := nb.Definition.Steps
+	steps := nb.Definition.Steps
 	want := []automation.Step{{ID: "client", Action: "crm.deal.create", Input: map[string]any{"comments": "из заявки {{trigger.record.id}}"},
-		Duplicates: &automation.Duplicates{By: []string{"name"}, Then: "skip"}}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("saved steps:\n%+v\nwant\n%+v", got, want)
+		Duplicates: &automation.Duplicates{By: []string{"name"}, Then: "skip"}},
+		{ID: "mail", Action: "email.send", Connection: yandex.ID, Input: map[string]any{"to": "a@example.ru"}}}
+	if !reflect.DeepEqual(steps, want) {
+		t.Fatalf("saved steps:\n%+v\nwant\n%+v", steps, want)
 	}
 }

@@ -19,7 +19,7 @@ import (
 // each user involved under that user's own title — in the week's hourly
 // grid at its time, and at phone width in the list of days with its
 // resources and time under the title — and not in the calendar of a user
-// it does not involve.
+// it does not involve. The resources page fits a phone.
 func TestBrowserBookingCalendar(t *testing.T) {
 	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.TimeZone = "Europe/Moscow" })
 	bg := context.Background()
@@ -100,4 +100,14 @@ func TestBrowserBookingCalendar(t *testing.T) {
 		t.Fatal(got)
 	}
 	bs.noHorizontalScroll("week with a booking at phone width")
+
+	// The administrators' resources page fits a phone too, and keeps to
+	// the Content-Security-Policy.
+	bs.run("resources", watchCSP(), chromedp.Navigate(e.srv.URL+"/admin/resources"),
+		chromedp.WaitVisible(chromedp.CSS(`#res-`+strconv.FormatInt(room.ID, 10)+` input[name=name]`)))
+	bs.run("resources shot", shot(bs.dir, "resources-phone"))
+	if v := bs.eval(`JSON.stringify(window.__cspViolations || [])`); v != "[]" {
+		t.Errorf("the resources page breaks the Content-Security-Policy: %s", v)
+	}
+	bs.noHorizontalScroll("resources page at phone width")
 }

@@ -38,6 +38,9 @@ var messages = func() *i18n.Catalog {
 	if err := c.Add(connMessages, "messages/connections"); err != nil {
 		panic(err)
 	}
+	if err := c.Add(resourceMessages, "messages/resources"); err != nil {
+		panic(err)
+	}
 	return c
 }()
 
@@ -50,6 +53,11 @@ var uxMessages embed.FS
 //
 //go:embed messages/connections/*.json
 var connMessages embed.FS
+
+// resourceMessages are the texts of the resources page (resources.go).
+//
+//go:embed messages/resources/*.json
+var resourceMessages embed.FS
 
 // translate finds key in lang, then in Russian — in the Go maps, then in
 // the message files; a missing key shows itself, so that a gap is

@@ -82,6 +82,9 @@
   // ------------------------------------------------------------ state
 
   var actions = [], actionByName = {}, triggers = [], triggerByType = {};
+  // connsByType are the saved connections (GET /api/v1/connections?type=)
+  // of each type an action works with, for the steps' connection select.
+  var connsByType = {};
   var def = normalize(clone(boot.definition) || {});
   var problems = [];
   var dirty = false;
@@ -722,6 +725,7 @@
       onInput: function (v) { if (v) { s.name = v; } else { delete s.name; } changed(); }})));
     li.appendChild(idRow);
     li.appendChild(fieldBox(t("auto.step_action"), actionSelect(s, base, i), {hint: t("auto.step_action_hint")}));
+    if (desc && desc.connection) { li.appendChild(connectionField(s, desc.connection, base)); }
     var pick = sourcesBefore(i);
     if (!desc) {
       li.appendChild(el("p", {class: "error", text: tf("auto.action_unknown", s.action)}));
@@ -744,6 +748,50 @@
     det.appendChild(groupEditor(when, "when", base + ":when", pick, 0, null, t("auto.when")));
     li.appendChild(det);
     return li;
+  }
+
+  // connectionField picks the saved connection of the type the step's
+  // action works with: the step's "connection". None chosen, the action
+  // takes its account from the input (email.send: smtp_account or smtp).
+  function connectionField(s, type, base) {
+    var list = connsByType[type] || [];
+    var opts = [{value: "", label: t("auto.step_conn_none")}].concat(list.map(function (c) {
+      return {value: String(c.id), label: c.name + " (№ " + c.id + ")"};
+    }));
+    if (s.connection && !list.some(function (c) { return c.id === s.connection; })) {
+      opts.push({value: String(s.connection), label: tf("auto.step_conn_missing", s.connection)});
+    }
+    var sel = selectControl({options: opts, value: s.connection ? String(s.connection) : "", key: base + ":connection", path: "connection",
+      onChange: function (v) {
+        var n = parseInt(v, 10);
+        if (n > 0) {
+          s.connection = n;
+          // The input's own "connection" would name a second one.
+          if (isObj(s.input) && s.input.connection !== undefined) { delete s.input.connection; render(base + ":connection"); }
+        } else {
+          delete s.connection;
+        }
+        changed();
+      }});
+    sel.dataset.connType = type;
+    var box = fieldBox(t("auto.step_conn"), sel, {hint: list.length ? t("auto.step_conn_hint") : t("auto.step_conn_empty")});
+    box.classList.add("step-connection");
+    box.appendChild(el("p", {class: "tools"}, [
+      el("a", {href: "/admin/connections/new?type=" + encodeURIComponent(type), target: "_blank", rel: "noopener", class: "conn-new",
+        text: t("auto.step_conn_new")}), " ",
+      button(t("auto.step_conn_reload"), {key: base + ":connection-reload", onClick: function () {
+        loadConnections([type]).then(function () { render(base + ":connection"); });
+      }})]));
+    return box;
+  }
+
+  // loadConnections fetches the saved connections of the types given.
+  function loadConnections(types) {
+    return Promise.all(types.map(function (type) {
+      return api("GET", "/api/v1/connections?type=" + encodeURIComponent(type)).then(function (res) {
+        connsByType[type] = res.status === 200 && res.body && Array.isArray(res.body.items) ? res.body.items : [];
+      });
+    }));
   }
 
   // actionSelect changes a step's action in place, its groups as the
@@ -773,6 +821,8 @@
     var s = def.steps[i];
     var a = actionByName[name];
     if (!a || s.action === name) { return; }
+    // A saved connection is of the type the old action worked with.
+    if (s.connection && a.connection !== (actionByName[s.action] || {}).connection) { delete s.connection; }
     s.action = name;
     if (isObj(s.input) && !a.free_input) {
       var keep = {};
@@ -1165,6 +1215,7 @@
       }
       if (s.duplicates && s.duplicates.then) { out.duplicates = {by: (s.duplicates.by || []).slice(), then: s.duplicates.then}; }
       if (s.on_error && s.on_error !== "stop") { out.on_error = s.on_error; }
+      if (s.connection) { out.connection = s.connection; }
       var w = cleanCond(s.when);
       if (w) { out.when = w; }
       return out;
@@ -1494,6 +1545,10 @@
     triggers = res[1].body.items || [];
     actions.forEach(function (a) { actionByName[a.name] = a; });
     triggers.forEach(function (k) { triggerByType[k.type] = k; });
+    var types = [];
+    actions.forEach(function (a) { if (a.connection && types.indexOf(a.connection) < 0) { types.push(a.connection); } });
+    return loadConnections(types);
+  }).then(function () {
     render();
     showTestOptions();
     chainBox.addEventListener("change", showTestOptions);
