@@ -278,6 +278,8 @@ func AsteriskType(d AMIDialing) connection.Type {
 			{Name: "line", Type: connection.String},
 		},
 		Validate: func(s connection.Settings) []connection.Problem { return AsteriskOf(s).Problems() },
-		Check:    func(ctx context.Context, s connection.Settings) error { return AMI{Account: AsteriskOf(s), Dialing: d}.Check(ctx) },
+		Check: func(ctx context.Context, s connection.Settings) error {
+			return AMI{Account: AsteriskOf(s), Dialing: d}.Check(ctx)
+		},
 	}
 }

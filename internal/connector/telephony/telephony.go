@@ -154,7 +154,9 @@ type callbackAction struct {
 // CallbackAction is call.callback.
 func CallbackAction(d Deps) automation.Action {
 	desc := automation.Define(automation.Spec{Name: ActionCallback, Group: GroupCall, Writes: true, Connection: TypeZadarma + "|" + TypeAsterisk},
-		func(context.Context, *automation.Call, CallbackInput) (CallbackOutput, error) { return CallbackOutput{}, nil }).Describe()
+		func(context.Context, *automation.Call, CallbackInput) (CallbackOutput, error) {
+			return CallbackOutput{}, nil
+		}).Describe()
 	return &callbackAction{desc: desc, d: d}
 }
 
