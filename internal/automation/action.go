@@ -69,7 +69,7 @@ type Description struct {
 	FreeInput bool `json:"free_input,omitempty"`
 	// Connection is the type of saved connection a step of this action
 	// names by id in its "connection" (internal/connection), if any;
-	// several types separated by "|" (call.callback: "zadarma|asterisk").
+	// several types separated by "|" (call.callback: "zadarma|asterisk|mango").
 	Connection string `json:"connection,omitempty"`
 }
 

@@ -151,7 +151,7 @@ func TestCallbackThroughBundleAndAPI(t *testing.T) {
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "x", "trigger": map[string]any{"type": "manual", "entity": "lead"},
 			"steps": []any{map[string]any{"id": "call", "action": "call.callback", "connection": smtpConn.ID, "input": map[string]any{"phone": "1"}}}},
 			http.StatusUnprocessableEntity, &problem)
-		if !strings.Contains(fmt.Sprint(problem), "needs zadarma or asterisk") {
+		if !strings.Contains(fmt.Sprint(problem), "needs zadarma or asterisk or mango") {
 			t.Fatalf("wrong connection type: %v", problem)
 		}
 

@@ -2,7 +2,7 @@
 // (seed 003, "Обратный звонок"): Obmen has no PBX of its own; the action
 // call.callback asks the provider, through an Adapter, to ring the
 // manager's line first, say a text, then dial the customer. Each provider
-// is a connection type (zadarma, asterisk) with its own adapter.
+// is a connection type (zadarma, asterisk, mango) with its own adapter.
 package telephony
 
 import (
@@ -98,7 +98,7 @@ func Register(conns *connection.Registry, reg *automation.Registry, d Deps) erro
 	if err := conns.AddMessages(messages, "messages"); err != nil {
 		return fmt.Errorf("telephony: %w", err)
 	}
-	for _, t := range []connection.Type{ZadarmaType(d.HTTP), AsteriskType(d.dialing())} {
+	for _, t := range []connection.Type{ZadarmaType(d.HTTP), AsteriskType(d.dialing()), MangoType(d.HTTP)} {
 		if err := conns.Add(t); err != nil {
 			return err
 		}
@@ -117,6 +117,9 @@ func (d Deps) adapter(typ string, s connection.Settings) (Adapter, string, error
 	case TypeZadarma:
 		z := ZadarmaOf(s)
 		return Zadarma{Account: z, HTTP: d.HTTP}, "zadarma " + z.url(), nil
+	case TypeMango:
+		m := MangoOf(s)
+		return Mango{Account: m, HTTP: d.HTTP}, "mango " + m.url(), nil
 	case TypeAsterisk:
 		a := AsteriskOf(s)
 		return AMI{Account: a, Dialing: d.dialing()}, fmt.Sprintf("asterisk %s:%d", a.Host, a.port()), nil
@@ -153,7 +156,7 @@ type callbackAction struct {
 
 // CallbackAction is call.callback.
 func CallbackAction(d Deps) automation.Action {
-	desc := automation.Define(automation.Spec{Name: ActionCallback, Group: GroupCall, Writes: true, Connection: TypeZadarma + "|" + TypeAsterisk},
+	desc := automation.Define(automation.Spec{Name: ActionCallback, Group: GroupCall, Writes: true, Connection: TypeZadarma + "|" + TypeAsterisk + "|" + TypeMango},
 		func(context.Context, *automation.Call, CallbackInput) (CallbackOutput, error) {
 			return CallbackOutput{}, nil
 		}).Describe()

@@ -184,12 +184,14 @@ func (e *env) run(t *testing.T, c *automation.Call, in map[string]any) (map[stri
 func TestCallbackAction(t *testing.T) {
 	z := newZadarmaFake(t, "key1", "secret1")
 	ami := newAMIFake(t, "obmen", "amipass")
+	mango := newMangoFake(t, "vpbxkey", "salt1")
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		zc := e.saved(t, telephony.TypeZadarma, "Zadarma", map[string]any{"key": "key1", "secret": "secret1", "url": z.URL})
 		ac := e.saved(t, telephony.TypeAsterisk, "АТС", map[string]any{"host": "127.0.0.1", "port": ami.port(), "username": "obmen",
 			"secret": "amipass", "context": "from-internal", "line": "102"})
 		bad := e.saved(t, telephony.TypeZadarma, "Zadarma с ошибкой", map[string]any{"key": "key1", "secret": "wrong", "url": z.URL})
+		mc := e.saved(t, telephony.TypeMango, "Манго", map[string]any{"key": "vpbxkey", "salt": "salt1", "url": mango.URL + "/vpbx"})
 		run := int64(1000 + len(z.ordered()))
 
 		for _, tc := range []struct {
@@ -205,6 +207,10 @@ func TestCallbackAction(t *testing.T) {
 				map[string]any{"call_id": "100-+79256424290-1733400000", "phone": "+79256424290"}},
 			{"asterisk OK, the connection's line", ac.ID, map[string]any{"phone": "+7 925 642 42 91", "text": "Заявка с сайта"}, "OK", "", "",
 				map[string]any{"phone": "+79256424291"}},
+			{"mango OK", mc.ID, map[string]any{"phone": "8 925 642 42 92", "line": "101"}, "OK", "", "",
+				map[string]any{"phone": "+79256424292"}},
+			{"mango refuses an unknown extension", mc.ID, map[string]any{"phone": "8 925 642 42 92", "line": "555"}, "ERROR", "", "no such extension",
+				map[string]any{"error": "result 3102: no such extension"}},
 			{"refused by the provider", zc.ID, map[string]any{"phone": "+7 999 000 00 00", "line": "100"}, "ERROR", "", "Insufficient funds",
 				map[string]any{"error": "Insufficient funds for the call to +79990000000"}},
 			{"wrong key", bad.ID, map[string]any{"phone": "+79256424290", "line": "100"}, "ERROR", "", "Not authorized",
@@ -268,7 +274,7 @@ func TestCallbackAction(t *testing.T) {
 		for _, tc := range []struct {
 			conn  int64
 			class string
-		}{{zc.ID, ""}, {bad.ID, connection.ClassCredentials}, {ac.ID, ""}} {
+		}{{zc.ID, ""}, {bad.ID, connection.ClassCredentials}, {ac.ID, ""}, {mc.ID, ""}} {
 			res, err := e.conns.Check(context.Background(), tc.conn, i18n.Ru)
 			if err != nil {
 				t.Fatal(err)
