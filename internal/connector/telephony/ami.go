@@ -189,7 +189,8 @@ func (ac *amiConn) read() (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		line = strings.TrimRight(line, "\r\n")
+		// Lines end in CRLF; a stray CR inside one is no part of a key.
+		line = strings.ReplaceAll(strings.TrimRight(line, "\r\n"), "\r", "")
 		if line == "" {
 			if len(m) == 0 {
 				continue
