@@ -16,6 +16,7 @@ import (
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/smtp"
+	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -140,6 +141,10 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	attach.MaxResponseBytes = smtp.MaxAttachment + 1
 	if err := smtp.Register(conns.Registry(), reg, smtp.Deps{Dialing: smtp.Dialing{Dialer: httpx.NewDialer(outboundPolicy(cfg))},
 		HTTP: httpx.NewOutboundClient(attach), Conns: conns, DB: d, Store: s}); err != nil {
+		return nil, nil, err
+	}
+	if err := telephony.Register(conns.Registry(), reg, telephony.Deps{HTTP: outbound, Dialer: httpx.NewDialer(outboundPolicy(cfg)),
+		Conns: conns, DB: d}); err != nil {
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,

@@ -68,7 +68,8 @@ type Description struct {
 	// record with custom fields): unknown fields are not refused.
 	FreeInput bool `json:"free_input,omitempty"`
 	// Connection is the type of saved connection a step of this action
-	// names by id in its "connection" (internal/connection), if any.
+	// names by id in its "connection" (internal/connection), if any;
+	// several types separated by "|" (call.callback: "zadarma|asterisk|mango").
 	Connection string `json:"connection,omitempty"`
 }
 

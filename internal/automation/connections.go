@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/obmen/obmen/internal/store"
 )
@@ -81,8 +83,8 @@ func (r *Registry) checkConnections(ctx context.Context, d Definition) ([]Proble
 		if err != nil {
 			return nil, err
 		}
-		if typ != want {
-			ps = append(ps, Problem{Step: name, Field: field, Message: fmt.Sprintf("connection %d is a %s connection; action %s needs %s", id, typ, s.Action, want)})
+		if !slices.Contains(strings.Split(want, "|"), typ) {
+			ps = append(ps, Problem{Step: name, Field: field, Message: fmt.Sprintf("connection %d is a %s connection; action %s needs %s", id, typ, s.Action, strings.ReplaceAll(want, "|", " or "))})
 		}
 	}
 	return ps, nil

@@ -1,0 +1,190 @@
+package telephony
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/obmen/obmen/internal/connection"
+)
+
+// ZadarmaURL is Zadarma's API.
+const ZadarmaURL = "https://api.zadarma.com"
+
+// ZadarmaAccount is a zadarma connection's settings: the API key and
+// secret of the personal account (Settings → API).
+type ZadarmaAccount struct {
+	Key    string
+	Secret string
+	URL    string
+}
+
+// ZadarmaOf reads a saved zadarma connection's settings.
+func ZadarmaOf(s connection.Settings) ZadarmaAccount {
+	return ZadarmaAccount{Key: s.String("key"), Secret: s.String("secret"), URL: s.String("url")}
+}
+
+func (a ZadarmaAccount) url() string {
+	if u := strings.TrimRight(strings.TrimSpace(a.URL), "/"); u != "" {
+		return u
+	}
+	return ZadarmaURL
+}
+
+// Problems checks the settings.
+func (a ZadarmaAccount) Problems() []connection.Problem {
+	var ps []connection.Problem
+	if strings.TrimSpace(a.Key) == "" {
+		ps = append(ps, connection.Problem{Field: "key", Message: "required"})
+	}
+	if a.Secret == "" {
+		ps = append(ps, connection.Problem{Field: "secret", Message: "required"})
+	}
+	if u, err := url.Parse(a.url()); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+		ps = append(ps, connection.Problem{Field: "url", Message: fmt.Sprintf("%q is not an http(s) address", a.URL)})
+	}
+	return ps
+}
+
+// ZadarmaSign is the Authorization header of a request to method (the
+// path, "/v1/request/callback/") with params, as Zadarma's own clients
+// compute it: the parameters sorted by name and URL-encoded (spaces as
+// "+"), then key ":" base64 of the hex HMAC-SHA1, under the secret, of
+// method + parameters + hex MD5 of the parameters.
+func ZadarmaSign(key, secret, method string, params url.Values) string {
+	q := params.Encode() // sorted by key
+	sum := md5.Sum([]byte(q))
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write([]byte(method + q + hex.EncodeToString(sum[:])))
+	return key + ":" + base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString(m.Sum(nil))))
+}
+
+// Zadarma orders callbacks through Zadarma's API.
+type Zadarma struct {
+	Account ZadarmaAccount
+	HTTP    *http.Client
+}
+
+// zadarmaAnswer is Zadarma's envelope.
+type zadarmaAnswer struct {
+	Status  string          `json:"status"`
+	Message string          `json:"message"`
+	From    json.RawMessage `json:"from"`
+	To      json.RawMessage `json:"to"`
+	Time    json.Number     `json:"time"`
+}
+
+// get calls a GET method and decodes the envelope; a status other than
+// success is a *Refused with Zadarma's message.
+func (z Zadarma) get(ctx context.Context, method string, params url.Values) (zadarmaAnswer, error) {
+	var ans zadarmaAnswer
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("format", "json")
+	u := z.Account.url() + method + "?" + params.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return ans, fmt.Errorf("zadarma: %w", err)
+	}
+	req.Header.Set("Authorization", ZadarmaSign(z.Account.Key, z.Account.Secret, method, params))
+	resp, err := z.HTTP.Do(req)
+	if err != nil {
+		return ans, fmt.Errorf("zadarma %s: %w", method, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return ans, fmt.Errorf("zadarma %s: %w", method, err)
+	}
+	if err := json.Unmarshal(body, &ans); err != nil || ans.Status == "" {
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return ans, fmt.Errorf("zadarma %s: HTTP %d", method, resp.StatusCode)
+		}
+		return ans, &Refused{Provider: "zadarma", Class: classOfStatus(resp.StatusCode),
+			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(body))}
+	}
+	if ans.Status != "success" {
+		msg := ans.Message
+		if msg == "" {
+			msg = fmt.Sprintf("status %s, HTTP %d", ans.Status, resp.StatusCode)
+		}
+		if resp.StatusCode >= 500 {
+			return ans, fmt.Errorf("zadarma %s: HTTP %d: %s", method, resp.StatusCode, msg)
+		}
+		return ans, &Refused{Provider: "zadarma", Message: msg, Class: classOfStatus(resp.StatusCode)}
+	}
+	return ans, nil
+}
+
+func classOfStatus(code int) string {
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return connection.ClassCredentials
+	case http.StatusTooManyRequests:
+		return connection.ClassRateLimited
+	case http.StatusNotFound:
+		return connection.ClassAccount
+	}
+	return connection.ClassOther
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// Callback asks Zadarma to ring Line, then Phone. Zadarma answers no id
+// of the call: the id is "<from>-<to>-<time>" of its answer.
+func (z Zadarma) Callback(ctx context.Context, r Request) (string, error) {
+	ans, err := z.get(ctx, "/v1/request/callback/", url.Values{"from": {r.Line}, "to": {r.Phone}})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%s-%s", unquote(ans.From), unquote(ans.To), ans.Time), nil
+}
+
+func unquote(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// Check asks for the balance: a signed call that orders nothing.
+func (z Zadarma) Check(ctx context.Context) error {
+	_, err := z.get(ctx, "/v1/info/balance/", nil)
+	if r, ok := err.(*Refused); ok {
+		return connection.Fail(r.Class, err)
+	}
+	return err
+}
+
+// ZadarmaType is the zadarma connection type.
+func ZadarmaType(hc *http.Client) connection.Type {
+	return connection.Type{
+		Name: TypeZadarma,
+		Fields: []connection.Field{
+			{Name: "key", Type: connection.String, Required: true},
+			{Name: "secret", Type: connection.String, Required: true, Secret: true},
+			{Name: "url", Type: connection.String, Default: ZadarmaURL},
+		},
+		Validate: func(s connection.Settings) []connection.Problem { return ZadarmaOf(s).Problems() },
+		Check: func(ctx context.Context, s connection.Settings) error {
+			return Zadarma{Account: ZadarmaOf(s), HTTP: hc}.Check(ctx)
+		},
+	}
+}
