@@ -18,6 +18,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/automation/tmpl"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -604,11 +605,24 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 		Steps: []automation.Step{{ID: "client", Action: "crm.contact.create",
 			Input:      map[string]any{"name": "{{trigger.record.title}}", "last_name": "Иванов", "comments": "из заявки {{trigger.record.id}}"},
 			Duplicates: &automation.Duplicates{By: []string{"phone", "name"}, Then: "skip"}},
-			{ID: "mail", Action: "email.send", Input: map[string]any{"to": "a@example.ru"}}}})
+			{ID: "mail", Action: "email.send", Input: map[string]any{"to": "a@example.ru"}},
+			{ID: "call", Action: "call.callback", Input: map[string]any{"phone": "+79161234567"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	yandex := saveSMTP(t, e, "Яндекс")
+	// call.callback takes a connection of any telephony type: its select
+	// lists each type's, named with their type.
+	zadarma, err := e.app.Connections.Create(bg, e.admin.UserID, connection.Input{Type: "zadarma", Name: "Задарма",
+		Settings: map[string]any{"key": "k", "secret": "s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbx, err := e.app.Connections.Create(bg, e.admin.UserID, connection.Input{Type: "asterisk", Name: "АТС",
+		Settings: map[string]any{"host": "pbx.example.ru", "username": "crm", "secret": "s", "context": "from-crm"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	bs := newBrowserSession(t, e)
 	sel := `#step-1 select[data-path="action"]`
 	bs.run("editor", chromedp.Navigate(e.srv.URL+"/automation/"+strconv.FormatInt(b.ID, 10)), chromedp.WaitVisible(chromedp.CSS(sel)))
@@ -642,6 +656,11 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 	if want := "Подключение ; =— не выбрано —|" + id + "=Яндекс (№ " + id + ") ;  ; /admin/connections/new?type=smtp ; false"; got != want {
 		t.Fatalf("the connection select:\n%s\nwant\n%s", got, want)
 	}
+	got = bs.eval(`Array.from(document.querySelector('#step-3 select[data-path="connection"]').options).map(o => o.value + "=" + o.textContent).join("|")`)
+	zid, pid := strconv.FormatInt(zadarma.ID, 10), strconv.FormatInt(pbx.ID, 10)
+	if want := "=— не выбрано —|" + zid + "=Задарма (zadarma, № " + zid + ")|" + pid + "=АТС (asterisk, № " + pid + ")"; got != want {
+		t.Fatalf("the telephony connection select:\n%s\nwant\n%s", got, want)
+	}
 	bs.setSelect(conn, id)
 	bs.settled()
 	bs.run("save", chromedp.Click(chromedp.CSS(`#auto-save`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
@@ -653,7 +672,8 @@ func TestBrowserAutomationStepAction(t *testing.T) {
 	steps := nb.Definition.Steps
 	want := []automation.Step{{ID: "client", Action: "crm.deal.create", Input: map[string]any{"comments": "из заявки {{trigger.record.id}}"},
 		Duplicates: &automation.Duplicates{By: []string{"name"}, Then: "skip"}},
-		{ID: "mail", Action: "email.send", Connection: yandex.ID, Input: map[string]any{"to": "a@example.ru"}}}
+		{ID: "mail", Action: "email.send", Connection: yandex.ID, Input: map[string]any{"to": "a@example.ru"}},
+		{ID: "call", Action: "call.callback", Input: map[string]any{"phone": "+79161234567"}}}
 	if !reflect.DeepEqual(steps, want) {
 		t.Fatalf("saved steps:\n%+v\nwant\n%+v", steps, want)
 	}

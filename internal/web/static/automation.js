@@ -753,10 +753,13 @@
   // connectionField picks the saved connection of the type the step's
   // action works with: the step's "connection". None chosen, the action
   // takes its account from the input (email.send: smtp_account or smtp).
-  function connectionField(s, type, base) {
-    var list = connsByType[type] || [];
+  // An action may take a connection of several types ("zadarma|asterisk|
+  // mango"): the select lists the saved connections of each.
+  function connectionField(s, spec, base) {
+    var types = spec.split("|"), list = [];
+    types.forEach(function (ty) { list = list.concat(connsByType[ty] || []); });
     var opts = [{value: "", label: t("auto.step_conn_none")}].concat(list.map(function (c) {
-      return {value: String(c.id), label: c.name + " (№ " + c.id + ")"};
+      return {value: String(c.id), label: c.name + " (" + (types.length > 1 ? c.type + ", " : "") + "№ " + c.id + ")"};
     }));
     if (s.connection && !list.some(function (c) { return c.id === s.connection; })) {
       opts.push({value: String(s.connection), label: tf("auto.step_conn_missing", s.connection)});
@@ -773,14 +776,14 @@
         }
         changed();
       }});
-    sel.dataset.connType = type;
+    sel.dataset.connType = spec;
     var box = fieldBox(t("auto.step_conn"), sel, {hint: list.length ? t("auto.step_conn_hint") : t("auto.step_conn_empty")});
     box.classList.add("step-connection");
     box.appendChild(el("p", {class: "tools"}, [
-      el("a", {href: "/admin/connections/new?type=" + encodeURIComponent(type), target: "_blank", rel: "noopener", class: "conn-new",
+      el("a", {href: "/admin/connections/new?type=" + encodeURIComponent(types[0]), target: "_blank", rel: "noopener", class: "conn-new",
         text: t("auto.step_conn_new")}), " ",
       button(t("auto.step_conn_reload"), {key: base + ":connection-reload", onClick: function () {
-        loadConnections([type]).then(function () { render(base + ":connection"); });
+        loadConnections(types).then(function () { render(base + ":connection"); });
       }})]));
     return box;
   }
@@ -1546,7 +1549,9 @@
     actions.forEach(function (a) { actionByName[a.name] = a; });
     triggers.forEach(function (k) { triggerByType[k.type] = k; });
     var types = [];
-    actions.forEach(function (a) { if (a.connection && types.indexOf(a.connection) < 0) { types.push(a.connection); } });
+    actions.forEach(function (a) {
+      (a.connection ? a.connection.split("|") : []).forEach(function (ty) { if (types.indexOf(ty) < 0) { types.push(ty); } });
+    });
     return loadConnections(types);
   }).then(function () {
     render();
