@@ -107,7 +107,9 @@ func startWith(t testing.TB, env []string, addr string, client *http.Client, sch
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("server exited:\n%s", out.String())
+			// The exit status tells a crash (exit status 2, a signal) from
+			// an error the server printed.
+			t.Fatalf("server exited (%v):\n%s", cmd.ProcessState, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
