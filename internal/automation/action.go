@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/i18n"
 )
 
 // Action is one kind of step. Most are built with Define from a typed
@@ -74,21 +75,7 @@ type Description struct {
 }
 
 // Text is a label in each language of the interface.
-type Text struct {
-	Ru string `json:"ru"`
-	En string `json:"en"`
-}
-
-// IsZero is true for an absent text.
-func (t Text) IsZero() bool { return t.Ru == "" && t.En == "" }
-
-// In returns the text in lang, Russian when there is none.
-func (t Text) In(lang string) string {
-	if lang == "en" && t.En != "" {
-		return t.En
-	}
-	return t.Ru
-}
+type Text = i18n.Text
 
 // Field is one input or output field. Types: string, integer, number,
 // decimal (a string holding a decimal), boolean, date (YYYY-MM-DD),

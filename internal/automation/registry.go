@@ -142,22 +142,9 @@ func (r *Registry) Triggers() []TriggerInfo {
 }
 
 // text is the label of key in both languages; fallback when missing.
-func (r *Registry) text(key, fallback string) Text {
-	t := r.optText(key)
-	if t.Ru == "" {
-		t.Ru = fallback
-	}
-	if t.En == "" {
-		t.En = t.Ru
-	}
-	return t
-}
+func (r *Registry) text(key, fallback string) Text { return r.msgs.Text(key, fallback) }
 
-func (r *Registry) optText(key string) Text {
-	ru, _ := r.msgs.Lookup(i18n.Ru, key)
-	en, _ := r.msgs.Lookup(i18n.En, key)
-	return Text{Ru: ru, En: en}
-}
+func (r *Registry) optText(key string) Text { return r.msgs.OptText(key) }
 
 // label fills the labels of fields: "<prefix><path>" (the action's own
 // wording), else "field.<path>", else "field.<name>" — CRM field names

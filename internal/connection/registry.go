@@ -50,18 +50,7 @@ type Field struct {
 }
 
 // Text is a label in each language of the interface.
-type Text struct {
-	Ru string `json:"ru"`
-	En string `json:"en"`
-}
-
-// In returns the text in lang, Russian when there is none.
-func (t Text) In(lang string) string {
-	if lang == i18n.En && t.En != "" {
-		return t.En
-	}
-	return t.Ru
-}
+type Text = i18n.Text
 
 // Settings are a connection's settings with the secrets open, as a type's
 // Check and Refresh and a connector's actions see them.
@@ -215,19 +204,6 @@ func (r *Registry) Types() []TypeInfo {
 	return out
 }
 
-func (r *Registry) text(key, def string) Text {
-	t := r.optText(key)
-	if t.Ru == "" {
-		t.Ru = def
-	}
-	if t.En == "" {
-		t.En = t.Ru
-	}
-	return t
-}
+func (r *Registry) text(key, def string) Text { return r.msgs.Text(key, def) }
 
-func (r *Registry) optText(key string) Text {
-	ru, _ := r.msgs.Lookup(i18n.Ru, key)
-	en, _ := r.msgs.Lookup(i18n.En, key)
-	return Text{Ru: ru, En: en}
-}
+func (r *Registry) optText(key string) Text { return r.msgs.OptText(key) }
