@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,4 +174,23 @@ func coerce(f Field, v any) (any, string) {
 		return nil, "must be true or false"
 	}
 	return nil, "unknown field type " + f.Type
+}
+
+// BaseURL is a connection's API address: the setting (trimmed, without a
+// trailing slash), else the service's official one. Every type takes one
+// as "url", which is how tests point a connection at a fake.
+func BaseURL(set, official string) string {
+	if u := strings.TrimRight(strings.TrimSpace(set), "/"); u != "" {
+		return u
+	}
+	return official
+}
+
+// CheckBaseURL is the problem with a BaseURL, if any: it must be an
+// http(s) address with a host and no query.
+func CheckBaseURL(field, set, official string) []Problem {
+	if u, err := url.Parse(BaseURL(set, official)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+		return []Problem{{Field: field, Message: fmt.Sprintf("%q is not an http(s) address", set)}}
+	}
+	return nil
 }

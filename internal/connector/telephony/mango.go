@@ -38,26 +38,12 @@ func MangoOf(s connection.Settings) MangoAccount {
 	return MangoAccount{Key: s.String("key"), Salt: s.String("salt"), URL: s.String("url"), Line: s.String("line_number")}
 }
 
-func (a MangoAccount) url() string {
-	if u := strings.TrimRight(strings.TrimSpace(a.URL), "/"); u != "" {
-		return u
-	}
-	return MangoURL
-}
+func (a MangoAccount) url() string { return connection.BaseURL(a.URL, MangoURL) }
 
-// Problems checks the settings.
+// Problems checks the settings beyond what the type's fields say (key and
+// salt are required fields).
 func (a MangoAccount) Problems() []connection.Problem {
-	var ps []connection.Problem
-	if strings.TrimSpace(a.Key) == "" {
-		ps = append(ps, connection.Problem{Field: "key", Message: "required"})
-	}
-	if a.Salt == "" {
-		ps = append(ps, connection.Problem{Field: "salt", Message: "required"})
-	}
-	if u, err := url.Parse(a.url()); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		ps = append(ps, connection.Problem{Field: "url", Message: fmt.Sprintf("%q is not an http(s) address", a.URL)})
-	}
-	return ps
+	return connection.CheckBaseURL("url", a.URL, MangoURL)
 }
 
 // MangoSign is the sign of a request: hex SHA-256 of key + json + salt.

@@ -33,26 +33,12 @@ func ZadarmaOf(s connection.Settings) ZadarmaAccount {
 	return ZadarmaAccount{Key: s.String("key"), Secret: s.String("secret"), URL: s.String("url")}
 }
 
-func (a ZadarmaAccount) url() string {
-	if u := strings.TrimRight(strings.TrimSpace(a.URL), "/"); u != "" {
-		return u
-	}
-	return ZadarmaURL
-}
+func (a ZadarmaAccount) url() string { return connection.BaseURL(a.URL, ZadarmaURL) }
 
-// Problems checks the settings.
+// Problems checks the settings beyond what the type's fields say (key and
+// secret are required fields).
 func (a ZadarmaAccount) Problems() []connection.Problem {
-	var ps []connection.Problem
-	if strings.TrimSpace(a.Key) == "" {
-		ps = append(ps, connection.Problem{Field: "key", Message: "required"})
-	}
-	if a.Secret == "" {
-		ps = append(ps, connection.Problem{Field: "secret", Message: "required"})
-	}
-	if u, err := url.Parse(a.url()); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		ps = append(ps, connection.Problem{Field: "url", Message: fmt.Sprintf("%q is not an http(s) address", a.URL)})
-	}
-	return ps
+	return connection.CheckBaseURL("url", a.URL, ZadarmaURL)
 }
 
 // ZadarmaSign is the Authorization header of a request to method (the
