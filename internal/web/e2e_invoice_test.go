@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func TestBrowserInvoicePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	deal, err := s.CreateDeal(bg, e.admin, crm.Deal{Title: "Заказ", ContactIDs: []int64{c.ID},
-		ProductRows: []crm.LineItem{{Name: "Плитка", Price: 150050, Quantity: 21000, Unit: "м²"}}})
+		ProductRows: []crm.LineItem{{Name: "Плитка керамогранит матовая, 600×600×10 мм", Price: 150050, Quantity: 21000, Unit: "м²"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,5 +58,18 @@ func TestBrowserInvoicePage(t *testing.T) {
 	if !strings.HasPrefix(title, "Счёт на оплату № "+b.Invoice.Number+" от ") || words != "Тридцать одна тысяча пятьсот десять рублей 50 копеек" ||
 		!strings.HasPrefix(buyer, "Иванова Мария") || collapse != "collapse" || pdfType != "application/pdf" || !strings.HasSuffix(pdfHref, ".pdf") {
 		t.Fatalf("title %q, words %q, buyer %q, border-collapse %q, pdf %q %q", title, words, buyer, collapse, pdfHref, pdfType)
+	}
+	// The client opens the payment link on a phone: at 390 px neither the
+	// page nor the rows' table is wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#items`))); err != nil {
+		t.Fatal(err)
+	}
+	var w [3]int // the page's width, the rows' right edge, the window's width
+	if err := json.Unmarshal([]byte(eval(`JSON.stringify([document.documentElement.scrollWidth,
+		Math.ceil(document.querySelector("#items").getBoundingClientRect().right), innerWidth])`)), &w); err != nil {
+		t.Fatal(err)
+	}
+	if w[2] != 390 || w[0] > w[2] || w[1] > w[2] {
+		t.Fatalf("at 390 px: the page is %d px wide, the rows end at %d px, the window is %d px", w[0], w[1], w[2])
 	}
 }
