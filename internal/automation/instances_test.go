@@ -3,6 +3,7 @@ package automation_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,12 +67,19 @@ func TestTwoInstancesRunEachItemOnce(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	fired := b.waitRunsAll(sched.ID, 2)
 	times := map[string]bool{}
+	worked := 0
 	for _, r := range fired {
 		if times[r.TriggerKey] {
 			t.Fatalf("schedule time %s fired twice", r.TriggerKey)
 		}
 		times[r.TriggerKey] = true
-		if r.Status != automation.StatusOK {
+		switch {
+		case r.Status == automation.StatusOK:
+			worked++
+		case r.Status == automation.StatusCancelled && strings.Contains(r.Error, "switched off"):
+			// A time queued just before the switch-off (a slow machine
+			// starts it later): cancelled, its step not called.
+		default:
 			t.Fatalf("schedule run %+v", r)
 		}
 		if m := b.run(r.ID).Trigger; path(m, "missed") != float64(0) {
@@ -88,8 +96,11 @@ func TestTwoInstancesRunEachItemOnce(t *testing.T) {
 		}
 		e.acts.mu.Unlock()
 	}
-	if len(calls) != n+len(fired) {
-		t.Fatalf("%d distinct step calls, want %d", len(calls), n+len(fired))
+	if worked == 0 {
+		t.Fatalf("no schedule run worked: %+v", fired)
+	}
+	if len(calls) != n+worked {
+		t.Fatalf("%d distinct step calls, want %d", len(calls), n+worked)
 	}
 	for k, v := range calls {
 		if v != 1 {

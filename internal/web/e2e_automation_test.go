@@ -86,6 +86,8 @@ func (bs *browserSession) eval(expr string) string {
 // setSelect chooses an option of a select as a user does (change event).
 func (bs *browserSession) setSelect(sel, value string) {
 	bs.t.Helper()
+	// After a save the page is drawn anew: wait for the choice to be there.
+	bs.waitJS("the choice "+sel, `document.querySelector(`+strconv.Quote(sel)+`) !== null`)
 	bs.eval(`(function(){ const s = document.querySelector(` + strconv.Quote(sel) + `); s.value = ` + strconv.Quote(value) +
 		`; s.dispatchEvent(new Event("change", {bubbles: true})); return s.value })()`)
 }
