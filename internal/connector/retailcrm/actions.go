@@ -176,6 +176,21 @@ func describe[In, Out any](name string, writes bool, dups []string) automation.D
 func Actions(d Deps) []automation.Action {
 	mk := func(desc automation.Description, run func(ctx context.Context, c *automation.Call, cl *Client, a Account, in map[string]any) (any, error)) automation.Action {
 		return &action{desc: desc, run: func(ctx context.Context, c *automation.Call, _ *Client, _ Account, in map[string]any) (any, error) {
+			// A direct call (POST /api/v1/actions/…) names the
+			// connection in its input; a step, in the step.
+			if v, ok := in["connection"]; ok {
+				delete(in, "connection")
+				id := intOf(v)
+				if c != nil && c.Connection != 0 && id != 0 && id != c.Connection {
+					return nil, automation.InputErrorf("connection", "the step names connection %d, the input %d", c.Connection, id)
+				}
+				if c == nil {
+					c = &automation.Call{}
+				}
+				if c.Connection == 0 {
+					c.Connection = id
+				}
+			}
 			a, err := d.account(ctx, c)
 			if err != nil {
 				return nil, err
@@ -550,7 +565,7 @@ func findDuplicates(ctx context.Context, cl *Client, site string, keys []string,
 		switch k {
 		case ByPhone:
 			for _, p := range phonesOf(in) {
-				err := look(ByPhone, "name", strings.TrimPrefix(p, "+"), func(cust map[string]any) bool {
+				err := look(ByPhone, "name", searchDigits(p), func(cust map[string]any) bool {
 					return len(intersect(phonesOf(cust), []string{p})) > 0
 				})
 				if err != nil {
@@ -573,6 +588,17 @@ func findDuplicates(ctx context.Context, cl *Client, site string, keys []string,
 		}
 	}
 	return m, nil
+}
+
+// searchDigits is what filter[name] is given for a phone: its last ten
+// digits, which a number kept as "8 925 …", "+7 (925) …" or "925…" all
+// contain — retailCRM keeps phones as they were typed and matches parts.
+func searchDigits(e164 string) string {
+	d := strings.TrimPrefix(e164, "+")
+	if len(d) > 10 {
+		d = d[len(d)-10:]
+	}
+	return d
 }
 
 func intersect(a, b []string) []string {

