@@ -22,7 +22,7 @@ import (
 // and the orders' history with the key that made each change.
 type fake struct {
 	*httptest.Server
-	t    *testing.T
+	t    testing.TB
 	mu   sync.Mutex
 	keys map[string]bool
 	// rate: requests a second allowed per key (0: 10).
@@ -45,7 +45,7 @@ type fake struct {
 	at    []time.Time
 }
 
-func newFake(t *testing.T, keys ...string) *fake {
+func newFake(t testing.TB, keys ...string) *fake {
 	f := &fake{t: t, keys: map[string]bool{}, window: map[string][]time.Time{}, sites: []string{"shop", "shop2"}}
 	for _, k := range keys {
 		f.keys[k] = true
@@ -189,6 +189,15 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 			entity = "order"
 		}
 		f.edit(w, r, key, entity, strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(p, "/api/v5/customers/"), "/api/v5/orders/"), "/edit"))
+	case get && p == "/api/v5/orders":
+		ids := r.Form["filter[ids][]"]
+		var found []any
+		for _, o := range f.orders {
+			if len(ids) == 0 || slices.Contains(ids, fmt.Sprint(o["id"])) {
+				found = append(found, o)
+			}
+		}
+		f.page(w, r, "orders", found)
 	case get && p == "/api/v5/orders/history":
 		since, _ := strconv.ParseInt(r.Form.Get("filter[sinceId]"), 10, 64)
 		var list []any

@@ -2,7 +2,6 @@ package retailcrm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -62,22 +61,26 @@ func Triggers(d Deps) []automation.TriggerKind {
 // changes. An item's key is the order and the history entry: the same
 // on every poll that reads it again.
 func (d Deps) Poll(ctx context.Context, spec automation.TriggerSpec, cursor string, statusOnly bool) ([]automation.Item, string, error) {
-	c := &automation.Call{Connection: spec.Connection}
-	a, err := d.account(ctx, c)
+	a, err := d.account(ctx, &automation.Call{Connection: spec.Connection})
 	if err != nil {
 		return nil, cursor, err
 	}
-	cl := d.Client(a)
 	if cursor == "" {
 		if v := intOf(spec.Options["since_id"]); v > 0 {
 			cursor = strconv.FormatInt(v, 10)
-		} else {
-			last, err := lastHistoryID(ctx, cl)
-			if err != nil {
-				return nil, "", err
-			}
-			return nil, strconv.FormatInt(last, 10), nil
 		}
+	}
+	return PollHistory(ctx, d.Client(a), cursor, statusOnly)
+}
+
+// PollHistory is Poll on an account's client.
+func PollHistory(ctx context.Context, cl *Client, cursor string, statusOnly bool) ([]automation.Item, string, error) {
+	if cursor == "" {
+		last, err := lastHistoryID(ctx, cl)
+		if err != nil {
+			return nil, "", err
+		}
+		return nil, strconv.FormatInt(last, 10), nil
 	}
 	since, err := strconv.ParseInt(cursor, 10, 64)
 	if err != nil || since < 0 {
@@ -102,8 +105,9 @@ func (d Deps) Poll(ctx context.Context, spec automation.TriggerSpec, cursor stri
 	if err != nil {
 		return nil, cursor, err
 	}
-	orders := map[int64]map[string]any{}
-	var items []automation.Item
+	var kept []map[string]any
+	var ids []int64
+	seen := map[int64]bool{}
 	for _, e := range entries {
 		if own, _ := pathOf(e, "apiKey", "current").(bool); own {
 			continue
@@ -111,24 +115,27 @@ func (d Deps) Poll(ctx context.Context, spec automation.TriggerSpec, cursor stri
 		if statusOnly && str(e["field"]) != "status" {
 			continue
 		}
-		o, _ := e["order"].(map[string]any)
-		oid := intOf(o["id"])
+		oid := intOf(pathOf(e, "order", "id"))
 		if oid == 0 {
 			continue
 		}
-		full, ok := orders[oid]
-		if !ok {
-			got, err := cl.Get(ctx, "/orders/"+strconv.FormatInt(oid, 10), url.Values{"by": {"id"}})
-			var ae *APIError
-			switch {
-			case err == nil:
-				full, _ = got["order"].(map[string]any)
-			case errors.As(err, &ae) && ae.NotFound():
-				full = o // deleted since: the history's copy is all there is
-			default:
-				return nil, cursor, err
-			}
-			orders[oid] = full
+		kept = append(kept, e)
+		if !seen[oid] {
+			seen[oid] = true
+			ids = append(ids, oid)
+		}
+	}
+	orders, err := ordersByID(ctx, cl, ids)
+	if err != nil {
+		return nil, cursor, err
+	}
+	items := make([]automation.Item, 0, len(kept))
+	for _, e := range kept {
+		o, _ := e["order"].(map[string]any)
+		oid := intOf(o["id"])
+		full := orders[oid]
+		if full == nil {
+			full = o // deleted since: the history's copy is all there is
 		}
 		data := map[string]any{}
 		for k, v := range e {
@@ -145,6 +152,33 @@ func (d Deps) Poll(ctx context.Context, spec automation.TriggerSpec, cursor stri
 		items = append(items, automation.Item{Key: ItemKey(oid, intOf(e["id"])), Data: data})
 	}
 	return items, strconv.FormatInt(next, 10), nil
+}
+
+// ordersByID reads the orders, 100 a request (GET /orders with
+// filter[ids][]): a backlog of history costs a request per hundred
+// orders, not one per order.
+func ordersByID(ctx context.Context, cl *Client, ids []int64) (map[int64]map[string]any, error) {
+	out := make(map[int64]map[string]any, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 100)
+		q := url.Values{}
+		for _, id := range ids[:n] {
+			q.Add("filter[ids][]", strconv.FormatInt(id, 10))
+		}
+		ids = ids[n:]
+		err := cl.Pages(ctx, "/orders", q, "orders", 100, func(items []any) (bool, error) {
+			for _, it := range items {
+				if o, ok := it.(map[string]any); ok {
+					out[intOf(o["id"])] = o
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ItemKey is the key of a history entry of an order: the same for the
