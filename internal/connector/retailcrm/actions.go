@@ -305,18 +305,22 @@ func (d Deps) customerCreate(ctx context.Context, c *automation.Call, cl *Client
 				}
 				return automation.ToValue(CustomerOut{ID: id, ExternalID: str(m.found["externalId"]), Outcome: OutcomeFound, Matches: int64(m.n), MatchedBy: m.by, Customer: m.found})
 			case automation.DupUpdate:
-				f, err := form("customer", in, site)
+				// The found customer keeps its own externalId: the
+				// input's would re-key a record another system knows.
+				patch := merge(in, nil)
+				delete(patch, "externalId")
+				f, err := form("customer", patch, site)
 				if err != nil {
 					return nil, err
 				}
 				f.Set("by", "id")
 				if c.DryRun {
-					return automation.Preview{DryRun: true, Would: fmt.Sprintf("POST %s/api/v5/customers/%d/edit (matches by %s)", a.URL, id, m.by), Send: in}, nil
+					return automation.Preview{DryRun: true, Would: fmt.Sprintf("POST %s/api/v5/customers/%d/edit (matches by %s)", a.URL, id, m.by), Send: patch}, nil
 				}
 				if _, err := cl.Post(ctx, fmt.Sprintf("/customers/%d/edit", id), f); err != nil {
 					return nil, failure(ActionCustomerUpdate, err)
 				}
-				return automation.ToValue(CustomerOut{ID: id, ExternalID: str(m.found["externalId"]), Outcome: OutcomeUpdated, Matches: int64(m.n), MatchedBy: m.by, Customer: merge(m.found, in)})
+				return automation.ToValue(CustomerOut{ID: id, ExternalID: str(m.found["externalId"]), Outcome: OutcomeUpdated, Matches: int64(m.n), MatchedBy: m.by, Customer: merge(m.found, patch)})
 			case automation.DupCreate:
 			default:
 				return nil, automation.InputErrorf("duplicates.then", "%q is not create, skip or update", c.Duplicates.Then)

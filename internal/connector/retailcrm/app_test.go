@@ -290,6 +290,44 @@ func TestBundlesAgainstFake(t *testing.T) {
 			t.Fatalf("refused: %+v %v", rb, rb.Steps[0].Output)
 		}
 
+		// Directly: a customer changed by externalId; an order made with
+		// an externalId, read by it, refused a second time.
+		var cr automation.CallResponse
+		s.do("POST", "/api/v1/actions/retailcrm.customer.update", map[string]any{"connection": conn.ID, "externalId": fmt.Sprint("lead-", lead1.ID),
+			"email": "ivan@example.ru"}, http.StatusOK, &cr)
+		if customers, _ := f.snapshot(); cr.Result != "OK" || customers[0]["email"] != "ivan@example.ru" || f.lastForm().Get("by") != "externalId" ||
+			f.lastForm().Get("site") != "shop" {
+			t.Fatalf("customer.update: %+v, form %v", cr, f.lastForm())
+		}
+		s.do("POST", "/api/v1/actions/retailcrm.order.create", map[string]any{"connection": conn.ID, "externalId": "call-1", "site": "shop2", "firstName": "x"},
+			http.StatusOK, &cr)
+		if cr.Result != "OK" || fmt.Sprint(cr.Output.(map[string]any)["order"].(map[string]any)["site"]) != "shop2" {
+			t.Fatalf("order.create: %+v", cr)
+		}
+		s.do("POST", "/api/v1/actions/retailcrm.order.get", map[string]any{"connection": conn.ID, "externalId": "call-1"}, http.StatusOK, &cr)
+		if cr.Result != "OK" || cr.Output.(map[string]any)["id"] != float64(3) {
+			t.Fatalf("order.get: %+v", cr)
+		}
+		s.do("POST", "/api/v1/actions/retailcrm.order.create", map[string]any{"connection": conn.ID, "externalId": "call-1", "firstName": "x"}, http.StatusOK, &cr)
+		if cr.Result != "ERROR" || cr.Output.(map[string]any)["errorMsg"] != "Order already exists." {
+			t.Fatalf("order.create twice: %+v", cr)
+		}
+		s.do("POST", "/api/v1/actions/retailcrm.order.get", map[string]any{"connection": conn.ID, "by": "number", "id": 1}, http.StatusBadRequest, nil)
+		// Duplicates by e-mail, then update: the found customer changes.
+		var ub automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "по e-mail", "active": true, "max_attempts": 1,
+			"trigger": map[string]any{"type": "manual", "entity": "lead"},
+			"steps": []any{map[string]any{"id": "customer", "action": "retailcrm.customer.create", "connection": conn.ID,
+				"duplicates": map[string]any{"by": []string{"phone", "email"}, "then": "update"},
+				"input":      map[string]any{"externalId": "req-1", "email": "IVAN@example.ru", "lastName": "Петров"}}}}, http.StatusCreated, &ub)
+		ru := s.run(ub.ID, lead1.ID)
+		if o := out(ru, 0); ru.Status != automation.StatusOK || o["outcome"] != "updated" || o["matched_by"] != "email" || o["id"] != float64(1) {
+			t.Fatalf("by e-mail: %+v %v", ru, o)
+		}
+		if customers, _ := f.snapshot(); len(customers) != 1 || customers[0]["lastName"] != "Петров" {
+			t.Fatalf("customers %v", customers)
+		}
+
 		// The history trigger: the first poll starts at the end.
 		var hb automation.Bundle
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "статус заказа", "active": true,
