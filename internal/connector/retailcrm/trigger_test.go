@@ -179,6 +179,8 @@ func (l *sendLog) times() []time.Time {
 
 // mostInASecond is the most times (in order) within any one second.
 func mostInASecond(at []time.Time) int {
+	at = slices.Clone(at)
+	slices.SortFunc(at, time.Time.Compare)
 	most := 0
 	for i := range at {
 		n := 0
