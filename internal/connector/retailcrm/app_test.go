@@ -279,6 +279,20 @@ func TestBundlesAgainstFake(t *testing.T) {
 			t.Fatalf("order step: %v", oo)
 		}
 
+		// Test mode writes nothing: the customer step finds its duplicate
+		// (a read), the order step says what it would send.
+		_, ordersBefore := f.snapshot()
+		before := len(ordersBefore)
+		var tres automation.TestResult
+		s.do("POST", fmt.Sprintf("/api/v1/bundles/%d/test", b.ID), map[string]any{"entity": "lead", "record_id": lead2.ID}, http.StatusOK, &tres)
+		if len(tres.Steps) != 2 || !bytes.Contains(mustJSON(tres.Steps[0].Output), []byte("matches by phone")) ||
+			!bytes.Contains(mustJSON(tres.Steps[1].Output), []byte(`"would":"POST `+f.URL+`/api/v5/orders/create"`)) {
+			t.Fatalf("test mode: %+v", tres)
+		}
+		if _, orders := f.snapshot(); len(orders) != before {
+			t.Fatalf("test mode wrote an order")
+		}
+
 		// A refusal fails the step with retailCRM's words.
 		var bad automation.Bundle
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "плохой статус", "active": true, "max_attempts": 1,

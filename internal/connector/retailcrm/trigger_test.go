@@ -81,14 +81,29 @@ func TestPollHistory(t *testing.T) {
 			t.Fatalf("a new key %s reading again", it.Key)
 		}
 	}
+	// A poll that fails midway (503 past the attempts) keeps the cursor:
+	// the next one reads the same entries.
+	f.managerSets(5, "managerComment", "позже")
+	f.mu.Lock()
+	f.force, f.forceCode, f.forceRetry = retailcrm.MaxAttempts, 503, ""
+	f.mu.Unlock()
+	if _, kept, err := retailcrm.PollHistory(t.Context(), c, cursor, false); err == nil || kept != cursor {
+		t.Fatalf("failed poll: cursor %q, %v", kept, err)
+	}
+	got, next, err := retailcrm.PollHistory(t.Context(), c, cursor, false)
+	if err != nil || len(got) != 1 || got[0].Data["newValue"] != "позже" {
+		t.Fatalf("after the failure: %v %v", got, err)
+	}
+	cursor = next
+
 	// Only status changes: the comment of a manager is not one.
 	f.managerSets(5, "managerComment", "перезвонить")
 	f.managerSets(5, "status", "complete")
 	st, next, err := retailcrm.PollHistory(t.Context(), c, cursor, true)
-	if err != nil || len(st) != 1 || st[0].Data["status"] != "complete" || st[0].Data["old_status"] != "new" || next != strconv.Itoa(30+1322) {
+	if err != nil || len(st) != 1 || st[0].Data["status"] != "complete" || st[0].Data["old_status"] != "new" || next != strconv.Itoa(30+1323) {
 		t.Fatalf("status only: %v %s %v", st, next, err)
 	}
-	if st[0].Key != retailcrm.ItemKey(5, 30+1322) {
+	if st[0].Key != retailcrm.ItemKey(5, 30+1323) {
 		t.Fatalf("key %s", st[0].Key)
 	}
 }
