@@ -53,6 +53,16 @@ func pushValues(r *http.Request) (url.Values, error) {
 	return vals, nil
 }
 
+// lower is v with its names in lower case: Calltouch's parameters are
+// matched in any letter case.
+func lower(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, xs := range v {
+		out[strings.ToLower(k)] = append(out[strings.ToLower(k)], xs...)
+	}
+	return out
+}
+
 // get is the first non-empty value of the names.
 func get(v url.Values, names ...string) string {
 	for _, n := range names {
@@ -98,6 +108,7 @@ func checkSite(v url.Values, a Account) error {
 
 // CallFromValues reads a call webhook's parameters as a diary record.
 func CallFromValues(v url.Values) (Call, error) {
+	v = lower(v)
 	var c Call
 	c.CallID = ID(get(v, "callId", "call_id", "id"))
 	if c.CallID == "" {
@@ -168,6 +179,7 @@ func CallFromValues(v url.Values) (Call, error) {
 // RequestFromValues reads a request webhook's parameters as a journal
 // record.
 func RequestFromValues(v url.Values) (Request, error) {
+	v = lower(v)
 	var r Request
 	r.RequestID = ID(get(v, "requestId", "request_id", "id"))
 	if r.RequestID == "" {
@@ -230,6 +242,7 @@ func ParseCallPush(r *http.Request, s connection.Settings) ([]automation.Item, e
 
 // CallItems is ParseCallPush of parameters already read.
 func CallItems(v url.Values, a Account) ([]automation.Item, error) {
+	v = lower(v)
 	if err := checkSite(v, a); err != nil {
 		return nil, err
 	}
@@ -255,6 +268,7 @@ func ParseRequestPush(r *http.Request, s connection.Settings) ([]automation.Item
 
 // RequestItems is ParseRequestPush of parameters already read.
 func RequestItems(v url.Values, a Account) ([]automation.Item, error) {
+	v = lower(v)
 	if err := checkSite(v, a); err != nil {
 		return nil, err
 	}
