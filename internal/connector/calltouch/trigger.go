@@ -3,6 +3,7 @@ package calltouch
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/automation"
@@ -24,23 +25,40 @@ const (
 	MaxCatchUp = 31 * 24 * time.Hour
 )
 
+// A cursor is "<end of the last window> <start of the bundle>", both
+// RFC 3339: a window never reaches before the bundle's first poll, so the
+// overlap does not bring in what happened before the bundle was made.
+func cursorOf(to, since time.Time) string {
+	return to.UTC().Format(time.RFC3339Nano) + " " + since.UTC().Format(time.RFC3339Nano)
+}
+
 // window is the span to read after cursor, and the next cursor.
-func (d Deps) window(cursor string, b *automation.Bundle) (from, to time.Time, first bool, err error) {
+func (d Deps) window(cursor string, b *automation.Bundle) (from, to time.Time, next string, first bool, err error) {
 	to = d.Now()
 	if cursor == "" {
 		// The first poll reads nothing: the bundle takes what happens
 		// from its start on.
-		return to, to, true, nil
+		return to, to, cursorOf(to, to), true, nil
 	}
-	last, err := time.Parse(time.RFC3339Nano, cursor)
+	endS, sinceS, _ := strings.Cut(cursor, " ")
+	last, err := time.Parse(time.RFC3339Nano, endS)
 	if err != nil {
-		return to, to, false, fmt.Errorf("calltouch: cursor %q: %w", cursor, err)
+		return to, to, cursor, false, fmt.Errorf("calltouch: cursor %q: %w", cursor, err)
+	}
+	since := time.Time{}
+	if sinceS != "" {
+		if since, err = time.Parse(time.RFC3339Nano, sinceS); err != nil {
+			return to, to, cursor, false, fmt.Errorf("calltouch: cursor %q: %w", cursor, err)
+		}
 	}
 	from = last.Add(-overlap(b))
+	if from.Before(since) {
+		from = since
+	}
 	if lim := to.Add(-MaxCatchUp); from.Before(lim) {
 		from = lim
 	}
-	return from, to, false, nil
+	return from, to, cursorOf(to, since), false, nil
 }
 
 func overlap(b *automation.Bundle) time.Duration {
@@ -79,9 +97,9 @@ func days(from, to time.Time, loc *time.Location) [][2]time.Time {
 
 // PollCalls reads the calls diary after cursor.
 func (d Deps) PollCalls(ctx context.Context, b *automation.Bundle, cursor string) ([]automation.Item, string, error) {
-	from, to, first, err := d.window(cursor, b)
+	from, to, next, first, err := d.window(cursor, b)
 	if err != nil || first {
-		return nil, to.UTC().Format(time.RFC3339Nano), err
+		return nil, next, err
 	}
 	c, err := d.open(ctx, b.Trigger.Connection)
 	if err != nil {
@@ -105,14 +123,14 @@ func (d Deps) PollCalls(ctx context.Context, b *automation.Bundle, cursor string
 			items = append(items, automation.Item{Key: callKey(call.CallID), Data: data})
 		}
 	}
-	return items, to.UTC().Format(time.RFC3339Nano), nil
+	return items, next, nil
 }
 
 // PollRequests reads the requests journal after cursor.
 func (d Deps) PollRequests(ctx context.Context, b *automation.Bundle, cursor string) ([]automation.Item, string, error) {
-	from, to, first, err := d.window(cursor, b)
+	from, to, next, first, err := d.window(cursor, b)
 	if err != nil || first {
-		return nil, to.UTC().Format(time.RFC3339Nano), err
+		return nil, next, err
 	}
 	c, err := d.open(ctx, b.Trigger.Connection)
 	if err != nil {
@@ -136,7 +154,7 @@ func (d Deps) PollRequests(ctx context.Context, b *automation.Bundle, cursor str
 			items = append(items, automation.Item{Key: requestKey(r.RequestID), Data: data})
 		}
 	}
-	return items, to.UTC().Format(time.RFC3339Nano), nil
+	return items, next, nil
 }
 
 func validateTrigger(spec automation.TriggerSpec) []automation.Problem {
