@@ -58,7 +58,8 @@ func (d Deps) window(cursor string, b *automation.Bundle) (from, to time.Time, n
 	if lim := to.Add(-MaxCatchUp); from.Before(lim) {
 		from = lim
 	}
-	return from, to, cursorOf(to, since), false, nil
+	// The journals date to the second.
+	return from.Truncate(time.Second), to, cursorOf(to, since), false, nil
 }
 
 func overlap(b *automation.Bundle) time.Duration {
@@ -148,7 +149,7 @@ func (d Deps) PollRequests(ctx context.Context, b *automation.Bundle, cursor str
 			if err != nil {
 				return nil, cursor, err
 			}
-			if at.Before(from.Truncate(time.Second)) {
+			if at.Before(from) {
 				continue
 			}
 			items = append(items, automation.Item{Key: requestKey(r.RequestID), Data: data})
