@@ -46,9 +46,9 @@ type CreateInput struct {
 
 // UpdateInput is calltouch.deal.update's input.
 type UpdateInput struct {
-	OrderNumber string   `json:"orderNumber" auto:"required"`
-	Status      string   `json:"status"`
-	Revenue     *Amount  `json:"revenue"`
+	OrderNumber string  `json:"orderNumber" auto:"required"`
+	Status      string  `json:"status"`
+	Revenue     *Amount `json:"revenue"`
 	// StatusDate is when the deal came to its status: for a deal won,
 	// its completion date.
 	StatusDate string   `json:"statusDate" auto:"type=datetime"`

@@ -124,7 +124,7 @@ func TestPollCallsNoMissNoDuplicate(t *testing.T) {
 		clk.set(at(2 * time.Minute))
 		e.poll(t, ctx, kind.Poll, b, false)
 		// Midnight: the window spans two days of the diary.
-		f.addCall(6, at(9*time.Minute+55*time.Second), nil) // 23:59:55
+		f.addCall(6, at(9*time.Minute+55*time.Second), nil)  // 23:59:55
 		f.addCall(7, at(10*time.Minute+20*time.Second), nil) // 00:00:20
 		clk.set(at(11 * time.Minute))
 		// kill -9 between the read and the cursor's store.
