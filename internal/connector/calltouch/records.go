@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -281,7 +282,7 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseInt(string(id), 10, 64)
 	if err != nil {
-		return fmt.Errorf("%q is not an integer", string(id))
+		return &json.UnmarshalTypeError{Value: "string", Type: reflect.TypeFor[int64]()}
 	}
 	*n = Number(v)
 	return nil
@@ -302,7 +303,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return fmt.Errorf("%q is not a sum", string(id))
+		return &json.UnmarshalTypeError{Value: "string", Type: reflect.TypeFor[float64]()}
 	}
 	*a = Amount(v)
 	return nil
