@@ -77,8 +77,8 @@ func TestDealActions(t *testing.T) {
 	}
 	out, err = update.Run(ctx, call, map[string]any{"orderNumber": "obmen-request-77", "status": "COMPLETED", "revenue": 990,
 		"statusDate": "16/12/2026 10:00:00", "comment": "Оплачен", "tags": []any{"повторный", " "}})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || out.(map[string]any)["status"] != "COMPLETED" || out.(map[string]any)["revenue"] != int64(990) {
+		t.Fatal(out, err)
 	}
 	d = f.deal("obmen-request-77")
 	if d["status"] != "COMPLETED" || d["revenue"] != "990.00" || d["statusDate"] != "2026-12-16 10:00:00" ||
