@@ -65,6 +65,9 @@ type DealOutput struct {
 	Revenue     float64 `json:"revenue"`
 	CallID      int64   `json:"callId,omitempty"`
 	RequestID   int64   `json:"requestId,omitempty"`
+	// Repeated: an earlier attempt had created the deal; this one
+	// updated it.
+	Repeated bool `json:"repeated,omitempty"`
 }
 
 type tagObj struct {
@@ -247,10 +250,24 @@ func (d Deps) create(ctx context.Context, c *automation.Call, in CreateInput) (a
 		return automation.Preview{DryRun: true, Would: "POST " + cl.Account.base() + pathCreate, Send: map[string]any{"crm": crm, "orders": []order{o}}}, nil
 	}
 	ans, err := cl.CreateDeal(ctx, crm, o)
+	repeated := false
 	if err != nil {
-		return nil, actionError(err)
+		var ae *APIError
+		if c.Fresh || !errors.As(err, &ae) || ae.Temporary() || ae.Status < 400 || ae.Status > 499 {
+			return nil, actionError(err)
+		}
+		// An earlier attempt of this step may have created the deal and
+		// lost the answer: the deal under the same orderNumber takes the
+		// step's values; if there is none, the refusal stands.
+		upd := order{OrderNumber: o.OrderNumber, Status: o.Status, StatusDate: o.StatusDate, Revenue: o.Revenue, UpdateDate: now.In(loc).Format(dealTime)}
+		var uerr error
+		if ans, uerr = cl.UpdateDeal(ctx, upd); uerr != nil {
+			return nil, actionError(err)
+		}
+		repeated = true
 	}
-	out := DealOutput{OrderNumber: o.OrderNumber, Status: o.Status, Revenue: float64(in.Revenue), CallID: int64(in.CallID), RequestID: int64(in.RequestID)}
+	out := DealOutput{OrderNumber: o.OrderNumber, Status: o.Status, Revenue: float64(in.Revenue), CallID: int64(in.CallID), RequestID: int64(in.RequestID),
+		Repeated: repeated}
 	if len(ans.Data.Orders) > 0 {
 		out.OrderID = string(ans.Data.Orders[0].OrderID)
 	}

@@ -68,6 +68,19 @@ func TestDealActions(t *testing.T) {
 	if ok, _ := automation.IsTransient(err); ok || err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate: %v", err)
 	}
+	// A retry of a step whose first attempt created the deal (and lost
+	// the answer) finds it: no second deal, no failure.
+	out, err = create.Run(ctx, &automation.Call{Connection: id}, map[string]any{"requestId": 77, "revenue": 10})
+	if err != nil || out.(map[string]any)["repeated"] != true || f.deal("obmen-request-77")["revenue"] != "10.00" {
+		t.Fatalf("retry: %v %v", out, err)
+	}
+	// A refusal that is not about an existing deal still stands.
+	f.mu.Lock()
+	f.fail = []int{http.StatusBadRequest}
+	f.mu.Unlock()
+	if _, err := create.Run(ctx, &automation.Call{Connection: id}, map[string]any{"requestId": 78}); err == nil || f.deal("obmen-request-78") != nil {
+		t.Fatalf("retry without a deal: %v", err)
+	}
 	f.mu.Lock()
 	f.fail = []int{429, 429, 429, 429, 429}
 	f.mu.Unlock()
