@@ -26,3 +26,4 @@ func (c *Client) UpdateDealForTest(ctx context.Context, number, status string) e
 func DaysForTest(from, to time.Time, loc *time.Location) [][2]time.Time { return days(from, to, loc) }
 
 var _ = automation.Item{}
+
