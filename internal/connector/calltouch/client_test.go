@@ -1,7 +1,6 @@
 package calltouch_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -237,5 +236,3 @@ func TestDays(t *testing.T) {
 		t.Fatalf("one moment: %v", got)
 	}
 }
-
-var _ = context.Background

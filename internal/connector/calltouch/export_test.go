@@ -3,8 +3,6 @@ package calltouch
 import (
 	"context"
 	"time"
-
-	"github.com/obmen/obmen/internal/automation"
 )
 
 // CreateDealForTest and UpdateDealForTest reach the unexported order.
@@ -24,6 +22,3 @@ func (c *Client) UpdateDealForTest(ctx context.Context, number, status string) e
 
 // DaysForTest is days.
 func DaysForTest(from, to time.Time, loc *time.Location) [][2]time.Time { return days(from, to, loc) }
-
-var _ = automation.Item{}
-
