@@ -15,6 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/db"
@@ -145,6 +146,9 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	}
 	if err := telephony.Register(conns.Registry(), reg, telephony.Deps{HTTP: outbound, Dialer: httpx.NewDialer(outboundPolicy(cfg)),
 		Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
+	}
+	if err := moysklad.Register(conns.Registry(), reg, moysklad.Deps{HTTP: outbound, Conns: conns}); err != nil {
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
