@@ -346,12 +346,14 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 
 var defaultBudgets = NewBudgets(Limits{})
 
-// encodeQuery is url.Values.Encode keeping the filter's ";" and "=" and
-// the moment's ":" readable, as МойСклад's examples write them; the
-// values are still escaped where it matters (spaces, "&", "+", "#").
+// encodeQuery is url.Values.Encode keeping the filter's operators and
+// the moment's ":" readable, as МойСклад's examples write them. The ";"
+// between conditions stays escaped: the docs call the value "urlencoded"
+// (md/_general.md, "Фильтрация выборки"), and a raw ";" is a separator to
+// many servers and proxies.
 func encodeQuery(q url.Values) string {
 	s := q.Encode()
-	r := strings.NewReplacer("%3B", ";", "%3D", "=", "%3A", ":", "%2C", ",", "%3C", "<", "%3E", ">", "%7E", "~")
+	r := strings.NewReplacer("%3D", "=", "%3A", ":", "%2C", ",", "%3C", "<", "%3E", ">", "%7E", "~")
 	return r.Replace(s)
 }
 

@@ -23,6 +23,7 @@ const (
 	filterLayout   = "2006-01-02 15:04:05"
 	pageSize       = 100 // the most a page with expand holds
 	maxPagesPoll   = 10
+	maxPagesTotal  = 1000
 	orderKeyPrefix = "moysklad:customerorder:"
 )
 
@@ -170,7 +171,10 @@ func rubles(v any) any {
 func (cl *Client) PollOrders(ctx context.Context, cur Cursor, maxPages int) ([]automation.Item, Cursor, error) {
 	var items []automation.Item
 	offset := 0
-	for page := 0; page < maxPages; page++ {
+	// Pages that bring nothing new (a moment shared by more orders than
+	// a page holds, all seen) do not count against maxPages: stopping
+	// there would leave the poll stuck at that moment.
+	for page, fetched := 0, 0; page < maxPages && fetched < maxPagesTotal; fetched++ {
 		q := url.Values{"order": {"updated,asc;id,asc"}, "expand": {"state"}}
 		if cur.Updated != "" {
 			at, _ := ParseMoment(cur.Updated)
@@ -180,7 +184,7 @@ func (cl *Client) PollOrders(ctx context.Context, cur Cursor, maxPages int) ([]a
 		if err != nil {
 			return nil, cur, err
 		}
-		moved := false
+		moved, before := false, len(items)
 		for _, r := range rows {
 			it, at, err := ItemOf(r)
 			if err != nil {
@@ -200,10 +204,15 @@ func (cl *Client) PollOrders(ctx context.Context, cur Cursor, maxPages int) ([]a
 		if len(rows) < pageSize || offset+len(rows) >= size {
 			return items, cur, nil
 		}
-		if moved {
+		switch {
+		case moved:
 			offset = 0 // the next page starts from the new moment
-		} else {
-			offset += len(rows) // one moment fills the page: step over it
+			page++
+		case len(items) > before:
+			offset += len(rows) // new orders at the cursor's moment
+			page++
+		default:
+			offset += len(rows) // one moment fills the page, all seen: step over it
 		}
 	}
 	return items, cur, nil
