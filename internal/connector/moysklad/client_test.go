@@ -41,7 +41,9 @@ func (f *fake) client(acc moysklad.Account, l moysklad.Limits) *moysklad.Client 
 	return &moysklad.Client{Account: acc, HTTP: httpx.NewOutboundClient(loopback), Budgets: moysklad.NewBudgets(l)}
 }
 
-func (f *fake) basic() moysklad.Account { return moysklad.Account{Login: f.login, Password: f.password} }
+func (f *fake) basic() moysklad.Account {
+	return moysklad.Account{Login: f.login, Password: f.password}
+}
 
 func TestCheck(t *testing.T) {
 	f := newFake(t)

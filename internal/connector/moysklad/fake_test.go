@@ -1,7 +1,6 @@
 package moysklad_test
 
 import (
-	"bytes"
 	"compress/gzip"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,15 +45,17 @@ type fake struct {
 	tooMany   int
 	calls     []string // "METHOD path?query"
 	fail      []int    // statuses to answer next, before anything
-	clock     time.Time
+	// lostAnswers: orders made whose answer is a 504.
+	lostAnswers int
+	clock       time.Time
 
-	orgs          []map[string]any
-	states        []map[string]any
-	attrs         []map[string]any
+	orgs           []map[string]any
+	states         []map[string]any
+	attrs          []map[string]any
 	counterparties []map[string]any
-	orders        []map[string]any
-	webhooks      []map[string]any
-	bySync        map[string]map[string]any
+	orders         []map[string]any
+	webhooks       []map[string]any
+	bySync         map[string]map[string]any
 }
 
 func newFake(t *testing.T) *fake {
@@ -247,7 +247,15 @@ func (f *fake) route(w http.ResponseWriter, r *http.Request, path string) {
 			f.fail1(w, http.StatusBadRequest, 1021, msg)
 			return
 		}
-		f.write(w, 200, f.create("entity/customerorder", "customerorder", body, &f.orders))
+		made := f.create("entity/customerorder", "customerorder", body, &f.orders)
+		if f.lostAnswers > 0 {
+			// The order is made, the answer lost (a gateway timeout):
+			// the retry must not make a second one.
+			f.lostAnswers--
+			f.fail1(w, http.StatusGatewayTimeout, 0, "Превышен таймаут обращения к сервису")
+			return
+		}
+		f.write(w, 200, made)
 	case len(parts) == 3 && parts[0] == "entity" && parts[1] == "customerorder" && r.Method == http.MethodGet:
 		for _, o := range f.orders {
 			if o["id"] == parts[2] {
@@ -662,14 +670,3 @@ func (f *fake) count(typ string) int {
 	}
 	return len(f.webhooks)
 }
-
-func gz(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
-}
-
-var _ = url.Values{}
-var _ = gz

@@ -169,6 +169,10 @@ func rubles(v any) any {
 // moment, so an order updated while pages are read (it moves to the end)
 // cannot push another past a page's edge unseen.
 func (cl *Client) PollOrders(ctx context.Context, cur Cursor, maxPages int) ([]automation.Item, Cursor, error) {
+	if cur.Updated == "" {
+		start, err := cl.StartCursor(ctx)
+		return nil, start, err
+	}
 	var items []automation.Item
 	offset := 0
 	// Pages that bring nothing new (a moment shared by more orders than
@@ -216,6 +220,43 @@ func (cl *Client) PollOrders(ctx context.Context, cur Cursor, maxPages int) ([]a
 		}
 	}
 	return items, cur, nil
+}
+
+// StartCursor is where a new bundle's poll starts: at the latest change
+// of the account's orders, so that a bundle made today is not run on
+// years of history; the changes after it are the bundle's. An account
+// without orders starts at the earliest moment a filter takes.
+func (cl *Client) StartCursor(ctx context.Context) (Cursor, error) {
+	rows, _, err := cl.ListPage(ctx, entityCustomerOrder, url.Values{"order": {"updated,desc;id,desc"}}, 0, 1)
+	if err != nil {
+		return Cursor{}, err
+	}
+	if len(rows) == 0 {
+		return Cursor{Updated: "1970-01-01 03:00:00.000"}, nil
+	}
+	id, _ := rows[0]["id"].(string)
+	updated, _ := rows[0]["updated"].(string)
+	if _, err := ParseMoment(updated); err != nil || id == "" {
+		return Cursor{}, fmt.Errorf("moysklad: the latest order: id %q, updated %q", id, updated)
+	}
+	// Orders changed at that very moment with a smaller id are listed
+	// before it: they count as seen too.
+	// A filter's moment has no milliseconds: the orders of that second,
+	// then those of the very moment.
+	cur := Cursor{Updated: updated, IDs: []string{id}}
+	at, _ := ParseMoment(updated)
+	same, _, err := cl.ListPage(ctx, entityCustomerOrder, url.Values{"filter": {"updated>=" + at.In(moscow).Format(filterLayout)}}, 0, 1000)
+	if err != nil {
+		return Cursor{}, err
+	}
+	for _, r := range same {
+		sid, _ := r["id"].(string)
+		su, _ := r["updated"].(string)
+		if m, err := ParseMoment(su); err == nil && m.Equal(at) && sid != "" && sid != id {
+			cur.IDs = append(cur.IDs, sid)
+		}
+	}
+	return cur, nil
 }
 
 // OrderChangedTrigger is moysklad.customerorder.changed: a change of a

@@ -48,7 +48,8 @@ func TestPollNoMissNoDuplicate(t *testing.T) {
 		ids = append(ids, f.addOrder(fmt.Sprintf("2026-12-05 10:00:%02d.%03d", 1+i/3, 100*(i%3)), 0)["id"].(string))
 	}
 	seen := map[string]int{}
-	cur := pollAll(t, c, moysklad.Cursor{}, seen, 1)
+	since := moysklad.Cursor{Updated: "2026-12-05 00:00:00.000"}
+	cur := pollAll(t, c, since, seen, 1)
 	if len(seen) != 180 {
 		t.Fatalf("%d of 180 orders seen", len(seen))
 	}
@@ -109,7 +110,7 @@ func TestPollOrderMovesWhilePaging(t *testing.T) {
 		ids = append(ids, f.addOrder(fmt.Sprintf("2026-12-05 09:%02d:%02d.000", i/60, i%60), 0)["id"].(string))
 	}
 	seen := map[string]int{}
-	items, cur, err := c.PollOrders(t.Context(), moysklad.Cursor{}, 1) // the first page
+	items, cur, err := c.PollOrders(t.Context(), moysklad.Cursor{Updated: "2026-12-05 00:00:00"}, 1) // the first page
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestWebhookSameKeyAsPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	polled, _, err := c.PollOrders(t.Context(), moysklad.Cursor{}, 10)
+	polled, _, err := c.PollOrders(t.Context(), moysklad.Cursor{Updated: "2026-12-05 00:00:00"}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +166,31 @@ func TestWebhookSameKeyAsPoll(t *testing.T) {
 	if _, err := c.FetchItems(t.Context(), []string{"https://evil.example/api/remap/1.2/entity/customerorder/" + o["id"].(string)}); err == nil {
 		t.Fatal("fetched elsewhere")
 	}
+}
+
+// A new bundle starts at the account's latest change: no history, and
+// nothing after it missed.
+func TestPollStart(t *testing.T) {
+	f := newFake(t)
+	c := f.client(f.basic(), fast)
+	cur, err := c.StartCursor(t.Context())
+	if err != nil || cur.Updated != "1970-01-01 03:00:00.000" {
+		t.Fatalf("%v %v", cur, err)
+	}
+	a := f.addOrder("2026-12-05 10:00:00.000", 0)
+	b := f.addOrder("2026-12-05 10:00:00.000", 0)
+	f.addOrder("2026-12-04 10:00:00.000", 0)
+	items, cur, err := c.PollOrders(t.Context(), moysklad.Cursor{}, 10)
+	if err != nil || len(items) != 0 || cur.Updated != "2026-12-05 10:00:00.000" || len(cur.IDs) != 2 {
+		t.Fatalf("%v %v %v", keys(items), cur, err)
+	}
+	f.touch(a["id"].(string), "2026-12-05 10:00:00.500", 1, 0)
+	c2 := f.addOrder("2026-12-05 10:00:00.000", 0) // made at the same moment, after the start
+	items, _, err = c.PollOrders(t.Context(), cur, 10)
+	if err != nil || len(items) != 2 || items[0].Data["id"] != c2["id"] && items[1].Data["id"] != c2["id"] {
+		t.Fatalf("%v %v", keys(items), err)
+	}
+	_ = b
 }
 
 func TestParseWebhookErrors(t *testing.T) {
