@@ -74,8 +74,12 @@ func TestPollNoMissNoDuplicate(t *testing.T) {
 	if len(first) != 2 || len(again) != 2 || first[0].Key != again[0].Key || first[1].Key != again[1].Key {
 		t.Fatalf("%v / %v", keys(first), keys(again))
 	}
-	if first[1].Data["state"] != "Доставлен" || first[1].Data["payedSum"] != 1500.0 {
-		t.Fatalf("item data %v", first[1].Data)
+	delivered := first[0]
+	if delivered.Data["id"] != ids[160] {
+		delivered = first[1] // same moment: by id
+	}
+	if delivered.Data["id"] != ids[160] || delivered.Data["state"] != "Доставлен" || delivered.Data["payedSum"] != 1500.0 {
+		t.Fatalf("item data %v", delivered.Data)
 	}
 	for _, it := range first {
 		seen[it.Key]++
