@@ -26,7 +26,7 @@ import (
 // window per user with the X-RateLimit-*/X-Lognex-* headers, 429 with
 // code 1049 past it and with 1073 past 5 parallel requests.
 type fake struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	login, password, token string
@@ -58,7 +58,7 @@ type fake struct {
 	bySync         map[string]map[string]any
 }
 
-func newFake(t *testing.T) *fake {
+func newFake(t testing.TB) *fake {
 	f := &fake{t: t, login: "admin@shop", password: "secret", token: "tok-123",
 		limit: 1000, window: 3 * time.Second, parallel: 5,
 		clock:  time.Date(2026, 12, 5, 10, 0, 0, 0, time.FixedZone("MSK", 3*3600)),
