@@ -272,10 +272,10 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		other := run2.Steps[1].Output.(map[string]any)["id"].(string)
 		f.touch(other, "2026-12-05 12:00:05.000", 1, 0)
 		pollNow(t, d, tb.ID)
-		runs := s.runs(tb.ID, 2)
-		pollNow(t, d, tb.ID)
+		s.runs(tb.ID, 2)
+		pollNow(t, d, tb.ID) // again: nothing new
 		waitCursorPolled(t, d, tb.ID)
-		runs = s.runs(tb.ID, 2)
+		runs := s.runs(tb.ID, 2)
 		if len(runs) != 2 {
 			t.Fatalf("%d runs for 2 changes", len(runs))
 		}
