@@ -148,7 +148,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		Conns: conns, DB: d}); err != nil {
 		return nil, nil, err
 	}
-	if err := moysklad.Register(conns.Registry(), reg, moysklad.Deps{HTTP: outbound, Conns: conns}); err != nil {
+	if err := moysklad.Register(conns.Registry(), reg, moysklad.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,

@@ -211,6 +211,13 @@ func (d Deps) createCounterparty(ctx context.Context, c *automation.Call, in map
 		return nil, automation.InputErrorf("name", "must be text")
 	}
 	if c != nil && c.Duplicates != nil && c.Duplicates.Then != automation.DupCreate {
+		if d.DB != nil && !c.DryRun {
+			release, err := d.DB.LockKeys(ctx, dupLockKeys(cl.Account, c.Duplicates.By, in)...)
+			if err != nil {
+				return nil, automation.Transient(err, 0)
+			}
+			defer release()
+		}
 		found, by, err := FindCounterparty(ctx, cl, c.Duplicates.By, in)
 		if err != nil {
 			return nil, remoteErr("moysklad: look for the counterparty", err)
@@ -250,8 +257,9 @@ func (d Deps) createCounterparty(ctx context.Context, c *automation.Call, in map
 //
 // Phones: МойСклад keeps a phone as typed and its filter compares text
 // (md/_general.md, "Фильтрация выборки"), so the candidates are asked for
-// with the usual spellings of the number ("=" repeated is an OR) and
-// compared normalized here. E-mails: "~" is case-insensitive, the match
+// with the usual spellings of the number ("=" repeated is an OR), then,
+// if none is the number, those ending with its last two digits ("=~"),
+// and compared normalized here. E-mails: "~" is case-insensitive, the match
 // is then an exact one of the normalized addresses.
 func FindCounterparty(ctx context.Context, cl *Client, by []string, in map[string]any) (map[string]any, string, error) {
 	for _, key := range by {
@@ -292,8 +300,44 @@ func FindCounterparty(ctx context.Context, cl *Client, by []string, in map[strin
 				return r, key, nil
 			}
 		}
+		if key == "phone" {
+			// Typed some other way ("8 903 5556677"): the numbers that
+			// end as this one does, compared normalized. A typed number
+			// ends with its last two digits whatever the grouping.
+			n, _ := crm.NormalizePhone(raw)
+			rows, err := cl.ListAll(ctx, entityCounterparty, url.Values{"filter": {"phone=~" + n[len(n)-2:]}}, 1000, 5000)
+			if err != nil {
+				return nil, "", err
+			}
+			for _, r := range rows {
+				if s, _ := r[key].(string); match(s) {
+					return r, key, nil
+				}
+			}
+		}
 	}
 	return nil, "", nil
+}
+
+// dupLockKeys are the keys a counterparty's lookup and creation hold:
+// the account and each normalized phone or e-mail looked for.
+func dupLockKeys(a Account, by []string, in map[string]any) []string {
+	var keys []string
+	for _, k := range by {
+		raw, _ := in[k].(string)
+		var n string
+		var ok bool
+		switch k {
+		case "phone":
+			n, ok = crm.NormalizePhone(raw)
+		case "email":
+			n, ok = crm.NormalizeEmail(raw)
+		}
+		if ok {
+			keys = append(keys, "moysklad:counterparty:"+a.base()+":"+k+":"+n)
+		}
+	}
+	return keys
 }
 
 // phoneSpellings are the ways a number is usually typed: as given, E.164,

@@ -17,8 +17,10 @@ import (
 	"github.com/obmen/obmen/internal/app"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -248,6 +250,37 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			t.Fatalf("lost answer: %s, %d orders", run3.Status, f.count("customerorder"))
 		}
 
+		// Two runs at once for one new phone: one counterparty.
+		before := f.count("counterparty")
+		var started []automation.Run
+		for _, phone := range []string{"+7 903 555-66-77", "8 903 5556677"} {
+			var r automation.Run
+			s.do("POST", fmt.Sprintf("/api/v1/bundles/%d/run", b.ID), map[string]any{"entity": "lead", "record_id": s.lead("Олег", phone)}, http.StatusAccepted, &r)
+			started = append(started, r)
+		}
+		for _, r := range started {
+			if got := s.wait(r.ID); got.Status != automation.StatusOK {
+				t.Fatalf("run at once: %+v", got)
+			}
+		}
+		if n := f.count("counterparty") - before; n != 1 {
+			t.Fatalf("%d counterparties made by two runs at once for one phone: %v", n, f.callLog())
+		}
+
+		// duplicates then update: the found counterparty is changed.
+		var bu automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "обновить клиента", "active": true,
+			"trigger": map[string]any{"type": "manual", "entity": "lead"},
+			"steps": []any{map[string]any{"id": "client", "action": "moysklad.counterparty.create", "connection": conn.ID,
+				"duplicates": map[string]any{"by": []any{"phone", "email"}, "then": "update"},
+				"input": map[string]any{"name": "{{trigger.record.name}}", "phone": "{{trigger.record.phones[0].value}}", "description": "обновлён"}}}},
+			http.StatusCreated, &bu)
+		upd := s.run(bu.ID, s.lead("Иван Иванович", "+79256424295"))
+		out := upd.Steps[0].Output.(map[string]any)
+		if upd.Status != automation.StatusOK || out["outcome"] != "updated" || out["name"] != "Иван Иванович" || f.count("counterparty") != before+1 {
+			t.Fatalf("update: %s %v", upd.Status, out)
+		}
+
 		// A refused write fails the step with МойСклад's words.
 		var b2 automation.Bundle
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "плохой статус", "active": true, "max_attempts": 1,
@@ -289,6 +322,30 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		}
 		if !titles["Заказ 00001: Доставлен, оплачено 1500"] || !titles["Заказ 00002: Подтвержден, оплачено 0"] {
 			t.Fatalf("titles %v", titles)
+		}
+
+		// МойСклад's webhook for a new change, pushed twice: one run.
+		f.touch(other, "2026-12-05 12:10:00.000", 2, 0)
+		deps := moysklad.Deps{HTTP: httpx.NewOutboundClient(loopback), Conns: s.app.Connections}
+		body := []byte(fmt.Sprintf(`{"events":[{"meta":{"type":"customerorder","href":"%s/entity/customerorder/%s"},"action":"UPDATE","accountId":"a","updatedFields":["state"]}]}`,
+			f.base(), other))
+		var fired []int64
+		for range 2 {
+			items, err := deps.ParsePush(t.Context(), conn.ID, body)
+			if err != nil || len(items) != 1 {
+				t.Fatalf("%v %v", items, err)
+			}
+			ids, err := s.app.Automation.Fire(t.Context(), tb.ID, items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fired = append(fired, ids...)
+		}
+		if len(fired) != 2 || fired[0] != fired[1] {
+			t.Fatalf("pushed twice: runs %v", fired)
+		}
+		if r := s.wait(fired[0]); r.Status != automation.StatusOK || r.Steps[0].Output.(map[string]any)["title"] != "Заказ 00002: Доставлен, оплачено 0" {
+			t.Fatalf("pushed run %+v", r)
 		}
 	})
 }

@@ -287,7 +287,7 @@ func TestWebhookEntity(t *testing.T) {
 func TestFindCounterparty(t *testing.T) {
 	f := newFake(t)
 	id := f.addCounterparty("Иван", "+7 (925) 642-42-95", "Ivan@Example.ru")
-	f.addCounterparty("Пётр", "+7 925 111-22-33", "petr@example.ru")
+	petr := f.addCounterparty("Пётр", "8-925-1112233", "petr@example.ru")
 	c := f.client(f.basic(), fast)
 	for _, tc := range []struct {
 		by    []string
@@ -297,6 +297,7 @@ func TestFindCounterparty(t *testing.T) {
 		{[]string{"phone"}, map[string]any{"phone": "8 925 6424295"}, id},
 		{[]string{"phone"}, map[string]any{"phone": "+79256424295"}, id},
 		{[]string{"phone"}, map[string]any{"phone": "+79250000000"}, ""},
+		{[]string{"phone"}, map[string]any{"phone": "+7 925 111-22-33"}, petr}, // stored in no usual spelling: found by its ending
 		{[]string{"email"}, map[string]any{"email": "ivan@example.ru"}, id},
 		{[]string{"email"}, map[string]any{"email": "van@example.ru"}, ""}, // "~" finds it, the exact match refuses
 		{[]string{"phone", "email"}, map[string]any{"phone": "+79250000000", "email": "IVAN@example.ru"}, id},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/db"
 )
 
 //go:embed messages/*.json
@@ -55,6 +56,10 @@ type Deps struct {
 	Budgets *Budgets
 	// Every is how often the trigger polls (0: a minute).
 	Every time.Duration
+	// DB, when set, locks a counterparty's phone and e-mail while it is
+	// looked for and created, so that two runs at once (on any instance)
+	// make one.
+	DB *db.DB
 }
 
 func (d Deps) client(a Account) *Client {

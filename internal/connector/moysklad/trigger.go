@@ -403,3 +403,15 @@ func (d Deps) FetchItems(ctx context.Context, connectionID int64, hrefs []string
 	}
 	return cl.FetchItems(ctx, hrefs)
 }
+
+// ParsePush turns a webhook POST received for a saved connection into
+// the trigger's items: ParseWebhook, then FetchItems. What the endpoint
+// receiving МойСклад's webhooks for a connection calls; the items have
+// the keys the poll gives the same changes.
+func (d Deps) ParsePush(ctx context.Context, connectionID int64, body []byte) ([]automation.Item, error) {
+	hrefs, err := ParseWebhook(body)
+	if err != nil || len(hrefs) == 0 {
+		return nil, err
+	}
+	return d.FetchItems(ctx, connectionID, hrefs)
+}
