@@ -201,7 +201,7 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			"steps": []any{
 				map[string]any{"id": "client", "action": "moysklad.counterparty.create", "connection": conn.ID,
 					"duplicates": map[string]any{"by": []any{"phone"}, "then": "skip"},
-					"input": map[string]any{"name": "{{trigger.record.name}}", "phone": "{{trigger.record.phones[0].value}}"}},
+					"input":      map[string]any{"name": "{{trigger.record.name}}", "phone": "{{trigger.record.phones[0].value}}"}},
 				map[string]any{"id": "order", "action": "moysklad.customerorder.create", "connection": conn.ID,
 					"input": map[string]any{"agent": "{{steps.client.id}}", "state": "Новый",
 						"description": "Заказ по звонку из Calltouch с номера {{trigger.record.phones[0].value}}",
@@ -273,7 +273,7 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			"trigger": map[string]any{"type": "manual", "entity": "lead"},
 			"steps": []any{map[string]any{"id": "client", "action": "moysklad.counterparty.create", "connection": conn.ID,
 				"duplicates": map[string]any{"by": []any{"phone", "email"}, "then": "update"},
-				"input": map[string]any{"name": "{{trigger.record.name}}", "phone": "{{trigger.record.phones[0].value}}", "description": "обновлён"}}}},
+				"input":      map[string]any{"name": "{{trigger.record.name}}", "phone": "{{trigger.record.phones[0].value}}", "description": "обновлён"}}}},
 			http.StatusCreated, &bu)
 		upd := s.run(bu.ID, s.lead("Иван Иванович", "+79256424295"))
 		out := upd.Steps[0].Output.(map[string]any)
