@@ -26,13 +26,13 @@ import (
 
 // server is Obmen itself over loopback HTTP with its jobs running.
 type server struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	app *app.Server
 	key string
 }
 
-func newServer(t *testing.T, d *db.DB) *server {
+func newServer(t testing.TB, d *db.DB) *server {
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
 	cfg.AdminPassword = "admin-password"

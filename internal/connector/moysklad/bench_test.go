@@ -3,12 +3,16 @@ package moysklad_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // BenchmarkBacklog: 1,000 customer orders to create at once (a backlog
@@ -68,5 +72,49 @@ func BenchmarkBacklog(b *testing.B) {
 		b.ReportMetric(float64(tooMany), "429s")
 		b.ReportMetric(float64(maxFlight), "max_parallel")
 		b.ReportMetric(float64(requests), "requests")
+	}
+}
+
+// BenchmarkPushToWrite: the time from МойСклад's webhook POST reaching
+// Obmen (ParsePush: the order read back) to the remote write its run
+// makes (a counterparty created in МойСклад), for pushes one after
+// another, with the real DefaultLimits (the budget, not the engine, sets
+// the pace: each push costs a GET and a POST). Reported: p50 and p99.
+func BenchmarkPushToWrite(b *testing.B) {
+	const pushes = 40
+	for range b.N {
+		f := newFake(b)
+		s := newServer(b, storetest.OpenSQLite(b))
+		var conn struct{ ID int64 }
+		s.do("POST", "/api/v1/connections", map[string]any{"type": "moysklad", "name": "МойСклад", "settings": map[string]any{
+			"token": f.token, "url": f.base()}}, http.StatusCreated, &conn)
+		var tb automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "push", "active": true,
+			"trigger": map[string]any{"type": "moysklad.customerorder.changed", "connection": conn.ID},
+			"steps": []any{map[string]any{"id": "client", "action": "moysklad.counterparty.create", "connection": conn.ID,
+				"input": map[string]any{"name": "Заказ {{trigger.name}} {{trigger.updated}}"}}}}, http.StatusCreated, &tb)
+		deps := moysklad.Deps{HTTP: httpx.NewOutboundClient(loopback), Conns: s.app.Connections}
+		var lat []time.Duration
+		for i := range pushes {
+			o := f.addOrder(fmt.Sprintf("2026-12-05 11:00:%02d.000", i), 0)
+			body := []byte(fmt.Sprintf(`{"events":[{"meta":{"type":"customerorder","href":"%s"},"action":"UPDATE","accountId":"a","updatedFields":["state"]}]}`,
+				o["meta"].(map[string]any)["href"]))
+			before := f.count("counterparty")
+			start := time.Now()
+			items, err := deps.ParsePush(context.Background(), conn.ID, body)
+			if err != nil || len(items) != 1 {
+				b.Fatalf("%v %v", items, err)
+			}
+			if _, err := s.app.Automation.Fire(context.Background(), tb.ID, items); err != nil {
+				b.Fatal(err)
+			}
+			for f.count("counterparty") == before {
+				time.Sleep(time.Millisecond)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50_ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99_ms")
 	}
 }
