@@ -96,8 +96,11 @@ type Limits struct {
 // DefaultLimits keep under МойСклад's limits for a login/password or a
 // user's token as of 1.12.2026 (md/_restrictions.md): a request weighs 4
 // units of the 45 given every 3 seconds, so 11 requests per 3 s; at most
-// 5 parallel requests per user. We stay one below each.
-var DefaultLimits = Limits{Every: 3 * time.Second / 10, Burst: 2, Parallel: 4, Retries: 3, MaxWait: 30 * time.Second}
+// 5 parallel requests per user. A bucket of 1 refilled every 333 ms lets
+// at most 1 + 9 requests into any 3 s, one below the limit, so that the
+// requests' own jitter on the way cannot put a twelfth into the server's
+// window; and 4 in parallel, one below.
+var DefaultLimits = Limits{Every: 3 * time.Second / 9, Burst: 1, Parallel: 4, Retries: 3, MaxWait: 30 * time.Second}
 
 // budget is one account's limiter and parallel cap, shared by every
 // client of the account in this process.

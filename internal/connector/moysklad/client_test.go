@@ -194,6 +194,17 @@ func TestRetries(t *testing.T) {
 	if len(s.d) != 2 || s.d[0] != time.Second || !near(s.d[1], 20*time.Millisecond) {
 		t.Fatalf("waits %v", s.d)
 	}
+	// 1073, too many parallel requests, names no wait: a second.
+	s = &sleeps{} // and a fresh budget: the 429 above paused this one (the hook does not wait)
+	c = f.client(f.basic(), fast)
+	c.Sleep = s.sleep
+	f.failNext(1073)
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.d) != 1 || !near(s.d[0], time.Second) {
+		t.Fatalf("waits %v", s.d)
+	}
 	f.failNext(503, 503, 503, 503)
 	var ae *moysklad.APIError
 	if err := c.Check(t.Context()); !errors.As(err, &ae) || ae.Status != 503 {

@@ -44,7 +44,7 @@ type fake struct {
 	requests  int
 	tooMany   int
 	calls     []string // "METHOD path?query"
-	fail      []int    // statuses to answer next, before anything
+	fail      []int    // statuses to answer next, before anything (1073: a 429 of the parallel limit)
 	// lostAnswers: orders made whose answer is a 504.
 	lostAnswers int
 	clock       time.Time
@@ -136,6 +136,11 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		st := f.fail[0]
 		f.fail = f.fail[1:]
 		f.mu.Unlock()
+		if st == 1073 {
+			// The parallel limit: 429 with no wait named.
+			f.fail1(w, http.StatusTooManyRequests, 1073, "Превышено ограничение на одновременное количество запросов")
+			return
+		}
 		if st == http.StatusTooManyRequests {
 			w.Header().Set("X-Lognex-Retry-After", "20")
 			f.fail1(w, st, 1049, "Превышено ограничение на количество запросов в единицу времени")
