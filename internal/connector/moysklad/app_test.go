@@ -347,6 +347,23 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		if r := s.wait(fired[0]); r.Status != automation.StatusOK || r.Steps[0].Output.(map[string]any)["title"] != "Заказ 00002: Доставлен, оплачено 0" {
 			t.Fatalf("pushed run %+v", r)
 		}
+
+		// A second instance on the same database: both poll, each
+		// change still runs once.
+		newServer(t, d)
+		pollNow(t, d, tb.ID)
+		waitCursorPolled(t, d, tb.ID)
+		base := len(s.runs(tb.ID, 3))
+		for i := range 3 {
+			f.touch(orderID, fmt.Sprintf("2026-12-05 12:20:%02d.000", i), i%3, 0)
+			pollNow(t, d, tb.ID)
+			waitCursorPolled(t, d, tb.ID)
+		}
+		pollNow(t, d, tb.ID)
+		waitCursorPolled(t, d, tb.ID)
+		if n := len(s.runs(tb.ID, base+3)); n != base+3 {
+			t.Fatalf("two instances: %d runs, want %d", n, base+3)
+		}
 	})
 }
 
