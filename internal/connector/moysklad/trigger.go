@@ -19,7 +19,6 @@ import (
 // "2016-08-23 15:21:09" in filters; Moscow time (md/_general.md, "Формат
 // даты и времени").
 const (
-	momentLayout   = "2006-01-02 15:04:05.000"
 	filterLayout   = "2006-01-02 15:04:05"
 	pageSize       = 100 // the most a page with expand holds
 	maxPagesPoll   = 10
