@@ -162,8 +162,8 @@ func TestBundleCallToDeal(t *testing.T) {
 			Settings map[string]any `json:"settings"`
 		}
 		s.do("POST", "/api/v1/connections", map[string]any{"type": "calltouch", "name": "Calltouch", "settings": map[string]any{
-			"site_id": f.site, "token": f.token, "url": f.URL()}}, http.StatusCreated, &conn)
-		if conn.Settings["token"] == f.token {
+			"site_id": f.Site, "token": f.Token, "url": f.URL()}}, http.StatusCreated, &conn)
+		if conn.Settings["token"] == f.Token {
 			t.Fatal("the token is shown")
 		}
 		var check struct {
@@ -204,8 +204,8 @@ func TestBundleCallToDeal(t *testing.T) {
 		time.Sleep(1100 * time.Millisecond) // calls after the bundle's start, in the diary's seconds
 		now := time.Now()
 		id1, id2 := 700000+n*10, 700001+n*10
-		f.addCall(id1, now, nil)
-		f.addCall(id2, now, map[string]any{"utmCampaign": "kitchen"})
+		f.AddCall(id1, now, nil)
+		f.AddCall(id2, now, map[string]any{"utmCampaign": "kitchen"})
 		s.pollNow(b.ID)
 		runs := s.waitFinished(b.ID, 2)
 		for _, r := range runs {
@@ -215,25 +215,25 @@ func TestBundleCallToDeal(t *testing.T) {
 				t.Fatalf("run %+v", run)
 			}
 		}
-		deal := f.deal(fmt.Sprintf("obmen-call-%d", id2))
+		deal := f.Deal(fmt.Sprintf("obmen-call-%d", id2))
 		if deal == nil {
 			t.Fatal("no deal")
 		}
 		m := deal["matching"].([]any)[0].(map[string]any)["callParams"].(map[string]any)
 		if m["callId"] != float64(id2) || deal["status"] != "COMPLETED" || deal["revenue"] != "1500.50" ||
-			deal["createDate"] != now.In(f.loc).Format("2006-01-02 15:04:05") ||
+			deal["createDate"] != now.In(f.Loc).Format("2006-01-02 15:04:05") ||
 			fmt.Sprint(deal["tags"]) != "[kitchen]" || fmt.Sprint(deal["comments"]) != fmt.Sprintf("[Заказ по звонку 7925%07d выполнен]", id2) {
 			t.Fatalf("deal %v", deal)
 		}
 		// Polled again (the overlap reads both calls again): no new run.
 		s.pollNow(b.ID)
-		for s.cursor(b.ID) == "" || len(f.hits("calls-diary")) == 0 {
+		for s.cursor(b.ID) == "" || len(f.Hits("calls-diary")) == 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
-		before := len(f.hits("calls-diary"))
+		before := len(f.Hits("calls-diary"))
 		s.pollNow(b.ID)
 		deadline = time.Now().Add(20 * time.Second)
-		for len(f.hits("calls-diary")) <= before {
+		for len(f.Hits("calls-diary")) <= before {
 			if time.Now().After(deadline) {
 				t.Fatal("no second poll")
 			}

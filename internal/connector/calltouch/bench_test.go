@@ -22,10 +22,10 @@ func BenchmarkDealBacklog(b *testing.B) {
 		b.Run(fmt.Sprintf("items=%d", backlog), func(b *testing.B) {
 			for range b.N {
 				f := newFake(&testing.T{})
-				b.Cleanup(f.srv.Close)
+				b.Cleanup(f.Srv.Close)
 				sent := &sendLog{next: http.DefaultTransport}
 				c := (calltouch.Deps{HTTP: &http.Client{Timeout: 30 * time.Second, Transport: sent}}).Client(
-					calltouch.Account{SiteID: f.site, Token: f.token, URL: f.URL()})
+					calltouch.Account{SiteID: f.Site, Token: f.Token, URL: f.URL()})
 				jobs := make(chan int)
 				var wg sync.WaitGroup
 				var failed sync.Map
@@ -48,7 +48,7 @@ func BenchmarkDealBacklog(b *testing.B) {
 				wg.Wait()
 				elapsed := time.Since(start)
 				failed.Range(func(k, v any) bool { b.Fatalf("deal %v: %v", k, v); return false })
-				n, limited, maxSec := f.stats()
+				n, limited, maxSec := f.Stats()
 				b.ReportMetric(float64(n)/elapsed.Seconds(), "req/s")
 				b.ReportMetric(float64(maxSec), "max-arrived-in-1s")
 				b.ReportMetric(float64(sent.maxInSecond()), "max-sent-in-1s")

@@ -15,7 +15,7 @@ import (
 // client that mixes the journals' formats is refused by the fake.
 func day15(t *testing.T, f *fake, h, m int) time.Time {
 	t.Helper()
-	return time.Date(2026, 12, 15, h, m, 0, 0, f.loc)
+	return time.Date(2026, 12, 15, h, m, 0, 0, f.Loc)
 }
 
 func client(f *fake, d calltouch.Deps) *calltouch.Client {
@@ -28,17 +28,17 @@ func client(f *fake, d calltouch.Deps) *calltouch.Client {
 	if d.Rate == 0 {
 		d.Rate = 1000 // the limiter is measured by the benchmark
 	}
-	return d.Client(calltouch.Account{SiteID: f.site, Token: f.token, URL: f.URL(), Zone: "Europe/Moscow"})
+	return d.Client(calltouch.Account{SiteID: f.Site, Token: f.Token, URL: f.URL(), Zone: "Europe/Moscow"})
 }
 
 func TestCallsDiaryPaging(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
+	f.Limit = 0
 	base := day15(t, f, 0, 0)
 	for i := range 2345 {
-		f.addCall(100000+i, base.Add(time.Duration(i)*30*time.Second), nil)
+		f.AddCall(100000+i, base.Add(time.Duration(i)*30*time.Second), nil)
 	}
-	f.addCall(999, base.AddDate(0, 0, 1), nil) // the next day: not asked
+	f.AddCall(999, base.AddDate(0, 0, 1), nil) // the next day: not asked
 	c := client(f, calltouch.Deps{})
 	calls, err := c.Calls(t.Context(), base, base.Add(23*time.Hour))
 	if err != nil {
@@ -54,17 +54,17 @@ func TestCallsDiaryPaging(t *testing.T) {
 		}
 		seen[c.CallID] = true
 	}
-	hits := f.hits("calls-diary")
+	hits := f.Hits("calls-diary")
 	if len(hits) != 3 {
 		t.Fatalf("%d pages read, want 3", len(hits))
 	}
 	q := hits[2].Query
 	if q["dateFrom"][0] != "15/12/2026" || q["dateTo"][0] != "15/12/2026" || q["page"][0] != "3" || q["limit"][0] != "1000" ||
-		q["clientApiId"][0] != f.token || q["withCallTags"][0] != "true" || hits[2].Path != "/calls-service/RestAPI/31415/calls-diary/calls" {
+		q["clientApiId"][0] != f.Token || q["withCallTags"][0] != "true" || hits[2].Path != "/calls-service/RestAPI/31415/calls-diary/calls" {
 		t.Fatalf("query %v path %s", q, hits[2].Path)
 	}
 	// The call's data.
-	data, at, err := calls[0].Data(f.loc)
+	data, at, err := calls[0].Data(f.Loc)
 	if err != nil || !at.Equal(base) || data["call_id"] != "100000" || data["caller_number"] != "79250100000" || data["successful"] != true ||
 		data["utm_campaign"] != "sofa" || data["google_client_id"] != "GA1.2.3.4" || data["yandex_client_id"] != "16000000001" ||
 		data["tags_text"] != "1|Москва" || data["session_id"] != "105000" || data["date"] != "2026-12-15T00:00:00+03:00" {
@@ -74,11 +74,11 @@ func TestCallsDiaryPaging(t *testing.T) {
 
 func TestRequestsJournal(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
-	f.addRequest(1, day15(t, f, 9, 59))
-	f.addRequest(2, day15(t, f, 10, 0))
-	f.addRequest(3, day15(t, f, 10, 30))
-	f.addRequest(4, day15(t, f, 11, 1))
+	f.Limit = 0
+	f.AddRequest(1, day15(t, f, 9, 59))
+	f.AddRequest(2, day15(t, f, 10, 0))
+	f.AddRequest(3, day15(t, f, 10, 30))
+	f.AddRequest(4, day15(t, f, 11, 1))
 	c := client(f, calltouch.Deps{})
 	rs, err := c.Requests(t.Context(), day15(t, f, 10, 0), day15(t, f, 11, 0))
 	if err != nil {
@@ -87,11 +87,11 @@ func TestRequestsJournal(t *testing.T) {
 	if len(rs) != 2 || rs[0].RequestID != "2" || rs[1].RequestID != "3" {
 		t.Fatalf("requests %+v", rs)
 	}
-	q := f.hits("requests")[0].Query
-	if q["dateFrom"][0] != "12/15/2026" || q["timeFrom"][0] != "10:00:00" || q["timeTo"][0] != "11:00:00" || q["siteId"][0] != f.site {
+	q := f.Hits("requests")[0].Query
+	if q["dateFrom"][0] != "12/15/2026" || q["timeFrom"][0] != "10:00:00" || q["timeTo"][0] != "11:00:00" || q["siteId"][0] != f.Site {
 		t.Fatalf("query %v", q)
 	}
-	data, _, err := rs[0].Data(f.loc)
+	data, _, err := rs[0].Data(f.Loc)
 	if err != nil || data["request_id"] != "2" || data["name"] != "Анна Петрова" || data["phone"] != "79161234567" ||
 		data["email"] != "anna@example.ru" || data["utm_source"] != "google" || data["tags_text"] != "горячий" || data["date"] != "2026-12-15T10:00:00+03:00" {
 		t.Fatalf("data %v %v", data, err)
@@ -101,25 +101,25 @@ func TestRequestsJournal(t *testing.T) {
 // Every documented failure, as the connection check classes it.
 func TestCheckClasses(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
+	f.Limit = 0
 	gone := newFake(t)
-	gone.srv.Close()
+	gone.Srv.Close()
 	for _, tc := range []struct {
 		name, site, token, url string
 		fail                   []int
 		class                  string
 	}{
-		{"ok", f.site, f.token, f.URL(), nil, ""},
-		{"wrong token", f.site, "nope", f.URL(), nil, connection.ClassCredentials},
-		{"wrong site", "27", f.token, f.URL(), nil, connection.ClassAccount},
-		{"no network", f.site, f.token, gone.URL(), nil, connection.ClassNetwork},
-		{"rate limited", f.site, f.token, f.URL(), []int{429, 429, 429, 429, 429}, connection.ClassRateLimited},
-		{"server down", f.site, f.token, f.URL(), []int{500}, connection.ClassOther},
+		{"ok", f.Site, f.Token, f.URL(), nil, ""},
+		{"wrong token", f.Site, "nope", f.URL(), nil, connection.ClassCredentials},
+		{"wrong site", "27", f.Token, f.URL(), nil, connection.ClassAccount},
+		{"no network", f.Site, f.Token, gone.URL(), nil, connection.ClassNetwork},
+		{"rate limited", f.Site, f.Token, f.URL(), []int{429, 429, 429, 429, 429}, connection.ClassRateLimited},
+		{"server down", f.Site, f.Token, f.URL(), []int{500}, connection.ClassOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.fail = tc.fail
-			f.mu.Unlock()
+			f.Mu.Lock()
+			f.Fail = tc.fail
+			f.Mu.Unlock()
 			c := (calltouch.Deps{HTTP: &http.Client{Timeout: 5 * time.Second}, Backoff: time.Millisecond, Rate: 1000}).
 				Client(calltouch.Account{SiteID: tc.site, Token: tc.token, URL: tc.url})
 			err := c.Check(t.Context(), day15(t, f, 12, 0))
@@ -140,55 +140,55 @@ func classOf(err error) string {
 // A 503 and a 429 are retried, then the answer comes; a refusal is not.
 func TestRetries(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
-	f.addCall(1, day15(t, f, 10, 0), nil)
-	f.fail = []int{503, 429}
+	f.Limit = 0
+	f.AddCall(1, day15(t, f, 10, 0), nil)
+	f.Fail = []int{503, 429}
 	c := client(f, calltouch.Deps{})
 	calls, err := c.Calls(t.Context(), day15(t, f, 0, 0), day15(t, f, 23, 0))
 	if err != nil || len(calls) != 1 {
 		t.Fatalf("%v %v", calls, err)
 	}
-	if n := len(f.hits("calls-diary")); n != 3 {
+	if n := len(f.Hits("calls-diary")); n != 3 {
 		t.Fatalf("%d requests, want 3", n)
 	}
 	// Bounded: a 429 that never ends gives up after MaxRetries.
-	f.fail = []int{429, 429, 429, 429, 429, 429, 429}
+	f.Fail = []int{429, 429, 429, 429, 429, 429, 429}
 	_, err = c.Calls(t.Context(), day15(t, f, 0, 0), day15(t, f, 23, 0))
 	var ae *calltouch.APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || !ae.Temporary() {
 		t.Fatalf("err %v", err)
 	}
-	if n := len(f.hits("calls-diary")); n != 3+1+calltouch.MaxRetries {
+	if n := len(f.Hits("calls-diary")); n != 3+1+calltouch.MaxRetries {
 		t.Fatalf("%d requests", n)
 	}
-	f.fail = nil
+	f.Fail = nil
 	// The fake's own rate limit answers 429 with Retry-After: honoured.
-	f.limit = 1
+	f.Limit = 1
 	for range 3 {
 		if _, err := c.Calls(t.Context(), day15(t, f, 0, 0), day15(t, f, 23, 0)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, limited, _ := f.stats(); limited == 0 {
+	if _, limited, _ := f.Stats(); limited == 0 {
 		t.Fatal("the fake never limited: the test proves nothing")
 	}
 }
 
 func TestDeals(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
+	f.Limit = 0
 	c := client(f, calltouch.Deps{})
 	ctx := t.Context()
 	id, err := c.CreateDealForTest(ctx, 12345, "RC-1", "PENDING", 0)
 	if err != nil || id == "" {
 		t.Fatalf("create: %q %v", id, err)
 	}
-	h := f.hits("client-order/create")[0]
-	if h.Header.Get("Access-Token") != f.token || h.Header.Get("SiteId") != f.site || !strings.HasPrefix(h.Header.Get("Content-Type"), "application/json") ||
+	h := f.Hits("client-order/create")[0]
+	if h.Header.Get("Access-Token") != f.Token || h.Header.Get("SiteId") != f.Site || !strings.HasPrefix(h.Header.Get("Content-Type"), "application/json") ||
 		h.Body["crm"] != "Obmen" {
 		t.Fatalf("create request %+v", h)
 	}
-	d := f.deal("RC-1")
+	d := f.Deal("RC-1")
 	m := d["matching"].([]any)[0].(map[string]any)
 	if d["status"] != "PENDING" || d["revenue"] != "0.00" || m["type"] != "call" || m["callParams"].(map[string]any)["callId"] != float64(12345) {
 		t.Fatalf("deal %v", d)
@@ -205,7 +205,7 @@ func TestDeals(t *testing.T) {
 	if err := c.UpdateDealForTest(ctx, "RC-1", "Оплачен"); err != nil {
 		t.Fatal(err)
 	}
-	bad := (calltouch.Deps{HTTP: http.DefaultClient, Rate: 1000}).Client(calltouch.Account{SiteID: f.site, Token: "x", URL: f.URL()})
+	bad := (calltouch.Deps{HTTP: http.DefaultClient, Rate: 1000}).Client(calltouch.Account{SiteID: f.Site, Token: "x", URL: f.URL()})
 	if err := bad.UpdateDealForTest(ctx, "RC-1", "x"); !errors.As(err, &ae) || ae.Class() != connection.ClassCredentials ||
 		!strings.Contains(ae.Message, "Unauthorized: Invalid Access-Token") {
 		t.Fatalf("wrong key: %v", err)
@@ -219,7 +219,7 @@ func TestDeals(t *testing.T) {
 	if len(st) != 3 || st[0] != "PENDING" || st[1] != "COMPLETED" || st[2] != "Оплачен" {
 		t.Fatalf("statuses %v", st)
 	}
-	if s := dict["sites"].([]any)[0].(map[string]any)["id"]; s != f.site {
+	if s := dict["sites"].([]any)[0].(map[string]any)["id"]; s != f.Site {
 		t.Fatalf("sites %v", dict["sites"])
 	}
 }

@@ -14,8 +14,8 @@ import (
 
 func TestDealActions(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
-	now := time.Date(2026, 12, 15, 12, 0, 0, 0, f.loc)
+	f.Limit = 0
+	now := time.Date(2026, 12, 15, 12, 0, 0, 0, f.Loc)
 	deps := calltouch.Deps{HTTP: &http.Client{Timeout: 5 * time.Second}, Now: func() time.Time { return now }, Rate: 1000, Backoff: time.Millisecond}
 	conns, id := saved(t, storetest.OpenSQLite(t), f, deps)
 	deps.Conns = conns
@@ -49,7 +49,7 @@ func TestDealActions(t *testing.T) {
 	// A test run sends nothing and shows what it would.
 	prev, err := create.Run(ctx, &automation.Call{Connection: id, DryRun: true}, map[string]any{"requestId": "77", "revenue": "1 200,50"})
 	p, ok := prev.(automation.Preview)
-	if err != nil || !ok || !strings.HasSuffix(p.Would, "/lead-service/v1/api/client-order/create") || len(f.hits("client-order")) != 0 {
+	if err != nil || !ok || !strings.HasSuffix(p.Would, "/lead-service/v1/api/client-order/create") || len(f.Hits("client-order")) != 0 {
 		t.Fatalf("dry run %+v %v", prev, err)
 	}
 	// By a request; the date of now in the account's zone.
@@ -58,7 +58,7 @@ func TestDealActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := out.(map[string]any)
-	d := f.deal("obmen-request-77")
+	d := f.Deal("obmen-request-77")
 	if o["orderNumber"] != "obmen-request-77" || o["orderId"] == "" || d["revenue"] != "1200.50" || d["status"] != "Новая" ||
 		d["createDate"] != "2026-12-15 12:00:00" || d["matching"].([]any)[0].(map[string]any)["type"] != "request" {
 		t.Fatalf("out %v deal %v", o, d)
@@ -71,19 +71,19 @@ func TestDealActions(t *testing.T) {
 	// A retry of a step whose first attempt created the deal (and lost
 	// the answer) finds it: no second deal, no failure.
 	out, err = create.Run(ctx, &automation.Call{Connection: id}, map[string]any{"requestId": 77, "revenue": 10})
-	if err != nil || out.(map[string]any)["repeated"] != true || f.deal("obmen-request-77")["revenue"] != "10.00" {
+	if err != nil || out.(map[string]any)["repeated"] != true || f.Deal("obmen-request-77")["revenue"] != "10.00" {
 		t.Fatalf("retry: %v %v", out, err)
 	}
 	// A refusal that is not about an existing deal still stands.
-	f.mu.Lock()
-	f.fail = []int{http.StatusBadRequest}
-	f.mu.Unlock()
-	if _, err := create.Run(ctx, &automation.Call{Connection: id}, map[string]any{"requestId": 78}); err == nil || f.deal("obmen-request-78") != nil {
+	f.Mu.Lock()
+	f.Fail = []int{http.StatusBadRequest}
+	f.Mu.Unlock()
+	if _, err := create.Run(ctx, &automation.Call{Connection: id}, map[string]any{"requestId": 78}); err == nil || f.Deal("obmen-request-78") != nil {
 		t.Fatalf("retry without a deal: %v", err)
 	}
-	f.mu.Lock()
-	f.fail = []int{429, 429, 429, 429, 429}
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Fail = []int{429, 429, 429, 429, 429}
+	f.Mu.Unlock()
 	_, err = update.Run(ctx, call, map[string]any{"orderNumber": "obmen-request-77", "status": "COMPLETED"})
 	if ok, _ := automation.IsTransient(err); !ok {
 		t.Fatalf("rate limited: %v", err)
@@ -93,7 +93,7 @@ func TestDealActions(t *testing.T) {
 	if err != nil || out.(map[string]any)["status"] != "COMPLETED" || out.(map[string]any)["revenue"] != int64(990) {
 		t.Fatal(out, err)
 	}
-	d = f.deal("obmen-request-77")
+	d = f.Deal("obmen-request-77")
 	if d["status"] != "COMPLETED" || d["revenue"] != "990.00" || d["statusDate"] != "2026-12-16 10:00:00" ||
 		d["updateDate"] != "2026-12-15 12:00:00" || len(d["tags"].([]any)) != 1 || d["comments"].([]any)[0] != "Оплачен" {
 		t.Fatalf("deal %v", d)

@@ -48,7 +48,7 @@ func saved(t *testing.T, d *db.DB, f *fake, deps calltouch.Deps) (*connection.St
 	}
 	s := connection.NewStore(d, box, reg)
 	c, err := s.Create(t.Context(), 1, connection.Input{Type: calltouch.Type, Name: "Calltouch", Settings: map[string]any{
-		"site_id": f.site, "token": f.token, "url": f.URL()}})
+		"site_id": f.Site, "token": f.Token, "url": f.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +93,8 @@ func (e *engine) poll(t *testing.T, ctx context.Context, poll func(context.Conte
 func TestPollCallsNoMissNoDuplicate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newFake(t)
-		f.limit = 0
-		clk := &clock{now: time.Date(2026, 12, 15, 23, 50, 0, 0, f.loc)}
+		f.Limit = 0
+		clk := &clock{now: time.Date(2026, 12, 15, 23, 50, 0, 0, f.Loc)}
 		deps := calltouch.Deps{HTTP: &http.Client{Timeout: 5 * time.Second}, Now: clk.Now, Rate: 1000}
 		conns, id := saved(t, d, f, deps)
 		deps.Conns = conns
@@ -107,25 +107,25 @@ func TestPollCallsNoMissNoDuplicate(t *testing.T) {
 		ctx := t.Context()
 		e := &engine{runs: map[string]map[string]any{}}
 		start := clk.Now()
-		f.addCall(1, start.Add(-time.Minute), nil) // before the bundle: not its business
+		f.AddCall(1, start.Add(-time.Minute), nil) // before the bundle: not its business
 		e.poll(t, ctx, kind.Poll, b, false)
-		if len(e.runs) != 0 || len(f.hits("calls-diary")) != 0 {
+		if len(e.runs) != 0 || len(f.Hits("calls-diary")) != 0 {
 			t.Fatalf("the first poll: %v", e.runs)
 		}
 		at := func(m time.Duration) time.Time { return start.Add(m) }
-		f.addCall(2, at(10*time.Second), nil)
-		f.addCall(3, at(50*time.Second), nil)
+		f.AddCall(2, at(10*time.Second), nil)
+		f.AddCall(3, at(50*time.Second), nil)
 		clk.set(at(time.Minute))
 		e.poll(t, ctx, kind.Poll, b, false)
 		// A call that began before the last poll and ended after it
 		// enters the diary late, dated when it began.
-		f.addCall(4, at(55*time.Second), nil)
-		f.addCall(5, at(90*time.Second), nil)
+		f.AddCall(4, at(55*time.Second), nil)
+		f.AddCall(5, at(90*time.Second), nil)
 		clk.set(at(2 * time.Minute))
 		e.poll(t, ctx, kind.Poll, b, false)
 		// Midnight: the window spans two days of the diary.
-		f.addCall(6, at(9*time.Minute+55*time.Second), nil)  // 23:59:55
-		f.addCall(7, at(10*time.Minute+20*time.Second), nil) // 00:00:20
+		f.AddCall(6, at(9*time.Minute+55*time.Second), nil)  // 23:59:55
+		f.AddCall(7, at(10*time.Minute+20*time.Second), nil) // 00:00:20
 		clk.set(at(11 * time.Minute))
 		// kill -9 between the read and the cursor's store.
 		if n := e.poll(t, ctx, kind.Poll, b, true); n < 2 {
@@ -139,7 +139,7 @@ func TestPollCallsNoMissNoDuplicate(t *testing.T) {
 			t.Fatalf("runs %v, want %v", e.order, want)
 		}
 		days := map[string]bool{}
-		for _, h := range f.hits("calls-diary") {
+		for _, h := range f.Hits("calls-diary") {
 			days[h.Query["dateFrom"][0]] = true
 		}
 		if !days["15/12/2026"] || !days["16/12/2026"] {
@@ -151,8 +151,8 @@ func TestPollCallsNoMissNoDuplicate(t *testing.T) {
 func TestPollRequests(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newFake(t)
-		f.limit = 0
-		clk := &clock{now: time.Date(2026, 12, 15, 12, 0, 0, 0, f.loc)}
+		f.Limit = 0
+		clk := &clock{now: time.Date(2026, 12, 15, 12, 0, 0, 0, f.Loc)}
 		deps := calltouch.Deps{HTTP: &http.Client{Timeout: 5 * time.Second}, Now: clk.Now, Rate: 1000}
 		conns, id := saved(t, d, f, deps)
 		deps.Conns = conns
@@ -162,10 +162,10 @@ func TestPollRequests(t *testing.T) {
 		e := &engine{runs: map[string]map[string]any{}}
 		start := clk.Now()
 		e.poll(t, ctx, kind.Poll, b, false)
-		f.addRequest(1, start.Add(20*time.Second))
+		f.AddRequest(1, start.Add(20*time.Second))
 		clk.set(start.Add(time.Minute))
 		e.poll(t, ctx, kind.Poll, b, false)
-		f.addRequest(2, start.Add(59*time.Second)) // recorded late
+		f.AddRequest(2, start.Add(59*time.Second)) // recorded late
 		clk.set(start.Add(2 * time.Minute))
 		e.poll(t, ctx, kind.Poll, b, true)
 		e.poll(t, ctx, kind.Poll, b, false)

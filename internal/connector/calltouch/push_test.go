@@ -28,14 +28,14 @@ func callParams() url.Values {
 // (but the tag groups, which the webhook does not send).
 func TestCallPushEqualsPoll(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
-	f.addCall(100000, day15(t, f, 0, 0), nil)
+	f.Limit = 0
+	f.AddCall(100000, day15(t, f, 0, 0), nil)
 	c := client(f, calltouch.Deps{})
 	calls, err := c.Calls(t.Context(), day15(t, f, 0, 0), day15(t, f, 1, 0))
 	if err != nil || len(calls) != 1 {
 		t.Fatal(calls, err)
 	}
-	polled, _, err := calls[0].Data(f.loc)
+	polled, _, err := calls[0].Data(f.Loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +79,14 @@ func TestCallPushEqualsPoll(t *testing.T) {
 
 func TestRequestPushEqualsPoll(t *testing.T) {
 	f := newFake(t)
-	f.limit = 0
-	f.addRequest(7, day15(t, f, 10, 0))
+	f.Limit = 0
+	f.AddRequest(7, day15(t, f, 10, 0))
 	c := client(f, calltouch.Deps{})
 	rs, err := c.Requests(t.Context(), day15(t, f, 9, 0), day15(t, f, 11, 0))
 	if err != nil || len(rs) != 1 {
 		t.Fatal(rs, err)
 	}
-	polled, _, _ := rs[0].Data(f.loc)
+	polled, _, _ := rs[0].Data(f.Loc)
 	v := url.Values{"siteId": {"31415"}, "requestId": {"7"}, "requestNumber": {"site-7"}, "requestDate": {"15/12/2026 10:00:00"},
 		"subject": {"Заказать звонок"}, "fio": {"Анна Петрова"}, "phoneNumber": {"79161234567"}, "email": {"anna@example.ru"},
 		"sessionId": {"6007"}, "source": {"google"}, "medium": {"organic"}, "utm_source": {"google"}, "utm_medium": {"organic"},

@@ -18,6 +18,7 @@ import (
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connector/moysklad"
+	"github.com/obmen/obmen/internal/connector/moysklad/moyskladtest"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/httpx"
@@ -167,8 +168,8 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			Settings map[string]any `json:"settings"`
 		}
 		s.do("POST", "/api/v1/connections", map[string]any{"type": "moysklad", "name": "МойСклад", "settings": map[string]any{
-			"login": f.login, "password": f.password, "url": f.base()}}, http.StatusCreated, &conn)
-		if conn.Settings["password"] == f.password {
+			"login": f.Login, "password": f.Password, "url": f.Base()}}, http.StatusCreated, &conn)
+		if conn.Settings["password"] == f.Password {
 			t.Fatal("the password is shown")
 		}
 		var check struct {
@@ -184,7 +185,7 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		// A wrong password: the check says so in Russian.
 		var bad struct{ ID int64 }
 		s.do("POST", "/api/v1/connections", map[string]any{"type": "moysklad", "name": "Чужой", "settings": map[string]any{
-			"login": f.login, "password": "wrong", "url": f.base()}}, http.StatusCreated, &bad)
+			"login": f.Login, "password": "wrong", "url": f.Base()}}, http.StatusCreated, &bad)
 		var badCheck struct {
 			OK      bool   `json:"ok"`
 			Class   string `json:"class"`
@@ -217,18 +218,18 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		if run2.Status != automation.StatusOK {
 			t.Fatalf("second run: %+v", run2)
 		}
-		if n := f.count("counterparty"); n != 1 {
+		if n := f.Count("counterparty"); n != 1 {
 			t.Fatalf("%d counterparties for one phone", n)
 		}
 		if out := run2.Steps[0].Output.(map[string]any); out["outcome"] != "found" {
 			t.Fatalf("second client: %v", out)
 		}
-		if n := f.count("customerorder"); n != 2 {
+		if n := f.Count("customerorder"); n != 2 {
 			t.Fatalf("%d orders", n)
 		}
 		orderID := run.Steps[1].Output.(map[string]any)["id"].(string)
-		o := f.order(orderID)
-		if hrefIn(o["organization"].(map[string]any)) != hrefIn(f.orgs[0]) || hrefIn(o["state"].(map[string]any)) != hrefIn(f.states[0]) {
+		o := f.Order(orderID)
+		if moyskladtest.HrefIn(o["organization"].(map[string]any)) != moyskladtest.HrefIn(f.Orgs[0]) || moyskladtest.HrefIn(o["state"].(map[string]any)) != moyskladtest.HrefIn(f.States[0]) {
 			t.Fatalf("order %v", o)
 		}
 		byName := map[string]any{}
@@ -242,16 +243,16 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 
 		// The answer to the order's creation is lost: the retry (same
 		// syncId) gets the order made, no second one.
-		f.mu.Lock()
-		f.lostAnswers = 1
-		f.mu.Unlock()
+		f.Mu.Lock()
+		f.LostAnswers = 1
+		f.Mu.Unlock()
 		run3 := s.run(b.ID, s.lead("Мария", "+7 916 000-11-22"))
-		if run3.Status != automation.StatusOK || f.count("customerorder") != 3 {
-			t.Fatalf("lost answer: %s, %d orders", run3.Status, f.count("customerorder"))
+		if run3.Status != automation.StatusOK || f.Count("customerorder") != 3 {
+			t.Fatalf("lost answer: %s, %d orders", run3.Status, f.Count("customerorder"))
 		}
 
 		// Two runs at once for one new phone: one counterparty.
-		before := f.count("counterparty")
+		before := f.Count("counterparty")
 		var started []automation.Run
 		for _, phone := range []string{"+7 903 555-66-77", "8 903 5556677"} {
 			var r automation.Run
@@ -263,8 +264,8 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 				t.Fatalf("run at once: %+v", got)
 			}
 		}
-		if n := f.count("counterparty") - before; n != 1 {
-			t.Fatalf("%d counterparties made by two runs at once for one phone: %v", n, f.callLog())
+		if n := f.Count("counterparty") - before; n != 1 {
+			t.Fatalf("%d counterparties made by two runs at once for one phone: %v", n, f.CallLog())
 		}
 
 		// duplicates then update: the found counterparty is changed.
@@ -277,7 +278,7 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			http.StatusCreated, &bu)
 		upd := s.run(bu.ID, s.lead("Иван Иванович", "+79256424295"))
 		out := upd.Steps[0].Output.(map[string]any)
-		if upd.Status != automation.StatusOK || out["outcome"] != "updated" || out["name"] != "Иван Иванович" || f.count("counterparty") != before+1 {
+		if upd.Status != automation.StatusOK || out["outcome"] != "updated" || out["name"] != "Иван Иванович" || f.Count("counterparty") != before+1 {
 			t.Fatalf("update: %s %v", upd.Status, out)
 		}
 
@@ -300,10 +301,10 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			"steps": []any{map[string]any{"id": "lead", "action": "crm.lead.create",
 				"input": map[string]any{"title": "Заказ {{trigger.name}}: {{trigger.state}}, оплачено {{trigger.payedSum}}"}}}}, http.StatusCreated, &tb)
 		waitCursor(t, d, tb.ID)
-		f.touch(orderID, "2026-12-05 12:00:00.000", 1, 0)
-		f.touch(orderID, "2026-12-05 12:00:05.000", 2, 150000)
+		f.Touch(orderID, "2026-12-05 12:00:00.000", 1, 0)
+		f.Touch(orderID, "2026-12-05 12:00:05.000", 2, 150000)
 		other := run2.Steps[1].Output.(map[string]any)["id"].(string)
-		f.touch(other, "2026-12-05 12:00:05.000", 1, 0)
+		f.Touch(other, "2026-12-05 12:00:05.000", 1, 0)
 		pollNow(t, d, tb.ID)
 		s.runs(tb.ID, 2)
 		pollNow(t, d, tb.ID) // again: nothing new
@@ -325,10 +326,10 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		}
 
 		// МойСклад's webhook for a new change, pushed twice: one run.
-		f.touch(other, "2026-12-05 12:10:00.000", 2, 0)
+		f.Touch(other, "2026-12-05 12:10:00.000", 2, 0)
 		deps := moysklad.Deps{HTTP: httpx.NewOutboundClient(loopback), Conns: s.app.Connections}
 		body := []byte(fmt.Sprintf(`{"events":[{"meta":{"type":"customerorder","href":"%s/entity/customerorder/%s"},"action":"UPDATE","accountId":"a","updatedFields":["state"]}]}`,
-			f.base(), other))
+			f.Base(), other))
 		var fired []int64
 		for range 2 {
 			items, err := deps.ParsePush(t.Context(), conn.ID, body)
@@ -355,7 +356,7 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 		waitCursorPolled(t, d, tb.ID)
 		base := len(s.runs(tb.ID, 3))
 		for i := range 3 {
-			f.touch(orderID, fmt.Sprintf("2026-12-05 12:20:%02d.000", i), i%3, 0)
+			f.Touch(orderID, fmt.Sprintf("2026-12-05 12:20:%02d.000", i), i%3, 0)
 			pollNow(t, d, tb.ID)
 			waitCursorPolled(t, d, tb.ID)
 		}

@@ -28,13 +28,13 @@ func BenchmarkBacklog(b *testing.B) {
 	const items = 1000
 	for range b.N {
 		f := newFake(b)
-		f.limit, f.window = 11, 3*time.Second/scale
+		f.Limit, f.Window = 11, 3*time.Second/scale
 		l := moysklad.DefaultLimits
 		l.Every /= scale
 		bs := moysklad.NewBudgets(l)
 		hc := httpx.NewOutboundClient(loopback)
-		org := map[string]any{"meta": f.orgs[0]["meta"]}
-		agent := moysklad.Ref(f.base()+"/entity/counterparty/9794d400-f689-11e5-8a84-bae500000078", "counterparty")
+		org := map[string]any{"meta": f.Orgs[0]["meta"]}
+		agent := moysklad.Ref(f.Base()+"/entity/counterparty/9794d400-f689-11e5-8a84-bae500000078", "counterparty")
 		work := make(chan int)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -44,7 +44,7 @@ func BenchmarkBacklog(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := &moysklad.Client{Account: moysklad.Account{Login: f.login, Password: f.password, URL: f.base()}, HTTP: hc, Budgets: bs}
+				c := &moysklad.Client{Account: moysklad.Account{Login: f.Login, Password: f.Password, URL: f.Base()}, HTTP: hc, Budgets: bs}
 				for i := range work {
 					err := c.Do(context.Background(), "POST", "entity/customerorder", nil, map[string]any{"organization": org, "agent": agent,
 						"syncId": moysklad.SyncID(fmt.Sprint("bench:", i))}, nil)
@@ -62,13 +62,13 @@ func BenchmarkBacklog(b *testing.B) {
 		close(work)
 		wg.Wait()
 		took := time.Since(start)
-		f.srv.Close()
+		f.Srv.Close()
 		if len(errs) > 0 {
 			b.Fatalf("%d errors, first: %v", len(errs), errs[0])
 		}
-		requests, tooMany, maxFlight := f.stats()
+		requests, tooMany, maxFlight := f.Stats()
 		b.ReportMetric(float64(requests)/took.Seconds()/scale, "req/s")
-		b.ReportMetric(float64(f.limit)/f.window.Seconds()/scale, "limit_req/s")
+		b.ReportMetric(float64(f.Limit)/f.Window.Seconds()/scale, "limit_req/s")
 		b.ReportMetric(float64(tooMany), "429s")
 		b.ReportMetric(float64(maxFlight), "max_parallel")
 		b.ReportMetric(float64(requests), "requests")
@@ -87,7 +87,7 @@ func BenchmarkPushToWrite(b *testing.B) {
 		s := newServer(b, storetest.OpenSQLite(b))
 		var conn struct{ ID int64 }
 		s.do("POST", "/api/v1/connections", map[string]any{"type": "moysklad", "name": "МойСклад", "settings": map[string]any{
-			"token": f.token, "url": f.base()}}, http.StatusCreated, &conn)
+			"token": f.Token, "url": f.Base()}}, http.StatusCreated, &conn)
 		var tb automation.Bundle
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "push", "active": true,
 			"trigger": map[string]any{"type": "moysklad.customerorder.changed", "connection": conn.ID},
@@ -96,10 +96,10 @@ func BenchmarkPushToWrite(b *testing.B) {
 		deps := moysklad.Deps{HTTP: httpx.NewOutboundClient(loopback), Conns: s.app.Connections}
 		var lat []time.Duration
 		for i := range pushes {
-			o := f.addOrder(fmt.Sprintf("2026-12-05 11:00:%02d.000", i), 0)
+			o := f.AddOrder(fmt.Sprintf("2026-12-05 11:00:%02d.000", i), 0)
 			body := []byte(fmt.Sprintf(`{"events":[{"meta":{"type":"customerorder","href":"%s"},"action":"UPDATE","accountId":"a","updatedFields":["state"]}]}`,
 				o["meta"].(map[string]any)["href"]))
-			before := f.count("counterparty")
+			before := f.Count("counterparty")
 			start := time.Now()
 			items, err := deps.ParsePush(context.Background(), conn.ID, body)
 			if err != nil || len(items) != 1 {
@@ -108,7 +108,7 @@ func BenchmarkPushToWrite(b *testing.B) {
 			if _, err := s.app.Automation.Fire(context.Background(), tb.ID, items); err != nil {
 				b.Fatal(err)
 			}
-			for f.count("counterparty") == before {
+			for f.Count("counterparty") == before {
 				time.Sleep(time.Millisecond)
 			}
 			lat = append(lat, time.Since(start))

@@ -34,21 +34,21 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func (f *fake) client(acc moysklad.Account, l moysklad.Limits) *moysklad.Client {
+func fakeClient(f *fake, acc moysklad.Account, l moysklad.Limits) *moysklad.Client {
 	if acc.URL == "" {
-		acc.URL = f.base()
+		acc.URL = f.Base()
 	}
 	return &moysklad.Client{Account: acc, HTTP: httpx.NewOutboundClient(loopback), Budgets: moysklad.NewBudgets(l)}
 }
 
-func (f *fake) basic() moysklad.Account {
-	return moysklad.Account{Login: f.login, Password: f.password}
+func basicAccount(f *fake) moysklad.Account {
+	return moysklad.Account{Login: f.Login, Password: f.Password}
 }
 
 func TestCheck(t *testing.T) {
 	f := newFake(t)
 	closed := newFake(t)
-	closed.srv.Close()
+	closed.Srv.Close()
 	for _, tc := range []struct {
 		name  string
 		acc   moysklad.Account
@@ -58,11 +58,11 @@ func TestCheck(t *testing.T) {
 		{"token", moysklad.Account{Token: "tok-123"}, ""},
 		{"wrong password", moysklad.Account{Login: "admin@shop", Password: "nope"}, connection.ClassCredentials},
 		{"wrong token", moysklad.Account{Token: "other"}, connection.ClassCredentials},
-		{"wrong address", moysklad.Account{Token: "tok-123", URL: f.srv.URL + "/api/remap/1.1"}, connection.ClassAccount},
-		{"no network", moysklad.Account{Token: "tok-123", URL: closed.base()}, connection.ClassNetwork},
+		{"wrong address", moysklad.Account{Token: "tok-123", URL: f.Srv.URL + "/api/remap/1.1"}, connection.ClassAccount},
+		{"no network", moysklad.Account{Token: "tok-123", URL: closed.Base()}, connection.ClassNetwork},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := f.client(tc.acc, fast).Check(t.Context())
+			err := fakeClient(f, tc.acc, fast).Check(t.Context())
 			if tc.class == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -75,9 +75,9 @@ func TestCheck(t *testing.T) {
 		})
 	}
 	t.Run("rate limited", func(t *testing.T) {
-		f.failNext(429, 429, 429, 429)
+		f.FailNext(429, 429, 429, 429)
 		s := &sleeps{}
-		c := f.client(f.basic(), fast)
+		c := fakeClient(f, basicAccount(f), fast)
 		c.Sleep = s.sleep
 		err := c.Check(t.Context())
 		if got := connection.Classify(err); got != connection.ClassRateLimited {
@@ -114,7 +114,7 @@ func TestValidate(t *testing.T) {
 // body); the client always asks and decodes.
 func TestGzip(t *testing.T) {
 	f := newFake(t)
-	req, _ := http.NewRequest("GET", f.base()+"/context/employee", nil)
+	req, _ := http.NewRequest("GET", f.Base()+"/context/employee", nil)
 	req.Header.Set("Accept-Encoding", "identity")
 	res, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestGzip(t *testing.T) {
 		t.Fatalf("fake without gzip: %d", res.StatusCode)
 	}
 	var emp map[string]any
-	if err := f.client(f.basic(), fast).Do(t.Context(), "GET", "context/employee", nil, nil, &emp); err != nil || emp["uid"] != "admin@shop" {
+	if err := fakeClient(f, basicAccount(f), fast).Do(t.Context(), "GET", "context/employee", nil, nil, &emp); err != nil || emp["uid"] != "admin@shop" {
 		t.Fatalf("%v %v", emp, err)
 	}
 }
@@ -133,9 +133,9 @@ func TestGzip(t *testing.T) {
 func TestPaging(t *testing.T) {
 	f := newFake(t)
 	for i := range 250 {
-		f.addCounterparty(fmt.Sprintf("Клиент %d", i), "", "")
+		f.AddCounterparty(fmt.Sprintf("Клиент %d", i), "", "")
 	}
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	rows, err := c.ListAll(t.Context(), "entity/counterparty", nil, 100, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestPaging(t *testing.T) {
 		t.Fatalf("%d rows", len(rows))
 	}
 	var pages []string
-	for _, c := range f.callLog() {
+	for _, c := range f.CallLog() {
 		if strings.HasPrefix(c, "GET entity/counterparty?") {
 			pages = append(pages, c)
 		}
@@ -160,7 +160,7 @@ func TestPaging(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	f := newFake(t)
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	err := c.Do(t.Context(), "POST", "entity/counterparty", nil, map[string]any{"phone": "1"}, nil)
 	var ae *moysklad.APIError
 	if !errors.As(err, &ae) || ae.Status != 412 || !ae.HasCode(3000) || !strings.Contains(ae.Error(), "поле 'name' не может быть пустым") ||
@@ -185,9 +185,9 @@ func TestErrors(t *testing.T) {
 func TestRetries(t *testing.T) {
 	f := newFake(t)
 	s := &sleeps{}
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	c.Sleep = s.sleep
-	f.failNext(503, 429)
+	f.FailNext(503, 429)
 	if err := c.Check(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -196,16 +196,16 @@ func TestRetries(t *testing.T) {
 	}
 	// 1073, too many parallel requests, names no wait: a second.
 	s = &sleeps{} // and a fresh budget: the 429 above paused this one (the hook does not wait)
-	c = f.client(f.basic(), fast)
+	c = fakeClient(f, basicAccount(f), fast)
 	c.Sleep = s.sleep
-	f.failNext(1073)
+	f.FailNext(1073)
 	if err := c.Check(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.d) != 1 || !near(s.d[0], time.Second) {
 		t.Fatalf("waits %v", s.d)
 	}
-	f.failNext(503, 503, 503, 503)
+	f.FailNext(503, 503, 503, 503)
 	var ae *moysklad.APIError
 	if err := c.Check(t.Context()); !errors.As(err, &ae) || ae.Status != 503 {
 		t.Fatalf("%v", err)
@@ -217,14 +217,14 @@ func TestRetries(t *testing.T) {
 // own limiter is too generous still meets no 429.
 func TestBudgetHeaders(t *testing.T) {
 	f := newFake(t)
-	f.limit, f.window = 3, 300*time.Millisecond
-	c := f.client(f.basic(), moysklad.Limits{Every: time.Microsecond, Burst: 100, Parallel: 1})
+	f.Limit, f.Window = 3, 300*time.Millisecond
+	c := fakeClient(f, basicAccount(f), moysklad.Limits{Every: time.Microsecond, Burst: 100, Parallel: 1})
 	for i := range 10 {
 		if err := c.Check(t.Context()); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
-	if _, tooMany, _ := f.stats(); tooMany != 0 {
+	if _, tooMany, _ := f.Stats(); tooMany != 0 {
 		t.Fatalf("%d answers 429", tooMany)
 	}
 }
@@ -241,7 +241,7 @@ func TestParallelCap(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &moysklad.Client{Account: moysklad.Account{Token: f.token, URL: f.base()}, HTTP: hc, Budgets: bs}
+			c := &moysklad.Client{Account: moysklad.Account{Token: f.Token, URL: f.Base()}, HTTP: hc, Budgets: bs}
 			errs <- c.Check(context.Background())
 		}()
 	}
@@ -252,14 +252,14 @@ func TestParallelCap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, tooMany, maxFlight := f.stats(); tooMany != 0 || maxFlight > 4 {
+	if _, tooMany, maxFlight := f.Stats(); tooMany != 0 || maxFlight > 4 {
 		t.Fatalf("429s %d, in flight at most %d", tooMany, maxFlight)
 	}
 }
 
 func TestRefresh(t *testing.T) {
 	f := newFake(t)
-	got, err := f.client(f.basic(), fast).Refresh(t.Context())
+	got, err := fakeClient(f, basicAccount(f), fast).Refresh(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestRefresh(t *testing.T) {
 
 func TestWebhookEntity(t *testing.T) {
 	f := newFake(t)
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	h, err := c.CreateWebhook(t.Context(), "https://obmen.example.ru/hooks/moysklad/abc")
 	if err != nil {
 		t.Fatal(err)
@@ -297,9 +297,9 @@ func TestWebhookEntity(t *testing.T) {
 
 func TestFindCounterparty(t *testing.T) {
 	f := newFake(t)
-	id := f.addCounterparty("Иван", "+7 (925) 642-42-95", "Ivan@Example.ru")
-	petr := f.addCounterparty("Пётр", "8-925-1112233", "petr@example.ru")
-	c := f.client(f.basic(), fast)
+	id := f.AddCounterparty("Иван", "+7 (925) 642-42-95", "Ivan@Example.ru")
+	petr := f.AddCounterparty("Пётр", "8-925-1112233", "petr@example.ru")
+	c := fakeClient(f, basicAccount(f), fast)
 	for _, tc := range []struct {
 		by    []string
 		in    map[string]any

@@ -38,14 +38,14 @@ func pollAll(t *testing.T, c *moysklad.Client, cur moysklad.Cursor, seen map[str
 // come again with the same keys and make no second run).
 func TestPollNoMissNoDuplicate(t *testing.T) {
 	f := newFake(t)
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	var ids []string
 	for i := range 150 { // one moment for 150 orders: past a page of 100
 		_ = i
-		ids = append(ids, f.addOrder("2026-12-05 10:00:00.000", 0)["id"].(string))
+		ids = append(ids, f.AddOrder("2026-12-05 10:00:00.000", 0)["id"].(string))
 	}
 	for i := range 30 {
-		ids = append(ids, f.addOrder(fmt.Sprintf("2026-12-05 10:00:%02d.%03d", 1+i/3, 100*(i%3)), 0)["id"].(string))
+		ids = append(ids, f.AddOrder(fmt.Sprintf("2026-12-05 10:00:%02d.%03d", 1+i/3, 100*(i%3)), 0)["id"].(string))
 	}
 	seen := map[string]int{}
 	since := moysklad.Cursor{Updated: "2026-12-05 00:00:00.000"}
@@ -61,8 +61,8 @@ func TestPollNoMissNoDuplicate(t *testing.T) {
 
 	// A restart between the fetch and the cursor's store: the same
 	// cursor polled again gives the same keys.
-	f.touch(ids[3], "2026-12-05 10:05:00.000", 1, 0)
-	f.touch(ids[160], "2026-12-05 10:05:00.000", 2, 150000)
+	f.Touch(ids[3], "2026-12-05 10:05:00.000", 1, 0)
+	f.Touch(ids[160], "2026-12-05 10:05:00.000", 2, 150000)
 	first, _, err := c.PollOrders(t.Context(), cur, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestPollNoMissNoDuplicate(t *testing.T) {
 	// A third order changes within the same second as the cursor,
 	// later: overlapping windows (updated>= the cursor's second) find
 	// it and not the two before.
-	f.touch(ids[100], "2026-12-05 10:05:00.400", 1, 0)
+	f.Touch(ids[100], "2026-12-05 10:05:00.400", 1, 0)
 	cur = pollAll(t, c, next, seen, 10)
 	if len(seen) != 183 {
 		t.Fatalf("%d keys, want 183", len(seen))
@@ -108,10 +108,10 @@ func TestPollNoMissNoDuplicate(t *testing.T) {
 // list; keyset paging still sees every other order.
 func TestPollOrderMovesWhilePaging(t *testing.T) {
 	f := newFake(t)
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	var ids []string
 	for i := range 250 {
-		ids = append(ids, f.addOrder(fmt.Sprintf("2026-12-05 09:%02d:%02d.000", i/60, i%60), 0)["id"].(string))
+		ids = append(ids, f.AddOrder(fmt.Sprintf("2026-12-05 09:%02d:%02d.000", i/60, i%60), 0)["id"].(string))
 	}
 	seen := map[string]int{}
 	items, cur, err := c.PollOrders(t.Context(), moysklad.Cursor{Updated: "2026-12-05 00:00:00"}, 1) // the first page
@@ -121,7 +121,7 @@ func TestPollOrderMovesWhilePaging(t *testing.T) {
 	for _, it := range items {
 		seen[it.Key]++
 	}
-	f.touch(ids[5], "2026-12-05 11:00:00.000", 1, 0) // was on page 1, now last
+	f.Touch(ids[5], "2026-12-05 11:00:00.000", 1, 0) // was on page 1, now last
 	pollAll(t, c, cur, seen, 1)
 	if len(seen) != 251 {
 		t.Fatalf("%d keys, want 251 (250 orders and one change)", len(seen))
@@ -140,14 +140,14 @@ func TestPollOrderMovesWhilePaging(t *testing.T) {
 // A pushed webhook gives the same item, with the same key, as the poll.
 func TestWebhookSameKeyAsPoll(t *testing.T) {
 	f := newFake(t)
-	c := f.client(f.basic(), fast)
-	o := f.addOrder("2026-12-05 10:00:00.000", 0)
-	f.touch(o["id"].(string), "2026-12-05 10:01:00.123", 1, 50000)
+	c := fakeClient(f, basicAccount(f), fast)
+	o := f.AddOrder("2026-12-05 10:00:00.000", 0)
+	f.Touch(o["id"].(string), "2026-12-05 10:01:00.123", 1, 50000)
 	body := fmt.Sprintf(`{"auditContext":{"meta":{"type":"audit","href":"%[1]s/audit/75fe3b73-db16-11eb-c0a8-800d00000004"},"moment":"2026-12-05 10:01:00","uid":"admin@shop"},
 		"events":[{"meta":{"type":"customerorder","href":"%[2]s"},"updatedFields":["state","payedSum"],"action":"UPDATE","accountId":"9171a53c-b719-11eb-c0a8-800d00000001"},
 		{"meta":{"type":"product","href":"%[1]s/entity/product/75c896d0-db16-11eb-c0a8-800d00000002"},"action":"UPDATE","accountId":"9171a53c-b719-11eb-c0a8-800d00000001"},
 		{"meta":{"type":"customerorder","href":"%[2]s"},"action":"UPDATE","accountId":"9171a53c-b719-11eb-c0a8-800d00000001"}]}`,
-		f.base(), o["meta"].(map[string]any)["href"])
+		f.Base(), o["meta"].(map[string]any)["href"])
 	hrefs, err := moysklad.ParseWebhook([]byte(body))
 	if err != nil || len(hrefs) != 1 {
 		t.Fatalf("%v %v", hrefs, err)
@@ -176,20 +176,20 @@ func TestWebhookSameKeyAsPoll(t *testing.T) {
 // nothing after it missed.
 func TestPollStart(t *testing.T) {
 	f := newFake(t)
-	c := f.client(f.basic(), fast)
+	c := fakeClient(f, basicAccount(f), fast)
 	cur, err := c.StartCursor(t.Context())
 	if err != nil || cur.Updated != "1970-01-01 03:00:00.000" {
 		t.Fatalf("%v %v", cur, err)
 	}
-	a := f.addOrder("2026-12-05 10:00:00.000", 0)
-	b := f.addOrder("2026-12-05 10:00:00.000", 0)
-	f.addOrder("2026-12-04 10:00:00.000", 0)
+	a := f.AddOrder("2026-12-05 10:00:00.000", 0)
+	b := f.AddOrder("2026-12-05 10:00:00.000", 0)
+	f.AddOrder("2026-12-04 10:00:00.000", 0)
 	items, cur, err := c.PollOrders(t.Context(), moysklad.Cursor{}, 10)
 	if err != nil || len(items) != 0 || cur.Updated != "2026-12-05 10:00:00.000" || len(cur.IDs) != 2 {
 		t.Fatalf("%v %v %v", keys(items), cur, err)
 	}
-	f.touch(a["id"].(string), "2026-12-05 10:00:00.500", 1, 0)
-	c2 := f.addOrder("2026-12-05 10:00:00.000", 0) // made at the same moment, after the start
+	f.Touch(a["id"].(string), "2026-12-05 10:00:00.500", 1, 0)
+	c2 := f.AddOrder("2026-12-05 10:00:00.000", 0) // made at the same moment, after the start
 	items, _, err = c.PollOrders(t.Context(), cur, 10)
 	if err != nil || len(items) != 2 || items[0].Data["id"] != c2["id"] && items[1].Data["id"] != c2["id"] {
 		t.Fatalf("%v %v", keys(items), err)

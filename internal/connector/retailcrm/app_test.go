@@ -261,7 +261,7 @@ func TestBundlesAgainstFake(t *testing.T) {
 		if o := out(r2, 0); o["outcome"] != "found" || o["matched_by"] != "phone" || o["id"] != float64(1) {
 			t.Fatalf("the same phone again: %v", o)
 		}
-		customers, orders := f.snapshot()
+		customers, orders := f.Snapshot()
 		if len(customers) != 1 || len(orders) != 2 {
 			t.Fatalf("%d customers, %d orders", len(customers), len(orders))
 		}
@@ -281,7 +281,7 @@ func TestBundlesAgainstFake(t *testing.T) {
 
 		// Test mode writes nothing: the customer step finds its duplicate
 		// (a read), the order step says what it would send.
-		_, ordersBefore := f.snapshot()
+		_, ordersBefore := f.Snapshot()
 		before := len(ordersBefore)
 		var tres automation.TestResult
 		s.do("POST", fmt.Sprintf("/api/v1/bundles/%d/test", b.ID), map[string]any{"entity": "lead", "record_id": lead2.ID}, http.StatusOK, &tres)
@@ -289,7 +289,7 @@ func TestBundlesAgainstFake(t *testing.T) {
 			!bytes.Contains(mustJSON(tres.Steps[1].Output), []byte(`"would":"POST `+f.URL+`/api/v5/orders/create"`)) {
 			t.Fatalf("test mode: %+v", tres)
 		}
-		if _, orders := f.snapshot(); len(orders) != before {
+		if _, orders := f.Snapshot(); len(orders) != before {
 			t.Fatalf("test mode wrote an order")
 		}
 
@@ -309,9 +309,9 @@ func TestBundlesAgainstFake(t *testing.T) {
 		var cr automation.CallResponse
 		s.do("POST", "/api/v1/actions/retailcrm.customer.update", map[string]any{"connection": conn.ID, "externalId": fmt.Sprint("lead-", lead1.ID),
 			"email": "ivan@example.ru"}, http.StatusOK, &cr)
-		if customers, _ := f.snapshot(); cr.Result != "OK" || customers[0]["email"] != "ivan@example.ru" || f.lastForm().Get("by") != "externalId" ||
-			f.lastForm().Get("site") != "shop" {
-			t.Fatalf("customer.update: %+v, form %v", cr, f.lastForm())
+		if customers, _ := f.Snapshot(); cr.Result != "OK" || customers[0]["email"] != "ivan@example.ru" || f.LastForm().Get("by") != "externalId" ||
+			f.LastForm().Get("site") != "shop" {
+			t.Fatalf("customer.update: %+v, form %v", cr, f.LastForm())
 		}
 		s.do("POST", "/api/v1/actions/retailcrm.order.create", map[string]any{"connection": conn.ID, "externalId": "call-1", "site": "shop2", "firstName": "x"},
 			http.StatusOK, &cr)
@@ -338,7 +338,7 @@ func TestBundlesAgainstFake(t *testing.T) {
 		if o := out(ru, 0); ru.Status != automation.StatusOK || o["outcome"] != "updated" || o["matched_by"] != "email" || o["id"] != float64(1) {
 			t.Fatalf("by e-mail: %+v %v", ru, o)
 		}
-		if customers, _ := f.snapshot(); len(customers) != 1 || customers[0]["lastName"] != "Петров" {
+		if customers, _ := f.Snapshot(); len(customers) != 1 || customers[0]["lastName"] != "Петров" {
 			t.Fatalf("customers %v", customers)
 		}
 
@@ -354,8 +354,8 @@ func TestBundlesAgainstFake(t *testing.T) {
 		}
 		start := cursorOf(t, s, hb.ID)
 		// A manager moves order 1; Obmen itself moves order 2 (its key).
-		f.managerSets(1, "status", "assembly")
-		f.managerSets(1, "managerComment", "позвонить")
+		f.ManagerSets(1, "status", "assembly")
+		f.ManagerSets(1, "managerComment", "позвонить")
 		var up automation.CallResponse
 		s.do("POST", "/api/v1/actions/retailcrm.order.update", map[string]any{"by": "id", "id": 2, "status": "complete", "connection": conn.ID},
 			http.StatusOK, &up)

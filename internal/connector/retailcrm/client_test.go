@@ -53,9 +53,9 @@ func TestCheckClasses(t *testing.T) {
 		{"rate limited", retailcrm.Account{URL: f.URL, Key: "good"}, retailcrm.MaxAttempts, connection.ClassRateLimited},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.force, f.forceCode = tc.force, http.StatusServiceUnavailable
-			f.mu.Unlock()
+			f.Mu.Lock()
+			f.Force, f.ForceCode = tc.force, http.StatusServiceUnavailable
+			f.Mu.Unlock()
 			err := deps().Check(t.Context(), tc.acc)
 			if tc.class == "" {
 				if err != nil {
@@ -103,7 +103,7 @@ func TestRefresh(t *testing.T) {
 func TestPages(t *testing.T) {
 	f := newFake(t, "k")
 	for i := range 250 {
-		f.customers = append(f.customers, map[string]any{"id": int64(i + 1), "site": "shop", "firstName": fmt.Sprint("c", i)})
+		f.Customers = append(f.Customers, map[string]any{"id": int64(i + 1), "site": "shop", "firstName": fmt.Sprint("c", i)})
 	}
 	c := deps().Client(retailcrm.Account{URL: f.URL, Key: "k"})
 	var n, pages int
@@ -215,12 +215,12 @@ func TestRetries(t *testing.T) {
 		{"always 503", retailcrm.MaxAttempts, 503, "", false, retailcrm.MaxAttempts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.force, f.forceCode, f.forceRetry = tc.force, tc.code, tc.retry
-			before := f.requests
-			f.mu.Unlock()
+			f.Mu.Lock()
+			f.Force, f.ForceCode, f.ForceRetry = tc.force, tc.code, tc.retry
+			before := f.Requests
+			f.Mu.Unlock()
 			_, err := c.GetUnversioned(t.Context(), "/credentials")
-			req, _ := f.counts()
+			req, _ := f.Counts()
 			if (err == nil) != tc.ok || req-before != tc.minReq {
 				t.Fatalf("err %v after %d requests", err, req-before)
 			}
@@ -228,9 +228,9 @@ func TestRetries(t *testing.T) {
 				t.Fatalf("class of %v", err)
 			}
 			if tc.retry == "1" {
-				f.mu.Lock()
-				gap := f.at[len(f.at)-1].Sub(f.at[len(f.at)-2])
-				f.mu.Unlock()
+				f.Mu.Lock()
+				gap := f.At[len(f.At)-1].Sub(f.At[len(f.At)-2])
+				f.Mu.Unlock()
 				if gap < 900*time.Millisecond {
 					t.Fatalf("Retry-After 1 waited %v", gap)
 				}
@@ -238,9 +238,9 @@ func TestRetries(t *testing.T) {
 		})
 	}
 	// A cancelled context stops the waiting.
-	f.mu.Lock()
-	f.force, f.forceCode, f.forceRetry = 1, 503, "30"
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Force, f.ForceCode, f.ForceRetry = 1, 503, "30"
+	f.Mu.Unlock()
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := c.GetUnversioned(ctx, "/credentials"); !errors.Is(err, context.DeadlineExceeded) {
@@ -280,7 +280,7 @@ func TestSharedLimiter(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if req, limited := f.counts(); limited > 2 || req != 40+limited {
+	if req, limited := f.Counts(); limited > 2 || req != 40+limited {
 		t.Fatalf("%d requests, %d refused for the rate", req, limited)
 	}
 }

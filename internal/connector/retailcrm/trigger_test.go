@@ -1,7 +1,6 @@
 package retailcrm_test
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,22 +11,6 @@ import (
 	"github.com/obmen/obmen/internal/connector/retailcrm"
 )
 
-// managerOrders adds n orders made in the CRM by a manager, and own
-// changes made through key every ownEvery orders.
-func (f *fake) managerOrders(n int, key string, ownEvery int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range n {
-		id := int64(len(f.orders) + 1)
-		o := map[string]any{"id": id, "site": "shop", "status": "new", "number": fmt.Sprintf("%dA", id), "totalSumm": 1000 + i}
-		f.orders = append(f.orders, o)
-		f.record("", o, "status", nil, map[string]any{"code": "new"}, true)
-		if ownEvery > 0 && i%ownEvery == 0 {
-			f.record(key, o, "managerComment", nil, "Obmen", false)
-		}
-	}
-}
-
 // The history is read page by page to the end, in polls of at most
 // MaxPagesPerPoll pages; every manager's entry is an item once, Obmen's
 // own never; reading again from an older cursor (overlapping windows, a
@@ -35,12 +18,12 @@ func (f *fake) managerOrders(n int, key string, ownEvery int) {
 func TestPollHistory(t *testing.T) {
 	f := newFake(t, "key1")
 	c := deps().Client(retailcrm.Account{URL: f.URL, Key: "key1"})
-	f.managerOrders(30, "key1", 0)
+	f.ManagerOrders(30, "key1", 0)
 	items, cursor, err := retailcrm.PollHistory(t.Context(), c, "", false)
 	if err != nil || len(items) != 0 || cursor != "30" {
 		t.Fatalf("first poll: %d items, cursor %q, %v", len(items), cursor, err)
 	}
-	f.managerOrders(1200, "key1", 10) // 1200 manager's entries, 120 own
+	f.ManagerOrders(1200, "key1", 10) // 1200 manager's entries, 120 own
 	seen := map[string]int{}
 	cursors := []string{cursor}
 	for range 5 {
@@ -83,10 +66,10 @@ func TestPollHistory(t *testing.T) {
 	}
 	// A poll that fails midway (503 past the attempts) keeps the cursor:
 	// the next one reads the same entries.
-	f.managerSets(5, "managerComment", "позже")
-	f.mu.Lock()
-	f.force, f.forceCode, f.forceRetry = retailcrm.MaxAttempts, 503, ""
-	f.mu.Unlock()
+	f.ManagerSets(5, "managerComment", "позже")
+	f.Mu.Lock()
+	f.Force, f.ForceCode, f.ForceRetry = retailcrm.MaxAttempts, 503, ""
+	f.Mu.Unlock()
 	if _, kept, err := retailcrm.PollHistory(t.Context(), c, cursor, false); err == nil || kept != cursor {
 		t.Fatalf("failed poll: cursor %q, %v", kept, err)
 	}
@@ -97,8 +80,8 @@ func TestPollHistory(t *testing.T) {
 	cursor = next
 
 	// Only status changes: the comment of a manager is not one.
-	f.managerSets(5, "managerComment", "перезвонить")
-	f.managerSets(5, "status", "complete")
+	f.ManagerSets(5, "managerComment", "перезвонить")
+	f.ManagerSets(5, "status", "complete")
 	st, next, err := retailcrm.PollHistory(t.Context(), c, cursor, true)
 	if err != nil || len(st) != 1 || st[0].Data["status"] != "complete" || st[0].Data["old_status"] != "new" || next != strconv.Itoa(30+1323) {
 		t.Fatalf("status only: %v %s %v", st, next, err)
@@ -122,7 +105,7 @@ func BenchmarkBacklog(b *testing.B) {
 		sent := &sendLog{next: http.DefaultTransport}
 		d.HTTP = &http.Client{Transport: sent}
 		c := d.Client(retailcrm.Account{URL: f.URL, Key: "key1"})
-		f.managerOrders(1000, "key1", 0)
+		f.ManagerOrders(1000, "key1", 0)
 		start := time.Now()
 		var items []string
 		cursor := "0"
@@ -159,10 +142,10 @@ func BenchmarkBacklog(b *testing.B) {
 		close(work)
 		wg.Wait()
 		elapsed := time.Since(start)
-		f.mu.Lock()
-		most := mostInASecond(f.at)
-		req, limited := f.requests, f.limited
-		f.mu.Unlock()
+		f.Mu.Lock()
+		most := mostInASecond(f.At)
+		req, limited := f.Requests, f.Limited
+		f.Mu.Unlock()
 		b.ReportMetric(float64(req)/elapsed.Seconds(), "req/s")
 		b.ReportMetric(float64(mostInASecond(sent.times())), "max-sent-in-1s")
 		b.ReportMetric(float64(most), "max-arrived-in-1s")
