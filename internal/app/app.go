@@ -29,6 +29,7 @@ import (
 	"github.com/obmen/obmen/internal/api"
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/automation/gallery"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
@@ -186,6 +187,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
+	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
 		connection.RegisterAPI(mux, connection.HandleUser(a.HandleUser), conns, bundlesUsing(auto), cfg.MaxBodyBytes)
 	})
