@@ -1,0 +1,164 @@
+package gallery_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/automation/gallery"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// install puts the template in through the API and switches it on.
+func (s *server) install(name string, in gallery.Install) automation.Bundle {
+	s.t.Helper()
+	var b automation.Bundle
+	s.do("POST", "/api/v1/templates/"+name+"/install", in, http.StatusCreated, &b)
+	s.do("POST", fmt.Sprintf("/api/v1/bundles/%d/activate", b.ID), nil, http.StatusOK, &b)
+	return b
+}
+
+// waitCursor waits for the bundle's first poll, which marks where it
+// starts reading.
+func (s *server) waitCursor(id int64) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for s.cursor(id) == "" {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("bundle %d never polled", id)
+		}
+		s.pollNow(id)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// okRuns waits for n runs of the bundle that finished OK with every
+// step in the journal; runs its filters stopped are let be, a failed one
+// fails the test.
+func (s *server) okRuns(id int64, n, steps int) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok := 0
+		for _, r := range s.runs(id) {
+			if !r.Finished() || r.Status == automation.StatusFiltered {
+				continue
+			}
+			var full automation.Run
+			s.do("GET", fmt.Sprintf("/api/v1/runs/%d", r.ID), nil, http.StatusOK, &full)
+			if full.Status != automation.StatusOK || len(full.Steps) != steps {
+				s.t.Fatalf("run of bundle %d: %s, %d steps, want %d: %+v", id, full.Status, len(full.Steps), steps, full)
+			}
+			ok++
+		}
+		if ok >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d of %d runs of bundle %d finished OK", ok, n, id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Seed 001 with retailCRM, end to end through the three fakes: templates
+// (1), (3) and (4) installed through the API; a call appears in
+// Calltouch's diary → a Calltouch deal (PENDING, budget 0), a customer
+// and an order in retailCRM with the UTM custom fields and the tags
+// joined with "|", a lead in Obmen's CRM → a manager changes the order's
+// sum and status in retailCRM → the deal's status and budget follow →
+// the order is completed → the deal is closed as won. On both engines.
+func TestSeedRetailCRM(t *testing.T) {
+	n := 0
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		n++
+		s := newServer(t, d)
+		c := connect(t, s)
+		c.ct.Limit = 0
+		in := gallery.Install{Connections: map[string]int64{"calltouch": c.calltouch, "crm": c.retailcrm}}
+		call := s.install("calltouch-call-retailcrm", in)
+		upd := s.install("retailcrm-order-calltouch-deal", in)
+		won := s.install("retailcrm-order-complete-calltouch-won", in)
+		for _, b := range []automation.Bundle{call, upd, won} {
+			s.waitCursor(b.ID)
+		}
+		time.Sleep(1100 * time.Millisecond) // the call after the bundle's start, in the diary's seconds
+
+		id := 810000 + n
+		c.ct.AddCall(id, time.Now(), map[string]any{"utmCampaign": "divan-zima"})
+		s.pollNow(call.ID)
+		s.okRuns(call.ID, 1, 4)
+
+		number := fmt.Sprintf("obmen-call-%d", id)
+		phone := fmt.Sprintf("7925%07d", id)
+		deal := c.ct.Deal(number)
+		if deal == nil || deal["status"] != "PENDING" || fmt.Sprint(deal["revenue"]) != "0.00" {
+			t.Fatalf("deal %v", deal)
+		}
+		customers, orders := c.rc.Snapshot()
+		if len(customers) != 1 || len(orders) != 1 {
+			t.Fatalf("%d customers, %d orders", len(customers), len(orders))
+		}
+		o := orders[0]
+		cf, _ := o["customFields"].(map[string]any)
+		if o["externalId"] != number || o["status"] != "new" || o["orderType"] != "eshop-individual" ||
+			o["firstName"] != "Заказ по звонку из Calltouch с номера "+phone || o["phone"] != phone ||
+			fmt.Sprint(o["customer"]) != fmt.Sprintf("map[id:%v]", customers[0]["id"]) {
+			t.Fatalf("order %v", o)
+		}
+		for k, v := range map[string]string{"source": "yandex", "medium": "cpc", "utm_source": "yandex", "utm_medium": "cpc",
+			"utm_campaign": "divan-zima", "utm_content": "ad1", "utm_term": "диван купить", "gclid": "GA1.2.3.4", "tags": "1|Москва"} {
+			if cf[k] != v {
+				t.Fatalf("custom field %s = %v, want %q (%v)", k, cf[k], v, cf)
+			}
+		}
+		if !strings.Contains(fmt.Sprint(customers[0]["phones"]), phone) || customers[0]["externalId"] != fmt.Sprintf("calltouch-call-%d", id) {
+			t.Fatalf("customer %v", customers[0])
+		}
+		var leads struct {
+			Items []map[string]any `json:"items"`
+		}
+		s.do("GET", "/api/v1/leads", nil, http.StatusOK, &leads)
+		if len(leads.Items) != 1 || leads.Items[0]["title"] != "Звонок из Calltouch с номера "+phone || leads.Items[0]["utm_campaign"] != "divan-zima" {
+			t.Fatalf("Obmen's leads %v", leads.Items)
+		}
+
+		// The manager works the order: its sum, then its status.
+		oid := int64(o["id"].(int64))
+		c.rc.ManagerSets(oid, "totalSumm", 4500.5)
+		c.rc.ManagerSets(oid, "status", "assembly")
+		s.pollNow(upd.ID)
+		s.pollNow(won.ID)
+		s.okRuns(upd.ID, 1, 1)
+		deal = c.ct.Deal(number)
+		if deal["status"] != "assembly" || fmt.Sprint(deal["revenue"]) != "4500.50" {
+			t.Fatalf("deal after the status change %v", deal)
+		}
+
+		c.rc.ManagerSets(oid, "status", "complete")
+		s.pollNow(upd.ID)
+		s.pollNow(won.ID)
+		s.okRuns(won.ID, 1, 1)
+		deal = c.ct.Deal(number)
+		if deal["status"] != "COMPLETED" || fmt.Sprint(deal["revenue"]) != "4500.50" {
+			t.Fatalf("deal after completion %v", deal)
+		}
+		// The completion went to (4) only: (3) filtered it out.
+		time.Sleep(300 * time.Millisecond)
+		var filtered int
+		for _, r := range s.runs(upd.ID) {
+			if r.Status == automation.StatusFiltered {
+				filtered++
+			} else if r.Status != automation.StatusOK {
+				t.Fatalf("run of (3): %+v", r)
+			}
+		}
+		if filtered == 0 {
+			t.Fatal("(3) never saw the completion")
+		}
+	})
+}
