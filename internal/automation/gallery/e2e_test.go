@@ -162,3 +162,81 @@ func TestSeedRetailCRM(t *testing.T) {
 		}
 	})
 }
+
+// Seed 001 with МойСклад, the same way: a call → a deal, a counterparty
+// and a customer order with the seed's attributes (by name) and the deal
+// as its external code → its state and payment change → the deal
+// follows → the order delivered → the deal won. On both engines.
+func TestSeedMoySklad(t *testing.T) {
+	n := 0
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		n++
+		s := newServer(t, d)
+		c := connect(t, s)
+		c.ct.Limit = 0
+		in := gallery.Install{Connections: map[string]int64{"calltouch": c.calltouch, "crm": c.moysklad}}
+		call := s.install("calltouch-call-moysklad", in)
+		upd := s.install("moysklad-order-calltouch-deal", in)
+		won := s.install("moysklad-order-complete-calltouch-won", in)
+		for _, b := range []automation.Bundle{call, upd, won} {
+			s.waitCursor(b.ID)
+		}
+		time.Sleep(1100 * time.Millisecond)
+
+		id := 820000 + n
+		c.ct.AddCall(id, time.Now(), nil)
+		s.pollNow(call.ID)
+		s.okRuns(call.ID, 1, 4)
+
+		number := fmt.Sprintf("obmen-call-%d", id)
+		phone := fmt.Sprintf("7925%07d", id)
+		if deal := c.ct.Deal(number); deal == nil || deal["status"] != "PENDING" {
+			t.Fatalf("deal %v", deal)
+		}
+		if c.ms.Count("counterparty") != 1 || c.ms.Count("customerorder") != 1 {
+			t.Fatalf("%d counterparties, %d orders", c.ms.Count("counterparty"), c.ms.Count("customerorder"))
+		}
+		var runs struct {
+			Items []automation.Run `json:"items"`
+		}
+		s.do("GET", fmt.Sprintf("/api/v1/bundles/%d/runs", call.ID), nil, http.StatusOK, &runs)
+		var full automation.Run
+		s.do("GET", fmt.Sprintf("/api/v1/runs/%d", runs.Items[0].ID), nil, http.StatusOK, &full)
+		oid, _ := full.Steps[2].Output.(map[string]any)["id"].(string)
+		o := c.ms.Order(oid)
+		if o == nil || o["externalCode"] != number || o["description"] != "Заказ по звонку из Calltouch с номера "+phone {
+			t.Fatalf("order %v", o)
+		}
+		attrs := map[string]any{}
+		list, _ := o["attributes"].([]any)
+		for _, a := range list {
+			am := a.(map[string]any)
+			attrs[fmt.Sprint(am["name"])] = am["value"]
+		}
+		for k, v := range map[string]string{"source": "yandex", "medium": "cpc", "utm_source": "yandex", "utm_campaign": "sofa",
+			"utm_term": "диван купить", "gclid": "GA1.2.3.4", "tags": "1|Москва"} {
+			if attrs[k] != v {
+				t.Fatalf("attribute %s = %v, want %q (%v)", k, attrs[k], v, o["attributes"])
+			}
+		}
+
+		// Confirmed and paid in part, then delivered.
+		c.ms.Set(oid, "sum", 450050)
+		c.ms.Touch(oid, "2026-12-05 12:00:00.000", 1, 150000)
+		s.pollNow(upd.ID)
+		s.pollNow(won.ID)
+		s.okRuns(upd.ID, 1, 1)
+		deal := c.ct.Deal(number)
+		if deal["status"] != "Подтвержден" || fmt.Sprint(deal["revenue"]) != "4500.50" {
+			t.Fatalf("deal after the change %v", deal)
+		}
+		c.ms.Touch(oid, "2026-12-05 12:05:00.000", 2, 450050)
+		s.pollNow(upd.ID)
+		s.pollNow(won.ID)
+		s.okRuns(won.ID, 1, 1)
+		deal = c.ct.Deal(number)
+		if deal["status"] != "COMPLETED" || fmt.Sprint(deal["revenue"]) != "4500.50" {
+			t.Fatalf("deal after delivery %v", deal)
+		}
+	})
+}

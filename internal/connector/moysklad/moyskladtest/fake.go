@@ -634,6 +634,18 @@ func (f *Fake) AddOrder(updated string, state int) map[string]any {
 	return o
 }
 
+// Set sets a field of the order id as a user of МойСклад would (the
+// sum in kopecks, as the API gives it), without touching updated.
+func (f *Fake) Set(id, field string, v any) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	for _, o := range f.orders {
+		if o["id"] == id {
+			o[field] = v
+		}
+	}
+}
+
 // touch changes an order's state and payment at the given moment.
 func (f *Fake) Touch(id, updated string, state int, payed int) {
 	f.Mu.Lock()
