@@ -65,11 +65,12 @@ func (s *server) okRuns(id int64, n, steps int) {
 	}
 }
 
-// Seed 001 with retailCRM, end to end through the three fakes: templates
-// (1), (3) and (4) installed through the API; a call appears in
+// Seed 001 with retailCRM, end to end through the three fakes: the four
+// templates installed through the API; a call appears in
 // Calltouch's diary → a Calltouch deal (PENDING, budget 0), a customer
 // and an order in retailCRM with the UTM custom fields and the tags
-// joined with "|", a lead in Obmen's CRM → a manager changes the order's
+// joined with "|", a lead in Obmen's CRM; a site request the same by
+// phone or e-mail → a manager changes the order's
 // sum and status in retailCRM → the deal's status and budget follow →
 // the order is completed → the deal is closed as won. On both engines.
 func TestSeedRetailCRM(t *testing.T) {
@@ -83,7 +84,8 @@ func TestSeedRetailCRM(t *testing.T) {
 		call := s.install("calltouch-call-retailcrm", in)
 		upd := s.install("retailcrm-order-calltouch-deal", in)
 		won := s.install("retailcrm-order-complete-calltouch-won", in)
-		for _, b := range []automation.Bundle{call, upd, won} {
+		req := s.install("calltouch-request-retailcrm", in)
+		for _, b := range []automation.Bundle{call, upd, won, req} {
 			s.waitCursor(b.ID)
 		}
 		time.Sleep(1100 * time.Millisecond) // the call after the bundle's start, in the diary's seconds
@@ -125,6 +127,27 @@ func TestSeedRetailCRM(t *testing.T) {
 		s.do("GET", "/api/v1/leads", nil, http.StatusOK, &leads)
 		if len(leads.Items) != 1 || leads.Items[0]["title"] != "Звонок из Calltouch с номера "+phone || leads.Items[0]["utm_campaign"] != "divan-zima" {
 			t.Fatalf("Obmen's leads %v", leads.Items)
+		}
+
+		// (2): a site request → a deal by the request, the client by
+		// phone or e-mail with its name, an order with the session's tags.
+		rid := 910000 + n
+		c.ct.AddRequest(rid, time.Now())
+		s.pollNow(req.ID)
+		s.okRuns(req.ID, 1, 4)
+		if deal := c.ct.Deal(fmt.Sprintf("obmen-request-%d", rid)); deal == nil || deal["status"] != "PENDING" {
+			t.Fatalf("request's deal %v", deal)
+		}
+		customers, orders = c.rc.Snapshot()
+		if len(customers) != 2 || len(orders) != 2 {
+			t.Fatalf("after the request: %d customers, %d orders", len(customers), len(orders))
+		}
+		ro, rc := orders[1], customers[1]
+		rcf, _ := ro["customFields"].(map[string]any)
+		if ro["externalId"] != fmt.Sprintf("obmen-request-%d", rid) || ro["firstName"] != "Заказ по заявке из Calltouch с номера 79161234567" ||
+			ro["email"] != "anna@example.ru" || rcf["source"] != "google" || rcf["gclid"] != "GA1.2.5.6" || rcf["tags"] != "горячий" ||
+			rc["firstName"] != "Анна Петрова" || rc["email"] != "anna@example.ru" {
+			t.Fatalf("request's order %v, customer %v", ro, rc)
 		}
 
 		// The manager works the order: its sum, then its status.

@@ -79,9 +79,10 @@ func New(t testing.TB) *Fake {
 	return f
 }
 
+// URL is the fake's base address, a connection's "url".
 func (f *Fake) URL() string { return f.Srv.URL }
 
-// addCall puts a call in the diary.
+// AddCall puts a call in the diary.
 func (f *Fake) AddCall(id int, at time.Time, extra map[string]any) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -98,7 +99,7 @@ func (f *Fake) AddCall(id int, at time.Time, extra map[string]any) {
 	f.calls = append(f.calls, fakeCall{ID: id, At: at, JSON: j})
 }
 
-// addRequest puts a request in the journal.
+// AddRequest puts a request in the journal.
 func (f *Fake) AddRequest(id int, at time.Time) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -112,6 +113,7 @@ func (f *Fake) AddRequest(id int, at time.Time) {
 	f.reqs = append(f.reqs, fakeRequest{ID: id, At: at, JSON: j})
 }
 
+// Hits are the requests whose path contains path, in order.
 func (f *Fake) Hits(path string) []fakeHit {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -124,12 +126,14 @@ func (f *Fake) Hits(path string) []fakeHit {
 	return out
 }
 
+// Deal is the deal with this orderNumber, nil without one.
 func (f *Fake) Deal(number string) map[string]any {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	return f.deals[number]
 }
 
+// Stats are the requests answered, those limited with 429 and the most in one second.
 func (f *Fake) Stats() (requests, limited, maxPerSec int) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()

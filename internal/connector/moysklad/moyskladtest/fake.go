@@ -89,6 +89,7 @@ func New(t testing.TB) *Fake {
 	return f
 }
 
+// Base is the API's base address, a connection's "url".
 func (f *Fake) Base() string { return f.Srv.URL + "/api/remap/1.2" }
 
 func (f *Fake) meta(path, typ string) map[string]any {
@@ -604,25 +605,28 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request, path, typ string, al
 
 // helpers the tests use
 
+// FailNext answers the next requests with these statuses first.
 func (f *Fake) FailNext(statuses ...int) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	f.fail = append(f.fail, statuses...)
 }
 
+// Stats are the requests answered, the 429s and the most in flight at once.
 func (f *Fake) Stats() (requests, tooMany, maxFlight int) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	return f.requests, f.tooMany, f.maxFlight
 }
 
+// CallLog is every request as "METHOD path?query", in order.
 func (f *Fake) CallLog() []string {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	return append([]string(nil), f.calls...)
 }
 
-// addOrder adds an order updated at the given moment (MSK).
+// AddOrder adds an order updated at the given moment (MSK).
 func (f *Fake) AddOrder(updated string, state int) map[string]any {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -646,7 +650,7 @@ func (f *Fake) Set(id, field string, v any) {
 	}
 }
 
-// touch changes an order's state and payment at the given moment.
+// Touch changes an order's state and payment at the given moment.
 func (f *Fake) Touch(id, updated string, state int, payed int) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -657,6 +661,7 @@ func (f *Fake) Touch(id, updated string, state int, payed int) {
 	}
 }
 
+// Order is a copy of the customer order id, nil without one.
 func (f *Fake) Order(id string) map[string]any {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -671,6 +676,7 @@ func (f *Fake) Order(id string) map[string]any {
 	return nil
 }
 
+// AddCounterparty adds a counterparty as a user would and gives its id.
 func (f *Fake) AddCounterparty(name, phone, email string) string {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -680,6 +686,7 @@ func (f *Fake) AddCounterparty(name, phone, email string) string {
 	return id
 }
 
+// Count is how many entities of typ there are.
 func (f *Fake) Count(typ string) int {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()

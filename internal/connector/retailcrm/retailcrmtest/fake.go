@@ -424,7 +424,7 @@ func (f *Fake) record(key string, order map[string]any, field string, old, nw an
 	f.history = append(f.history, e)
 }
 
-// managerSets changes an order's field as a manager in the CRM would.
+// ManagerSets changes an order's field as a manager in the CRM would.
 func (f *Fake) ManagerSets(id int64, field string, v any) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
@@ -441,25 +441,28 @@ func (f *Fake) ManagerSets(id int64, field string, v any) {
 	f.record("", rec, field, old, v, false)
 }
 
+// Snapshot copies the customers and orders.
 func (f *Fake) Snapshot() (customers, orders []map[string]any) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	return slices.Clone(f.Customers), slices.Clone(f.orders)
 }
 
+// Counts are the requests answered and those refused for the rate.
 func (f *Fake) Counts() (requests, limited int) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	return f.Requests, f.Limited
 }
 
+// LastForm is the form of the last write.
 func (f *Fake) LastForm() url.Values {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	return f.forms[len(f.forms)-1]
 }
 
-// managerOrders adds n orders made in the CRM by a manager, and own
+// ManagerOrders adds n orders made in the CRM by a manager, and own
 // changes made through key every ownEvery orders.
 func (f *Fake) ManagerOrders(n int, key string, ownEvery int) {
 	f.Mu.Lock()
