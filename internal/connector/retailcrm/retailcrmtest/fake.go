@@ -38,10 +38,13 @@ type Fake struct {
 	Force      int
 	ForceCode  int
 	ForceRetry string
-	sites      []string
-	Customers  []map[string]any
-	orders     []map[string]any
-	history    []map[string]any
+	// LoseAnswers: the next n creates are made, and then the connection
+	// is cut before the answer (a timeout, a proxy's reset).
+	LoseAnswers int
+	sites       []string
+	Customers   []map[string]any
+	orders      []map[string]any
+	history     []map[string]any
 	// log of requests: method path and the form, for assertions.
 	log   []string
 	forms []url.Values
@@ -368,6 +371,13 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request, key, entity string
 		f.record(key, obj, "status", nil, map[string]any{"code": obj["status"]}, true)
 	}
 	*list = append(*list, obj)
+	if f.LoseAnswers > 0 {
+		f.LoseAnswers--
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
 	body := map[string]any{"success": true, "id": id}
 	if entity == "order" {
 		body["order"] = obj
