@@ -11,6 +11,7 @@ import (
 
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/automation/gallery"
 )
 
 // The Automation section (admins only): the list of bundles with their
@@ -25,6 +26,8 @@ func (u *UI) SetAutomation(s *automation.Service) { u.auto = s }
 func (u *UI) registerAutomation(mux *http.ServeMux) {
 	u.handle(mux, "GET /automation", u.autoList)
 	u.handle(mux, "GET /automation/templates", u.autoTemplates)
+	u.handle(mux, "GET /automation/templates/{name}", u.galleryForm)
+	u.handle(mux, "POST /automation/templates/{name}", u.galleryInstall)
 	u.handle(mux, "GET /automation/new", u.autoEditorNew)
 	u.handle(mux, "GET /automation/export", u.autoExport)
 	u.handle(mux, "POST /automation/import", u.autoImport)
@@ -253,6 +256,7 @@ func (u *UI) autoImport(w http.ResponseWriter, r *http.Request, rq *request) {
 
 type autoTemplatesData struct {
 	Templates []automation.Template
+	Connector []gallery.Template // templates across connectors, installed with a form
 }
 
 // autoTemplates is the gallery: "Use" opens the editor filled with the
@@ -261,5 +265,5 @@ func (u *UI) autoTemplates(w http.ResponseWriter, r *http.Request, rq *request) 
 	if !u.autoAdmin(w, r, rq) {
 		return
 	}
-	u.render(w, r, rq, http.StatusOK, "automation_templates", rq.T("auto.gallery"), "automation", autoTemplatesData{Templates: automation.Templates()})
+	u.render(w, r, rq, http.StatusOK, "automation_templates", rq.T("auto.gallery"), "automation", autoTemplatesData{Templates: automation.Templates(), Connector: connectorTemplates()})
 }

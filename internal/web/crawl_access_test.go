@@ -94,7 +94,7 @@ var uiClass = map[string]class{
 	"GET /admin/collectors": admin, "POST /admin/collectors": admin, "GET /admin/collectors/{id}": admin, "POST /admin/collectors/{id}/{action}": admin,
 	"GET /admin/connections": admin, "GET /admin/connections/new": admin, "POST /admin/connections": admin,
 	"GET /admin/connections/{id}": admin, "POST /admin/connections/{id}/{action}": admin,
-	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/new": admin, "GET /automation/export": admin,
+	"GET /automation": admin, "GET /automation/templates": admin, "GET /automation/templates/{name}": admin, "POST /automation/templates/{name}": admin, "GET /automation/new": admin, "GET /automation/export": admin,
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
 	"GET /automation/runs": admin, "GET /automation/calls": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
 	"GET /automation/{id}": admin, "GET /automation/{id}/versions/{version}": admin, "POST /automation/{id}/{action}": admin,

@@ -127,24 +127,3 @@ func (s *server) runs(id int64) []automation.Run {
 	s.do("GET", fmt.Sprintf("/api/v1/bundles/%d/runs?limit=100", id), nil, http.StatusOK, &list)
 	return list.Items
 }
-
-func (s *server) waitFinished(id int64, n int) []automation.Run {
-	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		rs := s.runs(id)
-		done := 0
-		for _, r := range rs {
-			if r.Finished() {
-				done++
-			}
-		}
-		if done >= n {
-			return rs
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%d of %d runs finished: %+v", done, n, rs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
