@@ -37,9 +37,11 @@ func TestBrowserGalleryInstall(t *testing.T) {
 	if got := bs.eval(`document.getElementById("check-result").className`); got != "flash" {
 		t.Fatalf("the check failed: %s", bs.eval(`document.getElementById("check-result").innerText`))
 	}
+	// Refreshed, the page comes back with the layout's flash (a p; the
+	// check's result was a div).
 	bs.run("refresh its fields",
 		chromedp.Click(chromedp.CSS(`#connection-refresh button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#connection-check`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
 	)
 	bs.run("a Calltouch connection",
 		chromedp.Navigate(base+"/admin/connections/new?type=calltouch"),
@@ -64,7 +66,7 @@ func TestBrowserGalleryInstall(t *testing.T) {
 	bs.run("install",
 		chromedp.SendKeys(chromedp.CSS(`#i-name`), "Звонки → retailCRM"),
 		chromedp.Click(chromedp.CSS(`#install`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
 	)
 	bs.labelled("installed")
 	list, err := e.app.Automation.List(context.Background())
