@@ -38,10 +38,10 @@ type fake struct {
 	// loseAnswers: the next n creates are made, and then the connection
 	// is cut before the answer (a timeout, a proxy's reset).
 	loseAnswers int
-	sites      []string
-	customers  []map[string]any
-	orders     []map[string]any
-	history    []map[string]any
+	sites       []string
+	customers   []map[string]any
+	orders      []map[string]any
+	history     []map[string]any
 	// log of requests: method path and the form, for assertions.
 	log   []string
 	forms []url.Values
