@@ -285,6 +285,17 @@ func (r *Registry) checkTrigger(c *Compiled, t TriggerSpec) []Problem {
 			c.Schedule = sch
 		}
 	}
+	switch {
+	case kind.Connection != "" && t.Connection == 0:
+		add("connection", "required: a saved %s connection", strings.ReplaceAll(kind.Connection, "|", " or "))
+	case kind.Connection != "" && t.Connection < 0:
+		add("connection", "must be a connection's id")
+	case kind.Connection == "" && t.Connection != 0:
+		add("connection", "trigger %s works without a saved connection", t.Type)
+	}
+	if len(kind.Options) > 0 {
+		ps = append(ps, checkOptions(kind, t.Options)...)
+	}
 	if kind.Validate != nil {
 		ps = append(ps, kind.Validate(t)...)
 	}
