@@ -153,10 +153,16 @@ func describeOption(v any) string {
 }
 
 // itemRuns are the runs of items for one bundle: keyed in the items'
-// namespace, ordered by the item's order key, else the bundle's.
+// namespace, ordered by the item's order key, else the bundle's; an item
+// given twice makes one.
 func itemRuns(c *Compiled, bundleID int64, version int, typ string, items []Item) []newRun {
 	runs := make([]newRun, 0, len(items))
+	seen := make(map[string]bool, len(items))
 	for _, it := range items {
+		if seen[it.Key] {
+			continue // the same item twice in one batch: the first counts
+		}
+		seen[it.Key] = true
 		r := newRun{bundleID: bundleID, version: version, status: StatusQueued, triggerType: typ, key: itemKeyPrefix + it.Key,
 			trigger: mustJSON(it.Data), orderKey: it.OrderKey}
 		if r.orderKey == "" && c != nil && c.OrderKey != nil {
@@ -299,24 +305,28 @@ func (s *Service) Fire(ctx context.Context, bundleID int64, items []Item) ([]int
 		return nil, err
 	}
 	runs := itemRuns(c, bundleID, version, typ, items)
-	var ids []int64
+	byKey := make(map[string]int64, len(runs))
 	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		got, err := s.insertRuns(ctx, tx, runs)
 		if err != nil {
 			return err
 		}
-		ids = got
-		for i, id := range ids {
+		for i, id := range got {
 			if id == 0 {
-				if err := tx.QueryRowContext(ctx, "SELECT id FROM automation_runs WHERE bundle_id = $1 AND trigger_key = $2", bundleID, runs[i].key).Scan(&ids[i]); err != nil {
+				if err := tx.QueryRowContext(ctx, "SELECT id FROM automation_runs WHERE bundle_id = $1 AND trigger_key = $2", bundleID, runs[i].key).Scan(&id); err != nil {
 					return err
 				}
 			}
+			byKey[runs[i].key] = id
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("automation: fire bundle %d: %w", bundleID, err)
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = byKey[itemKeyPrefix+it.Key]
 	}
 	return ids, nil
 }
