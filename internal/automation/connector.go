@@ -352,6 +352,17 @@ func (r *Registry) pushKinds(connType string) []TriggerKind {
 	return out
 }
 
+// PushTriggers lists the labels of the trigger kinds that take pushes
+// from a connection of type connType (its page offers the hook URL when
+// there are any), in lang.
+func (r *Registry) PushTriggers(connType, lang string) []string {
+	var out []string
+	for _, k := range r.pushKinds(connType) {
+		out = append(out, r.text("trigger."+k.Type, k.Type).In(lang))
+	}
+	return out
+}
+
 // serveConnectionHook takes a request to a connection's hook URL: each
 // trigger kind that takes pushes for the connection's type reads it into
 // items, which become runs of the bundles on that connection; the answer
