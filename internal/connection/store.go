@@ -26,11 +26,11 @@ type Connection struct {
 	RefreshedAt  *time.Time     `json:"refreshed_at,omitempty"`
 	// HookAt is when the connection's hook URL was made (nil: it has
 	// none); the URL itself is shown once, when made.
-	HookAt *time.Time `json:"hook_at,omitempty"`
-	CreatedBy    int64          `json:"created_by_id"`
-	UpdatedBy    int64          `json:"updated_by_id"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	HookAt    *time.Time `json:"hook_at,omitempty"`
+	CreatedBy int64      `json:"created_by_id"`
+	UpdatedBy int64      `json:"updated_by_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Store keeps connections.
