@@ -117,9 +117,9 @@ func connectorKind(rc *remoteCalls, every time.Duration) automation.TriggerKind 
 
 func callRunsOnce(t *testing.T, e *env, bundle int64, want ...string) {
 	t.Helper()
-	runs := e.waitRuns(bundle, len(want))
+	e.waitRuns(bundle, len(want))
 	time.Sleep(200 * time.Millisecond) // more polls, pushes seen again
-	runs = e.waitRuns(bundle, len(want))
+	runs := e.waitRuns(bundle, len(want))
 	seen := map[string]int{}
 	for _, r := range runs {
 		if r.Status != automation.StatusOK {

@@ -192,7 +192,6 @@ func (s *Service) pollOne(ctx context.Context, id int64, version int, cursor str
 	if err != nil || !took {
 		return err
 	}
-	every := kind.every()
 	release := func(next string, dueIn time.Duration, runs []newRun) error {
 		return s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := s.insertRuns(ctx, tx, runs); err != nil {
@@ -211,9 +210,10 @@ func (s *Service) pollOne(ctx context.Context, id int64, version int, cursor str
 	}
 	b, err := s.Get(ctx, id)
 	if err != nil {
+		_ = release(cursor, kind.every(), nil)
 		return err
 	}
-	every = kind.pollEvery(b.Trigger)
+	every := kind.pollEvery(b.Trigger)
 	c, err := s.compiledVersion(ctx, id, version)
 	if err != nil {
 		return release(cursor, every, nil)
