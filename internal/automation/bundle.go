@@ -148,6 +148,10 @@ type TriggerKind struct {
 	// the dispatcher runs the bundle on the changes that one takes, and
 	// its runs are crm.event runs (trigger.event, trigger.record, trigger.old).
 	Events func(spec TriggerSpec) TriggerSpec
+
+	// optionsDescribed: the kind gave Options of its own (unknown ones
+	// are then refused).
+	optionsDescribed bool
 }
 
 // PushRequest is a request to a connection's hook URL as a trigger kind's
@@ -158,8 +162,8 @@ type PushRequest struct {
 	Connection int64
 	Type       string
 	Settings   map[string]any
-	// Request is the request; its body is already read into Body (capped)
-	// and must not be read again.
+	// Request is the request; its body is already read into Body (capped;
+	// Request.Body reads the same bytes again).
 	Request *http.Request
 	Body    []byte
 	// Reply, set by Push, is the answer instead of the usual JSON: the

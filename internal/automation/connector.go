@@ -1,11 +1,13 @@
 package automation
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -86,14 +88,18 @@ func checkOptions(k TriggerKind, opts map[string]any) []Problem {
 	add := func(field, format string, args ...any) {
 		ps = append(ps, Problem{Field: "trigger.options." + field, Message: fmt.Sprintf(format, args...)})
 	}
-	names := make([]string, 0, len(opts))
-	for n := range opts {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		if !slices.ContainsFunc(k.Options, func(f Field) bool { return f.Name == n }) {
-			add(n, "trigger %s has no option %q", k.Type, n)
+	// A kind that describes no options of its own (only the interval the
+	// engine adds) checks the others itself, in Validate.
+	if k.optionsDescribed {
+		names := make([]string, 0, len(opts))
+		for n := range opts {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			if !slices.ContainsFunc(k.Options, func(f Field) bool { return f.Name == n }) {
+				add(n, "trigger %s has no option %q", k.Type, n)
+			}
 		}
 	}
 	for _, f := range k.Options {
@@ -417,6 +423,8 @@ func (s *Service) serveConnectionHook(w http.ResponseWriter, r *http.Request) {
 	var reply *PushReply
 	total := 0
 	for _, k := range kinds {
+		// Each kind may read the body as the request's, too.
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		req := &PushRequest{Connection: connID, Type: connType, Settings: settings, Request: r, Body: body}
 		items, err := k.Push(r.Context(), req)
 		if err == nil {

@@ -108,6 +108,7 @@ func (r *Registry) AddTrigger(k TriggerKind) error {
 	if _, dup := r.triggers[k.Type]; dup {
 		return fmt.Errorf("automation: trigger %q is registered twice", k.Type)
 	}
+	k.optionsDescribed = len(k.Options) > 0
 	if k.Poll != nil && !slices.ContainsFunc(k.Options, func(f Field) bool { return f.Name == OptionInterval }) {
 		k.Options = append(slices.Clip(k.Options), Field{Name: OptionInterval, Type: "integer"})
 	}

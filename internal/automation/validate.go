@@ -290,12 +290,12 @@ func (r *Registry) checkTrigger(c *Compiled, t TriggerSpec) []Problem {
 		add("connection", "required: a saved %s connection", strings.ReplaceAll(kind.Connection, "|", " or "))
 	case kind.Connection != "" && t.Connection < 0:
 		add("connection", "must be a connection's id")
-	case kind.Connection == "" && t.Connection != 0:
+	case kind.Connection == "" && kind.Poll == nil && kind.Push == nil && t.Connection != 0:
+		// The engine's own kinds; a connector's kind that does not name
+		// its connection type checks the connection itself (Validate).
 		add("connection", "trigger %s works without a saved connection", t.Type)
 	}
-	if len(kind.Options) > 0 {
-		ps = append(ps, checkOptions(kind, t.Options)...)
-	}
+	ps = append(ps, checkOptions(kind, t.Options)...)
 	if kind.Validate != nil {
 		ps = append(ps, kind.Validate(t)...)
 	}
