@@ -139,6 +139,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	}
 	// The saved connections every connector shares, and the connectors.
 	conns := connection.NewStore(d, box, connection.NewRegistry(reg.Messages()))
+	conns.SetBaseURL(cfg.BaseURL())
 	reg.SetConnections(conns)
 	attach := outboundPolicy(cfg)
 	attach.MaxResponseBytes = smtp.MaxAttachment + 1
