@@ -180,7 +180,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// 9–25 waiting, a steady 500/s sometimes 16, so they do not tell one
 	// from the other; requests in flight do: 60 against 0–2.)
 	pressure := load.InFlight
-	auto, conns, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(pressure, busyRequests))
+	auto, conns, calls, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(pressure, busyRequests))
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +188,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
 		connection.RegisterAPI(mux, connection.HandleUser(a.HandleUser), conns, bundlesUsing(auto), cfg.MaxBodyBytes)
+		calls.RegisterAPI(mux, connection.HandleUser(a.HandleUser))
 	})
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
@@ -200,6 +201,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/rest/", bx)               // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml)    // CommerceML exchange with 1C
 	auto.RegisterHooks(mux)                // the webhook trigger of bundles
+	calls.Register(mux)                    // telephony providers' call notifications
 	invoice.New(s, log, nil).Register(mux) // invoices' public pages
 	ui, err := web.New(s, log)
 	if err != nil {

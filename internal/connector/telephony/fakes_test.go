@@ -89,6 +89,15 @@ func (f *zadarmaFake) serve(w http.ResponseWriter, r *http.Request) {
 			f.mu.Unlock()
 			f.answer(w, 200, map[string]any{"status": "success", "from": from, "to": to, "time": 1733400000})
 		}
+	case "/v1/pbx/record/request/":
+		// As documented: a call_id gives one link, living lifetime seconds.
+		id := q.Get("call_id")
+		if id == "" || q.Get("lifetime") == "" {
+			f.answer(w, 400, map[string]any{"status": "error", "message": "Required parameters missing"})
+			return
+		}
+		f.answer(w, 200, map[string]any{"status": "success", "link": "https://api.zadarma.com/v1/pbx/record/download/" + url.PathEscape(id) + "/rec.mp3",
+			"lifetime_till": "2027-02-03 12:00:00"})
 	default:
 		f.answer(w, 404, map[string]any{"status": "error", "message": "Method not found"})
 	}
