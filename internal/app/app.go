@@ -33,6 +33,7 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -128,6 +129,9 @@ type Server struct {
 	// Connections are the saved accounts of external systems that
 	// connectors' steps use.
 	Connections *connection.Store
+	// Calls turns the telephony providers' notifications into call
+	// activities; its AMI listeners run with the jobs.
+	Calls *telephony.Calls
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -244,7 +248,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

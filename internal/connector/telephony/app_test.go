@@ -26,6 +26,7 @@ type server struct {
 	t   *testing.T
 	srv *httptest.Server
 	key string
+	app *app.Server
 }
 
 func newServer(t *testing.T, d *db.DB) *server {
@@ -62,7 +63,7 @@ func newServer(t *testing.T, d *db.DB) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return &server{t: t, srv: srv, key: key}
+	return &server{t: t, srv: srv, key: key, app: a}
 }
 
 func (s *server) do(method, path string, body any, want int, dst any) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
@@ -96,6 +97,13 @@ type Result struct {
 type Calls struct {
 	d                  Deps
 	ipLimit, connLimit *httpx.Limiter
+
+	// The AMI listeners (amievents.go).
+	mu        sync.Mutex
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+	listeners map[int64]*listener
+	wake      chan struct{}
 }
 
 // settings of a connection that the notifications read.

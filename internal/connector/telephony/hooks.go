@@ -36,7 +36,7 @@ func NewCalls(d Deps) *Calls {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Calls{d: d, ipLimit: httpx.NewLimiter(100*time.Millisecond, 200), connLimit: httpx.NewLimiter(20*time.Millisecond, 500)}
+	return &Calls{d: d, wake: make(chan struct{}, 1), ipLimit: httpx.NewLimiter(100*time.Millisecond, 200), connLimit: httpx.NewLimiter(20*time.Millisecond, 500)}
 }
 
 // HookToken is connection id's token: the id and a MAC of it under the

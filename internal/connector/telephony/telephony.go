@@ -92,6 +92,10 @@ type Deps struct {
 	HookKey []byte
 	BaseURL string
 	Log     *slog.Logger
+	// AMIRescan is how often the AMI listeners look for changed asterisk
+	// connections (0: 30 s); AMIPing how often a quiet AMI link is pinged
+	// (0: 20 s).
+	AMIRescan, AMIPing time.Duration
 }
 
 // Register adds the telephony connection types and call.callback.
