@@ -100,16 +100,16 @@ func (a *Activity) Normalize() error {
 	case "":
 	case CallRinging, CallTalking, CallAnswered, CallMissed:
 		if a.Kind != ActivityCall {
-			return Invalid("call_status", "only a call has one")
+			return Invalid("kind", "%q is not one of %s", a.Kind, ActivityCall+" (the activity has a call_status)")
 		}
 	default:
-		return Invalid("call_status", "%q is not one of ringing, talking, answered, missed", a.CallStatus)
+		return Invalid("call_status", "%q is not one of %s", a.CallStatus, "ringing, talking, answered, missed")
 	}
 	if a.CallDuration < 0 {
 		return Invalid("call_duration", "must not be negative")
 	}
 	if a.RecordingURL != "" && !strings.HasPrefix(a.RecordingURL, "https://") && !strings.HasPrefix(a.RecordingURL, "http://") {
-		return Invalid("recording_url", "%q is not an http(s) address", a.RecordingURL)
+		return Invalid("recording_url", "must be an http(s) URL, got %q", a.RecordingURL)
 	}
 	if a.StartAt != nil && a.EndAt != nil && a.EndAt.Before(*a.StartAt) {
 		return Invalid("end_at", "is before start_at")
