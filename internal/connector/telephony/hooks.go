@@ -36,7 +36,11 @@ func NewCalls(d Deps) *Calls {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Calls{d: d, wake: make(chan struct{}, 1), ipLimit: httpx.NewLimiter(100*time.Millisecond, 200), connLimit: httpx.NewLimiter(20*time.Millisecond, 500)}
+	// A provider sends every call's notifications from a few addresses:
+	// 100 a second from one address (a busy call centre's four per call)
+	// and 200 a second to one connection, each after a burst of 1,000.
+	// The tokens themselves cannot be guessed (a 144-bit MAC).
+	return &Calls{d: d, wake: make(chan struct{}, 1), ipLimit: httpx.NewLimiter(10*time.Millisecond, 1000), connLimit: httpx.NewLimiter(5*time.Millisecond, 1000)}
 }
 
 // HookToken is connection id's token: the id and a MAC of it under the

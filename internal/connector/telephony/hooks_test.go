@@ -17,7 +17,7 @@ import (
 )
 
 // post sends a notification as the provider does: a form, and headers.
-func post(t *testing.T, u string, form url.Values, hdr map[string]string) (int, map[string]any) {
+func post(t testing.TB, u string, form url.Values, hdr map[string]string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
