@@ -369,7 +369,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	}
 	where := cfg.SQLitePath()
 	if d.Dialect == db.Postgres {
-		where = redactURL(cfg.DatabaseURL)
+		where = httpx.RedactURL(cfg.DatabaseURL)
 	}
 	log.Info("obmen listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "", "version", Version, "engine", d.Dialect, "database", where)
 	if ready != nil {
@@ -409,15 +409,6 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	}
 	log.Info("stopped")
 	return nil
-}
-
-func redactURL(u string) string {
-	if i := strings.Index(u, "@"); i > 0 {
-		if j := strings.Index(u, "://"); j > 0 && j < i {
-			return u[:j+3] + "…" + u[i:]
-		}
-	}
-	return u
 }
 
 // Stderr is where the CLI writes diagnostics; a variable for tests.

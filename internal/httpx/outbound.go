@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -129,6 +130,25 @@ func NewDialer(p OutboundPolicy) *Dialer { return &Dialer{g: newGuard(p)} }
 // DialContext connects to addr ("host:port") over network ("tcp").
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	return d.g.dialContext(ctx, network, addr)
+}
+
+// DialTLS returns a dial function that connects through d and then does
+// the TLS handshake with tc (its ServerName is the name checked): implicit
+// TLS (SMTP on 465, IMAPS) for clients that take a dial function, since
+// a library given one does not wrap the connection itself.
+func (d *Dialer) DialTLS(tc *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		t := tls.Client(conn, tc)
+		if err := t.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+		}
+		return t, nil
+	}
 }
 
 // NewOutboundClient returns a client that connects only where p allows.

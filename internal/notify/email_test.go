@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"io"
 	"log/slog"
@@ -118,4 +119,35 @@ func TestEmailNotifications(t *testing.T) {
 			t.Fatalf("%d letters after the send ran again", c)
 		}
 	})
+}
+
+// TestEmailSecurity: a letter goes through a real SMTP server over
+// implicit TLS (465) and over STARTTLS, with AUTH that the server refuses
+// before TLS; a server whose certificate is not trusted gets no letter
+// and the error says why. Implicit TLS never worked before: go-mail wraps
+// only connections it dials itself, not the guarded dialer's.
+func TestEmailSecurity(t *testing.T) {
+	for _, sec := range []struct{ server, notify string }{{"ssl", "tls"}, {"starttls", "starttls"}} {
+		t.Run(sec.notify, func(t *testing.T) {
+			srv := smtptest.Start(t, &smtptest.Server{User: "crm", Pass: "s3cret", Security: sec.server})
+			n := notify.Notification{ID: 7, Title: "Новый лид", Body: "Заявка на щебень"}
+			e := &notify.Email{Host: srv.Host(), Port: srv.Port(), TLS: sec.notify, Username: "crm", Password: "s3cret",
+				From: "Обмен <crm@example.ru>", Timeout: 10 * time.Second}
+			ctx := context.Background()
+			if err := e.Send(ctx, "manager@example.ru", n); err == nil || !strings.Contains(err.Error(), "certificate") {
+				t.Fatalf("an untrusted certificate: %v", err)
+			}
+			if got := len(srv.Letters()); got != 0 {
+				t.Fatalf("%d letters through an untrusted server", got)
+			}
+			e.TLSConfig = &tls.Config{RootCAs: srv.RootCAs()}
+			if err := e.Send(ctx, "manager@example.ru", n); err != nil {
+				t.Fatal(err)
+			}
+			got := srv.Letters()
+			if len(got) != 1 || got[0].To[0] != "manager@example.ru" || !strings.Contains(string(got[0].Data), "notify-7@example.ru") {
+				t.Fatalf("letters: %+v", got)
+			}
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 type httpIn struct {
@@ -57,7 +58,7 @@ func httpRequest(d Deps) automation.Action {
 			return nil, err
 		}
 		if c.DryRun {
-			return automation.Preview{DryRun: true, Would: o.method + " " + redactURL(o.url), Send: shown}, nil
+			return automation.Preview{DryRun: true, Would: o.method + " " + httpx.RedactURL(o.url), Send: shown}, nil
 		}
 		return send(ctx, d.HTTP, o)
 	})
@@ -187,10 +188,10 @@ func buildRequest(in httpIn) (outgoing, httpPreview, error) {
 		}
 	}
 
-	shown := httpPreview{Method: o.method, URL: redactURL(o.url), Headers: map[string]string{}, Body: shownBody}
+	shown := httpPreview{Method: o.method, URL: httpx.RedactURL(o.url), Headers: map[string]string{}, Body: shownBody}
 	for k, vs := range o.header {
 		v := strings.Join(vs, ", ")
-		if sensitiveName(k) {
+		if httpx.SensitiveName(k) {
 			v = mask
 		}
 		shown.Headers[k] = v
@@ -209,7 +210,7 @@ func checkURL(field, raw string) (*url.URL, error) {
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, automation.InputErrorf(field, "%q is not an absolute http or https URL", redactURL(raw))
+		return nil, automation.InputErrorf(field, "%q is not an absolute http or https URL", httpx.RedactURL(raw))
 	}
 	return u, nil
 }

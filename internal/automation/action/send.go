@@ -74,7 +74,7 @@ func send(ctx context.Context, client *http.Client, o outgoing) (reply, error) {
 	if o.timeout <= 0 {
 		o.timeout = defaultTimeout
 	}
-	shown := redactURL(o.url)
+	shown := httpx.RedactURL(o.url)
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	var body io.Reader

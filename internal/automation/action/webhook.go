@@ -9,6 +9,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/delivery"
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 type webhookIn struct {
@@ -53,7 +54,7 @@ func webhookSend(d Deps) automation.Action {
 		now := nowOf(c, d).UTC().Truncate(time.Millisecond)
 		p := webhookPayload{Event: in.Event, Data: in.Data, BundleID: c.BundleID, RunID: c.RunID, SentAt: now}
 		if c.DryRun {
-			return automation.Preview{DryRun: true, Would: "POST " + redactURL(u.String()), Send: p}, nil
+			return automation.Preview{DryRun: true, Would: "POST " + httpx.RedactURL(u.String()), Send: p}, nil
 		}
 		body, err := json.Marshal(p)
 		if err != nil {

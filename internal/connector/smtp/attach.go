@@ -93,18 +93,18 @@ func (d Deps) fetch(ctx context.Context, a Attachment) (file, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return file{}, fmt.Errorf("GET %s: %w", redact(u), err)
+		return file{}, fmt.Errorf("GET %s: %w", httpx.RedactURL(u.String()), httpx.RedactError(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body.Close()
-		return file{}, fmt.Errorf("GET %s: HTTP %d", redact(u), resp.StatusCode)
+		return file{}, fmt.Errorf("GET %s: HTTP %d", httpx.RedactURL(u.String()), resp.StatusCode)
 	}
 	b, err := httpx.ReadLimited(resp, MaxAttachment)
 	if errors.Is(err, httpx.ErrResponseTooLarge) {
-		return file{}, fmt.Errorf("GET %s: over %d MB", redact(u), MaxAttachment>>20)
+		return file{}, fmt.Errorf("GET %s: over %d MB", httpx.RedactURL(u.String()), MaxAttachment>>20)
 	}
 	if err != nil {
-		return file{}, fmt.Errorf("GET %s: %w", redact(u), err)
+		return file{}, fmt.Errorf("GET %s: %w", httpx.RedactURL(u.String()), httpx.RedactError(err))
 	}
 	name := a.Name
 	if name == "" {
@@ -156,13 +156,4 @@ func pick(a, b string) string {
 		return cleanName(a)
 	}
 	return b
-}
-
-// redact leaves a URL's password and query out of messages.
-func redact(u *url.URL) string {
-	c := *u
-	c.User = nil
-	c.RawQuery = ""
-	c.Fragment = ""
-	return c.String()
 }

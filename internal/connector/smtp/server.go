@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/textproto"
 	"strings"
 	"time"
@@ -131,17 +130,9 @@ func (d Dialing) client(sv Server) (*mail.Client, error) {
 	}
 	tc.ServerName = host
 	security := sv.security()
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := d.Dialer.DialContext(ctx, network, addr)
-		if err != nil || security != SecuritySSL {
-			return conn, err
-		}
-		t := tls.Client(conn, tc)
-		if err := t.HandshakeContext(ctx); err != nil {
-			_ = conn.Close()
-			return nil, err
-		}
-		return t, nil
+	dial := d.Dialer.DialContext
+	if security == SecuritySSL {
+		dial = d.Dialer.DialTLS(tc)
 	}
 	opts := []mail.Option{mail.WithPort(sv.port()), mail.WithTimeout(timeout), mail.WithDialContextFunc(dial), mail.WithTLSConfig(tc)}
 	if d.HELO != "" {

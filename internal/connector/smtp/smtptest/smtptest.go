@@ -4,8 +4,15 @@
 package smtptest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"strconv"
 	"sync"
@@ -25,13 +32,48 @@ type Letter struct {
 
 // Server is the running server. User and Pass, when set, make AUTH PLAIN
 // required before MAIL; TempFail refuses that many letters with 451.
+// Security "ssl" serves implicit TLS (port 465 style), "starttls" offers
+// STARTTLS; with either, AUTH is refused before TLS. The certificate is
+// made at Start for 127.0.0.1 and localhost; RootCAs trusts it.
 type Server struct {
 	User, Pass string
 	TempFail   int
+	Security   string
 	Addr       string
 
 	mu      sync.Mutex
 	letters []Letter
+	roots   *x509.CertPool
+}
+
+// RootCAs is a pool that trusts the server's certificate.
+func (s *Server) RootCAs() *x509.CertPool { return s.roots }
+
+// selfSigned makes a certificate for the loopback names.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 // Start listens on a loopback port until the test ends.
@@ -43,6 +85,19 @@ func Start(t testing.TB, s *Server) *Server {
 	}
 	srv := smtp.NewServer(s)
 	srv.Domain, srv.AllowInsecureAuth = "localhost", true
+	switch s.Security {
+	case "ssl", "starttls":
+		cert, pool := selfSigned(t)
+		s.roots = pool
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.AllowInsecureAuth = false
+		if s.Security == "ssl" {
+			l = tls.NewListener(l, srv.TLSConfig)
+		}
+	case "":
+	default:
+		t.Fatalf("smtptest: unknown security %q", s.Security)
+	}
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	s.Addr = l.Addr().String()
 	go func() { _ = srv.Serve(l) }()
