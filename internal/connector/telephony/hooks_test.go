@@ -319,6 +319,10 @@ func TestMangoEvents(t *testing.T) {
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "завершён", "active": true, "max_attempts": 1,
 			"trigger": map[string]any{"type": "call.finished"},
 			"steps":   []any{map[string]any{"id": "s", "action": "stop", "input": map[string]any{}}}}, http.StatusCreated, &b)
+		var in automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "входящий", "active": true, "max_attempts": 1,
+			"trigger": map[string]any{"type": "call.incoming"},
+			"steps":   []any{map[string]any{"id": "s", "action": "stop", "input": map[string]any{}}}}, http.StatusCreated, &in)
 		hook := s.hookInfo(conn.ID).HookURL
 		appeared := map[string]any{"entry_id": "MjU2NzI5OTU3MA==", "call_id": "MToxMDE3NjE0Njox", "timestamp": 1733400000, "seq": 1,
 			"call_state": "Appeared", "location": "abonent", "from": map[string]any{"extension": "102", "number": "sip:102@vpbx.mangosip.ru"},
@@ -384,7 +388,17 @@ func TestMangoEvents(t *testing.T) {
 		if code, body := post(t, hook+"/events/dtmf", mangoForm("vpbx-key", "vpbx-salt", map[string]any{"entry_id": "X"}), nil); code != 200 || body["result"] != "ignored" {
 			t.Fatalf("dtmf: %d %v", code, body)
 		}
-		// Both calls finished: two runs.
+		// Both calls finished: two runs; one of them was incoming.
 		s.waitRuns(b.ID, 2)
+		runs := s.waitRuns(in.ID, 1)
+		if len(runs) != 1 {
+			t.Fatalf("call.incoming runs: %+v", runs)
+		}
+		run := runs[0]
+		s.do("GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), nil, http.StatusOK, &run)
+		trig, _ := run.Trigger.(map[string]any)
+		if rec, _ := trig["record"].(map[string]any); rec["call_from"] != "79995550011" || rec["direction"] != "in" {
+			t.Fatalf("call.incoming's record: %+v", run.Trigger)
+		}
 	})
 }
