@@ -15,6 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/retailcrm"
 	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/db"
@@ -149,6 +150,9 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		Store: s, HookKey: box.Derive("telephony hooks"), BaseURL: cfg.BaseURL(), Log: log}
 	if err := telephony.Register(conns.Registry(), reg, tel); err != nil {
 		return nil, nil, nil, err
+	}
+	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
 		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), conns, telephony.NewCalls(tel), nil

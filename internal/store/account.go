@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -22,94 +23,44 @@ var accountSpec = spec{
 const accountColumns = `id, title, full_name, kind, company_type, industry, inn, kpp, ogrn, legal_address, actual_address,
 	comments, source_id, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadAccounts reads full accounts, with their requisites, by id in the
-// order given; missing ids are left out.
-func loadAccounts(t txq, ids []int64) ([]crm.Account, error) {
-	if len(ids) == 0 {
-		return []crm.Account{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+accountColumns+" FROM accounts WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load accounts: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Account, len(ids))
-	for rows.Next() {
-		var a crm.Account
+var accountLoader = loader[crm.Account]{
+	entity: EntityAccount, name: "account", table: "accounts", columns: accountColumns,
+	meta:  func(a *crm.Account) *crm.Meta { return &a.Meta },
+	extra: func(a *crm.Account) *crm.Extra { return &a.Extra },
+	scan: func(rows *sql.Rows, a *crm.Account) error {
 		var legal, actual string
-		var created, updated, deleted int64
+		var mt metaTimes
 		if err := rows.Scan(&a.ID, &a.Title, &a.FullName, &a.Kind, &a.CompanyType, &a.Industry, &a.INN, &a.KPP, &a.OGRN, &legal, &actual,
-			&a.Comments, &a.SourceID, &a.AssignedByID, &a.CreatedByID, &a.UpdatedByID, &created, &updated, &deleted, &a.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load accounts: %w", err)
+			&a.Comments, &a.SourceID, &a.AssignedByID, &a.CreatedByID, &a.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &a.DeletedByID); err != nil {
+			return err
 		}
 		if err := fromJSON("account legal_address", legal, &a.LegalAddress); err != nil {
-			return nil, err
+			return err
 		}
 		if err := fromJSON("account actual_address", actual, &a.ActualAddress); err != nil {
-			return nil, err
+			return err
 		}
-		a.CreatedAt, a.UpdatedAt, a.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[a.ID] = &a
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load accounts: %w", err)
-	}
-	comms, err := loadComms(t, EntityAccount, ids)
-	if err != nil {
-		return nil, err
-	}
-	reqs, err := loadRequisites(t, EntityAccount, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityAccount, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityAccount, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Account, 0, len(byID))
-	for _, id := range ids {
-		a, ok := byID[id]
-		if !ok {
-			continue
-		}
-		a.Comms = *comms[id]
-		a.Requisites = reqs[id]
-		a.Custom = custom[id]
-		a.ExternalIDs = ext[id]
-		out = append(out, *a)
-	}
-	return out, nil
-}
-
-func getAccount(t txq, id int64) (crm.Account, error) {
-	as, err := loadAccounts(t, []int64{id})
-	if err != nil {
-		return crm.Account{}, err
-	}
-	if len(as) == 0 {
-		return crm.Account{}, NotFound("account", id)
-	}
-	return as[0], nil
+		mt.set(&a.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Account), error){
+		commsPart(EntityAccount, func(v *crm.Account) *crm.Comms { return &v.Comms }),
+		func(t txq, ids []int64) (func(int64, *crm.Account), error) {
+			reqs, err := loadRequisites(t, EntityAccount, ids)
+			return func(id int64, v *crm.Account) { v.Requisites = reqs[id] }, err
+		},
+	},
 }
 
 // GetAccount returns an account, live or in the recycle bin.
 func (s *Store) GetAccount(ctx context.Context, id int64) (crm.Account, error) {
-	v, err := getAccount(s.rq(ctx), id)
+	v, err := accountLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntityAccount, v, err)
 }
 
 // ListAccounts returns a page of accounts.
 func (s *Store) ListAccounts(ctx context.Context, p ListParams) ([]crm.Account, string, error) {
-	page, err := s.listIDs(s.rq(ctx), accountSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	as, err := loadAccounts(s.rq(ctx), page.IDs)
-	return as, page.NextCursor, err
+	return accountLoader.list(s, s.rq(ctx), accountSpec, p)
 }
 
 // checkAccount validates what an account refers to.
@@ -160,7 +111,7 @@ func (s *Store) UpdateAccount(ctx context.Context, actor crm.Actor, id int64, mu
 }
 
 var accountOps = updateOps[crm.Account]{
-	entity: EntityAccount, get: getAccount,
+	entity: EntityAccount, get: accountLoader.get,
 	// Requisites are managed on their own (requisite.go).
 	fix:   func(old, cur *crm.Account) (err error) { cur.Requisites, err = clone(old.Requisites); return err },
 	check: func(q txq, _, cur *crm.Account) error { return checkAccount(q, cur) },

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 
@@ -21,76 +22,29 @@ var catalogSpec = spec{
 const catalogColumns = `id, name, parent_id, description, assigned_by_id, created_by_id, updated_by_id,
 	created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadCatalogs reads full catalogs by id, in the order given; missing ids
-// are left out.
-func loadCatalogs(t txq, ids []int64) ([]crm.Catalog, error) {
-	if len(ids) == 0 {
-		return []crm.Catalog{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+catalogColumns+" FROM catalogs WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load catalogs: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Catalog, len(ids))
-	for rows.Next() {
-		var c crm.Catalog
-		var created, updated, deleted int64
+var catalogLoader = loader[crm.Catalog]{
+	entity: EntityCatalog, name: "catalog", table: "catalogs", columns: catalogColumns,
+	meta:  func(c *crm.Catalog) *crm.Meta { return &c.Meta },
+	extra: func(c *crm.Catalog) *crm.Extra { return &c.Extra },
+	scan: func(rows *sql.Rows, c *crm.Catalog) error {
+		var mt metaTimes
 		if err := rows.Scan(&c.ID, &c.Name, &c.ParentID, &c.Description, &c.AssignedByID, &c.CreatedByID, &c.UpdatedByID,
-			&created, &updated, &deleted, &c.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load catalogs: %w", err)
+			&mt.created, &mt.updated, &mt.deleted, &c.DeletedByID); err != nil {
+			return err
 		}
-		c.CreatedAt, c.UpdatedAt, c.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[c.ID] = &c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load catalogs: %w", err)
-	}
-	custom, err := loadCustom(t, EntityCatalog, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityCatalog, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Catalog, 0, len(byID))
-	for _, id := range ids {
-		c, ok := byID[id]
-		if !ok {
-			continue
-		}
-		c.Custom = custom[id]
-		c.ExternalIDs = ext[id]
-		out = append(out, *c)
-	}
-	return out, nil
-}
-
-func getCatalog(t txq, id int64) (crm.Catalog, error) {
-	cs, err := loadCatalogs(t, []int64{id})
-	if err != nil {
-		return crm.Catalog{}, err
-	}
-	if len(cs) == 0 {
-		return crm.Catalog{}, NotFound("catalog", id)
-	}
-	return cs[0], nil
+		mt.set(&c.Meta)
+		return nil
+	},
 }
 
 // GetCatalog returns a catalog, live or in the recycle bin.
 func (s *Store) GetCatalog(ctx context.Context, id int64) (crm.Catalog, error) {
-	return getCatalog(s.rq(ctx), id)
+	return catalogLoader.get(s.rq(ctx), id)
 }
 
 // ListCatalogs returns a page of catalogs.
 func (s *Store) ListCatalogs(ctx context.Context, p ListParams) ([]crm.Catalog, string, error) {
-	page, err := s.listIDs(s.rq(ctx), catalogSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	cs, err := loadCatalogs(s.rq(ctx), page.IDs)
-	return cs, page.NextCursor, err
+	return catalogLoader.list(s, s.rq(ctx), catalogSpec, p)
 }
 
 // checkCatalog validates what a catalog refers to.
@@ -168,7 +122,7 @@ func (s *Store) UpdateCatalog(ctx context.Context, actor crm.Actor, id int64, mu
 }
 
 var catalogOps = updateOps[crm.Catalog]{
-	entity: EntityCatalog, get: getCatalog,
+	entity: EntityCatalog, get: catalogLoader.get,
 	check: checkCatalogChange,
 	save:  func(t *Tx, old, cur *crm.Catalog) error { return t.updateCatalog(old, cur) },
 }
@@ -271,7 +225,7 @@ func catalogItems(t txq, catalogID int64, itemType string) ([]int64, error) {
 // or in the recycle bin), each by id.
 func (s *Store) CatalogItems(ctx context.Context, catalogID int64) (productIDs, serviceIDs []int64, err error) {
 	t := s.rq(ctx)
-	if _, err := getCatalog(t, catalogID); err != nil {
+	if _, err := catalogLoader.get(t, catalogID); err != nil {
 		return nil, nil, err
 	}
 	if productIDs, err = catalogItems(t, catalogID, EntityProduct); err != nil {
@@ -303,7 +257,7 @@ func (s *Store) SetCatalogItems(ctx context.Context, actor crm.Actor, catalogID 
 		return err
 	}
 	return s.Write(ctx, actor, func(t *Tx) error {
-		c, err := getCatalog(t.rq(), catalogID)
+		c, err := catalogLoader.get(t.rq(), catalogID)
 		if err != nil {
 			return err
 		}

@@ -31,68 +31,34 @@ const contactColumns = `id, honorific, name, second_name, last_name, position, b
 	source_id, source_description, comments, lead_id, assigned_by_id, created_by_id, updated_by_id,
 	created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadContacts reads full contacts by id, in the order given; missing ids
-// are left out.
-func loadContacts(t txq, ids []int64) ([]crm.Contact, error) {
-	if len(ids) == 0 {
-		return []crm.Contact{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+contactColumns+" FROM contacts WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load contacts: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Contact, len(ids))
-	for rows.Next() {
-		var c crm.Contact
+var contactLoader = loader[crm.Contact]{
+	entity: EntityContact, name: "contact", table: "contacts", columns: contactColumns,
+	meta:  func(c *crm.Contact) *crm.Meta { return &c.Meta },
+	extra: func(c *crm.Contact) *crm.Extra { return &c.Extra },
+	scan: func(rows *sql.Rows, c *crm.Contact) error {
 		var address, other string
-		var created, updated, deleted int64
+		var mt metaTimes
 		if err := rows.Scan(&c.ID, &c.Honorific, &c.Name, &c.SecondName, &c.LastName, &c.Position, &c.Birthdate, &address, &other,
 			&c.SourceID, &c.SourceDescription, &c.Comments, &c.LeadID, &c.AssignedByID, &c.CreatedByID, &c.UpdatedByID,
-			&created, &updated, &deleted, &c.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load contacts: %w", err)
+			&mt.created, &mt.updated, &mt.deleted, &c.DeletedByID); err != nil {
+			return err
 		}
 		if err := fromJSON("contact address", address, &c.Address); err != nil {
-			return nil, err
+			return err
 		}
 		if err := fromJSON("contact other_address", other, &c.OtherAddress); err != nil {
-			return nil, err
+			return err
 		}
-		c.CreatedAt, c.UpdatedAt, c.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[c.ID] = &c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load contacts: %w", err)
-	}
-	comms, err := loadComms(t, EntityContact, ids)
-	if err != nil {
-		return nil, err
-	}
-	accounts, err := loadContactAccounts(t, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityContact, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityContact, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Contact, 0, len(byID))
-	for _, id := range ids {
-		c, ok := byID[id]
-		if !ok {
-			continue
-		}
-		c.Comms = *comms[id]
-		c.AccountIDs = accounts[id]
-		c.Custom = custom[id]
-		c.ExternalIDs = ext[id]
-		out = append(out, *c)
-	}
-	return out, nil
+		mt.set(&c.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Contact), error){
+		commsPart(EntityContact, func(v *crm.Contact) *crm.Comms { return &v.Comms }),
+		func(t txq, ids []int64) (func(int64, *crm.Contact), error) {
+			accounts, err := loadContactAccounts(t, ids)
+			return func(id int64, v *crm.Contact) { v.AccountIDs = accounts[id] }, err
+		},
+	},
 }
 
 // loadContactAccounts returns the live accounts each contact is linked
@@ -147,31 +113,15 @@ func (t *Tx) saveContactAccounts(id int64, ids []int64, creating bool) error {
 	return nil
 }
 
-func getContact(t txq, id int64) (crm.Contact, error) {
-	cs, err := loadContacts(t, []int64{id})
-	if err != nil {
-		return crm.Contact{}, err
-	}
-	if len(cs) == 0 {
-		return crm.Contact{}, NotFound("contact", id)
-	}
-	return cs[0], nil
-}
-
 // GetContact returns a contact, live or in the recycle bin.
 func (s *Store) GetContact(ctx context.Context, id int64) (crm.Contact, error) {
-	v, err := getContact(s.rq(ctx), id)
+	v, err := contactLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntityContact, v, err)
 }
 
 // ListContacts returns a page of contacts.
 func (s *Store) ListContacts(ctx context.Context, p ListParams) ([]crm.Contact, string, error) {
-	page, err := s.listIDs(s.rq(ctx), contactSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	cs, err := loadContacts(s.rq(ctx), page.IDs)
-	return cs, page.NextCursor, err
+	return contactLoader.list(s, s.rq(ctx), contactSpec, p)
 }
 
 // checkContact validates what a contact refers to.
@@ -239,7 +189,7 @@ func (s *Store) UpdateContact(ctx context.Context, actor crm.Actor, id int64, mu
 }
 
 var contactUpdate = updateOps[crm.Contact]{
-	entity: EntityContact, get: getContact,
+	entity: EntityContact, get: contactLoader.get,
 	check: func(q txq, old, cur *crm.Contact) error { return checkContactRefs(q, old, cur) },
 	save:  func(t *Tx, old, cur *crm.Contact) error { return t.updateContact(old, cur) },
 }

@@ -74,7 +74,7 @@ func (s *Store) ConvertLead(ctx context.Context, actor crm.Actor, leadID int64, 
 	}
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		q := t.rq()
-		old, err := getLead(q, leadID)
+		old, err := leadLoader.get(q, leadID)
 		if err != nil {
 			return err
 		}

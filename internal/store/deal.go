@@ -33,63 +33,29 @@ const dealColumns = `id, title, category_id, stage_id, opportunity, currency, pr
 	begin_date, close_date, closed, won, comments, assigned_by_id, created_by_id, updated_by_id,
 	created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadDeals reads full deals by id, in the order given; missing ids are
-// left out.
-func loadDeals(t txq, ids []int64) ([]crm.Deal, error) {
-	if len(ids) == 0 {
-		return []crm.Deal{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+dealColumns+" FROM deals WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load deals: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Deal, len(ids))
-	for rows.Next() {
-		var d crm.Deal
-		var created, updated, deleted int64
+var dealLoader = loader[crm.Deal]{
+	entity: EntityDeal, name: "deal", table: "deals", columns: dealColumns,
+	meta:  func(d *crm.Deal) *crm.Meta { return &d.Meta },
+	extra: func(d *crm.Deal) *crm.Extra { return &d.Extra },
+	scan: func(rows *sql.Rows, d *crm.Deal) error {
+		var mt metaTimes
 		if err := rows.Scan(&d.ID, &d.Title, &d.CategoryID, &d.StageID, (*int64)(&d.Opportunity), &d.Currency, &d.Probability,
 			&d.AccountID, &d.LeadID, &d.SourceID, &d.SourceDescription,
 			&d.UTMSource, &d.UTMMedium, &d.UTMCampaign, &d.UTMContent, &d.UTMTerm,
 			&d.BeginDate, &d.CloseDate, &d.Closed, &d.Won, &d.Comments, &d.AssignedByID, &d.CreatedByID, &d.UpdatedByID,
-			&created, &updated, &deleted, &d.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load deals: %w", err)
+			&mt.created, &mt.updated, &mt.deleted, &d.DeletedByID); err != nil {
+			return err
 		}
-		d.CreatedAt, d.UpdatedAt, d.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[d.ID] = &d
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load deals: %w", err)
-	}
-	contacts, err := loadDealContacts(t, ids)
-	if err != nil {
-		return nil, err
-	}
-	items, err := loadItems(t, EntityDeal, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityDeal, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityDeal, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Deal, 0, len(byID))
-	for _, id := range ids {
-		d, ok := byID[id]
-		if !ok {
-			continue
-		}
-		d.ContactIDs = contacts[id]
-		d.ProductRows = items[id]
-		d.Custom = custom[id]
-		d.ExternalIDs = ext[id]
-		out = append(out, *d)
-	}
-	return out, nil
+		mt.set(&d.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Deal), error){
+		itemsPart(EntityDeal, func(v *crm.Deal) *[]crm.LineItem { return &v.ProductRows }),
+		func(t txq, ids []int64) (func(int64, *crm.Deal), error) {
+			contacts, err := loadDealContacts(t, ids)
+			return func(id int64, v *crm.Deal) { v.ContactIDs = contacts[id] }, err
+		},
+	},
 }
 
 // loadDealContacts returns the live contacts of the given deals, primary
@@ -139,31 +105,15 @@ func (t *Tx) saveDealContacts(id int64, ids []int64, creating bool) error {
 	return nil
 }
 
-func getDeal(t txq, id int64) (crm.Deal, error) {
-	ds, err := loadDeals(t, []int64{id})
-	if err != nil {
-		return crm.Deal{}, err
-	}
-	if len(ds) == 0 {
-		return crm.Deal{}, NotFound("deal", id)
-	}
-	return ds[0], nil
-}
-
 // GetDeal returns a deal, live or in the recycle bin.
 func (s *Store) GetDeal(ctx context.Context, id int64) (crm.Deal, error) {
-	v, err := getDeal(s.rq(ctx), id)
+	v, err := dealLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntityDeal, v, err)
 }
 
 // ListDeals returns a page of deals.
 func (s *Store) ListDeals(ctx context.Context, p ListParams) ([]crm.Deal, string, error) {
-	page, err := s.listIDs(s.rq(ctx), dealSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	ds, err := loadDeals(s.rq(ctx), page.IDs)
-	return ds, page.NextCursor, err
+	return dealLoader.list(s, s.rq(ctx), dealSpec, p)
 }
 
 // ListDealIDs is ListDeals without loading the deals: one page of ids,
@@ -267,7 +217,7 @@ func (t *Tx) insertDeal(d *crm.Deal) error {
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateDeal(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Deal) error) (crm.Deal, error) {
 	return updateRecord(s, ctx, actor, id, updateOps[crm.Deal]{
-		entity: EntityDeal, get: getDeal,
+		entity: EntityDeal, get: dealLoader.get,
 		check: checkDealChange,
 		save:  func(t *Tx, old, cur *crm.Deal) error { return t.updateDeal(old, cur) },
 	}, mutate)

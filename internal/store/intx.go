@@ -244,28 +244,28 @@ func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
 // SalesOrdersByIDs returns the sales orders with these ids, in that order
 // (ids that do not exist are left out), for exports that page by id.
 func (s *Store) SalesOrdersByIDs(ctx context.Context, ids []int64) ([]crm.SalesOrder, error) {
-	return loadSalesOrders(s.rq(ctx), ids)
+	return salesOrderLoader.load(s.rq(ctx), ids)
 }
 
 // ProductsByIDs returns the products with these ids, in that order.
 func (s *Store) ProductsByIDs(ctx context.Context, ids []int64) ([]crm.Product, error) {
-	return loadProducts(s.rq(ctx), ids)
+	return productLoader.load(s.rq(ctx), ids)
 }
 
 // ServicesByIDs returns the services with these ids, in that order.
 func (s *Store) ServicesByIDs(ctx context.Context, ids []int64) ([]crm.Service, error) {
-	return loadServices(s.rq(ctx), ids)
+	return serviceLoader.load(s.rq(ctx), ids)
 }
 
 // AccountsByIDs returns the accounts with these ids, in that order.
 func (s *Store) AccountsByIDs(ctx context.Context, ids []int64) ([]crm.Account, error) {
-	return loadAccounts(s.rq(ctx), ids)
+	return accountLoader.load(s.rq(ctx), ids)
 }
 
 // UpdateLead is Store.UpdateLead inside t.
 func (t *Tx) UpdateLead(id int64, mutate func(*crm.Lead) error) (crm.Lead, error) {
 	return updateInTx(t, id, updateOps[crm.Lead]{
-		entity: EntityLead, get: getLead,
+		entity: EntityLead, get: leadLoader.get,
 		check: func(q txq, _, cur *crm.Lead) error { return checkLead(q, cur) },
 		save:  func(t *Tx, old, cur *crm.Lead) error { return t.updateLead(old, cur) },
 	}, mutate)

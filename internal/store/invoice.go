@@ -28,98 +28,44 @@ const invoiceColumns = `id, number, status, invoice_date, due_date, deal_id, acc
 	subtotal, discount, tax, total, payment_url, comments, assigned_by_id, created_by_id, updated_by_id,
 	created_at, updated_at, deleted_at, deleted_by_id, payment_method_id, public_token`
 
-// loadInvoices reads full invoices by id, in the order given; missing ids
-// are left out.
-func loadInvoices(t txq, ids []int64) ([]crm.Invoice, error) {
-	if len(ids) == 0 {
-		return []crm.Invoice{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+invoiceColumns+" FROM invoices WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load invoices: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Invoice, len(ids))
-	for rows.Next() {
-		var v crm.Invoice
-		var created, updated, deleted int64
+var invoiceLoader = loader[crm.Invoice]{
+	entity: EntityInvoice, name: "invoice", table: "invoices", columns: invoiceColumns,
+	meta:  func(v *crm.Invoice) *crm.Meta { return &v.Meta },
+	extra: func(v *crm.Invoice) *crm.Extra { return &v.Extra },
+	scan: func(rows *sql.Rows, v *crm.Invoice) error {
+		var mt metaTimes
 		if err := rows.Scan(&v.ID, &v.Number, &v.Status, &v.InvoiceDate, &v.DueDate, &v.DealID, &v.AccountID, &v.ContactID, &v.Currency,
 			(*int64)(&v.Subtotal), (*int64)(&v.Discount), (*int64)(&v.Tax), (*int64)(&v.Total), &v.PaymentURL, &v.Comments,
-			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &created, &updated, &deleted, &v.DeletedByID, &v.PaymentMethodID, &v.PublicToken); err != nil {
-			return nil, fmt.Errorf("store: load invoices: %w", err)
+			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &v.DeletedByID, &v.PaymentMethodID, &v.PublicToken); err != nil {
+			return err
 		}
-		v.CreatedAt, v.UpdatedAt, v.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[v.ID] = &v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load invoices: %w", err)
-	}
-	items, err := loadItems(t, EntityInvoice, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityInvoice, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityInvoice, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Invoice, 0, len(byID))
-	for _, id := range ids {
-		v, ok := byID[id]
-		if !ok {
-			continue
-		}
-		v.Items = items[id]
-		v.Custom = custom[id]
-		v.ExternalIDs = ext[id]
-		out = append(out, *v)
-	}
-	return out, nil
-}
-
-func getInvoice(t txq, id int64) (crm.Invoice, error) {
-	vs, err := loadInvoices(t, []int64{id})
-	if err != nil {
-		return crm.Invoice{}, err
-	}
-	if len(vs) == 0 {
-		return crm.Invoice{}, NotFound("invoice", id)
-	}
-	return vs[0], nil
+		mt.set(&v.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Invoice), error){
+		itemsPart(EntityInvoice, func(v *crm.Invoice) *[]crm.LineItem { return &v.Items }),
+	},
 }
 
 // GetInvoice returns an invoice, live or in the recycle bin.
 func (s *Store) GetInvoice(ctx context.Context, id int64) (crm.Invoice, error) {
-	v, err := getInvoice(s.rq(ctx), id)
+	v, err := invoiceLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntityInvoice, v, err)
 }
 
 // InvoiceByNumber returns the invoice with the given number, live or in
 // the recycle bin (numbers are never reused).
 func (s *Store) InvoiceByNumber(ctx context.Context, number string) (crm.Invoice, error) {
-	number = strings.TrimSpace(number)
-	var id int64
-	err := s.db.Read.QueryRowContext(ctx, "SELECT id FROM invoices WHERE number = $1", number).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return crm.Invoice{}, NotFound("invoice", number)
-	}
+	id, err := idByNumber(ctx, s, invoiceLoader, number)
 	if err != nil {
-		return crm.Invoice{}, fmt.Errorf("store: invoice %s: %w", number, err)
+		return crm.Invoice{}, err
 	}
 	return s.GetInvoice(ctx, id)
 }
 
 // ListInvoices returns a page of invoices.
 func (s *Store) ListInvoices(ctx context.Context, p ListParams) ([]crm.Invoice, string, error) {
-	page, err := s.listIDs(s.rq(ctx), invoiceSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	vs, err := loadInvoices(s.rq(ctx), page.IDs)
-	return vs, page.NextCursor, err
+	return invoiceLoader.list(s, s.rq(ctx), invoiceSpec, p)
 }
 
 // checkInvoice validates what a new invoice refers to.
@@ -309,7 +255,7 @@ func (t *Tx) insertInvoice(v *crm.Invoice) error {
 // number cannot be changed.
 func (s *Store) UpdateInvoice(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Invoice) error) (crm.Invoice, error) {
 	return updateRecord(s, ctx, actor, id, updateOps[crm.Invoice]{
-		entity: EntityInvoice, get: getInvoice,
+		entity: EntityInvoice, get: invoiceLoader.get,
 		fix:   keepNumber(func(v *crm.Invoice) *string { return &v.Number }),
 		check: func(q txq, old, cur *crm.Invoice) error { return checkInvoiceRefs(q, cur, old) },
 		save:  func(t *Tx, old, cur *crm.Invoice) error { return t.updateInvoice(old, cur) },

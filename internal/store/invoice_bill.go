@@ -254,7 +254,7 @@ func (s *Store) InvoiceByToken(ctx context.Context, token string) (crm.Invoice, 
 	if err != nil {
 		return crm.Invoice{}, fmt.Errorf("store: invoice page: %w", err)
 	}
-	return getInvoice(s.rq(ctx), id)
+	return invoiceLoader.get(s.rq(ctx), id)
 }
 
 // InvoicePrint is what a printed invoice shows beyond the invoice: its
@@ -276,7 +276,7 @@ func (s *Store) InvoicePrintData(ctx context.Context, v crm.Invoice) (InvoicePri
 	var p InvoicePrint
 	q := s.rq(ctx)
 	if v.AccountID != 0 {
-		as, err := loadAccounts(q, []int64{v.AccountID})
+		as, err := accountLoader.load(q, []int64{v.AccountID})
 		if err != nil {
 			return p, err
 		}
@@ -285,7 +285,7 @@ func (s *Store) InvoicePrintData(ctx context.Context, v crm.Invoice) (InvoicePri
 		}
 	}
 	if v.ContactID != 0 {
-		cs, err := loadContacts(q, []int64{v.ContactID})
+		cs, err := contactLoader.load(q, []int64{v.ContactID})
 		if err != nil {
 			return p, err
 		}

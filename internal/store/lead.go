@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -30,95 +31,43 @@ const leadColumns = `id, title, honorific, name, second_name, last_name, company
 	contact_id, account_id, deal_id, converted_at, assigned_by_id, created_by_id, updated_by_id,
 	created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadLeads reads full leads by id, in the order given; missing ids are
-// left out.
-func loadLeads(t txq, ids []int64) ([]crm.Lead, error) {
-	if len(ids) == 0 {
-		return []crm.Lead{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+leadColumns+" FROM leads WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load leads: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Lead, len(ids))
-	for rows.Next() {
-		var l crm.Lead
+var leadLoader = loader[crm.Lead]{
+	entity: EntityLead, name: "lead", table: "leads", columns: leadColumns,
+	meta:  func(l *crm.Lead) *crm.Meta { return &l.Meta },
+	extra: func(l *crm.Lead) *crm.Extra { return &l.Extra },
+	scan: func(rows *sql.Rows, l *crm.Lead) error {
 		var address string
-		var converted, created, updated, deleted int64
+		var converted int64
+		var mt metaTimes
 		if err := rows.Scan(&l.ID, &l.Title, &l.Honorific, &l.Name, &l.SecondName, &l.LastName, &l.CompanyTitle, &l.Position, &l.Birthdate,
 			&l.SourceID, &l.SourceDescription, &l.StatusID, &l.StatusDescription, (*int64)(&l.Opportunity), &l.Currency, &l.Comments,
 			&l.UTMSource, &l.UTMMedium, &l.UTMCampaign, &l.UTMContent, &l.UTMTerm, &l.GAClientID, &l.YMClientID, &address,
 			&l.ContactID, &l.AccountID, &l.DealID, &converted, &l.AssignedByID, &l.CreatedByID, &l.UpdatedByID,
-			&created, &updated, &deleted, &l.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load leads: %w", err)
+			&mt.created, &mt.updated, &mt.deleted, &l.DeletedByID); err != nil {
+			return err
 		}
 		if err := fromJSON("lead address", address, &l.Address); err != nil {
-			return nil, err
+			return err
 		}
 		l.ConvertedAt = optTime(converted)
-		l.CreatedAt, l.UpdatedAt, l.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[l.ID] = &l
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load leads: %w", err)
-	}
-	comms, err := loadComms(t, EntityLead, ids)
-	if err != nil {
-		return nil, err
-	}
-	items, err := loadItems(t, EntityLead, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityLead, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityLead, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Lead, 0, len(byID))
-	for _, id := range ids {
-		l, ok := byID[id]
-		if !ok {
-			continue
-		}
-		l.Comms = *comms[id]
-		l.ProductRows = items[id]
-		l.Custom = custom[id]
-		l.ExternalIDs = ext[id]
-		out = append(out, *l)
-	}
-	return out, nil
-}
-
-func getLead(t txq, id int64) (crm.Lead, error) {
-	ls, err := loadLeads(t, []int64{id})
-	if err != nil {
-		return crm.Lead{}, err
-	}
-	if len(ls) == 0 {
-		return crm.Lead{}, NotFound("lead", id)
-	}
-	return ls[0], nil
+		mt.set(&l.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Lead), error){
+		commsPart(EntityLead, func(v *crm.Lead) *crm.Comms { return &v.Comms }),
+		itemsPart(EntityLead, func(v *crm.Lead) *[]crm.LineItem { return &v.ProductRows }),
+	},
 }
 
 // GetLead returns a lead, live or in the recycle bin.
 func (s *Store) GetLead(ctx context.Context, id int64) (crm.Lead, error) {
-	v, err := getLead(s.rq(ctx), id)
+	v, err := leadLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntityLead, v, err)
 }
 
 // ListLeads returns a page of leads.
 func (s *Store) ListLeads(ctx context.Context, p ListParams) ([]crm.Lead, string, error) {
-	page, err := s.listIDs(s.rq(ctx), leadSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	ls, err := loadLeads(s.rq(ctx), page.IDs)
-	return ls, page.NextCursor, err
+	return leadLoader.list(s, s.rq(ctx), leadSpec, p)
 }
 
 // checkLead validates what a lead refers to.
@@ -203,7 +152,7 @@ func (t *Tx) insertLead(l *crm.Lead) error {
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateLead(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Lead) error) (crm.Lead, error) {
 	return updateRecord(s, ctx, actor, id, updateOps[crm.Lead]{
-		entity: EntityLead, get: getLead,
+		entity: EntityLead, get: leadLoader.get,
 		check: func(q txq, _, cur *crm.Lead) error { return checkLead(q, cur) },
 		save:  func(t *Tx, old, cur *crm.Lead) error { return t.updateLead(old, cur) },
 	}, mutate)

@@ -19,25 +19,25 @@ func (s *Store) GetMany(ctx context.Context, entity string, ids []int64) (map[in
 		var err error
 		switch entity {
 		case EntityLead:
-			err = many(ctx, out, EntityLead, chunk, q, loadLeads)
+			err = many(ctx, out, EntityLead, chunk, q, leadLoader.load)
 		case EntityContact:
-			err = many(ctx, out, EntityContact, chunk, q, loadContacts)
+			err = many(ctx, out, EntityContact, chunk, q, contactLoader.load)
 		case EntityAccount:
-			err = many(ctx, out, EntityAccount, chunk, q, loadAccounts)
+			err = many(ctx, out, EntityAccount, chunk, q, accountLoader.load)
 		case EntityDeal:
-			err = many(ctx, out, EntityDeal, chunk, q, loadDeals)
+			err = many(ctx, out, EntityDeal, chunk, q, dealLoader.load)
 		case EntitySalesOrder:
-			err = many(ctx, out, EntitySalesOrder, chunk, q, loadSalesOrders)
+			err = many(ctx, out, EntitySalesOrder, chunk, q, salesOrderLoader.load)
 		case EntityInvoice:
-			err = many(ctx, out, EntityInvoice, chunk, q, loadInvoices)
+			err = many(ctx, out, EntityInvoice, chunk, q, invoiceLoader.load)
 		case EntityProduct:
-			err = many(ctx, out, EntityProduct, chunk, q, loadProducts)
+			err = many(ctx, out, EntityProduct, chunk, q, productLoader.load)
 		case EntityService:
-			err = many(ctx, out, EntityService, chunk, q, loadServices)
+			err = many(ctx, out, EntityService, chunk, q, serviceLoader.load)
 		case EntityCatalog:
-			err = many(ctx, out, EntityCatalog, chunk, q, loadCatalogs)
+			err = many(ctx, out, EntityCatalog, chunk, q, catalogLoader.load)
 		case EntityTicket:
-			err = many(ctx, out, EntityTicket, chunk, q, loadTickets)
+			err = many(ctx, out, EntityTicket, chunk, q, ticketLoader.load)
 		case EntityActivity:
 			err = many(ctx, out, EntityActivity, chunk, q, loadActivities)
 		default:

@@ -51,11 +51,11 @@ func (s *Store) Merge(ctx context.Context, actor crm.Actor, entity string, keep,
 		var err error
 		switch entity {
 		case EntityLead:
-			err = mergeInto(t, keep, drop, take, getLead, t.UpdateLead, func(v *crm.Lead) *crm.Comms { return &v.Comms })
+			err = mergeInto(t, keep, drop, take, leadLoader.get, t.UpdateLead, func(v *crm.Lead) *crm.Comms { return &v.Comms })
 		case EntityContact:
-			err = mergeInto(t, keep, drop, take, getContact, t.UpdateContact, func(v *crm.Contact) *crm.Comms { return &v.Comms })
+			err = mergeInto(t, keep, drop, take, contactLoader.get, t.UpdateContact, func(v *crm.Contact) *crm.Comms { return &v.Comms })
 		default:
-			err = mergeInto(t, keep, drop, take, getAccount, t.UpdateAccount, func(v *crm.Account) *crm.Comms { return &v.Comms })
+			err = mergeInto(t, keep, drop, take, accountLoader.get, t.UpdateAccount, func(v *crm.Account) *crm.Comms { return &v.Comms })
 		}
 		if err != nil {
 			return err

@@ -24,87 +24,38 @@ var productSpec = spec{
 const productColumns = `id, name, article, unit, price, currency, vat_rate, vat_included, stock, description, active,
 	assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadProducts reads full products by id, in the order given; missing ids
-// are left out.
-func loadProducts(t txq, ids []int64) ([]crm.Product, error) {
-	if len(ids) == 0 {
-		return []crm.Product{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+productColumns+" FROM products WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load products: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Product, len(ids))
-	for rows.Next() {
-		var p crm.Product
+var productLoader = loader[crm.Product]{
+	entity: EntityProduct, name: "product", table: "products", columns: productColumns,
+	meta:  func(p *crm.Product) *crm.Meta { return &p.Meta },
+	extra: func(p *crm.Product) *crm.Extra { return &p.Extra },
+	scan: func(rows *sql.Rows, p *crm.Product) error {
 		var vat *int64
-		var created, updated, deleted int64
+		var mt metaTimes
 		if err := rows.Scan(&p.ID, &p.Name, &p.Article, &p.Unit, (*int64)(&p.Price), &p.Currency, &vat, &p.VATIncluded,
 			(*int64)(&p.Stock), &p.Description, &p.Active,
-			&p.AssignedByID, &p.CreatedByID, &p.UpdatedByID, &created, &updated, &deleted, &p.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load products: %w", err)
+			&p.AssignedByID, &p.CreatedByID, &p.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &p.DeletedByID); err != nil {
+			return err
 		}
 		if vat != nil {
 			a := crm.Amount(*vat)
 			p.VATRate = &a
 		}
-		p.CreatedAt, p.UpdatedAt, p.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[p.ID] = &p
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load products: %w", err)
-	}
-	cats, err := loadMemberships(t, EntityProduct, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityProduct, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityProduct, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Product, 0, len(byID))
-	for _, id := range ids {
-		p, ok := byID[id]
-		if !ok {
-			continue
-		}
-		p.CatalogIDs = cats[id]
-		p.Custom = custom[id]
-		p.ExternalIDs = ext[id]
-		out = append(out, *p)
-	}
-	return out, nil
-}
-
-func getProduct(t txq, id int64) (crm.Product, error) {
-	ps, err := loadProducts(t, []int64{id})
-	if err != nil {
-		return crm.Product{}, err
-	}
-	if len(ps) == 0 {
-		return crm.Product{}, NotFound("product", id)
-	}
-	return ps[0], nil
+		mt.set(&p.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Product), error){
+		catalogsPart(EntityProduct, func(v *crm.Product) *[]int64 { return &v.CatalogIDs }),
+	},
 }
 
 // GetProduct returns a product, live or in the recycle bin.
 func (s *Store) GetProduct(ctx context.Context, id int64) (crm.Product, error) {
-	return getProduct(s.rq(ctx), id)
+	return productLoader.get(s.rq(ctx), id)
 }
 
 // ListProducts returns a page of products.
 func (s *Store) ListProducts(ctx context.Context, p ListParams) ([]crm.Product, string, error) {
-	page, err := s.listIDs(s.rq(ctx), productSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	ps, err := loadProducts(s.rq(ctx), page.IDs)
-	return ps, page.NextCursor, err
+	return productLoader.list(s, s.rq(ctx), productSpec, p)
 }
 
 // FindProduct returns the live product with exactly this name and article
@@ -173,7 +124,7 @@ func (s *Store) UpdateProduct(ctx context.Context, actor crm.Actor, id int64, mu
 }
 
 var productOps = updateOps[crm.Product]{
-	entity: EntityProduct, get: getProduct,
+	entity: EntityProduct, get: productLoader.get,
 	check: func(q txq, _, cur *crm.Product) error { return checkProduct(q, cur) },
 	save:  func(t *Tx, old, cur *crm.Product) error { return t.updateProduct(old, cur) },
 }

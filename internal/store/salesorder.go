@@ -27,98 +27,44 @@ const salesOrderColumns = `id, number, status, order_date, account_id, contact_i
 	subtotal, discount, tax, total, from_site, comments, assigned_by_id, created_by_id, updated_by_id,
 	created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadSalesOrders reads full sales orders by id, in the order given;
-// missing ids are left out.
-func loadSalesOrders(t txq, ids []int64) ([]crm.SalesOrder, error) {
-	if len(ids) == 0 {
-		return []crm.SalesOrder{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+salesOrderColumns+" FROM sales_orders WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load sales orders: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.SalesOrder, len(ids))
-	for rows.Next() {
-		var o crm.SalesOrder
-		var created, updated, deleted int64
+var salesOrderLoader = loader[crm.SalesOrder]{
+	entity: EntitySalesOrder, name: "sales order", table: "sales_orders", columns: salesOrderColumns,
+	meta:  func(o *crm.SalesOrder) *crm.Meta { return &o.Meta },
+	extra: func(o *crm.SalesOrder) *crm.Extra { return &o.Extra },
+	scan: func(rows *sql.Rows, o *crm.SalesOrder) error {
+		var mt metaTimes
 		if err := rows.Scan(&o.ID, &o.Number, &o.Status, &o.OrderDate, &o.AccountID, &o.ContactID, &o.DealID, &o.Currency,
 			(*int64)(&o.Subtotal), (*int64)(&o.Discount), (*int64)(&o.Tax), (*int64)(&o.Total), &o.FromSite, &o.Comments,
-			&o.AssignedByID, &o.CreatedByID, &o.UpdatedByID, &created, &updated, &deleted, &o.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load sales orders: %w", err)
+			&o.AssignedByID, &o.CreatedByID, &o.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &o.DeletedByID); err != nil {
+			return err
 		}
-		o.CreatedAt, o.UpdatedAt, o.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[o.ID] = &o
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load sales orders: %w", err)
-	}
-	items, err := loadItems(t, EntitySalesOrder, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntitySalesOrder, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntitySalesOrder, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.SalesOrder, 0, len(byID))
-	for _, id := range ids {
-		o, ok := byID[id]
-		if !ok {
-			continue
-		}
-		o.Items = items[id]
-		o.Custom = custom[id]
-		o.ExternalIDs = ext[id]
-		out = append(out, *o)
-	}
-	return out, nil
-}
-
-func getSalesOrder(t txq, id int64) (crm.SalesOrder, error) {
-	orders, err := loadSalesOrders(t, []int64{id})
-	if err != nil {
-		return crm.SalesOrder{}, err
-	}
-	if len(orders) == 0 {
-		return crm.SalesOrder{}, NotFound("sales order", id)
-	}
-	return orders[0], nil
+		mt.set(&o.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.SalesOrder), error){
+		itemsPart(EntitySalesOrder, func(v *crm.SalesOrder) *[]crm.LineItem { return &v.Items }),
+	},
 }
 
 // GetSalesOrder returns a sales order, live or in the recycle bin.
 func (s *Store) GetSalesOrder(ctx context.Context, id int64) (crm.SalesOrder, error) {
-	v, err := getSalesOrder(s.rq(ctx), id)
+	v, err := salesOrderLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntitySalesOrder, v, err)
 }
 
 // SalesOrderByNumber returns the sales order with the given number, live
 // or in the recycle bin (numbers are never reused).
 func (s *Store) SalesOrderByNumber(ctx context.Context, number string) (crm.SalesOrder, error) {
-	number = strings.TrimSpace(number)
-	var id int64
-	err := s.db.Read.QueryRowContext(ctx, "SELECT id FROM sales_orders WHERE number = $1", number).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return crm.SalesOrder{}, NotFound("sales order", number)
-	}
+	id, err := idByNumber(ctx, s, salesOrderLoader, number)
 	if err != nil {
-		return crm.SalesOrder{}, fmt.Errorf("store: sales order %s: %w", number, err)
+		return crm.SalesOrder{}, err
 	}
 	return s.GetSalesOrder(ctx, id)
 }
 
 // ListSalesOrders returns a page of sales orders.
 func (s *Store) ListSalesOrders(ctx context.Context, p ListParams) ([]crm.SalesOrder, string, error) {
-	page, err := s.listIDs(s.rq(ctx), salesOrderSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	orders, err := loadSalesOrders(s.rq(ctx), page.IDs)
-	return orders, page.NextCursor, err
+	return salesOrderLoader.list(s, s.rq(ctx), salesOrderSpec, p)
 }
 
 // checkSalesOrder validates what a new sales order refers to.
@@ -198,7 +144,7 @@ func (s *Store) UpdateSalesOrder(ctx context.Context, actor crm.Actor, id int64,
 }
 
 var salesOrderOps = updateOps[crm.SalesOrder]{
-	entity: EntitySalesOrder, get: getSalesOrder,
+	entity: EntitySalesOrder, get: salesOrderLoader.get,
 	fix:   keepNumber(func(v *crm.SalesOrder) *string { return &v.Number }),
 	check: func(q txq, old, cur *crm.SalesOrder) error { return checkSalesOrderRefs(q, cur, old) },
 	save:  func(t *Tx, old, cur *crm.SalesOrder) error { return t.updateSalesOrder(old, cur) },

@@ -23,86 +23,37 @@ var serviceSpec = spec{
 const serviceColumns = `id, name, unit, price, currency, vat_rate, vat_included, description, active,
 	assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadServices reads full services by id, in the order given; missing ids
-// are left out.
-func loadServices(t txq, ids []int64) ([]crm.Service, error) {
-	if len(ids) == 0 {
-		return []crm.Service{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+serviceColumns+" FROM services WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load services: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Service, len(ids))
-	for rows.Next() {
-		var v crm.Service
+var serviceLoader = loader[crm.Service]{
+	entity: EntityService, name: "service", table: "services", columns: serviceColumns,
+	meta:  func(v *crm.Service) *crm.Meta { return &v.Meta },
+	extra: func(v *crm.Service) *crm.Extra { return &v.Extra },
+	scan: func(rows *sql.Rows, v *crm.Service) error {
 		var vat *int64
-		var created, updated, deleted int64
+		var mt metaTimes
 		if err := rows.Scan(&v.ID, &v.Name, &v.Unit, (*int64)(&v.Price), &v.Currency, &vat, &v.VATIncluded, &v.Description, &v.Active,
-			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &created, &updated, &deleted, &v.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load services: %w", err)
+			&v.AssignedByID, &v.CreatedByID, &v.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &v.DeletedByID); err != nil {
+			return err
 		}
 		if vat != nil {
 			a := crm.Amount(*vat)
 			v.VATRate = &a
 		}
-		v.CreatedAt, v.UpdatedAt, v.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[v.ID] = &v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load services: %w", err)
-	}
-	cats, err := loadMemberships(t, EntityService, ids)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := loadCustom(t, EntityService, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityService, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Service, 0, len(byID))
-	for _, id := range ids {
-		v, ok := byID[id]
-		if !ok {
-			continue
-		}
-		v.CatalogIDs = cats[id]
-		v.Custom = custom[id]
-		v.ExternalIDs = ext[id]
-		out = append(out, *v)
-	}
-	return out, nil
-}
-
-func getService(t txq, id int64) (crm.Service, error) {
-	vs, err := loadServices(t, []int64{id})
-	if err != nil {
-		return crm.Service{}, err
-	}
-	if len(vs) == 0 {
-		return crm.Service{}, NotFound("service", id)
-	}
-	return vs[0], nil
+		mt.set(&v.Meta)
+		return nil
+	},
+	parts: []func(txq, []int64) (func(int64, *crm.Service), error){
+		catalogsPart(EntityService, func(v *crm.Service) *[]int64 { return &v.CatalogIDs }),
+	},
 }
 
 // GetService returns a service, live or in the recycle bin.
 func (s *Store) GetService(ctx context.Context, id int64) (crm.Service, error) {
-	return getService(s.rq(ctx), id)
+	return serviceLoader.get(s.rq(ctx), id)
 }
 
 // ListServices returns a page of services.
 func (s *Store) ListServices(ctx context.Context, p ListParams) ([]crm.Service, string, error) {
-	page, err := s.listIDs(s.rq(ctx), serviceSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	vs, err := loadServices(s.rq(ctx), page.IDs)
-	return vs, page.NextCursor, err
+	return serviceLoader.list(s, s.rq(ctx), serviceSpec, p)
 }
 
 // FindServiceByName returns the live service with exactly this name (the
@@ -160,7 +111,7 @@ func (s *Store) UpdateService(ctx context.Context, actor crm.Actor, id int64, mu
 }
 
 var serviceOps = updateOps[crm.Service]{
-	entity: EntityService, get: getService,
+	entity: EntityService, get: serviceLoader.get,
 	check: func(q txq, _, cur *crm.Service) error { return checkService(q, cur) },
 	save:  func(t *Tx, old, cur *crm.Service) error { return t.updateService(old, cur) },
 }

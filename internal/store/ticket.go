@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -20,77 +21,30 @@ var ticketSpec = spec{
 const ticketColumns = `id, title, status, priority, category, account_id, contact_id, description,
 	assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
 
-// loadTickets reads full tickets by id, in the order given; missing ids
-// are left out.
-func loadTickets(t txq, ids []int64) ([]crm.Ticket, error) {
-	if len(ids) == 0 {
-		return []crm.Ticket{}, nil
-	}
-	rows, err := t.q.QueryContext(t.ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id IN ("+placeholders(1, len(ids))+")", int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: load tickets: %w", err)
-	}
-	defer rows.Close()
-	byID := make(map[int64]*crm.Ticket, len(ids))
-	for rows.Next() {
-		var k crm.Ticket
-		var created, updated, deleted int64
+var ticketLoader = loader[crm.Ticket]{
+	entity: EntityTicket, name: "ticket", table: "tickets", columns: ticketColumns,
+	meta:  func(k *crm.Ticket) *crm.Meta { return &k.Meta },
+	extra: func(k *crm.Ticket) *crm.Extra { return &k.Extra },
+	scan: func(rows *sql.Rows, k *crm.Ticket) error {
+		var mt metaTimes
 		if err := rows.Scan(&k.ID, &k.Title, &k.Status, &k.Priority, &k.Category, &k.AccountID, &k.ContactID, &k.Description,
-			&k.AssignedByID, &k.CreatedByID, &k.UpdatedByID, &created, &updated, &deleted, &k.DeletedByID); err != nil {
-			return nil, fmt.Errorf("store: load tickets: %w", err)
+			&k.AssignedByID, &k.CreatedByID, &k.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &k.DeletedByID); err != nil {
+			return err
 		}
-		k.CreatedAt, k.UpdatedAt, k.DeletedAt = fromMicro(created), fromMicro(updated), optTime(deleted)
-		byID[k.ID] = &k
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: load tickets: %w", err)
-	}
-	custom, err := loadCustom(t, EntityTicket, ids)
-	if err != nil {
-		return nil, err
-	}
-	ext, err := loadExternal(t, EntityTicket, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crm.Ticket, 0, len(byID))
-	for _, id := range ids {
-		k, ok := byID[id]
-		if !ok {
-			continue
-		}
-		k.Custom = custom[id]
-		k.ExternalIDs = ext[id]
-		out = append(out, *k)
-	}
-	return out, nil
-}
-
-func getTicket(t txq, id int64) (crm.Ticket, error) {
-	ks, err := loadTickets(t, []int64{id})
-	if err != nil {
-		return crm.Ticket{}, err
-	}
-	if len(ks) == 0 {
-		return crm.Ticket{}, NotFound("ticket", id)
-	}
-	return ks[0], nil
+		mt.set(&k.Meta)
+		return nil
+	},
 }
 
 // GetTicket returns a ticket, live or in the recycle bin.
 func (s *Store) GetTicket(ctx context.Context, id int64) (crm.Ticket, error) {
-	v, err := getTicket(s.rq(ctx), id)
+	v, err := ticketLoader.get(s.rq(ctx), id)
 	return scoped1(ctx, EntityTicket, v, err)
 }
 
 // ListTickets returns a page of tickets.
 func (s *Store) ListTickets(ctx context.Context, p ListParams) ([]crm.Ticket, string, error) {
-	page, err := s.listIDs(s.rq(ctx), ticketSpec, p)
-	if err != nil {
-		return nil, "", err
-	}
-	ks, err := loadTickets(s.rq(ctx), page.IDs)
-	return ks, page.NextCursor, err
+	return ticketLoader.list(s, s.rq(ctx), ticketSpec, p)
 }
 
 // checkTicket validates what a ticket refers to.
@@ -139,7 +93,7 @@ func (t *Tx) insertTicket(k *crm.Ticket) error {
 // stores the result with an update event naming the changed fields.
 func (s *Store) UpdateTicket(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Ticket) error) (crm.Ticket, error) {
 	return updateRecord(s, ctx, actor, id, updateOps[crm.Ticket]{
-		entity: EntityTicket, get: getTicket,
+		entity: EntityTicket, get: ticketLoader.get,
 		check: checkTicketChange,
 		save:  func(t *Tx, old, cur *crm.Ticket) error { return t.updateTicket(old, cur) },
 	}, mutate)
