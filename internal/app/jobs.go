@@ -152,7 +152,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
 		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), conns, telephony.NewCalls(tel), nil
