@@ -15,6 +15,8 @@ import (
 	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/calltouch"
+	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
 	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/connector/telephony"
@@ -153,6 +155,12 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
 		return nil, nil, nil, err
+	}
+	if err := calltouch.Register(conns.Registry(), reg, calltouch.Deps{HTTP: outbound, Conns: conns}); err != nil {
+		return nil, nil, err
+	}
+	if err := moysklad.Register(conns.Registry(), reg, moysklad.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
 		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), conns, telephony.NewCalls(tel), nil

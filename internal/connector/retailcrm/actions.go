@@ -2,6 +2,8 @@ package retailcrm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -327,6 +329,7 @@ func (d Deps) customerCreate(ctx context.Context, c *automation.Call, cl *Client
 			}
 		}
 	}
+	ext := ensureExternalID(c, in)
 	f, err := form("customer", in, site)
 	if err != nil {
 		return nil, err
@@ -334,8 +337,7 @@ func (d Deps) customerCreate(ctx context.Context, c *automation.Call, cl *Client
 	if c.DryRun {
 		return automation.Preview{DryRun: true, Would: "POST " + a.URL + "/api/v5/customers/create", Send: in}, nil
 	}
-	ext := str(in["externalId"])
-	if !c.Fresh && ext != "" {
+	if !c.Fresh {
 		// A retried step: the first attempt may have created it.
 		if got, err := cl.Get(ctx, "/customers/"+url.PathEscape(ext), url.Values{"by": {"externalId"}, "site": nonEmpty(site)}); err == nil {
 			cust, _ := got["customer"].(map[string]any)
@@ -349,6 +351,28 @@ func (d Deps) customerCreate(ctx context.Context, c *automation.Call, cl *Client
 	id := intOf(res["id"])
 	cust := merge(in, map[string]any{"id": id})
 	return automation.ToValue(CustomerOut{ID: id, ExternalID: ext, Outcome: OutcomeCreated, Matches: int64(m.n), MatchedBy: m.by, Customer: cust})
+}
+
+// ensureExternalID gives a record created without an externalId one made
+// of the step's key ("obmen-" and 20 hex digits), the same on every
+// attempt: a step retried after its answer was lost (a timeout, a crash
+// between the write and the journal) finds the record the first attempt
+// made by that externalId instead of creating a second one. retailCRM has
+// no other idempotency key; the externalId is the one its own docs give
+// integrations for that. It returns the externalId.
+func ensureExternalID(c *automation.Call, in map[string]any) string {
+	if ext := str(in["externalId"]); ext != "" {
+		return ext
+	}
+	ext := ExternalIDFor(c.Key())
+	in["externalId"] = ext
+	return ext
+}
+
+// ExternalIDFor is the externalId Obmen gives a record a step creates.
+func ExternalIDFor(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "obmen-" + hex.EncodeToString(h[:10])
 }
 
 func nonEmpty(s string) []string {
@@ -429,6 +453,7 @@ func orderOut(o map[string]any) (any, error) {
 
 func (d Deps) orderCreate(ctx context.Context, c *automation.Call, cl *Client, a Account, in map[string]any) (any, error) {
 	site := takeSite(in, a)
+	ext := ensureExternalID(c, in)
 	f, err := form("order", in, site)
 	if err != nil {
 		return nil, err
@@ -436,8 +461,7 @@ func (d Deps) orderCreate(ctx context.Context, c *automation.Call, cl *Client, a
 	if c.DryRun {
 		return automation.Preview{DryRun: true, Would: "POST " + a.URL + "/api/v5/orders/create", Send: in}, nil
 	}
-	ext := str(in["externalId"])
-	if !c.Fresh && ext != "" {
+	if !c.Fresh {
 		if got, err := cl.Get(ctx, "/orders/"+url.PathEscape(ext), url.Values{"by": {"externalId"}, "site": nonEmpty(site)}); err == nil {
 			o, _ := got["order"].(map[string]any)
 			return orderOut(o)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,6 +305,29 @@ func TestBundlesAgainstFake(t *testing.T) {
 			t.Fatalf("refused: %+v %v", rb, rb.Steps[0].Output)
 		}
 
+		// An order without an externalId whose answer is lost: the step
+		// tries again and finds the order the first attempt made by the
+		// externalId Obmen gave it; one order in retailCRM.
+		var lost automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "ответ потерян", "active": true, "max_attempts": 3,
+			"trigger": map[string]any{"type": "manual", "entity": "lead"},
+			"steps": []any{map[string]any{"id": "order", "action": "retailcrm.order.create", "connection": conn.ID,
+				"input": map[string]any{"status": "new", "firstName": "Заказ по звонку"}}}}, http.StatusCreated, &lost)
+		_, ordersBefore = f.snapshot()
+		f.mu.Lock()
+		f.loseAnswers = 1
+		f.mu.Unlock()
+		rl := s.run(lost.ID, lead1.ID)
+		_, ordersAfter := f.snapshot()
+		if rl.Status != automation.StatusOK || len(ordersAfter) != len(ordersBefore)+1 {
+			t.Fatalf("a lost answer: run %+v, %d orders made", rl, len(ordersAfter)-len(ordersBefore))
+		}
+		made, last := ordersAfter[len(ordersAfter)-1], out(rl, len(rl.Steps)-1)
+		if ext, _ := made["externalId"].(string); !strings.HasPrefix(ext, "obmen-") || len(rl.Steps) != 2 || last["externalId"] != ext ||
+			fmt.Sprint(last["id"]) != fmt.Sprint(made["id"]) {
+			t.Fatalf("the order made %v, the step's attempts %+v", made, rl.Steps)
+		}
+
 		// Directly: a customer changed by externalId; an order made with
 		// an externalId, read by it, refused a second time.
 		var cr automation.CallResponse
@@ -319,7 +343,7 @@ func TestBundlesAgainstFake(t *testing.T) {
 			t.Fatalf("order.create: %+v", cr)
 		}
 		s.do("POST", "/api/v1/actions/retailcrm.order.get", map[string]any{"connection": conn.ID, "externalId": "call-1"}, http.StatusOK, &cr)
-		if cr.Result != "OK" || cr.Output.(map[string]any)["id"] != float64(3) {
+		if cr.Result != "OK" || cr.Output.(map[string]any)["id"] != float64(len(ordersAfter)+1) {
 			t.Fatalf("order.get: %+v", cr)
 		}
 		s.do("POST", "/api/v1/actions/retailcrm.order.create", map[string]any{"connection": conn.ID, "externalId": "call-1", "firstName": "x"}, http.StatusOK, &cr)

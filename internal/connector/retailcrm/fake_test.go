@@ -35,6 +35,9 @@ type fake struct {
 	force      int
 	forceCode  int
 	forceRetry string
+	// loseAnswers: the next n creates are made, and then the connection
+	// is cut before the answer (a timeout, a proxy's reset).
+	loseAnswers int
 	sites      []string
 	customers  []map[string]any
 	orders     []map[string]any
@@ -365,6 +368,13 @@ func (f *fake) create(w http.ResponseWriter, r *http.Request, key, entity string
 		f.record(key, obj, "status", nil, map[string]any{"code": obj["status"]}, true)
 	}
 	*list = append(*list, obj)
+	if f.loseAnswers > 0 {
+		f.loseAnswers--
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
 	body := map[string]any{"success": true, "id": id}
 	if entity == "order" {
 		body["order"] = obj

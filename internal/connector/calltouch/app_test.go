@@ -1,0 +1,247 @@
+package calltouch_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/app"
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// server is Obmen itself over loopback HTTP with its jobs running.
+type server struct {
+	t   *testing.T
+	srv *httptest.Server
+	key string
+	db  *db.DB
+}
+
+func newServer(t *testing.T, d *db.DB) *server {
+	srv := httptest.NewUnstartedServer(nil)
+	cfg := config.Default()
+	cfg.AdminPassword = "admin-password"
+	cfg.DataDir = t.TempDir()
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	cfg.OutboundAllow = []string{"127.0.0.0/8"}
+	cfg.SecretKey = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
+	a, err := app.NewServer(d, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := app.EnsureAdmin(ctx, a.Store, cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.Store.UserByLogin(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := a.Store.CreateAPIKey(ctx, crm.Actor{UserID: u.ID}, u.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Automation.Configure(automation.WithBackoff(20*time.Millisecond, 200*time.Millisecond), automation.WithPoll(50*time.Millisecond),
+		automation.WithStepTimeout(20*time.Second))
+	srv.Config.Handler = a.Handler
+	srv.Start()
+	t.Cleanup(srv.Close)
+	stop, err := a.StartJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return &server{t: t, srv: srv, key: key, db: d}
+}
+
+func (s *server) do(method, path string, body any, want int, dst any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.srv.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, b)
+	}
+	if dst != nil {
+		if err := json.Unmarshal(b, dst); err != nil {
+			s.t.Fatalf("decode %s: %v", b, err)
+		}
+	}
+}
+
+// pollNow makes the bundle's poll due: the minute between two polls
+// passes.
+func (s *server) pollNow(id int64) {
+	s.t.Helper()
+	err := s.db.Write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE automation_bundles SET poll_due_at = 0 WHERE id = $1", id)
+		return err
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *server) cursor(id int64) string {
+	var c string
+	if err := s.db.Read.QueryRowContext(context.Background(), "SELECT poll_cursor FROM automation_bundles WHERE id = $1", id).Scan(&c); err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+func (s *server) runs(id int64) []automation.Run {
+	var list struct {
+		Items []automation.Run `json:"items"`
+	}
+	s.do("GET", fmt.Sprintf("/api/v1/bundles/%d/runs?limit=100", id), nil, http.StatusOK, &list)
+	return list.Items
+}
+
+func (s *server) waitFinished(id int64, n int) []automation.Run {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rs := s.runs(id)
+		done := 0
+		for _, r := range rs {
+			if r.Finished() {
+				done++
+			}
+		}
+		if done >= n {
+			return rs
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d of %d runs finished: %+v", done, n, rs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Seed 001's first bundle, Calltouch's part: a call in the diary → a
+// deal by its call id (budget 0, PENDING, the call's date), then the deal
+// closed as won — through a saved connection, the engine's polling and
+// the fake Calltouch, on both engines.
+func TestBundleCallToDeal(t *testing.T) {
+	f := newFake(t)
+	n := 0
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		n++
+		s := newServer(t, d)
+		var conn struct {
+			ID       int64          `json:"id"`
+			Settings map[string]any `json:"settings"`
+		}
+		s.do("POST", "/api/v1/connections", map[string]any{"type": "calltouch", "name": "Calltouch", "settings": map[string]any{
+			"site_id": f.site, "token": f.token, "url": f.URL()}}, http.StatusCreated, &conn)
+		if conn.Settings["token"] == f.token {
+			t.Fatal("the token is shown")
+		}
+		var check struct {
+			OK      bool   `json:"ok"`
+			Message string `json:"message"`
+		}
+		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/check", conn.ID), nil, http.StatusOK, &check)
+		if !check.OK {
+			t.Fatalf("check %+v", check)
+		}
+		var refreshed struct {
+			Connection struct {
+				Dictionaries map[string]any `json:"dictionaries"`
+			} `json:"connection"`
+		}
+		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/refresh", conn.ID), nil, http.StatusOK, &refreshed)
+		if st := fmt.Sprint(refreshed.Connection.Dictionaries["statuses"]); st[:len("[PENDING COMPLETED")] != "[PENDING COMPLETED" {
+			t.Fatalf("refresh %v", refreshed.Connection.Dictionaries)
+		}
+
+		var b automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "Звонок → сделка", "active": true,
+			"trigger": map[string]any{"type": "calltouch.call", "connection": conn.ID},
+			"steps": []any{
+				map[string]any{"id": "deal", "action": "calltouch.deal.create", "connection": conn.ID,
+					"input": map[string]any{"callId": "{{trigger.call_id}}", "revenue": 0, "status": "PENDING", "createDate": "{{trigger.date}}"}},
+				map[string]any{"id": "won", "action": "calltouch.deal.update", "connection": conn.ID,
+					"input": map[string]any{"orderNumber": "{{steps.deal.orderNumber}}", "status": "COMPLETED", "revenue": "1500.50",
+						"statusDate": "{{trigger.date}}", "comment": "Заказ по звонку {{trigger.caller_number}} выполнен", "tags": []any{"{{trigger.utm_campaign}}"}}},
+			}}, http.StatusCreated, &b)
+		deadline := time.Now().Add(20 * time.Second)
+		for s.cursor(b.ID) == "" { // the first poll marks the bundle's start
+			if time.Now().After(deadline) {
+				t.Fatal("never polled")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(1100 * time.Millisecond) // calls after the bundle's start, in the diary's seconds
+		now := time.Now()
+		id1, id2 := 700000+n*10, 700001+n*10
+		f.addCall(id1, now, nil)
+		f.addCall(id2, now, map[string]any{"utmCampaign": "kitchen"})
+		s.pollNow(b.ID)
+		runs := s.waitFinished(b.ID, 2)
+		for _, r := range runs {
+			if r.Status != automation.StatusOK {
+				run := automation.Run{}
+				s.do("GET", fmt.Sprintf("/api/v1/runs/%d", r.ID), nil, http.StatusOK, &run)
+				t.Fatalf("run %+v", run)
+			}
+		}
+		deal := f.deal(fmt.Sprintf("obmen-call-%d", id2))
+		if deal == nil {
+			t.Fatal("no deal")
+		}
+		m := deal["matching"].([]any)[0].(map[string]any)["callParams"].(map[string]any)
+		if m["callId"] != float64(id2) || deal["status"] != "COMPLETED" || deal["revenue"] != "1500.50" ||
+			deal["createDate"] != now.In(f.loc).Format("2006-01-02 15:04:05") ||
+			fmt.Sprint(deal["tags"]) != "[kitchen]" || fmt.Sprint(deal["comments"]) != fmt.Sprintf("[Заказ по звонку 7925%07d выполнен]", id2) {
+			t.Fatalf("deal %v", deal)
+		}
+		// Polled again (the overlap reads both calls again): no new run.
+		s.pollNow(b.ID)
+		for s.cursor(b.ID) == "" || len(f.hits("calls-diary")) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		before := len(f.hits("calls-diary"))
+		s.pollNow(b.ID)
+		deadline = time.Now().Add(20 * time.Second)
+		for len(f.hits("calls-diary")) <= before {
+			if time.Now().After(deadline) {
+				t.Fatal("no second poll")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if rs := s.runs(b.ID); len(rs) != 2 {
+			t.Fatalf("%d runs after polling again", len(rs))
+		}
+	})
+}
