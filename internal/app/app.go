@@ -184,10 +184,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// 9–25 waiting, a steady 500/s sometimes 16, so they do not tell one
 	// from the other; requests in flight do: 60 against 0–2.)
 	pressure := load.InFlight
-	auto, conns, calls, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(pressure, busyRequests))
+	auto, conns, err := newAutomation(d, s, cfg, box, log, automation.WithPressure(pressure, busyRequests))
 	if err != nil {
 		return nil, err
 	}
+	// The telephony providers' call notifications (/hooks/telephony/…)
+	// and Asterisk's AMI events become call activities.
+	calls := telephony.NewCalls(telephony.Deps{HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Dialer: httpx.NewDialer(outboundPolicy(cfg)),
+		Conns: conns, DB: d, Store: s, HookKey: box.Derive("telephony hooks"), BaseURL: cfg.BaseURL(), Log: log})
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {

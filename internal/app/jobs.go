@@ -132,12 +132,12 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 
 // newAutomation builds the bundles' engine with every action registered:
 // the CRM's, HTTP and flow actions; connectors add theirs here.
-func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger, opts ...automation.Option) (*automation.Service, *connection.Store, *telephony.Calls, error) {
+func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box, log *slog.Logger, opts ...automation.Option) (*automation.Service, *connection.Store, error) {
 	reg := automation.NewRegistry(nil)
 	// Every URL a bundle's step fetches passes the SSRF guard.
 	outbound := httpx.NewOutboundClient(outboundPolicy(cfg))
 	if err := action.Register(reg, action.Deps{Store: s, HTTP: outbound, PublicURL: cfg.BaseURL()}); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	// The saved connections every connector shares, and the connectors.
 	conns := connection.NewStore(d, box, connection.NewRegistry(reg.Messages()))
@@ -146,15 +146,14 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	attach.MaxResponseBytes = smtp.MaxAttachment + 1
 	if err := smtp.Register(conns.Registry(), reg, smtp.Deps{Dialing: smtp.Dialing{Dialer: httpx.NewDialer(outboundPolicy(cfg))},
 		HTTP: httpx.NewOutboundClient(attach), Conns: conns, DB: d, Store: s}); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	tel := telephony.Deps{HTTP: outbound, Dialer: httpx.NewDialer(outboundPolicy(cfg)), Conns: conns, DB: d,
-		Store: s, HookKey: box.Derive("telephony hooks"), BaseURL: cfg.BaseURL(), Log: log}
-	if err := telephony.Register(conns.Registry(), reg, tel); err != nil {
-		return nil, nil, nil, err
+	if err := telephony.Register(conns.Registry(), reg, telephony.Deps{HTTP: outbound, Dialer: httpx.NewDialer(outboundPolicy(cfg)),
+		Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := calltouch.Register(conns.Registry(), reg, calltouch.Deps{HTTP: outbound, Conns: conns}); err != nil {
 		return nil, nil, err
@@ -163,7 +162,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
-		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), conns, telephony.NewCalls(tel), nil
+		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout)}, opts...)...), conns, nil
 }
 
 // bundlesUsing names the bundles whose steps use a connection.
