@@ -176,7 +176,22 @@ func (cs *Calls) Ingest(ctx context.Context, conn connection.Connection, set con
 					return fmt.Errorf("telephony: call %s: %w", n.ID, err)
 				}
 			} else {
-				if _, err := t.UpdateActivity(actID, func(a *crm.Activity) error { fill(a, cur); return nil }); err != nil {
+				// The line often comes after the first notification (Zadarma's
+				// NOTIFY_INTERNAL after NOTIFY_START): the manager it names
+				// takes an activity nobody has yet.
+				user := int64(0)
+				if cur.Line != old.Line {
+					if user, err = userByLine(t, cur.Line); err != nil {
+						return err
+					}
+				}
+				if _, err := t.UpdateActivity(actID, func(a *crm.Activity) error {
+					fill(a, cur)
+					if a.AssignedByID == 0 {
+						a.AssignedByID = user
+					}
+					return nil
+				}); err != nil {
 					if errors.Is(err, store.ErrNotFound) {
 						// The activity was deleted: the call's news goes nowhere.
 						res.ActivityID = actID

@@ -193,12 +193,10 @@ func TestZadarmaNotifications(t *testing.T) {
 			}
 		}
 		a = s.activity(actID)
-		if a.CallStatus != "missed" || !a.Done || a.CallLine != "101" || a.Subject != "Пропущенный звонок +79256424295" {
+		if a.CallStatus != "missed" || !a.Done || a.CallLine != "101" || a.Subject != "Пропущенный звонок +79256424295" || a.AssignedByID != user.ID {
 			t.Fatalf("after end: %+v", a)
 		}
-		// The activity was made before the line was known: it is the
-		// first notification's owner that holds; a new call on line 101
-		// goes to the user.
+		// A call told first at its end goes to the line's user too.
 		start2, sig := zadarmaForm("secret1", "event", "NOTIFY_END", "call_start", "2026-12-05 13:00:00", "pbx_call_id", "in_77",
 			"caller_id", "+7 925 642-42-95", "called_did", "74951234567", "internal", "101", "disposition", "answered", "duration", "95",
 			"is_recorded", "1", "call_id_with_rec", "1733400000.12345")
