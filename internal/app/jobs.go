@@ -117,7 +117,9 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	}
 	svc.Start(run, r)
 	srv.Automation.Start(run, r)
+	srv.Calls.Start(run)
 	return func() {
+		srv.Calls.Stop()
 		srv.Automation.Stop()
 		svc.Stop()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -179,7 +179,7 @@ func apiClass() map[string]class {
 	}
 	// Integrations: all administrators'.
 	for _, prefix := range []string{"/api/v1/outbound-webhooks", "/api/v1/deliveries/", "/api/v1/intake/journal", "/api/v1/intake/collectors",
-		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections"} {
+		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections", "/api/v1/telephony/"} {
 		m["prefix "+prefix] = admin
 	}
 	return m
