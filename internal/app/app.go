@@ -34,6 +34,7 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -129,6 +130,9 @@ type Server struct {
 	// Connections are the saved accounts of external systems that
 	// connectors' steps use.
 	Connections *connection.Store
+	// Calls turns the telephony providers' notifications into call
+	// activities; its AMI listeners run with the jobs.
+	Calls *telephony.Calls
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -185,11 +189,16 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The telephony providers' call notifications (/hooks/telephony/…)
+	// and Asterisk's AMI events become call activities.
+	calls := telephony.NewCalls(telephony.Deps{HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Dialer: httpx.NewDialer(outboundPolicy(cfg)),
+		Conns: conns, DB: d, Store: s, HookKey: box.Derive("telephony hooks"), BaseURL: cfg.BaseURL(), Log: log})
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
 		connection.RegisterAPI(mux, connection.HandleUser(a.HandleUser), conns, bundlesUsing(auto), cfg.MaxBodyBytes)
+		calls.RegisterAPI(mux, connection.HandleUser(a.HandleUser))
 	})
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
@@ -202,6 +211,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/rest/", bx)               // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml)    // CommerceML exchange with 1C
 	auto.RegisterHooks(mux)                // the webhook trigger of bundles
+	calls.Register(mux)                    // telephony providers' call notifications
 	invoice.New(s, log, nil).Register(mux) // invoices' public pages
 	ui, err := web.New(s, log)
 	if err != nil {
@@ -244,7 +254,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

@@ -117,7 +117,9 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	}
 	svc.Start(run, r)
 	srv.Automation.Start(run, r)
+	srv.Calls.Start(run)
 	return func() {
+		srv.Calls.Stop()
 		srv.Automation.Stop()
 		svc.Stop()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -139,6 +141,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	}
 	// The saved connections every connector shares, and the connectors.
 	conns := connection.NewStore(d, box, connection.NewRegistry(reg.Messages()))
+	conns.SetBaseURL(cfg.BaseURL())
 	reg.SetConnections(conns)
 	attach := outboundPolicy(cfg)
 	attach.MaxResponseBytes = smtp.MaxAttachment + 1

@@ -3,6 +3,7 @@ package automation
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/obmen/obmen/internal/automation/tmpl"
@@ -107,26 +108,74 @@ const (
 )
 
 // TriggerKind is a kind of trigger. The built-in ones are served by the
-// engine itself; a connector's polling trigger gives Poll, a push trigger
-// calls Service.Fire from its own endpoint.
+// engine itself; a connector's trigger gives Poll (the engine polls it),
+// Push (the engine serves the connection's hook URL) or both.
 type TriggerKind struct {
 	Type  string
 	Group string
 	// Data describes the trigger data (trigger.*) for the value picker.
 	Data []Field
+	// Connection is the connection types a bundle's trigger of this kind
+	// takes ("retailcrm", "a|b" as for actions); "" none. A kind with a
+	// connection type needs trigger.connection set to one of that type.
+	Connection string
+	// Options describe trigger.options (as an action's input is
+	// described: labels from the messages "trigger.<type>.options.<name>",
+	// checked on save). A kind with Poll takes the option "interval"
+	// (seconds) as well, added when the kind does not declare it.
+	Options []Field
 	// Validate checks the rest of the trigger's settings.
 	Validate func(spec TriggerSpec) []Problem
 	// Poll, for polling triggers: items after cursor (an opaque string the
 	// kind owns; "" the first time) and the cursor after them. Every says
-	// how often to poll. An item's Key must be unique and stable: it is
-	// what makes a poll repeated after a crash produce no second run.
-	Poll  func(ctx context.Context, b *Bundle, cursor string) (items []Item, next string, err error)
-	Every time.Duration
+	// how often to poll (a bundle's option "interval" overrides it, down
+	// to MinEvery, 10 s when zero). An item's Key must be unique and
+	// stable: it is what makes a poll repeated after a crash produce no
+	// second run; the same item pushed has the same key (one run).
+	Poll     func(ctx context.Context, b *Bundle, cursor string) (items []Item, next string, err error)
+	Every    time.Duration
+	MinEvery time.Duration
+	// Push, for kinds the remote system pushes to: it reads a request
+	// made to a connection's hook URL (POST|GET /hooks/c/{token}) into
+	// items, which go to every active bundle with a trigger of this kind
+	// on that connection (Service.FireConnection). An error is journalled
+	// and answered 400 with its text; an *httpx.Error keeps its status.
+	// A request that is the remote's echo or verification is answered by
+	// setting req.Reply (and giving no items).
+	Push func(ctx context.Context, req *PushRequest) ([]Item, error)
 	// Events, for a kind the change-event log serves (invoice.status_changed),
 	// is the crm.event trigger a bundle's trigger of this kind stands for:
 	// the dispatcher runs the bundle on the changes that one takes, and
 	// its runs are crm.event runs (trigger.event, trigger.record, trigger.old).
 	Events func(spec TriggerSpec) TriggerSpec
+
+	// optionsDescribed: the kind gave Options of its own (unknown ones
+	// are then refused).
+	optionsDescribed bool
+}
+
+// PushRequest is a request to a connection's hook URL as a trigger kind's
+// Push sees it.
+type PushRequest struct {
+	// Connection is the connection the URL belongs to, Type its type and
+	// Settings its settings with the secrets open (a signing key).
+	Connection int64
+	Type       string
+	Settings   map[string]any
+	// Request is the request; its body is already read into Body (capped;
+	// Request.Body reads the same bytes again).
+	Request *http.Request
+	Body    []byte
+	// Reply, set by Push, is the answer instead of the usual JSON: the
+	// remote's verification handshake (status 0: 200).
+	Reply *PushReply
+}
+
+// PushReply is a kind's own answer to a push request.
+type PushReply struct {
+	Status      int
+	ContentType string
+	Body        []byte
 }
 
 // Item is one thing a trigger produced: its key (unique per bundle) and

@@ -202,10 +202,10 @@ func (s *Service) Create(ctx context.Context, actor crm.Actor, d Definition) (Bu
 func (s *Service) Update(ctx context.Context, actor crm.Actor, id int64, d Definition) (Bundle, error) {
 	err := s.save(ctx, actor, id, d, func(ctx context.Context, tx *sql.Tx, def string, c *Compiled) error {
 		var version int
-		var wasType, wasEntity, hook string
+		var wasType, wasEntity, hook, wasDef string
 		var wasActive bool
-		err := tx.QueryRowContext(ctx, "SELECT version, trigger_type, trigger_entity, active, hook_token FROM automation_bundles WHERE id = $1"+s.forUpdate(), id).
-			Scan(&version, &wasType, &wasEntity, &wasActive, &hook)
+		err := tx.QueryRowContext(ctx, "SELECT version, trigger_type, trigger_entity, active, hook_token, definition FROM automation_bundles WHERE id = $1"+s.forUpdate(), id).
+			Scan(&version, &wasType, &wasEntity, &wasActive, &hook, &wasDef)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.NotFound("bundle", id)
 		}
@@ -223,6 +223,17 @@ func (s *Service) Update(ctx context.Context, actor crm.Actor, id int64, d Defin
 		cursor, err := s.logEnd(ctx, tx)
 		if err != nil {
 			return err
+		}
+		// A connector's trigger polled on another connection (or of
+		// another kind) starts afresh: the old cursor is another
+		// account's. Any change polls again soon (a new interval).
+		var was Definition
+		_ = json.Unmarshal([]byte(wasDef), &was)
+		resetPoll := wasType != c.Def.Trigger.Type || was.Trigger.Connection != c.Def.Trigger.Connection
+		if _, err := tx.ExecContext(ctx, `UPDATE automation_bundles SET poll_cursor = CASE WHEN $2 THEN '' ELSE poll_cursor END,
+			poll_lease_until = CASE WHEN $2 THEN 0 ELSE poll_lease_until END, poll_due_at = 0 WHERE id = $1`,
+			id, resetPoll); err != nil {
+			return fmt.Errorf("automation: update bundle %d: %w", id, err)
 		}
 		var hookHash any = nil
 		sealed := ""

@@ -50,6 +50,27 @@ func (r *Registry) checkConnections(ctx context.Context, d Definition) ([]Proble
 	conns := r.conns
 	r.mu.RUnlock()
 	var ps []Problem
+	if kind, ok := r.Trigger(d.Trigger.Type); ok && kind.Connection != "" && d.Trigger.Connection > 0 {
+		id := d.Trigger.Connection
+		var typ string
+		var err error
+		if conns == nil {
+			err = errNoConnections
+		} else {
+			typ, err = conns.TypeOf(ctx, id)
+		}
+		switch {
+		case errors.Is(err, errNoConnections):
+			ps = append(ps, Problem{Field: "trigger.connection", Message: "saved connections are not available"})
+		case errors.Is(err, store.ErrNotFound):
+			ps = append(ps, Problem{Field: "trigger.connection", Message: fmt.Sprintf("no connection %d", id)})
+		case err != nil:
+			return nil, err
+		case !slices.Contains(strings.Split(kind.Connection, "|"), typ):
+			ps = append(ps, Problem{Field: "trigger.connection", Message: fmt.Sprintf("connection %d is a %s connection; trigger %s needs %s",
+				id, typ, d.Trigger.Type, strings.ReplaceAll(kind.Connection, "|", " or "))})
+		}
+	}
 	for i, s := range d.Steps {
 		id, field := stepConnection(s)
 		if id == 0 {
@@ -90,6 +111,8 @@ func (r *Registry) checkConnections(ctx context.Context, d Definition) ([]Proble
 	return ps, nil
 }
 
+var errNoConnections = errors.New("automation: saved connections are not available")
+
 // UsingConnection lists the bundles whose current definition names
 // connection id, by name: the connections page warns before deleting it.
 func (s *Service) UsingConnection(ctx context.Context, id int64) ([]Bundle, error) {
@@ -104,6 +127,10 @@ func (s *Service) UsingConnection(ctx context.Context, id int64) ([]Bundle, erro
 		b, err := s.scanBundle(rows)
 		if err != nil {
 			return nil, err
+		}
+		if b.Trigger.Connection == id {
+			out = append(out, Bundle{ID: b.ID, Definition: Definition{Name: b.Name}})
+			continue
 		}
 		for _, st := range b.Steps {
 			if sid, _ := stepConnection(st); sid == id {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
-	"github.com/obmen/obmen/internal/store"
 )
 
 // RegisterHooks serves the webhook trigger: POST (or GET) /hooks/{token}.
@@ -22,6 +20,9 @@ func (s *Service) RegisterHooks(mux *http.ServeMux) {
 	mux.HandleFunc("POST /hooks/{token}", s.serveHook)
 	mux.HandleFunc("GET /hooks/{token}", s.serveHook)
 	mux.HandleFunc("PUT /hooks/{token}", s.serveHook)
+	// A connection's hook URL: what its remote system pushes.
+	mux.HandleFunc("POST /hooks/c/{token}", s.serveConnectionHook)
+	mux.HandleFunc("GET /hooks/c/{token}", s.serveConnectionHook)
 }
 
 // hookHeadersKept leaves out what is a credential or only transport.
@@ -184,34 +185,6 @@ func (s *Service) fireOne(ctx context.Context, id int64, version int, typ, key s
 		return nil
 	})
 	return runID, err
-}
-
-// Fire makes runs of a bundle from items a connector's push trigger
-// received (its own endpoint, its own checks): one run per item key,
-// however often the item is pushed.
-func (s *Service) Fire(ctx context.Context, bundleID int64, items []Item) ([]int64, error) {
-	var version int
-	var typ string
-	var active bool
-	err := s.db.Read.QueryRowContext(ctx, "SELECT version, trigger_type, active FROM automation_bundles WHERE id = $1", bundleID).Scan(&version, &typ, &active)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.NotFound("bundle", bundleID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("automation: fire bundle %d: %w", bundleID, err)
-	}
-	if !active {
-		return nil, fmt.Errorf("automation: bundle %d is switched off", bundleID)
-	}
-	ids := make([]int64, 0, len(items))
-	for _, it := range items {
-		id, err := s.fireOne(ctx, bundleID, version, typ, "push:"+it.Key, it.Data, "")
-		if err != nil {
-			return ids, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
 }
 
 // RunManual starts a manual bundle on a record the user may see (the

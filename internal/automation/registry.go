@@ -3,9 +3,11 @@ package automation
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/obmen/obmen/internal/i18n"
 )
@@ -106,6 +108,10 @@ func (r *Registry) AddTrigger(k TriggerKind) error {
 	if _, dup := r.triggers[k.Type]; dup {
 		return fmt.Errorf("automation: trigger %q is registered twice", k.Type)
 	}
+	k.optionsDescribed = len(k.Options) > 0
+	if k.Poll != nil && !slices.ContainsFunc(k.Options, func(f Field) bool { return f.Name == OptionInterval }) {
+		k.Options = append(slices.Clip(k.Options), Field{Name: OptionInterval, Type: "integer"})
+	}
 	r.triggers[k.Type] = k
 	return nil
 }
@@ -125,6 +131,17 @@ type TriggerInfo struct {
 	Label Text    `json:"label"`
 	Hint  Text    `json:"hint,omitzero"`
 	Data  []Field `json:"data"`
+	// Connection is the connection types the trigger takes ("a|b"), and
+	// Options its settings (trigger.options), described as inputs are.
+	Connection string  `json:"connection,omitempty"`
+	Options    []Field `json:"options,omitempty"`
+	// Poll and Push say how its items come: polled every Every seconds
+	// (the option "interval", at least MinEvery), pushed to the
+	// connection's hook URL.
+	Poll     bool `json:"poll,omitempty"`
+	Push     bool `json:"push,omitempty"`
+	Every    int  `json:"every,omitempty"`
+	MinEvery int  `json:"min_every,omitempty"`
 }
 
 // Triggers lists the trigger kinds.
@@ -133,11 +150,29 @@ func (r *Registry) Triggers() []TriggerInfo {
 	defer r.mu.RUnlock()
 	out := make([]TriggerInfo, 0, len(r.triggers))
 	for _, k := range r.triggers {
-		out = append(out, TriggerInfo{Type: k.Type, Group: k.Group,
+		info := TriggerInfo{Type: k.Type, Group: k.Group,
 			Label: r.text("trigger."+k.Type, k.Type), Hint: r.optText("trigger." + k.Type + ".hint"),
-			Data: r.label("trigger."+k.Type+".data.", k.Data)})
+			Data: r.label("trigger."+k.Type+".data.", k.Data), Connection: k.Connection, Options: r.optionLabels(k),
+			Poll: k.Poll != nil, Push: k.Push != nil}
+		if k.Poll != nil {
+			info.Every, info.MinEvery = int(k.every()/time.Second), int(k.minEvery()/time.Second)
+		}
+		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
+
+// optionLabels labels a kind's options: "trigger.<type>.options.<name>",
+// else the options every kind shares ("trigger.options.interval").
+func (r *Registry) optionLabels(k TriggerKind) []Field {
+	out := r.label("trigger."+k.Type+".options.", k.Options)
+	for i := range out {
+		if r.optText("trigger."+k.Type+".options."+out[i].Name).IsZero() && !r.optText("trigger.options."+out[i].Name).IsZero() {
+			out[i].Label = r.text("trigger.options."+out[i].Name, out[i].Name)
+			out[i].Hint = r.optText("trigger.options." + out[i].Name + ".hint")
+		}
+	}
 	return out
 }
 

@@ -115,8 +115,9 @@ func (s *Service) scheduleLoop(ctx context.Context) {
 	}
 }
 
-// pollLease is how long an instance holds a bundle it polls.
-const pollLease = 2 * time.Minute
+// DefaultPollLease is how long an instance holds a bundle it polls: a
+// poll that dies holding it is done again from the same cursor after it.
+const DefaultPollLease = 2 * time.Minute
 
 // PollTriggers polls each active bundle whose trigger is a connector's
 // polling kind and is due: the items after the bundle's cursor become
@@ -163,12 +164,24 @@ func (s *Service) PollTriggers(ctx context.Context) error {
 	return nil
 }
 
+// errLeaseLost: the poll outlived its lease and another instance took
+// the bundle; what it fetched is dropped (that one polls from the same
+// cursor).
+var errLeaseLost = errors.New("automation: the poll's lease ran out before its items were stored")
+
+// pollOne polls one bundle under a lease: the lease is taken only at the
+// cursor read, the items and the new cursor are stored together only if
+// the lease is still this poll's. A poll that dies between the fetch and
+// the store (kill -9) leaves the old cursor and its lease, which runs out:
+// the next poll fetches from the old cursor again, and the items' keys
+// make the runs already stored none the second time.
 func (s *Service) pollOne(ctx context.Context, id int64, version int, cursor string, kind TriggerKind) error {
 	now := s.now()
+	lease := now.Add(s.pollLease).UnixMicro()
 	took := false
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE automation_bundles SET poll_lease_until = $2 WHERE id = $1 AND poll_lease_until <= $3 AND poll_cursor = $4`,
-			id, now.Add(pollLease).UnixMicro(), now.UnixMicro(), cursor)
+			id, lease, now.UnixMicro(), cursor)
 		if err != nil {
 			return err
 		}
@@ -179,46 +192,42 @@ func (s *Service) pollOne(ctx context.Context, id int64, version int, cursor str
 	if err != nil || !took {
 		return err
 	}
-	every := kind.Every
-	if every <= 0 {
-		every = time.Minute
-	}
 	release := func(next string, dueIn time.Duration, runs []newRun) error {
 		return s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := s.insertRuns(ctx, tx, runs); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE automation_bundles SET poll_cursor = $2, poll_due_at = $3, poll_lease_until = 0 WHERE id = $1`,
-				id, next, s.now().Add(dueIn).UnixMicro())
-			return err
+			res, err := tx.ExecContext(ctx, `UPDATE automation_bundles SET poll_cursor = $2, poll_due_at = $3, poll_lease_until = 0 WHERE id = $1 AND poll_lease_until = $4`,
+				id, next, s.now().Add(dueIn).UnixMicro(), lease)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errLeaseLost
+			}
+			return nil
 		})
 	}
 	b, err := s.Get(ctx, id)
 	if err != nil {
+		_ = release(cursor, kind.every(), nil)
 		return err
 	}
+	every := kind.pollEvery(b.Trigger)
 	c, err := s.compiledVersion(ctx, id, version)
 	if err != nil {
 		return release(cursor, every, nil)
 	}
 	items, next, perr := kind.Poll(ctx, &b, cursor)
+	if perr == nil {
+		perr = checkItems(kind.Type, items)
+	}
 	if perr != nil {
 		// Keep the cursor; try again at the next time.
 		_ = release(cursor, every, nil)
 		return perr
 	}
-	runs := make([]newRun, 0, len(items))
-	for _, it := range items {
-		r := newRun{bundleID: id, version: version, status: StatusQueued, triggerType: kind.Type, key: "poll:" + it.Key,
-			trigger: mustJSON(it.Data), orderKey: it.OrderKey}
-		if r.orderKey == "" && c.OrderKey != nil {
-			if k, err := c.OrderKey.Render(map[string]any{"trigger": it.Data}); err == nil {
-				r.orderKey = textOf(k)
-			}
-		}
-		runs = append(runs, r)
-	}
-	return release(next, every, runs)
+	return release(next, every, itemRuns(c, id, version, kind.Type, items))
 }
 
 // NextFires lists the next n times of a schedule after from, in its time

@@ -54,6 +54,7 @@ type Service struct {
 	orderWait, poll         time.Duration
 	keepFiltered, keepRuns  time.Duration
 	stepTimeout             time.Duration
+	pollLease               time.Duration
 
 	pressure func() int64
 	busy     int64
@@ -116,6 +117,10 @@ func WithPressure(inFlight func() int64, busy int64) Option {
 	return func(s *Service) { s.pressure, s.busy = inFlight, busy }
 }
 
+// WithPollLease sets how long a poll of a connector's trigger holds its
+// bundle (tests: a dead instance's poll is taken over sooner).
+func WithPollLease(d time.Duration) Option { return func(s *Service) { s.pollLease = d } }
+
 // WithStepTimeout bounds one step's run.
 func WithStepTimeout(d time.Duration) Option { return func(s *Service) { s.stepTimeout = d } }
 
@@ -138,7 +143,7 @@ const (
 func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.Box, baseURL string, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{db: d, store: st, reg: reg, records: records, box: box, baseURL: baseURL, log: log, now: time.Now,
 		backoffBase: DefaultBackoffBase, backoffCap: DefaultBackoffCap, orderWait: DefaultOrderWait, poll: DefaultPoll,
-		keepFiltered: DefaultKeepFiltered, keepRuns: DefaultKeepRuns, stepTimeout: DefaultStepTimeout,
+		keepFiltered: DefaultKeepFiltered, keepRuns: DefaultKeepRuns, stepTimeout: DefaultStepTimeout, pollLease: DefaultPollLease,
 		hookLimiter: httpx.NewLimiter(20*time.Millisecond, 200), ipLimiter: httpx.NewLimiter(20*time.Millisecond, 200),
 		maxHookBody: DefaultHookBody,
 		pokeCh:      make(chan struct{}, 1), schedCh: make(chan struct{}, 1), slots: make(chan struct{}, busySlots),

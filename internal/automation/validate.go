@@ -285,6 +285,17 @@ func (r *Registry) checkTrigger(c *Compiled, t TriggerSpec) []Problem {
 			c.Schedule = sch
 		}
 	}
+	switch {
+	case kind.Connection != "" && t.Connection == 0:
+		add("connection", "required: a saved %s connection", strings.ReplaceAll(kind.Connection, "|", " or "))
+	case kind.Connection != "" && t.Connection < 0:
+		add("connection", "must be a connection's id")
+	case kind.Connection == "" && kind.Poll == nil && kind.Push == nil && t.Connection != 0:
+		// The engine's own kinds; a connector's kind that does not name
+		// its connection type checks the connection itself (Validate).
+		add("connection", "trigger %s works without a saved connection", t.Type)
+	}
+	ps = append(ps, checkOptions(kind, t.Options)...)
 	if kind.Validate != nil {
 		ps = append(ps, kind.Validate(t)...)
 	}

@@ -174,6 +174,18 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Store, users Users, m
 		httpx.WriteJSON(w, http.StatusOK, res)
 		return nil
 	})
+	admin("POST /api/v1/connections/{id}/hook", "Make the connection's hook URL anew (the remote system pushes there); the URL is shown only in this answer, the old one stops working", nil, Hook{}, func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
+		id, err := httpx.PathID(r, "id", "connection")
+		if err != nil {
+			return err
+		}
+		h, err := s.NewHook(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, h)
+		return nil
+	})
 	admin("POST /api/v1/connections/{id}/refresh", "Load the remote dictionaries of a connection", nil, RefreshResult{}, func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
 		id, err := httpx.PathID(r, "id", "connection")
 		if err != nil {

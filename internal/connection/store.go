@@ -24,10 +24,13 @@ type Connection struct {
 	Settings     map[string]any `json:"settings"`
 	Dictionaries map[string]any `json:"dictionaries,omitempty"`
 	RefreshedAt  *time.Time     `json:"refreshed_at,omitempty"`
-	CreatedBy    int64          `json:"created_by_id"`
-	UpdatedBy    int64          `json:"updated_by_id"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	// HookAt is when the connection's hook URL was made (nil: it has
+	// none); the URL itself is shown once, when made.
+	HookAt    *time.Time `json:"hook_at,omitempty"`
+	CreatedBy int64      `json:"created_by_id"`
+	UpdatedBy int64      `json:"updated_by_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Store keeps connections.
@@ -36,6 +39,8 @@ type Store struct {
 	box *secret.Box
 	reg *Registry
 	now func() time.Time
+	// base is how others reach this server (hook URLs).
+	base string
 }
 
 // NewStore returns the store of connections whose types reg knows; box
@@ -47,7 +52,7 @@ func NewStore(d *db.DB, box *secret.Box, reg *Registry) *Store {
 // Registry is the registry of types the store validates against.
 func (s *Store) Registry() *Registry { return s.reg }
 
-const columns = `id, type, name, settings, dictionaries, refreshed_at, created_by_id, updated_by_id, created_at, updated_at`
+const columns = `id, type, name, settings, dictionaries, refreshed_at, created_by_id, updated_by_id, created_at, updated_at, hook_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -55,8 +60,8 @@ type scanner interface{ Scan(dest ...any) error }
 func scan(row scanner) (Connection, error) {
 	var c Connection
 	var settings, dicts string
-	var refreshed, created, updated int64
-	if err := row.Scan(&c.ID, &c.Type, &c.Name, &settings, &dicts, &refreshed, &c.CreatedBy, &c.UpdatedBy, &created, &updated); err != nil {
+	var refreshed, created, updated, hook int64
+	if err := row.Scan(&c.ID, &c.Type, &c.Name, &settings, &dicts, &refreshed, &c.CreatedBy, &c.UpdatedBy, &created, &updated, &hook); err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(settings), &c.Settings); err != nil {
@@ -70,6 +75,10 @@ func scan(row scanner) (Connection, error) {
 	if refreshed > 0 {
 		t := time.UnixMicro(refreshed).UTC()
 		c.RefreshedAt = &t
+	}
+	if hook > 0 {
+		t := time.UnixMicro(hook).UTC()
+		c.HookAt = &t
 	}
 	c.CreatedAt, c.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	c.Settings = intsOf(c.Settings)

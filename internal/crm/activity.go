@@ -29,8 +29,26 @@ type Activity struct {
 	Priority    string     `json:"priority"`
 	Done        bool       `json:"done"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// A call a telephony provider told of: its state (CallRinging,
+	// CallTalking, then CallAnswered or CallMissed once it ended), the
+	// numbers, the line or extension, the talk in seconds and the
+	// recording. Empty on other activities.
+	CallStatus   string `json:"call_status,omitempty"`
+	CallFrom     string `json:"call_from,omitempty"`
+	CallTo       string `json:"call_to,omitempty"`
+	CallLine     string `json:"call_line,omitempty"`
+	CallDuration int64  `json:"call_duration,omitempty"`
+	RecordingURL string `json:"recording_url,omitempty"`
 	Extra
 }
+
+// States of a call (Activity.CallStatus).
+const (
+	CallRinging  = "ringing"
+	CallTalking  = "talking"
+	CallAnswered = "answered"
+	CallMissed   = "missed"
+)
 
 // OwnerTypes are the records an activity or comment can be linked to.
 var OwnerTypes = []string{"lead", "contact", "account", "deal", "sales_order", "invoice", "ticket"}
@@ -77,6 +95,22 @@ func (a *Activity) Normalize() error {
 	if a.OwnerType != "" && !validOwner(a.OwnerType) {
 		return Invalid("owner_type", "%q is not one of %s", a.OwnerType, strings.Join(OwnerTypes, ", "))
 	}
+	trimAll(&a.CallStatus, &a.CallFrom, &a.CallTo, &a.CallLine, &a.RecordingURL)
+	switch a.CallStatus {
+	case "":
+	case CallRinging, CallTalking, CallAnswered, CallMissed:
+		if a.Kind != ActivityCall {
+			return Invalid("kind", "%q is not one of %s", a.Kind, ActivityCall+" (the activity has a call_status)")
+		}
+	default:
+		return Invalid("call_status", "%q is not one of %s", a.CallStatus, "ringing, talking, answered, missed")
+	}
+	if a.CallDuration < 0 {
+		return Invalid("call_duration", "must not be negative")
+	}
+	if a.RecordingURL != "" && !strings.HasPrefix(a.RecordingURL, "https://") && !strings.HasPrefix(a.RecordingURL, "http://") {
+		return Invalid("recording_url", "must be an http(s) URL, got %q", a.RecordingURL)
+	}
 	if a.StartAt != nil && a.EndAt != nil && a.EndAt.Before(*a.StartAt) {
 		return Invalid("end_at", "is before start_at")
 	}
@@ -92,7 +126,9 @@ func (a *Activity) Normalize() error {
 			a.CommValue = n
 		}
 	}
-	return firstErr(checkLen("subject", a.Subject, 500), checkLen("description", a.Description, 65000))
+	return firstErr(checkLen("subject", a.Subject, 500), checkLen("description", a.Description, 65000),
+		checkLen("call_from", a.CallFrom, 64), checkLen("call_to", a.CallTo, 64), checkLen("call_line", a.CallLine, 64),
+		checkLen("recording_url", a.RecordingURL, 2000))
 }
 
 // SearchText is what q= matches.

@@ -14,7 +14,7 @@ var activitySpec = spec{
 	columns: map[string]Column{
 		"kind": {"kind", KindText}, "subject": {"subject", KindText},
 		"owner_type": {"owner_type", KindText}, "owner_id": {"owner_id", KindInt},
-		"direction": {"direction", KindText}, "priority": {"priority", KindText}, "done": {"done", KindBool},
+		"direction": {"direction", KindText}, "call_status": {"call_status", KindText}, "priority": {"priority", KindText}, "done": {"done", KindBool},
 		"start_at": {"start_at", KindTime}, "end_at": {"end_at", KindTime}, "completed_at": {"completed_at", KindTime},
 		"assigned_by_id": {"assigned_by_id", KindInt}, "created_by_id": {"created_by_id", KindInt},
 		"created_at": {"created_at", KindTime}, "updated_at": {"updated_at", KindTime}, "deleted_at": {"deleted_at", KindTime},
@@ -22,7 +22,8 @@ var activitySpec = spec{
 }
 
 const activityColumns = `id, kind, subject, description, start_at, end_at, owner_type, owner_id, direction, comm_value,
-	priority, done, completed_at, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id`
+	priority, done, completed_at, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at, deleted_at, deleted_by_id,
+	call_status, call_from, call_to, call_line, call_duration, recording_url`
 
 // scanActivities reads rows of activityColumns.
 func scanActivities(t txq, query string, args ...any) ([]crm.Activity, error) {
@@ -36,7 +37,8 @@ func scanActivities(t txq, query string, args ...any) ([]crm.Activity, error) {
 		var a crm.Activity
 		var start, end, completed, created, updated, deleted int64
 		if err := rows.Scan(&a.ID, &a.Kind, &a.Subject, &a.Description, &start, &end, &a.OwnerType, &a.OwnerID, &a.Direction, &a.CommValue,
-			&a.Priority, &a.Done, &completed, &a.AssignedByID, &a.CreatedByID, &a.UpdatedByID, &created, &updated, &deleted, &a.DeletedByID); err != nil {
+			&a.Priority, &a.Done, &completed, &a.AssignedByID, &a.CreatedByID, &a.UpdatedByID, &created, &updated, &deleted, &a.DeletedByID,
+			&a.CallStatus, &a.CallFrom, &a.CallTo, &a.CallLine, &a.CallDuration, &a.RecordingURL); err != nil {
 			return nil, fmt.Errorf("store: load activities: %w", err)
 		}
 		a.StartAt, a.EndAt, a.CompletedAt = optTime(start), optTime(end), optTime(completed)
@@ -203,11 +205,13 @@ func (s *Store) CreateActivity(ctx context.Context, actor crm.Actor, a crm.Activ
 
 func (t *Tx) insertActivity(a *crm.Activity) error {
 	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO activities (kind, subject, description, start_at, end_at, owner_type, owner_id,
-		direction, comm_value, priority, done, completed_at, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+		direction, comm_value, priority, done, completed_at, search, assigned_by_id, created_by_id, updated_by_id, created_at, updated_at,
+		call_status, call_from, call_to, call_line, call_duration, recording_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id`,
 		a.Kind, a.Subject, a.Description, optMicro(a.StartAt), optMicro(a.EndAt), a.OwnerType, a.OwnerID,
 		a.Direction, a.CommValue, a.Priority, a.Done, optMicro(a.CompletedAt), a.SearchText(),
-		a.AssignedByID, a.CreatedByID, a.UpdatedByID, micro(a.CreatedAt), micro(a.UpdatedAt)).Scan(&a.ID)
+		a.AssignedByID, a.CreatedByID, a.UpdatedByID, micro(a.CreatedAt), micro(a.UpdatedAt),
+		a.CallStatus, a.CallFrom, a.CallTo, a.CallLine, a.CallDuration, a.RecordingURL).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert activity: %w", err)
 	}
@@ -220,23 +224,32 @@ func (t *Tx) insertActivity(a *crm.Activity) error {
 // UpdateActivity loads a live activity, lets mutate change it, validates
 // and stores the result with an update event naming the changed fields.
 func (s *Store) UpdateActivity(ctx context.Context, actor crm.Actor, id int64, mutate func(*crm.Activity) error) (crm.Activity, error) {
-	return updateRecord(s, ctx, actor, id, updateOps[crm.Activity]{
-		entity: EntityActivity, get: getActivity,
-		check: checkActivityChange,
-		save: func(t *Tx, old, cur *crm.Activity) error {
-			activityTimes(old, cur, t.now)
-			return t.updateActivity(old, cur)
-		},
-	}, mutate)
+	return updateRecord(s, ctx, actor, id, activityOps, mutate)
+}
+
+// UpdateActivity is Store.UpdateActivity inside t.
+func (t *Tx) UpdateActivity(id int64, mutate func(*crm.Activity) error) (crm.Activity, error) {
+	return updateInTx(t, id, activityOps, mutate)
+}
+
+var activityOps = updateOps[crm.Activity]{
+	entity: EntityActivity, get: getActivity,
+	check: checkActivityChange,
+	save: func(t *Tx, old, cur *crm.Activity) error {
+		activityTimes(old, cur, t.now)
+		return t.updateActivity(old, cur)
+	},
 }
 
 func (t *Tx) updateActivity(old, a *crm.Activity) error {
 	_, err := t.tx.ExecContext(t.ctx, `UPDATE activities SET kind = $1, subject = $2, description = $3, start_at = $4, end_at = $5,
 		owner_type = $6, owner_id = $7, direction = $8, comm_value = $9, priority = $10, done = $11, completed_at = $12,
-		search = $13, assigned_by_id = $14, updated_by_id = $15, updated_at = $16 WHERE id = $17`,
+		search = $13, assigned_by_id = $14, updated_by_id = $15, updated_at = $16,
+		call_status = $18, call_from = $19, call_to = $20, call_line = $21, call_duration = $22, recording_url = $23 WHERE id = $17`,
 		a.Kind, a.Subject, a.Description, optMicro(a.StartAt), optMicro(a.EndAt), a.OwnerType, a.OwnerID,
 		a.Direction, a.CommValue, a.Priority, a.Done, optMicro(a.CompletedAt),
-		a.SearchText(), a.AssignedByID, a.UpdatedByID, micro(a.UpdatedAt), a.ID)
+		a.SearchText(), a.AssignedByID, a.UpdatedByID, micro(a.UpdatedAt), a.ID,
+		a.CallStatus, a.CallFrom, a.CallTo, a.CallLine, a.CallDuration, a.RecordingURL)
 	if err != nil {
 		return fmt.Errorf("store: update activity %d: %w", a.ID, err)
 	}

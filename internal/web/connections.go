@@ -57,6 +57,10 @@ type connectionData struct {
 	Bundles []string
 	// InUse: deleting was refused because bundles use it.
 	InUse bool
+	// Pushes are the triggers that take pushes to the connection's hook
+	// URL (none: no hook section); Hook the URL just made, shown once.
+	Pushes []string
+	Hook   *connection.Hook
 }
 
 func (u *UI) connReady(w http.ResponseWriter, r *http.Request, rq *request) bool {
@@ -220,6 +224,9 @@ func (u *UI) showConnection(w http.ResponseWriter, r *http.Request, rq *request,
 		d.Conn.ID, d.Conn.Type = c.ID, c.Type
 	}
 	d.Type, d.TypeRu = t, t.Label.In(rq.Lang)
+	if u.auto != nil {
+		d.Pushes = u.auto.Registry().PushTriggers(c.Type, rq.Lang)
+	}
 	if u.connUsers != nil && d.Bundles == nil {
 		if d.Bundles, err = u.connUsers(r.Context(), id); err != nil {
 			u.failErr(w, r, rq, err)
@@ -305,6 +312,14 @@ func (u *UI) connectionAction(w http.ResponseWriter, r *http.Request, rq *reques
 			return
 		}
 		back(w, r, path+"?flash=card.saved")
+	case "hook":
+		// The URL is shown in this answer only: its token is kept hashed.
+		h, err := u.conns.NewHook(ctx, id)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		u.showConnection(w, r, rq, http.StatusOK, id, connectionData{Hook: &h})
 	case "delete":
 		if u.connUsers != nil && r.PostForm.Get("force") != "1" {
 			names, err := u.connUsers(ctx, id)

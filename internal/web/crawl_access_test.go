@@ -139,6 +139,10 @@ func apiClass() map[string]class {
 		// granted all records.
 		"GET /api/v1/events":  admin,
 		"GET /api/v1/actions": admin, "GET /api/v1/triggers": admin,
+		// A connection's push URL is made anew by administrators only (the
+		// URL /hooks/c/{token} itself is public, outside the API: its
+		// token is the credential).
+		"POST /api/v1/connections/{id}/hook": admin,
 		// Direct action calls: administrators, and users granted the
 		// "actions" permission (the crawl's manager is not).
 		"POST /api/v1/actions/{name}": admin, "GET /api/v1/actions/calls": admin,
@@ -175,7 +179,7 @@ func apiClass() map[string]class {
 	}
 	// Integrations: all administrators'.
 	for _, prefix := range []string{"/api/v1/outbound-webhooks", "/api/v1/deliveries/", "/api/v1/intake/journal", "/api/v1/intake/collectors",
-		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections", "/api/v1/templates"} {
+		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections", "/api/v1/telephony/", "/api/v1/templates"} {
 		m["prefix "+prefix] = admin
 	}
 	return m

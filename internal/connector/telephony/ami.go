@@ -277,8 +277,13 @@ func AsteriskType(d AMIDialing) connection.Type {
 			{Name: "caller_id", Type: connection.String},
 			{Name: "channel", Type: connection.String, Default: "PJSIP/{line}"},
 			{Name: "line", Type: connection.String},
+			{Name: "listen", Type: connection.Boolean, Default: false},
+			{Name: "create_leads", Type: connection.Boolean, Default: true},
+			{Name: "time_zone", Type: connection.String},
 		},
-		Validate: func(s connection.Settings) []connection.Problem { return AsteriskOf(s).Problems() },
+		Validate: func(s connection.Settings) []connection.Problem {
+			return append(AsteriskOf(s).Problems(), zoneProblems(s)...)
+		},
 		Check: func(ctx context.Context, s connection.Settings) error {
 			return AMI{Account: AsteriskOf(s), Dialing: d}.Check(ctx)
 		},

@@ -23,12 +23,13 @@ import (
 
 // server is Obmen itself over loopback HTTP with its jobs running.
 type server struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	key string
+	app *app.Server
 }
 
-func newServer(t *testing.T, d *db.DB) *server {
+func newServer(t testing.TB, d *db.DB) *server {
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
 	cfg.AdminPassword = "admin-password"
@@ -62,7 +63,7 @@ func newServer(t *testing.T, d *db.DB) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return &server{t: t, srv: srv, key: key}
+	return &server{t: t, srv: srv, key: key, app: a}
 }
 
 func (s *server) do(method, path string, body any, want int, dst any) {

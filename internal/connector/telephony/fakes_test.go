@@ -89,6 +89,15 @@ func (f *zadarmaFake) serve(w http.ResponseWriter, r *http.Request) {
 			f.mu.Unlock()
 			f.answer(w, 200, map[string]any{"status": "success", "from": from, "to": to, "time": 1733400000})
 		}
+	case "/v1/pbx/record/request/":
+		// As documented: a call_id gives one link, living lifetime seconds.
+		id := q.Get("call_id")
+		if id == "" || q.Get("lifetime") == "" {
+			f.answer(w, 400, map[string]any{"status": "error", "message": "Required parameters missing"})
+			return
+		}
+		f.answer(w, 200, map[string]any{"status": "success", "link": "https://api.zadarma.com/v1/pbx/record/download/" + url.PathEscape(id) + "/rec.mp3",
+			"lifetime_till": "2027-02-03 12:00:00"})
 	default:
 		f.answer(w, 404, map[string]any{"status": "error", "message": "Method not found"})
 	}
@@ -111,6 +120,9 @@ type amiFake struct {
 	mu             sync.Mutex
 	originates     []map[string]string
 	logins, logoff int
+	// sessions are the logged-in links, each with its write lock: events
+	// are pushed to them (emit) while they are being answered.
+	sessions map[net.Conn]*sync.Mutex
 }
 
 func newAMIFake(t *testing.T, user, secret string) *amiFake {
@@ -134,10 +146,17 @@ func newAMIFake(t *testing.T, user, secret string) *amiFake {
 
 func (f *amiFake) port() int { return f.ln.Addr().(*net.TCPAddr).Port }
 
-func (f *amiFake) serve(c net.Conn) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
+func (f *amiFake) serve(raw net.Conn) {
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	wmu := &sync.Mutex{}
+	c := lockedWriter{raw, wmu}
+	defer func() {
+		f.mu.Lock()
+		delete(f.sessions, raw)
+		f.mu.Unlock()
+	}()
+	r := bufio.NewReader(raw)
 	fmt.Fprint(c, "Asterisk Call Manager/9.0.0\r\n")
 	authed := false
 	for {
@@ -169,6 +188,12 @@ func (f *amiFake) serve(c net.Conn) {
 			}
 			authed = true
 			reply("Success", "Authentication accepted")
+			f.mu.Lock()
+			if f.sessions == nil {
+				f.sessions = map[net.Conn]*sync.Mutex{}
+			}
+			f.sessions[raw] = wmu
+			f.mu.Unlock()
 			fmt.Fprint(c, "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
 		case "Originate":
 			switch {
@@ -182,6 +207,8 @@ func (f *amiFake) serve(c net.Conn) {
 				f.mu.Unlock()
 				reply("Success", "Originate successfully queued")
 			}
+		case "Ping":
+			fmt.Fprintf(c, "Response: Success\r\nActionID: %s\r\nPing: Pong\r\nTimestamp: 1733400000.000000\r\n\r\n", id)
 		case "Logoff":
 			f.mu.Lock()
 			f.logoff++
@@ -198,4 +225,46 @@ func (f *amiFake) calls() []map[string]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]map[string]string(nil), f.originates...)
+}
+
+type lockedWriter struct {
+	c  net.Conn
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.c.Write(p)
+}
+
+// listening is how many links are logged in.
+func (f *amiFake) listening() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sessions)
+}
+
+// emit pushes an event ("Key: value" pairs) to every logged-in link.
+func (f *amiFake) emit(kv ...string) {
+	var b strings.Builder
+	for i := 0; i < len(kv); i += 2 {
+		b.WriteString(kv[i] + ": " + kv[i+1] + "\r\n")
+	}
+	b.WriteString("\r\n")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c, mu := range f.sessions {
+		_, _ = lockedWriter{c, mu}.Write([]byte(b.String()))
+	}
+}
+
+// drop cuts every logged-in link, as a restarted Asterisk does.
+func (f *amiFake) drop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.sessions {
+		_ = c.Close()
+		delete(f.sessions, c)
+	}
 }

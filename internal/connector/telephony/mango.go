@@ -135,6 +135,7 @@ func MangoType(hc *http.Client) connection.Type {
 			{Name: "salt", Type: connection.String, Required: true, Secret: true},
 			{Name: "url", Type: connection.String, Default: MangoURL},
 			{Name: "line_number", Type: connection.String},
+			{Name: "create_leads", Type: connection.Boolean, Default: true},
 		},
 		Validate: func(s connection.Settings) []connection.Problem { return MangoOf(s).Problems() },
 		Check: func(ctx context.Context, s connection.Settings) error {

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -85,6 +86,16 @@ type Deps struct {
 	// DB keeps the calls ordered under each step's key.
 	DB  *db.DB
 	Now func() time.Time
+	// Store, HookKey (a key derived for the hooks' tokens), BaseURL and
+	// Log serve the providers' notifications (NewCalls).
+	Store   *store.Store
+	HookKey []byte
+	BaseURL string
+	Log     *slog.Logger
+	// AMIRescan is how often the AMI listeners look for changed asterisk
+	// connections (0: 30 s); AMIPing how often a quiet AMI link is pinged
+	// (0: 20 s).
+	AMIRescan, AMIPing time.Duration
 }
 
 // Register adds the telephony connection types and call.callback.
@@ -105,6 +116,11 @@ func Register(conns *connection.Registry, reg *automation.Registry, d Deps) erro
 	}
 	if err := reg.AddMessages(messages, "messages"); err != nil {
 		return fmt.Errorf("telephony: %w", err)
+	}
+	for _, k := range callTriggers() {
+		if err := reg.AddTrigger(k); err != nil {
+			return err
+		}
 	}
 	return reg.Add(CallbackAction(d))
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/obmen/obmen/internal/connection"
 )
@@ -39,6 +40,16 @@ func (a ZadarmaAccount) url() string { return connection.BaseURL(a.URL, ZadarmaU
 // secret are required fields).
 func (a ZadarmaAccount) Problems() []connection.Problem {
 	return connection.CheckBaseURL("url", a.URL, ZadarmaURL)
+}
+
+// zoneProblems checks the time zone Zadarma's times are in.
+func zoneProblems(s connection.Settings) []connection.Problem {
+	if name := strings.TrimSpace(s.String("time_zone")); name != "" {
+		if _, err := time.LoadLocation(name); err != nil {
+			return []connection.Problem{{Field: "time_zone", Message: fmt.Sprintf("%q is not a time zone such as Europe/Moscow", name)}}
+		}
+	}
+	return nil
 }
 
 // ZadarmaSign is the Authorization header of a request to method (the
@@ -73,6 +84,19 @@ type zadarmaAnswer struct {
 // success is a *Refused with Zadarma's message.
 func (z Zadarma) get(ctx context.Context, method string, params url.Values) (zadarmaAnswer, error) {
 	var ans zadarmaAnswer
+	body, err := z.getRaw(ctx, method, params)
+	if len(body) > 0 {
+		_ = json.Unmarshal(body, &ans)
+	}
+	return ans, err
+}
+
+// decodeJSON decodes an answer getRaw accepted.
+func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// getRaw is get's answer as it came.
+func (z Zadarma) getRaw(ctx context.Context, method string, params url.Values) ([]byte, error) {
+	var ans zadarmaAnswer
 	if params == nil {
 		params = url.Values{}
 	}
@@ -80,23 +104,23 @@ func (z Zadarma) get(ctx context.Context, method string, params url.Values) (zad
 	u := z.Account.url() + method + "?" + params.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return ans, fmt.Errorf("zadarma: %w", err)
+		return nil, fmt.Errorf("zadarma: %w", err)
 	}
 	req.Header.Set("Authorization", ZadarmaSign(z.Account.Key, z.Account.Secret, method, params))
 	resp, err := z.HTTP.Do(req)
 	if err != nil {
-		return ans, fmt.Errorf("zadarma %s: %w", method, err)
+		return nil, fmt.Errorf("zadarma %s: %w", method, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return ans, fmt.Errorf("zadarma %s: %w", method, err)
+		return nil, fmt.Errorf("zadarma %s: %w", method, err)
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Status == "" {
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return ans, fmt.Errorf("zadarma %s: HTTP %d", method, resp.StatusCode)
+			return body, fmt.Errorf("zadarma %s: HTTP %d", method, resp.StatusCode)
 		}
-		return ans, &Refused{Provider: "zadarma", Class: classOfStatus(resp.StatusCode),
+		return body, &Refused{Provider: "zadarma", Class: classOfStatus(resp.StatusCode),
 			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(body))}
 	}
 	if ans.Status != "success" {
@@ -105,11 +129,11 @@ func (z Zadarma) get(ctx context.Context, method string, params url.Values) (zad
 			msg = fmt.Sprintf("status %s, HTTP %d", ans.Status, resp.StatusCode)
 		}
 		if resp.StatusCode >= 500 {
-			return ans, fmt.Errorf("zadarma %s: HTTP %d: %s", method, resp.StatusCode, msg)
+			return body, fmt.Errorf("zadarma %s: HTTP %d: %s", method, resp.StatusCode, msg)
 		}
-		return ans, &Refused{Provider: "zadarma", Message: msg, Class: classOfStatus(resp.StatusCode)}
+		return body, &Refused{Provider: "zadarma", Message: msg, Class: classOfStatus(resp.StatusCode)}
 	}
-	return ans, nil
+	return body, nil
 }
 
 func classOfStatus(code int) string {
@@ -167,8 +191,12 @@ func ZadarmaType(hc *http.Client) connection.Type {
 			{Name: "key", Type: connection.String, Required: true},
 			{Name: "secret", Type: connection.String, Required: true, Secret: true},
 			{Name: "url", Type: connection.String, Default: ZadarmaURL},
+			{Name: "create_leads", Type: connection.Boolean, Default: true},
+			{Name: "time_zone", Type: connection.String},
 		},
-		Validate: func(s connection.Settings) []connection.Problem { return ZadarmaOf(s).Problems() },
+		Validate: func(s connection.Settings) []connection.Problem {
+			return append(ZadarmaOf(s).Problems(), zoneProblems(s)...)
+		},
 		Check: func(ctx context.Context, s connection.Settings) error {
 			return Zadarma{Account: ZadarmaOf(s), HTTP: hc}.Check(ctx)
 		},

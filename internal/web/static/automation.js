@@ -446,19 +446,46 @@
       li.appendChild(fieldBox(t("auto.entity"), entitySelect(tr, true), {hint: t("auto.manual_hint")}));
       break;
     default:
-      // A connector's trigger: its connection and its options.
-      li.appendChild(fieldBox(t("auto.connection"), textControl({value: tr.connection || "", key: "trigger.connection", path: "trigger.connection",
-        label: t("auto.connection"), inputmode: "numeric", onInput: function (v) {
-          var n = parseInt(v, 10);
-          if (n > 0) { tr.connection = n; } else { delete tr.connection; }
-          changed();
-        }})));
-      li.appendChild(jsonField(t("auto.trigger_options"), tr.options, "trigger.options", "trigger.options", null, function (v) {
-        if (v === undefined) { delete tr.options; } else { tr.options = v; }
-      }, "", true));
+      // A connector's trigger: its connection (the steps' picker) and its
+      // options (the steps' field editors); a kind not known here, or
+      // one with options undescribed, gets the raw forms.
+      if (info && info.connection) {
+        li.appendChild(connectionField(tr, info.connection, "trigger", "trigger.connection", t("auto.trigger_conn_hint")));
+      } else if (!info || tr.connection) {
+        li.appendChild(fieldBox(t("auto.connection"), textControl({value: tr.connection || "", key: "trigger.connection", path: "trigger.connection",
+          label: t("auto.connection"), inputmode: "numeric", onInput: function (v) {
+            var n = parseInt(v, 10);
+            if (n > 0) { tr.connection = n; } else { delete tr.connection; }
+            changed();
+          }})));
+      }
+      if (info && info.options && info.options.length) {
+        li.appendChild(triggerOptions(tr, info));
+      } else {
+        li.appendChild(jsonField(t("auto.trigger_options"), tr.options, "trigger.options", "trigger.options", null, function (v) {
+          if (v === undefined) { delete tr.options; } else { tr.options = v; }
+        }, "", true));
+      }
     }
     li.appendChild(el("div", {class: "node-problems", dataset: {problems: "trigger"}}));
     return li;
+  }
+
+  // triggerOptions edits trigger.options field by field, as a step's
+  // input: the options' values are plain (no templates: nothing is known
+  // before the trigger fires).
+  function triggerOptions(tr, info) {
+    var fs = el("fieldset", {class: "input-form trigger-options", dataset: {path: "trigger.options"}}, [el("legend", {text: t("auto.trigger_options_legend")})]);
+    var holder = {get: function () { return tr.options; }, ensure: function () { if (!isObj(tr.options)) { tr.options = {}; } return tr.options; }};
+    info.options.forEach(function (f) {
+      if (f.name === "interval" && info.poll) {
+        // The kind's own interval is the default; the minimum is said.
+        var hint = [lbl(f.hint), tf("auto.trigger_every", info.every || 60, info.min_every || 10)].filter(Boolean).join(" ");
+        f = Object.assign({}, f, {hint: {ru: hint, en: hint}});
+      }
+      fs.appendChild(fieldEditor(holder, f, "trigger.options." + f.name, "trigger", null));
+    });
+    return fs;
   }
 
   function entitySelect(tr, optional) {
@@ -755,7 +782,7 @@
   // takes its account from the input (email.send: smtp_account or smtp).
   // An action may take a connection of several types ("zadarma|asterisk|
   // mango"): the select lists the saved connections of each.
-  function connectionField(s, spec, base) {
+  function connectionField(s, spec, base, path, hint) {
     var types = spec.split("|"), list = [];
     types.forEach(function (ty) { list = list.concat(connsByType[ty] || []); });
     var opts = [{value: "", label: t("auto.step_conn_none")}].concat(list.map(function (c) {
@@ -764,7 +791,7 @@
     if (s.connection && !list.some(function (c) { return c.id === s.connection; })) {
       opts.push({value: String(s.connection), label: tf("auto.step_conn_missing", s.connection)});
     }
-    var sel = selectControl({options: opts, value: s.connection ? String(s.connection) : "", key: base + ":connection", path: "connection",
+    var sel = selectControl({options: opts, value: s.connection ? String(s.connection) : "", key: base + ":connection", path: path || "connection",
       onChange: function (v) {
         var n = parseInt(v, 10);
         if (n > 0) {
@@ -777,7 +804,7 @@
         changed();
       }});
     sel.dataset.connType = spec;
-    var box = fieldBox(t("auto.step_conn"), sel, {hint: list.length ? t("auto.step_conn_hint") : t("auto.step_conn_empty")});
+    var box = fieldBox(t("auto.step_conn"), sel, {hint: list.length ? (hint || t("auto.step_conn_hint")) : t("auto.step_conn_empty")});
     box.classList.add("step-connection");
     box.appendChild(el("p", {class: "tools"}, [
       el("a", {href: "/admin/connections/new?type=" + encodeURIComponent(types[0]), target: "_blank", rel: "noopener", class: "conn-new",
@@ -1299,7 +1326,9 @@
     [/^"(.+)": use Latin letters, digits and _, starting with a letter$/, "auto.pr.bad_id"],
     [/^action (\S+) has no field "(.+)"$/, "auto.pr.no_field"],
     [/^filters see only the trigger, not steps$/, "auto.pr.filters_steps"],
-    [/^empty group; add conditions or remove it$/, "auto.pr.empty_group"]
+    [/^empty group; add conditions or remove it$/, "auto.pr.empty_group"],
+    [/^required: a saved (.+) connection$/, "auto.pr.trigger_conn"],
+    [/^must be at least (\d+) seconds$/, "auto.pr.min_seconds"]
   ];
   function translateProblem(msg) {
     for (var i = 0; i < problemTexts.length; i++) {
@@ -1549,7 +1578,7 @@
     actions.forEach(function (a) { actionByName[a.name] = a; });
     triggers.forEach(function (k) { triggerByType[k.type] = k; });
     var types = [];
-    actions.forEach(function (a) {
+    actions.concat(triggers).forEach(function (a) {
       (a.connection ? a.connection.split("|") : []).forEach(function (ty) { if (types.indexOf(ty) < 0) { types.push(ty); } });
     });
     return loadConnections(types);
