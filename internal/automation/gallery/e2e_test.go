@@ -188,7 +188,7 @@ func TestSeedRetailCRM(t *testing.T) {
 
 // Seed 001 with МойСклад, the same way: a call → a deal, a counterparty
 // and a customer order with the seed's attributes (by name) and the deal
-// as its external code → its state and payment change → the deal
+// as its external code; a site request likewise → its state and payment change → the deal
 // follows → the order delivered → the deal won. On both engines.
 func TestSeedMoySklad(t *testing.T) {
 	n := 0
@@ -201,7 +201,8 @@ func TestSeedMoySklad(t *testing.T) {
 		call := s.install("calltouch-call-moysklad", in)
 		upd := s.install("moysklad-order-calltouch-deal", in)
 		won := s.install("moysklad-order-complete-calltouch-won", in)
-		for _, b := range []automation.Bundle{call, upd, won} {
+		req := s.install("calltouch-request-moysklad", in)
+		for _, b := range []automation.Bundle{call, upd, won, req} {
 			s.waitCursor(b.ID)
 		}
 		time.Sleep(1100 * time.Millisecond)
@@ -241,6 +242,27 @@ func TestSeedMoySklad(t *testing.T) {
 			if attrs[k] != v {
 				t.Fatalf("attribute %s = %v, want %q (%v)", k, attrs[k], v, o["attributes"])
 			}
+		}
+
+		// (2): a site request → a deal, a counterparty named as the
+		// client with phone and e-mail, an order with the session's tags.
+		rid := 920000 + n
+		c.ct.AddRequest(rid, time.Now())
+		s.pollNow(req.ID)
+		s.okRuns(req.ID, 1, 4)
+		if deal := c.ct.Deal(fmt.Sprintf("obmen-request-%d", rid)); deal == nil || deal["status"] != "PENDING" {
+			t.Fatalf("request's deal %v", deal)
+		}
+		if c.ms.Count("counterparty") != 2 || c.ms.Count("customerorder") != 2 {
+			t.Fatalf("after the request: %d counterparties, %d orders", c.ms.Count("counterparty"), c.ms.Count("customerorder"))
+		}
+		s.do("GET", fmt.Sprintf("/api/v1/bundles/%d/runs", req.ID), nil, http.StatusOK, &runs)
+		s.do("GET", fmt.Sprintf("/api/v1/runs/%d", runs.Items[0].ID), nil, http.StatusOK, &full)
+		client, _ := full.Steps[1].Output.(map[string]any)["entity"].(map[string]any)
+		rorder := c.ms.Order(full.Steps[2].Output.(map[string]any)["id"].(string))
+		if client["name"] != "Анна Петрова" || client["email"] != "anna@example.ru" || rorder["externalCode"] != fmt.Sprintf("obmen-request-%d", rid) ||
+			rorder["description"] != "Заказ по заявке из Calltouch с номера 79161234567" {
+			t.Fatalf("request's counterparty %v, order %v", client, rorder)
 		}
 
 		// Confirmed and paid in part, then delivered.
