@@ -169,6 +169,12 @@ type PushRequest struct {
 	// Reply, set by Push, is the answer instead of the usual JSON: the
 	// remote's verification handshake (status 0: 200).
 	Reply *PushReply
+	// PollNow, set by Push, makes the polls of the kind's bundles on this
+	// connection due at once: for remotes whose push says only "something
+	// changed" (a webhook naming the record, not its state), the poll
+	// reads what changed, so the push needs no reads of its own and is
+	// answered at once, and push and poll cannot disagree.
+	PollNow bool
 }
 
 // PushReply is a kind's own answer to a push request.

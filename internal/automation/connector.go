@@ -202,6 +202,29 @@ type connectionBundle struct {
 	c       *Compiled
 }
 
+// pollNow makes the polls of the active bundles with this trigger on
+// this connection due at once, and wakes this instance's poll loop (the
+// others see them due at their next look).
+func (s *Service) pollNow(ctx context.Context, typ string, connectionID int64) error {
+	bundles, err := s.connectionBundles(ctx, typ, connectionID)
+	if err != nil || len(bundles) == 0 {
+		return err
+	}
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, b := range bundles {
+			if _, err := tx.ExecContext(ctx, "UPDATE automation_bundles SET poll_due_at = 0 WHERE id = $1", b.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("automation: poll now %s on connection %d: %w", typ, connectionID, err)
+	}
+	s.pokeSchedules()
+	return nil
+}
+
 // connectionBundles lists the active bundles whose trigger is of type
 // typ on connection id.
 func (s *Service) connectionBundles(ctx context.Context, typ string, connectionID int64) ([]connectionBundle, error) {
@@ -441,6 +464,13 @@ func (s *Service) serveConnectionHook(w http.ResponseWriter, r *http.Request) {
 		}
 		if req.Reply != nil && reply == nil {
 			reply = req.Reply
+		}
+		if req.PollNow {
+			if err := s.pollNow(r.Context(), k.Type, connID); err != nil {
+				s.log.Error("automation: connection hook", "connection", connID, "trigger", k.Type, "err", err)
+				httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "the polls could not be made due; try again"))
+				return
+			}
 		}
 		n, err := s.FireConnection(r.Context(), k.Type, connID, items)
 		if err != nil {

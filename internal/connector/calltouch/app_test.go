@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -243,5 +245,60 @@ func TestBundleCallToDeal(t *testing.T) {
 		if rs := s.runs(b.ID); len(rs) != 2 {
 			t.Fatalf("%d runs after polling again", len(rs))
 		}
+
+		// Calltouch's webhook to the connection's hook URL: a call pushed
+		// runs at once; the same call polled later (it reaches the diary
+		// after the webhook) makes no second run; a request pushed to the
+		// same URL is not a call; a body that is neither is refused.
+		var hook struct {
+			URL string `json:"url"`
+		}
+		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/hook", conn.ID), nil, http.StatusOK, &hook)
+		pushed := func(form url.Values, want int) map[string]any {
+			t.Helper()
+			res, err := http.PostForm(hook.URL, form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(res.Body).Decode(&out)
+			if res.StatusCode != want {
+				t.Fatalf("push %v: %d %v", form, res.StatusCode, out)
+			}
+			return out
+		}
+		id3 := 700002 + n*10
+		at := time.Now()
+		call := url.Values{"siteId": {fmt.Sprint(f.Site)}, "callId": {fmt.Sprint(id3)}, "callerphone": {fmt.Sprintf("7925%07d", id3)},
+			"phonenumber": {"74950000000"}, "calltime": {at.In(f.Loc).Format("2006-01-02 15:04:05")}, "duration": {"61"}, "status": {"successful"},
+			"utm_campaign": {"sofa"}}
+		if out := pushed(call, http.StatusOK); out["runs"] != float64(1) {
+			t.Fatalf("the call pushed: %v", out)
+		}
+		pushed(call, http.StatusOK) // Calltouch retries: still one run
+		rs := s.waitFinished(b.ID, 3)
+		if len(rs) != 3 || slices.ContainsFunc(rs, func(r automation.Run) bool { return r.Status != automation.StatusOK }) {
+			t.Fatalf("runs after the push: %+v", rs)
+		}
+		if d := f.Deal(fmt.Sprintf("obmen-call-%d", id3)); d == nil || d["status"] != "COMPLETED" {
+			t.Fatalf("the pushed call's deal: %v", d)
+		}
+		f.AddCall(id3, at, nil)
+		before = len(f.Hits("calls-diary"))
+		s.pollNow(b.ID)
+		for deadline = time.Now().Add(20 * time.Second); len(f.Hits("calls-diary")) <= before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no poll after the push")
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		if rs := s.runs(b.ID); len(rs) != 3 {
+			t.Fatalf("%d runs: the pushed call polled ran again", len(rs))
+		}
+		if out := pushed(url.Values{"siteId": {fmt.Sprint(f.Site)}, "requestId": {"51"}, "requestDate": {"2026-12-05 10:00:00"}}, http.StatusOK); out["runs"] != float64(0) {
+			t.Fatalf("a request pushed ran the call bundle: %v", out)
+		}
+		pushed(url.Values{"siteId": {fmt.Sprint(f.Site)}, "foo": {"bar"}}, http.StatusBadRequest)
 	})
 }

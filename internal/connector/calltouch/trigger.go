@@ -2,7 +2,9 @@ package calltouch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -158,24 +160,74 @@ func (d Deps) PollRequests(ctx context.Context, b *automation.Bundle, cursor str
 	return items, next, nil
 }
 
+// validateTrigger checks the range of overlap_minutes; the engine checks
+// the connection, the option names and types, and the interval.
 func validateTrigger(spec automation.TriggerSpec) []automation.Problem {
-	var ps []automation.Problem
-	if spec.Connection == 0 {
-		ps = append(ps, automation.Problem{Field: "trigger.connection", Message: "required: the Calltouch connection to read"})
+	v, ok := spec.Options["overlap_minutes"]
+	if !ok || v == nil {
+		return nil
 	}
-	for k, v := range spec.Options {
-		switch k {
-		case "overlap_minutes":
-			if f, ok := v.(float64); !ok || f <= 0 || f > 24*60 {
-				if i, ok := v.(int64); !ok || i <= 0 || i > 24*60 {
-					ps = append(ps, automation.Problem{Field: "trigger.options.overlap_minutes", Message: "must be a number of minutes from 1 to 1440"})
-				}
+	var n float64
+	switch x := v.(type) {
+	case float64:
+		n = x
+	case int64:
+		n = float64(x)
+	case int:
+		n = float64(x)
+	}
+	if n <= 0 || n > 24*60 {
+		return []automation.Problem{{Field: "trigger.options.overlap_minutes", Message: "must be a number of minutes from 1 to 1440"}}
+	}
+	return nil
+}
+
+// options are the options both triggers take (besides the interval).
+var options = []automation.Field{{Name: "overlap_minutes", Type: "integer"}}
+
+// pushKind says what a webhook carries: Calltouch sends calls and
+// requests to the same address, with their own parameters; "?event=call"
+// or "?event=request" in the address set up in Calltouch says it
+// outright.
+func pushKind(v url.Values) (string, error) {
+	switch e := strings.ToLower(get(v, "event")); e {
+	case "call", "request":
+		return e, nil
+	case "":
+	default:
+		return "", fmt.Errorf("calltouch webhook: event: %q is not call or request", e)
+	}
+	switch {
+	case get(v, "requestId", "request_id", "requestNumber", "request_number", "requestDate", "subject") != "":
+		return "request", nil
+	case get(v, "callId", "call_id", "callerphone", "callerNumber", "calltime", "callTime") != "":
+		return "call", nil
+	}
+	return "", errors.New("calltouch webhook: neither a call (callId, callerphone) nor a request (requestId, requestNumber)")
+}
+
+// push is the Push of the kind for event ("call" or "request"): the other
+// event's webhooks give it nothing, and one that is neither is an error
+// (reported once, by the call kind).
+func push(event string, items func(url.Values, Account) ([]automation.Item, error)) func(context.Context, *automation.PushRequest) ([]automation.Item, error) {
+	return func(_ context.Context, req *automation.PushRequest) ([]automation.Item, error) {
+		v, err := pushValues(req.Request)
+		if err != nil {
+			if event == "call" {
+				return nil, err
 			}
-		default:
-			ps = append(ps, automation.Problem{Field: "trigger.options." + k, Message: "unknown option of a Calltouch trigger"})
+			return nil, nil
 		}
+		v = lower(v)
+		got, err := pushKind(v)
+		switch {
+		case err != nil && event == "call":
+			return nil, err
+		case err != nil || got != event:
+			return nil, nil
+		}
+		return items(v, AccountOf(req.Settings))
 	}
-	return ps
 }
 
 func str(name string) automation.Field { return automation.Field{Name: name, Type: "string"} }
@@ -210,11 +262,13 @@ func RequestData() []automation.Field {
 // CallTrigger is calltouch.call: a call in the calls diary.
 func CallTrigger(d Deps) automation.TriggerKind {
 	d = d.withDefaults()
-	return automation.TriggerKind{Type: TriggerCall, Group: Group, Data: CallData(), Validate: validateTrigger, Poll: d.PollCalls, Every: d.Every}
+	return automation.TriggerKind{Type: TriggerCall, Group: Group, Data: CallData(), Validate: validateTrigger, Poll: d.PollCalls, Every: d.Every,
+		Connection: Type, Options: options, Push: push("call", CallItems)}
 }
 
 // RequestTrigger is calltouch.request: a request in the requests journal.
 func RequestTrigger(d Deps) automation.TriggerKind {
 	d = d.withDefaults()
-	return automation.TriggerKind{Type: TriggerReq, Group: Group, Data: RequestData(), Validate: validateTrigger, Poll: d.PollRequests, Every: d.Every}
+	return automation.TriggerKind{Type: TriggerReq, Group: Group, Data: RequestData(), Validate: validateTrigger, Poll: d.PollRequests, Every: d.Every,
+		Connection: Type, Options: options, Push: push("request", RequestItems)}
 }

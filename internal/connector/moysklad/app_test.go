@@ -17,11 +17,9 @@ import (
 	"github.com/obmen/obmen/internal/app"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/config"
-	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/moysklad/moyskladtest"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
-	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -325,28 +323,50 @@ func TestSeedBundlesEndToEnd(t *testing.T) {
 			t.Fatalf("titles %v", titles)
 		}
 
-		// МойСклад's webhook for a new change, pushed twice: one run.
+		// МойСклад's webhook for a new change, posted twice to the
+		// connection's hook URL: each post is answered at once and makes
+		// the reconciliation poll due (the minute's poll would come much
+		// later); the change runs once, as the poll's item.
 		f.Touch(other, "2026-12-05 12:10:00.000", 2, 0)
-		deps := moysklad.Deps{HTTP: httpx.NewOutboundClient(loopback), Conns: s.app.Connections}
-		body := []byte(fmt.Sprintf(`{"events":[{"meta":{"type":"customerorder","href":"%s/entity/customerorder/%s"},"action":"UPDATE","accountId":"a","updatedFields":["state"]}]}`,
-			f.Base(), other))
-		var fired []int64
+		var hook struct {
+			URL string `json:"url"`
+		}
+		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/hook", conn.ID), nil, http.StatusOK, &hook)
+		body := fmt.Sprintf(`{"events":[{"meta":{"type":"customerorder","href":"%s/entity/customerorder/%s"},"action":"UPDATE","accountId":"a","updatedFields":["state"]}]}`,
+			f.Base(), other)
 		for range 2 {
-			items, err := deps.ParsePush(t.Context(), conn.ID, body)
-			if err != nil || len(items) != 1 {
-				t.Fatalf("%v %v", items, err)
-			}
-			ids, err := s.app.Automation.Fire(t.Context(), tb.ID, items)
+			res, err := http.Post(hook.URL, "application/json", strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			fired = append(fired, ids...)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("webhook: %d", res.StatusCode)
+			}
 		}
-		if len(fired) != 2 || fired[0] != fired[1] {
-			t.Fatalf("pushed twice: runs %v", fired)
+		var pushed automation.Run
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if rs := s.runs(tb.ID, 0); len(rs) == 3 {
+				for _, r := range rs {
+					if r.ID != runs[0].ID && r.ID != runs[1].ID {
+						pushed = s.wait(r.ID)
+					}
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the webhook did not make the poll run")
+			}
 		}
-		if r := s.wait(fired[0]); r.Status != automation.StatusOK || r.Steps[0].Output.(map[string]any)["title"] != "Заказ 00002: Доставлен, оплачено 0" {
-			t.Fatalf("pushed run %+v", r)
+		if pushed.Status != automation.StatusOK || pushed.Steps[0].Output.(map[string]any)["title"] != "Заказ 00002: Доставлен, оплачено 0" {
+			t.Fatalf("pushed run %+v", pushed)
+		}
+		waitCursorPolled(t, d, tb.ID)
+		if n := len(s.runs(tb.ID, 3)); n != 3 {
+			t.Fatalf("pushed twice: %d runs, want 3", n)
+		}
+		if res, err := http.Post(hook.URL, "application/json", strings.NewReader(`{"events":`)); err != nil || res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a malformed webhook: %v %v", res, err)
 		}
 
 		// A second instance on the same database: both poll, each

@@ -269,7 +269,18 @@ func OrderChangedTrigger(d Deps) automation.TriggerKind {
 		every = defaultPollInterval
 	}
 	return automation.TriggerKind{
-		Type: TriggerOrderChanged, Group: Group, Every: every,
+		Type: TriggerOrderChanged, Group: Group, Every: every, Connection: Type,
+		// A webhook names the orders, not their state: it makes the
+		// reconciliation poll due at once, which reads them (the answer is
+		// immediate, as МойСклад wants it within 1.5 s; and a push and the
+		// poll give each change the same item).
+		Push: func(ctx context.Context, req *automation.PushRequest) ([]automation.Item, error) {
+			if _, err := ParseWebhook(req.Body); err != nil {
+				return nil, err
+			}
+			req.PollNow = true
+			return nil, nil
+		},
 		Data: []automation.Field{
 			{Name: "id", Type: "string"}, {Name: "name", Type: "string"}, {Name: "href", Type: "string"},
 			{Name: "updated", Type: "string"}, {Name: "state", Type: "string"}, {Name: "state_href", Type: "string"},

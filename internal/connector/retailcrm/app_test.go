@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -405,6 +406,35 @@ func TestBundlesAgainstFake(t *testing.T) {
 		if n := len(s.runs(hb.ID)); n != 1 {
 			t.Fatalf("%d runs after reading the history again", n)
 		}
+		// A push to the connection's hook URL (a retailCRM trigger posting
+		// the order's id) makes the history poll due at once: the status
+		// change runs well before the 30 s poll would have come.
+		var hook struct {
+			URL string `json:"url"`
+		}
+		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/hook", conn.ID), nil, http.StatusOK, &hook)
+		f.ManagerSets(1, "status", "complete")
+		res, err := http.PostForm(hook.URL, url.Values{"order_id": {"1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("push: %d", res.StatusCode)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(s.runs(hb.ID)) < 2; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the push did not make the poll run")
+			}
+		}
+		if res, err = http.Post(hook.URL, "application/json", strings.NewReader("{not json")); err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a malformed push: %d", res.StatusCode)
+		}
+
 		// order.changed sees the comment too, not Obmen's change.
 		var cb automation.Bundle
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "заказ изменён", "active": true,
@@ -412,7 +442,7 @@ func TestBundlesAgainstFake(t *testing.T) {
 			"steps": []any{map[string]any{"id": "get", "action": "retailcrm.order.get", "connection": conn.ID,
 				"input": map[string]any{"by": "id", "id": "{{trigger.order.id}}"}}}}, http.StatusCreated, &cb)
 		s.poll(cb.ID)
-		if runs := s.waitRuns(cb.ID, 2); len(runs) != 2 {
+		if runs := s.waitRuns(cb.ID, 3); len(runs) != 3 { // the comment and both status changes
 			t.Fatalf("order.changed: %d runs", len(runs))
 		}
 	})

@@ -2,6 +2,7 @@ package retailcrm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -39,7 +40,19 @@ func Triggers(d Deps) []automation.TriggerKind {
 		}},
 	}
 	mk := func(typ string, statusOnly bool) automation.TriggerKind {
-		return automation.TriggerKind{Type: typ, Group: Group, Data: data, Every: every,
+		return automation.TriggerKind{Type: typ, Group: Group, Data: data, Every: every, Connection: Type,
+			// A push (retailCRM's triggers post what the admin sets up:
+			// history entries or just the order) makes the history poll
+			// due at once: the poll reads the entries with the order, skips
+			// Obmen's own changes and keeps status_changed to statuses,
+			// and gives each entry the one key.
+			Push: func(ctx context.Context, req *automation.PushRequest) ([]automation.Item, error) {
+				if _, err := ParsePush(req.Body, req.Request.Header.Get("Content-Type")); err != nil && !errors.Is(err, ErrPollNow) {
+					return nil, err
+				}
+				req.PollNow = true
+				return nil, nil
+			},
 			Validate: func(spec automation.TriggerSpec) []automation.Problem {
 				if spec.Connection == 0 {
 					return []automation.Problem{{Field: "trigger.connection", Message: "required: the retailCRM connection"}}
