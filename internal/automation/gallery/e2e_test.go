@@ -178,6 +178,9 @@ func TestSeedRetailCRM(t *testing.T) {
 		for filtered := 0; filtered == 0; {
 			s.pollNow(upd.ID)
 			for _, r := range s.runs(upd.ID) {
+				if !r.Finished() {
+					continue
+				}
 				if r.Status == automation.StatusFiltered {
 					var full automation.Run
 					s.do("GET", fmt.Sprintf("/api/v1/runs/%d", r.ID), nil, http.StatusOK, &full)
