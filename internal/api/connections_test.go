@@ -26,7 +26,7 @@ func TestConnectionsAPI(t *testing.T) {
 			body  map[string]any
 			field string
 		}{
-			{map[string]any{"type": "retailcrm", "name": "x", "settings": map[string]any{}}, "type"},
+			{map[string]any{"type": "amocrm", "name": "x", "settings": map[string]any{}}, "type"}, // no such connector
 			{map[string]any{"type": "smtp", "name": "x", "settings": map[string]any{"host": "smtp.example.ru", "from": "a@example.ru", "auth": true, "login": "a"}}, "settings.password"},
 			{map[string]any{"type": "smtp", "name": "x", "settings": map[string]any{"host": "smtp.example.ru", "from": "a@example.ru", "security": "tls"}}, "settings.security"},
 			{map[string]any{"type": "smtp", "name": "x", "settings": map[string]any{"host": "smtp.example.ru", "from": "a@example.ru", "pasword": "x"}}, "settings.pasword"},
