@@ -47,7 +47,6 @@ func TestStepConnection(t *testing.T) {
 		b := e.bundle(def)
 		var run automation.Run
 		e.must(e.do("POST", fmt.Sprintf("/api/v1/bundles/%d/run", b.ID), map[string]any{"entity": "lead", "record_id": lead}), http.StatusAccepted).json(t, &run)
-		e.start()
 		done := e.waitStatus(run.ID, automation.StatusError)
 		if len(done.Steps) == 0 || !strings.Contains(done.Steps[len(done.Steps)-1].Error, fmt.Sprintf("127.0.0.1:%d", port)) {
 			t.Fatalf("the run did not use the connection: %+v", done.Steps)

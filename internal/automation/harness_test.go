@@ -107,6 +107,10 @@ func newEnvRiver(t testing.TB, d *db.DB, riverOpt func(*river.Config), opts ...a
 
 func (e *env) start() {
 	e.t.Helper()
+	if e.stop != nil {
+		// Two runners of one app: the first could never be stopped.
+		e.t.Fatal("the jobs are running already: stopJobs first")
+	}
 	var opts []jobs.Option
 	if e.riverOpt != nil {
 		opts = append(opts, e.riverOpt)

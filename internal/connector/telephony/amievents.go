@@ -95,7 +95,13 @@ type listener struct {
 func (cs *Calls) Start(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	cs.mu.Lock()
-	cs.stop = cancel
+	// Started again without a Stop: Stop ends every start's loop, not
+	// only the last one's (it waits for them all).
+	if prev := cs.stop; prev != nil {
+		cs.stop = func() { prev(); cancel() }
+	} else {
+		cs.stop = cancel
+	}
 	cs.mu.Unlock()
 	cs.wg.Add(1)
 	go func() {
@@ -136,6 +142,7 @@ func (cs *Calls) Poke() {
 func (cs *Calls) Stop() {
 	cs.mu.Lock()
 	stop := cs.stop
+	cs.stop = nil
 	cs.mu.Unlock()
 	if stop != nil {
 		stop()
