@@ -107,7 +107,12 @@ func checkURLTemplate(t string) error {
 	// The placeholders go after the host: an invoice's number must not
 	// choose where its payment link leads.
 	if i := strings.IndexByte(t, '{'); i >= 0 {
-		rest := strings.TrimPrefix(strings.TrimPrefix(t[:i], "https://"), "http://")
+		// The scheme in any case (HTTPS:// parses as https, found by
+		// fuzzing), then the authority up to the first / ? or #.
+		rest := t[:i]
+		if k := strings.Index(rest, "://"); k >= 0 {
+			rest = rest[k+3:]
+		}
 		if !strings.ContainsAny(rest, "/?#") {
 			return Invalid("url_template", "the placeholders must come after the host (https://host/…{number}), got %q", t)
 		}

@@ -25,6 +25,7 @@ func TestPaymentMethodNormalize(t *testing.T) {
 		{PaymentMethod{Name: "X", ClientType: "company", URLTemplate: "{public_url}"}, "url_template"},
 		{PaymentMethod{Name: "X", ClientType: "company", URLTemplate: "https:///{number}"}, "url_template"},
 		{PaymentMethod{Name: "X", ClientType: "company", URLTemplate: "https://{number}.example/"}, "url_template"},
+		{PaymentMethod{Name: "X", ClientType: "company", URLTemplate: "HTTPS://{number}.example/"}, "url_template"}, // the scheme in capitals (found by fuzzing)
 		{PaymentMethod{Name: "X", ClientType: "company", URLTemplate: "https://pay.example{number}/"}, "url_template"},
 	}
 	for _, c := range cases {
