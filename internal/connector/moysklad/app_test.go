@@ -6,8 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/obmen/obmen/internal/app/apptest"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,9 +16,7 @@ import (
 
 	"github.com/obmen/obmen/internal/app"
 	"github.com/obmen/obmen/internal/automation"
-	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connector/moysklad/moyskladtest"
-	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -32,40 +30,8 @@ type server struct {
 }
 
 func newServer(t testing.TB, d *db.DB) *server {
-	srv := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.AdminPassword = "admin-password"
-	cfg.DataDir = t.TempDir()
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	cfg.OutboundAllow = []string{"127.0.0.0/8"}
-	cfg.SecretKey = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
-	a, err := app.NewServer(d, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := app.EnsureAdmin(ctx, a.Store, cfg, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	u, err := a.Store.UserByLogin(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := a.Store.CreateAPIKey(ctx, crm.Actor{UserID: u.ID}, u.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Automation.Configure(automation.WithBackoff(20*time.Millisecond, 200*time.Millisecond), automation.WithPoll(50*time.Millisecond),
-		automation.WithStepTimeout(30*time.Second))
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	stop, err := a.StartJobs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return &server{t: t, srv: srv, app: a, key: key}
+	a := apptest.Start(t, d)
+	return &server{t: t, srv: a.Srv, app: a.App, key: a.Key}
 }
 
 func (s *server) do(method, path string, body any, want int, dst any) {
