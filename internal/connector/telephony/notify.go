@@ -61,10 +61,11 @@ var zadarmaSigned = map[string][]string{
 	ZadarmaRecord:   {"pbx_call_id", "call_id_with_rec"},
 }
 
-// ZadarmaNotifySign is the Signature of a notification.
+// ZadarmaNotifySign is the Signature of a notification (the event read as
+// ParseZadarma reads it, spaces around it ignored).
 func ZadarmaNotifySign(secret, event string, f url.Values) string {
 	var b strings.Builder
-	for _, k := range zadarmaSigned[event] {
+	for _, k := range zadarmaSigned[strings.TrimSpace(event)] {
 		b.WriteString(f.Get(k))
 	}
 	m := hmac.New(sha1.New, []byte(secret))
