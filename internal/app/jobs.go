@@ -15,6 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/automation/action"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/bitrix24"
 	"github.com/obmen/obmen/internal/connector/calltouch"
 	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
@@ -154,6 +155,9 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
+	}
+	if err := bitrix24.Register(conns.Registry(), reg, bitrix24.Deps{HTTP: outbound, Conns: conns, Store: s, DB: d, Box: box, BaseURL: cfg.BaseURL()}); err != nil {
 		return nil, nil, err
 	}
 	if err := calltouch.Register(conns.Registry(), reg, calltouch.Deps{HTTP: outbound, Conns: conns}); err != nil {
