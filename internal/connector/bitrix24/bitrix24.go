@@ -265,7 +265,7 @@ func (d Deps) Client(p Portal) *Client {
 	if l == nil {
 		l = processLimiters
 	}
-	c := &Client{Portal: p.URL, UserID: p.UserID, Code: p.Code, HTTP: d.HTTP, Limit: l.of(p.URL, p.Enterprise), Backoff: d.Backoff, Requests: d.Requests}
+	c := &Client{Portal: p.URL, UserID: p.UserID, Code: p.Code, HTTP: d.HTTP, Limit: l.For(p.URL, p.Enterprise), Backoff: d.Backoff, Requests: d.Requests}
 	if p.OAuth() {
 		c.Token = d.tokens(p)
 	}

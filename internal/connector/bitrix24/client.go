@@ -122,7 +122,8 @@ type Limiters struct {
 	Burst int
 }
 
-func (l *Limiters) of(portal string, enterprise bool) *rate.Limiter {
+// For is the bucket of a portal on its plan.
+func (l *Limiters) For(portal string, enterprise bool) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m == nil {
@@ -141,7 +142,10 @@ func (l *Limiters) of(portal string, enterprise bool) *rate.Limiter {
 	key := fmt.Sprintf("%s\x00%g\x00%d", portal, r, b)
 	lim, ok := l.m[key]
 	if !ok {
-		lim = rate.NewLimiter(rate.Limit(r), b)
+		// A tenth under the rate and one under the burst: requests
+		// that leave evenly arrive with the network's jitter, and the
+		// portal counts by the arrival.
+		lim = rate.NewLimiter(rate.Limit(r*0.9), max(1, b-1))
 		l.m[key] = lim
 	}
 	return lim
