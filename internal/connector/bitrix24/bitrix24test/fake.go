@@ -299,10 +299,7 @@ func keysInOrder(raw json.RawMessage) []string {
 func setPath(p map[string]any, name, v string) {
 	segs := []string{name}
 	if i := strings.IndexByte(name, '['); i > 0 {
-		segs = []string{name[:i]}
-		for _, s := range strings.Split(strings.TrimSuffix(name[i+1:], "]"), "][") {
-			segs = append(segs, s)
-		}
+		segs = append([]string{name[:i]}, strings.Split(strings.TrimSuffix(name[i+1:], "]"), "][")...)
 	}
 	m := p
 	for _, s := range segs[:len(segs)-1] {
