@@ -29,6 +29,9 @@ const (
 	OutcomeUpdated = "updated"
 	OutcomeFound   = "found"
 	OutcomeSkipped = "skipped"
+	// The order went as a lead (a client new to the portal).
+	OutcomeLeadCreated = "lead_created"
+	OutcomeLeadUpdated = "lead_updated"
 )
 
 // Origin is the deals' ORIGINATOR_ID: the system an ORIGIN_ID belongs
@@ -102,11 +105,15 @@ type DealInput struct {
 
 // DealOutput is what deal.upsert did.
 type DealOutput struct {
-	ID        int64  `json:"id"`
-	ContactID int64  `json:"contact_id"`
-	CompanyID int64  `json:"company_id"`
-	Outcome   string `json:"outcome"`
-	Requests  int64  `json:"requests"`
+	ID        int64 `json:"id"`
+	ContactID int64 `json:"contact_id"`
+	CompanyID int64 `json:"company_id"`
+	// LeadID is the order's lead, CompanyLeadID the company's own lead,
+	// when the order went as leads.
+	LeadID        int64  `json:"lead_id"`
+	CompanyLeadID int64  `json:"company_lead_id"`
+	Outcome       string `json:"outcome"`
+	Requests      int64  `json:"requests"`
 }
 
 // Actions are the connector's actions.

@@ -152,6 +152,16 @@ func (p Portal) System() string {
 	return s
 }
 
+// LeadSystem is the external ids' system of the leads orders and
+// accounts went as: "bitrix24-lead:" and the portal's host.
+func (p Portal) LeadSystem() string {
+	s := "bitrix24-lead:" + strings.TrimPrefix(p.System(), "bitrix24:")
+	if len(s) > 50 {
+		s = s[:50]
+	}
+	return s
+}
+
 // Responsible is the deals' responsible user: the setting, else the
 // webhook's user (seed 002).
 func (p Portal) Responsible() int64 {

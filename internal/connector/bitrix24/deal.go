@@ -226,6 +226,12 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 		look = append(look, Cmd{Key: "deal", Method: "crm.deal.list", Params: map[string]any{
 			"filter": map[string]any{"ORIGINATOR_ID": Origin, "ORIGIN_ID": OriginID(o.ID)}, "select": []string{"ID", "ORIGINATOR_ID", "ORIGIN_ID"}}})
 	}
+	leadSys := p.LeadSystem()
+	leadID := idFromExternal(o.ExternalIDs, leadSys)
+	if p.Leads && dealID == 0 && leadID == 0 {
+		look = append(look, Cmd{Key: "lead", Method: "crm.lead.list", Params: map[string]any{
+			"filter": map[string]any{"ORIGINATOR_ID": Origin, "ORIGIN_ID": OriginID(o.ID)}, "select": []string{"ID", "ORIGINATOR_ID", "ORIGIN_ID"}}})
+	}
 	if len(look) > 0 {
 		a, err := cl.Batch(ctx, look)
 		if err != nil {
@@ -241,21 +247,17 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 			companyID, _ = found(a, "co", "COMPANY")
 		}
 		if dealID == 0 {
-			// The filter is checked on the answer too: a portal that
-			// ignored an unknown filter field would list every deal.
-			var deals []struct {
-				ID         json.Number `json:"ID"`
-				Originator string      `json:"ORIGINATOR_ID"`
-				Origin     string      `json:"ORIGIN_ID"`
-			}
-			_ = json.Unmarshal(a.Result["deal"], &deals)
-			for _, x := range deals {
-				if x.Originator == Origin && x.Origin == OriginID(o.ID) {
-					dealID, _ = x.ID.Int64()
-					break
-				}
-			}
+			dealID = originMatch(a.Result["deal"], o.ID)
 		}
+		if p.Leads && leadID == 0 {
+			leadID = originMatch(a.Result["lead"], o.ID)
+		}
+	}
+	// A client the portal does not know yet goes as a lead when the
+	// settings say so (seed 002), and an order that went as a lead stays
+	// one until a manager converts it in the portal.
+	if dealID == 0 && (leadID != 0 || (p.Leads && contactID == 0 && companyID == 0)) {
+		return d.leadUpsert(ctx, c, cl, p, o, contact, account, leadID)
 	}
 	var cmds []Cmd
 	companyRef, contactRef := any(nil), any(nil)
@@ -325,6 +327,99 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 	// the retry then updates it instead of making a second one.
 	if err := d.link(ctx, c, sys, o, contact, account, out); err != nil {
 		return out, err
+	}
+	out.Requests = cl.Sent.Load()
+	if err := batchFailure(ActionDealUpsert, w); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// originMatch is the id of the record a list answered whose origin is
+// the order's. The filter is checked on the answer too: a portal that
+// ignored an unknown filter field would list every record.
+func originMatch(raw json.RawMessage, order int64) int64 {
+	var list []struct {
+		ID         json.Number `json:"ID"`
+		Originator string      `json:"ORIGINATOR_ID"`
+		Origin     string      `json:"ORIGIN_ID"`
+	}
+	_ = json.Unmarshal(raw, &list)
+	for _, x := range list {
+		if x.Originator == Origin && x.Origin == OriginID(order) {
+			id, _ := x.ID.Int64()
+			return id
+		}
+	}
+	return 0
+}
+
+// leadUpsert sends the order of a client new to the portal as a lead
+// with its product rows: a person's as one lead, a company's as two —
+// the company's own and its employee's holding the order — so that the
+// portal's "convert lead" makes deal, contact and company (seed 002). A
+// repeat updates the order's lead.
+func (d Deps) leadUpsert(ctx context.Context, c *automation.Call, cl *Client, p Portal, o crm.SalesOrder, contact *crm.Contact, account *crm.Account, leadID int64) (DealOutput, error) {
+	f := d.dealFields(p, o)
+	delete(f, "CATEGORY_ID")
+	delete(f, "STAGE_ID")
+	if contact != nil {
+		for k, v := range contactFields(*contact) {
+			f[k] = v
+		}
+		if leadID == 0 {
+			if ph := phoneField(commValues(contact.Phones)...); len(ph) > 0 {
+				f["PHONE"] = ph
+			}
+			if em := emailField(commValues(contact.Emails)...); len(em) > 0 {
+				f["EMAIL"] = em
+			}
+		}
+	}
+	var cmds []Cmd
+	var ref any = leadID
+	if account != nil {
+		f["COMPANY_TITLE"] = account.Title
+	}
+	if leadID != 0 {
+		cmds = append(cmds, Cmd{Key: "lead", Method: "crm.lead.update", Params: map[string]any{"id": leadID, "fields": f}})
+	} else {
+		if account != nil && idFromExternal(account.ExternalIDs, p.LeadSystem()) == 0 {
+			cf := map[string]any{"TITLE": account.Title, "COMPANY_TITLE": account.Title, "SOURCE_ID": "WEB", "ASSIGNED_BY_ID": p.Responsible()}
+			if ph := commValues(account.Phones); len(ph) > 0 {
+				cf["PHONE"] = []any{map[string]any{"VALUE": ph[0], "VALUE_TYPE": "WORK"}}
+			}
+			if em := commValues(account.Emails); len(em) > 0 {
+				cf["EMAIL"] = []any{map[string]any{"VALUE": em[0], "VALUE_TYPE": "WORK"}}
+			}
+			cmds = append(cmds, Cmd{Key: "company_lead", Method: "crm.lead.add", Params: map[string]any{"fields": cf}})
+		}
+		cmds = append(cmds, Cmd{Key: "lead", Method: "crm.lead.add", Params: map[string]any{"fields": f}})
+		ref = "$result[lead]"
+	}
+	cmds = append(cmds, Cmd{Key: "rows", Method: "crm.lead.productrows.set", Params: map[string]any{"id": ref, "rows": productRows(o.Items)}})
+	if c.DryRun {
+		return DealOutput{LeadID: leadID, Outcome: "dry_run"}, nil
+	}
+	w, err := cl.Batch(ctx, cmds)
+	if err != nil {
+		return DealOutput{}, failure(ActionDealUpsert, err)
+	}
+	out := DealOutput{LeadID: leadID, Outcome: OutcomeLeadUpdated}
+	if leadID == 0 {
+		out.LeadID, out.Outcome = idOf(w.Result["lead"]), OutcomeLeadCreated
+		out.CompanyLeadID = idOf(w.Result["company_lead"])
+	}
+	sys := p.LeadSystem()
+	if out.LeadID != 0 && idFromExternal(o.ExternalIDs, sys) != out.LeadID {
+		if _, err := d.Store.UpdateSalesOrder(ctx, c.Actor, o.ID, func(x *crm.SalesOrder) error { setExternal(&x.Extra, sys, out.LeadID); return nil }); err != nil {
+			return out, automation.Transient(fmt.Errorf("%s: store the lead id %d on order %d: %w", ActionDealUpsert, out.LeadID, o.ID, err), 0)
+		}
+	}
+	if account != nil && out.CompanyLeadID != 0 {
+		if _, err := d.Store.UpdateAccount(ctx, c.Actor, account.ID, func(x *crm.Account) error { setExternal(&x.Extra, sys, out.CompanyLeadID); return nil }); err != nil {
+			return out, automation.Transient(fmt.Errorf("%s: store the company's lead id %d on account %d: %w", ActionDealUpsert, out.CompanyLeadID, account.ID, err), 0)
+		}
 	}
 	out.Requests = cl.Sent.Load()
 	if err := batchFailure(ActionDealUpsert, w); err != nil {

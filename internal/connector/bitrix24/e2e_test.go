@@ -255,6 +255,49 @@ func TestEndToEndSecondObmen(t *testing.T) {
 			if lead, err := ps.GetLead(ctx, id(ld["id"])); err != nil || lead.Title != "Новый клиент" || len(lead.Phones) != 1 || lead.Phones[0].ValueType != "MOBILE" {
 				t.Fatalf("the portal's lead %+v, %v", lead, err)
 			}
+
+			// New clients as leads: a person's order as one lead, a
+			// company's as two; a repeat updates the order's lead.
+			p.shop.Do(t, "PUT", fmt.Sprintf("/api/v1/connections/%d", p.conn.ID), map[string]any{"name": "Портал", "settings": map[string]any{
+				"portal_url": p.portal.Srv.URL, "user_id": p.portalAdmin, "status_map": string(mapping), "leads_for_new_clients": true}}, http.StatusOK, nil)
+			newbie, err := s.CreateContact(ctx, p.shopActor, crm.Contact{Name: "Олег", Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 916 555-44-33", ValueType: "WORK"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lorder, err := s.CreateSalesOrder(ctx, p.shopActor, crm.SalesOrder{ContactID: newbie.ID, Items: []crm.LineItem{{Name: "Магнит", Price: 20000, Quantity: 5000}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deals = countDeals(t, ps)
+			lo := out(t, p.call(t, bitrix24.ActionDealUpsert, map[string]any{"sales_order_id": lorder.ID}))
+			lead, err := ps.GetLead(ctx, id(lo["lead_id"]))
+			if lo["outcome"] != bitrix24.OutcomeLeadCreated || err != nil || lead.Name != "Олег" || lead.Opportunity != lorder.Total ||
+				len(lead.ProductRows) != 1 || len(lead.Phones) != 1 || lead.Phones[0].ValueType != "MOBILE" || countDeals(t, ps) != deals {
+				t.Fatalf("a new person's order as a lead: %v, %+v, %v", lo, lead, err)
+			}
+			lo2 := out(t, p.call(t, bitrix24.ActionDealUpsert, map[string]any{"sales_order_id": lorder.ID}))
+			if lo2["outcome"] != bitrix24.OutcomeLeadUpdated || id(lo2["lead_id"]) != id(lo["lead_id"]) {
+				t.Fatalf("repeat of a lead: %v", lo2)
+			}
+			nacc, err := s.CreateAccount(ctx, p.shopActor, crm.Account{Title: "ИП Лютиков", Kind: "legal", Comms: crm.Comms{Emails: []crm.Comm{{Value: "office@lutik.ru", ValueType: "WORK"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nemp, err := s.CreateContact(ctx, p.shopActor, crm.Contact{Name: "Павел", AccountIDs: []int64{nacc.ID}, Comms: crm.Comms{Emails: []crm.Comm{{Value: "pavel@lutik.ru", ValueType: "WORK"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			norder, err := s.CreateSalesOrder(ctx, p.shopActor, crm.SalesOrder{AccountID: nacc.ID, ContactID: nemp.ID, Items: []crm.LineItem{{Name: "Визитки", Price: 100000, Quantity: 1000}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			no := out(t, p.call(t, bitrix24.ActionDealUpsert, map[string]any{"sales_order_id": norder.ID}))
+			elead, err1 := ps.GetLead(ctx, id(no["lead_id"]))
+			clead, err2 := ps.GetLead(ctx, id(no["company_lead_id"]))
+			if no["outcome"] != bitrix24.OutcomeLeadCreated || err1 != nil || err2 != nil || elead.Name != "Павел" || elead.CompanyTitle != "ИП Лютиков" ||
+				len(elead.ProductRows) != 1 || clead.Title != "ИП Лютиков" || len(clead.ProductRows) != 0 || countDeals(t, ps) != deals {
+				t.Fatalf("a new company's order as two leads: %v; employee's %+v %v; company's %+v %v", no, elead, err1, clead, err2)
+			}
 		})
 	}
 }
