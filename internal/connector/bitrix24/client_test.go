@@ -166,7 +166,7 @@ func TestBucketNeverExceeded(t *testing.T) {
 	}
 }
 
-func testBox(t *testing.T) *secret.Box {
+func testBox(t testing.TB) *secret.Box {
 	b, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
