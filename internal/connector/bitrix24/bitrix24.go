@@ -291,7 +291,10 @@ func classed(err error) error {
 	switch {
 	case be.Limited():
 		return connection.Fail(connection.ClassRateLimited, err)
-	case be.Code == CodeNoAuth:
+	case be.Code == CodeNoAuth, be.Code == CodeInvalidCreds && be.Status == http.StatusUnauthorized:
+		// A wrong or deleted webhook: the documentation says
+		// NO_AUTH_FOUND, portals also answer 401 INVALID_CREDENTIALS
+		// (the documented 403 INVALID_CREDENTIALS is a lack of rights).
 		return connection.Fail(ClassNoAuth, err)
 	case be.Code == CodeExpired || be.Code == CodeInvalidGrant || (be.Method == "oauth" && be.Status < 500):
 		return connection.Fail(ClassExpired, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/obmen/obmen/internal/app/apptest"
@@ -100,6 +101,13 @@ func TestEndToEndSecondObmen(t *testing.T) {
 			p.shop.Do(t, "POST", fmt.Sprintf("/api/v1/connections/%d/check", p.conn.ID), nil, http.StatusOK, &res)
 			if !res.OK {
 				t.Fatalf("check: %+v", res)
+			}
+			// A wrong webhook code: the portal's NO_AUTH_FOUND, told in
+			// Russian; settings not saved yet are checked the same way.
+			p.shop.Do(t, "POST", "/api/v1/connections/check", map[string]any{"type": bitrix24.Type, "settings": map[string]any{
+				"portal_url": p.portal.Srv.URL, "user_id": p.portalAdmin, "webhook_code": "wrong-code"}}, http.StatusOK, &res)
+			if res.OK || res.Class != bitrix24.ClassNoAuth || strings.Contains(res.Detail, "wrong-code") {
+				t.Fatalf("check of a wrong webhook: %+v", res)
 			}
 			var rr connection.RefreshResult
 			p.shop.Do(t, "POST", fmt.Sprintf("/api/v1/connections/%d/refresh", p.conn.ID), nil, http.StatusOK, &rr)
