@@ -21,7 +21,7 @@
 // The portal → Obmen direction (outgoing webhooks checked against
 // app_token, the trigger bitrix24.event) plugs in beside this: the
 // connection already holds app_token, and the links Obmen ↔ portal are
-// the external ids Links reads.
+// the external ids Deps.Find reads.
 package bitrix24
 
 import (

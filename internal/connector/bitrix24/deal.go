@@ -200,7 +200,9 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 			account = &x
 		}
 	}
-	isCompany := account != nil && account.Kind != "individual"
+	// An account of kind "person" is a private client's card: the order
+	// is a person's.
+	isCompany := account != nil && account.Kind != crm.AccountPerson
 	switch {
 	case p.Send == SendPersons && isCompany, p.Send == SendCompanies && !isCompany:
 		return DealOutput{Outcome: OutcomeSkipped}, nil
@@ -306,6 +308,12 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 		dealRef = "$result[deal]"
 	}
 	cmds = append(cmds, Cmd{Key: "rows", Method: "crm.deal.productrows.set", Params: map[string]any{"id": dealRef, "rows": productRows(o.Items)}})
+	if dealID == 0 && strings.TrimSpace(o.Comments) != "" {
+		// The order's comment also opens the deal's timeline (seed 002:
+		// "Лента обсуждения"), once, when the deal is made.
+		cmds = append(cmds, Cmd{Key: "comment", Method: "crm.timeline.comment.add", Params: map[string]any{"fields": map[string]any{
+			"ENTITY_ID": dealRef, "ENTITY_TYPE": "deal", "COMMENT": o.Comments}}})
+	}
 	if c.DryRun {
 		return DealOutput{ID: dealID, ContactID: contactID, CompanyID: companyID, Outcome: "dry_run"}, nil
 	}
@@ -426,6 +434,14 @@ func (d Deps) leadUpsert(ctx context.Context, c *automation.Call, cl *Client, p 
 		return out, err
 	}
 	return out, nil
+}
+
+// Find is the Obmen record of entity (sales_order, contact, account)
+// linked to the portal's record bitrixID in system (Portal.System, or
+// Portal.LeadSystem for leads): the seam the portal → Obmen direction
+// reads an outgoing webhook's event with.
+func (d Deps) Find(ctx context.Context, system, entity string, bitrixID int64) (int64, error) {
+	return d.Store.FindByExternalID(ctx, entity, system, strconv.FormatInt(bitrixID, 10))
 }
 
 // link stores the portal's ids on the order, the contact and the account.

@@ -178,6 +178,16 @@ func TestEndToEndSecondObmen(t *testing.T) {
 				t.Fatalf("external ids: order %v, contact %v (system %s)", order.ExternalIDs, person.ExternalIDs, sys)
 			}
 
+			// The seam of the portal → Obmen direction: the deal's id
+			// leads back to the order.
+			deps := bitrix24.Deps{Store: s}
+			if back, err := deps.Find(ctx, sys, store.EntitySalesOrder, id(o["id"])); err != nil || back != order.ID {
+				t.Fatalf("Find the order of deal %d: %d, %v", id(o["id"]), back, err)
+			}
+			if tl, err := ps.ListComments(ctx, store.EntityDeal, id(o["id"])); err != nil || len(tl) != 1 || tl[0].Body != "Позвонить до доставки" {
+				t.Fatalf("the order's comment on the deal's timeline: %+v, %v", tl, err)
+			}
+
 			// A repeat after a change updates the same deal.
 			deals := countDeals(t, ps)
 			if _, err := s.UpdateSalesOrder(ctx, p.shopActor, order.ID, func(x *crm.SalesOrder) error {
