@@ -220,3 +220,30 @@ func TestOAuthRefresh(t *testing.T) {
 		}
 	})
 }
+
+// Batch commands are encoded as http_build_query does; references to
+// earlier commands stay readable.
+func TestQuery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   map[string]any
+		want string
+	}{
+		{map[string]any{"id": 5}, "id=5"},
+		{map[string]any{"fields": map[string]any{"NAME": "Иван & Co", "OPENED": true, "PHONE": []any{map[string]any{"VALUE": "+7 1", "VALUE_TYPE": "MOBILE"}}}},
+			"fields[NAME]=%D0%98%D0%B2%D0%B0%D0%BD+%26+Co&fields[OPENED]=Y&fields[PHONE][0][VALUE]=%2B7+1&fields[PHONE][0][VALUE_TYPE]=MOBILE"},
+		{map[string]any{"id": "$result[deal]", "rows": []any{}}, "id=$result[deal]"},
+		{map[string]any{"values": []string{"a", "b"}, "x": 1.5, "n": nil}, "n=&values[0]=a&values[1]=b&x=1.5"},
+	} {
+		if got := bitrix24.Query(tc.in); got != tc.want {
+			t.Errorf("Query(%v) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	if s := (bitrix24.Cmd{Method: "profile"}).String(); s != "profile" {
+		t.Errorf("a command without parameters: %s", s)
+	}
+	l := &bitrix24.Limiters{}
+	if std, ent := l.For("https://a", false), l.For("https://a", true); std.Burst() != 49 || ent.Burst() != 249 || l.For("https://a", false) != std {
+		t.Errorf("buckets: standard %d, enterprise %d, shared %v", std.Burst(), ent.Burst(), l.For("https://a", false) == std)
+	}
+}
