@@ -18,7 +18,7 @@ import (
 
 // dealAction is deal.upsert of a Deps of the benchmark's own (its own
 // buckets) over the shop's store and connections.
-func dealAction(b *testing.B, shop *apptest.Server, lim *bitrix24.Limiters) automation.Action {
+func dealAction(b testing.TB, shop *apptest.Server, lim *bitrix24.Limiters) automation.Action {
 	box := testBox(b)
 	d := bitrix24.Deps{HTTP: http.DefaultClient, Conns: shop.App.Connections, Store: shop.App.Store, DB: shop.App.DB, Box: box, Limiters: lim}
 	for _, a := range bitrix24.Actions(d) {
@@ -30,7 +30,7 @@ func dealAction(b *testing.B, shop *apptest.Server, lim *bitrix24.Limiters) auto
 	return nil
 }
 
-func newOrder(b *testing.B, shop *apptest.Server, actor crm.Actor, i int) int64 {
+func newOrder(b testing.TB, shop *apptest.Server, actor crm.Actor, i int) int64 {
 	ctx := context.Background()
 	c, err := shop.App.Store.CreateContact(ctx, actor, crm.Contact{Name: fmt.Sprint("Клиент ", i), Comms: crm.Comms{
 		Phones: []crm.Comm{{Value: fmt.Sprintf("+7 900 %07d", i), ValueType: "WORK"}}}})

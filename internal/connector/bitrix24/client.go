@@ -78,9 +78,10 @@ func (e *Error) Limited() bool {
 		e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests
 }
 
-// Temporary says another attempt later may succeed.
+// Temporary says another attempt later may succeed. An expired token
+// the client could not renew is not: the connection needs a person.
 func (e *Error) Temporary() bool {
-	return e.Limited() || e.Status >= 500 || e.Code == CodeExpired
+	return e.Limited() || e.Status >= 500
 }
 
 // Auth says the webhook or the token was refused: a broken connection.

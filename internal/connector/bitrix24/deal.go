@@ -209,6 +209,31 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 	}
 	sys := p.System()
 	cl := d.Client(p)
+	if !c.DryRun {
+		// Two runs for one order, or for two orders of one new client,
+		// at once would both find nothing and both create: the order
+		// and the client's phones and e-mails are locked across the
+		// lookup and the write.
+		release, err := d.DB.LockKeys(ctx, lockKeys(p, o, contact, account)...)
+		if err != nil {
+			return DealOutput{}, automation.Transient(err, 0)
+		}
+		defer release()
+		// What a run that held the lock stored is read again.
+		if o, err = d.Store.GetSalesOrder(ctx, o.ID); err != nil {
+			return DealOutput{}, automation.Transient(err, 0)
+		}
+		if contact != nil {
+			if x, err := d.Store.GetContact(ctx, contact.ID); err == nil {
+				contact = &x
+			}
+		}
+		if account != nil {
+			if x, err := d.Store.GetAccount(ctx, account.ID); err == nil {
+				account = &x
+			}
+		}
+	}
 	dealID := idFromExternal(o.ExternalIDs, sys)
 	var contactID, companyID int64
 	if contact != nil {
@@ -341,6 +366,41 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 		return out, err
 	}
 	return out, nil
+}
+
+// lockKeys are the keys deal.upsert holds: the order, and the client's
+// phones and e-mails as the portal would match them.
+func lockKeys(p Portal, o crm.SalesOrder, contact *crm.Contact, account *crm.Account) []string {
+	keys := []string{"bitrix24:" + p.URL + ":sales_order:" + strconv.FormatInt(o.ID, 10)}
+	add := func(cs crm.Comms) {
+		for _, v := range append(commValues(cs.Phones), commValues(cs.Emails)...) {
+			keys = append(keys, "bitrix24:"+p.URL+":comm:"+strings.ToLower(digitsOr(v)))
+		}
+	}
+	if contact != nil {
+		add(contact.Comms)
+	}
+	if account != nil {
+		add(account.Comms)
+	}
+	return keys
+}
+
+// digitsOr is a phone's digits (its last ten), or the value itself.
+func digitsOr(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	if d := b.String(); len(d) >= 7 && !strings.Contains(v, "@") {
+		if len(d) > 10 {
+			d = d[len(d)-10:]
+		}
+		return d
+	}
+	return strings.TrimSpace(v)
 }
 
 // originMatch is the id of the record a list answered whose origin is

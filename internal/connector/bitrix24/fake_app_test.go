@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/app/apptest"
 	"github.com/obmen/obmen/internal/automation"
@@ -169,6 +171,46 @@ func FuzzParseAnswer(f *testing.F) {
 		a, err := bitrix24.ParseAnswer("m", status, body)
 		if (a == nil) == (err == nil) {
 			t.Fatalf("answer %v and error %v", a, err)
+		}
+	})
+}
+
+// Runs at once for one order, and for two orders of one new client, make
+// one deal per order and one contact: the lookup and the write are under
+// the order's and the client's locks.
+func TestDealUpsertConcurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := bitrix24test.New(t)
+		f.Delay = 20 * time.Millisecond // the lookups overlap
+		shop := apptest.Start(t, d)
+		su, _ := shop.App.Store.UserByLogin(ctx, "admin")
+		actor := crm.Actor{UserID: su.ID}
+		conn, err := shop.App.Connections.Create(ctx, su.ID, connection.Input{Type: bitrix24.Type, Name: "Fake", Settings: map[string]any{
+			"portal_url": f.URL, "user_id": f.UserID, "webhook_code": f.Code}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		act := dealAction(t, shop, &bitrix24.Limiters{Rate: 1000, Burst: 100})
+		first := newOrder(t, shop, actor, 1)
+		o1, _ := shop.App.Store.GetSalesOrder(ctx, first)
+		second, err := shop.App.Store.CreateSalesOrder(ctx, actor, crm.SalesOrder{ContactID: o1.ContactID, Items: []crm.LineItem{{Name: "Ещё", Price: 100, Quantity: 1000}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, o := range []int64{first, first, second.ID, first} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := act.Run(ctx, &automation.Call{Connection: conn.ID, Actor: actor}, map[string]any{"sales_order_id": o}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if f.Count("DEAL") != 2 || f.Count("CONTACT") != 1 {
+			t.Fatalf("%d deals and %d contacts for two orders of one client", f.Count("DEAL"), f.Count("CONTACT"))
 		}
 	})
 }
