@@ -186,7 +186,7 @@ func batchFailure(op string, a *BatchAnswer) error {
 	for _, k := range sortedKeys(a.Errors) {
 		e := a.Errors[k]
 		out[k] = map[string]any{"method": e.Method, "error": e.Code, "error_description": e.Description}
-		parts = append(parts, fmt.Sprintf("%s (%s): %s %s", k, e.Method, e.Code, e.Description))
+		parts = append(parts, fmt.Sprintf("%s (%s): %s", k, e.Method, strings.TrimSpace(e.Code+" "+e.Description)))
 		temporary = temporary || e.Temporary()
 	}
 	err := fmt.Errorf("%s: bitrix24: batch: %s", op, strings.Join(parts, "; "))
