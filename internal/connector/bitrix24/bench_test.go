@@ -86,9 +86,8 @@ func BenchmarkDealUpsertSecondObmen(b *testing.B) {
 }
 
 func newPairB(b *testing.B) *pair {
-	e := storetest.Engines(b)[0]
 	ctx := context.Background()
-	p := &pair{shop: apptest.Start(b, e.Open(b)), portal: apptest.Start(b, e.Open(b))}
+	p := &pair{shop: apptest.Start(b, storetest.OpenSQLite(b)), portal: apptest.Start(b, storetest.OpenSQLite(b))}
 	u, err := p.portal.App.Store.UserByLogin(ctx, "admin")
 	if err != nil {
 		b.Fatal(err)
