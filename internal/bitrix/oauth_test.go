@@ -108,9 +108,16 @@ func TestOAuthApplication(t *testing.T) {
 		if got.str(t, "result", "TITLE") != "Заказ OAuth" {
 			t.Errorf("deal made with a token: %s", got.Body)
 		}
-		// The token is not a parameter of the method: batch commands see
-		// none, and a GET query carries it as well.
+		// A GET query carries the token as well, and so does a JSON body
+		// (crm-duplicate-find-by-comm.md's example), here of a batch.
 		e.ok(e.raw(http.MethodGet, "/rest/crm.deal.get?id="+deal+"&auth="+tok.AccessToken))
+		inBody := e.with(t)
+		inBody.base = e.srv.URL + "/rest/"
+		b := inBody.ok(inBody.json("batch", map[string]any{"auth": tok.AccessToken, "halt": 1,
+			"cmd": map[string]any{"d": "crm.deal.get?id=" + deal}}))
+		if got := b.str(t, "result", "result", "d", "TITLE"); got != "Заказ OAuth" {
+			t.Errorf("batch with auth in a JSON body: %s", b.Body)
+		}
 
 		// No token, an unknown one, a webhook-style path without a code.
 		e.fails(e.raw(http.MethodGet, "/rest/crm.deal.get?id="+deal), http.StatusUnauthorized, "NO_AUTH_FOUND", "Wrong authorization data")
