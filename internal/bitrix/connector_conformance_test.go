@@ -142,8 +142,8 @@ func TestConnectorMethods(t *testing.T) {
 				"TITLE": "Заказ №78", "NAME": "Илья", "LAST_NAME": "Мохов", "COMPANY_TITLE": "ИП Мохов", "SOURCE_ID": "WEB",
 				"SOURCE_DESCRIPTION": "shop.example.ru", "ASSIGNED_BY_ID": admin, "OPPORTUNITY": "990", "CURRENCY_ID": "RUB",
 				"COMMENTS": "https://shop.example.ru/orders/78",
-				"PHONE": []any{map[string]any{"VALUE": "+79035550000", "VALUE_TYPE": "MOBILE"}},
-				"EMAIL": []any{map[string]any{"VALUE": "ilya@example.ru", "VALUE_TYPE": "HOME"}}}}},
+				"PHONE":    []any{map[string]any{"VALUE": "+79035550000", "VALUE_TYPE": "MOBILE"}},
+				"EMAIL":    []any{map[string]any{"VALUE": "ilya@example.ru", "VALUE_TYPE": "HOME"}}}}},
 			{name: "lead read back", method: "crm.lead.get", params: map[string]any{"id": "{lead}"}, want: map[string]string{
 				"result/TITLE": "Заказ №78", "result/COMPANY_TITLE": "ИП Мохов", "result/SOURCE_DESCRIPTION": "shop.example.ru",
 				"result/OPPORTUNITY": "990.00", "result/PHONE/0/VALUE_TYPE": "MOBILE", "result/EMAIL/0/VALUE_TYPE": "HOME", "result/STATUS_ID": "NEW"}},

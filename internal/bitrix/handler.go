@@ -205,31 +205,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveV3(w, r, parts[1:])
 		return
 	}
-	params, err := readParams(r, h.maxBody)
-	if err != nil {
-		fail(toError(err, nil))
-		return
-	}
 	var hook Webhook
 	var user crm.User
 	var e *Error
 	var name string
-	if len(parts) == 1 {
+	var params *Array
+	switch {
+	case len(parts) == 1:
 		// /rest/{method}?auth=…: an OAuth application's call
-		// (settings/oauth/index.md); the token is not a parameter of the
-		// method.
+		// (settings/oauth/index.md), the token in the query or the body;
+		// it is not a parameter of the method.
+		var err error
+		if params, err = readParams(r, h.maxBody); err != nil {
+			fail(toError(err, nil))
+			return
+		}
 		hook, user, e = h.authenticateToken(r, params)
 		params.Delete("auth")
 		name = methodName(parts[0])
-	} else if len(parts) < 3 {
+	case len(parts) < 3:
 		e = errNoAuth
-	} else {
+	default:
 		hook, user, e = h.authenticate(r, parts[0], parts[1], "v2")
 		name = methodName(strings.Join(parts[2:], "/"))
 	}
 	if e != nil {
 		fail(e)
 		return
+	}
+	if params == nil {
+		var err error
+		if params, err = readParams(r, h.maxBody); err != nil {
+			fail(toError(err, nil))
+			return
+		}
 	}
 	c := &call{hook: hook, user: user, params: params}
 	// A manager's webhook sees and changes only the manager's records.

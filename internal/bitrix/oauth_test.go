@@ -225,3 +225,44 @@ func TestOAuthApplication(t *testing.T) {
 		}
 	})
 }
+
+// TestRateLimitOfApplication: an application's calls come out of its
+// webhook's leaky bucket (b24restdocs limits.md: 503 QUERY_LIMIT_EXCEEDED
+// "Too many requests" past the bucket, which drains at the rate), a batch
+// is one call, and the bucket drains with the clock.
+func TestRateLimitOfApplication(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+		s := store.New(d)
+		admin := storetest.Admin(t, s)
+		h := bitrix.New(d, s, slog.New(slog.NewTextHandler(io.Discard, nil)), bitrix.Options{Location: msk, Now: clk.now, RateLimit: 2, Burst: 3})
+		hook, code, err := h.Webhooks().CreateWebhook(ctx, admin.UserID, "limited", []string{"crm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := h.Webhooks().CreateApp(ctx, hook.ID); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := h.Webhooks().IssueTokens(ctx, hook.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		e := &env{t: t, d: d, s: s, h: h, srv: srv, admin: admin, client: srv.Client(), base: fmt.Sprintf("%s/rest/%d/%s/", srv.URL, admin.UserID, code)}
+		var cmds []string
+		for i := range 10 {
+			cmds = append(cmds, fmt.Sprintf("cmd[c%d]", i), "server.time")
+		}
+		e.ok(e.form("batch", q(cmds...))) // ten commands, one call
+		e.ok(e.get("server.time", ""))
+		e.ok(e.withToken(tok.AccessToken, "server.time", map[string]any{}))
+		e.fails(e.withToken(tok.AccessToken, "server.time", map[string]any{}), http.StatusServiceUnavailable, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+		e.fails(e.get("server.time", ""), http.StatusServiceUnavailable, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+		clk.add(time.Second) // two calls drained
+		e.ok(e.withToken(tok.AccessToken, "server.time", map[string]any{}))
+		e.ok(e.get("server.time", ""))
+		e.fails(e.get("server.time", ""), http.StatusServiceUnavailable, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+	})
+}
