@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestConnectorMethods plays, one table row a call, exactly the calls
@@ -175,6 +177,26 @@ func TestConnectorMethods(t *testing.T) {
 				}
 				expect(t, a, want)
 			})
+		}
+	})
+}
+
+// TestConformanceBatch sends the batch of b24restdocs'
+// settings/how-to-call-rest-api/batch.md and compares the envelope with
+// its example answer: result, result_error, result_total, result_next and
+// result_time keyed by the commands' names, halt given as a word.
+func TestConformanceBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, "crm", "user", "department").with(t)
+		a := e.ok(e.json("batch", `{"halt":false,"cmd":{"get_user":"user.current","get_department":"department.get"}}`))
+		conform(t, "batch", a)
+		if a.str(t, "result", "result", "get_user", "ID") != strconv.FormatInt(e.admin.UserID, 10) {
+			t.Errorf("get_user: %s", a.Body)
+		}
+		// halt "true" stops at the failing command.
+		h := e.ok(e.json("batch", `{"halt":"true","cmd":{"a":"crm.deal.get?id=0","b":"server.time"}}`))
+		if _, ran := h.Doc.Lookup("result", "result", "b"); ran {
+			t.Errorf("halt=true ran the command after the failure: %s", h.Body)
 		}
 	})
 }

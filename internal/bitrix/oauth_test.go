@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -264,5 +265,42 @@ func TestRateLimitOfApplication(t *testing.T) {
 		e.ok(e.withToken(tok.AccessToken, "server.time", map[string]any{}))
 		e.ok(e.get("server.time", ""))
 		e.fails(e.get("server.time", ""), http.StatusServiceUnavailable, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+	})
+}
+
+// TestOAuthApplicationOfManager: an application acts as its webhook's
+// user, so a manager's application sees only the manager's records, as
+// the manager's webhook does (TestCrawlBitrixAccess).
+func TestOAuthApplicationOfManager(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d).with(t)
+		adminDeal := e.ok(e.json("crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "Чужая сделка"}})).str(t, "result")
+		u, err := e.s.CreateUser(ctx, e.admin, crm.User{Login: "oleg", Role: crm.RoleManager, Active: true}, "oleg-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook, _, err := e.h.Webhooks().CreateWebhook(ctx, u.ID, "oleg", []string{"crm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.h.Webhooks().CreateApp(ctx, hook.ID); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := e.h.Webhooks().IssueTokens(ctx, hook.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.base = e.srv.URL + "/rest/"
+		got := e.withToken(tok.AccessToken, "crm.deal.get", map[string]any{"id": adminDeal})
+		if got.Status == http.StatusOK || !accessRefusal.Match(got.Body) {
+			t.Errorf("a manager's application read the administrator's deal: %d %s", got.Status, got.Body)
+		}
+		list := e.ok(e.withToken(tok.AccessToken, "crm.deal.list", map[string]any{}))
+		if list.str(t, "total") != "0" {
+			t.Errorf("a manager's application lists others' deals: %s", list.Body)
+		}
+		// Its scopes are the webhook's: no user scope, no user.get.
+		e.fails(e.withToken(tok.AccessToken, "user.get", map[string]any{}), http.StatusForbidden, "insufficient_scope", "")
 	})
 }
