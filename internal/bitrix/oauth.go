@@ -330,9 +330,16 @@ func (w *Webhooks) AuthenticateToken(ctx context.Context, token string) (Webhook
 	if token == "" || len(token) > 128 {
 		return Webhook{}, crm.User{}, ErrInvalidCredentials
 	}
-	var webhookID, until int64
-	err := w.db.Reader().QueryRowContext(ctx, `SELECT a.webhook_id, t.expires_at FROM bitrix_oauth_tokens t
-		JOIN bitrix_oauth_apps a ON a.id = t.app_id WHERE t.token_hash = $1 AND t.kind = $2`, codeHash(token), kindAccess).Scan(&webhookID, &until)
+	// One query: the token, its application's webhook and the user.
+	var until int64
+	var phones string
+	var u crm.User
+	var created, updated int64
+	h, err := scanWebhook(w.db.Reader().QueryRowContext(ctx, `SELECT h.id, h.user_id, h.name, h.scopes, h.active, h.created_at, h.last_used_at,
+		t.expires_at, u.login, u.first_name, u.middle_name, u.last_name, u.email, u.phones, u.position, u.department, u.role, u.active, u.created_at, u.updated_at
+		FROM bitrix_oauth_tokens t JOIN bitrix_oauth_apps a ON a.id = t.app_id JOIN bitrix_webhooks h ON h.id = a.webhook_id
+		JOIN users u ON u.id = h.user_id WHERE t.token_hash = $1 AND t.kind = $2`, codeHash(token), kindAccess),
+		&until, &u.Login, &u.FirstName, &u.MiddleName, &u.LastName, &u.Email, &phones, &u.Position, &u.Department, &u.Role, &u.Active, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Webhook{}, crm.User{}, ErrInvalidCredentials
 	}
@@ -342,36 +349,15 @@ func (w *Webhooks) AuthenticateToken(ctx context.Context, token string) (Webhook
 	if until <= w.now().UnixMicro() {
 		return Webhook{}, crm.User{}, ErrExpiredToken
 	}
-	h, err := w.GetWebhook(ctx, webhookID)
-	if err != nil {
-		return Webhook{}, crm.User{}, fmt.Errorf("bitrix: check access token: %w", err)
-	}
-	u, err := w.user(ctx, h.UserID)
-	if err != nil {
-		return Webhook{}, crm.User{}, err
-	}
 	if !h.Active || !u.Active {
 		return Webhook{}, crm.User{}, ErrInvalidCredentials
 	}
-	return h, u, nil
-}
-
-// user reads the user a webhook acts as.
-func (w *Webhooks) user(ctx context.Context, id int64) (crm.User, error) {
-	u := crm.User{ID: id}
-	var phones string
-	var created, updated int64
-	err := w.db.Reader().QueryRowContext(ctx, `SELECT login, first_name, middle_name, last_name, email, phones, position, department, role, active, created_at, updated_at
-		FROM users WHERE id = $1`, id).Scan(&u.Login, &u.FirstName, &u.MiddleName, &u.LastName, &u.Email, &phones,
-		&u.Position, &u.Department, &u.Role, &u.Active, &created, &updated)
-	if err != nil {
-		return u, fmt.Errorf("bitrix: user %d of access token: %w", id, err)
-	}
+	u.ID = h.UserID
 	u.CreatedAt, u.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	if err := json.Unmarshal([]byte(phones), &u.Phones); err != nil {
 		u.Phones = []string{}
 	}
-	return u, nil
+	return h, u, nil
 }
 
 // OAuthHandler is the authorization server's token endpoint; mount it at
