@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/bitrix"
@@ -24,6 +25,20 @@ type BitrixWebhookInput struct {
 type BitrixWebhookCreated struct {
 	bitrix.Webhook
 	URL string `json:"url"`
+}
+
+// BitrixAppCreated is an OAuth application registered on a webhook, with
+// its client secret and first token pair, shown only here (they are
+// stored hashed). Calls go to ClientEndpoint with auth=AccessToken; the
+// pair is renewed at TokenURL with grant_type=refresh_token.
+type BitrixAppCreated struct {
+	bitrix.App
+	ClientSecret   string    `json:"client_secret"`
+	AccessToken    string    `json:"access_token"`
+	RefreshToken   string    `json:"refresh_token"`
+	Expires        time.Time `json:"expires"`
+	ClientEndpoint string    `json:"client_endpoint"`
+	TokenURL       string    `json:"token_url"`
 }
 
 // SetBitrix enables the endpoints that manage Bitrix24-compatible incoming
@@ -72,6 +87,28 @@ func (a *API) bitrixRoutes(mux *http.ServeMux) {
 			}
 			w.Header().Set("Cache-Control", "no-store")
 			httpx.WriteJSON(w, http.StatusCreated, BitrixWebhookCreated{Webhook: hook, URL: BitrixWebhookURL(a.baseURL, hook.UserID, code)})
+			return nil
+		})
+	a.handle(mux, "POST /api/v1/bitrix/webhooks/{id}/app", "Register an OAuth application on an incoming webhook (admin): it acts as the webhook; the secret and first tokens are in this answer only",
+		nil, BitrixAppCreated{}, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			if err := authorize(p, authz.Webhooks, authz.Write, 0); err != nil {
+				return err
+			}
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			app, secret, err := hooks.CreateApp(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			tok, err := hooks.IssueTokens(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			httpx.WriteJSON(w, http.StatusCreated, BitrixAppCreated{App: app, ClientSecret: secret, AccessToken: tok.AccessToken,
+				RefreshToken: tok.RefreshToken, Expires: tok.Expires, ClientEndpoint: a.baseURL + "/rest/", TokenURL: a.baseURL + "/oauth/token/"})
 			return nil
 		})
 	a.handle(mux, "DELETE /api/v1/bitrix/webhooks/{id}", "Delete an incoming webhook (admin)", nil, nil,

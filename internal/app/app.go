@@ -164,7 +164,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	svc := newDelivery(d, cfg, box, log)
-	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc})
+	bx := bitrix.New(d, s, log, bitrix.Options{RateLimit: cfg.BitrixRateLimit, Burst: cfg.BitrixBurst, Delivery: svc,
+		BaseURL: cfg.BaseURL(), MemberID: box.ID()})
 	a.SetBitrix(bx.Webhooks(), cfg.BaseURL())
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleFor(authz.Webhooks), svc) })
 	in := intake.New(s, log)
@@ -213,6 +214,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	auto.RegisterHooks(mux)                // the webhook trigger of bundles
 	calls.Register(mux)                    // telephony providers' call notifications
 	invoice.New(s, log, nil).Register(mux) // invoices' public pages
+	// The token renewal of the Bitrix24-compatible API's OAuth applications.
+	mux.Handle("/oauth/token/", bx.OAuthHandler())
 	ui, err := web.New(s, log)
 	if err != nil {
 		return nil, err

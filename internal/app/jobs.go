@@ -56,7 +56,7 @@ func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger)
 	}
 	// member_id: a stable, non-secret id every instance of the
 	// installation derives from the shared secrets key.
-	portal := delivery.Portal{Domain: domain, MemberID: box.ID()}
+	portal := delivery.Portal{Domain: domain, MemberID: box.ID(), BaseURL: cfg.BaseURL()}
 	return delivery.New(d, box, httpx.NewOutboundClient(outboundPolicy(cfg)), portal, log)
 }
 

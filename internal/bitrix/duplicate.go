@@ -25,14 +25,19 @@ func (h *Handler) duplicateFindByComm(ctx context.Context, c *call) (reply, erro
 	if err != nil {
 		return reply{}, err
 	}
-	kind := strings.ToUpper(typ)
+	// The refusals are worded as b24restdocs lists them
+	// (api-reference/crm/duplicates/crm-duplicate-find-by-comm.md).
+	kind := strings.ToUpper(strings.TrimSpace(typ))
+	if kind == "" {
+		return reply{}, crmError("Communication type is not defined")
+	}
 	if kind != crm.KindPhone && kind != crm.KindEmail {
-		return reply{}, crmError("Parameter type must be PHONE or EMAIL")
+		return reply{}, crmError("Communication type '%s' is not supported in current context", typ)
 	}
 	v, _ := c.param("values")
 	values := itemsOf(v)
 	if len(values) == 0 {
-		return reply{}, crmError("Parameter values is required")
+		return reply{}, crmError("Communication values is not defined")
 	}
 	if len(values) > 20 {
 		return reply{}, crmError("Too many values: at most 20")

@@ -33,6 +33,7 @@ func badRequest(code, format string, args ...any) *Error {
 var (
 	errInvalidCredentials = &Error{Status: http.StatusUnauthorized, Code: "INVALID_CREDENTIALS", Description: "Invalid request credentials"}
 	errNoAuth             = &Error{Status: http.StatusUnauthorized, Code: "NO_AUTH_FOUND", Description: "Wrong authorization data"}
+	errExpiredToken       = &Error{Status: http.StatusUnauthorized, Code: "expired_token", Description: "The access token provided has expired"}
 	errInsufficientScope  = &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Description: "The request requires higher privileges than provided by the webhook token"}
 	errMethodNotFound     = &Error{Status: http.StatusNotFound, Code: "ERROR_METHOD_NOT_FOUND", Description: "Method not found!"}
 	errBatchNotAllowed    = &Error{Status: http.StatusMethodNotAllowed, Code: "ERROR_BATCH_METHOD_NOT_ALLOWED", Description: "Method is not allowed for batch usage"}

@@ -299,3 +299,76 @@ func TestEventBindSSRFGuard(t *testing.T) {
 		}
 	})
 }
+
+// TestSeedEventsDelivered binds, as seed 002's outgoing webhook is set
+// up, the update and delete events of deals, contacts, companies and
+// leads and the product delete to one handler, changes each kind of
+// record through another application, and checks each form as
+// b24restdocs documents it (api-reference/crm/deals/events/on-crm-deal-update.md,
+// _includes/auth-params-in-events.md): event, data[FIELDS][ID], ts and
+// the required auth[] fields with one application_token.
+func TestSeedEventsDelivered(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEventEnv(t, d).with(t)
+		rc := newReceiver(t)
+		events := []string{"ONCRMDEALUPDATE", "ONCRMCONTACTUPDATE", "ONCRMCOMPANYUPDATE", "ONCRMLEADUPDATE",
+			"ONCRMDEALDELETE", "ONCRMCONTACTDELETE", "ONCRMCOMPANYDELETE", "ONCRMLEADDELETE", "ONCRMPRODUCTDELETE"}
+		for _, ev := range events {
+			e.ok(e.json("event.bind", map[string]any{"event": ev, "handler": rc.srv.URL + "/api/bitrix/events"}))
+		}
+		// The manager's changes come through another webhook: the bound
+		// one's own changes are not echoed back to it.
+		_, code, err := e.h.Webhooks().CreateWebhook(context.Background(), e.admin.UserID, "manager", []string{"crm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := e.with(t)
+		m.base = fmt.Sprintf("%s/rest/%d/%s/", e.srv.URL, e.admin.UserID, code)
+		add := func(method string, fields map[string]any) string {
+			return m.ok(m.json(method, map[string]any{"fields": fields})).str(t, "result")
+		}
+		ids := map[string]string{
+			"DEAL":    add("crm.deal.add", map[string]any{"TITLE": "Заказ"}),
+			"CONTACT": add("crm.contact.add", map[string]any{"NAME": "Анна"}),
+			"COMPANY": add("crm.company.add", map[string]any{"TITLE": "ООО Альфа"}),
+			"LEAD":    add("crm.lead.add", map[string]any{"TITLE": "Лид"}),
+			"PRODUCT": add("crm.product.add", map[string]any{"NAME": "Фотокнига", "PRICE": 100}),
+		}
+		for _, kind := range []string{"DEAL", "CONTACT", "COMPANY", "LEAD"} {
+			lower := strings.ToLower(kind)
+			m.ok(m.json("crm."+lower+".update", map[string]any{"id": ids[kind], "fields": map[string]any{"COMMENTS": "изменено"}}))
+		}
+		for _, kind := range []string{"DEAL", "CONTACT", "COMPANY", "LEAD", "PRODUCT"} {
+			m.ok(m.json("crm."+strings.ToLower(kind)+".delete", map[string]any{"id": ids[kind]}))
+		}
+		forms := rc.waitFor(t, len(events))
+		seen := map[string]bool{}
+		token := forms[0].Get("auth[application_token]")
+		for _, f := range forms {
+			ev := f.Get("event")
+			if seen[ev] {
+				t.Errorf("%s delivered twice", ev)
+			}
+			seen[ev] = true
+			kind := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(ev, "ONCRM"), "UPDATE"), "DELETE")
+			if got := f.Get("data[FIELDS][ID]"); got != ids[kind] {
+				t.Errorf("%s: data[FIELDS][ID] = %q, want %s", ev, got, ids[kind])
+			}
+			for k, want := range map[string]string{"auth[domain]": "crm.example.ru", "auth[member_id]": "51e2c566",
+				"auth[scope]": "crm", "auth[status]": "L", "auth[client_endpoint]": "https://crm.example.ru/rest/",
+				"auth[server_endpoint]": "https://crm.example.ru/rest/", "auth[application_token]": token} {
+				if got := f.Get(k); got != want {
+					t.Errorf("%s: %s = %q, want %q", ev, k, got, want)
+				}
+			}
+			if token == "" || f.Get("ts") == "" || f.Get("event_handler_id") == "" {
+				t.Errorf("%s: no application_token, ts or event_handler_id: %v", ev, f)
+			}
+		}
+		for _, ev := range events {
+			if !seen[ev] {
+				t.Errorf("no %s delivered", ev)
+			}
+		}
+	})
+}

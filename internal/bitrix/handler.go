@@ -42,6 +42,11 @@ type Options struct {
 	// Delivery keeps and sends the bindings of event.bind; without it the
 	// event.* methods are not served.
 	Delivery *delivery.Service
+	// BaseURL is how clients reach this server (https://crm.example.ru),
+	// for the client_endpoint of OAuth answers; MemberID is the portal's
+	// stable id (member_id) in them.
+	BaseURL  string
+	MemberID string
 }
 
 // Handler serves the Bitrix24-compatible API. Mount it at "/rest/".
@@ -57,6 +62,8 @@ type Handler struct {
 	limit   *limiter // nil: no rate limit
 	// delivery is where event.bind's bindings live; nil: no event.*.
 	delivery *delivery.Service
+
+	baseURL, memberID string
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // webhook id → last recorded use
@@ -100,8 +107,11 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Handler{db: d, store: s, hooks: NewWebhooks(d), log: log, loc: o.Location, maxBody: o.MaxBody, now: o.Now,
-		touched: map[int64]time.Time{}, limit: newLimiter(o.RateLimit, o.Burst), delivery: o.Delivery}
+	hooks := NewWebhooks(d)
+	hooks.now = func() time.Time { return o.Now().UTC() }
+	h := &Handler{db: d, store: s, hooks: hooks, log: log, loc: o.Location, maxBody: o.MaxBody, now: o.Now,
+		touched: map[int64]time.Time{}, limit: newLimiter(o.RateLimit, o.Burst), delivery: o.Delivery,
+		baseURL: strings.TrimRight(o.BaseURL, "/"), memberID: o.MemberID}
 	crmScope := []string{"crm"}
 	userScope := []string{"user", "user_brief", "user_basic"}
 	h.methods = map[string]method{
@@ -195,21 +205,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveV3(w, r, parts[1:])
 		return
 	}
-	if len(parts) < 3 {
-		// /rest/{method}: an OAuth application's call, without a token.
-		fail(errNoAuth)
-		return
+	var hook Webhook
+	var user crm.User
+	var e *Error
+	var name string
+	var params *Array
+	switch {
+	case len(parts) == 1:
+		// /rest/{method}?auth=…: an OAuth application's call
+		// (settings/oauth/index.md), the token in the query or the body;
+		// it is not a parameter of the method.
+		var err error
+		if params, err = readParams(r, h.maxBody); err != nil {
+			fail(toError(err, nil))
+			return
+		}
+		hook, user, e = h.authenticateToken(r, params)
+		params.Delete("auth")
+		name = methodName(parts[0])
+	case len(parts) < 3:
+		e = errNoAuth
+	default:
+		hook, user, e = h.authenticate(r, parts[0], parts[1], "v2")
+		name = methodName(strings.Join(parts[2:], "/"))
 	}
-	hook, user, e := h.authenticate(r, parts[0], parts[1], "v2")
 	if e != nil {
 		fail(e)
 		return
 	}
-	name := methodName(strings.Join(parts[2:], "/"))
-	params, err := readParams(r, h.maxBody)
-	if err != nil {
-		fail(toError(err, nil))
-		return
+	if params == nil {
+		var err error
+		if params, err = readParams(r, h.maxBody); err != nil {
+			fail(toError(err, nil))
+			return
+		}
 	}
 	c := &call{hook: hook, user: user, params: params}
 	// A manager's webhook sees and changes only the manager's records.
@@ -272,6 +301,33 @@ func (h *Handler) authenticate(r *http.Request, user, code, api string) (Webhook
 	}
 	if err != nil {
 		h.log.Error("bitrix: check webhook", "err", err)
+		return Webhook{}, crm.User{}, errInternal
+	}
+	if !h.limit.allow(hook.ID, h.now()) {
+		return Webhook{}, crm.User{}, errQueryLimit
+	}
+	h.touch(hook)
+	return hook, u, nil
+}
+
+// authenticateToken checks the OAuth access token in the auth parameter,
+// takes a request from its webhook's bucket and notes the use.
+func (h *Handler) authenticateToken(r *http.Request, params *Array) (Webhook, crm.User, *Error) {
+	v, _ := params.Get("auth")
+	token, _ := scalarText(v)
+	if token == "" {
+		return Webhook{}, crm.User{}, errNoAuth
+	}
+	hook, u, err := h.hooks.AuthenticateToken(r.Context(), token)
+	if errors.Is(err, ErrExpiredToken) {
+		return Webhook{}, crm.User{}, errExpiredToken
+	}
+	if errors.Is(err, ErrInvalidCredentials) {
+		h.log.Warn("bitrix: rejected access token", "remote", r.RemoteAddr)
+		return Webhook{}, crm.User{}, errNoAuth
+	}
+	if err != nil {
+		h.log.Error("bitrix: check access token", "err", err)
 		return Webhook{}, crm.User{}, errInternal
 	}
 	if !h.limit.allow(hook.ID, h.now()) {

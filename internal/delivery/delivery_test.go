@@ -221,7 +221,7 @@ func TestBitrixFormDelivered(t *testing.T) {
 			"event": "ONCRMLEADADD", "event_handler_id": strconv.FormatInt(h.ID, 10), "data[FIELDS][ID]": strconv.FormatInt(l.ID, 10),
 			"auth[domain]": "crm.example.ru", "auth[client_endpoint]": "https://crm.example.ru/rest/",
 			"auth[server_endpoint]": "https://crm.example.ru/rest/", "auth[member_id]": "51e2c566",
-			"auth[application_token]": "e57xiy964jb6slr0gfa0j6lpigf7gnij",
+			"auth[application_token]": "e57xiy964jb6slr0gfa0j6lpigf7gnij", "auth[scope]": "crm", "auth[status]": "L",
 		}
 		for k, v := range want {
 			if form.Get(k) != v {

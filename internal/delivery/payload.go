@@ -108,23 +108,38 @@ func bitrixEventFor(w *Webhook, ev *events.Event) string {
 type Portal struct {
 	Domain   string // host name users reach Obmen by
 	MemberID string // stable id of this installation
+	// BaseURL is how clients reach Obmen (http://127.0.0.1:8080 on a
+	// loopback test); client_endpoint is BaseURL/rest/. Empty: https://Domain.
+	BaseURL string
 }
 
 // BitrixForm is the body Bitrix24 posts to an outgoing-webhook handler:
 //
 //	event=ONCRMDEALUPDATE&event_handler_id=7&data[FIELDS][ID]=39&ts=1707749333
 //	&auth[domain]=…&auth[client_endpoint]=https://…/rest/&auth[server_endpoint]=…
-//	&auth[member_id]=…&auth[application_token]=…
+//	&auth[member_id]=…&auth[scope]=crm&auth[status]=L&auth[application_token]=…
+//
+// auth[scope] and auth[status] are required fields of the block
+// (b24restdocs _includes/auth-params-in-events.md): every event Obmen
+// raises is of the crm scope, and an outgoing webhook is a local
+// application (L). No access_token is sent: an outgoing webhook gets
+// none, and the handler answers back through its incoming webhook.
 func BitrixForm(ev events.Event, event string, handlerID int64, token string, p Portal) url.Values {
+	endpoint := "https://" + p.Domain + "/rest/"
+	if p.BaseURL != "" {
+		endpoint = strings.TrimRight(p.BaseURL, "/") + "/rest/"
+	}
 	v := url.Values{}
 	v.Set("event", event)
 	v.Set("event_handler_id", strconv.FormatInt(handlerID, 10))
 	v.Set("data[FIELDS][ID]", strconv.FormatInt(ev.RecordID, 10))
 	v.Set("ts", strconv.FormatInt(ev.CreatedAt.Unix(), 10))
 	v.Set("auth[domain]", p.Domain)
-	v.Set("auth[client_endpoint]", "https://"+p.Domain+"/rest/")
-	v.Set("auth[server_endpoint]", "https://"+p.Domain+"/rest/")
+	v.Set("auth[client_endpoint]", endpoint)
+	v.Set("auth[server_endpoint]", endpoint)
 	v.Set("auth[member_id]", p.MemberID)
+	v.Set("auth[scope]", "crm")
+	v.Set("auth[status]", "L")
 	v.Set("auth[application_token]", token)
 	return v
 }

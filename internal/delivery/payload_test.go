@@ -41,11 +41,17 @@ func TestBitrixFormShape(t *testing.T) {
 		"event": "ONCRMDEALUPDATE", "event_handler_id": "7", "data[FIELDS][ID]": "39", "ts": "1707749333",
 		"auth[domain]": "crm.example.ru", "auth[client_endpoint]": "https://crm.example.ru/rest/",
 		"auth[member_id]": "51e2c566", "auth[application_token]": "e57xiy964jb6slr0gfa0j6lpigf7gnij",
+		"auth[scope]": "crm", "auth[status]": "L",
 	}
 	for k, v := range want {
 		if back.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, back.Get(k), v)
 		}
+	}
+	// An Obmen reached over plain HTTP (a loopback test) names that URL.
+	f = BitrixForm(ev, "ONCRMDEALUPDATE", 7, "t", Portal{Domain: "127.0.0.1:8080", MemberID: "m", BaseURL: "http://127.0.0.1:8080/"})
+	if got := f.Get("auth[client_endpoint]"); got != "http://127.0.0.1:8080/rest/" {
+		t.Errorf("client_endpoint over HTTP = %q", got)
 	}
 }
 

@@ -156,7 +156,7 @@ func apiClass() map[string]class {
 		"POST /api/v1/statuses": admin, "PUT /api/v1/statuses/{id}": admin, "DELETE /api/v1/statuses/{id}": admin,
 		"PUT /api/v1/settings/{key}": admin, "POST /api/v1/custom-fields": admin, "DELETE /api/v1/custom-fields/{id}": admin,
 		"DELETE /api/v1/recyclebin/{entity}/{id}": admin,
-		"POST /api/v1/bitrix/webhooks":            admin, "DELETE /api/v1/bitrix/webhooks/{id}": admin,
+		"POST /api/v1/bitrix/webhooks":            admin, "DELETE /api/v1/bitrix/webhooks/{id}": admin, "POST /api/v1/bitrix/webhooks/{id}/app": admin,
 		"POST /api/v1/users": admin, "PATCH /api/v1/users/{id}": admin,
 		"GET /api/v1/users/{id}/grants": admin, "PUT /api/v1/users/{id}/grants": admin,
 		"GET /api/v1/users/{id}/permissions": admin, "PUT /api/v1/users/{id}/permissions": admin,
