@@ -19,7 +19,7 @@ func BenchmarkZadarmaNotification(b *testing.B) {
 	s.do("POST", "/api/v1/connections", map[string]any{"type": "zadarma", "name": "Z", "settings": map[string]any{"key": "k", "secret": "s"}},
 		http.StatusCreated, &conn)
 	s.do("POST", "/api/v1/contacts", map[string]any{"name": "Пётр", "phones": []any{map[string]any{"value": "+79256424295"}}}, http.StatusCreated, nil)
-	hook := s.hookInfo(conn.ID).HookURL
+	hook := s.hook(conn.ID)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		f, sig := zadarmaForm("s", "event", "NOTIFY_END", "call_start", "2026-12-05 12:00:00", "pbx_call_id", fmt.Sprint("b", i),
