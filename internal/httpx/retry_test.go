@@ -83,7 +83,9 @@ func TestRetryJitter(t *testing.T) {
 		}
 		seen[w[0]] = true
 		w = nil
-		_ = p.Do(t.Context(), func(context.Context, int) httpx.Attempt { return httpx.Attempt{Err: errBusy, Again: true, Wait: 2 * time.Second} })
+		_ = p.Do(t.Context(), func(context.Context, int) httpx.Attempt {
+			return httpx.Attempt{Err: errBusy, Again: true, Wait: 2 * time.Second}
+		})
 		if len(w) != 1 || w[0] != 2*time.Second {
 			t.Fatalf("a named wait became %v", w)
 		}
