@@ -190,10 +190,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The telephony providers' call notifications (/hooks/telephony/…)
-	// and Asterisk's AMI events become call activities.
+	// The telephony providers' call notifications (pushed to the
+	// connection's hook URL) and Asterisk's AMI events become call
+	// activities.
 	calls := telephony.NewCalls(telephony.Deps{HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Dialer: httpx.NewDialer(outboundPolicy(cfg)),
-		Conns: conns, DB: d, Store: s, HookKey: box.Derive("telephony hooks"), BaseURL: cfg.BaseURL(), Log: log})
+		Conns: conns, DB: d, Store: s, Log: log})
+	if err := auto.Registry().AddPushReceiver(calls.Receiver()); err != nil {
+		return nil, err
+	}
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
@@ -212,7 +216,6 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/rest/", bx)               // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml)    // CommerceML exchange with 1C
 	auto.RegisterHooks(mux)                // the webhook trigger of bundles
-	calls.Register(mux)                    // telephony providers' call notifications
 	invoice.New(s, log, nil).Register(mux) // invoices' public pages
 	// The token renewal of the Bitrix24-compatible API's OAuth applications.
 	mux.Handle("/oauth/token/", bx.OAuthHandler())

@@ -166,6 +166,9 @@ type PushRequest struct {
 	// Request.Body reads the same bytes again).
 	Request *http.Request
 	Body    []byte
+	// Path is what follows the token in the URL ("events/call" of
+	// /hooks/c/{token}/events/call); only a PushReceiver is sent one.
+	Path string
 	// Reply, set by Push, is the answer instead of the usual JSON: the
 	// remote's verification handshake (status 0: 200).
 	Reply *PushReply

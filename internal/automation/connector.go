@@ -386,13 +386,19 @@ func (r *Registry) pushKinds(connType string) []TriggerKind {
 // there are any), in lang.
 func (r *Registry) PushTriggers(connType, lang string) []string {
 	var out []string
+	if p, ok := r.pushReceiver(connType); ok {
+		for _, typ := range p.Feeds {
+			out = append(out, r.text("trigger."+typ, typ).In(lang))
+		}
+	}
 	for _, k := range r.pushKinds(connType) {
 		out = append(out, r.text("trigger."+k.Type, k.Type).In(lang))
 	}
 	return out
 }
 
-// serveConnectionHook takes a request to a connection's hook URL: each
+// serveConnectionHook takes a request to a connection's hook URL: the
+// connection type's PushReceiver, if it has one, records it; each
 // trigger kind that takes pushes for the connection's type reads it into
 // items, which become runs of the bundles on that connection; the answer
 // is 200 once they are durable. A request a kind cannot read is answered
@@ -433,8 +439,14 @@ func (s *Service) serveConnectionHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kinds := s.reg.pushKinds(connType)
-	if len(kinds) == 0 {
+	receiver, hasReceiver := s.reg.pushReceiver(connType)
+	if len(kinds) == 0 && !hasReceiver {
 		httpx.WriteError(w, httpx.Errorf(http.StatusNotFound, "not_found", "", "no trigger takes pushes from a %s connection", connType))
+		return
+	}
+	path := r.PathValue("path")
+	if path != "" && !hasReceiver {
+		notFound()
 		return
 	}
 	body, herr := httpx.ReadBody(r, s.maxHookBody)
@@ -444,6 +456,19 @@ func (s *Service) serveConnectionHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var reply *PushReply
+	if hasReceiver {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		req := &PushRequest{Connection: connID, Type: connType, Settings: settings, Request: r, Body: body, Path: path}
+		if err := receiver.Receive(r.Context(), req); err != nil {
+			var he *httpx.Error
+			if !errors.As(err, &he) {
+				he = httpx.Errorf(http.StatusBadRequest, "bad_push", "", "%v", err)
+			}
+			httpx.WriteError(w, he)
+			return
+		}
+		reply = req.Reply
+	}
 	total := 0
 	for _, k := range kinds {
 		// Each kind may read the body as the request's, too.

@@ -23,6 +23,9 @@ func (s *Service) RegisterHooks(mux *http.ServeMux) {
 	// A connection's hook URL: what its remote system pushes.
 	mux.HandleFunc("POST /hooks/c/{token}", s.serveConnectionHook)
 	mux.HandleFunc("GET /hooks/c/{token}", s.serveConnectionHook)
+	// Some remotes add their own path to the URL they are given (Mango
+	// Office: {url}/events/call); only a PushReceiver takes one.
+	mux.HandleFunc("POST /hooks/c/{token}/{path...}", s.serveConnectionHook)
 }
 
 // hookHeadersKept leaves out what is a credential or only transport.

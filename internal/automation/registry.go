@@ -20,6 +20,8 @@ type Registry struct {
 	triggers map[string]TriggerKind
 	msgs     *i18n.Catalog
 	conns    Connections
+	// receivers take pushes that are no kind's items (receiver.go).
+	receivers []PushReceiver
 }
 
 // NewRegistry returns an empty registry whose labels come from msgs (nil:

@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // MaxRetries bounds the retries of a request Calltouch answered 429 or
-// 503; MaxWait bounds one wait, whatever Retry-After says.
+// 503; MaxWait bounds one wait: a longer Retry-After is not waited, the
+// *APIError (with RetryAfter) goes back to the caller.
 const (
 	MaxRetries = 4
 	MaxWait    = 30 * time.Second
@@ -127,8 +129,9 @@ func checkError(err error) error {
 }
 
 // do sends one request, waiting for the account's turn, and retries a
-// 429 or 503 after Retry-After (or a doubling backoff), at most
-// MaxRetries times. A 2xx answer's body is decoded into out.
+// 429 or 503 after Retry-After (or a doubling backoff with jitter), at
+// most MaxRetries times (httpx.Retry). A 2xx answer's body is decoded
+// into out.
 func (c *Client) do(ctx context.Context, method, name, path string, query url.Values, body any, out any) error {
 	u := c.Account.base() + path
 	if len(query) > 0 {
@@ -142,35 +145,28 @@ func (c *Client) do(ctx context.Context, method, name, path string, query url.Va
 		}
 		payload = b
 	}
-	wait := c.Backoff
-	if wait <= 0 {
-		wait = time.Second
-	}
-	for attempt := 0; ; attempt++ {
+	p := httpx.Retry{Attempts: 1 + MaxRetries, Backoff: c.Backoff, Jitter: 0.5, MaxWait: MaxWait}
+	var last error
+	err := p.Do(ctx, func(ctx context.Context, _ int) httpx.Attempt {
 		if c.Limit != nil {
 			if err := c.Limit.Wait(ctx); err != nil {
-				return fmt.Errorf("calltouch %s: %w", name, err)
+				last = fmt.Errorf("calltouch %s: %w", name, err)
+				return httpx.Attempt{Err: last}
 			}
 		}
 		err := c.once(ctx, method, name, u, payload, out)
+		last = err
 		var ae *APIError
-		if !errors.As(err, &ae) || (ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusServiceUnavailable) || attempt >= MaxRetries {
-			return err
+		if errors.As(err, &ae) && (ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable) {
+			return httpx.Attempt{Err: err, Again: true, Wait: ae.RetryAfter}
 		}
-		d := ae.RetryAfter
-		if d <= 0 {
-			d = wait
-			wait *= 2
-		}
-		d = min(d, MaxWait)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("calltouch %s: %w (after %v)", name, ctx.Err(), err)
-		case <-t.C:
-		}
+		return httpx.Attempt{Err: err}
+	})
+	if err != nil && err != last {
+		// The context ended the wait for the next try.
+		return fmt.Errorf("calltouch %s: %w", name, err)
 	}
+	return err
 }
 
 func (c *Client) once(ctx context.Context, method, name, u string, payload []byte, out any) error {
@@ -200,7 +196,7 @@ func (c *Client) once(ctx context.Context, method, name, u string, payload []byt
 		return fmt.Errorf("calltouch %s: read the answer: %w", name, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &APIError{Method: name, Status: resp.StatusCode, Message: errorMessage(b), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &APIError{Method: name, Status: resp.StatusCode, Message: errorMessage(b), RetryAfter: httpx.RetryAfter(resp.Header, time.Now())}
 	}
 	if out == nil || len(bytes.TrimSpace(b)) == 0 {
 		return nil
@@ -259,21 +255,6 @@ func snippet(b []byte) string {
 		s = s[:300] + "…"
 	}
 	return s
-}
-
-// retryAfter reads Retry-After: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // callsPage is the calls diary's page envelope (asked with page and

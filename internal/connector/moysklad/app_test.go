@@ -1,13 +1,9 @@
 package moysklad_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"github.com/obmen/obmen/internal/app/apptest"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +11,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/app"
+	"github.com/obmen/obmen/internal/app/apptest"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connector/moysklad/moyskladtest"
 	"github.com/obmen/obmen/internal/db"
@@ -26,43 +23,17 @@ type server struct {
 	t   testing.TB
 	srv *httptest.Server
 	app *app.Server
-	key string
+	a   *apptest.Server
 }
 
 func newServer(t testing.TB, d *db.DB) *server {
 	a := apptest.Start(t, d)
-	return &server{t: t, srv: a.Srv, app: a.App, key: a.Key}
+	return &server{t: t, srv: a.Srv, app: a.App, a: a}
 }
 
 func (s *server) do(method, path string, body any, want int, dst any) {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.srv.URL+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := s.srv.Client().Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, b)
-	}
-	if dst != nil {
-		if err := json.Unmarshal(b, dst); err != nil {
-			s.t.Fatalf("decode %s: %v", b, err)
-		}
-	}
+	s.a.Do(s.t, method, path, body, want, dst)
 }
 
 func (s *server) run(bundle, lead int64) automation.Run {
@@ -366,7 +337,7 @@ func pollNow(t *testing.T, d *db.DB, id int64) {
 	}
 }
 
-func cursorOf(t *testing.T, d *db.DB, id int64) (string, int64) {
+func cursorOf(t testing.TB, d *db.DB, id int64) (string, int64) {
 	t.Helper()
 	var cur string
 	var due int64
@@ -376,7 +347,7 @@ func cursorOf(t *testing.T, d *db.DB, id int64) (string, int64) {
 	return cur, due
 }
 
-func waitCursor(t *testing.T, d *db.DB, id int64) {
+func waitCursor(t testing.TB, d *db.DB, id int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // OfficialURL is JSON API 1.2's address.
@@ -303,20 +304,25 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	b := bs.of(c.Account.key())
 	lim := bs.limits
-	for attempt := 0; ; attempt++ {
+	p := httpx.Retry{Attempts: 1 + lim.Retries, Backoff: time.Second, Jitter: 0.5, MaxWait: lim.MaxWait, Sleep: c.sleep}
+	var last error
+	var lastWait time.Duration
+	err = p.Do(ctx, func(ctx context.Context, n int) httpx.Attempt {
 		raw, status, hdr, err := c.once(ctx, b, method, u, payload)
 		if err != nil {
-			return fmt.Errorf("moysklad: %s %s: %w", method, path, err)
+			last = fmt.Errorf("moysklad: %s %s: %w", method, path, err)
+			return httpx.Attempt{Err: last}
 		}
 		b.observe(hdr)
 		if status >= 200 && status < 300 {
+			last = nil
 			if out == nil || len(bytes.TrimSpace(raw)) == 0 {
-				return nil
+				return httpx.Attempt{}
 			}
 			if err := json.Unmarshal(raw, out); err != nil {
-				return fmt.Errorf("moysklad: %s %s: decode the answer: %w", method, path, err)
+				last = fmt.Errorf("moysklad: %s %s: decode the answer: %w", method, path, err)
 			}
-			return nil
+			return httpx.Attempt{Err: last}
 		}
 		apiErr := &APIError{Status: status, Auth: hdr.Get("X-Lognex-Auth-Message")}
 		var env struct {
@@ -325,26 +331,35 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		if json.Unmarshal(raw, &env) == nil {
 			apiErr.Errors = env.Errors
 		}
+		last = apiErr
 		if !apiErr.Temporary() {
-			return apiErr
+			return httpx.Attempt{Err: apiErr}
 		}
-		wait := retryWait(hdr, status, attempt)
-		if attempt >= lim.Retries || wait > lim.MaxWait {
-			if status == http.StatusTooManyRequests {
-				return &RateLimited{RetryAfter: wait, Err: apiErr}
-			}
-			return apiErr
+		lastWait = retryWait(hdr)
+		if status != http.StatusTooManyRequests {
+			// A 5xx naming no wait: httpx.Retry's doubling backoff.
+			return httpx.Attempt{Err: apiErr, Again: true, Wait: lastWait}
 		}
-		if status == http.StatusTooManyRequests {
-			// The whole account waits, not only this request: the
-			// next once() of any caller waits for the pause.
-			b.hold(time.Now().Add(wait))
-			continue
+		if lastWait == 0 {
+			// 1073, the parallel limit, names no wait: a short pause.
+			lastWait = time.Duration(n+1) * time.Second
 		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return err
+		// The whole account waits, not only this request: the next
+		// once() of any caller waits for the pause.
+		if n < lim.Retries && lastWait <= lim.MaxWait {
+			b.hold(time.Now().Add(lastWait))
 		}
+		return httpx.Attempt{Err: apiErr, Again: true, Wait: lastWait, Held: true}
+	})
+	if err != nil && err != last {
+		// The context ended the wait for the next try.
+		return fmt.Errorf("moysklad: %s %s: %w", method, path, err)
 	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests {
+		return &RateLimited{RetryAfter: lastWait, Err: apiErr}
+	}
+	return err
 }
 
 var defaultBudgets = NewBudgets(Limits{})
@@ -453,22 +468,13 @@ func (b *budget) observe(h http.Header) {
 	}
 }
 
-// retryWait is how long to wait before repeating a 429 or 5xx answer:
-// X-Lognex-Retry-After (ms), else Retry-After (s), else a backoff.
-func retryWait(h http.Header, status, attempt int) time.Duration {
+// retryWait is the wait a 429 or 5xx answer names: X-Lognex-Retry-After
+// (ms), else Retry-After (seconds or a date); 0 for none.
+func retryWait(h http.Header) time.Duration {
 	if d := millis(h.Get("X-Lognex-Retry-After")); d > 0 {
 		return d
 	}
-	if s := strings.TrimSpace(h.Get("Retry-After")); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
-		}
-	}
-	if status == http.StatusTooManyRequests {
-		// 1073, the parallel limit, names no wait: a short pause.
-		return time.Duration(attempt+1) * time.Second
-	}
-	return time.Duration(1<<attempt) * time.Second
+	return httpx.RetryAfter(h, time.Now())
 }
 
 func millis(s string) time.Duration {

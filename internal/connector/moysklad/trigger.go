@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -260,9 +259,9 @@ func (cl *Client) StartCursor(ctx context.Context) (Cursor, error) {
 
 // OrderChangedTrigger is moysklad.customerorder.changed: a change of a
 // customer order (its state, its payment, anything) found by the
-// reconciliation poll; the webhook's pushes (ParseWebhook, FetchItems)
-// give the same items, so a lost webhook loses nothing and a delivered
-// one is not run twice.
+// reconciliation poll; the webhook's pushes (ParseWebhook) make that
+// poll due at once, so a lost webhook loses nothing and a delivered one
+// is not run twice.
 func OrderChangedTrigger(d Deps) automation.TriggerKind {
 	every := d.Every
 	if every <= 0 {
@@ -378,50 +377,4 @@ func ParseWebhook(body []byte) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// FetchItems reads the orders of a webhook's hrefs (each must be under
-// the account's address) and gives their items; an order deleted since
-// is left out.
-func (cl *Client) FetchItems(ctx context.Context, hrefs []string) ([]automation.Item, error) {
-	var items []automation.Item
-	for _, h := range hrefs {
-		var order map[string]any
-		err := cl.Do(ctx, http.MethodGet, h, url.Values{"expand": {"state"}}, nil, &order)
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		it, _, err := ItemOf(order)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	return items, nil
-}
-
-// FetchItems is Client.FetchItems through a saved connection: what the
-// endpoint that receives the webhook calls.
-func (d Deps) FetchItems(ctx context.Context, connectionID int64, hrefs []string) ([]automation.Item, error) {
-	cl, err := d.triggerClient(ctx, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	return cl.FetchItems(ctx, hrefs)
-}
-
-// ParsePush turns a webhook POST received for a saved connection into
-// the trigger's items: ParseWebhook, then FetchItems. What the endpoint
-// receiving МойСклад's webhooks for a connection calls; the items have
-// the keys the poll gives the same changes.
-func (d Deps) ParsePush(ctx context.Context, connectionID int64, body []byte) ([]automation.Item, error) {
-	hrefs, err := ParseWebhook(body)
-	if err != nil || len(hrefs) == 0 {
-		return nil, err
-	}
-	return d.FetchItems(ctx, connectionID, hrefs)
 }

@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/obmen/obmen/internal/app/apptest"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/app"
+	"github.com/obmen/obmen/internal/app/apptest"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
@@ -28,43 +27,17 @@ type server struct {
 	t   *testing.T
 	app *app.Server
 	srv *httptest.Server
-	key string
+	a   *apptest.Server
 }
 
 func newServer(t *testing.T, d *db.DB) *server {
 	a := apptest.Start(t, d)
-	return &server{t: t, app: a.App, srv: a.Srv, key: a.Key}
+	return &server{t: t, app: a.App, srv: a.Srv, a: a}
 }
 
 func (s *server) do(method, path string, body any, want int, dst any) {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.srv.URL+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := s.srv.Client().Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, b)
-	}
-	if dst != nil {
-		if err := json.Unmarshal(b, dst); err != nil {
-			s.t.Fatalf("decode %s: %v", b, err)
-		}
-	}
+	s.a.Do(s.t, method, path, body, want, dst)
 }
 
 // run starts a manual run of bundle on a lead and waits for its end.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // RPS is retailCRM's limit of requests a second per API key
@@ -90,6 +91,8 @@ type APIError struct {
 	// HTML: the answer was a page, not JSON (no such account: retailCRM's
 	// front answers its own page).
 	HTML bool
+	// attempts is how many tries the request took.
+	attempts int
 }
 
 func (e *APIError) Error() string {
@@ -223,7 +226,8 @@ func (c *Client) Post(ctx context.Context, path string, form url.Values) (map[st
 
 // do sends one request under the account's limiter, again after a 503 or
 // 429 (retailCRM answers 503 when the key's rate is exceeded) up to
-// MaxAttempts, waiting Retry-After or a doubling backoff.
+// MaxAttempts, waiting Retry-After or a doubling backoff with jitter
+// (httpx.Retry).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, form url.Values) (map[string]any, error) {
 	backoff := c.Backoff
 	if backoff <= 0 {
@@ -233,81 +237,76 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, form
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	for attempt := 1; ; attempt++ {
-		if c.Limit != nil {
-			if err := c.Limit.Wait(ctx); err != nil {
-				// The wait would pass the deadline (or the context
-				// ended): a deadline, to the engine worth a retry.
-				cause := ctx.Err()
-				if cause == nil {
-					cause = context.DeadlineExceeded
-				}
-				return nil, fmt.Errorf("retailcrm: %s %s: wait for the rate limit: %w", method, path, cause)
-			}
-		}
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, body)
-		if err != nil {
-			return nil, fmt.Errorf("retailcrm: %s %s: %w", method, path, err)
-		}
-		// The key in a header, never in the address (logs, proxies).
-		req.Header.Set("X-API-KEY", c.Key)
-		req.Header.Set("Accept", "application/json")
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		res, err := c.HTTP.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("retailcrm: %s %s: %w", method, path, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
-		res.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("retailcrm: %s %s: read the answer: %w", method, path, err)
-		}
-		limited := res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusTooManyRequests
-		if limited && attempt < MaxAttempts {
-			wait := retryAfter(res.Header.Get("Retry-After"))
-			if wait <= 0 {
-				wait = backoff << (attempt - 1)
-			}
-			t := time.NewTimer(min(wait, 30*time.Second))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("retailcrm: %s %s: %w", method, path, ctx.Err())
-			case <-t.C:
-			}
-			continue
-		}
-		m, err := ParseAnswer(method, path, res.StatusCode, b)
-		if err != nil {
-			var ae *APIError
-			if errors.As(err, &ae) && limited {
-				ae.Msg = strings.TrimSpace(ae.Msg + fmt.Sprintf(" (rate limited, %d attempts)", attempt))
-			}
-			return nil, err
-		}
-		return m, nil
+	var m map[string]any
+	var last error
+	p := httpx.Retry{Attempts: MaxAttempts, Backoff: backoff, Jitter: 0.5, MaxWait: 30 * time.Second}
+	err := p.Do(ctx, func(ctx context.Context, n int) httpx.Attempt {
+		var a httpx.Attempt
+		m, a = c.once(ctx, method, path, u, form, n+1)
+		last = a.Err
+		return a
+	})
+	if err != nil && err != last {
+		// The context ended the wait for the next try.
+		return nil, fmt.Errorf("retailcrm: %s %s: %w", method, path, err)
 	}
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests) {
+			ae.Msg = strings.TrimSpace(ae.Msg + fmt.Sprintf(" (rate limited, %d attempts)", ae.attempts))
+		}
+		return nil, err
+	}
+	return m, nil
 }
 
-// retryAfter reads Retry-After: seconds, or an HTTP date.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
+// once is try n of a request: its answer, or an Attempt saying whether
+// a 503 or 429 is worth another.
+func (c *Client) once(ctx context.Context, method, path, u string, form url.Values, n int) (map[string]any, httpx.Attempt) {
+	if c.Limit != nil {
+		if err := c.Limit.Wait(ctx); err != nil {
+			// The wait would pass the deadline (or the context
+			// ended): a deadline, to the engine worth a retry.
+			cause := ctx.Err()
+			if cause == nil {
+				cause = context.DeadlineExceeded
+			}
+			return nil, httpx.Attempt{Err: fmt.Errorf("retailcrm: %s %s: wait for the rate limit: %w", method, path, cause)}
+		}
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, httpx.Attempt{Err: fmt.Errorf("retailcrm: %s %s: %w", method, path, err)}
 	}
-	return 0
+	// The key in a header, never in the address (logs, proxies).
+	req.Header.Set("X-API-KEY", c.Key)
+	req.Header.Set("Accept", "application/json")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, httpx.Attempt{Err: fmt.Errorf("retailcrm: %s %s: %w", method, path, err)}
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	res.Body.Close()
+	if err != nil {
+		return nil, httpx.Attempt{Err: fmt.Errorf("retailcrm: %s %s: read the answer: %w", method, path, err)}
+	}
+	m, err := ParseAnswer(method, path, res.StatusCode, b)
+	if err == nil {
+		return m, httpx.Attempt{}
+	}
+	limited := res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusTooManyRequests
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.attempts = n
+	}
+	return nil, httpx.Attempt{Err: err, Again: limited, Wait: httpx.RetryAfter(res.Header, time.Now())}
 }
 
 // JSONField is v as the JSON a form field carries.

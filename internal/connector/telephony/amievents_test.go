@@ -63,7 +63,7 @@ func TestAsteriskEvents(t *testing.T) {
 		s.do("POST", "/api/v1/connections", map[string]any{"type": "asterisk", "name": "АТС", "settings": map[string]any{
 			"host": "127.0.0.1", "port": f.port(), "username": "obmen", "secret": "ami-secret", "context": "from-internal", "listen": true}},
 			http.StatusCreated, &conn)
-		s.app.Calls.Poke()
+		s.App.Calls.Poke()
 		waitFor(t, "the listener to log in", func() bool { return f.listening() == 1 })
 
 		missed := []string{"Event", "Cdr", "Privilege", "cdr,all", "AccountCode", "", "Source", "79256424297", "Destination", "101",

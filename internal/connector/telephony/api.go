@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/connection"
@@ -12,19 +13,20 @@ import (
 	"github.com/obmen/obmen/internal/store"
 )
 
-// HookInfo is a telephony connection's notifications address and journal.
+// HookInfo is a telephony connection's notifications journal. The address
+// to give the provider is the connection's hook URL, shown once when made
+// (POST /api/v1/connections/{id}/hook); HookAt is when it was.
 type HookInfo struct {
 	ConnectionID int64          `json:"connection_id"`
 	Type         string         `json:"type"`
-	HookURL      string         `json:"hook_url,omitempty"`
+	HookAt       *time.Time     `json:"hook_at,omitempty"`
 	Journal      []JournalEntry `json:"journal"`
 }
 
-// RegisterAPI serves GET /api/v1/telephony/connections/{id}: the address
-// to give the provider for its notifications and the last ones received
-// (administrators).
+// RegisterAPI serves GET /api/v1/telephony/connections/{id}: the last
+// notifications received and what became of them (administrators).
 func (cs *Calls) RegisterAPI(mux *http.ServeMux, handle connection.HandleUser) {
-	handle(mux, "GET /api/v1/telephony/connections/{id}", "A telephony connection's notifications address and journal (admin)", nil, HookInfo{},
+	handle(mux, "GET /api/v1/telephony/connections/{id}", "A telephony connection's notifications journal (admin); the address is the connection's hook URL", nil, HookInfo{},
 		func(w http.ResponseWriter, r *http.Request, u crm.User, _ crm.Actor) error {
 			if !authz.Can(u, authz.Connections, authz.ActionOf(r.Method)) {
 				return httpx.Errorf(http.StatusForbidden, "forbidden", "", "only administrators manage connections")
@@ -40,10 +42,9 @@ func (cs *Calls) RegisterAPI(mux *http.ServeMux, handle connection.HandleUser) {
 			if err != nil {
 				return err
 			}
-			info := HookInfo{ConnectionID: id, Type: conn.Type}
+			info := HookInfo{ConnectionID: id, Type: conn.Type, HookAt: conn.HookAt}
 			switch conn.Type {
 			case TypeZadarma, TypeMango:
-				info.HookURL = cs.HookURL(id)
 			case TypeAsterisk:
 				// Asterisk's events come over AMI, not to an address.
 			default:

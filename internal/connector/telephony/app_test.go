@@ -1,99 +1,43 @@
 package telephony_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/obmen/obmen/internal/app"
+	"github.com/obmen/obmen/internal/app/apptest"
 	"github.com/obmen/obmen/internal/automation"
-	"github.com/obmen/obmen/internal/config"
-	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // server is Obmen itself over loopback HTTP with its jobs running.
 type server struct {
-	t   testing.TB
-	srv *httptest.Server
-	key string
-	app *app.Server
+	*apptest.Server
+	t testing.TB
 }
 
 func newServer(t testing.TB, d *db.DB) *server {
-	srv := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.AdminPassword = "admin-password"
-	cfg.DataDir = t.TempDir()
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	cfg.OutboundAllow = []string{"127.0.0.0/8"}
-	cfg.SecretKey = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
-	a, err := app.NewServer(d, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := app.EnsureAdmin(ctx, a.Store, cfg, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	u, err := a.Store.UserByLogin(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := a.Store.CreateAPIKey(ctx, crm.Actor{UserID: u.ID}, u.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Automation.Configure(automation.WithBackoff(20*time.Millisecond, 200*time.Millisecond), automation.WithPoll(50*time.Millisecond),
-		automation.WithStepTimeout(10*time.Second))
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	stop, err := a.StartJobs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return &server{t: t, srv: srv, key: key, app: a}
+	return &server{Server: apptest.Start(t, d), t: t}
 }
 
 func (s *server) do(method, path string, body any, want int, dst any) {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(mustJSON(body))
+	s.Do(s.t, method, path, body, want, dst)
+}
+
+// hook makes the connection's hook URL, where the provider posts.
+func (s *server) hook(connID int64) string {
+	s.t.Helper()
+	var h connection.Hook
+	s.do("POST", fmt.Sprintf("/api/v1/connections/%d/hook", connID), nil, http.StatusOK, &h)
+	if !strings.HasPrefix(h.URL, s.Srv.URL+"/hooks/c/") {
+		s.t.Fatalf("hook url %q", h.URL)
 	}
-	req, err := http.NewRequest(method, s.srv.URL+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := s.srv.Client().Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, b)
-	}
-	if dst != nil {
-		if err := json.Unmarshal(b, dst); err != nil {
-			s.t.Fatalf("decode %s: %v", b, err)
-		}
-	}
+	return h.URL
 }
 
 // The action as users meet it: a bundle's step naming a saved Zadarma

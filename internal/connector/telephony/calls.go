@@ -13,7 +13,6 @@ import (
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
-	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -95,8 +94,7 @@ type Result struct {
 
 // Calls turns the providers' notifications into call activities.
 type Calls struct {
-	d                  Deps
-	ipLimit, connLimit *httpx.Limiter
+	d Deps
 
 	// The AMI listeners (amievents.go).
 	mu        sync.Mutex

@@ -2,28 +2,22 @@ package telephony
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
-
-// HookPath is where the providers send their notifications: one address
-// per connection, /hooks/telephony/{token} (Mango appends events/…).
-const HookPath = "/hooks/telephony/"
 
 // maxNotification bounds a notification's body.
 const maxNotification = 64 << 10
@@ -36,103 +30,60 @@ func NewCalls(d Deps) *Calls {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	// A provider sends every call's notifications from a few addresses:
-	// 100 a second from one address (a busy call centre's four per call)
-	// and 200 a second to one connection, each after a burst of 1,000.
-	// The tokens themselves cannot be guessed (a 144-bit MAC).
-	return &Calls{d: d, wake: make(chan struct{}, 1), ipLimit: httpx.NewLimiter(10*time.Millisecond, 1000), connLimit: httpx.NewLimiter(5*time.Millisecond, 1000)}
+	return &Calls{d: d, wake: make(chan struct{}, 1)}
 }
 
-// HookToken is connection id's token: the id and a MAC of it under the
-// server's derived key, so that no table holds it and it cannot be
-// guessed.
-func (cs *Calls) HookToken(id int64) string {
-	m := hmac.New(sha256.New, cs.d.HookKey)
-	m.Write([]byte("telephony hook " + strconv.FormatInt(id, 10)))
-	return strconv.FormatInt(id, 10) + "-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+// Receiver takes the Zadarma and Mango connections' notifications at
+// their hook URL (/hooks/c/{token}, made on the connection's page or by
+// POST /api/v1/connections/{id}/hook; Mango posts to it followed by
+// /events/call, /events/summary or /events/recording). Each becomes the
+// call's activity, whose changes run the call.* triggers.
+func (cs *Calls) Receiver() automation.PushReceiver {
+	return automation.PushReceiver{Connection: TypeZadarma + "|" + TypeMango,
+		Feeds:   []string{TriggerIncoming, TriggerMissed, TriggerFinished, TriggerRecorded},
+		Receive: cs.receive}
 }
 
-// HookURL is the address to give the provider.
-func (cs *Calls) HookURL(id int64) string {
-	return strings.TrimRight(cs.d.BaseURL, "/") + HookPath + cs.HookToken(id)
-}
-
-// connOf is the connection a token names.
-func (cs *Calls) connOf(token string) (int64, bool) {
-	idPart, _, ok := strings.Cut(token, "-")
-	if !ok || len(token) > 80 {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(idPart, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, false
-	}
-	return id, hmac.Equal([]byte(cs.HookToken(id)), []byte(token))
-}
-
-// Register serves the notifications.
-func (cs *Calls) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+HookPath+"{token}", cs.serve)
-	mux.HandleFunc("POST "+HookPath+"{token}", cs.serve)
-	mux.HandleFunc("POST "+HookPath+"{token}/events/{kind}", cs.serve)
-}
-
-func (cs *Calls) serve(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := cs.ipLimit.Allow("ip:" + httpx.ClientIP(r)); !ok {
-		httpx.TooManyRequests(w, wait)
-		return
-	}
-	notFound := httpx.Errorf(http.StatusNotFound, "not_found", "", "no telephony notifications at this address")
-	id, ok := cs.connOf(r.PathValue("token"))
-	if !ok {
-		httpx.WriteError(w, notFound)
-		return
-	}
-	if ok, wait := cs.connLimit.Allow("conn:" + strconv.FormatInt(id, 10)); !ok {
-		httpx.TooManyRequests(w, wait)
-		return
-	}
-	ctx := r.Context()
+// receive takes one notification: it answers with what became of it, as
+// JSON ({"result": "created", "activity_id": …}), or an *httpx.Error.
+func (cs *Calls) receive(ctx context.Context, req *automation.PushRequest) error {
+	id, r := req.Connection, req.Request
 	conn, set, err := cs.d.Conns.Open(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		httpx.WriteError(w, notFound)
-		return
+		return httpx.Errorf(http.StatusNotFound, "not_found", "", "no hook at this address")
 	}
 	if err != nil {
 		cs.d.Log.Error("telephony: open connection", "connection", id, "err", err)
-		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "try again later"))
-		return
+		return httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "try again later")
 	}
 	// Zadarma checks the address by GET ?zd_echo=… and expects it back.
-	if echo := r.URL.Query().Get("zd_echo"); echo != "" && conn.Type == TypeZadarma {
+	if echo := r.URL.Query().Get("zd_echo"); echo != "" && conn.Type == TypeZadarma && req.Path == "" {
 		if len(echo) > 200 {
-			httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "bad_request", "zd_echo", "longer than 200 characters"))
-			return
+			return httpx.Errorf(http.StatusBadRequest, "bad_request", "zd_echo", "longer than 200 characters")
 		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte(echo))
-		return
+		req.Reply = &automation.PushReply{ContentType: "text/plain; charset=utf-8", Body: []byte(echo)}
+		return nil
 	}
 	if r.Method != http.MethodPost {
-		httpx.WriteError(w, httpx.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "", "notifications are POSTed"))
-		return
+		return httpx.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "", "notifications are POSTed")
 	}
-	body, herr := httpx.ReadBody(r, maxNotification)
-	if herr != nil {
-		cs.journal(ctx, id, "", "", "failed", 0, herr.Error())
-		httpx.WriteError(w, herr)
-		return
+	if len(req.Body) > maxNotification {
+		msg := fmt.Sprintf("the body is over %d bytes", maxNotification)
+		cs.journal(ctx, id, "", "", "failed", 0, msg)
+		return httpx.Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "", "%s", msg)
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := url.ParseQuery(string(req.Body))
 	if err != nil {
 		cs.journal(ctx, id, "", "", "failed", 0, "the form body does not parse: "+err.Error())
-		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "invalid_form", "", "the form body does not parse: %v", err))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "invalid_form", "", "the form body does not parse: %v", err)
 	}
 	var call Call
 	var event string
 	switch conn.Type {
 	case TypeZadarma:
+		if req.Path != "" {
+			return httpx.Errorf(http.StatusNotFound, "not_found", "", "no hook at this address")
+		}
 		z := ZadarmaOf(set)
 		n, err := ParseZadarma(form, r.Header.Get("Signature"), z.Secret, zoneOf(set))
 		event, call = n.Event, n.Call
@@ -140,21 +91,18 @@ func (cs *Calls) serve(w http.ResponseWriter, r *http.Request) {
 			call.Recording, err = cs.zadarmaRecording(ctx, z, n)
 		}
 		if err != nil {
-			cs.refuse(ctx, w, id, event, n.Call.ID, err)
-			return
+			return cs.refuse(ctx, id, event, n.Call.ID, err)
 		}
 	case TypeMango:
 		m := MangoOf(set)
-		kind := r.PathValue("kind")
-		if kind == "" {
-			cs.refuse(ctx, w, id, "", "", bad("path", "Mango posts to this address followed by /events/call, /events/summary or /events/recording"))
-			return
+		kind, ok := strings.CutPrefix(req.Path, "events/")
+		if !ok || kind == "" || strings.Contains(kind, "/") {
+			return cs.refuse(ctx, id, "", "", bad("path", "Mango posts to this address followed by /events/call, /events/summary or /events/recording"))
 		}
 		n, err := ParseMango("events/"+kind, form, m.Key, m.Salt)
 		event, call = n.Event, n.Call
 		if err != nil {
-			cs.refuse(ctx, w, id, event, n.Call.ID, err)
-			return
+			return cs.refuse(ctx, id, event, n.Call.ID, err)
 		}
 		if n.RecordingID != "" {
 			// The link is signed to play for 30 days: the manager
@@ -162,25 +110,21 @@ func (cs *Calls) serve(w http.ResponseWriter, r *http.Request) {
 			call.Recording = MangoRecordingLink(m.url(), m.Key, m.Salt, n.RecordingID, cs.d.Now().Add(30*24*time.Hour))
 		}
 	default:
-		httpx.WriteError(w, notFound)
-		return
+		return httpx.Errorf(http.StatusNotFound, "not_found", "", "no hook at this address")
 	}
 	if call.ID == "" {
 		cs.journal(ctx, id, event, "", "ignored", 0, "")
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"result": "ignored", "event": event})
-		return
+		return reply(req, map[string]any{"result": "ignored", "event": event})
 	}
 	res, err := cs.Ingest(ctx, conn, set, call)
 	if err != nil {
 		var inv *crm.FieldError
 		if errors.As(err, &inv) {
-			cs.refuse(ctx, w, id, event, call.ID, bad(inv.Field, "%s", inv.Message))
-			return
+			return cs.refuse(ctx, id, event, call.ID, bad(inv.Field, "%s", inv.Message))
 		}
 		cs.d.Log.Error("telephony: notification", "connection", id, "event", event, "call", call.ID, "err", err)
 		cs.journal(ctx, id, event, call.ID, "failed", 0, err.Error())
-		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "the call could not be recorded; send it again"))
-		return
+		return httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "the call could not be recorded; send it again")
 	}
 	outcome := "repeat"
 	switch {
@@ -190,25 +134,34 @@ func (cs *Calls) serve(w http.ResponseWriter, r *http.Request) {
 		outcome = "updated"
 	}
 	cs.journal(ctx, id, event, call.ID, outcome, res.ActivityID, "")
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"result": outcome, "activity_id": res.ActivityID})
+	return reply(req, map[string]any{"result": outcome, "activity_id": res.ActivityID})
 }
 
-// refuse answers a bad notification precisely and journals it.
-func (cs *Calls) refuse(ctx context.Context, w http.ResponseWriter, id int64, event, callID string, err error) {
+// reply answers the provider with v as JSON.
+func reply(req *automation.PushRequest, v map[string]any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	req.Reply = &automation.PushReply{ContentType: "application/json", Body: b}
+	return nil
+}
+
+// refuse journals a bad notification and answers it precisely.
+func (cs *Calls) refuse(ctx context.Context, id int64, event, callID string, err error) error {
 	var b *BadNotification
 	if !errors.As(err, &b) {
 		// Not the notification's fault: the provider's API (a recording's
 		// link) did not answer.
 		cs.journal(ctx, id, event, callID, "failed", 0, err.Error())
-		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "%v; send it again", err))
-		return
+		return httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "%v; send it again", err)
 	}
 	cs.journal(ctx, id, event, callID, "failed", 0, b.Error())
 	status, code := http.StatusBadRequest, "invalid_notification"
 	if b.Auth {
 		status, code = http.StatusUnauthorized, "bad_signature"
 	}
-	httpx.WriteError(w, httpx.Errorf(status, code, b.Field, "%s", b.Message))
+	return httpx.Errorf(status, code, b.Field, "%s", b.Message)
 }
 
 func (cs *Calls) journal(ctx context.Context, connID int64, event, callID, outcome string, activityID int64, msg string) {

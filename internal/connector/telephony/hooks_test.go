@@ -138,12 +138,15 @@ func TestZadarmaNotifications(t *testing.T) {
 					"text": "Пропущен звонок с {{trigger.record.comm_value}}"}}}},
 			http.StatusCreated, &b)
 
-		info := s.hookInfo(conn.ID)
-		if !strings.HasPrefix(info.HookURL, s.srv.URL+"/hooks/telephony/") {
-			t.Fatalf("hook url %q", info.HookURL)
+		if info := s.hookInfo(conn.ID); info.HookAt != nil {
+			t.Fatalf("a hook before one was made: %+v", info)
+		}
+		hook := s.hook(conn.ID)
+		if info := s.hookInfo(conn.ID); info.HookAt == nil {
+			t.Fatalf("no hook_at after the hook was made: %+v", info)
 		}
 		// The address check.
-		res, err := http.Get(info.HookURL + "?zd_echo=d41d8cd98f")
+		res, err := http.Get(hook + "?zd_echo=d41d8cd98f")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,14 +155,18 @@ func TestZadarmaNotifications(t *testing.T) {
 		if res.StatusCode != 200 || string(echo) != "d41d8cd98f" {
 			t.Fatalf("zd_echo: %d %q", res.StatusCode, echo)
 		}
+		// Zadarma posts to the URL itself: nothing below it.
+		if code, _ := post(t, hook+"/events/call", url.Values{"event": {"NOTIFY_START"}}, nil); code != 404 {
+			t.Fatalf("a path below Zadarma's hook: %d", code)
+		}
 		// A guessed token is nobody's.
-		if code, _ := post(t, strings.TrimSuffix(info.HookURL, info.HookURL[len(info.HookURL)-3:])+"AAA", url.Values{"event": {"NOTIFY_START"}}, nil); code != 404 {
+		if code, _ := post(t, hook[:len(hook)-3]+"AAA", url.Values{"event": {"NOTIFY_START"}}, nil); code != 404 {
 			t.Fatalf("guessed token: %d", code)
 		}
 
 		start, sig := zadarmaForm("secret1", "event", "NOTIFY_START", "call_start", "2026-12-05 12:00:00", "pbx_call_id", "in_1c2d",
 			"caller_id", "79256424295", "called_did", "74951234567")
-		code, body := post(t, info.HookURL, start, sig)
+		code, body := post(t, hook, start, sig)
 		if code != 200 || body["result"] != "created" {
 			t.Fatalf("NOTIFY_START: %d %v", code, body)
 		}
@@ -170,25 +177,25 @@ func TestZadarmaNotifications(t *testing.T) {
 			t.Fatalf("after start: %+v", a)
 		}
 		// Zadarma sends it again: nothing new.
-		if code, body := post(t, info.HookURL, start, sig); code != 200 || body["result"] != "repeat" || int64(body["activity_id"].(float64)) != actID {
+		if code, body := post(t, hook, start, sig); code != 200 || body["result"] != "repeat" || int64(body["activity_id"].(float64)) != actID {
 			t.Fatalf("repeat: %d %v", code, body)
 		}
 		// A forged one.
 		forged, _ := zadarmaForm("secret1", "event", "NOTIFY_END", "call_start", "2026-12-05 12:00:00", "pbx_call_id", "in_1c2d",
 			"caller_id", "79256424295", "called_did", "74951234567", "disposition", "answered", "duration", "600")
-		if code, body := post(t, info.HookURL, forged, map[string]string{"Signature": "bm90IGl0"}); code != 401 || body["field"] != "Signature" {
+		if code, body := post(t, hook, forged, map[string]string{"Signature": "bm90IGl0"}); code != 401 || body["field"] != "Signature" {
 			t.Fatalf("forged: %d %v", code, body)
 		}
 		internal, sig := zadarmaForm("secret1", "event", "NOTIFY_INTERNAL", "call_start", "2026-12-05 12:00:00", "pbx_call_id", "in_1c2d",
 			"caller_id", "79256424295", "called_did", "74951234567", "internal", "101")
-		if code, body := post(t, info.HookURL, internal, sig); code != 200 || body["result"] != "updated" {
+		if code, body := post(t, hook, internal, sig); code != 200 || body["result"] != "updated" {
 			t.Fatalf("NOTIFY_INTERNAL: %d %v", code, body)
 		}
 		end, sig := zadarmaForm("secret1", "event", "NOTIFY_END", "call_start", "2026-12-05 12:00:00", "pbx_call_id", "in_1c2d",
 			"caller_id", "79256424295", "called_did", "74951234567", "internal", "101", "disposition", "no answer", "duration", "0",
 			"status_code", "19", "is_recorded", "0")
 		for i, want := range []string{"updated", "repeat", "repeat"} {
-			if code, body := post(t, info.HookURL, end, sig); code != 200 || body["result"] != want {
+			if code, body := post(t, hook, end, sig); code != 200 || body["result"] != want {
 				t.Fatalf("NOTIFY_END %d: %d %v", i, code, body)
 			}
 		}
@@ -200,7 +207,7 @@ func TestZadarmaNotifications(t *testing.T) {
 		start2, sig := zadarmaForm("secret1", "event", "NOTIFY_END", "call_start", "2026-12-05 13:00:00", "pbx_call_id", "in_77",
 			"caller_id", "+7 925 642-42-95", "called_did", "74951234567", "internal", "101", "disposition", "answered", "duration", "95",
 			"is_recorded", "1", "call_id_with_rec", "1733400000.12345")
-		code, body = post(t, info.HookURL, start2, sig)
+		code, body = post(t, hook, start2, sig)
 		if code != 200 || body["result"] != "created" {
 			t.Fatalf("answered: %d %v", code, body)
 		}
@@ -211,7 +218,7 @@ func TestZadarmaNotifications(t *testing.T) {
 			t.Fatalf("answered call: %+v", a2)
 		}
 		rec, sig := zadarmaForm("secret1", "event", "NOTIFY_RECORD", "pbx_call_id", "in_77", "call_id_with_rec", "1733400000.12345")
-		if code, body := post(t, info.HookURL, rec, sig); code != 200 || body["result"] != "updated" {
+		if code, body := post(t, hook, rec, sig); code != 200 || body["result"] != "updated" {
 			t.Fatalf("NOTIFY_RECORD: %d %v", code, body)
 		}
 		if a2 = s.activity(act2); a2.RecordingURL != "https://api.zadarma.com/v1/pbx/record/download/1733400000.12345/rec.mp3" {
@@ -220,7 +227,7 @@ func TestZadarmaNotifications(t *testing.T) {
 		// Bad input: a precise error.
 		badTime, sig := zadarmaForm("secret1", "event", "NOTIFY_START", "call_start", "вчера", "pbx_call_id", "x1",
 			"caller_id", "79256424295", "called_did", "74951234567")
-		if code, body := post(t, info.HookURL, badTime, sig); code != 400 || body["field"] != "call_start" {
+		if code, body := post(t, hook, badTime, sig); code != 400 || body["field"] != "call_start" {
 			t.Fatalf("bad time: %d %v", code, body)
 		}
 
@@ -241,7 +248,7 @@ func TestZadarmaNotifications(t *testing.T) {
 		}
 
 		// The journal tells what came and what became of it.
-		info = s.hookInfo(conn.ID)
+		info := s.hookInfo(conn.ID)
 		outcomes := map[string]int{}
 		for _, e := range info.Journal {
 			outcomes[e.Outcome]++
@@ -275,7 +282,7 @@ func TestUnknownCallerLead(t *testing.T) {
 			s.do("POST", "/api/v1/connections", map[string]any{"type": "zadarma", "name": fmt.Sprint("Z", tc.create), "settings": set}, http.StatusCreated, &conn)
 			f, sig := zadarmaForm("s", "event", "NOTIFY_START", "call_start", "2026-12-05 12:00:00", "pbx_call_id", fmt.Sprint("c", conn.ID),
 				"caller_id", tc.phone, "called_did", "74951234567")
-			code, body := post(t, s.hookInfo(conn.ID).HookURL, f, sig)
+			code, body := post(t, s.hook(conn.ID), f, sig)
 			if code != 200 {
 				t.Fatalf("%d %v", code, body)
 			}
@@ -321,7 +328,7 @@ func TestMangoEvents(t *testing.T) {
 		s.do("POST", "/api/v1/bundles", map[string]any{"name": "входящий", "active": true, "max_attempts": 1,
 			"trigger": map[string]any{"type": "call.incoming"},
 			"steps":   []any{map[string]any{"id": "s", "action": "stop", "input": map[string]any{}}}}, http.StatusCreated, &in)
-		hook := s.hookInfo(conn.ID).HookURL
+		hook := s.hook(conn.ID)
 		appeared := map[string]any{"entry_id": "MjU2NzI5OTU3MA==", "call_id": "MToxMDE3NjE0Njox", "timestamp": 1733400000, "seq": 1,
 			"call_state": "Appeared", "location": "abonent", "from": map[string]any{"extension": "102", "number": "sip:102@vpbx.mangosip.ru"},
 			"to": map[string]any{"number": "79031234567"}}

@@ -16,11 +16,13 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 )
 
-// mangoFake answers as Mango Office's VPBX API: the form fields
-// vpbx_api_key, sign and json, sign = hex sha256(key + json + salt);
-// result 1000 for an accepted command. The codes of its refusals here
-// (401 for a wrong sign, 3102 for an unknown extension) stand for any of
-// Mango's; the connector reports whichever it gets.
+// mangoFake answers as Mango Office's VPBX API (API Mango Office v1.9):
+// the form fields vpbx_api_key, sign and json, sign = hex sha256(key +
+// json + salt) (§2.4.3); commands/callback takes command_id, from.extension
+// (required), to_number and line_number, and answers result 1000 when
+// accepted, 3100 for parameters it cannot carry out (§3.2.1). The 401
+// with 3102 for a wrong sign stands for any of Mango's refusals; the
+// connector reports whichever it gets.
 type mangoFake struct {
 	*httptest.Server
 	key, salt string
@@ -57,8 +59,13 @@ func (f *mangoFake) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"users":[{"general":{"name":"Иван"},"telephony":{"extension":"101"}}]}`))
 	case "/vpbx/commands/callback":
 		from, _ := cmd["from"].(map[string]any)
+		id, _ := cmd["command_id"].(string)
+		if to, _ := cmd["to_number"].(string); to == "" || len(id) > 128 {
+			_, _ = w.Write([]byte(`{"result":3100,"message":"bad parameters"}`))
+			return
+		}
 		if from["extension"] != "101" {
-			_, _ = w.Write([]byte(`{"result":3102,"message":"no such extension"}`))
+			_, _ = w.Write([]byte(`{"result":3100,"message":"no such extension"}`))
 			return
 		}
 		f.mu.Lock()
@@ -78,7 +85,7 @@ func TestMangoAdapter(t *testing.T) {
 	}{
 		{"ordered", "salt1", "101", ""},
 		{"wrong salt", "other", "101", "result 3102"},
-		{"unknown extension", "salt1", "555", "result 3102: no such extension"},
+		{"unknown extension", "salt1", "555", "result 3100: no such extension"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := telephony.Mango{Account: telephony.MangoAccount{Key: "vpbxkey", Salt: tc.salt, URL: f.URL + "/vpbx", Line: "+74950000000"}, HTTP: hc}

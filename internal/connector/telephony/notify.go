@@ -191,10 +191,11 @@ func seconds(s string) (int64, error) {
 	return n, nil
 }
 
-// Mango Office's API events (API ВАТС, "Уведомления о событиях",
-// https://www.mango-office.ru/support/api/): form posts of vpbx_api_key,
-// sign and json to <our URL>/events/<kind>, the sign being hex SHA-256 of
-// vpbx_api_key + json + vpbx_api_salt.
+// Mango Office's API events (API Mango Office v1.9, §3.1 "API Realtime":
+// 3.1.2 events/call, 3.1.4 events/recording, 3.1.6 events/summary): form
+// posts of vpbx_api_key, sign and json to <the address given to Mango>
+// followed by /events/<kind> (§2.1.1), the sign being hex SHA-256 of
+// vpbx_api_key + json + vpbx_api_salt (§2.4.3).
 const (
 	MangoCall      = "events/call"
 	MangoSummary   = "events/summary"
@@ -210,9 +211,35 @@ type MangoNotification struct {
 }
 
 type mangoParty struct {
-	Extension  string `json:"extension"`
-	Number     string `json:"number"`
-	LineNumber string `json:"line_number"`
+	Extension  mangoText `json:"extension"`
+	Number     string    `json:"number"`
+	LineNumber string    `json:"line_number"`
+}
+
+// mangoText is a value Mango types integer in its tables and sends as a
+// string in its examples (an extension: "extension": 29 or "29"; a code:
+// "completion_code": 1000 or "1000").
+type mangoText string
+
+func (t *mangoText) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*t = ""
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = mangoText(strings.TrimSpace(s))
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("%s is neither a number nor a string", b)
+	}
+	*t = mangoText(n)
+	return nil
 }
 
 // ParseMango checks and reads an event; one Obmen does not use is Event
@@ -243,6 +270,8 @@ func ParseMango(event string, f url.Values, key, salt string) (MangoNotification
 		EntryResult     json.Number     `json:"entry_result"`
 		RecordingID     string          `json:"recording_id"`
 		RecordingState  string          `json:"recording_state"`
+		CompletionCode  mangoText       `json:"completion_code"`
+		Recipient       string          `json:"recipient"`
 		DisconnectCause json.RawMessage `json:"disconnect_reason"`
 	}
 	switch event {
@@ -277,13 +306,18 @@ func ParseMango(event string, f url.Values, key, salt string) (MangoNotification
 	}
 	switch event {
 	case MangoCall:
-		// Who rings whom: a call from an employee's extension is outgoing.
+		// Who rings whom: a call from an employee's extension is outgoing;
+		// one between two extensions is internal, no customer's.
+		if m.From.Extension != "" && m.To.Extension != "" {
+			n.Call = Call{}
+			return n, nil
+		}
 		c.Direction, c.From, c.To = DirectionIn, m.From.Number, m.To.Number
-		c.Line = m.To.Extension
-		if m.From.Extension != "" && m.To.Extension == "" {
-			c.Direction, c.Line = DirectionOut, m.From.Extension
+		c.Line = string(m.To.Extension)
+		if m.From.Extension != "" {
+			c.Direction, c.Line = DirectionOut, string(m.From.Extension)
 			if c.From == "" {
-				c.From = m.From.Extension
+				c.From = string(m.From.Extension)
 			}
 		}
 		if c.Direction == DirectionIn && c.To == "" {
@@ -308,16 +342,20 @@ func ParseMango(event string, f url.Values, key, salt string) (MangoNotification
 		}
 	case MangoSummary:
 		switch m.CallDirection {
-		case "1", "0", "":
-			c.Direction, c.Line = DirectionIn, m.To.Extension
+		case "1", "":
+			c.Direction, c.Line = DirectionIn, string(m.To.Extension)
 		case "2":
-			c.Direction, c.Line = DirectionOut, m.From.Extension
+			c.Direction, c.Line = DirectionOut, string(m.From.Extension)
+		case "0":
+			// Internal: between two employees, no customer's call.
+			n.Call = Call{}
+			return n, nil
 		default:
 			return n, bad("json.call_direction", "%q is not 0, 1 or 2", m.CallDirection)
 		}
 		c.From, c.To = m.From.Number, m.To.Number
 		if c.From == "" {
-			c.From = m.From.Extension
+			c.From = string(m.From.Extension)
 		}
 		if c.To == "" {
 			c.To = m.LineNumber
@@ -337,9 +375,15 @@ func ParseMango(event string, f url.Values, key, salt string) (MangoNotification
 		c.Start = created
 		switch m.EntryResult {
 		case "1":
-			c.Status = crm.CallAnswered
-			if !talk.IsZero() && ended.After(talk) {
-				c.Duration = int64(ended.Sub(talk) / time.Second)
+			// 1 is "the call succeeded and a talk took place", yet a call
+			// that ended in the voice menu comes as 1 with talk_time 0
+			// (§3.1.6, example 2): nobody answered it.
+			c.Status = crm.CallMissed
+			if !talk.IsZero() {
+				c.Status = crm.CallAnswered
+				if ended.After(talk) {
+					c.Duration = int64(ended.Sub(talk) / time.Second)
+				}
 			}
 		case "0":
 			c.Status = crm.CallMissed
@@ -347,7 +391,11 @@ func ParseMango(event string, f url.Values, key, salt string) (MangoNotification
 			return n, bad("json.entry_result", "%q is not 0 or 1", m.EntryResult)
 		}
 	case MangoRecording:
-		if m.RecordingState != "Completed" {
+		// Started and Continued tell of a recording under way; a
+		// completed one was kept only with code 1000 (4002: too short,
+		// 22xx: the account is blocked), and only in the cloud can a link
+		// play it (recipient Mail: sent by e-mail only).
+		if m.RecordingState != "Completed" || (m.CompletionCode != "" && m.CompletionCode != "1000") || m.Recipient == "Mail" {
 			n.Call = Call{}
 			return n, nil
 		}

@@ -170,3 +170,90 @@ func FuzzParseCdr(f *testing.F) {
 		}
 	})
 }
+
+// Mango's events in the shapes of API Mango Office v1.9 §3.1: its tables
+// type extensions, timestamps and seq as integers, its examples send them
+// as strings, so both are read; a call between two extensions (or a
+// summary with call_direction 0) is internal and makes nothing; a summary
+// with entry_result 1 but no talk (the call ended in the voice menu) is a
+// missed call; a recording is linked only when completed with code 1000
+// into the cloud.
+func TestParseMango(t *testing.T) {
+	for _, tc := range []struct {
+		name, event, js               string
+		id, dir, status, from, to, ln string
+		start                         int64
+		dur                           int64
+		recording                     string
+		field                         string
+	}{
+		{name: "IVR leg, strings", event: "events/call", js: `{"call_id":"100:500:256","entry_id":"E1","timestamp":"1399906976","seq":"1",
+			"call_state":"Appeared","location":"ivr","from":{"number":"79000000000"},"to":{"number":"78001234567","line_number":"78001234567"}}`,
+			id: "E1", dir: "in", status: crm.CallRinging, from: "79000000000", to: "78001234567", start: 1399906976},
+		{name: "extension as an integer", event: "events/call", js: `{"entry_id":"E2","call_id":"c2","timestamp":1558422128,"seq":2,
+			"call_state":"Disconnected","location":"abonent","from":{"number":"79001234567","taken_from_call_id":"c1"},
+			"to":{"extension":29,"number":"sip:user1@example.mangosip.ru","line_number":"sip:line1@example.mangosip.ru","acd_group":303},
+			"disconnect_reason":1131,"dct":{"number":"74001234567","type":1}}`,
+			id: "E2", dir: "in", from: "79001234567", to: "sip:user1@example.mangosip.ru", ln: "29", start: 1558422128},
+		{name: "outgoing", event: "events/call", js: `{"call_id":"c3","entry_id":"E3","timestamp":"1399906988","seq":"2","location":"abonent",
+			"call_state":"Connected","from":{"extension":"1234","number":"74955404444"},"to":{"number":"12345678"}}`,
+			id: "E3", dir: "out", status: crm.CallTalking, from: "74955404444", to: "12345678", ln: "1234", start: 1399906988},
+		{name: "internal call", event: "events/call", js: `{"call_id":"c4","entry_id":"E4","timestamp":1399906971,"seq":"1","location":"abonent",
+			"call_state":"Appeared","from":{"extension":"5555","number":"74955404444"},"to":{"extension":"1234","number":"12345678"}}`},
+		{name: "summary answered", event: "events/summary", js: `{"entry_id":"E5","call_direction":1,"from":{"number":"78001236352"},
+			"to":{"extension":"123","number":"78001234567"},"line_number":"78001234567","create_time":1399906976,"forward_time":1399906978,
+			"talk_time":1399906980,"end_time":1399906990,"entry_result":1,"disconnect_reason":1100}`,
+			id: "E5", dir: "in", status: crm.CallAnswered, from: "78001236352", to: "78001234567", ln: "123", start: 1399906976, dur: 10},
+		{name: "summary ended in the voice menu", event: "events/summary", js: `{"entry_id":"E6","call_direction":1,"from":{"number":"79000000000"},
+			"to":{},"line_number":"78001234567","create_time":1399906976,"forward_time":1399906978,"talk_time":0,"end_time":1399906990,
+			"entry_result":1,"disconnect_reason":1170}`,
+			id: "E6", dir: "in", status: crm.CallMissed, from: "79000000000", to: "78001234567", start: 1399906976},
+		{name: "summary outgoing", event: "events/summary", js: `{"entry_id":"E7","call_direction":2,"from":{"extension":123,
+			"number":"sip:user1@example.mangosip.ru"},"to":{"number":"78001234567"},"line_number":"74953333357","create_time":1399906976,
+			"forward_time":1399906976,"talk_time":1399906980,"entry_result":1,"end_time":1399906990,"disconnect_reason":1100}`,
+			id: "E7", dir: "out", status: crm.CallAnswered, from: "sip:user1@example.mangosip.ru", to: "78001234567", ln: "123", start: 1399906976, dur: 10},
+		{name: "summary outgoing missed", event: "events/summary", js: `{"entry_id":"E8","call_direction":2,"from":{"extension":"123"},
+			"to":{"number":"78001234567"},"line_number":"74953333357","create_time":1399906976,"forward_time":1399906976,"talk_time":0,
+			"entry_result":0,"end_time":1399906990,"disconnect_reason":1100}`,
+			id: "E8", dir: "out", status: crm.CallMissed, from: "123", to: "78001234567", ln: "123", start: 1399906976},
+		{name: "summary internal", event: "events/summary", js: `{"entry_id":"E9","call_direction":0,"from":{"extension":"101"},"to":{"extension":"102"},
+			"create_time":1399906976,"talk_time":1399906980,"end_time":1399906990,"entry_result":1}`},
+		{name: "recording started", event: "events/recording", js: `{"recording_id":"r100:777:500:256","recording_state":"Started","seq":1,
+			"call_id":"100:500:256","entry_id":"E10","extension":"1234","timestamp":"1399906976"}`},
+		{name: "recording completed", event: "events/recording", js: `{"recording_id":"r100:777:500:256","recording_state":"Completed","seq":2,
+			"call_id":"100:500:256","entry_id":"E11","extension":1234,"timestamp":1399907000,"completion_code":1000,"recipient":"Cloud"}`,
+			id: "E11", recording: "r100:777:500:256"},
+		{name: "recording too short", event: "events/recording", js: `{"recording_id":"r1","recording_state":"Completed","entry_id":"E12",
+			"completion_code":"4002"}`},
+		{name: "recording by e-mail only", event: "events/recording", js: `{"recording_id":"r2","recording_state":"Completed","entry_id":"E13",
+			"completion_code":"1000","recipient":"Mail"}`},
+		{name: "an extension that is neither", event: "events/call", js: `{"entry_id":"E14","call_state":"Appeared","to":{"extension":{"n":1}}}`,
+			field: "json"},
+		{name: "a timestamp that is no number", event: "events/call", js: `{"entry_id":"E15","call_state":"Appeared","timestamp":"вчера"}`,
+			field: "json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := url.Values{"vpbx_api_key": {"k"}, "sign": {telephony.MangoSign("k", "s", tc.js)}, "json": {tc.js}}
+			n, err := telephony.ParseMango(tc.event, v, "k", "s")
+			if tc.field != "" {
+				var b *telephony.BadNotification
+				if !errors.As(err, &b) || b.Field != tc.field {
+					t.Fatalf("got %+v, %v; want a refusal at %s", n, err, tc.field)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := n.Call
+			var start int64
+			if !c.Start.IsZero() {
+				start = c.Start.Unix()
+			}
+			if c.ID != tc.id || c.Direction != tc.dir || c.Status != tc.status || c.From != tc.from || c.To != tc.to || c.Line != tc.ln ||
+				start != tc.start || c.Duration != tc.dur || n.RecordingID != tc.recording {
+				t.Fatalf("got %+v (recording %q)", n.Call, n.RecordingID)
+			}
+		})
+	}
+}

@@ -86,12 +86,9 @@ type Deps struct {
 	// DB keeps the calls ordered under each step's key.
 	DB  *db.DB
 	Now func() time.Time
-	// Store, HookKey (a key derived for the hooks' tokens), BaseURL and
-	// Log serve the providers' notifications (NewCalls).
-	Store   *store.Store
-	HookKey []byte
-	BaseURL string
-	Log     *slog.Logger
+	// Store and Log serve the providers' notifications (NewCalls).
+	Store *store.Store
+	Log   *slog.Logger
 	// AMIRescan is how often the AMI listeners look for changed asterisk
 	// connections (0: 30 s); AMIPing how often a quiet AMI link is pinged
 	// (0: 20 s).

@@ -210,7 +210,7 @@ func TestCallbackAction(t *testing.T) {
 			{"mango OK", mc.ID, map[string]any{"phone": "8 925 642 42 92", "line": "101"}, "OK", "", "",
 				map[string]any{"phone": "+79256424292"}},
 			{"mango refuses an unknown extension", mc.ID, map[string]any{"phone": "8 925 642 42 92", "line": "555"}, "ERROR", "", "no such extension",
-				map[string]any{"error": "result 3102: no such extension"}},
+				map[string]any{"error": "result 3100: no such extension"}},
 			{"refused by the provider", zc.ID, map[string]any{"phone": "+7 999 000 00 00", "line": "100"}, "ERROR", "", "Insufficient funds",
 				map[string]any{"error": "Insufficient funds for the call to +79990000000"}},
 			{"wrong key", bad.ID, map[string]any{"phone": "+79256424290", "line": "100"}, "ERROR", "", "Not authorized",
