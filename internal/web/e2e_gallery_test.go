@@ -2,12 +2,15 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/obmen/obmen/internal/config"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/calltouch/calltouchtest"
 	"github.com/obmen/obmen/internal/connector/retailcrm/retailcrmtest"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -79,5 +82,63 @@ func TestBrowserGalleryInstall(t *testing.T) {
 	}
 	if got := bs.eval(`location.pathname`); got != "/automation/"+strconv.FormatInt(b.ID, 10) {
 		t.Fatalf("after install: %s", got)
+	}
+}
+
+// The install form's dictionary pickers follow the connection chosen for
+// their role: two retailCRM accounts with different statuses, the
+// status select offers the first's, then the second's when it is
+// chosen, then the first's again.
+func TestBrowserGalleryDictionaryPerConnection(t *testing.T) {
+	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	ctx := context.Background()
+	mk := func(typ, name string, settings map[string]any, dicts string) int64 {
+		c, err := e.app.Connections.Create(ctx, e.admin.UserID, connection.Input{Type: typ, Name: name, Settings: settings})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dicts != "" {
+			err := e.app.DB.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, "UPDATE connections SET dictionaries = $1, refreshed_at = $2 WHERE id = $3", dicts, time.Now().Unix(), c.ID)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c.ID
+	}
+	a := mk("retailcrm", "А-магазин", map[string]any{"url": "https://a.retailcrm.ru", "api_key": "k1", "site": "a"},
+		`{"statuses":[{"code":"new","name":"Новый"},{"code":"assembly","name":"Комплектуется"},{"code":"complete","name":"Выполнен"}],"order_types":[{"code":"eshop-individual","name":"Физлицо"}]}`)
+	b := mk("retailcrm", "Б-магазин", map[string]any{"url": "https://b.retailcrm.ru", "api_key": "k2", "site": "b"},
+		`{"statuses":[{"code":"wait","name":"Ждёт"},{"code":"done","name":"Готов"}],"order_types":[{"code":"b2b","name":"Юрлицо"}]}`)
+	mk("calltouch", "Calltouch", map[string]any{"site_id": "1", "token": "t"}, "")
+	bs := newBrowserSession(t, e)
+	bs.run("the install form",
+		chromedp.Navigate(e.srv.URL+"/automation/templates/calltouch-call-retailcrm"),
+		chromedp.WaitVisible(chromedp.CSS(`#install-form`)),
+	)
+	statuses := `Array.from(document.querySelector("#param-status_new").options).map(o => o.value + "=" + o.selected).join(",")`
+	types := `Array.from(document.querySelector("#param-order_type").options).map(o => o.value).join(",")`
+	first := bs.eval(`document.querySelector("#conn-crm").value`)
+	if first != strconv.FormatInt(a, 10) {
+		t.Fatalf("the connection offered first: %s (a %d, b %d)", first, a, b)
+	}
+	if got := bs.eval(statuses); got != "new=true,assembly=false,complete=false" {
+		t.Fatalf("statuses of %s: %s", first, got)
+	}
+	bs.setSelect("#conn-crm", strconv.FormatInt(b, 10))
+	if got := bs.eval(statuses); got != "wait=true,done=false" {
+		t.Fatalf("statuses after choosing the second account: %s", got)
+	}
+	if got := bs.eval(types); got != "b2b" {
+		t.Fatalf("order types after choosing the second account: %s", got)
+	}
+	if got := bs.eval(`document.querySelector("#param-status_new").selectedOptions[0].textContent`); got != "Ждёт (wait)" {
+		t.Fatalf("the option's text: %s", got)
+	}
+	bs.setSelect("#conn-crm", strconv.FormatInt(a, 10))
+	if got := bs.eval(statuses); got != "new=true,assembly=false,complete=false" {
+		t.Fatalf("statuses back on the first account: %s", got)
 	}
 }
