@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/calltouch/calltouchtest"
@@ -122,6 +123,48 @@ func TestBrowserGalleryDictionaryPerConnection(t *testing.T) {
 	bs.setSelect("#conn-crm", strconv.FormatInt(a, 10))
 	if got := bs.eval(statuses); got != "new=true,assembly=false,complete=false" {
 		t.Fatalf("statuses back on the first account: %s", got)
+	}
+}
+
+// In the bundle editor a connector step's fields that its connection's
+// dictionaries fill (retailCRM's status, orderType, site) suggest the
+// entries of the connection chosen for the step, and those of the other
+// when the step's connection changes.
+func TestBrowserEditorDictionaryPerConnection(t *testing.T) {
+	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	a, b := galleryConns(t, e)
+	bu, err := e.app.Automation.Create(context.Background(), e.admin, automation.Definition{Name: "Заказы",
+		Trigger: automation.TriggerSpec{Type: automation.TriggerManual, Entity: "lead"},
+		Steps:   []automation.Step{{ID: "order", Action: "retailcrm.order.create", Connection: a, Input: map[string]any{"firstName": "{{trigger.record.title}}"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := newBrowserSession(t, e)
+	status := `[data-path="input.status"]`
+	bs.run("the editor",
+		chromedp.Navigate(e.srv.URL+"/automation/"+strconv.FormatInt(bu.ID, 10)),
+		chromedp.WaitVisible(chromedp.CSS(status)),
+	)
+	offered := func(path string) string {
+		return bs.eval(`(function(){ const i = document.querySelector('[data-path="` + path + `"]'); const l = i && i.list;
+			return l ? Array.from(l.options).map(o => o.value).join(",") : "none" })()`)
+	}
+	if got := offered("input.status"); got != "new,assembly,complete" {
+		t.Fatalf("statuses offered for connection %d: %s", a, got)
+	}
+	if got := offered("input.orderType"); got != "eshop-individual" {
+		t.Fatalf("order types offered for connection %d: %s", a, got)
+	}
+	bs.setSelect(`select[data-path="connection"]`, strconv.FormatInt(b, 10))
+	bs.waitJS("the second account's statuses", `(function(){ const i = document.querySelector('`+status+`'); return !!(i && i.list && i.list.options.length === 2) })()`)
+	if got := offered("input.status"); got != "wait,done" {
+		t.Fatalf("statuses offered for connection %d: %s", b, got)
+	}
+	if got := offered("input.orderType"); got != "b2b" {
+		t.Fatalf("order types offered for connection %d: %s", b, got)
+	}
+	if got := offered("input.firstName"); got != "none" {
+		t.Fatalf("a field no dictionary fills suggests %s", got)
 	}
 }
 
