@@ -72,6 +72,12 @@ type Description struct {
 	// names by id in its "connection" (internal/connection), if any;
 	// several types separated by "|" (call.callback: "zadarma|asterisk|mango").
 	Connection string `json:"connection,omitempty"`
+	// Exports is the CRM entity whose card offers the action as a button
+	// for each connection of its type ("Отправить в Битрикс24" on an
+	// account), shown while the record has no id in that connection's
+	// system (connection.Type.System); the input is {"connection": id,
+	// "<entity>_id": the record's id}.
+	Exports string `json:"exports,omitempty"`
 }
 
 // Text is a label in each language of the interface.

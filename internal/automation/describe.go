@@ -23,6 +23,8 @@ type Spec struct {
 	// Connection is the type of saved connection (internal/connection)
 	// a step of the action refers to by its "connection" id.
 	Connection string
+	// Exports: see Description.
+	Exports string
 }
 
 // Func is an action's typed work.
@@ -37,7 +39,7 @@ func Define[In, Out any](spec Spec, run Func[In, Out]) Action {
 	var in In
 	var out Out
 	d := Description{Name: spec.Name, Group: spec.Group, Writes: spec.Writes, Duplicates: spec.Duplicates,
-		Entity: spec.Entity, FreeInput: spec.FreeInput, Connection: spec.Connection,
+		Entity: spec.Entity, FreeInput: spec.FreeInput, Connection: spec.Connection, Exports: spec.Exports,
 		Input: fieldsOf(reflect.TypeOf(in)), Output: fieldsOf(reflect.TypeOf(out))}
 	return &typed[In, Out]{desc: d, run: run}
 }

@@ -95,6 +95,12 @@ type Type struct {
 	// Refresh loads the remote dictionaries (sites, statuses, custom
 	// fields); nil when the type has none.
 	Refresh func(ctx context.Context, s Settings) (map[string]any, error)
+	// System names the external-id system under which Obmen's records
+	// keep the ids of their twins in this connection's remote account
+	// (crm.Record.ExternalIDs; "bitrix24:portal.example.ru"); nil or ""
+	// when the type links no records. It sees the settings with secrets
+	// masked: it may read addresses and accounts, not keys.
+	System func(s Settings) string
 }
 
 // TypeInfo is what the API and the UI know of a type.

@@ -242,6 +242,32 @@ func (s *Store) List(ctx context.Context, typ string) ([]Connection, error) {
 	return out, rows.Err()
 }
 
+// Link is a connection whose remote records Obmen's records link to by
+// external id (Type.System).
+type Link struct {
+	Connection Connection
+	System     string
+}
+
+// Links lists the connections whose type links records, by name.
+func (s *Store) Links(ctx context.Context) ([]Link, error) {
+	list, err := s.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []Link
+	for _, c := range list {
+		t, ok := s.reg.Type(c.Type)
+		if !ok || t.System == nil {
+			continue
+		}
+		if sys := t.System(Settings(c.Settings)); sys != "" {
+			out = append(out, Link{Connection: c, System: sys})
+		}
+	}
+	return out, nil
+}
+
 // prepare validates in for a new connection or, with prev, for a change
 // of prev (whose type it keeps).
 func (s *Store) prepare(in Input, prev *Connection) (Type, string, string, error) {

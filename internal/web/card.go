@@ -92,6 +92,8 @@ type cardData struct {
 	Offers *offersView
 	// Files: a lead's files (an e-mail's attachments), downloadable.
 	Files []store.LeadFile
+	// Links: the record in external systems (card_links.go).
+	Links []linkView
 }
 
 type offersView struct {
@@ -244,6 +246,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		}
 	}
 	d.Version = strOf(rec["updated_at"])
+	if d.Links, err = u.cardLinks(r, rq, e.Name, id, rec, d.Deleted == "" && !d.ViewOnly); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	if input == nil && len(errs) == 0 && r.URL.Query().Get("edit") == "" {
 		views := d.Fields
 		if d.Deleted != "" || d.ViewOnly {

@@ -29,6 +29,7 @@ func (u *UI) registerConnections(mux *http.ServeMux) {
 	u.handle(mux, "POST /admin/connections", u.connectionCreate)
 	u.handle(mux, "GET /admin/connections/{id}", u.connectionShow)
 	u.handle(mux, "POST /admin/connections/{id}/{action}", u.connectionAction)
+	u.handle(mux, "POST /e/{entity}/{id}/export/{conn}", u.exportRecord)
 }
 
 // connField is a setting as the form shows it.

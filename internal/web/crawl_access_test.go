@@ -75,7 +75,7 @@ var uiClass = map[string]class{
 	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
 	"GET /e/lead/{id}/convert": record, "GET /e/lead/{id}/files/{file}": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
-	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /keys/{id}/revoke": record,
+	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /e/{entity}/{id}/export/{conn}": record, "POST /keys/{id}/revoke": record,
 	"GET /e/{entity}/{id}/booking/{code}": record, "POST /e/{entity}/{id}/booking/{code}": record,
 
 	"POST /recycle/{entity}/{id}/purge": admin, "GET /admin/users": admin, "POST /admin/users": admin, "POST /admin/users/{id}": admin, "POST /admin/users/{id}/hours": admin, "POST /admin/users/{id}/totp/reset": admin,

@@ -121,11 +121,15 @@ func Actions(d Deps) []automation.Action {
 	spec := func(name string) automation.Spec {
 		return automation.Spec{Name: name, Group: Group, Writes: true, Connection: Type}
 	}
+	exports := func(s automation.Spec, entity string) automation.Spec {
+		s.Exports = entity
+		return s
+	}
 	return []automation.Action{
 		automation.Define(spec(ActionContactUpsert), d.contactUpsert),
 		automation.Define(spec(ActionLeadCreate), d.leadCreate),
 		automation.Define(spec(ActionTimelineAdd), d.timelineAdd),
-		automation.Define(spec(ActionCompanyExport), d.companyExport),
+		automation.Define(exports(spec(ActionCompanyExport), store.EntityAccount), d.companyExport),
 		automation.Define(spec(ActionDealUpsert), d.dealUpsert),
 	}
 }

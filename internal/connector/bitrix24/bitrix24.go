@@ -266,6 +266,7 @@ func ConnectionType(d Deps) connection.Type {
 		Refresh: func(ctx context.Context, s connection.Settings) (map[string]any, error) {
 			return d.Refresh(ctx, PortalOf(s))
 		},
+		System: func(s connection.Settings) string { return PortalOf(s).System() },
 	}
 }
 
