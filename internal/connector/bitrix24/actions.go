@@ -29,6 +29,11 @@ const (
 	OutcomeUpdated = "updated"
 	OutcomeFound   = "found"
 	OutcomeSkipped = "skipped"
+	// The portal already has what would be sent (deal.upsert's
+	// fingerprint): nothing was.
+	OutcomeUnchanged = "unchanged"
+	// The order's deal was deleted in the portal: not sent.
+	OutcomeLinkBroken = "link_broken"
 	// The order went as a lead (a client new to the portal).
 	OutcomeLeadCreated = "lead_created"
 	OutcomeLeadUpdated = "lead_updated"
@@ -127,6 +132,7 @@ func Actions(d Deps) []automation.Action {
 		automation.Define(spec(ActionTimelineAdd), d.timelineAdd),
 		automation.Define(spec(ActionCompanyExport), d.companyExport),
 		automation.Define(spec(ActionDealUpsert), d.dealUpsert),
+		automation.Define(spec(ActionEventApply), d.eventApply),
 	}
 }
 
