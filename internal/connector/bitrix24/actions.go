@@ -106,6 +106,10 @@ type CompanyOutput struct {
 type DealInput struct {
 	Connection   int64 `json:"connection"`
 	SalesOrderID int64 `json:"sales_order_id" auto:"required"`
+	// Force sends the order even when the portal has what would be
+	// sent (the fingerprint of the last send): a manager's edit in the
+	// portal is then overwritten.
+	Force bool `json:"force"`
 }
 
 // DealOutput is what deal.upsert did.

@@ -254,7 +254,7 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 	// change of something the deal does not carry makes no
 	// crm.deal.update.
 	fp := d.fingerprint(p, o, contact, account)
-	if dealID != 0 && !c.DryRun && (contact == nil || contactID != 0) && (account == nil || companyID != 0) {
+	if dealID != 0 && !c.DryRun && !in.Force && (contact == nil || contactID != 0) && (account == nil || companyID != 0) {
 		sent, err := d.sentFingerprint(ctx, sys, o.ID)
 		if err != nil {
 			return DealOutput{}, automation.Transient(err, 0)
