@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -28,7 +29,12 @@ type galleryParam struct {
 	LabelText string
 	Value     string
 	Checked   bool
-	Options   []galleryOption // from the dictionaries of the saved connections of its role's type
+	// Options are the entries of the dictionary in the connection chosen
+	// for its role (the value kept when the dictionary lacks it); ByConn
+	// every connection's, as JSON for static/app.js, which offers the
+	// entries of the connection chosen when the choice changes.
+	Options []galleryOption
+	ByConn  string
 }
 
 type galleryData struct {
@@ -60,7 +66,8 @@ func (u *UI) showGallery(w http.ResponseWriter, r *http.Request, rq *request, st
 	ctx := r.Context()
 	data := galleryData{T: t, Problems: problems}
 	byType := map[string][]galleryOption{}
-	dicts := map[string][]galleryOption{} // "type/dictionary" → entries
+	dicts := map[string]map[string][]galleryOption{} // "type/dictionary" → connection id → entries
+	chosen := map[string]string{}                    // role → the connection chosen (or first offered)
 	roles := make([]string, 0, len(t.Connections))
 	for role := range t.Connections {
 		roles = append(roles, role)
@@ -78,7 +85,11 @@ func (u *UI) showGallery(w http.ResponseWriter, r *http.Request, rq *request, st
 			for _, c := range cs {
 				opts = append(opts, galleryOption{Value: strconv.FormatInt(c.ID, 10), Label: c.Name})
 				for name, entries := range c.Dictionaries {
-					dicts[need.Type+"/"+name] = append(dicts[need.Type+"/"+name], dictOptions(entries)...)
+					k := need.Type + "/" + name
+					if dicts[k] == nil {
+						dicts[k] = map[string][]galleryOption{}
+					}
+					dicts[k][strconv.FormatInt(c.ID, 10)] = dedupOptions(dictOptions(entries))
 				}
 			}
 			byType[need.Type] = opts
@@ -86,6 +97,11 @@ func (u *UI) showGallery(w http.ResponseWriter, r *http.Request, rq *request, st
 		gc := galleryConn{Role: role, Type: need.Type, Label: need.Label.In(rq.Lang), Options: byType[need.Type]}
 		if in != nil {
 			gc.Chosen = in.Connections[role]
+		}
+		if gc.Chosen != 0 {
+			chosen[role] = strconv.FormatInt(gc.Chosen, 10)
+		} else if len(gc.Options) > 0 {
+			chosen[role] = gc.Options[0].Value
 		}
 		data.Conns = append(data.Conns, gc)
 	}
@@ -103,7 +119,15 @@ func (u *UI) showGallery(w http.ResponseWriter, r *http.Request, rq *request, st
 			gp.Value = fmt.Sprint(v)
 		}
 		if p.From != nil {
-			gp.Options = dedupOptions(dicts[t.Connections[p.From.Connection].Type+"/"+p.From.Dictionary])
+			if by := dicts[t.Connections[p.From.Connection].Type+"/"+p.From.Dictionary]; len(by) > 0 {
+				gp.Options = withValue(by[chosen[p.From.Connection]], gp.Value)
+				b, err := json.Marshal(by)
+				if err != nil {
+					u.failErr(w, r, rq, err)
+					return
+				}
+				gp.ByConn = string(b)
+			}
 		}
 		data.Params = append(data.Params, gp)
 	}
@@ -131,6 +155,15 @@ func dictOptions(entries any) []galleryOption {
 		}
 	}
 	return out
+}
+
+// withValue is the options with v first when they lack it: the
+// default or the value given stays what the form sends.
+func withValue(opts []galleryOption, v string) []galleryOption {
+	if v == "" || slices.ContainsFunc(opts, func(o galleryOption) bool { return o.Value == v }) {
+		return opts
+	}
+	return append([]galleryOption{{Value: v, Label: v}}, opts...)
 }
 
 func dedupOptions(in []galleryOption) []galleryOption {

@@ -68,6 +68,88 @@ func (s *server) okRuns(id int64, n, steps int) {
 	}
 }
 
+// contactByPhone is the one contact of Obmen's CRM with the phone.
+func (s *server) contactByPhone(phone string) int64 {
+	s.t.Helper()
+	var list struct {
+		Items []struct {
+			ID     int64 `json:"id"`
+			Phones []struct {
+				Value string `json:"value"`
+			} `json:"phones"`
+		} `json:"items"`
+	}
+	s.do("GET", "/api/v1/contacts?limit=100", nil, http.StatusOK, &list)
+	var ids []int64
+	for _, c := range list.Items {
+		for _, p := range c.Phones {
+			if strings.TrimPrefix(p.Value, "+") == phone {
+				ids = append(ids, c.ID)
+			}
+		}
+	}
+	if len(ids) != 1 {
+		s.t.Fatalf("contacts with phone %s: %v (all: %+v)", phone, ids, list.Items)
+	}
+	return ids[0]
+}
+
+// waitPosts waits for n timeline posts on the contact, the latest one
+// containing text.
+func (s *server) waitPosts(contact int64, n int, text string) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list struct {
+			Items []struct {
+				ID   int64  `json:"id"`
+				Body string `json:"body"`
+			} `json:"items"`
+		}
+		s.do("GET", fmt.Sprintf("/api/v1/contacts/%d/comments", contact), nil, http.StatusOK, &list)
+		if len(list.Items) > n {
+			s.t.Fatalf("%d posts on contact %d, want %d: %+v", len(list.Items), contact, n, list.Items)
+		}
+		if len(list.Items) == n {
+			found := false
+			for _, c := range list.Items {
+				found = found || strings.Contains(c.Body, text)
+			}
+			if !found {
+				s.t.Fatalf("no post on contact %d contains %q: %+v", contact, text, list.Items)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d posts on contact %d, want %d: %+v", len(list.Items), contact, n, list.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitPost waits for a timeline post on the contact containing text and
+// gives all the posts' bodies.
+func (s *server) waitPost(contact int64, text string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list struct {
+			Items []struct {
+				Body string `json:"body"`
+			} `json:"items"`
+		}
+		s.do("GET", fmt.Sprintf("/api/v1/contacts/%d/comments", contact), nil, http.StatusOK, &list)
+		all := fmt.Sprint(list.Items)
+		if strings.Contains(all, text) {
+			return all
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no post on contact %d contains %q: %s", contact, text, all)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Seed 001 with retailCRM, end to end through the three fakes: the four
 // templates installed through the API; a call appears in
 // Calltouch's diary → a Calltouch deal (PENDING, budget 0), a customer
@@ -159,19 +241,34 @@ func TestSeedRetailCRM(t *testing.T) {
 		c.rc.ManagerSets(oid, "status", "assembly")
 		s.pollNow(upd.ID)
 		s.pollNow(won.ID)
-		s.okRuns(upd.ID, 1, 1)
+		s.okRuns(upd.ID, 1, 3)
 		deal = c.ct.Deal(number)
 		if deal["status"] != "assembly" || fmt.Sprint(deal["revenue"]) != "4500.50" {
 			t.Fatalf("deal after the status change %v", deal)
 		}
+		// The change is in Obmen's CRM too: the contact found or made by
+		// the order's phone, the change on its timeline.
+		contact := s.contactByPhone(phone)
+		s.waitPosts(contact, 1, "Заказ № 1A в retailCRM: статус assembly, сумма 4500.5")
+
+		// The client pays in full: the history's payments, payments.status,
+		// payments.paid_at and full_paid_at entries each update the deal.
+		c.rc.ManagerPays(oid, 4500.5)
+		s.pollNow(upd.ID)
+		s.okRuns(upd.ID, 5, 3)
+		s.waitPosts(contact, 5, "Изменено поле full_paid_at; оплачено 4500.5.")
 
 		c.rc.ManagerSets(oid, "status", "complete")
 		s.pollNow(upd.ID)
 		s.pollNow(won.ID)
-		s.okRuns(won.ID, 1, 1)
+		s.okRuns(won.ID, 1, 3)
 		deal = c.ct.Deal(number)
 		if deal["status"] != "COMPLETED" || fmt.Sprint(deal["revenue"]) != "4500.50" {
 			t.Fatalf("deal after completion %v", deal)
+		}
+		s.waitPosts(contact, 6, "Заказ № 1A в retailCRM: статус complete, сумма 4500.5")
+		if again := s.contactByPhone(phone); again != contact {
+			t.Fatalf("a second contact %d for the phone (first %d)", again, contact)
 		}
 		// The completion went to (4) only: (3) filtered it out.
 		deadline := time.Now().Add(30 * time.Second)
@@ -281,20 +378,39 @@ func TestSeedMoySklad(t *testing.T) {
 		// Confirmed and paid in part, then delivered.
 		c.ms.Set(oid, "sum", 450050)
 		c.ms.Touch(oid, "2026-12-05 12:00:00.000", 1, 150000)
-		s.pollNow(upd.ID)
-		s.pollNow(won.ID)
-		s.okRuns(upd.ID, 1, 1)
+		// (3) may have run already for the order's creation (МойСклад
+		// has no "made by this key" in its answers): wait for the change.
+		deadline := time.Now().Add(30 * time.Second)
+		for c.ct.Deal(number)["status"] != "Подтвержден" {
+			if time.Now().After(deadline) {
+				t.Fatalf("deal after the change %v", c.ct.Deal(number))
+			}
+			s.pollNow(upd.ID)
+			time.Sleep(50 * time.Millisecond)
+		}
+		s.okRuns(upd.ID, 1, 3)
 		deal := c.ct.Deal(number)
 		if deal["status"] != "Подтвержден" || fmt.Sprint(deal["revenue"]) != "4500.50" {
 			t.Fatalf("deal after the change %v", deal)
 		}
+		// Obmen's CRM: the counterparty's phone finds or makes the
+		// contact, the change is on its timeline.
+		contact := s.contactByPhone(phone)
+		posts := s.waitPost(contact, "статус Подтвержден, сумма 4500.5")
+		if !strings.Contains(posts, "Оплачено 1500, отгружено") {
+			t.Fatalf("posts %s", posts)
+		}
 		c.ms.Touch(oid, "2026-12-05 12:05:00.000", 2, 450050)
 		s.pollNow(upd.ID)
 		s.pollNow(won.ID)
-		s.okRuns(won.ID, 1, 1)
+		s.okRuns(won.ID, 1, 3)
 		deal = c.ct.Deal(number)
 		if deal["status"] != "COMPLETED" || fmt.Sprint(deal["revenue"]) != "4500.50" {
 			t.Fatalf("deal after delivery %v", deal)
+		}
+		s.waitPost(contact, "Заказ выполнен; сделка Calltouch "+number+" закрыта успешно.")
+		if again := s.contactByPhone(phone); again != contact {
+			t.Fatalf("a second contact %d for the phone (first %d)", again, contact)
 		}
 	})
 }

@@ -21,13 +21,13 @@ import (
 
 // server is Obmen itself over loopback HTTP with its jobs running.
 type server struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	key string
 	db  *db.DB
 }
 
-func newServer(t *testing.T, d *db.DB) *server {
+func newServer(t testing.TB, d *db.DB) *server {
 	a := apptest.Start(t, d)
 	return &server{t: t, srv: a.Srv, key: a.Key, db: d}
 }

@@ -23,7 +23,7 @@ type conns struct {
 	ms                             *moyskladtest.Fake
 }
 
-func connect(t *testing.T, s *server) conns {
+func connect(t testing.TB, s *server) conns {
 	c := conns{ct: calltouchtest.New(t), rc: retailcrmtest.New(t, "rc-key"), ms: moyskladtest.New(t)}
 	var conn struct {
 		ID int64 `json:"id"`

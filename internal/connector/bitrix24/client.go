@@ -46,6 +46,7 @@ const (
 	CodeScope          = "insufficient_scope"   // the webhook lacks the scope
 	CodeAccessDenied   = "ACCESS_DENIED"        // REST off on the plan
 	CodeInvalidGrant   = "invalid_grant"        // oauth: the refresh token is not valid
+	CodeInvalidToken   = "invalid_token"        // 401: an access token the portal does not know
 )
 
 // Error is Bitrix24's refusal {"error": …, "error_description": …} with
@@ -215,8 +216,12 @@ func (c *Client) Call(ctx context.Context, method string, params map[string]any)
 			return a, err
 		}
 		switch {
-		case be.Code == CodeExpired && c.Token != nil && !refreshed:
-			// The hour is over: a new token, then once more.
+		case c.Token != nil && !refreshed && be.Status == http.StatusUnauthorized &&
+			(be.Code == CodeExpired || be.Code == CodeInvalidToken || be.Code == CodeNoAuth):
+			// The hour is over, or the portal no longer knows the token
+			// (the application was reinstalled, the portal restored): a
+			// new token, then once more; a refresh the portal refuses
+			// too ends as "tokens expired".
 			refreshed = true
 			if _, err := c.Token(ctx, true); err != nil {
 				return nil, err

@@ -211,7 +211,10 @@ func (c *Client) once(ctx context.Context, method, name, u string, payload []byt
 // errors in more than one shape: the Spring default {"timestamp",
 // "status", "error", "message", "path"}, the lead service's
 // {"errors":[{"message"…}]} and {"data":null,"errorCode":…,"message":…},
-// or plain text.
+// or plain text. The deals API's validation refusal is read as
+// {"data":{"validationErrorData":…}} too: no help page shows that
+// answer, but integrations written against the live API read it there
+// (error.response.data.data.validationErrorData).
 func errorMessage(b []byte) string {
 	var e struct {
 		Message   string `json:"message"`
@@ -222,11 +225,23 @@ func errorMessage(b []byte) string {
 			Field   string `json:"field"`
 			Code    any    `json:"code"`
 		} `json:"errors"`
+		Data struct {
+			Validation json.RawMessage `json:"validationErrorData"`
+		} `json:"data"`
 	}
 	if json.Unmarshal(b, &e) != nil {
+		var loose struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(b, &loose) == nil && loose.Message != "" {
+			return loose.Message
+		}
 		return snippet(b)
 	}
 	var parts []string
+	if v := bytes.TrimSpace(e.Data.Validation); len(v) > 0 && string(v) != "null" {
+		parts = append(parts, "validation: "+snippet(v))
+	}
 	if e.ErrorCode != nil {
 		parts = append(parts, fmt.Sprint(e.ErrorCode))
 	}

@@ -22,3 +22,6 @@ func (c *Client) UpdateDealForTest(ctx context.Context, number, status string) e
 
 // DaysForTest is days.
 func DaysForTest(from, to time.Time, loc *time.Location) [][2]time.Time { return days(from, to, loc) }
+
+// ErrorMessage is errorMessage, for its table test.
+var ErrorMessage = errorMessage

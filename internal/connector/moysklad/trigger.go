@@ -177,7 +177,7 @@ func (cl *Client) PollOrders(ctx context.Context, cur Cursor, maxPages int) ([]a
 	// a page holds, all seen) do not count against maxPages: stopping
 	// there would leave the poll stuck at that moment.
 	for page, fetched := 0, 0; page < maxPages && fetched < maxPagesTotal; fetched++ {
-		q := url.Values{"order": {"updated,asc;id,asc"}, "expand": {"state"}}
+		q := url.Values{"order": {"updated,asc;id,asc"}, "expand": {"state,agent"}}
 		if cur.Updated != "" {
 			at, _ := ParseMoment(cur.Updated)
 			q.Set("filter", "updated>="+at.In(moscow).Format(filterLayout))
@@ -284,7 +284,16 @@ func OrderChangedTrigger(d Deps) automation.TriggerKind {
 			{Name: "id", Type: "string"}, {Name: "name", Type: "string"}, {Name: "href", Type: "string"},
 			{Name: "updated", Type: "string"}, {Name: "state", Type: "string"}, {Name: "state_href", Type: "string"},
 			{Name: "sum", Type: "number"}, {Name: "payedSum", Type: "number"}, {Name: "shippedSum", Type: "number"},
-			{Name: "attributes", Type: "object"}, {Name: "order", Type: "object"},
+			{Name: "attributes", Type: "object"},
+			// The order as the API gives it, its state and its counterparty
+			// (agent: name, phone, email) expanded: the bundles that write
+			// the contact into Obmen's CRM find it by them.
+			{Name: "order", Type: "object", Fields: []automation.Field{
+				{Name: "externalCode", Type: "string"}, {Name: "description", Type: "string"},
+				{Name: "agent", Type: "object", Fields: []automation.Field{
+					{Name: "name", Type: "string"}, {Name: "phone", Type: "string"}, {Name: "email", Type: "string"},
+				}},
+			}},
 		},
 		Validate: func(spec automation.TriggerSpec) []automation.Problem {
 			if spec.Connection == 0 {

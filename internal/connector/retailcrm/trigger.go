@@ -36,7 +36,10 @@ func Triggers(d Deps) []automation.TriggerKind {
 			{Name: "id", Type: "integer"}, {Name: "externalId", Type: "string"}, {Name: "number", Type: "string"},
 			{Name: "site", Type: "string"}, {Name: "status", Type: "string"}, {Name: "statusUpdatedAt", Type: "string"},
 			{Name: "totalSumm", Type: "number"}, {Name: "summ", Type: "number"}, {Name: "prepaySum", Type: "number"},
-			{Name: "customFields", Type: "object"},
+			{Name: "customFields", Type: "object"}, {Name: "phone", Type: "string"}, {Name: "email", Type: "string"},
+			{Name: "customer", Type: "object", Fields: []automation.Field{
+				{Name: "id", Type: "integer"}, {Name: "firstName", Type: "string"}, {Name: "lastName", Type: "string"},
+			}},
 		}},
 	}
 	mk := func(typ string, statusOnly bool) automation.TriggerKind {

@@ -328,3 +328,33 @@ document.addEventListener("DOMContentLoaded", function () {
     document.body.addEventListener("htmx:load", function (ev) { place(ev.detail.elt); });
   });
 })();
+
+// The template install form: a parameter mapped from a connection's
+// dictionary (data-by-conn: connection id → entries) offers the entries
+// of the connection chosen in its role's select (data-conn), and
+// follows when another is chosen. A value the new connection lacks gives
+// way to its first entry; with no entries at all the default stays.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("select[data-by-conn]").forEach(function (sel) {
+    var conn = document.getElementById(sel.dataset.conn);
+    var by;
+    try { by = JSON.parse(sel.dataset.byConn || "{}"); } catch (e) { return; }
+    if (!conn) { return; }
+    conn.addEventListener("change", function () {
+      var entries = by[conn.value] || [];
+      var keep = sel.value;
+      if (!entries.some(function (o) { return o.Value === keep; })) {
+        keep = entries.length ? entries[0].Value : sel.dataset.default;
+      }
+      if (!entries.length && keep) { entries = [{Value: keep, Label: keep}]; }
+      sel.replaceChildren();
+      entries.forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o.Value;
+        opt.textContent = o.Label && o.Label !== o.Value ? o.Label + " (" + o.Value + ")" : o.Value;
+        opt.selected = o.Value === keep;
+        sel.appendChild(opt);
+      });
+    });
+  });
+});

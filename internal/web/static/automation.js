@@ -797,11 +797,13 @@
         if (n > 0) {
           s.connection = n;
           // The input's own "connection" would name a second one.
-          if (isObj(s.input) && s.input.connection !== undefined) { delete s.input.connection; render(base + ":connection"); }
+          if (isObj(s.input) && s.input.connection !== undefined) { delete s.input.connection; }
         } else {
           delete s.connection;
         }
         changed();
+        // The fields drawn anew suggest this connection's dictionaries.
+        render(base + ":connection");
       }});
     sel.dataset.connType = spec;
     var box = fieldBox(t("auto.step_conn"), sel, {hint: list.length ? (hint || t("auto.step_conn_hint")) : t("auto.step_conn_empty")});
@@ -900,7 +902,7 @@
     // The first fields, the required ones and those with a value show;
     // the rest wait under "more fields" (a CRM record has dozens).
     var more = [];
-    (desc.input || []).forEach(function (f, n) {
+    (desc.input || []).map(function (f) { return withDictionary(s, desc, f); }).forEach(function (f, n) {
       if (n < 8 || f.required || s.input[f.name] !== undefined) {
         fs.appendChild(fieldEditor(holder, f, "input." + f.name, base, pick));
       } else {
@@ -923,6 +925,41 @@
       }, t("auto.extra_hint"), true));
     }
     return fs;
+  }
+
+  // dictFields name the input fields a connection's refreshed
+  // dictionary fills, by connection type: the dictionary and the key of
+  // its entries that is the value ("" for plain strings).
+  var dictFields = {
+    retailcrm: {status: ["statuses", "code"], orderType: ["order_types", "code"], site: ["sites", "code"]},
+    moysklad: {state: ["states", "name"], organization: ["organizations", "id"]},
+    calltouch: {status: ["statuses", ""], funnel: ["funnels", ""]}
+  };
+
+  // withDictionary offers a field the entries of the dictionary of the
+  // connection chosen for the step — that one only: another account of
+  // the same type has other statuses. Choosing another connection draws
+  // the step anew, and with it the entries.
+  function withDictionary(s, desc, f) {
+    if (!s.connection || !desc.connection || (f.enum && f.enum.length) || f.type !== "string") { return f; }
+    var conn = null, type = "";
+    desc.connection.split("|").forEach(function (ty) {
+      (connsByType[ty] || []).forEach(function (c) { if (c.id === s.connection) { conn = c; type = ty; } });
+    });
+    var spec = conn && dictFields[type] && dictFields[type][f.name];
+    var entries = spec && conn.dictionaries && conn.dictionaries[spec[0]];
+    if (!Array.isArray(entries) || !entries.length) { return f; }
+    var values = [];
+    entries.forEach(function (e) {
+      var v = spec[1] ? (isObj(e) ? e[spec[1]] : undefined) : e;
+      if (typeof v === "number") { v = String(v); }
+      if (typeof v === "string" && v !== "" && values.indexOf(v) < 0) { values.push(v); }
+    });
+    if (!values.length) { return f; }
+    var g = {};
+    Object.keys(f).forEach(function (k) { g[k] = f[k]; });
+    g.enum = values;
+    return g;
   }
 
   // fieldEditor is the control of one described field, by its type.

@@ -418,18 +418,31 @@ func (f *Fake) mergeAttrs(e map[string]any, v any) {
 	f.nameAttrs(e)
 }
 
+// expand replaces the links named in expand ("state,agent", comma
+// separated as the API takes them) with the entities they point to.
 func (f *Fake) expand(e map[string]any, expand string) map[string]any {
-	if expand != "state" {
+	if expand == "" {
 		return e
 	}
 	out := map[string]any{}
 	for k, v := range e {
 		out[k] = v
 	}
-	if st, ok := e["state"].(map[string]any); ok {
-		for _, s := range f.States {
-			if HrefIn(s) == HrefIn(st) {
-				out["state"] = s
+	for _, name := range strings.Split(expand, ",") {
+		var in []map[string]any
+		switch name {
+		case "state":
+			in = f.States
+		case "agent":
+			in = f.counterparties
+		default:
+			continue
+		}
+		if ref, ok := e[name].(map[string]any); ok {
+			for _, s := range in {
+				if HrefIn(s) == HrefIn(ref) {
+					out[name] = s
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ package retailcrmtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,6 +46,7 @@ type Fake struct {
 	Customers   []map[string]any
 	orders      []map[string]any
 	history     []map[string]any
+	payments    int
 	// log of requests: method path and the form, for assertions.
 	log   []string
 	forms []url.Values
@@ -200,7 +202,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		var found []any
 		for _, o := range f.orders {
 			if len(ids) == 0 || slices.Contains(ids, fmt.Sprint(o["id"])) {
-				found = append(found, o)
+				found = append(found, f.view(o))
 			}
 		}
 		f.page(w, r, "orders", found)
@@ -237,10 +239,31 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			f.fail(w, http.StatusNotFound, "Not found", nil)
 			return
 		}
+		if entity == "order" {
+			rec = f.view(rec)
+		}
 		f.reply(w, 200, map[string]any{"success": true, entity: rec})
 	default:
 		f.fail(w, http.StatusNotFound, "API method not found", nil)
 	}
+}
+
+// view is an order as the API reads it: its customer the whole
+// customer object, not the {"id": …} it was written with.
+func (f *Fake) view(o map[string]any) map[string]any {
+	ref, _ := o["customer"].(map[string]any)
+	if ref == nil || ref["id"] == nil {
+		return o
+	}
+	c := f.find("customer", fmt.Sprint(ref["id"]), "id")
+	if c == nil {
+		return o
+	}
+	out := maps.Clone(o)
+	full := maps.Clone(c)
+	full["type"] = "customer"
+	out["customer"] = full
+	return out
 }
 
 func (f *Fake) nameMatches(c map[string]any, q string) bool {
@@ -409,7 +432,7 @@ func (f *Fake) edit(w http.ResponseWriter, r *http.Request, key, entity, id stri
 			if k == "status" {
 				f.record(key, rec, "status", map[string]any{"code": old}, map[string]any{"code": v}, false)
 			} else {
-				f.record(key, rec, k, old, v, false)
+				f.record(key, rec, HistoryField(k), old, v, false)
 			}
 		}
 	}
@@ -448,7 +471,77 @@ func (f *Fake) ManagerSets(id int64, field string, v any) {
 		f.record("", rec, "status", map[string]any{"code": old}, map[string]any{"code": v}, false)
 		return
 	}
-	f.record("", rec, field, old, v, false)
+	f.record("", rec, HistoryField(field), old, v, false)
+}
+
+// HistoryField is the code a change of an order's field has in the
+// history: the field's API name in snake case ("managerComment" →
+// "manager_comment"), as the entries of api-client-php's
+// tests/src/ResourceGroup/OrdersTest.php show them (full_paid_at,
+// payments.status, customer_comment, delivery_type).
+func HistoryField(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ManagerPays adds a paid payment of amount to an order as a manager
+// does in the CRM, with the history entries retailCRM writes for it
+// (api-client-php's OrdersTest.php): "payments" (the payment added,
+// the history entry's "payment" holding it), "payments.status"
+// not-paid → paid, "payments.paid_at", and "full_paid_at" when the
+// payments cover the order's total. The order's prepaySum follows.
+func (f *Fake) ManagerPays(id int64, amount float64) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	rec := f.find("order", strconv.FormatInt(id, 10), "id")
+	if rec == nil {
+		f.t.Fatalf("no order %d", id)
+	}
+	f.payments++
+	pid := int64(f.payments)
+	pay := map[string]any{"id": pid, "type": "bank-card", "status": "paid", "amount": amount, "paidAt": "2026-12-05 11:00:00"}
+	payments, _ := rec["payments"].(map[string]any)
+	if payments == nil {
+		payments = map[string]any{}
+	}
+	payments[strconv.FormatInt(pid, 10)] = pay
+	rec["payments"] = payments
+	prepay := toFloat(rec["prepaySum"]) + amount
+	rec["prepaySum"] = prepay
+	ref := map[string]any{"id": pid, "type": "bank-card"}
+	f.record("", rec, "payments", nil, ref, false)
+	f.history[len(f.history)-1]["payment"] = map[string]any{"id": pid, "type": "bank-card", "status": "not-paid", "amount": amount}
+	f.record("", rec, "payments.status", map[string]any{"code": "not-paid"}, map[string]any{"code": "paid"}, false)
+	f.history[len(f.history)-1]["payment"] = ref
+	f.record("", rec, "payments.paid_at", nil, pay["paidAt"], false)
+	f.history[len(f.history)-1]["payment"] = ref
+	if prepay >= toFloat(rec["totalSumm"]) {
+		f.record("", rec, "full_paid_at", nil, "2026-12-05 11:00:00", false)
+	}
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case json.Number:
+		n, _ := x.Float64()
+		return n
+	}
+	return 0
 }
 
 // Snapshot copies the customers and orders.
