@@ -130,7 +130,7 @@ func TestLabels(t *testing.T) {
 	reg := s.App.Automation.Registry()
 	msgs := reg.Messages()
 	keys := []string{"group." + bitrix24.Group}
-	for _, name := range []string{bitrix24.ActionContactUpsert, bitrix24.ActionLeadCreate, bitrix24.ActionTimelineAdd, bitrix24.ActionCompanyExport, bitrix24.ActionDealUpsert} {
+	for _, name := range []string{bitrix24.ActionContactUpsert, bitrix24.ActionLeadCreate, bitrix24.ActionTimelineAdd, bitrix24.ActionCompanyExport, bitrix24.ActionDealUpsert, bitrix24.ActionEventApply} {
 		a, ok := reg.Action(name)
 		if !ok {
 			t.Fatalf("%s not registered", name)
@@ -147,6 +147,14 @@ func TestLabels(t *testing.T) {
 	info, ok := s.App.Connections.Registry().Info(bitrix24.Type)
 	if !ok {
 		t.Fatal("the connection type is not registered")
+	}
+	tk, ok := reg.Trigger(bitrix24.TriggerEvent)
+	if !ok {
+		t.Fatalf("%s not registered", bitrix24.TriggerEvent)
+	}
+	keys = append(keys, "trigger."+tk.Type, "trigger."+tk.Type+".hint")
+	for _, f := range tk.Data {
+		keys = append(keys, "trigger."+tk.Type+".data."+f.Name)
 	}
 	keys = append(keys, "connection."+bitrix24.Type, "connection."+bitrix24.Type+".hint")
 	for _, f := range info.Fields {
