@@ -29,6 +29,11 @@ const (
 	OutcomeUpdated = "updated"
 	OutcomeFound   = "found"
 	OutcomeSkipped = "skipped"
+	// The portal already has what would be sent (deal.upsert's
+	// fingerprint): nothing was.
+	OutcomeUnchanged = "unchanged"
+	// The order's deal was deleted in the portal: not sent.
+	OutcomeLinkBroken = "link_broken"
 	// The order went as a lead (a client new to the portal).
 	OutcomeLeadCreated = "lead_created"
 	OutcomeLeadUpdated = "lead_updated"
@@ -101,6 +106,10 @@ type CompanyOutput struct {
 type DealInput struct {
 	Connection   int64 `json:"connection"`
 	SalesOrderID int64 `json:"sales_order_id" auto:"required"`
+	// Force sends the order even when the portal has what would be
+	// sent (the fingerprint of the last send): a manager's edit in the
+	// portal is then overwritten.
+	Force bool `json:"force"`
 }
 
 // DealOutput is what deal.upsert did.
@@ -131,6 +140,7 @@ func Actions(d Deps) []automation.Action {
 		automation.Define(spec(ActionTimelineAdd), d.timelineAdd),
 		automation.Define(exports(spec(ActionCompanyExport), store.EntityAccount), d.companyExport),
 		automation.Define(spec(ActionDealUpsert), d.dealUpsert),
+		automation.Define(spec(ActionEventApply), d.eventApply),
 	}
 }
 

@@ -113,7 +113,7 @@ func Register(conns *connection.Registry, reg *automation.Registry, d Deps) erro
 			return err
 		}
 	}
-	return nil
+	return reg.AddTrigger(d.Trigger())
 }
 
 // Portal is a bitrix24 connection's settings.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -235,12 +236,32 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 		}
 	}
 	dealID := idFromExternal(o.ExternalIDs, sys)
+	if dealID == 0 && idFromExternal(o.ExternalIDs, p.BrokenSystem()) != 0 {
+		// The portal's manager deleted the order's deal (event.apply
+		// broke the link): not made again behind their back; removing
+		// the broken link's external id sends the order anew.
+		return DealOutput{Outcome: OutcomeLinkBroken}, nil
+	}
 	var contactID, companyID int64
 	if contact != nil {
 		contactID = idFromExternal(contact.ExternalIDs, sys)
 	}
 	if account != nil {
 		companyID = idFromExternal(account.ExternalIDs, sys)
+	}
+	// What the portal already has of the order is not sent again: a
+	// change Obmen made for the portal's own event (event.apply) or a
+	// change of something the deal does not carry makes no
+	// crm.deal.update.
+	fp := d.fingerprint(p, o, contact, account)
+	if dealID != 0 && !c.DryRun && !in.Force && (contact == nil || contactID != 0) && (account == nil || companyID != 0) {
+		sent, err := d.sentFingerprint(ctx, sys, o.ID)
+		if err != nil {
+			return DealOutput{}, automation.Transient(err, 0)
+		}
+		if sent == fp {
+			return DealOutput{ID: dealID, ContactID: contactID, CompanyID: companyID, Outcome: OutcomeUnchanged}, nil
+		}
 	}
 	var look []Cmd
 	if contact != nil && contactID == 0 {
@@ -364,6 +385,10 @@ func (d Deps) dealUpsert(ctx context.Context, c *automation.Call, in DealInput) 
 	out.Requests = cl.Sent.Load()
 	if err := batchFailure(ActionDealUpsert, w); err != nil {
 		return out, err
+	}
+	if err := d.storeFingerprint(ctx, sys, o.ID, fp); err != nil {
+		// Sent and linked: a lost fingerprint costs one more update.
+		slog.WarnContext(ctx, "bitrix24: deal.upsert", "order", o.ID, "err", err)
 	}
 	return out, nil
 }

@@ -78,7 +78,12 @@ func TestDealUpsertAgainstFake(t *testing.T) {
 				t.Fatalf("row %v", row)
 			}
 		}
+		// A repeat of what the portal has sends nothing; force sends it.
 		s.Do(t, "POST", "/api/v1/actions/"+bitrix24.ActionDealUpsert, map[string]any{"connection": conn.ID, "sales_order_id": o.ID}, http.StatusOK, &cr)
+		if out, _ := cr.Output.(map[string]any); cr.Result != "OK" || out["outcome"] != bitrix24.OutcomeUnchanged || f.Methods["crm.deal.update"] != 0 {
+			t.Fatalf("unchanged repeat: %+v, methods %v", cr, f.Methods)
+		}
+		s.Do(t, "POST", "/api/v1/actions/"+bitrix24.ActionDealUpsert, map[string]any{"connection": conn.ID, "sales_order_id": o.ID, "force": true}, http.StatusOK, &cr)
 		if cr.Result != "OK" || f.Count("DEAL") != 1 || f.Count("CONTACT") != 1 || f.Methods["crm.deal.update"] != 1 {
 			t.Fatalf("repeat: %+v, %d deals, methods %v", cr, f.Count("DEAL"), f.Methods)
 		}
@@ -97,7 +102,7 @@ func TestDealUpsertAgainstFake(t *testing.T) {
 		f.Mu.Lock()
 		f.Code = "another"
 		f.Mu.Unlock()
-		s.Do(t, "POST", "/api/v1/actions/"+bitrix24.ActionDealUpsert, map[string]any{"connection": conn.ID, "sales_order_id": o.ID}, http.StatusOK, &cr)
+		s.Do(t, "POST", "/api/v1/actions/"+bitrix24.ActionDealUpsert, map[string]any{"connection": conn.ID, "sales_order_id": o.ID, "force": true}, http.StatusOK, &cr)
 		if out, _ := cr.Output.(map[string]any); cr.Result != "ERROR" || out["error"] != bitrix24.CodeNoAuth {
 			t.Fatalf("a deleted webhook: %+v", cr)
 		}
@@ -125,7 +130,7 @@ func TestLabels(t *testing.T) {
 	reg := s.App.Automation.Registry()
 	msgs := reg.Messages()
 	keys := []string{"group." + bitrix24.Group}
-	for _, name := range []string{bitrix24.ActionContactUpsert, bitrix24.ActionLeadCreate, bitrix24.ActionTimelineAdd, bitrix24.ActionCompanyExport, bitrix24.ActionDealUpsert} {
+	for _, name := range []string{bitrix24.ActionContactUpsert, bitrix24.ActionLeadCreate, bitrix24.ActionTimelineAdd, bitrix24.ActionCompanyExport, bitrix24.ActionDealUpsert, bitrix24.ActionEventApply} {
 		a, ok := reg.Action(name)
 		if !ok {
 			t.Fatalf("%s not registered", name)
@@ -142,6 +147,14 @@ func TestLabels(t *testing.T) {
 	info, ok := s.App.Connections.Registry().Info(bitrix24.Type)
 	if !ok {
 		t.Fatal("the connection type is not registered")
+	}
+	tk, ok := reg.Trigger(bitrix24.TriggerEvent)
+	if !ok {
+		t.Fatalf("%s not registered", bitrix24.TriggerEvent)
+	}
+	keys = append(keys, "trigger."+tk.Type, "trigger."+tk.Type+".hint")
+	for _, f := range tk.Data {
+		keys = append(keys, "trigger."+tk.Type+".data."+f.Name)
 	}
 	keys = append(keys, "connection."+bitrix24.Type, "connection."+bitrix24.Type+".hint")
 	for _, f := range info.Fields {

@@ -1,0 +1,202 @@
+package bitrix24
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// ActionEventApply applies a portal event to Obmen (bitrix24.event's
+// runs): a deal's stage becomes its order's status, a deleted deal
+// breaks the order's link.
+const ActionEventApply = "bitrix24.event.apply"
+
+// Outcomes of event.apply.
+const (
+	ApplyUpdated    = "updated"
+	ApplyUnchanged  = "unchanged"
+	ApplyNotLinked  = "not_linked"
+	ApplyLinkBroken = "link_broken"
+	ApplyIgnored    = "ignored"
+)
+
+// ApplyInput is event.apply's input: the trigger's event and record id.
+type ApplyInput struct {
+	Connection int64  `json:"connection"`
+	Event      string `json:"event" auto:"required"`
+	ID         int64  `json:"id" auto:"required"`
+}
+
+// ApplyOutput is what event.apply did.
+type ApplyOutput struct {
+	Outcome      string `json:"outcome"`
+	SalesOrderID int64  `json:"sales_order_id,omitempty"`
+	Stage        string `json:"stage,omitempty"`
+	Status       string `json:"status,omitempty"`
+	OldStatus    string `json:"old_status,omitempty"`
+}
+
+// errUnchanged ends an update that would change nothing: no write, no
+// change event.
+var errUnchanged = errors.New("bitrix24: unchanged")
+
+// BrokenSystem is the external ids' system a deal deleted in the portal
+// is kept under on its order: the link is broken, the id still shown.
+func (p Portal) BrokenSystem() string {
+	s := "bitrix24-deleted:" + strings.TrimPrefix(p.System(), "bitrix24:")
+	if len(s) > 50 {
+		s = s[:50]
+	}
+	return s
+}
+
+// StatusOf is the order status a deal stage maps back to through
+// status_map (the first status, in name order, mapped to the stage), ""
+// when none is.
+func (p Portal) StatusOf(stage string) string {
+	for _, k := range sortedKeys(p.StatusMap) {
+		if p.StatusMap[k] == stage {
+			return k
+		}
+	}
+	return ""
+}
+
+// eventApply reads the deal back and applies it. The status is written
+// only when it differs: a stage Obmen itself sent, coming back as an
+// event, changes nothing and makes no change event.
+func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput) (ApplyOutput, error) {
+	p, err := d.portal(ctx, c, in.Connection)
+	if err != nil {
+		return ApplyOutput{}, err
+	}
+	ev := strings.ToUpper(strings.TrimSpace(in.Event))
+	if ev != "ONCRMDEALUPDATE" && ev != "ONCRMDEALDELETE" {
+		return ApplyOutput{Outcome: ApplyIgnored}, nil
+	}
+	orderID, err := d.Find(ctx, p.System(), store.EntitySalesOrder, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ApplyOutput{Outcome: ApplyNotLinked}, nil
+	}
+	if err != nil {
+		return ApplyOutput{}, automation.Transient(fmt.Errorf("bitrix24: the order of deal %d: %w", in.ID, err), 0)
+	}
+	out := ApplyOutput{SalesOrderID: orderID}
+	if ev == "ONCRMDEALDELETE" {
+		return d.breakLink(ctx, c, p, in.ID, out)
+	}
+	a, err := d.Client(p).Call(ctx, "crm.deal.get", map[string]any{"id": in.ID})
+	if err != nil {
+		return out, failure("crm.deal.get", err)
+	}
+	var deal struct {
+		Stage string `json:"STAGE_ID"`
+	}
+	if err := json.Unmarshal(a.Result, &deal); err != nil {
+		return out, automation.FailWith(fmt.Errorf("bitrix24: crm.deal.get %d: %s is not a deal", in.ID, snippet(a.Result)), nil)
+	}
+	out.Stage = deal.Stage
+	status := p.StatusOf(deal.Stage)
+	if status == "" {
+		out.Outcome = ApplyUnchanged
+		return out, nil
+	}
+	if c.DryRun {
+		out.Outcome, out.Status = "dry_run", status
+		return out, nil
+	}
+	// The portal's stage, once in the order, is what the portal has: if
+	// it had the order as it stands (the fingerprint), it now has the
+	// order with this status, so the change event of the write below
+	// makes no crm.deal.update when a bundle sends the order again.
+	if err := d.keepInSync(ctx, p, orderID, status); err != nil {
+		return out, automation.Transient(err, 0)
+	}
+	changed := false
+	o, err := d.Store.UpdateSalesOrder(ctx, c.Actor, orderID, func(x *crm.SalesOrder) error {
+		out.OldStatus = x.Status
+		if x.Status == status {
+			return errUnchanged
+		}
+		x.Status, changed = status, true
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		out.Outcome, out.Status = ApplyUnchanged, status
+		return out, nil
+	}
+	if err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d status: %w", orderID, err), 0)
+	}
+	out.Status, out.Outcome = o.Status, ApplyUnchanged
+	if changed {
+		out.Outcome = ApplyUpdated
+	}
+	return out, nil
+}
+
+// breakLink moves the deleted deal's id to BrokenSystem on the order and
+// says so on the order's timeline; the order stays.
+func (d Deps) breakLink(ctx context.Context, c *automation.Call, p Portal, dealID int64, out ApplyOutput) (ApplyOutput, error) {
+	if c.DryRun {
+		out.Outcome = "dry_run"
+		return out, nil
+	}
+	_, err := d.Store.UpdateSalesOrder(ctx, c.Actor, out.SalesOrderID, func(x *crm.SalesOrder) error {
+		delete(x.ExternalIDs, p.System())
+		setExternal(&x.Extra, p.BrokenSystem(), dealID)
+		return nil
+	})
+	if err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: break the link: %w", out.SalesOrderID, err), 0)
+	}
+	body := "Сделка " + strconv.FormatInt(dealID, 10) + " удалена в Битрикс24 (" + strings.TrimPrefix(p.System(), "bitrix24:") +
+		"): связь заказа со сделкой разорвана, заказ в Obmen не удалён."
+	if _, err := d.Store.AddComment(ctx, c.Actor, store.EntitySalesOrder, out.SalesOrderID, body); err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: comment the broken link: %w", out.SalesOrderID, err), 0)
+	}
+	out.Outcome = ApplyLinkBroken
+	return out, nil
+}
+
+// keepInSync stores the fingerprint of the order with status when the
+// stored one is the order's as it stands.
+func (d Deps) keepInSync(ctx context.Context, p Portal, orderID int64, status string) error {
+	o, err := d.Store.GetSalesOrder(ctx, orderID)
+	if err != nil {
+		return fmt.Errorf("bitrix24: order %d: %w", orderID, err)
+	}
+	if o.Status == status {
+		return nil
+	}
+	var contact *crm.Contact
+	var account *crm.Account
+	if o.ContactID != 0 {
+		if x, err := d.Store.GetContact(ctx, o.ContactID); err == nil {
+			contact = &x
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("bitrix24: order %d: contact: %w", orderID, err)
+		}
+	}
+	if o.AccountID != 0 {
+		if x, err := d.Store.GetAccount(ctx, o.AccountID); err == nil {
+			account = &x
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("bitrix24: order %d: account: %w", orderID, err)
+		}
+	}
+	sys := p.System()
+	sent, err := d.sentFingerprint(ctx, sys, orderID)
+	if err != nil || sent != d.fingerprint(p, o, contact, account) {
+		return err
+	}
+	o.Status = status
+	return d.storeFingerprint(ctx, sys, orderID, d.fingerprint(p, o, contact, account))
+}

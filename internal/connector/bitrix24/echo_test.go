@@ -1,0 +1,214 @@
+package bitrix24_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/bitrix24"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// methodCounter stands between the shop and the portal and counts the
+// portal's methods called, alone or inside a batch.
+type methodCounter struct {
+	srv           *httptest.Server
+	updates, adds atomic.Int64
+}
+
+func newMethodCounter(t *testing.T, portal string) *methodCounter {
+	u, _ := url.Parse(portal)
+	m := &methodCounter{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		all := r.URL.Path + " " + string(b)
+		m.updates.Add(int64(strings.Count(all, "crm.deal.update")))
+		m.adds.Add(int64(strings.Count(all, "crm.deal.add")))
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+// finishedRuns waits until a bundle has n finished runs.
+func finishedRuns(t *testing.T, p *pair, bundleID int64, n int) []automation.Run {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var l automation.RunList
+		p.shop.Do(t, "GET", fmt.Sprintf("/api/v1/bundles/%d/runs?limit=100", bundleID), nil, http.StatusOK, &l)
+		done := 0
+		for _, r := range l.Items {
+			if r.Finished() {
+				done++
+			}
+		}
+		if done >= n && done == len(l.Items) {
+			return l.Items
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bundle %d: %d of %d runs finished, want %d: %+v", bundleID, done, len(l.Items), n, l.Items)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+func runOutput(t *testing.T, p *pair, runID int64) map[string]any {
+	t.Helper()
+	var r automation.Run
+	p.shop.Do(t, "GET", fmt.Sprintf("/api/v1/runs/%d", runID), nil, http.StatusOK, &r)
+	if len(r.Steps) == 0 {
+		t.Fatalf("run %d has no steps: %+v", runID, r)
+	}
+	var o map[string]any
+	b, _ := json.Marshal(r.Steps[len(r.Steps)-1].Output)
+	_ = json.Unmarshal(b, &o)
+	return o
+}
+
+// Both directions as shipped bundles run them, against a second Obmen as
+// the portal, with a counter of the portal's deal methods between them:
+// an order becomes a deal (one crm.deal.add); the stage a manager moves
+// in the portal comes back through the outgoing webhook as the order's
+// status; the status change Obmen makes of it makes the "order changed"
+// bundle run but sends no crm.deal.update; the portal's echo of a state
+// Obmen already has writes nothing; a deal deleted in the portal breaks
+// the order's link, says so on the order's timeline, keeps the order, and
+// is not made again.
+func TestEchoSuppressionSecondObmen(t *testing.T) {
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			p := newPair(t, e)
+			mc := newMethodCounter(t, p.portal.Srv.URL)
+			mapping, _ := json.Marshal(map[string]string{crm.OrderCreated: "NEW", crm.OrderApproved: "PREPAYMENT_INVOICE"})
+			p.shop.Do(t, "PUT", fmt.Sprintf("/api/v1/connections/%d", p.conn.ID), map[string]any{"name": "Портал", "settings": map[string]any{
+				"portal_url": mc.srv.URL, "user_id": p.portalAdmin, "status_map": string(mapping)}}, http.StatusOK, nil)
+			sys := "bitrix24:" + mc.srv.Listener.Addr().String()
+
+			var send, apply automation.Bundle
+			p.shop.Do(t, "POST", "/api/v1/bundles", map[string]any{"name": "заказ → сделка", "active": true,
+				"trigger": map[string]any{"type": "crm.event", "entity": "sales_order", "actions": []string{"create", "update"}},
+				"steps": []any{map[string]any{"id": "deal", "action": bitrix24.ActionDealUpsert, "connection": p.conn.ID,
+					"input": map[string]any{"sales_order_id": "{{trigger.record.id}}"}}}}, http.StatusCreated, &send)
+			p.shop.Do(t, "POST", "/api/v1/bundles", map[string]any{"name": "портал → заказ", "active": true,
+				"trigger": map[string]any{"type": bitrix24.TriggerEvent, "connection": p.conn.ID},
+				"steps": []any{map[string]any{"id": "apply", "action": bitrix24.ActionEventApply, "connection": p.conn.ID,
+					"input": map[string]any{"event": "{{trigger.event}}", "id": "{{trigger.id}}"}}}}, http.StatusCreated, &apply)
+			var hook connection.Hook
+			p.shop.Do(t, "POST", fmt.Sprintf("/api/v1/connections/%d/hook", p.conn.ID), nil, http.StatusOK, &hook)
+
+			s, ps := p.shop.App.Store, p.portal.App.Store
+			person, err := s.CreateContact(ctx, p.shopActor, crm.Contact{Name: "Ольга", LastName: "Иванова", Comms: crm.Comms{
+				Emails: []crm.Comm{{Value: "olga@example.ru", ValueType: "WORK"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			order, err := s.CreateSalesOrder(ctx, p.shopActor, crm.SalesOrder{ContactID: person.ID, Items: []crm.LineItem{{Name: "Фотокнига", Price: 150000, Quantity: 1000}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs := finishedRuns(t, p, send.ID, 1)
+			if o := runOutput(t, p, runs[0].ID); o["outcome"] != bitrix24.OutcomeCreated {
+				t.Fatalf("the order's first send: %v (%+v)", o, runs[0])
+			}
+			order, _ = s.GetSalesOrder(ctx, order.ID)
+			dealID := id(order.ExternalIDs[sys])
+			if dealID == 0 || mc.adds.Load() != 1 || mc.updates.Load() != 0 {
+				t.Fatalf("deal %d, %d crm.deal.add, %d crm.deal.update; external ids %v", dealID, mc.adds.Load(), mc.updates.Load(), order.ExternalIDs)
+			}
+
+			// A manager moves the deal in the portal; the portal posts
+			// its outgoing webhook.
+			admin := crm.Actor{UserID: p.portalAdmin}
+			if _, err := ps.UpdateDeal(ctx, admin, dealID, func(x *crm.Deal) error { x.StageID = "PREPAYMENT_INVOICE"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if st, body := postForm(t, hook.URL, eventForm("ONCRMDEALUPDATE", dealID, "outgoing-token", 200)); st != http.StatusOK || !strings.Contains(body, `"runs":1`) {
+				t.Fatalf("deal update: %d %s", st, body)
+			}
+			ar := finishedRuns(t, p, apply.ID, 1)
+			if o := runOutput(t, p, ar[0].ID); o["outcome"] != bitrix24.ApplyUpdated || o["status"] != crm.OrderApproved || id(o["sales_order_id"]) != order.ID {
+				t.Fatalf("apply: %v (%+v)", o, ar[0])
+			}
+			if order, _ = s.GetSalesOrder(ctx, order.ID); order.Status != crm.OrderApproved {
+				t.Fatalf("the order's status %q", order.Status)
+			}
+			// The status change runs the send bundle: it sends nothing.
+			runs = finishedRuns(t, p, send.ID, 2)
+			if o := runOutput(t, p, runs[0].ID); o["outcome"] != bitrix24.OutcomeUnchanged {
+				t.Fatalf("the send after the portal's change: %v (%+v)", o, runs[0])
+			}
+			if n := mc.updates.Load(); n != 0 {
+				t.Fatalf("%d crm.deal.update calls after the portal's own change", n)
+			}
+
+			// The portal echoes a state Obmen already has: nothing written.
+			before := order.UpdatedAt
+			if st, body := postForm(t, hook.URL, eventForm("ONCRMDEALUPDATE", dealID, "outgoing-token", 201)); st != http.StatusOK {
+				t.Fatalf("echo: %d %s", st, body)
+			}
+			ar = finishedRuns(t, p, apply.ID, 2)
+			if o := runOutput(t, p, ar[0].ID); o["outcome"] != bitrix24.ApplyUnchanged {
+				t.Fatalf("the echo's apply: %v", o)
+			}
+			if order, _ = s.GetSalesOrder(ctx, order.ID); !order.UpdatedAt.Equal(before) {
+				t.Fatalf("the echo rewrote the order: %v → %v", before, order.UpdatedAt)
+			}
+
+			// A change made in Obmen still goes: one crm.deal.update.
+			if _, err := s.UpdateSalesOrder(ctx, p.shopActor, order.ID, func(x *crm.SalesOrder) error {
+				x.Items = append(x.Items, crm.LineItem{Name: "Упаковка", Price: 5000, Quantity: 1000})
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			runs = finishedRuns(t, p, send.ID, 3)
+			if o := runOutput(t, p, runs[0].ID); o["outcome"] != bitrix24.OutcomeUpdated || mc.updates.Load() != 1 {
+				t.Fatalf("an Obmen change: %v, %d crm.deal.update", o, mc.updates.Load())
+			}
+			if deal, _ := ps.GetDeal(ctx, dealID); deal.StageID != "PREPAYMENT_INVOICE" || deal.Opportunity != 155000 {
+				t.Fatalf("the portal's deal %+v", deal)
+			}
+
+			// The manager deletes the deal.
+			if err := ps.Delete(ctx, admin, store.EntityDeal, dealID); err != nil {
+				t.Fatal(err)
+			}
+			if st, body := postForm(t, hook.URL, eventForm("ONCRMDEALDELETE", dealID, "outgoing-token", 202)); st != http.StatusOK {
+				t.Fatalf("delete: %d %s", st, body)
+			}
+			ar = finishedRuns(t, p, apply.ID, 3)
+			if o := runOutput(t, p, ar[0].ID); o["outcome"] != bitrix24.ApplyLinkBroken {
+				t.Fatalf("the delete's apply: %v", o)
+			}
+			order, err = s.GetSalesOrder(ctx, order.ID)
+			if err != nil || order.ExternalIDs[sys] != "" || order.ExternalIDs["bitrix24-deleted:"+mc.srv.Listener.Addr().String()] != fmt.Sprint(dealID) {
+				t.Fatalf("the order after the delete: %v, %v", order.ExternalIDs, err)
+			}
+			if cs, err := s.ListComments(ctx, store.EntitySalesOrder, order.ID); err != nil || len(cs) != 1 || !strings.Contains(cs[0].Body, "удалена в Битрикс24") {
+				t.Fatalf("the order's timeline: %+v, %v", cs, err)
+			}
+			runs = finishedRuns(t, p, send.ID, 4)
+			if o := runOutput(t, p, runs[0].ID); o["outcome"] != bitrix24.OutcomeLinkBroken || mc.adds.Load() != 1 {
+				t.Fatalf("the send after the delete: %v, %d crm.deal.add", o, mc.adds.Load())
+			}
+		})
+	}
+}
