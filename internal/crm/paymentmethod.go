@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Payment method client types: the kind of buyer a method is for
@@ -79,6 +80,11 @@ func (m *PaymentMethod) Normalize() error {
 // checkURLTemplate refuses a template that is not an http(s) URL once
 // filled, or names an unknown placeholder.
 func checkURLTemplate(t string) error {
+	// A link holds no spaces or control characters (a space inside the
+	// fragment parses, found by fuzzing): they are written %20.
+	if i := strings.IndexFunc(t, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return Invalid("url_template", "a space or control character at %q: write it encoded (%%20)", t[i:])
+	}
 	rest := t
 	for {
 		i := strings.IndexByte(rest, '{')
