@@ -1181,6 +1181,7 @@ var validationRU = map[string]string{
 	"unclosed_placeholder":          "незакрытая { в %q",
 	"unknown_placeholder":           "{%s} — не одна из подстановок {%s}",
 	"not_http_url":                  "должно быть ссылкой http(s), а не %q",
+	"space_in_url":                  "пробел или управляющий символ в ссылке: %q — запишите его как %%20",
 	"placeholder_in_host":           "подстановки должны идти после адреса сайта (https://сайт/…{number}), а не в нём: %q",
 	"no_payment_method":             "нет способа оплаты с номером %d",
 	"deal_without_buyer":            "в сделке %d нет ни компании, ни контакта: счёту нужен покупатель",
