@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -197,7 +199,7 @@ func batchFailure(op string, a *BatchAnswer) error {
 	out := map[string]any{}
 	var parts []string
 	temporary := false
-	for _, k := range sortedKeys(a.Errors) {
+	for _, k := range slices.Sorted(maps.Keys(a.Errors)) {
 		e := a.Errors[k]
 		out[k] = map[string]any{"method": e.Method, "error": e.Code, "error_description": e.Description}
 		parts = append(parts, fmt.Sprintf("%s (%s): %s", k, e.Method, strings.TrimSpace(e.Code+" "+e.Description)))

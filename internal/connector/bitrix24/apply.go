@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,7 +63,7 @@ func (p Portal) BrokenSystem() string {
 // status_map (the first status, in name order, mapped to the stage), ""
 // when none is.
 func (p Portal) StatusOf(stage string) string {
-	for _, k := range sortedKeys(p.StatusMap) {
+	for _, k := range slices.Sorted(maps.Keys(p.StatusMap)) {
 		if p.StatusMap[k] == stage {
 			return k
 		}

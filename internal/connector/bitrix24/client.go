@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // The portal's request limits (b24restdocs limits.md): a leaky bucket of
@@ -197,67 +199,62 @@ func (c *Client) Call(ctx context.Context, method string, params map[string]any)
 		attempts = defaultAttempts
 	}
 	refreshed := false
-	for attempt := 1; ; attempt++ {
-		body := params
-		if c.Token != nil {
-			tok, err := c.Token(ctx, false)
-			if err != nil {
-				return nil, err
+	var out *Answer
+	retry := httpx.Retry{Attempts: attempts, Backoff: backoff, MaxWait: maxInlineBackoff}
+	err := retry.Do(ctx, func(ctx context.Context, _ int) httpx.Attempt {
+		for {
+			a, err := c.once(ctx, method, params)
+			var be *Error
+			if !errors.As(err, &be) {
+				out = a
+				return httpx.Attempt{Err: err}
 			}
-			body = make(map[string]any, len(params)+1)
-			for k, v := range params {
-				body[k] = v
+			if c.Token != nil && !refreshed && be.Status == http.StatusUnauthorized &&
+				(be.Code == CodeExpired || be.Code == CodeInvalidToken || be.Code == CodeNoAuth) {
+				// The hour is over, or the portal no longer knows the
+				// token (the application was reinstalled, the portal
+				// restored): a new token, then once more; a refresh the
+				// portal refuses too ends as "tokens expired".
+				refreshed = true
+				if _, err := c.Token(ctx, true); err != nil {
+					return httpx.Attempt{Err: err}
+				}
+				continue
 			}
-			body["auth"] = tok
-		}
-		a, err := c.send(ctx, method, body)
-		var be *Error
-		if !errors.As(err, &be) {
-			return a, err
-		}
-		switch {
-		case c.Token != nil && !refreshed && be.Status == http.StatusUnauthorized &&
-			(be.Code == CodeExpired || be.Code == CodeInvalidToken || be.Code == CodeNoAuth):
-			// The hour is over, or the portal no longer knows the token
-			// (the application was reinstalled, the portal restored): a
-			// new token, then once more; a refresh the portal refuses
-			// too ends as "tokens expired".
-			refreshed = true
-			if _, err := c.Token(ctx, true); err != nil {
-				return nil, err
-			}
-			continue
-		case be.Limited() && attempt < attempts:
-			wait := backoff << (attempt - 1)
+			// A spent time budget (minutes, past MaxWait) is not worth
+			// holding a worker: the caller retries durably.
+			at := httpx.Attempt{Err: err, Again: be.Limited()}
 			if !be.RetryAt.IsZero() {
-				wait = time.Until(be.RetryAt)
+				at.Wait = max(time.Until(be.RetryAt), time.Millisecond)
 			}
-			if wait > maxInlineBackoff {
-				// Minutes (a spent time budget): not worth holding a
-				// worker; the caller retries durably.
-				return nil, err
-			}
-			if err := sleep(ctx, wait); err != nil {
-				return nil, fmt.Errorf("bitrix24: %s: %w", method, err)
-			}
-			continue
+			return at
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("bitrix24: %s: %w", method, err)
 		}
 		return nil, err
 	}
+	return out, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
+// once sends the call once, with the OAuth access token when the
+// connection has one.
+func (c *Client) once(ctx context.Context, method string, params map[string]any) (*Answer, error) {
+	body := params
+	if c.Token != nil {
+		tok, err := c.Token(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		body = make(map[string]any, len(params)+1)
+		for k, v := range params {
+			body[k] = v
+		}
+		body["auth"] = tok
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return c.send(ctx, method, body)
 }
 
 // send makes one HTTP request under the portal's bucket.

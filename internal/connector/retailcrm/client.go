@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,7 +106,7 @@ func (e *APIError) Error() string {
 	if e.HTML {
 		b.WriteString(": an HTML page instead of the API's answer")
 	}
-	for _, k := range sortedKeys(e.Errors) {
+	for _, k := range slices.Sorted(maps.Keys(e.Errors)) {
 		fmt.Fprintf(&b, "; %s: %s", k, e.Errors[k])
 	}
 	return b.String()

@@ -307,12 +307,3 @@ func intOf(v any) int64 {
 	}
 	return 0
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
