@@ -177,18 +177,28 @@ func (w *Webhooks) appByClientID(ctx context.Context, q interface {
 	return a, nil
 }
 
+// appOfWebhook is the id of a webhook's application, for what (the
+// operation an error names).
+func appOfWebhook(ctx context.Context, tx *sql.Tx, webhookID int64, what string) (int64, error) {
+	var appID int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM bitrix_oauth_apps WHERE webhook_id = $1", webhookID).Scan(&appID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.NotFound("bitrix oauth application of webhook", webhookID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bitrix: %s: %w", what, err)
+	}
+	return appID, nil
+}
+
 // IssueTokens gives an application its first pair, as the installation
 // of a local application does (its callback receives the tokens).
 func (w *Webhooks) IssueTokens(ctx context.Context, webhookID int64) (Tokens, error) {
 	var t Tokens
 	err := w.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var appID int64
-		err := tx.QueryRowContext(ctx, "SELECT id FROM bitrix_oauth_apps WHERE webhook_id = $1", webhookID).Scan(&appID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.NotFound("bitrix oauth application of webhook", webhookID)
-		}
+		appID, err := appOfWebhook(ctx, tx, webhookID, "issue tokens")
 		if err != nil {
-			return fmt.Errorf("bitrix: issue tokens: %w", err)
+			return err
 		}
 		t, err = w.issuePair(ctx, tx, appID)
 		return err
@@ -205,13 +215,9 @@ func (w *Webhooks) IssueTokens(ctx context.Context, webhookID int64) (Tokens, er
 func (w *Webhooks) IssueCode(ctx context.Context, webhookID int64) (string, error) {
 	code := newSecret(16)
 	err := w.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var appID int64
-		err := tx.QueryRowContext(ctx, "SELECT id FROM bitrix_oauth_apps WHERE webhook_id = $1", webhookID).Scan(&appID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.NotFound("bitrix oauth application of webhook", webhookID)
-		}
+		appID, err := appOfWebhook(ctx, tx, webhookID, "issue code")
 		if err != nil {
-			return fmt.Errorf("bitrix: issue code: %w", err)
+			return err
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO bitrix_oauth_tokens (token_hash, app_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
 			codeHash(code), appID, kindCode, w.now().Add(AuthCodeTTL).UnixMicro())
