@@ -113,6 +113,17 @@ ensure_chromium() {
 	fi
 }
 
+# pkgs_whose_tests_match prints the packages of PKGS whose test files
+# have a line matching the extended regexp $1.
+pkgs_whose_tests_match() {
+	local pkg dir
+	while IFS=' ' read -r pkg dir; do
+		if grep -qsE "$1" "$dir"/*_test.go; then
+			echo "$pkg"
+		fi
+	done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${PKGS[@]}")
+}
+
 failed=()
 
 # ---------------------------------------------------------------- lint
@@ -173,12 +184,7 @@ heading "test (engine tests on SQLite, without -race)"
 t0=$(date +%s)
 # Only the packages that have engine tests (storetest.Each, EachStore,
 # Engines): the others ran whole in the race pass.
-ENGINE_PKGS=()
-while IFS=' ' read -r pkg dir; do
-	if grep -qsE 'storetest\.(Each|EachStore|Engines)\(' "$dir"/*_test.go; then
-		ENGINE_PKGS+=("$pkg")
-	fi
-done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${PKGS[@]}")
+mapfile -t ENGINE_PKGS < <(pkgs_whose_tests_match 'storetest\.(Each|EachStore|Engines)\(')
 echo "OBMEN_TEST_ENGINES=sqlite go test -count=1 -timeout 15m (${#ENGINE_PKGS[@]} packages with engine tests)"
 if [ "${#ENGINE_PKGS[@]}" -eq 0 ] || OBMEN_TEST_ENGINES=sqlite go test -count=1 -timeout 15m "${ENGINE_PKGS[@]}"; then
 	:
@@ -199,11 +205,7 @@ fuzz_stage() {
 	t0=$(date +%s)
 	# Only packages whose test files declare a Fuzz function can have a
 	# target; -list then names the targets exactly.
-	while IFS=' ' read -r pkg dir; do
-		if grep -qs '^func Fuzz' "$dir"/*_test.go; then
-			cands+=("$pkg")
-		fi
-	done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${PKGS[@]}")
+	mapfile -t cands < <(pkgs_whose_tests_match '^func Fuzz')
 	if [ "${#cands[@]}" -eq 0 ]; then
 		echo "no fuzz targets in ${PKGS[*]}"
 		return 0
