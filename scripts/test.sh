@@ -200,9 +200,19 @@ echo "sqlite pass: $(($(date +%s) - t0)) s"
 # fails the stage; go writes it into the package's testdata/fuzz, where it
 # must be committed with the fix so that go test replays it from then on.
 FUZZTIME=${OBMEN_FUZZTIME:-5s}
+# fuzz_one PKG DIR BIN NAME: fuzz one target with the package's test
+# binary, run as go test runs it (in the package's folder, so a failing
+# input lands in its testdata/fuzz; the fuzzing cache where go test keeps
+# it). Prints the output; returns the binary's exit code.
+fuzz_one() {
+	(cd "$2" && "$3" -test.run '^$' -test.fuzz "^$4\$" -test.fuzztime "$FUZZTIME" \
+		-test.fuzzcachedir "$FUZZCACHE/$1" -test.paniconexit0 2>&1)
+}
 fuzz_stage() {
-	local t0 cands=() pkg line name list dir out rc n=0 bad=() t1
+	local t0 cands=() pkg line name list dir out rc n=0 bad=() t1 bin bindir
 	t0=$(date +%s)
+	FUZZCACHE="$(go env GOCACHE)/fuzz"
+	bindir=$(mktemp -d)
 	# Only packages whose test files declare a Fuzz function can have a
 	# target; -list then names the targets exactly.
 	mapfile -t cands < <(pkgs_whose_tests_match '^func Fuzz')
@@ -216,17 +226,29 @@ fuzz_stage() {
 		return 1
 	fi
 	# -list prints the names, then "ok <package> <time>" for each package.
+	# Each package's test binary is built once, instrumented for fuzzing
+	# (go test -c -fuzz), and runs each of its targets in turn: go test
+	# -fuzz would link it anew for every target.
 	local names=()
 	while IFS= read -r line; do
 		case $line in
 		Fuzz*) names+=("$line") ;;
 		ok*)
 			pkg=$(awk '{print $2}' <<<"$line")
+			dir=$(go list -f '{{.Dir}}' "$pkg")
+			bin="$bindir/$(tr / _ <<<"$pkg").test"
+			if ! out=$(go test -vet=off -c -fuzz . -o "$bin" "$pkg" 2>&1); then
+				printf '%s\n' "$out"
+				echo "fuzz: building $pkg's fuzzing binary failed"
+				bad+=("$pkg")
+				names=()
+				continue
+			fi
 			for name in "${names[@]}"; do
 				n=$((n + 1))
 				printf -- '--- %s %s (%s)\n' "$pkg" "$name" "$FUZZTIME"
 				rc=0
-				out=$(go test -vet=off -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || rc=$?
+				out=$(fuzz_one "$pkg" "$dir" "$bin" "$name") || rc=$?
 				if [ "$rc" -ne 0 ] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written to' <<<"$out"; then
 					# Go's fuzzing engine can end a run whose -fuzztime
 					# ran out while a worker was inside a slow input
@@ -234,12 +256,11 @@ fuzz_stage() {
 					# input: not a finding. Once more; twice fails.
 					echo "fuzz: $name ended at its deadline without a failing input; once more"
 					rc=0
-					out=$(go test -vet=off -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || rc=$?
+					out=$(fuzz_one "$pkg" "$dir" "$bin" "$name") || rc=$?
 				fi
 				printf '%s\n' "$out" | tail -n 3
 				if [ "$rc" -ne 0 ]; then
 					printf '%s\n' "$out"
-					dir=$(go list -f '{{.Dir}}' "$pkg")
 					if line=$(grep -o 'Failing input written to [^ ]*' <<<"$out"); then
 						echo "fuzz: $name found a failing input: ${dir#"$PWD"/}/${line#Failing input written to }"
 						echo "      fix the code, commit that file with the fix (go test replays it from then on)"
@@ -247,10 +268,12 @@ fuzz_stage() {
 					bad+=("$pkg.$name")
 				fi
 			done
+			rm -f "$bin"
 			names=()
 			;;
 		esac
 	done <<<"$list"
+	rm -rf "$bindir"
 	t1=$(date +%s)
 	echo "fuzzed $n targets for $FUZZTIME each in $((t1 - t0)) s"
 	if [ "${#bad[@]}" -gt 0 ]; then
