@@ -170,7 +170,9 @@ pg_start || die "could not start PostgreSQL"
 # translated to Go: under -race it takes three to six times PostgreSQL's
 # time for the same test, which made the suite overrun its half hour. The
 # tests that open SQLite directly (its writer's turns, River's pool on it)
-# still run under -race in the first pass.
+# still run under -race in the first pass. Engine-agnostic tests (browser
+# tests, the binary's command line: storetest.EngineAgnostic/OpenAny) run
+# in the second pass only, on SQLite.
 heading "test (race, engine tests on PostgreSQL)"
 t0=$(date +%s)
 echo "OBMEN_TEST_ENGINES=postgres go test -race -count=1 -timeout 20m ${PKGS[*]}"
@@ -183,8 +185,8 @@ echo "race pass: $(($(date +%s) - t0)) s"
 heading "test (engine tests on SQLite, without -race)"
 t0=$(date +%s)
 # Only the packages that have engine tests (storetest.Each, EachStore,
-# Engines): the others ran whole in the race pass.
-mapfile -t ENGINE_PKGS < <(pkgs_whose_tests_match 'storetest\.(Each|EachStore|Engines)\(')
+# Engines) or engine-agnostic ones: the others ran whole in the race pass.
+mapfile -t ENGINE_PKGS < <(pkgs_whose_tests_match 'storetest\.(Each|EachStore|Engines|EngineAgnostic|OpenAny)\(')
 echo "OBMEN_TEST_ENGINES=sqlite go test -count=1 -timeout 15m (${#ENGINE_PKGS[@]} packages with engine tests)"
 if [ "${#ENGINE_PKGS[@]}" -eq 0 ] || OBMEN_TEST_ENGINES=sqlite go test -count=1 -timeout 15m "${ENGINE_PKGS[@]}"; then
 	:

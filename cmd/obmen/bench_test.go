@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestBenchOneC runs "obmen bench" with the 1C phase on a small catalog:
@@ -10,6 +12,7 @@ import (
 // the protocol, takes the orders out through one query, and reports the
 // server process's memory.
 func TestBenchOneC(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	out := obmen(t, nil, "", "bench", "--skip-create", "--onec-products", "300", "--onec-orders", "40", "--json")
 	var r struct {
 		Events int64 `json:"events_read"`

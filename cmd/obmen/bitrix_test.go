@@ -7,12 +7,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestBitrixWebhookFromCLI creates an incoming webhook with the CLI, which
 // prints only its URL, and calls crm.lead.add and crm.lead.get through it
 // on a running server, form-encoded as Bitrix24 clients send.
 func TestBitrixWebhookFromCLI(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	addr := freeAddr(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_ADDR=" + addr}
 	startServer(t, env, addr)

@@ -14,9 +14,12 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 func TestUserCommands(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_LOG_LEVEL=warn"}
 	out := obmen(t, env, "", "migrate")
 	if !strings.Contains(out, "up to date") {
@@ -79,6 +82,7 @@ func TestUserCommands(t *testing.T) {
 // TestBackupWhileServing copies the database while the server takes writes
 // and checks that the copy opens and holds the leads acknowledged before it.
 func TestBackupWhileServing(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	dir := t.TempDir()
 	env := []string{"OBMEN_DATA=" + dir, "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn"}
 	addr := freeAddr(t)
@@ -149,6 +153,7 @@ func TestBackupWhileServing(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_METRICS_TOKEN=scrape-token"}
 	addr := freeAddr(t)
 	startServer(t, env, addr)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/delivery"
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestOutboundWebhooksEndToEnd runs the real server with its job queue: a
@@ -23,6 +24,7 @@ import (
 // API — signed, form-encoded as Bitrix24 sends — and a restart in between
 // loses nothing.
 func TestOutboundWebhooksEndToEnd(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	var mu sync.Mutex
 	var native, bx []string
 	var sigOK bool
@@ -108,6 +110,7 @@ func TestOutboundWebhooksEndToEnd(t *testing.T) {
 // answering does not cut the delivery; the server waits for it and records
 // the job as completed, so nothing is sent again after a restart.
 func TestShutdownFinishesDeliveryInFlight(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	got := make(chan struct{}, 1)
 	release := make(chan struct{})
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

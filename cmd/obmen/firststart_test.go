@@ -7,12 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestFirstStartPrintsAdminPasswordOnce starts a server without
 // OBMEN_ADMIN_PASSWORD: it must print a generated password that signs in,
 // and not print one again on the next start.
 func TestFirstStartPrintsAdminPasswordOnce(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_LOG_LEVEL=warn"}
 	addr := freeAddr(t)
 	srv := startServer(t, env, addr)

@@ -9,11 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestREADMETour runs the README's API tour verbatim against a fresh
 // server, so that the documentation cannot drift from the code.
 func TestREADMETour(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("curl is needed for the README tour (scripts/test.sh installs it)")
 	}

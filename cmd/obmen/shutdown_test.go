@@ -8,12 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestGracefulShutdownFinishesInFlightRequest starts a request, sends the
 // server SIGTERM while the request body is still arriving, and expects the
 // request to complete (201) and the server to exit cleanly afterwards.
 func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=info"}
 	addr := freeAddr(t)
 	srv := startServer(t, env, addr)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // TestServesHTTPS makes a throw-away CA and a certificate for 127.0.0.1,
@@ -59,6 +61,7 @@ func testCert(t *testing.T) (certFile, keyFile, caFile string, pool *x509.CertPo
 }
 
 func TestServesHTTPS(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	certFile, keyFile, _, pool := testCert(t)
 	addr := freeAddr(t)
 	env := []string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",

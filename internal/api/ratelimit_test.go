@@ -14,7 +14,7 @@ import (
 // while another login from the same address still gets its tries; and an
 // address trying many logins is limited as well.
 func TestSignInIsRateLimited(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	e.app.API.SetSignInLimits(httpx.NewLimiter(time.Hour, 8), httpx.NewLimiter(time.Hour, 3))
 	for i := 1; i <= 3; i++ {
 		r := e.doKey("", "POST", "/api/v1/session", map[string]string{"login": "admin", "password": "wrong"})

@@ -12,7 +12,7 @@ import (
 // what the log leaves out of a creation on purpose; filters judged on
 // either decide alike.
 func TestCreatedRecordIsTheRecord(t *testing.T) {
-	e := newEnv(t, sqliteDB(t))
+	e := newEnv(t, anyDB(t))
 	id := e.lead(map[string]any{"title": "Заявка", "name": "Иван", "last_name": "Петров", "source_id": "WEB",
 		"phones": []any{map[string]any{"value": "8 (925) 642-42-90", "value_type": "mobile"}},
 		"emails": []any{map[string]any{"value": "ivan@example.ru"}}, "utm_source": "yandex",

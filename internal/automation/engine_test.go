@@ -116,7 +116,7 @@ func TestFilteredRunKeepsWhy(t *testing.T) {
 // A bundle with mistakes is refused naming the step and the field of
 // each.
 func TestRefusedBundleNamesStepAndField(t *testing.T) {
-	e := newEnv(t, sqliteDB(t))
+	e := newEnv(t, anyDB(t))
 	cases := []struct {
 		name, def, step, field, msg string
 	}{

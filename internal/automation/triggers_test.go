@@ -15,7 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
-func sqliteDB(t testing.TB) *db.DB { return storetest.OpenSQLite(t) }
+func anyDB(t testing.TB) *db.DB { return storetest.OpenAny(t) }
 
 // The webhook trigger takes JSON, a form or query parameters, answers
 // 202 once the run is queued, makes one run per Idempotency-Key, and
@@ -102,7 +102,7 @@ func TestWebhookTrigger(t *testing.T) {
 
 // The webhook trigger is rate-limited per bundle.
 func TestWebhookRateLimit(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), automation.WithHookLimits(time.Hour, 3, 1<<20))
+	e := newEnv(t, anyDB(t), automation.WithHookLimits(time.Hour, 3, 1<<20))
 	b := e.bundle(jsonOf(t, `{"name": "hook", "active": true, "trigger": {"type": "webhook"},
 		"steps": [{"id": "s", "action": "test.echo"}]}`))
 	codes := []int{}
@@ -252,14 +252,14 @@ func TestTestModeWritesNothing(t *testing.T) {
 // Export and import carry bundles between installations; secrets stay
 // behind.
 func TestExportImport(t *testing.T) {
-	e := newEnv(t, sqliteDB(t))
+	e := newEnv(t, anyDB(t))
 	e.bundle(jsonOf(t, `{"name": "один", "active": true, "trigger": {"type": "manual"}, "steps": [{"id": "a", "action": "test.echo", "input": {"value": "1"}}]}`))
 	e.bundle(jsonOf(t, `{"name": "два", "active": false, "trigger": {"type": "schedule", "cron": "0 9 * * 1-5"}, "steps": [{"id": "a", "action": "test.echo"}]}`))
 	r := e.must(e.do("GET", "/api/v1/bundles/export", nil), http.StatusOK)
 	if !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("headers %v", r.Header)
 	}
-	other := newEnv(t, sqliteDB(t))
+	other := newEnv(t, anyDB(t))
 	var imp automation.ImportResult
 	other.must(other.do("POST", "/api/v1/bundles/import", r.Body), http.StatusCreated).json(t, &imp)
 	if len(imp.Items) != 2 || imp.Items[0].Name != "один" || imp.Items[1].Trigger.Cron != "0 9 * * 1-5" {

@@ -108,7 +108,7 @@ func TestBatch(t *testing.T) {
 
 // A command needs the scope of its method, as a call does.
 func TestBatchScope(t *testing.T) {
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	e := newEnv(t, d, "user")
 	a := e.ok(e.form("batch", q("cmd[me]", "user.current", "cmd[leads]", "crm.lead.list")))
 	if got := a.str(t, "result", "result_error", "leads", "error"); got != "insufficient_scope" {
@@ -183,7 +183,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestScopes(t *testing.T) {
 	t.Parallel()
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	userOnly := newEnv(t, d, "user")
 	denied := userOnly.get("crm.lead.list", "")
 	userOnly.fails(denied, http.StatusForbidden, "insufficient_scope", "higher privileges")

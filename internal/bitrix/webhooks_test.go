@@ -101,7 +101,7 @@ func isField(err error, field string) bool {
 
 func TestSystemMethods(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	st := e.ok(e.get("server.time", ""))
 	if s := st.str(t, "result"); !isoOffset.MatchString(s) || !strings.HasSuffix(s, "+03:00") {
 		t.Fatalf("server.time %q", s)

@@ -55,7 +55,7 @@ func newChrome(t *testing.T) context.Context {
 // origins, takes the fill-time stamp, and submits by fetch (after the
 // form's minimum of a second); the browser then goes to the return URL.
 func TestWebformAJAXInChromium(t *testing.T) {
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	e := newEnv(t, d)
 	ctx := newChrome(t)
 	var formHTML string
@@ -129,7 +129,7 @@ func TestWebformAJAXInChromium(t *testing.T) {
 // question; the corrected submit with the new answer goes through. Then
 // the same with JavaScript off: Obmen's own page shows the form again.
 func TestWebformTypoInChromium(t *testing.T) {
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	e := newEnv(t, d)
 	ctx := newChrome(t)
 	var formHTML string

@@ -378,7 +378,7 @@ func TestWebformModules(t *testing.T) {
 // TestWebformRateLimit: one address sending form after form is stopped
 // with 429 and Retry-After; nothing past the limit is written.
 func TestWebformRateLimit(t *testing.T) {
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	e := newEnv(t, d)
 	f := e.createForm(t, map[string]any{"name": "limit", "user_id": e.admin.ID, "module": "leads", "fields": []map[string]any{{"name": "name", "required": true}}})
 	created, limited := 0, 0

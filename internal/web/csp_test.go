@@ -17,7 +17,7 @@ import (
 // script or style for it to block (TestBrowserEveryPageFits collects the
 // violations Chromium reports on every page).
 func TestContentSecurityPolicy(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	b := e.browser()
 	for _, path := range []string{"/login", "/static/app.css"} {
 		p := b.get(path)
@@ -41,7 +41,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 // API's POST /api/v1/session count against the UI's sign-in form too —
 // one budget per login, not one per surface.
 func TestSignInLimitSharedAcrossSurfaces(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	if _, err := e.app.Store.CreateUser(context.Background(), crm.Actor{}, crm.User{Login: "olga", Role: crm.RoleManager, Active: true}, "olga-password-1"); err != nil {
 		t.Fatal(err)
 	}

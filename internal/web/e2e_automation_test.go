@@ -184,7 +184,7 @@ func (bs *browserSession) noHorizontalScroll(name string) {
 // saves it, tests it on a record, creates a lead through the UI and
 // follows its run in the journal: both steps OK.
 func TestBrowserAutomationEditor(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	reg := e.app.Automation.Registry()
 	for _, name := range []string{"crm.contact.create", "crm.timeline.add", "crm.lead.get"} {
 		if _, ok := reg.Action(name); !ok {
@@ -396,7 +396,7 @@ func shotEl(dir, name, sel string) chromedp.Action[chromedp.Void] {
 // a bundle of every kind of field, and the picker open), the journal and
 // a run do not scroll sideways.
 func TestBrowserAutomationPhoneWidth(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	addTestActions(t, e)
 	startAutomation(t, e)
 	bg := context.Background()
@@ -456,7 +456,7 @@ func TestBrowserAutomationPhoneWidth(t *testing.T) {
 // keyboard and removed, list rows, an input as one expression, a step's
 // condition, and the test panel's trace of filters that say no.
 func TestBrowserAutomationEditorParts(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	if c, err := tmpl.Compile("{{1}}"); err != nil || c.IsLiteral() {
 		t.Skip("waits for the templates (branch wt-tmpl): tmpl is still the stub")
 	}
@@ -596,7 +596,7 @@ func TestBrowserAutomationEditorParts(t *testing.T) {
 // the others dropped, its duplicate handling narrowed to the keys the new
 // action has; the focus stays on the choice, and the save stores it.
 func TestBrowserAutomationStepAction(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	if _, ok := e.app.Automation.Registry().Action("crm.deal.create"); !ok {
 		t.Skip("waits for the CRM actions: crm.deal.create is not registered")
 	}

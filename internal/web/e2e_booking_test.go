@@ -21,7 +21,7 @@ import (
 // resources and time under the title — and not in the calendar of a user
 // it does not involve. The resources page fits a phone.
 func TestBrowserBookingCalendar(t *testing.T) {
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.TimeZone = "Europe/Moscow" })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.TimeZone = "Europe/Moscow" })
 	bg := context.Background()
 	s := e.app.Store
 	anna, err := s.CreateUser(bg, e.admin, crm.User{Login: "anna", FirstName: "Анна", Role: crm.RoleManager, Active: true}, "manager-password")

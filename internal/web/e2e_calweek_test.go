@@ -22,7 +22,7 @@ import (
 // date only sits in the all-day row — and a box dragged to an hour moves
 // the activity there; at phone width the week stays a list of days.
 func TestBrowserWeekHours(t *testing.T) {
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.TimeZone = "Europe/Moscow" })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.TimeZone = "Europe/Moscow" })
 	bg := context.Background()
 	s := e.app.Store
 	b := e.browser()

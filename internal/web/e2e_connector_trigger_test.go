@@ -57,7 +57,7 @@ func registerTestCRM(t *testing.T, e *env) {
 // definition has the connection and the typed options. The connection's
 // page makes its hook URL, shown once, which takes a push.
 func TestBrowserConnectorTrigger(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	registerTestCRM(t, e)
 	startAutomation(t, e)
 	bg := context.Background()

@@ -20,7 +20,7 @@ import (
 // existing contact as a link, and "Всё равно создать" creates it. Then
 // the "Дубликаты" page shows the two and merges them field by field.
 func TestBrowserDuplicates(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := newChrome(t)
 	base := e.srv.URL
 	bg := context.Background()

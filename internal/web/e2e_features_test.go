@@ -33,7 +33,7 @@ func chromeSignIn(t *testing.T, ctx context.Context, base string) {
 // into the header's search box, presses Enter and sees the lead with its
 // phone as a tel: link and its e-mail as a mailto: link.
 func TestBrowserGlobalSearch(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := newChrome(t)
 	l, err := e.app.Store.CreateLead(context.Background(), e.admin, crm.Lead{Title: "Заявка на песок", Name: "Ёжиков",
 		Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 (916) 123-45-67"}}, Emails: []crm.Comm{{Value: "ezh@mail.ru"}}}})
@@ -73,7 +73,7 @@ func TestBrowserGlobalSearch(t *testing.T) {
 // web forms on the "Распределение лидов" page in Chromium; the next two
 // web-form leads go to the two managers in turn.
 func TestBrowserDistribution(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := newChrome(t)
 	s := e.app.Store
 	bg := context.Background()
@@ -121,7 +121,7 @@ func TestBrowserDistribution(t *testing.T) {
 // given to them while the page is open, the count goes up by itself
 // (htmx asks every 15 s); the notification opens the lead and is read.
 func TestBrowserBell(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := newChrome(t)
 	s := e.app.Store
 	bg := context.Background()

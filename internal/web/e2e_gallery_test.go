@@ -24,7 +24,7 @@ import (
 // checked (the fake retailCRM answers) and refreshed, a Calltouch one
 // beside it, then template (1) installed from the gallery with them.
 func TestBrowserGalleryInstall(t *testing.T) {
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
 	rc := retailcrmtest.New(t, "rc-key")
 	ct := calltouchtest.New(t)
 	bs := newBrowserSession(t, e)
@@ -94,7 +94,7 @@ func TestBrowserGalleryInstall(t *testing.T) {
 // status select offers the first's, then the second's when it is
 // chosen, then the first's again.
 func TestBrowserGalleryDictionaryPerConnection(t *testing.T) {
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
 	a, b := galleryConns(t, e)
 	bs := newBrowserSession(t, e)
 	bs.run("the install form",
@@ -131,7 +131,7 @@ func TestBrowserGalleryDictionaryPerConnection(t *testing.T) {
 // entries of the connection chosen for the step, and those of the other
 // when the step's connection changes.
 func TestBrowserEditorDictionaryPerConnection(t *testing.T) {
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
 	a, b := galleryConns(t, e)
 	bu, err := e.app.Automation.Create(context.Background(), e.admin, automation.Definition{Name: "Заказы",
 		Trigger: automation.TriggerSpec{Type: automation.TriggerManual, Entity: "lead"},
@@ -172,7 +172,7 @@ func TestBrowserEditorDictionaryPerConnection(t *testing.T) {
 // just made, and the template install form, at 390 and 1280 px: no
 // sideways scrolling (the hook URL is one long word).
 func TestBrowserConnectionPhoneWidth(t *testing.T) {
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
 	galleryConns(t, e)
 	list, err := e.app.Connections.List(context.Background(), "calltouch")
 	if err != nil || len(list) != 1 {

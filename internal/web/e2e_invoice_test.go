@@ -18,7 +18,7 @@ import (
 // applied under the CSP (no inline style), the total in words, and its
 // PDF link answers a PDF.
 func TestBrowserInvoicePage(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	s, bg := e.app.Store, context.Background()
 	pm, err := s.CreatePaymentMethod(bg, e.admin, crm.PaymentMethod{Name: "Счёт", ClientType: crm.ClientContact, Active: true})
 	if err != nil {

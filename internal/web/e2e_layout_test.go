@@ -19,7 +19,7 @@ import (
 // 1366×768 and fails on any page that scrolls sideways: the document is
 // wider than the window. It names the elements that stick out.
 func TestBrowserEveryPageFits(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	seedOneOfEach(t, e)
 	seedAutomation(t, e)
 	seedWide(t, e)

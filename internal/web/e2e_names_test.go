@@ -19,7 +19,7 @@ import (
 // table inside the card, "нет" for a deal not closed; and a new activity
 // linked to a company chosen by typing part of its name.
 func TestBrowserNamesAndFormats(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	s, bg := e.app.Store, context.Background()
 	acc, err := s.CreateAccount(bg, e.admin, crm.Account{Title: "ООО Ромашка", INN: "7707083893"})
 	if err != nil {

@@ -48,7 +48,7 @@ func countLeads(t *testing.T, d *db.DB, name string) int {
 // solves the puzzle and the visitor sends without answering a question;
 // the pasted snippet on the site does the same by fetch.
 func TestBrowserWebformProofOfWork(t *testing.T) {
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	e := newEnv(t, d)
 	var f webform.Form
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,7 +18,7 @@ import (
 // team, checks each shows what was seeded, and takes the README's
 // screenshots of them (-update-screenshots; name.png and name-phone.png).
 func TestBrowserDailyWorkScreens(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	seedTeam(t, e)
 	monday := time.Now().In(time.UTC).AddDate(0, 0, -int((time.Now().Weekday()+6)%7)).Format("2006-01-02")
 	screens := []struct {

@@ -21,7 +21,7 @@ import (
 // connections' do, naming the call triggers it feeds; the URL made there
 // takes Zadarma's signed notification, which becomes a call activity.
 func TestBrowserTelephonyHook(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	c, err := e.app.Connections.Create(context.Background(), e.admin.UserID, connection.Input{Type: telephony.TypeZadarma, Name: "Zadarma",
 		Settings: map[string]any{"key": "k1", "secret": "s1"}})
 	if err != nil {

@@ -72,7 +72,7 @@ func shot(dir, name string) chromedp.Action[chromedp.Void] {
 // kanban (drag and drop, then the keyboard path), delete and restore a
 // contact, and a CSRF-less POST from the page is refused.
 func TestBrowserEndToEnd(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := newChrome(t)
 	dir := t.TempDir()
 	if *updateScreenshots {

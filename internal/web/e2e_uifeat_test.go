@@ -19,7 +19,7 @@ import (
 // kanban's "show more", and moving an activity on the calendar (drag and
 // drop, and the keyboard's date and time input).
 func TestBrowserInlineKanbanCalendar(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := newChrome(t)
 	base := e.srv.URL
 	s := e.app.Store

@@ -40,7 +40,7 @@ func seedVariants(t *testing.T, e *env, productID int64) (red, blue int64) {
 // its characteristics, price and stock), choosing one sets the row's
 // price to the variant's, and the saved row names the variant.
 func TestBrowserVariantPicker(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	s, bg := e.app.Store, context.Background()
 	p, err := s.CreateProduct(bg, e.admin, crm.Product{Name: "Футболка хлопковая", Price: 100000, Unit: "шт"})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // Russian names; a change of module offers the new module's fields and
 // keeps a field both have; the saved form has the fields' names.
 func TestBrowserWebformFieldPicker(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	bs := newBrowserSession(t, e)
 	bs.run("new form", chromedp.Navigate(e.srv.URL+"/admin/webforms"), chromedp.WaitVisible(chromedp.CSS(`#wf-f0-name`)))
 	if got := bs.eval(`Array.from(document.querySelectorAll('#wf-f0-name option')).map(o => o.textContent).join(",")`); got != "—,Тема,Имя,Фамилия,Отчество,Компания,Должность,Телефон,E-mail,Город,Сумма,Комментарий" {

@@ -67,7 +67,7 @@ func TestGlobalSearchPage(t *testing.T) {
 // scopes the Bitrix24-compatible REST serves (crm, user …), not Bitrix24's
 // others (telephony, disk, im …) that would only mislead.
 func TestWebhookScopesOffered(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	b := e.browser()
 	b.signIn()
 	p := b.get("/admin/webhooks")
@@ -89,7 +89,7 @@ func TestOnecUnreachableWarning(t *testing.T) {
 		public string
 		warn   bool
 	}{{"", true}, {"http://127.0.0.1:8080", true}, {"http://192.168.1.10", true}, {"https://crm.example.ru", false}} {
-		e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.PublicURL = tc.public })
+		e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.PublicURL = tc.public })
 		b := e.browser()
 		b.signIn()
 		p := b.get("/admin/1c")

@@ -949,7 +949,7 @@ func TestIntegrationsSection(t *testing.T) {
 // TestJournalSource: a registered source's entries show in the section's
 // journal and on the home page's failures, with a payload link.
 func TestJournalSource(t *testing.T) {
-	d := storetest.OpenSQLite(t)
+	d := storetest.OpenAny(t)
 	e := newEnv(t, d)
 	e.app.UI.AddIntegration(web.Integration{Name: "fake1c", Title: map[string]string{"ru": "1С (тест)"},
 		Journal: fakeJournal{}, Resource: authz.Exchange1C, Check: func(context.Context) (string, error) { return "", errors.New("нет ответа от 1С") }})

@@ -126,7 +126,7 @@ func TestDealUpsertAgainstFake(t *testing.T) {
 // The actions' fields and the connection's have labels in both
 // languages.
 func TestLabels(t *testing.T) {
-	s := apptest.Start(t, storetest.OpenSQLite(t))
+	s := apptest.Start(t, storetest.OpenAny(t))
 	reg := s.App.Automation.Registry()
 	msgs := reg.Messages()
 	keys := []string{"group." + bitrix24.Group}

@@ -17,7 +17,7 @@ func TestDealActions(t *testing.T) {
 	f.Limit = 0
 	now := time.Date(2026, 12, 15, 12, 0, 0, 0, f.Loc)
 	deps := calltouch.Deps{HTTP: &http.Client{Timeout: 5 * time.Second}, Now: func() time.Time { return now }, Rate: 1000, Backoff: time.Millisecond}
-	conns, id := saved(t, storetest.OpenSQLite(t), f, deps)
+	conns, id := saved(t, storetest.OpenAny(t), f, deps)
 	deps.Conns = conns
 	create, update := calltouch.CreateAction(deps), calltouch.UpdateAction(deps)
 	ctx := t.Context()

@@ -21,7 +21,7 @@ func TestLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := connection.NewStore(storetest.OpenSQLite(t), box, connection.NewRegistry(reg.Messages()))
+	conns := connection.NewStore(storetest.OpenAny(t), box, connection.NewRegistry(reg.Messages()))
 	if err := calltouch.Register(conns.Registry(), reg, calltouch.Deps{HTTP: http.DefaultClient, Conns: conns}); err != nil {
 		t.Fatal(err)
 	}

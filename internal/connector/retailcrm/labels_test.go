@@ -13,7 +13,7 @@ import (
 // The actions, their fields (nested too), the triggers' data and the
 // connection type's fields have labels in Russian and English.
 func TestLabels(t *testing.T) {
-	s := newServer(t, storetest.OpenSQLite(t))
+	s := newServer(t, storetest.OpenAny(t))
 	reg := s.app.Automation.Registry()
 	msgs := reg.Messages()
 	keys := []string{"group." + retailcrm.Group}

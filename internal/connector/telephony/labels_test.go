@@ -12,7 +12,7 @@ import (
 // call.callback, its fields and the connection types' fields have labels
 // in Russian and English.
 func TestLabels(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	msgs := e.conns.Registry().Messages()
 	d := e.action.Describe()
 	keys := []string{"action." + d.Name, "action." + d.Name + ".hint", "group." + d.Group}

@@ -105,6 +105,28 @@ func Admin(t testing.TB, s *store.Store) crm.Actor {
 	return crm.Actor{UserID: u.ID}
 }
 
+// EngineAgnostic marks a test that does not depend on the database
+// engine — a browser test, a test of a binary's command line — and runs
+// it once per test command: where SQLite runs (always, unless EnvEngines
+// leaves it out), skipped in a pass that leaves SQLite out. The test
+// command's race pass runs PostgreSQL only and its second pass SQLite, so
+// such a test ran in both for nothing. A package with such tests must be
+// in the second pass: the test command finds it by this call.
+func EngineAgnostic(t testing.TB) {
+	t.Helper()
+	if !wanted("sqlite") {
+		t.Skipf("engine-agnostic: runs where %s has sqlite (the test command's SQLite pass)", EnvEngines)
+	}
+}
+
+// OpenAny opens a migrated database for an engine-agnostic test (see
+// EngineAgnostic): SQLite, the default engine.
+func OpenAny(t testing.TB) *db.DB {
+	t.Helper()
+	EngineAgnostic(t)
+	return OpenSQLite(t)
+}
+
 // OpenSQLite opens a migrated SQLite database in a temporary directory.
 func OpenSQLite(t testing.TB) *db.DB {
 	t.Helper()
