@@ -278,9 +278,7 @@ func (c *catalogTx) problem(entity string, line int, what string, err error) err
 		return fmt.Errorf("commerceml: %s line %d: %s: %w", c.file, line, what, err)
 	}
 	c.counts.of(entity).Failed++
-	if len(c.problems) < 1000 {
-		c.problems = append(c.problems, fmt.Sprintf("%s line %d: %s: %v", c.file, line, what, err))
-	}
+	c.warn(fmt.Sprintf("%s line %d: %s: %v", c.file, line, what, err))
 	if len(c.skipped) < maxSkipped {
 		c.skipped = append(c.skipped, SkippedItem{File: c.file, Line: line, Name: what, Reason: err.Error()})
 	}
@@ -339,27 +337,13 @@ func (c *catalogTx) goodUnit(u commerceml.Unit) error {
 }
 
 func (c *catalogTx) warn(text string) {
-	if len(c.problems) < 1000 {
-		c.problems = append(c.problems, text)
-	}
+	c.problems = addProblem(c.problems, text)
 }
 
 func (c *catalogTx) fileName() string { return c.file }
 
 func (c *catalogTx) memberships(groups []string) []int64 {
-	var ids []int64
-	seen := map[int64]bool{}
-	add := func(id int64) {
-		if id != 0 && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	for _, g := range groups {
-		add(c.catalogs[strings.TrimSpace(g)])
-	}
-	add(c.root)
-	return ids
+	return memberships(c.catalogs, c.root, groups)
 }
 
 // setExternal gives a record its 1C id unless another record has it.

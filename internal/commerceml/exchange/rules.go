@@ -314,3 +314,32 @@ func ParseAmount(s string) (crm.Amount, error) { return crm.ParseAmount(number1C
 
 // ParseQuantity reads a quantity as 1C writes it.
 func ParseQuantity(s string) (crm.Quantity, error) { return crm.ParseQuantity(number1C(s)) }
+
+// memberships gives the catalogs a good is in: those of its groups (1C
+// ids, through catalogs) and the root catalog, each once.
+func memberships(catalogs map[string]int64, root int64, groups []string) []int64 {
+	var ids []int64
+	seen := map[int64]bool{}
+	add := func(id int64) {
+		if id != 0 && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, g := range groups {
+		add(catalogs[strings.TrimSpace(g)])
+	}
+	add(root)
+	return ids
+}
+
+// maxProblems bounds the problems an exchange keeps for its journal.
+const maxProblems = 1000
+
+// addProblem adds text to the problems of an exchange, up to maxProblems.
+func addProblem(problems []string, text string) []string {
+	if len(problems) >= maxProblems {
+		return problems
+	}
+	return append(problems, text)
+}

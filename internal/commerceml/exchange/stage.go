@@ -468,27 +468,13 @@ func (st *stager) goodUnit(u commerceml.Unit) error {
 }
 
 func (st *stager) warn(text string) {
-	if len(st.problems) < 1000 {
-		st.problems = append(st.problems, text)
-	}
+	st.problems = addProblem(st.problems, text)
 }
 
 func (st *stager) fileName() string { return st.file }
 
 func (st *stager) memberships(groups []string) []int64 {
-	var ids []int64
-	seen := map[int64]bool{}
-	add := func(id int64) {
-		if id != 0 && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	for _, g := range groups {
-		add(st.catalogs[strings.TrimSpace(g)])
-	}
-	add(st.root)
-	return ids
+	return memberships(st.catalogs, st.root, groups)
 }
 
 func (st *stager) isActive(code string) bool {
