@@ -133,6 +133,11 @@ type Portal struct {
 	Enterprise bool
 	// OAuth application credentials, the alternative to a webhook.
 	ClientID, ClientSecret, RefreshToken, OAuthURL string
+	// ConnID is the saved connection the settings are of (0: settings
+	// not saved, a check before "save"), Broken whether it is marked
+	// broken: the client marks it on a refusal and clears it on success.
+	ConnID int64
+	Broken bool
 }
 
 // OAuth says the connection uses an application's tokens.
@@ -267,6 +272,9 @@ func ConnectionType(d Deps) connection.Type {
 			return d.Refresh(ctx, PortalOf(s))
 		},
 		System: func(s connection.Settings) string { return PortalOf(s).System() },
+		// A check answered "wrong webhook" or "tokens expired" marks the
+		// connection broken, as the same answer to an action's call does.
+		BrokenClasses: []string{ClassNoAuth, ClassExpired},
 	}
 }
 
@@ -280,7 +288,47 @@ func (d Deps) Client(p Portal) *Client {
 	if p.OAuth() {
 		c.Token = d.tokens(p)
 	}
+	if p.ConnID != 0 {
+		c.Watch = func(ctx context.Context, err error) { d.watch(ctx, p, err) }
+	}
 	return c
+}
+
+// Refused says the portal refuses the connection until a person acts:
+// the webhook deleted or its code wrong (401 NO_AUTH_FOUND, 401
+// INVALID_CREDENTIALS), the OAuth tokens no longer valid and their
+// renewal refused. A limit, an outage or a missing right is not.
+func Refused(err error) (*Error, bool) {
+	var be *Error
+	if !errors.As(err, &be) {
+		return nil, false
+	}
+	switch {
+	case be.Method == "oauth":
+		return be, be.Status < 500 && be.Status != http.StatusTooManyRequests
+	case be.Code == CodeNoAuth, be.Code == CodeExpired, be.Code == CodeInvalidToken, be.Code == CodeInvalidGrant:
+		return be, true
+	case be.Code == CodeInvalidCreds:
+		return be, be.Status == http.StatusUnauthorized
+	}
+	return be, be.Status == http.StatusUnauthorized && !be.Limited()
+}
+
+// watch marks the connection broken when the portal refuses it, in the
+// portal's words, and clears the mark when a call succeeds again. The
+// mark is the connection's, not the step's: a failure to write it is
+// logged by nobody and must not fail the step, so it is dropped.
+func (d Deps) watch(ctx context.Context, p Portal, err error) {
+	ctx = context.WithoutCancel(ctx)
+	if err == nil {
+		if p.Broken {
+			_ = d.Conns.MarkWorking(ctx, p.ConnID)
+		}
+		return
+	}
+	if be, ok := Refused(err); ok {
+		_ = d.Conns.MarkBroken(ctx, p.ConnID, strings.TrimPrefix(be.Error(), "bitrix24: "))
+	}
 }
 
 // classed marks a portal's refusal with its check class.
