@@ -129,7 +129,10 @@ type Portal struct {
 	Send          string
 	Leads         bool
 	// StatusMap maps Obmen's order status to a stage of CategoryID.
-	StatusMap  map[string]string
+	StatusMap map[string]string
+	// UserMap maps the portal's user ids to Obmen's (the setting
+	// user_map): the deal's responsible both ways.
+	UserMap    map[int64]int64
 	Enterprise bool
 	// OAuth application credentials, the alternative to a webhook.
 	ClientID, ClientSecret, RefreshToken, OAuthURL string
@@ -189,6 +192,7 @@ func PortalOf(s connection.Settings) Portal {
 		p.Send = SendAll
 	}
 	p.StatusMap, _ = statusMap(s.String("status_map"))
+	p.UserMap, _ = userMap(s.String("user_map"))
 	return p
 }
 
@@ -241,6 +245,9 @@ func (p Portal) Problems(s connection.Settings) []connection.Problem {
 	if _, err := statusMap(s.String("status_map")); err != nil {
 		ps = append(ps, connection.Problem{Field: "status_map", Message: err.Error()})
 	}
+	if _, err := userMap(s.String("user_map")); err != nil {
+		ps = append(ps, connection.Problem{Field: "user_map", Message: err.Error()})
+	}
 	return ps
 }
 
@@ -258,6 +265,7 @@ func ConnectionType(d Deps) connection.Type {
 			{Name: "send", Type: connection.String, Enum: []string{SendAll, SendPersons, SendCompanies}, Default: SendAll},
 			{Name: "leads_for_new_clients", Type: connection.Boolean, Default: false},
 			{Name: "status_map", Type: connection.String},
+			{Name: "user_map", Type: connection.String},
 			{Name: "plan", Type: connection.String, Enum: []string{"standard", "enterprise"}, Default: "standard"},
 			{Name: "client_id", Type: connection.String},
 			{Name: "client_secret", Type: connection.String, Secret: true},
