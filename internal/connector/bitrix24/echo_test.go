@@ -328,6 +328,25 @@ func TestEchoSuppressionSecondObmen(t *testing.T) {
 			if n := mc.anyUpdates.Load() - sentBefore; n != 0 {
 				t.Fatalf("%d updates sent back to the portal after its own changes", n)
 			}
+
+			// The order card's exchanges: every send of the order and
+			// every deal event applied to it, newest first.
+			steps, err := p.shop.App.Automation.RecordSteps(ctx, automation.RecordStepsQuery{Entity: store.EntitySalesOrder, RecordID: order.ID,
+				ActionPrefix: "bitrix24.", OutputKey: "sales_order_id", OutputActions: []string{bitrix24.ActionEventApply}, Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			count := map[string]int{}
+			for i, st := range steps {
+				count[st.Action]++
+				if i > 0 && st.StartedAt.After(steps[i-1].StartedAt) {
+					t.Fatalf("the exchanges are not newest first: %v after %v", st.StartedAt, steps[i-1].StartedAt)
+				}
+			}
+			// 6 sends; 5 deal events (the contact's name no order).
+			if count[bitrix24.ActionDealUpsert] != 6 || count[bitrix24.ActionEventApply] != 5 || len(steps) != 11 {
+				t.Fatalf("the order's exchanges: %v", count)
+			}
 		})
 	}
 }
