@@ -96,6 +96,8 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 		return d.applyContact(ctx, c, p, ev, in.ID)
 	case "ONCRMCOMPANYUPDATE", "ONCRMCOMPANYDELETE":
 		return d.applyCompany(ctx, c, p, ev, in.ID)
+	case "ONCRMLEADUPDATE", "ONCRMLEADDELETE":
+		return d.applyLead(ctx, c, p, ev, in.ID)
 	default:
 		return ApplyOutput{Outcome: ApplyIgnored}, nil
 	}

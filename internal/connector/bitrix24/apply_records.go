@@ -342,3 +342,81 @@ func (d Deps) obmenUser(ctx context.Context, p Portal, portal int64) (int64, err
 	}
 	return 0, nil
 }
+
+// Outcome of a lead converted in the portal: its deal now stands for the
+// order.
+const ApplyLinked = "linked"
+
+// applyLead follows an order that went to the portal as a lead: once a
+// manager converts the lead, the deal made of it (crm.deal.list by
+// LEAD_ID) becomes the order's deal, so that the next send updates it; a
+// deleted lead breaks the order's link (kept as BrokenSystem unless the
+// order has its deal already), with a timeline comment.
+func (d Deps) applyLead(ctx context.Context, c *automation.Call, p Portal, ev string, bid int64) (ApplyOutput, error) {
+	orderID, err := d.Find(ctx, p.LeadSystem(), store.EntitySalesOrder, bid)
+	if errors.Is(err, store.ErrNotFound) {
+		return ApplyOutput{Outcome: ApplyNotLinked}, nil
+	}
+	if err != nil {
+		return ApplyOutput{}, automation.Transient(fmt.Errorf("bitrix24: the order of lead %d: %w", bid, err), 0)
+	}
+	out := ApplyOutput{SalesOrderID: orderID}
+	o, err := d.Store.GetSalesOrder(ctx, orderID)
+	if err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: %w", orderID, err), 0)
+	}
+	hasDeal := idFromExternal(o.ExternalIDs, p.System()) != 0
+	if c.DryRun {
+		out.Outcome = "dry_run"
+		return out, nil
+	}
+	var body string
+	var mutate func(x *crm.SalesOrder) error
+	switch {
+	case ev == "ONCRMLEADDELETE":
+		out.Outcome = ApplyLinkBroken
+		body = "Лид " + strconv.FormatInt(bid, 10) + " удалён в Битрикс24 (" + strings.TrimPrefix(p.System(), "bitrix24:") + "): связь заказа с лидом разорвана, заказ в Obmen не удалён."
+		mutate = func(x *crm.SalesOrder) error {
+			delete(x.ExternalIDs, p.LeadSystem())
+			if !hasDeal {
+				setExternal(&x.Extra, p.BrokenSystem(), bid)
+			}
+			return nil
+		}
+	case hasDeal:
+		out.Outcome = ApplyUnchanged
+		return out, nil
+	default:
+		a, err := d.Client(p).Call(ctx, "crm.deal.list", map[string]any{"filter": map[string]any{"LEAD_ID": bid}, "select": []string{"ID"}, "order": map[string]any{"ID": "ASC"}})
+		if err != nil {
+			return out, failure("crm.deal.list", err)
+		}
+		var deals []struct {
+			ID text `json:"ID"`
+		}
+		if err := json.Unmarshal(a.Result, &deals); err != nil {
+			return out, automation.FailWith(fmt.Errorf("bitrix24: crm.deal.list by lead %d: %s is not a list", bid, snippet(a.Result)), nil)
+		}
+		var deal int64
+		if len(deals) > 0 {
+			deal, _ = strconv.ParseInt(string(deals[0].ID), 10, 64)
+		}
+		if deal == 0 {
+			out.Outcome = ApplyUnchanged
+			return out, nil
+		}
+		out.Outcome = ApplyLinked
+		body = fmt.Sprintf("Лид %d сконвертирован в Битрикс24 в сделку %d: заказ связан со сделкой.", bid, deal)
+		mutate = func(x *crm.SalesOrder) error {
+			setExternal(&x.Extra, p.System(), deal)
+			return nil
+		}
+	}
+	if _, err := d.Store.UpdateSalesOrder(ctx, c.Actor, orderID, mutate); err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: the lead's link: %w", orderID, err), 0)
+	}
+	if _, err := d.Store.AddComment(ctx, c.Actor, store.EntitySalesOrder, orderID, body); err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: comment the lead: %w", orderID, err), 0)
+	}
+	return out, nil
+}
