@@ -19,6 +19,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"sync"
 
@@ -101,6 +102,16 @@ type Type struct {
 	// when the type links no records. It sees the settings with secrets
 	// masked: it may read addresses and accounts, not keys.
 	System func(s Settings) string
+	// BrokenClasses are the classes of a failed check, beyond
+	// ClassCredentials, that mean the remote side refuses the connection
+	// until a person acts (a deleted webhook, a refused token): the
+	// connection is marked broken (Store.MarkBroken).
+	BrokenClasses []string
+}
+
+// Breaks says a check failing with class marks the connection broken.
+func (t Type) Breaks(class string) bool {
+	return class == ClassCredentials || slices.Contains(t.BrokenClasses, class)
 }
 
 // TypeInfo is what the API and the UI know of a type.

@@ -26,11 +26,15 @@ type Connection struct {
 	RefreshedAt  *time.Time     `json:"refreshed_at,omitempty"`
 	// HookAt is when the connection's hook URL was made (nil: it has
 	// none); the URL itself is shown once, when made.
-	HookAt    *time.Time `json:"hook_at,omitempty"`
-	CreatedBy int64      `json:"created_by_id"`
-	UpdatedBy int64      `json:"updated_by_id"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	HookAt *time.Time `json:"hook_at,omitempty"`
+	// Broken says the remote side refuses the connection (a deleted
+	// webhook, a refused token): since when and in its words; nil while
+	// it works.
+	Broken    *Broken   `json:"broken,omitempty"`
+	CreatedBy int64     `json:"created_by_id"`
+	UpdatedBy int64     `json:"updated_by_id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Store keeps connections.
@@ -52,7 +56,7 @@ func NewStore(d *db.DB, box *secret.Box, reg *Registry) *Store {
 // Registry is the registry of types the store validates against.
 func (s *Store) Registry() *Registry { return s.reg }
 
-const columns = `id, type, name, settings, dictionaries, refreshed_at, created_by_id, updated_by_id, created_at, updated_at, hook_at`
+const columns = `id, type, name, settings, dictionaries, refreshed_at, created_by_id, updated_by_id, created_at, updated_at, hook_at, broken_at, broken_reason`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -60,8 +64,9 @@ type scanner interface{ Scan(dest ...any) error }
 func scan(row scanner) (Connection, error) {
 	var c Connection
 	var settings, dicts string
-	var refreshed, created, updated, hook int64
-	if err := row.Scan(&c.ID, &c.Type, &c.Name, &settings, &dicts, &refreshed, &c.CreatedBy, &c.UpdatedBy, &created, &updated, &hook); err != nil {
+	var refreshed, created, updated, hook, broken int64
+	var reason string
+	if err := row.Scan(&c.ID, &c.Type, &c.Name, &settings, &dicts, &refreshed, &c.CreatedBy, &c.UpdatedBy, &created, &updated, &hook, &broken, &reason); err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(settings), &c.Settings); err != nil {
@@ -79,6 +84,9 @@ func scan(row scanner) (Connection, error) {
 	if hook > 0 {
 		t := time.UnixMicro(hook).UTC()
 		c.HookAt = &t
+	}
+	if broken > 0 {
+		c.Broken = &Broken{At: time.UnixMicro(broken).UTC(), Reason: reason}
 	}
 	c.CreatedAt, c.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	c.Settings = intsOf(c.Settings)
@@ -390,7 +398,17 @@ func (s *Store) Check(ctx context.Context, id int64, lang string) (CheckResult, 
 		return CheckResult{}, err
 	}
 	t, _ := s.reg.Type(c.Type)
-	return s.reg.result(lang, t.Check(ctx, set)), nil
+	cerr := t.Check(ctx, set)
+	res := s.reg.result(lang, cerr)
+	// A check is the user's way to see whether a broken connection
+	// works again: it clears the mark or sets it.
+	switch {
+	case cerr == nil:
+		err = s.MarkWorking(ctx, id)
+	case t.Breaks(res.Class):
+		err = s.MarkBroken(ctx, id, res.Detail)
+	}
+	return res, err
 }
 
 // CheckInput checks settings not yet saved (the form's "check" before

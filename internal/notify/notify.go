@@ -35,6 +35,9 @@ const (
 	KindActivityDue  = "activity_due"  // an activity starts soon
 	KindIntakeFailed = "intake_failed" // (admins) a web form, mail or HTTP request was refused
 	KindDeliveryFail = "delivery_failed"
+	// KindConnectionBroken: (admins) the remote side refuses a saved
+	// connection (a deleted webhook, a refused token); once per break.
+	KindConnectionBroken = "connection_broken"
 )
 
 // Ahead is how long before an activity starts its reminder comes.
@@ -57,6 +60,8 @@ type Notification struct {
 // Link is the notification's page in the UI.
 func (n Notification) Link() string {
 	switch {
+	case n.Kind == KindConnectionBroken:
+		return "/admin/connections/" + strconv.FormatInt(n.RecordID, 10)
 	case n.Entity != "" && n.RecordID != 0:
 		return "/e/" + n.Entity + "/" + strconv.FormatInt(n.RecordID, 10)
 	case n.Kind == KindIntakeFailed:
@@ -198,7 +203,12 @@ func (s *Service) Scan(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		for _, f := range append(fails, dfails...) {
+		broken, err := brokenConnections(ctx, tx)
+		if err != nil {
+			return err
+		}
+		fails = append(fails, dfails...)
+		for _, f := range append(fails, broken...) {
 			for _, a := range admins {
 				n := f
 				n.UserID, n.dedup = a, fmt.Sprintf("%s:%d", f.dedup, a)
@@ -339,6 +349,29 @@ func deliveryFailures(ctx context.Context, tx *sql.Tx, cur *map[string]int64, no
 		c[cursorDeliveries] = at
 		out = append(out, Notification{Kind: KindDeliveryFail, Title: "Не доставлено событие вебхука «" + hook + "»", Body: msg,
 			dedup: fmt.Sprintf("delivery:%d:%d", id, at)})
+	}
+	return out, rows.Err()
+}
+
+// brokenConnections are the connections marked broken now. There are
+// few: each scan reads them all, and the dedup key, which names the
+// break's time, makes one notification per break (a connection failing
+// on every run is told of once; fixed and broken again, once more).
+func brokenConnections(ctx context.Context, tx *sql.Tx) ([]Notification, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, name, broken_at, broken_reason FROM connections WHERE broken_at <> 0 ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("notify: broken connections: %w", err)
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var id, at int64
+		var name, reason string
+		if err := rows.Scan(&id, &name, &at, &reason); err != nil {
+			return nil, fmt.Errorf("notify: broken connections: %w", err)
+		}
+		out = append(out, Notification{Kind: KindConnectionBroken, RecordID: id, Title: "Подключение «" + name + "» не работает",
+			Body: "Ответ сервера: " + reason + ". Исправьте настройки и нажмите «Проверить».", dedup: fmt.Sprintf("conn:%d:%d", id, at)})
 	}
 	return out, rows.Err()
 }

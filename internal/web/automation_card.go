@@ -21,6 +21,8 @@ type cardAuto struct {
 	AllRuns string
 	// Started is a run the user just started (admins get its link).
 	Started int64
+	// Exchanges are the record's exchanges with an external system.
+	Exchanges []exchangeRow
 }
 
 // cardAutomation fills a card's automation; nil when there is none to
@@ -39,6 +41,10 @@ func (u *UI) cardAutomation(r *http.Request, rq *request, entity string, id int6
 		for _, b := range bs {
 			ca.Manual = append(ca.Manual, named{Name: strconv.FormatInt(b.ID, 10), Label: b.Name})
 		}
+	}
+	var err error
+	if ca.Exchanges, err = u.cardExchanges(ctx, rq, entity, id); err != nil {
+		return nil, err
 	}
 	if authz.Can(rq.User, authz.Automation, authz.Read) {
 		list, err := u.auto.ListRuns(ctx, automation.RunQuery{Entity: entity, RecordID: id, Limit: 10})

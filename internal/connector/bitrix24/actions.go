@@ -169,7 +169,9 @@ func (d Deps) portal(ctx context.Context, c *automation.Call, given int64) (Port
 	if conn.Type != Type {
 		return Portal{}, automation.InputErrorf("connection", "connection %q is a %s connection, not bitrix24", conn.Name, conn.Type)
 	}
-	return PortalOf(set), nil
+	p := PortalOf(set)
+	p.ConnID, p.Broken = conn.ID, conn.Broken != nil
+	return p, nil
 }
 
 // failure turns a client error into the step's: a refusal fails the step

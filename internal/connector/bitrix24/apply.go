@@ -40,9 +40,19 @@ type ApplyInput struct {
 type ApplyOutput struct {
 	Outcome      string `json:"outcome"`
 	SalesOrderID int64  `json:"sales_order_id,omitempty"`
+	ContactID    int64  `json:"contact_id,omitempty"`
+	AccountID    int64  `json:"account_id,omitempty"`
 	Stage        string `json:"stage,omitempty"`
 	Status       string `json:"status,omitempty"`
 	OldStatus    string `json:"old_status,omitempty"`
+	Currency     string `json:"currency,omitempty"`
+	AssignedByID int64  `json:"assigned_by_id,omitempty"`
+	// Opportunity is the deal's sum when it differs from the order's
+	// total: said on the order's timeline, not written (the total is
+	// the sum of the order's lines).
+	Opportunity string `json:"opportunity,omitempty"`
+	// Changed names the fields written.
+	Changed []string `json:"changed,omitempty"`
 }
 
 // errUnchanged ends an update that would change nothing: no write, no
@@ -80,7 +90,15 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 		return ApplyOutput{}, err
 	}
 	ev := strings.ToUpper(strings.TrimSpace(in.Event))
-	if ev != "ONCRMDEALUPDATE" && ev != "ONCRMDEALDELETE" {
+	switch ev {
+	case "ONCRMDEALUPDATE", "ONCRMDEALDELETE":
+	case "ONCRMCONTACTUPDATE", "ONCRMCONTACTDELETE":
+		return d.applyContact(ctx, c, p, ev, in.ID)
+	case "ONCRMCOMPANYUPDATE", "ONCRMCOMPANYDELETE":
+		return d.applyCompany(ctx, c, p, ev, in.ID)
+	case "ONCRMLEADUPDATE", "ONCRMLEADDELETE":
+		return d.applyLead(ctx, c, p, ev, in.ID)
+	default:
 		return ApplyOutput{Outcome: ApplyIgnored}, nil
 	}
 	orderID, err := d.Find(ctx, p.System(), store.EntitySalesOrder, in.ID)
@@ -99,49 +117,122 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 		return out, failure("crm.deal.get", err)
 	}
 	var deal struct {
-		Stage string `json:"STAGE_ID"`
+		Stage       string `json:"STAGE_ID"`
+		Opportunity text   `json:"OPPORTUNITY"`
+		Currency    string `json:"CURRENCY_ID"`
+		Assigned    text   `json:"ASSIGNED_BY_ID"`
 	}
 	if err := json.Unmarshal(a.Result, &deal); err != nil {
 		return out, automation.FailWith(fmt.Errorf("bitrix24: crm.deal.get %d: %s is not a deal", in.ID, snippet(a.Result)), nil)
 	}
 	out.Stage = deal.Stage
 	status := p.StatusOf(deal.Stage)
-	if status == "" {
-		out.Outcome = ApplyUnchanged
-		return out, nil
+	currency := strings.ToUpper(strings.TrimSpace(deal.Currency))
+	portalUser, _ := strconv.ParseInt(string(deal.Assigned), 10, 64)
+	// The responsible as the portal has it is an Obmen user only when
+	// mapped or matched by e-mail; the connection's default responsible
+	// (what Obmen sends for an order whose user is not mapped) says
+	// nothing of who the order is for.
+	var assigned int64
+	if portalUser != 0 && (portalUser != p.Responsible() || p.UserMap[portalUser] != 0) {
+		if assigned, err = d.obmenUser(ctx, p, portalUser); err != nil {
+			return out, err
+		}
 	}
 	if c.DryRun {
-		out.Outcome, out.Status = "dry_run", status
+		out.Outcome, out.Status, out.Currency, out.AssignedByID = "dry_run", status, currency, assigned
 		return out, nil
 	}
-	// The portal's stage, once in the order, is what the portal has: if
+	mutate := func(x *crm.SalesOrder) []string {
+		var changed []string
+		if status != "" && x.Status != status {
+			x.Status, changed = status, append(changed, "status")
+		}
+		if currency != "" && x.Currency != currency {
+			x.Currency, changed = currency, append(changed, "currency")
+		}
+		if assigned != 0 && x.AssignedByID != assigned {
+			x.AssignedByID, changed = assigned, append(changed, "assigned_by_id")
+		}
+		return changed
+	}
+	// The portal's state, once in the order, is what the portal has: if
 	// it had the order as it stands (the fingerprint), it now has the
-	// order with this status, so the change event of the write below
-	// makes no crm.deal.update when a bundle sends the order again.
-	if err := d.keepInSync(ctx, p, orderID, status); err != nil {
+	// order so changed, so the change event of the write below makes no
+	// crm.deal.update when a bundle sends the order again.
+	if err := d.keepInSync(ctx, p, orderID, mutate); err != nil {
 		return out, automation.Transient(err, 0)
 	}
-	changed := false
+	var changed []string
 	o, err := d.Store.UpdateSalesOrder(ctx, c.Actor, orderID, func(x *crm.SalesOrder) error {
 		out.OldStatus = x.Status
-		if x.Status == status {
+		if changed = mutate(x); len(changed) == 0 {
 			return errUnchanged
 		}
-		x.Status, changed = status, true
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
-		out.Outcome, out.Status = ApplyUnchanged, status
-		return out, nil
+		o, err = d.Store.GetSalesOrder(ctx, orderID)
+		changed = nil
 	}
 	if err != nil {
-		return out, automation.Transient(fmt.Errorf("bitrix24: order %d status: %w", orderID, err), 0)
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: %w", orderID, err), 0)
 	}
-	out.Status, out.Outcome = o.Status, ApplyUnchanged
-	if changed {
-		out.Outcome = ApplyUpdated
+	if status != "" {
+		out.Status = o.Status
+	}
+	out.Outcome, out.Changed = ApplyUnchanged, changed
+	if len(changed) > 0 {
+		out.Outcome, out.Currency, out.AssignedByID = ApplyUpdated, o.Currency, o.AssignedByID
+	}
+	if sum, err := crm.ParseAmount(string(deal.Opportunity)); err == nil && deal.Opportunity != "" && sum != o.Total {
+		out.Opportunity = sum.String()
+		if err := d.noteSum(ctx, c, o, sum); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
+}
+
+// text is a field the portal answers as a string or a number (null: "").
+type text string
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = text(strings.TrimSpace(s))
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*t = text(n.String())
+		return nil
+	}
+	if string(b) == "null" {
+		*t = ""
+		return nil
+	}
+	return fmt.Errorf("not a string or a number: %s", snippet(b))
+}
+
+// noteSum says on the order's timeline that the portal's deal has
+// another sum, once per sum: the order's total is the sum of its lines,
+// which a number alone cannot rewrite.
+func (d Deps) noteSum(ctx context.Context, c *automation.Call, o crm.SalesOrder, sum crm.Amount) error {
+	body := fmt.Sprintf("В Битрикс24 сумма сделки %s %s, в заказе %s %s: проверьте строки заказа.", sum.String(), o.Currency, o.Total.String(), o.Currency)
+	cs, err := d.Store.ListComments(ctx, store.EntitySalesOrder, o.ID)
+	if err != nil {
+		return automation.Transient(fmt.Errorf("bitrix24: order %d: comments: %w", o.ID, err), 0)
+	}
+	for _, x := range cs {
+		if x.Body == body {
+			return nil
+		}
+	}
+	if _, err := d.Store.AddComment(ctx, c.Actor, store.EntitySalesOrder, o.ID, body); err != nil {
+		return automation.Transient(fmt.Errorf("bitrix24: order %d: note the deal's sum: %w", o.ID, err), 0)
+	}
+	return nil
 }
 
 // breakLink moves the deleted deal's id to BrokenSystem on the order and
@@ -168,14 +259,15 @@ func (d Deps) breakLink(ctx context.Context, c *automation.Call, p Portal, dealI
 	return out, nil
 }
 
-// keepInSync stores the fingerprint of the order with status when the
-// stored one is the order's as it stands.
-func (d Deps) keepInSync(ctx context.Context, p Portal, orderID int64, status string) error {
+// keepInSync stores the fingerprint of the order as mutate leaves it when
+// the stored one is the order's as it stands.
+func (d Deps) keepInSync(ctx context.Context, p Portal, orderID int64, mutate func(*crm.SalesOrder) []string) error {
 	o, err := d.Store.GetSalesOrder(ctx, orderID)
 	if err != nil {
 		return fmt.Errorf("bitrix24: order %d: %w", orderID, err)
 	}
-	if o.Status == status {
+	after := o
+	if len(mutate(&after)) == 0 {
 		return nil
 	}
 	var contact *crm.Contact
@@ -199,6 +291,5 @@ func (d Deps) keepInSync(ctx context.Context, p Portal, orderID int64, status st
 	if err != nil || sent != d.fingerprint(p, o, contact, account) {
 		return err
 	}
-	o.Status = status
-	return d.storeFingerprint(ctx, sys, orderID, d.fingerprint(p, o, contact, account))
+	return d.storeFingerprint(ctx, sys, orderID, d.fingerprint(p, after, contact, account))
 }

@@ -129,10 +129,18 @@ type Portal struct {
 	Send          string
 	Leads         bool
 	// StatusMap maps Obmen's order status to a stage of CategoryID.
-	StatusMap  map[string]string
+	StatusMap map[string]string
+	// UserMap maps the portal's user ids to Obmen's (the setting
+	// user_map): the deal's responsible both ways.
+	UserMap    map[int64]int64
 	Enterprise bool
 	// OAuth application credentials, the alternative to a webhook.
 	ClientID, ClientSecret, RefreshToken, OAuthURL string
+	// ConnID is the saved connection the settings are of (0: settings
+	// not saved, a check before "save"), Broken whether it is marked
+	// broken: the client marks it on a refusal and clears it on success.
+	ConnID int64
+	Broken bool
 }
 
 // OAuth says the connection uses an application's tokens.
@@ -184,6 +192,7 @@ func PortalOf(s connection.Settings) Portal {
 		p.Send = SendAll
 	}
 	p.StatusMap, _ = statusMap(s.String("status_map"))
+	p.UserMap, _ = userMap(s.String("user_map"))
 	return p
 }
 
@@ -236,6 +245,9 @@ func (p Portal) Problems(s connection.Settings) []connection.Problem {
 	if _, err := statusMap(s.String("status_map")); err != nil {
 		ps = append(ps, connection.Problem{Field: "status_map", Message: err.Error()})
 	}
+	if _, err := userMap(s.String("user_map")); err != nil {
+		ps = append(ps, connection.Problem{Field: "user_map", Message: err.Error()})
+	}
 	return ps
 }
 
@@ -253,6 +265,7 @@ func ConnectionType(d Deps) connection.Type {
 			{Name: "send", Type: connection.String, Enum: []string{SendAll, SendPersons, SendCompanies}, Default: SendAll},
 			{Name: "leads_for_new_clients", Type: connection.Boolean, Default: false},
 			{Name: "status_map", Type: connection.String},
+			{Name: "user_map", Type: connection.String},
 			{Name: "plan", Type: connection.String, Enum: []string{"standard", "enterprise"}, Default: "standard"},
 			{Name: "client_id", Type: connection.String},
 			{Name: "client_secret", Type: connection.String, Secret: true},
@@ -267,6 +280,9 @@ func ConnectionType(d Deps) connection.Type {
 			return d.Refresh(ctx, PortalOf(s))
 		},
 		System: func(s connection.Settings) string { return PortalOf(s).System() },
+		// A check answered "wrong webhook" or "tokens expired" marks the
+		// connection broken, as the same answer to an action's call does.
+		BrokenClasses: []string{ClassNoAuth, ClassExpired},
 	}
 }
 
@@ -280,7 +296,47 @@ func (d Deps) Client(p Portal) *Client {
 	if p.OAuth() {
 		c.Token = d.tokens(p)
 	}
+	if p.ConnID != 0 {
+		c.Watch = func(ctx context.Context, err error) { d.watch(ctx, p, err) }
+	}
 	return c
+}
+
+// Refused says the portal refuses the connection until a person acts:
+// the webhook deleted or its code wrong (401 NO_AUTH_FOUND, 401
+// INVALID_CREDENTIALS), the OAuth tokens no longer valid and their
+// renewal refused. A limit, an outage or a missing right is not.
+func Refused(err error) (*Error, bool) {
+	var be *Error
+	if !errors.As(err, &be) {
+		return nil, false
+	}
+	switch {
+	case be.Method == "oauth":
+		return be, be.Status < 500 && be.Status != http.StatusTooManyRequests
+	case be.Code == CodeNoAuth, be.Code == CodeExpired, be.Code == CodeInvalidToken, be.Code == CodeInvalidGrant:
+		return be, true
+	case be.Code == CodeInvalidCreds:
+		return be, be.Status == http.StatusUnauthorized
+	}
+	return be, be.Status == http.StatusUnauthorized && !be.Limited()
+}
+
+// watch marks the connection broken when the portal refuses it, in the
+// portal's words, and clears the mark when a call succeeds again. The
+// mark is the connection's, not the step's: a failure to write it is
+// logged by nobody and must not fail the step, so it is dropped.
+func (d Deps) watch(ctx context.Context, p Portal, err error) {
+	ctx = context.WithoutCancel(ctx)
+	if err == nil {
+		if p.Broken {
+			_ = d.Conns.MarkWorking(ctx, p.ConnID)
+		}
+		return
+	}
+	if be, ok := Refused(err); ok {
+		_ = d.Conns.MarkBroken(ctx, p.ConnID, strings.TrimPrefix(be.Error(), "bitrix24: "))
+	}
 }
 
 // classed marks a portal's refusal with its check class.

@@ -175,6 +175,9 @@ type Client struct {
 	// figures; nil: none); Sent counts this client's.
 	Requests *atomic.Int64
 	Sent     atomic.Int64
+	// Watch hears how each call ended (nil: it succeeded): the
+	// connection is marked broken on a refusal and cleared on success.
+	Watch func(ctx context.Context, err error)
 }
 
 func (c *Client) endpoint(method string) string {
@@ -230,6 +233,9 @@ func (c *Client) Call(ctx context.Context, method string, params map[string]any)
 			return at
 		}
 	})
+	if c.Watch != nil {
+		c.Watch(ctx, err)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("bitrix24: %s: %w", method, err)

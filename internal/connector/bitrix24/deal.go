@@ -554,6 +554,12 @@ func (d Deps) dealFields(p Portal, o crm.SalesOrder) map[string]any {
 		"TITLE": "Заказ " + o.Number, "CATEGORY_ID": p.CategoryID, "OPPORTUNITY": o.Total.String(), "CURRENCY_ID": o.Currency,
 		"SOURCE_ID": "WEB", "ASSIGNED_BY_ID": p.Responsible(), "ORIGINATOR_ID": Origin, "ORIGIN_ID": OriginID(o.ID),
 	}
+	// The order's user when user_map names them in the portal: a
+	// responsible the portal gave the deal, applied to the order, goes
+	// back as it came.
+	if u := p.PortalUser(o.AssignedByID); u != 0 {
+		f["ASSIGNED_BY_ID"] = u
+	}
 	if stage, ok := p.StatusMap[o.Status]; ok {
 		f["STAGE_ID"] = stage
 	}

@@ -136,6 +136,9 @@ func (d Deps) push(ctx context.Context, req *automation.PushRequest) ([]automati
 	}
 	ev, err := ParseEvent(req.Body)
 	p := PortalOf(connection.Settings(req.Settings))
+	// Whether it is marked broken is not known here: a read back that
+	// succeeds asks (MarkWorking reads before it writes).
+	p.ConnID, p.Broken = req.Connection, true
 	// The token first: a caller without it learns nothing of the form.
 	if !ev.CheckToken(p.AppToken) {
 		return nil, httpx.Errorf(http.StatusUnauthorized, "invalid_token", "auth[application_token]",
