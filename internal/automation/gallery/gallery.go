@@ -59,6 +59,14 @@ type Template struct {
 	Name        string          `json:"name"`
 	Title       automation.Text `json:"title"`
 	Description automation.Text `json:"description"`
+	// Sync marks a part of a connection type's built-in sync: a
+	// template with one connection and no parameters that "switch the
+	// sync on" on a connection's page installs, switched on, bound to
+	// that connection (sync.go).
+	Sync bool `json:"sync,omitempty"`
+	// Hook says the trigger is pushed to the connection's hook URL:
+	// switching the sync on makes one when the connection has none.
+	Hook        bool            `json:"hook,omitempty"`
 	Connections map[string]Need `json:"connections"`
 	Params      []Param         `json:"params"`
 	Definition  json.RawMessage `json:"definition"`

@@ -18,6 +18,7 @@ import (
 // conns are the three saved connections, pointed at the fakes.
 type conns struct {
 	calltouch, retailcrm, moysklad int64
+	bitrix24                       int64
 	ct                             *calltouchtest.Fake
 	rc                             *retailcrmtest.Fake
 	ms                             *moyskladtest.Fake
@@ -37,6 +38,10 @@ func connect(t testing.TB, s *server) conns {
 	s.do("POST", "/api/v1/connections", map[string]any{"type": "moysklad", "name": "МойСклад", "settings": map[string]any{
 		"login": c.ms.Login, "password": c.ms.Password, "url": c.ms.Base()}}, http.StatusCreated, &conn)
 	c.moysklad = conn.ID
+	// A portal no test calls: the sync's templates only need it saved.
+	s.do("POST", "/api/v1/connections", map[string]any{"type": "bitrix24", "name": "Портал", "settings": map[string]any{
+		"portal_url": "https://example.bitrix24.ru", "user_id": 1, "webhook_code": "code", "app_token": "tok"}}, http.StatusCreated, &conn)
+	c.bitrix24 = conn.ID
 	return c
 }
 
@@ -59,11 +64,20 @@ func TestInstallEveryTemplate(t *testing.T) {
 		c := connect(t, s)
 		var list gallery.List
 		s.do("GET", "/api/v1/templates", nil, http.StatusOK, &list)
-		if len(list.Items) != 8 {
-			t.Fatalf("%d templates, want the seed's four for retailCRM and for МойСклад", len(list.Items))
+		if len(list.Items) != 10 {
+			t.Fatalf("%d templates, want the seed's four for retailCRM and for МойСклад and Bitrix24's sync of two", len(list.Items))
 		}
 		for _, tp := range list.Items {
 			var b automation.Bundle
+			if tp.Sync {
+				s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{
+					Connections: map[string]int64{"portal": c.bitrix24}}, http.StatusCreated, &b)
+				raw, _ := json.Marshal(b.Definition)
+				if b.Active || strings.Contains(string(raw), "<<") || len(b.Steps) != 1 || b.Steps[0].Connection != c.bitrix24 {
+					t.Fatalf("%s: %s", tp.Name, raw)
+				}
+				continue
+			}
 			s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{
 				Connections: map[string]int64{"calltouch": c.calltouch, "crm": c.crmOf(tp)}}, http.StatusCreated, &b)
 			raw, _ := json.Marshal(b.Definition)
