@@ -42,13 +42,13 @@ type Conns interface {
 // SyncPart is one template of a sync and the bundle doing its work for
 // the connection (BundleID 0: none yet).
 type SyncPart struct {
-	Template    string          `json:"template"`
-	Title       automation.Text `json:"title"`
-	BundleID    int64           `json:"bundle_id,omitempty"`
-	BundleName  string          `json:"bundle_name,omitempty"`
-	Active      bool            `json:"active"`
-	LastRun     string          `json:"last_run_status,omitempty"`
-	Errors24h   int             `json:"errors_24h"`
+	Template   string          `json:"template"`
+	Title      automation.Text `json:"title"`
+	BundleID   int64           `json:"bundle_id,omitempty"`
+	BundleName string          `json:"bundle_name,omitempty"`
+	Active     bool            `json:"active"`
+	LastRun    string          `json:"last_run_status,omitempty"`
+	Errors24h  int             `json:"errors_24h"`
 	// Others are more bundles doing the same work (made by hand or
 	// copied): shown, left alone.
 	Others []int64 `json:"other_bundle_ids,omitempty"`
