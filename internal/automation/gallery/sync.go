@@ -71,10 +71,13 @@ type SyncState struct {
 type Sync struct {
 	bundles Bundles
 	conns   Conns
-	// mu makes two presses at once one: the second sees the first's
-	// bundles.
-	mu sync.Mutex
 }
+
+// syncMu makes two presses at once — the API's and the UI's each make
+// their own Sync — one after the other: the second sees the first's
+// bundles. It holds within one process; instances sharing a database
+// could still race (the second pair is then shown as "others").
+var syncMu sync.Mutex
 
 // NewSync is the sync over the bundles and the saved connections.
 func NewSync(b Bundles, c Conns) *Sync { return &Sync{bundles: b, conns: c} }
@@ -199,8 +202,8 @@ func doesWorkOf(b, d automation.Definition) bool {
 // is switched on. The connection's hook URL is made when a part needs
 // one and it has none (never remade: the portal holds the old one).
 func (s *Sync) On(ctx context.Context, actor crm.Actor, id int64) (SyncState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	syncMu.Lock()
+	defer syncMu.Unlock()
 	st, ts, defs, err := s.state(ctx, id)
 	if err != nil {
 		return SyncState{}, err
@@ -237,8 +240,8 @@ func (s *Sync) On(ctx context.Context, actor crm.Actor, id int64) (SyncState, er
 // Off switches the sync's bundles of connection id off, keeping them
 // (their runs, their edits) for a later switch-on.
 func (s *Sync) Off(ctx context.Context, actor crm.Actor, id int64) (SyncState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	syncMu.Lock()
+	defer syncMu.Unlock()
 	st, _, _, err := s.state(ctx, id)
 	if err != nil {
 		return SyncState{}, err

@@ -22,7 +22,7 @@ func TestBitrix24SyncTemplates(t *testing.T) {
 	for _, tp := range ts {
 		names = append(names, tp.Name)
 	}
-	if strings.Join(names, ",") != "bitrix24-event-apply,bitrix24-order-deal" {
+	if strings.Join(names, ",") != "bitrix24-order-deal,bitrix24-portal-changes" {
 		t.Fatalf("the sync's templates: %v", names)
 	}
 	if ts, _ := gallery.SyncTemplates("calltouch"); len(ts) != 0 {
@@ -119,7 +119,7 @@ func TestSyncOnIdempotent(t *testing.T) {
 			"steps": []any{map[string]any{"id": "a", "action": "bitrix24.event.apply", "connection": other.ID,
 				"input": map[string]any{"event": "{{trigger.event}}", "id": "{{trigger.id}}"}}}}, http.StatusCreated, &hand)
 		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/sync", other.ID), nil, http.StatusOK, &st)
-		if !st.On || st.Parts[0].Template != "bitrix24-event-apply" || st.Parts[0].BundleID != hand.ID || !st.Parts[0].Active {
+		if !st.On || st.Parts[1].Template != "bitrix24-portal-changes" || st.Parts[1].BundleID != hand.ID || !st.Parts[1].Active {
 			t.Fatalf("the second portal: %+v", st)
 		}
 		if n := len(bundles()); n != 4 {

@@ -44,7 +44,7 @@ func TestSyncSwitchedOnEndToEnd(t *testing.T) {
 			for _, pt := range st.Parts {
 				parts[pt.Template] = pt.BundleID
 			}
-			send, apply := parts["bitrix24-order-deal"], parts["bitrix24-event-apply"]
+			send, apply := parts["bitrix24-order-deal"], parts["bitrix24-portal-changes"]
 			if send == 0 || apply == 0 {
 				t.Fatalf("the sync's bundles: %+v", st.Parts)
 			}
