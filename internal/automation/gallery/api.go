@@ -13,7 +13,8 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 )
 
-// RegisterAPI adds GET /api/v1/templates,
+// RegisterAPI adds GET /api/v1/templates, GET /api/v1/bundles/templates
+// (the ones to copy),
 // POST /api/v1/templates/{name}/install and a connection's built-in sync
 // (GET, POST and DELETE /api/v1/connections/{id}/sync), for
 // administrators. bundles.Create compiles a bundle against the
@@ -36,6 +37,15 @@ func RegisterAPI(mux *http.ServeMux, handle automation.HandleUser, bundles Bundl
 				return err
 			}
 			httpx.WriteJSON(w, http.StatusOK, List{Items: ts})
+			return nil
+		})
+	admin("GET /api/v1/bundles/templates", "Ready bundles that need no connection, to copy and adjust", nil, automation.TemplateList{},
+		func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
+			ts, err := Copyable()
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, automation.TemplateList{Items: ts})
 			return nil
 		})
 	admin("POST /api/v1/templates/{name}/install", "Install a template as a bundle, switched off: its connections by role and its values", Install{}, automation.Bundle{},

@@ -54,7 +54,7 @@ func (c conns) crmOf(tp gallery.Template) int64 {
 }
 
 // Every template of the gallery installs through the API with its
-// defaults into a bundle that compiles against the registered
+// defaults (one that needs no connection with none) into a bundle that compiles against the registered
 // connectors' actions and triggers: switched off, every placeholder
 // filled, the connections the chosen ones; with obmen_crm false the step
 // writing Obmen's own CRM is left out. On both engines.
@@ -64,11 +64,18 @@ func TestInstallEveryTemplate(t *testing.T) {
 		c := connect(t, s)
 		var list gallery.List
 		s.do("GET", "/api/v1/templates", nil, http.StatusOK, &list)
-		if len(list.Items) != 10 {
-			t.Fatalf("%d templates, want the seed's four for retailCRM and for МойСклад and Bitrix24's sync of two", len(list.Items))
+		if len(list.Items) != 15 {
+			t.Fatalf("%d templates, want the seed's four for retailCRM and for МойСклад, Bitrix24's sync of two and five to copy", len(list.Items))
 		}
 		for _, tp := range list.Items {
 			var b automation.Bundle
+			if tp.Plain() {
+				s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{}, http.StatusCreated, &b)
+				if b.Active || len(b.Steps) == 0 {
+					t.Fatalf("%s: %+v", tp.Name, b.Definition)
+				}
+				continue
+			}
 			if tp.Sync {
 				s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{
 					Connections: map[string]int64{"portal": c.bitrix24}}, http.StatusCreated, &b)

@@ -138,3 +138,23 @@ func TestSyncOnIdempotent(t *testing.T) {
 		s.do("POST", "/api/v1/connections/99999/sync", nil, http.StatusNotFound, nil)
 	})
 }
+
+// The templates to copy (seed 003's, before in Go beside the engine) are
+// the gallery's that need no connection: five, served by
+// GET /api/v1/bundles/templates as bundle definitions, switched off.
+func TestCopyableTemplates(t *testing.T) {
+	ts, err := gallery.Copyable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tp := range ts {
+		names = append(names, tp.Name)
+		if tp.Definition.Active || len(tp.Definition.Steps) == 0 || tp.Title.Ru == "" {
+			t.Errorf("%s: %+v", tp.Name, tp)
+		}
+	}
+	if strings.Join(names, ",") != "deal-invoice-email,deal-won-comment-task,invoice-paid-deal-call,site-order-webhook,webform-lead-contact-task" {
+		t.Fatalf("the templates to copy: %v", names)
+	}
+}
