@@ -179,10 +179,20 @@ func bundleName(t Template) string {
 // same trigger (type, entity, connection) and every step of d that goes
 // through a connection present in b with the same action and
 // connection. A bundle the user made by hand to the same effect counts:
-// switching the sync on does not double it.
+// switching the sync on does not double it. Filters are not compared: a
+// bundle the user narrowed is still taken for the template's.
 func doesWorkOf(b, d automation.Definition) bool {
 	if b.Trigger.Type != d.Trigger.Type || b.Trigger.Entity != d.Trigger.Entity || b.Trigger.Connection != d.Trigger.Connection {
 		return false
+	}
+	// A bundle reacting to fewer of the record's actions (only
+	// "create") does part of the work: not taken for the template's.
+	if len(b.Trigger.Actions) > 0 {
+		for _, a := range d.Trigger.Actions {
+			if !slices.Contains(b.Trigger.Actions, a) {
+				return false
+			}
+		}
 	}
 	for _, want := range d.Steps {
 		if want.Connection == 0 {

@@ -118,12 +118,22 @@ func TestSyncOnIdempotent(t *testing.T) {
 			"trigger": map[string]any{"type": "bitrix24.event", "connection": other.ID},
 			"steps": []any{map[string]any{"id": "a", "action": "bitrix24.event.apply", "connection": other.ID,
 				"input": map[string]any{"event": "{{trigger.event}}", "id": "{{trigger.id}}"}}}}, http.StatusCreated, &hand)
+		// and whose orders it sends on creation only: that does part of
+		// the template's work, not all.
+		var createOnly automation.Bundle
+		s.do("POST", "/api/v1/bundles", map[string]any{"name": "только новые заказы", "active": true,
+			"trigger": map[string]any{"type": "crm.event", "entity": "sales_order", "actions": []string{"create"}},
+			"steps": []any{map[string]any{"id": "deal", "action": "bitrix24.deal.upsert", "connection": other.ID,
+				"input": map[string]any{"sales_order_id": "{{trigger.record.id}}"}}}}, http.StatusCreated, &createOnly)
 		s.do("POST", fmt.Sprintf("/api/v1/connections/%d/sync", other.ID), nil, http.StatusOK, &st)
 		if !st.On || st.Parts[1].Template != "bitrix24-portal-changes" || st.Parts[1].BundleID != hand.ID || !st.Parts[1].Active {
 			t.Fatalf("the second portal: %+v", st)
 		}
-		if n := len(bundles()); n != 4 {
-			t.Fatalf("%d bundles with the second portal's sync on, want 4", n)
+		if st.Parts[0].BundleID == createOnly.ID || st.Parts[0].BundleID == 0 {
+			t.Fatalf("the create-only bundle taken for the sync's: %+v", st.Parts[0])
+		}
+		if n := len(bundles()); n != 5 {
+			t.Fatalf("%d bundles with the second portal's sync on, want 5", n)
 		}
 
 		var e struct {
