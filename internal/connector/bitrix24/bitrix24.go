@@ -277,9 +277,12 @@ func (d Deps) Client(p Portal) *Client {
 		l = processLimiters
 	}
 	c := &Client{Portal: p.URL, UserID: p.UserID, Code: p.Code, HTTP: d.HTTP, Limit: l.For(p.URL, p.Enterprise), Backoff: d.Backoff, Requests: d.Requests}
+	key := p.URL + "\x00" + strconv.FormatInt(p.UserID, 10) + "\x00" + p.Code
 	if p.OAuth() {
 		c.Token = d.tokens(p)
+		key = p.URL + "\x00oauth\x00" + p.ClientID
 	}
+	c.Pack = l.PackerFor(key)
 	return c
 }
 
