@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,11 +50,15 @@ func newOrder(b testing.TB, shop *apptest.Server, actor crm.Actor, i int) int64 
 // The latency of an order change to the deal's update when the bucket is
 // free, against a second Obmen playing the portal (one batch a repeat),
 // and of a new order (a lookup batch and a write batch).
+//
+// The "-alone" runs send without the per-portal packer: what packing
+// costs a lone batch when nothing waits.
 func BenchmarkDealUpsertSecondObmen(b *testing.B) {
-	for _, mode := range []string{"update", "new"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, name := range []string{"update", "new", "update-alone", "new-alone"} {
+		mode, alone := strings.CutSuffix(name, "-alone")
+		b.Run(name, func(b *testing.B) {
 			p := newPairB(b)
-			act := dealAction(b, p.shop, &bitrix24.Limiters{Rate: 1e6, Burst: 1e6})
+			act := dealAction(b, p.shop, &bitrix24.Limiters{Rate: 1e6, Burst: 1e6, NoPack: alone})
 			ctx := context.Background()
 			first := newOrder(b, p.shop, p.shopActor, 0)
 			call := &automation.Call{Connection: p.conn.ID, Actor: p.shopActor}
