@@ -147,10 +147,8 @@ func RegisterAPI(mux *http.ServeMux, handle HandleUser, s *Service, maxBody int6
 			httpx.WriteJSON(w, http.StatusCreated, ImportResult{Items: bs})
 			return nil
 		})
-	admin("GET /api/v1/bundles/templates", "Ready bundles to copy and adjust", nil, TemplateList{}, func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
-		httpx.WriteJSON(w, http.StatusOK, TemplateList{Items: Templates()})
-		return nil
-	})
+	// GET /api/v1/bundles/templates, the templates to copy, is the
+	// gallery's (internal/automation/gallery), which holds every template.
 	admin("GET /api/v1/bundles/{id}", "A bundle", nil, Bundle{}, func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
 		id, err := httpx.PathID(r, "id", "bundle")
 		if err != nil {

@@ -265,5 +265,5 @@ func (u *UI) autoTemplates(w http.ResponseWriter, r *http.Request, rq *request) 
 	if !u.autoAdmin(w, r, rq) {
 		return
 	}
-	u.render(w, r, rq, http.StatusOK, "automation_templates", rq.T("auto.gallery"), "automation", autoTemplatesData{Templates: automation.Templates(), Connector: connectorTemplates()})
+	u.render(w, r, rq, http.StatusOK, "automation_templates", rq.T("auto.gallery"), "automation", autoTemplatesData{Templates: copyableTemplates(), Connector: connectorTemplates()})
 }

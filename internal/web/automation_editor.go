@@ -159,12 +159,13 @@ func (u *UI) autoEditorNew(w http.ResponseWriter, r *http.Request, rq *request) 
 		Actions: []string{"create"}}, Steps: []automation.Step{}}
 	name := r.URL.Query().Get("template")
 	if name != "" {
-		i := slices.IndexFunc(automation.Templates(), func(t automation.Template) bool { return t.Name == name })
+		ts := copyableTemplates()
+		i := slices.IndexFunc(ts, func(t automation.Template) bool { return t.Name == name })
 		if i < 0 {
 			u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 			return
 		}
-		def = automation.Templates()[i].Definition
+		def = ts[i].Definition
 	}
 	u.showEditor(w, r, rq, editorData{Def: def, Template: name}, "")
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/automation/gallery"
 )
 
@@ -44,9 +45,16 @@ type galleryData struct {
 	Problems []string
 }
 
-// connectorTemplates are the gallery's templates for the list page.
+// connectorTemplates are the gallery's templates installed with a form
+// (connections, values) for the list page.
 func connectorTemplates() []gallery.Template {
 	ts, _ := gallery.Templates() // a broken embedded file fails the gallery's own tests
+	return slices.DeleteFunc(ts, gallery.Template.Plain)
+}
+
+// copyableTemplates are the gallery's templates copied into the editor.
+func copyableTemplates() []automation.Template {
+	ts, _ := gallery.Copyable() // as above
 	return ts
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/automation/gallery"
 	"github.com/obmen/obmen/internal/crm"
 )
 
@@ -169,7 +170,11 @@ func TestAutomationBundlePages(t *testing.T) {
 
 		// The gallery and the editor's pages.
 		p = b.get("/automation/templates")
-		for _, tpl := range automation.Templates() {
+		tpls, err := gallery.Copyable()
+		if err != nil || len(tpls) != 5 {
+			t.Fatalf("%d templates to copy: %v", len(tpls), err)
+		}
+		for _, tpl := range tpls {
 			if !strings.Contains(p.Body, tpl.Title.Ru) || !strings.Contains(p.Body, `href="/automation/new?template=`+tpl.Name+`"`) {
 				t.Errorf("gallery lacks %s", tpl.Name)
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/authz"
+	"github.com/obmen/obmen/internal/automation/gallery"
 	"github.com/obmen/obmen/internal/connection"
 )
 
@@ -62,6 +63,39 @@ type connectionData struct {
 	// URL (none: no hook section); Hook the URL just made, shown once.
 	Pushes []string
 	Hook   *connection.Hook
+	// Sync is the connection type's built-in sync (nil: it has none);
+	// SyncDone says this answer switched it on or off.
+	Sync     *syncView
+	SyncDone string
+}
+
+// syncView is a connection's built-in sync as its page shows it.
+type syncView struct {
+	On, AnyOn bool
+	Parts     []syncPartView
+}
+
+type syncPartView struct {
+	gallery.SyncPart
+	TitleText string
+}
+
+func newSyncView(st gallery.SyncState, lang string) *syncView {
+	v := &syncView{On: st.On}
+	for _, p := range st.Parts {
+		v.AnyOn = v.AnyOn || p.Active
+		v.Parts = append(v.Parts, syncPartView{SyncPart: p, TitleText: p.Title.In(lang)})
+	}
+	return v
+}
+
+// connSync is the sync over the UI's bundles and connections (nil
+// without automation).
+func (u *UI) connSync() *gallery.Sync {
+	if u.auto == nil {
+		return nil
+	}
+	return gallery.NewSync(u.auto, u.conns)
 }
 
 func (u *UI) connReady(w http.ResponseWriter, r *http.Request, rq *request) bool {
@@ -228,6 +262,16 @@ func (u *UI) showConnection(w http.ResponseWriter, r *http.Request, rq *request,
 	if u.auto != nil {
 		d.Pushes = u.auto.Registry().PushTriggers(c.Type, rq.Lang)
 	}
+	if sy := u.connSync(); sy != nil && d.Sync == nil {
+		if ts, _ := gallery.SyncTemplates(c.Type); len(ts) > 0 {
+			st, err := sy.State(r.Context(), id)
+			if err != nil {
+				u.failErr(w, r, rq, err)
+				return
+			}
+			d.Sync = newSyncView(st, rq.Lang)
+		}
+	}
 	if u.connUsers != nil && d.Bundles == nil {
 		if d.Bundles, err = u.connUsers(r.Context(), id); err != nil {
 			u.failErr(w, r, rq, err)
@@ -321,6 +365,32 @@ func (u *UI) connectionAction(w http.ResponseWriter, r *http.Request, rq *reques
 			return
 		}
 		u.showConnection(w, r, rq, http.StatusOK, id, connectionData{Hook: &h})
+	case "sync_on", "sync_off":
+		// The sync installs and switches bundles: automation's admins.
+		if !u.autoAdmin(w, r, rq) {
+			return
+		}
+		sy := u.connSync()
+		var st gallery.SyncState
+		var err error
+		if r.PathValue("action") == "sync_on" {
+			st, err = sy.On(ctx, rq.Actor(), id)
+		} else {
+			st, err = sy.Off(ctx, rq.Actor(), id)
+		}
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		d := connectionData{Sync: newSyncView(st, rq.Lang), SyncDone: "conn.sync_done_off"}
+		if st.On {
+			d.SyncDone = "conn.sync_done_on"
+		}
+		if st.HookURL != "" {
+			// Shown in this answer only, as the hook's own button does.
+			d.Hook = &connection.Hook{URL: st.HookURL}
+		}
+		u.showConnection(w, r, rq, http.StatusOK, id, d)
 	case "delete":
 		if u.connUsers != nil && r.PostForm.Get("force") != "1" {
 			names, err := u.connUsers(ctx, id)

@@ -13,15 +13,14 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 )
 
-// Creator saves a bundle (automation.Service.Create), which compiles it
-// against the registered actions and triggers and checks its connections.
-type Creator interface {
-	Create(ctx context.Context, actor crm.Actor, d automation.Definition) (automation.Bundle, error)
-}
-
-// RegisterAPI adds GET /api/v1/templates and
-// POST /api/v1/templates/{name}/install, for administrators.
-func RegisterAPI(mux *http.ServeMux, handle automation.HandleUser, bundles Creator, types Types, maxBody int64) {
+// RegisterAPI adds GET /api/v1/templates, GET /api/v1/bundles/templates
+// (the ones to copy),
+// POST /api/v1/templates/{name}/install and a connection's built-in sync
+// (GET, POST and DELETE /api/v1/connections/{id}/sync), for
+// administrators. bundles.Create compiles a bundle against the
+// registered actions and triggers and checks its connections.
+func RegisterAPI(mux *http.ServeMux, handle automation.HandleUser, bundles Bundles, types Conns, maxBody int64) {
+	sync := NewSync(bundles, types)
 	admin := func(pattern, summary string, req, resp any, h func(w http.ResponseWriter, r *http.Request, actor crm.Actor) error) {
 		method, _, _ := strings.Cut(pattern, " ")
 		handle(mux, pattern, summary+" (admin)", req, resp, func(w http.ResponseWriter, r *http.Request, u crm.User, a crm.Actor) error {
@@ -38,6 +37,15 @@ func RegisterAPI(mux *http.ServeMux, handle automation.HandleUser, bundles Creat
 				return err
 			}
 			httpx.WriteJSON(w, http.StatusOK, List{Items: ts})
+			return nil
+		})
+	admin("GET /api/v1/bundles/templates", "Ready bundles that need no connection, to copy and adjust", nil, automation.TemplateList{},
+		func(w http.ResponseWriter, r *http.Request, _ crm.Actor) error {
+			ts, err := Copyable()
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, automation.TemplateList{Items: ts})
 			return nil
 		})
 	admin("POST /api/v1/templates/{name}/install", "Install a template as a bundle, switched off: its connections by role and its values", Install{}, automation.Bundle{},
@@ -62,6 +70,29 @@ func RegisterAPI(mux *http.ServeMux, handle automation.HandleUser, bundles Creat
 			httpx.WriteJSON(w, http.StatusCreated, b)
 			return nil
 		})
+	syncRoute := func(pattern, summary string, do func(ctx context.Context, a crm.Actor, id int64) (SyncState, error)) {
+		admin(pattern, summary, nil, SyncState{}, func(w http.ResponseWriter, r *http.Request, a crm.Actor) error {
+			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+			if err != nil || id <= 0 {
+				return httpx.Errorf(http.StatusBadRequest, "invalid_id", "id", "%q is not a connection id", r.PathValue("id"))
+			}
+			st, err := do(r.Context(), a, id)
+			if errors.Is(err, ErrNoSync) {
+				return httpx.Errorf(http.StatusUnprocessableEntity, "no_sync", "id", "%v", err)
+			}
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, st)
+			return nil
+		})
+	}
+	syncRoute("GET /api/v1/connections/{id}/sync", "A connection's built-in sync: its bundles made from the shipped templates",
+		func(ctx context.Context, _ crm.Actor, id int64) (SyncState, error) { return sync.State(ctx, id) })
+	syncRoute("POST /api/v1/connections/{id}/sync", "Switch a connection's built-in sync on: the missing bundles installed from the templates, bound to it and on; pressing again adds none; the hook URL, when made, is in this answer only",
+		sync.On)
+	syncRoute("DELETE /api/v1/connections/{id}/sync", "Switch a connection's built-in sync off: its bundles switched off, kept",
+		sync.Off)
 }
 
 // apiError answers a definition's problems with 422 naming the first

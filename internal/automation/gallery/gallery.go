@@ -1,10 +1,13 @@
-// Package gallery holds the ready bundles that span connectors (seed 001:
-// Calltouch with retailCRM or МойСклад) as data: a template declares the
+// Package gallery holds every ready bundle as data, in embedded JSON: the
+// ones that span connectors (seed 001: Calltouch with retailCRM or
+// МойСклад), the built-in syncs of a connection (issue 16: Bitrix24), and
+// the ones that need no connection (seed 003's business processes), which
+// a user copies into the editor (Copyable). A template declares the
 // connections it needs by role and type and the few values a user maps
 // from those connections' dictionaries; installing one fills the
 // placeholders and saves the bundle switched off. A connector never
-// imports another, so the templates live here, in embedded JSON, and a
-// test where every connector is registered (internal/app) compiles them.
+// imports another, so the templates live here, and a test where every
+// connector is registered (internal/app) compiles them.
 package gallery
 
 import (
@@ -59,6 +62,14 @@ type Template struct {
 	Name        string          `json:"name"`
 	Title       automation.Text `json:"title"`
 	Description automation.Text `json:"description"`
+	// Sync marks a part of a connection type's built-in sync: a
+	// template with one connection and no parameters that "switch the
+	// sync on" on a connection's page installs, switched on, bound to
+	// that connection (sync.go).
+	Sync bool `json:"sync,omitempty"`
+	// Hook says the trigger is pushed to the connection's hook URL:
+	// switching the sync on makes one when the connection has none.
+	Hook        bool            `json:"hook,omitempty"`
 	Connections map[string]Need `json:"connections"`
 	Params      []Param         `json:"params"`
 	Definition  json.RawMessage `json:"definition"`
@@ -103,6 +114,32 @@ func Templates() ([]Template, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// Copyable are the templates that need no connection and no value,
+// decoded as bundle definitions: the editor opens a copy of one.
+func Copyable() ([]automation.Template, error) {
+	ts, err := Templates()
+	if err != nil {
+		return nil, err
+	}
+	out := []automation.Template{}
+	for _, t := range ts {
+		if !t.Plain() {
+			continue
+		}
+		var d automation.Definition
+		dec := json.NewDecoder(strings.NewReader(string(t.Definition)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d); err != nil {
+			return nil, fmt.Errorf("gallery: %s: definition: %w", t.Name, err)
+		}
+		out = append(out, automation.Template{Name: t.Name, Title: t.Title, Description: t.Description, Definition: d})
+	}
+	return out, nil
+}
+
+// Plain says the template needs no connection and no value.
+func (t Template) Plain() bool { return len(t.Connections) == 0 && len(t.Params) == 0 }
 
 // Find is the template named name, store.ErrNotFound without one.
 func Find(name string) (Template, error) {

@@ -18,6 +18,7 @@ import (
 // conns are the three saved connections, pointed at the fakes.
 type conns struct {
 	calltouch, retailcrm, moysklad int64
+	bitrix24                       int64
 	ct                             *calltouchtest.Fake
 	rc                             *retailcrmtest.Fake
 	ms                             *moyskladtest.Fake
@@ -37,6 +38,10 @@ func connect(t testing.TB, s *server) conns {
 	s.do("POST", "/api/v1/connections", map[string]any{"type": "moysklad", "name": "МойСклад", "settings": map[string]any{
 		"login": c.ms.Login, "password": c.ms.Password, "url": c.ms.Base()}}, http.StatusCreated, &conn)
 	c.moysklad = conn.ID
+	// A portal no test calls: the sync's templates only need it saved.
+	s.do("POST", "/api/v1/connections", map[string]any{"type": "bitrix24", "name": "Портал", "settings": map[string]any{
+		"portal_url": "https://example.bitrix24.ru", "user_id": 1, "webhook_code": "code", "app_token": "tok"}}, http.StatusCreated, &conn)
+	c.bitrix24 = conn.ID
 	return c
 }
 
@@ -49,7 +54,7 @@ func (c conns) crmOf(tp gallery.Template) int64 {
 }
 
 // Every template of the gallery installs through the API with its
-// defaults into a bundle that compiles against the registered
+// defaults (one that needs no connection with none) into a bundle that compiles against the registered
 // connectors' actions and triggers: switched off, every placeholder
 // filled, the connections the chosen ones; with obmen_crm false the step
 // writing Obmen's own CRM is left out. On both engines.
@@ -59,11 +64,27 @@ func TestInstallEveryTemplate(t *testing.T) {
 		c := connect(t, s)
 		var list gallery.List
 		s.do("GET", "/api/v1/templates", nil, http.StatusOK, &list)
-		if len(list.Items) != 8 {
-			t.Fatalf("%d templates, want the seed's four for retailCRM and for МойСклад", len(list.Items))
+		if len(list.Items) != 15 {
+			t.Fatalf("%d templates, want the seed's four for retailCRM and for МойСклад, Bitrix24's sync of two and five to copy", len(list.Items))
 		}
 		for _, tp := range list.Items {
 			var b automation.Bundle
+			if tp.Plain() {
+				s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{}, http.StatusCreated, &b)
+				if b.Active || len(b.Steps) == 0 {
+					t.Fatalf("%s: %+v", tp.Name, b.Definition)
+				}
+				continue
+			}
+			if tp.Sync {
+				s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{
+					Connections: map[string]int64{"portal": c.bitrix24}}, http.StatusCreated, &b)
+				raw, _ := json.Marshal(b.Definition)
+				if b.Active || strings.Contains(string(raw), "<<") || len(b.Steps) != 1 || b.Steps[0].Connection != c.bitrix24 {
+					t.Fatalf("%s: %s", tp.Name, raw)
+				}
+				continue
+			}
 			s.do("POST", "/api/v1/templates/"+tp.Name+"/install", gallery.Install{
 				Connections: map[string]int64{"calltouch": c.calltouch, "crm": c.crmOf(tp)}}, http.StatusCreated, &b)
 			raw, _ := json.Marshal(b.Definition)

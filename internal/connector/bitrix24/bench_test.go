@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,11 +50,15 @@ func newOrder(b testing.TB, shop *apptest.Server, actor crm.Actor, i int) int64 
 // The latency of an order change to the deal's update when the bucket is
 // free, against a second Obmen playing the portal (one batch a repeat),
 // and of a new order (a lookup batch and a write batch).
+//
+// The "-alone" runs send without the per-portal packer: what packing
+// costs a lone batch when nothing waits.
 func BenchmarkDealUpsertSecondObmen(b *testing.B) {
-	for _, mode := range []string{"update", "new"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, name := range []string{"update", "new", "update-alone", "new-alone"} {
+		mode, alone := strings.CutSuffix(name, "-alone")
+		b.Run(name, func(b *testing.B) {
 			p := newPairB(b)
-			act := dealAction(b, p.shop, &bitrix24.Limiters{Rate: 1e6, Burst: 1e6})
+			act := dealAction(b, p.shop, &bitrix24.Limiters{Rate: 1e6, Burst: 1e6, NoPack: alone})
 			ctx := context.Background()
 			first := newOrder(b, p.shop, p.shopActor, 0)
 			call := &automation.Call{Connection: p.conn.ID, Actor: p.shopActor}
@@ -141,5 +147,65 @@ func BenchmarkPacedNewOrders(b *testing.B) {
 	b.ReportMetric(float64(len(f.Arrivals))/float64(b.N), "requests/order")
 	if f.Limited != 0 {
 		b.Fatalf("the fake refused %d requests for the rate", f.Limited)
+	}
+}
+
+// New orders pushed by 20 runs at once, as the engine's workers send a
+// burst of orders, under the portal's real limit against the fake
+// portal: each batch alone ("alone", as before packing) and packed per
+// portal ("packed": the batches waiting for the bucket share one
+// request). Orders a minute, requests an order; the fake never refuses.
+// Run with -benchtime=300x or more to see the sustained rate past the
+// burst.
+func BenchmarkPacedNewOrdersConcurrent(b *testing.B) {
+	for _, mode := range []string{"alone", "packed"} {
+		b.Run(mode, func(b *testing.B) {
+			f := bitrix24test.New(b)
+			f.Rate, f.Burst = bitrix24.Rate, bitrix24.Burst
+			shop := apptest.Start(b, storetest.OpenSQLite(b))
+			ctx := context.Background()
+			su, _ := shop.App.Store.UserByLogin(ctx, "admin")
+			actor := crm.Actor{UserID: su.ID}
+			conn, err := shop.App.Connections.Create(ctx, su.ID, connection.Input{Type: bitrix24.Type, Name: "Fake", Settings: map[string]any{
+				"portal_url": f.URL, "user_id": f.UserID, "webhook_code": f.Code}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			act := dealAction(b, shop, &bitrix24.Limiters{NoPack: mode == "alone"})
+			orders := make(chan int64, b.N)
+			for i := 0; i < b.N; i++ {
+				orders <- newOrder(b, shop, actor, i)
+			}
+			close(orders)
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make(chan error, 20)
+			for range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for o := range orders {
+						call := &automation.Call{Connection: conn.ID, Actor: actor}
+						if _, err := act.Run(ctx, call, map[string]any{"sales_order_id": o}); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Minutes(), "orders/min")
+			f.Mu.Lock()
+			defer f.Mu.Unlock()
+			b.ReportMetric(float64(len(f.Arrivals))/float64(b.N), "requests/order")
+			if f.Limited != 0 {
+				b.Fatalf("the fake refused %d requests for the rate", f.Limited)
+			}
+		})
 	}
 }

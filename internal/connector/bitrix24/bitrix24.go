@@ -293,12 +293,15 @@ func (d Deps) Client(p Portal) *Client {
 		l = processLimiters
 	}
 	c := &Client{Portal: p.URL, UserID: p.UserID, Code: p.Code, HTTP: d.HTTP, Limit: l.For(p.URL, p.Enterprise), Backoff: d.Backoff, Requests: d.Requests}
+	key := p.URL + "\x00" + strconv.FormatInt(p.UserID, 10) + "\x00" + p.Code
 	if p.OAuth() {
 		c.Token = d.tokens(p)
+		key = p.URL + "\x00oauth\x00" + p.ClientID
 	}
 	if p.ConnID != 0 {
 		c.Watch = func(ctx context.Context, err error) { d.watch(ctx, p, err) }
 	}
+	c.Pack = l.PackerFor(key)
 	return c
 }
 

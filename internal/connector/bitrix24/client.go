@@ -124,6 +124,28 @@ type Limiters struct {
 	// Rate and Burst override every portal's (tests); 0: the portal's plan.
 	Rate  float64
 	Burst int
+	// NoPack sends every batch alone (the benchmark's "before").
+	NoPack  bool
+	packers map[string]*Packer
+}
+
+// PackerFor is the packer of one portal's credentials (nil with NoPack):
+// only batches that one request may carry are packed together.
+func (l *Limiters) PackerFor(key string) *Packer {
+	if l.NoPack {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.packers == nil {
+		l.packers = map[string]*Packer{}
+	}
+	p, ok := l.packers[key]
+	if !ok {
+		p = &Packer{}
+		l.packers[key] = p
+	}
+	return p
 }
 
 // For is the bucket of a portal on its plan.
@@ -178,6 +200,9 @@ type Client struct {
 	// Watch hears how each call ended (nil: it succeeded): the
 	// connection is marked broken on a refusal and cleared on success.
 	Watch func(ctx context.Context, err error)
+	// Pack, when set, packs Batch calls waiting for the bucket with the
+	// other clients' of the same portal (pack.go).
+	Pack *Packer
 }
 
 func (c *Client) endpoint(method string) string {
@@ -494,6 +519,14 @@ type BatchAnswer struct {
 // Batch runs up to 50 commands in one request with halt=0: each runs,
 // whatever the others answer; a command's failure is in Errors.
 func (c *Client) Batch(ctx context.Context, cmds []Cmd) (*BatchAnswer, error) {
+	if c.Pack != nil && len(cmds) > 0 && len(cmds) < MaxBatch {
+		return c.Pack.batch(ctx, c, cmds)
+	}
+	return c.batchNow(ctx, cmds)
+}
+
+// batchNow sends cmds as one batch.
+func (c *Client) batchNow(ctx context.Context, cmds []Cmd) (*BatchAnswer, error) {
 	if len(cmds) == 0 {
 		return &BatchAnswer{Result: map[string]json.RawMessage{}, Errors: map[string]*Error{}}, nil
 	}
