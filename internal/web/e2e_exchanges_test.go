@@ -28,7 +28,7 @@ import (
 // on the connections page.
 func TestBrowserOrderExchanges(t *testing.T) {
 	ctx := context.Background()
-	e := newEnvWith(t, storetest.OpenSQLite(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
+	e := newEnvWith(t, storetest.OpenAny(t), func(c *config.Config) { c.OutboundAllow = []string{"127.0.0.1"} })
 	startAutomation(t, e)
 	portal := bitrix24test.New(t)
 	conn, err := e.app.Connections.Create(ctx, e.admin.UserID, connection.Input{Type: bitrix24.Type, Name: "Портал",

@@ -22,7 +22,7 @@ import (
 // them. The page fits a phone's 390 px and a laptop's 1280 px (no
 // sideways scroll); screenshots of both are saved.
 func TestBrowserConnectionSync(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	ctx := context.Background()
 	c, err := e.app.Connections.Create(ctx, e.admin.UserID, connection.Input{Type: "bitrix24", Name: "Портал продаж", Settings: map[string]any{
 		"portal_url": "https://shop.bitrix24.ru", "user_id": int64(1), "webhook_code": "code", "app_token": "tok"}})
