@@ -367,4 +367,3 @@ func (s *Service) writeBack(ctx context.Context, set Settings, dir string, list 
 	res.Files = append(res.Files, "to-site.xml")
 	return nil
 }
-
