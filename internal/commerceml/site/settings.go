@@ -60,8 +60,18 @@ type Settings struct {
 	// KeepDays is how long the files of a run are kept.
 	KeepDays int `json:"keep_days"`
 
-	CatalogFailures int `json:"catalog_failures"`
-	OrdersFailures  int `json:"orders_failures"`
+	// CatalogFailures and OrdersFailures count the consecutive failed
+	// runs of each kind; Failing is set when one reaches AlertAfter (the
+	// UI shows an alert).
+	CatalogFailures int  `json:"catalog_failures"`
+	OrdersFailures  int  `json:"orders_failures"`
+	Failing         bool `json:"failing"`
+}
+
+// Alert reports whether a kind of run has failed AlertAfter times in a row.
+func (s *Settings) Alert() bool {
+	n := max(s.AlertAfter, 1)
+	return s.CatalogFailures >= n || s.OrdersFailures >= n
 }
 
 // maxEvery is the longest schedule: a week, in minutes.

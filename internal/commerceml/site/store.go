@@ -43,6 +43,7 @@ func scan(row interface{ Scan(...any) error }) (Settings, string, error) {
 	}
 	s.ID, s.Name, s.Password, s.PasswordSet = id, name, "", sealed != ""
 	s.CatalogFailures, s.OrdersFailures = cf, of
+	s.Failing = s.Alert()
 	return s, sealed, nil
 }
 
@@ -112,7 +113,7 @@ func (s *Store) prepare(ctx context.Context, in *Settings) (string, error) {
 		}
 	}
 	kept := *in
-	kept.ID, kept.Name, kept.Password, kept.PasswordSet, kept.CatalogFailures, kept.OrdersFailures = 0, "", "", false, 0, 0
+	kept.ID, kept.Name, kept.Password, kept.PasswordSet, kept.CatalogFailures, kept.OrdersFailures, kept.Failing = 0, "", "", false, 0, 0, false
 	b, err := json.Marshal(kept)
 	return string(b), err
 }
