@@ -249,6 +249,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
+	ui.SetSites(sites)
 	ui.SetTimeZone(cfg.TimeZone)
 	var tg notify.Sender
 	if cfg.TelegramToken != "" {
