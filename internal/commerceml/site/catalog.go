@@ -48,6 +48,23 @@ type exporter struct {
 	filter  string // the products' (and services') catalog condition
 	fargs   []any
 	exports map[int64]bool // the catalogs exported (nil: all)
+	// since: with "only changed", the start of the last successful
+	// export (µs); 0 exports everything.
+	since int64
+}
+
+// changed is the condition on a page's rows for "only changed" (its
+// placeholder follows the catalog filter's), and its argument.
+func (x *exporter) changed(table string) (string, []any) {
+	if x.since == 0 {
+		return "", nil
+	}
+	ph := "$" + strconv.Itoa(len(x.fargs)+2)
+	cond := " AND (updated_at > " + ph
+	if table == "products" {
+		cond += " OR id IN (SELECT product_id FROM product_variants WHERE updated_at > " + ph + ")"
+	}
+	return cond + ")", []any{x.since}
 }
 
 // runCatalog exports the chosen catalogs to the site.
@@ -133,6 +150,11 @@ func zipFiles(dst, dir string, names []string) error {
 // writeCatalog writes dir/import.xml and dir/offers.xml.
 func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, res *RunResult) error {
 	x := &exporter{s: s, set: set, res: res, groups: map[int64]string{}, units: map[string]string{}}
+	if set.OnlyChanged {
+		if err := s.db.Read.QueryRowContext(ctx, "SELECT catalog_cursor FROM site_exchanges WHERE id = $1", set.ID).Scan(&x.since); err != nil {
+			return fmt.Errorf("site exchange: %w", err)
+		}
+	}
 	groups, err := x.loadGroups(ctx)
 	if err != nil {
 		return err
@@ -154,7 +176,7 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 	}
 	defer fo.Close()
 	enc, at := set.WriteEncoding(), s.now()
-	head := commerceml.Catalog{ID: catalogID, ClassifierID: classifierID, Name: "Каталог товаров", OnlyChanges: false}
+	head := commerceml.Catalog{ID: catalogID, ClassifierID: classifierID, Name: "Каталог товаров", OnlyChanges: x.since != 0}
 	if x.cat, err = commerceml.NewCatalogWriter(fi, enc, set.Version, at, head, groups); err != nil {
 		return err
 	}
@@ -162,7 +184,7 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 	for i, t := range x.types {
 		types[i] = t.PriceType
 	}
-	pkg := commerceml.Offers{ID: catalogID + "#offers", CatalogID: catalogID, ClassifierID: classifierID, Name: "Пакет предложений"}
+	pkg := commerceml.Offers{ID: catalogID + "#offers", CatalogID: catalogID, ClassifierID: classifierID, Name: "Пакет предложений", OnlyChanges: x.since != 0}
 	if x.off, err = commerceml.NewOffersWriter(fo, enc, set.Version, at, pkg, types); err != nil {
 		return err
 	}
@@ -345,6 +367,10 @@ func (x *exporter) products(ctx context.Context) error {
 			FROM products WHERE deleted_at = 0 AND active AND id > $1`
 		if x.filter != "" {
 			q += fmt.Sprintf(x.filter, "product")
+		}
+		if cond, more := x.changed("products"); cond != "" {
+			q += cond
+			args = append(args, more...)
 		}
 		rows, err := x.s.db.Read.QueryContext(ctx, q+" ORDER BY id LIMIT "+strconv.Itoa(exportPage), args...)
 		if err != nil {
@@ -546,6 +572,10 @@ func (x *exporter) services(ctx context.Context) error {
 			FROM services WHERE deleted_at = 0 AND active AND id > $1`
 		if x.filter != "" {
 			q += fmt.Sprintf(x.filter, "service")
+		}
+		if cond, more := x.changed("services"); cond != "" {
+			q += cond
+			args = append(args, more...)
 		}
 		rows, err := x.s.db.Read.QueryContext(ctx, q+" ORDER BY id LIMIT "+strconv.Itoa(exportPage), args...)
 		if err != nil {

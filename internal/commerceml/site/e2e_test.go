@@ -232,5 +232,29 @@ func TestCatalogToSite(t *testing.T) {
 		if err := shop.d.Read.QueryRowContext(shop.ctx, "SELECT COUNT(*) FROM catalogs WHERE name IN ('Обувь', 'Беговая') AND deleted_at = 0").Scan(&groups); err != nil || groups != 2 {
 			t.Errorf("site's groups: %d %v", groups, err)
 		}
+
+		// "Only changed": the next run sends the one product renamed
+		// since, and the site keeps the others.
+		created.OnlyChanged, created.Password = true, ""
+		if code := one.api("PUT", fmt.Sprintf("/api/v1/site-exchanges/%d", created.ID), created, &created); code != 200 {
+			t.Fatalf("update: %d", code)
+		}
+		if _, err := s.UpdateProduct(one.ctx, one.admin, products[3].ID, func(p *crm.Product) error { p.Name = "Кроссовки «Бег» №3 (новые)"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		res = site.RunResult{}
+		if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
+			t.Fatalf("second run: %d %+v", code, res)
+		}
+		if c := res.Counts["product"]; c == nil || c.Sent != 1 {
+			t.Errorf("only changed sent %+v, want 1 product", c)
+		}
+		var n int
+		if err := shop.d.Read.QueryRowContext(shop.ctx, "SELECT COUNT(*) FROM products WHERE deleted_at = 0 AND active").Scan(&n); err != nil || n != 29 {
+			t.Errorf("site's active products after a changes-only run: %d %v, want 29", n, err)
+		}
+		if err := shop.d.Read.QueryRowContext(shop.ctx, "SELECT COUNT(*) FROM products WHERE name = 'Кроссовки «Бег» №3 (новые)'").Scan(&n); err != nil || n != 1 {
+			t.Errorf("the renamed product on the site: %d %v", n, err)
+		}
 	})
 }

@@ -29,7 +29,7 @@ type worker struct {
 }
 
 // Timeout lets a large catalog take its time.
-func (w *worker) Timeout(*river.Job[TickArgs]) time.Duration { return leaseFor }
+func (w *worker) Timeout(*river.Job[TickArgs]) time.Duration { return runTimeout }
 
 // Work runs what is due; a run's failure is journaled and counted on the
 // site and retried by its next period, not by River.

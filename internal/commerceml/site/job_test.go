@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,12 @@ func TestScheduleRunsOnceAcrossInstances(t *testing.T) {
 		one.exec("UPDATE site_exchanges SET catalog_due_at = $1, orders_due_at = $1 WHERE id IN ($2, $3)", past, good.ID, bad.ID)
 		one.exec("UPDATE site_exchanges SET catalog_due_at = $1 WHERE id = $2", past, off.ID)
 
+		// A run killed mid-upload left its entry running and its lease
+		// (run out by now): the next run closes it as interrupted.
+		killed := one.exec(`INSERT INTO cml_exchanges (session_id, type, direction, filename, status, started_at, site_id)
+			VALUES ('site-x', 'catalog', 'site', 'catalog.zip', 'running', $1, $2) RETURNING id`, past, good.ID)
+		one.exec("UPDATE site_exchanges SET catalog_lease = $1 WHERE id = $2", past, good.ID)
+
 		// A second instance over the same database.
 		other := site.New(one.app.Store, one.app.Sites.Store, httpx.NewOutboundClient(httpx.OutboundPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}), t.TempDir(),
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -63,8 +70,11 @@ func TestScheduleRunsOnceAcrossInstances(t *testing.T) {
 			}
 			return n
 		}
-		if c, o, b, f := count(good.ID, "catalog"), count(good.ID, "sale"), count(bad.ID, "sale"), count(off.ID, "catalog"); c != 1 || o != 1 || b != 1 || f != 0 {
-			t.Errorf("journal: good catalog %d orders %d, bad orders %d, off %d; want 1 1 1 0", c, o, b, f)
+		if c, o, b, f := count(good.ID, "catalog"), count(good.ID, "sale"), count(bad.ID, "sale"), count(off.ID, "catalog"); c != 2 || o != 1 || b != 1 || f != 0 {
+			t.Errorf("journal: good catalog %d (the killed one too) orders %d, bad orders %d, off %d; want 2 1 1 0", c, o, b, f)
+		}
+		if e, err := one.app.CommerceML.GetEntry(one.ctx, killed); err != nil || e.Status != "failure" || !strings.Contains(e.Error, "interrupted") {
+			t.Errorf("the killed run's entry: %+v %v", e, err)
 		}
 		var catalogDue int64
 		if err := one.d.Read.QueryRowContext(one.ctx, "SELECT catalog_due_at FROM site_exchanges WHERE id = $1", good.ID).Scan(&catalogDue); err != nil {

@@ -27,8 +27,13 @@ const (
 const DirSite = "site"
 
 // leaseFor is how long a run holds its site before another instance may
-// take it over (a crashed run's lease runs out).
-const leaseFor = 30 * time.Minute
+// take it over: a running one renews it every leaseFor/4, so a run
+// killed mid-upload frees the site within leaseFor and the next run
+// starts clean.
+const leaseFor = 2 * time.Minute
+
+// runTimeout bounds one run (a large catalog on a slow site).
+const runTimeout = 2 * time.Hour
 
 // Service runs the exchanges with sites.
 type Service struct {
@@ -117,6 +122,32 @@ func (s *Service) lease(ctx context.Context, id int64, kind string) (bool, error
 	return n == 1, err
 }
 
+// renew keeps the run's lease while it works; the returned func stops it.
+func (s *Service) renew(ctx context.Context, id int64, kind string) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseFor / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+					_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_lease = $1 WHERE id = $2", s.now().Add(leaseFor).UnixMicro(), id)
+					return err
+				})
+				if err != nil && ctx.Err() == nil {
+					s.log.Warn("site exchange: renew the lease", "site", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // Run runs the exchange of kind with the site now and journals it; the
 // answer comes when the run has finished.
 func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, error) {
@@ -132,7 +163,22 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 		return RunResult{}, fmt.Errorf("site exchange %d: %s: %w", id, kind, errBusy)
 	}
 	// The run finishes and is journaled even if the caller goes away.
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runTimeout)
+	defer cancel()
+	started := s.now().UnixMicro()
+	stop := s.renew(ctx, id, kind)
+	defer stop()
+	// What a run killed before its end left "running" in the journal is
+	// closed as interrupted: this run holds the lease, so none is alive.
+	typ0 := map[string]string{KindCatalog: "catalog", KindOrders: "sale"}[kind]
+	if err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = 'failure', finished_at = $1, error = $2
+			WHERE site_id = $3 AND direction = $4 AND type = $5 AND status = 'running'`,
+			s.now().UnixMicro(), "interrupted: the server stopped during the run; the next run starts over", id, DirSite, typ0)
+		return err
+	}); err != nil {
+		return RunResult{}, fmt.Errorf("site exchange %d: journal: %w", id, err)
+	}
 	res := RunResult{Kind: kind, Counts: map[string]*Count{}, Files: []string{}}
 	typ := "catalog"
 	if kind == KindOrders {
@@ -151,12 +197,13 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 	} else {
 		runErr = s.runOrders(ctx, set, dir, &res)
 	}
+	stop() // before end frees the lease, so that no renewal takes it back
 	res.Status = "success"
 	if runErr != nil {
 		res.Status, res.Error = "failure", runErr.Error()
 		s.log.Warn("site exchange: run failed", "site", id, "kind", kind, "err", runErr)
 	}
-	if err := s.end(ctx, id, kind, dir, &res); err != nil {
+	if err := s.end(ctx, id, kind, dir, started, &res); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -177,7 +224,7 @@ func (s *Service) begin(ctx context.Context, siteID int64, typ string) (int64, e
 
 // end closes the run's journal entry, counts the consecutive failures,
 // moves the cursor of a successful run and frees the lease.
-func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, res *RunResult) error {
+func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, started int64, res *RunResult) error {
 	counts := map[string]any{}
 	for k, v := range res.Counts {
 		counts[k] = v
@@ -202,6 +249,12 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, res *
 		fail := "0"
 		if res.Status != "success" {
 			fail = kind + "_failures + 1"
+		} else if kind == KindCatalog {
+			// "Only changed" exports next time what changed after this
+			// run began.
+			if _, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET catalog_cursor = $1 WHERE id = $2", started, siteID); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_failures = "+fail+", "+kind+"_lease = 0 WHERE id = $1", siteID)
 		return err
