@@ -50,10 +50,9 @@ func Periodic() *river.PeriodicJob {
 }
 
 type dueRun struct {
-	id    int64
-	kind  string
-	at    int64
-	every int
+	id   int64
+	kind string
+	at   int64
 }
 
 // RunDue runs every enabled site's catalog or orders exchange whose time

@@ -205,13 +205,3 @@ func (s *Settings) siteStatus(ours string) string {
 	}
 	return ours
 }
-
-// ourStatus is Obmen's status for the site's.
-func (s *Settings) ourStatus(theirs string) string {
-	for o, t := range s.StatusMap {
-		if strings.EqualFold(t, theirs) {
-			return o
-		}
-	}
-	return theirs
-}
