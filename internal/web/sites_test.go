@@ -51,6 +51,15 @@ func TestSitesPage(t *testing.T) {
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="site-check"`) || !strings.Contains(p.Body, "Связи нет") {
 		t.Fatalf("check: %d %s", p.Status, p.Body)
 	}
+	// "Run now" reports the failed run with its journal entry, which
+	// the exchange journal shows with the direction "с сайтом".
+	p = b.post("/admin/sites/"+m[1]+"/run-orders", url.Values{})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="site-run"`) || !strings.Contains(p.Body, "failure") {
+		t.Fatalf("run now: %d %s", p.Status, p.Body)
+	}
+	if p := b.get("/integrations/1c"); !strings.Contains(p.Body, "с сайтом") || !strings.Contains(p.Body, "сайт sale") {
+		t.Errorf("the journal does not show the site's run: %s", p.Body)
+	}
 
 	bs := newBrowserSession(t, e)
 	for _, size := range []struct{ w, h int64 }{{390, 844}, {1280, 800}} {
