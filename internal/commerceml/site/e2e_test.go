@@ -215,6 +215,14 @@ func TestCatalogToSite(t *testing.T) {
 		if err != nil || e.Direction != site.DirSite || e.Status != "success" || e.Counts == nil {
 			t.Errorf("journal: %+v %v", e, err)
 		}
+		// What went to the site can be downloaded from the journal.
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/exchanges/%d/file", one.srv.URL, res.EntryID), nil)
+		req.Header.Set("Authorization", "Bearer "+one.key)
+		if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/zip" {
+			t.Errorf("the run's file: %v %v", r, err)
+		} else {
+			r.Body.Close()
+		}
 
 		// The site holds what was exported: the chosen catalog's 29
 		// products (not the one in "Прочее"), both variants, both prices.

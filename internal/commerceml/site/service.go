@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/client"
@@ -206,7 +207,25 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 	if err := s.end(ctx, id, kind, dir, started, &res); err != nil {
 		return res, err
 	}
+	s.sweep(id, set.KeepDays)
 	return res, nil
+}
+
+// sweep removes the files of the site's runs older than keepDays.
+func (s *Service) sweep(siteID int64, keepDays int) {
+	root := filepath.Join(s.dir, "site", fmt.Sprint(siteID))
+	des, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
+	for _, de := range des {
+		if fi, err := de.Info(); err == nil && de.IsDir() && fi.ModTime().Before(cut) {
+			if err := os.RemoveAll(filepath.Join(root, de.Name())); err != nil {
+				s.log.Warn("site exchange: remove old files", "dir", de.Name(), "err", err)
+			}
+		}
+	}
 }
 
 // begin opens the run's journal entry.
@@ -236,14 +255,18 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 			size += st.Size()
 		}
 	}
-	filename := ""
-	if len(res.Files) > 0 {
-		filename = res.Files[0]
+	// The journal's file (GET /api/v1/exchanges/{id}/file) is what went
+	// to the site: the archive when zipped, else the first document.
+	filename, path := "", ""
+	for _, f := range res.Files {
+		if filename == "" || strings.HasSuffix(f, ".zip") {
+			filename, path = f, filepath.Join(dir, f)
+		}
 	}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = $1, finished_at = $2, counts = $3, problems = '[]', error = $4,
 			filename = $5, file_path = $6, file_size = $7 WHERE id = $8`,
-			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, dir, size, res.EntryID); err != nil {
+			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, path, size, res.EntryID); err != nil {
 			return err
 		}
 		fail := "0"
