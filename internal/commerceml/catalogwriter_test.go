@@ -43,7 +43,7 @@ func TestCatalogWritersRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := Offer{ID: "p1#42", Name: "Кроссовки (42)", Characteristics: []Requisite{{Name: "Размер", Value: "42"}},
-				Prices: []Price{{TypeID: "r", PerUnit: "5990.00", Currency: "RUB", Unit: "шт"}, {TypeID: "w", PerUnit: "4990.00", Currency: "RUB", Unit: "шт"}},
+				Prices:   []Price{{TypeID: "r", PerUnit: "5990.00", Currency: "RUB", Unit: "шт"}, {TypeID: "w", PerUnit: "4990.00", Currency: "RUB", Unit: "шт"}},
 				Quantity: &qty, Stores: []StoreStock{{ID: "wh1", Quantity: "1"}, {ID: "wh2", Quantity: "2"}}}
 			if err := ow.Offer(&o); err != nil {
 				t.Fatal(err)
