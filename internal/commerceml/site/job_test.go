@@ -102,3 +102,33 @@ func TestScheduleRunsOnceAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// The tick is a River periodic job of the real server: started with the
+// job queue, it runs a site's exchange whose time has come.
+func TestTickRunsWithTheJobQueue(t *testing.T) {
+	pair(t, func(t *testing.T, one, shop *instance) {
+		var s site.Settings
+		if code := one.api("POST", "/api/v1/site-exchanges", site.Settings{URL: shop.srv.URL + "/1c_exchange.php", Login: "admin", Password: shop.key,
+			OrdersEvery: 5, Enabled: true}, &s); code != 201 {
+			t.Fatalf("create: %d", code)
+		}
+		one.exec("UPDATE site_exchanges SET orders_due_at = $1 WHERE id = $2", time.Now().Add(-time.Second).UnixMicro(), s.ID)
+		stop, err := one.app.StartJobs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var st string
+			err := one.d.Read.QueryRowContext(one.ctx, "SELECT status FROM cml_exchanges WHERE site_id = $1 AND type = 'sale' ORDER BY id DESC LIMIT 1", s.ID).Scan(&st)
+			if err == nil && st == "success" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no scheduled run within a minute: %q %v", st, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
