@@ -32,6 +32,7 @@ import (
 	"github.com/obmen/obmen/internal/automation/gallery"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/telephony"
@@ -125,6 +126,8 @@ type Server struct {
 	Forms *webform.Service
 	// CommerceML serves the exchange with 1C (/1c_exchange.php).
 	CommerceML *exchange.Service
+	// Sites are the exchanges with web shops, where Obmen plays 1C.
+	Sites *site.Service
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
 	// Connections are the saved accounts of external systems that
@@ -207,6 +210,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	})
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
+	// The exchange with web shops: Obmen plays 1C toward their
+	// 1c_exchange.php (issue 18).
+	sites := site.New(s, site.NewStore(s, box), httpx.NewOutboundClient(outboundPolicy(cfg)), filepath.Join(cfg.DataDir, "commerceml"), log)
+	a.Extra(func(mux *http.ServeMux) {
+		site.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), sites, cfg.MaxBodyBytes)
+	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
@@ -240,6 +249,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetIntake(forms, mailSvc)
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
+	ui.SetSites(sites)
 	ui.SetTimeZone(cfg.TimeZone)
 	var tg notify.Sender
 	if cfg.TelegramToken != "" {
@@ -260,7 +270,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

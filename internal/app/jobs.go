@@ -13,6 +13,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/automation/action"
+	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/bitrix24"
@@ -91,9 +92,10 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 			srv.Rates.Register(w)
 		}
 		srv.Notify.Register(w)
+		srv.Sites.Register(w)
 	}
 	periodic := func(c *river.Config) {
-		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval))
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic())
 		if srv.Rates != nil {
 			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
 		}

@@ -88,6 +88,7 @@ var uiClass = map[string]class{
 	"POST /admin/webhooks/outbound": admin, "GET /admin/webhooks/outbound/{id}": admin,
 	"POST /admin/webhooks/outbound/{id}/{action}": admin, "POST /admin/webhooks/outbound/{id}/retry/{delivery}": admin,
 	"GET /admin/1c": admin, "POST /admin/1c": admin,
+	"GET /admin/sites": admin, "POST /admin/sites": admin, "GET /admin/sites/{id}": admin, "POST /admin/sites/{id}/{action}": admin,
 	"GET /admin/currency-aliases": admin, "POST /admin/currency-aliases": admin, "POST /admin/currency-aliases/delete": admin,
 	"GET /duplicates": admin, "POST /duplicates/rules": admin, "POST /duplicates/merge": admin,
 	"GET /admin/webforms": admin, "POST /admin/webforms": admin, "GET /admin/webforms/{id}": admin, "POST /admin/webforms/{id}/{action}": admin,
@@ -179,7 +180,7 @@ func apiClass() map[string]class {
 	}
 	// Integrations: all administrators'.
 	for _, prefix := range []string{"/api/v1/outbound-webhooks", "/api/v1/deliveries/", "/api/v1/intake/journal", "/api/v1/intake/collectors",
-		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/connections", "/api/v1/telephony/", "/api/v1/templates"} {
+		"/api/v1/webforms", "/api/v1/bundles", "/api/v1/runs", "/api/v1/exchanges", "/api/v1/site-exchanges", "/api/v1/connections", "/api/v1/telephony/", "/api/v1/templates"} {
 		m["prefix "+prefix] = admin
 	}
 	return m
@@ -664,6 +665,7 @@ func (c *accessCrawl) compare() {
 		{"/integrations/webhooks", "/api/v1/outbound-webhooks"},
 		{"/integrations/1c", "/api/v1/exchanges"},
 		{"/admin/1c", "/api/v1/exchanges/settings"},
+		{"/admin/sites", "/api/v1/site-exchanges"},
 		{"/admin/collectors", "/api/v1/intake/collectors"},
 		{"/admin/webforms", "/api/v1/webforms"},
 		{"/automation", "/api/v1/bundles"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/intake"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -95,9 +96,13 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 		if failed && !bad {
 			continue
 		}
-		dir := "in"
+		dir, who := "in", "1С "
 		if e.Direction == exchange.DirOut {
 			dir = "out"
+		}
+		if e.Direction == site.DirSite {
+			// A run of the exchange with a web shop, Obmen playing 1C.
+			dir, who = "site", "сайт "
 		}
 		msg := e.Error
 		if msg == "" && len(e.Problems) > 0 {
@@ -107,7 +112,7 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 		if e.PartlyFailed && e.Status == exchange.StatusSuccess {
 			status = "partly_failed"
 		}
-		out = append(out, JournalEntry{ID: e.ID, At: e.StartedAt, Integration: "1С " + e.Type + " " + e.Filename, Direction: dir,
+		out = append(out, JournalEntry{ID: e.ID, At: e.StartedAt, Integration: who + e.Type + " " + e.Filename, Direction: dir,
 			Status: status, Failed: bad, Error: msg, Skipped: len(e.Skipped)})
 	}
 	return out, nil

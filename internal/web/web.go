@@ -22,6 +22,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
+	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
@@ -77,7 +78,9 @@ type UI struct {
 	auto *automation.Service
 	// conns are the saved connections (connections.go); connUsers names
 	// the bundles using one.
-	conns     *connection.Store
+	conns *connection.Store
+	// sites are the exchanges with web shops (sites.go).
+	sites     *site.Service
 	connUsers connection.Users
 
 	// tz is the installation's time zone from the configuration
@@ -280,6 +283,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /admin/collectors/{id}/{action}", u.collectorAction)
 	u.registerAutomation(mux)
 	u.registerConnections(mux)
+	if u.sites != nil {
+		u.registerSites(mux)
+	}
 	u.registerNotify(mux)
 	u.handle(mux, "GET /integrations", u.integrations)
 	u.handle(mux, "GET /integrations/{source}/{id}", u.journalPayload)

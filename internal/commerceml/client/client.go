@@ -16,6 +16,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Client is one exchange session with a site. Its zero value is not
@@ -86,7 +89,7 @@ func (c *Client) call(ctx context.Context, typ, mode string, params url.Values, 
 // answer splits a text answer into its lines and turns "failure" into an
 // *Error.
 func answer(typ, mode string, b []byte) ([]string, error) {
-	lines := strings.Split(strings.ReplaceAll(strings.TrimPrefix(string(b), "\ufeff"), "\r\n", "\n"), "\n")
+	lines := strings.Split(strings.ReplaceAll(strings.TrimPrefix(text(b), "\ufeff"), "\r\n", "\n"), "\n")
 	switch strings.TrimSpace(lines[0]) {
 	case "success", "progress":
 		return lines, nil
@@ -96,8 +99,22 @@ func answer(typ, mode string, b []byte) ([]string, error) {
 	return nil, fmt.Errorf("1c exchange: type=%s mode=%s: unexpected answer %q", typ, mode, firstLine(b))
 }
 
+// text is an answer as text: sites on windows-1251 (Bitrix's older
+// installs, modules that copy it) answer in it, so a body that is not
+// UTF-8 is read as windows-1251.
+func text(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	s, err := charmap.Windows1251.NewDecoder().Bytes(b)
+	if err != nil {
+		return string(b)
+	}
+	return string(s)
+}
+
 func firstLine(b []byte) string {
-	s, _, _ := strings.Cut(string(b), "\n")
+	s, _, _ := strings.Cut(text(b), "\n")
 	if len(s) > 200 {
 		s = s[:200]
 	}
@@ -127,7 +144,7 @@ func (c *Client) Init(ctx context.Context, typ string) (zip bool, fileLimit int6
 	if err != nil {
 		return false, 0, err
 	}
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	sc := bufio.NewScanner(strings.NewReader(text(b)))
 	for sc.Scan() {
 		k, v, _ := strings.Cut(strings.TrimSpace(sc.Text()), "=")
 		switch k {
@@ -138,7 +155,7 @@ func (c *Client) Init(ctx context.Context, typ string) (zip bool, fileLimit int6
 				return false, 0, fmt.Errorf("1c exchange: init: file_limit %q: %w", v, err)
 			}
 		case "failure":
-			return false, 0, &Error{Type: typ, Mode: "init", Reason: strings.TrimSpace(string(b[len("failure"):]))}
+			return false, 0, &Error{Type: typ, Mode: "init", Reason: strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text(b)), "failure"))}
 		}
 	}
 	if fileLimit <= 0 {

@@ -1,0 +1,266 @@
+package commerceml
+
+import (
+	"bufio"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// docWriter is what the catalog and offers writers share: a buffered,
+// encoded destination that keeps the first error.
+type docWriter struct {
+	bw  *bufio.Writer
+	err error
+}
+
+func newDocWriter(w io.Writer, enc Encoding) *docWriter {
+	return &docWriter{bw: bufio.NewWriterSize(encoder(enc, w), 32<<10)}
+}
+
+func (w *docWriter) printf(format string, args ...any) {
+	if w.err == nil {
+		_, w.err = fmt.Fprintf(w.bw, format, args...)
+	}
+}
+
+func (w *docWriter) escape(v string) {
+	if w.err == nil {
+		w.err = xml.EscapeText(w.bw, []byte(v))
+	}
+}
+
+func (w *docWriter) text(indent, name, v string) {
+	if v = strings.TrimSpace(v); v == "" {
+		return
+	}
+	w.printf("%s<%s>", indent, name)
+	w.escape(v)
+	w.printf("</%s>\n", name)
+}
+
+func (w *docWriter) attrText(v string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(strings.TrimSpace(v)))
+	return b.String()
+}
+
+func (w *docWriter) root(enc Encoding, version string, at time.Time) {
+	w.printf("<?xml version=\"1.0\" encoding=\"%s\"?>\n", enc)
+	w.printf("<%s xmlns=\"%s\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ВерсияСхемы=\"%s\" ДатаФормирования=\"%s\">\n",
+		RootElement, Namespace, version, at.Format("2006-01-02T15:04:05"))
+}
+
+// unit writes <БазоваяЕдиница>: attributes from 2.05, the text always
+// (readers of 2.04 take the text).
+func (w *docWriter) unit(indent string, u Unit) {
+	if u.IsZero() {
+		return
+	}
+	w.printf("%s<БазоваяЕдиница", indent)
+	for _, a := range [][2]string{{"Код", u.Code}, {"НаименованиеПолное", u.FullName}, {"МеждународноеСокращение", u.Intl}} {
+		if a[1] != "" {
+			w.printf(" %s=\"%s\"", a[0], w.attrText(a[1]))
+		}
+	}
+	w.printf(">")
+	w.escape(firstOf(u.Short, u.FullName, u.Code))
+	w.printf("</БазоваяЕдиница>\n")
+}
+
+// CatalogWriter writes a "Каталог" document (import.xml): the classifier
+// with its groups, then the catalog's goods one at a time.
+type CatalogWriter struct {
+	*docWriter
+}
+
+// NewCatalogWriter starts an import.xml of the given schema version in
+// enc with the classifier's groups (a group's ParentID names its parent,
+// "" at the top; nested as the schema wants).
+func NewCatalogWriter(w io.Writer, enc Encoding, version string, at time.Time, cat Catalog, groups []Group) (*CatalogWriter, error) {
+	if err := CheckVersion(version); err != nil {
+		return nil, fmt.Errorf("commerceml: %w", err)
+	}
+	cw := &CatalogWriter{newDocWriter(w, enc)}
+	cw.root(enc, version, at)
+	cw.printf("\t<Классификатор>\n")
+	cw.text("\t\t", "Ид", cat.ClassifierID)
+	cw.text("\t\t", "Наименование", cat.Name)
+	children := map[string][]Group{}
+	known := map[string]bool{}
+	for _, g := range groups {
+		known[g.ID] = true
+	}
+	for _, g := range groups {
+		p := g.ParentID
+		if !known[p] {
+			p = ""
+		}
+		children[p] = append(children[p], g)
+	}
+	var write func(parent, indent string)
+	write = func(parent, indent string) {
+		gs := children[parent]
+		if len(gs) == 0 {
+			return
+		}
+		cw.printf("%s<Группы>\n", indent)
+		for _, g := range gs {
+			cw.printf("%s\t<Группа>\n", indent)
+			cw.text(indent+"\t\t", "Ид", g.ID)
+			cw.text(indent+"\t\t", "Наименование", g.Name)
+			write(g.ID, indent+"\t\t")
+			cw.printf("%s\t</Группа>\n", indent)
+		}
+		cw.printf("%s</Группы>\n", indent)
+	}
+	write("", "\t\t")
+	cw.printf("\t</Классификатор>\n")
+	cw.printf("\t<Каталог СодержитТолькоИзменения=\"%t\">\n", cat.OnlyChanges)
+	cw.text("\t\t", "Ид", cat.ID)
+	cw.text("\t\t", "ИдКлассификатора", cat.ClassifierID)
+	cw.text("\t\t", "Наименование", cat.Name)
+	cw.printf("\t\t<Товары>\n")
+	return cw, cw.err
+}
+
+// Good writes one <Товар>.
+func (w *CatalogWriter) Good(g *Good) error {
+	in := "\t\t\t\t"
+	if g.DeleteMark != "" {
+		w.printf("\t\t\t<Товар Статус=\"Удален\">\n")
+	} else {
+		w.printf("\t\t\t<Товар>\n")
+	}
+	w.text(in, "Ид", g.ID)
+	w.text(in, "Артикул", g.Article)
+	w.text(in, "Наименование", g.Name)
+	w.unit(in, g.Unit)
+	if len(g.GroupIDs) > 0 {
+		w.printf("%s<Группы>\n", in)
+		for _, id := range g.GroupIDs {
+			w.text(in+"\t", "Ид", id)
+		}
+		w.printf("%s</Группы>\n", in)
+	}
+	w.text(in, "Описание", g.Description)
+	if len(g.Taxes) > 0 {
+		w.printf("%s<СтавкиНалогов>\n", in)
+		for _, t := range g.Taxes {
+			w.printf("%s\t<СтавкаНалога>\n", in)
+			w.text(in+"\t\t", "Наименование", t.Name)
+			w.text(in+"\t\t", "Ставка", t.Rate)
+			w.printf("%s\t</СтавкаНалога>\n", in)
+		}
+		w.printf("%s</СтавкиНалогов>\n", in)
+	}
+	if len(g.Requisites) > 0 {
+		w.printf("%s<ЗначенияРеквизитов>\n", in)
+		for _, r := range g.Requisites {
+			w.printf("%s\t<ЗначениеРеквизита>\n", in)
+			w.text(in+"\t\t", "Наименование", r.Name)
+			w.printf("%s\t\t<Значение>", in)
+			w.escape(r.Value)
+			w.printf("</Значение>\n%s\t</ЗначениеРеквизита>\n", in)
+		}
+		w.printf("%s</ЗначенияРеквизитов>\n", in)
+	}
+	w.printf("\t\t\t</Товар>\n")
+	return w.err
+}
+
+// Close ends the document and flushes it.
+func (w *CatalogWriter) Close() error {
+	w.printf("\t\t</Товары>\n\t</Каталог>\n</%s>\n", RootElement)
+	if w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	return w.err
+}
+
+// OffersWriter writes a "Пакет предложений" document (offers.xml): the
+// price types, then the offers one at a time.
+type OffersWriter struct {
+	*docWriter
+	version string
+}
+
+// NewOffersWriter starts an offers.xml for the catalog with the given
+// price types.
+func NewOffersWriter(w io.Writer, enc Encoding, version string, at time.Time, pkg Offers, types []PriceType) (*OffersWriter, error) {
+	if err := CheckVersion(version); err != nil {
+		return nil, fmt.Errorf("commerceml: %w", err)
+	}
+	ow := &OffersWriter{docWriter: newDocWriter(w, enc), version: version}
+	ow.root(enc, version, at)
+	ow.printf("\t<ПакетПредложений СодержитТолькоИзменения=\"%t\">\n", pkg.OnlyChanges)
+	ow.text("\t\t", "Ид", pkg.ID)
+	ow.text("\t\t", "Наименование", pkg.Name)
+	ow.text("\t\t", "ИдКаталога", pkg.CatalogID)
+	ow.text("\t\t", "ИдКлассификатора", pkg.ClassifierID)
+	if len(types) > 0 {
+		ow.printf("\t\t<ТипыЦен>\n")
+		for _, t := range types {
+			ow.printf("\t\t\t<ТипЦены>\n")
+			ow.text("\t\t\t\t", "Ид", t.ID)
+			ow.text("\t\t\t\t", "Наименование", t.Name)
+			ow.text("\t\t\t\t", "Валюта", t.Currency)
+			ow.printf("\t\t\t</ТипЦены>\n")
+		}
+		ow.printf("\t\t</ТипыЦен>\n")
+	}
+	ow.printf("\t\t<Предложения>\n")
+	return ow, ow.err
+}
+
+// Offer writes one <Предложение>: a good's or a variant's ("<good>#<id>")
+// characteristics, prices, total quantity and stock per warehouse.
+func (w *OffersWriter) Offer(o *Offer) error {
+	in := "\t\t\t\t"
+	w.printf("\t\t\t<Предложение>\n")
+	w.text(in, "Ид", o.ID)
+	w.text(in, "Артикул", o.Article)
+	w.text(in, "Наименование", o.Name)
+	w.unit(in, o.Unit)
+	if len(o.Characteristics) > 0 {
+		w.printf("%s<ХарактеристикиТовара>\n", in)
+		for _, c := range o.Characteristics {
+			w.printf("%s\t<ХарактеристикаТовара>\n", in)
+			w.text(in+"\t\t", "Наименование", c.Name)
+			w.text(in+"\t\t", "Значение", c.Value)
+			w.printf("%s\t</ХарактеристикаТовара>\n", in)
+		}
+		w.printf("%s</ХарактеристикиТовара>\n", in)
+	}
+	if len(o.Prices) > 0 {
+		w.printf("%s<Цены>\n", in)
+		for _, p := range o.Prices {
+			w.printf("%s\t<Цена>\n", in)
+			w.text(in+"\t\t", "ИдТипаЦены", p.TypeID)
+			w.text(in+"\t\t", "ЦенаЗаЕдиницу", p.PerUnit)
+			w.text(in+"\t\t", "Валюта", p.Currency)
+			w.text(in+"\t\t", "Единица", p.Unit)
+			w.printf("%s\t\t<Коэффициент>1</Коэффициент>\n%s\t</Цена>\n", in, in)
+		}
+		w.printf("%s</Цены>\n", in)
+	}
+	if o.Quantity != nil {
+		w.text(in, "Количество", *o.Quantity)
+	}
+	for _, s := range o.Stores {
+		w.printf("%s<Склад ИдСклада=\"%s\" КоличествоНаСкладе=\"%s\"/>\n", in, w.attrText(s.ID), w.attrText(s.Quantity))
+	}
+	w.printf("\t\t\t</Предложение>\n")
+	return w.err
+}
+
+// Close ends the document and flushes it.
+func (w *OffersWriter) Close() error {
+	w.printf("\t\t</Предложения>\n\t</ПакетПредложений>\n</%s>\n", RootElement)
+	if w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	return w.err
+}

@@ -1,0 +1,289 @@
+package site
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/commerceml/client"
+	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Kinds of run.
+const (
+	KindCatalog = "catalog"
+	KindOrders  = "orders"
+)
+
+// DirSite is the journal direction of the runs ("с сайтом" in the UI).
+const DirSite = "site"
+
+// leaseFor is how long a run holds its site before another instance may
+// take it over: a running one renews it every leaseFor/4, so a run
+// killed mid-upload frees the site within leaseFor and the next run
+// starts clean.
+const leaseFor = 2 * time.Minute
+
+// runTimeout bounds one run (a large catalog on a slow site).
+const runTimeout = 2 * time.Hour
+
+// Service runs the exchanges with sites.
+type Service struct {
+	Store *Store
+	st    *store.Store
+	db    *db.DB
+	http  *http.Client
+	log   *slog.Logger
+	dir   string
+	now   func() time.Time
+}
+
+// New returns the service; hc must be the SSRF-guarded outbound client
+// (httpx.NewOutboundClient); dir keeps the files of the runs.
+func New(st *store.Store, ss *Store, hc *http.Client, dir string, log *slog.Logger) *Service {
+	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// CheckResult is the answer of "check connection".
+type CheckResult struct {
+	OK        bool   `json:"ok"`
+	Zip       bool   `json:"zip"`
+	FileLimit int64  `json:"file_limit"`
+	Error     string `json:"error,omitempty"`
+}
+
+func (s *Service) client(set Settings) *client.Client {
+	return &client.Client{URL: set.URL, Login: set.Login, Password: set.Password, HTTP: s.http}
+}
+
+// Check signs in to the site and asks its parameters (checkauth + init).
+func (s *Service) Check(ctx context.Context, set Settings) CheckResult {
+	c := s.client(set)
+	if err := c.Checkauth(ctx, "catalog"); err != nil {
+		return CheckResult{Error: err.Error()}
+	}
+	zip, limit, err := c.Init(ctx, "catalog")
+	if err != nil {
+		return CheckResult{Error: err.Error()}
+	}
+	return CheckResult{OK: true, Zip: zip, FileLimit: limit}
+}
+
+// Count is what happened to the records of one entity in a run.
+type Count struct {
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Skipped int `json:"skipped"`
+	Failed  int `json:"failed"`
+	Sent    int `json:"sent,omitempty"`
+}
+
+// RunResult is the answer of a run: its journal entry and what it did.
+type RunResult struct {
+	EntryID int64             `json:"entry_id"`
+	Kind    string            `json:"kind"`
+	Status  string            `json:"status"`
+	Counts  map[string]*Count `json:"counts"`
+	Files   []string          `json:"files"`
+	Error   string            `json:"error,omitempty"`
+}
+
+func (r *RunResult) of(entity string) *Count {
+	if r.Counts[entity] == nil {
+		r.Counts[entity] = &Count{}
+	}
+	return r.Counts[entity]
+}
+
+// errBusy: another run of the same kind holds the site.
+var errBusy = errors.New("another run of this kind is under way for this site")
+
+// lease takes the site for a run of kind; false when another holds it.
+func (s *Service) lease(ctx context.Context, id int64, kind string) (bool, error) {
+	now := s.now().UnixMicro()
+	var n int64
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_lease = $1 WHERE id = $2 AND "+kind+"_lease < $3",
+			now+leaseFor.Microseconds(), id, now)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n == 1, err
+}
+
+// renew keeps the run's lease while it works; the returned func stops it.
+func (s *Service) renew(ctx context.Context, id int64, kind string) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseFor / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+					_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_lease = $1 WHERE id = $2", s.now().Add(leaseFor).UnixMicro(), id)
+					return err
+				})
+				if err != nil && ctx.Err() == nil {
+					s.log.Warn("site exchange: renew the lease", "site", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// Run runs the exchange of kind with the site now and journals it; the
+// answer comes when the run has finished.
+func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, error) {
+	set, err := s.Store.Open(ctx, id)
+	if err != nil {
+		return RunResult{}, err
+	}
+	ok, err := s.lease(ctx, id, kind)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("site exchange %d: %w", id, err)
+	}
+	if !ok {
+		return RunResult{}, fmt.Errorf("site exchange %d: %s: %w", id, kind, errBusy)
+	}
+	// The run finishes and is journaled even if the caller goes away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runTimeout)
+	defer cancel()
+	started := s.now().UnixMicro()
+	stop := s.renew(ctx, id, kind)
+	defer stop()
+	// What a run killed before its end left "running" in the journal is
+	// closed as interrupted: this run holds the lease, so none is alive.
+	typ0 := map[string]string{KindCatalog: "catalog", KindOrders: "sale"}[kind]
+	if err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = 'failure', finished_at = $1, error = $2
+			WHERE site_id = $3 AND direction = $4 AND type = $5 AND status = 'running'`,
+			s.now().UnixMicro(), "interrupted: the server stopped during the run; the next run starts over", id, DirSite, typ0)
+		return err
+	}); err != nil {
+		return RunResult{}, fmt.Errorf("site exchange %d: journal: %w", id, err)
+	}
+	res := RunResult{Kind: kind, Counts: map[string]*Count{}, Files: []string{}}
+	typ := "catalog"
+	if kind == KindOrders {
+		typ = "sale"
+	}
+	res.EntryID, err = s.begin(ctx, id, typ)
+	if err != nil {
+		return res, err
+	}
+	dir := filepath.Join(s.dir, "site", fmt.Sprint(id), fmt.Sprint(res.EntryID))
+	var runErr error
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		runErr = fmt.Errorf("site exchange: %w", err)
+	} else if kind == KindCatalog {
+		runErr = s.runCatalog(ctx, set, dir, &res)
+	} else {
+		runErr = s.runOrders(ctx, set, dir, &res)
+	}
+	stop() // before end frees the lease, so that no renewal takes it back
+	res.Status = "success"
+	if runErr != nil {
+		res.Status, res.Error = "failure", runErr.Error()
+		s.log.Warn("site exchange: run failed", "site", id, "kind", kind, "err", runErr)
+	}
+	if err := s.end(ctx, id, kind, dir, started, &res); err != nil {
+		return res, err
+	}
+	s.sweep(id, set.KeepDays)
+	return res, nil
+}
+
+// sweep removes the files of the site's runs older than keepDays.
+func (s *Service) sweep(siteID int64, keepDays int) {
+	root := filepath.Join(s.dir, "site", fmt.Sprint(siteID))
+	des, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
+	for _, de := range des {
+		if fi, err := de.Info(); err == nil && de.IsDir() && fi.ModTime().Before(cut) {
+			if err := os.RemoveAll(filepath.Join(root, de.Name())); err != nil {
+				s.log.Warn("site exchange: remove old files", "dir", de.Name(), "err", err)
+			}
+		}
+	}
+}
+
+// begin opens the run's journal entry.
+func (s *Service) begin(ctx context.Context, siteID int64, typ string) (int64, error) {
+	var id int64
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO cml_exchanges (session_id, type, direction, filename, status, started_at, site_id)
+			VALUES ($1, $2, $3, '', 'running', $4, $5) RETURNING id`, fmt.Sprintf("site-%d", siteID), typ, DirSite, s.now().UnixMicro(), siteID).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("site exchange: journal: %w", err)
+	}
+	return id, nil
+}
+
+// end closes the run's journal entry, counts the consecutive failures,
+// moves the cursor of a successful run and frees the lease.
+func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, started int64, res *RunResult) error {
+	counts := map[string]any{}
+	for k, v := range res.Counts {
+		counts[k] = v
+	}
+	c, _ := json.Marshal(counts)
+	var size int64
+	for _, f := range res.Files {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			size += st.Size()
+		}
+	}
+	// The journal's file (GET /api/v1/exchanges/{id}/file) is what went
+	// to the site: the archive when zipped, else the first document.
+	filename, path := "", ""
+	for _, f := range res.Files {
+		if filename == "" || strings.HasSuffix(f, ".zip") {
+			filename, path = f, filepath.Join(dir, f)
+		}
+	}
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = $1, finished_at = $2, counts = $3, problems = '[]', error = $4,
+			filename = $5, file_path = $6, file_size = $7 WHERE id = $8`,
+			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, path, size, res.EntryID); err != nil {
+			return err
+		}
+		fail := "0"
+		if res.Status != "success" {
+			fail = kind + "_failures + 1"
+		} else if kind == KindCatalog {
+			// "Only changed" exports next time what changed after this
+			// run began.
+			if _, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET catalog_cursor = $1 WHERE id = $2", started, siteID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_failures = "+fail+", "+kind+"_lease = 0 WHERE id = $1", siteID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("site exchange: journal: %w", err)
+	}
+	return nil
+}
