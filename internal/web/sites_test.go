@@ -17,7 +17,7 @@ import (
 // the password is never shown back, "check connection" reports the
 // failure in Russian, and the page fits a phone and a laptop.
 func TestSitesPage(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t))
+	e := newEnv(t, storetest.OpenAny(t))
 	b := e.browser()
 	b.signIn()
 	if p := b.get("/admin/1c"); !strings.Contains(p.Body, `href="/admin/sites"`) {
