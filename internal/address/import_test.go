@@ -1,6 +1,7 @@
 package address_test
 
 import (
+	"archive/zip"
 	"context"
 	"errors"
 	"fmt"
@@ -260,4 +261,38 @@ func TestImportMalformed(t *testing.T) {
 			t.Errorf("truncated file: %v, want the line named", err)
 		}
 	})
+}
+
+// TestImportZip reads the dump as the official archive: one zip with a
+// folder per region.
+func TestImportZip(t *testing.T) {
+	d := storetest.OpenAny(t)
+	zpath := filepath.Join(t.TempDir(), "gar_xml.zip")
+	f, err := os.Create(zpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	files, _ := filepath.Glob("testdata/gar/*/*.XML")
+	for _, p := range files {
+		rel, _ := filepath.Rel("testdata/gar", p)
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		w.Write(b)
+	}
+	zw.Close()
+	f.Close()
+	st := importDir(t, d, zpath, 50)
+	if st.Files != 5 {
+		t.Errorf("stats %+v, want the 5 files of region 50", st)
+	}
+	if got := texts(values(t, d, address.Query{Text: "лесная", Level: "street", Parent: guid(5003)})); len(got) != 1 {
+		t.Errorf("street from the zip: %q", got)
+	}
+	if _, err := (&address.Importer{DB: d}).Import(context.Background(), "import_test.go"); err == nil || !strings.Contains(err.Error(), "not a folder nor a zip") {
+		t.Errorf("a plain file: %v", err)
+	}
 }
