@@ -36,6 +36,7 @@ func addressCmd(ctx context.Context, cfg config.Config, args []string, stdout, s
 	fs := newFlags("address import", &cfg, stderr)
 	var regions regionsFlag
 	fs.Var(&regions, "region", "import only this region code (repeat or list: --region 77 --region 50, --region 16,02)")
+	batch := fs.Int("batch", 2000, "records per transaction")
 	if err := parse(fs, args[1:], 1); err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func addressCmd(ctx context.Context, cfg config.Config, args []string, stdout, s
 	}
 	defer d.Close()
 	start := time.Now()
-	im := &address.Importer{DB: d, Log: log, Regions: regions, Progress: progressPrinter(stderr)}
+	im := &address.Importer{DB: d, Log: log, Regions: regions, Batch: *batch, Progress: progressPrinter(stderr)}
 	st, err := im.Import(ctx, fs.Arg(0))
 	if err != nil {
 		return err
@@ -97,4 +98,3 @@ func progressPrinter(w io.Writer) func(address.Progress) {
 		}
 	}
 }
-
