@@ -243,7 +243,7 @@ func (im *Importer) apply(ctx context.Context, s source, batch []attrs, upTo int
 	var kept int64
 	err := im.DB.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		kept = 0
-		w := &writer{tx: tx, region: s.region, today: today}
+		w := &writer{tx: tx, region: s.region, today: today, queued: map[int64]bool{}}
 		defer w.close()
 		for i, a := range batch {
 			ok, err := w.record(ctx, s.kind, a)
@@ -253,6 +253,9 @@ func (im *Importer) apply(ctx context.Context, s source, batch []attrs, upTo int
 			if ok {
 				kept++
 			}
+		}
+		if err := w.flush(ctx); err != nil {
+			return err
 		}
 		doneFlag := 0
 		if final {
@@ -279,6 +282,11 @@ type writer struct {
 	region int
 	today  string
 	stmts  map[string]*sql.Stmt
+
+	objects   []pendingObject
+	queued    map[int64]bool
+	values    map[string][]pendingValue
+	valueSeen map[string]map[int64]bool
 }
 
 func (w *writer) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -329,8 +337,30 @@ func (w *writer) record(ctx context.Context, kind fileKind, a attrs) (bool, erro
 	}
 }
 
-// object upserts an actual, active object and its keys, or deactivates
-// the object when this non-actual record is the one held.
+// chunk is how many records of one kind a multi-row statement writes:
+// one round trip instead of several per record, which on PostgreSQL is
+// most of an import's time.
+const chunk = 200
+
+// pendingObject is an actual, active object waiting for its chunk.
+type pendingObject struct {
+	id, rec     int64
+	guid        string
+	level, kind int
+	name, typ   string
+	keys        []string
+}
+
+// pendingValue is a parent or a parameter waiting for its chunk.
+type pendingValue struct {
+	id  int64
+	val any
+}
+
+// object queues an actual, active object and its keys, or deactivates the
+// object when this non-actual record is the one held. Records of one
+// object are applied in their order: a second record of a queued object,
+// or a deactivation, writes the queue first.
 func (w *writer) object(ctx context.Context, a attrs, level, kind int, name, typeName string, keys []string) (bool, error) {
 	id, err := a.int64("OBJECTID")
 	if err != nil {
@@ -345,6 +375,9 @@ func (w *writer) object(ctx context.Context, a attrs, level, kind int, name, typ
 		return false, fmt.Errorf("attribute OBJECTGUID=%q is not a UUID", guid)
 	}
 	if a["ISACTUAL"] != "1" || a["ISACTIVE"] != "1" {
+		if err := w.flush(ctx); err != nil {
+			return false, err
+		}
 		res, err := w.exec(ctx, `UPDATE address_objects SET active = 0 WHERE object_id = $1 AND record_id = $2 AND active = 1`, id, rec)
 		if err != nil {
 			return false, fmt.Errorf("deactivate object %d: %w", id, err)
@@ -356,30 +389,18 @@ func (w *writer) object(ctx context.Context, a attrs, level, kind int, name, typ
 		}
 		return false, nil
 	}
-	_, err = w.exec(ctx, `INSERT INTO address_objects (object_id, record_id, guid, region, level, kind, name, type_name, type_key, active)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
-		ON CONFLICT (object_id) DO UPDATE SET record_id = excluded.record_id, guid = excluded.guid, region = excluded.region,
-			level = excluded.level, kind = excluded.kind, name = excluded.name, type_name = excluded.type_name,
-			type_key = excluded.type_key, active = 1`,
-		id, rec, strings.ToLower(guid), w.region, level, kind, name, typeName, TypeKey(typeName))
-	if err != nil {
-		return false, fmt.Errorf("object %d: %w", id, err)
-	}
-	if _, err := w.exec(ctx, `DELETE FROM address_keys WHERE object_id = $1`, id); err != nil {
-		return false, fmt.Errorf("object %d keys: %w", id, err)
-	}
-	for _, k := range keys {
-		_, err := w.exec(ctx, `INSERT INTO address_keys (key, object_id, kind, parent_id)
-			SELECT $1, object_id, kind, COALESCE(parent_id, 0) FROM address_objects WHERE object_id = $2
-			ON CONFLICT (object_id, key) DO NOTHING`, k, id)
-		if err != nil {
-			return false, fmt.Errorf("object %d keys: %w", id, err)
+	if w.queued[id] || len(w.objects) >= chunk {
+		if err := w.flush(ctx); err != nil {
+			return false, err
 		}
 	}
+	w.queued[id] = true
+	w.objects = append(w.objects, pendingObject{id: id, rec: rec, guid: strings.ToLower(guid), level: level, kind: kind, name: name, typ: typeName, keys: keys})
 	return true, nil
 }
 
-// hierarchy links an object to its parent in the administrative division.
+// hierarchy queues the link of an object to its parent in the
+// administrative division.
 func (w *writer) hierarchy(ctx context.Context, a attrs) (bool, error) {
 	if a["ISACTIVE"] != "1" {
 		return false, nil
@@ -394,24 +415,18 @@ func (w *writer) hierarchy(ctx context.Context, a attrs) (bool, error) {
 			return false, err
 		}
 	}
-	if _, err := w.exec(ctx, `UPDATE address_objects SET parent_id = $1 WHERE object_id = $2`, parent, id); err != nil {
-		return false, fmt.Errorf("object %d parent: %w", id, err)
-	}
-	if _, err := w.exec(ctx, `UPDATE address_keys SET parent_id = $1 WHERE object_id = $2`, parent, id); err != nil {
-		return false, fmt.Errorf("object %d parent: %w", id, err)
-	}
-	return true, nil
+	return true, w.queue(ctx, "parent", id, parent)
 }
 
-// param sets the КЛАДР code (type 10) and the postcode (type 5) valid
+// param queues the КЛАДР code (type 10) and the postcode (type 5) valid
 // today; other parameters (ОКАТО, ОКТМО, cadastral numbers …) are skipped.
 func (w *writer) param(ctx context.Context, a attrs) (bool, error) {
-	var q string
+	var col string
 	switch a["TYPEID"] {
 	case "10":
-		q = `UPDATE address_objects SET kladr = $1 WHERE object_id = $2`
+		col = "kladr"
 	case "5":
-		q = `UPDATE address_objects SET postcode = $1 WHERE object_id = $2`
+		col = "postcode"
 	default:
 		return false, nil
 	}
@@ -422,10 +437,125 @@ func (w *writer) param(ctx context.Context, a attrs) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := w.exec(ctx, q, strings.TrimSpace(a["VALUE"]), id); err != nil {
-		return false, fmt.Errorf("object %d parameter %s: %w", id, a["TYPEID"], err)
+	return true, w.queue(ctx, col, id, strings.TrimSpace(a["VALUE"]))
+}
+
+// queue adds a value of column col for object id, writing the queue
+// first when the object is in it already (the later value wins).
+func (w *writer) queue(ctx context.Context, col string, id int64, val any) error {
+	if w.values == nil {
+		w.values = map[string][]pendingValue{}
+		w.valueSeen = map[string]map[int64]bool{}
 	}
-	return true, nil
+	if w.valueSeen[col] == nil {
+		w.valueSeen[col] = map[int64]bool{}
+	}
+	if w.valueSeen[col][id] || len(w.values[col]) >= chunk {
+		if err := w.flushValues(ctx, col); err != nil {
+			return err
+		}
+	}
+	w.valueSeen[col][id] = true
+	w.values[col] = append(w.values[col], pendingValue{id, val})
+	return nil
+}
+
+// flush writes everything queued.
+func (w *writer) flush(ctx context.Context) error {
+	if err := w.flushObjects(ctx); err != nil {
+		return err
+	}
+	for _, col := range []string{"parent", "kladr", "postcode"} {
+		if err := w.flushValues(ctx, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writer) flushObjects(ctx context.Context) error {
+	if len(w.objects) == 0 {
+		return nil
+	}
+	objs := w.objects
+	w.objects = w.objects[:0]
+	clear(w.queued)
+	var q strings.Builder
+	args := make([]any, 0, len(objs)*9)
+	q.WriteString(`INSERT INTO address_objects (object_id, record_id, guid, region, level, kind, name, type_name, type_key, active) VALUES `)
+	ids := make([]string, 0, len(objs))
+	for i, o := range objs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 1)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		args = append(args, o.id, o.rec, o.guid, w.region, o.level, o.kind, o.name, o.typ, TypeKey(o.typ))
+		ids = append(ids, strconv.FormatInt(o.id, 10))
+	}
+	q.WriteString(` ON CONFLICT (object_id) DO UPDATE SET record_id = excluded.record_id, guid = excluded.guid, region = excluded.region,
+		level = excluded.level, kind = excluded.kind, name = excluded.name, type_name = excluded.type_name,
+		type_key = excluded.type_key, active = 1`)
+	if _, err := w.tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("objects %d…%d: %w", objs[0].id, objs[len(objs)-1].id, err)
+	}
+	// The ids are integers parsed above, so writing them into the
+	// statement is safe, and it keeps one parameter list short.
+	if _, err := w.tx.ExecContext(ctx, `DELETE FROM address_keys WHERE object_id IN (`+strings.Join(ids, ", ")+`)`); err != nil {
+		return fmt.Errorf("objects %d…%d keys: %w", objs[0].id, objs[len(objs)-1].id, err)
+	}
+	q.Reset()
+	args = args[:0]
+	q.WriteString(`INSERT INTO address_keys (key, object_id, kind, parent_id)
+		SELECT v.key, o.object_id, o.kind, COALESCE(o.parent_id, 0) FROM (`)
+	for _, o := range objs {
+		for _, k := range o.keys {
+			if len(args) > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&q, "SELECT CAST($%d AS TEXT) AS key, CAST($%d AS BIGINT) AS oid", len(args)+1, len(args)+2)
+			args = append(args, k, o.id)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	// WHERE true: SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT.
+	q.WriteString(`) v JOIN address_objects o ON o.object_id = v.oid WHERE true ON CONFLICT (object_id, key) DO NOTHING`)
+	if _, err := w.tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("objects %d…%d keys: %w", objs[0].id, objs[len(objs)-1].id, err)
+	}
+	return nil
+}
+
+func (w *writer) flushValues(ctx context.Context, col string) error {
+	vals := w.values[col]
+	if len(vals) == 0 {
+		return nil
+	}
+	w.values[col] = vals[:0]
+	clear(w.valueSeen[col])
+	typ := "TEXT"
+	if col == "parent" {
+		typ = "BIGINT"
+	}
+	var from strings.Builder
+	args := make([]any, 0, len(vals)*2)
+	for i, v := range vals {
+		if i > 0 {
+			from.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&from, "SELECT CAST($%d AS BIGINT) AS id, CAST($%d AS %s) AS val", 2*i+1, 2*i+2, typ)
+		args = append(args, v.id, v.val)
+	}
+	tables := map[string][]string{"parent": {"address_objects", "parent_id", "address_keys", "parent_id"}, "kladr": {"address_objects", "kladr"}, "postcode": {"address_objects", "postcode"}}[col]
+	for i := 0; i < len(tables); i += 2 {
+		_, err := w.tx.ExecContext(ctx, `UPDATE `+tables[i]+` SET `+tables[i+1]+` = v.val FROM (`+from.String()+`) AS v WHERE `+tables[i]+`.object_id = v.id`, args...)
+		if err != nil {
+			return fmt.Errorf("%s of objects %d…%d: %w", col, vals[0].id, vals[len(vals)-1].id, err)
+		}
+	}
+	return nil
 }
 
 // houseTypes are the short names of AS_HOUSE_TYPES.

@@ -2,6 +2,7 @@ package address
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +88,28 @@ func FuzzHouseKey(f *testing.F) {
 		if HouseKey(k) != k {
 			t.Fatalf("HouseKey is not idempotent on %q: %q then %q", s, k, HouseKey(k))
 		}
+	})
+}
+
+// FuzzWalk feeds the streaming reader arbitrary documents: it returns an
+// error or the records, never panics, and numbers records from 1 up.
+func FuzzWalk(f *testing.F) {
+	for _, s := range []string{
+		`<ADDRESSOBJECTS><OBJECT ID="1" NAME="Ленина"/><OBJECT ID="2"/></ADDRESSOBJECTS>`,
+		`<?xml version="1.0" encoding="windows-1251"?><ITEMS><ITEM ID="1"/></ITEMS>`,
+		`<HOUSES><HOUSE HOUSENUM="5&quot;"/>`,
+		``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		var last int64
+		_ = walk(strings.NewReader(doc), "OBJECT", func(n int64, a attrs) error {
+			if n != last+1 {
+				t.Fatalf("record %d after %d", n, last)
+			}
+			last = n
+			return nil
+		})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/obmen/obmen/internal/db"
@@ -74,10 +75,13 @@ func Suggest(ctx context.Context, d *db.DB, q Query) ([]Suggestion, error) {
 		return []Suggestion{}, nil
 	}
 	lo, hi := pq.key, pq.key+"\U0010FFFF"
-	sel := `SELECT o.object_id, COALESCE(o.parent_id, 0), o.level, o.kind, o.region, o.guid, o.name, o.type_name, o.kladr, o.postcode
+	// Every query walks one index range in key order and stops at the
+	// limit; ranking (key, then the higher level first) and merging are
+	// done here, so that no query sorts all the keys a short prefix
+	// matches.
+	sel := `SELECT k.key, o.object_id, COALESCE(o.parent_id, 0), o.level, o.kind, o.region, o.guid, o.name, o.type_name, o.kladr, o.postcode
 		FROM address_keys k JOIN address_objects o ON o.object_id = k.object_id`
-	var rows *sql.Rows
-	var err error
+	var cand []keyed
 	if q.Parent != "" {
 		var pid int64
 		var plevel, pregion int
@@ -91,43 +95,68 @@ func Suggest(ctx context.Context, d *db.DB, q Query) ([]Suggestion, error) {
 		}
 		if kind == 1 {
 			// A city within a region: the region's code is enough.
-			rows, err = d.Read.QueryContext(ctx, sel+` WHERE k.kind = 1 AND k.key >= $1 AND k.key < $2 AND o.region = $3
-				AND o.level > $4 AND ($5 = '' OR o.type_key = $5) ORDER BY k.key, o.level, o.object_id LIMIT $6`,
-				lo, hi, pregion, plevel, pq.typeKey, limit*3)
+			if cand, err = fetch(ctx, d, sel+` WHERE k.kind = 1 AND k.key >= $1 AND k.key < $2 AND o.region = $3
+				AND o.level > $4 AND ($5 = '' OR o.type_key = $5) ORDER BY k.key LIMIT $6`,
+				lo, hi, pregion, plevel, pq.typeKey, limit*3); err != nil {
+				return nil, err
+			}
 		} else {
 			// Streets lie under the city directly or under one of its
 			// planning structures (level 7: микрорайон, СНТ, территория),
-			// houses under the street or straight under a village.
-			rows, err = d.Read.QueryContext(ctx, sel+` WHERE k.kind = $1 AND k.key >= $2 AND k.key < $3
-				AND (k.parent_id = $4 OR k.parent_id IN (SELECT c.object_id FROM address_objects c WHERE c.parent_id = $4 AND c.level = 7 AND c.active = 1))
-				AND ($5 = '' OR o.type_key = $5) ORDER BY k.key, o.object_id LIMIT $6`,
-				kind, lo, hi, pid, pq.typeKey, limit*3)
+			// houses under the street or straight under a village: one
+			// index range per parent.
+			parents := []int64{pid}
+			rows, err := d.Read.QueryContext(ctx, `SELECT object_id FROM address_objects WHERE parent_id = $1 AND level = 7 AND active = 1 LIMIT 500`, pid)
+			if err != nil {
+				return nil, fmt.Errorf("address: suggest: %w", err)
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("address: suggest: %w", err)
+				}
+				parents = append(parents, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("address: suggest: %w", err)
+			}
+			for _, p := range parents {
+				c, err := fetch(ctx, d, sel+` WHERE k.parent_id = $1 AND k.kind = $2 AND k.key >= $3 AND k.key < $4
+					AND ($5 = '' OR o.type_key = $5) ORDER BY k.key LIMIT $6`,
+					p, kind, lo, hi, pq.typeKey, limit*3)
+				if err != nil {
+					return nil, err
+				}
+				cand = append(cand, c...)
+			}
 		}
 	} else {
-		rows, err = d.Read.QueryContext(ctx, sel+` WHERE k.kind = $1 AND k.key >= $2 AND k.key < $3
-			AND ($4 = '' OR o.type_key = $4) ORDER BY k.key, o.level, o.object_id LIMIT $5`,
-			kind, lo, hi, pq.typeKey, limit*3)
+		var err error
+		if cand, err = fetch(ctx, d, sel+` WHERE k.kind = $1 AND k.key >= $2 AND k.key < $3
+			AND ($4 = '' OR o.type_key = $4) ORDER BY k.key LIMIT $5`,
+			kind, lo, hi, pq.typeKey, limit*3); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("address: suggest: %w", err)
-	}
+	slices.SortStableFunc(cand, func(a, b keyed) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		if a.level != b.level {
+			return a.level - b.level
+		}
+		return int(a.id - b.id)
+	})
 	var found []row
 	seen := map[int64]bool{}
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.parent, &r.level, &r.kind, &r.region, &r.guid, &r.name, &r.typeName, &r.kladr, &r.postcode); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("address: suggest: %w", err)
-		}
-		if seen[r.id] || len(found) >= limit {
+	for _, c := range cand {
+		if seen[c.id] || len(found) >= limit {
 			continue
 		}
-		seen[r.id] = true
-		found = append(found, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("address: suggest: %w", err)
+		seen[c.id] = true
+		found = append(found, c.row)
 	}
 	out := make([]Suggestion, 0, len(found))
 	cache := map[int64]row{}
@@ -137,6 +166,33 @@ func Suggest(ctx context.Context, d *db.DB, q Query) ([]Suggestion, error) {
 			return nil, err
 		}
 		out = append(out, compose(q.Level, r, chain))
+	}
+	return out, nil
+}
+
+// keyed is a row found by one of its keys.
+type keyed struct {
+	key string
+	row
+}
+
+// fetch runs a candidate query of Suggest.
+func fetch(ctx context.Context, d *db.DB, q string, args ...any) ([]keyed, error) {
+	rows, err := d.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("address: suggest: %w", err)
+	}
+	defer rows.Close()
+	var out []keyed
+	for rows.Next() {
+		var r keyed
+		if err := rows.Scan(&r.key, &r.id, &r.parent, &r.level, &r.kind, &r.region, &r.guid, &r.name, &r.typeName, &r.kladr, &r.postcode); err != nil {
+			return nil, fmt.Errorf("address: suggest: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("address: suggest: %w", err)
 	}
 	return out, nil
 }
