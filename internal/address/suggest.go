@@ -122,8 +122,15 @@ func Suggest(ctx context.Context, d *db.DB, q Query) ([]Suggestion, error) {
 			if err := rows.Err(); err != nil {
 				return nil, fmt.Errorf("address: suggest: %w", err)
 			}
+			// Without statistics SQLite prefers the (kind, key) index,
+			// walking every street of the region that has the prefix;
+			// the parent's range is the one to walk.
+			byParent := sel
+			if d.Dialect == db.SQLite {
+				byParent = strings.Replace(sel, "address_keys k", "address_keys k INDEXED BY address_keys_parent", 1)
+			}
 			for _, p := range parents {
-				c, err := fetch(ctx, d, sel+` WHERE k.parent_id = $1 AND k.kind = $2 AND k.key >= $3 AND k.key < $4
+				c, err := fetch(ctx, d, byParent+` WHERE k.parent_id = $1 AND k.kind = $2 AND k.key >= $3 AND k.key < $4
 					AND ($5 = '' OR o.type_key = $5) ORDER BY k.key LIMIT $6`,
 					p, kind, lo, hi, pq.typeKey, limit*3)
 				if err != nil {
