@@ -36,6 +36,7 @@ Usage:
   obmen user disable LOGIN | obmen user enable LOGIN
   obmen user new-key [--name NAME] LOGIN                               print a new API key (only the key)
   obmen bitrix webhook-add --user LOGIN --scope crm,user [--name N]    print the URL of a new incoming webhook
+  obmen address import [--region N]... [--batch N] PATH    load ФИАС/ГАР addresses (official zip or folder, full or delta; resumable)
   obmen backup FILE                                                     consistent copy of the live SQLite database
   obmen bench    [--url URL --key KEY | --data DIR] [options]            load test over real HTTP (see obmen bench -h)
   obmen version
@@ -119,6 +120,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "bitrix":
 		return bitrixCmd(ctx, cfg, rest, stdout, stderr)
+	case "address":
+		return addressCmd(ctx, cfg, rest, stdout, stderr)
 	case "bench":
 		return bench.Main(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":

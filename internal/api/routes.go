@@ -167,6 +167,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.profileRoutes(mux)
 	a.recycleRoutes(mux)
 	a.searchRoutes(mux)
+	a.addressRoutes(mux)
 	a.customFieldRoutes(mux)
 	a.handlePublic(mux, "GET /api/v1/openapi.json", "This document", nil, map[string]any{}, a.serveOpenAPI)
 	mux.Handle("/api/v1/", a.wrap(func(w http.ResponseWriter, r *http.Request, p *Principal) error {

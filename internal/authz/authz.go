@@ -70,6 +70,9 @@ const (
 	// people): everyone reads them to book, administrators change them
 	// (bookings themselves are record access).
 	Bookable Resource = "booking-resources"
+	// Addresses are the ФИАС/ГАР addresses suggested in address blocks:
+	// everyone reads them, administrators load them.
+	Addresses Resource = "addresses"
 )
 
 // Action is reading or changing.
@@ -132,6 +135,7 @@ var rules = map[Resource]Rule{
 	Settings:       {Read: Anyone, Write: Admins},
 	Recycle:        {Read: Admins, Write: Admins},
 	Bookable:       {Read: Anyone, Write: Admins},
+	Addresses:      {Read: Anyone, Write: Admins},
 }
 
 // RuleOf is a resource's rule (the zero Rule, nobody, when unknown).
