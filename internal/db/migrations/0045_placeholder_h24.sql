@@ -1,2 +1,0 @@
--- Placeholder on branch h24 only: number 0045 belongs to another branch,
--- and migrations must be contiguous. Delete this file when merging.
