@@ -33,17 +33,29 @@ func (b *RateBuckets) Take(ctx context.Context, key string, every time.Duration,
 	}
 	n := now.UnixNano()
 	limit := n + int64(burst)*int64(every) // the furthest ahead the bucket may be
+	// cur is the bucket's theoretical arrival time, not earlier than now
+	// (a bucket idle long enough is full, not fuller).
+	const cur = `(CASE WHEN rate_buckets.tat > CAST($2 AS BIGINT) THEN rate_buckets.tat ELSE CAST($2 AS BIGINT) END)`
+	const q = `INSERT INTO rate_buckets (key, tat, allowed) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), 1)
+		ON CONFLICT (key) DO UPDATE SET
+			allowed = CASE WHEN ` + cur + ` + CAST($3 AS BIGINT) <= CAST($4 AS BIGINT) THEN 1 ELSE 0 END,
+			tat = CASE WHEN ` + cur + ` + CAST($3 AS BIGINT) <= CAST($4 AS BIGINT) THEN ` + cur + ` + CAST($3 AS BIGINT) ELSE rate_buckets.tat END
+		RETURNING tat, allowed`
 	var tat, allowed int64
-	err := b.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// cur is the bucket's theoretical arrival time, not earlier than
-		// now (a bucket idle long enough is full, not fuller).
-		const cur = `(CASE WHEN rate_buckets.tat > CAST($2 AS BIGINT) THEN rate_buckets.tat ELSE CAST($2 AS BIGINT) END)`
-		return tx.QueryRowContext(ctx, `INSERT INTO rate_buckets (key, tat, allowed) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), 1)
-			ON CONFLICT (key) DO UPDATE SET
-				allowed = CASE WHEN `+cur+` + CAST($3 AS BIGINT) <= CAST($4 AS BIGINT) THEN 1 ELSE 0 END,
-				tat = CASE WHEN `+cur+` + CAST($3 AS BIGINT) <= CAST($4 AS BIGINT) THEN `+cur+` + CAST($3 AS BIGINT) ELSE rate_buckets.tat END
-			RETURNING tat, allowed`, key, n, int64(every), limit).Scan(&tat, &allowed)
-	})
+	var err error
+	switch b.db.Dialect {
+	case db.Postgres:
+		// One statement in its own implicit transaction: one round trip
+		// on the pool (Read is PostgreSQL's write pool too) instead of
+		// begin, statement and commit.
+		err = b.db.Read.QueryRowContext(ctx, q, key, n, int64(every), limit).Scan(&tat, &allowed)
+	default:
+		// SQLite: through the one writer, committed with the requests
+		// writing at the same moment (group commit).
+		err = b.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, q, key, n, int64(every), limit).Scan(&tat, &allowed)
+		})
+	}
 	if err != nil {
 		return false, 0, fmt.Errorf("store: rate bucket %q: %w", key, err)
 	}
