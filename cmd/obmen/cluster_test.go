@@ -112,7 +112,8 @@ func TestClusterSignInLimit(t *testing.T) {
 // instance killed with SIGKILL under the load loses no acknowledged write.
 func TestClusterWrites(t *testing.T) {
 	var mu sync.Mutex
-	delivered := map[int64]int{} // lead id → deliveries of its create
+	delivered := map[int64]int{}   // lead id → deliveries of its create
+	first := map[int64]time.Time{} // lead id → when its create first came
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		var ev struct {
@@ -122,6 +123,9 @@ func TestClusterWrites(t *testing.T) {
 		}
 		if json.Unmarshal(b, &ev) == nil && ev.Entity == "lead" && ev.Action == "create" {
 			mu.Lock()
+			if delivered[ev.RecordID] == 0 {
+				first[ev.RecordID] = time.Now()
+			}
 			delivered[ev.RecordID]++
 			mu.Unlock()
 		}
@@ -224,6 +228,7 @@ func TestClusterWrites(t *testing.T) {
 
 	time.Sleep(1500 * time.Millisecond)
 	c.srv[2].kill() // SIGKILL under load
+	killedAt := time.Now()
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)
 	writers.Wait()
@@ -273,15 +278,24 @@ func TestClusterWrites(t *testing.T) {
 		t.Fatal(readers[2].err)
 	}
 	// Each create delivered once: none lost, none twice although three
-	// dispatchers ran and one died. Allow the receiver a moment for late
-	// duplicates to show.
+	// dispatchers ran. The one exception HTTP cannot avoid: a delivery the
+	// killed instance had sent but not yet recorded is sent again by the
+	// rescue (the receiver tells by the event id) — so a second copy is
+	// accepted only of a create first received before the kill. Allow the
+	// receiver a moment for late duplicates to show.
 	time.Sleep(time.Second)
 	mu.Lock()
 	defer mu.Unlock()
+	resent := 0
 	for _, id := range acked {
-		if n := delivered[id]; n != 1 {
-			t.Errorf("lead %d: its create delivered %d times, want once", id, n)
+		switch n := delivered[id]; {
+		case n == 1:
+		case n == 2 && first[id].Before(killedAt):
+			resent++
+		default:
+			t.Errorf("lead %d: its create delivered %d times (first at kill%+v), want once", id, n, first[id].Sub(killedAt))
 		}
 	}
-	t.Logf("%d leads acknowledged over 3 instances (one killed), %d deliveries", len(acked), len(delivered))
+	t.Logf("%d creates sent again after the kill (in flight on the killed instance)", resent)
+	t.Logf("%d leads acknowledged over 3 instances (one killed), %d leads delivered (a create cut by the kill may be delivered unacknowledged)", len(acked), len(delivered))
 }
