@@ -96,6 +96,17 @@ ensure_xmllint() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null || die "apt-get install libxml2-utils failed"
 }
 
+# The nginx example in deploy/ is checked with nginx -t (cmd/obmen
+# deploy_test.go); nginx-light is Debian's small build of it. The package
+# is only installed, not started (the test runs nginx -t alone).
+ensure_nginx() {
+	command -v nginx >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || die "nginx not found; the deploy/ config test needs it (apt-get install nginx-light)"
+	echo "nginx not found, installing nginx-light with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null || die "apt-get install nginx-light failed"
+}
+
 ensure_pdftotext() {
 	command -v pdftotext >/dev/null 2>&1 && return 0
 	[ "$(id -u)" -eq 0 ] || die "pdftotext not found; the invoice PDF tests need it (apt-get install poppler-utils)"
@@ -156,6 +167,7 @@ ensure_mta
 ensure_chromium
 ensure_xmllint
 ensure_pdftotext
+ensure_nginx
 # Tests that need a tool fail without it here, rather than skip.
 export OBMEN_TEST_CI=1
 export CGO_ENABLED=1

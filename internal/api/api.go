@@ -56,10 +56,15 @@ func New(s *store.Store, log *slog.Logger, maxBody int64) *API {
 	return &API{store: s, log: log, maxBody: maxBody, touched: map[int64]time.Time{},
 		// 20 sign-ins at once per address, then one every 3 s; 10 per
 		// login, then one every 6 s.
-		loginByIP:   httpx.NewLimiter(3*time.Second, 20),
-		loginByName: httpx.NewLimiter(6*time.Second, 10),
+		loginByIP:   DefaultSignInByIP(),
+		loginByName: DefaultSignInByLogin(),
 	}
 }
+
+// The default sign-in limits (each call a new limiter): 20 at once per address, then one every
+// 3 s; 10 per login, then one every 6 s.
+func DefaultSignInByIP() *httpx.Limiter    { return httpx.NewLimiter(3*time.Second, 20) }
+func DefaultSignInByLogin() *httpx.Limiter { return httpx.NewLimiter(6*time.Second, 10) }
 
 // SetTOTP makes POST /api/v1/session ask users with two-factor sign-in
 // for their code.

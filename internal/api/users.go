@@ -257,7 +257,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 			// Password guessing is limited per client address and per
 			// login, so that neither many logins from one address nor one
 			// login from many addresses gets more than a few tries.
-			if ok, wait := a.loginByIP.Allow(httpx.ClientIP(r)); !ok {
+			if ok, wait := a.loginByIP.Allow(r.Context(), httpx.ClientIP(r)); !ok {
 				a.log.Warn("api: sign-in rate limited", "remote", r.RemoteAddr)
 				httpx.TooManyRequests(w, wait)
 				return
@@ -267,7 +267,7 @@ func (a *API) userRoutes(mux *http.ServeMux) {
 				a.fail(w, r, toHTTPError(err))
 				return
 			}
-			if ok, wait := a.loginByName.Allow(strings.ToLower(in.Login)); !ok {
+			if ok, wait := a.loginByName.Allow(r.Context(), strings.ToLower(in.Login)); !ok {
 				a.log.Warn("api: sign-in rate limited", "login", in.Login, "remote", r.RemoteAddr)
 				httpx.TooManyRequests(w, wait)
 				return

@@ -159,6 +159,9 @@ type Server struct {
 // NewServer builds the HTTP handler over an open database.
 func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	s := store.New(d)
+	// The public endpoints' rate limits keep their buckets in the
+	// database, so that instances on one PostgreSQL share one budget.
+	buckets := store.NewRateBuckets(d)
 	api.Version = Version
 	a := api.New(s, log, cfg.MaxBodyBytes)
 	// One secrets box for every package that seals secrets or derives keys.
@@ -176,7 +179,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mailPolicy := outboundPolicy(cfg)
 	mailPolicy.ConnectTimeout = 20 * time.Second
 	mailSvc.Dialer = httpx.NewDialer(mailPolicy)
-	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL(), CaptchaKey: box.Derive("web form captcha")})
+	forms := webform.New(in, log, webform.Options{BaseURL: cfg.BaseURL(), CaptchaKey: box.Derive("web form captcha"),
+		PerIP: webform.DefaultPerIP().Shared(buckets, "webform-ip"), PerForm: webform.DefaultPerForm().Shared(buckets, "webform")})
 	a.Extra(func(mux *http.ServeMux) {
 		intake.RegisterAPI(mux, a.HandleUser, a.HandleFor(authz.Intake), in, cfg.MaxBodyBytes)
 		mail.RegisterAPI(mux, a.HandleFor(authz.Intake), mailSvc, cfg.MaxBodyBytes)
@@ -208,7 +212,8 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		connection.RegisterAPI(mux, connection.HandleUser(a.HandleUser), conns, bundlesUsing(auto), cfg.MaxBodyBytes)
 		calls.RegisterAPI(mux, connection.HandleUser(a.HandleUser))
 	})
-	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml")})
+	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml"),
+		AuthLimiter: exchange.DefaultAuthLimiter().Shared(buckets, "1c-auth")})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
 	// The exchange with web shops: Obmen plays 1C toward their
 	// 1c_exchange.php (issue 18).
@@ -222,10 +227,11 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
 	mux := http.NewServeMux()
 	a.Register(mux)
-	mux.Handle("/rest/", bx)               // the Bitrix24-compatible API
-	mux.Handle("/1c_exchange.php", cml)    // CommerceML exchange with 1C
-	auto.RegisterHooks(mux)                // the webhook trigger of bundles
-	invoice.New(s, log, nil).Register(mux) // invoices' public pages
+	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
+	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
+	auto.RegisterHooks(mux)             // the webhook trigger of bundles
+	// Invoices' public pages.
+	invoice.New(s, log, invoice.DefaultPerIP().Shared(buckets, "invoice-ip")).Register(mux)
 	// The token renewal of the Bitrix24-compatible API's OAuth applications.
 	mux.Handle("/oauth/token/", bx.OAuthHandler())
 	ui, err := web.New(s, log)
@@ -235,7 +241,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// One sign-in limit for every surface: the API's POST /api/v1/session,
 	// the UI's sign-in form and its password change count against the same
 	// per-address and per-login budgets.
-	byIP, byLogin := httpx.NewLimiter(3*time.Second, 20), httpx.NewLimiter(6*time.Second, 10)
+	// Kept in the database: N instances do not multiply an attacker's
+	// guesses.
+	byIP, byLogin := api.DefaultSignInByIP().Shared(buckets, "signin-ip"), api.DefaultSignInByLogin().Shared(buckets, "signin-login")
 	a.SetSignInLimits(byIP, byLogin)
 	ui.SetSignInLimits(byIP, byLogin)
 	// The optional TOTP second step of password sign-in, on both surfaces

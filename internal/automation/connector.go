@@ -405,7 +405,7 @@ func (r *Registry) PushTriggers(connType, lang string) []string {
 // 400 with the kind's error and journalled as a failed run of each
 // bundle on the connection.
 func (s *Service) serveConnectionHook(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := s.ipLimiter.Allow("ip:" + httpx.ClientIP(r)); !ok {
+	if ok, wait := s.ipLimiter.Allow(r.Context(), "ip:"+httpx.ClientIP(r)); !ok {
 		httpx.TooManyRequests(w, wait)
 		return
 	}
@@ -434,7 +434,7 @@ func (s *Service) serveConnectionHook(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "try again later"))
 		return
 	}
-	if ok, wait := s.hookLimiter.Allow("connection:" + strconv.FormatInt(connID, 10)); !ok {
+	if ok, wait := s.hookLimiter.Allow(r.Context(), "connection:"+strconv.FormatInt(connID, 10)); !ok {
 		httpx.TooManyRequests(w, wait)
 		return
 	}

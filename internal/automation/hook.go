@@ -37,7 +37,7 @@ var hookHeadersDropped = map[string]bool{"authorization": true, "cookie": true, 
 // Idempotency-Key header makes no second run.
 func (s *Service) serveHook(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	if ok, wait := s.ipLimiter.Allow("ip:" + httpx.ClientIP(r)); !ok {
+	if ok, wait := s.ipLimiter.Allow(r.Context(), "ip:"+httpx.ClientIP(r)); !ok {
 		httpx.TooManyRequests(w, wait)
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Service) serveHook(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "try again later"))
 		return
 	}
-	if ok, wait := s.hookLimiter.Allow("bundle:" + strconv.FormatInt(id, 10)); !ok {
+	if ok, wait := s.hookLimiter.Allow(r.Context(), "bundle:"+strconv.FormatInt(id, 10)); !ok {
 		httpx.TooManyRequests(w, wait)
 		return
 	}

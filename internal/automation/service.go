@@ -66,6 +66,7 @@ type Service struct {
 
 	hookLimiter *httpx.Limiter
 	ipLimiter   *httpx.Limiter
+	buckets     httpx.Buckets
 	maxHookBody int64
 
 	compiled sync.Map // versionKey → *Compiled
@@ -109,6 +110,10 @@ func WithHookLimits(every time.Duration, burst int, maxBody int64) Option {
 	}
 }
 
+// WithRateBuckets keeps the webhook triggers' rate limits in b (the
+// database), shared by every instance on it.
+func WithRateBuckets(b httpx.Buckets) Option { return func(s *Service) { s.buckets = b } }
+
 // WithPressure tells the engine how busy the server is (requests in
 // flight) and from what number on it is busy: runs then wait between
 // steps and the dispatcher reads the log less often, so that people and
@@ -150,6 +155,9 @@ func New(d *db.DB, st *store.Store, reg *Registry, records Records, box *secret.
 		joinSlots: make(chan struct{}, joinedRuns)}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.buckets != nil {
+		s.hookLimiter, s.ipLimiter = s.hookLimiter.Shared(s.buckets, "hook"), s.ipLimiter.Shared(s.buckets, "hook-ip")
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -73,15 +74,15 @@ func FuzzDecodeJSON(f *testing.F) {
 func TestLimiter(t *testing.T) {
 	l := NewLimiter(time.Hour, 3)
 	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("1.2.3.4"); !ok {
+		if ok, _ := l.Allow(context.Background(), "1.2.3.4"); !ok {
 			t.Fatalf("attempt %d refused", i+1)
 		}
 	}
-	ok, wait := l.Allow("1.2.3.4")
+	ok, wait := l.Allow(context.Background(), "1.2.3.4")
 	if ok || wait <= 0 || wait > time.Hour {
 		t.Fatalf("4th attempt: ok=%v wait=%v", ok, wait)
 	}
-	if ok, _ := l.Allow("5.6.7.8"); !ok {
+	if ok, _ := l.Allow(context.Background(), "5.6.7.8"); !ok {
 		t.Fatal("another key shares the bucket")
 	}
 }

@@ -1,6 +1,8 @@
 package httpx
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -13,9 +15,18 @@ import (
 
 // Limiter is a set of token buckets, one per key (a client address, a
 // login), for the endpoints anyone may call. Idle buckets are dropped.
+//
+// A Limiter made Shared keeps its buckets in Buckets (the database) so
+// that several instances behind one balancer draw on the same budget —
+// three instances must not triple an attacker's attempts. Its own buckets
+// in memory then only stand in while Buckets fails (the protection falls
+// back to per instance, never to none).
 type Limiter struct {
 	every time.Duration
 	burst int
+
+	shared Buckets
+	name   string
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -32,10 +43,35 @@ func NewLimiter(every time.Duration, burst int) *Limiter {
 	return &Limiter{every: every, burst: burst, buckets: map[string]*bucket{}}
 }
 
+// Buckets keeps token buckets where every instance sees them. Take takes
+// a token from key's bucket (burst tokens, refilled one per every); when
+// none is left it answers false and how long until the next one.
+type Buckets interface {
+	Take(ctx context.Context, key string, every time.Duration, burst int, now time.Time) (ok bool, wait time.Duration, err error)
+}
+
+// Shared returns a limiter of the same rate whose buckets are kept in b
+// under name (which keeps apart limiters sharing b).
+func (l *Limiter) Shared(b Buckets, name string) *Limiter {
+	return &Limiter{every: l.every, burst: l.burst, shared: b, name: name, buckets: map[string]*bucket{}}
+}
+
 // Allow takes a token for key; when none is left it returns false and how
 // long until the next one.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
+func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	now := time.Now()
+	if l.shared != nil {
+		ok, wait, err := l.shared.Take(ctx, l.name+":"+key, l.every, l.burst, now)
+		if err == nil {
+			return ok, wait
+		}
+		slog.WarnContext(ctx, "httpx: shared rate limit unavailable, limiting in this instance only", "limiter", l.name, "err", err)
+	}
+	return l.allowHere(key, now)
+}
+
+// allowHere takes a token from this process's bucket of key.
+func (l *Limiter) allowHere(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.sweep) > time.Minute {

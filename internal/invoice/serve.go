@@ -85,10 +85,14 @@ func (c *pdfCache) get(d Doc, made time.Time) ([]byte, error) {
 	return out, nil
 }
 
+// DefaultPerIP is the pages' default limit: 60 at once per address, then
+// one a second.
+func DefaultPerIP() *httpx.Limiter { return httpx.NewLimiter(time.Second, 60) }
+
 // New makes the service; perIP nil is 60 pages at once, then one a second.
 func New(s *store.Store, log *slog.Logger, perIP *httpx.Limiter) *Service {
 	if perIP == nil {
-		perIP = httpx.NewLimiter(time.Second, 60)
+		perIP = DefaultPerIP()
 	}
 	return &Service{store: s, log: log, perIP: perIP, now: time.Now}
 }
@@ -119,7 +123,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Robots-Tag", "noindex, nofollow")
-	if ok, wait := s.perIP.Allow(httpx.ClientIP(r)); !ok {
+	if ok, wait := s.perIP.Allow(r.Context(), httpx.ClientIP(r)); !ok {
 		h.Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		http.Error(w, "Слишком много запросов, попробуйте позже.", http.StatusTooManyRequests)
 		return

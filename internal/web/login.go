@@ -112,12 +112,12 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		d.Error = rq.T("login.limited")
 		u.render(w, r, rq, http.StatusTooManyRequests, "login", rq.T("login.title"), "", d)
 	}
-	if ok, wait := u.loginByIP.Allow(httpx.ClientIP(r)); !ok {
+	if ok, wait := u.loginByIP.Allow(r.Context(), httpx.ClientIP(r)); !ok {
 		u.log.Warn("web: sign-in rate limited", "remote", r.RemoteAddr)
 		limited(wait.Seconds())
 		return
 	}
-	if ok, wait := u.loginByName.Allow(strings.ToLower(login)); !ok {
+	if ok, wait := u.loginByName.Allow(r.Context(), strings.ToLower(login)); !ok {
 		u.log.Warn("web: sign-in rate limited", "login", login, "remote", r.RemoteAddr)
 		limited(wait.Seconds())
 		return
@@ -211,7 +211,7 @@ func (u *UI) passwordSubmit(w http.ResponseWriter, r *http.Request, rq *request)
 	status := http.StatusUnprocessableEntity
 	// Guessing the current password here counts against the sign-in limit
 	// of the login, as a sign-in would.
-	if ok, wait := u.loginByName.Allow(strings.ToLower(rq.User.Login)); !ok {
+	if ok, wait := u.loginByName.Allow(r.Context(), strings.ToLower(rq.User.Login)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		d.Error = rq.T("login.limited")
 		u.render(w, r, rq, http.StatusTooManyRequests, "password", rq.T("pw.title"), "", d)

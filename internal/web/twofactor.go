@@ -66,12 +66,12 @@ func (u *UI) loginTOTPSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	if ok, wait := u.loginByIP.Allow(httpx.ClientIP(r)); !ok {
+	if ok, wait := u.loginByIP.Allow(r.Context(), httpx.ClientIP(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		again(http.StatusTooManyRequests, rq.T("login.limited"))
 		return
 	}
-	if ok, wait := u.loginByName.Allow(strings.ToLower(usr.Login)); !ok {
+	if ok, wait := u.loginByName.Allow(r.Context(), strings.ToLower(usr.Login)); !ok {
 		u.log.Warn("web: TOTP sign-in rate limited", "login", usr.Login, "remote", r.RemoteAddr)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		again(http.StatusTooManyRequests, rq.T("login.limited"))
@@ -187,7 +187,7 @@ func (u *UI) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, rq *requ
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
-	if ok, wait := u.loginByName.Allow(strings.ToLower(rq.User.Login)); !ok {
+	if ok, wait := u.loginByName.Allow(r.Context(), strings.ToLower(rq.User.Login)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		u.showTOTP(w, r, rq, http.StatusTooManyRequests, totpData{Error: rq.T("login.limited")})
 		return
@@ -216,7 +216,7 @@ func (u *UI) accountTOTPOff(w http.ResponseWriter, r *http.Request, rq *request)
 		u.showTOTP(w, r, rq, http.StatusForbidden, totpData{Error: rq.T("totp.required")})
 		return
 	}
-	if ok, wait := u.loginByName.Allow(strings.ToLower(rq.User.Login)); !ok {
+	if ok, wait := u.loginByName.Allow(r.Context(), strings.ToLower(rq.User.Login)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		u.showTOTP(w, r, rq, http.StatusTooManyRequests, totpData{Error: rq.T("login.limited")})
 		return

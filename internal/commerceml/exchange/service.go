@@ -74,11 +74,15 @@ type Service struct {
 	afterChunk func(ctx context.Context, phase string, n int) error
 }
 
+// DefaultAuthLimiter limits checkauth per address: 10 at once, then one
+// every 6 s.
+func DefaultAuthLimiter() *httpx.Limiter { return httpx.NewLimiter(6*time.Second, 10) }
+
 // New returns the service.
 func New(st *store.Store, log *slog.Logger, opt Options) *Service {
 	lim := opt.AuthLimiter
 	if lim == nil {
-		lim = httpx.NewLimiter(6*time.Second, 10)
+		lim = DefaultAuthLimiter()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{store: st, db: st.DB(), log: log, dir: opt.Dir, limiter: lim,
@@ -214,7 +218,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // checkauth: HTTP Basic, the password is the user's API key.
 func (s *Service) checkauth(w http.ResponseWriter, r *http.Request) {
 	ip := httpx.ClientIP(r)
-	if ok, _ := s.limiter.Allow(ip); !ok {
+	if ok, _ := s.limiter.Allow(r.Context(), ip); !ok {
 		s.log.Warn("exchange: checkauth rate-limited", "remote", ip)
 		w.WriteHeader(http.StatusTooManyRequests)
 		answer(w, "failure", "too many sign-in attempts; try again later")

@@ -1,22 +1,28 @@
 package webform
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/obmen/obmen/internal/db"
 )
 
 // The built-in captcha needs no outside service: a small sum to solve,
 // whose answer is not in the page — the token carries only an HMAC of
 // (form, expiry, nonce, answer) under a key every instance shares (derived
 // from the installation's secret key). A token is good for captchaTTL and
-// once per instance (the used nonces are kept in memory).
+// once: its nonce is spent in the database (webform_pow_spent, as the
+// proof of work's challenges), so a token answered on one instance is
+// refused by every other on the same PostgreSQL.
 const captchaTTL = 10 * time.Minute
 
 // Challenge is a question to show and the token to send back with the
@@ -34,6 +40,9 @@ type Challenge struct {
 
 type captcha struct {
 	key []byte
+	// db, when set, keeps the spent nonces for every instance; else they
+	// are kept in used (unit tests of the tokens alone).
+	db *db.DB
 
 	mu   sync.Mutex
 	used map[string]time.Time // nonce → expiry
@@ -65,23 +74,35 @@ func (c *captcha) issue(form string, now time.Time) Challenge {
 		Token: strconv.FormatInt(exp, 10) + "." + nonce + "." + c.mac(form, exp, nonce, a+d)}
 }
 
-// check verifies an answer to a token; a token passes once.
-func (c *captcha) check(form, token, answer string, now time.Time) bool {
+// check verifies an answer to a token; a token passes once. A failure to
+// record the spent nonce refuses the answer (wrapped in the error).
+func (c *captcha) check(ctx context.Context, form, token, answer string, now time.Time) (bool, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return false
+		return false, nil
 	}
 	exp, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil || now.Unix() > exp {
-		return false
+		return false, nil
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(answer))
 	if err != nil || n < 0 || n > 1000 {
-		return false
+		return false, nil
 	}
 	want := c.mac(form, exp, parts[1], n)
 	if !hmac.Equal([]byte(want), []byte(parts[2])) {
-		return false
+		return false, nil
+	}
+	if c.db != nil {
+		// "a." keeps the arithmetic nonces apart from the proof of work's
+		// challenge ids in the one table.
+		switch err := spendChallenge(ctx, c.db, "a."+parts[1], exp, now); {
+		case errors.Is(err, errPoWSpent):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("webform: captcha: %w", err)
+		}
+		return true, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -93,8 +114,8 @@ func (c *captcha) check(form, token, answer string, now time.Time) bool {
 		}
 	}
 	if _, seen := c.used[parts[1]]; seen {
-		return false
+		return false, nil
 	}
 	c.used[parts[1]] = time.Unix(exp, 0)
-	return true
+	return true, nil
 }

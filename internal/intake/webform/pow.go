@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/obmen/obmen/internal/db"
@@ -134,14 +135,34 @@ func (p *pow) check(ctx context.Context, form, token, nonce string, now time.Tim
 
 // spend records a challenge as used; errPoWSpent when it was already.
 func (p *pow) spend(ctx context.Context, id string, exp int64, now time.Time) error {
-	return p.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// Forget the challenges that can no longer be sent.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM webform_pow_spent WHERE expires_at < $1", now.Unix()); err != nil {
-			return fmt.Errorf("webform: proof of work: %w", err)
+	err := spendChallenge(ctx, p.db, id, exp, now)
+	if err != nil && !errors.Is(err, errPoWSpent) {
+		return fmt.Errorf("webform: proof of work: %w", err)
+	}
+	return err
+}
+
+// spentSweep is when this process last deleted the spent challenges that
+// can no longer be sent (Unix seconds); once a minute is enough, as an
+// expired challenge is refused before it is looked up.
+var spentSweep atomic.Int64
+
+// spendChallenge records a captcha's challenge or nonce id as used, in the
+// database every instance shares; errPoWSpent when it was already.
+func spendChallenge(ctx context.Context, d *db.DB, id string, exp int64, now time.Time) error {
+	sweep := false
+	if last := spentSweep.Load(); now.Unix()-last >= 60 && spentSweep.CompareAndSwap(last, now.Unix()) {
+		sweep = true
+	}
+	return d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if sweep {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM webform_pow_spent WHERE expires_at < $1", now.Unix()); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, "INSERT INTO webform_pow_spent (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", id, exp)
 		if err != nil {
-			return fmt.Errorf("webform: proof of work: %w", err)
+			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errPoWSpent
@@ -178,7 +199,11 @@ func (s *Service) captchaPassed(ctx context.Context, f Form, vals Values, ip str
 		}
 		return err == nil
 	}
-	return s.captcha.check(f.PublicID, vals[fieldCaptchaToken], vals[fieldCaptchaAnswer], time.Now())
+	ok, err := s.captcha.check(ctx, f.PublicID, vals[fieldCaptchaToken], vals[fieldCaptchaAnswer], time.Now())
+	if err != nil {
+		s.log.Warn("webform: captcha answer refused", "form", f.ID, "remote", ip, "err", err)
+	}
+	return ok
 }
 
 //go:embed static/pow.js

@@ -31,6 +31,11 @@ type Options struct {
 	PoWBits int
 }
 
+// The default limits of submits (each call a new limiter). A visitor sends a form or two; a script
+// sends hundreds. Shared (httpx.Limiter.Shared) they hold across instances.
+func DefaultPerIP() *httpx.Limiter   { return httpx.NewLimiter(2*time.Second, 20) }
+func DefaultPerForm() *httpx.Limiter { return httpx.NewLimiter(time.Millisecond, 5000) }
+
 // Service keeps the forms and takes their submits.
 type Service struct {
 	in      *intake.Service
@@ -47,16 +52,16 @@ type Service struct {
 // New returns the web forms' service.
 func New(in *intake.Service, log *slog.Logger, o Options) *Service {
 	if o.PerIP == nil {
-		// A visitor sends a form or two; a script sends hundreds.
-		o.PerIP = httpx.NewLimiter(2*time.Second, 20)
+		o.PerIP = DefaultPerIP()
 	}
 	if o.PerForm == nil {
-		o.PerForm = httpx.NewLimiter(time.Millisecond, 5000)
+		o.PerForm = DefaultPerForm()
 	}
 	if o.PoWBits <= 0 {
 		o.PoWBits = DefaultPoWBits
 	}
 	c := newCaptcha(o.CaptchaKey)
+	c.db = in.Store().DB()
 	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: c,
 		pow:   &pow{key: c.key, bits: min(o.PoWBits, 32), db: in.Store().DB()},
 		cache: formCache{m: map[string]cachedForm{}}}
@@ -240,7 +245,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pid := r.PathValue("public_id")
 	ip := httpx.ClientIP(r)
-	if ok, wait := s.perIP.Allow(ip); !ok {
+	if ok, wait := s.perIP.Allow(r.Context(), ip); !ok {
 		httpx.TooManyRequests(w, wait)
 		return
 	}
@@ -259,7 +264,7 @@ func (s *Service) submit(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, f, http.StatusForbidden, "origin_not_allowed", tr(lang, "webform.origin"))
 		return
 	}
-	if ok, wait := s.perForm.Allow(pid); !ok {
+	if ok, wait := s.perForm.Allow(r.Context(), pid); !ok {
 		httpx.TooManyRequests(w, wait)
 		return
 	}
