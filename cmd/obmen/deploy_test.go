@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // needTool finds a program the test runs; outside CI a missing one skips
@@ -35,6 +37,7 @@ func needTool(t *testing.T, name, install string) string {
 // nginx -t over it, its ports moved to loopback ones and its certificate
 // paths to a throwaway certificate, inside a minimal main configuration.
 func TestDeployNginxConfig(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	nginx := needTool(t, "nginx", "apt-get install nginx-light")
 	src, err := os.ReadFile("../../deploy/nginx-obmen.conf")
 	if err != nil {
@@ -73,6 +76,7 @@ func TestDeployNginxConfig(t *testing.T) {
 // path pointed at the test's build of obmen, which the unit's
 // ExecStart names).
 func TestDeploySystemdUnit(t *testing.T) {
+	storetest.EngineAgnostic(t)
 	analyze := needTool(t, "systemd-analyze", "apt-get install systemd")
 	src, err := os.ReadFile("../../deploy/obmen.service")
 	if err != nil {

@@ -197,6 +197,11 @@ func PostgresURL(t testing.TB) string {
 	if base == "" {
 		t.Skipf("%s not set", EnvPostgres)
 	}
+	if !wanted("postgres") {
+		// PostgreSQL-only tests (several instances on one database)
+		// run in the pass that has postgres, once.
+		t.Skipf("%s leaves postgres out", EnvEngines)
+	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
