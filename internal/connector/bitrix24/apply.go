@@ -139,12 +139,33 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 			return out, err
 		}
 	}
+	// A sum other than the order's: a manager changed the deal's rows
+	// (or typed a sum). The rows as the portal has them become the
+	// order's lines; a sum the rows do not make is said on the timeline.
+	var items []crm.LineItem
+	sum, sumErr := crm.ParseAmount(string(deal.Opportunity))
+	if sumErr == nil && deal.Opportunity != "" {
+		cur, err := d.Store.GetSalesOrder(ctx, orderID)
+		if err != nil {
+			return out, automation.Transient(fmt.Errorf("bitrix24: order %d: %w", orderID, err), 0)
+		}
+		if sum != cur.Total {
+			if items, err = d.dealRows(ctx, p, in.ID, cur.Items); err != nil {
+				return out, err
+			}
+		}
+	}
 	if c.DryRun {
 		out.Outcome, out.Status, out.Currency, out.AssignedByID = "dry_run", status, currency, assigned
 		return out, nil
 	}
 	mutate := func(x *crm.SalesOrder) []string {
 		var changed []string
+		if items != nil {
+			if next, differ := rowsOver(x.Items, items); differ {
+				x.Items, changed = next, append(changed, "items")
+			}
+		}
 		if status != "" && x.Status != status {
 			x.Status, changed = status, append(changed, "status")
 		}
@@ -185,7 +206,7 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 	if len(changed) > 0 {
 		out.Outcome, out.Currency, out.AssignedByID = ApplyUpdated, o.Currency, o.AssignedByID
 	}
-	if sum, err := crm.ParseAmount(string(deal.Opportunity)); err == nil && deal.Opportunity != "" && sum != o.Total {
+	if sumErr == nil && deal.Opportunity != "" && sum != o.Total {
 		out.Opportunity = sum.String()
 		if err := d.noteSum(ctx, c, o, sum); err != nil {
 			return out, err
@@ -215,9 +236,113 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	return fmt.Errorf("not a string or a number: %s", snippet(b))
 }
 
+// dealRows reads the deal's product rows (crm.deal.productrows.get) and
+// gives them as order lines: a row whose name, unit price and quantity
+// are what Obmen sent for one of items keeps that line as it is; another
+// row is a line priced as the portal has it (PRICE is the final unit
+// price, tax included), keeping the product, service or variant of the
+// line of the same name. A deal with no rows gives nil: the order's lines
+// stay.
+func (d Deps) dealRows(ctx context.Context, p Portal, dealID int64, items []crm.LineItem) ([]crm.LineItem, error) {
+	a, err := d.Client(p).Call(ctx, "crm.deal.productrows.get", map[string]any{"id": dealID})
+	if err != nil {
+		return nil, failure("crm.deal.productrows.get", err)
+	}
+	var rows []struct {
+		Name        string `json:"PRODUCT_NAME"`
+		Price       text   `json:"PRICE"`
+		Quantity    text   `json:"QUANTITY"`
+		Measure     string `json:"MEASURE_NAME"`
+		TaxRate     text   `json:"TAX_RATE"`
+		TaxIncluded string `json:"TAX_INCLUDED"`
+	}
+	if err := json.Unmarshal(a.Result, &rows); err != nil {
+		return nil, automation.FailWith(fmt.Errorf("bitrix24: crm.deal.productrows.get %d: %s is not a list of rows", dealID, snippet(a.Result)), nil)
+	}
+	if len(rows) == 0 {
+		// A deal with no rows has a sum typed by hand: the order keeps its
+		// lines (noteSum tells).
+		return nil, nil
+	}
+	used := make([]bool, len(items))
+	out := make([]crm.LineItem, 0, len(rows))
+	for i, r := range rows {
+		price, err := crm.ParseAmount(string(r.Price))
+		if err != nil {
+			return nil, automation.FailWith(fmt.Errorf("bitrix24: deal %d row %d: PRICE %q: %w", dealID, i+1, r.Price, err), nil)
+		}
+		qty, err := crm.ParseQuantity(string(r.Quantity))
+		if err != nil {
+			return nil, automation.FailWith(fmt.Errorf("bitrix24: deal %d row %d: QUANTITY %q: %w", dealID, i+1, r.Quantity, err), nil)
+		}
+		name := strings.TrimSpace(r.Name)
+		match := -1
+		for j, it := range items {
+			if !used[j] && strings.EqualFold(strings.TrimSpace(it.Name), name) {
+				match = j
+				break
+			}
+		}
+		if match >= 0 {
+			used[match] = true
+			if it := items[match]; it.Quantity == qty && unitPrice(it) == price {
+				out = append(out, it)
+				continue
+			}
+		}
+		var li crm.LineItem
+		if match >= 0 {
+			m := items[match]
+			li = crm.LineItem{ProductID: m.ProductID, ServiceID: m.ServiceID, VariantID: m.VariantID, Unit: m.Unit, Properties: m.Properties}
+		}
+		li.Name, li.Price, li.Quantity = name, price, qty
+		if u := strings.TrimSpace(r.Measure); u != "" {
+			li.Unit = u
+		}
+		if r.TaxRate != "" {
+			rate, err := crm.ParseAmount(string(r.TaxRate))
+			if err != nil {
+				return nil, automation.FailWith(fmt.Errorf("bitrix24: deal %d row %d: TAX_RATE %q: %w", dealID, i+1, r.TaxRate, err), nil)
+			}
+			// PRICE has the tax in it, whatever TAX_INCLUDED says.
+			li.VATRate, li.VATIncluded = &rate, true
+		}
+		if err := li.Compute(); err != nil {
+			return nil, automation.FailWith(fmt.Errorf("bitrix24: deal %d row %d: %w", dealID, i+1, err), nil)
+		}
+		out = append(out, li)
+	}
+	return out, nil
+}
+
+// unitPrice is a line's final price of one unit as productRows sends it.
+func unitPrice(it crm.LineItem) crm.Amount {
+	q := float64(it.Quantity) / 1000
+	if q == 0 {
+		return 0
+	}
+	a, _ := crm.ParseAmount(strconv.FormatFloat(float64(it.Sum)/100/q, 'f', 2, 64))
+	return a
+}
+
+// rowsOver gives the lines rows would make of an order that has items
+// now, and whether they differ: the same lines (the portal's rows made of
+// them) change nothing.
+func rowsOver(items, rows []crm.LineItem) ([]crm.LineItem, bool) {
+	if len(items) != len(rows) {
+		return rows, true
+	}
+	for i := range rows {
+		if rows[i].ID != items[i].ID || rows[i].Name != items[i].Name || rows[i].Quantity != items[i].Quantity || unitPrice(rows[i]) != unitPrice(items[i]) {
+			return rows, true
+		}
+	}
+	return items, false
+}
+
 // noteSum says on the order's timeline that the portal's deal has
-// another sum, once per sum: the order's total is the sum of its lines,
-// which a number alone cannot rewrite.
+// another sum than its rows make, once per sum: the order's total is the
+// sum of its lines, which a number alone cannot rewrite.
 func (d Deps) noteSum(ctx context.Context, c *automation.Call, o crm.SalesOrder, sum crm.Amount) error {
 	body := fmt.Sprintf("В Битрикс24 сумма сделки %s %s, в заказе %s %s: проверьте строки заказа.", sum.String(), o.Currency, o.Total.String(), o.Currency)
 	cs, err := d.Store.ListComments(ctx, store.EntitySalesOrder, o.ID)
@@ -269,6 +394,10 @@ func (d Deps) keepInSync(ctx context.Context, p Portal, orderID int64, mutate fu
 	after := o
 	if len(mutate(&after)) == 0 {
 		return nil
+	}
+	// The totals as the store will compute them from the lines.
+	if t, err := crm.ComputeItems("items", after.Items); err == nil {
+		after.Totals = t
 	}
 	var contact *crm.Contact
 	var account *crm.Account
