@@ -84,6 +84,40 @@ func phoneKey(v string) string {
 
 func emailKey(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
 
+// linked is the Obmen record of entity linked to the portal's record bid,
+// 0 when none is.
+func (d Deps) linked(ctx context.Context, p Portal, entity string, bid int64) (int64, error) {
+	id, err := d.Find(ctx, p.System(), entity, bid)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, automation.Transient(fmt.Errorf("bitrix24: the %s of portal record %d: %w", entity, bid, err), 0)
+	}
+	return id, nil
+}
+
+// notLinked is the outcome for a portal record linked to none of Obmen's,
+// or the error of looking.
+func notLinked(err error) (ApplyOutput, error) {
+	if err != nil {
+		return ApplyOutput{}, err
+	}
+	return ApplyOutput{Outcome: ApplyNotLinked}, nil
+}
+
+// takeComms sets the phones and e-mails of x to the portal's where they
+// differ (in numbers or addresses, not form), naming them in changed.
+func (r portalRecord) takeComms(x *crm.Comms, changed []string) []string {
+	if ph := comms(r.Phones, x.Phones, phoneKey); !sameComms(ph, x.Phones, phoneKey) {
+		x.Phones, changed = ph, append(changed, "phones")
+	}
+	if em := comms(r.Emails, x.Emails, emailKey); !sameComms(em, x.Emails, emailKey) {
+		x.Emails, changed = em, append(changed, "emails")
+	}
+	return changed
+}
+
 // readRecord reads the portal's record with method.
 func (d Deps) readRecord(ctx context.Context, p Portal, method string, id int64) (portalRecord, error) {
 	a, err := d.Client(p).Call(ctx, method, map[string]any{"id": id})
@@ -101,12 +135,9 @@ func (d Deps) readRecord(ctx context.Context, p Portal, method string, id int64)
 // name, phones, e-mails. Nothing is written when Obmen has them already
 // (the portal's echo of a change Obmen sent).
 func (d Deps) applyContact(ctx context.Context, c *automation.Call, p Portal, ev string, bid int64) (ApplyOutput, error) {
-	cid, err := d.Find(ctx, p.System(), store.EntityContact, bid)
-	if errors.Is(err, store.ErrNotFound) {
-		return ApplyOutput{Outcome: ApplyNotLinked}, nil
-	}
-	if err != nil {
-		return ApplyOutput{}, automation.Transient(fmt.Errorf("bitrix24: the contact of %d: %w", bid, err), 0)
+	cid, err := d.linked(ctx, p, store.EntityContact, bid)
+	if cid == 0 || err != nil {
+		return notLinked(err)
 	}
 	out := ApplyOutput{ContactID: cid}
 	if ev == "ONCRMCONTACTDELETE" {
@@ -132,12 +163,7 @@ func (d Deps) applyContact(ctx context.Context, c *automation.Call, p Portal, ev
 		set("name", &x.Name, r.Name)
 		set("second_name", &x.SecondName, r.SecondName)
 		set("last_name", &x.LastName, r.LastName)
-		if ph := comms(r.Phones, x.Phones, phoneKey); !sameComms(ph, x.Phones, phoneKey) {
-			x.Phones, changed = ph, append(changed, "phones")
-		}
-		if em := comms(r.Emails, x.Emails, emailKey); !sameComms(em, x.Emails, emailKey) {
-			x.Emails, changed = em, append(changed, "emails")
-		}
+		changed = r.takeComms(&x.Comms, changed)
 		if len(changed) == 0 {
 			return errUnchanged
 		}
@@ -149,12 +175,9 @@ func (d Deps) applyContact(ctx context.Context, c *automation.Call, p Portal, ev
 // applyCompany writes the portal's company into its linked Obmen account:
 // name, phones, e-mails, and the INN of its requisite.
 func (d Deps) applyCompany(ctx context.Context, c *automation.Call, p Portal, ev string, bid int64) (ApplyOutput, error) {
-	aid, err := d.Find(ctx, p.System(), store.EntityAccount, bid)
-	if errors.Is(err, store.ErrNotFound) {
-		return ApplyOutput{Outcome: ApplyNotLinked}, nil
-	}
-	if err != nil {
-		return ApplyOutput{}, automation.Transient(fmt.Errorf("bitrix24: the account of company %d: %w", bid, err), 0)
+	aid, err := d.linked(ctx, p, store.EntityAccount, bid)
+	if aid == 0 || err != nil {
+		return notLinked(err)
 	}
 	out := ApplyOutput{AccountID: aid}
 	if ev == "ONCRMCOMPANYDELETE" {
@@ -181,12 +204,7 @@ func (d Deps) applyCompany(ctx context.Context, c *automation.Call, p Portal, ev
 		if inn != "" && inn != x.INN {
 			x.INN, changed = inn, append(changed, "inn")
 		}
-		if ph := comms(r.Phones, x.Phones, phoneKey); !sameComms(ph, x.Phones, phoneKey) {
-			x.Phones, changed = ph, append(changed, "phones")
-		}
-		if em := comms(r.Emails, x.Emails, emailKey); !sameComms(em, x.Emails, emailKey) {
-			x.Emails, changed = em, append(changed, "emails")
-		}
+		changed = r.takeComms(&x.Comms, changed)
 		if len(changed) == 0 {
 			return errUnchanged
 		}
