@@ -7,17 +7,35 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"golang.org/x/text/transform"
 )
 
-// docWriter is what the catalog and offers writers share: a buffered,
-// encoded destination that keeps the first error.
+// docWriter is what the catalog, offers and orders writers share: a
+// buffered, encoded destination that keeps the first error.
 type docWriter struct {
 	bw  *bufio.Writer
+	enc io.Writer // the charset encoder over the destination
 	err error
 }
 
 func newDocWriter(w io.Writer, enc Encoding) *docWriter {
-	return &docWriter{bw: bufio.NewWriterSize(encoder(enc, w), 32<<10)}
+	e := encoder(enc, w)
+	return &docWriter{bw: bufio.NewWriterSize(e, 32<<10), enc: e}
+}
+
+// end writes the document's last lines and flushes it. The windows-1251
+// encoder holds back a partial rune until closed; it does not close the
+// destination (which is not ours to close).
+func (w *docWriter) end(tail string) error {
+	w.printf("%s</%s>\n", tail, RootElement)
+	if w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	if c, ok := w.enc.(*transform.Writer); ok && w.err == nil {
+		w.err = c.Close()
+	}
+	return w.err
 }
 
 func (w *docWriter) printf(format string, args ...any) {
@@ -172,13 +190,7 @@ func (w *CatalogWriter) Good(g *Good) error {
 }
 
 // Close ends the document and flushes it.
-func (w *CatalogWriter) Close() error {
-	w.printf("\t\t</Товары>\n\t</Каталог>\n</%s>\n", RootElement)
-	if w.err == nil {
-		w.err = w.bw.Flush()
-	}
-	return w.err
-}
+func (w *CatalogWriter) Close() error { return w.end("\t\t</Товары>\n\t</Каталог>\n") }
 
 // OffersWriter writes a "Пакет предложений" document (offers.xml): the
 // price types, then the offers one at a time.
@@ -258,9 +270,5 @@ func (w *OffersWriter) Offer(o *Offer) error {
 
 // Close ends the document and flushes it.
 func (w *OffersWriter) Close() error {
-	w.printf("\t\t</Предложения>\n\t</ПакетПредложений>\n</%s>\n", RootElement)
-	if w.err == nil {
-		w.err = w.bw.Flush()
-	}
-	return w.err
+	return w.end("\t\t</Предложения>\n\t</ПакетПредложений>\n")
 }

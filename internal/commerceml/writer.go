@@ -1,14 +1,10 @@
 package commerceml
 
 import (
-	"bufio"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-
-	"golang.org/x/text/transform"
 )
 
 // Namespace is the target namespace of the official CommerceML 2 schemas
@@ -20,10 +16,8 @@ const Namespace = "urn:1C.ru:commerceml_2"
 // the element order of the official schema: <Документ> directly under the
 // root (the schemas of 2.03 to 2.10 have no <Контейнер>; that is 3.x).
 type OrdersWriter struct {
-	bw      *bufio.Writer
-	enc     io.Writer // the charset encoder over the destination
+	*docWriter
 	version string
-	err     error
 }
 
 // DefaultEncoding is the encoding written for a schema version when the
@@ -43,24 +37,9 @@ func NewOrdersWriter(w io.Writer, enc Encoding, version string, at time.Time) (*
 	if err := CheckVersion(version); err != nil {
 		return nil, fmt.Errorf("commerceml: %w", err)
 	}
-	ow := &OrdersWriter{enc: encoder(enc, w), version: version}
-	ow.bw = bufio.NewWriterSize(ow.enc, 32<<10)
-	ow.printf("<?xml version=\"1.0\" encoding=\"%s\"?>\n", enc)
-	ow.printf("<%s xmlns=\"%s\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ВерсияСхемы=\"%s\" ДатаФормирования=\"%s\">\n",
-		RootElement, Namespace, version, at.Format("2006-01-02T15:04:05"))
+	ow := &OrdersWriter{docWriter: newDocWriter(w, enc), version: version}
+	ow.root(enc, version, at)
 	return ow, ow.err
-}
-
-func (w *OrdersWriter) printf(format string, args ...any) {
-	if w.err == nil {
-		_, w.err = fmt.Fprintf(w.bw, format, args...)
-	}
-}
-
-func (w *OrdersWriter) escape(v string) {
-	if w.err == nil {
-		w.err = xml.EscapeText(w.bw, []byte(v))
-	}
 }
 
 func (w *OrdersWriter) text(indent, name, v string) {
@@ -223,18 +202,7 @@ func (w *OrdersWriter) Write(d *Document) error {
 }
 
 // Close ends the document and flushes it.
-func (w *OrdersWriter) Close() error {
-	w.printf("</%s>\n", RootElement)
-	if w.err == nil {
-		w.err = w.bw.Flush()
-	}
-	// The windows-1251 encoder holds back a partial rune until closed; it
-	// does not close the destination (which is not ours to close).
-	if c, ok := w.enc.(*transform.Writer); ok && w.err == nil {
-		w.err = c.Close()
-	}
-	return w.err
-}
+func (w *OrdersWriter) Close() error { return w.end("") }
 
 // FormatDecimal writes minor units with the given number of fractional
 // digits the way 1C reads them: "1234.50", "-0.001".
