@@ -29,15 +29,6 @@ type Requisite struct {
 	Value string `json:"value"`
 }
 
-func pathID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", "id", "%q is not an id", v)
-	}
-	return id, nil
-}
-
 // RegisterAPI adds the journal and settings routes under /api/v1.
 func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 	handle(mux, "GET /api/v1/exchanges", "1C exchange journal, newest first (admin; ?before=, limit=)", nil, EntryList{},
@@ -60,7 +51,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 		})
 	handle(mux, "GET /api/v1/exchanges/{id}", "One 1C exchange (admin)", nil, Entry{},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "exchange")
 			if err != nil {
 				return err
 			}
@@ -73,7 +64,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 		})
 	handle(mux, "GET /api/v1/exchanges/{id}/file", "The raw file of a 1C exchange, while kept (admin)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "exchange")
 			if err != nil {
 				return err
 			}
@@ -96,7 +87,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 		})
 	handle(mux, "GET /api/v1/exchanges/{id}/skipped.csv", "The items a 1C exchange skipped or refused, as CSV: Ид, name, file, line, reason (admin)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "exchange")
 			if err != nil {
 				return err
 			}
@@ -136,7 +127,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 		})
 	handle(mux, "GET /api/v1/exchanges/orders/{id}/requisites", "Requisites 1C keeps on a sales order (admin)", nil, []Requisite{},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "exchange")
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package site
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -15,15 +14,6 @@ type HandleFunc func(mux *http.ServeMux, pattern, summary string, req, resp any,
 // List is the list envelope.
 type List struct {
 	Items []Settings `json:"items"`
-}
-
-func pathID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, httpx.Errorf(http.StatusBadRequest, "bad_request", "id", "%q is not an id", v)
-	}
-	return id, nil
 }
 
 func decode(r *http.Request, maxBody int64) (Settings, error) {
@@ -64,7 +54,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 		})
 	handle(mux, "GET /api/v1/site-exchanges/{id}", "One exchange with a web shop (its password is never shown)", nil, Settings{},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
 				return err
 			}
@@ -77,7 +67,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 		})
 	handle(mux, "PUT /api/v1/site-exchanges/{id}", "Replace the settings of an exchange with a web shop; an empty password keeps the stored one", Settings{}, Settings{},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
 				return err
 			}
@@ -94,7 +84,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 		})
 	handle(mux, "DELETE /api/v1/site-exchanges/{id}", "Remove an exchange with a web shop (its journal stays)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
 				return err
 			}
@@ -106,7 +96,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 		})
 	handle(mux, "POST /api/v1/site-exchanges/{id}/check", "Check the connection: checkauth and init; answers the site's zip and file_limit", nil, CheckResult{},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
 				return err
 			}
@@ -119,7 +109,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 		})
 	handle(mux, "POST /api/v1/site-exchanges/{id}/run", "Run now (?kind=catalog|orders); answers when the run has finished, with its journal entry", nil, RunResult{},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID(r)
+			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
 				return err
 			}
