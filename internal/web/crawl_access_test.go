@@ -121,7 +121,7 @@ func apiClass() map[string]class {
 		"POST /api/v1/session": public, "GET /api/v1/openapi.json": public,
 		"DELETE /api/v1/session": own, "GET /api/v1/me": own, "GET /api/v1/users": own, "GET /api/v1/users/{id}": own,
 		"GET /api/v1/search": own, "GET /api/v1/calendar": own, "GET /api/v1/recyclebin": own,
-		"GET /api/v1/currencies": own, "GET /api/v1/currency-aliases": own, "GET /api/v1/units": own,
+		"GET /api/v1/currencies": own, "GET /api/v1/currency-aliases": own, "GET /api/v1/units": own, "GET /api/v1/address/suggest": own,
 		"GET /api/v1/pipelines": own, "GET /api/v1/statuses": own, "GET /api/v1/settings/{key}": own,
 		"GET /api/v1/payment-methods": own, "GET /api/v1/payment-methods/{id}": own,
 		"GET /api/v1/custom-fields": own, "GET /api/v1/bitrix/webhooks": own, "POST /api/v1/intake/orders": own,
