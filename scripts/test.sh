@@ -251,6 +251,7 @@ fuzz_stage() {
 			pkg=$(awk '{print $2}' <<<"$line")
 			dir=$(go list -f '{{.Dir}}' "$pkg")
 			bin="$bindir/$(tr / _ <<<"$pkg").test"
+			t1=$(date +%s)
 			if ! out=$(go test -vet=off -c -fuzz . -o "$bin" "$pkg" 2>&1); then
 				printf '%s\n' "$out"
 				echo "fuzz: building $pkg's fuzzing binary failed"
@@ -258,6 +259,7 @@ fuzz_stage() {
 				names=()
 				continue
 			fi
+			echo "--- $pkg: fuzzing binary built in $(($(date +%s) - t1)) s"
 			for name in "${names[@]}"; do
 				n=$((n + 1))
 				printf -- '--- %s %s (%s)\n' "$pkg" "$name" "$FUZZTIME"
