@@ -113,6 +113,20 @@ var houseWords = map[string]string{
 // "дом"/"д" dropped, no spaces or punctuation but "/" ("12/3 корп. 1" →
 // "12/3к1").
 func HouseKey(s string) string {
+	// Joining the words can make a word of the list ("кор п" → "корп"):
+	// again until nothing changes, so that a key is its own key (the
+	// importer's keys and the query's meet). Each change shortens it.
+	k := houseKeyOnce(s)
+	for {
+		next := houseKeyOnce(k)
+		if next == k {
+			return k
+		}
+		k = next
+	}
+}
+
+func houseKeyOnce(s string) string {
 	var b strings.Builder
 	for _, f := range strings.FieldsFunc(fold(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '/'
