@@ -27,101 +27,66 @@ die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/pg.sh
 source scripts/lib/pg.sh
 
+# have CMD...: one of the commands is on PATH (or in /usr/sbin, which a
+# non-login root shell may not have on it).
+have() {
+	local c
+	for c; do
+		{ command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ]; } && return 0
+	done
+	return 1
+}
+
+# apt_for WHAT WHY PACKAGE...: WHAT is missing; as root install the Debian
+# packages that bring it, otherwise say which and stop. A package's own
+# service is not wanted: the tests start what they need themselves.
+apt_for() {
+	local what=$1 why=$2
+	shift 2
+	[ "$(id -u)" -eq 0 ] || die "$what not found; $why (apt-get install $*)"
+	echo "$what not found, installing $* with apt-get ..."
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || die "apt-get install $* failed"
+}
+
 # The race detector needs cgo, i.e. a C compiler.
 ensure_cc() {
 	local cc
 	cc=$(go env CC)
-	if command -v "${cc%% *}" >/dev/null 2>&1; then
-		return 0
-	fi
-	[ "$(id -u)" -eq 0 ] || die "C compiler '$cc' not found; go test -race needs it (apt-get install gcc libc6-dev)"
-	echo "C compiler not found, installing gcc with apt-get ..."
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
+	have "${cc%% *}" || apt_for "C compiler '$cc'" "go test -race needs it" gcc libc6-dev
 }
 
 # The README's API tour (run by a test) uses curl.
-ensure_curl() {
-	command -v curl >/dev/null 2>&1 && return 0
-	[ "$(id -u)" -eq 0 ] || die "curl not found; the README tour test needs it (apt-get install curl)"
-	echo "curl not found, installing it with apt-get ..."
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl ca-certificates >/dev/null
-}
+ensure_curl() { have curl || apt_for curl "the README tour test needs it" curl ca-certificates; }
 
 # Bitrix24's official JS SDK drives the Bitrix24-compatible API in a test
 # (cmd/obmen/jssdk_test.go); install node when missing and the SDK pinned
 # by internal/bitrix/testdata/sdk/package-lock.json.
 ensure_sdk() {
-	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-		[ "$(id -u)" -eq 0 ] || die "node and npm not found; the Bitrix24 SDK test needs them (apt-get install nodejs npm)"
-		echo "node not found, installing nodejs and npm with apt-get ..."
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-	fi
+	{ have node && have npm; } || apt_for "node and npm" "the Bitrix24 SDK test needs them" nodejs npm
 	(cd internal/bitrix/testdata/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci of the Bitrix24 SDK failed"
 }
 
 # The mail collector tests run a real Dovecot (internal/intake/mail); the
 # test starts it itself, unprivileged, on a loopback port.
-ensure_dovecot() {
-	if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-		[ "$(id -u)" -eq 0 ] || die "dovecot not found; the mail collector tests need it (apt-get install dovecot-imapd)"
-		echo "dovecot not found, installing dovecot-imapd with apt-get ..."
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
-		# The package's own service is not wanted: tests run their own.
-	fi
-}
+ensure_dovecot() { have dovecot || apt_for dovecot "the mail collector tests need it" dovecot-imapd; }
 
 # email.send is tested end to end through a real MTA (exim, run by the
 # tests on loopback) delivering to the tests' Dovecot.
-ensure_mta() {
-	if ! command -v exim4 >/dev/null 2>&1 && ! command -v exim >/dev/null 2>&1 && [ ! -x /usr/sbin/exim4 ]; then
-		[ "$(id -u)" -eq 0 ] || die "exim not found; the SMTP connector tests need it (apt-get install exim4-daemon-light)"
-		echo "exim not found, installing exim4-daemon-light with apt-get ..."
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends exim4-daemon-light >/dev/null || die "apt-get install exim4-daemon-light failed"
-		# The package's own service is not wanted: tests run their own.
-	fi
-}
+ensure_mta() { have exim4 exim || apt_for exim "the SMTP connector tests need it" exim4-daemon-light; }
 
 # Every CommerceML document Obmen writes is validated against the schema
 # of its version with xmllint (internal/commerceml/schematest).
-ensure_xmllint() {
-	command -v xmllint >/dev/null 2>&1 && return 0
-	[ "$(id -u)" -eq 0 ] || die "xmllint not found; the CommerceML schema tests need it (apt-get install libxml2-utils)"
-	echo "xmllint not found, installing libxml2-utils with apt-get ..."
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null || die "apt-get install libxml2-utils failed"
-}
+ensure_xmllint() { have xmllint || apt_for xmllint "the CommerceML schema tests need it" libxml2-utils; }
 
 # The nginx example in deploy/ is checked with nginx -t (cmd/obmen
-# deploy_test.go); nginx-light is Debian's small build of it. The package
-# is only installed, not started (the test runs nginx -t alone).
-ensure_nginx() {
-	command -v nginx >/dev/null 2>&1 && return 0
-	[ "$(id -u)" -eq 0 ] || die "nginx not found; the deploy/ config test needs it (apt-get install nginx-light)"
-	echo "nginx not found, installing nginx-light with apt-get ..."
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null || die "apt-get install nginx-light failed"
-}
+# deploy_test.go); nginx-light is Debian's small build of it.
+ensure_nginx() { have nginx || apt_for nginx "the deploy/ config test needs it" nginx-light; }
 
-ensure_pdftotext() {
-	command -v pdftotext >/dev/null 2>&1 && return 0
-	[ "$(id -u)" -eq 0 ] || die "pdftotext not found; the invoice PDF tests need it (apt-get install poppler-utils)"
-	echo "pdftotext not found, installing poppler-utils with apt-get ..."
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null || die "apt-get install poppler-utils failed"
-}
+ensure_pdftotext() { have pdftotext || apt_for pdftotext "the invoice PDF tests need it" poppler-utils; }
 
 ensure_chromium() {
-	if [ ! -x /usr/bin/chromium ]; then
-		[ "$(id -u)" -eq 0 ] || die "/usr/bin/chromium not found; the web UI end-to-end tests need it (apt-get install chromium)"
-		echo "chromium not found, installing it with apt-get ..."
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null || die "apt-get install chromium failed"
-	fi
+	[ -x /usr/bin/chromium ] || apt_for /usr/bin/chromium "the web UI end-to-end tests need it" chromium
 }
 
 # pkgs_whose_tests_match prints the packages of PKGS whose test files
