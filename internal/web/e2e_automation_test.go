@@ -36,6 +36,10 @@ type browserSession struct {
 func newBrowserSession(t *testing.T, e *env) *browserSession {
 	t.Helper()
 	bs := &browserSession{t: t, ctx: newChrome(t), e: e, dir: t.TempDir()}
+	// OBMEN_SHOT_DIR keeps a run's screenshots, to look at them.
+	if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
+		bs.dir = d
+	}
 	if *updateScreenshots {
 		bs.dir = filepath.Join("..", "..", "docs", "screenshots")
 		if err := os.MkdirAll(bs.dir, 0o755); err != nil {

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,9 +47,6 @@ func TestBrowserBookingCalendar(t *testing.T) {
 		return e.srv.URL + "/calendar?view=week&date=2026-12-09&user=" + strconv.FormatInt(user, 10)
 	}
 	bs := newBrowserSession(t, e)
-	if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
-		bs.dir = d // to look at it
-	}
 	bs.run("wide", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(cal(e.admin.UserID)),
 		chromedp.WaitVisible(chromedp.CSS(`#wk-col-2026-12-09 #wk-`+key(e.admin.UserID))))
 	bs.run("shot", shot(bs.dir, "calendar-booking"))

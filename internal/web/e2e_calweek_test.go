@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -48,9 +47,6 @@ func TestBrowserWeekHours(t *testing.T) {
 	bs := newBrowserSession(t, e)
 	week := e.srv.URL + "/calendar?view=week&date=2026-12-09&user=0"
 	bs.run("wide", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(week), chromedp.WaitVisible(chromedp.CSS(`#week-grid`)))
-	if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
-		bs.dir = d // to look at it
-	}
 	bs.run("shot", shot(bs.dir, "calendar-week"))
 	// Geometry, in pixels, relative to the 10:00 hour of Wednesday (10:30
 	// in Yekaterinburg is 05:30 UTC).

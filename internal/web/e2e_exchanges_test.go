@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,15 +110,11 @@ func TestBrowserOrderExchanges(t *testing.T) {
 			t.Fatalf("the exchanges at %s:\n%s", vp.name, rows)
 		}
 		bs.noHorizontalScroll("the order card at " + vp.name)
-		bs.run("screenshot", chromedp.ScrollIntoView(chromedp.CSS(`#card-exchanges`)), shot(bs.dir, "order-exchanges-"+vp.name))
-		if dir := os.Getenv("OBMEN_SCREENSHOT_DIR"); dir != "" {
-			bs.run("screenshot", shot(dir, "order-exchanges-"+vp.name), shotEl(dir, "order-exchanges-block-"+vp.name, "#card-exchanges"))
-		}
+		bs.run("screenshot", chromedp.ScrollIntoView(chromedp.CSS(`#card-exchanges`)), shot(bs.dir, "order-exchanges-"+vp.name),
+			shotEl(bs.dir, "order-exchanges-block-"+vp.name, "#card-exchanges"))
 	}
 	bs.run("connections", chromedp.EmulateViewport(390, 900), chromedp.Navigate(e.srv.URL+"/admin/connections/"+strconv.FormatInt(conn.ID, 10)),
 		chromedp.WaitVisible(chromedp.CSS(`#connection-broken`)))
 	bs.noHorizontalScroll("the broken connection's page")
-	if dir := os.Getenv("OBMEN_SCREENSHOT_DIR"); dir != "" {
-		bs.run("screenshot", shot(dir, "connection-broken-390"))
-	}
+	bs.run("screenshot", shot(bs.dir, "connection-broken-390"))
 }

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -32,9 +31,6 @@ func TestBrowserEveryPageFits(t *testing.T) {
 	for _, size := range []struct{ w, h int64 }{{390, 844}, {1366, 768}} {
 		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
 			bs := newBrowserSession(t, e)
-			if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
-				bs.dir = d // to look at them
-			}
 			bs.run("viewport", chromedp.EmulateViewport(size.w, size.h), watchCSP())
 			for _, p := range pages {
 				bs.run(p, chromedp.Navigate(e.srv.URL+p), chromedp.WaitReady(chromedp.CSS(`main`)))

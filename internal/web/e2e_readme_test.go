@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -48,9 +47,6 @@ func TestBrowserDailyWorkScreens(t *testing.T) {
 	}{{390, 844, "-phone"}, {1366, 768, ""}} {
 		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
 			bs := newBrowserSession(t, e)
-			if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
-				bs.dir = d // to look at them
-			}
 			bs.run("viewport", chromedp.EmulateViewport(size.w, size.h))
 			for _, s := range screens {
 				bs.run(s.name, chromedp.Navigate(e.srv.URL+s.path), chromedp.WaitReady(chromedp.CSS(`main`)))

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,9 +30,6 @@ func TestBrowserConnectionSync(t *testing.T) {
 	}
 	page := e.srv.URL + "/admin/connections/" + strconv.FormatInt(c.ID, 10)
 	bs := newBrowserSession(t, e)
-	if d := os.Getenv("OBMEN_SHOT_DIR"); d != "" {
-		bs.dir = d // to look at them
-	}
 	bs.run("the connection's page",
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(page),

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,9 +39,6 @@ func TestBrowserTelephonyHook(t *testing.T) {
 	bs.noHorizontalScroll("the telephony connection's page")
 	bs.labelled("the telephony connection's page")
 	bs.run("screenshot", shot(bs.dir, "connection-telephony-hook-390"))
-	if dir := os.Getenv("OBMEN_SCREENSHOT_DIR"); dir != "" {
-		bs.run("screenshot", shot(dir, "connection-telephony-hook-390"))
-	}
 	// The URL is made on the configured public address; the test's
 	// server listens elsewhere.
 	_, token, ok := strings.Cut(bs.eval(`document.getElementById("connection-hook-url").textContent`), "/hooks/c/")

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -54,16 +56,26 @@ func newChrome(t *testing.T) context.Context {
 	return ctx
 }
 
-// shot saves a full-page screenshot: into docs/screenshots with
-// -update-screenshots, else into the test's temporary directory.
+// shot saves a full-page screenshot at the emulated width: into
+// docs/screenshots with -update-screenshots, else into the test's
+// temporary directory (OBMEN_SHOT_DIR keeps them). The clip is the
+// window's width: headless Chromium's scrollbar takes 15 px of it (a
+// phone's overlays the page), and chromedp's FullScreenshot cut that much
+// off the right edge of a page at 390 px.
 func shot(dir, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		// Quality 100 makes a PNG.
-		buf, err := chromedp.FullScreenshot(100)(ctx, t)
+		size, err := chromedp.Evaluate[[]float64](`[window.innerWidth, document.documentElement.scrollHeight]`)(ctx, t)
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+		r, err := cdp.Call(ctx, t, cdppage.CaptureScreenshot, cdppage.CaptureScreenshotParams{
+			CaptureBeyondViewport: new(true), FromSurface: new(true), Format: cdppage.CaptureScreenshotFormatPng,
+			Clip: &cdppage.Viewport{Width: size[0], Height: size[1], Scale: 1},
+		})
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), r.Data, 0o644)
 	})
 }
 
