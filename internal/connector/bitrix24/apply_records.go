@@ -74,14 +74,6 @@ func sameComms(a, b []crm.Comm, key func(string) string) bool {
 	return slices.Equal(set(a), set(b))
 }
 
-func phoneKey(v string) string {
-	d := digitsOr(v)
-	if len(d) == 11 && d[0] == '8' {
-		d = "7" + d[1:]
-	}
-	return d
-}
-
 func emailKey(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
 
 // linked is the Obmen record of entity linked to the portal's record bid,
@@ -109,7 +101,7 @@ func notLinked(err error) (ApplyOutput, error) {
 // takeComms sets the phones and e-mails of x to the portal's where they
 // differ (in numbers or addresses, not form), naming them in changed.
 func (r portalRecord) takeComms(x *crm.Comms, changed []string) []string {
-	if ph := comms(r.Phones, x.Phones, phoneKey); !sameComms(ph, x.Phones, phoneKey) {
+	if ph := comms(r.Phones, x.Phones, crm.PhoneKey); !sameComms(ph, x.Phones, crm.PhoneKey) {
 		x.Phones, changed = ph, append(changed, "phones")
 	}
 	if em := comms(r.Emails, x.Emails, emailKey); !sameComms(em, x.Emails, emailKey) {
