@@ -215,7 +215,8 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 	return out, nil
 }
 
-// text is a field the portal answers as a string or a number (null: "").
+// text is a field the portal answers as a string or a number (null: "",
+// as json.Unmarshal leaves a string it is given null for).
 type text string
 
 func (t *text) UnmarshalJSON(b []byte) error {
@@ -227,10 +228,6 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err == nil {
 		*t = text(n.String())
-		return nil
-	}
-	if string(b) == "null" {
-		*t = ""
 		return nil
 	}
 	return fmt.Errorf("not a string or a number: %s", snippet(b))
