@@ -314,11 +314,7 @@ func (d Deps) dealRows(ctx context.Context, p Portal, dealID int64, items []crm.
 
 // unitPrice is a line's final price of one unit as productRows sends it.
 func unitPrice(it crm.LineItem) crm.Amount {
-	q := float64(it.Quantity) / 1000
-	if q == 0 {
-		return 0
-	}
-	a, _ := crm.ParseAmount(strconv.FormatFloat(float64(it.Sum)/100/q, 'f', 2, 64))
+	a, _ := crm.ParseAmount(rowPrice(it))
 	return a
 }
 
