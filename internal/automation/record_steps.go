@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 )
 
 // RecordStepsQuery asks for the steps that exchanged a record with an
@@ -69,14 +68,7 @@ func (s *Service) RecordSteps(ctx context.Context, q RecordStepsQuery) ([]Record
 		if err := rows.Scan(&st.RunID, &st.BundleName, &st.Seq, &st.StepID, &st.Action, &st.Attempt, &st.Result, &in, &outp, &st.Error, &at, &dur); err != nil {
 			return nil, fmt.Errorf("automation: steps of %s %d: %w", q.Entity, q.RecordID, err)
 		}
-		if in != "" {
-			st.Input, _ = DecodeValue([]byte(in))
-		}
-		if outp != "" {
-			st.Output, _ = DecodeValue([]byte(outp))
-		}
-		st.StartedAt = time.UnixMicro(at).UTC()
-		st.DurationMS = float64(dur) / 1000
+		st.decode(in, outp, at, dur)
 		out = append(out, st)
 	}
 	return out, rows.Err()

@@ -313,17 +313,23 @@ func (s *Service) runSteps(ctx context.Context, q queryer, id int64) ([]RunStep,
 		if err := rows.Scan(&st.Seq, &st.StepID, &st.Action, &st.Attempt, &st.Result, &in, &outp, &st.Error, &at, &dur); err != nil {
 			return nil, fmt.Errorf("automation: steps of run %d: %w", id, err)
 		}
-		if in != "" {
-			st.Input, _ = DecodeValue([]byte(in))
-		}
-		if outp != "" {
-			st.Output, _ = DecodeValue([]byte(outp))
-		}
-		st.StartedAt = time.UnixMicro(at).UTC()
-		st.DurationMS = float64(dur) / 1000
+		st.decode(in, outp, at, dur)
 		out = append(out, st)
 	}
 	return out, rows.Err()
+}
+
+// decode fills the step's columns that are stored encoded: its input and
+// output JSON, its start (µs) and its duration (µs).
+func (st *RunStep) decode(in, out string, at, dur int64) {
+	if in != "" {
+		st.Input, _ = DecodeValue([]byte(in))
+	}
+	if out != "" {
+		st.Output, _ = DecodeValue([]byte(out))
+	}
+	st.StartedAt = time.UnixMicro(at).UTC()
+	st.DurationMS = float64(dur) / 1000
 }
 
 // RunQuery selects runs for the journal, newest first.

@@ -263,12 +263,13 @@ func (u *UI) showConnection(w http.ResponseWriter, r *http.Request, rq *request,
 		d.Pushes = u.auto.Registry().PushTriggers(c.Type, rq.Lang)
 	}
 	if sy := u.connSync(); sy != nil && d.Sync == nil {
-		if ts, _ := gallery.SyncTemplates(c.Type); len(ts) > 0 {
-			st, err := sy.State(r.Context(), id)
-			if err != nil {
-				u.failErr(w, r, rq, err)
-				return
-			}
+		st, err := sy.StateOf(r.Context(), c)
+		switch {
+		case errors.Is(err, gallery.ErrNoSync):
+		case err != nil:
+			u.failErr(w, r, rq, err)
+			return
+		default:
 			d.Sync = newSyncView(st, rq.Lang)
 		}
 	}

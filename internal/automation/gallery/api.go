@@ -72,9 +72,9 @@ func RegisterAPI(mux *http.ServeMux, handle automation.HandleUser, bundles Bundl
 		})
 	syncRoute := func(pattern, summary string, do func(ctx context.Context, a crm.Actor, id int64) (SyncState, error)) {
 		admin(pattern, summary, nil, SyncState{}, func(w http.ResponseWriter, r *http.Request, a crm.Actor) error {
-			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-			if err != nil || id <= 0 {
-				return httpx.Errorf(http.StatusBadRequest, "invalid_id", "id", "%q is not a connection id", r.PathValue("id"))
+			id, err := httpx.PathID(r, "id", "connection")
+			if err != nil {
+				return err
 			}
 			st, err := do(r.Context(), a, id)
 			if errors.Is(err, ErrNoSync) {

@@ -117,6 +117,12 @@ func (s *Sync) State(ctx context.Context, id int64) (SyncState, error) {
 	return st, err
 }
 
+// StateOf is State of a connection already read (its page).
+func (s *Sync) StateOf(ctx context.Context, c connection.Connection) (SyncState, error) {
+	st, _, _, err := s.stateOf(ctx, c)
+	return st, err
+}
+
 // state also gives the sync's templates and each one filled for the
 // connection.
 func (s *Sync) state(ctx context.Context, id int64) (SyncState, []Template, []automation.Definition, error) {
@@ -124,6 +130,11 @@ func (s *Sync) state(ctx context.Context, id int64) (SyncState, []Template, []au
 	if err != nil {
 		return SyncState{}, nil, nil, err
 	}
+	return s.stateOf(ctx, c)
+}
+
+func (s *Sync) stateOf(ctx context.Context, c connection.Connection) (SyncState, []Template, []automation.Definition, error) {
+	id := c.ID
 	ts, err := SyncTemplates(c.Type)
 	if err != nil {
 		return SyncState{}, nil, nil, err
@@ -138,7 +149,7 @@ func (s *Sync) state(ctx context.Context, id int64) (SyncState, []Template, []au
 	st := SyncState{ConnectionID: id, On: true, Parts: []SyncPart{}, HookMade: c.HookAt != nil}
 	defs := make([]automation.Definition, len(ts))
 	for i, t := range ts {
-		d, err := t.Fill(ctx, s.conns, Install{Connections: map[string]int64{t.role(): id},
+		d, err := t.Fill(ctx, knownType{s.conns, id, c.Type}, Install{Connections: map[string]int64{t.role(): id},
 			Name: bundleName(t) + " — " + c.Name})
 		if err != nil {
 			return SyncState{}, nil, nil, err
@@ -164,6 +175,21 @@ func (s *Sync) state(ctx context.Context, id int64) (SyncState, []Template, []au
 		st.Parts = append(st.Parts, p)
 	}
 	return st, ts, defs, nil
+}
+
+// knownType answers the type of the connection already read without
+// reading it again (Fill asks it of each template).
+type knownType struct {
+	Types
+	id  int64
+	typ string
+}
+
+func (k knownType) TypeOf(ctx context.Context, id int64) (string, error) {
+	if id == k.id {
+		return k.typ, nil
+	}
+	return k.Types.TypeOf(ctx, id)
 }
 
 // bundleName is the name a template gives its bundle.

@@ -168,3 +168,25 @@ func TestCopyableTemplates(t *testing.T) {
 		t.Fatalf("the templates to copy: %v", names)
 	}
 }
+
+// A malformed connection id in a sync path is refused as the
+// connection's own routes refuse it: 400, the same error code.
+func TestSyncBadID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newServer(t, d)
+		type apiError struct {
+			Error struct {
+				Code  string `json:"code"`
+				Field string `json:"field"`
+			} `json:"error"`
+		}
+		var conn, sync apiError
+		s.do("GET", "/api/v1/connections/x", nil, http.StatusBadRequest, &conn)
+		for _, m := range []string{"GET", "POST", "DELETE"} {
+			s.do(m, "/api/v1/connections/x/sync", nil, http.StatusBadRequest, &sync)
+			if sync != conn || conn.Error.Code == "" {
+				t.Fatalf("%s sync: %+v, the connection's route: %+v", m, sync, conn)
+			}
+		}
+	})
+}

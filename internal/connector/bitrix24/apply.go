@@ -139,20 +139,19 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 			return out, err
 		}
 	}
+	cur, err := d.Store.GetSalesOrder(ctx, orderID)
+	if err != nil {
+		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: %w", orderID, err), 0)
+	}
 	// A sum other than the order's: a manager changed the deal's rows
 	// (or typed a sum). The rows as the portal has them become the
 	// order's lines; a sum the rows do not make is said on the timeline.
 	var items []crm.LineItem
 	sum, sumErr := crm.ParseAmount(string(deal.Opportunity))
-	if sumErr == nil && deal.Opportunity != "" {
-		cur, err := d.Store.GetSalesOrder(ctx, orderID)
-		if err != nil {
-			return out, automation.Transient(fmt.Errorf("bitrix24: order %d: %w", orderID, err), 0)
-		}
-		if sum != cur.Total {
-			if items, err = d.dealRows(ctx, p, in.ID, cur.Items); err != nil {
-				return out, err
-			}
+	hasSum := sumErr == nil && deal.Opportunity != ""
+	if hasSum && sum != cur.Total {
+		if items, err = d.dealRows(ctx, p, in.ID, cur.Items); err != nil {
+			return out, err
 		}
 	}
 	if c.DryRun {
@@ -181,20 +180,21 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 	// it had the order as it stands (the fingerprint), it now has the
 	// order so changed, so the change event of the write below makes no
 	// crm.deal.update when a bundle sends the order again.
-	if err := d.keepInSync(ctx, p, orderID, mutate); err != nil {
+	if err := d.keepInSync(ctx, p, cur, mutate); err != nil {
 		return out, automation.Transient(err, 0)
 	}
 	var changed []string
+	var unchanged crm.SalesOrder
 	o, err := d.Store.UpdateSalesOrder(ctx, c.Actor, orderID, func(x *crm.SalesOrder) error {
 		out.OldStatus = x.Status
 		if changed = mutate(x); len(changed) == 0 {
+			unchanged = *x
 			return errUnchanged
 		}
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
-		o, err = d.Store.GetSalesOrder(ctx, orderID)
-		changed = nil
+		o, err, changed = unchanged, nil, nil
 	}
 	if err != nil {
 		return out, automation.Transient(fmt.Errorf("bitrix24: order %d: %w", orderID, err), 0)
@@ -206,7 +206,7 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 	if len(changed) > 0 {
 		out.Outcome, out.Currency, out.AssignedByID = ApplyUpdated, o.Currency, o.AssignedByID
 	}
-	if sumErr == nil && deal.Opportunity != "" && sum != o.Total {
+	if hasSum && sum != o.Total {
 		out.Opportunity = sum.String()
 		if err := d.noteSum(ctx, c, o, sum); err != nil {
 			return out, err
@@ -215,7 +215,8 @@ func (d Deps) eventApply(ctx context.Context, c *automation.Call, in ApplyInput)
 	return out, nil
 }
 
-// text is a field the portal answers as a string or a number (null: "").
+// text is a field the portal answers as a string or a number (null: "",
+// as json.Unmarshal leaves a string it is given null for).
 type text string
 
 func (t *text) UnmarshalJSON(b []byte) error {
@@ -227,10 +228,6 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err == nil {
 		*t = text(n.String())
-		return nil
-	}
-	if string(b) == "null" {
-		*t = ""
 		return nil
 	}
 	return fmt.Errorf("not a string or a number: %s", snippet(b))
@@ -317,11 +314,7 @@ func (d Deps) dealRows(ctx context.Context, p Portal, dealID int64, items []crm.
 
 // unitPrice is a line's final price of one unit as productRows sends it.
 func unitPrice(it crm.LineItem) crm.Amount {
-	q := float64(it.Quantity) / 1000
-	if q == 0 {
-		return 0
-	}
-	a, _ := crm.ParseAmount(strconv.FormatFloat(float64(it.Sum)/100/q, 'f', 2, 64))
+	a, _ := crm.ParseAmount(rowPrice(it))
 	return a
 }
 
@@ -384,13 +377,10 @@ func (d Deps) breakLink(ctx context.Context, c *automation.Call, p Portal, dealI
 	return out, nil
 }
 
-// keepInSync stores the fingerprint of the order as mutate leaves it when
-// the stored one is the order's as it stands.
-func (d Deps) keepInSync(ctx context.Context, p Portal, orderID int64, mutate func(*crm.SalesOrder) []string) error {
-	o, err := d.Store.GetSalesOrder(ctx, orderID)
-	if err != nil {
-		return fmt.Errorf("bitrix24: order %d: %w", orderID, err)
-	}
+// keepInSync stores the fingerprint of order o as mutate leaves it when
+// the stored one is o's as it stands.
+func (d Deps) keepInSync(ctx context.Context, p Portal, o crm.SalesOrder, mutate func(*crm.SalesOrder) []string) error {
+	orderID := o.ID
 	after := o
 	if len(mutate(&after)) == 0 {
 		return nil

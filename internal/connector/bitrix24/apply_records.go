@@ -74,14 +74,6 @@ func sameComms(a, b []crm.Comm, key func(string) string) bool {
 	return slices.Equal(set(a), set(b))
 }
 
-func phoneKey(v string) string {
-	d := digitsOr(v)
-	if len(d) == 11 && d[0] == '8' {
-		d = "7" + d[1:]
-	}
-	return d
-}
-
 func emailKey(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
 
 // linked is the Obmen record of entity linked to the portal's record bid,
@@ -109,7 +101,7 @@ func notLinked(err error) (ApplyOutput, error) {
 // takeComms sets the phones and e-mails of x to the portal's where they
 // differ (in numbers or addresses, not form), naming them in changed.
 func (r portalRecord) takeComms(x *crm.Comms, changed []string) []string {
-	if ph := comms(r.Phones, x.Phones, phoneKey); !sameComms(ph, x.Phones, phoneKey) {
+	if ph := comms(r.Phones, x.Phones, crm.PhoneKey); !sameComms(ph, x.Phones, crm.PhoneKey) {
 		x.Phones, changed = ph, append(changed, "phones")
 	}
 	if em := comms(r.Emails, x.Emails, emailKey); !sameComms(em, x.Emails, emailKey) {
@@ -141,7 +133,7 @@ func (d Deps) applyContact(ctx context.Context, c *automation.Call, p Portal, ev
 	}
 	out := ApplyOutput{ContactID: cid}
 	if ev == "ONCRMCONTACTDELETE" {
-		return d.breakRecord(ctx, c, p, store.EntityContact, cid, bid, "Контакт", out)
+		return d.breakRecord(ctx, c, p, store.EntityContact, cid, bid, out)
 	}
 	r, err := d.readRecord(ctx, p, "crm.contact.get", bid)
 	if err != nil {
@@ -181,7 +173,7 @@ func (d Deps) applyCompany(ctx context.Context, c *automation.Call, p Portal, ev
 	}
 	out := ApplyOutput{AccountID: aid}
 	if ev == "ONCRMCOMPANYDELETE" {
-		return d.breakRecord(ctx, c, p, store.EntityAccount, aid, bid, "Компания", out)
+		return d.breakRecord(ctx, c, p, store.EntityAccount, aid, bid, out)
 	}
 	r, err := d.readRecord(ctx, p, "crm.company.get", bid)
 	if err != nil {
@@ -254,7 +246,7 @@ func applied(out ApplyOutput, changed []string, err error, what string, id int64
 
 // breakRecord moves a deleted contact's or company's id to BrokenSystem
 // on its Obmen record and says so on its timeline; the record stays.
-func (d Deps) breakRecord(ctx context.Context, c *automation.Call, p Portal, entity string, id, bid int64, what string, out ApplyOutput) (ApplyOutput, error) {
+func (d Deps) breakRecord(ctx context.Context, c *automation.Call, p Portal, entity string, id, bid int64, out ApplyOutput) (ApplyOutput, error) {
 	if c.DryRun {
 		out.Outcome = "dry_run"
 		return out, nil
@@ -268,11 +260,14 @@ func (d Deps) breakRecord(ctx context.Context, c *automation.Call, p Portal, ent
 		return nil
 	}
 	var err error
+	var deleted string // the comment's head, the record in the portal
 	switch entity {
 	case store.EntityContact:
 		_, err = d.Store.UpdateContact(ctx, c.Actor, id, func(x *crm.Contact) error { return move(&x.Extra) })
+		deleted = "Контакт %d удалён"
 	case store.EntityAccount:
 		_, err = d.Store.UpdateAccount(ctx, c.Actor, id, func(x *crm.Account) error { return move(&x.Extra) })
+		deleted = "Компания %d удалена"
 	}
 	if errors.Is(err, errUnchanged) {
 		out.Outcome = ApplyUnchanged
@@ -281,11 +276,8 @@ func (d Deps) breakRecord(ctx context.Context, c *automation.Call, p Portal, ent
 	if err != nil {
 		return out, automation.Transient(fmt.Errorf("bitrix24: %s %d: break the link: %w", entity, id, err), 0)
 	}
-	body := what + " " + strconv.FormatInt(bid, 10) + " удалена в Битрикс24 (" + strings.TrimPrefix(p.System(), "bitrix24:") +
+	body := fmt.Sprintf(deleted, bid) + " в Битрикс24 (" + strings.TrimPrefix(p.System(), "bitrix24:") +
 		"): связь разорвана, запись в Obmen не удалена."
-	if what == "Контакт" {
-		body = strings.Replace(body, "удалена", "удалён", 1)
-	}
 	if _, err := d.Store.AddComment(ctx, c.Actor, entity, id, body); err != nil {
 		return out, automation.Transient(fmt.Errorf("bitrix24: %s %d: comment the broken link: %w", entity, id, err), 0)
 	}

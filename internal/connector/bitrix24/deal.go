@@ -589,12 +589,7 @@ func (d Deps) dealFields(p Portal, o crm.SalesOrder) map[string]any {
 func productRows(items []crm.LineItem) []any {
 	rows := []any{}
 	for _, it := range items {
-		q := float64(it.Quantity) / 1000
-		price := 0.0
-		if q != 0 {
-			price = float64(it.Sum) / 100 / q
-		}
-		r := map[string]any{"PRODUCT_NAME": it.Name, "PRICE": strconv.FormatFloat(price, 'f', 2, 64), "QUANTITY": it.Quantity.String()}
+		r := map[string]any{"PRODUCT_NAME": it.Name, "PRICE": rowPrice(it), "QUANTITY": it.Quantity.String()}
 		if it.Unit != "" {
 			r["MEASURE_NAME"] = it.Unit
 		}
@@ -605,4 +600,15 @@ func productRows(items []crm.LineItem) []any {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// rowPrice is a line's PRICE in productRows: the line's sum over its
+// quantity, to the kopeck.
+func rowPrice(it crm.LineItem) string {
+	q := float64(it.Quantity) / 1000
+	price := 0.0
+	if q != 0 {
+		price = float64(it.Sum) / 100 / q
+	}
+	return strconv.FormatFloat(price, 'f', 2, 64)
 }

@@ -2,7 +2,6 @@ package bitrix24
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,25 +171,15 @@ func prefixRefs(v any, prefix string) any {
 
 // unprefix is one caller's part of a packed answer, under its own keys.
 func unprefix(a *BatchAnswer, prefix string) *BatchAnswer {
-	out := &BatchAnswer{Result: map[string]json.RawMessage{}, Errors: map[string]*Error{}, Total: map[string]int64{}, Next: map[string]int64{}}
-	for k, v := range a.Result {
+	return &BatchAnswer{Result: cutKeys(a.Result, prefix), Errors: cutKeys(a.Errors, prefix), Total: cutKeys(a.Total, prefix), Next: cutKeys(a.Next, prefix)}
+}
+
+// cutKeys is the part of m under prefix, the prefix cut off the keys.
+func cutKeys[V any](m map[string]V, prefix string) map[string]V {
+	out := map[string]V{}
+	for k, v := range m {
 		if rest, ok := strings.CutPrefix(k, prefix); ok {
-			out.Result[rest] = v
-		}
-	}
-	for k, v := range a.Errors {
-		if rest, ok := strings.CutPrefix(k, prefix); ok {
-			out.Errors[rest] = v
-		}
-	}
-	for k, v := range a.Total {
-		if rest, ok := strings.CutPrefix(k, prefix); ok {
-			out.Total[rest] = v
-		}
-	}
-	for k, v := range a.Next {
-		if rest, ok := strings.CutPrefix(k, prefix); ok {
-			out.Next[rest] = v
+			out[rest] = v
 		}
 	}
 	return out
