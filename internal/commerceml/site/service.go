@@ -36,6 +36,11 @@ const leaseFor = 2 * time.Minute
 // runTimeout bounds one run (a large catalog on a slow site).
 const runTimeout = 2 * time.Hour
 
+// MaxAnswerBytes caps one answer of a site: mode=query sends every order
+// not yet taken in one document, megabytes on a busy shop, which the
+// outbound client's default cap (for small API answers) would refuse.
+const MaxAnswerBytes = 128 << 20
+
 // Service runs the exchanges with sites.
 type Service struct {
 	Store *Store
@@ -48,7 +53,8 @@ type Service struct {
 }
 
 // New returns the service; hc must be the SSRF-guarded outbound client
-// (httpx.NewOutboundClient); dir keeps the files of the runs.
+// (httpx.NewOutboundClient) allowing answers of MaxAnswerBytes; dir keeps
+// the files of the runs.
 func New(st *store.Store, ss *Store, hc *http.Client, dir string, log *slog.Logger) *Service {
 	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }}
 }
