@@ -217,7 +217,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
 	// The exchange with web shops: Obmen plays 1C toward their
 	// 1c_exchange.php (issue 18).
-	sites := site.New(s, site.NewStore(s, box), httpx.NewOutboundClient(outboundPolicy(cfg)), filepath.Join(cfg.DataDir, "commerceml"), log)
+	sitePolicy := outboundPolicy(cfg)
+	sitePolicy.MaxResponseBytes = site.MaxAnswerBytes
+	sites := site.New(s, site.NewStore(s, box), httpx.NewOutboundClient(sitePolicy), filepath.Join(cfg.DataDir, "commerceml"), log)
 	a.Extra(func(mux *http.ServeMux) {
 		site.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), sites, cfg.MaxBodyBytes)
 	})

@@ -17,6 +17,9 @@ type docWriter struct {
 	bw  *bufio.Writer
 	enc io.Writer // the charset encoder over the destination
 	err error
+	// keepSpace writes text as given; the catalog and offers writers trim
+	// it, the orders writer has always written it untouched.
+	keepSpace bool
 }
 
 func newDocWriter(w io.Writer, enc Encoding) *docWriter {
@@ -50,8 +53,12 @@ func (w *docWriter) escape(v string) {
 	}
 }
 
+// text writes <name>v</name>, nothing when v is empty.
 func (w *docWriter) text(indent, name, v string) {
-	if v = strings.TrimSpace(v); v == "" {
+	if !w.keepSpace {
+		v = strings.TrimSpace(v)
+	}
+	if v == "" {
 		return
 	}
 	w.printf("%s<%s>", indent, name)
@@ -69,6 +76,23 @@ func (w *docWriter) root(enc Encoding, version string, at time.Time) {
 	w.printf("<?xml version=\"1.0\" encoding=\"%s\"?>\n", enc)
 	w.printf("<%s xmlns=\"%s\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ВерсияСхемы=\"%s\" ДатаФормирования=\"%s\">\n",
 		RootElement, Namespace, version, at.Format("2006-01-02T15:04:05"))
+}
+
+// requisites writes <ЗначенияРеквизитов>, nothing when rs is empty; a
+// value is written even when empty.
+func (w *docWriter) requisites(indent string, rs []Requisite) {
+	if len(rs) == 0 {
+		return
+	}
+	w.printf("%s<ЗначенияРеквизитов>\n", indent)
+	for _, r := range rs {
+		w.printf("%s\t<ЗначениеРеквизита>\n", indent)
+		w.text(indent+"\t\t", "Наименование", r.Name)
+		w.printf("%s\t\t<Значение>", indent)
+		w.escape(r.Value)
+		w.printf("</Значение>\n%s\t</ЗначениеРеквизита>\n", indent)
+	}
+	w.printf("%s</ЗначенияРеквизитов>\n", indent)
 }
 
 // unit writes <БазоваяЕдиница>: attributes from 2.05, the text always
@@ -174,17 +198,7 @@ func (w *CatalogWriter) Good(g *Good) error {
 		}
 		w.printf("%s</СтавкиНалогов>\n", in)
 	}
-	if len(g.Requisites) > 0 {
-		w.printf("%s<ЗначенияРеквизитов>\n", in)
-		for _, r := range g.Requisites {
-			w.printf("%s\t<ЗначениеРеквизита>\n", in)
-			w.text(in+"\t\t", "Наименование", r.Name)
-			w.printf("%s\t\t<Значение>", in)
-			w.escape(r.Value)
-			w.printf("</Значение>\n%s\t</ЗначениеРеквизита>\n", in)
-		}
-		w.printf("%s</ЗначенияРеквизитов>\n", in)
-	}
+	w.requisites(in, g.Requisites)
 	w.printf("\t\t\t</Товар>\n")
 	return w.err
 }

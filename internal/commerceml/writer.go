@@ -38,17 +38,9 @@ func NewOrdersWriter(w io.Writer, enc Encoding, version string, at time.Time) (*
 		return nil, fmt.Errorf("commerceml: %w", err)
 	}
 	ow := &OrdersWriter{docWriter: newDocWriter(w, enc), version: version}
+	ow.keepSpace = true
 	ow.root(enc, version, at)
 	return ow, ow.err
-}
-
-func (w *OrdersWriter) text(indent, name, v string) {
-	if v == "" {
-		return
-	}
-	w.printf("%s<%s>", indent, name)
-	w.escape(v)
-	w.printf("</%s>\n", name)
 }
 
 func (w *OrdersWriter) attr(name, v string) {
@@ -57,21 +49,6 @@ func (w *OrdersWriter) attr(name, v string) {
 		w.escape(v)
 		w.printf("\"")
 	}
-}
-
-func (w *OrdersWriter) requisites(indent string, rs []Requisite) {
-	if len(rs) == 0 {
-		return
-	}
-	w.printf("%s<ЗначенияРеквизитов>\n", indent)
-	for _, r := range rs {
-		w.printf("%s\t<ЗначениеРеквизита>\n", indent)
-		w.text(indent+"\t\t", "Наименование", r.Name)
-		w.printf("%s\t\t<Значение>", indent)
-		w.escape(r.Value)
-		w.printf("</Значение>\n%s\t</ЗначениеРеквизита>\n", indent)
-	}
-	w.printf("%s</ЗначенияРеквизитов>\n", indent)
 }
 
 // counterparty writes one <Контрагент>: a company with the schema's

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,7 +63,8 @@ func (u *UI) showSites(w http.ResponseWriter, r *http.Request, rq *request, stat
 		for k, v := range d.S.StatusMap {
 			lines = append(lines, k+"="+v)
 		}
-		d.StatusMap = strings.Join(sortedStrings(lines), "\n")
+		slices.Sort(lines)
+		d.StatusMap = strings.Join(lines, "\n")
 	}
 	if d.Catalogs == "" {
 		ids := make([]string, len(d.S.Catalogs))
@@ -82,15 +84,6 @@ func (u *UI) showSites(w http.ResponseWriter, r *http.Request, rq *request, stat
 		title = d.S.Name + " — " + title
 	}
 	u.render(w, r, rq, status, "sites", title, "integrations", d)
-}
-
-func sortedStrings(v []string) []string {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j] < v[j-1]; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
-	return v
 }
 
 func (u *UI) sitesPage(w http.ResponseWriter, r *http.Request, rq *request) {

@@ -372,24 +372,16 @@ func (x *exporter) products(ctx context.Context) error {
 			q += cond
 			args = append(args, more...)
 		}
-		rows, err := x.s.db.Read.QueryContext(ctx, q+" ORDER BY id LIMIT "+strconv.Itoa(exportPage), args...)
-		if err != nil {
-			return fmt.Errorf("site exchange: products: %w", err)
-		}
 		var page []product
-		for rows.Next() {
+		err := x.each(ctx, "products", q+" ORDER BY id LIMIT "+strconv.Itoa(exportPage), args, func(rows *sql.Rows) error {
 			var p product
-			if err := rows.Scan(&p.id, &p.name, &p.article, &p.unit, &p.price, &p.currency, &p.vat, &p.stock, &p.description, &p.ext); err != nil {
-				rows.Close()
-				return fmt.Errorf("site exchange: products: %w", err)
-			}
+			err := rows.Scan(&p.id, &p.name, &p.article, &p.unit, &p.price, &p.currency, &p.vat, &p.stock, &p.description, &p.ext)
 			page = append(page, p)
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return fmt.Errorf("site exchange: products: %w", err)
-		}
-		rows.Close()
 		if len(page) == 0 {
 			return nil
 		}
@@ -410,65 +402,67 @@ type pageData struct {
 
 func (x *exporter) pageData(ctx context.Context, itemType string, ids []int64) (pageData, error) {
 	d := pageData{groups: map[int64][]string{}, prices: map[[2]int64]map[string]int64{}, stocks: map[[2]int64]map[string]int64{}}
-	rows, err := x.s.db.Read.QueryContext(ctx, "SELECT item_id, catalog_id FROM catalog_items WHERE item_type = $1 AND item_id IN ("+inList(len(ids), 2)+") ORDER BY item_id, catalog_id",
-		append([]any{itemType}, int64s(ids)...)...)
-	if err != nil {
-		return d, fmt.Errorf("site exchange: catalog items: %w", err)
-	}
-	for rows.Next() {
-		var item, cat int64
-		if err := rows.Scan(&item, &cat); err != nil {
-			rows.Close()
-			return d, fmt.Errorf("site exchange: catalog items: %w", err)
-		}
-		if g, ok := x.groups[cat]; ok {
-			d.groups[item] = append(d.groups[item], g)
-		}
-	}
-	rows.Close()
-	if itemType != "product" {
-		return d, rows.Err()
+	err := x.each(ctx, "catalog items", "SELECT item_id, catalog_id FROM catalog_items WHERE item_type = $1 AND item_id IN ("+inList(len(ids), 2)+") ORDER BY item_id, catalog_id",
+		append([]any{itemType}, int64s(ids)...), func(rows *sql.Rows) error {
+			var item, cat int64
+			if err := rows.Scan(&item, &cat); err != nil {
+				return err
+			}
+			if g, ok := x.groups[cat]; ok {
+				d.groups[item] = append(d.groups[item], g)
+			}
+			return nil
+		})
+	if err != nil || itemType != "product" {
+		return d, err
 	}
 	if d.variants, err = x.s.st.VariantsOfProducts(ctx, ids); err != nil {
 		return d, fmt.Errorf("site exchange: %w", err)
 	}
-	if rows, err = x.s.db.Read.QueryContext(ctx, "SELECT product_id, variant_id, price_type, price FROM product_prices WHERE product_id IN ("+inList(len(ids), 1)+")", int64s(ids)...); err != nil {
-		return d, fmt.Errorf("site exchange: prices: %w", err)
-	}
-	for rows.Next() {
-		var p, v, price int64
-		var t string
-		if err := rows.Scan(&p, &v, &t, &price); err != nil {
-			rows.Close()
-			return d, fmt.Errorf("site exchange: prices: %w", err)
+	// byItem reads (product, variant, key, value) rows into m.
+	byItem := func(m map[[2]int64]map[string]int64) func(rows *sql.Rows) error {
+		return func(rows *sql.Rows) error {
+			var p, v, n int64
+			var key string
+			if err := rows.Scan(&p, &v, &key, &n); err != nil {
+				return err
+			}
+			k := [2]int64{p, v}
+			if m[k] == nil {
+				m[k] = map[string]int64{}
+			}
+			m[k][key] = n
+			return nil
 		}
-		k := [2]int64{p, v}
-		if d.prices[k] == nil {
-			d.prices[k] = map[string]int64{}
-		}
-		d.prices[k][t] = price
 	}
-	rows.Close()
+	if err := x.each(ctx, "prices", "SELECT product_id, variant_id, price_type, price FROM product_prices WHERE product_id IN ("+inList(len(ids), 1)+")",
+		int64s(ids), byItem(d.prices)); err != nil {
+		return d, err
+	}
 	if len(x.set.Warehouses) == 0 {
-		return d, rows.Err()
+		return d, nil
 	}
-	if rows, err = x.s.db.Read.QueryContext(ctx, "SELECT product_id, variant_id, warehouse, quantity FROM product_stocks WHERE product_id IN ("+inList(len(ids), 1)+")", int64s(ids)...); err != nil {
-		return d, fmt.Errorf("site exchange: stocks: %w", err)
+	return d, x.each(ctx, "stocks", "SELECT product_id, variant_id, warehouse, quantity FROM product_stocks WHERE product_id IN ("+inList(len(ids), 1)+")",
+		int64s(ids), byItem(d.stocks))
+}
+
+// each runs a query of the export and hands each row to scan; an error
+// names what was read.
+func (x *exporter) each(ctx context.Context, what, q string, args []any, scan func(rows *sql.Rows) error) error {
+	rows, err := x.s.db.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("site exchange: %s: %w", what, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var p, v, q int64
-		var w string
-		if err := rows.Scan(&p, &v, &w, &q); err != nil {
-			return d, fmt.Errorf("site exchange: stocks: %w", err)
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("site exchange: %s: %w", what, err)
 		}
-		k := [2]int64{p, v}
-		if d.stocks[k] == nil {
-			d.stocks[k] = map[string]int64{}
-		}
-		d.stocks[k][w] = q
 	}
-	return d, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("site exchange: %s: %w", what, err)
+	}
+	return nil
 }
 
 func vatRate(v sql.NullInt64) []commerceml.TaxRate {
@@ -577,22 +571,18 @@ func (x *exporter) services(ctx context.Context) error {
 			q += cond
 			args = append(args, more...)
 		}
-		rows, err := x.s.db.Read.QueryContext(ctx, q+" ORDER BY id LIMIT "+strconv.Itoa(exportPage), args...)
-		if err != nil {
-			return fmt.Errorf("site exchange: services: %w", err)
-		}
 		var page []product
-		for rows.Next() {
+		err := x.each(ctx, "services", q+" ORDER BY id LIMIT "+strconv.Itoa(exportPage), args, func(rows *sql.Rows) error {
 			var p product
-			if err := rows.Scan(&p.id, &p.name, &p.unit, &p.price, &p.currency, &p.vat, &p.description, &p.ext); err != nil {
-				rows.Close()
-				return fmt.Errorf("site exchange: services: %w", err)
-			}
+			err := rows.Scan(&p.id, &p.name, &p.unit, &p.price, &p.currency, &p.vat, &p.description, &p.ext)
 			page = append(page, p)
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		rows.Close()
 		if len(page) == 0 {
-			return rows.Err()
+			return nil
 		}
 		ids := make([]int64, len(page))
 		for i, p := range page {

@@ -173,3 +173,30 @@ func mustSeal(t *testing.T, in *instance, pw string) string {
 	}
 	return sealed
 }
+
+// A site with many orders answers mode=query with a document of several
+// megabytes; the run reads it whole (the outbound client's default cap of
+// 1 MiB is for small API answers).
+func TestLargeOrdersDocument(t *testing.T) {
+	in := start(t, storetest.OpenSQLite(t))
+	padding := strings.Repeat("заказ ", 400_000) // 2.4 MB as the fake sends it (windows-1251)
+	fake := &fakeSite{files: map[string]int{},
+		orders: "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.05\" ДатаФормирования=\"2026-12-05T10:00:00\">\n" +
+			"<!-- " + padding + " -->\n" +
+			"<Документ><Ид>77</Ид><Номер>77</Номер><Дата>2026-12-05</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль><Валюта>руб</Валюта><Курс>1</Курс><Сумма>100</Сумма>" +
+			"<Товары><Товар><Ид>x</Ид><Наименование>Носки</Наименование><ЦенаЗаЕдиницу>100</ЦенаЗаЕдиницу><Количество>1</Количество><Сумма>100</Сумма></Товар></Товары></Документ>\n" +
+			"</КоммерческаяИнформация>\n"}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	var s site.Settings
+	if code := in.api("POST", "/api/v1/site-exchanges", site.Settings{URL: srv.URL + "/bitrix/admin/1c_exchange.php", Login: "admin", Password: "pw"}, &s); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	var res site.RunResult
+	if code := in.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=orders", s.ID), nil, &res); code != 200 {
+		t.Fatalf("run: %d %+v", code, res)
+	}
+	if res.Status != "success" || res.Counts["sales_order"] == nil || res.Counts["sales_order"].Created != 1 {
+		t.Errorf("run: %+v", res)
+	}
+}

@@ -36,6 +36,11 @@ const leaseFor = 2 * time.Minute
 // runTimeout bounds one run (a large catalog on a slow site).
 const runTimeout = 2 * time.Hour
 
+// MaxAnswerBytes caps one answer of a site: mode=query sends every order
+// not yet taken in one document, megabytes on a busy shop, which the
+// outbound client's default cap (for small API answers) would refuse.
+const MaxAnswerBytes = 128 << 20
+
 // Service runs the exchanges with sites.
 type Service struct {
 	Store *Store
@@ -48,7 +53,8 @@ type Service struct {
 }
 
 // New returns the service; hc must be the SSRF-guarded outbound client
-// (httpx.NewOutboundClient); dir keeps the files of the runs.
+// (httpx.NewOutboundClient) allowing answers of MaxAnswerBytes; dir keeps
+// the files of the runs.
 func New(st *store.Store, ss *Store, hc *http.Client, dir string, log *slog.Logger) *Service {
 	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }}
 }
@@ -169,22 +175,22 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 	started := s.now().UnixMicro()
 	stop := s.renew(ctx, id, kind)
 	defer stop()
+	// The journal's type: the protocol's type= of the run.
+	typ := "catalog"
+	if kind == KindOrders {
+		typ = "sale"
+	}
 	// What a run killed before its end left "running" in the journal is
 	// closed as interrupted: this run holds the lease, so none is alive.
-	typ0 := map[string]string{KindCatalog: "catalog", KindOrders: "sale"}[kind]
 	if err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = 'failure', finished_at = $1, error = $2
 			WHERE site_id = $3 AND direction = $4 AND type = $5 AND status = 'running'`,
-			s.now().UnixMicro(), "interrupted: the server stopped during the run; the next run starts over", id, DirSite, typ0)
+			s.now().UnixMicro(), "interrupted: the server stopped during the run; the next run starts over", id, DirSite, typ)
 		return err
 	}); err != nil {
 		return RunResult{}, fmt.Errorf("site exchange %d: journal: %w", id, err)
 	}
 	res := RunResult{Kind: kind, Counts: map[string]*Count{}, Files: []string{}}
-	typ := "catalog"
-	if kind == KindOrders {
-		typ = "sale"
-	}
 	res.EntryID, err = s.begin(ctx, id, typ)
 	if err != nil {
 		return res, err

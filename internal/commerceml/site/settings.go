@@ -28,7 +28,7 @@ type Settings struct {
 	Password    string `json:"password,omitempty"`
 	PasswordSet bool   `json:"password_set"`
 	// ResponsibleUserID is assigned the orders and counterparties created
-	// from the site; 0 is the user who saved the settings.
+	// from the site; 0 is the first administrator (see responsible).
 	ResponsibleUserID int64 `json:"responsible_user_id"`
 	// Catalogs are the ids of the catalogs exported; empty: all.
 	Catalogs []int64 `json:"catalogs"`
