@@ -26,25 +26,21 @@ func TestAddressImportKillNineResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engines := map[string]struct {
+	// Each engine: the server's environment, and how the test watches
+	// the import's progress in the same database.
+	type engine struct {
 		env    []string
 		driver string
 		dsn    string
-	}{}
+	}
 	data := t.TempDir()
-	engines["sqlite"] = struct {
-		env    []string
-		driver string
-		dsn    string
-	}{[]string{"OBMEN_DATA=" + data}, "sqlite", "file:" + filepath.Join(data, "obmen.db") + "?mode=ro&_pragma=busy_timeout(5000)"}
+	engines := map[string]engine{
+		"sqlite": {[]string{"OBMEN_DATA=" + data}, "sqlite", "file:" + filepath.Join(data, "obmen.db") + "?mode=ro&_pragma=busy_timeout(5000)"},
+	}
 	for _, e := range storetest.Engines(t) {
 		if e.Name == "postgres" {
 			u := storetest.PostgresURL(t)
-			engines["postgres"] = struct {
-				env    []string
-				driver string
-				dsn    string
-			}{[]string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_DATABASE_URL=" + u}, "pgx", u}
+			engines["postgres"] = engine{[]string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_DATABASE_URL=" + u}, "pgx", u}
 		}
 	}
 	for name, e := range engines {

@@ -224,14 +224,7 @@ func (c *apiClient) createdLeads() []int64 {
 	var out []int64
 	after := int64(0)
 	for {
-		var page struct {
-			Events []struct {
-				Entity   string `json:"entity"`
-				RecordID int64  `json:"record_id"`
-				Action   string `json:"action"`
-			} `json:"events"`
-			LastID int64 `json:"last_id"`
-		}
+		var page eventsPage
 		c.mustJSON("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=5000", after), "", 200, &page)
 		if len(page.Events) == 0 {
 			return out

@@ -53,6 +53,17 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 	return c
 }
 
+// eventsPage is a page of GET /api/v1/events, as the tests read it.
+type eventsPage struct {
+	Events []struct {
+		ID       int64  `json:"id"`
+		Entity   string `json:"entity"`
+		RecordID int64  `json:"record_id"`
+		Action   string `json:"action"`
+	} `json:"events"`
+	LastID int64 `json:"last_id"`
+}
+
 // do sends a request to instance i (-1: the next one, round-robin).
 func (c *cluster) do(i int, method, path, body string, auth bool) (int, []byte, error) {
 	if i < 0 {
@@ -195,15 +206,7 @@ func TestClusterWrites(t *testing.T) {
 				if err != nil || code != 200 {
 					continue
 				}
-				var page struct {
-					Events []struct {
-						ID       int64  `json:"id"`
-						Entity   string `json:"entity"`
-						RecordID int64  `json:"record_id"`
-						Action   string `json:"action"`
-					} `json:"events"`
-					LastID int64 `json:"last_id"`
-				}
+				var page eventsPage
 				if err := json.Unmarshal(b, &page); err != nil {
 					readers[i].err = fmt.Errorf("events page: %w", err)
 					return

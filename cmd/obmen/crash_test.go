@@ -92,15 +92,7 @@ func TestKillNineKeepsAcknowledgedLeads(t *testing.T) {
 			created := map[int64]bool{}
 			after := int64(0)
 			for {
-				var page struct {
-					Events []struct {
-						ID       int64  `json:"id"`
-						Entity   string `json:"entity"`
-						RecordID int64  `json:"record_id"`
-						Action   string `json:"action"`
-					} `json:"events"`
-					LastID int64 `json:"last_id"`
-				}
+				var page eventsPage
 				getJSON(t, base+fmt.Sprintf("/api/v1/events?after=%d&limit=5000", after), key, &page)
 				if len(page.Events) == 0 {
 					break

@@ -3,7 +3,6 @@ package address
 import (
 	"bufio"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -69,9 +68,6 @@ func (a attrs) int64(name string) (int64, error) {
 	return n, nil
 }
 
-// errStop ends a walk early without an error.
-var errStop = errors.New("address: stop")
-
 // walk streams r token by token and calls fn with the attributes of each
 // record element named elem, numbered from 1. Memory stays constant: no
 // tree is built and the attribute map is reused. A parse error names the
@@ -106,9 +102,6 @@ func walk(r io.Reader, elem string, fn func(n int64, a attrs) error) error {
 			a[at.Name.Local] = at.Value
 		}
 		if err := fn(n, a); err != nil {
-			if errors.Is(err, errStop) {
-				return nil
-			}
 			line, _ := dec.InputPos()
 			return fmt.Errorf("line %d, %s %d: %w", line, elem, n, err)
 		}

@@ -4,10 +4,12 @@ import (
 	"archive/zip"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -156,7 +158,7 @@ func (im *Importer) importFile(ctx context.Context, s source, idx, total int, st
 	st.Files++
 	var done, resumeAt int64
 	err := im.DB.Read.QueryRowContext(ctx, `SELECT records, done FROM address_import_files WHERE name = $1`, s.name).Scan(&resumeAt, &done)
-	if err != nil && err != sql.ErrNoRows {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("address: %s: read progress: %w", s.name, err)
 	}
 	p := Progress{File: s.name, FileIndex: idx, Files: total, Size: s.size, Resumed: resumeAt}
@@ -202,7 +204,7 @@ func (im *Importer) importFile(ctx context.Context, s source, idx, total int, st
 		if n <= resumeAt {
 			return nil
 		}
-		batch = append(batch, maps(a))
+		batch = append(batch, maps.Clone(a)) // out of the walker's reused map
 		if len(batch) >= batchSize {
 			return flush(false)
 		}
@@ -212,15 +214,6 @@ func (im *Importer) importFile(ctx context.Context, s source, idx, total int, st
 		return fmt.Errorf("address: %s: %w", s.name, err)
 	}
 	return flush(true)
-}
-
-// maps copies a record's attributes out of the walker's reused map.
-func maps(a attrs) attrs {
-	c := make(attrs, len(a))
-	for k, v := range a {
-		c[k] = v
-	}
-	return c
 }
 
 func (im *Importer) progress(p Progress) {

@@ -165,14 +165,13 @@ func Suggest(ctx context.Context, d *db.DB, q Query) ([]Suggestion, error) {
 		seen[c.id] = true
 		found = append(found, c.row)
 	}
+	known, err := ancestorRows(ctx, d, found)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Suggestion, 0, len(found))
-	cache := map[int64]row{}
 	for _, r := range found {
-		chain, err := ancestors(ctx, d, r, cache)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, compose(q.Level, r, chain))
+		out = append(out, compose(q.Level, r, ancestors(r, known)))
 	}
 	return out, nil
 }
@@ -204,32 +203,74 @@ func fetch(ctx context.Context, d *db.DB, q string, args ...any) ([]keyed, error
 	return out, nil
 }
 
-// ancestors returns r's ancestors from the region down, each read once
-// per request (results of one query share their city and street).
-func ancestors(ctx context.Context, d *db.DB, r row, cache map[int64]row) ([]row, error) {
+// maxDepth bounds the walk up an object's ancestors (ГАР has 10 levels;
+// a loop in the hierarchy ends there).
+const maxDepth = 12
+
+// ancestorRows reads the ancestors of the found rows, one query per level
+// for all of them (results of one query share their region, city and
+// street), keyed by object id.
+func ancestorRows(ctx context.Context, d *db.DB, found []row) (map[int64]row, error) {
+	known := map[int64]row{}
+	asked := map[int64]bool{}
+	var next []int64
+	want := func(p int64) {
+		if p != 0 && !asked[p] {
+			asked[p] = true
+			next = append(next, p)
+		}
+	}
+	for _, r := range found {
+		want(r.parent)
+	}
+	for depth := 0; len(next) > 0 && depth < maxDepth; depth++ {
+		ids := next
+		next = nil
+		marks := make([]string, len(ids))
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
+		}
+		rows, err := d.Read.QueryContext(ctx, `SELECT object_id, COALESCE(parent_id, 0), level, kind, region, guid, name, type_name, kladr, postcode
+			FROM address_objects WHERE object_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("address: suggest: ancestors: %w", err)
+		}
+		var got []row
+		for rows.Next() {
+			var a row
+			if err := rows.Scan(&a.id, &a.parent, &a.level, &a.kind, &a.region, &a.guid, &a.name, &a.typeName, &a.kladr, &a.postcode); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("address: suggest: ancestors: %w", err)
+			}
+			got = append(got, a)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("address: suggest: ancestors: %w", err)
+		}
+		for _, a := range got {
+			known[a.id] = a
+			want(a.parent)
+		}
+	}
+	return known, nil
+}
+
+// ancestors returns r's ancestors from the region down, as far as known
+// has them.
+func ancestors(r row, known map[int64]row) []row {
 	var chain []row
-	for p, depth := r.parent, 0; p != 0 && depth < 12; depth++ {
-		a, ok := cache[p]
+	for p, depth := r.parent, 0; p != 0 && depth < maxDepth; depth++ {
+		a, ok := known[p]
 		if !ok {
-			err := d.Read.QueryRowContext(ctx, `SELECT object_id, COALESCE(parent_id, 0), level, kind, region, guid, name, type_name, kladr, postcode
-				FROM address_objects WHERE object_id = $1`, p).
-				Scan(&a.id, &a.parent, &a.level, &a.kind, &a.region, &a.guid, &a.name, &a.typeName, &a.kladr, &a.postcode)
-			if errors.Is(err, sql.ErrNoRows) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("address: suggest: ancestor %d: %w", p, err)
-			}
-			cache[p] = a
+			break
 		}
 		chain = append(chain, a)
 		p = a.parent
 	}
-	// Root first.
-	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-		chain[i], chain[j] = chain[j], chain[i]
-	}
-	return chain, nil
+	slices.Reverse(chain) // root first
+	return chain
 }
 
 // compose builds a suggestion from an object and its ancestors.

@@ -54,8 +54,6 @@ func New(s *store.Store, log *slog.Logger, maxBody int64) *API {
 		maxBody = 4 << 20
 	}
 	return &API{store: s, log: log, maxBody: maxBody, touched: map[int64]time.Time{},
-		// 20 sign-ins at once per address, then one every 3 s; 10 per
-		// login, then one every 6 s.
 		loginByIP:   DefaultSignInByIP(),
 		loginByName: DefaultSignInByLogin(),
 	}

@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/db"
 )
@@ -31,6 +35,7 @@ func (b *RateBuckets) Take(ctx context.Context, key string, every time.Duration,
 	if every <= 0 || burst <= 0 {
 		return true, 0, nil
 	}
+	key = bucketKey(key)
 	n := now.UnixNano()
 	limit := n + int64(burst)*int64(every) // the furthest ahead the bucket may be
 	// cur is the bucket's theoretical arrival time, not earlier than now
@@ -64,6 +69,22 @@ func (b *RateBuckets) Take(ctx context.Context, key string, every time.Duration,
 		return true, 0, nil
 	}
 	return false, time.Duration(tat + int64(every) - limit), nil
+}
+
+// maxKey is the longest key kept as it is.
+const maxKey = 128
+
+// bucketKey is the row key of key. A key is what a client sent (a login
+// up to the body limit, a form id from the path): a long one or one that
+// is not UTF-8 — PostgreSQL refuses both, an index entry over a few
+// kilobytes and invalid text — is kept as its first bytes and its SHA-256,
+// still one bucket per key.
+func bucketKey(key string) string {
+	if len(key) <= maxKey && utf8.ValidString(key) {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return strings.ToValidUTF8(key[:min(len(key), maxKey/2)], "") + "#" + hex.EncodeToString(sum[:])
 }
 
 // sweep deletes the buckets that are full again, at most once a

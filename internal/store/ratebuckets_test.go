@@ -132,3 +132,44 @@ func BenchmarkLimiter(b *testing.B) {
 		})
 	}
 }
+
+// A key of any length or bytes — a login is what the client sent, up to
+// the body limit, a form id what the path had — is a bucket of its own on
+// both engines (PostgreSQL refuses index entries of more than a few
+// kilobytes, and text that is not UTF-8), and no larger in the table than
+// a short one.
+func TestRateBucketsLongKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		b := store.NewRateBuckets(d)
+		now := time.Unix(1_800_000_000, 0)
+		long := func(seed byte) string {
+			k := make([]byte, 1<<20)
+			for i := range k {
+				seed = seed*33 + byte(i>>8) + 1
+				k[i] = 'a' + seed%26
+			}
+			return "signin-login:" + string(k)
+		}
+		one, two := long(1), long(2)
+		for i, tc := range []struct {
+			key string
+			ok  bool
+		}{{one, true}, {one, false}, {two, true}, {two, false}, {"webform:\xff", true}, {"webform:\xff", false}, {"webform:\xfe", true}} {
+			ok, _, err := b.Take(ctx, tc.key, time.Hour, 1, now)
+			if err != nil {
+				t.Fatalf("take %d: %v", i+1, err)
+			}
+			if ok != tc.ok {
+				t.Errorf("take %d: ok=%v, want %v", i+1, ok, tc.ok)
+			}
+		}
+		var longest int
+		if err := d.Read.QueryRowContext(ctx, `SELECT MAX(LENGTH(key)) FROM rate_buckets`).Scan(&longest); err != nil {
+			t.Fatal(err)
+		}
+		if longest > 200 {
+			t.Errorf("a bucket's key is kept as %d characters", longest)
+		}
+	})
+}

@@ -54,8 +54,9 @@ func Write(dir string, reg Region) (Counts, error) {
 		return c, err
 	}
 	type file struct {
-		f *os.File
-		w *bufio.Writer
+		f    *os.File
+		w    *bufio.Writer
+		root string // the document element, closed at the end
 	}
 	open := func(kind, root string, n int) (*file, error) {
 		f, err := os.Create(filepath.Join(folder, fmt.Sprintf("AS_%s_20240105_%08x-1111-4222-8333-%012x.XML", kind, n, reg.Code)))
@@ -64,7 +65,7 @@ func Write(dir string, reg Region) (Counts, error) {
 		}
 		w := bufio.NewWriterSize(f, 1<<20)
 		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<%s>\n", root)
-		return &file{f, w}, nil
+		return &file{f, w, root}, nil
 	}
 	objs, err := open("ADDR_OBJ", "ADDRESSOBJECTS", 1)
 	if err != nil {
@@ -118,10 +119,7 @@ func Write(dir string, reg Region) (Counts, error) {
 			}
 		}
 	}
-	for _, f := range []struct {
-		*file
-		root string
-	}{{objs, "ADDRESSOBJECTS"}, {houses, "HOUSES"}, {hier, "ITEMS"}, {oparams, "PARAMS"}, {hparams, "PARAMS"}} {
+	for _, f := range []*file{objs, houses, hier, oparams, hparams} {
 		fmt.Fprintf(f.w, "</%s>\n", f.root)
 		if err := f.w.Flush(); err != nil {
 			return c, err

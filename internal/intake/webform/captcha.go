@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/db"
@@ -40,22 +39,18 @@ type Challenge struct {
 
 type captcha struct {
 	key []byte
-	// db, when set, keeps the spent nonces for every instance; else they
-	// are kept in used (unit tests of the tokens alone).
-	db *db.DB
-
-	mu   sync.Mutex
-	used map[string]time.Time // nonce → expiry
+	db  *db.DB // keeps the spent nonces for every instance
 }
 
 // newCaptcha uses key, or a random one (good in this process only) when
-// key is empty.
-func newCaptcha(key []byte) *captcha {
+// key is empty, and spends answered tokens in d (nil: a captcha that only
+// issues and signs, as the fill-time stamps use).
+func newCaptcha(key []byte, d *db.DB) *captcha {
 	if len(key) == 0 {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	return &captcha{key: key, used: map[string]time.Time{}}
+	return &captcha{key: key, db: d}
 }
 
 func (c *captcha) mac(form string, exp int64, nonce string, answer int) string {
@@ -93,29 +88,13 @@ func (c *captcha) check(ctx context.Context, form, token, answer string, now tim
 	if !hmac.Equal([]byte(want), []byte(parts[2])) {
 		return false, nil
 	}
-	if c.db != nil {
-		// "a." keeps the arithmetic nonces apart from the proof of work's
-		// challenge ids in the one table.
-		switch err := spendChallenge(ctx, c.db, "a."+parts[1], exp, now); {
-		case errors.Is(err, errPoWSpent):
-			return false, nil
-		case err != nil:
-			return false, fmt.Errorf("webform: captcha: %w", err)
-		}
-		return true, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.used) > 10000 {
-		for k, e := range c.used {
-			if now.Unix() > e.Unix() {
-				delete(c.used, k)
-			}
-		}
-	}
-	if _, seen := c.used[parts[1]]; seen {
+	// "a." keeps the arithmetic nonces apart from the proof of work's
+	// challenge ids in the one table.
+	switch err := spendChallenge(ctx, c.db, "a."+parts[1], exp, now); {
+	case errors.Is(err, errPoWSpent):
 		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("webform: captcha: %w", err)
 	}
-	c.used[parts[1]] = time.Unix(exp, 0)
 	return true, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 func TestDecode(t *testing.T) {
@@ -76,7 +78,8 @@ func FuzzDecode(f *testing.F) {
 
 func TestCaptcha(t *testing.T) {
 	t.Parallel()
-	c := newCaptcha(nil)
+	d := storetest.OpenAny(t)
+	c := newCaptcha(nil, d)
 	now := time.Now()
 	ch := c.issue("form1", now)
 	var a, b int
@@ -106,7 +109,7 @@ func TestCaptcha(t *testing.T) {
 	// Instances with the same key accept each other's questions; one
 	// with another key does not.
 	key := []byte("0123456789abcdef0123456789abcdef")
-	a1, a2, other := newCaptcha(key), newCaptcha(key), newCaptcha(nil)
+	a1, a2, other := newCaptcha(key, d), newCaptcha(key, d), newCaptcha(nil, d)
 	ch = a1.issue("form1", now)
 	if _, err := fmt.Sscanf(ch.Question, "Сколько будет %d + %d?", &a, &b); err != nil {
 		t.Fatal(err)
@@ -120,7 +123,7 @@ func TestCaptcha(t *testing.T) {
 	}
 }
 
-// passes checks an answer with a captcha kept in memory.
+// passes checks an answer.
 func passes(t *testing.T, c *captcha, form, token, answer string, now time.Time) bool {
 	t.Helper()
 	ok, err := c.check(context.Background(), form, token, answer, now)

@@ -12,7 +12,7 @@ import (
 // lower minimum of Obmen's own pages, expiry, and stamps forged, of
 // another form or of another installation.
 func TestStamp(t *testing.T) {
-	c, other := newCaptcha([]byte("key of this installation")), newCaptcha([]byte("key of another one"))
+	c, other := newCaptcha([]byte("key of this installation"), nil), newCaptcha([]byte("key of another one"), nil)
 	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	form, page := c.stamp("form1", stampForm, at), c.stamp("form1", stampPage, at)
 	for _, tc := range []struct {

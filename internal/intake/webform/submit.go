@@ -60,8 +60,7 @@ func New(in *intake.Service, log *slog.Logger, o Options) *Service {
 	if o.PoWBits <= 0 {
 		o.PoWBits = DefaultPoWBits
 	}
-	c := newCaptcha(o.CaptchaKey)
-	c.db = in.Store().DB()
+	c := newCaptcha(o.CaptchaKey, in.Store().DB())
 	return &Service{in: in, db: in.Store().DB(), log: log, base: o.BaseURL, perIP: o.PerIP, perForm: o.PerForm, captcha: c,
 		pow:   &pow{key: c.key, bits: min(o.PoWBits, 32), db: in.Store().DB()},
 		cache: formCache{m: map[string]cachedForm{}}}
