@@ -80,7 +80,17 @@ func TestKillNineKeepsAcknowledgedLeads(t *testing.T) {
 					}
 				}(w)
 			}
-			time.Sleep(1500 * time.Millisecond)
+			// Kill once enough creates are acknowledged (not after a fixed
+			// time: a loaded machine may answer only a few dozen a second),
+			// with the writers still sending.
+			for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+				mu.Lock()
+				n := len(got)
+				mu.Unlock()
+				if n >= 300 || time.Now().After(deadline) {
+					break
+				}
+			}
 			srv.kill() // SIGKILL while requests are in flight
 			close(stop)
 			wg.Wait()
