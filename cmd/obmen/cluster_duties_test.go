@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// must sends a request to instance i and decodes its answer into dst;
+// any other status than want fails the test.
+func (c *cluster) must(i int, method, path, body string, want int, dst any) {
+	c.t.Helper()
+	code, b, err := c.do(i, method, path, body, true)
+	if err != nil || code != want {
+		c.t.Fatalf("%s %s on instance %d: %d %s %v", method, path, i, code, b, err)
+	}
+	if dst != nil {
+		if err := json.Unmarshal(b, dst); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// base is instance i's address.
+func (c *cluster) base(i int) string { return "http://" + c.srv[i].addr }
+
+// counter is a loopback receiver that counts the requests by a key the
+// test reads out of each body.
+type counter struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newCounter(t *testing.T, key func(body []byte) string) *counter {
+	c := &counter{seen: map[string]int{}}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if k := key(b); k != "" {
+			c.mu.Lock()
+			c.seen[k]++
+			c.mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+// counts is a copy of the counts so far.
+func (c *counter) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.seen))
+	for k, n := range c.seen {
+		out[k] = n
+	}
+	return out
+}
+
+// TestClusterBundles: with three instances running the bundles' engine,
+// a bundle on lead create posts one webhook per lead (leads created
+// round-robin on all three), and a schedule every 2 seconds posts one
+// webhook per tick — counted at the receiver, by the lead and by the
+// tick's scheduled time.
+func TestClusterBundles(t *testing.T) {
+	recv := newCounter(t, func(b []byte) string {
+		var p struct {
+			Event string         `json:"event"`
+			Data  map[string]any `json:"data"`
+		}
+		if json.Unmarshal(b, &p) != nil {
+			return ""
+		}
+		switch p.Event {
+		case "lead":
+			return fmt.Sprint("lead:", p.Data["id"])
+		case "tick":
+			return fmt.Sprint("tick:", p.Data["at"])
+		}
+		return ""
+	})
+	c := startCluster(t, 3, "OBMEN_OUTBOUND_ALLOW=127.0.0.1")
+	c.must(0, "POST", "/api/v1/bundles", fmt.Sprintf(`{"name": "лид → вебхук", "active": true,
+		"trigger": {"type": "crm.event", "entity": "lead", "actions": ["create"]},
+		"steps": [{"id": "send", "action": "webhook.send", "input": {"url": %q, "secret": "signing-secret", "event": "lead", "data": {"id": "{{trigger.record.id}}"}}}]}`, recv.URL),
+		http.StatusCreated, nil)
+	c.must(1, "POST", "/api/v1/bundles", fmt.Sprintf(`{"name": "каждые 2 с", "active": true,
+		"trigger": {"type": "schedule", "cron": "@every 2s"},
+		"steps": [{"id": "send", "action": "webhook.send", "input": {"url": %q, "secret": "signing-secret", "event": "tick", "data": {"at": "{{trigger.scheduled_at}}"}}}]}`, recv.URL),
+		http.StatusCreated, nil)
+
+	const n = 30
+	ids := make([]string, 0, n)
+	for i := range n {
+		var l struct {
+			ID int64 `json:"id"`
+		}
+		c.must(-1, "POST", "/api/v1/leads", fmt.Sprintf(`{"title":"кластер %d"}`, i), http.StatusCreated, &l)
+		ids = append(ids, fmt.Sprint(l.ID))
+	}
+	// Wait for every lead's webhook and at least three ticks, then a
+	// moment more for a second copy to show.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, ticks := recv.counts(), 0
+		missing := 0
+		for _, id := range ids {
+			if got["lead:"+id] == 0 {
+				missing++
+			}
+		}
+		for k := range got {
+			if strings.HasPrefix(k, "tick:") {
+				ticks++
+			}
+		}
+		if missing == 0 && ticks >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: %d of %d leads' webhooks missing, %d ticks", missing, n, ticks)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	got := recv.counts()
+	ticks := 0
+	for k, v := range got {
+		if v != 1 {
+			t.Errorf("%s sent %d times by 3 instances, want once", k, v)
+		}
+		if strings.HasPrefix(k, "tick:") {
+			ticks++
+		}
+	}
+	if len(got) != n+ticks {
+		t.Errorf("the receiver got %d keys, want %d leads and %d ticks: %v", len(got), n, ticks, got)
+	}
+}
+
+// TestClusterCaptchaOnce: a web form's captcha answer spent on one
+// instance is refused by the other two (the token's nonce is spent in
+// the database), and none of the refused submits makes a lead.
+func TestClusterCaptchaOnce(t *testing.T) {
+	c := startCluster(t, 3)
+	var f struct {
+		PublicID string `json:"public_id"`
+	}
+	c.must(0, "POST", "/api/v1/webforms", `{"name": "С вопросом", "user_id": 1, "module": "leads", "captcha": true, "min_fill_seconds": 0,
+		"fields": [{"name": "name", "required": true}]}`, http.StatusCreated, &f)
+	for round := range 3 {
+		var ch struct {
+			Question string `json:"question"`
+			Token    string `json:"token"`
+		}
+		c.must(round, "GET", "/f/"+f.PublicID+"/captcha", "", 200, &ch)
+		var a, b int
+		if _, err := fmt.Sscanf(ch.Question, "Сколько будет %d + %d?", &a, &b); err != nil {
+			t.Fatalf("question %q: %v", ch.Question, err)
+		}
+		body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("Посетитель %d", round), "obmen_captcha_token": ch.Token, "obmen_captcha_answer": fmt.Sprint(a + b)})
+		for k := range 3 {
+			i := (round + k) % 3 // spent on one instance, tried on the others
+			code, out, err := c.do(i, "POST", "/f/"+f.PublicID, string(body), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			accepted := code == 200 && strings.Contains(string(out), `"ok":true`)
+			if k == 0 && !accepted {
+				t.Fatalf("round %d: the right answer on instance %d: %d %s", round, i, code, out)
+			}
+			if k > 0 && accepted {
+				t.Fatalf("round %d: the answer spent on instance %d passed again on instance %d: %s", round, round%3, i, out)
+			}
+		}
+	}
+	var leads struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	c.must(2, "GET", "/api/v1/leads?limit=100", "", 200, &leads)
+	if len(leads.Items) != 3 {
+		t.Fatalf("%d leads from 3 answers tried 9 times, want 3", len(leads.Items))
+	}
+}
+
+// TestClusterBitrixBucket: a Bitrix24 webhook's leaky bucket is one over
+// the three instances — a burst of 5 calls (the bucket refilling once in
+// 100 s) lets 5 of 15 round-robin calls through, not 15.
+func TestClusterBitrixBucket(t *testing.T) {
+	c := startCluster(t, 3, "OBMEN_BITRIX_RATE_LIMIT=0.01", "OBMEN_BITRIX_BURST=5")
+	hook := strings.TrimSpace(obmen(t, c.env[0], "", "bitrix", "webhook-add", "--user", "admin", "--scope", "crm"))
+	u, err := url.Parse(hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passed, limited := 0, 0
+	for k := range 15 {
+		resp, err := http.Get(c.base(k%3) + u.Path + "crm.lead.list.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 200:
+			passed++
+		case resp.StatusCode == 503 && strings.Contains(string(b), "QUERY_LIMIT_EXCEEDED"):
+			limited++
+		default:
+			t.Fatalf("call %d on instance %d: %d %s", k, k%3, resp.StatusCode, b)
+		}
+	}
+	if passed != 5 || limited != 10 {
+		t.Fatalf("over 3 instances: %d calls passed, %d limited; want 5 and 10 (one bucket)", passed, limited)
+	}
+}
