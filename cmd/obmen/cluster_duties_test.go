@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/db"
 )
 
@@ -322,4 +325,90 @@ func TestClusterRollingUpgrade(t *testing.T) {
 		c.must(i, "GET", "/api/v1/leads?limit=5", "", 200, nil)
 	}
 	t.Logf("%d leads acknowledged during the roll", len(acked))
+}
+
+// TestClusterOneCSession: a 1C exchange session goes on wherever the
+// balancer sends each request — checkauth on A, init on B, the file's
+// chunks on C, A and B, the import's steps round-robin — with the data
+// directory on storage the instances share (README, "Several
+// instances"): the session (its cookie) and the staged import are in the
+// database, the upload's bytes in the shared directory.
+func TestClusterOneCSession(t *testing.T) {
+	shared := t.TempDir()
+	c := startCluster(t, 3, "OBMEN_DATA="+shared)
+	set := exchange.DefaultSettings()
+	set.Enabled, set.StepMillis = true, 20 // short import steps: many, spread over the instances
+	body, _ := json.Marshal(set)
+	c.must(1, "PUT", "/api/v1/exchanges/settings", string(body), 200, nil) // on B, read by A and C
+	cookie := ""
+	call := func(i int, mode string, params url.Values, body []byte) string {
+		t.Helper()
+		if params == nil {
+			params = url.Values{}
+		}
+		params.Set("type", "catalog")
+		params.Set("mode", mode)
+		method := "GET"
+		var rd io.Reader
+		if body != nil {
+			method, rd = "POST", bytes.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, c.base(i)+"/1c_exchange.php?"+params.Encode(), rd)
+		if mode == "checkauth" {
+			req.SetBasicAuth("admin", c.key)
+		} else {
+			req.Header.Set("Cookie", exchange.CookieName+"="+cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	out := call(0, "checkauth", nil, nil)
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || lines[0] != "success" || lines[1] != exchange.CookieName {
+		t.Fatalf("checkauth on A: %q", out)
+	}
+	cookie = lines[2]
+	if out := call(1, "init", nil, nil); !strings.HasPrefix(out, "zip=") {
+		t.Fatalf("init on B: %q", out)
+	}
+	for _, f := range []string{"import0_1_208.xml", "offers0_1_208.xml"} {
+		data, err := os.ReadFile("../../internal/commerceml/testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(f, "0_1_208.xml") + ".xml"
+		for k, off := 0, 0; off < len(data); k, off = k+1, off+1000 {
+			i := (2 + k) % 3 // C, A, B, …
+			if out := call(i, "file", url.Values{"filename": {name}}, data[off:min(off+1000, len(data))]); !strings.HasPrefix(out, "success") {
+				t.Fatalf("%s chunk %d on instance %d: %q", name, k, i, out)
+			}
+		}
+		for k := 0; ; k++ {
+			if k > 10000 {
+				t.Fatalf("import of %s never ended", name)
+			}
+			out := call(k%3, "import", url.Values{"filename": {name}}, nil)
+			if strings.HasPrefix(out, "progress") {
+				continue
+			}
+			if out != "success\n" {
+				t.Fatalf("import of %s, step %d on instance %d: %q", name, k, k%3, out)
+			}
+			break
+		}
+	}
+	var products struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	c.must(2, "GET", "/api/v1/products?limit=100", "", 200, &products)
+	if len(products.Items) != 4 { // the file's fifth good is a service
+		t.Fatalf("%d products after the exchange over 3 instances, want the file's 4: %+v", len(products.Items), products.Items)
+	}
 }
