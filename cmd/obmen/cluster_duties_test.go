@@ -6,11 +6,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -410,5 +414,74 @@ func TestClusterOneCSession(t *testing.T) {
 	c.must(2, "GET", "/api/v1/products?limit=100", "", 200, &products)
 	if len(products.Items) != 4 { // the file's fifth good is a service
 		t.Fatalf("%d products after the exchange over 3 instances, want the file's 4: %+v", len(products.Items), products.Items)
+	}
+}
+
+// TestClusterImportPreview: a CSV import through the admin UI signed in
+// on A, uploaded and checked (the preview) on A and confirmed on B — the
+// session, its CSRF token and the preview's state work on any instance —
+// makes the file's leads once.
+func TestClusterImportPreview(t *testing.T) {
+	c := startCluster(t, 3)
+	jar, _ := cookiejar.New(nil) // cookies ignore the port: one jar for the "balancer"
+	hc := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	csrfRe := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	want := 200
+	page := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d: %s", resp.Request.Method, resp.Request.URL, resp.StatusCode, want, b)
+		}
+		want = 200
+		return string(b)
+	}
+	csrf := func(html string) string {
+		t.Helper()
+		m := csrfRe.FindStringSubmatch(html)
+		if m == nil {
+			t.Fatalf("no csrf in %s", html)
+		}
+		return m[1]
+	}
+	login := page(hc.Get(c.base(0) + "/login"))
+	want = http.StatusSeeOther
+	page(hc.PostForm(c.base(0)+"/login", url.Values{"csrf": {csrf(login)}, "login": {"admin"}, "password": {"admin-password"}}))
+	tok := csrf(page(hc.Get(c.base(0) + "/import?entity=lead")))
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf", tok)
+	_ = mw.WriteField("entity", "lead")
+	fw, _ := mw.CreateFormFile("file", "leads.csv")
+	_, _ = io.WriteString(fw, "Название\nИмпорт 1\nИмпорт 2\nИмпорт 3\n")
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", c.base(0)+"/import", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	mapping := page(hc.Do(req))
+	data := regexp.MustCompile(`(?s)<textarea name="data"[^>]*>(.*?)</textarea>`).FindStringSubmatch(mapping)
+	if data == nil || !strings.Contains(mapping, `name="map.0"`) {
+		t.Fatalf("no mapping page: %s", mapping)
+	}
+	form := url.Values{"csrf": {tok}, "entity": {"lead"}, "delim": {","}, "data": {html.UnescapeString(data[1])}, "map.0": {"title"}, "dup_mode": {"create"}}
+	form.Set("dry_run", "1")
+	if p := page(hc.PostForm(c.base(0)+"/import/run", form)); !strings.Contains(p, `id="dry-ok"`) {
+		t.Fatalf("the check on A: %s", p)
+	}
+	form.Del("dry_run")
+	form.Set("import", "1")
+	page(hc.PostForm(c.base(1)+"/import/run", form)) // confirmed on B
+	var leads struct {
+		Items []struct {
+			Title string `json:"title"`
+		} `json:"items"`
+	}
+	c.must(2, "GET", "/api/v1/leads?limit=100", "", 200, &leads)
+	if len(leads.Items) != 3 {
+		t.Fatalf("%d leads after the import confirmed on B, want 3: %+v", len(leads.Items), leads.Items)
 	}
 }
