@@ -23,9 +23,26 @@ type cluster struct {
 	t     *testing.T
 	env   [][]string
 	srv   []*server
+	dbURL string
 	key   string // an admin API key
 	next  atomic.Int64
 	httpc *http.Client
+	mu    sync.Mutex // srv's elements, replaced by a restart under load
+}
+
+// instance is the process of instance i now.
+func (c *cluster) instance(i int) *server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.srv[i]
+}
+
+// restart starts instance i again (its process ended).
+func (c *cluster) restart(i int) {
+	s := startServer(c.t, c.env[i], c.instance(i).addr)
+	c.mu.Lock()
+	c.srv[i] = s
+	c.mu.Unlock()
 }
 
 func startCluster(t *testing.T, n int, extra ...string) *cluster {
@@ -38,7 +55,7 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 	}
 	dbURL := storetest.PostgresURL(t)
 	secret := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
-	c := &cluster{t: t, httpc: &http.Client{Timeout: 20 * time.Second}}
+	c := &cluster{t: t, dbURL: dbURL, httpc: &http.Client{Timeout: 20 * time.Second}}
 	addrs := make([]string, n)
 	for i := range addrs {
 		addrs[i] = freeAddr(t)
@@ -47,7 +64,12 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 		env := append([]string{"OBMEN_DATA=" + t.TempDir(), "OBMEN_ADMIN_PASSWORD=admin-password", "OBMEN_LOG_LEVEL=warn",
 			"OBMEN_DATABASE_URL=" + dbURL, "OBMEN_SECRET_KEY=" + secret, "OBMEN_PUBLIC_URL=http://" + addrs[0]}, extra...)
 		c.env = append(c.env, env)
-		c.srv = append(c.srv, startServer(t, env, addrs[i]))
+		// All at once, as after a deploy: the first start on a fresh
+		// database migrates it while the others wait on the lock.
+		c.srv = append(c.srv, spawnServer(t, env, addrs[i]))
+	}
+	for _, s := range c.srv {
+		s.waitReady(http.DefaultClient, "http")
 	}
 	c.key = strings.TrimSpace(obmen(t, c.env[0], "", "user", "new-key", "admin"))
 	return c
@@ -70,14 +92,14 @@ func (c *cluster) do(i int, method, path, body string, auth bool) (int, []byte, 
 		for {
 			i = int(c.next.Add(1)) % len(c.srv)
 			select {
-			case <-c.srv[i].done: // killed: the balancer leaves it out
+			case <-c.instance(i).done: // killed: the balancer leaves it out
 				continue
 			default:
 			}
 			break
 		}
 	}
-	req, _ := http.NewRequest(method, "http://"+c.srv[i].addr+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, "http://"+c.instance(i).addr+path, strings.NewReader(body))
 	if auth {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}

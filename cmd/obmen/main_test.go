@@ -86,6 +86,15 @@ func startHTTPS(t testing.TB, env []string, addr string, client *http.Client) *s
 
 func startWith(t testing.TB, env []string, addr string, client *http.Client, scheme string) *server {
 	t.Helper()
+	s := spawnServer(t, env, addr)
+	s.waitReady(client, scheme)
+	return s
+}
+
+// spawnServer starts obmen serve with env and does not wait for it
+// (several processes starting at once: waitReady each).
+func spawnServer(t testing.TB, env []string, addr string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, "serve", "--addr", addr)
 	cmd.Env = append(os.Environ(), env...)
 	out := &syncBuffer{}
@@ -96,13 +105,20 @@ func startWith(t testing.TB, env []string, addr string, client *http.Client, sch
 	s := &server{t: t, cmd: cmd, addr: addr, out: out, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() { s.kill() })
+	return s
+}
+
+// waitReady waits until the server answers /readyz with 200.
+func (s *server) waitReady(client *http.Client, scheme string) {
+	t, cmd, out, addr := s.t, s.cmd, s.out, s.addr
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := client.Get(scheme + "://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s
+				return
 			}
 		}
 		select {

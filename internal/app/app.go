@@ -89,6 +89,14 @@ func OpenDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, e
 // EnsureAdmin creates the user "admin" on first start. The password comes
 // from the configuration or is generated and written to out, once.
 func EnsureAdmin(ctx context.Context, s *store.Store, cfg config.Config, out io.Writer) error {
+	// Several instances starting at once on a fresh database: one makes
+	// the admin, the others then find it (without the lock, all counted
+	// no users and all but one failed on the login).
+	release, err := s.DB().LockKeys(ctx, "app:first-admin")
+	if err != nil {
+		return fmt.Errorf("app: create admin: %w", err)
+	}
+	defer release()
 	n, err := s.CountUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("app: count users: %w", err)

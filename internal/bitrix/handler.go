@@ -110,7 +110,7 @@ func New(d *db.DB, s *store.Store, log *slog.Logger, o Options) *Handler {
 	hooks := NewWebhooks(d)
 	hooks.now = func() time.Time { return o.Now().UTC() }
 	h := &Handler{db: d, store: s, hooks: hooks, log: log, loc: o.Location, maxBody: o.MaxBody, now: o.Now,
-		touched: map[int64]time.Time{}, limit: newLimiter(o.RateLimit, o.Burst), delivery: o.Delivery,
+		touched: map[int64]time.Time{}, limit: newLimiter(d, o.RateLimit, o.Burst), delivery: o.Delivery,
 		baseURL: strings.TrimRight(o.BaseURL, "/"), memberID: o.MemberID}
 	crmScope := []string{"crm"}
 	userScope := []string{"user", "user_brief", "user_basic"}
@@ -303,7 +303,7 @@ func (h *Handler) authenticate(r *http.Request, user, code, api string) (Webhook
 		h.log.Error("bitrix: check webhook", "err", err)
 		return Webhook{}, crm.User{}, errInternal
 	}
-	if !h.limit.allow(hook.ID, h.now()) {
+	if !h.limit.allow(r.Context(), hook.ID, h.now()) {
 		return Webhook{}, crm.User{}, errQueryLimit
 	}
 	h.touch(hook)
@@ -330,7 +330,7 @@ func (h *Handler) authenticateToken(r *http.Request, params *Array) (Webhook, cr
 		h.log.Error("bitrix: check access token", "err", err)
 		return Webhook{}, crm.User{}, errInternal
 	}
-	if !h.limit.allow(hook.ID, h.now()) {
+	if !h.limit.allow(r.Context(), hook.ID, h.now()) {
 		return Webhook{}, crm.User{}, errQueryLimit
 	}
 	h.touch(hook)

@@ -135,3 +135,48 @@ func (l *keyLocks) lock(ctx context.Context, keys []string) (func(), error) {
 	}
 	return release, nil
 }
+
+// TryLockKey takes the lock on key if no one holds it, without waiting:
+// ok is false when another holder (another instance, on PostgreSQL) has
+// it. For work that one instance must do while the others answer from
+// the database, such as a 1C import's run. On PostgreSQL the lock is
+// released when the process dies (its connection ends).
+func (d *DB) TryLockKey(ctx context.Context, key string) (release func(), ok bool, err error) {
+	if d.Dialect == SQLite {
+		l := &d.keyLocks
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.held == nil {
+			l.held = map[string]chan struct{}{}
+		}
+		if _, busy := l.held[key]; busy {
+			return nil, false, nil
+		}
+		l.held[key] = make(chan struct{})
+		return func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			close(l.held[key])
+			delete(l.held, key)
+		}, true, nil
+	}
+	pool, err := d.lockPool()
+	if err != nil {
+		return nil, false, err
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: lock key %q: %w", key, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", keyHash(key)).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("db: lock key %q: %w", key, err)
+		}
+		return nil, false, nil
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", keyHash(key))
+		conn.Close()
+	}, true, nil
+}

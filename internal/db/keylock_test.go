@@ -62,3 +62,45 @@ func TestLockKeys(t *testing.T) {
 		again()
 	})
 }
+
+// TryLockKey: a held key is refused without waiting — also to another
+// connection of the database (another instance on PostgreSQL) — and free
+// again once released; other keys are free meanwhile.
+func TestTryLockKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		release, ok, err := d.TryLockKey(ctx, "commerceml:run:7")
+		if err != nil || !ok {
+			t.Fatalf("first take: %v %v", ok, err)
+		}
+		var others []*db.DB
+		others = append(others, d)
+		if d.Dialect == db.Postgres {
+			// A second process on the same database.
+			d2, err := db.Open(ctx, db.Options{PostgresURL: d.PostgresURL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d2.Close()
+			others = append(others, d2)
+		}
+		for _, o := range others {
+			if _, ok, err := o.TryLockKey(ctx, "commerceml:run:7"); ok || err != nil {
+				t.Fatalf("a held key taken again: %v %v", ok, err)
+			}
+			r, ok, err := o.TryLockKey(ctx, "commerceml:run:8")
+			if !ok || err != nil {
+				t.Fatalf("another key: %v %v", ok, err)
+			}
+			r()
+		}
+		release()
+		for _, o := range others {
+			r, ok, err := o.TryLockKey(ctx, "commerceml:run:7")
+			if !ok || err != nil {
+				t.Fatalf("a released key: %v %v", ok, err)
+			}
+			r()
+		}
+	})
+}

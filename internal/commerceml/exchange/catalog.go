@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,9 +64,29 @@ func (s *Service) importCatalog(w http.ResponseWriter, r *http.Request, sess ses
 	if done, ok := s.answerEntry(ctx, w, e, sess); done || !ok {
 		return
 	}
-	rn := s.start(e, sess, set)
+	rn := s.start(ctx, e, sess, set)
 	t := time.NewTimer(time.Duration(set.StepMillis) * time.Millisecond)
 	defer t.Stop()
+	if rn == nil {
+		// Another instance on the database runs this file's import (1C's
+		// calls reach any instance behind the balancer): this call waits
+		// a step and answers what the journal says.
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		if e, err = s.GetEntry(ctx, e.ID); err != nil {
+			s.log.Error("exchange: import", "err", err)
+			fail(w, "internal error")
+			return
+		}
+		if done, ok := s.answerEntry(ctx, w, e, sess); done || !ok {
+			return
+		}
+		answer(w, "progress", name+": importing")
+		return
+	}
 	select {
 	case <-rn.done:
 	case <-t.C:
@@ -113,12 +134,23 @@ func (s *Service) answerEntry(ctx context.Context, w http.ResponseWriter, e Entr
 }
 
 // start returns the run of an entry, starting it when none is under way
-// in this process (the first call, or the first after a restart).
-func (s *Service) start(e Entry, sess session, set Settings) *run {
+// in this process (the first call, or the first after a restart); nil
+// when another instance on the database runs it. The run holds the
+// entry's lock (an advisory lock on PostgreSQL, released if the process
+// dies), so that two instances never stage one file side by side.
+func (s *Service) start(ctx context.Context, e Entry, sess session, set Settings) *run {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rn, ok := s.runs[e.ID]; ok {
 		return rn
+	}
+	release, ok, err := s.db.TryLockKey(ctx, "commerceml:run:"+strconv.FormatInt(e.ID, 10))
+	if err != nil {
+		s.log.Warn("exchange: lock of an import", "file", e.Filename, "err", err)
+		return nil
+	}
+	if !ok {
+		return nil
 	}
 	rn := &run{done: make(chan struct{})}
 	s.runs[e.ID] = rn
@@ -129,10 +161,22 @@ func (s *Service) start(e Entry, sess session, set Settings) *run {
 			s.mu.Lock()
 			delete(s.runs, e.ID)
 			s.mu.Unlock()
+			release()
 			close(rn.done)
 		}()
+		// The entry as the last holder left it: another instance may
+		// have staged part of the file, or all of it, since it was read.
+		cur, err := s.GetEntry(s.ctx, e.ID)
+		if err != nil {
+			s.log.Warn("exchange: catalog import", "file", e.Filename, "err", err)
+			return
+		}
+		if cur.Status != StatusRunning {
+			return
+		}
+		e = cur
 		began := time.Now()
-		err := s.runCatalog(s.ctx, e, sess, set, rn)
+		err = s.runCatalog(s.ctx, e, sess, set, rn)
 		if err != nil && (s.ctx.Err() != nil || errors.Is(err, errStopped)) {
 			return // shutting down: the entry stays running and resumes
 		}

@@ -111,6 +111,15 @@ type switchRun struct {
 func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, set Settings, deactivate bool, note string) error {
 	s.switchMu.Lock()
 	defer s.switchMu.Unlock()
+	// And one at a time across the instances on the database: a switch
+	// resumed by an instance starting, mode=complete on another and the
+	// offers' run on a third would otherwise apply one batch side by
+	// side. The batch's stages are read under the lock.
+	release, err := s.db.LockKeys(ctx, "commerceml:switch")
+	if err != nil {
+		return fmt.Errorf("exchange: switch of batch %d: %w", batch, err)
+	}
+	defer release()
 	files, err := s.batchFiles(ctx, batch)
 	if err != nil {
 		return err
