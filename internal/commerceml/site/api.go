@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -118,6 +119,11 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 				return httpx.Errorf(http.StatusBadRequest, "bad_request", "kind", "must be %q or %q, got %q", KindCatalog, KindOrders, kind)
 			}
 			res, err := s.Run(r.Context(), id, kind)
+			if errors.Is(err, errBusy) {
+				// A run of another instance, or one killed whose lease
+				// has not run out yet.
+				return httpx.Errorf(http.StatusConflict, "conflict", "kind", "%s: another run of this kind is under way for this site; try again later", kind)
+			}
 			if err != nil {
 				return err
 			}
