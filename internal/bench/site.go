@@ -126,12 +126,19 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 		}
 	}()
 	var res struct {
-		Status string   `json:"status"`
-		Error  string   `json:"error"`
-		Files  []string `json:"files"`
+		EntryID int64    `json:"entry_id"`
+		Status  string   `json:"status"`
+		Error   string   `json:"error"`
+		Files   []string `json:"files"`
 	}
 	t0 := time.Now()
 	err = call(exp, "POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", s.ID), nil, &res)
+	// A long run is answered with its journal entry, still running:
+	// followed until it ends.
+	for err == nil && res.Status == "running" {
+		time.Sleep(100 * time.Millisecond)
+		err = call(exp, "GET", fmt.Sprintf("/api/v1/exchanges/%d", res.EntryID), nil, &res)
+	}
 	rep.Seconds = time.Since(t0).Seconds()
 	close(stop)
 	wg.Wait()

@@ -1,8 +1,10 @@
 package site
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -108,7 +110,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 			httpx.WriteJSON(w, http.StatusOK, s.Check(r.Context(), set))
 			return nil
 		})
-	handle(mux, "POST /api/v1/site-exchanges/{id}/run", "Run now (?kind=catalog|orders); answers when the run has finished, with its journal entry", nil, RunResult{},
+	handle(mux, "POST /api/v1/site-exchanges/{id}/run", "Run now (?kind=catalog|orders); answers when the run has finished, with its journal entry, or after 90 s with 202 and the entry of the run still going (GET /api/v1/exchanges/{entry_id} follows it)", nil, RunResult{},
 		func(w http.ResponseWriter, r *http.Request) error {
 			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
@@ -118,7 +120,29 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 			if kind != KindCatalog && kind != KindOrders {
 				return httpx.Errorf(http.StatusBadRequest, "bad_request", "kind", "must be %q or %q, got %q", KindCatalog, KindOrders, kind)
 			}
-			res, err := s.Run(r.Context(), id, kind)
+			// The run goes on if the caller leaves; past answerWait the
+			// answer is its journal entry, still running (202).
+			type outcome struct {
+				res RunResult
+				err error
+			}
+			done, begun := make(chan outcome, 1), make(chan int64, 1)
+			go func() {
+				res, err := s.run(context.WithoutCancel(r.Context()), id, kind, func(e int64) { begun <- e })
+				done <- outcome{res, err}
+			}()
+			var o outcome
+			select {
+			case o = <-done:
+			case <-time.After(s.answerWait):
+				select {
+				case e := <-begun:
+					httpx.WriteJSON(w, http.StatusAccepted, RunResult{EntryID: e, Kind: kind, Status: "running", Counts: map[string]*Count{}, Files: []string{}})
+					return nil
+				case o = <-done:
+				}
+			}
+			res, err := o.res, o.err
 			if errors.Is(err, errBusy) {
 				// A run of another instance, or one killed whose lease
 				// has not run out yet.

@@ -51,13 +51,29 @@ type Service struct {
 	dir      string
 	now      func() time.Time
 	leaseFor time.Duration
+	// answerWait is how long "Run now" over the API waits for the run's
+	// end before it answers with the journal entry of a run still going.
+	answerWait time.Duration
 }
 
 // New returns the service; hc must be the SSRF-guarded outbound client
 // (httpx.NewOutboundClient) allowing answers of MaxAnswerBytes; dir keeps
 // the files of the runs.
 func New(st *store.Store, ss *Store, hc *http.Client, dir string, log *slog.Logger) *Service {
-	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }, leaseFor: LeaseFor}
+	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }, leaseFor: LeaseFor, answerWait: AnswerWait}
+}
+
+// AnswerWait is how long "Run now" over the API waits for the run to
+// finish: below the server's write timeout (2 min), so that a large
+// catalog's run is answered with its journal entry (202, status
+// "running") instead of a cut connection; the run goes on.
+const AnswerWait = 90 * time.Second
+
+// SetAnswerWait sets how long "Run now" over the API waits (tests).
+func (s *Service) SetAnswerWait(d time.Duration) {
+	if d > 0 {
+		s.answerWait = d
+	}
 }
 
 // SetLease sets how long a run holds its site (config SiteLease; tests
@@ -168,6 +184,12 @@ func (s *Service) renew(ctx context.Context, id int64, kind string) func() {
 // Run runs the exchange of kind with the site now and journals it; the
 // answer comes when the run has finished.
 func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, error) {
+	return s.run(ctx, id, kind, nil)
+}
+
+// run is Run; begun, when not nil, is told the journal entry as soon as
+// the run has one.
+func (s *Service) run(ctx context.Context, id int64, kind string, begun func(entry int64)) (RunResult, error) {
 	set, err := s.Store.Open(ctx, id)
 	if err != nil {
 		return RunResult{}, err
@@ -204,6 +226,9 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 	res.EntryID, err = s.begin(ctx, id, typ)
 	if err != nil {
 		return res, err
+	}
+	if begun != nil {
+		begun(res.EntryID)
 	}
 	dir := filepath.Join(s.dir, "site", fmt.Sprint(id), fmt.Sprint(res.EntryID))
 	var runErr error
