@@ -1,10 +1,8 @@
 package site
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -120,29 +118,11 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 			if kind != KindCatalog && kind != KindOrders {
 				return httpx.Errorf(http.StatusBadRequest, "bad_request", "kind", "must be %q or %q, got %q", KindCatalog, KindOrders, kind)
 			}
-			// The run goes on if the caller leaves; past answerWait the
-			// answer is its journal entry, still running (202).
-			type outcome struct {
-				res RunResult
-				err error
+			res, err := s.RunNow(r.Context(), id, kind)
+			if err == nil && res.Status == StatusRunning {
+				httpx.WriteJSON(w, http.StatusAccepted, res)
+				return nil
 			}
-			done, begun := make(chan outcome, 1), make(chan int64, 1)
-			go func() {
-				res, err := s.run(context.WithoutCancel(r.Context()), id, kind, func(e int64) { begun <- e })
-				done <- outcome{res, err}
-			}()
-			var o outcome
-			select {
-			case o = <-done:
-			case <-time.After(s.answerWait):
-				select {
-				case e := <-begun:
-					httpx.WriteJSON(w, http.StatusAccepted, RunResult{EntryID: e, Kind: kind, Status: "running", Counts: map[string]*Count{}, Files: []string{}})
-					return nil
-				case o = <-done:
-				}
-			}
-			res, err := o.res, o.err
 			if errors.Is(err, errBusy) {
 				// A run of another instance, or one killed whose lease
 				// has not run out yet.

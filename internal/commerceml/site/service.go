@@ -187,6 +187,36 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 	return s.run(ctx, id, kind, nil)
 }
 
+// StatusRunning is the status of RunNow's answer for a run still going.
+const StatusRunning = "running"
+
+// RunNow is "Run now" of the API and the UI: Run, but answered after
+// the service's answer wait (AnswerWait) with the run's journal entry
+// and StatusRunning if it has not finished by then; it goes on, its
+// caller gone or not.
+func (s *Service) RunNow(ctx context.Context, id int64, kind string) (RunResult, error) {
+	type outcome struct {
+		res RunResult
+		err error
+	}
+	done, begun := make(chan outcome, 1), make(chan int64, 1)
+	go func() {
+		res, err := s.run(context.WithoutCancel(ctx), id, kind, func(e int64) { begun <- e })
+		done <- outcome{res, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-time.After(s.answerWait):
+		select {
+		case e := <-begun:
+			return RunResult{EntryID: e, Kind: kind, Status: StatusRunning, Counts: map[string]*Count{}, Files: []string{}}, nil
+		case o = <-done:
+		}
+	}
+	return o.res, o.err
+}
+
 // run is Run; begun, when not nil, is told the journal entry as soon as
 // the run has one.
 func (s *Service) run(ctx context.Context, id int64, kind string, begun func(entry int64)) (RunResult, error) {
