@@ -43,3 +43,29 @@ func TestBenchOneC(t *testing.T) {
 		t.Fatalf("%d events after the exchange", r.Events)
 	}
 }
+
+// TestBenchSite runs "obmen bench --site-products" on a small catalog:
+// two server processes, one exporting to the other playing the web shop,
+// with the time and both processes' memory in the report.
+func TestBenchSite(t *testing.T) {
+	storetest.EngineAgnostic(t)
+	out := obmen(t, nil, "", "bench", "--site-products", "200", "--json")
+	var r struct {
+		Site struct {
+			Products     int     `json:"products"`
+			Received     int     `json:"products_received"`
+			Seconds      float64 `json:"export_seconds"`
+			ExporterAnon int     `json:"exporter_peak_anon_rss_mib"`
+			ExporterHWM  int     `json:"exporter_vmhwm_mib"`
+			SiteAnon     int     `json:"site_peak_anon_rss_mib"`
+			SiteHWM      int     `json:"site_vmhwm_mib"`
+		} `json:"site"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	s := r.Site
+	if s.Products != 200 || s.Received != 200 || s.Seconds <= 0 || s.ExporterAnon <= 0 || s.SiteAnon <= 0 || s.ExporterHWM < s.ExporterAnon || s.SiteHWM < s.SiteAnon {
+		t.Fatalf("site phase: %+v", s)
+	}
+}

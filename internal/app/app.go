@@ -228,6 +228,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	sitePolicy := outboundPolicy(cfg)
 	sitePolicy.MaxResponseBytes = site.MaxAnswerBytes
 	sites := site.New(s, site.NewStore(s, box), httpx.NewOutboundClient(sitePolicy), filepath.Join(cfg.DataDir, "commerceml"), log)
+	sites.SetLease(cfg.SiteLease)
 	a.Extra(func(mux *http.ServeMux) {
 		site.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), sites, cfg.MaxBodyBytes)
 	})

@@ -46,6 +46,8 @@ type Options struct {
 	ServerPID    int
 	// Automation runs the automation phase (automation.go).
 	Automation bool
+	// SiteProducts runs the site phase alone (site.go).
+	SiteProducts int
 }
 
 // Main parses the command line and runs the benchmark.
@@ -70,6 +72,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.OneCOrders, "onec-orders", 0, "create this many sales orders over the API and take them out through one 1C sale query")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
 	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")
+	fs.IntVar(&o.SiteProducts, "site-products", 0, "alone, on two servers of its own (SQLite): export a catalog of this many products with two price types from one to the other playing the web shop, and report the time and both processes' memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,6 +115,7 @@ type Report struct {
 	LookupMiss  int64             `json:"find_by_phone_misses,omitempty"`
 	OneC        *OneCReport       `json:"onec,omitempty"`
 	Automation  *AutomationReport `json:"automation,omitempty"`
+	Site        *SiteReport       `json:"site,omitempty"`
 }
 
 // Print writes the report for people.
@@ -121,7 +125,9 @@ func (r Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "lead create over HTTP: %d acknowledged, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms (%d workers)\n",
 			r.Creates, r.CreateErrs, r.CreatesPerS, r.CreateP50, r.CreateP99, r.Workers)
 	}
-	fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
+	if r.Site == nil { // the site phase runs alone
+		fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
+	}
 	if r.Contacts > 0 {
 		fmt.Fprintf(w, "contacts: %d (seeded at %.0f/s)\nfind-by-phone over HTTP: p50 %.3f ms, p99 %.3f ms, misses %d\n",
 			r.Contacts, r.SeedPerS, r.LookupP50, r.LookupP99, r.LookupMiss)
@@ -132,6 +138,9 @@ func (r Report) Print(w io.Writer) {
 	if r.Automation != nil {
 		r.Automation.print(w)
 	}
+	if r.Site != nil {
+		r.Site.print(w)
+	}
 }
 
 // Run performs the benchmark.
@@ -141,6 +150,11 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 		rep.Engine = "postgres"
 	} else {
 		rep.SQLiteSync = o.SQLiteSync
+	}
+	if o.SiteProducts > 0 {
+		rep.Engine, rep.SQLiteSync = "sqlite", o.SQLiteSync
+		rep.Site = &SiteReport{}
+		return rep, sitePhase(ctx, o, rep.Site, log)
 	}
 	var phones []string
 	seed := func() error {
@@ -217,7 +231,7 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 
 // startServer runs "obmen serve" from this binary on a free port and
 // creates an API key for the bench.
-func startServer(ctx context.Context, o *Options, log io.Writer) (func(), error) {
+func startServer(ctx context.Context, o *Options, log io.Writer, extraEnv ...string) (func(), error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -232,6 +246,7 @@ func startServer(ctx context.Context, o *Options, log io.Writer) (func(), error)
 	if o.DatabaseURL != "" {
 		env = append(env, "OBMEN_DATABASE_URL="+o.DatabaseURL)
 	}
+	env = append(env, extraEnv...)
 	cmd := exec.Command(exe, "serve", "--data", o.Data, "--addr", addr)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = io.Discard, log

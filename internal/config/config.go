@@ -74,6 +74,10 @@ type Config struct {
 	// it is taken for abandoned (its process killed) and run again
 	// (OBMEN_JOB_RESCUE_AFTER, default 5m).
 	JobRescueAfter time.Duration
+	// SiteLease is how long a run of an exchange with a web shop holds
+	// its site before another run may take it: a process killed mid-run
+	// frees the site within it (OBMEN_SITE_LEASE, default 2m).
+	SiteLease time.Duration
 	// StepTimeout bounds one step of an automation bundle's run
 	// (OBMEN_AUTOMATION_STEP_TIMEOUT, default 2m).
 	StepTimeout time.Duration
@@ -118,6 +122,7 @@ func Default() Config {
 		TimeZone:         "Europe/Moscow",
 		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
 		JobRescueAfter:   5 * time.Minute,
+		SiteLease:        2 * time.Minute,
 		StepTimeout:      2 * time.Minute,
 		NotifyInterval:   15 * time.Second,
 	}
@@ -207,7 +212,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		name string
 		dst  *time.Duration
 		min  time.Duration
-	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}, {"OBMEN_NOTIFY_INTERVAL", &c.NotifyInterval, time.Second}} {
+	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}, {"OBMEN_NOTIFY_INTERVAL", &c.NotifyInterval, time.Second},
+		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x < d.min {

@@ -38,6 +38,12 @@ const (
 	// KindConnectionBroken: (admins) the remote side refuses a saved
 	// connection (a deleted webhook, a refused token); once per break.
 	KindConnectionBroken = "connection_broken"
+	// KindSiteFailing: (the site's responsible user and admins) an
+	// exchange with a web shop has failed alert_after times in a row; once
+	// per failing streak. KindSiteRecovered: it works again (once per
+	// streak that was alerted).
+	KindSiteFailing   = "site_failing"
+	KindSiteRecovered = "site_recovered"
 )
 
 // Ahead is how long before an activity starts its reminder comes.
@@ -62,6 +68,8 @@ func (n Notification) Link() string {
 	switch {
 	case n.Kind == KindConnectionBroken:
 		return "/admin/connections/" + strconv.FormatInt(n.RecordID, 10)
+	case n.Kind == KindSiteFailing || n.Kind == KindSiteRecovered:
+		return "/admin/sites/" + strconv.FormatInt(n.RecordID, 10)
 	case n.Entity != "" && n.RecordID != 0:
 		return "/e/" + n.Entity + "/" + strconv.FormatInt(n.RecordID, 10)
 	case n.Kind == KindIntakeFailed:
@@ -215,6 +223,11 @@ func (s *Service) Scan(ctx context.Context) (int, error) {
 				out = append(out, n)
 			}
 		}
+		sites, err := siteAlerts(ctx, tx, admins)
+		if err != nil {
+			return err
+		}
+		out = append(out, sites...)
 		made, err = s.insert(ctx, tx, out, now)
 		if err != nil {
 			return err

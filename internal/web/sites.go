@@ -228,7 +228,7 @@ func (u *UI) siteAction(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showSites(w, r, rq, http.StatusOK, sitesData{S: s, Check: &c})
 	case "run-catalog", "run-orders":
 		kind := strings.TrimPrefix(r.PathValue("action"), "run-")
-		res, err := u.sites.Run(ctx, id, kind)
+		res, err := u.sites.RunNow(ctx, id, kind) // a long run: its entry, still running
 		if err != nil && res.EntryID == 0 {
 			s, gerr := u.sites.Store.Get(ctx, id)
 			if gerr != nil {

@@ -150,6 +150,10 @@ type stager struct {
 	stagedKeys, stagedIDs       keyIDs
 	// last is the row stagedCreate read, not yet changed.
 	last *stagedProduct
+	// ahead: the live staged rows of record ids [aheadFrom, aheadTo),
+	// read together (see staged); nil when none are held.
+	ahead              map[int64]stagedRaw
+	aheadFrom, aheadTo int64
 }
 
 // keyIDs maps hashes to the product staged under them (a hit is checked).
@@ -592,34 +596,72 @@ func (st *stager) base(id int64) (*stagedProduct, error) {
 }
 
 // staged is the row an earlier chunk of the batch staged for a product,
-// nil if none.
+// nil if none. The rows are read a range of record ids at a time
+// (aheadSpan): the offers of a catalog come in the order of its goods,
+// whose products' ids were reserved in that order, so one read serves
+// the next offers instead of one query each. A flush drops the range
+// (it may have superseded rows of it).
 func (st *stager) staged(id int64) (*stagedProduct, error) {
-	var r stagedProduct
-	var data, old, src string
-	err := st.s.db.Bulk.QueryRowContext(st.ctx, `SELECT p.op, p.id1c, p.base_updated_at, s.data, s.old, s.src, p.file_id
-		FROM cml_stage_products p JOIN cml_stage_src s ON s.batch_id = p.batch_id AND s.file_id = p.file_id AND s.seq = p.seq
-		WHERE p.batch_id = $1 AND p.record_id = $2 AND p.superseded_by = 0 LIMIT 1`, st.e.Batch, id).
-		Scan(&r.Op, &r.ID1C, &r.Base, &data, &old, &src, &r.prevFile)
-	if errors.Is(err, sql.ErrNoRows) {
+	if st.ahead == nil || id < st.aheadFrom || id >= st.aheadTo {
+		if err := st.readAhead(id); err != nil {
+			return nil, err
+		}
+	}
+	raw, ok := st.ahead[id]
+	if !ok {
 		return nil, nil
 	}
-	if err != nil {
+	r := stagedProduct{RecordID: id, Op: raw.op, ID1C: raw.id1c, Base: raw.base, prevFile: raw.file, supersedes: true}
+	if err := json.Unmarshal([]byte(raw.data), &r.New); err != nil {
 		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
 	}
-	r.RecordID, r.supersedes = id, true
-	if err := json.Unmarshal([]byte(data), &r.New); err != nil {
-		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
-	}
-	if old != "" {
+	if raw.old != "" {
 		r.Old = &crm.Product{}
-		if err := json.Unmarshal([]byte(old), r.Old); err != nil {
+		if err := json.Unmarshal([]byte(raw.old), r.Old); err != nil {
 			return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
 		}
 	}
-	if err := json.Unmarshal([]byte(src), &r.Src); err != nil {
+	if err := json.Unmarshal([]byte(raw.src), &r.Src); err != nil {
 		return nil, fmt.Errorf("exchange: staged product %d: %w", id, err)
 	}
 	return &r, nil
+}
+
+// aheadSpan is how many record ids one read of staged rows covers.
+const aheadSpan = chunkSize
+
+// stagedRaw is a staged row as read, decoded when asked for.
+type stagedRaw struct {
+	op, id1c, data, old, src string
+	base, file               int64
+}
+
+// readAhead reads the batch's live staged rows of record ids [from,
+// from+aheadSpan).
+func (st *stager) readAhead(from int64) error {
+	rows, err := st.s.db.Bulk.QueryContext(st.ctx, `SELECT p.record_id, p.op, p.id1c, p.base_updated_at, s.data, s.old, s.src, p.file_id
+		FROM cml_stage_products p JOIN cml_stage_src s ON s.batch_id = p.batch_id AND s.file_id = p.file_id AND s.seq = p.seq
+		WHERE p.batch_id = $1 AND p.record_id >= $2 AND p.record_id < $3 AND p.superseded_by = 0`, st.e.Batch, from, from+aheadSpan)
+	if err != nil {
+		return fmt.Errorf("exchange: staged products from %d: %w", from, err)
+	}
+	defer rows.Close()
+	ahead := make(map[int64]stagedRaw, aheadSpan)
+	for rows.Next() {
+		var id int64
+		var r stagedRaw
+		if err := rows.Scan(&id, &r.op, &r.id1c, &r.base, &r.data, &r.old, &r.src, &r.file); err != nil {
+			return fmt.Errorf("exchange: staged products from %d: %w", from, err)
+		}
+		if _, dup := ahead[id]; !dup { // one live row per product; the first, as LIMIT 1 took
+			ahead[id] = r
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("exchange: staged products from %d: %w", from, err)
+	}
+	st.ahead, st.aheadFrom, st.aheadTo = ahead, from, from+aheadSpan
+	return nil
 }
 
 // put stages a row, replacing the one of the same product in the chunk.
@@ -907,6 +949,7 @@ func (st *stager) flush(items int64, last bool) error {
 		return fmt.Errorf("exchange: staging %s: %w", st.file, err)
 	}
 	st.rows, st.others, st.offerRows, st.pending = st.rows[:0], st.others[:0], st.offerRows[:0], 0
+	st.ahead = nil // the chunk may have superseded rows it held
 	st.byRecord, st.byKey, st.byID1C = map[int64]*stagedProduct{}, map[string]*stagedProduct{}, map[string]*stagedProduct{}
 	return nil
 }

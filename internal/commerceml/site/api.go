@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -107,7 +108,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 			httpx.WriteJSON(w, http.StatusOK, s.Check(r.Context(), set))
 			return nil
 		})
-	handle(mux, "POST /api/v1/site-exchanges/{id}/run", "Run now (?kind=catalog|orders); answers when the run has finished, with its journal entry", nil, RunResult{},
+	handle(mux, "POST /api/v1/site-exchanges/{id}/run", "Run now (?kind=catalog|orders); answers when the run has finished, with its journal entry, or after 90 s with 202 and the entry of the run still going (GET /api/v1/exchanges/{entry_id} follows it)", nil, RunResult{},
 		func(w http.ResponseWriter, r *http.Request) error {
 			id, err := httpx.PathID(r, "id", "web shop")
 			if err != nil {
@@ -117,7 +118,16 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service, maxBody int6
 			if kind != KindCatalog && kind != KindOrders {
 				return httpx.Errorf(http.StatusBadRequest, "bad_request", "kind", "must be %q or %q, got %q", KindCatalog, KindOrders, kind)
 			}
-			res, err := s.Run(r.Context(), id, kind)
+			res, err := s.RunNow(r.Context(), id, kind)
+			if err == nil && res.Status == StatusRunning {
+				httpx.WriteJSON(w, http.StatusAccepted, res)
+				return nil
+			}
+			if errors.Is(err, errBusy) {
+				// A run of another instance, or one killed whose lease
+				// has not run out yet.
+				return httpx.Errorf(http.StatusConflict, "conflict", "kind", "%s: another run of this kind is under way for this site; try again later", kind)
+			}
 			if err != nil {
 				return err
 			}

@@ -27,11 +27,11 @@ const (
 // DirSite is the journal direction of the runs ("с сайтом" in the UI).
 const DirSite = "site"
 
-// leaseFor is how long a run holds its site before another instance may
-// take it over: a running one renews it every leaseFor/4, so a run
-// killed mid-upload frees the site within leaseFor and the next run
-// starts clean.
-const leaseFor = 2 * time.Minute
+// LeaseFor is how long a run holds its site before another instance may
+// take it over, unless SetLease says otherwise: a running one renews it
+// every quarter of it, so a run killed mid-upload frees the site within
+// it and the next run starts clean.
+const LeaseFor = 2 * time.Minute
 
 // runTimeout bounds one run (a large catalog on a slow site).
 const runTimeout = 2 * time.Hour
@@ -43,20 +43,46 @@ const MaxAnswerBytes = 128 << 20
 
 // Service runs the exchanges with sites.
 type Service struct {
-	Store *Store
-	st    *store.Store
-	db    *db.DB
-	http  *http.Client
-	log   *slog.Logger
-	dir   string
-	now   func() time.Time
+	Store    *Store
+	st       *store.Store
+	db       *db.DB
+	http     *http.Client
+	log      *slog.Logger
+	dir      string
+	now      func() time.Time
+	leaseFor time.Duration
+	// answerWait is how long "Run now" over the API waits for the run's
+	// end before it answers with the journal entry of a run still going.
+	answerWait time.Duration
 }
 
 // New returns the service; hc must be the SSRF-guarded outbound client
 // (httpx.NewOutboundClient) allowing answers of MaxAnswerBytes; dir keeps
 // the files of the runs.
 func New(st *store.Store, ss *Store, hc *http.Client, dir string, log *slog.Logger) *Service {
-	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{Store: ss, st: st, db: st.DB(), http: hc, log: log, dir: dir, now: func() time.Time { return time.Now().UTC() }, leaseFor: LeaseFor, answerWait: AnswerWait}
+}
+
+// AnswerWait is how long "Run now" over the API waits for the run to
+// finish: below the server's write timeout (2 min), so that a large
+// catalog's run is answered with its journal entry (202, status
+// "running") instead of a cut connection; the run goes on.
+const AnswerWait = 90 * time.Second
+
+// SetAnswerWait sets how long "Run now" over the API waits (tests).
+func (s *Service) SetAnswerWait(d time.Duration) {
+	if d > 0 {
+		s.answerWait = d
+	}
+}
+
+// SetLease sets how long a run holds its site (config SiteLease; tests
+// that kill a run use a short one). All instances on a database should
+// use the same.
+func (s *Service) SetLease(d time.Duration) {
+	if d > 0 {
+		s.leaseFor = d
+	}
 }
 
 // CheckResult is the answer of "check connection".
@@ -119,7 +145,7 @@ func (s *Service) lease(ctx context.Context, id int64, kind string) (bool, error
 	var n int64
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_lease = $1 WHERE id = $2 AND "+kind+"_lease < $3",
-			now+leaseFor.Microseconds(), id, now)
+			now+s.leaseFor.Microseconds(), id, now)
 		if err != nil {
 			return err
 		}
@@ -135,7 +161,7 @@ func (s *Service) renew(ctx context.Context, id int64, kind string) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(leaseFor / 4)
+		t := time.NewTicker(s.leaseFor / 4)
 		defer t.Stop()
 		for {
 			select {
@@ -143,7 +169,7 @@ func (s *Service) renew(ctx context.Context, id int64, kind string) func() {
 				return
 			case <-t.C:
 				err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-					_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_lease = $1 WHERE id = $2", s.now().Add(leaseFor).UnixMicro(), id)
+					_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_lease = $1 WHERE id = $2", s.now().Add(s.leaseFor).UnixMicro(), id)
 					return err
 				})
 				if err != nil && ctx.Err() == nil {
@@ -158,6 +184,42 @@ func (s *Service) renew(ctx context.Context, id int64, kind string) func() {
 // Run runs the exchange of kind with the site now and journals it; the
 // answer comes when the run has finished.
 func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, error) {
+	return s.run(ctx, id, kind, nil)
+}
+
+// StatusRunning is the status of RunNow's answer for a run still going.
+const StatusRunning = "running"
+
+// RunNow is "Run now" of the API and the UI: Run, but answered after
+// the service's answer wait (AnswerWait) with the run's journal entry
+// and StatusRunning if it has not finished by then; it goes on, its
+// caller gone or not.
+func (s *Service) RunNow(ctx context.Context, id int64, kind string) (RunResult, error) {
+	type outcome struct {
+		res RunResult
+		err error
+	}
+	done, begun := make(chan outcome, 1), make(chan int64, 1)
+	go func() {
+		res, err := s.run(context.WithoutCancel(ctx), id, kind, func(e int64) { begun <- e })
+		done <- outcome{res, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-time.After(s.answerWait):
+		select {
+		case e := <-begun:
+			return RunResult{EntryID: e, Kind: kind, Status: StatusRunning, Counts: map[string]*Count{}, Files: []string{}}, nil
+		case o = <-done:
+		}
+	}
+	return o.res, o.err
+}
+
+// run is Run; begun, when not nil, is told the journal entry as soon as
+// the run has one.
+func (s *Service) run(ctx context.Context, id int64, kind string, begun func(entry int64)) (RunResult, error) {
 	set, err := s.Store.Open(ctx, id)
 	if err != nil {
 		return RunResult{}, err
@@ -194,6 +256,9 @@ func (s *Service) Run(ctx context.Context, id int64, kind string) (RunResult, er
 	res.EntryID, err = s.begin(ctx, id, typ)
 	if err != nil {
 		return res, err
+	}
+	if begun != nil {
+		begun(res.EntryID)
 	}
 	dir := filepath.Join(s.dir, "site", fmt.Sprint(id), fmt.Sprint(res.EntryID))
 	var runErr error
