@@ -46,6 +46,10 @@ type Options struct {
 	ServerPID    int
 	// Automation runs the automation phase (automation.go).
 	Automation bool
+	// PgbenchCompare runs pgbench's equivalent write before and after the
+	// creates (pgbench.go); PgbenchClients is its connection count.
+	PgbenchCompare bool
+	PgbenchClients int
 }
 
 // Main parses the command line and runs the benchmark.
@@ -70,6 +74,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.OneCOrders, "onec-orders", 0, "create this many sales orders over the API and take them out through one 1C sale query")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
 	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")
+	fs.BoolVar(&o.PgbenchCompare, "pgbench-compare", false, "PostgreSQL: also run pgbench with the same logical write (lead + phone + event in one transaction) on the same database, before and after the creates, and print the ratio")
+	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +84,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.URL != "" && o.SeedContacts > 0 && o.Data == "" && o.DatabaseURL == "" {
 		return errors.New("bench: --seed-contacts with --url needs --data or --database-url of that server's database")
+	}
+	if o.PgbenchCompare && (o.DatabaseURL == "" || o.SkipCreate) {
+		return errors.New("bench: --pgbench-compare needs --database-url and the create phase")
 	}
 	r, err := Run(ctx, o, stderr)
 	if err != nil {
@@ -110,6 +119,7 @@ type Report struct {
 	LookupP50   float64           `json:"find_by_phone_p50_ms,omitempty"`
 	LookupP99   float64           `json:"find_by_phone_p99_ms,omitempty"`
 	LookupMiss  int64             `json:"find_by_phone_misses,omitempty"`
+	Pgbench     *PgbenchReport    `json:"pgbench,omitempty"`
 	OneC        *OneCReport       `json:"onec,omitempty"`
 	Automation  *AutomationReport `json:"automation,omitempty"`
 }
@@ -120,6 +130,9 @@ func (r Report) Print(w io.Writer) {
 	if r.Creates > 0 || r.CreateErrs > 0 {
 		fmt.Fprintf(w, "lead create over HTTP: %d acknowledged, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms (%d workers)\n",
 			r.Creates, r.CreateErrs, r.CreatesPerS, r.CreateP50, r.CreateP99, r.Workers)
+	}
+	if r.Pgbench != nil {
+		r.Pgbench.print(w, r.CreatesPerS)
 	}
 	fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
 	if r.Contacts > 0 {
@@ -199,9 +212,40 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 	}
+	var pgbench string
+	if o.PgbenchCompare {
+		var err error
+		if pgbench, err = pgbenchBinary(); err != nil {
+			return rep, err
+		}
+		rep.Pgbench = &PgbenchReport{Clients: o.PgbenchClients}
+	}
+	bracket := func() error {
+		if rep.Pgbench == nil {
+			return nil
+		}
+		tps, err := runPgbench(ctx, pgbench, o.DatabaseURL, o.PgbenchClients, o.Duration)
+		if err != nil {
+			return err
+		}
+		rep.Pgbench.TPS = append(rep.Pgbench.TPS, tps)
+		return nil
+	}
 	if !o.SkipCreate {
+		if err := bracket(); err != nil {
+			return rep, err
+		}
 		if err := createLeads(ctx, client, o, &rep); err != nil {
 			return rep, err
+		}
+		if err := bracket(); err != nil {
+			return rep, err
+		}
+		if p := rep.Pgbench; p != nil {
+			for _, t := range p.TPS {
+				p.Mean += t / float64(len(p.TPS))
+			}
+			p.Ratio = rep.CreatesPerS / p.Mean
 		}
 	}
 	if err := readEvents(ctx, client, o, &rep); err != nil {
