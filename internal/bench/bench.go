@@ -50,6 +50,10 @@ type Options struct {
 	// creates (pgbench.go); PgbenchClients is its connection count.
 	PgbenchCompare bool
 	PgbenchClients int
+	// BareCompare runs the bare server's creates (bare.go) before and
+	// after Obmen's, on SQLite; BareServe runs that server (internal).
+	BareCompare bool
+	BareServe   string
 }
 
 // Main parses the command line and runs the benchmark.
@@ -76,8 +80,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")
 	fs.BoolVar(&o.PgbenchCompare, "pgbench-compare", false, "PostgreSQL: also run pgbench with the same logical write (lead + phone + event in one transaction) on the same database, before and after the creates, and print the ratio")
 	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")
+	fs.BoolVar(&o.BareCompare, "bare-compare", false, "SQLite: also run the same creates against a bare server (plain net/http, same schema, lead + phone + e-mail + event in one transaction per request), before and after Obmen's, and print the ratio")
+	fs.StringVar(&o.BareServe, "bare-serve", "", "run the bare server of --bare-compare on this address with --data (used by --bare-compare)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.BareServe != "" {
+		return BareServe(ctx, o.BareServe, o.Data, o.SQLiteSync)
+	}
+	if o.BareCompare && (o.DatabaseURL != "" || o.SkipCreate || o.URL != "") {
+		return errors.New("bench: --bare-compare is for SQLite with the server the bench starts, and needs the create phase")
 	}
 	if o.URL != "" && o.Key == "" {
 		return errors.New("bench: --url needs --key")
@@ -120,6 +132,7 @@ type Report struct {
 	LookupP99   float64           `json:"find_by_phone_p99_ms,omitempty"`
 	LookupMiss  int64             `json:"find_by_phone_misses,omitempty"`
 	Pgbench     *PgbenchReport    `json:"pgbench,omitempty"`
+	Bare        *BareReport       `json:"bare,omitempty"`
 	OneC        *OneCReport       `json:"onec,omitempty"`
 	Automation  *AutomationReport `json:"automation,omitempty"`
 }
@@ -133,6 +146,9 @@ func (r Report) Print(w io.Writer) {
 	}
 	if r.Pgbench != nil {
 		r.Pgbench.print(w, r.CreatesPerS)
+	}
+	if r.Bare != nil {
+		r.Bare.print(w, r.CreatesPerS)
 	}
 	fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
 	if r.Contacts > 0 {
@@ -220,7 +236,24 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 		}
 		rep.Pgbench = &PgbenchReport{Clients: o.PgbenchClients}
 	}
+	if o.BareCompare {
+		rep.Bare = &BareReport{}
+	}
 	bracket := func() error {
+		if rep.Bare != nil {
+			bo, stop, err := startBare(ctx, o, log)
+			if err != nil {
+				return err
+			}
+			var br Report
+			err = createLeads(ctx, client, bo, &br)
+			stop()
+			if err != nil {
+				return fmt.Errorf("bench: bare server: %w", err)
+			}
+			rep.Bare.Runs = append(rep.Bare.Runs, br.CreatesPerS)
+			rep.Bare.CreatesPerS, rep.Bare.P50, rep.Bare.P99 = br.CreatesPerS, br.CreateP50, br.CreateP99
+		}
 		if rep.Pgbench == nil {
 			return nil
 		}
@@ -246,6 +279,12 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 				p.Mean += t / float64(len(p.TPS))
 			}
 			p.Ratio = rep.CreatesPerS / p.Mean
+		}
+		if b := rep.Bare; b != nil {
+			for _, t := range b.Runs {
+				b.Mean += t / float64(len(b.Runs))
+			}
+			b.Ratio = rep.CreatesPerS / b.Mean
 		}
 	}
 	if err := readEvents(ctx, client, o, &rep); err != nil {
