@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,9 +80,27 @@ func pgbenchBinary() (string, error) {
 	return found[len(found)-1], nil
 }
 
+// libpqURL is u for libpq: pgx takes search_path as a URL parameter,
+// libpq knows it only as a server option.
+func libpqURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	q := p.Query()
+	sp := q.Get("search_path")
+	if sp == "" {
+		return u
+	}
+	q.Del("search_path")
+	q.Set("options", "-csearch_path="+sp)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
 // runPgbench runs the script for d with clients connections and returns
 // its transactions per second.
-func runPgbench(ctx context.Context, bin, url string, clients int, d time.Duration) (float64, error) {
+func runPgbench(ctx context.Context, bin, dbURL string, clients int, d time.Duration) (float64, error) {
 	f, err := os.CreateTemp("", "obmen-pgbench-*.sql")
 	if err != nil {
 		return 0, err
@@ -94,7 +113,7 @@ func runPgbench(ctx context.Context, bin, url string, clients int, d time.Durati
 	f.Close()
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	cmd := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-f", f.Name(), "-c", strconv.Itoa(clients),
-		"-j", strconv.Itoa(min(clients, 2)), "-T", strconv.Itoa(secs), url)
+		"-j", strconv.Itoa(min(clients, 2)), "-T", strconv.Itoa(secs), libpqURL(dbURL))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
