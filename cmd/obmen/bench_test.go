@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -41,6 +44,62 @@ func TestBenchOneC(t *testing.T) {
 	// catalog and its offers switch in together) and 40 orders.
 	if r.Events < 300+40 {
 		t.Fatalf("%d events after the exchange", r.Events)
+	}
+}
+
+// TestBenchPgbenchCompare runs "obmen bench --pgbench-compare" briefly on
+// a schema of the test server: pgbench's lead + phone + event runs on
+// Obmen's tables before and after the HTTP creates, and the event log
+// read after both is still gap-free (pgbench's events are numbered at
+// commit like Obmen's).
+func TestBenchPgbenchCompare(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		if found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench"); len(found) == 0 {
+			if os.Getenv("OBMEN_TEST_CI") != "" {
+				t.Fatal("pgbench not found")
+			}
+			t.Skip("pgbench not found")
+		}
+	}
+	out := obmen(t, nil, "", "bench", "--database-url", u, "--pgbench-compare", "--pgbench-clients", "2", "--workers", "4", "--duration", "1s", "--json")
+	var r struct {
+		Creates int64 `json:"creates"`
+		Events  int64 `json:"events_read"`
+		Pgbench struct {
+			TPS   []float64 `json:"tps"`
+			Ratio float64   `json:"ratio"`
+		} `json:"pgbench"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	if r.Creates == 0 || len(r.Pgbench.TPS) != 2 || r.Pgbench.TPS[0] <= 0 || r.Pgbench.TPS[1] <= 0 || r.Pgbench.Ratio <= 0 {
+		t.Fatalf("report: %s", out)
+	}
+	if r.Events <= r.Creates {
+		t.Fatalf("%d events read after %d creates and pgbench's: %s", r.Events, r.Creates, out)
+	}
+}
+
+// TestBenchBareCompare runs "obmen bench --bare-compare" briefly: the bare
+// server (a separate process on the same schema) takes the same creates
+// before and after Obmen's.
+func TestBenchBareCompare(t *testing.T) {
+	storetest.EngineAgnostic(t)
+	out := obmen(t, nil, "", "bench", "--bare-compare", "--workers", "4", "--duration", "1s", "--json")
+	var r struct {
+		Creates int64 `json:"creates"`
+		Bare    struct {
+			Runs  []float64 `json:"runs"`
+			Ratio float64   `json:"ratio"`
+		} `json:"bare"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	if r.Creates == 0 || len(r.Bare.Runs) != 2 || r.Bare.Runs[0] <= 0 || r.Bare.Runs[1] <= 0 || r.Bare.Ratio <= 0 {
+		t.Fatalf("report: %s", out)
 	}
 }
 

@@ -48,6 +48,14 @@ type Options struct {
 	Automation bool
 	// SiteProducts runs the site phase alone (site.go).
 	SiteProducts int
+	// PgbenchCompare runs pgbench's equivalent write before and after the
+	// creates (pgbench.go); PgbenchClients is its connection count.
+	PgbenchCompare bool
+	PgbenchClients int
+	// BareCompare runs the bare server's creates (bare.go) before and
+	// after Obmen's, on SQLite; BareServe runs that server (internal).
+	BareCompare bool
+	BareServe   string
 }
 
 // Main parses the command line and runs the benchmark.
@@ -73,14 +81,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
 	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")
 	fs.IntVar(&o.SiteProducts, "site-products", 0, "alone, on two servers of its own (SQLite): export a catalog of this many products with two price types from one to the other playing the web shop, and report the time and both processes' memory")
+	fs.BoolVar(&o.PgbenchCompare, "pgbench-compare", false, "PostgreSQL: also run pgbench with the same logical write (lead + phone + event in one transaction) on the same database, before and after the creates, and print the ratio")
+	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")
+	fs.BoolVar(&o.BareCompare, "bare-compare", false, "SQLite: also run the same creates against a bare server (plain net/http, same schema, lead + phone + e-mail + event in one transaction per request), before and after Obmen's, and print the ratio")
+	fs.StringVar(&o.BareServe, "bare-serve", "", "run the bare server of --bare-compare on this address with --data (used by --bare-compare)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.BareServe != "" {
+		return BareServe(ctx, o.BareServe, o.Data, o.SQLiteSync)
+	}
+	if o.BareCompare && (o.DatabaseURL != "" || o.SkipCreate || o.URL != "") {
+		return errors.New("bench: --bare-compare is for SQLite with the server the bench starts, and needs the create phase")
 	}
 	if o.URL != "" && o.Key == "" {
 		return errors.New("bench: --url needs --key")
 	}
 	if o.URL != "" && o.SeedContacts > 0 && o.Data == "" && o.DatabaseURL == "" {
 		return errors.New("bench: --seed-contacts with --url needs --data or --database-url of that server's database")
+	}
+	if o.PgbenchCompare && (o.DatabaseURL == "" || o.SkipCreate) {
+		return errors.New("bench: --pgbench-compare needs --database-url and the create phase")
 	}
 	r, err := Run(ctx, o, stderr)
 	if err != nil {
@@ -113,6 +134,8 @@ type Report struct {
 	LookupP50   float64           `json:"find_by_phone_p50_ms,omitempty"`
 	LookupP99   float64           `json:"find_by_phone_p99_ms,omitempty"`
 	LookupMiss  int64             `json:"find_by_phone_misses,omitempty"`
+	Pgbench     *PgbenchReport    `json:"pgbench,omitempty"`
+	Bare        *BareReport       `json:"bare,omitempty"`
 	OneC        *OneCReport       `json:"onec,omitempty"`
 	Automation  *AutomationReport `json:"automation,omitempty"`
 	Site        *SiteReport       `json:"site,omitempty"`
@@ -124,6 +147,12 @@ func (r Report) Print(w io.Writer) {
 	if r.Creates > 0 || r.CreateErrs > 0 {
 		fmt.Fprintf(w, "lead create over HTTP: %d acknowledged, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms (%d workers)\n",
 			r.Creates, r.CreateErrs, r.CreatesPerS, r.CreateP50, r.CreateP99, r.Workers)
+	}
+	if r.Pgbench != nil {
+		r.Pgbench.print(w, r.CreatesPerS)
+	}
+	if r.Bare != nil {
+		r.Bare.print(w, r.CreatesPerS)
 	}
 	if r.Site == nil { // the site phase runs alone
 		fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
@@ -213,9 +242,63 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 	}
+	var pgbench string
+	if o.PgbenchCompare {
+		var err error
+		if pgbench, err = pgbenchBinary(); err != nil {
+			return rep, err
+		}
+		rep.Pgbench = &PgbenchReport{Clients: o.PgbenchClients}
+	}
+	if o.BareCompare {
+		rep.Bare = &BareReport{}
+	}
+	bracket := func() error {
+		if rep.Bare != nil {
+			bo, stop, err := startBare(ctx, o, log)
+			if err != nil {
+				return err
+			}
+			var br Report
+			err = createLeads(ctx, client, bo, &br)
+			stop()
+			if err != nil {
+				return fmt.Errorf("bench: bare server: %w", err)
+			}
+			rep.Bare.Runs = append(rep.Bare.Runs, br.CreatesPerS)
+			rep.Bare.CreatesPerS, rep.Bare.P50, rep.Bare.P99 = br.CreatesPerS, br.CreateP50, br.CreateP99
+		}
+		if rep.Pgbench == nil {
+			return nil
+		}
+		tps, err := runPgbench(ctx, pgbench, o.DatabaseURL, o.PgbenchClients, o.Duration)
+		if err != nil {
+			return err
+		}
+		rep.Pgbench.TPS = append(rep.Pgbench.TPS, tps)
+		return nil
+	}
 	if !o.SkipCreate {
+		if err := bracket(); err != nil {
+			return rep, err
+		}
 		if err := createLeads(ctx, client, o, &rep); err != nil {
 			return rep, err
+		}
+		if err := bracket(); err != nil {
+			return rep, err
+		}
+		if p := rep.Pgbench; p != nil {
+			for _, t := range p.TPS {
+				p.Mean += t / float64(len(p.TPS))
+			}
+			p.Ratio = rep.CreatesPerS / p.Mean
+		}
+		if b := rep.Bare; b != nil {
+			for _, t := range b.Runs {
+				b.Mean += t / float64(len(b.Runs))
+			}
+			b.Ratio = rep.CreatesPerS / b.Mean
 		}
 	}
 	if err := readEvents(ctx, client, o, &rep); err != nil {

@@ -100,23 +100,30 @@ func Rules(ctx context.Context, st *store.Store) ([]Rule, error) {
 	return out, nil
 }
 
-// RuleOf returns entity's rule. One primary-key read: cheap beside the
-// write it guards.
+// RuleOf returns entity's rule.
 func RuleOf(ctx context.Context, st *store.Store, entity string) (Rule, error) {
 	r := Rule{Entity: entity, Action: Allow}
 	if _, ok := keysOf[entity]; !ok {
 		return r, nil
 	}
-	var keys string
-	err := st.DB().Reader().QueryRowContext(ctx, "SELECT match_keys, action FROM dedup_rules WHERE entity = $1", entity).Scan(&keys, &r.Action)
-	if errors.Is(err, sql.ErrNoRows) {
+	// Every create over the API and every intake reads its rule: it is
+	// remembered with the store's lookups (SaveRule's write clears them).
+	v, err := st.Cached("dedup_rule:"+entity, func() (any, error) {
+		var keys string
+		err := st.DB().Reader().QueryRowContext(ctx, "SELECT match_keys, action FROM dedup_rules WHERE entity = $1", entity).Scan(&keys, &r.Action)
+		if errors.Is(err, sql.ErrNoRows) {
+			return r, nil
+		}
+		if err != nil {
+			return r, fmt.Errorf("dedup: rule of %s: %w", entity, err)
+		}
+		r.Keys = strings.FieldsFunc(keys, func(c rune) bool { return c == ',' })
 		return r, nil
-	}
+	})
 	if err != nil {
-		return r, fmt.Errorf("dedup: rule of %s: %w", entity, err)
+		return r, err
 	}
-	r.Keys = strings.FieldsFunc(keys, func(c rune) bool { return c == ',' })
-	return r, nil
+	return v.(Rule), nil
 }
 
 // SaveRule validates and stores a rule.

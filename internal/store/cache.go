@@ -48,3 +48,19 @@ func (c *lookupCache) clear() {
 	c.m = nil
 	c.mu.Unlock()
 }
+
+// Cached returns load's answer for key, remembered like the store's own
+// lookups: for cacheTTL at most, and forgotten at once when a write through
+// this store logs no event (the writes of settings, dictionaries and users
+// do not). For the settings other packages read on every write (the
+// duplicate rules); load's error is not remembered.
+func (s *Store) Cached(key string, load func() (any, error)) (any, error) {
+	if v, ok := s.cache.get("ext:" + key); ok {
+		return v, nil
+	}
+	v, err := load()
+	if err == nil {
+		s.cache.put("ext:"+key, v)
+	}
+	return v, err
+}

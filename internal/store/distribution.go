@@ -68,6 +68,15 @@ func (s *Store) ListDistributionRules(ctx context.Context) ([]crm.DistributionRu
 }
 
 func listDistributionRules(t txq, activeOnly bool) ([]crm.DistributionRule, error) {
+	// Every lead of a form, a call or the API reads the active rules:
+	// they are remembered like the custom field definitions (a rule's
+	// change here clears them at once, another instance's within
+	// cacheTTL). The turn each rule takes is never cached.
+	if activeOnly && t.cache != nil {
+		if v, ok := t.cache.get("distribution:active"); ok {
+			return v.([]crm.DistributionRule), nil
+		}
+	}
 	q := "SELECT " + distributionColumns + " FROM distribution_rules"
 	if activeOnly {
 		q += " WHERE active = TRUE"
@@ -85,7 +94,13 @@ func listDistributionRules(t txq, activeOnly bool) ([]crm.DistributionRule, erro
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: distribution rules: %w", err)
+	}
+	if activeOnly && t.cache != nil {
+		t.cache.put("distribution:active", out)
+	}
+	return out, nil
 }
 
 // GetDistributionRule returns one rule.

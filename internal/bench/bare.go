@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/db"
+)
+
+// The bare server is the yardstick of Obmen's lead creates on SQLite: a
+// plain net/http server on the same schema (every index and trigger of
+// the migrations) that decodes the same request, writes the lead, its
+// phone and e-mail and its event, each request in its own transaction
+// committed before the answer, and answers with the new id. It has no
+// validation, access rules, duplicate check, distribution, idempotency or
+// group commit: what Obmen does on top of it should cost no more than
+// group commit saves.
+
+// BareReport compares Obmen's creates with the bare server's on SQLite.
+type BareReport struct {
+	CreatesPerS float64 `json:"creates_per_second"`
+	P50         float64 `json:"create_p50_ms"`
+	P99         float64 `json:"create_p99_ms"`
+	// TPS are the bare server's runs (one before Obmen's creates, one
+	// after); Mean is theirs and Ratio Obmen's creates/s ÷ Mean.
+	Runs  []float64 `json:"runs"`
+	Mean  float64   `json:"mean"`
+	Ratio float64   `json:"ratio"`
+}
+
+func (b *BareReport) print(w io.Writer, creates float64) {
+	fmt.Fprintf(w, "bare server, SQLite, lead + phone + e-mail + event, one transaction each: %.0f/s (runs:", b.Mean)
+	for _, t := range b.Runs {
+		fmt.Fprintf(w, " %.0f", t)
+	}
+	fmt.Fprintf(w, "), last p50 %.2f ms, p99 %.2f ms\nobmen ÷ bare server: %.0f / %.0f = %.2f\n", b.P50, b.P99, creates, b.Mean, b.Ratio)
+}
+
+type bareLead struct {
+	Title    string `json:"title"`
+	Name     string `json:"name"`
+	LastName string `json:"last_name"`
+	Phones   []struct {
+		Value     string `json:"value"`
+		ValueType string `json:"value_type"`
+	} `json:"phones"`
+	Emails []struct {
+		Value string `json:"value"`
+	} `json:"emails"`
+	SourceID    string `json:"source_id"`
+	UTMSource   string `json:"utm_source"`
+	UTMMedium   string `json:"utm_medium"`
+	UTMCampaign string `json:"utm_campaign"`
+}
+
+// BareServe runs the bare server on addr with its database in dir until
+// ctx ends ("obmen bench --bare-serve ADDR"). The key for requests is the
+// environment's OBMEN_BARE_KEY.
+func BareServe(ctx context.Context, addr, dir, sync string) error {
+	d, err := db.Open(ctx, db.Options{SQLitePath: dataPath(dir), SQLiteSync: sync, GroupCommitMax: 1})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		return err
+	}
+	key := []byte("Bearer " + os.Getenv("OBMEN_BARE_KEY"))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("POST /api/v1/leads", func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), key) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var l bareLead
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&l); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		now := time.Now().UnixMicro()
+		var id int64
+		err := d.Write(r.Context(), func(ctx context.Context, stx *sql.Tx) error {
+			tx := d.WrapTx(stx)
+			search := strings.ToLower(l.Title + " " + l.Name + " " + l.LastName)
+			if err := tx.QueryRowContext(ctx, `INSERT INTO leads (title, name, last_name, source_id, utm_source, utm_medium, utm_campaign, search,
+				assigned_by_id, created_by_id, updated_by_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 1, 1, $9, $9) RETURNING id`,
+				l.Title, l.Name, l.LastName, l.SourceID, l.UTMSource, l.UTMMedium, l.UTMCampaign, search, now).Scan(&id); err != nil {
+				return err
+			}
+			sort := 0
+			for _, p := range l.Phones {
+				sort++
+				digits := strings.Map(func(r rune) rune {
+					if r >= '0' && r <= '9' {
+						return r
+					}
+					return -1
+				}, p.Value)
+				if _, err := tx.ExecContext(ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES ('lead', $1, 'PHONE', $2, $3, $4, $5)",
+					id, p.Value, strings.ToUpper(p.ValueType), "+7"+strings.TrimPrefix(strings.TrimPrefix(digits, "8"), "7"), sort); err != nil {
+					return err
+				}
+			}
+			for _, e := range l.Emails {
+				sort++
+				if _, err := tx.ExecContext(ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES ('lead', $1, 'EMAIL', $2, 'WORK', $3, $4)",
+					id, e.Value, strings.ToLower(e.Value), sort); err != nil {
+					return err
+				}
+			}
+			changes, err := json.Marshal(l)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id)
+				VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), 'lead', $1, 'create', $2, 'user:1', 1, '', $3, 0)`, id, string(changes), now)
+			return err
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"id":%d}`, id)
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// startBare runs the bare server as a separate process of this binary on
+// a fresh data directory, as Obmen's server runs; it returns the options
+// that point the load at it.
+func startBare(ctx context.Context, o Options, log io.Writer) (Options, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return o, nil, err
+	}
+	dir, err := os.MkdirTemp("", "obmen-bare-*")
+	if err != nil {
+		return o, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return o, nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	key := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cmd := exec.CommandContext(ctx, exe, "bench", "--bare-serve", addr, "--data", filepath.Clean(dir), "--sqlite-sync", o.SQLiteSync)
+	cmd.Env = append(os.Environ(), "OBMEN_BARE_KEY="+key)
+	cmd.Stdout, cmd.Stderr = io.Discard, log
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return o, nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	o.URL, o.Key = "http://"+addr, key
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(o.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return o, stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return o, nil, errors.New("bench: the bare server did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
