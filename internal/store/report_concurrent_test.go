@@ -15,7 +15,7 @@ import (
 // TestReportCountsConcurrentWriters creates and deletes leads of one hour,
 // source and manager from many goroutines at once: on PostgreSQL they run
 // on different connections, so their counts land in different slots of
-// report_leads (migration 0050) and are written at commit; the report
+// report_leads (migration 0047) and are written at commit; the report
 // must still equal the count from the leads themselves.
 func TestReportCountsConcurrentWriters(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
