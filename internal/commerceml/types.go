@@ -290,7 +290,18 @@ type Item struct {
 	Factor     string      `xml:"Коэффициент"`
 	Requisites []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
 	Taxes      []ItemTax   `xml:"Налоги>Налог"`
+	Discounts  []Discount  `xml:"Скидки>Скидка"`
 	Rates      []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+}
+
+// Discount is one <Скидка> of an order line: a sum, a percent or both;
+// УчтеноВСумме tells whether the line's Сумма already has it taken off
+// (1C and the shop modules write true).
+type Discount struct {
+	Name     string `xml:"Наименование"`
+	Sum      string `xml:"Сумма"`
+	Percent  string `xml:"Процент"`
+	Included string `xml:"УчтеноВСумме"`
 }
 
 // GoodID is the 1C id of the good a line is for: 1C writes

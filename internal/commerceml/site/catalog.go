@@ -49,8 +49,9 @@ type exporter struct {
 	fargs   []any
 	exports map[int64]bool // the catalogs exported (nil: all)
 	// since: with "only changed", the start of the last successful
-	// export (µs); 0 exports everything.
-	since int64
+	// export (µs); 0 exports everything. sinceEvent: the last change
+	// event that export covered (0: none known).
+	since, sinceEvent int64
 }
 
 // changed is the condition on a page's rows for "only changed" (its
@@ -64,7 +65,14 @@ func (x *exporter) changed(table string) (string, []any) {
 	if table == "products" {
 		cond += " OR id IN (SELECT product_id FROM product_variants WHERE updated_at > " + ph + ")"
 	}
-	return cond + ")", []any{x.since}
+	if x.sinceEvent == 0 {
+		return cond + ")", []any{x.since}
+	}
+	// A product's prices per type and stocks per warehouse change without
+	// its row (1C's offers): their change events name it.
+	entity := map[string]string{"products": "product", "services": "service"}[table]
+	cond += " OR id IN (SELECT record_id FROM events WHERE entity = '" + entity + "' AND id > $" + strconv.Itoa(len(x.fargs)+3) + ")"
+	return cond + ")", []any{x.since, x.sinceEvent}
 }
 
 // runCatalog exports the chosen catalogs to the site.
@@ -151,7 +159,7 @@ func zipFiles(dst, dir string, names []string) error {
 func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, res *RunResult) error {
 	x := &exporter{s: s, set: set, res: res, groups: map[int64]string{}, units: map[string]string{}}
 	if set.OnlyChanged {
-		if err := s.db.Read.QueryRowContext(ctx, "SELECT catalog_cursor FROM site_exchanges WHERE id = $1", set.ID).Scan(&x.since); err != nil {
+		if err := s.db.Read.QueryRowContext(ctx, "SELECT catalog_cursor, catalog_events FROM site_exchanges WHERE id = $1", set.ID).Scan(&x.since, &x.sinceEvent); err != nil {
 			return fmt.Errorf("site exchange: %w", err)
 		}
 	}
@@ -339,6 +347,20 @@ func (p *product) goodID() string {
 		return p.ext
 	}
 	return ownID("product", p.id)
+}
+
+// variantID is a variant's Ид in what Obmen sends the site:
+// "<good>#<characteristic>", the characteristic being 1C's (after the
+// "#" of the 1C id the variant keeps) or Obmen's own.
+func variantID(good string, v *crm.ProductVariant) string {
+	_, char, ok := strings.Cut(v.ID1C, "#")
+	if !ok || char == "" {
+		char = v.ID1C
+	}
+	if char == "" {
+		char = ownID("variant", v.ID)
+	}
+	return good + "#" + char
 }
 
 func inList(n, from int) string {
@@ -531,14 +553,7 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 			if !v.Active {
 				continue
 			}
-			_, char, ok := strings.Cut(v.ID1C, "#")
-			if !ok || char == "" {
-				char = v.ID1C
-			}
-			if char == "" {
-				char = ownID("variant", v.ID)
-			}
-			o := commerceml.Offer{ID: gid + "#" + char, Article: v.Article, Name: v.Name, Unit: u}
+			o := commerceml.Offer{ID: variantID(gid, &v), Article: v.Article, Name: v.Name, Unit: u}
 			if o.Name == "" {
 				o.Name = p.name
 			}
