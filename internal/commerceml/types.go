@@ -36,17 +36,20 @@ type TaxRate struct {
 // Good is one <Товар> of a catalog: a product or, by its requisites, a
 // service.
 type Good struct {
-	ID          string      `xml:"Ид"`
-	Article     string      `xml:"Артикул"`
-	Name        string      `xml:"Наименование"`
-	Unit        Unit        `xml:"БазоваяЕдиница"`
-	Description string      `xml:"Описание"`
-	GroupIDs    []string    `xml:"Группы>Ид"`
-	Taxes       []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
-	Requisites  []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
-	Status      string      `xml:"Статус"`
-	DeleteMark  string      `xml:"ПометкаУдаления,attr"`
-	Line        int         `xml:"-"`
+	ID          string `xml:"Ид"`
+	Article     string `xml:"Артикул"`
+	Name        string `xml:"Наименование"`
+	Unit        Unit   `xml:"БазоваяЕдиница"`
+	Description string `xml:"Описание"`
+	// Pictures are the good's <Картинка> paths, as the exchange's files
+	// are named ("import_files/ab/abcdef.jpg"), the first the main one.
+	Pictures   []string    `xml:"Картинка"`
+	GroupIDs   []string    `xml:"Группы>Ид"`
+	Taxes      []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+	Requisites []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
+	Status     string      `xml:"Статус"`
+	DeleteMark string      `xml:"ПометкаУдаления,attr"`
+	Line       int         `xml:"-"`
 }
 
 // Requisite returns the value of the named requisite, "" when absent.

@@ -104,6 +104,8 @@ type RunResult struct {
 	// events is the last change event when a catalog run began: a
 	// successful one covers what came before it.
 	events int64
+	// pictures are the picture files a catalog run wrote (import_files/…).
+	pictures []string
 }
 
 func (r *RunResult) of(entity string) *Count {
