@@ -56,7 +56,7 @@ func ImageExt(ct string) string { return imageTypes[ct] }
 // name it came under, with the extension of what it is.
 func ImageFileName(name, ct string) string {
 	base := path.Base(strings.ReplaceAll(strings.TrimSpace(name), "\\", "/"))
-	if base == "." || base == "/" || base == "" {
+	if strings.Trim(base, "./ ") == "" {
 		base = "image"
 	}
 	ext := ImageExt(ct)
