@@ -97,7 +97,7 @@ var sampleBodies = map[string]string{
 	"POST /api/v1/users/{id}/keys":          `{"name":"sweep2"}`,
 }
 
-var pathParams = map[string]string{"{name}": "user.info", "{id}": "1", "{entity}": "lead", "{code}": "RUB", "{key}": "sales_order.prefix", "{version}": "1", "{alias}": "HRN"}
+var pathParams = map[string]string{"{name}": "user.info", "{id}": "1", "{entity}": "lead", "{code}": "RUB", "{key}": "sales_order.prefix", "{version}": "1", "{alias}": "HRN", "{image}": "1"}
 
 func TestOpenAPIDocument(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {

@@ -76,6 +76,7 @@ type CatalogItems struct {
 }
 
 func (a *API) catalogRoutes(mux *http.ServeMux) {
+	a.imageRoutes(mux)
 	a.handle(mux, "GET /api/v1/products/{id}/offers", "A product's variants (1C characteristics), prices per price type and stock per warehouse", nil, crm.ProductOffers{},
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 			id, err := pathID(r, "id")

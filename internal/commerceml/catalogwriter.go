@@ -188,6 +188,9 @@ func (w *CatalogWriter) Good(g *Good) error {
 		w.printf("%s</Группы>\n", in)
 	}
 	w.text(in, "Описание", g.Description)
+	for _, p := range g.Pictures {
+		w.text(in, "Картинка", p)
+	}
 	if len(g.Taxes) > 0 {
 		w.printf("%s<СтавкиНалогов>\n", in)
 		for _, t := range g.Taxes {

@@ -24,7 +24,7 @@ func TestCatalogWritersRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			goods := []Good{
-				{ID: "p1", Article: "A-1", Name: "Кроссовки <бег>", Unit: Unit{Code: "796", Short: "шт"}, Description: "Лёгкие", GroupIDs: []string{"g2"},
+				{ID: "p1", Article: "A-1", Name: "Кроссовки <бег>", Unit: Unit{Code: "796", Short: "шт"}, Description: "Лёгкие", Pictures: []string{"import_files/ab/ab12cd.jpg", "import_files/ef/ef34.png"}, GroupIDs: []string{"g2"},
 					Taxes: []TaxRate{{Name: "НДС", Rate: "20"}}, Requisites: []Requisite{{Name: "ВидНоменклатуры", Value: "Товар"}}},
 				{ID: "s1", Name: "Доставка", Unit: Unit{Short: "усл"}, Requisites: []Requisite{{Name: "ВидНоменклатуры", Value: "Услуга"}}},
 			}

@@ -36,17 +36,20 @@ type TaxRate struct {
 // Good is one <Товар> of a catalog: a product or, by its requisites, a
 // service.
 type Good struct {
-	ID          string      `xml:"Ид"`
-	Article     string      `xml:"Артикул"`
-	Name        string      `xml:"Наименование"`
-	Unit        Unit        `xml:"БазоваяЕдиница"`
-	Description string      `xml:"Описание"`
-	GroupIDs    []string    `xml:"Группы>Ид"`
-	Taxes       []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
-	Requisites  []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
-	Status      string      `xml:"Статус"`
-	DeleteMark  string      `xml:"ПометкаУдаления,attr"`
-	Line        int         `xml:"-"`
+	ID          string `xml:"Ид"`
+	Article     string `xml:"Артикул"`
+	Name        string `xml:"Наименование"`
+	Unit        Unit   `xml:"БазоваяЕдиница"`
+	Description string `xml:"Описание"`
+	// Pictures are the good's <Картинка> paths, as the exchange's files
+	// are named ("import_files/ab/abcdef.jpg"), the first the main one.
+	Pictures   []string    `xml:"Картинка"`
+	GroupIDs   []string    `xml:"Группы>Ид"`
+	Taxes      []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+	Requisites []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
+	Status     string      `xml:"Статус"`
+	DeleteMark string      `xml:"ПометкаУдаления,attr"`
+	Line       int         `xml:"-"`
 }
 
 // Requisite returns the value of the named requisite, "" when absent.
@@ -290,7 +293,18 @@ type Item struct {
 	Factor     string      `xml:"Коэффициент"`
 	Requisites []Requisite `xml:"ЗначенияРеквизитов>ЗначениеРеквизита"`
 	Taxes      []ItemTax   `xml:"Налоги>Налог"`
+	Discounts  []Discount  `xml:"Скидки>Скидка"`
 	Rates      []TaxRate   `xml:"СтавкиНалогов>СтавкаНалога"`
+}
+
+// Discount is one <Скидка> of an order line: a sum, a percent or both;
+// УчтеноВСумме tells whether the line's Сумма already has it taken off
+// (1C and the shop modules write true).
+type Discount struct {
+	Name     string `xml:"Наименование"`
+	Sum      string `xml:"Сумма"`
+	Percent  string `xml:"Процент"`
+	Included string `xml:"УчтеноВСумме"`
 }
 
 // GoodID is the 1C id of the good a line is for: 1C writes

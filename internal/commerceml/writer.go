@@ -94,7 +94,7 @@ func firstOf(vs ...string) string {
 // item writes one line: the good's part of the schema's type Товар
 // (Ид … БазоваяЕдиница, ХарактеристикиТовара, ЗначенияРеквизитов) first,
 // then the line's own (ИдКаталога, ЦенаЗаЕдиницу, Количество, Сумма,
-// Налоги).
+// Налоги, Скидки).
 func (w *OrdersWriter) item(in string, it *Item) {
 	w.printf("%s<Товар>\n", in)
 	i2 := in + "\t"
@@ -139,6 +139,19 @@ func (w *OrdersWriter) item(in string, it *Item) {
 			w.printf("%s\t</Налог>\n", i2)
 		}
 		w.printf("%s</Налоги>\n", i2)
+	}
+	if len(it.Discounts) > 0 {
+		w.printf("%s<Скидки>\n", i2)
+		for _, d := range it.Discounts {
+			i4 := i2 + "\t\t"
+			w.printf("%s\t<Скидка>\n", i2)
+			w.text(i4, "Наименование", d.Name)
+			w.text(i4, "Сумма", d.Sum)
+			w.text(i4, "Процент", d.Percent)
+			w.text(i4, "УчтеноВСумме", d.Included)
+			w.printf("%s\t</Скидка>\n", i2)
+		}
+		w.printf("%s</Скидки>\n", i2)
 	}
 	w.printf("%s</Товар>\n", in)
 }

@@ -23,8 +23,9 @@ func sampleOrder() *Document {
 		Items: []Item{
 			{ID: "g-1#c-1", Article: "A-1", Name: "Дрель", Unit: "шт", BaseUnit: UnitRef{Code: "796", FullName: "Штука", Intl: "PCE", Text: "шт"},
 				Characteristics: []Characteristic{{ID: "c-1", Name: "Цвет", Value: "Красный"}, {Name: "Размер", Value: "XL"}},
-				Price:           "1000.00", Quantity: "1", Sum: "1000.00",
+				Price:           "1100.00", Quantity: "1", Sum: "1000.00",
 				Taxes:      []ItemTax{{Name: "НДС", Included: "true", Sum: "166.67", Rate: "20"}},
+				Discounts:  []Discount{{Name: "Скидка", Sum: "100.00", Percent: "9.09", Included: "true"}},
 				Requisites: []Requisite{{"ВидНоменклатуры", "Товар"}}},
 			{ID: "obmen-line-1", Name: "Монтаж", Unit: "ч", BaseUnit: UnitRef{Text: "ч"}, Price: "200.00", Quantity: "1", Sum: "200.00", Requisites: []Requisite{{"ВидНоменклатуры", "Услуга"}}},
 		},

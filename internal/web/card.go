@@ -92,6 +92,9 @@ type cardData struct {
 	Offers *offersView
 	// Files: a lead's files (an e-mail's attachments), downloadable.
 	Files []store.LeadFile
+	// Images: a product's pictures (from 1C or uploaded), shown through
+	// the REST API's download (the session cookie signs it in).
+	Images []crm.ProductImage
 	// Links: the record in external systems (card_links.go).
 	Links []linkView
 }
@@ -235,6 +238,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			return
 		}
 		d.Offers = productOffers(o, rq.T("card.product_itself"))
+		if d.Images, err = u.store.ProductImages(ctx, id); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
 	}
 	if rec["deleted_at"] != nil {
 		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false

@@ -125,7 +125,8 @@ func apiClass() map[string]class {
 		"GET /api/v1/pipelines": own, "GET /api/v1/statuses": own, "GET /api/v1/settings/{key}": own,
 		"GET /api/v1/payment-methods": own, "GET /api/v1/payment-methods/{id}": own,
 		"GET /api/v1/custom-fields": own, "GET /api/v1/bitrix/webhooks": own, "POST /api/v1/intake/orders": own,
-		"GET /api/v1/products/{id}/offers": own, "GET /api/v1/catalogs/{id}/items": own, "PUT /api/v1/catalogs/{id}/items": own,
+		"GET /api/v1/products/{id}/offers": own, "GET /api/v1/products/{id}/images": own, "GET /api/v1/products/{id}/images/{image}": own,
+		"POST /api/v1/products/{id}/images": own, "DELETE /api/v1/products/{id}/images/{image}": own, "GET /api/v1/catalogs/{id}/items": own, "PUT /api/v1/catalogs/{id}/items": own,
 
 		"GET /api/v1/accounts/{id}/requisites": record, "POST /api/v1/accounts/{id}/requisites": record,
 		"GET /api/v1/contacts/{id}/requisites": record, "POST /api/v1/contacts/{id}/requisites": record,

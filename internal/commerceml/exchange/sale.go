@@ -287,6 +287,9 @@ func (c *catalogTx) item(it *commerceml.Item) (crm.LineItem, error) {
 			li.VATIncluded = false
 		}
 	}
+	if err := lineDiscount(it, &li); err != nil {
+		return li, err
+	}
 	if err := c.unit(li.Unit); err != nil {
 		return li, err
 	}
@@ -344,6 +347,37 @@ func linePrice(it *commerceml.Item, qty crm.Quantity) (crm.Amount, error) {
 	return crm.Amount(divRound(int64(sum)*1000, int64(qty))), nil
 }
 
+// lineDiscount takes the line's <Скидки>: the sum of their <Сумма> as
+// the line's discount; a percent alone (no sum written) as its rate. 1C
+// and the shop modules write ЦенаЗаЕдиницу before the discount and Сумма
+// after it, which is what a line item computes from these.
+func lineDiscount(it *commerceml.Item, li *crm.LineItem) error {
+	var sum crm.Amount
+	var rate string
+	for i, d := range it.Discounts {
+		if v := strings.TrimSpace(d.Sum); v != "" {
+			a, err := ParseAmount(v)
+			if err != nil || a < 0 {
+				return fmt.Errorf("%w: <Скидка> %d: <Сумма> %q: not a sum of money", errEntity, i+1, d.Sum)
+			}
+			sum += a
+		} else if v := strings.TrimSpace(d.Percent); v != "" && rate == "" {
+			rate = v
+		}
+	}
+	switch {
+	case sum != 0:
+		li.Discount = sum
+	case rate != "":
+		r, err := ParseAmount(rate)
+		if err != nil || r < 0 || r > 100*100 {
+			return fmt.Errorf("%w: <Скидка>: <Процент> %q: not a percent from 0 to 100", errEntity, rate)
+		}
+		li.DiscountRate = r
+	}
+	return nil
+}
+
 // divRound is a/b rounded half away from zero (b > 0).
 func divRound(a, b int64) int64 {
 	q, r := a/b, a%b
@@ -370,6 +404,28 @@ const (
 	propCharacteristics = "1c_characteristics"
 	propUnitCode        = "unit_code"
 )
+
+// LineProperties is what a line item keeps of a document's line that it
+// has no column for (the good's id as the other side sent it, with its
+// characteristic after "#"; the characteristics; the unit's ОКЕИ code).
+// The site exchange keeps the same for the lines a web shop sends.
+func LineProperties(it *commerceml.Item) map[string]any { return lineProperties(it) }
+
+// LineDiscount sets a line item's discount from the line's <Скидки>.
+func LineDiscount(it *commerceml.Item, li *crm.LineItem) error { return lineDiscount(it, li) }
+
+// LineDiscounts is a line item's discount as <Скидки>: its sum, taken
+// off the line's Сумма, and its percent when it was given as one.
+func LineDiscounts(it *crm.LineItem) []commerceml.Discount {
+	if it.Discount == 0 {
+		return nil
+	}
+	d := commerceml.Discount{Name: "Скидка", Sum: it.Discount.String(), Included: "true"}
+	if it.DiscountRate != 0 {
+		d.Percent = it.DiscountRate.String()
+	}
+	return []commerceml.Discount{d}
+}
 
 func lineProperties(it *commerceml.Item) map[string]any {
 	p := map[string]any{}
@@ -672,6 +728,7 @@ func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.D
 		if it.VATRate != nil {
 			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
 		}
+		li.Discounts = LineDiscounts(&it)
 		d.Items = append(d.Items, li)
 	}
 	return d

@@ -101,6 +101,8 @@ type switchRun struct {
 	catalogs map[string]int64
 	root     int64
 	loaded   bool
+	// dir is the session's folder, where 1C's pictures are.
+	dir string
 }
 
 // switchBatch switches a staged batch in, or goes on with one stopped
@@ -144,6 +146,9 @@ func (s *Service) switchBatch(ctx context.Context, batch int64, sess session, se
 	}
 	r := &switchRun{s: s, batch: batch, part: part, names: map[int64]string{}, since: part[0].StartedAt.UnixMicro(),
 		deactivate: deactivate, note: note, steps: newStepTimer(), catalogs: map[string]int64{}}
+	if sess.ID != "" {
+		r.dir = s.sessionDir(sess.ID)
+	}
 	for _, f := range part {
 		r.names[f.ID] = filepath.Base(f.Filename)
 		r.since = min(r.since, f.StartedAt.UnixMicro())
@@ -398,6 +403,13 @@ func (r *switchRun) products(c *catalogTx, j *journalDelta, pos *switchPos) erro
 		return err
 	}
 	c.steps.done("products")
+	r.at(c, j, file)
+	before := len(c.problems)
+	if err := r.pictures(c, file, lo, hi); err != nil {
+		return err
+	}
+	r.keep(c, j, file, before)
+	c.steps.done("pictures")
 	*pos = switchPos{Phase: "products", File: file, Seq: hi}
 	return nil
 }

@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/commerceml"
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/crm"
 )
 
@@ -49,8 +51,14 @@ type exporter struct {
 	fargs   []any
 	exports map[int64]bool // the catalogs exported (nil: all)
 	// since: with "only changed", the start of the last successful
-	// export (µs); 0 exports everything.
-	since int64
+	// export (µs); 0 exports everything. sinceEvent: the last change
+	// event that export covered (0: none known).
+	since, sinceEvent int64
+	// dir is the run's folder; pictures the files written under it for
+	// the goods' <Картинка> (import_files/…), each once.
+	dir      string
+	pictures []string
+	written  map[string]bool
 }
 
 // changed is the condition on a page's rows for "only changed" (its
@@ -64,7 +72,14 @@ func (x *exporter) changed(table string) (string, []any) {
 	if table == "products" {
 		cond += " OR id IN (SELECT product_id FROM product_variants WHERE updated_at > " + ph + ")"
 	}
-	return cond + ")", []any{x.since}
+	if x.sinceEvent == 0 {
+		return cond + ")", []any{x.since}
+	}
+	// A product's prices per type and stocks per warehouse change without
+	// its row (1C's offers): their change events name it.
+	entity := map[string]string{"products": "product", "services": "service"}[table]
+	cond += " OR id IN (SELECT record_id FROM events WHERE entity = '" + entity + "' AND id > $" + strconv.Itoa(len(x.fargs)+3) + ")"
+	return cond + ")", []any{x.since, x.sinceEvent}
 }
 
 // runCatalog exports the chosen catalogs to the site.
@@ -80,7 +95,9 @@ func (s *Service) runCatalog(ctx context.Context, set Settings, dir string, res 
 	if err := s.writeCatalog(ctx, set, dir, res); err != nil {
 		return err
 	}
-	names := []string{"import.xml", "offers.xml"}
+	// The pictures go first: the site's import of import.xml finds
+	// them in its import_files.
+	names := append(slices.Clip(res.pictures), "import.xml", "offers.xml")
 	if useZip {
 		if err := zipFiles(filepath.Join(dir, "catalog.zip"), dir, names); err != nil {
 			return err
@@ -96,7 +113,7 @@ func (s *Service) runCatalog(ctx context.Context, set Settings, dir string, res 
 			}
 		}
 	}
-	for _, n := range names {
+	for _, n := range []string{"import.xml", "offers.xml"} {
 		if _, err := c.Import(ctx, "catalog", n, nil); err != nil {
 			return err
 		}
@@ -147,11 +164,12 @@ func zipFiles(dst, dir string, names []string) error {
 	return f.Close()
 }
 
-// writeCatalog writes dir/import.xml and dir/offers.xml.
+// writeCatalog writes dir/import.xml and dir/offers.xml, and the goods'
+// pictures under dir/import_files (their names returned).
 func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, res *RunResult) error {
-	x := &exporter{s: s, set: set, res: res, groups: map[int64]string{}, units: map[string]string{}}
+	x := &exporter{s: s, set: set, res: res, groups: map[int64]string{}, units: map[string]string{}, dir: dir, written: map[string]bool{}}
 	if set.OnlyChanged {
-		if err := s.db.Read.QueryRowContext(ctx, "SELECT catalog_cursor FROM site_exchanges WHERE id = $1", set.ID).Scan(&x.since); err != nil {
+		if err := s.db.Read.QueryRowContext(ctx, "SELECT catalog_cursor, catalog_events FROM site_exchanges WHERE id = $1", set.ID).Scan(&x.since, &x.sinceEvent); err != nil {
 			return fmt.Errorf("site exchange: %w", err)
 		}
 	}
@@ -201,6 +219,7 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 		return fmt.Errorf("site exchange: offers.xml: %w", err)
 	}
 	res.Files = append(res.Files, "import.xml", "offers.xml")
+	res.pictures = x.pictures
 	return nil
 }
 
@@ -339,6 +358,20 @@ func (p *product) goodID() string {
 		return p.ext
 	}
 	return ownID("product", p.id)
+}
+
+// variantID is a variant's Ид in what Obmen sends the site:
+// "<good>#<characteristic>", the characteristic being 1C's (after the
+// "#" of the 1C id the variant keeps) or Obmen's own.
+func variantID(good string, v *crm.ProductVariant) string {
+	_, char, ok := strings.Cut(v.ID1C, "#")
+	if !ok || char == "" {
+		char = v.ID1C
+	}
+	if char == "" {
+		char = ownID("variant", v.ID)
+	}
+	return good + "#" + char
 }
 
 func inList(n, from int) string {
@@ -508,12 +541,26 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 	if err != nil {
 		return err
 	}
+	images, err := x.s.st.ProductImagesOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("site exchange: %w", err)
+	}
 	count := x.res.of("product")
 	for _, p := range page {
 		gid := p.goodID()
 		u := x.unit(p.unit)
 		g := commerceml.Good{ID: gid, Article: p.article, Name: p.name, Unit: u, Description: p.description, GroupIDs: d.groups[p.id], Taxes: vatRate(p.vat),
 			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: "Товар"}, {Name: "ТипНоменклатуры", Value: "Товар"}}}
+		for _, im := range images[p.id] {
+			if im.VariantID != 0 {
+				continue
+			}
+			name, err := x.picture(ctx, im)
+			if err != nil {
+				return err
+			}
+			g.Pictures = append(g.Pictures, name)
+		}
 		if err := x.cat.Good(&g); err != nil {
 			return fmt.Errorf("site exchange: import.xml: %w", err)
 		}
@@ -531,14 +578,7 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 			if !v.Active {
 				continue
 			}
-			_, char, ok := strings.Cut(v.ID1C, "#")
-			if !ok || char == "" {
-				char = v.ID1C
-			}
-			if char == "" {
-				char = ownID("variant", v.ID)
-			}
-			o := commerceml.Offer{ID: gid + "#" + char, Article: v.Article, Name: v.Name, Unit: u}
+			o := commerceml.Offer{ID: variantID(gid, &v), Article: v.Article, Name: v.Name, Unit: u}
 			if o.Name == "" {
 				o.Name = p.name
 			}
@@ -553,6 +593,44 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 		}
 	}
 	return nil
+}
+
+// picturePath is where a picture goes on the site: where 1C put it
+// (import_files/…), else a name of its bytes in 1C's layout
+// (import_files/ab/abcdef….jpg).
+func picturePath(im crm.ProductImage) string {
+	if strings.HasPrefix(im.Path, "import_files/") {
+		if p, err := exchange.CleanName(im.Path); err == nil {
+			return p
+		}
+	}
+	return "import_files/" + im.SHA256[:2] + "/" + im.SHA256 + crm.ImageExt(im.ContentType)
+}
+
+// picture writes a picture's file under the run's folder once and
+// returns its name in the documents.
+func (x *exporter) picture(ctx context.Context, im crm.ProductImage) (string, error) {
+	name := picturePath(im)
+	if x.written[name] || (x.since != 0 && im.UpdatedAt <= x.since) {
+		// Written already, or sent by an earlier export: the site has
+		// it (it keeps a picture named again and not re-sent).
+		return name, nil
+	}
+	var data []byte
+	if err := x.s.db.Read.QueryRowContext(ctx, "SELECT data FROM product_images WHERE id = $1", im.ID).Scan(&data); err != nil {
+		return "", fmt.Errorf("site exchange: picture %s: %w", im.FileName, err)
+	}
+	p := filepath.Join(x.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", fmt.Errorf("site exchange: %w", err)
+	}
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		return "", fmt.Errorf("site exchange: %w", err)
+	}
+	x.written[name] = true
+	x.pictures = append(x.pictures, name)
+	x.res.of("picture").Sent++
+	return name, nil
 }
 
 // services writes the services as goods marked "Услуга" with a price.

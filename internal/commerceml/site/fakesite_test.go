@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/obmen/obmen/internal/commerceml/schematest"
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -23,7 +24,8 @@ import (
 type fakeSite struct {
 	mu       sync.Mutex
 	calls    []string
-	files    map[string]int // file name → bytes received
+	files    map[string]int    // file name → bytes received
+	got      map[string][]byte // type=sale file name → what was received
 	chunks   int
 	progress int    // "progress" answers before each import's success
 	failWith string // the reason of a failure on mode=import
@@ -62,6 +64,12 @@ func (f *fakeSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "file":
 		b, _ := io.ReadAll(r.Body)
 		f.files[q.Get("filename")] += len(b)
+		if q.Get("type") == "sale" {
+			if f.got == nil {
+				f.got = map[string][]byte{}
+			}
+			f.got[q.Get("filename")] = append(f.got[q.Get("filename")], b...)
+		}
 		f.chunks++
 		if f.expire {
 			f.cookie = "expired"
@@ -89,9 +97,14 @@ func (f *fakeSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestFakeSite(t *testing.T) {
 	in := start(t, storetest.OpenSQLite(t))
+	var first crm.Product
 	for i := range 40 {
-		if _, err := in.app.Store.CreateProduct(in.ctx, in.admin, crm.Product{Name: fmt.Sprintf("Товар %d с длинным названием для объёма", i), Price: 1000, Active: true}); err != nil {
+		p, err := in.app.Store.CreateProduct(in.ctx, in.admin, crm.Product{Name: fmt.Sprintf("Товар %d с длинным названием для объёма", i), Price: 1000, Active: true})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			first = p
 		}
 	}
 	fake := &fakeSite{files: map[string]int{}, progress: 3,
@@ -145,6 +158,51 @@ func TestFakeSite(t *testing.T) {
 		res := run(site.KindOrders)
 		if res.Status != "success" || (res.Counts["sales_order"] != nil && res.Counts["sales_order"].Created != 0) {
 			t.Errorf("run: %+v", res)
+		}
+	})
+	t.Run("order lines back in the shape the modules read", func(t *testing.T) {
+		// Bitrix's shape (2.05, windows-1251): the line names the good by
+		// the Ид Obmen's catalog gave it, with a discount and VAT.
+		fake.orders = `<?xml version="1.0" encoding="windows-1251"?>
+<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="2026-12-05T10:00:00">
+<Документ><Ид>501</Ид><Номер>501</Номер><Дата>2026-12-05</Дата><ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль><Валюта>RUB</Валюта><Курс>1</Курс><Сумма>18.00</Сумма>
+<Контрагенты><Контрагент><Ид>7#Иван</Ид><Наименование>Иван Петров</Наименование><ПолноеНаименование>Иван Петров</ПолноеНаименование><Роль>Покупатель</Роль></Контрагент></Контрагенты>
+<Товары><Товар><Ид>` + fmt.Sprintf("obmen-product-%d", first.ID) + `</Ид><Наименование>Товар 0</Наименование>
+<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>
+<ЦенаЗаЕдиницу>10.00</ЦенаЗаЕдиницу><Количество>2</Количество><Сумма>18.00</Сумма>
+<Скидки><Скидка><Наименование>Скидка на товар</Наименование><Сумма>2.00</Сумма><УчтеноВСумме>true</УчтеноВСумме></Скидка></Скидки>
+<Налоги><Налог><Наименование>НДС</Наименование><УчтеноВСумме>true</УчтеноВСумме><Сумма>3.00</Сумма><Ставка>20</Ставка></Налог></Налоги>
+<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>ВидНоменклатуры</Наименование><Значение>Товар</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>
+</Товар></Товары></Документ>
+</КоммерческаяИнформация>`
+		if res := run(site.KindOrders); res.Status != "success" || res.Counts["sales_order"] == nil || res.Counts["sales_order"].Created != 1 {
+			t.Fatalf("run: %+v", res)
+		}
+		var id int64
+		if err := in.d.Read.QueryRowContext(in.ctx, "SELECT id FROM sales_orders WHERE from_site = '501'").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.app.Store.UpdateSalesOrder(in.ctx, in.admin, id, func(o *crm.SalesOrder) error { o.Items[0].Quantity = 3000; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fake.orders = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.05\" ДатаФормирования=\"2026-12-05T10:00:00\"></КоммерческаяИнформация>\n"
+		if res := run(site.KindOrders); res.Status != "success" || res.Counts["sales_order"] == nil || res.Counts["sales_order"].Sent != 1 {
+			t.Fatalf("second run: %+v", res)
+		}
+		doc := fake.got["to-site.xml"]
+		schematest.Validate(t, doc)
+		text, err := charmap.Windows1251.NewDecoder().Bytes(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			fmt.Sprintf("<Ид>obmen-product-%d</Ид>", first.ID), "<Наименование>Товар 0</Наименование>", `<БазоваяЕдиница Код="796">шт</БазоваяЕдиница>`,
+			"<ЦенаЗаЕдиницу>10.00</ЦенаЗаЕдиницу>", "<Количество>3</Количество>", "<Сумма>28.00</Сумма>",
+			"<Скидка>", "<Сумма>2.00</Сумма>", "<Ставка>20.00</Ставка>",
+		} {
+			if !strings.Contains(string(text), want) {
+				t.Errorf("to-site.xml lacks %s:\n%s", want, text)
+			}
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {

@@ -208,7 +208,9 @@ func firstNonEmpty(vs ...string) string {
 
 // lines turns the document's goods into line items: a good Obmen
 // exported ("obmen-product-N", a 1C id it keeps, "<good>#<variant>")
-// names its product and variant; any other is a line by name.
+// names its product and variant; any other is a line by name. The VAT
+// and discounts go with the line, and the site's own id of the good is
+// kept in its properties so that the line goes back under it.
 func (s *Service) lines(ctx context.Context, d *commerceml.Document) ([]crm.LineItem, error) {
 	var out []crm.LineItem
 	for i, it := range d.Items {
@@ -220,7 +222,20 @@ func (s *Service) lines(ctx context.Context, d *commerceml.Document) ([]crm.Line
 		if err != nil {
 			return nil, fmt.Errorf("line %d (%s): Количество %q: %w", i+1, it.Name, it.Quantity, err)
 		}
-		li := crm.LineItem{Name: firstNonEmpty(it.Name, it.Article, it.ID), Price: price, Quantity: qty, Unit: it.Unit}
+		vat, err := exchange.ParseVAT(it.VAT())
+		if err != nil {
+			return nil, fmt.Errorf("line %d (%s): %w", i+1, it.Name, err)
+		}
+		li := crm.LineItem{Name: firstNonEmpty(it.Name, it.Article, it.ID), Price: price, Quantity: qty, Unit: it.Unit, VATRate: vat, VATIncluded: true,
+			Properties: exchange.LineProperties(&it)}
+		for _, t := range it.Taxes {
+			if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Included) == "false" {
+				li.VATIncluded = false
+			}
+		}
+		if err := exchange.LineDiscount(&it, &li); err != nil {
+			return nil, fmt.Errorf("line %d (%s): %w", i+1, it.Name, err)
+		}
 		good, char, _ := strings.Cut(strings.TrimSpace(it.ID), "#")
 		if it.IsService() {
 			li.ServiceID = s.goodID(ctx, "service", good)
@@ -326,7 +341,7 @@ func (s *Service) sendBack(ctx context.Context, c interface {
 }
 
 // writeBack writes dir/to-site.xml: each order under the site's number
-// with its status through the map; the lines stay as the site has them.
+// with its status through the map and its lines (see orderLines).
 func (s *Service) writeBack(ctx context.Context, set Settings, dir string, list []sent, res *RunResult) error {
 	f, err := os.Create(filepath.Join(dir, "to-site.xml"))
 	if err != nil {
@@ -350,6 +365,9 @@ func (s *Service) writeBack(ctx context.Context, set Settings, dir string, list 
 			}}
 		if d.Date == "" {
 			d.Date = o.CreatedAt.Format("2006-01-02")
+		}
+		if d.Items, err = s.orderLines(ctx, &o); err != nil {
+			return err
 		}
 		if o.AccountID != 0 {
 			if a, err := s.st.GetAccount(ctx, o.AccountID); err == nil {

@@ -127,6 +127,11 @@ type RunResult struct {
 	Counts  map[string]*Count `json:"counts"`
 	Files   []string          `json:"files"`
 	Error   string            `json:"error,omitempty"`
+	// events is the last change event when a catalog run began: a
+	// successful one covers what came before it.
+	events int64
+	// pictures are the picture files a catalog run wrote (import_files/…).
+	pictures []string
 }
 
 func (r *RunResult) of(entity string) *Count {
@@ -265,7 +270,9 @@ func (s *Service) run(ctx context.Context, id int64, kind string, begun func(ent
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		runErr = fmt.Errorf("site exchange: %w", err)
 	} else if kind == KindCatalog {
-		runErr = s.runCatalog(ctx, set, dir, &res)
+		if runErr = s.db.Read.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&res.events); runErr == nil {
+			runErr = s.runCatalog(ctx, set, dir, &res)
+		}
 	} else {
 		runErr = s.runOrders(ctx, set, dir, &res)
 	}
@@ -346,7 +353,7 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 		} else if kind == KindCatalog {
 			// "Only changed" exports next time what changed after this
 			// run began.
-			if _, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET catalog_cursor = $1 WHERE id = $2", started, siteID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET catalog_cursor = $1, catalog_events = $2 WHERE id = $3", started, res.events, siteID); err != nil {
 				return err
 			}
 		}

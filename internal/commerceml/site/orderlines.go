@@ -1,0 +1,165 @@
+package site
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/commerceml"
+	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// orderLines are an order's lines as the site's module rebuilds them:
+// each under the Ид the catalog export gave its product or variant
+// ("<good>#<characteristic>"), with its name, unit, quantity, price, sum,
+// VAT and discount.
+func (s *Service) orderLines(ctx context.Context, o *crm.SalesOrder) ([]commerceml.Item, error) {
+	var prodIDs, servIDs, varIDs []int64
+	for _, it := range o.Items {
+		switch {
+		case it.ProductID != 0:
+			prodIDs = append(prodIDs, it.ProductID)
+		case it.ServiceID != 0:
+			servIDs = append(servIDs, it.ServiceID)
+		}
+		if it.VariantID != 0 {
+			varIDs = append(varIDs, it.VariantID)
+		}
+	}
+	products := map[int64]crm.Product{}
+	if len(prodIDs) > 0 {
+		ps, err := s.st.ProductsByIDs(ctx, prodIDs)
+		if err != nil {
+			return nil, fmt.Errorf("site exchange: order %s: products: %w", o.Number, err)
+		}
+		for _, p := range ps {
+			products[p.ID] = p
+		}
+	}
+	services := map[int64]crm.Service{}
+	if len(servIDs) > 0 {
+		vs, err := s.st.ServicesByIDs(ctx, servIDs)
+		if err != nil {
+			return nil, fmt.Errorf("site exchange: order %s: services: %w", o.Number, err)
+		}
+		for _, v := range vs {
+			services[v.ID] = v
+		}
+	}
+	variants := map[int64]crm.ProductVariant{}
+	if len(varIDs) > 0 {
+		var err error
+		if variants, err = s.st.VariantsByIDs(ctx, varIDs); err != nil {
+			return nil, fmt.Errorf("site exchange: order %s: variants: %w", o.Number, err)
+		}
+	}
+	units, err := s.unitCodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commerceml.Item, 0, len(o.Items))
+	for i := range o.Items {
+		it := &o.Items[i]
+		kind, article := "Товар", ""
+		var id string
+		switch {
+		case it.ServiceID != 0:
+			kind = "Услуга"
+			if v, ok := services[it.ServiceID]; ok {
+				id = firstNonEmpty(v.ExternalIDs[crm.IntegrationOneC], ownID("service", v.ID))
+			}
+		case it.ProductID != 0:
+			if p, ok := products[it.ProductID]; ok {
+				id, article = firstNonEmpty(p.ExternalIDs[crm.IntegrationOneC], ownID("product", p.ID)), p.Article
+				if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 && v.ProductID == p.ID {
+					id = variantID(id, &v)
+					article = firstNonEmpty(v.Article, article)
+				}
+			}
+		}
+		if id == "" {
+			id = keptLineID(it)
+		}
+		chars := keptCharacteristics(it.Properties)
+		if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 && len(chars) == 0 {
+			for _, c := range v.Characteristics {
+				chars = append(chars, commerceml.Characteristic{Name: c.Name, Value: c.Value})
+			}
+		}
+		unit := firstNonEmpty(it.Unit, "шт")
+		code, _ := it.Properties["unit_code"].(string)
+		li := commerceml.Item{ID: id, Article: clip(article, 255), Name: clip(it.Name, 255), Unit: clip(unit, 255),
+			BaseUnit:        commerceml.UnitRef{Code: firstNonEmpty(code, units[strings.ToLower(unit)])},
+			Characteristics: chars,
+			Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
+			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}},
+			Discounts:  exchange.LineDiscounts(it)}
+		if it.VATRate != nil {
+			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
+		}
+		out = append(out, li)
+	}
+	return out, nil
+}
+
+// keptLineID is the Ид of a line that names no product or service of
+// Obmen: the one the site sent for it, else a stable one of its name
+// (the same text is one good to the site).
+func keptLineID(it *crm.LineItem) string {
+	if id, _ := it.Properties["1c_id"].(string); strings.TrimSpace(id) != "" {
+		return strings.TrimSpace(id)
+	}
+	h := sha1.Sum([]byte(strings.ToLower(strings.Join(strings.Fields(it.Name), " "))))
+	return "obmen-line-" + hex.EncodeToString(h[:10])
+}
+
+// keptCharacteristics are the characteristics the site sent for a line
+// (kept in its properties as the exchange keeps 1C's).
+func keptCharacteristics(props map[string]any) []commerceml.Characteristic {
+	list, _ := props["1c_characteristics"].([]any)
+	var out []commerceml.Characteristic
+	for _, v := range list {
+		m, _ := v.(map[string]any)
+		if m == nil {
+			continue
+		}
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		out = append(out, commerceml.Characteristic{ID: str("id"), Name: str("name"), Value: str("value")})
+	}
+	return out
+}
+
+// unitCodes are the ОКЕИ codes of the units Obmen knows, by lower-case
+// name.
+func (s *Service) unitCodes(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.Read.QueryContext(ctx, "SELECT name, okei FROM units")
+	if err != nil {
+		return nil, fmt.Errorf("site exchange: units: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, code string
+		if err := rows.Scan(&n, &code); err != nil {
+			return nil, fmt.Errorf("site exchange: units: %w", err)
+		}
+		out[strings.ToLower(n)] = code
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("site exchange: units: %w", err)
+	}
+	return out, nil
+}
+
+// clip cuts a text to the schema's limit in characters.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

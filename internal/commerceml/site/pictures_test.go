@@ -1,0 +1,157 @@
+package site_test
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"strings"
+	"testing"
+
+	"github.com/obmen/obmen/internal/commerceml/exchange"
+	"github.com/obmen/obmen/internal/commerceml/site"
+)
+
+// picturePNG and pictureJPEG are small real pictures, different for each
+// seed.
+func picturePNG(t *testing.T, seed uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 4, 3))
+	for i := range img.Pix {
+		img.Pix[i] = seed + uint8(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func pictureJPEG(t *testing.T, seed uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for x := range 8 {
+		for y := range 8 {
+			img.Set(x, y, color.RGBA{seed, uint8(x * 30), uint8(y * 30), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func importWithPictures(pictures map[string][]string) string {
+	var b strings.Builder
+	b.WriteString(head1C + `<Классификатор><Ид>cls</Ид><Наименование>Классификатор</Наименование></Классификатор>
+<Каталог СодержитТолькоИзменения="false"><Ид>cat</Ид><ИдКлассификатора>cls</ИдКлассификатора><Наименование>Каталог</Наименование><Товары>
+`)
+	for _, g := range []string{"good-a", "good-b", "good-c"} {
+		fmt.Fprintf(&b, `<Товар><Ид>%s</Ид><Артикул>%s</Артикул><Наименование>Товар %s</Наименование><БазоваяЕдиница Код="796">шт</БазоваяЕдиница>`, g, strings.ToUpper(g[5:]), g[5:])
+		for _, p := range pictures[g] {
+			fmt.Fprintf(&b, `<Картинка>%s</Картинка>`, p)
+		}
+		b.WriteString("</Товар>\n")
+	}
+	b.WriteString(`</Товары></Каталог></КоммерческаяИнформация>`)
+	return b.String()
+}
+
+// sitePictures are a database's pictures, by product article, each as
+// "type sha256 size", in order.
+func sitePictures(t *testing.T, in *instance) map[string][]string {
+	t.Helper()
+	rows, err := in.d.Read.QueryContext(in.ctx, `SELECT p.article, i.content_type, i.sha256, i.size, i.data FROM product_images i JOIN products p ON p.id = i.product_id
+		ORDER BY p.article, i.position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var article, ct, sum string
+		var size int64
+		var data []byte
+		if err := rows.Scan(&article, &ct, &sum, &size, &data); err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(data)) != size {
+			t.Errorf("%s: %d bytes kept, size says %d", article, len(data), size)
+		}
+		out[article] = append(out[article], fmt.Sprintf("%s %s %d", ct, sum, size))
+	}
+	return out
+}
+
+// Pictures flow 1C → Obmen → site: 1C uploads import_files/ with its
+// catalog, Obmen keeps them with the products (a picture named but not
+// uploaded is a problem of the journal, not a failure), and the catalog
+// export to the site (zipped) carries them byte for byte; "only changed"
+// sends a changed picture again.
+func TestPicturesToSite(t *testing.T) {
+	pair(t, func(t *testing.T, one, shop *instance) {
+		set := exchange.DefaultSettings()
+		set.Enabled, set.StepMillis = true, 50
+		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
+			t.Fatalf("exchange settings: %d", code)
+		}
+		a1, a2, b1 := pictureJPEG(t, 10), picturePNG(t, 20), pictureJPEG(t, 30)
+		pics := map[string][]string{
+			"good-a": {"import_files/a1/a1f0.jpg", "import_files/a2/a2f0.png"},
+			"good-b": {"import_files/b1/b1f0.jpg", "import_files/zz/missing.jpg"},
+		}
+		from1C(t, one,
+			[2]string{"import_files/a1/a1f0.jpg", string(a1)}, [2]string{"import_files/a2/a2f0.png", string(a2)}, [2]string{"import_files/b1/b1f0.jpg", string(b1)},
+			[2]string{"import.xml", importWithPictures(pics)},
+			[2]string{"offers.xml", offers1C(false, [5]string{"good-a", "100", "80", "5", "1"}, [5]string{"good-b", "200", "160", "7", "2"}, [5]string{"good-c", "300", "240", "9", "3"})})
+		got := sitePictures(t, one)
+		if len(got["A"]) != 2 || len(got["B"]) != 1 || len(got["C"]) != 0 || !strings.HasPrefix(got["A"][0], "image/jpeg ") || !strings.HasPrefix(got["A"][1], "image/png ") {
+			t.Fatalf("Obmen's pictures after 1C: %v", got)
+		}
+		var problems string
+		if err := one.d.Read.QueryRowContext(one.ctx, "SELECT problems FROM cml_exchanges WHERE direction <> 'site' AND problems LIKE '%missing.jpg%'").Scan(&problems); err != nil {
+			t.Errorf("the picture not uploaded is not named in the journal: %v", err)
+		}
+
+		var created site.Settings
+		if code := one.api("POST", "/api/v1/site-exchanges", site.Settings{URL: shop.srv.URL + "/1c_exchange.php", Login: "admin", Password: shop.key,
+			PriceType: "Розничная", OnlyChanged: true}, &created); code != 201 {
+			t.Fatalf("create: %d", code)
+		}
+		run := func() site.RunResult {
+			t.Helper()
+			var res site.RunResult
+			if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
+				t.Fatalf("run: %d %+v", code, res)
+			}
+			return res
+		}
+		res := run()
+		if c := res.Counts["picture"]; c == nil || c.Sent != 3 {
+			t.Errorf("pictures sent: %+v, want 3", c)
+		}
+		if site := sitePictures(t, shop); fmt.Sprint(site) != fmt.Sprint(got) {
+			t.Errorf("the site's pictures:\n%v\nwant (byte for byte):\n%v", site, got)
+		}
+
+		// 1C changes good-b's picture: the next "only changed" run sends
+		// good-b with it, and nothing of the others.
+		b2 := picturePNG(t, 99)
+		from1C(t, one, [2]string{"import_files/b2/b2f0.png", string(b2)},
+			[2]string{"import.xml", importWithPictures(map[string][]string{"good-a": pics["good-a"], "good-b": {"import_files/b2/b2f0.png"}})})
+		res = run()
+		if c := res.Counts["picture"]; c == nil || c.Sent != 1 {
+			t.Errorf("pictures sent after a change: %+v, want 1", c)
+		}
+		got = sitePictures(t, one)
+		if len(got["B"]) != 1 || !strings.HasPrefix(got["B"][0], "image/png ") {
+			t.Fatalf("Obmen's pictures of good-b: %v", got["B"])
+		}
+		if site := sitePictures(t, shop); fmt.Sprint(site) != fmt.Sprint(got) {
+			t.Errorf("the site's pictures after the change:\n%v\nwant:\n%v", site, got)
+		}
+	})
+}
