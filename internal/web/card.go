@@ -31,6 +31,8 @@ type fieldView struct {
 	RO                             bool
 	Checked                        bool
 	Options                        []option
+	// Addr is the block of a kAddress field.
+	Addr addrView
 }
 
 // Text is what the field shows (the "links" template's fallback).
@@ -157,6 +159,14 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 			} else if input.Has(f.Name) {
 				fv.Value = input.Get(f.Name)
 			}
+		}
+		if f.Kind == kAddress {
+			fv.Addr = addrOf(rec[f.Name])
+			if input != nil && !f.RO && input.Has(f.Name+".shown") {
+				fv.Addr = addrFromForm(f.Name, input.Get)
+			}
+			fv.Addr.L = addrLabels(rq.T)
+			fv.Addr.Lineage = addrLineage(lk, fv.Addr.FIASID)
 		}
 		fv.Checked = fv.Value == "true" || fv.Value == "on"
 		fv.Links = lk.refLinks(f, rec)
