@@ -148,7 +148,7 @@ func (u *UI) addressSuggest(w http.ResponseWriter, r *http.Request, rq *request)
 		return
 	case q.Level != address.LevelCity && q.Parent == "":
 	default:
-		got, err := u.suggester().Suggest(r.Context(), q)
+		got, err := u.addrSuggester(r.Context()).Suggest(r.Context(), q)
 		switch {
 		case errors.Is(err, address.ErrUnknownParent):
 		case err != nil:

@@ -83,6 +83,8 @@ type UI struct {
 	// addrSource is where address blocks' suggestions come from
 	// (SetAddressSource); nil: the imported ФИАС/ГАР base.
 	addrSource address.Suggester
+	// dadata is the optional DaData source (SetAddressDaData).
+	dadata *addrDaData
 	// sites are the exchanges with web shops (sites.go).
 	sites     *site.Service
 	connUsers connection.Users
@@ -213,6 +215,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /password", u.passwordSubmit)
 	u.handle(mux, "GET /pick/{entity}", u.pick)
 	u.handle(mux, "GET /address/suggest", u.addressSuggest)
+	u.handle(mux, "POST /settings/address", u.dadataSave)
 	u.handle(mux, "GET /settings", u.settingsPage)
 	u.handle(mux, "POST /settings", u.settingsSave)
 	u.handle(mux, "GET /e/{entity}", u.list)
