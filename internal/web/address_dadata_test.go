@@ -13,6 +13,7 @@ import (
 	"github.com/obmen/obmen/internal/address"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/secret"
+	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -93,5 +94,36 @@ func TestAddressDaDataKey(t *testing.T) {
 	}
 	if p := b.get("/settings"); !strings.Contains(p.Body, "Ключа DaData нет") || strings.Contains(p.Body, `id="dadata-failure"`) {
 		t.Fatalf("settings page after removal:\n%s", p.Body)
+	}
+}
+
+// TestAddressTypedIsMatched: an address typed by hand (no script, no
+// ids) that names exactly one house of the imported base gets the
+// house's ids and postcode, its text as typed; one that names no street
+// of the city gets the city's; an unknown city none.
+func TestAddressTypedIsMatched(t *testing.T) {
+	d := storetest.OpenAny(t)
+	e := newEnv(t, d)
+	if _, err := (&address.Importer{DB: d}).Import(context.Background(), "../address/testdata/gar"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn()
+	form := url.Values{"title": {"ООО Набрано"}, "legal_address.shown": {"1"}, "legal_address.city": {"Казань"}, "legal_address.street": {"улица Карла Маркса"},
+		"legal_address.house": {"10"}, "legal_address.flat": {"5"}, "actual_address.shown": {"1"}, "actual_address.city": {"Казань"},
+		"actual_address.street": {"Несуществующая"}}
+	if p := b.post("/e/account/new", form); p.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", p.Status, p.Body)
+	}
+	accs, _, err := e.app.Store.ListAccounts(context.Background(), store.ListParams{})
+	if err != nil || len(accs) != 1 {
+		t.Fatalf("accounts: %v %v", accs, err)
+	}
+	la, aa := accs[0].LegalAddress, accs[0].ActualAddress
+	if la.FIASID != "000006a8-0000-4000-8000-0000000006a8" || la.Postcode != "420015" || la.City != "Казань" || la.Street != "улица Карла Маркса" || la.House != "10" || la.Flat != "5" {
+		t.Fatalf("legal address: %+v", la)
+	}
+	if aa.FIASID != "00000642-0000-4000-8000-000000000642" || aa.KLADR != "1600000100000" || aa.Street != "Несуществующая" {
+		t.Fatalf("actual address: %+v", aa)
 	}
 }
