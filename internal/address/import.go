@@ -85,7 +85,36 @@ func (im *Importer) Import(ctx context.Context, path string) (Stats, error) {
 			return st, err
 		}
 	}
+	if st.Skipped < st.Files {
+		if err := Analyze(ctx, im.DB); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
+}
+
+// Analyze refreshes the planner's statistics of the address tables, so
+// that after an import (which changes their sizes by millions of rows)
+// each engine picks the suggest queries' indexes from real figures. On
+// SQLite analysis_limit keeps it to a sample of each index, so that the
+// write lock it holds is short.
+func Analyze(ctx context.Context, d *db.DB) error {
+	err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		stmts := []string{`ANALYZE address_objects, address_keys`}
+		if d.Dialect == db.SQLite {
+			stmts = []string{`PRAGMA analysis_limit = 2000`, `ANALYZE address_objects`, `ANALYZE address_keys`, `PRAGMA analysis_limit = 0`}
+		}
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("address: statistics after the import: %w", err)
+	}
+	return nil
 }
 
 // sources lists the files of the dump to import, in import order: by

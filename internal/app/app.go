@@ -269,6 +269,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
+	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
+	// admin enters a key on the settings page.
+	ui.SetAddressDaData(box, httpx.NewOutboundClient(outboundPolicy(cfg)), "")
 	ui.SetTimeZone(cfg.TimeZone)
 	var tg notify.Sender
 	if cfg.TelegramToken != "" {

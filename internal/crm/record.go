@@ -43,6 +43,11 @@ type Address struct {
 	Street   string `json:"street"`
 	House    string `json:"house"`
 	Flat     string `json:"flat"`
+	// FIASID is the ФИАС/ГАР OBJECTGUID of the deepest part the text was
+	// chosen from (the house, else the street or the city), KLADR its
+	// КЛАДР code; both empty when the text was typed by hand.
+	FIASID string `json:"fias_id,omitempty"`
+	KLADR  string `json:"kladr_id,omitempty"`
 }
 
 // String is the address on one line, most general part first.

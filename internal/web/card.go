@@ -31,6 +31,8 @@ type fieldView struct {
 	RO                             bool
 	Checked                        bool
 	Options                        []option
+	// Addr is the block of a kAddress field.
+	Addr addrView
 }
 
 // Text is what the field shows (the "links" template's fallback).
@@ -160,6 +162,14 @@ func fieldViews(e *entity, rec record, lk *lookups, rq *request, input url.Value
 			} else if input.Has(f.Name) {
 				fv.Value = input.Get(f.Name)
 			}
+		}
+		if f.Kind == kAddress {
+			fv.Addr = addrOf(rec[f.Name])
+			if input != nil && !f.RO && input.Has(f.Name+".shown") {
+				fv.Addr = addrFromForm(f.Name, input.Get)
+			}
+			fv.Addr.L = addrLabels(rq.T)
+			fv.Addr.Lineage = addrLineage(lk, fv.Addr.FIASID)
 		}
 		fv.Checked = fv.Value == "true" || fv.Value == "on"
 		fv.Links = lk.refLinks(f, rec)
@@ -380,6 +390,7 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	patch, parsed := parseFormAll(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T, rq.Loc)
+	u.matchAddresses(r.Context(), e, patch)
 	defs, err := u.store.CustomFields(r.Context(), e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -455,6 +466,7 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	patch, parsed := parseFormAll(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T, rq.Loc)
+	u.matchAddresses(r.Context(), e, patch)
 	defs, err := u.store.CustomFields(r.Context(), e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)

@@ -62,7 +62,7 @@ var uiClass = map[string]class{
 
 	"POST /logout": own, "GET /account/totp": own, "GET /account/totp/qr.png": own, "POST /account/totp": own, "POST /account/totp/off": own, "GET /{$}": own, "GET /password": own, "POST /password": own, "GET /search": own,
 	"GET /reports": own, "GET /reports/export.csv": own, "GET /reports/export.xlsx": own,
-	"GET /pick/{entity}": own, "GET /settings": own, "POST /settings": own,
+	"GET /pick/{entity}": own, "GET /address/suggest": own, "POST /settings/address": admin, "GET /settings": own, "POST /settings": own,
 	"GET /e/{entity}": own, "GET /e/{entity}/export.csv": own, "GET /e/{entity}/export.xlsx": own,
 	"POST /e/{entity}/filters": own, "GET /e/{entity}/new": own, "POST /e/{entity}/new": own,
 	"GET /kanban": own, "GET /kanban/more": own, "GET /recycle": own, "GET /calendar": own,

@@ -31,6 +31,7 @@ const (
 	kUser     = "user"     // a user id
 	kComms    = "comms"    // phones or e-mails
 	kChoice   = "choice"   // one of Choices, labelled "choice.<value>"
+	// kAddress (address.go) is an address block.
 )
 
 // field describes one field of an entity in the UI.
@@ -341,6 +342,7 @@ func entities(s *store.Store) []*entity {
 				field{Name: "position", Kind: kText},
 				field{Name: "phones", Kind: kComms, List: true},
 				field{Name: "emails", Kind: kComms, List: true},
+				field{Name: "address", Kind: kAddress},
 				field{Name: "status_id", Kind: kStatus, Dict: "STATUS", List: true, Sort: true, Filter: true},
 				field{Name: "source_id", Kind: kStatus, Dict: "SOURCE", Sort: true, Filter: true},
 				field{Name: "opportunity", Kind: kAmount, List: true, Sort: true},
@@ -364,6 +366,8 @@ func entities(s *store.Store) []*entity {
 				field{Name: "industry", Kind: kText, Sort: true},
 				field{Name: "phones", Kind: kComms, List: true},
 				field{Name: "emails", Kind: kComms, List: true},
+				field{Name: "legal_address", Kind: kAddress},
+				field{Name: "actual_address", Kind: kAddress},
 				field{Name: "source_id", Kind: kStatus, Dict: "SOURCE"},
 				field{Name: "comments", Kind: kLong},
 			),
@@ -380,6 +384,8 @@ func entities(s *store.Store) []*entity {
 				field{Name: "phones", Kind: kComms, List: true},
 				field{Name: "emails", Kind: kComms, List: true},
 				field{Name: "account_ids", Kind: kIDs, Ref: store.EntityAccount},
+				field{Name: "address", Kind: kAddress},
+				field{Name: "other_address", Kind: kAddress},
 				field{Name: "source_id", Kind: kStatus, Dict: "SOURCE", Sort: true, Filter: true},
 				field{Name: "comments", Kind: kLong},
 				field{Name: "lead_id", Kind: kRef, Ref: store.EntityLead, RO: true, Sort: true},

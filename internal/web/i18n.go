@@ -41,6 +41,9 @@ var messages = func() *i18n.Catalog {
 	if err := c.Add(resourceMessages, "messages/resources"); err != nil {
 		panic(err)
 	}
+	if err := c.Add(addressMessages, "messages/address"); err != nil {
+		panic(err)
+	}
 	return c
 }()
 
@@ -58,6 +61,11 @@ var connMessages embed.FS
 //
 //go:embed messages/resources/*.json
 var resourceMessages embed.FS
+
+// addressMessages are the texts of the address blocks (address.go).
+//
+//go:embed messages/address/*.json
+var addressMessages embed.FS
 
 // translate finds key in lang, then in Russian — in the Go maps, then in
 // the message files; a missing key shows itself, so that a gap is

@@ -144,7 +144,8 @@ type importData struct {
 func importable(e *entity, t func(string) string) []option {
 	out := []option{{"", t("imp.skip")}}
 	for _, f := range e.Fields {
-		if f.RO || f.Kind == kLong && f.Name != "comments" {
+		// An address block is several columns' worth: not one column.
+		if f.RO || f.Kind == kLong && f.Name != "comments" || f.Kind == kAddress {
 			continue
 		}
 		out = append(out, option{f.Name, t("f." + f.Name)})
@@ -156,7 +157,7 @@ func importable(e *entity, t func(string) string) []option {
 func guessField(e *entity, header string) string {
 	h := strings.ToLower(strings.TrimSpace(header))
 	for _, f := range e.Fields {
-		if f.RO {
+		if f.RO || f.Kind == kAddress {
 			continue
 		}
 		if h == f.Name || h == strings.ToLower(translate("ru", "f."+f.Name)) || h == strings.ToLower(translate("en", "f."+f.Name)) {

@@ -80,6 +80,8 @@ type settingsData struct {
 	Zone, InstZone string
 	Zones, Inst    []option
 	IsAdmin        bool
+	// DaData is the address suggestions' DaData key (admins).
+	DaData dadataView
 }
 
 // settingsPage shows the user's own settings (time zone) and, to admins,
@@ -92,6 +94,7 @@ func (u *UI) settingsPage(w http.ResponseWriter, r *http.Request, rq *request) {
 	d.InstZone = inst.String()
 	d.Zones = zoneOptions(rq, true, inst)
 	d.Inst = zoneOptions(rq, false, inst)
+	d.DaData = u.dadataView(ctx, rq)
 	u.render(w, r, rq, http.StatusOK, "settings", rq.T("settings.title"), "settings", d)
 }
 

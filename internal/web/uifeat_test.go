@@ -189,8 +189,11 @@ func TestInlineEditEveryEntity(t *testing.T) {
 				if f.Status != http.StatusOK || !strings.Contains(f.Body, `class="field-inline editing"`) || strings.Contains(f.Body, "<html") {
 					t.Fatalf("%s: %d\n%s", m[1], f.Status, f.Body)
 				}
-				// Labelled: a label for the input (or around the checkbox).
-				if !strings.Contains(f.Body, `<label for="f-`+field+`">`) && !strings.Contains(f.Body, `id="f-`+field+`" name="`+field+`"`) {
+				// Labelled: a label for the input (or around the checkbox),
+				// or an address block: a fieldset with its legend, each
+				// part labelled.
+				if !strings.Contains(f.Body, `<label for="f-`+field+`">`) && !strings.Contains(f.Body, `id="f-`+field+`" name="`+field+`"`) &&
+					!(strings.Contains(f.Body, `<fieldset class="field addr" id="f-`+field+`"`) && strings.Contains(f.Body, `<label for="f-`+field+`-city">`)) {
 					t.Errorf("%s: no labelled input\n%s", m[1], f.Body)
 				}
 				if field == "comments" || field == "description" {

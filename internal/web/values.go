@@ -292,6 +292,8 @@ func (l *lookups) display(f field, rec record) string {
 		return strOf(v)
 	case kComms:
 		return commsText(v)
+	case kAddress:
+		return addrText(v)
 	case kIDs:
 		return idsText(v)
 	case kDateTime:
@@ -332,6 +334,8 @@ func inputValue(f field, rec record, loc *time.Location) string {
 	switch f.Kind {
 	case kComms:
 		return commsText(v)
+	case kAddress:
+		return addrText(v)
 	case kIDs:
 		return idsText(v)
 	case kRef, kUser:
@@ -396,7 +400,7 @@ func parseFormAll(e *entity, form func(string) string, has func(string) bool, cu
 	patch := record{}
 	var fes []*crm.FieldError
 	for _, f := range e.Fields {
-		if f.RO || (f.Kind != kBool && !has(f.Name)) {
+		if f.RO || (f.Kind != kBool && f.Kind != kAddress && !has(f.Name)) {
 			continue
 		}
 		raw := strings.TrimSpace(form(f.Name))
@@ -407,6 +411,11 @@ func parseFormAll(e *entity, form func(string) string, has func(string) bool, cu
 				continue // the form did not offer it
 			}
 			patch[f.Name] = raw == "on" || raw == "true"
+		case kAddress:
+			if !has(f.Name + ".shown") {
+				continue // the form did not offer the block
+			}
+			patch[f.Name] = addrPatch(addrFromForm(f.Name, form), addrOf(cur[f.Name]))
 		case kInt, kRef, kUser, kPipeline:
 			if raw == "" {
 				patch[f.Name] = 0

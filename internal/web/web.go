@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/address"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/site"
@@ -79,6 +80,11 @@ type UI struct {
 	// conns are the saved connections (connections.go); connUsers names
 	// the bundles using one.
 	conns *connection.Store
+	// addrSource is where address blocks' suggestions come from
+	// (SetAddressSource); nil: the imported ФИАС/ГАР base.
+	addrSource address.Suggester
+	// dadata is the optional DaData source (SetAddressDaData).
+	dadata *addrDaData
 	// sites are the exchanges with web shops (sites.go).
 	sites     *site.Service
 	connUsers connection.Users
@@ -208,6 +214,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /reports/export.xlsx", u.reportXLSX)
 	u.handle(mux, "POST /password", u.passwordSubmit)
 	u.handle(mux, "GET /pick/{entity}", u.pick)
+	u.handle(mux, "GET /address/suggest", u.addressSuggest)
+	u.handle(mux, "POST /settings/address", u.dadataSave)
 	u.handle(mux, "GET /settings", u.settingsPage)
 	u.handle(mux, "POST /settings", u.settingsSave)
 	u.handle(mux, "GET /e/{entity}", u.list)
