@@ -452,9 +452,9 @@ func lineProperties(it *commerceml.Item) map[string]any {
 	return p
 }
 
-// lineCharacteristics reads back what lineProperties kept (a JSON
+// LineCharacteristics reads back what lineProperties kept (a JSON
 // round trip turns it into []any of map[string]any).
-func lineCharacteristics(props map[string]any) []commerceml.Characteristic {
+func LineCharacteristics(props map[string]any) []commerceml.Characteristic {
 	list, _ := props[propCharacteristics].([]any)
 	var out []commerceml.Characteristic
 	for _, v := range list {
@@ -466,6 +466,46 @@ func lineCharacteristics(props map[string]any) []commerceml.Characteristic {
 		out = append(out, commerceml.Characteristic{ID: str("id"), Name: str("name"), Value: str("value")})
 	}
 	return out
+}
+
+// VariantCharacteristics are a line's characteristics: those the other
+// side sent (kept), else the variant's own.
+func VariantCharacteristics(kept []commerceml.Characteristic, v *crm.ProductVariant) []commerceml.Characteristic {
+	if len(kept) > 0 {
+		return kept
+	}
+	for _, ch := range v.Characteristics {
+		kept = append(kept, commerceml.Characteristic{Name: ch.Name, Value: ch.Value})
+	}
+	return kept
+}
+
+// KeptLineID is the good's id the other side sent for a line, with its
+// characteristic after "#" ("" when none was kept).
+func KeptLineID(it *crm.LineItem) string { return propString(it.Properties, propID1C) }
+
+// NameLineID is a stable id for a line that names no good either side
+// knows: the same text is one good.
+func NameLineID(name string) string {
+	h := sha1.Sum([]byte(strings.ToLower(strings.Join(strings.Fields(name), " "))))
+	return "obmen-line-" + hex.EncodeToString(h[:10])
+}
+
+// DocumentLine is a line item as a document's <Товар> — the 1C sale
+// query's and the site's orders documents write the same: id, article,
+// name, unit with its ОКЕИ code, characteristics, price, quantity, sum,
+// kind (Товар or Услуга), VAT and discount.
+func DocumentLine(it *crm.LineItem, id, article, kind, unit, unitCode string, chars []commerceml.Characteristic) commerceml.Item {
+	li := commerceml.Item{ID: id, Article: clip(article, 255), Name: clip(it.Name, 255), Unit: clip(unit, 255),
+		BaseUnit:        commerceml.UnitRef{Code: unitCode},
+		Characteristics: chars,
+		Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
+		Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}},
+		Discounts:  LineDiscounts(it)}
+	if it.VATRate != nil {
+		li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
+	}
+	return li
 }
 
 func propString(props map[string]any, k string) string {
@@ -705,7 +745,7 @@ func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.D
 		if it.ServiceID != 0 {
 			kind, g = "Услуга", ref.services[it.ServiceID]
 		}
-		chars := lineCharacteristics(it.Properties)
+		chars := LineCharacteristics(it.Properties)
 		// A line that names a variant is 1C's characteristic of the good:
 		// its own Ид ("<good>#<characteristic>"), article and
 		// characteristics.
@@ -714,22 +754,9 @@ func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.D
 			if v.Article != "" {
 				g.article = v.Article
 			}
-			if len(chars) == 0 {
-				for _, ch := range v.Characteristics {
-					chars = append(chars, commerceml.Characteristic{Name: ch.Name, Value: ch.Value})
-				}
-			}
+			chars = VariantCharacteristics(chars, &v)
 		}
-		li := commerceml.Item{ID: lineID(&it, g), Article: clip(g.article, 255), Name: clip(it.Name, 255), Unit: clip(it.Unit, 255),
-			BaseUnit:        commerceml.UnitRef{Code: propString(it.Properties, propUnitCode)},
-			Characteristics: chars,
-			Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
-			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}}}
-		if it.VATRate != nil {
-			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
-		}
-		li.Discounts = LineDiscounts(&it)
-		d.Items = append(d.Items, li)
+		d.Items = append(d.Items, DocumentLine(&it, lineID(&it, g), g.article, kind, it.Unit, propString(it.Properties, propUnitCode), chars))
 	}
 	return d
 }
@@ -796,7 +823,7 @@ func validKPP(v string) string {
 // else Obmen's own stable id — of the product or service, or for a line
 // that names neither, of its name (the same text is one good to 1C).
 func lineID(it *crm.LineItem, g good) string {
-	kept := propString(it.Properties, propID1C)
+	kept := KeptLineID(it)
 	if g.id1c != "" {
 		// "<good>#<characteristic>" as 1C sent it names the variant.
 		if good, _, _ := strings.Cut(kept, "#"); good == g.id1c {
@@ -813,8 +840,7 @@ func lineID(it *crm.LineItem, g good) string {
 	case it.ServiceID != 0:
 		return "obmen-service-" + strconv.FormatInt(it.ServiceID, 10)
 	}
-	h := sha1.Sum([]byte(strings.ToLower(strings.Join(strings.Fields(it.Name), " "))))
-	return "obmen-line-" + hex.EncodeToString(h[:10])
+	return NameLineID(it.Name)
 }
 
 // confirm answers mode=success: what the session's query sent is now

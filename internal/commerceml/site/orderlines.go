@@ -2,10 +2,7 @@ package site
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/commerceml"
@@ -82,55 +79,17 @@ func (s *Service) orderLines(ctx context.Context, o *crm.SalesOrder) ([]commerce
 			}
 		}
 		if id == "" {
-			id = keptLineID(it)
+			id = firstNonEmpty(exchange.KeptLineID(it), exchange.NameLineID(it.Name))
 		}
-		chars := keptCharacteristics(it.Properties)
-		if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 && len(chars) == 0 {
-			for _, c := range v.Characteristics {
-				chars = append(chars, commerceml.Characteristic{Name: c.Name, Value: c.Value})
-			}
+		chars := exchange.LineCharacteristics(it.Properties)
+		if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 {
+			chars = exchange.VariantCharacteristics(chars, &v)
 		}
 		unit := firstNonEmpty(it.Unit, "шт")
 		code, _ := it.Properties["unit_code"].(string)
-		li := commerceml.Item{ID: id, Article: clip(article, 255), Name: clip(it.Name, 255), Unit: clip(unit, 255),
-			BaseUnit:        commerceml.UnitRef{Code: firstNonEmpty(code, units[strings.ToLower(unit)])},
-			Characteristics: chars,
-			Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
-			Requisites: []commerceml.Requisite{{Name: "ВидНоменклатуры", Value: kind}, {Name: "ТипНоменклатуры", Value: kind}},
-			Discounts:  exchange.LineDiscounts(it)}
-		if it.VATRate != nil {
-			li.Taxes = []commerceml.ItemTax{{Name: "НДС", Included: strconv.FormatBool(it.VATIncluded), Sum: it.Tax.String(), Rate: it.VATRate.String()}}
-		}
-		out = append(out, li)
+		out = append(out, exchange.DocumentLine(it, id, article, kind, unit, firstNonEmpty(code, units[strings.ToLower(unit)]), chars))
 	}
 	return out, nil
-}
-
-// keptLineID is the Ид of a line that names no product or service of
-// Obmen: the one the site sent for it, else a stable one of its name
-// (the same text is one good to the site).
-func keptLineID(it *crm.LineItem) string {
-	if id, _ := it.Properties["1c_id"].(string); strings.TrimSpace(id) != "" {
-		return strings.TrimSpace(id)
-	}
-	h := sha1.Sum([]byte(strings.ToLower(strings.Join(strings.Fields(it.Name), " "))))
-	return "obmen-line-" + hex.EncodeToString(h[:10])
-}
-
-// keptCharacteristics are the characteristics the site sent for a line
-// (kept in its properties as the exchange keeps 1C's).
-func keptCharacteristics(props map[string]any) []commerceml.Characteristic {
-	list, _ := props["1c_characteristics"].([]any)
-	var out []commerceml.Characteristic
-	for _, v := range list {
-		m, _ := v.(map[string]any)
-		if m == nil {
-			continue
-		}
-		str := func(k string) string { s, _ := m[k].(string); return s }
-		out = append(out, commerceml.Characteristic{ID: str("id"), Name: str("name"), Value: str("value")})
-	}
-	return out
 }
 
 // unitCodes are the ОКЕИ codes of the units Obmen knows, by lower-case
