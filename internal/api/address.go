@@ -44,10 +44,22 @@ func (a *API) addressRoutes(mux *http.ServeMux) {
 				}
 				q.Limit = n
 			}
-			out, err := address.Suggest(r.Context(), a.store.DB(), q)
+			out, err := a.addrSuggester().Suggest(r.Context(), q)
 			if errors.Is(err, address.ErrUnknownParent) {
 				return httpx.Errorf(http.StatusBadRequest, "bad_request", "parent", "parent %q is not an imported address object", q.Parent)
 			}
 			return writeList(w, out, err)
 		})
+}
+
+// SetAddressSource sets where suggestions come from (the imported base,
+// or DaData once an admin enters a key; the admin UI shares it). nil:
+// the imported base alone.
+func (a *API) SetAddressSource(s *address.Source) { a.addr = s }
+
+func (a *API) addrSuggester() address.Suggester {
+	if a.addr != nil {
+		return a.addr
+	}
+	return address.Local{DB: a.store.DB()}
 }

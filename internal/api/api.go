@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obmen/obmen/internal/address"
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/crm"
@@ -32,6 +33,9 @@ type API struct {
 	log     *slog.Logger
 	maxBody int64
 	routes  []Route
+
+	// addr is where address suggestions come from (SetAddressSource).
+	addr *address.Source
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // API key id → last recorded use

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/obmen/obmen/internal/address"
 	"github.com/obmen/obmen/internal/api"
 	"github.com/obmen/obmen/internal/authz"
 	"github.com/obmen/obmen/internal/automation"
@@ -271,7 +272,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetSites(sites)
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.
-	ui.SetAddressDaData(box, httpx.NewOutboundClient(outboundPolicy(cfg)), "")
+	addrSrc := &address.Source{DB: d, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log}
+	ui.SetAddressSource(addrSrc)
+	a.SetAddressSource(addrSrc)
 	ui.SetTimeZone(cfg.TimeZone)
 	var tg notify.Sender
 	if cfg.TelegramToken != "" {

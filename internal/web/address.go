@@ -149,7 +149,7 @@ func (u *UI) addressSuggest(w http.ResponseWriter, r *http.Request, rq *request)
 		return
 	case q.Level != address.LevelCity && q.Parent == "":
 	default:
-		got, err := u.addrSuggester(r.Context()).Suggest(r.Context(), q)
+		got, err := u.addrSuggester().Suggest(r.Context(), q)
 		switch {
 		case errors.Is(err, address.ErrUnknownParent):
 		case err != nil:
@@ -162,14 +162,16 @@ func (u *UI) addressSuggest(w http.ResponseWriter, r *http.Request, rq *request)
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// SetAddressSource sets where address blocks' suggestions come from;
-// nil: the imported ФИАС/ГАР base.
-func (u *UI) SetAddressSource(s address.Suggester) { u.addrSource = s }
+// SetAddressSource sets where address blocks' suggestions come from
+// (the imported ФИАС/ГАР base, or DaData once an admin enters a key on
+// the settings page); the REST API shares it. nil: the imported base
+// alone, and the settings page offers no DaData key.
+func (u *UI) SetAddressSource(s *address.Source) { u.addr = s }
 
-// suggester is where suggestions come from.
-func (u *UI) suggester() address.Suggester {
-	if u.addrSource != nil {
-		return u.addrSource
+// addrSuggester is where suggestions come from.
+func (u *UI) addrSuggester() address.Suggester {
+	if u.addr != nil {
+		return u.addr
 	}
 	return address.Local{DB: u.store.DB()}
 }

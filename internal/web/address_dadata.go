@@ -5,62 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/address"
 	"github.com/obmen/obmen/internal/authz"
-	"github.com/obmen/obmen/internal/secret"
 )
-
-// dadataKeySetting holds the DaData API key an admin entered, sealed by
-// the secrets box; "" or unset: suggestions from the imported base only.
-const dadataKeySetting = "address.dadata_key"
-
-// addrDaData is what the address blocks need of DaData (SetAddressDaData).
-type addrDaData struct {
-	box  *secret.Box
-	http *http.Client
-	url  string // address.DaDataURL unless a test's fake
-
-	mu       sync.Mutex
-	failedAt time.Time
-	failure  error
-}
-
-// SetAddressDaData lets an admin set a DaData API key on the settings
-// page; the key is sealed with box and DaData is asked through client
-// (the SSRF-guarded outbound one) at url ("" for DaData's own).
-func (u *UI) SetAddressDaData(box *secret.Box, client *http.Client, url string) {
-	u.dadata = &addrDaData{box: box, http: client, url: url}
-}
-
-// addrSuggester is the suggest source of a request: DaData when an admin
-// set a key (falling back to the imported base when it fails), else the
-// imported base.
-func (u *UI) addrSuggester(ctx context.Context) address.Suggester {
-	local := u.suggester()
-	dd := u.dadata
-	if dd == nil {
-		return local
-	}
-	sealed, err := u.store.GetSetting(ctx, dadataKeySetting)
-	if err != nil || sealed == "" {
-		return local
-	}
-	key, err := dd.box.Open(sealed)
-	if err != nil {
-		u.log.Warn("web: the DaData key cannot be opened (secret key changed?)", "err", err)
-		return local
-	}
-	return address.Fallback{Primary: address.DaData{Key: key, URL: dd.url, HTTP: dd.http}, Secondary: local,
-		Failed: func(err error) {
-			u.log.Warn("web: DaData refused suggestions, the imported base answers", "err", err)
-			dd.mu.Lock()
-			dd.failedAt, dd.failure = time.Now(), err
-			dd.mu.Unlock()
-		}}
-}
 
 // dadataMessage is a DaData failure in the user's words.
 func dadataMessage(t func(string) string, err error) string {
@@ -88,19 +37,14 @@ type dadataView struct {
 }
 
 func (u *UI) dadataView(ctx context.Context, rq *request) dadataView {
-	dd := u.dadata
-	if dd == nil || !rq.IsAdmin() {
+	src := u.addr
+	if src == nil || src.Box == nil || !rq.IsAdmin() {
 		return dadataView{}
 	}
-	v := dadataView{On: true}
-	if s, err := u.store.GetSetting(ctx, dadataKeySetting); err == nil && s != "" {
-		v.KeySet = true
+	v := dadataView{On: true, KeySet: src.KeySet(ctx)}
+	if at, err := src.LastFailure(); err != nil && v.KeySet {
+		v.Failure, v.FailedAt = dadataMessage(rq.T, err), at
 	}
-	dd.mu.Lock()
-	if dd.failure != nil && v.KeySet {
-		v.Failure, v.FailedAt = dadataMessage(rq.T, dd.failure), dd.failedAt
-	}
-	dd.mu.Unlock()
 	return v
 }
 
@@ -110,8 +54,8 @@ func (u *UI) dadataSave(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !u.allow(w, r, rq, authz.Settings) {
 		return
 	}
-	dd := u.dadata
-	if dd == nil {
+	src := u.addr
+	if src == nil || src.Box == nil {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
@@ -123,19 +67,17 @@ func (u *UI) dadataSave(w http.ResponseWriter, r *http.Request, rq *request) {
 			u.fail(w, r, rq, http.StatusUnprocessableEntity, rq.T("addr.dadata_key")+": "+rq.T("addr.dadata_bad_key"))
 			return
 		}
-		sealed, err := dd.box.Seal(key)
+		sealed, err := src.Box.Seal(key)
 		if err != nil {
 			u.failErr(w, r, rq, err)
 			return
 		}
 		value = sealed
 	}
-	if err := u.store.SetSetting(ctx, rq.Actor(), dadataKeySetting, value); err != nil {
+	if err := u.store.SetSetting(ctx, rq.Actor(), address.DaDataKeySetting, value); err != nil {
 		u.failErr(w, r, rq, err)
 		return
 	}
-	dd.mu.Lock()
-	dd.failure = nil
-	dd.mu.Unlock()
+	src.KeyChanged()
 	back(w, r, "/settings?flash=settings.saved")
 }

@@ -46,7 +46,30 @@ func TestAddressDaDataKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.app.UI.SetAddressDaData(box, httpx.NewOutboundClient(httpx.OutboundPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}), fake.URL)
+	src := &address.Source{DB: d, Box: box, HTTP: httpx.NewOutboundClient(httpx.OutboundPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}), URL: fake.URL}
+	e.app.UI.SetAddressSource(src)
+	e.app.API.SetAddressSource(src)
+	_, apiKey, err := e.app.Store.CreateAPIKey(context.Background(), e.admin, e.admin.UserID, "dadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The REST API answers from the same source as the address blocks.
+	apiCity := func() string {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/address/suggest?level=city&q="+url.QueryEscape("каз"), nil)
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got struct {
+			Items []address.Suggestion `json:"items"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Items) == 0 {
+			t.Fatalf("API suggest: %d %v %+v", resp.StatusCode, err, got)
+		}
+		return got.Items[0].City
+	}
 	b := e.browser()
 	b.signIn()
 	suggestCity := func() string {
@@ -79,12 +102,18 @@ func TestAddressDaDataKey(t *testing.T) {
 	if got := suggestCity(); got != "г Казань (DaData: каз)" {
 		t.Fatalf("with a key: %q", got)
 	}
+	if got := apiCity(); got != "г Казань (DaData: каз)" {
+		t.Fatalf("API with a key: %q", got)
+	}
 	// A key DaData refuses: the imported base answers, the page says why.
 	if p := b.post("/settings/address", url.Values{"dadata_key": {"blocked-key"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("save another key: %d", p.Status)
 	}
 	if got := suggestCity(); got != "г Казань" {
 		t.Fatalf("with a refused key: %q", got)
+	}
+	if got := apiCity(); got != "г Казань" {
+		t.Fatalf("API with a refused key: %q", got)
 	}
 	if p := b.get("/settings"); !strings.Contains(p.Body, `id="dadata-failure"`) || !strings.Contains(p.Body, "DaData отказал в доступе (403)") {
 		t.Fatalf("settings page after a refusal:\n%s", p.Body)

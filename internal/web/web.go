@@ -80,11 +80,9 @@ type UI struct {
 	// conns are the saved connections (connections.go); connUsers names
 	// the bundles using one.
 	conns *connection.Store
-	// addrSource is where address blocks' suggestions come from
-	// (SetAddressSource); nil: the imported ФИАС/ГАР base.
-	addrSource address.Suggester
-	// dadata is the optional DaData source (SetAddressDaData).
-	dadata *addrDaData
+	// addr is where address blocks' suggestions come from
+	// (SetAddressSource); nil: the imported ФИАС/ГАР base alone.
+	addr *address.Source
 	// sites are the exchanges with web shops (sites.go).
 	sites     *site.Service
 	connUsers connection.Users
