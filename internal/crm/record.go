@@ -172,3 +172,12 @@ func (m *Meta) RecordMeta() *Meta { return m }
 // RecordExtra returns the custom fields and external ids of the record it
 // is embedded in.
 func (e *Extra) RecordExtra() *Extra { return e }
+
+// AddressFields are a lead's addresses, for the store to complete them.
+func (l *Lead) AddressFields() []*Address { return []*Address{&l.Address} }
+
+// AddressFields are an account's addresses (legal, actual).
+func (a *Account) AddressFields() []*Address { return []*Address{&a.LegalAddress, &a.ActualAddress} }
+
+// AddressFields are a contact's addresses (main, other).
+func (c *Contact) AddressFields() []*Address { return []*Address{&c.Address, &c.OtherAddress} }

@@ -29,6 +29,9 @@ func importRecords[T any, P record[T]](s *Store, ctx context.Context, actor crm.
 			prepare(&vs[i])
 		}
 		err := p.Normalize()
+		if err == nil && !dryRun {
+			s.matchAddresses(ctx, p, nil)
+		}
 		if err == nil {
 			err = check(q, &vs[i])
 		}

@@ -35,6 +35,7 @@ func addRecord[T any, P record[T]](t *Tx, entity string, v *T, check func(txq, *
 	if err := p.Normalize(); err != nil {
 		return err
 	}
+	t.store.matchAddresses(t.ctx, p, nil)
 	if err := check(t.rq(), v); err != nil {
 		return err
 	}
@@ -70,6 +71,7 @@ func (s *Store) PendingLead(ctx context.Context, actor crm.Actor, l *crm.Lead) (
 	if err := l.Normalize(); err != nil {
 		return nil, err
 	}
+	s.matchAddresses(ctx, l, nil)
 	l.ContactID, l.AccountID, l.DealID, l.ConvertedAt = 0, 0, 0, nil
 	if err := checkLead(s.rq(ctx), l); err != nil {
 		return nil, err

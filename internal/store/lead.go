@@ -88,6 +88,7 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 	if err := l.Normalize(); err != nil {
 		return l, err
 	}
+	s.matchAddresses(ctx, &l, nil)
 	l.ContactID, l.AccountID, l.DealID, l.ConvertedAt = 0, 0, 0, nil
 	if err := checkLead(s.rq(ctx), &l); err != nil {
 		return l, err

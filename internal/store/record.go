@@ -30,6 +30,7 @@ func createRecord[T any, P record[T]](s *Store, ctx context.Context, actor crm.A
 	if err := p.Normalize(); err != nil {
 		return v, err
 	}
+	s.matchAddresses(ctx, p, nil)
 	if err := check(s.rq(ctx), &v); err != nil {
 		return v, err
 	}
@@ -146,6 +147,7 @@ func updateInTx[T any, P record[T]](t *Tx, id int64, ops updateOps[T], mutate fu
 		if err := P(&cur).Normalize(); err != nil {
 			return err
 		}
+		t.store.matchAddresses(t.ctx, P(&cur), P(&old))
 		if err := ops.check(t.rq(), &old, &cur); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -174,30 +173,4 @@ func (u *UI) addrSuggester() address.Suggester {
 		return u.addr
 	}
 	return address.Local{DB: u.store.DB()}
-}
-
-// matchAddresses fills the ids of the address blocks in patch that were
-// typed by hand (no ids) when the imported base has exactly one house,
-// street or city of that text (address.Match): the text stays as typed,
-// an empty postcode takes the match's. A lookup that fails leaves the
-// block as it is.
-func (u *UI) matchAddresses(ctx context.Context, e *entity, patch record) {
-	for _, f := range e.Fields {
-		p, ok := patch[f.Name].(map[string]any)
-		if f.Kind != kAddress || !ok || strOf(p["fias_id"]) != "" || strOf(p["city"]) == "" {
-			continue
-		}
-		m, err := address.Match(ctx, u.store.DB(), address.Parts{Region: strOf(p["region"]), City: strOf(p["city"]), Street: strOf(p["street"]), House: strOf(p["house"])})
-		if err != nil {
-			u.log.Warn("web: address match", "field", f.Name, "err", err)
-			continue
-		}
-		if m.Level == "" {
-			continue
-		}
-		p["fias_id"], p["kladr_id"] = m.GUID, m.KLADR
-		if strOf(p["postcode"]) == "" && m.Postcode != "" {
-			p["postcode"] = m.Postcode
-		}
-	}
 }

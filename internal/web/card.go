@@ -390,7 +390,6 @@ func (u *UI) updateRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	patch, parsed := parseFormAll(e, r.PostForm.Get, r.PostForm.Has, cur, rq.T, rq.Loc)
-	u.matchAddresses(r.Context(), e, patch)
 	defs, err := u.store.CustomFields(r.Context(), e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -466,7 +465,6 @@ func (u *UI) createRecord(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	patch, parsed := parseFormAll(e, r.PostForm.Get, r.PostForm.Has, record{}, rq.T, rq.Loc)
-	u.matchAddresses(r.Context(), e, patch)
 	defs, err := u.store.CustomFields(r.Context(), e.Name)
 	if err != nil {
 		u.failErr(w, r, rq, err)

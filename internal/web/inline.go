@@ -106,7 +106,6 @@ func (u *UI) fieldSave(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	patch, fe := parseForm(e, form.Get, form.Has, cur, rq.T, rq.Loc)
-	u.matchAddresses(r.Context(), e, patch)
 	if fe == nil {
 		defs, err := u.store.CustomFields(r.Context(), e.Name)
 		if err != nil {
