@@ -5,6 +5,9 @@ package crm
 // of the code in the user's language with the error's params. A message
 // missing here gets the code "invalid" (TestEveryMessageHasACode fails).
 var codes = map[string]string{
+	"the file is empty":                                                          "image_empty",
+	"the file is %d bytes, more than %d":                                         "image_too_large",
+	"the file is %s, not a JPEG, PNG, GIF or WebP picture":                       "not_an_image",
 	"an unclosed { at %q":                                                        "unclosed_placeholder",
 	"{%s} is not one of {%s}":                                                    "unknown_placeholder",
 	"must be an http(s) URL, got %q":                                             "not_http_url",

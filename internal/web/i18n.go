@@ -1186,6 +1186,9 @@ var accessCatalogue = map[string]map[string]string{
 // validationRU is the Russian of every FieldError code (crm/codes.go),
 // a format for the error's params with the same verbs as the English.
 var validationRU = map[string]string{
+	"image_empty":                   "файл пуст",
+	"image_too_large":               "файл — %d байт, больше допустимых %d",
+	"not_an_image":                  "файл — %s, а не картинка JPEG, PNG, GIF или WebP",
 	"unclosed_placeholder":          "незакрытая { в %q",
 	"unknown_placeholder":           "{%s} — не одна из подстановок {%s}",
 	"not_http_url":                  "должно быть ссылкой http(s), а не %q",
