@@ -113,12 +113,3 @@ func (s *Service) unitCodes(ctx context.Context) (map[string]string, error) {
 	}
 	return out, nil
 }
-
-// clip cuts a text to the schema's limit in characters.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
-}
