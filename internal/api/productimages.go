@@ -26,11 +26,7 @@ func (a *API) imageRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "GET /api/v1/products/{id}/images/{image}", "Download one picture of a product (its bytes, with its content type)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			imageID, err := pathID(r, "image")
+			id, imageID, err := imagePath(r)
 			if err != nil {
 				return err
 			}
@@ -76,11 +72,7 @@ func (a *API) imageRoutes(mux *http.ServeMux) {
 		})
 	a.handle(mux, "DELETE /api/v1/products/{id}/images/{image}", "Remove a picture of a product", nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			imageID, err := pathID(r, "image")
+			id, imageID, err := imagePath(r)
 			if err != nil {
 				return err
 			}
@@ -90,4 +82,13 @@ func (a *API) imageRoutes(mux *http.ServeMux) {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		})
+}
+
+// imagePath reads a picture route's product id and image id.
+func imagePath(r *http.Request) (id, imageID int64, err error) {
+	if id, err = pathID(r, "id"); err != nil {
+		return 0, 0, err
+	}
+	imageID, err = pathID(r, "image")
+	return id, imageID, err
 }

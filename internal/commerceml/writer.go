@@ -127,32 +127,16 @@ func (w *OrdersWriter) item(in string, it *Item) {
 	w.text(i2, "ЦенаЗаЕдиницу", it.Price)
 	w.text(i2, "Количество", it.Quantity)
 	w.text(i2, "Сумма", it.Sum)
-	if len(it.Taxes) > 0 {
-		w.printf("%s<Налоги>\n", i2)
-		for _, t := range it.Taxes {
-			i4 := i2 + "\t\t"
-			w.printf("%s\t<Налог>\n", i2)
-			w.text(i4, "Наименование", t.Name)
-			w.text(i4, "УчтеноВСумме", t.Included)
-			w.text(i4, "Сумма", t.Sum)
-			w.text(i4, "Ставка", t.Rate)
-			w.printf("%s\t</Налог>\n", i2)
-		}
-		w.printf("%s</Налоги>\n", i2)
+	taxes := make([][][2]string, len(it.Taxes))
+	for i, t := range it.Taxes {
+		taxes[i] = [][2]string{{"Наименование", t.Name}, {"УчтеноВСумме", t.Included}, {"Сумма", t.Sum}, {"Ставка", t.Rate}}
 	}
-	if len(it.Discounts) > 0 {
-		w.printf("%s<Скидки>\n", i2)
-		for _, d := range it.Discounts {
-			i4 := i2 + "\t\t"
-			w.printf("%s\t<Скидка>\n", i2)
-			w.text(i4, "Наименование", d.Name)
-			w.text(i4, "Сумма", d.Sum)
-			w.text(i4, "Процент", d.Percent)
-			w.text(i4, "УчтеноВСумме", d.Included)
-			w.printf("%s\t</Скидка>\n", i2)
-		}
-		w.printf("%s</Скидки>\n", i2)
+	w.list(i2, "Налоги", "Налог", taxes)
+	discounts := make([][][2]string, len(it.Discounts))
+	for i, d := range it.Discounts {
+		discounts[i] = [][2]string{{"Наименование", d.Name}, {"Сумма", d.Sum}, {"Процент", d.Percent}, {"УчтеноВСумме", d.Included}}
 	}
+	w.list(i2, "Скидки", "Скидка", discounts)
 	w.printf("%s</Товар>\n", in)
 }
 
@@ -210,4 +194,22 @@ func FormatDecimal(v int64, digits int) string {
 		out = "-" + out
 	}
 	return strings.TrimSpace(out)
+}
+
+// list writes <outer> with one <inner> per entry, each entry's elements
+// in order (w.text leaves out the empty ones); nothing when entries is
+// empty.
+func (w *docWriter) list(in, outer, inner string, entries [][][2]string) {
+	if len(entries) == 0 {
+		return
+	}
+	w.printf("%s<%s>\n", in, outer)
+	for _, e := range entries {
+		w.printf("%s\t<%s>\n", in, inner)
+		for _, kv := range e {
+			w.text(in+"\t\t", kv[0], kv[1])
+		}
+		w.printf("%s\t</%s>\n", in, inner)
+	}
+	w.printf("%s</%s>\n", in, outer)
 }

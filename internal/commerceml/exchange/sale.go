@@ -414,6 +414,23 @@ func LineProperties(it *commerceml.Item) map[string]any { return lineProperties(
 // LineDiscount sets a line item's discount from the line's <Скидки>.
 func LineDiscount(it *commerceml.Item, li *crm.LineItem) error { return lineDiscount(it, li) }
 
+// LineRefs appends the products, services and variants the line items
+// name to the three lists (to read them in one query each).
+func LineRefs(items []crm.LineItem, prodIDs, servIDs, varIDs []int64) ([]int64, []int64, []int64) {
+	for _, it := range items {
+		switch {
+		case it.ProductID != 0:
+			prodIDs = append(prodIDs, it.ProductID)
+		case it.ServiceID != 0:
+			servIDs = append(servIDs, it.ServiceID)
+		}
+		if it.VariantID != 0 {
+			varIDs = append(varIDs, it.VariantID)
+		}
+	}
+	return prodIDs, servIDs, varIDs
+}
+
 // LineDiscounts is a line item's discount as <Скидки>: its sum, taken
 // off the line's Сумма, and its percent when it was given as one.
 func LineDiscounts(it *crm.LineItem) []commerceml.Discount {
@@ -678,17 +695,7 @@ func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orde
 		if o.AccountID != 0 {
 			accIDs = append(accIDs, o.AccountID)
 		}
-		for _, it := range o.Items {
-			switch {
-			case it.ProductID != 0:
-				prodIDs = append(prodIDs, it.ProductID)
-			case it.ServiceID != 0:
-				servIDs = append(servIDs, it.ServiceID)
-			}
-			if it.VariantID != 0 {
-				varIDs = append(varIDs, it.VariantID)
-			}
-		}
+		prodIDs, servIDs, varIDs = LineRefs(o.Items, prodIDs, servIDs, varIDs)
 	}
 	var err error
 	if ref.variants, err = s.store.VariantsByIDs(ctx, slices.Compact(slices.Sorted(slices.Values(varIDs)))); err != nil {

@@ -15,18 +15,7 @@ import (
 // ("<good>#<characteristic>"), with its name, unit, quantity, price, sum,
 // VAT and discount.
 func (s *Service) orderLines(ctx context.Context, o *crm.SalesOrder) ([]commerceml.Item, error) {
-	var prodIDs, servIDs, varIDs []int64
-	for _, it := range o.Items {
-		switch {
-		case it.ProductID != 0:
-			prodIDs = append(prodIDs, it.ProductID)
-		case it.ServiceID != 0:
-			servIDs = append(servIDs, it.ServiceID)
-		}
-		if it.VariantID != 0 {
-			varIDs = append(varIDs, it.VariantID)
-		}
-	}
+	prodIDs, servIDs, varIDs := exchange.LineRefs(o.Items, nil, nil, nil)
 	products := map[int64]crm.Product{}
 	if len(prodIDs) > 0 {
 		ps, err := s.st.ProductsByIDs(ctx, prodIDs)
