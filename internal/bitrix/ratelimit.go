@@ -2,16 +2,13 @@ package bitrix
 
 import (
 	"context"
-	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -23,24 +20,15 @@ var errQueryLimit = &Error{Status: http.StatusServiceUnavailable, Code: "QUERY_L
 // leaky bucket: a bucket of burst calls per webhook that drains at rate
 // calls a second. A batch is one call, as in Bitrix24.
 //
-// The buckets are kept in the database (rate_buckets), so that several
-// instances on one PostgreSQL give a webhook one budget, as one Bitrix24
-// portal does, not one per instance. The buckets in memory only stand in
-// while the database fails (the limit falls back to per instance, never
-// to none).
-type limiter struct {
-	rate  rate.Limit
-	burst int
-	every time.Duration // one call drains in every
+// It is the shared httpx.Limiter: the buckets are kept in the database
+// (rate_buckets), so that several instances on one PostgreSQL give a
+// webhook one budget, as one Bitrix24 portal does, not one per instance;
+// buckets in memory stand in while the database fails (the limit falls
+// back to per instance, never to none).
+type limiter struct{ l *httpx.Limiter }
 
-	shared *store.RateBuckets
-
-	mu      sync.Mutex
-	buckets map[int64]*rate.Limiter // webhook id → its bucket (stand-in)
-}
-
-// newLimiter returns the limit kept in d, nil when perSecond is 0 (no
-// limit).
+// newLimiter returns the limit kept in d (in memory when d is nil), nil
+// when perSecond is 0 (no limit).
 func newLimiter(d *db.DB, perSecond float64, burst int) *limiter {
 	if perSecond <= 0 || math.IsNaN(perSecond) {
 		return nil
@@ -48,12 +36,11 @@ func newLimiter(d *db.DB, perSecond float64, burst int) *limiter {
 	if burst <= 0 {
 		burst = max(1, int(math.Ceil(perSecond)))
 	}
-	l := &limiter{rate: rate.Limit(perSecond), burst: burst, every: time.Duration(float64(time.Second) / perSecond),
-		buckets: map[int64]*rate.Limiter{}}
-	if d != nil && l.every > 0 {
-		l.shared = store.NewRateBuckets(d)
+	l := httpx.NewLimiter(time.Duration(float64(time.Second)/perSecond), burst)
+	if d != nil {
+		l = l.Shared(store.NewRateBuckets(d), "bitrix:webhook")
 	}
-	return l
+	return &limiter{l}
 }
 
 // allow takes a call of a webhook from its bucket at now; false when the
@@ -62,19 +49,6 @@ func (l *limiter) allow(ctx context.Context, hookID int64, now time.Time) bool {
 	if l == nil {
 		return true
 	}
-	if l.shared != nil {
-		ok, _, err := l.shared.Take(ctx, "bitrix:webhook:"+strconv.FormatInt(hookID, 10), l.every, l.burst, now)
-		if err == nil {
-			return ok
-		}
-		slog.WarnContext(ctx, "bitrix: shared rate limit unavailable, limiting in this instance only", "webhook", hookID, "err", err)
-	}
-	l.mu.Lock()
-	b, ok := l.buckets[hookID]
-	if !ok {
-		b = rate.NewLimiter(l.rate, l.burst)
-		l.buckets[hookID] = b
-	}
-	l.mu.Unlock()
-	return b.AllowN(now, 1)
+	ok, _ := l.l.AllowAt(ctx, strconv.FormatInt(hookID, 10), now)
+	return ok
 }

@@ -59,7 +59,11 @@ func (l *Limiter) Shared(b Buckets, name string) *Limiter {
 // Allow takes a token for key; when none is left it returns false and how
 // long until the next one.
 func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
-	now := time.Now()
+	return l.AllowAt(ctx, key, time.Now())
+}
+
+// AllowAt is Allow on a clock of the caller's (one a test drives).
+func (l *Limiter) AllowAt(ctx context.Context, key string, now time.Time) (bool, time.Duration) {
 	if l.shared != nil {
 		ok, wait, err := l.shared.Take(ctx, l.name+":"+key, l.every, l.burst, now)
 		if err == nil {
