@@ -199,10 +199,33 @@ func TestFakeSite(t *testing.T) {
 			fmt.Sprintf("<Ид>obmen-product-%d</Ид>", first.ID), "<Наименование>Товар 0</Наименование>", `<БазоваяЕдиница Код="796">шт</БазоваяЕдиница>`,
 			"<ЦенаЗаЕдиницу>10.00</ЦенаЗаЕдиницу>", "<Количество>3</Количество>", "<Сумма>28.00</Сумма>",
 			"<Скидка>", "<Сумма>2.00</Сумма>", "<Ставка>20.00</Ставка>",
+			"<Ид>7#Иван</Ид>", // the buyer under the site's own id
 		} {
 			if !strings.Contains(string(text), want) {
 				t.Errorf("to-site.xml lacks %s:\n%s", want, text)
 			}
+		}
+		// The order given to another account in Obmen: that buyer is not
+		// the site's customer 7, so it goes under Obmen's id.
+		other, err := in.app.Store.CreateAccount(in.ctx, in.admin, crm.Account{Title: "ООО Другой покупатель"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.app.Store.UpdateSalesOrder(in.ctx, in.admin, id, func(o *crm.SalesOrder) error { o.AccountID = other.ID; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fake.mu.Lock()
+		delete(fake.got, "to-site.xml") // the fake appends the chunks of a file
+		fake.mu.Unlock()
+		if res := run(site.KindOrders); res.Status != "success" || res.Counts["sales_order"] == nil || res.Counts["sales_order"].Sent != 1 {
+			t.Fatalf("third run: %+v", res)
+		}
+		text, err = charmap.Windows1251.NewDecoder().Bytes(fake.got["to-site.xml"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("<Ид>obmen-account-%d</Ид>", other.ID); !strings.Contains(string(text), want) || strings.Contains(string(text), "7#Иван") {
+			t.Errorf("to-site.xml after the account changed lacks %s:\n%s", want, text)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {

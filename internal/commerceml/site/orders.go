@@ -148,6 +148,9 @@ func (s *Service) takeOrder(ctx context.Context, set Settings, actor crm.Actor, 
 		if err != nil {
 			return 0, false, fmt.Errorf("site exchange: %s: %w", what, err)
 		}
+		if err := s.keepBuyer(ctx, id, d, account); err != nil {
+			return 0, false, fmt.Errorf("site exchange: %s: %w", what, err)
+		}
 		return id, false, nil
 	}
 	o := crm.SalesOrder{Status: status, OrderDate: d.Date, AccountID: account, Currency: currency, Items: items, FromSite: number, Comments: strings.TrimSpace(d.Comment)}
@@ -157,13 +160,36 @@ func (s *Service) takeOrder(ctx context.Context, set Settings, actor crm.Actor, 
 		return 0, false, fmt.Errorf("site exchange: %s: %w", what, err)
 	}
 	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO site_orders (order_id, site_id, number) VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING", got.ID, set.ID, number)
+		_, err := tx.ExecContext(ctx, "INSERT INTO site_orders (order_id, site_id, number, buyer_id, buyer_account_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id) DO NOTHING",
+			got.ID, set.ID, number, buyerID(d), account)
 		return err
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("site exchange: %s: %w", what, err)
 	}
 	return got.ID, true, nil
+}
+
+// buyerID is the site's own id of the document's buyer ("" when none).
+func buyerID(d *commerceml.Document) string {
+	if b := d.Buyer(); b != nil {
+		return strings.TrimSpace(b.ID)
+	}
+	return ""
+}
+
+// keepBuyer records the site's id of an updated order's buyer and the
+// account it names (a buyer the site now sends without an id keeps the
+// one it had).
+func (s *Service) keepBuyer(ctx context.Context, orderID int64, d *commerceml.Document, account int64) error {
+	id := buyerID(d)
+	if id == "" || account == 0 {
+		return nil
+	}
+	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE site_orders SET buyer_id = $1, buyer_account_id = $2 WHERE order_id = $3", id, account, orderID)
+		return err
+	})
 }
 
 // counterparty finds the buyer by ПолноеНаименование (seed 000's rule;
@@ -284,6 +310,9 @@ func variantNumber(char string) int64 {
 type sent struct {
 	id     int64
 	number string
+	// buyerID is the site's id of the order's buyer, for buyerAccount.
+	buyerID      string
+	buyerAccount int64
 }
 
 // sendBack sends the site's orders changed in Obmen since the last run
@@ -297,7 +326,7 @@ func (s *Service) sendBack(ctx context.Context, c interface {
 		return fmt.Errorf("site exchange: %w", err)
 	}
 	upto := s.now().UnixMicro()
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT o.id, so.number FROM sales_orders o JOIN site_orders so ON so.order_id = o.id
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT o.id, so.number, so.buyer_id, so.buyer_account_id FROM sales_orders o JOIN site_orders so ON so.order_id = o.id
 		WHERE so.site_id = $1 AND o.deleted_at = 0 AND o.from_site <> '' AND o.updated_at > $2 AND o.updated_at <= $3 ORDER BY o.id`, set.ID, since, upto)
 	if err != nil {
 		return fmt.Errorf("site exchange: changed orders: %w", err)
@@ -305,7 +334,7 @@ func (s *Service) sendBack(ctx context.Context, c interface {
 	var list []sent
 	for rows.Next() {
 		var o sent
-		if err := rows.Scan(&o.id, &o.number); err != nil {
+		if err := rows.Scan(&o.id, &o.number, &o.buyerID, &o.buyerAccount); err != nil {
 			rows.Close()
 			return fmt.Errorf("site exchange: changed orders: %w", err)
 		}
@@ -371,7 +400,13 @@ func (s *Service) writeBack(ctx context.Context, set Settings, dir string, list 
 		}
 		if o.AccountID != 0 {
 			if a, err := s.st.GetAccount(ctx, o.AccountID); err == nil {
-				d.Counterparties = []commerceml.Counterparty{{ID: "obmen-account-" + strconv.FormatInt(a.ID, 10), Name: a.Title, FullName: firstNonEmpty(a.FullName, a.Title), Role: "Покупатель"}}
+				// The site's own id of its buyer while the order is still
+				// theirs; Obmen's id for an account changed in Obmen.
+				id := "obmen-account-" + strconv.FormatInt(a.ID, 10)
+				if it.buyerID != "" && it.buyerAccount == a.ID {
+					id = it.buyerID
+				}
+				d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: firstNonEmpty(a.FullName, a.Title), Role: "Покупатель"}}
 			}
 		}
 		if err := w.Write(d); err != nil {
