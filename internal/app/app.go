@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"github.com/obmen/obmen/internal/currency"
 	"github.com/obmen/obmen/internal/dav"
+	"github.com/obmen/obmen/internal/dav/carddav"
 	"io"
 	"log/slog"
 	"net"
@@ -300,6 +301,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv := dav.New(s, log)
 	dv.SetSignInLimits(byIP, byLogin)
 	dv.SetTOTP(guard)
+	dv.Add(carddav.NewService(s, web.RussianFieldMessage))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
