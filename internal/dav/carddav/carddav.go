@@ -185,7 +185,9 @@ var errFixedBooks = webdav.NewHTTPError(http.StatusForbidden,
 	errors.New("the address books are the CRM's and cannot be created or deleted / адресные книги задаёт CRM, их нельзя создать или удалить"))
 
 // CreateAddressBook is refused: the books are fixed.
-func (b *Backend) CreateAddressBook(context.Context, *carddav.AddressBook) error { return errFixedBooks }
+func (b *Backend) CreateAddressBook(context.Context, *carddav.AddressBook) error {
+	return errFixedBooks
+}
 
 // DeleteAddressBook is refused: the books are fixed.
 func (b *Backend) DeleteAddressBook(context.Context, string) error { return errFixedBooks }
