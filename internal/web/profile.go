@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/obmen/obmen/internal/authz"
@@ -27,6 +28,27 @@ type profileData struct {
 	Fields   []profileField
 	CanAdmin bool
 	Error    string
+	// DAV is the CardDAV/CalDAV block of the user's own profile.
+	DAV *davInfo
+}
+
+// davInfo is what a mail client or a phone needs to reach the user's
+// contacts and calendars over CardDAV/CalDAV (internal/dav).
+type davInfo struct {
+	Server, Login, Contacts, People string
+}
+
+// davBase is the server's public address: the configured one, else the
+// one the browser used.
+func (u *UI) davBase(r *http.Request) string {
+	if u.baseURL != "" {
+		return u.baseURL
+	}
+	scheme := "http"
+	if secure(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // profileFields are the form's inputs in order, with the values of p.
@@ -89,6 +111,10 @@ func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id
 	}
 	status := http.StatusOK
 	d := profileData{UserID: id, Login: user.Login, Action: action, CanAdmin: rq.User.Role == crm.RoleAdmin}
+	if id == rq.User.ID {
+		home := u.davBase(r) + "/dav/principals/" + url.PathEscape(user.Login) + "/addressbooks/"
+		d.DAV = &davInfo{Server: u.davBase(r) + "/dav/", Login: user.Login, Contacts: home + "contacts/", People: home + "people/"}
+	}
 	if r.Method == http.MethodPost {
 		in := profileFromForm(r)
 		if !d.CanAdmin {
