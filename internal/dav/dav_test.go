@@ -15,6 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
+	"github.com/obmen/obmen/internal/totp"
 )
 
 func do(t *testing.T, method, url, login, password, body string, hdr ...string) (*http.Response, string) {
@@ -132,6 +133,36 @@ func TestAuthAndPrincipal(t *testing.T) {
 		resp, _ = do(t, "PROPFIND", srv.URL+"/dav/", "alice", "alice-Secret-1", principalProps)
 		if resp.StatusCode != http.StatusMultiStatus {
 			t.Errorf("cached password after the limit: %d", resp.StatusCode)
+		}
+		// A user with two-factor sign-in uses an app password: the
+		// password alone, which would skip the second factor, is refused.
+		carol, err := s.CreateUser(ctx, admin, crm.User{Login: "carol", Role: crm.RoleManager, FirstName: "Кэрол"}, "carol-Secret-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.BeginTOTP(ctx, carol.ID, "sealed"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnableTOTP(ctx, carol.ID, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, carolKey, err := s.CreateAPIKey(ctx, admin, carol.ID, "phone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2 := dav.New(s, slog.New(slog.DiscardHandler))
+		h2.SetTOTP(totp.NewGuard(s, nil, "Obmen", false))
+		mux2 := http.NewServeMux()
+		h2.Register(mux2)
+		srv2 := httptest.NewServer(mux2)
+		defer srv2.Close()
+		resp, body = do(t, "PROPFIND", srv2.URL+"/dav/", "carol", "carol-Secret-1", principalProps)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "API") {
+			t.Errorf("a two-factor user's password: %d %s", resp.StatusCode, body)
+		}
+		resp, _ = do(t, "PROPFIND", srv2.URL+"/dav/", "carol", carolKey, principalProps)
+		if resp.StatusCode != http.StatusMultiStatus {
+			t.Errorf("a two-factor user's app password: %d", resp.StatusCode)
 		}
 		// A disabled user is refused at once, cache or not.
 		alice.Active = false
