@@ -28,15 +28,22 @@
 // response. The layer answers sync-collection by asking the Syncer for
 // the hrefs and go-webdav (through an internal multiget) for their
 // properties, and adds getctag, sync-token and supported-report-set to
-// a PROPFIND of any collection the Syncer knows.
+// a PROPFIND of any collection the Syncer knows. A token also names the
+// user's access epoch (a hash of what their grants let them see): grants
+// change collections without an event, so a token of another epoch is
+// refused with DAV:valid-sync-token and the client syncs afresh.
 package dav
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-webdav"
@@ -132,6 +139,27 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 type userKey struct{}
 
+type epochKey struct{}
+
+// epochOf names what a user may see: a grant given or taken changes
+// which records are in their collections without a change-log event, so
+// a sync token carries it and one of another epoch is refused (the
+// client then syncs afresh, and learns of what it may no longer see).
+func epochOf(sc *store.Scope) string {
+	if sc == nil || (sc.SeeAll && sc.EditAll) {
+		return ""
+	}
+	see := slices.Clone(sc.See)
+	slices.Sort(see)
+	h := sha256.Sum256(fmt.Appendf(nil, "%d|%t|%v", sc.UserID, sc.SeeAll, see))
+	return hex.EncodeToString(h[:4])
+}
+
+func epochFrom(ctx context.Context) string {
+	e, _ := ctx.Value(epochKey{}).(string)
+	return e
+}
+
 // User is who a DAV request is made by.
 type User struct {
 	crm.User
@@ -161,12 +189,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, err := h.store.ScopeFor(WithUser(r.Context(), u), u.User)
+	ctx := WithUser(r.Context(), u)
+	sc, err := h.store.ScopeOfUser(ctx, u.User)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	r = r.WithContext(ctx)
+	if sc != nil {
+		ctx = store.WithScopeOf(ctx, sc)
+	}
+	r = r.WithContext(context.WithValue(ctx, epochKey{}, epochOf(sc)))
 	if p == "/dav" || p == "/dav/" {
 		h.servePrincipal(w, r, u)
 		return

@@ -15,19 +15,36 @@ import (
 // tokenPrefix makes a sync token the URI RFC 6578 asks for.
 const tokenPrefix = "urn:obmen:sync:"
 
-// TokenURI is the sync-token of a change-log id.
-func TokenURI(seq int64) string { return tokenPrefix + strconv.FormatInt(seq, 10) }
+// TokenURI is the sync-token of a change-log id under an access epoch
+// ("" when the user sees everything).
+func TokenURI(seq int64, epoch string) string {
+	if epoch == "" {
+		return tokenPrefix + strconv.FormatInt(seq, 10)
+	}
+	return tokenPrefix + strconv.FormatInt(seq, 10) + "-" + epoch
+}
 
-func parseToken(s string) (int64, bool) {
+// ctag is the getctag of a collection: its token, without the URI.
+func ctag(seq int64, epoch string) string {
+	return strings.TrimPrefix(TokenURI(seq, epoch), tokenPrefix)
+}
+
+// parseToken reads a sync-token; "" is a first sync (0).
+func parseToken(s string) (int64, string, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, true
+		return 0, "", true
 	}
-	n, err := strconv.ParseInt(strings.TrimPrefix(s, tokenPrefix), 10, 64)
-	if err != nil || n < 0 || !strings.HasPrefix(s, tokenPrefix) {
-		return 0, false
+	rest, ok := strings.CutPrefix(s, tokenPrefix)
+	if !ok {
+		return 0, "", false
 	}
-	return n, true
+	num, epoch, _ := strings.Cut(rest, "-")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, "", false
+	}
+	return n, epoch, true
 }
 
 const maxBody = 4 << 20
@@ -87,9 +104,14 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, s *Service) {
 		s.Handler.ServeHTTP(w, r)
 		return
 	}
-	since, ok := parseToken(root.child(nsDAV, "sync-token").textOrEmpty())
+	raw := strings.TrimSpace(root.child(nsDAV, "sync-token").textOrEmpty())
+	since, epoch, ok := parseToken(raw)
 	if !ok {
 		davError(w, http.StatusForbidden, "valid-sync-token", "the sync-token is not one this server gave")
+		return
+	}
+	if raw != "" && epoch != epochFrom(r.Context()) {
+		davError(w, http.StatusForbidden, "valid-sync-token", "what you may see has changed since this sync-token: sync afresh")
 		return
 	}
 	ch, err := s.Syncer.Changes(r.Context(), r.URL.Path, since)
@@ -141,7 +163,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, s *Service) {
 	for _, href := range ch.Deleted {
 		ms.Kids = append(ms.Kids, el(nsDAV, "response", text(nsDAV, "href", href), text(nsDAV, "status", "HTTP/1.1 404 Not Found")))
 	}
-	ms.Kids = append(ms.Kids, text(nsDAV, "sync-token", TokenURI(ch.Token)))
+	ms.Kids = append(ms.Kids, text(nsDAV, "sync-token", TokenURI(ch.Token, epochFrom(r.Context()))))
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(http.StatusMultiStatus)
 	_, _ = w.Write(ms.marshal())
@@ -192,8 +214,8 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
 		reports.Kids = append(reports.Kids, el(nsDAV, "supported-report", el(nsDAV, "report", el(rep[0], rep[1]))))
 	}
 	values := map[[2]string]*node{
-		{nsCS, "getctag"}:               text(nsCS, "getctag", strconv.FormatInt(tok, 10)),
-		{nsDAV, "sync-token"}:           text(nsDAV, "sync-token", TokenURI(tok)),
+		{nsCS, "getctag"}:               text(nsCS, "getctag", ctag(tok, epochFrom(r.Context()))),
+		{nsDAV, "sync-token"}:           text(nsDAV, "sync-token", TokenURI(tok, epochFrom(r.Context()))),
 		{nsDAV, "supported-report-set"}: reports,
 		{nsDAV, "current-user-privilege-set"}: el(nsDAV, "current-user-privilege-set",
 			el(nsDAV, "privilege", el(nsDAV, "read")), el(nsDAV, "privilege", el(nsDAV, "write")),

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,6 +250,25 @@ func TestCardDAV(t *testing.T) {
 		if len(changed) != 0 || len(gone) != 1 || gone[0] != a1href {
 			t.Errorf("after reassigning: %v %v", changed, gone)
 		}
+
+		// A grant changes what alice sees without an event: her token is
+		// refused, so that her client syncs afresh, and bob's contacts
+		// are hers to see then.
+		if err := s.SetGrants(ctx, admin, alice.ID, []store.Grant{{OwnerID: bob.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		code, _, body = ac.do("REPORT", book, syncBody(tok4), "Depth", "1")
+		if code != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
+			t.Errorf("an old token after a grant: %d %s", code, body)
+		}
+		changed, _, tok4 = ac.sync(book, "")
+		if !slices.Contains(changed, b1href) {
+			t.Errorf("bob's contact after the grant: %v", changed)
+		}
+		if err := s.SetGrants(ctx, admin, alice.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, _, tok4 = ac.sync(book, "")
 
 		// Delete: to the recycle bin, and the next sync says so.
 		code, _, body = ac.do("DELETE", href, "")
