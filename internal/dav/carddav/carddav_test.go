@@ -175,9 +175,9 @@ func TestCardDAV(t *testing.T) {
 		if created.LastName != "Сидоров" || created.AssignedByID != alice.ID || len(created.Phones) != 1 || created.Phones[0].ValueType != "MOBILE" {
 			t.Errorf("created contact: %+v", created)
 		}
-		code, _, body = ac.do("GET", href, "")
-		if code != http.StatusOK || !strings.Contains(body, "X-CUSTOM-THING") || !strings.Contains(body, "keep me") {
-			t.Errorf("get: %d %s", code, body)
+		code, hdr, body = ac.do("GET", href, "")
+		if code != http.StatusOK || !strings.Contains(body, "X-CUSTOM-THING;X-P=1:keep me") || hdr.Get("ETag") != etag {
+			t.Errorf("get: %d %q (PUT said %q) %s", code, hdr.Get("ETag"), etag, body)
 		}
 
 		// Change, with If-Match.
