@@ -200,6 +200,26 @@ func (s *Store) AccountTitles(ctx context.Context, ids []int64) (map[int64]strin
 	return out, nil
 }
 
+// AccountIDByTitle is the live account of exactly that title the request
+// may see (the oldest, when several have it); ErrNotFound when none.
+func (s *Store) AccountIDByTitle(ctx context.Context, title string) (int64, error) {
+	args := []any{title}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := "SELECT a.id FROM accounts a WHERE a.deleted_at = 0 AND a.title = $1"
+	if cond := ScopeCondition(ctx, EntityAccount, "a", arg); cond != "" {
+		q += " AND " + cond
+	}
+	var id int64
+	err := s.db.Reader().QueryRowContext(ctx, q+" ORDER BY a.id LIMIT 1", args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, NotFound(EntityAccount, title)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: account %q: %w", title, err)
+	}
+	return id, nil
+}
+
 // DAVLastChange is the id of the last change-log event that may change a
 // contact's card (a contact's or an account's: the card's ORG is its
 // account's title); 0 when there is none. The log is walked from its end,

@@ -522,13 +522,27 @@ func (b *Backend) PutAddressObject(ctx context.Context, p string, vc vcard.Card,
 	dc := store.DAVCard{Name: name, UID: vc.Value(vcard.FieldUID), Raw: string(raw)}
 	var saved crm.Contact
 	if id == 0 {
-		if book == BookPeople {
-			return nil, webdav.NewHTTPError(http.StatusForbidden, errors.New(
-				"new contacts are added to the «Контакты Obmen» book, then linked to a company in Obmen / новый контакт добавьте в книгу «Контакты Obmen» и свяжите с компанией в Obmen"))
-		}
 		c := crm.Contact{}
 		c.AssignedByID = u.ID
 		card.Apply(vc, &c)
+		if book == BookPeople {
+			// A person of a company: the card's ORG names the account.
+			org, _, _ := strings.Cut(vc.Value(vcard.FieldOrganization), ";")
+			org = strings.TrimSpace(org)
+			if org == "" {
+				return nil, webdav.NewHTTPError(http.StatusUnprocessableEntity, errors.New(
+					"a new card in «Люди компаний Obmen» needs its company (ORG) / новой карточке в книге «Люди компаний Obmen» нужна организация (ORG) — компания из CRM"))
+			}
+			aid, err := b.store.AccountIDByTitle(ctx, org)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, webdav.NewHTTPError(http.StatusUnprocessableEntity, fmt.Errorf(
+					"no company %q in the CRM that you can see / в CRM нет видимой вам компании «%s»: создайте её или добавьте карточку в «Контакты Obmen»", org, org))
+			}
+			if err != nil {
+				return nil, err
+			}
+			c.AccountIDs = []int64{aid}
+		}
 		saved, err = b.store.SaveContactCard(ctx, u.Actor, 0, c, nil, dc)
 	} else {
 		saved, err = b.store.SaveContactCard(ctx, u.Actor, id, crm.Contact{}, func(c *crm.Contact) error {

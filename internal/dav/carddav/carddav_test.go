@@ -282,5 +282,24 @@ func TestCardDAV(t *testing.T) {
 		if len(changed) != 0 || len(gone) != 1 || gone[0] != href {
 			t.Errorf("after delete: %v %v", changed, gone)
 		}
+
+		// A card made in the people book works for the company its ORG
+		// names; one naming no company the CRM has is refused.
+		withOrg := strings.Replace(strings.Replace(newCard, "5e7a1c2d-0000-4000-8000-000000000001", "people-1", 1), "FN:Пётр Сидоров\r\n", "FN:Пётр Сидоров\r\nORG:ООО Ромашка;Склад\r\n", 1)
+		code, _, body = ac.do("PUT", people+"people-1.vcf", withOrg, "If-None-Match", "*")
+		if code != http.StatusCreated {
+			t.Fatalf("create in people: %d %s", code, body)
+		}
+		dc, err := s.DAVCardByName(ctx, "people-1.vcf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.GetContact(ctx, dc.ContactID); len(c.AccountIDs) != 1 || c.AccountIDs[0] != acc.ID {
+			t.Errorf("the people card's contact: %+v", c.AccountIDs)
+		}
+		code, _, body = ac.do("PUT", people+"people-2.vcf", strings.Replace(withOrg, "ООО Ромашка", "ООО Неизвестная", 1), "If-None-Match", "*")
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "ООО Неизвестная") {
+			t.Errorf("a people card of an unknown company: %d %s", code, body)
+		}
 	})
 }
