@@ -15,7 +15,8 @@ import (
 // filters, id order both ways, keyset pages) read in one folded statement
 // has the same records as reading each one by id — its phones and e-mails
 // in order, custom values, external ids, live accounts main one first —
-// and a manager finds only the contacts they may see, on both engines.
+// and a manager finds only the contacts they may see (folded on
+// PostgreSQL; SQLite reads the same pages unfolded), on both engines.
 func TestFoldedContactList(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 )
 
 // loader reads full records of one kind by id: the table's row, then what
@@ -27,7 +28,7 @@ type loader[T any] struct {
 	parts []func(t txq, ids []int64) (func(id int64, v *T), error)
 	// folds, when set, are all of the above parts (custom values and
 	// external ids included) as foldParts: a plain page is then read in
-	// one statement (fold.go).
+	// one statement on PostgreSQL (fold.go).
 	folds []foldPart[T]
 }
 
@@ -103,7 +104,7 @@ func (l loader[T]) get(t txq, id int64) (T, error) {
 
 // list reads a page of records.
 func (l loader[T]) list(s *Store, t txq, sp spec, p ListParams) ([]T, string, error) {
-	if l.folds != nil && !noFold {
+	if l.folds != nil && !noFold && s.db.Dialect == db.Postgres {
 		if vs, next, ok, err := l.foldList(s, t, sp, p); ok || err != nil {
 			return vs, next, err
 		}
