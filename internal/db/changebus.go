@@ -40,6 +40,7 @@ type ChangeBus struct {
 	// instances (tests and figures).
 	Sent, Heard atomic.Int64
 	listening   chan struct{}
+	listenOnce  sync.Once // closes listening (the bus may be started again)
 }
 
 // NewChangeBus returns the bus of d; Start starts it.
@@ -110,9 +111,8 @@ func (b *ChangeBus) send(ctx context.Context) {
 
 func (b *ChangeBus) listen(ctx context.Context) {
 	defer b.wg.Done()
-	first := true
 	for ctx.Err() == nil {
-		err := b.listenOnce(ctx, &first)
+		err := b.listenConn(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -125,7 +125,7 @@ func (b *ChangeBus) listen(ctx context.Context) {
 	}
 }
 
-func (b *ChangeBus) listenOnce(ctx context.Context, first *bool) error {
+func (b *ChangeBus) listenConn(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, b.d.pgURL)
 	if err != nil {
 		return err
@@ -134,10 +134,7 @@ func (b *ChangeBus) listenOnce(ctx context.Context, first *bool) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+ChangeChannel); err != nil {
 		return err
 	}
-	if *first {
-		*first = false
-		close(b.listening)
-	}
+	b.listenOnce.Do(func() { close(b.listening) })
 	// A change may have come while the connection was down.
 	b.wake()
 	for {
