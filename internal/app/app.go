@@ -129,8 +129,12 @@ type Server struct {
 	Store    *store.Store
 	API      *api.API
 	Delivery *delivery.Service
-	Bitrix   *bitrix.Webhooks
-	Intake   *intake.Service
+	// Changes tells the other instances on the same PostgreSQL of this
+	// one's commits and wakes this one's workers on theirs (with the
+	// jobs).
+	Changes *db.ChangeBus
+	Bitrix  *bitrix.Webhooks
+	Intake  *intake.Service
 	// Collectors are the lead-intake mail collectors.
 	Collectors *mail.Service
 	// Forms are the web forms.
@@ -216,7 +220,10 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := auto.Registry().AddPushReceiver(calls.Receiver()); err != nil {
 		return nil, err
 	}
-	s.OnCommit(func() { svc.Poke(); auto.Poke() })
+	// A commit wakes this instance's dispatchers at once and, on
+	// PostgreSQL, the other instances' through the change bus.
+	changes := d.NewChangeBus(func() { svc.Poke(); auto.Poke() }, log)
+	s.OnCommit(func() { svc.Poke(); auto.Poke(); changes.Changed() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
@@ -304,7 +311,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv.Add(carddav.NewService(s, web.RussianFieldMessage))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

@@ -121,7 +121,9 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	svc.Start(run, r)
 	srv.Automation.Start(run, r)
 	srv.Calls.Start(run)
+	srv.Changes.Start(run)
 	return func() {
+		srv.Changes.Stop()
 		srv.Calls.Stop()
 		srv.Automation.Stop()
 		svc.Stop()

@@ -295,6 +295,7 @@ func (s *Service) dispatchLoop(ctx context.Context) {
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
 	for {
+		last := time.Now()
 		n, err := s.Dispatch(ctx)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("automation: dispatch", "err", err)
@@ -309,19 +310,24 @@ func (s *Service) dispatchLoop(ctx context.Context) {
 		case <-t.C:
 		case <-s.pokeCh:
 			// Under a stream of commits pokes come thousands of times a
-			// second; gather them for a moment so that one dispatch
-			// serves many changes.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(pokeGather):
+			// second: at most one dispatch a pokeGather, so that one
+			// serves many changes; but a change after a quiet spell goes
+			// at once (issue 21).
+			if wait := pokeGather - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
 			}
 			s.pause(ctx)
 		}
 	}
 }
 
-const pokeGather = 10 * time.Millisecond
+// pokeGather is the shortest time between two dispatches woken by
+// pokes.
+const pokeGather = 5 * time.Millisecond
 
 // textOf is a rendered template as text.
 func textOf(v any) string {

@@ -139,6 +139,7 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
 	for {
+		last := time.Now()
 		n, err := s.Dispatch(ctx)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("delivery: dispatch", "err", err)
@@ -152,19 +153,35 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 		case <-t.C:
 		case <-s.pokeCh:
 			// Under a stream of commits pokes come thousands of times a
-			// second; gather them for a moment so that one dispatch
-			// serves many changes.
-			select {
-			case <-ctx.Done():
+			// second: at most one dispatch a pokeGather, so that one
+			// serves many changes; but a change after a quiet spell goes
+			// at once (issue 21: a fixed gather was most of a delivery's
+			// latency).
+			if !sleepCtx(ctx, pokeGather-time.Since(last)) {
 				return
-			case <-time.After(pokeGather):
 			}
 		}
 	}
 }
 
-// pokeGather is how long the dispatcher lets pokes accumulate.
-const pokeGather = 20 * time.Millisecond
+// pokeGather is the shortest time between two dispatches woken by
+// pokes.
+const pokeGather = 5 * time.Millisecond
+
+// sleepCtx sleeps d (nothing when d ≤ 0); false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
 
 // backoff is the wait before retry number attempt (1 = the first retry):
 // exponential from the base, capped, with "equal jitter" — half fixed,

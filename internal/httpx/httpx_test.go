@@ -86,3 +86,31 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("another key shares the bucket")
 	}
 }
+
+// Wait takes the burst at once, then one token per period; a context
+// whose deadline comes before the next token ends the wait with its
+// error.
+func TestLimiterWait(t *testing.T) {
+	l := NewLimiter(20*time.Millisecond, 2)
+	ctx := context.Background()
+	for i := range 4 {
+		if err := l.Wait(ctx, "portal"); err != nil {
+			t.Fatalf("take %d: %v", i, err)
+		}
+	}
+	if ok, _ := l.Allow(ctx, "other"); !ok {
+		t.Fatal("another key's bucket is full")
+	}
+	short, cancel := context.WithTimeout(ctx, time.Microsecond)
+	defer cancel()
+	for {
+		err := l.Wait(short, "portal")
+		if err == nil {
+			continue // a token came in the meantime: the bucket is taken
+		}
+		if err != context.DeadlineExceeded {
+			t.Fatalf("a wait past the deadline: %v", err)
+		}
+		break
+	}
+}

@@ -74,6 +74,29 @@ func (l *Limiter) AllowAt(ctx context.Context, key string, now time.Time) (bool,
 	return l.allowHere(key, now)
 }
 
+// Wait takes a token for key, waiting for one as long as ctx lets it: a
+// client's side of a remote limit (a Bitrix24 portal's leaky bucket) that
+// every instance draws on. A take that is refused does not count, so
+// waiters of several instances take turns by the bucket's own clock.
+func (l *Limiter) Wait(ctx context.Context, key string) error {
+	for {
+		ok, wait := l.Allow(ctx, key)
+		if ok {
+			return nil
+		}
+		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
+			return context.DeadlineExceeded
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // allowHere takes a token from this process's bucket of key.
 func (l *Limiter) allowHere(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -27,7 +26,7 @@ var accountLoader = loader[crm.Account]{
 	entity: EntityAccount, name: "account", table: "accounts", columns: accountColumns,
 	meta:  func(a *crm.Account) *crm.Meta { return &a.Meta },
 	extra: func(a *crm.Account) *crm.Extra { return &a.Extra },
-	scan: func(rows *sql.Rows, a *crm.Account) error {
+	scan: func(rows rowScanner, a *crm.Account) error {
 		var legal, actual string
 		var mt metaTimes
 		if err := rows.Scan(&a.ID, &a.Title, &a.FullName, &a.Kind, &a.CompanyType, &a.Industry, &a.INN, &a.KPP, &a.OGRN, &legal, &actual,

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 
@@ -26,7 +25,7 @@ var catalogLoader = loader[crm.Catalog]{
 	entity: EntityCatalog, name: "catalog", table: "catalogs", columns: catalogColumns,
 	meta:  func(c *crm.Catalog) *crm.Meta { return &c.Meta },
 	extra: func(c *crm.Catalog) *crm.Extra { return &c.Extra },
-	scan: func(rows *sql.Rows, c *crm.Catalog) error {
+	scan: func(rows rowScanner, c *crm.Catalog) error {
 		var mt metaTimes
 		if err := rows.Scan(&c.ID, &c.Name, &c.ParentID, &c.Description, &c.AssignedByID, &c.CreatedByID, &c.UpdatedByID,
 			&mt.created, &mt.updated, &mt.deleted, &c.DeletedByID); err != nil {

@@ -35,7 +35,7 @@ var contactLoader = loader[crm.Contact]{
 	entity: EntityContact, name: "contact", table: "contacts", columns: contactColumns,
 	meta:  func(c *crm.Contact) *crm.Meta { return &c.Meta },
 	extra: func(c *crm.Contact) *crm.Extra { return &c.Extra },
-	scan: func(rows *sql.Rows, c *crm.Contact) error {
+	scan: func(rows rowScanner, c *crm.Contact) error {
 		var address, other string
 		var mt metaTimes
 		if err := rows.Scan(&c.ID, &c.Honorific, &c.Name, &c.SecondName, &c.LastName, &c.Position, &c.Birthdate, &address, &other,
@@ -59,6 +59,16 @@ var contactLoader = loader[crm.Contact]{
 			return func(id int64, v *crm.Contact) { v.AccountIDs = accounts[id] }, err
 		},
 	},
+	folds: append(extraFolds(EntityContact, func(c *crm.Contact) *crm.Extra { return &c.Extra }),
+		commsFold(EntityContact, func(v *crm.Contact) *crm.Comms { return &v.Comms }),
+		foldPart[crm.Contact]{
+			// loadContactAccounts folded: live accounts, main one first.
+			sql: `SELECT ca.contact_id, ca.sort, ca.account_id, NULL, NULL, NULL, NULL FROM contact_accounts ca
+				JOIN accounts a ON a.id = ca.account_id
+				WHERE a.deleted_at = 0 AND ca.contact_id IN (SELECT id FROM m)`,
+			init: func(v *crm.Contact) { v.AccountIDs = []int64{} },
+			put:  func(v *crm.Contact, r *foldRow) { v.AccountIDs = append(v.AccountIDs, r.s2) },
+		}),
 }
 
 // loadContactAccounts returns the live accounts each contact is linked

@@ -37,7 +37,7 @@ var dealLoader = loader[crm.Deal]{
 	entity: EntityDeal, name: "deal", table: "deals", columns: dealColumns,
 	meta:  func(d *crm.Deal) *crm.Meta { return &d.Meta },
 	extra: func(d *crm.Deal) *crm.Extra { return &d.Extra },
-	scan: func(rows *sql.Rows, d *crm.Deal) error {
+	scan: func(rows rowScanner, d *crm.Deal) error {
 		var mt metaTimes
 		if err := rows.Scan(&d.ID, &d.Title, &d.CategoryID, &d.StageID, (*int64)(&d.Opportunity), &d.Currency, &d.Probability,
 			&d.AccountID, &d.LeadID, &d.SourceID, &d.SourceDescription,

@@ -37,3 +37,8 @@ func (s *Store) ReportActivitiesFull(ctx context.Context, f ReportFilter, now ti
 // SetPlainSearch makes q= one OR of LIKE and IN conditions, as before
 // migration 0025 (tests only; not safe while other tests search).
 func SetPlainSearch(on bool) { plainSearch = on }
+
+// SetNoFold reads plain pages as before the folded statement: the ids,
+// the rows, then one query per part (benchmarks compare the two; not safe
+// while other tests list).
+func SetNoFold(on bool) { noFold = on }

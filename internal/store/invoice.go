@@ -32,7 +32,7 @@ var invoiceLoader = loader[crm.Invoice]{
 	entity: EntityInvoice, name: "invoice", table: "invoices", columns: invoiceColumns,
 	meta:  func(v *crm.Invoice) *crm.Meta { return &v.Meta },
 	extra: func(v *crm.Invoice) *crm.Extra { return &v.Extra },
-	scan: func(rows *sql.Rows, v *crm.Invoice) error {
+	scan: func(rows rowScanner, v *crm.Invoice) error {
 		var mt metaTimes
 		if err := rows.Scan(&v.ID, &v.Number, &v.Status, &v.InvoiceDate, &v.DueDate, &v.DealID, &v.AccountID, &v.ContactID, &v.Currency,
 			(*int64)(&v.Subtotal), (*int64)(&v.Discount), (*int64)(&v.Tax), (*int64)(&v.Total), &v.PaymentURL, &v.Comments,

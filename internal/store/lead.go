@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -35,7 +34,7 @@ var leadLoader = loader[crm.Lead]{
 	entity: EntityLead, name: "lead", table: "leads", columns: leadColumns,
 	meta:  func(l *crm.Lead) *crm.Meta { return &l.Meta },
 	extra: func(l *crm.Lead) *crm.Extra { return &l.Extra },
-	scan: func(rows *sql.Rows, l *crm.Lead) error {
+	scan: func(rows rowScanner, l *crm.Lead) error {
 		var address string
 		var converted int64
 		var mt metaTimes

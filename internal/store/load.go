@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 )
 
 // loader reads full records of one kind by id: the table's row, then what
@@ -19,13 +20,20 @@ type loader[T any] struct {
 	table   string
 	columns string
 	// scan reads one row of columns into v (its Meta times included).
-	scan  func(rows *sql.Rows, v *T) error
+	scan  func(rows rowScanner, v *T) error
 	meta  func(v *T) *crm.Meta
 	extra func(v *T) *crm.Extra
 	// parts read the kind's own side tables for the ids and return what
 	// puts them into one record.
 	parts []func(t txq, ids []int64) (func(id int64, v *T), error)
+	// folds, when set, are all of the above parts (custom values and
+	// external ids included) as foldParts: a plain page is then read in
+	// one statement on PostgreSQL (fold.go).
+	folds []foldPart[T]
 }
+
+// rowScanner is *sql.Rows, or a folded statement's row (foldScanner).
+type rowScanner interface{ Scan(dest ...any) error }
 
 // load reads the records, in the order of ids; missing ids are left out.
 func (l loader[T]) load(t txq, ids []int64) ([]T, error) {
@@ -96,6 +104,11 @@ func (l loader[T]) get(t txq, id int64) (T, error) {
 
 // list reads a page of records.
 func (l loader[T]) list(s *Store, t txq, sp spec, p ListParams) ([]T, string, error) {
+	if l.folds != nil && !noFold && s.db.Dialect == db.Postgres {
+		if vs, next, ok, err := l.foldList(s, t, sp, p); ok || err != nil {
+			return vs, next, err
+		}
+	}
 	page, err := s.listIDs(t, sp, p)
 	if err != nil {
 		return nil, "", err

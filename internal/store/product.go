@@ -28,7 +28,7 @@ var productLoader = loader[crm.Product]{
 	entity: EntityProduct, name: "product", table: "products", columns: productColumns,
 	meta:  func(p *crm.Product) *crm.Meta { return &p.Meta },
 	extra: func(p *crm.Product) *crm.Extra { return &p.Extra },
-	scan: func(rows *sql.Rows, p *crm.Product) error {
+	scan: func(rows rowScanner, p *crm.Product) error {
 		var vat *int64
 		var mt metaTimes
 		if err := rows.Scan(&p.ID, &p.Name, &p.Article, &p.Unit, (*int64)(&p.Price), &p.Currency, &vat, &p.VATIncluded,

@@ -31,7 +31,7 @@ var salesOrderLoader = loader[crm.SalesOrder]{
 	entity: EntitySalesOrder, name: "sales order", table: "sales_orders", columns: salesOrderColumns,
 	meta:  func(o *crm.SalesOrder) *crm.Meta { return &o.Meta },
 	extra: func(o *crm.SalesOrder) *crm.Extra { return &o.Extra },
-	scan: func(rows *sql.Rows, o *crm.SalesOrder) error {
+	scan: func(rows rowScanner, o *crm.SalesOrder) error {
 		var mt metaTimes
 		if err := rows.Scan(&o.ID, &o.Number, &o.Status, &o.OrderDate, &o.AccountID, &o.ContactID, &o.DealID, &o.Currency,
 			(*int64)(&o.Subtotal), (*int64)(&o.Discount), (*int64)(&o.Tax), (*int64)(&o.Total), &o.FromSite, &o.Comments,

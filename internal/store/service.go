@@ -27,7 +27,7 @@ var serviceLoader = loader[crm.Service]{
 	entity: EntityService, name: "service", table: "services", columns: serviceColumns,
 	meta:  func(v *crm.Service) *crm.Meta { return &v.Meta },
 	extra: func(v *crm.Service) *crm.Extra { return &v.Extra },
-	scan: func(rows *sql.Rows, v *crm.Service) error {
+	scan: func(rows rowScanner, v *crm.Service) error {
 		var vat *int64
 		var mt metaTimes
 		if err := rows.Scan(&v.ID, &v.Name, &v.Unit, (*int64)(&v.Price), &v.Currency, &vat, &v.VATIncluded, &v.Description, &v.Active,

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -25,7 +24,7 @@ var ticketLoader = loader[crm.Ticket]{
 	entity: EntityTicket, name: "ticket", table: "tickets", columns: ticketColumns,
 	meta:  func(k *crm.Ticket) *crm.Meta { return &k.Meta },
 	extra: func(k *crm.Ticket) *crm.Extra { return &k.Extra },
-	scan: func(rows *sql.Rows, k *crm.Ticket) error {
+	scan: func(rows rowScanner, k *crm.Ticket) error {
 		var mt metaTimes
 		if err := rows.Scan(&k.ID, &k.Title, &k.Status, &k.Priority, &k.Category, &k.AccountID, &k.ContactID, &k.Description,
 			&k.AssignedByID, &k.CreatedByID, &k.UpdatedByID, &mt.created, &mt.updated, &mt.deleted, &k.DeletedByID); err != nil {

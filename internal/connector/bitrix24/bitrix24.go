@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +94,18 @@ type Deps struct {
 }
 
 var processLimiters = &Limiters{}
+
+// buckets are the rate_buckets of each database, one per process so that
+// its sweep runs once a minute, not once a client.
+var buckets sync.Map // *db.DB → *store.RateBuckets
+
+func rateBuckets(d *db.DB) *store.RateBuckets {
+	if b, ok := buckets.Load(d); ok {
+		return b.(*store.RateBuckets)
+	}
+	b, _ := buckets.LoadOrStore(d, store.NewRateBuckets(d))
+	return b.(*store.RateBuckets)
+}
 
 // Register adds the connection type and the actions.
 func Register(conns *connection.Registry, reg *automation.Registry, d Deps) error {
@@ -293,6 +306,9 @@ func (d Deps) Client(p Portal) *Client {
 		l = processLimiters
 	}
 	c := &Client{Portal: p.URL, UserID: p.UserID, Code: p.Code, HTTP: d.HTTP, Limit: l.For(p.URL, p.Enterprise), Backoff: d.Backoff, Requests: d.Requests}
+	if d.DB != nil {
+		c.Shared = l.Shared(rateBuckets(d.DB), p.URL, p.Enterprise)
+	}
 	key := p.URL + "\x00" + strconv.FormatInt(p.UserID, 10) + "\x00" + p.Code
 	if p.OAuth() {
 		c.Token = d.tokens(p)

@@ -127,6 +127,51 @@ type Limiters struct {
 	// NoPack sends every batch alone (the benchmark's "before").
 	NoPack  bool
 	packers map[string]*Packer
+	// shared are the portals' buckets kept in a database (rate_buckets),
+	// one limiter per rate and burst.
+	shared map[sharedKey]*httpx.Limiter
+}
+
+type sharedKey struct {
+	b     httpx.Buckets
+	r     float64
+	burst int
+}
+
+// Shared is the bucket of a portal kept in b, which every instance on the
+// same database draws on — the portal counts requests per portal, not per
+// instance, so three instances each under the limit would still triple
+// the rate. It has the figures of For's; the client takes a token from
+// both, For's pacing this process's requests and packing its batches.
+func (l *Limiters) Shared(b httpx.Buckets, portal string, enterprise bool) func(ctx context.Context) error {
+	r, burst := l.figures(enterprise)
+	l.mu.Lock()
+	if l.shared == nil {
+		l.shared = map[sharedKey]*httpx.Limiter{}
+	}
+	k := sharedKey{b, r, burst}
+	lim, ok := l.shared[k]
+	if !ok {
+		lim = httpx.NewLimiter(time.Duration(float64(time.Second)/(r*0.9)), max(1, burst-1)).Shared(b, "bitrix24:portal")
+		l.shared[k] = lim
+	}
+	l.mu.Unlock()
+	return func(ctx context.Context) error { return lim.Wait(ctx, portal) }
+}
+
+// figures are the rate and burst of a portal on its plan.
+func (l *Limiters) figures(enterprise bool) (float64, int) {
+	r, b := float64(Rate), Burst
+	if enterprise {
+		r, b = EnterpriseRate, EnterpriseBurst
+	}
+	if l.Rate > 0 {
+		r = l.Rate
+	}
+	if l.Burst > 0 {
+		b = l.Burst
+	}
+	return r, b
 }
 
 // PackerFor is the packer of one portal's credentials (nil with NoPack):
@@ -155,16 +200,7 @@ func (l *Limiters) For(portal string, enterprise bool) *rate.Limiter {
 	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
 	}
-	r, b := float64(Rate), Burst
-	if enterprise {
-		r, b = EnterpriseRate, EnterpriseBurst
-	}
-	if l.Rate > 0 {
-		r = l.Rate
-	}
-	if l.Burst > 0 {
-		b = l.Burst
-	}
+	r, b := l.figures(enterprise)
 	key := fmt.Sprintf("%s\x00%g\x00%d", portal, r, b)
 	lim, ok := l.m[key]
 	if !ok {
@@ -189,6 +225,9 @@ type Client struct {
 	Token func(ctx context.Context, fresh bool) (string, error)
 	HTTP  *http.Client
 	Limit *rate.Limiter
+	// Shared, when set, takes a token from the portal's bucket shared
+	// by every instance (Limiters.Shared), after Limit's.
+	Shared func(ctx context.Context) error
 	// Backoff is the first wait after a 503 or 429 without a hint,
 	// doubled on each attempt (0: 500 ms, one token of the bucket).
 	Backoff     time.Duration
@@ -297,6 +336,11 @@ func (c *Client) send(ctx context.Context, method string, params map[string]any)
 				cause = context.DeadlineExceeded
 			}
 			return nil, fmt.Errorf("bitrix24: %s: wait for the portal's rate limit: %w", method, cause)
+		}
+	}
+	if c.Shared != nil {
+		if err := c.Shared(ctx); err != nil {
+			return nil, fmt.Errorf("bitrix24: %s: wait for the portal's rate limit: %w", method, err)
 		}
 	}
 	b, err := json.Marshal(params)
