@@ -1277,6 +1277,7 @@ var validationRU = map[string]string{
 	"not_booking_id":                "%q — не номер бронирования",
 	"resource_inactive":             "ресурс %q отключён",
 	"resource_has_bookings":         "у ресурса %q есть бронирования (%d); отключите его вместо удаления",
+	"too_many_files":                "больше %d файлов",
 	"wrong_type":                    "должно быть значением типа %s",
 	"not_url":                       "должно быть адресом http(s)",
 	"not_percent":                   "должно быть от 0 до 100",
