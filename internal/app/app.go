@@ -36,6 +36,7 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -145,6 +146,8 @@ type Server struct {
 	// Calls turns the telephony providers' notifications into call
 	// activities; its AMI listeners run with the jobs.
 	Calls *telephony.Calls
+	// Telegram receives and sends the messages of Telegram bots.
+	Telegram *telegram.Service
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -214,6 +217,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := auto.Registry().AddPushReceiver(calls.Receiver()); err != nil {
 		return nil, err
 	}
+	// Telegram bots as a channel of messages with clients (issue 23).
+	bots, err := telegram.New(telegram.Deps{Store: s, Conns: conns, DB: d, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log,
+		BaseURL: cfg.BaseURL()})
+	if err != nil {
+		return nil, err
+	}
 	s.OnCommit(func() { svc.Poke(); auto.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
@@ -242,6 +251,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
 	auto.RegisterHooks(mux)             // the webhook trigger of bundles
+	bots.Register(mux)                  // Telegram bots' webhooks
 	// Invoices' public pages.
 	invoice.New(s, log, invoice.DefaultPerIP().Shared(buckets, "invoice-ip")).Register(mux)
 	// The token renewal of the Bitrix24-compatible API's OAuth applications.
@@ -295,7 +305,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

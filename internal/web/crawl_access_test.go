@@ -108,6 +108,7 @@ var uiClass = map[string]class{
 var apiRecords = map[string]string{
 	"leads": store.EntityLead, "contacts": store.EntityContact, "accounts": store.EntityAccount, "deals": store.EntityDeal,
 	"sales-orders": store.EntitySalesOrder, "invoices": store.EntityInvoice, "tickets": store.EntityTicket, "activities": store.EntityActivity,
+	"messages": store.EntityMessage,
 }
 
 // apiShared are the REST resources everyone shares (store/access.go):

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -92,11 +94,43 @@ func (s *Service) lease(ctx context.Context, connID int64) (int64, bool, error) 
 	return offset, ok, nil
 }
 
-// Run polls every polling telegram connection and sweeps the outbox
-// until ctx ends: the background side of the connector.
+// Start runs the background side of the connector until Stop: the
+// outbox sweep, the polling of polling bots, and pointing the others'
+// webhooks at this server (BaseURL).
+func (s *Service) Start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	if prev := s.stop; prev != nil {
+		s.stop = func() { prev(); cancel() }
+	} else {
+		s.stop = cancel
+	}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.Run(ctx)
+	}()
+}
+
+// Stop ends what Start started and waits for it.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	stop := s.stop
+	s.stop = nil
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	s.wg.Wait()
+}
+
+// Run polls every polling telegram connection, keeps the others'
+// webhooks set, and sweeps the outbox, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
+	hooked := map[int64]time.Time{} // connection → the version whose webhook is set
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.d.Log.Error("telegram: outbox", "err", err)
@@ -106,7 +140,17 @@ func (s *Service) Run(ctx context.Context) {
 			s.d.Log.Error("telegram: connections", "err", err)
 		}
 		for _, c := range conns {
-			if polling, _ := c.Settings[SetPolling].(bool); !polling {
+			polling, _ := c.Settings[SetPolling].(bool)
+			if v, ok := hooked[c.ID]; !ok || !v.Equal(c.UpdatedAt) {
+				if err := s.hook(ctx, c.ID, polling); err != nil {
+					if ctx.Err() == nil {
+						s.d.Log.Warn("telegram: webhook", "connection", c.ID, "err", err)
+					}
+				} else {
+					hooked[c.ID] = c.UpdatedAt
+				}
+			}
+			if !polling {
 				continue
 			}
 			if _, _, err := s.Poll(ctx, c.ID, pollWait); err != nil && ctx.Err() == nil {
@@ -119,4 +163,21 @@ func (s *Service) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// hook points a bot's webhook at this server, or removes it for polling
+// (getUpdates answers 409 while a webhook is set). Without a public
+// https address there is nothing Telegram could reach.
+func (s *Service) hook(ctx context.Context, id int64, polling bool) error {
+	b, err := s.open(ctx, id)
+	if err != nil {
+		return err
+	}
+	if polling {
+		return b.c.DeleteWebhook(ctx)
+	}
+	if !strings.HasPrefix(s.d.BaseURL, "https://") {
+		return nil
+	}
+	return b.c.SetWebhook(ctx, strings.TrimRight(s.d.BaseURL, "/")+HookPrefix+strconv.FormatInt(id, 10), b.set.String(SetSecret))
 }

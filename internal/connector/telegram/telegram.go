@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
@@ -56,12 +57,19 @@ type Deps struct {
 	Now  func() time.Time
 	// Instance names this process in the polling lease.
 	Instance string
+	// BaseURL is how Telegram reaches this server (https only): the
+	// webhooks of bots that do not poll are set to it.
+	BaseURL string
 }
 
 // Service receives and sends a bot's messages.
 type Service struct {
 	d    Deps
 	msgs *i18n.Catalog
+
+	mu   sync.Mutex
+	stop func()
+	wg   sync.WaitGroup
 }
 
 // New returns the service.
