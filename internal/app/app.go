@@ -280,6 +280,15 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
+	// Replies from the cards of leads, accounts and contacts go to the
+	// client's Telegram chat.
+	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error) {
+		m, err := bots.Send(ctx, actor, telegram.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text})
+		if errors.Is(err, telegram.ErrNoChat) {
+			return m, web.ErrNoChat
+		}
+		return m, err
+	})
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.
 	addrSrc := &address.Source{DB: d, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/obmen/obmen/internal/httpx"
 )
 
 // DefaultBase is the Bot API's address.
@@ -51,6 +53,14 @@ type NotSent struct{ Err error }
 
 func (e *NotSent) Error() string { return "telegram: not sent: " + e.Err.Error() }
 func (e *NotSent) Unwrap() error { return e.Err }
+
+// Refused is a request the outbound policy did not let out (the Bot API
+// address is a private one the operator has not allowed): never sent,
+// and no use sending again.
+type Refused struct{ Err error }
+
+func (e *Refused) Error() string { return "telegram: refused by the outbound policy: " + e.Err.Error() }
+func (e *Refused) Unwrap() error { return e.Err }
 
 // User is a Telegram user or bot.
 type User struct {
@@ -149,6 +159,10 @@ func (c *Client) call(ctx context.Context, method string, params any, out any) e
 		// The token is in the URL: it never goes into an error message.
 		e := fmt.Errorf("telegram: %s: %s", method, c.hide(err))
 		var op *net.OpError
+		var blocked *httpx.BlockedError
+		if errors.As(err, &blocked) {
+			return &Refused{Err: e}
+		}
 		if errors.As(err, &op) && op.Op == "dial" {
 			return &NotSent{Err: e}
 		}

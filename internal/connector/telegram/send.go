@@ -131,7 +131,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			}
 			retry := s.d.Now().Add(wait)
 			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
-		case errors.As(err, &ae):
+		case errors.As(err, &ae), errors.As(err, new(*Refused)):
 			cur.Status = crm.MessageFailed
 		case errors.As(err, &ns):
 			retry := s.d.Now().Add(30 * time.Second)

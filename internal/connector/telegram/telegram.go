@@ -222,6 +222,9 @@ func (s *Service) explain(err error) (text, code string) {
 		}
 		return s.t("telegram.error.other", ae.Code, ae.Description), code
 	}
+	if errors.As(err, new(*Refused)) {
+		return s.t("telegram.error.refused"), "refused"
+	}
 	var ns *NotSent
 	if errors.As(err, &ns) {
 		return s.t("telegram.error.network"), "network"
