@@ -159,7 +159,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		Conns: conns, DB: d}); err != nil {
 		return nil, nil, err
 	}
-	if err := telegram.Register(conns.Registry(), outbound); err != nil {
+	if err := telegram.Register(conns.Registry(), reg, outbound); err != nil {
 		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
