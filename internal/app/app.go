@@ -36,6 +36,7 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
@@ -284,13 +285,17 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
 	// Replies from the cards of leads, accounts and contacts go to the
-	// client's Telegram chat.
+	// first channel the client has a conversation in (Telegram now; VK,
+	// Facebook and X are connector.Channels to come).
+	channels := []connector.Channel{bots}
 	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error) {
-		m, err := bots.Send(ctx, actor, telegram.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text})
-		if errors.Is(err, telegram.ErrNoChat) {
-			return m, web.ErrNoChat
+		for _, ch := range channels {
+			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text})
+			if !errors.Is(err, connector.ErrNoChat) {
+				return m, err
+			}
 		}
-		return m, err
+		return crm.Message{}, web.ErrNoChat
 	})
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.

@@ -173,6 +173,12 @@ func (c *Client) call(ctx context.Context, method string, params any, out any) e
 	if err != nil {
 		return fmt.Errorf("telegram: %s: reading the answer: %s", method, c.hide(err))
 	}
+	return decodeAnswer(method, res.StatusCode, b, out)
+}
+
+// decodeAnswer reads the Bot API's envelope: the result into out, or the
+// refusal as an *APIError.
+func decodeAnswer(method string, status int, b []byte, out any) error {
 	var ans struct {
 		OK          bool            `json:"ok"`
 		Result      json.RawMessage `json:"result"`
@@ -183,14 +189,15 @@ func (c *Client) call(ctx context.Context, method string, params any, out any) e
 		} `json:"parameters"`
 	}
 	if err := json.Unmarshal(b, &ans); err != nil {
-		return fmt.Errorf("telegram: %s: HTTP %d, not the Bot API's answer", method, res.StatusCode)
+		return fmt.Errorf("telegram: %s: HTTP %d, not the Bot API's answer", method, status)
 	}
 	if !ans.OK {
 		code := ans.ErrorCode
-		if code == 0 {
-			code = res.StatusCode
+		if code <= 0 {
+			code = status
 		}
-		return &APIError{Method: method, Code: code, Description: ans.Description, RetryAfter: time.Duration(ans.Parameters.RetryAfter) * time.Second}
+		retry := time.Duration(max(ans.Parameters.RetryAfter, 0)) * time.Second
+		return &APIError{Method: method, Code: code, Description: ans.Description, RetryAfter: retry}
 	}
 	if out == nil {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -16,18 +17,17 @@ import (
 // decides its process died mid-request: its outcome is then unknown.
 const stuckAfter = 2 * time.Minute
 
-// Reply is a message a user writes on a record's card.
-type Reply struct {
-	OwnerType string
-	OwnerID   int64
-	Text      string
-	// Attachments are links to files Telegram fetches itself
-	// (sendDocument with a URL).
-	Attachments []crm.Attachment
-}
+// Reply is a message a user writes on a record's card; its attachments'
+// URLs Telegram fetches itself (sendDocument with a URL).
+type Reply = connector.Reply
+
+// Name is the channel's name: the Service is a connector.Channel.
+func (s *Service) Name() string { return crm.ChannelTelegram }
+
+var _ connector.Channel = (*Service)(nil)
 
 // ErrNoChat is a reply to a record no Telegram chat is known for.
-var ErrNoChat = errors.New("telegram: the record has no Telegram chat")
+var ErrNoChat = connector.ErrNoChat
 
 // Send writes a reply into the record's chat: the chat its last Telegram
 // message was in (or the one of the client's Telegram id on the record).
