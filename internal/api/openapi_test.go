@@ -91,6 +91,7 @@ var sampleBodies = map[string]string{
 	"POST /api/v1/catalogs":                 `{"name":"Каталог"}`,
 	"POST /api/v1/tickets":                  `{"title":"Обращение"}`,
 	"POST /api/v1/activities":               `{"kind":"task","subject":"Задача"}`,
+	"POST /api/v1/messages":                 `{"channel":"vk","direction":"in","text":"Здравствуйте"}`,
 	"POST /api/v1/session":                  `{"login":"admin","password":"admin-password"}`,
 	"PATCH /api/v1/users/{id}":              `{"position":"Директор"}`,
 	"PUT /api/v1/settings/{key}":            `{"value":"SO-"}`,
@@ -214,7 +215,7 @@ func TestOpenAPIDocument(t *testing.T) {
 				"GET /api/v1/custom-fields", "POST /api/v1/custom-fields", "DELETE /api/v1/custom-fields/{id}",
 				"GET /api/v1/openapi.json",
 			}
-			for _, res := range []string{"leads", "contacts", "accounts", "deals", "sales-orders", "invoices", "products", "services", "catalogs", "tickets", "activities"} {
+			for _, res := range []string{"leads", "contacts", "accounts", "deals", "sales-orders", "invoices", "products", "services", "catalogs", "tickets", "activities", "messages"} {
 				b := "/api/v1/" + res
 				known = append(known, "GET "+b, "POST "+b, "GET "+b+"/{id}", "PATCH "+b+"/{id}", "DELETE "+b+"/{id}", "POST "+b+"/{id}/restore",
 					"GET "+b+"/{id}/timeline")

@@ -154,6 +154,10 @@ func (a *API) Register(mux *http.ServeMux) {
 		path: "activities", entity: store.EntityActivity, readOnly: []string{"completed_at"},
 		get: s.GetActivity, list: s.ListActivities, create: s.CreateActivity, update: s.UpdateActivity,
 	})
+	register(a, mux, resource[crm.Message]{
+		path: "messages", entity: store.EntityMessage, readOnly: []string{"retry_at"},
+		get: s.GetMessage, list: s.ListMessages, create: s.CreateMessage, update: s.UpdateMessage,
+	})
 	a.calendarRoutes(mux)
 	a.bookingRoutes(mux)
 	a.dictionaryRoutes(mux)

@@ -38,6 +38,8 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
+	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -151,6 +153,8 @@ type Server struct {
 	// Calls turns the telephony providers' notifications into call
 	// activities; its AMI listeners run with the jobs.
 	Calls *telephony.Calls
+	// Telegram receives and sends the messages of Telegram bots.
+	Telegram *telegram.Service
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -220,6 +224,15 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := auto.Registry().AddPushReceiver(calls.Receiver()); err != nil {
 		return nil, err
 	}
+	// Telegram bots as a channel of messages with clients (issue 23).
+	bots, err := telegram.New(telegram.Deps{Store: s, Conns: conns, DB: d, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log,
+		BaseURL: cfg.BaseURL()})
+	if err != nil {
+		return nil, err
+	}
+	if err := auto.Registry().Add(bots.SendAction()); err != nil {
+		return nil, err
+	}
 	// A commit wakes this instance's dispatchers at once and, on
 	// PostgreSQL, the other instances' through the change bus.
 	changes := d.NewChangeBus(func() { svc.Poke(); auto.Poke() }, log)
@@ -251,6 +264,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API
 	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
 	auto.RegisterHooks(mux)             // the webhook trigger of bundles
+	bots.Register(mux)                  // Telegram bots' webhooks
 	// Invoices' public pages.
 	invoice.New(s, log, invoice.DefaultPerIP().Shared(buckets, "invoice-ip")).Register(mux)
 	// The token renewal of the Bitrix24-compatible API's OAuth applications.
@@ -279,6 +293,19 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
+	// Replies from the cards of leads, accounts and contacts go to the
+	// first channel the client has a conversation in (Telegram now; VK,
+	// Facebook and X are connector.Channels to come).
+	channels := []connector.Channel{bots}
+	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error) {
+		for _, ch := range channels {
+			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text})
+			if !errors.Is(err, connector.ErrNoChat) {
+				return m, err
+			}
+		}
+		return crm.Message{}, web.ErrNoChat
+	})
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.
 	addrSrc := &address.Source{DB: d, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log}
@@ -311,7 +338,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv.Add(carddav.NewService(s, web.RussianFieldMessage))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

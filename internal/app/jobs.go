@@ -21,6 +21,7 @@ import (
 	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
 	"github.com/obmen/obmen/internal/connector/smtp"
+	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -122,7 +123,9 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	srv.Automation.Start(run, r)
 	srv.Calls.Start(run)
 	srv.Changes.Start(run)
+	srv.Telegram.Start(run)
 	return func() {
+		srv.Telegram.Stop()
 		srv.Changes.Stop()
 		srv.Calls.Stop()
 		srv.Automation.Stop()
@@ -156,6 +159,9 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 	}
 	if err := telephony.Register(conns.Registry(), reg, telephony.Deps{HTTP: outbound, Dialer: httpx.NewDialer(outboundPolicy(cfg)),
 		Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
+	}
+	if err := telegram.Register(conns.Registry(), reg, outbound); err != nil {
 		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {

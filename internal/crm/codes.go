@@ -173,4 +173,5 @@ var codes = map[string]string{
 	"%q is not a booking id":                                       "not_booking_id",
 	"resource %q is not active":                                    "resource_inactive",
 	"resource %q has %d bookings; make it inactive instead":        "resource_has_bookings",
+	"more than %d files":                                           "too_many_files",
 }

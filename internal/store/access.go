@@ -21,6 +21,7 @@ var ErrForbidden = errors.New("forbidden")
 var scoped = map[string]bool{
 	EntityLead: true, EntityContact: true, EntityAccount: true, EntityDeal: true, EntitySalesOrder: true,
 	EntityInvoice: true, EntityTicket: true, EntityActivity: true,
+	EntityMessage: true,
 }
 
 // Scope is what one request may see and change: the records of the users

@@ -190,7 +190,7 @@ func (t *Tx) IDByExternal(entity, system, externalID string) (int64, error) {
 
 func byExternalSQL(entity string) (string, error) {
 	table := map[string]string{EntityProduct: "products", EntityService: "services", EntityCatalog: "catalogs",
-		EntityAccount: "accounts", EntitySalesOrder: "sales_orders"}[entity]
+		EntityAccount: "accounts", EntitySalesOrder: "sales_orders", EntityContact: "contacts", EntityLead: "leads"}[entity]
 	if table == "" {
 		return "", fmt.Errorf("store: external ids of %q are not looked up", entity)
 	}

@@ -20,6 +20,7 @@ var entityTables = map[string]string{
 	EntityLead: "leads", EntityContact: "contacts", EntityAccount: "accounts", EntityDeal: "deals",
 	EntitySalesOrder: "sales_orders", EntityProduct: "products", EntityService: "services",
 	EntityCatalog: "catalogs", EntityInvoice: "invoices", EntityTicket: "tickets", EntityActivity: "activities",
+	EntityMessage: "messages",
 }
 
 // Kinds of filterable columns.
@@ -760,6 +761,7 @@ var listSpecs = map[string]*spec{
 	EntityLead: &leadSpec, EntityContact: &contactSpec, EntityAccount: &accountSpec, EntityDeal: &dealSpec,
 	EntitySalesOrder: &salesOrderSpec, EntityInvoice: &invoiceSpec, EntityProduct: &productSpec, EntityService: &serviceSpec,
 	EntityCatalog: &catalogSpec, EntityTicket: &ticketSpec, EntityActivity: &activitySpec,
+	EntityMessage: &messageSpec,
 }
 
 // CountRecords counts the records of entity that a list with p's filters

@@ -40,6 +40,8 @@ func (s *Store) GetMany(ctx context.Context, entity string, ids []int64) (map[in
 			err = many(ctx, out, EntityTicket, chunk, q, ticketLoader.load)
 		case EntityActivity:
 			err = many(ctx, out, EntityActivity, chunk, q, loadActivities)
+		case EntityMessage:
+			err = many(ctx, out, EntityMessage, chunk, q, loadMessages)
 		default:
 			return nil, fmt.Errorf("store: %q is not a CRM entity", entity)
 		}

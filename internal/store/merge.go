@@ -155,6 +155,7 @@ func (t *Tx) moveLinks(entity string, keep, drop int64) error {
 	// Rows keyed by (entity, record): activities, comments, requisites.
 	for _, q := range []string{
 		"UPDATE activities SET owner_id = $1 WHERE owner_type = $3 AND owner_id = $2",
+		"UPDATE messages SET owner_id = $1 WHERE owner_type = $3 AND owner_id = $2",
 		"UPDATE comments SET record_id = $1 WHERE entity = $3 AND record_id = $2",
 		"UPDATE requisites SET record_id = $1 WHERE entity = $3 AND record_id = $2",
 	} {

@@ -130,6 +130,8 @@ func (s *Store) Purge(ctx context.Context, actor crm.Actor, entity string, id in
 			"DELETE FROM comments WHERE entity = '"+entity+"' AND record_id = $1",
 			"DELETE FROM requisite_links WHERE entity = '"+entity+"' AND record_id = $1",
 			"UPDATE activities SET owner_type = '', owner_id = 0 WHERE owner_type = '"+entity+"' AND owner_id = $1",
+			// Seed 000: the messages of a record stay, linked to no one.
+			"UPDATE messages SET owner_type = '', owner_id = 0 WHERE owner_type = '"+entity+"' AND owner_id = $1",
 			"DELETE FROM "+table+" WHERE id = $1",
 		)
 		for _, q := range stmts {
@@ -156,6 +158,7 @@ var titleColumns = map[string]string{
 	EntityLead: "title", EntityContact: "search", EntityAccount: "title", EntityDeal: "title",
 	EntitySalesOrder: "number", EntityProduct: "name", EntityService: "name", EntityCatalog: "name",
 	EntityInvoice: "number", EntityTicket: "title", EntityActivity: "subject",
+	EntityMessage: "search",
 }
 
 // RecycleBin lists deleted records, newest deletion first, at most limit

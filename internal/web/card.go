@@ -99,6 +99,8 @@ type cardData struct {
 	Images []crm.ProductImage
 	// Links: the record in external systems (card_links.go).
 	Links []linkView
+	// Reply: the card offers a reply to the client in a messenger.
+	Reply bool
 }
 
 type offersView struct {
@@ -263,6 +265,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		}
 	}
 	d.Version = strOf(rec["updated_at"])
+	d.Reply = u.messenger != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
 	if d.Links, err = u.cardLinks(r, rq, e.Name, id, rec, d.Deleted == "" && !d.ViewOnly); err != nil {
 		u.failErr(w, r, rq, err)
 		return

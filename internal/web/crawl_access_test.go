@@ -72,7 +72,7 @@ var uiClass = map[string]class{
 
 	"GET /e/{entity}/{id}": record, "POST /e/{entity}/{id}": record, "POST /e/{entity}/{id}/delete": record,
 	"GET /e/{entity}/{id}/field/{field}": record, "POST /e/{entity}/{id}/field/{field}": record,
-	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
+	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/message": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
 	"GET /e/lead/{id}/convert": record, "GET /e/lead/{id}/files/{file}": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /e/{entity}/{id}/export/{conn}": record, "POST /keys/{id}/revoke": record,
@@ -108,6 +108,7 @@ var uiClass = map[string]class{
 var apiRecords = map[string]string{
 	"leads": store.EntityLead, "contacts": store.EntityContact, "accounts": store.EntityAccount, "deals": store.EntityDeal,
 	"sales-orders": store.EntitySalesOrder, "invoices": store.EntityInvoice, "tickets": store.EntityTicket, "activities": store.EntityActivity,
+	"messages": store.EntityMessage,
 }
 
 // apiShared are the REST resources everyone shares (store/access.go):
@@ -226,7 +227,7 @@ const crawlMark = "crawlB7q"
 const crawlBookingField = "UF_CRM_CRAWL_BOOKING"
 
 var scopedEntities = []string{store.EntityLead, store.EntityContact, store.EntityAccount, store.EntityDeal,
-	store.EntitySalesOrder, store.EntityInvoice, store.EntityTicket, store.EntityActivity}
+	store.EntitySalesOrder, store.EntityInvoice, store.EntityTicket, store.EntityActivity, store.EntityMessage}
 
 func newCrawl(t *testing.T, e *env) *accessCrawl {
 	t.Helper()
@@ -291,6 +292,8 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 	c.ids[store.EntityTicket] = mine("tickets", title("ticket"), map[string]any{"title": title("ticket")})
 	c.ids[store.EntityActivity] = mine("activities", title("activity"), map[string]any{"subject": title("activity"), "kind": "call",
 		"owner_type": "deal", "owner_id": c.ids[store.EntityDeal]})
+	c.ids[store.EntityMessage] = mine("messages", title("message"), map[string]any{"text": title("message"), "channel": "vk", "direction": "in",
+		"owner_type": "lead", "owner_id": c.ids[store.EntityLead]})
 	c.requisite = mine("accounts/"+strconv.FormatInt(c.ids[store.EntityAccount], 10)+"/requisites", title("requisite"), map[string]any{"name": title("requisite")})
 	// Boris's resource booking (on his calendar, for his deal), and a
 	// booking field on every entity for the records' booking pages.
@@ -394,6 +397,7 @@ func (c *accessCrawl) id(entity string) string { return strconv.FormatInt(c.ids[
 var fieldOf = map[string]string{
 	store.EntityLead: "title", store.EntityContact: "name", store.EntityAccount: "title", store.EntityDeal: "title",
 	store.EntitySalesOrder: "comments", store.EntityInvoice: "comments", store.EntityTicket: "title", store.EntityActivity: "subject",
+	store.EntityMessage: "text",
 }
 
 // uiPaths fills a UI pattern's wildcards: one path per entity for

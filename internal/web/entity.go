@@ -31,6 +31,7 @@ const (
 	kUser     = "user"     // a user id
 	kComms    = "comms"    // phones or e-mails
 	kChoice   = "choice"   // one of Choices, labelled "choice.<value>"
+	kSocial   = "social"   // the one item of value type VT in the comms Comm (a VK URL in webs)
 	// kAddress (address.go) is an address block.
 )
 
@@ -54,6 +55,9 @@ type field struct {
 	Label string
 	// Custom is the declaration of a custom field ("custom.CODE").
 	Custom *crm.CustomField
+	// Comm and VT place a kSocial field: the multi-field ("ims",
+	// "webs") and the value type ("VK") of its item.
+	Comm, VT string
 }
 
 // label names the field in the user's language.
@@ -295,6 +299,11 @@ func titleOf(entityName string, r record) string {
 		t = s("number")
 	case store.EntityActivity:
 		t = s("subject")
+	case store.EntityMessage:
+		t = s("text")
+		if r := []rune(t); len(r) > 60 {
+			t = string(r[:60]) + "…"
+		}
 	case store.EntityProduct, store.EntityService, store.EntityCatalog:
 		t = s("name")
 	default:
@@ -320,6 +329,21 @@ func joinNonEmpty(parts ...string) string {
 	return out
 }
 
+// socialFields are the client's profiles in messengers and social
+// networks (seed 000: VK, Facebook and Twitter URLs; plus Telegram,
+// WhatsApp, Instagram), each one item of the record's web addresses or
+// messengers, as Bitrix24 keeps them.
+func socialFields() []field {
+	return []field{
+		{Name: "vk_url", Kind: kSocial, Comm: "webs", VT: "VK"},
+		{Name: "facebook_url", Kind: kSocial, Comm: "webs", VT: "FACEBOOK"},
+		{Name: "twitter_url", Kind: kSocial, Comm: "webs", VT: "TWITTER"},
+		{Name: "telegram", Kind: kSocial, Comm: "ims", VT: "TELEGRAM"},
+		{Name: "whatsapp", Kind: kSocial, Comm: "ims", VT: "WHATSAPP"},
+		{Name: "instagram", Kind: kSocial, Comm: "ims", VT: "INSTAGRAM"},
+	}
+}
+
 // entities lists every foundation entity with its fields, in menu order.
 func entities(s *store.Store) []*entity {
 	meta := func(fs ...field) []field {
@@ -331,7 +355,7 @@ func entities(s *store.Store) []*entity {
 	}
 	active := func() crm.Product { return crm.Product{Active: true} }
 	activeService := func() crm.Service { return crm.Service{Active: true} }
-	return []*entity{
+	return withSocial([]*entity{
 		{Name: store.EntityLead, ops: bind(s.GetLead, s.ListLeads, s.CreateLead, s.UpdateLead, nil),
 			Fields: meta(
 				field{Name: "title", Kind: kText, List: true, Sort: true},
@@ -503,5 +527,44 @@ func entities(s *store.Store) []*entity {
 				field{Name: "description", Kind: kLong},
 			),
 		},
+		{Name: store.EntityMessage, ops: bind(s.GetMessage, s.ListMessages, s.CreateMessage, s.UpdateMessage, nil),
+			// The related list of a card shows the first four: text,
+			// time, responsible user, delivery status (seed 000).
+			Fields: []field{
+				{Name: "text", Kind: kText, List: true},
+				{Name: "sent_at", Kind: kDateTime, List: true, Sort: true, Filter: true},
+				{Name: "assigned_by_id", Kind: kUser, List: true, Sort: true, Filter: true},
+				{Name: "status", Kind: kChoice, Choices: crm.MessageStatuses, List: true, Sort: true, Filter: true},
+				{Name: "channel", Kind: kChoice, Choices: crm.MessageChannels, List: true, Sort: true, Filter: true},
+				{Name: "direction", Kind: kChoice, Choices: []string{crm.DirectionIn, crm.DirectionOut}, List: true, Sort: true, Filter: true},
+				{Name: "owner_type", Kind: kChoice, Choices: crm.MessageOwnerTypes, Sort: true, Filter: true},
+				{Name: "owner_id", Kind: kRef, RefFrom: "owner_type", List: true, Sort: true},
+				{Name: "handle", Kind: kText, Sort: true},
+				{Name: "author", Kind: kText},
+				{Name: "error", Kind: kText, RO: true},
+				{Name: "created_by_id", Kind: kUser, RO: true, Sort: true},
+				{Name: "created_at", Kind: kDateTime, RO: true, Sort: true},
+			},
+		},
+	})
+}
+
+// withSocial puts the profile fields after the e-mails of leads, accounts
+// and contacts, and their messages beside their activities.
+func withSocial(es []*entity) []*entity {
+	for _, e := range es {
+		switch e.Name {
+		case store.EntityLead, store.EntityAccount, store.EntityContact:
+		default:
+			continue
+		}
+		for i, f := range e.Fields {
+			if f.Name == "emails" {
+				e.Fields = append(e.Fields[:i+1:i+1], append(socialFields(), e.Fields[i+1:]...)...)
+				break
+			}
+		}
+		e.Related = append(e.Related, related{store.EntityMessage, "owner_id"})
 	}
+	return es
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/obmen/obmen/internal/store"
 )
@@ -79,6 +80,12 @@ func (u *UI) entityOf(w http.ResponseWriter, r *http.Request, rq *request) (*ent
 	return e, true
 }
 
+// isPeriod: the list filters the field by a period, from one date to
+// another.
+func isPeriod(f field) bool {
+	return f.Filter && f.Custom == nil && (f.Kind == kDateTime || f.Kind == kDate)
+}
+
 // parseListQuery reads q, sort, cursor, prev, limit, cols and the filters
 // "f.<field>" of a list URL; fields are the entity's listFields.
 func parseListQuery(fields []field, q url.Values) listQuery {
@@ -118,6 +125,23 @@ func parseListQuery(fields []field, q url.Values) listQuery {
 				op = customOp(f.Custom)
 			}
 			lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: op, Value: v})
+		}
+	}
+	// A period: "f.<field>.from" and "f.<field>.to" (dates, both
+	// included) of a time or date filter.
+	for _, f := range fields {
+		if !isPeriod(f) {
+			continue
+		}
+		if v := strings.TrimSpace(q.Get("f." + f.Name + ".from")); v != "" {
+			lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: "gte", Value: v})
+		}
+		if v := strings.TrimSpace(q.Get("f." + f.Name + ".to")); v != "" {
+			if d, err := time.Parse(time.DateOnly, v); err == nil {
+				lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: "lt", Value: d.AddDate(0, 0, 1).Format(time.DateOnly)})
+			} else {
+				lq.params.Filters = append(lq.params.Filters, store.Filter{Field: f.Name, Op: "lte", Value: v})
+			}
 		}
 	}
 	chosen := map[string]bool{}
@@ -200,7 +224,12 @@ func (u *UI) list(w http.ResponseWriter, r *http.Request, rq *request) {
 		if c.Chosen {
 			d.Columns = append(d.Columns, c)
 		}
-		if f.Filter {
+		if isPeriod(f) {
+			for _, end := range []string{"from", "to"} {
+				d.Filters = append(d.Filters, filterView{Name: "f." + f.Name + "." + end, Label: c.Label + ": " + rq.T("list.period_"+end),
+					Value: q.Get("f." + f.Name + "." + end), Type: "date"})
+			}
+		} else if f.Filter {
 			fv := filterView{Name: "f." + f.Name, Label: c.Label, Value: q.Get("f." + f.Name), Options: lk.options(f, record{}, rq.T)}
 			if f.Custom != nil && f.Kind != kChoice && f.Kind != kBool {
 				// A custom text, number or date: typed, not chosen.

@@ -292,6 +292,8 @@ func (l *lookups) display(f field, rec record) string {
 		return strOf(v)
 	case kComms:
 		return commsText(v)
+	case kSocial:
+		return socialValue(f, rec)
 	case kAddress:
 		return addrText(v)
 	case kIDs:
@@ -334,6 +336,8 @@ func inputValue(f field, rec record, loc *time.Location) string {
 	switch f.Kind {
 	case kComms:
 		return commsText(v)
+	case kSocial:
+		return socialValue(f, rec)
 	case kAddress:
 		return addrText(v)
 	case kIDs:
@@ -349,6 +353,18 @@ func inputValue(f field, rec record, loc *time.Location) string {
 		return ""
 	}
 	return strOf(v)
+}
+
+// socialValue is the value of a kSocial field: its item in the
+// multi-field.
+func socialValue(f field, rec record) string {
+	items, _ := rec[f.Comm].([]any)
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok && strOf(m["value_type"]) == f.VT {
+			return strOf(m["value"])
+		}
+	}
+	return ""
 }
 
 func commsText(v any) string {
@@ -479,6 +495,30 @@ func parseFormAll(e *entity, form func(string) string, has func(string) bool, cu
 				continue
 			}
 			patch[f.Name] = ids
+		case kSocial:
+			// The other items of the multi-field stay as they are (with
+			// what another social field of this form put there).
+			base, ok := patch[f.Comm].([]map[string]any)
+			if !ok {
+				base = []map[string]any{}
+				if items, ok := cur[f.Comm].([]any); ok {
+					for _, it := range items {
+						if m, ok := it.(map[string]any); ok {
+							base = append(base, m)
+						}
+					}
+				}
+			}
+			items := []map[string]any{}
+			for _, m := range base {
+				if strOf(m["value_type"]) != f.VT {
+					items = append(items, m)
+				}
+			}
+			if raw != "" {
+				items = append(items, map[string]any{"value": raw, "value_type": f.VT})
+			}
+			patch[f.Comm] = items
 		case kComms:
 			// Items that stay keep their id and value type, so that an
 			// unchanged list is no change.

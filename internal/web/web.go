@@ -52,14 +52,16 @@ const sessionTTL = 12 * time.Hour
 
 // UI is the admin web interface.
 type UI struct {
-	store    *store.Store
-	log      *slog.Logger
-	pages    map[string]*template.Template
-	entities []*entity
-	byPath   map[string]*entity
-	journal  []journalSource
-	routes   []string // the registered patterns (Routes)
-	integ    []Integration
+	// messenger sends replies from cards (nil: no channel configured).
+	messenger Messenger
+	store     *store.Store
+	log       *slog.Logger
+	pages     map[string]*template.Template
+	entities  []*entity
+	byPath    map[string]*entity
+	journal   []journalSource
+	routes    []string // the registered patterns (Routes)
+	integ     []Integration
 
 	loginByIP, loginByName *httpx.Limiter
 	// totp is the optional second sign-in step (SetTOTP); nil: none.
@@ -229,6 +231,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /e/{entity}/{id}/field/{field}", u.fieldGet)
 	u.handle(mux, "POST /e/{entity}/{id}/field/{field}", u.fieldSave)
 	u.handle(mux, "POST /e/{entity}/{id}/comment", u.addComment)
+	u.handle(mux, "POST /e/{entity}/{id}/message", u.sendMessage)
 	u.handle(mux, "POST /e/{entity}/{id}/items", u.saveItems)
 	u.handle(mux, "POST /e/{entity}/{id}/items/preview", u.itemsPreview)
 	u.handle(mux, "GET /e/lead/{id}/convert", u.convertPage)

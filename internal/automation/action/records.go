@@ -35,6 +35,7 @@ func newRecords(s *store.Store) *records {
 		store.EntityCatalog:    getter(s.GetCatalog),
 		store.EntityTicket:     getter(s.GetTicket),
 		store.EntityActivity:   getter(s.GetActivity),
+		store.EntityMessage:    getter(s.GetMessage),
 	}, store: s, zeros: zeroRecords()}
 }
 
@@ -45,7 +46,7 @@ func zeroRecords() map[string]map[string]any {
 		store.EntityLead: crm.Lead{}, store.EntityContact: crm.Contact{}, store.EntityAccount: crm.Account{},
 		store.EntityDeal: crm.Deal{}, store.EntitySalesOrder: crm.SalesOrder{}, store.EntityInvoice: crm.Invoice{},
 		store.EntityProduct: crm.Product{}, store.EntityService: crm.Service{}, store.EntityCatalog: crm.Catalog{},
-		store.EntityTicket: crm.Ticket{}, store.EntityActivity: crm.Activity{},
+		store.EntityTicket: crm.Ticket{}, store.EntityActivity: crm.Activity{}, store.EntityMessage: crm.Message{},
 	} {
 		// Lists and maps empty rather than absent, as a stored record
 		// reads back.

@@ -1,0 +1,132 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// Names of the bundles' action, trigger and group.
+const (
+	ActionSend      = "message.send"
+	TriggerReceived = "message.received"
+	GroupMessage    = "message"
+)
+
+// SendInput is message.send's input: the text (a template, as every
+// step input) to the client of a lead, account or contact, in a channel.
+type SendInput struct {
+	Channel   string `json:"channel" auto:"required,enum=telegram"`
+	OwnerType string `json:"owner_type" auto:"required,enum=lead|account|contact"`
+	OwnerID   int64  `json:"owner_id" auto:"required"`
+	Text      string `json:"text" auto:"required"`
+}
+
+// SendOutput is message.send's output.
+type SendOutput struct {
+	MessageID int64  `json:"message_id"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	// Repeated: an earlier attempt of the step made the message; it was
+	// not sent again.
+	Repeated bool `json:"repeated,omitempty"`
+}
+
+type sendAction struct {
+	desc automation.Description
+	s    *Service
+}
+
+// SendAction is message.send. A retried step finds the message its first
+// attempt made (by the step's key) and never sends it twice.
+func (s *Service) SendAction() automation.Action {
+	desc := automation.Define(automation.Spec{Name: ActionSend, Group: GroupMessage, Writes: true},
+		func(context.Context, *automation.Call, SendInput) (SendOutput, error) { return SendOutput{}, nil }).Describe()
+	return &sendAction{desc: desc, s: s}
+}
+
+func (a *sendAction) Describe() automation.Description { return a.desc }
+
+func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (any, error) {
+	in, err := automation.DecodeInput[SendInput](input, a.desc)
+	if err != nil {
+		return nil, err
+	}
+	if in.Channel != crm.ChannelTelegram {
+		return nil, automation.InputErrorf("channel", "%q is not one of %s", in.Channel, crm.ChannelTelegram)
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return nil, automation.InputErrorf("text", "required")
+	}
+	if c.DryRun {
+		return automation.ToValue(SendOutput{Status: crm.MessageQueued})
+	}
+	key := c.Key()
+	if !c.Fresh {
+		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, "automation", key); err == nil && id != 0 {
+			m, err := a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
+			if err != nil {
+				return nil, err
+			}
+			// An attempt that stopped after storing it: deliver it
+			// (Deliver sends a queued message once, and nothing else).
+			if err := a.s.Deliver(ctx, id); err != nil {
+				return nil, err
+			}
+			m, _ = a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
+			return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error, Repeated: true})
+		}
+	}
+	connID, chatID, err := a.s.chatOf(store.Unscoped(ctx), in.OwnerType, in.OwnerID)
+	if errors.Is(err, ErrNoChat) {
+		return nil, automation.InputErrorf("owner_id", "%s %d has no Telegram chat: the client has not written to the bot", in.OwnerType, in.OwnerID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.s.d.Store.CreateMessage(ctx, c.Actor, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
+		ConnectionID: connID, ChatID: chatID, Text: in.Text, OwnerType: in.OwnerType, OwnerID: in.OwnerID, Status: crm.MessageQueued,
+		Extra: crm.Extra{ExternalIDs: map[string]string{"automation": key}}})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.s.Deliver(ctx, m.ID); err != nil {
+		return nil, err
+	}
+	m, err = a.s.d.Store.GetMessage(store.Unscoped(ctx), m.ID)
+	if err != nil {
+		return nil, err
+	}
+	return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error})
+}
+
+// Triggers are the message triggers: message.received stands for a
+// crm.event trigger on the incoming messages the connectors store, so
+// its runs come from the change-event log (durable, one per message).
+// trigger.record is the message; its owner_type and owner_id name the
+// lead, account or contact.
+func Triggers() []automation.TriggerKind {
+	eventFields := []automation.Field{{Name: "id", Type: "integer"}, {Name: "entity", Type: "string"}, {Name: "record_id", Type: "integer"},
+		{Name: "action", Type: "string"}, {Name: "changes", Type: "object"}, {Name: "created_at", Type: "datetime"}}
+	record := []automation.Field{{Name: "id", Type: "integer"}, {Name: "channel", Type: "string", Enum: crm.MessageChannels},
+		{Name: "direction", Type: "string"}, {Name: "connection_id", Type: "integer"}, {Name: "handle", Type: "string"},
+		{Name: "chat_id", Type: "string"}, {Name: "text", Type: "string"}, {Name: "author", Type: "string"},
+		{Name: "owner_type", Type: "string"}, {Name: "owner_id", Type: "integer"}, {Name: "assigned_by_id", Type: "integer"},
+		{Name: "sent_at", Type: "datetime"}}
+	data := []automation.Field{{Name: "event", Type: "object", Fields: eventFields}, {Name: "record", Type: "object", Fields: record}}
+	return []automation.TriggerKind{{Type: TriggerReceived, Group: GroupMessage, Data: data,
+		Validate: func(spec automation.TriggerSpec) []automation.Problem {
+			for k := range spec.Options {
+				return []automation.Problem{{Field: "trigger.options." + k, Message: "unknown option: message.received has none (use the filters)"}}
+			}
+			return nil
+		},
+		Events: func(automation.TriggerSpec) automation.TriggerSpec {
+			return automation.TriggerSpec{Type: automation.TriggerCRMEvent, Entity: store.EntityMessage, Actions: []string{"create"},
+				ChangedTo: map[string]any{"direction": crm.DirectionIn}}
+		}}}
+}

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+)
+
+// Messenger sends a reply from a record's card into the client's chat
+// (the telegram connector); ErrNoChat when no chat is known for the
+// record.
+type Messenger func(ctx context.Context, a crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error)
+
+// ErrNoChat is a reply to a record without a chat: the client has not
+// written to the bot yet.
+var ErrNoChat = errors.New("web: the record has no chat")
+
+// SetMessenger lets cards of leads, accounts and contacts reply.
+func (u *UI) SetMessenger(m Messenger) { u.messenger = m }
+
+// sendMessage is the card's reply box: the message is stored and sent;
+// what became of it is on the card's "Сообщения" list (delivered, or the
+// error in Russian).
+func (u *UI) sendMessage(w http.ResponseWriter, r *http.Request, rq *request) {
+	e, ok := u.entityOf(w, r, rq)
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	if u.messenger == nil || !slices.Contains(crm.MessageOwnerTypes, e.Name) {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	// The record must be one the user sees (the store's scope says).
+	if _, err := e.get(r.Context(), id); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	if _, err := u.messenger(r.Context(), rq.Actor(), e.Name, id, text); err != nil {
+		if errors.Is(err, ErrNoChat) {
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_chat")})
+			return
+		}
+		if fe, ok := crm.AsFieldError(err); ok {
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)})
+			return
+		}
+		u.failErr(w, r, rq, err)
+		return
+	}
+	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"#message-reply")
+}
