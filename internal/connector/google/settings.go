@@ -3,6 +3,8 @@ package google
 import (
 	"fmt"
 	"slices"
+
+	"github.com/obmen/obmen/internal/crm"
 )
 
 // Directions of a sync.
@@ -104,27 +106,16 @@ func DefaultSettings() Settings {
 		ContactFields: slices.Clone(DefaultContactFields), EventFields: slices.Clone(DefaultEventFields)}
 }
 
-// Problem is a setting at fault: Field names it as the form does
-// ("direction", "contact_fields[2].google").
-type Problem struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// InvalidError lists every problem of settings that cannot be saved.
-type InvalidError struct{ Problems []Problem }
-
-func (e *InvalidError) Error() string {
-	s := "google: invalid sync settings:"
-	for _, p := range e.Problems {
-		s += " " + p.Field + ": " + p.Message + ";"
-	}
-	return s
-}
-
-// Normalize fills defaults and checks the settings.
+// Normalize fills defaults and checks the settings; the problems come
+// as crm.FieldErrors naming the field as the form does ("direction",
+// "contact_fields[2].google").
 func (s *Settings) Normalize() error {
-	var ps []Problem
+	var errs crm.FieldErrors
+	add := func(err error) {
+		if fe, ok := crm.AsFieldError(err); ok {
+			errs = append(errs, fe)
+		}
+	}
 	if s.Direction == "" {
 		s.Direction = Both
 	}
@@ -134,12 +125,12 @@ func (s *Settings) Normalize() error {
 	switch s.Direction {
 	case ToGoogle, FromGoogle, Both:
 	default:
-		ps = append(ps, Problem{"direction", fmt.Sprintf("%q is not one of to_google, from_google, both", s.Direction)})
+		add(crm.Invalid("direction", "%q is not one of %s", s.Direction, "to_google, from_google, both"))
 	}
 	switch s.Conflict {
 	case LaterWins, ObmenWins:
 	default:
-		ps = append(ps, Problem{"conflict", fmt.Sprintf("%q is not one of later, obmen", s.Conflict)})
+		add(crm.Invalid("conflict", "%q is not one of %s", s.Conflict, "later, obmen"))
 	}
 	if len(s.ContactFields) == 0 {
 		s.ContactFields = slices.Clone(DefaultContactFields)
@@ -147,16 +138,20 @@ func (s *Settings) Normalize() error {
 	if len(s.EventFields) == 0 {
 		s.EventFields = slices.Clone(DefaultEventFields)
 	}
-	ps = append(ps, checkPairs("contact_fields", s.ContactFields, ContactCRMFields, PeopleFields)...)
-	ps = append(ps, checkPairs("event_fields", s.EventFields, EventCRMFields, EventFields)...)
-	if len(ps) > 0 {
-		return &InvalidError{Problems: ps}
+	for _, err := range checkPairs("contact_fields", s.ContactFields, ContactCRMFields, PeopleFields) {
+		add(err)
+	}
+	for _, err := range checkPairs("event_fields", s.EventFields, EventCRMFields, EventFields) {
+		add(err)
+	}
+	if len(errs) > 0 {
+		return errs
 	}
 	return nil
 }
 
-func checkPairs(name string, pairs []Pair, crmFields, remote map[string]string) []Problem {
-	var ps []Problem
+func checkPairs(name string, pairs []Pair, crmFields, remote map[string]string) []error {
+	var errs []error
 	seenCRM, seenRemote := map[string]bool{}, map[string]bool{}
 	for i, p := range pairs {
 		at := fmt.Sprintf("%s[%d]", name, i)
@@ -164,19 +159,19 @@ func checkPairs(name string, pairs []Pair, crmFields, remote map[string]string) 
 		rk, ok2 := remote[p.Google]
 		switch {
 		case !ok1:
-			ps = append(ps, Problem{at + ".crm", fmt.Sprintf("%q is not a field that can be synced", p.CRM)})
+			errs = append(errs, crm.Invalid(at+".crm", "%q is not a field that can be synced with Google", p.CRM))
 		case !ok2:
-			ps = append(ps, Problem{at + ".google", fmt.Sprintf("%q is not a Google field that can be synced", p.Google)})
+			errs = append(errs, crm.Invalid(at+".google", "%q is not a Google field that can be synced", p.Google))
 		case ck != rk:
-			ps = append(ps, Problem{at, fmt.Sprintf("%q (%s) cannot be mapped to %q (%s)", p.CRM, ck, p.Google, rk)})
+			errs = append(errs, crm.Invalid(at, "%q cannot be synced with %q: they hold different kinds of values", p.CRM, p.Google))
 		case seenCRM[p.CRM]:
-			ps = append(ps, Problem{at + ".crm", fmt.Sprintf("%q is mapped twice", p.CRM)})
+			errs = append(errs, crm.Invalid(at+".crm", "%q is mapped twice", p.CRM))
 		case seenRemote[p.Google]:
-			ps = append(ps, Problem{at + ".google", fmt.Sprintf("%q is mapped twice", p.Google)})
+			errs = append(errs, crm.Invalid(at+".google", "%q is mapped twice", p.Google))
 		}
 		seenCRM[p.CRM], seenRemote[p.Google] = true, true
 	}
-	return ps
+	return errs
 }
 
 func (s Settings) pull() bool { return s.Direction == FromGoogle || s.Direction == Both }

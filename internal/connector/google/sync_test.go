@@ -399,9 +399,9 @@ func TestContactsFieldMappingAndDirection(t *testing.T) {
 	bad.Direction = "sideways"
 	bad.ContactFields = []google.Pair{{CRM: "phones", Google: "names.givenName"}, {CRM: "nope", Google: "names.familyName"}}
 	err := bad.Normalize()
-	var ie *google.InvalidError
-	if !errors.As(err, &ie) || len(ie.Problems) != 3 || ie.Problems[0].Field != "direction" || ie.Problems[1].Field != "contact_fields[0]" ||
-		ie.Problems[2].Field != "contact_fields[1].crm" {
+	var fes crm.FieldErrors
+	if !errors.As(err, &fes) || len(fes) != 3 || fes[0].Field != "direction" || fes[1].Field != "contact_fields[0]" ||
+		fes[2].Field != "contact_fields[1].crm" || fes[2].Code != "google_field_unknown" {
 		t.Fatalf("%v", err)
 	}
 }
