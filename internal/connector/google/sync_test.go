@@ -46,7 +46,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	deps := google.Deps{DB: d, Store: st, Box: box, HTTP: hc, BaseURL: "https://crm.example.ru",
 		Endpoints: google.Endpoints{Auth: f.srv.URL + "/auth", Token: f.srv.URL + "/token", People: f.srv.URL + "/",
 			Calendar: f.srv.URL + "/calendar/v3/", UserInfo: f.srv.URL + "/userinfo"},
-		Backoff: time.Millisecond, MaxWait: 10 * time.Millisecond}
+		Backoff: time.Millisecond, MaxWait: 10 * time.Millisecond, Every: time.Hour, Debounce: time.Microsecond}
 	conns := connection.NewStore(d, box, reg)
 	deps.Conns = conns
 	if err := google.Register(reg, deps); err != nil {
@@ -483,6 +483,41 @@ func TestOAuthState(t *testing.T) {
 		var sealed string
 		if err := d.Reader().QueryRowContext(e.ctx, "SELECT refresh_token FROM google_syncs WHERE user_id = $1", e.user).Scan(&sealed); err != nil || sealed == "" || sealed == "refresh-1" {
 			t.Fatalf("refresh token at rest: %q %v", sealed, err)
+		}
+	})
+}
+
+func TestScheduleAndChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		if n, err := e.sv.RunDue(e.ctx); err != nil || n != 0 {
+			t.Fatalf("nothing connected: %d %v", n, err)
+		}
+		e.connect()
+		e.settings(func(s *google.Settings) { s.Calendar = false })
+		c := e.contact(crm.Contact{Name: "Расписание"})
+		if n, err := e.sv.RunDue(e.ctx); err != nil || n != 1 {
+			t.Fatalf("due after connecting: %d %v", n, err)
+		}
+		if _, _, n := personByGiven(e.f.livePersons(), "Расписание"); n != 1 {
+			t.Fatal("the scheduled run did not send the contact")
+		}
+		if n, err := e.sv.RunDue(e.ctx); err != nil || n != 0 {
+			t.Fatalf("nothing due: %d %v", n, err)
+		}
+		// A change in Obmen makes the sync due (after the debounce).
+		if _, err := e.st.UpdateContact(e.ctx, e.actor, c.ID, func(c *crm.Contact) error { c.LastName = "Изменение"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // the debounce of the test's service
+		if n, err := e.sv.RunDue(e.ctx); err != nil || n != 1 {
+			t.Fatalf("due after a change: %d %v", n, err)
+		}
+		if _, p, _ := personByGiven(e.f.livePersons(), "Расписание"); p["names"].([]any)[0].(map[string]any)["familyName"] != "Изменение" {
+			t.Fatalf("%v", p)
+		}
+		if n, err := e.sv.RunDue(e.ctx); err != nil || n != 0 {
+			t.Fatalf("its own changes made it due again: %d %v", n, err)
 		}
 	})
 }
