@@ -36,6 +36,7 @@ import (
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
@@ -137,6 +138,8 @@ type Server struct {
 	CommerceML *exchange.Service
 	// Sites are the exchanges with web shops, where Obmen plays 1C.
 	Sites *site.Service
+	// Google is the users' contacts and calendar sync with Google.
+	Google *google.Service
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
 	// Connections are the saved accounts of external systems that
@@ -270,6 +273,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
+	gsync, err := google.New(google.Deps{DB: d, Store: s, Conns: conns, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)),
+		BaseURL: cfg.BaseURL(), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	ui.SetGoogle(gsync)
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.
 	addrSrc := &address.Source{DB: d, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log}
@@ -295,7 +304,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

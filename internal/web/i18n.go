@@ -44,6 +44,9 @@ var messages = func() *i18n.Catalog {
 	if err := c.Add(addressMessages, "messages/address"); err != nil {
 		panic(err)
 	}
+	if err := c.Add(googleMessages, "messages/google"); err != nil {
+		panic(err)
+	}
 	return c
 }()
 
@@ -51,6 +54,11 @@ var messages = func() *i18n.Catalog {
 //
 //go:embed messages/ux/*.json
 var uxMessages embed.FS
+
+// googleMessages are the texts of the Google sync page (google.go).
+//
+//go:embed messages/google/*.json
+var googleMessages embed.FS
 
 // connMessages are the texts of the connections pages (connections.go).
 //

@@ -62,6 +62,12 @@ func (sv *Service) client(ctx context.Context, connID int64) (*oauth2.Config, in
 	}, connID, nil
 }
 
+// HasClient says an admin has set up the OAuth client.
+func (sv *Service) HasClient(ctx context.Context) bool {
+	cs, err := sv.d.Conns.List(ctx, Type)
+	return err == nil && len(cs) > 0
+}
+
 // RedirectURI is the address to enter among the OAuth client's
 // authorized redirect URIs in Google's console.
 func (sv *Service) RedirectURI() string {
