@@ -156,6 +156,12 @@ func (f *fake) liveEvents() map[string]map[string]any {
 	return out
 }
 
+func (f *fake) refreshCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refreshes
+}
+
 func (f *fake) seen(part string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

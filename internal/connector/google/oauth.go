@@ -157,18 +157,22 @@ func (sv *Service) Complete(ctx context.Context, userID int64, state, code strin
 	}
 	now := sv.d.now().UnixMicro()
 	err = sv.d.DB.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// Another account's sync tokens and links mean nothing here.
+		// Another account's sync tokens and links mean nothing here (an
+		// account not told, when userinfo failed, is taken for the same).
 		var prev string
 		if err := tx.QueryRowContext(ctx, "SELECT account FROM google_syncs WHERE user_id = $1", userID).Scan(&prev); err != nil {
 			return err
 		}
-		if prev != account {
+		if prev != "" && account != "" && prev != account {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM google_links WHERE sync_id IN (SELECT id FROM google_syncs WHERE user_id = $1)", userID); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, "UPDATE google_syncs SET people_token = '', calendar_token = '', contacts_cursor = 0, calendar_cursor = 0 WHERE user_id = $1", userID); err != nil {
 				return err
 			}
+		}
+		if account == "" {
+			account = prev
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE google_syncs SET refresh_token = $1, access_token = $2, token_expiry = $3, account = $4,
 			connection_id = $5, due_at = $6, updated_at = $6 WHERE user_id = $7`, sr, sa, tok.Expiry.UnixMicro(), account, connID, now, userID)

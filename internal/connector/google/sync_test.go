@@ -29,6 +29,8 @@ type env struct {
 	st    *store.Store
 	user  int64
 	actor crm.Actor
+	box   *secret.Box
+	deps  google.Deps
 }
 
 func newEnv(t *testing.T, d *db.DB) *env {
@@ -60,7 +62,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, f: f, sv: sv, st: st, user: admin.UserID, actor: admin}
+	e := &env{t: t, ctx: ctx, f: f, sv: sv, st: st, user: admin.UserID, actor: admin, box: box, deps: deps}
 	return e
 }
 
