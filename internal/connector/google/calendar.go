@@ -255,6 +255,9 @@ func (r *run) calendar(ctx context.Context) error {
 	side.Full = token == ""
 	push := map[int64]bool{}
 	seen := map[string]bool{}
+	if r.unpaired, err = r.unpairedActivities(ctx, byRec); err != nil {
+		return err
+	}
 	for _, e := range evs {
 		if e.RecurringEventId != "" {
 			// A changed or cancelled occurrence of a recurring event: the
@@ -329,6 +332,34 @@ func (r *run) pullEvent(ctx context.Context, e *calendar.Event, byRec map[int64]
 	rh := hashView(r.eventView(e))
 	l := byRemote[e.Id]
 	if l == nil {
+		// Never paired: an activity of the same title and start is its
+		// twin (a sync set up again after "remove sync" pairs, not
+		// duplicates).
+		if id, ok := r.unpaired[pairKey(eventValue(e, "summary"), eventTime(e.Start))]; ok {
+			delete(r.unpaired, pairKey(eventValue(e, "summary"), eventTime(e.Start)))
+			a, err := r.sv.d.Store.GetActivity(ctx, id)
+			if err == nil {
+				l = &link{Kind: linkEvent, RecordID: id, RemoteID: e.Id, ETag: e.Etag, RemoteHash: rh, Extra: extraOf(e)}
+				lv := hashView(r.activityView(a))
+				if lv != rh && set.pull() && (!set.push() || (set.Conflict == LaterWins && eventUpdated(e).After(a.UpdatedAt))) {
+					if a, err = r.sv.d.Store.UpdateActivity(ctx, r.actor, id, func(a *crm.Activity) error { r.applyEvent(a, e); return nil }); err != nil {
+						r.res.fail(&side.ToObmen, "activity %d (event %s): %v", id, e.Id, err)
+						return
+					}
+					side.ToObmen.Updated++
+					lv = hashView(r.activityView(a))
+				} else if lv != rh {
+					push[id] = true
+				}
+				l.LocalHash = lv
+				if err := r.sv.saveLink(ctx, r.s.ID, l); err != nil {
+					r.res.fail(&side.ToObmen, "%v", err)
+					return
+				}
+				byRec[l.RecordID], byRemote[l.RemoteID] = l, l
+				return
+			}
+		}
 		if !set.pull() {
 			return
 		}
@@ -384,6 +415,31 @@ func (r *run) pullEvent(ctx context.Context, e *calendar.Event, byRec map[int64]
 	if err := r.sv.saveLink(ctx, r.s.ID, l); err != nil {
 		r.res.fail(&side.ToObmen, "%v", err)
 	}
+}
+
+func pairKey(subject, start string) string { return subject + "\x00" + start }
+
+// unpairedActivities are the user's calendar activities paired with no
+// event, by title and start.
+func (r *run) unpairedActivities(ctx context.Context, byRec map[int64]*link) (map[string]int64, error) {
+	rows, err := r.sv.d.DB.Reader().QueryContext(ctx, "SELECT id, subject, start_at FROM activities WHERE assigned_by_id = $1 AND deleted_at = 0 AND start_at <> 0 AND kind IN ('meeting', 'call')", r.s.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("google: the user's activities: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id, start int64
+		var subject string
+		if err := rows.Scan(&id, &subject, &start); err != nil {
+			return nil, fmt.Errorf("google: the user's activities: %w", err)
+		}
+		if byRec[id] == nil {
+			t := time.UnixMicro(start)
+			out[pairKey(subject, fmtTime(&t))] = id
+		}
+	}
+	return out, rows.Err()
 }
 
 // syncedKind says an activity belongs on the calendar: a meeting or a

@@ -163,3 +163,79 @@ func TestCalendarSync(t *testing.T) {
 		}
 	})
 }
+
+func TestCalendarConflicts(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		rule       string
+		googleLate bool
+		want       string
+	}{
+		{"later/google-later", google.LaterWins, true, "Гугл"},
+		{"later/obmen-later", google.LaterWins, false, "Обмен"},
+		{"obmen/google-later", google.ObmenWins, true, "Обмен"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, d *db.DB) {
+				e := newEnv(t, d)
+				e.connect()
+				e.settings(func(s *google.Settings) { s.Contacts = false; s.Conflict = tc.rule })
+				a, err := e.st.CreateActivity(e.ctx, e.actor, crm.Activity{Kind: crm.ActivityCall, Subject: "Созвон",
+					StartAt: at("2026-12-10T09:00:00Z"), Meta: crm.Meta{AssignedByID: e.user}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.run()
+				id, ev, _ := eventBySummary(e.f.liveEvents(), "Созвон")
+				if ev["end"].(map[string]any)["dateTime"] != "2026-12-10T10:00:00Z" {
+					t.Fatalf("a call without an end goes for an hour: %v", ev)
+				}
+				googleAt := time.Now().Add(-time.Hour)
+				if tc.googleLate {
+					googleAt = time.Now().Add(time.Hour)
+				}
+				if _, err := e.st.UpdateActivity(e.ctx, e.actor, a.ID, func(a *crm.Activity) error { a.Description = "Обмен"; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				e.f.editEvent(id, googleAt, func(ev map[string]any) { ev["description"] = "Гугл" })
+				e.run()
+				got, _ := e.st.GetActivity(e.ctx, a.ID)
+				remote := e.f.liveEvents()[id]["description"]
+				if got.Description != tc.want || remote != tc.want {
+					t.Fatalf("Obmen %q, Google %q, want both %q", got.Description, remote, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// Removed and set up again, the sync pairs what both sides have — events
+// by title and start, contacts by e-mail — and duplicates nothing.
+func TestResetupNoDuplicates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.connect()
+		e.settings(nil)
+		e.f.addEvent(map[string]any{"summary": "Обед", "start": map[string]any{"dateTime": "2026-12-11T12:00:00Z"},
+			"end": map[string]any{"dateTime": "2026-12-11T13:00:00Z"}}, past)
+		e.f.addPerson(map[string]any{"names": names("Вера", "Почтова"), "emailAddresses": emails("vera@example.ru")}, past)
+		if _, err := e.st.CreateActivity(e.ctx, e.actor, crm.Activity{Kind: crm.ActivityMeeting, Subject: "Ужин",
+			StartAt: at("2026-12-11T19:00:00Z"), EndAt: at("2026-12-11T21:00:00Z"), Meta: crm.Meta{AssignedByID: e.user}}); err != nil {
+			t.Fatal(err)
+		}
+		e.contact(crm.Contact{Name: "Глеб", Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 912 000-11-22"}}}})
+		e.run()
+		if err := e.sv.Remove(e.ctx, e.user); err != nil {
+			t.Fatal(err)
+		}
+		e.connect()
+		e.settings(nil)
+		res := e.run()
+		if res.Contacts.ToObmen.Created+res.Contacts.ToGoogle.Created+res.Calendar.ToObmen.Created+res.Calendar.ToGoogle.Created != 0 {
+			t.Fatalf("duplicates after setting up again: %+v", res)
+		}
+		if len(e.activities()) != 2 || len(e.f.liveEvents()) != 2 || len(e.contacts()) != 2 || len(e.f.livePersons()) != 2 {
+			t.Fatalf("%d activities, %d events, %d contacts, %d people", len(e.activities()), len(e.f.liveEvents()), len(e.contacts()), len(e.f.livePersons()))
+		}
+	})
+}

@@ -70,6 +70,9 @@ type run struct {
 	actor  crm.Actor
 	// upTo is the last change event at the start: the cursors move to it.
 	upTo int64
+	// unpaired are the calendar activities paired with no event, by
+	// title and start.
+	unpaired map[string]int64
 }
 
 // httpClient is the APIs' client: the guarded transport under retries
