@@ -217,7 +217,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := auto.Registry().AddPushReceiver(calls.Receiver()); err != nil {
 		return nil, err
 	}
-	s.OnCommit(func() { svc.Poke(); auto.Poke() })
+	// The users' Google sync: a commit pokes it, and a burst of changes
+	// makes one tick job after its debounce.
+	gsync, err := google.New(google.Deps{DB: d, Store: s, Conns: conns, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)),
+		BaseURL: cfg.BaseURL(), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	s.OnCommit(func() { svc.Poke(); auto.Poke(); gsync.Poke() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
@@ -273,11 +280,6 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetAutomation(auto)
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
-	gsync, err := google.New(google.Deps{DB: d, Store: s, Conns: conns, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)),
-		BaseURL: cfg.BaseURL(), Log: log})
-	if err != nil {
-		return nil, err
-	}
 	ui.SetGoogle(gsync)
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.

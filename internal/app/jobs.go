@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"github.com/obmen/obmen/internal/currency"
 	"log/slog"
@@ -122,8 +123,14 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	}
 	svc.Start(run, r)
 	srv.Automation.Start(run, r)
+	srv.Google.Start(run, func(ctx context.Context) error {
+		return d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return r.InsertTx(ctx, tx, google.TickArgs{}, &river.InsertOpts{MaxAttempts: 1})
+		})
+	})
 	srv.Calls.Start(run)
 	return func() {
+		srv.Google.Stop()
 		srv.Calls.Stop()
 		srv.Automation.Stop()
 		svc.Stop()

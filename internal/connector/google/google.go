@@ -34,6 +34,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
@@ -128,7 +130,15 @@ func (d *Deps) log() *slog.Logger {
 }
 
 // Service is the sync.
-type Service struct{ d Deps }
+type Service struct {
+	d Deps
+	// The tick enqueued after commits (job.go).
+	armed   atomic.Bool
+	mu      sync.Mutex
+	enqueue func(context.Context) error
+	runCtx  context.Context
+	timer   *time.Timer
+}
 
 // New checks the dependencies and returns the service.
 func New(d Deps) (*Service, error) {

@@ -51,6 +51,55 @@ func Periodic() *river.PeriodicJob {
 	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
+// Start lets commits enqueue the tick: enqueue inserts a TickArgs job.
+// Until Start (and after Stop) Poke does nothing.
+func (sv *Service) Start(ctx context.Context, enqueue func(context.Context) error) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.runCtx, sv.enqueue = ctx, enqueue
+}
+
+// Stop ends the enqueueing.
+func (sv *Service) Stop() {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.enqueue = nil
+	if sv.timer != nil {
+		sv.timer.Stop()
+	}
+}
+
+// Poke says a CRM write committed. The first poke of a burst arms a timer
+// for the debounce; when it fires, one tick job is enqueued, which runs
+// the syncs whose users' records changed (RunDue). Pokes meanwhile cost
+// an atomic load; a commit that changed nobody's contacts or activities
+// costs one tick that finds nothing due.
+func (sv *Service) Poke() {
+	if !sv.armed.CompareAndSwap(false, true) {
+		return
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.enqueue == nil {
+		sv.armed.Store(false)
+		return
+	}
+	// A little past the debounce, so that the last change of the burst
+	// is quiet by then.
+	sv.timer = time.AfterFunc(sv.debounce()+time.Second, func() {
+		sv.armed.Store(false)
+		sv.mu.Lock()
+		enqueue, ctx := sv.enqueue, sv.runCtx
+		sv.mu.Unlock()
+		if enqueue == nil {
+			return
+		}
+		if err := enqueue(ctx); err != nil {
+			sv.d.log().Warn("google: enqueue the sync tick", "err", err)
+		}
+	})
+}
+
 func (sv *Service) every() time.Duration {
 	if sv.d.Every > 0 {
 		return sv.d.Every

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -520,6 +521,39 @@ func TestScheduleAndChanges(t *testing.T) {
 		}
 		if n, err := e.sv.RunDue(e.ctx); err != nil || n != 0 {
 			t.Fatalf("its own changes made it due again: %d %v", n, err)
+		}
+	})
+}
+
+// A burst of commits enqueues one tick, after the debounce.
+func TestPokeEnqueuesOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		var mu sync.Mutex
+		n := 0
+		done := make(chan struct{}, 10)
+		e.sv.Start(e.ctx, func(context.Context) error {
+			mu.Lock()
+			n++
+			mu.Unlock()
+			done <- struct{}{}
+			return nil
+		})
+		defer e.sv.Stop()
+		for range 100 {
+			e.sv.Poke()
+		}
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no tick enqueued")
+		}
+		e.sv.Poke() // a new burst arms again
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if n != 2 {
+			t.Fatalf("%d ticks for two bursts", n)
 		}
 	})
 }
