@@ -469,7 +469,7 @@ func (r *run) pushEvents(ctx context.Context, byRec map[int64]*link, push map[in
 	side := &r.res.Calendar
 	var ids map[int64]bool
 	var err error
-	if r.s.calendarCur == 0 {
+	if r.s.calendarCur < 0 {
 		ids, err = r.userActivities(ctx)
 	} else {
 		ids, err = r.changed(ctx, store.EntityActivity, r.s.calendarCur)

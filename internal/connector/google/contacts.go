@@ -644,7 +644,7 @@ func (r *run) pushContacts(ctx context.Context, byRec map[int64]*link, cache map
 	side := &r.res.Contacts
 	var ids map[int64]bool
 	var err error
-	if r.s.contactsCur == 0 {
+	if r.s.contactsCur < 0 {
 		ids, err = r.userContacts(ctx)
 	} else {
 		ids, err = r.changed(ctx, store.EntityContact, r.s.contactsCur)

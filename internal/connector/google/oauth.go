@@ -167,7 +167,7 @@ func (sv *Service) Complete(ctx context.Context, userID int64, state, code strin
 			if _, err := tx.ExecContext(ctx, "DELETE FROM google_links WHERE sync_id IN (SELECT id FROM google_syncs WHERE user_id = $1)", userID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE google_syncs SET people_token = '', calendar_token = '', contacts_cursor = 0, calendar_cursor = 0 WHERE user_id = $1", userID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE google_syncs SET people_token = '', calendar_token = '', contacts_cursor = -1, calendar_cursor = -1 WHERE user_id = $1", userID); err != nil {
 				return err
 			}
 		}

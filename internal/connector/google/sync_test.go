@@ -23,7 +23,7 @@ var loopback = httpx.OutboundPolicy{AllowCIDRs: []netip.Prefix{netip.MustParsePr
 
 // env is a connected user's sync against the fake.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	f     *fake
 	sv    *google.Service
@@ -34,7 +34,7 @@ type env struct {
 	deps  google.Deps
 }
 
-func newEnv(t *testing.T, d *db.DB) *env {
+func newEnv(t testing.TB, d *db.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	f := newFake(t)

@@ -5,9 +5,9 @@
 -- mapping, conflict rule), the pending OAuth state (its SHA-256 and until
 -- when it is good), the sync tokens of the People and Calendar APIs, the
 -- last change event of the CRM covered by each side (contacts_cursor,
--- calendar_cursor), when the schedule runs it next (due_at), the lease
--- of a run in progress (one run per user across instances) and the last
--- result as JSON.
+-- calendar_cursor; -1 before the first run, which sends everything),
+-- when the schedule runs it next (due_at; claimed by compare-and-set, a
+-- run holds a lock per user) and the last result as JSON.
 CREATE TABLE google_syncs (
     id {{id}},
     user_id BIGINT NOT NULL,
@@ -21,10 +21,9 @@ CREATE TABLE google_syncs (
     oauth_state_until BIGINT NOT NULL DEFAULT 0,
     people_token TEXT NOT NULL DEFAULT '',
     calendar_token TEXT NOT NULL DEFAULT '',
-    contacts_cursor BIGINT NOT NULL DEFAULT 0,
-    calendar_cursor BIGINT NOT NULL DEFAULT 0,
+    contacts_cursor BIGINT NOT NULL DEFAULT -1,
+    calendar_cursor BIGINT NOT NULL DEFAULT -1,
     due_at BIGINT NOT NULL DEFAULT 0,
-    lease BIGINT NOT NULL DEFAULT 0,
     last_run_at BIGINT NOT NULL DEFAULT 0,
     last_result TEXT NOT NULL DEFAULT '',
     created_at BIGINT NOT NULL,
