@@ -660,6 +660,7 @@ func (r *run) pushContacts(ctx context.Context, byRec map[int64]*link, cache map
 		order = append(order, id)
 	}
 	slices.Sort(order)
+	var creates []crm.Contact
 	for _, id := range order {
 		l := byRec[id]
 		c, err := r.sv.d.Store.GetContact(ctx, id)
@@ -683,27 +684,66 @@ func (r *run) pushContacts(ctx context.Context, byRec map[int64]*link, cache map
 			continue
 		}
 		if l == nil {
-			p := &people.Person{}
-			r.applyContact(p, c)
-			got, err := r.people.People.CreateContact(p).PersonFields(personFields).Context(ctx).Do()
-			if err != nil {
-				r.res.fail(&side.ToGoogle, "contact %d: create: %v", id, err)
-				continue
-			}
-			side.ToGoogle.Created++
-			l = &link{Kind: linkContact, RecordID: id, RemoteID: got.ResourceName, ETag: got.Etag, LocalHash: lh, RemoteHash: hashView(r.personView(got))}
-		} else {
-			got, err := r.updatePerson(ctx, l, cache[l.RemoteID], c)
-			if err != nil {
-				r.res.fail(&side.ToGoogle, "contact %d (%s): update: %v", id, l.RemoteID, err)
-				continue
-			}
-			side.ToGoogle.Updated++
-			l.RemoteID, l.ETag, l.LocalHash, l.RemoteHash = got.ResourceName, got.Etag, lh, hashView(r.personView(got))
+			creates = append(creates, c) // in batches, below
+			continue
 		}
+		got, err := r.updatePerson(ctx, l, cache[l.RemoteID], c)
+		if err != nil {
+			r.res.fail(&side.ToGoogle, "contact %d (%s): update: %v", id, l.RemoteID, err)
+			continue
+		}
+		side.ToGoogle.Updated++
+		l.RemoteID, l.ETag, l.LocalHash, l.RemoteHash = got.ResourceName, got.Etag, lh, hashView(r.personView(got))
 		byRec[id] = l
 		if err := r.sv.saveLink(ctx, r.s.ID, l); err != nil {
 			r.res.fail(&side.ToGoogle, "%v", err)
+		}
+	}
+	return r.createPeople(ctx, byRec, creates)
+}
+
+// batchSize is the most contacts people.batchCreateContacts takes.
+const batchSize = 200
+
+// createPeople creates the contacts new to Google, 200 a request
+// (people.batchCreateContacts): a first sync of thousands stays within
+// the People API's per-user write quota, where one request per contact
+// would meet 429 after a few dozen.
+func (r *run) createPeople(ctx context.Context, byRec map[int64]*link, cs []crm.Contact) error {
+	side := &r.res.Contacts
+	for len(cs) > 0 {
+		batch := cs[:min(batchSize, len(cs))]
+		cs = cs[len(batch):]
+		req := &people.BatchCreateContactsRequest{ReadMask: personFields}
+		for _, c := range batch {
+			p := &people.Person{}
+			r.applyContact(p, c)
+			req.Contacts = append(req.Contacts, &people.ContactToCreate{ContactPerson: p})
+		}
+		resp, err := r.people.People.BatchCreateContacts(req).Context(ctx).Do()
+		if err != nil {
+			for _, c := range batch {
+				r.res.fail(&side.ToGoogle, "contact %d: create: %v", c.ID, err)
+			}
+			continue
+		}
+		for i, c := range batch {
+			if i >= len(resp.CreatedPeople) || resp.CreatedPeople[i].Person == nil || resp.CreatedPeople[i].Person.ResourceName == "" {
+				msg := "no person in Google's answer"
+				if i < len(resp.CreatedPeople) && resp.CreatedPeople[i].Status != nil {
+					msg = resp.CreatedPeople[i].Status.Message
+				}
+				r.res.fail(&side.ToGoogle, "contact %d: create: %s", c.ID, msg)
+				continue
+			}
+			got := resp.CreatedPeople[i].Person
+			side.ToGoogle.Created++
+			l := &link{Kind: linkContact, RecordID: c.ID, RemoteID: got.ResourceName, ETag: got.Etag,
+				LocalHash: hashView(r.contactView(c)), RemoteHash: hashView(r.personView(got))}
+			byRec[c.ID] = l
+			if err := r.sv.saveLink(ctx, r.s.ID, l); err != nil {
+				r.res.fail(&side.ToGoogle, "%v", err)
+			}
 		}
 	}
 	return nil

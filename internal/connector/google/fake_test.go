@@ -220,6 +220,8 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.listConnections(w, r)
 	case p == "/v1/people:createContact" && r.Method == http.MethodPost:
 		f.createContact(w, r)
+	case p == "/v1/people:batchCreateContacts" && r.Method == http.MethodPost:
+		f.batchCreate(w, r)
 	case strings.HasSuffix(p, ":updateContact") && r.Method == http.MethodPatch:
 		f.updateContact(w, r, strings.TrimSuffix(strings.TrimPrefix(p, "/v1/"), ":updateContact"))
 	case strings.HasSuffix(p, ":deleteContact") && r.Method == http.MethodDelete:
@@ -361,6 +363,38 @@ func (f *fake) createContact(w http.ResponseWriter, r *http.Request) {
 	out := f.personJSON(rn, p)
 	f.mu.Unlock()
 	writeJSON(w, 200, out)
+}
+
+// batchCreate is people.batchCreateContacts: at most 200 contacts, the
+// created people answered in the order asked.
+func (f *fake) batchCreate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Contacts []struct {
+			ContactPerson map[string]any `json:"contactPerson"`
+		} `json:"contacts"`
+		ReadMask string `json:"readMask"`
+	}
+	b, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(b, &req); err != nil || req.ReadMask == "" {
+		apiError(w, 400, "INVALID_ARGUMENT", "readMask is required", "badRequest")
+		return
+	}
+	if len(req.Contacts) > 200 {
+		apiError(w, 400, "INVALID_ARGUMENT", "Too many contacts in the request, the limit is 200.", "badRequest")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []map[string]any
+	for _, c := range req.Contacts {
+		f.nextID++
+		rn := fmt.Sprintf("people/c%d", 1000+f.nextID)
+		f.version++
+		p := &fperson{Data: c.ContactPerson, Version: f.version, Updated: time.Now()}
+		f.persons[rn] = p
+		out = append(out, map[string]any{"httpStatusCode": 200, "person": f.personJSON(rn, p)})
+	}
+	writeJSON(w, 200, map[string]any{"createdPeople": out})
 }
 
 func (f *fake) updateContact(w http.ResponseWriter, r *http.Request, rn string) {

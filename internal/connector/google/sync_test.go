@@ -443,7 +443,7 @@ func TestRetriesOn429And5xx(t *testing.T) {
 			"end": map[string]any{"dateTime": "2026-12-07T11:00:00+03:00"}}, past)
 		e.f.fail("/connections", 429, 503)
 		e.f.fail("/events", 500, 429)
-		e.f.fail(":createContact", 502)
+		e.f.fail(":batchCreateContacts", 502)
 		e.contact(crm.Contact{Name: "Новый"})
 		res := e.run()
 		if res.Contacts.ToObmen.Created != 1 || res.Calendar.ToObmen.Created != 1 || res.Contacts.ToGoogle.Created != 1 {
