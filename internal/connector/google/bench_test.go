@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/connector/google"
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -37,5 +38,28 @@ func BenchmarkFirstSync(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)/first.Seconds(), "contacts/s")
 		b.ReportMetric(float64(idle.Milliseconds()), "idle-ms")
+	}
+}
+
+// BenchmarkFirstPush is a first sync of 2,000 Obmen contacts to an empty
+// Google account (batches of 200); it reports contacts/s.
+func BenchmarkFirstPush(b *testing.B) {
+	const n = 2000
+	for range b.N {
+		b.StopTimer()
+		e := newEnv(b, storetest.OpenSQLite(b))
+		e.connect()
+		e.settings(func(s *google.Settings) { s.Calendar = false })
+		for i := range n {
+			e.contact(crm.Contact{Name: fmt.Sprintf("Имя%d", i), LastName: "Фамилия", Comms: crm.Comms{Emails: []crm.Comm{{Value: fmt.Sprintf("o%d@example.ru", i)}}}})
+		}
+		b.StartTimer()
+		start := time.Now()
+		res := e.run()
+		first := time.Since(start)
+		if res.Contacts.ToGoogle.Created != n {
+			b.Fatalf("%+v", res.Contacts)
+		}
+		b.ReportMetric(float64(n)/first.Seconds(), "contacts/s")
 	}
 }
