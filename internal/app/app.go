@@ -39,6 +39,7 @@ import (
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector"
+	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/crm"
@@ -145,6 +146,8 @@ type Server struct {
 	CommerceML *exchange.Service
 	// Sites are the exchanges with web shops, where Obmen plays 1C.
 	Sites *site.Service
+	// Google is the users' contacts and calendar sync with Google.
+	Google *google.Service
 	// Automation runs bundles: triggers, filters, chains of actions.
 	Automation *automation.Service
 	// Connections are the saved accounts of external systems that
@@ -233,10 +236,17 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := auto.Registry().Add(bots.SendAction()); err != nil {
 		return nil, err
 	}
+	// The users' Google sync: a commit pokes it, and a burst of changes
+	// makes one tick job after its debounce.
+	gsync, err := google.New(google.Deps{DB: d, Store: s, Conns: conns, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)),
+		BaseURL: cfg.BaseURL(), Log: log})
+	if err != nil {
+		return nil, err
+	}
 	// A commit wakes this instance's dispatchers at once and, on
 	// PostgreSQL, the other instances' through the change bus.
 	changes := d.NewChangeBus(func() { svc.Poke(); auto.Poke() }, log)
-	s.OnCommit(func() { svc.Poke(); auto.Poke(); changes.Changed() })
+	s.OnCommit(func() { svc.Poke(); auto.Poke(); gsync.Poke(); changes.Changed() })
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
@@ -306,6 +316,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		}
 		return crm.Message{}, web.ErrNoChat
 	})
+	ui.SetGoogle(gsync)
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.
 	addrSrc := &address.Source{DB: d, Box: box, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log}
@@ -338,7 +349,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv.Add(carddav.NewService(s, web.RussianFieldMessage))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"github.com/obmen/obmen/internal/currency"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/bitrix24"
 	"github.com/obmen/obmen/internal/connector/calltouch"
+	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
 	"github.com/obmen/obmen/internal/connector/smtp"
@@ -94,9 +96,10 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		}
 		srv.Notify.Register(w)
 		srv.Sites.Register(w)
+		srv.Google.Register(w)
 	}
 	periodic := func(c *river.Config) {
-		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic())
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(), google.Periodic())
 		if srv.Rates != nil {
 			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
 		}
@@ -121,10 +124,16 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	}
 	svc.Start(run, r)
 	srv.Automation.Start(run, r)
+	srv.Google.Start(run, func(ctx context.Context) error {
+		return d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return r.InsertTx(ctx, tx, google.TickArgs{}, &river.InsertOpts{MaxAttempts: 1})
+		})
+	})
 	srv.Calls.Start(run)
 	srv.Changes.Start(run)
 	srv.Telegram.Start(run)
 	return func() {
+		srv.Google.Stop()
 		srv.Telegram.Stop()
 		srv.Changes.Stop()
 		srv.Calls.Stop()
@@ -174,6 +183,11 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	if err := moysklad.Register(conns.Registry(), reg, moysklad.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {
+		return nil, nil, err
+	}
+	// The installation's Google OAuth client; the users' syncs are
+	// app.Server.Google.
+	if err := google.Register(conns.Registry(), google.Deps{HTTP: outbound, BaseURL: cfg.BaseURL()}); err != nil {
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,

@@ -68,6 +68,7 @@ var uiClass = map[string]class{
 	"GET /kanban": own, "GET /kanban/more": own, "GET /recycle": own, "GET /calendar": own,
 	"GET /import": own, "POST /import": own, "POST /import/run": own,
 	"GET /keys": own, "POST /keys": own, "GET /duplicates/merge": admin,
+	"GET /google": own, "GET /google/connect": own, "GET /google/callback": own, "POST /google/{action}": own,
 	"GET /notifications": own, "GET /notifications/bell": own, "POST /notifications/read": own, "POST /notifications/prefs": own,
 
 	"GET /e/{entity}/{id}": record, "POST /e/{entity}/{id}": record, "POST /e/{entity}/{id}/delete": record,

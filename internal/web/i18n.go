@@ -44,6 +44,9 @@ var messages = func() *i18n.Catalog {
 	if err := c.Add(addressMessages, "messages/address"); err != nil {
 		panic(err)
 	}
+	if err := c.Add(googleMessages, "messages/google"); err != nil {
+		panic(err)
+	}
 	return c
 }()
 
@@ -51,6 +54,11 @@ var messages = func() *i18n.Catalog {
 //
 //go:embed messages/ux/*.json
 var uxMessages embed.FS
+
+// googleMessages are the texts of the Google sync page (google.go).
+//
+//go:embed messages/google/*.json
+var googleMessages embed.FS
 
 // connMessages are the texts of the connections pages (connections.go).
 //
@@ -1288,6 +1296,10 @@ var validationRU = map[string]string{
 	"not_email":                     "%q — не адрес электронной почты",
 	"not_integer":                   "%q — не целое число",
 	"not_semantics":                 "%q — не \"\" (в работе), S (успех) или F (провал)",
+	"google_field_unknown":          "%q — поле, которое нельзя синхронизировать с Google",
+	"google_remote_unknown":         "%q — поле Google, которое нельзя синхронизировать",
+	"google_field_kinds":            "%q нельзя сопоставить с %q: в них значения разного вида",
+	"mapped_twice":                  "%q сопоставлено дважды",
 	"not_one_of":                    "%q — не одно из значений: %s",
 	"not_role":                      "%q — не admin и не manager",
 	"not_activity_kind":             "%q — не звонок (call), встреча (meeting), задача (task) или письмо (email)",

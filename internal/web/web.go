@@ -25,6 +25,7 @@ import (
 	"github.com/obmen/obmen/internal/bitrix"
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -86,7 +87,9 @@ type UI struct {
 	// (SetAddressSource); nil: the imported ФИАС/ГАР base alone.
 	addr *address.Source
 	// sites are the exchanges with web shops (sites.go).
-	sites     *site.Service
+	sites *site.Service
+	// google is the users' Google contacts and calendar sync (google.go).
+	google    *google.Service
 	connUsers connection.Users
 
 	// tz is the installation's time zone from the configuration
@@ -294,6 +297,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.registerConnections(mux)
 	if u.sites != nil {
 		u.registerSites(mux)
+	}
+	if u.google != nil {
+		u.registerGoogle(mux)
 	}
 	u.registerNotify(mux)
 	u.handle(mux, "GET /integrations", u.integrations)
