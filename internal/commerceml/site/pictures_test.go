@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obmen/obmen/internal/api"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/commerceml/site"
 )
@@ -152,6 +153,94 @@ func TestPicturesToSite(t *testing.T) {
 		}
 		if site := sitePictures(t, shop); fmt.Sprint(site) != fmt.Sprint(got) {
 			t.Errorf("the site's pictures after the change:\n%v\nwant:\n%v", site, got)
+		}
+	})
+}
+
+// A product put into an exported catalog from the catalog (its items
+// replaced, the product's row untouched) reaches the site in the next
+// "only changed" run with its older pictures: the run's time alone would
+// skip them, the record of what the site has (site_pictures) does not.
+// A picture the site has by the same name and bytes is not sent again.
+func TestOnlyChangedNewInCatalogGetsPictures(t *testing.T) {
+	pair(t, func(t *testing.T, one, shop *instance) {
+		set := exchange.DefaultSettings()
+		set.Enabled, set.StepMillis = true, 50
+		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
+			t.Fatalf("exchange settings: %d", code)
+		}
+		a1, b1 := pictureJPEG(t, 11), picturePNG(t, 21)
+		from1C(t, one,
+			[2]string{"import_files/a1/a1f1.jpg", string(a1)}, [2]string{"import_files/b1/b1f1.png", string(b1)},
+			[2]string{"import.xml", importWithPictures(map[string][]string{"good-a": {"import_files/a1/a1f1.jpg"}, "good-b": {"import_files/b1/b1f1.png"}})},
+			[2]string{"offers.xml", offers1C(false, [5]string{"good-a", "100", "80", "5", "1"}, [5]string{"good-b", "200", "160", "7", "2"}, [5]string{"good-c", "300", "240", "9", "3"})})
+		ids := map[string]int64{}
+		rows, err := one.d.Read.QueryContext(one.ctx, "SELECT article, id FROM products")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var a string
+			var id int64
+			if err := rows.Scan(&a, &id); err != nil {
+				t.Fatal(err)
+			}
+			ids[a] = id
+		}
+		rows.Close()
+		var cat struct {
+			ID int64 `json:"id"`
+		}
+		if code := one.api("POST", "/api/v1/catalogs", map[string]any{"name": "Витрина"}, &cat); code != 201 {
+			t.Fatalf("catalog: %d", code)
+		}
+		items := func(articles ...string) {
+			t.Helper()
+			var body api.CatalogItems
+			for _, a := range articles {
+				body.ProductIDs = append(body.ProductIDs, ids[a])
+			}
+			if code := one.api("PUT", fmt.Sprintf("/api/v1/catalogs/%d/items", cat.ID), body, nil); code != 200 {
+				t.Fatalf("catalog items: %d", code)
+			}
+		}
+		items("A")
+		var created site.Settings
+		if code := one.api("POST", "/api/v1/site-exchanges", site.Settings{URL: shop.srv.URL + "/1c_exchange.php", Login: "admin", Password: shop.key,
+			PriceType: "Розничная", OnlyChanged: true, Catalogs: []int64{cat.ID}}, &created); code != 201 {
+			t.Fatalf("create: %d", code)
+		}
+		run := func() site.RunResult {
+			t.Helper()
+			var res site.RunResult
+			if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
+				t.Fatalf("run: %d %+v", code, res)
+			}
+			return res
+		}
+		sent := func(res site.RunResult, kind string) int {
+			if c := res.Counts[kind]; c != nil {
+				return c.Sent
+			}
+			return 0
+		}
+		res := run()
+		if sent(res, "product") != 1 || sent(res, "picture") != 1 {
+			t.Fatalf("first run: %+v, want good-a with its picture", res.Counts)
+		}
+		items("A", "B")
+		res = run()
+		if sent(res, "picture") != 1 {
+			t.Errorf("good-b newly in the catalog: pictures sent %d, want its 1 (counts %+v)", sent(res, "picture"), res.Counts)
+		}
+		got, site := sitePictures(t, one), sitePictures(t, shop)
+		if len(site["B"]) != 1 || site["B"][0] != got["B"][0] {
+			t.Errorf("the site's pictures of good-b: %v, want %v", site["B"], got["B"])
+		}
+		// Nothing changed since: nothing sent, no picture again.
+		res = run()
+		if sent(res, "picture") != 0 || sent(res, "product") != 0 {
+			t.Errorf("a run with nothing changed sent %+v", res.Counts)
 		}
 	})
 }
