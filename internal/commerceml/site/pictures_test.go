@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,12 +93,27 @@ func sitePictures(t *testing.T, in *instance) map[string][]string {
 // uploaded is a problem of the journal, not a failure), and the catalog
 // export to the site (zipped) carries them byte for byte; "only changed"
 // sends a changed picture again.
+// With zip=no the pictures go one by one (mode=file with their
+// import_files/ names) before the documents.
 func TestPicturesToSite(t *testing.T) {
+	for _, zipped := range []bool{true, false} {
+		t.Run(map[bool]string{true: "zip", false: "files"}[zipped], func(t *testing.T) { picturesToSite(t, zipped) })
+	}
+}
+
+func picturesToSite(t *testing.T, zipped bool) {
 	pair(t, func(t *testing.T, one, shop *instance) {
 		set := exchange.DefaultSettings()
 		set.Enabled, set.StepMillis = true, 50
 		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
 			t.Fatalf("exchange settings: %d", code)
+		}
+		if !zipped {
+			ss := exchange.DefaultSettings()
+			ss.Enabled, ss.StepMillis, ss.Zip = true, 50, false
+			if code := shop.api("PUT", "/api/v1/exchanges/settings", ss, nil); code != 200 {
+				t.Fatalf("site's exchange settings: %d", code)
+			}
 		}
 		a1, a2, b1 := pictureJPEG(t, 10), picturePNG(t, 20), pictureJPEG(t, 30)
 		pics := map[string][]string{
@@ -133,6 +149,9 @@ func TestPicturesToSite(t *testing.T) {
 		res := run()
 		if c := res.Counts["picture"]; c == nil || c.Sent != 3 {
 			t.Errorf("pictures sent: %+v, want 3", c)
+		}
+		if want := map[bool]string{true: "catalog.zip", false: "import.xml"}[zipped]; !slices.Contains(res.Files, want) || slices.Contains(res.Files, "catalog.zip") != zipped {
+			t.Errorf("files of the run: %v, want %s", res.Files, want)
 		}
 		if site := sitePictures(t, shop); fmt.Sprint(site) != fmt.Sprint(got) {
 			t.Errorf("the site's pictures:\n%v\nwant (byte for byte):\n%v", site, got)
