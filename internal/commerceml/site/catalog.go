@@ -599,6 +599,16 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 			for _, c := range v.Characteristics {
 				o.Characteristics = append(o.Characteristics, commerceml.Requisite{Name: c.Name, Value: c.Value})
 			}
+			for _, im := range images[p.id] {
+				if im.VariantID != v.ID {
+					continue
+				}
+				name, err := x.picture(ctx, im)
+				if err != nil {
+					return err
+				}
+				o.Pictures = append(o.Pictures, name)
+			}
 			x.offer(&o, d, p.id, v.ID, int64(v.Price), int64(v.Stock), u.Short)
 			if err := x.off.Offer(&o); err != nil {
 				return fmt.Errorf("site exchange: offers.xml: %w", err)

@@ -263,3 +263,90 @@ func TestOnlyChangedNewInCatalogGetsPictures(t *testing.T) {
 		}
 	})
 }
+
+// variantPictures are a database's pictures of variants, each as
+// "product article / variant name: type sha256".
+func variantPictures(t *testing.T, in *instance) []string {
+	t.Helper()
+	rows, err := in.d.Read.QueryContext(in.ctx, `SELECT p.article, v.name, i.content_type, i.sha256 FROM product_images i
+		JOIN products p ON p.id = i.product_id JOIN product_variants v ON v.id = i.variant_id ORDER BY p.article, v.name, i.position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var article, name, ct, sum string
+		if err := rows.Scan(&article, &name, &ct, &sum); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s / %s: %s %s", article, name, ct, sum))
+	}
+	return out
+}
+
+// offersVariants1C: good-a's two variants (red and blue), each offer
+// naming its pictures.
+func offersVariants1C(pictures map[string][]string) string {
+	var b strings.Builder
+	b.WriteString(head1C + `<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat#</Ид><Наименование>Пакет</Наименование><ИдКаталога>cat</ИдКаталога><ИдКлассификатора>cls</ИдКлассификатора>
+<ТипыЦен><ТипЦены><Ид>pt-retail</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены></ТипыЦен><Предложения>`)
+	for i, c := range []string{"red", "blue"} {
+		fmt.Fprintf(&b, `<Предложение><Ид>good-a#%s</Ид><Артикул>A-%s</Артикул><Наименование>Товар a (%s)</Наименование><БазоваяЕдиница Код="796">шт</БазоваяЕдиница>`, c, c, c)
+		for _, p := range pictures[c] {
+			fmt.Fprintf(&b, `<Картинка>%s</Картинка>`, p)
+		}
+		fmt.Fprintf(&b, `<ХарактеристикиТовара><ХарактеристикаТовара><Наименование>Цвет</Наименование><Значение>%s</Значение></ХарактеристикаТовара></ХарактеристикиТовара>
+<Цены><Цена><ИдТипаЦены>pt-retail</ИдТипаЦены><ЦенаЗаЕдиницу>%d</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена></Цены><Количество>%d</Количество></Предложение>
+`, c, 100+i, 5+i)
+	}
+	b.WriteString(`</Предложения></ПакетПредложений></КоммерческаяИнформация>`)
+	return b.String()
+}
+
+// A variant's pictures (УТ 11 writes a characteristic's pictures in its
+// offer): 1C → Obmen keeps them with the variant; Obmen → site sends
+// them in the variant's offer, byte for byte; a later offers file that
+// names a picture without sending it again keeps it; one naming none
+// leaves them.
+func TestVariantPictures(t *testing.T) {
+	pair(t, func(t *testing.T, one, shop *instance) {
+		set := exchange.DefaultSettings()
+		set.Enabled, set.StepMillis = true, 50
+		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
+			t.Fatalf("exchange settings: %d", code)
+		}
+		red, blue1, blue2 := pictureJPEG(t, 40), picturePNG(t, 50), pictureJPEG(t, 60)
+		pics := map[string][]string{"red": {"import_files/r1/red.jpg"}, "blue": {"import_files/b1/blue1.png", "import_files/b2/blue2.jpg"}}
+		from1C(t, one,
+			[2]string{"import_files/r1/red.jpg", string(red)}, [2]string{"import_files/b1/blue1.png", string(blue1)}, [2]string{"import_files/b2/blue2.jpg", string(blue2)},
+			[2]string{"import.xml", importWithPictures(nil)},
+			[2]string{"offers.xml", offersVariants1C(pics)})
+		got := variantPictures(t, one)
+		if len(got) != 3 || !strings.HasPrefix(got[0], "A / Товар a (blue): image/png ") || !strings.HasPrefix(got[2], "A / Товар a (red): image/jpeg ") {
+			t.Fatalf("Obmen's pictures of variants after 1C:\n%s", strings.Join(got, "\n"))
+		}
+		// Named again without the files, and a variant naming none:
+		// nothing changes.
+		from1C(t, one, [2]string{"offers.xml", offersVariants1C(map[string][]string{"blue": pics["blue"]})})
+		if again := variantPictures(t, one); fmt.Sprint(again) != fmt.Sprint(got) {
+			t.Errorf("after offers naming the pictures without sending them:\n%s\nwant:\n%s", strings.Join(again, "\n"), strings.Join(got, "\n"))
+		}
+
+		var created site.Settings
+		if code := one.api("POST", "/api/v1/site-exchanges", site.Settings{URL: shop.srv.URL + "/1c_exchange.php", Login: "admin", Password: shop.key,
+			PriceType: "Розничная"}, &created); code != 201 {
+			t.Fatalf("create: %d", code)
+		}
+		var res site.RunResult
+		if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
+			t.Fatalf("run: %d %+v", code, res)
+		}
+		if c := res.Counts["picture"]; c == nil || c.Sent != 3 {
+			t.Errorf("pictures sent: %+v, want 3", c)
+		}
+		if s := variantPictures(t, shop); fmt.Sprint(s) != fmt.Sprint(got) {
+			t.Errorf("the site's pictures of variants:\n%s\nwant:\n%s", strings.Join(s, "\n"), strings.Join(got, "\n"))
+		}
+	})
+}

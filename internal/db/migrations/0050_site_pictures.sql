@@ -10,3 +10,8 @@ CREATE TABLE site_pictures (
     sha256 TEXT NOT NULL,
     PRIMARY KEY (site_id, name)
 );
+
+-- A variant's pictures (<Картинка> of an offer with a "<good>#<…>" id,
+-- as УТ 11 writes the characteristics' pictures): the staged offer keeps
+-- the names (a JSON array, '' for none) for the switch.
+ALTER TABLE cml_stage_offers ADD COLUMN pictures TEXT NOT NULL DEFAULT '';
