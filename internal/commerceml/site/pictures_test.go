@@ -103,11 +103,7 @@ func TestPicturesToSite(t *testing.T) {
 
 func picturesToSite(t *testing.T, zipped bool) {
 	pair(t, func(t *testing.T, one, shop *instance) {
-		set := exchange.DefaultSettings()
-		set.Enabled, set.StepMillis = true, 50
-		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
-			t.Fatalf("exchange settings: %d", code)
-		}
+		one.enable1C()
 		if !zipped {
 			ss := exchange.DefaultSettings()
 			ss.Enabled, ss.StepMillis, ss.Zip = true, 50, false
@@ -140,10 +136,7 @@ func picturesToSite(t *testing.T, zipped bool) {
 		}
 		run := func() site.RunResult {
 			t.Helper()
-			var res site.RunResult
-			if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
-				t.Fatalf("run: %d %+v", code, res)
-			}
+			res := one.runOK(created.ID, "catalog")
 			return res
 		}
 		res := run()
@@ -183,11 +176,7 @@ func picturesToSite(t *testing.T, zipped bool) {
 // A picture the site has by the same name and bytes is not sent again.
 func TestOnlyChangedNewInCatalogGetsPictures(t *testing.T) {
 	pair(t, func(t *testing.T, one, shop *instance) {
-		set := exchange.DefaultSettings()
-		set.Enabled, set.StepMillis = true, 50
-		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
-			t.Fatalf("exchange settings: %d", code)
-		}
+		one.enable1C()
 		a1, b1 := pictureJPEG(t, 11), picturePNG(t, 21)
 		from1C(t, one,
 			[2]string{"import_files/a1/a1f1.jpg", string(a1)}, [2]string{"import_files/b1/b1f1.png", string(b1)},
@@ -231,10 +220,7 @@ func TestOnlyChangedNewInCatalogGetsPictures(t *testing.T) {
 		}
 		run := func() site.RunResult {
 			t.Helper()
-			var res site.RunResult
-			if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
-				t.Fatalf("run: %d %+v", code, res)
-			}
+			res := one.runOK(created.ID, "catalog")
 			return res
 		}
 		sent := func(res site.RunResult, kind string) int {
@@ -311,11 +297,7 @@ func offersVariants1C(pictures map[string][]string) string {
 // leaves them.
 func TestVariantPictures(t *testing.T) {
 	pair(t, func(t *testing.T, one, shop *instance) {
-		set := exchange.DefaultSettings()
-		set.Enabled, set.StepMillis = true, 50
-		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
-			t.Fatalf("exchange settings: %d", code)
-		}
+		one.enable1C()
 		red, blue1, blue2 := pictureJPEG(t, 40), picturePNG(t, 50), pictureJPEG(t, 60)
 		pics := map[string][]string{"red": {"import_files/r1/red.jpg"}, "blue": {"import_files/b1/blue1.png", "import_files/b2/blue2.jpg"}}
 		from1C(t, one,
@@ -338,10 +320,7 @@ func TestVariantPictures(t *testing.T) {
 			PriceType: "Розничная"}, &created); code != 201 {
 			t.Fatalf("create: %d", code)
 		}
-		var res site.RunResult
-		if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
-			t.Fatalf("run: %d %+v", code, res)
-		}
+		res := one.runOK(created.ID, "catalog")
 		if c := res.Counts["picture"]; c == nil || c.Sent != 3 {
 			t.Errorf("pictures sent: %+v, want 3", c)
 		}
