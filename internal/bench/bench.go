@@ -48,6 +48,9 @@ type Options struct {
 	Automation bool
 	// SiteProducts runs the site phase alone (site.go).
 	SiteProducts int
+	// SiteHeap, with SiteProducts, is a folder where the site process's
+	// heap profile is written each time its memory reaches a new peak.
+	SiteHeap string
 	// PgbenchCompare runs pgbench's equivalent write before and after the
 	// creates (pgbench.go); PgbenchClients is its connection count.
 	PgbenchCompare bool
@@ -80,6 +83,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.OneCOrders, "onec-orders", 0, "create this many sales orders over the API and take them out through one 1C sale query")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "process id of the --url server, to report its memory during the 1C phase")
 	fs.BoolVar(&o.Automation, "automation", false, "measure automation bundles: change → first step latency at 500 changes/s, a three-step bundle's runs/s and lead creates beside it (--duration each)")
+	fs.StringVar(&o.SiteHeap, "site-heap", "", "with --site-products: write the site process's heap profile (site-heap.pb.gz, go tool pprof) into this folder at each new peak of its memory")
 	fs.IntVar(&o.SiteProducts, "site-products", 0, "alone, on two servers of its own (SQLite): export a catalog of this many products with two price types from one to the other playing the web shop, and report the time and both processes' memory")
 	fs.BoolVar(&o.PgbenchCompare, "pgbench-compare", false, "PostgreSQL: also run pgbench with the same logical write (lead + phone + event in one transaction) on the same database, before and after the creates, and print the ratio")
 	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")

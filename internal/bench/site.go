@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +60,18 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 		return err
 	}
 	fmt.Fprintf(log, "bench: %d products with two price types seeded; starting the two servers\n", o.SiteProducts)
-	stopShop, err := startServer(ctx, &shop, log)
+	var shopEnv []string
+	debug := ""
+	if o.SiteHeap != "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		debug = ln.Addr().String()
+		ln.Close()
+		shopEnv = append(shopEnv, "OBMEN_DEBUG_ADDR="+debug)
+	}
+	stopShop, err := startServer(ctx, &shop, log, shopEnv...)
 	if err != nil {
 		return err
 	}
@@ -102,6 +115,7 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 	}
 	rep.Products = o.SiteProducts
 	var peakExp, peakShop atomic.Int64
+	var profiled int64 // the site's memory (KiB) at its last heap profile
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -116,6 +130,10 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 			}{{exp.ServerPID, &peakExp}, {shop.ServerPID, &peakShop}} {
 				if kb := int64(procKiB(p.pid, "RssAnon")); kb > p.peak.Load() {
 					p.peak.Store(kb)
+					if debug != "" && p.pid == shop.ServerPID && kb > profiled+16<<10 {
+						profiled = kb
+						saveHeap(ctx, debug, filepath.Join(o.SiteHeap, "site-heap.pb.gz"), log)
+					}
 				}
 			}
 			select {
@@ -196,4 +214,26 @@ func seedProducts(ctx context.Context, dataDir string, n int) error {
 		}
 		return nil
 	})
+}
+
+// saveHeap writes the heap profile a server serves on its debug address
+// to path (replacing the last one).
+func saveHeap(ctx context.Context, debug, path string, log io.Writer) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+debug+"/debug/pprof/heap", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(log, "bench: heap profile: %v\n", err)
+		return
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", res.StatusCode)
+	}
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(log, "bench: heap profile: %v\n", err)
+	}
 }

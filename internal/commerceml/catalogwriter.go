@@ -253,6 +253,9 @@ func (w *OffersWriter) Offer(o *Offer) error {
 	w.text(in, "Артикул", o.Article)
 	w.text(in, "Наименование", o.Name)
 	w.unit(in, o.Unit)
+	for _, p := range o.Pictures {
+		w.text(in, "Картинка", p)
+	}
 	if len(o.Characteristics) > 0 {
 		w.printf("%s<ХарактеристикиТовара>\n", in)
 		for _, c := range o.Characteristics {

@@ -142,6 +142,9 @@ type Offer struct {
 		Quantity   *string         `xml:"Количество"`
 		Warehouses []WarehouseRest `xml:"Склад"`
 	} `xml:"Остатки>Остаток"`
+	// Pictures of a variant (УТ 11 writes a characteristic's pictures
+	// in its offer), as the exchange's files name them.
+	Pictures []string `xml:"Картинка" json:",omitempty"`
 	// Characteristics of a variant (an offer with a "#" id).
 	Characteristics []Requisite `xml:"ХарактеристикиТовара>ХарактеристикаТовара"`
 	Line            int         `xml:"-"`

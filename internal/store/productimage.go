@@ -102,6 +102,12 @@ var imagesChanged = events.Change{Old: json.RawMessage("null"), New: json.RawMes
 // written; else they replace the kept ones and the product's update
 // event says "images".
 func (t *Tx) SetProductImages(productID int64, imgs []NewProductImage) (bool, error) {
+	return t.SetImages(productID, 0, imgs)
+}
+
+// SetImages is SetProductImages for the pictures of one variant of the
+// product (variantID), or its own (0).
+func (t *Tx) SetImages(productID, variantID int64, imgs []NewProductImage) (bool, error) {
 	type prepared struct {
 		NewProductImage
 		ct, sum string
@@ -115,7 +121,7 @@ func (t *Tx) SetProductImages(productID int64, imgs []NewProductImage) (bool, er
 		h := sha256.Sum256(im.Data)
 		list[i] = prepared{im, ct, hex.EncodeToString(h[:])}
 	}
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT path, sha256 FROM product_images WHERE product_id = $1 AND variant_id = 0 ORDER BY position, id", productID)
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT path, sha256 FROM product_images WHERE product_id = $1 AND variant_id = $2 ORDER BY position, id", productID, variantID)
 	if err != nil {
 		return false, fmt.Errorf("store: pictures of product %d: %w", productID, err)
 	}
@@ -139,13 +145,13 @@ func (t *Tx) SetProductImages(productID int64, imgs []NewProductImage) (bool, er
 	if same {
 		return false, nil
 	}
-	if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM product_images WHERE product_id = $1 AND variant_id = 0", productID); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM product_images WHERE product_id = $1 AND variant_id = $2", productID, variantID); err != nil {
 		return false, fmt.Errorf("store: pictures of product %d: %w", productID, err)
 	}
 	now := t.now.UnixMicro()
 	for i, im := range list {
 		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO product_images (product_id, variant_id, position, path, file_name, content_type, size, sha256, data, created_at, updated_at)
-			VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, productID, i, im.Path, crm.ImageFileName(firstOf(im.Name, im.Path), im.ct), im.ct, len(im.Data), im.sum, im.Data, now); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, productID, variantID, i, im.Path, crm.ImageFileName(firstOf(im.Name, im.Path), im.ct), im.ct, len(im.Data), im.sum, im.Data, now); err != nil {
 			return false, fmt.Errorf("store: picture %q of product %d: %w", firstOf(im.Path, im.Name), productID, err)
 		}
 	}

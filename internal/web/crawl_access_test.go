@@ -74,6 +74,9 @@ var uiClass = map[string]class{
 	"GET /e/{entity}/{id}": record, "POST /e/{entity}/{id}": record, "POST /e/{entity}/{id}/delete": record,
 	"GET /e/{entity}/{id}/field/{field}": record, "POST /e/{entity}/{id}/field/{field}": record,
 	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/message": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
+	// A product is shared data (as in the API): its pictures are changed
+	// by whoever may change the product.
+	"POST /e/product/{id}/images": own, "POST /e/product/{id}/images/{image}/delete": own,
 	"GET /e/lead/{id}/convert": record, "GET /e/lead/{id}/files/{file}": record, "POST /e/lead/{id}/convert": record, "POST /kanban/{id}/stage": record,
 	"POST /recycle/{entity}/{id}/restore": record, "POST /calendar/{id}/move": record,
 	"POST /e/{entity}/{id}/run/{bundle}": record, "POST /e/{entity}/{id}/export/{conn}": record, "POST /keys/{id}/revoke": record,

@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,4 +65,32 @@ func TestBrowserProductImages(t *testing.T) {
 		bs.run("screenshot", chromedp.ScrollIntoView(chromedp.CSS(`#product-images`)), shot(bs.dir, "product-images-"+vp.name),
 			shotEl(bs.dir, "product-images-block-"+vp.name, "#product-images"))
 	}
+
+	// At phone width, the card's form uploads a file chosen in the file
+	// input: the page comes back with the notice and a fourth picture.
+	var b2 bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for x := range 640 {
+		img.Set(x, x%480, color.RGBA{0, 0, 0, 255})
+	}
+	if err := png.Encode(&b2, img); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "новая.png")
+	if err := os.WriteFile(file, b2.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bs.run("upload", chromedp.EmulateViewport(390, 900), chromedp.Navigate(e.srv.URL+card), chromedp.WaitVisible(chromedp.CSS(`#image-file`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#image-file`), []string{file}),
+		chromedp.Click(chromedp.CSS(`#image-upload button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+	bs.run("uploaded", chromedp.Poll[chromedp.Void](`document.querySelectorAll("#product-images img").length === 4`))
+	if got := bs.eval(`document.body.innerText.includes("Изображений добавлено: 1.") ? "yes" : "no"`); got != "yes" {
+		t.Errorf("no notice after the upload")
+	}
+	ims, err := e.app.Store.ProductImages(ctx, p.ID)
+	if err != nil || len(ims) != 4 || ims[3].FileName != "новая.png" || ims[3].Size != int64(b2.Len()) {
+		t.Errorf("after the browser's upload: %v %v", ims, err)
+	}
+	bs.noHorizontalScroll("the product card after an upload at 390")
+	bs.run("screenshot", chromedp.ScrollIntoView(chromedp.CSS(`#image-upload`)), shotEl(bs.dir, "product-images-upload-390", "#product-images"))
 }

@@ -237,6 +237,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /e/{entity}/{id}/message", u.sendMessage)
 	u.handle(mux, "POST /e/{entity}/{id}/items", u.saveItems)
 	u.handle(mux, "POST /e/{entity}/{id}/items/preview", u.itemsPreview)
+	u.productImageRoutes(mux)
 	u.handle(mux, "GET /e/lead/{id}/convert", u.convertPage)
 	u.handle(mux, "POST /e/lead/{id}/convert", u.convertSubmit)
 	u.handle(mux, "GET /kanban", u.kanban)
@@ -371,7 +372,11 @@ func (u *UI) auth(h authed) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-				r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+maxForm)
+				limit := int64(maxImportBytes)
+				if l, ok := uploadLimits[r.Pattern]; ok {
+					limit = l
+				}
+				r.Body = http.MaxBytesReader(w, r.Body, limit+maxForm)
 				err = r.ParseMultipartForm(maxForm)
 			} else {
 				r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes*2)

@@ -505,6 +505,7 @@ type offerVals struct {
 	Variant             bool                   `json:",omitempty"`
 	Chars               []commerceml.Requisite `json:",omitempty"`
 	HasChars            bool                   `json:",omitempty"`
+	Pictures            []string               `json:",omitempty"`
 	Price               *crm.Amount
 	Currency            string
 	Included            bool
@@ -549,6 +550,11 @@ func readOffer(o *commerceml.Offer, prices map[string]*commerceml.PriceType, cho
 		v.Chars = append(v.Chars, commerceml.Requisite{Name: strings.TrimSpace(ch.Name), Value: strings.TrimSpace(ch.Value)})
 	}
 	v.HasChars = len(o.Characteristics) > 0
+	for _, p := range o.Pictures {
+		if p = strings.TrimSpace(p); p != "" {
+			v.Pictures = append(v.Pictures, p)
+		}
+	}
 	what := v.what()
 	if chosen == "" && len(o.Prices) > 1 {
 		return nil, fmt.Errorf("%w: %d prices and no <ТипыЦен> in the package to choose the price type from", errEntity, len(o.Prices))

@@ -80,12 +80,12 @@ func switchedState(t *testing.T, e *env) string {
 // rows, change events and journal counts of a switch never stopped:
 // nothing applied twice, nothing lost.
 func TestCrashMidSwitch(t *testing.T) {
-	const n = 400
+	const n = 200
 	imp := gen(t, func(b *bytes.Buffer) error { return genCatalog(b, n) })
 	off := gen(t, func(b *bytes.Buffer) error { return bench.WriteOffersVariants(b, n, 3) })
 	run := func(t *testing.T, e *env, phase string) string {
 		e.settings(func(s *exchange.Settings) { s.StepMillis = 1 })
-		e.app.CommerceML.SetSwitchChunk(100)
+		e.app.CommerceML.SetSwitchChunk(50)
 		var stopped <-chan struct{}
 		if phase != "" {
 			stopped = crashAt(e, phase, 2)
@@ -131,7 +131,7 @@ func TestCrashMidSwitch(t *testing.T) {
 	for _, eng := range storetest.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
 			want := run(t, newEnv(t, eng.Open(t)), "")
-			if !strings.Contains(want, fmt.Sprintf("live products %d", n)) || !strings.Contains(want, "events product create: 400 of 400 records") {
+			if !strings.Contains(want, fmt.Sprintf("live products %d", n)) || !strings.Contains(want, fmt.Sprintf("events product create: %d of %d records", n, n)) {
 				t.Fatalf("the switch never stopped:\n%s", want)
 			}
 			for _, phase := range []string{"products", "offers"} {

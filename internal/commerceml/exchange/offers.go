@@ -37,6 +37,7 @@ type preparedOffer struct {
 	goodID1C    string
 	ownerID1C   string
 	name, artic string
+	pictures    string
 }
 
 func prepareOffers(rows []stagedOffer) ([]preparedOffer, error) {
@@ -49,6 +50,13 @@ func prepareOffers(rows []stagedOffer) ([]preparedOffer, error) {
 				return nil, err
 			}
 			p.chars = string(b)
+		}
+		if len(r.v.Pictures) > 0 {
+			b, err := json.Marshal(r.v.Pictures)
+			if err != nil {
+				return nil, err
+			}
+			p.pictures = string(b)
 		}
 		if r.v.Price != nil {
 			p.price, p.hasPrice = int64(*r.v.Price), true
@@ -68,7 +76,7 @@ func stageOffers(ctx context.Context, tx *sql.Tx, sqlite bool, batch, file int64
 		return nil
 	}
 	ins := newMultiInsert(ctx, tx, sqlite, "cml_stage_offers", []string{"batch_id", "file_id", "seq", "ord", "owner_id1c", "good_id1c", "variant",
-		"name", "article", "chars", "has_chars", "price", "currency", "has_price", "stock", "has_stock", "line"}, "")
+		"name", "article", "chars", "has_chars", "price", "currency", "has_price", "stock", "has_stock", "line", "pictures"}, "")
 	goods := newMultiInsert(ctx, tx, sqlite, "cml_stage_goods", []string{"batch_id", "good_id1c"}, " ON CONFLICT DO NOTHING")
 	price := newMultiInsert(ctx, tx, sqlite, "cml_stage_offer_prices", []string{"batch_id", "file_id", "seq", "price_type", "type_id1c", "price", "currency"},
 		" ON CONFLICT DO NOTHING")
@@ -84,7 +92,7 @@ func stageOffers(ctx context.Context, tx *sql.Tx, sqlite bool, batch, file int64
 			lastGood = o.goodID1C
 		}
 		if err := ins.add(batch, file, o.seq, file<<32|o.seq, o.ownerID1C, o.goodID1C, v.Variant, o.name, o.artic,
-			o.chars, v.HasChars, o.price, v.Currency, o.hasPrice, o.stock, o.hasStock, v.Line); err != nil {
+			o.chars, v.HasChars, o.price, v.Currency, o.hasPrice, o.stock, o.hasStock, v.Line, o.pictures); err != nil {
 			return fail("offers", err)
 		}
 		for _, p := range v.Prices {

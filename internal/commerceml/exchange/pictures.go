@@ -66,7 +66,7 @@ func (r *switchRun) pictures(c *catalogTx, file, lo, hi int64) error {
 			if errors.Is(err, errNotUploaded) {
 				// Sent before: a changes-only exchange names the pictures
 				// it does not send again.
-				im, err = keptPicture(c.t, g.id, strings.TrimSpace(p))
+				im, err = keptPicture(c.t, g.id, 0, strings.TrimSpace(p))
 			}
 			if err != nil {
 				c.warn(fmt.Sprintf("line %d: %s: picture %q: %v", g.src.Good.Line, what, p, err))
@@ -88,12 +88,78 @@ func (r *switchRun) pictures(c *catalogTx, file, lo, hi int64) error {
 	return nil
 }
 
-// keptPicture is the picture a product keeps from path, errNotUploaded
-// if it has none.
-func keptPicture(t *store.Tx, productID int64, path string) (store.NewProductImage, error) {
+// variantPictures keeps the pictures of the variants of one chunk of
+// the switch's offers (goods after lo up to hi), as pictures does the
+// goods': an offer that names none leaves its variant's pictures alone.
+func (r *switchRun) variantPictures(c *catalogTx, lo, hi string) error {
+	if r.dir == "" {
+		return nil
+	}
+	rows, err := c.t.Query(`SELECT v.product_id, v.id, s.pictures, s.name, s.article, s.line FROM cml_stage_offers s
+		JOIN product_variants v ON v.id1c = s.owner_id1c
+		WHERE s.batch_id = $1 AND s.good_id1c > $2 AND s.good_id1c <= $3 AND s.variant AND s.live AND s.pictures <> ''
+		ORDER BY s.good_id1c, s.owner_id1c`, r.batch, lo, hi)
+	if err != nil {
+		return fmt.Errorf("exchange: pictures of variants: %w", err)
+	}
+	type offer struct {
+		product, variant int64
+		pictures         []string
+		what             string
+		line             int64
+	}
+	var offers []offer
+	for rows.Next() {
+		var o offer
+		var pics, name, article string
+		if err := rows.Scan(&o.product, &o.variant, &pics, &name, &article, &o.line); err != nil {
+			rows.Close()
+			return fmt.Errorf("exchange: pictures of variants: %w", err)
+		}
+		if err := json.Unmarshal([]byte(pics), &o.pictures); err != nil {
+			rows.Close()
+			return fmt.Errorf("exchange: pictures of variant %d: %w", o.variant, err)
+		}
+		o.what = fmt.Sprintf("variant %q (article %q)", name, article)
+		offers = append(offers, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("exchange: pictures of variants: %w", err)
+	}
+	for _, o := range offers {
+		var imgs []store.NewProductImage
+		for _, p := range o.pictures {
+			im, err := r.picture(p)
+			if errors.Is(err, errNotUploaded) {
+				im, err = keptPicture(c.t, o.product, o.variant, p)
+			}
+			if err != nil {
+				c.warn(fmt.Sprintf("line %d: %s: picture %q: %v", o.line, o.what, p, err))
+				continue
+			}
+			imgs = append(imgs, im)
+		}
+		if len(imgs) == 0 {
+			continue
+		}
+		changed, err := c.t.SetImages(o.product, o.variant, imgs)
+		if err != nil {
+			return fmt.Errorf("exchange: %s: %w", o.what, err)
+		}
+		if changed {
+			c.counts.of("picture").Updated += len(imgs)
+		}
+	}
+	return nil
+}
+
+// keptPicture is the picture a product (or its variant) keeps from
+// path, errNotUploaded if it has none.
+func keptPicture(t *store.Tx, productID, variantID int64, path string) (store.NewProductImage, error) {
 	var im store.NewProductImage
-	err := t.QueryRow("SELECT path, file_name, data FROM product_images WHERE product_id = $1 AND variant_id = 0 AND path = $2 ORDER BY id LIMIT 1",
-		productID, path).Scan(&im.Path, &im.Name, &im.Data)
+	err := t.QueryRow("SELECT path, file_name, data FROM product_images WHERE product_id = $1 AND variant_id = $2 AND path = $3 ORDER BY id LIMIT 1",
+		productID, variantID, path).Scan(&im.Path, &im.Name, &im.Data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return im, errNotUploaded
 	}

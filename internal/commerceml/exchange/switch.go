@@ -494,6 +494,9 @@ func (r *switchRun) offers(c *catalogTx, j *journalDelta, pos *switchPos) error 
 	}
 	c.counts.of("variant").Created += int(vc)
 	c.counts.of("variant").Updated += int(vu)
+	if err := r.variantPictures(c, pos.Good, hi.String); err != nil {
+		return err
+	}
 	for _, it := range vskipped {
 		var file int64
 		fmt.Sscan(it.File, &file)

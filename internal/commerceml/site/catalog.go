@@ -59,6 +59,9 @@ type exporter struct {
 	dir      string
 	pictures []string
 	written  map[string]bool
+	// sent are the pictures the site has from earlier runs (name →
+	// sha256), loaded for "only changed"; sums what this run wrote.
+	sent, sums map[string]string
 }
 
 // changed is the condition on a page's rows for "only changed" (its
@@ -77,8 +80,13 @@ func (x *exporter) changed(table string) (string, []any) {
 	}
 	// A product's prices per type and stocks per warehouse change without
 	// its row (1C's offers): their change events name it.
+	// A catalog's items set from the catalog (not the product) change
+	// the catalog: its items go again, so one newly in it reaches the
+	// site with its pictures.
 	entity := map[string]string{"products": "product", "services": "service"}[table]
-	cond += " OR id IN (SELECT record_id FROM events WHERE entity = '" + entity + "' AND id > $" + strconv.Itoa(len(x.fargs)+3) + ")"
+	ev := "$" + strconv.Itoa(len(x.fargs)+3)
+	cond += " OR id IN (SELECT record_id FROM events WHERE entity = '" + entity + "' AND id > " + ev + ")" +
+		" OR id IN (SELECT item_id FROM catalog_items WHERE item_type = '" + entity + "' AND catalog_id IN (SELECT record_id FROM events WHERE entity = 'catalog' AND id > " + ev + "))"
 	return cond + ")", []any{x.since, x.sinceEvent}
 }
 
@@ -167,10 +175,16 @@ func zipFiles(dst, dir string, names []string) error {
 // writeCatalog writes dir/import.xml and dir/offers.xml, and the goods'
 // pictures under dir/import_files (their names returned).
 func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, res *RunResult) error {
-	x := &exporter{s: s, set: set, res: res, groups: map[int64]string{}, units: map[string]string{}, dir: dir, written: map[string]bool{}}
+	x := &exporter{s: s, set: set, res: res, groups: map[int64]string{}, units: map[string]string{}, dir: dir, written: map[string]bool{},
+		sent: map[string]string{}, sums: map[string]string{}}
 	if set.OnlyChanged {
 		if err := s.db.Read.QueryRowContext(ctx, "SELECT catalog_cursor, catalog_events FROM site_exchanges WHERE id = $1", set.ID).Scan(&x.since, &x.sinceEvent); err != nil {
 			return fmt.Errorf("site exchange: %w", err)
+		}
+		if x.since != 0 {
+			if err := x.loadSent(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	groups, err := x.loadGroups(ctx)
@@ -219,7 +233,7 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 		return fmt.Errorf("site exchange: offers.xml: %w", err)
 	}
 	res.Files = append(res.Files, "import.xml", "offers.xml")
-	res.pictures = x.pictures
+	res.pictures, res.sums = x.pictures, x.sums
 	return nil
 }
 
@@ -585,12 +599,42 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 			for _, c := range v.Characteristics {
 				o.Characteristics = append(o.Characteristics, commerceml.Requisite{Name: c.Name, Value: c.Value})
 			}
+			for _, im := range images[p.id] {
+				if im.VariantID != v.ID {
+					continue
+				}
+				name, err := x.picture(ctx, im)
+				if err != nil {
+					return err
+				}
+				o.Pictures = append(o.Pictures, name)
+			}
 			x.offer(&o, d, p.id, v.ID, int64(v.Price), int64(v.Stock), u.Short)
 			if err := x.off.Offer(&o); err != nil {
 				return fmt.Errorf("site exchange: offers.xml: %w", err)
 			}
 			x.res.of("variant").Sent++
 		}
+	}
+	return nil
+}
+
+// loadSent reads the pictures the site has from earlier runs.
+func (x *exporter) loadSent(ctx context.Context) error {
+	rows, err := x.s.db.Read.QueryContext(ctx, "SELECT name, sha256 FROM site_pictures WHERE site_id = $1", x.set.ID)
+	if err != nil {
+		return fmt.Errorf("site exchange: pictures sent: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, sum string
+		if err := rows.Scan(&name, &sum); err != nil {
+			return fmt.Errorf("site exchange: pictures sent: %w", err)
+		}
+		x.sent[name] = sum
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("site exchange: pictures sent: %w", err)
 	}
 	return nil
 }
@@ -611,7 +655,7 @@ func picturePath(im crm.ProductImage) string {
 // returns its name in the documents.
 func (x *exporter) picture(ctx context.Context, im crm.ProductImage) (string, error) {
 	name := picturePath(im)
-	if x.written[name] || (x.since != 0 && im.UpdatedAt <= x.since) {
+	if x.written[name] || x.sent[name] == im.SHA256 {
 		// Written already, or sent by an earlier export: the site has
 		// it (it keeps a picture named again and not re-sent).
 		return name, nil
@@ -628,6 +672,7 @@ func (x *exporter) picture(ctx context.Context, im crm.ProductImage) (string, er
 		return "", fmt.Errorf("site exchange: %w", err)
 	}
 	x.written[name] = true
+	x.sums[name] = im.SHA256
 	x.pictures = append(x.pictures, name)
 	x.res.of("picture").Sent++
 	return name, nil

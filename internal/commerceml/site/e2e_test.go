@@ -103,6 +103,27 @@ func pair(t *testing.T, fn func(t *testing.T, one, shop *instance)) {
 	}
 }
 
+// enable1C turns on the instance's exchange with 1C (steps of 50 ms).
+func (in *instance) enable1C() {
+	in.t.Helper()
+	set := exchange.DefaultSettings()
+	set.Enabled, set.StepMillis = true, 50
+	if code := in.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
+		in.t.Fatalf("exchange settings: %d", code)
+	}
+}
+
+// runOK runs a site's exchange of kind through the API and wants it to
+// succeed.
+func (in *instance) runOK(siteID int64, kind string) site.RunResult {
+	in.t.Helper()
+	var res site.RunResult
+	if code := in.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=%s", siteID, kind), nil, &res); code != 200 || res.Status != "success" {
+		in.t.Fatalf("run %s: %d %+v", kind, code, res)
+	}
+	return res
+}
+
 func (in *instance) exec(q string, args ...any) int64 {
 	in.t.Helper()
 	var id int64
@@ -201,10 +222,7 @@ func TestCatalogToSite(t *testing.T) {
 		if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/check", created.ID), nil, &check); code != 200 || !check.OK || !check.Zip || check.FileLimit != 4096 {
 			t.Fatalf("check: %d %+v", code, check)
 		}
-		var res site.RunResult
-		if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
-			t.Fatalf("run: %d %+v", code, res)
-		}
+		res := one.runOK(created.ID, "catalog")
 		if res.Counts["product"] == nil || res.Counts["variant"] == nil {
 			t.Fatalf("counts: %+v", res.Counts)
 		}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/commerceml/client"
-	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/commerceml/site"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -78,11 +77,7 @@ var offerIDRE = regexp.MustCompile(`<Предложение>\s*<Ид>([^<]+)</И
 // holds exactly that product.
 func TestOnlyChangedPricesAndStocks(t *testing.T) {
 	pair(t, func(t *testing.T, one, shop *instance) {
-		set := exchange.DefaultSettings()
-		set.Enabled, set.StepMillis = true, 50
-		if code := one.api("PUT", "/api/v1/exchanges/settings", set, nil); code != 200 {
-			t.Fatalf("exchange settings: %d", code)
-		}
+		one.enable1C()
 		from1C(t, one, [2]string{"import.xml", import1C()},
 			[2]string{"offers.xml", offers1C(false, [5]string{"good-a", "100", "80", "5", "1"}, [5]string{"good-b", "200", "160", "7", "2"}, [5]string{"good-c", "300", "240", "9", "3"})})
 
@@ -93,10 +88,7 @@ func TestOnlyChangedPricesAndStocks(t *testing.T) {
 		}
 		run := func() []string {
 			t.Helper()
-			var res site.RunResult
-			if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", created.ID), nil, &res); code != 200 || res.Status != "success" {
-				t.Fatalf("run: %d %+v", code, res)
-			}
+			res := one.runOK(created.ID, "catalog")
 			var path string
 			if err := one.d.Read.QueryRowContext(one.ctx, "SELECT file_path FROM cml_exchanges WHERE id = $1", res.EntryID).Scan(&path); err != nil {
 				t.Fatal(err)

@@ -74,10 +74,7 @@ func TestOrdersWithSite(t *testing.T) {
 		}
 		run := func() site.RunResult {
 			t.Helper()
-			var res site.RunResult
-			if code := one.api("POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=orders", created.ID), nil, &res); code != 200 || res.Status != "success" {
-				t.Fatalf("run: %d %+v", code, res)
-			}
+			res := one.runOK(created.ID, "orders")
 			return res
 		}
 		res := run()

@@ -130,8 +130,10 @@ type RunResult struct {
 	// events is the last change event when a catalog run began: a
 	// successful one covers what came before it.
 	events int64
-	// pictures are the picture files a catalog run wrote (import_files/…).
+	// pictures are the picture files a catalog run wrote (import_files/…),
+	// sums their bytes' sha256 by name.
 	pictures []string
+	sums     map[string]string
 }
 
 func (r *RunResult) of(entity string) *Count {
@@ -356,12 +358,27 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 			if _, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET catalog_cursor = $1, catalog_events = $2 WHERE id = $3", started, res.events, siteID); err != nil {
 				return err
 			}
+			if err := recordPictures(ctx, tx, siteID, res); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE site_exchanges SET "+kind+"_failures = "+fail+", "+kind+"_lease = 0 WHERE id = $1", siteID)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("site exchange: journal: %w", err)
+	}
+	return nil
+}
+
+// recordPictures keeps what pictures the site now has from a successful
+// catalog run (site_pictures): "only changed" sends what it lacks.
+func recordPictures(ctx context.Context, tx *sql.Tx, siteID int64, res *RunResult) error {
+	for _, name := range res.pictures {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO site_pictures (site_id, name, sha256) VALUES ($1, $2, $3)
+			ON CONFLICT (site_id, name) DO UPDATE SET sha256 = excluded.sha256`, siteID, name, res.sums[name]); err != nil {
+			return fmt.Errorf("picture %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -220,6 +220,9 @@ func (s *Store) Delete(ctx context.Context, id int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.NotFound("site exchange", id)
 		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM site_pictures WHERE site_id = $1", id); err != nil {
+			return fmt.Errorf("site exchange %d: delete: %w", id, err)
+		}
 		return nil
 	})
 }
