@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/obmen/obmen/internal/currency"
+	"github.com/obmen/obmen/internal/dav"
 	"io"
 	"log/slog"
 	"net"
@@ -294,6 +295,12 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.AddIntegration(web.WebhooksIntegration(svc))
 	ui.AddIntegration(web.IntakeIntegration(in))
 	ui.AddIntegration(web.ExchangeIntegration(cml))
+	// CardDAV and CalDAV for mail clients and phones (issue 22): HTTP
+	// Basic sign-in under the same limits, never the UI's cookie.
+	dv := dav.New(s, log)
+	dv.SetSignInLimits(byIP, byLogin)
+	dv.SetTOTP(guard)
+	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}

@@ -1,0 +1,265 @@
+package dav
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// tokenPrefix makes a sync token the URI RFC 6578 asks for.
+const tokenPrefix = "urn:obmen:sync:"
+
+// TokenURI is the sync-token of a change-log id.
+func TokenURI(seq int64) string { return tokenPrefix + strconv.FormatInt(seq, 10) }
+
+func parseToken(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, tokenPrefix), 10, 64)
+	if err != nil || n < 0 || !strings.HasPrefix(s, tokenPrefix) {
+		return 0, false
+	}
+	return n, true
+}
+
+const maxBody = 4 << 20
+
+// bufferWriter keeps what a go-webdav handler answers, to be rewritten.
+type bufferWriter struct {
+	h    http.Header
+	code int
+	buf  bytes.Buffer
+}
+
+func newBuffer() *bufferWriter              { return &bufferWriter{h: http.Header{}} }
+func (b *bufferWriter) Header() http.Header { return b.h }
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.code == 0 {
+		b.code = http.StatusOK
+	}
+	return b.buf.Write(p)
+}
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+
+func (b *bufferWriter) copyTo(w http.ResponseWriter, body []byte) {
+	for k, v := range b.h {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	if b.code == 0 {
+		b.code = http.StatusOK
+	}
+	w.WriteHeader(b.code)
+	_, _ = w.Write(body)
+}
+
+func samePath(a, b string) bool {
+	return path.Clean(a) == path.Clean(b)
+}
+
+// report serves a sync-collection REPORT itself and hands the others
+// (multiget, query) to go-webdav.
+func (h *Handler) report(w http.ResponseWriter, r *http.Request, s *Service) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		http.Error(w, "dav: read the request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxBody {
+		http.Error(w, "dav: the REPORT body is over 4 MB", http.StatusRequestEntityTooLarge)
+		return
+	}
+	root, perr := parseXML(bytes.NewReader(body))
+	if perr != nil || !root.is(nsDAV, "sync-collection") {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.Handler.ServeHTTP(w, r)
+		return
+	}
+	since, ok := parseToken(root.child(nsDAV, "sync-token").textOrEmpty())
+	if !ok {
+		davError(w, http.StatusForbidden, "valid-sync-token", "the sync-token is not one this server gave")
+		return
+	}
+	ch, err := s.Syncer.Changes(r.Context(), r.URL.Path, since)
+	if errors.Is(err, ErrNotCollection) {
+		davError(w, http.StatusForbidden, "valid-sync-token", "sync-collection is answered on a collection only: "+r.URL.Path)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if since > ch.Token {
+		davError(w, http.StatusForbidden, "valid-sync-token", "the sync-token is newer than the collection")
+		return
+	}
+	ms := el(nsDAV, "multistatus")
+	if len(ch.Changed) > 0 {
+		// The changed members' properties come from go-webdav, by a
+		// multiget of their hrefs with the prop element the client sent.
+		mg := el(s.Multiget[0], s.Multiget[1])
+		if p := root.child(nsDAV, "prop"); p != nil {
+			mg.Kids = append(mg.Kids, p)
+		} else {
+			mg.Kids = append(mg.Kids, el(nsDAV, "prop", el(nsDAV, "getetag")))
+		}
+		for _, href := range ch.Changed {
+			mg.Kids = append(mg.Kids, text(nsDAV, "href", href))
+		}
+		sub, err := http.NewRequestWithContext(r.Context(), "REPORT", r.URL.Path, bytes.NewReader(mg.marshal()))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		sub.Header.Set("Content-Type", "application/xml; charset=utf-8")
+		sub.Header.Set("Depth", "1")
+		bw := newBuffer()
+		s.Handler.ServeHTTP(bw, sub)
+		if bw.code != http.StatusMultiStatus {
+			bw.copyTo(w, bw.buf.Bytes())
+			return
+		}
+		got, err := parseXML(&bw.buf)
+		if err != nil {
+			h.fail(w, r, fmt.Errorf("dav: the multiget of a sync-collection: %w", err))
+			return
+		}
+		ms.Kids = append(ms.Kids, got.Kids...)
+	}
+	for _, href := range ch.Deleted {
+		ms.Kids = append(ms.Kids, el(nsDAV, "response", text(nsDAV, "href", href), text(nsDAV, "status", "HTTP/1.1 404 Not Found")))
+	}
+	ms.Kids = append(ms.Kids, text(nsDAV, "sync-token", TokenURI(ch.Token)))
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(http.StatusMultiStatus)
+	_, _ = w.Write(ms.marshal())
+}
+
+func (n *node) textOrEmpty() string {
+	if n == nil {
+		return ""
+	}
+	return n.Text
+}
+
+// davError answers a DAV precondition error (RFC 4918 §16) with a
+// readable message beside it.
+func davError(w http.ResponseWriter, code int, condition, msg string) {
+	e := el(nsDAV, "error", el(nsDAV, condition), text(nsDAV, "responsedescription", msg))
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(e.marshal())
+}
+
+// propfind lets go-webdav answer and then fills in, for a collection the
+// Syncer knows, the properties go-webdav reports missing: getctag,
+// sync-token and supported-report-set.
+func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
+	tok, err := s.Syncer.Token(r.Context(), r.URL.Path)
+	if errors.Is(err, ErrNotCollection) {
+		s.Handler.ServeHTTP(w, r)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	bw := newBuffer()
+	s.Handler.ServeHTTP(bw, r)
+	if bw.code != http.StatusMultiStatus {
+		bw.copyTo(w, bw.buf.Bytes())
+		return
+	}
+	ms, err := parseXML(bytes.NewReader(bw.buf.Bytes()))
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("dav: go-webdav's PROPFIND answer: %w", err))
+		return
+	}
+	reports := el(nsDAV, "supported-report-set")
+	for _, rep := range append([][2]string{{nsDAV, "sync-collection"}, s.Multiget}, s.Reports...) {
+		reports.Kids = append(reports.Kids, el(nsDAV, "supported-report", el(nsDAV, "report", el(rep[0], rep[1]))))
+	}
+	values := map[[2]string]*node{
+		{nsCS, "getctag"}:               text(nsCS, "getctag", strconv.FormatInt(tok, 10)),
+		{nsDAV, "sync-token"}:           text(nsDAV, "sync-token", TokenURI(tok)),
+		{nsDAV, "supported-report-set"}: reports,
+		{nsDAV, "current-user-privilege-set"}: el(nsDAV, "current-user-privilege-set",
+			el(nsDAV, "privilege", el(nsDAV, "read")), el(nsDAV, "privilege", el(nsDAV, "write")),
+			el(nsDAV, "privilege", el(nsDAV, "write-content")), el(nsDAV, "privilege", el(nsDAV, "bind")),
+			el(nsDAV, "privilege", el(nsDAV, "unbind"))),
+	}
+	for _, resp := range ms.Kids {
+		if !resp.is(nsDAV, "response") || !samePath(hrefPath(resp.child(nsDAV, "href").textOrEmpty()), r.URL.Path) {
+			continue
+		}
+		fillMissing(resp, values)
+	}
+	bw.copyTo(w, ms.marshal())
+}
+
+func hrefPath(href string) string {
+	if i := strings.Index(href, "://"); i >= 0 {
+		if j := strings.Index(href[i+3:], "/"); j >= 0 {
+			href = href[i+3+j:]
+		}
+	}
+	if p, err := unescapePath(href); err == nil {
+		return p
+	}
+	return href
+}
+
+// fillMissing moves the properties of values that a response lists as
+// 404 into its 200 propstat, with their values.
+func fillMissing(resp *node, values map[[2]string]*node) {
+	var found []*node
+	var kept []*node
+	for _, ps := range resp.Kids {
+		if !ps.is(nsDAV, "propstat") || !strings.Contains(ps.child(nsDAV, "status").textOrEmpty(), "404") {
+			kept = append(kept, ps)
+			continue
+		}
+		prop := ps.child(nsDAV, "prop")
+		var rest []*node
+		for _, p := range prop.Kids {
+			if v, ok := values[[2]string{p.Name.Space, p.Name.Local}]; ok {
+				found = append(found, v)
+				continue
+			}
+			rest = append(rest, p)
+		}
+		if prop != nil {
+			prop.Kids = rest
+		}
+		if len(rest) > 0 {
+			kept = append(kept, ps)
+		}
+	}
+	resp.Kids = kept
+	if len(found) == 0 {
+		return
+	}
+	for _, ps := range resp.Kids {
+		if ps.is(nsDAV, "propstat") && strings.Contains(ps.child(nsDAV, "status").textOrEmpty(), "200") {
+			if prop := ps.child(nsDAV, "prop"); prop != nil {
+				prop.Kids = append(prop.Kids, found...)
+				return
+			}
+		}
+	}
+	resp.Kids = append(resp.Kids, el(nsDAV, "propstat", el(nsDAV, "prop", found...), text(nsDAV, "status", "HTTP/1.1 200 OK")))
+}
+
+func unescapePath(p string) (string, error) { return url.PathUnescape(p) }
