@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"github.com/obmen/obmen/internal/currency"
 	"github.com/obmen/obmen/internal/dav"
+	"github.com/obmen/obmen/internal/dav/caldav"
 	"io"
 	"log/slog"
 	"net"
@@ -300,6 +301,13 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv := dav.New(s, log)
 	dv.SetSignInLimits(byIP, byLogin)
 	dv.SetTOTP(guard)
+	// Calendars: the installation's zone reads floating times and
+	// all-day dates (config has checked it loads).
+	davZone, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		davZone = time.UTC
+	}
+	dv.Add(caldav.NewService(s, davZone, dv.Message))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Automation: auto, Connections: conns, Calls: calls, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
