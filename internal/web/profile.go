@@ -27,6 +27,8 @@ type profileData struct {
 	Fields   []profileField
 	CanAdmin bool
 	Error    string
+	// Feed is the user's own iCalendar feed (own profile only).
+	Feed *feedData
 }
 
 // profileFields are the form's inputs in order, with the values of p.
@@ -77,6 +79,12 @@ func (u *UI) adminProfile(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id int64, action string) {
+	u.profileView(w, r, rq, id, action, r.Method == http.MethodPost, "")
+}
+
+// profileView shows the profile (submit: saves the form first); feedURL,
+// when set, is a feed link just made, shown this once.
+func (u *UI) profileView(w http.ResponseWriter, r *http.Request, rq *request, id int64, action string, submit bool, feedURL string) {
 	user, err := u.store.GetUser(r.Context(), id)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -89,7 +97,7 @@ func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id
 	}
 	status := http.StatusOK
 	d := profileData{UserID: id, Login: user.Login, Action: action, CanAdmin: rq.User.Role == crm.RoleAdmin}
-	if r.Method == http.MethodPost {
+	if submit {
 		in := profileFromForm(r)
 		if !d.CanAdmin {
 			in.KeepAdminFields(p)
@@ -108,5 +116,11 @@ func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id
 		}
 	}
 	d.Fields = profileFields(p)
+	if id == rq.User.ID && action == "/account/profile" {
+		if d.Feed, err = u.feedData(r, rq, feedURL); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
 	u.render(w, r, rq, status, "profile", rq.T("prof.title")+": "+user.Login, "", d)
 }
