@@ -83,6 +83,10 @@ ensure_xmllint() { have xmllint || apt_for xmllint "the CommerceML schema tests 
 # deploy_test.go); nginx-light is Debian's small build of it.
 ensure_nginx() { have nginx || apt_for nginx "the deploy/ config test needs it" nginx-light; }
 
+# Real DAV clients from Debian drive the CardDAV/CalDAV server
+# (internal/dav/...): vdirsyncer syncs both ways, khard reads and writes.
+ensure_davclients() { { have vdirsyncer && have khard; } || apt_for "vdirsyncer and khard" "the CardDAV client tests need them" vdirsyncer khard; }
+
 ensure_pdftotext() { have pdftotext || apt_for pdftotext "the invoice PDF tests need it" poppler-utils; }
 
 ensure_chromium() {
@@ -133,6 +137,7 @@ ensure_chromium
 ensure_xmllint
 ensure_pdftotext
 ensure_nginx
+ensure_davclients
 # Tests that need a tool fail without it here, rather than skip.
 export OBMEN_TEST_CI=1
 export CGO_ENABLED=1

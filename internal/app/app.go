@@ -13,6 +13,7 @@ import (
 	"github.com/obmen/obmen/internal/currency"
 	"github.com/obmen/obmen/internal/dav"
 	"github.com/obmen/obmen/internal/dav/caldav"
+	"github.com/obmen/obmen/internal/dav/carddav"
 	"io"
 	"log/slog"
 	"net"
@@ -301,13 +302,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv := dav.New(s, log)
 	dv.SetSignInLimits(byIP, byLogin)
 	dv.SetTOTP(guard)
+	dv.Add(carddav.NewService(s, web.RussianFieldMessage))
 	// Calendars: the installation's zone reads floating times and
 	// all-day dates (config has checked it loads).
 	davZone, err := time.LoadLocation(cfg.TimeZone)
 	if err != nil {
 		davZone = time.UTC
 	}
-	dv.Add(caldav.NewService(s, davZone, dv.Message))
+	dv.Add(caldav.NewService(s, davZone, web.RussianFieldMessage))
 	ui.SetICalFeedLimit(caldav.DefaultFeedPerIP().Shared(buckets, "ical-ip"))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"

@@ -1370,6 +1370,12 @@ func fieldMessage(rq *request, fe *crm.FieldError) string {
 	return fe.Message
 }
 
+// RussianFieldMessage is a validation error's message in Russian, for a
+// surface outside the UI that answers people (CardDAV clients).
+func RussianFieldMessage(fe *crm.FieldError) string {
+	return fieldMessage(&request{Lang: "ru"}, fe)
+}
+
 // flashText is the notice a redirect asks the next page to show. The
 // query names a message of the catalogue (?flash=card.saved), never the
 // text itself, so that a link from elsewhere cannot put words on an Obmen

@@ -1,3 +1,0 @@
--- Number 0050 is h22a's (CardDAV, issue 22), which may need no table: this
--- comment keeps the numbers contiguous. Files of one number are run
--- together, so a 0050 of h22a's merges beside it harmlessly.
