@@ -34,6 +34,7 @@ package dav
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -130,6 +131,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("/.well-known/caldav", h)
 }
 
+const allprop = `<?xml version="1.0" encoding="utf-8"?><propfind xmlns="DAV:"><allprop/></propfind>`
+
 type userKey struct{}
 
 // User is who a DAV request is made by.
@@ -167,6 +170,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(ctx)
+	if r.Method == "PROPFIND" && r.ContentLength == 0 {
+		// RFC 4918 9.1: an empty PROPFIND is allprop. go-webdav wants a
+		// body, and clients send none after following the /.well-known
+		// redirect (python-caldav's requests drops it on a 301).
+		r.Body = io.NopCloser(strings.NewReader(allprop))
+		r.ContentLength = int64(len(allprop))
+		r.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	}
 	if p == "/dav" || p == "/dav/" {
 		h.servePrincipal(w, r, u)
 		return
