@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-ical"
@@ -56,6 +57,9 @@ type Backend struct {
 	// Message renders a validation error for the client, in Russian when
 	// set; else its field and English message.
 	Message func(*crm.FieldError) string
+
+	// rendered: a first sync's objects, by request context (remember).
+	rendered sync.Map
 }
 
 var _ caldav.Backend = (*Backend)(nil)
@@ -308,6 +312,9 @@ func (b *Backend) find(ctx context.Context, w where, uid string) (crm.Activity, 
 
 // GetCalendarObject implements caldav.Backend.
 func (b *Backend) GetCalendarObject(ctx context.Context, p string, _ *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
+	if co, ok := b.recalled(ctx, p); ok {
+		return co, nil
+	}
 	w, err := b.locate(ctx, p)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ import (
 var msk, _ = time.LoadLocation("Europe/Moscow")
 
 // server is Obmen's /dav/ with the CalDAV service, over loopback.
-func server(t *testing.T, s *store.Store) *httptest.Server {
+func server(t testing.TB, s *store.Store) *httptest.Server {
 	t.Helper()
 	h := dav.New(s, slog.New(slog.DiscardHandler))
 	h.Add(caldav.NewService(s, msk, nil))
@@ -40,7 +40,7 @@ func server(t *testing.T, s *store.Store) *httptest.Server {
 }
 
 type call struct {
-	t        *testing.T
+	t        testing.TB
 	base     string
 	login    string
 	password string

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/emersion/go-webdav/caldav"
+
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
@@ -67,6 +69,7 @@ func (b *Backend) SyncChanges(ctx context.Context, p string, since int64) (token
 		for _, co := range all {
 			changed = append(changed, co.Path)
 		}
+		b.remember(ctx, all)
 		return token, changed, nil, nil
 	}
 	// Records touched since the token, and whether each was (or may have
@@ -150,4 +153,27 @@ func (b *Backend) syncState(ctx context.Context, w where, id int64, wasOwners bo
 	sc := store.ScopeOf(ctx)
 	on := a.DeletedAt == nil && a.AssignedByID == w.owner && OnCalendar(a) && (sc == nil || sc.Sees(a.AssignedByID))
 	return w.calPath(b) + name, on, nil
+}
+
+// remember keeps the objects a first sync just rendered for the rest of
+// the request: the shared layer then asks go-webdav for their properties
+// by a multiget on the same request context, which would otherwise load
+// and render each again, three queries an object.
+func (b *Backend) remember(ctx context.Context, objs []caldav.CalendarObject) {
+	m := make(map[string]caldav.CalendarObject, len(objs))
+	for _, co := range objs {
+		m[co.Path] = co
+	}
+	b.rendered.Store(ctx, m)
+	context.AfterFunc(ctx, func() { b.rendered.Delete(ctx) })
+}
+
+// recalled is an object remember kept for this request.
+func (b *Backend) recalled(ctx context.Context, p string) (*caldav.CalendarObject, bool) {
+	v, ok := b.rendered.Load(ctx)
+	if !ok {
+		return nil, false
+	}
+	co, ok := v.(map[string]caldav.CalendarObject)[p]
+	return &co, ok
 }
