@@ -280,3 +280,74 @@ func TestCalDAV(t *testing.T) {
 		}
 	})
 }
+
+// TestBookingsCalendar: the bookings a user takes part in, under his own
+// title for them, read-only, and in sync-collection; an activity
+// reassigned away from a colleague leaves that colleague's calendar.
+func TestBookingsCalendar(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		bg := context.Background()
+		alice, err := s.CreateUser(bg, admin, crm.User{Login: "alice", Role: crm.RoleManager}, "alice-Secret-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob, err := s.CreateUser(bg, admin, crm.User{Login: "bob", Role: crm.RoleManager}, "bob-Secret-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetGrants(bg, admin, alice.ID, []store.Grant{{OwnerID: bob.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		room, err := s.CreateResource(bg, admin, crm.Resource{Kind: "room", Name: "Переговорная 1", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := server(t, s)
+		a := call{t, srv.URL, "alice", "alice-Secret-1"}
+		cal := "/dav/principals/alice/calendars/bookings/"
+		_, body := a.do("REPORT", cal, "application/xml", syncReport(""), "Depth", "1")
+		tok := tokenRE.FindStringSubmatch(body)
+		if tok == nil {
+			t.Fatalf("first sync:\n%s", body)
+		}
+		start := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+		bk, err := s.CreateBooking(bg, admin, crm.Booking{ResourceIDs: []int64{room.ID}, StartAt: start, EndAt: start.Add(time.Hour),
+			Service: "Консультация", AssignedByID: alice.ID, Users: []crm.BookingUser{{UserID: alice.ID, Title: "Встреча с Ромашкой"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := cal + strconv.FormatInt(bk.ID, 10) + ".ics"
+		_, body = a.do("REPORT", cal, "application/xml", syncReport(tok[1]), "Depth", "1")
+		if !strings.Contains(body, path) {
+			t.Errorf("the new booking is not in the sync:\n%s", body)
+		}
+		resp, body := a.do("GET", path, "", "")
+		if resp.StatusCode != 200 || !strings.Contains(body, "SUMMARY:Встреча с Ромашкой") || !strings.Contains(body, "LOCATION:Переговорная 1") {
+			t.Errorf("booking: %d\n%s", resp.StatusCode, body)
+		}
+		if resp, body := a.do("PUT", path, icsType, body); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "только для чтения") {
+			t.Errorf("PUT to the bookings calendar: %d %s", resp.StatusCode, body)
+		}
+
+		// bob's meeting given to the admin leaves alice's view of bob.
+		at := start.Add(2 * time.Hour)
+		m, err := s.CreateActivity(bg, admin, crm.Activity{Kind: crm.ActivityMeeting, Subject: "Бобина", StartAt: &at, Meta: crm.Meta{AssignedByID: bob.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobCal := "/dav/principals/alice/calendars/user-" + strconv.FormatInt(bob.ID, 10) + "/"
+		_, body = a.do("REPORT", bobCal, "application/xml", syncReport(""), "Depth", "1")
+		tok = tokenRE.FindStringSubmatch(body)
+		mPath := bobCal + strconv.FormatInt(m.ID, 10) + ".ics"
+		if tok == nil || !strings.Contains(body, mPath) {
+			t.Fatalf("bob's calendar:\n%s", body)
+		}
+		if _, err := s.UpdateActivity(bg, admin, m.ID, func(a *crm.Activity) error { a.AssignedByID = admin.UserID; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		_, body = a.do("REPORT", bobCal, "application/xml", syncReport(tok[1]), "Depth", "1")
+		if !regexp.MustCompile(regexp.QuoteMeta(mPath) + `</[^>]*href>\s*<[^>]*status>HTTP/1.1 404`).MatchString(body) {
+			t.Errorf("a reassigned meeting is not gone from bob's calendar:\n%s", body)
+		}
+	})
+}
