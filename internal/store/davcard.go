@@ -66,6 +66,36 @@ func (s *Store) DAVCardByName(ctx context.Context, name string) (DAVCard, error)
 	return c, nil
 }
 
+// DAVCardsByName are the stored cards of the names clients gave them.
+func (s *Store) DAVCardsByName(ctx context.Context, names []string) (map[string]DAVCard, error) {
+	out := make(map[string]DAVCard, len(names))
+	for len(names) > 0 {
+		n := min(len(names), davChunk)
+		args := make([]any, n)
+		for i, v := range names[:n] {
+			args[i] = v
+		}
+		names = names[n:]
+		rows, err := s.db.Reader().QueryContext(ctx, "SELECT contact_id, name, uid, raw FROM dav_cards WHERE name IN ("+placeholders(1, n)+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: DAV cards by name: %w", err)
+		}
+		for rows.Next() {
+			var c DAVCard
+			if err := rows.Scan(&c.ContactID, &c.Name, &c.UID, &c.Raw); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: DAV cards by name: %w", err)
+			}
+			out[c.Name] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: DAV cards by name: %w", err)
+		}
+	}
+	return out, nil
+}
+
 // DAVContactIDs are the live contacts the request may see, in id order:
 // all of them, or (linked) only those that work for an account; only,
 // when not nil, limits them to those ids.

@@ -24,7 +24,6 @@ func (u *UI) SetICalFeedLimit(perIP *httpx.Limiter) { u.feedPerIP = perIP }
 type feedData struct {
 	URL   string // a link just made, shown once
 	Since string // when the current link was made; "" none
-	DAV   string // the CalDAV address, for clients that sync both ways
 }
 
 func (u *UI) feedData(r *http.Request, rq *request, url string) (*feedData, error) {
@@ -32,24 +31,11 @@ func (u *UI) feedData(r *http.Request, rq *request, url string) (*feedData, erro
 	if err != nil {
 		return nil, err
 	}
-	d := &feedData{URL: url, DAV: u.publicBase(r) + "/.well-known/caldav"}
+	d := &feedData{URL: url}
 	if !since.IsZero() {
 		d.Since = formatTime(since, rq.Loc)
 	}
 	return d, nil
-}
-
-// publicBase is the server's public address: the configured one, else
-// the one the browser used.
-func (u *UI) publicBase(r *http.Request) string {
-	if u.baseURL != "" {
-		return u.baseURL
-	}
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 // icalToken makes a new feed link (do=new, the old one stops working) or
@@ -69,7 +55,7 @@ func (u *UI) icalToken(w http.ResponseWriter, r *http.Request, rq *request) {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		u.profileView(w, r, rq, rq.User.ID, "/account/profile", false, u.publicBase(r)+"/ical/"+tok+".ics")
+		u.profileView(w, r, rq, rq.User.ID, "/account/profile", false, u.davBase(r)+"/ical/"+tok+".ics")
 	}
 }
 

@@ -41,7 +41,7 @@ func TestICalFeed(t *testing.T) {
 			t.Fatalf("sign in: %d", p.Status)
 		}
 		p := b.get("/account/profile")
-		if p.Status != 200 || !strings.Contains(p.Body, `id="ical-none"`) || !strings.Contains(p.Body, "/.well-known/caldav") {
+		if p.Status != 200 || !strings.Contains(p.Body, `id="ical-none"`) || !strings.Contains(p.Body, "/dav/principals/anna/calendars/activities/") {
 			t.Fatalf("profile without a link: %d", p.Status)
 		}
 		p = b.post("/account/ical", url.Values{"do": {"new"}})

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/obmen/obmen/internal/authz"
@@ -27,8 +28,29 @@ type profileData struct {
 	Fields   []profileField
 	CanAdmin bool
 	Error    string
+	// DAV is the CardDAV/CalDAV block of the user's own profile.
+	DAV *davInfo
 	// Feed is the user's own iCalendar feed (own profile only).
 	Feed *feedData
+}
+
+// davInfo is what a mail client or a phone needs to reach the user's
+// contacts and calendars over CardDAV/CalDAV (internal/dav).
+type davInfo struct {
+	Server, Login, Contacts, People, Calendar string
+}
+
+// davBase is the server's public address: the configured one, else the
+// one the browser used.
+func (u *UI) davBase(r *http.Request) string {
+	if u.baseURL != "" {
+		return u.baseURL
+	}
+	scheme := "http"
+	if secure(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // profileFields are the form's inputs in order, with the values of p.
@@ -97,6 +119,12 @@ func (u *UI) profileView(w http.ResponseWriter, r *http.Request, rq *request, id
 	}
 	status := http.StatusOK
 	d := profileData{UserID: id, Login: user.Login, Action: action, CanAdmin: rq.User.Role == crm.RoleAdmin}
+	if id == rq.User.ID {
+		principal := u.davBase(r) + "/dav/principals/" + url.PathEscape(user.Login) + "/"
+		home := principal + "addressbooks/"
+		d.DAV = &davInfo{Server: u.davBase(r) + "/dav/", Login: user.Login, Contacts: home + "contacts/", People: home + "people/",
+			Calendar: principal + "calendars/activities/"}
+	}
 	if submit {
 		in := profileFromForm(r)
 		if !d.CanAdmin {

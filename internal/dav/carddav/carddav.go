@@ -9,10 +9,12 @@ package carddav
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -83,6 +85,24 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+	case "REPORT":
+		// A multiget (a client's, or the one dav makes for a
+		// sync-collection) would load its cards one by one through
+		// GetAddressObject: they are loaded in bulk first.
+		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+		if err != nil {
+			http.Error(w, "carddav: read the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if hrefs, ok := multigetHrefs(body); ok {
+			ctx, err := g.b.preload(r.Context(), hrefs)
+			if err != nil {
+				http.Error(w, "carddav: internal error", http.StatusInternalServerError)
+				return
+			}
+			r = r.WithContext(ctx)
+		}
 	case http.MethodDelete:
 		if m := webdav.ConditionalMatch(r.Header.Get("If-Match")); m.IsSet() && !m.IsWildcard() {
 			ao, err := g.b.GetAddressObject(r.Context(), r.URL.Path, nil)
@@ -94,6 +114,88 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.next.ServeHTTP(w, r)
+}
+
+// multigetHrefs are the hrefs of an addressbook-multiget body.
+func multigetHrefs(body []byte) ([]string, bool) {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	var hrefs []string
+	first, inHref := true, false
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return hrefs, !first && err == io.EOF
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if first {
+				if t.Name.Local != "addressbook-multiget" {
+					return nil, false
+				}
+				first = false
+			}
+			inHref = t.Name.Space == "DAV:" && t.Name.Local == "href"
+		case xml.EndElement:
+			inHref = false
+		case xml.CharData:
+			if inHref {
+				h := strings.TrimSpace(string(t))
+				if u, err := url.Parse(h); err == nil {
+					h = u.Path
+				}
+				hrefs = append(hrefs, h)
+			}
+		}
+	}
+}
+
+type preloadKey struct{}
+
+// preload renders the cards at hrefs in bulk into the context, where
+// GetAddressObject finds them.
+func (b *Backend) preload(ctx context.Context, hrefs []string) (context.Context, error) {
+	byBook := map[string][]string{}
+	var names []string
+	for _, h := range hrefs {
+		book, name, err := split(ctx, h)
+		if err != nil || name == "" {
+			continue
+		}
+		byBook[book] = append(byBook[book], name)
+		names = append(names, name)
+	}
+	named, err := b.store.DAVCardsByName(ctx, names)
+	if err != nil {
+		return ctx, err
+	}
+	cache := map[string]*carddav.AddressObject{}
+	for book, names := range byBook {
+		var ids []int64
+		for _, n := range names {
+			if dc, ok := named[n]; ok {
+				ids = append(ids, dc.ContactID)
+			} else if m := numericName.FindStringSubmatch(n); m != nil {
+				id, _ := strconv.ParseInt(m[1], 10, 64)
+				ids = append(ids, id)
+			}
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			cs, err := b.store.DAVContacts(ctx, ids[:n])
+			if err != nil {
+				return ctx, err
+			}
+			aos, err := b.objects(ctx, book, cs)
+			if err != nil {
+				return ctx, err
+			}
+			for i := range aos {
+				cache[aos[i].Path] = &aos[i]
+			}
+			ids = ids[n:]
+		}
+	}
+	return context.WithValue(ctx, preloadKey{}, cache), nil
 }
 
 func userOf(ctx context.Context) (dav.User, error) {
@@ -274,6 +376,11 @@ func notFound(p string) error {
 
 // GetAddressObject renders one card.
 func (b *Backend) GetAddressObject(ctx context.Context, p string, _ *carddav.AddressDataRequest) (*carddav.AddressObject, error) {
+	if cache, ok := ctx.Value(preloadKey{}).(map[string]*carddav.AddressObject); ok {
+		if ao, ok := cache[p]; ok {
+			return ao, nil
+		}
+	}
 	book, name, err := split(ctx, p)
 	if err != nil {
 		return nil, err
