@@ -85,7 +85,13 @@ ensure_nginx() { have nginx || apt_for nginx "the deploy/ config test needs it" 
 
 # Real DAV clients from Debian drive the CardDAV/CalDAV server
 # (internal/dav/...): vdirsyncer syncs both ways, khard reads and writes.
-ensure_davclients() { { have vdirsyncer && have khard; } || apt_for "vdirsyncer and khard" "the CardDAV client tests need them" vdirsyncer khard; }
+ensure_davclients() {
+	{ have vdirsyncer && have khard; } || apt_for "vdirsyncer and khard" "the CardDAV client tests need them" vdirsyncer khard
+	# CalDAV: khal over vdirsyncer, and python3-caldav (Debian's python,
+	# not a pyenv one) for discovery, sync tokens and tasks.
+	{ have khal && /usr/bin/python3 -c 'import caldav' 2>/dev/null; } ||
+		apt_for "khal and python3-caldav" "the CalDAV client tests need them" khal python3-caldav
+}
 
 ensure_pdftotext() { have pdftotext || apt_for pdftotext "the invoice PDF tests need it" poppler-utils; }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"github.com/obmen/obmen/internal/currency"
 	"github.com/obmen/obmen/internal/dav"
+	"github.com/obmen/obmen/internal/dav/caldav"
 	"github.com/obmen/obmen/internal/dav/carddav"
 	"io"
 	"log/slog"
@@ -347,6 +348,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	dv.SetSignInLimits(byIP, byLogin)
 	dv.SetTOTP(guard)
 	dv.Add(carddav.NewService(s, web.RussianFieldMessage))
+	// Calendars: the installation's zone reads floating times and
+	// all-day dates (config has checked it loads).
+	davZone, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		davZone = time.UTC
+	}
+	dv.Add(caldav.NewService(s, davZone, web.RussianFieldMessage))
+	ui.SetICalFeedLimit(caldav.DefaultFeedPerIP().Shared(buckets, "ical-ip"))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
 	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,

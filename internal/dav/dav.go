@@ -40,6 +40,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -137,6 +138,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("/.well-known/caldav", h)
 }
 
+const allprop = `<?xml version="1.0" encoding="utf-8"?><propfind xmlns="DAV:"><allprop/></propfind>`
+
 type userKey struct{}
 
 type epochKey struct{}
@@ -199,6 +202,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = store.WithScopeOf(ctx, sc)
 	}
 	r = r.WithContext(context.WithValue(ctx, epochKey{}, epochOf(sc)))
+	if r.Method == "PROPFIND" && r.ContentLength == 0 {
+		// RFC 4918 9.1: an empty PROPFIND is allprop. go-webdav wants a
+		// body, and clients send none after following the /.well-known
+		// redirect (python-caldav's requests drops it on a 301).
+		r.Body = io.NopCloser(strings.NewReader(allprop))
+		r.ContentLength = int64(len(allprop))
+		r.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	}
 	if p == "/dav" || p == "/dav/" {
 		h.servePrincipal(w, r, u)
 		return

@@ -2,6 +2,7 @@ package dav
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -185,6 +186,13 @@ func davError(w http.ResponseWriter, code int, condition, msg string) {
 	_, _ = w.Write(e.marshal())
 }
 
+// ReadOnlyer is a Syncer that has read-only collections (a colleague's
+// calendar): their current-user-privilege-set is read alone, so clients
+// do not offer to edit them.
+type ReadOnlyer interface {
+	ReadOnly(ctx context.Context, path string) bool
+}
+
 // propfind lets go-webdav answer and then fills in, for a collection the
 // Syncer knows, the properties go-webdav reports missing: getctag,
 // sync-token and supported-report-set.
@@ -221,6 +229,10 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
 			el(nsDAV, "privilege", el(nsDAV, "read")), el(nsDAV, "privilege", el(nsDAV, "write")),
 			el(nsDAV, "privilege", el(nsDAV, "write-content")), el(nsDAV, "privilege", el(nsDAV, "bind")),
 			el(nsDAV, "privilege", el(nsDAV, "unbind"))),
+	}
+	if ro, ok := s.Syncer.(ReadOnlyer); ok && ro.ReadOnly(r.Context(), r.URL.Path) {
+		values[[2]string{nsDAV, "current-user-privilege-set"}] = el(nsDAV, "current-user-privilege-set",
+			el(nsDAV, "privilege", el(nsDAV, "read")))
 	}
 	for _, resp := range ms.Kids {
 		if !resp.is(nsDAV, "response") || !samePath(hrefPath(resp.child(nsDAV, "href").textOrEmpty()), r.URL.Path) {

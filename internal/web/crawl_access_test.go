@@ -57,6 +57,8 @@ const (
 // uiClass classifies every UI pattern. A pattern missing here fails the
 // test: decide its class when adding a page.
 var uiClass = map[string]class{
+	// The iCalendar feed's token is its credential (GET /ical/<token>.ics).
+	"GET /ical/{file}": public, "POST /account/ical": own,
 	"GET /static/": public, "GET /login": public, "POST /login": public, "POST /lang": public, "POST /login/totp": public,
 	"/": fallback,
 

@@ -50,7 +50,8 @@ func TestProfileDAV(t *testing.T) {
 }
 
 // TestBrowserProfileDAV: the block fits a phone's 390 px and a laptop's
-// 1280 px without scrolling sideways, the addresses whole in their boxes.
+// 1280 px without scrolling sideways, the addresses whole in their boxes;
+// so does the calendar link block under it.
 func TestBrowserProfileDAV(t *testing.T) {
 	e := newEnv(t, storetest.OpenAny(t))
 	for _, w := range []int64{390, 1280} {
@@ -62,6 +63,14 @@ func TestBrowserProfileDAV(t *testing.T) {
 			}
 			if got := bs.eval(`Array.from(document.querySelectorAll("#dav input")).filter(i => i.getBoundingClientRect().right > innerWidth).map(i => i.id).join(",")`); got != "" {
 				t.Errorf("at %d px these stick out: %s", w, got)
+			}
+			// The calendar link (iCal feed) below it: made, then shown whole.
+			bs.run("feed", chromedp.Click(chromedp.CSS(`#ical-new`)), chromedp.WaitVisible(chromedp.CSS(`#ical-url`)))
+			if got := bs.eval(`Array.from(document.querySelectorAll("#dav input, #ical-feed input, #ical-feed button")).filter(i => i.getBoundingClientRect().right > innerWidth).map(i => i.id).join(",")`); got != "" {
+				t.Errorf("at %d px these stick out after a feed link is made: %s", w, got)
+			}
+			if got := bs.eval(`document.querySelector("#ical-url").value`); !strings.Contains(got, "/ical/") {
+				t.Errorf("feed link %q", got)
 			}
 			if got := bs.eval(`document.querySelector("#dav-server").value`); !strings.HasSuffix(got, "/dav/") {
 				t.Errorf("server address %q", got)

@@ -30,12 +30,14 @@ type profileData struct {
 	Error    string
 	// DAV is the CardDAV/CalDAV block of the user's own profile.
 	DAV *davInfo
+	// Feed is the user's own iCalendar feed (own profile only).
+	Feed *feedData
 }
 
 // davInfo is what a mail client or a phone needs to reach the user's
 // contacts and calendars over CardDAV/CalDAV (internal/dav).
 type davInfo struct {
-	Server, Login, Contacts, People string
+	Server, Login, Contacts, People, Calendar string
 }
 
 // davBase is the server's public address: the configured one, else the
@@ -99,6 +101,12 @@ func (u *UI) adminProfile(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id int64, action string) {
+	u.profileView(w, r, rq, id, action, r.Method == http.MethodPost, "")
+}
+
+// profileView shows the profile (submit: saves the form first); feedURL,
+// when set, is a feed link just made, shown this once.
+func (u *UI) profileView(w http.ResponseWriter, r *http.Request, rq *request, id int64, action string, submit bool, feedURL string) {
 	user, err := u.store.GetUser(r.Context(), id)
 	if err != nil {
 		u.failErr(w, r, rq, err)
@@ -112,10 +120,12 @@ func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id
 	status := http.StatusOK
 	d := profileData{UserID: id, Login: user.Login, Action: action, CanAdmin: rq.User.Role == crm.RoleAdmin}
 	if id == rq.User.ID {
-		home := u.davBase(r) + "/dav/principals/" + url.PathEscape(user.Login) + "/addressbooks/"
-		d.DAV = &davInfo{Server: u.davBase(r) + "/dav/", Login: user.Login, Contacts: home + "contacts/", People: home + "people/"}
+		principal := u.davBase(r) + "/dav/principals/" + url.PathEscape(user.Login) + "/"
+		home := principal + "addressbooks/"
+		d.DAV = &davInfo{Server: u.davBase(r) + "/dav/", Login: user.Login, Contacts: home + "contacts/", People: home + "people/",
+			Calendar: principal + "calendars/activities/"}
 	}
-	if r.Method == http.MethodPost {
+	if submit {
 		in := profileFromForm(r)
 		if !d.CanAdmin {
 			in.KeepAdminFields(p)
@@ -134,5 +144,11 @@ func (u *UI) profilePage(w http.ResponseWriter, r *http.Request, rq *request, id
 		}
 	}
 	d.Fields = profileFields(p)
+	if id == rq.User.ID && action == "/account/profile" {
+		if d.Feed, err = u.feedData(r, rq, feedURL); err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+	}
 	u.render(w, r, rq, status, "profile", rq.T("prof.title")+": "+user.Login, "", d)
 }

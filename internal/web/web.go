@@ -27,6 +27,7 @@ import (
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dav/caldav"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/intake/mail"
@@ -65,6 +66,8 @@ type UI struct {
 	integ     []Integration
 
 	loginByIP, loginByName *httpx.Limiter
+	// feedPerIP limits GET /ical/<token>.ics (icalfeed.go).
+	feedPerIP *httpx.Limiter
 	// totp is the optional second sign-in step (SetTOTP); nil: none.
 	totp *totp.Guard
 
@@ -110,6 +113,7 @@ func New(s *store.Store, log *slog.Logger) (*UI, error) {
 		// 3 s; 10 per login then one every 6 s.
 		loginByIP:   httpx.NewLimiter(3*time.Second, 20),
 		loginByName: httpx.NewLimiter(6*time.Second, 10),
+		feedPerIP:   caldav.DefaultFeedPerIP(),
 	}
 	u.tz, _ = time.LoadLocation("Europe/Moscow")
 	u.entities = entities(s)
@@ -198,6 +202,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handlePublic(mux, "POST /login", u.loginSubmit)
 	u.handlePublic(mux, "POST /lang", u.setLang)
 	u.handlePublic(mux, "POST /login/totp", u.loginTOTPSubmit)
+	u.handlePublic(mux, "GET /ical/{file}", u.icalFeed)
+	u.handle(mux, "POST /account/ical", u.icalToken)
 	u.handle(mux, "GET /account/profile", u.ownProfile)
 	u.handle(mux, "POST /account/profile", u.ownProfile)
 	u.handle(mux, "GET /admin/users/{id}/profile", u.adminProfile)

@@ -1,0 +1,239 @@
+package caldav_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// tool finds a real client from Debian's packages. Without it the test is
+// skipped — except under scripts/test.sh (OBMEN_TEST_CI) or a CI, which
+// install it (apt-get install khal vdirsyncer python3-caldav).
+func tool(t *testing.T, name string, check ...string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil && len(check) > 0 {
+		err = exec.Command(p, check...).Run()
+	}
+	if err != nil {
+		if os.Getenv("OBMEN_TEST_CI") == "" && os.Getenv("CI") == "" {
+			t.Skipf("%s not usable (%v): apt-get install khal vdirsyncer python3-caldav; scripts/test.sh installs them", name, err)
+		}
+		t.Fatalf("%s not usable: %v (apt-get install khal vdirsyncer python3-caldav)", name, err)
+	}
+	return p
+}
+
+// run runs a client with a private HOME, failing the test with its output.
+func run(t *testing.T, home string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_DATA_HOME="+filepath.Join(home, ".local"), "TZ=Europe/Moscow", "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func manager(t *testing.T, s *store.Store, admin crm.Actor, login string) crm.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), admin, crm.User{Login: login, FirstName: login, Role: crm.RoleManager}, login+"-Secret-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestPythonCalDAV: python3-caldav discovers the server from
+// /.well-known, lists the calendars, syncs by token, and creates and
+// completes a task that lands in the CRM.
+func TestPythonCalDAV(t *testing.T) {
+	py := tool(t, "/usr/bin/python3", "-c", "import caldav")
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		bg := context.Background()
+		alice, bob := manager(t, s, admin, "alice"), manager(t, s, admin, "bob")
+		if err := s.SetGrants(bg, admin, alice.ID, []store.Grant{{OwnerID: bob.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2026, 12, 8, 7, 0, 0, 0, time.UTC)
+		if _, err := s.CreateActivity(bg, admin, crm.Activity{Kind: crm.ActivityMeeting, Subject: "Из CRM", StartAt: &start,
+			Meta: crm.Meta{AssignedByID: alice.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		srv := server(t, s)
+		out := run(t, t.TempDir(), py, "testdata/clients/pycaldav.py", srv.URL, "alice", "alice-Secret-1")
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			k, v, _ := strings.Cut(line, " ")
+			got[k] = v
+		}
+		home := "/dav/principals/alice/calendars/"
+		want := map[string]string{
+			"PRINCIPAL": "/dav/principals/alice/",
+			"CALENDARS": home + "activities/|" + home + "bookings/|" + home + "user-" + strconv.FormatInt(bob.ID, 10) + "/",
+			"NAME":      "Мои дела",
+			"FIRST":     "1",
+			"CHANGED":   got["TODO"],
+			"COMPLETED": "yes",
+			"STATUS":    "COMPLETED",
+			"NOTHING":   "0",
+			"TODOS":     "1",
+		}
+		if !strings.HasPrefix(got["TODO"], home+"activities/") || !strings.HasSuffix(got["TODO"], ".ics") {
+			t.Errorf("the task's path %q\n%s", got["TODO"], out)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: got %q, want %q\n%s", k, got[k], v, out)
+			}
+		}
+		as, _, err := s.CalendarActivities(bg, alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var task *crm.Activity
+		for i := range as {
+			if as[i].Kind == crm.ActivityTask {
+				task = &as[i]
+			}
+		}
+		if task == nil || task.Subject != "Задача из python-caldav" || !task.Done || task.EndAt == nil ||
+			!task.EndAt.Equal(time.Date(2026, 12, 11, 15, 0, 0, 0, time.UTC)) || task.AssignedByID != alice.ID {
+			t.Errorf("the task in the CRM: %+v", task)
+		}
+	})
+}
+
+// TestVdirsyncerKhal: khal and vdirsyncer two ways — an event made in
+// khal reaches the CRM, a CRM change and a CRM event reach khal, a CRM
+// delete removes it there, and a last sync has nothing left to do.
+func TestVdirsyncerKhal(t *testing.T) {
+	vds := tool(t, "vdirsyncer", "--version")
+	khal := tool(t, "khal", "--version")
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		bg := context.Background()
+		alice := manager(t, s, admin, "alice")
+		srv := server(t, s)
+		home := t.TempDir()
+		local := filepath.Join(home, "cal")
+		if err := os.MkdirAll(local, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		vcfg := filepath.Join(home, "vdirsyncer.conf")
+		write(t, vcfg, `[general]
+status_path = "`+filepath.Join(home, "status")+`/"
+
+[pair crm]
+a = "crm_local"
+b = "crm_remote"
+collections = null
+conflict_resolution = "b wins"
+
+[storage crm_local]
+type = "filesystem"
+path = "`+local+`/"
+fileext = ".ics"
+
+[storage crm_remote]
+type = "caldav"
+url = "`+srv.URL+`/dav/principals/alice/calendars/activities/"
+username = "alice"
+password = "alice-Secret-1"
+`)
+		kcfg := filepath.Join(home, "khal.conf")
+		write(t, kcfg, `[calendars]
+[[crm]]
+path = `+local+`/
+type = calendar
+
+[locale]
+timeformat = %H:%M
+dateformat = %Y-%m-%d
+longdateformat = %Y-%m-%d
+datetimeformat = %Y-%m-%d %H:%M
+longdatetimeformat = %Y-%m-%d %H:%M
+local_timezone = Europe/Moscow
+default_timezone = Europe/Moscow
+
+[default]
+default_calendar = crm
+`)
+		sync := func() string {
+			t.Helper()
+			return run(t, home, vds, "-c", vcfg, "sync")
+		}
+		list := func() string {
+			t.Helper()
+			return run(t, home, khal, "-c", kcfg, "list", "--format", "{start-time} {title}", "2026-12-08", "3d")
+		}
+		run(t, home, vds, "-c", vcfg, "discover")
+		sync()
+
+		// khal → CRM.
+		run(t, home, khal, "-c", kcfg, "new", "2026-12-08", "10:00", "11:00", "Встреча из khal")
+		sync()
+		as, xs, err := s.CalendarActivities(bg, alice.ID)
+		if err != nil || len(as) != 1 || as[0].Subject != "Встреча из khal" || as[0].Kind != crm.ActivityMeeting ||
+			!as[0].StartAt.Equal(time.Date(2026, 12, 8, 7, 0, 0, 0, time.UTC)) || xs[as[0].ID].TZID != "Europe/Moscow" {
+			t.Fatalf("khal's event in the CRM: %v %+v %+v", err, as, xs)
+		}
+		id := as[0].ID
+
+		// CRM → khal: a change and a new event.
+		if _, err := s.UpdateActivity(bg, admin, id, func(a *crm.Activity) error { a.Subject = "Встреча из khal (перенесена)"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 12, 9, 9, 30, 0, 0, time.UTC)
+		crmCall, err := s.CreateActivity(bg, admin, crm.Activity{Kind: crm.ActivityCall, Subject: "Звонок из CRM", StartAt: &at,
+			Meta: crm.Meta{AssignedByID: alice.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sync()
+		out := list()
+		if !strings.Contains(out, "10:00 Встреча из khal (перенесена)") || !strings.Contains(out, "12:30 Звонок из CRM") {
+			t.Fatalf("khal after the CRM's changes:\n%s", out)
+		}
+
+		// CRM delete → gone from khal.
+		if err := s.Delete(bg, admin, store.EntityActivity, crmCall.ID); err != nil {
+			t.Fatal(err)
+		}
+		sync()
+		if out := list(); strings.Contains(out, "Звонок из CRM") || !strings.Contains(out, "перенесена") {
+			t.Fatalf("khal after the CRM's delete:\n%s", out)
+		}
+
+		// Nothing left to sync: another run writes nothing.
+		before, err := s.Events(bg, events.Query{Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sync()
+		after, _ := s.Events(bg, events.Query{Limit: 10000})
+		if len(after) != len(before) {
+			t.Errorf("a sync with nothing to do wrote %d events", len(after)-len(before))
+		}
+	})
+}
+
+func write(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
