@@ -38,10 +38,8 @@ func (u *UI) productImagesUpload(w http.ResponseWriter, r *http.Request, rq *req
 		name string
 		data []byte
 	}
-	var heads []string
 	if r.MultipartForm != nil {
 		for _, fh := range r.MultipartForm.File["file"] {
-			heads = append(heads, fh.Filename)
 			f, err := fh.Open()
 			if err != nil {
 				u.failErr(w, r, rq, fmt.Errorf("web: picture %q: %w", fh.Filename, err))
