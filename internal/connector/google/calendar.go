@@ -3,7 +3,6 @@ package google
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -212,9 +211,7 @@ func (r *run) eventPatch(a crm.Activity, extra eventExtra) *calendar.Event {
 // listEvents reads every page of the primary calendar's events after
 // token ("": all of them), the deleted ones included.
 func (r *run) listEvents(ctx context.Context, token string) ([]*calendar.Event, string, error) {
-	var out []*calendar.Event
-	page := ""
-	for {
+	return pages(func(page string) ([]*calendar.Event, string, string, error) {
 		call := r.cal.Events.List(calendarID).ShowDeleted(true).SingleEvents(false).MaxResults(2500).Context(ctx)
 		if token != "" {
 			call = call.SyncToken(token)
@@ -224,14 +221,10 @@ func (r *run) listEvents(ctx context.Context, token string) ([]*calendar.Event, 
 		}
 		resp, err := call.Do()
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
-		out = append(out, resp.Items...)
-		if resp.NextPageToken == "" {
-			return out, resp.NextSyncToken, nil
-		}
-		page = resp.NextPageToken
-	}
+		return resp.Items, resp.NextPageToken, resp.NextSyncToken, nil
+	})
 }
 
 // calendar runs the calendar's side of a sync.
@@ -267,7 +260,7 @@ func (r *run) calendar(ctx context.Context) error {
 		}
 		seen[e.Id] = true
 		if e.Status == "cancelled" {
-			r.remoteEventGone(ctx, byRec, byRemote, e.Id, push)
+			r.remoteGone(ctx, eventKind, byRec, byRemote, e.Id, push)
 			continue
 		}
 		r.pullEvent(ctx, e, byRec, byRemote, push)
@@ -275,7 +268,7 @@ func (r *run) calendar(ctx context.Context) error {
 	if side.Full {
 		for id := range byRemote {
 			if !seen[id] {
-				r.remoteEventGone(ctx, byRec, byRemote, id, push)
+				r.remoteGone(ctx, eventKind, byRec, byRemote, id, push)
 			}
 		}
 	}
@@ -287,38 +280,6 @@ func (r *run) calendar(ctx context.Context) error {
 	r.s.calToken = next
 	r.s.calendarCur = r.upTo
 	return nil
-}
-
-func (r *run) remoteEventGone(ctx context.Context, byRec map[int64]*link, byRemote map[string]*link, id string, push map[int64]bool) {
-	l := byRemote[id]
-	if l == nil {
-		return
-	}
-	side := &r.res.Calendar
-	delete(byRemote, id)
-	delete(byRec, l.RecordID)
-	if err := r.sv.dropLink(ctx, r.s.ID, linkEvent, l.RecordID); err != nil {
-		r.res.fail(&side.ToObmen, "activity %d: %v", l.RecordID, err)
-		return
-	}
-	if !r.s.Settings.pull() {
-		push[l.RecordID] = true
-		return
-	}
-	a, err := r.sv.d.Store.GetActivity(ctx, l.RecordID)
-	if err != nil {
-		return
-	}
-	if r.s.Settings.push() && r.s.Settings.Conflict == ObmenWins && hashView(r.activityView(a)) != l.LocalHash {
-		push[l.RecordID] = true
-		side.ToObmen.Skipped++
-		return
-	}
-	if err := r.sv.d.Store.Delete(ctx, r.actor, store.EntityActivity, l.RecordID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		r.res.fail(&side.ToObmen, "activity %d: delete: %v", l.RecordID, err)
-		return
-	}
-	side.ToObmen.Deleted++
 }
 
 func eventUpdated(e *calendar.Event) time.Time {

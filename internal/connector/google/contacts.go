@@ -2,7 +2,6 @@ package google
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -392,9 +391,7 @@ func personUpdated(p *people.Person) time.Time {
 // listPeople reads every page of connections after token ("": all of
 // them); it returns the persons and the next sync token.
 func (r *run) listPeople(ctx context.Context, token string) ([]*people.Person, string, error) {
-	var out []*people.Person
-	page := ""
-	for {
+	return pages(func(page string) ([]*people.Person, string, string, error) {
 		call := r.people.People.Connections.List("people/me").PersonFields(personFields).PageSize(pageSize).RequestSyncToken(true).Context(ctx)
 		if token != "" {
 			call = call.SyncToken(token)
@@ -404,14 +401,10 @@ func (r *run) listPeople(ctx context.Context, token string) ([]*people.Person, s
 		}
 		resp, err := call.Do()
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
-		out = append(out, resp.Connections...)
-		if resp.NextPageToken == "" {
-			return out, resp.NextSyncToken, nil
-		}
-		page = resp.NextPageToken
-	}
+		return resp.Connections, resp.NextPageToken, resp.NextSyncToken, nil
+	})
 }
 
 // contacts runs the contacts' side of a sync.
@@ -439,7 +432,7 @@ func (r *run) contacts(ctx context.Context) error {
 	for _, p := range persons {
 		seen[p.ResourceName] = true
 		if p.Metadata != nil && p.Metadata.Deleted {
-			r.remoteContactGone(ctx, byRec, byRemote, p.ResourceName, push)
+			r.remoteGone(ctx, contactKind, byRec, byRemote, p.ResourceName, push)
 			continue
 		}
 		cache[p.ResourceName] = p
@@ -450,7 +443,7 @@ func (r *run) contacts(ctx context.Context) error {
 		// not name was deleted in Google meanwhile.
 		for rn := range byRemote {
 			if !seen[rn] {
-				r.remoteContactGone(ctx, byRec, byRemote, rn, push)
+				r.remoteGone(ctx, contactKind, byRec, byRemote, rn, push)
 			}
 		}
 	}
@@ -462,39 +455,6 @@ func (r *run) contacts(ctx context.Context) error {
 	r.s.peopleToken = next
 	r.s.contactsCur = r.upTo
 	return nil
-}
-
-// remoteContactGone handles a contact deleted in Google.
-func (r *run) remoteContactGone(ctx context.Context, byRec map[int64]*link, byRemote map[string]*link, rn string, push map[int64]bool) {
-	l := byRemote[rn]
-	if l == nil {
-		return
-	}
-	side := &r.res.Contacts
-	delete(byRemote, rn)
-	delete(byRec, l.RecordID)
-	if err := r.sv.dropLink(ctx, r.s.ID, linkContact, l.RecordID); err != nil {
-		r.res.fail(&side.ToObmen, "contact %d: %v", l.RecordID, err)
-		return
-	}
-	if !r.s.Settings.pull() {
-		push[l.RecordID] = true // Obmen → Google only: Google gets it back
-		return
-	}
-	c, err := r.sv.d.Store.GetContact(ctx, l.RecordID)
-	if err != nil {
-		return // gone here too
-	}
-	if r.s.Settings.push() && r.s.Settings.Conflict == ObmenWins && hashView(r.contactView(c)) != l.LocalHash {
-		push[l.RecordID] = true // changed in Obmen since: it wins, and goes back
-		side.ToObmen.Skipped++
-		return
-	}
-	if err := r.sv.d.Store.Delete(ctx, r.actor, store.EntityContact, l.RecordID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		r.res.fail(&side.ToObmen, "contact %d: delete: %v", l.RecordID, err)
-		return
-	}
-	side.ToObmen.Deleted++
 }
 
 // pullPerson brings one live person into Obmen.

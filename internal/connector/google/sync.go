@@ -19,6 +19,7 @@ import (
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // Counts are what a run did on one side.
@@ -57,6 +58,84 @@ func (r *Result) fail(c *Counts, format string, args ...any) {
 	c.Errors++
 	if len(r.Errors) < maxErrors {
 		r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
+	}
+}
+
+// kind is where the contacts' and the calendar's sides of a run differ
+// in the steps they share: the links' kind, the CRM entity and its name
+// in the result's messages, the side of the result, and the record's
+// mapped view now (its hash tells whether Obmen changed it since).
+type kind struct {
+	link, entity, what string
+	side               func(*Result) *Side
+	localHash          func(ctx context.Context, r *run, id int64) (string, error)
+}
+
+var (
+	contactKind = kind{link: linkContact, entity: store.EntityContact, what: "contact", side: func(r *Result) *Side { return &r.Contacts },
+		localHash: func(ctx context.Context, r *run, id int64) (string, error) {
+			c, err := r.sv.d.Store.GetContact(ctx, id)
+			return hashView(r.contactView(c)), err
+		}}
+	eventKind = kind{link: linkEvent, entity: store.EntityActivity, what: "activity", side: func(r *Result) *Side { return &r.Calendar },
+		localHash: func(ctx context.Context, r *run, id int64) (string, error) {
+			a, err := r.sv.d.Store.GetActivity(ctx, id)
+			return hashView(r.activityView(a)), err
+		}}
+)
+
+// remoteGone handles a record's twin deleted in Google (id: the remote
+// id): the link goes; Obmen's record is deleted too, unless the sync only
+// sends to Google (then Google gets it back) or Obmen wins and changed
+// it since (then it goes back as it is).
+func (r *run) remoteGone(ctx context.Context, k kind, byRec map[int64]*link, byRemote map[string]*link, id string, push map[int64]bool) {
+	l := byRemote[id]
+	if l == nil {
+		return
+	}
+	side := k.side(r.res)
+	delete(byRemote, id)
+	delete(byRec, l.RecordID)
+	if err := r.sv.dropLink(ctx, r.s.ID, k.link, l.RecordID); err != nil {
+		r.res.fail(&side.ToObmen, "%s %d: %v", k.what, l.RecordID, err)
+		return
+	}
+	if !r.s.Settings.pull() {
+		push[l.RecordID] = true // Obmen → Google only: Google gets it back
+		return
+	}
+	h, err := k.localHash(ctx, r, l.RecordID)
+	if err != nil {
+		return // gone here too
+	}
+	if r.s.Settings.push() && r.s.Settings.Conflict == ObmenWins && h != l.LocalHash {
+		push[l.RecordID] = true // changed in Obmen since: it wins, and goes back
+		side.ToObmen.Skipped++
+		return
+	}
+	if err := r.sv.d.Store.Delete(ctx, r.actor, k.entity, l.RecordID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.res.fail(&side.ToObmen, "%s %d: delete: %v", k.what, l.RecordID, err)
+		return
+	}
+	side.ToObmen.Deleted++
+}
+
+// pages reads every page of a Google list: call fetches the one after
+// page ("" the first) and returns its items, the next page's token and,
+// on the last page, the sync token.
+func pages[T any](call func(page string) (items []T, next, sync string, err error)) ([]T, string, error) {
+	var out []T
+	page := ""
+	for {
+		items, next, sync, err := call(page)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, items...)
+		if next == "" {
+			return out, sync, nil
+		}
+		page = next
 	}
 }
 
