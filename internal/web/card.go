@@ -547,14 +547,21 @@ func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	body := strings.TrimSpace(r.PostFormValue("body"))
 	if _, err := u.store.AddComment(r.Context(), rq.Actor(), e.Name, id, body); err != nil {
-		if fe, ok := crm.AsFieldError(err); ok {
-			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)})
-			return
-		}
-		u.failErr(w, r, rq, err)
+		u.cardRefused(w, r, rq, e, id, err)
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"#timeline")
+}
+
+// cardRefused answers a card action whose write failed: a field's
+// refusal is shown on the card, above its forms (422); anything else
+// fails the request.
+func (u *UI) cardRefused(w http.ResponseWriter, r *http.Request, rq *request, e *entity, id int64, err error) {
+	if fe, ok := crm.AsFieldError(err); ok {
+		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)})
+		return
+	}
+	u.failErr(w, r, rq, err)
 }
 
 // leadFile sends a lead's file as a download (never shown inline: the

@@ -50,11 +50,7 @@ func (u *UI) sendMessage(w http.ResponseWriter, r *http.Request, rq *request) {
 			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_chat")})
 			return
 		}
-		if fe, ok := crm.AsFieldError(err); ok {
-			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("f."+fe.Field) + ": " + fieldMessage(rq, fe)})
-			return
-		}
-		u.failErr(w, r, rq, err)
+		u.cardRefused(w, r, rq, e, id, err)
 		return
 	}
 	back(w, r, "/e/"+e.Name+"/"+strconv.FormatInt(id, 10)+"#message-reply")

@@ -70,7 +70,7 @@ func (u *UI) productImagesUpload(w http.ResponseWriter, r *http.Request, rq *req
 	}
 	for _, f := range files {
 		if _, err := u.store.AddProductImage(r.Context(), rq.Actor(), id, f.name, f.data); err != nil {
-			u.failErr(w, r, rq, err)
+			u.cardRefused(w, r, rq, e, id, err)
 			return
 		}
 	}
