@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dav/davtest"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -41,21 +42,21 @@ func BenchmarkCalDAVSync(b *testing.B) {
 	srv := server(b, s)
 	c := call{b, srv.URL, "alice", "alice-Secret-1"}
 	mine := "/dav/principals/alice/calendars/activities/"
-	_, body := c.do("REPORT", mine, "application/xml", syncReport(""), "Depth", "1")
+	_, body := c.do("REPORT", mine, "application/xml", davtest.SyncBody(""), "Depth", "1")
 	tok := tokenRE.FindStringSubmatch(body)[1]
 	if n := strings.Count(body, "<getetag") + strings.Count(body, ":getetag>"); n == 0 {
 		b.Fatalf("first sync has no ETags:\n%.500s", body)
 	}
 	b.Run("first", func(b *testing.B) {
 		for range b.N {
-			if resp, _ := c.do("REPORT", mine, "application/xml", syncReport(""), "Depth", "1"); resp.StatusCode != http.StatusMultiStatus {
+			if resp, _ := c.do("REPORT", mine, "application/xml", davtest.SyncBody(""), "Depth", "1"); resp.StatusCode != http.StatusMultiStatus {
 				b.Fatal(resp.Status)
 			}
 		}
 	})
 	b.Run("nochange", func(b *testing.B) {
 		for range b.N {
-			if resp, body := c.do("REPORT", mine, "application/xml", syncReport(tok), "Depth", "1"); resp.StatusCode != http.StatusMultiStatus ||
+			if resp, body := c.do("REPORT", mine, "application/xml", davtest.SyncBody(tok), "Depth", "1"); resp.StatusCode != http.StatusMultiStatus ||
 				strings.Contains(body, ".ics") {
 				b.Fatal(resp.Status, body)
 			}

@@ -3,7 +3,6 @@ package caldav_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,61 +10,20 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/dav/davtest"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
-// tool finds a real client from Debian's packages. Without it the test is
-// skipped — except under scripts/test.sh (OBMEN_TEST_CI) or a CI, which
-// install it (apt-get install khal vdirsyncer python3-caldav).
-func tool(t *testing.T, name string, check ...string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil && len(check) > 0 {
-		err = exec.Command(p, check...).Run()
-	}
-	if err != nil {
-		if os.Getenv("OBMEN_TEST_CI") == "" && os.Getenv("CI") == "" {
-			t.Skipf("%s not usable (%v): apt-get install khal vdirsyncer python3-caldav; scripts/test.sh installs them", name, err)
-		}
-		t.Fatalf("%s not usable: %v (apt-get install khal vdirsyncer python3-caldav)", name, err)
-	}
-	return p
-}
-
-// run runs a client with a private HOME, failing the test with its output.
-func run(t *testing.T, home string, name string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"XDG_DATA_HOME="+filepath.Join(home, ".local"), "TZ=Europe/Moscow", "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func manager(t *testing.T, s *store.Store, admin crm.Actor, login string) crm.User {
-	t.Helper()
-	u, err := s.CreateUser(context.Background(), admin, crm.User{Login: login, FirstName: login, Role: crm.RoleManager}, login+"-Secret-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 // TestPythonCalDAV: python3-caldav discovers the server from
 // /.well-known, lists the calendars, syncs by token, and creates and
 // completes a task that lands in the CRM.
 func TestPythonCalDAV(t *testing.T) {
-	py := tool(t, "/usr/bin/python3", "-c", "import caldav")
+	py := davtest.Tool(t, "/usr/bin/python3", "-c", "import caldav")
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		bg := context.Background()
-		alice, bob := manager(t, s, admin, "alice"), manager(t, s, admin, "bob")
+		alice, bob := davtest.Manager(t, s, admin, "alice"), davtest.Manager(t, s, admin, "bob")
 		if err := s.SetGrants(bg, admin, alice.ID, []store.Grant{{OwnerID: bob.ID}}); err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +33,11 @@ func TestPythonCalDAV(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := server(t, s)
-		out := run(t, t.TempDir(), py, "testdata/clients/pycaldav.py", srv.URL, "alice", "alice-Secret-1")
+		script, err := filepath.Abs("testdata/clients/pycaldav.py")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := davtest.Run(t, t.TempDir(), "", py, script, srv.URL, "alice", "alice-Secret-1")
 		got := map[string]string{}
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			k, v, _ := strings.Cut(line, " ")
@@ -122,11 +84,11 @@ func TestPythonCalDAV(t *testing.T) {
 // khal reaches the CRM, a CRM change and a CRM event reach khal, a CRM
 // delete removes it there, and a last sync has nothing left to do.
 func TestVdirsyncerKhal(t *testing.T) {
-	vds := tool(t, "vdirsyncer", "--version")
-	khal := tool(t, "khal", "--version")
+	vds := davtest.Tool(t, "vdirsyncer", "--version")
+	khal := davtest.Tool(t, "khal", "--version")
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		bg := context.Background()
-		alice := manager(t, s, admin, "alice")
+		alice := davtest.Manager(t, s, admin, "alice")
 		srv := server(t, s)
 		home := t.TempDir()
 		local := filepath.Join(home, "cal")
@@ -174,17 +136,17 @@ default_calendar = crm
 `)
 		sync := func() string {
 			t.Helper()
-			return run(t, home, vds, "-c", vcfg, "sync")
+			return davtest.Run(t, home, "", vds, "-c", vcfg, "sync")
 		}
 		list := func() string {
 			t.Helper()
-			return run(t, home, khal, "-c", kcfg, "list", "--format", "{start-time} {title}", "2026-12-08", "3d")
+			return davtest.Run(t, home, "", khal, "-c", kcfg, "list", "--format", "{start-time} {title}", "2026-12-08", "3d")
 		}
-		run(t, home, vds, "-c", vcfg, "discover")
+		davtest.Run(t, home, "", vds, "-c", vcfg, "discover")
 		sync()
 
 		// khal → CRM.
-		run(t, home, khal, "-c", kcfg, "new", "2026-12-08", "10:00", "11:00", "Встреча из khal")
+		davtest.Run(t, home, "", khal, "-c", kcfg, "new", "2026-12-08", "10:00", "11:00", "Встреча из khal")
 		sync()
 		as, xs, err := s.CalendarActivities(bg, alice.ID)
 		if err != nil || len(as) != 1 || as[0].Subject != "Встреча из khal" || as[0].Kind != crm.ActivityMeeting ||

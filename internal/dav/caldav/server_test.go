@@ -21,6 +21,7 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/dav"
 	"github.com/obmen/obmen/internal/dav/caldav"
+	"github.com/obmen/obmen/internal/dav/davtest"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -70,11 +71,6 @@ func (c call) do(method, path, ctype, body string, hdr ...string) (*http.Respons
 }
 
 const icsType = "text/calendar; charset=utf-8"
-
-func syncReport(token string) string {
-	return `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>` + token +
-		`</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
-}
 
 const propPrivileges = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>`
 
@@ -216,13 +212,13 @@ func TestCalDAV(t *testing.T) {
 		}
 
 		// sync-collection: a first sync, then only what changed.
-		_, body = a.do("REPORT", mine, "application/xml", syncReport(""), "Depth", "1")
+		_, body = a.do("REPORT", mine, "application/xml", davtest.SyncBody(""), "Depth", "1")
 		m := tokenRE.FindStringSubmatch(body)
 		if m == nil || !strings.Contains(body, mine+"tb-1.ics") {
 			t.Fatalf("first sync:\n%s", body)
 		}
 		tok := m[1]
-		_, body = a.do("REPORT", mine, "application/xml", syncReport(tok), "Depth", "1")
+		_, body = a.do("REPORT", mine, "application/xml", davtest.SyncBody(tok), "Depth", "1")
 		if strings.Contains(body, "tb-1.ics") {
 			t.Errorf("nothing changed, yet:\n%s", body)
 		}
@@ -234,7 +230,7 @@ func TestCalDAV(t *testing.T) {
 		if err := s.Delete(bg, admin, store.EntityActivity, id); err != nil {
 			t.Fatal(err)
 		}
-		_, body = a.do("REPORT", mine, "application/xml", syncReport(tok), "Depth", "1")
+		_, body = a.do("REPORT", mine, "application/xml", davtest.SyncBody(tok), "Depth", "1")
 		taskPath := mine + strconv.FormatInt(crmTask.ID, 10) + ".ics"
 		if !strings.Contains(body, taskPath) || !regexp.MustCompile(`tb-1\.ics</[^>]*href>\s*<[^>]*status>HTTP/1.1 404`).MatchString(body) {
 			t.Errorf("sync after a CRM create and delete:\n%s", body)
@@ -305,7 +301,7 @@ func TestBookingsCalendar(t *testing.T) {
 		srv := server(t, s)
 		a := call{t, srv.URL, "alice", "alice-Secret-1"}
 		cal := "/dav/principals/alice/calendars/bookings/"
-		_, body := a.do("REPORT", cal, "application/xml", syncReport(""), "Depth", "1")
+		_, body := a.do("REPORT", cal, "application/xml", davtest.SyncBody(""), "Depth", "1")
 		tok := tokenRE.FindStringSubmatch(body)
 		if tok == nil {
 			t.Fatalf("first sync:\n%s", body)
@@ -317,7 +313,7 @@ func TestBookingsCalendar(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := cal + strconv.FormatInt(bk.ID, 10) + ".ics"
-		_, body = a.do("REPORT", cal, "application/xml", syncReport(tok[1]), "Depth", "1")
+		_, body = a.do("REPORT", cal, "application/xml", davtest.SyncBody(tok[1]), "Depth", "1")
 		if !strings.Contains(body, path) {
 			t.Errorf("the new booking is not in the sync:\n%s", body)
 		}
@@ -336,7 +332,7 @@ func TestBookingsCalendar(t *testing.T) {
 			t.Fatal(err)
 		}
 		bobCal := "/dav/principals/alice/calendars/user-" + strconv.FormatInt(bob.ID, 10) + "/"
-		_, body = a.do("REPORT", bobCal, "application/xml", syncReport(""), "Depth", "1")
+		_, body = a.do("REPORT", bobCal, "application/xml", davtest.SyncBody(""), "Depth", "1")
 		tok = tokenRE.FindStringSubmatch(body)
 		mPath := bobCal + strconv.FormatInt(m.ID, 10) + ".ics"
 		if tok == nil || !strings.Contains(body, mPath) {
@@ -345,7 +341,7 @@ func TestBookingsCalendar(t *testing.T) {
 		if _, err := s.UpdateActivity(bg, admin, m.ID, func(a *crm.Activity) error { a.AssignedByID = admin.UserID; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		_, body = a.do("REPORT", bobCal, "application/xml", syncReport(tok[1]), "Depth", "1")
+		_, body = a.do("REPORT", bobCal, "application/xml", davtest.SyncBody(tok[1]), "Depth", "1")
 		if !regexp.MustCompile(regexp.QuoteMeta(mPath) + `</[^>]*href>\s*<[^>]*status>HTTP/1.1 404`).MatchString(body) {
 			t.Errorf("a reassigned meeting is not gone from bob's calendar:\n%s", body)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/dav"
 	"github.com/obmen/obmen/internal/dav/carddav"
+	"github.com/obmen/obmen/internal/dav/davtest"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -49,18 +50,13 @@ func (c *client) do(method, path, body string, hdr ...string) (int, http.Header,
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func syncBody(token string) string {
-	return `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>` + token +
-		`</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
-}
-
 var tokenRe = regexp.MustCompile(`<d:sync-token>([^<]*)</d:sync-token>`)
 
 // sync runs a sync-collection and returns the hrefs changed, gone (404)
 // and the new token.
 func (c *client) sync(book, token string) (changed, gone []string, next string) {
 	c.t.Helper()
-	code, _, body := c.do("REPORT", book, syncBody(token), "Depth", "1")
+	code, _, body := c.do("REPORT", book, davtest.SyncBody(token), "Depth", "1")
 	if code != http.StatusMultiStatus {
 		c.t.Fatalf("sync-collection: %d %s", code, body)
 	}
@@ -148,7 +144,7 @@ func TestCardDAV(t *testing.T) {
 		if len(changed)+len(gone) != 0 || again != tok1 {
 			t.Fatalf("no-change sync: %v %v %s→%s", changed, gone, tok1, again)
 		}
-		code, _, body = ac.do("REPORT", book, syncBody("urn:obmen:sync:99999999"), "Depth", "1")
+		code, _, body = ac.do("REPORT", book, davtest.SyncBody("urn:obmen:sync:99999999"), "Depth", "1")
 		if code != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
 			t.Errorf("a token from the future: %d %s", code, body)
 		}
@@ -257,7 +253,7 @@ func TestCardDAV(t *testing.T) {
 		if err := s.SetGrants(ctx, admin, alice.ID, []store.Grant{{OwnerID: bob.ID}}); err != nil {
 			t.Fatal(err)
 		}
-		code, _, body = ac.do("REPORT", book, syncBody(tok4), "Depth", "1")
+		code, _, body = ac.do("REPORT", book, davtest.SyncBody(tok4), "Depth", "1")
 		if code != http.StatusForbidden || !strings.Contains(body, "valid-sync-token") {
 			t.Errorf("an old token after a grant: %d %s", code, body)
 		}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,36 +15,10 @@ import (
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/dav"
 	"github.com/obmen/obmen/internal/dav/carddav"
+	"github.com/obmen/obmen/internal/dav/davtest"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
-
-// needTool finds a client program; without it the test is skipped, or
-// fails under scripts/test.sh (OBMEN_TEST_CI) or a CI.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("OBMEN_TEST_CI") != "" || os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: install it (Debian package %s; scripts/test.sh does)", name, name)
-		}
-		t.Skipf("%s not found", name)
-	}
-	return p
-}
-
-func run(t *testing.T, dir, stdin string, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"), "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
-}
 
 func localCards(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -78,8 +51,8 @@ func findCard(cards map[string]string, text string) string {
 // left to sync, and khard lists and adds contacts in the synced folder;
 // bob's contacts never reach alice's disk.
 func TestRealClients(t *testing.T) {
-	vdirsyncer := needTool(t, "vdirsyncer")
-	khard := needTool(t, "khard")
+	vdirsyncer := davtest.Tool(t, "vdirsyncer")
+	khard := davtest.Tool(t, "khard")
 	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
 		ctx := context.Background()
 		alice, err := s.CreateUser(ctx, admin, crm.User{Login: "alice", Role: crm.RoleManager, FirstName: "Алиса"}, "alice-Secret-1")
@@ -153,8 +126,8 @@ preferred_version = 3.0
 `), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		vd := func() string { return run(t, dir, "", vdirsyncer, "-c", cfg, "sync") }
-		run(t, dir, "y\ny\ny\n", vdirsyncer, "-c", cfg, "discover")
+		vd := func() string { return davtest.Run(t, dir, "", vdirsyncer, "-c", cfg, "sync") }
+		davtest.Run(t, dir, "y\ny\ny\n", vdirsyncer, "-c", cfg, "discover")
 		vd()
 		book := filepath.Join(local, "contacts")
 		cards := localCards(t, book)
@@ -166,10 +139,10 @@ preferred_version = 3.0
 		}
 
 		// khard lists the synced cards and adds one.
-		if out := run(t, dir, "", khard, "-c", filepath.Join(dir, "khard.conf"), "list"); !strings.Contains(out, "Анна") || !strings.Contains(out, "Удалимов") {
+		if out := davtest.Run(t, dir, "", khard, "-c", filepath.Join(dir, "khard.conf"), "list"); !strings.Contains(out, "Анна") || !strings.Contains(out, "Удалимов") {
 			t.Errorf("khard list: %s", out)
 		}
-		run(t, dir, "First name : Олег\nLast name : Кузнецов\nPhone :\n    cell : +7 916 123-45-67\nEmail :\n    work : oleg@example.org\n",
+		davtest.Run(t, dir, "First name : Олег\nLast name : Кузнецов\nPhone :\n    cell : +7 916 123-45-67\nEmail :\n    work : oleg@example.org\n",
 			khard, "-c", filepath.Join(dir, "khard.conf"), "new", "-a", "contacts")
 		// A change made on disk.
 		annaFile := findCard(localCards(t, book), "Смирнова")
