@@ -33,6 +33,9 @@ type fakeBot struct {
 	// (the connection is cut), as a timeout after the request left.
 	hang    bool
 	updates []map[string]any
+	// hold, when set, keeps every getUpdates waiting until it is closed
+	// (a long poll that does not return).
+	hold    chan struct{}
 	nextID  int64
 	files   map[string]string // file_id → content
 	blocked map[string]bool   // chats that blocked the bot
@@ -96,6 +99,21 @@ func (f *fakeBot) serve(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
 		f.refuse(w, failure{Code: 400, Description: "Bad Request: can't parse JSON"})
 		return
+	}
+	if method == "getUpdates" {
+		f.mu.Lock()
+		hold := f.hold
+		if hold != nil {
+			f.calls[method]++
+		}
+		f.mu.Unlock()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+			}
+			return
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

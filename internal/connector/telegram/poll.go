@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -125,12 +126,22 @@ func (s *Service) Stop() {
 	s.wg.Wait()
 }
 
-// Run polls every polling telegram connection, keeps the others'
-// webhooks set, and sweeps the outbox, until ctx ends.
+// Run keeps the others' webhooks set and sweeps the outbox every few
+// seconds, and polls each polling bot in a loop of its own (a long poll
+// of one bot waits up to pollWait: neither the outbox nor another bot
+// waits behind it), until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	hooked := map[int64]time.Time{} // connection → the version whose webhook is set
+	polls := map[int64]context.CancelFunc{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, cancel := range polls {
+			cancel()
+		}
+		wg.Wait()
+	}()
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.d.Log.Error("telegram: outbox", "err", err)
@@ -139,10 +150,11 @@ func (s *Service) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			s.d.Log.Error("telegram: connections", "err", err)
 		}
+		polling := map[int64]bool{}
 		for _, c := range conns {
-			polling, _ := c.Settings[SetPolling].(bool)
+			p, _ := c.Settings[SetPolling].(bool)
 			if v, ok := hooked[c.ID]; !ok || !v.Equal(c.UpdatedAt) {
-				if err := s.hook(ctx, c.ID, polling); err != nil {
+				if err := s.hook(ctx, c.ID, p); err != nil {
 					if ctx.Err() == nil {
 						s.d.Log.Warn("telegram: webhook", "connection", c.ID, "err", err)
 					}
@@ -150,17 +162,55 @@ func (s *Service) Run(ctx context.Context) {
 					hooked[c.ID] = c.UpdatedAt
 				}
 			}
-			if !polling {
-				continue
+			polling[c.ID] = p
+		}
+		if err == nil {
+			for id, cancel := range polls {
+				if !polling[id] {
+					cancel() // removed, or switched to its webhook
+					delete(polls, id)
+				}
 			}
-			if _, _, err := s.Poll(ctx, c.ID, pollWait); err != nil && ctx.Err() == nil {
-				s.d.Log.Warn("telegram: poll", "connection", c.ID, "err", err)
+			for id, p := range polling {
+				if p && polls[id] == nil {
+					pctx, cancel := context.WithCancel(ctx)
+					polls[id] = cancel
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						s.pollLoop(pctx, id)
+					}()
+				}
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// pollLoop polls one bot until ctx ends: again at once after a long poll
+// that brought updates or waited its time, after a pause when it came
+// back empty at once, another instance holds the bot's lease or the poll
+// failed.
+func (s *Service) pollLoop(ctx context.Context, id int64) {
+	for ctx.Err() == nil {
+		start := time.Now()
+		n, mine, err := s.Poll(ctx, id, pollWait)
+		pause := 5 * time.Second
+		switch {
+		case err == nil && mine && (n > 0 || time.Since(start) >= time.Second):
+			continue // updates, or a long poll that waited: poll again
+		case err == nil && mine:
+			pause = time.Second // empty at once (a proxy that does not wait)
+		case err != nil && ctx.Err() == nil:
+			s.d.Log.Warn("telegram: poll", "connection", id, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
 		}
 	}
 }

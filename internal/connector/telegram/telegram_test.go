@@ -404,3 +404,53 @@ func connsOf(t *testing.T, e *env) *connection.Store {
 	}
 	return connection.NewStore(e.d, box, reg)
 }
+
+// A polling bot whose long poll does not return holds up neither the
+// outbox: a queued reply is sent by the background loop while the poll
+// waits (the loop polled each bot in turn before, and sent nothing
+// behind a poll).
+func TestPollDoesNotHoldOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, true)
+		ctx := context.Background()
+		hold := make(chan struct{})
+		e.bot.mu.Lock()
+		e.bot.hold = hold
+		e.bot.mu.Unlock()
+		e.svc.Start(ctx)
+		t.Cleanup(func() {
+			close(hold)
+			e.svc.Stop()
+		})
+		calls := func(method string) int {
+			e.bot.mu.Lock()
+			defer e.bot.mu.Unlock()
+			return e.bot.calls[method]
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for calls("getUpdates") == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the bot was never polled")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		m, err := e.s.CreateMessage(ctx, e.admin, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
+			ConnectionID: e.conn.ID, ChatID: "555", Text: "Ответ, пока бот ждёт обновлений", Status: crm.MessageQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			var sent bool
+			for _, s := range e.bot.sentMessages() {
+				sent = sent || s.Text == m.Text
+			}
+			if sent {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the queued reply was not sent while a poll waited (getUpdates calls %d)", calls("getUpdates"))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
