@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -175,4 +176,18 @@ func SearchText(parts ...string) string {
 		b.WriteString(FoldSearch(p))
 	}
 	return b.String()
+}
+
+// ClipText keeps s within n bytes for a journal's text column, cut at a
+// character boundary and marked with "…" when cut (a byte cut through a
+// Cyrillic letter is not UTF-8, which PostgreSQL refuses).
+func ClipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:max(cut, 0)] + "…"
 }

@@ -1,6 +1,9 @@
 package crm
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 func TestNormalizePhone(t *testing.T) {
 	tests := []struct {
@@ -105,5 +108,23 @@ func TestLineItemTotals(t *testing.T) {
 		t.Fatal("zero quantity accepted")
 	} else if fe, _ := AsFieldError(err); fe == nil || fe.Field != "items[0].quantity" {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestClipText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"короткий", 100, "короткий"},
+		{"абвгд", 8, "аб…"},  // 10 bytes: "аб" (4) + "…" (3) fits 8; "абв" would not
+		{"абвгд", 9, "абв…"}, // 6 + 3
+		{"abcdef", 5, "ab…"},
+	} {
+		got := ClipText(c.in, c.n)
+		if got != c.want || !utf8.ValidString(got) {
+			t.Errorf("ClipText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
 	}
 }

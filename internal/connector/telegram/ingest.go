@@ -327,9 +327,7 @@ func firstNonEmpty(vs ...string) string {
 
 // journal records what became of an update (or a refused request).
 func (s *Service) journal(ctx context.Context, connID, updateID int64, outcome string, messageID int64, msg string) {
-	if len(msg) > 1000 {
-		msg = msg[:1000]
-	}
+	msg = crm.ClipText(msg, 1000)
 	err := s.d.DB.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO telegram_journal (connection_id, update_id, outcome, message_id, error, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, connID, updateID, outcome, messageID, msg, s.d.Now().UnixMicro())

@@ -165,9 +165,7 @@ func (cs *Calls) refuse(ctx context.Context, id int64, event, callID string, err
 }
 
 func (cs *Calls) journal(ctx context.Context, connID int64, event, callID, outcome string, activityID int64, msg string) {
-	if len(msg) > 1000 {
-		msg = msg[:1000]
-	}
+	msg = crm.ClipText(msg, 1000)
 	err := cs.d.DB.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO telephony_journal (connection_id, event, call_id, outcome, activity_id, error, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, connID, event, callID, outcome, activityID, msg, cs.d.Now().UnixMicro())
