@@ -90,7 +90,9 @@ func TestBrowserAddressSuggest(t *testing.T) {
 		bs.labelled("address block " + w.name)
 		bs.noHorizontalScroll("new company " + w.name)
 		bs.run("shot", shot(bs.dir, "address-block-"+w.name))
-		bs.run("save", chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#timeline`)))
+		// (The saved card shows its fields inline; the full form, which
+		// also has the timeline, does not.)
+		bs.run("save", chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#inline-fields`)))
 	}
 	accs, _, err := e.app.Store.ListAccounts(context.Background(), store.ListParams{})
 	if err != nil || len(accs) != 2 {
@@ -129,7 +131,7 @@ func TestBrowserAddressSuggest(t *testing.T) {
 	if got := bs.eval(`document.querySelector("[name='legal_address.fias_id']").value`); got != "00000643-0000-4000-8000-000000000643" {
 		t.Fatalf("a house typed by hand changed the street's id: %q", got)
 	}
-	bs.run("save", chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#timeline`)))
+	bs.run("save", chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#inline-fields`)))
 	b, err := e.app.Store.GetAccount(context.Background(), a.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +145,7 @@ func TestBrowserAddressSuggest(t *testing.T) {
 	if got := bs.eval(`document.querySelector("[name='legal_address.fias_id']").value + "|" + document.querySelector("[data-show=fias_id]").textContent`); got != "|не выбран из справочника" {
 		t.Fatalf("the city typed by hand left ids: %q", got)
 	}
-	bs.run("save", chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#timeline`)))
+	bs.run("save", chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#inline-fields`)))
 	if b, err = e.app.Store.GetAccount(context.Background(), a.ID); err != nil || b.LegalAddress.FIASID != "" || b.LegalAddress.KLADR != "" || b.LegalAddress.City != "ьг Казань" || b.LegalAddress.Postcode != "" {
 		t.Fatalf("after the city typed by hand: %+v %v", b.LegalAddress, err)
 	}
