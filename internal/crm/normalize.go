@@ -191,3 +191,13 @@ func ClipText(s string, n int) string {
 	}
 	return s[:max(cut, 0)] + "…"
 }
+
+// ClipRunes keeps s within n characters (a schema's or a field's limit),
+// cut at the limit without a mark: the receiving side counts characters,
+// and the text stays what the client wrote as far as it goes.
+func ClipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

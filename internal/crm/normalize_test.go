@@ -128,3 +128,20 @@ func TestClipText(t *testing.T) {
 		}
 	}
 }
+
+func TestClipRunes(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"короткий", 8, "короткий"},
+		{"абвгд", 3, "абв"}, // characters, not bytes
+		{"", 3, ""},
+		{"ab", 0, ""},
+	} {
+		if got := ClipRunes(c.in, c.n); got != c.want {
+			t.Errorf("ClipRunes(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

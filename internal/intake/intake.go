@@ -259,7 +259,7 @@ func (s *Service) activity(t *store.Tx, userID int64, ownerType string, ownerID 
 	if !strings.HasPrefix(strings.ToLower(title), "заявка") {
 		subject = "Заявка с сайта: " + title
 	}
-	subject = clipRunes(subject, 500)
+	subject = crm.ClipRunes(subject, 500)
 	a := crm.Activity{Kind: crm.ActivityTask, Subject: subject, Description: text, StartAt: &start, EndAt: &end,
 		OwnerType: ownerType, OwnerID: ownerID, Direction: "in"}
 	a.AssignedByID = userID
@@ -513,7 +513,7 @@ func (s *Service) Record(ctx context.Context, src Source, create func(t *store.T
 		start := time.Now().UTC()
 		end := start.Add(time.Hour)
 		a.StartAt, a.EndAt = &start, &end
-		a.OwnerType, a.OwnerID, a.Subject, a.Description = c.Entity, c.ID, clipRunes("Заявка с сайта: "+c.Title, 500), c.Text
+		a.OwnerType, a.OwnerID, a.Subject, a.Description = c.Entity, c.ID, crm.ClipRunes("Заявка с сайта: "+c.Title, 500), c.Text
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: calendar activity: %w", err)
@@ -544,13 +544,6 @@ func (s *Service) Record(ctx context.Context, src Source, create func(t *store.T
 		return Result{}, err
 	}
 	return res, nil
-}
-
-func clipRunes(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // distributed marks a source's leads for the distribution rules, unless

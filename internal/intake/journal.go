@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 )
 
@@ -23,19 +24,11 @@ type Entry struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s[:n])
-	return string(r[:len(r)-1]) + "…"
-}
-
 func journal(ctx context.Context, q db.Querier, now time.Time, e Entry) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `INSERT INTO intake_journal (source, source_id, ref, outcome, entity, record_id, field, error, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		e.Source, e.SourceID, clip(e.Ref, 500), e.Outcome, e.Entity, e.RecordID, clip(e.Field, 200), clip(e.Error, 2000), now.UnixMicro()).Scan(&id)
+		e.Source, e.SourceID, crm.ClipText(e.Ref, 500), e.Outcome, e.Entity, e.RecordID, crm.ClipText(e.Field, 200), crm.ClipText(e.Error, 2000), now.UnixMicro()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("intake: journal: %w", err)
 	}

@@ -22,11 +22,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
-
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/jobs"
+	"github.com/riverqueue/river"
 )
 
 // Kinds of notification.
@@ -441,7 +441,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, ns []Notification, now
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO notifications (user_id, kind, entity, record_id, title, body, dedup, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup) DO NOTHING RETURNING id`,
-			n.UserID, n.Kind, n.Entity, n.RecordID, clip(n.Title, 500), clip(n.Body, 2000), n.dedup, now.UnixMicro()).Scan(&id)
+			n.UserID, n.Kind, n.Entity, n.RecordID, crm.ClipRunes(n.Title, 500), crm.ClipRunes(n.Body, 2000), n.dedup, now.UnixMicro()).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // another scan made it
 		}
@@ -474,11 +474,4 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, ns []Notification, now
 		}
 	}
 	return made, nil
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/commerceml"
 	"github.com/obmen/obmen/internal/crm"
@@ -513,7 +512,7 @@ func NameLineID(name string) string {
 // name, unit with its ОКЕИ code, characteristics, price, quantity, sum,
 // kind (Товар or Услуга), VAT and discount.
 func DocumentLine(it *crm.LineItem, id, article, kind, unit, unitCode string, chars []commerceml.Characteristic) commerceml.Item {
-	li := commerceml.Item{ID: id, Article: clip(article, 255), Name: clip(it.Name, 255), Unit: clip(unit, 255),
+	li := commerceml.Item{ID: id, Article: crm.ClipRunes(article, 255), Name: crm.ClipRunes(it.Name, 255), Unit: crm.ClipRunes(unit, 255),
 		BaseUnit:        commerceml.UnitRef{Code: unitCode},
 		Characteristics: chars,
 		Price:           it.Price.String(), Quantity: it.Quantity.String(), Sum: it.Sum.String(),
@@ -737,7 +736,7 @@ func (s *Service) references(ctx context.Context, orders []crm.SalesOrder) (orde
 func orderDocument(o *crm.SalesOrder, ref orderRefs, set Settings) *commerceml.Document {
 	d := &commerceml.Document{
 		ID: strconv.FormatInt(o.ID, 10), Number: o.Number, Date: o.OrderDate, Time: o.CreatedAt.Format("15:04:05"),
-		Operation: "Заказ товара", Role: "Продавец", Currency: o.Currency, Rate: "1", Sum: o.Total.String(), Comment: clip(o.Comments, 3000),
+		Operation: "Заказ товара", Role: "Продавец", Currency: o.Currency, Rate: "1", Sum: o.Total.String(), Comment: crm.ClipRunes(o.Comments, 3000),
 		Requisites: []commerceml.Requisite{
 			{Name: "Статус заказа", Value: StatusTo1C(o.Status, set.StatusMap)},
 			{Name: "ПометкаУдаления", Value: strconv.FormatBool(o.Status == crm.OrderCancelled)},
@@ -784,28 +783,17 @@ func buyer(o *crm.SalesOrder, ref orderRefs) commerceml.Counterparty {
 	if id == "" {
 		id = "obmen-account-" + strconv.FormatInt(a.ID, 10)
 	}
-	c := commerceml.Counterparty{ID: id, Name: clip(a.Title, 255), FullName: clip(a.FullName, 255), Role: "Покупатель", INN: validINN(a.INN), KPP: validKPP(a.KPP)}
+	c := commerceml.Counterparty{ID: id, Name: crm.ClipRunes(a.Title, 255), FullName: crm.ClipRunes(a.FullName, 255), Role: "Покупатель", INN: validINN(a.INN), KPP: validKPP(a.KPP)}
 	if c.FullName == "" {
 		c.FullName = c.Name
 	}
 	if c.KPP != "" || len(c.INN) == 10 {
 		// A company: ИНН of 10 digits, or a КПП.
-		c.OfficialName, c.LegalAddress = c.FullName, clip(a.LegalAddress.String(), 255)
+		c.OfficialName, c.LegalAddress = c.FullName, crm.ClipRunes(a.LegalAddress.String(), 255)
 	} else {
-		c.Address = clip(a.LegalAddress.String(), 255)
+		c.Address = crm.ClipRunes(a.LegalAddress.String(), 255)
 	}
 	return c
-}
-
-// clip cuts a text to the schema's limit in characters (names 255,
-// comments 3000): 1C refuses a whole document for one text too long, and
-// Obmen keeps the text whole.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n])
 }
 
 // validINN and validKPP leave out what the schema would refuse (ИНН of

@@ -436,16 +436,7 @@ func validName(s string) bool {
 	return true
 }
 
-func clip(s string) string {
-	if len(s) > 60 {
-		for i := 60; i > 0; i-- {
-			if utf8.RuneStart(s[i]) {
-				return s[:i] + "…"
-			}
-		}
-	}
-	return s
-}
+func clip(s string) string { return crm.ClipText(s, 60) }
 
 // uriProps hold URIs or binary data, where a comma is not escaped.
 var uriProps = map[string]bool{"PHOTO": true, "LOGO": true, "SOUND": true, "KEY": true, "URL": true, "UID": true,

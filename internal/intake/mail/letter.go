@@ -8,7 +8,6 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/text/encoding/htmlindex"
@@ -80,7 +79,7 @@ func ParseLetter(raw []byte) (Letter, error) {
 	case b.html != "":
 		l.Text = htmlText(b.html)
 	}
-	l.Text = clipText(strings.TrimSpace(normalizeNewlines(l.Text)), maxText)
+	l.Text = crm.ClipText(strings.TrimSpace(normalizeNewlines(l.Text)), maxText)
 	l.Phone = findPhone(l.Text)
 	return l, nil
 }
@@ -249,17 +248,6 @@ func collapseBlank(s string) string {
 
 func normalizeNewlines(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-}
-
-func clipText(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	s = s[:max]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }
 
 // phoneRe finds Russian phone numbers as people write them in a

@@ -39,8 +39,8 @@ func (s *Service) takeLetter(ctx context.Context, src intake.Source, raw []byte,
 	o, keep, notes := letterOrder(l)
 	shape := func(lead *crm.Lead) {
 		lead.SourceID = "EMAIL"
-		lead.SourceDescription = clip("E-mail: "+l.FromEmail, 255)
-		lead.LastName, lead.Name, lead.SecondName = "", clip(l.FromName, 100), ""
+		lead.SourceDescription = crm.ClipRunes("E-mail: "+l.FromEmail, 255)
+		lead.LastName, lead.Name, lead.SecondName = "", crm.ClipRunes(l.FromName, 100), ""
 		if len(notes) > 0 {
 			lead.Comments = strings.TrimSpace(lead.Comments + "\n\n" + strings.Join(notes, "\n"))
 		}
@@ -95,11 +95,4 @@ func letterOrder(l Letter) (o order.Order, keep []Attachment, notes []string) {
 		}
 	}
 	return o, keep, notes
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

@@ -409,12 +409,7 @@ func collect(f Form, v Values, r *http.Request) submission {
 			sub.values[fl.Name] = strings.TrimSpace(v[fl.Name])
 		}
 	}
-	clip := func(s string) string {
-		if len(s) > 255 {
-			return strings.ToValidUTF8(s[:255], "")
-		}
-		return s
-	}
+	clip := func(s string) string { return crm.ClipText(s, 255) }
 	sub.utm = crm.UTM{UTMSource: clip(v["utm_source"]), UTMMedium: clip(v["utm_medium"]), UTMCampaign: clip(v["utm_campaign"]),
 		UTMContent: clip(v["utm_content"]), UTMTerm: clip(v["utm_term"])}
 	sub.referrer = v[fieldReferrer]
