@@ -198,8 +198,24 @@ fuzz_one() {
 	(cd "$2" && "$3" -test.run '^$' -test.fuzz "^$4\$" -test.fuzztime "$FUZZTIME" \
 		-test.fuzzcachedir "$FUZZCACHE/$1" -test.paniconexit0 2>&1)
 }
+# fuzz_build BINDIR PKG...: build each package's fuzzing binary in turn
+# (go test -c -fuzz), leaving BIN.ok or BIN.failed (with go's output)
+# beside it when done; fuzz_stage runs in the background.
+fuzz_build() {
+	local bindir=$1 pkg bin t1
+	shift
+	for pkg in "$@"; do
+		bin="$bindir/$(tr / _ <<<"$pkg").test"
+		t1=$(date +%s)
+		if go test -vet=off -c -fuzz . -o "$bin" "$pkg" >"$bin.out" 2>&1; then
+			echo "$(($(date +%s) - t1))" >"$bin.ok"
+		else
+			mv "$bin.out" "$bin.failed"
+		fi
+	done
+}
 fuzz_stage() {
-	local t0 cands=() pkg line name list dir out rc n=0 bad=() t1 bin bindir
+	local t0 cands=() pkg line name list dir out rc n=0 bad=() t1 bin bindir builder i
 	t0=$(date +%s)
 	FUZZCACHE="$(go env GOCACHE)/fuzz"
 	bindir=$(mktemp -d)
@@ -216,55 +232,68 @@ fuzz_stage() {
 		return 1
 	fi
 	# -list prints the names, then "ok <package> <time>" for each package.
-	# Each package's test binary is built once, instrumented for fuzzing
-	# (go test -c -fuzz), and runs each of its targets in turn: go test
-	# -fuzz would link it anew for every target.
-	local names=()
+	# Each package's test binary is built once, instrumented for fuzzing,
+	# and runs each of its targets in turn (go test -fuzz would link it
+	# anew for every target); the binaries are built in the background,
+	# one package ahead of the fuzzing.
+	local pkgs=() targets=() names=""
 	while IFS= read -r line; do
 		case $line in
-		Fuzz*) names+=("$line") ;;
+		Fuzz*) names+="$line " ;;
 		ok*)
-			pkg=$(awk '{print $2}' <<<"$line")
-			dir=$(go list -f '{{.Dir}}' "$pkg")
-			bin="$bindir/$(tr / _ <<<"$pkg").test"
-			t1=$(date +%s)
-			if ! out=$(go test -vet=off -c -fuzz . -o "$bin" "$pkg" 2>&1); then
-				printf '%s\n' "$out"
-				echo "fuzz: building $pkg's fuzzing binary failed"
-				bad+=("$pkg")
-				names=()
-				continue
-			fi
-			echo "--- $pkg: fuzzing binary built in $(($(date +%s) - t1)) s"
-			for name in "${names[@]}"; do
-				n=$((n + 1))
-				printf -- '--- %s %s (%s)\n' "$pkg" "$name" "$FUZZTIME"
-				rc=0
-				out=$(fuzz_one "$pkg" "$dir" "$bin" "$name") || rc=$?
-				if [ "$rc" -ne 0 ] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written to' <<<"$out"; then
-					# Go's fuzzing engine can end a run whose -fuzztime
-					# ran out while a worker was inside a slow input
-					# with "context deadline exceeded" and no failing
-					# input: not a finding. Once more; twice fails.
-					echo "fuzz: $name ended at its deadline without a failing input; once more"
-					rc=0
-					out=$(fuzz_one "$pkg" "$dir" "$bin" "$name") || rc=$?
-				fi
-				printf '%s\n' "$out" | tail -n 3
-				if [ "$rc" -ne 0 ]; then
-					printf '%s\n' "$out"
-					if line=$(grep -o 'Failing input written to [^ ]*' <<<"$out"); then
-						echo "fuzz: $name found a failing input: ${dir#"$PWD"/}/${line#Failing input written to }"
-						echo "      fix the code, commit that file with the fix (go test replays it from then on)"
-					fi
-					bad+=("$pkg.$name")
-				fi
-			done
-			rm -f "$bin"
-			names=()
+			pkgs+=("$(awk '{print $2}' <<<"$line")")
+			targets+=("$names")
+			names=""
 			;;
 		esac
 	done <<<"$list"
+	fuzz_build "$bindir" "${pkgs[@]}" &
+	builder=$!
+	for i in "${!pkgs[@]}"; do
+		pkg=${pkgs[$i]}
+		bin="$bindir/$(tr / _ <<<"$pkg").test"
+		while [ ! -e "$bin.ok" ] && [ ! -e "$bin.failed" ]; do
+			if ! kill -0 "$builder" 2>/dev/null && [ ! -e "$bin.ok" ] && [ ! -e "$bin.failed" ]; then
+				echo "fuzz: the build of $pkg's fuzzing binary did not finish" >"$bin.failed"
+				break
+			fi
+			sleep 0.2
+		done
+		if [ -e "$bin.failed" ]; then
+			cat "$bin.failed"
+			echo "fuzz: building $pkg's fuzzing binary failed"
+			bad+=("$pkg")
+			continue
+		fi
+		echo "--- $pkg: fuzzing binary built in $(cat "$bin.ok") s"
+		dir=$(go list -f '{{.Dir}}' "$pkg")
+		for name in ${targets[$i]}; do
+			n=$((n + 1))
+			printf -- '--- %s %s (%s)\n' "$pkg" "$name" "$FUZZTIME"
+			rc=0
+			out=$(fuzz_one "$pkg" "$dir" "$bin" "$name") || rc=$?
+			if [ "$rc" -ne 0 ] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written to' <<<"$out"; then
+				# Go's fuzzing engine can end a run whose -fuzztime
+				# ran out while a worker was inside a slow input
+				# with "context deadline exceeded" and no failing
+				# input: not a finding. Once more; twice fails.
+				echo "fuzz: $name ended at its deadline without a failing input; once more"
+				rc=0
+				out=$(fuzz_one "$pkg" "$dir" "$bin" "$name") || rc=$?
+			fi
+			printf '%s\n' "$out" | tail -n 3
+			if [ "$rc" -ne 0 ]; then
+				printf '%s\n' "$out"
+				if line=$(grep -o 'Failing input written to [^ ]*' <<<"$out"); then
+					echo "fuzz: $name found a failing input: ${dir#"$PWD"/}/${line#Failing input written to }"
+					echo "      fix the code, commit that file with the fix (go test replays it from then on)"
+				fi
+				bad+=("$pkg.$name")
+			fi
+		done
+		rm -f "$bin"
+	done
+	wait "$builder" || true
 	rm -rf "$bindir"
 	t1=$(date +%s)
 	echo "fuzzed $n targets for $FUZZTIME each in $((t1 - t0)) s"
