@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -68,7 +69,7 @@ func TestCRMRunCommitsOnce(t *testing.T) {
 			for i := range leads {
 				leads[i] = e.lead(map[string]any{"title": fmt.Sprintf("Цепочка %d", i)})
 			}
-			before := d.Commits()
+			before, start := d.Commits(), time.Now()
 			for _, lead := range leads {
 				e.must(e.do("POST", fmt.Sprintf("/api/v1/bundles/%d/run", b.ID), map[string]any{"entity": "lead", "record_id": lead}), http.StatusAccepted)
 			}
@@ -78,8 +79,13 @@ func TestCRMRunCommitsOnce(t *testing.T) {
 				}
 			}
 			got := d.Commits() - before
-			t.Logf("%d commits for %d runs (their requests included)", got, n)
-			if got > 2*n+n/2 {
+			// Beside the runs, the webhook dispatcher follows the change
+			// log once a second when nobody listens, and a key's and a
+			// user's last use are noted once a minute: background writes
+			// that grow with the time a loaded machine takes, not with n.
+			background := int64(time.Since(start).Seconds()) + 3
+			t.Logf("%d commits for %d runs (their requests included; up to %d in the background)", got, n, background)
+			if got > 2*n+n/2+background {
 				t.Fatalf("%d commits for %d five-step runs: want one per run and one per request", got, n)
 			}
 		})
