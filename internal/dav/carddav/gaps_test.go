@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +102,143 @@ func TestKeptPropertyMovesBook(t *testing.T) {
 		}
 		if len(props) != 2 || !strings.Contains(strings.Join(props, " "), "PHOTO") || !strings.Contains(strings.Join(props, " "), "X-CUSTOM-THING") {
 			t.Errorf("the history of the card's changes: %v", props)
+		}
+	})
+}
+
+// syncPage runs a sync-collection with <limit><nresults>n; truncated
+// when the answer says 507 for the book itself.
+func (c *client) syncPage(book, token string, n int) (changed, gone []string, next string, truncated bool) {
+	c.t.Helper()
+	body := strings.Replace(davtest.SyncBody(token), "<d:prop>", "<d:limit><d:nresults>"+strconv.Itoa(n)+"</d:nresults></d:limit><d:prop>", 1)
+	code, _, resp := c.do("REPORT", book, body, "Depth", "1")
+	if code != http.StatusMultiStatus {
+		c.t.Fatalf("sync-collection with a limit: %d %s", code, resp)
+	}
+	for _, r := range strings.Split(resp, "<d:response>")[1:] {
+		href := regexp.MustCompile(`<d:href>([^<]*)</d:href>`).FindStringSubmatch(r)[1]
+		switch {
+		case strings.Contains(r, "507 Insufficient Storage"):
+			if href != book || !strings.Contains(r, "number-of-matches-within-limits") {
+				c.t.Errorf("the 507 response: %s", r)
+			}
+			truncated = true
+		case strings.Contains(r, "404 Not Found") && !strings.Contains(r, "<d:propstat>"):
+			gone = append(gone, href)
+		default:
+			changed = append(changed, href)
+		}
+	}
+	m := tokenRe.FindStringSubmatch(resp)
+	if m == nil {
+		c.t.Fatalf("no sync-token in %s", resp)
+	}
+	return changed, gone, m[1], truncated
+}
+
+// TestSyncLimit: RFC 6578 §3.7 — a sync-collection with a limit answers
+// at most that many members, a 507 for the book and a token that goes
+// on; the pages together are the whole answer, and a change made while
+// the client pages is not lost.
+func TestSyncLimit(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		ac, alice := serve(t, s, admin)
+		book := "/dav/principals/alice/addressbooks/contacts/"
+		var ids []int64
+		for i := range 7 {
+			c, err := s.CreateContact(ctx, admin, crm.Contact{Name: "Контакт " + strconv.Itoa(i), Meta: crm.Meta{AssignedByID: alice.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c.ID)
+		}
+		href := func(id int64) string { return book + strconv.FormatInt(id, 10) + ".vcf" }
+		// A first sync in pages of 3; a contact of the first page changes
+		// before the second is asked for.
+		seen := map[string]int{}
+		tok, pages := "", 0
+		for {
+			changed, gone, next, more := ac.syncPage(book, tok, 3)
+			pages++
+			if len(changed)+len(gone) > 3 || len(gone) != 0 {
+				t.Fatalf("page %d: %v %v", pages, changed, gone)
+			}
+			for _, h := range changed {
+				seen[h]++
+			}
+			if pages == 1 {
+				if _, err := s.UpdateContact(ctx, admin, ids[0], func(c *crm.Contact) error { c.Position = "Новая"; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tok = next
+			if !more {
+				break
+			}
+			if pages > 5 {
+				t.Fatal("the pages do not end")
+			}
+		}
+		if pages != 3 || len(seen) != 7 {
+			t.Errorf("first sync: %d pages, %d cards: %v", pages, len(seen), seen)
+		}
+		for h, n := range seen {
+			if n != 1 {
+				t.Errorf("%s sent %d times", h, n)
+			}
+		}
+		// The change made while paging comes with the next sync.
+		changed, gone, tok := ac.sync(book, tok)
+		if len(changed) != 1 || changed[0] != href(ids[0]) || len(gone) != 0 {
+			t.Errorf("after the pages: %v %v", changed, gone)
+		}
+		// An incremental sync in pages: two changed, two deleted.
+		for _, id := range ids[1:3] {
+			if _, err := s.UpdateContact(ctx, admin, id, func(c *crm.Contact) error { c.Position = "Ещё"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids[3:5] {
+			if err := s.Delete(ctx, admin, store.EntityContact, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var allChanged, allGone []string
+		for pages = 0; ; {
+			changed, gone, next, more := ac.syncPage(book, tok, 1)
+			pages++
+			if len(changed)+len(gone) != 1 {
+				t.Fatalf("incremental page %d: %v %v", pages, changed, gone)
+			}
+			allChanged, allGone, tok = append(allChanged, changed...), append(allGone, gone...), next
+			if !more || pages > 6 {
+				break
+			}
+		}
+		slices.Sort(allChanged)
+		slices.Sort(allGone)
+		wantChanged, wantGone := []string{href(ids[1]), href(ids[2])}, []string{href(ids[3]), href(ids[4])}
+		slices.Sort(wantChanged)
+		slices.Sort(wantGone)
+		if pages != 4 || !slices.Equal(allChanged, wantChanged) || !slices.Equal(allGone, wantGone) {
+			t.Errorf("incremental in pages: %d pages, changed %v, gone %v", pages, allChanged, allGone)
+		}
+		if changed, gone, again := ac.sync(book, tok); len(changed)+len(gone) != 0 || again != tok {
+			t.Errorf("after the last page: %v %v %s→%s", changed, gone, tok, again)
+		}
+		// A limit the answer is within: no 507.
+		if _, _, _, more := ac.syncPage(book, tok, 10); more {
+			t.Errorf("a limit not reached truncated the answer")
+		}
+		for _, bad := range []string{"0", "-1", "много"} {
+			body := strings.Replace(davtest.SyncBody(tok), "<d:prop>", "<d:limit><d:nresults>"+bad+"</d:nresults></d:limit><d:prop>", 1)
+			if code, _, resp := ac.do("REPORT", book, body, "Depth", "1"); code != http.StatusBadRequest || !strings.Contains(resp, "nresults") {
+				t.Errorf("nresults %q: %d %s", bad, code, resp)
+			}
+		}
+		if code, _, resp := ac.do("REPORT", book, davtest.SyncBody(tok+".x.Zm9v"), "Depth", "1"); code != http.StatusForbidden {
+			t.Errorf("a malformed page token: %d %s", code, resp)
 		}
 	})
 }
