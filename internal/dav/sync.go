@@ -343,16 +343,19 @@ type ReadOnlyer interface {
 	ReadOnly(ctx context.Context, path string) bool
 }
 
-// propfind lets go-webdav answer and then fills in, for a collection the
-// Syncer knows, the properties go-webdav reports missing: getctag,
-// sync-token and supported-report-set.
+// propfind lets go-webdav answer and then fills in, for each collection
+// the Syncer knows that the answer lists — the one asked for, or, on a
+// Depth 1 PROPFIND of the home set (how DAVx⁵ and Thunderbird list the
+// calendars and books), each child — the properties go-webdav reports
+// missing: getctag, sync-token, supported-report-set and
+// current-user-privilege-set (read alone for a read-only collection).
 func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
-	tok, err := s.Syncer.Token(r.Context(), r.URL.Path)
-	if errors.Is(err, ErrNotCollection) {
-		s.Handler.ServeHTTP(w, r)
+	_, err := s.Syncer.Token(r.Context(), r.URL.Path)
+	if errors.Is(err, ErrNotCollection) && !strings.HasSuffix(r.URL.Path, "/") {
+		s.Handler.ServeHTTP(w, r) // an object: nothing to add
 		return
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotCollection) {
 		h.fail(w, r, err)
 		return
 	}
@@ -371,22 +374,38 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
 	for _, rep := range append([][2]string{{nsDAV, "sync-collection"}, s.Multiget}, s.Reports...) {
 		reports.Kids = append(reports.Kids, el(nsDAV, "supported-report", el(nsDAV, "report", el(rep[0], rep[1]))))
 	}
-	values := map[[2]string]*node{
-		{nsCS, "getctag"}:               text(nsCS, "getctag", ctag(tok, epochFrom(r.Context()))),
-		{nsDAV, "sync-token"}:           text(nsDAV, "sync-token", TokenURI(tok, epochFrom(r.Context()))),
-		{nsDAV, "supported-report-set"}: reports,
-		{nsDAV, "current-user-privilege-set"}: el(nsDAV, "current-user-privilege-set",
-			el(nsDAV, "privilege", el(nsDAV, "read")), el(nsDAV, "privilege", el(nsDAV, "write")),
-			el(nsDAV, "privilege", el(nsDAV, "write-content")), el(nsDAV, "privilege", el(nsDAV, "bind")),
-			el(nsDAV, "privilege", el(nsDAV, "unbind"))),
+	privileges := func(names ...string) *node {
+		set := el(nsDAV, "current-user-privilege-set")
+		for _, n := range names {
+			set.Kids = append(set.Kids, el(nsDAV, "privilege", el(nsDAV, n)))
+		}
+		return set
 	}
-	if ro, ok := s.Syncer.(ReadOnlyer); ok && ro.ReadOnly(r.Context(), r.URL.Path) {
-		values[[2]string{nsDAV, "current-user-privilege-set"}] = el(nsDAV, "current-user-privilege-set",
-			el(nsDAV, "privilege", el(nsDAV, "read")))
-	}
+	ro, _ := s.Syncer.(ReadOnlyer)
 	for _, resp := range ms.Kids {
-		if !resp.is(nsDAV, "response") || !samePath(hrefPath(resp.child(nsDAV, "href").textOrEmpty()), r.URL.Path) {
+		if !resp.is(nsDAV, "response") {
 			continue
+		}
+		p := hrefPath(resp.child(nsDAV, "href").textOrEmpty())
+		if !strings.HasSuffix(p, "/") && !samePath(p, r.URL.Path) {
+			continue // a member object
+		}
+		tok, err := s.Syncer.Token(r.Context(), p)
+		if errors.Is(err, ErrNotCollection) {
+			continue
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		values := map[[2]string]*node{
+			{nsCS, "getctag"}:                     text(nsCS, "getctag", ctag(tok, epochFrom(r.Context()))),
+			{nsDAV, "sync-token"}:                 text(nsDAV, "sync-token", TokenURI(tok, epochFrom(r.Context()))),
+			{nsDAV, "supported-report-set"}:       reports,
+			{nsDAV, "current-user-privilege-set"}: privileges("read", "write", "write-content", "bind", "unbind"),
+		}
+		if ro != nil && ro.ReadOnly(r.Context(), p) {
+			values[[2]string{nsDAV, "current-user-privilege-set"}] = privileges("read")
 		}
 		fillMissing(resp, values)
 	}

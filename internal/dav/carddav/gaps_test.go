@@ -242,3 +242,32 @@ func TestSyncLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestHomeSetDepth1: a Depth 1 PROPFIND of the address book home set
+// answers each book's getctag, sync-token and privileges.
+func TestHomeSetDepth1(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ac, _ := serve(t, s, admin)
+		home := "/dav/principals/alice/addressbooks/"
+		code, _, body := ac.do("PROPFIND", home, `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><d:resourcetype/><cs:getctag/><d:sync-token/><d:current-user-privilege-set/></d:prop></d:propfind>`, "Depth", "1")
+		if code != http.StatusMultiStatus {
+			t.Fatalf("PROPFIND: %d %s", code, body)
+		}
+		for _, book := range []string{"contacts/", "people/"} {
+			i := strings.Index(body, "<d:href>"+home+book+"</d:href>")
+			if i < 0 {
+				t.Errorf("%s not listed: %s", book, body)
+				continue
+			}
+			r := body[i:]
+			if j := strings.Index(r, "</d:response>"); j > 0 {
+				r = r[:j]
+			}
+			for _, want := range []string{"getctag>", "urn:obmen:sync:", "<d:write/>"} {
+				if !strings.Contains(r, want) || strings.Contains(r, "404") {
+					t.Errorf("%s: no %s or a 404 in %s", book, want, r)
+				}
+			}
+		}
+	})
+}
