@@ -32,15 +32,6 @@ func ctag(seq int64, epoch string) string {
 	return strings.TrimPrefix(TokenURI(seq, epoch), tokenPrefix)
 }
 
-// parseToken reads a sync-token; "" is a first sync (0).
-func parseToken(s string) (int64, string, bool) {
-	t, ok := parseResume(s)
-	if !ok || t.paged {
-		return 0, "", false
-	}
-	return t.seq, t.epoch, true
-}
-
 // resume is a sync-token as read: seq and epoch, and, for one given with
 // a truncated answer (RFC 6578 §3.7), where the next page starts — the
 // changes since since, the members after the href after (in href
@@ -60,6 +51,7 @@ func pageToken(seq int64, epoch string, since int64, after string) string {
 	return TokenURI(seq, epoch) + "." + strconv.FormatInt(since, 10) + "." + base64.RawURLEncoding.EncodeToString([]byte(after))
 }
 
+// parseResume reads a sync-token; "" is a first sync (0).
 func parseResume(s string) (resume, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
