@@ -3,12 +3,14 @@ package dav
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,22 +32,79 @@ func ctag(seq int64, epoch string) string {
 	return strings.TrimPrefix(TokenURI(seq, epoch), tokenPrefix)
 }
 
-// parseToken reads a sync-token; "" is a first sync (0).
-func parseToken(s string) (int64, string, bool) {
+// resume is a sync-token as read: seq and epoch, and, for one given with
+// a truncated answer (RFC 6578 §3.7), where the next page starts — the
+// changes since since, the members after the href after (in href
+// order) — and seq then is the snapshot the pages are of, the token the
+// last page gives.
+type resume struct {
+	seq   int64
+	epoch string
+	paged bool
+	since int64
+	after string
+}
+
+// pageToken is the sync-token of a truncated answer: the next request
+// goes on from after, and the last page answers TokenURI(seq, epoch).
+func pageToken(seq int64, epoch string, since int64, after string) string {
+	return TokenURI(seq, epoch) + "." + strconv.FormatInt(since, 10) + "." + base64.RawURLEncoding.EncodeToString([]byte(after))
+}
+
+// parseResume reads a sync-token; "" is a first sync (0).
+func parseResume(s string) (resume, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, "", true
+		return resume{}, true
 	}
 	rest, ok := strings.CutPrefix(s, tokenPrefix)
 	if !ok {
-		return 0, "", false
+		return resume{}, false
 	}
-	num, epoch, _ := strings.Cut(rest, "-")
+	parts := strings.Split(rest, ".")
+	if len(parts) != 1 && len(parts) != 3 {
+		return resume{}, false
+	}
+	num, epoch, _ := strings.Cut(parts[0], "-")
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 {
-		return 0, "", false
+		return resume{}, false
 	}
-	return n, epoch, true
+	r := resume{seq: n, epoch: epoch}
+	if len(parts) == 3 {
+		since, err := strconv.ParseInt(parts[1], 10, 64)
+		after, err2 := base64.RawURLEncoding.DecodeString(parts[2])
+		if err != nil || err2 != nil || since < 0 || since > n || len(after) == 0 {
+			return resume{}, false
+		}
+		r.paged, r.since, r.after = true, since, string(after)
+	}
+	return r, true
+}
+
+// limitOf reads a sync-collection's DAV:limit (RFC 5323 §5.17): at most
+// nresults members in the answer; 0 when there is none.
+func limitOf(root *node) (int, error) {
+	l := root.child(nsDAV, "limit")
+	if l == nil {
+		return 0, nil
+	}
+	nr := l.child(nsDAV, "nresults")
+	if nr == nil {
+		return 0, fmt.Errorf("dav: <limit> without <nresults>")
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(nr.Text))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("dav: <nresults>%s</nresults>: a whole number of at least 1 is wanted", clipText(nr.Text))
+	}
+	return n, nil
+}
+
+func clipText(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
 }
 
 const maxBody = 4 << 20
@@ -106,14 +165,23 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, s *Service) {
 		return
 	}
 	raw := strings.TrimSpace(root.child(nsDAV, "sync-token").textOrEmpty())
-	since, epoch, ok := parseToken(raw)
+	tok, ok := parseResume(raw)
 	if !ok {
 		davError(w, http.StatusForbidden, "valid-sync-token", "the sync-token is not one this server gave")
 		return
 	}
-	if raw != "" && epoch != epochFrom(r.Context()) {
+	if raw != "" && tok.epoch != epochFrom(r.Context()) {
 		davError(w, http.StatusForbidden, "valid-sync-token", "what you may see has changed since this sync-token: sync afresh")
 		return
+	}
+	limit, err := limitOf(root)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	since := tok.seq
+	if tok.paged {
+		since = tok.since
 	}
 	ch, err := s.Syncer.Changes(r.Context(), r.URL.Path, since)
 	if errors.Is(err, ErrNotCollection) {
@@ -124,10 +192,78 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, s *Service) {
 		h.fail(w, r, err)
 		return
 	}
-	if since > ch.Token {
+	if tok.seq > ch.Token {
 		davError(w, http.StatusForbidden, "valid-sync-token", "the sync-token is newer than the collection")
 		return
 	}
+	next := TokenURI(ch.Token, epochFrom(r.Context()))
+	truncated := false
+	if tok.paged || limit > 0 {
+		// Pages in href order, all of one snapshot: the first page's
+		// token. A member changed while the client pages is sent again
+		// (or later, from the snapshot), never missed.
+		snap := ch.Token
+		if tok.paged {
+			snap = tok.seq
+		}
+		var last string
+		ch, truncated, last = page(ch, tok.after, limit)
+		next = TokenURI(snap, epochFrom(r.Context()))
+		if truncated {
+			next = pageToken(snap, epochFrom(r.Context()), since, last)
+		}
+	}
+	h.syncAnswer(w, r, s, root, ch, next, truncated)
+}
+
+// page keeps, of the members changed, those after after in href order,
+// at most limit of them (0: all); truncated when some are left, last the
+// href the next page goes on after.
+func page(ch Changes, after string, limit int) (Changes, bool, string) {
+	type member struct {
+		href string
+		gone bool
+	}
+	all := make([]member, 0, len(ch.Changed)+len(ch.Deleted))
+	for _, h := range ch.Changed {
+		all = append(all, member{h, false})
+	}
+	for _, h := range ch.Deleted {
+		all = append(all, member{h, true})
+	}
+	slices.SortFunc(all, func(a, b member) int { return strings.Compare(a.href, b.href) })
+	if after != "" {
+		i, _ := slices.BinarySearchFunc(all, after, func(m member, h string) int {
+			if m.href <= h {
+				return -1
+			}
+			return 1
+		})
+		all = all[i:]
+	}
+	truncated := limit > 0 && len(all) > limit
+	if truncated {
+		all = all[:limit]
+	}
+	out := Changes{Token: ch.Token, Changed: []string{}, Deleted: []string{}}
+	for _, m := range all {
+		if m.gone {
+			out.Deleted = append(out.Deleted, m.href)
+		} else {
+			out.Changed = append(out.Changed, m.href)
+		}
+	}
+	last := ""
+	if len(all) > 0 {
+		last = all[len(all)-1].href
+	}
+	return out, truncated, last
+}
+
+// syncAnswer writes a sync-collection's multistatus: the changed
+// members' properties, the gone ones as 404, with truncated a 507 for
+// the collection itself (RFC 6578 §3.7), and the sync-token next.
+func (h *Handler) syncAnswer(w http.ResponseWriter, r *http.Request, s *Service, root *node, ch Changes, next string, truncated bool) {
 	ms := el(nsDAV, "multistatus")
 	if len(ch.Changed) > 0 {
 		// The changed members' properties come from go-webdav, by a
@@ -164,7 +300,13 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, s *Service) {
 	for _, href := range ch.Deleted {
 		ms.Kids = append(ms.Kids, el(nsDAV, "response", text(nsDAV, "href", href), text(nsDAV, "status", "HTTP/1.1 404 Not Found")))
 	}
-	ms.Kids = append(ms.Kids, text(nsDAV, "sync-token", TokenURI(ch.Token, epochFrom(r.Context()))))
+	if truncated {
+		ms.Kids = append(ms.Kids, el(nsDAV, "response", text(nsDAV, "href", r.URL.EscapedPath()),
+			text(nsDAV, "status", "HTTP/1.1 507 Insufficient Storage"),
+			el(nsDAV, "error", el(nsDAV, "number-of-matches-within-limits")),
+			text(nsDAV, "responsedescription", "more members changed than the limit asked for: go on from this sync-token")))
+	}
+	ms.Kids = append(ms.Kids, text(nsDAV, "sync-token", next))
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(http.StatusMultiStatus)
 	_, _ = w.Write(ms.marshal())
@@ -193,16 +335,19 @@ type ReadOnlyer interface {
 	ReadOnly(ctx context.Context, path string) bool
 }
 
-// propfind lets go-webdav answer and then fills in, for a collection the
-// Syncer knows, the properties go-webdav reports missing: getctag,
-// sync-token and supported-report-set.
+// propfind lets go-webdav answer and then fills in, for each collection
+// the Syncer knows that the answer lists — the one asked for, or, on a
+// Depth 1 PROPFIND of the home set (how DAVx⁵ and Thunderbird list the
+// calendars and books), each child — the properties go-webdav reports
+// missing: getctag, sync-token, supported-report-set and
+// current-user-privilege-set (read alone for a read-only collection).
 func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
-	tok, err := s.Syncer.Token(r.Context(), r.URL.Path)
-	if errors.Is(err, ErrNotCollection) {
-		s.Handler.ServeHTTP(w, r)
+	_, err := s.Syncer.Token(r.Context(), r.URL.Path)
+	if errors.Is(err, ErrNotCollection) && !strings.HasSuffix(r.URL.Path, "/") {
+		s.Handler.ServeHTTP(w, r) // an object: nothing to add
 		return
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotCollection) {
 		h.fail(w, r, err)
 		return
 	}
@@ -221,22 +366,38 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, s *Service) {
 	for _, rep := range append([][2]string{{nsDAV, "sync-collection"}, s.Multiget}, s.Reports...) {
 		reports.Kids = append(reports.Kids, el(nsDAV, "supported-report", el(nsDAV, "report", el(rep[0], rep[1]))))
 	}
-	values := map[[2]string]*node{
-		{nsCS, "getctag"}:               text(nsCS, "getctag", ctag(tok, epochFrom(r.Context()))),
-		{nsDAV, "sync-token"}:           text(nsDAV, "sync-token", TokenURI(tok, epochFrom(r.Context()))),
-		{nsDAV, "supported-report-set"}: reports,
-		{nsDAV, "current-user-privilege-set"}: el(nsDAV, "current-user-privilege-set",
-			el(nsDAV, "privilege", el(nsDAV, "read")), el(nsDAV, "privilege", el(nsDAV, "write")),
-			el(nsDAV, "privilege", el(nsDAV, "write-content")), el(nsDAV, "privilege", el(nsDAV, "bind")),
-			el(nsDAV, "privilege", el(nsDAV, "unbind"))),
+	privileges := func(names ...string) *node {
+		set := el(nsDAV, "current-user-privilege-set")
+		for _, n := range names {
+			set.Kids = append(set.Kids, el(nsDAV, "privilege", el(nsDAV, n)))
+		}
+		return set
 	}
-	if ro, ok := s.Syncer.(ReadOnlyer); ok && ro.ReadOnly(r.Context(), r.URL.Path) {
-		values[[2]string{nsDAV, "current-user-privilege-set"}] = el(nsDAV, "current-user-privilege-set",
-			el(nsDAV, "privilege", el(nsDAV, "read")))
-	}
+	ro, _ := s.Syncer.(ReadOnlyer)
 	for _, resp := range ms.Kids {
-		if !resp.is(nsDAV, "response") || !samePath(hrefPath(resp.child(nsDAV, "href").textOrEmpty()), r.URL.Path) {
+		if !resp.is(nsDAV, "response") {
 			continue
+		}
+		p := hrefPath(resp.child(nsDAV, "href").textOrEmpty())
+		if !strings.HasSuffix(p, "/") && !samePath(p, r.URL.Path) {
+			continue // a member object
+		}
+		tok, err := s.Syncer.Token(r.Context(), p)
+		if errors.Is(err, ErrNotCollection) {
+			continue
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		values := map[[2]string]*node{
+			{nsCS, "getctag"}:                     text(nsCS, "getctag", ctag(tok, epochFrom(r.Context()))),
+			{nsDAV, "sync-token"}:                 text(nsDAV, "sync-token", TokenURI(tok, epochFrom(r.Context()))),
+			{nsDAV, "supported-report-set"}:       reports,
+			{nsDAV, "current-user-privilege-set"}: privileges("read", "write", "write-content", "bind", "unbind"),
+		}
+		if ro != nil && ro.ReadOnly(r.Context(), p) {
+			values[[2]string{nsDAV, "current-user-privilege-set"}] = privileges("read")
 		}
 		fillMissing(resp, values)
 	}

@@ -44,6 +44,38 @@ func (s *Store) CalendarActivities(ctx context.Context, userID int64) ([]crm.Act
 	return as, xs, nil
 }
 
+// CalendarRecurring are the live activities with a recurrence rule that
+// start before to, of one user (0: every user the request may see), with
+// what clients kept beside them: the calendar lays out their occurrences.
+func (s *Store) CalendarRecurring(ctx context.Context, userID int64, to time.Time) ([]crm.Activity, map[int64]crm.ActivityICal, error) {
+	args := []any{to.UnixMicro()}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := ""
+	if userID != 0 {
+		where += " AND assigned_by_id = " + arg(userID)
+	}
+	if sc, ok := scopeOf(ctx); ok {
+		if c := sc.cond("assigned_by_id", arg, false); c != "" {
+			where += " AND " + c
+		}
+	}
+	t := s.rq(ctx)
+	as, err := scanActivities(t, "SELECT "+activityColumns+` FROM activities
+		WHERE deleted_at = 0 AND start_at <> 0 AND start_at < $1 AND id IN (SELECT activity_id FROM activity_ical WHERE rrule <> '')`+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: recurring activities of user %d: %w", userID, err)
+	}
+	ids := make([]int64, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	xs, err := activityICals(t, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	return as, xs, nil
+}
+
 // ActivityICal returns what clients kept beside activity id (the zero
 // value, ActivityID 0, when none has written it).
 func (s *Store) ActivityICal(ctx context.Context, id int64) (crm.ActivityICal, error) {

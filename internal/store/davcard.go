@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -283,13 +284,28 @@ func (s *Store) SaveContactCard(ctx context.Context, actor crm.Actor, id int64, 
 	var out crm.Contact
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		var err error
+		var oldRaw string
+		emitted := len(t.root().events)
 		if id == 0 {
 			out, err = createInTx(t, EntityContact, c, checkContact, func(t *Tx, v *crm.Contact) error { return t.insertContact(v) })
 		} else {
+			err = t.tx.QueryRowContext(t.ctx, "SELECT raw FROM dav_cards WHERE contact_id = $1", id).Scan(&oldRaw)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("store: DAV card of contact %d: %w", id, err)
+			}
 			out, err = updateInTx(t, id, contactUpdate, mutate)
 		}
 		if err != nil {
 			return err
+		}
+		if id != 0 && len(t.root().events) == emitted && oldRaw != card.Raw {
+			// Only what the CRM keeps verbatim changed (a PHOTO, an X-
+			// property): no field of the contact did, so no event was
+			// written, yet the card every client serves is another one.
+			// The event moves the books (sync-collection, getctag) and
+			// tells the history which properties changed.
+			props, _ := json.Marshal(strings.Join(cardPropsChanged(oldRaw, card.Raw), ", "))
+			t.Emit(EntityContact, id, events.Update, map[string]events.Change{"vcard": {Old: json.RawMessage("null"), New: props}})
 		}
 		if card.Name == "" {
 			card.Name = strconv.FormatInt(out.ID, 10) + ".vcf"
@@ -306,4 +322,44 @@ func (s *Store) SaveContactCard(ctx context.Context, actor crm.Actor, id int64, 
 		return nil
 	})
 	return out, err
+}
+
+// cardPropsChanged names the properties whose lines differ between two
+// vCards (folded lines joined; a group prefix dropped), in order.
+func cardPropsChanged(a, b string) []string {
+	lines := func(raw string) map[string][]string {
+		out := map[string][]string{}
+		raw = strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "").Replace(raw)
+		for _, l := range strings.Split(raw, "\n") {
+			l = strings.TrimRight(l, "\r")
+			head, _, ok := strings.Cut(l, ":")
+			if !ok {
+				continue
+			}
+			name, _, _ := strings.Cut(head, ";")
+			if i := strings.LastIndexByte(name, '.'); i >= 0 {
+				name = name[i+1:]
+			}
+			name = strings.ToUpper(name)
+			if name == "BEGIN" || name == "END" {
+				continue
+			}
+			out[name] = append(out[name], l)
+		}
+		return out
+	}
+	la, lb := lines(a), lines(b)
+	var names []string
+	for n, v := range la {
+		if !slices.Equal(v, lb[n]) {
+			names = append(names, n)
+		}
+	}
+	for n := range lb {
+		if _, ok := la[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -22,6 +22,9 @@ type calItem struct {
 	Booking bool
 	Key     string
 	Detail  string // the booking's resources, time and service
+	// Repeat: an occurrence of a recurring activity other than its first
+	// (a link to the activity; not moved on its own).
+	Repeat bool
 }
 
 // calEntry is an activity or a booking's event as the views place it.
@@ -146,6 +149,29 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, rq *request) {
 			e.end = a.EndAt.In(rq.Loc)
 		}
 		entries = append(entries, e)
+	}
+	// A recurring activity (a rule a CalDAV client wrote) is one record:
+	// its other occurrences in the range are laid out from its rule, each
+	// a link to it, moved only with the whole series (on its card).
+	rec, xs, err := u.store.CalendarRecurring(r.Context(), userID, to.UTC())
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	for _, a := range rec {
+		for _, at := range crm.Occurrences(a, xs[a.ID], rq.Loc, from.UTC(), to.UTC()) {
+			if at.Equal(*a.StartAt) {
+				continue // the activity itself, listed above
+			}
+			start := at.In(rq.Loc)
+			it := calItem{ID: a.ID, Key: "ev-" + strconv.FormatInt(a.ID, 10) + "-" + start.Format("20060102T1504"), Subject: a.Subject,
+				Link: "/e/activity/" + strconv.FormatInt(a.ID, 10), Time: start.Format("15:04"), Repeat: true}
+			e := calEntry{item: it, start: start, end: start}
+			if a.EndAt != nil && a.EndAt.After(*a.StartAt) {
+				e.end = start.Add(a.EndAt.Sub(*a.StartAt))
+			}
+			entries = append(entries, e)
+		}
 	}
 	for _, b := range books {
 		start := b.StartAt.In(rq.Loc)

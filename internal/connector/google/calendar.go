@@ -252,12 +252,16 @@ func (r *run) calendar(ctx context.Context) error {
 		return err
 	}
 	for _, e := range evs {
-		if e.RecurringEventId != "" {
-			// A changed or cancelled occurrence of a recurring event: the
-			// activity is the series; its exceptions stay in Google.
+		if e.RecurringEventId != "" && e.Status == "cancelled" && byRemote[e.Id] == nil {
+			// An occurrence of a recurring event cancelled in Google:
+			// the activity is the series, and Obmen has nothing of that
+			// occurrence to take off.
 			side.ToObmen.Skipped++
 			continue
 		}
+		// A changed occurrence of a recurring event (recurringEventId,
+		// originalStartTime) is an activity of its own, at its own time,
+		// linked to the occurrence's event id.
 		seen[e.Id] = true
 		if e.Status == "cancelled" {
 			r.remoteGone(ctx, eventKind, byRec, byRemote, e.Id, push)
@@ -471,10 +475,24 @@ func (r *run) pushEvents(ctx context.Context, byRec map[int64]*link, push map[in
 		}
 		var got *calendar.Event
 		if l != nil {
-			call := r.cal.Events.Patch(calendarID, l.RemoteID, r.eventPatch(a, parseExtra(l.Extra))).Context(ctx)
-			got, err = call.Do()
+			var pulled bool
+			got, pulled, err = r.patchEvent(ctx, a, l)
 			if s := apiStatus(err); s == http.StatusNotFound || s == http.StatusGone {
 				l, err = nil, nil // deleted in Google meanwhile: made again
+			}
+			if err == nil && pulled {
+				// Google's change was the later one: it came to Obmen.
+				a, err = r.sv.d.Store.UpdateActivity(ctx, r.actor, id, func(a *crm.Activity) error { r.applyEvent(a, got); return nil })
+				if err != nil {
+					r.res.fail(&r.res.Calendar.ToObmen, "activity %d (event %s): %v", id, l.RemoteID, err)
+					continue
+				}
+				side.ToObmen.Updated++
+				l.ETag, l.LocalHash, l.RemoteHash, l.Extra = got.Etag, hashView(r.activityView(a)), hashView(r.eventView(got)), extraOf(got)
+				if err := r.sv.saveLink(ctx, r.s.ID, l); err != nil {
+					r.res.fail(&side.ToObmen, "%v", err)
+				}
+				continue
 			}
 		}
 		if err != nil {
@@ -499,4 +517,38 @@ func (r *run) pushEvents(ctx context.Context, byRec map[int64]*link, push map[in
 		}
 	}
 	return nil
+}
+
+// patchEvent sends the activity's fields to its event, on condition that
+// the event is as the sync last saw it (If-Match with the link's ETag):
+// a change made in Google since — another device's, between the listing
+// and this patch — is not overwritten unseen. On 412 the event is read
+// again and the conflict rule decides: with Google → Obmen on and the
+// later change winning, Google's (if later) comes to Obmen (pulled, got
+// is the event); else the patch goes again, once, on the fresh ETag.
+func (r *run) patchEvent(ctx context.Context, a crm.Activity, l *link) (got *calendar.Event, pulled bool, err error) {
+	patch := func(etag string) (*calendar.Event, error) {
+		call := r.cal.Events.Patch(calendarID, l.RemoteID, r.eventPatch(a, parseExtra(l.Extra))).Context(ctx)
+		if etag != "" {
+			call.Header().Set("If-Match", etag)
+		}
+		return call.Do()
+	}
+	got, err = patch(l.ETag)
+	if apiStatus(err) != http.StatusPreconditionFailed {
+		return got, false, err
+	}
+	cur, err := r.cal.Events.Get(calendarID, l.RemoteID).Context(ctx).Do()
+	if err != nil {
+		return nil, false, fmt.Errorf("read again after 412: %w", err)
+	}
+	set := r.s.Settings
+	if set.pull() && set.Conflict == LaterWins && eventUpdated(cur).After(a.UpdatedAt) {
+		return cur, true, nil
+	}
+	got, err = patch(cur.Etag)
+	if apiStatus(err) == http.StatusPreconditionFailed {
+		return nil, false, fmt.Errorf("the event changed in Google again while it was being sent; the next run sends it: %w", err)
+	}
+	return got, false, err
 }

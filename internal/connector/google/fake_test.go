@@ -23,7 +23,7 @@ import (
 // updateContact (etag checked, updatePersonFields) / deleteContact / get;
 // events.list with pages and sync tokens (cancelled events when
 // incremental), an expired token answered 410 Gone, events insert /
-// patch / delete. Injected failures answer 429 or 5xx first.
+// get / patch (If-Match honoured: 412 conditionNotMet) / delete. Injected failures answer 429 or 5xx first.
 type fake struct {
 	t   testing.TB
 	srv *httptest.Server
@@ -43,6 +43,11 @@ type fake struct {
 	// clientSecret is the OAuth client's; refresh tokens handed out.
 	clientSecret string
 	refreshes    int
+	// racePatch: event id → an edit made in Google just before the next
+	// PATCH of it lands (another device's change crossing the sync's).
+	racePatch map[string]func(map[string]any)
+	// ifMatch: the If-Match of each event PATCH, in order.
+	ifMatch []string
 }
 
 type fperson struct {
@@ -59,7 +64,7 @@ type fevent struct {
 }
 
 func newFake(t testing.TB) *fake {
-	f := &fake{t: t, persons: map[string]*fperson{}, events: map[string]*fevent{}, pageSize: 2,
+	f := &fake{t: t, persons: map[string]*fperson{}, events: map[string]*fevent{}, pageSize: 2, racePatch: map[string]func(map[string]any){},
 		expired: map[string]bool{}, failures: map[string][]int{}, clientSecret: "s3cret"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -531,6 +536,17 @@ func (f *fake) event(w http.ResponseWriter, r *http.Request, id string) {
 	case http.MethodGet:
 		writeJSON(w, 200, f.eventJSON(id, e))
 	case http.MethodPatch:
+		if edit := f.racePatch[id]; edit != nil {
+			delete(f.racePatch, id)
+			edit(e.Data)
+			f.version++
+			e.Version, e.Updated = f.version, time.Now().Add(time.Hour)
+		}
+		f.ifMatch = append(f.ifMatch, r.Header.Get("If-Match"))
+		if m := r.Header.Get("If-Match"); m != "" && m != fmt.Sprintf("\"%d\"", e.Version) {
+			apiError(w, 412, "", "Precondition Failed", "conditionNotMet")
+			return
+		}
 		for k, v := range readBody(r) {
 			e.Data[k] = v
 		}

@@ -60,6 +60,7 @@ type Backend struct {
 
 	// rendered: a first sync's objects, by request context (remember).
 	rendered sync.Map
+	zones    zoneCache
 }
 
 var _ caldav.Backend = (*Backend)(nil)
@@ -147,6 +148,7 @@ type where struct {
 	calendar string // Activities, Bookings or colleaguePrefix+id
 	owner    int64  // whose activities the calendar shows
 	name     string
+	loc      *time.Location // the user's zone (Backend.zone)
 }
 
 func (w where) calPath(b *Backend) string { return b.home(w.user) + w.calendar + "/" }
@@ -167,7 +169,7 @@ func (b *Backend) locate(ctx context.Context, p string) (where, error) {
 		return where{}, notFound("caldav: %s is not in your calendars (%s)", p, b.home(u))
 	}
 	cal, name, _ := strings.Cut(rest, "/")
-	w := where{user: u, calendar: cal, name: name, owner: u.ID}
+	w := where{user: u, calendar: cal, name: name, owner: u.ID, loc: b.zone(ctx, u.ID)}
 	switch {
 	case cal == Activities || cal == Bookings:
 	case strings.HasPrefix(cal, colleaguePrefix):
@@ -250,7 +252,7 @@ func (b *Backend) objects(ctx context.Context, w where) ([]caldav.CalendarObject
 }
 
 func (b *Backend) activityObject(w where, a crm.Activity, x crm.ActivityICal) (caldav.CalendarObject, error) {
-	parts, err := Activity(a, &x, b.Loc)
+	parts, err := Activity(a, &x, w.loc)
 	if err != nil {
 		return caldav.CalendarObject{}, err
 	}
@@ -380,7 +382,7 @@ func (b *Backend) PutCalendarObject(ctx context.Context, p string, cal *ical.Cal
 	if w.name == "" {
 		return nil, forbidden("caldav: PUT needs an object name under %s", w.calPath(b))
 	}
-	o, err := Parse(cal, b.Loc)
+	o, err := Parse(cal, w.loc)
 	if err != nil {
 		return nil, forbidden("%v", err)
 	}
@@ -391,7 +393,7 @@ func (b *Backend) PutCalendarObject(ctx context.Context, p string, cal *ical.Cal
 	}
 	if !exists {
 		// RFC 4791 5.3.2.1: one UID per calendar.
-		if other, _, err := b.find(ctx, where{user: w.user, calendar: w.calendar, owner: w.owner, name: ""}, o.ICal.UID); err == nil {
+		if other, _, err := b.find(ctx, where{user: w.user, calendar: w.calendar, owner: w.owner, name: "", loc: w.loc}, o.ICal.UID); err == nil {
 			return nil, webdav.NewHTTPError(http.StatusConflict, fmt.Errorf(
 				"caldav: UID %q is already the object %s / событие с таким UID уже есть", o.ICal.UID, objectName(other, crm.ActivityICal{})))
 		}

@@ -210,7 +210,8 @@ func TestCRMActivity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"UID:obmen-activity-12\r\n", "DTSTART:20261204T090000Z\r\n", "X-OBMEN-KIND:call\r\n"} {
+	for _, want := range []string{"UID:obmen-activity-12\r\n", "DTSTART;TZID=Europe/Moscow:20261204T120000\r\n", "X-OBMEN-KIND:call\r\n",
+		"BEGIN:VTIMEZONE\r\nTZID:Europe/Moscow\r\n", "TZOFFSETTO:+0300\r\n"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("no %q in\n%s", want, out)
 		}

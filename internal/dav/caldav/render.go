@@ -93,6 +93,19 @@ func Activity(a crm.Activity, x *crm.ActivityICal, loc *time.Location) (Parts, e
 	if err != nil {
 		return Parts{}, fmt.Errorf("caldav: activity %d: %w", a.ID, err)
 	}
+	if x.UID == "" && zone.tzid == "" && !zone.floating && !zone.allDay && named(loc) && (a.StartAt != nil || a.EndAt != nil) {
+		// An activity no client has written: its times in loc, the
+		// user's zone, with its TZID and VTIMEZONE, so that a client
+		// shows it as the UI does and a weekly meeting keeps its hour
+		// across summer time. (What a client wrote keeps its form: a
+		// TZID, UTC, or floating — read and written in loc.)
+		zone.tzid, zone.loc = loc.String(), loc
+		at := a.EndAt
+		if a.StartAt != nil {
+			at = a.StartAt
+		}
+		parts.Zones = []*ical.Component{vtimezone(loc, *at)}
+	}
 	todo := a.Kind == crm.ActivityTask
 	c := ical.NewComponent(ical.CompEvent)
 	if todo {

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -250,16 +251,58 @@ func putComms(out, base vcard.Card, prop, kind string, items []crm.Comm) {
 	}
 }
 
-// adrValue is an address as the seven ADR components.
+// adrValue is an address as the seven ADR components: the flat (an
+// office, a room) in the extended address, the house after the street
+// ("ул Баумана, д 19"), so that a client shows and edits them apart and
+// fromADR reads them back into their own parts.
 func adrValue(a crm.Address) string {
-	street := strings.Join(nonEmpty(a.Street, a.House, a.Flat), ", ")
-	return strings.Join([]string{"", "", esc(street), esc(a.City), esc(a.Region), esc(a.Postcode), esc(a.Country)}, ";")
+	street := strings.Join(nonEmpty(a.Street, houseOut(a.House)), ", ")
+	return strings.Join([]string{"", esc(strings.TrimSpace(a.Flat)), esc(street), esc(a.City), esc(a.Region), esc(a.Postcode), esc(a.Country)}, ";")
+}
+
+// houseOut is a house as the street component ends with it: a number
+// typed alone gets «д» before it.
+func houseOut(h string) string {
+	h = strings.TrimSpace(h)
+	if h != "" && h[0] >= '0' && h[0] <= '9' {
+		return "д " + h
+	}
+	return h
 }
 
 func esc(s string) string { return strings.ReplaceAll(s, ";", ",") }
 
+// The parts of a street component after the street: a house (a number,
+// or one after its type — д, дом, вл, корп, стр, лит…) and a flat (кв,
+// оф, пом, комн, каб…, then its number).
+var (
+	housePart = regexp.MustCompile(`(?i)^(?:(?:д|дом|вл|влд|владение|зд|здание|корп|корпус|к|стр|строение|лит|литера|уч|участок)\.?\s*)?\d[\p{L}\d/\-]*(?:\s*(?:корп|корпус|к|стр|строение|лит|литера)\.?\s*[\p{L}\d/\-]+)*$`)
+	flatPart  = regexp.MustCompile(`(?i)^(?:кв|квартира|оф|офис|пом|помещение|комн|комната|к-та|каб|кабинет|эт|этаж)\.?\s*[\p{L}\d/\-]+$`)
+)
+
+// splitStreet takes a house and a flat off the end of a street
+// component ("ул. Ленина, д. 5, корп. 2, кв. 7"); the street keeps at
+// least its first part.
+func splitStreet(v string) (street, house, flat string) {
+	var parts []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) > 1 && flatPart.MatchString(parts[len(parts)-1]) {
+		flat = parts[len(parts)-1]
+		parts = parts[:len(parts)-1]
+	}
+	n := len(parts)
+	for n > 1 && housePart.MatchString(parts[n-1]) {
+		n--
+	}
+	return strings.Join(parts[:n], ", "), strings.Join(parts[n:], ", "), flat
+}
+
 // fromADR reads ADR components into an address; when they say what cur
-// says, cur is kept (its house, flat and ФИАС id).
+// says, cur is kept (its house and flat as typed, its ФИАС id).
 func fromADR(v string, cur crm.Address) crm.Address {
 	p := strings.Split(v, ";")
 	get := func(i int) string {
@@ -268,7 +311,9 @@ func fromADR(v string, cur crm.Address) crm.Address {
 		}
 		return ""
 	}
-	a := crm.Address{Street: strings.Join(nonEmpty(get(2), get(1), get(0)), ", "), City: get(3), Region: get(4), Postcode: get(5), Country: get(6)}
+	street, house, flat := splitStreet(get(2))
+	a := crm.Address{Street: street, House: house, City: get(3), Region: get(4), Postcode: get(5), Country: get(6)}
+	a.Flat = strings.Join(nonEmpty(get(1), flat, get(0)), ", ")
 	if adrValue(a) == adrValue(cur) {
 		return cur
 	}
@@ -305,12 +350,13 @@ func Apply(card vcard.Card, c *crm.Contact) {
 	c.Emails = comms(card, vcard.FieldEmail, crm.KindEmail, c.Emails)
 	c.Webs = comms(card, vcard.FieldURL, crm.KindWeb, c.Webs)
 	adrs := card[vcard.FieldAddress]
+	prev, prevOther := c.Address, c.OtherAddress
 	c.Address, c.OtherAddress = crm.Address{}, crm.Address{}
 	if len(adrs) > 0 {
-		c.Address = fromADR(adrs[0].Value, c.Address)
+		c.Address = fromADR(adrs[0].Value, prev)
 	}
 	if len(adrs) > 1 {
-		c.OtherAddress = fromADR(adrs[1].Value, c.OtherAddress)
+		c.OtherAddress = fromADR(adrs[1].Value, prevOther)
 	}
 	c.Position = strings.TrimSpace(card.Value(vcard.FieldTitle))
 	c.Comments = card.Value(vcard.FieldNote)

@@ -32,12 +32,12 @@ func TestGolden(t *testing.T) {
 				Phones: []crm.Comm{{Value: "+7 495 123-45-67", ValueType: "WORK"}, {Value: "+7 (916) 555-12-34", ValueType: "MOBILE"}},
 				Emails: []crm.Comm{{Value: "ivan.petrov@romashka.ru", ValueType: "WORK"}, {Value: "ivan@example.org", ValueType: "HOME"}},
 				Webs:   []crm.Comm{{Value: "https://romashka.ru", ValueType: "WORK"}}},
-			Address: crm.Address{Street: "ул. Ленина, д. 5", City: "Москва", Region: "Московская область", Postcode: "101000", Country: "Россия"}}},
+			Address: crm.Address{Street: "ул. Ленина", House: "д. 5", City: "Москва", Region: "Московская область", Postcode: "101000", Country: "Россия"}}},
 		{"apple-4.0.vcf", "", crm.Contact{Name: "Анна", LastName: "Смирнова",
 			Comms: crm.Comms{
 				Phones: []crm.Comm{{Value: "+7-903-111-22-33", ValueType: "MOBILE"}, {Value: "+7 812 000 11 22", ValueType: "FAX"}},
 				Emails: []crm.Comm{{Value: "anna@smirnova.example", ValueType: "WORK"}}, Webs: []crm.Comm{}},
-			Address: crm.Address{Street: "Невский пр., 1, кв. 12", City: "Санкт-Петербург", Postcode: "191186", Country: "Россия"}}},
+			Address: crm.Address{Street: "Невский пр.", House: "1", Flat: "кв. 12", City: "Санкт-Петербург", Postcode: "191186", Country: "Россия"}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("testdata", tc.file))

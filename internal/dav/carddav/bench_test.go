@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,6 +106,9 @@ func BenchmarkSync10k(b *testing.B) {
 				}
 				return int(nb), tail.String()
 			}
+			reportLimit := func(token string, limit int) (int, string) {
+				return report(token, "<d:getetag/><card:address-data/></d:prop><d:limit><d:nresults>"+strconv.Itoa(limit)+"</d:nresults></d:limit><d:prop>")
+			}
 			var token string
 			b.Run("first-sync", func(b *testing.B) {
 				var peak uint64
@@ -119,6 +123,29 @@ func BenchmarkSync10k(b *testing.B) {
 				}
 				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 				b.ReportMetric(float64(size)/(1<<20), "response-MB")
+			})
+			// A first sync in pages of 500 (RFC 6578 §3.7), as a client
+			// that sends a limit does: each page is smaller, the whole
+			// costs the listing once a page.
+			b.Run("first-sync-pages-500", func(b *testing.B) {
+				var peak uint64
+				pages := 0
+				for b.Loop() {
+					tok, more := "", true
+					for pages = 0; more; pages++ {
+						p := peakHeap(func() {
+							_, tail := reportLimit(tok, 500)
+							tok = tokenRe.FindStringSubmatch(tail)[1]
+							more = strings.Contains(tail, "507 Insufficient Storage") || strings.Contains(tok, ".")
+						})
+						peak = max(peak, p)
+						if pages > n/500+2 {
+							b.Fatal("the pages do not end")
+						}
+					}
+				}
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB/page")
+				b.ReportMetric(float64(pages), "pages")
 			})
 			b.Run("no-change", func(b *testing.B) {
 				for b.Loop() {
