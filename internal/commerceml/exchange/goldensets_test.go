@@ -448,6 +448,10 @@ func TestGoldenSets(t *testing.T) {
 	for _, dir := range dirs {
 		dir := dir
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			// Each set has databases and servers of its own; most of a
+			// set's time is spent waiting on the database (a copied
+			// PostgreSQL database's first connections), so sets overlap.
+			t.Parallel()
 			var meta setMeta
 			b, err := os.ReadFile(filepath.Join(dir, "set.json"))
 			if err != nil {
