@@ -74,7 +74,9 @@ type APIError struct {
 	CaptchaImg string
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("vk: %s: error %d: %s", e.Method, e.Code, e.Msg) }
+func (e *APIError) Error() string {
+	return fmt.Sprintf("vk: %s: error %d: %s", e.Method, e.Code, e.Msg)
+}
 
 // NotSent is a request that surely never reached VK (the connection
 // could not be made): sending it again cannot deliver twice.
