@@ -101,6 +101,8 @@ type cardData struct {
 	Links []linkView
 	// Reply: the card offers a reply to the client in a messenger.
 	Reply bool
+	// Social: the card offers the VK history and profile imports.
+	Social bool
 }
 
 type offersView struct {
@@ -266,6 +268,7 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	d.Version = strOf(rec["updated_at"])
 	d.Reply = u.messenger != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
+	d.Social = u.social != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
 	if d.Links, err = u.cardLinks(r, rq, e.Name, id, rec, d.Deleted == "" && !d.ViewOnly); err != nil {
 		u.failErr(w, r, rq, err)
 		return

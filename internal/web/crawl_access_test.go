@@ -75,7 +75,7 @@ var uiClass = map[string]class{
 
 	"GET /e/{entity}/{id}": record, "POST /e/{entity}/{id}": record, "POST /e/{entity}/{id}/delete": record,
 	"GET /e/{entity}/{id}/field/{field}": record, "POST /e/{entity}/{id}/field/{field}": record,
-	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/message": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
+	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/message": record, "POST /e/{entity}/{id}/vk/history": record, "POST /e/{entity}/{id}/vk/profile": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
 	// A product is shared data (as in the API): its pictures are changed
 	// by whoever may change the product.
 	"POST /e/product/{id}/images": own, "POST /e/product/{id}/images/{image}/delete": own,

@@ -90,6 +90,7 @@ type Service struct {
 	d           Deps
 	msgs        *i18n.Catalog
 	group, user *httpx.Limiter
+	loop        loop
 }
 
 // New returns the service.
