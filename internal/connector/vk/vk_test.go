@@ -491,3 +491,42 @@ func TestRandomID(t *testing.T) {
 		seen[r] = id
 	}
 }
+
+// TestAccessRules: a user who does not see the record cannot write to its
+// client, load its history or fill it from the profile (and VK is not
+// asked); one who sees it read-only cannot fill it.
+func TestAccessRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, nil)
+		e.vk.addUser(map[string]any{"id": int64(555), "first_name": "Иван", "last_name": "Петров"})
+		e.vk.addHistory(555, 3, "Вопрос")
+		c := e.contact("Ваня", "https://vk.com/id555")
+		other := crm.Actor{UserID: e.admin.UserID + 1000}
+		blind := store.WithScope(context.Background(), other.UserID)
+		calls := e.vk.count("users.get") + e.vk.count("messages.getHistory") + e.vk.count("messages.send")
+		if _, err := e.svc.Send(blind, other, connector.Reply{OwnerType: "contact", OwnerID: c.ID, Text: "x"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("send: %v", err)
+		}
+		if _, err := e.svc.ImportHistory(blind, other, "contact", c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("history: %v", err)
+		}
+		if _, err := e.svc.ImportProfile(blind, other, "contact", c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("profile: %v", err)
+		}
+		if n := e.vk.count("users.get") + e.vk.count("messages.getHistory") + e.vk.count("messages.send"); n != calls {
+			t.Errorf("VK asked %d times for records the user does not see", n-calls)
+		}
+		readOnly := store.WithScopeOf(context.Background(), &store.Scope{UserID: other.UserID, See: []int64{other.UserID, e.admin.UserID},
+			Edit: []int64{other.UserID}})
+		if _, err := e.svc.ImportProfile(readOnly, other, "contact", c.ID); !errors.Is(err, store.ErrForbidden) && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("profile, read only: %v", err)
+		}
+		got, _ := e.s.GetContact(context.Background(), c.ID)
+		if got.LastName != "" {
+			t.Errorf("a read-only user filled the contact: %+v", got)
+		}
+		if ms := e.messages("", 0); len(ms) != 0 {
+			t.Errorf("%d messages stored", len(ms))
+		}
+	})
+}
