@@ -338,6 +338,14 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		return crm.Message{}, web.ErrNoChat
 	})
 	ui.SetSocial(web.Social{ImportHistory: vkc.ImportHistory, ImportProfile: vkc.ImportProfile})
+	// The files clients sent that a channel keeps (Telegram's file_id);
+	// VK's come as links.
+	ui.SetMessageFiles(func(ctx context.Context, m crm.Message, n int) (io.ReadCloser, crm.Attachment, error) {
+		if m.Channel == crm.ChannelTelegram {
+			return bots.File(ctx, m, n)
+		}
+		return nil, crm.Attachment{}, store.NotFound("file of message", m.ID)
+	})
 	ui.SetGoogle(gsync)
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
 	// admin enters a key on the settings page.

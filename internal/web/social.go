@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -77,4 +79,79 @@ func (u *UI) vkProfile(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 		return "?flash=msg.vk_profile_done&n=" + strconv.Itoa(len(filled)), err
 	})
+}
+
+// MessageFile opens attachment n of a message that its channel keeps
+// (Telegram's file_id): the caller closes it.
+type MessageFile func(ctx context.Context, m crm.Message, n int) (io.ReadCloser, crm.Attachment, error)
+
+// SetMessageFiles lets the message card download the files clients sent.
+func (u *UI) SetMessageFiles(f MessageFile) { u.messageFiles = f }
+
+// msgFile is an attachment on the message card.
+type msgFile struct {
+	Name string
+	Link string
+	Size int64
+}
+
+// messageFilesOf lists a message's attachments as the card's links.
+func messageFilesOf(m crm.Message) []msgFile {
+	var out []msgFile
+	for i, a := range m.Attachments {
+		name := a.Name
+		if name == "" {
+			name = "file-" + strconv.Itoa(i+1)
+		}
+		out = append(out, msgFile{Name: name, Size: a.Size, Link: "/e/message/" + strconv.FormatInt(m.ID, 10) + "/files/" + strconv.Itoa(i)})
+	}
+	return out
+}
+
+// messageFile sends attachment n of a message to a user who may see the
+// message (the store's scope: its record's access rules). Only the files
+// of our messages are served — no address comes from the request: a
+// link is redirected to, a file the channel keeps is fetched from it and
+// sent as a download (never inline: it came from outside).
+func (u *UI) messageFile(w http.ResponseWriter, r *http.Request, rq *request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	n, nerr := strconv.Atoi(r.PathValue("file"))
+	if err != nil || nerr != nil || id <= 0 {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	m, err := u.store.GetMessage(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
+	if n < 0 || n >= len(m.Attachments) {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	a := m.Attachments[n]
+	if a.FileID == "" {
+		// A link (crm.Message.Normalize let only http(s) ones in).
+		http.Redirect(w, r, a.URL, http.StatusSeeOther)
+		return
+	}
+	if u.messageFiles == nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	rc, _, err := u.messageFiles(r.Context(), m, n)
+	if err != nil {
+		u.log.Warn("web: message file", "message", id, "file", n, "err", err)
+		u.fail(w, r, rq, http.StatusBadGateway, rq.T("msg.file_unavailable"))
+		return
+	}
+	defer rc.Close()
+	name := a.Name
+	if name == "" {
+		name = "file-" + strconv.Itoa(n+1)
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.Copy(w, rc)
 }
