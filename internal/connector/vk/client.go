@@ -1,6 +1,7 @@
 package vk
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 )
 
@@ -329,3 +332,85 @@ func (c *Client) Send(ctx context.Context, peerID int64, randomID int32, text st
 	var id int64
 	return id, c.call(ctx, "messages.send", p, &id)
 }
+
+// maxDoc bounds a file sent as a VK document (VK takes up to 200 MB; a
+// reply's file is far smaller, and it passes through memory).
+const maxDoc = 20 << 20
+
+// DocUploadServer is where a document for a message to peer is uploaded
+// (docs.getMessagesUploadServer).
+func (c *Client) DocUploadServer(ctx context.Context, peerID int64) (string, error) {
+	var ans struct {
+		UploadURL string `json:"upload_url"`
+	}
+	err := c.call(ctx, "docs.getMessagesUploadServer", url.Values{"type": {"doc"}, "peer_id": {strconv.FormatInt(peerID, 10)}}, &ans)
+	if err == nil && ans.UploadURL == "" {
+		err = fmt.Errorf("vk: docs.getMessagesUploadServer: no upload_url in the answer")
+	}
+	return ans.UploadURL, err
+}
+
+// UploadDoc posts a file to the upload address as multipart field
+// "file"; VK answers {"file":"…"} (or {"error":"…"}), what docs.save takes.
+func (c *Client) UploadDoc(ctx context.Context, uploadURL, name string, data []byte) (string, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		return "", fmt.Errorf("vk: upload: %w", err)
+	}
+	_, _ = fw.Write(data)
+	if err := mw.Close(); err != nil {
+		return "", fmt.Errorf("vk: upload: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploadURL, &body)
+	if err != nil {
+		return "", fmt.Errorf("vk: upload: %w", err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("vk: upload: %s", c.hide(err))
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("vk: upload: reading the answer: %w", err)
+	}
+	var ans struct {
+		File  string `json:"file"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(b, &ans); err != nil || ans.File == "" {
+		return "", fmt.Errorf("vk: upload: HTTP %d, no file in the answer %q", res.StatusCode, crm.ClipText(string(b), 200))
+	}
+	return ans.File, nil
+}
+
+// SaveDoc saves an uploaded file as a document and returns it as a
+// messages.send attachment: "doc<owner_id>_<id>".
+func (c *Client) SaveDoc(ctx context.Context, file, title string) (string, error) {
+	var ans struct {
+		Type string `json:"type"`
+		Doc  struct {
+			ID      int64 `json:"id"`
+			OwnerID int64 `json:"owner_id"`
+		} `json:"doc"`
+	}
+	p := url.Values{"file": {file}}
+	if title != "" {
+		p.Set("title", title)
+	}
+	if err := c.call(ctx, "docs.save", p, &ans); err != nil {
+		return "", err
+	}
+	if ans.Doc.ID == 0 {
+		return "", fmt.Errorf("vk: docs.save: no document in the answer")
+	}
+	return "doc" + strconv.FormatInt(ans.Doc.OwnerID, 10) + "_" + strconv.FormatInt(ans.Doc.ID, 10), nil
+}
+

@@ -2,6 +2,7 @@ package vk_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -44,20 +45,24 @@ type fakeVK struct {
 	users   map[string]map[string]any  // id and screen name → profile
 	closed  map[int64]bool             // users who forbid messages (901)
 	nextID  int64
-	tooMany int // error 6 answers given
+	tooMany int               // error 6 answers given
+	uploads map[string]string // upload token → "name:content"
+	docs    map[int64]string  // saved documents
 }
 
 type fakeSend struct {
-	Token    string
-	Peer     int64
-	RandomID string
-	Text     string
+	Token      string
+	Peer       int64
+	RandomID   string
+	Text       string
+	Attachment string
 }
 
 func newFakeVK(t testing.TB) *fakeVK {
 	f := &fakeVK{t: t, groupToken: "vk1.a.community-key-of-the-test-shop", userToken: "vk1.a.user-token-of-the-manager", groupID: 229000111,
 		calls: map[string]int{}, delivered: map[string]int64{}, byToken: map[string][]time.Time{}, fail: map[string][]int{},
-		history: map[int64][]map[string]any{}, users: map[string]map[string]any{}, closed: map[int64]bool{}, nextID: 1000}
+		history: map[int64][]map[string]any{}, users: map[string]map[string]any{}, closed: map[int64]bool{}, nextID: 1000,
+		uploads: map[string]string{}, docs: map[int64]string{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -101,6 +106,22 @@ func (f *fakeVK) answer(w http.ResponseWriter, v any) {
 }
 
 func (f *fakeVK) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/upload" {
+		// The upload server: a multipart "file" → {"file":"…"}.
+		file, hdr, err := r.FormFile("file")
+		if err != nil {
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": "no file"})
+			return
+		}
+		b, _ := io.ReadAll(file)
+		f.mu.Lock()
+		f.nextID++
+		tok := "upl" + strconv.FormatInt(f.nextID, 10)
+		f.uploads[tok] = hdr.Filename + ":" + string(b)
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"file": tok})
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/method/")
 	if r.Method != http.MethodPost || !ok {
 		http.NotFound(w, r)
@@ -161,7 +182,8 @@ func (f *fakeVK) serve(w http.ResponseWriter, r *http.Request) {
 			f.refuse(w, r, 100)
 			return
 		}
-		f.sends = append(f.sends, fakeSend{Token: tok, Peer: peer, RandomID: rid, Text: r.PostForm.Get("message")})
+		f.sends = append(f.sends, fakeSend{Token: tok, Peer: peer, RandomID: rid, Text: r.PostForm.Get("message"),
+			Attachment: r.PostForm.Get("attachment")})
 		if f.closed[peer] {
 			f.refuse(w, r, 901)
 			return
@@ -184,6 +206,22 @@ func (f *fakeVK) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.answer(w, id)
+	case "docs.getMessagesUploadServer":
+		if r.PostForm.Get("type") != "doc" || r.PostForm.Get("peer_id") == "" {
+			f.refuse(w, r, 100)
+			return
+		}
+		f.answer(w, map[string]any{"upload_url": f.srv.URL + "/upload"})
+	case "docs.save":
+		up, ok := f.uploads[r.PostForm.Get("file")]
+		if !ok {
+			f.refuse(w, r, 100)
+			return
+		}
+		f.nextID++
+		f.docs[f.nextID] = up
+		f.answer(w, map[string]any{"type": "doc", "doc": map[string]any{"id": f.nextID, "owner_id": -f.groupID,
+			"title": r.PostForm.Get("title"), "size": len(up), "ext": "pdf", "url": "https://vk.com/doc"}})
 	case "messages.getHistory":
 		peer, _ := strconv.ParseInt(r.PostForm.Get("peer_id"), 10, 64)
 		count, _ := strconv.Atoi(r.PostForm.Get("count"))

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -166,7 +169,9 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 		if err != nil {
 			err = fmt.Errorf("vk: message %d: %w: %q", m.ID, errBadPeer, m.ChatID)
 		} else {
-			sentID, err = s.sender(cm.set).Send(ctx, peer, RandomID(m.ID), textOf(m), nil)
+			c := s.sender(cm.set)
+			docs, links := s.uploadDocs(ctx, c, peer, m)
+			sentID, err = c.Send(ctx, peer, RandomID(m.ID), textWith(m.Text, links), docs)
 		}
 	}
 	broken := false
@@ -231,15 +236,12 @@ var (
 	errBadPeer = errors.New("the chat id is not a VK peer id")
 )
 
-// textOf is what messages.send carries: the text, then the links of the
-// attachments (VK attaches only files uploaded to it).
-func textOf(m crm.Message) string {
+// textWith is what messages.send carries: the text, then the links of
+// the attachments that could not be sent as VK documents.
+func textWith(text string, links []crm.Attachment) string {
 	var b strings.Builder
-	b.WriteString(m.Text)
-	for _, a := range m.Attachments {
-		if a.URL == "" {
-			continue
-		}
+	b.WriteString(text)
+	for _, a := range links {
 		if b.Len() > 0 {
 			b.WriteString("\n")
 		}
@@ -249,6 +251,71 @@ func textOf(m crm.Message) string {
 		b.WriteString(a.URL)
 	}
 	return b.String()
+}
+
+// uploadDocs sends a message's files to VK as documents
+// (docs.getMessagesUploadServer, the upload, docs.save) and returns them
+// as messages.send attachments; a file that cannot be fetched or
+// uploaded goes as its link instead — the message is not held back for
+// it. The files are fetched through the SSRF-guarded client.
+func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.Message) (docs []string, links []crm.Attachment) {
+	server := ""
+	for _, a := range m.Attachments {
+		if a.URL == "" {
+			continue
+		}
+		doc, err := func() (string, error) {
+			data, err := s.fetch(ctx, a.URL)
+			if err != nil {
+				return "", err
+			}
+			if server == "" {
+				if server, err = c.DocUploadServer(ctx, peer); err != nil {
+					return "", err
+				}
+			}
+			name := a.Name
+			if name == "" {
+				name = path.Base(a.URL)
+			}
+			file, err := c.UploadDoc(ctx, server, name, data)
+			if err != nil {
+				return "", err
+			}
+			return c.SaveDoc(ctx, file, name)
+		}()
+		if err != nil {
+			s.d.Log.Warn("vk: a file as a document, sent as a link", "message", m.ID, "file", a.Name, "err", err)
+			links = append(links, a)
+			continue
+		}
+		docs = append(docs, doc)
+	}
+	return docs, links
+}
+
+// fetch reads a file to send, at most maxDoc bytes.
+func (s *Service) fetch(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("vk: file %s: %w", u, err)
+	}
+	res, err := s.d.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("vk: file %s: %w", u, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("vk: file %s: HTTP %d", u, res.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxDoc+1))
+	if err != nil {
+		return nil, fmt.Errorf("vk: file %s: %w", u, err)
+	}
+	if len(data) > maxDoc {
+		return nil, fmt.Errorf("vk: file %s is over %d bytes", u, maxDoc)
+	}
+	return data, nil
 }
 
 // Sweep puts back in the queue the sends left "sending" longer than

@@ -530,3 +530,42 @@ func TestAccessRules(t *testing.T) {
 		}
 	})
 }
+
+// A reply's files go as VK documents (uploaded, saved, attached); one
+// that cannot be fetched goes as its link.
+func TestSendFilesAsDocuments(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, nil)
+		files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/invoice.pdf" {
+				http.NotFound(w, r)
+				return
+			}
+			_, _ = io.WriteString(w, "%PDF-1.4 счёт")
+		}))
+		t.Cleanup(files.Close)
+		c := e.contact("Иван", "https://vk.com/id555")
+		m, err := e.svc.Send(context.Background(), e.admin, connector.Reply{OwnerType: "contact", OwnerID: c.ID, Text: "Счёт во вложении",
+			Attachments: []crm.Attachment{{Name: "Счёт 12.pdf", URL: files.URL + "/invoice.pdf"}, {Name: "акт.pdf", URL: files.URL + "/gone.pdf"}}})
+		if err != nil || m.Status != crm.MessageSent {
+			t.Fatalf("send: %+v %v", m, err)
+		}
+		sends := e.vk.sendCalls()
+		if len(sends) != 1 || !strings.HasPrefix(sends[0].Attachment, "doc-229000111_") || strings.Contains(sends[0].Attachment, ",") {
+			t.Fatalf("sends: %+v", sends)
+		}
+		if sends[0].Text != "Счёт во вложении\nакт.pdf: "+files.URL+"/gone.pdf" {
+			t.Fatalf("text: %q", sends[0].Text)
+		}
+		e.vk.mu.Lock()
+		defer e.vk.mu.Unlock()
+		if len(e.vk.docs) != 1 {
+			t.Fatalf("docs: %v", e.vk.docs)
+		}
+		for _, doc := range e.vk.docs {
+			if doc != "Счёт 12.pdf:%PDF-1.4 счёт" {
+				t.Fatalf("doc: %q", doc)
+			}
+		}
+	})
+}
