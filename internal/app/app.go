@@ -328,9 +328,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// where a record with a VK page has one even before the client wrote;
 	// Facebook and X are connector.Channels to come).
 	channels := []connector.Channel{bots, vkc}
-	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error) {
+	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string, files []crm.Attachment) (crm.Message, error) {
 		for _, ch := range channels {
-			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text})
+			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text, Attachments: files})
 			if !errors.Is(err, connector.ErrNoChat) {
 				return m, err
 			}

@@ -130,6 +130,24 @@ func (u *UI) messageFile(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	a := m.Attachments[n]
+	if a.LocalID != 0 {
+		// A file a user attached, kept here.
+		f, err := u.store.GetMessageFile(r.Context(), a.LocalID)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		if f.MessageID != m.ID {
+			u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Length", strconv.FormatInt(int64(len(f.Data)), 10))
+		_, _ = w.Write(f.Data)
+		return
+	}
 	if a.FileID == "" {
 		// A link (crm.Message.Normalize let only http(s) ones in).
 		http.Redirect(w, r, a.URL, http.StatusSeeOther)

@@ -413,4 +413,3 @@ func (c *Client) SaveDoc(ctx context.Context, file, title string) (string, error
 	}
 	return "doc" + strconv.FormatInt(ans.Doc.OwnerID, 10) + "_" + strconv.FormatInt(ans.Doc.ID, 10), nil
 }
-

@@ -170,8 +170,13 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			err = fmt.Errorf("vk: message %d: %w: %q", m.ID, errBadPeer, m.ChatID)
 		} else {
 			c := s.sender(cm.set)
-			docs, links := s.uploadDocs(ctx, c, peer, m)
-			sentID, err = c.Send(ctx, peer, RandomID(m.ID), textWith(m.Text, links), docs)
+			docs, links, failed := s.uploadDocs(ctx, c, peer, m)
+			if len(failed) > 0 && strings.TrimSpace(m.Text) == "" && len(docs) == 0 && len(links) == 0 {
+				// Nothing left to send: the file is the message.
+				err = fmt.Errorf("vk: message %d: %w", m.ID, errNoFile)
+			} else {
+				sentID, err = c.Send(ctx, peer, RandomID(m.ID), textWith(m.Text, links), docs)
+			}
 		}
 	}
 	broken := false
@@ -201,6 +206,8 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			// a token gone bad. Never repeated by itself.
 			cur.Status = crm.MessageFailed
 			broken = ae.Code == ErrAuth
+		case errors.Is(err, errNoFile):
+			cur.Status, cur.Error, cur.ErrorCode = crm.MessageFailed, s.t("vk.error.file"), "file"
 		case errors.As(err, new(*Refused)), errors.Is(err, errBadPeer):
 			cur.Status = crm.MessageFailed
 		case errors.As(err, new(*NotSent)):
@@ -234,6 +241,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 var (
 	errNotDue  = errors.New("vk: the message is not due")
 	errBadPeer = errors.New("the chat id is not a VK peer id")
+	errNoFile  = errors.New("the file could not be uploaded to VK")
 )
 
 // textWith is what messages.send carries: the text, then the links of
@@ -258,15 +266,23 @@ func textWith(text string, links []crm.Attachment) string {
 // as messages.send attachments; a file that cannot be fetched or
 // uploaded goes as its link instead — the message is not held back for
 // it. The files are fetched through the SSRF-guarded client.
-func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.Message) (docs []string, links []crm.Attachment) {
+func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.Message) (docs []string, links []crm.Attachment, failed []string) {
 	server := ""
 	for _, a := range m.Attachments {
-		if a.URL == "" {
+		if a.URL == "" && a.LocalID == 0 {
 			continue
 		}
 		doc, err := func() (string, error) {
-			data, err := s.fetch(ctx, a.URL)
-			if err != nil {
+			var data []byte
+			var err error
+			if a.LocalID != 0 {
+				// A file the user attached, kept by us.
+				var f store.MessageFile
+				if f, err = s.d.Store.GetMessageFile(ctx, a.LocalID); err != nil {
+					return "", err
+				}
+				data = f.Data
+			} else if data, err = s.fetch(ctx, a.URL); err != nil {
 				return "", err
 			}
 			if server == "" {
@@ -286,12 +302,16 @@ func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.M
 		}()
 		if err != nil {
 			s.d.Log.Warn("vk: a file as a document, sent as a link", "message", m.ID, "file", a.Name, "err", err)
-			links = append(links, a)
+			if a.URL != "" {
+				links = append(links, a)
+			} else {
+				failed = append(failed, a.Name)
+			}
 			continue
 		}
 		docs = append(docs, doc)
 	}
-	return docs, links
+	return docs, links, failed
 }
 
 // fetch reads a file to send, at most maxDoc bytes.
