@@ -32,9 +32,13 @@ func TestMessageFilesAndVKActions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		kept, err := s.AddMessageFile(ctx, annaActor, "договор.pdf", "application/pdf", []byte("%PDF договор"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		m, err := s.CreateMessage(ctx, annaActor, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionIn, Text: "Вот счёт",
 			OwnerType: store.EntityLead, OwnerID: l.ID, Attachments: []crm.Attachment{{Name: "счёт.pdf", URL: "https://files.example.ru/a.pdf"},
-				{Name: "фото.jpg", FileID: "AgACAgIAAxkBAAIB", Size: 2048}}})
+				{Name: "фото.jpg", FileID: "AgACAgIAAxkBAAIB", Size: 2048}, kept}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +58,11 @@ func TestMessageFilesAndVKActions(t *testing.T) {
 		if p := ab.get(base + "/files/1"); p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Файл не удалось получить") {
 			t.Fatalf("kept file without its connection: %d", p.Status)
 		}
-		for _, bad := range []string{"/files/2", "/files/-1", "/files/x"} {
+		if p := ab.get(base + "/files/2"); p.Status != http.StatusOK || p.Body != "%PDF договор" ||
+			!strings.Contains(p.Header.Get("Content-Disposition"), "attachment") || p.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("kept file: %d %q %v", p.Status, p.Body, p.Header)
+		}
+		for _, bad := range []string{"/files/3", "/files/-1", "/files/x"} {
 			if p := ab.get(base + bad); p.Status != http.StatusNotFound {
 				t.Fatalf("%s: %d", bad, p.Status)
 			}
@@ -73,8 +81,8 @@ func TestMessageFilesAndVKActions(t *testing.T) {
 			t.Fatalf("oleg's sign-in: %d", p.Status)
 		}
 		ob.get("/")
-		for _, path := range []string{base + "/files/0", base + "/files/1", base} {
-			if p := ob.get(path); p.Status != http.StatusNotFound || strings.Contains(p.Body, "files.example.ru") {
+		for _, path := range []string{base + "/files/0", base + "/files/1", base + "/files/2", base} {
+			if p := ob.get(path); p.Status != http.StatusNotFound || strings.Contains(p.Body, "files.example.ru") || strings.Contains(p.Body, "договор") {
 				t.Fatalf("oleg GET %s: %d", path, p.Status)
 			}
 		}

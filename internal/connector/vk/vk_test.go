@@ -557,13 +557,30 @@ func TestSendFilesAsDocuments(t *testing.T) {
 		if sends[0].Text != "Счёт во вложении\nакт.pdf: "+files.URL+"/gone.pdf" {
 			t.Fatalf("text: %q", sends[0].Text)
 		}
+		// A file attached on the card, kept by us.
+		kept, err := e.s.AddMessageFile(context.Background(), e.admin, "прайс.xlsx", "", []byte("PK прайс"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := e.svc.Send(context.Background(), e.admin, connector.Reply{OwnerType: "contact", OwnerID: c.ID, Attachments: []crm.Attachment{kept}})
+		if err != nil || m2.Status != crm.MessageSent {
+			t.Fatalf("send a kept file: %+v %v", m2, err)
+		}
+		if sends := e.vk.sendCalls(); len(sends) != 2 || !strings.HasPrefix(sends[1].Attachment, "doc-") || sends[1].Text != "" {
+			t.Fatalf("sends: %+v", sends)
+		}
+		// The file is the message's: another one cannot take it.
+		if _, err := e.s.CreateMessage(context.Background(), e.admin, crm.Message{Channel: "vk", Direction: "out", Status: crm.MessageFailed,
+			Attachments: []crm.Attachment{kept}}); err == nil || !strings.Contains(err.Error(), "not a file of yours") {
+			t.Fatalf("a second message took the file: %v", err)
+		}
 		e.vk.mu.Lock()
 		defer e.vk.mu.Unlock()
-		if len(e.vk.docs) != 1 {
+		if len(e.vk.docs) != 2 {
 			t.Fatalf("docs: %v", e.vk.docs)
 		}
 		for _, doc := range e.vk.docs {
-			if doc != "Счёт 12.pdf:%PDF-1.4 счёт" {
+			if doc != "Счёт 12.pdf:%PDF-1.4 счёт" && doc != "прайс.xlsx:PK прайс" {
 				t.Fatalf("doc: %q", doc)
 			}
 		}
