@@ -43,6 +43,7 @@ import (
 	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
+	"github.com/obmen/obmen/internal/connector/vk"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -159,6 +160,8 @@ type Server struct {
 	Calls *telephony.Calls
 	// Telegram receives and sends the messages of Telegram bots.
 	Telegram *telegram.Service
+	// VK receives and sends the messages of VK communities.
+	VK *vk.Service
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -234,7 +237,22 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := auto.Registry().Add(bots.SendAction()); err != nil {
+	// VK communities, the same way (their Callback API, replies with
+	// messages.send). On PostgreSQL the instances share one budget of
+	// VK's requests a second per token; one SQLite instance keeps it in
+	// memory (a row write per VK call buys it nothing).
+	vkDeps := vk.Deps{Store: s, Conns: conns, DB: d, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log}
+	if d.Dialect == db.Postgres {
+		vkDeps.Buckets = buckets
+	}
+	vkc, err := vk.New(vkDeps)
+	if err != nil {
+		return nil, err
+	}
+	if err := auto.Registry().Add(bots.SendAction(vkc)); err != nil {
+		return nil, err
+	}
+	if err := auto.Registry().Add(vkc.Actions()...); err != nil {
 		return nil, err
 	}
 	// The users' Google sync: a commit pokes it, and a burst of changes
@@ -276,6 +294,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/1c_exchange.php", cml) // CommerceML exchange with 1C
 	auto.RegisterHooks(mux)             // the webhook trigger of bundles
 	bots.Register(mux)                  // Telegram bots' webhooks
+	vkc.Register(mux)                   // VK communities' Callback API
 	// Invoices' public pages.
 	invoice.New(s, log, invoice.DefaultPerIP().Shared(buckets, "invoice-ip")).Register(mux)
 	// The token renewal of the Bitrix24-compatible API's OAuth applications.
@@ -305,17 +324,27 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
 	// Replies from the cards of leads, accounts and contacts go to the
-	// first channel the client has a conversation in (Telegram now; VK,
+	// first channel the client has a conversation in (Telegram, then VK —
+	// where a record with a VK page has one even before the client wrote;
 	// Facebook and X are connector.Channels to come).
-	channels := []connector.Channel{bots}
-	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error) {
+	channels := []connector.Channel{bots, vkc}
+	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string, files []crm.Attachment) (crm.Message, error) {
 		for _, ch := range channels {
-			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text})
+			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text, Attachments: files})
 			if !errors.Is(err, connector.ErrNoChat) {
 				return m, err
 			}
 		}
 		return crm.Message{}, web.ErrNoChat
+	})
+	ui.SetSocial(web.Social{ImportHistory: vkc.ImportHistory, ImportProfile: vkc.ImportProfile})
+	// The files clients sent that a channel keeps (Telegram's file_id);
+	// VK's come as links.
+	ui.SetMessageFiles(func(ctx context.Context, m crm.Message, n int) (io.ReadCloser, crm.Attachment, error) {
+		if m.Channel == crm.ChannelTelegram {
+			return bots.File(ctx, m, n)
+		}
+		return nil, crm.Attachment{}, store.NotFound("file of message", m.ID)
 	})
 	ui.SetGoogle(gsync)
 	// Address suggestions: the imported ФИАС/ГАР base, or DaData once an
@@ -358,7 +387,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetICalFeedLimit(caldav.DefaultFeedPerIP().Shared(buckets, "ical-ip"))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, VK: vkc, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

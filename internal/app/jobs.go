@@ -25,6 +25,7 @@ import (
 	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
+	"github.com/obmen/obmen/internal/connector/vk"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -132,9 +133,11 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	srv.Calls.Start(run)
 	srv.Changes.Start(run)
 	srv.Telegram.Start(run)
+	srv.VK.Start(run)
 	return func() {
 		srv.Google.Stop()
 		srv.Telegram.Stop()
+		srv.VK.Stop()
 		srv.Changes.Stop()
 		srv.Calls.Stop()
 		srv.Automation.Stop()
@@ -171,6 +174,9 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	if err := telegram.Register(conns.Registry(), reg, outbound); err != nil {
+		return nil, nil, err
+	}
+	if err := vk.Register(conns.Registry(), reg, outbound); err != nil {
 		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {

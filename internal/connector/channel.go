@@ -17,6 +17,9 @@ type Reply struct {
 	Text      string
 	// Attachments are links to files the channel fetches itself.
 	Attachments []crm.Attachment
+	// Key, when set, is kept as the message's "automation" external id:
+	// a bundle's step retried finds the message its first attempt made.
+	Key string
 }
 
 // ErrNoChat is a reply to a record that has no conversation in the

@@ -139,6 +139,7 @@ var codes = map[string]string{
 	"not a cursor returned by this list":                                         "bad_cursor",
 	"only eq and in work on this field":                                          "eq_in_only",
 	"owner_type and owner_id go together":                                        "owner_pair",
+	"file %d is not a file of yours waiting to be sent":                          "message_file_taken",
 	"pipeline %d holds %d deals (counting the recycle bin); move them first":     "pipeline_has_deals",
 	"required": "required",
 	"required when neither product_id nor service_id is given":        "required_without_item",

@@ -56,6 +56,9 @@ type Attachment struct {
 	FileID string `json:"file_id,omitempty"`
 	MIME   string `json:"mime,omitempty"`
 	Size   int64  `json:"size,omitempty"`
+	// LocalID is a file a user attached, kept by Obmen (message_files)
+	// and sent by the channel as a document.
+	LocalID int64 `json:"local_id,omitempty"`
 }
 
 // Message is one message to or from a client in a messenger or a social
@@ -146,7 +149,7 @@ func (m *Message) Normalize() error {
 		a := &m.Attachments[i]
 		trimAll(&a.Name, &a.URL, &a.FileID, &a.MIME)
 		field := "attachments[" + strconv.Itoa(i) + "]"
-		if a.URL == "" && a.FileID == "" {
+		if a.URL == "" && a.FileID == "" && a.LocalID == 0 {
 			return Invalid(field+".url", "required")
 		}
 		if a.URL != "" {

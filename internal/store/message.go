@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -184,6 +185,15 @@ func checkMessageChange(t txq, old, m *crm.Message) error {
 	if old != nil && old.Channel != m.Channel {
 		r.check(false, "channel", "%q is not one of %s", m.Channel, old.Channel)
 	}
+	for i, a := range m.Attachments {
+		if a.LocalID == 0 || (old != nil && slices.ContainsFunc(old.Attachments, func(o crm.Attachment) bool { return o.LocalID == a.LocalID })) {
+			continue
+		}
+		// A kept file joins one message, the one its uploader writes.
+		field := "attachments[" + strconv.Itoa(i) + "].local_id"
+		r.check(r.exists(field, "SELECT 1 FROM message_files WHERE id = $1 AND message_id = 0 AND (created_by_id = $2 OR $2 = 0)", a.LocalID,
+			m.UpdatedByID), field, "file %d is not a file of yours waiting to be sent", a.LocalID)
+	}
 	return r.err
 }
 
@@ -229,6 +239,9 @@ func (t *Tx) insertMessage(m *crm.Message) error {
 	if err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
 	}
+	if err := t.claimMessageFiles(nil, m); err != nil {
+		return err
+	}
 	return t.saveExternal(EntityMessage, m.ID, m.ExternalIDs, true)
 }
 
@@ -262,6 +275,9 @@ var messageOps = updateOps[crm.Message]{
 		if err != nil {
 			return fmt.Errorf("store: update message %d: %w", cur.ID, err)
 		}
+		if err := t.claimMessageFiles(old, cur); err != nil {
+			return err
+		}
 		if !sameJSON(old.ExternalIDs, cur.ExternalIDs) {
 			return t.saveExternal(EntityMessage, cur.ID, cur.ExternalIDs, false)
 		}
@@ -273,4 +289,21 @@ var messageOps = updateOps[crm.Message]{
 func (s *Store) CountMessages(ctx context.Context, ownerType string, ownerID int64) (int, error) {
 	p := ListParams{Filters: []Filter{{Field: "owner_type", Op: "eq", Value: ownerType}, {Field: "owner_id", Op: "eq", Value: strconv.FormatInt(ownerID, 10)}}}
 	return s.CountRecords(ctx, EntityMessage, p)
+}
+
+// claimMessageFiles joins the kept files of m's new attachments to m.
+func (t *Tx) claimMessageFiles(old, m *crm.Message) error {
+	for _, a := range m.Attachments {
+		if a.LocalID == 0 || (old != nil && slices.ContainsFunc(old.Attachments, func(o crm.Attachment) bool { return o.LocalID == a.LocalID })) {
+			continue
+		}
+		res, err := t.tx.ExecContext(t.ctx, "UPDATE message_files SET message_id = $1 WHERE id = $2 AND message_id = 0", m.ID, a.LocalID)
+		if err != nil {
+			return fmt.Errorf("store: message %d file %d: %w", m.ID, a.LocalID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return crm.Invalid("attachments", "file %d is not a file of yours waiting to be sent", a.LocalID)
+		}
+	}
+	return nil
 }

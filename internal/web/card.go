@@ -101,6 +101,10 @@ type cardData struct {
 	Links []linkView
 	// Reply: the card offers a reply to the client in a messenger.
 	Reply bool
+	// Social: the card offers the VK history and profile imports.
+	Social bool
+	// MsgFiles: a message's attachments, downloadable.
+	MsgFiles []msgFile
 }
 
 type offersView struct {
@@ -266,6 +270,15 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	d.Version = strOf(rec["updated_at"])
 	d.Reply = u.messenger != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
+	d.Social = u.social != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
+	if e.Name == store.EntityMessage {
+		m, err := u.store.GetMessage(ctx, id)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		d.MsgFiles = messageFilesOf(m)
+	}
 	if d.Links, err = u.cardLinks(r, rq, e.Name, id, rec, d.Deleted == "" && !d.ViewOnly); err != nil {
 		u.failErr(w, r, rq, err)
 		return

@@ -3,18 +3,20 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
 )
 
 // Messenger sends a reply from a record's card into the client's chat
 // (the telegram connector); ErrNoChat when no chat is known for the
 // record.
-type Messenger func(ctx context.Context, a crm.Actor, ownerType string, ownerID int64, text string) (crm.Message, error)
+type Messenger func(ctx context.Context, a crm.Actor, ownerType string, ownerID int64, text string, files []crm.Attachment) (crm.Message, error)
 
 // ErrNoChat is a reply to a record without a chat: the client has not
 // written to the bot yet.
@@ -45,7 +47,34 @@ func (u *UI) sendMessage(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	text := strings.TrimSpace(r.PostFormValue("text"))
-	if _, err := u.messenger(r.Context(), rq.Actor(), e.Name, id, text); err != nil {
+	// A file from the reply box is kept first; the message names it, and
+	// the channel sends it as a document.
+	var files []crm.Attachment
+	if f, hdr, err := r.FormFile("file"); err == nil {
+		data, err := io.ReadAll(io.LimitReader(f, store.MaxMessageFile+1))
+		f.Close()
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		if len(data) > 0 {
+			a, err := u.store.AddMessageFile(r.Context(), rq.Actor(), hdr.Filename, hdr.Header.Get("Content-Type"), data)
+			if errors.Is(err, store.ErrFileRefused) {
+				u.showCard(w, r, rq, e, id, http.StatusRequestEntityTooLarge, nil, formErrs{"": rq.T("msg.file_too_large")})
+				return
+			}
+			if err != nil {
+				u.failErr(w, r, rq, err)
+				return
+			}
+			files = append(files, a)
+		}
+	}
+	if text == "" && len(files) == 0 {
+		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.reply_empty")})
+		return
+	}
+	if _, err := u.messenger(r.Context(), rq.Actor(), e.Name, id, text, files); err != nil {
 		if errors.Is(err, ErrNoChat) {
 			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_chat")})
 			return

@@ -56,14 +56,18 @@ const sessionTTL = 12 * time.Hour
 type UI struct {
 	// messenger sends replies from cards (nil: no channel configured).
 	messenger Messenger
-	store     *store.Store
-	log       *slog.Logger
-	pages     map[string]*template.Template
-	entities  []*entity
-	byPath    map[string]*entity
-	journal   []journalSource
-	routes    []string // the registered patterns (Routes)
-	integ     []Integration
+	// social imports from the client's VK profile (nil: no VK).
+	social *Social
+	// messageFiles fetches the files clients sent that a channel keeps.
+	messageFiles MessageFile
+	store        *store.Store
+	log          *slog.Logger
+	pages        map[string]*template.Template
+	entities     []*entity
+	byPath       map[string]*entity
+	journal      []journalSource
+	routes       []string // the registered patterns (Routes)
+	integ        []Integration
 
 	loginByIP, loginByName *httpx.Limiter
 	// feedPerIP limits GET /ical/<token>.ics (icalfeed.go).
@@ -241,6 +245,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /e/{entity}/{id}/field/{field}", u.fieldSave)
 	u.handle(mux, "POST /e/{entity}/{id}/comment", u.addComment)
 	u.handle(mux, "POST /e/{entity}/{id}/message", u.sendMessage)
+	u.handle(mux, "POST /e/{entity}/{id}/vk/history", u.vkHistory)
+	u.handle(mux, "POST /e/{entity}/{id}/vk/profile", u.vkProfile)
+	u.handle(mux, "GET /e/message/{id}/files/{file}", u.messageFile)
 	u.handle(mux, "POST /e/{entity}/{id}/items", u.saveItems)
 	u.handle(mux, "POST /e/{entity}/{id}/items/preview", u.itemsPreview)
 	u.productImageRoutes(mux)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -20,7 +21,7 @@ const (
 // SendInput is message.send's input: the text (a template, as every
 // step input) to the client of a lead, account or contact, in a channel.
 type SendInput struct {
-	Channel   string `json:"channel" auto:"required,enum=telegram"`
+	Channel   string `json:"channel" auto:"required,enum=telegram|vk"`
 	OwnerType string `json:"owner_type" auto:"required,enum=lead|account|contact"`
 	OwnerID   int64  `json:"owner_id" auto:"required"`
 	Text      string `json:"text" auto:"required"`
@@ -37,16 +38,22 @@ type SendOutput struct {
 }
 
 type sendAction struct {
-	desc automation.Description
-	s    *Service
+	desc   automation.Description
+	s      *Service
+	others map[string]connector.Channel
 }
 
-// SendAction is message.send. A retried step finds the message its first
+// SendAction is message.send: through Telegram, or through one of the
+// other channels given (VK …). A retried step finds the message its first
 // attempt made (by the step's key) and never sends it twice.
-func (s *Service) SendAction() automation.Action {
+func (s *Service) SendAction(others ...connector.Channel) automation.Action {
 	desc := automation.Define(automation.Spec{Name: ActionSend, Group: GroupMessage, Writes: true},
 		func(context.Context, *automation.Call, SendInput) (SendOutput, error) { return SendOutput{}, nil }).Describe()
-	return &sendAction{desc: desc, s: s}
+	a := &sendAction{desc: desc, s: s, others: map[string]connector.Channel{}}
+	for _, ch := range others {
+		a.others[ch.Name()] = ch
+	}
+	return a
 }
 
 func (a *sendAction) Describe() automation.Description { return a.desc }
@@ -56,8 +63,9 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	if err != nil {
 		return nil, err
 	}
-	if in.Channel != crm.ChannelTelegram {
-		return nil, automation.InputErrorf("channel", "%q is not one of %s", in.Channel, crm.ChannelTelegram)
+	other, ok := a.others[in.Channel]
+	if in.Channel != crm.ChannelTelegram && !ok {
+		return nil, automation.InputErrorf("channel", "%q is not one of the channels set up", in.Channel)
 	}
 	if strings.TrimSpace(in.Text) == "" {
 		return nil, automation.InputErrorf("text", "required")
@@ -66,6 +74,10 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 		return automation.ToValue(SendOutput{Status: crm.MessageQueued})
 	}
 	key := c.Key()
+	deliver := a.s.Deliver
+	if other != nil {
+		deliver = other.Deliver
+	}
 	if !c.Fresh {
 		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, "automation", key); err == nil && id != 0 {
 			m, err := a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
@@ -74,12 +86,22 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 			}
 			// An attempt that stopped after storing it: deliver it
 			// (Deliver sends a queued message once, and nothing else).
-			if err := a.s.Deliver(ctx, id); err != nil {
+			if err := deliver(ctx, id); err != nil {
 				return nil, err
 			}
 			m, _ = a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
 			return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error, Repeated: true})
 		}
+	}
+	if other != nil {
+		m, err := other.Send(ctx, c.Actor, connector.Reply{OwnerType: in.OwnerType, OwnerID: in.OwnerID, Text: in.Text, Key: key})
+		if errors.Is(err, connector.ErrNoChat) {
+			return nil, automation.InputErrorf("owner_id", "%s %d has no conversation in %s: the client has not written there, and the record has no profile of it", in.OwnerType, in.OwnerID, in.Channel)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error})
 	}
 	connID, chatID, err := a.s.chatOf(store.Unscoped(ctx), in.OwnerType, in.OwnerID)
 	if errors.Is(err, ErrNoChat) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strconv"
@@ -281,4 +282,49 @@ func (c *Client) SetWebhook(ctx context.Context, url, secret string) error {
 // DeleteWebhook switches the bot back to getUpdates.
 func (c *Client) DeleteWebhook(ctx context.Context) error {
 	return c.call(ctx, "deleteWebhook", map[string]any{"drop_pending_updates": false}, nil)
+}
+
+// SendDocumentData uploads a file as a document (multipart/form-data):
+// a file Obmen keeps, which Telegram cannot fetch by a URL.
+func (c *Client) SendDocumentData(ctx context.Context, chatID, name string, data []byte) (Message, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("chat_id", chatID)
+	fw, err := mw.CreateFormFile("document", name)
+	if err != nil {
+		return Message{}, fmt.Errorf("telegram: sendDocument: %w", err)
+	}
+	_, _ = fw.Write(data)
+	if err := mw.Close(); err != nil {
+		return Message{}, fmt.Errorf("telegram: sendDocument: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base()+"/bot"+c.Token+"/sendDocument", &body)
+	if err != nil {
+		return Message{}, fmt.Errorf("telegram: sendDocument: %s", c.hide(err))
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		e := fmt.Errorf("telegram: sendDocument: %s", c.hide(err))
+		var op *net.OpError
+		var blocked *httpx.BlockedError
+		if errors.As(err, &blocked) {
+			return Message{}, &Refused{Err: e}
+		}
+		if errors.As(err, &op) && op.Op == "dial" {
+			return Message{}, &NotSent{Err: e}
+		}
+		return Message{}, e
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return Message{}, fmt.Errorf("telegram: sendDocument: reading the answer: %s", c.hide(err))
+	}
+	var m Message
+	return m, decodeAnswer("sendDocument", res.StatusCode, b, &m)
 }

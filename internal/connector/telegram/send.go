@@ -176,10 +176,20 @@ func (s *Service) sendAll(ctx context.Context, b bot, m crm.Message) (Message, e
 		}
 	}
 	for i, a := range m.Attachments {
-		if a.URL == "" {
+		var sent Message
+		var err error
+		switch {
+		case a.LocalID != 0:
+			// A file a user attached, kept by Obmen: uploaded.
+			var f store.MessageFile
+			if f, err = s.d.Store.GetMessageFile(ctx, a.LocalID); err == nil {
+				sent, err = b.c.SendDocumentData(ctx, m.ChatID, f.Name, f.Data)
+			}
+		case a.URL != "":
+			sent, err = b.c.SendDocument(ctx, m.ChatID, a.URL, "")
+		default:
 			continue
 		}
-		sent, err := b.c.SendDocument(ctx, m.ChatID, a.URL, "")
 		if err != nil {
 			if first.MessageID != 0 {
 				// Part of it went: it is never sent again as a whole.

@@ -1,0 +1,380 @@
+package vk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/obmen/obmen/internal/connector"
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// stuckAfter is how long a send may stay "sending" before the sweep
+// decides its process died mid-request.
+const stuckAfter = 2 * time.Minute
+
+// resendWindow is how long after a message was written a send whose
+// outcome is unknown (a timeout, VK's internal error, a process that
+// died mid-request) is tried again: VK sends a message once per
+// random_id, so the repeat cannot deliver it twice. Past it the message
+// is left "unknown" rather than trusting VK's memory of random_ids.
+const resendWindow = 15 * time.Minute
+
+// Name is the channel's name: the Service is a connector.Channel.
+func (s *Service) Name() string { return crm.ChannelVK }
+
+var _ connector.Channel = (*Service)(nil)
+
+// ErrNoChat is a reply to a record whose VK user is not known.
+var ErrNoChat = connector.ErrNoChat
+
+// RandomID is messages.send's random_id of our message id: the same for
+// every attempt to send a message, different for each message (until
+// 2³¹ messages), never 0 (which VK reads as "no deduplication").
+func RandomID(messageID int64) int32 {
+	r := messageID % math.MaxInt32
+	if r <= 0 {
+		r += math.MaxInt32
+	}
+	return int32(r)
+}
+
+// Send writes a reply to the record's client in VK: the conversation its
+// last VK message was in, else the VK user of the record (its VK id, or
+// its VK profile field). The message is stored queued first, then
+// delivered; what VK answered is on the returned message (status, error
+// in Russian). Access is the caller's: ctx's scope decides whether it may
+// see the record.
+func (s *Service) Send(ctx context.Context, actor crm.Actor, r connector.Reply) (crm.Message, error) {
+	connID, peer, err := s.chatOf(ctx, r.OwnerType, r.OwnerID)
+	if err != nil {
+		return crm.Message{}, err
+	}
+	m := crm.Message{Channel: crm.ChannelVK, Direction: crm.DirectionOut, ConnectionID: connID, ChatID: strconv.FormatInt(peer, 10),
+		Handle: ProfileURL(peer), Text: r.Text, Attachments: r.Attachments, OwnerType: r.OwnerType, OwnerID: r.OwnerID, Status: crm.MessageQueued}
+	if r.Key != "" {
+		m.ExternalIDs = map[string]string{"automation": r.Key}
+	}
+	m, err = s.d.Store.CreateMessage(ctx, actor, m)
+	if err != nil {
+		return m, err
+	}
+	if err := s.Deliver(ctx, m.ID); err != nil {
+		s.d.Log.Warn("vk: deliver", "message", m.ID, "err", err)
+	}
+	return s.d.Store.GetMessage(store.Unscoped(ctx), m.ID)
+}
+
+// chatOf finds the connection and the peer (the VK user id) of a
+// record's conversation.
+func (s *Service) chatOf(ctx context.Context, ownerType string, ownerID int64) (int64, int64, error) {
+	if ownerType == "" || ownerID == 0 {
+		return 0, 0, crm.Invalid("owner_id", "owner_type and owner_id go together")
+	}
+	p := store.ListParams{Limit: 1, Sort: "-created_at", Filters: []store.Filter{{Field: "owner_type", Op: "eq", Value: ownerType},
+		{Field: "owner_id", Op: "eq", Value: strconv.FormatInt(ownerID, 10)}, {Field: "channel", Op: "eq", Value: crm.ChannelVK}}}
+	ms, _, err := s.d.Store.ListMessages(ctx, p)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(ms) > 0 && ms[0].ConnectionID != 0 {
+		if peer, err := strconv.ParseInt(ms[0].ChatID, 10, 64); err == nil && peer > 0 {
+			return ms[0].ConnectionID, peer, nil
+		}
+	}
+	c, err := s.clientOf(ctx, ownerType, ownerID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if c.ID == 0 && c.Ref == "" {
+		return 0, 0, ErrNoChat
+	}
+	cm, err := s.firstCommunity(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if c.ID == 0 {
+		// A screen name: VK knows whose it is.
+		us, err := s.reader(cm.set).UsersGet(ctx, []string{c.Ref}, "")
+		if err != nil {
+			return 0, 0, fmt.Errorf("vk: the profile %q of %s %d: %w", c.Ref, ownerType, ownerID, err)
+		}
+		if len(us) == 0 || us[0].ID <= 0 {
+			return 0, 0, ErrNoChat
+		}
+		c.ID = us[0].ID
+	}
+	return cm.conn.ID, c.ID, nil
+}
+
+// firstCommunity is the VK connection replies to a record without a VK
+// conversation go through: the oldest one.
+func (s *Service) firstCommunity(ctx context.Context) (community, error) {
+	cs, err := s.d.Conns.List(ctx, Type)
+	if err != nil {
+		return community{}, err
+	}
+	if len(cs) == 0 {
+		return community{}, ErrNoChat
+	}
+	first := cs[0]
+	for _, c := range cs[1:] {
+		if c.ID < first.ID {
+			first = c
+		}
+	}
+	return s.open(ctx, first.ID)
+}
+
+// Deliver sends a queued message. It is marked sending in its own write
+// before VK is asked, and sent (with VK's message id) or failed after.
+// A second Deliver of the same message — a job retried, two instances —
+// finds it no longer queued and sends nothing. Every attempt carries the
+// same random_id, so one whose answer was lost (a timeout, VK's error
+// 10) is put back in the queue and repeated safely within resendWindow;
+// error 6 (too many requests) too, with a pause.
+func (s *Service) Deliver(ctx context.Context, id int64) error {
+	ctx = store.Unscoped(ctx)
+	actor := crm.Actor{Integration: Integration}
+	now := s.d.Now()
+	var claimed bool
+	m, err := s.d.Store.UpdateMessage(ctx, actor, id, func(m *crm.Message) error {
+		if m.Direction != crm.DirectionOut || m.Channel != crm.ChannelVK || m.Status != crm.MessageQueued ||
+			(m.RetryAt != nil && m.RetryAt.After(now)) {
+			return errNotDue
+		}
+		claimed = true
+		m.Status, m.Error, m.ErrorCode, m.RetryAt = crm.MessageSending, "", "", nil
+		return nil
+	})
+	if errors.Is(err, errNotDue) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || !claimed {
+		return err
+	}
+	cm, err := s.open(ctx, m.ConnectionID)
+	var sentID int64
+	if err == nil {
+		var peer int64
+		peer, err = strconv.ParseInt(m.ChatID, 10, 64)
+		if err != nil {
+			err = fmt.Errorf("vk: message %d: %w: %q", m.ID, errBadPeer, m.ChatID)
+		} else {
+			c := s.sender(cm.set)
+			docs, links, failed := s.uploadDocs(ctx, c, peer, m)
+			if len(failed) > 0 && strings.TrimSpace(m.Text) == "" && len(docs) == 0 && len(links) == 0 {
+				// Nothing left to send: the file is the message.
+				err = fmt.Errorf("vk: message %d: %w", m.ID, errNoFile)
+			} else {
+				sentID, err = c.Send(ctx, peer, RandomID(m.ID), textWith(m.Text, links), docs)
+			}
+		}
+	}
+	broken := false
+	_, uerr := s.d.Store.UpdateMessage(context.WithoutCancel(ctx), actor, id, func(cur *crm.Message) error {
+		if cur.Status != crm.MessageSending {
+			return errNotDue
+		}
+		if err == nil {
+			at := s.d.Now().UTC()
+			cur.Status, cur.ExternalID, cur.SentAt = crm.MessageSent, strconv.FormatInt(sentID, 10), &at
+			return nil
+		}
+		cur.Error, cur.ErrorCode = s.Explain(err)
+		var ae *APIError
+		inWindow := s.d.Now().Sub(cur.CreatedAt) < resendWindow
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			cur.Status, cur.Error, cur.ErrorCode = crm.MessageFailed, s.t("vk.error.no_connection"), "no_connection"
+		case errors.As(err, &ae) && ae.Code == ErrTooMany && inWindow:
+			retry := s.d.Now().Add(10 * time.Second)
+			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
+		case errors.As(err, &ae) && (ae.Code == ErrInternal || ae.Code == ErrUnknown) && inWindow:
+			retry := s.d.Now().Add(30 * time.Second)
+			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
+		case errors.As(err, &ae):
+			// A refusal: captcha, flood control, the client's privacy,
+			// a token gone bad. Never repeated by itself.
+			cur.Status = crm.MessageFailed
+			broken = ae.Code == ErrAuth
+		case errors.Is(err, errNoFile):
+			cur.Status, cur.Error, cur.ErrorCode = crm.MessageFailed, s.t("vk.error.file"), "file"
+		case errors.As(err, new(*Refused)), errors.Is(err, errBadPeer):
+			cur.Status = crm.MessageFailed
+		case errors.As(err, new(*NotSent)):
+			retry := s.d.Now().Add(30 * time.Second)
+			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
+		case inWindow:
+			// The request may have reached VK: the repeat carries the
+			// same random_id, which VK does not send twice.
+			retry := s.d.Now().Add(30 * time.Second)
+			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
+			cur.Error, cur.ErrorCode = s.t("vk.error.retry"), "timeout"
+		default:
+			cur.Status = crm.MessageUnknown
+		}
+		return nil
+	})
+	if broken {
+		if berr := s.d.Conns.MarkBroken(context.WithoutCancel(ctx), m.ConnectionID, s.t("vk.error.5")); berr != nil {
+			s.d.Log.Warn("vk: mark the connection broken", "connection", m.ConnectionID, "err", berr)
+		}
+	}
+	if errors.Is(uerr, errNotDue) {
+		uerr = nil
+	}
+	if uerr != nil {
+		return fmt.Errorf("vk: message %d: %w", id, uerr)
+	}
+	return err
+}
+
+var (
+	errNotDue  = errors.New("vk: the message is not due")
+	errBadPeer = errors.New("the chat id is not a VK peer id")
+	errNoFile  = errors.New("the file could not be uploaded to VK")
+)
+
+// textWith is what messages.send carries: the text, then the links of
+// the attachments that could not be sent as VK documents.
+func textWith(text string, links []crm.Attachment) string {
+	var b strings.Builder
+	b.WriteString(text)
+	for _, a := range links {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		if a.Name != "" {
+			b.WriteString(a.Name + ": ")
+		}
+		b.WriteString(a.URL)
+	}
+	return b.String()
+}
+
+// uploadDocs sends a message's files to VK as documents
+// (docs.getMessagesUploadServer, the upload, docs.save) and returns them
+// as messages.send attachments; a file that cannot be fetched or
+// uploaded goes as its link instead — the message is not held back for
+// it. The files are fetched through the SSRF-guarded client.
+func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.Message) (docs []string, links []crm.Attachment, failed []string) {
+	server := ""
+	for _, a := range m.Attachments {
+		if a.URL == "" && a.LocalID == 0 {
+			continue
+		}
+		doc, err := func() (string, error) {
+			var data []byte
+			var err error
+			if a.LocalID != 0 {
+				// A file the user attached, kept by us.
+				var f store.MessageFile
+				if f, err = s.d.Store.GetMessageFile(ctx, a.LocalID); err != nil {
+					return "", err
+				}
+				data = f.Data
+			} else if data, err = s.fetch(ctx, a.URL); err != nil {
+				return "", err
+			}
+			if server == "" {
+				if server, err = c.DocUploadServer(ctx, peer); err != nil {
+					return "", err
+				}
+			}
+			name := a.Name
+			if name == "" {
+				name = path.Base(a.URL)
+			}
+			file, err := c.UploadDoc(ctx, server, name, data)
+			if err != nil {
+				return "", err
+			}
+			return c.SaveDoc(ctx, file, name)
+		}()
+		if err != nil {
+			s.d.Log.Warn("vk: a file as a document, sent as a link", "message", m.ID, "file", a.Name, "err", err)
+			if a.URL != "" {
+				links = append(links, a)
+			} else {
+				failed = append(failed, a.Name)
+			}
+			continue
+		}
+		docs = append(docs, doc)
+	}
+	return docs, links, failed
+}
+
+// fetch reads a file to send, at most maxDoc bytes.
+func (s *Service) fetch(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("vk: file %s: %w", u, err)
+	}
+	res, err := s.d.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("vk: file %s: %w", u, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("vk: file %s: HTTP %d", u, res.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxDoc+1))
+	if err != nil {
+		return nil, fmt.Errorf("vk: file %s: %w", u, err)
+	}
+	if len(data) > maxDoc {
+		return nil, fmt.Errorf("vk: file %s is over %d bytes", u, maxDoc)
+	}
+	return data, nil
+}
+
+// Sweep puts back in the queue the sends left "sending" longer than
+// stuckAfter (their process died between asking VK and recording the
+// answer; the repeat carries the same random_id) — or marks them unknown
+// past resendWindow — and delivers the queued messages whose time has
+// come. It returns how many it delivered or tried.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	ctx = store.Unscoped(ctx)
+	stuck, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 100, Filters: []store.Filter{
+		{Field: "channel", Op: "eq", Value: crm.ChannelVK}, {Field: "status", Op: "eq", Value: crm.MessageSending},
+		{Field: "updated_at", Op: "lt", Value: s.d.Now().Add(-stuckAfter).UTC().Format(time.RFC3339Nano)}}})
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range stuck {
+		_, err := s.d.Store.UpdateMessage(ctx, crm.Actor{Integration: Integration}, m.ID, func(cur *crm.Message) error {
+			if cur.Status != crm.MessageSending {
+				return errNotDue
+			}
+			if s.d.Now().Sub(cur.CreatedAt) < resendWindow {
+				cur.Status, cur.RetryAt = crm.MessageQueued, nil
+				return nil
+			}
+			cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("vk.error.unknown"), "unknown"
+			return nil
+		})
+		if err != nil && !errors.Is(err, errNotDue) {
+			return 0, err
+		}
+	}
+	due, err := s.d.Store.DueMessages(ctx, crm.ChannelVK, s.d.Now(), 50)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range due {
+		if err := s.Deliver(ctx, m.ID); err != nil {
+			s.d.Log.Warn("vk: deliver", "message", m.ID, "err", err)
+		}
+	}
+	return len(due), nil
+}
