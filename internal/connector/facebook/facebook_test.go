@@ -71,7 +71,9 @@ func newEnv(t *testing.T, d *db.DB, tag string) *env {
 	return e
 }
 
-func (e *env) hookURL() string { return e.hook.URL + facebook.HookPrefix + strconv.FormatInt(e.conn.ID, 10) }
+func (e *env) hookURL() string {
+	return e.hook.URL + facebook.HookPrefix + strconv.FormatInt(e.conn.ID, 10)
+}
 
 // post delivers a webhook body signed with signature ("" none).
 func (e *env) post(body []byte, signature string) (int, []facebook.Result) {
