@@ -330,6 +330,9 @@ func TestSendOutsideWindow(t *testing.T) {
 			t.Fatalf("Meta's window error: %+v", m)
 		}
 	})
+}
+
+func TestSendWithTag(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		// A connection with a tag sends with it after the window.
 		ctx := context.Background()
