@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -19,12 +20,14 @@ import (
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/bitrix24"
 	"github.com/obmen/obmen/internal/connector/calltouch"
+	"github.com/obmen/obmen/internal/connector/facebook"
 	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
 	"github.com/obmen/obmen/internal/connector/smtp"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
+	"github.com/obmen/obmen/internal/connector/x"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -132,7 +135,20 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	srv.Calls.Start(run)
 	srv.Changes.Start(run)
 	srv.Telegram.Start(run)
+	// The outboxes of Facebook and X: queued and rate-limited sends, and
+	// the X posts whose answer was lost.
+	outboxes, stopOutboxes := context.WithCancel(run)
+	var outboxWG sync.WaitGroup
+	for _, o := range []interface{ Run(context.Context) }{srv.Facebook, srv.X} {
+		outboxWG.Add(1)
+		go func() {
+			defer outboxWG.Done()
+			o.Run(outboxes)
+		}()
+	}
 	return func() {
+		stopOutboxes()
+		outboxWG.Wait()
 		srv.Google.Stop()
 		srv.Telegram.Stop()
 		srv.Changes.Stop()
@@ -171,6 +187,12 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	if err := telegram.Register(conns.Registry(), reg, outbound); err != nil {
+		return nil, nil, err
+	}
+	if err := facebook.Register(conns.Registry(), outbound); err != nil {
+		return nil, nil, err
+	}
+	if err := x.Register(conns.Registry(), outbound); err != nil {
 		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {

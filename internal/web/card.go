@@ -101,6 +101,8 @@ type cardData struct {
 	Links []linkView
 	// Reply: the card offers a reply to the client in a messenger.
 	Reply bool
+	// ReplyChannels are offered in the reply box when there are several.
+	ReplyChannels []string
 }
 
 type offersView struct {
@@ -266,6 +268,9 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	}
 	d.Version = strOf(rec["updated_at"])
 	d.Reply = u.messenger != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
+	if d.Reply && len(u.msgChannels) > 1 {
+		d.ReplyChannels = u.msgChannels
+	}
 	if d.Links, err = u.cardLinks(r, rq, e.Name, id, rec, d.Deleted == "" && !d.ViewOnly); err != nil {
 		u.failErr(w, r, rq, err)
 		return

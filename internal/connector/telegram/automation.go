@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/automation"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -20,7 +21,7 @@ const (
 // SendInput is message.send's input: the text (a template, as every
 // step input) to the client of a lead, account or contact, in a channel.
 type SendInput struct {
-	Channel   string `json:"channel" auto:"required,enum=telegram"`
+	Channel   string `json:"channel" auto:"required,enum=telegram|vk|facebook|twitter"`
 	OwnerType string `json:"owner_type" auto:"required,enum=lead|account|contact"`
 	OwnerID   int64  `json:"owner_id" auto:"required"`
 	Text      string `json:"text" auto:"required"`
@@ -37,16 +38,23 @@ type SendOutput struct {
 }
 
 type sendAction struct {
-	desc automation.Description
-	s    *Service
+	desc   automation.Description
+	s      *Service
+	others map[string]connector.Channel
 }
 
-// SendAction is message.send. A retried step finds the message its first
-// attempt made (by the step's key) and never sends it twice.
-func (s *Service) SendAction() automation.Action {
+// SendAction is message.send, in Telegram and in the other channels
+// given (VK, Facebook, X: each a connector.Channel). A retried step
+// finds the message its first attempt made (by the step's key) and
+// never sends it twice.
+func (s *Service) SendAction(others ...connector.Channel) automation.Action {
 	desc := automation.Define(automation.Spec{Name: ActionSend, Group: GroupMessage, Writes: true},
 		func(context.Context, *automation.Call, SendInput) (SendOutput, error) { return SendOutput{}, nil }).Describe()
-	return &sendAction{desc: desc, s: s}
+	a := &sendAction{desc: desc, s: s, others: map[string]connector.Channel{}}
+	for _, ch := range others {
+		a.others[ch.Name()] = ch
+	}
+	return a
 }
 
 func (a *sendAction) Describe() automation.Description { return a.desc }
@@ -56,8 +64,15 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	if err != nil {
 		return nil, err
 	}
-	if in.Channel != crm.ChannelTelegram {
-		return nil, automation.InputErrorf("channel", "%q is not one of %s", in.Channel, crm.ChannelTelegram)
+	other := a.others[in.Channel]
+	if in.Channel != crm.ChannelTelegram && other == nil {
+		names := []string{crm.ChannelTelegram}
+		for _, n := range crm.MessageChannels {
+			if a.others[n] != nil {
+				names = append(names, n)
+			}
+		}
+		return nil, automation.InputErrorf("channel", "%q is not one of %s (the channels with a connector here)", in.Channel, strings.Join(names, ", "))
 	}
 	if strings.TrimSpace(in.Text) == "" {
 		return nil, automation.InputErrorf("text", "required")
@@ -67,19 +82,34 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	}
 	key := c.Key()
 	if !c.Fresh {
-		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, "automation", key); err == nil && id != 0 {
+		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, connector.KeySystem, key); err == nil && id != 0 {
 			m, err := a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
 			if err != nil {
 				return nil, err
 			}
 			// An attempt that stopped after storing it: deliver it
 			// (Deliver sends a queued message once, and nothing else).
-			if err := a.s.Deliver(ctx, id); err != nil {
+			deliver := a.s.Deliver
+			if ch := a.others[m.Channel]; ch != nil {
+				deliver = ch.Deliver
+			}
+			if err := deliver(ctx, id); err != nil {
 				return nil, err
 			}
 			m, _ = a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
 			return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error, Repeated: true})
 		}
+	}
+	if other != nil {
+		m, err := other.Send(store.Unscoped(ctx), c.Actor, connector.Reply{OwnerType: in.OwnerType, OwnerID: in.OwnerID, Text: in.Text, Key: key})
+		if errors.Is(err, connector.ErrNoChat) {
+			return nil, automation.InputErrorf("owner_id", "%s %d has no conversation in %s: the client has not written there (X: no Twitter field, or no X connection)",
+				in.OwnerType, in.OwnerID, in.Channel)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error})
 	}
 	connID, chatID, err := a.s.chatOf(store.Unscoped(ctx), in.OwnerType, in.OwnerID)
 	if errors.Is(err, ErrNoChat) {
@@ -90,7 +120,7 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	}
 	m, err := a.s.d.Store.CreateMessage(ctx, c.Actor, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
 		ConnectionID: connID, ChatID: chatID, Text: in.Text, OwnerType: in.OwnerType, OwnerID: in.OwnerID, Status: crm.MessageQueued,
-		Extra: crm.Extra{ExternalIDs: map[string]string{"automation": key}}})
+		Extra: crm.Extra{ExternalIDs: map[string]string{connector.KeySystem: key}}})
 	if err != nil {
 		return nil, err
 	}
