@@ -259,3 +259,18 @@ func (c *Client) Me(ctx context.Context) (Page, error) {
 	var p Page
 	return p, c.do(ctx, http.MethodGet, "me?fields=id,name", nil, &p)
 }
+
+// Profile is what the User Profile API tells of a person who wrote to
+// the Page.
+type Profile struct {
+	ID        string `json:"id"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// Profile returns the name of the person of psid (the Page's token may
+// read it for people who wrote to the Page).
+func (c *Client) Profile(ctx context.Context, psid string) (Profile, error) {
+	var p Profile
+	return p, c.do(ctx, http.MethodGet, url.PathEscape(psid)+"?fields=first_name,last_name", nil, &p)
+}

@@ -189,14 +189,22 @@ func TestIncomingMessages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, "")
 		ctx := context.Background()
+		e.fb.profiles["2463912233"] = [2]string{"Иван", "Петров"}
 		r := e.receive("2463912233", "m_AAA1", "Здравствуйте! Сколько стоят визитки?")
 		if r.Outcome != facebook.OutcomeStored || !r.NewLead || r.OwnerType != "lead" {
 			t.Fatalf("first message: %+v", r)
 		}
 		lead, err := e.s.GetLead(ctx, r.OwnerID)
 		if err != nil || lead.ExternalIDs[facebook.System] != "2463912233" || lead.AssignedByID != e.admin.UserID ||
-			!strings.Contains(lead.Title, "2463912233") {
+			lead.Name != "Иван" || lead.LastName != "Петров" || !strings.Contains(lead.Title, "Иван Петров") {
 			t.Fatalf("lead: %+v %v", lead, err)
+		}
+		// A person whose profile Meta does not give: the lead is named
+		// by the PSID, the message stored all the same.
+		if r0 := e.receive("31415926", "m_X1", "Добрый вечер"); !r0.NewLead {
+			t.Fatalf("no profile: %+v", r0)
+		} else if l, _ := e.s.GetLead(ctx, r0.OwnerID); !strings.Contains(l.Title, "31415926") || l.Name != "" {
+			t.Fatalf("lead without a profile: %+v", l)
 		}
 		// Meta delivers again what got no 200: stored once.
 		if again := e.receive("2463912233", "m_AAA1", "Здравствуйте! Сколько стоят визитки?"); again.Outcome != facebook.OutcomeDuplicate ||
@@ -207,8 +215,8 @@ func TestIncomingMessages(t *testing.T) {
 			t.Fatalf("second message: %+v", r2)
 		}
 		ms := e.messages("lead", lead.ID)
-		if len(ms) != 2 || ms[0].Direction != crm.DirectionIn || ms[0].ChatID != "2463912233" || ms[0].ExternalID != "m_AAA1" ||
-			ms[0].Status != crm.MessageReceived || ms[0].SentAt == nil || !ms[0].SentAt.Equal(e.now) {
+		if len(ms) != 2 || ms[0].Direction != crm.DirectionIn || ms[0].ChatID != "2463912233" || ms[0].ExternalID != "m_AAA1" || ms[0].Author != "Иван Петров" ||
+			ms[0].Status != crm.MessageReceived || ms[0].SentAt == nil || !ms[0].SentAt.Equal(e.now) || ms[1].Author != "Иван Петров" {
 			t.Fatalf("messages: %+v", ms)
 		}
 		// A contact known by the PSID gets the person's messages.
@@ -244,11 +252,15 @@ func TestIncomingMessages(t *testing.T) {
 				t.Errorf("%s: HTTP %d", bad, code)
 			}
 		}
-		if n := len(e.messages("", 0)); n != 4 {
-			t.Fatalf("%d messages, want 4", n)
+		if n := len(e.messages("", 0)); n != 5 {
+			t.Fatalf("%d messages, want 5", n)
 		}
-		if ls, _, _ := e.s.ListLeads(ctx, store.ListParams{}); len(ls) != 1 {
-			t.Fatalf("%d leads, want 1", len(ls))
+		if ls, _, _ := e.s.ListLeads(ctx, store.ListParams{}); len(ls) != 2 {
+			t.Fatalf("%d leads, want 2", len(ls))
+		}
+		// Only newcomers are looked up: 2463912233 and 31415926 once each.
+		if e.fb.lookups != 2 {
+			t.Fatalf("%d profile lookups, want 2", e.fb.lookups)
 		}
 	})
 }

@@ -34,6 +34,10 @@ type fakeGraph struct {
 	// connection is cut), as a timeout after the request left.
 	hang   bool
 	nextID int
+	// profiles are the people the User Profile API knows: PSID →
+	// first and last name.
+	profiles map[string][2]string
+	lookups  int
 }
 
 type sentMessage struct {
@@ -53,7 +57,8 @@ type graphError struct {
 }
 
 func newFakeGraph(t testing.TB) *fakeGraph {
-	f := &fakeGraph{t: t, token: "EAAGm0PX4ZCpsBA-page-token", appSecret: "0123456789abcdef0123456789abcdef", nextID: 1}
+	f := &fakeGraph{t: t, token: "EAAGm0PX4ZCpsBA-page-token", appSecret: "0123456789abcdef0123456789abcdef", nextID: 1,
+		profiles: map[string][2]string{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -88,6 +93,18 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet && rest == "me" {
 		_ = json.NewEncoder(w).Encode(map[string]string{"id": "104857600", "name": "Типография «Оттиск»"})
+		return
+	}
+	if r.Method == http.MethodGet && !strings.Contains(rest, "/") {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.lookups++
+		p, ok := f.profiles[rest]
+		if !ok || q.Get("fields") != "first_name,last_name" {
+			f.refuse(w, graphError{Status: 400, Message: "(#100) No profile available for that user.", Type: "OAuthException", Code: 100, Subcode: 2018218})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"first_name": p[0], "last_name": p[1], "id": rest})
 		return
 	}
 	pageID, ok := strings.CutSuffix(rest, "/messages")

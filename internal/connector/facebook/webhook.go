@@ -242,6 +242,7 @@ type Result struct {
 // message stored before (the same PSID and mid) is not stored again.
 // Echoes (the Page's own messages) and other events are ignored.
 func (s *Service) Ingest(ctx context.Context, conn connection.Connection, set connection.Settings, p Payload) ([]Result, error) {
+	names := s.newcomers(ctx, set, p)
 	var out []Result
 	err := s.d.Store.Write(ctx, crm.Actor{Integration: Integration}, func(t *store.Tx) error {
 		out = out[:0]
@@ -254,7 +255,7 @@ func (s *Service) Ingest(ctx context.Context, conn connection.Connection, set co
 					out = append(out, Result{MID: ev.Message.MID, Outcome: OutcomeIgnored})
 					continue
 				}
-				r, err := s.ingestTx(t, conn, set, ev)
+				r, err := s.ingestTx(t, conn, set, ev, names[ev.Sender.ID])
 				if err != nil {
 					return err
 				}
@@ -275,7 +276,7 @@ func (s *Service) Ingest(ctx context.Context, conn connection.Connection, set co
 	return out, nil
 }
 
-func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connection.Settings, ev Event) (Result, error) {
+func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connection.Settings, ev Event, who Profile) (Result, error) {
 	psid, mid := ev.Sender.ID, ev.Message.MID
 	res := Result{MID: mid}
 	if old, err := t.MessageByExternal(crm.ChannelFacebook, conn.ID, psid, mid); err == nil {
@@ -285,7 +286,7 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 		return res, err
 	}
 	msg := crm.Message{Channel: crm.ChannelFacebook, Direction: crm.DirectionIn, ConnectionID: conn.ID, Handle: "PSID " + psid,
-		ChatID: psid, ExternalID: mid, Text: ev.Message.Text}
+		ChatID: psid, ExternalID: mid, Text: ev.Message.Text, Author: strings.TrimSpace(who.FirstName + " " + who.LastName)}
 	for _, a := range ev.Message.Attachments {
 		if u := a.Payload.URL; strings.HasPrefix(u, "https://") && len(u) <= 2000 {
 			msg.Attachments = append(msg.Attachments, crm.Attachment{Name: a.Type, URL: u})
@@ -293,6 +294,12 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	if len(msg.Attachments) > 10 {
 		msg.Attachments = msg.Attachments[:10]
+	}
+	if msg.Author == "" {
+		// The name was asked for once, with the person's first message.
+		if last, err := t.LastChatMessage(crm.ChannelFacebook, conn.ID, psid); err == nil && last.Direction == crm.DirectionIn {
+			msg.Author = last.Author
+		}
 	}
 	at := time.UnixMilli(ev.Timestamp).UTC()
 	if ev.Timestamp == 0 {
@@ -310,7 +317,12 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	if ownerID == 0 {
 		assigned = assignedFor(conn, set)
-		l := crm.Lead{Title: s.t("facebook.lead.title", psid), SourceID: "OTHER", SourceDescription: "Facebook Messenger"}
+		name := strings.TrimSpace(who.FirstName + " " + who.LastName)
+		if name == "" {
+			name = psid
+		}
+		l := crm.Lead{Title: s.t("facebook.lead.title", name), Name: who.FirstName, LastName: who.LastName, SourceID: "OTHER",
+			SourceDescription: "Facebook Messenger"}
 		l.AssignedByID = assigned
 		l.ExternalIDs = map[string]string{System: psid}
 		if err := t.AddLead(&l); err != nil {
@@ -328,6 +340,60 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	res.MessageID, res.OwnerType, res.OwnerID = created.ID, owner, ownerID
 	return res, nil
+}
+
+// profileWait bounds the User Profile API's call for a new person: the
+// webhook's answer (and Meta's patience) must not wait on it.
+const profileWait = 3 * time.Second
+
+// newcomers asks the User Profile API for the names of a delivery's
+// senders no record knows yet, so that their lead is named after them.
+// A failure leaves the name out (the lead is named by the PSID): the
+// message matters, not the name.
+func (s *Service) newcomers(ctx context.Context, set connection.Settings, p Payload) map[string]Profile {
+	out := map[string]Profile{}
+	c := clientOf(set, s.d.HTTP)
+	for _, e := range p.Entry {
+		for _, ev := range e.Messaging {
+			psid := ev.Sender.ID
+			if ev.Message == nil || ev.Message.IsEcho || psid == e.ID {
+				continue
+			}
+			if _, seen := out[psid]; seen {
+				continue
+			}
+			out[psid] = Profile{}
+			if known, err := s.known(ctx, psid); err != nil || known {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, profileWait)
+			pr, err := c.Profile(pctx, psid)
+			cancel()
+			if err != nil {
+				s.d.Log.Warn("facebook: profile", "psid", psid, "err", err)
+				continue
+			}
+			out[psid] = Profile{FirstName: crm.ClipText(pr.FirstName, 100), LastName: crm.ClipText(pr.LastName, 100)}
+		}
+	}
+	return out
+}
+
+// known says a record or a conversation has the PSID already.
+func (s *Service) known(ctx context.Context, psid string) (bool, error) {
+	ctx = store.Unscoped(ctx)
+	for _, entity := range []string{store.EntityContact, store.EntityLead} {
+		id, err := s.d.Store.FindByExternalID(ctx, entity, System, psid)
+		if err == nil && id != 0 {
+			return true, nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	ms, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 1, Filters: []store.Filter{
+		{Field: "channel", Op: "eq", Value: crm.ChannelFacebook}, {Field: "chat_id", Op: "eq", Value: psid}}})
+	return len(ms) > 0, err
 }
 
 // ownerOf finds the record a person's message goes to (0: none yet) and
