@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,10 +41,12 @@ import (
 	"github.com/obmen/obmen/internal/config"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector"
+	"github.com/obmen/obmen/internal/connector/facebook"
 	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/connector/vk"
+	"github.com/obmen/obmen/internal/connector/x"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
@@ -162,6 +165,10 @@ type Server struct {
 	Telegram *telegram.Service
 	// VK receives and sends the messages of VK communities.
 	VK *vk.Service
+	// Facebook receives and sends the Messenger messages of Facebook
+	// Pages; X publishes the "@handle text" posts.
+	Facebook *facebook.Service
+	X        *x.Service
 	// Rates loads the Central Bank's currency rates on a schedule (nil
 	// when OBMEN_CBR_RATES_URL is "off").
 	Rates *currency.Service
@@ -249,10 +256,19 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := auto.Registry().Add(bots.SendAction(vkc)); err != nil {
+	if err := auto.Registry().Add(vkc.Actions()...); err != nil {
 		return nil, err
 	}
-	if err := auto.Registry().Add(vkc.Actions()...); err != nil {
+	// Facebook Pages (Messenger) and X posts, the other channels.
+	pages, err := facebook.New(facebook.Deps{Store: s, Conns: conns, DB: d, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	posts, err := x.New(x.Deps{Store: s, Conns: conns, HTTP: httpx.NewOutboundClient(outboundPolicy(cfg)), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := auto.Registry().Add(bots.SendAction(vkc, pages, posts)); err != nil {
 		return nil, err
 	}
 	// The users' Google sync: a commit pokes it, and a burst of changes
@@ -295,6 +311,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	auto.RegisterHooks(mux)             // the webhook trigger of bundles
 	bots.Register(mux)                  // Telegram bots' webhooks
 	vkc.Register(mux)                   // VK communities' Callback API
+	pages.Register(mux)                 // Facebook Pages' webhooks
 	// Invoices' public pages.
 	invoice.New(s, log, invoice.DefaultPerIP().Shared(buckets, "invoice-ip")).Register(mux)
 	// The token renewal of the Bitrix24-compatible API's OAuth applications.
@@ -324,19 +341,48 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetConnections(conns, bundlesUsing(auto))
 	ui.SetSites(sites)
 	// Replies from the cards of leads, accounts and contacts go to the
-	// first channel the client has a conversation in (Telegram, then VK —
-	// where a record with a VK page has one even before the client wrote;
-	// Facebook and X are connector.Channels to come).
-	channels := []connector.Channel{bots, vkc}
-	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, text string, files []crm.Attachment) (crm.Message, error) {
-		for _, ch := range channels {
-			m, err := ch.Send(ctx, actor, connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text, Attachments: files})
-			if !errors.Is(err, connector.ErrNoChat) {
-				return m, err
+	// channel the user chooses, or to the one the client last wrote in,
+	// or else to the first channel where the record has a conversation
+	// (Telegram, then VK — where a record with a VK page has one before
+	// the client wrote — then Facebook; never X by itself: a post there
+	// is public).
+	channels := []connector.Channel{bots, vkc, pages, posts}
+	var names []string
+	for _, ch := range channels {
+		names = append(names, ch.Name())
+	}
+	ui.SetMessenger(func(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, channel, text string, files []crm.Attachment) (crm.Message, error) {
+		reply := connector.Reply{OwnerType: ownerType, OwnerID: ownerID, Text: text, Attachments: files}
+		if channel == "" {
+			last, _, err := s.ListMessages(ctx, store.ListParams{Limit: 1, Sort: "-created_at", Filters: []store.Filter{
+				{Field: "owner_type", Op: "eq", Value: ownerType}, {Field: "owner_id", Op: "eq", Value: strconv.FormatInt(ownerID, 10)},
+				{Field: "channel", Op: "ne", Value: crm.ChannelTwitter}}})
+			if err != nil {
+				return crm.Message{}, err
+			}
+			if len(last) > 0 {
+				channel = last[0].Channel
 			}
 		}
+		for _, ch := range channels {
+			if channel == "" && ch.Name() != crm.ChannelTwitter {
+				m, err := ch.Send(ctx, actor, reply)
+				if errors.Is(err, connector.ErrNoChat) {
+					continue
+				}
+				return m, err
+			}
+			if ch.Name() != channel {
+				continue
+			}
+			m, err := ch.Send(ctx, actor, reply)
+			if errors.Is(err, connector.ErrNoChat) {
+				return m, web.ErrNoChat
+			}
+			return m, err
+		}
 		return crm.Message{}, web.ErrNoChat
-	})
+	}, names...)
 	ui.SetSocial(web.Social{ImportHistory: vkc.ImportHistory, ImportProfile: vkc.ImportProfile})
 	// The files clients sent that a channel keeps (Telegram's file_id);
 	// VK's come as links.
@@ -387,7 +433,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	ui.SetICalFeedLimit(caldav.DefaultFeedPerIP().Shared(buckets, "ical-ip"))
 	dv.Register(mux)
 	ui.Register(mux) // the admin UI at "/"
-	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, VK: vkc, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
+	srv := &Server{DB: d, Store: s, API: a, Delivery: svc, Changes: changes, Bitrix: bx.Webhooks(), Intake: in, Collectors: mailSvc, Forms: forms, CommerceML: cml, Sites: sites, Google: gsync, Automation: auto, Connections: conns, Calls: calls, Telegram: bots, VK: vkc, Facebook: pages, X: posts, Notify: notifier, TOTP: guard, mailEvery: cfg.MailInterval, cfg: cfg,
 		UI: ui, log: log, ready: make(chan struct{})}
 	if cfg.CurrencyRatesURL != "" && cfg.CurrencyRatesURL != "off" {
 		srv.Rates = currency.New(s, httpx.NewOutboundClient(outboundPolicy(cfg)), cfg.CurrencyRatesURL, log)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -19,6 +20,7 @@ import (
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector/bitrix24"
 	"github.com/obmen/obmen/internal/connector/calltouch"
+	"github.com/obmen/obmen/internal/connector/facebook"
 	"github.com/obmen/obmen/internal/connector/google"
 	"github.com/obmen/obmen/internal/connector/moysklad"
 	"github.com/obmen/obmen/internal/connector/retailcrm"
@@ -26,6 +28,7 @@ import (
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/connector/telephony"
 	"github.com/obmen/obmen/internal/connector/vk"
+	"github.com/obmen/obmen/internal/connector/x"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/delivery"
 	"github.com/obmen/obmen/internal/httpx"
@@ -134,7 +137,20 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	srv.Changes.Start(run)
 	srv.Telegram.Start(run)
 	srv.VK.Start(run)
+	// The outboxes of Facebook and X: queued and rate-limited sends, and
+	// the X posts whose answer was lost.
+	outboxes, stopOutboxes := context.WithCancel(run)
+	var outboxWG sync.WaitGroup
+	for _, o := range []interface{ Run(context.Context) }{srv.Facebook, srv.X} {
+		outboxWG.Add(1)
+		go func() {
+			defer outboxWG.Done()
+			o.Run(outboxes)
+		}()
+	}
 	return func() {
+		stopOutboxes()
+		outboxWG.Wait()
 		srv.Google.Stop()
 		srv.Telegram.Stop()
 		srv.VK.Stop()
@@ -177,6 +193,12 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	if err := vk.Register(conns.Registry(), reg, outbound); err != nil {
+		return nil, nil, err
+	}
+	if err := facebook.Register(conns.Registry(), outbound); err != nil {
+		return nil, nil, err
+	}
+	if err := x.Register(conns.Registry(), outbound); err != nil {
 		return nil, nil, err
 	}
 	if err := retailcrm.Register(conns.Registry(), reg, retailcrm.Deps{HTTP: outbound, Conns: conns, DB: d}); err != nil {

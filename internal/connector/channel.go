@@ -17,10 +17,14 @@ type Reply struct {
 	Text      string
 	// Attachments are links to files the channel fetches itself.
 	Attachments []crm.Attachment
-	// Key, when set, is kept as the message's "automation" external id:
-	// a bundle's step retried finds the message its first attempt made.
+	// Key, when set, is kept as the message's external id under
+	// KeySystem: a bundle's step that is tried again finds the message
+	// its first attempt made, and does not send a second.
 	Key string
 }
+
+// KeySystem is the external-id system of Reply.Key.
+const KeySystem = "automation"
 
 // ErrNoChat is a reply to a record that has no conversation in the
 // channel: the client has not written there yet.

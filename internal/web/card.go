@@ -105,6 +105,8 @@ type cardData struct {
 	Social bool
 	// MsgFiles: a message's attachments, downloadable.
 	MsgFiles []msgFile
+	// ReplyChannels are offered in the reply box when there are several.
+	ReplyChannels []string
 }
 
 type offersView struct {
@@ -278,6 +280,9 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			return
 		}
 		d.MsgFiles = messageFilesOf(m)
+	}
+	if d.Reply && len(u.msgChannels) > 1 {
+		d.ReplyChannels = u.msgChannels
 	}
 	if d.Links, err = u.cardLinks(r, rq, e.Name, id, rec, d.Deleted == "" && !d.ViewOnly); err != nil {
 		u.failErr(w, r, rq, err)

@@ -80,6 +80,12 @@ func TestBrowserTelegramReply(t *testing.T) {
 	if got := bs.eval(`document.body.innerText`); !strings.Contains(got, "Когда будет готов заказ?") {
 		t.Fatalf("the client's message is not in the card's list")
 	}
+	// The reply box offers every channel with a connector: the last
+	// one the client wrote in by default, Facebook and X on choice.
+	if got := bs.eval(`Array.from(document.querySelectorAll("#reply-channel option")).map(o => o.value + "=" + o.textContent).join(";")`); !strings.HasPrefix(got, "=") ||
+		!strings.Contains(got, "telegram=Telegram") || !strings.Contains(got, "facebook=Facebook") || !strings.Contains(got, "twitter=Twitter") {
+		t.Errorf("the reply box's channels: %q", got)
+	}
 	bs.run("reply", chromedp.SendKeys(chromedp.CSS(`#reply-text`), "Завтра к 12:00"), chromedp.Click(chromedp.CSS(`#reply-send`)),
 		chromedp.WaitVisible(chromedp.CSS(`#reply-text`)))
 	// The form posts and the card comes back: wait for the new page

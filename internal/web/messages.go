@@ -14,16 +14,20 @@ import (
 )
 
 // Messenger sends a reply from a record's card into the client's chat
-// (the telegram connector); ErrNoChat when no chat is known for the
-// record.
-type Messenger func(ctx context.Context, a crm.Actor, ownerType string, ownerID int64, text string, files []crm.Attachment) (crm.Message, error)
+// in channel (crm.Channel*; "" the one the client last wrote in);
+// ErrNoChat when no chat is known for the record there.
+// The files are kept ones (store.AddMessageFile) the channel sends.
+type Messenger func(ctx context.Context, a crm.Actor, ownerType string, ownerID int64, channel, text string, files []crm.Attachment) (crm.Message, error)
 
 // ErrNoChat is a reply to a record without a chat: the client has not
 // written to the bot yet.
 var ErrNoChat = errors.New("web: the record has no chat")
 
-// SetMessenger lets cards of leads, accounts and contacts reply.
-func (u *UI) SetMessenger(m Messenger) { u.messenger = m }
+// SetMessenger lets cards of leads, accounts and contacts reply, in the
+// channels named (the reply box offers them when there are several).
+func (u *UI) SetMessenger(m Messenger, channels ...string) {
+	u.messenger, u.msgChannels = m, channels
+}
 
 // sendMessage is the card's reply box: the message is stored and sent;
 // what became of it is on the card's "Сообщения" list (delivered, or the
@@ -74,9 +78,18 @@ func (u *UI) sendMessage(w http.ResponseWriter, r *http.Request, rq *request) {
 		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.reply_empty")})
 		return
 	}
-	if _, err := u.messenger(r.Context(), rq.Actor(), e.Name, id, text, files); err != nil {
+	channel := strings.TrimSpace(r.PostFormValue("channel"))
+	if channel != "" && !slices.Contains(u.msgChannels, channel) {
+		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_channel")})
+		return
+	}
+	if _, err := u.messenger(r.Context(), rq.Actor(), e.Name, id, channel, text, files); err != nil {
 		if errors.Is(err, ErrNoChat) {
-			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_chat")})
+			key := "msg.no_chat"
+			if channel != "" {
+				key = "msg.no_chat." + channel
+			}
+			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T(key)})
 			return
 		}
 		u.cardRefused(w, r, rq, e, id, err)

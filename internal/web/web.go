@@ -69,6 +69,9 @@ type UI struct {
 	routes       []string // the registered patterns (Routes)
 	integ        []Integration
 
+	// msgChannels are the channels a reply from a card can go to.
+	msgChannels []string
+
 	loginByIP, loginByName *httpx.Limiter
 	// feedPerIP limits GET /ical/<token>.ics (icalfeed.go).
 	feedPerIP *httpx.Limiter

@@ -21,7 +21,7 @@ const (
 // SendInput is message.send's input: the text (a template, as every
 // step input) to the client of a lead, account or contact, in a channel.
 type SendInput struct {
-	Channel   string `json:"channel" auto:"required,enum=telegram|vk"`
+	Channel   string `json:"channel" auto:"required,enum=telegram|vk|facebook|twitter"`
 	OwnerType string `json:"owner_type" auto:"required,enum=lead|account|contact"`
 	OwnerID   int64  `json:"owner_id" auto:"required"`
 	Text      string `json:"text" auto:"required"`
@@ -43,9 +43,10 @@ type sendAction struct {
 	others map[string]connector.Channel
 }
 
-// SendAction is message.send: through Telegram, or through one of the
-// other channels given (VK …). A retried step finds the message its first
-// attempt made (by the step's key) and never sends it twice.
+// SendAction is message.send, in Telegram and in the other channels
+// given (VK, Facebook, X: each a connector.Channel). A retried step
+// finds the message its first attempt made (by the step's key) and
+// never sends it twice.
 func (s *Service) SendAction(others ...connector.Channel) automation.Action {
 	desc := automation.Define(automation.Spec{Name: ActionSend, Group: GroupMessage, Writes: true},
 		func(context.Context, *automation.Call, SendInput) (SendOutput, error) { return SendOutput{}, nil }).Describe()
@@ -63,9 +64,15 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	if err != nil {
 		return nil, err
 	}
-	other, ok := a.others[in.Channel]
-	if in.Channel != crm.ChannelTelegram && !ok {
-		return nil, automation.InputErrorf("channel", "%q is not one of the channels set up", in.Channel)
+	other := a.others[in.Channel]
+	if in.Channel != crm.ChannelTelegram && other == nil {
+		names := []string{crm.ChannelTelegram}
+		for _, n := range crm.MessageChannels {
+			if a.others[n] != nil {
+				names = append(names, n)
+			}
+		}
+		return nil, automation.InputErrorf("channel", "%q is not one of %s (the channels with a connector here)", in.Channel, strings.Join(names, ", "))
 	}
 	if strings.TrimSpace(in.Text) == "" {
 		return nil, automation.InputErrorf("text", "required")
@@ -74,18 +81,18 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 		return automation.ToValue(SendOutput{Status: crm.MessageQueued})
 	}
 	key := c.Key()
-	deliver := a.s.Deliver
-	if other != nil {
-		deliver = other.Deliver
-	}
 	if !c.Fresh {
-		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, "automation", key); err == nil && id != 0 {
+		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, connector.KeySystem, key); err == nil && id != 0 {
 			m, err := a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
 			if err != nil {
 				return nil, err
 			}
 			// An attempt that stopped after storing it: deliver it
 			// (Deliver sends a queued message once, and nothing else).
+			deliver := a.s.Deliver
+			if ch := a.others[m.Channel]; ch != nil {
+				deliver = ch.Deliver
+			}
 			if err := deliver(ctx, id); err != nil {
 				return nil, err
 			}
@@ -94,9 +101,10 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 		}
 	}
 	if other != nil {
-		m, err := other.Send(ctx, c.Actor, connector.Reply{OwnerType: in.OwnerType, OwnerID: in.OwnerID, Text: in.Text, Key: key})
+		m, err := other.Send(store.Unscoped(ctx), c.Actor, connector.Reply{OwnerType: in.OwnerType, OwnerID: in.OwnerID, Text: in.Text, Key: key})
 		if errors.Is(err, connector.ErrNoChat) {
-			return nil, automation.InputErrorf("owner_id", "%s %d has no conversation in %s: the client has not written there, and the record has no profile of it", in.OwnerType, in.OwnerID, in.Channel)
+			return nil, automation.InputErrorf("owner_id", "%s %d has no conversation in %s: the client has not written there, and the record has no profile of it (X: no Twitter field)",
+				in.OwnerType, in.OwnerID, in.Channel)
 		}
 		if err != nil {
 			return nil, err
@@ -112,7 +120,7 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	}
 	m, err := a.s.d.Store.CreateMessage(ctx, c.Actor, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
 		ConnectionID: connID, ChatID: chatID, Text: in.Text, OwnerType: in.OwnerType, OwnerID: in.OwnerID, Status: crm.MessageQueued,
-		Extra: crm.Extra{ExternalIDs: map[string]string{"automation": key}}})
+		Extra: crm.Extra{ExternalIDs: map[string]string{connector.KeySystem: key}}})
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func (s *Service) Send(ctx context.Context, actor crm.Actor, r connector.Reply) 
 	m := crm.Message{Channel: crm.ChannelVK, Direction: crm.DirectionOut, ConnectionID: connID, ChatID: strconv.FormatInt(peer, 10),
 		Handle: ProfileURL(peer), Text: r.Text, Attachments: r.Attachments, OwnerType: r.OwnerType, OwnerID: r.OwnerID, Status: crm.MessageQueued}
 	if r.Key != "" {
-		m.ExternalIDs = map[string]string{"automation": r.Key}
+		m.ExternalIDs = map[string]string{connector.KeySystem: r.Key}
 	}
 	m, err = s.d.Store.CreateMessage(ctx, actor, m)
 	if err != nil {
