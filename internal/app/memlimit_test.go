@@ -1,0 +1,21 @@
+package app
+
+import "testing"
+
+func TestMemoryLimitFor(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, 96 * mib},          // an idle server: the floor
+		{27 * mib, 96 * mib},   // the site importing a big catalog: the floor binds (GOGC 200 alone: 81 MiB heap goal plus retained spans)
+		{32 * mib, 96 * mib},   // where the goal meets the floor
+		{100 * mib, 300 * mib}, // a big heap: the GOGC goal, never a limit near the live heap
+		{1 << 30, 3 << 30},
+	} {
+		if got := memoryLimitFor(c.live, 200, 96*mib); got != c.want {
+			t.Errorf("memoryLimitFor(%d MiB) = %d MiB, want %d MiB", c.live/mib, got/mib, c.want/mib)
+		}
+	}
+}
