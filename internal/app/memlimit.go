@@ -12,11 +12,12 @@ import (
 // Without it a server of 30 MB live data kept ~110 MiB of Go memory at
 // GOGC 200 (the heap goal is three times the live heap, and freed spans
 // went back to the OS slowly): the site receiving a 50,000-product
-// catalog peaked at 188 MiB anonymous RSS, 132 MiB with a 80 MiB limit
-// (obmen bench --site-products, 2026-12-06). SQLite's memory (page
-// caches, through modernc's libc) is outside the Go runtime and outside
-// this limit.
-const goMemoryFloor = 96 << 20
+// catalog peaked at 188 MiB anonymous RSS, 132 MiB with a 80 MiB limit;
+// at 100,000 products the site's VmHWM was 196 MiB with a 96 MiB floor,
+// 187 MiB with 80 (obmen bench --site-products, 2026-12-06). SQLite's
+// memory (page caches, through modernc's libc: ~75 MiB of the site's at
+// 100,000) is outside the Go runtime and outside this limit.
+const goMemoryFloor = 80 << 20
 
 // memoryLimitFor is the soft memory limit for a live heap of live bytes
 // at the given GOGC: the floor, or the heap goal GOGC sets when that is

@@ -8,13 +8,13 @@ func TestMemoryLimitFor(t *testing.T) {
 		live uint64
 		want int64
 	}{
-		{0, 96 * mib},          // an idle server: the floor
-		{27 * mib, 96 * mib},   // the site importing a big catalog: the floor binds (GOGC 200 alone: 81 MiB heap goal plus retained spans)
-		{32 * mib, 96 * mib},   // where the goal meets the floor
+		{0, 80 * mib},          // an idle server: the floor
+		{25 * mib, 80 * mib},   // the site importing a big catalog: the floor binds (GOGC 200 alone: 75 MiB heap goal plus retained spans)
+		{30 * mib, 90 * mib},   // past a third of the floor, the goal
 		{100 * mib, 300 * mib}, // a big heap: the GOGC goal, never a limit near the live heap
 		{1 << 30, 3 << 30},
 	} {
-		if got := memoryLimitFor(c.live, 200, 96*mib); got != c.want {
+		if got := memoryLimitFor(c.live, 200, goMemoryFloor); got != c.want {
 			t.Errorf("memoryLimitFor(%d MiB) = %d MiB, want %d MiB", c.live/mib, got/mib, c.want/mib)
 		}
 	}
