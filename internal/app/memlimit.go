@@ -13,18 +13,23 @@ import (
 // GOGC 200 (the heap goal is three times the live heap, and freed spans
 // went back to the OS slowly): the site receiving a 50,000-product
 // catalog peaked at 188 MiB anonymous RSS, 132 MiB with a 80 MiB limit;
-// at 100,000 products the site's VmHWM was 196 MiB with a 96 MiB floor,
-// 187 MiB with 80 (obmen bench --site-products, 2026-12-06). SQLite's
+// at 100,000 products the site's VmHWM was 187 MiB with GOMEMLIMIT=80MiB,
+// 196–205 MiB when the limit followed three times the live heap of
+// ~30–35 MB (obmen bench --site-products, 2026-12-06). SQLite's
 // memory (page caches, through modernc's libc: ~75 MiB of the site's at
 // 100,000) is outside the Go runtime and outside this limit.
 const goMemoryFloor = 80 << 20
 
 // memoryLimitFor is the soft memory limit for a live heap of live bytes
-// at the given GOGC: the floor, or the heap goal GOGC sets when that is
-// higher, so a server with hundreds of MiB of live data collects about as
-// often as before — a fixed limit near its live heap would make the
+// at the given GOGC: the floor while the live heap is at most half of it
+// (the heap may still double between collections), past that the heap
+// goal GOGC sets, so a server with hundreds of MiB of live data collects
+// as often as before — a limit near the live heap would make the
 // collector run back to back.
 func memoryLimitFor(live uint64, gcPercent int, floor int64) int64 {
+	if int64(live) <= floor/2 {
+		return floor
+	}
 	return max(floor, int64(live)*int64(100+gcPercent)/100)
 }
 
