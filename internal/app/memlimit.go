@@ -15,7 +15,10 @@ import (
 // catalog peaked at 188 MiB anonymous RSS, 132 MiB with a 80 MiB limit;
 // at 100,000 products the site's VmHWM was 187 MiB with GOMEMLIMIT=80MiB,
 // 196–205 MiB when the limit followed three times the live heap of
-// ~30–35 MB (obmen bench --site-products, 2026-12-06). SQLite's
+// ~30–35 MB (obmen bench --site-products, 2026-12-06). With this rule
+// and 8 MB reader caches (db.go): 197 MiB VmHWM, 154 MiB anonymous — five
+// runs at load 21–31 on 2 CPUs ranged 179–205 MiB, so 200 MB is met only
+// narrowly; the rest is SQLite's (~75 MiB) and the binary's pages (~44). SQLite's
 // memory (page caches, through modernc's libc: ~75 MiB of the site's at
 // 100,000) is outside the Go runtime and outside this limit.
 const goMemoryFloor = 80 << 20
