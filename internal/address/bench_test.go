@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,35 +91,133 @@ func dbSize(b *testing.B, d *db.DB) int64 {
 
 // BenchmarkImport imports the generated region into a fresh database per
 // engine and reports objects (address objects and houses) per second,
-// all records (hierarchy and parameters too) per second, the peak Go heap
-// and the database size per million objects.
+// all records (hierarchy and parameters too) per second, the peak Go heap,
+// the process's peak resident memory (VmHWM, Linux) and the database size
+// per million objects; then the suggest latency percentiles on what it
+// imported (OBMEN_BENCH_QUERIES queries, default 3,000), so that one
+// import of the full-size region gives every figure of the issue:
+//
+//	OBMEN_BENCH_CITIES=1000 go test -run '^$' -bench Import -benchtime 1x -timeout 4h ./internal/address/
 func BenchmarkImport(b *testing.B) {
 	dir, c := benchRegion(b)
+	queries := 3000
+	if n, err := strconv.Atoi(os.Getenv("OBMEN_BENCH_QUERIES")); err == nil && n >= 0 {
+		queries = n
+	}
 	for _, e := range storetest.Engines(b) {
 		b.Run(e.Name, func(b *testing.B) {
 			for b.Loop() {
 				d := e.Open(b)
 				var st address.Stats
 				var err error
+				t0 := time.Now()
 				peak := peakHeap(func() {
 					st, err = (&address.Importer{DB: d}).Import(context.Background(), dir)
 				})
+				took := time.Since(t0)
 				if err != nil {
 					b.Fatal(err)
 				}
 				objects := float64(c.Objects + c.Houses)
-				b.ReportMetric(objects/b.Elapsed().Seconds(), "objects/s")
-				b.ReportMetric(float64(st.Records)/b.Elapsed().Seconds(), "records/s")
+				b.ReportMetric(objects/took.Seconds(), "objects/s")
+				b.ReportMetric(float64(st.Records)/took.Seconds(), "records/s")
 				b.ReportMetric(float64(peak)/(1<<20), "MB-heap-peak")
+				b.ReportMetric(float64(vmHWM())/(1<<10), "MB-VmHWM")
 				b.ReportMetric(float64(dbSize(b, d))/(1<<20)/(objects/1e6), "MB-db/M-objects")
+				if queries > 0 {
+					s := newSuggester(b, d)
+					lat := make([]time.Duration, queries)
+					for i := range lat {
+						lat[i] = s.one(b, i)
+					}
+					p50, p99 := percentiles(lat)
+					b.ReportMetric(p50, "p50-ms")
+					b.ReportMetric(p99, "p99-ms")
+				}
 			}
 		})
 	}
 }
 
+// vmHWM is the process's peak resident memory in KiB (0 off Linux).
+func vmHWM() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "VmHWM:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// suggester types city, street and house queries as a user types them
+// (prefixes of 1–6 letters of existing names, house numbers) against an
+// imported region.
+type suggester struct {
+	d                  *db.DB
+	r                  *rand.Rand
+	cities, streets    []string // names
+	cityIDs, streetIDs []string
+}
+
+func newSuggester(b *testing.B, d *db.DB) *suggester {
+	b.Helper()
+	s := &suggester{d: d, r: rand.New(rand.NewPCG(1, 2))}
+	rows, err := d.Read.Query(`SELECT name, guid, kind FROM address_objects WHERE kind IN (1, 2) AND level > 1 ORDER BY object_id`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var n, g string
+		var k int
+		rows.Scan(&n, &g, &k)
+		if k == 1 {
+			s.cities, s.cityIDs = append(s.cities, n), append(s.cityIDs, g)
+		} else if len(s.streets) < 50000 {
+			s.streets, s.streetIDs = append(s.streets, n), append(s.streetIDs, g)
+		}
+	}
+	rows.Close()
+	return s
+}
+
+// one runs the i-th query (city, street, house in turn) and returns its
+// latency.
+func (s *suggester) one(b *testing.B, i int) time.Duration {
+	r := s.r
+	prefix := func(x string) string {
+		rs := []rune(x)
+		return string(rs[:min(len(rs), 1+r.IntN(6))])
+	}
+	var q address.Query
+	switch i % 3 {
+	case 0:
+		q = address.Query{Text: prefix(s.cities[r.IntN(len(s.cities))]), Level: address.LevelCity}
+	case 1:
+		q = address.Query{Text: prefix(s.streets[r.IntN(len(s.streets))]), Level: address.LevelStreet, Parent: s.cityIDs[r.IntN(len(s.cityIDs))]}
+	default:
+		q = address.Query{Text: strconv.Itoa(1 + r.IntN(3)), Level: address.LevelHouse, Parent: s.streetIDs[r.IntN(len(s.streetIDs))]}
+	}
+	t0 := time.Now()
+	if _, err := address.Suggest(context.Background(), s.d, q); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(t0)
+}
+
+func percentiles(lat []time.Duration) (p50, p99 float64) {
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	return pct(0.50), pct(0.99)
+}
+
 // BenchmarkSuggest runs city, street and house queries typed as a user
-// types them (prefixes of 1–6 letters of existing names, house numbers)
-// against the imported region and reports the latency percentiles.
+// types them against the imported region and reports the latency
+// percentiles (BenchmarkImport reports them too, without a second import).
 func BenchmarkSuggest(b *testing.B) {
 	dir, _ := benchRegion(b)
 	for _, e := range storetest.Engines(b) {
@@ -127,51 +226,14 @@ func BenchmarkSuggest(b *testing.B) {
 			if _, err := (&address.Importer{DB: d}).Import(context.Background(), dir); err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
-			var cities, streets []string // names
-			var cityIDs, streetIDs []string
-			rows, err := d.Read.Query(`SELECT name, guid, kind FROM address_objects WHERE kind IN (1, 2) AND level > 1 ORDER BY object_id`)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for rows.Next() {
-				var n, g string
-				var k int
-				rows.Scan(&n, &g, &k)
-				if k == 1 {
-					cities, cityIDs = append(cities, n), append(cityIDs, g)
-				} else if len(streets) < 50000 {
-					streets, streetIDs = append(streets, n), append(streetIDs, g)
-				}
-			}
-			rows.Close()
-			r := rand.New(rand.NewPCG(1, 2))
-			prefix := func(s string) string {
-				rs := []rune(s)
-				return string(rs[:min(len(rs), 1+r.IntN(6))])
-			}
+			s := newSuggester(b, d)
 			var lat []time.Duration
 			for i := 0; b.Loop(); i++ {
-				var q address.Query
-				switch i % 3 {
-				case 0:
-					q = address.Query{Text: prefix(cities[r.IntN(len(cities))]), Level: address.LevelCity}
-				case 1:
-					i := r.IntN(len(cityIDs))
-					q = address.Query{Text: prefix(streets[r.IntN(len(streets))]), Level: address.LevelStreet, Parent: cityIDs[i]}
-				default:
-					q = address.Query{Text: strconv.Itoa(1 + r.IntN(3)), Level: address.LevelHouse, Parent: streetIDs[r.IntN(len(streetIDs))]}
-				}
-				t0 := time.Now()
-				if _, err := address.Suggest(ctx, d, q); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(t0))
+				lat = append(lat, s.one(b, i))
 			}
-			slices.Sort(lat)
-			pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
+			p50, p99 := percentiles(lat)
+			b.ReportMetric(p50, "p50-ms")
+			b.ReportMetric(p99, "p99-ms")
 		})
 	}
 }

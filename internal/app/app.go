@@ -513,6 +513,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 		// A server with a few hundred MiB of live data and gigabytes of
 		// RAM: collect half as often, spend the CPU on requests.
 		debug.SetGCPercent(200)
+		if os.Getenv("GOMEMLIMIT") == "" {
+			// ... and one with little live data stays small
+			// (memlimit.go); GOGC or GOMEMLIMIT set by hand win.
+			go tuneMemoryLimit(ctx, 200, goMemoryFloor)
+		}
 	}
 	d, err := OpenDB(ctx, cfg, log)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,13 +37,17 @@ type SiteReport struct {
 	ExporterVmHWMMiB    int `json:"exporter_vmhwm_mib"`
 	SitePeakAnonMiB     int `json:"site_peak_anon_rss_mib"`
 	SiteVmHWMMiB        int `json:"site_vmhwm_mib"`
+	// CPU time (user + system) each process spent on the run: on a
+	// loaded machine the time end to end says little, this does.
+	ExporterCPUSeconds float64 `json:"exporter_cpu_seconds"`
+	SiteCPUSeconds     float64 `json:"site_cpu_seconds"`
 }
 
 func (r *SiteReport) print(w io.Writer) {
 	fmt.Fprintf(w, "catalog of %d products (two price types, stock) exported to a second Obmen playing the site: %.1f s end to end, %d received, %d files\n",
 		r.Products, r.Seconds, r.Received, r.Files)
-	fmt.Fprintf(w, "exporting process: peak anonymous RSS %d MiB, VmHWM %d MiB; site process: peak anonymous RSS %d MiB, VmHWM %d MiB\n",
-		r.ExporterPeakAnonMiB, r.ExporterVmHWMMiB, r.SitePeakAnonMiB, r.SiteVmHWMMiB)
+	fmt.Fprintf(w, "exporting process: peak anonymous RSS %d MiB, VmHWM %d MiB, CPU %.1f s; site process: peak anonymous RSS %d MiB, VmHWM %d MiB, CPU %.1f s\n",
+		r.ExporterPeakAnonMiB, r.ExporterVmHWMMiB, r.ExporterCPUSeconds, r.SitePeakAnonMiB, r.SiteVmHWMMiB, r.SiteCPUSeconds)
 }
 
 // sitePhase runs the site phase alone, on two servers of its own.
@@ -149,6 +155,7 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 		Error   string   `json:"error"`
 		Files   []string `json:"files"`
 	}
+	cpuExp, cpuShop := procCPU(exp.ServerPID), procCPU(shop.ServerPID)
 	t0 := time.Now()
 	err = call(exp, "POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", s.ID), nil, &res)
 	// A long run is answered with its journal entry, still running:
@@ -158,6 +165,7 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 		err = call(exp, "GET", fmt.Sprintf("/api/v1/exchanges/%d", res.EntryID), nil, &res)
 	}
 	rep.Seconds = time.Since(t0).Seconds()
+	rep.ExporterCPUSeconds, rep.SiteCPUSeconds = procCPU(exp.ServerPID)-cpuExp, procCPU(shop.ServerPID)-cpuShop
 	close(stop)
 	wg.Wait()
 	rep.ExporterPeakAnonMiB, rep.SitePeakAnonMiB = int(peakExp.Load()>>10), int(peakShop.Load()>>10)
@@ -236,4 +244,23 @@ func saveHeap(ctx context.Context, debug, path string, log io.Writer) {
 	if err != nil {
 		fmt.Fprintf(log, "bench: heap profile: %v\n", err)
 	}
+}
+
+// procCPU is the CPU time (user and system) process pid has used, in
+// seconds (Linux; 0 elsewhere).
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command (which may hold spaces) in its
+	// parentheses: utime and stime are the 12th and 13th of them.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100 // USER_HZ
 }

@@ -157,7 +157,13 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 		readQ[k] = slices.Clone(v)
 	}
 	readQ.Add("_pragma", "query_only(ON)")
-	readQ.Add("_pragma", "cache_size(-32000)")
+	// Readers map the file (below), so their page caches hold only pages
+	// newer than the database file (in the WAL) and sorts: 8 MB each.
+	// With 32 MB the site receiving a 100,000-product catalog peaked
+	// ~15 MiB higher (VmHWM 196 → 179 MiB, obmen bench --site-products,
+	// 2026-12-06) — and a server has 2 × CPUs readers, each page costing
+	// twice its size in modernc's allocator (power-of-two slots).
+	readQ.Add("_pragma", "cache_size(-8000)")
 	// The write connections keep a small page cache: each of the three
 	// filled 32 MB during a 1C catalog switch of 100,000 products (peak
 	// anonymous RSS 202 → 113 MiB with 8 MB), and lead creates at 1M

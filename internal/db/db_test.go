@@ -129,7 +129,7 @@ func TestSQLitePools(t *testing.T) {
 	if got := pragma(d.Bulk, "query_only"); got != 1 {
 		t.Errorf("bulk pool is not read-only")
 	}
-	if got := pragma(d.Read, "cache_size"); got != -32000 {
+	if got := pragma(d.Read, "cache_size"); got != -8000 {
 		t.Errorf("readers' cache_size %d", got)
 	}
 	var wcache int64

@@ -95,8 +95,9 @@ type cardData struct {
 	// Files: a lead's files (an e-mail's attachments), downloadable.
 	Files []store.LeadFile
 	// Images: a product's pictures (from 1C or uploaded), shown through
-	// the REST API's download (the session cookie signs it in).
-	Images []crm.ProductImage
+	// the REST API's download (the session cookie signs it in), each
+	// with the variant it belongs to.
+	Images []imageView
 	// Links: the record in external systems (card_links.go).
 	Links []linkView
 	// Reply: the card offers a reply to the client in a messenger.
@@ -116,6 +117,46 @@ type offersView struct {
 }
 
 type offerVariantRow struct{ Name, Article, Chars, Price, Stock, ID1C string }
+
+// imageView is a picture on the product card: a variant's pictures (1C
+// writes a characteristic's in its offer) name the variant, the
+// product's own name none.
+type imageView struct {
+	crm.ProductImage
+	Variant string
+}
+
+// productImages names each picture's variant as the offers block does:
+// its name, or its characteristics when it has no name of its own.
+func productImages(imgs []crm.ProductImage, o crm.ProductOffers) []imageView {
+	names := map[int64]string{}
+	for _, x := range o.Variants {
+		names[x.ID] = variantName(x)
+	}
+	v := make([]imageView, len(imgs))
+	for i, img := range imgs {
+		v[i] = imageView{ProductImage: img}
+		if img.VariantID != 0 {
+			v[i].Variant = names[img.VariantID]
+			if v[i].Variant == "" {
+				v[i].Variant = "#" + strconv.FormatInt(img.VariantID, 10)
+			}
+		}
+	}
+	return v
+}
+
+func variantName(x crm.ProductVariant) string {
+	if x.Name != "" {
+		return x.Name
+	}
+	cs := make([]string, len(x.Characteristics))
+	for i, c := range x.Characteristics {
+		cs[i] = c.Name + ": " + c.Value
+	}
+	return strings.Join(cs, ", ")
+}
+
 type offerPriceRow struct{ Owner, Type, Price string }
 type offerStockRow struct{ Owner, Warehouse, Quantity string }
 
@@ -132,10 +173,7 @@ func productOffers(o crm.ProductOffers, itself string) *offersView {
 		for _, c := range x.Characteristics {
 			cs = append(cs, c.Name+": "+c.Value)
 		}
-		names[x.ID] = x.Name
-		if x.Name == "" {
-			names[x.ID] = strings.Join(cs, ", ")
-		}
+		names[x.ID] = variantName(x)
 		v.Variants = append(v.Variants, offerVariantRow{Name: x.Name, Article: x.Article, Chars: strings.Join(cs, ", "),
 			Price: x.Price.String() + " " + x.Currency, Stock: x.Stock.String(), ID1C: x.ID1C})
 	}
@@ -256,10 +294,12 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 			return
 		}
 		d.Offers = productOffers(o, rq.T("card.product_itself"))
-		if d.Images, err = u.store.ProductImages(ctx, id); err != nil {
+		imgs, err := u.store.ProductImages(ctx, id)
+		if err != nil {
 			u.failErr(w, r, rq, err)
 			return
 		}
+		d.Images = productImages(imgs, o)
 	}
 	if rec["deleted_at"] != nil {
 		d.Deleted, d.CanConvert = "/recycle/"+e.Name+"/"+strconv.FormatInt(id, 10)+"/restore", false
