@@ -48,6 +48,10 @@ type groupCommitter struct {
 	once  sync.Once
 
 	commits atomic.Int64
+	// after are the functions to call once the batch being run commits
+	// (AfterGroupCommit).
+	afterMu sync.Mutex
+	after   []func()
 	// deferredSearch: the schema notes new rows' search text in
 	// fts_pending (migration 0058) for run to index before each commit.
 	deferredSearch atomic.Bool
@@ -153,6 +157,11 @@ func (g *groupCommitter) run(batch []writeReq) {
 		}
 	}()
 
+	// What an earlier batch that did not commit registered is dropped.
+	g.afterMu.Lock()
+	g.after = g.after[:0]
+	g.afterMu.Unlock()
+
 	// Our turn at SQLite's write lock, shared fairly with the other writers
 	// of this process (River's connection); held until commit or rollback.
 	_ = g.turn.Take(ctx)
@@ -202,6 +211,13 @@ func (g *groupCommitter) run(batch []writeReq) {
 		return
 	}
 	g.commits.Add(1)
+	g.afterMu.Lock()
+	after := g.after
+	g.after = nil
+	g.afterMu.Unlock()
+	for _, fn := range after {
+		fn()
+	}
 }
 
 // searchTables are the tables with an FTS5 index T_fts whose new rows
@@ -315,6 +331,23 @@ func call(ctx context.Context, tx *sql.Tx, r writeReq) (err error) {
 		}
 	}()
 	return r.fn(ctx, tx)
+}
+
+// AfterGroupCommit (SQLite) calls fn once the group commit that holds the
+// write in progress has committed — from inside a Write's function — and
+// drops it if that commit fails. fn runs on the committer's goroutine
+// before the writers hear of the commit: it must be quick and must not
+// write. A write rolled back alone (its savepoint) still has fn called
+// with its batch: use it for hints (a wake-up), not for facts. Elsewhere
+// (PostgreSQL) fn is not called.
+func (d *DB) AfterGroupCommit(fn func()) {
+	g := d.commit
+	if g == nil {
+		return
+	}
+	g.afterMu.Lock()
+	g.after = append(g.after, fn)
+	g.afterMu.Unlock()
 }
 
 type backgroundKey struct{}
