@@ -485,3 +485,54 @@ func TestClusterImportPreview(t *testing.T) {
 		t.Fatalf("%d leads after the import confirmed on B, want 3: %+v", len(leads.Items), leads.Items)
 	}
 }
+
+// TestClusterScheduleMovesOnKill: a bundle schedule (a duty of one
+// instance at a time) fires once per tick across three instances, and
+// goes on firing when instances are killed with SIGKILL one after the
+// other — whichever held it first, the last survivor holds it at the end,
+// so it moved at least once unless that survivor held it all along
+// (logged). Every tick is posted once: a tick missed while the duty had
+// no holder is allowed (a schedule does not catch up), a second copy of
+// one is not.
+func TestClusterScheduleMovesOnKill(t *testing.T) {
+	recv := newCounter(t, func(b []byte) string {
+		var p struct {
+			Event string         `json:"event"`
+			Data  map[string]any `json:"data"`
+		}
+		if json.Unmarshal(b, &p) != nil || p.Event != "tick" {
+			return ""
+		}
+		return fmt.Sprint(p.Data["at"])
+	})
+	c := startCluster(t, 3, "OBMEN_OUTBOUND_ALLOW=127.0.0.1")
+	c.must(0, "POST", "/api/v1/bundles", fmt.Sprintf(`{"name": "каждую секунду", "active": true,
+		"trigger": {"type": "schedule", "cron": "@every 1s"},
+		"steps": [{"id": "send", "action": "webhook.send", "input": {"url": %q, "secret": "signing-secret", "event": "tick", "data": {"at": "{{trigger.scheduled_at}}"}}}]}`, recv.URL),
+		http.StatusCreated, nil)
+	ticks := func() int { return len(recv.counts()) }
+	waitTicks := func(what string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for ticks() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d ticks after 90 s, want %d", what, ticks(), n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitTicks("three instances", 3)
+	for _, i := range []int{0, 1} {
+		before := ticks()
+		killedAt := time.Now()
+		c.instance(i).kill()
+		waitTicks(fmt.Sprintf("instance %d killed", i), before+3)
+		t.Logf("instance %d killed: three more ticks within %v", i, time.Since(killedAt).Round(time.Millisecond))
+	}
+	time.Sleep(2 * time.Second) // a second copy of a late tick would show
+	for k, v := range recv.counts() {
+		if v != 1 {
+			t.Errorf("tick %s posted %d times, want once", k, v)
+		}
+	}
+}

@@ -122,27 +122,32 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // Report is what a run measured.
 type Report struct {
-	Machine     string            `json:"machine"`
-	Engine      string            `json:"engine"`
-	SQLiteSync  string            `json:"sqlite_sync,omitempty"`
-	Workers     int               `json:"workers"`
-	Creates     int64             `json:"creates"`
-	CreateErrs  int64             `json:"create_errors"`
-	CreatesPerS float64           `json:"creates_per_second"`
-	CreateP50   float64           `json:"create_p50_ms"`
-	CreateP99   float64           `json:"create_p99_ms"`
-	Events      int64             `json:"events_read"`
-	EventsPerS  float64           `json:"events_per_second"`
-	Contacts    int64             `json:"contacts"`
-	SeedPerS    float64           `json:"seed_contacts_per_second,omitempty"`
-	LookupP50   float64           `json:"find_by_phone_p50_ms,omitempty"`
-	LookupP99   float64           `json:"find_by_phone_p99_ms,omitempty"`
-	LookupMiss  int64             `json:"find_by_phone_misses,omitempty"`
-	Pgbench     *PgbenchReport    `json:"pgbench,omitempty"`
-	Bare        *BareReport       `json:"bare,omitempty"`
-	OneC        *OneCReport       `json:"onec,omitempty"`
-	Automation  *AutomationReport `json:"automation,omitempty"`
-	Site        *SiteReport       `json:"site,omitempty"`
+	Machine     string  `json:"machine"`
+	Engine      string  `json:"engine"`
+	SQLiteSync  string  `json:"sqlite_sync,omitempty"`
+	Workers     int     `json:"workers"`
+	Creates     int64   `json:"creates"`
+	CreateErrs  int64   `json:"create_errors"`
+	CreatesPerS float64 `json:"creates_per_second"`
+	CreateP50   float64 `json:"create_p50_ms"`
+	CreateP99   float64 `json:"create_p99_ms"`
+	// CreateCPU is the server process's CPU time (user + system) per
+	// acknowledged create, in microseconds, when bench knows its process:
+	// on a loaded machine the creates/s of two servers depend on the share
+	// of the CPU each got, their CPU per create does not.
+	CreateCPU  float64           `json:"create_cpu_us,omitempty"`
+	Events     int64             `json:"events_read"`
+	EventsPerS float64           `json:"events_per_second"`
+	Contacts   int64             `json:"contacts"`
+	SeedPerS   float64           `json:"seed_contacts_per_second,omitempty"`
+	LookupP50  float64           `json:"find_by_phone_p50_ms,omitempty"`
+	LookupP99  float64           `json:"find_by_phone_p99_ms,omitempty"`
+	LookupMiss int64             `json:"find_by_phone_misses,omitempty"`
+	Pgbench    *PgbenchReport    `json:"pgbench,omitempty"`
+	Bare       *BareReport       `json:"bare,omitempty"`
+	OneC       *OneCReport       `json:"onec,omitempty"`
+	Automation *AutomationReport `json:"automation,omitempty"`
+	Site       *SiteReport       `json:"site,omitempty"`
 }
 
 // Print writes the report for people.
@@ -152,11 +157,14 @@ func (r Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "lead create over HTTP: %d acknowledged, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms (%d workers)\n",
 			r.Creates, r.CreateErrs, r.CreatesPerS, r.CreateP50, r.CreateP99, r.Workers)
 	}
+	if r.CreateCPU > 0 {
+		fmt.Fprintf(w, "server CPU per create: %.0f µs\n", r.CreateCPU)
+	}
 	if r.Pgbench != nil {
 		r.Pgbench.print(w, r.CreatesPerS)
 	}
 	if r.Bare != nil {
-		r.Bare.print(w, r.CreatesPerS)
+		r.Bare.print(w, r.CreatesPerS, r.CreateCPU)
 	}
 	if r.Site == nil { // the site phase runs alone
 		fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
@@ -270,6 +278,9 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 				return fmt.Errorf("bench: bare server: %w", err)
 			}
 			rep.Bare.Runs = append(rep.Bare.Runs, br.CreatesPerS)
+			if br.CreateCPU > 0 {
+				rep.Bare.CPURuns = append(rep.Bare.CPURuns, br.CreateCPU)
+			}
 			rep.Bare.CreatesPerS, rep.Bare.P50, rep.Bare.P99 = br.CreatesPerS, br.CreateP50, br.CreateP99
 		}
 		if rep.Pgbench == nil {
@@ -303,6 +314,9 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 				b.Mean += t / float64(len(b.Runs))
 			}
 			b.Ratio = rep.CreatesPerS / b.Mean
+			if len(b.CPURuns) > 0 && rep.CreateCPU > 0 {
+				b.CPURatio = mean(b.CPURuns) / rep.CreateCPU
+			}
 		}
 	}
 	if err := readEvents(ctx, client, o, &rep); err != nil {
@@ -426,6 +440,7 @@ func percentile(d []time.Duration, p float64) float64 {
 var leadSeq atomic.Int64
 
 func createLeads(ctx context.Context, client *http.Client, o Options, rep *Report) error {
+	cpu0, cpuErr := procCPU(o.ServerPID)
 	var ok, bad atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -477,6 +492,9 @@ func createLeads(ctx context.Context, client *http.Client, o Options, rep *Repor
 	rep.Creates, rep.CreateErrs = ok.Load(), bad.Load()
 	rep.CreatesPerS = float64(rep.Creates) / el.Seconds()
 	rep.CreateP50, rep.CreateP99 = percentile(lat, .5), percentile(lat, .99)
+	if cpu1, err := procCPU(o.ServerPID); err == nil && cpuErr == nil && rep.Creates > 0 {
+		rep.CreateCPU = float64((cpu1 - cpu0).Microseconds()) / float64(rep.Creates)
+	}
 	if rep.Creates == 0 {
 		return fmt.Errorf("bench: no lead was created: %v", firstErr.Load())
 	}

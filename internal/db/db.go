@@ -228,6 +228,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 		writeStmts: &stmtCache{pool: w}, readStmts: &stmtCache{pool: r}}
 	d.turn = make(WriteTurn, 1)
 	d.commit = newGroupCommitter(w, d.turn, d.writeStmts, max(1, o.GroupCommitMax))
+	d.noteDeferredSearch(ctx)
 	d.stopCheckpoint = make(chan struct{})
 	d.checkpointDone = make(chan struct{})
 	go d.checkpointLoop()

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,13 @@ type groupCommitter struct {
 	once  sync.Once
 
 	commits atomic.Int64
+	// after are the functions to call once the batch being run commits
+	// (AfterGroupCommit).
+	afterMu sync.Mutex
+	after   []func()
+	// deferredSearch: the schema notes new rows' search text in
+	// fts_pending (migration 0058) for run to index before each commit.
+	deferredSearch atomic.Bool
 }
 
 func newGroupCommitter(conn *sql.DB, turn WriteTurn, stmts *stmtCache, max int) *groupCommitter {
@@ -148,6 +157,11 @@ func (g *groupCommitter) run(batch []writeReq) {
 		}
 	}()
 
+	// What an earlier batch that did not commit registered is dropped.
+	g.afterMu.Lock()
+	g.after = g.after[:0]
+	g.afterMu.Unlock()
+
 	// Our turn at SQLite's write lock, shared fairly with the other writers
 	// of this process (River's connection); held until commit or rollback.
 	_ = g.turn.Take(ctx)
@@ -185,11 +199,92 @@ func (g *groupCommitter) run(batch []writeReq) {
 			}
 		}
 	}
+	if g.deferredSearch.Load() {
+		if err := g.indexPending(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			fail(fmt.Errorf("db: search index: %w", err))
+			return
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("db: commit: %w", err))
 		return
 	}
 	g.commits.Add(1)
+	g.afterMu.Lock()
+	after := g.after
+	g.after = nil
+	g.afterMu.Unlock()
+	for _, fn := range after {
+		fn()
+	}
+}
+
+// searchTables are the tables with an FTS5 index T_fts whose new rows
+// migration 0058 notes in fts_pending.
+var searchTables = []string{"leads", "contacts", "accounts", "deals", "sales_orders", "invoices", "products"}
+
+// indexPending indexes the rows the batch (or a writer outside the group
+// committer before it) noted in fts_pending, in one statement per table,
+// inside the batch's transaction: FTS5 writes what a transaction indexed
+// as one segment at commit, where a savepoint per write made it write a
+// segment per record (see migration 0058). A failure here rolls the
+// indexing back alone — the rows stay noted for the next commit, and
+// search finds them then — unless the rollback itself fails.
+func (g *groupCommitter) indexPending(ctx context.Context, tx *sql.Tx) error {
+	var tables []string
+	err := func() error {
+		rows, err := g.query(ctx, tx, "SELECT DISTINCT tbl FROM fts_pending")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				return err
+			}
+			tables = append(tables, t)
+		}
+		return rows.Err()
+	}()
+	if err != nil || len(tables) == 0 {
+		return nil // nothing to index (or the probe failed: try next time)
+	}
+	if _, err := g.exec(ctx, tx, "SAVEPOINT fts"); err != nil {
+		return err
+	}
+	err = func() error {
+		for _, t := range tables {
+			if !slices.Contains(searchTables, t) {
+				continue // not ours; dropped below
+			}
+			if _, err := g.exec(ctx, tx, "INSERT INTO "+t+"_fts (rowid, search) SELECT r.id, r.search FROM fts_pending p JOIN "+t+
+				" r ON r.id = p.id WHERE p.tbl = '"+t+"'"); err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		_, err := g.exec(ctx, tx, "DELETE FROM fts_pending")
+		return err
+	}()
+	if err != nil {
+		slog.Warn("db: indexing new rows' search text failed; they stay noted for the next commit", "err", err)
+		if _, rerr := g.exec(ctx, tx, "ROLLBACK TO fts"); rerr != nil {
+			return rerr
+		}
+	}
+	_, err = g.exec(ctx, tx, "RELEASE fts")
+	return err
+}
+
+// query runs a statement of the committer's own, prepared once.
+func (g *groupCommitter) query(ctx context.Context, tx *sql.Tx, q string) (*sql.Rows, error) {
+	if g.stmts != nil {
+		if st, ok := g.stmts.get(ctx, q); ok {
+			return tx.StmtContext(ctx, st).QueryContext(ctx)
+		}
+	}
+	return tx.QueryContext(ctx, q)
 }
 
 // exec runs one of the savepoint statements, prepared once.
@@ -236,6 +331,23 @@ func call(ctx context.Context, tx *sql.Tx, r writeReq) (err error) {
 		}
 	}()
 	return r.fn(ctx, tx)
+}
+
+// AfterGroupCommit (SQLite) calls fn once the group commit that holds the
+// write in progress has committed — from inside a Write's function — and
+// drops it if that commit fails. fn runs on the committer's goroutine
+// before the writers hear of the commit: it must be quick and must not
+// write. A write rolled back alone (its savepoint) still has fn called
+// with its batch: use it for hints (a wake-up), not for facts. Elsewhere
+// (PostgreSQL) fn is not called.
+func (d *DB) AfterGroupCommit(fn func()) {
+	g := d.commit
+	if g == nil {
+		return
+	}
+	g.afterMu.Lock()
+	g.after = append(g.after, fn)
+	g.afterMu.Unlock()
 }
 
 type backgroundKey struct{}

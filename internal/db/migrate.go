@@ -131,7 +131,19 @@ func (d *DB) Migrate(ctx context.Context) (applied int, err error) {
 			applied++
 		}
 	}
+	d.noteDeferredSearch(ctx)
 	return applied, nil
+}
+
+// noteDeferredSearch tells the group committer whether the schema defers
+// new rows' search indexing to it (migration 0058 on SQLite).
+func (d *DB) noteDeferredSearch(ctx context.Context) {
+	if d.commit == nil {
+		return
+	}
+	var n int
+	err := d.write.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fts_pending'").Scan(&n)
+	d.commit.deferredSearch.Store(err == nil && n > 0)
 }
 
 func (d *DB) applyOne(ctx context.Context, conn *sql.Conn, m Migration) (bool, error) {

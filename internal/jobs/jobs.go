@@ -59,6 +59,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	"modernc.org/sqlite"
 
 	"github.com/obmen/obmen/internal/db"
@@ -96,6 +97,8 @@ type Runner struct {
 	litePool *sql.DB
 	pg       *river.Client[pgx.Tx]
 	pgPool   *pgxpool.Pool
+
+	wake *waker // SQLite: announces committed jobs to River (wake.go)
 }
 
 // New builds a Runner on d, whose River schema must be migrated (Migrate).
@@ -120,7 +123,8 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 	switch d.Dialect {
 	case db.SQLite:
 		r.litePool = openSQLite(d)
-		r.lite, err = river.NewClient(riversqlite.New(r.litePool), cfg)
+		r.wake = newWaker()
+		r.lite, err = river.NewClient[*sql.Tx](wakingDriver{Driver: riversqlite.New(r.litePool), w: r.wake}, cfg)
 	default:
 		if r.pgPool, err = openPostgres(ctx, d); err != nil {
 			return nil, err
@@ -198,9 +202,11 @@ func (r *Runner) Close() {
 // worked before.
 func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
 	if r.lite != nil {
-		if _, err := r.lite.InsertTx(ctx, tx, args, opts); err != nil {
+		res, err := r.lite.InsertTx(ctx, tx, args, opts)
+		if err != nil {
 			return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 		}
+		r.announce(res)
 		return nil
 	}
 	err := r.d.RawTx(tx, func(dc any) error {
@@ -230,9 +236,11 @@ func (r *Runner) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.In
 		return nil
 	}
 	if r.lite != nil {
-		if _, err := r.lite.InsertManyTx(ctx, tx, params); err != nil {
+		res, err := r.lite.InsertManyTx(ctx, tx, params)
+		if err != nil {
 			return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
 		}
+		r.announce(res...)
 		return nil
 	}
 	err := r.d.RawTx(tx, func(dc any) error {
@@ -251,6 +259,21 @@ func (r *Runner) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.In
 		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
 	}
 	return nil
+}
+
+// announce tells River's SQLite listener of the jobs' queues once the
+// group commit holding them has committed (wake.go). A job left waiting
+// for its time (scheduled, or a duplicate skipped) needs no fetch now.
+func (r *Runner) announce(res ...*rivertype.JobInsertResult) {
+	seen := map[string]bool{}
+	for _, j := range res {
+		if j == nil || j.Job == nil || j.UniqueSkippedAsDuplicate || j.Job.State != rivertype.JobStateAvailable || seen[j.Job.Queue] {
+			continue
+		}
+		seen[j.Job.Queue] = true
+		q := j.Job.Queue
+		r.d.AfterGroupCommit(func() { r.wake.committed(q) })
+	}
 }
 
 // Migrate brings River's tables up to the River version in use. It is

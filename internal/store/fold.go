@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 )
 
 // Folded reads (issue 21): a plain page of a kind whose parts are all
@@ -30,6 +31,10 @@ import (
 
 // noFold turns folded reads off (tests compare the two).
 var noFold = false
+
+// folded reports whether reads by id and plain pages of kinds with folds
+// are read in one statement.
+func (s *Store) folded() bool { return !noFold && s.db.Dialect == db.Postgres }
 
 // foldPart is a part read in the folded statement: sql selects (record
 // id, two ordering integers, four texts) for the records of m; init
@@ -151,57 +156,9 @@ func (l loader[T]) foldList(s *Store, t txq, sp spec, p ListParams) (_ []T, next
 	if limit <= 0 {
 		limit = 50
 	}
-	ncols := strings.Count(l.columns, ",") + 1
-	nulls := func(n int) string { return strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ") }
-	var b strings.Builder
-	b.WriteString("WITH m AS (" + ids + ")\nSELECT 0, " + l.columns + ", " + nulls(7) + " FROM " + l.table + " WHERE id IN (SELECT id FROM m)")
-	for i, part := range l.folds {
-		fmt.Fprintf(&b, "\nUNION ALL SELECT %d, %s, x.* FROM (%s) x", i+1, nulls(ncols), part.sql)
-	}
-	fmt.Fprintf(&b, "\nORDER BY 1, %d, %d, %d", ncols+2, ncols+3, ncols+4)
-	rows, err := t.q.QueryContext(t.ctx, b.String(), args...)
+	byID, order, err := l.foldRead(t, ids, args)
 	if err != nil {
-		return nil, "", true, fmt.Errorf("store: list %s: %w", l.table, err)
-	}
-	defer rows.Close()
-	byID := map[int64]*T{}
-	var order []int64
-	head := make([]any, 1+ncols+7)
-	for i := range head {
-		head[i] = discard{}
-	}
-	var part int
-	var r foldRow
-	head[0] = &part
-	tail := head[1+ncols:]
-	tail[0], tail[1], tail[2], tail[3], tail[4], tail[5], tail[6] = &sql.NullInt64{}, &sql.NullInt64{}, &sql.NullInt64{}, &r.a, &r.b, &r.c, &r.d
-	for rows.Next() {
-		if err := rows.Scan(head...); err != nil {
-			return nil, "", true, fmt.Errorf("store: list %s: %w", l.table, err)
-		}
-		if part == 0 {
-			v := new(T)
-			if err := l.scan(foldScanner{rows: rows, tail: 7}, v); err != nil {
-				return nil, "", true, fmt.Errorf("store: list %s: %w", l.table, err)
-			}
-			for _, f := range l.folds {
-				f.init(v)
-			}
-			id := l.meta(v).ID
-			byID[id] = v
-			order = append(order, id)
-			continue
-		}
-		r.rid, r.s1, r.s2 = tail[0].(*sql.NullInt64).Int64, tail[1].(*sql.NullInt64).Int64, tail[2].(*sql.NullInt64).Int64
-		if part > len(l.folds) {
-			return nil, "", true, fmt.Errorf("store: list %s: row of part %d", l.table, part)
-		}
-		if v, found := byID[r.rid]; found {
-			l.folds[part-1].put(v, &r)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", true, fmt.Errorf("store: list %s: %w", l.table, err)
+		return nil, "", true, err
 	}
 	sort.Slice(order, func(i, j int) bool { return (order[i] < order[j]) != desc })
 	if len(order) > limit {
@@ -215,4 +172,101 @@ func (l loader[T]) foldList(s *Store, t txq, sp spec, p ListParams) (_ []T, next
 		out = append(out, *byID[id])
 	}
 	return out, next, true, nil
+}
+
+// foldRead reads the records the query ids selects, with every part, in
+// one statement (PostgreSQL); order is the order their rows came in.
+func (l loader[T]) foldRead(t txq, ids string, args []any) (byID map[int64]*T, order []int64, _ error) {
+	ncols := strings.Count(l.columns, ",") + 1
+	nulls := func(n int) string { return strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ") }
+	var b strings.Builder
+	b.WriteString("WITH m AS (" + ids + ")\nSELECT 0, " + l.columns + ", " + nulls(7) + " FROM " + l.table + " WHERE id IN (SELECT id FROM m)")
+	for i, part := range l.folds {
+		fmt.Fprintf(&b, "\nUNION ALL SELECT %d, %s, x.* FROM (%s) x", i+1, nulls(ncols), part.sql)
+	}
+	fmt.Fprintf(&b, "\nORDER BY 1, %d, %d, %d", ncols+2, ncols+3, ncols+4)
+	rows, err := t.q.QueryContext(t.ctx, b.String(), args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: list %s: %w", l.table, err)
+	}
+	defer rows.Close()
+	byID = map[int64]*T{}
+	head := make([]any, 1+ncols+7)
+	for i := range head {
+		head[i] = discard{}
+	}
+	var part int
+	var r foldRow
+	head[0] = &part
+	tail := head[1+ncols:]
+	tail[0], tail[1], tail[2], tail[3], tail[4], tail[5], tail[6] = &sql.NullInt64{}, &sql.NullInt64{}, &sql.NullInt64{}, &r.a, &r.b, &r.c, &r.d
+	for rows.Next() {
+		if err := rows.Scan(head...); err != nil {
+			return nil, nil, fmt.Errorf("store: list %s: %w", l.table, err)
+		}
+		if part == 0 {
+			v := new(T)
+			if err := l.scan(foldScanner{rows: rows, tail: 7}, v); err != nil {
+				return nil, nil, fmt.Errorf("store: list %s: %w", l.table, err)
+			}
+			for _, f := range l.folds {
+				f.init(v)
+			}
+			id := l.meta(v).ID
+			byID[id] = v
+			order = append(order, id)
+			continue
+		}
+		r.rid, r.s1, r.s2 = tail[0].(*sql.NullInt64).Int64, tail[1].(*sql.NullInt64).Int64, tail[2].(*sql.NullInt64).Int64
+		if part > len(l.folds) {
+			return nil, nil, fmt.Errorf("store: list %s: row of part %d", l.table, part)
+		}
+		if v, found := byID[r.rid]; found {
+			l.folds[part-1].put(v, &r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: list %s: %w", l.table, err)
+	}
+	return byID, order, nil
+}
+
+// foldGet reads one record with its parts in one statement (PostgreSQL),
+// where reading by id took a statement per part.
+func (l loader[T]) foldGet(t txq, id int64) (T, error) {
+	var zero T
+	byID, _, err := l.foldRead(t, "SELECT id FROM "+l.table+" WHERE id = $1", []any{id})
+	if err != nil {
+		return zero, err
+	}
+	v, ok := byID[id]
+	if !ok {
+		return zero, NotFound(l.name, id)
+	}
+	return *v, nil
+}
+
+// itemsFold is itemsPart folded: the numbers of a line item travel as one
+// JSON array (PostgreSQL's json_build_array), its texts as they are.
+func itemsFold[T any](owner string, field func(v *T) *[]crm.LineItem) foldPart[T] {
+	return foldPart[T]{
+		sql: `SELECT owner_id, sort, id, json_build_array(product_id, service_id, COALESCE(variant_id, 0), price, quantity, discount_rate, discount,
+				vat_rate, vat_included, sum, tax)::text, name, unit, properties FROM line_items
+			WHERE owner_type = '` + owner + `' AND owner_id IN (SELECT id FROM m)`,
+		init: func(v *T) { *field(v) = []crm.LineItem{} },
+		put: func(v *T, r *foldRow) {
+			it := crm.LineItem{ID: r.s2, Name: r.b.String, Unit: r.c.String}
+			var vat *int64
+			nums := []any{&it.ProductID, &it.ServiceID, &it.VariantID, (*int64)(&it.Price), (*int64)(&it.Quantity), (*int64)(&it.DiscountRate),
+				(*int64)(&it.Discount), &vat, &it.VATIncluded, (*int64)(&it.Sum), (*int64)(&it.Tax)}
+			// Written by the statement above and by the store: well formed.
+			_ = json.Unmarshal([]byte(r.a.String), &nums)
+			if vat != nil {
+				a := crm.Amount(*vat)
+				it.VATRate = &a
+			}
+			_ = json.Unmarshal([]byte(r.d.String), &it.Properties)
+			*field(v) = append(*field(v), it)
+		},
+	}
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -140,4 +141,68 @@ func idsOf(cs []crm.Contact) []int64 {
 		out = append(out, c.ID)
 	}
 	return out
+}
+
+// TestFoldedLeads: on PostgreSQL a lead read by id and a plain page of
+// leads are one statement each (the row, custom values, external ids,
+// comms and product rows as one UNION ALL); each equals the unfolded read
+// (both engines: on SQLite both are the unfolded read).
+func TestFoldedLeads(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		if _, err := s.CreateCustomField(ctx, admin, crm.CustomField{Entity: "lead", Code: "UF_CRM_BUDGET", Label: "Бюджет", Type: "number"}); err != nil {
+			t.Fatal(err)
+		}
+		vat := crm.Amount(2000)
+		var ids []int64
+		for i := range 5 {
+			l := crm.Lead{Title: fmt.Sprintf("Заявка %d", i), Name: "Иван", Meta: crm.Meta{AssignedByID: admin.UserID},
+				Comms: crm.Comms{Phones: []crm.Comm{{Value: fmt.Sprintf("+7 916 100-00-%02d", i)}, {Value: "8 (800) 555-35-35", ValueType: "WORK"}}}}
+			if i%2 == 0 {
+				l.Emails = []crm.Comm{{Value: fmt.Sprintf("l%d@mail.ru", i)}}
+				l.Custom = map[string]any{"UF_CRM_BUDGET": float64(1000 * i)}
+				l.ExternalIDs = map[string]string{"site": fmt.Sprint(i)}
+				l.ProductRows = []crm.LineItem{
+					{Name: "Диван «Уют»", Price: 1_500_000, Quantity: 2000, Unit: "шт", VATRate: &vat, VATIncluded: true, Properties: map[string]any{"цвет": "синий"}},
+					{Name: "Доставка", Price: 50_000, Quantity: 1000},
+				}
+			}
+			v, err := s.CreateLead(ctx, admin, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, v.ID)
+		}
+		read := func(unfolded bool) ([]crm.Lead, []crm.Lead) {
+			store.SetNoFold(unfolded)
+			defer store.SetNoFold(false)
+			var got []crm.Lead
+			for _, id := range ids {
+				v, err := s.GetLead(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, v)
+			}
+			page, _, err := s.ListLeads(ctx, store.ListParams{Phone: "+78005553535", Limit: 3, Sort: "-id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got, page
+		}
+		byID, page := read(false)
+		wantByID, wantPage := read(true)
+		if !reflect.DeepEqual(byID, wantByID) {
+			t.Errorf("folded reads by id:\n%+v\nwant:\n%+v", byID, wantByID)
+		}
+		if !reflect.DeepEqual(page, wantPage) {
+			t.Errorf("folded page:\n%+v\nwant:\n%+v", page, wantPage)
+		}
+		if len(byID[0].ProductRows) != 2 || byID[0].ProductRows[0].VATRate == nil || len(byID[1].ProductRows) != 0 || len(page) != 3 {
+			t.Errorf("read back: %+v; page of %d", byID[0].ProductRows, len(page))
+		}
+		if _, err := s.GetLead(ctx, ids[4]+100); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing lead: %v", err)
+		}
+	})
 }

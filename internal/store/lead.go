@@ -56,11 +56,18 @@ var leadLoader = loader[crm.Lead]{
 		commsPart(EntityLead, func(v *crm.Lead) *crm.Comms { return &v.Comms }),
 		itemsPart(EntityLead, func(v *crm.Lead) *[]crm.LineItem { return &v.ProductRows }),
 	},
+	folds: append(extraFolds(EntityLead, func(v *crm.Lead) *crm.Extra { return &v.Extra }),
+		commsFold(EntityLead, func(v *crm.Lead) *crm.Comms { return &v.Comms }),
+		itemsFold(EntityLead, func(v *crm.Lead) *[]crm.LineItem { return &v.ProductRows })),
 }
 
 // GetLead returns a lead, live or in the recycle bin.
 func (s *Store) GetLead(ctx context.Context, id int64) (crm.Lead, error) {
-	v, err := leadLoader.get(s.rq(ctx), id)
+	get := leadLoader.get
+	if s.folded() {
+		get = leadLoader.foldGet
+	}
+	v, err := get(s.rq(ctx), id)
 	return scoped1(ctx, EntityLead, v, err)
 }
 
