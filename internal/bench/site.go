@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,7 +153,7 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 		Error   string   `json:"error"`
 		Files   []string `json:"files"`
 	}
-	cpuExp, cpuShop := procCPU(exp.ServerPID), procCPU(shop.ServerPID)
+	cpuExp, cpuShop := cpuSeconds(exp.ServerPID), cpuSeconds(shop.ServerPID)
 	t0 := time.Now()
 	err = call(exp, "POST", fmt.Sprintf("/api/v1/site-exchanges/%d/run?kind=catalog", s.ID), nil, &res)
 	// A long run is answered with its journal entry, still running:
@@ -165,7 +163,7 @@ func sitePhase(ctx context.Context, o Options, rep *SiteReport, log io.Writer) e
 		err = call(exp, "GET", fmt.Sprintf("/api/v1/exchanges/%d", res.EntryID), nil, &res)
 	}
 	rep.Seconds = time.Since(t0).Seconds()
-	rep.ExporterCPUSeconds, rep.SiteCPUSeconds = procCPU(exp.ServerPID)-cpuExp, procCPU(shop.ServerPID)-cpuShop
+	rep.ExporterCPUSeconds, rep.SiteCPUSeconds = cpuSeconds(exp.ServerPID)-cpuExp, cpuSeconds(shop.ServerPID)-cpuShop
 	close(stop)
 	wg.Wait()
 	rep.ExporterPeakAnonMiB, rep.SitePeakAnonMiB = int(peakExp.Load()>>10), int(peakShop.Load()>>10)
@@ -246,21 +244,11 @@ func saveHeap(ctx context.Context, debug, path string, log io.Writer) {
 	}
 }
 
-// procCPU is the CPU time (user and system) process pid has used, in
-// seconds (Linux; 0 elsewhere).
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// cpuSeconds is procCPU in seconds, 0 where it cannot be read.
+func cpuSeconds(pid int) float64 {
+	d, err := procCPU(pid)
 	if err != nil {
 		return 0
 	}
-	// The fields after the command (which may hold spaces) in its
-	// parentheses: utime and stime are the 12th and 13th of them.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) / 100 // USER_HZ
+	return d.Seconds()
 }

@@ -53,7 +53,7 @@ type groupCommitter struct {
 	afterMu sync.Mutex
 	after   []func()
 	// deferredSearch: the schema notes new rows' search text in
-	// fts_pending (migration 0058) for run to index before each commit.
+	// fts_pending (migration 0057) for run to index before each commit.
 	deferredSearch atomic.Bool
 }
 
@@ -221,14 +221,14 @@ func (g *groupCommitter) run(batch []writeReq) {
 }
 
 // searchTables are the tables with an FTS5 index T_fts whose new rows
-// migration 0058 notes in fts_pending.
+// migration 0057 notes in fts_pending.
 var searchTables = []string{"leads", "contacts", "accounts", "deals", "sales_orders", "invoices", "products"}
 
 // indexPending indexes the rows the batch (or a writer outside the group
 // committer before it) noted in fts_pending, in one statement per table,
 // inside the batch's transaction: FTS5 writes what a transaction indexed
 // as one segment at commit, where a savepoint per write made it write a
-// segment per record (see migration 0058). A failure here rolls the
+// segment per record (see migration 0057). A failure here rolls the
 // indexing back alone — the rows stay noted for the next commit, and
 // search finds them then — unless the rollback itself fails.
 func (g *groupCommitter) indexPending(ctx context.Context, tx *sql.Tx) error {

@@ -136,7 +136,7 @@ func (d *DB) Migrate(ctx context.Context) (applied int, err error) {
 }
 
 // noteDeferredSearch tells the group committer whether the schema defers
-// new rows' search indexing to it (migration 0058 on SQLite).
+// new rows' search indexing to it (migration 0057 on SQLite).
 func (d *DB) noteDeferredSearch(ctx context.Context) {
 	if d.commit == nil {
 		return

@@ -17,7 +17,7 @@ import (
 )
 
 // TestDeferredSearchIndex: on SQLite new rows' search text is indexed at
-// the end of each group commit (migration 0058) instead of by a segment
+// the end of each group commit (migration 0057) instead of by a segment
 // per write. One batch holds creates, creates rolled back with their
 // write, creates updated and deleted by the same write, and updates and
 // deletes of another write's still unindexed row; afterwards the FTS5
