@@ -450,50 +450,15 @@ func assignedFor(conn connection.Connection, set connection.Settings) int64 {
 }
 
 // journal records what became of a delivery's message (or a refused
-// request).
+// request): Ref is its mid, RecordID the message it made.
 func (s *Service) journal(ctx context.Context, connID int64, eventID, outcome string, messageID int64, msg string) {
-	msg = crm.ClipText(msg, 1000)
-	eventID = crm.ClipText(eventID, 255)
-	err := s.d.DB.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO channel_journal (channel, connection_id, event_id, outcome, message_id, error, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, crm.ChannelFacebook, connID, eventID, outcome, messageID, msg, s.d.Now().UnixMicro())
-		return err
-	})
-	if err != nil {
+	e := connection.JournalEntry{Ref: eventID, Outcome: outcome, RecordID: messageID, Error: msg}
+	if err := connection.WriteJournal(ctx, s.d.DB, connID, s.d.Now(), e); err != nil {
 		s.d.Log.Error("facebook: journal", "connection", connID, "err", err)
 	}
 }
 
-// JournalEntry is one delivery's message, or one refused request.
-type JournalEntry struct {
-	ID        int64     `json:"id"`
-	EventID   string    `json:"event_id"`
-	Outcome   string    `json:"outcome"`
-	MessageID int64     `json:"message_id,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // Journal lists a connection's last entries, newest first.
-func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]JournalEntry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
-	rows, err := s.d.DB.Read.QueryContext(ctx, `SELECT id, event_id, outcome, message_id, error, created_at FROM channel_journal
-		WHERE channel = $1 AND connection_id = $2 ORDER BY id DESC LIMIT $3`, crm.ChannelFacebook, connID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("facebook: journal of %d: %w", connID, err)
-	}
-	defer rows.Close()
-	out := []JournalEntry{}
-	for rows.Next() {
-		var e JournalEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &e.EventID, &e.Outcome, &e.MessageID, &e.Error, &at); err != nil {
-			return nil, fmt.Errorf("facebook: journal of %d: %w", connID, err)
-		}
-		e.CreatedAt = time.UnixMicro(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]connection.JournalEntry, error) {
+	return connection.ReadJournal(ctx, s.d.DB, connID, limit)
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/automation"
-	"github.com/obmen/obmen/internal/connector/telephony"
+	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -25,12 +25,12 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // journalHas waits for a journal entry of the call with the outcome.
-func (s *server) journalHas(connID int64, callID, outcome string) telephony.JournalEntry {
+func (s *server) journalHas(connID int64, callID, outcome string) connection.JournalEntry {
 	s.t.Helper()
-	var found telephony.JournalEntry
+	var found connection.JournalEntry
 	waitFor(s.t, callID+" "+outcome, func() bool {
 		for _, e := range s.hookInfo(connID).Journal {
-			if e.CallID == callID && e.Outcome == outcome {
+			if e.Ref == callID && e.Outcome == outcome {
 				found = e
 				return true
 			}
@@ -73,7 +73,7 @@ func TestAsteriskEvents(t *testing.T) {
 			"Disposition", "NO ANSWER", "AMAFlags", "DOCUMENTATION", "UniqueID", "1733400000.17", "UserField", ""}
 		f.emit(missed...)
 		e := s.journalHas(conn.ID, "1733400000.17", "created")
-		a := s.activity(e.ActivityID)
+		a := s.activity(e.RecordID)
 		if a.CallStatus != "missed" || a.Direction != "in" || a.OwnerType != "contact" || a.OwnerID != contact.ID || a.CallLine != "101" || !a.Done {
 			t.Fatalf("missed: %+v", a)
 		}
@@ -89,7 +89,7 @@ func TestAsteriskEvents(t *testing.T) {
 		f.emit(answered...)
 		f.emit(answered...)
 		e = s.journalHas(conn.ID, "1733400600.21", "repeat")
-		a = s.activity(e.ActivityID)
+		a = s.activity(e.RecordID)
 		if a.CallStatus != "answered" || a.Direction != "out" || a.CallLine != "102" || a.CallDuration != 61 || a.CommValue != "+79031234567" {
 			t.Fatalf("answered: %+v", a)
 		}

@@ -17,10 +17,10 @@ import (
 // to give the provider is the connection's hook URL, shown once when made
 // (POST /api/v1/connections/{id}/hook); HookAt is when it was.
 type HookInfo struct {
-	ConnectionID int64          `json:"connection_id"`
-	Type         string         `json:"type"`
-	HookAt       *time.Time     `json:"hook_at,omitempty"`
-	Journal      []JournalEntry `json:"journal"`
+	ConnectionID int64                     `json:"connection_id"`
+	Type         string                    `json:"type"`
+	HookAt       *time.Time                `json:"hook_at,omitempty"`
+	Journal      []connection.JournalEntry `json:"journal"`
 }
 
 // RegisterAPI serves GET /api/v1/telephony/connections/{id}: the last

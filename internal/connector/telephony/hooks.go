@@ -2,7 +2,6 @@ package telephony
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,47 +164,16 @@ func (cs *Calls) refuse(ctx context.Context, id int64, event, callID string, err
 }
 
 func (cs *Calls) journal(ctx context.Context, connID int64, event, callID, outcome string, activityID int64, msg string) {
-	msg = crm.ClipText(msg, 1000)
-	err := cs.d.DB.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO telephony_journal (connection_id, event, call_id, outcome, activity_id, error, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, connID, event, callID, outcome, activityID, msg, cs.d.Now().UnixMicro())
-		return err
-	})
-	if err != nil {
+	e := connection.JournalEntry{Event: event, Ref: callID, Outcome: outcome, RecordID: activityID, Error: msg}
+	if err := connection.WriteJournal(ctx, cs.d.DB, connID, cs.d.Now(), e); err != nil {
 		cs.d.Log.Error("telephony: journal", "connection", connID, "err", err)
 	}
 }
 
-// JournalEntry is one notification received.
-type JournalEntry struct {
-	ID         int64     `json:"id"`
-	Event      string    `json:"event"`
-	CallID     string    `json:"call_id"`
-	Outcome    string    `json:"outcome"`
-	ActivityID int64     `json:"activity_id,omitempty"`
-	Error      string    `json:"error,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-}
-
-// Journal lists a connection's last notifications, newest first.
-func (cs *Calls) Journal(ctx context.Context, connID int64, limit int) ([]JournalEntry, error) {
-	rows, err := cs.d.DB.Read.QueryContext(ctx, `SELECT id, event, call_id, outcome, activity_id, error, created_at FROM telephony_journal
-		WHERE connection_id = $1 ORDER BY id DESC LIMIT $2`, connID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("telephony: journal of connection %d: %w", connID, err)
-	}
-	defer rows.Close()
-	out := []JournalEntry{}
-	for rows.Next() {
-		var e JournalEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &e.Event, &e.CallID, &e.Outcome, &e.ActivityID, &e.Error, &at); err != nil {
-			return nil, fmt.Errorf("telephony: journal of connection %d: %w", connID, err)
-		}
-		e.CreatedAt = time.UnixMicro(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+// Journal lists a connection's last notifications, newest first: Event
+// is the provider's, Ref the call's id, RecordID the call's activity.
+func (cs *Calls) Journal(ctx context.Context, connID int64, limit int) ([]connection.JournalEntry, error) {
+	return connection.ReadJournal(ctx, cs.d.DB, connID, limit)
 }
 
 // zoneOf is the time zone Zadarma's times are in (the account's).

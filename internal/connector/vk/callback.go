@@ -443,51 +443,16 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// journal records what became of a notification (or a refused request).
+// journal records what became of a notification (or a refused request):
+// Event is its type, Ref VK's event_id, RecordID the message it made.
 func (s *Service) journal(ctx context.Context, connID int64, ev Event, outcome string, messageID int64, msg string) {
-	msg = crm.ClipText(msg, 1000)
-	err := s.d.DB.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO vk_journal (connection_id, event_id, event_type, outcome, message_id, error, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, connID, crm.ClipText(ev.EventID, 100), crm.ClipText(ev.Type, 100), outcome, messageID, msg,
-			s.d.Now().UnixMicro())
-		return err
-	})
-	if err != nil {
+	e := connection.JournalEntry{Event: ev.Type, Ref: ev.EventID, Outcome: outcome, RecordID: messageID, Error: msg}
+	if err := connection.WriteJournal(ctx, s.d.DB, connID, s.d.Now(), e); err != nil {
 		s.d.Log.Error("vk: journal", "connection", connID, "err", err)
 	}
 }
 
-// JournalEntry is one notification received.
-type JournalEntry struct {
-	ID        int64     `json:"id"`
-	EventID   string    `json:"event_id"`
-	EventType string    `json:"event_type"`
-	Outcome   string    `json:"outcome"`
-	MessageID int64     `json:"message_id,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // Journal lists a connection's last notifications, newest first.
-func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]JournalEntry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
-	rows, err := s.d.DB.Read.QueryContext(ctx, `SELECT id, event_id, event_type, outcome, message_id, error, created_at FROM vk_journal
-		WHERE connection_id = $1 ORDER BY id DESC LIMIT $2`, connID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("vk: journal of %d: %w", connID, err)
-	}
-	defer rows.Close()
-	out := []JournalEntry{}
-	for rows.Next() {
-		var e JournalEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &e.EventID, &e.EventType, &e.Outcome, &e.MessageID, &e.Error, &at); err != nil {
-			return nil, fmt.Errorf("vk: journal of %d: %w", connID, err)
-		}
-		e.CreatedAt = time.UnixMicro(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]connection.JournalEntry, error) {
+	return connection.ReadJournal(ctx, s.d.DB, connID, limit)
 }

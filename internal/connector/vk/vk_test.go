@@ -424,7 +424,7 @@ func TestCallback(t *testing.T) {
 			t.Fatalf("users.get asked %d times: a known client is not looked up again", n)
 		}
 		j, _ = e.svc.Journal(ctx, e.conn.ID, 3)
-		if j[0].Outcome != vk.OutcomeStored || j[1].Outcome != vk.OutcomeDuplicate || j[1].EventID != "ev-1" {
+		if j[0].Outcome != vk.OutcomeStored || j[1].Outcome != vk.OutcomeDuplicate || j[1].Ref != "ev-1" {
 			t.Fatalf("journal: %+v", j)
 		}
 
