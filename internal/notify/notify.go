@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,8 +143,17 @@ const (
 // scan, in one transaction with their send jobs and the cursors. It
 // returns how many it made.
 func (s *Service) Scan(ctx context.Context) (int, error) {
+	// One scan at a time across instances: two at once read the same
+	// cursors, and their upserts of the cursor rows and of the same
+	// notifications' dedup keys could wait on each other — PostgreSQL
+	// then fails one with a deadlock (seen in CI).
+	release, err := s.db.LockKeys(ctx, "notify.scan")
+	if err != nil {
+		return 0, fmt.Errorf("notify: scan: %w", err)
+	}
+	defer release()
 	var made int
-	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		made = 0
 		var out []Notification
 		now := s.now()
@@ -410,9 +421,11 @@ func cursors(ctx context.Context, tx *sql.Tx) (map[string]int64, error) {
 // saveCursors moves the cursors forward only: a scan that raced another
 // never takes one back.
 func saveCursors(ctx context.Context, tx *sql.Tx, cur map[string]int64) error {
-	for name, v := range cur {
+	// In the names' order (a map's is random), so that writers of the
+	// same rows take their locks in one order.
+	for _, name := range slices.Sorted(maps.Keys(cur)) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_cursors (name, last_id) VALUES ($1, $2)
-			ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id WHERE outbox_cursors.last_id < excluded.last_id`, name, v); err != nil {
+			ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id WHERE outbox_cursors.last_id < excluded.last_id`, name, cur[name]); err != nil {
 			return fmt.Errorf("notify: save cursor %s: %w", name, err)
 		}
 	}
