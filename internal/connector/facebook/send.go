@@ -3,7 +3,6 @@ package facebook
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -125,21 +124,7 @@ func (s *Service) prepare(ctx context.Context, p page, m crm.Message) (string, s
 // the time of its next attempt.
 func (s *Service) Deliver(ctx context.Context, id int64) error {
 	ctx = store.Unscoped(ctx)
-	actor := crm.Actor{Integration: Integration}
-	now := s.d.Now()
-	var claimed bool
-	m, err := s.d.Store.UpdateMessage(ctx, actor, id, func(m *crm.Message) error {
-		if m.Direction != crm.DirectionOut || m.Channel != crm.ChannelFacebook || m.Status != crm.MessageQueued ||
-			(m.RetryAt != nil && m.RetryAt.After(now)) {
-			return errNotDue
-		}
-		claimed = true
-		m.Status, m.Error, m.ErrorCode, m.RetryAt = crm.MessageSending, "", "", nil
-		return nil
-	})
-	if errors.Is(err, errNotDue) || errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	m, claimed, err := s.outbox().Claim(ctx, id)
 	if err != nil || !claimed {
 		return err
 	}
@@ -151,10 +136,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			sent, err = p.c.SendText(ctx, p.set.String(SetPageID), m.ChatID, text, tag)
 		}
 	}
-	_, uerr := s.d.Store.UpdateMessage(context.WithoutCancel(ctx), actor, id, func(cur *crm.Message) error {
-		if cur.Status != crm.MessageSending {
-			return errNotDue
-		}
+	uerr := s.outbox().Record(ctx, id, func(cur *crm.Message) error {
 		if err == nil {
 			at := s.d.Now()
 			cur.Status, cur.ExternalID, cur.SentAt = crm.MessageSent, sent.MessageID, &at
@@ -188,11 +170,8 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
-	if errors.Is(uerr, errNotDue) {
-		uerr = nil
-	}
 	if uerr != nil {
-		return fmt.Errorf("facebook: message %d: %w", id, uerr)
+		return uerr
 	}
 	if errors.As(err, new(*local)) {
 		return nil
@@ -200,41 +179,23 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 	return err
 }
 
-var errNotDue = errors.New("facebook: the message is not due")
+// outbox is the at-most-once course of the messages.
+func (s *Service) outbox() connector.Outbox {
+	return connector.Outbox{Store: s.d.Store, Channel: crm.ChannelFacebook, Actor: crm.Actor{Integration: Integration}, Now: s.d.Now, Log: s.d.Log}
+}
 
 // Sweep marks unknown the sends left "sending" longer than stuckAfter
 // and delivers the queued messages whose time has come. It returns how
 // many it delivered or tried.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	ctx = store.Unscoped(ctx)
-	stuck, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 100, Filters: []store.Filter{
-		{Field: "channel", Op: "eq", Value: crm.ChannelFacebook}, {Field: "status", Op: "eq", Value: crm.MessageSending},
-		{Field: "updated_at", Op: "lt", Value: s.d.Now().Add(-stuckAfter).UTC().Format(time.RFC3339Nano)}}})
-	if err != nil {
+	o := s.outbox()
+	if err := o.SettleStuck(ctx, stuckAfter, func(cur *crm.Message) error {
+		cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("facebook.error.unknown"), "unknown"
+		return nil
+	}); err != nil {
 		return 0, err
 	}
-	for _, m := range stuck {
-		_, err := s.d.Store.UpdateMessage(ctx, crm.Actor{Integration: Integration}, m.ID, func(cur *crm.Message) error {
-			if cur.Status != crm.MessageSending {
-				return errNotDue
-			}
-			cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("facebook.error.unknown"), "unknown"
-			return nil
-		})
-		if err != nil && !errors.Is(err, errNotDue) {
-			return 0, err
-		}
-	}
-	due, err := s.d.Store.DueMessages(ctx, crm.ChannelFacebook, s.d.Now(), 50)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range due {
-		if err := s.Deliver(ctx, m.ID); err != nil {
-			s.d.Log.Warn("facebook: deliver", "message", m.ID, "err", err)
-		}
-	}
-	return len(due), nil
+	return o.DeliverDue(ctx, s.Deliver)
 }
 
 // Run sweeps the outbox every few seconds until ctx ends.

@@ -78,21 +78,7 @@ func (s *Service) chatOf(ctx context.Context, ownerType string, ownerID int64) (
 // time of its next attempt.
 func (s *Service) Deliver(ctx context.Context, id int64) error {
 	ctx = store.Unscoped(ctx)
-	actor := crm.Actor{Integration: Integration}
-	now := s.d.Now()
-	var claimed bool
-	m, err := s.d.Store.UpdateMessage(ctx, actor, id, func(m *crm.Message) error {
-		if m.Direction != crm.DirectionOut || m.Channel != crm.ChannelTelegram || m.Status != crm.MessageQueued ||
-			(m.RetryAt != nil && m.RetryAt.After(now)) {
-			return errNotDue
-		}
-		claimed = true
-		m.Status, m.Error, m.ErrorCode, m.RetryAt = crm.MessageSending, "", "", nil
-		return nil
-	})
-	if errors.Is(err, errNotDue) || errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	m, claimed, err := s.outbox().Claim(ctx, id)
 	if err != nil || !claimed {
 		return err
 	}
@@ -101,10 +87,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 	if err == nil {
 		sent, err = s.sendAll(ctx, b, m)
 	}
-	_, uerr := s.d.Store.UpdateMessage(context.WithoutCancel(ctx), actor, id, func(cur *crm.Message) error {
-		if cur.Status != crm.MessageSending {
-			return errNotDue
-		}
+	uerr := s.outbox().Record(ctx, id, func(cur *crm.Message) error {
 		if err == nil {
 			at := time.Unix(sent.Date, 0).UTC()
 			if sent.Date == 0 {
@@ -143,16 +126,16 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
-	if errors.Is(uerr, errNotDue) {
-		uerr = nil
-	}
 	if uerr != nil {
-		return fmt.Errorf("telegram: message %d: %w", id, uerr)
+		return uerr
 	}
 	return err
 }
 
-var errNotDue = errors.New("telegram: the message is not due")
+// outbox is the at-most-once course of Telegram's outgoing messages.
+func (s *Service) outbox() connector.Outbox {
+	return connector.Outbox{Store: s.d.Store, Channel: crm.ChannelTelegram, Actor: crm.Actor{Integration: Integration}, Now: s.d.Now, Log: s.d.Log}
+}
 
 // partial is a send whose text (or first files) went and a later file
 // did not.
@@ -209,35 +192,14 @@ func (s *Service) sendAll(ctx context.Context, b bot, m crm.Message) (Message, e
 // and delivers the queued messages whose time has come. It returns how
 // many it delivered or tried.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	ctx = store.Unscoped(ctx)
-	stuck, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 100, Filters: []store.Filter{
-		{Field: "channel", Op: "eq", Value: crm.ChannelTelegram}, {Field: "status", Op: "eq", Value: crm.MessageSending},
-		{Field: "updated_at", Op: "lt", Value: s.d.Now().Add(-stuckAfter).UTC().Format(time.RFC3339Nano)}}})
-	if err != nil {
+	o := s.outbox()
+	if err := o.SettleStuck(ctx, stuckAfter, func(cur *crm.Message) error {
+		cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("telegram.error.unknown"), "unknown"
+		return nil
+	}); err != nil {
 		return 0, err
 	}
-	for _, m := range stuck {
-		_, err := s.d.Store.UpdateMessage(ctx, crm.Actor{Integration: Integration}, m.ID, func(cur *crm.Message) error {
-			if cur.Status != crm.MessageSending {
-				return errNotDue
-			}
-			cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("telegram.error.unknown"), "unknown"
-			return nil
-		})
-		if err != nil && !errors.Is(err, errNotDue) {
-			return 0, err
-		}
-	}
-	due, err := s.d.Store.DueMessages(ctx, crm.ChannelTelegram, s.d.Now(), 50)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range due {
-		if err := s.Deliver(ctx, m.ID); err != nil {
-			s.d.Log.Warn("telegram: deliver", "message", m.ID, "err", err)
-		}
-	}
-	return len(due), nil
+	return o.DeliverDue(ctx, s.Deliver)
 }
 
 // File opens attachment n of a message that Telegram keeps (getFile):

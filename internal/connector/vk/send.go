@@ -143,21 +143,7 @@ func (s *Service) firstCommunity(ctx context.Context) (community, error) {
 // error 6 (too many requests) too, with a pause.
 func (s *Service) Deliver(ctx context.Context, id int64) error {
 	ctx = store.Unscoped(ctx)
-	actor := crm.Actor{Integration: Integration}
-	now := s.d.Now()
-	var claimed bool
-	m, err := s.d.Store.UpdateMessage(ctx, actor, id, func(m *crm.Message) error {
-		if m.Direction != crm.DirectionOut || m.Channel != crm.ChannelVK || m.Status != crm.MessageQueued ||
-			(m.RetryAt != nil && m.RetryAt.After(now)) {
-			return errNotDue
-		}
-		claimed = true
-		m.Status, m.Error, m.ErrorCode, m.RetryAt = crm.MessageSending, "", "", nil
-		return nil
-	})
-	if errors.Is(err, errNotDue) || errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	m, claimed, err := s.outbox().Claim(ctx, id)
 	if err != nil || !claimed {
 		return err
 	}
@@ -180,10 +166,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 		}
 	}
 	broken := false
-	_, uerr := s.d.Store.UpdateMessage(context.WithoutCancel(ctx), actor, id, func(cur *crm.Message) error {
-		if cur.Status != crm.MessageSending {
-			return errNotDue
-		}
+	uerr := s.outbox().Record(ctx, id, func(cur *crm.Message) error {
 		if err == nil {
 			at := s.d.Now().UTC()
 			cur.Status, cur.ExternalID, cur.SentAt = crm.MessageSent, strconv.FormatInt(sentID, 10), &at
@@ -229,17 +212,13 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			s.d.Log.Warn("vk: mark the connection broken", "connection", m.ConnectionID, "err", berr)
 		}
 	}
-	if errors.Is(uerr, errNotDue) {
-		uerr = nil
-	}
 	if uerr != nil {
-		return fmt.Errorf("vk: message %d: %w", id, uerr)
+		return uerr
 	}
 	return err
 }
 
 var (
-	errNotDue  = errors.New("vk: the message is not due")
 	errBadPeer = errors.New("the chat id is not a VK peer id")
 	errNoFile  = errors.New("the file could not be uploaded to VK")
 )
@@ -344,37 +323,21 @@ func (s *Service) fetch(ctx context.Context, u string) ([]byte, error) {
 // past resendWindow — and delivers the queued messages whose time has
 // come. It returns how many it delivered or tried.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	ctx = store.Unscoped(ctx)
-	stuck, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 100, Filters: []store.Filter{
-		{Field: "channel", Op: "eq", Value: crm.ChannelVK}, {Field: "status", Op: "eq", Value: crm.MessageSending},
-		{Field: "updated_at", Op: "lt", Value: s.d.Now().Add(-stuckAfter).UTC().Format(time.RFC3339Nano)}}})
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range stuck {
-		_, err := s.d.Store.UpdateMessage(ctx, crm.Actor{Integration: Integration}, m.ID, func(cur *crm.Message) error {
-			if cur.Status != crm.MessageSending {
-				return errNotDue
-			}
-			if s.d.Now().Sub(cur.CreatedAt) < resendWindow {
-				cur.Status, cur.RetryAt = crm.MessageQueued, nil
-				return nil
-			}
-			cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("vk.error.unknown"), "unknown"
+	o := s.outbox()
+	if err := o.SettleStuck(ctx, stuckAfter, func(cur *crm.Message) error {
+		if s.d.Now().Sub(cur.CreatedAt) < resendWindow {
+			cur.Status, cur.RetryAt = crm.MessageQueued, nil
 			return nil
-		})
-		if err != nil && !errors.Is(err, errNotDue) {
-			return 0, err
 		}
-	}
-	due, err := s.d.Store.DueMessages(ctx, crm.ChannelVK, s.d.Now(), 50)
-	if err != nil {
+		cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("vk.error.unknown"), "unknown"
+		return nil
+	}); err != nil {
 		return 0, err
 	}
-	for _, m := range due {
-		if err := s.Deliver(ctx, m.ID); err != nil {
-			s.d.Log.Warn("vk: deliver", "message", m.ID, "err", err)
-		}
-	}
-	return len(due), nil
+	return o.DeliverDue(ctx, s.Deliver)
+}
+
+// outbox is the at-most-once course of the messages.
+func (s *Service) outbox() connector.Outbox {
+	return connector.Outbox{Store: s.d.Store, Channel: crm.ChannelVK, Actor: crm.Actor{Integration: Integration}, Now: s.d.Now, Log: s.d.Log}
 }

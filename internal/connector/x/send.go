@@ -177,21 +177,7 @@ func (e *local) Error() string { return "x: " + e.code + ": " + e.text }
 // for it among the account's recent posts first (Reconcile).
 func (s *Service) Deliver(ctx context.Context, id int64) error {
 	ctx = store.Unscoped(ctx)
-	actor := crm.Actor{Integration: Integration}
-	now := s.d.Now()
-	var claimed bool
-	m, err := s.d.Store.UpdateMessage(ctx, actor, id, func(m *crm.Message) error {
-		if m.Direction != crm.DirectionOut || m.Channel != crm.ChannelTwitter || m.Status != crm.MessageQueued ||
-			(m.RetryAt != nil && m.RetryAt.After(now)) {
-			return errNotDue
-		}
-		claimed = true
-		m.Status, m.Error, m.ErrorCode, m.RetryAt = crm.MessageSending, "", "", nil
-		return nil
-	})
-	if errors.Is(err, errNotDue) || errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	m, claimed, err := s.outbox().Claim(ctx, id)
 	if err != nil || !claimed {
 		return err
 	}
@@ -204,18 +190,12 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			posted, err = a.c.Post(ctx, m.Text)
 		}
 	}
-	_, uerr := s.d.Store.UpdateMessage(context.WithoutCancel(ctx), actor, id, func(cur *crm.Message) error {
-		if cur.Status != crm.MessageSending {
-			return errNotDue
-		}
+	uerr := s.outbox().Record(ctx, id, func(cur *crm.Message) error {
 		s.settle(cur, posted, err)
 		return nil
 	})
-	if errors.Is(uerr, errNotDue) {
-		uerr = nil
-	}
 	if uerr != nil {
-		return fmt.Errorf("x: message %d: %w", id, uerr)
+		return uerr
 	}
 	if errors.As(err, new(*local)) {
 		return nil
@@ -260,7 +240,10 @@ func (s *Service) settle(cur *crm.Message, posted Tweet, err error) {
 	}
 }
 
-var errNotDue = errors.New("x: the message is not due")
+// outbox is the at-most-once course of the posts.
+func (s *Service) outbox() connector.Outbox {
+	return connector.Outbox{Store: s.d.Store, Channel: crm.ChannelTwitter, Actor: crm.Actor{Integration: Integration}, Now: s.d.Now, Log: s.d.Log}
+}
 
 // same says a post's text as X shows it is the text that was sent: X
 // escapes &, < and > and replaces links by t.co ones.
@@ -306,7 +289,7 @@ func (s *Service) Reconcile(ctx context.Context, id int64) error {
 	}
 	_, uerr := s.d.Store.UpdateMessage(context.WithoutCancel(ctx), crm.Actor{Integration: Integration}, id, func(cur *crm.Message) error {
 		if cur.Status != crm.MessageUnknown || cur.ErrorCode != codeCheck {
-			return errNotDue
+			return connector.ErrNotDue
 		}
 		var ae *APIError
 		switch {
@@ -323,7 +306,7 @@ func (s *Service) Reconcile(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
-	if errors.Is(uerr, errNotDue) {
+	if errors.Is(uerr, connector.ErrNotDue) {
 		uerr = nil
 	}
 	if uerr != nil {
@@ -346,23 +329,12 @@ func lookAgainAt(err error, now time.Time) time.Time {
 // time has come. It returns how many it delivered or tried.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	ctx = store.Unscoped(ctx)
-	stuck, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 100, Filters: []store.Filter{
-		{Field: "channel", Op: "eq", Value: crm.ChannelTwitter}, {Field: "status", Op: "eq", Value: crm.MessageSending},
-		{Field: "updated_at", Op: "lt", Value: s.d.Now().Add(-stuckAfter).UTC().Format(time.RFC3339Nano)}}})
-	if err != nil {
+	o := s.outbox()
+	if err := o.SettleStuck(ctx, stuckAfter, func(cur *crm.Message) error {
+		cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("x.error.checking"), codeCheck
+		return nil
+	}); err != nil {
 		return 0, err
-	}
-	for _, m := range stuck {
-		_, err := s.d.Store.UpdateMessage(ctx, crm.Actor{Integration: Integration}, m.ID, func(cur *crm.Message) error {
-			if cur.Status != crm.MessageSending {
-				return errNotDue
-			}
-			cur.Status, cur.Error, cur.ErrorCode = crm.MessageUnknown, s.t("x.error.checking"), codeCheck
-			return nil
-		})
-		if err != nil && !errors.Is(err, errNotDue) {
-			return 0, err
-		}
 	}
 	check, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 20, Filters: []store.Filter{
 		{Field: "channel", Op: "eq", Value: crm.ChannelTwitter}, {Field: "status", Op: "eq", Value: crm.MessageUnknown},
@@ -375,16 +347,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			s.d.Log.Warn("x: reconcile", "message", m.ID, "err", err)
 		}
 	}
-	due, err := s.d.Store.DueMessages(ctx, crm.ChannelTwitter, s.d.Now(), 50)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range due {
-		if err := s.Deliver(ctx, m.ID); err != nil {
-			s.d.Log.Warn("x: deliver", "message", m.ID, "err", err)
-		}
-	}
-	return len(due), nil
+	return o.DeliverDue(ctx, s.Deliver)
 }
 
 // Run sweeps the outbox every few seconds until ctx ends.
