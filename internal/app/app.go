@@ -365,21 +365,16 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 			}
 		}
 		for _, ch := range channels {
-			if channel == "" && ch.Name() != crm.ChannelTwitter {
-				m, err := ch.Send(ctx, actor, reply)
-				if errors.Is(err, connector.ErrNoChat) {
-					continue
-				}
-				return m, err
-			}
-			if ch.Name() != channel {
+			if ch.Name() != channel && (channel != "" || ch.Name() == crm.ChannelTwitter) {
 				continue
 			}
 			m, err := ch.Send(ctx, actor, reply)
-			if errors.Is(err, connector.ErrNoChat) {
-				return m, web.ErrNoChat
+			if !errors.Is(err, connector.ErrNoChat) {
+				return m, err
 			}
-			return m, err
+			if channel != "" {
+				break // the channel chosen has no conversation
+			}
 		}
 		return crm.Message{}, web.ErrNoChat
 	}, names...)

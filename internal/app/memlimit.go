@@ -18,9 +18,9 @@ import (
 // ~30–35 MB (obmen bench --site-products, 2026-12-06). With this rule
 // and 8 MB reader caches (db.go): 197 MiB VmHWM, 154 MiB anonymous — five
 // runs at load 21–31 on 2 CPUs ranged 179–205 MiB, so 200 MB is met only
-// narrowly; the rest is SQLite's (~75 MiB) and the binary's pages (~44). SQLite's
-// memory (page caches, through modernc's libc: ~75 MiB of the site's at
-// 100,000) is outside the Go runtime and outside this limit.
+// narrowly; the rest is SQLite's page caches (through modernc's libc,
+// ~75 MiB, outside the Go runtime and this limit) and the binary's pages
+// (~44 MiB).
 const goMemoryFloor = 80 << 20
 
 // memoryLimitFor is the soft memory limit for a live heap of live bytes
