@@ -95,6 +95,14 @@ func (c *Catalog) T(lang, key string) string {
 	return key
 }
 
+// Tf is T formatted with args (fmt.Sprintf) when there are any.
+func (c *Catalog) Tf(lang, key string, args ...any) string {
+	if len(args) == 0 {
+		return c.T(lang, key)
+	}
+	return fmt.Sprintf(c.T(lang, key), args...)
+}
+
 // Keys lists the keys of lang.
 func (c *Catalog) Keys(lang string) []string {
 	c.mu.RLock()

@@ -162,6 +162,57 @@ func (t *Tx) LastChatMessage(channel string, connectionID int64, chatID string) 
 	return ms[0], nil
 }
 
+// RecordAssignee returns the user responsible for a lead, contact or
+// account and whether the record is live (not in the recycle bin); a
+// record that is not there is (0, false).
+func (t *Tx) RecordAssignee(entity string, id int64) (assigned int64, live bool, err error) {
+	table := map[string]string{EntityLead: "leads", EntityContact: "contacts", EntityAccount: "accounts"}[entity]
+	if table == "" {
+		return 0, false, nil
+	}
+	var deleted int64
+	err = t.QueryRow("SELECT assigned_by_id, deleted_at FROM "+table+" WHERE id = $1", id).Scan(&assigned, &deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store: %s %d: %w", entity, id, err)
+	}
+	return assigned, deleted == 0, nil
+}
+
+// ChatOwner finds the record a conversation's next incoming message goes
+// to, and the user responsible for it: the record of the conversation's
+// last message while that record is live, else the contact, then the
+// lead, that knows the client as externalID under system (deleted or not:
+// the message waits there for the restore). Entity "" means none yet.
+func (t *Tx) ChatOwner(channel string, connectionID int64, chatID, system, externalID string) (entity string, id, assigned int64, err error) {
+	last, err := t.LastChatMessage(channel, connectionID, chatID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", 0, 0, err
+	}
+	if err == nil && last.OwnerID != 0 {
+		assigned, live, err := t.RecordAssignee(last.OwnerType, last.OwnerID)
+		if err != nil {
+			return "", 0, 0, err
+		}
+		if live {
+			return last.OwnerType, last.OwnerID, assigned, nil
+		}
+	}
+	for _, entity := range []string{EntityContact, EntityLead} {
+		id, err := t.Unscoped().IDByExternal(entity, system, externalID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return "", 0, 0, err
+		}
+		if id != 0 {
+			assigned, _, err := t.RecordAssignee(entity, id)
+			return entity, id, assigned, err
+		}
+	}
+	return "", 0, 0, nil
+}
+
 // DueMessages lists the outgoing messages of channel waiting to be sent
 // (queued, their retry time passed), oldest first, at most limit.
 func (s *Store) DueMessages(ctx context.Context, channel string, now time.Time, limit int) ([]crm.Message, error) {

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -56,27 +57,27 @@ func (s *Service) orderLines(ctx context.Context, o *crm.SalesOrder) ([]commerce
 		case it.ServiceID != 0:
 			kind = "Услуга"
 			if v, ok := services[it.ServiceID]; ok {
-				id = firstNonEmpty(v.ExternalIDs[crm.IntegrationOneC], ownID("service", v.ID))
+				id = cmp.Or(v.ExternalIDs[crm.IntegrationOneC], ownID("service", v.ID))
 			}
 		case it.ProductID != 0:
 			if p, ok := products[it.ProductID]; ok {
-				id, article = firstNonEmpty(p.ExternalIDs[crm.IntegrationOneC], ownID("product", p.ID)), p.Article
+				id, article = cmp.Or(p.ExternalIDs[crm.IntegrationOneC], ownID("product", p.ID)), p.Article
 				if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 && v.ProductID == p.ID {
 					id = variantID(id, &v)
-					article = firstNonEmpty(v.Article, article)
+					article = cmp.Or(v.Article, article)
 				}
 			}
 		}
 		if id == "" {
-			id = firstNonEmpty(exchange.KeptLineID(it), exchange.NameLineID(it.Name))
+			id = cmp.Or(exchange.KeptLineID(it), exchange.NameLineID(it.Name))
 		}
 		chars := exchange.LineCharacteristics(it.Properties)
 		if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 {
 			chars = exchange.VariantCharacteristics(chars, &v)
 		}
-		unit := firstNonEmpty(it.Unit, "шт")
+		unit := cmp.Or(it.Unit, "шт")
 		code, _ := it.Properties["unit_code"].(string)
-		out = append(out, exchange.DocumentLine(it, id, article, kind, unit, firstNonEmpty(code, units[strings.ToLower(unit)]), chars))
+		out = append(out, exchange.DocumentLine(it, id, article, kind, unit, cmp.Or(code, units[strings.ToLower(unit)]), chars))
 	}
 	return out, nil
 }

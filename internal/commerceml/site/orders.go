@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -199,7 +200,7 @@ func (s *Service) counterparty(ctx context.Context, actor crm.Actor, d *commerce
 	if b == nil {
 		return 0, nil
 	}
-	full := firstNonEmpty(b.FullName, b.OfficialName, b.Name)
+	full := cmp.Or(b.FullName, b.OfficialName, b.Name)
 	if full == "" {
 		return 0, nil
 	}
@@ -211,7 +212,7 @@ func (s *Service) counterparty(ctx context.Context, actor crm.Actor, d *commerce
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	a := crm.Account{Title: firstNonEmpty(b.Name, full), FullName: full, INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP)}
+	a := crm.Account{Title: cmp.Or(b.Name, full), FullName: full, INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP)}
 	if !b.IsLegal() {
 		a.Kind = crm.AccountPerson
 	}
@@ -221,15 +222,6 @@ func (s *Service) counterparty(ctx context.Context, actor crm.Actor, d *commerce
 		return 0, err
 	}
 	return got.ID, nil
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // lines turns the document's goods into line items: a good Obmen
@@ -252,7 +244,7 @@ func (s *Service) lines(ctx context.Context, d *commerceml.Document) ([]crm.Line
 		if err != nil {
 			return nil, fmt.Errorf("line %d (%s): %w", i+1, it.Name, err)
 		}
-		li := crm.LineItem{Name: firstNonEmpty(it.Name, it.Article, it.ID), Price: price, Quantity: qty, Unit: it.Unit, VATRate: vat, VATIncluded: true,
+		li := crm.LineItem{Name: cmp.Or(it.Name, it.Article, it.ID), Price: price, Quantity: qty, Unit: it.Unit, VATRate: vat, VATIncluded: true,
 			Properties: exchange.LineProperties(&it)}
 		for _, t := range it.Taxes {
 			if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Included) == "false" {
@@ -406,7 +398,7 @@ func (s *Service) writeBack(ctx context.Context, set Settings, dir string, list 
 				if it.buyerID != "" && it.buyerAccount == a.ID {
 					id = it.buyerID
 				}
-				d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: firstNonEmpty(a.FullName, a.Title), Role: "Покупатель"}}
+				d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: cmp.Or(a.FullName, a.Title), Role: "Покупатель"}}
 			}
 		}
 		if err := w.Write(d); err != nil {

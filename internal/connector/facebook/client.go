@@ -10,12 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/connector"
 )
 
 // DefaultBase is the Graph API's address; Version the API version the
@@ -107,19 +106,6 @@ func (e *APIError) Kind() string {
 	return KindOther
 }
 
-// NotSent is a request that surely never reached Meta (the connection
-// could not be made): sending it again cannot deliver twice.
-type NotSent struct{ Err error }
-
-func (e *NotSent) Error() string { return "facebook: not sent: " + e.Err.Error() }
-func (e *NotSent) Unwrap() error { return e.Err }
-
-// Refused is a request the outbound policy did not let out.
-type Refused struct{ Err error }
-
-func (e *Refused) Error() string { return "facebook: refused by the outbound policy: " + e.Err.Error() }
-func (e *Refused) Unwrap() error { return e.Err }
-
 // Sent is the Send API's answer.
 type Sent struct {
 	RecipientID string `json:"recipient_id"`
@@ -173,28 +159,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, b, err := connector.Call(c.HTTP, req, maxAnswer, "facebook: "+path, c.hide)
 	if err != nil {
-		// The token is in the URL: it never goes into an error message.
-		e := fmt.Errorf("facebook: %s: %s", path, c.hide(err))
-		var op *net.OpError
-		var blocked *httpx.BlockedError
-		if errors.As(err, &blocked) {
-			return &Refused{Err: e}
-		}
-		if errors.As(err, &op) && op.Op == "dial" {
-			return &NotSent{Err: e}
-		}
-		return e
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("facebook: %s: reading the answer: %s", path, c.hide(err))
+		return err
 	}
 	return DecodeAnswer(res.StatusCode, b, out)
 }

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/i18n"
 	"github.com/obmen/obmen/internal/store"
@@ -178,24 +179,15 @@ type page struct {
 }
 
 func (s *Service) open(ctx context.Context, id int64) (page, error) {
-	conn, set, err := s.d.Conns.Open(ctx, id)
+	conn, set, err := connector.Open(ctx, s.d.Conns, id, Type)
 	if err != nil {
 		return page{}, err
-	}
-	if conn.Type != Type {
-		return page{}, store.NotFound("facebook connection", id)
 	}
 	return page{conn: conn, set: set, c: clientOf(set, s.d.HTTP)}, nil
 }
 
 // t is a message in Russian, the language of the users' records.
-func (s *Service) t(key string, args ...any) string {
-	msg := s.msgs.T("ru", key)
-	if len(args) > 0 {
-		msg = fmt.Sprintf(msg, args...)
-	}
-	return msg
-}
+func (s *Service) t(key string, args ...any) string { return s.msgs.Tf(i18n.Ru, key, args...) }
 
 // explain is a send's failure in the user's words, for the message.
 func (s *Service) explain(err error) (text, code string) {
@@ -221,11 +213,6 @@ func (s *Service) explain(err error) (text, code string) {
 		}
 		return s.t("facebook.error.other", ae.Code, ae.Message), code
 	}
-	if errors.As(err, new(*Refused)) {
-		return s.t("facebook.error.refused"), "refused"
-	}
-	if errors.As(err, new(*NotSent)) {
-		return s.t("facebook.error.network"), "network"
-	}
-	return s.t("facebook.error.unknown"), "unknown"
+	k := connector.Undelivered(err)
+	return s.t("facebook.error." + k), k
 }

@@ -158,9 +158,9 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			// Meta names no wait: a minute, then again.
 			retry := s.d.Now().Add(time.Minute)
 			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
-		case errors.As(err, &ae), errors.As(err, new(*Refused)):
+		case errors.As(err, &ae), errors.As(err, new(*connector.Refused)):
 			cur.Status = crm.MessageFailed
-		case errors.As(err, new(*NotSent)):
+		case errors.As(err, new(*connector.NotSent)):
 			retry := s.d.Now().Add(30 * time.Second)
 			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
 		default:

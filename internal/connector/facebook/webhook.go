@@ -5,18 +5,17 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -128,22 +127,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 // hookPage opens the connection of a webhook's path, answering 404 (or
 // 503) itself when it cannot.
 func (s *Service) hookPage(w http.ResponseWriter, r *http.Request) (page, bool) {
-	id, err := strconv.ParseInt(r.PathValue("connection_id"), 10, 64)
-	if err != nil || id <= 0 {
-		http.Error(w, "no webhook at this address", http.StatusNotFound)
-		return page{}, false
-	}
-	p, err := s.open(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		http.Error(w, "no webhook at this address", http.StatusNotFound)
-		return page{}, false
-	}
-	if err != nil {
-		s.d.Log.Error("facebook: open connection", "connection", id, "err", err)
-		http.Error(w, "try again later", http.StatusServiceUnavailable)
-		return page{}, false
-	}
-	return p, true
+	return connector.HookConnection(w, r, s.d.Log, "facebook", s.open)
 }
 
 // ServeVerify answers Meta's verification of the callback URL: with
@@ -311,12 +295,12 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 		return res, nil
 	}
 	res.Outcome = OutcomeStored
-	owner, ownerID, assigned, err := ownerOf(t, conn.ID, psid)
+	owner, ownerID, assigned, err := t.ChatOwner(crm.ChannelFacebook, conn.ID, psid, System, psid)
 	if err != nil {
 		return res, err
 	}
 	if ownerID == 0 {
-		assigned = assignedFor(conn, set)
+		assigned = connector.AssignedFor(conn, set, SetAssignedTo)
 		name := strings.TrimSpace(who.FirstName + " " + who.LastName)
 		if name == "" {
 			name = psid
@@ -332,7 +316,7 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	msg.OwnerType, msg.OwnerID, msg.AssignedByID = owner, ownerID, assigned
 	if assigned == 0 {
-		msg.AssignedByID = assignedFor(conn, set)
+		msg.AssignedByID = connector.AssignedFor(conn, set, SetAssignedTo)
 	}
 	created, err := t.CreateMessage(msg)
 	if err != nil {
@@ -394,59 +378,6 @@ func (s *Service) known(ctx context.Context, psid string) (bool, error) {
 	ms, _, err := s.d.Store.ListMessages(ctx, store.ListParams{Limit: 1, Filters: []store.Filter{
 		{Field: "channel", Op: "eq", Value: crm.ChannelFacebook}, {Field: "chat_id", Op: "eq", Value: psid}}})
 	return len(ms) > 0, err
-}
-
-// ownerOf finds the record a person's message goes to (0: none yet) and
-// the user responsible for it.
-func ownerOf(t *store.Tx, connID int64, psid string) (string, int64, int64, error) {
-	live := func(entity string, id int64) (int64, bool, error) {
-		table := map[string]string{store.EntityLead: "leads", store.EntityContact: "contacts", store.EntityAccount: "accounts"}[entity]
-		if table == "" {
-			return 0, false, nil
-		}
-		var assigned, deleted int64
-		err := t.QueryRow("SELECT assigned_by_id, deleted_at FROM "+table+" WHERE id = $1", id).Scan(&assigned, &deleted)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, nil
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("facebook: %s %d: %w", entity, id, err)
-		}
-		return assigned, deleted == 0, nil
-	}
-	last, err := t.LastChatMessage(crm.ChannelFacebook, connID, psid)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", 0, 0, err
-	}
-	if err == nil && last.OwnerID != 0 {
-		assigned, ok, err := live(last.OwnerType, last.OwnerID)
-		if err != nil {
-			return "", 0, 0, err
-		}
-		if ok {
-			return last.OwnerType, last.OwnerID, assigned, nil
-		}
-	}
-	for _, entity := range []string{store.EntityContact, store.EntityLead} {
-		id, err := t.Unscoped().IDByExternal(entity, System, psid)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", 0, 0, err
-		}
-		if id != 0 {
-			assigned, _, err := live(entity, id)
-			return entity, id, assigned, err
-		}
-	}
-	return "", 0, 0, nil
-}
-
-// assignedFor is who gets the new leads of a connection: its setting,
-// else whoever made the connection.
-func assignedFor(conn connection.Connection, set connection.Settings) int64 {
-	if id := set.Int(SetAssignedTo); id > 0 {
-		return id
-	}
-	return conn.CreatedBy
 }
 
 // journal records what became of a delivery's message (or a refused

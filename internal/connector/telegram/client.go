@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/connector"
 )
 
 // DefaultBase is the Bot API's address.
@@ -47,21 +45,6 @@ type APIError struct {
 func (e *APIError) Error() string {
 	return fmt.Sprintf("telegram: %s: %d %s", e.Method, e.Code, e.Description)
 }
-
-// NotSent is a request that surely never reached Telegram (the
-// connection could not be made): sending it again cannot deliver twice.
-type NotSent struct{ Err error }
-
-func (e *NotSent) Error() string { return "telegram: not sent: " + e.Err.Error() }
-func (e *NotSent) Unwrap() error { return e.Err }
-
-// Refused is a request the outbound policy did not let out (the Bot API
-// address is a private one the operator has not allowed): never sent,
-// and no use sending again.
-type Refused struct{ Err error }
-
-func (e *Refused) Error() string { return "telegram: refused by the outbound policy: " + e.Err.Error() }
-func (e *Refused) Unwrap() error { return e.Err }
 
 // User is a Telegram user or bot.
 type User struct {
@@ -151,28 +134,9 @@ func (c *Client) call(ctx context.Context, method string, params any, out any) e
 		return fmt.Errorf("telegram: %s: %s", method, c.hide(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, b, err := connector.Call(c.HTTP, req, maxAnswer, "telegram: "+method, c.hide)
 	if err != nil {
-		// The token is in the URL: it never goes into an error message.
-		e := fmt.Errorf("telegram: %s: %s", method, c.hide(err))
-		var op *net.OpError
-		var blocked *httpx.BlockedError
-		if errors.As(err, &blocked) {
-			return &Refused{Err: e}
-		}
-		if errors.As(err, &op) && op.Op == "dial" {
-			return &NotSent{Err: e}
-		}
-		return e
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("telegram: %s: reading the answer: %s", method, c.hide(err))
+		return err
 	}
 	return decodeAnswer(method, res.StatusCode, b, out)
 }
@@ -303,27 +267,9 @@ func (c *Client) SendDocumentData(ctx context.Context, chatID, name string, data
 		return Message{}, fmt.Errorf("telegram: sendDocument: %s", c.hide(err))
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, b, err := connector.Call(c.HTTP, req, maxAnswer, "telegram: sendDocument", c.hide)
 	if err != nil {
-		e := fmt.Errorf("telegram: sendDocument: %s", c.hide(err))
-		var op *net.OpError
-		var blocked *httpx.BlockedError
-		if errors.As(err, &blocked) {
-			return Message{}, &Refused{Err: e}
-		}
-		if errors.As(err, &op) && op.Op == "dial" {
-			return Message{}, &NotSent{Err: e}
-		}
-		return Message{}, e
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
-	if err != nil {
-		return Message{}, fmt.Errorf("telegram: sendDocument: reading the answer: %s", c.hide(err))
+		return Message{}, err
 	}
 	var m Message
 	return m, decodeAnswer("sendDocument", res.StatusCode, b, &m)

@@ -1,9 +1,9 @@
 package telegram
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -50,22 +51,11 @@ func (s *Service) Register(mux *http.ServeMux) {
 // stored (Telegram sends again what got no 2xx), 401 to a request without
 // the connection's secret token (journalled, nothing stored).
 func (s *Service) ServeWebhook(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("connection_id"), 10, 64)
-	if err != nil || id <= 0 {
-		http.Error(w, "no webhook at this address", http.StatusNotFound)
+	b, ok := connector.HookConnection(w, r, s.d.Log, "telegram", s.open)
+	if !ok {
 		return
 	}
-	ctx := r.Context()
-	b, err := s.open(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		http.Error(w, "no webhook at this address", http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		s.d.Log.Error("telegram: open connection", "connection", id, "err", err)
-		http.Error(w, "try again later", http.StatusServiceUnavailable)
-		return
-	}
+	ctx, id := r.Context(), b.conn.ID
 	want := b.set.String(SetSecret)
 	got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 	// Constant time: how long the refusal takes tells nothing of how much
@@ -189,8 +179,8 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set map[stri
 		return res, err
 	}
 	if ownerID == 0 {
-		assigned = assignedFor(conn, set)
-		l := crm.Lead{Title: s.t("telegram.lead.title", firstNonEmpty(name, handle)), Name: from.FirstName, LastName: from.LastName,
+		assigned = connector.AssignedFor(conn, connection.Settings(set), SetAssignedTo)
+		l := crm.Lead{Title: s.t("telegram.lead.title", cmp.Or(name, handle)), Name: from.FirstName, LastName: from.LastName,
 			SourceID: "OTHER", SourceDescription: "Telegram"}
 		l.AssignedByID = assigned
 		if from.Username != "" {
@@ -207,7 +197,7 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set map[stri
 	}
 	msg.OwnerType, msg.OwnerID, msg.AssignedByID = owner, ownerID, assigned
 	if assigned == 0 {
-		msg.AssignedByID = assignedFor(conn, set)
+		msg.AssignedByID = connector.AssignedFor(conn, connection.Settings(set), SetAssignedTo)
 	}
 	created, err := t.CreateMessage(msg)
 	if err != nil {
@@ -218,25 +208,11 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set map[stri
 }
 
 // ownerOf finds the record a chat's message goes to (0: none yet) and the
-// user responsible for it.
+// user responsible for it. A phone shared now leads to the contact with
+// it, which from now on also knows the client's Telegram id; else the
+// chat's record (store.ChatOwner), and a live lead found so gets the
+// phone.
 func (s *Service) ownerOf(t *store.Tx, connID int64, chatID, userID, phone string) (string, int64, int64, error) {
-	live := func(entity string, id int64) (int64, bool, error) {
-		table := map[string]string{store.EntityLead: "leads", store.EntityContact: "contacts", store.EntityAccount: "accounts"}[entity]
-		if table == "" {
-			return 0, false, nil
-		}
-		var assigned, deleted int64
-		err := t.QueryRow("SELECT assigned_by_id, deleted_at FROM "+table+" WHERE id = $1", id).Scan(&assigned, &deleted)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, nil
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("telegram: %s %d: %w", entity, id, err)
-		}
-		return assigned, deleted == 0, nil
-	}
-	// A phone shared now: the contact with it, which from now on also
-	// knows the client's Telegram id.
 	if phone != "" {
 		id, err := t.Unscoped().FindContactByComm(phone, "")
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -246,39 +222,18 @@ func (s *Service) ownerOf(t *store.Tx, connID int64, chatID, userID, phone strin
 			if err := s.linkTelegram(t, id, userID); err != nil {
 				return "", 0, 0, err
 			}
-			assigned, _, err := live(store.EntityContact, id)
+			assigned, _, err := t.RecordAssignee(store.EntityContact, id)
 			return store.EntityContact, id, assigned, err
 		}
 	}
-	last, err := t.LastChatMessage(crm.ChannelTelegram, connID, chatID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", 0, 0, err
+	entity, id, assigned, err := t.ChatOwner(crm.ChannelTelegram, connID, chatID, System, userID)
+	if err != nil || phone == "" || entity != store.EntityLead {
+		return entity, id, assigned, err
 	}
-	if err == nil && last.OwnerID != 0 {
-		assigned, ok, err := live(last.OwnerType, last.OwnerID)
-		if err != nil {
-			return "", 0, 0, err
-		}
-		if ok {
-			if phone != "" && last.OwnerType == store.EntityLead {
-				if err := s.addPhone(t, last.OwnerID, phone); err != nil {
-					return "", 0, 0, err
-				}
-			}
-			return last.OwnerType, last.OwnerID, assigned, nil
-		}
+	if _, live, err := t.RecordAssignee(entity, id); err != nil || !live {
+		return entity, id, assigned, err
 	}
-	for _, entity := range []string{store.EntityContact, store.EntityLead} {
-		id, err := t.Unscoped().IDByExternal(entity, System, userID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", 0, 0, err
-		}
-		if id != 0 {
-			assigned, _, err := live(entity, id)
-			return entity, id, assigned, err
-		}
-	}
-	return "", 0, 0, nil
+	return entity, id, assigned, s.addPhone(t, id, phone)
 }
 
 // linkTelegram keeps the client's Telegram id on a contact.
@@ -305,24 +260,6 @@ func (s *Service) addPhone(t *store.Tx, leadID int64, phone string) error {
 		return nil
 	})
 	return err
-}
-
-// assignedFor is who gets the new leads of a connection: its setting,
-// else whoever made the connection.
-func assignedFor(conn connection.Connection, set map[string]any) int64 {
-	if id := connection.Settings(set).Int(SetAssignedTo); id > 0 {
-		return id
-	}
-	return conn.CreatedBy
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // journal records what became of an update (or a refused request):

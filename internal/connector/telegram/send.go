@@ -98,7 +98,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 		}
 		cur.Error, cur.ErrorCode = s.explain(err)
 		var ae *APIError
-		var ns *NotSent
+		var ns *connector.NotSent
 		var pe *partial
 		switch {
 		case errors.As(err, &pe):
@@ -114,7 +114,7 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			}
 			retry := s.d.Now().Add(wait)
 			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
-		case errors.As(err, &ae), errors.As(err, new(*Refused)):
+		case errors.As(err, &ae), errors.As(err, new(*connector.Refused)):
 			cur.Status = crm.MessageFailed
 		case errors.As(err, &ns):
 			retry := s.d.Now().Add(30 * time.Second)

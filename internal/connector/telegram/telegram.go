@@ -22,6 +22,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/i18n"
 	"github.com/obmen/obmen/internal/store"
@@ -203,24 +204,15 @@ type bot struct {
 }
 
 func (s *Service) open(ctx context.Context, id int64) (bot, error) {
-	conn, set, err := s.d.Conns.Open(ctx, id)
+	conn, set, err := connector.Open(ctx, s.d.Conns, id, Type)
 	if err != nil {
 		return bot{}, err
-	}
-	if conn.Type != Type {
-		return bot{}, store.NotFound("telegram connection", id)
 	}
 	return bot{conn: conn, set: set, c: clientOf(set, s.d.HTTP)}, nil
 }
 
 // t is a message in Russian, the language of the users' records.
-func (s *Service) t(key string, args ...any) string {
-	msg := s.msgs.T("ru", key)
-	if len(args) > 0 {
-		msg = fmt.Sprintf(msg, args...)
-	}
-	return msg
-}
+func (s *Service) t(key string, args ...any) string { return s.msgs.Tf(i18n.Ru, key, args...) }
 
 // explain is a send's failure in the user's words, for the message.
 func (s *Service) explain(err error) (text, code string) {
@@ -239,12 +231,6 @@ func (s *Service) explain(err error) (text, code string) {
 		}
 		return s.t("telegram.error.other", ae.Code, ae.Description), code
 	}
-	if errors.As(err, new(*Refused)) {
-		return s.t("telegram.error.refused"), "refused"
-	}
-	var ns *NotSent
-	if errors.As(err, &ns) {
-		return s.t("telegram.error.network"), "network"
-	}
-	return s.t("telegram.error.unknown"), "unknown"
+	k := connector.Undelivered(err)
+	return s.t("telegram.error." + k), k
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/obmen/obmen/internal/connector"
 )
 
 func TestDecodeAnswer(t *testing.T) {
@@ -100,7 +102,7 @@ func TestExplainCoversTheCodes(t *testing.T) {
 			t.Errorf("error %d is not in Russian: %q", code, text)
 		}
 	}
-	for _, err := range []error{&NotSent{Err: errors.New("x")}, &Refused{Err: errors.New("x")}, errors.New("timeout")} {
+	for _, err := range []error{&connector.NotSent{Err: errors.New("x")}, &connector.Refused{Err: errors.New("x")}, errors.New("timeout")} {
 		if text, _ := s.Explain(err); text == "" || strings.Contains(text, "vk.error") {
 			t.Errorf("%v: %q", err, text)
 		}

@@ -1,9 +1,9 @@
 package vk
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -104,22 +105,11 @@ func (s *Service) Register(mux *http.ServeMux) {
 // answered "ok" only once its message is stored — VK repeats a
 // notification that got no "ok".
 func (s *Service) ServeCallback(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("connection_id"), 10, 64)
-	if err != nil || id <= 0 {
-		http.Error(w, "no callback at this address", http.StatusNotFound)
+	cm, ok := connector.HookConnection(w, r, s.d.Log, "vk", s.open)
+	if !ok {
 		return
 	}
-	ctx := r.Context()
-	cm, err := s.open(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		http.Error(w, "no callback at this address", http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		s.d.Log.Error("vk: open connection", "connection", id, "err", err)
-		http.Error(w, "try again later", http.StatusServiceUnavailable)
-		return
-	}
+	ctx, id := r.Context(), cm.conn.ID
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxEvent+1))
 	if err != nil {
 		http.Error(w, "reading the body", http.StatusBadRequest)
@@ -293,13 +283,13 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	res := Result{Outcome: OutcomeStored}
 	userID := strconv.FormatInt(m.PeerID, 10)
-	owner, ownerID, assigned, err := s.ownerOf(t, conn.ID, chatID, userID)
+	owner, ownerID, assigned, err := t.ChatOwner(crm.ChannelVK, conn.ID, chatID, System, userID)
 	if err != nil {
 		return res, err
 	}
 	if ownerID == 0 {
-		assigned = assignedFor(conn, set)
-		l := crm.Lead{Title: s.t("vk.lead.title", firstNonEmpty(name, ProfileURL(m.PeerID))), SourceID: "OTHER", SourceDescription: "ВКонтакте"}
+		assigned = connector.AssignedFor(conn, set, SetAssignedTo)
+		l := crm.Lead{Title: s.t("vk.lead.title", cmp.Or(name, ProfileURL(m.PeerID))), SourceID: "OTHER", SourceDescription: "ВКонтакте"}
 		if prof != nil {
 			l.Name, l.LastName = prof.FirstName, prof.LastName
 		}
@@ -315,7 +305,7 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	msg.OwnerType, msg.OwnerID, msg.AssignedByID = owner, ownerID, assigned
 	if assigned == 0 {
-		msg.AssignedByID = assignedFor(conn, set)
+		msg.AssignedByID = connector.AssignedFor(conn, set, SetAssignedTo)
 	}
 	created, err := t.CreateMessage(msg)
 	if err != nil {
@@ -323,50 +313,6 @@ func (s *Service) ingestTx(t *store.Tx, conn connection.Connection, set connecti
 	}
 	res.MessageID, res.OwnerType, res.OwnerID = created.ID, owner, ownerID
 	return res, nil
-}
-
-// ownerOf finds the record a conversation's message goes to (0: none
-// yet) and the user responsible for it.
-func (s *Service) ownerOf(t *store.Tx, connID int64, chatID, userID string) (string, int64, int64, error) {
-	live := func(entity string, id int64) (int64, bool, error) {
-		table := map[string]string{store.EntityLead: "leads", store.EntityContact: "contacts", store.EntityAccount: "accounts"}[entity]
-		if table == "" {
-			return 0, false, nil
-		}
-		var assigned, deleted int64
-		err := t.QueryRow("SELECT assigned_by_id, deleted_at FROM "+table+" WHERE id = $1", id).Scan(&assigned, &deleted)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, nil
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("vk: %s %d: %w", entity, id, err)
-		}
-		return assigned, deleted == 0, nil
-	}
-	last, err := t.LastChatMessage(crm.ChannelVK, connID, chatID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", 0, 0, err
-	}
-	if err == nil && last.OwnerID != 0 {
-		assigned, ok, err := live(last.OwnerType, last.OwnerID)
-		if err != nil {
-			return "", 0, 0, err
-		}
-		if ok {
-			return last.OwnerType, last.OwnerID, assigned, nil
-		}
-	}
-	for _, entity := range []string{store.EntityContact, store.EntityLead} {
-		id, err := t.Unscoped().IDByExternal(entity, System, userID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", 0, 0, err
-		}
-		if id != 0 {
-			assigned, _, err := live(entity, id)
-			return entity, id, assigned, err
-		}
-	}
-	return "", 0, 0, nil
 }
 
 // linkVK keeps the client's VK id on a lead or contact, and its profile
@@ -423,24 +369,6 @@ func hasVK(webs []crm.Comm) bool {
 		}
 	}
 	return false
-}
-
-// assignedFor is who gets the new leads of a connection: its setting,
-// else whoever made the connection.
-func assignedFor(conn connection.Connection, set connection.Settings) int64 {
-	if id := set.Int(SetAssignedTo); id > 0 {
-		return id
-	}
-	return conn.CreatedBy
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // journal records what became of a notification (or a refused request):

@@ -8,15 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
 )
@@ -81,19 +80,6 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("vk: %s: error %d: %s", e.Method, e.Code, e.Msg)
 }
 
-// NotSent is a request that surely never reached VK (the connection
-// could not be made): sending it again cannot deliver twice.
-type NotSent struct{ Err error }
-
-func (e *NotSent) Error() string { return "vk: not sent: " + e.Err.Error() }
-func (e *NotSent) Unwrap() error { return e.Err }
-
-// Refused is a request the outbound policy did not let out.
-type Refused struct{ Err error }
-
-func (e *Refused) Error() string { return "vk: refused by the outbound policy: " + e.Err.Error() }
-func (e *Refused) Unwrap() error { return e.Err }
-
 func (c *Client) base() string {
 	if c.Base == "" {
 		return DefaultBase
@@ -135,7 +121,7 @@ func (c *Client) call(ctx context.Context, method string, params url.Values, out
 func (c *Client) once(ctx context.Context, method string, params url.Values, out any) error {
 	if c.Limiter != nil {
 		if err := c.Limiter.Wait(ctx, c.limitKey()); err != nil {
-			return &NotSent{Err: fmt.Errorf("vk: %s: waiting for the rate limit: %w", method, err)}
+			return &connector.NotSent{Err: fmt.Errorf("vk: %s: waiting for the rate limit: %w", method, err)}
 		}
 	}
 	form := url.Values{}
@@ -149,27 +135,9 @@ func (c *Client) once(ctx context.Context, method string, params url.Values, out
 		return fmt.Errorf("vk: %s: %w", method, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, b, err := connector.Call(c.HTTP, req, maxAnswer, "vk: "+method, c.hide)
 	if err != nil {
-		e := fmt.Errorf("vk: %s: %s", method, c.hide(err))
-		var op *net.OpError
-		var blocked *httpx.BlockedError
-		if errors.As(err, &blocked) {
-			return &Refused{Err: e}
-		}
-		if errors.As(err, &op) && op.Op == "dial" {
-			return &NotSent{Err: e}
-		}
-		return e
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("vk: %s: reading the answer: %s", method, c.hide(err))
+		return err
 	}
 	return DecodeAnswer(method, res.StatusCode, b, out)
 }
@@ -368,18 +336,9 @@ func (c *Client) UploadDoc(ctx context.Context, uploadURL, name string, data []b
 		return "", fmt.Errorf("vk: upload: %w", err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, b, err := connector.Call(c.HTTP, req, 1<<20, "vk: upload", c.hide)
 	if err != nil {
-		return "", fmt.Errorf("vk: upload: %s", c.hide(err))
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("vk: upload: reading the answer: %w", err)
+		return "", err
 	}
 	var ans struct {
 		File  string `json:"file"`

@@ -191,9 +191,9 @@ func (s *Service) Deliver(ctx context.Context, id int64) error {
 			broken = ae.Code == ErrAuth
 		case errors.Is(err, errNoFile):
 			cur.Status, cur.Error, cur.ErrorCode = crm.MessageFailed, s.t("vk.error.file"), "file"
-		case errors.As(err, new(*Refused)), errors.Is(err, errBadPeer):
+		case errors.As(err, new(*connector.Refused)), errors.Is(err, errBadPeer):
 			cur.Status = crm.MessageFailed
-		case errors.As(err, new(*NotSent)):
+		case errors.As(err, new(*connector.NotSent)):
 			retry := s.d.Now().Add(30 * time.Second)
 			cur.Status, cur.RetryAt = crm.MessageQueued, &retry
 		case inWindow:

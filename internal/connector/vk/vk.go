@@ -22,6 +22,7 @@ import (
 
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/i18n"
@@ -221,24 +222,12 @@ func (s *Service) userClient(set connection.Settings) *Client {
 }
 
 func (s *Service) open(ctx context.Context, id int64) (community, error) {
-	conn, set, err := s.d.Conns.Open(ctx, id)
-	if err != nil {
-		return community{}, err
-	}
-	if conn.Type != Type {
-		return community{}, store.NotFound("vk connection", id)
-	}
-	return community{conn: conn, set: set}, nil
+	conn, set, err := connector.Open(ctx, s.d.Conns, id, Type)
+	return community{conn: conn, set: set}, err
 }
 
 // t is a message in Russian, the language of the users' records.
-func (s *Service) t(key string, args ...any) string {
-	msg := s.msgs.T("ru", key)
-	if len(args) > 0 {
-		msg = fmt.Sprintf(msg, args...)
-	}
-	return msg
-}
+func (s *Service) t(key string, args ...any) string { return s.msgs.Tf(i18n.Ru, key, args...) }
 
 // Explain is a failure in the user's words (Russian), and its code: VK's
 // error code, or refused, network, unknown.
@@ -270,11 +259,6 @@ func (s *Service) Explain(err error) (text, code string) {
 		}
 		return s.t("vk.error.other", ae.Code, ae.Msg), code
 	}
-	if errors.As(err, new(*Refused)) {
-		return s.t("vk.error.refused"), "refused"
-	}
-	if errors.As(err, new(*NotSent)) {
-		return s.t("vk.error.network"), "network"
-	}
-	return s.t("vk.error.unknown"), "unknown"
+	k := connector.Undelivered(err)
+	return s.t("vk.error." + k), k
 }

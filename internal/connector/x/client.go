@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/connector"
 )
 
 // DefaultBase is the X API's address.
@@ -76,19 +75,6 @@ func (e *APIError) Duplicate() bool {
 	return e.Status == http.StatusForbidden && strings.Contains(strings.ToLower(e.Text()), "duplicate")
 }
 
-// NotSent is a request that surely never reached X (the connection
-// could not be made): sending it again cannot publish twice.
-type NotSent struct{ Err error }
-
-func (e *NotSent) Error() string { return "x: not sent: " + e.Err.Error() }
-func (e *NotSent) Unwrap() error { return e.Err }
-
-// Refused is a request the outbound policy did not let out.
-type Refused struct{ Err error }
-
-func (e *Refused) Error() string { return "x: refused by the outbound policy: " + e.Err.Error() }
-func (e *Refused) Unwrap() error { return e.Err }
-
 // Tweet is a post.
 type Tweet struct {
 	ID        string `json:"id"`
@@ -135,27 +121,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, b, err := connector.Call(c.HTTP, req, maxAnswer, "x: "+path, nil)
 	if err != nil {
-		e := fmt.Errorf("x: %s: %w", path, err)
-		var op *net.OpError
-		var blocked *httpx.BlockedError
-		if errors.As(err, &blocked) {
-			return &Refused{Err: e}
-		}
-		if errors.As(err, &op) && op.Op == "dial" {
-			return &NotSent{Err: e}
-		}
-		return e
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("x: %s: reading the answer: %w", path, err)
+		return err
 	}
 	return DecodeAnswer(res.StatusCode, res.Header, b, out)
 }

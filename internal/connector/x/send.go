@@ -228,9 +228,9 @@ func (s *Service) settle(cur *crm.Message, posted Tweet, err error) {
 			retry = s.d.Now().Add(15 * time.Minute)
 		}
 		cur.Status, cur.RetryAt = crm.MessageQueued, &retry
-	case errors.As(err, &ae), errors.As(err, new(*Refused)):
+	case errors.As(err, &ae), errors.As(err, new(*connector.Refused)):
 		cur.Status = crm.MessageFailed
-	case errors.As(err, new(*NotSent)):
+	case errors.As(err, new(*connector.NotSent)):
 		retry := s.d.Now().Add(30 * time.Second)
 		cur.Status, cur.RetryAt = crm.MessageQueued, &retry
 	default:
@@ -298,7 +298,7 @@ func (s *Service) Reconcile(ctx context.Context, id int64) error {
 			cur.Status, cur.ExternalID, cur.SentAt, cur.Error, cur.ErrorCode, cur.RetryAt = crm.MessageSent, found.ID, &at, "", "", nil
 		case err == nil:
 			cur.Status, cur.Error, cur.ErrorCode, cur.RetryAt = crm.MessageQueued, "", "", nil
-		case errors.As(err, &ae) && ae.Status == 429 || errors.As(err, new(*NotSent)):
+		case errors.As(err, &ae) && ae.Status == 429 || errors.As(err, new(*connector.NotSent)):
 			retry := lookAgainAt(err, s.d.Now())
 			cur.RetryAt = &retry
 		default:

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/i18n"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -135,24 +136,15 @@ type account struct {
 }
 
 func (s *Service) open(ctx context.Context, id int64) (account, error) {
-	conn, set, err := s.d.Conns.Open(ctx, id)
+	conn, set, err := connector.Open(ctx, s.d.Conns, id, Type)
 	if err != nil {
 		return account{}, err
-	}
-	if conn.Type != Type {
-		return account{}, store.NotFound("x connection", id)
 	}
 	return account{conn: conn, c: clientOf(set, s.d.HTTP, s.d.Now)}, nil
 }
 
 // t is a message in Russian, the language of the users' records.
-func (s *Service) t(key string, args ...any) string {
-	msg := s.msgs.T("ru", key)
-	if len(args) > 0 {
-		msg = fmt.Sprintf(msg, args...)
-	}
-	return msg
-}
+func (s *Service) t(key string, args ...any) string { return s.msgs.Tf(i18n.Ru, key, args...) }
 
 // explain is a post's failure in the user's words, for the message.
 func (s *Service) explain(err error) (text, code string) {
@@ -175,11 +167,6 @@ func (s *Service) explain(err error) (text, code string) {
 		}
 		return s.t("x.error.other", ae.Status, ae.Text()), code
 	}
-	if errors.As(err, new(*Refused)) {
-		return s.t("x.error.refused"), "refused"
-	}
-	if errors.As(err, new(*NotSent)) {
-		return s.t("x.error.network"), "network"
-	}
-	return s.t("x.error.unknown"), "unknown"
+	k := connector.Undelivered(err)
+	return s.t("x.error." + k), k
 }
