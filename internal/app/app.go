@@ -10,10 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/obmen/obmen/internal/currency"
-	"github.com/obmen/obmen/internal/dav"
-	"github.com/obmen/obmen/internal/dav/caldav"
-	"github.com/obmen/obmen/internal/dav/carddav"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +21,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/obmen/obmen/internal/currency"
+	"github.com/obmen/obmen/internal/dav"
+	"github.com/obmen/obmen/internal/dav/caldav"
+	"github.com/obmen/obmen/internal/dav/carddav"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -268,7 +269,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := auto.Registry().Add(bots.SendAction(vkc, pages, posts)); err != nil {
+	if err := auto.Registry().Add(connector.SendAction(s, bots, vkc, pages, posts)); err != nil {
 		return nil, err
 	}
 	// The users' Google sync: a commit pokes it, and a burst of changes

@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/obmen/obmen/internal/currency"
 	"log/slog"
 	"net/netip"
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/obmen/obmen/internal/connector"
+	"github.com/obmen/obmen/internal/currency"
 
 	"github.com/riverqueue/river"
 
@@ -189,7 +191,10 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		Conns: conns, DB: d}); err != nil {
 		return nil, nil, err
 	}
-	if err := telegram.Register(conns.Registry(), reg, outbound); err != nil {
+	if err := telegram.Register(conns.Registry(), outbound); err != nil {
+		return nil, nil, err
+	}
+	if err := connector.RegisterMessaging(reg); err != nil {
 		return nil, nil, err
 	}
 	if err := vk.Register(conns.Registry(), reg, outbound); err != nil {

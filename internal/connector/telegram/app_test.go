@@ -13,6 +13,7 @@ import (
 	"github.com/obmen/obmen/internal/app/apptest"
 	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/connector/telegram"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/i18n"
@@ -31,8 +32,8 @@ func TestBundleAnswersMessage(t *testing.T) {
 			"settings": map[string]any{"bot_token": bot.token, "webhook_secret": hookSecret, "api_url": bot.srv.URL}}, http.StatusCreated, &conn)
 		var b automation.Bundle
 		s.Do(t, "POST", "/api/v1/bundles", map[string]any{"name": "автоответ", "active": true, "max_attempts": 1,
-			"trigger": map[string]any{"type": telegram.TriggerReceived},
-			"steps": []any{map[string]any{"id": "reply", "action": telegram.ActionSend,
+			"trigger": map[string]any{"type": connector.TriggerReceived},
+			"steps": []any{map[string]any{"id": "reply", "action": connector.ActionSend,
 				"input": map[string]any{"channel": "telegram", "owner_type": "{{trigger.record.owner_type}}", "owner_id": "{{trigger.record.owner_id}}",
 					"text": "{{trigger.record.author}}, спасибо! Ответим в течение часа."}}}}, http.StatusCreated, &b)
 
@@ -84,13 +85,13 @@ func TestLabels(t *testing.T) {
 	s := apptest.Start(t, storetest.OpenAny(t))
 	reg := s.App.Automation.Registry()
 	msgs := reg.Messages()
-	a, ok := reg.Action(telegram.ActionSend)
+	a, ok := reg.Action(connector.ActionSend)
 	if !ok {
-		t.Fatalf("%s not registered", telegram.ActionSend)
+		t.Fatalf("%s not registered", connector.ActionSend)
 	}
 	d := a.Describe()
 	keys := []string{"action." + d.Name, "action." + d.Name + ".hint", "group." + d.Group,
-		"trigger." + telegram.TriggerReceived, "trigger." + telegram.TriggerReceived + ".hint"}
+		"trigger." + connector.TriggerReceived, "trigger." + connector.TriggerReceived + ".hint"}
 	for _, f := range d.Input {
 		keys = append(keys, "action."+d.Name+".in."+f.Name)
 	}

@@ -39,9 +39,13 @@ func (s *Service) Send(ctx context.Context, actor crm.Actor, r Reply) (crm.Messa
 	if err != nil {
 		return crm.Message{}, err
 	}
-	m, err := s.d.Store.CreateMessage(ctx, actor, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
+	m := crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
 		ConnectionID: connID, ChatID: chatID, Text: r.Text, Attachments: r.Attachments, OwnerType: r.OwnerType, OwnerID: r.OwnerID,
-		Status: crm.MessageQueued})
+		Status: crm.MessageQueued}
+	if r.Key != "" {
+		m.ExternalIDs = map[string]string{connector.KeySystem: r.Key}
+	}
+	m, err = s.d.Store.CreateMessage(ctx, actor, m)
 	if err != nil {
 		return m, err
 	}

@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/obmen/obmen/internal/automation"
 	"github.com/obmen/obmen/internal/connection"
 	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/db"
@@ -95,28 +94,12 @@ func New(d Deps) (*Service, error) {
 	return &Service{d: d, msgs: msgs}, nil
 }
 
-// Register adds the connection type and the message.received trigger
-// (reg nil: the type only). message.send needs the Service: it is added
-// by SendAction once the service is made.
-func Register(conns *connection.Registry, reg *automation.Registry, hc *http.Client) error {
+// Register adds the connection type.
+func Register(conns *connection.Registry, hc *http.Client) error {
 	if err := conns.AddMessages(messages, "messages"); err != nil {
 		return fmt.Errorf("telegram: %w", err)
 	}
-	if err := conns.Add(ConnectionType(hc)); err != nil {
-		return err
-	}
-	if reg == nil {
-		return nil
-	}
-	if err := reg.AddMessages(messages, "messages"); err != nil {
-		return fmt.Errorf("telegram: %w", err)
-	}
-	for _, k := range Triggers() {
-		if err := reg.AddTrigger(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return conns.Add(ConnectionType(hc))
 }
 
 // ConnectionType is the "telegram" connection: a bot's token (from

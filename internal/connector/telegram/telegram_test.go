@@ -45,7 +45,7 @@ func newEnv(t *testing.T, d *db.DB, polling bool) *env {
 		t.Fatal(err)
 	}
 	reg := connection.NewRegistry(nil)
-	if err := telegram.Register(reg, nil, e.bot.srv.Client()); err != nil {
+	if err := telegram.Register(reg, e.bot.srv.Client()); err != nil {
 		t.Fatal(err)
 	}
 	conns := connection.NewStore(d, box, reg)
@@ -399,7 +399,7 @@ func connsOf(t *testing.T, e *env) *connection.Store {
 		t.Fatal(err)
 	}
 	reg := connection.NewRegistry(nil)
-	if err := telegram.Register(reg, nil, e.bot.srv.Client()); err != nil {
+	if err := telegram.Register(reg, e.bot.srv.Client()); err != nil {
 		t.Fatal(err)
 	}
 	return connection.NewStore(e.d, box, reg)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/automation"
-	"github.com/obmen/obmen/internal/connector/telegram"
+	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -18,11 +18,7 @@ func TestSendActionRetried(t *testing.T) {
 		e := newEnv(t, d)
 		ctx := context.Background()
 		c := e.contact("https://x.com/ivan")
-		bots, err := telegram.New(telegram.Deps{Store: e.s, Conns: e.conns, DB: d, HTTP: e.x.srv.Client()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := bots.SendAction(e.svc)
+		a := connector.SendAction(e.s, e.svc)
 		in := map[string]any{"channel": "twitter", "owner_type": "contact", "owner_id": c.ID, "text": "Заказ готов"}
 		var outs []map[string]any
 		for attempt := 1; attempt <= 2; attempt++ {

@@ -1,15 +1,19 @@
-package telegram
+package connector
 
 import (
 	"context"
+	"embed"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/obmen/obmen/internal/automation"
-	"github.com/obmen/obmen/internal/connector"
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/store"
 )
+
+// The bundles' message action and trigger, the same for every channel:
+// each channel is a Channel, and none of them knows the others.
 
 // Names of the bundles' action, trigger and group.
 const (
@@ -17,6 +21,9 @@ const (
 	TriggerReceived = "message.received"
 	GroupMessage    = "message"
 )
+
+//go:embed messages/*.json
+var messages embed.FS
 
 // SendInput is message.send's input: the text (a template, as every
 // step input) to the client of a lead, account or contact, in a channel.
@@ -37,22 +44,36 @@ type SendOutput struct {
 	Repeated bool `json:"repeated,omitempty"`
 }
 
-type sendAction struct {
-	desc   automation.Description
-	s      *Service
-	others map[string]connector.Channel
+// RegisterMessaging adds the message.received trigger and the labels of
+// the message group (message.send is added with its channels once they
+// are made: SendAction).
+func RegisterMessaging(reg *automation.Registry) error {
+	if err := reg.AddMessages(messages, "messages"); err != nil {
+		return fmt.Errorf("connector: %w", err)
+	}
+	for _, k := range MessageTriggers() {
+		if err := reg.AddTrigger(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// SendAction is message.send, in Telegram and in the other channels
-// given (VK, Facebook, X: each a connector.Channel). A retried step
-// finds the message its first attempt made (by the step's key) and
+type sendAction struct {
+	desc     automation.Description
+	s        *store.Store
+	channels map[string]Channel
+}
+
+// SendAction is message.send in the channels given. A retried step finds
+// the message its first attempt made (by the step's key, Reply.Key) and
 // never sends it twice.
-func (s *Service) SendAction(others ...connector.Channel) automation.Action {
+func SendAction(s *store.Store, channels ...Channel) automation.Action {
 	desc := automation.Define(automation.Spec{Name: ActionSend, Group: GroupMessage, Writes: true},
 		func(context.Context, *automation.Call, SendInput) (SendOutput, error) { return SendOutput{}, nil }).Describe()
-	a := &sendAction{desc: desc, s: s, others: map[string]connector.Channel{}}
-	for _, ch := range others {
-		a.others[ch.Name()] = ch
+	a := &sendAction{desc: desc, s: s, channels: map[string]Channel{}}
+	for _, ch := range channels {
+		a.channels[ch.Name()] = ch
 	}
 	return a
 }
@@ -64,11 +85,11 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	if err != nil {
 		return nil, err
 	}
-	other := a.others[in.Channel]
-	if in.Channel != crm.ChannelTelegram && other == nil {
-		names := []string{crm.ChannelTelegram}
+	ch := a.channels[in.Channel]
+	if ch == nil {
+		var names []string
 		for _, n := range crm.MessageChannels {
-			if a.others[n] != nil {
+			if a.channels[n] != nil {
 				names = append(names, n)
 			}
 		}
@@ -82,64 +103,39 @@ func (a *sendAction) Run(ctx context.Context, c *automation.Call, input any) (an
 	}
 	key := c.Key()
 	if !c.Fresh {
-		if id, err := a.s.d.Store.FindByExternalID(ctx, store.EntityMessage, connector.KeySystem, key); err == nil && id != 0 {
-			m, err := a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
+		if id, err := a.s.FindByExternalID(ctx, store.EntityMessage, KeySystem, key); err == nil && id != 0 {
+			m, err := a.s.GetMessage(store.Unscoped(ctx), id)
 			if err != nil {
 				return nil, err
 			}
 			// An attempt that stopped after storing it: deliver it
 			// (Deliver sends a queued message once, and nothing else).
-			deliver := a.s.Deliver
-			if ch := a.others[m.Channel]; ch != nil {
-				deliver = ch.Deliver
+			if mc := a.channels[m.Channel]; mc != nil {
+				if err := mc.Deliver(ctx, id); err != nil {
+					return nil, err
+				}
 			}
-			if err := deliver(ctx, id); err != nil {
-				return nil, err
-			}
-			m, _ = a.s.d.Store.GetMessage(store.Unscoped(ctx), id)
+			m, _ = a.s.GetMessage(store.Unscoped(ctx), id)
 			return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error, Repeated: true})
 		}
 	}
-	if other != nil {
-		m, err := other.Send(store.Unscoped(ctx), c.Actor, connector.Reply{OwnerType: in.OwnerType, OwnerID: in.OwnerID, Text: in.Text, Key: key})
-		if errors.Is(err, connector.ErrNoChat) {
-			return nil, automation.InputErrorf("owner_id", "%s %d has no conversation in %s: the client has not written there, and the record has no profile of it (X: no Twitter field)",
-				in.OwnerType, in.OwnerID, in.Channel)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error})
-	}
-	connID, chatID, err := a.s.chatOf(store.Unscoped(ctx), in.OwnerType, in.OwnerID)
+	m, err := ch.Send(store.Unscoped(ctx), c.Actor, Reply{OwnerType: in.OwnerType, OwnerID: in.OwnerID, Text: in.Text, Key: key})
 	if errors.Is(err, ErrNoChat) {
-		return nil, automation.InputErrorf("owner_id", "%s %d has no Telegram chat: the client has not written to the bot", in.OwnerType, in.OwnerID)
+		return nil, automation.InputErrorf("owner_id", "%s %d has no conversation in %s: the client has not written there, and the record has no profile of it (X: no Twitter field)",
+			in.OwnerType, in.OwnerID, in.Channel)
 	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := a.s.d.Store.CreateMessage(ctx, c.Actor, crm.Message{Channel: crm.ChannelTelegram, Direction: crm.DirectionOut,
-		ConnectionID: connID, ChatID: chatID, Text: in.Text, OwnerType: in.OwnerType, OwnerID: in.OwnerID, Status: crm.MessageQueued,
-		Extra: crm.Extra{ExternalIDs: map[string]string{connector.KeySystem: key}}})
-	if err != nil {
-		return nil, err
-	}
-	if err := a.s.Deliver(ctx, m.ID); err != nil {
-		return nil, err
-	}
-	m, err = a.s.d.Store.GetMessage(store.Unscoped(ctx), m.ID)
 	if err != nil {
 		return nil, err
 	}
 	return automation.ToValue(SendOutput{MessageID: m.ID, Status: m.Status, Error: m.Error})
 }
 
-// Triggers are the message triggers: message.received stands for a
-// crm.event trigger on the incoming messages the connectors store, so
+// MessageTriggers are the message triggers: message.received stands for
+// a crm.event trigger on the incoming messages the connectors store, so
 // its runs come from the change-event log (durable, one per message).
 // trigger.record is the message; its owner_type and owner_id name the
 // lead, account or contact.
-func Triggers() []automation.TriggerKind {
+func MessageTriggers() []automation.TriggerKind {
 	eventFields := []automation.Field{{Name: "id", Type: "integer"}, {Name: "entity", Type: "string"}, {Name: "record_id", Type: "integer"},
 		{Name: "action", Type: "string"}, {Name: "changes", Type: "object"}, {Name: "created_at", Type: "datetime"}}
 	record := []automation.Field{{Name: "id", Type: "integer"}, {Name: "channel", Type: "string", Enum: crm.MessageChannels},
