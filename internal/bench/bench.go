@@ -59,6 +59,10 @@ type Options struct {
 	// after Obmen's, on SQLite; BareServe runs that server (internal).
 	BareCompare bool
 	BareServe   string
+	// Deliveries runs the deliveries phase (deliveries.go) at
+	// DeliveryRate lead creates per second.
+	Deliveries   bool
+	DeliveryRate int
 }
 
 // Main parses the command line and runs the benchmark.
@@ -89,6 +93,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")
 	fs.BoolVar(&o.BareCompare, "bare-compare", false, "SQLite: also run the same creates against a bare server (plain net/http, same schema, lead + phone + e-mail + event in one transaction per request), before and after Obmen's, and print the ratio")
 	fs.StringVar(&o.BareServe, "bare-serve", "", "run the bare server of --bare-compare on this address with --data (used by --bare-compare)")
+	fs.BoolVar(&o.Deliveries, "deliveries", false, "measure change → delivered: an outbound webhook (native, lead.create) to a receiver in the bench, lead creates at --delivery-rate for --duration; latency p50/p99/max, delivered of made, duplicates (a --url server needs OBMEN_OUTBOUND_ALLOW=127.0.0.1)")
+	fs.IntVar(&o.DeliveryRate, "delivery-rate", 500, "lead creates per second of --deliveries")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +112,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.PgbenchCompare && (o.DatabaseURL == "" || o.SkipCreate) {
 		return errors.New("bench: --pgbench-compare needs --database-url and the create phase")
+	}
+	if o.Deliveries && o.DeliveryRate <= 0 {
+		return errors.New("bench: --delivery-rate must be positive")
 	}
 	r, err := Run(ctx, o, stderr)
 	if err != nil {
@@ -147,6 +156,7 @@ type Report struct {
 	Bare       *BareReport       `json:"bare,omitempty"`
 	OneC       *OneCReport       `json:"onec,omitempty"`
 	Automation *AutomationReport `json:"automation,omitempty"`
+	Deliveries *DeliveriesReport `json:"deliveries,omitempty"`
 	Site       *SiteReport       `json:"site,omitempty"`
 }
 
@@ -178,6 +188,9 @@ func (r Report) Print(w io.Writer) {
 	}
 	if r.Automation != nil {
 		r.Automation.print(w)
+	}
+	if r.Deliveries != nil {
+		r.Deliveries.print(w)
 	}
 	if r.Site != nil {
 		r.Site.print(w)
@@ -327,6 +340,11 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 	}
+	if o.Deliveries {
+		if err := deliveries(ctx, client, o, &rep); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
@@ -343,7 +361,9 @@ func startServer(ctx context.Context, o *Options, log io.Writer, extraEnv ...str
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := append(os.Environ(), "OBMEN_ADMIN_PASSWORD=bench-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_SQLITE_SYNC="+o.SQLiteSync)
+	env := append(os.Environ(), "OBMEN_ADMIN_PASSWORD=bench-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_SQLITE_SYNC="+o.SQLiteSync,
+		// The deliveries phase's receiver is on loopback.
+		"OBMEN_OUTBOUND_ALLOW=127.0.0.1")
 	if o.DatabaseURL != "" {
 		env = append(env, "OBMEN_DATABASE_URL="+o.DatabaseURL)
 	}
