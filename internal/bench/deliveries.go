@@ -33,9 +33,12 @@ type DeliveriesReport struct {
 	Unknown    int     `json:"unknown"`
 	Warmup     int     `json:"warmup_made"`
 	Lost       int     `json:"lost"` // made (warm-up included) and never received
-	P50        float64 `json:"p50_ms"`
-	P99        float64 `json:"p99_ms"`
-	Max        float64 `json:"max_ms"`
+	// Connections is how many TCP connections the server opened to the
+	// receiver: a few when it keeps them alive, one per delivery when not.
+	Connections int     `json:"receiver_connections"`
+	P50         float64 `json:"p50_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
 	// From the event's own time (the server's clock, when the write's
 	// transaction logged it; the same machine's clock as the receiver's):
 	// the commit and the answer's way back are inside, so it is an upper
@@ -48,6 +51,7 @@ type DeliveriesReport struct {
 func (d *DeliveriesReport) print(w io.Writer) {
 	fmt.Fprintf(w, "deliveries: change → webhook received at %d changes/s: %d made (%.0f/s), %d delivered, %d duplicates, %d lost, %d unknown (after %d warm-up changes)\n",
 		d.Rate, d.Made, d.MadePerS, d.Delivered, d.Duplicates, d.Lost, d.Unknown, d.Warmup)
+	fmt.Fprintf(w, "deliveries: the server opened %d connections to the receiver\n", d.Connections)
 	fmt.Fprintf(w, "deliveries: from the API's answer: p50 %.1f ms, p99 %.1f ms, max %.1f ms; from the event's time: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		d.P50, d.P99, d.Max, d.EventP50, d.EventP99, d.EventMax)
 }
@@ -60,6 +64,7 @@ type receiver struct {
 	dups     int
 	arrived  atomic.Int64
 	lastSeen atomic.Int64 // unix ns of the last arrival
+	conns    atomic.Int64
 }
 
 type arrival struct {
@@ -105,7 +110,11 @@ func deliveries(ctx context.Context, client *http.Client, o Options, rep *Report
 	if err != nil {
 		return fmt.Errorf("bench: receiver: %w", err)
 	}
-	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			rc.conns.Add(1)
+		}
+	}}
 	go srv.Serve(ln) //nolint:errcheck // ends with Close
 	defer srv.Close()
 
@@ -172,6 +181,7 @@ func deliveries(ctx context.Context, client *http.Client, o Options, rep *Report
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	d.Duplicates = rc.dups
+	d.Connections = int(rc.conns.Load())
 	made := map[int64]bool{}
 	for _, l := range warmLeads {
 		made[l.id] = true
