@@ -128,3 +128,77 @@ func TestBenchSite(t *testing.T) {
 		t.Fatalf("site phase: %+v", s)
 	}
 }
+
+// benchDeliveries is the part of "obmen bench --deliveries --json" the
+// tests check: counts, never timings.
+type benchDeliveries struct {
+	Deliveries struct {
+		Made        int `json:"made"`
+		Delivered   int `json:"delivered"`
+		Duplicates  int `json:"duplicates"`
+		Lost        int `json:"lost"`
+		Unknown     int `json:"unknown"`
+		Warmup      int `json:"warmup_made"`
+		Connections int `json:"receiver_connections"`
+	} `json:"deliveries"`
+}
+
+func checkBenchDeliveries(t *testing.T, out string) {
+	t.Helper()
+	var r benchDeliveries
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	d := r.Deliveries
+	if d.Made == 0 || d.Warmup == 0 || d.Delivered != d.Made || d.Duplicates != 0 || d.Lost != 0 || d.Unknown != 0 || d.Connections == 0 {
+		t.Fatalf("deliveries phase: %+v", d)
+	}
+}
+
+// TestBenchDeliveries runs "obmen bench --deliveries" briefly on SQLite:
+// every lead made reaches the bench's receiver exactly once.
+func TestBenchDeliveries(t *testing.T) {
+	storetest.EngineAgnostic(t)
+	checkBenchDeliveries(t, obmen(t, nil, "", "bench", "--skip-create", "--deliveries", "--delivery-rate", "200", "--duration", "1s", "--json"))
+}
+
+// TestBenchDeliveriesPostgres is TestBenchDeliveries on PostgreSQL.
+func TestBenchDeliveriesPostgres(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	checkBenchDeliveries(t, obmen(t, nil, "", "bench", "--database-url", u, "--skip-create", "--deliveries", "--delivery-rate", "200", "--duration", "1s", "--json"))
+}
+
+// TestBenchInstances runs "obmen bench --instances 3" briefly: creates on
+// one server, on three round-robin, on one again, all acknowledged, and
+// the database's connections watched.
+func TestBenchInstances(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	out := obmen(t, nil, "", "bench", "--database-url", u, "--instances", "3", "--workers", "4", "--duration", "1s", "--json")
+	var r struct {
+		Creates   int64 `json:"creates"`
+		Instances struct {
+			N    int                                          `json:"instances"`
+			One  []struct{ Instances, Creates, Errors int64 } `json:"one"`
+			Many struct {
+				Instances int   `json:"instances"`
+				Creates   int64 `json:"creates"`
+				Errors    int64 `json:"errors"`
+			} `json:"many"`
+			Ratio float64 `json:"ratio"`
+			Peak  int     `json:"peak_connections"`
+			Max   int     `json:"max_connections"`
+		} `json:"instances"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	in := r.Instances
+	if in.N != 3 || len(in.One) != 2 || in.Many.Instances != 3 || in.Many.Creates == 0 || in.Many.Errors != 0 || r.Creates != in.Many.Creates || in.Ratio <= 0 || in.Peak == 0 || in.Max == 0 {
+		t.Fatalf("instances phase: %s", out)
+	}
+	for _, one := range in.One {
+		if one.Instances != 1 || one.Creates == 0 || one.Errors != 0 {
+			t.Fatalf("instances phase, one instance: %s", out)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 func OpenDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*db.DB, error) {
 	d, err := db.Open(ctx, db.Options{
 		SQLitePath: cfg.SQLitePath(), PostgresURL: cfg.DatabaseURL,
-		SQLiteSync: cfg.SQLiteSync, GroupCommitMax: cfg.GroupCommitMax,
+		SQLiteSync: cfg.SQLiteSync, GroupCommitMax: cfg.GroupCommitMax, PostgresConns: cfg.DatabasePool,
 	})
 	if err != nil {
 		return nil, err

@@ -59,6 +59,16 @@ type Options struct {
 	// after Obmen's, on SQLite; BareServe runs that server (internal).
 	BareCompare bool
 	BareServe   string
+	// Deliveries runs the deliveries phase (deliveries.go) at
+	// DeliveryRate lead creates per second.
+	Deliveries   bool
+	DeliveryRate int
+	// Instances, above 1, runs the instances phase alone (instances.go).
+	Instances int
+	// URLs, when set, are the servers the creates go to round-robin
+	// (instead of URL), and ServerPIDs their processes.
+	URLs       []string
+	ServerPIDs []int
 }
 
 // Main parses the command line and runs the benchmark.
@@ -89,6 +99,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")
 	fs.BoolVar(&o.BareCompare, "bare-compare", false, "SQLite: also run the same creates against a bare server (plain net/http, same schema, lead + phone + e-mail + event in one transaction per request), before and after Obmen's, and print the ratio")
 	fs.StringVar(&o.BareServe, "bare-serve", "", "run the bare server of --bare-compare on this address with --data (used by --bare-compare)")
+	fs.BoolVar(&o.Deliveries, "deliveries", false, "measure change → delivered: an outbound webhook (native, lead.create) to a receiver in the bench, lead creates at --delivery-rate for --duration; latency p50/p99/max, delivered of made, duplicates (a --url server needs OBMEN_OUTBOUND_ALLOW=127.0.0.1)")
+	fs.IntVar(&o.DeliveryRate, "delivery-rate", 500, "lead creates per second of --deliveries")
+	fs.IntVar(&o.Instances, "instances", 0, "with --database-url: alone, start this many servers on the database and run the lead creates (--workers, --duration) on one, spread round-robin over all, and on one again; prints creates/s, p50/p99 and the ratio (with --pgbench-compare, pgbench's too)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +119,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.PgbenchCompare && (o.DatabaseURL == "" || o.SkipCreate) {
 		return errors.New("bench: --pgbench-compare needs --database-url and the create phase")
+	}
+	if o.Instances > 1 && (o.DatabaseURL == "" || o.URL != "" || o.SkipCreate || o.Deliveries || o.Automation || o.SeedContacts > 0 || o.OneCProducts > 0 || o.OneCOrders > 0 || o.BareCompare || o.SiteProducts > 0) {
+		return errors.New("bench: --instances runs alone (with --pgbench-compare at most), needs --database-url and starts its own servers")
+	}
+	if o.Deliveries && o.DeliveryRate <= 0 {
+		return errors.New("bench: --delivery-rate must be positive")
 	}
 	r, err := Run(ctx, o, stderr)
 	if err != nil {
@@ -147,6 +166,8 @@ type Report struct {
 	Bare       *BareReport       `json:"bare,omitempty"`
 	OneC       *OneCReport       `json:"onec,omitempty"`
 	Automation *AutomationReport `json:"automation,omitempty"`
+	Deliveries *DeliveriesReport `json:"deliveries,omitempty"`
+	Instances  *InstancesReport  `json:"instances,omitempty"`
 	Site       *SiteReport       `json:"site,omitempty"`
 }
 
@@ -166,7 +187,10 @@ func (r Report) Print(w io.Writer) {
 	if r.Bare != nil {
 		r.Bare.print(w, r.CreatesPerS, r.CreateCPU)
 	}
-	if r.Site == nil { // the site phase runs alone
+	if r.Instances != nil {
+		r.Instances.print(w)
+	}
+	if r.Site == nil && r.Instances == nil { // these phases run alone
 		fmt.Fprintf(w, "event log read over HTTP: %d events, %.0f/s\n", r.Events, r.EventsPerS)
 	}
 	if r.Contacts > 0 {
@@ -178,6 +202,9 @@ func (r Report) Print(w io.Writer) {
 	}
 	if r.Automation != nil {
 		r.Automation.print(w)
+	}
+	if r.Deliveries != nil {
+		r.Deliveries.print(w)
 	}
 	if r.Site != nil {
 		r.Site.print(w)
@@ -196,6 +223,9 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 		rep.Engine, rep.SQLiteSync = "sqlite", o.SQLiteSync
 		rep.Site = &SiteReport{}
 		return rep, sitePhase(ctx, o, rep.Site, log)
+	}
+	if o.Instances > 1 {
+		return rep, instancesPhase(ctx, o, &rep, log)
 	}
 	var phones []string
 	seed := func() error {
@@ -327,6 +357,11 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 	}
+	if o.Deliveries {
+		if err := deliveries(ctx, client, o, &rep); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
@@ -343,7 +378,9 @@ func startServer(ctx context.Context, o *Options, log io.Writer, extraEnv ...str
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := append(os.Environ(), "OBMEN_ADMIN_PASSWORD=bench-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_SQLITE_SYNC="+o.SQLiteSync)
+	env := append(os.Environ(), "OBMEN_ADMIN_PASSWORD=bench-password", "OBMEN_LOG_LEVEL=warn", "OBMEN_SQLITE_SYNC="+o.SQLiteSync,
+		// The deliveries phase's receiver is on loopback.
+		"OBMEN_OUTBOUND_ALLOW=127.0.0.1")
 	if o.DatabaseURL != "" {
 		env = append(env, "OBMEN_DATABASE_URL="+o.DatabaseURL)
 	}
@@ -440,7 +477,11 @@ func percentile(d []time.Duration, p float64) float64 {
 var leadSeq atomic.Int64
 
 func createLeads(ctx context.Context, client *http.Client, o Options, rep *Report) error {
-	cpu0, cpuErr := procCPU(o.ServerPID)
+	pids := o.ServerPIDs
+	if len(pids) == 0 {
+		pids = []int{o.ServerPID}
+	}
+	cpu0, cpuErr := procsCPU(pids)
 	var ok, bad atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -460,7 +501,11 @@ func createLeads(ctx context.Context, client *http.Client, o Options, rep *Repor
 				n := leadSeq.Add(1)
 				body := fmt.Sprintf(`{"title":"Заявка с сайта %d-%d","name":"Иван","last_name":"Петров","phones":[{"value":"8 (9%02d) %03d-%02d-%02d","value_type":"mobile"}],"emails":[{"value":"lead%d@example.ru"}],"source_id":"WEB","utm_source":"yandex","utm_medium":"cpc","utm_campaign":"spring"}`,
 					w, i, n/10_000_000%100, n/10_000%1000, n/100%100, n%100, n)
-				req, _ := http.NewRequestWithContext(ctx, "POST", o.URL+"/api/v1/leads", strings.NewReader(body))
+				base := o.URL
+				if len(o.URLs) > 0 { // a load balancer's round-robin
+					base = o.URLs[(w+i)%len(o.URLs)]
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/leads", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+o.Key)
 				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
@@ -492,13 +537,26 @@ func createLeads(ctx context.Context, client *http.Client, o Options, rep *Repor
 	rep.Creates, rep.CreateErrs = ok.Load(), bad.Load()
 	rep.CreatesPerS = float64(rep.Creates) / el.Seconds()
 	rep.CreateP50, rep.CreateP99 = percentile(lat, .5), percentile(lat, .99)
-	if cpu1, err := procCPU(o.ServerPID); err == nil && cpuErr == nil && rep.Creates > 0 {
+	if cpu1, err := procsCPU(pids); err == nil && cpuErr == nil && rep.Creates > 0 {
 		rep.CreateCPU = float64((cpu1 - cpu0).Microseconds()) / float64(rep.Creates)
 	}
 	if rep.Creates == 0 {
 		return fmt.Errorf("bench: no lead was created: %v", firstErr.Load())
 	}
 	return nil
+}
+
+// procsCPU is the CPU time of the processes together.
+func procsCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, p := range pids {
+		c, err := procCPU(p)
+		if err != nil {
+			return 0, err
+		}
+		sum += c
+	}
+	return sum, nil
 }
 
 // readEvents pages through the whole log with pages of 10,000. The log

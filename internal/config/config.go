@@ -32,6 +32,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// GroupCommitMax is the most writes committed in one SQLite transaction.
 	GroupCommitMax int
+	// DatabasePool caps this instance's pool of PostgreSQL connections for
+	// requests (0: max(16, 8 × cores)); with several instances on one
+	// database their sum is what competes for its commit order.
+	DatabasePool int
 	// DebugAddr, when set, serves Go's pprof profiles and /metrics on that
 	// address.
 	DebugAddr string
@@ -200,6 +204,13 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: OBMEN_BITRIX_BURST: %q is not a non-negative number", v)
 		}
 		c.BitrixBurst = n
+	}
+	if v := getenv("OBMEN_DATABASE_POOL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("config: OBMEN_DATABASE_POOL: %q is not a positive number", v)
+		}
+		c.DatabasePool = n
 	}
 	if v := getenv("OBMEN_MAIL_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)

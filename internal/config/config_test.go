@@ -40,6 +40,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 	}{
 		{env: map[string]string{"OBMEN_MAX_BODY_BYTES": "-1"}, want: "OBMEN_MAX_BODY_BYTES"},
 		{env: map[string]string{"OBMEN_SHUTDOWN_TIMEOUT": "soon"}, want: "OBMEN_SHUTDOWN_TIMEOUT"},
+		{env: map[string]string{"OBMEN_DATABASE_POOL": "0"}, want: "OBMEN_DATABASE_POOL"},
 		{mut: func(c *Config) { c.SQLiteSync = "OFF" }, want: "sqlite-sync"},
 		{mut: func(c *Config) { c.LogFormat = "xml" }, want: "log-format"},
 		{mut: func(c *Config) { c.DatabaseURL = "mysql://x" }, want: "database-url"},
