@@ -127,6 +127,10 @@ type RunResult struct {
 	Counts  map[string]*Count `json:"counts"`
 	Files   []string          `json:"files"`
 	Error   string            `json:"error,omitempty"`
+	// Problems are what the run did not stop for but the user should
+	// fix (e.g. no company set as the catalog's owner); the journal
+	// entry lists them.
+	Problems []string `json:"problems,omitempty"`
 	// events is the last change event when a catalog run began: a
 	// successful one covers what came before it.
 	events int64
@@ -329,6 +333,11 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 		counts[k] = v
 	}
 	c, _ := json.Marshal(counts)
+	problems := res.Problems
+	if problems == nil {
+		problems = []string{}
+	}
+	p, _ := json.Marshal(problems)
 	var size int64
 	for _, f := range res.Files {
 		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
@@ -344,9 +353,9 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 		}
 	}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = $1, finished_at = $2, counts = $3, problems = '[]', error = $4,
+		if _, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = $1, finished_at = $2, counts = $3, problems = $9, error = $4,
 			filename = $5, file_path = $6, file_size = $7 WHERE id = $8`,
-			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, path, size, res.EntryID); err != nil {
+			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, path, size, res.EntryID, string(p)); err != nil {
 			return err
 		}
 		fail := "0"
