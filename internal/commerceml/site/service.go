@@ -295,14 +295,25 @@ func (s *Service) run(ctx context.Context, id int64, kind string, begun func(ent
 	return res, nil
 }
 
-// sweep removes the files of the site's runs older than keepDays.
+// sweep removes the files of the site's runs older than keepDays and
+// takes them off their journal entries (which stay), so that the journal
+// never offers a file that is gone; a run still going keeps its files.
 func (s *Service) sweep(siteID int64, keepDays int) {
 	root := filepath.Join(s.dir, "site", fmt.Sprint(siteID))
+	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
+	ctx := context.Background()
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE site_id = $1 AND started_at < $2 AND status <> $3", siteID, cut.UnixMicro(), StatusRunning)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("site exchange: forget old files", "site", siteID, "err", err)
+		return
+	}
 	des, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
-	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
 	for _, de := range des {
 		if fi, err := de.Info(); err == nil && de.IsDir() && fi.ModTime().Before(cut) {
 			if err := os.RemoveAll(filepath.Join(root, de.Name())); err != nil {
