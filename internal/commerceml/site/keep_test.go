@@ -3,9 +3,14 @@ package site_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +86,59 @@ func TestSiteFilesKeptForKeepDays(t *testing.T) {
 			t.Errorf("the old run's journal entry: %+v %v", e, err)
 		}
 	})
+}
+
+// Each file a site's run sent and received downloads from its journal
+// entry: the catalog's zip (the default), the documents in it by name,
+// the orders document received; a name outside the run's folder, or one
+// it does not have, is not found.
+func TestSiteRunFilesDownload(t *testing.T) {
+	in := start(t, storetest.OpenSQLite(t))
+	if _, err := in.app.Store.CreateProduct(in.ctx, in.admin, crm.Product{Name: "Дрель", Price: 100, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&fakeSite{files: map[string]int{},
+		orders: "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.05\" ДатаФормирования=\"2026-12-05T10:00:00\"></КоммерческаяИнформация>\n"})
+	t.Cleanup(srv.Close)
+	var s site.Settings
+	if code := in.api("POST", "/api/v1/site-exchanges", site.Settings{URL: srv.URL + "/1c_exchange.php", Login: "admin", Password: "pw"}, &s); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	get := func(entry int64, name string) (int, string) {
+		t.Helper()
+		u := fmt.Sprintf("%s/api/v1/exchanges/%d/file", in.srv.URL, entry)
+		if name != "" {
+			u += "?name=" + url.QueryEscape(name)
+		}
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Authorization", "Bearer "+in.key)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	cat := in.runOK(s.ID, site.KindCatalog)
+	if code, body := get(cat.EntryID, ""); code != 200 || !strings.HasPrefix(body, "PK") {
+		t.Errorf("the zip: %d", code)
+	}
+	for _, name := range []string{"import.xml", "offers.xml"} {
+		if code, body := get(cat.EntryID, name); code != 200 || !strings.HasPrefix(body, "<?xml") {
+			t.Errorf("%s: %d %.80s", name, code, body)
+		}
+	}
+	for _, name := range []string{"../../../site.db", "..", ".hidden", "nothing.xml", "import_files"} {
+		if code, _ := get(cat.EntryID, name); code != 404 {
+			t.Errorf("%q: %d, want 404", name, code)
+		}
+	}
+	ord := in.runOK(s.ID, site.KindOrders)
+	if code, body := get(ord.EntryID, "from-site.xml"); code != 200 || !strings.HasPrefix(body, "<?xml") {
+		t.Errorf("from-site.xml: %d %.80s", code, body)
+	}
+	if code, _ := get(ord.EntryID, "offers.xml"); code != 404 {
+		t.Errorf("an orders run's offers.xml: %d", code)
+	}
 }

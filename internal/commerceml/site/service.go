@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/client"
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -25,7 +26,7 @@ const (
 )
 
 // DirSite is the journal direction of the runs ("с сайтом" in the UI).
-const DirSite = "site"
+const DirSite = exchange.DirSite
 
 // LeaseFor is how long a run holds its site before another instance may
 // take it over, unless SetLease says otherwise: a running one renews it
