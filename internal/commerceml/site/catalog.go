@@ -103,6 +103,14 @@ func (s *Service) runCatalog(ctx context.Context, set Settings, dir string, res 
 	if err := s.writeCatalog(ctx, set, dir, res); err != nil {
 		return err
 	}
+	if res.unchanged {
+		// "Only changed" with nothing changed since the last export: an
+		// empty package would change nothing on the site (and 1C's schema
+		// wants at least one good in it), so nothing is sent; the run
+		// succeeds and its documents stay in the journal.
+		s.log.Info("site exchange: nothing changed since the last catalog export", "site", set.ID)
+		return nil
+	}
 	// The pictures go first: the site's import of import.xml finds
 	// them in its import_files.
 	names := append(slices.Clip(res.pictures), "import.xml", "offers.xml")
@@ -241,6 +249,13 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 	}
 	res.Files = append(res.Files, "import.xml", "offers.xml")
 	res.pictures, res.sums = x.pictures, x.sums
+	if x.since != 0 {
+		sent := 0
+		for _, c := range res.Counts {
+			sent += c.Sent
+		}
+		res.unchanged = sent == 0 && len(x.pictures) == 0
+	}
 	return nil
 }
 

@@ -142,3 +142,42 @@ func TestSiteRunFilesDownload(t *testing.T) {
 		t.Errorf("an orders run's offers.xml: %d", code)
 	}
 }
+
+// "Only changed" with nothing changed since the last export sends
+// nothing (an empty package changes nothing on the site, and 1C's schema
+// wants a good in it): the run succeeds without mode=file or mode=import;
+// a change afterwards is sent as before.
+func TestOnlyChangedNothingSent(t *testing.T) {
+	in := start(t, storetest.OpenSQLite(t))
+	p, err := in.app.Store.CreateProduct(in.ctx, in.admin, crm.Product{Name: "Дрель", Price: 100, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeSite{files: map[string]int{}}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	var s site.Settings
+	if code := in.api("POST", "/api/v1/site-exchanges", site.Settings{URL: srv.URL + "/1c_exchange.php", Login: "admin", Password: "pw", OnlyChanged: true}, &s); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	imports := func() int { return strings.Count(strings.Join(fake.calls, " "), "catalog:import") }
+	in.runOK(s.ID, site.KindCatalog)
+	if imports() != 2 {
+		t.Fatalf("first run: %v", fake.calls)
+	}
+	chunks := fake.chunks
+	res := in.runOK(s.ID, site.KindCatalog)
+	if imports() != 2 || fake.chunks != chunks {
+		t.Errorf("nothing changed, yet: %v", fake.calls)
+	}
+	if c := res.Counts["product"]; c != nil && c.Sent != 0 {
+		t.Errorf("counts: %+v", c)
+	}
+	if _, err := in.app.Store.UpdateProduct(in.ctx, in.admin, p.ID, func(p *crm.Product) error { p.Price = 200; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	in.runOK(s.ID, site.KindCatalog)
+	if imports() != 4 || fake.chunks == chunks {
+		t.Errorf("the change was not sent: %v", fake.calls)
+	}
+}

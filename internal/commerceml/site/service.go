@@ -139,6 +139,8 @@ type RunResult struct {
 	// sums their bytes' sha256 by name.
 	pictures []string
 	sums     map[string]string
+	// unchanged: an "only changed" catalog run found nothing to send.
+	unchanged bool
 }
 
 func (r *RunResult) of(entity string) *Count {
