@@ -112,6 +112,43 @@ func (w *docWriter) unit(indent string, u Unit) {
 	w.printf("</БазоваяЕдиница>\n")
 }
 
+// owner writes <Владелец>, nothing when o is zero. 1C's schema requires
+// an organisation's ОфициальноеНаименование or a person's
+// ПолноеНаименование: the short name stands in for a missing one.
+func (w *docWriter) owner(indent string, o Owner) {
+	if o.IsZero() {
+		return
+	}
+	in := indent + "\t"
+	w.printf("%s<Владелец>\n", indent)
+	w.text(in, "Ид", o.ID)
+	w.text(in, "Наименование", o.Name)
+	official := firstOf(strings.TrimSpace(o.OfficialName), strings.TrimSpace(o.Name), strings.TrimSpace(o.ID))
+	address := func(name string) {
+		if a := strings.TrimSpace(o.Address); a != "" {
+			w.printf("%s<%s>\n", in, name)
+			w.text(in+"\t", "Представление", a)
+			w.printf("%s</%s>\n", in, name)
+		}
+	}
+	if o.Person {
+		w.text(in, "ПолноеНаименование", official)
+		w.text(in, "Фамилия", o.LastName)
+		w.text(in, "Имя", o.FirstName)
+		w.text(in, "Отчество", o.MiddleName)
+		w.text(in, "ИНН", o.INN)
+		w.text(in, "КПП", o.KPP)
+		address("АдресРегистрации")
+	} else {
+		w.text(in, "ОфициальноеНаименование", official)
+		address("ЮридическийАдрес")
+		w.text(in, "ИНН", o.INN)
+		w.text(in, "КПП", o.KPP)
+		w.text(in, "ОКПО", o.OKPO)
+	}
+	w.printf("%s</Владелец>\n", indent)
+}
+
 // CatalogWriter writes a "Каталог" document (import.xml): the classifier
 // with its groups, then the catalog's goods one at a time.
 type CatalogWriter struct {
@@ -130,6 +167,7 @@ func NewCatalogWriter(w io.Writer, enc Encoding, version string, at time.Time, c
 	cw.printf("\t<Классификатор>\n")
 	cw.text("\t\t", "Ид", cat.ClassifierID)
 	cw.text("\t\t", "Наименование", cat.Name)
+	cw.owner("\t\t", cat.Owner)
 	children := map[string][]Group{}
 	known := map[string]bool{}
 	for _, g := range groups {
@@ -164,6 +202,7 @@ func NewCatalogWriter(w io.Writer, enc Encoding, version string, at time.Time, c
 	cw.text("\t\t", "Ид", cat.ID)
 	cw.text("\t\t", "ИдКлассификатора", cat.ClassifierID)
 	cw.text("\t\t", "Наименование", cat.Name)
+	cw.owner("\t\t", cat.Owner)
 	cw.printf("\t\t<Товары>\n")
 	return cw, cw.err
 }
@@ -229,6 +268,7 @@ func NewOffersWriter(w io.Writer, enc Encoding, version string, at time.Time, pk
 	ow.text("\t\t", "Наименование", pkg.Name)
 	ow.text("\t\t", "ИдКаталога", pkg.CatalogID)
 	ow.text("\t\t", "ИдКлассификатора", pkg.ClassifierID)
+	ow.owner("\t\t", pkg.Owner)
 	if len(types) > 0 {
 		ow.printf("\t\t<ТипыЦен>\n")
 		for _, t := range types {
@@ -273,7 +313,11 @@ func (w *OffersWriter) Offer(o *Offer) error {
 			w.text(in+"\t\t", "ИдТипаЦены", p.TypeID)
 			w.text(in+"\t\t", "ЦенаЗаЕдиницу", p.PerUnit)
 			w.text(in+"\t\t", "Валюта", p.Currency)
-			w.text(in+"\t\t", "Единица", p.Unit)
+			unit := p.Unit
+			if unit == "" {
+				unit = PriceUnit(w.version, o.Unit)
+			}
+			w.text(in+"\t\t", "Единица", unit)
 			w.printf("%s\t\t<Коэффициент>1</Коэффициент>\n%s\t</Цена>\n", in, in)
 		}
 		w.printf("%s</Цены>\n", in)
@@ -286,6 +330,26 @@ func (w *OffersWriter) Offer(o *Offer) error {
 	}
 	w.printf("\t\t\t</Предложение>\n")
 	return w.err
+}
+
+// PriceUnit is what a price's <Единица> says of unit u in a document of
+// the given version. The official schemas of 2.08 and 2.10 type it
+// ЕдиницаТип, the ОКЕИ code ("796"; 3–4 characters), which is what the
+// site modules read (Bitrix takes the code's number to find the
+// product's measure): from 2.08 on it is the code — the product's own,
+// else the one its name has in the ОКЕИ table — and nothing when the unit
+// has none (the offer's БазоваяЕдиница still names it). Before 2.08 it is
+// the short name ("шт"), as 1C wrote its 2.0x offers.
+func PriceUnit(version string, u Unit) string {
+	r := u.Resolved()
+	if version >= "2.08" {
+		code := strings.TrimSpace(r.Code)
+		if n := len(code); n < 3 || n > 4 || strings.Trim(code, "0123456789") != "" {
+			return ""
+		}
+		return code
+	}
+	return firstOf(r.Short, r.FullName, r.Code)
 }
 
 // Close ends the document and flushes it.

@@ -19,7 +19,34 @@ type Catalog struct {
 	ID, ClassifierID, Name string
 	OnlyChanges            bool // СодержитТолькоИзменения
 	Line                   int
+	// Owner is written as the <Владелец> of the classifier and of the
+	// catalog (the reader leaves it empty, and staging does not keep it).
+	Owner Owner `json:"-"`
 }
+
+// Owner is the <Владелец> of a classifier, a catalog or an offers
+// package: the company that publishes them, a Контрагент in 1C's schema
+// (required there in all three). An organisation is written with the
+// schema's РеквизитыЮрЛица (ОфициальноеНаименование, ЮридическийАдрес,
+// ИНН, КПП, ОКПО), a person (an ИП) with РеквизитыФизЛица
+// (ПолноеНаименование, Фамилия, Имя, Отчество, ИНН) — in the schema's
+// order, which 2.03 to 2.10 share.
+type Owner struct {
+	ID, Name string
+	// OfficialName is an organisation's full name (ОфициальноеНаименование);
+	// for a person, the full name (ПолноеНаименование).
+	OfficialName string
+	Person       bool
+	LastName     string
+	FirstName    string
+	MiddleName   string
+	Address      string // ЮридическийАдрес/Представление (organisations)
+	INN, KPP     string
+	OKPO         string
+}
+
+// IsZero reports whether no owner is given.
+func (o Owner) IsZero() bool { return o.ID == "" && o.Name == "" && o.OfficialName == "" }
 
 // Requisite is one ЗначениеРеквизита.
 type Requisite struct {
@@ -90,6 +117,7 @@ type Offers struct {
 	ID, CatalogID, ClassifierID, Name string
 	OnlyChanges                       bool
 	Line                              int
+	Owner                             Owner `json:"-"` // written as its <Владелец>; not read
 }
 
 // PriceType is one <ТипЦены>.

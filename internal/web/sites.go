@@ -127,6 +127,7 @@ func siteForm(r *http.Request) (site.Settings, sitesData, string) {
 		return n
 	}
 	s.ResponsibleUserID = num("responsible_user_id")
+	s.OwnerAccountID = num("owner_account_id")
 	s.CatalogEvery, s.OrdersEvery, s.AlertAfter, s.KeepDays = int(num("catalog_every")), int(num("orders_every")), int(num("alert_after")), int(num("keep_days"))
 	for _, part := range strings.FieldsFunc(d.Catalogs, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
 		id, err := strconv.ParseInt(part, 10, 64)
@@ -186,7 +187,7 @@ func (u *UI) siteSave(w http.ResponseWriter, r *http.Request, rq *request, id in
 	if err != nil {
 		if fe, ok := crm.AsFieldError(err); ok {
 			field, _, _ := strings.Cut(fe.Field, "[")
-			d.Error = rq.T("site.f."+field) + ": " + fe.Message
+			d.Error = rq.T("site.f."+field) + ": " + fieldMessage(rq, fe)
 			d.S.Password = ""
 			if id != 0 {
 				if prev, err := u.sites.Store.Get(r.Context(), id); err == nil {

@@ -14,7 +14,8 @@ import (
 
 // The web shops page (linked from the 1C settings): add a site with the
 // form, a bad address is refused naming the field with the form kept,
-// the password is never shown back, "check connection" reports the
+// the password is never shown back, an owner company that does not
+// exist is refused in Russian, "check connection" reports the
 // failure in Russian, and the page fits a phone and a laptop.
 func TestSitesPage(t *testing.T) {
 	e := newEnv(t, storetest.OpenAny(t))
@@ -34,6 +35,14 @@ func TestSitesPage(t *testing.T) {
 		t.Fatalf("bad url: %d %s", p.Status, p.Body)
 	}
 	form.Set("url", "http://10.9.9.9/1c_exchange.php")
+	// The catalog's owner must be a company that exists; the refusal is
+	// in Russian and names the field.
+	form.Set("owner_account_id", "987654")
+	p = b.post("/admin/sites", form)
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "Владелец каталога") || !strings.Contains(p.Body, "987654") || strings.Contains(p.Body, "no such") {
+		t.Fatalf("bad owner: %d %s", p.Status, p.Body)
+	}
+	form.Del("owner_account_id")
 	p = b.post("/admin/sites", form)
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", p.Status, p.Body)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -62,7 +63,7 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 			httpx.WriteJSON(w, http.StatusOK, e)
 			return nil
 		})
-	handle(mux, "GET /api/v1/exchanges/{id}/file", "The raw file of a 1C exchange, while kept (admin)", nil, nil,
+	handle(mux, "GET /api/v1/exchanges/{id}/file", "The raw file of a 1C exchange, while kept (admin); a web shop's run keeps each file it sent and received: ?name= picks one (import.xml, offers.xml, catalog.zip; from-site.xml, to-site.xml)", nil, nil,
 		func(w http.ResponseWriter, r *http.Request) error {
 			id, err := httpx.PathID(r, "id", "exchange")
 			if err != nil {
@@ -72,16 +73,28 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(e.filePath)
-			if e.filePath == "" || err != nil {
+			path := e.filePath
+			if name := r.URL.Query().Get("name"); name != "" && path != "" {
+				// Only a site run's own folder, and only a plain file
+				// named there (no path, no dot file).
+				if e.Direction != DirSite || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+					return httpx.Errorf(http.StatusNotFound, "not_found", "", "exchange %d has no file %q", id, name)
+				}
+				path = filepath.Join(filepath.Dir(path), name)
+				if st, err := os.Lstat(path); err != nil || !st.Mode().IsRegular() {
+					return httpx.Errorf(http.StatusNotFound, "not_found", "", "exchange %d has no file %q", id, name)
+				}
+			}
+			f, err := os.Open(path)
+			if path == "" || err != nil {
 				return httpx.Errorf(http.StatusNotFound, "not_found", "", "the file of exchange %d is no longer kept", id)
 			}
 			defer f.Close()
 			w.Header().Set("Content-Type", "application/xml")
-			if filepath.Ext(e.filePath) == ".zip" || IsZip(e.filePath) {
+			if filepath.Ext(path) == ".zip" || IsZip(path) {
 				w.Header().Set("Content-Type", "application/zip")
 			}
-			w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+"-"+filepath.Base(e.filePath)+`"`)
+			w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+"-"+filepath.Base(path)+`"`)
 			_, _ = io.Copy(w, f)
 			return nil
 		})

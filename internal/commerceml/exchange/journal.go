@@ -38,6 +38,9 @@ const (
 	StatusFailure = "failure"
 	DirIn         = "1c_to_obmen"
 	DirOut        = "obmen_to_1c"
+	// DirSite is a run of the exchange with a web shop (site.DirSite):
+	// its files sit in a folder of their own.
+	DirSite = "site"
 )
 
 // Entry is one exchange of the journal.

@@ -46,7 +46,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 	}
 	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE started_at < $1 AND status <> $2", cutoff, StatusRunning); err != nil {
+		// The runs of the exchanges with sites (site_id) keep their files
+		// for their own site's keep_days: the site service sweeps them.
+		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE started_at < $1 AND status <> $2 AND site_id = 0", cutoff, StatusRunning); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "DELETE FROM cml_sessions WHERE created_at < $1", cutoff)

@@ -3,10 +3,12 @@
 // the writer and of the exchange's query answer use it; it is not linked
 // into the binary.
 //
-// The schemas are in ../testdata/xsd (see the README there). When
-// OBMEN_CML_XSD_DIR names a folder holding 1C's official schema files
-// (commerceml-2.08.xsd, commerceml-2.09.xsd, commerceml-2.10.xsd), each
-// document is validated against the official file of its version too.
+// The schemas are in ../testdata/xsd (see the README there): Obmen's
+// schemas of the orders document, and 1C's official commerceml.xsd of
+// 2.08 and 2.10, against which every document is validated too (the
+// catalog and the offers Obmen writes to sites as well as its orders).
+// When OBMEN_CML_XSD_DIR names a folder holding more official files
+// (commerceml-2.09.xsd), a document of that version is checked against it.
 package schematest
 
 import (
@@ -77,11 +79,15 @@ func Check(doc []byte) error {
 		return fmt.Errorf("schematest: the document does not declare the default namespace %s", Namespace)
 	}
 	schemas := []string{filepath.Join(dir(), "orders-"+SchemaVersion(v)+".xsd")}
-	if official := os.Getenv("OBMEN_CML_XSD_DIR"); official != "" {
-		p := filepath.Join(official, "commerceml-"+SchemaVersion(v)+".xsd")
-		if _, err := os.Stat(p); err == nil {
-			schemas = append(schemas, p)
-		}
+	official, temp, err := Official(v)
+	if err != nil {
+		return err
+	}
+	if temp {
+		defer os.Remove(official)
+	}
+	if official != "" {
+		schemas = append(schemas, official)
 	}
 	f, err := os.CreateTemp("", "cml-*.xml")
 	if err != nil {
@@ -100,4 +106,57 @@ func Check(doc []byte) error {
 		}
 	}
 	return nil
+}
+
+// unitType is the official 2.08 schema's ЕдиницаТип: an ОКЕИ code of 3–4
+// characters.
+const unitType = `<xsd:restriction base="xsd:string">
+            <xsd:maxLength value="4"/>
+            <xsd:minLength value="3"/>
+        </xsd:restriction>`
+
+// Official is the path of 1C's official schema that checks a document
+// declaring version v ("" when there is none): the file of v in
+// ../testdata/xsd (2.08, 2.10) or in OBMEN_CML_XSD_DIR (2.09). No official
+// schema of 2.03–2.07 is published where Obmen's sources could find it;
+// their documents are checked against the 2.08 file with one difference
+// of 1C's own files of those versions: a price's <Единица> is the unit's
+// short name ("шт"), which 2.08's ЕдиницаТип (an ОКЕИ code of 3–4
+// characters) refuses — Official then answers a temporary copy of the
+// 2.08 file with ЕдиницаТип a plain string (temp), which the caller
+// removes.
+func Official(v string) (path string, temp bool, err error) {
+	sv := SchemaVersion(v)
+	p := filepath.Join(dir(), "commerceml-"+sv+".xsd")
+	if _, err := os.Stat(p); err != nil {
+		p = ""
+		if d := os.Getenv("OBMEN_CML_XSD_DIR"); d != "" {
+			if _, err := os.Stat(filepath.Join(d, "commerceml-"+sv+".xsd")); err == nil {
+				p = filepath.Join(d, "commerceml-"+sv+".xsd")
+			}
+		}
+	}
+	if p == "" || sv == v {
+		return p, false, nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", false, err
+	}
+	i := bytes.Index(b, []byte(`<xsd:simpleType name="ЕдиницаТип">`))
+	j := bytes.Index(b[max(i, 0):], []byte(unitType))
+	if i < 0 || j < 0 {
+		return "", false, fmt.Errorf("schematest: %s has no ЕдиницаТип of 3–4 characters to relax for a %s document", p, v)
+	}
+	relaxed := append(append(append([]byte{}, b[:i+j]...), `<xsd:restriction base="xsd:string"/>`...), b[i+j+len(unitType):]...)
+	f, err := os.CreateTemp("", "commerceml-"+v+"-*.xsd")
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := f.Write(relaxed); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", false, err
+	}
+	return f.Name(), true, f.Close()
 }

@@ -91,3 +91,73 @@ func TestSchemaVersion(t *testing.T) {
 		}
 	}
 }
+
+// offers is a small offers document, valid against 1C's official schema.
+const offers = `<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="%V" ДатаФормирования="2026-12-06T10:00:00">
+	<ПакетПредложений СодержитТолькоИзменения="false">
+		<Ид>c#offers</Ид>
+		<Наименование>Пакет предложений</Наименование>
+		<ИдКаталога>c</ИдКаталога>
+		<Владелец>
+			<Ид>org</Ид>
+			<Наименование>Ромашка</Наименование>
+			<ОфициальноеНаименование>ООО Ромашка</ОфициальноеНаименование>
+		</Владелец>
+		<ТипыЦен>
+			<ТипЦены>
+				<Ид>r</Ид>
+				<Наименование>Розничная</Наименование>
+			</ТипЦены>
+		</ТипыЦен>
+		<Предложения>
+			<Предложение>
+				<Ид>p1</Ид>
+				<Наименование>Дрель</Наименование>
+				<БазоваяЕдиница Код="796">шт</БазоваяЕдиница>
+				<Цены>
+					<Цена>
+						<ИдТипаЦены>r</ИдТипаЦены>
+						<ЦенаЗаЕдиницу>10.00</ЦенаЗаЕдиницу>
+						<Единица>%U</Единица>
+					</Цена>
+				</Цены>
+			</Предложение>
+		</Предложения>
+	</ПакетПредложений>
+</КоммерческаяИнформация>
+`
+
+// The official schemas in testdata hold the offers to what 1C requires:
+// a <Владелец>, and from 2.08 a price's unit as an ОКЕИ code; before 2.08
+// (no official file: 2.08's with the unit a name) "шт" passes.
+func TestOfficialOffers(t *testing.T) {
+	t.Parallel()
+	doc := func(v, unit, owner string) []byte {
+		d := strings.NewReplacer("%V", v, "%U", unit).Replace(offers)
+		if owner == "" {
+			d = d[:strings.Index(d, "\t\t<Владелец>")] + d[strings.Index(d, "\t\t<ТипыЦен>"):]
+		}
+		return []byte(d)
+	}
+	for _, c := range []struct {
+		v, unit, owner, want string
+	}{
+		{"2.10", "796", "yes", ""},
+		{"2.08", "796", "yes", ""},
+		{"2.05", "шт", "yes", ""},
+		{"2.04", "шт", "yes", ""},
+		{"2.10", "шт", "yes", "Единица"},
+		{"2.08", "шт", "yes", "Единица"},
+		{"2.10", "796", "", "ТипыЦен"},
+		{"2.05", "шт", "", "ТипыЦен"},
+	} {
+		err := Check(doc(c.v, c.unit, c.owner))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s %s owner=%q: %v", c.v, c.unit, c.owner, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s %s owner=%q: want an error naming %s, got %v", c.v, c.unit, c.owner, c.want, err)
+		}
+	}
+}

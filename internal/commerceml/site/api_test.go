@@ -28,6 +28,8 @@ func TestSettingsAPI(t *testing.T) {
 				{"url with login", func(s *site.Settings) { s.URL = "https://a:b@shop.ru/1c_exchange.php" }, "url"},
 				{"no login", func(s *site.Settings) { s.Login = " " }, "login"},
 				{"no password", func(s *site.Settings) { s.Password = "" }, "password"},
+				{"negative owner", func(s *site.Settings) { s.OwnerAccountID = -1 }, "owner_account_id"},
+				{"no such owner", func(s *site.Settings) { s.OwnerAccountID = 424242 }, "owner_account_id"},
 				{"bad version", func(s *site.Settings) { s.Version = "3.1" }, "version"},
 				{"bad encoding", func(s *site.Settings) { s.Encoding = "koi8-r" }, "encoding"},
 				{"ambiguous status map", func(s *site.Settings) { s.StatusMap = map[string]string{"Created": "N", "Approved": "N"} }, "status_map"},

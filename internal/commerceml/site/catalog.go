@@ -103,6 +103,14 @@ func (s *Service) runCatalog(ctx context.Context, set Settings, dir string, res 
 	if err := s.writeCatalog(ctx, set, dir, res); err != nil {
 		return err
 	}
+	if res.unchanged {
+		// "Only changed" with nothing changed since the last export: an
+		// empty package would change nothing on the site (and 1C's schema
+		// wants at least one good in it), so nothing is sent; the run
+		// succeeds and its documents stay in the journal.
+		s.log.Info("site exchange: nothing changed since the last catalog export", "site", set.ID)
+		return nil
+	}
 	// The pictures go first: the site's import of import.xml finds
 	// them in its import_files.
 	names := append(slices.Clip(res.pictures), "import.xml", "offers.xml")
@@ -207,8 +215,15 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 		return fmt.Errorf("site exchange: %w", err)
 	}
 	defer fo.Close()
+	owner, problem, err := s.owner(ctx, set)
+	if err != nil {
+		return err
+	}
+	if problem != "" {
+		res.Problems = append(res.Problems, problem)
+	}
 	enc, at := set.WriteEncoding(), s.now()
-	head := commerceml.Catalog{ID: catalogID, ClassifierID: classifierID, Name: "Каталог товаров", OnlyChanges: x.since != 0}
+	head := commerceml.Catalog{ID: catalogID, ClassifierID: classifierID, Name: "Каталог товаров", OnlyChanges: x.since != 0, Owner: owner}
 	if x.cat, err = commerceml.NewCatalogWriter(fi, enc, set.Version, at, head, groups); err != nil {
 		return err
 	}
@@ -216,7 +231,7 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 	for i, t := range x.types {
 		types[i] = t.PriceType
 	}
-	pkg := commerceml.Offers{ID: catalogID + "#offers", CatalogID: catalogID, ClassifierID: classifierID, Name: "Пакет предложений", OnlyChanges: x.since != 0}
+	pkg := commerceml.Offers{ID: catalogID + "#offers", CatalogID: catalogID, ClassifierID: classifierID, Name: "Пакет предложений", OnlyChanges: x.since != 0, Owner: owner}
 	if x.off, err = commerceml.NewOffersWriter(fo, enc, set.Version, at, pkg, types); err != nil {
 		return err
 	}
@@ -234,6 +249,13 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 	}
 	res.Files = append(res.Files, "import.xml", "offers.xml")
 	res.pictures, res.sums = x.pictures, x.sums
+	if x.since != 0 {
+		sent := 0
+		for _, c := range res.Counts {
+			sent += c.Sent
+		}
+		res.unchanged = sent == 0 && len(x.pictures) == 0
+	}
 	return nil
 }
 
@@ -323,7 +345,10 @@ func (x *exporter) unit(name string) commerceml.Unit {
 	if name = strings.TrimSpace(name); name == "" {
 		name = "шт"
 	}
-	return commerceml.Unit{Short: name, Code: x.units[strings.ToLower(name)]}
+	// The code from the product's unit (the units dictionary), else the
+	// one its name has in the ОКЕИ table: the price's <Единица> of 2.08
+	// on is that code.
+	return commerceml.Unit{Short: name, Code: x.units[strings.ToLower(name)]}.Resolved()
 }
 
 // loadPriceTypes: the chosen type and the extra ones, with the 1C id and
@@ -523,14 +548,14 @@ func vatRate(v sql.NullInt64) []commerceml.TaxRate {
 }
 
 // offer fills the prices and stock of one offer.
-func (x *exporter) offer(o *commerceml.Offer, d pageData, pid, vid int64, own int64, ownStock int64, unit string) {
+func (x *exporter) offer(o *commerceml.Offer, d pageData, pid, vid int64, own int64, ownStock int64) {
 	for _, t := range x.types {
 		price, ok := own, t.key == ""
 		if !ok {
 			price, ok = d.prices[[2]int64{pid, vid}][t.key]
 		}
 		if ok {
-			o.Prices = append(o.Prices, commerceml.Price{TypeID: t.ID, PerUnit: commerceml.FormatDecimal(price, 2), Currency: t.Currency, Unit: unit})
+			o.Prices = append(o.Prices, commerceml.Price{TypeID: t.ID, PerUnit: commerceml.FormatDecimal(price, 2), Currency: t.Currency})
 		}
 	}
 	qty := ownStock
@@ -582,7 +607,7 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 		vs := d.variants[p.id]
 		if len(vs) == 0 {
 			o := commerceml.Offer{ID: gid, Article: p.article, Name: p.name, Unit: u}
-			x.offer(&o, d, p.id, 0, p.price, p.stock, u.Short)
+			x.offer(&o, d, p.id, 0, p.price, p.stock)
 			if err := x.off.Offer(&o); err != nil {
 				return fmt.Errorf("site exchange: offers.xml: %w", err)
 			}
@@ -609,7 +634,7 @@ func (x *exporter) productPage(ctx context.Context, page []product) error {
 				}
 				o.Pictures = append(o.Pictures, name)
 			}
-			x.offer(&o, d, p.id, v.ID, int64(v.Price), int64(v.Stock), u.Short)
+			x.offer(&o, d, p.id, v.ID, int64(v.Price), int64(v.Stock))
 			if err := x.off.Offer(&o); err != nil {
 				return fmt.Errorf("site exchange: offers.xml: %w", err)
 			}
@@ -729,7 +754,7 @@ func (x *exporter) services(ctx context.Context) error {
 			o := commerceml.Offer{ID: gid, Name: p.name, Unit: u}
 			for _, t := range x.types {
 				if t.key == "" {
-					o.Prices = append(o.Prices, commerceml.Price{TypeID: t.ID, PerUnit: commerceml.FormatDecimal(p.price, 2), Currency: t.Currency, Unit: u.Short})
+					o.Prices = append(o.Prices, commerceml.Price{TypeID: t.ID, PerUnit: commerceml.FormatDecimal(p.price, 2), Currency: t.Currency})
 				}
 			}
 			if err := x.off.Offer(&o); err != nil {

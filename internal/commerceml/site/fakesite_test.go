@@ -159,6 +159,10 @@ func TestFakeSite(t *testing.T) {
 		if res.Status != "success" || (res.Counts["sales_order"] != nil && res.Counts["sales_order"].Created != 0) {
 			t.Errorf("run: %+v", res)
 		}
+		// The seed's sequence: the query, then mode=success confirming it.
+		if calls := strings.Join(fake.calls, " "); !strings.Contains(calls, "sale:query sale:success") {
+			t.Errorf("calls: %s", calls)
+		}
 	})
 	t.Run("order lines back in the shape the modules read", func(t *testing.T) {
 		// Bitrix's shape (2.05, windows-1251): the line names the good by

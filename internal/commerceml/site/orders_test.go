@@ -97,8 +97,12 @@ func TestOrdersWithSite(t *testing.T) {
 		if li := got.Items[0]; li.ProductID != p0.ID || li.VariantID != v42 || li.Discount != 110000 || li.VATRate == nil || *li.VATRate != vat || li.Sum != 990000 {
 			t.Errorf("the variant's line: %+v", li)
 		}
-		if a, err := one.app.Store.GetAccount(one.ctx, got.AccountID); err != nil || a.FullName != "ООО «Ромашка»" {
+		if a, err := one.app.Store.GetAccount(one.ctx, got.AccountID); err != nil || a.FullName != "ООО «Ромашка»" || a.AssignedByID != one.admin.UserID {
 			t.Errorf("counterparty: %+v %v", a, err)
+		}
+		// No responsible user is set: the first administrator has them.
+		if got.AssignedByID != one.admin.UserID {
+			t.Errorf("the order's responsible: %d, want %d", got.AssignedByID, one.admin.UserID)
 		}
 
 		// A second run changes nothing and sends nothing.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/client"
+	"github.com/obmen/obmen/internal/commerceml/exchange"
 	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -25,7 +26,7 @@ const (
 )
 
 // DirSite is the journal direction of the runs ("с сайтом" in the UI).
-const DirSite = "site"
+const DirSite = exchange.DirSite
 
 // LeaseFor is how long a run holds its site before another instance may
 // take it over, unless SetLease says otherwise: a running one renews it
@@ -127,6 +128,10 @@ type RunResult struct {
 	Counts  map[string]*Count `json:"counts"`
 	Files   []string          `json:"files"`
 	Error   string            `json:"error,omitempty"`
+	// Problems are what the run did not stop for but the user should
+	// fix (e.g. no company set as the catalog's owner); the journal
+	// entry lists them.
+	Problems []string `json:"problems,omitempty"`
 	// events is the last change event when a catalog run began: a
 	// successful one covers what came before it.
 	events int64
@@ -134,6 +139,8 @@ type RunResult struct {
 	// sums their bytes' sha256 by name.
 	pictures []string
 	sums     map[string]string
+	// unchanged: an "only changed" catalog run found nothing to send.
+	unchanged bool
 }
 
 func (r *RunResult) of(entity string) *Count {
@@ -291,14 +298,25 @@ func (s *Service) run(ctx context.Context, id int64, kind string, begun func(ent
 	return res, nil
 }
 
-// sweep removes the files of the site's runs older than keepDays.
+// sweep removes the files of the site's runs older than keepDays and
+// takes them off their journal entries (which stay), so that the journal
+// never offers a file that is gone; a run still going keeps its files.
 func (s *Service) sweep(siteID int64, keepDays int) {
 	root := filepath.Join(s.dir, "site", fmt.Sprint(siteID))
+	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
+	ctx := context.Background()
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE site_id = $1 AND started_at < $2 AND status <> $3", siteID, cut.UnixMicro(), StatusRunning)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("site exchange: forget old files", "site", siteID, "err", err)
+		return
+	}
 	des, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
-	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
 	for _, de := range des {
 		if fi, err := de.Info(); err == nil && de.IsDir() && fi.ModTime().Before(cut) {
 			if err := os.RemoveAll(filepath.Join(root, de.Name())); err != nil {
@@ -329,6 +347,11 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 		counts[k] = v
 	}
 	c, _ := json.Marshal(counts)
+	problems := res.Problems
+	if problems == nil {
+		problems = []string{}
+	}
+	p, _ := json.Marshal(problems)
 	var size int64
 	for _, f := range res.Files {
 		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
@@ -344,9 +367,9 @@ func (s *Service) end(ctx context.Context, siteID int64, kind, dir string, start
 		}
 	}
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = $1, finished_at = $2, counts = $3, problems = '[]', error = $4,
+		if _, err := tx.ExecContext(ctx, `UPDATE cml_exchanges SET status = $1, finished_at = $2, counts = $3, problems = $9, error = $4,
 			filename = $5, file_path = $6, file_size = $7 WHERE id = $8`,
-			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, path, size, res.EntryID); err != nil {
+			res.Status, s.now().UnixMicro(), string(c), res.Error, filename, path, size, res.EntryID, string(p)); err != nil {
 			return err
 		}
 		fail := "0"

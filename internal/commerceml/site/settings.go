@@ -40,6 +40,12 @@ type Settings struct {
 	// Warehouses are the 1C ids of the warehouses whose stock is
 	// published; empty: the products' total stock.
 	Warehouses []string `json:"warehouses"`
+	// OwnerAccountID is the company whose requisites are written as the
+	// <Владелец> of the catalog and the offers (1C's schema requires it):
+	// its first requisite, as invoices take the seller's. 0: "our
+	// company" of the invoices (the setting invoice.seller_account_id);
+	// with neither, the site's name stands in.
+	OwnerAccountID int64 `json:"owner_account_id"`
 	// Version and Encoding of the documents written to the site.
 	Version  string `json:"version"`
 	Encoding string `json:"encoding"`
@@ -106,6 +112,9 @@ func (s *Settings) Normalize() error {
 	}
 	if s.ResponsibleUserID < 0 {
 		return crm.Invalid("responsible_user_id", "must not be negative")
+	}
+	if s.OwnerAccountID < 0 {
+		return crm.Invalid("owner_account_id", "must not be negative")
 	}
 	if s.Catalogs == nil {
 		s.Catalogs = []int64{}

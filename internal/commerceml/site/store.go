@@ -107,6 +107,14 @@ func (s *Store) prepare(ctx context.Context, in *Settings) (string, error) {
 			return "", crm.Invalid("responsible_user_id", "no such user: %d", in.ResponsibleUserID)
 		}
 	}
+	if in.OwnerAccountID != 0 {
+		if _, err := s.st.GetAccount(ctx, in.OwnerAccountID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return "", crm.Invalid("owner_account_id", "no such %s: %d", "company", in.OwnerAccountID)
+			}
+			return "", fmt.Errorf("site exchange: owner company %d: %w", in.OwnerAccountID, err)
+		}
+	}
 	for i, id := range in.Catalogs {
 		if _, err := s.st.GetCatalog(ctx, id); err != nil {
 			return "", crm.Invalid(fmt.Sprintf("catalogs[%d]", i), "no such catalog: %d", id)
