@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -67,10 +68,10 @@ func (s *Service) owner(ctx context.Context, set Settings) (commerceml.Owner, st
 func ownerOf(id string, a *crm.Account, rq *crm.Requisite) commerceml.Owner {
 	o := commerceml.Owner{ID: id, Name: a.Title, OfficialName: a.FullName, INN: a.INN, KPP: a.KPP, Address: a.LegalAddress.String()}
 	if rq != nil {
-		o.Name = firstNonEmpty(rq.ShortName, o.Name, rq.FullName)
-		o.OfficialName = firstNonEmpty(rq.FullName, rq.ShortName, o.OfficialName)
-		o.INN, o.KPP, o.OKPO = firstNonEmpty(rq.INN, o.INN), firstNonEmpty(rq.KPP, o.KPP), rq.OKPO
-		o.Address = firstNonEmpty(rq.Address.String(), o.Address)
+		o.Name = cmp.Or(rq.ShortName, o.Name, rq.FullName)
+		o.OfficialName = cmp.Or(rq.FullName, rq.ShortName, o.OfficialName)
+		o.INN, o.KPP, o.OKPO = cmp.Or(rq.INN, o.INN), cmp.Or(rq.KPP, o.KPP), rq.OKPO
+		o.Address = cmp.Or(rq.Address.String(), o.Address)
 		if rq.PresetID == crm.PresetIP || (rq.FullName == "" && rq.ShortName == "" && rq.LastName != "") {
 			o.Person, o.KPP = true, ""
 			o.LastName, o.FirstName, o.MiddleName = rq.LastName, rq.FirstName, rq.SecondName
@@ -80,8 +81,8 @@ func ownerOf(id string, a *crm.Account, rq *crm.Requisite) commerceml.Owner {
 			}
 		}
 	}
-	o.Name = clipName(firstNonEmpty(o.Name, o.OfficialName))
-	o.OfficialName = clipName(firstNonEmpty(o.OfficialName, o.Name))
+	o.Name = clipName(cmp.Or(o.Name, o.OfficialName))
+	o.OfficialName = clipName(cmp.Or(o.OfficialName, o.Name))
 	o.Address = clipName(o.Address)
 	if n := len(o.INN); !digits(o.INN) || (n != 10 && n != 12) {
 		o.INN = ""
