@@ -84,16 +84,18 @@ func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType s
 	if err := photoOwner(ownerType); err != nil {
 		return false, err
 	}
-	ct, err := crm.SniffImage(data)
-	if err != nil {
-		return false, err
-	}
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
 	changed := false
-	err = s.Write(ctx, actor, func(t *Tx) error {
+	err := s.Write(ctx, actor, func(t *Tx) error {
 		changed = false
 		old, err := t.mayChangePhoto(ownerType, ownerID)
+		if err != nil {
+			return err
+		}
+		// After the access check: a request that may not change the
+		// record learns nothing of it from what its upload is.
+		ct, err := crm.SniffImage(data)
 		if err != nil {
 			return err
 		}

@@ -108,6 +108,9 @@ type cardData struct {
 	MsgFiles []msgFile
 	// ReplyChannels are offered in the reply box when there are several.
 	ReplyChannels []string
+	// Photo: a lead's, contact's or account's photo (photoView), nil
+	// for other records.
+	Photo *photoView
 }
 
 type offersView struct {
@@ -313,6 +316,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	d.Version = strOf(rec["updated_at"])
 	d.Reply = u.messenger != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
 	d.Social = u.social != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
+	if d.Photo, err = u.cardPhoto(ctx, e.Name, id, d.Deleted == "" && !d.ViewOnly); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	if e.Name == store.EntityMessage {
 		m, err := u.store.GetMessage(ctx, id)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -355,6 +357,48 @@ func TestImportProfile(t *testing.T) {
 			t.Fatalf("lead: %+v", gl)
 		}
 
+		// The photo: the picture itself, only into a record without one;
+		// VK's camera drawing (no photo) is not imported.
+		face := photoPNG(t)
+		e.vk.addUser(map[string]any{"id": int64(557), "first_name": "Пётр", "screen_name": "petr",
+			"photo_max_orig": e.vk.addFile("/files/c857/557.jpg", face)})
+		e.vk.addUser(map[string]any{"id": int64(558), "first_name": "Без", "screen_name": "nophoto",
+			"photo_max_orig": e.vk.addFile("/images/camera_400.png", face)})
+		e.vk.addUser(map[string]any{"id": int64(559), "first_name": "Битое", "screen_name": "broken",
+			"photo_max_orig": e.vk.addFile("/files/c857/559.jpg", []byte("<html>not a picture</html>"))})
+		p := e.contact("Пётр", "https://vk.com/petr")
+		filled, err = e.svc.ImportProfile(ctx, e.admin, "contact", p.ID)
+		if err != nil || !strings.Contains(strings.Join(filled, ","), "photo") {
+			t.Fatalf("photo: %v %v", filled, err)
+		}
+		ph, data, err := e.s.RecordPhoto(ctx, store.EntityContact, p.ID, true)
+		if err != nil || !bytes.Equal(data, face) || ph.Source != store.PhotoVK || ph.ContentType != "image/png" {
+			t.Fatalf("kept photo: %+v %d bytes %v", ph, len(data), err)
+		}
+		own := photoPNG(t)
+		own = append(own[:len(own):len(own)], 0) // another picture
+		e.vk.addUser(map[string]any{"id": int64(560), "first_name": "Пётр", "screen_name": "petr2",
+			"photo_max_orig": e.vk.srv.URL + "/files/c857/557.jpg"})
+		q := e.contact("Пётр", "https://vk.com/petr2")
+		if _, err := e.s.SetRecordPhoto(ctx, e.admin, store.EntityContact, q.ID, "своё.png", own, store.PhotoUpload, false); err != nil {
+			t.Fatal(err)
+		}
+		if filled, err := e.svc.ImportProfile(ctx, e.admin, "contact", q.ID); err != nil || strings.Contains(strings.Join(filled, ","), "photo") {
+			t.Fatalf("over a photo: %v %v", filled, err)
+		}
+		if _, data, _ := e.s.RecordPhoto(ctx, store.EntityContact, q.ID, true); !bytes.Equal(data, own) {
+			t.Fatal("the import replaced the record's own photo")
+		}
+		for _, page := range []string{"https://vk.com/nophoto", "https://vk.com/broken"} {
+			r := e.contact("Некто", page)
+			if filled, err := e.svc.ImportProfile(ctx, e.admin, "contact", r.ID); err != nil || strings.Contains(strings.Join(filled, ","), "photo") {
+				t.Fatalf("%s: %v %v", page, filled, err)
+			}
+			if _, _, err := e.s.RecordPhoto(ctx, store.EntityContact, r.ID, false); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("%s: a photo kept: %v", page, err)
+			}
+		}
+
 		// A new record: refused, in Russian, VK not asked.
 		before := e.vk.count("users.get")
 		_, err = e.svc.ImportProfile(ctx, e.admin, "contact", 0)
@@ -585,4 +629,14 @@ func TestSendFilesAsDocuments(t *testing.T) {
 			}
 		}
 	})
+}
+
+// photoPNG is a small PNG picture.
+func photoPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
