@@ -248,6 +248,19 @@ func (f *fakeVK) serve(w http.ResponseWriter, r *http.Request) {
 			items = append(items, all[i])
 		}
 		f.answer(w, map[string]any{"count": len(all), "items": items})
+	case "utils.resolveScreenName":
+		// dev.vk.com/ru/method/utils.resolveScreenName: {"type":…,
+		// "object_id":…}, or an empty array for a name no one has.
+		name := r.PostForm.Get("screen_name")
+		if u, ok := f.users[name]; ok {
+			f.answer(w, map[string]any{"type": "user", "object_id": u["id"]})
+			return
+		}
+		if name == "testshop" {
+			f.answer(w, map[string]any{"type": "group", "object_id": f.groupID})
+			return
+		}
+		f.answer(w, []any{})
 	case "users.get":
 		var out []map[string]any
 		for _, id := range strings.Split(r.PostForm.Get("user_ids"), ",") {

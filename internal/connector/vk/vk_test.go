@@ -640,3 +640,75 @@ func photoPNG(t *testing.T) []byte {
 	}
 	return b.Bytes()
 }
+
+// A VK field with a screen name (https://vk.com/durov), not an id: VK
+// is asked whose it is (utils.resolveScreenName) once, the id is kept in
+// the record's external ids and the field stays as typed; a name no one
+// has, or a community's, is refused in Russian and nothing is sent.
+func TestScreenNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, nil)
+		ctx := context.Background()
+		e.vk.addUser(map[string]any{"id": int64(1), "first_name": "Павел", "screen_name": "durov"})
+		e.vk.addUser(map[string]any{"id": int64(2), "first_name": "Александр", "screen_name": "sasha.k"})
+
+		c := e.contact("Павел", "https://vk.com/durov")
+		m, err := e.svc.Send(ctx, e.admin, connector.Reply{OwnerType: "contact", OwnerID: c.ID, Text: "Добрый день!"})
+		if err != nil || m.Status != crm.MessageSent || m.ChatID != "1" {
+			t.Fatalf("send to a screen name: %+v %v", m, err)
+		}
+		got, _ := e.s.GetContact(ctx, c.ID)
+		if got.ExternalIDs["vk"] != "1" || len(got.Webs) != 1 || got.Webs[0].Value != "https://vk.com/durov" {
+			t.Fatalf("contact after the send: %+v %+v", got.ExternalIDs, got.Webs)
+		}
+
+		// The history import resolves too; the send after it asks VK
+		// nothing more: the id is kept.
+		l, err := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Саша", Comms: crm.Comms{Webs: []crm.Comm{{Value: "vk.com/sasha.k", ValueType: "VK"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.vk.addHistory(2, 2, "Привет")
+		if n, err := e.svc.ImportHistory(ctx, e.admin, "lead", l.ID); err != nil || n != 2 {
+			t.Fatalf("history: %d %v", n, err)
+		}
+		before := e.vk.count("utils.resolveScreenName")
+		gl, _ := e.s.GetLead(ctx, l.ID)
+		if gl.ExternalIDs["vk"] != "2" || gl.Webs[0].Value != "vk.com/sasha.k" {
+			t.Fatalf("lead: %+v %+v", gl.ExternalIDs, gl.Webs)
+		}
+		l2, err := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Саша снова", Extra: crm.Extra{ExternalIDs: map[string]string{}},
+			Comms: crm.Comms{Webs: []crm.Comm{{Value: "vk.com/sasha.k", ValueType: "VK"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another record with the same page: sent (the id cannot be
+		// kept twice, VK is asked again), and the first lead's reply
+		// uses its conversation.
+		if m, err := e.svc.Send(ctx, e.admin, connector.Reply{OwnerType: "lead", OwnerID: l2.ID, Text: "Вам тоже"}); err != nil || m.ChatID != "2" {
+			t.Fatalf("second record: %+v %v", m, err)
+		}
+		if e.vk.count("utils.resolveScreenName") != before+1 {
+			t.Errorf("resolve calls: %d, want %d", e.vk.count("utils.resolveScreenName"), before+1)
+		}
+
+		sends := len(e.vk.sendCalls())
+		for _, tc := range []struct{ page, want string }{
+			{"https://vk.com/no.such.name", "не найден"},
+			{"vk.com/testshop", "сообщество"},
+		} {
+			x := e.contact("Кто-то", tc.page)
+			_, err := e.svc.Send(ctx, e.admin, connector.Reply{OwnerType: "contact", OwnerID: x.ID, Text: "?"})
+			var ue *vk.UserError
+			if !errors.As(err, &ue) || !strings.Contains(ue.Text, tc.want) || !strings.Contains(ue.Text, "«") {
+				t.Errorf("%s: %v", tc.page, err)
+			}
+			if len(e.messages("contact", x.ID)) != 0 {
+				t.Errorf("%s: a message was written", tc.page)
+			}
+		}
+		if len(e.vk.sendCalls()) != sends {
+			t.Error("messages.send called for an unresolved name")
+		}
+	})
+}
