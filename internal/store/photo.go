@@ -79,7 +79,7 @@ func (s *Store) RecordPhoto(ctx context.Context, ownerType string, ownerID int64
 // of at most crm.MaxImageBytes, else refused. With onlyIfEmpty (a
 // profile import) a record that has a photo keeps it and false is
 // returned. The same picture again writes nothing. A change writes the
-// record's update event naming "photo" (old and new SHA-256).
+// record's update event naming "photo" (old and new file name).
 func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
 	if err := photoOwner(ownerType); err != nil {
 		return false, err
@@ -89,7 +89,7 @@ func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType s
 	changed := false
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		changed = false
-		old, err := t.mayChangePhoto(ownerType, ownerID)
+		old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
 		if err != nil {
 			return err
 		}
@@ -102,15 +102,16 @@ func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType s
 		if old == sum || (onlyIfEmpty && old != "") {
 			return nil
 		}
+		name := crm.ImageFileName(firstOf(name, "photo"), ct)
 		_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,
 				sha256 = excluded.sha256, source = excluded.source, data = excluded.data, updated_by_id = excluded.updated_by_id, updated_at = excluded.updated_at`,
-			ownerType, ownerID, crm.ImageFileName(firstOf(name, "photo"), ct), ct, int64(len(data)), sum, source, data, actor.UserID, micro(t.now))
+			ownerType, ownerID, name, ct, int64(len(data)), sum, source, data, actor.UserID, micro(t.now))
 		if err != nil {
 			return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 		}
-		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(old, sum)})
+		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, name)})
 		changed = true
 		return nil
 	})
@@ -124,7 +125,7 @@ func (s *Store) DeleteRecordPhoto(ctx context.Context, actor crm.Actor, ownerTyp
 		return err
 	}
 	return s.Write(ctx, actor, func(t *Tx) error {
-		old, err := t.mayChangePhoto(ownerType, ownerID)
+		old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
 		if err != nil {
 			return err
 		}
@@ -134,38 +135,38 @@ func (s *Store) DeleteRecordPhoto(ctx context.Context, actor crm.Actor, ownerTyp
 		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID); err != nil {
 			return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 		}
-		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(old, "")})
+		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, "")})
 		return nil
 	})
 }
 
 // mayChangePhoto locks the record, refuses a change its caller may not
-// make or one of a record in the recycle bin, and returns the SHA-256 of
-// the photo it has ("" for none).
-func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (string, error) {
+// make or one of a record in the recycle bin, and returns the SHA-256
+// and file name of the photo it has ("" for none).
+func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (string, string, error) {
 	if err := t.lockRow(ownerType, ownerID); err != nil {
-		return "", err
+		return "", "", err
 	}
 	deleted, err := photoRecord(t.rq(), ownerType, ownerID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if deleted {
-		return "", NotFound(ownerType, ownerID)
+		return "", "", NotFound(ownerType, ownerID)
 	}
 	if err := editableID(t.rq(), ownerType, ownerID); err != nil {
-		return "", err
+		return "", "", err
 	}
-	var old string
-	err = t.tx.QueryRowContext(t.ctx, "SELECT sha256 FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).Scan(&old)
+	var sum, name string
+	err = t.tx.QueryRowContext(t.ctx, "SELECT sha256, file_name FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).Scan(&sum, &name)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+		return "", "", fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 	}
-	return old, nil
+	return sum, name, nil
 }
 
-// photoChange is the change event's entry for a photo: the SHA-256 of
-// the picture before and after (null for none).
+// photoChange is the change event's entry for a photo: the file name of
+// the picture before and after (null for none), as the history shows it.
 func photoChange(old, cur string) events.Change {
 	enc := func(v string) json.RawMessage {
 		if v == "" {

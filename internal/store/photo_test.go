@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"strings"
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -83,7 +82,7 @@ func TestRecordPhoto(t *testing.T) {
 				photos = append(photos, string(ch.Old)+"→"+string(ch.New))
 			}
 		}
-		if len(photos) != 3 || !strings.HasPrefix(photos[0], "null→\"") || !strings.HasSuffix(photos[2], "→null") {
+		if len(photos) != 3 || photos[0] != `null→"лицо.png"` || photos[1] != `"лицо.png"→"photo.png"` || photos[2] != `"photo.png"→null` {
 			t.Fatalf("photo changes in the history: %v", photos)
 		}
 		// A lead takes one too; an import fills an empty one.
