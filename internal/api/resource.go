@@ -280,6 +280,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 	})
 
 	a.timelineRoutes(mux, base, res.entity)
+	a.photoRoutes(mux, base, res.entity)
 }
 
 // replay answers a request whose Idempotency-Key was seen before. done is

@@ -103,9 +103,10 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		srv.Notify.Register(w)
 		srv.Sites.Register(w)
 		srv.Google.Register(w)
+		river.AddWorker(w, &sweepFilesWorker{store: srv.Store, log: log, now: time.Now})
 	}
 	periodic := func(c *river.Config) {
-		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(), google.Periodic())
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(), google.Periodic(), sweepFilesPeriodic())
 		if srv.Rates != nil {
 			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -61,11 +62,20 @@ func WriteJournal(ctx context.Context, d *db.DB, connID int64, at time.Time, e J
 // ReadJournal lists connection connID's last entries, newest first (at
 // most limit; 100 when limit is out of 1..500).
 func ReadJournal(ctx context.Context, d *db.DB, connID int64, limit int) ([]JournalEntry, error) {
+	return ReadJournalBefore(ctx, d, connID, 0, limit)
+}
+
+// ReadJournalBefore is ReadJournal's page of the entries older than entry
+// before (0: from the newest), for paging back through a journal.
+func ReadJournalBefore(ctx context.Context, d *db.DB, connID, before int64, limit int) ([]JournalEntry, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
 	rows, err := d.Read.QueryContext(ctx, `SELECT id, event, ref, outcome, record_id, error, created_at FROM connection_journal
-		WHERE connection_id = $1 ORDER BY id DESC LIMIT $2`, connID, limit)
+		WHERE connection_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, connID, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("connection: journal of connection %d: %w", connID, err)
 	}
@@ -81,4 +91,10 @@ func ReadJournal(ctx context.Context, d *db.DB, connID int64, limit int) ([]Jour
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// Journal is ReadJournalBefore of the store's database: a connection's
+// journal for its page.
+func (s *Store) Journal(ctx context.Context, connID, before int64, limit int) ([]JournalEntry, error) {
+	return ReadJournalBefore(ctx, s.db, connID, before, limit)
 }

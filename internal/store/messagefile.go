@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/obmen/obmen/internal/crm"
 )
@@ -71,4 +72,29 @@ func (s *Store) GetMessageFile(ctx context.Context, id int64) (MessageFile, erro
 		return f, fmt.Errorf("store: message file %d: %w", id, err)
 	}
 	return f, nil
+}
+
+// UnsentFileAge is how long a file kept for a message about to be
+// written may wait for it: a reply box's upload whose message was never
+// written (no conversation for it, the user went away) is removed after
+// it by SweepMessageFiles.
+const UnsentFileAge = time.Hour
+
+// SweepMessageFiles removes the files no message took that were kept
+// before olderThan, and says how many. It runs from a periodic job (one
+// instance at a time); a second run finds nothing to remove.
+func (s *Store) SweepMessageFiles(ctx context.Context, olderThan time.Time) (int64, error) {
+	var n int64
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM message_files WHERE message_id = 0 AND created_at < $1", micro(olderThan))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: sweep message files: %w", err)
+	}
+	return n, nil
 }

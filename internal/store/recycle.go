@@ -129,6 +129,7 @@ func (s *Store) Purge(ctx context.Context, actor crm.Actor, entity string, id in
 			"DELETE FROM external_ids WHERE entity = '"+entity+"' AND record_id = $1",
 			"DELETE FROM comments WHERE entity = '"+entity+"' AND record_id = $1",
 			"DELETE FROM requisite_links WHERE entity = '"+entity+"' AND record_id = $1",
+			"DELETE FROM record_photos WHERE owner_type = '"+entity+"' AND owner_id = $1",
 			"UPDATE activities SET owner_type = '', owner_id = 0 WHERE owner_type = '"+entity+"' AND owner_id = $1",
 			// Seed 000: the messages of a record stay, linked to no one.
 			"UPDATE messages SET owner_type = '', owner_id = 0 WHERE owner_type = '"+entity+"' AND owner_id = $1",

@@ -108,6 +108,9 @@ type cardData struct {
 	MsgFiles []msgFile
 	// ReplyChannels are offered in the reply box when there are several.
 	ReplyChannels []string
+	// Photo: a lead's, contact's or account's photo (photoView), nil
+	// for other records.
+	Photo *photoView
 }
 
 type offersView struct {
@@ -313,6 +316,10 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 	d.Version = strOf(rec["updated_at"])
 	d.Reply = u.messenger != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
 	d.Social = u.social != nil && slices.Contains(crm.MessageOwnerTypes, e.Name) && d.Deleted == "" && !d.ViewOnly
+	if d.Photo, err = u.cardPhoto(ctx, e.Name, id, d.Deleted == "" && !d.ViewOnly); err != nil {
+		u.failErr(w, r, rq, err)
+		return
+	}
 	if e.Name == store.EntityMessage {
 		m, err := u.store.GetMessage(ctx, id)
 		if err != nil {
@@ -379,7 +386,11 @@ func (u *UI) showCardWith(w http.ResponseWriter, r *http.Request, rq *request, e
 		for _, rr := range recs {
 			rw := row{ID: rr.ID(), Link: "/e/" + re.Name + "/" + strconv.FormatInt(rr.ID(), 10)}
 			for _, f := range cols {
-				rw.Cells = append(rw.Cells, cell{Text: lk.show(f, rr), Links: lk.refLinks(f, rr)})
+				c := cell{Text: lk.show(f, rr), Links: lk.refLinks(f, rr)}
+				if re.Name == store.EntityMessage && f.Name == "text" {
+					c.Text = withFiles(c.Text, rr)
+				}
+				rw.Cells = append(rw.Cells, c)
 			}
 			rv.Rows = append(rv.Rows, rw)
 		}
@@ -651,4 +662,26 @@ func fileSize(n int64) string {
 		return strconv.FormatInt((n+512)>>10, 10) + " КБ"
 	}
 	return strconv.FormatInt(n, 10) + " Б"
+}
+
+// withFiles adds a message's files to its text in a card's list: a
+// reply that is a file has its name there ("📎 счёт.pdf +1").
+func withFiles(text string, rec record) string {
+	as, _ := rec["attachments"].([]any)
+	if len(as) == 0 {
+		return text
+	}
+	a, _ := as[0].(map[string]any)
+	name := strOf(a["name"])
+	if name == "" {
+		name = "file-1"
+	}
+	f := "📎 " + name
+	if len(as) > 1 {
+		f += " +" + strconv.Itoa(len(as)-1)
+	}
+	if text == "" || text == "—" {
+		return f
+	}
+	return text + " " + f
 }

@@ -67,6 +67,9 @@ type connectionData struct {
 	// SyncDone says this answer switched it on or off.
 	Sync     *syncView
 	SyncDone string
+	// Journal: what the connection received from its service, newest
+	// first, paged.
+	Journal *journalView
 }
 
 // syncView is a connection's built-in sync as its page shows it.
@@ -278,6 +281,10 @@ func (u *UI) showConnection(w http.ResponseWriter, r *http.Request, rq *request,
 			u.failErr(w, r, rq, err)
 			return
 		}
+	}
+	if d.Journal, err = u.connJournal(r.Context(), r, c); err != nil {
+		u.failErr(w, r, rq, err)
+		return
 	}
 	u.render(w, r, rq, status, "connection", c.Name, "integrations", d)
 }

@@ -76,6 +76,7 @@ var uiClass = map[string]class{
 	"GET /e/{entity}/{id}": record, "POST /e/{entity}/{id}": record, "POST /e/{entity}/{id}/delete": record,
 	"GET /e/{entity}/{id}/field/{field}": record, "POST /e/{entity}/{id}/field/{field}": record,
 	"POST /e/{entity}/{id}/comment": record, "POST /e/{entity}/{id}/message": record, "POST /e/{entity}/{id}/vk/history": record, "POST /e/{entity}/{id}/vk/profile": record, "POST /e/{entity}/{id}/items": record, "POST /e/{entity}/{id}/items/preview": record,
+	"POST /e/{entity}/{id}/photo": record, "POST /e/{entity}/{id}/photo/delete": record,
 	// A product is shared data (as in the API): its pictures are changed
 	// by whoever may change the product.
 	"POST /e/product/{id}/images": own, "POST /e/product/{id}/images/{image}/delete": own,
@@ -177,6 +178,12 @@ func apiClass() map[string]class {
 		}
 		for _, r := range []string{"GET /api/v1/%s/{id}", "PATCH /api/v1/%s/{id}", "DELETE /api/v1/%s/{id}", "POST /api/v1/%s/{id}/restore",
 			"GET /api/v1/%s/{id}/timeline", "GET /api/v1/%s/{id}/comments", "POST /api/v1/%s/{id}/comments"} {
+			m[strings.Replace(r, "%s", path, 1)] = record
+		}
+	}
+	// The photo of a client's record (internal/api/photos.go).
+	for _, path := range []string{"leads", "contacts", "accounts"} {
+		for _, r := range []string{"GET /api/v1/%s/{id}/photo", "PUT /api/v1/%s/{id}/photo", "DELETE /api/v1/%s/{id}/photo"} {
 			m[strings.Replace(r, "%s", path, 1)] = record
 		}
 	}
@@ -300,6 +307,13 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 		"owner_type": "deal", "owner_id": c.ids[store.EntityDeal]})
 	c.ids[store.EntityMessage] = mine("messages", title("message"), map[string]any{"text": title("message"), "channel": "vk", "direction": "in",
 		"owner_type": "lead", "owner_id": c.ids[store.EntityLead]})
+	// Boris's client records have photos, so that an admin's read of
+	// …/photo finds one.
+	for _, en := range []string{store.EntityLead, store.EntityContact, store.EntityAccount} {
+		if _, err := s.SetRecordPhoto(ctx, e.admin, en, c.ids[en], "", crawlPNG, store.PhotoUpload, false); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.requisite = mine("accounts/"+strconv.FormatInt(c.ids[store.EntityAccount], 10)+"/requisites", title("requisite"), map[string]any{"name": title("requisite")})
 	// Boris's resource booking (on his calendar, for his deal), and a
 	// booking field on every entity for the records' booking pages.
@@ -703,3 +717,6 @@ func (c *accessCrawl) compare() {
 		}
 	}
 }
+
+// crawlPNG is a 1×1 PNG picture.
+var crawlPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")

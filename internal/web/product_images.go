@@ -17,7 +17,7 @@ const maxImageUpload = 4 * crm.MaxImageBytes
 
 // uploadLimits are the multipart routes whose bodies may exceed the CSV
 // import's limit (the auth wrapper reads the form before the handler).
-var uploadLimits = map[string]int64{"POST /e/product/{id}/images": maxImageUpload}
+var uploadLimits = map[string]int64{"POST /e/product/{id}/images": maxImageUpload, "POST /e/{entity}/{id}/photo": crm.MaxImageBytes}
 
 func (u *UI) productImageRoutes(mux *http.ServeMux) {
 	u.handle(mux, "POST /e/product/{id}/images", u.productImagesUpload)

@@ -254,6 +254,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "POST /e/{entity}/{id}/items", u.saveItems)
 	u.handle(mux, "POST /e/{entity}/{id}/items/preview", u.itemsPreview)
 	u.productImageRoutes(mux)
+	u.cardPhotoRoutes(mux)
 	u.handle(mux, "GET /e/lead/{id}/convert", u.convertPage)
 	u.handle(mux, "POST /e/lead/{id}/convert", u.convertSubmit)
 	u.handle(mux, "GET /kanban", u.kanban)

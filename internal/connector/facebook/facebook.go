@@ -119,6 +119,9 @@ func Register(conns *connection.Registry, hc *http.Client) error {
 func ConnectionType(hc *http.Client) connection.Type {
 	return connection.Type{
 		Name: Type,
+		// A record's PSID (its "facebook" external id) shows on its card
+		// beside the connection, read-only: there is nothing to export.
+		System: func(connection.Settings) string { return System },
 		Fields: []connection.Field{
 			{Name: SetToken, Type: connection.String, Required: true, Secret: true},
 			{Name: SetAppSecret, Type: connection.String, Required: true, Secret: true},

@@ -210,6 +210,30 @@ func (c *Client) UsersGet(ctx context.Context, ids []string, fields string) ([]U
 	return us, c.call(ctx, "users.get", p, &us)
 }
 
+// Resolved is what utils.resolveScreenName says a screen name is:
+// Type "user", "group", "application", "page"…, and its id.
+type Resolved struct {
+	Type     string `json:"type"`
+	ObjectID int64  `json:"object_id"`
+}
+
+// ResolveScreenName asks VK whose a screen name ("durov") is; ok is false
+// when it is no one's (VK answers an empty array).
+func (c *Client) ResolveScreenName(ctx context.Context, name string) (Resolved, bool, error) {
+	var raw json.RawMessage
+	if err := c.call(ctx, "utils.resolveScreenName", url.Values{"screen_name": {name}}, &raw); err != nil {
+		return Resolved{}, false, err
+	}
+	if t := strings.TrimSpace(string(raw)); t == "[]" || t == "null" || t == "{}" {
+		return Resolved{}, false, nil
+	}
+	var r Resolved
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Resolved{}, false, fmt.Errorf("vk: utils.resolveScreenName: the response does not decode: %w", err)
+	}
+	return r, r.ObjectID > 0, nil
+}
+
 // Group is groups.getById's community.
 type Group struct {
 	ID         int64  `json:"id"`

@@ -48,6 +48,7 @@ type fakeVK struct {
 	tooMany int               // error 6 answers given
 	uploads map[string]string // upload token → "name:content"
 	docs    map[int64]string  // saved documents
+	files   map[string][]byte // what userapi.com serves: path → bytes
 }
 
 type fakeSend struct {
@@ -62,7 +63,7 @@ func newFakeVK(t testing.TB) *fakeVK {
 	f := &fakeVK{t: t, groupToken: "vk1.a.community-key-of-the-test-shop", userToken: "vk1.a.user-token-of-the-manager", groupID: 229000111,
 		calls: map[string]int{}, delivered: map[string]int64{}, byToken: map[string][]time.Time{}, fail: map[string][]int{},
 		history: map[int64][]map[string]any{}, users: map[string]map[string]any{}, closed: map[int64]bool{}, nextID: 1000,
-		uploads: map[string]string{}, docs: map[int64]string{}}
+		uploads: map[string]string{}, docs: map[int64]string{}, files: map[string][]byte{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -120,6 +121,19 @@ func (f *fakeVK) serve(w http.ResponseWriter, r *http.Request) {
 		f.uploads[tok] = hdr.Filename + ":" + string(b)
 		f.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(map[string]any{"file": tok})
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/files/") && r.Method == http.MethodGet {
+		// A profile's photo or an attachment as userapi.com serves it.
+		f.mu.Lock()
+		b, ok := f.files[r.URL.Path]
+		f.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(b)
 		return
 	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/method/")
@@ -234,6 +248,19 @@ func (f *fakeVK) serve(w http.ResponseWriter, r *http.Request) {
 			items = append(items, all[i])
 		}
 		f.answer(w, map[string]any{"count": len(all), "items": items})
+	case "utils.resolveScreenName":
+		// dev.vk.com/ru/method/utils.resolveScreenName: {"type":…,
+		// "object_id":…}, or an empty array for a name no one has.
+		name := r.PostForm.Get("screen_name")
+		if u, ok := f.users[name]; ok {
+			f.answer(w, map[string]any{"type": "user", "object_id": u["id"]})
+			return
+		}
+		if name == "testshop" {
+			f.answer(w, map[string]any{"type": "group", "object_id": f.groupID})
+			return
+		}
+		f.answer(w, []any{})
 	case "users.get":
 		var out []map[string]any
 		for _, id := range strings.Split(r.PostForm.Get("user_ids"), ",") {
@@ -301,4 +328,12 @@ func (f *fakeVK) addHistory(peer int64, n int, text string) {
 		f.history[peer] = append(f.history[peer], map[string]any{"id": f.nextID, "date": 1765000000 + f.nextID, "peer_id": peer,
 			"from_id": peer, "out": 0, "text": text + " " + strconv.FormatInt(f.nextID, 10)})
 	}
+}
+
+// addFile makes the fake serve b at path (/files/…) and returns its URL.
+func (f *fakeVK) addFile(path string, b []byte) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.files[path] = b
+	return f.srv.URL + path
 }

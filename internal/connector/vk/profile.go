@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,11 +23,13 @@ const (
 	FieldCity      = "city"
 	FieldSite      = "site"
 	FieldVK        = "vk_url"
+	FieldPhoto     = "photo"
 )
 
 // ImportProfile fills the record's EMPTY fields from its client's VK
 // profile (users.get): first and last name, birthday (when VK shows the
-// year), city, site and the VK page's address; a field with a value is
+// year), city, site, the VK page's address and the photo (the picture
+// itself); a field with a value is
 // never overwritten (seed 000). Only a saved record: on a new one it is
 // refused. It returns the fields it filled. Access is the caller's: the
 // store's scope in ctx decides whether it may change the record.
@@ -139,7 +144,85 @@ func (s *Service) ImportProfile(ctx context.Context, actor crm.Actor, ownerType 
 	if err != nil {
 		return nil, fmt.Errorf("vk: profile %s into %s %d: %w", ref, ownerType, ownerID, err)
 	}
+	if s.importPhoto(ctx, actor, ownerType, ownerID, u) {
+		filled = append(filled, FieldPhoto)
+	}
 	return filled, nil
+}
+
+// importPhoto keeps the profile's photo (photo_max_orig) as the record's
+// when it has none: the picture itself, as VK's addresses expire. VK's
+// drawing of a camera (no photo) or of a deleted page is not a photo. A
+// photo that does not download or is not a picture leaves the record as
+// it was: the fields are imported already, so it is logged, not failed.
+func (s *Service) importPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, u User) bool {
+	src := strings.TrimSpace(u.PhotoMaxOrig)
+	if src == "" || placeholderPhoto(src) {
+		return false
+	}
+	if _, _, err := s.d.Store.RecordPhoto(ctx, ownerType, ownerID, false); err == nil || !errors.Is(err, store.ErrNotFound) {
+		return false // it has one (or it cannot be read: nothing to do)
+	}
+	data, err := s.download(ctx, src, crm.MaxImageBytes)
+	if err == nil {
+		var ok bool
+		ok, err = s.d.Store.SetRecordPhoto(ctx, actor, ownerType, ownerID, "vk"+strconv.FormatInt(u.ID, 10), data, store.PhotoVK, true)
+		if err == nil {
+			return ok
+		}
+	}
+	s.d.Log.Warn("vk: profile photo not kept", "owner_type", ownerType, "owner_id", ownerID, "user", u.ID, "err", err)
+	return false
+}
+
+// placeholderPhoto is VK's drawing shown for a profile without a photo
+// (…/images/camera_400.png) or a deleted or banned one.
+func placeholderPhoto(src string) bool {
+	u, err := url.Parse(src)
+	if err != nil {
+		return true
+	}
+	for _, p := range []string{"/images/camera_", "/images/deactivated_", "/images/community_"} {
+		if strings.Contains(u.Path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// download reads a file VK serves (a profile photo, a message's
+// attachment) through the SSRF-guarded client, refusing one over limit
+// bytes.
+func (s *Service) download(ctx context.Context, src string, limit int64) ([]byte, error) {
+	u, err := url.Parse(src)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("vk: %q is not a file's address", crm.ClipText(src, 200))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("vk: download %s: %w", u.Host, err)
+	}
+	res, err := s.d.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("vk: download from %s: %w", u.Host, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("vk: download from %s: HTTP %d", u.Host, res.StatusCode)
+	}
+	if res.ContentLength > limit {
+		return nil, fmt.Errorf("vk: download from %s: %d bytes, more than %d", u.Host, res.ContentLength, limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("vk: download from %s: %w", u.Host, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("vk: download from %s: more than %d bytes", u.Host, limit)
+	}
+	return b, nil
 }
 
 // birthdate is VK's bdate "D.M.YYYY" as YYYY-MM-DD; "" when VK hides the

@@ -103,16 +103,57 @@ func (s *Service) chatOf(ctx context.Context, ownerType string, ownerID int64) (
 	}
 	if c.ID == 0 {
 		// A screen name: VK knows whose it is.
-		us, err := s.reader(cm.set).UsersGet(ctx, []string{c.Ref}, "")
-		if err != nil {
-			return 0, 0, fmt.Errorf("vk: the profile %q of %s %d: %w", c.Ref, ownerType, ownerID, err)
+		if c.ID, err = s.resolve(ctx, cm, ownerType, ownerID, c.Ref); err != nil {
+			return 0, 0, err
 		}
-		if len(us) == 0 || us[0].ID <= 0 {
-			return 0, 0, ErrNoChat
-		}
-		c.ID = us[0].ID
 	}
 	return cm.conn.ID, c.ID, nil
+}
+
+// resolve finds the VK user id of a record's screen name
+// (utils.resolveScreenName) and keeps it in the record's external ids,
+// leaving the VK field as the user typed it, so that VK is asked once. A
+// name that is no one's, or a community's or an application's, is
+// refused in Russian.
+func (s *Service) resolve(ctx context.Context, cm community, ownerType string, ownerID int64, ref string) (int64, error) {
+	r, ok, err := s.reader(cm.set).ResolveScreenName(ctx, ref)
+	if err != nil {
+		text, _ := s.Explain(err)
+		return 0, &UserError{Key: "vk.error", Text: text}
+	}
+	if !ok {
+		return 0, s.refuse("vk.error.unresolved", ref)
+	}
+	if r.Type != "user" {
+		return 0, s.refuse("vk.error.not_user", ref)
+	}
+	id := strconv.FormatInt(r.ObjectID, 10)
+	// Keeping the id is the connector's doing, not the user's change.
+	sys, actor := store.Unscoped(ctx), crm.Actor{Integration: Integration}
+	keep := func(ext *map[string]string) error {
+		if *ext == nil {
+			*ext = map[string]string{}
+		}
+		if (*ext)[System] == "" {
+			(*ext)[System] = id
+		}
+		return nil
+	}
+	switch ownerType {
+	case store.EntityLead:
+		_, err = s.d.Store.UpdateLead(sys, actor, ownerID, func(l *crm.Lead) error { return keep(&l.ExternalIDs) })
+	case store.EntityContact:
+		_, err = s.d.Store.UpdateContact(sys, actor, ownerID, func(c *crm.Contact) error { return keep(&c.ExternalIDs) })
+	case store.EntityAccount:
+		_, err = s.d.Store.UpdateAccount(sys, actor, ownerID, func(a *crm.Account) error { return keep(&a.ExternalIDs) })
+	}
+	if err != nil {
+		// Another record has this VK user already, or the user may
+		// only read this one: the send goes on, VK is asked again
+		// next time.
+		s.d.Log.Warn("vk: the resolved user id not kept", "owner_type", ownerType, "owner_id", ownerID, "screen_name", ref, "user", id, "err", err)
+	}
+	return r.ObjectID, nil
 }
 
 // firstCommunity is the VK connection replies to a record without a VK

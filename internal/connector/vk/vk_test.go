@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -359,6 +361,48 @@ func TestImportProfile(t *testing.T) {
 			t.Fatalf("lead: %+v", gl)
 		}
 
+		// The photo: the picture itself, only into a record without one;
+		// VK's camera drawing (no photo) is not imported.
+		face := photoPNG(t)
+		e.vk.addUser(map[string]any{"id": int64(557), "first_name": "Пётр", "screen_name": "petr",
+			"photo_max_orig": e.vk.addFile("/files/c857/557.jpg", face)})
+		e.vk.addUser(map[string]any{"id": int64(558), "first_name": "Без", "screen_name": "nophoto",
+			"photo_max_orig": e.vk.addFile("/images/camera_400.png", face)})
+		e.vk.addUser(map[string]any{"id": int64(559), "first_name": "Битое", "screen_name": "broken",
+			"photo_max_orig": e.vk.addFile("/files/c857/559.jpg", []byte("<html>not a picture</html>"))})
+		p := e.contact("Пётр", "https://vk.com/petr")
+		filled, err = e.svc.ImportProfile(ctx, e.admin, "contact", p.ID)
+		if err != nil || !strings.Contains(strings.Join(filled, ","), "photo") {
+			t.Fatalf("photo: %v %v", filled, err)
+		}
+		ph, data, err := e.s.RecordPhoto(ctx, store.EntityContact, p.ID, true)
+		if err != nil || !bytes.Equal(data, face) || ph.Source != store.PhotoVK || ph.ContentType != "image/png" {
+			t.Fatalf("kept photo: %+v %d bytes %v", ph, len(data), err)
+		}
+		own := photoPNG(t)
+		own = append(own[:len(own):len(own)], 0) // another picture
+		e.vk.addUser(map[string]any{"id": int64(560), "first_name": "Пётр", "screen_name": "petr2",
+			"photo_max_orig": e.vk.srv.URL + "/files/c857/557.jpg"})
+		q := e.contact("Пётр", "https://vk.com/petr2")
+		if _, err := e.s.SetRecordPhoto(ctx, e.admin, store.EntityContact, q.ID, "своё.png", own, store.PhotoUpload, false); err != nil {
+			t.Fatal(err)
+		}
+		if filled, err := e.svc.ImportProfile(ctx, e.admin, "contact", q.ID); err != nil || strings.Contains(strings.Join(filled, ","), "photo") {
+			t.Fatalf("over a photo: %v %v", filled, err)
+		}
+		if _, data, _ := e.s.RecordPhoto(ctx, store.EntityContact, q.ID, true); !bytes.Equal(data, own) {
+			t.Fatal("the import replaced the record's own photo")
+		}
+		for _, page := range []string{"https://vk.com/nophoto", "https://vk.com/broken"} {
+			r := e.contact("Некто", page)
+			if filled, err := e.svc.ImportProfile(ctx, e.admin, "contact", r.ID); err != nil || strings.Contains(strings.Join(filled, ","), "photo") {
+				t.Fatalf("%s: %v %v", page, filled, err)
+			}
+			if _, _, err := e.s.RecordPhoto(ctx, store.EntityContact, r.ID, false); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("%s: a photo kept: %v", page, err)
+			}
+		}
+
 		// A new record: refused, in Russian, VK not asked.
 		before := e.vk.count("users.get")
 		_, err = e.svc.ImportProfile(ctx, e.admin, "contact", 0)
@@ -587,6 +631,88 @@ func TestSendFilesAsDocuments(t *testing.T) {
 			if doc != "Счёт 12.pdf:%PDF-1.4 счёт" && doc != "прайс.xlsx:PK прайс" {
 				t.Fatalf("doc: %q", doc)
 			}
+		}
+	})
+}
+
+// photoPNG is a small PNG picture.
+func photoPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// A VK field with a screen name (https://vk.com/durov), not an id: VK
+// is asked whose it is (utils.resolveScreenName) once, the id is kept in
+// the record's external ids and the field stays as typed; a name no one
+// has, or a community's, is refused in Russian and nothing is sent.
+func TestScreenNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, nil)
+		ctx := context.Background()
+		e.vk.addUser(map[string]any{"id": int64(1), "first_name": "Павел", "screen_name": "durov"})
+		e.vk.addUser(map[string]any{"id": int64(2), "first_name": "Александр", "screen_name": "sasha.k"})
+
+		c := e.contact("Павел", "https://vk.com/durov")
+		m, err := e.svc.Send(ctx, e.admin, connector.Reply{OwnerType: "contact", OwnerID: c.ID, Text: "Добрый день!"})
+		if err != nil || m.Status != crm.MessageSent || m.ChatID != "1" {
+			t.Fatalf("send to a screen name: %+v %v", m, err)
+		}
+		got, _ := e.s.GetContact(ctx, c.ID)
+		if got.ExternalIDs["vk"] != "1" || len(got.Webs) != 1 || got.Webs[0].Value != "https://vk.com/durov" {
+			t.Fatalf("contact after the send: %+v %+v", got.ExternalIDs, got.Webs)
+		}
+
+		// The history import resolves too; the send after it asks VK
+		// nothing more: the id is kept.
+		l, err := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Саша", Comms: crm.Comms{Webs: []crm.Comm{{Value: "vk.com/sasha.k", ValueType: "VK"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.vk.addHistory(2, 2, "Привет")
+		if n, err := e.svc.ImportHistory(ctx, e.admin, "lead", l.ID); err != nil || n != 2 {
+			t.Fatalf("history: %d %v", n, err)
+		}
+		before := e.vk.count("utils.resolveScreenName")
+		gl, _ := e.s.GetLead(ctx, l.ID)
+		if gl.ExternalIDs["vk"] != "2" || gl.Webs[0].Value != "vk.com/sasha.k" {
+			t.Fatalf("lead: %+v %+v", gl.ExternalIDs, gl.Webs)
+		}
+		l2, err := e.s.CreateLead(ctx, e.admin, crm.Lead{Title: "Саша снова", Extra: crm.Extra{ExternalIDs: map[string]string{}},
+			Comms: crm.Comms{Webs: []crm.Comm{{Value: "vk.com/sasha.k", ValueType: "VK"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another record with the same page: sent (the id cannot be
+		// kept twice, VK is asked again), and the first lead's reply
+		// uses its conversation.
+		if m, err := e.svc.Send(ctx, e.admin, connector.Reply{OwnerType: "lead", OwnerID: l2.ID, Text: "Вам тоже"}); err != nil || m.ChatID != "2" {
+			t.Fatalf("second record: %+v %v", m, err)
+		}
+		if e.vk.count("utils.resolveScreenName") != before+1 {
+			t.Errorf("resolve calls: %d, want %d", e.vk.count("utils.resolveScreenName"), before+1)
+		}
+
+		sends := len(e.vk.sendCalls())
+		for _, tc := range []struct{ page, want string }{
+			{"https://vk.com/no.such.name", "не найден"},
+			{"vk.com/testshop", "сообщество"},
+		} {
+			x := e.contact("Кто-то", tc.page)
+			_, err := e.svc.Send(ctx, e.admin, connector.Reply{OwnerType: "contact", OwnerID: x.ID, Text: "?"})
+			var ue *vk.UserError
+			if !errors.As(err, &ue) || !strings.Contains(ue.Text, tc.want) || !strings.Contains(ue.Text, "«") {
+				t.Errorf("%s: %v", tc.page, err)
+			}
+			if len(e.messages("contact", x.ID)) != 0 {
+				t.Errorf("%s: a message was written", tc.page)
+			}
+		}
+		if len(e.vk.sendCalls()) != sends {
+			t.Error("messages.send called for an unresolved name")
 		}
 	})
 }

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
+	"github.com/obmen/obmen/internal/store"
+)
+
+// photoRoutes: the photo of a lead, contact or account, read as its
+// bytes at …/{id}/photo (the record's access rules) and written by
+// upload. The card shows it from the same address.
+func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
+	if !slices.Contains(crm.PhotoOwnerTypes, entity) {
+		return
+	}
+	a.handle(mux, "GET "+base+"/{id}/photo", "Download the photo of a "+entity+" (its bytes, with its content type); 404 when it has none", nil, nil,
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			ph, data, err := a.store.RecordPhoto(r.Context(), entity, id, true)
+			if err != nil {
+				return err
+			}
+			writePicture(w, r, ph.ContentType, ph.FileName, ph.SHA256, data)
+			return nil
+		})
+	a.handle(mux, "PUT "+base+"/{id}/photo", "Set or replace the photo of a "+entity+": a multipart form with the picture in field \"file\", or the picture itself as the body (JPEG, PNG, GIF or WebP, at most 10 MB)", nil, crm.Photo{},
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			name, data, err := uploadedPicture(w, r)
+			if err != nil {
+				return err
+			}
+			if _, err := a.store.SetRecordPhoto(r.Context(), p.Actor, entity, id, name, data, store.PhotoUpload, false); err != nil {
+				return err
+			}
+			ph, _, err := a.store.RecordPhoto(r.Context(), entity, id, false)
+			return writeOne(w, http.StatusOK, ph, err)
+		})
+	a.handle(mux, "DELETE "+base+"/{id}/photo", "Remove the photo of a "+entity, nil, nil,
+		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			if err := a.store.DeleteRecordPhoto(r.Context(), p.Actor, entity, id); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		})
+}
+
+// uploadedPicture reads a picture sent as a multipart form (field
+// "file") or as the request's body, at most crm.MaxImageBytes.
+func uploadedPicture(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(ct, "multipart/") {
+		f, hdr, err := r.FormFile("file")
+		if err != nil {
+			return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "a multipart form with the picture in field \"file\" (at most %d bytes) is expected: %v", crm.MaxImageBytes, err)
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, crm.MaxImageBytes+1))
+		if err != nil {
+			return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "reading the picture: %v", err)
+		}
+		return hdr.Filename, data, nil
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return "", nil, httpx.Errorf(http.StatusRequestEntityTooLarge, "payload_too_large", "file", "request body is larger than %d bytes", crm.MaxImageBytes)
+	}
+	return "", data, nil
+}
+
+// writePicture answers with a kept picture, cached by its SHA-256.
+func writePicture(w http.ResponseWriter, r *http.Request, contentType, name, sum string, data []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": name}))
+	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("ETag", `"`+sum+`"`)
+	if r.Header.Get("If-None-Match") == `"`+sum+`"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
+}

@@ -1,0 +1,19 @@
+package crm
+
+// PhotoOwnerTypes are the records that may have a photo: a client's face
+// (lead, contact) or a company's logo (account).
+var PhotoOwnerTypes = []string{"lead", "contact", "account"}
+
+// Photo is the picture of a lead, contact or account (its bytes are read
+// apart). Source says where it came from: "upload", "vk", "api".
+type Photo struct {
+	OwnerType   string `json:"owner_type"`
+	OwnerID     int64  `json:"owner_id"`
+	FileName    string `json:"file_name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Source      string `json:"source"`
+	UpdatedByID int64  `json:"updated_by_id"`
+	UpdatedAt   int64  `json:"-"`
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+)
+
+// Photo sources.
+const (
+	PhotoUpload = "upload"
+	PhotoVK     = "vk"
+)
+
+// photoOwner refuses a record kind that has no photo.
+func photoOwner(ownerType string) error {
+	if !slices.Contains(crm.PhotoOwnerTypes, ownerType) {
+		return crm.Invalid("owner_type", "%q is not one of %s", ownerType, strings.Join(crm.PhotoOwnerTypes, ", "))
+	}
+	return nil
+}
+
+// photoRecord reads who is responsible for a record with a photo and
+// whether it is in the recycle bin; ErrNotFound when it does not exist
+// or the request may not see it.
+func photoRecord(t txq, ownerType string, id int64) (deleted bool, err error) {
+	var assigned, deletedAt int64
+	err = t.q.QueryRowContext(t.ctx, "SELECT assigned_by_id, deleted_at FROM "+entityTables[ownerType]+" WHERE id = $1", id).Scan(&assigned, &deletedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, NotFound(ownerType, id)
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %s %d: %w", ownerType, id, err)
+	}
+	return deletedAt != 0, allowed(t.ctx, ownerType, id, assigned)
+}
+
+// RecordPhoto returns the photo of a lead, contact or account the request
+// may see, with its bytes when withData; ErrNotFound when it has none.
+func (s *Store) RecordPhoto(ctx context.Context, ownerType string, ownerID int64, withData bool) (crm.Photo, []byte, error) {
+	if err := photoOwner(ownerType); err != nil {
+		return crm.Photo{}, nil, err
+	}
+	if _, err := photoRecord(s.rq(ctx), ownerType, ownerID); err != nil {
+		return crm.Photo{}, nil, err
+	}
+	data := "''"
+	if withData {
+		data = "data"
+	}
+	p := crm.Photo{OwnerType: ownerType, OwnerID: ownerID}
+	var b []byte
+	err := s.db.Read.QueryRowContext(ctx, "SELECT file_name, content_type, size, sha256, source, updated_by_id, updated_at, "+data+
+		" FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).
+		Scan(&p.FileName, &p.ContentType, &p.Size, &p.SHA256, &p.Source, &p.UpdatedByID, &p.UpdatedAt, &b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil, NotFound(ownerType+" photo", ownerID)
+	}
+	if err != nil {
+		return p, nil, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	}
+	if !withData {
+		b = nil
+	}
+	return p, b, nil
+}
+
+// SetRecordPhoto makes data the photo of a live lead, contact or account
+// the actor may change: a JPEG, PNG, GIF or WebP picture (by its bytes)
+// of at most crm.MaxImageBytes, else refused. With onlyIfEmpty (a
+// profile import) a record that has a photo keeps it and false is
+// returned. The same picture again writes nothing. A change writes the
+// record's update event naming "photo" (old and new file name).
+func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
+	if err := photoOwner(ownerType); err != nil {
+		return false, err
+	}
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	changed := false
+	err := s.Write(ctx, actor, func(t *Tx) error {
+		changed = false
+		old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+		if err != nil {
+			return err
+		}
+		// After the access check: a request that may not change the
+		// record learns nothing of it from what its upload is.
+		ct, err := crm.SniffImage(data)
+		if err != nil {
+			return err
+		}
+		if old == sum || (onlyIfEmpty && old != "") {
+			return nil
+		}
+		name := crm.ImageFileName(firstOf(name, "photo"), ct)
+		_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,
+				sha256 = excluded.sha256, source = excluded.source, data = excluded.data, updated_by_id = excluded.updated_by_id, updated_at = excluded.updated_at`,
+			ownerType, ownerID, name, ct, int64(len(data)), sum, source, data, actor.UserID, micro(t.now))
+		if err != nil {
+			return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+		}
+		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, name)})
+		changed = true
+		return nil
+	})
+	return changed, err
+}
+
+// DeleteRecordPhoto removes the photo of a live record the actor may
+// change; ErrNotFound when it has none.
+func (s *Store) DeleteRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64) error {
+	if err := photoOwner(ownerType); err != nil {
+		return err
+	}
+	return s.Write(ctx, actor, func(t *Tx) error {
+		old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+		if err != nil {
+			return err
+		}
+		if old == "" {
+			return NotFound(ownerType+" photo", ownerID)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID); err != nil {
+			return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+		}
+		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, "")})
+		return nil
+	})
+}
+
+// mayChangePhoto locks the record, refuses a change its caller may not
+// make or one of a record in the recycle bin, and returns the SHA-256
+// and file name of the photo it has ("" for none).
+func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (string, string, error) {
+	if err := t.lockRow(ownerType, ownerID); err != nil {
+		return "", "", err
+	}
+	deleted, err := photoRecord(t.rq(), ownerType, ownerID)
+	if err != nil {
+		return "", "", err
+	}
+	if deleted {
+		return "", "", NotFound(ownerType, ownerID)
+	}
+	if err := editableID(t.rq(), ownerType, ownerID); err != nil {
+		return "", "", err
+	}
+	var sum, name string
+	err = t.tx.QueryRowContext(t.ctx, "SELECT sha256, file_name FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).Scan(&sum, &name)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	}
+	return sum, name, nil
+}
+
+// photoChange is the change event's entry for a photo: the file name of
+// the picture before and after (null for none), as the history shows it.
+func photoChange(old, cur string) events.Change {
+	enc := func(v string) json.RawMessage {
+		if v == "" {
+			return json.RawMessage("null")
+		}
+		b, _ := json.Marshal(v)
+		return b
+	}
+	return events.Change{Old: enc(old), New: enc(cur)}
+}

@@ -1,0 +1,155 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"testing"
+
+	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/events"
+	"github.com/obmen/obmen/internal/store"
+	"github.com/obmen/obmen/internal/store/storetest"
+)
+
+// photoPNG is a 2×2 picture of one shade.
+func photoPNG(t *testing.T, shade uint8) []byte {
+	t.Helper()
+	im := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	for i := range im.Pix {
+		im.Pix[i] = shade
+	}
+	im.Set(0, 0, color.RGBA{shade, 0, 0, 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, im); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestRecordPhoto(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		c, err := s.CreateContact(ctx, admin, crm.Contact{Name: "Павел"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.RecordPhoto(ctx, store.EntityContact, c.ID, false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("no photo yet: %v", err)
+		}
+		a, b := photoPNG(t, 10), photoPNG(t, 200)
+		// Not a picture, by its bytes, whatever its name.
+		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "фото.jpg", []byte("%PDF-1.4 not a picture"), store.PhotoUpload, false); err == nil {
+			t.Fatal("a PDF kept as a photo")
+		}
+		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityDeal, 1, "x.png", a, store.PhotoUpload, false); err == nil {
+			t.Fatal("a deal with a photo")
+		}
+		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "лицо.jpeg", a, store.PhotoUpload, false); err != nil || !ok {
+			t.Fatalf("set: %v %v", ok, err)
+		}
+		p, data, err := s.RecordPhoto(ctx, store.EntityContact, c.ID, true)
+		if err != nil || !bytes.Equal(data, a) || p.ContentType != "image/png" || p.FileName != "лицо.png" || p.Size != int64(len(a)) || p.Source != store.PhotoUpload {
+			t.Fatalf("read back: %+v %d bytes %v", p, len(data), err)
+		}
+		// Only into an empty photo (a profile import): kept as it is.
+		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "vk.jpg", b, store.PhotoVK, true); err != nil || ok {
+			t.Fatalf("import over a photo: %v %v", ok, err)
+		}
+		// The same picture again writes nothing.
+		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "лицо.png", a, store.PhotoUpload, false); err != nil || ok {
+			t.Fatalf("same picture: %v %v", ok, err)
+		}
+		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "", b, store.PhotoUpload, false); err != nil || !ok {
+			t.Fatalf("replace: %v %v", ok, err)
+		}
+		if err := s.DeleteRecordPhoto(ctx, admin, store.EntityContact, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteRecordPhoto(ctx, admin, store.EntityContact, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delete none: %v", err)
+		}
+		evs, err := s.Events(ctx, events.Query{Entity: store.EntityContact, RecordID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var photos []string
+		for _, e := range evs {
+			if ch, ok := e.Changes["photo"]; ok {
+				photos = append(photos, string(ch.Old)+"→"+string(ch.New))
+			}
+		}
+		if len(photos) != 3 || photos[0] != `null→"лицо.png"` || photos[1] != `"лицо.png"→"photo.png"` || photos[2] != `"photo.png"→null` {
+			t.Fatalf("photo changes in the history: %v", photos)
+		}
+		// A lead takes one too; an import fills an empty one.
+		l, err := s.CreateLead(ctx, admin, crm.Lead{Name: "Ольга"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityLead, l.ID, "", b, store.PhotoVK, true); err != nil || !ok {
+			t.Fatalf("import into an empty photo: %v %v", ok, err)
+		}
+		// A record in the recycle bin: purged with it.
+		if err := s.Delete(ctx, admin, store.EntityLead, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityLead, l.ID, "", a, store.PhotoUpload, false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("photo of a deleted lead: %v", err)
+		}
+		if err := s.Purge(ctx, admin, store.EntityLead, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.RecordPhoto(store.Unscoped(ctx), store.EntityLead, l.ID, false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("photo of a purged lead: %v", err)
+		}
+	})
+}
+
+func TestRecordPhotoAccess(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		bg := context.Background()
+		anna, err := s.CreateUser(bg, admin, crm.User{Login: "anna", Role: crm.RoleManager}, "anna-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oleg, err := s.CreateUser(bg, admin, crm.User{Login: "oleg", Role: crm.RoleManager}, "oleg-password-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := s.CreateContact(bg, admin, crm.Contact{Name: "Анин", Meta: crm.Meta{AssignedByID: anna.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := s.CreateContact(bg, admin, crm.Contact{Name: "Олегов", Meta: crm.Meta{AssignedByID: oleg.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetRecordPhoto(bg, admin, store.EntityContact, theirs.ID, "", photoPNG(t, 1), store.PhotoUpload, false); err != nil {
+			t.Fatal(err)
+		}
+		ctx, err := s.ScopeFor(bg, anna)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as := crm.Actor{UserID: anna.ID}
+		if _, err := s.SetRecordPhoto(ctx, as, store.EntityContact, mine.ID, "", photoPNG(t, 2), store.PhotoUpload, false); err != nil {
+			t.Fatalf("own contact: %v", err)
+		}
+		if _, _, err := s.RecordPhoto(ctx, store.EntityContact, theirs.ID, true); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("read another's: %v", err)
+		}
+		if _, err := s.SetRecordPhoto(ctx, as, store.EntityContact, theirs.ID, "", photoPNG(t, 3), store.PhotoUpload, false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("set another's: %v", err)
+		}
+		if err := s.DeleteRecordPhoto(ctx, as, store.EntityContact, theirs.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delete another's: %v", err)
+		}
+		if _, _, err := s.RecordPhoto(bg, store.EntityContact, theirs.ID, false); err != nil {
+			t.Fatalf("another's photo is still there: %v", err)
+		}
+	})
+}
