@@ -124,7 +124,13 @@ func WithPressure(inFlight func() int64, busy int64) Option {
 
 // WithPollLease sets how long a poll of a connector's trigger holds its
 // bundle (tests: a dead instance's poll is taken over sooner).
-func WithPollLease(d time.Duration) Option { return func(s *Service) { s.pollLease = d } }
+func WithPollLease(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 { // unset: the default
+			s.pollLease = d
+		}
+	}
+}
 
 // WithStepTimeout bounds one step's run.
 func WithStepTimeout(d time.Duration) Option { return func(s *Service) { s.stepTimeout = d } }

@@ -78,6 +78,12 @@ type Config struct {
 	// its site before another run may take it: a process killed mid-run
 	// frees the site within it (OBMEN_SITE_LEASE, default 2m).
 	SiteLease time.Duration
+	// PollLease is how long an instance holds a bundle whose connector
+	// trigger it polls (retailCRM's history, Calltouch's journals, …): a
+	// process killed mid-poll leaves the bundle to another instance after
+	// it, which polls again from the same cursor (OBMEN_POLL_LEASE,
+	// default 2m).
+	PollLease time.Duration
 	// StepTimeout bounds one step of an automation bundle's run
 	// (OBMEN_AUTOMATION_STEP_TIMEOUT, default 2m).
 	StepTimeout time.Duration
@@ -123,6 +129,7 @@ func Default() Config {
 		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
 		JobRescueAfter:   5 * time.Minute,
 		SiteLease:        2 * time.Minute,
+		PollLease:        2 * time.Minute,
 		StepTimeout:      2 * time.Minute,
 		NotifyInterval:   15 * time.Second,
 	}
@@ -213,7 +220,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		dst  *time.Duration
 		min  time.Duration
 	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}, {"OBMEN_NOTIFY_INTERVAL", &c.NotifyInterval, time.Second},
-		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}} {
+		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}, {"OBMEN_POLL_LEASE", &c.PollLease, time.Second}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x < d.min {
