@@ -70,3 +70,42 @@ func socketInode(local, remote string) string {
 	}
 	return ""
 }
+
+// connectedTo lists the instances with a connection open to a loopback
+// port (a real server the test runs, as Dovecot): the ones at work on it.
+func (c *cluster) connectedTo(port int) []int {
+	r := fmt.Sprintf(":%04X", port)
+	inodes := map[string]bool{}
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fs := strings.Fields(sc.Text())
+			if len(fs) >= 10 && strings.HasSuffix(fs[2], r) && fs[3] == "01" { // ESTABLISHED
+				inodes["socket:["+fs[9]+"]"] = true
+			}
+		}
+		f.Close()
+	}
+	var out []int
+	for i := range c.srv {
+		s := c.instance(i)
+		select {
+		case <-s.done:
+			continue
+		default:
+		}
+		dir := fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid)
+		fds, _ := os.ReadDir(dir)
+		for _, fd := range fds {
+			if l, err := os.Readlink(dir + "/" + fd.Name()); err == nil && inodes[l] {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}

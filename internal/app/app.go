@@ -209,6 +209,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleFor(authz.Webhooks), svc) })
 	in := intake.New(s, log)
 	mailSvc := mail.New(in, box, log)
+	// A killed instance's run lets its collector go when its job would be
+	// rescued.
+	mailSvc.Lease = cfg.JobRescueAfter
 	mailPolicy := outboundPolicy(cfg)
 	mailPolicy.ConnectTimeout = 20 * time.Second
 	mailSvc.Dialer = httpx.NewDialer(mailPolicy)
