@@ -103,7 +103,7 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		srv.Google.Register(w)
 	}
 	periodic := func(c *river.Config) {
-		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(), google.Periodic())
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(srv.cfg.SiteTick), google.Periodic())
 		if srv.Rates != nil {
 			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
 		}

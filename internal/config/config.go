@@ -78,6 +78,9 @@ type Config struct {
 	// its site before another run may take it: a process killed mid-run
 	// frees the site within it (OBMEN_SITE_LEASE, default 2m).
 	SiteLease time.Duration
+	// SiteTick is how often the web shops' exchange schedules are looked
+	// at (OBMEN_SITE_TICK, default 30s; the schedules are in minutes).
+	SiteTick time.Duration
 	// PollLease is how long an instance holds a bundle whose connector
 	// trigger it polls (retailCRM's history, Calltouch's journals, …): a
 	// process killed mid-poll leaves the bundle to another instance after
@@ -129,6 +132,7 @@ func Default() Config {
 		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
 		JobRescueAfter:   5 * time.Minute,
 		SiteLease:        2 * time.Minute,
+		SiteTick:         30 * time.Second,
 		PollLease:        2 * time.Minute,
 		StepTimeout:      2 * time.Minute,
 		NotifyInterval:   15 * time.Second,
@@ -220,7 +224,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		dst  *time.Duration
 		min  time.Duration
 	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}, {"OBMEN_NOTIFY_INTERVAL", &c.NotifyInterval, time.Second},
-		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}, {"OBMEN_POLL_LEASE", &c.PollLease, time.Second}} {
+		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}, {"OBMEN_POLL_LEASE", &c.PollLease, time.Second},
+		{"OBMEN_SITE_TICK", &c.SiteTick, time.Second}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x < d.min {
