@@ -219,7 +219,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
-		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout), automation.WithPollLease(cfg.PollLease), automation.WithRateBuckets(store.NewRateBuckets(d))}, opts...)...), conns, nil
+		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout), automation.WithPollLease(cfg.PollLease), automation.WithHousekeeping(cfg.HousekeepingEvery), automation.WithRateBuckets(store.NewRateBuckets(d))}, opts...)...), conns, nil
 }
 
 // bundlesUsing names the bundles whose steps use a connection.
