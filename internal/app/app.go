@@ -210,6 +210,9 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	a.Extra(func(mux *http.ServeMux) { delivery.RegisterAPI(mux, a.HandleFor(authz.Webhooks), svc) })
 	in := intake.New(s, log)
 	mailSvc := mail.New(in, box, log)
+	// A killed instance's run lets its collector go when its job would be
+	// rescued.
+	mailSvc.Lease = cfg.JobRescueAfter
 	mailPolicy := outboundPolicy(cfg)
 	mailPolicy.ConnectTimeout = 20 * time.Second
 	mailSvc.Dialer = httpx.NewDialer(mailPolicy)
@@ -290,7 +293,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		calls.RegisterAPI(mux, connection.HandleUser(a.HandleUser))
 	})
 	cml := exchange.New(s, log, exchange.Options{Dir: filepath.Join(cfg.DataDir, "commerceml"),
-		AuthLimiter: exchange.DefaultAuthLimiter().Shared(buckets, "1c-auth")})
+		AuthLimiter: exchange.DefaultAuthLimiter().Shared(buckets, "1c-auth"), SweepEvery: cfg.HousekeepingEvery})
 	a.Extra(func(mux *http.ServeMux) { exchange.RegisterAPI(mux, a.HandleFor(authz.Exchange1C), cml) })
 	// The exchange with web shops: Obmen plays 1C toward their
 	// 1c_exchange.php (issue 18).

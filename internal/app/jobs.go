@@ -106,7 +106,7 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		river.AddWorker(w, &sweepFilesWorker{store: srv.Store, log: log, now: time.Now})
 	}
 	periodic := func(c *river.Config) {
-		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(), google.Periodic(), sweepFilesPeriodic())
+		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(srv.cfg.SiteTick), google.Periodic(), sweepFilesPeriodic())
 		if srv.Rates != nil {
 			c.PeriodicJobs = append(c.PeriodicJobs, currency.Periodic())
 		}
@@ -225,7 +225,7 @@ func newAutomation(d *db.DB, s *store.Store, cfg config.Config, box *secret.Box,
 		return nil, nil, err
 	}
 	return automation.New(d, s, reg, action.NewRecords(s), box, cfg.BaseURL(), log,
-		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout), automation.WithRateBuckets(store.NewRateBuckets(d))}, opts...)...), conns, nil
+		append([]automation.Option{automation.WithStepTimeout(cfg.StepTimeout), automation.WithPollLease(cfg.PollLease), automation.WithHousekeeping(cfg.HousekeepingEvery), automation.WithRateBuckets(store.NewRateBuckets(d))}, opts...)...), conns, nil
 }
 
 // bundlesUsing names the bundles whose steps use a connection.

@@ -55,6 +55,7 @@ type Service struct {
 	keepFiltered, keepRuns  time.Duration
 	stepTimeout             time.Duration
 	pollLease               time.Duration
+	housekeepEvery          time.Duration
 
 	pressure func() int64
 	busy     int64
@@ -124,7 +125,16 @@ func WithPressure(inFlight func() int64, busy int64) Option {
 
 // WithPollLease sets how long a poll of a connector's trigger holds its
 // bundle (tests: a dead instance's poll is taken over sooner).
-func WithPollLease(d time.Duration) Option { return func(s *Service) { s.pollLease = d } }
+func WithPollLease(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 { // unset: the default
+			s.pollLease = d
+		}
+	}
+}
+
+// WithHousekeeping sets how often old runs are purged (0: hourly).
+func WithHousekeeping(d time.Duration) Option { return func(s *Service) { s.housekeepEvery = d } }
 
 // WithStepTimeout bounds one step's run.
 func WithStepTimeout(d time.Duration) Option { return func(s *Service) { s.stepTimeout = d } }
@@ -256,12 +266,21 @@ func (s *Service) started() (*jobs.Runner, error) {
 var errNotStarted = errors.New("automation: the service is not started")
 
 // housekeeping drops old runs: filtered ones after a day, the rest after
-// the journal's keeping time.
+// the journal's keeping time; once a period (WithHousekeeping) of all
+// the instances on the database, whichever takes the turn.
 func (s *Service) housekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+	every := s.housekeepEvery
+	if every <= 0 {
+		every = db.DefaultDutyEvery
+	}
+	t := time.NewTicker(db.DutyCheck(every))
 	defer t.Stop()
 	for {
-		if err := s.Purge(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		took, err := s.db.ClaimDuty(ctx, "automation.purge", every, s.now())
+		if err == nil && took {
+			err = s.Purge(ctx)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("automation: purge old runs", "err", err)
 		}
 		select {

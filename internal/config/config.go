@@ -82,6 +82,20 @@ type Config struct {
 	// its site before another run may take it: a process killed mid-run
 	// frees the site within it (OBMEN_SITE_LEASE, default 2m).
 	SiteLease time.Duration
+	// SiteTick is how often the web shops' exchange schedules are looked
+	// at (OBMEN_SITE_TICK, default 30s; the schedules are in minutes).
+	SiteTick time.Duration
+	// HousekeepingEvery is how often the housekeeping duties are done —
+	// old automation runs purged, old 1C exchange files swept — by one
+	// instance of those on the database (OBMEN_HOUSEKEEPING_EVERY,
+	// default 1h).
+	HousekeepingEvery time.Duration
+	// PollLease is how long an instance holds a bundle whose connector
+	// trigger it polls (retailCRM's history, Calltouch's journals, …): a
+	// process killed mid-poll leaves the bundle to another instance after
+	// it, which polls again from the same cursor (OBMEN_POLL_LEASE,
+	// default 2m).
+	PollLease time.Duration
 	// StepTimeout bounds one step of an automation bundle's run
 	// (OBMEN_AUTOMATION_STEP_TIMEOUT, default 2m).
 	StepTimeout time.Duration
@@ -114,21 +128,24 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		DataDir:          "./obmen-data",
-		Addr:             "127.0.0.1:8080",
-		LogFormat:        "text",
-		LogLevel:         "info",
-		SQLiteSync:       "NORMAL",
-		MaxBodyBytes:     4 << 20,
-		ShutdownTimeout:  30 * time.Second,
-		GroupCommitMax:   128,
-		MailInterval:     time.Minute,
-		TimeZone:         "Europe/Moscow",
-		CurrencyRatesURL: "https://www.cbr.ru/scripts/XML_daily.asp",
-		JobRescueAfter:   5 * time.Minute,
-		SiteLease:        2 * time.Minute,
-		StepTimeout:      2 * time.Minute,
-		NotifyInterval:   15 * time.Second,
+		DataDir:           "./obmen-data",
+		Addr:              "127.0.0.1:8080",
+		LogFormat:         "text",
+		LogLevel:          "info",
+		SQLiteSync:        "NORMAL",
+		MaxBodyBytes:      4 << 20,
+		ShutdownTimeout:   30 * time.Second,
+		GroupCommitMax:    128,
+		MailInterval:      time.Minute,
+		TimeZone:          "Europe/Moscow",
+		CurrencyRatesURL:  "https://www.cbr.ru/scripts/XML_daily.asp",
+		JobRescueAfter:    5 * time.Minute,
+		SiteLease:         2 * time.Minute,
+		SiteTick:          30 * time.Second,
+		HousekeepingEvery: time.Hour,
+		PollLease:         2 * time.Minute,
+		StepTimeout:       2 * time.Minute,
+		NotifyInterval:    15 * time.Second,
 	}
 }
 
@@ -224,7 +241,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		dst  *time.Duration
 		min  time.Duration
 	}{{"OBMEN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Second}, {"OBMEN_AUTOMATION_STEP_TIMEOUT", &c.StepTimeout, time.Second}, {"OBMEN_NOTIFY_INTERVAL", &c.NotifyInterval, time.Second},
-		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}} {
+		{"OBMEN_SITE_LEASE", &c.SiteLease, time.Second}, {"OBMEN_POLL_LEASE", &c.PollLease, time.Second},
+		{"OBMEN_SITE_TICK", &c.SiteTick, time.Second}, {"OBMEN_HOUSEKEEPING_EVERY", &c.HousekeepingEvery, time.Second}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x < d.min {

@@ -41,16 +41,20 @@ type Options struct {
 	// AuthLimiter limits checkauth per client address; nil: 10 at once,
 	// then one every 6 s.
 	AuthLimiter *httpx.Limiter
+	// SweepEvery is how often old files and sessions are swept (0:
+	// hourly), by one instance of those on the database.
+	SweepEvery time.Duration
 }
 
 // Service serves /1c_exchange.php and the journal.
 type Service struct {
-	store   *store.Store
-	db      *db.DB
-	log     *slog.Logger
-	dir     string
-	limiter *httpx.Limiter
-	now     func() time.Time
+	store      *store.Store
+	db         *db.DB
+	log        *slog.Logger
+	dir        string
+	limiter    *httpx.Limiter
+	now        func() time.Time
+	sweepEvery time.Duration
 
 	// ctx is the life of the server: imports run under it, not under
 	// the request that started them.
@@ -87,7 +91,10 @@ func New(st *store.Store, log *slog.Logger, opt Options) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{store: st, db: st.DB(), log: log, dir: opt.Dir, limiter: lim,
 		now: func() time.Time { return time.Now().UTC() }, ctx: ctx, cancel: cancel, runs: map[int64]*run{},
-		switchChunk: defaultSwitchChunk}
+		switchChunk: defaultSwitchChunk, sweepEvery: opt.SweepEvery}
+	if s.sweepEvery <= 0 {
+		s.sweepEvery = db.DefaultDutyEvery
+	}
 	s.wg.Add(1)
 	go s.sweeper()
 	return s

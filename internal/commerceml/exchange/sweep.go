@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/obmen/obmen/internal/db"
 )
 
 // Sweep removes the raw files of exchanges older than the settings'
@@ -56,7 +58,8 @@ func (s *Service) Sweep(ctx context.Context) error {
 	})
 }
 
-// sweeper runs Sweep every hour while the service lives.
+// sweeper runs Sweep once a period (Options.SweepEvery) while the
+// service lives, on one instance of those on the database.
 func (s *Service) sweeper() {
 	defer s.wg.Done()
 	// A switch a restart stopped half-way goes on now: a reader sees the
@@ -64,14 +67,18 @@ func (s *Service) sweeper() {
 	if err := s.resumeSwitches(s.ctx); err != nil && s.ctx.Err() == nil {
 		s.log.Warn("exchange: resuming a switch", "err", err)
 	}
-	t := time.NewTicker(time.Hour)
+	t := time.NewTicker(db.DutyCheck(s.sweepEvery))
 	defer t.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
-			if err := s.Sweep(s.ctx); err != nil {
+			took, err := s.db.ClaimDuty(s.ctx, "commerceml.sweep", s.sweepEvery, s.now())
+			if err == nil && took {
+				err = s.Sweep(s.ctx)
+			}
+			if err != nil && s.ctx.Err() == nil {
 				s.log.Warn("exchange: sweep", "err", err)
 			}
 		}

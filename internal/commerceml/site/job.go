@@ -41,11 +41,14 @@ func (w *worker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
 // Register adds the schedules' worker.
 func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &worker{s: s}) }
 
-// Periodic looks at the schedules every TickInterval, one job per period
-// at most.
-func Periodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-		return TickArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: TickInterval}}
+// Periodic looks at the schedules every tick (0: TickInterval), one job
+// per period at most.
+func Periodic(tick time.Duration) *river.PeriodicJob {
+	if tick <= 0 {
+		tick = TickInterval
+	}
+	return river.NewPeriodicJob(river.PeriodicInterval(tick), func() (river.JobArgs, *river.InsertOpts) {
+		return TickArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: tick}}
 	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 

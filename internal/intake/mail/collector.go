@@ -171,6 +171,16 @@ type Service struct {
 
 	mu      sync.Mutex
 	running map[int64]*sync.Mutex
+	// holds are the runs' leases of their collectors, by collector
+	// (a run renews its own between batches).
+	holds map[int64]*hold
+
+	// Lease is how long a run holds its collector before another
+	// instance may take it (0: 15 minutes): a run of a killed instance
+	// is let go after it. A run renews it between batches, so a long run
+	// keeps its collector. The app sets the job's rescue time
+	// (OBMEN_JOB_RESCUE_AFTER), the bound of a scheduled run.
+	Lease time.Duration
 
 	// afterCommit, set by tests, runs after a message's lead committed and
 	// before the message is flagged: an error aborts the run there, as a
@@ -189,7 +199,7 @@ type Service struct {
 
 // New returns the collectors' service.
 func New(in *intake.Service, box *secret.Box, log *slog.Logger) *Service {
-	return &Service{in: in, db: in.Store().DB(), box: box, log: log, running: map[int64]*sync.Mutex{},
+	return &Service{in: in, db: in.Store().DB(), box: box, log: log, running: map[int64]*sync.Mutex{}, holds: map[int64]*hold{},
 		Dialer: httpx.NewDialer(httpx.OutboundPolicy{ConnectTimeout: 20 * time.Second})}
 }
 
@@ -393,11 +403,19 @@ func (s *Service) Run(ctx context.Context, id int64) (Stats, error) {
 	}
 	// One run at a time across instances too: two sessions moving the
 	// same messages would copy them twice.
-	release, err := s.lease(ctx, id)
+	h, err := s.lease(ctx, id)
 	if err != nil {
 		return Stats{}, err
 	}
-	defer release()
+	s.mu.Lock()
+	s.holds[id] = h
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.holds, id)
+		s.mu.Unlock()
+		s.release(ctx, h)
+	}()
 	pw := ""
 	if sealed != "" {
 		if pw, err = s.box.Open(sealed); err != nil {
@@ -422,16 +440,33 @@ func (s *Service) Run(ctx context.Context, id int64) (Stats, error) {
 // ErrBusy is a collector already being run (by another instance).
 var ErrBusy = fmt.Errorf("mail: the collector is running elsewhere: %w", store.ErrConflict)
 
-// leaseFor bounds a run's hold on its collector: a run of a crashed
-// instance is let go after it (the job's timeout).
+// leaseFor is the default of Service.Lease.
 const leaseFor = 15 * time.Minute
 
-func (s *Service) lease(ctx context.Context, id int64) (release func(), err error) {
+// hold is a run's lease of its collector: until is both when it runs
+// out and the token a renewal or release checks (another instance that
+// took the collector after it ran out wrote its own).
+type hold struct {
+	id    int64
+	until int64
+	at    time.Time // when taken or last renewed
+}
+
+func (s *Service) leaseTime() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return leaseFor
+}
+
+func (s *Service) lease(ctx context.Context, id int64) (*hold, error) {
 	var n int64
-	err = s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
+	h := &hold{id: id, at: time.Now()}
+	err := s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		now := t.Now().UnixMicro()
+		h.until = now + s.leaseTime().Microseconds()
 		res, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = $1 WHERE id = $2 AND lease_until < $3",
-			now+leaseFor.Microseconds(), id, now)
+			h.until, id, now)
 		if err != nil {
 			return err
 		}
@@ -444,15 +479,49 @@ func (s *Service) lease(ctx context.Context, id int64) (release func(), err erro
 	if n == 0 {
 		return nil, ErrBusy
 	}
-	return func() {
-		err := s.in.Store().Write(context.WithoutCancel(ctx), crm.Actor{}, func(t *store.Tx) error {
-			_, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = 0 WHERE id = $1", id)
-			return err
-		})
+	return h, nil
+}
+
+// renew extends a run's lease when a third of it has passed; ErrBusy
+// when it ran out and another instance took the collector (the run
+// stops: two sessions moving the same messages would copy them twice).
+func (s *Service) renew(ctx context.Context, id int64) error {
+	s.mu.Lock()
+	h := s.holds[id]
+	s.mu.Unlock()
+	if h == nil || time.Since(h.at) < s.leaseTime()/3 {
+		return nil
+	}
+	var n int64
+	until := int64(0)
+	err := s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
+		until = t.Now().UnixMicro() + s.leaseTime().Microseconds()
+		res, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = $1 WHERE id = $2 AND lease_until = $3", until, id, h.until)
 		if err != nil {
-			s.log.Warn("mail: release collector", "collector", id, "err", err)
+			return err
 		}
-	}, nil
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mail: renew the lease of collector %d: %w", id, err)
+	}
+	if n == 0 {
+		return ErrBusy
+	}
+	h.until, h.at = until, time.Now()
+	return nil
+}
+
+// release lets the collector go, if the lease is still this run's.
+func (s *Service) release(ctx context.Context, h *hold) {
+	err := s.in.Store().Write(context.WithoutCancel(ctx), crm.Actor{}, func(t *store.Tx) error {
+		_, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = 0 WHERE id = $1 AND lease_until = $2", h.id, h.until)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("mail: release collector", "collector", h.id, "err", err)
+	}
 }
 
 // dial connects to the collector's server through the guarded dialer (a
@@ -578,6 +647,9 @@ func (s *Service) collect(ctx context.Context, cl *imapclient.Client, c Collecto
 	}
 	mailbox := c.Mailbox()
 	for len(todo) > 0 {
+		if err := s.renew(ctx, c.ID); err != nil {
+			return err
+		}
 		n := min(len(todo), batchSize)
 		if err := s.batch(ctx, cl, c, mailbox, uidValidity, todo[:n], st); err != nil {
 			return err
