@@ -199,7 +199,7 @@ func NewOutboundClient(p OutboundPolicy) *http.Client {
 
 // MaxIdlePerHost is how many idle connections an outbound client keeps
 // to one host: as many as the job workers that may call it at once.
-const MaxIdlePerHost = 16
+const MaxIdlePerHost = 64
 
 // guard resolves and dials, refusing addresses the policy does not allow.
 type guard struct {
