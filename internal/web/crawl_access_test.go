@@ -106,7 +106,7 @@ var uiClass = map[string]class{
 	"POST /automation/import": admin, "GET /automation/cron": admin, "GET /automation/last-event": admin,
 	"GET /automation/runs": admin, "GET /automation/calls": admin, "GET /automation/runs/{id}": admin, "POST /automation/runs/{id}/{action}": admin,
 	"GET /automation/{id}": admin, "GET /automation/{id}/versions/{version}": admin, "POST /automation/{id}/{action}": admin,
-	"GET /integrations": admin, "GET /integrations/{source}/{id}": admin, "GET /integrations/{source}/{id}/skipped.csv": admin,
+	"GET /integrations": admin, "GET /integrations/{source}/{id}": admin, "GET /integrations/{source}/{id}/skipped.csv": admin, "GET /integrations/{source}/{id}/file": admin,
 	"GET /integrations/{name}": admin, "POST /integrations/{name}/check": admin,
 }
 

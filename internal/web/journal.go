@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/authz"
@@ -36,6 +38,18 @@ type JournalEntry struct {
 type SkippedSource interface {
 	// SkippedCSV writes entry id's skipped items as CSV.
 	SkippedCSV(ctx context.Context, w io.Writer, id int64) error
+}
+
+// FileSource is a JournalSource whose entries keep the files they sent
+// and received (the 1C exchange, the runs with web shops), downloadable
+// from the entry's page while kept.
+type FileSource interface {
+	// Files names the files entry id keeps ("" the entry's main file is
+	// not among them: each is named).
+	Files(ctx context.Context, id int64) ([]string, error)
+	// OpenFile opens one of them (name "": the main file); the caller
+	// closes it. base is the name to download it as.
+	OpenFile(ctx context.Context, id int64, name string) (rc io.ReadCloser, base string, err error)
 }
 
 // JournalSource is an integration's exchange journal. Each integration
@@ -306,7 +320,50 @@ func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request)
 			d.Skipped, d.SkippedURL = len(e.Skipped), "/integrations/"+src.Name()+"/"+strconv.FormatInt(id, 10)+"/skipped.csv"
 		}
 	}
+	if fs, ok := src.(FileSource); ok {
+		names, err := fs.Files(r.Context(), id)
+		if err != nil {
+			u.failErr(w, r, rq, err)
+			return
+		}
+		for _, n := range names {
+			d.Files = append(d.Files, payloadFile{Name: n,
+				URL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(id, 10) + "/file?name=" + url.QueryEscape(n)})
+		}
+	}
 	u.render(w, r, rq, http.StatusOK, "payload", rq.T("int.payload"), "integrations", d)
+}
+
+// journalFile downloads a file an entry keeps (administrators only, as
+// the API's /exchanges/{id}/file).
+func (u *UI) journalFile(w http.ResponseWriter, r *http.Request, rq *request) {
+	js, ok := u.source(w, r, rq, r.PathValue("source"))
+	if !ok {
+		return
+	}
+	id, ok := u.recordID(w, r, rq)
+	if !ok {
+		return
+	}
+	src, ok := js.(FileSource)
+	if !ok {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
+		return
+	}
+	f, base, err := src.OpenFile(r.Context(), id, r.URL.Query().Get("name"))
+	if err != nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("jr.file_gone"))
+		return
+	}
+	defer f.Close()
+	ct := "application/xml"
+	if strings.HasSuffix(strings.ToLower(base), ".zip") {
+		ct = "application/zip"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+"-"+base+`"`)
+	_, _ = io.Copy(w, f)
 }
 
 // payloadData is a journal entry's page: what it carried, and the CSV of
@@ -315,7 +372,11 @@ type payloadData struct {
 	JSON       string
 	Skipped    int
 	SkippedURL string
+	Files      []payloadFile // the files the entry keeps, to download
 }
+
+// payloadFile is a file of a journal entry and its download link.
+type payloadFile struct{ Name, URL string }
 
 // journalSkipped downloads the items an entry skipped or refused as CSV
 // (administrators only, as the API's /exchanges/{id}/skipped.csv).

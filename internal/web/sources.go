@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/obmen/obmen/internal/authz"
@@ -120,6 +121,28 @@ func (j exchangeJournal) Journal(ctx context.Context, failed bool, limit int) ([
 
 func (j exchangeJournal) Payload(ctx context.Context, id int64) (any, error) {
 	return j.svc.GetEntry(ctx, id)
+}
+
+// Files implements FileSource: what the exchange or the site run keeps.
+func (j exchangeJournal) Files(ctx context.Context, id int64) ([]string, error) {
+	e, err := j.svc.GetEntry(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return exchange.EntryFiles(e), nil
+}
+
+// OpenFile implements FileSource.
+func (j exchangeJournal) OpenFile(ctx context.Context, id int64, name string) (io.ReadCloser, string, error) {
+	e, err := j.svc.GetEntry(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	f, path, err := exchange.OpenEntryFile(e, name)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, filepath.Base(path), nil
 }
 
 // SkippedCSV implements SkippedSource: the exchange's skipped and refused

@@ -323,6 +323,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	u.handle(mux, "GET /integrations", u.integrations)
 	u.handle(mux, "GET /integrations/{source}/{id}", u.journalPayload)
 	u.handle(mux, "GET /integrations/{source}/{id}/skipped.csv", u.journalSkipped)
+	u.handle(mux, "GET /integrations/{source}/{id}/file", u.journalFile)
 	u.handle(mux, "GET /integrations/{name}", u.integrationShow)
 	u.handle(mux, "POST /integrations/{name}/check", u.integrationCheck)
 	// "/" without a method, so that the API's "/api/v1/" and "/rest/"

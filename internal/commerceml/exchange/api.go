@@ -4,10 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
 	"github.com/obmen/obmen/internal/httpx"
@@ -73,21 +71,9 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 			if err != nil {
 				return err
 			}
-			path := e.filePath
-			if name := r.URL.Query().Get("name"); name != "" && path != "" {
-				// Only a site run's own folder, and only a plain file
-				// named there (no path, no dot file).
-				if e.Direction != DirSite || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
-					return httpx.Errorf(http.StatusNotFound, "not_found", "", "exchange %d has no file %q", id, name)
-				}
-				path = filepath.Join(filepath.Dir(path), name)
-				if st, err := os.Lstat(path); err != nil || !st.Mode().IsRegular() {
-					return httpx.Errorf(http.StatusNotFound, "not_found", "", "exchange %d has no file %q", id, name)
-				}
-			}
-			f, err := os.Open(path)
-			if path == "" || err != nil {
-				return httpx.Errorf(http.StatusNotFound, "not_found", "", "the file of exchange %d is no longer kept", id)
+			f, path, err := OpenEntryFile(e, r.URL.Query().Get("name"))
+			if err != nil {
+				return httpx.Errorf(http.StatusNotFound, "not_found", "", "%s", err.Error())
 			}
 			defer f.Close()
 			w.Header().Set("Content-Type", "application/xml")

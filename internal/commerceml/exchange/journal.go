@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/store"
@@ -238,4 +241,55 @@ func (s *Service) queryEntries(ctx context.Context, rest string, args ...any) ([
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// EntryFiles names the files an entry keeps, in name order: a web shop's
+// run keeps each file it sent and received in its own folder, a 1C
+// exchange its one file; none once the files are swept.
+func EntryFiles(e Entry) []string {
+	if e.filePath == "" {
+		return nil
+	}
+	if e.Direction != DirSite {
+		if st, err := os.Lstat(e.filePath); err != nil || !st.Mode().IsRegular() {
+			return nil
+		}
+		return []string{filepath.Base(e.filePath)}
+	}
+	des, err := os.ReadDir(filepath.Dir(e.filePath))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, de := range des {
+		if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
+			names = append(names, de.Name())
+		}
+	}
+	return names
+}
+
+// OpenEntryFile opens a file an entry keeps: name "" is its main file (the
+// upload of a 1C exchange, the document or zip of a site run), else one
+// plain file of a site run's own folder (no path, no dot file). The
+// caller closes it; path is the file's own.
+func OpenEntryFile(e Entry, name string) (f *os.File, path string, err error) {
+	path = e.filePath
+	if name != "" && path != "" {
+		if e.Direction != DirSite || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+			return nil, "", fmt.Errorf("exchange %d has no file %q", e.ID, name)
+		}
+		path = filepath.Join(filepath.Dir(path), name)
+		if st, err := os.Lstat(path); err != nil || !st.Mode().IsRegular() {
+			return nil, "", fmt.Errorf("exchange %d has no file %q", e.ID, name)
+		}
+	}
+	if path == "" {
+		return nil, "", fmt.Errorf("the file of exchange %d is no longer kept", e.ID)
+	}
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("the file of exchange %d is no longer kept", e.ID)
+	}
+	return f, path, nil
 }
