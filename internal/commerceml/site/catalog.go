@@ -104,10 +104,12 @@ func (s *Service) runCatalog(ctx context.Context, set Settings, dir string, res 
 		return err
 	}
 	if res.unchanged {
-		// "Only changed" with nothing changed since the last export: an
-		// empty package would change nothing on the site (and 1C's schema
-		// wants at least one good in it), so nothing is sent; the run
-		// succeeds and its documents stay in the journal.
+		// Nothing to send — "only changed" with nothing changed since
+		// the last export, or a full export of no goods (a problem on the
+		// entry says so): an empty package would change nothing on the
+		// site, or deactivate all it has, and 1C's schema wants at least
+		// one good in it; the run succeeds and its documents stay in the
+		// journal.
 		s.log.Info("site exchange: nothing changed since the last catalog export", "site", set.ID)
 		return nil
 	}
@@ -249,12 +251,16 @@ func (s *Service) writeCatalog(ctx context.Context, set Settings, dir string, re
 	}
 	res.Files = append(res.Files, "import.xml", "offers.xml")
 	res.pictures, res.sums = x.pictures, x.sums
-	if x.since != 0 {
-		sent := 0
-		for _, c := range res.Counts {
-			sent += c.Sent
-		}
-		res.unchanged = sent == 0 && len(x.pictures) == 0
+	sent := 0
+	for _, c := range res.Counts {
+		sent += c.Sent
+	}
+	res.unchanged = sent == 0 && len(x.pictures) == 0
+	if res.unchanged && x.since == 0 {
+		// A full export of nothing: 1C's schema wants a good in the
+		// package, and a site module taking an empty full catalog may
+		// deactivate everything it has — better the user decides.
+		res.Problems = append(res.Problems, "the chosen catalogs have no active products or services: nothing was sent, the site keeps what it has")
 	}
 	return nil
 }

@@ -181,3 +181,31 @@ func TestOnlyChangedNothingSent(t *testing.T) {
 		t.Errorf("the change was not sent: %v", fake.calls)
 	}
 }
+
+// A full export of catalogs without goods sends nothing (1C's schema wants
+// a good, and a site taking an empty full catalog may deactivate all it
+// has): the run succeeds with a problem saying so.
+func TestFullExportOfNothingSendsNothing(t *testing.T) {
+	in := start(t, storetest.OpenSQLite(t))
+	fake := &fakeSite{files: map[string]int{}}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	var s site.Settings
+	if code := in.api("POST", "/api/v1/site-exchanges", site.Settings{URL: srv.URL + "/1c_exchange.php", Login: "admin", Password: "pw"}, &s); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	res := in.runOK(s.ID, site.KindCatalog)
+	if calls := strings.Join(fake.calls, " "); strings.Contains(calls, "catalog:import") || fake.chunks != 0 {
+		t.Errorf("an empty catalog was sent: %v", fake.calls)
+	}
+	if len(res.Problems) == 0 || !strings.Contains(strings.Join(res.Problems, " "), "nothing was sent") {
+		t.Errorf("no problem says why nothing was sent: %q", res.Problems)
+	}
+	if _, err := in.app.Store.CreateProduct(in.ctx, in.admin, crm.Product{Name: "Дрель", Price: 100, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	in.runOK(s.ID, site.KindCatalog)
+	if !strings.Contains(strings.Join(fake.calls, " "), "catalog:import") {
+		t.Errorf("a catalog with a good was not sent: %v", fake.calls)
+	}
+}

@@ -139,7 +139,8 @@ type RunResult struct {
 	// sums their bytes' sha256 by name.
 	pictures []string
 	sums     map[string]string
-	// unchanged: an "only changed" catalog run found nothing to send.
+	// unchanged: a catalog run found nothing to send (nothing changed,
+	// or no goods at all).
 	unchanged bool
 }
 
