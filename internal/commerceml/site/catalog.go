@@ -3,7 +3,9 @@ package site
 import (
 	"archive/zip"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/obmen/obmen/internal/commerceml"
 	"github.com/obmen/obmen/internal/commerceml/exchange"
@@ -357,6 +360,19 @@ func (x *exporter) unit(name string) commerceml.Unit {
 	return commerceml.Unit{Short: name, Code: x.units[strings.ToLower(name)]}.Resolved()
 }
 
+// priceTypeID is the id of a price type Obmen names itself (no 1C id):
+// "obmen-price-<name>", or for a name that would make it longer than the
+// schema's 40 characters (ИдентификаторГлобальныйТип) a hash of the name
+// in its place — the same for the same name, run after run.
+func priceTypeID(name string) string {
+	id := "obmen-price-" + name
+	if utf8.RuneCountInString(id) <= 40 {
+		return id
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "obmen-price-" + hex.EncodeToString(sum[:14])
+}
+
 // loadPriceTypes: the chosen type and the extra ones, with the 1C id and
 // currency they carry; the products' own price as "Розничная" when no
 // type is chosen.
@@ -378,7 +394,7 @@ func (x *exporter) loadPriceTypes(ctx context.Context) error {
 		}
 		id := id1c.String
 		if id == "" {
-			id = "obmen-price-" + name
+			id = priceTypeID(name)
 		}
 		x.types = append(x.types, priceType{key: name, PriceType: commerceml.PriceType{ID: id, Name: name, Currency: cur.String}})
 	}
