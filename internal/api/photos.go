@@ -78,19 +78,9 @@ func (a *API) photoURLs(ctx context.Context, entity string, ids []int64) (map[in
 	}
 	out := make(map[int64]string, len(photos))
 	for id, p := range photos {
-		out[id] = PhotoURL(a.baseURL, entity, id, p.SHA256)
+		out[id] = crm.PhotoURL(a.baseURL, entity, id, p.SHA256)
 	}
 	return out, nil
-}
-
-// PhotoURL is the address of the photo of record id of kind entity whose
-// picture has hash sum; baseURL "" gives a path from the server's root.
-func PhotoURL(baseURL, entity string, id int64, sum string) string {
-	u := strings.TrimRight(baseURL, "/") + "/api/v1/" + entity + "s/" + strconv.FormatInt(id, 10) + "/photo"
-	if len(sum) >= 12 {
-		u += "?v=" + sum[:12]
-	}
-	return u
 }
 
 // withPhotoURL is a record as JSON with "photo_url" after its fields.
