@@ -1,6 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -61,6 +65,52 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		})
+}
+
+// photoURLs are the addresses of the photos of records of one kind that
+// have one, by id: the photo route under the server's public address,
+// with the picture's hash as a version (a client may cache it for good:
+// a new photo is a new address). The records were read by the caller.
+func (a *API) photoURLs(ctx context.Context, entity string, ids []int64) (map[int64]string, error) {
+	photos, err := a.store.PhotosOf(ctx, entity, ids, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(photos))
+	for id, p := range photos {
+		out[id] = crm.PhotoURL(a.baseURL, entity, id, p.SHA256)
+	}
+	return out, nil
+}
+
+// withPhotoURL is a record as JSON with "photo_url" after its fields.
+type withPhotoURL struct {
+	v   any
+	url string
+}
+
+func (p withPhotoURL) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(p.v)
+	if err != nil {
+		return nil, err
+	}
+	u, err := json.Marshal(p.url)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimRight(b, " \n")
+	if len(b) < 2 || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("api: photo_url: %T is not a JSON object", p.v)
+	}
+	sep := ","
+	if len(b) == 2 {
+		sep = ""
+	}
+	out := make([]byte, 0, len(b)+len(u)+14)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, sep+`"photo_url":`...)
+	out = append(out, u...)
+	return append(out, '}'), nil
 }
 
 // uploadedPicture reads a picture sent as a multipart form (field

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,41 @@ type resource[T any] struct {
 	// probe, when set, reads a new record's keys for the entity's
 	// duplicate rule (internal/dedup).
 	probe func(*T) dedup.Probe
+}
+
+// shown is a record as an answer shows it: with photo_url when its kind
+// has photos (crm.PhotoOwnerTypes) and it has one.
+func shown[T any](a *API, ctx context.Context, entity string, vs ...T) ([]any, error) {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	if !slices.Contains(crm.PhotoOwnerTypes, entity) || len(vs) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(vs))
+	for i, v := range vs {
+		ids[i] = idOf(v)
+	}
+	urls, err := a.photoURLs(ctx, entity, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		if u := urls[id]; u != "" {
+			out[i] = withPhotoURL{v: vs[i], url: u}
+		}
+	}
+	return out, nil
+}
+
+// shownOne is shown for one record.
+func shownOne[T any](a *API, ctx context.Context, entity string, v T) (any, error) {
+	vs, err := shown(a, ctx, entity, v)
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
 }
 
 // ListResponse is the body of a list.
@@ -95,6 +131,9 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 	for _, k := range res.readOnly {
 		readOnly[k] = true
 	}
+	if slices.Contains(crm.PhotoOwnerTypes, res.entity) {
+		readOnly["photo_url"] = true // the photo is set at …/{id}/photo
+	}
 	checkReadOnly := func(body []byte) error {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(body, &m); err != nil {
@@ -116,6 +155,14 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		items, next, err := res.list(r.Context(), lp)
 		if err != nil {
 			return err
+		}
+		if slices.Contains(crm.PhotoOwnerTypes, res.entity) {
+			out, err := shown(a, r.Context(), res.entity, items...)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, ListResponse[any]{Items: out, NextCursor: next})
+			return nil
 		}
 		httpx.WriteJSON(w, http.StatusOK, ListResponse[T]{Items: items, NextCursor: next})
 		return nil
@@ -148,7 +195,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 				return httpx.Errorf(http.StatusBadRequest, "bad_request", "Idempotency-Key", "must have 1 to 255 characters")
 			}
 			idem = store.Idempotency{UserID: p.User.ID, Key: key, Method: r.Method, Path: r.URL.Path, RequestHash: requestHash(r.Method, r.URL.Path, body)}
-			if done, err := replay(a, w, r, res.get, idem); done || err != nil {
+			if done, err := replay(a, w, r, res.entity, res.get, idem); done || err != nil {
 				return err
 			}
 			ctx = store.WithIdempotency(ctx, idem)
@@ -180,7 +227,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		}
 		if key != "" && errors.Is(err, store.ErrConflict) {
 			// Another request with the same key committed first.
-			if done, err := replay(a, w, r, res.get, idem); done || err != nil {
+			if done, err := replay(a, w, r, res.entity, res.get, idem); done || err != nil {
 				return err
 			}
 		}
@@ -188,7 +235,11 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			return err
 		}
 		w.Header().Set("Location", base+"/"+strconv.FormatInt(idOf(created), 10))
-		httpx.WriteJSON(w, http.StatusCreated, created)
+		out, err := shownOne(a, ctx, res.entity, created)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusCreated, out)
 		return nil
 	})
 
@@ -201,7 +252,11 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		httpx.WriteJSON(w, http.StatusOK, v)
+		out, err := shownOne(a, r.Context(), res.entity, v)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
 		return nil
 	})
 
@@ -247,7 +302,11 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			if err != nil {
 				return err
 			}
-			httpx.WriteJSON(w, http.StatusOK, v)
+			out, err := shownOne(a, r.Context(), res.entity, v)
+			if err != nil {
+				return err
+			}
+			httpx.WriteJSON(w, http.StatusOK, out)
 			return nil
 		})
 
@@ -275,7 +334,11 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		httpx.WriteJSON(w, http.StatusOK, v)
+		out, err := shownOne(a, r.Context(), res.entity, v)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
 		return nil
 	})
 
@@ -285,7 +348,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 
 // replay answers a request whose Idempotency-Key was seen before. done is
 // false when the key is new.
-func replay[T any](a *API, w http.ResponseWriter, r *http.Request, get func(context.Context, int64) (T, error), idem store.Idempotency) (bool, error) {
+func replay[T any](a *API, w http.ResponseWriter, r *http.Request, entity string, get func(context.Context, int64) (T, error), idem store.Idempotency) (bool, error) {
 	prev, err := a.store.LookupIdempotency(r.Context(), idem.UserID, idem.Key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -300,8 +363,12 @@ func replay[T any](a *API, w http.ResponseWriter, r *http.Request, get func(cont
 	if err != nil {
 		return true, err
 	}
+	out, err := shownOne(a, r.Context(), entity, v)
+	if err != nil {
+		return true, err
+	}
 	w.Header().Set("Idempotent-Replayed", "true")
-	httpx.WriteJSON(w, prev.Status, v)
+	httpx.WriteJSON(w, prev.Status, out)
 	return true, nil
 }
 

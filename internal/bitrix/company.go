@@ -44,7 +44,7 @@ var companyFields = func() []recField[crm.Account] {
 		rNone[A]("REVENUE", "double", "Annual revenue", nil),
 		rNone[A]("EMPLOYEES", "crm_status", "Employees", nil),
 		rNone[A]("LEAD_ID", "crm_lead", "Lead", nil),
-		rNone[A]("LOGO", "file", "Logo", nil),
+		rPhoto("LOGO", "Logo", func(r *A) *crm.Meta { return &r.Meta }),
 		rNone[A]("LAST_COMMUNICATION_TIME", "string", "Last communication", nil),
 		rNone[A]("ORIGIN_VERSION", "string", "Origin version", nil),
 		rNone[A]("ADDRESS_LOC_ADDR_ID", "integer", "Location address ID", nil),

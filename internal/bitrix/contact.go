@@ -68,7 +68,7 @@ var contactFields = func() []recField[crm.Contact] {
 	fs = append(fs,
 		rNone[C]("TYPE_ID", "crm_status", "Contact type", nil),
 		rNone[C]("EXPORT", "char", "Included in export", "Y"),
-		rNone[C]("PHOTO", "file", "Photo", nil),
+		rPhoto("PHOTO", "Photo", func(r *C) *crm.Meta { return &r.Meta }),
 		rNone[C]("FACE_ID", "integer", "Face ID", nil),
 		rNone[C]("ORIGIN_VERSION", "string", "Origin version", nil),
 		rNone[C]("ADDRESS_LOC_ADDR_ID", "integer", "Location address ID", nil),

@@ -9,6 +9,7 @@ package bitrix
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,40 @@ type recView struct {
 	loc       *time.Location
 	defs      []crm.CustomField
 	semantics map[string]string // status or stage id → S, F or ""
+	// photos are the addresses of the answered records' photos by id
+	// (contacts' PHOTO, companies' LOGO), read for the page at once.
+	photos map[int64]string
+}
+
+// rPhoto is a contact's PHOTO or a company's LOGO: a file field, in
+// Bitrix24 {"id", "showUrl", "downloadUrl"}; here both addresses are the
+// REST photo route (a session or an API key reads it), null for none.
+func rPhoto[T any](name, title string, meta func(r *T) *crm.Meta) recField[T] {
+	return recField[T]{name: name, typ: "file", title: title, readOnly: true,
+		out: func(v *recView, r *T) any {
+			u := v.photos[meta(r).ID]
+			if u == "" {
+				return nil
+			}
+			return map[string]any{"id": meta(r).ID, "showUrl": u, "downloadUrl": u}
+		}}
+}
+
+// withPhotos reads the photo addresses of records ids into v, for an
+// entity that has photos.
+func (c *crud[T]) withPhotos(ctx context.Context, v *recView, ids []int64) error {
+	if !slices.Contains(crm.PhotoOwnerTypes, c.def.entity) || len(ids) == 0 {
+		return nil
+	}
+	ps, err := c.h.store.PhotosOf(ctx, c.def.entity, ids, false)
+	if err != nil {
+		return err
+	}
+	v.photos = make(map[int64]string, len(ps))
+	for id, p := range ps {
+		v.photos[id] = crm.PhotoURL(c.h.baseURL, c.def.entity, id, p.SHA256)
+	}
+	return nil
 }
 
 // entityDef describes one entity to the shared machinery.
@@ -596,6 +631,9 @@ func (c *crud[T]) getRecord(ctx context.Context, id int64) (*Array, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.withPhotos(ctx, v, []int64{id}); err != nil {
+		return nil, err
+	}
 	return c.def.render(v, &r, everything), nil
 }
 
@@ -630,6 +668,9 @@ func (c *crud[T]) listRecords(ctx context.Context, la listArgs) ([]*Array, int64
 	// per record.
 	recs, err := c.h.store.GetMany(ctx, c.def.entity, ids)
 	if err != nil {
+		return nil, 0, nil, err
+	}
+	if err := c.withPhotos(ctx, v, ids); err != nil {
 		return nil, 0, nil, err
 	}
 	out := make([]*Array, 0, len(ids))

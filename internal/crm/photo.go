@@ -1,5 +1,7 @@
 package crm
 
+import "strconv"
+
 // PhotoOwnerTypes are the records that may have a photo: a client's face
 // (lead, contact) or a company's logo (account).
 var PhotoOwnerTypes = []string{"lead", "contact", "account"}
@@ -16,4 +18,20 @@ type Photo struct {
 	Source      string `json:"source"`
 	UpdatedByID int64  `json:"updated_by_id"`
 	UpdatedAt   int64  `json:"-"`
+}
+
+// PhotoURL is the address of the photo of record id of kind ownerType
+// whose picture has hash sum, under baseURL ("" gives a path from the
+// server's root): the REST photo route, the hash as its version (a new
+// picture is a new address).
+func PhotoURL(baseURL, ownerType string, id int64, sum string) string {
+	u := baseURL
+	for len(u) > 0 && u[len(u)-1] == '/' {
+		u = u[:len(u)-1]
+	}
+	u += "/api/v1/" + ownerType + "s/" + strconv.FormatInt(id, 10) + "/photo"
+	if len(sum) >= 12 {
+		u += "?v=" + sum[:12]
+	}
+	return u
 }

@@ -22,6 +22,11 @@ type DAVCard struct {
 	Name      string // the card's name in the client's href, "" for {id}.vcf
 	UID       string
 	Raw       string // the last card the client sent
+	// Photo, when set, is the contact's photo from the card's inline
+	// PHOTO; DropPhoto removes the one it has (a client took it out of a
+	// card that had it). Written only, by SaveContactCard.
+	Photo     []byte
+	DropPhoto bool
 }
 
 const davChunk = 500
@@ -297,6 +302,15 @@ func (s *Store) SaveContactCard(ctx context.Context, actor crm.Actor, id int64, 
 		}
 		if err != nil {
 			return err
+		}
+		if card.Photo != nil {
+			if _, err := t.setPhoto(EntityContact, out.ID, "vcard", card.Photo, PhotoCardDAV, false); err != nil {
+				return err
+			}
+		} else if card.DropPhoto {
+			if err := t.deletePhoto(EntityContact, out.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
 		if id != 0 && len(t.root().events) == emitted && oldRaw != card.Raw {
 			// Only what the CRM keeps verbatim changed (a PHOTO, an X-

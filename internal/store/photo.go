@@ -19,6 +19,8 @@ import (
 const (
 	PhotoUpload = "upload"
 	PhotoVK     = "vk"
+	// PhotoCardDAV is a PHOTO a CardDAV client sent inline in a card.
+	PhotoCardDAV = "carddav"
 )
 
 // photoOwner refuses a record kind that has no photo.
@@ -74,6 +76,53 @@ func (s *Store) RecordPhoto(ctx context.Context, ownerType string, ownerID int64
 	return p, b, nil
 }
 
+// PhotoBytes is a record's photo with its bytes (nil when not asked).
+type PhotoBytes struct {
+	crm.Photo
+	Data []byte
+}
+
+// PhotosOf are the photos of records of one kind by id, with their bytes
+// when withData (a CardDAV listing reads only their hashes). The caller
+// has read the records: no access rule is applied here.
+func (s *Store) PhotosOf(ctx context.Context, ownerType string, ids []int64, withData bool) (map[int64]PhotoBytes, error) {
+	if err := photoOwner(ownerType); err != nil {
+		return nil, err
+	}
+	data := "''"
+	if withData {
+		data = "data"
+	}
+	out := make(map[int64]PhotoBytes, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), davChunk)
+		args := append([]any{ownerType}, int64Args(ids[:n])...)
+		ids = ids[n:]
+		rows, err := s.db.Reader().QueryContext(ctx, "SELECT owner_id, file_name, content_type, size, sha256, source, updated_by_id, updated_at, "+data+
+			" FROM record_photos WHERE owner_type = $1 AND owner_id IN ("+placeholders(2, n)+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: photos of %ss: %w", ownerType, err)
+		}
+		for rows.Next() {
+			p := PhotoBytes{Photo: crm.Photo{OwnerType: ownerType}}
+			if err := rows.Scan(&p.OwnerID, &p.FileName, &p.ContentType, &p.Size, &p.SHA256, &p.Source, &p.UpdatedByID, &p.UpdatedAt, &p.Data); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: photos of %ss: %w", ownerType, err)
+			}
+			if !withData {
+				p.Data = nil
+			}
+			out[p.OwnerID] = p
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: photos of %ss: %w", ownerType, err)
+		}
+	}
+	return out, nil
+}
+
 // SetRecordPhoto makes data the photo of a live lead, contact or account
 // the actor may change: a JPEG, PNG, GIF or WebP picture (by its bytes)
 // of at most crm.MaxImageBytes, else refused. With onlyIfEmpty (a
@@ -84,38 +133,44 @@ func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType s
 	if err := photoOwner(ownerType); err != nil {
 		return false, err
 	}
-	h := sha256.Sum256(data)
-	sum := hex.EncodeToString(h[:])
 	changed := false
 	err := s.Write(ctx, actor, func(t *Tx) error {
-		changed = false
-		old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
-		if err != nil {
-			return err
-		}
-		// After the access check: a request that may not change the
-		// record learns nothing of it from what its upload is.
-		ct, err := crm.SniffImage(data)
-		if err != nil {
-			return err
-		}
-		if old == sum || (onlyIfEmpty && old != "") {
-			return nil
-		}
-		name := crm.ImageFileName(firstOf(name, "photo"), ct)
-		_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,
-				sha256 = excluded.sha256, source = excluded.source, data = excluded.data, updated_by_id = excluded.updated_by_id, updated_at = excluded.updated_at`,
-			ownerType, ownerID, name, ct, int64(len(data)), sum, source, data, actor.UserID, micro(t.now))
-		if err != nil {
-			return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
-		}
-		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, name)})
-		changed = true
-		return nil
+		var err error
+		changed, err = t.setPhoto(ownerType, ownerID, name, data, source, onlyIfEmpty)
+		return err
 	})
 	return changed, err
+}
+
+// setPhoto is SetRecordPhoto inside a write (a CardDAV card's PHOTO is
+// kept with the card's fields, in one transaction).
+func (t *Tx) setPhoto(ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+	if err != nil {
+		return false, err
+	}
+	// After the access check: a request that may not change the
+	// record learns nothing of it from what its upload is.
+	ct, err := crm.SniffImage(data)
+	if err != nil {
+		return false, err
+	}
+	if old == sum || (onlyIfEmpty && old != "") {
+		return false, nil
+	}
+	name = crm.ImageFileName(firstOf(name, "photo"), ct)
+	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,
+			sha256 = excluded.sha256, source = excluded.source, data = excluded.data, updated_by_id = excluded.updated_by_id, updated_at = excluded.updated_at`,
+		ownerType, ownerID, name, ct, int64(len(data)), sum, source, data, t.actor.UserID, micro(t.now))
+	if err != nil {
+		return false, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	}
+	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, name)})
+	return true, nil
 }
 
 // DeleteRecordPhoto removes the photo of a live record the actor may
@@ -124,20 +179,23 @@ func (s *Store) DeleteRecordPhoto(ctx context.Context, actor crm.Actor, ownerTyp
 	if err := photoOwner(ownerType); err != nil {
 		return err
 	}
-	return s.Write(ctx, actor, func(t *Tx) error {
-		old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
-		if err != nil {
-			return err
-		}
-		if old == "" {
-			return NotFound(ownerType+" photo", ownerID)
-		}
-		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID); err != nil {
-			return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
-		}
-		t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, "")})
-		return nil
-	})
+	return s.Write(ctx, actor, func(t *Tx) error { return t.deletePhoto(ownerType, ownerID) })
+}
+
+// deletePhoto is DeleteRecordPhoto inside a write.
+func (t *Tx) deletePhoto(ownerType string, ownerID int64) error {
+	old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+	if err != nil {
+		return err
+	}
+	if old == "" {
+		return NotFound(ownerType+" photo", ownerID)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID); err != nil {
+		return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	}
+	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, "")})
+	return nil
 }
 
 // mayChangePhoto locks the record, refuses a change its caller may not

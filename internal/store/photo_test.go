@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strconv"
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -150,6 +151,42 @@ func TestRecordPhotoAccess(t *testing.T) {
 		}
 		if _, _, err := s.RecordPhoto(bg, store.EntityContact, theirs.ID, false); err != nil {
 			t.Fatalf("another's photo is still there: %v", err)
+		}
+	})
+}
+
+// PhotosOf reads the photos of many records at once: hashes only unless
+// the bytes are asked for; records without one are absent.
+func TestPhotosOf(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store, admin crm.Actor) {
+		ctx := context.Background()
+		var ids []int64
+		for i := range 3 {
+			c, err := s.CreateContact(ctx, admin, crm.Contact{Name: "Фото" + strconv.Itoa(i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c.ID)
+		}
+		a, b := photoPNG(t, 10), photoPNG(t, 200)
+		for i, pic := range [][]byte{a, b} {
+			if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, ids[i], "", pic, store.PhotoUpload, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.PhotosOf(ctx, store.EntityContact, ids, false)
+		if err != nil || len(got) != 2 || got[ids[0]].SHA256 == "" || got[ids[0]].SHA256 == got[ids[1]].SHA256 || got[ids[0]].Data != nil {
+			t.Fatalf("hashes: %+v %v", got, err)
+		}
+		if _, ok := got[ids[2]]; ok {
+			t.Errorf("a contact without a photo is listed")
+		}
+		got, err = s.PhotosOf(ctx, store.EntityContact, ids, true)
+		if err != nil || !bytes.Equal(got[ids[0]].Data, a) || !bytes.Equal(got[ids[1]].Data, b) || got[ids[1]].ContentType != "image/png" {
+			t.Fatalf("with bytes: %v", err)
+		}
+		if _, err := s.PhotosOf(ctx, store.EntityDeal, ids, false); err == nil {
+			t.Errorf("a deal's photos were read")
 		}
 	})
 }

@@ -40,7 +40,7 @@ func TestADRParts(t *testing.T) {
 		}
 		// Written from the CRM alone (no card kept) and sent back as it
 		// is: the parts stay as they are.
-		out, err := Render(c, "", Stored{})
+		out, err := Render(c, "", Stored{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestADRParts(t *testing.T) {
 	}
 	// A house typed as a bare number is written as «д 10», a flat in the
 	// extended component.
-	out, err := Render(crm.Contact{Address: crm.Address{City: "Казань", Street: "ул Баумана", House: "19", Flat: "оф 3"}}, "", Stored{})
+	out, err := Render(crm.Contact{Address: crm.Address{City: "Казань", Street: "ул Баумана", House: "19", Flat: "оф 3"}}, "", Stored{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

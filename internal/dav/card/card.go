@@ -40,12 +40,14 @@ var mapped = map[string]bool{
 	vcard.FieldVersion: true, vcard.FieldUID: true, vcard.FieldName: true, vcard.FieldFormattedName: true,
 	vcard.FieldTelephone: true, vcard.FieldEmail: true, vcard.FieldURL: true, vcard.FieldAddress: true,
 	vcard.FieldOrganization: true, vcard.FieldTitle: true, vcard.FieldBirthday: true, vcard.FieldNote: true,
-	vcard.FieldRevision: true, vcard.FieldProductID: true,
+	vcard.FieldRevision: true, vcard.FieldProductID: true, MarkPhoto: true,
 }
 
 // Render is the vCard of contact c. org is the title of its main account
-// ("" for none); st what was stored of the client's card.
-func Render(c crm.Contact, org string, st Stored) (vcard.Card, error) {
+// ("" for none); st what was stored of the client's card; ph the
+// contact's photo (nil for none), which replaces the stored card's PHOTO
+// (its picture is added by AddPhoto, after the ETag is known).
+func Render(c crm.Contact, org string, st Stored, ph *Photo) (vcard.Card, error) {
 	var base vcard.Card
 	if st.Raw != "" {
 		b, err := Parse(strings.NewReader(st.Raw))
@@ -58,7 +60,7 @@ func Render(c crm.Contact, org string, st Stored) (vcard.Card, error) {
 	}
 	out := vcard.Card{}
 	for k, fs := range base {
-		if !mapped[k] {
+		if !mapped[k] && (k != vcard.FieldPhoto || ph == nil) {
 			out[k] = fs
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-vcard"
 	"github.com/emersion/go-webdav"
@@ -90,7 +91,11 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// parameter order varies from one answer to the next; the card
 		// is written as its ETag was computed.
 		if _, name, err := split(r.Context(), r.URL.Path); err == nil && name != "" {
-			ao, err := g.b.GetAddressObject(r.Context(), r.URL.Path, nil)
+			ctx := r.Context()
+			if r.Method == http.MethodGet {
+				ctx = withPhotoData(ctx)
+			}
+			ao, err := g.b.GetAddressObject(ctx, r.URL.Path, nil)
 			if err != nil {
 				if isStatus(err, http.StatusNotFound) {
 					http.Error(w, err.Error(), http.StatusNotFound)
@@ -125,6 +130,15 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if asksCards(body) {
+			r = r.WithContext(withPhotoData(r.Context()))
+			// go-webdav writes a REPORT's cards with go-vcard's encoder,
+			// which escapes every comma: a 4.0 photo's data: URI would
+			// read "base64\," to a client that takes a URI as it is.
+			bw := &bufWriter{ResponseWriter: w}
+			defer bw.flush()
+			w = bw
+		}
 		if hrefs, ok := multigetHrefs(body); ok {
 			ctx, err := g.b.preload(r.Context(), hrefs)
 			if err != nil {
@@ -132,6 +146,16 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			r = r.WithContext(ctx)
+		}
+	case "PROPFIND":
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "carddav: read the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if asksCards(body) {
+			r = r.WithContext(withPhotoData(r.Context()))
 		}
 	case http.MethodDelete:
 		if m := webdav.ConditionalMatch(r.Header.Get("If-Match")); m.IsSet() && !m.IsWildcard() {
@@ -144,6 +168,46 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.next.ServeHTTP(w, r)
+}
+
+// bufWriter holds a REPORT's answer to write it with a 4.0 photo's data:
+// URI unescaped.
+type bufWriter struct {
+	http.ResponseWriter
+	code int
+	buf  bytes.Buffer
+}
+
+func (b *bufWriter) WriteHeader(code int)        { b.code = code }
+func (b *bufWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }
+
+var escapedDataURI = []byte(";base64\\,")
+
+func (b *bufWriter) flush() {
+	out := bytes.ReplaceAll(b.buf.Bytes(), escapedDataURI, []byte(";base64,"))
+	b.ResponseWriter.Header().Del("Content-Length")
+	if b.code != 0 {
+		b.ResponseWriter.WriteHeader(b.code)
+	}
+	_, _ = b.ResponseWriter.Write(out)
+}
+
+type photoDataKey struct{}
+
+// withPhotoData marks a request whose answer carries the cards
+// themselves: their photos are read with them. Elsewhere (a PROPFIND or a
+// sync asking for ETags, a PUT, a DELETE) only their hashes are, for the
+// ETags: a listing of thousands of contacts reads no picture.
+func withPhotoData(ctx context.Context) context.Context {
+	return context.WithValue(ctx, photoDataKey{}, true)
+}
+
+func wantsPhotoData(ctx context.Context) bool { v, _ := ctx.Value(photoDataKey{}).(bool); return v }
+
+// asksCards reports whether a PROPFIND or REPORT body asks for the cards
+// (address-data, or every property; an empty PROPFIND is allprop).
+func asksCards(body []byte) bool {
+	return len(bytes.TrimSpace(body)) == 0 || bytes.Contains(body, []byte("address-data")) || bytes.Contains(body, []byte("allprop"))
 }
 
 // multigetHrefs are the hrefs of an addressbook-multiget body.
@@ -372,6 +436,11 @@ func (b *Backend) objects(ctx context.Context, book string, cs []crm.Contact) ([
 	if err != nil {
 		return nil, err
 	}
+	withData := wantsPhotoData(ctx)
+	photos, err := b.store.PhotosOf(ctx, store.EntityContact, ids, withData)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]carddav.AddressObject, 0, len(cs))
 	for _, c := range cs {
 		if book == BookPeople && len(c.AccountIDs) == 0 {
@@ -382,7 +451,15 @@ func (b *Backend) objects(ctx context.Context, book string, cs []crm.Contact) ([
 			org = titles[c.AccountIDs[0]]
 		}
 		dc := cards[c.ID]
-		vc, err := card.Render(c, org, card.Stored{UID: dc.UID, Raw: dc.Raw})
+		var ph *card.Photo
+		mod := c.UpdatedAt
+		if p, ok := photos[c.ID]; ok {
+			ph = &card.Photo{ContentType: p.ContentType, SHA256: p.SHA256, Size: p.Size, Data: p.Data}
+			if t := time.UnixMicro(p.UpdatedAt); t.After(mod) {
+				mod = t // a new photo is a change of the card
+			}
+		}
+		vc, err := card.Render(c, org, card.Stored{UID: dc.UID, Raw: dc.Raw}, ph)
 		if err != nil {
 			return nil, err
 		}
@@ -390,12 +467,15 @@ func (b *Backend) objects(ctx context.Context, book string, cs []crm.Contact) ([
 		if err != nil {
 			return nil, err
 		}
+		size := int64(len(enc)) + card.PhotoBytes(vc, ph)
+		etag := card.PhotoETag(enc, ph)
+		card.AddPhoto(vc, ph)
 		name := dc.Name
 		if name == "" {
 			name = strconv.FormatInt(c.ID, 10) + ".vcf"
 		}
-		out = append(out, carddav.AddressObject{Path: homeOf(u) + book + "/" + name, ModTime: c.UpdatedAt,
-			ContentLength: int64(len(enc)), ETag: card.ETag(enc), Card: vc})
+		out = append(out, carddav.AddressObject{Path: homeOf(u) + book + "/" + name, ModTime: mod,
+			ContentLength: size, ETag: etag, Card: vc})
 	}
 	return out, nil
 }
@@ -487,7 +567,7 @@ func (b *Backend) PutAddressObject(ctx context.Context, p string, vc vcard.Card,
 	if name == "" {
 		return nil, webdav.NewHTTPError(http.StatusMethodNotAllowed, errors.New("carddav: PUT a card into a book, not the book"))
 	}
-	id, _, err := b.resolve(ctx, name)
+	id, prev, err := b.resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -515,11 +595,34 @@ func (b *Backend) PutAddressObject(ctx context.Context, p string, vc vcard.Card,
 			}
 		}
 	}
-	raw, err := card.Bytes(vc)
+	photo, hasPhoto, err := card.InlinePhoto(vc)
+	if err != nil {
+		return nil, webdav.NewHTTPError(http.StatusBadRequest, fmt.Errorf("%v / фото (PHOTO) в карточке не прочитано: %v", err, err))
+	}
+	sum := ""
+	if hasPhoto {
+		sum = card.PhotoSHA256(photo)
+	}
+	raw, err := card.Bytes(card.ForStorage(vc, sum))
 	if err != nil {
 		return nil, webdav.NewHTTPError(http.StatusBadRequest, err)
 	}
 	dc := store.DAVCard{Name: name, UID: vc.Value(vcard.FieldUID), Raw: string(raw)}
+	// The photo follows the card only where the client changed it: a
+	// picture other than the one it sent last is set; a photo it had and
+	// took out is removed. One it echoes, or a card that never had one
+	// (an old client's, that never knew of a photo set in the CRM),
+	// leaves the CRM's photo as it is.
+	had, hadSum := card.SentPhoto(prev.Raw)
+	if id == 0 {
+		had, hadSum = false, ""
+	}
+	switch {
+	case hasPhoto && (!had || sum != hadSum):
+		dc.Photo = photo
+	case !hasPhoto && had:
+		dc.DropPhoto = true
+	}
 	var saved crm.Contact
 	if id == 0 {
 		c := crm.Contact{}

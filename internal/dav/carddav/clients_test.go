@@ -1,7 +1,9 @@
 package carddav_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -198,6 +200,29 @@ preferred_version = 3.0
 				}
 			}
 		}
+		// A photo set in the CRM reaches the disk inline; one put on
+		// disk in its place reaches the CRM.
+		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, anna.ID, "", picture(t, 30, false), store.PhotoUpload, false); err != nil {
+			t.Fatal(err)
+		}
+		vd()
+		annaFile = findCard(localCards(t, book), "Смирнова")
+		b, _ = os.ReadFile(annaFile)
+		photoLine := regexp.MustCompile(`(?m)^PHOTO[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*`)
+		l := photoLine.FindString(string(b))
+		if got, _ := cardPhoto(t, "\r\n"+strings.ReplaceAll(l, "\r\n", "\r\n")); !bytes.Equal(got, picture(t, 30, false)) {
+			t.Fatalf("the CRM's photo on disk: %q", l)
+		}
+		jpg := picture(t, 120, true)
+		withNew := photoLine.ReplaceAllString(string(b), "PHOTO;ENCODING=b;TYPE=JPEG:"+base64.StdEncoding.EncodeToString(jpg)+"\r\n")
+		if err := os.WriteFile(annaFile, []byte(withNew), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		vd()
+		if _, got, err := s.RecordPhoto(ctx, store.EntityContact, anna.ID, true); err != nil || !bytes.Equal(got, jpg) {
+			t.Errorf("the photo put on disk did not reach the CRM: %v", err)
+		}
+
 		// Nothing is left to sync.
 		if out := vd(); regexp.MustCompile(`(?i)copying|updating|deleting`).MatchString(out) {
 			t.Errorf("a sync after the sync still had work:\n%s", out)

@@ -59,7 +59,9 @@ func TestKeptPropertyMovesBook(t *testing.T) {
 		_, _, tok := ac.sync(book, "")
 		before := ac.ctag(book)
 		for i, edit := range []string{
-			strings.Replace(newCard, "END:VCARD", "PHOTO;ENCODING=b;TYPE=JPEG:/9j/4AAQSkZJRgABAQ\r\nEND:VCARD", 1),
+			// A PHOTO that is a URL is kept verbatim (an inline one is
+			// the contact's photo, TestCardPhoto).
+			strings.Replace(newCard, "END:VCARD", "PHOTO;VALUE=uri:https://example.org/face.jpg\r\nEND:VCARD", 1),
 			strings.Replace(newCard, "keep me", "keep me too", 1),
 		} {
 			if code, _, body := ac.do("PUT", href, edit); code/100 != 2 {
