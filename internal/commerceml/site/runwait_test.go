@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/commerceml/site"
+	"github.com/obmen/obmen/internal/crm"
 )
 
 // "Run now" on a run longer than the wait answers 202 with the run's
@@ -34,6 +35,10 @@ func TestRunNowAnswersWithTheEntryOfALongRun(t *testing.T) {
 		}))
 		defer slow.Close()
 		one.app.Sites.SetAnswerWait(300 * time.Millisecond)
+		// A good to send: a catalog without any sends nothing.
+		if _, err := one.app.Store.CreateProduct(one.ctx, one.admin, crm.Product{Name: "Дрель", Price: 100, Active: true}); err != nil {
+			t.Fatal(err)
+		}
 		var s site.Settings
 		if code := one.api("POST", "/api/v1/site-exchanges", site.Settings{URL: slow.URL + "/1c_exchange.php", Login: "admin", Password: "pw"}, &s); code != 201 {
 			t.Fatalf("create: %d", code)
