@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/obmen/obmen/internal/store/storetest"
 )
 
 // An exchange entry's page links each file it keeps — every file a web
@@ -103,4 +107,42 @@ func TestExchangeEntryFiles(t *testing.T) {
 			t.Errorf("a swept file: %d", d.Status)
 		}
 	})
+}
+
+// The entry's page with its files at phone and desk width: the links fit
+// without a horizontal scroll and are labelled (screenshots in
+// OBMEN_SHOT_DIR).
+func TestBrowserExchangeEntryFiles(t *testing.T) {
+	e := newEnv(t, storetest.OpenAny(t))
+	dir := filepath.Join(t.TempDir(), "site-run-7")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"catalog.zip", "import.xml", "offers.xml", "import_files_очень_длинное_имя_файла_картинки_товара_без_пробелов.jpg"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("<x/>"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var id int64
+	err := e.app.DB.Write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO cml_exchanges (session_id, type, direction, filename, status, open, started_at, finished_at, file_path, file_size)
+			VALUES ('s1', 'catalog', 'site', 'catalog.zip', 'success', FALSE, $1, $1, $2, 10) RETURNING id`, time.Now().UnixMicro(), filepath.Join(dir, "catalog.zip")).Scan(&id)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := newBrowserSession(t, e)
+	for _, vp := range []struct {
+		name string
+		w, h int64
+	}{{"390", 390, 900}, {"1280", 1280, 900}} {
+		bs.run("entry "+vp.name, chromedp.EmulateViewport(vp.w, vp.h), chromedp.Navigate(e.srv.URL+"/integrations/1c/"+strconv.FormatInt(id, 10)),
+			chromedp.WaitVisible(chromedp.CSS(`#entry-files`)))
+		if n := bs.eval(`String(document.querySelectorAll("#entry-files a[download]").length)`); n != "4" {
+			t.Errorf("%s: %s file links, want 4", vp.name, n)
+		}
+		bs.noHorizontalScroll("the entry's files at " + vp.name)
+		bs.labelled("the entry's page at " + vp.name)
+		bs.run("screenshot", shot(bs.dir, "exchange-entry-files-"+vp.name))
+	}
 }
