@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/text/transform"
+
+	"github.com/obmen/obmen/internal/crm"
 )
 
 // docWriter is what the catalog, offers and orders writers share: a
@@ -108,7 +110,7 @@ func (w *docWriter) unit(indent string, u Unit) {
 		}
 	}
 	w.printf(">")
-	w.escape(firstOf(u.Short, u.FullName, u.Code))
+	w.escape(crm.FirstText(u.Short, u.FullName, u.Code))
 	w.printf("</БазоваяЕдиница>\n")
 }
 
@@ -123,7 +125,7 @@ func (w *docWriter) owner(indent string, o Owner) {
 	w.printf("%s<Владелец>\n", indent)
 	w.text(in, "Ид", o.ID)
 	w.text(in, "Наименование", o.Name)
-	official := firstOf(strings.TrimSpace(o.OfficialName), strings.TrimSpace(o.Name), strings.TrimSpace(o.ID))
+	official := crm.FirstText(strings.TrimSpace(o.OfficialName), strings.TrimSpace(o.Name), strings.TrimSpace(o.ID))
 	address := func(name string) {
 		if a := strings.TrimSpace(o.Address); a != "" {
 			w.printf("%s<%s>\n", in, name)
@@ -349,7 +351,7 @@ func PriceUnit(version string, u Unit) string {
 		}
 		return code
 	}
-	return firstOf(r.Short, r.FullName, r.Code)
+	return crm.FirstText(r.Short, r.FullName, r.Code)
 }
 
 // Close ends the document and flushes it.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/obmen/obmen/internal/crm"
 )
 
 // Namespace is the target namespace of the official CommerceML 2 schemas
@@ -68,27 +70,18 @@ func (w *OrdersWriter) counterparty(in string, c *Counterparty) {
 		}
 	}
 	if c.IsLegal() {
-		w.text(i2, "ОфициальноеНаименование", firstOf(c.OfficialName, c.FullName, c.Name))
-		address("ЮридическийАдрес", firstOf(c.LegalAddress, c.Address))
+		w.text(i2, "ОфициальноеНаименование", crm.FirstText(c.OfficialName, c.FullName, c.Name))
+		address("ЮридическийАдрес", crm.FirstText(c.LegalAddress, c.Address))
 		w.text(i2, "ИНН", c.INN)
 		w.text(i2, "КПП", c.KPP)
 	} else {
-		w.text(i2, "ПолноеНаименование", firstOf(c.FullName, c.Name, c.OfficialName))
+		w.text(i2, "ПолноеНаименование", crm.FirstText(c.FullName, c.Name, c.OfficialName))
 		w.text(i2, "ИНН", c.INN)
 		w.text(i2, "КПП", c.KPP)
-		address("АдресРегистрации", firstOf(c.Address, c.LegalAddress))
+		address("АдресРегистрации", crm.FirstText(c.Address, c.LegalAddress))
 	}
 	w.text(i2, "Роль", c.Role)
 	w.printf("%s</Контрагент>\n", in)
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // item writes one line: the good's part of the schema's type Товар
@@ -108,7 +101,7 @@ func (w *OrdersWriter) item(in string, it *Item) {
 	w.attr("НаименованиеПолное", it.BaseUnit.FullName)
 	w.attr("МеждународноеСокращение", it.BaseUnit.Intl)
 	w.printf(">")
-	w.escape(firstOf(it.Unit, it.BaseUnit.Text))
+	w.escape(crm.FirstText(it.Unit, it.BaseUnit.Text))
 	w.printf("</БазоваяЕдиница>\n")
 	if len(it.Characteristics) > 0 {
 		w.printf("%s<ХарактеристикиТовара>\n", i2)

@@ -178,6 +178,17 @@ func SearchText(parts ...string) string {
 	return b.String()
 }
 
+// FirstText is the first of vs that is not blank, trimmed ("" when all
+// are): a name taken from whichever of several fields a sender filled.
+func FirstText(vs ...string) string {
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // ClipText keeps s within n bytes for a journal's text column, cut at a
 // character boundary and marked with "…" when cut (a byte cut through a
 // Cyrillic letter is not UTF-8, which PostgreSQL refuses).

@@ -145,3 +145,14 @@ func TestClipRunes(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstText(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{{nil, ""}, {[]string{"", "  ", "\t"}, ""}, {[]string{"  ", " ООО Ромашка ", "x"}, "ООО Ромашка"}, {[]string{"a", "b"}, "a"}} {
+		if got := FirstText(tc.in...); got != tc.want {
+			t.Errorf("FirstText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

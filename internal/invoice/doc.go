@@ -86,20 +86,20 @@ func Buyer(account *crm.Account, contact *crm.Contact, req *crm.Requisite, bank 
 	}
 	switch {
 	case account != nil:
-		p.Name = first(p.Name, account.FullName, account.Title)
-		p.INN = first(p.INN, account.INN)
-		p.KPP = first(p.KPP, account.KPP)
-		p.Address = first(p.Address, account.LegalAddress.String(), account.ActualAddress.String())
+		p.Name = crm.FirstText(p.Name, account.FullName, account.Title)
+		p.INN = crm.FirstText(p.INN, account.INN)
+		p.KPP = crm.FirstText(p.KPP, account.KPP)
+		p.Address = crm.FirstText(p.Address, account.LegalAddress.String(), account.ActualAddress.String())
 		if contact != nil {
 			p.Contact = personName(contact)
 			p.Phone, p.Email = firstComm(contact.Phones), firstComm(contact.Emails)
 		}
 		// The company's own card fills what the contact has not.
-		p.Phone = first(p.Phone, firstComm(account.Phones))
-		p.Email = first(p.Email, firstComm(account.Emails))
+		p.Phone = crm.FirstText(p.Phone, firstComm(account.Phones))
+		p.Email = crm.FirstText(p.Email, firstComm(account.Emails))
 	case contact != nil:
-		p.Name = first(p.Name, personName(contact))
-		p.Address = first(p.Address, contact.Address.String())
+		p.Name = crm.FirstText(p.Name, personName(contact))
+		p.Address = crm.FirstText(p.Address, contact.Address.String())
 		p.Phone, p.Email = firstComm(contact.Phones), firstComm(contact.Emails)
 	}
 	return p
@@ -110,7 +110,7 @@ func Buyer(account *crm.Account, contact *crm.Contact, req *crm.Requisite, bank 
 func Seller(req *crm.Requisite, bank *crm.BankDetail, accountTitle string) Party {
 	var p Party
 	if req != nil {
-		p.Name = first(requisiteName(req), accountTitle)
+		p.Name = crm.FirstText(requisiteName(req), accountTitle)
 		p.INN, p.KPP, p.Address = req.INN, req.KPP, req.Address.String()
 	}
 	if bank != nil {
@@ -122,7 +122,7 @@ func Seller(req *crm.Requisite, bank *crm.BankDetail, accountTitle string) Party
 // requisiteName is the name a requisite gives: the organisation's full,
 // else short name; a person's (ИП, физ. лицо) full name.
 func requisiteName(r *crm.Requisite) string {
-	if n := first(r.FullName, r.ShortName); n != "" {
+	if n := crm.FirstText(r.FullName, r.ShortName); n != "" {
 		return n
 	}
 	person := joinNonEmpty(r.LastName, r.FirstName, r.SecondName)
@@ -137,15 +137,6 @@ func personName(c *crm.Contact) string { return joinNonEmpty(c.LastName, c.Name,
 func firstComm(cs []crm.Comm) string {
 	for _, c := range cs {
 		if v := strings.TrimSpace(c.Value); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
 			return v
 		}
 	}

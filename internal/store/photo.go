@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -160,7 +161,7 @@ func (t *Tx) setPhoto(ownerType string, ownerID int64, name string, data []byte,
 	if old == sum || (onlyIfEmpty && old != "") {
 		return false, nil
 	}
-	name = crm.ImageFileName(firstOf(name, "photo"), ct)
+	name = crm.ImageFileName(cmp.Or(name, "photo"), ct)
 	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -116,7 +117,7 @@ func (t *Tx) SetImages(productID, variantID int64, imgs []NewProductImage) (bool
 	for i, im := range imgs {
 		ct, err := crm.SniffImage(im.Data)
 		if err != nil {
-			return false, fmt.Errorf("store: picture %q: %w", firstOf(im.Path, im.Name), err)
+			return false, fmt.Errorf("store: picture %q: %w", cmp.Or(im.Path, im.Name), err)
 		}
 		h := sha256.Sum256(im.Data)
 		list[i] = prepared{im, ct, hex.EncodeToString(h[:])}
@@ -151,8 +152,8 @@ func (t *Tx) SetImages(productID, variantID int64, imgs []NewProductImage) (bool
 	now := t.now.UnixMicro()
 	for i, im := range list {
 		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO product_images (product_id, variant_id, position, path, file_name, content_type, size, sha256, data, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, productID, variantID, i, im.Path, crm.ImageFileName(firstOf(im.Name, im.Path), im.ct), im.ct, len(im.Data), im.sum, im.Data, now); err != nil {
-			return false, fmt.Errorf("store: picture %q of product %d: %w", firstOf(im.Path, im.Name), productID, err)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, productID, variantID, i, im.Path, crm.ImageFileName(cmp.Or(im.Name, im.Path), im.ct), im.ct, len(im.Data), im.sum, im.Data, now); err != nil {
+			return false, fmt.Errorf("store: picture %q of product %d: %w", cmp.Or(im.Path, im.Name), productID, err)
 		}
 	}
 	t.Emit(EntityProduct, productID, events.Update, map[string]events.Change{"images": imagesChanged})
@@ -215,13 +216,4 @@ func (t *Tx) mayChangeProduct(id int64) error {
 		return err
 	}
 	return editable(t.ctx, EntityProduct, id, p.AssignedByID)
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,7 +1,6 @@
 package site
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -57,27 +56,27 @@ func (s *Service) orderLines(ctx context.Context, o *crm.SalesOrder) ([]commerce
 		case it.ServiceID != 0:
 			kind = "Услуга"
 			if v, ok := services[it.ServiceID]; ok {
-				id = cmp.Or(v.ExternalIDs[crm.IntegrationOneC], ownID("service", v.ID))
+				id = crm.FirstText(v.ExternalIDs[crm.IntegrationOneC], ownID("service", v.ID))
 			}
 		case it.ProductID != 0:
 			if p, ok := products[it.ProductID]; ok {
-				id, article = cmp.Or(p.ExternalIDs[crm.IntegrationOneC], ownID("product", p.ID)), p.Article
+				id, article = crm.FirstText(p.ExternalIDs[crm.IntegrationOneC], ownID("product", p.ID)), p.Article
 				if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 && v.ProductID == p.ID {
 					id = variantID(id, &v)
-					article = cmp.Or(v.Article, article)
+					article = crm.FirstText(v.Article, article)
 				}
 			}
 		}
 		if id == "" {
-			id = cmp.Or(exchange.KeptLineID(it), exchange.NameLineID(it.Name))
+			id = crm.FirstText(exchange.KeptLineID(it), exchange.NameLineID(it.Name))
 		}
 		chars := exchange.LineCharacteristics(it.Properties)
 		if v, ok := variants[it.VariantID]; ok && it.VariantID != 0 {
 			chars = exchange.VariantCharacteristics(chars, &v)
 		}
-		unit := cmp.Or(it.Unit, "шт")
+		unit := crm.FirstText(it.Unit, "шт")
 		code, _ := it.Properties["unit_code"].(string)
-		out = append(out, exchange.DocumentLine(it, id, article, kind, unit, cmp.Or(code, units[strings.ToLower(unit)]), chars))
+		out = append(out, exchange.DocumentLine(it, id, article, kind, unit, crm.FirstText(code, units[strings.ToLower(unit)]), chars))
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package site
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -200,7 +199,7 @@ func (s *Service) counterparty(ctx context.Context, actor crm.Actor, d *commerce
 	if b == nil {
 		return 0, nil
 	}
-	full := cmp.Or(b.FullName, b.OfficialName, b.Name)
+	full := crm.FirstText(b.FullName, b.OfficialName, b.Name)
 	if full == "" {
 		return 0, nil
 	}
@@ -212,7 +211,7 @@ func (s *Service) counterparty(ctx context.Context, actor crm.Actor, d *commerce
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	a := crm.Account{Title: cmp.Or(b.Name, full), FullName: full, INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP)}
+	a := crm.Account{Title: crm.FirstText(b.Name, full), FullName: full, INN: strings.TrimSpace(b.INN), KPP: strings.TrimSpace(b.KPP)}
 	if !b.IsLegal() {
 		a.Kind = crm.AccountPerson
 	}
@@ -244,7 +243,7 @@ func (s *Service) lines(ctx context.Context, d *commerceml.Document) ([]crm.Line
 		if err != nil {
 			return nil, fmt.Errorf("line %d (%s): %w", i+1, it.Name, err)
 		}
-		li := crm.LineItem{Name: cmp.Or(it.Name, it.Article, it.ID), Price: price, Quantity: qty, Unit: it.Unit, VATRate: vat, VATIncluded: true,
+		li := crm.LineItem{Name: crm.FirstText(it.Name, it.Article, it.ID), Price: price, Quantity: qty, Unit: it.Unit, VATRate: vat, VATIncluded: true,
 			Properties: exchange.LineProperties(&it)}
 		for _, t := range it.Taxes {
 			if strings.EqualFold(strings.TrimSpace(t.Name), "НДС") && strings.TrimSpace(t.Included) == "false" {
@@ -398,7 +397,7 @@ func (s *Service) writeBack(ctx context.Context, set Settings, dir string, list 
 				if it.buyerID != "" && it.buyerAccount == a.ID {
 					id = it.buyerID
 				}
-				d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: cmp.Or(a.FullName, a.Title), Role: "Покупатель"}}
+				d.Counterparties = []commerceml.Counterparty{{ID: id, Name: a.Title, FullName: crm.FirstText(a.FullName, a.Title), Role: "Покупатель"}}
 			}
 		}
 		if err := w.Write(d); err != nil {

@@ -1,7 +1,6 @@
 package site
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -68,10 +67,10 @@ func (s *Service) owner(ctx context.Context, set Settings) (commerceml.Owner, st
 func ownerOf(id string, a *crm.Account, rq *crm.Requisite) commerceml.Owner {
 	o := commerceml.Owner{ID: id, Name: a.Title, OfficialName: a.FullName, INN: a.INN, KPP: a.KPP, Address: a.LegalAddress.String()}
 	if rq != nil {
-		o.Name = cmp.Or(rq.ShortName, o.Name, rq.FullName)
-		o.OfficialName = cmp.Or(rq.FullName, rq.ShortName, o.OfficialName)
-		o.INN, o.KPP, o.OKPO = cmp.Or(rq.INN, o.INN), cmp.Or(rq.KPP, o.KPP), rq.OKPO
-		o.Address = cmp.Or(rq.Address.String(), o.Address)
+		o.Name = crm.FirstText(rq.ShortName, o.Name, rq.FullName)
+		o.OfficialName = crm.FirstText(rq.FullName, rq.ShortName, o.OfficialName)
+		o.INN, o.KPP, o.OKPO = crm.FirstText(rq.INN, o.INN), crm.FirstText(rq.KPP, o.KPP), rq.OKPO
+		o.Address = crm.FirstText(rq.Address.String(), o.Address)
 		if rq.PresetID == crm.PresetIP || (rq.FullName == "" && rq.ShortName == "" && rq.LastName != "") {
 			o.Person, o.KPP = true, ""
 			o.LastName, o.FirstName, o.MiddleName = rq.LastName, rq.FirstName, rq.SecondName
@@ -81,8 +80,8 @@ func ownerOf(id string, a *crm.Account, rq *crm.Requisite) commerceml.Owner {
 			}
 		}
 	}
-	o.Name = clipName(cmp.Or(o.Name, o.OfficialName))
-	o.OfficialName = clipName(cmp.Or(o.OfficialName, o.Name))
+	o.Name = clipName(crm.FirstText(o.Name, o.OfficialName))
+	o.OfficialName = clipName(crm.FirstText(o.OfficialName, o.Name))
 	o.Address = clipName(o.Address)
 	if n := len(o.INN); !digits(o.INN) || (n != 10 && n != 12) {
 		o.INN = ""

@@ -1,7 +1,6 @@
 package webform
 
 import (
-	"cmp"
 	"context"
 	"strings"
 
@@ -131,7 +130,7 @@ func build(ctx context.Context, in *intake.Service, f Form, sub submission) (fun
 			SourceID: "WEB", SourceDescription: source, Address: crm.Address{City: v["city"]}}
 		k.AssignedByID = f.UserID
 		if k.Name == "" && k.LastName == "" {
-			k.Name = cmp.Or(v["email"], v["phone"], "Посетитель сайта")
+			k.Name = crm.FirstText(v["email"], v["phone"], "Посетитель сайта")
 		}
 		plan, err := in.PlanFor(ctx, store.EntityContact, dedup.ContactProbe(&k))
 		if err != nil {
@@ -150,7 +149,7 @@ func build(ctx context.Context, in *intake.Service, f Form, sub submission) (fun
 		a := crm.Account{Title: v["title"], INN: v["inn"], Comms: comms, Comments: v["comments"], SourceID: "WEB", ActualAddress: crm.Address{City: v["city"]}}
 		a.AssignedByID = f.UserID
 		if a.Title == "" {
-			a.Title = cmp.Or(v["inn"], v["email"], v["phone"], "Компания с сайта")
+			a.Title = crm.FirstText(v["inn"], v["email"], v["phone"], "Компания с сайта")
 		}
 		plan, err := in.PlanFor(ctx, store.EntityAccount, dedup.AccountProbe(&a))
 		if err != nil {
@@ -166,14 +165,14 @@ func build(ctx context.Context, in *intake.Service, f Form, sub submission) (fun
 			return c, err
 		}), nil
 	case "tickets":
-		k := crm.Ticket{Title: cmp.Or(v["title"], "Обращение: "+f.Name), Description: join(v["description"], strings.Join(extra, "\n"), source)}
+		k := crm.Ticket{Title: crm.FirstText(v["title"], "Обращение: "+f.Name), Description: join(v["description"], strings.Join(extra, "\n"), source)}
 		k.AssignedByID = f.UserID
 		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
 			err := t.AddTicket(&k)
 			return intake.Created{Entity: store.EntityTicket, ID: k.ID, Title: k.Title}, err
 		}), nil
 	default: // deals
-		d := crm.Deal{Title: cmp.Or(v["title"], "Сделка: "+f.Name), Opportunity: amount(v["opportunity"]), UTM: sub.utm,
+		d := crm.Deal{Title: crm.FirstText(v["title"], "Сделка: "+f.Name), Opportunity: amount(v["opportunity"]), UTM: sub.utm,
 			Comments: join(v["comments"], strings.Join(extra, "\n")), SourceID: "WEB", SourceDescription: source}
 		d.AssignedByID = f.UserID
 		return inTx(extra, source, func(t *store.Tx) (intake.Created, error) {
