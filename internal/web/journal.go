@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/obmen/obmen/internal/authz"
@@ -44,12 +43,11 @@ type SkippedSource interface {
 // and received (the 1C exchange, the runs with web shops), downloadable
 // from the entry's page while kept.
 type FileSource interface {
-	// Files names the files entry id keeps ("" the entry's main file is
-	// not among them: each is named).
-	Files(ctx context.Context, id int64) ([]string, error)
-	// OpenFile opens one of them (name "": the main file); the caller
-	// closes it. base is the name to download it as.
-	OpenFile(ctx context.Context, id int64, name string) (rc io.ReadCloser, base string, err error)
+	// Files names the files an entry keeps, from its Payload.
+	Files(payload any) []string
+	// ServeFile answers one of them as a download; when it is not kept
+	// it writes nothing and returns an error.
+	ServeFile(ctx context.Context, w http.ResponseWriter, id int64, name string) error
 }
 
 // JournalSource is an integration's exchange journal. Each integration
@@ -321,12 +319,7 @@ func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 	}
 	if fs, ok := src.(FileSource); ok {
-		names, err := fs.Files(r.Context(), id)
-		if err != nil {
-			u.failErr(w, r, rq, err)
-			return
-		}
-		for _, n := range names {
+		for _, n := range fs.Files(v) {
 			d.Files = append(d.Files, payloadFile{Name: n,
 				URL: "/integrations/" + src.Name() + "/" + strconv.FormatInt(id, 10) + "/file?name=" + url.QueryEscape(n)})
 		}
@@ -337,33 +330,33 @@ func (u *UI) journalPayload(w http.ResponseWriter, r *http.Request, rq *request)
 // journalFile downloads a file an entry keeps (administrators only, as
 // the API's /exchanges/{id}/file).
 func (u *UI) journalFile(w http.ResponseWriter, r *http.Request, rq *request) {
-	js, ok := u.source(w, r, rq, r.PathValue("source"))
+	src, id, ok := journalSourceAs[FileSource](u, w, r, rq)
 	if !ok {
 		return
+	}
+	if err := src.ServeFile(r.Context(), w, id, r.URL.Query().Get("name")); err != nil {
+		u.fail(w, r, rq, http.StatusNotFound, rq.T("jr.file_gone"))
+	}
+}
+
+// journalSourceAs is the source named in the path, when it can do T, and
+// the entry's id; else it answers itself (404 for a source that cannot).
+func journalSourceAs[T any](u *UI, w http.ResponseWriter, r *http.Request, rq *request) (T, int64, bool) {
+	var zero T
+	js, ok := u.source(w, r, rq, r.PathValue("source"))
+	if !ok {
+		return zero, 0, false
 	}
 	id, ok := u.recordID(w, r, rq)
 	if !ok {
-		return
+		return zero, 0, false
 	}
-	src, ok := js.(FileSource)
+	src, ok := js.(T)
 	if !ok {
 		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
-		return
+		return zero, 0, false
 	}
-	f, base, err := src.OpenFile(r.Context(), id, r.URL.Query().Get("name"))
-	if err != nil {
-		u.fail(w, r, rq, http.StatusNotFound, rq.T("jr.file_gone"))
-		return
-	}
-	defer f.Close()
-	ct := "application/xml"
-	if strings.HasSuffix(strings.ToLower(base), ".zip") {
-		ct = "application/zip"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+"-"+base+`"`)
-	_, _ = io.Copy(w, f)
+	return src, id, true
 }
 
 // payloadData is a journal entry's page: what it carried, and the CSV of
@@ -381,17 +374,8 @@ type payloadFile struct{ Name, URL string }
 // journalSkipped downloads the items an entry skipped or refused as CSV
 // (administrators only, as the API's /exchanges/{id}/skipped.csv).
 func (u *UI) journalSkipped(w http.ResponseWriter, r *http.Request, rq *request) {
-	js, ok := u.source(w, r, rq, r.PathValue("source"))
+	src, id, ok := journalSourceAs[SkippedSource](u, w, r, rq)
 	if !ok {
-		return
-	}
-	id, ok := u.recordID(w, r, rq)
-	if !ok {
-		return
-	}
-	src, ok := js.(SkippedSource)
-	if !ok {
-		u.fail(w, r, rq, http.StatusNotFound, rq.T("err.not_found"))
 		return
 	}
 	var buf bytes.Buffer

@@ -85,13 +85,17 @@ func TestExchangeEntryFiles(t *testing.T) {
 			}
 		}
 
-		// A 1C exchange keeps its one upload; a name is not for it.
+		// A 1C exchange keeps its one upload: its link downloads it, and
+		// no other name is served from its folder.
 		one := "/integrations/1c/" + strconv.FormatInt(in, 10)
 		if p := b.get(one); !strings.Contains(p.Body, `href="`+one+`/file?name=upload-import.xml" download>`) {
 			t.Errorf("the 1C exchange's page has no link to its upload")
 		}
-		if d := b.get(one + "/file?name=upload-import.xml"); d.Status != http.StatusNotFound {
-			t.Errorf("a 1C exchange's file by name: %d (only a site run's folder has names)", d.Status)
+		if d := b.get(one + "/file?name=upload-import.xml"); d.Status != http.StatusOK || d.Body != "<?xml version=\"1.0\"?><from1c/>" {
+			t.Errorf("the 1C exchange's upload by its link: %d", d.Status)
+		}
+		if d := b.get(one + "/file?name=secret.xml"); d.Status != http.StatusNotFound {
+			t.Errorf("another name on a 1C exchange: %d (only a site run's folder has names)", d.Status)
 		}
 		if d := b.get(one + "/file"); d.Status != http.StatusOK || d.Body != "<?xml version=\"1.0\"?><from1c/>" {
 			t.Errorf("the 1C exchange's upload: %d %q", d.Status, d.Body)

@@ -3,7 +3,7 @@ package web
 import (
 	"context"
 	"io"
-	"path/filepath"
+	"net/http"
 	"strings"
 
 	"github.com/obmen/obmen/internal/authz"
@@ -124,25 +124,21 @@ func (j exchangeJournal) Payload(ctx context.Context, id int64) (any, error) {
 }
 
 // Files implements FileSource: what the exchange or the site run keeps.
-func (j exchangeJournal) Files(ctx context.Context, id int64) ([]string, error) {
-	e, err := j.svc.GetEntry(ctx, id)
-	if err != nil {
-		return nil, err
+func (j exchangeJournal) Files(payload any) []string {
+	e, ok := payload.(exchange.Entry)
+	if !ok {
+		return nil
 	}
-	return exchange.EntryFiles(e), nil
+	return exchange.EntryFiles(e)
 }
 
-// OpenFile implements FileSource.
-func (j exchangeJournal) OpenFile(ctx context.Context, id int64, name string) (io.ReadCloser, string, error) {
+// ServeFile implements FileSource.
+func (j exchangeJournal) ServeFile(ctx context.Context, w http.ResponseWriter, id int64, name string) error {
 	e, err := j.svc.GetEntry(ctx, id)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	f, path, err := exchange.OpenEntryFile(e, name)
-	if err != nil {
-		return nil, "", err
-	}
-	return f, filepath.Base(path), nil
+	return exchange.ServeEntryFile(w, e, name)
 }
 
 // SkippedCSV implements SkippedSource: the exchange's skipped and refused

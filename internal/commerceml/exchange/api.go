@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strconv"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -71,17 +70,9 @@ func RegisterAPI(mux *http.ServeMux, handle HandleFunc, s *Service) {
 			if err != nil {
 				return err
 			}
-			f, path, err := OpenEntryFile(e, r.URL.Query().Get("name"))
-			if err != nil {
+			if err := ServeEntryFile(w, e, r.URL.Query().Get("name")); err != nil {
 				return httpx.Errorf(http.StatusNotFound, "not_found", "", "%s", err.Error())
 			}
-			defer f.Close()
-			w.Header().Set("Content-Type", "application/xml")
-			if filepath.Ext(path) == ".zip" || IsZip(path) {
-				w.Header().Set("Content-Type", "application/zip")
-			}
-			w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(id, 10)+"-"+filepath.Base(path)+`"`)
-			_, _ = io.Copy(w, f)
 			return nil
 		})
 	handle(mux, "GET /api/v1/exchanges/{id}/skipped.csv", "The items a 1C exchange skipped or refused, as CSV: Ид, name, file, line, reason (admin)", nil, nil,

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -269,12 +272,16 @@ func EntryFiles(e Entry) []string {
 	return names
 }
 
-// OpenEntryFile opens a file an entry keeps: name "" is its main file (the
-// upload of a 1C exchange, the document or zip of a site run), else one
-// plain file of a site run's own folder (no path, no dot file). The
-// caller closes it; path is the file's own.
+// OpenEntryFile opens a file an entry keeps: name "" (or the main file's
+// own name, as EntryFiles lists it) is its main file (the upload of a 1C
+// exchange, the document or zip of a site run), else one plain file of a
+// site run's own folder (no path, no dot file). The caller closes it;
+// path is the file's own.
 func OpenEntryFile(e Entry, name string) (f *os.File, path string, err error) {
 	path = e.filePath
+	if name == filepath.Base(path) {
+		name = ""
+	}
 	if name != "" && path != "" {
 		if e.Direction != DirSite || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
 			return nil, "", fmt.Errorf("exchange %d has no file %q", e.ID, name)
@@ -292,4 +299,23 @@ func OpenEntryFile(e Entry, name string) (f *os.File, path string, err error) {
 		return nil, "", fmt.Errorf("the file of exchange %d is no longer kept", e.ID)
 	}
 	return f, path, nil
+}
+
+// ServeEntryFile answers a file an entry keeps (OpenEntryFile's name) as
+// a download: a zip by its name or its first bytes, else XML. Nothing is
+// written when it fails (the file is not kept): the caller answers 404.
+func ServeEntryFile(w http.ResponseWriter, e Entry, name string) error {
+	f, path, err := OpenEntryFile(e, name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/xml")
+	if filepath.Ext(path) == ".zip" || IsZip(path) {
+		w.Header().Set("Content-Type", "application/zip")
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", `attachment; filename="exchange-`+strconv.FormatInt(e.ID, 10)+"-"+filepath.Base(path)+`"`)
+	_, _ = io.Copy(w, f)
+	return nil
 }
