@@ -2,7 +2,6 @@ package site
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,21 +39,14 @@ func (s *Service) owner(ctx context.Context, set Settings) (commerceml.Owner, st
 	if err != nil {
 		return commerceml.Owner{}, "", fmt.Errorf("site exchange: owner company %d: %w", id, err)
 	}
-	reqs, err := s.st.RequisitesOf(ctx, store.EntityAccount, id)
-	if err != nil {
-		return commerceml.Owner{}, "", fmt.Errorf("site exchange: requisites of the owner company %d: %w", id, err)
-	}
 	var rq *crm.Requisite
-	for i := range reqs {
-		if rq == nil || reqs[i].ID < rq.ID {
-			rq = &reqs[i]
+	for i := range a.Requisites {
+		if rq == nil || a.Requisites[i].ID < rq.ID {
+			rq = &a.Requisites[i]
 		}
 	}
-	ext, err := s.externalID(ctx, "account", id)
-	if err != nil {
-		return commerceml.Owner{}, "", err
-	}
-	if ext == "" {
+	ext := a.ExternalIDs[crm.IntegrationOneC]
+	if ext == "" || len(ext) > 40 { // ИдентификаторГлобальныйТип
 		ext = ownID("account", id)
 	}
 	return ownerOf(ext, &a, rq), "", nil
@@ -83,10 +75,12 @@ func ownerOf(id string, a *crm.Account, rq *crm.Requisite) commerceml.Owner {
 	o.Name = clipName(crm.FirstText(o.Name, o.OfficialName))
 	o.OfficialName = clipName(crm.FirstText(o.OfficialName, o.Name))
 	o.Address = clipName(o.Address)
-	if n := len(o.INN); !digits(o.INN) || (n != 10 && n != 12) {
+	// The schema's lengths (cards stored before the checks existed may
+	// hold other values).
+	if n := len(o.INN); (n != 10 && n != 12) || strings.Trim(o.INN, "0123456789") != "" {
 		o.INN = ""
 	}
-	if !digits(o.KPP) || len(o.KPP) != 9 {
+	if len(o.KPP) != 9 || strings.Trim(o.KPP, "0123456789") != "" {
 		o.KPP = ""
 	}
 	return o
@@ -94,24 +88,3 @@ func ownerOf(id string, a *crm.Account, rq *crm.Requisite) commerceml.Owner {
 
 // clipName keeps a name within НаименованиеТип's 255 characters.
 func clipName(s string) string { return crm.ClipRunes(strings.TrimSpace(s), 255) }
-
-func digits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
-}
-
-// externalID is a record's id in 1C ("" when it has none).
-func (s *Service) externalID(ctx context.Context, entity string, id int64) (string, error) {
-	var ext string
-	err := s.db.Read.QueryRowContext(ctx, "SELECT external_id FROM external_ids WHERE entity = $1 AND record_id = $2 AND system = $3 ORDER BY external_id LIMIT 1",
-		entity, id, crm.IntegrationOneC).Scan(&ext)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("site exchange: the 1C id of %s %d: %w", entity, id, err)
-	}
-	if len(ext) > 40 { // ИдентификаторГлобальныйТип
-		return "", nil
-	}
-	return ext, nil
-}
