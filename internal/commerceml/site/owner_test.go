@@ -58,6 +58,14 @@ func TestSiteCatalogOwner(t *testing.T) {
 			t.Errorf("the refusal does not name owner_account_id: %v", bad)
 		}
 
+		binned := company("Одуванчик", "7707083893", "773601003")
+		if err := st.Delete(in.ctx, in.admin, store.EntityAccount, binned); err != nil {
+			t.Fatal(err)
+		}
+		if code := in.api("POST", "/api/v1/site-exchanges", map[string]any{"url": srv.URL + "/1c_exchange.php", "login": "admin", "password": "pw", "owner_account_id": binned}, &bad); code != 422 && code != 400 {
+			t.Errorf("an owner in the recycle bin: %d %v", code, bad)
+		}
+
 		n := 0
 		sent := func(t *testing.T, version string, owner int64) (string, string, site.RunResult) {
 			t.Helper()

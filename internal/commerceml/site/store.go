@@ -108,10 +108,12 @@ func (s *Store) prepare(ctx context.Context, in *Settings) (string, error) {
 		}
 	}
 	if in.OwnerAccountID != 0 {
-		if _, err := s.st.GetAccount(ctx, in.OwnerAccountID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return "", crm.Invalid("owner_account_id", "no such %s: %d", "company", in.OwnerAccountID)
-			}
+		a, err := s.st.GetAccount(ctx, in.OwnerAccountID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && a.DeletedAt != nil) {
+			// One in the recycle bin would stand for no owner at every run.
+			return "", crm.Invalid("owner_account_id", "no such %s: %d", "company", in.OwnerAccountID)
+		}
+		if err != nil {
 			return "", fmt.Errorf("site exchange: owner company %d: %w", in.OwnerAccountID, err)
 		}
 	}
