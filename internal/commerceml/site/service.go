@@ -295,19 +295,18 @@ func (s *Service) run(ctx context.Context, id int64, kind string, begun func(ent
 	if err := s.end(ctx, id, kind, dir, started, &res); err != nil {
 		return res, err
 	}
-	s.sweep(id, set.KeepDays)
+	s.sweep(ctx, id, set.KeepDays)
 	return res, nil
 }
 
 // sweep removes the files of the site's runs older than keepDays and
 // takes them off their journal entries (which stay), so that the journal
 // never offers a file that is gone; a run still going keeps its files.
-func (s *Service) sweep(siteID int64, keepDays int) {
+func (s *Service) sweep(ctx context.Context, siteID int64, keepDays int) {
 	root := filepath.Join(s.dir, "site", fmt.Sprint(siteID))
 	cut := s.now().AddDate(0, 0, -max(keepDays, 1))
-	ctx := context.Background()
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE site_id = $1 AND started_at < $2 AND status <> $3", siteID, cut.UnixMicro(), StatusRunning)
+		_, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE site_id = $1 AND started_at < $2 AND status <> $3 AND file_path <> ''", siteID, cut.UnixMicro(), StatusRunning)
 		return err
 	})
 	if err != nil {
