@@ -310,6 +310,7 @@ func (w *OffersWriter) Offer(o *Offer) error {
 	}
 	if len(o.Prices) > 0 {
 		w.printf("%s<Цены>\n", in)
+		offerUnit := PriceUnit(w.version, o.Unit) // once an offer, not a price
 		for _, p := range o.Prices {
 			w.printf("%s\t<Цена>\n", in)
 			w.text(in+"\t\t", "ИдТипаЦены", p.TypeID)
@@ -317,7 +318,7 @@ func (w *OffersWriter) Offer(o *Offer) error {
 			w.text(in+"\t\t", "Валюта", p.Currency)
 			unit := p.Unit
 			if unit == "" {
-				unit = PriceUnit(w.version, o.Unit)
+				unit = offerUnit
 			}
 			w.text(in+"\t\t", "Единица", unit)
 			w.printf("%s\t\t<Коэффициент>1</Коэффициент>\n%s\t</Цена>\n", in, in)
