@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/store"
 )
 
@@ -95,14 +95,7 @@ func (s *Service) ImportProfile(ctx context.Context, actor crm.Actor, ownerType 
 		*ws = append(*ws, crm.Comm{Value: site, ValueType: "WORK"})
 		filled = append(filled, FieldSite)
 	}
-	ext := func(m *map[string]string) {
-		if *m == nil {
-			*m = map[string]string{}
-		}
-		if (*m)[System] == "" {
-			(*m)[System] = strconv.FormatInt(u.ID, 10)
-		}
-	}
+	ext := func(m *map[string]string) { keepVKID(m, strconv.FormatInt(u.ID, 10)) }
 	city := ""
 	if u.City != nil {
 		city = u.City.Title
@@ -160,7 +153,7 @@ func (s *Service) importPhoto(ctx context.Context, actor crm.Actor, ownerType st
 	if src == "" || placeholderPhoto(src) {
 		return false
 	}
-	if _, _, err := s.d.Store.RecordPhoto(ctx, ownerType, ownerID, false); err == nil || !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.d.Store.RecordPhoto(ctx, ownerType, ownerID, false); !errors.Is(err, store.ErrNotFound) {
 		return false // it has one (or it cannot be read: nothing to do)
 	}
 	data, err := s.download(ctx, src, crm.MaxImageBytes)
@@ -190,9 +183,10 @@ func placeholderPhoto(src string) bool {
 	return false
 }
 
-// download reads a file VK serves (a profile photo, a message's
-// attachment) through the SSRF-guarded client, refusing one over limit
-// bytes.
+// download reads a file by its address (a profile photo VK serves, a
+// reply's file to send as a VK document) through the SSRF-guarded client,
+// refusing one over limit bytes; errors name the host only (a file's
+// address may be signed).
 func (s *Service) download(ctx context.Context, src string, limit int64) ([]byte, error) {
 	u, err := url.Parse(src)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -208,19 +202,17 @@ func (s *Service) download(ctx context.Context, src string, limit int64) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("vk: download from %s: %w", u.Host, err)
 	}
-	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
 		return nil, fmt.Errorf("vk: download from %s: HTTP %d", u.Host, res.StatusCode)
 	}
 	if res.ContentLength > limit {
+		res.Body.Close()
 		return nil, fmt.Errorf("vk: download from %s: %d bytes, more than %d", u.Host, res.ContentLength, limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	b, err := httpx.ReadLimited(res, limit)
 	if err != nil {
 		return nil, fmt.Errorf("vk: download from %s: %w", u.Host, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("vk: download from %s: more than %d bytes", u.Host, limit)
 	}
 	return b, nil
 }
@@ -253,4 +245,15 @@ func siteOf(v string) string {
 		return ""
 	}
 	return v
+}
+
+// keepVKID notes the client's VK user id among a record's external ids,
+// unless it has one already.
+func keepVKID(ext *map[string]string, id string) {
+	if *ext == nil {
+		*ext = map[string]string{}
+	}
+	if (*ext)[System] == "" {
+		(*ext)[System] = id
+	}
 }

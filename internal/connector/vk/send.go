@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"path"
 	"strconv"
 	"strings"
@@ -130,15 +128,7 @@ func (s *Service) resolve(ctx context.Context, cm community, ownerType string, o
 	id := strconv.FormatInt(r.ObjectID, 10)
 	// Keeping the id is the connector's doing, not the user's change.
 	sys, actor := store.Unscoped(ctx), crm.Actor{Integration: Integration}
-	keep := func(ext *map[string]string) error {
-		if *ext == nil {
-			*ext = map[string]string{}
-		}
-		if (*ext)[System] == "" {
-			(*ext)[System] = id
-		}
-		return nil
-	}
+	keep := func(ext *map[string]string) error { keepVKID(ext, id); return nil }
 	switch ownerType {
 	case store.EntityLead:
 		_, err = s.d.Store.UpdateLead(sys, actor, ownerID, func(l *crm.Lead) error { return keep(&l.ExternalIDs) })
@@ -148,8 +138,8 @@ func (s *Service) resolve(ctx context.Context, cm community, ownerType string, o
 		_, err = s.d.Store.UpdateAccount(sys, actor, ownerID, func(a *crm.Account) error { return keep(&a.ExternalIDs) })
 	}
 	if err != nil {
-		// Another record has this VK user already, or the user may
-		// only read this one: the send goes on, VK is asked again
+		// Another record has this VK user already (the write is the
+		// connector's, unscoped): the send goes on, VK is asked again
 		// next time.
 		s.d.Log.Warn("vk: the resolved user id not kept", "owner_type", ownerType, "owner_id", ownerID, "screen_name", ref, "user", id, "err", err)
 	}
@@ -302,7 +292,7 @@ func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.M
 					return "", err
 				}
 				data = f.Data
-			} else if data, err = s.fetch(ctx, a.URL); err != nil {
+			} else if data, err = s.download(ctx, a.URL, maxDoc); err != nil {
 				return "", err
 			}
 			if server == "" {
@@ -332,30 +322,6 @@ func (s *Service) uploadDocs(ctx context.Context, c *Client, peer int64, m crm.M
 		docs = append(docs, doc)
 	}
 	return docs, links, failed
-}
-
-// fetch reads a file to send, at most maxDoc bytes.
-func (s *Service) fetch(ctx context.Context, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("vk: file %s: %w", u, err)
-	}
-	res, err := s.d.HTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("vk: file %s: %w", u, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("vk: file %s: HTTP %d", u, res.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxDoc+1))
-	if err != nil {
-		return nil, fmt.Errorf("vk: file %s: %w", u, err)
-	}
-	if len(data) > maxDoc {
-		return nil, fmt.Errorf("vk: file %s is over %d bytes", u, maxDoc)
-	}
-	return data, nil
 }
 
 // Sweep puts back in the queue the sends left "sending" longer than
