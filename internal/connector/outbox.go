@@ -26,6 +26,25 @@ type Outbox struct {
 	Log   *slog.Logger
 }
 
+// Queue stores m (an outgoing message of the channel, queued) with key
+// (Reply.Key) as its external id under KeySystem, delivers it with
+// deliver — a failure to deliver is the message's status, logged, not
+// an error — and returns it as it then is. actor is who writes it.
+func (o Outbox) Queue(ctx context.Context, actor crm.Actor, m crm.Message, key string, deliver func(context.Context, int64) error) (crm.Message, error) {
+	m.Direction, m.Status = crm.DirectionOut, crm.MessageQueued
+	if key != "" {
+		m.ExternalIDs = map[string]string{KeySystem: key}
+	}
+	m, err := o.Store.CreateMessage(ctx, actor, m)
+	if err != nil {
+		return m, err
+	}
+	if err := deliver(ctx, m.ID); err != nil {
+		o.Log.Warn(o.Channel+": deliver", "message", m.ID, "err", err)
+	}
+	return o.Store.GetMessage(store.Unscoped(ctx), m.ID)
+}
+
 // ErrNotDue is what a Record or Settle function returns to leave a
 // message as it is.
 var ErrNotDue = errors.New("connector: the message is not due")
@@ -40,7 +59,6 @@ func (o Outbox) Claim(ctx context.Context, id int64) (m crm.Message, ok bool, er
 			(m.RetryAt != nil && m.RetryAt.After(now)) {
 			return ErrNotDue
 		}
-		ok = true
 		m.Status, m.Error, m.ErrorCode, m.RetryAt = crm.MessageSending, "", "", nil
 		return nil
 	})
@@ -50,7 +68,7 @@ func (o Outbox) Claim(ctx context.Context, id int64) (m crm.Message, ok bool, er
 	if err != nil {
 		return crm.Message{}, false, fmt.Errorf("%s: claim message %d: %w", o.Channel, id, err)
 	}
-	return m, ok, nil
+	return m, true, nil
 }
 
 // Record writes what became of a claimed message's send, through record,

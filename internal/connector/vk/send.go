@@ -58,17 +58,7 @@ func (s *Service) Send(ctx context.Context, actor crm.Actor, r connector.Reply) 
 	}
 	m := crm.Message{Channel: crm.ChannelVK, Direction: crm.DirectionOut, ConnectionID: connID, ChatID: strconv.FormatInt(peer, 10),
 		Handle: ProfileURL(peer), Text: r.Text, Attachments: r.Attachments, OwnerType: r.OwnerType, OwnerID: r.OwnerID, Status: crm.MessageQueued}
-	if r.Key != "" {
-		m.ExternalIDs = map[string]string{connector.KeySystem: r.Key}
-	}
-	m, err = s.d.Store.CreateMessage(ctx, actor, m)
-	if err != nil {
-		return m, err
-	}
-	if err := s.Deliver(ctx, m.ID); err != nil {
-		s.d.Log.Warn("vk: deliver", "message", m.ID, "err", err)
-	}
-	return s.d.Store.GetMessage(store.Unscoped(ctx), m.ID)
+	return s.outbox().Queue(ctx, actor, m, r.Key, s.Deliver)
 }
 
 // chatOf finds the connection and the peer (the VK user id) of a

@@ -151,17 +151,7 @@ func (s *Service) Send(ctx context.Context, actor crm.Actor, r connector.Reply) 
 	m := crm.Message{Channel: crm.ChannelTwitter, Direction: crm.DirectionOut, ConnectionID: connID, Handle: "@" + handle,
 		ChatID: strings.ToLower(handle), Text: Text(handle, r.Text, r.Attachments), OwnerType: r.OwnerType, OwnerID: r.OwnerID,
 		Status: crm.MessageQueued}
-	if r.Key != "" {
-		m.ExternalIDs = map[string]string{connector.KeySystem: r.Key}
-	}
-	m, err = s.d.Store.CreateMessage(ctx, actor, m)
-	if err != nil {
-		return m, err
-	}
-	if err := s.Deliver(ctx, m.ID); err != nil {
-		s.d.Log.Warn("x: deliver", "message", m.ID, "err", err)
-	}
-	return s.d.Store.GetMessage(store.Unscoped(ctx), m.ID)
+	return s.outbox().Queue(ctx, actor, m, r.Key, s.Deliver)
 }
 
 // local is a post refused before X was asked.
