@@ -51,6 +51,12 @@ func (u *UI) sendMessage(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	text := strings.TrimSpace(r.PostFormValue("text"))
+	// A channel there is no connector for: refused before any file is kept.
+	channel := strings.TrimSpace(r.PostFormValue("channel"))
+	if channel != "" && !slices.Contains(u.msgChannels, channel) {
+		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_channel")})
+		return
+	}
 	// A file from the reply box is kept first; the message names it, and
 	// the channel sends it as a document.
 	var files []crm.Attachment
@@ -76,11 +82,6 @@ func (u *UI) sendMessage(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	if text == "" && len(files) == 0 {
 		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.reply_empty")})
-		return
-	}
-	channel := strings.TrimSpace(r.PostFormValue("channel"))
-	if channel != "" && !slices.Contains(u.msgChannels, channel) {
-		u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("msg.no_channel")})
 		return
 	}
 	if _, err := u.messenger(r.Context(), rq.Actor(), e.Name, id, channel, text, files); err != nil {
