@@ -54,15 +54,15 @@ func Undelivered(err error) string {
 // the URL carries. A request that did not go out is a *Refused or a
 // *NotSent.
 func Call(hc *http.Client, req *http.Request, limit int64, what string, hide func(error) string) (*http.Response, []byte, error) {
-	if hide == nil {
-		hide = func(err error) string { return err.Error() }
-	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	res, err := hc.Do(req)
 	if err != nil {
-		e := fmt.Errorf("%s: %s", what, hide(err))
+		e := fmt.Errorf("%s: %w", what, err) // the chain kept where no secret is to hide
+		if hide != nil {
+			e = fmt.Errorf("%s: %s", what, hide(err))
+		}
 		var op *net.OpError
 		if errors.As(err, new(*httpx.BlockedError)) {
 			return nil, nil, &Refused{Err: e}
@@ -75,7 +75,10 @@ func Call(hc *http.Client, req *http.Request, limit int64, what string, hide fun
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, limit))
 	if err != nil {
-		return res, nil, fmt.Errorf("%s: reading the answer: %s", what, hide(err))
+		if hide != nil {
+			return res, nil, fmt.Errorf("%s: reading the answer: %s", what, hide(err))
+		}
+		return res, nil, fmt.Errorf("%s: reading the answer: %w", what, err)
 	}
 	return res, b, nil
 }
