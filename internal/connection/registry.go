@@ -107,6 +107,10 @@ type Type struct {
 	// until a person acts (a deleted webhook, a refused token): the
 	// connection is marked broken (Store.MarkBroken).
 	BrokenClasses []string
+	// Journal is the entity its journal entries' RecordID names
+	// (WriteJournal: "message", "activity"); "" when the type keeps no
+	// journal, and its page shows none.
+	Journal string
 }
 
 // Breaks says a check failing with class marks the connection broken.

@@ -33,10 +33,6 @@ type connJournalRow struct {
 	Record int64
 }
 
-// journalRecords is the kind of record a connection type's journal
-// entries point to; the telephony connections' are calls (activities).
-var journalRecords = map[string]string{"telegram": "message", "vk": "message", "facebook": "message", "x": "message"}
-
 // journalLevel grades an entry's outcome.
 func journalLevel(outcome, errText string) string {
 	switch outcome {
@@ -52,8 +48,12 @@ func journalLevel(outcome, errText string) string {
 }
 
 // connJournal reads the page of connection c's journal the request asks
-// for (journal_before).
+// for (journal_before); nil for a type that keeps none.
 func (u *UI) connJournal(ctx context.Context, r *http.Request, c connection.Connection) (*journalView, error) {
+	t, _ := u.conns.Registry().Type(c.Type)
+	if t.Journal == "" {
+		return nil, nil // a type that keeps none
+	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("journal_before"), 10, 64)
 	es, err := u.conns.Journal(ctx, c.ID, before, journalPage+1)
 	if err != nil {
@@ -64,17 +64,13 @@ func (u *UI) connJournal(ctx context.Context, r *http.Request, c connection.Conn
 		es = es[:journalPage]
 		v.Older = strconv.FormatInt(es[len(es)-1].ID, 10)
 	}
-	kind := journalRecords[c.Type]
-	if kind == "" {
-		kind = "activity"
-	}
 	for _, e := range es {
 		row := connJournalRow{At: e.CreatedAt, Level: journalLevel(e.Outcome, e.Error), Event: e.Event, Ref: e.Ref, Text: e.Error, Record: e.RecordID}
 		if row.Text == "" {
 			row.Text = e.Outcome
 		}
 		if e.RecordID > 0 {
-			row.Link = "/e/" + kind + "/" + strconv.FormatInt(e.RecordID, 10)
+			row.Link = "/e/" + t.Journal + "/" + strconv.FormatInt(e.RecordID, 10)
 		}
 		v.Rows = append(v.Rows, row)
 	}

@@ -118,7 +118,8 @@ func Register(conns *connection.Registry, hc *http.Client) error {
 // an optional message tag for sends outside the 24-hour window.
 func ConnectionType(hc *http.Client) connection.Type {
 	return connection.Type{
-		Name: Type,
+		Name:    Type,
+		Journal: "message",
 		// A record's PSID (its "facebook" external id) shows on its card
 		// beside the connection, read-only: there is nothing to export.
 		System: func(connection.Settings) string { return System },

@@ -107,7 +107,8 @@ func Register(conns *connection.Registry, hc *http.Client) error {
 // Telegram cannot reach.
 func ConnectionType(hc *http.Client) connection.Type {
 	return connection.Type{
-		Name: Type,
+		Name:    Type,
+		Journal: "message",
 		Fields: []connection.Field{
 			{Name: SetToken, Type: connection.String, Required: true, Secret: true},
 			{Name: SetSecret, Type: connection.String, Secret: true},

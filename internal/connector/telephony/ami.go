@@ -267,7 +267,8 @@ func (a AMI) Check(ctx context.Context) error {
 // AsteriskType is the asterisk connection type.
 func AsteriskType(d AMIDialing) connection.Type {
 	return connection.Type{
-		Name: TypeAsterisk,
+		Journal: "activity",
+		Name:    TypeAsterisk,
 		Fields: []connection.Field{
 			{Name: "host", Type: connection.String, Required: true},
 			{Name: "port", Type: connection.Integer, Default: int64(5038)},

@@ -129,7 +129,8 @@ func (m Mango) Check(ctx context.Context) error {
 // MangoType is the mango connection type.
 func MangoType(hc *http.Client) connection.Type {
 	return connection.Type{
-		Name: TypeMango,
+		Journal: "activity",
+		Name:    TypeMango,
 		Fields: []connection.Field{
 			{Name: "key", Type: connection.String, Required: true},
 			{Name: "salt", Type: connection.String, Required: true, Secret: true},

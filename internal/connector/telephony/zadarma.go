@@ -186,7 +186,8 @@ func (z Zadarma) Check(ctx context.Context) error {
 // ZadarmaType is the zadarma connection type.
 func ZadarmaType(hc *http.Client) connection.Type {
 	return connection.Type{
-		Name: TypeZadarma,
+		Journal: "activity",
+		Name:    TypeZadarma,
 		Fields: []connection.Field{
 			{Name: "key", Type: connection.String, Required: true},
 			{Name: "secret", Type: connection.String, Required: true, Secret: true},

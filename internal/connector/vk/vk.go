@@ -141,7 +141,8 @@ func Register(conns *connection.Registry, reg *automation.Registry, hc *http.Cli
 // user's token.
 func ConnectionType(hc *http.Client) connection.Type {
 	return connection.Type{
-		Name: Type,
+		Name:    Type,
+		Journal: "message",
 		Fields: []connection.Field{
 			{Name: SetGroupToken, Type: connection.String, Required: true, Secret: true},
 			{Name: SetGroupID, Type: connection.Integer, Required: true},
