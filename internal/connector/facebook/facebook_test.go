@@ -139,7 +139,7 @@ func TestWebhookVerification(t *testing.T) {
 				t.Errorf("%+v: HTTP %d %q", tc, code, body)
 			}
 		}
-		j, err := e.svc.Journal(context.Background(), e.conn.ID, 10)
+		j, err := connection.ReadJournal(context.Background(), d, e.conn.ID, 10)
 		if err != nil || len(j) != 5 || j[4].Outcome != facebook.OutcomeVerified || j[0].Outcome != facebook.OutcomeRefused ||
 			!strings.Contains(j[1].Error, "verify_token") {
 			t.Fatalf("journal: %+v %v", j, err)
@@ -173,7 +173,7 @@ func TestWebhookRefusesWrongSignature(t *testing.T) {
 		if ls, _, _ := e.s.ListLeads(context.Background(), store.ListParams{}); len(ls) != 0 {
 			t.Fatalf("made %d leads from refused requests", len(ls))
 		}
-		j, err := e.svc.Journal(context.Background(), e.conn.ID, 10)
+		j, err := connection.ReadJournal(context.Background(), d, e.conn.ID, 10)
 		if err != nil || len(j) != 5 {
 			t.Fatalf("journal: %+v %v", j, err)
 		}

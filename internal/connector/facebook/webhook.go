@@ -389,7 +389,3 @@ func (s *Service) journal(ctx context.Context, connID int64, eventID, outcome st
 	}
 }
 
-// Journal lists a connection's last entries, newest first.
-func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]connection.JournalEntry, error) {
-	return connection.ReadJournal(ctx, s.d.DB, connID, limit)
-}

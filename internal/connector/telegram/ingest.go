@@ -276,7 +276,3 @@ func (s *Service) journal(ctx context.Context, connID, updateID int64, outcome s
 	}
 }
 
-// Journal lists a connection's last updates, newest first.
-func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]connection.JournalEntry, error) {
-	return connection.ReadJournal(ctx, s.d.DB, connID, limit)
-}

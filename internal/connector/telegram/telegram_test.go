@@ -114,7 +114,7 @@ func TestWebhookRefusesWrongSecret(t *testing.T) {
 		if ls, _, _ := e.s.ListLeads(context.Background(), store.ListParams{}); len(ls) != 0 {
 			t.Fatalf("made %d leads from refused requests", len(ls))
 		}
-		j, err := e.svc.Journal(context.Background(), e.conn.ID, 10)
+		j, err := connection.ReadJournal(context.Background(), e.d, e.conn.ID, 10)
 		if err != nil || len(j) != 3 || j[0].Outcome != telegram.OutcomeRefused || !strings.Contains(j[0].Error, "does not match") ||
 			!strings.Contains(j[2].Error, "missing") {
 			t.Fatalf("journal: %+v %v", j, err)

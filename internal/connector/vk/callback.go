@@ -380,7 +380,3 @@ func (s *Service) journal(ctx context.Context, connID int64, ev Event, outcome s
 	}
 }
 
-// Journal lists a connection's last notifications, newest first.
-func (s *Service) Journal(ctx context.Context, connID int64, limit int) ([]connection.JournalEntry, error) {
-	return connection.ReadJournal(ctx, s.d.DB, connID, limit)
-}

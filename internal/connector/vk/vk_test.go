@@ -443,7 +443,7 @@ func TestCallback(t *testing.T) {
 		if ms := e.messages("", 0); len(ms) != 0 {
 			t.Fatalf("stored %d messages from refused notifications", len(ms))
 		}
-		j, err := e.svc.Journal(ctx, e.conn.ID, 10)
+		j, err := connection.ReadJournal(ctx, e.d, e.conn.ID, 10)
 		if err != nil || len(j) != 5 || j[0].Outcome != vk.OutcomeRefused || !strings.Contains(j[0].Error, "does not match") ||
 			!strings.Contains(j[2].Error, "no secret") || j[4].Outcome != vk.OutcomeConfirmed {
 			t.Fatalf("journal: %+v %v", j, err)
@@ -471,7 +471,7 @@ func TestCallback(t *testing.T) {
 		if n := e.vk.count("users.get"); n != 1 {
 			t.Fatalf("users.get asked %d times: a known client is not looked up again", n)
 		}
-		j, _ = e.svc.Journal(ctx, e.conn.ID, 3)
+		j, _ = connection.ReadJournal(ctx, e.d, e.conn.ID, 3)
 		if j[0].Outcome != vk.OutcomeStored || j[1].Outcome != vk.OutcomeDuplicate || j[1].Ref != "ev-1" {
 			t.Fatalf("journal: %+v", j)
 		}
