@@ -174,8 +174,8 @@ type Service struct {
 
 	// Lease is how long a run holds its collector before another
 	// instance may take it (0: 15 minutes): a run of a killed instance
-	// is let go after it. A run renews it between batches, so a long run
-	// keeps its collector. The app sets the job's rescue time
+	// is let go after it. A run renews it as it goes (before each batch
+	// and each message of a batch), so a long run keeps its collector. The app sets the job's rescue time
 	// (OBMEN_JOB_RESCUE_AFTER), the bound of a scheduled run.
 	Lease time.Duration
 
@@ -637,7 +637,7 @@ func (s *Service) collect(ctx context.Context, h *hold, cl *imapclient.Client, c
 			return err
 		}
 		n := min(len(todo), batchSize)
-		if err := s.batch(ctx, cl, c, mailbox, uidValidity, todo[:n], st); err != nil {
+		if err := s.batch(ctx, h, cl, c, mailbox, uidValidity, todo[:n], st); err != nil {
 			return err
 		}
 		todo = todo[n:]
@@ -653,7 +653,7 @@ const (
 	takers    = 8
 )
 
-func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector, mailbox string, uidValidity uint32, ms []message, st *Stats) error {
+func (s *Service) batch(ctx context.Context, h *hold, cl *imapclient.Client, c Collector, mailbox string, uidValidity uint32, ms []message, st *Stats) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -702,11 +702,22 @@ func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector,
 				}
 			}()
 		}
+		// The lease is renewed as each message is handed out, not only
+		// between batches: a slow batch (big letters, a slow database)
+		// would let it run out, and another instance take the collector
+		// mid-batch. renew writes only once a third of the lease passed.
+		var leaseErr error
 		for i := range fresh {
+			if leaseErr = s.renew(ctx, h); leaseErr != nil {
+				break
+			}
 			next <- i
 		}
 		close(next)
 		wg.Wait()
+		if leaseErr != nil {
+			return leaseErr
+		}
 		for i, m := range fresh {
 			if errs[i] != nil {
 				// Those committed are flagged by the next run, which
