@@ -103,7 +103,7 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 		srv.Notify.Register(w)
 		srv.Sites.Register(w)
 		srv.Google.Register(w)
-		river.AddWorker(w, &sweepFilesWorker{store: srv.Store, log: log, now: time.Now})
+		river.AddWorker(w, &sweepFilesWorker{store: srv.Store, log: log})
 	}
 	periodic := func(c *river.Config) {
 		c.PeriodicJobs = append(c.PeriodicJobs, mail.Periodic(srv.mailEvery), notify.Periodic(srv.cfg.NotifyInterval), site.Periodic(srv.cfg.SiteTick), google.Periodic(), sweepFilesPeriodic())

@@ -21,11 +21,10 @@ type sweepFilesWorker struct {
 	river.WorkerDefaults[sweepFilesArgs]
 	store *store.Store
 	log   *slog.Logger
-	now   func() time.Time
 }
 
 func (w *sweepFilesWorker) Work(ctx context.Context, _ *river.Job[sweepFilesArgs]) error {
-	n, err := w.store.SweepMessageFiles(ctx, w.now().Add(-store.UnsentFileAge))
+	n, err := w.store.SweepMessageFiles(ctx, time.Now().Add(-store.UnsentFileAge))
 	if n > 0 {
 		w.log.Info("message files no message took removed", "files", n)
 	}

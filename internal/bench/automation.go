@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -51,11 +48,11 @@ func automation(ctx context.Context, client *http.Client, o Options, rep *Report
 	if err != nil {
 		return err
 	}
-	ids, err := paced(ctx, api, 500, o.Duration)
+	leads, err := pacedAt(ctx, api, 500, o.Duration, 904)
 	if err != nil {
 		return err
 	}
-	runs, err := api.waitRuns(ctx, latency, len(ids))
+	runs, err := api.waitRuns(ctx, latency, len(leads))
 	if err != nil {
 		return err
 	}
@@ -78,11 +75,8 @@ func automation(ctx context.Context, client *http.Client, o Options, rep *Report
 			lat = append(lat, float64(full.Steps[0].StartedAt.Sub(full.Trigger.Event.CreatedAt).Microseconds())/1000)
 		}
 	}
-	slices.Sort(lat)
 	a.Changes = len(lat)
-	if len(lat) > 0 {
-		a.FirstStepP50, a.FirstStepP99 = lat[(len(lat)-1)*50/100], lat[(len(lat)-1)*99/100]
-	}
+	a.FirstStepP50, a.FirstStepP99, _ = percentiles(lat)
 	if err := api.call(ctx, "POST", fmt.Sprintf("/api/v1/bundles/%d/deactivate", latency), "", 200, nil); err != nil {
 		return err
 	}
@@ -229,50 +223,4 @@ func (c *apiCaller) waitRuns(ctx context.Context, bundle int64, n int) ([]benchR
 		}
 		before = page.NextBefore
 	}
-}
-
-// paced creates leads at rate per second for d; the ids of those created.
-func paced(ctx context.Context, c *apiCaller, rate int, d time.Duration) ([]int64, error) {
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	defer tick.Stop()
-	work := make(chan int64, rate)
-	var mu sync.Mutex
-	var ids []int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range work {
-				var l struct {
-					ID int64 `json:"id"`
-				}
-				body := fmt.Sprintf(`{"title": "Звонок %d", "name": "Клиент", "phones": [{"value": "+7 904 %07d"}]}`, n, n%10_000_000)
-				if err := c.call(ctx, "POST", "/api/v1/leads", body, http.StatusCreated, &l); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				mu.Lock()
-				ids = append(ids, l.ID)
-				mu.Unlock()
-			}
-		}()
-	}
-	end := time.Now().Add(d)
-	var n int64
-	for time.Now().Before(end) && ctx.Err() == nil {
-		<-tick.C
-		n++
-		select {
-		case work <- n:
-		default: // behind: the rate is not met rather than queued up
-		}
-	}
-	close(work)
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return ids, err
-	}
-	return ids, nil
 }

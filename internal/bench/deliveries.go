@@ -62,23 +62,18 @@ type receiver struct {
 	mu       sync.Mutex
 	first    map[int64]arrival // by lead id
 	dups     int
-	arrived  atomic.Int64
 	lastSeen atomic.Int64 // unix ns of the last arrival
 	conns    atomic.Int64
 }
 
 type arrival struct {
 	at, event time.Time
-	eventID   int64
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	var p struct {
-		EventID   int64     `json:"event_id"`
-		Entity    string    `json:"entity"`
 		RecordID  int64     `json:"record_id"`
-		Action    string    `json:"action"`
 		CreatedAt time.Time `json:"created_at"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&p); err != nil || p.RecordID == 0 {
@@ -89,10 +84,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, seen := rc.first[p.RecordID]; seen {
 		rc.dups++
 	} else {
-		rc.first[p.RecordID] = arrival{at: now, event: p.CreatedAt, eventID: p.EventID}
+		rc.first[p.RecordID] = arrival{at: now, event: p.CreatedAt}
 	}
 	rc.mu.Unlock()
-	rc.arrived.Add(1)
 	rc.lastSeen.Store(now.UnixNano())
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -235,8 +229,8 @@ type pacedLead struct {
 	answered time.Time
 }
 
-// pacedAt creates leads at rate per second for d, as paced does, with
-// phones "+7 <prefix> …" (a prefix per phase, so that no phase's leads
+// pacedAt creates leads at rate per second for d, with phones
+// "+7 <prefix> …" (a prefix per phase, so that no phase's leads
 // are another's duplicates), and returns them with the time of each
 // answer.
 func pacedAt(ctx context.Context, c *apiCaller, rate int, d time.Duration, prefix int) ([]pacedLead, error) {

@@ -23,10 +23,11 @@ func DutyCheck(every time.Duration) time.Duration { return max(every/10, time.Se
 func (d *DB) ClaimDuty(ctx context.Context, name string, every time.Duration, now time.Time) (bool, error) {
 	took := false
 	err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO duties (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", name); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, "UPDATE duties SET last_at = $2, runs = runs + 1 WHERE name = $1 AND last_at <= $3",
+		// One statement on both engines: the first claim inserts the row,
+		// a later one updates it only once the period has passed; a row
+		// left alone counts no change (0 rows), a claim taken 1.
+		res, err := tx.ExecContext(ctx, `INSERT INTO duties (name, last_at, runs) VALUES ($1, $2, 1)
+			ON CONFLICT (name) DO UPDATE SET last_at = excluded.last_at, runs = duties.runs + 1 WHERE duties.last_at <= $3`,
 			name, now.UnixMicro(), now.Add(-every).UnixMicro())
 		if err != nil {
 			return err

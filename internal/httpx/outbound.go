@@ -181,7 +181,7 @@ func NewOutboundClient(p OutboundPolicy) *http.Client {
 				IdleConnTimeout:       90 * time.Second,
 				MaxIdleConns:          100,
 				// A webhook receiver is one host that the job workers
-				// (16, internal/jobs) post to at once: with net/http's
+				// (64, internal/jobs) post to at once: with net/http's
 				// default of 2 idle connections per host, most deliveries
 				// of a stream opened a connection of their own (obmen
 				// bench --deliveries: 679 connections for 1,155

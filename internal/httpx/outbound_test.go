@@ -536,7 +536,7 @@ func TestOutboundIgnoresEnvironmentProxy(t *testing.T) {
 // TestOutboundKeepsConnectionsPerHost: the job workers post to one
 // webhook receiver at once, round after round; the client keeps their
 // connections alive instead of opening one per request (net/http keeps 2
-// idle per host unless told: 16 + 14 × 9 connections here).
+// idle per host unless told: 64 + 62 × 9 connections here).
 func TestOutboundKeepsConnectionsPerHost(t *testing.T) {
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -566,7 +566,7 @@ func TestOutboundKeepsConnectionsPerHost(t *testing.T) {
 		wg.Wait()
 	}
 	// A connection may be dialled while another is on its way back to
-	// the pool; one per request would be 160.
+	// the pool; one per request would be 640.
 	if n := conns.Load(); n > 2*MaxIdlePerHost {
 		t.Fatalf("%d connections for %d requests in rounds of %d", n, 10*MaxIdlePerHost, MaxIdlePerHost)
 	}

@@ -71,11 +71,8 @@ import (
 // commit to receiver; with 16 it kept up at 200/s but fell behind at ~470/s
 // (p50 965 ms, p99 1.44 s); with 64, quiet, 2026-12-06: SQLite p50 19 ms,
 // p99 112 ms, PostgreSQL p50 31–65 ms, p99 167–330 ms (obmen bench
-// --deliveries --duration 10s).
-const (
-	sqliteMaxWorkers   = 64
-	postgresMaxWorkers = 64
-)
+// --deliveries --duration 10s). The same on both engines.
+const maxWorkers = 64
 
 // JobTimeout bounds a job's run unless its worker says otherwise (River's
 // Worker.Timeout; deliveries do, by their HTTP client's timeout).
@@ -112,11 +109,7 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 	if register != nil {
 		cfg.Workers = river.NewWorkers()
 		register(cfg.Workers)
-		n := postgresMaxWorkers
-		if d.Dialect == db.SQLite {
-			n = sqliteMaxWorkers
-		}
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}}
 	}
 	for _, o := range opts {
 		o(cfg)

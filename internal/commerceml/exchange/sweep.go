@@ -14,52 +14,83 @@ import (
 
 // Sweep removes the raw files of exchanges older than the settings'
 // KeepDays, with the uploads of their sessions, and expired sessions;
-// the journal entries stay, without their files.
+// the journal entries stay, without their files. It does both parts the
+// sweeper does: sweepRows and sweepFiles.
 func (s *Service) Sweep(ctx context.Context) error {
+	if err := s.sweepRows(ctx); err != nil {
+		return err
+	}
+	return s.sweepFiles(ctx)
+}
+
+// sweepCutoff is the time before which the files and sessions of the
+// exchanges go.
+func (s *Service) sweepCutoff(ctx context.Context) (Settings, time.Time, error) {
 	set, err := LoadSettings(ctx, s.store)
+	if err != nil {
+		return set, time.Time{}, err
+	}
+	return set, s.now().Add(-time.Duration(set.KeepDays) * 24 * time.Hour), nil
+}
+
+// sweepRows is the database's part of the sweep, done by one instance of
+// those on the database: the staged batches left waiting, the file_path
+// of the old exchanges' entries, the old sessions' rows.
+func (s *Service) sweepRows(ctx context.Context) error {
+	set, cutoff, err := s.sweepCutoff(ctx)
 	if err != nil {
 		return err
 	}
 	if err := s.sweepStaged(ctx, set); err != nil {
 		return err
 	}
-	cutoff := s.now().Add(-time.Duration(set.KeepDays) * 24 * time.Hour).UnixMicro()
-	rows, err := s.db.Read.QueryContext(ctx, "SELECT id FROM cml_sessions WHERE created_at < $1", cutoff)
+	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// The runs of the exchanges with sites (site_id) keep their files
+		// for their own site's keep_days: the site service sweeps them.
+		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE started_at < $1 AND status <> $2 AND site_id = 0 AND file_path <> ''",
+			cutoff.UnixMicro(), StatusRunning); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM cml_sessions WHERE created_at < $1", cutoff.UnixMicro())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("exchange: sweep: %w", err)
 	}
-	var old []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err == nil {
-			old = append(old, id)
-		}
+	return nil
+}
+
+// sweepFiles is the files' part of the sweep, done by every instance on
+// its own data directory (each may have its own OBMEN_DATA): the session
+// folders and the sent files last modified before the cutoff. A session's
+// folder is made after its row, so a folder older than the cutoff is that
+// of a session the rows' part deletes or has deleted; a live session
+// (sessionTTL is under one KeepDays) keeps its folder.
+func (s *Service) sweepFiles(ctx context.Context) error {
+	_, cutoff, err := s.sweepCutoff(ctx)
+	if err != nil {
+		return err
 	}
-	rows.Close()
-	for _, id := range old {
-		if err := os.RemoveAll(s.sessionDir(id)); err != nil {
-			return fmt.Errorf("exchange: sweep: %w", err)
+	sessions, _ := filepath.Glob(filepath.Join(s.dir, "sessions", "*"))
+	for _, p := range sessions {
+		if st, err := os.Stat(p); err == nil && st.IsDir() && st.ModTime().Before(cutoff) {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("exchange: sweep: %w", err)
+			}
 		}
 	}
 	sent, _ := filepath.Glob(filepath.Join(s.dir, "sent", "*"))
 	for _, p := range sent {
-		if st, err := os.Stat(p); err == nil && st.ModTime().UnixMicro() < cutoff {
+		if st, err := os.Stat(p); err == nil && st.ModTime().Before(cutoff) {
 			_ = os.Remove(p)
 		}
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// The runs of the exchanges with sites (site_id) keep their files
-		// for their own site's keep_days: the site service sweeps them.
-		if _, err := tx.ExecContext(ctx, "UPDATE cml_exchanges SET file_path = '' WHERE started_at < $1 AND status <> $2 AND site_id = 0", cutoff, StatusRunning); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM cml_sessions WHERE created_at < $1", cutoff)
-		return err
-	})
+	return nil
 }
 
-// sweeper runs Sweep once a period (Options.SweepEvery) while the
-// service lives, on one instance of those on the database.
+// sweeper sweeps once a period (Options.SweepEvery) while the service
+// lives: the rows' part on one instance of those on the database (the
+// claim), the files' part on each instance, for its own disk.
 func (s *Service) sweeper() {
 	defer s.wg.Done()
 	// A switch a restart stopped half-way goes on now: a reader sees the
@@ -69,6 +100,7 @@ func (s *Service) sweeper() {
 	}
 	t := time.NewTicker(db.DutyCheck(s.sweepEvery))
 	defer t.Stop()
+	var filesAt time.Time // when this instance last swept its files
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -76,10 +108,16 @@ func (s *Service) sweeper() {
 		case <-t.C:
 			took, err := s.db.ClaimDuty(s.ctx, "commerceml.sweep", s.sweepEvery, s.now())
 			if err == nil && took {
-				err = s.Sweep(s.ctx)
+				err = s.sweepRows(s.ctx)
 			}
 			if err != nil && s.ctx.Err() == nil {
 				s.log.Warn("exchange: sweep", "err", err)
+			}
+			if now := s.now(); now.Sub(filesAt) >= s.sweepEvery {
+				filesAt = now
+				if err := s.sweepFiles(s.ctx); err != nil && s.ctx.Err() == nil {
+					s.log.Warn("exchange: sweep files", "err", err)
+				}
 			}
 		}
 	}

@@ -171,14 +171,11 @@ type Service struct {
 
 	mu      sync.Mutex
 	running map[int64]*sync.Mutex
-	// holds are the runs' leases of their collectors, by collector
-	// (a run renews its own between batches).
-	holds map[int64]*hold
 
 	// Lease is how long a run holds its collector before another
 	// instance may take it (0: 15 minutes): a run of a killed instance
-	// is let go after it. A run renews it between batches, so a long run
-	// keeps its collector. The app sets the job's rescue time
+	// is let go after it. A run renews it as it goes (before each batch
+	// and each message of a batch), so a long run keeps its collector. The app sets the job's rescue time
 	// (OBMEN_JOB_RESCUE_AFTER), the bound of a scheduled run.
 	Lease time.Duration
 
@@ -199,7 +196,7 @@ type Service struct {
 
 // New returns the collectors' service.
 func New(in *intake.Service, box *secret.Box, log *slog.Logger) *Service {
-	return &Service{in: in, db: in.Store().DB(), box: box, log: log, running: map[int64]*sync.Mutex{}, holds: map[int64]*hold{},
+	return &Service{in: in, db: in.Store().DB(), box: box, log: log, running: map[int64]*sync.Mutex{},
 		Dialer: httpx.NewDialer(httpx.OutboundPolicy{ConnectTimeout: 20 * time.Second})}
 }
 
@@ -407,22 +404,14 @@ func (s *Service) Run(ctx context.Context, id int64) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	s.mu.Lock()
-	s.holds[id] = h
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.holds, id)
-		s.mu.Unlock()
-		s.release(ctx, h)
-	}()
+	defer s.release(ctx, h)
 	pw := ""
 	if sealed != "" {
 		if pw, err = s.box.Open(sealed); err != nil {
 			return Stats{}, fmt.Errorf("mail: collector %d: open password: %w", id, err)
 		}
 	}
-	st, runErr := s.run(ctx, c, pw)
+	st, runErr := s.run(ctx, h, c, pw)
 	if runErr != nil {
 		st.Error = runErr.Error()
 	}
@@ -485,18 +474,15 @@ func (s *Service) lease(ctx context.Context, id int64) (*hold, error) {
 // renew extends a run's lease when a third of it has passed; ErrBusy
 // when it ran out and another instance took the collector (the run
 // stops: two sessions moving the same messages would copy them twice).
-func (s *Service) renew(ctx context.Context, id int64) error {
-	s.mu.Lock()
-	h := s.holds[id]
-	s.mu.Unlock()
-	if h == nil || time.Since(h.at) < s.leaseTime()/3 {
+func (s *Service) renew(ctx context.Context, h *hold) error {
+	if time.Since(h.at) < s.leaseTime()/3 {
 		return nil
 	}
 	var n int64
 	until := int64(0)
 	err := s.in.Store().Write(ctx, crm.Actor{}, func(t *store.Tx) error {
 		until = t.Now().UnixMicro() + s.leaseTime().Microseconds()
-		res, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = $1 WHERE id = $2 AND lease_until = $3", until, id, h.until)
+		res, err := t.SQL().ExecContext(t.Ctx(), "UPDATE intake_collectors SET lease_until = $1 WHERE id = $2 AND lease_until = $3", until, h.id, h.until)
 		if err != nil {
 			return err
 		}
@@ -504,7 +490,7 @@ func (s *Service) renew(ctx context.Context, id int64) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("mail: renew the lease of collector %d: %w", id, err)
+		return fmt.Errorf("mail: renew the lease of collector %d: %w", h.id, err)
 	}
 	if n == 0 {
 		return ErrBusy
@@ -582,7 +568,7 @@ func hasFlag(fs []imap.Flag, f imap.Flag) bool {
 	return false
 }
 
-func (s *Service) run(ctx context.Context, c Collector, password string) (Stats, error) {
+func (s *Service) run(ctx context.Context, h *hold, c Collector, password string) (Stats, error) {
 	var st Stats
 	cl, err := s.dial(c)
 	if err != nil {
@@ -605,7 +591,7 @@ func (s *Service) run(ctx context.Context, c Collector, password string) (Stats,
 		}
 	}
 	if sel.NumMessages > 0 {
-		if err := s.collect(ctx, cl, c, sel.UIDValidity, &st); err != nil {
+		if err := s.collect(ctx, h, cl, c, sel.UIDValidity, &st); err != nil {
 			return st, err
 		}
 	}
@@ -626,7 +612,7 @@ func ensureFolder(cl *imapclient.Client, name string) {
 }
 
 // collect handles every message of the selected folder.
-func (s *Service) collect(ctx context.Context, cl *imapclient.Client, c Collector, uidValidity uint32, st *Stats) error {
+func (s *Service) collect(ctx context.Context, h *hold, cl *imapclient.Client, c Collector, uidValidity uint32, st *Stats) error {
 	hdr := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject", "Message-ID"}, Peek: true}
 	bufs, err := cl.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, BodySection: []*imap.FetchItemBodySection{hdr}}).Collect()
 	if err != nil {
@@ -647,11 +633,11 @@ func (s *Service) collect(ctx context.Context, cl *imapclient.Client, c Collecto
 	}
 	mailbox := c.Mailbox()
 	for len(todo) > 0 {
-		if err := s.renew(ctx, c.ID); err != nil {
+		if err := s.renew(ctx, h); err != nil {
 			return err
 		}
 		n := min(len(todo), batchSize)
-		if err := s.batch(ctx, cl, c, mailbox, uidValidity, todo[:n], st); err != nil {
+		if err := s.batch(ctx, h, cl, c, mailbox, uidValidity, todo[:n], st); err != nil {
 			return err
 		}
 		todo = todo[n:]
@@ -667,7 +653,7 @@ const (
 	takers    = 8
 )
 
-func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector, mailbox string, uidValidity uint32, ms []message, st *Stats) error {
+func (s *Service) batch(ctx context.Context, h *hold, cl *imapclient.Client, c Collector, mailbox string, uidValidity uint32, ms []message, st *Stats) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -716,11 +702,22 @@ func (s *Service) batch(ctx context.Context, cl *imapclient.Client, c Collector,
 				}
 			}()
 		}
+		// The lease is renewed as each message is handed out, not only
+		// between batches: a slow batch (big letters, a slow database)
+		// would let it run out, and another instance take the collector
+		// mid-batch. renew writes only once a third of the lease passed.
+		var leaseErr error
 		for i := range fresh {
+			if leaseErr = s.renew(ctx, h); leaseErr != nil {
+				break
+			}
 			next <- i
 		}
 		close(next)
 		wg.Wait()
+		if leaseErr != nil {
+			return leaseErr
+		}
 		for i, m := range fresh {
 			if errs[i] != nil {
 				// Those committed are flagged by the next run, which

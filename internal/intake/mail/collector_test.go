@@ -452,6 +452,78 @@ func TestCollectorRacingInstances(t *testing.T) {
 	})
 }
 
+// TestCollectorLeaseRenewedWithinBatch: a batch slower than the lease
+// (each lead's write waits, the batch of 64 letters outlasts the lease
+// several times) keeps its collector: the lease is renewed as the
+// messages are handed out, so it never runs out while the run goes on,
+// and another instance asking meanwhile finds the collector busy.
+func TestCollectorLeaseRenewedWithinBatch(t *testing.T) {
+	dc := startDovecot(t)
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d)
+		login := nextUser()
+		imc := dc.client(t, login)
+		const n = 64 // one batch, eight rounds of the takers
+		for i := 0; i < n; i++ {
+			appendMsg(t, imc, "INBOX", message(fmt.Sprintf("ORDER: %d", i), fmt.Sprintf("<slow%d@site>", i),
+				part{"application/json", "o.json", []byte(orderFile(fmt.Sprintf("Медленно %d", i), i))}))
+		}
+		c, err := e.service().Create(ctx, mail.Collector{Name: "slow", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
+			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := e.service()
+		s.Lease = 900 * time.Millisecond
+		var expired, busy, free atomic.Int32
+		mail.BeforeTake(s, func() {
+			time.Sleep(150 * time.Millisecond)
+			var until int64
+			if err := d.Read.QueryRowContext(ctx, "SELECT lease_until FROM intake_collectors WHERE id = $1", c.ID).Scan(&until); err != nil {
+				t.Error(err)
+			}
+			if until < time.Now().UnixMicro() {
+				expired.Add(1)
+			}
+		})
+		other := e.service()
+		other.Lease = s.Lease
+		stop := make(chan struct{})
+		tried := make(chan struct{})
+		go func() {
+			defer close(tried)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				if _, err := other.Run(ctx, c.ID); errors.Is(err, mail.ErrBusy) {
+					busy.Add(1)
+				} else {
+					free.Add(1)
+				}
+			}
+		}()
+		st, err := s.Run(ctx, c.ID)
+		close(stop)
+		<-tried
+		if err != nil {
+			t.Fatalf("the slow run: %v (%+v)", err, st)
+		}
+		if expired.Load() != 0 || free.Load() != 0 {
+			t.Errorf("the lease ran out at %d writes; the other instance took the collector %d times (busy %d)", expired.Load(), free.Load(), busy.Load())
+		}
+		if st.Created != n {
+			t.Errorf("created %d, want %d", st.Created, n)
+		}
+		if k, _ := count(t, imc, "Done", ""); k != n {
+			t.Errorf("Done has %d, want %d", k, n)
+		}
+	})
+}
+
 // TestCollectorTLSAndErrors: implicit TLS works; a wrong password is the
 // collector's last error, and nothing is journaled for it.
 func TestCollectorTLSAndErrors(t *testing.T) {

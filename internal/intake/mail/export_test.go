@@ -12,3 +12,6 @@ func CancelBeforeWrite(s *Service, cancel func()) func() bool {
 	}
 	return done.Load
 }
+
+// BeforeTake makes s call f just before it writes a message's lead.
+func BeforeTake(s *Service, f func()) { s.beforeTake = f }
