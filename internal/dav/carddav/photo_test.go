@@ -258,6 +258,17 @@ func TestCardPhoto(t *testing.T) {
 		if code, _, body := vc.do("REPORT", book, mg, "Depth", "1"); code != http.StatusMultiStatus || !strings.Contains(body, "PHOTO:data:image/png;base64,") || !strings.Contains(body, strings.Trim(etag4, `"`)) {
 			t.Errorf("multiget: %d %s", code, body)
 		}
+		// So does a PROPFIND asking every property (or an empty one, which
+		// is allprop): its data: URI unescaped as well.
+		for _, q := range []struct{ href, body, depth string }{
+			{href4, "", "0"},
+			{book, `<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>`, "1"},
+		} {
+			code, _, body := vc.do("PROPFIND", q.href, q.body, "Depth", q.depth)
+			if code != http.StatusMultiStatus || !strings.Contains(body, "PHOTO:data:image/png;base64,") || strings.Contains(body, `base64\,`) {
+				t.Errorf("PROPFIND %s %q: %d %s", q.href, q.body, code, body)
+			}
+		}
 
 		// A PHOTO that is a URL is not fetched, and comes back as sent.
 		urlCard := strings.Replace(photoCard40(nil, ""), "END:VCARD", "PHOTO:https://example.org/face.jpg\r\nEND:VCARD", 1)
