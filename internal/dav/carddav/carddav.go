@@ -111,7 +111,12 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			w.Header().Set("Content-Type", vcard.MIMEType+"; charset=utf-8")
 			w.Header().Set("ETag", `"`+ao.ETag+`"`)
-			w.Header().Set("Content-Length", strconv.Itoa(len(enc)))
+			// HEAD reads no picture: ContentLength counts it from its size.
+			n := int64(len(enc))
+			if r.Method == http.MethodHead {
+				n = ao.ContentLength
+			}
+			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 			if !ao.ModTime.IsZero() {
 				w.Header().Set("Last-Modified", ao.ModTime.UTC().Format(http.TimeFormat))
 			}

@@ -177,6 +177,14 @@ func TestCardPhoto(t *testing.T) {
 		if e, n := listed(href); e != etag1 || n != strconv.Itoa(len(body)) {
 			t.Errorf("PROPFIND ETag %s length %s, GET %s %d", e, n, etag1, len(body))
 		}
+		head := func(href, etag, body string) {
+			t.Helper()
+			code, hdr, _ := vc.do("HEAD", href, "")
+			if code != http.StatusOK || hdr.Get("ETag") != etag || hdr.Get("Content-Length") != strconv.Itoa(len(body)) {
+				t.Errorf("HEAD %s: %d ETag %s length %s, GET %s %d", href, code, hdr.Get("ETag"), hdr.Get("Content-Length"), etag, len(body))
+			}
+		}
+		head(href, etag1, body)
 
 		// The CRM's user sets another photo: a new ETag, the sync sees it.
 		_, _, tok := vc.sync(book, "")
@@ -253,6 +261,7 @@ func TestCardPhoto(t *testing.T) {
 		if e, n := listed(href4); e != etag4 || n != strconv.Itoa(len(body)) {
 			t.Errorf("PROPFIND 4.0 ETag %s length %s, GET %s %d", e, n, etag4, len(body))
 		}
+		head(href4, etag4, body)
 		// A multiget asking for the cards carries the photo.
 		mg := `<?xml version="1.0"?><card:addressbook-multiget xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop><d:getetag/><card:address-data/></d:prop><d:href>` + href4 + `</d:href></card:addressbook-multiget>`
 		if code, _, body := vc.do("REPORT", book, mg, "Depth", "1"); code != http.StatusMultiStatus || !strings.Contains(body, "PHOTO:data:image/png;base64,") || !strings.Contains(body, strings.Trim(etag4, `"`)) {
