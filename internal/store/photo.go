@@ -35,15 +35,11 @@ func photoOwner(ownerType string) error {
 // whether it is in the recycle bin; ErrNotFound when it does not exist
 // or the request may not see it.
 func photoRecord(t txq, ownerType string, id int64) (deleted bool, err error) {
-	var assigned, deletedAt int64
-	err = t.q.QueryRowContext(t.ctx, "SELECT assigned_by_id, deleted_at FROM "+entityTables[ownerType]+" WHERE id = $1", id).Scan(&assigned, &deletedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, NotFound(ownerType, id)
-	}
+	assigned, deleted, err := recordState(t, ownerType, id)
 	if err != nil {
-		return false, fmt.Errorf("store: %s %d: %w", ownerType, id, err)
+		return false, err
 	}
-	return deletedAt != 0, allowed(t.ctx, ownerType, id, assigned)
+	return deleted, allowed(t.ctx, ownerType, id, assigned)
 }
 
 // RecordPhoto returns the photo of a lead, contact or account the request
