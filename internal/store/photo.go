@@ -34,12 +34,12 @@ func photoOwner(ownerType string) error {
 // photoRecord reads who is responsible for a record with a photo and
 // whether it is in the recycle bin; ErrNotFound when it does not exist
 // or the request may not see it.
-func photoRecord(t txq, ownerType string, id int64) (deleted bool, err error) {
-	assigned, deleted, err := recordState(t, ownerType, id)
+func photoRecord(t txq, ownerType string, id int64) (assigned int64, deleted bool, err error) {
+	assigned, deleted, err = recordState(t, ownerType, id)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	return deleted, allowed(t.ctx, ownerType, id, assigned)
+	return assigned, deleted, allowed(t.ctx, ownerType, id, assigned)
 }
 
 // RecordPhoto returns the photo of a lead, contact or account the request
@@ -48,7 +48,7 @@ func (s *Store) RecordPhoto(ctx context.Context, ownerType string, ownerID int64
 	if err := photoOwner(ownerType); err != nil {
 		return crm.Photo{}, nil, err
 	}
-	if _, err := photoRecord(s.rq(ctx), ownerType, ownerID); err != nil {
+	if _, _, err := photoRecord(s.rq(ctx), ownerType, ownerID); err != nil {
 		return crm.Photo{}, nil, err
 	}
 	data := "''"
@@ -201,14 +201,14 @@ func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (string, string, er
 	if err := t.lockRow(ownerType, ownerID); err != nil {
 		return "", "", err
 	}
-	deleted, err := photoRecord(t.rq(), ownerType, ownerID)
+	assigned, deleted, err := photoRecord(t.rq(), ownerType, ownerID)
 	if err != nil {
 		return "", "", err
 	}
 	if deleted {
 		return "", "", NotFound(ownerType, ownerID)
 	}
-	if err := editableID(t.rq(), ownerType, ownerID); err != nil {
+	if err := editable(t.ctx, ownerType, ownerID, assigned); err != nil {
 		return "", "", err
 	}
 	var sum, name string
