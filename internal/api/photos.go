@@ -34,7 +34,8 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			if err != nil {
 				return err
 			}
-			writePicture(w, r, ph.ContentType, ph.FileName, ph.SHA256, data)
+			// no-cache: the address stays when the photo changes.
+			writePicture(w, r, "private, no-cache", ph.ContentType, ph.FileName, ph.SHA256, data)
 			return nil
 		})
 	a.handle(mux, "PUT "+base+"/{id}/photo", "Set or replace the photo of a "+entity+": a multipart form with the picture in field \"file\", or the picture itself as the body (JPEG, PNG, GIF or WebP, at most 10 MB)", nil, crm.Photo{},
@@ -116,19 +117,10 @@ func (p withPhotoURL) MarshalJSON() ([]byte, error) {
 // uploadedPicture reads a picture sent as a multipart form (field
 // "file") or as the request's body, at most crm.MaxImageBytes.
 func uploadedPicture(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(ct, "multipart/") {
-		f, hdr, err := r.FormFile("file")
-		if err != nil {
-			return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "a multipart form with the picture in field \"file\" (at most %d bytes) is expected: %v", crm.MaxImageBytes, err)
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, crm.MaxImageBytes+1))
-		if err != nil {
-			return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "reading the picture: %v", err)
-		}
-		return hdr.Filename, data, nil
+		return formPicture(w, r)
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return "", nil, httpx.Errorf(http.StatusRequestEntityTooLarge, "payload_too_large", "file", "request body is larger than %d bytes", crm.MaxImageBytes)
@@ -136,12 +128,29 @@ func uploadedPicture(w http.ResponseWriter, r *http.Request) (string, []byte, er
 	return "", data, nil
 }
 
-// writePicture answers with a kept picture, cached by its SHA-256.
-func writePicture(w http.ResponseWriter, r *http.Request, contentType, name, sum string, data []byte) {
+// formPicture reads a picture sent as a multipart form, in field "file",
+// at most crm.MaxImageBytes.
+func formPicture(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "a multipart form with the picture in field \"file\" (at most %d bytes) is expected: %v", crm.MaxImageBytes, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, crm.MaxImageBytes+1))
+	if err != nil {
+		return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "reading the picture: %v", err)
+	}
+	return hdr.Filename, data, nil
+}
+
+// writePicture answers with a kept picture, cached as cacheControl says
+// and revalidated by its SHA-256.
+func writePicture(w http.ResponseWriter, r *http.Request, cacheControl, contentType, name, sum string, data []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": name}))
-	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("Cache-Control", cacheControl)
 	w.Header().Set("ETag", `"`+sum+`"`)
 	if r.Header.Get("If-None-Match") == `"`+sum+`"` {
 		w.WriteHeader(http.StatusNotModified)
