@@ -48,11 +48,11 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			if err != nil {
 				return err
 			}
-			if _, err := a.store.SetRecordPhoto(r.Context(), p.Actor, entity, id, name, data, store.PhotoUpload, false); err != nil {
+			ph, _, err := a.store.SetRecordPhoto(r.Context(), p.Actor, entity, id, name, data, store.PhotoUpload, false)
+			if err != nil {
 				return err
 			}
-			ph, _, err := a.store.RecordPhoto(r.Context(), entity, id, false)
-			return writeOne(w, http.StatusOK, ph, err)
+			return writeOne(w, http.StatusOK, ph, nil)
 		})
 	a.handle(mux, "DELETE "+base+"/{id}/photo", "Remove the photo of a "+entity, nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {

@@ -124,49 +124,56 @@ func (s *Store) PhotosOf(ctx context.Context, ownerType string, ids []int64, wit
 // of at most crm.MaxImageBytes, else refused. With onlyIfEmpty (a
 // profile import) a record that has a photo keeps it and false is
 // returned. The same picture again writes nothing. A change writes the
-// record's update event naming "photo" (old and new file name).
-func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
+// record's update event naming "photo" (old and new file name). The
+// photo returned is the record's after the call: the one written, or the
+// one it kept.
+func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (crm.Photo, bool, error) {
 	if err := photoOwner(ownerType); err != nil {
-		return false, err
+		return crm.Photo{}, false, err
 	}
+	var p crm.Photo
 	changed := false
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		var err error
-		changed, err = t.setPhoto(ownerType, ownerID, name, data, source, onlyIfEmpty)
+		p, changed, err = t.setPhoto(ownerType, ownerID, name, data, source, onlyIfEmpty)
 		return err
 	})
-	return changed, err
+	if err != nil {
+		return crm.Photo{}, false, err
+	}
+	return p, changed, nil
 }
 
 // setPhoto is SetRecordPhoto inside a write (a CardDAV card's PHOTO is
 // kept with the card's fields, in one transaction).
-func (t *Tx) setPhoto(ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
+func (t *Tx) setPhoto(ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (crm.Photo, bool, error) {
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
-	old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+	old, err := t.mayChangePhoto(ownerType, ownerID)
 	if err != nil {
-		return false, err
+		return crm.Photo{}, false, err
 	}
 	// After the access check: a request that may not change the
 	// record learns nothing of it from what its upload is.
 	ct, err := crm.SniffImage(data)
 	if err != nil {
-		return false, err
+		return crm.Photo{}, false, err
 	}
-	if old == sum || (onlyIfEmpty && old != "") {
-		return false, nil
+	if old.SHA256 == sum || (onlyIfEmpty && old.SHA256 != "") {
+		return old, false, nil
 	}
-	name = crm.ImageFileName(firstOf(name, "photo"), ct)
+	p := crm.Photo{OwnerType: ownerType, OwnerID: ownerID, FileName: crm.ImageFileName(firstOf(name, "photo"), ct), ContentType: ct,
+		Size: int64(len(data)), SHA256: sum, Source: source, UpdatedByID: t.actor.UserID, UpdatedAt: micro(t.now)}
 	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,
 			sha256 = excluded.sha256, source = excluded.source, data = excluded.data, updated_by_id = excluded.updated_by_id, updated_at = excluded.updated_at`,
-		ownerType, ownerID, name, ct, int64(len(data)), sum, source, data, t.actor.UserID, micro(t.now))
+		ownerType, ownerID, p.FileName, p.ContentType, p.Size, p.SHA256, p.Source, data, p.UpdatedByID, p.UpdatedAt)
 	if err != nil {
-		return false, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+		return crm.Photo{}, false, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 	}
-	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, name)})
-	return true, nil
+	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(old.FileName, p.FileName)})
+	return p, true, nil
 }
 
 // DeleteRecordPhoto removes the photo of a live record the actor may
@@ -180,43 +187,47 @@ func (s *Store) DeleteRecordPhoto(ctx context.Context, actor crm.Actor, ownerTyp
 
 // deletePhoto is DeleteRecordPhoto inside a write.
 func (t *Tx) deletePhoto(ownerType string, ownerID int64) error {
-	old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+	old, err := t.mayChangePhoto(ownerType, ownerID)
 	if err != nil {
 		return err
 	}
-	if old == "" {
+	if old.SHA256 == "" {
 		return NotFound(ownerType+" photo", ownerID)
 	}
 	if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID); err != nil {
 		return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 	}
-	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, "")})
+	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(old.FileName, "")})
 	return nil
 }
 
 // mayChangePhoto locks the record, refuses a change its caller may not
-// make or one of a record in the recycle bin, and returns the SHA-256
-// and file name of the photo it has ("" for none).
-func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (string, string, error) {
+// make or one of a record in the recycle bin, and returns the photo it
+// has (without its bytes; SHA256 "" for none).
+func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (crm.Photo, error) {
+	p := crm.Photo{OwnerType: ownerType, OwnerID: ownerID}
 	if err := t.lockRow(ownerType, ownerID); err != nil {
-		return "", "", err
+		return p, err
 	}
 	assigned, deleted, err := photoRecord(t.rq(), ownerType, ownerID)
 	if err != nil {
-		return "", "", err
+		return p, err
 	}
 	if deleted {
-		return "", "", NotFound(ownerType, ownerID)
+		return p, NotFound(ownerType, ownerID)
 	}
 	if err := editable(t.ctx, ownerType, ownerID, assigned); err != nil {
-		return "", "", err
+		return p, err
 	}
-	var sum, name string
-	err = t.tx.QueryRowContext(t.ctx, "SELECT sha256, file_name FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).Scan(&sum, &name)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	err = t.tx.QueryRowContext(t.ctx, "SELECT file_name, content_type, size, sha256, source, updated_by_id, updated_at FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).
+		Scan(&p.FileName, &p.ContentType, &p.Size, &p.SHA256, &p.Source, &p.UpdatedByID, &p.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.Photo{OwnerType: ownerType, OwnerID: ownerID}, nil
 	}
-	return sum, name, nil
+	if err != nil {
+		return p, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	}
+	return p, nil
 }
 
 // photoChange is the change event's entry for a photo: the file name of

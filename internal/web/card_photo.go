@@ -94,7 +94,7 @@ func (u *UI) photoUpload(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	// No file chosen goes to the store too: its access check comes first.
-	if _, err := u.store.SetRecordPhoto(r.Context(), rq.Actor(), e.Name, id, name, data, store.PhotoUpload, false); err != nil {
+	if _, _, err := u.store.SetRecordPhoto(r.Context(), rq.Actor(), e.Name, id, name, data, store.PhotoUpload, false); err != nil {
 		if _, ok := crm.AsFieldError(err); ok && len(data) == 0 {
 			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("card.photo_none")})
 			return

@@ -188,7 +188,7 @@ func TestCardPhoto(t *testing.T) {
 
 		// The CRM's user sets another photo: a new ETag, the sync sees it.
 		_, _, tok := vc.sync(book, "")
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "new.png", png2, store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "new.png", png2, store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		etag2, body := get(href)
@@ -225,7 +225,7 @@ func TestCardPhoto(t *testing.T) {
 		}
 		// Set in the CRM again; a client whose card never had one sends
 		// it without: the photo stays.
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "", png2, store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "", png2, store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		if code, _, body := vc.do("PUT", href, strings.Replace(photoCard30(nil), "TEL;", "TITLE:Фотограф\r\nTEL;", 1)); code/100 != 2 {
