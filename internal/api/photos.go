@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -66,22 +65,6 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		})
-}
-
-// photoURLs are the addresses of the photos of records of one kind that
-// have one, by id: the photo route under the server's public address,
-// with the picture's hash as a version (a client may cache it for good:
-// a new photo is a new address). The records were read by the caller.
-func (a *API) photoURLs(ctx context.Context, entity string, ids []int64) (map[int64]string, error) {
-	photos, err := a.store.PhotosOf(ctx, entity, ids, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]string, len(photos))
-	for id, p := range photos {
-		out[id] = crm.PhotoURL(a.baseURL, entity, id, p.SHA256)
-	}
-	return out, nil
 }
 
 // withPhotoURL is a record as JSON with "photo_url" after its fields.

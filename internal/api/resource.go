@@ -51,7 +51,9 @@ func shown[T any](a *API, ctx context.Context, entity string, vs ...T) ([]any, e
 	for i, v := range vs {
 		ids[i] = idOf(v)
 	}
-	urls, err := a.photoURLs(ctx, entity, ids)
+	// The photo route under the server's public address, the picture's
+	// hash as a version: a client may cache it for good.
+	urls, err := a.store.PhotoURLs(ctx, a.baseURL, entity, ids)
 	if err != nil {
 		return nil, err
 	}

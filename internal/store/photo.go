@@ -119,6 +119,22 @@ func (s *Store) PhotosOf(ctx context.Context, ownerType string, ids []int64, wit
 	return out, nil
 }
 
+// PhotoURLs are the addresses of the photos of records of one kind that
+// have one, by id: the REST photo route under baseURL, the picture's hash
+// as its version (crm.PhotoURL). As PhotosOf, no access rule is applied:
+// the caller has read the records.
+func (s *Store) PhotoURLs(ctx context.Context, baseURL, ownerType string, ids []int64) (map[int64]string, error) {
+	photos, err := s.PhotosOf(ctx, ownerType, ids, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(photos))
+	for id, p := range photos {
+		out[id] = crm.PhotoURL(baseURL, ownerType, id, p.SHA256)
+	}
+	return out, nil
+}
+
 // SetRecordPhoto makes data the photo of a live lead, contact or account
 // the actor may change: a JPEG, PNG, GIF or WebP picture (by its bytes)
 // of at most crm.MaxImageBytes, else refused. With onlyIfEmpty (a
