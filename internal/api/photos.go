@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,7 +33,8 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			if err != nil {
 				return err
 			}
-			writePicture(w, r, ph.ContentType, ph.FileName, ph.SHA256, data)
+			// no-cache: the address stays when the photo changes.
+			writePicture(w, r, "private, no-cache", ph.ContentType, ph.FileName, ph.SHA256, data)
 			return nil
 		})
 	a.handle(mux, "PUT "+base+"/{id}/photo", "Set or replace the photo of a "+entity+": a multipart form with the picture in field \"file\", or the picture itself as the body (JPEG, PNG, GIF or WebP, at most 10 MB)", nil, crm.Photo{},
@@ -47,11 +47,11 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			if err != nil {
 				return err
 			}
-			if _, err := a.store.SetRecordPhoto(r.Context(), p.Actor, entity, id, name, data, store.PhotoUpload, false); err != nil {
+			ph, _, err := a.store.SetRecordPhoto(r.Context(), p.Actor, entity, id, name, data, store.PhotoUpload, false)
+			if err != nil {
 				return err
 			}
-			ph, _, err := a.store.RecordPhoto(r.Context(), entity, id, false)
-			return writeOne(w, http.StatusOK, ph, err)
+			return writeOne(w, http.StatusOK, ph, nil)
 		})
 	a.handle(mux, "DELETE "+base+"/{id}/photo", "Remove the photo of a "+entity, nil, nil,
 		func(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -65,22 +65,6 @@ func (a *API) photoRoutes(mux *http.ServeMux, base, entity string) {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		})
-}
-
-// photoURLs are the addresses of the photos of records of one kind that
-// have one, by id: the photo route under the server's public address,
-// with the picture's hash as a version (a client may cache it for good:
-// a new photo is a new address). The records were read by the caller.
-func (a *API) photoURLs(ctx context.Context, entity string, ids []int64) (map[int64]string, error) {
-	photos, err := a.store.PhotosOf(ctx, entity, ids, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]string, len(photos))
-	for id, p := range photos {
-		out[id] = crm.PhotoURL(a.baseURL, entity, id, p.SHA256)
-	}
-	return out, nil
 }
 
 // withPhotoURL is a record as JSON with "photo_url" after its fields.
@@ -116,19 +100,10 @@ func (p withPhotoURL) MarshalJSON() ([]byte, error) {
 // uploadedPicture reads a picture sent as a multipart form (field
 // "file") or as the request's body, at most crm.MaxImageBytes.
 func uploadedPicture(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(ct, "multipart/") {
-		f, hdr, err := r.FormFile("file")
-		if err != nil {
-			return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "a multipart form with the picture in field \"file\" (at most %d bytes) is expected: %v", crm.MaxImageBytes, err)
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, crm.MaxImageBytes+1))
-		if err != nil {
-			return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "reading the picture: %v", err)
-		}
-		return hdr.Filename, data, nil
+		return formPicture(w, r)
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return "", nil, httpx.Errorf(http.StatusRequestEntityTooLarge, "payload_too_large", "file", "request body is larger than %d bytes", crm.MaxImageBytes)
@@ -136,12 +111,29 @@ func uploadedPicture(w http.ResponseWriter, r *http.Request) (string, []byte, er
 	return "", data, nil
 }
 
-// writePicture answers with a kept picture, cached by its SHA-256.
-func writePicture(w http.ResponseWriter, r *http.Request, contentType, name, sum string, data []byte) {
+// formPicture reads a picture sent as a multipart form, in field "file",
+// at most crm.MaxImageBytes.
+func formPicture(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "a multipart form with the picture in field \"file\" (at most %d bytes) is expected: %v", crm.MaxImageBytes, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, crm.MaxImageBytes+1))
+	if err != nil {
+		return "", nil, httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "reading the picture: %v", err)
+	}
+	return hdr.Filename, data, nil
+}
+
+// writePicture answers with a kept picture, cached as cacheControl says
+// and revalidated by its SHA-256.
+func writePicture(w http.ResponseWriter, r *http.Request, cacheControl, contentType, name, sum string, data []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": name}))
-	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("Cache-Control", cacheControl)
 	w.Header().Set("ETag", `"`+sum+`"`)
 	if r.Header.Get("If-None-Match") == `"`+sum+`"` {
 		w.WriteHeader(http.StatusNotModified)

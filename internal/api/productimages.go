@@ -2,13 +2,9 @@ package api
 
 import (
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/httpx"
 )
 
 // imageRoutes: a product's pictures (1C sends them with the catalog; a
@@ -34,17 +30,7 @@ func (a *API) imageRoutes(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			w.Header().Set("Content-Type", im.ContentType)
-			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": im.FileName}))
-			w.Header().Set("Cache-Control", "private, max-age=300")
-			w.Header().Set("ETag", `"`+im.SHA256+`"`)
-			if r.Header.Get("If-None-Match") == `"`+im.SHA256+`"` {
-				w.WriteHeader(http.StatusNotModified)
-				return nil
-			}
-			_, _ = w.Write(data)
+			writePicture(w, r, "private, max-age=300", im.ContentType, im.FileName, im.SHA256, data)
 			return nil
 		})
 	a.handle(mux, "POST /api/v1/products/{id}/images", "Add a picture to a product (multipart field \"file\": JPEG, PNG, GIF or WebP, at most 10 MB)", nil, crm.ProductImage{},
@@ -53,17 +39,11 @@ func (a *API) imageRoutes(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, crm.MaxImageBytes+64<<10)
-			f, hdr, err := r.FormFile("file")
+			name, data, err := formPicture(w, r)
 			if err != nil {
-				return httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "a multipart form with the picture in field \"file\" (at most %d bytes) is expected: %v", crm.MaxImageBytes, err)
+				return err
 			}
-			defer f.Close()
-			data, err := io.ReadAll(io.LimitReader(f, crm.MaxImageBytes+1))
-			if err != nil {
-				return httpx.Errorf(http.StatusBadRequest, "bad_request", "file", "reading the picture: %v", err)
-			}
-			im, err := a.store.AddProductImage(r.Context(), p.Actor, id, hdr.Filename, data)
+			im, err := a.store.AddProductImage(r.Context(), p.Actor, id, name, data)
 			if err != nil {
 				return err
 			}

@@ -51,7 +51,9 @@ func shown[T any](a *API, ctx context.Context, entity string, vs ...T) ([]any, e
 	for i, v := range vs {
 		ids[i] = idOf(v)
 	}
-	urls, err := a.photoURLs(ctx, entity, ids)
+	// The photo route under the server's public address, the picture's
+	// hash as a version: a client may cache it for good.
+	urls, err := a.store.PhotoURLs(ctx, a.baseURL, entity, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -63,13 +65,14 @@ func shown[T any](a *API, ctx context.Context, entity string, vs ...T) ([]any, e
 	return out, nil
 }
 
-// shownOne is shown for one record.
-func shownOne[T any](a *API, ctx context.Context, entity string, v T) (any, error) {
-	vs, err := shown(a, ctx, entity, v)
+// writeShown answers status with one record as shown.
+func writeShown[T any](a *API, ctx context.Context, w http.ResponseWriter, status int, entity string, v T) error {
+	out, err := shown(a, ctx, entity, v)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return vs[0], nil
+	httpx.WriteJSON(w, status, out[0])
+	return nil
 }
 
 // ListResponse is the body of a list.
@@ -131,7 +134,8 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 	for _, k := range res.readOnly {
 		readOnly[k] = true
 	}
-	if slices.Contains(crm.PhotoOwnerTypes, res.entity) {
+	hasPhoto := slices.Contains(crm.PhotoOwnerTypes, res.entity)
+	if hasPhoto {
 		readOnly["photo_url"] = true // the photo is set at …/{id}/photo
 	}
 	checkReadOnly := func(body []byte) error {
@@ -156,7 +160,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		if slices.Contains(crm.PhotoOwnerTypes, res.entity) {
+		if hasPhoto {
 			out, err := shown(a, r.Context(), res.entity, items...)
 			if err != nil {
 				return err
@@ -235,12 +239,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			return err
 		}
 		w.Header().Set("Location", base+"/"+strconv.FormatInt(idOf(created), 10))
-		out, err := shownOne(a, ctx, res.entity, created)
-		if err != nil {
-			return err
-		}
-		httpx.WriteJSON(w, http.StatusCreated, out)
-		return nil
+		return writeShown(a, ctx, w, http.StatusCreated, res.entity, created)
 	})
 
 	a.handle(mux, "GET "+base+"/{id}", "Get a "+res.entity, nil, zero, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -252,12 +251,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		out, err := shownOne(a, r.Context(), res.entity, v)
-		if err != nil {
-			return err
-		}
-		httpx.WriteJSON(w, http.StatusOK, out)
-		return nil
+		return writeShown(a, r.Context(), w, http.StatusOK, res.entity, v)
 	})
 
 	a.handle(mux, "PATCH "+base+"/{id}", "Change fields of a "+res.entity+" (JSON merge patch: fields not sent stay, objects merge, arrays are replaced, null clears)", zero, zero,
@@ -302,12 +296,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			if err != nil {
 				return err
 			}
-			out, err := shownOne(a, r.Context(), res.entity, v)
-			if err != nil {
-				return err
-			}
-			httpx.WriteJSON(w, http.StatusOK, out)
-			return nil
+			return writeShown(a, r.Context(), w, http.StatusOK, res.entity, v)
 		})
 
 	a.handle(mux, "DELETE "+base+"/{id}", "Move a "+res.entity+" to the recycle bin", nil, nil, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -334,12 +323,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		out, err := shownOne(a, r.Context(), res.entity, v)
-		if err != nil {
-			return err
-		}
-		httpx.WriteJSON(w, http.StatusOK, out)
-		return nil
+		return writeShown(a, r.Context(), w, http.StatusOK, res.entity, v)
 	})
 
 	a.timelineRoutes(mux, base, res.entity)
@@ -363,12 +347,11 @@ func replay[T any](a *API, w http.ResponseWriter, r *http.Request, entity string
 	if err != nil {
 		return true, err
 	}
-	out, err := shownOne(a, r.Context(), entity, v)
-	if err != nil {
+	w.Header().Set("Idempotent-Replayed", "true")
+	if err := writeShown(a, r.Context(), w, prev.Status, entity, v); err != nil {
+		w.Header().Del("Idempotent-Replayed") // the error is this request's own
 		return true, err
 	}
-	w.Header().Set("Idempotent-Replayed", "true")
-	httpx.WriteJSON(w, prev.Status, out)
 	return true, nil
 }
 

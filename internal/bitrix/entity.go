@@ -62,15 +62,9 @@ func (c *crud[T]) withPhotos(ctx context.Context, v *recView, ids []int64) error
 	if !slices.Contains(crm.PhotoOwnerTypes, c.def.entity) || len(ids) == 0 {
 		return nil
 	}
-	ps, err := c.h.store.PhotosOf(ctx, c.def.entity, ids, false)
-	if err != nil {
-		return err
-	}
-	v.photos = make(map[int64]string, len(ps))
-	for id, p := range ps {
-		v.photos[id] = crm.PhotoURL(c.h.baseURL, c.def.entity, id, p.SHA256)
-	}
-	return nil
+	var err error
+	v.photos, err = c.h.store.PhotoURLs(ctx, c.h.baseURL, c.def.entity, ids)
+	return err
 }
 
 // entityDef describes one entity to the shared machinery.
@@ -81,6 +75,17 @@ type entityDef[T any] struct {
 	byName map[string]*recField[T]
 	comms  func(r *T) *crm.Comms // nil: no multi-fields
 	extra  func(r *T) *crm.Extra
+}
+
+// selectsFile reports whether sel answers a file field (a contact's
+// PHOTO, a company's LOGO).
+func (d *entityDef[T]) selectsFile(sel *selection) bool {
+	for i := range d.fields {
+		if d.fields[i].typ == "file" && sel.has(d.fields[i].name) {
+			return true
+		}
+	}
+	return false
 }
 
 func newEntity[T any](entity, table string, fields []recField[T], comms func(*T) *crm.Comms, extra func(*T) *crm.Extra) *entityDef[T] {
@@ -670,8 +675,11 @@ func (c *crud[T]) listRecords(ctx context.Context, la listArgs) ([]*Array, int64
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if err := c.withPhotos(ctx, v, ids); err != nil {
-		return nil, 0, nil, err
+	// A list selecting no photo field (PHOTO, LOGO) reads no photo.
+	if c.def.selectsFile(sel) {
+		if err := c.withPhotos(ctx, v, ids); err != nil {
+			return nil, 0, nil, err
+		}
 	}
 	out := make([]*Array, 0, len(ids))
 	for _, id := range ids {

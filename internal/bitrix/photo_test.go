@@ -39,7 +39,7 @@ func TestPhotoField(t *testing.T) {
 			entity string
 			id     int64
 		}{{store.EntityContact, c.ID}, {store.EntityAccount, a.ID}} {
-			if _, err := e.s.SetRecordPhoto(ctx, e.admin, o.entity, o.id, "", pic.Bytes(), store.PhotoUpload, false); err != nil {
+			if _, _, err := e.s.SetRecordPhoto(ctx, e.admin, o.entity, o.id, "", pic.Bytes(), store.PhotoUpload, false); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -306,6 +306,21 @@ func CanChange(ctx context.Context, entity string, assignedTo int64) bool {
 	return editable(ctx, entity, 0, assignedTo) == nil
 }
 
+// recordState is who is responsible for a record of entity and whether
+// it is in the recycle bin, with no access rule applied; ErrNotFound when
+// it does not exist.
+func recordState(t txq, entity string, id int64) (assigned int64, deleted bool, err error) {
+	var deletedAt int64
+	err = t.q.QueryRowContext(t.ctx, "SELECT assigned_by_id, deleted_at FROM "+entityTables[entity]+" WHERE id = $1", id).Scan(&assigned, &deletedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, NotFound(entity, id)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store: %s %d: %w", entity, id, err)
+	}
+	return assigned, deletedAt != 0, nil
+}
+
 // assignedOf is who is responsible for a record known by id only; ok is
 // false when the record does not exist or the request is not limited.
 func assignedOf(t txq, entity string, id int64) (int64, bool, error) {

@@ -304,7 +304,7 @@ func (s *Store) SaveContactCard(ctx context.Context, actor crm.Actor, id int64, 
 			return err
 		}
 		if card.Photo != nil {
-			if _, err := t.setPhoto(EntityContact, out.ID, "vcard", card.Photo, PhotoCardDAV, false); err != nil {
+			if _, _, err := t.setPhoto(EntityContact, out.ID, "vcard", card.Photo, PhotoCardDAV, false); err != nil {
 				return err
 			}
 		} else if card.DropPhoto {

@@ -166,19 +166,19 @@ func (t *Tx) LastChatMessage(channel string, connectionID int64, chatID string) 
 // account and whether the record is live (not in the recycle bin); a
 // record that is not there is (0, false).
 func (t *Tx) RecordAssignee(entity string, id int64) (assigned int64, live bool, err error) {
-	table := map[string]string{EntityLead: "leads", EntityContact: "contacts", EntityAccount: "accounts"}[entity]
-	if table == "" {
+	switch entity {
+	case EntityLead, EntityContact, EntityAccount:
+	default:
 		return 0, false, nil
 	}
-	var deleted int64
-	err = t.QueryRow("SELECT assigned_by_id, deleted_at FROM "+table+" WHERE id = $1", id).Scan(&assigned, &deleted)
-	if errors.Is(err, sql.ErrNoRows) {
+	assigned, deleted, err := recordState(t.rq(), entity, id)
+	if errors.Is(err, ErrNotFound) {
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("store: %s %d: %w", entity, id, err)
+		return 0, false, err
 	}
-	return assigned, deleted == 0, nil
+	return assigned, !deleted, nil
 }
 
 // ChatOwner finds the record a conversation's next incoming message goes

@@ -35,16 +35,12 @@ func photoOwner(ownerType string) error {
 // photoRecord reads who is responsible for a record with a photo and
 // whether it is in the recycle bin; ErrNotFound when it does not exist
 // or the request may not see it.
-func photoRecord(t txq, ownerType string, id int64) (deleted bool, err error) {
-	var assigned, deletedAt int64
-	err = t.q.QueryRowContext(t.ctx, "SELECT assigned_by_id, deleted_at FROM "+entityTables[ownerType]+" WHERE id = $1", id).Scan(&assigned, &deletedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, NotFound(ownerType, id)
-	}
+func photoRecord(t txq, ownerType string, id int64) (assigned int64, deleted bool, err error) {
+	assigned, deleted, err = recordState(t, ownerType, id)
 	if err != nil {
-		return false, fmt.Errorf("store: %s %d: %w", ownerType, id, err)
+		return 0, false, err
 	}
-	return deletedAt != 0, allowed(t.ctx, ownerType, id, assigned)
+	return assigned, deleted, allowed(t.ctx, ownerType, id, assigned)
 }
 
 // RecordPhoto returns the photo of a lead, contact or account the request
@@ -53,7 +49,7 @@ func (s *Store) RecordPhoto(ctx context.Context, ownerType string, ownerID int64
 	if err := photoOwner(ownerType); err != nil {
 		return crm.Photo{}, nil, err
 	}
-	if _, err := photoRecord(s.rq(ctx), ownerType, ownerID); err != nil {
+	if _, _, err := photoRecord(s.rq(ctx), ownerType, ownerID); err != nil {
 		return crm.Photo{}, nil, err
 	}
 	data := "''"
@@ -124,54 +120,77 @@ func (s *Store) PhotosOf(ctx context.Context, ownerType string, ids []int64, wit
 	return out, nil
 }
 
+// PhotoURLs are the addresses of the photos of records of one kind that
+// have one, by id: the REST photo route under baseURL, the picture's hash
+// as its version (crm.PhotoURL). As PhotosOf, no access rule is applied:
+// the caller has read the records.
+func (s *Store) PhotoURLs(ctx context.Context, baseURL, ownerType string, ids []int64) (map[int64]string, error) {
+	photos, err := s.PhotosOf(ctx, ownerType, ids, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(photos))
+	for id, p := range photos {
+		out[id] = crm.PhotoURL(baseURL, ownerType, id, p.SHA256)
+	}
+	return out, nil
+}
+
 // SetRecordPhoto makes data the photo of a live lead, contact or account
 // the actor may change: a JPEG, PNG, GIF or WebP picture (by its bytes)
 // of at most crm.MaxImageBytes, else refused. With onlyIfEmpty (a
 // profile import) a record that has a photo keeps it and false is
 // returned. The same picture again writes nothing. A change writes the
-// record's update event naming "photo" (old and new file name).
-func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
+// record's update event naming "photo" (old and new file name). The
+// photo returned is the record's after the call: the one written, or the
+// one it kept.
+func (s *Store) SetRecordPhoto(ctx context.Context, actor crm.Actor, ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (crm.Photo, bool, error) {
 	if err := photoOwner(ownerType); err != nil {
-		return false, err
+		return crm.Photo{}, false, err
 	}
+	var p crm.Photo
 	changed := false
 	err := s.Write(ctx, actor, func(t *Tx) error {
 		var err error
-		changed, err = t.setPhoto(ownerType, ownerID, name, data, source, onlyIfEmpty)
+		p, changed, err = t.setPhoto(ownerType, ownerID, name, data, source, onlyIfEmpty)
 		return err
 	})
-	return changed, err
+	if err != nil {
+		return crm.Photo{}, false, err
+	}
+	return p, changed, nil
 }
 
 // setPhoto is SetRecordPhoto inside a write (a CardDAV card's PHOTO is
 // kept with the card's fields, in one transaction).
-func (t *Tx) setPhoto(ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (bool, error) {
+func (t *Tx) setPhoto(ownerType string, ownerID int64, name string, data []byte, source string, onlyIfEmpty bool) (crm.Photo, bool, error) {
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
-	old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+	old, err := t.mayChangePhoto(ownerType, ownerID)
 	if err != nil {
-		return false, err
+		return crm.Photo{}, false, err
 	}
 	// After the access check: a request that may not change the
 	// record learns nothing of it from what its upload is.
 	ct, err := crm.SniffImage(data)
 	if err != nil {
-		return false, err
+		return crm.Photo{}, false, err
 	}
-	if old == sum || (onlyIfEmpty && old != "") {
-		return false, nil
+	if old.SHA256 == sum || (onlyIfEmpty && old.SHA256 != "") {
+		return old, false, nil
 	}
-	name = crm.ImageFileName(cmp.Or(name, "photo"), ct)
+	p := crm.Photo{OwnerType: ownerType, OwnerID: ownerID, FileName: crm.ImageFileName(cmp.Or(name, "photo"), ct), ContentType: ct,
+		Size: int64(len(data)), SHA256: sum, Source: source, UpdatedByID: t.actor.UserID, UpdatedAt: micro(t.now)}
 	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO record_photos (owner_type, owner_id, file_name, content_type, size, sha256, source, data, updated_by_id, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (owner_type, owner_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, size = excluded.size,
 			sha256 = excluded.sha256, source = excluded.source, data = excluded.data, updated_by_id = excluded.updated_by_id, updated_at = excluded.updated_at`,
-		ownerType, ownerID, name, ct, int64(len(data)), sum, source, data, t.actor.UserID, micro(t.now))
+		ownerType, ownerID, p.FileName, p.ContentType, p.Size, p.SHA256, p.Source, data, p.UpdatedByID, p.UpdatedAt)
 	if err != nil {
-		return false, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+		return crm.Photo{}, false, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 	}
-	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, name)})
-	return true, nil
+	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(old.FileName, p.FileName)})
+	return p, true, nil
 }
 
 // DeleteRecordPhoto removes the photo of a live record the actor may
@@ -185,43 +204,47 @@ func (s *Store) DeleteRecordPhoto(ctx context.Context, actor crm.Actor, ownerTyp
 
 // deletePhoto is DeleteRecordPhoto inside a write.
 func (t *Tx) deletePhoto(ownerType string, ownerID int64) error {
-	old, oldName, err := t.mayChangePhoto(ownerType, ownerID)
+	old, err := t.mayChangePhoto(ownerType, ownerID)
 	if err != nil {
 		return err
 	}
-	if old == "" {
+	if old.SHA256 == "" {
 		return NotFound(ownerType+" photo", ownerID)
 	}
 	if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID); err != nil {
 		return fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
 	}
-	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(oldName, "")})
+	t.Emit(ownerType, ownerID, events.Update, map[string]events.Change{"photo": photoChange(old.FileName, "")})
 	return nil
 }
 
 // mayChangePhoto locks the record, refuses a change its caller may not
-// make or one of a record in the recycle bin, and returns the SHA-256
-// and file name of the photo it has ("" for none).
-func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (string, string, error) {
+// make or one of a record in the recycle bin, and returns the photo it
+// has (without its bytes; SHA256 "" for none).
+func (t *Tx) mayChangePhoto(ownerType string, ownerID int64) (crm.Photo, error) {
+	p := crm.Photo{OwnerType: ownerType, OwnerID: ownerID}
 	if err := t.lockRow(ownerType, ownerID); err != nil {
-		return "", "", err
+		return p, err
 	}
-	deleted, err := photoRecord(t.rq(), ownerType, ownerID)
+	assigned, deleted, err := photoRecord(t.rq(), ownerType, ownerID)
 	if err != nil {
-		return "", "", err
+		return p, err
 	}
 	if deleted {
-		return "", "", NotFound(ownerType, ownerID)
+		return p, NotFound(ownerType, ownerID)
 	}
-	if err := editableID(t.rq(), ownerType, ownerID); err != nil {
-		return "", "", err
+	if err := editable(t.ctx, ownerType, ownerID, assigned); err != nil {
+		return p, err
 	}
-	var sum, name string
-	err = t.tx.QueryRowContext(t.ctx, "SELECT sha256, file_name FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).Scan(&sum, &name)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	err = t.tx.QueryRowContext(t.ctx, "SELECT file_name, content_type, size, sha256, source, updated_by_id, updated_at FROM record_photos WHERE owner_type = $1 AND owner_id = $2", ownerType, ownerID).
+		Scan(&p.FileName, &p.ContentType, &p.Size, &p.SHA256, &p.Source, &p.UpdatedByID, &p.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.Photo{OwnerType: ownerType, OwnerID: ownerID}, nil
 	}
-	return sum, name, nil
+	if err != nil {
+		return p, fmt.Errorf("store: photo of %s %d: %w", ownerType, ownerID, err)
+	}
+	return p, nil
 }
 
 // photoChange is the change event's entry for a photo: the file name of

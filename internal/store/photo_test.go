@@ -43,29 +43,39 @@ func TestRecordPhoto(t *testing.T) {
 		}
 		a, b := photoPNG(t, 10), photoPNG(t, 200)
 		// Not a picture, by its bytes, whatever its name.
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "фото.jpg", []byte("%PDF-1.4 not a picture"), store.PhotoUpload, false); err == nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "фото.jpg", []byte("%PDF-1.4 not a picture"), store.PhotoUpload, false); err == nil {
 			t.Fatal("a PDF kept as a photo")
 		}
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityDeal, 1, "x.png", a, store.PhotoUpload, false); err == nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityDeal, 1, "x.png", a, store.PhotoUpload, false); err == nil {
 			t.Fatal("a deal with a photo")
 		}
-		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "лицо.jpeg", a, store.PhotoUpload, false); err != nil || !ok {
+		set, ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "лицо.jpeg", a, store.PhotoUpload, false)
+		if err != nil || !ok {
 			t.Fatalf("set: %v %v", ok, err)
 		}
 		p, data, err := s.RecordPhoto(ctx, store.EntityContact, c.ID, true)
 		if err != nil || !bytes.Equal(data, a) || p.ContentType != "image/png" || p.FileName != "лицо.png" || p.Size != int64(len(a)) || p.Source != store.PhotoUpload {
 			t.Fatalf("read back: %+v %d bytes %v", p, len(data), err)
 		}
+		// What SetRecordPhoto returns is what a read gives: the photo
+		// written, or the one kept.
+		if set != p {
+			t.Errorf("set returned %+v, read back %+v", set, p)
+		}
 		// Only into an empty photo (a profile import): kept as it is.
-		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "vk.jpg", b, store.PhotoVK, true); err != nil || ok {
-			t.Fatalf("import over a photo: %v %v", ok, err)
+		if kept, ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "vk.jpg", b, store.PhotoVK, true); err != nil || ok || kept != p {
+			t.Fatalf("import over a photo: %v %v, kept %+v", ok, err, kept)
 		}
 		// The same picture again writes nothing.
-		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "лицо.png", a, store.PhotoUpload, false); err != nil || ok {
-			t.Fatalf("same picture: %v %v", ok, err)
+		if kept, ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "лицо.png", a, store.PhotoUpload, false); err != nil || ok || kept != p {
+			t.Fatalf("same picture: %v %v, kept %+v", ok, err, kept)
 		}
-		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "", b, store.PhotoUpload, false); err != nil || !ok {
+		set, ok, err = s.SetRecordPhoto(ctx, admin, store.EntityContact, c.ID, "", b, store.PhotoUpload, false)
+		if err != nil || !ok {
 			t.Fatalf("replace: %v %v", ok, err)
+		}
+		if p, _, _ := s.RecordPhoto(ctx, store.EntityContact, c.ID, false); set != p {
+			t.Errorf("replace returned %+v, read back %+v", set, p)
 		}
 		if err := s.DeleteRecordPhoto(ctx, admin, store.EntityContact, c.ID); err != nil {
 			t.Fatal(err)
@@ -91,14 +101,14 @@ func TestRecordPhoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := s.SetRecordPhoto(ctx, admin, store.EntityLead, l.ID, "", b, store.PhotoVK, true); err != nil || !ok {
+		if _, ok, err := s.SetRecordPhoto(ctx, admin, store.EntityLead, l.ID, "", b, store.PhotoVK, true); err != nil || !ok {
 			t.Fatalf("import into an empty photo: %v %v", ok, err)
 		}
 		// A record in the recycle bin: purged with it.
 		if err := s.Delete(ctx, admin, store.EntityLead, l.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityLead, l.ID, "", a, store.PhotoUpload, false); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityLead, l.ID, "", a, store.PhotoUpload, false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("photo of a deleted lead: %v", err)
 		}
 		if err := s.Purge(ctx, admin, store.EntityLead, l.ID); err != nil {
@@ -129,7 +139,7 @@ func TestRecordPhotoAccess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetRecordPhoto(bg, admin, store.EntityContact, theirs.ID, "", photoPNG(t, 1), store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(bg, admin, store.EntityContact, theirs.ID, "", photoPNG(t, 1), store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		ctx, err := s.ScopeFor(bg, anna)
@@ -137,13 +147,13 @@ func TestRecordPhotoAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		as := crm.Actor{UserID: anna.ID}
-		if _, err := s.SetRecordPhoto(ctx, as, store.EntityContact, mine.ID, "", photoPNG(t, 2), store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, as, store.EntityContact, mine.ID, "", photoPNG(t, 2), store.PhotoUpload, false); err != nil {
 			t.Fatalf("own contact: %v", err)
 		}
 		if _, _, err := s.RecordPhoto(ctx, store.EntityContact, theirs.ID, true); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("read another's: %v", err)
 		}
-		if _, err := s.SetRecordPhoto(ctx, as, store.EntityContact, theirs.ID, "", photoPNG(t, 3), store.PhotoUpload, false); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.SetRecordPhoto(ctx, as, store.EntityContact, theirs.ID, "", photoPNG(t, 3), store.PhotoUpload, false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("set another's: %v", err)
 		}
 		if err := s.DeleteRecordPhoto(ctx, as, store.EntityContact, theirs.ID); !errors.Is(err, store.ErrNotFound) {
@@ -170,7 +180,7 @@ func TestPhotosOf(t *testing.T) {
 		}
 		a, b := photoPNG(t, 10), photoPNG(t, 200)
 		for i, pic := range [][]byte{a, b} {
-			if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, ids[i], "", pic, store.PhotoUpload, false); err != nil {
+			if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, ids[i], "", pic, store.PhotoUpload, false); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -23,17 +22,13 @@ type photoView struct {
 	Action string // the card's …/photo; "" when the user may not change it
 }
 
-// photoAPIPaths are the REST API's collections of the records that have
-// a photo.
-var photoAPIPaths = map[string]string{store.EntityLead: "leads", store.EntityContact: "contacts", store.EntityAccount: "accounts"}
-
 func (u *UI) cardPhotoRoutes(mux *http.ServeMux) {
 	u.handle(mux, "POST /e/{entity}/{id}/photo", u.photoUpload)
 	u.handle(mux, "POST /e/{entity}/{id}/photo/delete", u.photoDelete)
 }
 
 // cardPhoto is the photo block of a record's card, nil for a record that
-// takes none.
+// takes none. The card has read the record (its access rules applied).
 func (u *UI) cardPhoto(ctx context.Context, entity string, id int64, changeable bool) (*photoView, error) {
 	if !slices.Contains(crm.PhotoOwnerTypes, entity) {
 		return nil, nil
@@ -42,17 +37,12 @@ func (u *UI) cardPhoto(ctx context.Context, entity string, id int64, changeable 
 	if changeable {
 		v.Action = "/e/" + entity + "/" + strconv.FormatInt(id, 10) + "/photo"
 	}
-	p, _, err := u.store.RecordPhoto(ctx, entity, id, false)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	photos, err := u.store.PhotosOf(ctx, entity, []int64{id}, false)
+	if err != nil {
 		return nil, err
-	default:
-		sum := p.SHA256
-		if len(sum) > 12 {
-			sum = sum[:12]
-		}
-		v.URL, v.Name = "/api/v1/"+photoAPIPaths[entity]+"/"+strconv.FormatInt(id, 10)+"/photo?v="+sum, p.FileName
+	}
+	if p, ok := photos[id]; ok {
+		v.URL, v.Name = crm.PhotoURL("", entity, id, p.SHA256), p.FileName
 	}
 	if v.URL == "" && v.Action == "" {
 		return nil, nil
@@ -104,7 +94,7 @@ func (u *UI) photoUpload(w http.ResponseWriter, r *http.Request, rq *request) {
 		}
 	}
 	// No file chosen goes to the store too: its access check comes first.
-	if _, err := u.store.SetRecordPhoto(r.Context(), rq.Actor(), e.Name, id, name, data, store.PhotoUpload, false); err != nil {
+	if _, _, err := u.store.SetRecordPhoto(r.Context(), rq.Actor(), e.Name, id, name, data, store.PhotoUpload, false); err != nil {
 		if _, ok := crm.AsFieldError(err); ok && len(data) == 0 {
 			u.showCard(w, r, rq, e, id, http.StatusUnprocessableEntity, nil, formErrs{"": rq.T("card.photo_none")})
 			return

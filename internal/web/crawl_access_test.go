@@ -310,7 +310,7 @@ func newCrawl(t *testing.T, e *env) *accessCrawl {
 	// Boris's client records have photos, so that an admin's read of
 	// …/photo finds one.
 	for _, en := range []string{store.EntityLead, store.EntityContact, store.EntityAccount} {
-		if _, err := s.SetRecordPhoto(ctx, e.admin, en, c.ids[en], "", crawlPNG, store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, e.admin, en, c.ids[en], "", crawlPNG, store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -159,7 +159,7 @@ func (s *Service) importPhoto(ctx context.Context, actor crm.Actor, ownerType st
 	data, err := s.download(ctx, src, crm.MaxImageBytes)
 	if err == nil {
 		var ok bool
-		ok, err = s.d.Store.SetRecordPhoto(ctx, actor, ownerType, ownerID, "vk"+strconv.FormatInt(u.ID, 10), data, store.PhotoVK, true)
+		_, ok, err = s.d.Store.SetRecordPhoto(ctx, actor, ownerType, ownerID, "vk"+strconv.FormatInt(u.ID, 10), data, store.PhotoVK, true)
 		if err == nil {
 			return ok
 		}

@@ -384,7 +384,7 @@ func TestImportProfile(t *testing.T) {
 		e.vk.addUser(map[string]any{"id": int64(560), "first_name": "Пётр", "screen_name": "petr2",
 			"photo_max_orig": e.vk.srv.URL + "/files/c857/557.jpg"})
 		q := e.contact("Пётр", "https://vk.com/petr2")
-		if _, err := e.s.SetRecordPhoto(ctx, e.admin, store.EntityContact, q.ID, "своё.png", own, store.PhotoUpload, false); err != nil {
+		if _, _, err := e.s.SetRecordPhoto(ctx, e.admin, store.EntityContact, q.ID, "своё.png", own, store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		if filled, err := e.svc.ImportProfile(ctx, e.admin, "contact", q.ID); err != nil || strings.Contains(strings.Join(filled, ","), "photo") {

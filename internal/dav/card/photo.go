@@ -144,11 +144,15 @@ func photoPrefix(ct string, v4 bool) string {
 	if v4 {
 		return "PHOTO:data:" + ct + ";base64,"
 	}
-	t := photoTypes[ct]
-	if t == "" {
-		t = strings.ToUpper(strings.TrimPrefix(ct, "image/"))
+	return "PHOTO;ENCODING=b;TYPE=" + photoType(ct) + ":"
+}
+
+// photoType is a 3.0 PHOTO's TYPE for a picture of type ct.
+func photoType(ct string) string {
+	if t := photoTypes[ct]; t != "" {
+		return t
 	}
-	return "PHOTO;ENCODING=b;TYPE=" + t + ":"
+	return strings.ToUpper(strings.TrimPrefix(ct, "image/"))
 }
 
 // AddPhoto puts p's picture inline into a rendered card, as its version
@@ -163,11 +167,7 @@ func AddPhoto(c vcard.Card, p *Photo) {
 		f.Value = "data:" + p.ContentType + ";base64," + f.Value
 	} else {
 		f.Params.Set("ENCODING", "b")
-		t := photoTypes[p.ContentType]
-		if t == "" {
-			t = strings.ToUpper(strings.TrimPrefix(p.ContentType, "image/"))
-		}
-		f.Params.Set(vcard.ParamType, t)
+		f.Params.Set(vcard.ParamType, photoType(p.ContentType))
 	}
 	c.Set(vcard.FieldPhoto, f)
 }

@@ -111,7 +111,12 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			w.Header().Set("Content-Type", vcard.MIMEType+"; charset=utf-8")
 			w.Header().Set("ETag", `"`+ao.ETag+`"`)
-			w.Header().Set("Content-Length", strconv.Itoa(len(enc)))
+			// HEAD reads no picture: ContentLength counts it from its size.
+			n := int64(len(enc))
+			if r.Method == http.MethodHead {
+				n = ao.ContentLength
+			}
+			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 			if !ao.ModTime.IsZero() {
 				w.Header().Set("Last-Modified", ao.ModTime.UTC().Format(http.TimeFormat))
 			}
@@ -131,13 +136,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if asksCards(body) {
-			r = r.WithContext(withPhotoData(r.Context()))
-			// go-webdav writes a REPORT's cards with go-vcard's encoder,
-			// which escapes every comma: a 4.0 photo's data: URI would
-			// read "base64\," to a client that takes a URI as it is.
-			bw := &bufWriter{ResponseWriter: w}
-			defer bw.flush()
-			w = bw
+			var flush func()
+			w, r, flush = servingCards(w, r)
+			defer flush()
 		}
 		if hrefs, ok := multigetHrefs(body); ok {
 			ctx, err := g.b.preload(r.Context(), hrefs)
@@ -155,7 +156,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if asksCards(body) {
-			r = r.WithContext(withPhotoData(r.Context()))
+			var flush func()
+			w, r, flush = servingCards(w, r)
+			defer flush()
 		}
 	case http.MethodDelete:
 		if m := webdav.ConditionalMatch(r.Header.Get("If-Match")); m.IsSet() && !m.IsWildcard() {
@@ -170,8 +173,18 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
-// bufWriter holds a REPORT's answer to write it with a 4.0 photo's data:
-// URI unescaped.
+// servingCards readies a PROPFIND or REPORT whose answer carries the
+// cards themselves: their photos are read with them, and the answer is
+// held to be written by flush. go-webdav writes those cards with
+// go-vcard's encoder, which escapes every comma: a 4.0 photo's data: URI
+// would read "base64\," to a client that takes a URI as it is.
+func servingCards(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, func()) {
+	bw := &bufWriter{ResponseWriter: w}
+	return bw, r.WithContext(withPhotoData(r.Context())), bw.flush
+}
+
+// bufWriter holds a PROPFIND's or REPORT's answer to write it with a 4.0
+// photo's data: URI unescaped.
 type bufWriter struct {
 	http.ResponseWriter
 	code int

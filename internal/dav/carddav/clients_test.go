@@ -202,7 +202,7 @@ preferred_version = 3.0
 		}
 		// A photo set in the CRM reaches the disk inline; one put on
 		// disk in its place reaches the CRM.
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, anna.ID, "", picture(t, 30, false), store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, anna.ID, "", picture(t, 30, false), store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		vd()

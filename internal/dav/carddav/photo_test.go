@@ -177,10 +177,18 @@ func TestCardPhoto(t *testing.T) {
 		if e, n := listed(href); e != etag1 || n != strconv.Itoa(len(body)) {
 			t.Errorf("PROPFIND ETag %s length %s, GET %s %d", e, n, etag1, len(body))
 		}
+		head := func(href, etag, body string) {
+			t.Helper()
+			code, hdr, _ := vc.do("HEAD", href, "")
+			if code != http.StatusOK || hdr.Get("ETag") != etag || hdr.Get("Content-Length") != strconv.Itoa(len(body)) {
+				t.Errorf("HEAD %s: %d ETag %s length %s, GET %s %d", href, code, hdr.Get("ETag"), hdr.Get("Content-Length"), etag, len(body))
+			}
+		}
+		head(href, etag1, body)
 
 		// The CRM's user sets another photo: a new ETag, the sync sees it.
 		_, _, tok := vc.sync(book, "")
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "new.png", png2, store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "new.png", png2, store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		etag2, body := get(href)
@@ -217,7 +225,7 @@ func TestCardPhoto(t *testing.T) {
 		}
 		// Set in the CRM again; a client whose card never had one sends
 		// it without: the photo stays.
-		if _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "", png2, store.PhotoUpload, false); err != nil {
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, id, "", png2, store.PhotoUpload, false); err != nil {
 			t.Fatal(err)
 		}
 		if code, _, body := vc.do("PUT", href, strings.Replace(photoCard30(nil), "TEL;", "TITLE:Фотограф\r\nTEL;", 1)); code/100 != 2 {
@@ -253,10 +261,22 @@ func TestCardPhoto(t *testing.T) {
 		if e, n := listed(href4); e != etag4 || n != strconv.Itoa(len(body)) {
 			t.Errorf("PROPFIND 4.0 ETag %s length %s, GET %s %d", e, n, etag4, len(body))
 		}
+		head(href4, etag4, body)
 		// A multiget asking for the cards carries the photo.
 		mg := `<?xml version="1.0"?><card:addressbook-multiget xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop><d:getetag/><card:address-data/></d:prop><d:href>` + href4 + `</d:href></card:addressbook-multiget>`
 		if code, _, body := vc.do("REPORT", book, mg, "Depth", "1"); code != http.StatusMultiStatus || !strings.Contains(body, "PHOTO:data:image/png;base64,") || !strings.Contains(body, strings.Trim(etag4, `"`)) {
 			t.Errorf("multiget: %d %s", code, body)
+		}
+		// So does a PROPFIND asking every property (or an empty one, which
+		// is allprop): its data: URI unescaped as well.
+		for _, q := range []struct{ href, body, depth string }{
+			{href4, "", "0"},
+			{book, `<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>`, "1"},
+		} {
+			code, _, body := vc.do("PROPFIND", q.href, q.body, "Depth", q.depth)
+			if code != http.StatusMultiStatus || !strings.Contains(body, "PHOTO:data:image/png;base64,") || strings.Contains(body, `base64\,`) {
+				t.Errorf("PROPFIND %s %q: %d %s", q.href, q.body, code, body)
+			}
 		}
 
 		// A PHOTO that is a URL is not fetched, and comes back as sent.
