@@ -388,4 +388,3 @@ func (s *Service) journal(ctx context.Context, connID int64, eventID, outcome st
 		s.d.Log.Error("facebook: journal", "connection", connID, "err", err)
 	}
 }
-

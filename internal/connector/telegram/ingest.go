@@ -275,4 +275,3 @@ func (s *Service) journal(ctx context.Context, connID, updateID int64, outcome s
 		s.d.Log.Error("telegram: journal", "connection", connID, "err", err)
 	}
 }
-

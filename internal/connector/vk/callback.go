@@ -379,4 +379,3 @@ func (s *Service) journal(ctx context.Context, connID int64, ev Event, outcome s
 		s.d.Log.Error("vk: journal", "connection", connID, "err", err)
 	}
 }
-
