@@ -461,7 +461,9 @@ func (b *budget) observe(h http.Header) {
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(rem)); err == nil && n <= 0 {
 		if d := millis(h.Get("X-Lognex-Reset")); d > 0 {
-			b.hold(time.Now().Add(d))
+			// The header is whole milliseconds, cut down: a request
+			// sent on the dot could land in the closing window.
+			b.hold(time.Now().Add(d + time.Millisecond))
 		} else if d := millis(h.Get("X-Lognex-Retry-TimeInterval")); d > 0 {
 			b.hold(time.Now().Add(d))
 		}
