@@ -85,7 +85,7 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 		evAt    sql.NullInt64
 		evText  [5]sql.NullString // entity, action, changes, actor, integration
 	)
-	row := s.db.Read.QueryRowContext(ctx, `SELECT d.id, d.webhook_id, d.event_id, d.entity, d.record_id, d.status,
+	row := s.db.Reader().QueryRowContext(ctx, `SELECT d.id, d.webhook_id, d.event_id, d.entity, d.record_id, d.status,
 		EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.entity = d.entity AND p.record_id = d.record_id
 			AND p.event_id < d.event_id AND p.status = 'pending'), `+webhookColumnsOf("w")+`,
 		ev.id, ev.entity, ev.record_id, ev.action, ev.changes, ev.actor, ev.actor_user_id, ev.integration, ev.created_at
@@ -242,7 +242,8 @@ func (s *Service) record(ctx context.Context, id int64, a attempt, status string
 		}
 		return nil
 	}
-	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, sqlTx *sql.Tx) error {
+		tx := s.db.WrapTx(sqlTx)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, at, status_code, latency_ms, error, response_excerpt)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.at.UnixMicro(), a.status, a.latency.Milliseconds(), a.err, a.excerpt); err != nil {
 			return err
