@@ -27,7 +27,7 @@ func (c *turnConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &turnConn{inner: dc, turn: c.turn}, nil
+	return &turnConn{inner: dc, turn: c.turn, stmts: map[string]*connStmt{}}, nil
 }
 
 func (c *turnConnector) Driver() driver.Driver { return c.drv }
@@ -39,6 +39,65 @@ type turnConn struct {
 	inner driver.Conn
 	turn  db.WriteTurn
 	tx    *turnTx // the transaction in progress, if any
+	// stmts are the statements River ran on this connection, prepared once:
+	// River's SQLite driver hands every call its query text, and SQLite
+	// parsed and planned each — at 500 deliveries a second a third of the
+	// server's CPU went to parsing River's few statements (fetch, complete
+	// one job, insert), most of it the completer's one UPDATE per job.
+	stmts map[string]*connStmt
+}
+
+// maxConnStatements bounds a connection's cached statements: River's
+// queries are a few dozen texts, but those with a list of parameters
+// vary with its length.
+const maxConnStatements = 128
+
+// connStmt is a cached statement; busy while its rows are open (another
+// call with the same text then runs uncached).
+type connStmt struct {
+	st   driver.Stmt
+	busy bool
+}
+
+// uninterrupted is ctx for running a statement on River's connection:
+// its end still stops the wait for the turn, but not a statement under
+// way. modernc.org/sqlite interrupts a running statement when its context
+// ends, and an interrupted connection is not reused (conn.IsValid) — the
+// pool closed it and opened a new one, losing its cached statements, about
+// twice a second under load, as the waking listener (wake.go) cuts River's
+// notification poll short after every commit. River's statements are
+// short; the JobTimeout and shutdown still end the jobs themselves.
+func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// cached is the connection's prepared statement for query, preparing it
+// on first use; nil when it is busy, the cache is full, or it does not
+// prepare (the plain call then reports why).
+func (c *turnConn) cached(ctx context.Context, query string) *connStmt {
+	if cs, ok := c.stmts[query]; ok {
+		if cs.busy {
+			return nil
+		}
+		return cs
+	}
+	p, ok := c.inner.(driver.ConnPrepareContext)
+	if !ok || len(c.stmts) >= maxConnStatements {
+		return nil
+	}
+	st, err := p.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if _, ok := st.(driver.StmtQueryContext); !ok {
+		st.Close()
+		return nil
+	}
+	if _, ok := st.(driver.StmtExecContext); !ok {
+		st.Close()
+		return nil
+	}
+	cs := &connStmt{st: st}
+	c.stmts[query] = cs
+	return cs
 }
 
 var (
@@ -78,7 +137,13 @@ func (c *turnConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 	return &turnStmt{inner: st, conn: c}, nil
 }
 
-func (c *turnConn) Close() error { return c.inner.Close() }
+func (c *turnConn) Close() error {
+	for q, cs := range c.stmts {
+		cs.st.Close()
+		delete(c.stmts, q)
+	}
+	return c.inner.Close()
+}
 
 func (c *turnConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
@@ -124,7 +189,10 @@ func (c *turnConn) ExecContext(ctx context.Context, query string, args []driver.
 		return nil, err
 	}
 	defer give()
-	return e.ExecContext(ctx, query, args)
+	if cs := c.cached(ctx, query); cs != nil {
+		return cs.st.(driver.StmtExecContext).ExecContext(uninterrupted(ctx), args)
+	}
+	return e.ExecContext(uninterrupted(ctx), query, args)
 }
 
 func (c *turnConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -136,7 +204,16 @@ func (c *turnConn) QueryContext(ctx context.Context, query string, args []driver
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, query, args)
+	if cs := c.cached(ctx, query); cs != nil {
+		rows, err := cs.st.(driver.StmtQueryContext).QueryContext(uninterrupted(ctx), args)
+		if err != nil {
+			give()
+			return nil, err
+		}
+		cs.busy = true
+		return &turnRows{Rows: rows, give: func() { cs.busy = false; give() }}, nil
+	}
+	rows, err := q.QueryContext(uninterrupted(ctx), query, args)
 	if err != nil {
 		give()
 		return nil, err
@@ -220,7 +297,7 @@ func (s *turnStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 		return nil, err
 	}
 	defer give()
-	return e.ExecContext(ctx, args)
+	return e.ExecContext(uninterrupted(ctx), args)
 }
 
 func (s *turnStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -232,7 +309,7 @@ func (s *turnStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, args)
+	rows, err := q.QueryContext(uninterrupted(ctx), args)
 	if err != nil {
 		give()
 		return nil, err

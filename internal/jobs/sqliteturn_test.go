@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -159,5 +160,118 @@ func TestRiverConnectionWritesInItsTurn(t *testing.T) {
 	}
 	if c != 3 {
 		t.Fatalf("%d of the rows river-1, river-2, ours are there (and late must not be), want 3", c)
+	}
+}
+
+// TestRiverConnectionCachesStatements: River's connection prepares a
+// query text once and runs it again with new arguments; a second call of
+// the same text while the first one's rows are open (inside a
+// transaction) runs uncached, and neither disturbs the other.
+func TestRiverConnectionCachesStatements(t *testing.T) {
+	_, p := openTurnTestDB(t)
+	ctx := context.Background()
+	const q = "SELECT value * ? FROM (SELECT 1 AS value UNION ALL SELECT 2 UNION ALL SELECT 3) ORDER BY value"
+	read := func(rows *sql.Rows) []int64 {
+		t.Helper()
+		var out []int64
+		for rows.Next() {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		return out
+	}
+	for _, k := range []int64{1, 10, 100} {
+		rows, err := p.QueryContext(ctx, q, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := read(rows); !slices.Equal(got, []int64{k, 2 * k, 3 * k}) {
+			t.Fatalf("times %d: %v", k, got)
+		}
+		if _, err := p.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS cache_probe (n INTEGER)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := p.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cached int
+	if err := conn.Raw(func(dc any) error { cached = len(dc.(*turnConn).stmts); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if cached != 2 {
+		t.Fatalf("%d statements cached after running two texts three times each, want 2", cached)
+	}
+
+	tx, err := p.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	outer, err := tx.QueryContext(ctx, q, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for outer.Next() {
+		var v int64
+		if err := outer.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+		inner, err := tx.QueryContext(ctx, q, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := read(inner); !slices.Equal(in, []int64{5, 10, 15}) {
+			t.Fatalf("inner rows: %v", in)
+		}
+	}
+	if err := outer.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []int64{2, 4, 6}) {
+		t.Fatalf("outer rows with the same text run inside them: %v", got)
+	}
+}
+
+// TestRiverConnectionSurvivesCancel: a statement whose context ends while
+// it runs is not interrupted, so the connection (and its cached
+// statements) stays in the pool instead of being closed as unusable.
+func TestRiverConnectionSurvivesCancel(t *testing.T) {
+	_, p := openTurnTestDB(t)
+	ctx := context.Background()
+	current := func() *turnConn {
+		t.Helper()
+		conn, err := p.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var tc *turnConn
+		if err := conn.Raw(func(dc any) error { tc = dc.(*turnConn); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return tc
+	}
+	before := current()
+	for range 3 {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		var n int64
+		_ = p.QueryRowContext(cctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000)
+			SELECT MAX(x) FROM c`).Scan(&n)
+		cancel()
+	}
+	if after := current(); after != before {
+		t.Fatal("River's connection was replaced after statements whose context ended while they ran")
 	}
 }
