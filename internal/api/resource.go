@@ -239,7 +239,10 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			return err
 		}
 		w.Header().Set("Location", base+"/"+strconv.FormatInt(idOf(created), 10))
-		return writeShown(a, ctx, w, http.StatusCreated, res.entity, created)
+		// A record this request made has no photo yet (one is set by its
+		// own PUT): no photo_url, and no read for it on every create.
+		httpx.WriteJSON(w, http.StatusCreated, created)
+		return nil
 	})
 
 	a.handle(mux, "GET "+base+"/{id}", "Get a "+res.entity, nil, zero, func(w http.ResponseWriter, r *http.Request, p *Principal) error {
