@@ -183,10 +183,11 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	base := "file:" + o.SQLitePath
 
 	dsn := base + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("db: open %s: %w", o.SQLitePath, err)
-	}
+	// The writer's connections prepare each statement text once
+	// (CachingConn): every write runs in the group committer's one
+	// goroutine, where SQLite's parsing of the same texts over and over
+	// held up the writes queued behind.
+	w := sql.OpenDB(openCaching(dsn))
 	// One writer: SQLite allows one writer at a time anyway, and only the
 	// group committer's goroutine begins write transactions here, so our
 	// own writes never meet "database is locked"; other processes (the

@@ -27,7 +27,7 @@ func (c *turnConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &turnConn{inner: dc, turn: c.turn, stmts: map[string]*connStmt{}}, nil
+	return &turnConn{inner: db.CachingConn(dc), turn: c.turn}, nil
 }
 
 func (c *turnConnector) Driver() driver.Driver { return c.drv }
@@ -39,24 +39,6 @@ type turnConn struct {
 	inner driver.Conn
 	turn  db.WriteTurn
 	tx    *turnTx // the transaction in progress, if any
-	// stmts are the statements River ran on this connection, prepared once:
-	// River's SQLite driver hands every call its query text, and SQLite
-	// parsed and planned each — at 500 deliveries a second a third of the
-	// server's CPU went to parsing River's few statements (fetch, complete
-	// one job, insert), most of it the completer's one UPDATE per job.
-	stmts map[string]*connStmt
-}
-
-// maxConnStatements bounds a connection's cached statements: River's
-// queries are a few dozen texts, but those with a list of parameters
-// vary with its length.
-const maxConnStatements = 128
-
-// connStmt is a cached statement; busy while its rows are open (another
-// call with the same text then runs uncached).
-type connStmt struct {
-	st   driver.Stmt
-	busy bool
 }
 
 // uninterrupted is ctx for running a statement on River's connection:
@@ -68,37 +50,6 @@ type connStmt struct {
 // notification poll short after every commit. River's statements are
 // short; the JobTimeout and shutdown still end the jobs themselves.
 func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
-
-// cached is the connection's prepared statement for query, preparing it
-// on first use; nil when it is busy, the cache is full, or it does not
-// prepare (the plain call then reports why).
-func (c *turnConn) cached(ctx context.Context, query string) *connStmt {
-	if cs, ok := c.stmts[query]; ok {
-		if cs.busy {
-			return nil
-		}
-		return cs
-	}
-	p, ok := c.inner.(driver.ConnPrepareContext)
-	if !ok || len(c.stmts) >= maxConnStatements {
-		return nil
-	}
-	st, err := p.PrepareContext(ctx, query)
-	if err != nil {
-		return nil
-	}
-	if _, ok := st.(driver.StmtQueryContext); !ok {
-		st.Close()
-		return nil
-	}
-	if _, ok := st.(driver.StmtExecContext); !ok {
-		st.Close()
-		return nil
-	}
-	cs := &connStmt{st: st}
-	c.stmts[query] = cs
-	return cs
-}
 
 var (
 	_ driver.ConnBeginTx            = (*turnConn)(nil)
@@ -137,13 +88,7 @@ func (c *turnConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 	return &turnStmt{inner: st, conn: c}, nil
 }
 
-func (c *turnConn) Close() error {
-	for q, cs := range c.stmts {
-		cs.st.Close()
-		delete(c.stmts, q)
-	}
-	return c.inner.Close()
-}
+func (c *turnConn) Close() error { return c.inner.Close() }
 
 func (c *turnConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
@@ -189,9 +134,6 @@ func (c *turnConn) ExecContext(ctx context.Context, query string, args []driver.
 		return nil, err
 	}
 	defer give()
-	if cs := c.cached(ctx, query); cs != nil {
-		return cs.st.(driver.StmtExecContext).ExecContext(uninterrupted(ctx), args)
-	}
 	return e.ExecContext(uninterrupted(ctx), query, args)
 }
 
@@ -203,15 +145,6 @@ func (c *turnConn) QueryContext(ctx context.Context, query string, args []driver
 	give, err := c.outside(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if cs := c.cached(ctx, query); cs != nil {
-		rows, err := cs.st.(driver.StmtQueryContext).QueryContext(uninterrupted(ctx), args)
-		if err != nil {
-			give()
-			return nil, err
-		}
-		cs.busy = true
-		return &turnRows{Rows: rows, give: func() { cs.busy = false; give() }}, nil
 	}
 	rows, err := q.QueryContext(uninterrupted(ctx), query, args)
 	if err != nil {

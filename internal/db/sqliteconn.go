@@ -1,0 +1,228 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"reflect"
+
+	"modernc.org/sqlite"
+)
+
+// maxConnStatements bounds one connection's cached statements: the
+// statements written in the code are a few hundred texts, but those with
+// a list of parameters vary with its length.
+const maxConnStatements = 256
+
+// cachingConnector opens SQLite connections that prepare each statement
+// text once (CachingConn).
+type cachingConnector struct {
+	dsn string
+	drv driver.Driver
+}
+
+func (c *cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return CachingConn(dc), nil
+}
+
+func (c *cachingConnector) Driver() driver.Driver { return c.drv }
+
+// openCaching opens a pool of SQLite connections on dsn that prepare each
+// statement text once.
+func openCaching(dsn string) *cachingConnector {
+	return &cachingConnector{dsn: dsn, drv: &sqlite.Driver{}}
+}
+
+// CachingConn wraps a modernc.org/sqlite connection so that a statement
+// run by its text (ExecContext, QueryContext: every call through a
+// *sql.Tx or *sql.DB that is not an explicit Prepare) is prepared on the
+// first call and run prepared after: SQLite parses and plans every text
+// it is handed, and for the short statements of a write that was a third
+// of the work — River's statements, and every write a caller runs on the
+// plain transaction of DB.Write, inside the group committer's one
+// goroutine. A text whose earlier rows are still open runs unprepared, as
+// it did before.
+//
+// database/sql never uses a connection from two goroutines at once, so
+// the cache needs no lock.
+func CachingConn(dc driver.Conn) driver.Conn {
+	return &cachingConn{inner: dc, stmts: map[string]*connStmt{}}
+}
+
+type cachingConn struct {
+	inner driver.Conn
+	stmts map[string]*connStmt
+}
+
+// connStmt is a cached statement; busy while its rows are open.
+type connStmt struct {
+	st   driver.Stmt
+	busy bool
+}
+
+var (
+	_ driver.ConnBeginTx            = (*cachingConn)(nil)
+	_ driver.ConnPrepareContext     = (*cachingConn)(nil)
+	_ driver.ExecerContext          = (*cachingConn)(nil)
+	_ driver.QueryerContext         = (*cachingConn)(nil)
+	_ driver.SessionResetter        = (*cachingConn)(nil)
+	_ driver.Validator              = (*cachingConn)(nil)
+	_ driver.Pinger                 = (*cachingConn)(nil)
+	_ driver.NamedValueChecker      = (*cachingConn)(nil)
+	_ driver.RowsNextResultSet      = (*cachedRows)(nil)
+	_ driver.RowsColumnTypeScanType = (*cachedRows)(nil)
+)
+
+// errNoContext guards a driver without the context-aware methods; the
+// modernc driver has them all.
+var errNoContext = errors.New("db: the SQLite driver lacks a context-aware method")
+
+// cached is the statement for query, prepared on first use; nil when it
+// is busy, the cache is full, or it does not prepare (the plain call then
+// reports why).
+func (c *cachingConn) cached(ctx context.Context, query string) *connStmt {
+	if cs, ok := c.stmts[query]; ok {
+		if cs.busy {
+			return nil
+		}
+		return cs
+	}
+	p, ok := c.inner.(driver.ConnPrepareContext)
+	if !ok || len(c.stmts) >= maxConnStatements {
+		return nil
+	}
+	st, err := p.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	_, qok := st.(driver.StmtQueryContext)
+	_, eok := st.(driver.StmtExecContext)
+	if !qok || !eok {
+		st.Close()
+		return nil
+	}
+	cs := &connStmt{st: st}
+	c.stmts[query] = cs
+	return cs
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if cs := c.cached(ctx, query); cs != nil {
+		return cs.st.(driver.StmtExecContext).ExecContext(ctx, args)
+	}
+	e, ok := c.inner.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	return e.ExecContext(ctx, query, args)
+}
+
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if cs := c.cached(ctx, query); cs != nil {
+		rows, err := cs.st.(driver.StmtQueryContext).QueryContext(ctx, args)
+		if err != nil {
+			return nil, err
+		}
+		cs.busy = true
+		return &cachedRows{Rows: rows, stmt: cs}, nil
+	}
+	q, ok := c.inner.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	return q.QueryContext(ctx, query, args)
+}
+
+func (c *cachingConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	p, ok := c.inner.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, errNoContext
+	}
+	return p.PrepareContext(ctx, query)
+}
+
+func (c *cachingConn) Close() error {
+	for q, cs := range c.stmts {
+		cs.st.Close()
+		delete(c.stmts, q)
+	}
+	return c.inner.Close()
+}
+
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	b, ok := c.inner.(driver.ConnBeginTx)
+	if !ok {
+		return nil, errNoContext
+	}
+	return b.BeginTx(ctx, opts)
+}
+
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	if r, ok := c.inner.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *cachingConn) IsValid() bool {
+	if v, ok := c.inner.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	if p, ok := c.inner.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+// cachedRows frees its statement for the next call when closed.
+type cachedRows struct {
+	driver.Rows
+	stmt *connStmt
+}
+
+func (r *cachedRows) Close() error {
+	defer func() { r.stmt.busy = false }()
+	return r.Rows.Close()
+}
+
+func (r *cachedRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *cachedRows) NextResultSet() error {
+	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
+		return n.NextResultSet()
+	}
+	return errors.New("db: no next result set")
+}
+
+func (r *cachedRows) ColumnTypeScanType(i int) reflect.Type {
+	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}

@@ -1,0 +1,99 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCachingConn: a statement text is prepared once per connection and
+// run again with new arguments; a second call of the same text while the
+// first one's rows are open runs unprepared without disturbing them; a
+// script of several statements still runs whole; an error still reads as
+// SQLite's.
+func TestCachingConn(t *testing.T) {
+	p := sql.OpenDB(openCaching("file:" + filepath.Join(t.TempDir(), "c.db")))
+	defer p.Close()
+	p.SetMaxOpenConns(1)
+	ctx := context.Background()
+	if _, err := p.ExecContext(ctx, "CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2); INSERT INTO t VALUES (3)"); err != nil {
+		t.Fatal(err)
+	}
+	const q = "SELECT n * ? FROM t ORDER BY n"
+	read := func(rows *sql.Rows, err error) []int64 {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, k := range []int64{1, 10, 100} {
+		if got := read(p.QueryContext(ctx, q, k)); !slices.Equal(got, []int64{k, 2 * k, 3 * k}) {
+			t.Fatalf("times %d: %v", k, got)
+		}
+		if _, err := p.ExecContext(ctx, "UPDATE t SET n = n WHERE n = ?", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var texts int
+	conn, err := p.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Raw(func(dc any) error { texts = len(dc.(*cachingConn).stmts); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	// The script, the query and the update: three texts, each once.
+	if texts != 3 {
+		t.Fatalf("%d statements cached after three texts, the last two run three times each; want 3", texts)
+	}
+
+	tx, err := p.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, err := tx.QueryContext(ctx, q, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for outer.Next() {
+		var v int64
+		if err := outer.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+		if in := read(tx.QueryContext(ctx, q, 5)); !slices.Equal(in, []int64{5, 10, 15}) {
+			t.Fatalf("inner rows: %v", in)
+		}
+	}
+	if err := outer.Err(); err != nil {
+		t.Fatal(err)
+	}
+	outer.Close()
+	if !slices.Equal(got, []int64{2, 4, 6}) {
+		t.Fatalf("outer rows with the same text run inside them: %v", got)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ExecContext(ctx, "INSERT INTO nowhere VALUES (1)"); err == nil || !strings.Contains(err.Error(), "no such table: nowhere") {
+		t.Fatalf("a bad statement: %v", err)
+	}
+}
