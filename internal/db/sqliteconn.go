@@ -2,11 +2,10 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"reflect"
-
-	"modernc.org/sqlite"
 )
 
 // maxConnStatements bounds one connection's cached statements: the
@@ -32,9 +31,13 @@ func (c *cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 func (c *cachingConnector) Driver() driver.Driver { return c.drv }
 
 // openCaching opens a pool of SQLite connections on dsn that prepare each
-// statement text once.
+// statement text once. They come from the driver registered as "sqlite"
+// (a new sqlite.Driver would lack the functions registered with it, such
+// as obmen_fold).
 func openCaching(dsn string) *cachingConnector {
-	return &cachingConnector{dsn: dsn, drv: &sqlite.Driver{}}
+	p, _ := sql.Open("sqlite", "") // opens nothing: only finds the driver
+	defer p.Close()
+	return &cachingConnector{dsn: dsn, drv: p.Driver()}
 }
 
 // CachingConn wraps a modernc.org/sqlite connection so that a statement

@@ -15,6 +15,7 @@ import (
 // script of several statements still runs whole; an error still reads as
 // SQLite's.
 func TestCachingConn(t *testing.T) {
+	registerFold() // as db.Open does before opening its pools
 	p := sql.OpenDB(openCaching("file:" + filepath.Join(t.TempDir(), "c.db")))
 	defer p.Close()
 	p.SetMaxOpenConns(1)
@@ -92,6 +93,11 @@ func TestCachingConn(t *testing.T) {
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	// The functions registered with the driver are there.
+	var folded string
+	if err := p.QueryRowContext(ctx, "SELECT "+Fold+"('ЁЖ')").Scan(&folded); err != nil || folded != "ёж" {
+		t.Fatalf("%s on a caching connection: %q, %v", Fold, folded, err)
 	}
 	if _, err := p.ExecContext(ctx, "INSERT INTO nowhere VALUES (1)"); err == nil || !strings.Contains(err.Error(), "no such table: nowhere") {
 		t.Fatalf("a bad statement: %v", err)
