@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -475,10 +476,16 @@ func TestCollectorLeaseRenewedWithinBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := e.service()
-		s.Lease = 900 * time.Millisecond
+		// Long enough for the run to reach its first message under -race
+		// and load (the collector's scheduled runs take a lease run out);
+		// eight rounds of takers × 600 ms still outlast it.
+		s.Lease = 3 * time.Second
 		var expired, busy, free atomic.Int32
+		started := make(chan struct{}) // the slow run holds the collector
+		var once sync.Once
 		mail.BeforeTake(s, func() {
-			time.Sleep(150 * time.Millisecond)
+			once.Do(func() { close(started) })
+			time.Sleep(600 * time.Millisecond)
 			var until int64
 			if err := d.Read.QueryRowContext(ctx, "SELECT lease_until FROM intake_collectors WHERE id = $1", c.ID).Scan(&until); err != nil {
 				t.Error(err)
@@ -493,6 +500,14 @@ func TestCollectorLeaseRenewedWithinBatch(t *testing.T) {
 		tried := make(chan struct{})
 		go func() {
 			defer close(tried)
+			// Only once the slow run has the collector: started first
+			// (under -race and load the other could be first to it, and
+			// the slow run would then find it busy).
+			select {
+			case <-started:
+			case <-stop:
+				return
+			}
 			for {
 				select {
 				case <-stop:
