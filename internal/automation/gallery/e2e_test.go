@@ -79,19 +79,28 @@ func (s *server) contactByPhone(phone string) int64 {
 			} `json:"phones"`
 		} `json:"items"`
 	}
-	s.do("GET", "/api/v1/contacts?limit=100", nil, http.StatusOK, &list)
-	var ids []int64
-	for _, c := range list.Items {
-		for _, p := range c.Phones {
-			if strings.TrimPrefix(p.Value, "+") == phone {
-				ids = append(ids, c.ID)
+	// A bundle's CRM step may still be running when the step a test
+	// waited for is done: wait for the contact a while.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list.Items = nil
+		s.do("GET", "/api/v1/contacts?limit=100", nil, http.StatusOK, &list)
+		var ids []int64
+		for _, c := range list.Items {
+			for _, p := range c.Phones {
+				if strings.TrimPrefix(p.Value, "+") == phone {
+					ids = append(ids, c.ID)
+				}
 			}
 		}
+		if len(ids) == 1 {
+			return ids[0]
+		}
+		if len(ids) > 1 || time.Now().After(deadline) {
+			s.t.Fatalf("contacts with phone %s: %v (all: %+v)", phone, ids, list.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if len(ids) != 1 {
-		s.t.Fatalf("contacts with phone %s: %v (all: %+v)", phone, ids, list.Items)
-	}
-	return ids[0]
 }
 
 // waitPosts waits for n timeline posts on the contact, the latest one
