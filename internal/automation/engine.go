@@ -500,15 +500,14 @@ func (s *Service) flushTx(ctx context.Context, tx *sql.Tx, r *runState, rows []e
 	if upd.status == StatusRunning {
 		upd.lease = s.now().Add(s.leaseTime())
 	}
-	wtx := s.db.WrapTx(tx)
 	for _, p := range rows {
-		if _, err := wtx.ExecContext(ctx, `INSERT INTO automation_run_steps (run_id, seq, step_id, action, attempt, status, input, output, error,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO automation_run_steps (run_id, seq, step_id, action, attempt, status, input, output, error,
 			started_at, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			r.id, p.seq, p.id, p.action, p.attempt, p.o.result, p.in, p.out, p.o.err, p.o.started.UnixMicro(), p.o.dur.Microseconds()); err != nil {
 			return false, fmt.Errorf("automation: run %d: record step %s: %w", r.id, p.id, err)
 		}
 	}
-	n, err := s.updateRun(ctx, wtx, r, upd)
+	n, err := s.updateRun(ctx, tx, r, upd)
 	if err != nil || n == 0 {
 		return false, err
 	}
@@ -564,15 +563,14 @@ func (s *Service) claim(ctx context.Context, r *runState, c *Compiled, trig map[
 	var busy bool
 	claimed := false
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		wtx := s.db.WrapTx(tx)
 		claimed, busy = false, false
 		if c.Def.Concurrency > 0 {
 			// The bundle's row serializes claims on PostgreSQL.
-			if _, err := wtx.ExecContext(ctx, "SELECT id FROM automation_bundles WHERE id = $1"+s.forUpdate(), r.bundleID); err != nil {
+			if _, err := tx.ExecContext(ctx, "SELECT id FROM automation_bundles WHERE id = $1"+s.forUpdate(), r.bundleID); err != nil {
 				return fmt.Errorf("automation: run %d: claim: %w", r.id, err)
 			}
 			var n int
-			if err := wtx.QueryRowContext(ctx, `SELECT COUNT(*) FROM automation_runs WHERE bundle_id = $1 AND status = 'running'
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM automation_runs WHERE bundle_id = $1 AND status = 'running'
 				AND lease_until > $2 AND id <> $3`, r.bundleID, now.UnixMicro(), r.id).Scan(&n); err != nil {
 				return fmt.Errorf("automation: run %d: claim: %w", r.id, err)
 			}
@@ -584,7 +582,7 @@ func (s *Service) claim(ctx context.Context, r *runState, c *Compiled, trig map[
 		step := r.step
 		if resumed {
 			step++
-			if _, err := wtx.ExecContext(ctx, `UPDATE automation_run_steps SET status = 'OK' WHERE run_id = $1 AND seq = $2 AND status = 'WAITING'`,
+			if _, err := tx.ExecContext(ctx, `UPDATE automation_run_steps SET status = 'OK' WHERE run_id = $1 AND seq = $2 AND status = 'WAITING'`,
 				r.id, r.step); err != nil {
 				return fmt.Errorf("automation: run %d: resume: %w", r.id, err)
 			}
@@ -600,7 +598,7 @@ func (s *Service) claim(ctx context.Context, r *runState, c *Compiled, trig map[
 			}
 		}
 		q += ` WHERE id = $1 AND (status IN ('queued', 'waiting') OR (status = 'running' AND lease_until <= $3))`
-		res, err := wtx.ExecContext(ctx, q, args...)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("automation: run %d: claim: %w", r.id, err)
 		}
@@ -656,8 +654,7 @@ func (s *Service) restoreSteps(ctx context.Context, r *runState, c *Compiled, en
 // finish ends a run that has not run steps in this job.
 func (s *Service) finish(ctx context.Context, r *runState, status, step, msg string) error {
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		wtx := s.db.WrapTx(tx)
-		_, err := wtx.ExecContext(ctx, `UPDATE automation_runs SET status = $2, error = $3, error_step = $4, finished_at = $5, lease_until = 0
+		_, err := tx.ExecContext(ctx, `UPDATE automation_runs SET status = $2, error = $3, error_step = $4, finished_at = $5, lease_until = 0
 			WHERE id = $1 AND status IN ('queued', 'running', 'waiting')`, r.id, status, msg, step, s.now().UnixMicro())
 		return err
 	})
@@ -676,8 +673,7 @@ func (s *Service) fail(ctx context.Context, r *runState, step, msg string) error
 // keeping the data and why.
 func (s *Service) filtered(ctx context.Context, r *runState, trig map[string]any, trace any) error {
 	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
-		wtx := s.db.WrapTx(tx)
-		_, err := wtx.ExecContext(ctx, `UPDATE automation_runs SET status = 'filtered', trigger = $2, filter_trace = $3, finished_at = $4
+		_, err := tx.ExecContext(ctx, `UPDATE automation_runs SET status = 'filtered', trigger = $2, filter_trace = $3, finished_at = $4
 			WHERE id = $1 AND status = 'queued'`, r.id, string(mustJSON(trig)), string(mustJSON(trace)), s.now().UnixMicro())
 		return err
 	})

@@ -158,7 +158,7 @@ func (s *Service) insertRuns(ctx context.Context, tx *sql.Tx, runs []newRun) ([]
 				r.recordID, r.orderKey, r.depth, r.test, r.replayOf, r.err, string(r.trace), finished)
 		}
 		q.WriteString(" ON CONFLICT (bundle_id, trigger_key) DO NOTHING RETURNING id, bundle_id, trigger_key, status")
-		rows, err := s.db.WrapTx(tx).QueryContext(ctx, q.String(), args...)
+		rows, err := tx.QueryContext(ctx, q.String(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("automation: insert runs: %w", err)
 		}

@@ -146,8 +146,7 @@ func BareServe(ctx context.Context, addr, dir, sync string) error {
 		}
 		now := time.Now().UnixMicro()
 		var id int64
-		err := d.Write(r.Context(), func(ctx context.Context, stx *sql.Tx) error {
-			tx := d.WrapTx(stx)
+		err := d.Write(r.Context(), func(ctx context.Context, tx *sql.Tx) error {
 			search := strings.ToLower(l.Title + " " + l.Name + " " + l.LastName)
 			if err := tx.QueryRowContext(ctx, `INSERT INTO leads (title, name, last_name, source_id, utm_source, utm_medium, utm_campaign, search,
 				assigned_by_id, created_by_id, updated_by_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 1, 1, $9, $9) RETURNING id`,

@@ -66,12 +66,12 @@ type DB struct {
 	commit *groupCommitter
 	path   string
 
-	writeStmts, readStmts *stmtCache // SQLite only
-	turn                  WriteTurn  // SQLite only
-	keyLocks              keyLocks   // SQLite only (LockKeys)
-	lockOnce              sync.Once  // PostgreSQL only: locks, its pool
-	locks                 *sql.DB
-	lockErr               error
+	readStmts *stmtCache // SQLite only
+	turn      WriteTurn  // SQLite only
+	keyLocks  keyLocks   // SQLite only (LockKeys)
+	lockOnce  sync.Once  // PostgreSQL only: locks, its pool
+	locks     *sql.DB
+	lockErr   error
 
 	stopCheckpoint, checkpointDone chan struct{}
 	pgURL                          string
@@ -191,9 +191,9 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	// One writer: SQLite allows one writer at a time anyway, and only the
 	// group committer's goroutine begins write transactions here, so our
 	// own writes never meet "database is locked"; other processes (the
-	// CLI) wait on busy_timeout. The pool has a second connection so that
-	// statements can be prepared for the cache while a transaction holds
-	// the first (a one-connection pool would wait on itself).
+	// CLI) wait on busy_timeout. The pool has more connections for what
+	// runs beside the committer's transaction: the checkpoints
+	// (checkpointLoop), a backup's VACUUM INTO, the migrations.
 	w.SetMaxOpenConns(3)
 	w.SetMaxIdleConns(3)
 	w.SetConnMaxLifetime(0)
@@ -228,9 +228,9 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	bulk.SetMaxOpenConns(2)
 	bulk.SetMaxIdleConns(2)
 	d := &DB{Dialect: SQLite, Read: r, Bulk: bulk, write: w, path: o.SQLitePath, sqliteDSN: dsn,
-		writeStmts: &stmtCache{pool: w}, readStmts: &stmtCache{pool: r}}
+		readStmts: &stmtCache{pool: r}}
 	d.turn = make(WriteTurn, 1)
-	d.commit = newGroupCommitter(w, d.turn, d.writeStmts, max(1, o.GroupCommitMax))
+	d.commit = newGroupCommitter(w, d.turn, max(1, o.GroupCommitMax))
 	d.noteDeferredSearch(ctx)
 	d.stopCheckpoint = make(chan struct{})
 	d.checkpointDone = make(chan struct{})
@@ -275,10 +275,8 @@ func (d *DB) Close() error {
 		// A last full checkpoint leaves a short WAL behind.
 		_, _ = d.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	for _, c := range []*stmtCache{d.writeStmts, d.readStmts} {
-		if c != nil {
-			c.close()
-		}
+	if d.readStmts != nil {
+		d.readStmts.close()
 	}
 	var errs []error
 	if d.write != nil && d.write != d.Read {

@@ -38,14 +38,13 @@ type writeReq struct {
 // a savepoint of one transaction and commits once. Under load this turns N
 // fsyncs into one; alone, a write costs the same as a plain transaction.
 type groupCommitter struct {
-	conn  *sql.DB
-	turn  WriteTurn
-	stmts *stmtCache
-	max   int
-	reqs  chan writeReq
-	quit  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	conn *sql.DB
+	turn WriteTurn
+	max  int
+	reqs chan writeReq
+	quit chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
 
 	commits atomic.Int64
 	// after are the functions to call once the batch being run commits
@@ -57,8 +56,8 @@ type groupCommitter struct {
 	deferredSearch atomic.Bool
 }
 
-func newGroupCommitter(conn *sql.DB, turn WriteTurn, stmts *stmtCache, max int) *groupCommitter {
-	g := &groupCommitter{conn: conn, turn: turn, stmts: stmts, max: max, reqs: make(chan writeReq, 4*max), quit: make(chan struct{})}
+func newGroupCommitter(conn *sql.DB, turn WriteTurn, max int) *groupCommitter {
+	g := &groupCommitter{conn: conn, turn: turn, max: max, reqs: make(chan writeReq, 4*max), quit: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
 	return g
@@ -179,20 +178,20 @@ func (g *groupCommitter) run(batch []writeReq) {
 		}
 	} else {
 		for i, r := range batch {
-			if _, err := g.exec(ctx, tx, "SAVEPOINT w"); err != nil {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 				_ = tx.Rollback()
 				fail(fmt.Errorf("db: savepoint: %w", err))
 				return
 			}
 			if err := call(ctx, tx, r); err != nil {
 				results[i] = err
-				if _, rerr := g.exec(ctx, tx, "ROLLBACK TO w"); rerr != nil {
+				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 					_ = tx.Rollback()
 					fail(fmt.Errorf("db: rollback to savepoint: %w", rerr))
 					return
 				}
 			}
-			if _, err := g.exec(ctx, tx, "RELEASE w"); err != nil {
+			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
 				_ = tx.Rollback()
 				fail(fmt.Errorf("db: release savepoint: %w", err))
 				return
@@ -234,7 +233,7 @@ var searchTables = []string{"leads", "contacts", "accounts", "deals", "sales_ord
 func (g *groupCommitter) indexPending(ctx context.Context, tx *sql.Tx) error {
 	var tables []string
 	err := func() error {
-		rows, err := g.query(ctx, tx, "SELECT DISTINCT tbl FROM fts_pending")
+		rows, err := tx.QueryContext(ctx, "SELECT DISTINCT tbl FROM fts_pending")
 		if err != nil {
 			return err
 		}
@@ -251,7 +250,7 @@ func (g *groupCommitter) indexPending(ctx context.Context, tx *sql.Tx) error {
 	if err != nil || len(tables) == 0 {
 		return nil // nothing to index (or the probe failed: try next time)
 	}
-	if _, err := g.exec(ctx, tx, "SAVEPOINT fts"); err != nil {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT fts"); err != nil {
 		return err
 	}
 	err = func() error {
@@ -259,42 +258,22 @@ func (g *groupCommitter) indexPending(ctx context.Context, tx *sql.Tx) error {
 			if !slices.Contains(searchTables, t) {
 				continue // not ours; dropped below
 			}
-			if _, err := g.exec(ctx, tx, "INSERT INTO "+t+"_fts (rowid, search) SELECT r.id, r.search FROM fts_pending p JOIN "+t+
+			if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+"_fts (rowid, search) SELECT r.id, r.search FROM fts_pending p JOIN "+t+
 				" r ON r.id = p.id WHERE p.tbl = '"+t+"'"); err != nil {
 				return fmt.Errorf("%s: %w", t, err)
 			}
 		}
-		_, err := g.exec(ctx, tx, "DELETE FROM fts_pending")
+		_, err := tx.ExecContext(ctx, "DELETE FROM fts_pending")
 		return err
 	}()
 	if err != nil {
 		slog.Warn("db: indexing new rows' search text failed; they stay noted for the next commit", "err", err)
-		if _, rerr := g.exec(ctx, tx, "ROLLBACK TO fts"); rerr != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO fts"); rerr != nil {
 			return rerr
 		}
 	}
-	_, err = g.exec(ctx, tx, "RELEASE fts")
+	_, err = tx.ExecContext(ctx, "RELEASE fts")
 	return err
-}
-
-// query runs a statement of the committer's own, prepared once.
-func (g *groupCommitter) query(ctx context.Context, tx *sql.Tx, q string) (*sql.Rows, error) {
-	if g.stmts != nil {
-		if st, ok := g.stmts.get(ctx, q); ok {
-			return tx.StmtContext(ctx, st).QueryContext(ctx)
-		}
-	}
-	return tx.QueryContext(ctx, q)
-}
-
-// exec runs one of the savepoint statements, prepared once.
-func (g *groupCommitter) exec(ctx context.Context, tx *sql.Tx, q string) (sql.Result, error) {
-	if g.stmts != nil {
-		if st, ok := g.stmts.get(ctx, q); ok {
-			return tx.StmtContext(ctx, st).ExecContext(ctx)
-		}
-	}
-	return tx.ExecContext(ctx, q)
 }
 
 // beginPatience is how long a write waits for another process (the CLI,

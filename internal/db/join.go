@@ -10,7 +10,7 @@ import (
 // join instead of committing on their own.
 type joined struct {
 	d     *DB
-	tx    *Tx
+	tx    *sql.Tx
 	after []func()
 }
 
@@ -33,7 +33,7 @@ func (d *DB) Join(ctx context.Context, tx *sql.Tx) context.Context {
 	if d.Dialect != Postgres {
 		return ctx
 	}
-	return context.WithValue(ctx, joinKey{}, &joined{d: d, tx: d.WrapTx(tx)})
+	return context.WithValue(ctx, joinKey{}, &joined{d: d, tx: tx})
 }
 
 // joinedOf is the transaction ctx joins for d, if any.
@@ -96,5 +96,5 @@ func Savepoint(ctx context.Context, tx *sql.Tx, name string, fn func() error) er
 
 // writeJoined runs fn inside the joined transaction j.
 func (j *joined) write(ctx context.Context, fn WriteFunc) error {
-	return Savepoint(ctx, j.tx.Tx, "joined_write", func() error { return fn(ctx, j.tx.Tx) })
+	return Savepoint(ctx, j.tx, "joined_write", func() error { return fn(ctx, j.tx) })
 }

@@ -53,11 +53,20 @@ func openCaching(dsn string) *cachingConnector {
 // database/sql never uses a connection from two goroutines at once, so
 // the cache needs no lock.
 func CachingConn(dc driver.Conn) driver.Conn {
-	return &cachingConn{inner: dc, stmts: map[string]*connStmt{}}
+	return &cachingConn{ConnBase: ConnBase{Inner: dc}, stmts: map[string]*connStmt{}}
+}
+
+// CachedStatements is how many statements c (a connection from
+// CachingConn) holds prepared; -1 when c does not cache.
+func CachedStatements(c driver.Conn) int {
+	if cc, ok := c.(*cachingConn); ok {
+		return len(cc.stmts)
+	}
+	return -1
 }
 
 type cachingConn struct {
-	inner driver.Conn
+	ConnBase
 	stmts map[string]*connStmt
 }
 
@@ -94,7 +103,7 @@ func (c *cachingConn) cached(ctx context.Context, query string) *connStmt {
 		}
 		return cs
 	}
-	p, ok := c.inner.(driver.ConnPrepareContext)
+	p, ok := c.Inner.(driver.ConnPrepareContext)
 	if !ok || len(c.stmts) >= maxConnStatements {
 		return nil
 	}
@@ -117,7 +126,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	if cs := c.cached(ctx, query); cs != nil {
 		return cs.st.(driver.StmtExecContext).ExecContext(ctx, args)
 	}
-	e, ok := c.inner.(driver.ExecerContext)
+	e, ok := c.Inner.(driver.ExecerContext)
 	if !ok {
 		return nil, driver.ErrSkip
 	}
@@ -131,25 +140,13 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 			return nil, err
 		}
 		cs.busy = true
-		return &cachedRows{Rows: rows, stmt: cs}, nil
+		return &cachedRows{RowsBase: RowsBase{rows}, stmt: cs}, nil
 	}
-	q, ok := c.inner.(driver.QueryerContext)
+	q, ok := c.Inner.(driver.QueryerContext)
 	if !ok {
 		return nil, driver.ErrSkip
 	}
 	return q.QueryContext(ctx, query, args)
-}
-
-func (c *cachingConn) Prepare(query string) (driver.Stmt, error) {
-	return c.PrepareContext(context.Background(), query)
-}
-
-func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	p, ok := c.inner.(driver.ConnPrepareContext)
-	if !ok {
-		return nil, errNoContext
-	}
-	return p.PrepareContext(ctx, query)
 }
 
 func (c *cachingConn) Close() error {
@@ -157,75 +154,100 @@ func (c *cachingConn) Close() error {
 		cs.st.Close()
 		delete(c.stmts, q)
 	}
-	return c.inner.Close()
+	return c.Inner.Close()
 }
 
-func (c *cachingConn) Begin() (driver.Tx, error) {
+// ConnBase passes a driver connection's methods and optional interfaces
+// on to Inner, as database/sql would find them on Inner itself; a
+// connection that wraps another embeds it and overrides what it changes.
+// (Prepare and Begin call ConnBase's own PrepareContext and BeginTx: a
+// wrapper that overrides those overrides these too.)
+type ConnBase struct{ Inner driver.Conn }
+
+func (c ConnBase) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c ConnBase) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	p, ok := c.Inner.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, errNoContext
+	}
+	return p.PrepareContext(ctx, query)
+}
+
+func (c ConnBase) Close() error { return c.Inner.Close() }
+
+func (c ConnBase) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	b, ok := c.inner.(driver.ConnBeginTx)
+func (c ConnBase) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	b, ok := c.Inner.(driver.ConnBeginTx)
 	if !ok {
 		return nil, errNoContext
 	}
 	return b.BeginTx(ctx, opts)
 }
 
-func (c *cachingConn) ResetSession(ctx context.Context) error {
-	if r, ok := c.inner.(driver.SessionResetter); ok {
+func (c ConnBase) ResetSession(ctx context.Context) error {
+	if r, ok := c.Inner.(driver.SessionResetter); ok {
 		return r.ResetSession(ctx)
 	}
 	return nil
 }
 
-func (c *cachingConn) IsValid() bool {
-	if v, ok := c.inner.(driver.Validator); ok {
+func (c ConnBase) IsValid() bool {
+	if v, ok := c.Inner.(driver.Validator); ok {
 		return v.IsValid()
 	}
 	return true
 }
 
-func (c *cachingConn) Ping(ctx context.Context) error {
-	if p, ok := c.inner.(driver.Pinger); ok {
+func (c ConnBase) Ping(ctx context.Context) error {
+	if p, ok := c.Inner.(driver.Pinger); ok {
 		return p.Ping(ctx)
 	}
 	return nil
 }
 
-func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
+func (c ConnBase) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.Inner.(driver.NamedValueChecker); ok {
 		return ch.CheckNamedValue(nv)
 	}
 	return driver.ErrSkip
 }
 
-// cachedRows frees its statement for the next call when closed.
-type cachedRows struct {
-	driver.Rows
-	stmt *connStmt
-}
+// RowsBase passes the optional interfaces of a driver's rows on to Rows;
+// rows that wrap others embed it and override Close.
+type RowsBase struct{ driver.Rows }
 
-func (r *cachedRows) Close() error {
-	defer func() { r.stmt.busy = false }()
-	return r.Rows.Close()
-}
-
-func (r *cachedRows) HasNextResultSet() bool {
+func (r RowsBase) HasNextResultSet() bool {
 	n, ok := r.Rows.(driver.RowsNextResultSet)
 	return ok && n.HasNextResultSet()
 }
 
-func (r *cachedRows) NextResultSet() error {
+func (r RowsBase) NextResultSet() error {
 	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
 		return n.NextResultSet()
 	}
 	return errors.New("db: no next result set")
 }
 
-func (r *cachedRows) ColumnTypeScanType(i int) reflect.Type {
+func (r RowsBase) ColumnTypeScanType(i int) reflect.Type {
 	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
 		return t.ColumnTypeScanType(i)
 	}
 	return reflect.TypeFor[any]()
+}
+
+// cachedRows frees its statement for the next call when closed.
+type cachedRows struct {
+	RowsBase
+	stmt *connStmt
+}
+
+func (r *cachedRows) Close() error {
+	defer func() { r.stmt.busy = false }()
+	return r.Rows.Close()
 }

@@ -11,10 +11,11 @@ import (
 // filters vary, and a cache must not grow with them.
 const maxCachedStatements = 2000
 
-// stmtCache keeps prepared statements of a pool. SQLite parses and plans
-// every statement it is given; for the short statements of a CRM write
-// that is a third of the work, so the queries the server runs over and
-// over are prepared once per connection. (pgx caches statements itself.)
+// stmtCache keeps prepared statements of SQLite's read pool. SQLite parses
+// and plans every statement it is given, so the queries the server runs
+// over and over are prepared once per connection. (The write pool's
+// connections cache theirs in the driver, CachingConn; pgx caches
+// statements itself.)
 type stmtCache struct {
 	pool *sql.DB
 	m    sync.Map // query → *sql.Stmt
@@ -55,67 +56,6 @@ type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// Tx is a write transaction whose statements come from the cache.
-type Tx struct {
-	*sql.Tx
-	cache *stmtCache
-	// bound are the statements already bound to this transaction:
-	// database/sql keeps every Tx.StmtContext until the transaction ends,
-	// so a long write (a 1C catalog of 100,000 products) that bound one
-	// per call would grow by a statement per call.
-	bound map[string]*sql.Stmt
-}
-
-// WrapTx returns tx with cached statements (a no-op wrapper on PostgreSQL).
-func (d *DB) WrapTx(tx *sql.Tx) *Tx {
-	return &Tx{Tx: tx, cache: d.writeStmts}
-}
-
-func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
-	if t.cache == nil {
-		return nil
-	}
-	if st, ok := t.bound[q]; ok {
-		return st
-	}
-	st, ok := t.cache.get(ctx, q)
-	if !ok {
-		return nil
-	}
-	bst := t.Tx.StmtContext(ctx, st)
-	if t.bound == nil {
-		t.bound = map[string]*sql.Stmt{}
-	}
-	if len(t.bound) < 256 {
-		t.bound[q] = bst
-	}
-	return bst
-}
-
-// ExecContext runs q in the transaction.
-func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := t.stmt(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return t.Tx.ExecContext(ctx, q, args...)
-}
-
-// QueryContext runs q in the transaction.
-func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := t.stmt(ctx, q); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return t.Tx.QueryContext(ctx, q, args...)
-}
-
-// QueryRowContext runs q in the transaction.
-func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := t.stmt(ctx, q); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return t.Tx.QueryRowContext(ctx, q, args...)
 }
 
 // reader runs queries on the read pool with cached statements (SQLite),

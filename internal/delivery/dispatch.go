@@ -10,7 +10,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 )
@@ -70,13 +69,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		n = 0
-		q := s.db.WrapTx(tx) // cached statements: this runs every few milliseconds under load
 		var cursor int64
-		err := q.QueryRowContext(ctx, "SELECT last_id FROM outbox_cursors WHERE name = $1", cursorName).Scan(&cursor)
+		err := tx.QueryRowContext(ctx, "SELECT last_id FROM outbox_cursors WHERE name = $1", cursorName).Scan(&cursor)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("delivery: read cursor: %w", err)
 		}
-		hooks, err := s.listWebhooks(ctx, q, "SELECT "+webhookColumns+" FROM outbound_webhooks WHERE active = TRUE ORDER BY id")
+		hooks, err := s.listWebhooks(ctx, tx, "SELECT "+webhookColumns+" FROM outbound_webhooks WHERE active = TRUE ORDER BY id")
 		if err != nil {
 			return err
 		}
@@ -84,15 +82,15 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 			// Nobody listens: skip to the end of the log, so that a
 			// webhook created later does not receive the past.
 			var last int64
-			if err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&last); err != nil {
+			if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&last); err != nil {
 				return fmt.Errorf("delivery: read log end: %w", err)
 			}
 			if last > cursor {
-				return advance(ctx, q, last)
+				return advance(ctx, tx, last)
 			}
 			return nil
 		}
-		evs, err := events.Read(ctx, q, events.Query{After: cursor, Limit: dispatchBatch, Raw: true})
+		evs, err := events.Read(ctx, tx, events.Query{After: cursor, Limit: dispatchBatch, Raw: true})
 		if err != nil {
 			return err
 		}
@@ -136,7 +134,7 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		if err := s.runner.InsertManyTx(ctx, tx, jobs); err != nil {
 			return err
 		}
-		return advance(ctx, q, evs[n-1].ID)
+		return advance(ctx, tx, evs[n-1].ID)
 	})
 	return n, err
 }
@@ -199,7 +197,7 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []pendingRow, now in
 }
 
 // advance moves the cursor forward to last, never back.
-func advance(ctx context.Context, tx *db.Tx, last int64) error {
+func advance(ctx context.Context, tx *sql.Tx, last int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO outbox_cursors (name, last_id) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id WHERE outbox_cursors.last_id < excluded.last_id`, cursorName, last)
 	if err != nil {

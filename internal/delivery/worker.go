@@ -242,8 +242,7 @@ func (s *Service) record(ctx context.Context, id int64, a attempt, status string
 		}
 		return nil
 	}
-	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, sqlTx *sql.Tx) error {
-		tx := s.db.WrapTx(sqlTx)
+	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, at, status_code, latency_ms, error, response_excerpt)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.at.UnixMicro(), a.status, a.latency.Milliseconds(), a.err, a.excerpt); err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"reflect"
 	"sync"
 
 	"github.com/obmen/obmen/internal/db"
@@ -27,18 +26,17 @@ func (c *turnConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &turnConn{inner: db.CachingConn(dc), turn: c.turn}, nil
+	return &turnConn{ConnBase: db.ConnBase{Inner: db.CachingConn(dc)}, turn: c.turn}, nil
 }
 
 func (c *turnConnector) Driver() driver.Driver { return c.drv }
 
-// inner is what the modernc.org/sqlite connection offers; Connect checks
-// nothing because database/sql probes these interfaces itself, so turnConn
-// falls back exactly as database/sql would.
+// turnConn is a caching connection (db.CachingConn) that takes the turn;
+// db.ConnBase passes on what it does not change.
 type turnConn struct {
-	inner driver.Conn
-	turn  db.WriteTurn
-	tx    *turnTx // the transaction in progress, if any
+	db.ConnBase
+	turn db.WriteTurn
+	tx   *turnTx // the transaction in progress, if any
 }
 
 // uninterrupted is ctx for running a statement on River's connection:
@@ -77,7 +75,7 @@ func (c *turnConn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *turnConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	p, ok := c.inner.(driver.ConnPrepareContext)
+	p, ok := c.Inner.(driver.ConnPrepareContext)
 	if !ok {
 		return nil, errNoContext
 	}
@@ -88,14 +86,14 @@ func (c *turnConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 	return &turnStmt{inner: st, conn: c}, nil
 }
 
-func (c *turnConn) Close() error { return c.inner.Close() }
+func (c *turnConn) Close() error { return c.Inner.Close() }
 
 func (c *turnConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
 func (c *turnConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	b, ok := c.inner.(driver.ConnBeginTx)
+	b, ok := c.Inner.(driver.ConnBeginTx)
 	if !ok {
 		return nil, errNoContext
 	}
@@ -125,7 +123,7 @@ func (c *turnConn) outside(ctx context.Context) (func(), error) {
 }
 
 func (c *turnConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	e, ok := c.inner.(driver.ExecerContext)
+	e, ok := c.Inner.(driver.ExecerContext)
 	if !ok {
 		return nil, driver.ErrSkip
 	}
@@ -138,7 +136,7 @@ func (c *turnConn) ExecContext(ctx context.Context, query string, args []driver.
 }
 
 func (c *turnConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	q, ok := c.inner.(driver.QueryerContext)
+	q, ok := c.Inner.(driver.QueryerContext)
 	if !ok {
 		return nil, driver.ErrSkip
 	}
@@ -151,35 +149,7 @@ func (c *turnConn) QueryContext(ctx context.Context, query string, args []driver
 		give()
 		return nil, err
 	}
-	return &turnRows{Rows: rows, give: give}, nil
-}
-
-func (c *turnConn) ResetSession(ctx context.Context) error {
-	if r, ok := c.inner.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (c *turnConn) IsValid() bool {
-	if v, ok := c.inner.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-func (c *turnConn) Ping(ctx context.Context) error {
-	if p, ok := c.inner.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
-}
-
-func (c *turnConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
-		return ch.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
+	return &turnRows{RowsBase: db.RowsBase{Rows: rows}, give: give}, nil
 }
 
 type turnTx struct {
@@ -247,36 +217,17 @@ func (s *turnStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 		give()
 		return nil, err
 	}
-	return &turnRows{Rows: rows, give: give}, nil
+	return &turnRows{RowsBase: db.RowsBase{Rows: rows}, give: give}, nil
 }
 
 // turnRows gives the turn back when the rows of a statement outside a
 // transaction are closed.
 type turnRows struct {
-	driver.Rows
+	db.RowsBase
 	give func()
 }
 
 func (r *turnRows) Close() error {
 	defer r.give()
 	return r.Rows.Close()
-}
-
-func (r *turnRows) HasNextResultSet() bool {
-	n, ok := r.Rows.(driver.RowsNextResultSet)
-	return ok && n.HasNextResultSet()
-}
-
-func (r *turnRows) NextResultSet() error {
-	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
-		return n.NextResultSet()
-	}
-	return errors.New("jobs: no next result set")
-}
-
-func (r *turnRows) ColumnTypeScanType(i int) reflect.Type {
-	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
-		return t.ColumnTypeScanType(i)
-	}
-	return reflect.TypeFor[any]()
 }

@@ -26,7 +26,7 @@ func (t *Tx) Ctx() context.Context { return t.ctx }
 func (t *Tx) Now() time.Time { return t.now }
 
 // SQL is the write's transaction, for a package's own tables.
-func (t *Tx) SQL() *db.Tx { return t.tx }
+func (t *Tx) SQL() *sql.Tx { return t.tx }
 
 // addRecord is createRecord inside an open Tx.
 func addRecord[T any, P record[T]](t *Tx, entity string, v *T, check func(txq, *T) error, insert func(*Tx, *T) error) error {

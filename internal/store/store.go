@@ -68,7 +68,7 @@ type querier interface {
 // events it will append at the end.
 type Tx struct {
 	ctx    context.Context
-	tx     *db.Tx
+	tx     *sql.Tx
 	actor  crm.Actor
 	now    time.Time
 	events []*events.Event
@@ -162,7 +162,7 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 		if hasIntake {
 			ctx = WithIntake(ctx, in)
 		}
-		t := &Tx{ctx: ctx, tx: s.db.WrapTx(tx), actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
+		t := &Tx{ctx: ctx, tx: tx, actor: actor, now: s.now().Truncate(time.Microsecond), store: s}
 		if err := fn(t); err != nil {
 			return err
 		}

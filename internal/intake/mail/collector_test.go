@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/riverqueue/river"
 	"golang.org/x/text/encoding/charmap"
 
@@ -405,6 +406,25 @@ func TestCollectorDeletesOld(t *testing.T) {
 	})
 }
 
+// orderMailbox gives a new Dovecot user n letters, each with an order
+// file titled "<title> <i>", and makes the collector name for that
+// mailbox, moving what it took to "Done".
+func orderMailbox(t *testing.T, dc *dovecot, e *env, name, title string, n int) (*imapclient.Client, mail.Collector) {
+	t.Helper()
+	login := nextUser()
+	imc := dc.client(t, login)
+	for i := 0; i < n; i++ {
+		appendMsg(t, imc, "INBOX", message(fmt.Sprintf("ORDER: %d", i), fmt.Sprintf("<%s%d@site>", name, i),
+			part{"application/json", "o.json", []byte(orderFile(fmt.Sprintf("%s %d", title, i), i))}))
+	}
+	c, err := e.service().Create(context.Background(), mail.Collector{Name: name, Enabled: true, Host: "127.0.0.1", Port: dc.Port,
+		Security: mail.SecurityNone, Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imc, c
+}
+
 // TestCollectorRacingInstances: two Obmen instances run the same
 // collector at once; every message still makes exactly one lead.
 func TestCollectorRacingInstances(t *testing.T) {
@@ -412,18 +432,8 @@ func TestCollectorRacingInstances(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		e := newEnv(t, d)
-		login := nextUser()
-		imc := dc.client(t, login)
 		const n = 60
-		for i := 0; i < n; i++ {
-			appendMsg(t, imc, "INBOX", message(fmt.Sprintf("ORDER: %d", i), fmt.Sprintf("<race%d@site>", i),
-				part{"application/json", "o.json", []byte(orderFile(fmt.Sprintf("Гонка %d", i), i))}))
-		}
-		c, err := e.service().Create(ctx, mail.Collector{Name: "race", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
-			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		imc, c := orderMailbox(t, dc, e, "race", "Гонка", n)
 		errs := make(chan error, 2)
 		for range 2 {
 			go func() {
@@ -463,18 +473,8 @@ func TestCollectorLeaseRenewedWithinBatch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		e := newEnv(t, d)
-		login := nextUser()
-		imc := dc.client(t, login)
 		const n = 64 // one batch, eight rounds of the takers
-		for i := 0; i < n; i++ {
-			appendMsg(t, imc, "INBOX", message(fmt.Sprintf("ORDER: %d", i), fmt.Sprintf("<slow%d@site>", i),
-				part{"application/json", "o.json", []byte(orderFile(fmt.Sprintf("Медленно %d", i), i))}))
-		}
-		c, err := e.service().Create(ctx, mail.Collector{Name: "slow", Enabled: true, Host: "127.0.0.1", Port: dc.Port, Security: mail.SecurityNone,
-			Login: login, Password: dovecotPassword, UserID: e.admin.UserID, ProcessedFolder: "Done"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		imc, c := orderMailbox(t, dc, e, "slow", "Медленно", n)
 		s := e.service()
 		// Long enough for the run to reach its first message under -race
 		// and load (the collector's scheduled runs take a lease run out);
