@@ -110,7 +110,24 @@ pkgs_whose_tests_match() {
 	done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${PKGS[@]}")
 }
 
+# disk_report: free space where the builds and the tests write (the build
+# cache, the temporary folder). A CI machine once ran out of disk in the
+# middle of the suite ("no space left on device" from the linker): the
+# suite needs about 3 GB in the build cache and 1-2 GB in the temporary
+# folder; this line says how much there was.
+disk_report() {
+	local gocache tmp
+	gocache=$(go env GOCACHE)
+	mkdir -p "$gocache"
+	tmp=${TMPDIR:-/tmp}
+	printf 'disk (%s): build cache %s: %s free (it holds %s); temporary folder %s: %s free\n' "$1" \
+		"$gocache" "$(df -h --output=avail "$gocache" | tail -1 | tr -d ' ')" "$(du -sh "$gocache" 2>/dev/null | cut -f1)" \
+		"$tmp" "$(df -h --output=avail "$tmp" | tail -1 | tr -d ' ')"
+}
+
 failed=()
+heading disk
+disk_report start
 
 # ---------------------------------------------------------------- lint
 if [ "${OBMEN_TEST_SKIP_LINT:-}" = 1 ]; then
@@ -170,6 +187,7 @@ else
 	failed+=(test-race)
 fi
 echo "race pass: $(($(date +%s) - t0)) s"
+disk_report "after the race pass"
 heading "test (engine tests on SQLite, without -race)"
 t0=$(date +%s)
 # Only the packages that have engine tests (storetest.Each, EachStore,
@@ -310,6 +328,7 @@ else
 fi
 
 echo
+disk_report end
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "FAILED stages: ${failed[*]}"
 	exit 1
