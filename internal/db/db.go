@@ -81,7 +81,8 @@ type DB struct {
 	// connection it runs on, for RawTx.
 	pgTxConns sync.Map // *sql.Tx → *sql.Conn
 
-	commits atomic.Int64 // transactions Write committed (see Commits)
+	commits     atomic.Int64 // transactions Write committed (see Commits)
+	walRestarts atomic.Int64 // SQLite: restartWAL's completed checkpoints (tests)
 }
 
 // Commits counts the transactions Write has committed since Open: on

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"container/list"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -10,7 +11,9 @@ import (
 
 // maxConnStatements bounds one connection's cached statements: the
 // statements written in the code are a few hundred texts, but those with
-// a list of parameters vary with its length.
+// a list of parameters vary with its length, and a connection that ran
+// the migrations has seen hundreds of texts it will never run again. The
+// least recently used one makes room for a new one.
 const maxConnStatements = 256
 
 // cachingConnector opens SQLite connections that prepare each statement
@@ -53,7 +56,7 @@ func openCaching(dsn string) *cachingConnector {
 // database/sql never uses a connection from two goroutines at once, so
 // the cache needs no lock.
 func CachingConn(dc driver.Conn) driver.Conn {
-	return &cachingConn{ConnBase: ConnBase{Inner: dc}, stmts: map[string]*connStmt{}}
+	return &cachingConn{ConnBase: ConnBase{Inner: dc}, stmts: map[string]*list.Element{}, lru: list.New()}
 }
 
 // CachedStatements is how many statements c (a connection from
@@ -67,13 +70,15 @@ func CachedStatements(c driver.Conn) int {
 
 type cachingConn struct {
 	ConnBase
-	stmts map[string]*connStmt
+	stmts map[string]*list.Element // of lru
+	lru   *list.List               // *connStmt, the most recently used first
 }
 
 // connStmt is a cached statement; busy while its rows are open.
 type connStmt struct {
-	st   driver.Stmt
-	busy bool
+	query string
+	st    driver.Stmt
+	busy  bool
 }
 
 var (
@@ -97,14 +102,16 @@ var errNoContext = errors.New("db: the SQLite driver lacks a context-aware metho
 // is busy, the cache is full, or it does not prepare (the plain call then
 // reports why).
 func (c *cachingConn) cached(ctx context.Context, query string) *connStmt {
-	if cs, ok := c.stmts[query]; ok {
+	if e, ok := c.stmts[query]; ok {
+		cs := e.Value.(*connStmt)
 		if cs.busy {
 			return nil
 		}
+		c.lru.MoveToFront(e)
 		return cs
 	}
 	p, ok := c.Inner.(driver.ConnPrepareContext)
-	if !ok || len(c.stmts) >= maxConnStatements {
+	if !ok || !c.makeRoom() {
 		return nil
 	}
 	st, err := p.PrepareContext(ctx, query)
@@ -117,9 +124,28 @@ func (c *cachingConn) cached(ctx context.Context, query string) *connStmt {
 		st.Close()
 		return nil
 	}
-	cs := &connStmt{st: st}
-	c.stmts[query] = cs
+	cs := &connStmt{query: query, st: st}
+	c.stmts[query] = c.lru.PushFront(cs)
 	return cs
+}
+
+// makeRoom closes the least recently used statement whose rows are not
+// open when the cache is full; false when every one is busy.
+func (c *cachingConn) makeRoom() bool {
+	if c.lru.Len() < maxConnStatements {
+		return true
+	}
+	for e := c.lru.Back(); e != nil; e = e.Prev() {
+		cs := e.Value.(*connStmt)
+		if cs.busy {
+			continue
+		}
+		cs.st.Close()
+		c.lru.Remove(e)
+		delete(c.stmts, cs.query)
+		return true
+	}
+	return false
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -150,10 +176,11 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) Close() error {
-	for q, cs := range c.stmts {
-		cs.st.Close()
+	for q, e := range c.stmts {
+		e.Value.(*connStmt).st.Close()
 		delete(c.stmts, q)
 	}
+	c.lru.Init()
 	return c.Inner.Close()
 }
 

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,5 +102,65 @@ func TestCachingConn(t *testing.T) {
 	}
 	if _, err := p.ExecContext(ctx, "INSERT INTO nowhere VALUES (1)"); err == nil || !strings.Contains(err.Error(), "no such table: nowhere") {
 		t.Fatalf("a bad statement: %v", err)
+	}
+}
+
+// TestCachingConnMakesRoom: a connection that has run more one-off texts
+// than it caches (the migrations run hundreds) still caches the texts it
+// runs after them, dropping the least recently used; a statement whose
+// rows are open is not dropped.
+func TestCachingConnMakesRoom(t *testing.T) {
+	registerFold()
+	p := sql.OpenDB(openCaching("file:" + filepath.Join(t.TempDir(), "c.db")))
+	defer p.Close()
+	p.SetMaxOpenConns(1)
+	ctx := context.Background()
+	conn, err := p.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cached := func(query string) bool {
+		t.Helper()
+		var ok bool
+		if err := conn.Raw(func(dc any) error { _, ok = dc.(*cachingConn).stmts[query]; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	const hot = "SELECT 1 + ?"
+	// Open rows of the first text keep it through the churn.
+	const held = "SELECT value FROM (SELECT 1 AS value UNION ALL SELECT 2)"
+	rows, err := conn.QueryContext(ctx, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * maxConnStatements {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS once%d (n INTEGER)", i)); err != nil {
+			t.Fatal(err)
+		}
+		if i > maxConnStatements && i%16 == 0 { // first after the cache is full
+			var v int
+			if err := conn.QueryRowContext(ctx, hot, i).Scan(&v); err != nil || v != 1+i {
+				t.Fatalf("%s with %d: %d, %v", hot, i, v, err)
+			}
+		}
+	}
+	if !cached(held) {
+		t.Error("a statement with open rows was dropped")
+	}
+	rows.Close()
+	if !cached(hot) {
+		t.Errorf("%q, run all along, is not cached after %d one-off texts", hot, 2*maxConnStatements)
+	}
+	if cached("CREATE TABLE IF NOT EXISTS once0 (n INTEGER)") {
+		t.Error("the least recently used text is still cached")
+	}
+	var n int
+	if err := conn.Raw(func(dc any) error { n = len(dc.(*cachingConn).stmts); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n > maxConnStatements {
+		t.Errorf("%d statements cached, the limit is %d", n, maxConnStatements)
 	}
 }

@@ -1,0 +1,95 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestWALRestartsInTheTurn: once the WAL is longer than restartAfter the
+// checkpoint loop starts it again from the beginning — which no writer
+// would do while readers hold snapshots in it — and does that in the
+// write turn: not while another writer of this process holds the turn,
+// and as soon as it is free.
+func TestWALRestartsInTheTurn(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, Options{SQLitePath: filepath.Join(t.TempDir(), "w.db"), GroupCommitMax: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	write := func(q string, args ...any) {
+		t.Helper()
+		if err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, q, args...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// frames is the WAL's length in frames (a PASSIVE checkpoint, which
+	// never starts it again, reports it).
+	frames := func() int {
+		t.Helper()
+		var busy, log, done int
+		if err := d.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
+			t.Fatal(err)
+		}
+		return log
+	}
+	write("CREATE TABLE t (b BLOB)")
+	// A reader keeps a snapshot in the WAL while the rows go in.
+	rtx, err := d.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := rtx.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	// The turn is ours: the checkpoint loop must wait for it.
+	if err := d.turn.Take(ctx); err != nil {
+		t.Fatal(err)
+	}
+	given := false
+	defer func() {
+		if !given {
+			d.turn.Give()
+		}
+	}()
+	// Written past the turn, as the group committer would not: the
+	// rows of restartAfter frames and more.
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < restartAfter/50+20; i++ {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO t SELECT randomblob(3500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) SELECT x FROM c)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	rtx.Rollback()
+	if f := frames(); f <= restartAfter {
+		t.Fatalf("the WAL has %d frames after the rows, want more than %d", f, restartAfter)
+	}
+	time.Sleep(4 * checkpointEvery)
+	if n := d.walRestarts.Load(); n != 0 {
+		t.Fatalf("the WAL was restarted %d times while another writer held the turn", n)
+	}
+	d.turn.Give()
+	given = true
+	deadline := time.Now().Add(10 * time.Second)
+	for d.walRestarts.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL of %d frames was not restarted %s after the turn was given back", frames(), 10*time.Second)
+		}
+		time.Sleep(checkpointEvery / 2)
+	}
+	write("INSERT INTO t VALUES (x'00')") // the next write starts at the beginning
+	if f := frames(); f > 10 {
+		t.Errorf("the write after the restart left %d frames in the WAL", f)
+	}
+}
