@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -55,16 +56,42 @@ func (d *DB) checkpointLoop() {
 // every two seconds (it also truncates and syncs the file: ~45 ms of its
 // own); a RESTART in the turn holds it 0.1–8 ms.
 func (d *DB) restartWAL(ctx context.Context) {
+	if time.Now().UnixNano() < d.restartNotBefore.Load() {
+		return
+	}
 	mode := "RESTART"
 	if st, err := os.Stat(d.path + "-wal"); err == nil && st.Size() > truncateBeyond {
 		mode = "TRUNCATE"
 	}
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	// A reader in a long read (an export walking a catalog) would hold
+	// every writer for the whole busy timeout: the restart waits a little
+	// and, if the readers are not done, leaves it for a while.
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.Itoa(int(restartPatience.Milliseconds()))); err != nil {
+		return
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = "+strconv.Itoa(busyTimeoutMS))
 	if err := d.turn.Take(ctx); err != nil {
 		return
 	}
 	defer d.turn.Give()
 	var busy, logFrames, done int
-	if err := d.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done); err == nil && busy == 0 {
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
+	switch {
+	case err == nil && busy == 0:
 		d.walRestarts.Add(1)
+	case err == nil || isBusy(err):
+		d.restartNotBefore.Store(time.Now().Add(restartBackoff).UnixNano())
 	}
 }
+
+// restartPatience is how long restartWAL waits for readers (holding every
+// writer meanwhile); restartBackoff how long it then leaves the WAL be.
+const (
+	restartPatience = 100 * time.Millisecond
+	restartBackoff  = 5 * time.Second
+)

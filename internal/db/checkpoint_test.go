@@ -93,3 +93,64 @@ func TestWALRestartsInTheTurn(t *testing.T) {
 		t.Errorf("the write after the restart left %d frames in the WAL", f)
 	}
 }
+
+// TestWALRestartLeavesLongReaders: a reader that keeps its snapshot (an
+// export walking a catalog) makes the restart give up after a short wait
+// and leave the WAL for a while, instead of holding every writer for the
+// connection's whole busy timeout (15 s).
+func TestWALRestartLeavesLongReaders(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, Options{SQLitePath: filepath.Join(t.TempDir(), "w.db"), GroupCommitMax: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	write := func(q string) {
+		t.Helper()
+		if err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, q)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("CREATE TABLE t (b BLOB)")
+	write("INSERT INTO t VALUES (x'00')")
+	// The turn is held while the rows go in and the reader starts: its
+	// snapshot then holds every frame, all of which a checkpoint may copy,
+	// so the restart is tried while the reader goes on.
+	if err := d.turn.Take(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < restartAfter/50+20; i++ {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO t SELECT randomblob(3500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) SELECT x FROM c)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	rtx, err := d.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback()
+	var n int
+	if err := rtx.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	d.turn.Give()
+	deadline := time.Now().Add(10 * time.Second)
+	for d.restartNotBefore.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no restart gave up within %s of the long reader (restarts: %d)", 10*time.Second, d.walRestarts.Load())
+		}
+		time.Sleep(checkpointEvery / 2)
+	}
+	if n := d.walRestarts.Load(); n != 0 {
+		t.Errorf("the WAL was restarted %d times under a reader that kept its snapshot", n)
+	}
+	write("INSERT INTO t VALUES (x'01')") // the writers go on
+}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,8 @@ type DB struct {
 
 	commits     atomic.Int64 // transactions Write committed (see Commits)
 	walRestarts atomic.Int64 // SQLite: restartWAL's completed checkpoints (tests)
+
+	restartNotBefore atomic.Int64 // SQLite: restartWAL backs off until then (Unix nanoseconds)
 }
 
 // Commits counts the transactions Write has committed since Open: on
@@ -95,6 +98,9 @@ func (d *DB) Commits() int64 {
 	}
 	return d.commits.Load()
 }
+
+// busyTimeoutMS is how long a SQLite connection waits for another's lock.
+const busyTimeoutMS = 15000
 
 // Open opens (creating if needed) the database described by o. It does not
 // migrate; call Migrate.
@@ -149,7 +155,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 	for _, p := range []string{
 		"journal_mode(WAL)",
 		"synchronous(" + sync + ")",
-		"busy_timeout(15000)",
+		"busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")",
 		"foreign_keys(ON)",
 		"temp_store(MEMORY)",
 	} {

@@ -99,7 +99,7 @@ var (
 var errNoContext = errors.New("db: the SQLite driver lacks a context-aware method")
 
 // cached is the statement for query, prepared on first use; nil when it
-// is busy, the cache is full, or it does not prepare (the plain call then
+// is busy, the cache is full of busy ones, or it does not prepare (the plain call then
 // reports why).
 func (c *cachingConn) cached(ctx context.Context, query string) *connStmt {
 	if e, ok := c.stmts[query]; ok {
