@@ -65,7 +65,8 @@ func startMTA(t testing.TB) *mta {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	m := &mta{Plain: dovecottest.FreePort(t), STARTTLS: dovecottest.FreePort(t), SSL: dovecottest.FreePort(t), Dovecot: dc, dir: dir}
+	ports := dovecottest.FreePorts(t, 3)
+	m := &mta{Plain: ports[0], STARTTLS: ports[1], SSL: ports[2], Dovecot: dc, dir: dir}
 	for name, text := range map[string]string{"cert.pem": dc.CertPEM, "key.pem": dc.KeyPEM} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o640); err != nil {
 			t.Fatal(err)

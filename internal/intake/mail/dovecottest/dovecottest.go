@@ -50,12 +50,25 @@ const Password = "secret"
 
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return FreePorts(t, 1)[0]
+}
+
+// FreePorts returns n distinct free loopback ports for one server: the
+// listeners that found them stay open until all are found — closed one by
+// one, two calls of FreePort can return the same port (CI once gave
+// Dovecot's IMAP and IMAPS listeners one port: "duplicate listener").
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // Start runs a Dovecot for the test; it is stopped when the test ends.
@@ -112,7 +125,8 @@ func Start(t testing.TB) *Server {
 			t.Fatal(err)
 		}
 	}
-	d := &Server{Port: FreePort(t), TLSPort: FreePort(t), TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"},
+	ports := FreePorts(t, 2)
+	d := &Server{Port: ports[0], TLSPort: ports[1], TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"},
 		Dir: dir, MailDir: filepath.Join(dir, "mail"), UID: uid, GID: gid, CertPEM: certPEM, KeyPEM: keyPEM}
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
