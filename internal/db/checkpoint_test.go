@@ -61,16 +61,7 @@ func TestWALRestartsInTheTurn(t *testing.T) {
 	}()
 	// Written past the turn, as the group committer would not: the
 	// rows of restartAfter frames and more.
-	conn, err := d.write.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < restartAfter/50+20; i++ {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO t SELECT randomblob(3500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) SELECT x FROM c)"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conn.Close()
+	fillWAL(t, d)
 	rtx.Rollback()
 	if f := frames(); f <= restartAfter {
 		t.Fatalf("the WAL has %d frames after the rows, want more than %d", f, restartAfter)
@@ -122,16 +113,7 @@ func TestWALRestartLeavesLongReaders(t *testing.T) {
 	if err := d.turn.Take(ctx); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := d.write.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < restartAfter/50+20; i++ {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO t SELECT randomblob(3500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) SELECT x FROM c)"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conn.Close()
+	fillWAL(t, d)
 	rtx, err := d.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -153,4 +135,21 @@ func TestWALRestartLeavesLongReaders(t *testing.T) {
 		t.Errorf("the WAL was restarted %d times under a reader that kept its snapshot", n)
 	}
 	write("INSERT INTO t VALUES (x'01')") // the writers go on
+}
+
+// fillWAL writes rows of more than restartAfter frames into t, on a
+// connection of the write pool and past the turn (the caller holds it).
+func fillWAL(t *testing.T, d *DB) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := 0; i < restartAfter/50+20; i++ {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO t SELECT randomblob(3500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) SELECT x FROM c)"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
