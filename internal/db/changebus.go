@@ -15,6 +15,11 @@ import (
 // ChangeChannel is the PostgreSQL notification channel of ChangeBus.
 const ChangeChannel = "obmen_changes"
 
+// CredentialsChannel is notified by the triggers of migration 0061 when
+// an API key or a user changes; the bus's listener moves the database's
+// credentials epoch on (DB.CredentialsEpoch).
+const CredentialsChannel = "obmen_credentials"
+
 // ChangeBus wakes the workers of every instance on one PostgreSQL when any
 // of them commits a change (issue 21): deliveries and bundle triggers no
 // longer wait for the next poll of the instance that happens to run
@@ -131,9 +136,17 @@ func (b *ChangeBus) listenConn(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+ChangeChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangeChannel+"; LISTEN "+CredentialsChannel); err != nil {
 		return err
 	}
+	// From here every change of a credential reaches this process; what
+	// was cached before (while nothing listened) is not trusted.
+	b.d.CredentialsChanged()
+	b.d.credHeard.Store(true)
+	defer func() {
+		b.d.credHeard.Store(false)
+		b.d.CredentialsChanged()
+	}()
 	b.listenOnce.Do(func() { close(b.listening) })
 	// A change may have come while the connection was down.
 	b.wake()
@@ -141,6 +154,10 @@ func (b *ChangeBus) listenConn(ctx context.Context) error {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
+		}
+		if n.Channel == CredentialsChannel {
+			b.d.CredentialsChanged()
+			continue
 		}
 		if n.Payload == b.id {
 			continue // this instance's own: its commit hook woke it

@@ -86,7 +86,34 @@ type DB struct {
 	walRestarts atomic.Int64 // SQLite: restartWAL's completed checkpoints (tests)
 
 	restartNotBefore atomic.Int64 // SQLite: restartWAL backs off until then (Unix nanoseconds)
+
+	// credEpoch counts the changes of credentials this process has heard
+	// of (CredentialsChanged); credHeard is true while a ChangeBus listens
+	// to CredentialsChannel, so that every change in the database reaches
+	// it (see CredentialsEpoch).
+	credEpoch atomic.Uint64
+	credHeard atomic.Bool
 }
+
+// CredentialsEpoch is for caching what an API key check reads (PostgreSQL,
+// issue 21: one statement less per request). heard is true only while
+// this process's ChangeBus listens to CredentialsChannel, which the
+// triggers of migration 0061 notify at the commit of any change of a key
+// or a user — made by any instance, the CLI or plain SQL. A cached answer
+// is good while the epoch it was read under is the current one: every
+// notification, every local change (CredentialsChanged) and every loss
+// or return of the listening connection moves the epoch on. Read the
+// epoch before the query and cache its answer only if it is unchanged
+// after: a change committed meanwhile is then either seen by the query
+// or heard after it, and so never cached past its notification.
+func (d *DB) CredentialsEpoch() (epoch uint64, heard bool) {
+	heard = d.credHeard.Load()
+	return d.credEpoch.Load(), heard
+}
+
+// CredentialsChanged moves the credentials epoch on: a change of a key or
+// a user was committed (through this process, or heard of).
+func (d *DB) CredentialsChanged() { d.credEpoch.Add(1) }
 
 // Commits counts the transactions Write has committed since Open: on
 // SQLite one per group commit, on PostgreSQL one per Write outside a

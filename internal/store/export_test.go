@@ -13,6 +13,9 @@ func (s *Store) SetAfterAppendHook(f func()) { s.afterAppend = f }
 // before its transaction begins (tests only).
 func (s *Store) SetBeforeWriteHook(f func()) { s.beforeWrite = f }
 
+// KeyReads counts CheckAPIKey's reads of the database (tests only).
+func (s *Store) KeyReads() int64 { return s.keyReads.Load() }
+
 // SetClock replaces the store's clock (tests only).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obmen/obmen/internal/crm"
@@ -40,6 +41,8 @@ type Store struct {
 	// its transaction begins: a change made there races the write.
 	beforeWrite func()
 	cache       lookupCache
+	keys        keyCache     // PostgreSQL: CheckAPIKey's reads
+	keyReads    atomic.Int64 // CheckAPIKey's reads of the database (tests)
 	onCommit    func()   // after a write that logged events has committed
 	seen        sync.Map // user id → when NoteSeen last wrote (time.Time)
 }
@@ -196,7 +199,11 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 		// the lookup cache holds — so they clear it (again after a joined
 		// transaction's commit: a read meanwhile may have cached the old).
 		s.cache.clear()
-		s.db.AfterCommit(ctx, s.cache.clear)
+		s.db.CredentialsChanged()
+		s.db.AfterCommit(ctx, func() {
+			s.cache.clear()
+			s.db.CredentialsChanged()
+		})
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -286,11 +287,22 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	if !ok || len(prefix) != 12 || len(secret) != 64 {
 		return KeyOwner{}, ErrBadCredentials
 	}
-	// Not cached: a key revoked or a user disabled by another process
-	// (the CLI, another instance) stops working at its next request.
+	epoch, heard := s.db.CredentialsEpoch()
+	if heard {
+		if e, ok := s.keys.get(prefix, epoch); ok {
+			if subtle.ConstantTimeCompare([]byte(keyHash(secret)), []byte(e.hash)) != 1 {
+				return KeyOwner{}, ErrBadCredentials
+			}
+			ko := e.ko
+			ko.User.Phones = slices.Clone(ko.User.Phones)
+			s.NoteSeen(ctx, ko.User.ID)
+			return ko, nil
+		}
+	}
 	var ko KeyOwner
 	var hash string
 	var lastUsed int64
+	s.keyReads.Add(1)
 	row := s.db.Reader().QueryRowContext(ctx, `SELECT k.id, k.hash, k.last_used_at, `+prefixed("u.", userColumns)+`
 		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = $1 AND k.revoked_at = 0`, prefix)
 	var u crm.User
@@ -305,13 +317,25 @@ func (s *Store) CheckAPIKey(ctx context.Context, full string) (KeyOwner, error) 
 	if err != nil {
 		return KeyOwner{}, fmt.Errorf("store: check API key: %w", err)
 	}
-	if subtle.ConstantTimeCompare([]byte(keyHash(secret)), []byte(hash)) != 1 || !u.Active {
+	match := subtle.ConstantTimeCompare([]byte(keyHash(secret)), []byte(hash)) == 1
+	if !u.Active {
 		return KeyOwner{}, ErrBadCredentials
 	}
 	_ = json.Unmarshal([]byte(phones), &u.Phones)
 	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(updated)
 	ko.User = u
 	ko.LastUsed = fromMicro(lastUsed)
+	// Only a key that exists and is live is remembered, whatever secret
+	// came with it; the secret is compared on every request.
+	if heard {
+		if now, still := s.db.CredentialsEpoch(); still && now == epoch {
+			s.keys.put(prefix, keyEntry{ko: ko, hash: hash, epoch: epoch})
+		}
+	}
+	if !match {
+		return KeyOwner{}, ErrBadCredentials
+	}
+	ko.User.Phones = slices.Clone(ko.User.Phones)
 	s.NoteSeen(ctx, u.ID)
 	return ko, nil
 }
