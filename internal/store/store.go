@@ -43,8 +43,8 @@ type Store struct {
 	cache       lookupCache
 	keys        keyCache     // PostgreSQL: CheckAPIKey's reads
 	keyReads    atomic.Int64 // CheckAPIKey's reads of the database (tests)
-	onCommit    func()   // after a write that logged events has committed
-	seen        sync.Map // user id → when NoteSeen last wrote (time.Time)
+	onCommit    func()       // after a write that logged events has committed
+	seen        sync.Map     // user id → when NoteSeen last wrote (time.Time)
 }
 
 // OnCommit sets a function called after every committed write that logged
