@@ -156,12 +156,15 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		items, next, err := res.list(r.Context(), lp)
+		// The list's read also reads its records' photos (PostgreSQL):
+		// shown then asks nothing more.
+		ctx := store.WithPhotoMemo(r.Context())
+		items, next, err := res.list(ctx, lp)
 		if err != nil {
 			return err
 		}
 		if hasPhoto {
-			out, err := shown(a, r.Context(), res.entity, items...)
+			out, err := shown(a, ctx, res.entity, items...)
 			if err != nil {
 				return err
 			}
@@ -250,11 +253,12 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		v, err := res.get(r.Context(), id)
+		ctx := store.WithPhotoMemo(r.Context())
+		v, err := res.get(ctx, id)
 		if err != nil {
 			return err
 		}
-		return writeShown(a, r.Context(), w, http.StatusOK, res.entity, v)
+		return writeShown(a, ctx, w, http.StatusOK, res.entity, v)
 	})
 
 	a.handle(mux, "PATCH "+base+"/{id}", "Change fields of a "+res.entity+" (JSON merge patch: fields not sent stay, objects merge, arrays are replaced, null clears)", zero, zero,

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,6 +185,16 @@ func (l loader[T]) foldRead(t txq, ids string, args []any) (byID map[int64]*T, o
 	for i, part := range l.folds {
 		fmt.Fprintf(&b, "\nUNION ALL SELECT %d, %s, x.* FROM (%s) x", i+1, nulls(ncols), part.sql)
 	}
+	// Under a photo memo, the photos' hashes come as one more part.
+	memo := photoMemoOf(t.ctx)
+	if memo != nil && !slices.Contains(crm.PhotoOwnerTypes, l.entity) {
+		memo = nil
+	}
+	photoPart := len(l.folds) + 1
+	if memo != nil {
+		fmt.Fprintf(&b, "\nUNION ALL SELECT %d, %s, owner_id, 0, 0, sha256, NULL, NULL, NULL FROM record_photos WHERE owner_type = '%s' AND owner_id IN (SELECT id FROM m)",
+			photoPart, nulls(ncols), l.entity)
+	}
 	fmt.Fprintf(&b, "\nORDER BY 1, %d, %d, %d", ncols+2, ncols+3, ncols+4)
 	rows, err := t.q.QueryContext(t.ctx, b.String(), args...)
 	if err != nil {
@@ -215,9 +226,18 @@ func (l loader[T]) foldRead(t txq, ids string, args []any) (byID map[int64]*T, o
 			id := l.meta(v).ID
 			byID[id] = v
 			order = append(order, id)
+			if memo != nil {
+				memo.put(l.entity, id, "")
+			}
 			continue
 		}
 		r.rid, r.s1, r.s2 = tail[0].(*sql.NullInt64).Int64, tail[1].(*sql.NullInt64).Int64, tail[2].(*sql.NullInt64).Int64
+		if memo != nil && part == photoPart {
+			if _, found := byID[r.rid]; found {
+				memo.put(l.entity, r.rid, r.a.String)
+			}
+			continue
+		}
 		if part > len(l.folds) {
 			return nil, nil, fmt.Errorf("store: list %s: row of part %d", l.table, part)
 		}

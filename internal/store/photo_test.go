@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"image"
 	"image/color"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -198,5 +200,81 @@ func TestPhotosOf(t *testing.T) {
 		if _, err := s.PhotosOf(ctx, store.EntityDeal, ids, false); err == nil {
 			t.Errorf("a deal's photos were read")
 		}
+	})
+}
+
+// TestPhotoMemo: under a photo memo, a folded read (PostgreSQL) reads the
+// photos of the leads, contacts and companies it finds in its own
+// statement, and PhotoURLs answers from it without reading them again —
+// shown by taking a photo away behind the store's back, which PhotoURLs
+// then does not see; a write under the memo's context forgets it. On
+// SQLite (no folded reads) PhotoURLs reads, as without a memo. Either way
+// the addresses are those PhotosOf's hashes make.
+func TestPhotoMemo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		s := store.New(d)
+		admin := storetest.Admin(t, s)
+		bg := context.Background()
+		var ids []int64
+		for i := range 3 {
+			c, err := s.CreateContact(bg, admin, crm.Contact{Name: "Память" + strconv.Itoa(i),
+				Comms: crm.Comms{Phones: []crm.Comm{{Value: "+7 912 000-55-44", ValueType: "WORK"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c.ID)
+		}
+		for i, pic := range [][]byte{photoPNG(t, 30), photoPNG(t, 90)} {
+			if _, _, err := s.SetRecordPhoto(bg, admin, store.EntityContact, ids[i], "", pic, store.PhotoUpload, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := s.PhotosOf(bg, store.EntityContact, ids, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const base = "https://crm.example.ru"
+		check := func(what string, got map[int64]string, have ...int) {
+			t.Helper()
+			if len(got) != len(have) {
+				t.Fatalf("%s: %d addresses, want %d: %v", what, len(got), len(have), got)
+			}
+			for _, i := range have {
+				if u := crm.PhotoURL(base, store.EntityContact, ids[i], want[ids[i]].SHA256); got[ids[i]] != u {
+					t.Fatalf("%s: contact %d: %q, want %q", what, i, got[ids[i]], u)
+				}
+			}
+		}
+		ctx := store.WithPhotoMemo(bg)
+		found, _, err := s.ListContacts(ctx, store.ListParams{Phone: "8 912 000 55 44"})
+		if err != nil || len(found) != 3 {
+			t.Fatalf("found by phone: %d, %v", len(found), err)
+		}
+		if err := d.Write(bg, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "DELETE FROM record_photos WHERE owner_type = 'contact' AND owner_id = $1", ids[1])
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.PhotoURLs(ctx, base, store.EntityContact, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Dialect == db.Postgres {
+			check("from the memo", got, 0, 1)
+		} else {
+			check("read", got, 0)
+		}
+		// A write under the context: what the memo held is read again.
+		if _, _, err := s.SetRecordPhoto(ctx, admin, store.EntityContact, ids[2], "", photoPNG(t, 150), store.PhotoUpload, false); err != nil {
+			t.Fatal(err)
+		}
+		if want, err = s.PhotosOf(bg, store.EntityContact, ids, false); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.PhotoURLs(ctx, base, store.EntityContact, ids); err != nil {
+			t.Fatal(err)
+		}
+		check("after a write", got, 0, 2)
 	})
 }

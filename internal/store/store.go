@@ -158,6 +158,9 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 	if s.beforeWrite != nil {
 		s.beforeWrite()
 	}
+	// What this request's reads learnt of photos may change now.
+	photoMemoOf(ctx).forget()
+	defer photoMemoOf(ctx).forget()
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if hasScope {
 			ctx = WithScopeOf(ctx, sc)
