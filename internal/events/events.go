@@ -164,6 +164,23 @@ func Append(ctx context.Context, tx Execer, serialWriter bool, evs []*Event) err
 	return nil
 }
 
+// PostgresInsertFrom is the statement that logs ev on PostgreSQL as one
+// part of a larger one (issue 21: a lead's create in one statement): an
+// INSERT … SELECT FROM from, whose record id is the SQL expression
+// recordID over from (ev.RecordID is not used), its parameters numbered
+// after n. The id is provisional, as Append's on PostgreSQL: the trigger
+// of migration 0002 numbers the event at commit.
+func PostgresInsertFrom(ev *Event, recordID, from string, n int) (string, []any, error) {
+	ch, err := ev.encode()
+	if err != nil {
+		return "", nil, err
+	}
+	q := fmt.Sprintf(`INSERT INTO events (id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id)
+		SELECT -nextval('event_provisional'), $%d, %s, $%d, $%d, $%d, $%d, $%d, $%d, $%d FROM %s`,
+		n+1, recordID, n+2, n+3, n+4, n+5, n+6, n+7, n+8, from)
+	return q, []any{ev.Entity, ev.Action, ch, ev.Actor, ev.ActorUserID, ev.Integration, ev.CreatedAt.UnixMicro(), ev.RunID}, nil
+}
+
 // Query selects a page of the log.
 type Query struct {
 	After  int64  // return events with id > After

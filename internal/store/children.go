@@ -28,6 +28,28 @@ const (
 	EntityActivity   = "activity"
 )
 
+// newComm is a multi-field item with its kind and its sort number
+// (unique within the record).
+type newComm struct {
+	kind string
+	sort int
+	it   *crm.Comm
+}
+
+// newComms are the items of a record's multi-fields in order, numbered.
+func newComms(c *crm.Comms) []newComm {
+	var out []newComm
+	for _, group := range []struct {
+		kind  string
+		items []crm.Comm
+	}{{crm.KindPhone, c.Phones}, {crm.KindEmail, c.Emails}, {crm.KindIM, c.IMs}, {crm.KindWeb, c.Webs}} {
+		for i := range group.items {
+			out = append(out, newComm{kind: group.kind, sort: len(out) + 1, it: &group.items[i]})
+		}
+	}
+	return out
+}
+
 // saveComms makes the record's multi-fields equal to c. Items that carry
 // the id of one of the record's rows keep it.
 func (t *Tx) saveComms(entity string, id int64, c *crm.Comms, creating bool) error {
@@ -51,36 +73,29 @@ func (t *Tx) saveComms(entity string, id int64, c *crm.Comms, creating bool) err
 		}
 	}
 	kept := map[int64]bool{}
-	sortN := 0
 	// New items go in with one multi-row insert; RETURNING gives each id
 	// back with its sort number, which is unique within the record.
 	var fresh []*crm.Comm
 	var ins strings.Builder
 	var args []any
-	for _, group := range []struct {
-		kind  string
-		items []crm.Comm
-	}{{crm.KindPhone, c.Phones}, {crm.KindEmail, c.Emails}, {crm.KindIM, c.IMs}, {crm.KindWeb, c.Webs}} {
-		for i := range group.items {
-			it := &group.items[i]
-			sortN++
-			if it.ID != 0 && existing[it.ID] && !kept[it.ID] {
-				kept[it.ID] = true
-				if _, err := t.tx.ExecContext(t.ctx, "UPDATE comms SET kind = $1, value = $2, value_type = $3, normalized = $4, sort = $5 WHERE id = $6",
-					group.kind, it.Value, it.ValueType, it.Normalized, sortN, it.ID); err != nil {
-					return fmt.Errorf("store: %s %d: update %s: %w", entity, id, group.kind, err)
-				}
-				continue
+	for _, f := range newComms(c) {
+		it := f.it
+		if it.ID != 0 && existing[it.ID] && !kept[it.ID] {
+			kept[it.ID] = true
+			if _, err := t.tx.ExecContext(t.ctx, "UPDATE comms SET kind = $1, value = $2, value_type = $3, normalized = $4, sort = $5 WHERE id = $6",
+				f.kind, it.Value, it.ValueType, it.Normalized, f.sort, it.ID); err != nil {
+				return fmt.Errorf("store: %s %d: update %s: %w", entity, id, f.kind, err)
 			}
-			if len(fresh) > 0 {
-				ins.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&ins, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-			args = append(args, entity, id, group.kind, it.Value, it.ValueType, it.Normalized, sortN)
-			it.ID = int64(sortN) // placeholder until RETURNING maps it
-			fresh = append(fresh, it)
+			continue
 		}
+		if len(fresh) > 0 {
+			ins.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&ins, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, entity, id, f.kind, it.Value, it.ValueType, it.Normalized, f.sort)
+		it.ID = int64(f.sort) // placeholder until RETURNING maps it
+		fresh = append(fresh, it)
 	}
 	if len(fresh) > 0 {
 		rows, err := t.tx.QueryContext(t.ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES "+ins.String()+" RETURNING id, sort", args...)

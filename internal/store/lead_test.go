@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/store"
 	"github.com/obmen/obmen/internal/store/storetest"
@@ -85,6 +87,114 @@ func TestLeadLifecycle(t *testing.T) {
 		}
 		if ch, ok := evs[1].Changes["status_id"]; !ok || string(ch.Old) != `"NEW"` || string(ch.New) != `"IN_PROCESS"` || len(evs[1].Changes) != 1 {
 			t.Fatalf("update changes: %+v", evs[1].Changes)
+		}
+	})
+}
+
+// TestPlainLeadOneStatement: on PostgreSQL a plain lead is created in one
+// statement (issue 21), the other leads as every record is — the two
+// must store the same: the row, the multi-fields with the ids the create
+// returned, the create event, the report counts. A plain lead and one
+// made the usual way (a write hook set sends it there) are compared on
+// both engines, and the event log has no gap.
+func TestPlainLeadOneStatement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		s := store.New(d)
+		admin := storetest.Admin(t, s)
+		ctx := context.Background()
+		lead := func() crm.Lead {
+			return crm.Lead{Title: "Заказ звонка", Name: "Анна", LastName: "Смирнова", SourceID: "WEB", UTM: crm.UTM{UTMSource: "yandex"},
+				Address: crm.Address{City: "Казань"},
+				Comms: crm.Comms{
+					Phones: []crm.Comm{{Value: "8 (917) 555-01-02", ValueType: "MOBILE"}, {Value: "+7 843 200-00-00", ValueType: "WORK"}},
+					Emails: []crm.Comm{{Value: "Anna@Example.ru", ValueType: "WORK"}},
+					IMs:    []crm.Comm{{Value: "anna_s", ValueType: "TELEGRAM"}},
+				}}
+		}
+		before, err := s.Events(ctx, events.Query{Newest: true, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last int64
+		if len(before) > 0 {
+			last = before[0].ID
+		}
+		commits := d.Commits()
+		plain, err := s.CreateLead(ctx, admin, lead())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Write's transactions are counted; the one statement is not.
+		if n, want := d.Commits()-commits, map[db.Dialect]int64{db.SQLite: 1, db.Postgres: 0}[d.Dialect]; n != want {
+			t.Fatalf("a plain lead's create committed %d transactions of Write, want %d", n, want)
+		}
+		s.SetBeforeWriteHook(func() {})
+		usual, err := s.CreateLead(ctx, admin, lead())
+		s.SetBeforeWriteHook(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No lead alone: a lead with nothing in its multi-fields.
+		bare, err := s.CreateLead(ctx, admin, crm.Lead{Title: "Без телефона"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range [][]crm.Comm{plain.Comms.Phones, plain.Comms.Emails, plain.Comms.IMs} {
+			for _, it := range c {
+				if it.ID == 0 {
+					t.Fatalf("a multi-field of the plain lead has no id: %+v", plain.Comms)
+				}
+			}
+		}
+		for _, l := range []crm.Lead{plain, usual, bare} {
+			got, err := s.GetLead(ctx, l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Comms, l.Comms) {
+				t.Fatalf("lead %d: stored multi-fields %+v, the create returned %+v", l.ID, got.Comms, l.Comms)
+			}
+		}
+		a, _ := s.GetLead(ctx, plain.ID)
+		b, _ := s.GetLead(ctx, usual.ID)
+		a.ID, a.CreatedAt, a.UpdatedAt = 0, b.CreatedAt, b.UpdatedAt
+		for _, c := range []*[]crm.Comm{&a.Comms.Phones, &a.Comms.Emails, &a.Comms.IMs, &b.Comms.Phones, &b.Comms.Emails, &b.Comms.IMs} {
+			for i := range *c {
+				(*c)[i].ID = 0
+			}
+		}
+		b.ID = 0
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("stored apart:\nplain %+v\nusual %+v", a, b)
+		}
+		evs, err := s.Events(ctx, events.Query{After: last, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 3 {
+			t.Fatalf("%d events, want 3", len(evs))
+		}
+		for i, ev := range evs {
+			if ev.ID != last+int64(i)+1 || ev.Action != events.Create || ev.Entity != store.EntityLead {
+				t.Fatalf("event %d: %+v", i, ev)
+			}
+		}
+		if evs[0].RecordID != plain.ID || evs[1].RecordID != usual.ID || evs[2].RecordID != bare.ID {
+			t.Fatalf("events of records %d, %d, %d", evs[0].RecordID, evs[1].RecordID, evs[2].RecordID)
+		}
+		if !reflect.DeepEqual(evs[0].Changes, evs[1].Changes) || evs[0].Actor != evs[1].Actor || evs[0].ActorUserID != evs[1].ActorUserID {
+			t.Fatalf("events apart:\n%+v\n%+v", evs[0], evs[1])
+		}
+		rep, err := s.ReportLeads(ctx, store.ReportFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.ReportLeadsFull(ctx, store.ReportFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(rep, full) {
+			t.Fatalf("report counts %+v, from the records %+v", rep, full)
 		}
 	})
 }
