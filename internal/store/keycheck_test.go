@@ -134,28 +134,27 @@ func TestKeyCheckCachedWhileHeard(t *testing.T) {
 		t.Fatalf("a known prefix with a wrong secret: %v", err)
 	}
 
-	// Revoked by another process: refused once heard.
-	epoch, _ := sd.CredentialsEpoch()
-	if err := cli.RevokeAPIKey(ctx, admin, ids[0]); err != nil {
-		t.Fatal(err)
+	// refusedOnceHeard makes a change where the server cannot see it and
+	// checks the key is refused once the server has heard of it.
+	refusedOnceHeard := func(what, full string, change func() error) {
+		t.Helper()
+		epoch, _ := sd.CredentialsEpoch()
+		if err := change(); err != nil {
+			t.Fatal(err)
+		}
+		heard(what, epoch)
+		if err := check(full); !errors.Is(err, store.ErrBadCredentials) {
+			t.Fatalf("%s, after the notification: %v", what, err)
+		}
 	}
-	heard("revoked through the CLI's store", epoch)
-	if err := check(keys[0]); !errors.Is(err, store.ErrBadCredentials) {
-		t.Fatalf("a key revoked elsewhere, after the notification: %v", err)
-	}
-
-	// Revoked by plain SQL.
+	refusedOnceHeard("a key revoked elsewhere", keys[0], func() error { return cli.RevokeAPIKey(ctx, admin, ids[0]) })
 	if err := check(keys[1]); err != nil {
 		t.Fatal(err)
 	}
-	epoch, _ = sd.CredentialsEpoch()
-	if _, err := cd.Read.ExecContext(ctx, "UPDATE api_keys SET revoked_at = 1 WHERE id = $1", ids[1]); err != nil {
-		t.Fatal(err)
-	}
-	heard("revoked by SQL", epoch)
-	if err := check(keys[1]); !errors.Is(err, store.ErrBadCredentials) {
-		t.Fatalf("a key revoked by SQL, after the notification: %v", err)
-	}
+	refusedOnceHeard("a key revoked by SQL", keys[1], func() error {
+		_, err := cd.Read.ExecContext(ctx, "UPDATE api_keys SET revoked_at = 1 WHERE id = $1", ids[1])
+		return err
+	})
 
 	// A key's use and a sign-in notify nothing: the cache stays.
 	if err := check(keys[2]); err != nil {
@@ -172,7 +171,7 @@ func TestKeyCheckCachedWhileHeard(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The user's role changed elsewhere: the next check reads it anew.
-	epoch, _ = sd.CredentialsEpoch()
+	epoch, _ := sd.CredentialsEpoch()
 	usr.Role = crm.RoleAdmin
 	if usr, err = cli.UpdateUser(ctx, admin, usr); err != nil {
 		t.Fatal(err)

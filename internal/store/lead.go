@@ -215,10 +215,7 @@ func (s *Store) createLeadAlone(ctx context.Context, actor crm.Actor, l *crm.Lea
 	for _, f := range fresh {
 		f.it.ID = bySort[int64(f.sort)]
 	}
-	events.Written.Add(1)
-	if s.onCommit != nil {
-		s.onCommit()
-	}
+	s.logged(1)
 	return true, nil
 }
 

@@ -128,7 +128,7 @@ func (s *Store) PhotosOf(ctx context.Context, ownerType string, ids []int64, wit
 // memo (WithPhotoMemo) already looked at are not read again.
 func (s *Store) PhotoURLs(ctx context.Context, baseURL, ownerType string, ids []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(ids))
-	memo, _ := ctx.Value(photoMemoKey{}).(*photoMemo)
+	memo := photoMemoOf(ctx)
 	var unknown []int64
 	for _, id := range ids {
 		sum, ok := memo.get(ownerType, id)

@@ -189,12 +189,7 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 	if err == nil && n > 0 {
 		// Inside a joined transaction (an automation run's steps, see
 		// db.Join) the commit comes later.
-		s.db.AfterCommit(ctx, func() {
-			events.Written.Add(float64(n))
-			if s.onCommit != nil {
-				s.onCommit()
-			}
-		})
+		s.db.AfterCommit(ctx, func() { s.logged(n) })
 	}
 	if err == nil && n == 0 {
 		// Writes of CRM records always log events; the writes that log
@@ -209,6 +204,14 @@ func (s *Store) Write(ctx context.Context, actor crm.Actor, fn func(*Tx) error) 
 		})
 	}
 	return err
+}
+
+// logged counts n events committed and calls the commit hook.
+func (s *Store) logged(n int) {
+	events.Written.Add(float64(n))
+	if s.onCommit != nil {
+		s.onCommit()
+	}
 }
 
 // Events reads the change-event log.
