@@ -67,6 +67,10 @@ import (
 // Version is the build's version, set with -ldflags "-X …/app.Version=…".
 var Version = "dev"
 
+// The REST API's document shows the build's version. Set once here, not
+// per server: tests build many servers in one process, in parallel.
+func init() { api.Version = Version }
+
 // NewLogger builds the process logger from the configuration.
 func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var lvl slog.Level
@@ -196,7 +200,6 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	// The public endpoints' rate limits keep their buckets in the
 	// database, so that instances on one PostgreSQL share one budget.
 	buckets := store.NewRateBuckets(d)
-	api.Version = Version
 	a := api.New(s, log, cfg.MaxBodyBytes)
 	// One secrets box for every package that seals secrets or derives keys.
 	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
