@@ -286,9 +286,19 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	// A commit wakes this instance's dispatchers at once and, on
-	// PostgreSQL, the other instances' through the change bus.
+	// PostgreSQL, the other instances' through the change bus — unless
+	// both dispatchers just found nobody listening to changes (no webhook,
+	// no event bundle active): then the others would find nobody either,
+	// and their polls remain for a listener made there in the last second.
 	changes := d.NewChangeBus(func() { svc.Poke(); auto.Poke() }, log)
-	s.OnCommit(func() { svc.Poke(); auto.Poke(); gsync.Poke(); changes.Changed() })
+	s.OnCommit(func() {
+		svc.Poke()
+		auto.Poke()
+		gsync.Poke()
+		if !svc.Idle() || !auto.Idle() {
+			changes.Changed()
+		}
+	})
 	a.Extra(func(mux *http.ServeMux) { automation.RegisterAPI(mux, a.HandleUser, auto, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) { gallery.RegisterAPI(mux, a.HandleUser, auto, conns, cfg.MaxBodyBytes) })
 	a.Extra(func(mux *http.ServeMux) {
@@ -461,6 +471,25 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	return srv, nil
 }
 
+// warmPool readies every PostgreSQL connection of the server's pool for
+// the reads it serves most, before it listens (db.WarmPool): a load
+// balancer's first requests do not pay for cold connections. A failure
+// costs only speed: logged, not fatal.
+func warmPool(ctx context.Context, d *db.DB, s *store.Store, log *slog.Logger) {
+	if d.Dialect != db.Postgres {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	n, err := d.WarmPool(wctx, s.Warm)
+	if err != nil {
+		log.Warn("database connections not warmed", "err", err)
+		return
+	}
+	log.Info("database connections warmed", "connections", n, "took", time.Since(t0).Round(time.Millisecond))
+}
+
 // metricsGate serves /metrics on the public listener only to a scraper
 // that presents token as a bearer token (compared in constant time); with
 // no token set the path does not exist there.
@@ -533,6 +562,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wri
 	if err := EnsureAdmin(ctx, srv.Store, cfg, stdout); err != nil {
 		return err
 	}
+	warmPool(ctx, d, srv.Store, log)
 	stopJobs, err := srv.StartJobs(ctx)
 	if err != nil {
 		return err

@@ -46,7 +46,13 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	// A cheap look first: the dispatcher wakes after every commit, and
-	// most wake-ups find nothing new.
+	// most wake-ups find nothing new. With no event bundle active (the
+	// last look saw none) it does not look again for a second, unless a
+	// bundle is saved here.
+	gen, idle := s.idle.Look(time.Now())
+	if idle {
+		return 0, nil
+	}
 	var low, last sql.NullInt64
 	var active int
 	types, args := s.eventTriggerTypes(1)
@@ -56,7 +62,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		(SELECT MAX(id) FROM events)`, args...).Scan(&low, &active, &last); err != nil {
 		return 0, fmt.Errorf("automation: look for new events: %w", err)
 	}
-	if active == 0 || !last.Valid || last.Int64 <= low.Int64 {
+	if active == 0 {
+		s.idle.Nobody(gen, time.Now(), time.Second)
+		return 0, nil
+	}
+	s.idle.Somebody()
+	if !last.Valid || last.Int64 <= low.Int64 {
 		return 0, nil
 	}
 	ls, err := s.listeners(ctx, s.db.Reader(), "")

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
@@ -73,11 +74,14 @@ type Service struct {
 	compiled sync.Map // versionKey → *Compiled
 	admins   sync.Map // user id → when it was last seen an active admin
 
-	mu      sync.Mutex
-	runner  *jobs.Runner
-	cancel  context.CancelFunc
-	done    chan struct{}
-	pokeCh  chan struct{}
+	mu     sync.Mutex
+	runner *jobs.Runner
+	cancel context.CancelFunc
+	done   chan struct{}
+	pokeCh chan struct{}
+	// idle: the change-event dispatcher's last look found no event
+	// bundle active (events.Idle).
+	idle    events.Idle
 	schedCh chan struct{}
 }
 
@@ -246,8 +250,16 @@ func (s *Service) Poke() {
 	}
 }
 
-// pokeSchedules wakes the schedule loop: a bundle's schedule changed.
+// Idle reports whether the change-event dispatcher's last look (a second
+// ago at most, plus a poll) found no event bundle active and no bundle
+// was saved here since.
+func (s *Service) Idle() bool { return s.idle.Is() }
+
+// pokeSchedules wakes the schedule loop: a bundle was saved here (its
+// schedule may have changed). It also ends the change-event
+// dispatcher's idleness: the bundle may listen to changes.
 func (s *Service) pokeSchedules() {
+	s.idle.Busy()
 	select {
 	case s.schedCh <- struct{}{}:
 	default:

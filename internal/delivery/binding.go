@@ -104,6 +104,7 @@ func (s *Service) Bind(ctx context.Context, owner string, userID int64, b Bindin
 		return Binding{}, fmt.Errorf("delivery: bind %s: %w", w.Events[0], err)
 	}
 	b.Event, b.Handler = w.Events[0], w.URL
+	s.busy()
 	return b, nil
 }
 

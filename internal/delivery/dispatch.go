@@ -14,6 +14,20 @@ import (
 	"github.com/obmen/obmen/internal/store"
 )
 
+// idleLook is how long the dispatcher does not look again after a look
+// found no webhook active.
+const idleLook = time.Second
+
+// Idle reports whether the dispatcher's last look (a second ago at most,
+// plus a poll) found no webhook active and none was made here since: a
+// change committed now has nobody to be delivered to, and the other
+// instances need not be woken for it.
+func (s *Service) Idle() bool { return s.idle.Is() }
+
+// busy ends the dispatcher's idleness: a webhook was created, changed or
+// bound here.
+func (s *Service) busy() { s.idle.Busy() }
+
 // cursorName is the dispatcher's row in outbox_cursors.
 const cursorName = "delivery"
 
@@ -45,6 +59,10 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	// A cheap look from the read pool first: the dispatcher is woken after
 	// every commit, and most wake-ups find nothing to send — they must not
 	// cost a write transaction each.
+	gen, idle := s.idle.Look(time.Now())
+	if idle {
+		return 0, nil
+	}
 	var cursor, last int64
 	var active int
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
@@ -53,18 +71,16 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		(SELECT COUNT(*) FROM outbound_webhooks WHERE active = TRUE)`, cursorName).Scan(&cursor, &last, &active); err != nil {
 		return 0, fmt.Errorf("delivery: look for new events: %w", err)
 	}
-	if last <= cursor {
-		return 0, nil
-	}
 	if active == 0 {
 		// Nobody listens: the cursor still has to follow the log (a
 		// webhook created later must not receive the past), but once a
-		// second is enough.
-		now := s.now().UnixNano()
-		if prev := s.lastSkip.Load(); now-prev < int64(time.Second) {
-			return 0, nil
-		}
-		s.lastSkip.Store(now)
+		// second is enough, and so is a look.
+		s.idle.Nobody(gen, time.Now(), idleLook)
+	} else {
+		s.idle.Somebody()
+	}
+	if last <= cursor {
+		return 0, nil
 	}
 	var n int
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {

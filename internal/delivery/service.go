@@ -7,12 +7,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/secret"
 )
@@ -41,7 +41,10 @@ const (
 // r.Start(ctx); s.Start(ctx, r); and on shutdown s.Stop() before
 // r.Stop(ctx).
 type Service struct {
-	lastSkip atomic.Int64 // unix ns of the last cursor move with no webhook active
+	// idle: the last look found no webhook active (events.Idle). A
+	// webhook another instance makes is dispatched by that instance until
+	// this one looks again.
+	idle events.Idle
 
 	db     *db.DB
 	box    *secret.Box

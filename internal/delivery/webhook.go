@@ -178,6 +178,7 @@ func (s *Service) Create(ctx context.Context, w Webhook) (Webhook, error) {
 	}
 	w.HasToken = w.Token != ""
 	w.CreatedAt, w.UpdatedAt = now, now
+	s.busy()
 	return w, nil
 }
 
@@ -265,6 +266,7 @@ func (s *Service) Update(ctx context.Context, id int64, mutate func(*Webhook) er
 		}
 		return Webhook{}, fmt.Errorf("delivery: update webhook %d: %w", id, err)
 	}
+	s.busy()
 	return out, nil
 }
 
