@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -327,6 +328,12 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 		if err := bracket(); err != nil {
 			return rep, err
 		}
+		if o.DatabaseURL != "" {
+			// PostgreSQL: untimed first, with current statistics after.
+			if err := warmUp(ctx, client, o); err != nil {
+				return rep, err
+			}
+		}
 		if err := createLeads(ctx, client, o, &rep); err != nil {
 			return rep, err
 		}
@@ -601,22 +608,38 @@ func readEvents(ctx context.Context, client *http.Client, o Options, rep *Report
 	return nil
 }
 
-// lookupWarmUp is how many lookups go untimed before the timed ones.
-const lookupWarmUp = 500
+// lookupWarmUp is how many lookups go untimed before the timed ones, and
+// lookupWarmFor how long at least: as long as the other phases warm up.
+const (
+	lookupWarmUp  = 500
+	lookupWarmFor = 2 * time.Second
+)
 
 func lookups(ctx context.Context, client *http.Client, o Options, phones []string, rep *Report) error {
-	if len(phones) == 0 {
+	if len(phones) == 0 || o.Lookups <= 0 {
 		return nil
 	}
 	lat := make([]time.Duration, 0, o.Lookups)
 	var miss int64
 	// Untimed first, as the other phases: a server just started opens its
-	// database connections on demand, and on PostgreSQL each new one plans
-	// the search afresh its first five times (3–8 ms each) before it keeps
-	// a generic plan — the server's start, not its steady state.
-	warm := min(lookupWarmUp, o.Lookups)
-	for i := -warm; i < o.Lookups; i++ {
-		p := phones[((i+warm)*7919)%len(phones)]
+	// database connections on demand (PostgreSQL: it warms them before it
+	// listens, db.WarmPool), and its first second is its own start — River
+	// electing a leader, every housekeeping duty's first sweep, each
+	// background loop's first statements on a fresh backend (up to 27 ms
+	// to parse one, seen in the PostgreSQL log), which slowed lookups made
+	// then to 12–23 ms: the server's start, not its steady state.
+	warmUntil := time.Now().Add(lookupWarmFor)
+	// The measuring side collects no garbage while it measures (a few
+	// megabytes of answers): its own collections are not the server's
+	// latency.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	// k numbers every lookup, so that the timed ones ask other phones
+	// than the untimed ones did; i counts those of the current part.
+	for i, k, warm := 0, 0, true; warm || i < o.Lookups; k++ {
+		if warm && i >= min(lookupWarmUp, o.Lookups) && time.Now().After(warmUntil) {
+			warm, i = false, 0
+		}
+		p := phones[(k*7919)%len(phones)]
 		req, _ := http.NewRequestWithContext(ctx, "GET", o.URL+"/api/v1/contacts?phone="+urlEscape(p), nil)
 		req.Header.Set("Authorization", "Bearer "+o.Key)
 		t0 := time.Now()
@@ -633,7 +656,8 @@ func lookups(ctx context.Context, client *http.Client, o Options, phones []strin
 		if err := json.Unmarshal(b, &page); err != nil || resp.StatusCode != 200 {
 			return fmt.Errorf("bench: find by phone: status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 		}
-		if i < 0 {
+		i++
+		if warm {
 			continue
 		}
 		if len(page.Items) != 1 {

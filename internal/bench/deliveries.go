@@ -134,6 +134,9 @@ func deliveries(ctx context.Context, client *http.Client, o Options, rep *Report
 	if err != nil {
 		return err
 	}
+	if err := analyze(ctx, o); err != nil { // as warmUp does
+		return err
+	}
 	start := time.Now()
 	leads, err := pacedAt(ctx, api, o.DeliveryRate, o.Duration, 906)
 	if err != nil {

@@ -134,9 +134,7 @@ func instancesPhase(ctx context.Context, o Options, rep *Report, log io.Writer) 
 		// producers start; that is its start, not its steady state, and
 		// it fell on the instances just started alone (3 ÷ 1 measured
 		// 0.29 without the warm-up on a loaded machine).
-		warm := lo
-		warm.Duration = min(2*time.Second, o.Duration/2)
-		if err := createLeads(ctx, client, warm, &Report{}); err != nil {
+		if err := warmUp(ctx, client, lo); err != nil {
 			return InstancesRun{}, err
 		}
 		var r Report

@@ -33,7 +33,7 @@ type Config struct {
 	// GroupCommitMax is the most writes committed in one SQLite transaction.
 	GroupCommitMax int
 	// DatabasePool caps this instance's pool of PostgreSQL connections for
-	// requests (0: max(16, 8 × cores)); with several instances on one
+	// requests (0: max(4, 3 × cores)); with several instances on one
 	// database their sum is what competes for its commit order.
 	DatabasePool int
 	// DebugAddr, when set, serves Go's pprof profiles and /metrics on that

@@ -45,7 +45,7 @@ type Options struct {
 	GroupCommitMax int
 	// ReadConns is the size of the read pool (0: a default by CPU count).
 	ReadConns int
-	// PostgresConns caps the PostgreSQL pool (0: max(16, 8 × cores)).
+	// PostgresConns caps the PostgreSQL pool (0: max(4, 3 × cores)).
 	PostgresConns int
 }
 
@@ -278,13 +278,17 @@ func openPostgres(ctx context.Context, o Options) (*DB, error) {
 		return nil, fmt.Errorf("db: open PostgreSQL: %w", err)
 	}
 	// Every write numbers its events at commit under one advisory lock
-	// (migration 0002), so the writers of all instances queue there: three
-	// instances of 16 connections each on 2 cores made 0.45 of one
-	// instance's creates, of 6 each 0.69 (obmen bench --instances 3, load
-	// ~19). OBMEN_DATABASE_POOL sets it per instance.
+	// (migration 0002), so the writers of all instances queue there, and
+	// more backends than PostgreSQL has cores only take turns: on the
+	// 2-core test machine one instance made 0.62 of pgbench's creates with
+	// 16 connections, 0.69 with 8, 0.81 with 6 (obmen bench
+	// --pgbench-compare, after a warm-up and ANALYZE), and three instances
+	// 900/s together with 16 each, 1,118/s with 6 each. Three per core of
+	// this machine — PostgreSQL's own rule of thumb is about two per core
+	// plus the disks; OBMEN_DATABASE_POOL sets it per instance.
 	n := o.PostgresConns
 	if n <= 0 {
-		n = max(16, 8*runtime.NumCPU())
+		n = max(4, 3*runtime.NumCPU())
 	}
 	p.SetMaxOpenConns(n)
 	p.SetMaxIdleConns(n)
