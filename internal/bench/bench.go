@@ -629,10 +629,11 @@ func lookups(ctx context.Context, client *http.Client, o Options, phones []strin
 	// to parse one, seen in the PostgreSQL log), which slowed lookups made
 	// then to 12–23 ms: the server's start, not its steady state.
 	warmUntil := time.Now().Add(lookupWarmFor)
-	// The measuring side collects no garbage while it measures (a few
-	// megabytes of answers): its own collections are not the server's
-	// latency.
+	// The measuring side collects no garbage while it measures (its own
+	// collections are not the server's latency) unless its heap reaches
+	// 1 GiB (a few kilobytes an answer: a long run stays bounded).
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
 	// k numbers every lookup, so that the timed ones ask other phones
 	// than the untimed ones did; i counts those of the current part.
 	for i, k, warm := 0, 0, true; warm || i < o.Lookups; k++ {
