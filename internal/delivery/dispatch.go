@@ -14,14 +14,10 @@ import (
 	"github.com/obmen/obmen/internal/store"
 )
 
-// idleLook is how long the dispatcher does not look again after a look
-// found no webhook active.
-const idleLook = time.Second
-
-// Idle reports whether the dispatcher's last look (a second ago at most,
-// plus a poll) found no webhook active and none was made here since: a
-// change committed now has nobody to be delivered to, and the other
-// instances need not be woken for it.
+// Idle reports whether the dispatcher's last look (at the last commit or
+// poll) found no webhook active and none was made here since: a change
+// committed now has nobody to be delivered to, and the other instances
+// need not be woken for it.
 func (s *Service) Idle() bool { return s.idle.Is() }
 
 // busy ends the dispatcher's idleness: a webhook was created, changed or
@@ -59,10 +55,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	// A cheap look from the read pool first: the dispatcher is woken after
 	// every commit, and most wake-ups find nothing to send — they must not
 	// cost a write transaction each.
-	gen, idle := s.idle.Look(time.Now())
-	if idle {
-		return 0, nil
-	}
+	// It looks after every commit even when its last look found no
+	// webhook active: the cursor must pass the changes made while nobody
+	// listened before a webhook is enabled again (a binding re-enabled
+	// must not receive them), so here idleness is only remembered, for
+	// Idle, not used to skip looks as the bundles' dispatcher does.
+	gen, _ := s.idle.Look(time.Now())
 	var cursor, last int64
 	var active int
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
@@ -72,15 +70,22 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("delivery: look for new events: %w", err)
 	}
 	if active == 0 {
-		// Nobody listens: the cursor still has to follow the log (a
-		// webhook created later must not receive the past), but once a
-		// second is enough, and so is a look.
-		s.idle.Nobody(gen, time.Now(), idleLook)
+		s.idle.Nobody(gen, time.Now(), 0)
 	} else {
 		s.idle.Somebody()
 	}
 	if last <= cursor {
 		return 0, nil
+	}
+	if active == 0 {
+		// Nobody listens: the cursor still has to follow the log (a
+		// webhook created later must not receive the past), but once a
+		// second is enough.
+		now := s.now().UnixNano()
+		if prev := s.lastSkip.Load(); now-prev < int64(time.Second) {
+			return 0, nil
+		}
+		s.lastSkip.Store(now)
 	}
 	var n int
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {

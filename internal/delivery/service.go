@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -41,9 +42,8 @@ const (
 // r.Start(ctx); s.Start(ctx, r); and on shutdown s.Stop() before
 // r.Stop(ctx).
 type Service struct {
-	// idle: the last look found no webhook active (events.Idle). A
-	// webhook another instance makes is dispatched by that instance until
-	// this one looks again.
+	lastSkip atomic.Int64 // unix ns of the last cursor move with no webhook active
+	// idle: the last look found no webhook active (events.Idle; Idle).
 	idle events.Idle
 
 	db     *db.DB
