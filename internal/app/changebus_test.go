@@ -10,9 +10,8 @@ import (
 
 // TestChangesNotSentWithoutListeners (PostgreSQL): while no webhook and
 // no event bundle is active, a commit does not notify the other instances
-// (they would find nobody to serve either) and the dispatchers do not
-// look after every commit; once a webhook is made, the next commit does
-// notify (issue 21: three instances on 2 cores spent a fifth more
+// (they would find nobody to serve either); once a webhook is made, the
+// next commit does notify (issue 21: three instances on 2 cores spent a fifth more
 // statements on the wake-ups of one another's commits).
 func TestChangesNotSentWithoutListeners(t *testing.T) {
 	d := storetest.OpenPostgres(t)
@@ -23,7 +22,7 @@ func TestChangesNotSentWithoutListeners(t *testing.T) {
 	for i := range 30 {
 		s.Do(t, "POST", "/api/v1/leads", map[string]any{"title": "Тишина " + string(rune('А'+i))}, 201, nil)
 		if i%10 == 9 {
-			time.Sleep(400 * time.Millisecond) // past a look's second now and then
+			time.Sleep(400 * time.Millisecond) // past the bundles' dispatcher's idle second now and then
 		}
 	}
 	if n := a.Changes.Sent.Load() - sent; n != 0 {
