@@ -365,7 +365,8 @@ func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 	}
 	d.pgTxConns.Store(tx, conn)
 	defer d.pgTxConns.Delete(tx)
-	if err := fn(ctx, tx); err != nil {
+	hooks := &commitHooks{d: d}
+	if err := fn(context.WithValue(ctx, commitHooksKey{}, hooks), tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -373,7 +374,41 @@ func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 		return fmt.Errorf("db: commit: %w", err)
 	}
 	d.commits.Add(1)
+	for _, f := range hooks.fns {
+		f()
+	}
 	return nil
+}
+
+// commitHooks are the OnCommit functions of one PostgreSQL Write; on
+// SQLite it only names the group committer whose batch runs the write.
+type commitHooks struct {
+	d     *DB
+	group *groupCommitter
+	fns   []func()
+}
+
+type commitHooksKey struct{}
+
+// OnCommit calls fn once the write whose function is running under ctx
+// has committed: on SQLite once the group commit holding it has committed
+// (AfterGroupCommit, with its rules: quick, no writes, and a hint only —
+// a write rolled back alone still has fn called with its batch); on
+// PostgreSQL after Write's commit, or at RunAfter for a joined
+// transaction, and never for a write rolled back. Called outside a
+// write's function, fn runs at once.
+func (d *DB) OnCommit(ctx context.Context, fn func()) {
+	h, _ := ctx.Value(commitHooksKey{}).(*commitHooks)
+	switch {
+	case d.commit != nil && h != nil && h.group == d.commit:
+		d.AfterGroupCommit(fn)
+	case d.joinedOf(ctx) != nil:
+		d.AfterCommit(ctx, fn)
+	case h != nil && h.d == d:
+		h.fns = append(h.fns, fn)
+	default:
+		fn()
+	}
 }
 
 // Backup writes a consistent copy of the live database to path. SQLite is

@@ -142,7 +142,9 @@ func (g *groupCommitter) loop() {
 func (g *groupCommitter) run(batch []writeReq) {
 	BatchSize.Observe(float64(len(batch)))
 	results := make([]error, len(batch))
-	ctx := context.Background()
+	// The writers' functions run under a context that marks them as such
+	// (OnCommit).
+	ctx := context.WithValue(context.Background(), commitHooksKey{}, &commitHooks{group: g})
 	fail := func(err error) {
 		for i := range batch {
 			if results[i] == nil {

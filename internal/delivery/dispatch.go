@@ -60,36 +60,19 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	// listened before a webhook is enabled again (a binding re-enabled
 	// must not receive them), so here idleness is only remembered, for
 	// Idle, not used to skip looks as the bundles' dispatcher does.
-	gen, _ := s.idle.Look(time.Now())
-	var cursor, last int64
-	var active int
-	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
-		COALESCE((SELECT last_id FROM outbox_cursors WHERE name = $1), 0),
-		COALESCE((SELECT MAX(id) FROM events), 0),
-		(SELECT COUNT(*) FROM outbound_webhooks WHERE active = TRUE)`, cursorName).Scan(&cursor, &last, &active); err != nil {
-		return 0, fmt.Errorf("delivery: look for new events: %w", err)
-	}
-	if active == 0 {
-		s.idle.Nobody(gen, time.Now(), 0)
-	} else {
-		s.idle.Somebody()
-	}
-	if last <= cursor {
-		return 0, nil
-	}
-	if active == 0 {
-		// Nobody listens: the cursor still has to follow the log (a
-		// webhook created later must not receive the past), but once a
-		// second is enough.
-		now := s.now().UnixNano()
-		if prev := s.lastSkip.Load(); now-prev < int64(time.Second) {
-			return 0, nil
+	// Under a stream of changes to a webhook the look is skipped: the last
+	// dispatch found events and somebody to send them to, so the next one
+	// almost surely does too, and the look would only add a round trip.
+	if !s.flowing.Load() {
+		if more, err := s.look(ctx); !more || err != nil {
+			return 0, err
 		}
-		s.lastSkip.Store(now)
 	}
 	var n int
+	flowing := false
+	defer func() { s.flowing.Store(flowing) }()
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n = 0
+		n, flowing = 0, false
 		var cursor int64
 		err := tx.QueryRowContext(ctx, "SELECT last_id FROM outbox_cursors WHERE name = $1", cursorName).Scan(&cursor)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -155,9 +138,48 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		if err := s.runner.InsertManyTx(ctx, tx, jobs); err != nil {
 			return err
 		}
+		flowing = true
 		return advance(ctx, tx, evs[n-1].ID)
 	})
+	if err != nil {
+		flowing = false
+	}
 	return n, err
+}
+
+// look reads, from the read pool, whether the log has events after the
+// cursor that the dispatcher should read now: not when there are none,
+// nor when nobody listens and the cursor passed the log's end less than a
+// second ago.
+func (s *Service) look(ctx context.Context) (bool, error) {
+	gen, _ := s.idle.Look(time.Now())
+	var cursor, last int64
+	var active int
+	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
+		COALESCE((SELECT last_id FROM outbox_cursors WHERE name = $1), 0),
+		COALESCE((SELECT MAX(id) FROM events), 0),
+		(SELECT COUNT(*) FROM outbound_webhooks WHERE active = TRUE)`, cursorName).Scan(&cursor, &last, &active); err != nil {
+		return false, fmt.Errorf("delivery: look for new events: %w", err)
+	}
+	if active == 0 {
+		s.idle.Nobody(gen, time.Now(), 0)
+	} else {
+		s.idle.Somebody()
+	}
+	if last <= cursor {
+		return false, nil
+	}
+	if active == 0 {
+		// Nobody listens: the cursor still has to follow the log (a
+		// webhook created later must not receive the past), but once a
+		// second is enough.
+		now := s.now().UnixNano()
+		if prev := s.lastSkip.Load(); now-prev < int64(time.Second) {
+			return false, nil
+		}
+		s.lastSkip.Store(now)
+	}
+	return true, nil
 }
 
 func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, deliveryID int64) error {

@@ -98,7 +98,7 @@ type Runner struct {
 	pg       *river.Client[pgx.Tx]
 	pgPool   *pgxpool.Pool
 
-	wake *waker // SQLite: announces committed jobs to River (wake.go)
+	wake *waker // announces committed jobs to this process's River (wake.go)
 }
 
 // New builds a Runner on d, whose River schema must be migrated (Migrate).
@@ -125,7 +125,8 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 		if r.pgPool, err = openPostgres(ctx, d); err != nil {
 			return nil, err
 		}
-		r.pg, err = river.NewClient(riverpgxv5.New(r.pgPool), cfg)
+		r.wake = newWaker()
+		r.pg, err = river.NewClient[pgx.Tx](wakingPGDriver{Driver: riverpgxv5.New(r.pgPool), w: r.wake}, cfg)
 	}
 	if err != nil {
 		r.Close()
@@ -202,7 +203,7 @@ func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, o
 		if err != nil {
 			return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 		}
-		r.announce(res)
+		r.announce(ctx, res)
 		return nil
 	}
 	err := r.d.RawTx(tx, func(dc any) error {
@@ -216,7 +217,10 @@ func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, o
 		if s := conn.PgConn().TxStatus(); s != 'T' {
 			return fmt.Errorf("connection is not in a live transaction (status %q)", s)
 		}
-		_, err := r.pg.InsertTx(ctx, &connTx{conn: conn}, args, opts)
+		res, err := r.pg.InsertTx(ctx, &connTx{conn: conn}, args, opts)
+		if err == nil {
+			r.announce(ctx, res)
+		}
 		return err
 	})
 	if err != nil {
@@ -236,7 +240,7 @@ func (r *Runner) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.In
 		if err != nil {
 			return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
 		}
-		r.announce(res...)
+		r.announce(ctx, res...)
 		return nil
 	}
 	err := r.d.RawTx(tx, func(dc any) error {
@@ -248,7 +252,10 @@ func (r *Runner) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.In
 		if s := conn.PgConn().TxStatus(); s != 'T' {
 			return fmt.Errorf("connection is not in a live transaction (status %q)", s)
 		}
-		_, err := r.pg.InsertManyTx(ctx, &connTx{conn: conn}, params)
+		res, err := r.pg.InsertManyTx(ctx, &connTx{conn: conn}, params)
+		if err == nil {
+			r.announce(ctx, res...)
+		}
 		return err
 	})
 	if err != nil {
@@ -257,10 +264,11 @@ func (r *Runner) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.In
 	return nil
 }
 
-// announce tells River's SQLite listener of the jobs' queues once the
-// group commit holding them has committed (wake.go). A job left waiting
-// for its time (scheduled, or a duplicate skipped) needs no fetch now.
-func (r *Runner) announce(res ...*rivertype.JobInsertResult) {
+// announce tells this process's River listener of the jobs' queues once
+// the write holding them has committed (db.OnCommit; wake.go). A job left
+// waiting for its time (scheduled, or a duplicate skipped) needs no fetch
+// now.
+func (r *Runner) announce(ctx context.Context, res ...*rivertype.JobInsertResult) {
 	seen := map[string]bool{}
 	for _, j := range res {
 		if j == nil || j.Job == nil || j.UniqueSkippedAsDuplicate || j.Job.State != rivertype.JobStateAvailable || seen[j.Job.Queue] {
@@ -268,7 +276,7 @@ func (r *Runner) announce(res ...*rivertype.JobInsertResult) {
 		}
 		seen[j.Job.Queue] = true
 		q := j.Job.Queue
-		r.d.AfterGroupCommit(func() { r.wake.committed(q) })
+		r.d.OnCommit(ctx, func() { r.wake.committed(q) })
 	}
 }
 

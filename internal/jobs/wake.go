@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
@@ -15,18 +16,23 @@ import (
 // fetches (river/internal/notifier, producer.go).
 const insertTopic = "river_insert"
 
-// On SQLite River has no LISTEN: its driver's listener reads the
-// notifications an insert wrote to river_notification every 50 ms, and
-// River writes one only if none went out for the queue within
-// FetchCooldown — so a job enqueued by a write waited up to 50 ms for
-// its producer, or for FetchPollInterval when its notification was
-// skipped. wakingDriver is River's SQLite driver whose listener also
-// hears this process's commits: Runner.InsertTx notes the job's queue to
-// be announced once the group commit holding it has committed
-// (db.AfterGroupCommit), and the listener hands River's notifier an
-// insert notification for it at once, as PostgreSQL's LISTEN would.
-// River does the rest (the producer's debounced fetch); its outbox poll
-// and FetchPollInterval stay as the safety net, and jobs other processes
+// Both engines' listeners also hear this process's commits. River's
+// producer fetches when its listener hands it an insert notification
+// (debounced by FetchCooldown) or every FetchPollInterval, and River
+// sends that notification with an insert only if none went out for the
+// queue within FetchCooldown:
+//   - on SQLite River has no LISTEN: its driver's listener reads the
+//     notifications inserts wrote to river_notification every 50 ms;
+//   - on PostgreSQL a job inserted within FetchCooldown of a notified one
+//     sent no pg_notify, and waited for the next notified insert or the
+//     poll (issue 21: most of change → delivered at 500 changes/s).
+//
+// The waking drivers are River's whose listener is woken by a commit:
+// Runner.InsertTx notes the job's queue to be announced once the write
+// holding it has committed (db.OnCommit), and the listener hands River's
+// notifier an insert notification for it at once. River does the rest
+// (the producer's debounced fetch); its own notifications, outbox poll and
+// FetchPollInterval stay as the safety net, and jobs other processes
 // enqueue still arrive through them.
 type wakingDriver struct {
 	*riversqlite.Driver
@@ -34,6 +40,16 @@ type wakingDriver struct {
 }
 
 func (d wakingDriver) GetListener(params *riverdriver.GetListenenerParams) riverdriver.Listener {
+	return &wakingListener{Listener: d.Driver.GetListener(params), w: d.w}
+}
+
+// wakingPGDriver is wakingDriver on PostgreSQL.
+type wakingPGDriver struct {
+	*riverpgxv5.Driver
+	w *waker
+}
+
+func (d wakingPGDriver) GetListener(params *riverdriver.GetListenenerParams) riverdriver.Listener {
 	return &wakingListener{Listener: d.Driver.GetListener(params), w: d.w}
 }
 

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,6 +45,44 @@ func TestWakeOnCommit(t *testing.T) {
 		t.Logf("job %d ran %v after its write began", n, time.Since(t0))
 	}
 	for n := 1; n <= 5; n++ {
+		if c := rec.count(n); c != 1 {
+			t.Fatalf("job %d ran %d times", n, c)
+		}
+	}
+}
+
+// TestWakeOnCommitPostgres: on PostgreSQL River sends its insert
+// notification (pg_notify in the inserting transaction) only if none
+// went out for the queue within FetchCooldown; a job inserted inside that
+// window waited for the next notified insert or FetchPollInterval. Here
+// the cooldown is 3 s and the poll an hour: job 1 is notified and run at
+// once; job 2, inserted right after that run, is not notified by River,
+// and runs only because its write's commit woke this process's listener
+// (jobs/wake.go) — at the end of the producer's cooldown, ~3 s later;
+// without the wake-up it waits for the hourly poll and the test fails at
+// its 60 s limit. Each job runs exactly once.
+func TestWakeOnCommitPostgres(t *testing.T) {
+	d := storetest.OpenPostgres(t)
+	rec := &recorder{}
+	r := newRunner(t, d, rec, newLogCapture(t), func(c *river.Config) {
+		c.FetchCooldown = 3 * time.Second
+		c.FetchPollInterval = time.Hour
+	})
+	start(t, r)
+	// The producer's first fetch, at its start, opened a cooldown: let it
+	// pass, so that job 1 is fetched as soon as its notification comes.
+	time.Sleep(3500 * time.Millisecond)
+	ctx := context.Background()
+	for n := 1; n <= 2; n++ {
+		t0 := time.Now()
+		if err := enqueue(ctx, d, r, pingArgs{N: n}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 60*time.Second, fmt.Sprintf("job %d to run", n), func() bool { return rec.count(n) > 0 })
+		t.Logf("job %d ran %v after its write began", n, time.Since(t0))
+	}
+	time.Sleep(100 * time.Millisecond)
+	for n := 1; n <= 2; n++ {
 		if c := rec.count(n); c != 1 {
 			t.Fatalf("job %d ran %d times", n, c)
 		}
