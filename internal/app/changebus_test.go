@@ -22,7 +22,7 @@ func TestChangesNotSentWithoutListeners(t *testing.T) {
 	for i := range 30 {
 		s.Do(t, "POST", "/api/v1/leads", map[string]any{"title": "Тишина " + string(rune('А'+i))}, 201, nil)
 		if i%10 == 9 {
-			time.Sleep(400 * time.Millisecond) // past the bundles' dispatcher's idle second now and then
+			time.Sleep(400 * time.Millisecond) // past the dispatchers' idle second now and then
 		}
 	}
 	if n := a.Changes.Sent.Load() - sent; n != 0 {

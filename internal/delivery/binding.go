@@ -93,8 +93,8 @@ func (s *Service) Bind(ctx context.Context, owner string, userID int64, b Bindin
 			return err
 		}
 		now := s.now().Truncate(time.Microsecond).UnixMicro()
-		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, bound_auth_type, owner_user_id)
-			VALUES ($1, $2, $3, $4, $5, $6, TRUE, TRUE, '', $7, $7, $8, $9) RETURNING id`,
+		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, bound_auth_type, owner_user_id, since_event)
+			VALUES ($1, $2, $3, $4, $5, $6, TRUE, TRUE, '', $7, $7, $8, $9, `+logEnd+`) RETURNING id`,
 			w.Kind, w.Name, w.URL, w.Events[0], sealed, owner, now, b.AuthType, userID).Scan(&b.ID)
 	})
 	if err != nil {
@@ -175,7 +175,9 @@ const ownerDisabled = "its incoming webhook is disabled"
 func SetBindingsActiveTx(ctx context.Context, tx *sql.Tx, owner string, active bool, now time.Time) error {
 	var err error
 	if active {
-		_, err = tx.ExecContext(ctx, `UPDATE outbound_webhooks SET active = TRUE, disabled_reason = '', updated_at = $1
+		// Sent only the changes logged from now on, not those made while
+		// they were off.
+		_, err = tx.ExecContext(ctx, `UPDATE outbound_webhooks SET active = TRUE, disabled_reason = '', updated_at = $1, since_event = `+logEnd+`
 			WHERE integration = $2 AND kind = $3 AND bound_auth_type IS NOT NULL AND active = FALSE AND disabled_reason = $4`,
 			now.UnixMicro(), owner, KindBitrix, ownerDisabled)
 	} else {

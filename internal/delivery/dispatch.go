@@ -54,12 +54,11 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	}
 	// A cheap look from the read pool first: the dispatcher is woken after
 	// every commit, and most wake-ups find nothing to send — they must not
-	// cost a write transaction each.
-	// It looks after every commit even when its last look found no
-	// webhook active: the cursor must pass the changes made while nobody
-	// listened before a webhook is enabled again (a binding re-enabled
-	// must not receive them), so here idleness is only remembered, for
-	// Idle, not used to skip looks as the bundles' dispatcher does.
+	// cost a write transaction each. After a look that found no webhook
+	// active it does not look again for a second (events.Idle), unless a
+	// webhook is made or changed here meanwhile: a webhook is sent only
+	// the changes logged after it was made or enabled (since_event), so
+	// the cursor lagging behind the log a while sends nobody the past.
 	// Under a stream of changes to a webhook the look is skipped: the last
 	// dispatch found events and somebody to send them to, so the next one
 	// almost surely does too, and the look would only add a round trip.
@@ -148,11 +147,13 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 }
 
 // look reads, from the read pool, whether the log has events after the
-// cursor that the dispatcher should read now: not when there are none,
-// nor when nobody listens and the cursor passed the log's end less than a
-// second ago.
+// cursor; not at all within a second of a look that found no webhook
+// active.
 func (s *Service) look(ctx context.Context) (bool, error) {
-	gen, _ := s.idle.Look(time.Now())
+	gen, skip := s.idle.Look(time.Now())
+	if skip {
+		return false, nil
+	}
 	var cursor, last int64
 	var active int
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT
@@ -162,24 +163,14 @@ func (s *Service) look(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("delivery: look for new events: %w", err)
 	}
 	if active == 0 {
-		s.idle.Nobody(gen, time.Now(), 0)
+		// Nobody listens: the cursor still follows the log (a webhook made
+		// later would otherwise read the whole past to skip it), once a
+		// second.
+		s.idle.Nobody(gen, time.Now(), time.Second)
 	} else {
 		s.idle.Somebody()
 	}
-	if last <= cursor {
-		return false, nil
-	}
-	if active == 0 {
-		// Nobody listens: the cursor still has to follow the log (a
-		// webhook created later must not receive the past), but once a
-		// second is enough.
-		now := s.now().UnixNano()
-		if prev := s.lastSkip.Load(); now-prev < int64(time.Second) {
-			return false, nil
-		}
-		s.lastSkip.Store(now)
-	}
-	return true, nil
+	return last > cursor, nil
 }
 
 func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, deliveryID int64) error {

@@ -107,6 +107,7 @@ func TestInvoiceSetStatus(t *testing.T) {
 		{"both chosen: the update", events.Event{Entity: "invoice", Action: events.Update, Changes: status}, both, true, "ONCRMINVOICEUPDATE"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.ev.ID = 1 // as logged
 			if got := Matches(tt.hook, &tt.ev); got != tt.matches {
 				t.Errorf("Matches = %t, want %t", got, tt.matches)
 			}

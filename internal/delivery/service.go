@@ -42,8 +42,7 @@ const (
 // r.Start(ctx); s.Start(ctx, r); and on shutdown s.Stop() before
 // r.Stop(ctx).
 type Service struct {
-	lastSkip atomic.Int64 // unix ns of the last cursor move with no webhook active
-	flowing  atomic.Bool  // the last dispatch read events and had a webhook to send them to
+	flowing atomic.Bool // the last dispatch read events and had a webhook to send them to
 	// idle: the last look found no webhook active (events.Idle; Idle).
 	idle events.Idle
 

@@ -46,6 +46,9 @@ type Webhook struct {
 	OwnerUserID int64     `json:"owner_user_id"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// SinceEvent is the log's end when the webhook was made or last
+	// enabled: only later events are sent to it.
+	SinceEvent int64 `json:"-"`
 }
 
 // nativePattern is "entity.action" where either part may be "*".
@@ -96,7 +99,7 @@ func (w *Webhook) validate() error {
 // Matches reports whether ev is to be sent to w. An event written by the
 // webhook's own integration is its echo, skipped unless IncludeEcho.
 func Matches(w *Webhook, ev *events.Event) bool {
-	if !w.Active {
+	if !w.Active || ev.ID <= w.SinceEvent {
 		return false
 	}
 	if ev.Integration != "" && ev.Integration == w.Integration && !w.IncludeEcho {
@@ -114,7 +117,7 @@ func Matches(w *Webhook, ev *events.Event) bool {
 	return false
 }
 
-const webhookColumns = "id, kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, owner_user_id"
+const webhookColumns = "id, kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, owner_user_id, since_event"
 
 // webhookColumnsOf is webhookColumns of the table as alias.
 func webhookColumnsOf(alias string) string {
@@ -123,13 +126,16 @@ func webhookColumnsOf(alias string) string {
 
 type scanner interface{ Scan(dest ...any) error }
 
+// logEnd is the change log's end, as a webhook's since_event.
+const logEnd = "(SELECT COALESCE(MAX(id), 0) FROM events)"
+
 // scanWebhook reads a row of webhookColumns, opening the token.
 func (s *Service) scanWebhook(r scanner) (Webhook, error) {
 	var w Webhook
 	var evs, token string
 	var created, updated int64
 	if err := r.Scan(&w.ID, &w.Kind, &w.Name, &w.URL, &evs, &token, &w.Integration, &w.IncludeEcho, &w.Active,
-		&w.DisabledReason, &created, &updated, &w.OwnerUserID); err != nil {
+		&w.DisabledReason, &created, &updated, &w.OwnerUserID, &w.SinceEvent); err != nil {
 		return w, err
 	}
 	if evs != "" {
@@ -169,9 +175,9 @@ func (s *Service) Create(ctx context.Context, w Webhook) (Webhook, error) {
 	}
 	now := s.now().Truncate(time.Microsecond)
 	err = s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $9) RETURNING id`,
-			w.Kind, w.Name, w.URL, strings.Join(w.Events, ","), sealed, w.Integration, w.IncludeEcho, true, now.UnixMicro()).Scan(&w.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, since_event)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $9, `+logEnd+`) RETURNING id, since_event`,
+			w.Kind, w.Name, w.URL, strings.Join(w.Events, ","), sealed, w.Integration, w.IncludeEcho, true, now.UnixMicro()).Scan(&w.ID, &w.SinceEvent)
 	})
 	if err != nil {
 		return Webhook{}, fmt.Errorf("delivery: create webhook: %w", err)
@@ -251,8 +257,10 @@ func (s *Service) Update(ctx context.Context, id int64, mutate func(*Webhook) er
 			return err
 		}
 		w.UpdatedAt = s.now().Truncate(time.Microsecond)
+		// Enabled again: sent only the changes logged from now on.
 		_, err = tx.ExecContext(ctx, `UPDATE outbound_webhooks SET kind = $1, name = $2, url = $3, events = $4, token = $5, integration = $6,
-			include_echo = $7, active = $8, disabled_reason = $9, updated_at = $10 WHERE id = $11`,
+			include_echo = $7, active = $8, disabled_reason = $9, updated_at = $10,
+			since_event = CASE WHEN $8 AND NOT active THEN `+logEnd+` ELSE since_event END WHERE id = $11`,
 			w.Kind, w.Name, w.URL, strings.Join(w.Events, ","), sealed, w.Integration, w.IncludeEcho, w.Active, w.DisabledReason,
 			w.UpdatedAt.UnixMicro(), id)
 		w.HasToken = w.Token != ""

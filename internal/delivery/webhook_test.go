@@ -53,9 +53,9 @@ func TestWebhookValidation(t *testing.T) {
 
 func TestMatches(t *testing.T) {
 	t.Parallel()
-	lead := &events.Event{Entity: "lead", Action: events.Create}
-	fromX := &events.Event{Entity: "lead", Action: events.Update, Integration: "x"}
-	deal := &events.Event{Entity: "deal", Action: events.Delete}
+	lead := &events.Event{ID: 10, Entity: "lead", Action: events.Create}
+	fromX := &events.Event{ID: 11, Entity: "lead", Action: events.Update, Integration: "x"}
+	deal := &events.Event{ID: 12, Entity: "deal", Action: events.Delete}
 	for _, tt := range []struct {
 		name string
 		w    Webhook
@@ -72,6 +72,8 @@ func TestMatches(t *testing.T) {
 		{"echo", Webhook{Kind: KindNative, Active: true, Events: []string{"*.*"}, Integration: "x"}, fromX, false},
 		{"echo asked for", Webhook{Kind: KindNative, Active: true, Events: []string{"*.*"}, Integration: "x", IncludeEcho: true}, fromX, true},
 		{"other integration", Webhook{Kind: KindNative, Active: true, Events: []string{"*.*"}, Integration: "y"}, fromX, true},
+		{"logged before the webhook was made or enabled", Webhook{Kind: KindNative, Active: true, Events: []string{"*.*"}, SinceEvent: 10}, lead, false},
+		{"logged after", Webhook{Kind: KindNative, Active: true, Events: []string{"*.*"}, SinceEvent: 9}, lead, true},
 	} {
 		if got := Matches(&tt.w, tt.ev); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
