@@ -14,10 +14,10 @@ import (
 	"github.com/obmen/obmen/internal/store"
 )
 
-// Idle reports whether the dispatcher's last look (at the last commit or
-// poll) found no webhook active and none was made here since: a change
-// committed now has nobody to be delivered to, and the other instances
-// need not be woken for it.
+// Idle reports whether the dispatcher's last look (a second ago at most,
+// plus a poll) found no webhook active and none was made here since: a
+// change committed now has nobody to be delivered to, and the other
+// instances need not be woken for it.
 func (s *Service) Idle() bool { return s.idle.Is() }
 
 // busy ends the dispatcher's idleness: a webhook was created, changed or

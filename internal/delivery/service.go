@@ -43,7 +43,9 @@ const (
 // r.Stop(ctx).
 type Service struct {
 	flowing atomic.Bool // the last dispatch read events and had a webhook to send them to
-	// idle: the last look found no webhook active (events.Idle; Idle).
+	// idle: the last look found no webhook active (events.Idle; Idle). A
+	// webhook another instance makes is dispatched by that instance until
+	// this one looks again.
 	idle events.Idle
 
 	db     *db.DB
