@@ -1,11 +1,14 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql's "pgx" driver
 
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -168,37 +171,62 @@ func TestBenchDeliveriesPostgres(t *testing.T) {
 	checkBenchDeliveries(t, obmen(t, nil, "", "bench", "--database-url", u, "--skip-create", "--deliveries", "--delivery-rate", "200", "--duration", "1s", "--json"))
 }
 
-// TestBenchInstances runs "obmen bench --instances 3" briefly: creates on
-// one server, on three round-robin, on one again, all acknowledged, and
-// the database's connections watched.
+// TestBenchInstances runs "obmen bench --instances 3 --bare-compare"
+// briefly: creates on one server, on three round-robin, on one again, all
+// acknowledged, and the database's connections watched; then the same
+// with bare servers, whose acknowledged leads are in the database too.
 func TestBenchInstances(t *testing.T) {
 	u := storetest.PostgresURL(t)
-	out := obmen(t, nil, "", "bench", "--database-url", u, "--instances", "3", "--workers", "4", "--duration", "1s", "--json")
+	out := obmen(t, nil, "", "bench", "--database-url", u, "--instances", "3", "--bare-compare", "--workers", "4", "--duration", "1s", "--json")
+	type run struct{ Instances, Creates, Errors int64 }
+	type seq struct {
+		N     int     `json:"instances"`
+		One   []run   `json:"one"`
+		Many  run     `json:"many"`
+		Ratio float64 `json:"ratio"`
+		Peak  int     `json:"peak_connections"`
+		Max   int     `json:"max_connections"`
+	}
 	var r struct {
 		Creates   int64 `json:"creates"`
 		Instances struct {
-			N    int                                          `json:"instances"`
-			One  []struct{ Instances, Creates, Errors int64 } `json:"one"`
-			Many struct {
-				Instances int   `json:"instances"`
-				Creates   int64 `json:"creates"`
-				Errors    int64 `json:"errors"`
-			} `json:"many"`
-			Ratio float64 `json:"ratio"`
-			Peak  int     `json:"peak_connections"`
-			Max   int     `json:"max_connections"`
+			seq
+			Bare *seq `json:"bare"`
 		} `json:"instances"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("report: %v\n%s", err, out)
 	}
-	in := r.Instances
-	if in.N != 3 || len(in.One) != 2 || in.Many.Instances != 3 || in.Many.Creates == 0 || in.Many.Errors != 0 || r.Creates != in.Many.Creates || in.Ratio <= 0 || in.Peak == 0 || in.Max == 0 {
-		t.Fatalf("instances phase: %s", out)
+	if r.Instances.Bare == nil {
+		t.Fatalf("no bare servers' sequence: %s", out)
 	}
-	for _, one := range in.One {
-		if one.Instances != 1 || one.Creates == 0 || one.Errors != 0 {
-			t.Fatalf("instances phase, one instance: %s", out)
+	acknowledged := int64(0)
+	for what, in := range map[string]seq{"instances": r.Instances.seq, "bare servers": *r.Instances.Bare} {
+		if in.N != 3 || len(in.One) != 2 || in.Many.Instances != 3 || in.Many.Creates == 0 || in.Many.Errors != 0 || in.Ratio <= 0 || in.Peak == 0 || in.Max == 0 {
+			t.Fatalf("%s: %s", what, out)
 		}
+		acknowledged += in.Many.Creates
+		for _, one := range in.One {
+			if one.Instances != 1 || one.Creates == 0 || one.Errors != 0 {
+				t.Fatalf("%s, one instance: %s", what, out)
+			}
+			acknowledged += one.Creates
+		}
+	}
+	if r.Creates != r.Instances.Many.Creates {
+		t.Fatalf("the report's creates are not the three instances': %s", out)
+	}
+	// Every acknowledged create is a lead (the warm-ups add more).
+	d, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var leads int64
+	if err := d.QueryRow("SELECT count(*) FROM leads").Scan(&leads); err != nil {
+		t.Fatal(err)
+	}
+	if leads < acknowledged {
+		t.Fatalf("%d leads in the database after %d acknowledged creates", leads, acknowledged)
 	}
 }

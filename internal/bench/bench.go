@@ -98,19 +98,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.SiteProducts, "site-products", 0, "alone, on two servers of its own (SQLite): export a catalog of this many products with two price types from one to the other playing the web shop, and report the time and both processes' memory")
 	fs.BoolVar(&o.PgbenchCompare, "pgbench-compare", false, "PostgreSQL: also run pgbench with the same logical write (lead + phone + event in one transaction) on the same database, before and after the creates, and print the ratio")
 	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench connections for --pgbench-compare (16: the server's pool on this many CPUs)")
-	fs.BoolVar(&o.BareCompare, "bare-compare", false, "SQLite: also run the same creates against a bare server (plain net/http, same schema, lead + phone + e-mail + event in one transaction per request), before and after Obmen's, and print the ratio")
+	fs.BoolVar(&o.BareCompare, "bare-compare", false, "SQLite: also run the same creates against a bare server (plain net/http, same schema, lead + phone + e-mail + event in one transaction per request), before and after Obmen's, and print the ratio; with --instances: also run the instances' sequence with bare servers on the PostgreSQL database (one statement per create) and print their ratio")
 	fs.StringVar(&o.BareServe, "bare-serve", "", "run the bare server of --bare-compare on this address with --data (used by --bare-compare)")
 	fs.BoolVar(&o.Deliveries, "deliveries", false, "measure change → delivered: an outbound webhook (native, lead.create) to a receiver in the bench, lead creates at --delivery-rate for --duration; latency p50/p99/max, delivered of made, duplicates (a --url server needs OBMEN_OUTBOUND_ALLOW=127.0.0.1)")
 	fs.IntVar(&o.DeliveryRate, "delivery-rate", 500, "lead creates per second of --deliveries")
-	fs.IntVar(&o.Instances, "instances", 0, "with --database-url: alone, start this many servers on the database and run the lead creates (--workers, --duration) on one, spread round-robin over all, and on one again; prints creates/s, p50/p99 and the ratio (with --pgbench-compare, pgbench's too)")
+	fs.IntVar(&o.Instances, "instances", 0, "with --database-url: alone, start this many servers on the database and run the lead creates (--workers, --duration) on one, spread round-robin over all, and on one again; prints creates/s, p50/p99 and the ratio (with --pgbench-compare, pgbench's too; with --bare-compare, bare servers' too)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.BareServe != "" {
-		return BareServe(ctx, o.BareServe, o.Data, o.SQLiteSync)
+		return BareServe(ctx, o.BareServe, o.Data, o.SQLiteSync, o.DatabaseURL)
 	}
-	if o.BareCompare && (o.DatabaseURL != "" || o.SkipCreate || o.URL != "") {
-		return errors.New("bench: --bare-compare is for SQLite with the server the bench starts, and needs the create phase")
+	if o.BareCompare && o.Instances <= 1 && (o.DatabaseURL != "" || o.SkipCreate || o.URL != "") {
+		return errors.New("bench: --bare-compare is for SQLite with the server the bench starts (or with --instances), and needs the create phase")
 	}
 	if o.URL != "" && o.Key == "" {
 		return errors.New("bench: --url needs --key")
@@ -121,8 +121,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.PgbenchCompare && (o.DatabaseURL == "" || o.SkipCreate) {
 		return errors.New("bench: --pgbench-compare needs --database-url and the create phase")
 	}
-	if o.Instances > 1 && (o.DatabaseURL == "" || o.URL != "" || o.SkipCreate || o.Deliveries || o.Automation || o.SeedContacts > 0 || o.OneCProducts > 0 || o.OneCOrders > 0 || o.BareCompare || o.SiteProducts > 0) {
-		return errors.New("bench: --instances runs alone (with --pgbench-compare at most), needs --database-url and starts its own servers")
+	if o.Instances > 1 && (o.DatabaseURL == "" || o.URL != "" || o.SkipCreate || o.Deliveries || o.Automation || o.SeedContacts > 0 || o.OneCProducts > 0 || o.OneCOrders > 0 || o.SiteProducts > 0) {
+		return errors.New("bench: --instances runs alone (with --pgbench-compare and --bare-compare at most), needs --database-url and starts its own servers")
 	}
 	if o.Deliveries && o.DeliveryRate <= 0 {
 		return errors.New("bench: --delivery-rate must be positive")

@@ -36,6 +36,10 @@ type InstancesReport struct {
 	// pools.
 	PeakConnections int `json:"peak_connections"`
 	MaxConnections  int `json:"max_connections"`
+	// Bare is the same sequence with bare servers (bare.go, one statement
+	// per create) instead of Obmen's (--bare-compare): what this machine
+	// gives N processes of a server that does nothing but the write.
+	Bare *InstancesReport `json:"bare,omitempty"`
 }
 
 // InstancesRun is one run of the creates, after an untimed warm-up of
@@ -52,9 +56,16 @@ type InstancesRun struct {
 }
 
 func (r *InstancesReport) print(w io.Writer) {
+	r.printAs(w, "instances")
+	if r.Bare != nil {
+		r.Bare.printAs(w, "bare servers")
+	}
+}
+
+func (r *InstancesReport) printAs(w io.Writer, what string) {
 	run := func(x InstancesRun) {
-		fmt.Fprintf(w, "instances: %d: %d creates, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms, servers' CPU %.0f µs per create\n",
-			x.Instances, x.Creates, x.Errors, x.CreatesPerS, x.P50, x.P99, x.CPU)
+		fmt.Fprintf(w, "%s: %d: %d creates, %d errors, %.0f/s, p50 %.2f ms, p99 %.2f ms, servers' CPU %.0f µs per create\n",
+			what, x.Instances, x.Creates, x.Errors, x.CreatesPerS, x.P50, x.P99, x.CPU)
 	}
 	for i, x := range r.One {
 		if i == 1 {
@@ -62,8 +73,8 @@ func (r *InstancesReport) print(w io.Writer) {
 		}
 		run(x)
 	}
-	fmt.Fprintf(w, "instances: %d ÷ 1: %.0f / %.0f = %.2f (peak %d database connections of max_connections %d)\n",
-		r.N, r.Many.CreatesPerS, r.OneMean, r.Ratio, r.PeakConnections, r.MaxConnections)
+	fmt.Fprintf(w, "%s: %d ÷ 1: %.0f / %.0f = %.2f (peak %d database connections of max_connections %d)\n",
+		what, r.N, r.Many.CreatesPerS, r.OneMean, r.Ratio, r.PeakConnections, r.MaxConnections)
 }
 
 // instancesPhase runs the creates on one instance, on N, and on one
@@ -81,27 +92,23 @@ func instancesPhase(ctx context.Context, o Options, rep *Report, log io.Writer) 
 	_, _ = rand.Read(k)
 	secretEnv := "OBMEN_SECRET_KEY=" + base64.StdEncoding.EncodeToString(k)
 
-	type inst struct {
-		o    Options
-		stop func()
-	}
-	start := func(i int) (*inst, error) {
+	start := func(i int) (Options, func(), error) {
 		oi := o
 		oi.Data = filepath.Join(root, strconv.Itoa(i))
 		if err := os.MkdirAll(oi.Data, 0o700); err != nil {
-			return nil, err
+			return oi, nil, err
 		}
 		stop, err := startServer(ctx, &oi, log, secretEnv)
 		if err != nil {
-			return nil, fmt.Errorf("bench: instance %d: %w", i+1, err)
+			return oi, nil, fmt.Errorf("bench: instance %d: %w", i+1, err)
 		}
-		return &inst{o: oi, stop: stop}, nil
+		return oi, stop, nil
 	}
-	first, err := start(0)
+	first, stopFirst, err := start(0)
 	if err != nil {
 		return err
 	}
-	defer first.stop()
+	defer stopFirst()
 
 	var pgbench string
 	if o.PgbenchCompare {
@@ -121,13 +128,53 @@ func instancesPhase(ctx context.Context, o Options, rep *Report, log io.Writer) 
 		rep.Pgbench.TPS = append(rep.Pgbench.TPS, tps)
 		return nil
 	}
+	if err := bracket(); err != nil {
+		return err
+	}
+	if err := instancesSequence(ctx, o, ir, first, start); err != nil {
+		return err
+	}
+	if err := bracket(); err != nil {
+		return err
+	}
+	rep.Creates, rep.CreateErrs, rep.CreatesPerS, rep.CreateP50, rep.CreateP99 = ir.Many.Creates, ir.Many.Errors, ir.Many.CreatesPerS, ir.Many.P50, ir.Many.P99
+	if p := rep.Pgbench; p != nil {
+		for _, t := range p.TPS {
+			p.Mean += t / float64(len(p.TPS))
+		}
+		p.Ratio = rep.CreatesPerS / p.Mean
+	}
+	if o.BareCompare {
+		// The yardstick: the same sequence with bare servers on the same
+		// database (after Obmen's, whose first instance stays up for its
+		// user and migrations but gets no load).
+		ir.Bare = &InstancesReport{N: o.Instances}
+		key := strconv.FormatInt(time.Now().UnixNano(), 36)
+		startBareN := func(int) (Options, func(), error) { return startBareKey(ctx, o, key, log) }
+		bo, stopBare, err := startBareN(0)
+		if err != nil {
+			return err
+		}
+		defer stopBare()
+		if err := instancesSequence(ctx, o, ir.Bare, bo, startBareN); err != nil {
+			return fmt.Errorf("bench: bare servers: %w", err)
+		}
+	}
+	return nil
+}
+
+// instancesSequence runs the creates on first alone, on first and N-1
+// more servers that start makes (start(i), i = 1 … N-1), and on first
+// alone again, filling ir's runs and ratio.
+func instancesSequence(ctx context.Context, o Options, ir *InstancesReport, first Options, start func(int) (Options, func(), error)) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
-	creates := func(all []*inst) (InstancesRun, error) {
-		lo := first.o
+	defer client.CloseIdleConnections()
+	creates := func(all []Options) (InstancesRun, error) {
+		lo := first
 		lo.URLs, lo.ServerPIDs = nil, nil
 		for _, x := range all {
-			lo.URLs = append(lo.URLs, x.o.URL)
-			lo.ServerPIDs = append(lo.ServerPIDs, x.o.ServerPID)
+			lo.URLs = append(lo.URLs, x.URL)
+			lo.ServerPIDs = append(lo.ServerPIDs, x.ServerPID)
 		}
 		// Untimed first: a server just started opens its PostgreSQL
 		// connections on demand (a backend process each) and River's
@@ -143,29 +190,27 @@ func instancesPhase(ctx context.Context, o Options, rep *Report, log io.Writer) 
 			P50: r.CreateP50, P99: r.CreateP99, CPU: r.CreateCPU}, err
 	}
 
-	if err := bracket(); err != nil {
-		return err
-	}
-	one, err := creates([]*inst{first})
+	one, err := creates([]Options{first})
 	if err != nil {
 		return err
 	}
 	ir.One = append(ir.One, one)
 
-	all := []*inst{first}
+	all := []Options{first}
+	var stops []func()
 	stopExtra := func() {
-		for _, x := range all[1:] {
-			x.stop()
+		for _, stop := range stops {
+			stop()
 		}
-		all = all[:1]
+		stops, all = nil, all[:1]
 	}
 	defer func() { stopExtra() }()
 	for i := 1; i < o.Instances; i++ {
-		x, err := start(i)
+		x, stop, err := start(i)
 		if err != nil {
 			return err
 		}
-		all = append(all, x)
+		all, stops = append(all, x), append(stops, stop)
 	}
 	maxConns, stopWatch := watchConnections(ctx, o.DatabaseURL)
 	ir.Many, err = creates(all)
@@ -175,25 +220,15 @@ func instancesPhase(ctx context.Context, o Options, rep *Report, log io.Writer) 
 	}
 	stopExtra()
 
-	one, err = creates([]*inst{first})
+	one, err = creates([]Options{first})
 	if err != nil {
 		return err
 	}
 	ir.One = append(ir.One, one)
-	if err := bracket(); err != nil {
-		return err
-	}
 	for _, x := range ir.One {
 		ir.OneMean += x.CreatesPerS / float64(len(ir.One))
 	}
 	ir.Ratio = ir.Many.CreatesPerS / ir.OneMean
-	rep.Creates, rep.CreateErrs, rep.CreatesPerS, rep.CreateP50, rep.CreateP99 = ir.Many.Creates, ir.Many.Errors, ir.Many.CreatesPerS, ir.Many.P50, ir.Many.P99
-	if p := rep.Pgbench; p != nil {
-		for _, t := range p.TPS {
-			p.Mean += t / float64(len(p.TPS))
-		}
-		p.Ratio = rep.CreatesPerS / p.Mean
-	}
 	return nil
 }
 

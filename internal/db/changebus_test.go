@@ -71,3 +71,40 @@ func TestChangeBusWakesOtherInstance(t *testing.T) {
 		t.Errorf("%d notifications sent for %d changes made one after another", n, leads)
 	}
 }
+
+// A stream of commits shares notifications: at most one goes out per
+// ChangeNotifyGap, however many commits kick the bus (at 500 changes/s
+// one each had cost PostgreSQL a transaction and every listener a
+// wake-up, ~460 a second). Counted against the time the bus ran — a bound
+// that only a bus sending faster than the gap breaks — and at least one
+// notification still goes out for the last commits.
+func TestChangeBusSharesNotifications(t *testing.T) {
+	if len(storetest.Engines(t)) < 2 {
+		t.Skip("PostgreSQL only")
+	}
+	d, err := db.Open(context.Background(), db.Options{PostgresURL: storetest.PostgresURL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	bus := d.NewChangeBus(func() {}, nil)
+	start := time.Now()
+	bus.Start(context.Background())
+	<-bus.Listening()
+	const kicks = 400
+	for range kicks {
+		bus.Changed()
+		time.Sleep(100 * time.Microsecond)
+	}
+	for deadline := time.Now().Add(10 * time.Second); bus.Sent.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no notification sent for 400 commits")
+		}
+	}
+	time.Sleep(3 * db.ChangeNotifyGap) // the last kicks' notification
+	bus.Stop()
+	elapsed := time.Since(start)
+	if n, most := bus.Sent.Load(), int64(elapsed/db.ChangeNotifyGap)+1; n > most {
+		t.Fatalf("%d notifications for %d commits in %v: more than one per %v", n, kicks, elapsed, db.ChangeNotifyGap)
+	}
+}
