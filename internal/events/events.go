@@ -183,9 +183,13 @@ func PostgresInsertFrom(ev *Event, recordID, from string, n int) (string, []any,
 
 // Query selects a page of the log.
 type Query struct {
-	After  int64  // return events with id > After
-	Limit  int    // at most this many (1..10000; default 100)
-	Entity string // only this entity, when set
+	After int64 // return events with id > After
+	// AfterCursor, when set, replaces After by the outbox_cursors row of
+	// that name (0 while it has none), read in the same statement: a
+	// dispatcher's cursor and its events in one round trip.
+	AfterCursor string
+	Limit       int    // at most this many (1..10000; default 100)
+	Entity      string // only this entity, when set
 	// RecordID, with Entity, selects one record's history; RecordIDs
 	// several records' (at most a few hundred).
 	RecordID  int64
@@ -220,6 +224,10 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 	}
 	where := []string{"id > $1"}
 	args := []any{p.After}
+	if p.AfterCursor != "" {
+		where[0] = "id > COALESCE((SELECT last_id FROM outbox_cursors WHERE name = $1), 0)"
+		args[0] = p.AfterCursor
+	}
 	if p.Before > 0 {
 		args = append(args, p.Before)
 		where = append(where, fmt.Sprintf("id < $%d", len(args)))
@@ -257,6 +265,9 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id FROM events WHERE %s ORDER BY %s LIMIT $%d",
 		strings.Join(where, " AND "), order, len(args)), args...)
 	if err != nil {
+		if p.AfterCursor != "" {
+			return nil, fmt.Errorf("events: read after cursor %s: %w", p.AfterCursor, err)
+		}
 		return nil, fmt.Errorf("events: read after %d: %w", p.After, err)
 	}
 	defer rows.Close()
