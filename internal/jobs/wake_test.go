@@ -4,11 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -86,5 +90,64 @@ func TestWakeOnCommitPostgres(t *testing.T) {
 		if c := rec.count(n); c != 1 {
 			t.Fatalf("job %d ran %d times", n, c)
 		}
+	}
+}
+
+// TestInsertNotifiesOnlyWithoutListener (PostgreSQL): a process whose
+// River works jobs and listens for inserts sends no River insert
+// notification with its inserts (its commits wake it; the pg_notify was a
+// round trip and every instance's wake-up per dispatch), and its jobs
+// still run; a process that only enqueues (no workers, no listener) still
+// notifies, so the working instances hear its jobs at once. Told apart by
+// queue in the notifications' payloads, which PostgreSQL delivers in
+// commit order: the enqueue-only process's comes after the worker's
+// would have.
+func TestInsertNotifiesOnlyWithoutListener(t *testing.T) {
+	d := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	rec := &recorder{}
+	worker := newRunner(t, d, rec, newLogCapture(t))
+	start(t, worker)
+	waitFor(t, 20*time.Second, "the worker's River to listen", func() bool { return jobs.Listening(worker) })
+
+	conn, err := pgx.Connect(ctx, d.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `LISTEN "public.river_insert"`); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := enqueue(ctx, d, worker, pingArgs{N: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "job 1 to run", func() bool { return rec.count(1) > 0 })
+	if jobs.Quieted(worker) == 0 {
+		t.Fatal("the worker's insert notification was not left out")
+	}
+
+	enqueuer, err := jobs.New(ctx, d, slog.New(newLogCapture(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enqueuer.Close()
+	err = d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return enqueuer.InsertTx(ctx, tx, pingArgs{N: 2}, &river.InsertOpts{Queue: "elsewhere"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for {
+		n, err := conn.WaitForNotification(wctx)
+		if err != nil {
+			t.Fatalf("the enqueue-only process's insert notification: %v", err)
+		}
+		if strings.Contains(n.Payload, `"elsewhere"`) {
+			break
+		}
+		t.Fatalf("the worker notified its insert: %s %s", n.Channel, n.Payload)
 	}
 }
