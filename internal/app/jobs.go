@@ -97,9 +97,10 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 			// which then fetches at the end of the cooldown: 2 ms (River's
 			// minimum is 1) against 10 took change → delivered at 500/s
 			// from p50 15–18 ms, p99 38–69 to p50 8.2–9.3, p99 27–38
-			// (obmen bench --deliveries, four runs each, 2 CPUs). The
-			// same value bounds River's insert notifications to the other
-			// instances: one per 2 ms at most.
+			// (obmen bench --deliveries, four runs each, 2 CPUs). River's
+			// insert notifications are not sent while this process listens
+			// (jobs/wake.go): the other instances take its jobs at their
+			// poll.
 			c.FetchCooldown = 2 * time.Millisecond
 		}
 	}

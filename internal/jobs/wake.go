@@ -32,9 +32,11 @@ const insertTopic = "river_insert"
 // Runner.InsertTx notes the job's queue to be announced once the write
 // holding it has committed (db.OnCommit), and the listener hands River's
 // notifier an insert notification for it at once. River does the rest
-// (the producer's debounced fetch); its own notifications, outbox poll and
+// (the producer's debounced fetch); its outbox poll (SQLite) and
 // FetchPollInterval stay as the safety net, and jobs other processes
-// enqueue still arrive through them.
+// enqueue still arrive through its notifications — on PostgreSQL this
+// process sends none for its own inserts while it listens
+// (wakingPGDriver.UnwrapExecutor).
 type wakingDriver struct {
 	*riversqlite.Driver
 	w *waker
