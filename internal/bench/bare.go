@@ -116,6 +116,28 @@ type bareLead struct {
 	UTMCampaign string `json:"utm_campaign"`
 }
 
+// bareComm is a phone or e-mail row of a bare lead.
+type bareComm struct{ kind, value, valueType, normalized string }
+
+// comms are the lead's phones, then its e-mails, as the bare servers
+// store them (a Russian number's key +7…, an address in lower case).
+func (l *bareLead) comms() []bareComm {
+	out := make([]bareComm, 0, len(l.Phones)+len(l.Emails))
+	for _, p := range l.Phones {
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, p.Value)
+		out = append(out, bareComm{"PHONE", p.Value, strings.ToUpper(p.ValueType), "+7" + strings.TrimPrefix(strings.TrimPrefix(digits, "8"), "7")})
+	}
+	for _, e := range l.Emails {
+		out = append(out, bareComm{"EMAIL", e.Value, "WORK", strings.ToLower(e.Value)})
+	}
+	return out
+}
+
 // BareServe runs the bare server on addr until ctx ends ("obmen bench
 // --bare-serve ADDR"): with its SQLite database in dir, or, with dbURL, on
 // that PostgreSQL database (already migrated by an Obmen instance, whose
@@ -165,24 +187,9 @@ func BareServe(ctx context.Context, addr, dir, sync, dbURL string) error {
 					l.Title, l.Name, l.LastName, l.SourceID, l.UTMSource, l.UTMMedium, l.UTMCampaign, search, now).Scan(&id); err != nil {
 					return err
 				}
-				sort := 0
-				for _, p := range l.Phones {
-					sort++
-					digits := strings.Map(func(r rune) rune {
-						if r >= '0' && r <= '9' {
-							return r
-						}
-						return -1
-					}, p.Value)
-					if _, err := tx.ExecContext(ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES ('lead', $1, 'PHONE', $2, $3, $4, $5)",
-						id, p.Value, strings.ToUpper(p.ValueType), "+7"+strings.TrimPrefix(strings.TrimPrefix(digits, "8"), "7"), sort); err != nil {
-						return err
-					}
-				}
-				for _, e := range l.Emails {
-					sort++
-					if _, err := tx.ExecContext(ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES ('lead', $1, 'EMAIL', $2, 'WORK', $3, $4)",
-						id, e.Value, strings.ToLower(e.Value), sort); err != nil {
+				for i, c := range l.comms() {
+					if _, err := tx.ExecContext(ctx, "INSERT INTO comms (entity, record_id, kind, value, value_type, normalized, sort) VALUES ('lead', $1, $2, $3, $4, $5, $6)",
+						id, c.kind, c.value, c.valueType, c.normalized, i+1); err != nil {
 						return err
 					}
 				}
@@ -220,19 +227,8 @@ func BareServe(ctx context.Context, addr, dir, sync, dbURL string) error {
 // trigger, as pgbench's script writes it.
 func bareCreatePG(ctx context.Context, d *db.DB, l *bareLead, now int64) (int64, error) {
 	var kinds, values, types, normalized []string
-	for _, p := range l.Phones {
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, p.Value)
-		kinds, values, types = append(kinds, "PHONE"), append(values, p.Value), append(types, strings.ToUpper(p.ValueType))
-		normalized = append(normalized, "+7"+strings.TrimPrefix(strings.TrimPrefix(digits, "8"), "7"))
-	}
-	for _, e := range l.Emails {
-		kinds, values, types = append(kinds, "EMAIL"), append(values, e.Value), append(types, "WORK")
-		normalized = append(normalized, strings.ToLower(e.Value))
+	for _, c := range l.comms() {
+		kinds, values, types, normalized = append(kinds, c.kind), append(values, c.value), append(types, c.valueType), append(normalized, c.normalized)
 	}
 	changes, err := json.Marshal(l)
 	if err != nil {
