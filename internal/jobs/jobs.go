@@ -126,6 +126,9 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 			return nil, err
 		}
 		r.wake = newWaker()
+		for q := range cfg.Queues {
+			r.wake.worked = append(r.wake.worked, q)
+		}
 		r.pg, err = river.NewClient[pgx.Tx](wakingPGDriver{Driver: riverpgxv5.New(r.pgPool), w: r.wake}, cfg)
 	}
 	if err != nil {

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -64,7 +66,8 @@ func (d wakingPGDriver) GetListener(params *riverdriver.GetListenenerParams) riv
 // was one per dispatch at 500 changes/s (issue 21). The other instances
 // find the jobs at their next poll (FetchPollInterval), or take them when
 // this one's workers are all busy; a process whose River does not listen
-// (one that only enqueues) still notifies.
+// (one that only enqueues) still notifies, and so does any process for a
+// queue it does not work.
 func (d wakingPGDriver) UnwrapExecutor(tx pgx.Tx) riverdriver.ExecutorTx {
 	return quietExecutorTx{ExecutorTx: d.Driver.UnwrapExecutor(tx), w: d.w}
 }
@@ -77,19 +80,35 @@ func (d wakingPGDriver) UnwrapTx(execTx riverdriver.ExecutorTx) pgx.Tx {
 	return d.Driver.UnwrapTx(execTx)
 }
 
-// quietExecutorTx leaves out River's insert notifications while w's
-// listener listens for them.
+// quietExecutorTx leaves out River's insert notifications for the queues
+// this process works while w's listener listens for them.
 type quietExecutorTx struct {
 	riverdriver.ExecutorTx
 	w *waker
 }
 
 func (e quietExecutorTx) NotifyMany(ctx context.Context, params *riverdriver.NotifyManyParams) error {
-	if params.Topic == insertTopic && e.w.listening.Load() {
-		e.w.Quieted.Add(int64(len(params.Payload)))
+	if params.Topic != insertTopic || !e.w.listening.Load() {
+		return e.ExecutorTx.NotifyMany(ctx, params)
+	}
+	// River's payload names the queue: {"queue": "default"}.
+	rest := params.Payload[:0:0]
+	for _, p := range params.Payload {
+		var n struct {
+			Queue string `json:"queue"`
+		}
+		if json.Unmarshal([]byte(p), &n) == nil && slices.Contains(e.w.worked, n.Queue) {
+			e.w.Quieted.Add(1)
+			continue
+		}
+		rest = append(rest, p)
+	}
+	if len(rest) == 0 {
 		return nil
 	}
-	return e.ExecutorTx.NotifyMany(ctx, params)
+	q := *params
+	q.Payload = rest
+	return e.ExecutorTx.NotifyMany(ctx, &q)
 }
 
 // waker gathers the queues committed jobs went to until the listener
@@ -100,8 +119,10 @@ type waker struct {
 	ch     chan struct{} // one pending wake-up covers every queue noted
 
 	// listening is set while River's listener listens for inserts (the
-	// producer runs and is woken by this process's commits).
+	// producers of the worked queues run and are woken by this process's
+	// commits).
 	listening atomic.Bool
+	worked    []string // the queues this process's River works
 	// Quieted counts the insert notifications left out (tests).
 	Quieted atomic.Int64
 }

@@ -95,13 +95,13 @@ func TestWakeOnCommitPostgres(t *testing.T) {
 
 // TestInsertNotifiesOnlyWithoutListener (PostgreSQL): a process whose
 // River works jobs and listens for inserts sends no River insert
-// notification with its inserts (its commits wake it; the pg_notify was a
-// round trip and every instance's wake-up per dispatch), and its jobs
-// still run; a process that only enqueues (no workers, no listener) still
-// notifies, so the working instances hear its jobs at once. Told apart by
-// queue in the notifications' payloads, which PostgreSQL delivers in
-// commit order: the enqueue-only process's comes after the worker's
-// would have.
+// notification with its inserts into the queues it works (its commits
+// wake it; the pg_notify was a round trip and every instance's wake-up
+// per dispatch), and its jobs still run; it still notifies an insert into
+// a queue it does not work, and a process that only enqueues (no
+// workers, no listener) still notifies, so the working instances hear
+// those jobs at once. Told apart by queue in the notifications'
+// payloads, which PostgreSQL delivers in commit order.
 func TestInsertNotifiesOnlyWithoutListener(t *testing.T) {
 	d := storetest.OpenPostgres(t)
 	ctx := context.Background()
@@ -126,28 +126,33 @@ func TestInsertNotifiesOnlyWithoutListener(t *testing.T) {
 	if jobs.Quieted(worker) == 0 {
 		t.Fatal("the worker's insert notification was not left out")
 	}
+	insert := func(r *jobs.Runner, n int, queue string) {
+		t.Helper()
+		err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return r.InsertTx(ctx, tx, pingArgs{N: n}, &river.InsertOpts{Queue: queue})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(worker, 2, "unworked")
 
 	enqueuer, err := jobs.New(ctx, d, slog.New(newLogCapture(t)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer enqueuer.Close()
-	err = d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return enqueuer.InsertTx(ctx, tx, pingArgs{N: 2}, &river.InsertOpts{Queue: "elsewhere"})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	insert(enqueuer, 3, "elsewhere")
+
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	for {
+	for _, want := range []string{"unworked", "elsewhere"} {
 		n, err := conn.WaitForNotification(wctx)
 		if err != nil {
-			t.Fatalf("the enqueue-only process's insert notification: %v", err)
+			t.Fatalf("the insert notification of queue %s: %v", want, err)
 		}
-		if strings.Contains(n.Payload, `"elsewhere"`) {
-			break
+		if !strings.Contains(n.Payload, `"`+want+`"`) {
+			t.Fatalf("want the insert notification of queue %s, got %s %s", want, n.Channel, n.Payload)
 		}
-		t.Fatalf("the worker notified its insert: %s %s", n.Channel, n.Payload)
 	}
 }
