@@ -83,26 +83,29 @@ func (srv *Server) StartJobs(ctx context.Context, opts ...jobs.Option) (stop fun
 	}
 	fast := func(c *river.Config) {
 		// Deliveries should leave within a fraction of a second of the
-		// change; River's default 1 s poll is for batch work. On SQLite
-		// every fetch takes the database's write lock away from the CRM's
-		// writer, so it polls less often there (obmen bench: about 4,250
-		// lead creates/s polling every 50 ms, 4,400 every 200 ms; 100 ms
-		// keeps deliveries well inside half a second).
-		c.FetchCooldown, c.FetchPollInterval = 10*time.Millisecond, 50*time.Millisecond
+		// change; River's default 1 s poll is for batch work. This
+		// process's commits that hold a job wake its producer (jobs/wake.go),
+		// which fetches at the end of the cooldown: 2 ms (River's minimum
+		// is 1). On PostgreSQL 2 against 10 took change → delivered at
+		// 500/s from p50 15–18 ms, p99 38–69 to p50 8.2–9.3, p99 27–38
+		// (four runs each); on SQLite six interleaved pairs: p50 9.6–10.4
+		// → 6.6–7.8 ms in five, p99 lower in four (obmen bench
+		// --deliveries, 2 CPUs) — a fetch every 2 ms at most, a few
+		// hundred short writes a second against the ~20,000 the writer
+		// commits; lead creates with a webhook at the bench's most
+		// (--delivery-rate 2000): 1,142/s with 10 ms, 1,117/s with 2.
+		c.FetchCooldown, c.FetchPollInterval = 2*time.Millisecond, 50*time.Millisecond
 		if d.Dialect == db.SQLite {
+			// Every fetch takes the database's write lock away from the
+			// CRM's writer, so the safety-net poll is slower there
+			// (obmen bench: about 4,250 lead creates/s polling every
+			// 50 ms, 4,400 every 200 ms; 100 ms keeps deliveries well
+			// inside half a second).
 			c.FetchPollInterval = 100 * time.Millisecond
-		} else {
-			// On PostgreSQL a fetch does not hold up the CRM's writes,
-			// and this process's commits wake its producer (jobs/wake.go),
-			// which then fetches at the end of the cooldown: 2 ms (River's
-			// minimum is 1) against 10 took change → delivered at 500/s
-			// from p50 15–18 ms, p99 38–69 to p50 8.2–9.3, p99 27–38
-			// (obmen bench --deliveries, four runs each, 2 CPUs). River's
-			// insert notifications are not sent while this process listens
-			// (jobs/wake.go): the other instances take its jobs at their
-			// poll.
-			c.FetchCooldown = 2 * time.Millisecond
 		}
+		// On PostgreSQL River's insert notifications are not sent while
+		// this process listens (jobs/wake.go): the other instances take
+		// its jobs at their poll.
 	}
 	register := func(w *river.Workers) {
 		svc.Register(w)
