@@ -208,8 +208,11 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			ctx = store.WithIdempotency(ctx, idem)
 		}
 		var dups []dedup.Match
+		var later *dedup.Later
 		if res.probe != nil && r.URL.Query().Get("duplicates") != "allow" {
-			d, err := dedup.Check(ctx, a.store, res.entity, res.probe(&v))
+			var d dedup.Decision
+			var err error
+			ctx, later, d, err = dedup.CheckCreate(ctx, a.store, res.entity, res.probe(&v))
 			if err != nil {
 				return err
 			}
@@ -223,6 +226,14 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			}
 		}
 		created, err := res.create(ctx, p.Actor, v)
+		if err == nil && later != nil {
+			// The record is made: a failed look for what it may duplicate
+			// must not answer an error (a client would create it again).
+			var lerr error
+			if dups, lerr = later.Matches(ctx, a.store, idOf(created)); lerr != nil {
+				a.log.Error("api: duplicates of a new record", "entity", res.entity, "id", idOf(created), "err", lerr)
+			}
+		}
 		if err == nil && len(dups) > 0 {
 			// Warn (link and merge act on the intake paths, where no one
 			// decides): the records it may duplicate, "lead/5 contact/1".

@@ -220,6 +220,55 @@ func Check(ctx context.Context, st *store.Store, entity string, p Probe) (Decisi
 	return Decision{Rule: r, Matches: ms}, err
 }
 
+// Later is a check of a create that goes ahead whatever is found: its
+// lookups come after the create, and the create probes the new record's
+// phones and e-mails (store.CommsCheck) as the database was before it.
+type Later struct {
+	rule  Rule
+	probe Probe
+	check *store.CommsCheck
+}
+
+// CheckCreate is Check for a new record about to be created. A lead
+// under a rule that warns (any but Allow and Refuse: linking and merging
+// act on the intake paths) by phones and e-mails only is not looked up
+// yet: ctx then carries the probes for the create to answer, and Later's
+// Matches reads the records after it — the usual new lead matching
+// nothing, that is a read fewer on every create. Otherwise this is
+// Check, and later is nil.
+func CheckCreate(ctx context.Context, st *store.Store, entity string, p Probe) (_ context.Context, later *Later, _ Decision, _ error) {
+	r, err := RuleOf(ctx, st, entity)
+	if err != nil || r.Action == Allow {
+		return ctx, nil, Decision{Rule: r}, err
+	}
+	if r.Action != Refuse && entity == store.EntityLead && !slices.ContainsFunc(r.Keys, func(k string) bool { return k != ByPhone && k != ByEmail }) {
+		c := &store.CommsCheck{Probes: commsProbes(r.Keys, []string{store.EntityLead, store.EntityContact}, p)}
+		return store.WithCommsCheck(ctx, c), &Later{rule: r, probe: p, check: c}, Decision{Rule: r}, nil
+	}
+	ms, err := Find(ctx, st, entity, r.Keys, p)
+	return ctx, nil, Decision{Rule: r, Matches: ms}, err
+}
+
+// Matches are the records the new lead id may duplicate: none read when
+// the create found none of its phones and e-mails; the lead itself left
+// out.
+func (l *Later) Matches(ctx context.Context, st *store.Store, id int64) ([]Match, error) {
+	var present map[store.CommProbe]bool
+	if l.check.Done {
+		if !slices.Contains(l.check.Found, true) {
+			return nil, nil
+		}
+		present = make(map[store.CommProbe]bool, len(l.check.Probes))
+		for i, pr := range l.check.Probes {
+			present[pr] = l.check.Found[i]
+		}
+	}
+	// Not answered (not expected of CreateLead): the look sees the new
+	// lead too, and leaves it out.
+	ms, err := find(ctx, st, l.rule.Entity, l.rule.Keys, l.probe, present)
+	return slices.DeleteFunc(ms, func(m Match) bool { return m.Entity == store.EntityLead && m.ID == id }), err
+}
+
 // maxMatches bounds what one key reads.
 const maxMatches = 20
 
@@ -228,6 +277,12 @@ const maxMatches = 20
 // leads and the contacts, otherwise records of entity. A record found by
 // two keys is listed once, by the first.
 func Find(ctx context.Context, st *store.Store, entity string, keys []string, p Probe) ([]Match, error) {
+	return find(ctx, st, entity, keys, p, nil)
+}
+
+// find is Find with the phones' and e-mails' probes already answered
+// (present; nil: probed here when needed).
+func find(ctx context.Context, st *store.Store, entity string, keys []string, p Probe, present map[store.CommProbe]bool) ([]Match, error) {
 	ctx = store.Unscoped(ctx)
 	var out []Match
 	seen := map[string]bool{}
@@ -242,7 +297,6 @@ func Find(ctx context.Context, st *store.Store, entity string, keys []string, p 
 	if entity == store.EntityLead {
 		targets = []string{store.EntityLead, store.EntityContact}
 	}
-	var present map[store.CommProbe]bool
 	var err error
 	for _, key := range keys {
 		var params []store.ListParams
@@ -380,6 +434,21 @@ func LongestWord(s string) string {
 // commsPresent probes every phone and e-mail of p the keys match by, in
 // every target, in one read.
 func commsPresent(ctx context.Context, st *store.Store, keys, targets []string, p Probe) (map[store.CommProbe]bool, error) {
+	probes := commsProbes(keys, targets, p)
+	has, err := st.CommsPresent(ctx, probes)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[store.CommProbe]bool, len(probes))
+	for i, pr := range probes {
+		out[pr] = has[i]
+	}
+	return out, nil
+}
+
+// commsProbes are the probes of every phone and e-mail of p the keys
+// match by, in every target.
+func commsProbes(keys, targets []string, p Probe) []store.CommProbe {
 	var probes []store.CommProbe
 	for _, key := range keys {
 		kind, values := crm.KindPhone, p.Phones
@@ -396,13 +465,5 @@ func commsPresent(ctx context.Context, st *store.Store, keys, targets []string, 
 			}
 		}
 	}
-	has, err := st.CommsPresent(ctx, probes)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[store.CommProbe]bool, len(probes))
-	for i, pr := range probes {
-		out[pr] = has[i]
-	}
-	return out, nil
+	return probes
 }

@@ -157,16 +157,33 @@ func (s *Store) CommsPresent(ctx context.Context, probes []CommProbe) ([]bool, e
 	if len(probes) == 0 {
 		return out, nil
 	}
+	q, args, err := commsPresentSQL(probes, 0)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := queryIDs(ctx, s.rq(Unscoped(ctx)), q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: comms present: %w", err)
+	}
+	for _, i := range ids {
+		out[i] = true
+	}
+	return out, nil
+}
+
+// commsPresentSQL is CommsPresent's statement, its parameters numbered
+// after the first n: a row holding i for each probe i found.
+func commsPresentSQL(probes []CommProbe, n int) (string, []any, error) {
 	var b strings.Builder
 	args := make([]any, 0, len(probes))
 	for i, p := range probes {
 		table, ok := entityTables[p.Entity]
 		if !ok {
-			return nil, fmt.Errorf("store: comms of %q: unknown entity", p.Entity)
+			return "", nil, fmt.Errorf("store: comms of %q: unknown entity", p.Entity)
 		}
 		kindSQL, err := commKindSQL(p.Kind)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		norm := crm.PhoneKey(p.Value)
 		if p.Kind == crm.KindEmail {
@@ -178,14 +195,36 @@ func (s *Store) CommsPresent(ctx context.Context, probes []CommProbe) ([]bool, e
 		}
 		// entity is one of entityTables' keys: a literal, like the kind.
 		fmt.Fprintf(&b, "SELECT %d WHERE EXISTS (SELECT 1 FROM comms c JOIN %s r ON r.id = c.record_id AND r.deleted_at = 0 WHERE c.kind = %s AND c.normalized = $%d AND c.entity = '%s')",
-			i, table, kindSQL, len(args), p.Entity)
+			i, table, kindSQL, n+len(args), p.Entity)
 	}
-	ids, err := queryIDs(ctx, s.rq(Unscoped(ctx)), b.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: comms present: %w", err)
+	return b.String(), args, nil
+}
+
+// CommsCheck asks CreateLead for CommsPresent of its probes as the
+// database was before the new lead (WithCommsCheck): a duplicate rule
+// that only warns looks with the create instead of a read before it. On
+// PostgreSQL a plain lead's one statement carries the probes (a CTE, in
+// the statement's snapshot: the new lead's own comms are not seen — a
+// round trip fewer on every create); otherwise CreateLead probes before
+// it writes. Found has one answer per probe once Done.
+type CommsCheck struct {
+	Probes []CommProbe
+	Found  []bool
+	Done   bool
+}
+
+type commsCheckKey struct{}
+
+// WithCommsCheck has the CreateLead called with ctx answer c.
+func WithCommsCheck(ctx context.Context, c *CommsCheck) context.Context {
+	return context.WithValue(ctx, commsCheckKey{}, c)
+}
+
+// commsCheckOf is ctx's CommsCheck still to be answered, or nil.
+func commsCheckOf(ctx context.Context) *CommsCheck {
+	c, _ := ctx.Value(commsCheckKey{}).(*CommsCheck)
+	if c == nil || c.Done {
+		return nil
 	}
-	for _, i := range ids {
-		out[i] = true
-	}
-	return out, nil
+	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,8 +112,16 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 	if err != nil {
 		return l, err
 	}
-	if done, err := s.createLeadAlone(ctx, actor, &l, changes); done || err != nil {
+	check := commsCheckOf(ctx)
+	if done, err := s.createLeadAlone(ctx, actor, &l, changes, check); done || err != nil {
 		return l, err
+	}
+	if check != nil {
+		found, err := s.CommsPresent(ctx, check.Probes)
+		if err != nil {
+			return l, err
+		}
+		check.Found, check.Done = found, true
 	}
 	err = s.Write(ctx, actor, func(t *Tx) error {
 		owner := l.AssignedByID
@@ -141,8 +150,9 @@ func (s *Store) CreateLead(ctx context.Context, actor crm.Actor, l crm.Lead) (cr
 // own transaction, where Write took six round trips (BEGIN, three
 // inserts, COMMIT; issue 21). done is false when the lead is not plain
 // (the caller writes it as usual). The event is numbered at the
-// statement's commit by the trigger of migration 0002, as any.
-func (s *Store) createLeadAlone(ctx context.Context, actor crm.Actor, l *crm.Lead, changes []byte) (done bool, _ error) {
+// statement's commit by the trigger of migration 0002, as any. A check
+// (CommsCheck) is answered by the same statement.
+func (s *Store) createLeadAlone(ctx context.Context, actor crm.Actor, l *crm.Lead, changes []byte, check *CommsCheck) (done bool, _ error) {
 	if s.db.Dialect != db.Postgres || s.db.Joined(ctx) || s.beforeWrite != nil || s.afterAppend != nil ||
 		len(l.ProductRows) > 0 || len(l.Custom) > 0 || len(l.ExternalIDs) > 0 {
 		return false, nil
@@ -187,11 +197,23 @@ func (s *Store) createLeadAlone(ctx context.Context, actor crm.Actor, l *crm.Lea
 		return true, err
 	}
 	args = append(args, evArgs...)
-	b.WriteString(",\ne AS (" + evSQL + ")\n")
+	b.WriteString(",\ne AS (" + evSQL + ")")
+	found := "NULL::text"
+	if check != nil && len(check.Probes) > 0 {
+		// Not a writing CTE: it reads the statement's snapshot, in which
+		// the lead and its comms inserted above are not yet there.
+		q, pargs, err := commsPresentSQL(check.Probes, len(args))
+		if err != nil {
+			return true, err
+		}
+		args = append(args, pargs...)
+		b.WriteString(",\np AS (SELECT string_agg(x::text, ',') AS found FROM (" + q + ") q (x))")
+		found = "(SELECT found FROM p)"
+	}
 	if len(fresh) > 0 {
-		b.WriteString("SELECT l.id, c.id, c.sort FROM l LEFT JOIN c ON TRUE")
+		b.WriteString("\nSELECT l.id, c.id, c.sort, " + found + " FROM l LEFT JOIN c ON TRUE")
 	} else {
-		b.WriteString("SELECT l.id, NULL::bigint, NULL::bigint FROM l")
+		b.WriteString("\nSELECT l.id, NULL::bigint, NULL::bigint, " + found + " FROM l")
 	}
 	rows, err := s.db.Read.QueryContext(ctx, b.String(), args...)
 	if err != nil {
@@ -199,9 +221,10 @@ func (s *Store) createLeadAlone(ctx context.Context, actor crm.Actor, l *crm.Lea
 	}
 	defer rows.Close()
 	bySort := map[int64]int64{}
+	var hits sql.NullString
 	for rows.Next() {
 		var cid, sn sql.NullInt64
-		if err := rows.Scan(&l.ID, &cid, &sn); err != nil {
+		if err := rows.Scan(&l.ID, &cid, &sn, &hits); err != nil {
 			return true, fmt.Errorf("store: insert lead: %w", err)
 		}
 		bySort[sn.Int64] = cid.Int64
@@ -214,6 +237,15 @@ func (s *Store) createLeadAlone(ctx context.Context, actor crm.Actor, l *crm.Lea
 	}
 	for _, f := range fresh {
 		f.it.ID = bySort[int64(f.sort)]
+	}
+	if check != nil {
+		check.Found = make([]bool, len(check.Probes))
+		for v := range strings.SplitSeq(hits.String, ",") {
+			if i, err := strconv.Atoi(v); err == nil && i >= 0 && i < len(check.Found) {
+				check.Found[i] = true
+			}
+		}
+		check.Done = true
 	}
 	s.logged(1)
 	return true, nil
