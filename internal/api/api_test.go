@@ -615,6 +615,8 @@ func TestLeadRequestErrors(t *testing.T) {
 			{"read-only converted_at", "PATCH", `{"converted_at":null}`, "", 400, "read_only_field", "converted_at", ""},
 			{"read-only id on create", "POST", `{"id":5,"title":"x"}`, "", 400, "read_only_field", "id", ""},
 			{"read-only contact_id on create", "POST", `{"title":"x","contact_id":1}`, "", 400, "read_only_field", "contact_id", ""},
+			{"read-only id spelled with an escape", "POST", `{"title":"x","\u0069d":5}`, "", 400, "read_only_field", "id", ""},
+			{"read-only created_at spelled with an escape", "PATCH", `{"created\u005fat":"2020-01-01T00:00:00Z"}`, "", 400, "read_only_field", "created_at", ""},
 			{"unknown field", "PATCH", `{"titel":"x"}`, "", 400, "unknown_field", "titel", "titel"},
 			{"unknown field on create", "POST", `{"title":"x","utm":"y"}`, "", 400, "unknown_field", "utm", ""},
 			{"wrong type of title", "PATCH", `{"title":5}`, "", 400, "wrong_type", "title", "expected a string"},

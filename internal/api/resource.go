@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -48,8 +49,8 @@ func shown[T any](a *API, ctx context.Context, entity string, vs ...T) ([]any, e
 		return out, nil
 	}
 	ids := make([]int64, len(vs))
-	for i, v := range vs {
-		ids[i] = idOf(v)
+	for i := range vs {
+		ids[i] = idOf(&vs[i])
 	}
 	// The photo route under the server's public address, the picture's
 	// hash as a version: a client may cache it for good.
@@ -138,7 +139,16 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 	if hasPhoto {
 		readOnly["photo_url"] = true // the photo is set at …/{id}/photo
 	}
+	// The keys as they appear in a body without escapes: one that has
+	// none of them (the usual one) is not decoded once more for its keys.
+	var quoted [][]byte
+	for k := range readOnly {
+		quoted = append(quoted, []byte(`"`+k+`"`))
+	}
 	checkReadOnly := func(body []byte) error {
+		if !bytes.Contains(body, []byte{'\\'}) && !slices.ContainsFunc(quoted, func(q []byte) bool { return bytes.Contains(body, q) }) {
+			return nil
+		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(body, &m); err != nil {
 			return nil // DecodeJSON reports it precisely
@@ -230,8 +240,8 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 			// The record is made: a failed look for what it may duplicate
 			// must not answer an error (a client would create it again).
 			var lerr error
-			if dups, lerr = later.Matches(ctx, a.store, idOf(created)); lerr != nil {
-				a.log.Error("api: duplicates of a new record", "entity", res.entity, "id", idOf(created), "err", lerr)
+			if dups, lerr = later.Matches(ctx, a.store, idOf(&created)); lerr != nil {
+				a.log.Error("api: duplicates of a new record", "entity", res.entity, "id", idOf(&created), "err", lerr)
 			}
 		}
 		if err == nil && len(dups) > 0 {
@@ -252,7 +262,7 @@ func register[T any](a *API, mux *http.ServeMux, res resource[T]) {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Location", base+"/"+strconv.FormatInt(idOf(created), 10))
+		w.Header().Set("Location", base+"/"+strconv.FormatInt(idOf(&created), 10))
 		// A record this request made has no photo yet (one is set by its
 		// own PUT): no photo_url, and no read for it on every create.
 		httpx.WriteJSON(w, http.StatusCreated, created)
@@ -373,9 +383,17 @@ func replay[T any](a *API, w http.ResponseWriter, r *http.Request, entity string
 	return true, nil
 }
 
-// idOf reads the ID of a record (every record embeds crm.Meta).
+// idOf reads the ID of a record (every record embeds crm.Meta: its
+// method, without reflection's field lookup by name — a fortieth of the
+// server's CPU on the create path).
 func idOf(v any) int64 {
-	rv := reflect.Indirect(reflect.ValueOf(v))
+	if m, ok := v.(interface{ RecordMeta() *crm.Meta }); ok {
+		return m.RecordMeta().ID
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
 	if rv.Kind() != reflect.Struct {
 		return 0
 	}
