@@ -341,15 +341,11 @@ func Run(ctx context.Context, o Options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 		if p := rep.Pgbench; p != nil {
-			for _, t := range p.TPS {
-				p.Mean += t / float64(len(p.TPS))
-			}
+			p.Mean = mean(p.TPS)
 			p.Ratio = rep.CreatesPerS / p.Mean
 		}
 		if b := rep.Bare; b != nil {
-			for _, t := range b.Runs {
-				b.Mean += t / float64(len(b.Runs))
-			}
+			b.Mean = mean(b.Runs)
 			b.Ratio = rep.CreatesPerS / b.Mean
 			if len(b.CPURuns) > 0 && rep.CreateCPU > 0 {
 				b.CPURatio = mean(b.CPURuns) / rep.CreateCPU

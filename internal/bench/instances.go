@@ -139,9 +139,7 @@ func instancesPhase(ctx context.Context, o Options, rep *Report, log io.Writer) 
 	}
 	rep.Creates, rep.CreateErrs, rep.CreatesPerS, rep.CreateP50, rep.CreateP99 = ir.Many.Creates, ir.Many.Errors, ir.Many.CreatesPerS, ir.Many.P50, ir.Many.P99
 	if p := rep.Pgbench; p != nil {
-		for _, t := range p.TPS {
-			p.Mean += t / float64(len(p.TPS))
-		}
+		p.Mean = mean(p.TPS)
 		p.Ratio = rep.CreatesPerS / p.Mean
 	}
 	if o.BareCompare {

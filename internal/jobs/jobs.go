@@ -50,6 +50,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -126,9 +128,7 @@ func New(ctx context.Context, d *db.DB, log *slog.Logger, register func(*river.W
 			return nil, err
 		}
 		r.wake = newWaker()
-		for q := range cfg.Queues {
-			r.wake.worked = append(r.wake.worked, q)
-		}
+		r.wake.worked = slices.Collect(maps.Keys(cfg.Queues))
 		r.pg, err = river.NewClient[pgx.Tx](wakingPGDriver{Driver: riverpgxv5.New(r.pgPool), w: r.wake}, cfg)
 	}
 	if err != nil {

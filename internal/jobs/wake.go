@@ -157,17 +157,13 @@ type wakingListener struct {
 	riverdriver.Listener
 	w *waker
 
-	mu        sync.Mutex
-	listening bool // River listens on insertTopic
-	ready     []*riverdriver.Notification
+	mu    sync.Mutex
+	ready []*riverdriver.Notification
 }
 
 func (l *wakingListener) Listen(ctx context.Context, topic string) error {
 	err := l.Listener.Listen(ctx, topic)
 	if err == nil && topic == insertTopic {
-		l.mu.Lock()
-		l.listening = true
-		l.mu.Unlock()
 		l.w.listening.Store(true)
 	}
 	return err
@@ -178,18 +174,12 @@ func (l *wakingListener) Listen(ctx context.Context, topic string) error {
 // again).
 func (l *wakingListener) Close(ctx context.Context) error {
 	l.w.listening.Store(false)
-	l.mu.Lock()
-	l.listening = false
-	l.mu.Unlock()
 	return l.Listener.Close(ctx)
 }
 
 func (l *wakingListener) Unlisten(ctx context.Context, topic string) error {
 	if topic == insertTopic {
 		l.w.listening.Store(false)
-		l.mu.Lock()
-		l.listening = false
-		l.mu.Unlock()
 	}
 	return l.Listener.Unlisten(ctx, topic)
 }
@@ -236,11 +226,11 @@ func (l *wakingListener) WaitForNotification(ctx context.Context) (*riverdriver.
 // notifications.
 func (l *wakingListener) collect() {
 	queues := l.w.take()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.listening {
+	if !l.w.listening.Load() { // River listens on insertTopic (one listener per waker)
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, q := range queues {
 		l.ready = append(l.ready, &riverdriver.Notification{Topic: insertTopic, Payload: `{"queue": ` + strconv.Quote(q) + `}`})
 	}
