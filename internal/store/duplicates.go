@@ -176,6 +176,9 @@ func (s *Store) CommsPresent(ctx context.Context, probes []CommProbe) ([]bool, e
 func commsPresentSQL(probes []CommProbe, n int) (string, []any, error) {
 	var b strings.Builder
 	args := make([]any, 0, len(probes))
+	// A value is probed in several entities (a lead's phone among leads
+	// and contacts): its key is parsed once.
+	keys := make(map[CommProbe]string, len(probes))
 	for i, p := range probes {
 		table, ok := entityTables[p.Entity]
 		if !ok {
@@ -185,9 +188,14 @@ func commsPresentSQL(probes []CommProbe, n int) (string, []any, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		norm := crm.PhoneKey(p.Value)
-		if p.Kind == crm.KindEmail {
-			norm, _ = crm.NormalizeEmail(p.Value)
+		vk := CommProbe{Kind: p.Kind, Value: p.Value}
+		norm, ok := keys[vk]
+		if !ok {
+			norm = crm.PhoneKey(p.Value)
+			if p.Kind == crm.KindEmail {
+				norm, _ = crm.NormalizeEmail(p.Value)
+			}
+			keys[vk] = norm
 		}
 		args = append(args, norm)
 		if i > 0 {
