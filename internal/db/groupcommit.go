@@ -47,6 +47,9 @@ type groupCommitter struct {
 	once sync.Once
 
 	commits atomic.Int64
+	// handed counts the writes handed to the loop and not yet answered
+	// (queued, or taken into a batch that waits for its turn).
+	handed atomic.Int64
 	// after are the functions to call once the batch being run commits
 	// (AfterGroupCommit).
 	afterMu sync.Mutex
@@ -72,6 +75,8 @@ func (g *groupCommitter) do(ctx context.Context, fn WriteFunc) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	g.handed.Add(1)
+	defer g.handed.Add(-1)
 	// Once queued, wait for the outcome even if the caller goes away: the
 	// answer "committed or not" must be known before we return.
 	return <-r.done

@@ -39,6 +39,12 @@ func TestDeferredSearchIndex(t *testing.T) {
 	if err := d.WriteTurn().Take(ctx); err != nil {
 		t.Fatal(err)
 	}
+	given := false
+	defer func() {
+		if !given { // a failure before the Give below: the committer must not wait for good
+			d.WriteTurn().Give()
+		}
+	}()
 	var wg sync.WaitGroup
 	results := make([]error, 40)
 	for i := range 40 {
@@ -76,7 +82,8 @@ func TestDeferredSearchIndex(t *testing.T) {
 			})
 		}()
 	}
-	waitQueued(t, d, 30)
+	waitHanded(t, d, 40)
+	given = true
 	d.WriteTurn().Give()
 	wg.Wait()
 	for i, err := range results {
@@ -109,14 +116,15 @@ func TestDeferredSearchIndex(t *testing.T) {
 	}
 }
 
-// waitQueued waits until at least n writes wait in the committer's queue
-// behind the one it holds (it cannot begin while the test has the turn).
-func waitQueued(t *testing.T, d *db.DB, n int) {
+// waitHanded waits until the committer has been handed at least n writes
+// (queued, or taken into the batch that waits for the turn: how many it
+// takes before it waits depends on how fast the writers start).
+func waitHanded(t *testing.T, d *db.DB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
-	for d.QueuedWrites() < n {
+	for d.HandedWrites() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes queued", d.QueuedWrites())
+			t.Fatalf("only %d writes handed to the committer (%d queued)", d.HandedWrites(), d.QueuedWrites())
 		}
 		time.Sleep(time.Millisecond)
 	}
