@@ -201,6 +201,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		"obmen_events_written_total 1",
 		`go_sql_open_connections{db_name="read"}`,
 		"obmen_db_group_commit_size_count",
+		"obmen_db_writes_waiting 0",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

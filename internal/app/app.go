@@ -320,7 +320,7 @@ func NewServer(d *db.DB, cfg config.Config, log *slog.Logger) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(d.Read, "read"),
-		httpx.Requests, httpx.Latency, events.Written, db.BatchSize)
+		httpx.Requests, httpx.Latency, events.Written, db.BatchSize, db.WritesWaitingGauge(d))
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.Handle("/rest/", bx)            // the Bitrix24-compatible API

@@ -342,6 +342,17 @@ type WriteFunc func(ctx context.Context, tx *sql.Tx) error
 // On SQLite concurrent calls are committed together (group commit): each
 // call runs inside its own savepoint of a shared transaction, so one
 // call's failure rolls back only its own work.
+// WritesWaiting is how many writes the SQLite group committer has been
+// handed and not yet answered: queued, or in a batch waiting for its turn
+// or being committed (the obmen_db_writes_waiting gauge). Zero on
+// PostgreSQL, whose writes wait in the pool instead.
+func (d *DB) WritesWaiting() int {
+	if d.commit == nil {
+		return 0
+	}
+	return int(d.commit.handed.Load())
+}
+
 func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err

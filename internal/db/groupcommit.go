@@ -26,6 +26,14 @@ var BatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 	Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 })
 
+// WritesWaitingGauge reports d.WritesWaiting for a registry.
+func WritesWaitingGauge(d *DB) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "obmen_db_writes_waiting",
+		Help: "Writes handed to the SQLite group committer and not yet committed (0 on PostgreSQL).",
+	}, func() float64 { return float64(d.WritesWaiting()) })
+}
+
 type writeReq struct {
 	ctx        context.Context
 	fn         WriteFunc
@@ -48,7 +56,8 @@ type groupCommitter struct {
 
 	commits atomic.Int64
 	// handed counts the writes handed to the loop and not yet answered
-	// (queued, or taken into a batch that waits for its turn).
+	// (queued, or taken into a batch that waits for its turn or is being
+	// committed): DB.WritesWaiting.
 	handed atomic.Int64
 	// after are the functions to call once the batch being run commits
 	// (AfterGroupCommit).

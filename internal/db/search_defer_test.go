@@ -122,9 +122,9 @@ func TestDeferredSearchIndex(t *testing.T) {
 func waitHanded(t *testing.T, d *db.DB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
-	for d.HandedWrites() < n {
+	for d.WritesWaiting() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes handed to the committer (%d queued)", d.HandedWrites(), d.QueuedWrites())
+			t.Fatalf("only %d writes handed to the committer (%d queued)", d.WritesWaiting(), d.QueuedWrites())
 		}
 		time.Sleep(time.Millisecond)
 	}

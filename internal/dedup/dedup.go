@@ -212,12 +212,8 @@ func (d Decision) First(entity string) (Match, bool) {
 // keys (a lead is matched against the open leads and the contacts). An
 // Allow rule looks nothing up.
 func Check(ctx context.Context, st *store.Store, entity string, p Probe) (Decision, error) {
-	r, err := RuleOf(ctx, st, entity)
-	if err != nil || r.Action == Allow {
-		return Decision{Rule: r}, err
-	}
-	ms, err := Find(ctx, st, entity, r.Keys, p)
-	return Decision{Rule: r, Matches: ms}, err
+	_, _, d, err := check(ctx, st, entity, p, false)
+	return d, err
 }
 
 // Later is a check of a create that goes ahead whatever is found: its
@@ -237,11 +233,16 @@ type Later struct {
 // nothing, that is a read fewer on every create. Otherwise this is
 // Check, and later is nil.
 func CheckCreate(ctx context.Context, st *store.Store, entity string, p Probe) (_ context.Context, later *Later, _ Decision, _ error) {
+	return check(ctx, st, entity, p, true)
+}
+
+// check is Check, and CheckCreate when mayDefer is set.
+func check(ctx context.Context, st *store.Store, entity string, p Probe, mayDefer bool) (_ context.Context, later *Later, _ Decision, _ error) {
 	r, err := RuleOf(ctx, st, entity)
 	if err != nil || r.Action == Allow {
 		return ctx, nil, Decision{Rule: r}, err
 	}
-	if r.Action != Refuse && entity == store.EntityLead && !slices.ContainsFunc(r.Keys, func(k string) bool { return k != ByPhone && k != ByEmail }) {
+	if mayDefer && r.Action != Refuse && entity == store.EntityLead && !slices.ContainsFunc(r.Keys, func(k string) bool { return k != ByPhone && k != ByEmail }) {
 		c := &store.CommsCheck{Probes: commsProbes(r.Keys, []string{store.EntityLead, store.EntityContact}, p)}
 		return store.WithCommsCheck(ctx, c), &Later{rule: r, probe: p, check: c}, Decision{Rule: r}, nil
 	}

@@ -67,8 +67,8 @@ func TestMembers(t *testing.T) {
 		ok   bool
 	}{
 		{`{}`, nil, true},
-		{`{"a":1}`, []string{"a=1"}, true},
-		{`{"a":"x,}\"","b":{"c":[1,{"d":"]"}]},"e":null}`, []string{`a="x,}\""`, `b={"c":[1,{"d":"]"}]}`, "e=null"}, true},
+		{`{"a":1}`, []string{`"a"=1`}, true},
+		{`{"a":"x,}\"","b":{"c":[1,{"d":"]"}]},"e":null}`, []string{`"a"="x,}\""`, `"b"={"c":[1,{"d":"]"}]}`, `"e"=null`}, true},
 		{`null`, nil, false},
 		{`[1]`, nil, false},
 		{`{"a\"b":1}`, nil, false},
@@ -90,5 +90,40 @@ func TestMembers(t *testing.T) {
 	}
 	if string(enc) != `{"\u003ca\"b\u003e":{"old":null,"new":1},"title":{"old":null,"new":"x"}}` {
 		t.Errorf("escaped key: %s", enc)
+	}
+	// Sorted by what the keys say, as json.Marshal sorts Diff's map: "<"
+	// before "A", though its escape "\u003c" sorts after.
+	m := map[string]any{"<": 1, "A": 2, "&b": map[string]any{}, "z": "y"}
+	enc, err = CreateChanges(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff, err := Diff(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := json.Marshal(diff); string(enc) != string(want) {
+		t.Errorf("CreateChanges %s, json.Marshal(Diff) %s", enc, want)
+	}
+}
+
+// TestIsEmpty: a nested object is empty when every member is, split as
+// json.Marshal writes it or decoded when written otherwise.
+func TestIsEmpty(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{}`:                             true,
+		`{"a":null,"b":"","c":{"d":[]}}`: true,
+		`{"a":null,"b":"x"}`:             false,
+		`{"a":{"b":{"c":1}}}`:            false,
+		`{ "a" : null }`:                 true,
+		`{"\u0061":null}`:                true,
+		`{"\u0061":2}`:                   false,
+		`{"a":`:                          false,
+		`"x"`:                            false,
+		`0`:                              true,
+	} {
+		if got := isEmpty([]byte(in)); got != want {
+			t.Errorf("isEmpty(%s) = %v, want %v", in, got, want)
+		}
 	}
 }

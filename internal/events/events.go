@@ -418,11 +418,14 @@ func CreateChanges(cur any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: diff: %w", err)
 	}
-	type member struct{ key, val []byte }
+	// A member's key is kept as json.Marshal wrote it (quoted, escapes
+	// and all) and sorted by what it says, as json.Marshal sorts a map's
+	// keys.
+	type member struct{ key, quoted, val []byte }
 	var ms []member
 	if !members(nb, func(k, v []byte) {
-		if !ignored[string(k)] && !isEmpty(v) {
-			ms = append(ms, member{k, v})
+		if name := k[1 : len(k)-1]; !ignored[string(name)] && !isEmpty(v) {
+			ms = append(ms, member{name, k, v})
 		}
 	}) {
 		// Not an object of plain keys (not a struct's): decoded.
@@ -433,8 +436,8 @@ func CreateChanges(cur any) (json.RawMessage, error) {
 		ms = ms[:0]
 		for k, v := range b {
 			if !ignored[k] && !isEmpty(v) {
-				kb, _ := json.Marshal(k)
-				ms = append(ms, member{kb[1 : len(kb)-1], v})
+				quoted, _ := json.Marshal(k)
+				ms = append(ms, member{[]byte(k), quoted, v})
 			}
 		}
 	}
@@ -446,9 +449,8 @@ func CreateChanges(cur any) (json.RawMessage, error) {
 		if i > 0 {
 			out.WriteByte(',')
 		}
-		out.WriteByte('"')
-		out.Write(m.key)
-		out.WriteString(`":{"old":null,"new":`)
+		out.Write(m.quoted)
+		out.WriteString(`:{"old":null,"new":`)
 		out.Write(m.val)
 		out.WriteByte('}')
 	}
@@ -457,7 +459,7 @@ func CreateChanges(cur any) (json.RawMessage, error) {
 }
 
 // members calls fn with each member of the JSON object b, as json.Marshal
-// writes one (valid, no spaces): its key without the quotes and its value
+// writes one (valid, no spaces): its key with its quotes and its value
 // as written — where decoding it into a map was a tenth of the server's
 // CPU on the lead-create path (issue 21). False when b is not such an
 // object or a key has an escape (fn may have been called for some
@@ -475,7 +477,7 @@ func members(b []byte, fn func(key, val []byte)) bool {
 		if j < 0 {
 			return false
 		}
-		key := b[i+1 : i+1+j]
+		key := b[i : i+j+2]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			return false
 		}
@@ -532,6 +534,11 @@ func isEmpty(v json.RawMessage) bool {
 		return true
 	}
 	if len(v) > 0 && v[0] == '{' {
+		empty := true
+		if members(v, func(_, x []byte) { empty = empty && isEmpty(x) }) {
+			return empty
+		}
+		// Not as json.Marshal writes it: decoded.
 		var m map[string]json.RawMessage
 		if json.Unmarshal(v, &m) != nil {
 			return false
