@@ -67,7 +67,11 @@ func newDelivery(d *db.DB, cfg config.Config, box *secret.Box, log *slog.Logger)
 	// member_id: a stable, non-secret id every instance of the
 	// installation derives from the shared secrets key.
 	portal := delivery.Portal{Domain: domain, MemberID: box.ID(), BaseURL: cfg.BaseURL()}
-	return delivery.New(d, box, httpx.NewOutboundClient(outboundPolicy(cfg)), portal, log)
+	var opts []delivery.Option
+	if cfg.JobRescueAfter > 0 {
+		opts = append(opts, delivery.WithRescueAfter(cfg.JobRescueAfter))
+	}
+	return delivery.New(d, box, httpx.NewOutboundClient(outboundPolicy(cfg)), portal, log, opts...)
 }
 
 // StartJobs migrates River's tables and starts the job runner with the

@@ -69,10 +69,11 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		}
 	}
 	var n int
+	var fast []fastDelivery
 	flowing := false
 	defer func() { s.flowing.Store(flowing) }()
 	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		n, flowing = 0, false
+		n, flowing, fast = 0, false, nil
 		hooks, err := s.listWebhooks(ctx, tx, "SELECT "+webhookColumns+" FROM outbound_webhooks WHERE active = TRUE ORDER BY id")
 		if err != nil {
 			return err
@@ -122,16 +123,32 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 			}
 		}
 		last := evs[n-1].ID
-		ids, advanced, err := insertDeliveries(ctx, tx, rows, s.now().UnixMicro(), s.db.Dialect == db.Postgres, last)
+		now := s.now()
+		ins, advanced, err := insertDeliveries(ctx, tx, rows, now.UnixMicro(), s.db.Dialect == db.Postgres, last)
 		if err != nil {
 			return err
 		}
-		jobs := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			jobs[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: id}, InsertOpts: &river.InsertOpts{MaxAttempts: maxAttempts}}
+		// The first attempt of a delivery nothing earlier holds back is
+		// made here at once, after the commit (sendFast); its job waits
+		// the rescue time, the safety net should this process die with
+		// the attempt unsettled.
+		first := firstOfRecord(ins)
+		jobs := make([]river.InsertManyParams, len(ins))
+		for i, d := range ins {
+			opts := &river.InsertOpts{MaxAttempts: maxAttempts}
+			if first[i] {
+				opts.ScheduledAt = now.Add(s.rescueAfter)
+			}
+			jobs[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: d.id}, InsertOpts: opts}
 		}
-		if err := s.runner.InsertManyTx(ctx, tx, jobs); err != nil {
+		jobIDs, err := s.runner.InsertManyTxIDs(ctx, tx, jobs)
+		if err != nil {
 			return err
+		}
+		for i, d := range ins {
+			if first[i] && i < len(jobIDs) {
+				fast = append(fast, fastDelivery{id: d.id, job: jobIDs[i], enqueued: now})
+			}
 		}
 		flowing = true
 		if advanced {
@@ -141,8 +158,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		flowing = false
+		return n, err
 	}
-	return n, err
+	for _, f := range fast {
+		s.sendFast(f)
+	}
+	return n, nil
 }
 
 // look reads, from the read pool, whether the log has events after the
@@ -186,13 +207,22 @@ type pendingRow struct {
 // insertChunk bounds the rows of one INSERT (5 parameters each).
 const insertChunk = 200
 
+// inserted is a delivery a dispatch inserted: its id and record, and
+// whether an earlier delivery of the record to the webhook was pending
+// already.
+type inserted struct {
+	id, webhookID, eventID, recordID int64
+	entity                           string
+	earlier                          bool
+}
+
 // insertDeliveries inserts the rows as pending deliveries, a few hundred
-// per statement (uncached: its text varies with the rows), and returns the
-// ids of those this transaction inserted; a pair another dispatcher has
-// already inserted is skipped. With pg set the first statement also
-// advances the cursor to last (a writable CTE: one round trip less), and
-// advanced says so.
-func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []pendingRow, now int64, pg bool, last int64) (ids []int64, advanced bool, err error) {
+// per statement (uncached: its text varies with the rows), and returns
+// those this transaction inserted; a pair another dispatcher has already
+// inserted is skipped. With pg set the first statement also advances the
+// cursor to last (a writable CTE: one round trip less), and advanced says
+// so.
+func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []pendingRow, now int64, pg bool, last int64) (ins []inserted, advanced bool, err error) {
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), insertChunk)]
 		rows = rows[len(chunk):]
@@ -213,18 +243,20 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []pendingRow, now in
 			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, 'pending', $1, $1)", n+1, n+2, n+3, n+4)
 			args = append(args, r.webhookID, r.eventID, r.entity, r.recordID)
 		}
-		q.WriteString(" ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id")
+		q.WriteString(` ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id, webhook_id, event_id, entity, record_id,
+			EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = deliveries.webhook_id AND p.entity = deliveries.entity
+				AND p.record_id = deliveries.record_id AND p.event_id < deliveries.event_id AND p.status = 'pending')`)
 		res, err := tx.QueryContext(ctx, q.String(), args...)
 		if err != nil {
 			return nil, false, fmt.Errorf("delivery: insert deliveries of events %d–%d: %w", chunk[0].eventID, chunk[len(chunk)-1].eventID, err)
 		}
 		for res.Next() {
-			var id int64
-			if err := res.Scan(&id); err != nil {
+			var d inserted
+			if err := res.Scan(&d.id, &d.webhookID, &d.eventID, &d.entity, &d.recordID, &d.earlier); err != nil {
 				res.Close()
 				return nil, false, fmt.Errorf("delivery: insert deliveries: %w", err)
 			}
-			ids = append(ids, id)
+			ins = append(ins, d)
 		}
 		if err := res.Close(); err != nil {
 			return nil, false, fmt.Errorf("delivery: insert deliveries: %w", err)
@@ -233,7 +265,33 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []pendingRow, now in
 			return nil, false, fmt.Errorf("delivery: insert deliveries: %w", err)
 		}
 	}
-	return ids, advanced, nil
+	return ins, advanced, nil
+}
+
+// firstOfRecord says of each inserted delivery whether it is the first
+// one pending of its record to its webhook — nothing earlier pending
+// before this dispatch (on SQLite the statement sees its own earlier
+// rows; on PostgreSQL it does not) and none earlier in it. Only those are
+// attempted at once: another would find the earlier one pending when it
+// reads its delivery (deliver's guard of the per-record order) and go to
+// River anyway.
+func firstOfRecord(ins []inserted) []bool {
+	type key struct {
+		webhook, record int64
+		entity          string
+	}
+	earliest := map[key]int64{}
+	for _, d := range ins {
+		k := key{d.webhookID, d.recordID, d.entity}
+		if e, ok := earliest[k]; !ok || d.eventID < e {
+			earliest[k] = d.eventID
+		}
+	}
+	first := make([]bool, len(ins))
+	for i, d := range ins {
+		first[i] = !d.earlier && earliest[key{d.webhookID, d.recordID, d.entity}] == d.eventID
+	}
+	return first
 }
 
 // advanceSQL moves the cursor forward to the value of the placeholder

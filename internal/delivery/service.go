@@ -59,10 +59,22 @@ type Service struct {
 	maxAge, orderWait, poll time.Duration
 
 	runner *jobs.Runner
-	pokeCh chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
+	// rescueAfter is River's rescue time: a first attempt made at once
+	// (sendFast) has its job wait this long.
+	rescueAfter time.Duration
+	// fastSlots bounds the first attempts in flight; fast tracks them
+	// and their retry timers.
+	fastSlots chan struct{}
+	fast      sync.WaitGroup
+	fastMu    sync.Mutex
+	fastStop  chan struct{}
+	// toDelete are the jobs of settled first attempts (fast.go).
+	deleteMu sync.Mutex
+	toDelete []int64
+	pokeCh   chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
+	mu       sync.Mutex
 }
 
 // Option changes a Service's policy.
@@ -83,6 +95,12 @@ func WithOrderWait(d time.Duration) Option { return func(s *Service) { s.orderWa
 // WithPoll sets the dispatcher's polling interval.
 func WithPoll(d time.Duration) Option { return func(s *Service) { s.poll = d } }
 
+// WithRescueAfter sets River's rescue time (jobs.RescueAfter unless the
+// configuration says otherwise): the job of a delivery whose first attempt
+// is made at once waits this long, so that it runs only when the process
+// making the attempt died.
+func WithRescueAfter(d time.Duration) Option { return func(s *Service) { s.rescueAfter = d } }
+
 // WithClock replaces time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
@@ -91,7 +109,8 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 func New(d *db.DB, box *secret.Box, client *http.Client, portal Portal, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{db: d, box: box, client: client, portal: portal, log: log, now: time.Now,
 		backoffBase: DefaultBackoffBase, backoffCap: DefaultBackoffCap, maxAge: DefaultMaxAge,
-		orderWait: DefaultOrderWait, poll: DefaultPoll, pokeCh: make(chan struct{}, 1)}
+		orderWait: DefaultOrderWait, poll: DefaultPoll, pokeCh: make(chan struct{}, 1),
+		rescueAfter: jobs.RescueAfter, fastSlots: make(chan struct{}, fastInFlight), fastStop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -112,6 +131,9 @@ func (s *Service) Start(ctx context.Context, r *jobs.Runner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runner = r
+	s.fastMu.Lock()
+	s.fastStop = make(chan struct{})
+	s.fastMu.Unlock()
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
 	go s.loop(ctx, s.done)
@@ -128,6 +150,14 @@ func (s *Service) Stop() {
 		cancel()
 		<-done
 	}
+	s.fastMu.Lock()
+	select {
+	case <-s.fastStop:
+	default:
+		close(s.fastStop)
+	}
+	s.fastMu.Unlock()
+	s.fast.Wait()
 }
 
 // Poke wakes the dispatcher now; call it after a write that emitted

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/obmen/obmen/internal/db"
+	"github.com/obmen/obmen/internal/httpx"
 	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
@@ -18,18 +19,19 @@ import (
 // in which the dispatcher, finding no webhook active, does not look (nor
 // move the cursor) does not get the changes made while it was off. The
 // dispatcher is driven by hand (its River runner is not started: the
-// deliveries' rows are what is checked). Before since_event both failed:
+// deliveries' rows are what is checked; their first attempts fail). Before since_event both failed:
 // the cursor alone stood for "made before".
 func TestWebhookGetsOnlyLaterChanges(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		e := newEnv(t, d, loopback)
-		svc := New(d, e.box, nil, testPortal, slog.New(slog.DiscardHandler), e.opts...)
+		svc := New(d, e.box, httpx.NewOutboundClient(loopback), testPortal, slog.New(slog.DiscardHandler), e.opts...)
 		r, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, e.river)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(r.Close)
+		t.Cleanup(svc.Stop) // the first attempts the dispatches start (to nowhere) end first
 		svc.runner = r
 		e.svc = svc
 		dispatch := func() {

@@ -235,34 +235,85 @@ func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, o
 // InsertManyTx enqueues several jobs in tx, as InsertTx does one, in one
 // batch (a round trip or two instead of one per job).
 func (r *Runner) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+	_, err := r.InsertManyTxIDs(ctx, tx, params)
+	return err
+}
+
+// InsertManyTxIDs is InsertManyTx that returns the jobs' ids, in the order
+// of params.
+func (r *Runner) InsertManyTxIDs(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) ([]int64, error) {
 	if len(params) == 0 {
-		return nil
+		return nil, nil
 	}
+	var res []*rivertype.JobInsertResult
+	var err error
 	if r.lite != nil {
-		res, err := r.lite.InsertManyTx(ctx, tx, params)
-		if err != nil {
-			return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
-		}
-		r.announce(ctx, res...)
-		return nil
+		res, err = r.lite.InsertManyTx(ctx, tx, params)
+	} else {
+		err = r.d.RawTx(tx, func(dc any) error {
+			sc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("driver connection is %T, not pgx's", dc)
+			}
+			conn := sc.Conn()
+			if s := conn.PgConn().TxStatus(); s != 'T' {
+				return fmt.Errorf("connection is not in a live transaction (status %q)", s)
+			}
+			var err error
+			res, err = r.pg.InsertManyTx(ctx, &connTx{conn: conn}, params)
+			return err
+		})
 	}
-	err := r.d.RawTx(tx, func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("driver connection is %T, not pgx's", dc)
-		}
-		conn := sc.Conn()
-		if s := conn.PgConn().TxStatus(); s != 'T' {
-			return fmt.Errorf("connection is not in a live transaction (status %q)", s)
-		}
-		res, err := r.pg.InsertManyTx(ctx, &connTx{conn: conn}, params)
-		if err == nil {
-			r.announce(ctx, res...)
-		}
-		return err
-	})
 	if err != nil {
-		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
+		return nil, fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
+	}
+	r.announce(ctx, res...)
+	ids := make([]int64, len(res))
+	for i, j := range res {
+		if j != nil && j.Job != nil {
+			ids[i] = j.Job.ID
+		}
+	}
+	return ids, nil
+}
+
+// DeleteScheduled removes those of the jobs ids still waiting for their
+// time (River's JobDeleteMany, one statement per 10,000): jobs whose work
+// is known to be done before it.
+func (r *Runner) DeleteScheduled(ctx context.Context, ids []int64) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 10000)]
+		ids = ids[len(chunk):]
+		p := river.NewJobDeleteManyParams().IDs(chunk...).States(rivertype.JobStateScheduled).First(len(chunk))
+		var err error
+		if r.lite != nil {
+			_, err = r.lite.JobDeleteMany(ctx, p)
+		} else {
+			_, err = r.pg.JobDeleteMany(ctx, p)
+		}
+		if err != nil {
+			return fmt.Errorf("jobs: delete %d scheduled jobs: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// Retry makes job id available to be worked now, whatever its state but
+// running (a scheduled job goes at once; one done already goes again, so
+// its worker must find nothing left to do).
+func (r *Runner) Retry(ctx context.Context, id int64) error {
+	var row *rivertype.JobRow
+	var err error
+	if r.lite != nil {
+		row, err = r.lite.JobRetry(ctx, id)
+	} else {
+		row, err = r.pg.JobRetry(ctx, id)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: retry job %d: %w", id, err)
+	}
+	if row != nil && row.State == rivertype.JobStateAvailable {
+		r.wake.committed(row.Queue)
 	}
 	return nil
 }
