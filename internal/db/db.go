@@ -335,13 +335,6 @@ func (d *DB) Close() error {
 // one transaction, and one caller going away must not abort the others.
 type WriteFunc func(ctx context.Context, tx *sql.Tx) error
 
-// Write runs fn in a transaction and commits it. It returns fn's error (the
-// work is then rolled back) or the commit's. When Write returns nil the
-// work is durable to the degree the engine is configured for.
-//
-// On SQLite concurrent calls are committed together (group commit): each
-// call runs inside its own savepoint of a shared transaction, so one
-// call's failure rolls back only its own work.
 // WritesWaiting is how many writes the SQLite group committer has been
 // handed and not yet answered: queued, or in a batch waiting for its turn
 // or being committed (the obmen_db_writes_waiting gauge). Zero on
@@ -353,6 +346,13 @@ func (d *DB) WritesWaiting() int {
 	return int(d.commit.handed.Load())
 }
 
+// Write runs fn in a transaction and commits it. It returns fn's error (the
+// work is then rolled back) or the commit's. When Write returns nil the
+// work is durable to the degree the engine is configured for.
+//
+// On SQLite concurrent calls are committed together (group commit): each
+// call runs inside its own savepoint of a shared transaction, so one
+// call's failure rolls back only its own work.
 func (d *DB) Write(ctx context.Context, fn WriteFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -40,21 +40,7 @@ func (s *Service) settled(job int64) {
 	if !first {
 		return
 	}
-	stop, ok := s.track()
-	if !ok {
-		s.deleteSettled()
-		return
-	}
-	go func() {
-		defer s.fast.Done()
-		t := time.NewTimer(deleteGather)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-stop:
-		}
-		s.deleteSettled()
-	}()
+	s.after(deleteGather, s.deleteSettled)
 }
 
 // deleteSettled deletes the queued jobs of settled first attempts.
@@ -81,6 +67,26 @@ type fastDelivery struct {
 	enqueued time.Time
 }
 
+// after calls fn after d, or at once when the service stops (or has
+// stopped) first; Stop waits for it.
+func (s *Service) after(d time.Duration, fn func()) {
+	stop, ok := s.track()
+	if !ok {
+		fn()
+		return
+	}
+	go func() {
+		defer s.fast.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stop:
+		}
+		fn()
+	}()
+}
+
 // track counts a goroutine Stop must wait for; false once Stop has begun.
 func (s *Service) track() (<-chan struct{}, bool) {
 	s.fastMu.Lock()
@@ -97,7 +103,7 @@ func (s *Service) track() (<-chan struct{}, bool) {
 // sendFast starts f's first attempt, or gives f to River at once when as
 // many attempts are in flight as allowed or the service has stopped.
 func (s *Service) sendFast(f fastDelivery) {
-	stop, ok := s.track()
+	_, ok := s.track()
 	if !ok {
 		s.handOver(f.job)
 		return
@@ -112,7 +118,7 @@ func (s *Service) sendFast(f fastDelivery) {
 	go func() {
 		defer s.fast.Done()
 		defer func() { <-s.fastSlots }()
-		s.attemptFast(f, stop)
+		s.attemptFast(f)
 	}()
 }
 
@@ -129,7 +135,7 @@ func (s *Service) fastTimeout() time.Duration {
 	return min(t+10*time.Second, s.rescueAfter/2)
 }
 
-func (s *Service) attemptFast(f fastDelivery, stop <-chan struct{}) {
+func (s *Service) attemptFast(f fastDelivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.fastTimeout())
 	err := s.deliver(ctx, f.id, f.enqueued, false)
 	cancel()
@@ -148,24 +154,9 @@ func (s *Service) attemptFast(f fastDelivery, stop <-chan struct{}) {
 		// The attempt failed (recorded), or the database did: River
 		// retries after the first backoff.
 		s.log.Debug("delivery: first attempt failed, River retries", "delivery", f.id, "err", err)
-		wait := s.backoff(1)
-		if _, ok := s.track(); !ok {
-			s.handOver(f.job)
-			return
-		}
-		go func() {
-			defer s.fast.Done()
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				s.handOver(f.job)
-			case <-stop:
-				// Stopping: River (started again, or another
-				// instance's) retries at once.
-				s.handOver(f.job)
-			}
-		}()
+		// Stopping first: River (started again, or another instance's)
+		// retries at once.
+		s.after(s.backoff(1), func() { s.handOver(f.job) })
 	}
 }
 

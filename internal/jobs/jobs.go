@@ -209,7 +209,23 @@ func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, o
 		r.announce(ctx, res)
 		return nil
 	}
-	err := r.d.RawTx(tx, func(dc any) error {
+	var res *rivertype.JobInsertResult
+	err := r.pgTx(tx, func(t *connTx) error {
+		var err error
+		res, err = r.pg.InsertTx(ctx, t, args, opts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	r.announce(ctx, res)
+	return nil
+}
+
+// pgTx runs fn on the pgx connection under tx, a PostgreSQL write in
+// progress.
+func (r *Runner) pgTx(tx *sql.Tx, fn func(*connTx) error) error {
+	return r.d.RawTx(tx, func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("driver connection is %T, not pgx's", dc)
@@ -220,16 +236,8 @@ func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, o
 		if s := conn.PgConn().TxStatus(); s != 'T' {
 			return fmt.Errorf("connection is not in a live transaction (status %q)", s)
 		}
-		res, err := r.pg.InsertTx(ctx, &connTx{conn: conn}, args, opts)
-		if err == nil {
-			r.announce(ctx, res)
-		}
-		return err
+		return fn(&connTx{conn: conn})
 	})
-	if err != nil {
-		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
-	}
-	return nil
 }
 
 // InsertManyTx enqueues several jobs in tx, as InsertTx does one, in one
@@ -250,17 +258,9 @@ func (r *Runner) InsertManyTxIDs(ctx context.Context, tx *sql.Tx, params []river
 	if r.lite != nil {
 		res, err = r.lite.InsertManyTx(ctx, tx, params)
 	} else {
-		err = r.d.RawTx(tx, func(dc any) error {
-			sc, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("driver connection is %T, not pgx's", dc)
-			}
-			conn := sc.Conn()
-			if s := conn.PgConn().TxStatus(); s != 'T' {
-				return fmt.Errorf("connection is not in a live transaction (status %q)", s)
-			}
+		err = r.pgTx(tx, func(t *connTx) error {
 			var err error
-			res, err = r.pg.InsertManyTx(ctx, &connTx{conn: conn}, params)
+			res, err = r.pg.InsertManyTx(ctx, t, params)
 			return err
 		})
 	}
