@@ -145,10 +145,25 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		// The first attempts need nothing read again: this transaction
+		// has the webhook (active), the event, the owner's audience and
+		// the record's earlier deliveries in hand.
+		var hookAt, evAt map[int64]int
 		for i, d := range ins {
-			if first[i] && i < len(jobIDs) {
-				fast = append(fast, fastDelivery{id: d.id, job: jobIDs[i], enqueued: now})
+			if !first[i] {
+				continue
 			}
+			if hookAt == nil {
+				hookAt, evAt = make(map[int64]int, len(hooks)), make(map[int64]int, n)
+				for j := range hooks {
+					hookAt[hooks[j].ID] = j
+				}
+				for j := range evs {
+					evAt[evs[j].ID] = j
+				}
+			}
+			fast = append(fast, fastDelivery{id: d.id, job: jobIDs[i], enqueued: now,
+				hook: &hooks[hookAt[d.webhookID]], ev: &evs[evAt[d.eventID]]})
 		}
 		flowing = true
 		if advanced {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/obmen/obmen/internal/events"
 	"github.com/obmen/obmen/internal/httpx"
 )
 
@@ -65,6 +66,9 @@ func (s *Service) deleteSettled() {
 type fastDelivery struct {
 	id, job  int64
 	enqueued time.Time
+	// hook and ev are the dispatch's: the attempt reads nothing again.
+	hook *Webhook
+	ev   *events.Event
 }
 
 // after calls fn after d, or at once when the service stops (or has
@@ -137,7 +141,7 @@ func (s *Service) fastTimeout() time.Duration {
 
 func (s *Service) attemptFast(f fastDelivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.fastTimeout())
-	err := s.deliver(ctx, f.id, f.enqueued, false)
+	err := s.send(ctx, f.id, f.hook, f.ev, f.enqueued, false)
 	cancel()
 	var snooze *river.JobSnoozeError
 	var settled *river.JobCancelError

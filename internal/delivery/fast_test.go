@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -132,6 +133,14 @@ func TestFirstAttemptFailsRiverRetries(t *testing.T) {
 		}
 		if ds[0].Attempts < 2 {
 			t.Errorf("first delivery %+v: want its failed first attempt and River's", ds[0])
+		}
+		// The dispatcher's attempt and River's retries send the same bytes.
+		bodies := map[string][]byte{}
+		for _, x := range rc.all() {
+			if b, ok := bodies[x.eventID]; ok && !bytes.Equal(b, x.body) {
+				t.Errorf("event %s sent as\n%s\nthen as\n%s", x.eventID, b, x.body)
+			}
+			bodies[x.eventID] = x.body
 		}
 		// Per record order: a's update after a's create.
 		var order []string

@@ -162,10 +162,32 @@ const (
 	HeaderSignature = "Obmen-Signature"
 )
 
-// NativeBody encodes an event for a native webhook.
+// nativeBody is NativePayload as it is written: Changes are the event's
+// Encoded as the log holds them, or its Changes.
+type nativeBody struct {
+	EventID   int64     `json:"event_id"`
+	Entity    string    `json:"entity"`
+	RecordID  int64     `json:"record_id"`
+	Action    string    `json:"action"`
+	Changes   any       `json:"changes"`
+	Actor     string    `json:"actor"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NativeBody encodes an event for a native webhook. An event read raw
+// (Encoded) is passed on without decoding its changes: the log holds them
+// as json.Marshal wrote them, so the body is the same byte for byte.
 func NativeBody(ev events.Event) ([]byte, error) {
-	return json.Marshal(NativePayload{EventID: ev.ID, Entity: ev.Entity, RecordID: ev.RecordID, Action: ev.Action,
-		Changes: ev.Changes, Actor: ev.Actor, CreatedAt: ev.CreatedAt})
+	b := nativeBody{EventID: ev.ID, Entity: ev.Entity, RecordID: ev.RecordID, Action: ev.Action,
+		Changes: ev.Changes, Actor: ev.Actor, CreatedAt: ev.CreatedAt}
+	if ev.Encoded != nil {
+		b.Changes = ev.Encoded
+	}
+	body, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: event %d: encode body: %w", ev.ID, err)
+	}
+	return body, nil
 }
 
 // Sign returns the signature header value of a native delivery:

@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +117,51 @@ func TestInvoiceSetStatus(t *testing.T) {
 				t.Errorf("event = %q, want %q", got, tt.event)
 			}
 		})
+	}
+}
+
+// TestNativeBodyRaw: an event passed on as the log holds it (Encoded)
+// makes the same body, byte for byte, as the event decoded — the first
+// attempt and River's retries of it sign and send the same bytes — and
+// changes the log holds broken are refused with the event named.
+func TestNativeBodyRaw(t *testing.T) {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 123456000, time.UTC)
+	// The log's bytes, as a writer makes them; the worker used to decode
+	// them into Changes and encode them again.
+	encoded, err := events.CreateChanges(map[string]any{
+		"title":   "ООО «Ромашка» <b>&</b> \"кавычки\"",
+		"amount":  json.Number("12345678901234567890"),
+		"phones":  []map[string]string{{"value": "+7 906 000-48-85", "value_type": "WORK"}},
+		"address": map[string]any{"city": "Москва", "zip": ""},
+		"<key>":   true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes map[string]events.Change
+	if err := json.Unmarshal(encoded, &changes); err != nil {
+		t.Fatal(err)
+	}
+	decoded := events.Event{ID: 41, Entity: "lead", RecordID: 7, Action: events.Create, Actor: "api", CreatedAt: at, Changes: changes}
+	raw := decoded
+	raw.Changes, raw.Encoded = nil, encoded
+	want, err := NativeBody(decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NativeBody(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("raw body\n%s\nwant (decoded)\n%s", got, want)
+	}
+	var p NativePayload
+	if err := json.Unmarshal(got, &p); err != nil || string(p.Changes["amount"].New) != "12345678901234567890" {
+		t.Fatalf("payload %s (%v)", got, err)
+	}
+	raw.Encoded = json.RawMessage(`{"title":{"old":null,"new":`)
+	if _, err := NativeBody(raw); err == nil || !strings.Contains(err.Error(), "event 41") {
+		t.Fatalf("broken changes: %v, want an error naming event 41", err)
 	}
 }

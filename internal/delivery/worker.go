@@ -115,11 +115,11 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 	if !evID.Valid {
 		return s.finish(ctx, d.id, StatusFailed, 0, fmt.Sprintf("event %d is no longer in the log", d.eventID))
 	}
+	// The changes stay as the log holds them (Encoded): the body carries
+	// them on without decoding, as the dispatcher's first attempt does.
 	ev = events.Event{ID: evID.Int64, Entity: evText[0].String, RecordID: evRec.Int64, Action: evText[1].String,
-		Actor: evText[3].String, ActorUserID: evUser.Int64, Integration: evText[4].String, CreatedAt: time.UnixMicro(evAt.Int64).UTC()}
-	if err := json.Unmarshal([]byte(evText[2].String), &ev.Changes); err != nil {
-		return s.finish(ctx, d.id, StatusFailed, 0, fmt.Sprintf("event %d: decode changes: %v", d.eventID, err))
-	}
+		Actor: evText[3].String, ActorUserID: evUser.Int64, Integration: evText[4].String, CreatedAt: time.UnixMicro(evAt.Int64).UTC(),
+		Encoded: json.RawMessage(evText[2].String)}
 	// Judged again when sent: the owner of a user's handler may have been
 	// disabled, or lost sight of the record, since the dispatch.
 	if hook.OwnerUserID != 0 {
@@ -132,9 +132,18 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 				hook.OwnerUserID, ev.Entity, ev.RecordID))
 		}
 	}
-	req, err := s.request(ctx, &hook, &ev)
+	return s.send(ctx, d.id, &hook, &ev, enqueued, last)
+}
+
+// send makes one attempt at delivery id of ev to hook and records it;
+// deliver has checked that it is still to be sent (pending, the webhook
+// active, nothing earlier of the record pending, the owner may see it) —
+// or the dispatch that inserted it has, in its transaction, when it makes
+// the first attempt at once.
+func (s *Service) send(ctx context.Context, id int64, hook *Webhook, ev *events.Event, enqueued time.Time, last bool) error {
+	req, err := s.request(ctx, hook, ev)
 	if err != nil {
-		return s.finish(ctx, d.id, StatusFailed, 0, err.Error())
+		return s.finish(ctx, id, StatusFailed, 0, err.Error())
 	}
 
 	start := time.Now()
@@ -152,14 +161,14 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 	var blocked *httpx.BlockedError
 	switch {
 	case sendErr == nil && a.status >= 200 && a.status < 300:
-		return s.record(ctx, d.id, a, StatusDelivered, nil)
+		return s.record(ctx, id, a, StatusDelivered, nil)
 	case sendErr == nil && a.status == http.StatusGone:
 		a.err = "410 Gone: the handler unsubscribed"
-		return s.record(ctx, d.id, a, StatusFailed, &hook)
+		return s.record(ctx, id, a, StatusFailed, hook)
 	case errors.As(sendErr, &blocked):
 		// The SSRF guard's refusal will not change by retrying.
 		a.err = blocked.Error()
-		if err := s.record(ctx, d.id, a, StatusFailed, nil); err != nil {
+		if err := s.record(ctx, id, a, StatusFailed, nil); err != nil {
 			return err
 		}
 		return river.JobCancel(blocked)
@@ -173,10 +182,10 @@ func (s *Service) deliver(ctx context.Context, id int64, enqueued time.Time, las
 	if final {
 		status = StatusFailed
 	}
-	if err := s.record(ctx, d.id, a, status, nil); err != nil {
+	if err := s.record(ctx, id, a, status, nil); err != nil {
 		return err
 	}
-	fail := fmt.Errorf("delivery %d: %s", d.id, a.err)
+	fail := fmt.Errorf("delivery %d: %s", id, a.err)
 	if final && !last {
 		return river.JobCancel(fail)
 	}

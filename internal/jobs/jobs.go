@@ -267,6 +267,9 @@ func (r *Runner) InsertManyTxIDs(ctx context.Context, tx *sql.Tx, params []river
 	if err != nil {
 		return nil, fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
 	}
+	if len(res) != len(params) {
+		return nil, fmt.Errorf("jobs: insert %d jobs: River answered %d", len(params), len(res))
+	}
 	r.announce(ctx, res...)
 	ids := make([]int64, len(res))
 	for i, j := range res {
