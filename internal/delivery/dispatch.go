@@ -72,9 +72,28 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	var fast []fastDelivery
 	flowing := false
 	defer func() { s.flowing.Store(flowing) }()
-	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	// Begun, a dispatch is not cut off by stopping (Stop waits for it; it
+	// takes milliseconds): cancelled while committing, it could be
+	// committed by PostgreSQL yet fail here, and the first attempts of
+	// its deliveries would then wait the rescue time instead of being
+	// made.
+	err := s.db.Write(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		n, flowing, fast = 0, false, nil
-		hooks, err := s.listWebhooks(ctx, tx, "SELECT "+webhookColumns+" FROM outbound_webhooks WHERE active = TRUE ORDER BY id")
+		// The cursor and the webhooks' version are read with the events
+		// (one round trip): only the last event read is needed to advance
+		// the cursor, and the active webhooks are read again only when
+		// the version has moved since this process last read them.
+		var version int64
+		evs, err := events.Read(ctx, tx, events.Query{AfterCursor: cursorName, Limit: dispatchBatch, Raw: true,
+			Alongside: "COALESCE((SELECT version FROM outbound_webhooks_version WHERE id = 1), 0)", AlongsideValue: &version})
+		if err != nil {
+			return err
+		}
+		n = len(evs)
+		if n == 0 {
+			return nil
+		}
+		hooks, err := s.activeWebhooks(ctx, tx, version)
 		if err != nil {
 			return err
 		}
@@ -86,16 +105,6 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 				return fmt.Errorf("delivery: read log end: %w", err)
 			}
 			return advance(ctx, tx, last)
-		}
-		// The cursor is read with the events (one round trip on
-		// PostgreSQL): only the last event read is needed to advance it.
-		evs, err := events.Read(ctx, tx, events.Query{AfterCursor: cursorName, Limit: dispatchBatch, Raw: true})
-		if err != nil {
-			return err
-		}
-		n = len(evs)
-		if n == 0 {
-			return nil
 		}
 		var rows []pendingRow
 		var aud *store.Audience // made on the first owned handler
@@ -179,6 +188,33 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		s.sendFast(f)
 	}
 	return n, nil
+}
+
+// webhookCache is the active webhooks as this process last read them, at
+// the version of the webhooks they were read at. Its Webhooks are never
+// changed: first attempts in flight hold pointers to them.
+type webhookCache struct {
+	version int64
+	hooks   []Webhook
+}
+
+// activeWebhooks returns the active webhooks, from memory when the
+// webhooks' version (read in this transaction) is the one they were read
+// at. Every write to outbound_webhooks moves the version in its own
+// transaction (migration 0064's trigger), so an unchanged version means
+// the list read now would be the same. The list read again is kept at
+// the version read before it: a write committed in between makes the
+// next dispatch read it once more, never keeps a stale list.
+func (s *Service) activeWebhooks(ctx context.Context, tx *sql.Tx, version int64) ([]Webhook, error) {
+	if c := s.webhooks.Load(); c != nil && version != 0 && c.version == version {
+		return c.hooks, nil
+	}
+	hooks, err := s.listWebhooks(ctx, tx, "SELECT "+webhookColumns+" FROM outbound_webhooks WHERE active = TRUE ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	s.webhooks.Store(&webhookCache{version: version, hooks: hooks})
+	return hooks, nil
 }
 
 // look reads, from the read pool, whether the log has events after the

@@ -47,6 +47,8 @@ type Service struct {
 	// webhook another instance makes is dispatched by that instance until
 	// this one looks again.
 	idle events.Idle
+	// webhooks are the active webhooks the last dispatch read.
+	webhooks atomic.Pointer[webhookCache]
 
 	db     *db.DB
 	box    *secret.Box
@@ -179,7 +181,7 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("delivery: dispatch", "err", err)
 		}
-		if n == dispatchBatch && err == nil {
+		if n == dispatchBatch && err == nil && ctx.Err() == nil {
 			continue // more waiting
 		}
 		select {

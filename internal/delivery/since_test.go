@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"slices"
 	"testing"
@@ -89,6 +90,98 @@ func TestWebhookGetsOnlyLaterChanges(t *testing.T) {
 		}
 		if ids := got(b); !slices.Equal(ids, []int64{l2.ID}) {
 			t.Fatalf("b, off, got leads %v, want still only %d", ids, l2.ID)
+		}
+	})
+}
+
+// TestDispatchKeepsWebhooksUntilChanged: the dispatcher reads the active
+// webhooks again only when one has been written — by anyone: each write
+// below is plain SQL, as another instance's or an operator's would be —
+// and then at once: a webhook turned off, one made, one changed and one
+// deleted between two dispatches are seen by the second. Unchanged, the
+// list is kept (the same one in memory).
+func TestDispatchKeepsWebhooksUntilChanged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d, loopback)
+		svc := New(d, e.box, httpx.NewOutboundClient(loopback), testPortal, slog.New(slog.DiscardHandler), e.opts...)
+		r, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, e.river)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		t.Cleanup(svc.Stop)
+		svc.runner = r
+		e.svc = svc
+		dispatch := func() {
+			t.Helper()
+			if _, err := svc.Dispatch(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := d.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, q, args...)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := func(w Webhook) []int64 {
+			t.Helper()
+			var ids []int64
+			for _, d := range e.deliveries(w.ID) {
+				ids = append(ids, d.RecordID)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		hook := func(name string) Webhook {
+			return e.webhook(Webhook{Kind: KindNative, Name: name, URL: "http://127.0.0.1:9/" + name, Events: []string{"lead.create"}})
+		}
+		a, b := hook("a"), hook("b")
+		l1 := e.lead(e.admin, "1")
+		dispatch()
+		kept := svc.webhooks.Load()
+		l2 := e.lead(e.admin, "2")
+		dispatch()
+		if svc.webhooks.Load() != kept {
+			t.Fatal("webhooks read again though none was written")
+		}
+		if ids := got(a); !slices.Equal(ids, []int64{l1.ID, l2.ID}) {
+			t.Fatalf("a got leads %v, want %v", ids, []int64{l1.ID, l2.ID})
+		}
+
+		exec("UPDATE outbound_webhooks SET active = FALSE WHERE id = $1", a.ID)
+		var last int64
+		if err := d.Read.QueryRowContext(ctx, "SELECT MAX(id) FROM events").Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		exec(`INSERT INTO outbound_webhooks (kind, name, url, events, token, integration, include_echo, active, disabled_reason, created_at, updated_at, since_event)
+			VALUES ('native', 'c', 'http://127.0.0.1:9/c', 'lead.create', '', '', FALSE, TRUE, '', 1, 1, $1)`, last)
+		exec("UPDATE outbound_webhooks SET events = 'deal.create' WHERE id = $1", b.ID)
+		l3 := e.lead(e.admin, "3")
+		dispatch()
+		if ids := got(a); !slices.Equal(ids, []int64{l1.ID, l2.ID}) {
+			t.Fatalf("a, turned off, got leads %v, want still %v", ids, []int64{l1.ID, l2.ID})
+		}
+		if ids := got(b); !slices.Equal(ids, []int64{l1.ID, l2.ID}) {
+			t.Fatalf("b, moved to deals, got leads %v, want still %v", ids, []int64{l1.ID, l2.ID})
+		}
+		var c Webhook
+		if err := d.Read.QueryRowContext(ctx, "SELECT id FROM outbound_webhooks WHERE name = 'c'").Scan(&c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if ids := got(c); !slices.Equal(ids, []int64{l3.ID}) {
+			t.Fatalf("c, made before lead %d, got leads %v", l3.ID, ids)
+		}
+
+		exec("DELETE FROM outbound_webhooks WHERE id = $1", c.ID) // its delivery goes with it
+		l4 := e.lead(e.admin, "4")
+		dispatch() // would fail on the deliveries' foreign key with c still listed
+		if ids := got(b); !slices.Equal(ids, []int64{l1.ID, l2.ID}) {
+			t.Fatalf("b got leads %v after lead %d", ids, l4.ID)
 		}
 	})
 }

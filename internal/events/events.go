@@ -207,6 +207,12 @@ type Query struct {
 	// ExcludeIntegration skips events written by that integration, so a
 	// sync does not read back its own changes.
 	ExcludeIntegration string
+	// Alongside, when set, is a scalar SQL expression (an integer) read in
+	// the same statement as the events — one round trip for both; Read
+	// stores its value in *AlongsideValue when it reads an event, and
+	// leaves it alone when it reads none.
+	Alongside      string
+	AlongsideValue *int64
 }
 
 // Querier is what Read needs: a pool or a transaction.
@@ -261,9 +267,12 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 		where = append(where, fmt.Sprintf("integration <> $%d", len(args)))
 	}
 	args = append(args, p.Limit)
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(
-		"SELECT id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id FROM events WHERE %s ORDER BY %s LIMIT $%d",
-		strings.Join(where, " AND "), order, len(args)), args...)
+	columns := "id, entity, record_id, action, changes, actor, actor_user_id, integration, created_at, run_id"
+	if p.Alongside != "" {
+		columns += ", " + p.Alongside
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM events WHERE %s ORDER BY %s LIMIT $%d",
+		columns, strings.Join(where, " AND "), order, len(args)), args...)
 	if err != nil {
 		if p.AfterCursor != "" {
 			return nil, fmt.Errorf("events: read after cursor %s: %w", p.AfterCursor, err)
@@ -276,7 +285,11 @@ func Read(ctx context.Context, q Querier, p Query) ([]Event, error) {
 		var ev Event
 		var changes string
 		var at int64
-		if err := rows.Scan(&ev.ID, &ev.Entity, &ev.RecordID, &ev.Action, &changes, &ev.Actor, &ev.ActorUserID, &ev.Integration, &at, &ev.RunID); err != nil {
+		dest := []any{&ev.ID, &ev.Entity, &ev.RecordID, &ev.Action, &changes, &ev.Actor, &ev.ActorUserID, &ev.Integration, &at, &ev.RunID}
+		if p.Alongside != "" {
+			dest = append(dest, p.AlongsideValue)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("events: scan: %w", err)
 		}
 		if p.Raw {
