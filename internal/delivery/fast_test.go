@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/obmen/obmen/internal/db"
-	"github.com/obmen/obmen/internal/httpx"
-	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -62,15 +59,7 @@ func TestFirstAttemptAtOnce(t *testing.T) {
 		policy := loopback
 		policy.TotalTimeout = 5 * time.Second
 		e := newEnv(t, d, policy, WithRescueAfter(rescue))
-		svc := New(d, e.box, httpx.NewOutboundClient(policy), testPortal, slog.New(slog.DiscardHandler), e.opts...)
-		r, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, e.river)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Close)
-		t.Cleanup(svc.Stop)
-		svc.runner = r
-		e.svc = svc
+		svc := e.driven()
 		h := e.webhook(native(srv.URL))
 		e.lead(e.admin, "sent at once")
 		start := time.Now()

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -113,6 +114,36 @@ func (e *env) stop() {
 		e.t.Errorf("stop runner: %v", err)
 	}
 	r.Close()
+}
+
+// driven builds the env's Service on a River runner that is not started:
+// the test drives the dispatcher by hand (Dispatch) and checks rows; first
+// attempts still run. Both stop when the test ends, the Service first.
+func (e *env) driven() *Service {
+	e.t.Helper()
+	svc := New(e.d, e.box, httpx.NewOutboundClient(e.policy), testPortal, slog.New(slog.DiscardHandler), e.opts...)
+	r, err := jobs.New(context.Background(), e.d, slog.New(slog.DiscardHandler), svc.Register, e.river)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(r.Close)
+	e.t.Cleanup(svc.Stop)
+	svc.runner = r
+	e.mu.Lock()
+	e.svc = svc
+	e.mu.Unlock()
+	return svc
+}
+
+// recordsOf are the record ids of webhook w's deliveries, in order.
+func (e *env) recordsOf(w Webhook) []int64 {
+	e.t.Helper()
+	var ids []int64
+	for _, d := range e.deliveries(w.ID) {
+		ids = append(ids, d.RecordID)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (e *env) service() *Service {

@@ -3,13 +3,10 @@ package delivery
 import (
 	"context"
 	"database/sql"
-	"log/slog"
 	"slices"
 	"testing"
 
 	"github.com/obmen/obmen/internal/db"
-	"github.com/obmen/obmen/internal/httpx"
-	"github.com/obmen/obmen/internal/jobs"
 	"github.com/obmen/obmen/internal/store/storetest"
 )
 
@@ -26,15 +23,7 @@ func TestWebhookGetsOnlyLaterChanges(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		e := newEnv(t, d, loopback)
-		svc := New(d, e.box, httpx.NewOutboundClient(loopback), testPortal, slog.New(slog.DiscardHandler), e.opts...)
-		r, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, e.river)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Close)
-		t.Cleanup(svc.Stop) // the first attempts the dispatches start (to nowhere) end first
-		svc.runner = r
-		e.svc = svc
+		svc := e.driven() // the first attempts the dispatches start (to nowhere) end first
 		dispatch := func() {
 			t.Helper()
 			for {
@@ -47,15 +36,7 @@ func TestWebhookGetsOnlyLaterChanges(t *testing.T) {
 				}
 			}
 		}
-		got := func(w Webhook) []int64 {
-			t.Helper()
-			var ids []int64
-			for _, d := range e.deliveries(w.ID) {
-				ids = append(ids, d.RecordID)
-			}
-			slices.Sort(ids)
-			return ids
-		}
+		got := e.recordsOf
 		hook := func(name string) Webhook {
 			return e.webhook(Webhook{Kind: KindNative, Name: name, URL: "http://127.0.0.1:9/" + name, Events: []string{"lead.create"}})
 		}
@@ -104,15 +85,7 @@ func TestDispatchKeepsWebhooksUntilChanged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		e := newEnv(t, d, loopback)
-		svc := New(d, e.box, httpx.NewOutboundClient(loopback), testPortal, slog.New(slog.DiscardHandler), e.opts...)
-		r, err := jobs.New(ctx, d, slog.New(slog.DiscardHandler), svc.Register, e.river)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Close)
-		t.Cleanup(svc.Stop)
-		svc.runner = r
-		e.svc = svc
+		svc := e.driven()
 		dispatch := func() {
 			t.Helper()
 			if _, err := svc.Dispatch(ctx); err != nil {
@@ -128,15 +101,7 @@ func TestDispatchKeepsWebhooksUntilChanged(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got := func(w Webhook) []int64 {
-			t.Helper()
-			var ids []int64
-			for _, d := range e.deliveries(w.ID) {
-				ids = append(ids, d.RecordID)
-			}
-			slices.Sort(ids)
-			return ids
-		}
+		got := e.recordsOf
 		hook := func(name string) Webhook {
 			return e.webhook(Webhook{Kind: KindNative, Name: name, URL: "http://127.0.0.1:9/" + name, Events: []string{"lead.create"}})
 		}
