@@ -84,11 +84,7 @@ func newStartedEnv(t testing.TB, d *db.DB, policy httpx.OutboundPolicy, opts ...
 func (e *env) start() {
 	e.t.Helper()
 	ctx := context.Background()
-	svc := New(e.d, e.box, httpx.NewOutboundClient(e.policy), testPortal, slog.New(slog.DiscardHandler), e.opts...)
-	r, err := jobs.New(ctx, e.d, slog.New(slog.DiscardHandler), svc.Register, e.river)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	svc, r := e.build()
 	if err := r.Start(ctx); err != nil {
 		e.t.Fatal(err)
 	}
@@ -96,6 +92,18 @@ func (e *env) start() {
 	e.mu.Lock()
 	e.svc, e.runner = svc, r
 	e.mu.Unlock()
+}
+
+// build makes a Service with the env's policy and options and the River
+// runner (not started) its jobs run on.
+func (e *env) build() (*Service, *jobs.Runner) {
+	e.t.Helper()
+	svc := New(e.d, e.box, httpx.NewOutboundClient(e.policy), testPortal, slog.New(slog.DiscardHandler), e.opts...)
+	r, err := jobs.New(context.Background(), e.d, slog.New(slog.DiscardHandler), svc.Register, e.river)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return svc, r
 }
 
 // stop stops the dispatcher, then River gracefully.
@@ -121,11 +129,7 @@ func (e *env) stop() {
 // attempts still run. Both stop when the test ends, the Service first.
 func (e *env) driven() *Service {
 	e.t.Helper()
-	svc := New(e.d, e.box, httpx.NewOutboundClient(e.policy), testPortal, slog.New(slog.DiscardHandler), e.opts...)
-	r, err := jobs.New(context.Background(), e.d, slog.New(slog.DiscardHandler), svc.Register, e.river)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	svc, r := e.build()
 	e.t.Cleanup(r.Close)
 	e.t.Cleanup(svc.Stop)
 	svc.runner = r
