@@ -192,13 +192,23 @@ func TestEventBindOwnerDisabled(t *testing.T) {
 			}
 			return l.ID
 		}
-		// A delivery being retried when its owner is disabled is not sent.
+		// A delivery being retried when its owner is disabled is not sent:
+		// the next attempt fails it for good, not the receiver. (The
+		// receiver keeps refusing meanwhile: an attempt that had judged the
+		// owner before the disabling may still be on its way.)
 		failing.Store(true)
 		retried := lead("Повторяется")
 		waitStatus(t, d, retried, "pending", true)
 		setActive(false)
-		failing.Store(false)
 		waitStatus(t, d, retried, "failed", false)
+		var why string
+		if err := d.Read.QueryRow("SELECT last_error FROM deliveries WHERE entity = 'lead' AND record_id = $1", retried).Scan(&why); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("not sent: user %d, whose handler this is, is disabled", anna.ID); !strings.HasPrefix(why, want) {
+			t.Fatalf("the retried delivery failed with %q, want %q…", why, want)
+		}
+		failing.Store(false)
 		// A change made while the owner is disabled is not sent.
 		lead("Пока отключена")
 		waitDispatched(t, d)

@@ -116,9 +116,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 				}
 				if owner := hooks[j].OwnerUserID; owner != 0 {
 					// A user's handler is told only what the user may see,
-					// and nothing while the user is disabled.
+					// and nothing while the user is disabled — judged
+					// through this transaction, which may hold the
+					// events' own writes uncommitted (SQLite's group
+					// commit; store.AudienceIn).
 					if aud == nil {
-						aud = store.New(s.db).Audience()
+						aud = store.New(s.db).AudienceIn(tx)
 					}
 					ok, err := aud.Tells(ctx, owner, ev)
 					if err != nil {

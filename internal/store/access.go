@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 )
 
 // ErrForbidden is a change a request may see but not make: a record of a
@@ -151,7 +152,12 @@ type Grant struct {
 
 // Grants returns what an administrator granted a user, by owner.
 func (s *Store) Grants(ctx context.Context, userID int64) ([]Grant, error) {
-	rows, err := s.db.Reader().QueryContext(ctx, "SELECT owner_id, can_edit FROM access_grants WHERE user_id = $1 ORDER BY owner_id", userID)
+	return grantsIn(ctx, s.db.Reader(), userID)
+}
+
+// grantsIn is Grants read through q.
+func grantsIn(ctx context.Context, q db.Querier, userID int64) ([]Grant, error) {
+	rows, err := q.QueryContext(ctx, "SELECT owner_id, can_edit FROM access_grants WHERE user_id = $1 ORDER BY owner_id", userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: grants of user %d: %w", userID, err)
 	}
@@ -222,10 +228,15 @@ func (s *Store) SetGrants(ctx context.Context, actor crm.Actor, userID int64, gs
 // ScopeOfUser is what u may see and change: everything for an
 // administrator (nil), else their own records and what was granted.
 func (s *Store) ScopeOfUser(ctx context.Context, u crm.User) (*Scope, error) {
+	return scopeOfUserIn(ctx, s.db.Reader(), u)
+}
+
+// scopeOfUserIn is ScopeOfUser with the grants read through q.
+func scopeOfUserIn(ctx context.Context, q db.Querier, u crm.User) (*Scope, error) {
 	if u.Role == crm.RoleAdmin {
 		return nil, nil
 	}
-	gs, err := s.Grants(ctx, u.ID)
+	gs, err := grantsIn(ctx, q, u.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/obmen/obmen/internal/crm"
+	"github.com/obmen/obmen/internal/db"
 	"github.com/obmen/obmen/internal/events"
 )
 
@@ -32,7 +33,7 @@ import (
 //     owner's events pruned) is judged by its row, which a deletion to the
 //     recycle bin keeps; a record gone for good is told to no one limited.
 type Audience struct {
-	s      *Store
+	q      db.Querier
 	users  map[int64]audienceUser
 	owners map[int64][]int64 // event id → responsible users at it
 }
@@ -42,9 +43,18 @@ type audienceUser struct {
 	scope  *Scope // nil: sees everything
 }
 
-// Audience starts a pass.
-func (s *Store) Audience() *Audience {
-	return &Audience{s: s, users: map[int64]audienceUser{}, owners: map[int64][]int64{}}
+// Audience starts a pass that reads what is committed (the read pool).
+func (s *Store) Audience() *Audience { return s.AudienceIn(s.db.Reader()) }
+
+// AudienceIn starts a pass that reads through q: a write transaction
+// judging the events it read must see the users, grants, records and
+// events as that transaction does. On SQLite a dispatch shares its
+// transaction with the writes committed in the same group, and the
+// events it reads may be theirs — not yet committed, so the read pool
+// knows neither them nor the record rows, users and grants they wrote
+// with them.
+func (s *Store) AudienceIn(q db.Querier) *Audience {
+	return &Audience{q: q, users: map[int64]audienceUser{}, owners: map[int64][]int64{}}
 }
 
 // Tells reports whether userID may be told of ev.
@@ -73,7 +83,7 @@ func (a *Audience) user(ctx context.Context, id int64) (audienceUser, error) {
 		return u, nil
 	}
 	var u crm.User
-	err := a.s.db.Reader().QueryRowContext(ctx, "SELECT id, role, active FROM users WHERE id = $1", id).Scan(&u.ID, &u.Role, &u.Active)
+	err := a.q.QueryRowContext(ctx, "SELECT id, role, active FROM users WHERE id = $1", id).Scan(&u.ID, &u.Role, &u.Active)
 	if errors.Is(err, sql.ErrNoRows) {
 		a.users[id] = audienceUser{}
 		return audienceUser{}, nil
@@ -81,7 +91,7 @@ func (a *Audience) user(ctx context.Context, id int64) (audienceUser, error) {
 	if err != nil {
 		return audienceUser{}, fmt.Errorf("store: audience: user %d: %w", id, err)
 	}
-	sc, err := a.s.ScopeOfUser(ctx, u)
+	sc, err := scopeOfUserIn(ctx, a.q, u)
 	if err != nil {
 		return audienceUser{}, err
 	}
@@ -107,7 +117,7 @@ func (a *Audience) ownersAt(ctx context.Context, ev *events.Event) ([]int64, err
 	// The events of one record are found by events_record (entity,
 	// record_id, id), newest first; the LIKE only skips those that do not
 	// name the field.
-	err := a.s.db.Reader().QueryRowContext(ctx, `SELECT id, changes FROM events
+	err := a.q.QueryRowContext(ctx, `SELECT id, changes FROM events
 		WHERE entity = $1 AND record_id = $2 AND id <= $3 AND changes LIKE '%"assigned_by_id"%'
 		ORDER BY id DESC LIMIT 1`, ev.Entity, ev.RecordID, ev.ID).Scan(&id, &changes)
 	switch {
@@ -128,7 +138,7 @@ func (a *Audience) ownersAt(ctx context.Context, ev *events.Event) ([]int64, err
 	}
 	if len(owners) == 0 {
 		var o int64
-		err := a.s.db.Reader().QueryRowContext(ctx, "SELECT assigned_by_id FROM "+table+" WHERE id = $1", ev.RecordID).Scan(&o)
+		err := a.q.QueryRowContext(ctx, "SELECT assigned_by_id FROM "+table+" WHERE id = $1", ev.RecordID).Scan(&o)
 		switch {
 		case err == nil:
 			owners = append(owners, o)
