@@ -121,7 +121,7 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 					// events' own writes uncommitted (SQLite's group
 					// commit; store.AudienceIn).
 					if aud == nil {
-						aud = store.New(s.db).AudienceIn(tx)
+						aud = store.AudienceIn(tx)
 					}
 					ok, err := aud.Tells(ctx, owner, ev)
 					if err != nil {

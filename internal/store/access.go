@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/obmen/obmen/internal/crm"
-	"github.com/obmen/obmen/internal/db"
 )
 
 // ErrForbidden is a change a request may see but not make: a record of a
@@ -156,7 +155,7 @@ func (s *Store) Grants(ctx context.Context, userID int64) ([]Grant, error) {
 }
 
 // grantsIn is Grants read through q.
-func grantsIn(ctx context.Context, q db.Querier, userID int64) ([]Grant, error) {
+func grantsIn(ctx context.Context, q querier, userID int64) ([]Grant, error) {
 	rows, err := q.QueryContext(ctx, "SELECT owner_id, can_edit FROM access_grants WHERE user_id = $1 ORDER BY owner_id", userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: grants of user %d: %w", userID, err)
@@ -232,7 +231,7 @@ func (s *Store) ScopeOfUser(ctx context.Context, u crm.User) (*Scope, error) {
 }
 
 // scopeOfUserIn is ScopeOfUser with the grants read through q.
-func scopeOfUserIn(ctx context.Context, q db.Querier, u crm.User) (*Scope, error) {
+func scopeOfUserIn(ctx context.Context, q querier, u crm.User) (*Scope, error) {
 	if u.Role == crm.RoleAdmin {
 		return nil, nil
 	}

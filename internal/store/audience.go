@@ -33,7 +33,7 @@ import (
 //     owner's events pruned) is judged by its row, which a deletion to the
 //     recycle bin keeps; a record gone for good is told to no one limited.
 type Audience struct {
-	q      db.Querier
+	q      querier
 	users  map[int64]audienceUser
 	owners map[int64][]int64 // event id → responsible users at it
 }
@@ -44,7 +44,7 @@ type audienceUser struct {
 }
 
 // Audience starts a pass that reads what is committed (the read pool).
-func (s *Store) Audience() *Audience { return s.AudienceIn(s.db.Reader()) }
+func (s *Store) Audience() *Audience { return AudienceIn(s.db.Reader()) }
 
 // AudienceIn starts a pass that reads through q: a write transaction
 // judging the events it read must see the users, grants, records and
@@ -53,7 +53,7 @@ func (s *Store) Audience() *Audience { return s.AudienceIn(s.db.Reader()) }
 // events it reads may be theirs — not yet committed, so the read pool
 // knows neither them nor the record rows, users and grants they wrote
 // with them.
-func (s *Store) AudienceIn(q db.Querier) *Audience {
+func AudienceIn(q db.Querier) *Audience {
 	return &Audience{q: q, users: map[int64]audienceUser{}, owners: map[int64][]int64{}}
 }
 

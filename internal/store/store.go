@@ -61,11 +61,7 @@ func New(d *db.DB) *Store {
 func (s *Store) DB() *db.DB { return s.db }
 
 // querier is a pool or a transaction.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type querier = db.Querier
 
 // Tx is one write: its SQL transaction, who makes it, when, and the change
 // events it will append at the end.
